@@ -1,0 +1,91 @@
+# hearth build. `make` builds the binaries, `make images` the guest kernel and root filesystems
+# (cached in $(CACHE_DIR) by recipe hash), `make test` everything plus the test suite, `make bench`
+# the benchmarks, `make run` the whole main job. See README.md.
+
+CC ?= cc
+O := build
+CACHE_DIR ?= /var/cache/hearth
+IMAGES := $(O)/images
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wvla -Wno-unused-parameter
+BASE_CFLAGS := -std=gnu17 -g -D_GNU_SOURCE -Isrc -Iinclude -fno-omit-frame-pointer $(WARN)
+OPT_CFLAGS := $(BASE_CFLAGS) -O2
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+SAN_CFLAGS := $(BASE_CFLAGS) -O1 $(SAN_FLAGS)
+DAEMON_LIBS := -ljansson -lcrypto
+
+common_src := $(wildcard src/common/*.c)
+host_src := $(wildcard src/daemon/host/*.c)
+daemon_src := $(filter-out src/daemon/main.c,$(wildcard src/daemon/*.c))
+agent_src := $(wildcard src/agent/*.c)
+unit_tests := $(patsubst tests/%.c,%,$(wildcard tests/unit/*/test_*.c))
+integ_tests := $(patsubst tests/%.c,%,$(wildcard tests/integration/test_*.c))
+benches := $(patsubst bench/%.c,%,$(wildcard bench/bench_*.c))
+
+obj = $(patsubst %.c,$(O)/$(1)/%.o,$(2))
+
+.PHONY: all images test unit integration bench run clean fmt deps
+all: $(O)/bin/hearthd $(O)/bin/hearth-agent
+
+deps:
+	./scripts/install-deps.sh
+
+# --- optimised objects (the binaries we ship and benchmark) ---
+$(O)/opt/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(OPT_CFLAGS) -MMD -MP -c $< -o $@
+
+# --- sanitizer objects (what the tests link) ---
+$(O)/san/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) -MMD -MP -c $< -o $@
+
+# --- the agent: static, no sanitizers (it is PID 1 in the guest) ---
+$(O)/agent/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(OPT_CFLAGS) -MMD -MP -c $< -o $@
+
+$(O)/bin/hearth-agent: $(call obj,agent,$(agent_src) $(common_src))
+	@mkdir -p $(dir $@)
+	$(CC) -static -o $@ $^ -ljansson
+
+$(O)/bin/hearthd: $(call obj,opt,src/daemon/main.c $(daemon_src) $(host_src) $(common_src))
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^ $(DAEMON_LIBS)
+
+# --- tests ---
+$(O)/tests/unit/%: tests/unit/%.c $(call obj,san,tests/harness.c $(common_src) $(host_src))
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) -Itests -o $@ $^ $(DAEMON_LIBS)
+
+$(O)/tests/integration/%: tests/integration/%.c tests/integration/vmtest.c \
+		$(call obj,san,tests/harness.c $(common_src) $(host_src))
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) -Itests -o $@ $^ $(DAEMON_LIBS)
+
+test: all images $(addprefix $(O)/tests/,$(unit_tests) $(integ_tests))
+	HEARTH_IMAGES=$(abspath $(IMAGES)) HEARTH_BIN=$(abspath $(O)/bin) \
+		./tests/run.sh $(addprefix $(O)/tests/,$(unit_tests) $(integ_tests))
+
+unit: $(addprefix $(O)/tests/,$(unit_tests))
+	./tests/run.sh $^
+
+# --- benchmarks ---
+$(O)/bench/%: bench/%.c $(call obj,opt,$(common_src) $(host_src))
+	@mkdir -p $(dir $@)
+	$(CC) $(OPT_CFLAGS) -o $@ $^ $(DAEMON_LIBS)
+
+bench: all images $(addprefix $(O)/,$(benches))
+	HEARTH_IMAGES=$(abspath $(IMAGES)) ./bench/run.sh $(addprefix $(O)/,$(benches))
+
+# --- guest images: kernel and root filesystems, cached by recipe hash ---
+images: $(O)/bin/hearth-agent
+	CACHE_DIR=$(CACHE_DIR) ./images/build.sh $(abspath $(IMAGES)) $(abspath $(O)/bin/hearth-agent)
+
+run: deps all images
+	./scripts/demo.sh
+
+clean:
+	rm -rf $(O)
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# install-deps.sh: installs every Debian 12 package hearth needs to build, test and run.
+# Idempotent: packages already present are skipped, so a second run costs one dpkg query.
+set -euo pipefail
+
+packages=(
+    # toolchain and checks
+    build-essential pkg-config clang libclang-rt-14-dev
+    # VMM and disk tools
+    qemu-system-x86 qemu-utils e2fsprogs
+    # guest kernel build
+    linux-source-6.1 bc bison flex libelf-dev libssl-dev xz-utils cpio kmod
+    # root filesystems
+    debootstrap busybox-static
+    # libraries hearthd, the CLI and the tests link
+    libjansson-dev libsqlite3-dev sqlite3 libevent-dev libcurl4-openssl-dev libhttp-parser-dev
+    # test helpers
+    curl jq python3 iproute2 nftables
+)
+
+missing=()
+for p in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$p")
+    fi
+done
+
+if ((${#missing[@]})); then
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "install-deps: missing packages: ${missing[*]}; run as root" >&2
+        exit 1
+    fi
+    echo "install-deps: installing ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
