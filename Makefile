@@ -24,8 +24,9 @@ benches := $(patsubst bench/%.c,%,$(wildcard bench/bench_*.c))
 
 obj = $(patsubst %.c,$(O)/$(1)/%.o,$(2))
 
-.PHONY: all images test unit integration bench run clean fmt deps
-all: $(O)/bin/hearthd $(O)/bin/hearth-agent
+.PHONY: all images test test-binaries unit bench run clean deps
+.SECONDARY:
+all: $(O)/bin/hearthd $(O)/bin/hearth-agent $(O)/bin/hearth-recipe-key
 
 deps:
 	./scripts/install-deps.sh
@@ -53,6 +54,10 @@ $(O)/bin/hearthd: $(call obj,opt,src/daemon/main.c $(daemon_src) $(host_src) $(c
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(DAEMON_LIBS)
 
+$(O)/bin/hearth-recipe-key: $(call obj,opt,src/tools/recipe_key.c $(common_src))
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^ $(DAEMON_LIBS)
+
 # --- tests ---
 $(O)/tests/unit/%: tests/unit/%.c $(call obj,san,tests/harness.c $(common_src) $(host_src))
 	@mkdir -p $(dir $@)
@@ -63,9 +68,13 @@ $(O)/tests/integration/%: tests/integration/%.c tests/integration/vmtest.c \
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) -Itests -o $@ $^ $(DAEMON_LIBS)
 
-test: all images $(addprefix $(O)/tests/,$(unit_tests) $(integ_tests))
+test:
+	./scripts/install-deps.sh
+	$(MAKE) all images test-binaries
 	HEARTH_IMAGES=$(abspath $(IMAGES)) HEARTH_BIN=$(abspath $(O)/bin) \
 		./tests/run.sh $(addprefix $(O)/tests/,$(unit_tests) $(integ_tests))
+
+test-binaries: $(addprefix $(O)/tests/,$(unit_tests) $(integ_tests))
 
 unit: $(addprefix $(O)/tests/,$(unit_tests))
 	./tests/run.sh $^
@@ -75,14 +84,19 @@ $(O)/bench/%: bench/%.c $(call obj,opt,$(common_src) $(host_src))
 	@mkdir -p $(dir $@)
 	$(CC) $(OPT_CFLAGS) -o $@ $^ $(DAEMON_LIBS)
 
-bench: all images $(addprefix $(O)/,$(benches))
+bench:
+	./scripts/install-deps.sh
+	$(MAKE) all images $(addprefix $(O)/,$(benches))
 	HEARTH_IMAGES=$(abspath $(IMAGES)) ./bench/run.sh $(addprefix $(O)/,$(benches))
 
 # --- guest images: kernel and root filesystems, cached by recipe hash ---
-images: $(O)/bin/hearth-agent
-	CACHE_DIR=$(CACHE_DIR) ./images/build.sh $(abspath $(IMAGES)) $(abspath $(O)/bin/hearth-agent)
+images: $(O)/bin/hearth-agent $(O)/bin/hearth-recipe-key
+	CACHE_DIR=$(CACHE_DIR) KEYTOOL=$(abspath $(O)/bin/hearth-recipe-key) \
+		./images/build.sh $(abspath $(IMAGES)) $(abspath $(O)/bin/hearth-agent)
 
-run: deps all images
+run:
+	./scripts/install-deps.sh
+	$(MAKE) all images
 	./scripts/demo.sh
 
 clean:

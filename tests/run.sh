@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# run.sh TEST_BINARY...: runs each harness binary, shows its output, and ends with the one line
+# CI reads: "N passed, N failed, N skipped". Exits non-zero when any test failed or a binary
+# crashed outside its tests.
+set -uo pipefail
+passed=0 failed=0 skipped=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+for t in "$@"; do
+    echo "== ${t#*/tests/}"
+    "$t" >"$log" 2>&1
+    rc=$?
+    cat "$log"
+    last=$(grep '^harness: ' "$log" | tail -n 1)
+    if [[ $last =~ ^harness:\ ([0-9]+)\ passed,\ ([0-9]+)\ failed,\ ([0-9]+)\ skipped$ ]]; then
+        passed=$((passed + BASH_REMATCH[1]))
+        failed=$((failed + BASH_REMATCH[2]))
+        skipped=$((skipped + BASH_REMATCH[3]))
+        # a binary that reported no failure but exited badly (a sanitizer at exit) still fails
+        if [ "$rc" -ne 0 ] && [ "${BASH_REMATCH[2]}" -eq 0 ]; then
+            echo "   ${t##*/} exited $rc after its tests"
+            failed=$((failed + 1))
+        fi
+    else
+        echo "   ${t##*/} ended without a summary (exit $rc)"
+        failed=$((failed + 1))
+    fi
+done
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
