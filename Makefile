@@ -12,11 +12,11 @@ BASE_CFLAGS := -std=gnu17 -g -D_GNU_SOURCE -Isrc -Iinclude -fno-omit-frame-point
 OPT_CFLAGS := $(BASE_CFLAGS) -O2
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 SAN_CFLAGS := $(BASE_CFLAGS) -O1 $(SAN_FLAGS)
-DAEMON_LIBS := -ljansson -lcrypto
+DAEMON_LIBS := -ljansson -lcrypto -levent -lhttp_parser -lsqlite3
 
 common_src := $(wildcard src/common/*.c)
 host_src := $(wildcard src/daemon/host/*.c)
-daemon_src := $(filter-out src/daemon/main.c,$(wildcard src/daemon/*.c))
+daemon_src := $(filter-out src/daemon/main.c,$(wildcard src/daemon/*.c src/daemon/http/*.c src/daemon/store/*.c src/daemon/api/*.c))
 agent_src := $(wildcard src/agent/*.c)
 unit_tests := $(patsubst tests/%.c,%,$(wildcard tests/unit/*/test_*.c))
 integ_tests := $(patsubst tests/%.c,%,$(wildcard tests/integration/test_*.c))
@@ -59,7 +59,7 @@ $(O)/bin/hearth-recipe-key: $(call obj,opt,src/tools/recipe_key.c $(common_src))
 	$(CC) -o $@ $^ $(DAEMON_LIBS)
 
 # --- tests ---
-$(O)/tests/unit/%: tests/unit/%.c $(call obj,san,tests/harness.c $(common_src) $(host_src))
+$(O)/tests/unit/%: tests/unit/%.c $(call obj,san,tests/harness.c $(common_src) $(host_src) $(daemon_src))
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) -Itests -o $@ $^ $(DAEMON_LIBS)
 
