@@ -86,6 +86,8 @@ static void on_window(struct agent *ag, struct stream *s, const struct wire_fram
 
 static void on_host_error(struct agent *ag, struct stream *s, const struct wire_frame *f)
 {
+    if (!s && f->stream != 0)
+        return; /* the host ending a stream that already ended here: nothing to do */
     if (!s) {
         agent_log("host reports on stream %u: %.*s", f->stream,
                   (int)(f->len > 300 ? 300 : f->len), (const char *)f->payload);
@@ -160,6 +162,8 @@ void proto_on_frame(struct agent *ag, const struct wire_frame *f)
                              f->type);
         return;
     }
+    if (!s && f->type == WIRE_WINDOW)
+        return; /* credit for a stream that just ended races its terminal frame: normal */
     if (!s) {
         agent_send_error(ag, f->stream, ESRCH, "no open stream %u for '%s'", f->stream,
                          wire_type_to_string(f->type));
