@@ -18,6 +18,7 @@ common_src := $(wildcard src/common/*.c)
 host_src := $(wildcard src/daemon/host/*.c)
 daemon_src := $(filter-out src/daemon/main.c,$(wildcard src/daemon/*.c src/daemon/http/*.c src/daemon/store/*.c src/daemon/api/*.c))
 agent_src := $(wildcard src/agent/*.c)
+agent_lib_src := $(filter-out src/agent/main.c,$(agent_src))
 unit_tests := $(patsubst tests/%.c,%,$(wildcard tests/unit/*/test_*.c))
 integ_tests := $(patsubst tests/%.c,%,$(wildcard tests/integration/test_*.c))
 benches := $(patsubst bench/%.c,%,$(wildcard bench/bench_*.c))
@@ -62,6 +63,12 @@ $(O)/bin/hearth-recipe-key: $(call obj,opt,src/tools/recipe_key.c $(common_src))
 $(O)/tests/unit/%: tests/unit/%.c $(call obj,san,tests/harness.c $(common_src) $(host_src) $(daemon_src))
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) -Itests -o $@ $^ $(DAEMON_LIBS)
+
+# Agent tests run the agent's loop in-process (forked), so they link its objects but not main.c.
+$(O)/tests/unit/agent/%: tests/unit/agent/%.c tests/unit/agent/client.c \
+		$(call obj,san,tests/harness.c $(common_src) $(agent_lib_src))
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) -Itests -Itests/unit/agent -o $@ $^ -ljansson
 
 $(O)/tests/integration/%: tests/integration/%.c tests/integration/vmtest.c \
 		$(call obj,san,tests/harness.c $(common_src) $(host_src))

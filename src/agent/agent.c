@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+/* agent.c: helpers every agent module uses to talk to the host and the console: the bounded
+ * output queue, JSON and ERROR frames, READY, and the one-line console log. Owns no state of
+ * its own beyond what struct agent holds. */
+#include "agent/agent.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+uint64_t agent_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void agent_log(const char *fmt, ...)
+{
+    char line[512];
+    int n = snprintf(line, sizeof(line), "hearth-agent: ");
+    va_list ap;
+    va_start(ap, fmt);
+    int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+    va_end(ap);
+    size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
+    if (len > sizeof(line) - 2)
+        len = sizeof(line) - 2;
+    line[len++] = '\n';
+    /* One write so lines from the agent never interleave; a console that fails is ignored
+     * because there is nowhere else to report it. */
+    (void)!write(STDERR_FILENO, line, len);
+}
+
+const char *agent_errno_name(int err)
+{
+    const char *name = strerrorname_np(err);
+    return name ? name : "EIO";
+}
+
+bool agent_out_room(const struct agent *ag)
+{
+    return ag->out.len < AGENT_OUT_HIGH;
+}
+
+int agent_send(struct agent *ag, uint16_t type, uint16_t flags, uint32_t stream, const void *p,
+               size_t len)
+{
+    /* While nobody listens the bytes would go nowhere (or block): drop them. */
+    if (!ag->ch.connected)
+        return -ENOTCONN;
+    int r = wire_append(&ag->out, type, flags, stream, p, len);
+    if (r < 0)
+        agent_log("cannot queue '%s' frame for stream %u: %s, dropping it",
+                  wire_type_to_string(type), stream, strerror(-r));
+    return r;
+}
+
+int agent_send_json(struct agent *ag, uint16_t type, uint32_t stream, json_t *obj)
+{
+    if (!obj)
+        return -ENOMEM;
+    char *text = json_dumps(obj, JSON_COMPACT);
+    json_decref(obj);
+    if (!text)
+        return -ENOMEM;
+    int r = agent_send(ag, type, 0, stream, text, strlen(text));
+    free(text);
+    return r;
+}
+
+void agent_send_error(struct agent *ag, uint32_t stream, int err, const char *fmt, ...)
+{
+    char msg[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    /* The message may quote host input: json_string rejects bad UTF-8, so fall back. */
+    json_t *m = json_string(msg);
+    if (!m)
+        m = json_string("(message not valid UTF-8)");
+    (void)agent_send_json(ag, WIRE_ERROR, stream,
+                          json_pack("{s:s, s:o*}", "error", agent_errno_name(err), "message", m));
+}
+
+void agent_send_ready(struct agent *ag)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_BOOTTIME, &ts);
+    json_int_t uptime = (json_int_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    (void)agent_send_json(ag, WIRE_READY, 0,
+                          json_pack("{s:i, s:s, s:s, s:I, s:I}", "version", WIRE_VERSION,
+                                    "agent", AGENT_VERSION, "boot_id", ag->boot_id,
+                                    "uptime_ms", uptime, "pid", (json_int_t)getpid()));
+}
+
+void agent_send_window(struct agent *ag, uint32_t stream, uint32_t credit)
+{
+    if (!ag->ch.connected)
+        return;
+    int r = wire_append_window(&ag->out, stream, credit);
+    if (r < 0)
+        agent_log("cannot queue 'window' frame for stream %u: %s, dropping it", stream,
+                  strerror(-r));
+}

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+/* agent.h: the agent's state, passed explicitly to every module: the channel, the frame reader,
+ * the bounded output queue to the host and the stream table. Also the small helpers every
+ * module uses to answer the host (agent.c). Single-threaded: everything runs on the loop. */
+#pragma once
+
+#include <jansson.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "agent/channel.h"
+#include "agent/stream.h"
+#include "common/buf.h"
+#include "common/wire.h"
+
+#define AGENT_VERSION "hearth-agent/0.1.0"
+/* Above this many queued bytes the agent stops producing data (pipes, files) and stops reading
+ * the channel, so a host that does not read cannot make us buffer without bound. */
+#define AGENT_OUT_HIGH (1024u * 1024u)
+/* Hard ceiling of the queue: room for the control frames answering what was already read. */
+#define AGENT_OUT_MAX (16u * 1024u * 1024u)
+
+/* What a polled fd is to the loop. */
+enum agent_role {
+    ROLE_CHANNEL,
+    ROLE_LISTEN,
+    ROLE_SIGNAL,
+    ROLE_STDIN,
+    ROLE_STDOUT,
+    ROLE_STDERR,
+};
+
+#define AGENT_POLL_MAX (3 + 3 * STREAM_MAX)
+
+/* The fds one loop iteration polls. Streams are named by id, not pointer, because handling one
+ * fd may end a stream whose other fds are later in the set. */
+struct agent_pollset {
+    struct pollfd fds[AGENT_POLL_MAX];
+    uint32_t ids[AGENT_POLL_MAX];   /* stream id, 0 for the agent's own fds */
+    uint8_t roles[AGENT_POLL_MAX];  /* enum agent_role */
+    size_t n;
+};
+
+static inline void agent_poll_add(struct agent_pollset *ps, int fd, short events, uint32_t id,
+                                  enum agent_role role)
+{
+    if (ps->n >= AGENT_POLL_MAX)
+        return;
+    ps->fds[ps->n] = (struct pollfd){ .fd = fd, .events = events };
+    ps->ids[ps->n] = id;
+    ps->roles[ps->n] = (uint8_t)role;
+    ps->n++;
+}
+
+enum agent_power {
+    AGENT_POWER_NONE,
+    AGENT_POWER_OFF,
+    AGENT_POWER_REBOOT,
+};
+
+struct agent {
+    struct channel ch;
+    struct wire_reader rd;     /* bytes from the host */
+    struct buf out;            /* frames to the host, at most AGENT_OUT_MAX */
+    struct stream_table streams;
+    int sig_fd;                /* signalfd: SIGCHLD and the power signals */
+    bool pid1;                 /* running as init: do init duties, never exit */
+    bool quit;                 /* not PID 1: leave the loop */
+    enum agent_power power;    /* a shutdown was asked for */
+    char boot_id[40];
+    struct agent_pollset ps;   /* rebuilt every loop iteration */
+};
+
+/* Monotonic milliseconds. */
+uint64_t agent_now_ms(void);
+/* One line on stderr (the console when PID 1), prefixed "hearth-agent: ". */
+void agent_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Name of an errno value ("ENOENT"); "EIO" when unknown. */
+const char *agent_errno_name(int err);
+
+/* True when the output queue is below AGENT_OUT_HIGH, so producers may add data. */
+bool agent_out_room(const struct agent *ag);
+/* Queues a frame. Dropped (with a console line) when the host is not connected or the queue is
+ * at its ceiling; returns 0 or that -errno. */
+int agent_send(struct agent *ag, uint16_t type, uint16_t flags, uint32_t stream, const void *p,
+               size_t len);
+/* Queues a frame whose payload is obj in compact JSON. Takes ownership of obj (may be NULL,
+ * which is out of memory and drops the frame). */
+int agent_send_json(struct agent *ag, uint16_t type, uint32_t stream, json_t *obj);
+/* Queues ERROR {"error":<name of err>,"message":...} on stream. err is a positive errno. */
+void agent_send_error(struct agent *ag, uint32_t stream, int err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Queues READY. */
+void agent_send_ready(struct agent *ag);
+/* Queues WINDOW granting credit bytes on stream. */
+void agent_send_window(struct agent *ag, uint32_t stream, uint32_t credit);

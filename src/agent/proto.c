@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: MIT */
+/* proto.c: routes host frames. Opening frames go to exec.c, files.c and power.c; frames for an
+ * open stream go to its owner; anything the protocol does not allow gets an ERROR on its stream
+ * (or stream 0) and the agent goes on serving every other stream. */
+#include "agent/proto.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "agent/agent.h"
+#include "agent/exec.h"
+#include "agent/files.h"
+#include "agent/power.h"
+
+/* Credit beyond this is a confused or hostile host; it cannot help anyway. */
+#define PROTO_MAX_CREDIT (1ull << 40)
+
+json_t *proto_parse_json(struct agent *ag, const struct wire_frame *f)
+{
+    json_error_t err;
+    json_t *root = json_loadb((const char *)f->payload, f->len, JSON_REJECT_DUPLICATES, &err);
+    if (!root) {
+        agent_send_error(ag, f->stream, EINVAL, "bad JSON in '%s' frame: %s",
+                         wire_type_to_string(f->type), err.text);
+        return NULL;
+    }
+    if (!json_is_object(root)) {
+        agent_send_error(ag, f->stream, EINVAL, "'%s' payload must be a JSON object",
+                         wire_type_to_string(f->type));
+        json_decref(root);
+        return NULL;
+    }
+    return root;
+}
+
+void proto_stream_abort(struct agent *ag, struct stream *s)
+{
+    if (s->kind == STREAM_EXEC)
+        exec_abort(ag, s);
+    else
+        files_abort(ag, s);
+}
+
+void proto_stream_fail(struct agent *ag, struct stream *s, int err, const char *msg)
+{
+    agent_send_error(ag, s->id, err, "%s", msg);
+    proto_stream_abort(ag, s);
+}
+
+void proto_abort_all(struct agent *ag)
+{
+    while (ag->streams.n)
+        proto_stream_abort(ag, ag->streams.s[ag->streams.n - 1]);
+}
+
+static void on_hello(struct agent *ag, const struct wire_frame *f)
+{
+    json_t *root = proto_parse_json(ag, f);
+    if (!root)
+        return;
+    json_t *t = json_object_get(root, "time_ns");
+    if (json_is_integer(t) && json_integer_value(t) > 0 && ag->pid1) {
+        /* The guest has no RTC (microvm rtc=off): the host's clock is the only one. */
+        json_int_t ns = json_integer_value(t);
+        struct timespec ts = { .tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000 };
+        if (clock_settime(CLOCK_REALTIME, &ts) < 0)
+            agent_log("cannot set the clock: %s, ignoring", strerror(errno));
+    }
+    json_decref(root);
+    agent_send_ready(ag);
+}
+
+static void on_window(struct agent *ag, struct stream *s, const struct wire_frame *f)
+{
+    uint32_t credit;
+    if (wire_window_credit(f, &credit) < 0) {
+        proto_stream_fail(ag, s, EPROTO, "WINDOW payload must be 4 bytes");
+        return;
+    }
+    s->send_credit += credit;
+    if (s->send_credit > PROTO_MAX_CREDIT)
+        s->send_credit = PROTO_MAX_CREDIT;
+}
+
+static void on_host_error(struct agent *ag, struct stream *s, const struct wire_frame *f)
+{
+    if (!s && f->stream != 0)
+        return; /* the host ending a stream that already ended here: nothing to do */
+    if (!s) {
+        agent_log("host reports on stream %u: %.*s", f->stream,
+                  (int)(f->len > 300 ? 300 : f->len), (const char *)f->payload);
+        return;
+    }
+    /* The host ended the stream: nothing more may be sent on it. */
+    proto_stream_abort(ag, s);
+}
+
+/* Frames that open a stream. */
+static void on_open(struct agent *ag, const struct wire_frame *f)
+{
+    if (f->stream == 0) {
+        agent_send_error(ag, 0, EINVAL, "'%s' cannot use stream 0", wire_type_to_string(f->type));
+        return;
+    }
+    if (stream_find(&ag->streams, f->stream)) {
+        /* Answered on the id in use: the host knows it reused one; the stream goes on. */
+        agent_send_error(ag, f->stream, EEXIST, "stream %u is already open", f->stream);
+        return;
+    }
+    switch (f->type) {
+    case WIRE_EXEC:
+        exec_open(ag, f);
+        break;
+    case WIRE_FILE_PUT:
+        files_put_open(ag, f);
+        break;
+    case WIRE_FILE_GET:
+        files_get_open(ag, f);
+        break;
+    case WIRE_POWER:
+        power_open(ag, f);
+        break;
+    }
+}
+
+void proto_on_frame(struct agent *ag, const struct wire_frame *f)
+{
+    struct stream *s = f->stream ? stream_find(&ag->streams, f->stream) : NULL;
+    switch (f->type) {
+    case WIRE_HELLO:
+        on_hello(ag, f);
+        return;
+    case WIRE_PING:
+        (void)agent_send(ag, WIRE_PONG, 0, f->stream, f->payload, f->len);
+        return;
+    case WIRE_PONG:
+    case WIRE_READY:
+        return; /* nothing asked for them; harmless */
+    case WIRE_ERROR:
+        on_host_error(ag, s, f);
+        return;
+    case WIRE_EXEC:
+    case WIRE_FILE_PUT:
+    case WIRE_FILE_GET:
+    case WIRE_POWER:
+        on_open(ag, f);
+        return;
+    case WIRE_WINDOW:
+    case WIRE_CANCEL:
+    case WIRE_STDIN:
+    case WIRE_SIGNAL:
+    case WIRE_DATA:
+        break;
+    default:
+        /* Unknown types and agent-to-host types (STDOUT, EXIT, ...) the host must not send. */
+        if (s)
+            proto_stream_fail(ag, s, EPROTO, "frame type not accepted by the agent");
+        else
+            agent_send_error(ag, f->stream, EPROTO, "frame type %u not accepted by the agent",
+                             f->type);
+        return;
+    }
+    if (!s && f->type == WIRE_WINDOW)
+        return; /* credit for a stream that just ended races its terminal frame: normal */
+    if (!s) {
+        agent_send_error(ag, f->stream, ESRCH, "no open stream %u for '%s'", f->stream,
+                         wire_type_to_string(f->type));
+        return;
+    }
+    if (f->type == WIRE_WINDOW)
+        on_window(ag, s, f);
+    else if (s->kind == STREAM_EXEC)
+        exec_on_frame(ag, s, f);
+    else
+        files_on_frame(ag, s, f);
+}
