@@ -47,7 +47,17 @@ $(O)/agent/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(OPT_CFLAGS) -MMD -MP -c $< -o $@
 
-$(O)/bin/hearth-agent: $(call obj,agent,$(agent_src) $(common_src))
+# The agent links src/common as an archive so only the modules it uses come in (recipe.c, say,
+# would drag OpenSSL into a static PID 1).
+$(O)/agent/libcommon.a: $(call obj,agent,$(common_src))
+	rm -f $@
+	ar rcs $@ $^
+
+$(O)/san/libcommon.a: $(call obj,san,$(common_src))
+	rm -f $@
+	ar rcs $@ $^
+
+$(O)/bin/hearth-agent: $(call obj,agent,$(agent_src)) $(O)/agent/libcommon.a
 	@mkdir -p $(dir $@)
 	$(CC) -static -o $@ $^ -ljansson
 
@@ -59,16 +69,21 @@ $(O)/bin/hearth-recipe-key: $(call obj,opt,src/tools/recipe_key.c $(common_src))
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(DAEMON_LIBS)
 
+# Objects are named as targets so pattern rules that list not-yet-built objects still match
+# on make's first pass (otherwise a more general test rule wins).
+all_src := $(common_src) $(host_src) $(daemon_src) $(agent_src) src/daemon/main.c tests/harness.c
+$(call obj,san,$(all_src)) $(call obj,opt,$(all_src)):
+
 # --- tests ---
+# Agent tests run the agent's loop in-process (forked), so they link its objects but not main.c.
+$(O)/tests/unit/agent/%: tests/unit/agent/%.c tests/unit/agent/client.c \
+		$(call obj,san,tests/harness.c $(agent_lib_src)) $(O)/san/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) -Itests -Itests/unit/agent -o $@ $^ -ljansson
+
 $(O)/tests/unit/%: tests/unit/%.c $(call obj,san,tests/harness.c $(common_src) $(host_src) $(daemon_src))
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) -Itests -o $@ $^ $(DAEMON_LIBS)
-
-# Agent tests run the agent's loop in-process (forked), so they link its objects but not main.c.
-$(O)/tests/unit/agent/%: tests/unit/agent/%.c tests/unit/agent/client.c \
-		$(call obj,san,tests/harness.c $(common_src) $(agent_lib_src))
-	@mkdir -p $(dir $@)
-	$(CC) $(SAN_CFLAGS) -Itests -Itests/unit/agent -o $@ $^ -ljansson
 
 $(O)/tests/integration/%: tests/integration/%.c tests/integration/vmtest.c \
 		$(call obj,san,tests/harness.c $(common_src) $(host_src))
