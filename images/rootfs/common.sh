@@ -18,6 +18,7 @@ rootfs_finish() {
 rootfs_mkfs() {
     local tree=$1 img=$2 size=$3
     rm -f "$img.tmp"
-    mkfs.ext4 -q -F -L hearth-root -E root_owner=0:0 -O ^has_journal -d "$tree" "$img.tmp" "$size"
+    truncate -s "$size" "$img.tmp"
+    mkfs.ext4 -q -F -L hearth-root -E root_owner=0:0 -O ^has_journal -d "$tree" "$img.tmp"
     mv "$img.tmp" "$img"
 }
