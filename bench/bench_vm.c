@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: MIT */
+/* bench_vm.c: the Foundation benchmarks. Cold boot to agent-ready (minimal and debian-12), the
+ * exec round trip and a PING through the agent, file transfer both ways, and QEMU's resident
+ * memory per idle VM. Prints medians (and p90 where asked) next to the targets of this machine
+ * class; asserts nothing. Images come from $HEARTH_IMAGES. BENCH_BOOT_RUNS overrides the
+ * number of boots per image (default 20). */
+#include "daemon/host/agent_client.h"
+#include "daemon/host/herr.h"
+#include "daemon/host/mono.h"
+#include "daemon/host/vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define EXEC_RUNS 200
+#define XFER_MB 64
+#define XFER_RUNS 5
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Nearest-rank percentile of n samples (sorted in place). */
+static double percentile(double *v, size_t n, double p)
+{
+    qsort(v, n, sizeof(*v), cmp_double);
+    size_t rank = (size_t)(p / 100.0 * (double)n + 0.999999);
+    if (rank < 1)
+        rank = 1;
+    return v[rank > n ? n - 1 : rank - 1];
+}
+
+static void image_path(char *out, const char *name)
+{
+    const char *dir = getenv("HEARTH_IMAGES");
+    snprintf(out, PATH_MAX, "%s/%s", dir ? dir : "build/images", name);
+}
+
+static struct vm_config config_for(const char *kernel, const char *rootfs)
+{
+    return (struct vm_config){
+        .kernel = kernel, .rootfs = rootfs, .vcpus = 1, .memory_mib = 256,
+        .boot_timeout_ms = 60000,
+    };
+}
+
+static struct vm *boot(const struct vm_config *c)
+{
+    struct herr e = { 0 };
+    struct vm *vm = NULL;
+    if (vm_start(c, &vm, &e) < 0) {
+        fprintf(stderr, "bench: boot failed: %s\n", e.msg);
+        return NULL;
+    }
+    return vm;
+}
+
+static int bench_boot(const char *label, const char *kernel, const char *rootfs, int runs,
+                      unsigned memory_mib)
+{
+    double *ms = calloc((size_t)runs, sizeof(*ms));
+    if (!ms)
+        return -ENOMEM;
+    struct vm_config c = config_for(kernel, rootfs);
+    c.memory_mib = memory_mib;
+    for (int i = 0; i < runs; i++) {
+        int64_t t0 = mono_now_us();
+        struct vm *vm = boot(&c);
+        if (!vm) {
+            free(ms);
+            return -EIO;
+        }
+        ms[i] = (double)(mono_now_us() - t0) / 1000.0;
+        vm_kill(vm);
+        vm_free(vm);
+    }
+    double p50 = percentile(ms, (size_t)runs, 50), p90 = percentile(ms, (size_t)runs, 90);
+    printf("boot %-10s 1 vCPU %u MiB, %d runs: p50 %.0f ms, p90 %.0f ms%s\n", label, memory_mib,
+           runs, p50, p90, strcmp(label, "minimal") == 0 ? "  (target p50 <= 1500 ms)" : "");
+    free(ms);
+    return 0;
+}
+
+static void bench_exec(struct agent_client *a)
+{
+    double ms[EXEC_RUNS], ping[EXEC_RUNS];
+    const char *argv[] = { "true", NULL };
+    struct agent_exec_req req = { .argv = argv };
+    for (int i = 0; i < EXEC_RUNS; i++) {
+        struct agent_exec_result r = { 0 };
+        struct herr e = { 0 };
+        int64_t t0 = mono_now_us();
+        int rc = agent_exec(a, &req, 4096, mono_now_us() + 10000000, &r, &e);
+        ms[i] = (double)(mono_now_us() - t0) / 1000.0;
+        agent_exec_result_release(&r);
+        if (rc < 0) {
+            printf("exec true: failed: %s\n", e.msg);
+            return;
+        }
+        t0 = mono_now_us();
+        if (agent_ping(a, mono_now_us() + 10000000, &e) < 0) {
+            printf("ping: failed: %s\n", e.msg);
+            return;
+        }
+        ping[i] = (double)(mono_now_us() - t0) / 1000.0;
+    }
+    printf("exec `true` round trip, %d runs: p50 %.2f ms, p90 %.2f ms  (target p50 <= 10 ms)\n",
+           EXEC_RUNS, percentile(ms, EXEC_RUNS, 50), percentile(ms, EXEC_RUNS, 90));
+    printf("agent ping round trip, %d runs: p50 %.3f ms, p90 %.3f ms\n", EXEC_RUNS,
+           percentile(ping, EXEC_RUNS, 50), percentile(ping, EXEC_RUNS, 90));
+}
+
+static void bench_files(struct agent_client *a)
+{
+    char src[] = "/tmp/hearth-bench-src-XXXXXX", dst[] = "/tmp/hearth-bench-dst-XXXXXX";
+    int sfd = mkstemp(src), dfd = mkstemp(dst);
+    if (sfd < 0 || dfd < 0) {
+        printf("files: cannot make temp files: %s\n", strerror(errno));
+        goto out;
+    }
+    /* incompressible-looking bytes, in the page cache so the disk is not what we measure */
+    static uint8_t chunk[1 << 20];
+    for (size_t i = 0; i < sizeof(chunk); i++)
+        chunk[i] = (uint8_t)(i * 2654435761u >> 13);
+    for (int i = 0; i < XFER_MB; i++)
+        if (write(sfd, chunk, sizeof(chunk)) != (ssize_t)sizeof(chunk)) {
+            printf("files: write: %s\n", strerror(errno));
+            goto out;
+        }
+    double up[XFER_RUNS], down[XFER_RUNS];
+    for (int i = 0; i < XFER_RUNS; i++) {
+        struct herr e = { 0 };
+        uint64_t size = 0;
+        lseek(sfd, 0, SEEK_SET);
+        int64_t t0 = mono_now_us();
+        if (agent_file_put(a, "/tmp/bench.bin", 0644, sfd, mono_now_us() + 120000000, &size,
+                           &e) < 0) {
+            printf("files: upload failed: %s\n", e.msg);
+            goto out;
+        }
+        up[i] = (double)XFER_MB / ((double)(mono_now_us() - t0) / 1e6);
+        if (ftruncate(dfd, 0) < 0 || lseek(dfd, 0, SEEK_SET) < 0)
+            goto out;
+        t0 = mono_now_us();
+        if (agent_file_get(a, "/tmp/bench.bin", dfd, mono_now_us() + 120000000, &size, &e) < 0) {
+            printf("files: download failed: %s\n", e.msg);
+            goto out;
+        }
+        down[i] = (double)XFER_MB / ((double)(mono_now_us() - t0) / 1e6);
+    }
+    printf("file upload %d MiB, %d runs: median %.0f MiB/s  (target >= 50 MB/s)\n", XFER_MB,
+           XFER_RUNS, percentile(up, XFER_RUNS, 50));
+    printf("file download %d MiB, %d runs: median %.0f MiB/s  (target >= 50 MB/s)\n", XFER_MB,
+           XFER_RUNS, percentile(down, XFER_RUNS, 50));
+out:
+    if (sfd >= 0) {
+        close(sfd);
+        unlink(src);
+    }
+    if (dfd >= 0) {
+        close(dfd);
+        unlink(dst);
+    }
+}
+
+/* Resident and proportional memory of QEMU, from /proc (the pid is read from the pidfd's
+ * fdinfo so vm.h need not expose it). */
+static void print_rss(struct vm *vm, const char *label)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", vm_pidfd(vm));
+    FILE *f = fopen(path, "r");
+    long pid = -1;
+    while (f && fgets(line, sizeof(line), f))
+        if (sscanf(line, "Pid: %ld", &pid) == 1)
+            break;
+    if (f)
+        fclose(f);
+    if (pid <= 0) {
+        printf("qemu rss: cannot find QEMU's pid\n");
+        return;
+    }
+    long rss = -1, pss = -1;
+    snprintf(path, sizeof(path), "/proc/%ld/smaps_rollup", pid);
+    f = fopen(path, "r");
+    while (f && fgets(line, sizeof(line), f)) {
+        sscanf(line, "Rss: %ld kB", &rss);
+        sscanf(line, "Pss: %ld kB", &pss);
+    }
+    if (f)
+        fclose(f);
+    printf("qemu memory, idle %s VM (256 MiB guest): RSS %.1f MiB, PSS %.1f MiB\n", label,
+           (double)rss / 1024, (double)pss / 1024);
+}
+
+int main(void)
+{
+    char kernel[PATH_MAX], minimal[PATH_MAX], debian[PATH_MAX];
+    image_path(kernel, "vmlinux");
+    image_path(minimal, "minimal.ext4");
+    image_path(debian, "debian-12.ext4");
+    if (access(kernel, R_OK) || access(minimal, R_OK) || access(debian, R_OK)) {
+        fprintf(stderr, "bench: images missing under $HEARTH_IMAGES; run make images\n");
+        return 1;
+    }
+    int runs = 20;
+    const char *env = getenv("BENCH_BOOT_RUNS");
+    if (env && atoi(env) > 0)
+        runs = atoi(env);
+
+    if (bench_boot("minimal", kernel, minimal, runs, 256) < 0 ||
+        bench_boot("debian-12", kernel, debian, runs, 256) < 0)
+        return 1;
+
+    struct vm_config c = config_for(kernel, debian);
+    struct vm *vm = boot(&c);
+    if (!vm)
+        return 1;
+    bench_exec(vm_agent(vm));
+    bench_files(vm_agent(vm));
+    vm_free(vm);
+
+    c = config_for(kernel, minimal);
+    vm = boot(&c);
+    if (!vm)
+        return 1;
+    usleep(2000000); /* let the guest settle into idle before reading its footprint */
+    print_rss(vm, "minimal");
+    vm_free(vm);
+    return 0;
+}
