@@ -73,6 +73,5 @@ uint64_t qmp_client_bad_lines(const struct qmp_client *c);
  * deadline_us, dispatching events meanwhile. Returns 0 with the "return" value in *ret_return
  * (owned by the caller, json_decref(); pass NULL to drop it), -EREMOTEIO when QEMU answered
  * with an error (class and desc in e), -ETIMEDOUT, -ECONNRESET, or -errno. */
-__attribute__((warn_unused_result))
 int qmp_execute(struct qmp_client *c, const char *cmd, json_t *args, int64_t deadline_us,
                 json_t **ret_return, struct herr *e);
