@@ -108,8 +108,10 @@ static int make_run_dir(const struct vm_config *c, char *out, size_t len, struct
 static int diagnose(struct vm *vm, int r, int boot_ms, struct herr *e)
 {
     char path[PATH_MAX], tail[360], how[64];
+    /* A lost connection or socket usually means QEMU is exiting: give it a bounded moment
+     * (pidfd wait, not a sleep) so the report names the real cause. */
     if (proc_try_reap(&vm->qemu) == 0 ||
-        (r == -ESRCH && proc_wait(&vm->qemu, mono_now_us() + 2000000) == 0)) {
+        (r != -ETIMEDOUT && proc_wait(&vm->qemu, mono_now_us() + 2000000) == 0)) {
         proc_status_describe(vm->qemu.status, how, sizeof(how));
         if (qemu_run_path(vm->run_dir, "console.log", path, sizeof(path)) == 0) {
             qemu_log_tail(path, tail, sizeof(tail));
