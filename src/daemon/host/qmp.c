@@ -4,6 +4,7 @@
 #include "qmp.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -283,6 +284,9 @@ int qmp_client_open_fd(int fd, int64_t deadline_us, qmp_event_fn on_event, void 
         close(fd);
         return herr_set(e, -ENOMEM, "qmp: out of memory");
     }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0)
+        (void)fcntl(fd, F_SETFL, fl | O_NONBLOCK); /* reads must never block the loop */
     c->fd = fd;
     c->next_id = 1;
     c->on_event = on_event;

@@ -55,7 +55,8 @@ struct qmp_client;
 __attribute__((warn_unused_result))
 int qmp_client_connect(const char *path, int pidfd, int64_t deadline_us, qmp_event_fn on_event,
                        void *userdata, struct qmp_client **ret, struct herr *e);
-/* Same over an already connected fd (takes ownership of fd, even on failure). */
+/* Same over an already connected fd (takes ownership of fd, even on failure; made
+ * non-blocking). */
 __attribute__((warn_unused_result))
 int qmp_client_open_fd(int fd, int64_t deadline_us, qmp_event_fn on_event, void *userdata,
                        struct qmp_client **ret, struct herr *e);
