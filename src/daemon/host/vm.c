@@ -333,6 +333,12 @@ const struct vm_events *vm_events(struct vm *vm)
     return &vm->ev;
 }
 
+void vm_agent_disconnect(struct vm *vm)
+{
+    agent_client_free(vm->agent);
+    vm->agent = NULL;
+}
+
 int vm_agent_reconnect(struct vm *vm, int64_t deadline_us, struct herr *e)
 {
     char path[PATH_MAX];

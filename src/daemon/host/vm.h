@@ -71,5 +71,7 @@ const char *vm_run_dir(const struct vm *vm);
 enum qemu_accel vm_accel(const struct vm *vm);
 /* Reads pending QMP events and returns what was seen. */
 const struct vm_events *vm_events(struct vm *vm);
+/* Drops the agent connection (the agent cancels that connection's streams). */
+void vm_agent_disconnect(struct vm *vm);
 /* Drops the agent connection and makes a new one, waiting for READY until deadline_us. */
 int vm_agent_reconnect(struct vm *vm, int64_t deadline_us, struct herr *e);
