@@ -1,0 +1,1182 @@
+/* SPDX-License-Identifier: MIT */
+/* agent_client.c: host side of the agent channel: streams, flow-control credit, callbacks,
+ * and synchronous helpers over a private poll loop. Owns the socket and its streams; the
+ * frame codec is src/common/wire.c. Knows nothing of QEMU beyond an optional watch fd. */
+#include "agent_client.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/wire.h"
+#include "herr.h"
+#include "mono.h"
+#include "usock.h"
+
+#define AGENT_OUT_MAX (8u * 1024u * 1024u)  /* queued output; past it the peer is not reading */
+#define AGENT_PUMP_LOW (1024u * 1024u)      /* refill data frames while less is queued */
+#define AGENT_MAX_CREDIT (1ull << 40)       /* more granted credit is a violation */
+#define AGENT_HELLO_EVERY_US 200000
+
+struct agent_stream {
+    uint32_t id;
+    uint16_t kind;                   /* WIRE_EXEC, WIRE_FILE_PUT, WIRE_FILE_GET, WIRE_POWER */
+    const struct agent_stream_ops *ops;
+    void *ud;
+    uint64_t send_credit;            /* bytes we may still send on it */
+    uint64_t recv_credit;            /* bytes the agent may still send us */
+    /* data source: memory (exec stdin) or an fd (file put) */
+    const uint8_t *src_mem;
+    size_t src_len, src_off;
+    int src_fd;                      /* borrowed; -1 for none */
+    bool src_active;                 /* data left to send (then an EOF frame) */
+    uint16_t src_type;               /* WIRE_STDIN or WIRE_DATA */
+    bool cancelled;                  /* CANCEL sent */
+    struct agent_stream *next;
+};
+
+struct agent_client {
+    int fd;                          /* owned */
+    int watch_fd;                    /* borrowed, -1 */
+    bool broken;                     /* connection failed; every stream ended */
+    int broken_err;
+    struct wire_reader rd;
+    struct buf out;                  /* queued frames */
+    uint32_t next_stream;
+    struct agent_stream *streams;
+    bool ready;
+    int ready_err;                   /* READY of a version we do not speak */
+    char agent_name[64];
+    char boot_id[64];
+    uint64_t ping_seq;               /* payload of the last PING on stream 0 */
+    bool pong_seen;
+    struct agent_client_stats st;
+    char last_error[256];
+};
+
+__attribute__((format(printf, 2, 3)))
+static void note(struct agent_client *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->last_error, sizeof(c->last_error), fmt, ap);
+    va_end(ap);
+}
+
+int agent_client_new(int fd, struct agent_client **ret)
+{
+    struct agent_client *c = calloc(1, sizeof(*c));
+    if (!c) {
+        close(fd);
+        return -ENOMEM;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0)
+        (void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+    c->fd = fd;
+    c->watch_fd = -1;
+    c->next_stream = 1;
+    wire_reader_init(&c->rd);
+    buf_init(&c->out, AGENT_OUT_MAX);
+    *ret = c;
+    return 0;
+}
+
+int agent_client_connect(const char *path, int pidfd, int64_t deadline_us,
+                         struct agent_client **ret, struct herr *e)
+{
+    int fd;
+    int r = usock_connect_wait(path, pidfd, deadline_us, &fd, e);
+    if (r < 0)
+        return r;
+    r = agent_client_new(fd, ret);
+    if (r < 0)
+        return herr_set(e, r, "agent: out of memory");
+    return 0;
+}
+
+static void stream_free(struct agent_stream *s)
+{
+    free(s);
+}
+
+void agent_client_free(struct agent_client *c)
+{
+    if (!c)
+        return;
+    while (c->streams) {
+        struct agent_stream *s = c->streams;
+        c->streams = s->next;
+        stream_free(s);
+    }
+    wire_reader_release(&c->rd);
+    buf_release(&c->out);
+    if (c->fd >= 0)
+        close(c->fd);
+    free(c);
+}
+
+void agent_client_set_watch_fd(struct agent_client *c, int fd)
+{
+    c->watch_fd = fd;
+}
+
+int agent_client_fd(const struct agent_client *c)
+{
+    return c->fd;
+}
+
+bool agent_client_want_write(const struct agent_client *c)
+{
+    return !c->broken && c->out.len > 0;
+}
+
+bool agent_client_ready(const struct agent_client *c)
+{
+    return c->ready;
+}
+
+const char *agent_client_agent_name(const struct agent_client *c)
+{
+    return c->agent_name;
+}
+
+const char *agent_client_boot_id(const struct agent_client *c)
+{
+    return c->boot_id;
+}
+
+void agent_client_stats(const struct agent_client *c, struct agent_client_stats *ret)
+{
+    *ret = c->st;
+    ret->resyncs = c->rd.resyncs;
+    ret->skipped = c->rd.skipped;
+}
+
+const char *agent_client_last_error(const struct agent_client *c)
+{
+    return c->last_error;
+}
+
+size_t agent_client_nstreams(const struct agent_client *c)
+{
+    size_t n = 0;
+    for (const struct agent_stream *s = c->streams; s; s = s->next)
+        n++;
+    return n;
+}
+
+static struct agent_stream *stream_find(struct agent_client *c, uint32_t id)
+{
+    for (struct agent_stream *s = c->streams; s; s = s->next)
+        if (s->id == id)
+            return s;
+    return NULL;
+}
+
+/* Unlinks s, reports end and frees it. The callback runs after unlinking, so it may open new
+ * streams or free its ud. */
+static void stream_end(struct agent_client *c, struct agent_stream *s, const struct agent_end *end)
+{
+    for (struct agent_stream **pp = &c->streams; *pp; pp = &(*pp)->next) {
+        if (*pp == s) {
+            *pp = s->next;
+            break;
+        }
+    }
+    if (s->ops && s->ops->on_end)
+        s->ops->on_end(s->ud, end);
+    stream_free(s);
+}
+
+static void stream_end_err(struct agent_client *c, struct agent_stream *s,
+                           enum agent_end_kind kind, int err, const char *name, const char *msg)
+{
+    struct agent_end end = { .kind = kind, .err = err, .exit_code = -1 };
+    snprintf(end.error, sizeof(end.error), "%s", name);
+    snprintf(end.message, sizeof(end.message), "%s", msg);
+    stream_end(c, s, &end);
+}
+
+static void client_break(struct agent_client *c, int err)
+{
+    if (c->broken)
+        return;
+    c->broken = true;
+    c->broken_err = err;
+    note(c, "agent connection lost: %s", strerror(-err));
+    while (c->streams)
+        stream_end_err(c, c->streams, AGENT_END_LOST, err, strerrorname_np(-err) ?: "EIO",
+                       "agent connection lost");
+}
+
+static int queue(struct agent_client *c, uint16_t type, uint16_t flags, uint32_t stream,
+                 const void *p, size_t len)
+{
+    if (c->broken)
+        return -ENOTCONN;
+    int r = wire_append(&c->out, type, flags, stream, p, len);
+    if (r == -EMSGSIZE && len <= WIRE_MAX_PAYLOAD) {
+        /* the output queue is full: the peer stopped reading */
+        client_break(c, -ENOBUFS);
+        return -ENOBUFS;
+    }
+    return r;
+}
+
+static int queue_json(struct agent_client *c, uint16_t type, uint32_t stream, json_t *j)
+{
+    if (!j)
+        return -ENOMEM;
+    char *s = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    if (!s)
+        return -ENOMEM;
+    int r = queue(c, type, 0, stream, s, strlen(s));
+    free(s);
+    return r;
+}
+
+/* A violation on stream s: tell the agent to stop, end the stream with EPROTO. */
+static void stream_violation(struct agent_client *c, struct agent_stream *s, const char *msg)
+{
+    c->st.violations++;
+    note(c, "stream %u: %s", s->id, msg);
+    (void)queue(c, WIRE_CANCEL, 0, s->id, NULL, 0); /* best effort: we drop the stream anyway */
+    stream_end_err(c, s, AGENT_END_ERROR, -EPROTO, "EPROTO", msg);
+}
+
+/* Maps an errno name ("ENOENT") to -errno; -EPROTO when unknown. */
+static int errno_from_name(const char *name)
+{
+    for (int i = 1; i < 134 && name; i++) {
+        const char *n = strerrorname_np(i);
+        if (n && strcmp(n, name) == 0)
+            return -i;
+    }
+    return -EPROTO;
+}
+
+static json_t *parse_obj(const struct wire_frame *f)
+{
+    json_t *j = json_loadb((const char *)f->payload, f->len, JSON_REJECT_DUPLICATES, NULL);
+    if (j && !json_is_object(j)) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
+}
+
+/* Reads an optional non-negative integer member; false when present but not one. */
+static bool get_uint(json_t *o, const char *key, uint64_t max, uint64_t *ret)
+{
+    json_t *v = json_object_get(o, key);
+    if (!v)
+        return true;
+    if (!json_is_integer(v) || json_integer_value(v) < 0 || (uint64_t)json_integer_value(v) > max)
+        return false;
+    *ret = (uint64_t)json_integer_value(v);
+    return true;
+}
+
+static void on_terminal(struct agent_client *c, struct agent_stream *s, const struct wire_frame *f)
+{
+    struct agent_end end = { .exit_code = -1 };
+    json_t *j = parse_obj(f);
+    if (!j) {
+        stream_violation(c, s, "terminal frame payload is not a JSON object");
+        return;
+    }
+    if (f->type == WIRE_ERROR) {
+        json_t *name = json_object_get(j, "error"), *msg = json_object_get(j, "message");
+        end.kind = AGENT_END_ERROR;
+        snprintf(end.error, sizeof(end.error), "%s",
+                 json_is_string(name) ? json_string_value(name) : "EPROTO");
+        snprintf(end.message, sizeof(end.message), "%s",
+                 json_is_string(msg) ? json_string_value(msg) : "");
+        end.err = errno_from_name(end.error);
+    } else if (f->type == WIRE_EXIT) {
+        uint64_t code = UINT64_MAX, sig = 0, dur = 0;
+        json_t *to = json_object_get(j, "timed_out");
+        if (s->kind != WIRE_EXEC || !get_uint(j, "exit_code", 255, &code) ||
+            !get_uint(j, "signal", 128, &sig) || !get_uint(j, "duration_ms", UINT64_MAX, &dur) ||
+            (to && !json_is_boolean(to)) || (code == UINT64_MAX && sig == 0)) {
+            json_decref(j);
+            stream_violation(c, s, "bad EXIT frame");
+            return;
+        }
+        end.kind = AGENT_END_EXIT;
+        end.exit_code = code == UINT64_MAX ? -1 : (int)code;
+        end.signal = (int)sig;
+        end.timed_out = json_is_true(to);
+        end.duration_ms = dur;
+    } else { /* DONE */
+        uint64_t size = 0;
+        if ((s->kind != WIRE_FILE_PUT && s->kind != WIRE_POWER && s->kind != WIRE_FILE_GET) ||
+            !get_uint(j, "size", UINT64_MAX, &size)) {
+            json_decref(j);
+            stream_violation(c, s, "bad DONE frame");
+            return;
+        }
+        end.kind = AGENT_END_DONE;
+        end.size = size;
+    }
+    json_decref(j);
+    stream_end(c, s, &end);
+}
+
+static void on_stream_data(struct agent_client *c, struct agent_stream *s,
+                           const struct wire_frame *f)
+{
+    bool ok = s->kind == WIRE_EXEC ? (f->type == WIRE_STDOUT || f->type == WIRE_STDERR)
+                                   : (s->kind == WIRE_FILE_GET && f->type == WIRE_DATA);
+    if (!ok) {
+        char m[80];
+        snprintf(m, sizeof(m), "unexpected %s frame on a %s stream", wire_type_to_string(f->type),
+                 wire_type_to_string(s->kind));
+        stream_violation(c, s, m);
+        return;
+    }
+    if (f->len > s->recv_credit) {
+        stream_violation(c, s, "data beyond the granted credit");
+        return;
+    }
+    s->recv_credit -= f->len;
+    if (s->ops && s->ops->on_data) {
+        uint32_t id = s->id;
+        int r = s->ops->on_data(s->ud, f->type, f->payload, f->len, f->flags & WIRE_F_EOF);
+        s = stream_find(c, id); /* the callback may have cancelled it */
+        if (!s)
+            return;
+        if (r < 0) {
+            (void)queue(c, WIRE_CANCEL, 0, s->id, NULL, 0); /* best effort, dropping anyway */
+            stream_end_err(c, s, AGENT_END_ERROR, r, strerrorname_np(-r) ?: "EIO",
+                           "the consumer of the stream's data failed");
+            return;
+        }
+        if (r == AGENT_DATA_HOLD)
+            goto out_eof;
+    }
+    if (f->len > 0 && agent_stream_consumed(c, s->id, f->len) < 0)
+        return;
+out_eof:
+    /* FILE_GET has no terminal frame of its own: its last DATA (EOF) ends it. A DONE the
+     * agent might send after it is then a stray frame, ignored. */
+    if ((s = stream_find(c, f->stream)) && s->kind == WIRE_FILE_GET && (f->flags & WIRE_F_EOF)) {
+        struct agent_end end = { .kind = AGENT_END_DONE, .exit_code = -1 };
+        stream_end(c, s, &end);
+    }
+}
+
+int agent_stream_consumed(struct agent_client *c, uint32_t stream, size_t n)
+{
+    struct agent_stream *s = stream_find(c, stream);
+    if (!s)
+        return -ESRCH;
+    if (n > UINT32_MAX || s->recv_credit + n > AGENT_MAX_CREDIT)
+        return -EINVAL;
+    int r = wire_append_window(&c->out, s->id, (uint32_t)n);
+    if (r < 0) {
+        client_break(c, -ENOBUFS);
+        return -ENOBUFS;
+    }
+    s->recv_credit += n;
+    return 0;
+}
+
+static void on_ready(struct agent_client *c, const struct wire_frame *f)
+{
+    json_t *j = parse_obj(f);
+    json_t *ver = j ? json_object_get(j, "version") : NULL;
+    if (!json_is_integer(ver)) {
+        c->st.violations++;
+        note(c, "READY without a version, ignoring");
+        json_decref(j);
+        return;
+    }
+    if (json_integer_value(ver) != WIRE_VERSION) {
+        c->ready_err = -EPROTO;
+        note(c, "agent speaks protocol version %" JSON_INTEGER_FORMAT ", we speak %d",
+             json_integer_value(ver), WIRE_VERSION);
+        json_decref(j);
+        return;
+    }
+    json_t *name = json_object_get(j, "agent"), *boot = json_object_get(j, "boot_id");
+    snprintf(c->agent_name, sizeof(c->agent_name), "%s",
+             json_is_string(name) ? json_string_value(name) : "");
+    snprintf(c->boot_id, sizeof(c->boot_id), "%s",
+             json_is_string(boot) ? json_string_value(boot) : "");
+    c->ready = true;
+    json_decref(j);
+}
+
+static void on_channel_frame(struct agent_client *c, const struct wire_frame *f)
+{
+    switch (f->type) {
+    case WIRE_READY:
+        on_ready(c, f);
+        break;
+    case WIRE_PING:
+        (void)queue(c, WIRE_PONG, 0, 0, f->payload, f->len); /* a failure breaks the client */
+        break;
+    case WIRE_PONG:
+        if (f->len == sizeof(c->ping_seq) && memcmp(f->payload, &c->ping_seq, f->len) == 0)
+            c->pong_seen = true;
+        break;
+    case WIRE_ERROR:
+        c->st.channel_errors++;
+        note(c, "agent reports: %.*s", (int)(f->len > 200 ? 200 : f->len),
+             (const char *)f->payload);
+        break;
+    default:
+        c->st.violations++;
+        note(c, "unexpected %s frame on stream 0, ignoring", wire_type_to_string(f->type));
+        break;
+    }
+}
+
+static void on_frame(struct agent_client *c, const struct wire_frame *f)
+{
+    if (f->stream == 0) {
+        on_channel_frame(c, f);
+        return;
+    }
+    struct agent_stream *s = stream_find(c, f->stream);
+    if (!s) {
+        c->st.stray_frames++;
+        return;
+    }
+    if (!wire_type_known(f->type)) {
+        /* the contract: answer an unknown type with ERROR (EPROTO) on the same stream */
+        c->st.violations++;
+        note(c, "stream %u: unknown frame type %u, ignoring", f->stream, f->type);
+        json_t *j = json_pack("{s:s, s:s}", "error", "EPROTO", "message", "unknown frame type");
+        (void)queue_json(c, WIRE_ERROR, f->stream, j); /* a failure breaks the client */
+        return;
+    }
+    switch (f->type) {
+    case WIRE_STDOUT:
+    case WIRE_STDERR:
+    case WIRE_DATA:
+        on_stream_data(c, s, f);
+        break;
+    case WIRE_WINDOW: {
+        uint32_t credit;
+        if (wire_window_credit(f, &credit) < 0 || s->send_credit + credit > AGENT_MAX_CREDIT) {
+            stream_violation(c, s, "bad WINDOW frame");
+            break;
+        }
+        s->send_credit += credit;
+        break;
+    }
+    case WIRE_FILE_INFO: {
+        json_t *j = parse_obj(f);
+        uint64_t size = 0, mode = 0;
+        if (s->kind != WIRE_FILE_GET || !j || !get_uint(j, "size", UINT64_MAX, &size) ||
+            !get_uint(j, "mode", 07777777, &mode)) {
+            json_decref(j);
+            stream_violation(c, s, "bad FILE_INFO frame");
+            break;
+        }
+        json_decref(j);
+        if (s->ops && s->ops->on_info)
+            s->ops->on_info(s->ud, size, (uint32_t)mode);
+        break;
+    }
+    case WIRE_EXIT:
+    case WIRE_DONE:
+    case WIRE_ERROR:
+        on_terminal(c, s, f);
+        break;
+    case WIRE_PING:
+        (void)queue(c, WIRE_PONG, 0, f->stream, f->payload, f->len);
+        break;
+    case WIRE_PONG:
+        break;
+    default:
+        /* a host->agent type coming back: ignore it, keep the stream */
+        c->st.violations++;
+        note(c, "stream %u: unexpected %s frame from the agent, ignoring", f->stream,
+             wire_type_to_string(f->type));
+        break;
+    }
+}
+
+/* Queues data frames from stream sources while credit and queue room allow. */
+static void pump(struct agent_client *c)
+{
+    for (struct agent_stream *s = c->streams; s && !c->broken;) {
+        struct agent_stream *next = s->next;
+        while (s->src_active && c->out.len < AGENT_PUMP_LOW) {
+            size_t want = WIRE_DATA_CHUNK;
+            if (s->send_credit < want)
+                want = (size_t)s->send_credit;
+            size_t n = 0;
+            bool eof = false;
+            uint8_t *p;
+            if (s->src_fd < 0) {
+                n = s->src_len - s->src_off < want ? s->src_len - s->src_off : want;
+                eof = s->src_off + n == s->src_len;
+                if (n == 0 && !eof)
+                    break; /* no credit */
+                if (queue(c, s->src_type, eof ? WIRE_F_EOF : 0, s->id, s->src_mem + s->src_off,
+                          n) < 0)
+                    return;
+                s->src_off += n;
+            } else {
+                if (want == 0)
+                    break;
+                int r;
+                p = buf_reserve(&c->out, WIRE_HEADER_SIZE + want, &r);
+                if (!p) {
+                    client_break(c, r == -EMSGSIZE ? -ENOBUFS : r);
+                    return;
+                }
+                ssize_t got;
+                do {
+                    got = read(s->src_fd, p + WIRE_HEADER_SIZE, want);
+                } while (got < 0 && errno == EINTR);
+                if (got < 0) {
+                    int err = -errno;
+                    uint32_t id = s->id;
+                    (void)queue(c, WIRE_CANCEL, 0, id, NULL, 0); /* best effort */
+                    stream_end_err(c, s, AGENT_END_ERROR, err, strerrorname_np(-err) ?: "EIO",
+                                   "cannot read the upload source");
+                    s = NULL;
+                    break;
+                }
+                n = (size_t)got;
+                eof = n == 0;
+                wire_header_put(p, s->src_type, eof ? WIRE_F_EOF : 0, s->id, (uint32_t)n);
+                buf_commit(&c->out, WIRE_HEADER_SIZE + n);
+            }
+            s->send_credit -= n;
+            if (eof)
+                s->src_active = false;
+        }
+        s = next;
+    }
+}
+
+static int flush(struct agent_client *c)
+{
+    while (c->out.len > 0) {
+        ssize_t n = send(c->fd, c->out.data, c->out.len, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return 0;
+        if (n < 0) {
+            int r = errno == EPIPE ? -ECONNRESET : -errno;
+            client_break(c, r);
+            return r;
+        }
+        buf_consume(&c->out, (size_t)n);
+    }
+    return 0;
+}
+
+int agent_client_on_writable(struct agent_client *c)
+{
+    if (c->broken)
+        return c->broken_err;
+    pump(c);
+    int r = flush(c);
+    if (r < 0)
+        return r;
+    pump(c);
+    return c->broken ? c->broken_err : 0;
+}
+
+int agent_client_on_readable(struct agent_client *c)
+{
+    if (c->broken)
+        return c->broken_err;
+    for (int rounds = 0; rounds < 64; rounds++) {
+        uint8_t *p = wire_reader_space(&c->rd, 65536);
+        if (!p) {
+            client_break(c, -ENOMEM);
+            return -ENOMEM;
+        }
+        ssize_t n = recv(c->fd, p, 65536, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            break;
+        if (n <= 0) {
+            client_break(c, n == 0 ? -ECONNRESET : -errno);
+            return c->broken_err;
+        }
+        wire_reader_commit(&c->rd, (size_t)n);
+        struct wire_frame f;
+        while (!c->broken && wire_reader_next(&c->rd, &f) == 1)
+            on_frame(c, &f);
+        if (c->broken)
+            return c->broken_err;
+    }
+    return agent_client_on_writable(c);
+}
+
+int agent_client_hello(struct agent_client *c)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    json_t *j = json_pack("{s:i, s:I}", "version", WIRE_VERSION, "time_ns",
+                          (json_int_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
+    int r = queue_json(c, WIRE_HELLO, 0, j);
+    if (r < 0)
+        return r;
+    return flush(c);
+}
+
+static struct agent_stream *stream_new(struct agent_client *c, uint16_t kind,
+                                       const struct agent_stream_ops *ops, void *ud)
+{
+    struct agent_stream *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    s->id = c->next_stream++;
+    if (c->next_stream == 0)
+        c->next_stream = 1;
+    s->kind = kind;
+    s->ops = ops;
+    s->ud = ud;
+    s->send_credit = WIRE_INITIAL_WINDOW;
+    s->recv_credit = WIRE_INITIAL_WINDOW;
+    s->src_fd = -1;
+    return s;
+}
+
+/* Queues the opening frame and links s; frees s on failure. */
+static int stream_open(struct agent_client *c, struct agent_stream *s, json_t *req,
+                       uint32_t *ret_stream)
+{
+    if (!req) {
+        free(s);
+        return -ENOMEM;
+    }
+    int r = queue_json(c, s->kind, s->id, req);
+    if (r < 0) {
+        free(s);
+        return r;
+    }
+    s->next = c->streams;
+    c->streams = s;
+    if (ret_stream)
+        *ret_stream = s->id;
+    pump(c);
+    (void)flush(c); /* a failure breaks the client and ends the stream with LOST */
+    return 0;
+}
+
+int agent_exec_start(struct agent_client *c, const struct agent_exec_req *req,
+                     const struct agent_stream_ops *ops, void *ud, uint32_t *ret_stream)
+{
+    if (c->broken)
+        return -ENOTCONN;
+    if (!req->argv || !req->argv[0] || (req->cwd && req->cwd[0] != '/'))
+        return -EINVAL;
+    json_t *argv = json_array(), *env = json_object();
+    json_t *j = json_object();
+    if (!argv || !env || !j)
+        goto out_nomem;
+    for (size_t i = 0; req->argv[i]; i++)
+        if (json_array_append_new(argv, json_string(req->argv[i])) < 0)
+            goto out_inval; /* not UTF-8 */
+    for (size_t i = 0; req->env && req->env[i]; i++) {
+        const char *eq = strchr(req->env[i], '=');
+        if (!eq || eq == req->env[i])
+            goto out_inval;
+        char key[256];
+        size_t kl = (size_t)(eq - req->env[i]);
+        if (kl >= sizeof(key))
+            goto out_inval;
+        memcpy(key, req->env[i], kl);
+        key[kl] = 0;
+        if (json_object_set_new(env, key, json_string(eq + 1)) < 0)
+            goto out_inval;
+    }
+    if (json_object_set_new(j, "argv", argv) < 0 || json_object_set_new(j, "env", env) < 0 ||
+        json_object_set_new(j, "cwd", json_string(req->cwd ? req->cwd : "/")) < 0 ||
+        json_object_set_new(j, "stdin", json_boolean(req->stdin_pipe)) < 0 ||
+        json_object_set_new(j, "timeout_ms", json_integer(req->timeout_ms)) < 0) {
+        argv = env = NULL; /* owned by j now (set_new steals even on failure) */
+        goto out_nomem;
+    }
+    struct agent_stream *s = stream_new(c, WIRE_EXEC, ops, ud);
+    if (!s) {
+        json_decref(j);
+        return -ENOMEM;
+    }
+    if (req->stdin_pipe) {
+        s->src_active = true;
+        s->src_type = WIRE_STDIN;
+        s->src_mem = req->stdin_data;
+        s->src_len = req->stdin_data ? req->stdin_len : 0;
+    }
+    return stream_open(c, s, j, ret_stream);
+out_inval:
+    json_decref(argv);
+    json_decref(env);
+    json_decref(j);
+    return -EINVAL;
+out_nomem:
+    json_decref(argv);
+    json_decref(env);
+    json_decref(j);
+    return -ENOMEM;
+}
+
+static bool path_ok(const char *path)
+{
+    return path && path[0] == '/';
+}
+
+int agent_file_put_start(struct agent_client *c, const char *path, uint32_t mode, int src_fd,
+                         const struct agent_stream_ops *ops, void *ud, uint32_t *ret_stream)
+{
+    if (c->broken)
+        return -ENOTCONN;
+    if (!path_ok(path) || src_fd < 0 || mode > 07777)
+        return -EINVAL;
+    json_t *j = json_pack("{s:s, s:i}", "path", path, "mode", (int)mode);
+    if (!j)
+        return -EINVAL;
+    struct agent_stream *s = stream_new(c, WIRE_FILE_PUT, ops, ud);
+    if (!s) {
+        json_decref(j);
+        return -ENOMEM;
+    }
+    s->src_active = true;
+    s->src_type = WIRE_DATA;
+    s->src_fd = src_fd;
+    return stream_open(c, s, j, ret_stream);
+}
+
+int agent_file_get_start(struct agent_client *c, const char *path,
+                         const struct agent_stream_ops *ops, void *ud, uint32_t *ret_stream)
+{
+    if (c->broken)
+        return -ENOTCONN;
+    if (!path_ok(path))
+        return -EINVAL;
+    json_t *j = json_pack("{s:s}", "path", path);
+    if (!j)
+        return -EINVAL;
+    struct agent_stream *s = stream_new(c, WIRE_FILE_GET, ops, ud);
+    if (!s) {
+        json_decref(j);
+        return -ENOMEM;
+    }
+    return stream_open(c, s, j, ret_stream);
+}
+
+int agent_power_start(struct agent_client *c, const char *action,
+                      const struct agent_stream_ops *ops, void *ud, uint32_t *ret_stream)
+{
+    if (c->broken)
+        return -ENOTCONN;
+    if (!action || (strcmp(action, "poweroff") != 0 && strcmp(action, "reboot") != 0))
+        return -EINVAL;
+    struct agent_stream *s = stream_new(c, WIRE_POWER, ops, ud);
+    if (!s)
+        return -ENOMEM;
+    return stream_open(c, s, json_pack("{s:s}", "action", action), ret_stream);
+}
+
+int agent_stream_signal(struct agent_client *c, uint32_t stream, int sig)
+{
+    struct agent_stream *s = stream_find(c, stream);
+    if (!s || s->kind != WIRE_EXEC)
+        return -ESRCH;
+    int r = queue_json(c, WIRE_SIGNAL, stream, json_pack("{s:i}", "signal", sig));
+    if (r < 0)
+        return r;
+    return flush(c);
+}
+
+int agent_stream_cancel(struct agent_client *c, uint32_t stream, bool drop)
+{
+    struct agent_stream *s = stream_find(c, stream);
+    if (!s)
+        return -ESRCH;
+    s->cancelled = true;
+    s->src_active = false;
+    int r = queue(c, WIRE_CANCEL, 0, stream, NULL, 0);
+    if (drop && (s = stream_find(c, stream)))
+        stream_end_err(c, s, AGENT_END_LOST, -ECANCELED, "ECANCELED", "cancelled by the host");
+    if (r < 0)
+        return r;
+    return flush(c);
+}
+
+int agent_client_run(struct agent_client *c, int64_t deadline_us, bool (*done)(void *arg),
+                     void *arg)
+{
+    for (;;) {
+        if (done ? done(arg) : c->streams == NULL)
+            return 0;
+        if (c->broken)
+            return c->broken_err;
+        struct pollfd pfd[2] = {
+            { .fd = c->fd, .events = POLLIN | (c->out.len ? POLLOUT : 0) },
+            { .fd = c->watch_fd, .events = POLLIN },
+        };
+        int ms = mono_poll_ms(deadline_us);
+        if (ms == 0 && deadline_us >= 0)
+            return -ETIMEDOUT;
+        int n = poll(pfd, 2, ms);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        if (n == 0)
+            continue; /* re-check the deadline */
+        int r = 0;
+        if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
+            r = agent_client_on_readable(c);
+        else if (pfd[0].revents & POLLOUT)
+            r = agent_client_on_writable(c);
+        if (r < 0)
+            return (done && done(arg)) ? 0 : r;
+        if (c->watch_fd >= 0 && (pfd[1].revents & POLLIN))
+            return (done && done(arg)) ? 0 : -ESRCH;
+    }
+}
+
+static bool is_ready(void *arg)
+{
+    struct agent_client *c = arg;
+    return c->ready || c->ready_err;
+}
+
+static const char *run_err_text(struct agent_client *c, int r)
+{
+    switch (r) {
+    case -ETIMEDOUT:
+        return "no answer before the deadline";
+    case -ESRCH:
+        return "the VM exited";
+    default:
+        return c->broken ? c->last_error : strerror(-r);
+    }
+}
+
+int agent_wait_ready(struct agent_client *c, int64_t deadline_us, struct herr *e)
+{
+    /* Early bytes, measured on QEMU 7.2 + TCG (host connected 22 ms after QEMU started and
+     * sent one HELLO, ~3 s before the agent opened its port): nothing was dropped. The HELLO
+     * waited in the socket (virtio-serial does not read from the chardev until the guest
+     * opens the port) and the agent answered it, after the READY it sends on opening; we got
+     * two READYs. A READY written while no host is connected is dropped by QEMU's socket
+     * chardev, so a late host still needs its HELLO. The 200 ms resend is cheap insurance
+     * for a port that is opened and closed again (agent restart) and costs extra READYs. */
+    c->ready = false;
+    for (;;) {
+        int r = agent_client_hello(c);
+        if (r < 0)
+            return herr_set(e, r, "agent: cannot send HELLO: %s", run_err_text(c, r));
+        int64_t tick = mono_now_us() + AGENT_HELLO_EVERY_US;
+        bool last = deadline_us >= 0 && tick >= deadline_us;
+        r = agent_client_run(c, last ? deadline_us : tick, is_ready, c);
+        if (c->ready_err)
+            return herr_set(e, c->ready_err, "agent: %s", c->last_error);
+        if (r == 0)
+            return 0;
+        if (r == -ETIMEDOUT && !last)
+            continue;
+        return herr_set(e, r, "agent never became ready: %s", run_err_text(c, r));
+    }
+}
+
+static bool got_pong(void *arg)
+{
+    return ((struct agent_client *)arg)->pong_seen;
+}
+
+int agent_ping(struct agent_client *c, int64_t deadline_us, struct herr *e)
+{
+    c->ping_seq++;
+    c->pong_seen = false;
+    int r = queue(c, WIRE_PING, 0, 0, &c->ping_seq, sizeof(c->ping_seq));
+    if (r == 0)
+        r = flush(c);
+    if (r == 0)
+        r = agent_client_run(c, deadline_us, got_pong, c);
+    if (r < 0)
+        return herr_set(e, r, "agent ping: %s", run_err_text(c, r));
+    return 0;
+}
+
+/* --- buffered exec --- */
+
+struct exec_ctx {
+    struct agent_exec_result *res;
+    size_t cap;
+    struct buf out, err;
+    bool ended;
+    struct agent_end end;
+    uint32_t stream;
+};
+
+static int exec_on_data(void *ud, uint16_t type, const uint8_t *p, size_t len, bool eof)
+{
+    struct exec_ctx *x = ud;
+    struct buf *b = type == WIRE_STDERR ? &x->err : &x->out;
+    bool *trunc = type == WIRE_STDERR ? &x->res->err_truncated : &x->res->out_truncated;
+    size_t room = b->max - b->len;
+    if (len > room)
+        *trunc = true;
+    if (buf_append(b, p, len > room ? room : len) < 0)
+        *trunc = true; /* out of memory: keep going, the output is marked incomplete */
+    return 0;
+}
+
+static void exec_on_end(void *ud, const struct agent_end *end)
+{
+    struct exec_ctx *x = ud;
+    x->ended = true;
+    x->end = *end;
+}
+
+static const struct agent_stream_ops exec_ops = {
+    .on_data = exec_on_data,
+    .on_end = exec_on_end,
+};
+
+static int end_to_result(const struct agent_end *end, struct herr *e)
+{
+    switch (end->kind) {
+    case AGENT_END_EXIT:
+    case AGENT_END_DONE:
+        return 0;
+    case AGENT_END_ERROR:
+        return herr_set(e, end->err ? end->err : -EPROTO, "agent: %s: %s", end->error,
+                        end->message);
+    case AGENT_END_LOST:
+    default:
+        return herr_set(e, end->err ? end->err : -ECONNRESET, "agent: %s", end->message);
+    }
+}
+
+static void exec_ctx_finish(struct exec_ctx *x)
+{
+    struct agent_exec_result *res = x->res;
+    if (x->ended && x->end.kind == AGENT_END_EXIT) {
+        res->exit_code = x->end.exit_code;
+        res->signal = x->end.signal;
+        res->timed_out = x->end.timed_out;
+        res->duration_ms = x->end.duration_ms;
+    }
+    /* buf_take() leaves a NULL for no bytes; hand out an empty string instead */
+    res->out = buf_take(&x->out, &res->out_len);
+    res->err = buf_take(&x->err, &res->err_len);
+    if (!res->out)
+        res->out = (uint8_t *)calloc(1, 1);
+    if (!res->err)
+        res->err = (uint8_t *)calloc(1, 1);
+}
+
+void agent_exec_result_release(struct agent_exec_result *r)
+{
+    free(r->out);
+    free(r->err);
+    *r = (struct agent_exec_result){ 0 };
+}
+
+struct many_ctx {
+    struct exec_ctx *xs;
+    size_t n;
+};
+
+static bool all_ended(void *arg)
+{
+    struct many_ctx *m = arg;
+    for (size_t i = 0; i < m->n; i++)
+        if (!m->xs[i].ended)
+            return false;
+    return true;
+}
+
+int agent_exec_many(struct agent_client *c, const struct agent_exec_req *reqs, size_t n,
+                    size_t out_cap, int64_t deadline_us, struct agent_exec_result *rets,
+                    int *errs, struct herr *e)
+{
+    struct exec_ctx *xs = calloc(n ? n : 1, sizeof(*xs));
+    if (!xs)
+        return herr_set(e, -ENOMEM, "agent exec: out of memory");
+    int first = 0;
+    for (size_t i = 0; i < n; i++) {
+        rets[i] = (struct agent_exec_result){ .exit_code = -1 };
+        xs[i].res = &rets[i];
+        buf_init(&xs[i].out, out_cap);
+        buf_init(&xs[i].err, out_cap);
+        int r = agent_exec_start(c, &reqs[i], &exec_ops, &xs[i], &xs[i].stream);
+        if (r < 0) {
+            xs[i].ended = true;
+            xs[i].end = (struct agent_end){ .kind = AGENT_END_ERROR, .err = r };
+            snprintf(xs[i].end.error, sizeof(xs[i].end.error), "%s",
+                     strerrorname_np(-r) ?: "EIO");
+            snprintf(xs[i].end.message, sizeof(xs[i].end.message), "cannot start '%s': %s",
+                     reqs[i].argv && reqs[i].argv[0] ? reqs[i].argv[0] : "", strerror(-r));
+        }
+    }
+    struct many_ctx m = { xs, n };
+    int r = agent_client_run(c, deadline_us, all_ended, &m);
+    for (size_t i = 0; i < n; i++) {
+        int ri;
+        if (!xs[i].ended) {
+            /* deadline or VM gone: stop the command, forget the stream */
+            (void)agent_stream_cancel(c, xs[i].stream, true);
+            ri = r < 0 ? r : -ETIMEDOUT;
+            herr_set(e, ri, "agent exec '%s': %s", reqs[i].argv[0], run_err_text(c, ri));
+        } else {
+            ri = end_to_result(&xs[i].end, e);
+        }
+        exec_ctx_finish(&xs[i]);
+        if (errs)
+            errs[i] = ri;
+        if (ri < 0 && first == 0)
+            first = ri;
+    }
+    free(xs);
+    return first;
+}
+
+int agent_exec(struct agent_client *c, const struct agent_exec_req *req, size_t out_cap,
+               int64_t deadline_us, struct agent_exec_result *ret, struct herr *e)
+{
+    return agent_exec_many(c, req, 1, out_cap, deadline_us, ret, NULL, e);
+}
+
+/* --- streamed exec, files, power: one stream, its end recorded --- */
+
+struct one_ctx {
+    const struct agent_stream_ops *inner; /* caller's ops, or NULL */
+    void *inner_ud;
+    int dst_fd;                           /* FILE_GET target, or -1 */
+    uint64_t written;
+    bool ended;
+    struct agent_end end;
+};
+
+static int one_on_data(void *ud, uint16_t type, const uint8_t *p, size_t len, bool eof)
+{
+    struct one_ctx *o = ud;
+    if (o->dst_fd >= 0) {
+        size_t off = 0;
+        while (off < len) {
+            ssize_t n = write(o->dst_fd, p + off, len - off);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0)
+                return -errno;
+            off += (size_t)n;
+        }
+        o->written += len;
+        return 0;
+    }
+    if (o->inner && o->inner->on_data)
+        return o->inner->on_data(o->inner_ud, type, p, len, eof);
+    return 0;
+}
+
+static void one_on_info(void *ud, uint64_t size, uint32_t mode)
+{
+    struct one_ctx *o = ud;
+    if (o->inner && o->inner->on_info)
+        o->inner->on_info(o->inner_ud, size, mode);
+}
+
+static void one_on_end(void *ud, const struct agent_end *end)
+{
+    struct one_ctx *o = ud;
+    o->ended = true;
+    o->end = *end;
+    if (o->inner && o->inner->on_end)
+        o->inner->on_end(o->inner_ud, end);
+}
+
+static const struct agent_stream_ops one_ops = {
+    .on_data = one_on_data,
+    .on_info = one_on_info,
+    .on_end = one_on_end,
+};
+
+static bool one_ended(void *arg)
+{
+    return ((struct one_ctx *)arg)->ended;
+}
+
+/* Waits for the stream opened with o (start result r) to end. */
+static int one_wait(struct agent_client *c, struct one_ctx *o, int r, uint32_t stream,
+                    const char *what, int64_t deadline_us, struct herr *e)
+{
+    if (r < 0)
+        return herr_set(e, r, "agent %s: cannot start: %s", what, strerror(-r));
+    r = agent_client_run(c, deadline_us, one_ended, o);
+    if (!o->ended) {
+        (void)agent_stream_cancel(c, stream, true); /* not waiting for the agent any more */
+        return herr_set(e, r < 0 ? r : -ETIMEDOUT, "agent %s: %s", what,
+                        run_err_text(c, r < 0 ? r : -ETIMEDOUT));
+    }
+    return end_to_result(&o->end, e);
+}
+
+int agent_exec_stream(struct agent_client *c, const struct agent_exec_req *req,
+                      const struct agent_stream_ops *ops, void *ud, int64_t deadline_us,
+                      struct agent_end *ret_end, struct herr *e)
+{
+    struct one_ctx o = { .inner = ops, .inner_ud = ud, .dst_fd = -1 };
+    uint32_t id = 0;
+    int r = agent_exec_start(c, req, &one_ops, &o, &id);
+    r = one_wait(c, &o, r, id, "exec", deadline_us, e);
+    if (ret_end)
+        *ret_end = o.end;
+    if (r == 0 && o.end.kind != AGENT_END_EXIT)
+        r = herr_set(e, -EPROTO, "agent exec: stream ended without EXIT");
+    return r;
+}
+
+int agent_file_put(struct agent_client *c, const char *path, uint32_t mode, int src_fd,
+                   int64_t deadline_us, uint64_t *ret_size, struct herr *e)
+{
+    struct one_ctx o = { .dst_fd = -1 };
+    uint32_t id = 0;
+    int r = agent_file_put_start(c, path, mode, src_fd, &one_ops, &o, &id);
+    r = one_wait(c, &o, r, id, "file put", deadline_us, e);
+    if (r == 0 && ret_size)
+        *ret_size = o.end.size;
+    return r;
+}
+
+int agent_file_get(struct agent_client *c, const char *path, int dst_fd, int64_t deadline_us,
+                   uint64_t *ret_size, struct herr *e)
+{
+    struct one_ctx o = { .dst_fd = dst_fd };
+    uint32_t id = 0;
+    int r = agent_file_get_start(c, path, &one_ops, &o, &id);
+    r = one_wait(c, &o, r, id, "file get", deadline_us, e);
+    if (r == 0 && o.end.kind != AGENT_END_DONE && o.end.kind != AGENT_END_EXIT)
+        r = herr_set(e, -EPROTO, "agent file get: stream ended badly");
+    if (r == 0 && ret_size)
+        *ret_size = o.written;
+    return r;
+}
+
+int agent_power(struct agent_client *c, const char *action, int64_t deadline_us,
+                struct herr *e)
+{
+    struct one_ctx o = { .dst_fd = -1 };
+    uint32_t id = 0;
+    int r = agent_power_start(c, action, &one_ops, &o, &id);
+    return one_wait(c, &o, r, id, "power", deadline_us, e);
+}

@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: MIT */
+/* agent_client.h: host side of the agent protocol (docs/agent-protocol.md) over agent.sock.
+ * A poll()-driven core multiplexes streams with per-stream flow control and per-stream
+ * callbacks; synchronous helpers (agent_exec(), agent_file_put(), ...) run a private poll loop
+ * with a deadline on top of it. A hostile or broken agent never crashes or hangs the client:
+ * a bad frame ends at most its own stream (with an error) and is counted. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct herr;
+struct agent_client;
+
+enum agent_end_kind {
+    AGENT_END_EXIT,  /* EXIT: the command ended */
+    AGENT_END_DONE,  /* DONE: a FILE_PUT committed, a POWER was accepted */
+    AGENT_END_ERROR, /* ERROR from the agent, or a protocol violation seen by us */
+    AGENT_END_LOST,  /* the connection went away (or the stream was cancelled locally) */
+};
+
+/* How a stream ended; strings are NUL-terminated copies. */
+struct agent_end {
+    enum agent_end_kind kind;
+    int exit_code;        /* EXIT: 0..255, or -1 when killed by a signal */
+    int signal;           /* EXIT: signal number, 0 when it exited */
+    bool timed_out;       /* EXIT: the agent's timeout_ms killed it */
+    uint64_t duration_ms; /* EXIT */
+    uint64_t size;        /* DONE of FILE_PUT: bytes written */
+    int err;              /* ERROR/LOST: -errno (-EPROTO for unknown names or violations) */
+    char error[32];       /* ERROR: the agent's name ("ENOENT"), or ours ("EPROTO") */
+    char message[256];    /* ERROR/LOST: detail */
+};
+
+/* Per-stream callbacks, all optional; ud is the caller's and borrowed until on_end. */
+#define AGENT_DATA_HOLD 1
+
+struct agent_stream_ops {
+    /* Output bytes: type is WIRE_STDOUT, WIRE_STDERR or WIRE_DATA; p borrowed for the call.
+     * Returning 0 gives their credit back to the agent at once; AGENT_DATA_HOLD keeps it
+     * until the consumer calls agent_stream_consumed() (backpressure). Returning < 0 cancels
+     * the stream, which then ends with that error. A FILE_GET ends after its EOF data. */
+    int (*on_data)(void *ud, uint16_t type, const uint8_t *p, size_t len, bool eof);
+    /* FILE_INFO of a FILE_GET. */
+    void (*on_info)(void *ud, uint64_t size, uint32_t mode);
+    /* Called exactly once, after which the stream is gone (not on agent_client_free()). */
+    void (*on_end)(void *ud, const struct agent_end *end);
+};
+
+/* EXEC request; everything is borrowed until the stream ends. */
+struct agent_exec_req {
+    const char *const *argv; /* NULL-terminated, non-empty */
+    const char *const *env;  /* "KEY=VALUE" strings, NULL-terminated; NULL for none */
+    const char *cwd;         /* absolute; NULL for "/" */
+    uint32_t timeout_ms;     /* 0: none (the agent kills the group past it) */
+    bool stdin_pipe;         /* give the command a stdin pipe fed from stdin_data */
+    const void *stdin_data;  /* sent in STDIN frames under flow control, then EOF */
+    size_t stdin_len;
+};
+
+struct agent_client_stats {
+    uint64_t resyncs;         /* bad headers met */
+    uint64_t skipped;         /* garbage bytes dropped */
+    uint64_t stray_frames;    /* frames for unknown or ended streams, ignored */
+    uint64_t violations;      /* protocol violations (bad JSON, data beyond credit, ...) */
+    uint64_t channel_errors;  /* ERROR frames on stream 0 (agent reports) */
+};
+
+/* Wraps a connected stream socket (takes ownership of fd; made non-blocking). Returns 0 and
+ * *ret (free with agent_client_free()), or -ENOMEM (fd closed). */
+__attribute__((warn_unused_result))
+int agent_client_new(int fd, struct agent_client **ret);
+/* Connects to path, waiting for it to appear (see usock_connect_wait()). */
+__attribute__((warn_unused_result))
+int agent_client_connect(const char *path, int pidfd, int64_t deadline_us,
+                         struct agent_client **ret, struct herr *e);
+/* Closes the socket and frees every stream without calling callbacks. NULL is fine. */
+void agent_client_free(struct agent_client *c);
+
+/* An fd (>= 0, borrowed; e.g. QEMU's pidfd) whose readability makes the synchronous helpers
+ * fail at once with -ESRCH instead of waiting for their deadline. -1 to unset. */
+void agent_client_set_watch_fd(struct agent_client *c, int fd);
+
+/* --- poll()-driven core --- */
+int agent_client_fd(const struct agent_client *c);
+/* True while output is queued: poll for POLLOUT too. */
+bool agent_client_want_write(const struct agent_client *c);
+/* Reads and dispatches frames. Returns 0, or -ECONNRESET (peer closed), -ENOBUFS (peer does
+ * not read what we must send), -errno; then every open stream has ended with
+ * AGENT_END_LOST and the client is unusable (free it). */
+int agent_client_on_readable(struct agent_client *c);
+/* Writes queued output. Same returns as agent_client_on_readable(). */
+int agent_client_on_writable(struct agent_client *c);
+/* Queues HELLO {"version":1,"time_ns":now}. */
+__attribute__((warn_unused_result))
+int agent_client_hello(struct agent_client *c);
+/* True once a valid READY arrived. */
+bool agent_client_ready(const struct agent_client *c);
+/* From the READY: "hearth-agent/0.1.0" and the boot id ("" before). Borrowed. */
+const char *agent_client_agent_name(const struct agent_client *c);
+const char *agent_client_boot_id(const struct agent_client *c);
+/* Counters and the text of the most recent problem ("" when none; borrowed). */
+void agent_client_stats(const struct agent_client *c, struct agent_client_stats *ret);
+const char *agent_client_last_error(const struct agent_client *c);
+
+/* Open streams. Return 0 and the new stream id in *ret_stream (may be NULL), -EINVAL for a
+ * bad request, -ENOTCONN after the connection broke, -ENOMEM, -EMSGSIZE (request too big). */
+__attribute__((warn_unused_result))
+int agent_exec_start(struct agent_client *c, const struct agent_exec_req *req,
+                     const struct agent_stream_ops *ops, void *ud, uint32_t *ret_stream);
+/* Uploads everything readable from src_fd (borrowed until on_end; blocking reads, so a
+ * regular file or a pipe with a live writer) to path in the guest with mode. */
+__attribute__((warn_unused_result))
+int agent_file_put_start(struct agent_client *c, const char *path, uint32_t mode, int src_fd,
+                         const struct agent_stream_ops *ops, void *ud, uint32_t *ret_stream);
+/* Downloads path: FILE_INFO to on_info, bytes to on_data as WIRE_DATA. */
+__attribute__((warn_unused_result))
+int agent_file_get_start(struct agent_client *c, const char *path,
+                         const struct agent_stream_ops *ops, void *ud, uint32_t *ret_stream);
+/* action: "poweroff" or "reboot". */
+__attribute__((warn_unused_result))
+int agent_power_start(struct agent_client *c, const char *action,
+                      const struct agent_stream_ops *ops, void *ud, uint32_t *ret_stream);
+/* Sends SIGNAL {"signal":sig} to an exec stream's process group. -ESRCH for no such stream. */
+int agent_stream_signal(struct agent_client *c, uint32_t stream, int sig);
+/* Sends CANCEL. With drop, the stream also ends here at once (on_end gets AGENT_END_LOST
+ * with -ECANCELED) and the agent's later frames for it are ignored; without, it ends when
+ * the agent answers. -ESRCH for no such stream. */
+int agent_stream_cancel(struct agent_client *c, uint32_t stream, bool drop);
+/* Returns n bytes of receive credit to the agent (after AGENT_DATA_HOLD). -ESRCH, -EINVAL. */
+int agent_stream_consumed(struct agent_client *c, uint32_t stream, size_t n);
+/* Open streams. */
+size_t agent_client_nstreams(const struct agent_client *c);
+
+/* Runs the private poll loop until done(arg) is true (checked after each event), deadline_us
+ * passes (-ETIMEDOUT), the watch fd fires (-ESRCH) or the connection breaks (< 0). done may
+ * be NULL: then it runs until no stream is open. */
+int agent_client_run(struct agent_client *c, int64_t deadline_us, bool (*done)(void *arg),
+                     void *arg);
+
+/* --- synchronous helpers (private poll loop, deadline in monotonic µs) --- */
+
+/* Sends HELLO and waits for READY, resending HELLO every 200 ms (bytes written before the
+ * guest opens its port are not seen by the agent, see the .c). -ETIMEDOUT, -ESRCH, -EPROTO
+ * (READY of another version), or a connection error; detail in e. */
+int agent_wait_ready(struct agent_client *c, int64_t deadline_us, struct herr *e);
+/* PING with a payload; 0 when the matching PONG arrived. */
+int agent_ping(struct agent_client *c, int64_t deadline_us, struct herr *e);
+
+struct agent_exec_result {
+    int exit_code;        /* 0..255, or -1 when killed by a signal */
+    int signal;           /* 0 unless killed */
+    bool timed_out;       /* the request's timeout_ms killed it */
+    uint64_t duration_ms;
+    uint8_t *out;         /* stdout, owned (NUL-terminated); release with the result */
+    size_t out_len;
+    bool out_truncated;   /* more than out_cap arrived; the rest was dropped */
+    uint8_t *err;         /* stderr, same rules */
+    size_t err_len;
+    bool err_truncated;
+};
+
+/* Runs one command and buffers up to out_cap bytes each of stdout and stderr. Returns 0 when
+ * the command ran (see *ret; release with agent_exec_result_release()), the agent's error
+ * (-ENOENT: no such program or cwd, ...), -ETIMEDOUT past deadline_us (the stream is
+ * cancelled), -ESRCH, or a connection error; detail in e. */
+int agent_exec(struct agent_client *c, const struct agent_exec_req *req, size_t out_cap,
+               int64_t deadline_us, struct agent_exec_result *ret, struct herr *e);
+void agent_exec_result_release(struct agent_exec_result *r);
+
+/* Starts n commands at once and waits for all. rets[i] and errs[i] (0 or like agent_exec())
+ * are filled for each; returns 0 when every one ran, else the first error. */
+int agent_exec_many(struct agent_client *c, const struct agent_exec_req *reqs, size_t n,
+                    size_t out_cap, int64_t deadline_us, struct agent_exec_result *rets,
+                    int *errs, struct herr *e);
+
+/* Runs one command with ops receiving its output live; *ret_end (may be NULL) gets how it
+ * ended. Returns 0 when it ended with EXIT, else as agent_exec(). */
+int agent_exec_stream(struct agent_client *c, const struct agent_exec_req *req,
+                      const struct agent_stream_ops *ops, void *ud, int64_t deadline_us,
+                      struct agent_end *ret_end, struct herr *e);
+
+/* Uploads src_fd's remaining bytes to path; *ret_size (may be NULL) gets the size the agent
+ * wrote. Returns 0 or the agent's error, -ETIMEDOUT, ...; detail in e. */
+int agent_file_put(struct agent_client *c, const char *path, uint32_t mode, int src_fd,
+                   int64_t deadline_us, uint64_t *ret_size, struct herr *e);
+/* Downloads path into dst_fd (written fully, blocking). *ret_size gets the bytes written. */
+int agent_file_get(struct agent_client *c, const char *path, int dst_fd, int64_t deadline_us,
+                   uint64_t *ret_size, struct herr *e);
+/* POWER poweroff/reboot; 0 once the agent answered DONE (the VM goes down after). */
+int agent_power(struct agent_client *c, const char *action, int64_t deadline_us,
+                struct herr *e);

@@ -1,0 +1,340 @@
+/* SPDX-License-Identifier: MIT */
+/* qmp.c: QMP client. One command in flight per VM; events go to the owner's callback. Knows
+ * nothing about sandboxes or the agent; host/vm.c drives it. Never logs. */
+#include "qmp.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "herr.h"
+#include "mono.h"
+#include "usock.h"
+
+struct qmp_client {
+    int fd;                 /* owned, non-blocking */
+    struct buf in;          /* bytes read, not yet split into lines; max QMP_MAX_LINE + 1 */
+    bool discarding;        /* dropping the rest of an oversized line */
+    int64_t next_id;        /* id for the next command */
+    uint64_t bad_lines;     /* malformed lines skipped */
+    qmp_event_fn on_event;  /* may be NULL */
+    void *userdata;         /* passed to on_event */
+    /* reply slot of the command in flight */
+    bool waiting;           /* a command waits for the reply with id wait_id */
+    int64_t wait_id;
+    bool got_reply;
+    struct qmp_msg reply;   /* owned once got_reply */
+    bool got_greeting;
+};
+
+int qmp_parse_message(const char *line, size_t len, struct qmp_msg *ret, struct herr *e)
+{
+    if (len > 0 && line[len - 1] == '\n')
+        len--;
+    if (len > 0 && line[len - 1] == '\r')
+        len--;
+    if (len > QMP_MAX_LINE)
+        return herr_set(e, -EBADMSG, "qmp line of %zu bytes exceeds %u", len, QMP_MAX_LINE);
+    if (memchr(line, 0, len))
+        return herr_set(e, -EBADMSG, "qmp line holds a NUL byte");
+    json_error_t jerr;
+    json_t *root = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root)
+        return herr_set(e, -EBADMSG, "qmp line is not JSON: %s", jerr.text);
+    struct qmp_msg m = { .root = root };
+    if (!json_is_object(root)) {
+        herr_set(e, -EBADMSG, "qmp message is not an object");
+        goto out_bad;
+    }
+    json_t *id = json_object_get(root, "id");
+    if (json_is_integer(id)) {
+        m.has_id = true;
+        m.id = json_integer_value(id);
+    }
+    json_t *v;
+    if ((v = json_object_get(root, "QMP"))) {
+        if (!json_is_object(v)) {
+            herr_set(e, -EBADMSG, "qmp greeting 'QMP' is not an object");
+            goto out_bad;
+        }
+        m.kind = QMP_MSG_GREETING;
+    } else if ((v = json_object_get(root, "return"))) {
+        m.kind = QMP_MSG_RETURN;
+        m.ret = v;
+    } else if ((v = json_object_get(root, "error"))) {
+        json_t *cls = json_object_get(v, "class"), *desc = json_object_get(v, "desc");
+        if (!json_is_object(v) || !json_is_string(cls) || !json_is_string(desc)) {
+            herr_set(e, -EBADMSG, "qmp error lacks string 'class' and 'desc'");
+            goto out_bad;
+        }
+        m.kind = QMP_MSG_ERROR;
+        m.err_class = json_string_value(cls);
+        m.err_desc = json_string_value(desc);
+    } else if ((v = json_object_get(root, "event"))) {
+        json_t *data = json_object_get(root, "data");
+        if (!json_is_string(v) || json_string_length(v) == 0) {
+            herr_set(e, -EBADMSG, "qmp event name is not a non-empty string");
+            goto out_bad;
+        }
+        if (data && !json_is_object(data)) {
+            herr_set(e, -EBADMSG, "qmp event '%s' data is not an object", json_string_value(v));
+            goto out_bad;
+        }
+        m.kind = QMP_MSG_EVENT;
+        m.event = json_string_value(v);
+        m.data = data;
+    } else {
+        herr_set(e, -EBADMSG, "qmp message has no QMP, return, error or event member");
+        goto out_bad;
+    }
+    *ret = m;
+    return 0;
+out_bad:
+    json_decref(root);
+    return -EBADMSG;
+}
+
+void qmp_msg_release(struct qmp_msg *m)
+{
+    json_decref(m->root);
+    *m = (struct qmp_msg){ 0 };
+}
+
+static void qmp_handle_line(struct qmp_client *c, const char *line, size_t len)
+{
+    struct qmp_msg m;
+    if (qmp_parse_message(line, len, &m, NULL) < 0) {
+        c->bad_lines++;
+        return;
+    }
+    switch (m.kind) {
+    case QMP_MSG_GREETING:
+        c->got_greeting = true;
+        break;
+    case QMP_MSG_EVENT:
+        if (c->on_event)
+            c->on_event(c->userdata, m.event, m.data);
+        break;
+    case QMP_MSG_RETURN:
+    case QMP_MSG_ERROR:
+        /* A reply to nothing we wait for (a stale id after a timeout) is dropped. */
+        if (c->waiting && !c->got_reply && m.has_id && m.id == c->wait_id) {
+            c->reply = m;
+            c->got_reply = true;
+            return;
+        }
+        break;
+    }
+    qmp_msg_release(&m);
+}
+
+int qmp_client_on_readable(struct qmp_client *c)
+{
+    for (;;) {
+        int r;
+        uint8_t *p = buf_reserve(&c->in, 65536 < c->in.max - c->in.len ? 65536
+                                          : c->in.max - c->in.len, &r);
+        if (!p || c->in.max == c->in.len)
+            return p ? -EMSGSIZE : r;
+        size_t room = c->in.max - c->in.len < 65536 ? c->in.max - c->in.len : 65536;
+        ssize_t n = read(c->fd, p, room);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN)
+                return 0;
+            return errno == ECONNRESET ? -ECONNRESET : -errno;
+        }
+        if (n == 0)
+            return -ECONNRESET;
+        buf_commit(&c->in, (size_t)n);
+        size_t start = 0;
+        for (;;) {
+            uint8_t *nl = memchr(c->in.data + start, '\n', c->in.len - start);
+            if (!nl)
+                break;
+            size_t len = (size_t)(nl - (c->in.data + start));
+            if (!c->discarding)
+                qmp_handle_line(c, (const char *)c->in.data + start, len);
+            c->discarding = false;
+            start += len + 1;
+        }
+        buf_consume(&c->in, start);
+        if (c->in.len >= c->in.max) {
+            /* an oversized line: drop it up to its newline */
+            c->bad_lines++;
+            c->discarding = true;
+            c->in.len = 0;
+        }
+    }
+}
+
+uint64_t qmp_client_bad_lines(const struct qmp_client *c)
+{
+    return c->bad_lines;
+}
+
+int qmp_client_fd(const struct qmp_client *c)
+{
+    return c->fd;
+}
+
+/* Waits for the fd to be ready for events until deadline_us; -ETIMEDOUT. */
+static int qmp_poll(struct qmp_client *c, short events, int64_t deadline_us)
+{
+    struct pollfd pfd = { .fd = c->fd, .events = events };
+    for (;;) {
+        int ms = mono_poll_ms(deadline_us);
+        int n = poll(&pfd, 1, ms);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        if (n == 0)
+            return -ETIMEDOUT;
+        return 0;
+    }
+}
+
+static int qmp_send(struct qmp_client *c, const char *s, size_t len, int64_t deadline_us)
+{
+    size_t off = 0;
+    while (off < len) {
+        ssize_t n = send(c->fd, s + off, len - off, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN) {
+            int r = qmp_poll(c, POLLOUT, deadline_us);
+            if (r < 0)
+                return r;
+            continue;
+        }
+        if (n < 0)
+            return errno == EPIPE ? -ECONNRESET : -errno;
+        off += (size_t)n;
+    }
+    return 0;
+}
+
+int qmp_execute(struct qmp_client *c, const char *cmd, json_t *args, int64_t deadline_us,
+                json_t **ret_return, struct herr *e)
+{
+    int64_t id = c->next_id++;
+    json_t *req = json_pack("{s:s, s:I}", "execute", cmd, "id", (json_int_t)id);
+    if (!req)
+        return herr_set(e, -ENOMEM, "qmp '%s': out of memory", cmd);
+    if (args && json_object_set(req, "arguments", args) < 0) {
+        json_decref(req);
+        return herr_set(e, -ENOMEM, "qmp '%s': out of memory", cmd);
+    }
+    char *s = json_dumps(req, JSON_COMPACT);
+    json_decref(req);
+    if (!s)
+        return herr_set(e, -ENOMEM, "qmp '%s': out of memory", cmd);
+    size_t len = strlen(s);
+    s[len] = '\n'; /* json_dumps leaves room for the NUL only; send without it */
+    int r = qmp_send(c, s, len + 1, deadline_us);
+    free(s);
+    if (r < 0)
+        return herr_set(e, r, "qmp '%s': cannot send: %s", cmd, strerror(-r));
+    c->waiting = true;
+    c->wait_id = id;
+    c->got_reply = false;
+    while (!c->got_reply) {
+        r = qmp_client_on_readable(c);
+        if (r < 0) {
+            herr_set(e, r, "qmp '%s': %s", cmd,
+                     r == -ECONNRESET ? "qemu closed the monitor" : strerror(-r));
+            goto out;
+        }
+        if (c->got_reply)
+            break;
+        r = qmp_poll(c, POLLIN, deadline_us);
+        if (r < 0) {
+            herr_set(e, r, "qmp '%s': no reply in time", cmd);
+            goto out;
+        }
+    }
+    if (c->reply.kind == QMP_MSG_ERROR) {
+        r = herr_set(e, -EREMOTEIO, "qmp '%s' failed: %s: %s", cmd, c->reply.err_class,
+                     c->reply.err_desc);
+    } else {
+        r = 0;
+        if (ret_return)
+            *ret_return = json_incref(c->reply.ret);
+    }
+out:
+    c->waiting = false;
+    if (c->got_reply)
+        qmp_msg_release(&c->reply);
+    c->got_reply = false;
+    return r;
+}
+
+int qmp_client_open_fd(int fd, int64_t deadline_us, qmp_event_fn on_event, void *userdata,
+                       struct qmp_client **ret, struct herr *e)
+{
+    struct qmp_client *c = calloc(1, sizeof(*c));
+    if (!c) {
+        close(fd);
+        return herr_set(e, -ENOMEM, "qmp: out of memory");
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0)
+        (void)fcntl(fd, F_SETFL, fl | O_NONBLOCK); /* reads must never block the loop */
+    c->fd = fd;
+    c->next_id = 1;
+    c->on_event = on_event;
+    c->userdata = userdata;
+    buf_init(&c->in, QMP_MAX_LINE + 1);
+    int r;
+    while (!c->got_greeting) {
+        r = qmp_client_on_readable(c);
+        if (r < 0) {
+            herr_set(e, r, "qmp: connection lost before the greeting: %s", strerror(-r));
+            goto out_free;
+        }
+        if (c->got_greeting)
+            break;
+        r = qmp_poll(c, POLLIN, deadline_us);
+        if (r < 0) {
+            herr_set(e, r, "qmp: no greeting in time");
+            goto out_free;
+        }
+    }
+    r = qmp_execute(c, "qmp_capabilities", NULL, deadline_us, NULL, e);
+    if (r < 0)
+        goto out_free;
+    *ret = c;
+    return 0;
+out_free:
+    qmp_client_free(c);
+    return r;
+}
+
+int qmp_client_connect(const char *path, int pidfd, int64_t deadline_us, qmp_event_fn on_event,
+                       void *userdata, struct qmp_client **ret, struct herr *e)
+{
+    int fd;
+    int r = usock_connect_wait(path, pidfd, deadline_us, &fd, e);
+    if (r < 0)
+        return r;
+    return qmp_client_open_fd(fd, deadline_us, on_event, userdata, ret, e);
+}
+
+void qmp_client_free(struct qmp_client *c)
+{
+    if (!c)
+        return;
+    if (c->got_reply)
+        qmp_msg_release(&c->reply);
+    if (c->fd >= 0)
+        close(c->fd);
+    buf_release(&c->in);
+    free(c);
+}

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/* qmp.h: QMP (QEMU Machine Protocol) client over a Unix socket. One command in flight at a
+ * time; asynchronous events (SHUTDOWN, STOP, RESUME, VSERPORT_CHANGE, ...) go to the owner's
+ * callback as they arrive, including while a command waits for its reply. The line parser is
+ * separate and pure so it is tested with hostile input. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct herr;
+
+#define QMP_MAX_LINE (1024u * 1024u) /* a longer line is malformed */
+
+enum qmp_msg_kind {
+    QMP_MSG_GREETING, /* {"QMP":{...}} */
+    QMP_MSG_RETURN,   /* {"return":..., "id":n} */
+    QMP_MSG_ERROR,    /* {"error":{"class":"...","desc":"..."}, "id":n} */
+    QMP_MSG_EVENT,    /* {"event":"NAME","data":{...},"timestamp":{...}} */
+};
+
+struct qmp_msg {
+    enum qmp_msg_kind kind;
+    json_t *root;            /* owned; release with qmp_msg_release() */
+    json_t *ret;             /* RETURN: the "return" value, borrowed from root */
+    const char *event;       /* EVENT: name, borrowed from root */
+    json_t *data;            /* EVENT: "data" object or NULL, borrowed from root */
+    const char *err_class;   /* ERROR: "class", borrowed from root */
+    const char *err_desc;    /* ERROR: "desc", borrowed from root */
+    bool has_id;             /* an integer "id" was present */
+    int64_t id;              /* that id */
+};
+
+/* Parses one QMP line (without or with its trailing newline). Returns 0 and fills *ret, or
+ * -EBADMSG with the reason in e for: length over QMP_MAX_LINE, an embedded NUL, invalid JSON,
+ * duplicate keys, a non-object, no QMP/return/error/event member, an error without string
+ * class and desc, an event without a string name or with a non-object data. Pure. */
+__attribute__((warn_unused_result))
+int qmp_parse_message(const char *line, size_t len, struct qmp_msg *ret, struct herr *e);
+/* Frees what qmp_parse_message() filled; accepts a zeroed msg. */
+void qmp_msg_release(struct qmp_msg *m);
+
+/* Called for each event; event and data (may be NULL) are borrowed for the call only. */
+typedef void (*qmp_event_fn)(void *userdata, const char *event, json_t *data);
+
+struct qmp_client;
+
+/* Connects to the QMP socket at path (waiting for QEMU to create it; pidfd as in
+ * usock_connect_wait()), reads the greeting and enters command mode with qmp_capabilities,
+ * all before deadline_us. on_event (may be NULL) and userdata are kept. Returns 0 and *ret
+ * (free with qmp_client_free()), -ETIMEDOUT, -ESRCH (QEMU exited), -EBADMSG, -ECONNRESET or
+ * -errno, with detail in e. */
+__attribute__((warn_unused_result))
+int qmp_client_connect(const char *path, int pidfd, int64_t deadline_us, qmp_event_fn on_event,
+                       void *userdata, struct qmp_client **ret, struct herr *e);
+/* Same over an already connected fd (takes ownership of fd, even on failure; made
+ * non-blocking). */
+__attribute__((warn_unused_result))
+int qmp_client_open_fd(int fd, int64_t deadline_us, qmp_event_fn on_event, void *userdata,
+                       struct qmp_client **ret, struct herr *e);
+void qmp_client_free(struct qmp_client *c);
+
+/* The socket, for an event loop: call qmp_client_on_readable() when it polls readable. */
+int qmp_client_fd(const struct qmp_client *c);
+/* Reads what is available and dispatches events. Returns 0, -ECONNRESET when QEMU closed the
+ * socket (it exited), or -errno. Malformed lines are skipped and counted. */
+int qmp_client_on_readable(struct qmp_client *c);
+/* Lines skipped as malformed so far. */
+uint64_t qmp_client_bad_lines(const struct qmp_client *c);
+
+/* Runs command cmd with args (borrowed object or NULL) and waits for its reply until
+ * deadline_us, dispatching events meanwhile. Returns 0 with the "return" value in *ret_return
+ * (owned by the caller, json_decref(); pass NULL to drop it), -EREMOTEIO when QEMU answered
+ * with an error (class and desc in e), -ETIMEDOUT, -ECONNRESET, or -errno. */
+int qmp_execute(struct qmp_client *c, const char *cmd, json_t *args, int64_t deadline_us,
+                json_t **ret_return, struct herr *e);

@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: MIT */
+/* test_qmp.c: the QMP line parser with good and hostile lines, and the client against a fake
+ * QEMU on a socketpair (events during a command, errors, timeouts, a closed monitor). */
+#include "daemon/host/qmp.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "daemon/host/herr.h"
+#include "daemon/host/mono.h"
+#include "harness.h"
+
+TEST(parse_good)
+{
+    struct qmp_msg m;
+    struct herr e = { 0 };
+    const char *g = "{\"QMP\": {\"version\": {\"qemu\": {\"major\": 7}}, \"capabilities\": []}}\n";
+    CHECK_EQ(qmp_parse_message(g, strlen(g), &m, &e), 0);
+    CHECK_EQ(m.kind, QMP_MSG_GREETING);
+    qmp_msg_release(&m);
+    const char *r = "{\"return\": {\"status\": \"running\"}, \"id\": 7}";
+    CHECK_EQ(qmp_parse_message(r, strlen(r), &m, &e), 0);
+    CHECK_EQ(m.kind, QMP_MSG_RETURN);
+    CHECK(m.has_id);
+    CHECK_EQ(m.id, 7);
+    CHECK_STR(json_string_value(json_object_get(m.ret, "status")), "running");
+    qmp_msg_release(&m);
+    const char *er = "{\"error\": {\"class\": \"GenericError\", \"desc\": \"nope\"}, \"id\": 2}";
+    CHECK_EQ(qmp_parse_message(er, strlen(er), &m, &e), 0);
+    CHECK_EQ(m.kind, QMP_MSG_ERROR);
+    CHECK_STR(m.err_class, "GenericError");
+    CHECK_STR(m.err_desc, "nope");
+    qmp_msg_release(&m);
+    const char *ev = "{\"timestamp\": {\"seconds\": 1, \"microseconds\": 2}, \"event\": "
+                     "\"SHUTDOWN\", \"data\": {\"guest\": true, \"reason\": \"guest-reset\"}}\r\n";
+    CHECK_EQ(qmp_parse_message(ev, strlen(ev), &m, &e), 0);
+    CHECK_EQ(m.kind, QMP_MSG_EVENT);
+    CHECK_STR(m.event, "SHUTDOWN");
+    CHECK_STR(json_string_value(json_object_get(m.data, "reason")), "guest-reset");
+    CHECK(!m.has_id);
+    qmp_msg_release(&m);
+    const char *nodata = "{\"event\": \"STOP\"}";
+    CHECK_EQ(qmp_parse_message(nodata, strlen(nodata), &m, &e), 0);
+    CHECK(m.data == NULL);
+    qmp_msg_release(&m);
+    CHECK_EQ(e.code, 0);
+}
+
+TEST(parse_hostile)
+{
+    static const char *const bad[] = {
+        "", "\n", "{", "[]", "42", "\"str\"", "null", "{}", "{\"id\":1}",
+        "{\"QMP\": 1}", "{\"error\": \"x\"}", "{\"error\": {\"class\": \"A\"}}",
+        "{\"error\": {\"class\": 1, \"desc\": \"d\"}}", "{\"event\": 5}", "{\"event\": \"\"}",
+        "{\"event\": \"X\", \"data\": [1]}", "{\"return\": {}, \"return\": {}}",
+        "{\"return\": {}} trailing", "{\"return\": \"\xff\xfe\"}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct qmp_msg m = { 0 };
+        struct herr e = { 0 };
+        int r = qmp_parse_message(bad[i], strlen(bad[i]), &m, &e);
+        if (r != -EBADMSG)
+            harness_fail(__FILE__, __LINE__, "case %zu '%s': %d", i, bad[i], r);
+        CHECK_EQ(r, -EBADMSG);
+        CHECK(e.msg[0] != 0);
+        CHECK(m.root == NULL);
+    }
+    /* an embedded NUL */
+    const char nul[] = "{\"return\": {}}\0{}";
+    struct qmp_msg m;
+    struct herr e = { 0 };
+    CHECK_EQ(qmp_parse_message(nul, sizeof(nul) - 1, &m, &e), -EBADMSG);
+    /* oversized */
+    size_t big = QMP_MAX_LINE + 10;
+    char *p = malloc(big);
+    CHECK(p);
+    memset(p, ' ', big);
+    p[0] = '{';
+    p[big - 1] = '}';
+    herr_clear(&e);
+    CHECK_EQ(qmp_parse_message(p, big, &m, &e), -EBADMSG);
+    CHECK(strstr(e.msg, "exceeds") != NULL);
+    free(p);
+    /* a non-integer id is not an id */
+    const char *sid = "{\"return\": {}, \"id\": \"7\"}";
+    CHECK_EQ(qmp_parse_message(sid, strlen(sid), &m, NULL), 0);
+    CHECK(!m.has_id);
+    qmp_msg_release(&m);
+}
+
+static void put(int fd, const char *s)
+{
+    (void)!write(fd, s, strlen(s));
+}
+
+/* Reads one line from fd into buf (blocking). */
+static bool get_line(int fd, char *buf, size_t len)
+{
+    size_t o = 0;
+    while (o + 1 < len) {
+        if (read(fd, buf + o, 1) != 1)
+            return false;
+        if (buf[o++] == '\n')
+            break;
+    }
+    buf[o] = 0;
+    return true;
+}
+
+/* Fake QEMU: greeting, garbage, answers capabilities, then for each command sends an event,
+ * a stale reply and then the real reply; "fail" gets an error, "hang" nothing, "bye" closes. */
+static void fake_qemu(int fd)
+{
+    char line[4096];
+    put(fd, "{\"QMP\": {\"version\": {}, \"capabilities\": []}}\r\n");
+    put(fd, "this is not json\n{\"event\": 1}\n");
+    while (get_line(fd, line, sizeof(line))) {
+        json_t *j = json_loads(line, 0, NULL);
+        const char *cmd = json_string_value(json_object_get(j, "execute"));
+        json_int_t id = json_integer_value(json_object_get(j, "id"));
+        char out[512];
+        if (strcmp(cmd, "hang") == 0) {
+            json_decref(j);
+            continue;
+        }
+        if (strcmp(cmd, "bye") == 0) {
+            json_decref(j);
+            break;
+        }
+        put(fd, "{\"event\": \"STOP\", \"timestamp\": {}}\n");
+        snprintf(out, sizeof(out), "{\"return\": {\"stale\": 1}, \"id\": %lld}\n", id + 1000);
+        put(fd, out);
+        if (strcmp(cmd, "fail") == 0)
+            snprintf(out, sizeof(out),
+                     "{\"error\": {\"class\": \"CommandNotFound\", \"desc\": \"no\"}, "
+                     "\"id\": %lld}\n", id);
+        else
+            snprintf(out, sizeof(out), "{\"return\": {\"cmd\": \"%s\"}, \"id\": %lld}\n", cmd,
+                     id);
+        put(fd, out);
+        json_decref(j);
+    }
+    close(fd);
+}
+
+static void count_event(void *ud, const char *event, json_t *data)
+{
+    if (strcmp(event, "STOP") == 0)
+        (*(int *)ud)++;
+}
+
+TEST(client_against_fake_qemu)
+{
+    int sv[2];
+    CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        close(sv[0]);
+        fake_qemu(sv[1]);
+        _exit(0);
+    }
+    close(sv[1]);
+    struct qmp_client *c = NULL;
+    struct herr e = { 0 };
+    int stops = 0;
+    CHECK_EQ(qmp_client_open_fd(sv[0], mono_now_us() + 5000000, count_event, &stops, &c, &e), 0);
+    CHECK_EQ(stops, 1); /* capabilities came with one STOP */
+    CHECK(qmp_client_bad_lines(c) >= 2);
+    json_t *ret = NULL;
+    CHECK_EQ(qmp_execute(c, "query-status", NULL, mono_now_us() + 5000000, &ret, &e), 0);
+    CHECK_STR(json_string_value(json_object_get(ret, "cmd")), "query-status");
+    json_decref(ret);
+    CHECK_EQ(stops, 2);
+    CHECK_EQ(qmp_execute(c, "fail", NULL, mono_now_us() + 5000000, NULL, &e), -EREMOTEIO);
+    CHECK(strstr(e.msg, "CommandNotFound") != NULL);
+    herr_clear(&e);
+    int64_t t0 = mono_now_us();
+    CHECK_EQ(qmp_execute(c, "hang", NULL, t0 + 200000, NULL, &e), -ETIMEDOUT);
+    CHECK(mono_now_us() - t0 >= 190000);
+    herr_clear(&e);
+    CHECK_EQ(qmp_execute(c, "bye", NULL, mono_now_us() + 5000000, NULL, &e), -ECONNRESET);
+    qmp_client_free(c);
+    waitpid(pid, NULL, 0);
+}
+
+TEST(connect_missing_socket_times_out)
+{
+    struct qmp_client *c = NULL;
+    struct herr e = { 0 };
+    int64_t t0 = mono_now_us();
+    CHECK_EQ(qmp_client_connect("/tmp/definitely-not-here/qmp.sock", -1, t0 + 150000, NULL,
+                                NULL, &c, &e), -ETIMEDOUT);
+    CHECK(strstr(e.msg, "qmp.sock") != NULL);
+}
