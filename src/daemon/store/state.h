@@ -25,6 +25,9 @@ enum store_state {
 #define STORE_STATE_BIT(s) (1u << (unsigned)(s))
 #define STORE_STATES_ALL ((1u << STORE_STATE__COUNT) - 1u)
 #define STORE_STATES_TERMINAL (STORE_STATE_BIT(STORE_DESTROYED) | STORE_STATE_BIT(STORE_FAILED))
+/* Where PATCH, egress PUT, bandwidth recharge and ssh-pubkeys are accepted (§2.14.3). */
+#define STORE_STATES_CONFIGURABLE                                                                \
+    (STORE_STATES_ALL & ~(STORE_STATES_TERMINAL | STORE_STATE_BIT(STORE_DESTROYING)))
 
 /* The API name ("running"), or NULL for a value out of range (STORE_STATE_NONE included). */
 const char *store_state_to_string(enum store_state s);

@@ -87,6 +87,12 @@ static int check_field(const char *field, size_t size, bool optional)
     return optional || field[0] ? 0 : -EINVAL;
 }
 
+/* False for a lookup key that cannot match: NULL, empty or longer than any stored value. */
+static bool lookup_key_ok(const char *s, size_t size)
+{
+    return check_str(s, size) == 0;
+}
+
 static bool user_id_valid(const char *s)
 {
     size_t n = s ? strnlen(s, STORE_USER_SIZE) : 0;
@@ -224,9 +230,8 @@ int store_key_lookup(struct store *st, const char *cred, size_t len, struct stor
 
 int store_key_touch(struct store *st, const char *key_id, int64_t now_ms)
 {
-    int r = check_str(key_id, STORE_ID_SIZE);
-    if (r < 0)
-        return r == -EINVAL ? -ENOENT : r;
+    if (!lookup_key_ok(key_id, STORE_ID_SIZE))
+        return -ENOENT;
     return st->ops->key_touch(st, key_id, now_ms);
 }
 
@@ -239,9 +244,8 @@ int store_key_list(struct store *st, const char *user_id, struct store_key **ret
 
 int store_key_revoke(struct store *st, const char *key_id, int64_t now_ms)
 {
-    int r = check_str(key_id, STORE_ID_SIZE);
-    if (r < 0)
-        return r == -EINVAL ? -ENOENT : r;
+    if (!lookup_key_ok(key_id, STORE_ID_SIZE))
+        return -ENOENT;
     return st->ops->key_revoke(st, key_id, now_ms);
 }
 
@@ -338,12 +342,6 @@ int store_sandbox_insert_many(struct store *st, const struct store_sandbox *rows
         r = st->ops->sb_insert(st, copy, n, NULL, 0);
     free(copy); /* shallow copies: the lists belong to rows */
     return r;
-}
-
-/* A lookup key that cannot match: NULL, empty or longer than any stored value. */
-static bool lookup_key_ok(const char *s, size_t size)
-{
-    return check_str(s, size) == 0;
 }
 
 int store_sandbox_get(struct store *st, const char *user_id, const char *id,
