@@ -974,8 +974,9 @@ static int insert_one(struct sqlite_store *s, const struct store_sandbox *sb,
     (void)sqlite3_reset(q);
     if ((r = insert_envs(s, sb->id, envs, n_envs)) < 0 ||
         (r = insert_egress(s, sb->id, (const char *const *)sb->egress.v, sb->egress.n)) < 0 ||
-        (r = insert_ssh(s, sb->id, (const char *const *)sb->ssh_pubkeys.v, sb->ssh_pubkeys.n,
-                        NULL)) < 0)
+        (sb->ssh_pubkeys.n > 0 &&
+         (r = insert_ssh(s, sb->id, (const char *const *)sb->ssh_pubkeys.v, sb->ssh_pubkeys.n,
+                         NULL)) < 0))
         return r;
     return 0;
 }
