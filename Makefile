@@ -8,7 +8,8 @@ CACHE_DIR ?= /var/cache/hearth
 IMAGES := $(O)/images
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wvla -Wno-unused-parameter
-BASE_CFLAGS := -std=gnu17 -g -D_GNU_SOURCE -Isrc -Iinclude -I$(O)/gen -fno-omit-frame-pointer $(WARN)
+BASE_CFLAGS := -std=gnu17 -g -D_GNU_SOURCE -Isrc -Iinclude -I$(O)/gen -fno-omit-frame-pointer \
+	$(WARN)
 OPT_CFLAGS := $(BASE_CFLAGS) -O2
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 SAN_CFLAGS := $(BASE_CFLAGS) -O1 $(SAN_FLAGS)

@@ -203,8 +203,8 @@ TEST(keys_reject_bad_user_names)
     }
     CHECK_EQ(store_key_create(f.st, NULL, NULL, false, 1, &k, s), -EINVAL);
     /* 63 characters, digits, _ and - are fine */
-    CHECK_EQ(store_key_create(f.st, "a23456789012345678901234567890123456789012345678901234567890123",
-                              NULL, false, 1, &k, s), 0);
+    const char *u63 = "a23456789012345678901234567890123456789012345678901234567890123";
+    CHECK_EQ(store_key_create(f.st, u63, NULL, false, 1, &k, s), 0);
     CHECK_EQ(store_key_create(f.st, "0a_b-c", NULL, false, 1, &k, s), 0);
     CHECK_EQ(store_user_ensure(f.st, "0a_b-c", 2), 0); /* existing: fine */
     char label[300];

@@ -471,8 +471,8 @@ TEST(sandbox_destroyed_row_stays_readable)
     CHECK_EQ(store_sandbox_update(f.st, "alice", sb.id, &patch), -ESTALE);
     const char *k[] = { "ssh-ed25519 AAAA" };
     size_t count = 99;
-    CHECK_EQ(store_sandbox_ssh_add(f.st, "alice", sb.id, STORE_STATES_CONFIGURABLE, k, 1, 1, &count),
-             -ESTALE);
+    unsigned ok_states = STORE_STATES_CONFIGURABLE;
+    CHECK_EQ(store_sandbox_ssh_add(f.st, "alice", sb.id, ok_states, k, 1, 1, &count), -ESTALE);
     CHECK_EQ(count, 99);
 
     /* retention: purge removes it and its lists only after the cutoff */

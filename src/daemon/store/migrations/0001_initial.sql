@@ -77,7 +77,7 @@ CREATE INDEX sandboxes_unsettled ON sandboxes (created_at, id)
 CREATE TABLE sandbox_envs (
     sandbox_id  TEXT NOT NULL REFERENCES sandboxes(id) ON DELETE CASCADE,
     key         TEXT NOT NULL,
-    value       BLOB NOT NULL,                    -- secret: never listed, only fetched by the daemon
+    value       BLOB NOT NULL,                    -- secret: never listed; the daemon fetches it
     PRIMARY KEY (sandbox_id, key)
 ) STRICT, WITHOUT ROWID;
 
