@@ -6,11 +6,13 @@
 #include "migrations.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define BUSY_TIMEOUT_MS 5000
 
@@ -659,6 +661,12 @@ int store_sqlite_open(const char *path, struct store **ret_st, char *reterr, siz
     if (!s)
         return -ENOMEM;
     s->base.ops = &sqlite_ops;
+    /* The file holds env values and key hashes: create it 0600 ourselves, since SQLite would
+     * use 0644 less umask; its -wal and -shm files copy the database file's mode. */
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        close(fd);
+    /* on failure sqlite3_open_v2() below reports the same problem with its detail */
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     int rc = sqlite3_open_v2(path, &s->db, flags, NULL);
     int r;

@@ -55,6 +55,14 @@ TEST(migrations_from_empty_database)
     CHECK_EQ(v, store_migrations_latest());
     CHECK_EQ(store_check(f.st), 0);
     CHECK_STR(store_errmsg(f.st), "");
+    /* secrets live here: owner-only, the WAL included */
+    struct stat sbuf;
+    CHECK_EQ(stat(f.path, &sbuf), 0);
+    CHECK_EQ(sbuf.st_mode & 077, 0);
+    char wal[160];
+    snprintf(wal, sizeof(wal), "%s-wal", f.path);
+    CHECK_EQ(stat(wal, &sbuf), 0);
+    CHECK_EQ(sbuf.st_mode & 077, 0);
     store_close(f.st);
     f.st = NULL;
     /* WAL mode sticks to the file; the schema is all there */
