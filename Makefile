@@ -8,7 +8,8 @@ CACHE_DIR ?= /var/cache/hearth
 IMAGES := $(O)/images
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wvla -Wno-unused-parameter
-BASE_CFLAGS := -std=gnu17 -g -D_GNU_SOURCE -Isrc -Iinclude -fno-omit-frame-pointer $(WARN)
+BASE_CFLAGS := -std=gnu17 -g -D_GNU_SOURCE -Isrc -Iinclude -I$(O)/gen -fno-omit-frame-pointer \
+	$(WARN)
 OPT_CFLAGS := $(BASE_CFLAGS) -O2
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 SAN_CFLAGS := $(BASE_CFLAGS) -O1 $(SAN_FLAGS)
@@ -31,6 +32,14 @@ all: $(O)/bin/hearthd $(O)/bin/hearth-agent $(O)/bin/hearth-recipe-key
 
 deps:
 	./scripts/install-deps.sh
+
+# --- store migrations: migrations/NNNN_name.sql embedded as C string literals (no xxd needed) ---
+store_migrations := $(sort $(wildcard src/daemon/store/migrations/*.sql))
+$(O)/gen/store_migrations.inc: $(store_migrations) scripts/embed-sql.sh
+	@mkdir -p $(dir $@)
+	./scripts/embed-sql.sh $(store_migrations) >$@.tmp && mv $@.tmp $@
+$(O)/opt/src/daemon/store/migrations.o $(O)/san/src/daemon/store/migrations.o: \
+	$(O)/gen/store_migrations.inc
 
 # --- optimised objects (the binaries we ship and benchmark) ---
 $(O)/opt/%.o: %.c

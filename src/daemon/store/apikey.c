@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/* apikey.c: generating, checking and hashing `hk_` API key secrets. Never keeps a secret: the
+ * caller owns every buffer and wipes it. */
+#include "apikey.h"
+
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <string.h>
+#include <sys/random.h>
+
+static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+int apikey_generate(char out[APIKEY_LEN + 1])
+{
+    uint8_t raw[33] = { 0 }; /* 32 random bytes and one zero byte of padding for the last group */
+    size_t got = 0;
+    while (got < 32) {
+        ssize_t r = getrandom(raw + got, 32 - got, 0);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        got += (size_t)r;
+    }
+    memcpy(out, APIKEY_PREFIX, 3);
+    char *p = out + 3;
+    for (size_t i = 0; i < 33; i += 3) {
+        uint32_t v = (uint32_t)raw[i] << 16 | (uint32_t)raw[i + 1] << 8 | raw[i + 2];
+        for (int k = 0; k < 4 && p < out + APIKEY_LEN; k++)
+            *p++ = b64url[(v >> (18 - 6 * k)) & 63];
+    }
+    out[APIKEY_LEN] = '\0';
+    explicit_bzero(raw, sizeof(raw));
+    return 0;
+}
+
+bool apikey_format_ok(const char *s, size_t len)
+{
+    if (!s || len != APIKEY_LEN || memcmp(s, APIKEY_PREFIX, 3) != 0)
+        return false;
+    for (size_t i = 3; i < len; i++) {
+        char c = s[i];
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '_';
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+int apikey_hash(const char *s, size_t len, uint8_t out[APIKEY_HASH_LEN])
+{
+    unsigned int n = 0;
+    if (!EVP_Digest(s, len, out, &n, EVP_sha256(), NULL))
+        return -EIO;
+    return n == APIKEY_HASH_LEN ? 0 : -EIO;
+}
+
+bool apikey_hash_equal(const uint8_t a[APIKEY_HASH_LEN], const uint8_t b[APIKEY_HASH_LEN])
+{
+    return CRYPTO_memcmp(a, b, APIKEY_HASH_LEN) == 0;
+}

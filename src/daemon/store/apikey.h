@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+/* apikey.h: API key secrets (spec/API.md §1.3): `hk_` + 43 base64url characters carrying 32
+ * random bytes. Only the SHA-256 of the whole presented string is ever stored. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define APIKEY_PREFIX "hk_"
+#define APIKEY_LEN 46        /* "hk_" + 43 */
+#define APIKEY_HASH_LEN 32   /* SHA-256 */
+#define APIKEY_SHOWN_PREFIX_LEN 10 /* what `keys list` shows: "hk_" + 7 characters */
+
+/* Writes a fresh key and a NUL into out. Returns 0 or -errno from the random source. The caller
+ * shows it once and should wipe it (explicit_bzero) afterwards. */
+__attribute__((warn_unused_result)) int apikey_generate(char out[APIKEY_LEN + 1]);
+
+/* True when s[0..len) is `hk_` + exactly 43 base64url characters (no padding, no NUL). */
+bool apikey_format_ok(const char *s, size_t len);
+
+/* SHA-256 of s[0..len). Returns 0, or -ENOMEM/-EIO if OpenSSL fails. */
+__attribute__((warn_unused_result))
+int apikey_hash(const char *s, size_t len, uint8_t out[APIKEY_HASH_LEN]);
+
+/* Constant-time comparison of two hashes. */
+bool apikey_hash_equal(const uint8_t a[APIKEY_HASH_LEN], const uint8_t b[APIKEY_HASH_LEN]);

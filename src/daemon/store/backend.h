@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/* backend.h: what a store backend (sqlite.c, later postgres.c) implements. store.c checks
+ * arguments, derives hostnames, generates keys and hashes before calling here, so a backend sees
+ * only well-formed input and does storage alone. Internal to src/daemon/store. */
+#pragma once
+
+#include "store.h"
+
+#include <stdarg.h>
+
+struct store_ops {
+    const char *name;
+    void (*close)(struct store *st);
+    int (*schema_version)(struct store *st, int *ret_version);
+    int (*check)(struct store *st);
+
+    int (*user_ensure)(struct store *st, const char *user_id, int64_t now_ms);
+    /* inserts key (creating its user) with its secret's hash */
+    int (*key_insert)(struct store *st, const struct store_key *key,
+                      const uint8_t hash[APIKEY_HASH_LEN]);
+    /* finds the key with this hash; returns its stored hash and revocation time too */
+    int (*key_find)(struct store *st, const uint8_t hash[APIKEY_HASH_LEN], struct store_auth *ret,
+                    uint8_t ret_hash[APIKEY_HASH_LEN], int64_t *ret_revoked_at);
+    int (*key_touch)(struct store *st, const char *key_id, int64_t now_ms);
+    int (*key_list)(struct store *st, const char *user_id, struct store_key **ret, size_t *ret_n);
+    int (*key_revoke)(struct store *st, const char *key_id, int64_t now_ms);
+
+    /* rows carry their derived hostnames; envs belong to rows[0] and come with n == 1 only */
+    int (*sb_insert)(struct store *st, const struct store_sandbox *rows, size_t n,
+                     const struct store_env *envs, size_t n_envs);
+    int (*sb_get)(struct store *st, const char *user_id, const char *id,
+                  struct store_sandbox *ret);
+    int (*sb_get_by_ip)(struct store *st, const char *user_id, const char *ip,
+                        struct store_sandbox *ret);
+    int (*sb_list)(struct store *st, const struct store_list_query *q,
+                   struct store_sandbox_page *ret);
+    int (*sb_count)(struct store *st, const char *user_id, uint64_t counts[STORE_STATE__COUNT]);
+    int (*sb_update)(struct store *st, const char *user_id, const char *id,
+                     const struct store_sandbox_patch *p);
+    int (*sb_transition)(struct store *st, const char *id, const struct store_transition *t,
+                         struct store_sandbox *ret_sb);
+    /* keys are valid (store_sshkey_identity_len() > 0) */
+    int (*sb_ssh_add)(struct store *st, const char *user_id, const char *id,
+                      unsigned allowed_states, const char *const *keys, size_t n, int64_t now_ms,
+                      size_t *ret_count);
+    int (*sb_envs_get)(struct store *st, const char *id, struct store_env **ret, size_t *ret_n);
+    int (*sb_list_unsettled)(struct store *st, const char *host_id, struct store_sandbox **ret,
+                             size_t *ret_n);
+    int (*sb_purge)(struct store *st, int64_t cutoff_ms);
+};
+
+/* The head every backend's handle embeds first. */
+struct store {
+    const struct store_ops *ops;
+    char errmsg[256];               /* detail of the last failure */
+};
+
+/* Records the detail of a failure on st (truncated to fit). */
+void store_set_errmsg(struct store *st, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Length of the "<type> <base64>" identity that de-duplicates a canonical SSH key, or 0 when the
+ * key does not have both fields. */
+size_t store_sshkey_identity_len(const char *canonical);
+
+/* The SQLite backend (sqlite.c). path is a file name. Same contract as store_open(). */
+int store_sqlite_open(const char *path, struct store **ret_st, char *reterr, size_t reterr_len);

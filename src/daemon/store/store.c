@@ -1,0 +1,458 @@
+/* SPDX-License-Identifier: MIT */
+/* store.c: the backend-neutral front of the store. Picks the backend from the location, checks
+ * every argument (lengths, states, user names, key shapes), derives hostnames, mints key ids and
+ * secrets, then calls the backend through its ops table. Owns no data of its own; never logs. */
+#include "store.h"
+
+#include "backend.h"
+#include "ids.h"
+
+#include "common/sbname.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void store_set_errmsg(struct store *st, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    (void)vsnprintf(st->errmsg, sizeof(st->errmsg), fmt, ap); /* truncation is fine here */
+    va_end(ap);
+}
+
+const char *store_errmsg(const struct store *st)
+{
+    return st ? st->errmsg : "";
+}
+
+static void reterr_set(char *reterr, size_t len, const char *msg)
+{
+    if (reterr && len > 0)
+        (void)snprintf(reterr, len, "%s", msg); /* truncation is fine here */
+}
+
+int store_open(const char *location, struct store **ret_st, char *reterr, size_t reterr_len)
+{
+    reterr_set(reterr, reterr_len, "");
+    if (!location || !*location) {
+        reterr_set(reterr, reterr_len, "empty store location");
+        return -EINVAL;
+    }
+    if (strncmp(location, "postgres://", 11) == 0 || strncmp(location, "postgresql://", 13) == 0) {
+        reterr_set(reterr, reterr_len, "PostgreSQL store is not built into this hearthd");
+        return -EPROTONOSUPPORT;
+    }
+    if (strncmp(location, "sqlite:", 7) == 0)
+        location += 7;
+    if (!*location) {
+        reterr_set(reterr, reterr_len, "empty store location");
+        return -EINVAL;
+    }
+    return store_sqlite_open(location, ret_st, reterr, reterr_len);
+}
+
+void store_close(struct store *st)
+{
+    if (st)
+        st->ops->close(st);
+}
+
+int store_schema_version(struct store *st, int *ret_version)
+{
+    return st->ops->schema_version(st, ret_version);
+}
+
+int store_check(struct store *st)
+{
+    return st->ops->check(st);
+}
+
+/* ---- argument checks ---- */
+
+/* 0 when s is a non-empty string shorter than size, else -EINVAL (NULL/empty) or -ENAMETOOLONG. */
+static int check_str(const char *s, size_t size)
+{
+    if (!s || !*s)
+        return -EINVAL;
+    return strnlen(s, size) < size ? 0 : -ENAMETOOLONG;
+}
+
+/* Same for a fixed array field: it must hold a NUL. Empty is allowed when optional. */
+static int check_field(const char *field, size_t size, bool optional)
+{
+    if (!memchr(field, '\0', size))
+        return -ENAMETOOLONG;
+    return optional || field[0] ? 0 : -EINVAL;
+}
+
+/* False for a lookup key that cannot match: NULL, empty or longer than any stored value. */
+static bool lookup_key_ok(const char *s, size_t size)
+{
+    return check_str(s, size) == 0;
+}
+
+static bool user_id_valid(const char *s)
+{
+    size_t n = s ? strnlen(s, STORE_USER_SIZE) : 0;
+    if (n == 0 || n >= STORE_USER_SIZE)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                  (i > 0 && (c == '_' || c == '-'));
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+static bool state_ok(enum store_state s, bool none_ok)
+{
+    return (none_ok && s == STORE_STATE_NONE) || store_state_to_string(s) != NULL;
+}
+
+size_t store_sshkey_identity_len(const char *canonical)
+{
+    const char *sp = canonical ? strchr(canonical, ' ') : NULL;
+    if (!sp || sp == canonical || sp[1] == '\0' || sp[1] == ' ')
+        return 0;
+    const char *end = strchr(sp + 1, ' ');
+    return end ? (size_t)(end - canonical) : strlen(canonical);
+}
+
+static int check_strv(const struct store_strv *v)
+{
+    if (v->n > 0 && !v->v)
+        return -EINVAL;
+    for (size_t i = 0; i < v->n; i++)
+        if (!v->v[i])
+            return -EINVAL;
+    return 0;
+}
+
+/* Checks a row for insert and writes its derived hostname into out->hostname (out is a shallow
+ * copy of in: the lists stay borrowed). */
+static int prepare_row(const struct store_sandbox *in, struct store_sandbox *out)
+{
+    int r;
+    static const struct { size_t off, size; bool optional; } fields[] = {
+#define F(f, opt) { offsetof(struct store_sandbox, f), sizeof(((struct store_sandbox *)0)->f), opt }
+        F(id, false), F(user_id, false), F(name, false), F(shape, false), F(rootfs, false),
+        F(region, false), F(ip, true), F(created_by, false), F(forked_from, true),
+        F(host_id, true),
+#undef F
+    };
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        r = check_field((const char *)in + fields[i].off, fields[i].size, fields[i].optional);
+        if (r < 0)
+            return r;
+    }
+    if (!state_ok(in->status, false) || !state_ok(in->target_state, true))
+        return -EINVAL;
+    if ((r = check_strv(&in->egress)) < 0 || (r = check_strv(&in->ssh_pubkeys)) < 0)
+        return r;
+    if (in->ssh_pubkeys.n > STORE_MAX_SSH_KEYS * 4) /* duplicates allowed, but not unbounded */
+        return -E2BIG;
+    for (size_t i = 0; i < in->ssh_pubkeys.n; i++)
+        if (store_sshkey_identity_len(in->ssh_pubkeys.v[i]) == 0)
+            return -EINVAL;
+    *out = *in;
+    return sbname_hostname(in->name, out->hostname);
+}
+
+/* ---- users and keys ---- */
+
+int store_user_ensure(struct store *st, const char *user_id, int64_t now_ms)
+{
+    if (!user_id_valid(user_id))
+        return -EINVAL;
+    return st->ops->user_ensure(st, user_id, now_ms);
+}
+
+int store_key_create(struct store *st, const char *user_id, const char *label, bool admin,
+                     int64_t now_ms, struct store_key *ret_key, char ret_secret[APIKEY_LEN + 1])
+{
+    if (!user_id_valid(user_id))
+        return -EINVAL;
+    if (label && strnlen(label, STORE_LABEL_SIZE) >= STORE_LABEL_SIZE)
+        return -ENAMETOOLONG;
+    struct store_key key = { .admin = admin, .created_at = now_ms };
+    char secret[APIKEY_LEN + 1];
+    uint8_t hash[APIKEY_HASH_LEN];
+    int r = ids_new_key(key.id);
+    if (r < 0)
+        return r;
+    r = apikey_generate(secret);
+    if (r < 0)
+        return r;
+    r = apikey_hash(secret, APIKEY_LEN, hash);
+    if (r < 0)
+        goto out_wipe;
+    memcpy(key.user_id, user_id, strlen(user_id) + 1);
+    memcpy(key.prefix, secret, APIKEY_SHOWN_PREFIX_LEN);
+    key.prefix[APIKEY_SHOWN_PREFIX_LEN] = '\0';
+    if (label)
+        memcpy(key.label, label, strlen(label) + 1);
+    r = st->ops->key_insert(st, &key, hash);
+    if (r < 0)
+        goto out_wipe;
+    *ret_key = key;
+    memcpy(ret_secret, secret, sizeof(secret));
+out_wipe:
+    explicit_bzero(secret, sizeof(secret));
+    return r;
+}
+
+int store_key_lookup(struct store *st, const char *cred, size_t len, struct store_auth *ret)
+{
+    if (!apikey_format_ok(cred, len))
+        return -EINVAL;
+    uint8_t hash[APIKEY_HASH_LEN], stored[APIKEY_HASH_LEN];
+    int r = apikey_hash(cred, len, hash);
+    if (r < 0)
+        return r;
+    struct store_auth auth;
+    int64_t revoked_at = 0;
+    r = st->ops->key_find(st, hash, &auth, stored, &revoked_at);
+    if (r < 0)
+        return r;
+    /* the index lookup already matched; compare again without an early exit so that a backend
+     * with a lenient index (collation, prefix) can never let a near miss through */
+    if (!apikey_hash_equal(hash, stored))
+        return -ENOENT;
+    if (revoked_at != 0)
+        return -EKEYREVOKED;
+    *ret = auth;
+    return 0;
+}
+
+int store_key_touch(struct store *st, const char *key_id, int64_t now_ms)
+{
+    if (!lookup_key_ok(key_id, STORE_ID_SIZE))
+        return -ENOENT;
+    return st->ops->key_touch(st, key_id, now_ms);
+}
+
+int store_key_list(struct store *st, const char *user_id, struct store_key **ret, size_t *ret_n)
+{
+    if (user_id && !user_id_valid(user_id))
+        return -EINVAL;
+    return st->ops->key_list(st, user_id, ret, ret_n);
+}
+
+int store_key_revoke(struct store *st, const char *key_id, int64_t now_ms)
+{
+    if (!lookup_key_ok(key_id, STORE_ID_SIZE))
+        return -ENOENT;
+    return st->ops->key_revoke(st, key_id, now_ms);
+}
+
+/* ---- sandboxes ---- */
+
+void store_sandbox_init(struct store_sandbox *sb)
+{
+    *sb = (struct store_sandbox){
+        .status = STORE_CREATING,
+        .spawn_ms = -1,
+        .bw_quota_bytes = -1,
+        .target_state = STORE_STATE_NONE,
+    };
+}
+
+static void strv_release(struct store_strv *v)
+{
+    for (size_t i = 0; i < v->n; i++)
+        free(v->v[i]);
+    free(v->v);
+    v->v = NULL;
+    v->n = 0;
+}
+
+void store_sandbox_release(struct store_sandbox *sb)
+{
+    if (!sb)
+        return;
+    free(sb->run_dir);
+    sb->run_dir = NULL;
+    strv_release(&sb->env_keys);
+    strv_release(&sb->egress);
+    strv_release(&sb->ssh_pubkeys);
+}
+
+void store_sandbox_array_free(struct store_sandbox *v, size_t n)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; i < n; i++)
+        store_sandbox_release(&v[i]);
+    free(v);
+}
+
+void store_sandbox_page_release(struct store_sandbox_page *page)
+{
+    store_sandbox_array_free(page->items, page->count);
+    page->items = NULL;
+    page->count = 0;
+}
+
+void store_envs_free(struct store_env *v, size_t n)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        free((void *)v[i].key);
+        if (v[i].value) {
+            explicit_bzero((void *)v[i].value, v[i].value_len);
+            free((void *)v[i].value);
+        }
+    }
+    free(v);
+}
+
+int store_sandbox_insert(struct store *st, const struct store_sandbox *sb,
+                         const struct store_env *envs, size_t n_envs)
+{
+    struct store_sandbox row;
+    int r = prepare_row(sb, &row);
+    if (r < 0)
+        return r;
+    if (n_envs > 0 && !envs)
+        return -EINVAL;
+    for (size_t i = 0; i < n_envs; i++)
+        if (!envs[i].key || !envs[i].key[0] || (!envs[i].value && envs[i].value_len > 0))
+            return -EINVAL;
+    return st->ops->sb_insert(st, &row, 1, envs, n_envs);
+}
+
+int store_sandbox_insert_many(struct store *st, const struct store_sandbox *rows, size_t n)
+{
+    if (n == 0)
+        return 0;
+    if (!rows || n > SIZE_MAX / sizeof(*rows))
+        return -EINVAL;
+    struct store_sandbox *copy = malloc(n * sizeof(*copy));
+    if (!copy)
+        return -ENOMEM;
+    int r = 0;
+    for (size_t i = 0; i < n && r == 0; i++)
+        r = prepare_row(&rows[i], &copy[i]);
+    if (r == 0)
+        r = st->ops->sb_insert(st, copy, n, NULL, 0);
+    free(copy); /* shallow copies: the lists belong to rows */
+    return r;
+}
+
+int store_sandbox_get(struct store *st, const char *user_id, const char *id,
+                      struct store_sandbox *ret)
+{
+    if (!lookup_key_ok(id, STORE_ID_SIZE) || (user_id && !lookup_key_ok(user_id, STORE_USER_SIZE)))
+        return -ENOENT;
+    return st->ops->sb_get(st, user_id, id, ret);
+}
+
+int store_sandbox_get_by_ip(struct store *st, const char *user_id, const char *ip,
+                            struct store_sandbox *ret)
+{
+    if (!lookup_key_ok(ip, STORE_IP_SIZE) || !lookup_key_ok(user_id, STORE_USER_SIZE))
+        return -ENOENT;
+    return st->ops->sb_get_by_ip(st, user_id, ip, ret);
+}
+
+int store_sandbox_list(struct store *st, const struct store_list_query *q,
+                       struct store_sandbox_page *ret)
+{
+    if (!q || (q->status_mask & ~STORE_STATES_ALL))
+        return -EINVAL;
+    if (!lookup_key_ok(q->user_id, STORE_USER_SIZE)) {
+        *ret = (struct store_sandbox_page){ 0 };
+        return 0;
+    }
+    return st->ops->sb_list(st, q, ret);
+}
+
+int store_sandbox_count(struct store *st, const char *user_id,
+                        uint64_t ret_counts[STORE_STATE__COUNT])
+{
+    if (!lookup_key_ok(user_id, STORE_USER_SIZE)) {
+        memset(ret_counts, 0, sizeof(uint64_t) * STORE_STATE__COUNT);
+        return 0;
+    }
+    return st->ops->sb_count(st, user_id, ret_counts);
+}
+
+#define PATCH_ALL ((STORE_PATCH_EGRESS << 1) - 1)
+
+int store_sandbox_update(struct store *st, const char *user_id, const char *id,
+                         const struct store_sandbox_patch *p)
+{
+    if (!p || p->fields == 0 || (p->fields & ~(unsigned)PATCH_ALL) ||
+        (p->allowed_states & ~STORE_STATES_ALL))
+        return -EINVAL;
+    if (!lookup_key_ok(id, STORE_ID_SIZE) || (user_id && !lookup_key_ok(user_id, STORE_USER_SIZE)))
+        return -ENOENT;
+    if (p->fields & STORE_PATCH_IP && p->ip && strnlen(p->ip, STORE_IP_SIZE) >= STORE_IP_SIZE)
+        return -ENAMETOOLONG;
+    if (p->fields & STORE_PATCH_HOST && p->host_id &&
+        strnlen(p->host_id, STORE_HOST_SIZE) >= STORE_HOST_SIZE)
+        return -ENAMETOOLONG;
+    if (p->fields & STORE_PATCH_EGRESS) {
+        if (p->n_egress > 0 && !p->egress)
+            return -EINVAL;
+        for (size_t i = 0; i < p->n_egress; i++)
+            if (!p->egress[i])
+                return -EINVAL;
+    }
+    return st->ops->sb_update(st, user_id, id, p);
+}
+
+int store_sandbox_transition(struct store *st, const char *id, const struct store_transition *t,
+                             struct store_sandbox *ret_sb)
+{
+    if (!t || !state_ok(t->from, false) || !state_ok(t->to, false) || !state_ok(t->intent, true))
+        return -EINVAL;
+    if (!lookup_key_ok(id, STORE_ID_SIZE))
+        return -ENOENT;
+    return st->ops->sb_transition(st, id, t, ret_sb);
+}
+
+int store_sandbox_ssh_add(struct store *st, const char *user_id, const char *id,
+                          unsigned allowed_states, const char *const *keys, size_t n,
+                          int64_t now_ms, size_t *ret_count)
+{
+    if ((allowed_states & ~STORE_STATES_ALL) || (n > 0 && !keys))
+        return -EINVAL;
+    if (n > STORE_MAX_SSH_KEYS * 4)
+        return -E2BIG;
+    for (size_t i = 0; i < n; i++)
+        if (store_sshkey_identity_len(keys[i]) == 0)
+            return -EINVAL;
+    if (!lookup_key_ok(id, STORE_ID_SIZE) || (user_id && !lookup_key_ok(user_id, STORE_USER_SIZE)))
+        return -ENOENT;
+    return st->ops->sb_ssh_add(st, user_id, id, allowed_states, keys, n, now_ms, ret_count);
+}
+
+int store_sandbox_envs_get(struct store *st, const char *id, struct store_env **ret,
+                           size_t *ret_n)
+{
+    if (!lookup_key_ok(id, STORE_ID_SIZE))
+        return -ENOENT;
+    return st->ops->sb_envs_get(st, id, ret, ret_n);
+}
+
+int store_sandbox_list_unsettled(struct store *st, const char *host_id,
+                                 struct store_sandbox **ret, size_t *ret_n)
+{
+    if (host_id && !lookup_key_ok(host_id, STORE_HOST_SIZE)) {
+        *ret = NULL;
+        *ret_n = 0;
+        return 0;
+    }
+    return st->ops->sb_list_unsettled(st, host_id, ret, ret_n);
+}
+
+int store_sandbox_purge(struct store *st, int64_t cutoff_ms)
+{
+    return st->ops->sb_purge(st, cutoff_ms);
+}

@@ -1,0 +1,327 @@
+/* SPDX-License-Identifier: MIT */
+/* store.h: hearthd's durable state: users, API keys and sandboxes, behind one backend-neutral
+ * interface (SQLite today, PostgreSQL later; spec in shared/DESIGN.md §6).
+ *
+ * Contract for every call:
+ * - Returns 0 (or a count where said) or a negative errno; ret_ out-params are written only on
+ *   success. -ENOENT means "no such row for this caller": a row owned by another user is reported
+ *   exactly like a missing one. -EEXIST is a name collision, -EADDRINUSE an address collision,
+ *   -ESTALE a compare-and-set that lost, -EBUSY the database locked past the busy timeout or a
+ *   pending intent, -ENAMETOOLONG a field longer than its STORE_*_SIZE, -EUCLEAN a row the store
+ *   cannot read back (corruption), -ENOMEM, -EIO, -ENOSPC, -EROFS from the backend.
+ * - Strings passed in are borrowed for the call and stored verbatim (no trimming, no escaping).
+ * - Calls are synchronous and may block on disk for a few ms; the store never logs. After a
+ *   failure, store_errmsg() gives the backend's detail (never a secret).
+ * - One struct store is used from one thread. Several processes may open the same database. */
+#pragma once
+
+#include "apikey.h"
+#include "state.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+
+/* Field capacities, NUL included. Longer input is refused with -ENAMETOOLONG. */
+#define STORE_ID_SIZE 40      /* sb-<ULID>, key_<ULID>, tpl_<ULID> … */
+#define STORE_USER_SIZE 64    /* ^[a-z0-9][a-z0-9_-]{0,62}$ */
+#define STORE_NAME_SIZE 64    /* sandbox name and hostname: at most 63 bytes */
+#define STORE_SHAPE_SIZE 64
+#define STORE_ROOTFS_SIZE 128
+#define STORE_REGION_SIZE 64
+#define STORE_IP_SIZE 46      /* INET6_ADDRSTRLEN, though sandboxes get IPv4 today */
+#define STORE_HOST_SIZE 64
+#define STORE_LABEL_SIZE 128
+#define STORE_MAX_SSH_KEYS 64 /* spec/API.md §3.3.5 */
+
+/* ---- opening ---- */
+
+/* Opens (creating if needed) the database at location, a file path or `sqlite:<path>`
+ * (`postgres://…` answers -EPROTONOSUPPORT until that backend exists), and applies every pending
+ * migration, each in its own transaction. On failure writes a one-line reason into reterr
+ * (reterr_len bytes, may be 0) and returns: -ENOTSUP when the database's schema is newer than
+ * this binary knows (nothing is changed), -EUCLEAN when the file is not a usable database,
+ * -EACCES/-ENOENT/-EIO etc. On success *ret_st is owned by the caller: store_close() it. */
+__attribute__((warn_unused_result))
+int store_open(const char *location, struct store **ret_st, char *reterr, size_t reterr_len);
+/* Closes the database. NULL does nothing. */
+void store_close(struct store *st);
+/* The schema version of the open database (equals store_migrations_latest() after open). */
+__attribute__((warn_unused_result)) int store_schema_version(struct store *st, int *ret_version);
+/* Runs the backend's consistency check. Returns 0, or -EUCLEAN when it reports a problem. */
+__attribute__((warn_unused_result)) int store_check(struct store *st);
+/* Detail of the last failure on st (borrowed until the next call), "" when none. */
+const char *store_errmsg(const struct store *st);
+
+/* ---- users and API keys ---- */
+
+/* Creates the user if missing (a user exists as soon as a key names it). Returns 0, -EINVAL
+ * when user_id does not match ^[a-z0-9][a-z0-9_-]{0,62}$. */
+__attribute__((warn_unused_result))
+int store_user_ensure(struct store *st, const char *user_id, int64_t now_ms);
+
+struct store_key {
+    char id[STORE_ID_SIZE];                        /* key_<ULID> */
+    char user_id[STORE_USER_SIZE];
+    char prefix[APIKEY_SHOWN_PREFIX_LEN + 1];      /* "hk_AbCdEfG": display only, not secret */
+    char label[STORE_LABEL_SIZE];
+    bool admin;
+    int64_t created_at;                            /* ms */
+    int64_t last_used_at;                          /* ms, 0 = never (see store_key_touch()) */
+    int64_t revoked_at;                            /* ms, 0 = active */
+};
+
+/* Creates a key for user_id (creating the user too). label may be NULL. Writes the key's record
+ * to *ret_key and the plaintext secret (`hk_…`, NUL-terminated) to ret_secret: the only time it
+ * exists; only its SHA-256 is stored. The caller shows it once and wipes it. */
+__attribute__((warn_unused_result))
+int store_key_create(struct store *st, const char *user_id, const char *label, bool admin,
+                     int64_t now_ms, struct store_key *ret_key, char ret_secret[APIKEY_LEN + 1]);
+
+struct store_auth {
+    char key_id[STORE_ID_SIZE];
+    char user_id[STORE_USER_SIZE];
+    bool admin;
+};
+
+/* Authenticates a presented credential (len bytes; need not be NUL-terminated). Returns 0 with
+ * *ret filled, -EINVAL when it is not shaped like a key (wrong prefix or length, bad characters,
+ * embedded NUL), -ENOENT when no key has that hash, -EKEYREVOKED when the key was revoked.
+ * The stored hash is compared in constant time. */
+__attribute__((warn_unused_result))
+int store_key_lookup(struct store *st, const char *cred, size_t len, struct store_auth *ret);
+/* Records a use of the key (last_used_at). Callers may throttle it. -ENOENT if unknown. */
+__attribute__((warn_unused_result))
+int store_key_touch(struct store *st, const char *key_id, int64_t now_ms);
+/* Lists keys, newest first, of one user or of all (user_id NULL). *ret is an array of *ret_n
+ * records the caller free()s (NULL when empty). Never contains secrets or hashes. */
+__attribute__((warn_unused_result))
+int store_key_list(struct store *st, const char *user_id, struct store_key **ret, size_t *ret_n);
+/* Revokes a key, effective for every later lookup. -ENOENT if unknown, -EALREADY if revoked. */
+__attribute__((warn_unused_result))
+int store_key_revoke(struct store *st, const char *key_id, int64_t now_ms);
+
+/* ---- sandboxes ---- */
+
+/* An owned list of strings. */
+struct store_strv {
+    char **v;   /* n owned NUL-terminated strings, NULL when n == 0 */
+    size_t n;
+};
+
+/* One sandbox row. Times are ms since the epoch with 0 meaning "never". Strings are "" when
+ * absent. Pointers are owned by the struct: store_sandbox_release() frees them. */
+struct store_sandbox {
+    char id[STORE_ID_SIZE];                 /* sb-<ULID> */
+    char user_id[STORE_USER_SIZE];          /* owner */
+    char name[STORE_NAME_SIZE];
+    char hostname[STORE_NAME_SIZE];         /* derived from name by the store (sbname.h) */
+    enum store_state status;
+    char shape[STORE_SHAPE_SIZE];
+    int32_t vcpu;
+    int64_t mem_mib;
+    int64_t disk_mib;
+    char rootfs[STORE_ROOTFS_SIZE];         /* catalog name or tpl_<ULID> */
+    char region[STORE_REGION_SIZE];
+    char ip[STORE_IP_SIZE];                 /* "" = no address held; cleared on destroyed/failed */
+    int64_t created_at;
+    int64_t running_at;                     /* first time running */
+    int64_t paused_at;                      /* most recent completed pause */
+    int64_t last_resumed_at;                /* most recent completed resume */
+    int64_t destroyed_at;
+    double spawn_ms;                        /* < 0 = never ran */
+    bool ingress_enabled;
+    char created_by[STORE_ID_SIZE];         /* key_<ULID> */
+    char forked_from[STORE_ID_SIZE];        /* "" unless a fork */
+    int64_t auto_pause_after_seconds;       /* 0 = auto-pause off */
+    bool start_paused;                      /* a forking child stays paused after the copy */
+    int64_t bw_quota_bytes;                 /* -1 = unmetered */
+    int64_t bw_used_bytes;
+    int64_t bw_ingress_bytes;
+    bool bw_capped;
+    /* host-side fields, never shown to API clients */
+    char host_id[STORE_HOST_SIZE];
+    char *run_dir;                          /* NULL = none */
+    int32_t qemu_pid;                       /* 0 = none */
+    uint64_t qemu_start_time;               /* /proc/<pid>/stat starttime; 0 = none */
+    /* durable intent: set when an operation starts, cleared when it commits */
+    enum store_state target_state;          /* STORE_STATE_NONE = nothing pending */
+    int64_t intent_started_at;
+    int64_t updated_at;
+    /* child lists, filled on read and ignored by store_sandbox_update() */
+    struct store_strv env_keys;             /* key names only, sorted bytewise */
+    struct store_strv egress;               /* in the order given */
+    struct store_strv ssh_pubkeys;          /* canonical keys, in the order added */
+};
+
+/* Initialises a row with the defaults (no times, spawn_ms -1, quota -1, no intent, …) so callers
+ * set only what they know. */
+void store_sandbox_init(struct store_sandbox *sb);
+/* Frees the owned pointers; the struct may be reused after store_sandbox_init(). */
+void store_sandbox_release(struct store_sandbox *sb);
+/* Releases n rows and frees the array. NULL does nothing. */
+void store_sandbox_array_free(struct store_sandbox *v, size_t n);
+
+/* An environment variable. value is value_len bytes and may hold any byte (the API forbids NUL;
+ * the store does not care). On read, value is also NUL-terminated. */
+struct store_env {
+    const char *key;
+    const char *value;
+    size_t value_len;
+};
+
+/* Inserts a new sandbox row with its envs, its egress rules (sb->egress) and its SSH keys
+ * (sb->ssh_pubkeys, de-duplicated as in store_sandbox_ssh_add()). sb->hostname is ignored and
+ * derived from sb->name; sb->env_keys is ignored. All or nothing. Returns 0; -EEXIST when the
+ * hostname is taken by another of the user's non-terminal sandboxes (or the id exists);
+ * -EADDRINUSE when sb->ip is held by another sandbox; -ENOENT when the user or created_by key is
+ * unknown; -E2BIG past STORE_MAX_SSH_KEYS keys; -EINVAL for a missing id, user, name or
+ * created_by, a bad status/target_state, an empty env key or a malformed SSH key. */
+__attribute__((warn_unused_result))
+int store_sandbox_insert(struct store *st, const struct store_sandbox *sb,
+                         const struct store_env *envs, size_t n_envs);
+/* Inserts n rows (their egress and SSH lists too, no envs) in one transaction: all or nothing.
+ * For fixtures and benchmarks. Same returns as store_sandbox_insert(). */
+__attribute__((warn_unused_result))
+int store_sandbox_insert_many(struct store *st, const struct store_sandbox *rows, size_t n);
+
+/* Reads one sandbox of user_id (NULL = any user; for the daemon's own use, never for a
+ * request). Destroyed and failed rows are returned like any other. -ENOENT when missing or owned
+ * by someone else. The caller releases *ret. */
+__attribute__((warn_unused_result))
+int store_sandbox_get(struct store *st, const char *user_id, const char *id,
+                      struct store_sandbox *ret);
+/* Reads user_id's sandbox whose ip is ip, among those holding an address (not creating,
+ * destroyed or failed). -ENOENT otherwise. */
+__attribute__((warn_unused_result))
+int store_sandbox_get_by_ip(struct store *st, const char *user_id, const char *ip,
+                            struct store_sandbox *ret);
+
+struct store_list_query {
+    const char *user_id;        /* required */
+    unsigned status_mask;       /* STORE_STATE_BIT()s; 0 = every state */
+    size_t limit;               /* rows wanted; 0 = none, only the total (the API maps its own
+                                 * limit=0 to its default before calling) */
+    size_t offset;
+};
+
+struct store_sandbox_page {
+    struct store_sandbox *items;  /* owned; count rows */
+    size_t count;
+    uint64_t total;               /* rows matching the query, ignoring limit/offset: exact, and
+                                   * read in the same transaction as the page */
+};
+
+/* Lists a user's sandboxes newest first (created_at desc, id desc). The caller releases the page
+ * with store_sandbox_page_release(). */
+__attribute__((warn_unused_result))
+int store_sandbox_list(struct store *st, const struct store_list_query *q,
+                       struct store_sandbox_page *ret);
+void store_sandbox_page_release(struct store_sandbox_page *page);
+
+/* Counts a user's sandboxes per state (for whoami and quotas). */
+__attribute__((warn_unused_result))
+int store_sandbox_count(struct store *st, const char *user_id,
+                        uint64_t ret_counts[STORE_STATE__COUNT]);
+
+enum store_patch_fields {
+    STORE_PATCH_INGRESS = 1u << 0,      /* ingress_enabled */
+    STORE_PATCH_AUTO_PAUSE = 1u << 1,   /* auto_pause_after_seconds (0 turns it off) */
+    STORE_PATCH_START_PAUSED = 1u << 2, /* start_paused */
+    STORE_PATCH_DISK = 1u << 3,         /* disk_mib */
+    STORE_PATCH_IP = 1u << 4,           /* ip (NULL or "" releases the address) */
+    STORE_PATCH_HOST = 1u << 5,         /* host_id, run_dir, qemu_pid, qemu_start_time */
+    STORE_PATCH_BW_QUOTA = 1u << 6,     /* bw_quota_bytes */
+    STORE_PATCH_BW_COUNTERS = 1u << 7,  /* bw_used_bytes, bw_ingress_bytes, bw_capped */
+    STORE_PATCH_SPAWN_MS = 1u << 8,     /* spawn_ms */
+    STORE_PATCH_EGRESS = 1u << 9,       /* replaces the egress list */
+};
+
+/* A partial update; only the fields named in `fields` are written. Borrowed pointers. */
+struct store_sandbox_patch {
+    unsigned fields;                    /* enum store_patch_fields */
+    unsigned allowed_states;            /* STORE_STATE_BIT()s the row must be in; 0 = any */
+    bool ingress_enabled;
+    int64_t auto_pause_after_seconds;
+    bool start_paused;
+    int64_t disk_mib;
+    const char *ip;
+    const char *host_id;                /* NULL or "" clears */
+    const char *run_dir;                /* NULL clears */
+    int32_t qemu_pid;                   /* 0 clears */
+    uint64_t qemu_start_time;           /* 0 clears */
+    int64_t bw_quota_bytes;
+    int64_t bw_used_bytes;
+    int64_t bw_ingress_bytes;
+    bool bw_capped;
+    double spawn_ms;                    /* < 0 clears */
+    const char *const *egress;          /* n_egress rules */
+    size_t n_egress;
+    int64_t now_ms;                     /* stamps updated_at */
+};
+
+/* Applies a patch to user_id's sandbox (user_id NULL = any). Atomic: the state check and the
+ * write happen in one transaction. Returns 0; -ENOENT; -ESTALE when the row's state is not in
+ * allowed_states (nothing written); -EADDRINUSE for an ip held elsewhere; -EINVAL when fields is
+ * 0 or holds unknown bits. */
+__attribute__((warn_unused_result))
+int store_sandbox_update(struct store *st, const char *user_id, const char *id,
+                         const struct store_sandbox_patch *p);
+
+enum store_transition_flags {
+    STORE_TR_NO_PENDING = 1u << 0,      /* fail with -EBUSY if an intent is already pending */
+};
+
+/* A compare-and-set state change, optionally recording or clearing the durable intent. */
+struct store_transition {
+    enum store_state from;              /* the state the caller saw */
+    enum store_state to;                /* the state to write */
+    enum store_state intent;            /* target to record; STORE_STATE_NONE clears the intent */
+    unsigned flags;                     /* enum store_transition_flags */
+    int64_t now_ms;
+};
+
+/* Moves sandbox id from t->from to t->to if, and only if, it is in t->from now: of two
+ * concurrent callers with the same from, exactly one wins. Stamps what the new state implies:
+ * running sets running_at (first time) and spawn_ms (first time, now - created_at), and
+ * last_resumed_at when coming from resuming; paused sets paused_at; destroyed sets destroyed_at;
+ * destroyed and failed release the ip. The store does not check the §2.14.2 graph
+ * (store_state_transition_allowed() does). Returns 0 with the updated row in *ret_sb when given
+ * (caller releases); -ENOENT; -ESTALE when the row is in another state (row unchanged); -EBUSY
+ * with STORE_TR_NO_PENDING and a pending intent; -EINVAL for states out of range.
+ *
+ * Durable-intent pattern: transition(running → pausing, intent paused); act; transition(pausing →
+ * paused, intent NONE). A crash in between leaves the intent for store_sandbox_list_unsettled(). */
+__attribute__((warn_unused_result))
+int store_sandbox_transition(struct store *st, const char *id, const struct store_transition *t,
+                             struct store_sandbox *ret_sb);
+
+/* Adds canonical OpenSSH keys ("<type> <base64>[ <comment>]") to user_id's sandbox, skipping any
+ * whose "<type> <base64>" is already present (or repeated in keys). allowed_states as in the
+ * patch. Returns 0 with the number of keys the sandbox now has in *ret_count; -E2BIG when the
+ * total would pass STORE_MAX_SSH_KEYS (nothing added); -EINVAL for a key without two fields;
+ * -ENOENT; -ESTALE. */
+__attribute__((warn_unused_result))
+int store_sandbox_ssh_add(struct store *st, const char *user_id, const char *id,
+                          unsigned allowed_states, const char *const *keys, size_t n,
+                          int64_t now_ms, size_t *ret_count);
+
+/* The envs of a sandbox with their values, for the daemon to hand to the guest; never for an API
+ * reply. *ret is an array of *ret_n entries sorted by key; free with store_envs_free(). */
+__attribute__((warn_unused_result))
+int store_sandbox_envs_get(struct store *st, const char *id, struct store_env **ret,
+                           size_t *ret_n);
+void store_envs_free(struct store_env *v, size_t n);
+
+/* Every sandbox needing attention at start-up: a pending intent or a non-terminal state, of one
+ * host (host_id) or all (NULL), oldest first. Free with store_sandbox_array_free(). */
+__attribute__((warn_unused_result))
+int store_sandbox_list_unsettled(struct store *st, const char *host_id,
+                                 struct store_sandbox **ret, size_t *ret_n);
+
+/* Deletes destroyed and failed rows (and their lists) last changed before cutoff_ms: the end of
+ * retention. Returns the number of rows deleted, or -errno. */
+__attribute__((warn_unused_result))
+int store_sandbox_purge(struct store *st, int64_t cutoff_ms);
