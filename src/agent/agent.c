@@ -88,15 +88,17 @@ void agent_send_error(struct agent *ag, uint32_t stream, int err, const char *fm
                           json_pack("{s:s, s:o*}", "error", agent_errno_name(err), "message", m));
 }
 
-void agent_send_ready(struct agent *ag)
+void agent_send_ready(struct agent *ag, bool answer)
 {
     struct timespec ts;
     clock_gettime(CLOCK_BOOTTIME, &ts);
     json_int_t uptime = (json_int_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    (void)agent_send_json(ag, WIRE_READY, 0,
-                          json_pack("{s:i, s:s, s:s, s:I, s:I}", "version", WIRE_VERSION,
-                                    "agent", AGENT_VERSION, "boot_id", ag->boot_id,
-                                    "uptime_ms", uptime, "pid", (json_int_t)getpid()));
+    json_t *j = json_pack("{s:i, s:s, s:s, s:I, s:I}", "version", WIRE_VERSION, "agent",
+                          AGENT_VERSION, "boot_id", ag->boot_id, "uptime_ms", uptime, "pid",
+                          (json_int_t)getpid());
+    if (j && answer && ag->session[0])
+        json_object_set_new(j, "session", json_string(ag->session));
+    (void)agent_send_json(ag, WIRE_READY, 0, j);
 }
 
 void agent_send_window(struct agent *ag, uint32_t stream, uint32_t credit)
@@ -107,4 +109,32 @@ void agent_send_window(struct agent *ag, uint32_t stream, uint32_t credit)
     if (r < 0)
         agent_log("cannot queue 'window' frame for stream %u: %s, dropping it", stream,
                   strerror(-r));
+}
+
+void agent_out_written(struct agent *ag, size_t n)
+{
+    size_t left = n;
+    while (left) {
+        if (ag->out_partial) {
+            size_t k = left < ag->out_partial ? left : ag->out_partial;
+            ag->out_partial -= k;
+            left -= k;
+            buf_consume(&ag->out, k);
+            continue;
+        }
+        /* our own queue holds whole, well-formed frames */
+        struct wire_frame f;
+        size_t skip;
+        int whole = wire_parse(ag->out.data, ag->out.len, &f, &skip);
+        if (whole <= 0) {
+            buf_consume(&ag->out, left); /* cannot happen; keep going rather than stall */
+            return;
+        }
+        ag->out_partial = (size_t)whole;
+    }
+}
+
+void agent_out_drop_unsent(struct agent *ag)
+{
+    ag->out.len = ag->out_partial;
 }

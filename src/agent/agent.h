@@ -63,12 +63,15 @@ struct agent {
     struct channel ch;
     struct wire_reader rd;     /* bytes from the host */
     struct buf out;            /* frames to the host, at most AGENT_OUT_MAX */
+    size_t out_partial;        /* leading bytes of out that finish a frame already partly
+                                  written: they must go out before anything else */
     struct stream_table streams;
     int sig_fd;                /* signalfd: SIGCHLD and the power signals */
     bool pid1;                 /* running as init: do init duties, never exit */
     bool quit;                 /* not PID 1: leave the loop */
     enum agent_power power;    /* a shutdown was asked for */
     char boot_id[40];
+    char session[65];          /* "session" of the last HELLO; "" before the first */
     struct agent_pollset ps;   /* rebuilt every loop iteration */
 };
 
@@ -91,7 +94,14 @@ int agent_send_json(struct agent *ag, uint16_t type, uint32_t stream, json_t *ob
 /* Queues ERROR {"error":<name of err>,"message":...} on stream. err is a positive errno. */
 void agent_send_error(struct agent *ag, uint32_t stream, int err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-/* Queues READY. */
-void agent_send_ready(struct agent *ag);
+/* Queues READY. An answer to HELLO carries that HELLO's session, so the host can tell it from
+ * a READY meant for an earlier connection; the one sent on noticing a connection does not. */
+void agent_send_ready(struct agent *ag, bool answer);
+/* Drops the first n bytes of the output queue after a write() took them, keeping track of a
+ * frame that was written only in part. */
+void agent_out_written(struct agent *ag, size_t n);
+/* Forgets every queued frame not yet started, keeping the rest of a partly written one, so
+ * the byte stream the host reads stays frame-aligned across a reconnect. */
+void agent_out_drop_unsent(struct agent *ag);
 /* Queues WINDOW granting credit bytes on stream. */
 void agent_send_window(struct agent *ag, uint32_t stream, uint32_t credit);

@@ -43,8 +43,8 @@ static void on_connect(struct agent *ag)
 {
     ag->ch.connected = true;
     wire_reader_reset(&ag->rd);
-    ag->out.len = 0;
-    agent_send_ready(ag);
+    agent_out_drop_unsent(ag);
+    agent_send_ready(ag, false);
 }
 
 /* The host went away: a stream lives no longer than its connection. */
@@ -52,7 +52,7 @@ static void on_disconnect(struct agent *ag)
 {
     channel_disconnect(&ag->ch);
     wire_reader_reset(&ag->rd);
-    ag->out.len = 0;
+    agent_out_drop_unsent(ag);
     proto_abort_all(ag);
     if (ag->ch.kind == CHANNEL_FD && !ag->pid1)
         ag->quit = true;
@@ -70,7 +70,7 @@ static void flush_out(struct agent *ag)
             on_disconnect(ag);
             return;
         }
-        buf_consume(&ag->out, (size_t)n);
+        agent_out_written(ag, (size_t)n);
     }
 }
 

@@ -55,7 +55,7 @@ void power_flush(struct agent *ag, int timeout_ms)
             continue;
         if (n <= 0)
             break;
-        buf_consume(&ag->out, (size_t)n);
+        agent_out_written(ag, (size_t)n);
     }
 }
 

@@ -60,16 +60,28 @@ static void on_hello(struct agent *ag, const struct wire_frame *f)
     json_t *root = proto_parse_json(ag, f);
     if (!root)
         return;
+    /* A HELLO from a new session means the host reconnected, whether or not the port's
+     * hang-up was seen in between (a fast reconnect can hide it): the old connection's streams
+     * end here, so a stale stream can never collide with the new host's ids. Repeats of the
+     * same HELLO (the host resends until READY) keep the streams. */
+    json_t *sess = json_object_get(root, "session");
+    if (json_is_string(sess) && strlen(json_string_value(sess)) < sizeof(ag->session) &&
+        strcmp(json_string_value(sess), ag->session) != 0) {
+        if (ag->session[0])
+            proto_abort_all(ag);
+        snprintf(ag->session, sizeof(ag->session), "%s", json_string_value(sess));
+    }
     json_t *t = json_object_get(root, "time_ns");
     if (json_is_integer(t) && json_integer_value(t) > 0 && ag->pid1) {
-        /* The guest has no RTC (microvm rtc=off): the host's clock is the only one. */
+        /* The guest's clock starts from the RTC at boot and is frozen across a snapshot: the
+         * host's clock is the one to trust. */
         json_int_t ns = json_integer_value(t);
         struct timespec ts = { .tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000 };
         if (clock_settime(CLOCK_REALTIME, &ts) < 0)
             agent_log("cannot set the clock: %s, ignoring", strerror(errno));
     }
     json_decref(root);
-    agent_send_ready(ag);
+    agent_send_ready(ag, true);
 }
 
 static void on_window(struct agent *ag, struct stream *s, const struct wire_frame *f)

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -56,6 +57,7 @@ struct agent_client {
     int ready_err;                   /* READY of a version we do not speak */
     char agent_name[64];
     char boot_id[64];
+    char session[33];                /* random hex naming this connection in HELLO */
     uint64_t ping_seq;               /* payload of the last PING on stream 0 */
     bool pong_seen;
     struct agent_client_stats st;
@@ -84,6 +86,16 @@ int agent_client_new(int fd, struct agent_client **ret)
     c->fd = fd;
     c->watch_fd = -1;
     c->next_stream = 1;
+    uint8_t rnd[16];
+    if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+        /* no entropy this early is unheard of on a host; a clock-based name still differs
+         * from the previous connection's, which is all the agent needs */
+        uint64_t t = (uint64_t)mono_now_us(), a = (uint64_t)(uintptr_t)c;
+        memcpy(rnd, &t, sizeof(t));
+        memcpy(rnd + 8, &a, sizeof(a));
+    }
+    for (size_t i = 0; i < sizeof(rnd); i++)
+        snprintf(c->session + 2 * i, 3, "%02x", rnd[i]);
     wire_reader_init(&c->rd);
     buf_init(&c->out, AGENT_OUT_MAX);
     *ret = c;
@@ -409,6 +421,17 @@ static void on_ready(struct agent_client *c, const struct wire_frame *f)
         json_decref(j);
         return;
     }
+    /* Only the answer to our own HELLO counts: a READY the agent sent on noticing a connection,
+     * or one meant for an earlier host that QEMU held back and hands to us, says nothing about
+     * where the agent's reader stands. The former asks for a HELLO, so send one now. */
+    json_t *sess = json_object_get(j, "session");
+    if (!json_is_string(sess) || strcmp(json_string_value(sess), c->session) != 0) {
+        c->st.stale_ready++;
+        if (!c->ready && !json_is_string(sess) && agent_client_hello(c) < 0)
+            note(c, "cannot answer the agent's READY with HELLO");
+        json_decref(j);
+        return;
+    }
     json_t *name = json_object_get(j, "agent"), *boot = json_object_get(j, "boot_id");
     snprintf(c->agent_name, sizeof(c->agent_name), "%s",
              json_is_string(name) ? json_string_value(name) : "");
@@ -629,11 +652,31 @@ int agent_client_hello(struct agent_client *c)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    json_t *j = json_pack("{s:i, s:I}", "version", WIRE_VERSION, "time_ns",
-                          (json_int_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
+    json_t *j = json_pack("{s:i, s:I, s:s}", "version", WIRE_VERSION, "time_ns",
+                          (json_int_t)ts.tv_sec * 1000000000 + ts.tv_nsec, "session",
+                          c->session);
     int r = queue_json(c, WIRE_HELLO, 0, j);
     if (r < 0)
         return r;
+    return flush(c);
+}
+
+const char *agent_client_session(const struct agent_client *c)
+{
+    return c->session;
+}
+
+int agent_client_resync(struct agent_client *c)
+{
+    /* Enough zero bytes to complete the longest frame the agent could be stuck inside; what is
+     * left over is garbage it skips up to the magic of our HELLO. */
+    size_t n = WIRE_HEADER_SIZE + WIRE_MAX_PAYLOAD;
+    int r;
+    uint8_t *p = buf_reserve(&c->out, n, &r);
+    if (!p)
+        return r;
+    memset(p, 0, n);
+    buf_commit(&c->out, n);
     return flush(c);
 }
 

@@ -66,6 +66,7 @@ struct agent_client_stats {
     uint64_t stray_frames;    /* frames for unknown or ended streams, ignored */
     uint64_t violations;      /* protocol violations (bad JSON, data beyond credit, ...) */
     uint64_t channel_errors;  /* ERROR frames on stream 0 (agent reports) */
+    uint64_t stale_ready;     /* READY frames that did not answer this connection's HELLO */
 };
 
 /* Wraps a connected stream socket (takes ownership of fd; made non-blocking). Returns 0 and
@@ -76,6 +77,14 @@ int agent_client_new(int fd, struct agent_client **ret);
 __attribute__((warn_unused_result))
 int agent_client_connect(const char *path, int pidfd, int64_t deadline_us,
                          struct agent_client **ret, struct herr *e);
+/* The random name of this connection, sent in HELLO and echoed by the agent's READY. */
+const char *agent_client_session(const struct agent_client *c);
+/* For a connection to an agent that may have served another host before (a reconnect, a
+ * re-adopted VM): queues WIRE_HEADER_SIZE + WIRE_MAX_PAYLOAD zero bytes, which finish any frame
+ * the previous host left half-written in the agent's reader, so the HELLO that follows is
+ * read as a frame. Call before agent_wait_ready(). 0 or -ENOMEM/-EMSGSIZE. */
+__attribute__((warn_unused_result))
+int agent_client_resync(struct agent_client *c);
 /* Closes the socket and frees every stream without calling callbacks. NULL is fine. */
 void agent_client_free(struct agent_client *c);
 

@@ -351,5 +351,8 @@ int vm_agent_reconnect(struct vm *vm, int64_t deadline_us, struct herr *e)
     if (r < 0)
         return r;
     agent_client_set_watch_fd(vm->agent, vm->qemu.pidfd);
+    r = agent_client_resync(vm->agent);
+    if (r < 0)
+        return herr_set(e, r, "agent: cannot queue the resync preamble");
     return agent_wait_ready(vm->agent, deadline_us, e);
 }

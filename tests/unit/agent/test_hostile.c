@@ -248,3 +248,43 @@ TEST(hostile_type_sweep)
     CHECK(healthy(&c));
     client_stop(&c);
 }
+
+/* A host that left a frame half-written and a new host that reconnected before the agent saw
+ * the hang-up: the new host's zero preamble finishes the stale frame, its HELLO (a new session)
+ * is answered with READY naming that session, and the old host's streams end. */
+TEST(hostile_reconnect_mid_frame_new_session)
+{
+    struct client c;
+    CHECK(start(&c));
+    CHECK_EQ(client_send_str(&c, WIRE_HELLO, 0, "{\"version\":1,\"session\":\"first\"}"), 0);
+    struct wire_frame f;
+    CHECK_EQ(client_expect(&c, WIRE_READY, 0, &f, 5000), 1);
+    CHECK(memmem(f.payload, f.len, "\"session\":\"first\"", 17) != NULL);
+    /* a long command of the first session, then a frame cut off after its header */
+    CHECK_EQ(client_send_str(&c, WIRE_EXEC, 7, "{\"argv\":[\"sleep\",\"60\"]}"), 0);
+    uint8_t hdr[WIRE_HEADER_SIZE];
+    wire_header_put(hdr, WIRE_STDIN, 0, 7, 200000);
+    CHECK_EQ(client_send_raw(&c, hdr, sizeof(hdr)), 0);
+    /* the second host: preamble, then HELLO with its own session */
+    static uint8_t zeros[WIRE_HEADER_SIZE + WIRE_MAX_PAYLOAD];
+    CHECK_EQ(client_send_raw(&c, zeros, sizeof(zeros)), 0);
+    CHECK_EQ(client_send_str(&c, WIRE_HELLO, 0, "{\"version\":1,\"session\":\"second\"}"), 0);
+    bool ready = false, ended = false;
+    while (!ready || !ended) {
+        CHECK_EQ(client_recv(&c, &f, 10000), 1);
+        if (f.type == WIRE_READY) {
+            CHECK(memmem(f.payload, f.len, "\"session\":\"second\"", 18) != NULL);
+            ready = true;
+        } else if (f.stream == 7 && (f.type == WIRE_EXIT || f.type == WIRE_ERROR)) {
+            ended = true; /* the first session's command is gone */
+        }
+    }
+    /* a repeated HELLO of the same session keeps that session's streams */
+    CHECK_EQ(client_send_str(&c, WIRE_EXEC, 8, "{\"argv\":[\"sh\",\"-c\",\"sleep 0.3; echo kept\"]}"),
+             0);
+    CHECK_EQ(client_send_str(&c, WIRE_HELLO, 0, "{\"version\":1,\"session\":\"second\"}"), 0);
+    CHECK_EQ(client_expect(&c, WIRE_STDOUT, 8, &f, 10000), 1);
+    CHECK(f.len == 5 && memcmp(f.payload, "kept\n", 5) == 0);
+    CHECK(healthy(&c));
+    client_stop(&c);
+}

@@ -76,9 +76,21 @@ TEST(ready_and_hello)
     int peer;
     struct agent_client *c = pair(&peer);
     CHECK(c);
-    jframe(peer, WIRE_READY, 0,
-           "{\"version\":1,\"agent\":\"hearth-agent/0.1.0\",\"boot_id\":\"b1\",\"pid\":1}");
+    /* READY without a session (sent on noticing a connection) or with another connection's
+     * session does not make the client ready: it says nothing about this connection */
+    jframe(peer, WIRE_READY, 0, "{\"version\":1,\"agent\":\"stale\"}");
+    jframe(peer, WIRE_READY, 0, "{\"version\":1,\"agent\":\"stale\",\"session\":\"old\"}");
     struct herr e = { 0 };
+    CHECK_EQ(agent_wait_ready(c, mono_now_us() + 300000, &e), -ETIMEDOUT);
+    struct agent_client_stats st;
+    agent_client_stats(c, &st);
+    CHECK_EQ(st.stale_ready, 2);
+    char ready[256];
+    snprintf(ready, sizeof(ready),
+             "{\"version\":1,\"agent\":\"hearth-agent/0.1.0\",\"boot_id\":\"b1\",\"pid\":1,"
+             "\"session\":\"%s\"}", agent_client_session(c));
+    jframe(peer, WIRE_READY, 0, ready);
+    herr_clear(&e);
     CHECK_EQ(agent_wait_ready(c, mono_now_us() + 2 * SEC, &e), 0);
     CHECK_STR(agent_client_agent_name(c), "hearth-agent/0.1.0");
     CHECK_STR(agent_client_boot_id(c), "b1");
@@ -92,6 +104,8 @@ TEST(ready_and_hello)
     CHECK_EQ(f.type, WIRE_HELLO);
     json_t *j = json_loadb((const char *)f.payload, f.len, 0, NULL);
     CHECK_EQ(json_integer_value(json_object_get(j, "version")), 1);
+    CHECK_STR(json_string_value(json_object_get(j, "session")), agent_client_session(c));
+    CHECK_EQ(strlen(agent_client_session(c)), 32);
     CHECK(json_integer_value(json_object_get(j, "time_ns")) > 1600000000LL * 1000000000LL);
     json_decref(j);
     agent_client_free(c);
