@@ -22,6 +22,16 @@ void vmtest_paths(char *kernel, char *rootfs)
         harness_skip("no vmlinux or minimal.ext4 in '%s'; run make images", dir);
 }
 
+void vmtest_image(char *out, const char *name)
+{
+    const char *dir = getenv("HEARTH_IMAGES");
+    if (!dir || !*dir)
+        harness_skip("HEARTH_IMAGES is not set");
+    snprintf(out, PATH_MAX, "%s/%s", dir, name);
+    if (access(out, R_OK) < 0)
+        harness_skip("no '%s' in '%s'; run make images", name, dir);
+}
+
 struct vm_config vmtest_config(const char *kernel, const char *rootfs)
 {
     return (struct vm_config){ .kernel = kernel, .rootfs = rootfs, .vcpus = 1,

@@ -10,6 +10,8 @@
 /* Fills kernel and rootfs paths (PATH_MAX each) from $HEARTH_IMAGES (vmlinux, minimal.ext4);
  * skips the test when they are missing. */
 void vmtest_paths(char *kernel, char *rootfs);
+/* Fills out (PATH_MAX) with $HEARTH_IMAGES/name; skips the test when it is missing. */
+void vmtest_image(char *out, const char *name);
 /* A config for the minimal image: 1 vCPU, 256 MiB, tcg/auto, 60 s boot timeout. */
 struct vm_config vmtest_config(const char *kernel, const char *rootfs);
 /* Boots c; on failure reports the error and returns NULL. */
