@@ -22,7 +22,7 @@ agent_src := $(wildcard src/agent/*.c)
 agent_lib_src := $(filter-out src/agent/main.c,$(agent_src))
 unit_tests := $(patsubst tests/%.c,%,$(wildcard tests/unit/*/test_*.c))
 integ_tests := $(patsubst tests/%.c,%,$(wildcard tests/integration/test_*.c))
-benches := $(patsubst bench/%.c,%,$(wildcard bench/bench_*.c))
+benches := $(patsubst %.c,%,$(wildcard bench/bench_*.c))
 
 obj = $(patsubst %.c,$(O)/$(1)/%.o,$(2))
 
