@@ -17,6 +17,7 @@
  * from inside itself; callbacks run later from the loop. */
 #pragma once
 
+#include <http_parser.h> /* enum http_method: HTTP_GET, HTTP_POST, … */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

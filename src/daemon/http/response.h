@@ -8,7 +8,8 @@
  * Every response carries X-Request-Id; Connection: close is added when the connection will
  * close. HEAD requests get the head only. All calls are on the loop and never block; writes
  * queue in memory, so producers use http_response_pending() and on_drain for backpressure.
- * Calls on a detached request (see request.h) return -EPIPE and do nothing. */
+ * Calls on a detached request (see request.h) return -EPIPE and do nothing. Write errors
+ * need no handling beyond stopping: a dead connection also fires the abort callback. */
 #pragma once
 
 #include <stdbool.h>
@@ -20,30 +21,24 @@ struct bufferevent;
 
 /* Adds a header line to the response head (copied). Before the response starts only; name and
  * value must not contain CR, LF or NUL. Returns 0, -EALREADY, -EINVAL, -ENOMEM or -EPIPE. */
-__attribute__((warn_unused_result))
 int http_response_add_header(struct http_request *req, const char *name, const char *value);
 /* Retry-After: secs clamped to 1..60 (API.md §1.12). Same returns as add_header. */
-__attribute__((warn_unused_result))
 int http_response_retry_after(struct http_request *req, unsigned secs);
 
 /* Writes the status line and headers. content_type may be NULL (no header). content_length
  * ≥ 0 sends exactly that many bytes; -1 means chunked. Returns 0, -EALREADY, -EPIPE. */
-__attribute__((warn_unused_result))
 int http_response_start(struct http_request *req, int status, const char *content_type,
                         int64_t content_length);
 /* Starts a 200-style NDJSON stream: application/x-ndjson, chunked, Cache-Control: no-store,
  * X-Accel-Buffering: no. */
-__attribute__((warn_unused_result))
 int http_response_start_ndjson(struct http_request *req, int status);
 /* Queues body bytes (one chunk when chunked; len 0 does nothing). Returns 0, -EPIPE (peer gone
  * or detached), -EINVAL (not started, already ended, or more than Content-Length). */
-__attribute__((warn_unused_result))
 int http_response_write(struct http_request *req, const void *p, size_t len);
 /* Ends the response (the terminating chunk when chunked). With a Content-Length, ending early
  * closes the connection. Returns 0, -EPIPE or -EINVAL. */
 int http_response_end(struct http_request *req);
 /* Whole response in one call: head with Content-Length, body, end. */
-__attribute__((warn_unused_result))
 int http_response_send(struct http_request *req, int status, const char *content_type,
                        const void *body, size_t len);
 /* Bytes queued on the socket and not yet written (0 when detached). */
