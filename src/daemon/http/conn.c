@@ -218,13 +218,14 @@ static int conn_feed(struct http_conn *c, struct http_parse_err *err)
 {
     struct evbuffer *in = bufferevent_get_input(c->bev);
     for (;;) {
-        struct evbuffer_iovec v;
-        if (evbuffer_get_length(in) == 0 || evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+        /* an empty feed still reports a message that needs no more bytes (no body) */
+        struct evbuffer_iovec v = { 0 };
+        if (evbuffer_get_length(in) > 0 && evbuffer_peek(in, -1, NULL, &v, 1) < 1)
             return -EAGAIN;
         size_t used = 0;
         int r = http_reqparser_feed(&c->parser, v.iov_base, v.iov_len, &used, err);
         evbuffer_drain(in, used);
-        if (r != -EAGAIN || c->dead || !c->bev)
+        if (r != -EAGAIN || c->dead || !c->bev || v.iov_len == 0)
             return r;
     }
 }
@@ -328,15 +329,15 @@ static int step_req(struct http_conn *c)
     const struct http_limits *l = &c->srv->limits;
     struct http_parse_err err;
     if (req->body_mode != HTTP_BODY_NONE && !req->body_cb_fired) {
+        if (req->body_err) {
+            body_fail(c, req, req->body_err, req->body_err == -EMSGSIZE ? 413 : 400,
+                      req->body_err == -EMSGSIZE ? "request body too large" : "bad body");
+            return 1;
+        }
         if (req->body_complete) {
             if (req->body_mode == HTTP_BODY_BUFFER && buf_append(&req->body, "", 1) == 0)
                 req->body.len--; /* NUL-terminated for text use, not counted */
             body_finish(req, 0);
-            return 1;
-        }
-        if (req->body_err) {
-            body_fail(c, req, req->body_err, req->body_err == -EMSGSIZE ? 413 : 400,
-                      req->body_err == -EMSGSIZE ? "request body too large" : "bad body");
             return 1;
         }
         if (req->resp_done) {

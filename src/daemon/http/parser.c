@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* parser.c: request parser. http-parser does the tokenising and body framing; this file adds
- * the limits and the strictness it lacks (obs-text, header-name tokens, header count,
- * chunk-line length, TE/CL conflicts) and pauses http-parser after the head and after the
- * message so the connection decides, per request, what to do with the bytes that follow. */
+/* parser.c: request parser. http-parser tokenises the head; this file adds the limits and the
+ * strictness it lacks (obs-text, header-name tokens, header count, TE/CL conflicts) and frames
+ * the body itself: Debian builds http-parser non-strict, which accepts any two bytes after chunk
+ * data ("5\r\nhelloXX0\r\n\r\n" parses), so chunked decoding here is strict CRLF with bounded
+ * chunk-size lines and trailers. Stops after the head and after the message so the connection
+ * decides, per request, what to do with the bytes that follow. */
 #include "daemon/http/parser.h"
 
 #include <errno.h>
@@ -237,25 +239,20 @@ static int on_headers_complete(http_parser *hp)
         return -1;
     p->head_done = true;
     p->framing_run = 0;
-    http_parser_pause(hp, 1);
-    return 0;
-}
-
-static int on_hp_body(http_parser *hp, const char *at, size_t len)
-{
-    struct http_reqparser *p = hp->data;
-    p->last_body_end = (const uint8_t *)at + len;
-    if (p->on_body && p->on_body(p->ud, (const uint8_t *)at, len) != 0) {
-        p->stop = true;
-        http_parser_pause(hp, 1);
+    if (p->head->chunked) {
+        p->bstate = BODY_CHUNK_SIZE;
+    } else if (p->head->content_length > 0) {
+        p->bstate = BODY_DATA;
+        p->remaining = (uint64_t)p->head->content_length;
+    } else {
+        p->bstate = BODY_DONE;
     }
-    return 0;
+    return 1; /* http-parser skips the body: we frame it (see the top of the file) */
 }
 
 static int on_message_complete(http_parser *hp)
 {
-    struct http_reqparser *p = hp->data;
-    p->msg_done = true;
+    /* with the body skipped, this is the end of the head: stop before the next message */
     http_parser_pause(hp, 1);
     return 0;
 }
@@ -266,7 +263,6 @@ static const http_parser_settings settings = {
     .on_header_field = on_header_field,
     .on_header_value = on_header_value,
     .on_headers_complete = on_headers_complete,
-    .on_body = on_hp_body,
     .on_message_complete = on_message_complete,
 };
 
@@ -283,7 +279,9 @@ int http_reqparser_reset(struct http_reqparser *p)
     p->framing_run = 0;
     p->nfields = 0;
     p->last = LAST_NONE;
-    p->head_done = p->msg_done = p->stop = p->failed = false;
+    p->head_done = p->msg_done = p->failed = false;
+    p->bstate = BODY_NONE;
+    p->remaining = 0;
     memset(&p->err, 0, sizeof(p->err));
     return 0;
 }
@@ -333,6 +331,122 @@ static int fail(struct http_reqparser *p, struct http_parse_err *reterr, int sta
     return -EBADMSG;
 }
 
+static bool is_hex(uint8_t c, unsigned *v)
+{
+    if (c >= '0' && c <= '9')
+        *v = c - '0';
+    else if (c >= 'a' && c <= 'f')
+        *v = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F')
+        *v = c - 'A' + 10;
+    else
+        return false;
+    return true;
+}
+
+/* Frames body bytes. Returns like http_reqparser_feed(). */
+static int feed_body(struct http_reqparser *p, const uint8_t *data, size_t len, size_t *ret_used,
+                     struct http_parse_err *reterr)
+{
+    size_t i = 0;
+    while (i < len && p->bstate != BODY_DONE) {
+        uint8_t ch = data[i];
+        unsigned hv;
+        if (p->bstate == BODY_DATA || p->bstate == BODY_CHUNK_DATA) {
+            size_t n = len - i < p->remaining ? len - i : (size_t)p->remaining;
+            p->remaining -= n;
+            p->framing_run = 0;
+            if (p->remaining == 0)
+                p->bstate = p->bstate == BODY_DATA ? BODY_DONE : BODY_CHUNK_DATA_CR;
+            i += n;
+            if (p->on_body && p->on_body(p->ud, data + i - n, n) != 0) {
+                *ret_used = i;
+                if (p->bstate == BODY_DONE) {
+                    p->msg_done = true;
+                    return HTTP_PARSE_DONE;
+                }
+                return HTTP_PARSE_PAUSED;
+            }
+            continue;
+        }
+        if (++p->framing_run > p->max_framing)
+            return fail(p, reterr, 400, "malformed request: chunk line or trailers too long");
+        i++;
+        switch (p->bstate) {
+        case BODY_CHUNK_SIZE:
+            if (is_hex(ch, &hv)) {
+                if (p->remaining >> 59)
+                    return fail(p, reterr, 400, "malformed request: chunk size too large");
+                p->remaining = p->remaining << 4 | hv;
+                p->size_digits++;
+            } else if (p->size_digits == 0) {
+                return fail(p, reterr, 400, "malformed request: invalid chunk size");
+            } else if (ch == ';' || ch == ' ' || ch == '\t') {
+                p->bstate = BODY_CHUNK_EXT;
+            } else if (ch == '\r') {
+                p->bstate = BODY_CHUNK_SIZE_LF;
+            } else {
+                return fail(p, reterr, 400, "malformed request: invalid chunk size");
+            }
+            break;
+        case BODY_CHUNK_EXT:
+            if (ch == '\r')
+                p->bstate = BODY_CHUNK_SIZE_LF;
+            else if (!is_field_char(ch))
+                return fail(p, reterr, 400, "malformed request: invalid chunk extension");
+            break;
+        case BODY_CHUNK_SIZE_LF:
+            if (ch != '\n')
+                return fail(p, reterr, 400, "malformed request: LF expected after chunk size");
+            p->size_digits = 0;
+            p->bstate = p->remaining ? BODY_CHUNK_DATA : BODY_TRAILER_START;
+            break;
+        case BODY_CHUNK_DATA_CR:
+            if (ch != '\r')
+                return fail(p, reterr, 400, "malformed request: CRLF expected after chunk data");
+            p->bstate = BODY_CHUNK_DATA_LF;
+            break;
+        case BODY_CHUNK_DATA_LF:
+            if (ch != '\n')
+                return fail(p, reterr, 400, "malformed request: CRLF expected after chunk data");
+            p->bstate = BODY_CHUNK_SIZE;
+            break;
+        case BODY_TRAILER_START:
+            if (ch == '\r')
+                p->bstate = BODY_FINAL_LF;
+            else if (is_field_char(ch))
+                p->bstate = BODY_TRAILER;
+            else
+                return fail(p, reterr, 400, "malformed request: invalid trailer");
+            break;
+        case BODY_TRAILER:
+            if (ch == '\r')
+                p->bstate = BODY_TRAILER_LF;
+            else if (!is_field_char(ch))
+                return fail(p, reterr, 400, "malformed request: invalid trailer");
+            break;
+        case BODY_TRAILER_LF:
+            if (ch != '\n')
+                return fail(p, reterr, 400, "malformed request: LF expected in trailers");
+            p->bstate = BODY_TRAILER_START;
+            break;
+        case BODY_FINAL_LF:
+            if (ch != '\n')
+                return fail(p, reterr, 400, "malformed request: LF expected after trailers");
+            p->bstate = BODY_DONE;
+            break;
+        default:
+            return fail(p, reterr, 500, "internal parser state");
+        }
+    }
+    *ret_used = i;
+    if (p->bstate == BODY_DONE) {
+        p->msg_done = true;
+        return HTTP_PARSE_DONE;
+    }
+    return -EAGAIN;
+}
+
 int http_reqparser_feed(struct http_reqparser *p, const uint8_t *data, size_t len,
                         size_t *ret_used, struct http_parse_err *reterr)
 {
@@ -341,19 +455,23 @@ int http_reqparser_feed(struct http_reqparser *p, const uint8_t *data, size_t le
         return fail(p, reterr, p->err.status, p->err.msg);
     if (p->msg_done)
         return HTTP_PARSE_DONE;
+    if (p->head_done) {
+        if (p->bstate == BODY_DONE) {
+            p->msg_done = true;
+            return HTTP_PARSE_DONE;
+        }
+        if (len == 0)
+            return -EAGAIN;
+        return feed_body(p, data, len, ret_used, reterr);
+    }
     if (len == 0)
         return -EAGAIN; /* http-parser reads len 0 as end of stream */
-    bool in_head = !p->head_done;
-    if (in_head) {
-        /* never let http-parser see more than one byte beyond the head limit */
-        size_t room = p->max_head + 1 - p->head_bytes;
-        if (len > room)
-            len = room;
-    }
+    /* never let http-parser see more than one byte beyond the head limit */
+    size_t room = p->max_head + 1 - p->head_bytes;
+    if (len > room)
+        len = room;
     if (HTTP_PARSER_ERRNO(&p->hp) == HPE_PAUSED)
         http_parser_pause(&p->hp, 0);
-    p->stop = false;
-    p->last_body_end = NULL;
     size_t n = http_parser_execute(&p->hp, &settings, (const char *)data, len);
     enum http_errno e = HTTP_PARSER_ERRNO(&p->hp);
     if (e != HPE_OK && e != HPE_PAUSED) {
@@ -366,24 +484,10 @@ int http_reqparser_feed(struct http_reqparser *p, const uint8_t *data, size_t le
         return fail(p, reterr, 400, msg);
     }
     *ret_used = n;
-    if (in_head) {
-        p->head_bytes += n;
-        if (!p->head_done && p->head_bytes > p->max_head)
-            return fail(p, reterr, 431, "request header fields too large");
-    } else {
-        /* chunk-size lines, extensions and trailers are bounded like header lines */
-        if (p->last_body_end)
-            p->framing_run = (size_t)(data + n - p->last_body_end);
-        else
-            p->framing_run += n;
-        if (p->framing_run > p->max_framing)
-            return fail(p, reterr, 400, "malformed request: chunk line or trailers too long");
-    }
-    if (in_head && p->head_done)
+    p->head_bytes += n;
+    if (p->head_done && e == HPE_PAUSED)
         return HTTP_PARSE_HEAD;
-    if (p->msg_done)
-        return HTTP_PARSE_DONE;
-    if (p->stop)
-        return HTTP_PARSE_PAUSED;
+    if (p->head_bytes > p->max_head)
+        return fail(p, reterr, 431, "request header fields too large");
     return -EAGAIN;
 }

@@ -57,6 +57,12 @@ enum http_parse_result {
     HTTP_PARSE_PAUSED = 3, /* the body callback asked to stop */
 };
 
+enum http_body_state {
+    BODY_NONE, BODY_DATA, BODY_CHUNK_SIZE, BODY_CHUNK_EXT, BODY_CHUNK_SIZE_LF, BODY_CHUNK_DATA,
+    BODY_CHUNK_DATA_CR, BODY_CHUNK_DATA_LF, BODY_TRAILER_START, BODY_TRAILER, BODY_TRAILER_LF,
+    BODY_FINAL_LF, BODY_DONE,
+};
+
 struct http_reqparser {
     http_parser hp;             /* private */
     struct http_head *head;     /* owned while building; NULL after take */
@@ -68,8 +74,10 @@ struct http_reqparser {
     size_t *offs;               /* owned: 4 offsets per header (name, name end, value, end) */
     unsigned nfields;           /* header fields seen (also counts trailers) */
     int last;                   /* which callback ran last: 0 none, 1 url, 2 field, 3 value */
-    bool head_done, msg_done, stop, failed;
-    const uint8_t *last_body_end; /* where the last body piece ended in the current feed */
+    bool head_done, msg_done, failed;
+    enum http_body_state bstate; /* body framing state once the head is done */
+    uint64_t remaining;         /* body or chunk bytes still to come; chunk size while parsing */
+    unsigned size_digits;       /* hex digits of the current chunk-size line */
     http_reqparser_body_fn on_body;
     void *ud;
     struct http_parse_err err;  /* set when the head is rejected by a callback */

@@ -39,7 +39,8 @@ struct tresp {
     unsigned nchunks;  /* chunks seen in a chunked body */
 };
 
-static inline int tc_connect(struct tconn *c, uint16_t port)
+/* rcvbuf > 0 shrinks the receive buffer (before connect, or the window stalls). */
+static inline int tc_connect_rcvbuf(struct tconn *c, uint16_t port, int rcvbuf)
 {
     c->len = 0;
     c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -48,6 +49,8 @@ static inline int tc_connect(struct tconn *c, uint16_t port)
     struct timeval tv = { .tv_sec = 10 }; /* a broken server fails the test, never hangs it */
     setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    if (rcvbuf > 0)
+        setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
     struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
@@ -56,6 +59,11 @@ static inline int tc_connect(struct tconn *c, uint16_t port)
         return r;
     }
     return 0;
+}
+
+static inline int tc_connect(struct tconn *c, uint16_t port)
+{
+    return tc_connect_rcvbuf(c, port, 0);
 }
 
 static inline void tc_close(struct tconn *c)
