@@ -106,7 +106,8 @@ bool http_path_match(const struct http_path *p, unsigned n, const char *const *p
 int http_query_parse(const char *q, size_t len, struct http_query *ret)
 {
     struct http_query qs = { 0 };
-    qs.store = malloc(len + 2);
+    /* each parameter adds two NULs to its bytes; "a&b&c" has (len + 1) / 2 of them */
+    qs.store = malloc(2 * len + 2);
     if (!qs.store)
         return -ENOMEM;
     size_t out = 0, i = 0;
