@@ -287,6 +287,7 @@ struct tserver {
 
 static int tsrv_notify_fd = -1;
 static struct event_base *tsrv_base; /* in the child: the server's loop */
+static bool tsrv_use_fd; /* listen through http_server_listen_fd() instead */
 
 /* For handlers: report an event line to the test. */
 static inline void tsrv_event(const char *line)
@@ -330,8 +331,18 @@ static inline bool tsrv_start(struct tserver *ts, const struct http_limits *limi
         struct tsrv_child ch = { .base = event_base_new() };
         tsrv_base = ch.base;
         ch.srv = http_server_new(ch.base, limits, handler, ud);
-        if (!ch.srv || http_server_listen(ch.srv, "127.0.0.1", 0) < 0)
+        if (!ch.srv)
             _exit(3);
+        if (tsrv_use_fd) {
+            int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            struct sockaddr_in sa = { .sin_family = AF_INET };
+            sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0 ||
+                http_server_listen_fd(ch.srv, fd) < 0)
+                _exit(3);
+        } else if (http_server_listen(ch.srv, "127.0.0.1", 0) < 0) {
+            _exit(3);
+        }
         uint16_t port = http_server_port(ch.srv);
         if (write(portp[1], &port, sizeof(port)) != sizeof(port))
             _exit(4);

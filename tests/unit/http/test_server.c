@@ -1174,3 +1174,13 @@ TEST(http_graceful_shutdown_finishes_inflight)
     CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
     close(ts.events);
 }
+
+TEST(http_listen_on_inherited_fd)
+{
+    tsrv_use_fd = true;
+    struct tserver ts;
+    CHECK(start(&ts, NULL));
+    CHECK(ts.port != 0);
+    CHECK(server_healthy(&ts));
+    CHECK(tsrv_stop(&ts));
+}
