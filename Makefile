@@ -26,7 +26,7 @@ benches := $(patsubst %.c,%,$(wildcard bench/bench_*.c))
 
 obj = $(patsubst %.c,$(O)/$(1)/%.o,$(2))
 
-.PHONY: all images test test-binaries unit bench run clean deps
+.PHONY: all images test test-binaries unit bench run clean deps fuzz
 .SECONDARY:
 all: $(O)/bin/hearthd $(O)/bin/hearth-agent $(O)/bin/hearth-recipe-key
 
@@ -109,6 +109,17 @@ test-binaries: $(addprefix $(O)/tests/,$(unit_tests) $(integ_tests))
 
 unit: $(addprefix $(O)/tests/,$(unit_tests))
 	./tests/run.sh $^
+
+# --- fuzzers (clang + libFuzzer; not part of `make test`) ---
+# Run one: build/fuzz/fuzz_http_request -max_total_time=60 tests/fuzz/corpus/http_request
+FUZZ_CC ?= clang
+FUZZ_CFLAGS := -std=gnu17 -g -O1 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined
+fuzz: $(O)/fuzz/fuzz_http_request
+
+$(O)/fuzz/fuzz_http_request: tests/fuzz/fuzz_http_request.c src/daemon/http/parser.c \
+		src/daemon/http/route.c src/common/buf.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ -lhttp_parser
 
 # --- benchmarks ---
 $(O)/bench/%: bench/%.c $(call obj,opt,$(common_src) $(host_src))

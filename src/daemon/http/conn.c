@@ -1,0 +1,548 @@
+/* SPDX-License-Identifier: MIT */
+/* conn.c: one client connection: reads bytes, runs the request parser one message at a time,
+ * gives each request to the handler, moves body bytes per the handler's chosen mode, and closes
+ * (gracefully: flush, shut the write side, discard input for linger_ms) when the protocol says
+ * so. Owns its bufferevent, timers and the current request's connection reference. Every
+ * callback into the handler comes from here or from the drain/abort paths, never inline from an
+ * API call; a connection is freed only when the outermost of its callbacks returns. */
+#include "daemon/http/internal.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+
+#include "common/ulid.h"
+#include "daemon/http/jsend.h"
+
+static const char h2_preface[] = "PRI * HTTP/2.0";
+static const char h2_reply_body[] =
+    "{\"status\":\"error\",\"message\":\"HTTP/2 is not supported; use HTTP/1.1\",\"code\":505,"
+    "\"data\":{\"code\":\"http_version\"}}";
+
+static void conn_free(struct http_conn *c)
+{
+    struct http_server *srv = c->srv;
+    if (c->req) {
+        c->req->conn = NULL;
+        http_request_unref(c->req);
+        c->req = NULL;
+    }
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    srv->nconns--;
+    http_reqparser_release(&c->parser);
+    if (c->timer)
+        event_free(c->timer);
+    if (c->kick)
+        event_free(c->kick);
+    if (c->bev)
+        bufferevent_free(c->bev);
+    free(c);
+    if (srv->draining && srv->nconns == 0 && srv->done_ev)
+        event_active(srv->done_ev, EV_TIMEOUT, 0);
+}
+
+/* Marks the connection for freeing; frees now unless one of its callbacks is on the stack. */
+static void conn_close_now(struct http_conn *c)
+{
+    c->dead = true;
+    if (c->busy == 0)
+        conn_free(c);
+}
+
+static void conn_enter(struct http_conn *c)
+{
+    c->busy++;
+}
+
+static void conn_leave(struct http_conn *c)
+{
+    if (--c->busy == 0 && c->dead)
+        conn_free(c);
+}
+
+void http_conn_kick(struct http_conn *c)
+{
+    if (!c->dead)
+        event_active(c->kick, EV_TIMEOUT, 0);
+}
+
+static void timer_arm(struct http_conn *c, enum http_timer_kind kind, unsigned ms)
+{
+    struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+    c->tkind = kind;
+    evtimer_add(c->timer, &tv);
+}
+
+static void timer_disarm(struct http_conn *c)
+{
+    c->tkind = HTTP_TIMER_NONE;
+    evtimer_del(c->timer);
+}
+
+/* Fires the body callback of the request once. */
+static void body_finish(struct http_request *req, int err)
+{
+    if (req->body_cb_fired)
+        return;
+    req->body_cb_fired = true;
+    if (req->body_mode == HTTP_BODY_BUFFER && req->on_done)
+        req->on_done(req, err, req->body_ud);
+    else if (req->body_mode == HTTP_BODY_STREAM && req->on_end)
+        req->on_end(req, err, req->body_ud);
+}
+
+void http_conn_abort(struct http_conn *c)
+{
+    struct http_request *req = c->req;
+    c->req = NULL;
+    if (req) {
+        req->conn = NULL;
+        if (!req->resp_done) {
+            req->body_cb_fired = true; /* abort replaces every other callback */
+            if (req->on_abort)
+                req->on_abort(req, req->abort_ud);
+        } else {
+            body_finish(req, -ECONNRESET);
+        }
+        http_request_unref(req);
+    }
+    conn_close_now(c);
+}
+
+bool http_conn_prepare_close(struct http_conn *c, struct http_request *req)
+{
+    if (!req->head->keep_alive || !req->body_complete || c->srv->draining)
+        c->close_after = true;
+    return c->close_after;
+}
+
+struct bufferevent *http_conn_detach(struct http_conn *c)
+{
+    struct bufferevent *bev = c->bev;
+    bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
+    bufferevent_set_timeouts(bev, NULL, NULL);
+    bufferevent_setwatermark(bev, EV_READ | EV_WRITE, 0, 0);
+    bufferevent_disable(bev, EV_READ);
+    c->bev = NULL;
+    if (c->req) {
+        c->req->conn = NULL;
+        http_request_unref(c->req);
+        c->req = NULL;
+    }
+    conn_close_now(c);
+    return bev;
+}
+
+/* Writes a complete server-generated response and moves to closing. */
+static void conn_send_simple(struct http_conn *c, int status, const char *body)
+{
+    char id[ULID_LEN + 1];
+    if (ulid_generate(id) < 0)
+        snprintf(id, sizeof(id), "%s", "00000000000000000000000000");
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    /* (void): a failed append leaves a truncated reply; the close that follows ends it */
+    (void)evbuffer_add_printf(out,
+                              "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+                              "Content-Length: %zu\r\nConnection: close\r\n"
+                              "X-Request-Id: req_%s\r\n\r\n%s",
+                              status, http_status_reason(status), strlen(body), id, body);
+    c->close_after = true;
+    c->state = HTTP_CONN_CLOSING;
+}
+
+static const char *status_code_name(int status)
+{
+    switch (status) {
+    case 408: return "request_timeout";
+    case 413: return "payload_too_large";
+    case 431: return "headers_too_large";
+    default: return "invalid_request";
+    }
+}
+
+/* Answers a protocol error: through the request when one is current and unanswered (so the
+ * client's X-Request-Id is kept), else with a bare response. Either way the connection closes. */
+static void conn_fail(struct http_conn *c, int status, const char *msg)
+{
+    timer_disarm(c);
+    struct http_request *req = c->req;
+    c->close_after = true;
+    if (req && !req->resp_started) {
+        /* (void): on failure the connection still closes after whatever was written */
+        if (status >= 500)
+            (void)http_reply_error(req, status, msg, "http_version");
+        else
+            (void)http_reply_fail_code(req, status, status_code_name(status), msg);
+        return;
+    }
+    if (req) {
+        http_conn_abort(c); /* a response was already under way: nothing sane to add */
+        return;
+    }
+    char *body = status >= 500 ? http_jsend_error_text(status, msg, "http_version")
+                               : http_jsend_fail_code_text(status_code_name(status), msg);
+    conn_send_simple(c, status, body ? body : "{\"status\":\"fail\",\"data\":\"bad request\"}");
+    free(body);
+}
+
+/* Stops the body with an error: the server answers (if the handler has not), the handler's
+ * body callback gets err, and the connection closes after the response. */
+static void body_fail(struct http_conn *c, struct http_request *req, int err, int status,
+                      const char *msg)
+{
+    req->body_stopped = true;
+    c->close_after = true;
+    if (!req->resp_started) {
+        if (status == 413)
+            (void)http_reply_fail_code(req, 413, "payload_too_large", msg); /* closes anyway */
+        else
+            (void)http_reply_fail_code(req, status, status_code_name(status), msg);
+    }
+    body_finish(req, err);
+}
+
+/* Feeds buffered input to the parser until it wants more or reports an event. */
+static int conn_feed(struct http_conn *c, struct http_parse_err *err)
+{
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    for (;;) {
+        /* an empty feed still reports a message that needs no more bytes (no body) */
+        struct evbuffer_iovec v = { 0 };
+        if (evbuffer_get_length(in) > 0 && evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+            return -EAGAIN;
+        size_t used = 0;
+        int r = http_reqparser_feed(&c->parser, v.iov_base, v.iov_len, &used, err);
+        evbuffer_drain(in, used);
+        if (r != -EAGAIN || c->dead || !c->bev || v.iov_len == 0)
+            return r;
+    }
+}
+
+/* Parser body callback: routes body bytes per the request's mode. 1 stops feeding. */
+static int on_body_bytes(void *ud, const uint8_t *p, size_t len)
+{
+    struct http_conn *c = ud;
+    struct http_request *req = c->req;
+    if (!req || req->body_stopped)
+        return 1;
+    if (len > req->body_max - req->body_received) {
+        req->body_err = -EMSGSIZE;
+        req->body_stopped = true;
+        return 1;
+    }
+    req->body_received += len;
+    if (req->body_mode == HTTP_BODY_BUFFER) {
+        if (buf_append(&req->body, p, len) < 0) {
+            req->body_err = -EMSGSIZE;
+            req->body_stopped = true;
+            return 1;
+        }
+        return 0;
+    }
+    if (req->body_mode == HTTP_BODY_STREAM) {
+        if (req->on_data(req, p, len, req->body_ud) < 0) {
+            req->body_stopped = true;
+            req->body_cb_fired = true; /* the handler stopped it; it needs no end callback */
+            c->close_after = true;
+            return 1;
+        }
+        return req->body_paused || c->dead || !c->req ? 1 : 0;
+    }
+    return 1;
+}
+
+/* Head state: wait for bytes, catch the HTTP/2 preface, parse, dispatch. */
+static int step_head(struct http_conn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    size_t avail = evbuffer_get_length(in);
+    const struct http_limits *l = &c->srv->limits;
+    if (avail == 0) {
+        if (c->idle && c->tkind != HTTP_TIMER_IDLE)
+            timer_arm(c, HTTP_TIMER_IDLE, l->idle_timeout_ms);
+        return 0;
+    }
+    if (c->idle) {
+        c->idle = false;
+        timer_arm(c, HTTP_TIMER_HEAD, l->header_timeout_ms);
+    }
+    if (c->parser.head_bytes == 0) {
+        size_t n = avail < sizeof(h2_preface) - 1 ? avail : sizeof(h2_preface) - 1;
+        const unsigned char *b = evbuffer_pullup(in, (ssize_t)n);
+        if (b && memcmp(b, h2_preface, n) == 0) {
+            if (n < sizeof(h2_preface) - 1)
+                return 0; /* could still be the preface: the request line is not complete */
+            timer_disarm(c);
+            conn_send_simple(c, 505, h2_reply_body);
+            return 1;
+        }
+    }
+    struct http_parse_err err;
+    int r = conn_feed(c, &err);
+    if (r == -EAGAIN)
+        return 0;
+    if (r == -EBADMSG) {
+        conn_fail(c, err.status, err.msg);
+        return 1;
+    }
+    timer_disarm(c);
+    struct http_head *head = http_reqparser_take_head(&c->parser);
+    struct http_request *req = head ? http_request_new(c, head) : NULL;
+    if (!req) {
+        http_conn_abort(c); /* out of memory: drop the connection */
+        return 0;
+    }
+    c->req = req;
+    c->state = HTTP_CONN_REQ;
+    if (!http_head_has_body(head) && conn_feed(c, &err) == HTTP_PARSE_DONE)
+        req->body_complete = true;
+    if (req->target_err) {
+        (void)http_reply_fail_code(req, 400, "invalid_request",
+                                   req->target_err == -E2BIG
+                                       ? "request target has too many segments or parameters"
+                                       : "malformed percent-encoding in request target");
+        return 1;
+    }
+    http_request_ref(req); /* the handler may finish and unref it before returning */
+    c->srv->handler(req, c->srv->ud);
+    http_request_unref(req);
+    return 1;
+}
+
+/* Request state: move body bytes, fire body callbacks, and finish the request once the
+ * response has ended. */
+static int step_req(struct http_conn *c)
+{
+    struct http_request *req = c->req;
+    const struct http_limits *l = &c->srv->limits;
+    struct http_parse_err err;
+    if (req->body_mode != HTTP_BODY_NONE && !req->body_cb_fired) {
+        if (req->body_err) {
+            body_fail(c, req, req->body_err, req->body_err == -EMSGSIZE ? 413 : 400,
+                      req->body_err == -EMSGSIZE ? "request body too large" : "bad body");
+            return 1;
+        }
+        if (req->body_complete) {
+            if (req->body_mode == HTTP_BODY_BUFFER && buf_append(&req->body, "", 1) == 0)
+                req->body.len--; /* NUL-terminated for text use, not counted */
+            body_finish(req, 0);
+            return 1;
+        }
+        if (req->resp_done) {
+            c->close_after = true;
+            body_finish(req, -ECANCELED);
+            return 1;
+        }
+        if (!req->body_paused && !req->body_stopped) {
+            int r = conn_feed(c, &err);
+            if (c->dead || c->req != req)
+                return 0;
+            if (r == -EAGAIN) {
+                timer_arm(c, HTTP_TIMER_BODY, l->body_timeout_ms);
+                return 0;
+            }
+            timer_disarm(c);
+            if (r == -EBADMSG) {
+                body_fail(c, req, -EBADMSG, err.status, err.msg);
+                return 1;
+            }
+            if (r == HTTP_PARSE_DONE)
+                req->body_complete = true;
+            return 1;
+        }
+        timer_disarm(c);
+    } else if (!req->body_complete) {
+        if (!http_head_has_body(req->head)) {
+            if (conn_feed(c, &err) == HTTP_PARSE_DONE)
+                req->body_complete = true;
+        } else if (req->resp_started || req->body_stopped) {
+            c->close_after = true; /* the body will never be read */
+        }
+    }
+    if (!req->resp_done)
+        return 0;
+    /* the request is over: hand the connection to the next one */
+    timer_disarm(c);
+    c->req = NULL;
+    req->conn = NULL;
+    http_request_unref(req);
+    if (!c->parser.msg_done || c->srv->draining)
+        c->close_after = true;
+    if (c->close_after) {
+        c->state = HTTP_CONN_CLOSING;
+        return 1;
+    }
+    if (http_reqparser_reset(&c->parser) < 0) {
+        c->state = HTTP_CONN_CLOSING;
+        return 1;
+    }
+    c->state = HTTP_CONN_HEAD;
+    c->idle = true;
+    return 1;
+}
+
+static int step_closing(struct http_conn *c)
+{
+    if (evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
+        return 0; /* the write callback runs us again */
+    /* (void): the peer may be gone already; lingering then ends at EOF or the deadline */
+    (void)shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+    c->state = HTTP_CONN_LINGER;
+    timer_arm(c, HTTP_TIMER_LINGER, c->srv->limits.linger_ms);
+    return 1;
+}
+
+static void conn_process(struct http_conn *c)
+{
+    for (;;) {
+        if (c->dead || !c->bev)
+            return;
+        int r = 0;
+        switch (c->state) {
+        case HTTP_CONN_HEAD:
+            r = step_head(c);
+            break;
+        case HTTP_CONN_REQ:
+            r = step_req(c);
+            break;
+        case HTTP_CONN_CLOSING:
+            r = step_closing(c);
+            break;
+        case HTTP_CONN_LINGER: {
+            struct evbuffer *in = bufferevent_get_input(c->bev);
+            evbuffer_drain(in, evbuffer_get_length(in));
+            return;
+        }
+        }
+        if (r <= 0)
+            return;
+    }
+}
+
+static void on_read(struct bufferevent *bev, void *ud)
+{
+    struct http_conn *c = ud;
+    conn_enter(c);
+    conn_process(c);
+    conn_leave(c);
+}
+
+static void on_write(struct bufferevent *bev, void *ud)
+{
+    struct http_conn *c = ud;
+    conn_enter(c);
+    struct http_request *req = c->req;
+    if (req && req->resp_started && !req->resp_done && req->on_drain)
+        req->on_drain(req, req->drain_ud);
+    conn_process(c);
+    conn_leave(c);
+}
+
+static void on_event(struct bufferevent *bev, short what, void *ud)
+{
+    struct http_conn *c = ud;
+    conn_enter(c);
+    if (what & BEV_EVENT_EOF && c->state == HTTP_CONN_LINGER)
+        conn_close_now(c);
+    else
+        http_conn_abort(c); /* EOF, error or write timeout: the client is gone */
+    conn_leave(c);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *ud)
+{
+    struct http_conn *c = ud;
+    enum http_timer_kind kind = c->tkind;
+    c->tkind = HTTP_TIMER_NONE;
+    conn_enter(c);
+    switch (kind) {
+    case HTTP_TIMER_IDLE:
+    case HTTP_TIMER_LINGER:
+        conn_close_now(c);
+        break;
+    case HTTP_TIMER_HEAD:
+        conn_fail(c, 408, "request headers not received in time");
+        break;
+    case HTTP_TIMER_BODY:
+        if (c->req && !c->req->resp_started)
+            body_fail(c, c->req, -ETIMEDOUT, 408, "request body not received in time");
+        else
+            http_conn_abort(c);
+        break;
+    default:
+        break;
+    }
+    conn_process(c);
+    conn_leave(c);
+}
+
+static void on_kick(evutil_socket_t fd, short what, void *ud)
+{
+    struct http_conn *c = ud;
+    conn_enter(c);
+    conn_process(c);
+    conn_leave(c);
+}
+
+int http_conn_new(struct http_server *srv, int fd)
+{
+    const struct http_limits *l = &srv->limits;
+    struct http_conn *c = calloc(1, sizeof(*c));
+    if (!c) {
+        close(fd);
+        return -ENOMEM;
+    }
+    int one = 1;
+    /* (void): Nagle only delays small NDJSON frames; failing to disable it is harmless */
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    c->srv = srv;
+    c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (!c->bev) {
+        close(fd);
+        free(c);
+        return -ENOMEM;
+    }
+    /* linked first so conn_free() can unlink a half-built connection */
+    c->next = srv->conns;
+    if (srv->conns)
+        srv->conns->prev = c;
+    srv->conns = c;
+    srv->nconns++;
+    c->timer = evtimer_new(srv->base, on_timer, c);
+    c->kick = event_new(srv->base, -1, 0, on_kick, c);
+    if (!c->timer || !c->kick ||
+        http_reqparser_init(&c->parser, l->max_header_bytes, l->max_headers, on_body_bytes, c) <
+            0) {
+        conn_free(c);
+        return -ENOMEM;
+    }
+    size_t high = l->read_high_water;
+    if (high <= l->max_header_bytes)
+        high = l->max_header_bytes + 1;
+    bufferevent_setwatermark(c->bev, EV_READ, 0, high);
+    bufferevent_setwatermark(c->bev, EV_WRITE, l->write_low_water, 0);
+    struct timeval wtv = { .tv_sec = l->write_timeout_ms / 1000,
+                           .tv_usec = (l->write_timeout_ms % 1000) * 1000 };
+    bufferevent_set_timeouts(c->bev, NULL, &wtv);
+    bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
+    if (bufferevent_enable(c->bev, EV_READ | EV_WRITE) < 0) {
+        conn_free(c);
+        return -EIO;
+    }
+    c->state = HTTP_CONN_HEAD;
+    timer_arm(c, HTTP_TIMER_HEAD, l->header_timeout_ms); /* a silent new client is a slow one */
+    return 0;
+}
+

@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: MIT */
+/* route.c: path splitting, percent-decoding and query-string parsing for handlers (API.md
+ * §1.2, §1.7). Each struct owns one allocation holding every decoded string. Knows nothing
+ * about connections or routes themselves. */
+#include "daemon/http/route.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+long http_percent_decode(const char *src, size_t len, char *dst, bool plus_is_space)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = src[i];
+        if (c == '%') {
+            if (len - i < 3)
+                return -EINVAL;
+            int hi = hexval(src[i + 1]), lo = hexval(src[i + 2]);
+            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+                return -EINVAL;
+            dst[o++] = (char)(hi << 4 | lo);
+            i += 2;
+        } else if (c == '\0') {
+            return -EINVAL;
+        } else {
+            dst[o++] = (plus_is_space && c == '+') ? ' ' : c;
+        }
+    }
+    dst[o] = '\0';
+    return (long)o;
+}
+
+int http_path_parse(const char *path, size_t len, struct http_path *ret)
+{
+    struct http_path p = { 0 };
+    if (len == 0 || path[0] != '/')
+        return -EINVAL;
+    /* one trailing '/' is ignored ("/a/" = "/a"); "/" alone has no segments */
+    if (len > 1 && path[len - 1] == '/')
+        len--;
+    p.store = malloc(len + 1);
+    if (!p.store)
+        return -ENOMEM;
+    size_t out = 0;
+    int r = 0;
+    if (len > 1) {
+        size_t i = 1;
+        for (;;) {
+            size_t j = i;
+            while (j < len && path[j] != '/')
+                j++;
+            if (p.n == HTTP_PATH_MAX_SEGMENTS) {
+                r = -E2BIG;
+                goto out_free;
+            }
+            long n = http_percent_decode(path + i, j - i, p.store + out, false);
+            if (n < 0) {
+                r = (int)n;
+                goto out_free;
+            }
+            p.seg[p.n] = p.store + out;
+            p.seg_len[p.n++] = (size_t)n;
+            out += (size_t)n + 1;
+            if (j >= len)
+                break;
+            i = j + 1;
+        }
+    } else {
+        p.store[0] = '\0';
+    }
+    *ret = p;
+    return 0;
+out_free:
+    free(p.store);
+    return r;
+}
+
+void http_path_release(struct http_path *p)
+{
+    free(p->store);
+    memset(p, 0, sizeof(*p));
+}
+
+bool http_path_match(const struct http_path *p, unsigned n, const char *const *pattern)
+{
+    if (p->n != n)
+        return false;
+    for (unsigned i = 0; i < n; i++)
+        if (pattern[i] && strcmp(pattern[i], p->seg[i]) != 0)
+            return false;
+    return true;
+}
+
+int http_query_parse(const char *q, size_t len, struct http_query *ret)
+{
+    struct http_query qs = { 0 };
+    /* each parameter adds two NULs to its bytes; "a&b&c" has (len + 1) / 2 of them */
+    qs.store = malloc(2 * len + 2);
+    if (!qs.store)
+        return -ENOMEM;
+    size_t out = 0, i = 0;
+    int r = 0;
+    while (i < len) {
+        size_t j = i;
+        while (j < len && q[j] != '&')
+            j++;
+        size_t eq = i;
+        while (eq < j && q[eq] != '=')
+            eq++;
+        if (eq > i) { /* skip empty names ("&&", "=x") */
+            if (qs.n == HTTP_QUERY_MAX_PARAMS) {
+                r = -E2BIG;
+                goto out_free;
+            }
+            long nl = http_percent_decode(q + i, eq - i, qs.store + out, true);
+            if (nl < 0) {
+                r = (int)nl;
+                goto out_free;
+            }
+            const char *name = qs.store + out;
+            out += (size_t)nl + 1;
+            size_t vstart = eq < j ? eq + 1 : j;
+            long vl = http_percent_decode(q + vstart, j - vstart, qs.store + out, true);
+            if (vl < 0) {
+                r = (int)vl;
+                goto out_free;
+            }
+            qs.param[qs.n++] = (struct http_query_param){ name, qs.store + out };
+            out += (size_t)vl + 1;
+        }
+        i = j + 1;
+    }
+    *ret = qs;
+    return 0;
+out_free:
+    free(qs.store);
+    return r;
+}
+
+void http_query_release(struct http_query *q)
+{
+    free(q->store);
+    memset(q, 0, sizeof(*q));
+}
+
+const char *http_query_get(const struct http_query *q, const char *name)
+{
+    for (unsigned i = 0; i < q->n; i++)
+        if (strcmp(q->param[i].name, name) == 0)
+            return q->param[i].value;
+    return NULL;
+}
+
+int http_parse_bool(const char *s, bool *ret)
+{
+    if (strcmp(s, "true") == 0 || strcmp(s, "1") == 0) {
+        *ret = true;
+        return 0;
+    }
+    if (strcmp(s, "false") == 0 || strcmp(s, "0") == 0) {
+        *ret = false;
+        return 0;
+    }
+    return -EINVAL;
+}
+
+int http_parse_int(const char *s, int64_t *ret)
+{
+    bool neg = *s == '-';
+    const char *p = s + neg;
+    if (!*p)
+        return -EINVAL;
+    uint64_t v = 0;
+    for (; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return -EINVAL;
+        unsigned d = (unsigned)(*p - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return -ERANGE;
+        v = v * 10 + d;
+    }
+    if (neg ? v > (uint64_t)INT64_MAX + 1 : v > (uint64_t)INT64_MAX)
+        return -ERANGE;
+    *ret = neg ? (int64_t)(0 - v) : (int64_t)v;
+    return 0;
+}
+
+int http_query_get_bool(const struct http_query *q, const char *name, bool def, bool *ret)
+{
+    const char *v = http_query_get(q, name);
+    if (!v) {
+        *ret = def;
+        return 0;
+    }
+    return http_parse_bool(v, ret);
+}
+
+int http_query_get_int(const struct http_query *q, const char *name, int64_t def, int64_t *ret)
+{
+    const char *v = http_query_get(q, name);
+    if (!v) {
+        *ret = def;
+        return 0;
+    }
+    return http_parse_int(v, ret);
+}
