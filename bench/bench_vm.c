@@ -88,7 +88,7 @@ static int bench_boot(const char *label, const char *kernel, const char *rootfs,
     return 0;
 }
 
-static void bench_exec(struct agent_client *a)
+static void bench_exec(struct agent_client *a, const char *label)
 {
     double ms[EXEC_RUNS], ping[EXEC_RUNS];
     const char *argv[] = { "true", NULL };
@@ -111,9 +111,10 @@ static void bench_exec(struct agent_client *a)
         }
         ping[i] = (double)(mono_now_us() - t0) / 1000.0;
     }
-    printf("exec `true` round trip, %d runs: p50 %.2f ms, p90 %.2f ms  (target p50 <= 10 ms)\n",
-           EXEC_RUNS, percentile(ms, EXEC_RUNS, 50), percentile(ms, EXEC_RUNS, 90));
-    printf("agent ping round trip, %d runs: p50 %.3f ms, p90 %.3f ms\n", EXEC_RUNS,
+    printf("exec `true` round trip, %-9s %d runs: p50 %.2f ms, p90 %.2f ms%s\n", label,
+           EXEC_RUNS, percentile(ms, EXEC_RUNS, 50), percentile(ms, EXEC_RUNS, 90),
+           strcmp(label, "minimal") == 0 ? "  (target p50 <= 10 ms)" : "");
+    printf("agent ping round trip, %-9s %d runs: p50 %.3f ms, p90 %.3f ms\n", label, EXEC_RUNS,
            percentile(ping, EXEC_RUNS, 50), percentile(ping, EXEC_RUNS, 90));
 }
 
@@ -140,7 +141,7 @@ static void bench_files(struct agent_client *a)
         uint64_t size = 0;
         lseek(sfd, 0, SEEK_SET);
         int64_t t0 = mono_now_us();
-        if (agent_file_put(a, "/tmp/bench.bin", 0644, sfd, mono_now_us() + 120000000, &size,
+        if (agent_file_put(a, "/root/bench.bin", 0644, sfd, mono_now_us() + 120000000, &size,
                            &e) < 0) {
             printf("files: upload failed: %s\n", e.msg);
             goto out;
@@ -149,15 +150,15 @@ static void bench_files(struct agent_client *a)
         if (ftruncate(dfd, 0) < 0 || lseek(dfd, 0, SEEK_SET) < 0)
             goto out;
         t0 = mono_now_us();
-        if (agent_file_get(a, "/tmp/bench.bin", dfd, mono_now_us() + 120000000, &size, &e) < 0) {
+        if (agent_file_get(a, "/root/bench.bin", dfd, mono_now_us() + 120000000, &size, &e) < 0) {
             printf("files: download failed: %s\n", e.msg);
             goto out;
         }
         down[i] = (double)XFER_MB / ((double)(mono_now_us() - t0) / 1e6);
     }
-    printf("file upload %d MiB, %d runs: median %.0f MiB/s  (target >= 50 MB/s)\n", XFER_MB,
+    printf("file upload to disk %d MiB, %d runs: median %.0f MiB/s  (target >= 50 MB/s)\n", XFER_MB,
            XFER_RUNS, percentile(up, XFER_RUNS, 50));
-    printf("file download %d MiB, %d runs: median %.0f MiB/s  (target >= 50 MB/s)\n", XFER_MB,
+    printf("file download from disk %d MiB, %d runs: median %.0f MiB/s  (target >= 50 MB/s)\n", XFER_MB,
            XFER_RUNS, percentile(down, XFER_RUNS, 50));
 out:
     if (sfd >= 0) {
@@ -219,20 +220,26 @@ int main(void)
         bench_boot("debian-12", kernel, debian, runs, 256) < 0)
         return 1;
 
-    struct vm_config c = config_for(kernel, debian);
+    /* the exec round trip is mostly the guest starting a process: static busybox in minimal,
+     * a dynamically linked coreutils in debian-12 (the dynamic loader is slow under TCG) */
+    struct vm_config c = config_for(kernel, minimal);
     struct vm *vm = boot(&c);
     if (!vm)
         return 1;
-    bench_exec(vm_agent(vm));
-    bench_files(vm_agent(vm));
+    bench_exec(vm_agent(vm), "minimal");
+    usleep(2000000); /* let the guest settle into idle before reading its footprint */
+    print_rss(vm, "minimal");
     vm_free(vm);
 
-    c = config_for(kernel, minimal);
+    /* files go to the guest's disk (a qcow2 layer); 1 GiB of guest RAM so the page cache,
+     * not the guest's memory pressure, is what a 64 MiB file meets */
+    c = config_for(kernel, debian);
+    c.memory_mib = 1024;
     vm = boot(&c);
     if (!vm)
         return 1;
-    usleep(2000000); /* let the guest settle into idle before reading its footprint */
-    print_rss(vm, "minimal");
+    bench_exec(vm_agent(vm), "debian-12");
+    bench_files(vm_agent(vm));
     vm_free(vm);
     return 0;
 }
