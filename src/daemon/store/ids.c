@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* ids.c: ULID generation (getrandom) and validation for `sb-…` and `key_…` ids. Pure functions
+/* ids.c: resource ids (ULIDs from common/ulid.c with getrandom) and their validation for `sb-…` and `key_…` ids. Pure functions
  * apart from the clock and the kernel's random source; no allocation. */
 #include "ids.h"
 
 #include "common/timefmt.h"
+#include "common/ulid.h"
 
 #include <errno.h>
 #include <string.h>
@@ -26,35 +27,13 @@ static int fill_random(uint8_t *p, size_t n)
     return 0;
 }
 
-/* Encodes 16 bytes (128 bits) as 26 base32 characters: the first carries the top 3 bits. */
-static void encode(const uint8_t b[16], char out[IDS_ULID_LEN + 1])
-{
-    for (int i = 0; i < IDS_ULID_LEN; i++) {
-        /* bit offset of this character's 5 bits counted from the top of a 130-bit field */
-        int bit = i * 5 - 2;
-        unsigned v = 0;
-        for (int k = 0; k < 5; k++) {
-            int pos = bit + k;
-            unsigned one = 0;
-            if (pos >= 0)
-                one = (b[pos / 8] >> (7 - pos % 8)) & 1u;
-            v = (v << 1) | one;
-        }
-        out[i] = crockford[v];
-    }
-    out[IDS_ULID_LEN] = '\0';
-}
-
 int ids_ulid_new(int64_t ms, char out[IDS_ULID_LEN + 1])
 {
-    uint8_t b[16];
-    uint64_t t = (uint64_t)ms & 0xffffffffffffULL;
-    for (int i = 0; i < 6; i++)
-        b[i] = (uint8_t)(t >> (40 - 8 * i));
-    int r = fill_random(b + 6, 10);
+    uint8_t rnd[10];
+    int r = fill_random(rnd, sizeof(rnd));
     if (r < 0)
         return r;
-    encode(b, out);
+    ulid_encode((uint64_t)ms, rnd, out); /* the one encoder, shared with request ids */
     return 0;
 }
 
