@@ -478,9 +478,16 @@ static void on_qmp_event(void *ud, const char *event, json_t *data)
     }
 }
 
+static bool hvm_starting(const struct hvm *vm)
+{
+    return vm->state == HVM_CREATING || vm->state == HVM_ADOPTING;
+}
+
 static void on_caps(void *ud, const struct qmp_msg *reply)
 {
     struct hvm *vm = ud;
+    if (!hvm_starting(vm))
+        return; /* destroyed meanwhile */
     if (reply->kind == QMP_MSG_ERROR) {
         struct host_result res;
         result_set(&res, HOST_E_QEMU, -EREMOTEIO, "vm '%s': qmp_capabilities failed: %s: %s",
@@ -540,7 +547,8 @@ static void on_agent_readable(evutil_socket_t fd, short what, void *arg)
         hvm_maybe_finish(vm);
         return;
     }
-    if (vm->agent && vm->step == STEP_AGENT_HELLO && agent_client_ready(vm->agent)) {
+    if (vm->agent && hvm_starting(vm) && vm->step == STEP_AGENT_HELLO &&
+        agent_client_ready(vm->agent)) {
         vm->step = STEP_NONE;
         vm->state = HVM_RUNNING;
         event_del(vm->ev_retry);
@@ -647,6 +655,10 @@ static void step_agent_connect(struct hvm *vm)
 static void on_retry(evutil_socket_t fd, short what, void *arg)
 {
     struct hvm *vm = arg;
+    if (!hvm_starting(vm)) {
+        hvm_maybe_finish(vm);
+        return;
+    }
     switch (vm->step) {
     case STEP_QMP_CONNECT:
         step_qmp_connect(vm);
@@ -689,8 +701,7 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
                      vm->id, vm->boot_ms);
             hvm_start_failed_herr(vm, &e);
         } else {
-            int r = rundir_explain_timeout(vm->run_dir, vm->boot_ms, &e);
-            (void)r;
+            (void)rundir_explain_timeout(vm->run_dir, vm->boot_ms, &e); /* fills e */
             hvm_start_failed_herr(vm, &e);
         }
         break;
