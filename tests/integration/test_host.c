@@ -195,7 +195,8 @@ TEST_SLOW(two_vms_boot_concurrently_and_exec, 300)
     new_id(a);
     new_id(b);
     struct done_rec da = { 0 }, db = { 0 };
-    struct host_vm_spec sa = { .id = a, .rootfs = "minimal" }, sb = { .id = b, .rootfs = "minimal" };
+    struct host_vm_spec sa = { .id = a, .rootfs = "minimal" };
+    struct host_vm_spec sb = { .id = b, .rootfs = "minimal" };
     host_vm_create(f.h, &sa, on_done, &da);
     host_vm_create(f.h, &sb, on_done, &db);
     /* neither completion runs inside the call */
