@@ -26,6 +26,7 @@
 #define AGENT_PUMP_LOW (1024u * 1024u)      /* refill data frames while less is queued */
 #define AGENT_MAX_CREDIT (1ull << 40)       /* more granted credit is a violation */
 #define AGENT_HELLO_EVERY_US 200000
+#define AGENT_PUSH_MAX (1024u * 1024u)      /* bytes a pushed upload buffers before refusing */
 
 struct agent_stream {
     uint32_t id;
@@ -41,6 +42,12 @@ struct agent_stream {
     bool src_active;                 /* data left to send (then an EOF frame) */
     uint16_t src_type;               /* WIRE_STDIN or WIRE_DATA */
     bool cancelled;                  /* CANCEL sent */
+    /* pushed source (agent_file_put_push_start()): bytes the owner wrote, not yet framed */
+    bool push;
+    struct buf pushed;               /* max AGENT_PUSH_MAX; push_off bytes already sent */
+    size_t push_off;
+    bool push_eof;                   /* agent_stream_finish() was called */
+    bool push_blocked;               /* a write was refused in part: on_credit owed */
     struct agent_stream *next;
 };
 
@@ -117,6 +124,7 @@ int agent_client_connect(const char *path, int pidfd, int64_t deadline_us,
 
 static void stream_free(struct agent_stream *s)
 {
+    buf_release(&s->pushed);
     free(s);
 }
 
@@ -545,7 +553,21 @@ static void pump(struct agent_client *c)
             size_t n = 0;
             bool eof = false;
             uint8_t *p;
-            if (s->src_fd < 0) {
+            if (s->push) {
+                size_t have = s->pushed.len - s->push_off;
+                n = have < want ? have : want;
+                eof = s->push_eof && n == have;
+                if (n == 0 && !eof)
+                    break; /* no credit or nothing written yet */
+                if (queue(c, s->src_type, eof ? WIRE_F_EOF : 0, s->id,
+                          s->pushed.data + s->push_off, n) < 0)
+                    return;
+                s->push_off += n;
+                if (s->push_off == s->pushed.len) {
+                    s->pushed.len = 0;
+                    s->push_off = 0;
+                }
+            } else if (s->src_fd < 0) {
                 n = s->src_len - s->src_off < want ? s->src_len - s->src_off : want;
                 eof = s->src_off + n == s->src_len;
                 if (n == 0 && !eof)
@@ -607,6 +629,32 @@ static int flush(struct agent_client *c)
     return 0;
 }
 
+static size_t push_room(const struct agent_stream *s)
+{
+    /* bytes already sent are reclaimed by compacting on the next write */
+    return s->pushed.max - (s->pushed.len - s->push_off);
+}
+
+/* Tells pushed uploads that were refused bytes that room came back. Restarts the walk after
+ * each callback, which may open, end or cancel streams. */
+static void notify_credit(struct agent_client *c)
+{
+    bool again = true;
+    while (again && !c->broken) {
+        again = false;
+        for (struct agent_stream *s = c->streams; s; s = s->next) {
+            if (!s->push_blocked || push_room(s) < s->pushed.max / 2)
+                continue;
+            s->push_blocked = false;
+            if (s->ops && s->ops->on_credit) {
+                s->ops->on_credit(s->ud, push_room(s));
+                again = true;
+                break;
+            }
+        }
+    }
+}
+
 int agent_client_on_writable(struct agent_client *c)
 {
     if (c->broken)
@@ -616,7 +664,13 @@ int agent_client_on_writable(struct agent_client *c)
     if (r < 0)
         return r;
     pump(c);
+    notify_credit(c);
     return c->broken ? c->broken_err : 0;
+}
+
+void agent_client_shutdown(struct agent_client *c, int err)
+{
+    client_break(c, err < 0 ? err : -ECONNRESET);
 }
 
 int agent_client_on_readable(struct agent_client *c)
@@ -802,6 +856,66 @@ int agent_file_put_start(struct agent_client *c, const char *path, uint32_t mode
     s->src_type = WIRE_DATA;
     s->src_fd = src_fd;
     return stream_open(c, s, j, ret_stream);
+}
+
+int agent_file_put_push_start(struct agent_client *c, const char *path, uint32_t mode,
+                              const struct agent_stream_ops *ops, void *ud,
+                              uint32_t *ret_stream)
+{
+    if (c->broken)
+        return -ENOTCONN;
+    if (!path_ok(path) || mode > 07777)
+        return -EINVAL;
+    json_t *j = json_pack("{s:s, s:i}", "path", path, "mode", (int)mode);
+    if (!j)
+        return -EINVAL;
+    struct agent_stream *s = stream_new(c, WIRE_FILE_PUT, ops, ud);
+    if (!s) {
+        json_decref(j);
+        return -ENOMEM;
+    }
+    s->src_active = true;
+    s->src_type = WIRE_DATA;
+    s->push = true;
+    buf_init(&s->pushed, AGENT_PUSH_MAX);
+    return stream_open(c, s, j, ret_stream);
+}
+
+ssize_t agent_stream_write(struct agent_client *c, uint32_t stream, const void *p, size_t len)
+{
+    struct agent_stream *s = stream_find(c, stream);
+    if (!s || !s->push)
+        return -ESRCH;
+    if (s->push_eof || !s->src_active)
+        return -EPIPE;
+    if (c->broken)
+        return -ENOTCONN;
+    if (s->push_off > 0) { /* compact: drop what was sent */
+        buf_consume(&s->pushed, s->push_off);
+        s->push_off = 0;
+    }
+    size_t room = s->pushed.max - s->pushed.len;
+    size_t n = len < room ? len : room;
+    if (n > 0 && buf_append(&s->pushed, p, n) < 0)
+        return -ENOMEM;
+    if (n < len)
+        s->push_blocked = true;
+    pump(c);
+    (void)flush(c); /* a failure breaks the client and ends the stream with LOST */
+    return (ssize_t)n;
+}
+
+int agent_stream_finish(struct agent_client *c, uint32_t stream)
+{
+    struct agent_stream *s = stream_find(c, stream);
+    if (!s || !s->push)
+        return -ESRCH;
+    if (s->push_eof)
+        return -EPIPE;
+    s->push_eof = true;
+    pump(c);
+    (void)flush(c); /* a failure breaks the client and ends the stream with LOST */
+    return 0;
 }
 
 int agent_file_get_start(struct agent_client *c, const char *path,

@@ -45,6 +45,9 @@ struct agent_stream_ops {
     int (*on_data)(void *ud, uint16_t type, const uint8_t *p, size_t len, bool eof);
     /* FILE_INFO of a FILE_GET. */
     void (*on_info)(void *ud, uint64_t size, uint32_t mode);
+    /* A pushed upload (agent_file_put_push_start()) that had a write refused in part has
+     * room again: room bytes may be written now. */
+    void (*on_credit)(void *ud, size_t room);
     /* Called exactly once, after which the stream is gone (not on agent_client_free()). */
     void (*on_end)(void *ud, const struct agent_end *end);
 };
@@ -85,6 +88,9 @@ const char *agent_client_session(const struct agent_client *c);
  * read as a frame. Call before agent_wait_ready(). 0 or -ENOMEM/-EMSGSIZE. */
 __attribute__((warn_unused_result))
 int agent_client_resync(struct agent_client *c);
+/* Breaks the connection as if it was lost with err: every open stream ends now with
+ * AGENT_END_LOST (callbacks run before this returns); the client is then unusable. */
+void agent_client_shutdown(struct agent_client *c, int err);
 /* Closes the socket and frees every stream without calling callbacks. NULL is fine. */
 void agent_client_free(struct agent_client *c);
 
@@ -124,6 +130,18 @@ int agent_exec_start(struct agent_client *c, const struct agent_exec_req *req,
 __attribute__((warn_unused_result))
 int agent_file_put_start(struct agent_client *c, const char *path, uint32_t mode, int src_fd,
                          const struct agent_stream_ops *ops, void *ud, uint32_t *ret_stream);
+/* Uploads to path bytes the caller pushes with agent_stream_write() and ends with
+ * agent_stream_finish(), for a source that must not block (an HTTP request body). */
+__attribute__((warn_unused_result))
+int agent_file_put_push_start(struct agent_client *c, const char *path, uint32_t mode,
+                              const struct agent_stream_ops *ops, void *ud,
+                              uint32_t *ret_stream);
+/* Buffers up to len bytes of a pushed upload (1 MiB at most are buffered) and sends what
+ * credit allows. Returns the bytes taken (0..len); when fewer than len, ops->on_credit runs
+ * once room is back. -ESRCH (no such pushed stream), -EPIPE (finished), -ENOTCONN, -ENOMEM. */
+ssize_t agent_stream_write(struct agent_client *c, uint32_t stream, const void *p, size_t len);
+/* Ends a pushed upload: EOF follows the buffered bytes; on_end gets DONE with the size. */
+int agent_stream_finish(struct agent_client *c, uint32_t stream);
 /* Downloads path: FILE_INFO to on_info, bytes to on_data as WIRE_DATA. */
 __attribute__((warn_unused_result))
 int agent_file_get_start(struct agent_client *c, const char *path,

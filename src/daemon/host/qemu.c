@@ -246,18 +246,53 @@ void qemu_log_tail(const char *path, char *out, size_t len)
     out[o] = 0;
 }
 
+int qemu_disk_argv(const char *qemu_img, const char *backing_abs, const char *out,
+                   uint64_t size_mib, char ***ret_argv)
+{
+    if (!backing_abs || backing_abs[0] != '/' || !out || !*out || size_mib > (1ull << 30))
+        return -EINVAL;
+    struct strv s = { 0 };
+    strv_addf(&s, "%s", qemu_img && *qemu_img ? qemu_img : "qemu-img");
+    const char *fixed[] = { "create", "-q", "-f", "qcow2", "-F", "raw", "-b" };
+    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+        strv_addf(&s, "%s", fixed[i]);
+    strv_addf(&s, "%s", backing_abs);
+    strv_addf(&s, "%s", out);
+    if (size_mib)
+        strv_addf(&s, "%lluM", (unsigned long long)size_mib);
+    if (s.err) {
+        qemu_argv_free(s.v);
+        return s.err;
+    }
+    *ret_argv = s.v;
+    return 0;
+}
+
+int qemu_disk_explain(const char *qemu_img, const char *backing_abs, const char *out,
+                      const char *log_path, int status, struct herr *e)
+{
+    if (status == 0)
+        return 0;
+    char tail[300], how[64];
+    qemu_log_tail(log_path, tail, sizeof(tail));
+    proc_status_describe(status, how, sizeof(how));
+    return herr_set(e, -EIO, "cannot create disk layer '%s' over '%s': %s %s: %s", out,
+                    backing_abs, qemu_img && *qemu_img ? qemu_img : "qemu-img", how, tail);
+}
+
 int qemu_disk_create(const char *qemu_img, const char *backing_abs, const char *out,
                      const char *log_path, int timeout_ms, struct herr *e)
 {
     const char *bin = qemu_img && *qemu_img ? qemu_img : "qemu-img";
     if (backing_abs[0] != '/')
         return herr_set(e, -EINVAL, "backing image '%s' is not an absolute path", backing_abs);
-    char *argv[] = {
-        (char *)bin, "create", "-q", "-f", "qcow2", "-F", "raw", "-b", (char *)backing_abs,
-        (char *)out, NULL,
-    };
+    char **argv = NULL;
+    int r = qemu_disk_argv(qemu_img, backing_abs, out, 0, &argv);
+    if (r < 0)
+        return herr_set(e, r, "qemu-img arguments for '%s': %s", out, strerror(-r));
     struct proc p;
-    int r = proc_spawn(argv, log_path, &p);
+    r = proc_spawn(argv, log_path, &p);
+    qemu_argv_free(argv);
     if (r < 0)
         return herr_set(e, r, "cannot run '%s': %s; install qemu-utils", bin, strerror(-r));
     r = proc_wait(&p, mono_now_us() + (int64_t)timeout_ms * 1000);
@@ -271,12 +306,5 @@ int qemu_disk_create(const char *qemu_img, const char *backing_abs, const char *
     proc_release(&p);
     if (r < 0)
         return herr_set(e, r, "waiting for '%s': %s", bin, strerror(-r));
-    if (p.status != 0) {
-        char tail[300], how[64];
-        qemu_log_tail(log_path, tail, sizeof(tail));
-        proc_status_describe(p.status, how, sizeof(how));
-        return herr_set(e, -EIO, "cannot create disk layer '%s' over '%s': qemu-img %s: %s", out,
-                        backing_abs, how, tail);
-    }
-    return 0;
+    return qemu_disk_explain(qemu_img, backing_abs, out, log_path, p.status, e);
 }

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct herr;
 
@@ -55,6 +56,16 @@ int qemu_run_path(const char *run_dir, const char *name, char *out, size_t len);
 __attribute__((warn_unused_result))
 int qemu_disk_create(const char *qemu_img, const char *backing_abs, const char *out,
                      const char *log_path, int timeout_ms, struct herr *e);
+
+/* The qemu-img argv (NULL-terminated; free with qemu_argv_free()) that creates out as a qcow2
+ * layer over the raw image backing_abs (absolute), of size_mib MiB virtual size (0: the
+ * backing's size). Pure. 0, -EINVAL or -ENOMEM. */
+__attribute__((warn_unused_result))
+int qemu_disk_argv(const char *qemu_img, const char *backing_abs, const char *out,
+                   uint64_t size_mib, char ***ret_argv);
+/* Turns qemu-img's wait status into 0 (success) or -EIO with its log tail in e. */
+int qemu_disk_explain(const char *qemu_img, const char *backing_abs, const char *out,
+                      const char *log_path, int status, struct herr *e);
 
 /* Copies up to len-1 bytes of the end of the file at path into out, single line breaks
  * turned into " | " so it fits an error message. Empty string when unreadable. */

@@ -30,6 +30,11 @@ struct qmp_client {
     bool got_reply;
     struct qmp_msg reply;   /* owned once got_reply */
     bool got_greeting;
+    /* the asynchronous command in flight (qmp_client_send()) */
+    qmp_reply_fn on_reply;  /* NULL when none */
+    void *reply_ud;
+    int64_t async_id;
+    struct buf out;         /* queued command bytes (asynchronous use) */
 };
 
 int qmp_parse_message(const char *line, size_t len, struct qmp_msg *ret, struct herr *e)
@@ -122,6 +127,12 @@ static void qmp_handle_line(struct qmp_client *c, const char *line, size_t len)
         break;
     case QMP_MSG_RETURN:
     case QMP_MSG_ERROR:
+        if (c->on_reply && m.has_id && m.id == c->async_id) {
+            qmp_reply_fn fn = c->on_reply;
+            c->on_reply = NULL;
+            fn(c->reply_ud, &m);
+            break;
+        }
         /* A reply to nothing we wait for (a stale id after a timeout) is dropped. */
         if (c->waiting && !c->got_reply && m.has_id && m.id == c->wait_id) {
             c->reply = m;
@@ -276,13 +287,12 @@ out:
     return r;
 }
 
-int qmp_client_open_fd(int fd, int64_t deadline_us, qmp_event_fn on_event, void *userdata,
-                       struct qmp_client **ret, struct herr *e)
+int qmp_client_new(int fd, qmp_event_fn on_event, void *userdata, struct qmp_client **ret)
 {
     struct qmp_client *c = calloc(1, sizeof(*c));
     if (!c) {
         close(fd);
-        return herr_set(e, -ENOMEM, "qmp: out of memory");
+        return -ENOMEM;
     }
     int fl = fcntl(fd, F_GETFL);
     if (fl >= 0)
@@ -292,6 +302,76 @@ int qmp_client_open_fd(int fd, int64_t deadline_us, qmp_event_fn on_event, void 
     c->on_event = on_event;
     c->userdata = userdata;
     buf_init(&c->in, QMP_MAX_LINE + 1);
+    buf_init(&c->out, QMP_MAX_LINE);
+    *ret = c;
+    return 0;
+}
+
+bool qmp_client_greeted(const struct qmp_client *c)
+{
+    return c->got_greeting;
+}
+
+bool qmp_client_want_write(const struct qmp_client *c)
+{
+    return c->out.len > 0;
+}
+
+int qmp_client_on_writable(struct qmp_client *c)
+{
+    while (c->out.len > 0) {
+        ssize_t n = send(c->fd, c->out.data, c->out.len, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return 0;
+        if (n < 0)
+            return errno == EPIPE ? -ECONNRESET : -errno;
+        buf_consume(&c->out, (size_t)n);
+    }
+    return 0;
+}
+
+int qmp_client_send(struct qmp_client *c, const char *cmd, json_t *args, qmp_reply_fn on_reply,
+                    void *ud)
+{
+    if (c->on_reply || c->waiting)
+        return -EBUSY;
+    int64_t id = c->next_id++;
+    json_t *req = json_pack("{s:s, s:I}", "execute", cmd, "id", (json_int_t)id);
+    if (!req)
+        return -ENOMEM;
+    if (args && json_object_set(req, "arguments", args) < 0) {
+        json_decref(req);
+        return -ENOMEM;
+    }
+    char *s = json_dumps(req, JSON_COMPACT);
+    json_decref(req);
+    if (!s)
+        return -ENOMEM;
+    int r = buf_append(&c->out, s, strlen(s));
+    if (r == 0)
+        r = buf_append(&c->out, "\n", 1);
+    free(s);
+    if (r < 0)
+        return r;
+    c->on_reply = on_reply;
+    c->reply_ud = ud;
+    c->async_id = id;
+    return qmp_client_on_writable(c);
+}
+
+void qmp_client_cancel_reply(struct qmp_client *c)
+{
+    c->on_reply = NULL;
+}
+
+int qmp_client_open_fd(int fd, int64_t deadline_us, qmp_event_fn on_event, void *userdata,
+                       struct qmp_client **ret, struct herr *e)
+{
+    struct qmp_client *c;
+    if (qmp_client_new(fd, on_event, userdata, &c) < 0)
+        return herr_set(e, -ENOMEM, "qmp: out of memory");
     int r;
     while (!c->got_greeting) {
         r = qmp_client_on_readable(c);
@@ -336,5 +416,6 @@ void qmp_client_free(struct qmp_client *c)
     if (c->fd >= 0)
         close(c->fd);
     buf_release(&c->in);
+    buf_release(&c->out);
     free(c);
 }

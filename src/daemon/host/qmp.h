@@ -70,6 +70,32 @@ int qmp_client_on_readable(struct qmp_client *c);
 /* Lines skipped as malformed so far. */
 uint64_t qmp_client_bad_lines(const struct qmp_client *c);
 
+/* --- asynchronous use, for an event loop (host_local.c) --- */
+
+/* Called with the reply (RETURN or ERROR; borrowed for the call) of qmp_client_send(). Not
+ * called when the connection breaks or the client is freed first. */
+typedef void (*qmp_reply_fn)(void *ud, const struct qmp_msg *reply);
+
+/* Wraps a connected fd (takes ownership, even on failure; made non-blocking) without any I/O:
+ * the greeting arrives through qmp_client_on_readable() (see qmp_client_greeted()). 0 or
+ * -ENOMEM. */
+__attribute__((warn_unused_result))
+int qmp_client_new(int fd, qmp_event_fn on_event, void *userdata, struct qmp_client **ret);
+/* True once QEMU's greeting was read. */
+bool qmp_client_greeted(const struct qmp_client *c);
+/* Queues cmd (args borrowed, may be NULL) and writes what the socket takes; on_reply runs
+ * from a later qmp_client_on_readable(). One asynchronous command at a time: -EBUSY. 0,
+ * -ENOMEM, -ECONNRESET or -errno. Never waits. */
+__attribute__((warn_unused_result))
+int qmp_client_send(struct qmp_client *c, const char *cmd, json_t *args, qmp_reply_fn on_reply,
+                    void *ud);
+/* Forgets the pending on_reply (its owner goes away); the reply is then dropped. */
+void qmp_client_cancel_reply(struct qmp_client *c);
+/* True while command bytes are queued: wait for the fd to be writable. */
+bool qmp_client_want_write(const struct qmp_client *c);
+/* Writes queued bytes. 0, -ECONNRESET or -errno. */
+int qmp_client_on_writable(struct qmp_client *c);
+
 /* Runs command cmd with args (borrowed object or NULL) and waits for its reply until
  * deadline_us, dispatching events meanwhile. Returns 0 with the "return" value in *ret_return
  * (owned by the caller, json_decref(); pass NULL to drop it), -EREMOTEIO when QEMU answered

@@ -4,7 +4,6 @@
  * run dir; knows nothing of sandboxes, the store or the API. */
 #include "vm.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -21,6 +20,7 @@
 #include "mono.h"
 #include "proc.h"
 #include "qmp.h"
+#include "rundir.h"
 
 struct vm {
     char run_dir[PATH_MAX];     /* absolute */
@@ -51,35 +51,6 @@ static void on_qmp_event(void *ud, const char *event, json_t *data)
     }
 }
 
-static int check_file(const char *what, const char *path, struct herr *e)
-{
-    if (!path || !*path)
-        return herr_set(e, -EINVAL, "no %s given", what);
-    struct stat st;
-    if (stat(path, &st) < 0)
-        return herr_set(e, -errno, "%s '%s': %s", what, path, strerror(errno));
-    if (!S_ISREG(st.st_mode))
-        return herr_set(e, -EINVAL, "%s '%s' is not a regular file", what, path);
-    if (access(path, R_OK) < 0)
-        return herr_set(e, -errno, "%s '%s': %s", what, path, strerror(errno));
-    return 0;
-}
-
-static void rm_run_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d) {
-        struct dirent *de;
-        while ((de = readdir(d))) {
-            if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-                continue;
-            (void)unlinkat(dirfd(d), de->d_name, 0); /* flat dir of our files; best effort */
-        }
-        closedir(d);
-    }
-    (void)rmdir(dir); /* best effort: a leftover dir is harmless */
-}
-
 static int make_run_dir(const struct vm_config *c, char *out, size_t len, struct herr *e)
 {
     if (c->run_dir) {
@@ -107,43 +78,23 @@ static int make_run_dir(const struct vm_config *c, char *out, size_t len, struct
 /* After a failed start: why did it fail? Overrides a generic code with the real cause. */
 static int diagnose(struct vm *vm, int r, int boot_ms, struct herr *e)
 {
-    char path[PATH_MAX], tail[360], how[64];
     /* A lost connection or socket usually means QEMU is exiting: give it a bounded moment
      * (pidfd wait, not a sleep) so the report names the real cause. */
     if (proc_try_reap(&vm->qemu) == 0 ||
-        (r != -ETIMEDOUT && proc_wait(&vm->qemu, mono_now_us() + 2000000) == 0)) {
-        proc_status_describe(vm->qemu.status, how, sizeof(how));
-        if (qemu_run_path(vm->run_dir, "console.log", path, sizeof(path)) == 0) {
-            qemu_log_tail(path, tail, sizeof(tail));
-            if (strstr(tail, "Kernel panic")) {
-                herr_clear(e);
-                return herr_set(e, -EIO, "guest kernel panicked during boot: %s", tail);
-            }
-        }
-        (void)qemu_run_path(vm->run_dir, "qemu.log", path, sizeof(path));
-        qemu_log_tail(path, tail, sizeof(tail));
-        herr_clear(e);
-        return herr_set(e, -ECHILD, "qemu %s during start: %s", how,
-                        *tail ? tail : "(qemu.log is empty)");
-    }
-    if (r == -ETIMEDOUT) {
-        (void)qemu_run_path(vm->run_dir, "console.log", path, sizeof(path));
-        qemu_log_tail(path, tail, sizeof(tail));
-        herr_clear(e);
-        return herr_set(e, -ETIMEDOUT,
-                        "guest agent not ready after %d ms; is init the hearth agent? console: %s",
-                        boot_ms, *tail ? tail : "(empty)");
-    }
+        (r != -ETIMEDOUT && proc_wait(&vm->qemu, mono_now_us() + 2000000) == 0))
+        return rundir_explain_exit(vm->run_dir, vm->qemu.status, true, e);
+    if (r == -ETIMEDOUT)
+        return rundir_explain_timeout(vm->run_dir, boot_ms, e);
     return r;
 }
 
 int vm_start(const struct vm_config *c, struct vm **ret, struct herr *e)
 {
     int boot_ms = c->boot_timeout_ms > 0 ? c->boot_timeout_ms : 30000;
-    int r = check_file("kernel", c->kernel, e);
+    int r = rundir_check_file("kernel", c->kernel, e);
     if (r < 0)
         return r;
-    r = check_file("rootfs image", c->rootfs, e);
+    r = rundir_check_file("rootfs image", c->rootfs, e);
     if (r < 0)
         return r;
     char rootfs_abs[PATH_MAX];
@@ -202,6 +153,8 @@ int vm_start(const struct vm_config *c, struct vm **ret, struct herr *e)
         goto out_free;
     }
     qemu_argv_free(argv);
+    /* lets a later process adopt this VM (host_vm_adopt()); a VM without one still runs */
+    (void)rundir_pidfile_write(vm->run_dir, vm->qemu.pid);
     int64_t deadline = mono_now_us() + (int64_t)boot_ms * 1000;
     r = qmp_client_connect(qmp_path, vm->qemu.pidfd, deadline, on_qmp_event, vm, &vm->qmp, e);
     if (r < 0)
@@ -295,7 +248,7 @@ void vm_free(struct vm *vm)
     qmp_client_free(vm->qmp);
     proc_release(&vm->qemu);
     if (!vm->keep_run_dir && vm->run_dir[0])
-        rm_run_dir(vm->run_dir);
+        rundir_remove(vm->run_dir);
     free(vm);
 }
 

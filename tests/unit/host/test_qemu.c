@@ -200,3 +200,23 @@ TEST(disk_create_errors)
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     CHECK_EQ(system(cmd), 0);
 }
+
+TEST(disk_argv)
+{
+    char **argv = NULL;
+    CHECK_EQ(qemu_disk_argv(NULL, "/img/minimal.ext4", "/run/x/disk.qcow2", 0, &argv), 0);
+    CHECK_STR(argv[0], "qemu-img");
+    CHECK_STR(argv[8], "/img/minimal.ext4");
+    CHECK_STR(argv[9], "/run/x/disk.qcow2");
+    CHECK(argv[10] == NULL);
+    qemu_argv_free(argv);
+    CHECK_EQ(qemu_disk_argv("/usr/bin/qemu-img", "/img/a.ext4", "/run/d.qcow2", 2048, &argv), 0);
+    CHECK_STR(argv[0], "/usr/bin/qemu-img");
+    CHECK_STR(argv[10], "2048M");
+    CHECK(argv[11] == NULL);
+    qemu_argv_free(argv);
+    CHECK_EQ(qemu_disk_argv(NULL, "relative.ext4", "/run/d.qcow2", 0, &argv), -EINVAL);
+    CHECK_EQ(qemu_disk_argv(NULL, "/img/a.ext4", "", 0, &argv), -EINVAL);
+    CHECK_EQ(qemu_disk_argv(NULL, "/img/a.ext4", "/run/d.qcow2", (1ull << 30) + 1, &argv),
+             -EINVAL);
+}

@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: MIT */
+/* host.h: the host interface: what the control plane (API, lifecycle, reconciler) asks of a
+ * machine that runs microVMs. Plain data in (ids, paths, numbers, strings), callbacks out, no
+ * pointers into the store and no handles to QEMU objects, so the same calls can later travel
+ * over HTTP to `hearthd --role=host`. host_local.c implements it in-process on hearthd's
+ * libevent loop: nothing here blocks the loop (no sleep, no waiting on a socket or a child).
+ *
+ * Threading and re-entrancy: every call must run on the loop's thread; every callback runs
+ * from the loop (event_base_dispatch), never from inside the call that started the operation,
+ * with one exception stated where it applies (a stream cancelled or broken synchronously).
+ * Completion callbacks (host_done_fn, host_exit_fn) run from a deferred event with no host
+ * object on the stack, so they may call any host_* function, host_free() included. Stream
+ * callbacks (agent_stream_ops) run while the VM's agent connection is being read: they may
+ * call any host_* function except host_free()/host_free_keep_vms(). No call frees a VM
+ * synchronously: a VM is unlinked and freed at the end of one of its own event callbacks,
+ * after its clients and events are gone, so no callback can fire on freed memory.
+ *
+ * Ownership: every string and struct passed in is borrowed for the call only (copied when
+ * kept), except the agent_exec_req and agent_stream_ops of a stream, which stay borrowed until
+ * that stream's on_end, and each `ud`, which is the caller's and never touched. Results passed
+ * to callbacks are borrowed for the callback. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "agent_client.h"
+
+struct event_base;
+struct host;
+
+/* Errors as they cross the seam; append only, never renumber. */
+#define HOST_ERR_TABLE(X)                                                                        \
+    X(HOST_OK, "ok")                     /* success */                                          \
+    X(HOST_E_INVALID, "invalid")         /* bad id, spec or argument */                         \
+    X(HOST_E_EXISTS, "exists")           /* the id already has a VM or a run dir */             \
+    X(HOST_E_NOT_FOUND, "not_found")     /* no such VM, image or pid file */                    \
+    X(HOST_E_QEMU, "qemu")               /* QEMU or qemu-img failed or exited */                \
+    X(HOST_E_GUEST, "guest")             /* the guest failed: kernel panic, agent protocol */   \
+    X(HOST_E_TIMEOUT, "timeout")         /* the operation's deadline passed */                  \
+    X(HOST_E_GONE, "gone")               /* the VM exited or its connection broke */            \
+    X(HOST_E_BUSY, "busy")               /* the VM is starting or being destroyed */            \
+    X(HOST_E_CANCELED, "canceled")       /* host_free() ended the operation */                  \
+    X(HOST_E_SYSTEM, "system")           /* a system call failed (errno in the result) */
+
+#define HOST_ERR_ENUM_(name, str) name,
+enum host_err { HOST_ERR_TABLE(HOST_ERR_ENUM_) };
+#undef HOST_ERR_ENUM_
+
+/* "ok", "invalid", ... (stable names for JSON); "unknown" for other values. */
+const char *host_err_to_string(enum host_err e);
+
+/* Outcome of an asynchronous operation. */
+struct host_result {
+    enum host_err err;          /* HOST_OK on success */
+    int errnum;                 /* the underlying -errno, 0 on success */
+    char msg[512];              /* one line: subject in quotes, cause; "" on success */
+};
+
+struct host_config {
+    const char *images_dir;     /* catalog: <images_dir>/vmlinux and <name>.ext4; required */
+    const char *run_root;       /* run dirs live in <run_root>/<id>/ (e.g. /var/lib/hearth/vms);
+                                   created 0700 if missing; absolute, no ','; required */
+    const char *accel;          /* "auto" (NULL), "kvm" or "tcg" */
+    const char *qemu_bin;       /* default qemu-system-x86_64 from PATH */
+    const char *qemu_img;       /* default qemu-img from PATH */
+    const char *kernel;         /* default <images_dir>/vmlinux */
+    int boot_timeout_ms;        /* create: spawn to READY; default 30000 */
+    int stop_timeout_ms;        /* destroy: each stage; default 10000 */
+    int adopt_timeout_ms;       /* adopt: QMP and agent READY; default 10000 */
+};
+
+struct host_vm_spec {
+    const char *id;             /* "sb-<ULID>" (rundir_id_valid()); names the run dir */
+    const char *rootfs;         /* absolute path of a raw image, or a catalog name ("minimal"
+                                   means <images_dir>/minimal.ext4) */
+    unsigned vcpus;             /* default 1 */
+    unsigned memory_mib;        /* default 256 */
+    uint64_t disk_mib;          /* virtual disk size; 0: the image's size. Growing the disk
+                                   does not grow the filesystem (resize2fs in the guest) */
+    const char *extra_append;   /* extra kernel arguments, may be NULL */
+    int boot_timeout_ms;        /* 0: the host's default */
+};
+
+/* Completion of create, adopt and destroy. id is borrowed for the call. */
+typedef void (*host_done_fn)(void *ud, const char *id, const struct host_result *res);
+
+/* A VM's QEMU exited without host_vm_destroy() asking it to. */
+struct host_exit {
+    bool status_known;          /* false for an adopted QEMU (not our child: no wait status) */
+    int status;                 /* wait status when known */
+    char reason[160];           /* "killed by signal 9 (Killed)", "guest-shutdown", ... */
+};
+typedef void (*host_exit_fn)(void *ud, const char *id, const struct host_exit *ex);
+
+/* A run dir under run_root that no VM of this host object claims. */
+struct host_orphan {
+    char id[65];                /* the run dir's name, cut at 64 bytes (see valid) */
+    bool valid;                 /* the name is a sandbox id */
+    pid_t pid;                  /* the QEMU recorded in its pid file, 0 when none */
+    bool alive;                 /* that QEMU still runs (start time checked) */
+};
+
+/* Creates a host on base (borrowed; must outlive the host). Copies c. Returns 0 and *ret
+ * (free with host_free()), -EINVAL (missing or bad field), -ENOMEM, or -errno creating
+ * run_root. Does not start, adopt or kill anything. */
+__attribute__((warn_unused_result))
+int host_new(struct event_base *base, const struct host_config *c, struct host **ret);
+/* Stops every VM (SIGKILL, no grace: use host_vm_destroy() for a clean stop) and removes
+ * their run dirs; every pending operation's callback runs with HOST_E_CANCELED and every
+ * open stream ends with AGENT_END_LOST before this returns. NULL is fine. */
+void host_free(struct host *h);
+/* Same, but leaves every QEMU running and every run dir in place (no callbacks run): what a
+ * crashing hearthd leaves behind, for host_vm_adopt() by a later host object. Streams are
+ * dropped without on_end. NULL is fine. */
+void host_free_keep_vms(struct host *h);
+
+/* Sets the callback for VMs whose QEMU exits unasked (crash, guest poweroff, kill from
+ * outside). The VM stays known (state exited, run dir and logs kept) until host_vm_destroy().
+ * fn may be NULL. */
+void host_set_on_exit(struct host *h, host_exit_fn fn, void *ud);
+
+/* Starts creating VM spec->id: run dir, qcow2 layer (qemu-img), QEMU, QMP, agent READY, all
+ * under one deadline. done runs exactly once: HOST_OK (the VM runs and takes execs), or an
+ * error: HOST_E_INVALID, HOST_E_EXISTS, HOST_E_NOT_FOUND (image or binary missing), HOST_E_QEMU
+ * (with the tail of qemu.log), HOST_E_GUEST (kernel panic, with the console tail),
+ * HOST_E_TIMEOUT, HOST_E_CANCELED; on error nothing is left (no process, no run dir). */
+void host_vm_create(struct host *h, const struct host_vm_spec *spec, host_done_fn done,
+                    void *ud);
+/* Stops VM id and removes its run dir: agent POWER poweroff, wait for exit; QMP quit, wait;
+ * SIGKILL. done runs once with HOST_OK, or HOST_E_NOT_FOUND (no VM and no run dir of that id).
+ * Works on a VM in any state (a pending create ends with HOST_E_CANCELED first), on an exited
+ * one, and on an orphan run dir this host does not know (its QEMU, if the pid file proves it
+ * alive, is killed). Streams of the VM end with AGENT_END_LOST. */
+void host_vm_destroy(struct host *h, const char *id, host_done_fn done, void *ud);
+/* Re-adopts VM id left running by an earlier host object (another hearthd): validates the
+ * pid file against /proc, opens a pidfd, connects QMP and the agent (resync preamble, HELLO,
+ * READY). done: HOST_OK, HOST_E_NOT_FOUND (no run dir or pid file), HOST_E_GONE (the QEMU is
+ * gone or the pid was reused), HOST_E_EXISTS (already known here), HOST_E_TIMEOUT. On failure
+ * the run dir is left alone (the caller decides: destroy it or report). */
+void host_vm_adopt(struct host *h, const char *id, host_done_fn done, void *ud);
+/* Lists run dirs under run_root that this host neither runs nor is creating or adopting
+ * (call after adopting what the store claims). Returns 0 and *ret (free()) with *ret_n
+ * entries, or -errno. Blocking only on a directory read. */
+__attribute__((warn_unused_result))
+int host_vm_list_orphans(struct host *h, struct host_orphan **ret, size_t *ret_n);
+
+/* True when VM id exists here and is running (READY seen, QEMU alive). */
+bool host_vm_running(struct host *h, const char *id);
+/* The QEMU pid of VM id (for logs and tests), or 0. */
+pid_t host_vm_pid(struct host *h, const char *id);
+
+/* --- streams. ops (and req) stay borrowed until ops->on_end, which runs exactly once per
+ * stream that started (return 0). on_end may run before the starting call returns only when
+ * the connection breaks at that moment. Synchronous errors: -ENOENT (no such VM), -EBUSY (not
+ * running: starting, exited or being destroyed), -EINVAL, -ENOMEM, -ENOTCONN. --- */
+
+/* Runs a command; output to ops->on_data (WIRE_STDOUT/WIRE_STDERR; return AGENT_DATA_HOLD to
+ * hold the credit until host_stream_consumed()), end to ops->on_end (AGENT_END_EXIT). */
+__attribute__((warn_unused_result))
+int host_vm_exec(struct host *h, const char *id, const struct agent_exec_req *req,
+                 const struct agent_stream_ops *ops, void *ud, uint32_t *ret_stream);
+/* Cancels a stream of VM id: it ends now (on_end with AGENT_END_LOST, -ECANCELED, before
+ * this returns) and the agent kills the command. -ENOENT, -ESRCH (no such stream). */
+int host_vm_exec_cancel(struct host *h, const char *id, uint32_t stream);
+/* Sends a signal to an exec stream's process group. -ENOENT, -ESRCH. */
+int host_vm_exec_signal(struct host *h, const char *id, uint32_t stream, int sig);
+
+/* Opens an upload to path (absolute, in the guest) with mode. The caller pushes the bytes
+ * with host_stream_write() and ends with host_stream_finish(); on_end gets AGENT_END_DONE with
+ * the size written, or an error. */
+__attribute__((warn_unused_result))
+int host_vm_file_put_start(struct host *h, const char *id, const char *path, uint32_t mode,
+                           const struct agent_stream_ops *ops, void *ud, uint32_t *ret_stream);
+/* Hands up to len bytes of an upload over (copied). Returns how many were taken (0..len);
+ * when fewer, ops->on_credit(ud, room) runs once there is room again: push the rest then
+ * (the HTTP layer stops reading the request body meanwhile). -ENOENT, -ESRCH, -EPIPE (after
+ * finish), -ENOTCONN. */
+ssize_t host_stream_write(struct host *h, const char *id, uint32_t stream, const void *data,
+                          size_t len);
+/* Ends an upload after the bytes written so far. -ENOENT, -ESRCH, -EPIPE (twice). */
+int host_stream_finish(struct host *h, const char *id, uint32_t stream);
+/* Downloads path: ops->on_info (size, mode), then ops->on_data (WIRE_DATA, the last with eof)
+ * and on_end AGENT_END_DONE. Return AGENT_DATA_HOLD from on_data to apply backpressure and
+ * call host_stream_consumed() once the bytes are passed on. */
+__attribute__((warn_unused_result))
+int host_vm_file_get(struct host *h, const char *id, const char *path,
+                     const struct agent_stream_ops *ops, void *ud, uint32_t *ret_stream);
+/* Returns n held bytes of credit to a stream (after AGENT_DATA_HOLD). -ENOENT, -ESRCH. */
+int host_stream_consumed(struct host *h, const char *id, uint32_t stream, size_t n);

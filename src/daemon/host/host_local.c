@@ -1,0 +1,1386 @@
+/* SPDX-License-Identifier: MIT */
+/* host_local.c: the host interface (host.h) in-process, on hearthd's libevent loop. Each VM is
+ * a state machine driven by events on its fds (qemu-img and QEMU pidfds, QMP and agent
+ * sockets) and timers (connect retry, HELLO resend, one deadline); nothing blocks the loop.
+ * Owns the VMs' processes, clients and run dirs; shares the run-dir layout, pid file and
+ * failure explanations with vm.c through rundir.h. Knows nothing of sandboxes or the store. */
+#include "host.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "herr.h"
+#include "mono.h"
+#include "proc.h"
+#include "qemu.h"
+#include "qmp.h"
+#include "rundir.h"
+#include "usock.h"
+
+#define CONNECT_RETRY_MS 10      /* socket not there or not listening yet */
+#define HELLO_EVERY_MS 200       /* see agent_wait_ready() for why HELLO is resent */
+#define DYING_GRACE_MS 2000      /* a lost connection during start: wait for QEMU's exit */
+#define KILL_WAIT_MS 10000       /* SIGKILL'd processes exit promptly; give up after this */
+
+#define HOST_ERR_STR_(name, str) [name] = str,
+static const char *const host_err_names[] = { HOST_ERR_TABLE(HOST_ERR_STR_) };
+#undef HOST_ERR_STR_
+
+const char *host_err_to_string(enum host_err e)
+{
+    if ((unsigned)e < sizeof(host_err_names) / sizeof(host_err_names[0]))
+        return host_err_names[e];
+    return "unknown";
+}
+
+enum hvm_state {
+    HVM_CREATING,    /* create steps under way */
+    HVM_ADOPTING,    /* adopt steps under way */
+    HVM_RUNNING,     /* READY seen; takes streams */
+    HVM_EXITED,      /* QEMU exited unasked; kept until destroyed */
+    HVM_STOPPING,    /* destroy: POWER, then QMP quit */
+    HVM_KILLING,     /* processes SIGKILL'd (or none): finish once all exited */
+};
+
+enum hvm_step {
+    STEP_DISK,          /* qemu-img runs */
+    STEP_QMP_CONNECT,   /* retrying connect to qmp.sock */
+    STEP_QMP_GREETING,  /* connected; waiting for the greeting */
+    STEP_QMP_CAPS,      /* qmp_capabilities sent */
+    STEP_AGENT_CONNECT, /* retrying connect to agent.sock */
+    STEP_AGENT_HELLO,   /* HELLO sent, resent every 200 ms until READY */
+    STEP_DYING,         /* a connection was lost: waiting for QEMU to exit, briefly */
+    STEP_NONE,
+};
+
+struct hvm {
+    struct host *h;
+    struct hvm *next;
+    char id[RUNDIR_ID_MAX + 1];
+    char run_dir[PATH_MAX];
+    enum hvm_state state;
+    enum hvm_step step;
+    int boot_ms;
+    bool remove_dir;             /* finish removes the run dir */
+    /* processes: QEMU and, while the disk layer is made, qemu-img */
+    struct proc qemu;
+    bool qemu_alive;             /* pidfd open and not yet readable */
+    struct proc img;
+    bool img_alive;
+    /* clients, owned; NULL when not connected */
+    struct qmp_client *qmp;
+    struct agent_client *agent;
+    char shutdown_reason[32];    /* from QMP SHUTDOWN */
+    /* events, owned; freed in hvm_free_events() */
+    struct event *ev_pid, *ev_img, *ev_qmp_r, *ev_qmp_w, *ev_agent_r, *ev_agent_w;
+    struct event *ev_retry;      /* connect retry, HELLO resend */
+    struct event *ev_deadline;   /* create/adopt deadline, destroy stage, kill wait */
+    struct event *ev_kick;       /* runs hvm_maybe_finish() from the loop */
+    /* pending completions */
+    host_done_fn start_done;     /* create or adopt */
+    void *start_ud;
+    struct host_result start_res;
+    host_done_fn destroy_done;
+    void *destroy_ud;
+    struct host_result destroy_res;
+    struct herr lost;            /* STEP_DYING: the connection error to report */
+    int stop_stage;              /* STOPPING: STOP_POWER, then STOP_QUIT */
+    /* create inputs, copied */
+    char rootfs[PATH_MAX];       /* absolute backing image */
+    unsigned vcpus, memory_mib;
+    uint64_t disk_mib;
+    char *extra_append;          /* owned, may be NULL */
+};
+
+enum { STOP_POWER, STOP_QUIT };
+
+/* A completion waiting to be delivered from the loop. */
+struct defer {
+    struct defer *next;
+    host_done_fn done;           /* or */
+    host_exit_fn on_exit;
+    void *ud;
+    char id[RUNDIR_ID_MAX + 1];
+    struct host_result res;
+    struct host_exit ex;
+};
+
+struct host {
+    struct event_base *base;     /* borrowed */
+    char images_dir[PATH_MAX];
+    char run_root[PATH_MAX];
+    char kernel[PATH_MAX];
+    char qemu_bin[PATH_MAX];     /* "" for the default */
+    char qemu_img[PATH_MAX];
+    enum qemu_accel accel;       /* resolved */
+    int boot_ms, stop_ms, adopt_ms;
+    struct hvm *vms;
+    host_exit_fn on_exit;
+    void *on_exit_ud;
+    struct defer *defers, **defers_tail;
+    struct event *ev_defer;
+};
+
+static void hvm_maybe_finish(struct hvm *vm);
+
+/* --- completions --- */
+
+static void on_defer(evutil_socket_t fd, short what, void *arg)
+{
+    struct host *h = arg;
+    /* Detach the whole list first: a callback may free h (host_free()). */
+    struct defer *list = h->defers;
+    h->defers = NULL;
+    h->defers_tail = &h->defers;
+    while (list) {
+        struct defer *d = list;
+        list = d->next;
+        if (d->done)
+            d->done(d->ud, d->id, &d->res);
+        else if (d->on_exit)
+            d->on_exit(d->ud, d->id, &d->ex);
+        free(d);
+    }
+}
+
+static struct defer *defer_new(struct host *h, const char *id)
+{
+    struct defer *d = calloc(1, sizeof(*d));
+    if (!d)
+        return NULL; /* out of memory: the completion is lost; nothing better to do */
+    snprintf(d->id, sizeof(d->id), "%s", id ? id : "");
+    *h->defers_tail = d;
+    h->defers_tail = &d->next;
+    event_active(h->ev_defer, EV_TIMEOUT, 0);
+    return d;
+}
+
+static void defer_done(struct host *h, host_done_fn done, void *ud, const char *id,
+                       const struct host_result *res)
+{
+    if (!done)
+        return;
+    struct defer *d = defer_new(h, id);
+    if (!d)
+        return;
+    d->done = done;
+    d->ud = ud;
+    d->res = *res;
+}
+
+__attribute__((format(printf, 4, 5)))
+static void result_set(struct host_result *res, enum host_err err, int errnum, const char *fmt,
+                       ...)
+{
+    res->err = err;
+    res->errnum = errnum;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(res->msg, sizeof(res->msg), fmt, ap);
+    va_end(ap);
+}
+
+__attribute__((format(printf, 6, 7)))
+static void fail_now(struct host *h, host_done_fn done, void *ud, const char *id,
+                     enum host_err err, const char *fmt, ...)
+{
+    struct host_result res = { .err = err, .errnum = -EINVAL };
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(res.msg, sizeof(res.msg), fmt, ap);
+    va_end(ap);
+    defer_done(h, done, ud, id, &res);
+}
+
+/* Maps a start-up errno to the typed error. */
+static enum host_err err_from_errno(int r)
+{
+    switch (r) {
+    case -ENOENT:
+        return HOST_E_NOT_FOUND;
+    case -EINVAL:
+    case -ENAMETOOLONG:
+        return HOST_E_INVALID;
+    case -EEXIST:
+        return HOST_E_EXISTS;
+    case -ETIMEDOUT:
+        return HOST_E_TIMEOUT;
+    case -ECHILD:
+        return HOST_E_QEMU;
+    case -EIO:
+    case -EPROTO:
+        return HOST_E_GUEST;
+    case -ESRCH:
+    case -ECONNRESET:
+        return HOST_E_GONE;
+    default:
+        return HOST_E_SYSTEM;
+    }
+}
+
+/* --- VM table --- */
+
+static struct hvm *hvm_find(struct host *h, const char *id)
+{
+    for (struct hvm *vm = h->vms; id && vm; vm = vm->next)
+        if (strcmp(vm->id, id) == 0)
+            return vm;
+    return NULL;
+}
+
+static void timer_arm(struct event *ev, int ms)
+{
+    struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+    event_add(ev, &tv);
+}
+
+static void ev_free(struct event **ev)
+{
+    if (*ev)
+        event_free(*ev);
+    *ev = NULL;
+}
+
+static void hvm_update_agent_write(struct hvm *vm)
+{
+    if (!vm->agent || !vm->ev_agent_w)
+        return;
+    if (agent_client_want_write(vm->agent))
+        event_add(vm->ev_agent_w, NULL);
+    else
+        event_del(vm->ev_agent_w);
+}
+
+static void hvm_update_qmp_write(struct hvm *vm)
+{
+    if (!vm->qmp || !vm->ev_qmp_w)
+        return;
+    if (qmp_client_want_write(vm->qmp))
+        event_add(vm->ev_qmp_w, NULL);
+    else
+        event_del(vm->ev_qmp_w);
+}
+
+static void hvm_drop_qmp(struct hvm *vm)
+{
+    ev_free(&vm->ev_qmp_r);
+    ev_free(&vm->ev_qmp_w);
+    qmp_client_free(vm->qmp);
+    vm->qmp = NULL;
+}
+
+/* Ends the agent connection; with notify, its streams end with AGENT_END_LOST first. */
+static void hvm_drop_agent(struct hvm *vm, bool notify)
+{
+    ev_free(&vm->ev_agent_r);
+    ev_free(&vm->ev_agent_w);
+    if (vm->agent && notify)
+        agent_client_shutdown(vm->agent, -ECONNRESET);
+    agent_client_free(vm->agent);
+    vm->agent = NULL;
+}
+
+/* Frees everything but the struct; no callback can fire on vm afterwards. */
+static void hvm_release(struct hvm *vm, bool notify_streams)
+{
+    hvm_drop_agent(vm, notify_streams);
+    hvm_drop_qmp(vm);
+    ev_free(&vm->ev_pid);
+    ev_free(&vm->ev_img);
+    ev_free(&vm->ev_retry);
+    ev_free(&vm->ev_deadline);
+    ev_free(&vm->ev_kick);
+    proc_release(&vm->qemu);
+    proc_release(&vm->img);
+}
+
+static void hvm_unlink(struct hvm *vm)
+{
+    for (struct hvm **pp = &vm->h->vms; *pp; pp = &(*pp)->next) {
+        if (*pp == vm) {
+            *pp = vm->next;
+            return;
+        }
+    }
+}
+
+/* The last step of a VM's life: called only at the tail of one of its own event callbacks. */
+static void hvm_finish(struct hvm *vm)
+{
+    struct host *h = vm->h;
+    hvm_release(vm, true);
+    if (vm->remove_dir)
+        rundir_remove(vm->run_dir);
+    hvm_unlink(vm);
+    defer_done(h, vm->start_done, vm->start_ud, vm->id, &vm->start_res);
+    defer_done(h, vm->destroy_done, vm->destroy_ud, vm->id, &vm->destroy_res);
+    free(vm->extra_append);
+    free(vm);
+}
+
+static void on_kick(evutil_socket_t fd, short what, void *arg)
+{
+    hvm_maybe_finish(arg);
+}
+
+static void hvm_kick(struct hvm *vm)
+{
+    event_active(vm->ev_kick, EV_TIMEOUT, 0);
+}
+
+/* Kills what runs and waits (on the loop) for it to exit, then finishes. */
+static void hvm_kill(struct hvm *vm)
+{
+    vm->state = HVM_KILLING;
+    vm->step = STEP_NONE;
+    event_del(vm->ev_retry);
+    if (vm->qemu_alive)
+        proc_kill(&vm->qemu, SIGKILL);
+    if (vm->img_alive)
+        proc_kill(&vm->img, SIGKILL);
+    if (vm->qemu_alive || vm->img_alive)
+        timer_arm(vm->ev_deadline, KILL_WAIT_MS);
+    else
+        hvm_kick(vm);
+}
+
+static void hvm_maybe_finish(struct hvm *vm)
+{
+    if (vm->state == HVM_KILLING && !vm->qemu_alive && !vm->img_alive)
+        hvm_finish(vm);
+}
+
+/* A create or adopt failed with res: kill and clean up (create), or just let go (adopt: the
+ * VM stays as it is for the caller to decide). */
+static void hvm_start_failed(struct hvm *vm, const struct host_result *res)
+{
+    vm->start_res = *res;
+    if (vm->state == HVM_ADOPTING) {
+        /* not ours to kill: forget it, leave the run dir */
+        vm->qemu_alive = false;
+        vm->remove_dir = false;
+        vm->state = HVM_KILLING;
+        event_del(vm->ev_retry);
+        event_del(vm->ev_deadline);
+        hvm_kick(vm);
+        return;
+    }
+    hvm_kill(vm);
+}
+
+static void hvm_start_failed_herr(struct hvm *vm, const struct herr *e)
+{
+    struct host_result res;
+    result_set(&res, err_from_errno(e->code), e->code, "%s", e->msg);
+    hvm_start_failed(vm, &res);
+}
+
+/* --- QEMU exit --- */
+
+static void describe_exit(struct hvm *vm, struct host_exit *ex)
+{
+    ex->status_known = vm->qemu.reaped;
+    ex->status = vm->qemu.status;
+    char how[64] = "exited";
+    if (ex->status_known)
+        proc_status_describe(vm->qemu.status, how, sizeof(how));
+    snprintf(ex->reason, sizeof(ex->reason), "qemu %s%s%s", how,
+             vm->shutdown_reason[0] ? " after " : "", vm->shutdown_reason);
+}
+
+static void on_pid(evutil_socket_t fd, short what, void *arg)
+{
+    struct hvm *vm = arg;
+    (void)proc_try_reap(&vm->qemu); /* -ECHILD for an adopted QEMU: no status, still gone */
+    vm->qemu_alive = false;
+    event_del(vm->ev_pid);
+    switch (vm->state) {
+    case HVM_CREATING:
+    case HVM_ADOPTING: {
+        struct herr e = { 0 };
+        int r = rundir_explain_exit(vm->run_dir, vm->qemu.status, vm->qemu.reaped, &e);
+        struct host_result res;
+        result_set(&res, r == -EIO ? HOST_E_GUEST : HOST_E_QEMU, r, "%s", e.msg);
+        if (vm->state == HVM_ADOPTING)
+            result_set(&res, HOST_E_GONE, -ESRCH, "vm '%s': %s", vm->id, e.msg);
+        hvm_start_failed(vm, &res);
+        break;
+    }
+    case HVM_RUNNING: {
+        vm->state = HVM_EXITED;
+        hvm_drop_agent(vm, true);
+        hvm_drop_qmp(vm);
+        event_del(vm->ev_deadline);
+        if (vm->h->on_exit) {
+            struct defer *d = defer_new(vm->h, vm->id);
+            if (d) {
+                d->on_exit = vm->h->on_exit;
+                d->ud = vm->h->on_exit_ud;
+                describe_exit(vm, &d->ex);
+            }
+        }
+        break;
+    }
+    case HVM_STOPPING:
+        vm->state = HVM_KILLING;
+        break;
+    case HVM_EXITED:
+    case HVM_KILLING:
+        break;
+    }
+    hvm_maybe_finish(vm);
+}
+
+static int hvm_watch_pid(struct hvm *vm)
+{
+    vm->ev_pid = event_new(vm->h->base, vm->qemu.pidfd, EV_READ | EV_PERSIST, on_pid, vm);
+    if (!vm->ev_pid)
+        return -ENOMEM;
+    vm->qemu_alive = true;
+    event_add(vm->ev_pid, NULL);
+    return 0;
+}
+
+/* --- start steps --- */
+
+static void hvm_conn_lost(struct hvm *vm, const char *what, int r)
+{
+    /* During start a lost connection almost always means QEMU is exiting: wait briefly
+     * for its pidfd so the report names the real cause. */
+    herr_clear(&vm->lost);
+    herr_set(&vm->lost, r, "vm '%s': %s connection lost: %s", vm->id, what, strerror(-r));
+    if (vm->state == HVM_ADOPTING || !vm->qemu_alive) {
+        hvm_start_failed_herr(vm, &vm->lost);
+        return;
+    }
+    vm->step = STEP_DYING;
+    event_del(vm->ev_retry);
+    timer_arm(vm->ev_deadline, DYING_GRACE_MS);
+}
+
+static void on_qmp_event(void *ud, const char *event, json_t *data)
+{
+    struct hvm *vm = ud;
+    if (strcmp(event, "SHUTDOWN") == 0) {
+        json_t *reason = json_object_get(data, "reason");
+        snprintf(vm->shutdown_reason, sizeof(vm->shutdown_reason), "%s",
+                 json_is_string(reason) ? json_string_value(reason) : "shutdown");
+    }
+}
+
+static bool hvm_starting(const struct hvm *vm)
+{
+    return vm->state == HVM_CREATING || vm->state == HVM_ADOPTING;
+}
+
+static void on_caps(void *ud, const struct qmp_msg *reply)
+{
+    struct hvm *vm = ud;
+    if (!hvm_starting(vm))
+        return; /* destroyed meanwhile */
+    if (reply->kind == QMP_MSG_ERROR) {
+        struct host_result res;
+        result_set(&res, HOST_E_QEMU, -EREMOTEIO, "vm '%s': qmp_capabilities failed: %s: %s",
+                   vm->id, reply->err_class, reply->err_desc);
+        hvm_start_failed(vm, &res);
+        return;
+    }
+    vm->step = STEP_AGENT_CONNECT;
+    timer_arm(vm->ev_retry, 0);
+}
+
+static void on_qmp_readable(evutil_socket_t fd, short what, void *arg)
+{
+    struct hvm *vm = arg;
+    int r = qmp_client_on_readable(vm->qmp);
+    if (r < 0) {
+        hvm_drop_qmp(vm);
+        if (vm->state == HVM_CREATING || vm->state == HVM_ADOPTING)
+            hvm_conn_lost(vm, "qmp", r);
+        /* running or stopping: QEMU is exiting; its pidfd tells */
+        hvm_maybe_finish(vm);
+        return;
+    }
+    if (vm->step == STEP_QMP_GREETING && qmp_client_greeted(vm->qmp)) {
+        vm->step = STEP_QMP_CAPS;
+        r = qmp_client_send(vm->qmp, "qmp_capabilities", NULL, on_caps, vm);
+        if (r < 0) {
+            hvm_drop_qmp(vm);
+            hvm_conn_lost(vm, "qmp", r);
+            hvm_maybe_finish(vm);
+            return;
+        }
+    }
+    hvm_update_qmp_write(vm);
+    hvm_maybe_finish(vm);
+}
+
+static void on_qmp_writable(evutil_socket_t fd, short what, void *arg)
+{
+    struct hvm *vm = arg;
+    if (qmp_client_on_writable(vm->qmp) < 0) {
+        event_del(vm->ev_qmp_w); /* the read side sees the broken connection */
+        return;
+    }
+    hvm_update_qmp_write(vm);
+}
+
+static void on_agent_readable(evutil_socket_t fd, short what, void *arg)
+{
+    struct hvm *vm = arg;
+    int r = agent_client_on_readable(vm->agent);
+    if (r < 0) {
+        /* the streams ended with LOST inside on_readable already */
+        hvm_drop_agent(vm, true);
+        if (vm->state == HVM_CREATING || vm->state == HVM_ADOPTING)
+            hvm_conn_lost(vm, "agent", r);
+        hvm_maybe_finish(vm);
+        return;
+    }
+    if (vm->agent && hvm_starting(vm) && vm->step == STEP_AGENT_HELLO &&
+        agent_client_ready(vm->agent)) {
+        vm->step = STEP_NONE;
+        vm->state = HVM_RUNNING;
+        event_del(vm->ev_retry);
+        event_del(vm->ev_deadline);
+        vm->start_res = (struct host_result){ .err = HOST_OK };
+        defer_done(vm->h, vm->start_done, vm->start_ud, vm->id, &vm->start_res);
+        vm->start_done = NULL;
+    }
+    hvm_update_agent_write(vm);
+}
+
+static void on_agent_writable(evutil_socket_t fd, short what, void *arg)
+{
+    struct hvm *vm = arg;
+    if (agent_client_on_writable(vm->agent) < 0) {
+        event_del(vm->ev_agent_w); /* the read side sees the broken connection */
+        return;
+    }
+    hvm_update_agent_write(vm);
+}
+
+static int hvm_sock_path(struct hvm *vm, const char *name, char *out)
+{
+    return qemu_run_path(vm->run_dir, name, out, PATH_MAX);
+}
+
+/* One connect attempt to a socket QEMU makes: 1 connected, 0 retry later, < 0 failed. */
+static int try_connect(struct hvm *vm, const char *name, int *ret_fd)
+{
+    char path[PATH_MAX];
+    if (hvm_sock_path(vm, name, path) < 0)
+        return -ENAMETOOLONG;
+    int r = usock_connect(path, ret_fd);
+    if (r == 0)
+        return 1;
+    if (r == -ENOENT || r == -ECONNREFUSED)
+        return 0;
+    return r;
+}
+
+static void step_qmp_connect(struct hvm *vm)
+{
+    int fd;
+    int r = try_connect(vm, "qmp.sock", &fd);
+    if (r == 0) {
+        timer_arm(vm->ev_retry, CONNECT_RETRY_MS);
+        return;
+    }
+    struct herr e = { 0 };
+    if (r < 0) {
+        herr_set(&e, r, "vm '%s': cannot connect to qmp.sock: %s", vm->id, strerror(-r));
+        hvm_start_failed_herr(vm, &e);
+        return;
+    }
+    if (qmp_client_new(fd, on_qmp_event, vm, &vm->qmp) < 0 ||
+        !(vm->ev_qmp_r = event_new(vm->h->base, fd, EV_READ | EV_PERSIST, on_qmp_readable,
+                                   vm)) ||
+        !(vm->ev_qmp_w = event_new(vm->h->base, fd, EV_WRITE, on_qmp_writable, vm))) {
+        herr_set(&e, -ENOMEM, "vm '%s': out of memory", vm->id);
+        hvm_start_failed_herr(vm, &e);
+        return;
+    }
+    vm->step = STEP_QMP_GREETING;
+    event_add(vm->ev_qmp_r, NULL);
+}
+
+static void step_agent_connect(struct hvm *vm)
+{
+    int fd;
+    int r = try_connect(vm, "agent.sock", &fd);
+    if (r == 0) {
+        timer_arm(vm->ev_retry, CONNECT_RETRY_MS);
+        return;
+    }
+    struct herr e = { 0 };
+    if (r < 0) {
+        herr_set(&e, r, "vm '%s': cannot connect to agent.sock: %s", vm->id, strerror(-r));
+        hvm_start_failed_herr(vm, &e);
+        return;
+    }
+    if (agent_client_new(fd, &vm->agent) < 0) {
+        herr_set(&e, -ENOMEM, "vm '%s': out of memory", vm->id);
+        hvm_start_failed_herr(vm, &e);
+        return;
+    }
+    vm->ev_agent_r = event_new(vm->h->base, fd, EV_READ | EV_PERSIST, on_agent_readable, vm);
+    vm->ev_agent_w = event_new(vm->h->base, fd, EV_WRITE, on_agent_writable, vm);
+    if (!vm->ev_agent_r || !vm->ev_agent_w) {
+        herr_set(&e, -ENOMEM, "vm '%s': out of memory", vm->id);
+        hvm_start_failed_herr(vm, &e);
+        return;
+    }
+    /* An adopted agent may hold half a frame of the previous host: resync first. */
+    if (vm->state == HVM_ADOPTING && (r = agent_client_resync(vm->agent)) < 0) {
+        herr_set(&e, r, "vm '%s': agent: cannot queue the resync preamble", vm->id);
+        hvm_start_failed_herr(vm, &e);
+        return;
+    }
+    vm->step = STEP_AGENT_HELLO;
+    event_add(vm->ev_agent_r, NULL);
+    timer_arm(vm->ev_retry, 0);
+}
+
+static void on_retry(evutil_socket_t fd, short what, void *arg)
+{
+    struct hvm *vm = arg;
+    if (!hvm_starting(vm)) {
+        hvm_maybe_finish(vm);
+        return;
+    }
+    switch (vm->step) {
+    case STEP_QMP_CONNECT:
+        step_qmp_connect(vm);
+        break;
+    case STEP_AGENT_CONNECT:
+        step_agent_connect(vm);
+        break;
+    case STEP_AGENT_HELLO: {
+        int r = agent_client_hello(vm->agent);
+        if (r < 0) {
+            hvm_drop_agent(vm, true);
+            hvm_conn_lost(vm, "agent", r);
+            break;
+        }
+        hvm_update_agent_write(vm);
+        timer_arm(vm->ev_retry, HELLO_EVERY_MS);
+        break;
+    }
+    default:
+        break;
+    }
+    hvm_maybe_finish(vm);
+}
+
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    struct hvm *vm = arg;
+    struct herr e = { 0 };
+    switch (vm->state) {
+    case HVM_CREATING:
+    case HVM_ADOPTING:
+        if (vm->step == STEP_DYING) {
+            hvm_start_failed_herr(vm, &vm->lost);
+        } else if (vm->step == STEP_DISK) {
+            herr_set(&e, -ETIMEDOUT, "vm '%s': qemu-img did not finish within %d ms", vm->id,
+                     vm->boot_ms);
+            hvm_start_failed_herr(vm, &e);
+        } else if (vm->state == HVM_ADOPTING) {
+            herr_set(&e, -ETIMEDOUT, "vm '%s': no QMP greeting or agent READY within %d ms",
+                     vm->id, vm->boot_ms);
+            hvm_start_failed_herr(vm, &e);
+        } else {
+            (void)rundir_explain_timeout(vm->run_dir, vm->boot_ms, &e); /* fills e */
+            hvm_start_failed_herr(vm, &e);
+        }
+        break;
+    case HVM_STOPPING:
+        /* POWER had its time: ask QMP to quit, and after that SIGKILL */
+        if (vm->stop_stage == STOP_POWER && vm->qmp &&
+            qmp_client_send(vm->qmp, "quit", NULL, NULL, NULL) == 0) {
+            vm->stop_stage = STOP_QUIT;
+            hvm_update_qmp_write(vm);
+            timer_arm(vm->ev_deadline, vm->h->stop_ms);
+        } else {
+            hvm_kill(vm);
+        }
+        break;
+    case HVM_KILLING:
+        /* SIGKILL did not end it within KILL_WAIT_MS (D state?): stop waiting */
+        vm->qemu_alive = false;
+        vm->img_alive = false;
+        break;
+    default:
+        break;
+    }
+    hvm_maybe_finish(vm);
+}
+
+static void on_img(evutil_socket_t fd, short what, void *arg)
+{
+    struct hvm *vm = arg;
+    (void)proc_try_reap(&vm->img);
+    vm->img_alive = false;
+    ev_free(&vm->ev_img);
+    struct herr e = { 0 };
+    char disk[PATH_MAX], log[PATH_MAX];
+    if (vm->state != HVM_CREATING) {
+        proc_release(&vm->img);
+        hvm_maybe_finish(vm);
+        return;
+    }
+    (void)hvm_sock_path(vm, "disk.qcow2", disk);
+    (void)hvm_sock_path(vm, "qemu.log", log);
+    int r = qemu_disk_explain(vm->h->qemu_img, vm->rootfs, disk, log, vm->img.status, &e);
+    proc_release(&vm->img);
+    if (r < 0) {
+        struct host_result res;
+        result_set(&res, HOST_E_QEMU, r, "vm '%s': %s", vm->id, e.msg);
+        hvm_start_failed(vm, &res);
+        hvm_maybe_finish(vm);
+        return;
+    }
+    /* the disk layer exists: start QEMU */
+    struct qemu_config qc = {
+        .qemu_bin = vm->h->qemu_bin[0] ? vm->h->qemu_bin : NULL,
+        .kernel = vm->h->kernel,
+        .run_dir = vm->run_dir,
+        .accel = vm->h->accel,
+        .vcpus = vm->vcpus,
+        .memory_mib = vm->memory_mib,
+        .extra_append = vm->extra_append,
+    };
+    char **argv = NULL;
+    r = qemu_argv_build(&qc, &argv);
+    if (r < 0) {
+        herr_set(&e, -EINVAL, "vm '%s': invalid shape (vcpus %u, memory %u MiB)", vm->id,
+                 qc.vcpus, qc.memory_mib);
+        hvm_start_failed_herr(vm, &e);
+        hvm_maybe_finish(vm);
+        return;
+    }
+    r = proc_spawn(argv, log, &vm->qemu);
+    if (r < 0) {
+        herr_set(&e, r, "vm '%s': cannot run '%s': %s", vm->id, argv[0], strerror(-r));
+        qemu_argv_free(argv);
+        hvm_start_failed_herr(vm, &e);
+        hvm_maybe_finish(vm);
+        return;
+    }
+    qemu_argv_free(argv);
+    (void)rundir_pidfile_write(vm->run_dir, vm->qemu.pid); /* without it only adopt fails */
+    if (hvm_watch_pid(vm) < 0) {
+        proc_kill(&vm->qemu, SIGKILL);
+        (void)proc_wait(&vm->qemu, -1); /* SIGKILL: prompt; only on out of memory */
+        herr_set(&e, -ENOMEM, "vm '%s': out of memory", vm->id);
+        hvm_start_failed_herr(vm, &e);
+        hvm_maybe_finish(vm);
+        return;
+    }
+    vm->step = STEP_QMP_CONNECT;
+    timer_arm(vm->ev_retry, 0);
+}
+
+/* --- VM objects --- */
+
+static struct hvm *hvm_new(struct host *h, const char *id, enum hvm_state state)
+{
+    struct hvm *vm = calloc(1, sizeof(*vm));
+    if (!vm)
+        return NULL;
+    vm->h = h;
+    vm->state = state;
+    vm->step = STEP_NONE;
+    vm->qemu.pidfd = -1;
+    vm->img.pidfd = -1;
+    snprintf(vm->id, sizeof(vm->id), "%s", id);
+    if (qemu_run_path(h->run_root, id, vm->run_dir, sizeof(vm->run_dir)) < 0)
+        goto out_free;
+    vm->ev_retry = event_new(h->base, -1, 0, on_retry, vm);
+    vm->ev_deadline = event_new(h->base, -1, 0, on_deadline, vm);
+    vm->ev_kick = event_new(h->base, -1, 0, on_kick, vm);
+    if (!vm->ev_retry || !vm->ev_deadline || !vm->ev_kick)
+        goto out_free;
+    vm->next = h->vms;
+    h->vms = vm;
+    return vm;
+out_free:
+    hvm_release(vm, false);
+    free(vm);
+    return NULL;
+}
+
+/* --- the host --- */
+
+static int copy_str(char *out, size_t len, const char *s)
+{
+    if ((size_t)snprintf(out, len, "%s", s ? s : "") >= len)
+        return -ENAMETOOLONG;
+    return 0;
+}
+
+int host_new(struct event_base *base, const struct host_config *c, struct host **ret)
+{
+    if (!base || !c || !c->images_dir || !c->run_root || c->run_root[0] != '/' ||
+        strchr(c->run_root, ','))
+        return -EINVAL;
+    enum qemu_accel accel = QEMU_ACCEL_AUTO;
+    if (c->accel && qemu_accel_from_string(c->accel, &accel) < 0)
+        return -EINVAL;
+    struct host *h = calloc(1, sizeof(*h));
+    if (!h)
+        return -ENOMEM;
+    h->base = base;
+    h->accel = qemu_accel_resolve(accel, "/sys/module", "/dev/kvm");
+    h->boot_ms = c->boot_timeout_ms > 0 ? c->boot_timeout_ms : 30000;
+    h->stop_ms = c->stop_timeout_ms > 0 ? c->stop_timeout_ms : 10000;
+    h->adopt_ms = c->adopt_timeout_ms > 0 ? c->adopt_timeout_ms : 10000;
+    h->defers_tail = &h->defers;
+    int r = 0;
+    if (copy_str(h->images_dir, sizeof(h->images_dir), c->images_dir) < 0 ||
+        copy_str(h->run_root, sizeof(h->run_root), c->run_root) < 0 ||
+        copy_str(h->qemu_bin, sizeof(h->qemu_bin), c->qemu_bin) < 0 ||
+        copy_str(h->qemu_img, sizeof(h->qemu_img), c->qemu_img) < 0) {
+        r = -ENAMETOOLONG;
+        goto out_free;
+    }
+    if (c->kernel)
+        r = copy_str(h->kernel, sizeof(h->kernel), c->kernel);
+    else
+        r = qemu_run_path(h->images_dir, "vmlinux", h->kernel, sizeof(h->kernel));
+    if (r < 0)
+        goto out_free;
+    if (mkdir(h->run_root, 0700) < 0 && errno != EEXIST) {
+        r = -errno;
+        goto out_free;
+    }
+    h->ev_defer = event_new(base, -1, 0, on_defer, h);
+    if (!h->ev_defer) {
+        r = -ENOMEM;
+        goto out_free;
+    }
+    *ret = h;
+    return 0;
+out_free:
+    free(h);
+    return r;
+}
+
+void host_set_on_exit(struct host *h, host_exit_fn fn, void *ud)
+{
+    h->on_exit = fn;
+    h->on_exit_ud = ud;
+}
+
+static void host_release(struct host *h)
+{
+    /* completions still queued run now: the loop will not get to them */
+    while (h->defers) {
+        struct defer *d = h->defers;
+        h->defers = d->next;
+        if (d->done)
+            d->done(d->ud, d->id, &d->res);
+        else if (d->on_exit)
+            d->on_exit(d->ud, d->id, &d->ex);
+        free(d);
+    }
+    if (h->ev_defer)
+        event_free(h->ev_defer);
+    free(h);
+}
+
+void host_free(struct host *h)
+{
+    if (!h)
+        return;
+    while (h->vms) {
+        struct hvm *vm = h->vms;
+        h->vms = vm->next;
+        if (vm->qemu_alive && vm->state != HVM_ADOPTING) {
+            proc_kill(&vm->qemu, SIGKILL);
+            (void)proc_wait(&vm->qemu, mono_now_us() + KILL_WAIT_MS * 1000); /* prompt */
+        }
+        if (vm->img_alive) {
+            proc_kill(&vm->img, SIGKILL);
+            (void)proc_wait(&vm->img, mono_now_us() + KILL_WAIT_MS * 1000);
+        }
+        hvm_release(vm, true);
+        if (vm->state != HVM_ADOPTING)
+            rundir_remove(vm->run_dir);
+        struct host_result cancel;
+        result_set(&cancel, HOST_E_CANCELED, -ECANCELED, "vm '%s': the host was shut down",
+                   vm->id);
+        if (vm->start_done)
+            vm->start_done(vm->start_ud, vm->id, &cancel);
+        if (vm->destroy_done) {
+            struct host_result ok = { .err = HOST_OK };
+            vm->destroy_done(vm->destroy_ud, vm->id, &ok);
+        }
+        free(vm->extra_append);
+        free(vm);
+    }
+    host_release(h);
+}
+
+void host_free_keep_vms(struct host *h)
+{
+    if (!h)
+        return;
+    while (h->vms) {
+        struct hvm *vm = h->vms;
+        h->vms = vm->next;
+        hvm_release(vm, false);
+        free(vm->extra_append);
+        free(vm);
+    }
+    /* what a crash would lose: pending completions are dropped, not run */
+    while (h->defers) {
+        struct defer *d = h->defers;
+        h->defers = d->next;
+        free(d);
+    }
+    host_release(h);
+}
+
+/* --- create --- */
+
+/* Resolves spec->rootfs to an absolute path: a path as given, or a catalog name. */
+static int resolve_rootfs(struct host *h, const char *rootfs, char *out, size_t len)
+{
+    if (!rootfs || !*rootfs)
+        return -EINVAL;
+    if (strchr(rootfs, '/')) {
+        if (rootfs[0] != '/')
+            return -EINVAL;
+        return copy_str(out, len, rootfs);
+    }
+    /* a catalog name: [a-z0-9][a-z0-9._-]*, no ".." */
+    for (const char *p = rootfs; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+              (p != rootfs && (*p == '.' || *p == '_' || *p == '-'))))
+            return -EINVAL;
+    if (strstr(rootfs, ".."))
+        return -EINVAL;
+    if ((size_t)snprintf(out, len, "%s/%s.ext4", h->images_dir, rootfs) >= len)
+        return -ENAMETOOLONG;
+    return 0;
+}
+
+void host_vm_create(struct host *h, const struct host_vm_spec *spec, host_done_fn done,
+                    void *ud)
+{
+    const char *id = spec ? spec->id : NULL;
+    if (!spec || !rundir_id_valid(id)) {
+        fail_now(h, done, ud, id, HOST_E_INVALID, "invalid sandbox id '%.64s'", id ? id : "");
+        return;
+    }
+    if (hvm_find(h, id)) {
+        fail_now(h, done, ud, id, HOST_E_EXISTS, "vm '%s' already exists", id);
+        return;
+    }
+    char path[PATH_MAX];
+    struct herr e = { 0 };
+    int r = resolve_rootfs(h, spec->rootfs, path, sizeof(path));
+    if (r < 0) {
+        fail_now(h, done, ud, id, HOST_E_INVALID, "vm '%s': invalid rootfs '%.200s'", id,
+                 spec->rootfs ? spec->rootfs : "");
+        return;
+    }
+    char rootfs_abs[PATH_MAX];
+    if ((r = rundir_check_file("kernel", h->kernel, &e)) < 0 ||
+        (r = rundir_check_file("rootfs image", path, &e)) < 0 || !realpath(path, rootfs_abs)) {
+        if (r == 0)
+            r = herr_set(&e, -errno, "rootfs image '%s': %s", path, strerror(errno));
+        fail_now(h, done, ud, id, err_from_errno(r), "vm '%s': %s", id, e.msg);
+        return;
+    }
+    struct hvm *vm = hvm_new(h, id, HVM_CREATING);
+    if (!vm) {
+        fail_now(h, done, ud, id, HOST_E_SYSTEM, "vm '%s': out of memory", id);
+        return;
+    }
+    vm->start_done = done;
+    vm->start_ud = ud;
+    vm->boot_ms = spec->boot_timeout_ms > 0 ? spec->boot_timeout_ms : h->boot_ms;
+    vm->vcpus = spec->vcpus ? spec->vcpus : 1;
+    vm->memory_mib = spec->memory_mib ? spec->memory_mib : 256;
+    vm->disk_mib = spec->disk_mib;
+    snprintf(vm->rootfs, sizeof(vm->rootfs), "%s", rootfs_abs);
+    if (spec->extra_append && !(vm->extra_append = strdup(spec->extra_append))) {
+        herr_set(&e, -ENOMEM, "vm '%s': out of memory", id);
+        goto out_fail;
+    }
+    timer_arm(vm->ev_deadline, vm->boot_ms);
+    char sock[PATH_MAX], disk[PATH_MAX], log[PATH_MAX];
+    if (hvm_sock_path(vm, "agent.sock", sock) < 0 || strlen(sock) >= 108) {
+        herr_set(&e, -ENAMETOOLONG, "run root '%s' is too long for socket paths", h->run_root);
+        goto out_fail;
+    }
+    if (mkdir(vm->run_dir, 0700) < 0) {
+        r = -errno;
+        herr_set(&e, r, "vm '%s': cannot create run dir '%s': %s", id, vm->run_dir,
+                 strerror(-r));
+        goto out_fail;
+    }
+    vm->remove_dir = true;
+    (void)hvm_sock_path(vm, "disk.qcow2", disk);
+    (void)hvm_sock_path(vm, "qemu.log", log);
+    char **argv = NULL;
+    r = qemu_disk_argv(h->qemu_img[0] ? h->qemu_img : NULL, vm->rootfs, disk, vm->disk_mib,
+                       &argv);
+    if (r < 0) {
+        herr_set(&e, r, "vm '%s': invalid disk size %llu MiB", id,
+                 (unsigned long long)vm->disk_mib);
+        goto out_fail;
+    }
+    vm->step = STEP_DISK;
+    r = proc_spawn(argv, log, &vm->img);
+    if (r < 0) {
+        herr_set(&e, r, "vm '%s': cannot run '%s': %s; install qemu-utils", id, argv[0],
+                 strerror(-r));
+        qemu_argv_free(argv);
+        goto out_fail;
+    }
+    qemu_argv_free(argv);
+    vm->img_alive = true;
+    vm->ev_img = event_new(h->base, vm->img.pidfd, EV_READ, on_img, vm);
+    if (!vm->ev_img) {
+        herr_set(&e, -ENOMEM, "vm '%s': out of memory", id);
+        goto out_fail;
+    }
+    event_add(vm->ev_img, NULL);
+    return;
+out_fail:
+    /* finishes from the loop (hvm_kick), never inside this call */
+    hvm_start_failed_herr(vm, &e);
+}
+
+/* --- adopt --- */
+
+void host_vm_adopt(struct host *h, const char *id, host_done_fn done, void *ud)
+{
+    if (!rundir_id_valid(id)) {
+        fail_now(h, done, ud, id, HOST_E_INVALID, "invalid sandbox id '%.64s'", id ? id : "");
+        return;
+    }
+    if (hvm_find(h, id)) {
+        fail_now(h, done, ud, id, HOST_E_EXISTS, "vm '%s' is already known", id);
+        return;
+    }
+    struct hvm *vm = hvm_new(h, id, HVM_ADOPTING);
+    if (!vm) {
+        fail_now(h, done, ud, id, HOST_E_SYSTEM, "vm '%s': out of memory", id);
+        return;
+    }
+    vm->start_done = done;
+    vm->start_ud = ud;
+    vm->boot_ms = h->adopt_ms;
+    struct host_result res;
+    pid_t pid;
+    int pidfd;
+    int r = rundir_pidfile_open(vm->run_dir, &pid, &pidfd);
+    if (r < 0) {
+        if (r == -ENOENT)
+            result_set(&res, HOST_E_NOT_FOUND, r, "vm '%s': no pid file in '%s'", id,
+                       vm->run_dir);
+        else if (r == -ESRCH)
+            result_set(&res, HOST_E_GONE, r, "vm '%s': its qemu is gone (or the pid was reused)",
+                       id);
+        else
+            result_set(&res, r == -EBADMSG ? HOST_E_INVALID : HOST_E_SYSTEM, r,
+                       "vm '%s': pid file in '%s': %s", id, vm->run_dir,
+                       r == -EBADMSG ? "malformed" : strerror(-r));
+        hvm_start_failed(vm, &res);
+        return;
+    }
+    vm->qemu.pid = pid;
+    vm->qemu.pidfd = pidfd;
+    if (hvm_watch_pid(vm) < 0) {
+        result_set(&res, HOST_E_SYSTEM, -ENOMEM, "vm '%s': out of memory", id);
+        hvm_start_failed(vm, &res);
+        return;
+    }
+    timer_arm(vm->ev_deadline, vm->boot_ms);
+    vm->step = STEP_QMP_CONNECT;
+    timer_arm(vm->ev_retry, 0);
+}
+
+/* --- destroy --- */
+
+void host_vm_destroy(struct host *h, const char *id, host_done_fn done, void *ud)
+{
+    if (!rundir_id_valid(id)) {
+        fail_now(h, done, ud, id, HOST_E_INVALID, "invalid sandbox id '%.64s'", id ? id : "");
+        return;
+    }
+    struct hvm *vm = hvm_find(h, id);
+    if (vm && vm->destroy_done) {
+        fail_now(h, done, ud, id, HOST_E_BUSY, "vm '%s' is being destroyed", id);
+        return;
+    }
+    if (!vm) {
+        /* an orphan run dir (or nothing): kill a QEMU the pid file proves alive, remove */
+        char dir[PATH_MAX];
+        struct stat st;
+        if (qemu_run_path(h->run_root, id, dir, sizeof(dir)) < 0 || lstat(dir, &st) < 0 ||
+            !S_ISDIR(st.st_mode)) {
+            fail_now(h, done, ud, id, HOST_E_NOT_FOUND, "no vm '%s'", id);
+            return;
+        }
+        vm = hvm_new(h, id, HVM_KILLING);
+        if (!vm) {
+            fail_now(h, done, ud, id, HOST_E_SYSTEM, "vm '%s': out of memory", id);
+            return;
+        }
+        vm->remove_dir = true;
+        vm->destroy_done = done;
+        vm->destroy_ud = ud;
+        pid_t pid;
+        int pidfd;
+        if (rundir_pidfile_open(vm->run_dir, &pid, &pidfd) == 0) {
+            vm->qemu.pid = pid;
+            vm->qemu.pidfd = pidfd;
+            if (hvm_watch_pid(vm) < 0)
+                vm->qemu_alive = false; /* out of memory: kill without waiting */
+        }
+        hvm_kill(vm);
+        return;
+    }
+    vm->destroy_done = done;
+    vm->destroy_ud = ud;
+    vm->remove_dir = true;
+    if (vm->start_done) {
+        struct host_result res;
+        result_set(&res, HOST_E_CANCELED, -ECANCELED, "vm '%s' was destroyed while starting",
+                   id);
+        defer_done(h, vm->start_done, vm->start_ud, id, &res);
+        vm->start_done = NULL;
+    }
+    switch (vm->state) {
+    case HVM_RUNNING:
+        vm->state = HVM_STOPPING;
+        vm->stop_stage = STOP_POWER;
+        if (!vm->agent || agent_power_start(vm->agent, "poweroff", NULL, NULL, NULL) < 0) {
+            timer_arm(vm->ev_deadline, 0); /* straight to QMP quit */
+            return;
+        }
+        hvm_update_agent_write(vm);
+        timer_arm(vm->ev_deadline, h->stop_ms);
+        return;
+    case HVM_CREATING:
+    case HVM_ADOPTING:
+    case HVM_EXITED:
+        hvm_kill(vm);
+        return;
+    case HVM_STOPPING:
+    case HVM_KILLING:
+        /* a failing start is being cleaned up: the destroy completes with it */
+        return;
+    }
+}
+
+/* --- queries --- */
+
+int host_vm_list_orphans(struct host *h, struct host_orphan **ret, size_t *ret_n)
+{
+    DIR *d = opendir(h->run_root);
+    if (!d)
+        return -errno;
+    struct host_orphan *v = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *de;
+    int r = 0;
+    while ((de = readdir(d))) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        struct stat st;
+        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
+            continue;
+        if (hvm_find(h, de->d_name))
+            continue;
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 8;
+            struct host_orphan *nv = realloc(v, ncap * sizeof(*nv));
+            if (!nv) {
+                r = -ENOMEM;
+                break;
+            }
+            v = nv;
+            cap = ncap;
+        }
+        struct host_orphan *o = &v[n++];
+        *o = (struct host_orphan){ 0 };
+        snprintf(o->id, sizeof(o->id), "%.64s", de->d_name);
+        o->valid = rundir_id_valid(de->d_name);
+        char dir[PATH_MAX];
+        pid_t pid;
+        int pidfd;
+        if (o->valid && qemu_run_path(h->run_root, de->d_name, dir, sizeof(dir)) == 0 &&
+            rundir_pidfile_open(dir, &pid, &pidfd) == 0) {
+            o->pid = pid;
+            o->alive = true;
+            close(pidfd);
+        }
+    }
+    closedir(d);
+    if (r < 0) {
+        free(v);
+        return r;
+    }
+    *ret = v;
+    *ret_n = n;
+    return 0;
+}
+
+bool host_vm_running(struct host *h, const char *id)
+{
+    struct hvm *vm = hvm_find(h, id);
+    return vm && vm->state == HVM_RUNNING && vm->qemu_alive;
+}
+
+pid_t host_vm_pid(struct host *h, const char *id)
+{
+    struct hvm *vm = hvm_find(h, id);
+    return vm && vm->qemu_alive ? vm->qemu.pid : 0;
+}
+
+/* --- streams --- */
+
+/* The running VM's agent, or NULL with *ret_err set. */
+static struct agent_client *running_agent(struct host *h, const char *id, struct hvm **ret_vm,
+                                          int *ret_err)
+{
+    struct hvm *vm = hvm_find(h, id);
+    if (!vm) {
+        *ret_err = -ENOENT;
+        return NULL;
+    }
+    if (vm->state != HVM_RUNNING) {
+        *ret_err = -EBUSY;
+        return NULL;
+    }
+    if (!vm->agent) {
+        *ret_err = -ENOTCONN;
+        return NULL;
+    }
+    *ret_vm = vm;
+    return vm->agent;
+}
+
+/* Any VM's agent (streams may be touched while the VM stops), or NULL. */
+static struct agent_client *any_agent(struct host *h, const char *id, struct hvm **ret_vm)
+{
+    struct hvm *vm = hvm_find(h, id);
+    if (!vm || !vm->agent)
+        return NULL;
+    *ret_vm = vm;
+    return vm->agent;
+}
+
+int host_vm_exec(struct host *h, const char *id, const struct agent_exec_req *req,
+                 const struct agent_stream_ops *ops, void *ud, uint32_t *ret_stream)
+{
+    struct hvm *vm;
+    int r;
+    struct agent_client *a = running_agent(h, id, &vm, &r);
+    if (!a)
+        return r;
+    r = agent_exec_start(a, req, ops, ud, ret_stream);
+    hvm_update_agent_write(vm);
+    return r;
+}
+
+int host_vm_exec_cancel(struct host *h, const char *id, uint32_t stream)
+{
+    struct hvm *vm;
+    struct agent_client *a = any_agent(h, id, &vm);
+    if (!a)
+        return hvm_find(h, id) ? -ESRCH : -ENOENT;
+    int r = agent_stream_cancel(a, stream, true);
+    hvm_update_agent_write(vm);
+    return r == -ESRCH ? -ESRCH : 0; /* a send failure breaks the client; the stream ended */
+}
+
+int host_vm_exec_signal(struct host *h, const char *id, uint32_t stream, int sig)
+{
+    struct hvm *vm;
+    struct agent_client *a = any_agent(h, id, &vm);
+    if (!a)
+        return hvm_find(h, id) ? -ESRCH : -ENOENT;
+    int r = agent_stream_signal(a, stream, sig);
+    hvm_update_agent_write(vm);
+    return r;
+}
+
+int host_vm_file_put_start(struct host *h, const char *id, const char *path, uint32_t mode,
+                           const struct agent_stream_ops *ops, void *ud, uint32_t *ret_stream)
+{
+    struct hvm *vm;
+    int r;
+    struct agent_client *a = running_agent(h, id, &vm, &r);
+    if (!a)
+        return r;
+    r = agent_file_put_push_start(a, path, mode, ops, ud, ret_stream);
+    hvm_update_agent_write(vm);
+    return r;
+}
+
+ssize_t host_stream_write(struct host *h, const char *id, uint32_t stream, const void *data,
+                          size_t len)
+{
+    struct hvm *vm;
+    struct agent_client *a = any_agent(h, id, &vm);
+    if (!a)
+        return hvm_find(h, id) ? -ENOTCONN : -ENOENT;
+    ssize_t n = agent_stream_write(a, stream, data, len);
+    hvm_update_agent_write(vm);
+    return n;
+}
+
+int host_stream_finish(struct host *h, const char *id, uint32_t stream)
+{
+    struct hvm *vm;
+    struct agent_client *a = any_agent(h, id, &vm);
+    if (!a)
+        return hvm_find(h, id) ? -ENOTCONN : -ENOENT;
+    int r = agent_stream_finish(a, stream);
+    hvm_update_agent_write(vm);
+    return r;
+}
+
+int host_vm_file_get(struct host *h, const char *id, const char *path,
+                     const struct agent_stream_ops *ops, void *ud, uint32_t *ret_stream)
+{
+    struct hvm *vm;
+    int r;
+    struct agent_client *a = running_agent(h, id, &vm, &r);
+    if (!a)
+        return r;
+    r = agent_file_get_start(a, path, ops, ud, ret_stream);
+    hvm_update_agent_write(vm);
+    return r;
+}
+
+int host_stream_consumed(struct host *h, const char *id, uint32_t stream, size_t n)
+{
+    struct hvm *vm;
+    struct agent_client *a = any_agent(h, id, &vm);
+    if (!a)
+        return hvm_find(h, id) ? -ESRCH : -ENOENT;
+    int r = agent_stream_consumed(a, stream, n);
+    if (r == 0)
+        (void)agent_client_on_writable(a); /* send the WINDOW now; a failure shows on read */
+    hvm_update_agent_write(vm);
+    return r;
+}
