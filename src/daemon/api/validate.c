@@ -169,7 +169,7 @@ int api_egress_rule(const char *rule, size_t len, char out[API_MAX_EGRESS_RULE +
         host += 2;
     }
     size_t hl = strlen(host);
-    char norm[API_MAX_EGRESS_RULE + 1];
+    char norm[API_MAX_EGRESS_RULE + 8];
     char *slash = strchr(host, '/');
     if (slash) {
         *why = "invalid cidr";
@@ -209,9 +209,18 @@ int api_egress_rule(const char *rule, size_t len, char out[API_MAX_EGRESS_RULE +
             snprintf(norm, sizeof(norm), "%s%s", wildcard ? "*." : "", host);
         }
     }
-    int n = snprintf(out, API_MAX_EGRESS_RULE + 1, "%s%s%s", norm, port[0] ? ":" : "", port);
+    size_t nl = strlen(norm), pl = strlen(port);
     *why = "rule too long";
-    return n > API_MAX_EGRESS_RULE ? -EINVAL : 0;
+    if (nl + (pl ? pl + 1 : 0) > API_MAX_EGRESS_RULE)
+        return -EINVAL;
+    memcpy(out, norm, nl);
+    if (pl) {
+        out[nl++] = ':';
+        memcpy(out + nl, port, pl);
+        nl += pl;
+    }
+    out[nl] = '\0';
+    return 0;
 }
 
 /* ---- SSH keys (§3.3.5) ---- */
