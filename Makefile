@@ -100,6 +100,11 @@ $(O)/tests/integration/%: tests/integration/%.c tests/integration/vmtest.c \
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) -Itests -o $@ $^ $(DAEMON_LIBS)
 
+# hearthd with ASan/UBSan, for the API tests (`make api`).
+$(O)/san-bin/hearthd: $(call obj,san,src/daemon/main.c $(daemon_src) $(host_src) $(common_src))
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) -o $@ $^ $(DAEMON_LIBS)
+
 # API tests start the real hearthd (HEARTH_BIN) on 127.0.0.1 and use the store API for fixtures.
 $(O)/tests/api/%: tests/api/%.c tests/api/apitest.c \
 		$(call obj,san,tests/harness.c $(common_src) $(host_src) $(daemon_src))
@@ -114,9 +119,10 @@ test:
 
 test-binaries: $(addprefix $(O)/tests/,$(unit_tests) $(integ_tests) $(api_tests))
 
-# API tests alone (no images needed: they fake the catalog files).
-api: $(O)/bin/hearthd $(addprefix $(O)/tests/,$(api_tests))
-	HEARTH_BIN=$(abspath $(O)/bin) ./tests/run.sh $(addprefix $(O)/tests/,$(api_tests))
+# API tests alone against the sanitizer build of hearthd (no images needed: they fake the
+# catalog files).
+api: $(O)/san-bin/hearthd $(addprefix $(O)/tests/,$(api_tests))
+	HEARTH_BIN=$(abspath $(O)/san-bin) ./tests/run.sh $(addprefix $(O)/tests/,$(api_tests))
 
 unit: $(addprefix $(O)/tests/,$(unit_tests))
 	./tests/run.sh $^

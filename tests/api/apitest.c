@@ -137,12 +137,22 @@ int hd_stop(struct hd_server *s)
 
 void hd_cleanup(struct hd_server *s)
 {
-    if (s->pid > 0)
-        (void)hd_stop(s);
+    if (s->pid > 0) {
+        int rc = hd_stop(s);
+        if (rc != 0)
+            harness_fail(__FILE__, __LINE__, "hearthd exited %d after SIGTERM", rc);
+    }
     if (!s->dir[0])
         return;
-    char cmd[200];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", s->dir);
+    /* a sanitizer report in hearthd's stderr fails the test */
+    FILE *f = fopen(s->log, "r");
+    if (f) {
+        char line[4096];
+        while (fgets(line, sizeof(line), f))
+            if (strstr(line, "Sanitizer") || strstr(line, "runtime error:"))
+                harness_fail(__FILE__, __LINE__, "hearthd: %s", line);
+        fclose(f);
+    }
     if (getenv("HEARTH_KEEP_TEST_DIRS"))
         return;
     pid_t pid = fork();
