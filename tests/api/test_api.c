@@ -44,7 +44,7 @@ static bool add_row(struct store *st, const char *user, const char *key_id, cons
     sb.created_at = created;
     if (state != STORE_CREATING) {
         sb.running_at = created + 1234;
-        sb.spawn_ms = 1234.5;
+        sb.spawn_ms = 1234.567;
     }
     if (state == STORE_DESTROYED)
         sb.destroyed_at = created + 5000;
@@ -492,6 +492,7 @@ TEST(sandbox_get_view_and_ownership)
     CHECK_STR(jstr(r.json, "data.created_at"), "2026-01-01T00:00:00.000Z");
     CHECK(is_ts(jstr(r.json, "data.running_at")));
     CHECK(json_is_real(jpath(r.json, "data.spawn_ms")));
+    CHECK(strstr(r.body, "\"spawn_ms\":1234.567,")); /* at most three decimals (§1.8) */
     CHECK(json_is_false(jpath(r.json, "data.ingress_enabled")));
     CHECK_STR(jstr(r.json, "data.egress.0"), "api.example.com:443");
     /* envs: key names only, sorted, never values */
