@@ -22,11 +22,12 @@ agent_src := $(wildcard src/agent/*.c)
 agent_lib_src := $(filter-out src/agent/main.c,$(agent_src))
 unit_tests := $(patsubst tests/%.c,%,$(wildcard tests/unit/*/test_*.c))
 integ_tests := $(patsubst tests/%.c,%,$(wildcard tests/integration/test_*.c))
+api_tests := $(patsubst tests/%.c,%,$(wildcard tests/api/test_*.c))
 benches := $(patsubst %.c,%,$(wildcard bench/bench_*.c))
 
 obj = $(patsubst %.c,$(O)/$(1)/%.o,$(2))
 
-.PHONY: all images test test-binaries unit bench run clean deps fuzz
+.PHONY: all images test test-binaries unit api bench run clean deps fuzz
 .SECONDARY:
 all: $(O)/bin/hearthd $(O)/bin/hearth-agent $(O)/bin/hearth-recipe-key
 
@@ -99,13 +100,29 @@ $(O)/tests/integration/%: tests/integration/%.c tests/integration/vmtest.c \
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) -Itests -o $@ $^ $(DAEMON_LIBS)
 
+# hearthd with ASan/UBSan, for the API tests (`make api`).
+$(O)/san-bin/hearthd: $(call obj,san,src/daemon/main.c $(daemon_src) $(host_src) $(common_src))
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) -o $@ $^ $(DAEMON_LIBS)
+
+# API tests start the real hearthd (HEARTH_BIN) on 127.0.0.1 and use the store API for fixtures.
+$(O)/tests/api/%: tests/api/%.c tests/api/apitest.c \
+		$(call obj,san,tests/harness.c $(common_src) $(host_src) $(daemon_src))
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) -Itests -o $@ $^ $(DAEMON_LIBS)
+
 test:
 	./scripts/install-deps.sh
 	$(MAKE) all images test-binaries
 	HEARTH_IMAGES=$(abspath $(IMAGES)) HEARTH_BIN=$(abspath $(O)/bin) \
-		./tests/run.sh $(addprefix $(O)/tests/,$(unit_tests) $(integ_tests))
+		./tests/run.sh $(addprefix $(O)/tests/,$(unit_tests) $(integ_tests) $(api_tests))
 
-test-binaries: $(addprefix $(O)/tests/,$(unit_tests) $(integ_tests))
+test-binaries: $(addprefix $(O)/tests/,$(unit_tests) $(integ_tests) $(api_tests))
+
+# API tests alone against the sanitizer build of hearthd (no images needed: they fake the
+# catalog files).
+api: $(O)/san-bin/hearthd $(addprefix $(O)/tests/,$(api_tests))
+	HEARTH_BIN=$(abspath $(O)/san-bin) ./tests/run.sh $(addprefix $(O)/tests/,$(api_tests))
 
 unit: $(addprefix $(O)/tests/,$(unit_tests))
 	./tests/run.sh $^

@@ -18,7 +18,9 @@ static const char json_ctype[] = "application/json";
 /* {"status":"<status>","data":<data>} as a malloc'd string; steals data. */
 static char *envelope(const char *status, json_t *data)
 {
-    char *payload = json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY);
+    /* 15 significant digits: 12.345 prints as 12.345, not 12.345000000000001 (API.md §1.8) */
+    char *payload =
+        json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
     json_decref(data);
     if (!payload)
         return NULL;

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/* auth.c: credential selection and key lookup (auth.h). Never logs or keeps the credential;
+ * the store compares hashes in constant time. */
+#include "daemon/api/auth.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "common/timefmt.h"
+#include "daemon/api/api.h"
+#include "daemon/http/request.h"
+
+/* §1.3: evaluated in this order; the first non-empty one is the credential. */
+static const char *const cred_headers[] = { "X-Auth-Token", "X-Access-Token", "X-Api-Key" };
+
+int api_auth_check(struct api_ctx *ctx, struct http_request *req, struct api_auth *ret)
+{
+    const char *cred = NULL;
+    size_t len = 0;
+    for (size_t i = 0; i < sizeof(cred_headers) / sizeof(cred_headers[0]); i++) {
+        const char *v = http_request_header(req, cred_headers[i], &len);
+        if (v && len > 0) {
+            cred = v;
+            break;
+        }
+    }
+    if (!cred)
+        return -EACCES;
+    struct store_auth a;
+    int r = store_key_lookup(ctx->store, cred, len, &a);
+    if (r == -EINVAL || r == -ENOENT || r == -EKEYREVOKED)
+        return -EACCES;
+    if (r < 0)
+        return r;
+    /* last_used_at is informational: a failed touch must not fail the request */
+    if (store_key_touch(ctx->store, a.key_id, timefmt_now_ms()) < 0) {
+        /* informational only; the request goes on */
+    }
+    memcpy(ret->key_id, a.key_id, sizeof(ret->key_id));
+    memcpy(ret->user_id, a.user_id, sizeof(ret->user_id));
+    ret->admin = a.admin;
+    return 0;
+}

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: MIT */
+/* auth.h: who is calling (spec/API.md §1.3). Picks the credential header (the first non-empty of
+ * X-Auth-Token, X-Access-Token, X-Api-Key; no fallback) and looks the key up in the store. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "daemon/store/store.h"
+
+struct api_ctx;
+struct http_request;
+
+struct api_auth {
+    char key_id[STORE_ID_SIZE];
+    char user_id[STORE_USER_SIZE];
+    bool admin;
+};
+
+/* Returns 0 with *ret filled; -EACCES for a missing, malformed, unknown or revoked credential
+ * (→ 401); -EIO or another -errno when the store failed (→ 500). Records the key's use. */
+__attribute__((warn_unused_result))
+int api_auth_check(struct api_ctx *ctx, struct http_request *req, struct api_auth *ret);

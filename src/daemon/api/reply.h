@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/* reply.h: what a route handler gets (struct api_call) and how it answers. Every answer goes
+ * through these helpers so that each request is logged once and counted in the metrics with
+ * its status. Also the shared request helpers: JSON bodies and pagination (spec/API.md §1.10). */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "daemon/api/auth.h"
+
+struct api_ctx;
+struct http_request;
+
+enum api_auth_need {
+    API_AUTH_NONE = 0,   /* credential headers ignored */
+    API_AUTH_KEY,        /* any valid key */
+    API_AUTH_ADMIN,      /* admin key, else 403 */
+};
+
+struct api_call;
+typedef void (*api_handler_fn)(struct api_call *call);
+
+struct api_route {
+    int method;              /* enum http_method */
+    const char *pattern;     /* "/v1/sandboxes/{*}" form: a "*" segment matches one segment, a final "**" one or more */
+    enum api_auth_need auth;
+    bool head_ok;            /* HEAD served like GET (health probes only) */
+    api_handler_fn fn;       /* NULL: 501 not_implemented */
+};
+
+/* One request as a handler sees it. Synchronous handlers get it on the router's stack; handlers
+ * that read a body get a heap copy through api_read_json() that lives until their callback
+ * returns. */
+struct api_call {
+    struct api_ctx *ctx;
+    struct http_request *req;        /* borrowed */
+    const struct api_route *route;
+    struct api_auth auth;            /* filled when route->auth != API_AUTH_NONE */
+    const char *method;              /* "GET" … (static) */
+    int64_t start_us;                /* monotonic */
+};
+
+/* 200 success with data (stolen; NULL → {}). */
+void api_reply_ok(const struct api_call *call, json_t *data);
+/* 4xx fail with an object (stolen), which must carry "code". */
+void api_reply_fail(const struct api_call *call, int status, json_t *data);
+/* 4xx fail with a string (401/404/405 forms). */
+void api_reply_fail_str(const struct api_call *call, int status, const char *msg);
+/* 4xx fail {"code":code,"message":msg}. */
+void api_reply_fail_code(const struct api_call *call, int status, const char *code,
+                         const char *msg);
+/* 400 {"<field>":msg,"code":code}. */
+void api_reply_field(const struct api_call *call, const char *field, const char *msg,
+                     const char *code);
+/* 409 {"code":"invalid_state","state":state,"message":msg}. */
+void api_reply_invalid_state(const struct api_call *call, const char *state, const char *msg);
+/* 5xx error envelope; 503 gets Retry-After: 5. */
+void api_reply_error(const struct api_call *call, int status, const char *msg, const char *code);
+/* 500 internal, logged with the errno and what failed. */
+void api_reply_internal(const struct api_call *call, const char *what, int err);
+/* For paths that answered through the http layer directly (e.g. 405): counts and logs. */
+void api_reply_done(const struct api_call *call, int status);
+
+/* Called with the parsed JSON body (borrowed; {} for an empty body; any JSON type). call is
+ * freed when fn returns: copy it (and http_request_ref the request) to answer later. */
+typedef void (*api_json_fn)(struct api_call *call, json_t *body);
+/* Reads the body (≤ 8 MiB), parses it and calls fn; answers 400 for malformed JSON and lets the
+ * HTTP layer answer 413. On a dead connection fn never runs. */
+void api_read_json(const struct api_call *call, api_json_fn fn);
+
+struct api_page {
+    size_t limit;    /* effective: default 50, clamped to 500 */
+    size_t offset;
+};
+/* Parses limit/offset (§1.10). Returns 0, or answers 400 itself and returns -EINVAL. */
+__attribute__((warn_unused_result))
+int api_page_parse(const struct api_call *call, struct api_page *ret);
+/* {"data":items,"pagination":{total,limit,offset,count}}; items stolen. */
+json_t *api_page_wrap(json_t *items, const struct api_page *pg, uint64_t total);

@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: MIT */
+/* router.c: the API's single HTTP handler (api.h). One table maps (method, path pattern) to a
+ * handler with its authentication need; a known path with another method is 405 with Allow, an
+ * unknown one 404 `route not found`, and routes of tiers not built yet answer 501
+ * not_implemented (spec/API.md §0.2). Knows no resource; owns no state beyond the table. */
+#include "daemon/api/api.h"
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "daemon/api/catalog.h"
+#include "daemon/api/reply.h"
+#include "daemon/api/sandboxes.h"
+#include "daemon/http/jsend.h"
+#include "daemon/http/request.h"
+#include "daemon/http/response.h"
+#include "daemon/http/route.h"
+#include "daemon/log.h"
+
+#define R(m, p, a, f) { HTTP_##m, p, API_AUTH_##a, false, f }
+#define NI(m, p) { HTTP_##m, p, API_AUTH_KEY, false, NULL }
+#define ANY_NI(p) NI(GET, p), NI(POST, p), NI(PUT, p), NI(PATCH, p), NI(DELETE, p)
+
+static const struct api_route routes[] = {
+    { HTTP_GET, "/healthz", API_AUTH_NONE, true, api_get_healthz },
+    { HTTP_GET, "/readyz", API_AUTH_NONE, true, api_get_readyz },
+    R(GET, "/v1/whoami", KEY, api_get_whoami),
+    R(GET, "/v1/shapes", NONE, api_get_shapes),
+    R(GET, "/v1/rootfs", NONE, api_get_rootfs),
+    R(GET, "/v1/hosts", ADMIN, api_get_hosts),
+    R(GET, "/v1/sandboxes", KEY, api_sandbox_list),
+    R(POST, "/v1/sandboxes", KEY, api_sandbox_create),
+    R(GET, "/v1/sandboxes/by-ip/*", KEY, api_sandbox_by_ip),
+    R(GET, "/v1/sandboxes/*", KEY, api_sandbox_get),
+    R(PATCH, "/v1/sandboxes/*", KEY, api_sandbox_patch),
+    R(DELETE, "/v1/sandboxes/*", KEY, api_sandbox_delete),
+    /* tier 1, VM-backed: wired with the async host layer */
+    NI(POST, "/v1/sandboxes/*/pause"),
+    NI(POST, "/v1/sandboxes/*/resume"),
+    NI(POST, "/v1/sandboxes/*/fork"),
+    NI(POST, "/v1/sandboxes/*/resize"),
+    NI(POST, "/v1/sandboxes/*/ssh-pubkeys"),
+    NI(POST, "/v1/sandboxes/*/exec"),
+    NI(PUT, "/v1/sandboxes/*/files"),
+    NI(GET, "/v1/sandboxes/*/files"),
+    NI(GET, "/v1/sandboxes/*/egress"),
+    NI(PUT, "/v1/sandboxes/*/egress"),
+    NI(GET, "/v1/sandboxes/*/bandwidth"),
+    NI(POST, "/v1/sandboxes/*/bandwidth/recharge"),
+    NI(GET, "/v1/networks"),
+    NI(POST, "/v1/networks"),
+    NI(GET, "/v1/networks/*"),
+    NI(DELETE, "/v1/networks/*"),
+    NI(POST, "/v1/sandboxes/*/networks"),
+    NI(DELETE, "/v1/sandboxes/*/networks/*"),
+    NI(GET, "/v1/disks"),
+    NI(POST, "/v1/disks"),
+    NI(GET, "/v1/disks/*"),
+    NI(PATCH, "/v1/disks/*"),
+    NI(DELETE, "/v1/disks/*"),
+    NI(POST, "/v1/sandboxes/*/disks"),
+    NI(GET, "/v1/sandboxes/*/disks"),
+    NI(DELETE, "/v1/sandboxes/*/disks/*"),
+    NI(GET, "/v1/templates"),
+    NI(POST, "/v1/templates"),
+    NI(GET, "/v1/templates/*"),
+    NI(DELETE, "/v1/templates/*"),
+    NI(GET, "/v1/templates/*/logs"),
+    /* tier 2 */
+    NI(POST, "/v1/sandboxes/*/processes"),
+    NI(GET, "/v1/sandboxes/*/processes"),
+    NI(GET, "/v1/sandboxes/*/processes/*"),
+    NI(DELETE, "/v1/sandboxes/*/processes/*"),
+    NI(GET, "/v1/sandboxes/*/processes/*/connect"),
+    NI(POST, "/v1/sandboxes/*/processes/*/input"),
+    NI(POST, "/v1/sandboxes/*/processes/*/stdin/close"),
+    NI(POST, "/v1/sandboxes/*/processes/*/resize"),
+    NI(POST, "/v1/sandboxes/*/processes/*/signal"),
+    NI(GET, "/v1/sandboxes/*/processes/*/wait"),
+    NI(POST, "/v1/sandboxes/*/shell"),
+    NI(POST, "/v1/sandboxes/*/tunnel/*"),
+    NI(GET, "/v1/sandboxes/*/shell-ws"),
+    NI(POST, "/v1/sandboxes/*/access-token"),
+    NI(GET, "/v1/sandboxes/*/access-token"),
+    NI(DELETE, "/v1/sandboxes/*/access-token"),
+    NI(POST, "/v1/sandboxes/*/access-token/rotate"),
+    NI(GET, "/v1/sandboxes/*/metrics"),
+    NI(GET, "/v1/metrics"),
+    NI(GET, "/v1/metrics/timeseries"),
+    /* tier 3 (§3.16) */
+    ANY_NI("/v1/sandboxes/*/computer/**"),
+    ANY_NI("/v1/devices"),
+    ANY_NI("/v1/devices/**"),
+};
+#define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
+
+void api_ctx_init(struct api_ctx *ctx)
+{
+    memset(ctx, 0, sizeof(*ctx));
+}
+
+void api_ctx_release(struct api_ctx *ctx)
+{
+    api_metrics_release(&ctx->metrics);
+}
+
+/* True when path matches pattern: literal segments, '*' one segment, a final "**" one or more. */
+static bool pattern_match(const char *pattern, const struct http_path *path)
+{
+    const char *p = pattern;
+    unsigned i = 0;
+    while (*p == '/') {
+        p++;
+        const char *e = strchr(p, '/');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        if (n == 2 && p[0] == '*' && p[1] == '*')
+            return i < path->n;
+        if (i >= path->n)
+            return false;
+        if (!(n == 1 && p[0] == '*')) {
+            if (path->seg_len[i] != n || memcmp(path->seg[i], p, n) != 0)
+                return false;
+        }
+        i++;
+        p += n;
+    }
+    return i == path->n;
+}
+
+static const char *method_name(int m)
+{
+    switch (m) {
+    case HTTP_GET: return "GET";
+    case HTTP_HEAD: return "HEAD";
+    case HTTP_POST: return "POST";
+    case HTTP_PUT: return "PUT";
+    case HTTP_PATCH: return "PATCH";
+    case HTTP_DELETE: return "DELETE";
+    case HTTP_OPTIONS: return "OPTIONS";
+    default: return "OTHER";
+    }
+}
+
+static void not_implemented(struct api_call *call)
+{
+    api_reply_error(call, 501, "this route is not implemented yet", "not_implemented");
+}
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void api_handle(struct http_request *req, void *ud)
+{
+    struct api_ctx *ctx = ud;
+    int method = http_request_method(req);
+    struct api_call call = {
+        .ctx = ctx,
+        .req = req,
+        .method = method_name(method),
+        .start_us = mono_us(),
+    };
+    const struct http_path *path = http_request_path(req);
+    const struct api_route *hit = NULL;
+    bool path_known = false;
+    char allow[128] = "";
+    uint64_t seen = 0;
+    for (size_t i = 0; i < N_ROUTES; i++) {
+        const struct api_route *r = &routes[i];
+        if (!pattern_match(r->pattern, path))
+            continue;
+        if (!path_known)
+            call.route = r; /* metrics label for a 405 */
+        path_known = true;
+        bool ok = r->method == method || (method == HTTP_HEAD && r->head_ok);
+        if (ok && !hit)
+            hit = r;
+        int ms[2] = { r->method, r->head_ok ? HTTP_HEAD : -1 };
+        for (int k = 0; k < 2; k++) {
+            /* Allow lists each method once, in table order */
+            if (ms[k] < 0 || ms[k] >= 64 || (seen & (1ull << ms[k])))
+                continue;
+            seen |= 1ull << ms[k];
+            size_t al = strlen(allow);
+            snprintf(allow + al, sizeof(allow) - al, "%s%s", al ? ", " : "", method_name(ms[k]));
+        }
+    }
+    if (!path_known) {
+        (void)http_reply_not_found(req);
+        api_reply_done(&call, 404);
+        return;
+    }
+    if (!hit) {
+        (void)http_reply_method_not_allowed(req, allow);
+        api_reply_done(&call, 405);
+        return;
+    }
+    call.route = hit;
+    if (hit->auth != API_AUTH_NONE) {
+        int r = api_auth_check(ctx, req, &call.auth);
+        if (r == -EACCES) {
+            api_reply_fail_str(&call, 401, "missing or invalid credential");
+            return;
+        }
+        if (r < 0) {
+            api_reply_internal(&call, "authenticate", r);
+            return;
+        }
+        if (hit->auth == API_AUTH_ADMIN && !call.auth.admin) {
+            api_reply_fail_code(&call, 403, "forbidden", "admin key required");
+            return;
+        }
+    }
+    if (hit->fn)
+        hit->fn(&call);
+    else
+        not_implemented(&call);
+}

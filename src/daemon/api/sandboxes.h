@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: MIT */
+/* sandboxes.h: the sandbox routes of spec/API.md §3.2 on the store: create (validation, then the
+ * VM through sandbox_host.h), list, get, by-ip, PATCH and DELETE. */
+#pragma once
+
+struct api_call;
+
+void api_sandbox_create(struct api_call *call);
+void api_sandbox_list(struct api_call *call);
+void api_sandbox_get(struct api_call *call);
+void api_sandbox_by_ip(struct api_call *call);
+void api_sandbox_patch(struct api_call *call);
+void api_sandbox_delete(struct api_call *call);

@@ -1,0 +1,467 @@
+/* SPDX-License-Identifier: MIT */
+/* config.c: the hearthd config file and its keys (config.h). One table maps each key to its
+ * setter; the defaults live in config_defaults(). Input is hostile (a typo'd or truncated file
+ * must fail with the line named, never be half-understood), so values are parsed strictly. */
+#include "daemon/config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void config_defaults(struct hd_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    snprintf(cfg->listen_host, sizeof(cfg->listen_host), "127.0.0.1");
+    cfg->listen_port = 8080;
+    snprintf(cfg->data_dir, sizeof(cfg->data_dir), "/var/lib/hearth");
+    snprintf(cfg->region, sizeof(cfg->region), "local");
+    snprintf(cfg->accel, sizeof(cfg->accel), "auto");
+    cfg->metrics_enabled = true;
+    snprintf(cfg->metrics_host, sizeof(cfg->metrics_host), "127.0.0.1");
+    cfg->metrics_port = 9464;
+    cfg->log_level = LOG_LEVEL_INFO;
+    cfg->max_sandboxes = 0;
+    cfg->max_disk_mib = 262144;
+    cfg->bandwidth_quota_bytes = 5368709120LL;
+    cfg->retention_hours = 168;
+    snprintf(cfg->ingress_scheme, sizeof(cfg->ingress_scheme), "https");
+    cfg->shutdown_timeout_s = 10;
+}
+
+__attribute__((format(printf, 3, 4)))
+static int fail(char *reterr, size_t reterr_len, const char *fmt, ...)
+{
+    if (reterr && reterr_len) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(reterr, reterr_len, fmt, ap);
+        va_end(ap);
+    }
+    return -EINVAL;
+}
+
+/* Strict unsigned decimal: digits only, no sign, no spaces, within [min, max]. */
+static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ret)
+{
+    if (!s || *s < '0' || *s > '9')
+        return -EINVAL;
+    uint64_t v = 0;
+    for (const char *p = s; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return -EINVAL;
+        unsigned d = (unsigned)(*p - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return -ERANGE;
+        v = v * 10 + d;
+    }
+    if (v < min || v > max)
+        return -ERANGE;
+    *ret = v;
+    return 0;
+}
+
+int config_parse_hostport(const char *s, char host[CONFIG_HOST_SIZE], uint16_t *ret_port)
+{
+    const char *colon;
+    char h[CONFIG_HOST_SIZE];
+    size_t hl;
+    if (!s)
+        return -EINVAL;
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (!close || close[1] != ':')
+            return -EINVAL;
+        hl = (size_t)(close - s - 1);
+        if (hl == 0 || hl >= sizeof(h))
+            return -EINVAL;
+        memcpy(h, s + 1, hl);
+        colon = close + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (!colon)
+            return -EINVAL;
+        hl = (size_t)(colon - s);
+        if (hl == 0 || hl >= sizeof(h))
+            return -EINVAL;
+        memcpy(h, s, hl);
+    }
+    h[hl] = '\0';
+    unsigned char addr[16];
+    bool v6 = strchr(h, ':') != NULL;
+    if (inet_pton(v6 ? AF_INET6 : AF_INET, h, addr) != 1)
+        return -EINVAL;
+    if (v6 && s[0] != '[')
+        return -EINVAL;
+    uint64_t port;
+    if (parse_u64(colon + 1, 0, 65535, &port) < 0)
+        return -EINVAL;
+    memcpy(host, h, hl + 1);
+    *ret_port = (uint16_t)port;
+    return 0;
+}
+
+static int copy_str(char *dst, size_t size, const char *v)
+{
+    size_t n = strlen(v);
+    if (n >= size)
+        return -ENAMETOOLONG;
+    memcpy(dst, v, n + 1);
+    return 0;
+}
+
+/* A name: 1..63 of [A-Za-z0-9._-], starting with a letter or digit. */
+static bool name_ok(const char *v)
+{
+    size_t n = strlen(v);
+    if (n == 0 || n >= CONFIG_NAME_SIZE)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = v[i];
+        bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (!alnum && (i == 0 || (c != '-' && c != '_' && c != '.')))
+            return false;
+    }
+    return true;
+}
+
+static bool domain_ok(const char *v)
+{
+    size_t n = strlen(v);
+    if (n >= CONFIG_DOMAIN_SIZE)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = v[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '.'))
+            return false;
+    }
+    return n == 0 || (v[0] != '.' && v[0] != '-' && v[n - 1] != '.');
+}
+
+typedef int (*config_setter)(struct hd_config *cfg, const char *v, const char **why);
+
+static int set_listen(struct hd_config *cfg, const char *v, const char **why)
+{
+    *why = "expected HOST:PORT with a numeric address, e.g. 127.0.0.1:8080 or [::1]:8080";
+    return config_parse_hostport(v, cfg->listen_host, &cfg->listen_port);
+}
+
+static int set_metrics_listen(struct hd_config *cfg, const char *v, const char **why)
+{
+    *why = "expected HOST:PORT, or \"\" / off to disable";
+    if (v[0] == '\0' || strcmp(v, "off") == 0) {
+        cfg->metrics_enabled = false;
+        return 0;
+    }
+    int r = config_parse_hostport(v, cfg->metrics_host, &cfg->metrics_port);
+    if (r == 0)
+        cfg->metrics_enabled = true;
+    return r;
+}
+
+static int set_path(char *dst, const char *v, const char **why, bool empty_ok)
+{
+    *why = "expected an absolute path";
+    if (v[0] == '\0' && empty_ok) {
+        dst[0] = '\0';
+        return 0;
+    }
+    if (v[0] != '/')
+        return -EINVAL;
+    *why = "path too long";
+    return copy_str(dst, CONFIG_PATH_SIZE, v);
+}
+
+static int set_data_dir(struct hd_config *cfg, const char *v, const char **why)
+{
+    return set_path(cfg->data_dir, v, why, false);
+}
+
+static int set_images_dir(struct hd_config *cfg, const char *v, const char **why)
+{
+    return set_path(cfg->images_dir, v, why, true);
+}
+
+static int set_region(struct hd_config *cfg, const char *v, const char **why)
+{
+    *why = "expected 1-63 characters of [A-Za-z0-9._-]";
+    return name_ok(v) ? copy_str(cfg->region, sizeof(cfg->region), v) : -EINVAL;
+}
+
+static int set_host_id(struct hd_config *cfg, const char *v, const char **why)
+{
+    *why = "expected 1-63 characters of [A-Za-z0-9._-], or \"\" for the hostname";
+    if (v[0] == '\0') {
+        cfg->host_id[0] = '\0';
+        return 0;
+    }
+    return name_ok(v) ? copy_str(cfg->host_id, sizeof(cfg->host_id), v) : -EINVAL;
+}
+
+static int set_accel(struct hd_config *cfg, const char *v, const char **why)
+{
+    *why = "expected auto, kvm or tcg";
+    if (strcmp(v, "auto") && strcmp(v, "kvm") && strcmp(v, "tcg"))
+        return -EINVAL;
+    return copy_str(cfg->accel, sizeof(cfg->accel), v);
+}
+
+static int set_log_level(struct hd_config *cfg, const char *v, const char **why)
+{
+    *why = "expected debug, info, warn or error";
+    return log_level_from_string(v, &cfg->log_level);
+}
+
+static int set_max_sandboxes(struct hd_config *cfg, const char *v, const char **why)
+{
+    uint64_t n;
+    *why = "expected an integer from 0 (unlimited) to 1000000";
+    int r = parse_u64(v, 0, 1000000, &n);
+    if (r == 0)
+        cfg->max_sandboxes = (uint32_t)n;
+    return r;
+}
+
+static int set_max_disk_mib(struct hd_config *cfg, const char *v, const char **why)
+{
+    uint64_t n;
+    *why = "expected an integer from 1024 to 16777216 (MiB)";
+    int r = parse_u64(v, 1024, 16777216, &n);
+    if (r == 0)
+        cfg->max_disk_mib = (int64_t)n;
+    return r;
+}
+
+static int set_bw_quota(struct hd_config *cfg, const char *v, const char **why)
+{
+    uint64_t n;
+    *why = "expected -1 (unmetered) or an integer from 1 to 2^50 (bytes)";
+    if (strcmp(v, "-1") == 0) {
+        cfg->bandwidth_quota_bytes = -1;
+        return 0;
+    }
+    int r = parse_u64(v, 1, 1ull << 50, &n);
+    if (r == 0)
+        cfg->bandwidth_quota_bytes = (int64_t)n;
+    return r;
+}
+
+static int set_retention(struct hd_config *cfg, const char *v, const char **why)
+{
+    uint64_t n;
+    *why = "expected an integer from 1 to 87600 (hours)";
+    int r = parse_u64(v, 1, 87600, &n);
+    if (r == 0)
+        cfg->retention_hours = (uint32_t)n;
+    return r;
+}
+
+static int set_ingress_domain(struct hd_config *cfg, const char *v, const char **why)
+{
+    *why = "expected a domain name such as sandbox.example.com, or \"\"";
+    return domain_ok(v) ? copy_str(cfg->ingress_domain, sizeof(cfg->ingress_domain), v)
+                        : -EINVAL;
+}
+
+static int set_ingress_scheme(struct hd_config *cfg, const char *v, const char **why)
+{
+    *why = "expected https or http";
+    if (strcmp(v, "https") && strcmp(v, "http"))
+        return -EINVAL;
+    return copy_str(cfg->ingress_scheme, sizeof(cfg->ingress_scheme), v);
+}
+
+static int set_shutdown_timeout(struct hd_config *cfg, const char *v, const char **why)
+{
+    uint64_t n;
+    *why = "expected an integer from 0 to 3600 (seconds)";
+    int r = parse_u64(v, 0, 3600, &n);
+    if (r == 0)
+        cfg->shutdown_timeout_s = (uint32_t)n;
+    return r;
+}
+
+static const struct {
+    const char *key;
+    config_setter set;
+} keys[] = {
+    { "listen", set_listen },
+    { "data_dir", set_data_dir },
+    { "images_dir", set_images_dir },
+    { "region", set_region },
+    { "host_id", set_host_id },
+    { "accel", set_accel },
+    { "metrics_listen", set_metrics_listen },
+    { "log_level", set_log_level },
+    { "max_sandboxes", set_max_sandboxes },
+    { "max_disk_mib", set_max_disk_mib },
+    { "bandwidth_quota_bytes", set_bw_quota },
+    { "retention_hours", set_retention },
+    { "ingress_domain", set_ingress_domain },
+    { "ingress_scheme", set_ingress_scheme },
+    { "shutdown_timeout_s", set_shutdown_timeout },
+};
+#define N_KEYS (sizeof(keys) / sizeof(keys[0]))
+
+static int key_index(const char *key)
+{
+    for (size_t i = 0; i < N_KEYS; i++)
+        if (strcmp(keys[i].key, key) == 0)
+            return (int)i;
+    return -1;
+}
+
+int config_set(struct hd_config *cfg, const char *key, const char *value, char *reterr,
+               size_t reterr_len)
+{
+    int i = key_index(key);
+    if (i < 0) {
+        fail(reterr, reterr_len, "unknown key '%.64s'", key);
+        return -ENOENT;
+    }
+    const char *why = "bad value";
+    if (keys[i].set(cfg, value, &why) < 0)
+        return fail(reterr, reterr_len, "bad value for '%s': '%.200s': %s", key, value, why);
+    return 0;
+}
+
+static bool is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r';
+}
+
+int config_parse(struct hd_config *cfg, const char *text, size_t len, const char *source,
+                 char *reterr, size_t reterr_len)
+{
+    bool seen[N_KEYS] = { false };
+    char line[CONFIG_MAX_LINE + 1];
+    size_t pos = 0;
+    unsigned lineno = 0;
+    if (!source)
+        source = "config";
+    while (pos < len) {
+        lineno++;
+        const char *start = text + pos;
+        const char *nl = memchr(start, '\n', len - pos);
+        size_t n = nl ? (size_t)(nl - start) : len - pos;
+        pos += n + (nl ? 1 : 0);
+        if (n > CONFIG_MAX_LINE)
+            return fail(reterr, reterr_len, "%s:%u: line longer than %u bytes", source, lineno,
+                        CONFIG_MAX_LINE);
+        if (memchr(start, '\0', n))
+            return fail(reterr, reterr_len, "%s:%u: NUL byte in line", source, lineno);
+        memcpy(line, start, n);
+        line[n] = '\0';
+        /* trim both ends */
+        char *b = line, *e = line + n;
+        while (b < e && is_space(*b))
+            b++;
+        while (e > b && is_space(e[-1]))
+            e--;
+        *e = '\0';
+        if (*b == '\0' || *b == '#')
+            continue;
+        char *eq = strchr(b, '=');
+        if (!eq)
+            return fail(reterr, reterr_len, "%s:%u: expected 'key = value', got '%.64s'",
+                        source, lineno, b);
+        char *ke = eq;
+        while (ke > b && is_space(ke[-1]))
+            ke--;
+        *ke = '\0';
+        char *v = eq + 1;
+        while (*v && is_space(*v))
+            v++;
+        size_t vl = strlen(v);
+        if (vl >= 2 && v[0] == '"' && v[vl - 1] == '"') {
+            v[vl - 1] = '\0';
+            v++;
+        } else if (memchr(v, '"', vl)) {
+            return fail(reterr, reterr_len, "%s:%u: unbalanced '\"' in value of '%.64s'",
+                        source, lineno, b);
+        }
+        if (*b == '\0')
+            return fail(reterr, reterr_len, "%s:%u: missing key before '='", source, lineno);
+        int i = key_index(b);
+        if (i < 0)
+            return fail(reterr, reterr_len, "%s:%u: unknown key '%.64s'", source, lineno, b);
+        if (seen[i])
+            return fail(reterr, reterr_len, "%s:%u: duplicate key '%s'", source, lineno, b);
+        seen[i] = true;
+        char why[400];
+        if (config_set(cfg, b, v, why, sizeof(why)) < 0)
+            return fail(reterr, reterr_len, "%s:%u: %s", source, lineno, why);
+    }
+    return 0;
+}
+
+int config_load(struct hd_config *cfg, const char *path, bool must_exist, char *reterr,
+                size_t reterr_len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int r = -errno;
+        if (r == -ENOENT && !must_exist)
+            return 0;
+        fail(reterr, reterr_len, "cannot open config '%s': %s", path, strerror(-r));
+        return r;
+    }
+    struct stat stbuf;
+    if (fstat(fd, &stbuf) < 0 || !S_ISREG(stbuf.st_mode)) {
+        close(fd);
+        fail(reterr, reterr_len, "config '%s' is not a regular file", path);
+        return -EINVAL;
+    }
+    if (stbuf.st_size > (off_t)CONFIG_MAX_FILE) {
+        close(fd);
+        fail(reterr, reterr_len, "config '%s' is larger than %u bytes", path, CONFIG_MAX_FILE);
+        return -EFBIG;
+    }
+    size_t cap = (size_t)stbuf.st_size + 1, len = 0;
+    char *text = malloc(cap);
+    if (!text) {
+        close(fd);
+        return -ENOMEM;
+    }
+    for (;;) {
+        if (len == cap) {
+            close(fd);
+            free(text);
+            fail(reterr, reterr_len, "config '%s' grew while being read", path);
+            return -EFBIG;
+        }
+        ssize_t n = read(fd, text + len, cap - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int r = -errno;
+            close(fd);
+            free(text);
+            fail(reterr, reterr_len, "cannot read config '%s': %s", path, strerror(-r));
+            return r;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+    }
+    close(fd);
+    int r = config_parse(cfg, text, len, path, reterr, reterr_len);
+    free(text);
+    return r;
+}
+
+int config_images_dir(const struct hd_config *cfg, char out[CONFIG_PATH_SIZE])
+{
+    int n = cfg->images_dir[0]
+                ? snprintf(out, CONFIG_PATH_SIZE, "%s", cfg->images_dir)
+                : snprintf(out, CONFIG_PATH_SIZE, "%s/images", cfg->data_dir);
+    if (n < 0 || n >= CONFIG_PATH_SIZE)
+        return -ENAMETOOLONG;
+    return 0;
+}

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/* config.h: hearthd's configuration: one file of `key = value` lines (default
+ * /etc/hearth/hearthd.conf), every key with a documented default (docs/operations.md), and
+ * command-line overrides applied on top. Pure parsing: no I/O except config_load() reading the
+ * file; never logs. Errors are one line naming the source, the line and the key. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "daemon/log.h"
+
+#define CONFIG_DEFAULT_PATH "/etc/hearth/hearthd.conf"
+#define CONFIG_MAX_FILE (1u << 20)   /* bigger files are refused */
+#define CONFIG_MAX_LINE 4096         /* longer lines are refused */
+#define CONFIG_PATH_SIZE 1024
+#define CONFIG_HOST_SIZE 64          /* numeric IPv4/IPv6 address */
+#define CONFIG_NAME_SIZE 64          /* region, host id */
+#define CONFIG_DOMAIN_SIZE 254
+
+struct hd_config {
+    char listen_host[CONFIG_HOST_SIZE];   /* listen = 127.0.0.1:8080 */
+    uint16_t listen_port;                 /* 0 = ephemeral (tests) */
+    char data_dir[CONFIG_PATH_SIZE];      /* data_dir = /var/lib/hearth */
+    char images_dir[CONFIG_PATH_SIZE];    /* images_dir = "" → <data_dir>/images */
+    char region[CONFIG_NAME_SIZE];        /* region = local */
+    char host_id[CONFIG_NAME_SIZE];       /* host_id = "" → the machine's hostname */
+    char accel[8];                        /* accel = auto | kvm | tcg */
+    bool metrics_enabled;                 /* metrics_listen = 127.0.0.1:9464 ("" or off = off) */
+    char metrics_host[CONFIG_HOST_SIZE];
+    uint16_t metrics_port;
+    enum log_level log_level;             /* log_level = info */
+    uint32_t max_sandboxes;               /* per user, non-terminal; 0 = unlimited (default) */
+    int64_t max_disk_mib;                 /* max_disk_mib = 262144 */
+    int64_t bandwidth_quota_bytes;        /* default quota; -1 = unmetered; 5368709120 */
+    uint32_t retention_hours;             /* destroyed rows kept; 168, minimum 1 */
+    char ingress_domain[CONFIG_DOMAIN_SIZE]; /* "" = no ingress_url_template */
+    char ingress_scheme[8];               /* https | http */
+    uint32_t shutdown_timeout_s;          /* in-flight requests on SIGTERM; 10 */
+};
+
+/* Fills cfg with every default. */
+void config_defaults(struct hd_config *cfg);
+
+/* Sets one key from its text value (what a file line or a flag gives). Returns 0, -ENOENT for
+ * an unknown key, -EINVAL for a bad value; on error writes a reason ("unknown key 'x'",
+ * "bad value for 'listen': …") into reterr. */
+__attribute__((warn_unused_result))
+int config_set(struct hd_config *cfg, const char *key, const char *value, char *reterr,
+               size_t reterr_len);
+
+/* Parses config text (len bytes; need not be NUL-terminated) on top of cfg: `key = value`
+ * lines, blank lines and `#` comment lines; surrounding spaces and one pair of double quotes
+ * around the value are removed; CRLF is accepted. A duplicate key, an unknown key, a line
+ * without '=', a NUL byte, a line over CONFIG_MAX_LINE or a bad value is an error
+ * "<source>:<line>: <reason>" in reterr, and returns -EINVAL (cfg may be half-updated). */
+__attribute__((warn_unused_result))
+int config_parse(struct hd_config *cfg, const char *text, size_t len, const char *source,
+                 char *reterr, size_t reterr_len);
+
+/* Reads and parses path on top of cfg. When the file does not exist and must_exist is false,
+ * cfg is left as is and 0 is returned. Returns 0, -EINVAL (parse error), -EFBIG or -errno from
+ * open/read, with a reason in reterr. */
+__attribute__((warn_unused_result))
+int config_load(struct hd_config *cfg, const char *path, bool must_exist, char *reterr,
+                size_t reterr_len);
+
+/* Parses "HOST:PORT" ("[v6]:PORT" for IPv6; HOST numeric). Returns 0 or -EINVAL. */
+__attribute__((warn_unused_result))
+int config_parse_hostport(const char *s, char host[CONFIG_HOST_SIZE], uint16_t *ret_port);
+
+/* The effective images directory: images_dir, or <data_dir>/images when unset. Returns 0 or
+ * -ENAMETOOLONG. */
+__attribute__((warn_unused_result))
+int config_images_dir(const struct hd_config *cfg, char out[CONFIG_PATH_SIZE]);

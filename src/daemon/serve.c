@@ -1,0 +1,363 @@
+/* SPDX-License-Identifier: MIT */
+/* serve.c: `hearthd serve`: loads the config, opens the store, creates the first admin key,
+ * runs the API listener (and the Prometheus metrics listener) on one libevent loop, and shuts
+ * down gracefully on SIGTERM/SIGINT. Owns the daemon context (struct hd_ctx); no globals. Edge
+ * code: logs JSON lines, never a key. */
+#include "daemon/commands.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "common/buf.h"
+#include "common/timefmt.h"
+#include "daemon/api/api.h"
+#include "daemon/config.h"
+#include "daemon/http/jsend.h"
+#include "daemon/http/request.h"
+#include "daemon/http/response.h"
+#include "daemon/http/route.h"
+#include "daemon/http/server.h"
+#include "daemon/log.h"
+#include "daemon/store/store.h"
+
+#define ADMIN_KEY_FILE "admin.key"
+#define PORT_FILE "hearthd.port"
+#define METRICS_PORT_FILE "metrics.port"
+
+struct hd_ctx {
+    struct hd_config cfg;
+    struct event_base *base;
+    struct store *store;
+    struct api_ctx api;
+    struct http_server *api_srv;
+    struct http_server *metrics_srv;
+    struct event *sig_term;
+    struct event *sig_int;
+    unsigned pending_shutdowns;   /* servers still draining */
+    bool stopping;
+};
+
+static const char serve_usage[] =
+    "usage: hearthd serve [--config FILE] [--data-dir DIR] [--listen HOST:PORT] [--images DIR]\n";
+
+/* Shared by serve and keys: defaults, then the file, then flags. Prints its own errors. */
+int cmd_config_load(struct hd_config *cfg, const char *config_path, const char *data_dir,
+                        const char *listen, const char *images)
+{
+    char err[512];
+    config_defaults(cfg);
+    const char *path = config_path ? config_path : CONFIG_DEFAULT_PATH;
+    if (config_load(cfg, path, config_path != NULL, err, sizeof(err)) < 0) {
+        fprintf(stderr, "hearthd: %s\n", err);
+        return -EINVAL;
+    }
+    const char *keys[] = { "data_dir", "listen", "images_dir" };
+    const char *flags[] = { "--data-dir", "--listen", "--images" };
+    const char *vals[] = { data_dir, listen, images };
+    for (int i = 0; i < 3; i++) {
+        if (vals[i] && config_set(cfg, keys[i], vals[i], err, sizeof(err)) < 0) {
+            fprintf(stderr, "hearthd: %s: %s\n", flags[i], err);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+/* Opens data_dir/hearth.db, creating data_dir (0700) if it is missing. Prints errors. */
+int cmd_store_open(const struct hd_config *cfg, struct store **ret)
+{
+    if (mkdir(cfg->data_dir, 0700) < 0 && errno != EEXIST) {
+        fprintf(stderr, "hearthd: cannot create data dir '%s': %s\n", cfg->data_dir,
+                strerror(errno));
+        return -errno;
+    }
+    char path[PATH_MAX], err[256];
+    if ((size_t)snprintf(path, sizeof(path), "%s/hearth.db", cfg->data_dir) >= sizeof(path))
+        return -ENAMETOOLONG;
+    int r = store_open(path, ret, err, sizeof(err));
+    if (r < 0)
+        fprintf(stderr, "hearthd: cannot open store '%s': %s\n", path, err);
+    return r;
+}
+
+/* Writes text to data_dir/name atomically (temp file + rename) with mode. */
+static int write_file(const char *dir, const char *name, const char *text, mode_t mode)
+{
+    char path[PATH_MAX], tmp[PATH_MAX];
+    if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path) ||
+        (size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name) >= sizeof(tmp))
+        return -ENAMETOOLONG;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+    if (fd < 0)
+        return -errno;
+    size_t len = strlen(text);
+    int r = 0;
+    if (fchmod(fd, mode) < 0 || write(fd, text, len) != (ssize_t)len || fsync(fd) < 0)
+        r = errno ? -errno : -EIO;
+    if (close(fd) < 0 && r == 0)
+        r = -errno;
+    if (r == 0 && rename(tmp, path) < 0)
+        r = -errno;
+    if (r < 0)
+        unlink(tmp);
+    return r;
+}
+
+/* First start: no key at all → user admin with an admin key in data_dir/admin.key (0600). */
+static int first_start_key(struct hd_ctx *hd)
+{
+    struct store_key *keys = NULL;
+    size_t n = 0;
+    int r = store_key_list(hd->store, NULL, &keys, &n);
+    free(keys);
+    if (r < 0) {
+        log_error(NULL, "cannot list api keys", "{s:s}", "err", strerror(-r));
+        return r;
+    }
+    if (n > 0)
+        return 0;
+    struct store_key k;
+    char secret[APIKEY_LEN + 2];
+    r = store_key_create(hd->store, "admin", "first start", true, timefmt_now_ms(), &k, secret);
+    if (r < 0) {
+        log_error(NULL, "cannot create the admin key", "{s:s}", "err", strerror(-r));
+        return r;
+    }
+    size_t sl = strlen(secret);
+    secret[sl] = '\n';
+    secret[sl + 1] = '\0';
+    r = write_file(hd->cfg.data_dir, ADMIN_KEY_FILE, secret, 0600);
+    explicit_bzero(secret, sizeof(secret));
+    if (r < 0) {
+        log_error(NULL, "cannot write the admin key file", "{s:s,s:s}", "dir", hd->cfg.data_dir,
+                  "err", strerror(-r));
+        return r;
+    }
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/%s", hd->cfg.data_dir, ADMIN_KEY_FILE);
+    log_info(NULL, "first start: created user 'admin' with an admin api key", "{s:s,s:s}",
+             "key_id", k.id, "key_file", path);
+    return 0;
+}
+
+/* ---- metrics listener (API.md §5.2) ---- */
+
+static void on_metrics_request(struct http_request *req, void *ud)
+{
+    struct hd_ctx *hd = ud;
+    const struct http_path *p = http_request_path(req);
+    if (!(p->n == 1 && strcmp(p->seg[0], "metrics") == 0)) {
+        (void)http_reply_not_found(req);
+        return;
+    }
+    if (http_request_method(req) != HTTP_GET) {
+        (void)http_reply_method_not_allowed(req, "GET");
+        return;
+    }
+    struct buf b;
+    buf_init(&b, 16u << 20);
+    int r = api_metrics_render(&hd->api.metrics, &b);
+    if (r == 0)
+        r = buf_appendf(&b, "# HELP hearth_http_connections Open API connections.\n"
+                            "# TYPE hearth_http_connections gauge\n"
+                            "hearth_http_connections %u\n"
+                            "# HELP hearth_host_vms VMs on this host.\n"
+                            "# TYPE hearth_host_vms gauge\n"
+                            "hearth_host_vms{host=\"%s\"} %u\n",
+                        http_server_connections(hd->api_srv), hd->api.set.host_id,
+                        hd->api.host && hd->api.host->vm_count
+                            ? hd->api.host->vm_count(hd->api.host_ud)
+                            : 0);
+    if (r < 0) {
+        buf_release(&b);
+        (void)http_reply_error(req, 500, "cannot render metrics", "internal");
+        return;
+    }
+    (void)http_response_send(req, 200, "text/plain; version=0.0.4; charset=utf-8", b.data,
+                             b.len);
+    buf_release(&b);
+}
+
+/* ---- shutdown ---- */
+
+static void on_server_drained(struct http_server *srv, void *ud)
+{
+    struct hd_ctx *hd = ud;
+    if (hd->pending_shutdowns > 0 && --hd->pending_shutdowns == 0)
+        event_base_loopexit(hd->base, NULL);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *ud)
+{
+    struct hd_ctx *hd = ud;
+    if (hd->stopping) {
+        log_warn(NULL, "second signal: stopping now", "{s:i}", "signal", (int)sig);
+        event_base_loopexit(hd->base, NULL);
+        return;
+    }
+    hd->stopping = true;
+    hd->api.draining = true;
+    log_info(NULL, "shutting down: finishing in-flight requests", "{s:i,s:i}", "signal",
+             (int)sig, "timeout_s", (int)hd->cfg.shutdown_timeout_s);
+    unsigned ms = hd->cfg.shutdown_timeout_s * 1000;
+    hd->pending_shutdowns = hd->metrics_srv ? 2 : 1;
+    http_server_shutdown(hd->api_srv, ms, on_server_drained, hd);
+    if (hd->metrics_srv)
+        http_server_shutdown(hd->metrics_srv, ms, on_server_drained, hd);
+}
+
+static int listen_and_record(struct hd_ctx *hd, struct http_server *srv, const char *host,
+                             uint16_t port, const char *file, const char *what)
+{
+    int r = http_server_listen(srv, host, port);
+    if (r < 0) {
+        log_error(NULL, "cannot listen", "{s:s,s:s,s:i,s:s}", "listener", what, "host", host,
+                  "port", (int)port, "err", strerror(-r));
+        return r;
+    }
+    char text[16];
+    snprintf(text, sizeof(text), "%u\n", http_server_port(srv));
+    r = write_file(hd->cfg.data_dir, file, text, 0644);
+    if (r < 0)
+        log_warn(NULL, "cannot write the port file, ignoring", "{s:s,s:s}", "file", file, "err",
+                 strerror(-r));
+    log_info(NULL, "listening", "{s:s,s:s,s:i}", "listener", what, "host", host, "port",
+             (int)http_server_port(srv));
+    return 0;
+}
+
+static void remove_file(const char *dir, const char *name)
+{
+    char path[PATH_MAX];
+    if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) < sizeof(path))
+        (void)unlink(path); /* best effort: a stale port file only misleads until next start */
+}
+
+static void fill_settings(struct hd_ctx *hd)
+{
+    struct api_settings *s = &hd->api.set;
+    const struct hd_config *c = &hd->cfg;
+    snprintf(s->region, sizeof(s->region), "%s", c->region);
+    if (c->host_id[0])
+        snprintf(s->host_id, sizeof(s->host_id), "%s", c->host_id);
+    else if (gethostname(s->host_id, sizeof(s->host_id) - 1) < 0 || !s->host_id[0])
+        snprintf(s->host_id, sizeof(s->host_id), "local");
+    char images[CONFIG_PATH_SIZE];
+    if (config_images_dir(c, images) == 0)
+        snprintf(s->images_dir, sizeof(s->images_dir), "%s", images);
+    snprintf(s->ingress_domain, sizeof(s->ingress_domain), "%s", c->ingress_domain);
+    snprintf(s->ingress_scheme, sizeof(s->ingress_scheme), "%s", c->ingress_scheme);
+    s->max_disk_mib = c->max_disk_mib;
+    s->bandwidth_quota_bytes = c->bandwidth_quota_bytes;
+    s->max_sandboxes = c->max_sandboxes;
+}
+
+static int serve_run(struct hd_ctx *hd)
+{
+    int r = cmd_store_open(&hd->cfg, &hd->store);
+    if (r < 0)
+        return EXIT_HEARTHD;
+    if (first_start_key(hd) < 0)
+        return EXIT_HEARTHD;
+    hd->api.store = hd->store;
+    hd->api.started_ms = timefmt_now_ms();
+    fill_settings(hd);
+    /* hd->api.host stays NULL until the async VM layer is wired (sandbox_host.h) */
+
+    hd->base = event_base_new();
+    if (!hd->base)
+        return EXIT_HEARTHD;
+    hd->api_srv = http_server_new(hd->base, NULL, api_handle, &hd->api);
+    if (!hd->api_srv)
+        return EXIT_HEARTHD;
+    if (listen_and_record(hd, hd->api_srv, hd->cfg.listen_host, hd->cfg.listen_port, PORT_FILE,
+                          "api") < 0)
+        return EXIT_HEARTHD;
+    if (hd->cfg.metrics_enabled) {
+        hd->metrics_srv = http_server_new(hd->base, NULL, on_metrics_request, hd);
+        if (!hd->metrics_srv ||
+            listen_and_record(hd, hd->metrics_srv, hd->cfg.metrics_host, hd->cfg.metrics_port,
+                              METRICS_PORT_FILE, "metrics") < 0)
+            return EXIT_HEARTHD;
+    }
+    hd->sig_term = evsignal_new(hd->base, SIGTERM, on_signal, hd);
+    hd->sig_int = evsignal_new(hd->base, SIGINT, on_signal, hd);
+    if (!hd->sig_term || !hd->sig_int || event_add(hd->sig_term, NULL) < 0 ||
+        event_add(hd->sig_int, NULL) < 0)
+        return EXIT_HEARTHD;
+    log_info(NULL, "hearthd ready", "{s:s,s:s,s:s,s:s}", "data_dir", hd->cfg.data_dir,
+             "images_dir", hd->api.set.images_dir, "region", hd->api.set.region, "host_id",
+             hd->api.set.host_id);
+    if (event_base_dispatch(hd->base) < 0)
+        return EXIT_HEARTHD;
+    log_info(NULL, "stopped", NULL);
+    return 0;
+}
+
+static void serve_release(struct hd_ctx *hd)
+{
+    http_server_free(hd->api_srv);
+    http_server_free(hd->metrics_srv);
+    if (hd->sig_term)
+        event_free(hd->sig_term);
+    if (hd->sig_int)
+        event_free(hd->sig_int);
+    if (hd->base)
+        event_base_free(hd->base);
+    if (hd->api_srv || hd->metrics_srv) {
+        remove_file(hd->cfg.data_dir, PORT_FILE);
+        remove_file(hd->cfg.data_dir, METRICS_PORT_FILE);
+    }
+    store_close(hd->store);
+    api_ctx_release(&hd->api);
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    const char *config = NULL, *data_dir = NULL, *listen = NULL, *images = NULL;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            fputs(serve_usage, stdout);
+            return 0;
+        }
+        const char **dst = strcmp(a, "--config") == 0     ? &config
+                           : strcmp(a, "--data-dir") == 0 ? &data_dir
+                           : strcmp(a, "--listen") == 0   ? &listen
+                           : strcmp(a, "--images") == 0   ? &images
+                                                          : NULL;
+        if (!dst) {
+            fprintf(stderr, "hearthd: serve: unknown option '%s'\n%s", a, serve_usage);
+            return EXIT_USAGE;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "hearthd: serve: option '%s' needs a value\n", a);
+            return EXIT_USAGE;
+        }
+        *dst = argv[++i];
+    }
+    struct hd_ctx *hd = calloc(1, sizeof(*hd));
+    if (!hd)
+        return EXIT_HEARTHD;
+    if (cmd_config_load(&hd->cfg, config, data_dir, listen, images) < 0) {
+        free(hd);
+        return EXIT_USAGE;
+    }
+    log_set_level(hd->cfg.log_level);
+    api_ctx_init(&hd->api);
+    int rc = serve_run(hd);
+    serve_release(hd);
+    free(hd);
+    libevent_global_shutdown();
+    return rc;
+}

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/* apitest.h: helpers for the API tests: start a real `hearthd serve` on 127.0.0.1 with an
+ * ephemeral port and a temp data dir, a tiny HTTP/1.1 client over sockets (one request per
+ * connection), and running hearthd subcommands with their output captured. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "harness.h"
+
+struct hd_server {
+    pid_t pid;
+    char dir[64];           /* temp root: conf, images/, data/, log */
+    char data[128];         /* data dir */
+    char images[128];
+    char conf[128];
+    char log[128];          /* hearthd's stderr */
+    uint16_t port;
+    uint16_t metrics_port;
+    char admin_key[64];
+};
+
+/* The hearthd binary: $HEARTH_BIN/hearthd or build/bin/hearthd. */
+const char *hd_bin(void);
+
+/* Prepares a temp dir with a config (extra_conf appended; may be NULL) and, with images, fake
+ * vmlinux / debian-12.ext4 / minimal.ext4 files. Does not start anything. */
+bool hd_prepare(struct hd_server *s, const char *extra_conf, bool images);
+/* Starts `hearthd serve` on the prepared dir and waits for its port file. */
+bool hd_start(struct hd_server *s);
+/* SIGTERM, wait; returns the exit status (or -1). */
+int hd_stop(struct hd_server *s);
+/* Removes the temp dir. */
+void hd_cleanup(struct hd_server *s);
+
+/* Runs hearthd with argv (NULL-terminated, without argv[0]); captures stdout and stderr (NUL-
+ * terminated, truncated to their sizes). Returns the exit status, or -1. */
+int hd_run(const char *const *argv, char *out, size_t out_len, char *err, size_t err_len);
+
+struct hresp {
+    int status;
+    char head[16384];
+    char *body;         /* malloc'd, NUL-terminated */
+    size_t body_len;
+    json_t *json;       /* parsed body or NULL */
+};
+
+/* One request: method, target, extra header lines ("Name: value\r\n"…, may be NULL) and a body
+ * (may be NULL: no Content-Length). Returns 0 or -errno. */
+int http_do(uint16_t port, const char *method, const char *target, const char *headers,
+            const char *body, struct hresp *r);
+/* Sends raw bytes and reads whatever comes until the server closes. */
+int http_raw(uint16_t port, const void *bytes, size_t len, struct hresp *r, bool head_only);
+bool hresp_header(const struct hresp *r, const char *name, char *out, size_t max);
+void hresp_free(struct hresp *r);
+
+/* JSON helpers over a response: the value at a path like "data.pagination.total". */
+json_t *jpath(json_t *root, const char *path);
+const char *jstr(json_t *root, const char *path);
+long long jint(json_t *root, const char *path);

@@ -1,0 +1,1132 @@
+/* SPDX-License-Identifier: MIT */
+/* test_api.c: the REST API over real HTTP against a real `hearthd serve` on 127.0.0.1 (ephemeral
+ * port, temp data dir): probes, catalog, auth, routing errors, pagination, the sandbox routes on
+ * rows inserted through the store API, every create/PATCH validation rule, HTTP-level errors,
+ * the keys CLI, config errors, logs and shutdown. */
+#include "apitest.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "daemon/store/ids.h"
+#include "daemon/store/store.h"
+
+/* ---- fixture: a server, and users alice/bob with keys and rows ---- */
+
+struct fx {
+    struct hd_server s;
+    char alice[APIKEY_LEN + 1], bob[APIKEY_LEN + 1], alice_key_id[STORE_ID_SIZE];
+    char hdr_alice[128], hdr_bob[128], hdr_admin[128];
+    char sb_running[STORE_ID_SIZE], sb_paused[STORE_ID_SIZE], sb_destroyed[STORE_ID_SIZE];
+    char sb_bob[STORE_ID_SIZE];
+};
+
+static bool add_row(struct store *st, const char *user, const char *key_id, const char *name,
+                    enum store_state state, const char *ip, int64_t created, char *ret_id)
+{
+    struct store_sandbox sb;
+    store_sandbox_init(&sb);
+    REQUIRE(ids_new_sandbox(sb.id) == 0);
+    snprintf(sb.user_id, sizeof(sb.user_id), "%s", user);
+    snprintf(sb.name, sizeof(sb.name), "%s", name);
+    sb.status = state;
+    snprintf(sb.shape, sizeof(sb.shape), "s-1vcpu-1gb");
+    sb.vcpu = 1;
+    sb.mem_mib = 1024;
+    sb.disk_mib = 10240;
+    snprintf(sb.rootfs, sizeof(sb.rootfs), "devbox:1");
+    snprintf(sb.region, sizeof(sb.region), "local");
+    snprintf(sb.ip, sizeof(sb.ip), "%s", ip ? ip : "");
+    sb.created_at = created;
+    if (state != STORE_CREATING) {
+        sb.running_at = created + 1234;
+        sb.spawn_ms = 1234.567;
+    }
+    if (state == STORE_DESTROYED)
+        sb.destroyed_at = created + 5000;
+    snprintf(sb.created_by, sizeof(sb.created_by), "%s", key_id);
+    const char *egress[] = { "api.example.com:443" };
+    sb.egress.v = (char **)egress;
+    sb.egress.n = 1;
+    struct store_env envs[] = { { "SECRET_TOKEN", "hunter2", 7 }, { "A_KEY", "v", 1 } };
+    int r = store_sandbox_insert(st, &sb, envs, 2);
+    sb.egress = (struct store_strv){ 0 };
+    store_sandbox_release(&sb);
+    if (r)
+        harness_fail(__FILE__, __LINE__, "insert %s: %d", name, r);
+    REQUIRE(r == 0);
+    memcpy(ret_id, sb.id, STORE_ID_SIZE);
+    return true;
+}
+
+static bool fx_start(struct fx *f, const char *extra_conf)
+{
+    memset(f, 0, sizeof(*f));
+    REQUIRE(hd_prepare(&f->s, extra_conf, true));
+    REQUIRE(hd_start(&f->s));
+    REQUIRE(strncmp(f->s.admin_key, "hk_", 3) == 0);
+    char db[256], err[256];
+    snprintf(db, sizeof(db), "%s/hearth.db", f->s.data);
+    struct store *st;
+    REQUIRE(store_open(db, &st, err, sizeof(err)) == 0);
+    struct store_key k, kb;
+    REQUIRE(store_key_create(st, "alice", "t", false, 1000, &k, f->alice) == 0);
+    REQUIRE(store_key_create(st, "bob", "t", false, 1000, &kb, f->bob) == 0);
+    memcpy(f->alice_key_id, k.id, sizeof(k.id));
+    int64_t t = 1767225600000; /* 2026-01-01 */
+    bool ok = add_row(st, "alice", k.id, "run-1", STORE_RUNNING, "10.0.0.2", t, f->sb_running) &&
+              add_row(st, "alice", k.id, "paused-1", STORE_PAUSED, "10.0.0.3", t + 1000,
+                      f->sb_paused) &&
+              add_row(st, "alice", k.id, "gone-1", STORE_DESTROYED, NULL, t + 2000,
+                      f->sb_destroyed) &&
+              add_row(st, "bob", kb.id, "bob-1", STORE_RUNNING, "10.0.0.9", t, f->sb_bob);
+    store_close(st);
+    REQUIRE(ok);
+    snprintf(f->hdr_alice, sizeof(f->hdr_alice), "X-Api-Key: %s\r\n", f->alice);
+    snprintf(f->hdr_bob, sizeof(f->hdr_bob), "X-Api-Key: %s\r\n", f->bob);
+    snprintf(f->hdr_admin, sizeof(f->hdr_admin), "X-Api-Key: %s\r\n", f->s.admin_key);
+    return true;
+}
+
+static void fx_end(struct fx *f)
+{
+    hd_cleanup(&f->s);
+}
+
+/* Request and check status (and envelope status when given). */
+static bool req(struct fx *f, const char *method, const char *target, const char *hdr,
+                const char *body, int want, struct hresp *r)
+{
+    REQUIRE(http_do(f->s.port, method, target, hdr, body, r) == 0);
+    if (r->status != want)
+        harness_fail(__FILE__, __LINE__, "%s %s: status %d, want %d; body %s", method, target,
+                     r->status, want, r->body);
+    REQUIRE(r->status == want);
+    char id[200];
+    REQUIRE(hresp_header(r, "X-Request-Id", id, sizeof(id)));
+    if (r->body_len) {
+        char ct[100];
+        REQUIRE(hresp_header(r, "Content-Type", ct, sizeof(ct)));
+    }
+    return true;
+}
+
+/* The fail data object of a 4xx holds field with code. */
+static bool fail_field(struct hresp *r, const char *field, const char *code)
+{
+    REQUIRE(r->json);
+    json_t *d = json_object_get(r->json, "data");
+    if (!json_object_get(d, field) || !jstr(r->json, "data.code") ||
+        strcmp(jstr(r->json, "data.code"), code) != 0) {
+        harness_fail(__FILE__, __LINE__, "want field '%s' code '%s' in %s", field, code,
+                     r->body);
+        return false;
+    }
+    return true;
+}
+
+/* ---- probes and catalog ---- */
+
+TEST(healthz_readyz_and_head)
+{
+    struct fx f;
+    if (!fx_start(&f, NULL))
+        return;
+    struct hresp r;
+    CHECK(req(&f, "GET", "/healthz", "X-Api-Key: garbage\r\n", NULL, 200, &r));
+    CHECK_STR(r.body, "{\"status\":\"success\",\"data\":{\"up\":true}}");
+    hresp_free(&r);
+    CHECK(req(&f, "HEAD", "/healthz", NULL, NULL, 200, &r));
+    CHECK_EQ(r.body_len, 0);
+    hresp_free(&r);
+    CHECK(req(&f, "HEAD", "/readyz", NULL, NULL, 200, &r));
+    hresp_free(&r);
+    CHECK(req(&f, "GET", "/readyz", NULL, NULL, 200, &r));
+    CHECK(json_is_true(jpath(r.json, "data.ready")));
+    hresp_free(&r);
+    char allow[100];
+    CHECK(req(&f, "HEAD", "/v1/shapes", NULL, NULL, 405, &r));
+    CHECK(hresp_header(&r, "Allow", allow, sizeof(allow)));
+    CHECK_STR(allow, "GET");
+    hresp_free(&r);
+    fx_end(&f);
+}
+
+TEST(readyz_503_without_images)
+{
+    struct hd_server s;
+    CHECK(hd_prepare(&s, NULL, false));
+    CHECK(hd_start(&s));
+    struct hresp r;
+    CHECK(http_do(s.port, "GET", "/readyz", NULL, NULL, &r) == 0);
+    CHECK_EQ(r.status, 503);
+    CHECK_STR(jstr(r.json, "status"), "fail");
+    CHECK(json_is_false(jpath(r.json, "data.ready")));
+    CHECK(jstr(r.json, "data.reason") && strstr(jstr(r.json, "data.reason"), "kernel"));
+    char ra[20];
+    CHECK(hresp_header(&r, "Retry-After", ra, sizeof(ra)));
+    hresp_free(&r);
+    /* healthz does not depend on anything */
+    CHECK(http_do(s.port, "GET", "/healthz", NULL, NULL, &r) == 0);
+    CHECK_EQ(r.status, 200);
+    hresp_free(&r);
+    /* rootfs lists no image when none is present */
+    CHECK(http_do(s.port, "GET", "/v1/rootfs", NULL, NULL, &r) == 0);
+    CHECK_EQ(json_array_size(jpath(r.json, "data.rootfs")), 0);
+    hresp_free(&r);
+    hd_cleanup(&s);
+}
+
+TEST(shapes_catalog_and_pagination)
+{
+    struct fx f;
+    if (!fx_start(&f, NULL))
+        return;
+    struct hresp r;
+    CHECK(req(&f, "GET", "/v1/shapes", "X-Api-Key: hk_garbage\r\n", NULL, 200, &r));
+    CHECK_EQ(jint(r.json, "data.pagination.total"), 8);
+    CHECK_EQ(jint(r.json, "data.pagination.count"), 8);
+    CHECK_EQ(jint(r.json, "data.pagination.limit"), 50);
+    static const char *const want[] = { "s-1vcpu-256mb", "s-1vcpu-512mb", "s-1vcpu-1gb",
+                                        "s-1vcpu-2gb",   "s-2vcpu-2gb",   "s-2vcpu-4gb",
+                                        "s-4vcpu-4gb",   "s-4vcpu-8gb" };
+    for (size_t i = 0; i < 8; i++) {
+        char p[64];
+        snprintf(p, sizeof(p), "data.data.%zu.id", i);
+        CHECK_STR(jstr(r.json, p), want[i]);
+        snprintf(p, sizeof(p), "data.data.%zu.default_disk_mib", i);
+        CHECK_EQ(jint(r.json, p), 10240);
+        snprintf(p, sizeof(p), "data.data.%zu.cpu_quota_pct", i);
+        CHECK(jpath(r.json, p) == NULL);
+    }
+    CHECK_EQ(jint(r.json, "data.data.7.vcpu"), 4);
+    CHECK_EQ(jint(r.json, "data.data.7.mem_mib"), 8192);
+    hresp_free(&r);
+    CHECK(req(&f, "GET", "/v1/shapes?limit=1000", NULL, NULL, 200, &r));
+    CHECK_EQ(jint(r.json, "data.pagination.limit"), 500);
+    hresp_free(&r);
+    CHECK(req(&f, "GET", "/v1/shapes?limit=2&offset=3", NULL, NULL, 200, &r));
+    CHECK_STR(jstr(r.json, "data.data.0.id"), "s-1vcpu-2gb");
+    CHECK_EQ(jint(r.json, "data.pagination.count"), 2);
+    CHECK_EQ(jint(r.json, "data.pagination.offset"), 3);
+    hresp_free(&r);
+    CHECK(req(&f, "GET", "/v1/shapes?offset=100", NULL, NULL, 200, &r));
+    CHECK_EQ(json_array_size(jpath(r.json, "data.data")), 0);
+    CHECK_EQ(jint(r.json, "data.pagination.total"), 8);
+    hresp_free(&r);
+    CHECK(req(&f, "GET", "/v1/shapes?limit=0", NULL, NULL, 200, &r));
+    CHECK_EQ(jint(r.json, "data.pagination.limit"), 50);
+    hresp_free(&r);
+    static const char *const bad[] = { "?limit=-1", "?limit=abc", "?offset=-5", "?limit=1.5",
+                                       "?offset=99999999999999999999", "?limit=+1" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char t[100];
+        snprintf(t, sizeof(t), "/v1/shapes%s", bad[i]);
+        CHECK(req(&f, "GET", t, NULL, NULL, 400, &r));
+        CHECK_STR(jstr(r.json, "data.code"), "invalid_request");
+        hresp_free(&r);
+    }
+    fx_end(&f);
+}
+
+TEST(rootfs_catalog)
+{
+    struct fx f;
+    if (!fx_start(&f, NULL))
+        return;
+    struct hresp r;
+    CHECK(req(&f, "GET", "/v1/rootfs", "X-Auth-Token: nope\r\n", NULL, 200, &r));
+    CHECK_STR(jstr(r.json, "data.default"), "devbox:1");
+    CHECK_STR(jstr(r.json, "data.rootfs.0"), "devbox:1");
+    CHECK_STR(jstr(r.json, "data.rootfs.1"), "minimal");
+    CHECK_STR(jstr(r.json, "data.entries.0.name"), "devbox:1");
+    CHECK(jstr(r.json, "data.entries.0.description"));
+    CHECK(jpath(r.json, "data.pagination") == NULL);
+    hresp_free(&r);
+    fx_end(&f);
+}
+
+TEST(whoami_and_hosts)
+{
+    struct fx f;
+    if (!fx_start(&f, NULL))
+        return;
+    struct hresp r;
+    CHECK(req(&f, "GET", "/v1/whoami", f.hdr_alice, NULL, 200, &r));
+    CHECK_STR(jstr(r.json, "data.user_id"), "alice");
+    CHECK_EQ(jint(r.json, "data.stats.running"), 1);
+    CHECK_EQ(jint(r.json, "data.stats.paused"), 1);
+    CHECK_EQ(jint(r.json, "data.stats.other"), 0);
+    CHECK_EQ(jint(r.json, "data.stats.total"), 2);
+    hresp_free(&r);
+    CHECK(req(&f, "GET", "/v1/hosts", f.hdr_alice, NULL, 403, &r));
+    CHECK_STR(jstr(r.json, "data.code"), "forbidden");
+    CHECK_STR(jstr(r.json, "data.message"), "admin key required");
+    hresp_free(&r);
+    CHECK(req(&f, "GET", "/v1/hosts", NULL, NULL, 401, &r));
+    hresp_free(&r);
+    CHECK(req(&f, "GET", "/v1/hosts", f.hdr_admin, NULL, 200, &r));
+    CHECK_STR(jstr(r.json, "data.data.0.id"), "test-host");
+    CHECK_STR(jstr(r.json, "data.data.0.status"), "active");
+    CHECK(jint(r.json, "data.data.0.free_mib") >= 0);
+    CHECK_EQ(jint(r.json, "data.data.0.vm_count"), 0);
+    CHECK_STR(jstr(r.json, "data.data.0.rootfses.0"), "devbox:1");
+    CHECK_EQ(jint(r.json, "data.pagination.total"), 1);
+    hresp_free(&r);
+    CHECK(req(&f, "GET", "/v1/whoami", f.hdr_admin, NULL, 200, &r));
+    CHECK_STR(jstr(r.json, "data.user_id"), "admin");
+    hresp_free(&r);
+    fx_end(&f);
+}
+
+/* ---- authentication ---- */
+
+TEST(auth_headers_and_errors)
+{
+    struct fx f;
+    if (!fx_start(&f, NULL))
+        return;
+    struct hresp r;
+    const char *want401 = "{\"status\":\"fail\",\"data\":\"missing or invalid credential\"}";
+    char h[400];
+    static const char *const bad[] = {
+        NULL,
+        "X-Api-Key: garbage\r\n",
+        "X-Api-Key: hk_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\r\n", /* well-formed, unknown */
+        "Authorization: Bearer whatever\r\n",
+        "X-Api-Key: hst_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\r\n",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        CHECK(req(&f, "GET", "/v1/whoami", bad[i], NULL, 401, &r));
+        CHECK_STR(r.body, want401);
+        hresp_free(&r);
+    }
+    /* precedence: X-Auth-Token, X-Access-Token, X-Api-Key; an invalid first one never falls
+     * back */
+    snprintf(h, sizeof(h), "X-Auth-Token: nope\r\nX-Api-Key: %s\r\n", f.alice);
+    CHECK(req(&f, "GET", "/v1/whoami", h, NULL, 401, &r));
+    hresp_free(&r);
+    snprintf(h, sizeof(h), "X-Access-Token: %s\r\nX-Api-Key: %s\r\n", f.bob, f.alice);
+    CHECK(req(&f, "GET", "/v1/whoami", h, NULL, 200, &r));
+    CHECK_STR(jstr(r.json, "data.user_id"), "bob");
+    hresp_free(&r);
+    snprintf(h, sizeof(h), "X-Auth-Token: %s\r\nX-Access-Token: %s\r\n", f.alice, f.bob);
+    CHECK(req(&f, "GET", "/v1/whoami", h, NULL, 200, &r));
+    CHECK_STR(jstr(r.json, "data.user_id"), "alice");
+    hresp_free(&r);
+    snprintf(h, sizeof(h), "X-Auth-Token: \r\nX-Api-Key: %s\r\n", f.bob); /* empty: skipped */
+    CHECK(req(&f, "GET", "/v1/whoami", h, NULL, 200, &r));
+    CHECK_STR(jstr(r.json, "data.user_id"), "bob");
+    hresp_free(&r);
+    /* revoked through the CLI */
+    char out[4096], err[4096];
+    const char *list[] = { "keys", "--config", f.s.conf, "list", "--user", "alice", NULL };
+    CHECK_EQ(hd_run(list, out, sizeof(out), err, sizeof(err)), 0);
+    CHECK(strstr(out, f.alice_key_id));
+    CHECK(strstr(out, "alice"));
+    CHECK(!strstr(out, f.alice)); /* never the secret */
+    const char *rev[] = { "keys", "--config", f.s.conf, "revoke", f.alice_key_id, NULL };
+    CHECK_EQ(hd_run(rev, out, sizeof(out), err, sizeof(err)), 0);
+    CHECK(req(&f, "GET", "/v1/whoami", f.hdr_alice, NULL, 401, &r));
+    CHECK_STR(r.body, want401);
+    hresp_free(&r);
+    fx_end(&f);
+}
+
+/* ---- routing ---- */
+
+TEST(routing_404_405_501)
+{
+    struct fx f;
+    if (!fx_start(&f, NULL))
+        return;
+    struct hresp r;
+    static const char *const missing[] = { "/", "/v1", "/v2/sandboxes", "/v1/admin/keys",
+                                           "/metrics", "/v1/sandboxes/x/y/z/q", "/v1/nope" };
+    for (size_t i = 0; i < sizeof(missing) / sizeof(missing[0]); i++) {
+        CHECK(req(&f, "GET", missing[i], f.hdr_alice, NULL, 404, &r));
+        CHECK_STR(r.body, "{\"status\":\"fail\",\"data\":\"route not found\"}");
+        hresp_free(&r);
+    }
+    struct {
+        const char *method, *path, *allow;
+    } m405[] = {
+        { "DELETE", "/v1/shapes", "GET" },
+        { "POST", "/healthz", "GET, HEAD" },
+        { "OPTIONS", "/v1/sandboxes", "GET, POST" },
+        { "PUT", "/v1/sandboxes/sb-x", "GET, PATCH, DELETE" },
+        { "HEAD", "/v1/sandboxes", "GET, POST" },
+        { "GET", "/v1/sandboxes/sb-x/pause", "POST" },
+    };
+    for (size_t i = 0; i < sizeof(m405) / sizeof(m405[0]); i++) {
+        CHECK(req(&f, m405[i].method, m405[i].path, f.hdr_alice, NULL, 405, &r));
+        char allow[100];
+        CHECK(hresp_header(&r, "Allow", allow, sizeof(allow)));
+        CHECK_STR(allow, m405[i].allow);
+        if (strcmp(m405[i].method, "HEAD"))
+            CHECK_STR(r.body, "{\"status\":\"fail\",\"data\":\"method not allowed\"}");
+        hresp_free(&r);
+    }
+    struct {
+        const char *method, *path;
+    } ni[] = {
+        { "POST", "/v1/sandboxes/sb-x/pause" },   { "POST", "/v1/sandboxes/sb-x/resume" },
+        { "POST", "/v1/sandboxes/sb-x/fork" },    { "POST", "/v1/sandboxes/sb-x/exec" },
+        { "PUT", "/v1/sandboxes/sb-x/files" },    { "GET", "/v1/sandboxes/sb-x/egress" },
+        { "GET", "/v1/sandboxes/sb-x/bandwidth" }, { "GET", "/v1/networks" },
+        { "DELETE", "/v1/disks/d1" },             { "GET", "/v1/templates/t/logs" },
+        { "POST", "/v1/sandboxes/sb-x/processes" }, { "POST", "/v1/sandboxes/sb-x/shell" },
+        { "POST", "/v1/sandboxes/sb-x/tunnel/80" }, { "GET", "/v1/sandboxes/sb-x/shell-ws" },
+        { "POST", "/v1/sandboxes/sb-x/access-token" }, { "GET", "/v1/metrics" },
+        { "GET", "/v1/sandboxes/sb-x/computer/screenshot" },
+        { "POST", "/v1/sandboxes/sb-x/computer/windows/w1/focus" },
+        { "GET", "/v1/devices" },                 { "DELETE", "/v1/devices/d/sessions/s" },
+    };
+    for (size_t i = 0; i < sizeof(ni) / sizeof(ni[0]); i++) {
+        CHECK(req(&f, ni[i].method, ni[i].path, f.hdr_alice, NULL, 501, &r));
+        CHECK_STR(jstr(r.json, "status"), "error");
+        CHECK_EQ(jint(r.json, "code"), 501);
+        CHECK_STR(jstr(r.json, "data.code"), "not_implemented");
+        hresp_free(&r);
+    }
+    CHECK(req(&f, "POST", "/v1/sandboxes/sb-x/pause", NULL, NULL, 401, &r));
+    hresp_free(&r);
+    /* trailing slash and X-Request-Id echo */
+    CHECK(req(&f, "GET", "/v1/shapes/", "X-Request-Id: my-req.1\r\n", NULL, 200, &r));
+    char id[200];
+    CHECK(hresp_header(&r, "X-Request-Id", id, sizeof(id)));
+    CHECK_STR(id, "my-req.1");
+    hresp_free(&r);
+    fx_end(&f);
+}
+
+/* ---- HTTP-level errors ---- */
+
+TEST(http_413_431_505)
+{
+    struct fx f;
+    if (!fx_start(&f, NULL))
+        return;
+    struct hresp r;
+    char h[300];
+    snprintf(h, sizeof(h),
+             "POST /v1/sandboxes HTTP/1.1\r\nHost: x\r\nX-Api-Key: %s\r\n"
+             "Content-Length: 9437184\r\n\r\n{",
+             f.alice);
+    CHECK(http_raw(f.s.port, h, strlen(h), &r, false) == 0);
+    CHECK_EQ(r.status, 413);
+    CHECK_STR(jstr(r.json, "data.code"), "payload_too_large");
+    hresp_free(&r);
+    size_t big = 70 * 1024;
+    char *huge = malloc(big + 200);
+    int n = snprintf(huge, 200, "GET /healthz HTTP/1.1\r\nX-Big: ");
+    memset(huge + n, 'a', big);
+    memcpy(huge + n + big, "\r\n\r\n", 5);
+    CHECK(http_raw(f.s.port, huge, (size_t)n + big + 4, &r, false) == 0);
+    free(huge);
+    CHECK_EQ(r.status, 431);
+    hresp_free(&r);
+    const char pri[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    CHECK(http_raw(f.s.port, pri, sizeof(pri) - 1, &r, false) == 0);
+    CHECK_EQ(r.status, 505);
+    CHECK_STR(r.body, "{\"status\":\"error\",\"message\":\"HTTP/2 is not supported; use "
+                      "HTTP/1.1\",\"code\":505,\"data\":{\"code\":\"http_version\"}}");
+    hresp_free(&r);
+    /* still healthy */
+    CHECK(req(&f, "GET", "/healthz", NULL, NULL, 200, &r));
+    hresp_free(&r);
+    fx_end(&f);
+}
+
+/* ---- sandboxes on the store ---- */
+
+static bool is_ts(const char *s)
+{
+    /* YYYY-MM-DDTHH:MM:SS.mmmZ */
+    return s && strlen(s) == 24 && s[10] == 'T' && s[19] == '.' && s[23] == 'Z';
+}
+
+static bool no_nulls(json_t *j)
+{
+    if (json_is_null(j))
+        return false;
+    const char *k;
+    json_t *v;
+    size_t i;
+    if (json_is_object(j)) {
+        json_object_foreach(j, k, v)
+            if (!no_nulls(v))
+                return false;
+    } else if (json_is_array(j)) {
+        json_array_foreach(j, i, v)
+            if (!no_nulls(v))
+                return false;
+    }
+    return true;
+}
+
+TEST(sandbox_get_view_and_ownership)
+{
+    struct fx f;
+    if (!fx_start(&f, NULL))
+        return;
+    struct hresp r;
+    char t[128];
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s", f.sb_running);
+    CHECK(req(&f, "GET", t, f.hdr_alice, NULL, 200, &r));
+    CHECK(no_nulls(r.json));
+    CHECK_STR(jstr(r.json, "data.id"), f.sb_running);
+    CHECK_STR(jstr(r.json, "data.name"), "run-1");
+    CHECK_STR(jstr(r.json, "data.status"), "running");
+    CHECK_STR(jstr(r.json, "data.ip"), "10.0.0.2");
+    CHECK_EQ(jint(r.json, "data.vcpu"), 1);
+    CHECK_EQ(jint(r.json, "data.mem_mib"), 1024);
+    CHECK_EQ(jint(r.json, "data.disk_mib"), 10240);
+    CHECK_STR(jstr(r.json, "data.shape"), "s-1vcpu-1gb");
+    CHECK_STR(jstr(r.json, "data.rootfs"), "devbox:1");
+    CHECK_STR(jstr(r.json, "data.region"), "local");
+    CHECK_STR(jstr(r.json, "data.created_at"), "2026-01-01T00:00:00.000Z");
+    CHECK(is_ts(jstr(r.json, "data.running_at")));
+    CHECK(json_is_real(jpath(r.json, "data.spawn_ms")));
+    CHECK(strstr(r.body, "\"spawn_ms\":1234.567,")); /* at most three decimals (§1.8) */
+    CHECK(json_is_false(jpath(r.json, "data.ingress_enabled")));
+    CHECK_STR(jstr(r.json, "data.egress.0"), "api.example.com:443");
+    /* envs: key names only, sorted, never values */
+    CHECK_EQ(json_array_size(jpath(r.json, "data.envs")), 2);
+    CHECK_STR(jstr(r.json, "data.envs.0"), "A_KEY");
+    CHECK_STR(jstr(r.json, "data.envs.1"), "SECRET_TOKEN");
+    CHECK(!strstr(r.body, "hunter2"));
+    CHECK_STR(jstr(r.json, "data.created_by"), f.alice_key_id);
+    CHECK_EQ(jint(r.json, "data.bandwidth_ingress_bytes"), 0);
+    static const char *const absent[] = { "data.paused_at", "data.last_resumed_at",
+                                          "data.destroyed_at", "data.ingress_url_template",
+                                          "data.ssh_pubkeys", "data.forked_from",
+                                          "data.auto_pause_after_seconds", "data.user_id",
+                                          "data.host_id", "data.qemu_pid", "data.run_dir" };
+    for (size_t i = 0; i < sizeof(absent) / sizeof(absent[0]); i++)
+        CHECK(jpath(r.json, absent[i]) == NULL);
+    hresp_free(&r);
+    /* the ULID part matches case-insensitively */
+    char lower[200];
+    snprintf(lower, sizeof(lower), "/v1/sandboxes/sb-%s", f.sb_running + 3);
+    for (char *p = lower + 17; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+    CHECK(req(&f, "GET", lower, f.hdr_alice, NULL, 200, &r));
+    CHECK_STR(jstr(r.json, "data.id"), f.sb_running);
+    hresp_free(&r);
+    /* destroyed rows stay readable, without ip */
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s", f.sb_destroyed);
+    CHECK(req(&f, "GET", t, f.hdr_alice, NULL, 200, &r));
+    CHECK_STR(jstr(r.json, "data.status"), "destroyed");
+    CHECK(is_ts(jstr(r.json, "data.destroyed_at")));
+    CHECK(jpath(r.json, "data.ip") == NULL);
+    hresp_free(&r);
+    /* another user's sandbox, junk and unknown ids: 404 with the string form */
+    const char *nf = "{\"status\":\"fail\",\"data\":\"sandbox not found\"}";
+    char other[128];
+    snprintf(other, sizeof(other), "/v1/sandboxes/%s", f.sb_bob);
+    const char *ids[] = { other, "/v1/sandboxes/garbage", "/v1/sandboxes/sb-",
+                          "/v1/sandboxes/sb-01ARZ3NDEKTSV4RRFFQ69G5FAV", "/v1/sandboxes/%00" };
+    for (size_t i = 0; i < 4; i++) {
+        CHECK(req(&f, "GET", ids[i], f.hdr_alice, NULL, 404, &r));
+        CHECK_STR(r.body, nf);
+        hresp_free(&r);
+        CHECK(req(&f, "DELETE", ids[i], f.hdr_alice, NULL, 404, &r));
+        hresp_free(&r);
+        CHECK(req(&f, "PATCH", ids[i], f.hdr_alice, "{\"ingress_enabled\":true}", 404, &r));
+        hresp_free(&r);
+    }
+    CHECK(req(&f, "GET", other, f.hdr_bob, NULL, 200, &r));
+    hresp_free(&r);
+    fx_end(&f);
+}
+
+TEST(sandbox_list_filter_pagination)
+{
+    struct fx f;
+    if (!fx_start(&f, NULL))
+        return;
+    struct hresp r;
+    CHECK(req(&f, "GET", "/v1/sandboxes", f.hdr_alice, NULL, 200, &r));
+    CHECK_EQ(jint(r.json, "data.pagination.total"), 3);
+    CHECK_EQ(jint(r.json, "data.pagination.count"), 3);
+    CHECK_STR(jstr(r.json, "data.data.0.id"), f.sb_destroyed); /* newest first */
+    CHECK_STR(jstr(r.json, "data.data.2.id"), f.sb_running);
+    CHECK(no_nulls(r.json));
+    hresp_free(&r);
+    CHECK(req(&f, "GET", "/v1/sandboxes?status=paused", f.hdr_alice, NULL, 200, &r));
+    CHECK_EQ(jint(r.json, "data.pagination.total"), 1);
+    CHECK_STR(jstr(r.json, "data.data.0.id"), f.sb_paused);
+    hresp_free(&r);
+    CHECK(req(&f, "GET", "/v1/sandboxes?status=failed", f.hdr_alice, NULL, 200, &r));
+    CHECK_EQ(jint(r.json, "data.pagination.total"), 0);
+    hresp_free(&r);
+    CHECK(req(&f, "GET", "/v1/sandboxes?limit=1&offset=1", f.hdr_alice, NULL, 200, &r));
+    CHECK_EQ(jint(r.json, "data.pagination.total"), 3);
+    CHECK_EQ(jint(r.json, "data.pagination.count"), 1);
+    CHECK_EQ(jint(r.json, "data.pagination.limit"), 1);
+    CHECK_STR(jstr(r.json, "data.data.0.id"), f.sb_paused);
+    hresp_free(&r);
+    CHECK(req(&f, "GET", "/v1/sandboxes?limit=501&offset=3", f.hdr_alice, NULL, 200, &r));
+    CHECK_EQ(jint(r.json, "data.pagination.limit"), 500);
+    CHECK_EQ(jint(r.json, "data.pagination.count"), 0);
+    CHECK_EQ(jint(r.json, "data.pagination.total"), 3);
+    hresp_free(&r);
+    static const char *const bad[] = { "?status=RUNNING", "?status=bogus", "?limit=-1",
+                                       "?limit=x", "?offset=1e3" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char t[100];
+        snprintf(t, sizeof(t), "/v1/sandboxes%s", bad[i]);
+        CHECK(req(&f, "GET", t, f.hdr_alice, NULL, 400, &r));
+        CHECK_STR(jstr(r.json, "data.code"), "invalid_request");
+        hresp_free(&r);
+    }
+    CHECK(req(&f, "GET", "/v1/sandboxes", f.hdr_bob, NULL, 200, &r));
+    CHECK_EQ(jint(r.json, "data.pagination.total"), 1);
+    hresp_free(&r);
+    CHECK(req(&f, "GET", "/v1/sandboxes", NULL, NULL, 401, &r));
+    hresp_free(&r);
+    fx_end(&f);
+}
+
+TEST(sandbox_by_ip)
+{
+    struct fx f;
+    if (!fx_start(&f, NULL))
+        return;
+    struct hresp r;
+    CHECK(req(&f, "GET", "/v1/sandboxes/by-ip/10.0.0.2", f.hdr_alice, NULL, 200, &r));
+    CHECK_STR(jstr(r.json, "data.id"), f.sb_running);
+    hresp_free(&r);
+    CHECK(req(&f, "GET", "/v1/sandboxes/by-ip/10.0.0.9", f.hdr_alice, NULL, 404, &r));
+    CHECK_STR(r.body, "{\"status\":\"fail\",\"data\":\"sandbox not found\"}");
+    hresp_free(&r);
+    CHECK(req(&f, "GET", "/v1/sandboxes/by-ip/10.9.9.9", f.hdr_alice, NULL, 404, &r));
+    hresp_free(&r);
+    static const char *const bad[] = { "1.2.3", "1.2.3.256", "::1", "abc", "1.2.3.4%20" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char t[200];
+        snprintf(t, sizeof(t), "/v1/sandboxes/by-ip/%s", bad[i]);
+        CHECK(req(&f, "GET", t, f.hdr_alice, NULL, 400, &r));
+        CHECK(fail_field(&r, "ip", "invalid_request"));
+        hresp_free(&r);
+    }
+    fx_end(&f);
+}
+
+TEST(sandbox_patch)
+{
+    struct fx f;
+    if (!fx_start(&f, NULL))
+        return;
+    struct hresp r;
+    char t[128];
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s", f.sb_running);
+    CHECK(req(&f, "PATCH", t, f.hdr_alice, "{\"ingress_enabled\":true}", 200, &r));
+    CHECK(json_is_true(jpath(r.json, "data.ingress_enabled")));
+    CHECK(jpath(r.json, "data.ingress_url_template") == NULL); /* no ingress domain set */
+    CHECK_STR(jstr(r.json, "data.status"), "running");
+    hresp_free(&r);
+    CHECK(req(&f, "PATCH", t, f.hdr_alice, "{\"auto_pause_after_seconds\":120}", 200, &r));
+    CHECK_EQ(jint(r.json, "data.auto_pause_after_seconds"), 120);
+    CHECK(json_is_true(jpath(r.json, "data.ingress_enabled")));
+    hresp_free(&r);
+    CHECK(req(&f, "GET", t, f.hdr_alice, NULL, 200, &r));
+    CHECK_EQ(jint(r.json, "data.auto_pause_after_seconds"), 120);
+    hresp_free(&r);
+    CHECK(req(&f, "PATCH", t, f.hdr_alice,
+              "{\"disable_auto_pause\":true,\"ingress_enabled\":false,\"x\":1}", 200, &r));
+    CHECK(jpath(r.json, "data.auto_pause_after_seconds") == NULL);
+    CHECK(json_is_false(jpath(r.json, "data.ingress_enabled")));
+    hresp_free(&r);
+    CHECK(req(&f, "PATCH", t, f.hdr_alice, "{\"disable_auto_pause\":false}", 200, &r));
+    hresp_free(&r);
+    struct {
+        const char *body, *field;
+    } bad[] = {
+        { "{}", "message" },
+        { "", "message" },
+        { "{\"name\":\"x\"}", "message" },
+        { "{\"auto_pause_after_seconds\":59}", "auto_pause_after_seconds" },
+        { "{\"auto_pause_after_seconds\":86401}", "auto_pause_after_seconds" },
+        { "{\"auto_pause_after_seconds\":120.5}", "auto_pause_after_seconds" },
+        { "{\"auto_pause_after_seconds\":\"120\"}", "auto_pause_after_seconds" },
+        { "{\"auto_pause_after_seconds\":120,\"disable_auto_pause\":true}",
+          "disable_auto_pause" },
+        { "{\"ingress_enabled\":\"yes\"}", "ingress_enabled" },
+        { "{\"ingress_enabled\":1}", "ingress_enabled" },
+        { "{\"disable_auto_pause\":\"true\"}", "disable_auto_pause" },
+        { "{", "body" },
+        { "[]", "body" },
+        { "{\"a\":1}}", "body" },
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        CHECK(req(&f, "PATCH", t, f.hdr_alice, bad[i].body, 400, &r));
+        CHECK(fail_field(&r, bad[i].field, "invalid_request"));
+        hresp_free(&r);
+    }
+    CHECK(req(&f, "PATCH", t, f.hdr_alice, "{}", 400, &r));
+    CHECK_STR(jstr(r.json, "data.message"), "nothing to update");
+    hresp_free(&r);
+    /* stored while paused; 409 once destroyed */
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s", f.sb_paused);
+    CHECK(req(&f, "PATCH", t, f.hdr_alice, "{\"ingress_enabled\":true}", 200, &r));
+    CHECK_STR(jstr(r.json, "data.status"), "paused");
+    hresp_free(&r);
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s", f.sb_destroyed);
+    CHECK(req(&f, "PATCH", t, f.hdr_alice, "{\"ingress_enabled\":true}", 409, &r));
+    CHECK_STR(jstr(r.json, "data.code"), "invalid_state");
+    CHECK_STR(jstr(r.json, "data.state"), "destroyed");
+    hresp_free(&r);
+    fx_end(&f);
+}
+
+TEST(sandbox_patch_ingress_template)
+{
+    struct fx f;
+    if (!fx_start(&f, "ingress_domain = sb.example.com\n"))
+        return;
+    struct hresp r;
+    char t[128], want[200], lower[STORE_ID_SIZE];
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s", f.sb_running);
+    for (size_t i = 0; i < sizeof(lower); i++)
+        lower[i] = (char)((f.sb_running[i] >= 'A' && f.sb_running[i] <= 'Z')
+                              ? f.sb_running[i] - 'A' + 'a'
+                              : f.sb_running[i]);
+    snprintf(want, sizeof(want), "https://<port>-%s.sb.example.com", lower);
+    CHECK(req(&f, "PATCH", t, f.hdr_alice, "{\"ingress_enabled\":true}", 200, &r));
+    CHECK_STR(jstr(r.json, "data.ingress_url_template"), want);
+    hresp_free(&r);
+    CHECK(req(&f, "PATCH", t, f.hdr_alice, "{\"ingress_enabled\":false}", 200, &r));
+    CHECK(jpath(r.json, "data.ingress_url_template") == NULL);
+    hresp_free(&r);
+    fx_end(&f);
+}
+
+TEST(sandbox_delete)
+{
+    struct fx f;
+    if (!fx_start(&f, NULL))
+        return;
+    struct hresp r;
+    char t[128];
+    const char *ids[] = { f.sb_paused, f.sb_running, f.sb_destroyed };
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(t, sizeof(t), "/v1/sandboxes/%s", ids[i]);
+        for (int rep = 0; rep < 2; rep++) { /* idempotent */
+            CHECK(req(&f, "DELETE", t, f.hdr_alice, NULL, 200, &r));
+            CHECK_STR(jstr(r.json, "data.id"), ids[i]);
+            CHECK_STR(jstr(r.json, "data.status"), "destroyed");
+            CHECK_EQ(json_object_size(jpath(r.json, "data")), 2);
+            hresp_free(&r);
+        }
+        CHECK(req(&f, "GET", t, f.hdr_alice, NULL, 200, &r));
+        CHECK_STR(jstr(r.json, "data.status"), "destroyed");
+        CHECK(is_ts(jstr(r.json, "data.destroyed_at")));
+        CHECK(jpath(r.json, "data.ip") == NULL);
+        hresp_free(&r);
+    }
+    /* the address is free again: by-ip finds nothing */
+    CHECK(req(&f, "GET", "/v1/sandboxes/by-ip/10.0.0.2", f.hdr_alice, NULL, 404, &r));
+    hresp_free(&r);
+    CHECK(req(&f, "GET", "/v1/whoami", f.hdr_alice, NULL, 200, &r));
+    CHECK_EQ(jint(r.json, "data.stats.total"), 0);
+    hresp_free(&r);
+    /* bodiless DELETE with Content-Length: 0 */
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s", f.sb_bob);
+    CHECK(req(&f, "DELETE", t, f.hdr_bob, "", 200, &r));
+    hresp_free(&r);
+    fx_end(&f);
+}
+
+/* ---- create validation ---- */
+
+#define ED25519 "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
+
+TEST(create_validation)
+{
+    struct fx f;
+    if (!fx_start(&f, NULL))
+        return;
+    struct hresp r;
+    static char long_name[160], big_env[5200], many_envs[4000], total_envs[80000],
+        many_keys[8000], many_rules[6000], long_rule[400], nine_nets[400], disks17[2000];
+    memset(long_name, 0, sizeof(long_name));
+    snprintf(long_name, sizeof(long_name), "{\"shape\":\"s-1vcpu-1gb\",\"name\":\"%064d\"}", 0);
+    int n = snprintf(big_env, sizeof(big_env), "{\"shape\":\"s-1vcpu-1gb\",\"envs\":{\"A\":\"");
+    memset(big_env + n, 'x', 4097);
+    snprintf(big_env + n + 4097, sizeof(big_env) - (size_t)n - 4097, "\"}}");
+    n = snprintf(many_envs, sizeof(many_envs), "{\"shape\":\"s-1vcpu-1gb\",\"envs\":{");
+    for (int i = 0; i < 65; i++)
+        n += snprintf(many_envs + n, sizeof(many_envs) - (size_t)n, "%s\"K%d\":\"v\"",
+                      i ? "," : "", i);
+    snprintf(many_envs + n, sizeof(many_envs) - (size_t)n, "}}");
+    n = snprintf(total_envs, sizeof(total_envs), "{\"shape\":\"s-1vcpu-1gb\",\"envs\":{");
+    for (int i = 0; i < 17; i++) {
+        n += snprintf(total_envs + n, sizeof(total_envs) - (size_t)n, "%s\"K%d\":\"",
+                      i ? "," : "", i);
+        memset(total_envs + n, 'v', 4000);
+        n += 4000;
+        total_envs[n++] = '"';
+    }
+    snprintf(total_envs + n, sizeof(total_envs) - (size_t)n, "}}");
+    n = snprintf(many_keys, sizeof(many_keys), "{\"shape\":\"s-1vcpu-1gb\",\"ssh_pubkeys\":[");
+    for (int i = 0; i < 65; i++)
+        n += snprintf(many_keys + n, sizeof(many_keys) - (size_t)n, "%s\"%s\"", i ? "," : "",
+                      ED25519);
+    snprintf(many_keys + n, sizeof(many_keys) - (size_t)n, "]}");
+    n = snprintf(many_rules, sizeof(many_rules), "{\"shape\":\"s-1vcpu-1gb\",\"egress\":[");
+    for (int i = 0; i < 257; i++)
+        n += snprintf(many_rules + n, sizeof(many_rules) - (size_t)n, "%s\"h%d\"", i ? "," : "",
+                      i);
+    snprintf(many_rules + n, sizeof(many_rules) - (size_t)n, "]}");
+    n = snprintf(long_rule, sizeof(long_rule), "{\"shape\":\"s-1vcpu-1gb\",\"egress\":[\"");
+    for (int i = 0; i < 5; i++)
+        n += snprintf(long_rule + n, sizeof(long_rule) - (size_t)n, "%s%060d", i ? "." : "", 0);
+    snprintf(long_rule + n, sizeof(long_rule) - (size_t)n, "a\"]}");
+    n = snprintf(nine_nets, sizeof(nine_nets), "{\"shape\":\"s-1vcpu-1gb\",\"networks\":[");
+    for (int i = 0; i < 9; i++)
+        n += snprintf(nine_nets + n, sizeof(nine_nets) - (size_t)n, "%s{\"id\":\"n%d\"}",
+                      i ? "," : "", i);
+    snprintf(nine_nets + n, sizeof(nine_nets) - (size_t)n, "]}");
+    n = snprintf(disks17, sizeof(disks17), "{\"shape\":\"s-1vcpu-1gb\",\"disks\":[");
+    for (int i = 0; i < 17; i++)
+        n += snprintf(disks17 + n, sizeof(disks17) - (size_t)n,
+                      "%s{\"disk_id\":\"d\",\"mount_path\":\"/m%d\"}", i ? "," : "", i);
+    snprintf(disks17 + n, sizeof(disks17) - (size_t)n, "]}");
+
+#define S "{\"shape\":\"s-1vcpu-1gb\","
+    struct {
+        const char *body, *field, *code;
+        int status;
+    } cases[] = {
+        { "{}", "shape", "invalid_request", 400 },
+        { "{\"shape\":null}", "shape", "invalid_request", 400 },
+        { "{\"shape\":5}", "shape", "invalid_request", 400 },
+        { "{\"shape\":\"s-bad\"}", "shape", "unknown_reference", 400 },
+        { S "\"rootfs\":\"nope\"}", "rootfs", "unknown_reference", 400 },
+        { S "\"rootfs\":\"debian-12\"}", "rootfs", "unknown_reference", 400 },
+        { S "\"rootfs\":[]}", "rootfs", "invalid_request", 400 },
+        { S "\"name\":\"-bad\"}", "name", "invalid_request", 400 },
+        { S "\"name\":\"a b\"}", "name", "invalid_request", 400 },
+        { S "\"name\":\"\"}", "name", "invalid_request", 400 },
+        { long_name, "name", "invalid_request", 400 },
+        { S "\"name\":\"a\\u0000b\"}", "name", "invalid_request", 400 },
+        { S "\"disk_mib\":512}", "disk_mib", "invalid_request", 400 },
+        { S "\"disk_mib\":262145}", "disk_mib", "invalid_request", 400 },
+        { S "\"disk_mib\":-1}", "disk_mib", "invalid_request", 400 },
+        { S "\"disk_mib\":2048.5}", "disk_mib", "invalid_request", 400 },
+        { S "\"disk_mib\":\"2048\"}", "disk_mib", "invalid_request", 400 },
+        { S "\"envs\":[]}", "envs", "invalid_request", 400 },
+        { S "\"envs\":{\"1X\":\"a\"}}", "envs.1X", "invalid_request", 400 },
+        { S "\"envs\":{\"A-B\":\"a\"}}", "envs.A-B", "invalid_request", 400 },
+        { S "\"envs\":{\"\":\"a\"}}", "envs.", "invalid_request", 400 },
+        { S "\"envs\":{\"A\":1}}", "envs.A", "invalid_request", 400 },
+        { S "\"envs\":{\"A\":\"x\\u0000y\"}}", "envs.A", "invalid_request", 400 },
+        { big_env, "envs.A", "invalid_request", 400 },
+        { many_envs, "envs", "invalid_request", 400 },
+        { total_envs, "envs", "invalid_request", 400 },
+        { S "\"ssh_pubkeys\":\"x\"}", "ssh_pubkeys", "invalid_request", 400 },
+        { S "\"ssh_pubkeys\":[\"nonsense\"]}", "ssh_pubkeys[0]", "invalid_request", 400 },
+        { S "\"ssh_pubkeys\":[\"" ED25519 "\",\"ssh-dss AAAAB3NzaC1kc3M=\"]}", "ssh_pubkeys[1]",
+          "invalid_request", 400 },
+        { S "\"ssh_pubkeys\":[\"ssh-ed25519 AAAA!!!!\"]}", "ssh_pubkeys[0]", "invalid_request",
+          400 },
+        { S "\"ssh_pubkeys\":[\"ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9"
+            "okWi0dh2l9GKJl\"]}", "ssh_pubkeys[0]", "invalid_request", 400 },
+        { S "\"ssh_pubkeys\":[7]}", "ssh_pubkeys[0]", "invalid_request", 400 },
+        { many_keys, "ssh_pubkeys", "invalid_request", 400 },
+        { S "\"egress\":\"x\"}", "egress", "invalid_request", 400 },
+        { S "\"egress\":[\"a..b\"]}", "egress[0]", "invalid_request", 400 },
+        { S "\"egress\":[\"ok.com\",\"::1\"]}", "egress[1]", "invalid_request", 400 },
+        { S "\"egress\":[\"[::1]:80\"]}", "egress[0]", "invalid_request", 400 },
+        { S "\"egress\":[\"1.2.3.4:70000\"]}", "egress[0]", "invalid_request", 400 },
+        { S "\"egress\":[\"1.2.3.4:0\"]}", "egress[0]", "invalid_request", 400 },
+        { S "\"egress\":[\"10.0.0.0/33\"]}", "egress[0]", "invalid_request", 400 },
+        { S "\"egress\":[\"*.1.2.3.4\"]}", "egress[0]", "invalid_request", 400 },
+        { S "\"egress\":[\"-a.com\"]}", "egress[0]", "invalid_request", 400 },
+        { S "\"egress\":[\"999.1.1.1\"]}", "egress[0]", "invalid_request", 400 },
+        { S "\"egress\":[\"\"]}", "egress[0]", "invalid_request", 400 },
+        { S "\"egress\":[1]}", "egress[0]", "invalid_request", 400 },
+        { many_rules, "egress", "invalid_request", 400 },
+        { long_rule, "egress[0]", "invalid_request", 400 },
+        { S "\"ingress_enabled\":\"yes\"}", "ingress_enabled", "invalid_request", 400 },
+        { S "\"networks\":{}}", "networks", "invalid_request", 400 },
+        { S "\"networks\":[{\"id\":\"backend\"}]}", "networks[0].id", "unknown_reference", 400 },
+        { S "\"networks\":[{}]}", "networks[0].id", "invalid_request", 400 },
+        { nine_nets, "networks", "invalid_request", 400 },
+        { S "\"disks\":[{\"disk_id\":\"d\",\"mount_path\":\"/proc/x\"}]}",
+          "disks[0].mount_path", "invalid_request", 400 },
+        { S "\"disks\":[{\"disk_id\":\"d\",\"mount_path\":\"rel\"}]}", "disks[0].mount_path",
+          "invalid_request", 400 },
+        { S "\"disks\":[{\"disk_id\":\"d\",\"mount_path\":\"/a/../b\"}]}",
+          "disks[0].mount_path", "invalid_request", 400 },
+        { S "\"disks\":[{\"disk_id\":\"d\",\"mount_path\":\"/a\",\"sub_path\":\"/x\"}]}",
+          "disks[0].sub_path", "invalid_request", 400 },
+        { S "\"disks\":[{\"disk_id\":\"d\",\"mount_path\":\"/data\"}]}", "disks[0].disk_id",
+          "unknown_reference", 400 },
+        { disks17, "disks", "invalid_request", 400 },
+        { S "\"auto_pause_after_seconds\":59}", "auto_pause_after_seconds", "invalid_request",
+          400 },
+        { S "\"auto_pause_after_seconds\":86401}", "auto_pause_after_seconds",
+          "invalid_request", 400 },
+        { S "\"auto_pause_after_seconds\":true}", "auto_pause_after_seconds",
+          "invalid_request", 400 },
+        { S "\"region\":\"mars\"}", "region", "invalid_request", 400 },
+        { S "\"region\":1}", "region", "invalid_request", 400 },
+        { S "\"node_selector\":{\"gpu\":\"a100\"}}", "node_selector", "unknown_reference", 400 },
+        { S "\"node_selector\":[]}", "node_selector", "invalid_request", 400 },
+        { S "\"bandwidth_quota_bytes\":5}", "bandwidth_quota_bytes", "invalid_request", 400 },
+        { S "\"bandwidth_quota_bytes\":-1}", "bandwidth_quota_bytes", "invalid_request", 400 },
+        { S "\"bandwidth_quota_bytes\":\"0\"}", "bandwidth_quota_bytes", "invalid_request",
+          400 },
+        { "[]", "body", "invalid_request", 400 },
+        { "{", "body", "invalid_request", 400 },
+        { "\"shape\"", "body", "invalid_request", 400 },
+        { S "\"host_id\":\"test-host\"}", "message", "forbidden", 403 },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        CHECK(http_do(f.s.port, "POST", "/v1/sandboxes", f.hdr_alice, cases[i].body, &r) == 0);
+        if (r.status != cases[i].status)
+            harness_fail(__FILE__, __LINE__, "case %zu: status %d; %s", i, r.status, r.body);
+        CHECK_EQ(r.status, cases[i].status);
+        if (!fail_field(&r, cases[i].field, cases[i].code))
+            harness_fail(__FILE__, __LINE__, "case %zu", i);
+        CHECK(fail_field(&r, cases[i].field, cases[i].code));
+        hresp_free(&r);
+    }
+    /* several errors at once are all reported */
+    CHECK(req(&f, "POST", "/v1/sandboxes", f.hdr_alice,
+              "{\"shape\":\"nope\",\"disk_mib\":1,\"region\":\"x\"}", 400, &r));
+    CHECK(json_object_get(jpath(r.json, "data"), "disk_mib"));
+    CHECK(json_object_get(jpath(r.json, "data"), "region"));
+    hresp_free(&r);
+    /* admin may name a host, but only this one */
+    CHECK(req(&f, "POST", "/v1/sandboxes", f.hdr_admin, S "\"host_id\":\"elsewhere\"}", 400,
+              &r));
+    CHECK(fail_field(&r, "host_id", "invalid_request"));
+    hresp_free(&r);
+    CHECK(req(&f, "POST", "/v1/sandboxes", NULL, "{}", 401, &r));
+    hresp_free(&r);
+    fx_end(&f);
+}
+
+TEST(create_valid_is_503_until_vm_layer)
+{
+    struct fx f;
+    if (!fx_start(&f, NULL))
+        return;
+    struct hresp r;
+    static const char *const ok[] = {
+        "{\"shape\":\"s-1vcpu-256mb\"}",
+        "{\"shape\":\"s-2vcpu-4gb\",\"rootfs\":\"minimal\",\"name\":\"My_Box.1\",\"disk_mib\":0,"
+        "\"envs\":{\"A\":\"1\",\"_b2\":\"\"},\"ssh_pubkeys\":[\"" ED25519 " me@host\"],"
+        "\"egress\":[\"API.Example.com.\",\"*.example.org:443\",\"10.1.2.3/8\",\"1.2.3.4:53\"],"
+        "\"ingress_enabled\":true,\"auto_pause_after_seconds\":60,\"region\":\"local\","
+        "\"node_selector\":{},\"bandwidth_quota_bytes\":0,\"disk_mib\":1024}",
+        "{\"shape\":\"s-1vcpu-1gb\",\"stream\":false,\"start_paused\":false,\"name\":null,"
+        "\"envs\":null,\"egress\":[\"*\"],\"host_id\":null,\"unknown\":{\"x\":[1]}}",
+        "{\"shape\":\"s-1vcpu-1gb\",\"disk_mib\":262144,\"auto_pause_after_seconds\":86400}",
+    };
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        CHECK(req(&f, "POST", "/v1/sandboxes", f.hdr_alice, ok[i], 503, &r));
+        CHECK_STR(jstr(r.json, "status"), "error");
+        CHECK_EQ(jint(r.json, "code"), 503);
+        CHECK_STR(jstr(r.json, "data.code"), "unavailable");
+        char ra[16];
+        CHECK(hresp_header(&r, "Retry-After", ra, sizeof(ra)));
+        CHECK(atoi(ra) >= 1 && atoi(ra) <= 60);
+        hresp_free(&r);
+    }
+    CHECK(req(&f, "POST", "/v1/sandboxes", f.hdr_admin, "{\"shape\":\"s-1vcpu-1gb\","
+              "\"host_id\":\"test-host\"}", 503, &r));
+    hresp_free(&r);
+    /* nothing was stored */
+    CHECK(req(&f, "GET", "/v1/sandboxes", f.hdr_alice, NULL, 200, &r));
+    CHECK_EQ(jint(r.json, "data.pagination.total"), 3);
+    hresp_free(&r);
+    fx_end(&f);
+}
+
+/* ---- CLI, config, logs, lifecycle of the daemon ---- */
+
+TEST(keys_cli)
+{
+    struct fx f;
+    if (!fx_start(&f, NULL))
+        return;
+    char out[8192], err[4096], h[200];
+    const char *create[] = { "keys", "--config", f.s.conf, "create", "--user", "carol",
+                             "--label", "ci runner", NULL };
+    CHECK_EQ(hd_run(create, out, sizeof(out), err, sizeof(err)), 0);
+    CHECK(strncmp(out, "hk_", 3) == 0);
+    out[strcspn(out, "\n")] = '\0';
+    CHECK_EQ(strlen(out), APIKEY_LEN);
+    char carol[APIKEY_LEN + 1];
+    memcpy(carol, out, APIKEY_LEN);
+    carol[APIKEY_LEN] = '\0';
+    CHECK(strstr(err, "key_"));
+    struct hresp r;
+    snprintf(h, sizeof(h), "X-Api-Key: %s\r\n", carol);
+    CHECK(req(&f, "GET", "/v1/whoami", h, NULL, 200, &r));
+    CHECK_STR(jstr(r.json, "data.user_id"), "carol");
+    hresp_free(&r);
+    CHECK(req(&f, "GET", "/v1/hosts", h, NULL, 403, &r));
+    hresp_free(&r);
+    const char *adm[] = { "keys", "--data-dir", f.s.data, "--config", f.s.conf, "create",
+                          "--user", "carol", "--admin", NULL };
+    CHECK_EQ(hd_run(adm, out, sizeof(out), err, sizeof(err)), 0);
+    out[strcspn(out, "\n")] = '\0';
+    out[APIKEY_LEN] = '\0';
+    snprintf(h, sizeof(h), "X-Api-Key: %.*s\r\n", APIKEY_LEN, out);
+    CHECK(req(&f, "GET", "/v1/hosts", h, NULL, 200, &r));
+    hresp_free(&r);
+    const char *list[] = { "keys", "--config", f.s.conf, "list", "--user", "carol", NULL };
+    CHECK_EQ(hd_run(list, out, sizeof(out), err, sizeof(err)), 0);
+    CHECK(strstr(out, "ci runner"));
+    CHECK(strstr(out, "yes"));
+    CHECK(!strstr(out, carol));
+    CHECK(!strstr(out, "alice"));
+    char key_id[64] = "";
+    out[sizeof(out) - 100] = '\0';
+    const char *line = strstr(out, "\nkey_");
+    CHECK(line);
+    /* newest first: the admin key; the labelled one is the second row */
+    line = strstr(line + 1, "\nkey_");
+    CHECK(line);
+    snprintf(key_id, sizeof(key_id), "%.30s", line + 1);
+    const char *all[] = { "keys", "--config", f.s.conf, "list", NULL };
+    CHECK_EQ(hd_run(all, out, sizeof(out), err, sizeof(err)), 0);
+    CHECK(strstr(out, "alice") && strstr(out, "admin") && strstr(out, "carol"));
+    const char *rev[] = { "keys", "--config", f.s.conf, "revoke", key_id, NULL };
+    CHECK_EQ(hd_run(rev, out, sizeof(out), err, sizeof(err)), 0);
+    snprintf(h, sizeof(h), "X-Api-Key: %s\r\n", carol);
+    CHECK(req(&f, "GET", "/v1/whoami", h, NULL, 401, &r));
+    hresp_free(&r);
+    CHECK_EQ(hd_run(rev, out, sizeof(out), err, sizeof(err)), 0); /* already revoked */
+    CHECK(strstr(err, "already"));
+    const char *unk[] = { "keys", "--config", f.s.conf, "revoke",
+                          "key_01ARZ3NDEKTSV4RRFFQ69G5FAV", NULL };
+    CHECK_EQ(hd_run(unk, out, sizeof(out), err, sizeof(err)), 1);
+    const char *badu[] = { "keys", "--config", f.s.conf, "create", "--user", "Bad!", NULL };
+    CHECK_EQ(hd_run(badu, out, sizeof(out), err, sizeof(err)), 2);
+    CHECK_STR(out, "");
+    const char *noverb[] = { "keys", "--config", f.s.conf, NULL };
+    CHECK_EQ(hd_run(noverb, out, sizeof(out), err, sizeof(err)), 2);
+    const char *badverb[] = { "keys", "--config", f.s.conf, "rotate", NULL };
+    CHECK_EQ(hd_run(badverb, out, sizeof(out), err, sizeof(err)), 2);
+    const char *norev[] = { "keys", "--config", f.s.conf, "revoke", NULL };
+    CHECK_EQ(hd_run(norev, out, sizeof(out), err, sizeof(err)), 2);
+    const char *badopt[] = { "keys", "--config", f.s.conf, "list", "--admin", NULL };
+    CHECK_EQ(hd_run(badopt, out, sizeof(out), err, sizeof(err)), 2);
+    fx_end(&f);
+}
+
+TEST(config_errors)
+{
+    struct hd_server s;
+    char out[4096], err[4096];
+    struct {
+        const char *extra, *want;
+    } cases[] = {
+        { "bogus = 1\n", ":8: unknown key 'bogus'" },
+        { "bandwidth_quota_bytes = 0\n", ":8: bad value for 'bandwidth_quota_bytes'" },
+        { "ingress_domain = -bad\n", ":8: bad value for 'ingress_domain'" },
+        { "listen = 127.0.0.1:1\n", ":8: duplicate key 'listen'" },
+        { "accel = fast\n", ":8: bad value for 'accel'" },
+        { "log_level = loud\n", ":8: bad value for 'log_level'" },
+        { "max_sandboxes = -1\n", ":8: bad value for 'max_sandboxes'" },
+        { "region = local\n", ":8: duplicate key 'region'" },
+        { "just words\n", ":8: expected 'key = value'" },
+        { "data_dir = relative\n", ":8: duplicate key 'data_dir'" },
+        { "retention_hours = 0\n", ":8: bad value for 'retention_hours'" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        CHECK(hd_prepare(&s, cases[i].extra, true));
+        const char *argv[] = { "serve", "--config", s.conf, NULL };
+        int rc = hd_run(argv, out, sizeof(out), err, sizeof(err));
+        if (!strstr(err, cases[i].want))
+            harness_fail(__FILE__, __LINE__, "case %zu: stderr '%s'", i, err);
+        CHECK(strstr(err, cases[i].want));
+        CHECK_EQ(rc, 2);
+        CHECK(strstr(err, s.conf));
+        hd_cleanup(&s);
+    }
+    CHECK(hd_prepare(&s, NULL, true));
+    const char *missing[] = { "serve", "--config", "/nonexistent/hearthd.conf", NULL };
+    CHECK_EQ(hd_run(missing, out, sizeof(out), err, sizeof(err)), 2);
+    CHECK(strstr(err, "/nonexistent/hearthd.conf"));
+    const char *badlisten[] = { "serve", "--config", s.conf, "--listen", "nope", NULL };
+    CHECK_EQ(hd_run(badlisten, out, sizeof(out), err, sizeof(err)), 2);
+    CHECK(strstr(err, "--listen"));
+    const char *badopt[] = { "serve", "--frobnicate", NULL };
+    CHECK_EQ(hd_run(badopt, out, sizeof(out), err, sizeof(err)), 2);
+    const char *relative[] = { "serve", "--config", s.conf, "--data-dir", "rel", NULL };
+    CHECK_EQ(hd_run(relative, out, sizeof(out), err, sizeof(err)), 2);
+    hd_cleanup(&s);
+}
+
+TEST(first_start_logs_metrics_shutdown)
+{
+    struct fx f;
+    if (!fx_start(&f, NULL))
+        return;
+    char p[256];
+    struct stat st;
+    snprintf(p, sizeof(p), "%s/admin.key", f.s.data);
+    CHECK(stat(p, &st) == 0);
+    CHECK_EQ(st.st_mode & 0777, 0600);
+    struct hresp r;
+    CHECK(req(&f, "GET", "/v1/whoami", f.hdr_admin, NULL, 200, &r));
+    hresp_free(&r);
+    CHECK(http_do(f.s.metrics_port, "GET", "/metrics", NULL, NULL, &r) == 0);
+    CHECK_EQ(r.status, 200);
+    CHECK(strstr(r.body, "hearth_http_requests_total{route=\"/v1/whoami\",method=\"GET\","
+                         "code=\"200\"} 1"));
+    CHECK(strstr(r.body, "hearth_http_request_duration_seconds_bucket"));
+    hresp_free(&r);
+    CHECK(http_do(f.s.metrics_port, "GET", "/v1/shapes", NULL, NULL, &r) == 0);
+    CHECK_EQ(r.status, 404);
+    hresp_free(&r);
+    CHECK_EQ(hd_stop(&f.s), 0);
+    snprintf(p, sizeof(p), "%s/hearthd.port", f.s.data);
+    CHECK(access(p, F_OK) != 0);
+    /* every log line is one JSON object with ts, level, msg; the key never appears */
+    FILE *lf = fopen(f.s.log, "r");
+    CHECK(lf);
+    char line[8192];
+    unsigned lines = 0;
+    bool saw_first = false, saw_req = false;
+    while (fgets(line, sizeof(line), lf)) {
+        json_t *j = json_loads(line, 0, NULL);
+        if (!j)
+            harness_fail(__FILE__, __LINE__, "not json: %s", line);
+        CHECK(j);
+        CHECK(jstr(j, "ts") && jstr(j, "level") && jstr(j, "msg"));
+        if (strstr(jstr(j, "msg"), "first start"))
+            saw_first = strstr(line, "admin.key") != NULL;
+        if (strcmp(jstr(j, "msg"), "request") == 0 && jstr(j, "req"))
+            saw_req = true;
+        json_decref(j);
+        CHECK(!strstr(line, f.s.admin_key));
+        CHECK(!strstr(line, "hk_"));
+        lines++;
+    }
+    fclose(lf);
+    CHECK(lines > 3);
+    CHECK(saw_first);
+    CHECK(saw_req);
+    /* a restart keeps the same admin key and creates none */
+    char key[64];
+    snprintf(key, sizeof(key), "%s", f.s.admin_key);
+    CHECK(hd_start(&f.s));
+    CHECK_STR(f.s.admin_key, key);
+    CHECK(req(&f, "GET", "/v1/whoami", f.hdr_admin, NULL, 200, &r));
+    hresp_free(&r);
+    fx_end(&f);
+}

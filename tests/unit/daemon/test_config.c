@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: MIT */
+/* test_config.c: the hearthd config parser (daemon/config.h): defaults, every key, and hostile
+ * files (unknown keys, junk lines, NUL bytes, long lines, duplicates, bad values), each error
+ * naming its line. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon/config.h"
+#include "harness.h"
+
+static int parse(const char *text, struct hd_config *c, char *err, size_t len)
+{
+    config_defaults(c);
+    return config_parse(c, text, strlen(text), "t.conf", err, len);
+}
+
+TEST(defaults)
+{
+    struct hd_config c;
+    config_defaults(&c);
+    CHECK_STR(c.listen_host, "127.0.0.1");
+    CHECK_EQ(c.listen_port, 8080);
+    CHECK_STR(c.data_dir, "/var/lib/hearth");
+    CHECK_STR(c.images_dir, "");
+    CHECK_STR(c.region, "local");
+    CHECK_STR(c.accel, "auto");
+    CHECK(c.metrics_enabled);
+    CHECK_STR(c.metrics_host, "127.0.0.1");
+    CHECK_EQ(c.metrics_port, 9464);
+    CHECK_EQ(c.log_level, LOG_LEVEL_INFO);
+    CHECK_EQ(c.max_sandboxes, 0);
+    CHECK_EQ(c.max_disk_mib, 262144);
+    CHECK_EQ(c.bandwidth_quota_bytes, 5368709120LL);
+    CHECK_EQ(c.retention_hours, 168);
+    CHECK_STR(c.ingress_scheme, "https");
+    char img[CONFIG_PATH_SIZE];
+    CHECK_EQ(config_images_dir(&c, img), 0);
+    CHECK_STR(img, "/var/lib/hearth/images");
+}
+
+TEST(every_key)
+{
+    struct hd_config c;
+    char err[512];
+    const char *text = "# comment\n"
+                       "   \n"
+                       "listen = [::1]:9000\r\n"
+                       "\tdata_dir=/srv/hearth  \n"
+                       "images_dir = \"/srv/images\"\n"
+                       "region = eu-1\n"
+                       "host_id = node_a.1\n"
+                       "accel = tcg\n"
+                       "metrics_listen = off\n"
+                       "log_level = debug\n"
+                       "max_sandboxes = 10\n"
+                       "max_disk_mib = 1024\n"
+                       "bandwidth_quota_bytes = -1\n"
+                       "retention_hours = 1\n"
+                       "ingress_domain = sb.example.com\n"
+                       "ingress_scheme = http\n"
+                       "shutdown_timeout_s = 0\n"
+                       "  # indented comment";
+    int r = parse(text, &c, err, sizeof(err));
+    if (r)
+        harness_fail(__FILE__, __LINE__, "%s", err);
+    CHECK_EQ(r, 0);
+    CHECK_STR(c.listen_host, "::1");
+    CHECK_EQ(c.listen_port, 9000);
+    CHECK_STR(c.data_dir, "/srv/hearth");
+    CHECK_STR(c.images_dir, "/srv/images");
+    CHECK_STR(c.region, "eu-1");
+    CHECK_STR(c.host_id, "node_a.1");
+    CHECK_STR(c.accel, "tcg");
+    CHECK(!c.metrics_enabled);
+    CHECK_EQ(c.log_level, LOG_LEVEL_DEBUG);
+    CHECK_EQ(c.max_sandboxes, 10);
+    CHECK_EQ(c.max_disk_mib, 1024);
+    CHECK_EQ(c.bandwidth_quota_bytes, -1);
+    CHECK_EQ(c.retention_hours, 1);
+    CHECK_STR(c.ingress_domain, "sb.example.com");
+    CHECK_STR(c.ingress_scheme, "http");
+    CHECK_EQ(c.shutdown_timeout_s, 0);
+    CHECK_EQ(parse("metrics_listen = \"\"\n", &c, err, sizeof(err)), 0);
+    CHECK(!c.metrics_enabled);
+    CHECK_EQ(parse("metrics_listen = 0.0.0.0:0\nlisten = 127.0.0.1:0", &c, err, sizeof(err)),
+             0);
+    CHECK(c.metrics_enabled);
+    CHECK_EQ(c.metrics_port, 0);
+    CHECK_EQ(c.listen_port, 0);
+    CHECK_EQ(parse("", &c, err, sizeof(err)), 0);
+}
+
+TEST(hostile_lines)
+{
+    static const struct {
+        const char *text;
+        const char *want; /* substring of the error */
+    } cases[] = {
+        { "bogus = 1\n", "t.conf:1: unknown key 'bogus'" },
+        { "\n\nlisten\n", "t.conf:3: expected 'key = value'" },
+        { "= 1\n", "t.conf:1: missing key" },
+        { "region = a\nregion = b\n", "t.conf:2: duplicate key 'region'" },
+        { "listen = 127.0.0.1\n", "t.conf:1: bad value for 'listen'" },
+        { "listen = localhost:80\n", "bad value for 'listen'" },
+        { "listen = 127.0.0.1:65536\n", "bad value for 'listen'" },
+        { "listen = 127.0.0.1:-1\n", "bad value for 'listen'" },
+        { "listen = 127.0.0.1:+80\n", "bad value for 'listen'" },
+        { "listen = ::1:80\n", "bad value for 'listen'" },
+        { "listen = [::1]80\n", "bad value for 'listen'" },
+        { "listen = :80\n", "bad value for 'listen'" },
+        { "data_dir = relative/path\n", "bad value for 'data_dir'" },
+        { "data_dir =\n", "bad value for 'data_dir'" },
+        { "images_dir = x\n", "bad value for 'images_dir'" },
+        { "region = \n", "bad value for 'region'" },
+        { "region = a b\n", "bad value for 'region'" },
+        { "region = -x\n", "bad value for 'region'" },
+        { "accel = KVM\n", "bad value for 'accel'" },
+        { "log_level = verbose\n", "bad value for 'log_level'" },
+        { "max_sandboxes = 1x\n", "bad value for 'max_sandboxes'" },
+        { "max_sandboxes = 99999999999999999999999\n", "bad value for 'max_sandboxes'" },
+        { "max_sandboxes = \n", "bad value for 'max_sandboxes'" },
+        { "max_disk_mib = 1023\n", "bad value for 'max_disk_mib'" },
+        { "bandwidth_quota_bytes = 0\n", "bad value for 'bandwidth_quota_bytes'" },
+        { "bandwidth_quota_bytes = -2\n", "bad value for 'bandwidth_quota_bytes'" },
+        { "retention_hours = 0\n", "bad value for 'retention_hours'" },
+        { "ingress_domain = a/b\n", "bad value for 'ingress_domain'" },
+        { "ingress_scheme = ftp\n", "bad value for 'ingress_scheme'" },
+        { "shutdown_timeout_s = 3601\n", "bad value for 'shutdown_timeout_s'" },
+        { "region = \"local\n", "t.conf:1: unbalanced" },
+        { "region = lo\"cal\"\n", "unbalanced" },
+        { "LISTEN = 127.0.0.1:1\n", "unknown key 'LISTEN'" },
+        { "region = \xff\xfe\n", "bad value for 'region'" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct hd_config c;
+        char err[512] = "";
+        int r = parse(cases[i].text, &c, err, sizeof(err));
+        if (r != -EINVAL || !strstr(err, cases[i].want))
+            harness_fail(__FILE__, __LINE__, "case %zu: r=%d err='%s'", i, r, err);
+        CHECK_EQ(r, -EINVAL);
+    }
+}
+
+TEST(nul_and_long_lines)
+{
+    struct hd_config c;
+    char err[512];
+    config_defaults(&c);
+    const char nul[] = "region = lo\0cal\n";
+    CHECK_EQ(config_parse(&c, nul, sizeof(nul) - 1, "t.conf", err, sizeof(err)), -EINVAL);
+    CHECK(strstr(err, "t.conf:1: NUL byte"));
+    size_t n = CONFIG_MAX_LINE + 10;
+    char *lng = malloc(n + 20);
+    memcpy(lng, "\nregion = ", 10);
+    memset(lng + 10, 'a', n);
+    lng[n + 10] = '\n';
+    CHECK_EQ(config_parse(&c, lng, n + 11, "t.conf", err, sizeof(err)), -EINVAL);
+    free(lng);
+    CHECK(strstr(err, "t.conf:2: line longer"));
+    /* a long but legal value: truncated in the message, never overflowing */
+    char val[1200];
+    memset(val, 'a', sizeof(val));
+    memcpy(val, "data_dir = /", 12);
+    val[sizeof(val) - 1] = '\0';
+    CHECK_EQ(config_parse(&c, val, strlen(val), "t.conf", err, sizeof(err)), -EINVAL);
+    CHECK(strstr(err, "too long"));
+    /* every prefix of a valid file either parses or fails cleanly */
+    const char *good = "listen = 127.0.0.1:8080\nregion = eu\nlog_level = warn\n";
+    for (size_t k = 0; k <= strlen(good); k++) {
+        config_defaults(&c);
+        int r = config_parse(&c, good, k, "t.conf", err, sizeof(err));
+        CHECK(r == 0 || r == -EINVAL);
+    }
+}
+
+TEST(set_and_load)
+{
+    struct hd_config c;
+    char err[512];
+    config_defaults(&c);
+    CHECK_EQ(config_set(&c, "listen", "0.0.0.0:1", err, sizeof(err)), 0);
+    CHECK_STR(c.listen_host, "0.0.0.0");
+    CHECK_EQ(config_set(&c, "nope", "1", err, sizeof(err)), -ENOENT);
+    CHECK(strstr(err, "unknown key 'nope'"));
+    CHECK_EQ(config_set(&c, "listen", "x", err, sizeof(err)), -EINVAL);
+    CHECK_EQ(config_load(&c, "/nonexistent/h.conf", false, err, sizeof(err)), 0);
+    CHECK_EQ(config_load(&c, "/nonexistent/h.conf", true, err, sizeof(err)), -ENOENT);
+    CHECK(strstr(err, "/nonexistent/h.conf"));
+    CHECK_EQ(config_load(&c, "/tmp", true, err, sizeof(err)), -EINVAL);
+    char path[] = "/tmp/hearth-conf-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    const char *text = "region = r2\nbad line\n";
+    CHECK_EQ(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    CHECK_EQ(config_load(&c, path, true, err, sizeof(err)), -EINVAL);
+    char want[64];
+    snprintf(want, sizeof(want), "%s:2:", path);
+    CHECK(strstr(err, want));
+    unlink(path);
+}
