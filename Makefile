@@ -31,7 +31,7 @@ obj = $(patsubst %.c,$(O)/$(1)/%.o,$(2))
 
 .PHONY: all images test test-binaries unit bench run clean deps fuzz examples
 .SECONDARY:
-all: $(O)/bin/hearthd $(O)/bin/hearth-agent $(O)/bin/hearth-recipe-key \
+all: $(O)/bin/hearthd $(O)/bin/hearth-agent $(O)/bin/hearth-recipe-key $(O)/bin/hearth \
 	$(O)/lib/libhearth.a $(O)/lib/libhearth.so
 
 deps:
