@@ -151,7 +151,11 @@ unit: $(addprefix $(O)/tests/,$(unit_tests))
 # Run one: build/fuzz/fuzz_http_request -max_total_time=60 tests/fuzz/corpus/http_request
 FUZZ_CC ?= clang
 FUZZ_CFLAGS := -std=gnu17 -g -O1 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined
-fuzz: $(O)/fuzz/fuzz_http_request $(O)/fuzz/fuzz_wire $(O)/fuzz/fuzz_qmp
+fuzz: $(O)/fuzz/fuzz_http_request $(O)/fuzz/fuzz_wire $(O)/fuzz/fuzz_qmp $(O)/fuzz/fuzz_cli_argv
+
+$(O)/fuzz/fuzz_cli_argv: tests/fuzz/fuzz_cli_argv.c src/cli/args.c src/cli/config.c src/common/buf.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^
 
 $(O)/fuzz/fuzz_wire: tests/fuzz/fuzz_wire.c src/common/wire.c src/common/buf.c
 	@mkdir -p $(dir $@)
