@@ -26,10 +26,12 @@ CLIENT_LIBS := -lcurl -ljansson
 unit_tests := $(patsubst tests/%.c,%,$(wildcard tests/unit/*/test_*.c))
 integ_tests := $(patsubst tests/%.c,%,$(wildcard tests/integration/test_*.c))
 benches := $(patsubst %.c,%,$(wildcard bench/bench_*.c))
+# end-to-end CLI tests: scripts that start `hearthd serve` and print the harness line
+cli_tests := $(wildcard tests/cli/test_*.sh)
 
 obj = $(patsubst %.c,$(O)/$(1)/%.o,$(2))
 
-.PHONY: all images test test-binaries unit bench run clean deps fuzz examples
+.PHONY: all images test test-binaries unit bench run clean deps fuzz examples cli-test
 .SECONDARY:
 all: $(O)/bin/hearthd $(O)/bin/hearth-agent $(O)/bin/hearth-recipe-key $(O)/bin/hearth \
 	$(O)/lib/libhearth.a $(O)/lib/libhearth.so
@@ -140,12 +142,15 @@ test:
 	./scripts/install-deps.sh
 	$(MAKE) all images test-binaries
 	HEARTH_IMAGES=$(abspath $(IMAGES)) HEARTH_BIN=$(abspath $(O)/bin) \
-		./tests/run.sh $(addprefix $(O)/tests/,$(unit_tests) $(integ_tests))
+		./tests/run.sh $(addprefix $(O)/tests/,$(unit_tests) $(integ_tests)) $(cli_tests)
 
 test-binaries: $(addprefix $(O)/tests/,$(unit_tests) $(integ_tests))
 
 unit: $(addprefix $(O)/tests/,$(unit_tests))
 	./tests/run.sh $^
+
+cli-test: $(O)/bin/hearth $(O)/bin/hearthd
+	HEARTH_BIN=$(abspath $(O)/bin) ./tests/run.sh $(cli_tests)
 
 # --- fuzzers (clang + libFuzzer; not part of `make test`) ---
 # Run one: build/fuzz/fuzz_http_request -max_total_time=60 tests/fuzz/corpus/http_request
