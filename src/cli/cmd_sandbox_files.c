@@ -120,7 +120,9 @@ int cmd_sandbox_pull(struct cli *cli, int argc, char **argv)
     char tmp[4096];
     struct stat st;
     if (!to_stdout && stat(local, &st) == 0 && S_ISDIR(st.st_mode)) {
-        if (asprintf(&target, "%s/%s", local, base_name(remote, tmp, sizeof(tmp))) < 0)
+        size_t ll = strlen(local);
+        if (asprintf(&target, "%s%s%s", local, ll && local[ll - 1] == '/' ? "" : "/",
+                     base_name(remote, tmp, sizeof(tmp))) < 0)
             return cli_error(cli, CLI_EXIT_FAIL, "out of memory");
     } else if (!to_stdout && !(target = strdup(local))) {
         return cli_error(cli, CLI_EXIT_FAIL, "out of memory");
