@@ -20,16 +20,22 @@ host_src := $(wildcard src/daemon/host/*.c)
 daemon_src := $(filter-out src/daemon/main.c,$(wildcard src/daemon/*.c src/daemon/http/*.c src/daemon/store/*.c src/daemon/api/*.c))
 agent_src := $(wildcard src/agent/*.c)
 agent_lib_src := $(filter-out src/agent/main.c,$(agent_src))
+lib_src := $(wildcard src/lib/*.c) src/common/buf.c
+cli_src := $(filter-out src/cli/main.c,$(wildcard src/cli/*.c)) src/common/timefmt.c
+CLIENT_LIBS := -lcurl -ljansson
 unit_tests := $(patsubst tests/%.c,%,$(wildcard tests/unit/*/test_*.c))
 integ_tests := $(patsubst tests/%.c,%,$(wildcard tests/integration/test_*.c))
 api_tests := $(patsubst tests/%.c,%,$(wildcard tests/api/test_*.c))
 benches := $(patsubst %.c,%,$(wildcard bench/bench_*.c))
+# end-to-end CLI tests: scripts that start `hearthd serve` and print the harness line
+cli_tests := $(wildcard tests/cli/test_*.sh)
 
 obj = $(patsubst %.c,$(O)/$(1)/%.o,$(2))
 
-.PHONY: all images test test-binaries unit api bench run clean deps fuzz
+.PHONY: all images test test-binaries unit api bench run clean deps fuzz examples cli-test
 .SECONDARY:
-all: $(O)/bin/hearthd $(O)/bin/hearth-agent $(O)/bin/hearth-recipe-key
+all: $(O)/bin/hearthd $(O)/bin/hearth-agent $(O)/bin/hearth-recipe-key $(O)/bin/hearth \
+	$(O)/lib/libhearth.a $(O)/lib/libhearth.so
 
 deps:
 	./scripts/install-deps.sh
@@ -57,6 +63,29 @@ $(O)/agent/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(OPT_CFLAGS) -MMD -MP -c $< -o $@
 
+# --- libhearth: position-independent, only HEARTH_EXPORT symbols visible in the .so ---
+$(O)/lib/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(OPT_CFLAGS) -fPIC -fvisibility=hidden -MMD -MP -c $< -o $@
+
+$(O)/lib/libhearth.a: $(call obj,lib,$(lib_src))
+	rm -f $@
+	ar rcs $@ $^
+
+$(O)/lib/libhearth.so: $(call obj,lib,$(lib_src))
+	$(CC) -shared -Wl,-soname,libhearth.so.0 -o $@ $^ $(CLIENT_LIBS)
+
+# --- the CLI: a client of libhearth like any other ---
+$(O)/bin/hearth: $(call obj,opt,src/cli/main.c $(cli_src)) $(O)/lib/libhearth.a
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^ $(CLIENT_LIBS)
+
+examples: $(O)/examples/hello
+
+$(O)/examples/%: examples/%.c $(O)/lib/libhearth.a
+	@mkdir -p $(dir $@)
+	$(CC) $(OPT_CFLAGS) -o $@ $^ $(CLIENT_LIBS)
+
 # The agent links src/common as an archive so only the modules it uses come in (recipe.c, say,
 # would drag OpenSSL into a static PID 1).
 $(O)/agent/libcommon.a: $(call obj,agent,$(common_src))
@@ -81,8 +110,9 @@ $(O)/bin/hearth-recipe-key: $(call obj,opt,src/tools/recipe_key.c $(common_src))
 
 # Objects are named as targets so pattern rules that list not-yet-built objects still match
 # on make's first pass (otherwise a more general test rule wins).
-all_src := $(common_src) $(host_src) $(daemon_src) $(agent_src) src/daemon/main.c tests/harness.c
-$(call obj,san,$(all_src)) $(call obj,opt,$(all_src)):
+all_src := $(common_src) $(host_src) $(daemon_src) $(agent_src) src/daemon/main.c tests/harness.c \
+	$(lib_src) $(cli_src) src/cli/main.c
+$(call obj,san,$(all_src)) $(call obj,opt,$(all_src)) $(call obj,lib,$(lib_src)):
 
 # --- tests ---
 # Agent tests run the agent's loop in-process (forked), so they link its objects but not main.c.
@@ -90,6 +120,15 @@ $(O)/tests/unit/agent/%: tests/unit/agent/%.c tests/unit/agent/client.c \
 		$(call obj,san,tests/harness.c $(agent_lib_src)) $(O)/san/libcommon.a
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) -Itests -Itests/unit/agent -o $@ $^ -ljansson
+
+# libhearth and CLI tests link the library and CLI objects (not hearthd).
+$(O)/tests/unit/lib/%: tests/unit/lib/%.c $(call obj,san,tests/harness.c $(lib_src))
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) -Itests -o $@ $^ $(CLIENT_LIBS)
+
+$(O)/tests/unit/cli/%: tests/unit/cli/%.c $(call obj,san,tests/harness.c $(cli_src) $(lib_src))
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) -Itests -o $@ $^ $(CLIENT_LIBS)
 
 $(O)/tests/unit/%: tests/unit/%.c $(call obj,san,tests/harness.c $(common_src) $(host_src) $(daemon_src))
 	@mkdir -p $(dir $@)
@@ -115,7 +154,8 @@ test:
 	./scripts/install-deps.sh
 	$(MAKE) all images test-binaries
 	HEARTH_IMAGES=$(abspath $(IMAGES)) HEARTH_BIN=$(abspath $(O)/bin) \
-		./tests/run.sh $(addprefix $(O)/tests/,$(unit_tests) $(integ_tests) $(api_tests))
+		./tests/run.sh $(addprefix $(O)/tests/,$(unit_tests) $(integ_tests) $(api_tests)) \
+		$(cli_tests)
 
 test-binaries: $(addprefix $(O)/tests/,$(unit_tests) $(integ_tests) $(api_tests))
 
@@ -127,11 +167,18 @@ api: $(O)/san-bin/hearthd $(addprefix $(O)/tests/,$(api_tests))
 unit: $(addprefix $(O)/tests/,$(unit_tests))
 	./tests/run.sh $^
 
+cli-test: $(O)/bin/hearth $(O)/bin/hearthd
+	HEARTH_BIN=$(abspath $(O)/bin) ./tests/run.sh $(cli_tests)
+
 # --- fuzzers (clang + libFuzzer; not part of `make test`) ---
 # Run one: build/fuzz/fuzz_http_request -max_total_time=60 tests/fuzz/corpus/http_request
 FUZZ_CC ?= clang
 FUZZ_CFLAGS := -std=gnu17 -g -O1 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined
-fuzz: $(O)/fuzz/fuzz_http_request $(O)/fuzz/fuzz_wire $(O)/fuzz/fuzz_qmp
+fuzz: $(O)/fuzz/fuzz_http_request $(O)/fuzz/fuzz_wire $(O)/fuzz/fuzz_qmp $(O)/fuzz/fuzz_cli_argv
+
+$(O)/fuzz/fuzz_cli_argv: tests/fuzz/fuzz_cli_argv.c src/cli/args.c src/cli/config.c src/common/buf.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^
 
 $(O)/fuzz/fuzz_wire: tests/fuzz/fuzz_wire.c src/common/wire.c src/common/buf.c
 	@mkdir -p $(dir $@)

@@ -1,0 +1,318 @@
+/* SPDX-License-Identifier: MIT */
+/* hearth.h: libhearth, the C client library of the hearth API (spec/API.md).
+ *
+ * One opaque client handle carries the base URL, the credential, timeouts and the retry policy.
+ * Every call returns 0 (HEARTH_OK) or a negative enum hearth_err value and, when the caller
+ * passes one, fills a struct hearth_error with the detail: HTTP status, the server's machine
+ * code, its message and the request id. Results come back as opaque, read-only objects
+ * (hearth_obj, hearth_list) read through small accessors; every object also keeps the exact JSON
+ * text of the API payload, so callers that want JSON never re-encode it. The header uses no
+ * libcurl or jansson types.
+ *
+ * Thread safety: a client handle is used by one thread at a time; separate handles are
+ * independent. Objects are immutable once returned and may be shared read-only.
+ *
+ * Minimal use:
+ *
+ *     hearth_client *c = hearth_client_new("http://127.0.0.1:8080", getenv("HEARTH_API_KEY"));
+ *     hearth_obj *who = NULL;
+ *     struct hearth_error e;
+ *     if (hearth_whoami(c, &who, &e) == HEARTH_OK)
+ *         printf("%s\n", hearth_obj_str(who, "user_id"));
+ *     hearth_obj_free(who);
+ *     hearth_client_free(c);
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define HEARTH_EXPORT __attribute__((visibility("default")))
+#define HEARTH_WUR __attribute__((warn_unused_result))
+#else
+#define HEARTH_EXPORT
+#define HEARTH_WUR
+#endif
+
+#define HEARTH_VERSION "0.1.0"
+
+/* ---- errors ---- */
+
+/* The error table: name, value, text. Values are only ever appended, never renumbered.
+ * HEARTH_ERR_* values are negative; HEARTH_OK is 0. */
+#define HEARTH_ERR_MAP(X)                                                                        \
+    X(OK, 0, "success")                                                                          \
+    X(NOMEM, -1, "out of memory")                                                                \
+    X(INVALID, -2, "invalid argument")                                                           \
+    X(CONNECT, -3, "cannot reach the server")                                                    \
+    X(TIMEOUT, -4, "request timed out")                                                          \
+    X(PROTOCOL, -5, "malformed response from the server")                                        \
+    X(AUTH, -6, "missing or invalid credential")                                                 \
+    X(FORBIDDEN, -7, "permission denied")                                                        \
+    X(NOT_FOUND, -8, "not found")                                                                \
+    X(REJECTED, -9, "request rejected")                                                          \
+    X(RATE_LIMITED, -10, "rate limited")                                                         \
+    X(SERVER, -11, "server error")                                                               \
+    X(UNAVAILABLE, -12, "service unavailable")                                                   \
+    X(NOT_IMPLEMENTED, -13, "not implemented by the server")                                     \
+    X(IO, -14, "local input/output error")                                                       \
+    X(ABORTED, -15, "aborted by the caller")
+
+enum hearth_err {
+#define HEARTH_ERR_ENUM_(name, value, text) HEARTH_ERR_##name = (value),
+    HEARTH_ERR_MAP(HEARTH_ERR_ENUM_)
+#undef HEARTH_ERR_ENUM_
+};
+#define HEARTH_OK HEARTH_ERR_OK
+
+/* Static English text for a code ("unknown error" for values outside the table). */
+HEARTH_EXPORT const char *hearth_strerror(int err);
+/* The code's name without prefix ("NOT_FOUND"), or "UNKNOWN". */
+HEARTH_EXPORT const char *hearth_err_name(int err);
+
+/* Detail of the last failure of one call. Every call that takes a reterr resets it first.
+ * Strings are always NUL-terminated (possibly empty) and truncated to fit. */
+struct hearth_error {
+    int code;               /* enum hearth_err */
+    int http_status;        /* 0 when no HTTP response was received */
+    char api_code[64];      /* the envelope's data.code ("invalid_state"), or "" */
+    char message[512];      /* the server's message, or a local description */
+    char request_id[132];   /* X-Request-Id of the failed response, or "" */
+    char state[32];         /* data.state on 409 invalid_state, or "" */
+};
+
+/* ---- client ---- */
+
+typedef struct hearth_client hearth_client;
+
+/* Creates a client. base_url is "http[s]://host[:port][/prefix]" without query or fragment; a
+ * trailing '/' is dropped. api_key may be NULL (unauthenticated routes only). Both strings are
+ * copied. Returns NULL when out of memory or when base_url is malformed. */
+HEARTH_EXPORT hearth_client *hearth_client_new(const char *base_url, const char *api_key);
+/* Frees the client; NULL does nothing. */
+HEARTH_EXPORT void hearth_client_free(hearth_client *c);
+
+/* Per-request timeout in milliseconds for ordinary calls (default 60000; 0 = none). Streams,
+ * exec and file transfers are not bounded by it, only by the connect timeout. */
+HEARTH_EXPORT void hearth_client_set_timeout_ms(hearth_client *c, long ms);
+/* Timeout for sandbox create (default 90000). */
+HEARTH_EXPORT void hearth_client_set_create_timeout_ms(hearth_client *c, long ms);
+/* Connect timeout in milliseconds (default 10000). */
+HEARTH_EXPORT void hearth_client_set_connect_timeout_ms(hearth_client *c, long ms);
+/* Maximum retries of one request (default 2; 0 disables). Retries follow API.md §1.11:
+ * GET/PUT/DELETE on connection errors and 408, 429, 500, 502, 503, 504; any method on 429 and
+ * 503; never a stream or a non-replayable upload; Retry-After is honoured (capped at 60 s). */
+HEARTH_EXPORT void hearth_client_set_retries(hearth_client *c, int retries);
+/* User-Agent header (copied; default "libhearth/" HEARTH_VERSION). Returns HEARTH_ERR_NOMEM. */
+HEARTH_EXPORT HEARTH_WUR int hearth_client_set_user_agent(hearth_client *c, const char *ua);
+
+/* Called once per HTTP exchange, after it ends, with a one-line summary such as
+ * "GET /v1/whoami 200 req_01J… 12ms". The credential never appears; api_key query values are
+ * redacted. The line is borrowed for the duration of the call. */
+typedef void (*hearth_log_fn)(void *userdata, const char *line);
+HEARTH_EXPORT void hearth_client_set_log(hearth_client *c, hearth_log_fn fn, void *userdata);
+
+/* Called periodically (at least once a second) while a call waits for the server. Returning
+ * false aborts the call with HEARTH_ERR_ABORTED. */
+typedef bool (*hearth_progress_fn)(void *userdata);
+HEARTH_EXPORT void hearth_client_set_progress(hearth_client *c, hearth_progress_fn fn,
+                                              void *userdata);
+
+/* ---- result objects ---- */
+
+/* A read-only JSON object from the API (a SandboxView, a Whoami, an exec result, …). */
+typedef struct hearth_obj hearth_obj;
+
+/* Frees an object returned by a call; NULL does nothing. Objects borrowed from a list must not
+ * be freed. */
+HEARTH_EXPORT void hearth_obj_free(hearth_obj *o);
+/* The payload as compact JSON text, keys in the order the server sent them. Borrowed from o. */
+HEARTH_EXPORT const char *hearth_obj_json(const hearth_obj *o);
+
+/* Accessors take a dotted path into nested objects: "id", "stats.running", "result.exit_code".
+ * A missing field or one of another type gives the fallback (NULL, def, false). Strings are
+ * borrowed from o. */
+HEARTH_EXPORT bool hearth_obj_has(const hearth_obj *o, const char *path);
+HEARTH_EXPORT const char *hearth_obj_str(const hearth_obj *o, const char *path);
+/* Like hearth_obj_str(), also giving the length (strings may hold NUL bytes). */
+HEARTH_EXPORT const char *hearth_obj_strn(const hearth_obj *o, const char *path,
+                                          size_t *ret_len);
+/* Integers; a real number is truncated toward zero. */
+HEARTH_EXPORT int64_t hearth_obj_int(const hearth_obj *o, const char *path, int64_t def);
+HEARTH_EXPORT double hearth_obj_num(const hearth_obj *o, const char *path, double def);
+HEARTH_EXPORT bool hearth_obj_bool(const hearth_obj *o, const char *path, bool def);
+/* Arrays of strings ("egress", "envs", "ssh_pubkeys"): length (0 when absent) and item i
+ * (NULL when i is out of range or not a string). */
+HEARTH_EXPORT size_t hearth_obj_array_len(const hearth_obj *o, const char *path);
+HEARTH_EXPORT const char *hearth_obj_array_str(const hearth_obj *o, const char *path, size_t i);
+/* The JSON text of any value at path (an object, an array, a number…), caller frees with
+ * free(); NULL when absent or out of memory. */
+HEARTH_EXPORT char *hearth_obj_value_json(const hearth_obj *o, const char *path);
+
+/* A page (or several merged pages) of a paginated list. */
+typedef struct hearth_list hearth_list;
+
+HEARTH_EXPORT void hearth_list_free(hearth_list *l);
+HEARTH_EXPORT size_t hearth_list_count(const hearth_list *l);
+/* Item i, borrowed from l (NULL when out of range). */
+HEARTH_EXPORT const hearth_obj *hearth_list_item(const hearth_list *l, size_t i);
+/* pagination.total of the last page fetched (the number of matching items on the server). */
+HEARTH_EXPORT int64_t hearth_list_total(const hearth_list *l);
+/* The items as one JSON array text (not the pagination wrapper); caller frees with free(). */
+HEARTH_EXPORT char *hearth_list_json(const hearth_list *l);
+
+/* Paging options for list calls. Zero-initialise; limit 0 = server default (50). */
+struct hearth_page {
+    int64_t limit;
+    int64_t offset;
+    const char *status;     /* sandbox status filter, or NULL */
+};
+
+/* ---- request bodies ---- */
+
+/* A JSON request body built field by field (sandbox create, PATCH, exec). */
+typedef struct hearth_body hearth_body;
+
+HEARTH_EXPORT hearth_body *hearth_body_new(void);
+HEARTH_EXPORT void hearth_body_free(hearth_body *b);
+/* Set key to a string (copied; must be valid UTF-8, else HEARTH_ERR_INVALID), integer or
+ * boolean. Setting a key again replaces it. */
+HEARTH_EXPORT HEARTH_WUR int hearth_body_set_str(hearth_body *b, const char *key, const char *v);
+HEARTH_EXPORT HEARTH_WUR int hearth_body_set_strn(hearth_body *b, const char *key, const char *v,
+                                                  size_t len);
+HEARTH_EXPORT HEARTH_WUR int hearth_body_set_int(hearth_body *b, const char *key, int64_t v);
+HEARTH_EXPORT HEARTH_WUR int hearth_body_set_bool(hearth_body *b, const char *key, bool v);
+/* Appends a string to the array at key (created when missing). */
+HEARTH_EXPORT HEARTH_WUR int hearth_body_append_str(hearth_body *b, const char *key,
+                                                    const char *v);
+/* Sets map[key][name] = v (creating the object): envs, env. */
+HEARTH_EXPORT HEARTH_WUR int hearth_body_set_map(hearth_body *b, const char *key,
+                                                 const char *name, const char *v);
+/* Appends an object of string pairs to the array at key: pairs is NULL-terminated
+ * name, value, name, value…; a NULL value skips its pair ({"disk_id":…,"mount_path":…}). */
+HEARTH_EXPORT HEARTH_WUR int hearth_body_append_obj(hearth_body *b, const char *key,
+                                                    const char *const *pairs);
+/* The body as JSON text, caller frees with free(). */
+HEARTH_EXPORT char *hearth_body_json(const hearth_body *b);
+
+/* ---- calls ----
+ * Every call: returns HEARTH_OK or a negative enum hearth_err; on success *ret (when the call
+ * has one) receives a new object the caller frees; on failure *ret is untouched and reterr (may
+ * be NULL) holds the detail. */
+
+/* GET /healthz. */
+HEARTH_EXPORT HEARTH_WUR int hearth_healthz(hearth_client *c, struct hearth_error *reterr);
+/* GET /readyz. When not ready: HEARTH_ERR_UNAVAILABLE with the reason in reterr->message, and
+ * *ret (if given) still receives the {"ready":false,…} payload. */
+HEARTH_EXPORT HEARTH_WUR int hearth_readyz(hearth_client *c, hearth_obj **ret,
+                                           struct hearth_error *reterr);
+/* GET /v1/whoami → Whoami. */
+HEARTH_EXPORT HEARTH_WUR int hearth_whoami(hearth_client *c, hearth_obj **ret,
+                                           struct hearth_error *reterr);
+/* GET /v1/hosts (admin keys), one page → list of Host. */
+HEARTH_EXPORT HEARTH_WUR int hearth_hosts_list(hearth_client *c, const struct hearth_page *page,
+                                               hearth_list **ret, struct hearth_error *reterr);
+
+/* POST /v1/sandboxes → CreateSandboxResponse. Uses the create timeout. */
+HEARTH_EXPORT HEARTH_WUR int hearth_sandbox_create(hearth_client *c, const hearth_body *body,
+                                                   hearth_obj **ret,
+                                                   struct hearth_error *reterr);
+/* GET /v1/sandboxes, one page (page may be NULL). */
+HEARTH_EXPORT HEARTH_WUR int hearth_sandbox_list(hearth_client *c, const struct hearth_page *page,
+                                                 hearth_list **ret, struct hearth_error *reterr);
+/* Pagination helper: pages through GET /v1/sandboxes (500 per page) with an optional status
+ * filter until the server's total is reached or max items were collected (0 = no maximum). */
+HEARTH_EXPORT HEARTH_WUR int hearth_sandbox_list_all(hearth_client *c, const char *status,
+                                                     size_t max, hearth_list **ret,
+                                                     struct hearth_error *reterr);
+/* GET /v1/sandboxes/{id} → SandboxView. */
+HEARTH_EXPORT HEARTH_WUR int hearth_sandbox_get(hearth_client *c, const char *id,
+                                                hearth_obj **ret, struct hearth_error *reterr);
+/* PATCH /v1/sandboxes/{id} → SandboxView. */
+HEARTH_EXPORT HEARTH_WUR int hearth_sandbox_patch(hearth_client *c, const char *id,
+                                                  const hearth_body *body, hearth_obj **ret,
+                                                  struct hearth_error *reterr);
+/* DELETE /v1/sandboxes/{id} → {"id","status"}. */
+HEARTH_EXPORT HEARTH_WUR int hearth_sandbox_delete(hearth_client *c, const char *id,
+                                                   hearth_obj **ret, struct hearth_error *reterr);
+/* POST /v1/sandboxes/{id}/resize {"disk_mib"} → {"id","disk_mib"}. */
+HEARTH_EXPORT HEARTH_WUR int hearth_sandbox_resize(hearth_client *c, const char *id,
+                                                   int64_t disk_mib, hearth_obj **ret,
+                                                   struct hearth_error *reterr);
+/* POST /v1/sandboxes/{id}/ssh-pubkeys {"keys":[…]} → {"count"}. */
+HEARTH_EXPORT HEARTH_WUR int hearth_sandbox_add_ssh_keys(hearth_client *c, const char *id,
+                                                         const char *const *keys, size_t n,
+                                                         hearth_obj **ret,
+                                                         struct hearth_error *reterr);
+
+/* ---- exec ---- */
+
+/* POST /v1/sandboxes/{id}/exec, buffered → {"result":{"stdout","stderr","exit_code",
+ * "error"?},"exec_ms"}. body holds cmd, args, stdin, env (API.md §3.4.1). Not bounded by the
+ * request timeout; never retried except on 429/503 (nothing ran). */
+HEARTH_EXPORT HEARTH_WUR int hearth_exec(hearth_client *c, const char *id,
+                                         const hearth_body *body, hearth_obj **ret,
+                                         struct hearth_error *reterr);
+
+enum hearth_frame_kind {
+    HEARTH_FRAME_STDOUT = 1,    /* data/len: output bytes */
+    HEARTH_FRAME_STDERR = 2,
+    HEARTH_FRAME_HEARTBEAT = 3,
+    HEARTH_FRAME_ERROR = 4,     /* data/len: the message */
+    HEARTH_FRAME_EXIT = 5,      /* exit_code; always the last frame of a complete stream */
+    HEARTH_FRAME_UNKNOWN = 6,   /* a well-formed JSON object with no known key */
+};
+
+/* One NDJSON frame of an exec stream. Everything is borrowed for the duration of the callback. */
+struct hearth_frame {
+    enum hearth_frame_kind kind;
+    const char *data;       /* decoded string for STDOUT, STDERR, ERROR; else NULL */
+    size_t len;
+    int exit_code;          /* EXIT only */
+    const char *line;       /* the raw line, without its '\n' */
+    size_t line_len;
+};
+
+/* Return false to stop the stream (the call then returns HEARTH_ERR_ABORTED). */
+typedef bool (*hearth_frame_fn)(void *userdata, const struct hearth_frame *f);
+
+/* POST /v1/sandboxes/{id}/exec?stream=true. Each NDJSON line is delivered to on_frame as it
+ * arrives, split correctly whatever the network chunking. On HEARTH_OK *ret_exit_code holds
+ * the exit frame's code, or -1 when the stream ended without one (connection lost). A malformed
+ * line ends the call with HEARTH_ERR_PROTOCOL. Never retried. */
+HEARTH_EXPORT HEARTH_WUR int hearth_exec_stream(hearth_client *c, const char *id,
+                                                const hearth_body *body, hearth_frame_fn on_frame,
+                                                void *userdata, int *ret_exit_code,
+                                                struct hearth_error *reterr);
+
+/* ---- files ---- */
+
+/* PUT /v1/sandboxes/{id}/files?path=remote_path, body read from fd. size >= 0 sends a
+ * Content-Length and must be exact; size < 0 sends the body chunked until EOF. A regular file
+ * (seekable fd) is retried from its starting offset; anything else never is. *ret receives
+ * {"path","bytes"} (ret may be NULL). */
+HEARTH_EXPORT HEARTH_WUR int hearth_file_upload_fd(hearth_client *c, const char *id,
+                                                   const char *remote_path, int fd, int64_t size,
+                                                   hearth_obj **ret, struct hearth_error *reterr);
+/* Same, from a local file path (its size is sent as Content-Length). */
+HEARTH_EXPORT HEARTH_WUR int hearth_file_upload_path(hearth_client *c, const char *id,
+                                                     const char *remote_path,
+                                                     const char *local_path, hearth_obj **ret,
+                                                     struct hearth_error *reterr);
+/* GET /v1/sandboxes/{id}/files?path=remote_path, the bytes written to fd as they arrive
+ * (any size). *ret_bytes (may be NULL) receives the count written. Retried only while nothing
+ * has been written to fd. A short body (fewer bytes than Content-Length) is HEARTH_ERR_PROTOCOL. */
+HEARTH_EXPORT HEARTH_WUR int hearth_file_download_fd(hearth_client *c, const char *id,
+                                                     const char *remote_path, int fd,
+                                                     uint64_t *ret_bytes,
+                                                     struct hearth_error *reterr);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/* cli.h: the context every command receives, the exit codes of CLI.md §5 and the helpers that
+ * commands share (errors, usage errors, sandbox references). */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "cli/args.h"
+#include "cli/config.h"
+#include "hearth/hearth.h"
+
+#define CLI_VERSION "0.1.0"
+
+enum cli_exit {
+    CLI_EXIT_OK = 0,
+    CLI_EXIT_FAIL = 1,
+    CLI_EXIT_USAGE = 2,
+    CLI_EXIT_AUTH = 3,
+    CLI_EXIT_NOT_FOUND = 4,
+    CLI_EXIT_REJECTED = 5,
+    CLI_EXIT_TIMEOUT = 6,
+    CLI_EXIT_UNREACHABLE = 7,
+    CLI_EXIT_INTERRUPTED = 130,
+    /* exec: the CLI or API failed before the command started, and a lost stream */
+    CLI_EXIT_EXEC_FAILED = 125,
+    CLI_EXIT_EXEC_NOT_STARTED = 127,
+    CLI_EXIT_EXEC_LOST = 255,
+};
+
+struct cli_command;
+
+struct cli {
+    char config_path[4096];         /* "" when no place for it is known */
+    struct cli_config cfg;          /* the file's values */
+    struct cli_global_flags gflags; /* global flags from the command line */
+    struct cli_settings settings;   /* resolved (§2.3) */
+    bool debug;
+    bool stdout_tty, stderr_tty;
+    hearth_client *client;          /* created by the dispatcher for commands that need it */
+    struct cli_args args;           /* the running command's flags and arguments */
+    const struct cli_command *cmd;  /* the running command */
+    char cmd_name[64];              /* "sb get", for messages */
+};
+
+/* Maps a libhearth error to the exit code of CLI.md §5. */
+int cli_exit_for(int hearth_err);
+
+/* Prints a failed call on stderr (human or JSON form per --json) and returns its exit code. */
+int cli_fail(struct cli *cli, const struct hearth_error *e);
+
+/* Prints "hearth: <cmd>: <message>" and a hint on stderr; returns CLI_EXIT_USAGE. */
+int cli_usage_error(struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Prints "error: <message>" on stderr (JSON form with --json); returns code. */
+int cli_error(struct cli *cli, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Resolves a sandbox reference (id or name, CLI.md §6.1) into a new object (its SandboxView).
+ * On failure prints the error and returns the exit code (4 when nothing matches). */
+int cli_sandbox_resolve(struct cli *cli, const char *ref, hearth_obj **ret);
+
+/* Reads an SSH public key for --ssh-key / --add-ssh-key: a .pub file, or <path>.pub given a
+ * private key. Returns a malloc'd single line, or NULL after printing why. */
+char *cli_read_pubkey(struct cli *cli, const char *path);
+
+/* Adds the --env KEY=VALUE / --env KEY flags of the running command to body[field]. Returns 0
+ * or an exit code (after printing why). */
+int cli_env_flags(struct cli *cli, hearth_body *b, const char *field);

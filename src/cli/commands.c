@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: MIT */
+/* commands.c: the one command table, help text, and the dispatcher: it finds the command, parses
+ * its flags, checks the number of arguments, opens the client when needed and calls the
+ * handler. */
+#include "cli/commands.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct cli_command sandbox_ssh_key_cmds[] = {
+    { "add", { NULL }, NULL, NULL, 2, -1, CLI_CMD_CLIENT, cmd_sandbox_ssh_key_add,
+      "<sb> <pubkey-file>...", "Add SSH public keys (hearth addition; same as edit --add-ssh-key)" },
+    { NULL },
+};
+
+static const struct cli_command sandbox_cmds[] = {
+    { "create", { "c" }, NULL, cmd_sandbox_create_opts, 0, 0, CLI_CMD_CLIENT,
+      cmd_sandbox_create, "[flags]", "Create a sandbox and wait until it runs" },
+    { "list", { "ls" }, NULL, cmd_sandbox_list_opts, 0, 0, CLI_CMD_CLIENT, cmd_sandbox_list,
+      "[flags]", "List sandboxes (non-terminal states unless --all or --status)" },
+    { "get", { NULL }, NULL, NULL, 1, 1, CLI_CMD_CLIENT, cmd_sandbox_get, "<sb>",
+      "Show one sandbox" },
+    { "rm", { "delete", "destroy" }, NULL, cmd_sandbox_rm_opts, 1, -1, CLI_CMD_CLIENT,
+      cmd_sandbox_rm, "<sb>...", "Destroy sandboxes" },
+    { "edit", { NULL }, NULL, cmd_sandbox_edit_opts, 1, 1, CLI_CMD_CLIENT, cmd_sandbox_edit,
+      "<sb> [--ingress on|off] [--auto-pause <duration>|off] [--add-ssh-key <path>]",
+      "Change ingress, auto-pause or add SSH keys" },
+    { "resize", { NULL }, NULL, NULL, 2, 2, CLI_CMD_CLIENT, cmd_sandbox_resize, "<sb> <size>",
+      "Grow the root disk (size with a unit: 20GiB)" },
+    { "exec", { NULL }, NULL, cmd_sandbox_exec_opts, 1, -1, CLI_CMD_CLIENT, cmd_sandbox_exec,
+      "<sb> [flags] -- <cmd> [args...]", "Run a command; exits with its status" },
+    { "push", { "upload", "cp-up" }, NULL, cmd_sandbox_files_opts, 3, 3, CLI_CMD_CLIENT,
+      cmd_sandbox_push, "<sb> <local|-> <remote-path>", "Upload a file" },
+    { "pull", { "download", "cp-down" }, NULL, cmd_sandbox_files_opts, 3, 3, CLI_CMD_CLIENT,
+      cmd_sandbox_pull, "<sb> <remote-path> <local|->", "Download a file" },
+    { "ssh-key", { NULL }, sandbox_ssh_key_cmds, NULL, 0, 0, 0, NULL, "<subcommand>",
+      "SSH public keys: add" },
+    { NULL },
+};
+
+static const struct cli_command config_cmds[] = {
+    { "set", { NULL }, NULL, NULL, 2, 2, 0, cmd_config_set, "<key> <value>", "Set a key" },
+    { "get", { NULL }, NULL, NULL, 1, 1, 0, cmd_config_get, "<key>", "Print a key's value" },
+    { "unset", { NULL }, NULL, NULL, 1, 1, 0, cmd_config_unset, "<key>", "Remove a key" },
+    { "show", { NULL }, NULL, NULL, 0, 0, 0, cmd_config_show, "",
+      "Show the file's settings (the key masked)" },
+    { "path", { NULL }, NULL, NULL, 0, 0, 0, cmd_config_path, "", "Print the config file path" },
+    { NULL },
+};
+
+const struct cli_command cli_commands[] = {
+    { "sandbox", { "sb" }, sandbox_cmds, NULL, 0, 0, 0, NULL, "<subcommand>",
+      "Create, list, inspect and use sandboxes" },
+    { "whoami", { NULL }, NULL, NULL, 0, 0, CLI_CMD_CLIENT, cmd_whoami, "",
+      "Identity and sandbox counts" },
+    { "hosts", { NULL }, NULL, cmd_hosts_opts, 0, 0, CLI_CMD_CLIENT, cmd_hosts, "",
+      "Host list (admin keys only)" },
+    { "status", { NULL }, NULL, NULL, 0, 0, CLI_CMD_CLIENT, cmd_status, "",
+      "Server health and readiness; exit 0 when ready, 7 when not" },
+    { "config", { NULL }, config_cmds, NULL, 0, 0, 0, NULL, "<subcommand>",
+      "Read and write the config file" },
+    { "version", { NULL }, NULL, NULL, 0, 0, 0, cmd_version, "", "Print the CLI version" },
+    { "completion", { NULL }, NULL, NULL, 1, 1, 0, cmd_completion, "bash|zsh|fish",
+      "Print a shell completion script" },
+    { NULL },
+};
+
+static const char global_help[] =
+    "global flags:\n"
+    "  --api-url <url>       base URL of the hearth API (default " CLI_DEFAULT_API_URL ")\n"
+    "  --api-key <key>       API key (hk_...) or delegated token (hst_...)\n"
+    "  -o, --output <fmt>    table or json\n"
+    "  --json                same as -o json\n"
+    "  --no-color            disable colour\n"
+    "  -d, --debug           log each HTTP exchange on stderr\n"
+    "  -h, --help            help for any command\n"
+    "  --version             print the version\n";
+
+const struct cli_command *cli_command_find(const struct cli_command *table, const char *name)
+{
+    for (const struct cli_command *c = table; c && c->name; c++) {
+        if (strcmp(c->name, name) == 0)
+            return c;
+        for (size_t i = 0; i < 3 && c->aliases[i]; i++)
+            if (strcmp(c->aliases[i], name) == 0)
+                return c;
+    }
+    return NULL;
+}
+
+static void print_table(FILE *f, const struct cli_command *table)
+{
+    for (const struct cli_command *c = table; c->name; c++) {
+        char names[64];
+        snprintf(names, sizeof(names), "%s%s%s%s%s", c->name, c->aliases[0] ? ", " : "",
+                 c->aliases[0] ? c->aliases[0] : "", c->aliases[1] ? ", " : "",
+                 c->aliases[1] ? c->aliases[1] : "");
+        fprintf(f, "  %-22s %s\n", names, c->summary);
+    }
+}
+
+void cli_print_help(FILE *f)
+{
+    fputs("usage: hearth [global flags] <command> [subcommand] [flags] [args] [-- cmd...]\n\n"
+          "commands:\n",
+          f);
+    print_table(f, cli_commands);
+    fputc('\n', f);
+    fputs(global_help, f);
+}
+
+static void print_opts(FILE *f, const struct cli_opt *opts)
+{
+    if (!opts || !opts->name)
+        return;
+    fputs("flags:\n", f);
+    for (const struct cli_opt *o = opts; o->name; o++) {
+        char s[96];
+        snprintf(s, sizeof(s), "%s%c%s--%s%s%s%s%s", o->short_name ? "-" : "",
+                 o->short_name ? o->short_name : ' ', o->short_name ? ", " : "", o->name,
+                 o->alias ? ", --" : "", o->alias ? o->alias : "", o->alias2 ? ", --" : "",
+                 o->alias2 ? o->alias2 : "");
+        fprintf(f, "  %s%s%s\n", o->short_name ? "" : "    ", s + (o->short_name ? 0 : 1),
+                o->kind == CLI_OPT_VALUE  ? " <value>"
+                : o->kind == CLI_OPT_LIST ? " <value> (repeatable)"
+                                          : "");
+    }
+}
+
+static void print_command_help(FILE *f, const char *path, const struct cli_command *c)
+{
+    fprintf(f, "usage: hearth %s %s\n%s\n", path, c->args_usage, c->summary);
+    if (c->sub) {
+        fputs("\nsubcommands:\n", f);
+        print_table(f, c->sub);
+    }
+    if (c->opts) {
+        fputc('\n', f);
+        print_opts(f, c->opts);
+    }
+}
+
+int cli_usage_error(struct cli *cli, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    const char *name = cli->cmd_name[0] ? cli->cmd_name : NULL;
+    fprintf(stderr, "hearth: %s%s%s\n", name ? name : "", name ? ": " : "", msg);
+    if (cli->cmd)
+        fprintf(stderr, "hint: hearth %s %s (see 'hearth %s --help')\n", cli->cmd_name,
+                cli->cmd->args_usage, cli->cmd_name);
+    else
+        fputs("hint: see 'hearth --help'\n", stderr);
+    return CLI_EXIT_USAGE;
+}
+
+/* The n-th word of an args usage string ("<sb> <size>" → "<size>" for n = 1). */
+static void usage_word(const char *usage, int n, char *out, size_t len)
+{
+    const char *p = usage;
+    out[0] = '\0';
+    for (int i = 0; *p; i++) {
+        while (*p == ' ')
+            p++;
+        const char *e = strchr(p, ' ');
+        size_t l = e ? (size_t)(e - p) : strlen(p);
+        if (i == n || !e) {
+            snprintf(out, len, "%.*s", (int)l, p);
+            if (i == n)
+                return;
+        }
+        if (!e)
+            return;
+        p = e;
+    }
+}
+
+static bool wants_help(int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            return false;
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+            return true;
+    }
+    return false;
+}
+
+int cli_dispatch(struct cli *cli, int argc, char **argv)
+{
+    const struct cli_command *table = cli_commands;
+    const struct cli_command *c = NULL;
+    char path[64] = "";
+    int i = 0;
+    for (;;) {
+        if (i >= argc) {
+            if (!c) {
+                cli_print_help(stderr);
+                return CLI_EXIT_USAGE;
+            }
+            cli->cmd = c;
+            return cli_usage_error(cli, "missing subcommand");
+        }
+        if (!c && (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0 ||
+                   strcmp(argv[i], "help") == 0)) {
+            cli_print_help(stdout);
+            return CLI_EXIT_OK;
+        }
+        const struct cli_command *next = cli_command_find(table, argv[i]);
+        if (!next) {
+            if (c && wants_help(argc - i, argv + i)) {
+                print_command_help(stdout, path, c);
+                return CLI_EXIT_OK;
+            }
+            cli->cmd = c;
+            if (argv[i][0] == '-')
+                return cli_usage_error(cli, "expected a %scommand before '%.40s'",
+                                       c ? "sub" : "", argv[i]);
+            return cli_usage_error(cli, "unknown %scommand '%.40s'", c ? "sub" : "",
+                                   argv[i]);
+        }
+        c = next;
+        size_t used = strlen(path);
+        snprintf(path + used, sizeof(path) - used, "%s%s", used ? " " : "", argv[i]);
+        snprintf(cli->cmd_name, sizeof(cli->cmd_name), "%s", path);
+        i++;
+        if (!c->sub)
+            break;
+        table = c->sub;
+    }
+    cli->cmd = c;
+    argc -= i;
+    argv += i;
+    if (wants_help(argc, argv)) {
+        print_command_help(stdout, path, c);
+        return CLI_EXIT_OK;
+    }
+    char err[256];
+    int r = cli_args_parse(&cli->args, c->opts, argc, argv, err, sizeof(err));
+    if (r < 0)
+        return cli_usage_error(cli, "%s", err);
+    if (cli->args.npos < c->min_args) {
+        char word[64];
+        usage_word(c->args_usage, cli->args.npos, word, sizeof(word));
+        return cli_usage_error(cli, "missing argument %s", word);
+    }
+    if (c->max_args >= 0 && cli->args.npos > c->max_args)
+        return cli_usage_error(cli, "unexpected argument '%.60s'",
+                               cli->args.pos[c->max_args]);
+    if (c->flags & CLI_CMD_CLIENT) {
+        r = cli_client_open(cli);
+        if (r != 0)
+            return r;
+    }
+    return c->handler(cli, cli->args.npos, cli->args.pos);
+}

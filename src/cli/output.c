@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: MIT */
+/* output.c: tables, key: value blocks, sizes and times for people, and the progress line. Never
+ * used for --json output, which is the API's own text. */
+#include "cli/output.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/timefmt.h"
+
+uint64_t out_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void out_table_init(struct out_table *t, size_t ncols, const char *const *headers)
+{
+    memset(t, 0, sizeof(*t));
+    t->ncols = ncols > OUT_MAX_COLS ? OUT_MAX_COLS : ncols;
+    for (size_t i = 0; i < t->ncols; i++)
+        t->headers[i] = headers[i];
+}
+
+int out_table_add(struct out_table *t, const char *const *row)
+{
+    if (t->nrows == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 16;
+        char **c = realloc(t->cells, cap * t->ncols * sizeof(*c));
+        if (!c)
+            return -ENOMEM;
+        t->cells = c;
+        t->cap = cap;
+    }
+    char **r = t->cells + t->nrows * t->ncols;
+    for (size_t i = 0; i < t->ncols; i++) {
+        r[i] = strdup(row[i] && *row[i] ? row[i] : "-");
+        if (!r[i]) {
+            while (i-- > 0)
+                free(r[i]);
+            return -ENOMEM;
+        }
+    }
+    t->nrows++;
+    return 0;
+}
+
+/* Display width of UTF-8 text: code points, not bytes. */
+static size_t width(const char *s)
+{
+    size_t w = 0;
+    for (; *s; s++)
+        if (((unsigned char)*s & 0xc0) != 0x80)
+            w++;
+    return w;
+}
+
+void out_table_print(const struct out_table *t, FILE *f)
+{
+    size_t w[OUT_MAX_COLS] = { 0 };
+    for (size_t c = 0; c < t->ncols; c++) {
+        w[c] = width(t->headers[c]);
+        for (size_t r = 0; r < t->nrows; r++) {
+            size_t x = width(t->cells[r * t->ncols + c]);
+            if (x > w[c])
+                w[c] = x;
+        }
+    }
+    for (size_t c = 0; c < t->ncols; c++) {
+        for (const char *p = t->headers[c]; *p; p++)
+            fputc(*p >= 'a' && *p <= 'z' ? *p - 32 : *p, f);
+        if (c + 1 < t->ncols)
+            fprintf(f, "%*s", (int)(w[c] - width(t->headers[c]) + 2), "");
+    }
+    fputc('\n', f);
+    for (size_t r = 0; r < t->nrows; r++) {
+        for (size_t c = 0; c < t->ncols; c++) {
+            const char *s = t->cells[r * t->ncols + c];
+            fputs(s, f);
+            if (c + 1 < t->ncols)
+                fprintf(f, "%*s", (int)(w[c] - width(s) + 2), "");
+        }
+        fputc('\n', f);
+    }
+}
+
+void out_table_release(struct out_table *t)
+{
+    for (size_t i = 0; i < t->nrows * t->ncols; i++)
+        free(t->cells[i]);
+    free(t->cells);
+    memset(t, 0, sizeof(*t));
+}
+
+void out_kv_add(struct out_kv *kv, const char *key, const char *fmt, ...)
+{
+    if (kv->n >= sizeof(kv->keys) / sizeof(kv->keys[0]))
+        return;
+    char *v = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    int r = vasprintf(&v, fmt, ap);
+    va_end(ap);
+    char *k = strdup(key);
+    if (r < 0 || !k) {
+        free(k);
+        if (r >= 0)
+            free(v);
+        return;
+    }
+    kv->keys[kv->n] = k;
+    kv->vals[kv->n++] = v;
+}
+
+void out_kv_print(struct out_kv *kv, FILE *f)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < kv->n; i++)
+        if (strlen(kv->keys[i]) > w)
+            w = strlen(kv->keys[i]);
+    for (size_t i = 0; i < kv->n; i++) {
+        fprintf(f, "%s:%*s %s\n", kv->keys[i], (int)(w - strlen(kv->keys[i])), "",
+                kv->vals[i][0] ? kv->vals[i] : "-");
+        free(kv->keys[i]);
+        free(kv->vals[i]);
+    }
+    kv->n = 0;
+}
+
+void out_mib(int64_t mib, char *buf, size_t n)
+{
+    if (mib >= 1024 && mib % 1024 == 0)
+        snprintf(buf, n, "%lld GiB", (long long)(mib / 1024));
+    else if (mib >= 1024)
+        snprintf(buf, n, "%.1f GiB", (double)mib / 1024.0);
+    else
+        snprintf(buf, n, "%lld MiB", (long long)mib);
+}
+
+void out_bytes(uint64_t b, char *buf, size_t n)
+{
+    static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+    double v = (double)b;
+    size_t u = 0;
+    while (v >= 1024.0 && u + 1 < sizeof(units) / sizeof(units[0]))
+        v /= 1024.0, u++;
+    if (u == 0)
+        snprintf(buf, n, "%llu B", (unsigned long long)b);
+    else
+        snprintf(buf, n, "%.1f %s", v, units[u]);
+}
+
+void out_local_time(const char *s, char *buf, size_t n)
+{
+    int64_t ms;
+    if (!s || timefmt_parse_rfc3339(s, strlen(s), &ms) < 0) {
+        snprintf(buf, n, "%s", s ? s : "-");
+        return;
+    }
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    char tz[8];
+    if (!localtime_r(&t, &tm) || strftime(buf, n, "%Y-%m-%dT%H:%M:%S", &tm) == 0 ||
+        strftime(tz, sizeof(tz), "%z", &tm) != 5) {
+        snprintf(buf, n, "%s", s);
+        return;
+    }
+    size_t used = strlen(buf);
+    if (strcmp(tz, "+0000") == 0)
+        snprintf(buf + used, n - used, "Z");
+    else
+        snprintf(buf + used, n - used, "%.3s:%.2s", tz, tz + 3);
+}
+
+void out_age(const char *s, int64_t now_ms, char *buf, size_t n)
+{
+    int64_t ms;
+    if (!s || timefmt_parse_rfc3339(s, strlen(s), &ms) < 0) {
+        snprintf(buf, n, "-");
+        return;
+    }
+    int64_t d = (now_ms - ms) / 1000;
+    if (d < 0)
+        d = 0;
+    if (d < 60)
+        snprintf(buf, n, "%llds ago", (long long)d);
+    else if (d < 3600)
+        snprintf(buf, n, "%lldm ago", (long long)(d / 60));
+    else if (d < 86400)
+        snprintf(buf, n, "%lldh ago", (long long)(d / 3600));
+    else
+        snprintf(buf, n, "%lldd ago", (long long)(d / 86400));
+}
+
+void out_json(const char *text)
+{
+    fputs(text ? text : "null", stdout);
+    fputc('\n', stdout);
+}
+
+static const char *const spinner[] = { "⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏" };
+
+void out_progress_start(struct out_progress *p, bool tty, bool quiet, const char *what)
+{
+    *p = (struct out_progress){ .tty = tty, .quiet = quiet, .what = what,
+                                .start_us = out_now_us() };
+    if (!quiet && !tty) {
+        fprintf(stderr, "%s…\n", what);
+        p->shown = true;
+    }
+}
+
+bool out_progress_tick(void *ud)
+{
+    struct out_progress *p = ud;
+    if (p->quiet || !p->tty)
+        return true;
+    double s = (double)(out_now_us() - p->start_us) / 1e6;
+    fprintf(stderr, "\r\033[K%s %s (%.1fs)", spinner[p->frame++ % 10], p->what, s);
+    fflush(stderr);
+    p->shown = true;
+    return true;
+}
+
+void out_progress_end(struct out_progress *p, bool ok, const char *done)
+{
+    if (p->quiet)
+        return;
+    double s = (double)(out_now_us() - p->start_us) / 1e6;
+    if (p->tty && p->shown)
+        fputs("\r\033[K", stderr);
+    if (ok && done)
+        fprintf(stderr, "%s %s in %.1fs\n", p->tty ? "✓" : "", done, s);
+}

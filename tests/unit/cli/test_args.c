@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: MIT */
+/* test_args.c: the argv parser, and the dispatcher's usage errors: every one exits 2 and names
+ * the one thing that is wrong. */
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static const struct cli_opt opts[] = {
+    { "stream", 's', CLI_OPT_BOOL, NULL, NULL },
+    { "all", 'a', CLI_OPT_BOOL, NULL, NULL },
+    { "name", 0, CLI_OPT_VALUE, NULL, NULL },
+    { "output", 'o', CLI_OPT_VALUE, NULL, NULL },
+    { "env", 'e', CLI_OPT_LIST, NULL, NULL },
+    { "yes", 'y', CLI_OPT_BOOL, "force", NULL },
+    { "network", 0, CLI_OPT_LIST, "net", NULL },
+    { NULL },
+};
+
+#define ARGV(...) ((char *[]){ __VA_ARGS__, NULL })
+#define ARGC(a) ((int)(sizeof(a) / sizeof((a)[0])) - 1)
+
+TEST(args_flags_anywhere_and_dashdash)
+{
+    char **argv = ARGV("box", "--name", "n1", "-s", "--", "ls", "-l", "--name");
+    struct cli_args a;
+    char err[128];
+    CHECK_EQ(cli_args_parse(&a, opts, 8, argv, err, sizeof(err)), 0);
+    CHECK_EQ(a.npos, 4);
+    CHECK_STR(a.pos[0], "box");
+    CHECK_STR(a.pos[1], "ls");
+    CHECK_STR(a.pos[3], "--name");
+    CHECK_EQ(a.dashdash, 1);
+    CHECK(cli_flag(&a, "stream"));
+    CHECK(!cli_flag(&a, "all"));
+    CHECK_STR(cli_value(&a, "name"), "n1");
+    cli_args_release(&a);
+}
+
+TEST(args_forms)
+{
+    char **argv = ARGV("--name=x=y", "-ojson", "-e", "A=1", "--env=B", "-sa", "--force",
+                       "--net", "n1", "--network=n2", "-");
+    struct cli_args a;
+    char err[128];
+    CHECK_EQ(cli_args_parse(&a, opts, 11, argv, err, sizeof(err)), 0);
+    CHECK_STR(cli_value(&a, "name"), "x=y");
+    CHECK_STR(cli_value(&a, "output"), "json");
+    CHECK_STR(cli_value_at(&a, "env", 0), "A=1");
+    CHECK_STR(cli_value_at(&a, "env", 1), "B");
+    CHECK(cli_value_at(&a, "env", 2) == NULL);
+    CHECK(cli_flag(&a, "stream") && cli_flag(&a, "all") && cli_flag(&a, "yes"));
+    CHECK_STR(cli_value_at(&a, "network", 0), "n1");
+    CHECK_STR(cli_value_at(&a, "network", 1), "n2");
+    CHECK_EQ(a.npos, 1);
+    CHECK_STR(a.pos[0], "-");
+    cli_args_release(&a);
+}
+
+TEST(args_usage_errors_name_one_thing)
+{
+    static const struct {
+        const char *argv[4];
+        const char *err;
+    } cases[] = {
+        { { "--bogus" }, "unknown flag '--bogus'" },
+        { { "--bogus=1" }, "unknown flag '--bogus'" },
+        { { "-x" }, "unknown flag '-x'" },
+        { { "-sx" }, "unknown flag '-x'" },
+        { { "--name" }, "flag '--name' needs a value" },
+        { { "-o" }, "flag '-o' needs a value" },
+        { { "--stream=yes" }, "flag '--stream' takes no value" },
+        { { "--name", "a", "--name", "b" }, "flag '--name' given twice" },
+        { { "--\x1b[31m" }, "unknown flag '--?[31m'" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int argc = 0;
+        while (argc < 4 && cases[i].argv[argc])
+            argc++;
+        struct cli_args a;
+        char err[128] = "";
+        CHECK_EQ(cli_args_parse(&a, opts, argc, (char **)cases[i].argv, err, sizeof(err)),
+                 -EINVAL);
+        CHECK_STR(err, cases[i].err);
+        cli_args_release(&a);
+    }
+}
+
+TEST(args_no_table)
+{
+    char **argv = ARGV("a", "b");
+    struct cli_args a;
+    char err[128];
+    CHECK_EQ(cli_args_parse(&a, NULL, 2, argv, err, sizeof(err)), 0);
+    CHECK_EQ(a.npos, 2);
+    CHECK(!cli_flag(&a, "anything"));
+    cli_args_release(&a);
+    char **bad = ARGV("--x");
+    CHECK_EQ(cli_args_parse(&a, NULL, 1, bad, err, sizeof(err)), -EINVAL);
+    cli_args_release(&a);
+}
+
+/* Runs the dispatcher with stderr captured; returns the exit code. */
+static int dispatch(int argc, char **argv, char *out, size_t n)
+{
+    struct cli cli = { 0 };
+    cli.settings.api_url = "http://127.0.0.1:9";
+    char path[] = "/tmp/hearth-test-XXXXXX";
+    int fd = mkstemp(path);
+    int saved = dup(2);
+    fflush(stderr);
+    dup2(fd, 2);
+    int rc = cli_dispatch(&cli, argc, argv);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    ssize_t got = pread(fd, out, n - 1, 0);
+    out[got > 0 ? got : 0] = '\0';
+    close(fd);
+    unlink(path);
+    cli_args_release(&cli.args);
+    hearth_client_free(cli.client);
+    return rc;
+}
+
+TEST(dispatch_usage_errors_exit_2)
+{
+    static const struct {
+        const char *argv[6];
+        const char *want;
+    } cases[] = {
+        { { "nosuch" }, "unknown command 'nosuch'" },
+        { { "sb" }, "sb: missing subcommand" },
+        { { "sb", "frobnicate" }, "unknown subcommand 'frobnicate'" },
+        { { "sb", "get" }, "sb get: missing argument <sb>" },
+        { { "sb", "get", "a", "b" }, "unexpected argument 'b'" },
+        { { "sandbox", "resize", "box" }, "missing argument <size>" },
+        { { "sb", "push", "box", "local" }, "missing argument <remote-path>" },
+        { { "sb", "ls", "--limit" }, "flag '--limit' needs a value" },
+        { { "sb", "ls", "--wat" }, "unknown flag '--wat'" },
+        { { "sb", "ls", "extra" }, "unexpected argument 'extra'" },
+        { { "sb", "exec" }, "missing argument <sb>" },
+        { { "config", "set", "api_key" }, "missing argument <value>" },
+        { { "config", "get", "colour" }, "unknown config key 'colour'" },
+        { { "config", "set", "output", "xml" }, "output 'xml' is not 'table' or 'json'" },
+        { { "completion", "tcsh" }, "unknown shell 'tcsh'" },
+        { { "completion" }, "missing argument bash|zsh|fish" },
+        { { "whoami", "x" }, "unexpected argument 'x'" },
+        { { "sb", "--json" }, "expected a subcommand before '--json'" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int argc = 0;
+        while (argc < 6 && cases[i].argv[argc])
+            argc++;
+        char out[2048];
+        int rc = dispatch(argc, (char **)cases[i].argv, out, sizeof(out));
+        if (rc != CLI_EXIT_USAGE || !strstr(out, cases[i].want)) {
+            harness_fail(__FILE__, __LINE__, "case %zu: rc %d, stderr: %s (want '%s')", i, rc,
+                         out, cases[i].want);
+            return;
+        }
+        CHECK(strstr(out, "hint: ") != NULL);
+    }
+}
+
+TEST(dispatch_command_usage_errors_before_any_request)
+{
+    /* these parse, open a client (no request yet) and fail in the handler's own checks */
+    static const struct {
+        const char *argv[6];
+        const char *want;
+    } cases[] = {
+        { { "sb", "exec", "box" }, "missing remote command" },
+        { { "sb", "resize", "box", "20" }, "needs a unit" },
+        { { "sb", "resize", "box", "1.5GiB" }, "needs a unit" },
+        { { "sb", "ls", "--limit", "0" }, "--limit '0'" },
+        { { "sb", "ls", "--limit", "501" }, "--limit '501'" },
+        { { "sb", "ls", "--status", "sleeping" }, "--status 'sleeping'" },
+        { { "sb", "edit", "box" }, "nothing to change" },
+        { { "sb", "edit", "box", "--ingress", "maybe" }, "--ingress 'maybe'" },
+        { { "sb", "push", "box", "f", "relative" }, "must be absolute" },
+        { { "sb", "pull", "box", "rel", "-" }, "must be absolute" },
+        { { "sb", "push", "box", "-", "/dir/" }, "names a directory" },
+        { { "sb", "rm", "box" }, "without confirmation; pass --yes" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int argc = 0;
+        while (argc < 6 && cases[i].argv[argc])
+            argc++;
+        char out[2048];
+        int rc = dispatch(argc, (char **)cases[i].argv, out, sizeof(out));
+        if (rc != CLI_EXIT_USAGE || !strstr(out, cases[i].want))
+            harness_fail(__FILE__, __LINE__, "case %zu: rc %d, stderr: %s (want '%s')", i, rc,
+                         out, cases[i].want);
+    }
+}
+
+TEST(dispatch_help_exits_0)
+{
+    char out[4096];
+    char **argv = ARGV("sb", "get", "--help");
+    CHECK_EQ(dispatch(3, argv, out, sizeof(out)), 0);
+    char **argv2 = ARGV("--help");
+    CHECK_EQ(dispatch(1, argv2, out, sizeof(out)), 0);
+}
+
+TEST(dispatch_no_command)
+{
+    char out[4096];
+    CHECK_EQ(dispatch(0, ARGV(NULL), out, sizeof(out)), CLI_EXIT_USAGE);
+    CHECK(strstr(out, "usage: hearth") != NULL);
+}
