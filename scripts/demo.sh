@@ -1,18 +1,28 @@
 #!/usr/bin/env bash
-# demo.sh: the end of `make run`. Boots a microVM from the freshly built images, runs a command
-# in it through the agent, and prints what to try next.
+# demo.sh: the end of `make run`. Proves the images boot (one command in a throwaway microVM),
+# then runs hearthd in the foreground on 127.0.0.1:8080 with the embedded SQLite store, and
+# prints what to type in another terminal. HEARTH_DATA_DIR moves the data (default
+# /var/lib/hearth); Ctrl-C stops hearthd (sandboxes' VMs are stopped with it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export HEARTH_IMAGES=${HEARTH_IMAGES:-$PWD/build/images}
-echo "hearth: booting a 'minimal' microVM and running 'uname -a' in it"
-./build/bin/hearthd vm run --rootfs minimal -- uname -a
-echo
-echo "hearth: booting 'debian-12' and running python3 in it"
-./build/bin/hearthd vm run --rootfs debian-12 -- python3 -c 'import platform; print("python", platform.python_version(), "in", platform.node())'
-cat <<'NEXT'
+images=${HEARTH_IMAGES:-$PWD/build/images}
+data=${HEARTH_DATA_DIR:-/var/lib/hearth}
+bin=$PWD/build/bin
 
-Next, try:
-  ./build/bin/hearthd vm run --rootfs debian-12 --vcpus 2 --memory 512 -- sh -c 'nproc; free -m'
-  make test     # the test suite, booting real microVMs
-  make bench    # boot, exec and file-transfer benchmarks
+echo "hearth: booting a 'minimal' microVM and running 'uname -a' in it"
+"$bin/hearthd" vm run --images "$images" --rootfs minimal -- uname -a
+echo
+
+mkdir -p "$data"
+cat <<NEXT
+hearth: starting hearthd on http://127.0.0.1:8080 (data in $data; Ctrl-C stops it)
+In another terminal, try:
+
+  export HEARTH_API_KEY=\$(cat $data/admin.key)
+  $bin/hearth sb create --name demo --rootfs devbox:1
+  $bin/hearth sb exec demo -- python3 -c 'print("hello from", __import__("platform").node())'
+  $bin/hearth sb list
+  $bin/hearth sb rm -y demo
+
 NEXT
+exec "$bin/hearthd" serve --data-dir "$data" --images "$images"
