@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "daemon/api/catalog.h"
+#include "daemon/api/exec.h"
 #include "daemon/api/reply.h"
 #include "daemon/api/sandboxes.h"
 #include "daemon/http/jsend.h"
@@ -41,7 +42,7 @@ static const struct api_route routes[] = {
     NI(POST, "/v1/sandboxes/*/fork"),
     NI(POST, "/v1/sandboxes/*/resize"),
     NI(POST, "/v1/sandboxes/*/ssh-pubkeys"),
-    NI(POST, "/v1/sandboxes/*/exec"),
+    R(POST, "/v1/sandboxes/*/exec", KEY, api_sandbox_exec),
     NI(PUT, "/v1/sandboxes/*/files"),
     NI(GET, "/v1/sandboxes/*/files"),
     NI(GET, "/v1/sandboxes/*/egress"),
