@@ -377,8 +377,8 @@ TEST(routing_404_405_501)
         const char *method, *path;
     } ni[] = {
         { "POST", "/v1/sandboxes/sb-x/pause" },   { "POST", "/v1/sandboxes/sb-x/resume" },
-        { "POST", "/v1/sandboxes/sb-x/fork" },    { "POST", "/v1/sandboxes/sb-x/exec" },
-        { "PUT", "/v1/sandboxes/sb-x/files" },    { "GET", "/v1/sandboxes/sb-x/egress" },
+        { "POST", "/v1/sandboxes/sb-x/fork" },    { "POST", "/v1/networks" },
+        { "GET", "/v1/disks" },                   { "GET", "/v1/sandboxes/sb-x/egress" },
         { "GET", "/v1/sandboxes/sb-x/bandwidth" }, { "GET", "/v1/networks" },
         { "DELETE", "/v1/disks/d1" },             { "GET", "/v1/templates/t/logs" },
         { "POST", "/v1/sandboxes/sb-x/processes" }, { "POST", "/v1/sandboxes/sb-x/shell" },
