@@ -11,6 +11,7 @@
 
 #include "daemon/api/catalog.h"
 #include "daemon/api/exec.h"
+#include "daemon/api/files.h"
 #include "daemon/api/reply.h"
 #include "daemon/api/sandboxes.h"
 #include "daemon/http/jsend.h"
@@ -43,8 +44,8 @@ static const struct api_route routes[] = {
     NI(POST, "/v1/sandboxes/*/resize"),
     NI(POST, "/v1/sandboxes/*/ssh-pubkeys"),
     R(POST, "/v1/sandboxes/*/exec", KEY, api_sandbox_exec),
-    NI(PUT, "/v1/sandboxes/*/files"),
-    NI(GET, "/v1/sandboxes/*/files"),
+    R(PUT, "/v1/sandboxes/*/files", KEY, api_sandbox_file_put),
+    R(GET, "/v1/sandboxes/*/files", KEY, api_sandbox_file_get),
     NI(GET, "/v1/sandboxes/*/egress"),
     NI(PUT, "/v1/sandboxes/*/egress"),
     NI(GET, "/v1/sandboxes/*/bandwidth"),
