@@ -288,6 +288,19 @@ TEST_SLOW(vm_create_exec_stream_destroy, 240)
     close(fd);
     CHECK(wait_no_process(&f, id, "sleep 777"));
     CHECK(wait_no_process(&f, id, "sleep 778"));
+    /* ssh-pubkeys: de-duplicated on type + key data, installed live; bad keys 400 */
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/ssh-pubkeys", id);
+    CHECK(call(&f, "POST", t, "{\"keys\":[\"" ED25519 " other@host\"]}", 200, &r));
+    CHECK_EQ(jint(r.json, "data.count"), 1);
+    hresp_free(&r);
+    CHECK(call(&f, "POST", t, "{\"keys\":[\"ssh-ed25519 nope\"]}", 400, &r));
+    CHECK(json_object_get(jpath(r.json, "data"), "keys[0]") != NULL);
+    hresp_free(&r);
+    CHECK(call(&f, "POST", t, "{\"keys\":[]}", 400, &r));
+    hresp_free(&r);
+    CHECK(exec_stdout(&f, id, "{\"cmd\":\"wc\",\"args\":[\"-l\",\"/root/.ssh/authorized_keys\"]}",
+                      out, sizeof(out)));
+    CHECK(strncmp(out, "1 ", 2) == 0);
     /* destroy: destroyed, readable, exec 409, run dir gone */
     CHECK(destroy(&f, id));
     CHECK(exec_json(&f, id, "{\"cmd\":\"ls\"}", 409, &r));

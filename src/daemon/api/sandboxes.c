@@ -549,3 +549,109 @@ void api_sandbox_create(struct api_call *call)
 {
     api_read_json(call, on_create_body);
 }
+
+/* ---- SSH keys (§3.3.5) ---- */
+
+struct keys_wait {
+    struct api_call call;             /* req referenced */
+    char id[STORE_ID_SIZE];
+    size_t count;
+};
+
+static void on_keys_installed(void *ud, int err, int status, const char *msg)
+{
+    struct keys_wait *w = ud;
+    if (err < 0 || status != 0)
+        /* stored: the next identity step (or a later add) installs them */
+        log_warn(http_request_id(w->call.req), "cannot install ssh keys in the guest, ignoring",
+                 "{s:s,s:s}", "sandbox", w->id, "err", msg);
+    api_reply_ok(&w->call, json_pack("{s:I}", "count", (json_int_t)w->count));
+    http_request_unref(w->call.req);
+    free(w);
+}
+
+static void on_keys_body(struct api_call *call, json_t *body)
+{
+    struct api_ctx *ctx = call->ctx;
+    char id[STORE_ID_SIZE];
+    struct store_sandbox sb;
+    if (!path_id(call, 2, id) || !load(call, id, &sb))
+        return;
+    enum store_state st = sb.status;
+    store_sandbox_release(&sb);
+    json_t *keys = json_is_object(body) ? json_object_get(body, "keys") : NULL;
+    size_t n = json_array_size(keys);
+    if (!json_is_array(keys) || n < 1 || n > STORE_MAX_SSH_KEYS) {
+        api_reply_field(call, "keys", "must be an array of 1 to 64 keys", "invalid_request");
+        return;
+    }
+    char **canon = calloc(n, sizeof(*canon));
+    if (!canon) {
+        api_reply_internal(call, "ssh keys", -ENOMEM);
+        return;
+    }
+    size_t count = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_t *k = json_array_get(keys, i);
+        const char *why = "must be a string";
+        if (!json_is_string(k) ||
+            api_ssh_key(json_string_value(k), json_string_length(k), &canon[i], &why) < 0) {
+            char f[32];
+            snprintf(f, sizeof(f), "keys[%zu]", i);
+            api_reply_field(call, f, why, "invalid_request");
+            goto out;
+        }
+    }
+    int r = store_sandbox_ssh_add(ctx->store, call->auth.user_id, id, STORE_STATES_CONFIGURABLE,
+                                  (const char *const *)canon, n, timefmt_now_ms(), &count);
+    if (r == -E2BIG) {
+        api_reply_field(call, "keys", "more than 64 keys in total", "invalid_request");
+        goto out;
+    }
+    if (r == -ESTALE) {
+        api_reply_invalid_state(call, store_state_to_string(st), "sandbox is being destroyed");
+        goto out;
+    }
+    if (r == -ENOENT) {
+        api_reply_fail_str(call, 404, "sandbox not found");
+        goto out;
+    }
+    if (r < 0) {
+        api_reply_internal(call, "add ssh keys", r);
+        goto out;
+    }
+    /* live when running: rewrite authorized_keys with the whole list */
+    struct keys_wait *w = NULL;
+    if (st == STORE_RUNNING && ctx->host && load(call, id, &sb)) {
+        const char **argv = guest_identity_argv(sb.hostname,
+                                                (const char *const *)sb.ssh_pubkeys.v,
+                                                sb.ssh_pubkeys.n);
+        w = argv ? calloc(1, sizeof(*w)) : NULL;
+        if (w) {
+            w->call = *call;
+            memcpy(w->id, id, sizeof(w->id));
+            w->count = count;
+            http_request_ref(call->req);
+            if (guest_run(ctx->host, ctx->base, id, argv, CREATE_IDENTITY_MS, on_keys_installed,
+                          w) < 0) {
+                http_request_unref(call->req);
+                free(w);
+                w = NULL;
+            }
+        }
+        free(argv);
+        store_sandbox_release(&sb);
+        if (w)
+            goto out;
+    }
+    api_reply_ok(call, json_pack("{s:I}", "count", (json_int_t)count));
+out:
+    for (size_t i = 0; i < n; i++)
+        free(canon[i]);
+    free(canon);
+}
+
+void api_sandbox_ssh_keys(struct api_call *call)
+{
+    api_read_json(call, on_keys_body);
+}

@@ -11,6 +11,7 @@ void api_sandbox_get(struct api_call *call);
 void api_sandbox_by_ip(struct api_call *call);
 void api_sandbox_patch(struct api_call *call);
 void api_sandbox_delete(struct api_call *call);
+void api_sandbox_ssh_keys(struct api_call *call);
 
 struct api_ctx;
 /* Starts host_vm_destroy() of sandbox id, whose row is already destroying with its intent (or
