@@ -27,7 +27,9 @@
 #include "daemon/http/response.h"
 #include "daemon/http/route.h"
 #include "daemon/http/server.h"
+#include "daemon/host/host.h"
 #include "daemon/log.h"
+#include "daemon/reconcile.h"
 #include "daemon/store/store.h"
 
 #define ADMIN_KEY_FILE "admin.key"
@@ -38,6 +40,7 @@ struct hd_ctx {
     struct hd_config cfg;
     struct event_base *base;
     struct store *store;
+    struct host *host;            /* NULL when the VM layer could not start (503s) */
     struct api_ctx api;
     struct http_server *api_srv;
     struct http_server *metrics_srv;
@@ -175,9 +178,7 @@ static void on_metrics_request(struct http_request *req, void *ud)
                             "# TYPE hearth_host_vms gauge\n"
                             "hearth_host_vms{host=\"%s\"} %u\n",
                         http_server_connections(hd->api_srv), hd->api.set.host_id,
-                        hd->api.host && hd->api.host->vm_count
-                            ? hd->api.host->vm_count(hd->api.host_ud)
-                            : 0);
+                        hd->api.host ? host_vm_count(hd->api.host) : 0);
     if (r < 0) {
         buf_release(&b);
         (void)http_reply_error(req, 500, "cannot render metrics", "internal");
@@ -262,6 +263,40 @@ static void fill_settings(struct hd_ctx *hd)
     s->max_sandboxes = c->max_sandboxes;
 }
 
+/* The VM layer: run dirs under data_dir/vms, then reconcile the store with what survived the
+ * last run. A host that cannot start (run root not writable) leaves the API up with VM routes
+ * answering 503. Returns < 0 only when the store cannot be read. */
+static int start_host(struct hd_ctx *hd)
+{
+    char run_root[PATH_MAX];
+    if ((size_t)snprintf(run_root, sizeof(run_root), "%s/vms", hd->cfg.data_dir) >=
+        sizeof(run_root))
+        return -ENAMETOOLONG;
+    struct host_config hc = { .images_dir = hd->api.set.images_dir, .run_root = run_root,
+                              .accel = hd->cfg.accel };
+    struct stat st;
+    int r = 0;
+    if (mkdir(run_root, 0700) < 0 && errno != EEXIST)
+        r = -errno;
+    else if (stat(run_root, &st) < 0)
+        r = -errno;
+    else if (!S_ISDIR(st.st_mode))
+        r = -ENOTDIR;
+    else if (access(run_root, W_OK | X_OK) < 0)
+        r = -errno;
+    if (r == 0)
+        r = host_new(hd->base, &hc, &hd->host);
+    if (r < 0) {
+        log_warn(NULL, "cannot start the vm layer; vm routes answer 503", "{s:s,s:s}",
+                 "run_root", run_root, "err", strerror(-r));
+        hd->host = NULL;
+        return 0;
+    }
+    hd->api.host = hd->host;
+    host_set_on_exit(hd->host, api_on_vm_exit, &hd->api);
+    return reconcile_run(hd->store, hd->host, hd->base, hd->api.set.host_id);
+}
+
 static int serve_run(struct hd_ctx *hd)
 {
     int r = cmd_store_open(&hd->cfg, &hd->store);
@@ -272,10 +307,12 @@ static int serve_run(struct hd_ctx *hd)
     hd->api.store = hd->store;
     hd->api.started_ms = timefmt_now_ms();
     fill_settings(hd);
-    /* hd->api.host stays NULL until the async VM layer is wired (sandbox_host.h) */
 
     hd->base = event_base_new();
     if (!hd->base)
+        return EXIT_HEARTHD;
+    hd->api.base = hd->base;
+    if (start_host(hd) < 0)
         return EXIT_HEARTHD;
     hd->api_srv = http_server_new(hd->base, NULL, api_handle, &hd->api);
     if (!hd->api_srv)
@@ -306,6 +343,8 @@ static int serve_run(struct hd_ctx *hd)
 
 static void serve_release(struct hd_ctx *hd)
 {
+    /* VMs outlive hearthd (DESIGN §6): the next start re-adopts them */
+    host_free_keep_vms(hd->host);
     http_server_free(hd->api_srv);
     http_server_free(hd->metrics_srv);
     if (hd->sig_term)

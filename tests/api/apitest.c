@@ -90,7 +90,8 @@ bool hd_start(struct hd_server *s)
         execl(hd_bin(), "hearthd", "serve", "--config", s->conf, (char *)NULL);
         _exit(127);
     }
-    for (int i = 0; i < 500; i++) {
+    /* up to 30 s: start-up reconcile (adopting VMs) runs before the listeners open */
+    for (int i = 0; i < 3000; i++) {
         if (read_port(s->data, "hearthd.port", &s->port) &&
             read_port(s->data, "metrics.port", &s->metrics_port))
             break;
@@ -224,7 +225,7 @@ static int connect_local(uint16_t port)
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
-    struct timeval tv = { .tv_sec = 10 };
+    struct timeval tv = { .tv_sec = 60 }; /* creates under TCG and ASan can be slow */
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };

@@ -8,10 +8,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "daemon/api/sandbox_host.h"
 #include "daemon/api/metrics.h"
 
 struct store;
+struct host;
+struct host_exit;
+struct event_base;
 struct http_request;
 
 /* Operator settings the API needs (copied from the daemon config by serve.c). */
@@ -29,8 +31,9 @@ struct api_settings {
 struct api_ctx {
     struct store *store;                    /* borrowed; owned by serve.c */
     struct api_settings set;
-    const struct sandbox_host_ops *host;    /* NULL until the VM layer is wired */
-    void *host_ud;
+    struct host *host;                      /* borrowed; NULL: no VM layer (routes that
+                                               need a VM answer 503 unavailable) */
+    struct event_base *base;                /* borrowed; the loop (timers) */
     struct api_metrics metrics;             /* request counters for /metrics */
     bool draining;                          /* shutting down: readyz 503, hosts draining */
     int64_t started_ms;
@@ -43,3 +46,7 @@ void api_ctx_release(struct api_ctx *ctx);
 
 /* The http_handler_fn of the API listener; ud is the struct api_ctx. */
 void api_handle(struct http_request *req, void *ud);
+
+/* host_exit_fn for host_set_on_exit() (ud: the struct api_ctx): a VM that died unasked turns
+ * its running (or creating) sandbox `failed` and its run dir is removed (lifecycle.c). */
+void api_on_vm_exit(void *ud, const char *id, const struct host_exit *ex);

@@ -10,6 +10,8 @@
 #include <time.h>
 
 #include "daemon/api/catalog.h"
+#include "daemon/api/exec.h"
+#include "daemon/api/files.h"
 #include "daemon/api/reply.h"
 #include "daemon/api/sandboxes.h"
 #include "daemon/http/jsend.h"
@@ -40,10 +42,10 @@ static const struct api_route routes[] = {
     NI(POST, "/v1/sandboxes/*/resume"),
     NI(POST, "/v1/sandboxes/*/fork"),
     NI(POST, "/v1/sandboxes/*/resize"),
-    NI(POST, "/v1/sandboxes/*/ssh-pubkeys"),
-    NI(POST, "/v1/sandboxes/*/exec"),
-    NI(PUT, "/v1/sandboxes/*/files"),
-    NI(GET, "/v1/sandboxes/*/files"),
+    R(POST, "/v1/sandboxes/*/ssh-pubkeys", KEY, api_sandbox_ssh_keys),
+    R(POST, "/v1/sandboxes/*/exec", KEY, api_sandbox_exec),
+    R(PUT, "/v1/sandboxes/*/files", KEY, api_sandbox_file_put),
+    R(GET, "/v1/sandboxes/*/files", KEY, api_sandbox_file_get),
     NI(GET, "/v1/sandboxes/*/egress"),
     NI(PUT, "/v1/sandboxes/*/egress"),
     NI(GET, "/v1/sandboxes/*/bandwidth"),

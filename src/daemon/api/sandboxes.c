@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* sandboxes.c: sandbox routes of spec/API.md §3.2 (sandboxes.h). Reads and settings go straight
- * to the store with compare-and-set; anything needing a VM goes through sandbox_host.h, and
- * answers 503 `unavailable` (nothing changed) while no host layer is wired. */
+ * to the store with compare-and-set; VM work goes through host.h with a durable intent recorded
+ * first (create: creating → running; delete: destroying → destroyed). Without a host layer, routes
+ * that need a VM answer 503 `unavailable` and change nothing. */
 #include "daemon/api/sandboxes.h"
 
 #include <arpa/inet.h>
@@ -14,11 +15,13 @@
 #include "common/timefmt.h"
 #include "daemon/api/api.h"
 #include "daemon/api/catalog.h"
+#include "daemon/api/guest.h"
 #include "daemon/api/reply.h"
 #include "daemon/api/sandbox_view.h"
 #include "daemon/api/validate.h"
 #include "daemon/http/request.h"
 #include "daemon/http/route.h"
+#include "daemon/host/host.h"
 #include "daemon/log.h"
 #include "daemon/store/ids.h"
 #include "daemon/store/store.h"
@@ -190,23 +193,38 @@ struct destroy_wait {
     char req_id[160];
 };
 
-static void on_host_destroyed(void *ud, int err, const struct sandbox_host_result *res,
-                              const char *msg)
+static void on_host_destroyed(void *ud, const char *id, const struct host_result *res)
 {
     struct destroy_wait *w = ud;
-    if (err) {
-        /* stays destroying; reconcile retries the teardown */
-        log_error(w->req_id, "cannot destroy sandbox", "{s:s,s:s?}", "sandbox", w->id, "err",
-                  msg);
+    if (res->err != HOST_OK && res->err != HOST_E_NOT_FOUND) {
+        /* stays destroying; the reconcile of the next start retries the teardown */
+        log_error(w->req_id, "cannot destroy sandbox", "{s:s,s:s}", "sandbox", w->id, "err",
+                  res->msg);
     } else {
         struct store_transition t = { .from = STORE_DESTROYING, .to = STORE_DESTROYED,
                                       .intent = STORE_STATE_NONE, .now_ms = timefmt_now_ms() };
         int r = store_sandbox_transition(w->ctx->store, w->id, &t, NULL);
-        if (r < 0)
-            log_error(w->req_id, "cannot record destroyed", "{s:s,s:i}", "sandbox", w->id,
-                      "err", r);
+        if (r < 0 && r != -ESTALE)
+            log_error(w->req_id, "cannot record destroyed", "{s:s,s:s}", "sandbox", w->id,
+                      "err", strerror(-r));
+        else
+            log_info(w->req_id, "sandbox destroyed", "{s:s}", "sandbox", w->id);
     }
     free(w);
+}
+
+void api_sandbox_destroy_vm(struct api_ctx *ctx, const char *id, const char *req_id)
+{
+    struct destroy_wait *w = calloc(1, sizeof(*w));
+    if (!w) {
+        /* the intent stays recorded; reconcile finishes the teardown */
+        log_error(req_id, "cannot start destroy", "{s:s,s:s}", "sandbox", id, "err", "ENOMEM");
+        return;
+    }
+    w->ctx = ctx;
+    snprintf(w->id, sizeof(w->id), "%s", id);
+    snprintf(w->req_id, sizeof(w->req_id), "%s", req_id ? req_id : "");
+    host_vm_destroy(ctx->host, id, on_host_destroyed, w);
 }
 
 void api_sandbox_delete(struct api_call *call)
@@ -229,9 +247,11 @@ void api_sandbox_delete(struct api_call *call)
         }
         struct store_transition t = { .from = s, .now_ms = timefmt_now_ms(),
                                       .intent = STORE_STATE_NONE };
-        bool via_host = live && has_vm;
-        if (via_host && !(ctx->host && ctx->host->destroy)) {
-            api_reply_error(call, 503, "the vm layer is not available yet; retry later",
+        /* a creating row may have a VM booting already: the host tears it down (or answers
+         * not_found) and cancels the pending create */
+        bool via_host = live && (ctx->host || has_vm);
+        if (via_host && !ctx->host) {
+            api_reply_error(call, 503, "the vm layer is not available; retry later",
                             "unavailable");
             return;
         }
@@ -249,20 +269,8 @@ void api_sandbox_delete(struct api_call *call)
             api_reply_internal(call, "destroy sandbox", r);
             return;
         }
-        if (via_host) {
-            struct destroy_wait *w = calloc(1, sizeof(*w));
-            if (w) {
-                w->ctx = ctx;
-                memcpy(w->id, id, sizeof(w->id));
-                snprintf(w->req_id, sizeof(w->req_id), "%s", http_request_id(call->req));
-            }
-            if (!w || ctx->host->destroy(ctx->host_ud, id, w->req_id, on_host_destroyed, w) < 0) {
-                /* the intent stays recorded; reconcile finishes the teardown */
-                log_error(http_request_id(call->req), "cannot start destroy", "{s:s}",
-                          "sandbox", id);
-                free(w);
-            }
-        }
+        if (via_host)
+            api_sandbox_destroy_vm(ctx, id, http_request_id(call->req));
         log_info(http_request_id(call->req), "sandbox destroy", "{s:s,s:s,s:s}", "sandbox", id,
                  "from", store_state_to_string(s), "to", store_state_to_string(t.to));
         reply_destroy(call, id, store_state_to_string(t.to));
@@ -273,9 +281,17 @@ void api_sandbox_delete(struct api_call *call)
 
 /* ---- create ---- */
 
+/* §2.14.5: the whole create gives up after 45 s; the boot gets most of it, the identity step
+ * the rest. */
+#define CREATE_BOOT_MS 38000
+#define CREATE_IDENTITY_MS 6000
+
 struct create_wait {
     struct api_call call;             /* req referenced */
     char id[STORE_ID_SIZE];
+    char hostname[STORE_NAME_SIZE];
+    char **keys;                      /* owned canonical SSH keys to install */
+    size_t n_keys;
     bool client_gone;
 };
 
@@ -283,6 +299,9 @@ static void create_wait_free(struct create_wait *w)
 {
     http_request_on_abort(w->call.req, NULL, NULL);
     http_request_unref(w->call.req);
+    for (size_t i = 0; i < w->n_keys; i++)
+        free(w->keys[i]);
+    free(w->keys);
     free(w);
 }
 
@@ -292,53 +311,42 @@ static void on_create_abort(struct http_request *req, void *ud)
     w->client_gone = true; /* §2.14.5: the create still completes */
 }
 
-static void create_fail(struct create_wait *w, const char *msg)
+/* Records failed (unless deleted meanwhile), tears down what the host may still run, answers
+ * and frees w. */
+static void create_fail(struct create_wait *w, const char *msg, bool vm_left)
 {
+    struct api_ctx *ctx = w->call.ctx;
     struct store_transition t = { .from = STORE_CREATING, .to = STORE_FAILED,
                                   .intent = STORE_STATE_NONE, .now_ms = timefmt_now_ms() };
-    int r = store_sandbox_transition(w->call.ctx->store, w->id, &t, NULL);
-    log_error(http_request_id(w->call.req), "sandbox create failed", "{s:s,s:s?}", "sandbox",
+    int r = store_sandbox_transition(ctx->store, w->id, &t, NULL);
+    log_error(http_request_id(w->call.req), "sandbox create failed", "{s:s,s:s}", "sandbox",
               w->id, "err", msg);
-    if (w->client_gone)
-        return;
-    if (r == -ESTALE) /* deleted while creating */
-        api_reply_invalid_state(&w->call, "destroying", "sandbox was deleted while creating");
-    else
-        api_reply_error(&w->call, 500, "sandbox failed to boot", "boot_failed");
+    if (r == 0 && vm_left)
+        api_sandbox_destroy_vm(ctx, w->id, http_request_id(w->call.req));
+    if (!w->client_gone) {
+        if (r == -ESTALE) /* deleted while creating */
+            api_reply_invalid_state(&w->call, "destroying", "sandbox was deleted while creating");
+        else
+            api_reply_error(&w->call, 500, msg, "boot_failed");
+    }
+    create_wait_free(w);
 }
 
-static void on_host_created(void *ud, int err, const struct sandbox_host_result *res,
-                            const char *msg)
+static void create_succeed(struct create_wait *w)
 {
-    struct create_wait *w = ud;
     struct api_ctx *ctx = w->call.ctx;
-    if (err) {
-        create_fail(w, msg);
-        create_wait_free(w);
-        return;
-    }
-    int64_t now = timefmt_now_ms();
-    struct store_sandbox_patch p = { .fields = STORE_PATCH_IP | STORE_PATCH_HOST,
-                                     .allowed_states = STORE_STATE_BIT(STORE_CREATING),
-                                     .ip = res ? res->ip : NULL,
-                                     .host_id = res ? res->host_id : NULL,
-                                     .run_dir = res ? res->run_dir : NULL,
-                                     .qemu_pid = res ? res->qemu_pid : 0,
-                                     .qemu_start_time = res ? res->qemu_start_time : 0,
-                                     .now_ms = now };
-    int r = store_sandbox_update(ctx->store, NULL, w->id, &p);
     struct store_sandbox sb;
     store_sandbox_init(&sb);
-    if (r == 0) {
-        struct store_transition t = { .from = STORE_CREATING, .to = STORE_RUNNING,
-                                      .intent = STORE_STATE_NONE, .now_ms = now };
-        r = store_sandbox_transition(ctx->store, w->id, &t, &sb);
-    }
+    struct store_transition t = { .from = STORE_CREATING, .to = STORE_RUNNING,
+                                  .intent = STORE_STATE_NONE, .now_ms = timefmt_now_ms() };
+    int r = store_sandbox_transition(ctx->store, w->id, &t, &sb);
     if (r == -ESTALE) {
         if (!w->client_gone)
             api_reply_invalid_state(&w->call, "destroying", "sandbox was deleted while creating");
     } else if (r < 0) {
-        create_fail(w, "cannot record the running sandbox");
+        store_sandbox_release(&sb);
+        create_fail(w, "cannot record the running sandbox", true);
+        return;
     } else {
         log_info(http_request_id(w->call.req), "sandbox running", "{s:s,s:f}", "sandbox", w->id,
                  "spawn_ms", sb.spawn_ms);
@@ -347,6 +355,57 @@ static void on_host_created(void *ud, int err, const struct sandbox_host_result 
     }
     store_sandbox_release(&sb);
     create_wait_free(w);
+}
+
+static void on_identity(void *ud, int err, int status, const char *msg)
+{
+    struct create_wait *w = ud;
+    if (err < 0 || status != 0) {
+        char why[400];
+        snprintf(why, sizeof(why), "cannot set the guest's identity: %s (%s %d)", msg,
+                 err < 0 ? "error" : "exit status", err < 0 ? err : status);
+        create_fail(w, why, true);
+        return;
+    }
+    create_succeed(w);
+}
+
+static void on_host_created(void *ud, const char *id, const struct host_result *res)
+{
+    struct create_wait *w = ud;
+    struct api_ctx *ctx = w->call.ctx;
+    if (res->err != HOST_OK) {
+        create_fail(w, res->msg[0] ? res->msg : host_err_to_string(res->err), false);
+        return;
+    }
+    char run_dir[PATH_MAX];
+    if (host_vm_run_dir(ctx->host, w->id, run_dir, sizeof(run_dir)) < 0)
+        run_dir[0] = '\0';
+    struct store_sandbox_patch p = { .fields = STORE_PATCH_HOST,
+                                     .allowed_states = STORE_STATE_BIT(STORE_CREATING),
+                                     .host_id = ctx->set.host_id,
+                                     .run_dir = run_dir[0] ? run_dir : NULL,
+                                     .qemu_pid = (int32_t)host_vm_pid(ctx->host, w->id),
+                                     .now_ms = timefmt_now_ms() };
+    int r = store_sandbox_update(ctx->store, NULL, w->id, &p);
+    if (r == -ESTALE) {
+        /* deleted meanwhile: the delete's destroy takes the VM down */
+        if (!w->client_gone)
+            api_reply_invalid_state(&w->call, "destroying", "sandbox was deleted while creating");
+        create_wait_free(w);
+        return;
+    }
+    if (r < 0) {
+        create_fail(w, "cannot record the sandbox's vm", true);
+        return;
+    }
+    const char **argv = guest_identity_argv(w->hostname, (const char *const *)w->keys,
+                                            w->n_keys);
+    r = argv ? guest_run(ctx->host, ctx->base, w->id, argv, CREATE_IDENTITY_MS, on_identity, w)
+             : -ENOMEM;
+    free(argv);
+    if (r < 0)
+        create_fail(w, "cannot reach the guest agent after boot", true);
 }
 
 static int count_live(struct api_ctx *ctx, const char *user, uint64_t *ret)
@@ -373,6 +432,8 @@ static int insert_row(const struct api_call *call, const struct api_create_req *
         goto internal;
     snprintf(sb->user_id, sizeof(sb->user_id), "%s", call->auth.user_id);
     sb->status = STORE_CREATING;
+    sb->target_state = STORE_RUNNING; /* durable intent: reconcile fails it if we die */
+    sb->intent_started_at = timefmt_now_ms();
     snprintf(sb->shape, sizeof(sb->shape), "%s", cr->shape->id);
     sb->vcpu = cr->shape->vcpu;
     sb->mem_mib = cr->shape->mem_mib;
@@ -425,8 +486,8 @@ static void on_create_body(struct api_call *call, json_t *body)
     struct store_sandbox sb;
     store_sandbox_init(&sb);
     /* §1.11: every 503/403 check runs before anything is stored */
-    if (!ctx->host || !ctx->host->create) {
-        api_reply_error(call, 503, "the vm layer is not available yet; retry later",
+    if (!ctx->host) {
+        api_reply_error(call, 503, "the vm layer is not available; retry later",
                         "unavailable");
         goto out;
     }
@@ -445,27 +506,40 @@ static void on_create_body(struct api_call *call, json_t *body)
     if (insert_row(call, &cr, &sb) < 0)
         goto out;
     struct create_wait *w = calloc(1, sizeof(*w));
+    if (w && cr.n_ssh && !(w->keys = calloc(cr.n_ssh, sizeof(*w->keys)))) {
+        free(w);
+        w = NULL;
+    }
+    if (!w) {
+        /* the row is left creating with its intent: reconcile turns it failed */
+        api_reply_internal(call, "create", -ENOMEM);
+        goto out;
+    }
+    w->call = *call;
+    memcpy(w->id, sb.id, sizeof(w->id));
+    /* the store derived the hostname from the name; read it back */
+    struct store_sandbox row;
+    store_sandbox_init(&row);
+    if (store_sandbox_get(ctx->store, NULL, sb.id, &row) == 0) {
+        snprintf(w->hostname, sizeof(w->hostname), "%s", row.hostname);
+        for (size_t i = 0; i < row.ssh_pubkeys.n && i < cr.n_ssh; i++)
+            if ((w->keys[i] = strdup(row.ssh_pubkeys.v[i])))
+                w->n_keys++;
+    }
+    store_sandbox_release(&row);
+    if (!w->hostname[0])
+        snprintf(w->hostname, sizeof(w->hostname), "%s", sb.name);
+    http_request_ref(call->req);
+    http_request_on_abort(call->req, on_create_abort, w);
     char image[PATH_MAX];
     snprintf(image, sizeof(image), "%s/%s", ctx->set.images_dir, cr.rootfs->file);
-    if (w) {
-        w->call = *call;
-        memcpy(w->id, sb.id, sizeof(w->id));
-        http_request_ref(call->req);
-        http_request_on_abort(call->req, on_create_abort, w);
-    }
-    struct sandbox_host_create hc = { .sb = &sb, .envs = cr.envs, .n_envs = cr.n_envs,
-                                      .image_path = image,
-                                      .req_id = http_request_id(call->req) };
+    struct host_vm_spec spec = { .id = sb.id, .rootfs = image, .vcpus = (unsigned)sb.vcpu,
+                                 .memory_mib = (unsigned)sb.mem_mib,
+                                 .disk_mib = (uint64_t)sb.disk_mib,
+                                 .boot_timeout_ms = CREATE_BOOT_MS };
     log_info(http_request_id(call->req), "sandbox create", "{s:s,s:s,s:s}", "sandbox", sb.id,
              "shape", sb.shape, "rootfs", sb.rootfs);
-    if (!w || ctx->host->create(ctx->host_ud, &hc, on_host_created, w) < 0) {
-        if (w) {
-            create_fail(w, "the vm layer refused the create");
-            create_wait_free(w);
-        } else {
-            api_reply_internal(call, "create", -ENOMEM);
-        }
-    }
+    host_vm_create(ctx->host, &spec, on_host_created, w);
 out:
     store_sandbox_release(&sb);
     api_create_req_release(&cr);
@@ -474,4 +548,110 @@ out:
 void api_sandbox_create(struct api_call *call)
 {
     api_read_json(call, on_create_body);
+}
+
+/* ---- SSH keys (§3.3.5) ---- */
+
+struct keys_wait {
+    struct api_call call;             /* req referenced */
+    char id[STORE_ID_SIZE];
+    size_t count;
+};
+
+static void on_keys_installed(void *ud, int err, int status, const char *msg)
+{
+    struct keys_wait *w = ud;
+    if (err < 0 || status != 0)
+        /* stored: the next identity step (or a later add) installs them */
+        log_warn(http_request_id(w->call.req), "cannot install ssh keys in the guest, ignoring",
+                 "{s:s,s:s}", "sandbox", w->id, "err", msg);
+    api_reply_ok(&w->call, json_pack("{s:I}", "count", (json_int_t)w->count));
+    http_request_unref(w->call.req);
+    free(w);
+}
+
+static void on_keys_body(struct api_call *call, json_t *body)
+{
+    struct api_ctx *ctx = call->ctx;
+    char id[STORE_ID_SIZE];
+    struct store_sandbox sb;
+    if (!path_id(call, 2, id) || !load(call, id, &sb))
+        return;
+    enum store_state st = sb.status;
+    store_sandbox_release(&sb);
+    json_t *keys = json_is_object(body) ? json_object_get(body, "keys") : NULL;
+    size_t n = json_array_size(keys);
+    if (!json_is_array(keys) || n < 1 || n > STORE_MAX_SSH_KEYS) {
+        api_reply_field(call, "keys", "must be an array of 1 to 64 keys", "invalid_request");
+        return;
+    }
+    char **canon = calloc(n, sizeof(*canon));
+    if (!canon) {
+        api_reply_internal(call, "ssh keys", -ENOMEM);
+        return;
+    }
+    size_t count = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_t *k = json_array_get(keys, i);
+        const char *why = "must be a string";
+        if (!json_is_string(k) ||
+            api_ssh_key(json_string_value(k), json_string_length(k), &canon[i], &why) < 0) {
+            char f[32];
+            snprintf(f, sizeof(f), "keys[%zu]", i);
+            api_reply_field(call, f, why, "invalid_request");
+            goto out;
+        }
+    }
+    int r = store_sandbox_ssh_add(ctx->store, call->auth.user_id, id, STORE_STATES_CONFIGURABLE,
+                                  (const char *const *)canon, n, timefmt_now_ms(), &count);
+    if (r == -E2BIG) {
+        api_reply_field(call, "keys", "more than 64 keys in total", "invalid_request");
+        goto out;
+    }
+    if (r == -ESTALE) {
+        api_reply_invalid_state(call, store_state_to_string(st), "sandbox is being destroyed");
+        goto out;
+    }
+    if (r == -ENOENT) {
+        api_reply_fail_str(call, 404, "sandbox not found");
+        goto out;
+    }
+    if (r < 0) {
+        api_reply_internal(call, "add ssh keys", r);
+        goto out;
+    }
+    /* live when running: rewrite authorized_keys with the whole list */
+    struct keys_wait *w = NULL;
+    if (st == STORE_RUNNING && ctx->host && load(call, id, &sb)) {
+        const char **argv = guest_identity_argv(sb.hostname,
+                                                (const char *const *)sb.ssh_pubkeys.v,
+                                                sb.ssh_pubkeys.n);
+        w = argv ? calloc(1, sizeof(*w)) : NULL;
+        if (w) {
+            w->call = *call;
+            memcpy(w->id, id, sizeof(w->id));
+            w->count = count;
+            http_request_ref(call->req);
+            if (guest_run(ctx->host, ctx->base, id, argv, CREATE_IDENTITY_MS, on_keys_installed,
+                          w) < 0) {
+                http_request_unref(call->req);
+                free(w);
+                w = NULL;
+            }
+        }
+        free(argv);
+        store_sandbox_release(&sb);
+        if (w)
+            goto out;
+    }
+    api_reply_ok(call, json_pack("{s:I}", "count", (json_int_t)count));
+out:
+    for (size_t i = 0; i < n; i++)
+        free(canon[i]);
+    free(canon);
+}
+
+void api_sandbox_ssh_keys(struct api_call *call)
+{
+    api_read_json(call, on_keys_body);
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* sandboxes.h: the sandbox routes of spec/API.md §3.2 on the store: create (validation, then the
- * VM through sandbox_host.h), list, get, by-ip, PATCH and DELETE. */
+ * VM through host.h), list, get, by-ip, PATCH and DELETE. */
 #pragma once
 
 struct api_call;
@@ -11,3 +11,10 @@ void api_sandbox_get(struct api_call *call);
 void api_sandbox_by_ip(struct api_call *call);
 void api_sandbox_patch(struct api_call *call);
 void api_sandbox_delete(struct api_call *call);
+void api_sandbox_ssh_keys(struct api_call *call);
+
+struct api_ctx;
+/* Starts host_vm_destroy() of sandbox id, whose row is already destroying with its intent (or
+ * failed); on success the row becomes destroyed. Errors are logged; the intent stays for
+ * reconcile. req_id may be NULL. */
+void api_sandbox_destroy_vm(struct api_ctx *ctx, const char *id, const char *req_id);

@@ -151,6 +151,10 @@ int host_vm_list_orphans(struct host *h, struct host_orphan **ret, size_t *ret_n
 bool host_vm_running(struct host *h, const char *id);
 /* The QEMU pid of VM id (for logs and tests), or 0. */
 pid_t host_vm_pid(struct host *h, const char *id);
+/* The run dir of VM id (<run_root>/<id>) into out; 0, -ENAMETOOLONG or -EINVAL (bad id). */
+int host_vm_run_dir(struct host *h, const char *id, char *out, size_t len);
+/* VMs known here that are running (for metrics). */
+unsigned host_vm_count(struct host *h);
 
 /* --- streams. ops (and req) stay borrowed until ops->on_end, which runs exactly once per
  * stream that started (return 0). on_end may run before the starting call returns only when

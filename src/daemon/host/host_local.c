@@ -1255,6 +1255,23 @@ pid_t host_vm_pid(struct host *h, const char *id)
     return vm && vm->qemu_alive ? vm->qemu.pid : 0;
 }
 
+int host_vm_run_dir(struct host *h, const char *id, char *out, size_t len)
+{
+    if (!rundir_id_valid(id))
+        return -EINVAL;
+    if ((size_t)snprintf(out, len, "%s/%s", h->run_root, id) >= len)
+        return -ENAMETOOLONG;
+    return 0;
+}
+
+unsigned host_vm_count(struct host *h)
+{
+    unsigned n = 0;
+    for (struct hvm *vm = h->vms; vm; vm = vm->next)
+        n += vm->state == HVM_RUNNING && vm->qemu_alive;
+    return n;
+}
+
 /* --- streams --- */
 
 /* The running VM's agent, or NULL with *ret_err set. */

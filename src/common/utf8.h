@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+/* utf8.h: turning arbitrary bytes (process output) into valid UTF-8 text, as API.md §1.8 item 7
+ * asks: each invalid sequence (its maximal valid prefix, or one bad byte) becomes U+FFFD. Works
+ * on a stream piece by piece without splitting a sequence. Pure; no I/O. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct buf;
+
+/* Appends p[0..len) to out as valid UTF-8. With final false, a sequence cut off by the end of
+ * p (still valid so far) is not consumed: the caller keeps it and passes it again in front of
+ * the next piece; with final true it becomes U+FFFD. Returns the bytes consumed, or -EMSGSIZE /
+ * -ENOMEM from out (out may then hold part of the text). */
+__attribute__((warn_unused_result))
+ssize_t utf8_sanitize(const uint8_t *p, size_t len, bool final, struct buf *out);
+
+/* The largest n ≤ max such that p[0..n) ends on a sequence boundary of the valid UTF-8 text
+ * p[0..len) (for cutting frames). */
+size_t utf8_boundary(const uint8_t *p, size_t len, size_t max);

@@ -1,0 +1,536 @@
+/* SPDX-License-Identifier: MIT */
+/* exec.c: the exec route (exec.h). Validates the body, builds the environment (defaults, the
+ * sandbox's envs, the call's overrides), starts host_vm_exec() and follows the stream until
+ * its end. Owns one struct exec_run per call, freed when the answer has been given and the
+ * stream has ended. Output is repaired to UTF-8 (§1.8 item 7) without splitting sequences. */
+#include "daemon/api/exec.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "common/buf.h"
+#include "common/utf8.h"
+#include "common/wire.h"
+#include "daemon/api/api.h"
+#include "daemon/api/reply.h"
+#include "daemon/http/request.h"
+#include "daemon/http/response.h"
+#include "daemon/http/route.h"
+#include "daemon/host/host.h"
+#include "daemon/log.h"
+#include "daemon/store/ids.h"
+#include "daemon/store/store.h"
+
+#define EXEC_OUT_CAP (16u << 20)        /* §3.4.2: per stream */
+#define EXEC_ARGV_MAX (256u << 10)      /* cmd + args */
+#define EXEC_STDIN_MAX (1u << 20)
+#define EXEC_FRAME_TEXT (64u << 10)     /* §3.4.3: text per frame */
+#define EXEC_HB_SECS 5
+#define EXEC_PENDING_HIGH (1u << 20)    /* hold the agent's credit past this much queued output */
+
+static const char default_path[] =
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+struct exec_run {
+    struct api_call call;          /* req referenced */
+    struct api_ctx *ctx;
+    char id[STORE_ID_SIZE];
+    bool streaming;
+    /* the request, owned until the stream ends */
+    char **argv, **env;
+    char *cwd;
+    char *stdin_data;
+    size_t stdin_len;
+    struct agent_exec_req req;
+    struct agent_stream_ops ops;
+    uint32_t stream;
+    bool starting, open, answered, aborted;
+    struct agent_end end;
+    bool have_end;
+    int64_t t0_us, t1_us;
+    /* buffered */
+    struct buf out[2];
+    bool trunc[2];
+    /* streaming */
+    struct buf carry[2];           /* an incomplete UTF-8 tail per stream */
+    struct event *hb;
+    size_t held;                   /* credit held back while the socket drains */
+};
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void strv_free(char **v)
+{
+    if (!v)
+        return;
+    for (char **p = v; *p; p++)
+        free(*p);
+    free(v);
+}
+
+static void run_free(struct exec_run *x)
+{
+    http_request_on_abort(x->call.req, NULL, NULL);
+    http_response_on_drain(x->call.req, NULL, NULL);
+    http_request_unref(x->call.req);
+    strv_free(x->argv);
+    strv_free(x->env);
+    free(x->cwd);
+    free(x->stdin_data);
+    for (int i = 0; i < 2; i++) {
+        buf_release(&x->out[i]);
+        buf_release(&x->carry[i]);
+    }
+    if (x->hb)
+        event_free(x->hb);
+    free(x);
+}
+
+/* ---- streaming frames ---- */
+
+static void hb_arm(struct exec_run *x)
+{
+    struct timeval tv = { .tv_sec = EXEC_HB_SECS };
+    if (x->hb)
+        event_add(x->hb, &tv);
+}
+
+/* Writes one NDJSON line {key: value}; value stolen. */
+static void frame(struct exec_run *x, const char *key, json_t *value)
+{
+    json_t *o = json_object();
+    if (!o || !value || json_object_set_new(o, key, value) < 0) {
+        json_decref(o);
+        return;
+    }
+    char *line = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (!line)
+        return;
+    size_t n = strlen(line);
+    char *l2 = realloc(line, n + 2);
+    if (l2) {
+        l2[n] = '\n';
+        (void)http_response_write(x->call.req, l2, n + 1); /* a dead peer fires on_abort */
+        free(l2);
+    } else {
+        free(line);
+    }
+    hb_arm(x);
+}
+
+static void on_hb(evutil_socket_t fd, short what, void *arg)
+{
+    struct exec_run *x = arg;
+    frame(x, "hb", json_true());
+}
+
+/* Repairs and forwards a piece of output (final: flush what is carried). */
+static void forward(struct exec_run *x, int which, const uint8_t *p, size_t len, bool final)
+{
+    struct buf *c = &x->carry[which];
+    struct buf text;
+    buf_init(&text, 4 * (len + c->len) + 16);
+    const uint8_t *src = p;
+    size_t n = len;
+    if (c->len) {
+        if (buf_append(c, p, len) < 0) {
+            buf_release(&text);
+            return;
+        }
+        src = c->data;
+        n = c->len;
+    }
+    ssize_t used = utf8_sanitize(src, n, final, &text);
+    if (used < 0) {
+        buf_release(&text);
+        return;
+    }
+    /* keep the unfinished tail (at most 3 bytes) for the next piece */
+    uint8_t tail[4];
+    size_t tl = n - (size_t)used;
+    memcpy(tail, src + used, tl);
+    c->len = 0;
+    if (tl && buf_append(c, tail, tl) < 0)
+        c->len = 0;
+    const char *key = which == 0 ? "stdout" : "stderr";
+    size_t off = 0;
+    while (off < text.len) {
+        size_t k = utf8_boundary(text.data + off, text.len - off, EXEC_FRAME_TEXT);
+        frame(x, key, json_stringn((const char *)text.data + off, k));
+        off += k;
+    }
+    buf_release(&text);
+}
+
+/* ---- the end ---- */
+
+static int exit_code(const struct agent_end *e)
+{
+    if (e->kind != AGENT_END_EXIT)
+        return -1;
+    return e->signal ? 128 + e->signal : e->exit_code;
+}
+
+/* The result.error text, or NULL. */
+static void error_text(const struct exec_run *x, char *out, size_t len)
+{
+    const struct agent_end *e = &x->end;
+    out[0] = '\0';
+    if (e->kind == AGENT_END_EXIT || e->kind == AGENT_END_DONE)
+        return;
+    if (e->kind == AGENT_END_LOST)
+        snprintf(out, len, "agent connection lost");
+    else if (strcmp(e->error, "ENOENT") == 0 && !x->cwd)
+        snprintf(out, len, "exec: \"%.200s\": executable file not found in $PATH", x->argv[0]);
+    else
+        snprintf(out, len, "exec: \"%.200s\": %.31s: %.255s", x->argv[0], e->error, e->message);
+}
+
+static void finish(struct exec_run *x)
+{
+    char err[600];
+    error_text(x, err, sizeof(err));
+    int code = exit_code(&x->end);
+    if (x->streaming) {
+        for (int i = 0; i < 2; i++)
+            if (x->carry[i].len)
+                forward(x, i, NULL, 0, true);
+        if (err[0])
+            frame(x, "error", json_string(err));
+        frame(x, "exit_code", json_integer(code));
+        (void)http_response_end(x->call.req);
+        api_reply_done(&x->call, 200);
+    } else {
+        json_t *res = json_object();
+        for (int i = 0; i < 2; i++) {
+            struct buf text;
+            buf_init(&text, 3 * (size_t)EXEC_OUT_CAP + 16);
+            if (utf8_sanitize(x->out[i].data, x->out[i].len, true, &text) < 0)
+                text.len = 0;
+            json_object_set_new(res, i == 0 ? "stdout" : "stderr",
+                                json_stringn(text.data ? (const char *)text.data : "",
+                                             text.len));
+            buf_release(&text);
+        }
+        json_object_set_new(res, "exit_code", json_integer(code));
+        if (err[0])
+            json_object_set_new(res, "error", json_string(err));
+        double ms = (double)(x->t1_us - x->t0_us) / 1000.0;
+        ms = (double)(int64_t)(ms * 1000.0 + 0.5) / 1000.0;
+        if (x->trunc[0] || x->trunc[1])
+            (void)http_response_add_header(x->call.req, "X-Hearth-Output-Truncated",
+                                           x->trunc[0] && x->trunc[1] ? "stdout,stderr"
+                                           : x->trunc[0]             ? "stdout"
+                                                                     : "stderr");
+        api_reply_ok(&x->call, json_pack("{s:o,s:f}", "result", res, "exec_ms", ms));
+    }
+    x->answered = true;
+}
+
+/* ---- stream callbacks ---- */
+
+static int on_data(void *ud, uint16_t type, const uint8_t *p, size_t len, bool eof)
+{
+    struct exec_run *x = ud;
+    int which = type == WIRE_STDERR ? 1 : 0;
+    if (x->aborted)
+        return 0;
+    if (!x->streaming) {
+        struct buf *b = &x->out[which];
+        size_t room = EXEC_OUT_CAP - b->len;
+        if (len > room)
+            x->trunc[which] = true; /* read and dropped (§3.4.2) */
+        if (buf_append(b, p, len < room ? len : room) < 0)
+            x->trunc[which] = true;
+        return 0;
+    }
+    forward(x, which, p, len, false);
+    if (http_response_pending(x->call.req) > EXEC_PENDING_HIGH) {
+        x->held += len;
+        return AGENT_DATA_HOLD;
+    }
+    return 0;
+}
+
+static void on_end(void *ud, const struct agent_end *end)
+{
+    struct exec_run *x = ud;
+    x->end = *end;
+    x->have_end = true;
+    x->open = false;
+    x->t1_us = mono_us();
+    if (x->starting)
+        return; /* the starter finishes */
+    if (x->aborted) {
+        log_info(http_request_id(x->call.req), "exec cancelled: client went away", "{s:s}",
+                 "sandbox", x->id);
+        api_reply_done(&x->call, 499);
+        run_free(x);
+        return;
+    }
+    finish(x);
+    run_free(x);
+}
+
+static void on_drain(struct http_request *req, void *ud)
+{
+    struct exec_run *x = ud;
+    if (x->held && x->open) {
+        size_t n = x->held;
+        x->held = 0;
+        (void)host_stream_consumed(x->ctx->host, x->id, x->stream, n);
+    }
+}
+
+static void on_abort(struct http_request *req, void *ud)
+{
+    struct exec_run *x = ud;
+    x->aborted = true;
+    if (x->open) {
+        /* §3.4.1: kill the command's group; on_end runs before this returns and frees x */
+        if (host_vm_exec_cancel(x->ctx->host, x->id, x->stream) == 0)
+            return;
+    }
+    /* the stream is gone already (the VM went away): on_end came or will come */
+    if (x->have_end) {
+        api_reply_done(&x->call, 499);
+        run_free(x);
+    }
+}
+
+/* ---- validation ---- */
+
+static bool fail(const struct api_call *call, const char *field, const char *msg)
+{
+    api_reply_field(call, field, msg, "invalid_request");
+    return false;
+}
+
+static bool str_ok(json_t *v)
+{
+    return json_is_string(v) && memchr(json_string_value(v), 0, json_string_length(v)) == NULL;
+}
+
+/* Parses the body into x (argv, stdin, cwd, timeout). Answers 400 and returns false. */
+static bool parse_body(struct exec_run *x, json_t *body, const struct store_sandbox *sb,
+                       json_t **ret_env)
+{
+    const struct api_call *call = &x->call;
+    if (!json_is_object(body))
+        return fail(call, "body", "must be a json object");
+    json_t *cmd = json_object_get(body, "cmd");
+    if (!cmd || json_is_null(cmd))
+        return fail(call, "cmd", "is required");
+    if (!str_ok(cmd) || json_string_length(cmd) == 0)
+        return fail(call, "cmd", "must be a non-empty string");
+    json_t *args = json_object_get(body, "args");
+    if (args && json_is_null(args))
+        args = NULL;
+    if (args && !json_is_array(args))
+        return fail(call, "args", "must be an array of strings");
+    size_t na = json_array_size(args), total = json_string_length(cmd);
+    for (size_t i = 0; i < na; i++) {
+        json_t *a = json_array_get(args, i);
+        if (!str_ok(a)) {
+            char f[32];
+            snprintf(f, sizeof(f), "args[%zu]", i);
+            return fail(call, f, "must be a string without NUL");
+        }
+        total += json_string_length(a) + 1;
+    }
+    if (total > EXEC_ARGV_MAX)
+        return fail(call, "args", "cmd and args exceed 256 KiB");
+    json_t *in = json_object_get(body, "stdin");
+    if (in && !json_is_null(in)) {
+        if (!json_is_string(in))
+            return fail(call, "stdin", "must be a string");
+        if (json_string_length(in) > EXEC_STDIN_MAX)
+            return fail(call, "stdin", "exceeds 1 MiB");
+    } else {
+        in = NULL;
+    }
+    json_t *env = json_object_get(body, "env");
+    if (env && json_is_null(env))
+        env = NULL;
+    if (env && !json_is_object(env))
+        return fail(call, "env", "must be an object of strings");
+    const char *k;
+    json_t *v;
+    json_object_foreach(env, k, v) {
+        char f[300];
+        snprintf(f, sizeof(f), "env.%.250s", k);
+        if (!str_ok(v))
+            return fail(call, f, "must be a string without NUL");
+        bool declared = false;
+        for (size_t i = 0; i < sb->env_keys.n && !declared; i++)
+            declared = strcmp(sb->env_keys.v[i], k) == 0;
+        if (!declared)
+            return fail(call, f, "not declared at create");
+    }
+    json_t *st = json_object_get(body, "stream");
+    if (st && !json_is_null(st) && !json_is_boolean(st))
+        return fail(call, "stream", "must be a boolean");
+    if (json_is_true(st))
+        x->streaming = true;
+    /* extensions: cwd (absolute, default /root) and timeout_ms (0 = none) */
+    json_t *cwd = json_object_get(body, "cwd");
+    if (cwd && !json_is_null(cwd)) {
+        if (!str_ok(cwd) || json_string_value(cwd)[0] != '/' || json_string_length(cwd) > 4096)
+            return fail(call, "cwd", "must be an absolute path");
+        if (!(x->cwd = strdup(json_string_value(cwd))))
+            return fail(call, "cwd", "out of memory");
+    }
+    json_t *to = json_object_get(body, "timeout_ms");
+    if (to && !json_is_null(to)) {
+        if (!json_is_integer(to) || json_integer_value(to) < 0 ||
+            json_integer_value(to) > UINT32_MAX)
+            return fail(call, "timeout_ms", "must be an integer from 0 to 4294967295");
+        x->req.timeout_ms = (uint32_t)json_integer_value(to);
+    }
+    x->argv = calloc(na + 2, sizeof(*x->argv));
+    if (!x->argv || !(x->argv[0] = strdup(json_string_value(cmd))))
+        return fail(call, "cmd", "out of memory");
+    for (size_t i = 0; i < na; i++)
+        if (!(x->argv[i + 1] = strdup(json_string_value(json_array_get(args, i)))))
+            return fail(call, "args", "out of memory");
+    if (in) {
+        x->stdin_len = json_string_length(in);
+        if (!(x->stdin_data = malloc(x->stdin_len + 1)))
+            return fail(call, "stdin", "out of memory");
+        memcpy(x->stdin_data, json_string_value(in), x->stdin_len);
+    }
+    *ret_env = env;
+    return true;
+}
+
+/* "K=V" strings: defaults, then the sandbox's envs with the call's overrides. */
+static int build_env(struct exec_run *x, json_t *over)
+{
+    struct store_env *envs = NULL;
+    size_t n = 0;
+    int r = store_sandbox_envs_get(x->ctx->store, x->id, &envs, &n);
+    if (r < 0)
+        return r;
+    x->env = calloc(n + 3, sizeof(*x->env));
+    if (!x->env) {
+        store_envs_free(envs, n);
+        return -ENOMEM;
+    }
+    size_t k = 0;
+    if (!(x->env[k++] = strdup(default_path)) || !(x->env[k++] = strdup("HOME=/root")))
+        r = -ENOMEM;
+    for (size_t i = 0; i < n && r == 0; i++) {
+        json_t *o = json_object_get(over, envs[i].key);
+        const char *val = o ? json_string_value(o) : envs[i].value;
+        if (asprintf(&x->env[k++], "%s=%s", envs[i].key, val ? val : "") < 0) {
+            x->env[k - 1] = NULL;
+            r = -ENOMEM;
+        }
+    }
+    store_envs_free(envs, n);
+    return r;
+}
+
+static void on_exec_body(struct api_call *call, json_t *body)
+{
+    struct api_ctx *ctx = call->ctx;
+    struct exec_run *x = calloc(1, sizeof(*x));
+    if (!x) {
+        api_reply_internal(call, "exec", -ENOMEM);
+        return;
+    }
+    x->call = *call;
+    x->ctx = ctx;
+    http_request_ref(call->req);
+    for (int i = 0; i < 2; i++) {
+        buf_init(&x->out[i], EXEC_OUT_CAP);
+        buf_init(&x->carry[i], 16);
+    }
+    const struct http_path *p = http_request_path(call->req);
+    struct store_sandbox sb;
+    store_sandbox_init(&sb);
+    json_t *env = NULL;
+    if (ids_canonical(IDS_SANDBOX_PREFIX, p->seg[2], p->seg_len[2], x->id, sizeof(x->id)) < 0 ||
+        store_sandbox_get(ctx->store, call->auth.user_id, x->id, &sb) < 0) {
+        api_reply_fail_str(call, 404, "sandbox not found");
+        goto out_free;
+    }
+    bool qstream = false;
+    if (http_query_get_bool(http_request_query(call->req), "stream", false, &qstream) < 0) {
+        api_reply_field(call, "stream", "must be true or false", "invalid_request");
+        goto out_free;
+    }
+    x->streaming = qstream;
+    if (!parse_body(x, body, &sb, &env))
+        goto out_free;
+    if (sb.status != STORE_RUNNING) {
+        api_reply_invalid_state(call, store_state_to_string(sb.status),
+                                "sandbox is not running");
+        goto out_free;
+    }
+    if (!ctx->host) {
+        api_reply_error(call, 503, "the vm layer is not available; retry later", "unavailable");
+        goto out_free;
+    }
+    int r = build_env(x, env);
+    if (r < 0) {
+        api_reply_internal(call, "exec environment", r);
+        goto out_free;
+    }
+    x->req.argv = (const char *const *)x->argv;
+    x->req.env = (const char *const *)x->env;
+    x->req.cwd = x->cwd ? x->cwd : "/root";
+    x->req.stdin_pipe = x->stdin_data != NULL;
+    x->req.stdin_data = x->stdin_data;
+    x->req.stdin_len = x->stdin_len;
+    x->ops = (struct agent_stream_ops){ .on_data = on_data, .on_end = on_end };
+    if (x->streaming && !(x->hb = evtimer_new(ctx->base, on_hb, x))) {
+        api_reply_internal(call, "exec", -ENOMEM);
+        goto out_free;
+    }
+    x->starting = true;
+    x->t0_us = mono_us();
+    r = host_vm_exec(ctx->host, x->id, &x->req, &x->ops, x, &x->stream);
+    x->starting = false;
+    if (r < 0) {
+        if (r == -ENOENT || r == -EBUSY || r == -ENOTCONN)
+            api_reply_error(call, 503, "the sandbox's vm is not reachable; retry later",
+                            "unavailable");
+        else
+            api_reply_internal(call, "exec", r);
+        goto out_free;
+    }
+    x->open = !x->have_end;
+    if (x->streaming) {
+        (void)http_response_start_ndjson(call->req, 200);
+        http_response_on_drain(call->req, on_drain, x);
+        hb_arm(x);
+    }
+    if (x->have_end) {
+        finish(x);
+        goto out_free;
+    }
+    http_request_on_abort(call->req, on_abort, x);
+    store_sandbox_release(&sb);
+    return;
+out_free:
+    store_sandbox_release(&sb);
+    run_free(x);
+}
+
+void api_sandbox_exec(struct api_call *call)
+{
+    api_read_json(call, on_exec_body);
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/* guest.h: small chores the API does inside a running guest through the agent (host.h): set
+ * its identity after boot, install SSH keys, grow the root file system. Each runs one command
+ * asynchronously with a deadline and reports once. */
+#pragma once
+
+#include <stddef.h>
+
+struct host;
+struct event_base;
+
+/* How a chore ended: err 0 with the command's exit status (0..255, 128+signal), or -errno when
+ * it could not run (-ENOENT no VM or no program, -ETIMEDOUT, -ECONNRESET agent lost). msg is a
+ * one-line detail (the command's stderr tail, or the agent's error), borrowed for the call. */
+typedef void (*guest_done_fn)(void *ud, int err, int status, const char *msg);
+
+/* Runs argv (NULL-terminated; copied) in VM id with the default environment, stdin /dev/null,
+ * and timeout_ms (0: none). done runs exactly once from the loop, never from inside this call.
+ * Returns 0, or -errno (nothing started, done never runs): -ENOENT/-EBUSY (no running VM),
+ * -ENOMEM. */
+__attribute__((warn_unused_result))
+int guest_run(struct host *h, struct event_base *base, const char *id,
+              const char *const *argv, unsigned timeout_ms, guest_done_fn done, void *ud);
+
+/* argv for setting the hostname (and /etc/hostname) and writing keys (n may be 0: keys are
+ * left alone) to /root/.ssh/authorized_keys. Returns a NULL-terminated array borrowing
+ * hostname and keys; free() the array only. NULL on out of memory. */
+const char **guest_identity_argv(const char *hostname, const char *const *keys, size_t n);

@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: MIT */
+/* reconcile.c: what `hearthd serve` does before it listens (reconcile.h). Row by row:
+ * creating → failed (its VM, if any, torn down); destroying → destroyed after the teardown;
+ * running → the VM is re-adopted, or the row turns failed when its QEMU is gone; then orphan
+ * run dirs (a create cut short, a crash between two steps) are destroyed. Uses store.h and
+ * host.h only; edge code, so it logs. */
+#include "daemon/reconcile.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "common/timefmt.h"
+#include "daemon/host/host.h"
+#include "daemon/log.h"
+#include "daemon/store/store.h"
+
+struct rc {
+    struct store *st;
+    struct host *h;
+    const char *host_id;
+    unsigned pending;
+    unsigned adopted, failed, destroyed, orphans;
+};
+
+struct rc_op {
+    struct rc *rc;
+    enum store_state from;       /* the row's state when we started */
+};
+
+static void settle(struct rc *rc, const char *id, enum store_state from, enum store_state to)
+{
+    struct store_transition t = { .from = from, .to = to, .intent = STORE_STATE_NONE,
+                                  .now_ms = timefmt_now_ms() };
+    int r = store_sandbox_transition(rc->st, id, &t, NULL);
+    if (r < 0)
+        log_error(NULL, "reconcile: cannot record state", "{s:s,s:s,s:s,s:s}", "sandbox", id,
+                  "from", store_state_to_string(from), "to", store_state_to_string(to), "err",
+                  strerror(-r));
+    else
+        log_info(NULL, "reconcile: sandbox settled", "{s:s,s:s,s:s}", "sandbox", id, "from",
+                 store_state_to_string(from), "to", store_state_to_string(to));
+}
+
+static void on_destroyed(void *ud, const char *id, const struct host_result *res)
+{
+    struct rc_op *op = ud;
+    struct rc *rc = op->rc;
+    bool ok = res->err == HOST_OK || res->err == HOST_E_NOT_FOUND;
+    if (!ok)
+        log_error(NULL, "reconcile: cannot tear down vm", "{s:s,s:s}", "sandbox", id, "err",
+                  res->msg);
+    if (ok && op->from == STORE_DESTROYING) {
+        settle(rc, id, STORE_DESTROYING, STORE_DESTROYED);
+        rc->destroyed++;
+    }
+    rc->pending--;
+    free(op);
+}
+
+static void destroy(struct rc *rc, const char *id, enum store_state from)
+{
+    struct rc_op *op = calloc(1, sizeof(*op));
+    if (!op) {
+        log_error(NULL, "reconcile: out of memory", "{s:s}", "sandbox", id);
+        return;
+    }
+    op->rc = rc;
+    op->from = from;
+    rc->pending++;
+    host_vm_destroy(rc->h, id, on_destroyed, op);
+}
+
+static void on_adopted(void *ud, const char *id, const struct host_result *res)
+{
+    struct rc_op *op = ud;
+    struct rc *rc = op->rc;
+    rc->pending--;
+    free(op);
+    if (res->err == HOST_OK) {
+        struct store_sandbox_patch p = { .fields = STORE_PATCH_HOST,
+                                         .allowed_states = STORE_STATE_BIT(STORE_RUNNING),
+                                         .host_id = rc->host_id,
+                                         .qemu_pid = (int32_t)host_vm_pid(rc->h, id),
+                                         .now_ms = timefmt_now_ms() };
+        char run_dir[PATH_MAX];
+        if (host_vm_run_dir(rc->h, id, run_dir, sizeof(run_dir)) == 0)
+            p.run_dir = run_dir;
+        int r = store_sandbox_update(rc->st, NULL, id, &p);
+        if (r < 0)
+            log_warn(NULL, "reconcile: cannot record the adopted vm, ignoring", "{s:s,s:s}",
+                     "sandbox", id, "err", strerror(-r));
+        log_info(NULL, "reconcile: vm adopted", "{s:s,s:i}", "sandbox", id, "pid",
+                 (int)host_vm_pid(rc->h, id));
+        rc->adopted++;
+        return;
+    }
+    /* §2.14.2: a running VM that is gone has no snapshot to recover from */
+    log_error(NULL, "reconcile: vm of a running sandbox is gone", "{s:s,s:s}", "sandbox", id,
+              "err", res->msg);
+    settle(rc, id, STORE_RUNNING, STORE_FAILED);
+    rc->failed++;
+    destroy(rc, id, STORE_FAILED);
+}
+
+static void adopt(struct rc *rc, const char *id)
+{
+    struct rc_op *op = calloc(1, sizeof(*op));
+    if (!op) {
+        log_error(NULL, "reconcile: out of memory", "{s:s}", "sandbox", id);
+        return;
+    }
+    op->rc = rc;
+    op->from = STORE_RUNNING;
+    rc->pending++;
+    host_vm_adopt(rc->h, id, on_adopted, op);
+}
+
+static void wait_all(struct rc *rc, struct event_base *base)
+{
+    while (rc->pending > 0)
+        if (event_base_loop(base, EVLOOP_ONCE) < 0)
+            break;
+}
+
+int reconcile_run(struct store *st, struct host *h, struct event_base *base,
+                  const char *host_id)
+{
+    struct rc rc = { .st = st, .h = h, .host_id = host_id };
+    struct store_sandbox *rows = NULL;
+    size_t n = 0;
+    int r = store_sandbox_list_unsettled(st, NULL, &rows, &n);
+    if (r < 0) {
+        log_error(NULL, "reconcile: cannot list unsettled sandboxes", "{s:s}", "err",
+                  strerror(-r));
+        return r;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct store_sandbox *sb = &rows[i];
+        switch (sb->status) {
+        case STORE_CREATING:
+            /* the create's caller is gone: never leave it creating */
+            settle(&rc, sb->id, STORE_CREATING, STORE_FAILED);
+            rc.failed++;
+            destroy(&rc, sb->id, STORE_FAILED);
+            break;
+        case STORE_DESTROYING:
+            destroy(&rc, sb->id, STORE_DESTROYING);
+            break;
+        case STORE_RUNNING:
+            adopt(&rc, sb->id);
+            break;
+        default:
+            if (!store_state_is_terminal(sb->status))
+                log_warn(NULL, "reconcile: no recovery for this state yet, ignoring",
+                         "{s:s,s:s}", "sandbox", sb->id, "state",
+                         store_state_to_string(sb->status));
+            break;
+        }
+    }
+    store_sandbox_array_free(rows, n);
+    wait_all(&rc, base);
+
+    struct host_orphan *orph = NULL;
+    size_t no = 0;
+    r = host_vm_list_orphans(h, &orph, &no);
+    if (r < 0) {
+        log_error(NULL, "reconcile: cannot list run dirs", "{s:s}", "err", strerror(-r));
+    } else {
+        for (size_t i = 0; i < no; i++) {
+            if (!orph[i].valid) {
+                log_warn(NULL, "reconcile: run dir is not a sandbox id, ignoring", "{s:s}",
+                         "name", orph[i].id);
+                continue;
+            }
+            log_info(NULL, "reconcile: removing orphan vm", "{s:s,s:i,s:b}", "sandbox",
+                     orph[i].id, "pid", (int)orph[i].pid, "alive", orph[i].alive);
+            rc.orphans++;
+            destroy(&rc, orph[i].id, STORE_STATE_NONE);
+        }
+        free(orph);
+        wait_all(&rc, base);
+    }
+    log_info(NULL, "reconcile done", "{s:i,s:i,s:i,s:i}", "adopted", (int)rc.adopted, "failed",
+             (int)rc.failed, "destroyed", (int)rc.destroyed, "orphans", (int)rc.orphans);
+    return 0;
+}

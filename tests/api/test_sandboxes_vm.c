@@ -1,0 +1,603 @@
+/* SPDX-License-Identifier: MIT */
+/* test_sandboxes_vm.c: sandboxes made real, through real HTTP against `hearthd serve` with the
+ * real images ($HEARTH_IMAGES): create (minimal and devbox:1), get, exec buffered and streamed
+ * (heartbeat, client disconnect kills the command), files (64 MB round trip, parent dirs, 404,
+ * 400, 413), SSH keys at create, destroy, parallel creates and execs, and kill -9 of hearthd
+ * during a create and during an exec followed by a restart (rows truthful, VMs re-adopted, no
+ * orphan QEMU or run dir). Every test destroys what it made and kills any QEMU left behind. */
+#include "apitest.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define ED25519 "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
+
+struct vfx {
+    struct hd_server s;
+    char hdr[160];
+};
+
+static bool link_image(const char *src_dir, const char *dst_dir, const char *name)
+{
+    char a[512], b[512];
+    snprintf(a, sizeof(a), "%s/%s", src_dir, name);
+    snprintf(b, sizeof(b), "%s/%s", dst_dir, name);
+    REQUIRE(symlink(a, b) == 0);
+    return true;
+}
+
+static bool vfx_start(struct vfx *f)
+{
+    memset(f, 0, sizeof(*f));
+    const char *img = getenv("HEARTH_IMAGES");
+    char k[512];
+    snprintf(k, sizeof(k), "%s/vmlinux", img ? img : "/nonexistent");
+    if (!img || access(k, R_OK) != 0)
+        harness_skip("HEARTH_IMAGES with vmlinux is needed");
+    REQUIRE(hd_prepare(&f->s, NULL, false));
+    REQUIRE(link_image(img, f->s.images, "vmlinux"));
+    REQUIRE(link_image(img, f->s.images, "minimal.ext4"));
+    REQUIRE(link_image(img, f->s.images, "debian-12.ext4"));
+    REQUIRE(hd_start(&f->s));
+    snprintf(f->hdr, sizeof(f->hdr), "X-Api-Key: %s\r\n", f->s.admin_key);
+    return true;
+}
+
+/* QEMU processes whose command line names our temp dir. With kill, SIGKILLs them. */
+static int qemu_left(const struct vfx *f, bool kill_them)
+{
+    int n = 0;
+    DIR *d = opendir("/proc");
+    if (!d)
+        return 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (e->d_name[0] < '1' || e->d_name[0] > '9')
+            continue;
+        char p[300], cmd[8192];
+        snprintf(p, sizeof(p), "/proc/%s/cmdline", e->d_name);
+        int fd = open(p, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        ssize_t len = read(fd, cmd, sizeof(cmd) - 1);
+        close(fd);
+        if (len <= 0)
+            continue;
+        for (ssize_t i = 0; i < len; i++)
+            if (cmd[i] == 0)
+                cmd[i] = ' ';
+        cmd[len] = 0;
+        if (strstr(cmd, "qemu") && strstr(cmd, f->s.dir)) {
+            n++;
+            if (kill_them)
+                kill(atoi(e->d_name), SIGKILL);
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+static int run_dirs(const struct vfx *f)
+{
+    char p[300];
+    snprintf(p, sizeof(p), "%s/vms", f->s.data);
+    DIR *d = opendir(p);
+    int n = 0;
+    if (!d)
+        return 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+static void vfx_end(struct vfx *f)
+{
+    if (!f->s.dir[0])
+        return;
+    if (qemu_left(f, true))
+        harness_fail(__FILE__, __LINE__, "a qemu process was left running");
+    hd_cleanup(&f->s);
+}
+
+static bool call(struct vfx *f, const char *method, const char *target, const char *body,
+                 int want, struct hresp *r)
+{
+    REQUIRE(http_do(f->s.port, method, target, f->hdr, body, r) == 0);
+    if (r->status != want)
+        harness_fail(__FILE__, __LINE__, "%s %s: status %d, want %d; body %.400s", method,
+                     target, r->status, want, r->body);
+    REQUIRE(r->status == want);
+    return true;
+}
+
+static bool create(struct vfx *f, const char *body, char id[64])
+{
+    struct hresp r;
+    REQUIRE(call(f, "POST", "/v1/sandboxes", body, 200, &r));
+    REQUIRE(jstr(r.json, "data.status") && strcmp(jstr(r.json, "data.status"), "running") == 0);
+    snprintf(id, 64, "%s", jstr(r.json, "data.id"));
+    hresp_free(&r);
+    return true;
+}
+
+static const char *status_of(struct vfx *f, const char *id, char out[32])
+{
+    char t[128];
+    struct hresp r;
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s", id);
+    out[0] = 0;
+    if (http_do(f->s.port, "GET", t, f->hdr, NULL, &r) == 0 && jstr(r.json, "data.status"))
+        snprintf(out, 32, "%s", jstr(r.json, "data.status"));
+    hresp_free(&r);
+    return out;
+}
+
+/* DELETE, then wait (≤ 30 s) for destroyed. */
+static bool destroy(struct vfx *f, const char *id)
+{
+    char t[128], st[32];
+    struct hresp r;
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s", id);
+    REQUIRE(call(f, "DELETE", t, NULL, 200, &r));
+    hresp_free(&r);
+    for (int i = 0; i < 300 && strcmp(status_of(f, id, st), "destroyed") != 0; i++)
+        usleep(100 * 1000);
+    if (strcmp(st, "destroyed") != 0)
+        harness_fail(__FILE__, __LINE__, "%s stays %s", id, st);
+    REQUIRE(strcmp(st, "destroyed") == 0);
+    return true;
+}
+
+/* Buffered exec of a JSON body; the parsed response in r. */
+static bool exec_json(struct vfx *f, const char *id, const char *body, int want, struct hresp *r)
+{
+    char t[128];
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/exec", id);
+    return call(f, "POST", t, body, want, r);
+}
+
+static bool exec_stdout(struct vfx *f, const char *id, const char *body, char *out, size_t len)
+{
+    struct hresp r;
+    REQUIRE(exec_json(f, id, body, 200, &r));
+    const char *s = jstr(r.json, "data.result.stdout");
+    snprintf(out, len, "%s", s ? s : "");
+    hresp_free(&r);
+    return true;
+}
+
+/* Sends a request and returns the connected socket without reading (for disconnects). */
+static int send_only(struct vfx *f, const char *method, const char *target, const char *body)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(f->s.port) };
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+        return -1;
+    char head[1024];
+    int n = snprintf(head, sizeof(head),
+                     "%s %s HTTP/1.1\r\nHost: x\r\n%sContent-Length: %zu\r\n\r\n%s", method,
+                     target, f->hdr, strlen(body), body);
+    if (write(fd, head, (size_t)n) != n) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static bool wait_no_process(struct vfx *f, const char *id, const char *needle)
+{
+    char out[65536];
+    for (int i = 0; i < 100; i++) {
+        REQUIRE(exec_stdout(f, id, "{\"cmd\":\"ps\"}", out, sizeof(out)));
+        if (!strstr(out, needle))
+            return true;
+        usleep(100 * 1000);
+    }
+    harness_fail(__FILE__, __LINE__, "'%s' still runs in the guest", needle);
+    return false;
+}
+
+static void vm_create_exec_stream_destroy_body(struct vfx *f)
+{
+    char id[64], t[256], out[65536];
+    struct hresp r;
+    CHECK(create(f, "{\"shape\":\"s-1vcpu-256mb\",\"rootfs\":\"minimal\",\"name\":\"box-one\","
+                     "\"envs\":{\"FOO\":\"bar\",\"X\":\"1\"},\"ssh_pubkeys\":[\"" ED25519
+                     " me@host\"]}",
+                 id));
+    /* get: running, spawn_ms, no ip (no address is held without networking) */
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s", id);
+    CHECK(call(f, "GET", t, NULL, 200, &r));
+    CHECK_STR(jstr(r.json, "data.status"), "running");
+    CHECK(jpath(r.json, "data.spawn_ms") != NULL);
+    CHECK(jpath(r.json, "data.ip") == NULL);
+    hresp_free(&r);
+    /* identity: hostname from the name, ssh key installed */
+    CHECK(exec_stdout(f, id, "{\"cmd\":\"sh\",\"args\":[\"-c\",\"hostname; cat /etc/hostname; "
+                              "cat /root/.ssh/authorized_keys\"]}", out, sizeof(out)));
+    CHECK(strncmp(out, "box-one\nbox-one\nssh-ed25519 ", 28) == 0);
+    /* buffered: stdout, stderr, exit code, env (override), cwd default, stdin, bad UTF-8 */
+    CHECK(exec_json(f, id, "{\"cmd\":\"sh\",\"args\":[\"-c\",\"echo $FOO $X; pwd; cat; "
+                            "echo err >&2; printf '\\\\377\\\\n'; exit 3\"],"
+                            "\"stdin\":\"in put\\n\",\"env\":{\"X\":\"2\"}}", 200, &r));
+    CHECK_STR(jstr(r.json, "data.result.stdout"), "bar 2\n/root\nin put\n\xEF\xBF\xBD\n");
+    CHECK_STR(jstr(r.json, "data.result.stderr"), "err\n");
+    CHECK_EQ(jint(r.json, "data.result.exit_code"), 3);
+    CHECK(jpath(r.json, "data.result.error") == NULL);
+    CHECK(json_is_number(jpath(r.json, "data.exec_ms")));
+    hresp_free(&r);
+    CHECK(exec_stdout(f, id, "{\"cmd\":\"pwd\",\"cwd\":\"/tmp\"}", out, sizeof(out)));
+    CHECK_STR(out, "/tmp\n");
+    CHECK(exec_json(f, id, "{\"cmd\":\"sleep\",\"args\":[\"30\"],\"timeout_ms\":300}", 200,
+                    &r));
+    CHECK_EQ(jint(r.json, "data.result.exit_code"), 137);
+    hresp_free(&r);
+    CHECK(exec_json(f, id, "{\"cmd\":\"nosuch\"}", 200, &r));
+    CHECK_EQ(jint(r.json, "data.result.exit_code"), -1);
+    CHECK(strstr(jstr(r.json, "data.result.error"), "not found") != NULL);
+    hresp_free(&r);
+    /* validation */
+    CHECK(exec_json(f, id, "{\"cmd\":\"\"}", 400, &r));
+    CHECK(jpath(r.json, "data.cmd") != NULL);
+    hresp_free(&r);
+    CHECK(exec_json(f, id, "{\"cmd\":\"ls\",\"env\":{\"NOPE\":\"1\"}}", 400, &r));
+    CHECK_STR(json_string_value(json_object_get(jpath(r.json, "data"), "env.NOPE")),
+              "not declared at create");
+    hresp_free(&r);
+    CHECK(exec_json(f, id, "{\"cmd\":\"ls\",\"args\":[1]}", 400, &r));
+    hresp_free(&r);
+    /* streamed, with a heartbeat: the command is silent for more than 5 s */
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/exec?stream=true", id);
+    CHECK(call(f, "POST", t, "{\"cmd\":\"sh\",\"args\":[\"-c\",\"echo a; sleep 6; echo b >&2; "
+                              "exit 4\"]}", 200, &r));
+    char ct[100];
+    CHECK(hresp_header(&r, "Content-Type", ct, sizeof(ct)));
+    CHECK(strstr(ct, "application/x-ndjson") != NULL);
+    char *a = strstr(r.body, "{\"stdout\":\"a\\n\"}\n");
+    char *hb = strstr(r.body, "{\"hb\":true}\n");
+    char *b = strstr(r.body, "{\"stderr\":\"b\\n\"}\n");
+    char *ex = strstr(r.body, "{\"exit_code\":4}\n");
+    CHECK(a && hb && b && ex && a < hb && hb < b && b < ex);
+    hresp_free(&r);
+    /* client disconnect mid-stream kills the command (buffered and streamed) */
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/exec?stream=true", id);
+    int fd = send_only(f, "POST", t, "{\"cmd\":\"sleep\",\"args\":[\"777\"]}");
+    CHECK(fd >= 0);
+    char buf[256];
+    CHECK(read(fd, buf, sizeof(buf)) > 0); /* the head arrived: the command runs */
+    close(fd);
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/exec", id);
+    fd = send_only(f, "POST", t, "{\"cmd\":\"sleep\",\"args\":[\"778\"]}");
+    CHECK(fd >= 0);
+    usleep(500 * 1000);
+    close(fd);
+    CHECK(wait_no_process(f, id, "sleep 777"));
+    CHECK(wait_no_process(f, id, "sleep 778"));
+    /* ssh-pubkeys: de-duplicated on type + key data, installed live; bad keys 400 */
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/ssh-pubkeys", id);
+    CHECK(call(f, "POST", t, "{\"keys\":[\"" ED25519 " other@host\"]}", 200, &r));
+    CHECK_EQ(jint(r.json, "data.count"), 1);
+    hresp_free(&r);
+    CHECK(call(f, "POST", t, "{\"keys\":[\"ssh-ed25519 nope\"]}", 400, &r));
+    CHECK(json_object_get(jpath(r.json, "data"), "keys[0]") != NULL);
+    hresp_free(&r);
+    CHECK(call(f, "POST", t, "{\"keys\":[]}", 400, &r));
+    hresp_free(&r);
+    CHECK(exec_stdout(f, id, "{\"cmd\":\"wc\",\"args\":[\"-l\",\"/root/.ssh/authorized_keys\"]}",
+                      out, sizeof(out)));
+    CHECK(strncmp(out, "1 ", 2) == 0);
+    /* destroy: destroyed, readable, exec 409, run dir gone */
+    CHECK(destroy(f, id));
+    CHECK(exec_json(f, id, "{\"cmd\":\"ls\"}", 409, &r));
+    CHECK_STR(jstr(r.json, "data.code"), "invalid_state");
+    CHECK_STR(jstr(r.json, "data.state"), "destroyed");
+    hresp_free(&r);
+    CHECK_EQ(run_dirs(f), 0);
+    CHECK_EQ(qemu_left(f, false), 0);
+}
+
+TEST_SLOW(vm_create_exec_stream_destroy, 240)
+{
+    struct vfx f;
+    if (vfx_start(&f))
+        vm_create_exec_stream_destroy_body(&f);
+    vfx_end(&f); /* also after a failed check: no QEMU may outlive the test */
+}
+
+static void sha256_hex(const void *p, size_t len, char out[65])
+{
+    unsigned char md[32];
+    unsigned int n = 0;
+    EVP_Digest(p, len, md, &n, EVP_sha256(), NULL);
+    for (unsigned i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+static void vm_files_body(struct vfx *f)
+{
+    char id[64], t[256];
+    struct hresp r;
+    CHECK(create(f, "{\"shape\":\"s-1vcpu-256mb\",\"rootfs\":\"minimal\"}", id));
+    size_t len = 64u << 20;
+    uint8_t *data = malloc(len + 1024);
+    CHECK(data != NULL);
+    for (size_t i = 0; i < len; i++)
+        data[i] = (uint8_t)((i * 2654435761u) >> 13);
+    char want[65], got[65];
+    sha256_hex(data, len, want);
+    /* upload with a Content-Length into missing parent dirs */
+    char head[1024];
+    int hl = snprintf(head, sizeof(head),
+                      "PUT /v1/sandboxes/%s/files?path=/data/a/b/big.bin HTTP/1.1\r\nHost: x\r\n"
+                      "Connection: close\r\n%sContent-Length: %zu\r\n\r\n", id, f->hdr, len);
+    uint8_t *req = malloc(len + (size_t)hl);
+    CHECK(req != NULL);
+    memcpy(req, head, (size_t)hl);
+    memcpy(req + hl, data, len);
+    CHECK(http_raw(f->s.port, req, len + (size_t)hl, &r, false) == 0);
+    free(req);
+    CHECK_EQ(r.status, 200);
+    CHECK_STR(jstr(r.json, "data.path"), "/data/a/b/big.bin");
+    CHECK_EQ(jint(r.json, "data.bytes"), (long long)len);
+    hresp_free(&r);
+    /* download: Content-Length and the same bytes */
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/files?path=/data/a/b/big.bin", id);
+    CHECK(call(f, "GET", t, NULL, 200, &r));
+    CHECK_EQ(r.body_len, len);
+    sha256_hex(r.body, r.body_len, got);
+    CHECK_STR(got, want);
+    hresp_free(&r);
+    free(data);
+    /* the guest agrees */
+    char out[4096];
+    CHECK(exec_stdout(f, id, "{\"cmd\":\"sha256sum\",\"args\":[\"/data/a/b/big.bin\"]}", out,
+                      sizeof(out)));
+    CHECK(strncmp(out, want, 64) == 0);
+    /* errors: missing file 404 (JSend), relative path 400, directory 400, 413 by length */
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/files?path=/no/such", id);
+    CHECK(call(f, "GET", t, NULL, 404, &r));
+    CHECK_STR(jstr(r.json, "data"), "file not found");
+    hresp_free(&r);
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/files?path=rel/x", id);
+    CHECK(call(f, "GET", t, NULL, 400, &r));
+    CHECK_STR(jstr(r.json, "data.path"), "must be an absolute path");
+    hresp_free(&r);
+    CHECK(call(f, "PUT", t, "x", 400, &r));
+    hresp_free(&r);
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/files", id);
+    CHECK(call(f, "GET", t, NULL, 400, &r));
+    hresp_free(&r);
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/files?path=/etc", id);
+    CHECK(call(f, "GET", t, NULL, 400, &r));
+    CHECK_STR(jstr(r.json, "data.path"), "not a regular file");
+    hresp_free(&r);
+    hl = snprintf(head, sizeof(head),
+                  "PUT /v1/sandboxes/%s/files?path=/huge HTTP/1.1\r\nHost: x\r\n"
+                  "Connection: close\r\n%sContent-Length: 2147483649\r\n\r\n", id, f->hdr);
+    CHECK(http_raw(f->s.port, head, (size_t)hl, &r, false) == 0);
+    CHECK_EQ(r.status, 413);
+    CHECK_STR(jstr(r.json, "data.code"), "payload_too_large");
+    hresp_free(&r);
+    /* a small file, replaced atomically */
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/files?path=/root/note.txt", id);
+    CHECK(call(f, "PUT", t, "first", 200, &r));
+    hresp_free(&r);
+    CHECK(call(f, "PUT", t, "second", 200, &r));
+    CHECK_EQ(jint(r.json, "data.bytes"), 6);
+    hresp_free(&r);
+    CHECK(call(f, "GET", t, NULL, 200, &r));
+    CHECK_STR(r.body, "second");
+    hresp_free(&r);
+    CHECK(destroy(f, id));
+    CHECK(call(f, "GET", t, NULL, 409, &r));
+    hresp_free(&r);
+}
+
+TEST_SLOW(vm_files, 240)
+{
+    struct vfx f;
+    if (vfx_start(&f))
+        vm_files_body(&f);
+    vfx_end(&f); /* also after a failed check: no QEMU may outlive the test */
+}
+
+static void vm_debian_body(struct vfx *f)
+{
+    char id[64], out[8192];
+    CHECK(create(f, "{\"shape\":\"s-1vcpu-1gb\",\"rootfs\":\"devbox:1\",\"name\":\"deb\"}", id));
+    CHECK(exec_stdout(f, id, "{\"cmd\":\"bash\",\"args\":[\"-c\",\"hostname; grep -c debian "
+                              "/etc/os-release; nproc\"]}", out, sizeof(out)));
+    CHECK(strncmp(out, "deb\n", 4) == 0);
+    CHECK(strstr(out, "\n1\n") != NULL);
+    CHECK(destroy(f, id));
+}
+
+TEST_SLOW(vm_debian, 180)
+{
+    struct vfx f;
+    if (vfx_start(&f))
+        vm_debian_body(&f);
+    vfx_end(&f); /* also after a failed check: no QEMU may outlive the test */
+}
+
+struct par {
+    struct vfx *f;
+    const char *body;
+    char id[64];
+    int status;
+    char out[256];
+};
+
+static void *par_create(void *arg)
+{
+    struct par *p = arg;
+    struct hresp r;
+    if (http_do(p->f->s.port, "POST", "/v1/sandboxes", p->f->hdr, p->body, &r) == 0) {
+        p->status = r.status;
+        if (jstr(r.json, "data.id"))
+            snprintf(p->id, sizeof(p->id), "%s", jstr(r.json, "data.id"));
+    }
+    hresp_free(&r);
+    return NULL;
+}
+
+static void *par_exec(void *arg)
+{
+    struct par *p = arg;
+    struct hresp r;
+    char t[128];
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/exec", p->id);
+    if (http_do(p->f->s.port, "POST", t, p->f->hdr, p->body, &r) == 0) {
+        p->status = r.status;
+        if (jstr(r.json, "data.result.stdout"))
+            snprintf(p->out, sizeof(p->out), "%s", jstr(r.json, "data.result.stdout"));
+    }
+    hresp_free(&r);
+    return NULL;
+}
+
+static void vm_parallel_body(struct vfx *f)
+{
+    enum { N = 10, E = 8 };
+    struct par p[N];
+    pthread_t th[N];
+    for (int i = 0; i < N; i++) {
+        p[i] = (struct par){ .f = f,
+                             .body = "{\"shape\":\"s-1vcpu-256mb\",\"rootfs\":\"minimal\"}" };
+        CHECK(pthread_create(&th[i], NULL, par_create, &p[i]) == 0);
+    }
+    for (int i = 0; i < N; i++)
+        pthread_join(th[i], NULL);
+    int ok = 0;
+    for (int i = 0; i < N; i++)
+        ok += p[i].status == 200;
+    CHECK_EQ(ok, N);
+    /* parallel execs in one sandbox */
+    struct par e[E];
+    char bodies[E][128];
+    for (int i = 0; i < E; i++) {
+        snprintf(bodies[i], sizeof(bodies[i]),
+                 "{\"cmd\":\"sh\",\"args\":[\"-c\",\"sleep 0.3; echo n%d\"]}", i);
+        e[i] = (struct par){ .f = f, .body = bodies[i] };
+        snprintf(e[i].id, sizeof(e[i].id), "%s", p[0].id);
+        CHECK(pthread_create(&th[i], NULL, par_exec, &e[i]) == 0);
+    }
+    for (int i = 0; i < E; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < E; i++) {
+        char w[16];
+        snprintf(w, sizeof(w), "n%d\n", i);
+        CHECK_EQ(e[i].status, 200);
+        CHECK_STR(e[i].out, w);
+    }
+    for (int i = 0; i < N; i++)
+        if (p[i].id[0])
+            CHECK(destroy(f, p[i].id));
+    CHECK_EQ(run_dirs(f), 0);
+}
+
+TEST_SLOW(vm_parallel, 300)
+{
+    struct vfx f;
+    if (vfx_start(&f))
+        vm_parallel_body(&f);
+    vfx_end(&f); /* also after a failed check: no QEMU may outlive the test */
+}
+
+/* kill -9 hearthd, then start it again on the same data dir. */
+static bool crash_restart(struct vfx *f)
+{
+    kill(f->s.pid, SIGKILL);
+    waitpid(f->s.pid, NULL, 0);
+    f->s.pid = -1;
+    char p[300];
+    snprintf(p, sizeof(p), "%s/hearthd.port", f->s.data);
+    unlink(p);
+    snprintf(p, sizeof(p), "%s/metrics.port", f->s.data);
+    unlink(p);
+    f->s.port = 0;
+    REQUIRE(hd_start(&f->s));
+    return true;
+}
+
+static void vm_kill9_restart_body(struct vfx *f)
+{
+    char a[64], st[32], out[4096];
+    struct hresp r;
+    CHECK(create(f, "{\"shape\":\"s-1vcpu-256mb\",\"rootfs\":\"minimal\",\"name\":\"keep\"}", a));
+    CHECK(exec_stdout(f, a, "{\"cmd\":\"sh\",\"args\":[\"-c\",\"echo kept > /root/mark\"]}",
+                      out, sizeof(out)));
+    /* kill -9 during a create: the new row ends failed (or running), never creating */
+    int fd = send_only(f, "POST", "/v1/sandboxes",
+                       "{\"shape\":\"s-1vcpu-256mb\",\"rootfs\":\"minimal\",\"name\":\"cut\"}");
+    CHECK(fd >= 0);
+    usleep(400 * 1000);
+    CHECK(crash_restart(f));
+    close(fd);
+    CHECK(call(f, "GET", "/v1/sandboxes?status=creating", NULL, 200, &r));
+    CHECK_EQ(jint(r.json, "data.pagination.total"), 0);
+    hresp_free(&r);
+    CHECK_STR(status_of(f, a, st), "running");
+    CHECK(exec_stdout(f, a, "{\"cmd\":\"cat\",\"args\":[\"/root/mark\"]}", out, sizeof(out)));
+    CHECK_STR(out, "kept\n");
+    /* kill -9 during an exec: the VM is re-adopted and usable, the command is gone */
+    char t[128];
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/exec?stream=true", a);
+    fd = send_only(f, "POST", t, "{\"cmd\":\"sleep\",\"args\":[\"779\"]}");
+    CHECK(fd >= 0);
+    char buf[256];
+    CHECK(read(fd, buf, sizeof(buf)) > 0);
+    CHECK(crash_restart(f));
+    close(fd);
+    CHECK_STR(status_of(f, a, st), "running");
+    CHECK(wait_no_process(f, a, "sleep 779"));
+    /* only sandbox a has a VM and a run dir */
+    CHECK_EQ(run_dirs(f), 1);
+    CHECK_EQ(qemu_left(f, false), 1);
+    /* a VM killed from outside turns its sandbox failed */
+    char b[64];
+    CHECK(create(f, "{\"shape\":\"s-1vcpu-256mb\",\"rootfs\":\"minimal\"}", b));
+    char pidf[300];
+    snprintf(pidf, sizeof(pidf), "%s/vms/%s/qemu.pid", f->s.data, b);
+    FILE *pf = fopen(pidf, "r");
+    int qpid = 0;
+    if (pf) {
+        if (fscanf(pf, "%d", &qpid) != 1)
+            qpid = 0;
+        fclose(pf);
+    }
+    if (qpid > 0) {
+        kill(qpid, SIGKILL);
+        for (int i = 0; i < 100 && strcmp(status_of(f, b, st), "failed") != 0; i++)
+            usleep(100 * 1000);
+        CHECK_STR(st, "failed");
+    }
+    CHECK(destroy(f, a));
+    CHECK(destroy(f, b));
+    for (int i = 0; i < 50 && run_dirs(f); i++)
+        usleep(100 * 1000);
+    CHECK_EQ(run_dirs(f), 0);
+    CHECK_EQ(qemu_left(f, false), 0);
+}
+
+TEST_SLOW(vm_kill9_restart, 300)
+{
+    struct vfx f;
+    if (vfx_start(&f))
+        vm_kill9_restart_body(&f);
+    vfx_end(&f); /* also after a failed check: no QEMU may outlive the test */
+}
