@@ -18,6 +18,7 @@ DAEMON_LIBS := -ljansson -lcrypto -levent -lhttp_parser -lsqlite3
 common_src := $(wildcard src/common/*.c)
 host_src := $(wildcard src/daemon/host/*.c)
 daemon_src := $(filter-out src/daemon/main.c,$(wildcard src/daemon/*.c src/daemon/http/*.c src/daemon/store/*.c src/daemon/api/*.c))
+store_src := $(wildcard src/daemon/store/*.c)
 agent_src := $(wildcard src/agent/*.c)
 agent_lib_src := $(filter-out src/agent/main.c,$(agent_src))
 unit_tests := $(patsubst tests/%.c,%,$(wildcard tests/unit/*/test_*.c))
@@ -27,7 +28,7 @@ benches := $(patsubst %.c,%,$(wildcard bench/bench_*.c))
 
 obj = $(patsubst %.c,$(O)/$(1)/%.o,$(2))
 
-.PHONY: all images test test-binaries unit api bench run clean deps fuzz
+.PHONY: all images test test-binaries unit api compat bench run clean deps fuzz
 .SECONDARY:
 all: $(O)/bin/hearthd $(O)/bin/hearth-agent $(O)/bin/hearth-recipe-key
 
@@ -111,13 +112,28 @@ $(O)/tests/api/%: tests/api/%.c tests/api/apitest.c \
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) -Itests -o $@ $^ $(DAEMON_LIBS)
 
+# The SDK compatibility suite (tests/compat/run.sh, docs/compat.md) seeds rows with this tool.
+$(O)/tests/compat/seed: tests/compat/seed.c $(call obj,opt,$(common_src) $(store_src))
+	@mkdir -p $(dir $@)
+	$(CC) $(OPT_CFLAGS) -o $@ $^ $(DAEMON_LIBS)
+
+# tests/compat/run.sh (the official TypeScript SDK against hearthd) runs after the API tests;
+# tests/run.sh reads its final `harness:` line like any test binary's.
 test:
 	./scripts/install-deps.sh
 	$(MAKE) all images test-binaries
 	HEARTH_IMAGES=$(abspath $(IMAGES)) HEARTH_BIN=$(abspath $(O)/bin) \
-		./tests/run.sh $(addprefix $(O)/tests/,$(unit_tests) $(integ_tests) $(api_tests))
+		HEARTH_COMPAT_SEED=$(abspath $(O)/tests/compat/seed) \
+		./tests/run.sh $(addprefix $(O)/tests/,$(unit_tests) $(integ_tests) $(api_tests)) \
+		tests/compat/run.sh
 
-test-binaries: $(addprefix $(O)/tests/,$(unit_tests) $(integ_tests) $(api_tests))
+test-binaries: $(addprefix $(O)/tests/,$(unit_tests) $(integ_tests) $(api_tests)) \
+	$(O)/tests/compat/seed
+
+# The SDK compatibility suite alone (needs `make all images` and Node >= 20).
+compat: all $(O)/tests/compat/seed
+	HEARTH_IMAGES=$(abspath $(IMAGES)) HEARTH_BIN=$(abspath $(O)/bin) \
+		HEARTH_COMPAT_SEED=$(abspath $(O)/tests/compat/seed) ./tests/run.sh tests/compat/run.sh
 
 # API tests alone against the sanitizer build of hearthd (no images needed: they fake the
 # catalog files).
