@@ -168,10 +168,17 @@ $(O)/bench/%: bench/%.c $(call obj,opt,$(common_src) $(host_src))
 	@mkdir -p $(dir $@)
 	$(CC) $(OPT_CFLAGS) -o $@ $^ $(DAEMON_LIBS)
 
+# bench_api starts the real hearthd ($(O)/bin, built by `make bench`'s `all`) and seeds its store
+# through the store API, so it links the store objects too.
+$(O)/bench/bench_api: bench/bench_api.c $(call obj,opt,$(common_src) $(host_src) $(store_src))
+	@mkdir -p $(dir $@)
+	$(CC) $(OPT_CFLAGS) -o $@ $^ $(DAEMON_LIBS) -lpthread
+
 bench:
 	./scripts/install-deps.sh
 	$(MAKE) all images $(addprefix $(O)/,$(benches))
-	HEARTH_IMAGES=$(abspath $(IMAGES)) ./bench/run.sh $(addprefix $(O)/,$(benches))
+	HEARTH_IMAGES=$(abspath $(IMAGES)) HEARTH_BIN=$(abspath $(O)/bin) \
+		./bench/run.sh $(addprefix $(O)/,$(benches))
 
 # --- guest images: kernel and root filesystems, cached by recipe hash ---
 images: $(O)/bin/hearth-agent $(O)/bin/hearth-recipe-key
