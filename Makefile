@@ -131,7 +131,7 @@ test-binaries: $(addprefix $(O)/tests/,$(unit_tests) $(integ_tests) $(api_tests)
 	$(O)/tests/compat/seed
 
 # The SDK compatibility suite alone (needs `make all images` and Node >= 20).
-compat: all $(O)/tests/compat/seed
+compat: all images $(O)/tests/compat/seed
 	HEARTH_IMAGES=$(abspath $(IMAGES)) HEARTH_BIN=$(abspath $(O)/bin) \
 		HEARTH_COMPAT_SEED=$(abspath $(O)/tests/compat/seed) ./tests/run.sh tests/compat/run.sh
 
