@@ -18,6 +18,7 @@ DAEMON_LIBS := -ljansson -lcrypto -levent -lhttp_parser -lsqlite3
 common_src := $(wildcard src/common/*.c)
 host_src := $(wildcard src/daemon/host/*.c)
 daemon_src := $(filter-out src/daemon/main.c,$(wildcard src/daemon/*.c src/daemon/http/*.c src/daemon/store/*.c src/daemon/api/*.c))
+store_src := $(wildcard src/daemon/store/*.c)
 agent_src := $(wildcard src/agent/*.c)
 agent_lib_src := $(filter-out src/agent/main.c,$(agent_src))
 lib_src := $(wildcard src/lib/*.c) src/common/buf.c
@@ -32,7 +33,7 @@ cli_tests := $(wildcard tests/cli/test_*.sh)
 
 obj = $(patsubst %.c,$(O)/$(1)/%.o,$(2))
 
-.PHONY: all images test test-binaries unit api bench run clean deps fuzz examples cli-test
+.PHONY: all images test test-binaries unit api compat bench run clean deps fuzz examples cli-test
 .SECONDARY:
 all: $(O)/bin/hearthd $(O)/bin/hearth-agent $(O)/bin/hearth-recipe-key $(O)/bin/hearth \
 	$(O)/lib/libhearth.a $(O)/lib/libhearth.so
@@ -150,14 +151,28 @@ $(O)/tests/api/%: tests/api/%.c tests/api/apitest.c \
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) -Itests -o $@ $^ $(DAEMON_LIBS)
 
+# The SDK compatibility suite (tests/compat/run.sh, docs/compat.md) seeds rows with this tool.
+$(O)/tests/compat/seed: tests/compat/seed.c $(call obj,opt,$(common_src) $(store_src))
+	@mkdir -p $(dir $@)
+	$(CC) $(OPT_CFLAGS) -o $@ $^ $(DAEMON_LIBS)
+
+# tests/compat/run.sh (the official TypeScript SDK against hearthd) runs after the API tests;
+# tests/run.sh reads its final `harness:` line like any test binary's.
 test:
 	./scripts/install-deps.sh
 	$(MAKE) all images test-binaries
 	HEARTH_IMAGES=$(abspath $(IMAGES)) HEARTH_BIN=$(abspath $(O)/bin) \
+		HEARTH_COMPAT_SEED=$(abspath $(O)/tests/compat/seed) \
 		./tests/run.sh $(addprefix $(O)/tests/,$(unit_tests) $(integ_tests) $(api_tests)) \
-		$(cli_tests)
+		$(cli_tests) tests/compat/run.sh
 
-test-binaries: $(addprefix $(O)/tests/,$(unit_tests) $(integ_tests) $(api_tests))
+test-binaries: $(addprefix $(O)/tests/,$(unit_tests) $(integ_tests) $(api_tests)) \
+	$(O)/tests/compat/seed
+
+# The SDK compatibility suite alone (needs `make all images` and Node >= 20).
+compat: all images $(O)/tests/compat/seed
+	HEARTH_IMAGES=$(abspath $(IMAGES)) HEARTH_BIN=$(abspath $(O)/bin) \
+		HEARTH_COMPAT_SEED=$(abspath $(O)/tests/compat/seed) ./tests/run.sh tests/compat/run.sh
 
 # API tests alone against the sanitizer build of hearthd (no images needed: they fake the
 # catalog files).
@@ -199,10 +214,17 @@ $(O)/bench/%: bench/%.c $(call obj,opt,$(common_src) $(host_src))
 	@mkdir -p $(dir $@)
 	$(CC) $(OPT_CFLAGS) -o $@ $^ $(DAEMON_LIBS)
 
+# bench_api starts the real hearthd ($(O)/bin, built by `make bench`'s `all`) and seeds its store
+# through the store API, so it links the store objects too.
+$(O)/bench/bench_api: bench/bench_api.c $(call obj,opt,$(common_src) $(host_src) $(store_src))
+	@mkdir -p $(dir $@)
+	$(CC) $(OPT_CFLAGS) -o $@ $^ $(DAEMON_LIBS) -lpthread
+
 bench:
 	./scripts/install-deps.sh
 	$(MAKE) all images $(addprefix $(O)/,$(benches))
-	HEARTH_IMAGES=$(abspath $(IMAGES)) ./bench/run.sh $(addprefix $(O)/,$(benches))
+	HEARTH_IMAGES=$(abspath $(IMAGES)) HEARTH_BIN=$(abspath $(O)/bin) \
+		./bench/run.sh $(addprefix $(O)/,$(benches))
 
 # --- guest images: kernel and root filesystems, cached by recipe hash ---
 images: $(O)/bin/hearth-agent $(O)/bin/hearth-recipe-key

@@ -35,3 +35,26 @@ if ((${#missing[@]})); then
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# Node.js >= 20 and npm run the SDK compatibility suite (tests/compat/run.sh). The machine image
+# ships Node 20; only when `node` is missing or older do we install Debian's nodejs and npm.
+node_ok() {
+    command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || return 1
+    local major
+    major=$(node --version 2>/dev/null | sed -n 's/^v\([0-9][0-9]*\)\..*/\1/p')
+    [ -n "$major" ] && [ "$major" -ge 20 ]
+}
+if ! node_ok; then
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "install-deps: Node.js >= 20 and npm are needed (have: $(node --version 2>/dev/null || echo none)); run as root" >&2
+        exit 1
+    fi
+    echo "install-deps: installing nodejs and npm" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+    if ! node_ok; then
+        echo "install-deps: Debian's nodejs is $(node --version 2>/dev/null || echo missing); tests/compat needs >= 20" >&2
+        exit 1
+    fi
+fi

@@ -1,0 +1,784 @@
+/* SPDX-License-Identifier: MIT */
+/* bench_api.c: the REST API benchmarks, against a real `hearthd serve` this program starts on
+ * 127.0.0.1 (ephemeral port, temp data dir, images from $HEARTH_IMAGES, the binary from
+ * $HEARTH_BIN or build/bin). Prints medians and p90s next to the targets; asserts nothing.
+ *
+ * - hearthd RSS (VmRSS) with 0 sandboxes, on an empty store;
+ * - GET /v1/sandboxes/{id} latency over 2,000 requests on one keep-alive connection;
+ * - GET /v1/sandboxes?limit=500 (one page) and the full walk of 10,000 rows (20 pages), the rows
+ *   inserted through the store API before hearthd starts;
+ * - VM-backed, skipped with the reason while POST /v1/sandboxes answers 503/501: create → running
+ *   serially and 10 at once, the exec `true` round trip through the API vs the agent alone (a VM
+ *   this program boots itself, in the same run), and hearthd's RSS with 50 sandboxes
+ *   (BENCH_API_SANDBOXES overrides 50).
+ *
+ * Talks only to 127.0.0.1. */
+#include "daemon/host/agent_client.h"
+#include "daemon/host/herr.h"
+#include "daemon/host/mono.h"
+#include "daemon/host/vm.h"
+#include "daemon/store/ids.h"
+#include "daemon/store/store.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define GET_RUNS 2000
+#define GET_WARMUP 200
+#define LIST_ROWS 10000
+#define PAGE_RUNS 50
+#define WALK_RUNS 10
+#define SERIAL_CREATES 5
+#define CONCURRENT_CREATES 10
+#define EXEC_RUNS 200
+#define SHAPE "s-1vcpu-256mb"
+
+/* ---- numbers ---- */
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Nearest-rank percentile of n samples (sorted in place). */
+static double percentile(double *v, size_t n, double p)
+{
+    qsort(v, n, sizeof(*v), cmp_double);
+    size_t rank = (size_t)(p / 100.0 * (double)n + 0.999999);
+    if (rank < 1)
+        rank = 1;
+    return v[rank > n ? n - 1 : rank - 1];
+}
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- the daemon ---- */
+
+struct daemon {
+    pid_t pid;
+    char dir[64], data[128], conf[160], log[160];
+    uint16_t port;
+};
+
+static const char *images_dir(void)
+{
+    const char *d = getenv("HEARTH_IMAGES");
+    return d && *d ? d : "build/images";
+}
+
+static bool daemon_prepare(struct daemon *d)
+{
+    memset(d, 0, sizeof(*d));
+    d->pid = -1;
+    snprintf(d->dir, sizeof(d->dir), "/tmp/hearth-bench-api-XXXXXX");
+    if (!mkdtemp(d->dir))
+        return false;
+    snprintf(d->data, sizeof(d->data), "%s/data", d->dir);
+    snprintf(d->conf, sizeof(d->conf), "%s/hearthd.conf", d->dir);
+    snprintf(d->log, sizeof(d->log), "%s/log", d->dir);
+    if (mkdir(d->data, 0700) < 0)
+        return false;
+    char img[PATH_MAX];
+    if (!realpath(images_dir(), img))
+        snprintf(img, sizeof(img), "%s/images", d->dir);
+    FILE *f = fopen(d->conf, "w");
+    if (!f)
+        return false;
+    fprintf(f, "listen = 127.0.0.1:0\nmetrics_listen = off\ndata_dir = %s\nimages_dir = %s\n"
+               "region = local\nhost_id = bench-host\nlog_level = warn\n", d->data, img);
+    fclose(f);
+    return true;
+}
+
+static bool daemon_start(struct daemon *d)
+{
+    char bin[PATH_MAX];
+    const char *b = getenv("HEARTH_BIN");
+    snprintf(bin, sizeof(bin), "%s/hearthd", b && *b ? b : "build/bin");
+    d->pid = fork();
+    if (d->pid < 0)
+        return false;
+    if (d->pid == 0) {
+        int fd = open(d->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        execl(bin, "hearthd", "serve", "--config", d->conf, (char *)NULL);
+        _exit(127);
+    }
+    char p[200];
+    snprintf(p, sizeof(p), "%s/hearthd.port", d->data);
+    for (int i = 0; i < 1000; i++) {
+        FILE *f = fopen(p, "r");
+        unsigned v = 0;
+        if (f) {
+            bool ok = fscanf(f, "%u", &v) == 1;
+            fclose(f);
+            if (ok && v > 0 && v < 65536) {
+                d->port = (uint16_t)v;
+                return true;
+            }
+        }
+        if (waitpid(d->pid, NULL, WNOHANG) == d->pid) {
+            fprintf(stderr, "bench: hearthd exited early (%s: see %s)\n", bin, d->log);
+            d->pid = -1;
+            return false;
+        }
+        usleep(10000);
+    }
+    return false;
+}
+
+static void daemon_stop(struct daemon *d)
+{
+    if (d->pid > 0) {
+        kill(d->pid, SIGTERM);
+        int st;
+        for (int i = 0; i < 1500 && waitpid(d->pid, &st, WNOHANG) != d->pid; i++)
+            usleep(10000);
+        if (kill(d->pid, 0) == 0) {
+            kill(d->pid, SIGKILL);
+            waitpid(d->pid, &st, 0);
+        }
+        d->pid = -1;
+    }
+    if (d->dir[0] && !getenv("HEARTH_KEEP_TEST_DIRS")) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            execl("/bin/rm", "rm", "-rf", d->dir, (char *)NULL);
+            _exit(127);
+        }
+        if (pid > 0)
+            waitpid(pid, NULL, 0);
+    }
+}
+
+/* VmRSS of pid in KiB, or -1. */
+static long vm_rss_kib(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    long kib = -1;
+    while (f && fgets(line, sizeof(line), f))
+        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kib;
+}
+
+/* ---- a keep-alive HTTP/1.1 client ---- */
+
+struct conn {
+    int fd;
+    uint16_t port;
+    char buf[1 << 16];
+    size_t have;            /* bytes in buf not yet consumed */
+};
+
+struct resp {
+    int status;
+    char *body;             /* malloc'd, NUL-terminated */
+    size_t len;
+};
+
+static int conn_open(struct conn *c, uint16_t port)
+{
+    c->have = 0;
+    c->port = port;
+    c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (c->fd < 0)
+        return -errno;
+    int one = 1;
+    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        int r = -errno;
+        close(c->fd);
+        c->fd = -1;
+        return r;
+    }
+    return 0;
+}
+
+static void conn_close(struct conn *c)
+{
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+}
+
+static int fill(struct conn *c)
+{
+    if (c->have == sizeof(c->buf))
+        return -ENOBUFS;
+    ssize_t n;
+    do
+        n = recv(c->fd, c->buf + c->have, sizeof(c->buf) - c->have, 0);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return -errno;
+    if (n == 0)
+        return -ECONNRESET;
+    c->have += (size_t)n;
+    return 0;
+}
+
+static void consume(struct conn *c, size_t n)
+{
+    memmove(c->buf, c->buf + n, c->have - n);
+    c->have -= n;
+}
+
+/* Appends exactly n body bytes to r. */
+static int take(struct conn *c, struct resp *r, size_t n)
+{
+    char *nb = realloc(r->body, r->len + n + 1);
+    if (!nb)
+        return -ENOMEM;
+    r->body = nb;
+    while (n) {
+        if (!c->have) {
+            int e = fill(c);
+            if (e)
+                return e;
+        }
+        size_t k = c->have < n ? c->have : n;
+        memcpy(r->body + r->len, c->buf, k);
+        r->len += k;
+        consume(c, k);
+        n -= k;
+    }
+    r->body[r->len] = '\0';
+    return 0;
+}
+
+/* Reads one CRLF-terminated line (without the CRLF) into out. */
+static int line(struct conn *c, char *out, size_t max)
+{
+    for (;;) {
+        char *e = memmem(c->buf, c->have, "\r\n", 2);
+        if (e) {
+            size_t n = (size_t)(e - c->buf);
+            snprintf(out, max, "%.*s", (int)(n < max ? n : max - 1), c->buf);
+            consume(c, n + 2);
+            return 0;
+        }
+        int r = fill(c);
+        if (r)
+            return r;
+    }
+}
+
+/* One request on the connection (reopened if the server closed it); body may be NULL. */
+static int request(struct conn *c, const char *method, const char *target, const char *key,
+                   const char *body, struct resp *r)
+{
+    memset(r, 0, sizeof(*r));
+    char head[1024];
+    size_t bl = body ? strlen(body) : 0;
+    int hn = snprintf(head, sizeof(head),
+                      "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Api-Key: %s\r\n"
+                      "Content-Length: %zu\r\n%s\r\n",
+                      method, target, key, bl, body ? "Content-Type: application/json\r\n" : "");
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (c->fd < 0 && conn_open(c, c->port) < 0)
+            return -ECONNREFUSED;
+        if (send(c->fd, head, (size_t)hn, MSG_NOSIGNAL) == hn &&
+            (!bl || send(c->fd, body, bl, MSG_NOSIGNAL) == (ssize_t)bl))
+            break;
+        conn_close(c);
+    }
+    char l[8192];
+    int e = line(c, l, sizeof(l));
+    if (e || sscanf(l, "HTTP/1.%*d %d", &r->status) != 1) {
+        conn_close(c);
+        return e ? e : -EBADMSG;
+    }
+    long long clen = -1;
+    bool chunked = false, close_after = false;
+    for (;;) {
+        if ((e = line(c, l, sizeof(l))))
+            return e;
+        if (!l[0])
+            break;
+        if (strncasecmp(l, "Content-Length:", 15) == 0)
+            clen = atoll(l + 15);
+        else if (strncasecmp(l, "Transfer-Encoding:", 18) == 0 && strcasestr(l, "chunked"))
+            chunked = true;
+        else if (strncasecmp(l, "Connection:", 11) == 0 && strcasestr(l, "close"))
+            close_after = true;
+    }
+    if (chunked) {
+        for (;;) {
+            if ((e = line(c, l, sizeof(l))))
+                return e;
+            size_t n = strtoul(l, NULL, 16);
+            if (n == 0) {
+                while (!(e = line(c, l, sizeof(l))) && l[0])
+                    ;
+                break;
+            }
+            if ((e = take(c, r, n)) || (e = line(c, l, sizeof(l))))
+                return e;
+        }
+    } else if (clen > 0 && (e = take(c, r, (size_t)clen))) {
+        return e;
+    }
+    if (!r->body && !(r->body = calloc(1, 1)))
+        return -ENOMEM;
+    if (close_after)
+        conn_close(c);
+    return 0;
+}
+
+static void resp_free(struct resp *r)
+{
+    free(r->body);
+    r->body = NULL;
+}
+
+/* The string value of "field":"…" first found in a JSON body (ids, codes: no escapes). */
+static bool json_field(const char *body, const char *field, char *out, size_t max)
+{
+    char pat[64];
+    snprintf(pat, sizeof(pat), "\"%s\":\"", field);
+    const char *p = body ? strstr(body, pat) : NULL;
+    if (!p)
+        return false;
+    p += strlen(pat);
+    size_t n = strcspn(p, "\"");
+    snprintf(out, max, "%.*s", (int)(n < max ? n : max - 1), p);
+    return true;
+}
+
+/* ---- fixtures ---- */
+
+static bool seed(const char *data, char key[APIKEY_LEN + 1], char first_id[STORE_ID_SIZE])
+{
+    char db[256], err[256] = "";
+    snprintf(db, sizeof(db), "%s/hearth.db", data);
+    struct store *st;
+    if (store_open(db, &st, err, sizeof(err)) != 0) {
+        fprintf(stderr, "bench: store_open: %s\n", err);
+        return false;
+    }
+    struct store_key k;
+    int64_t now = wall_ms();
+    bool ok = store_key_create(st, "bench", "bench", false, now, &k, key) == 0;
+    struct store_sandbox *rows = ok ? calloc(LIST_ROWS, sizeof(*rows)) : NULL;
+    ok = rows != NULL;
+    for (size_t i = 0; ok && i < LIST_ROWS; i++) {
+        struct store_sandbox *sb = &rows[i];
+        store_sandbox_init(sb);
+        ok = ids_new_sandbox(sb->id) == 0;
+        snprintf(sb->user_id, sizeof(sb->user_id), "bench");
+        snprintf(sb->name, sizeof(sb->name), "bench-%05zu", i);
+        sb->status = i % 2 ? STORE_PAUSED : STORE_DESTROYED;
+        snprintf(sb->shape, sizeof(sb->shape), "s-1vcpu-1gb");
+        sb->vcpu = 1;
+        sb->mem_mib = 1024;
+        sb->disk_mib = 10240;
+        snprintf(sb->rootfs, sizeof(sb->rootfs), "devbox:1");
+        snprintf(sb->region, sizeof(sb->region), "local");
+        sb->created_at = now - 86400000 + (int64_t)i * 1000;
+        sb->running_at = sb->created_at + 800;
+        sb->spawn_ms = 800.5;
+        if (sb->status == STORE_PAUSED)
+            sb->paused_at = sb->created_at + 4000;
+        else
+            sb->destroyed_at = sb->created_at + 4000;
+        snprintf(sb->created_by, sizeof(sb->created_by), "%s", k.id);
+        sb->bw_quota_bytes = 5368709120;
+    }
+    if (ok) {
+        memcpy(first_id, rows[LIST_ROWS / 2].id, STORE_ID_SIZE);
+        int r = store_sandbox_insert_many(st, rows, LIST_ROWS);
+        if (r)
+            fprintf(stderr, "bench: insert %d rows: %d %s\n", LIST_ROWS, r, store_errmsg(st));
+        ok = r == 0;
+    }
+    if (rows)
+        store_sandbox_array_free(rows, LIST_ROWS);
+    store_close(st);
+    return ok;
+}
+
+/* ---- store-backed benchmarks ---- */
+
+static void bench_get(uint16_t port, const char *key, const char *id)
+{
+    struct conn c = { .fd = -1, .port = port };
+    char target[128];
+    snprintf(target, sizeof(target), "/v1/sandboxes/%s", id);
+    static double ms[GET_RUNS];
+    for (int i = -GET_WARMUP; i < GET_RUNS; i++) {
+        struct resp r;
+        int64_t t0 = mono_now_us();
+        int e = request(&c, "GET", target, key, NULL, &r);
+        double dt = (double)(mono_now_us() - t0) / 1000.0;
+        if (e || r.status != 200) {
+            printf("GET /v1/sandboxes/{id}: failed (%d, status %d)\n", e, r.status);
+            resp_free(&r);
+            conn_close(&c);
+            return;
+        }
+        resp_free(&r);
+        if (i >= 0)
+            ms[i] = dt;
+    }
+    conn_close(&c);
+    printf("GET /v1/sandboxes/{id}, keep-alive, %d requests: p50 %.3f ms, p90 %.3f ms"
+           "  (target p50 <= 1 ms)\n", GET_RUNS, percentile(ms, GET_RUNS, 50),
+           percentile(ms, GET_RUNS, 90));
+}
+
+/* Fetches one page; returns its count (from "count":N) or -1. */
+static long page(struct conn *c, const char *key, size_t offset, size_t *bytes)
+{
+    char target[128];
+    snprintf(target, sizeof(target), "/v1/sandboxes?limit=500&offset=%zu", offset);
+    struct resp r;
+    int e = request(c, "GET", target, key, NULL, &r);
+    long count = -1;
+    if (!e && r.status == 200) {
+        const char *p = strstr(r.body, "\"count\":");
+        if (p)
+            count = atol(p + 8);
+        if (bytes)
+            *bytes = r.len;
+    }
+    resp_free(&r);
+    return count;
+}
+
+static void bench_list(uint16_t port, const char *key)
+{
+    struct conn c = { .fd = -1, .port = port };
+    double one[PAGE_RUNS], walk[WALK_RUNS];
+    size_t bytes = 0;
+    for (int i = -3; i < PAGE_RUNS; i++) {
+        int64_t t0 = mono_now_us();
+        if (page(&c, key, 0, &bytes) != 500) {
+            printf("GET /v1/sandboxes?limit=500: failed\n");
+            conn_close(&c);
+            return;
+        }
+        if (i >= 0)
+            one[i] = (double)(mono_now_us() - t0) / 1000.0;
+    }
+    printf("GET /v1/sandboxes?limit=500 (%zu KiB), %d runs: p50 %.2f ms, p90 %.2f ms\n",
+           bytes / 1024, PAGE_RUNS, percentile(one, PAGE_RUNS, 50),
+           percentile(one, PAGE_RUNS, 90));
+    for (int i = 0; i < WALK_RUNS; i++) {
+        int64_t t0 = mono_now_us();
+        size_t got = 0;
+        for (;;) {
+            long n = page(&c, key, got, NULL);
+            if (n < 0) {
+                printf("list walk: failed at offset %zu\n", got);
+                conn_close(&c);
+                return;
+            }
+            got += (size_t)n;
+            if (n == 0 || got >= LIST_ROWS)
+                break;
+        }
+        walk[i] = (double)(mono_now_us() - t0) / 1000.0;
+        if (got != LIST_ROWS) {
+            printf("list walk: got %zu rows, want %d\n", got, LIST_ROWS);
+            conn_close(&c);
+            return;
+        }
+    }
+    conn_close(&c);
+    printf("list walk of %d rows (%d pages of 500), %d runs: p50 %.1f ms, p90 %.1f ms\n",
+           LIST_ROWS, LIST_ROWS / 500, WALK_RUNS, percentile(walk, WALK_RUNS, 50),
+           percentile(walk, WALK_RUNS, 90));
+}
+
+/* ---- VM-backed benchmarks (skipped until create works) ---- */
+
+/* Creates one sandbox; returns 0 with its id and the wall time, or the HTTP status (or -errno)
+ * with the body's machine code in why. */
+static int create_one(uint16_t port, const char *key, char id[STORE_ID_SIZE], double *ms,
+                      char *why, size_t why_len)
+{
+    struct conn c = { .fd = -1, .port = port };
+    struct resp r;
+    int64_t t0 = mono_now_us();
+    int e = request(&c, "POST", "/v1/sandboxes", key, "{\"shape\":\"" SHAPE "\"}", &r);
+    *ms = (double)(mono_now_us() - t0) / 1000.0;
+    conn_close(&c);
+    if (e) {
+        snprintf(why, why_len, "request failed: %s", strerror(-e));
+        return e;
+    }
+    int status = r.status;
+    char code[64] = "", st[32] = "";
+    if (status == 200 && json_field(r.body, "id", id, STORE_ID_SIZE) &&
+        json_field(r.body, "status", st, sizeof(st)) && strcmp(st, "running") == 0) {
+        resp_free(&r);
+        return 0;
+    }
+    json_field(r.body, "code", code, sizeof(code));
+    snprintf(why, why_len, "POST /v1/sandboxes answers %d %s", status, code);
+    resp_free(&r);
+    return status ? status : -EBADMSG;
+}
+
+static void destroy_one(uint16_t port, const char *key, const char *id)
+{
+    struct conn c = { .fd = -1, .port = port };
+    char target[128];
+    snprintf(target, sizeof(target), "/v1/sandboxes/%s", id);
+    struct resp r;
+    if (request(&c, "DELETE", target, key, NULL, &r) == 0)
+        resp_free(&r);
+    conn_close(&c);
+}
+
+struct create_job {
+    uint16_t port;
+    const char *key;
+    char id[STORE_ID_SIZE];
+    double ms;
+    int rc;
+    char why[128];
+};
+
+static void *create_thread(void *arg)
+{
+    struct create_job *j = arg;
+    j->rc = create_one(j->port, j->key, j->id, &j->ms, j->why, sizeof(j->why));
+    return NULL;
+}
+
+/* Creates n at once (at most `width` in flight); returns how many succeeded. */
+static size_t create_many(uint16_t port, const char *key, struct create_job *jobs, size_t n,
+                          size_t width, double *wall)
+{
+    int64_t t0 = mono_now_us();
+    size_t ok = 0;
+    for (size_t base = 0; base < n; base += width) {
+        size_t m = n - base < width ? n - base : width;
+        pthread_t th[64];
+        for (size_t i = 0; i < m; i++) {
+            jobs[base + i] = (struct create_job){ .port = port, .key = key };
+            pthread_create(&th[i], NULL, create_thread, &jobs[base + i]);
+        }
+        for (size_t i = 0; i < m; i++) {
+            pthread_join(th[i], NULL);
+            ok += jobs[base + i].rc == 0;
+        }
+    }
+    *wall = (double)(mono_now_us() - t0) / 1000.0;
+    return ok;
+}
+
+static void exec_via_api(uint16_t port, const char *key, const char *id, double *p50,
+                         double *p90)
+{
+    struct conn c = { .fd = -1, .port = port };
+    char target[128];
+    snprintf(target, sizeof(target), "/v1/sandboxes/%s/exec", id);
+    static double ms[EXEC_RUNS];
+    *p50 = *p90 = -1;
+    for (int i = -10; i < EXEC_RUNS; i++) {
+        struct resp r;
+        int64_t t0 = mono_now_us();
+        int e = request(&c, "POST", target, key, "{\"cmd\":\"true\"}", &r);
+        double dt = (double)(mono_now_us() - t0) / 1000.0;
+        bool ok = !e && r.status == 200 && strstr(r.body, "\"exit_code\":0");
+        resp_free(&r);
+        if (!ok) {
+            printf("exec via API: failed (%d, status %d)\n", e, r.status);
+            conn_close(&c);
+            return;
+        }
+        if (i >= 0)
+            ms[i] = dt;
+    }
+    conn_close(&c);
+    *p50 = percentile(ms, EXEC_RUNS, 50);
+    *p90 = percentile(ms, EXEC_RUNS, 90);
+}
+
+/* The same `true` through the agent of a VM this program boots (debian-12, like devbox:1). */
+static void exec_agent_alone(double *p50, double *p90)
+{
+    *p50 = *p90 = -1;
+    char kernel[PATH_MAX], rootfs[PATH_MAX];
+    snprintf(kernel, sizeof(kernel), "%s/vmlinux", images_dir());
+    snprintf(rootfs, sizeof(rootfs), "%s/debian-12.ext4", images_dir());
+    struct vm_config cfg = { .kernel = kernel, .rootfs = rootfs, .vcpus = 1, .memory_mib = 256,
+                             .boot_timeout_ms = 60000 };
+    struct herr e = { 0 };
+    struct vm *vm = NULL;
+    if (vm_start(&cfg, &vm, &e) < 0) {
+        printf("exec via agent alone: boot failed: %s\n", e.msg);
+        return;
+    }
+    const char *argv[] = { "true", NULL };
+    struct agent_exec_req req = { .argv = argv };
+    static double ms[EXEC_RUNS];
+    for (int i = -10; i < EXEC_RUNS; i++) {
+        struct agent_exec_result r = { 0 };
+        int64_t t0 = mono_now_us();
+        int rc = agent_exec(vm_agent(vm), &req, 4096, mono_now_us() + 10000000, &r, &e);
+        double dt = (double)(mono_now_us() - t0) / 1000.0;
+        agent_exec_result_release(&r);
+        if (rc < 0) {
+            printf("exec via agent alone: failed: %s\n", e.msg);
+            vm_free(vm);
+            return;
+        }
+        if (i >= 0)
+            ms[i] = dt;
+    }
+    vm_free(vm);
+    *p50 = percentile(ms, EXEC_RUNS, 50);
+    *p90 = percentile(ms, EXEC_RUNS, 90);
+}
+
+static void bench_vm(struct daemon *d, const char *key)
+{
+    static const char *const what[] = {
+        "create -> running, serial",
+        "create -> running, 10 concurrent",
+        "exec `true` round trip, API vs agent alone",
+        "hearthd RSS with N sandboxes",
+    };
+    char id[STORE_ID_SIZE], why[160];
+    double ms;
+    int rc = create_one(d->port, key, id, &ms, why, sizeof(why));
+    if (rc != 0) {
+        bool unwired = rc == 503 || rc == 501;
+        for (size_t i = 0; i < sizeof(what) / sizeof(what[0]); i++)
+            printf("%s: skipped: %s%s\n", what[i], why,
+                   unwired ? " (create is not wired to VMs yet)" : "");
+        return;
+    }
+    /* serial: the probe was the first */
+    double serial[SERIAL_CREATES];
+    serial[0] = ms;
+    destroy_one(d->port, key, id);
+    int n_serial = 1;
+    for (; n_serial < SERIAL_CREATES; n_serial++) {
+        if (create_one(d->port, key, id, &serial[n_serial], why, sizeof(why)) != 0) {
+            printf("create serial: failed: %s\n", why);
+            break;
+        }
+        destroy_one(d->port, key, id);
+    }
+    printf("create -> running (" SHAPE ", devbox:1), serial, %d runs: p50 %.0f ms, p90 %.0f ms\n",
+           n_serial, percentile(serial, (size_t)n_serial, 50),
+           percentile(serial, (size_t)n_serial, 90));
+
+    struct create_job jobs[CONCURRENT_CREATES];
+    double wall;
+    size_t ok = create_many(d->port, key, jobs, CONCURRENT_CREATES, CONCURRENT_CREATES, &wall);
+    double each[CONCURRENT_CREATES];
+    size_t ne = 0;
+    for (size_t i = 0; i < CONCURRENT_CREATES; i++)
+        if (jobs[i].rc == 0)
+            each[ne++] = jobs[i].ms;
+    if (ne)
+        printf("create -> running, %d concurrent: %zu ok, all done in %.0f ms, per create p50 "
+               "%.0f ms, p90 %.0f ms\n", CONCURRENT_CREATES, ok, wall,
+               percentile(each, ne, 50), percentile(each, ne, 90));
+    else
+        printf("create -> running, %d concurrent: all failed: %s\n", CONCURRENT_CREATES,
+               jobs[0].why);
+
+    /* exec through the API on the first concurrent sandbox, then the agent alone */
+    double api50 = -1, api90 = -1, ag50 = -1, ag90 = -1;
+    for (size_t i = 0; i < CONCURRENT_CREATES; i++)
+        if (jobs[i].rc == 0) {
+            exec_via_api(d->port, key, jobs[i].id, &api50, &api90);
+            break;
+        }
+    for (size_t i = 0; i < CONCURRENT_CREATES; i++)
+        if (jobs[i].rc == 0)
+            destroy_one(d->port, key, jobs[i].id);
+    exec_agent_alone(&ag50, &ag90);
+    if (api50 >= 0 && ag50 >= 0)
+        printf("exec `true` round trip, %d runs: API p50 %.2f ms (p90 %.2f), agent alone p50 "
+               "%.2f ms (p90 %.2f): the API adds %.2f ms\n", EXEC_RUNS, api50, api90, ag50, ag90,
+               api50 - ag50);
+
+    /* hearthd's own memory with many sandboxes */
+    size_t want = 50;
+    const char *env = getenv("BENCH_API_SANDBOXES");
+    if (env && atoi(env) > 0 && atoi(env) <= 500)
+        want = (size_t)atoi(env);
+    struct create_job *many = calloc(want, sizeof(*many));
+    if (!many)
+        return;
+    ok = create_many(d->port, key, many, want, 10, &wall);
+    usleep(2000000);
+    printf("hearthd RSS with %zu sandboxes running (of %zu asked, created in %.0f ms): %.1f MiB\n",
+           ok, want, wall, (double)vm_rss_kib(d->pid) / 1024);
+    for (size_t i = 0; i < want; i++)
+        if (many[i].rc == 0)
+            destroy_one(d->port, key, many[i].id);
+    free(many);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    /* RSS with 0 sandboxes: a fresh daemon on an empty store, idle */
+    struct daemon d;
+    if (!daemon_prepare(&d) || !daemon_start(&d)) {
+        fprintf(stderr, "bench: cannot start hearthd\n");
+        daemon_stop(&d);
+        return 1;
+    }
+    usleep(500000);
+    printf("hearthd RSS, 0 sandboxes, empty store, idle: %.1f MiB\n",
+           (double)vm_rss_kib(d.pid) / 1024);
+    daemon_stop(&d);
+
+    /* the main daemon: 10,000 rows inserted through the store before it starts */
+    char key[APIKEY_LEN + 1], id[STORE_ID_SIZE];
+    if (!daemon_prepare(&d) || !seed(d.data, key, id) || !daemon_start(&d)) {
+        fprintf(stderr, "bench: cannot prepare the store or start hearthd\n");
+        daemon_stop(&d);
+        return 1;
+    }
+    printf("hearthd RSS, 0 sandboxes running, %d rows stored, after start: %.1f MiB\n",
+           LIST_ROWS, (double)vm_rss_kib(d.pid) / 1024);
+    bench_get(d.port, key, id);
+    bench_list(d.port, key);
+    printf("hearthd RSS, 0 sandboxes running, after the GET and list runs: %.1f MiB\n",
+           (double)vm_rss_kib(d.pid) / 1024);
+    bench_vm(&d, key);
+    daemon_stop(&d);
+    return 0;
+}
