@@ -13,8 +13,7 @@
 #     `harness: N passed, N failed, N skipped` (tests/run.sh reads it). Exits 1 on any failure.
 #
 # Environment: HEARTH_BIN, HEARTH_IMAGES, CACHE_DIR (default /var/cache/hearth; falls back to
-# ~/.cache/hearth when not writable), HEARTH_COMPAT_REQUIRE_VM=1 (turn the VM-test skips into
-# failures), HEARTH_KEEP_TEST_DIRS (keep the temp dir), HEARTH_COMPAT_SEED (seed binary).
+# ~/.cache/hearth when not writable), HEARTH_KEEP_TEST_DIRS (keep the temp dir), HEARTH_COMPAT_SEED (seed binary).
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

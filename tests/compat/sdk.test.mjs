@@ -9,7 +9,6 @@
 //                               destroyed), for destroy without a VM
 //   HEARTH_COMPAT_ADMIN_KEY     the admin key hearthd wrote at first start
 //   HEARTH_COMPAT_SDK           the installed package directory (outside the clone)
-//   HEARTH_COMPAT_REQUIRE_VM=1  optional: fail instead of skipping when create is unavailable
 //
 // The VM-backed tests create one sandbox and skip themselves, with the reason, while the server
 // answers create with 503 `unavailable` or 501 (the VM layer is not wired to the API yet).
@@ -38,7 +37,6 @@ const {
     CreateosSandboxPermissionError,
     CreateosSandboxNotFoundError,
     CreateosSandboxValidationError,
-    CreateosSandboxServerError,
 } = sdk;
 
 const BASE = process.env.CREATEOS_SANDBOX_BASE_URL;
@@ -321,15 +319,7 @@ describe("VM-backed sandbox", () => {
             sb = await client.createSandbox({ shape: SHAPE, rootfs: "devbox:1", name },
                 { retry: false, timeoutMs: 120_000 });
         } catch (e) {
-            const code = e?.envelope?.data?.code;
-            const unwired = e instanceof CreateosSandboxServerError &&
-                ((e.statusCode === 503 && code === "unavailable") || e.statusCode === 501);
-            if (unwired && process.env.HEARTH_COMPAT_REQUIRE_VM !== "1") {
-                skipReason = `server cannot create sandboxes yet: ${e.statusCode} ${code ?? ""}` +
-                    ` (${e.message})`;
-            } else {
-                createError = e;
-            }
+            createError = e; /* every VM test then fails with the create's error */
         }
     });
 
@@ -363,7 +353,9 @@ describe("VM-backed sandbox", () => {
         assert.equal(d.rootfs, "devbox:1");
         assert.equal(d.vcpu, 1);
         assert.equal(d.mem_mib, 512);
-        assert.equal(typeof d.ip, "string");
+        // `ip` is present only while an address is held (API.md §2.1); sandboxes get addresses
+        // with the networking issue, so until then it must be absent rather than null.
+        if ("ip" in d) assert.equal(typeof d.ip, "string");
         assert.equal(typeof d.spawn_ms, "number");
         assert.equal(typeof d.bandwidth_quota_bytes, "number");
         assert.match(d.created_at, TS_RE);
