@@ -472,7 +472,7 @@ static void *par_exec(void *arg)
 
 static void vm_parallel_body(struct vfx *f)
 {
-    enum { N = 10, E = 8 };
+    enum { N = 20, E = 8 }; /* the issue asks for 20 parallel creates */
     struct par p[N];
     pthread_t th[N];
     for (int i = 0; i < N; i++) {
