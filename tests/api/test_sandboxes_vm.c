@@ -601,3 +601,102 @@ TEST_SLOW(vm_kill9_restart, 300)
         vm_kill9_restart_body(&f);
     vfx_end(&f); /* also after a failed check: no QEMU may outlive the test */
 }
+
+/* The root file system's size in MiB as `df` shows it in the guest (busybox and GNU). */
+static long long df_root_mib(struct vfx *f, const char *id)
+{
+    char out[4096];
+    if (!exec_stdout(f, id, "{\"cmd\":\"sh\",\"args\":[\"-c\",\"df -k / | tail -n 1\"]}", out,
+                     sizeof(out)))
+        return -1;
+    char dev[256];
+    long long kib = -1;
+    if (sscanf(out, "%255s %lld", dev, &kib) != 2)
+        return -1;
+    return kib / 1024;
+}
+
+/* df counts the whole file system minus ext4's own metadata: within 5 % below the disk. */
+static bool near_mib(long long got, long long disk)
+{
+    if (got > disk || got < disk - disk / 20)
+        harness_fail(__FILE__, __LINE__, "df shows %lld MiB for a %lld MiB disk", got, disk);
+    return got <= disk && got >= disk - disk / 20;
+}
+
+static bool resize_to(struct vfx *f, const char *id, const char *body, int want,
+                      struct hresp *r)
+{
+    char t[128];
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/resize", id);
+    return call(f, "POST", t, body, want, r);
+}
+
+static void vm_disk_sizes_body(struct vfx *f)
+{
+    char a[64], b[64], c[64], t[128];
+    struct hresp r;
+    /* the default disk (10240 MiB) on devbox:1: the 1 GiB image grew at create */
+    CHECK(create(f, "{\"shape\":\"s-1vcpu-512mb\",\"rootfs\":\"devbox:1\"}", a));
+    CHECK(near_mib(df_root_mib(f, a), 10240));
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s", a);
+    CHECK(call(f, "GET", t, NULL, 200, &r));
+    CHECK_EQ(jint(r.json, "data.disk_mib"), 10240);
+    hresp_free(&r);
+    CHECK(destroy(f, a));
+    /* the smallest disk on both images: no growth needed, df ≈ 1 GiB */
+    CHECK(create(f, "{\"shape\":\"s-1vcpu-512mb\",\"rootfs\":\"devbox:1\",\"disk_mib\":1024}",
+                 b));
+    CHECK(near_mib(df_root_mib(f, b), 1024));
+    CHECK(create(f, "{\"shape\":\"s-1vcpu-256mb\",\"rootfs\":\"minimal\",\"disk_mib\":1024}",
+                 c));
+    CHECK(near_mib(df_root_mib(f, c), 1024));
+    /* resize: 400 when not larger or above the maximum or not an integer, then grow online */
+    CHECK(resize_to(f, c, "{\"disk_mib\":1024}", 400, &r));
+    CHECK_STR(jstr(r.json, "data.disk_mib"), "must be larger than 1024");
+    hresp_free(&r);
+    CHECK(resize_to(f, c, "{\"disk_mib\":512}", 400, &r));
+    hresp_free(&r);
+    CHECK(resize_to(f, c, "{\"disk_mib\":262145}", 400, &r));
+    hresp_free(&r);
+    CHECK(resize_to(f, c, "{\"disk_mib\":\"2048\"}", 400, &r));
+    hresp_free(&r);
+    CHECK(resize_to(f, c, "{}", 400, &r));
+    hresp_free(&r);
+    CHECK(resize_to(f, c, "{\"disk_mib\":3000}", 200, &r));
+    CHECK_STR(jstr(r.json, "data.id"), c);
+    CHECK_EQ(jint(r.json, "data.disk_mib"), 3000);
+    hresp_free(&r);
+    CHECK(near_mib(df_root_mib(f, c), 3000));
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s", c);
+    CHECK(call(f, "GET", t, NULL, 200, &r));
+    CHECK_EQ(jint(r.json, "data.disk_mib"), 3000);
+    hresp_free(&r);
+    CHECK(resize_to(f, c, "{\"disk_mib\":3000}", 400, &r));
+    CHECK_STR(jstr(r.json, "data.disk_mib"), "must be larger than 3000");
+    hresp_free(&r);
+    /* devbox:1 grows online too (GNU df) */
+    CHECK(resize_to(f, b, "{\"disk_mib\":20480}", 200, &r));
+    hresp_free(&r);
+    CHECK(near_mib(df_root_mib(f, b), 20480));
+    /* the files written before survive the growth */
+    char out[256];
+    CHECK(exec_stdout(f, c, "{\"cmd\":\"sh\",\"args\":[\"-c\",\"echo x > /root/f; sync; "
+                             "cat /root/f\"]}", out, sizeof(out)));
+    CHECK_STR(out, "x\n");
+    /* a destroyed sandbox: 409 */
+    CHECK(destroy(f, c));
+    CHECK(resize_to(f, c, "{\"disk_mib\":4096}", 409, &r));
+    CHECK_STR(jstr(r.json, "data.code"), "invalid_state");
+    hresp_free(&r);
+    CHECK(destroy(f, b));
+    CHECK_EQ(qemu_left(f, false), 0);
+}
+
+TEST_SLOW(vm_disk_sizes, 300)
+{
+    struct vfx f;
+    if (vfx_start(&f))
+        vm_disk_sizes_body(&f);
+    vfx_end(&f); /* also after a failed check: no QEMU may outlive the test */
+}

@@ -100,6 +100,10 @@ struct hvm {
     unsigned vcpus, memory_mib;
     uint64_t disk_mib;
     char *extra_append;          /* owned, may be NULL */
+    /* the disk resize in flight (host_vm_disk_resize()); one at a time */
+    host_done_fn resize_done;    /* NULL when none */
+    void *resize_ud;
+    uint64_t resize_bytes;       /* the new virtual size */
 };
 
 enum { STOP_POWER, STOP_QUIT };
@@ -271,8 +275,22 @@ static void hvm_update_qmp_write(struct hvm *vm)
         event_del(vm->ev_qmp_w);
 }
 
+static void resize_complete(struct hvm *vm, const struct host_result *res)
+{
+    host_done_fn done = vm->resize_done;
+    vm->resize_done = NULL;
+    defer_done(vm->h, done, vm->resize_ud, vm->id, res);
+}
+
 static void hvm_drop_qmp(struct hvm *vm)
 {
+    if (vm->resize_done) {
+        /* the reply can no longer come: QEMU exits or the VM is being torn down */
+        struct host_result res;
+        result_set(&res, HOST_E_GONE, -ECONNRESET,
+                   "vm '%s': qmp connection lost during the disk resize", vm->id);
+        resize_complete(vm, &res);
+    }
     ev_free(&vm->ev_qmp_r);
     ev_free(&vm->ev_qmp_w);
     qmp_client_free(vm->qmp);
@@ -1005,6 +1023,16 @@ void host_vm_create(struct host *h, const struct host_vm_spec *spec, host_done_f
         fail_now(h, done, ud, id, err_from_errno(r), "vm '%s': %s", id, e.msg);
         return;
     }
+    /* a device smaller than the image's file system would cut it: refuse up front */
+    struct stat ist;
+    if (spec->disk_mib && stat(rootfs_abs, &ist) == 0 &&
+        (spec->disk_mib > HOST_DISK_MAX_MIB || (uint64_t)ist.st_size > spec->disk_mib << 20)) {
+        fail_now(h, done, ud, id, HOST_E_INVALID,
+                 "vm '%s': disk of %llu MiB is smaller than the image '%s' (%lld MiB)", id,
+                 (unsigned long long)spec->disk_mib, rootfs_abs,
+                 (long long)(ist.st_size >> 20));
+        return;
+    }
     struct hvm *vm = hvm_new(h, id, HVM_CREATING);
     if (!vm) {
         fail_now(h, done, ud, id, HOST_E_SYSTEM, "vm '%s': out of memory", id);
@@ -1188,6 +1216,113 @@ void host_vm_destroy(struct host *h, const char *id, host_done_fn done, void *ud
         /* a failing start is being cleaned up: the destroy completes with it */
         return;
     }
+}
+
+/* --- disk resize --- */
+
+static void on_block_resize(void *ud, const struct qmp_msg *reply)
+{
+    struct hvm *vm = ud;
+    struct host_result res = { .err = HOST_OK };
+    if (reply->kind == QMP_MSG_ERROR)
+        result_set(&res, HOST_E_QEMU, -EREMOTEIO, "vm '%s': block_resize failed: %s: %s",
+                   vm->id, reply->err_class, reply->err_desc);
+    resize_complete(vm, &res);
+}
+
+/* The virtual size of drive `root` in a query-block reply, or -1. */
+static int64_t root_virtual_size(json_t *blocks)
+{
+    size_t i;
+    json_t *b;
+    json_array_foreach(blocks, i, b) {
+        json_t *dev = json_object_get(b, "device");
+        if (!json_is_string(dev) || strcmp(json_string_value(dev), "root") != 0)
+            continue;
+        json_t *vs = json_object_get(json_object_get(json_object_get(b, "inserted"), "image"),
+                                     "virtual-size");
+        return json_is_integer(vs) ? (int64_t)json_integer_value(vs) : -1;
+    }
+    return -1;
+}
+
+/* query-block answered: refuse to shrink (a shrunk qcow2 cuts the guest's file system), do
+ * nothing when the size is already right (a retry after a crash between the two steps), else
+ * block_resize. */
+static void on_query_block(void *ud, const struct qmp_msg *reply)
+{
+    struct hvm *vm = ud;
+    struct host_result res;
+    int64_t cur = reply->kind == QMP_MSG_RETURN ? root_virtual_size(reply->ret) : -1;
+    if (reply->kind == QMP_MSG_ERROR) {
+        result_set(&res, HOST_E_QEMU, -EREMOTEIO, "vm '%s': query-block failed: %s: %s",
+                   vm->id, reply->err_class, reply->err_desc);
+        resize_complete(vm, &res);
+        return;
+    }
+    if (cur < 0) {
+        result_set(&res, HOST_E_QEMU, -EPROTO, "vm '%s': query-block shows no drive 'root'",
+                   vm->id);
+        resize_complete(vm, &res);
+        return;
+    }
+    if ((uint64_t)cur > vm->resize_bytes) {
+        result_set(&res, HOST_E_INVALID, -EINVAL,
+                   "vm '%s': the disk is %lld MiB already and cannot shrink to %llu MiB",
+                   vm->id, (long long)(cur >> 20), (unsigned long long)(vm->resize_bytes >> 20));
+        resize_complete(vm, &res);
+        return;
+    }
+    if ((uint64_t)cur == vm->resize_bytes) {
+        res = (struct host_result){ .err = HOST_OK };
+        resize_complete(vm, &res);
+        return;
+    }
+    json_t *args = json_pack("{s:s,s:I}", "device", "root", "size",
+                             (json_int_t)vm->resize_bytes);
+    int r = args ? qmp_client_send(vm->qmp, "block_resize", args, on_block_resize, vm)
+                 : -ENOMEM;
+    json_decref(args);
+    if (r < 0) {
+        result_set(&res, err_from_errno(r), r, "vm '%s': cannot send block_resize: %s", vm->id,
+                   strerror(-r));
+        resize_complete(vm, &res);
+        return;
+    }
+    hvm_update_qmp_write(vm);
+}
+
+void host_vm_disk_resize(struct host *h, const char *id, uint64_t new_mib, host_done_fn done,
+                         void *ud)
+{
+    struct hvm *vm = hvm_find(h, id);
+    if (!rundir_id_valid(id) || new_mib == 0 || new_mib > HOST_DISK_MAX_MIB) {
+        fail_now(h, done, ud, id, HOST_E_INVALID, "vm '%.64s': invalid disk size %llu MiB",
+                 id ? id : "", (unsigned long long)new_mib);
+        return;
+    }
+    if (!vm) {
+        fail_now(h, done, ud, id, HOST_E_NOT_FOUND, "no vm '%s'", id);
+        return;
+    }
+    if (vm->state != HVM_RUNNING || !vm->qmp) {
+        fail_now(h, done, ud, id, HOST_E_BUSY, "vm '%s' is not running", id);
+        return;
+    }
+    if (vm->resize_done) {
+        fail_now(h, done, ud, id, HOST_E_BUSY, "vm '%s': a disk resize is under way", id);
+        return;
+    }
+    vm->resize_bytes = new_mib << 20;
+    int r = qmp_client_send(vm->qmp, "query-block", NULL, on_query_block, vm);
+    if (r < 0) {
+        fail_now(h, done, ud, id, r == -EBUSY ? HOST_E_BUSY : HOST_E_SYSTEM,
+                 "vm '%s': cannot send query-block: %s", id, strerror(-r));
+        return;
+    }
+    vm->resize_done = done;
+    vm->resize_ud = ud;
+    hvm_update_qmp_write(vm);
 }
 
 /* --- queries --- */
