@@ -20,6 +20,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -39,7 +41,7 @@ static bool link_image(const char *src_dir, const char *dst_dir, const char *nam
     return true;
 }
 
-static bool vfx_start(struct vfx *f)
+static bool vfx_start_conf(struct vfx *f, const char *extra_conf)
 {
     memset(f, 0, sizeof(*f));
     const char *img = getenv("HEARTH_IMAGES");
@@ -47,13 +49,18 @@ static bool vfx_start(struct vfx *f)
     snprintf(k, sizeof(k), "%s/vmlinux", img ? img : "/nonexistent");
     if (!img || access(k, R_OK) != 0)
         harness_skip("HEARTH_IMAGES with vmlinux is needed");
-    REQUIRE(hd_prepare(&f->s, NULL, false));
+    REQUIRE(hd_prepare(&f->s, extra_conf, false));
     REQUIRE(link_image(img, f->s.images, "vmlinux"));
     REQUIRE(link_image(img, f->s.images, "minimal.ext4"));
     REQUIRE(link_image(img, f->s.images, "debian-12.ext4"));
     REQUIRE(hd_start(&f->s));
     snprintf(f->hdr, sizeof(f->hdr), "X-Api-Key: %s\r\n", f->s.admin_key);
     return true;
+}
+
+static bool vfx_start(struct vfx *f)
+{
+    return vfx_start_conf(f, NULL);
 }
 
 /* QEMU processes whose command line names our temp dir. With kill, SIGKILLs them. */
@@ -699,4 +706,105 @@ TEST_SLOW(vm_disk_sizes, 300)
     if (vfx_start(&f))
         vm_disk_sizes_body(&f);
     vfx_end(&f); /* also after a failed check: no QEMU may outlive the test */
+}
+
+/* A cgroup v2 mount this test may make a root under: the unified /sys/fs/cgroup, or the v2
+ * part of a hybrid layout. false when there is none (the check is then skipped). */
+static bool cgroup2_base(char *out, size_t len)
+{
+    static const char *const bases[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
+    for (size_t i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
+        struct statfs sf;
+        if (statfs(bases[i], &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC &&
+            access(bases[i], W_OK) == 0) {
+            snprintf(out, len, "%s", bases[i]);
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool read_file(const char *path, char *out, size_t len)
+{
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        return false;
+    size_t n = fread(out, 1, len - 1, fp);
+    out[n] = 0;
+    fclose(fp);
+    return true;
+}
+
+static int qemu_pid_of(struct vfx *f, const char *id)
+{
+    char p[300], buf[32];
+    snprintf(p, sizeof(p), "%s/vms/%s/qemu.pid", f->s.data, id);
+    return read_file(p, buf, sizeof(buf)) ? atoi(buf) : 0;
+}
+
+/* Removes the test's cgroup root and whatever cgroups it still holds (empty ones only). */
+static int cgroup_prune_test_root(const char *root)
+{
+    DIR *d = opendir(root);
+    if (d) {
+        for (struct dirent *e; (e = readdir(d));)
+            if (e->d_name[0] != '.' && e->d_type == DT_DIR)
+                (void)unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR); /* busy: left, reported */
+        closedir(d);
+    }
+    return rmdir(root);
+}
+
+static void vm_cgroup_body(struct vfx *f, const char *root)
+{
+    char id[64], p[600], buf[4096];
+    CHECK(create(f, "{\"shape\":\"s-1vcpu-256mb\",\"rootfs\":\"minimal\"}", id));
+    int pid = qemu_pid_of(f, id);
+    CHECK(pid > 0);
+    /* QEMU runs in <root>/<id>: listed in cgroup.procs and seen so from /proc */
+    snprintf(p, sizeof(p), "%s/%s/cgroup.procs", root, id);
+    CHECK(read_file(p, buf, sizeof(buf)));
+    char want[96];
+    snprintf(want, sizeof(want), "%d\n", pid);
+    CHECK(strncmp(buf, want, strlen(want)) == 0 || strstr(buf, want) != NULL);
+    snprintf(p, sizeof(p), "/proc/%d/cgroup", pid);
+    CHECK(read_file(p, buf, sizeof(buf)));
+    char *v2 = strstr(buf, "0::");
+    CHECK(v2 != NULL);
+    snprintf(want, sizeof(want), "/%s\n", id);
+    CHECK(strstr(v2, want) != NULL);
+    /* limits where the hierarchy has the controllers: 256 MiB guest + 256 MiB allowance,
+     * no CPU cap (the built-in shapes have none) */
+    snprintf(p, sizeof(p), "%s/%s/memory.max", root, id);
+    if (read_file(p, buf, sizeof(buf)))
+        CHECK_STR(buf, "536870912\n");
+    snprintf(p, sizeof(p), "%s/%s/cpu.max", root, id);
+    if (read_file(p, buf, sizeof(buf)))
+        CHECK_STR(buf, "max 100000\n");
+    /* destroy removes the cgroup */
+    CHECK(destroy(f, id));
+    snprintf(p, sizeof(p), "%s/%s", root, id);
+    for (int i = 0; i < 50 && access(p, F_OK) == 0; i++)
+        usleep(100 * 1000);
+    CHECK(access(p, F_OK) != 0);
+    /* a stale cgroup (a crash between QEMU's exit and the cleanup) goes at the next start */
+    snprintf(p, sizeof(p), "%s/sb-01STALE0000000000000000000", root);
+    CHECK(mkdir(p, 0755) == 0);
+    CHECK(crash_restart(f));
+    CHECK(access(p, F_OK) != 0);
+    CHECK_EQ(qemu_left(f, false), 0);
+}
+
+TEST_SLOW(vm_cgroup, 180)
+{
+    char base[64], root[128], conf[200];
+    if (!cgroup2_base(base, sizeof(base)))
+        harness_skip("no writable cgroup v2 mount");
+    snprintf(root, sizeof(root), "%s/hearth-test-%d", base, (int)getpid());
+    snprintf(conf, sizeof(conf), "cgroup_root = %s\n", root);
+    struct vfx f;
+    if (vfx_start_conf(&f, conf))
+        vm_cgroup_body(&f, root);
+    vfx_end(&f); /* also after a failed check: no QEMU may outlive the test */
+    (void)cgroup_prune_test_root(root);
 }

@@ -567,6 +567,7 @@ static void on_create_body(struct api_call *call, json_t *body)
     struct host_vm_spec spec = { .id = sb.id, .rootfs = image, .vcpus = (unsigned)sb.vcpu,
                                  .memory_mib = (unsigned)sb.mem_mib,
                                  .disk_mib = (uint64_t)sb.disk_mib,
+                                 .cpu_quota_pct = (uint32_t)cr.shape->cpu_quota_pct,
                                  .boot_timeout_ms = CREATE_BOOT_MS };
     log_info(http_request_id(call->req), "sandbox create", "{s:s,s:s,s:s}", "sandbox", sb.id,
              "shape", sb.shape, "rootfs", sb.rootfs);

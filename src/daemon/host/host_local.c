@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "herr.h"
 #include "mono.h"
 #include "proc.h"
@@ -98,6 +99,7 @@ struct hvm {
     /* create inputs, copied */
     char rootfs[PATH_MAX];       /* absolute backing image */
     unsigned vcpus, memory_mib;
+    uint32_t cpu_quota_pct;
     uint64_t disk_mib;
     char *extra_append;          /* owned, may be NULL */
     /* the disk resize in flight (host_vm_disk_resize()); one at a time */
@@ -127,6 +129,8 @@ struct host {
     char qemu_bin[PATH_MAX];     /* "" for the default */
     char qemu_img[PATH_MAX];
     enum qemu_accel accel;       /* resolved */
+    char cgroup_root[PATH_MAX];  /* "" when VMs get no cgroup */
+    char cgroup_note[512];       /* why not, or which controllers are missing */
     int boot_ms, stop_ms, adopt_ms;
     struct hvm *vms;
     host_exit_fn on_exit;
@@ -337,8 +341,12 @@ static void hvm_finish(struct hvm *vm)
 {
     struct host *h = vm->h;
     hvm_release(vm, true);
-    if (vm->remove_dir)
+    if (vm->remove_dir) {
         rundir_remove(vm->run_dir);
+        /* QEMU is gone; a cgroup still busy (a process stuck past SIGKILL) is pruned later */
+        if (h->cgroup_root[0])
+            (void)cgroup_vm_remove(h->cgroup_root, vm->id);
+    }
     hvm_unlink(vm);
     defer_done(h, vm->start_done, vm->start_ud, vm->id, &vm->start_res);
     defer_done(h, vm->destroy_done, vm->destroy_ud, vm->id, &vm->destroy_res);
@@ -788,6 +796,12 @@ static void on_img(evutil_socket_t fd, short what, void *arg)
         hvm_maybe_finish(vm);
         return;
     }
+    /* limits first, then QEMU joins right after exec (before it has touched guest RAM); a
+     * failure only costs the limits (host_cgroups() told the operator at start) */
+    struct cgroup_limits lim = cgroup_vm_limits(vm->memory_mib, vm->cpu_quota_pct);
+    struct herr ce = { 0 };
+    const char *cgr = vm->h->cgroup_root;
+    bool cg = cgr[0] && cgroup_vm_setup(cgr, vm->id, &lim, &ce) == 0;
     r = proc_spawn(argv, log, &vm->qemu);
     if (r < 0) {
         herr_set(&e, r, "vm '%s': cannot run '%s': %s", vm->id, argv[0], strerror(-r));
@@ -797,6 +811,8 @@ static void on_img(evutil_socket_t fd, short what, void *arg)
         return;
     }
     qemu_argv_free(argv);
+    if (cg)
+        (void)cgroup_vm_attach(cgr, vm->id, vm->qemu.pid, &ce); /* see above */
     (void)rundir_pidfile_write(vm->run_dir, vm->qemu.pid); /* without it only adopt fails */
     if (hvm_watch_pid(vm) < 0) {
         proc_kill(&vm->qemu, SIGKILL);
@@ -879,6 +895,23 @@ int host_new(struct event_base *base, const struct host_config *c, struct host *
         r = qemu_run_path(h->images_dir, "vmlinux", h->kernel, sizeof(h->kernel));
     if (r < 0)
         goto out_free;
+    const char *cg = c->cgroup_root ? c->cgroup_root : "/sys/fs/cgroup/hearth";
+    if (cg[0]) {
+        struct herr ce = { 0 };
+        char missing[64] = "";
+        if (cgroup_root_check(cg, missing, sizeof(missing), &ce) < 0) {
+            snprintf(h->cgroup_note, sizeof(h->cgroup_note), "%s", ce.msg);
+        } else {
+            if (missing[0])
+                snprintf(h->cgroup_note, sizeof(h->cgroup_note),
+                         "cgroup root '%s' cannot have the %s controller(s): those limits are "
+                         "skipped", cg, missing);
+            if ((r = copy_str(h->cgroup_root, sizeof(h->cgroup_root), cg)) < 0)
+                goto out_free;
+        }
+    } else {
+        snprintf(h->cgroup_note, sizeof(h->cgroup_note), "cgroups are turned off");
+    }
     if (mkdir(h->run_root, 0700) < 0 && errno != EEXIST) {
         r = -errno;
         goto out_free;
@@ -934,8 +967,11 @@ void host_free(struct host *h)
             (void)proc_wait(&vm->img, mono_now_us() + KILL_WAIT_MS * 1000);
         }
         hvm_release(vm, true);
-        if (vm->state != HVM_ADOPTING)
+        if (vm->state != HVM_ADOPTING) {
             rundir_remove(vm->run_dir);
+            if (h->cgroup_root[0])
+                (void)cgroup_vm_remove(h->cgroup_root, vm->id); /* busy: pruned at next start */
+        }
         struct host_result cancel;
         result_set(&cancel, HOST_E_CANCELED, -ECANCELED, "vm '%s': the host was shut down",
                    vm->id);
@@ -1044,6 +1080,7 @@ void host_vm_create(struct host *h, const struct host_vm_spec *spec, host_done_f
     vm->vcpus = spec->vcpus ? spec->vcpus : 1;
     vm->memory_mib = spec->memory_mib ? spec->memory_mib : 256;
     vm->disk_mib = spec->disk_mib;
+    vm->cpu_quota_pct = spec->cpu_quota_pct;
     snprintf(vm->rootfs, sizeof(vm->rootfs), "%s", rootfs_abs);
     if (spec->extra_append && !(vm->extra_append = strdup(spec->extra_append))) {
         herr_set(&e, -ENOMEM, "vm '%s': out of memory", id);
@@ -1326,6 +1363,26 @@ void host_vm_disk_resize(struct host *h, const char *id, uint64_t new_mib, host_
 }
 
 /* --- queries --- */
+
+bool host_cgroups(struct host *h, char *note, size_t len)
+{
+    if (len)
+        snprintf(note, len, "%s", h->cgroup_note);
+    return h->cgroup_root[0] != 0;
+}
+
+static bool cgroup_claimed(void *ud, const char *name)
+{
+    return hvm_find(ud, name) != NULL;
+}
+
+int host_cgroup_prune(struct host *h)
+{
+    if (!h->cgroup_root[0])
+        return 0;
+    int r = cgroup_prune(h->cgroup_root, cgroup_claimed, h);
+    return r == -ENOENT ? 0 : r;
+}
 
 int host_vm_list_orphans(struct host *h, struct host_orphan **ret, size_t *ret_n)
 {
