@@ -808,3 +808,64 @@ TEST_SLOW(vm_cgroup, 180)
     vfx_end(&f); /* also after a failed check: no QEMU may outlive the test */
     (void)cgroup_prune_test_root(root);
 }
+
+/* Runs argv (PATH lookup), waiting; true on exit status 0. */
+static bool run_ok(const char *const *argv)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        if (null >= 0) {
+            dup2(null, 1);
+            dup2(null, 2);
+        }
+        execvp(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    int st = 0;
+    return pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+/* A guest that cannot grow its file system fails the create truthfully: 500 boot_failed with
+ * the reason, the row failed, no VM left. The image is a sparse copy of minimal without
+ * /sbin/resize2fs (debugfs edits it without mounting). */
+static void vm_grow_fails_body(struct vfx *f)
+{
+    char src[512], dst[300];
+    snprintf(src, sizeof(src), "%s/minimal.ext4", getenv("HEARTH_IMAGES"));
+    snprintf(dst, sizeof(dst), "%s/minimal.ext4", f->s.images);
+    CHECK(unlink(dst) == 0);
+    const char *cp[] = { "cp", "--sparse=always", src, dst, NULL };
+    const char *rm[] = { "debugfs", "-w", "-R", "rm /sbin/resize2fs", dst, NULL };
+    CHECK(run_ok(cp));
+    if (!run_ok(rm)) {
+        harness_skip("debugfs (e2fsprogs) is needed");
+        return;
+    }
+    struct hresp r;
+    CHECK(call(f, "POST", "/v1/sandboxes", "{\"shape\":\"s-1vcpu-256mb\",\"rootfs\":\"minimal\"}",
+               500, &r));
+    CHECK_STR(jstr(r.json, "data.code"), "boot_failed");
+    CHECK(strstr(jstr(r.json, "message"), "cannot grow the guest's root file system") != NULL);
+    hresp_free(&r);
+    CHECK(call(f, "GET", "/v1/sandboxes?status=failed", NULL, 200, &r));
+    CHECK_EQ(jint(r.json, "data.pagination.total"), 1);
+    hresp_free(&r);
+    /* the smallest disk needs no growth and boots */
+    char id[64];
+    CHECK(create(f, "{\"shape\":\"s-1vcpu-256mb\",\"rootfs\":\"minimal\",\"disk_mib\":1024}",
+                 id));
+    CHECK(destroy(f, id));
+    for (int i = 0; i < 50 && (run_dirs(f) || qemu_left(f, false)); i++)
+        usleep(100 * 1000);
+    CHECK_EQ(run_dirs(f), 0);
+    CHECK_EQ(qemu_left(f, false), 0);
+}
+
+TEST_SLOW(vm_grow_fails, 120)
+{
+    struct vfx f;
+    if (vfx_start(&f))
+        vm_grow_fails_body(&f);
+    vfx_end(&f); /* also after a failed check: no QEMU may outlive the test */
+}
