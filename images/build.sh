@@ -32,9 +32,9 @@ if [ ! -f "$kdir/vmlinux" ]; then
 fi
 link "$kdir/vmlinux" vmlinux
 
-# --- minimal: busybox + agent ---
+# --- minimal: busybox + resize2fs (from the host's e2fsprogs) + agent ---
 m=$("$keytool" script="$here/rootfs/minimal.sh" common="$here/rootfs/common.sh" agent="$agent" \
-    -s busybox="$(pkgver busybox-static)")
+    -s busybox="$(pkgver busybox-static)" -s e2fsprogs="$(pkgver e2fsprogs)")
 mimg=$cache/rootfs/minimal-${m:0:16}.ext4
 if [ ! -f "$mimg" ]; then
     say "building minimal ${m:0:16}"

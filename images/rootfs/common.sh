@@ -13,6 +13,12 @@ rootfs_finish() {
     : > "$tree/etc/fstab"
 }
 
+# Every root filesystem image is this size: the smallest disk a sandbox may have (spec/API.md
+# §3.2.1: disk_mib >= 1024), so no sandbox ever sees a device smaller than its file system.
+# hearthd grows the file system to the sandbox's disk at create (resize2fs in the guest). Kept
+# here, not in debian-12.sh, so changing it rebuilds the images but not the debootstrap tree.
+ROOTFS_SIZE=1G
+
 # Makes a raw ext4 image $2 of size $3 from the tree $1, without loop mounts. The file is sparse:
 # only the blocks the tree uses take room.
 rootfs_mkfs() {

@@ -44,7 +44,7 @@ image)
     trap 'rm -rf "$stage"' EXIT
     cp -a "$tree/." "$stage/"
     rootfs_finish "$stage" "$agent"
-    rootfs_mkfs "$stage" "$out" 2G
+    rootfs_mkfs "$stage" "$out" "$ROOTFS_SIZE"
     ;;
 *)
     echo "usage: debian-12.sh tree OUT_DIR | image OUT.ext4 AGENT TREE" >&2

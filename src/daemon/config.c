@@ -22,6 +22,7 @@ void config_defaults(struct hd_config *cfg)
     snprintf(cfg->data_dir, sizeof(cfg->data_dir), "/var/lib/hearth");
     snprintf(cfg->region, sizeof(cfg->region), "local");
     snprintf(cfg->accel, sizeof(cfg->accel), "auto");
+    snprintf(cfg->cgroup_root, sizeof(cfg->cgroup_root), "/sys/fs/cgroup/hearth");
     cfg->metrics_enabled = true;
     snprintf(cfg->metrics_host, sizeof(cfg->metrics_host), "127.0.0.1");
     cfg->metrics_port = 9464;
@@ -188,6 +189,18 @@ static int set_images_dir(struct hd_config *cfg, const char *v, const char **why
     return set_path(cfg->images_dir, v, why, true);
 }
 
+static int set_cgroup_root(struct hd_config *cfg, const char *v, const char **why)
+{
+    if (strcmp(v, "off") == 0)
+        v = "";
+    int r = set_path(cfg->cgroup_root, v, why, true);
+    *why = "expected an absolute path without '.' or '..' segments, or \"\" / off";
+    if (r == 0 && (strstr(v, "/../") || strstr(v, "/./") || strstr(v, "//") ||
+                   (v[0] && v[strlen(v) - 1] == '/')))
+        r = -EINVAL;
+    return r;
+}
+
 static int set_region(struct hd_config *cfg, const char *v, const char **why)
 {
     *why = "expected 1-63 characters of [A-Za-z0-9._-]";
@@ -297,6 +310,7 @@ static const struct {
     { "region", set_region },
     { "host_id", set_host_id },
     { "accel", set_accel },
+    { "cgroup_root", set_cgroup_root },
     { "metrics_listen", set_metrics_listen },
     { "log_level", set_log_level },
     { "max_sandboxes", set_max_sandboxes },

@@ -27,6 +27,8 @@ struct hd_config {
     char region[CONFIG_NAME_SIZE];        /* region = local */
     char host_id[CONFIG_NAME_SIZE];       /* host_id = "" → the machine's hostname */
     char accel[8];                        /* accel = auto | kvm | tcg */
+    char cgroup_root[CONFIG_PATH_SIZE];   /* cgroup_root = /sys/fs/cgroup/hearth ("" or off:
+                                             no cgroups) */
     bool metrics_enabled;                 /* metrics_listen = 127.0.0.1:9464 ("" or off = off) */
     char metrics_host[CONFIG_HOST_SIZE];
     uint16_t metrics_port;

@@ -2,8 +2,8 @@
 /* reconcile.c: what `hearthd serve` does before it listens (reconcile.h). Row by row:
  * creating → failed (its VM, if any, torn down); destroying → destroyed after the teardown;
  * running → the VM is re-adopted, or the row turns failed when its QEMU is gone; then orphan
- * run dirs (a create cut short, a crash between two steps) are destroyed. Uses store.h and
- * host.h only; edge code, so it logs. */
+ * run dirs (a create cut short, a crash between two steps) are destroyed and stale VM cgroups
+ * removed. Uses store.h and host.h only; edge code, so it logs. */
 #include "daemon/reconcile.h"
 
 #include <errno.h>
@@ -185,6 +185,13 @@ int reconcile_run(struct store *st, struct host *h, struct event_base *base,
         free(orph);
         wait_all(&rc, base);
     }
+    /* cgroups of VMs that are gone (a crash between exit and cleanup) */
+    int pruned = host_cgroup_prune(h);
+    if (pruned < 0)
+        log_warn(NULL, "reconcile: cannot prune vm cgroups, ignoring", "{s:s}", "err",
+                 strerror(-pruned));
+    else if (pruned > 0)
+        log_info(NULL, "reconcile: stale vm cgroups removed", "{s:i}", "count", pruned);
     log_info(NULL, "reconcile done", "{s:i,s:i,s:i,s:i}", "adopted", (int)rc.adopted, "failed",
              (int)rc.failed, "destroyed", (int)rc.destroyed, "orphans", (int)rc.orphans);
     return 0;

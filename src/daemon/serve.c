@@ -273,7 +273,7 @@ static int start_host(struct hd_ctx *hd)
         sizeof(run_root))
         return -ENAMETOOLONG;
     struct host_config hc = { .images_dir = hd->api.set.images_dir, .run_root = run_root,
-                              .accel = hd->cfg.accel };
+                              .accel = hd->cfg.accel, .cgroup_root = hd->cfg.cgroup_root };
     struct stat st;
     int r = 0;
     if (mkdir(run_root, 0700) < 0 && errno != EEXIST)
@@ -294,6 +294,13 @@ static int start_host(struct hd_ctx *hd)
     }
     hd->api.host = hd->host;
     host_set_on_exit(hd->host, api_on_vm_exit, &hd->api);
+    char note[512];
+    if (!host_cgroups(hd->host, note, sizeof(note)))
+        log_warn(NULL, "vms run without cgroup limits", "{s:s,s:s}", "cgroup_root",
+                 hd->cfg.cgroup_root, "why", note);
+    else if (note[0])
+        log_warn(NULL, "vm cgroups lack some limits", "{s:s,s:s}", "cgroup_root",
+                 hd->cfg.cgroup_root, "why", note);
     return reconcile_run(hd->store, hd->host, hd->base, hd->api.set.host_id);
 }
 

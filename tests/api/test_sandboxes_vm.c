@@ -20,6 +20,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -39,7 +41,7 @@ static bool link_image(const char *src_dir, const char *dst_dir, const char *nam
     return true;
 }
 
-static bool vfx_start(struct vfx *f)
+static bool vfx_start_conf(struct vfx *f, const char *extra_conf)
 {
     memset(f, 0, sizeof(*f));
     const char *img = getenv("HEARTH_IMAGES");
@@ -47,13 +49,18 @@ static bool vfx_start(struct vfx *f)
     snprintf(k, sizeof(k), "%s/vmlinux", img ? img : "/nonexistent");
     if (!img || access(k, R_OK) != 0)
         harness_skip("HEARTH_IMAGES with vmlinux is needed");
-    REQUIRE(hd_prepare(&f->s, NULL, false));
+    REQUIRE(hd_prepare(&f->s, extra_conf, false));
     REQUIRE(link_image(img, f->s.images, "vmlinux"));
     REQUIRE(link_image(img, f->s.images, "minimal.ext4"));
     REQUIRE(link_image(img, f->s.images, "debian-12.ext4"));
     REQUIRE(hd_start(&f->s));
     snprintf(f->hdr, sizeof(f->hdr), "X-Api-Key: %s\r\n", f->s.admin_key);
     return true;
+}
+
+static bool vfx_start(struct vfx *f)
+{
+    return vfx_start_conf(f, NULL);
 }
 
 /* QEMU processes whose command line names our temp dir. With kill, SIGKILLs them. */
@@ -599,5 +606,266 @@ TEST_SLOW(vm_kill9_restart, 300)
     struct vfx f;
     if (vfx_start(&f))
         vm_kill9_restart_body(&f);
+    vfx_end(&f); /* also after a failed check: no QEMU may outlive the test */
+}
+
+/* The root file system's size in MiB as `df` shows it in the guest (busybox and GNU). */
+static long long df_root_mib(struct vfx *f, const char *id)
+{
+    char out[4096];
+    if (!exec_stdout(f, id, "{\"cmd\":\"sh\",\"args\":[\"-c\",\"df -k / | tail -n 1\"]}", out,
+                     sizeof(out)))
+        return -1;
+    char dev[256];
+    long long kib = -1;
+    if (sscanf(out, "%255s %lld", dev, &kib) != 2)
+        return -1;
+    return kib / 1024;
+}
+
+/* df counts the whole file system minus ext4's own metadata: within 5 % below the disk. */
+static bool near_mib(long long got, long long disk)
+{
+    if (got > disk || got < disk - disk / 20)
+        harness_fail(__FILE__, __LINE__, "df shows %lld MiB for a %lld MiB disk", got, disk);
+    return got <= disk && got >= disk - disk / 20;
+}
+
+static bool resize_to(struct vfx *f, const char *id, const char *body, int want,
+                      struct hresp *r)
+{
+    char t[128];
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/resize", id);
+    return call(f, "POST", t, body, want, r);
+}
+
+static void vm_disk_sizes_body(struct vfx *f)
+{
+    char a[64], b[64], c[64], t[128];
+    struct hresp r;
+    /* the default disk (10240 MiB) on devbox:1: the 1 GiB image grew at create */
+    CHECK(create(f, "{\"shape\":\"s-1vcpu-512mb\",\"rootfs\":\"devbox:1\"}", a));
+    CHECK(near_mib(df_root_mib(f, a), 10240));
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s", a);
+    CHECK(call(f, "GET", t, NULL, 200, &r));
+    CHECK_EQ(jint(r.json, "data.disk_mib"), 10240);
+    hresp_free(&r);
+    CHECK(destroy(f, a));
+    /* the smallest disk on both images: no growth needed, df ≈ 1 GiB */
+    CHECK(create(f, "{\"shape\":\"s-1vcpu-512mb\",\"rootfs\":\"devbox:1\",\"disk_mib\":1024}",
+                 b));
+    CHECK(near_mib(df_root_mib(f, b), 1024));
+    CHECK(create(f, "{\"shape\":\"s-1vcpu-256mb\",\"rootfs\":\"minimal\",\"disk_mib\":1024}",
+                 c));
+    CHECK(near_mib(df_root_mib(f, c), 1024));
+    /* resize: 400 when not larger or above the maximum or not an integer, then grow online */
+    CHECK(resize_to(f, c, "{\"disk_mib\":1024}", 400, &r));
+    CHECK_STR(jstr(r.json, "data.disk_mib"), "must be larger than 1024");
+    hresp_free(&r);
+    CHECK(resize_to(f, c, "{\"disk_mib\":512}", 400, &r));
+    hresp_free(&r);
+    CHECK(resize_to(f, c, "{\"disk_mib\":262145}", 400, &r));
+    hresp_free(&r);
+    CHECK(resize_to(f, c, "{\"disk_mib\":\"2048\"}", 400, &r));
+    hresp_free(&r);
+    CHECK(resize_to(f, c, "{}", 400, &r));
+    hresp_free(&r);
+    CHECK(resize_to(f, c, "{\"disk_mib\":3000}", 200, &r));
+    CHECK_STR(jstr(r.json, "data.id"), c);
+    CHECK_EQ(jint(r.json, "data.disk_mib"), 3000);
+    hresp_free(&r);
+    CHECK(near_mib(df_root_mib(f, c), 3000));
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s", c);
+    CHECK(call(f, "GET", t, NULL, 200, &r));
+    CHECK_EQ(jint(r.json, "data.disk_mib"), 3000);
+    hresp_free(&r);
+    CHECK(resize_to(f, c, "{\"disk_mib\":3000}", 400, &r));
+    CHECK_STR(jstr(r.json, "data.disk_mib"), "must be larger than 3000");
+    hresp_free(&r);
+    /* devbox:1 grows online too (GNU df) */
+    CHECK(resize_to(f, b, "{\"disk_mib\":20480}", 200, &r));
+    hresp_free(&r);
+    CHECK(near_mib(df_root_mib(f, b), 20480));
+    /* the files written before survive the growth */
+    char out[256];
+    CHECK(exec_stdout(f, c, "{\"cmd\":\"sh\",\"args\":[\"-c\",\"echo x > /root/f; sync; "
+                             "cat /root/f\"]}", out, sizeof(out)));
+    CHECK_STR(out, "x\n");
+    /* a destroyed sandbox: 409 */
+    CHECK(destroy(f, c));
+    CHECK(resize_to(f, c, "{\"disk_mib\":4096}", 409, &r));
+    CHECK_STR(jstr(r.json, "data.code"), "invalid_state");
+    hresp_free(&r);
+    CHECK(destroy(f, b));
+    CHECK_EQ(qemu_left(f, false), 0);
+}
+
+TEST_SLOW(vm_disk_sizes, 300)
+{
+    struct vfx f;
+    if (vfx_start(&f))
+        vm_disk_sizes_body(&f);
+    vfx_end(&f); /* also after a failed check: no QEMU may outlive the test */
+}
+
+/* A cgroup v2 mount this test may make a root under: the unified /sys/fs/cgroup, or the v2
+ * part of a hybrid layout. false when there is none (the check is then skipped). */
+static bool cgroup2_base(char *out, size_t len)
+{
+    static const char *const bases[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
+    for (size_t i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
+        struct statfs sf;
+        if (statfs(bases[i], &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC &&
+            access(bases[i], W_OK) == 0) {
+            snprintf(out, len, "%s", bases[i]);
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool read_file(const char *path, char *out, size_t len)
+{
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        return false;
+    size_t n = fread(out, 1, len - 1, fp);
+    out[n] = 0;
+    fclose(fp);
+    return true;
+}
+
+static int qemu_pid_of(struct vfx *f, const char *id)
+{
+    char p[300], buf[32];
+    snprintf(p, sizeof(p), "%s/vms/%s/qemu.pid", f->s.data, id);
+    return read_file(p, buf, sizeof(buf)) ? atoi(buf) : 0;
+}
+
+/* Removes the test's cgroup root and whatever cgroups it still holds (empty ones only). */
+static int cgroup_prune_test_root(const char *root)
+{
+    DIR *d = opendir(root);
+    if (d) {
+        for (struct dirent *e; (e = readdir(d));)
+            if (e->d_name[0] != '.' && e->d_type == DT_DIR)
+                (void)unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR); /* busy: left, reported */
+        closedir(d);
+    }
+    return rmdir(root);
+}
+
+static void vm_cgroup_body(struct vfx *f, const char *root)
+{
+    char id[64], p[600], buf[4096];
+    CHECK(create(f, "{\"shape\":\"s-1vcpu-256mb\",\"rootfs\":\"minimal\"}", id));
+    int pid = qemu_pid_of(f, id);
+    CHECK(pid > 0);
+    /* QEMU runs in <root>/<id>: listed in cgroup.procs and seen so from /proc */
+    snprintf(p, sizeof(p), "%s/%s/cgroup.procs", root, id);
+    CHECK(read_file(p, buf, sizeof(buf)));
+    char want[96];
+    snprintf(want, sizeof(want), "%d\n", pid);
+    CHECK(strncmp(buf, want, strlen(want)) == 0 || strstr(buf, want) != NULL);
+    snprintf(p, sizeof(p), "/proc/%d/cgroup", pid);
+    CHECK(read_file(p, buf, sizeof(buf)));
+    char *v2 = strstr(buf, "0::");
+    CHECK(v2 != NULL);
+    snprintf(want, sizeof(want), "/%s\n", id);
+    CHECK(strstr(v2, want) != NULL);
+    /* limits where the hierarchy has the controllers: 256 MiB guest + 256 MiB allowance,
+     * no CPU cap (the built-in shapes have none) */
+    snprintf(p, sizeof(p), "%s/%s/memory.max", root, id);
+    if (read_file(p, buf, sizeof(buf)))
+        CHECK_STR(buf, "536870912\n");
+    snprintf(p, sizeof(p), "%s/%s/cpu.max", root, id);
+    if (read_file(p, buf, sizeof(buf)))
+        CHECK_STR(buf, "max 100000\n");
+    /* destroy removes the cgroup */
+    CHECK(destroy(f, id));
+    snprintf(p, sizeof(p), "%s/%s", root, id);
+    for (int i = 0; i < 50 && access(p, F_OK) == 0; i++)
+        usleep(100 * 1000);
+    CHECK(access(p, F_OK) != 0);
+    /* a stale cgroup (a crash between QEMU's exit and the cleanup) goes at the next start */
+    snprintf(p, sizeof(p), "%s/sb-01STALE0000000000000000000", root);
+    CHECK(mkdir(p, 0755) == 0);
+    CHECK(crash_restart(f));
+    CHECK(access(p, F_OK) != 0);
+    CHECK_EQ(qemu_left(f, false), 0);
+}
+
+TEST_SLOW(vm_cgroup, 180)
+{
+    char base[64], root[128], conf[200];
+    if (!cgroup2_base(base, sizeof(base)))
+        harness_skip("no writable cgroup v2 mount");
+    snprintf(root, sizeof(root), "%s/hearth-test-%d", base, (int)getpid());
+    snprintf(conf, sizeof(conf), "cgroup_root = %s\n", root);
+    struct vfx f;
+    if (vfx_start_conf(&f, conf))
+        vm_cgroup_body(&f, root);
+    vfx_end(&f); /* also after a failed check: no QEMU may outlive the test */
+    (void)cgroup_prune_test_root(root);
+}
+
+/* Runs argv (PATH lookup), waiting; true on exit status 0. */
+static bool run_ok(const char *const *argv)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        if (null >= 0) {
+            dup2(null, 1);
+            dup2(null, 2);
+        }
+        execvp(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    int st = 0;
+    return pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+/* A guest that cannot grow its file system fails the create truthfully: 500 boot_failed with
+ * the reason, the row failed, no VM left. The image is a sparse copy of minimal without
+ * /sbin/resize2fs (debugfs edits it without mounting). */
+static void vm_grow_fails_body(struct vfx *f)
+{
+    char src[512], dst[300];
+    snprintf(src, sizeof(src), "%s/minimal.ext4", getenv("HEARTH_IMAGES"));
+    snprintf(dst, sizeof(dst), "%s/minimal.ext4", f->s.images);
+    CHECK(unlink(dst) == 0);
+    const char *cp[] = { "cp", "--sparse=always", src, dst, NULL };
+    const char *rm[] = { "debugfs", "-w", "-R", "rm /sbin/resize2fs", dst, NULL };
+    CHECK(run_ok(cp));
+    if (!run_ok(rm)) {
+        harness_skip("debugfs (e2fsprogs) is needed");
+        return;
+    }
+    struct hresp r;
+    CHECK(call(f, "POST", "/v1/sandboxes", "{\"shape\":\"s-1vcpu-256mb\",\"rootfs\":\"minimal\"}",
+               500, &r));
+    CHECK_STR(jstr(r.json, "data.code"), "boot_failed");
+    CHECK(strstr(jstr(r.json, "message"), "cannot grow the guest's root file system") != NULL);
+    hresp_free(&r);
+    CHECK(call(f, "GET", "/v1/sandboxes?status=failed", NULL, 200, &r));
+    CHECK_EQ(jint(r.json, "data.pagination.total"), 1);
+    hresp_free(&r);
+    /* the smallest disk needs no growth and boots */
+    char id[64];
+    CHECK(create(f, "{\"shape\":\"s-1vcpu-256mb\",\"rootfs\":\"minimal\",\"disk_mib\":1024}",
+                 id));
+    CHECK(destroy(f, id));
+    for (int i = 0; i < 50 && (run_dirs(f) || qemu_left(f, false)); i++)
+        usleep(100 * 1000);
+    CHECK_EQ(run_dirs(f), 0);
+    CHECK_EQ(qemu_left(f, false), 0);
+}
+
+TEST_SLOW(vm_grow_fails, 120)
+{
+    struct vfx f;
+    if (vfx_start(&f))
+        vm_grow_fails_body(&f);
     vfx_end(&f); /* also after a failed check: no QEMU may outlive the test */
 }

@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -685,5 +686,64 @@ TEST_SLOW(adopt_after_crash_and_orphans, 300)
     CHECK_EQ(host_vm_list_orphans(f.h, &o, &n), 0);
     CHECK_EQ(n, 0);
     free(o);
+    fx_release(&f);
+}
+
+/* host_vm_disk_resize(): grow, the same size again (a retry: OK, nothing done), smaller
+ * refused (shrinking would cut the file system), unknown VM, bad size; and a create whose disk
+ * is smaller than its image is refused up front. */
+static void disk_resize_body(struct fx *f)
+{
+    char id[32], other[32];
+    new_id(id);
+    new_id(other);
+    struct done_rec d = { 0 };
+    struct host_vm_spec s = { .id = id, .rootfs = "minimal", .vcpus = 1, .memory_mib = 256,
+                              .disk_mib = 1024 };
+    host_vm_create(f->h, &s, on_done, &d);
+    CHECK(fx_run_until(f, &d.n, 1, 120));
+    CHECK_EQ(d.res.err, HOST_OK);
+    static const struct { uint64_t mib; enum host_err want; } steps[] = {
+        { 2048, HOST_OK }, { 2048, HOST_OK }, { 1500, HOST_E_INVALID }, { 0, HOST_E_INVALID },
+        { (1ull << 24) + 1, HOST_E_INVALID }, { 4096, HOST_OK },
+    };
+    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+        d = (struct done_rec){ 0 };
+        host_vm_disk_resize(f->h, id, steps[i].mib, on_done, &d);
+        CHECK_EQ(d.n, 0); /* never from inside the call */
+        CHECK(fx_run_until(f, &d.n, 1, 30));
+        if (d.res.err != steps[i].want)
+            harness_fail(__FILE__, __LINE__, "step %zu: %s: %s", i,
+                         host_err_to_string(d.res.err), d.res.msg);
+        CHECK_EQ(d.res.err, steps[i].want);
+    }
+    /* a second resize while one is in flight: busy */
+    struct done_rec d1 = { 0 }, d2 = { 0 };
+    host_vm_disk_resize(f->h, id, 5000, on_done, &d1);
+    host_vm_disk_resize(f->h, id, 6000, on_done, &d2);
+    CHECK(fx_run_until(f, &d2.n, 1, 30));
+    CHECK_EQ(d2.res.err, HOST_E_BUSY);
+    CHECK(fx_run_until(f, &d1.n, 1, 30));
+    CHECK_EQ(d1.res.err, HOST_OK);
+    d = (struct done_rec){ 0 };
+    host_vm_disk_resize(f->h, other, 2048, on_done, &d);
+    CHECK(fx_run_until(f, &d.n, 1, 10));
+    CHECK_EQ(d.res.err, HOST_E_NOT_FOUND);
+    /* the image is 1 GiB: a 512 MiB disk would cut its file system */
+    d = (struct done_rec){ 0 };
+    s = (struct host_vm_spec){ .id = other, .rootfs = "minimal", .disk_mib = 512 };
+    host_vm_create(f->h, &s, on_done, &d);
+    CHECK(fx_run_until(f, &d.n, 1, 10));
+    CHECK_EQ(d.res.err, HOST_E_INVALID);
+    CHECK(strstr(d.res.msg, "smaller than the image") != NULL);
+    CHECK(!dir_exists(f->run_root, other));
+    CHECK(destroy_vm(f, id));
+}
+
+TEST_SLOW(disk_resize, 180)
+{
+    struct fx f = { 0 };
+    if (fx_init(&f))
+        disk_resize_body(&f);
     fx_release(&f);
 }

@@ -160,3 +160,9 @@ const char **guest_identity_argv(const char *hostname, const char *const *keys, 
     v[i] = NULL;
     return v;
 }
+
+const char *const *guest_grow_root_argv(void)
+{
+    static const char *const argv[] = { "resize2fs", "/dev/vda", NULL };
+    return argv;
+}

@@ -26,3 +26,8 @@ int guest_run(struct host *h, struct event_base *base, const char *id,
  * left alone) to /root/.ssh/authorized_keys. Returns a NULL-terminated array borrowing
  * hostname and keys; free() the array only. NULL on out of memory. */
 const char **guest_identity_argv(const char *hostname, const char *const *keys, size_t n);
+
+/* argv that grows the guest's root file system (ext4 on /dev/vda, mounted) online to its
+ * device: `resize2fs /dev/vda` (every hearth image carries it; docs/images.md). A no-op that
+ * exits 0 when the file system fills the device already. Static; do not free. */
+const char *const *guest_grow_root_argv(void);

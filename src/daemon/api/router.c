@@ -41,7 +41,7 @@ static const struct api_route routes[] = {
     NI(POST, "/v1/sandboxes/*/pause"),
     NI(POST, "/v1/sandboxes/*/resume"),
     NI(POST, "/v1/sandboxes/*/fork"),
-    NI(POST, "/v1/sandboxes/*/resize"),
+    R(POST, "/v1/sandboxes/*/resize", KEY, api_sandbox_resize),
     R(POST, "/v1/sandboxes/*/ssh-pubkeys", KEY, api_sandbox_ssh_keys),
     R(POST, "/v1/sandboxes/*/exec", KEY, api_sandbox_exec),
     R(PUT, "/v1/sandboxes/*/files", KEY, api_sandbox_file_put),

@@ -12,6 +12,9 @@ void api_sandbox_by_ip(struct api_call *call);
 void api_sandbox_patch(struct api_call *call);
 void api_sandbox_delete(struct api_call *call);
 void api_sandbox_ssh_keys(struct api_call *call);
+/* POST /v1/sandboxes/{id}/resize (§3.3.4): QMP block_resize, then resize2fs in the guest; the
+ * new disk_mib is stored only after both succeeded (a failure answers 500, size unchanged). */
+void api_sandbox_resize(struct api_call *call);
 
 struct api_ctx;
 /* Starts host_vm_destroy() of sandbox id, whose row is already destroying with its intent (or

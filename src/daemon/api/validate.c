@@ -769,3 +769,29 @@ int api_validate_patch(json_t *body, struct api_patch_req *ret, json_t **ret_fai
     *ret = out;
     return 0;
 }
+
+/* ---- resize (§3.3.4) ---- */
+
+int api_validate_resize(json_t *body, int64_t current_mib, int64_t max_mib, int64_t *ret_mib,
+                        json_t **ret_fail)
+{
+    struct errs e = { 0 };
+    if (!json_is_object(body)) {
+        *ret_fail = json_pack("{s:s,s:s}", "body", "must be a json object", "code", INVALID);
+        return 400;
+    }
+    bool present;
+    int64_t v = 0;
+    if (get_int(&e, body, "disk_mib", &present, &v) && !present)
+        err_add(&e, "disk_mib", INVALID, "is required");
+    else if (!e.o && v <= current_mib)
+        err_add(&e, "disk_mib", INVALID, "must be larger than %lld", (long long)current_mib);
+    else if (!e.o && v > max_mib)
+        err_add(&e, "disk_mib", INVALID, "must be at most %lld", (long long)max_mib);
+    if (e.o) {
+        *ret_fail = err_take(&e);
+        return 400;
+    }
+    *ret_mib = v;
+    return 0;
+}

@@ -64,6 +64,13 @@ struct api_patch_req {
 __attribute__((warn_unused_result))
 int api_validate_patch(json_t *body, struct api_patch_req *ret, json_t **ret_fail);
 
+/* Validates a resize body (§3.3.4) for a sandbox whose disk is current_mib, against the
+ * operator's max_mib. Returns 0 with *ret_mib (current_mib < value <= max_mib), or 400 with
+ * *ret_fail set: not an object, disk_mib missing or not an integer, not larger than current
+ * (`{"disk_mib":"must be larger than N"}`), above max_mib. Pure. */
+int api_validate_resize(json_t *body, int64_t current_mib, int64_t max_mib, int64_t *ret_mib,
+                        json_t **ret_fail);
+
 /* One egress rule (§3.6.3) into its stored form (lowercased host, no trailing dot, CIDR host
  * bits cleared) in out. Returns 0, 1 for "*" (allow all), or -EINVAL with *why. */
 __attribute__((warn_unused_result))

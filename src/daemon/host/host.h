@@ -70,6 +70,8 @@ struct host_config {
     int boot_timeout_ms;        /* create: spawn to READY; default 30000 */
     int stop_timeout_ms;        /* destroy: each stage; default 10000 */
     int adopt_timeout_ms;       /* adopt: QMP and agent READY; default 10000 */
+    const char *cgroup_root;    /* cgroup v2 dir holding one cgroup per VM (cgroup.h); NULL:
+                                   "/sys/fs/cgroup/hearth"; "": no cgroups */
 };
 
 struct host_vm_spec {
@@ -78,8 +80,10 @@ struct host_vm_spec {
                                    means <images_dir>/minimal.ext4) */
     unsigned vcpus;             /* default 1 */
     unsigned memory_mib;        /* default 256 */
-    uint64_t disk_mib;          /* virtual disk size; 0: the image's size. Growing the disk
-                                   does not grow the filesystem (resize2fs in the guest) */
+    uint64_t disk_mib;          /* virtual disk size; 0: the image's size; smaller than the
+                                   image: HOST_E_INVALID. Growing the disk does not grow the
+                                   filesystem (resize2fs in the guest) */
+    uint32_t cpu_quota_pct;     /* cpu.max cap in percent of one CPU; 0: uncapped */
     const char *extra_append;   /* extra kernel arguments, may be NULL */
     int boot_timeout_ms;        /* 0: the host's default */
 };
@@ -146,6 +150,29 @@ void host_vm_adopt(struct host *h, const char *id, host_done_fn done, void *ud);
  * entries, or -errno. Blocking only on a directory read. */
 __attribute__((warn_unused_result))
 int host_vm_list_orphans(struct host *h, struct host_orphan **ret, size_t *ret_n);
+
+/* Largest virtual disk create and resize take: 16 TiB in MiB (the config's max_disk_mib cap). */
+#define HOST_DISK_MAX_MIB (1ull << 24)
+
+/* Grows VM id's root disk (drive `root`) online to new_mib MiB: QMP query-block, then
+ * block_resize; the guest sees the new capacity at once (virtio config change). The guest's
+ * file system is not grown (resize2fs in the guest is the caller's next step). done runs once:
+ * HOST_OK (also when the disk already has that size: a retry), HOST_E_INVALID (bad id or size,
+ * or smaller than the disk is: shrinking would cut the file system), HOST_E_NOT_FOUND,
+ * HOST_E_BUSY (not running, or another resize under way), HOST_E_QEMU (QEMU refused, with its
+ * error), HOST_E_GONE (QEMU exited or the host was freed meanwhile). */
+void host_vm_disk_resize(struct host *h, const char *id, uint64_t new_mib, host_done_fn done,
+                         void *ud);
+
+/* Whether VMs get cgroups: true when cgroup_root is usable (each QEMU then runs in
+ * <cgroup_root>/<id> with memory.max = guest RAM + CGROUP_QEMU_OVERHEAD_MIB and cpu.max from
+ * the spec's quota). note gets why not (false), or which controllers the root cannot have
+ * (true; those limits are skipped), or "". For one warning at start; a VM never fails for
+ * want of a cgroup. */
+bool host_cgroups(struct host *h, char *note, size_t len);
+/* Removes cgroups under cgroup_root that no VM of this host claims and no process holds (after
+ * reconcile destroyed the orphans). Returns how many, or -errno; 0 when cgroups are off. */
+int host_cgroup_prune(struct host *h);
 
 /* True when VM id exists here and is running (READY seen, QEMU alive). */
 bool host_vm_running(struct host *h, const char *id);

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "herr.h"
 #include "mono.h"
 #include "proc.h"
@@ -98,8 +99,13 @@ struct hvm {
     /* create inputs, copied */
     char rootfs[PATH_MAX];       /* absolute backing image */
     unsigned vcpus, memory_mib;
+    uint32_t cpu_quota_pct;
     uint64_t disk_mib;
     char *extra_append;          /* owned, may be NULL */
+    /* the disk resize in flight (host_vm_disk_resize()); one at a time */
+    host_done_fn resize_done;    /* NULL when none */
+    void *resize_ud;
+    uint64_t resize_bytes;       /* the new virtual size */
 };
 
 enum { STOP_POWER, STOP_QUIT };
@@ -123,6 +129,8 @@ struct host {
     char qemu_bin[PATH_MAX];     /* "" for the default */
     char qemu_img[PATH_MAX];
     enum qemu_accel accel;       /* resolved */
+    char cgroup_root[PATH_MAX];  /* "" when VMs get no cgroup */
+    char cgroup_note[512];       /* why not, or which controllers are missing */
     int boot_ms, stop_ms, adopt_ms;
     struct hvm *vms;
     host_exit_fn on_exit;
@@ -271,8 +279,22 @@ static void hvm_update_qmp_write(struct hvm *vm)
         event_del(vm->ev_qmp_w);
 }
 
+static void resize_complete(struct hvm *vm, const struct host_result *res)
+{
+    host_done_fn done = vm->resize_done;
+    vm->resize_done = NULL;
+    defer_done(vm->h, done, vm->resize_ud, vm->id, res);
+}
+
 static void hvm_drop_qmp(struct hvm *vm)
 {
+    if (vm->resize_done) {
+        /* the reply can no longer come: QEMU exits or the VM is being torn down */
+        struct host_result res;
+        result_set(&res, HOST_E_GONE, -ECONNRESET,
+                   "vm '%s': qmp connection lost during the disk resize", vm->id);
+        resize_complete(vm, &res);
+    }
     ev_free(&vm->ev_qmp_r);
     ev_free(&vm->ev_qmp_w);
     qmp_client_free(vm->qmp);
@@ -319,8 +341,12 @@ static void hvm_finish(struct hvm *vm)
 {
     struct host *h = vm->h;
     hvm_release(vm, true);
-    if (vm->remove_dir)
+    if (vm->remove_dir) {
         rundir_remove(vm->run_dir);
+        /* QEMU is gone; a cgroup still busy (a process stuck past SIGKILL) is pruned later */
+        if (h->cgroup_root[0])
+            (void)cgroup_vm_remove(h->cgroup_root, vm->id);
+    }
     hvm_unlink(vm);
     defer_done(h, vm->start_done, vm->start_ud, vm->id, &vm->start_res);
     defer_done(h, vm->destroy_done, vm->destroy_ud, vm->id, &vm->destroy_res);
@@ -770,6 +796,12 @@ static void on_img(evutil_socket_t fd, short what, void *arg)
         hvm_maybe_finish(vm);
         return;
     }
+    /* limits first, then QEMU joins right after exec (before it has touched guest RAM); a
+     * failure only costs the limits (host_cgroups() told the operator at start) */
+    struct cgroup_limits lim = cgroup_vm_limits(vm->memory_mib, vm->cpu_quota_pct);
+    struct herr ce = { 0 };
+    const char *cgr = vm->h->cgroup_root;
+    bool cg = cgr[0] && cgroup_vm_setup(cgr, vm->id, &lim, &ce) == 0;
     r = proc_spawn(argv, log, &vm->qemu);
     if (r < 0) {
         herr_set(&e, r, "vm '%s': cannot run '%s': %s", vm->id, argv[0], strerror(-r));
@@ -779,6 +811,8 @@ static void on_img(evutil_socket_t fd, short what, void *arg)
         return;
     }
     qemu_argv_free(argv);
+    if (cg)
+        (void)cgroup_vm_attach(cgr, vm->id, vm->qemu.pid, &ce); /* see above */
     (void)rundir_pidfile_write(vm->run_dir, vm->qemu.pid); /* without it only adopt fails */
     if (hvm_watch_pid(vm) < 0) {
         proc_kill(&vm->qemu, SIGKILL);
@@ -861,6 +895,23 @@ int host_new(struct event_base *base, const struct host_config *c, struct host *
         r = qemu_run_path(h->images_dir, "vmlinux", h->kernel, sizeof(h->kernel));
     if (r < 0)
         goto out_free;
+    const char *cg = c->cgroup_root ? c->cgroup_root : "/sys/fs/cgroup/hearth";
+    if (cg[0]) {
+        struct herr ce = { 0 };
+        char missing[64] = "";
+        if (cgroup_root_check(cg, missing, sizeof(missing), &ce) < 0) {
+            snprintf(h->cgroup_note, sizeof(h->cgroup_note), "%s", ce.msg);
+        } else {
+            if (missing[0])
+                snprintf(h->cgroup_note, sizeof(h->cgroup_note),
+                         "cgroup root '%s' cannot have the %s controller(s): those limits are "
+                         "skipped", cg, missing);
+            if ((r = copy_str(h->cgroup_root, sizeof(h->cgroup_root), cg)) < 0)
+                goto out_free;
+        }
+    } else {
+        snprintf(h->cgroup_note, sizeof(h->cgroup_note), "cgroups are turned off");
+    }
     if (mkdir(h->run_root, 0700) < 0 && errno != EEXIST) {
         r = -errno;
         goto out_free;
@@ -916,8 +967,11 @@ void host_free(struct host *h)
             (void)proc_wait(&vm->img, mono_now_us() + KILL_WAIT_MS * 1000);
         }
         hvm_release(vm, true);
-        if (vm->state != HVM_ADOPTING)
+        if (vm->state != HVM_ADOPTING) {
             rundir_remove(vm->run_dir);
+            if (h->cgroup_root[0])
+                (void)cgroup_vm_remove(h->cgroup_root, vm->id); /* busy: pruned at next start */
+        }
         struct host_result cancel;
         result_set(&cancel, HOST_E_CANCELED, -ECANCELED, "vm '%s': the host was shut down",
                    vm->id);
@@ -1005,6 +1059,16 @@ void host_vm_create(struct host *h, const struct host_vm_spec *spec, host_done_f
         fail_now(h, done, ud, id, err_from_errno(r), "vm '%s': %s", id, e.msg);
         return;
     }
+    /* a device smaller than the image's file system would cut it: refuse up front */
+    struct stat ist;
+    if (spec->disk_mib && stat(rootfs_abs, &ist) == 0 &&
+        (spec->disk_mib > HOST_DISK_MAX_MIB || (uint64_t)ist.st_size > spec->disk_mib << 20)) {
+        fail_now(h, done, ud, id, HOST_E_INVALID,
+                 "vm '%s': disk of %llu MiB is smaller than the image '%s' (%lld MiB)", id,
+                 (unsigned long long)spec->disk_mib, rootfs_abs,
+                 (long long)(ist.st_size >> 20));
+        return;
+    }
     struct hvm *vm = hvm_new(h, id, HVM_CREATING);
     if (!vm) {
         fail_now(h, done, ud, id, HOST_E_SYSTEM, "vm '%s': out of memory", id);
@@ -1016,6 +1080,7 @@ void host_vm_create(struct host *h, const struct host_vm_spec *spec, host_done_f
     vm->vcpus = spec->vcpus ? spec->vcpus : 1;
     vm->memory_mib = spec->memory_mib ? spec->memory_mib : 256;
     vm->disk_mib = spec->disk_mib;
+    vm->cpu_quota_pct = spec->cpu_quota_pct;
     snprintf(vm->rootfs, sizeof(vm->rootfs), "%s", rootfs_abs);
     if (spec->extra_append && !(vm->extra_append = strdup(spec->extra_append))) {
         herr_set(&e, -ENOMEM, "vm '%s': out of memory", id);
@@ -1190,7 +1255,134 @@ void host_vm_destroy(struct host *h, const char *id, host_done_fn done, void *ud
     }
 }
 
+/* --- disk resize --- */
+
+static void on_block_resize(void *ud, const struct qmp_msg *reply)
+{
+    struct hvm *vm = ud;
+    struct host_result res = { .err = HOST_OK };
+    if (reply->kind == QMP_MSG_ERROR)
+        result_set(&res, HOST_E_QEMU, -EREMOTEIO, "vm '%s': block_resize failed: %s: %s",
+                   vm->id, reply->err_class, reply->err_desc);
+    resize_complete(vm, &res);
+}
+
+/* The virtual size of drive `root` in a query-block reply, or -1. */
+static int64_t root_virtual_size(json_t *blocks)
+{
+    size_t i;
+    json_t *b;
+    json_array_foreach(blocks, i, b) {
+        json_t *dev = json_object_get(b, "device");
+        if (!json_is_string(dev) || strcmp(json_string_value(dev), "root") != 0)
+            continue;
+        json_t *vs = json_object_get(json_object_get(json_object_get(b, "inserted"), "image"),
+                                     "virtual-size");
+        return json_is_integer(vs) ? (int64_t)json_integer_value(vs) : -1;
+    }
+    return -1;
+}
+
+/* query-block answered: refuse to shrink (a shrunk qcow2 cuts the guest's file system), do
+ * nothing when the size is already right (a retry after a crash between the two steps), else
+ * block_resize. */
+static void on_query_block(void *ud, const struct qmp_msg *reply)
+{
+    struct hvm *vm = ud;
+    struct host_result res;
+    int64_t cur = reply->kind == QMP_MSG_RETURN ? root_virtual_size(reply->ret) : -1;
+    if (reply->kind == QMP_MSG_ERROR) {
+        result_set(&res, HOST_E_QEMU, -EREMOTEIO, "vm '%s': query-block failed: %s: %s",
+                   vm->id, reply->err_class, reply->err_desc);
+        resize_complete(vm, &res);
+        return;
+    }
+    if (cur < 0) {
+        result_set(&res, HOST_E_QEMU, -EPROTO, "vm '%s': query-block shows no drive 'root'",
+                   vm->id);
+        resize_complete(vm, &res);
+        return;
+    }
+    if ((uint64_t)cur > vm->resize_bytes) {
+        result_set(&res, HOST_E_INVALID, -EINVAL,
+                   "vm '%s': the disk is %lld MiB already and cannot shrink to %llu MiB",
+                   vm->id, (long long)(cur >> 20), (unsigned long long)(vm->resize_bytes >> 20));
+        resize_complete(vm, &res);
+        return;
+    }
+    if ((uint64_t)cur == vm->resize_bytes) {
+        res = (struct host_result){ .err = HOST_OK };
+        resize_complete(vm, &res);
+        return;
+    }
+    json_t *args = json_pack("{s:s,s:I}", "device", "root", "size",
+                             (json_int_t)vm->resize_bytes);
+    int r = args ? qmp_client_send(vm->qmp, "block_resize", args, on_block_resize, vm)
+                 : -ENOMEM;
+    json_decref(args);
+    if (r < 0) {
+        result_set(&res, err_from_errno(r), r, "vm '%s': cannot send block_resize: %s", vm->id,
+                   strerror(-r));
+        resize_complete(vm, &res);
+        return;
+    }
+    hvm_update_qmp_write(vm);
+}
+
+void host_vm_disk_resize(struct host *h, const char *id, uint64_t new_mib, host_done_fn done,
+                         void *ud)
+{
+    struct hvm *vm = hvm_find(h, id);
+    if (!rundir_id_valid(id) || new_mib == 0 || new_mib > HOST_DISK_MAX_MIB) {
+        fail_now(h, done, ud, id, HOST_E_INVALID, "vm '%.64s': invalid disk size %llu MiB",
+                 id ? id : "", (unsigned long long)new_mib);
+        return;
+    }
+    if (!vm) {
+        fail_now(h, done, ud, id, HOST_E_NOT_FOUND, "no vm '%s'", id);
+        return;
+    }
+    if (vm->state != HVM_RUNNING || !vm->qmp) {
+        fail_now(h, done, ud, id, HOST_E_BUSY, "vm '%s' is not running", id);
+        return;
+    }
+    if (vm->resize_done) {
+        fail_now(h, done, ud, id, HOST_E_BUSY, "vm '%s': a disk resize is under way", id);
+        return;
+    }
+    vm->resize_bytes = new_mib << 20;
+    int r = qmp_client_send(vm->qmp, "query-block", NULL, on_query_block, vm);
+    if (r < 0) {
+        fail_now(h, done, ud, id, r == -EBUSY ? HOST_E_BUSY : HOST_E_SYSTEM,
+                 "vm '%s': cannot send query-block: %s", id, strerror(-r));
+        return;
+    }
+    vm->resize_done = done;
+    vm->resize_ud = ud;
+    hvm_update_qmp_write(vm);
+}
+
 /* --- queries --- */
+
+bool host_cgroups(struct host *h, char *note, size_t len)
+{
+    if (len)
+        snprintf(note, len, "%s", h->cgroup_note);
+    return h->cgroup_root[0] != 0;
+}
+
+static bool cgroup_claimed(void *ud, const char *name)
+{
+    return hvm_find(ud, name) != NULL;
+}
+
+int host_cgroup_prune(struct host *h)
+{
+    if (!h->cgroup_root[0])
+        return 0;
+    int r = cgroup_prune(h->cgroup_root, cgroup_claimed, h);
+    return r == -ENOENT ? 0 : r;
+}
 
 int host_vm_list_orphans(struct host *h, struct host_orphan **ret, size_t *ret_n)
 {

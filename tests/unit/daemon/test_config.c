@@ -27,6 +27,7 @@ TEST(defaults)
     CHECK_STR(c.images_dir, "");
     CHECK_STR(c.region, "local");
     CHECK_STR(c.accel, "auto");
+    CHECK_STR(c.cgroup_root, "/sys/fs/cgroup/hearth");
     CHECK(c.metrics_enabled);
     CHECK_STR(c.metrics_host, "127.0.0.1");
     CHECK_EQ(c.metrics_port, 9464);
@@ -53,6 +54,7 @@ TEST(every_key)
                        "region = eu-1\n"
                        "host_id = node_a.1\n"
                        "accel = tcg\n"
+                       "cgroup_root = /sys/fs/cgroup/unified/hearth\n"
                        "metrics_listen = off\n"
                        "log_level = debug\n"
                        "max_sandboxes = 10\n"
@@ -74,6 +76,7 @@ TEST(every_key)
     CHECK_STR(c.region, "eu-1");
     CHECK_STR(c.host_id, "node_a.1");
     CHECK_STR(c.accel, "tcg");
+    CHECK_STR(c.cgroup_root, "/sys/fs/cgroup/unified/hearth");
     CHECK(!c.metrics_enabled);
     CHECK_EQ(c.log_level, LOG_LEVEL_DEBUG);
     CHECK_EQ(c.max_sandboxes, 10);
@@ -91,6 +94,10 @@ TEST(every_key)
     CHECK_EQ(c.metrics_port, 0);
     CHECK_EQ(c.listen_port, 0);
     CHECK_EQ(parse("", &c, err, sizeof(err)), 0);
+    CHECK_EQ(parse("cgroup_root = off\n", &c, err, sizeof(err)), 0);
+    CHECK_STR(c.cgroup_root, "");
+    CHECK_EQ(parse("cgroup_root = \"\"\n", &c, err, sizeof(err)), 0);
+    CHECK_STR(c.cgroup_root, "");
 }
 
 TEST(hostile_lines)
@@ -118,6 +125,10 @@ TEST(hostile_lines)
         { "region = a b\n", "bad value for 'region'" },
         { "region = -x\n", "bad value for 'region'" },
         { "accel = KVM\n", "bad value for 'accel'" },
+        { "cgroup_root = hearth\n", "bad value for 'cgroup_root'" },
+        { "cgroup_root = /sys/fs/cgroup/../etc\n", "bad value for 'cgroup_root'" },
+        { "cgroup_root = /sys/fs/cgroup/./x\n", "bad value for 'cgroup_root'" },
+        { "cgroup_root = /sys/fs/cgroup/x/\n", "bad value for 'cgroup_root'" },
         { "log_level = verbose\n", "bad value for 'log_level'" },
         { "max_sandboxes = 1x\n", "bad value for 'max_sandboxes'" },
         { "max_sandboxes = 99999999999999999999999\n", "bad value for 'max_sandboxes'" },
