@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -62,18 +63,32 @@ static int write_all(int fd, const uint8_t *p, size_t len)
     return 0;
 }
 
+/* Where the command's output goes, and how a reader that went away stops the run. */
+struct run_output {
+    int stop_fd;          /* eventfd in the agent client's watch set; written to end the run */
+    bool stdout_closed;   /* our stdout's reader went away (`| head`) */
+};
+
 static int on_output(void *ud, uint16_t type, const uint8_t *p, size_t len, bool eof)
 {
-    /* A closed stdout (e.g. `| head`) must not stop the command's other stream: ignore. */
-    (void)write_all(type == WIRE_STDERR ? 2 : 1, p, len);
+    struct run_output *o = ud;
+    int r = write_all(type == WIRE_STDERR ? 2 : 1, p, len);
+    /* Like a local pipeline: when stdout's reader is gone the command is stopped (the run ends
+     * with 128 + SIGPIPE and the VM is powered off) instead of producing into the void. A closed
+     * stderr is ignored so that `2>&-` keeps working. */
+    if (r == -EPIPE && type != WIRE_STDERR && !o->stdout_closed) {
+        o->stdout_closed = true;
+        uint64_t one = 1;
+        (void)!write(o->stop_fd, &one, sizeof(one));
+    }
     return 0;
 }
 
 static const struct agent_stream_ops output_ops = { .on_data = on_output };
 
-/* An epoll fd that fires when QEMU exits or a termination signal arrives, used as the agent
- * client's watch fd so the command loop ends on either. */
-static int make_watch_fd(int pidfd, int *ret_sigfd)
+/* An epoll fd that fires when QEMU exits, a termination signal arrives or stop_fd is written,
+ * used as the agent client's watch fd so the command loop ends on any of them. */
+static int make_watch_fd(int pidfd, int stop_fd, int *ret_sigfd)
 {
     sigset_t set;
     sigemptyset(&set);
@@ -95,6 +110,8 @@ static int make_watch_fd(int pidfd, int *ret_sigfd)
     (void)epoll_ctl(ep, EPOLL_CTL_ADD, pidfd, &ev);
     ev.data.fd = sfd;
     (void)epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
+    ev.data.fd = stop_fd;
+    (void)epoll_ctl(ep, EPOLL_CTL_ADD, stop_fd, &ev);
     *ret_sigfd = sfd;
     return ep;
 }
@@ -179,8 +196,11 @@ int cmd_vm_run(int argc, char **argv)
         fprintf(stderr, "hearthd: cannot start vm: %s\n", err.msg);
         return EXIT_HEARTHD;
     }
+    /* write errors come back as EPIPE instead of killing us before the VM is stopped */
+    signal(SIGPIPE, SIG_IGN);
+    struct run_output out = { .stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK) };
     int sigfd = -1;
-    int watch = make_watch_fd(vm_pidfd(vm), &sigfd);
+    int watch = make_watch_fd(vm_pidfd(vm), out.stop_fd, &sigfd);
     if (watch >= 0)
         agent_client_set_watch_fd(vm_agent(vm), watch);
 
@@ -191,8 +211,10 @@ int cmd_vm_run(int argc, char **argv)
     int64_t deadline = timeout_s ? mono_now_us() + (int64_t)(timeout_s + 10) * 1000000 : -1;
     struct agent_end end = { 0 };
     int rc = EXIT_HEARTHD;
-    int r = agent_exec_stream(vm_agent(vm), &req, &output_ops, NULL, deadline, &end, &err);
-    if (r == 0) {
+    int r = agent_exec_stream(vm_agent(vm), &req, &output_ops, &out, deadline, &end, &err);
+    if (out.stdout_closed) {
+        rc = 128 + SIGPIPE;
+    } else if (r == 0) {
         rc = end.signal ? 128 + end.signal : end.exit_code;
         if (end.timed_out)
             fprintf(stderr, "hearthd: '%s' timed out after %lu s\n", argv[i], timeout_s);
@@ -217,5 +239,7 @@ int cmd_vm_run(int argc, char **argv)
         close(watch);
     if (sigfd >= 0)
         close(sigfd);
+    if (out.stop_fd >= 0)
+        close(out.stop_fd);
     return rc;
 }
