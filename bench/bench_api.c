@@ -560,6 +560,19 @@ static void destroy_one(uint16_t port, const char *key, const char *id)
     struct resp r;
     if (request(&c, "DELETE", target, key, NULL, &r) == 0)
         resp_free(&r);
+    /* DELETE answers `destroying`; wait for `destroyed` (bounded) so that stopping hearthd
+     * afterwards leaves no VM behind */
+    for (int i = 0; i < 600; i++) {
+        char st[32] = "";
+        bool got = request(&c, "GET", target, key, NULL, &r) == 0;
+        if (got) {
+            json_field(r.body, "status", st, sizeof(st));
+            resp_free(&r);
+        }
+        if (!got || strcmp(st, "destroyed") == 0)
+            break;
+        usleep(50000);
+    }
     conn_close(&c);
 }
 
