@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "common/timefmt.h"
@@ -501,6 +502,28 @@ internal:
     return r;
 }
 
+/* The image to boot: <stem>.ext4 has a 1 GiB file system; images/build.sh also makes
+ * <stem>.<DEFAULT_DISK_MIB>.ext4, the same tree grown offline to the default disk size, so a
+ * create with the default disk needs no resize2fs in the guest (~0.3 s under TCG). The largest
+ * variant that fits the disk wins; without one the base image is used and grown. */
+static void pick_image(const char *dir, const char *file, uint64_t disk_mib, char *out,
+                       size_t len)
+{
+    static const uint64_t variants_mib[] = { 10240 };
+    size_t stem = strlen(file);
+    if (stem > 5 && strcmp(file + stem - 5, ".ext4") == 0)
+        stem -= 5;
+    for (size_t i = 0; i < sizeof(variants_mib) / sizeof(variants_mib[0]); i++) {
+        if (variants_mib[i] > disk_mib)
+            continue;
+        snprintf(out, len, "%s/%.*s.%llu.ext4", dir, (int)stem, file,
+                 (unsigned long long)variants_mib[i]);
+        if (access(out, R_OK) == 0)
+            return;
+    }
+    snprintf(out, len, "%s/%s", dir, file);
+}
+
 static void on_create_body(struct api_call *call, json_t *body)
 {
     struct api_ctx *ctx = call->ctx;
@@ -560,7 +583,8 @@ static void on_create_body(struct api_call *call, json_t *body)
     http_request_ref(call->req);
     http_request_on_abort(call->req, on_create_abort, w);
     char image[PATH_MAX];
-    snprintf(image, sizeof(image), "%s/%s", ctx->set.images_dir, cr.rootfs->file);
+    pick_image(ctx->set.images_dir, cr.rootfs->file, (uint64_t)sb.disk_mib, image,
+               sizeof(image));
     /* a stat of a local file: the image's size decides whether the guest must grow its fs */
     struct stat ist;
     w->grow = stat(image, &ist) == 0 && (uint64_t)sb.disk_mib << 20 > (uint64_t)ist.st_size;
