@@ -56,8 +56,6 @@ enum hvm_state {
 enum hvm_step {
     STEP_DISK,          /* qemu-img runs */
     STEP_QMP_CONNECT,   /* retrying connect to qmp.sock */
-    STEP_QMP_GREETING,  /* connected; waiting for the greeting */
-    STEP_QMP_CAPS,      /* qmp_capabilities sent */
     STEP_AGENT_CONNECT, /* retrying connect to agent.sock */
     STEP_AGENT_HELLO,   /* HELLO sent, resent every 200 ms until READY */
     STEP_DYING,         /* a connection was lost: waiting for QEMU to exit, briefly */
@@ -70,7 +68,9 @@ struct hvm {
     char id[RUNDIR_ID_MAX + 1];
     char run_dir[PATH_MAX];
     enum hvm_state state;
-    enum hvm_step step;
+    enum hvm_step step;          /* where the agent side of a start is */
+    bool qmp_caps_sent;          /* start: qmp_capabilities asked (after the greeting) */
+    bool qmp_ready;              /* start: qmp_capabilities answered */
     int boot_ms;
     bool remove_dir;             /* finish removes the run dir */
     /* processes: QEMU and, while the disk layer is made, qemu-img */
@@ -509,6 +509,24 @@ static bool hvm_starting(const struct hvm *vm)
     return vm->state == HVM_CREATING || vm->state == HVM_ADOPTING;
 }
 
+/* A start is done when both handshakes are: QMP answered qmp_capabilities and the agent
+ * answered our HELLO. They run side by side: QEMU answers qmp_capabilities only once it has
+ * loaded the kernel (70-160 ms after its greeting under TCG here), time the guest spends
+ * booting anyway. */
+static void hvm_maybe_started(struct hvm *vm)
+{
+    if (!hvm_starting(vm) || !vm->qmp_ready || !vm->agent || vm->step != STEP_AGENT_HELLO ||
+        !agent_client_ready(vm->agent))
+        return;
+    vm->step = STEP_NONE;
+    vm->state = HVM_RUNNING;
+    event_del(vm->ev_retry);
+    event_del(vm->ev_deadline);
+    vm->start_res = (struct host_result){ .err = HOST_OK };
+    defer_done(vm->h, vm->start_done, vm->start_ud, vm->id, &vm->start_res);
+    vm->start_done = NULL;
+}
+
 static void on_caps(void *ud, const struct qmp_msg *reply)
 {
     struct hvm *vm = ud;
@@ -521,8 +539,8 @@ static void on_caps(void *ud, const struct qmp_msg *reply)
         hvm_start_failed(vm, &res);
         return;
     }
-    vm->step = STEP_AGENT_CONNECT;
-    timer_arm(vm->ev_retry, 0);
+    vm->qmp_ready = true;
+    hvm_maybe_started(vm);
 }
 
 static void on_qmp_readable(evutil_socket_t fd, short what, void *arg)
@@ -537,8 +555,8 @@ static void on_qmp_readable(evutil_socket_t fd, short what, void *arg)
         hvm_maybe_finish(vm);
         return;
     }
-    if (vm->step == STEP_QMP_GREETING && qmp_client_greeted(vm->qmp)) {
-        vm->step = STEP_QMP_CAPS;
+    if (hvm_starting(vm) && !vm->qmp_caps_sent && qmp_client_greeted(vm->qmp)) {
+        vm->qmp_caps_sent = true;
         r = qmp_client_send(vm->qmp, "qmp_capabilities", NULL, on_caps, vm);
         if (r < 0) {
             hvm_drop_qmp(vm);
@@ -573,16 +591,7 @@ static void on_agent_readable(evutil_socket_t fd, short what, void *arg)
         hvm_maybe_finish(vm);
         return;
     }
-    if (vm->agent && hvm_starting(vm) && vm->step == STEP_AGENT_HELLO &&
-        agent_client_ready(vm->agent)) {
-        vm->step = STEP_NONE;
-        vm->state = HVM_RUNNING;
-        event_del(vm->ev_retry);
-        event_del(vm->ev_deadline);
-        vm->start_res = (struct host_result){ .err = HOST_OK };
-        defer_done(vm->h, vm->start_done, vm->start_ud, vm->id, &vm->start_res);
-        vm->start_done = NULL;
-    }
+    hvm_maybe_started(vm);
     hvm_update_agent_write(vm);
 }
 
@@ -637,8 +646,10 @@ static void step_qmp_connect(struct hvm *vm)
         hvm_start_failed_herr(vm, &e);
         return;
     }
-    vm->step = STEP_QMP_GREETING;
+    /* the greeting and qmp_capabilities follow on the QMP fd's events; meanwhile the agent */
+    vm->step = STEP_AGENT_CONNECT;
     event_add(vm->ev_qmp_r, NULL);
+    timer_arm(vm->ev_retry, 0);
 }
 
 static void step_agent_connect(struct hvm *vm)
