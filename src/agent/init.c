@@ -76,20 +76,52 @@ static void std_fds(void)
     }
 }
 
+/* The value of `hearth.<key>=` on the kernel command line into out ("" when absent). The host
+ * passes a sandbox's identity there so that it costs nothing at boot (no command to run after
+ * READY); values are plain tokens (hostnames: [a-z0-9-]). */
+static void cmdline_value(const char *key, char *out, size_t len)
+{
+    out[0] = 0;
+    char line[4096];
+    int fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    ssize_t n = read(fd, line, sizeof(line) - 1);
+    close(fd);
+    line[n > 0 ? n : 0] = 0;
+    char want[64];
+    int wl = snprintf(want, sizeof(want), "hearth.%s=", key);
+    for (char *tok = strtok(line, " \n"); tok; tok = strtok(NULL, " \n"))
+        if (strncmp(tok, want, (size_t)wl) == 0) {
+            snprintf(out, len, "%s", tok + wl);
+            return;
+        }
+}
+
+/* Hostname: `hearth.hostname=` from the host, else /etc/hostname, else "sandbox"; the one
+ * chosen is also written to /etc/hostname so that guest tools agree. */
 static void set_hostname(void)
 {
-    char name[65] = "";
+    char name[65] = "", file[65] = "";
     int fd = open("/etc/hostname", O_RDONLY | O_CLOEXEC);
     if (fd >= 0) {
-        ssize_t n = read(fd, name, sizeof(name) - 1);
+        ssize_t n = read(fd, file, sizeof(file) - 1);
         close(fd);
-        name[n > 0 ? n : 0] = 0;
-        name[strcspn(name, "\n \t")] = 0;
+        file[n > 0 ? n : 0] = 0;
+        file[strcspn(file, "\n \t")] = 0;
     }
+    cmdline_value("hostname", name, sizeof(name));
     if (!name[0])
-        snprintf(name, sizeof(name), "sandbox");
+        snprintf(name, sizeof(name), "%s", file[0] ? file : "sandbox");
     if (sethostname(name, strlen(name)) < 0)
         agent_log("cannot set hostname '%s': %s, ignoring", name, strerror(errno));
+    if (strcmp(name, file) != 0) {
+        fd = open("/etc/hostname", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0 || write(fd, name, strlen(name)) < 0 || write(fd, "\n", 1) < 0)
+            agent_log("cannot write /etc/hostname: %s, ignoring", strerror(errno));
+        if (fd >= 0)
+            close(fd);
+    }
 }
 
 static void loopback_up(void)

@@ -428,6 +428,12 @@ static void on_host_created(void *ud, const char *id, const struct host_result *
         create_fail(w, "cannot record the sandbox's vm", true);
         return;
     }
+    /* The hostname came with the kernel command line (hearth.hostname=, set by the agent at
+     * boot); only SSH keys need a command in the guest. */
+    if (w->n_keys == 0) {
+        on_identity(w, 0, 0, "");
+        return;
+    }
     const char **argv = guest_identity_argv(w->hostname, (const char *const *)w->keys,
                                             w->n_keys);
     r = argv ? guest_run(ctx->host, ctx->base, w->id, argv, CREATE_IDENTITY_MS, on_identity, w)
@@ -588,10 +594,15 @@ static void on_create_body(struct api_call *call, json_t *body)
     /* a stat of a local file: the image's size decides whether the guest must grow its fs */
     struct stat ist;
     w->grow = stat(image, &ist) == 0 && (uint64_t)sb.disk_mib << 20 > (uint64_t)ist.st_size;
+    /* the agent sets the hostname from the kernel command line at boot (src/agent/init.c);
+     * hostnames are [a-z0-9-] (common/sbname.c), safe there as one token */
+    char append[96];
+    snprintf(append, sizeof(append), "hearth.hostname=%s", w->hostname);
     struct host_vm_spec spec = { .id = sb.id, .rootfs = image, .vcpus = (unsigned)sb.vcpu,
                                  .memory_mib = (unsigned)sb.mem_mib,
                                  .disk_mib = (uint64_t)sb.disk_mib,
                                  .cpu_quota_pct = (uint32_t)cr.shape->cpu_quota_pct,
+                                 .extra_append = append,
                                  .boot_timeout_ms = CREATE_BOOT_MS };
     log_info(http_request_id(call->req), "sandbox create", "{s:s,s:s,s:s}", "sandbox", sb.id,
              "shape", sb.shape, "rootfs", sb.rootfs);
