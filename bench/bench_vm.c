@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define EXEC_RUNS 200
@@ -117,6 +118,11 @@ static int bench_snapshot(const char *kernel, const char *rootfs, double cold_p5
         }
         if (i == 0) {
             snprintf(snap, sizeof(snap), "%s", dir);
+            char st[PATH_MAX + 16];
+            snprintf(st, sizeof(st), "%s/state", dir);
+            struct stat sb;
+            if (stat(st, &sb) == 0)
+                printf("snapshot device state: %lld bytes\n", (long long)sb.st_size);
         } else {
             char cmd[PATH_MAX + 16];
             snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);

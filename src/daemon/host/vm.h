@@ -80,7 +80,8 @@ int vm_agent_reconnect(struct vm *vm, int64_t deadline_us, struct herr *e);
  * A snapshot directory holds: mem (the guest RAM file), disk.qcow2 (the disk layer, frozen; its
  * backing is the rootfs image), state (QEMU device state migrated with x-ignore-shared) and
  * meta.json (format, QEMU version, vCPUs, memory, kernel path and size, state size and
- * SHA-256). */
+ * SHA-256, and agent_aligned: the agent answered a PING just before the stop, so its reader was
+ * between frames and a restore skips the 256 KiB resync preamble). */
 #define VM_SNAPSHOT_FORMAT 1
 
 /* Pauses vm, writes its device state to <dir>/state, quits QEMU and moves the RAM file and the
