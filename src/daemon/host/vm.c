@@ -476,32 +476,119 @@ static int64_t file_size(const char *path)
     return stat(path, &st) == 0 ? (int64_t)st.st_size : -1;
 }
 
-/* Stops the VM and writes the device state to state_path through exec: QEMU runs the `cat`. */
+/* Copies what QEMU sends on the accepted migration connection to out_fd until EOF. */
+static int copy_stream(int lfd, int out_fd, int pidfd, int64_t deadline, struct herr *e)
+{
+    int cfd = -1;
+    for (;;) {
+        struct pollfd p[2] = { { .fd = lfd, .events = POLLIN }, { .fd = pidfd, .events = POLLIN } };
+        int n = poll(p, 2, mono_poll_ms(deadline));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return herr_set(e, -errno, "poll: %s", strerror(errno));
+        if (n == 0)
+            return herr_set(e, -ETIMEDOUT, "QEMU did not connect to send its device state");
+        if (p[1].revents)
+            return herr_set(e, -ESRCH, "QEMU exited while saving its device state");
+        cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (cfd >= 0)
+            break;
+        if (errno != EAGAIN && errno != EINTR)
+            return herr_set(e, -errno, "accept: %s", strerror(errno));
+    }
+    char buf[65536];
+    int r = 0;
+    for (;;) {
+        ssize_t n = read(cfd, buf, sizeof(buf));
+        if (n == 0)
+            break;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN) {
+            struct pollfd p = { .fd = cfd, .events = POLLIN };
+            int k = poll(&p, 1, mono_poll_ms(deadline));
+            if (k == 0) {
+                r = herr_set(e, -ETIMEDOUT, "QEMU's device state did not end in time");
+                break;
+            }
+            continue;
+        }
+        if (n < 0) {
+            r = herr_set(e, -errno, "reading the device state: %s", strerror(errno));
+            break;
+        }
+        for (ssize_t off = 0; off < n;) {
+            ssize_t w = write(out_fd, buf + off, (size_t)(n - off));
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w < 0) {
+                close(cfd);
+                return herr_set(e, -errno, "writing the device state: %s", strerror(errno));
+            }
+            off += w;
+        }
+    }
+    close(cfd);
+    if (r == 0 && fsync(out_fd) < 0)
+        r = herr_set(e, -errno, "fsync of the device state: %s", strerror(errno));
+    return r;
+}
+
+/* Stops the VM and writes the device state to state_path: QEMU migrates to a Unix socket of
+ * the run dir that we listen on and copy from, so the file is complete when QEMU says so (an
+ * exec: child would be killed 10 ms after QEMU closes its pipe). */
 static int save_state(struct vm *vm, const char *state_path, char *version, size_t vlen,
                       struct herr *e)
 {
     int64_t deadline = mono_now_us() + SNAP_STEP_US;
-    int r = qmp_execute(vm->qmp, "stop", NULL, deadline, NULL, e);
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    int n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/migrate.sock", vm->run_dir);
+    if (n < 0 || (size_t)n >= sizeof(sa.sun_path))
+        return herr_set(e, -ENAMETOOLONG, "run dir '%s' is too long for a socket", vm->run_dir);
+    int out = open(state_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (out < 0)
+        return herr_set(e, -errno, "cannot create '%s': %s", state_path, strerror(errno));
+    int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (lfd < 0) {
+        close(out);
+        return herr_set(e, -errno, "socket: %s", strerror(errno));
+    }
+    (void)unlink(sa.sun_path);
+    int r = 0;
+    if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 1) < 0) {
+        r = herr_set(e, -errno, "cannot listen on '%s': %s", sa.sun_path, strerror(errno));
+        goto out;
+    }
+    r = qmp_execute(vm->qmp, "stop", NULL, deadline, NULL, e);
     if (r < 0)
-        return r;
+        goto out;
     r = qmp_ignore_shared(vm->qmp, deadline, e);
     if (r < 0)
-        return r;
+        goto out;
     r = qmp_version(vm->qmp, deadline, version, vlen, e);
     if (r < 0)
-        return r;
-    char *uri = NULL;
-    if (asprintf(&uri, "exec:cat > '%s'", state_path) < 0)
-        return herr_set(e, -ENOMEM, "out of memory");
+        goto out;
+    char uri[sizeof(sa.sun_path) + 8];
+    snprintf(uri, sizeof(uri), "unix:%s", sa.sun_path);
     json_t *args = json_pack("{s:s}", "uri", uri);
-    free(uri);
-    if (!args)
-        return herr_set(e, -ENOMEM, "out of memory");
+    if (!args) {
+        r = herr_set(e, -ENOMEM, "out of memory");
+        goto out;
+    }
     r = qmp_execute(vm->qmp, "migrate", args, deadline, NULL, e);
     json_decref(args);
     if (r < 0)
-        return r;
-    return qmp_wait_migration(vm->qmp, deadline, e);
+        goto out;
+    r = copy_stream(lfd, out, vm->qemu.pidfd, deadline, e);
+    if (r < 0)
+        goto out;
+    r = qmp_wait_migration(vm->qmp, deadline, e);
+out:
+    close(lfd);
+    close(out);
+    (void)unlink(sa.sun_path);
+    return r;
 }
 
 int vm_snapshot_save(struct vm *vm, const char *dir, struct herr *e)
