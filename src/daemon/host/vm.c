@@ -25,6 +25,7 @@
 #include "proc.h"
 #include "qmp.h"
 #include "rundir.h"
+#include "usock.h"
 
 struct vm {
     char run_dir[PATH_MAX];     /* absolute */
@@ -593,8 +594,8 @@ out:
 
 int vm_snapshot_save(struct vm *vm, const char *dir, struct herr *e)
 {
-    if (!dir || dir[0] != '/' || strpbrk(dir, ",'"))
-        return herr_set(e, -EINVAL, "snapshot dir '%s' must be absolute, without ',' or '''",
+    if (!dir || dir[0] != '/' || strchr(dir, ','))
+        return herr_set(e, -EINVAL, "snapshot dir '%s' must be absolute, without ','",
                         dir ? dir : "(null)");
     if (vm->ram_private)
         return herr_set(e, -EOPNOTSUPP,
@@ -733,6 +734,51 @@ out:
     return r;
 }
 
+/* Feeds the state file to QEMU's incoming migration socket at path, then closes it. */
+static int send_state(const char *path, const char *state, int pidfd, int64_t deadline,
+                      struct herr *e)
+{
+    int in = open(state, O_RDONLY | O_CLOEXEC);
+    if (in < 0)
+        return herr_set(e, -errno, "cannot open '%s': %s", state, strerror(errno));
+    int fd = -1;
+    int r = usock_connect_wait(path, pidfd, deadline, &fd, e);
+    if (r < 0) {
+        close(in);
+        return r;
+    }
+    char buf[65536];
+    for (;;) {
+        ssize_t n = read(in, buf, sizeof(buf));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            r = herr_set(e, -errno, "reading '%s': %s", state, strerror(errno));
+            break;
+        }
+        if (n == 0)
+            break;
+        for (ssize_t off = 0; off < n && r == 0;) {
+            ssize_t w = send(fd, buf + off, (size_t)(n - off), MSG_NOSIGNAL);
+            if (w >= 0) {
+                off += w;
+            } else if (errno == EAGAIN) {
+                struct pollfd p = { .fd = fd, .events = POLLOUT };
+                if (poll(&p, 1, mono_poll_ms(deadline)) == 0)
+                    r = herr_set(e, -ETIMEDOUT, "QEMU stopped reading the device state");
+            } else if (errno != EINTR) {
+                /* QEMU refused the stream and is exiting: the caller reports why */
+                r = herr_set(e, -ECONNRESET, "sending the device state: %s", strerror(errno));
+            }
+        }
+        if (r < 0)
+            break;
+    }
+    close(fd);
+    close(in);
+    return r;
+}
+
 int vm_snapshot_restore(const struct vm_config *c, const char *snapdir, struct vm **ret,
                         struct herr *e)
 {
@@ -741,8 +787,8 @@ int vm_snapshot_restore(const struct vm_config *c, const char *snapdir, struct v
     if (!snapdir || !realpath(snapdir, dir))
         return herr_set(e, -ENOENT, "snapshot '%s': %s", snapdir ? snapdir : "(null)",
                         strerror(errno));
-    if (strpbrk(dir, ",'"))
-        return herr_set(e, -EINVAL, "snapshot dir '%s' contains ',' or '''", dir);
+    if (strchr(dir, ','))
+        return herr_set(e, -EINVAL, "snapshot dir '%s' contains ','", dir);
     int r = rundir_check_file("kernel", c->kernel, e);
     if (r < 0)
         return r;
@@ -828,19 +874,23 @@ int vm_snapshot_restore(const struct vm_config *c, const char *snapdir, struct v
     r = qmp_ignore_shared(vm->qmp, deadline, e);
     if (r < 0)
         goto out_diag;
-    char *uri = NULL;
-    if (asprintf(&uri, "exec:cat '%s'", snap_state) < 0) {
-        r = herr_set(e, -ENOMEM, "out of memory");
+    char in_path[PATH_MAX], uri[PATH_MAX + 8];
+    if (qemu_run_path(vm->run_dir, "incoming.sock", in_path, sizeof(in_path)) < 0 ||
+        strlen(in_path) >= 108) {
+        r = herr_set(e, -ENAMETOOLONG, "run dir '%s' is too long for a socket", vm->run_dir);
         goto out_free;
     }
+    snprintf(uri, sizeof(uri), "unix:%s", in_path);
     json_t *args = json_pack("{s:s}", "uri", uri);
-    free(uri);
     if (!args) {
         r = herr_set(e, -ENOMEM, "out of memory");
         goto out_free;
     }
     r = qmp_execute(vm->qmp, "migrate-incoming", args, deadline, NULL, e);
     json_decref(args);
+    if (r < 0)
+        goto out_diag;
+    r = send_state(in_path, snap_state, vm->qemu.pidfd, deadline, e);
     if (r < 0)
         goto out_diag;
     r = qmp_wait_migration(vm->qmp, deadline, e);

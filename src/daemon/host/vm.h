@@ -86,7 +86,7 @@ int vm_agent_reconnect(struct vm *vm, int64_t deadline_us, struct herr *e);
 
 /* Pauses vm, writes its device state to <dir>/state, quits QEMU and moves the RAM file and the
  * disk layer into dir (hard links; a copy across file systems), then writes dir/meta.json.
- * dir is created (it may exist empty), absolute, without ',' or '\''. The VM has exited
+ * dir is created (it may exist empty), absolute, without ','. The VM has exited
  * afterwards whatever the result: vm_free() it. -EOPNOTSUPP for a restored VM (its RAM is a
  * private mapping of another snapshot), -EINVAL, -ETIMEDOUT, -EIO, or -errno, with e. */
 __attribute__((warn_unused_result))
