@@ -94,8 +94,8 @@ TEST_SLOW(save_restore_keeps_process_files_and_clock, 300)
     snapdir_new(snap);
     CHECK_EQ(make_snapshot(&cfg, snap), 0);
     char p[PATH_MAX + 16];
-    const char *files[] = { "mem", "state", "disk.qcow2", "meta.json" };
-    for (size_t i = 0; i < 4; i++) {
+    const char *files[] = { "mem", "state", "disk.qcow2", "layer.qcow2", "meta.json" };
+    for (size_t i = 0; i < 5; i++) {
         snprintf(p, sizeof(p), "%s/%s", snap, files[i]);
         CHECK_EQ(access(p, R_OK), 0);
     }
@@ -158,10 +158,11 @@ TEST_SLOW(two_clones_of_one_snapshot, 300)
     CHECK_STR((char *)r.out, "B\n");
     agent_exec_result_release(&r);
     /* a snapshot whose agent was not seen between frames: the restore sends the resync
-     * preamble first */
-    char cmd[2 * PATH_MAX + 128];
+     * preamble first; without a layer template it runs qemu-img */
+    char cmd[4 * PATH_MAX + 256];
     snprintf(cmd, sizeof(cmd), "sed -i 's/\"agent_aligned\": true/\"agent_aligned\": false/' "
-             "'%s/meta.json' && grep -q '\"agent_aligned\": false' '%s/meta.json'", snap, snap);
+             "'%s/meta.json' && grep -q '\"agent_aligned\": false' '%s/meta.json' && "
+             "rm '%s/layer.qcow2'", snap, snap, snap);
     CHECK_EQ(system(cmd), 0);
     struct vm *c = restore(&cfg, snap);
     CHECK(c);

@@ -40,6 +40,7 @@ struct vm {
     char kernel[PATH_MAX];      /* absolute */
     unsigned vcpus, memory_mib;
     bool ram_private;           /* restored: RAM is a private mapping of a snapshot's file */
+    char qemu_img[PATH_MAX];    /* c->qemu_img, "" for the default */
 };
 
 static void on_qmp_event(void *ud, const char *event, json_t *data)
@@ -118,6 +119,7 @@ int vm_start(const struct vm_config *c, struct vm **ret, struct herr *e)
     vm->accel = qemu_accel_resolve(c->accel, "/sys/module", "/dev/kvm");
     vm->vcpus = c->vcpus ? c->vcpus : 1;
     vm->memory_mib = c->memory_mib ? c->memory_mib : 256;
+    snprintf(vm->qemu_img, sizeof(vm->qemu_img), "%s", c->qemu_img ? c->qemu_img : "");
     if (!realpath(c->kernel, vm->kernel)) {
         r = herr_set(e, -errno, "kernel '%s': %s", c->kernel, strerror(errno));
         free(vm);
@@ -429,6 +431,8 @@ static int file_sha256(const char *path, char hex[65], uint64_t *ret_size)
     return 0;
 }
 
+static int copy_file(const char *src, const char *dst);
+
 /* Hard-links src to dst, or copies it when they are on different file systems. */
 static int link_or_copy(const char *src, const char *dst)
 {
@@ -436,6 +440,12 @@ static int link_or_copy(const char *src, const char *dst)
         return 0;
     if (errno != EXDEV && errno != EPERM)
         return -errno;
+    return copy_file(src, dst);
+}
+
+/* Copies src to a new file dst (copy_file_range: a reflink where the file system can). */
+static int copy_file(const char *src, const char *dst)
+{
     int in = open(src, O_RDONLY | O_CLOEXEC);
     if (in < 0)
         return -errno;
@@ -643,6 +653,14 @@ int vm_snapshot_save(struct vm *vm, const char *dir, struct herr *e)
     if (r < 0)
         return herr_set(e, r, "cannot move the RAM file and disk layer of '%s' into '%s': %s",
                         vm->run_dir, dir, strerror(-r));
+    /* An empty layer over the frozen disk, made once here: a restore copies it (~0.1 ms)
+     * instead of running qemu-img (~9 ms). Optional: without it a restore runs qemu-img. */
+    char layer[PATH_MAX], img_log[PATH_MAX];
+    if (snap_path(dir, "layer.qcow2", layer, NULL) == 0 &&
+        snap_path(vm->run_dir, "qemu-img.log", img_log, NULL) == 0 &&
+        qemu_disk_create_fmt(vm->qemu_img[0] ? vm->qemu_img : NULL, disk, "qcow2", layer,
+                             img_log, 30000, NULL) < 0)
+        (void)unlink(layer);
     int64_t ksize = file_size(vm->kernel);
     json_t *m = json_pack("{s:i,s:s,s:i,s:i,s:s,s:I,s:I,s:s,s:b}", "format", VM_SNAPSHOT_FORMAT,
                           "qemu_version", version, "vcpus", (int)vm->vcpus, "memory_mib",
@@ -810,6 +828,7 @@ int vm_snapshot_restore(const struct vm_config *c, const char *snapdir, struct v
     vm->memory_mib = c->memory_mib ? c->memory_mib : 256;
     vm->ram_private = true;
     snprintf(vm->kernel, sizeof(vm->kernel), "%s", kernel_abs);
+    snprintf(vm->qemu_img, sizeof(vm->qemu_img), "%s", c->qemu_img ? c->qemu_img : "");
     r = make_run_dir(c, vm->run_dir, sizeof(vm->run_dir), e);
     if (r < 0) {
         free(vm);
@@ -827,9 +846,13 @@ int vm_snapshot_restore(const struct vm_config *c, const char *snapdir, struct v
                      vm->run_dir, dir);
         goto out_free;
     }
-    r = qemu_disk_create_fmt(c->qemu_img, snap_disk, "qcow2", disk, log, 30000, e);
-    if (r < 0)
-        goto out_free;
+    char layer[PATH_MAX];
+    if (snap_path(dir, "layer.qcow2", layer, NULL) < 0 || copy_file(layer, disk) < 0) {
+        (void)unlink(disk);
+        r = qemu_disk_create_fmt(c->qemu_img, snap_disk, "qcow2", disk, log, 30000, e);
+        if (r < 0)
+            goto out_free;
+    }
     struct qemu_config qc = {
         .qemu_bin = c->qemu_bin,
         .kernel = kernel_abs,

@@ -78,7 +78,7 @@ int vm_agent_reconnect(struct vm *vm, int64_t deadline_us, struct herr *e);
 
 /* --- snapshots (DESIGN.md §4; docs/guests.md "Snapshots (primitive)") ---
  * A snapshot directory holds: mem (the guest RAM file), disk.qcow2 (the disk layer, frozen; its
- * backing is the rootfs image), state (QEMU device state migrated with x-ignore-shared) and
+ * backing is the rootfs image), layer.qcow2 (an empty layer over it that restores copy), state (QEMU device state migrated with x-ignore-shared) and
  * meta.json (format, QEMU version, vCPUs, memory, kernel path and size, state size and
  * SHA-256, and agent_aligned: the agent answered a PING just before the stop, so its reader was
  * between frames and a restore skips the 256 KiB resync preamble). */
