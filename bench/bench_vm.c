@@ -3,7 +3,8 @@
  * exec round trip and a PING through the agent, file transfer both ways, and QEMU's resident
  * memory per idle VM. Prints medians (and p90 where asked) next to the targets of this machine
  * class; asserts nothing. Images come from $HEARTH_IMAGES. BENCH_BOOT_RUNS overrides the
- * number of boots per image (default 20). */
+ * number of boots per image (default 20). Snapshot save and restore-to-ready (minimal, 10 runs
+ * each) are printed next to the cold boot of the same run; BENCH_SNAPSHOT_ONLY=1 stops there. */
 #include "daemon/host/agent_client.h"
 #include "daemon/host/herr.h"
 #include "daemon/host/mono.h"
@@ -15,11 +16,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define EXEC_RUNS 200
 #define XFER_MB 64
 #define XFER_RUNS 5
+#define SNAP_RUNS 10
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -63,7 +66,7 @@ static struct vm *boot(const struct vm_config *c)
 }
 
 static int bench_boot(const char *label, const char *kernel, const char *rootfs, int runs,
-                      unsigned memory_mib)
+                      unsigned memory_mib, double *ret_p50)
 {
     double *ms = calloc((size_t)runs, sizeof(*ms));
     if (!ms)
@@ -85,6 +88,75 @@ static int bench_boot(const char *label, const char *kernel, const char *rootfs,
     printf("boot %-10s 1 vCPU %u MiB, %d runs: p50 %.0f ms, p90 %.0f ms%s\n", label, memory_mib,
            runs, p50, p90, strcmp(label, "minimal") == 0 ? "  (target p50 <= 1500 ms)" : "");
     free(ms);
+    if (ret_p50)
+        *ret_p50 = p50;
+    return 0;
+}
+
+/* Save (stop, device state, quit, move files, meta.json) of a freshly booted VM, then restores
+ * of one snapshot, each timed from the call to the agent's READY. */
+static int bench_snapshot(const char *kernel, const char *rootfs, double cold_p50)
+{
+    struct vm_config c = config_for(kernel, rootfs);
+    double save[SNAP_RUNS], restore[SNAP_RUNS];
+    char snap[PATH_MAX] = "";
+    struct herr e = { 0 };
+    for (int i = 0; i < SNAP_RUNS; i++) {
+        char dir[] = "/tmp/hearth-bench-snap-XXXXXX";
+        if (!mkdtemp(dir))
+            return -errno;
+        struct vm *vm = boot(&c);
+        if (!vm)
+            return -EIO;
+        int64_t t0 = mono_now_us();
+        int r = vm_snapshot_save(vm, dir, &e);
+        save[i] = (double)(mono_now_us() - t0) / 1000.0;
+        vm_free(vm);
+        if (r < 0) {
+            printf("snapshot save: failed: %s\n", e.msg);
+            return r;
+        }
+        if (i == 0) {
+            snprintf(snap, sizeof(snap), "%s", dir);
+            char st[PATH_MAX + 16];
+            snprintf(st, sizeof(st), "%s/state", dir);
+            struct stat sb;
+            if (stat(st, &sb) == 0)
+                printf("snapshot device state: %lld bytes\n", (long long)sb.st_size);
+        } else {
+            char cmd[PATH_MAX + 16];
+            snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+            if (system(cmd) != 0)
+                fprintf(stderr, "bench: cannot remove %s\n", dir);
+        }
+    }
+    int rc = 0;
+    for (int i = 0; i < SNAP_RUNS; i++) {
+        struct vm *vm = NULL;
+        int64_t t0 = mono_now_us();
+        int r = vm_snapshot_restore(&c, snap, &vm, &e);
+        restore[i] = (double)(mono_now_us() - t0) / 1000.0;
+        if (r < 0) {
+            printf("snapshot restore: failed: %s\n", e.msg);
+            rc = r;
+            break;
+        }
+        vm_kill(vm);
+        vm_free(vm);
+    }
+    char cmd[PATH_MAX + 16];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", snap);
+    if (system(cmd) != 0)
+        fprintf(stderr, "bench: cannot remove %s\n", snap);
+    if (rc < 0)
+        return rc;
+    double sp50 = percentile(save, SNAP_RUNS, 50), sp90 = percentile(save, SNAP_RUNS, 90);
+    double rp50 = percentile(restore, SNAP_RUNS, 50), rp90 = percentile(restore, SNAP_RUNS, 90);
+    printf("snapshot save minimal 256 MiB, %d runs: p50 %.1f ms, p90 %.1f ms\n", SNAP_RUNS, sp50,
+           sp90);
+    printf("snapshot restore to agent ready, minimal, %d runs: p50 %.1f ms, p90 %.1f ms "
+           "(cold boot p50 %.0f ms: %.1fx faster)\n",
+           SNAP_RUNS, rp50, rp90, cold_p50, rp50 > 0 ? cold_p50 / rp50 : 0.0);
     return 0;
 }
 
@@ -216,8 +288,14 @@ int main(void)
     if (env && atoi(env) > 0)
         runs = atoi(env);
 
-    if (bench_boot("minimal", kernel, minimal, runs, 256) < 0 ||
-        bench_boot("debian-12", kernel, debian, runs, 256) < 0)
+    double cold = 0;
+    if (bench_boot("minimal", kernel, minimal, runs, 256, &cold) < 0 ||
+        bench_snapshot(kernel, minimal, cold) < 0)
+        return 1;
+    env = getenv("BENCH_SNAPSHOT_ONLY");
+    if (env && strcmp(env, "1") == 0)
+        return 0;
+    if (bench_boot("debian-12", kernel, debian, runs, 256, NULL) < 0)
         return 1;
 
     /* the exec round trip is mostly the guest starting a process: static busybox in minimal,

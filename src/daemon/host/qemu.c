@@ -130,6 +130,8 @@ int qemu_argv_build(const struct qemu_config *c, char ***ret_argv)
     const char *init = c->init && *c->init ? c->init : "/sbin/hearth-agent";
     if (strpbrk(init, " \t\n"))
         return -EINVAL;
+    if (c->mem_path && (c->mem_path[0] != '/' || strchr(c->mem_path, ',')))
+        return -EINVAL;
     const char *d = c->run_dir;
     bool kvm = c->accel == QEMU_ACCEL_KVM;
     struct strv s = { 0 };
@@ -159,10 +161,16 @@ int qemu_argv_build(const struct qemu_config *c, char ***ret_argv)
         strv_addf(&s, "-sandbox");
         strv_addf(&s, "on");
     }
-    /* RAM in a shared file of the run dir: a snapshot is then device state only (DESIGN §4). */
+    /* RAM in a shared file of the run dir: a snapshot is then device state only (DESIGN §4).
+     * A restore maps the snapshot's RAM file private (share=off): copy-on-write, the file's
+     * pages shared through the page cache by every clone, the file never written. */
     strv_addf(&s, "-object");
-    strv_addf(&s, "memory-backend-file,id=mem,size=%uM,mem-path=%s/mem,share=on",
-              c->memory_mib, d);
+    if (c->mem_path)
+        strv_addf(&s, "memory-backend-file,id=mem,size=%uM,mem-path=%s,share=%s", c->memory_mib,
+                  c->mem_path, c->mem_private ? "off" : "on");
+    else
+        strv_addf(&s, "memory-backend-file,id=mem,size=%uM,mem-path=%s/mem,share=%s",
+                  c->memory_mib, d, c->mem_private ? "off" : "on");
     strv_addf(&s, "-machine");
     strv_addf(&s, "memory-backend=mem");
     strv_addf(&s, "-kernel");
@@ -193,6 +201,10 @@ int qemu_argv_build(const struct qemu_config *c, char ***ret_argv)
     strv_addf(&s, "virtio-rng-device");
     strv_addf(&s, "-qmp");
     strv_addf(&s, "unix:%s/qmp.sock,server=on,wait=off", d);
+    if (c->incoming) {
+        strv_addf(&s, "-incoming");
+        strv_addf(&s, "defer");
+    }
     if (s.err) {
         qemu_argv_free(s.v);
         return s.err;
@@ -249,11 +261,19 @@ void qemu_log_tail(const char *path, char *out, size_t len)
 int qemu_disk_argv(const char *qemu_img, const char *backing_abs, const char *out,
                    uint64_t size_mib, char ***ret_argv)
 {
+    return qemu_disk_argv_fmt(qemu_img, backing_abs, "raw", out, size_mib, ret_argv);
+}
+
+int qemu_disk_argv_fmt(const char *qemu_img, const char *backing_abs, const char *backing_fmt,
+                       const char *out, uint64_t size_mib, char ***ret_argv)
+{
     if (!backing_abs || backing_abs[0] != '/' || !out || !*out || size_mib > (1ull << 30))
+        return -EINVAL;
+    if (!backing_fmt || (strcmp(backing_fmt, "raw") != 0 && strcmp(backing_fmt, "qcow2") != 0))
         return -EINVAL;
     struct strv s = { 0 };
     strv_addf(&s, "%s", qemu_img && *qemu_img ? qemu_img : "qemu-img");
-    const char *fixed[] = { "create", "-q", "-f", "qcow2", "-F", "raw", "-b" };
+    const char *fixed[] = { "create", "-q", "-f", "qcow2", "-F", backing_fmt, "-b" };
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
         strv_addf(&s, "%s", fixed[i]);
     strv_addf(&s, "%s", backing_abs);
@@ -283,11 +303,17 @@ int qemu_disk_explain(const char *qemu_img, const char *backing_abs, const char 
 int qemu_disk_create(const char *qemu_img, const char *backing_abs, const char *out,
                      const char *log_path, int timeout_ms, struct herr *e)
 {
+    return qemu_disk_create_fmt(qemu_img, backing_abs, "raw", out, log_path, timeout_ms, e);
+}
+
+int qemu_disk_create_fmt(const char *qemu_img, const char *backing_abs, const char *backing_fmt,
+                         const char *out, const char *log_path, int timeout_ms, struct herr *e)
+{
     const char *bin = qemu_img && *qemu_img ? qemu_img : "qemu-img";
     if (backing_abs[0] != '/')
         return herr_set(e, -EINVAL, "backing image '%s' is not an absolute path", backing_abs);
     char **argv = NULL;
-    int r = qemu_disk_argv(qemu_img, backing_abs, out, 0, &argv);
+    int r = qemu_disk_argv_fmt(qemu_img, backing_abs, backing_fmt, out, 0, &argv);
     if (r < 0)
         return herr_set(e, r, "qemu-img arguments for '%s': %s", out, strerror(-r));
     struct proc p;

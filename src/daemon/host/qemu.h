@@ -37,6 +37,10 @@ struct qemu_config {
     const char *init;         /* guest init, default "/sbin/hearth-agent" */
     const char *extra_append; /* appended to the kernel command line, may be NULL */
     bool no_sandbox;          /* leave out -sandbox on (debugging only) */
+    const char *mem_path;     /* RAM file; NULL: <run_dir>/mem. Absolute, no ',' */
+    bool mem_private;         /* share=off: a private copy-on-write mapping of mem_path (a
+                                 snapshot restore); default share=on */
+    bool incoming;            /* -incoming defer: wait for migrate-incoming (a restore) */
 };
 
 /* Builds the NULL-terminated argv for c. Returns 0 and *ret_argv (caller frees with
@@ -63,6 +67,14 @@ int qemu_disk_create(const char *qemu_img, const char *backing_abs, const char *
 __attribute__((warn_unused_result))
 int qemu_disk_argv(const char *qemu_img, const char *backing_abs, const char *out,
                    uint64_t size_mib, char ***ret_argv);
+/* Same, over a backing of format backing_fmt ("raw" or "qcow2"). */
+__attribute__((warn_unused_result))
+int qemu_disk_argv_fmt(const char *qemu_img, const char *backing_abs, const char *backing_fmt,
+                       const char *out, uint64_t size_mib, char ***ret_argv);
+/* qemu_disk_create() over a backing of format backing_fmt ("raw" or "qcow2"). */
+__attribute__((warn_unused_result))
+int qemu_disk_create_fmt(const char *qemu_img, const char *backing_abs, const char *backing_fmt,
+                         const char *out, const char *log_path, int timeout_ms, struct herr *e);
 /* Turns qemu-img's wait status into 0 (success) or -EIO with its log tail in e. */
 int qemu_disk_explain(const char *qemu_img, const char *backing_abs, const char *out,
                       const char *log_path, int status, struct herr *e);

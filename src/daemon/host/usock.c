@@ -64,8 +64,13 @@ static int watch_dir(const char *path)
 int usock_connect_wait(const char *path, int pidfd, int64_t deadline_us, int *ret_fd,
                        struct herr *e)
 {
+    /* Fast path: the socket usually listens already (an agent reconnect, a restore). Closing an
+     * inotify instance waits for an SRCU grace period (measured: ~8 ms here), so arm the watch
+     * only when the first attempt fails. */
+    int r = usock_connect(path, ret_fd);
+    if (r == 0)
+        return 0;
     int in = watch_dir(path);
-    int r;
     for (;;) {
         /* Attempt after arming the watch, so a socket created in between is not missed. */
         r = usock_connect(path, ret_fd);

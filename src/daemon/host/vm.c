@@ -13,7 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
 
 #include "agent_client.h"
 #include "herr.h"
@@ -21,6 +25,7 @@
 #include "proc.h"
 #include "qmp.h"
 #include "rundir.h"
+#include "usock.h"
 
 struct vm {
     char run_dir[PATH_MAX];     /* absolute */
@@ -31,6 +36,11 @@ struct vm {
     struct qmp_client *qmp;     /* owned, NULL before connect */
     struct agent_client *agent; /* owned, NULL before connect */
     struct vm_events ev;
+    /* for snapshots */
+    char kernel[PATH_MAX];      /* absolute */
+    unsigned vcpus, memory_mib;
+    bool ram_private;           /* restored: RAM is a private mapping of a snapshot's file */
+    char qemu_img[PATH_MAX];    /* c->qemu_img, "" for the default */
 };
 
 static void on_qmp_event(void *ud, const char *event, json_t *data)
@@ -107,6 +117,14 @@ int vm_start(const struct vm_config *c, struct vm **ret, struct herr *e)
     vm->keep_run_dir = c->keep_run_dir;
     vm->stop_timeout_ms = c->stop_timeout_ms > 0 ? c->stop_timeout_ms : 10000;
     vm->accel = qemu_accel_resolve(c->accel, "/sys/module", "/dev/kvm");
+    vm->vcpus = c->vcpus ? c->vcpus : 1;
+    vm->memory_mib = c->memory_mib ? c->memory_mib : 256;
+    snprintf(vm->qemu_img, sizeof(vm->qemu_img), "%s", c->qemu_img ? c->qemu_img : "");
+    if (!realpath(c->kernel, vm->kernel)) {
+        r = herr_set(e, -errno, "kernel '%s': %s", c->kernel, strerror(errno));
+        free(vm);
+        return r;
+    }
     r = make_run_dir(c, vm->run_dir, sizeof(vm->run_dir), e);
     if (r < 0) {
         free(vm);
@@ -308,4 +326,619 @@ int vm_agent_reconnect(struct vm *vm, int64_t deadline_us, struct herr *e)
     if (r < 0)
         return herr_set(e, r, "agent: cannot queue the resync preamble");
     return agent_wait_ready(vm->agent, deadline_us, e);
+}
+
+/* --- snapshots --- */
+
+#define SNAP_STEP_US (30 * 1000000LL) /* each QMP stage of a save or a restore */
+
+static int qmp_ignore_shared(struct qmp_client *q, int64_t deadline, struct herr *e)
+{
+    json_t *args = json_pack("{s:[{s:s,s:b}]}", "capabilities", "capability", "x-ignore-shared",
+                             "state", 1);
+    if (!args)
+        return herr_set(e, -ENOMEM, "out of memory");
+    int r = qmp_execute(q, "migrate-set-capabilities", args, deadline, NULL, e);
+    json_decref(args);
+    return r;
+}
+
+/* Polls query-migrate until the migration completed (0) or failed (-EIO with QEMU's reason). */
+static int qmp_wait_migration(struct qmp_client *q, int64_t deadline, struct herr *e)
+{
+    for (;;) {
+        json_t *ret = NULL;
+        int r = qmp_execute(q, "query-migrate", NULL, deadline, &ret, e);
+        if (r < 0)
+            return r;
+        const char *st = json_string_value(json_object_get(ret, "status"));
+        if (st && strcmp(st, "completed") == 0) {
+            json_decref(ret);
+            return 0;
+        }
+        if (st && (strcmp(st, "failed") == 0 || strcmp(st, "cancelled") == 0)) {
+            const char *why = json_string_value(json_object_get(ret, "error-desc"));
+            r = herr_set(e, -EIO, "migration %s: %s", st, why ? why : "(no reason given)");
+            json_decref(ret);
+            return r;
+        }
+        json_decref(ret);
+        if (mono_now_us() >= deadline)
+            return herr_set(e, -ETIMEDOUT, "migration still '%s' at its deadline",
+                            st ? st : "(none)");
+        struct timespec ts = { 0, 1000000 }; /* 1 ms: a device-state migration takes ~10 */
+        nanosleep(&ts, NULL);
+    }
+}
+
+static int qmp_version(struct qmp_client *q, int64_t deadline, char *out, size_t len,
+                       struct herr *e)
+{
+    json_t *ret = NULL;
+    int r = qmp_execute(q, "query-version", NULL, deadline, &ret, e);
+    if (r < 0)
+        return r;
+    json_t *v = json_object_get(ret, "qemu");
+    const char *pkg = json_string_value(json_object_get(ret, "package"));
+    snprintf(out, len, "%lld.%lld.%lld%s%s",
+             (long long)json_integer_value(json_object_get(v, "major")),
+             (long long)json_integer_value(json_object_get(v, "minor")),
+             (long long)json_integer_value(json_object_get(v, "micro")), pkg && *pkg ? " " : "",
+             pkg ? pkg : "");
+    json_decref(ret);
+    return 0;
+}
+
+/* SHA-256 of a file as 64 hex digits, and its size. */
+static int file_sha256(const char *path, char hex[65], uint64_t *ret_size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
+        EVP_MD_CTX_free(ctx);
+        close(fd);
+        return -ENOMEM;
+    }
+    uint64_t size = 0;
+    char buf[65536];
+    int r = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof(buf));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            r = -errno;
+            break;
+        }
+        if (n == 0)
+            break;
+        EVP_DigestUpdate(ctx, buf, (size_t)n);
+        size += (uint64_t)n;
+    }
+    unsigned char md[32];
+    unsigned mdlen = 0;
+    if (r == 0 && EVP_DigestFinal_ex(ctx, md, &mdlen) != 1)
+        r = -EIO;
+    EVP_MD_CTX_free(ctx);
+    close(fd);
+    if (r < 0)
+        return r;
+    for (unsigned i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    *ret_size = size;
+    return 0;
+}
+
+static int copy_file(const char *src, const char *dst);
+
+/* Hard-links src to dst, or copies it when they are on different file systems. */
+static int link_or_copy(const char *src, const char *dst)
+{
+    if (link(src, dst) == 0)
+        return 0;
+    if (errno != EXDEV && errno != EPERM)
+        return -errno;
+    return copy_file(src, dst);
+}
+
+/* Copies src to a new file dst (copy_file_range: a reflink where the file system can). */
+static int copy_file(const char *src, const char *dst)
+{
+    int in = open(src, O_RDONLY | O_CLOEXEC);
+    if (in < 0)
+        return -errno;
+    int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (out < 0) {
+        int r = -errno;
+        close(in);
+        return r;
+    }
+    int r = 0;
+    for (;;) {
+        ssize_t n = copy_file_range(in, NULL, out, NULL, 1 << 30, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            r = -errno;
+            break;
+        }
+        if (n == 0)
+            break;
+    }
+    if (r == 0 && fsync(out) < 0)
+        r = -errno;
+    close(in);
+    close(out);
+    return r;
+}
+
+static int snap_path(const char *dir, const char *name, char *out, struct herr *e)
+{
+    if (qemu_run_path(dir, name, out, PATH_MAX) < 0)
+        return herr_set(e, -ENAMETOOLONG, "snapshot dir '%s' is too long", dir);
+    return 0;
+}
+
+static int64_t file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (int64_t)st.st_size : -1;
+}
+
+/* Copies what QEMU sends on the accepted migration connection to out_fd until EOF. */
+static int copy_stream(int lfd, int out_fd, int pidfd, int64_t deadline, struct herr *e)
+{
+    int cfd = -1;
+    for (;;) {
+        struct pollfd p[2] = { { .fd = lfd, .events = POLLIN }, { .fd = pidfd, .events = POLLIN } };
+        int n = poll(p, 2, mono_poll_ms(deadline));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return herr_set(e, -errno, "poll: %s", strerror(errno));
+        if (n == 0)
+            return herr_set(e, -ETIMEDOUT, "QEMU did not connect to send its device state");
+        if (p[1].revents)
+            return herr_set(e, -ESRCH, "QEMU exited while saving its device state");
+        cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (cfd >= 0)
+            break;
+        if (errno != EAGAIN && errno != EINTR)
+            return herr_set(e, -errno, "accept: %s", strerror(errno));
+    }
+    char buf[65536];
+    int r = 0;
+    for (;;) {
+        ssize_t n = read(cfd, buf, sizeof(buf));
+        if (n == 0)
+            break;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN) {
+            struct pollfd p = { .fd = cfd, .events = POLLIN };
+            int k = poll(&p, 1, mono_poll_ms(deadline));
+            if (k == 0) {
+                r = herr_set(e, -ETIMEDOUT, "QEMU's device state did not end in time");
+                break;
+            }
+            continue;
+        }
+        if (n < 0) {
+            r = herr_set(e, -errno, "reading the device state: %s", strerror(errno));
+            break;
+        }
+        for (ssize_t off = 0; off < n;) {
+            ssize_t w = write(out_fd, buf + off, (size_t)(n - off));
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w < 0) {
+                close(cfd);
+                return herr_set(e, -errno, "writing the device state: %s", strerror(errno));
+            }
+            off += w;
+        }
+    }
+    close(cfd);
+    if (r == 0 && fsync(out_fd) < 0)
+        r = herr_set(e, -errno, "fsync of the device state: %s", strerror(errno));
+    return r;
+}
+
+/* Stops the VM and writes the device state to state_path: QEMU migrates to a Unix socket of
+ * the run dir that we listen on and copy from, so the file is complete when QEMU says so (an
+ * exec: child would be killed 10 ms after QEMU closes its pipe). */
+static int save_state(struct vm *vm, const char *state_path, char *version, size_t vlen,
+                      struct herr *e)
+{
+    int64_t deadline = mono_now_us() + SNAP_STEP_US;
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    int n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/migrate.sock", vm->run_dir);
+    if (n < 0 || (size_t)n >= sizeof(sa.sun_path))
+        return herr_set(e, -ENAMETOOLONG, "run dir '%s' is too long for a socket", vm->run_dir);
+    int out = open(state_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (out < 0)
+        return herr_set(e, -errno, "cannot create '%s': %s", state_path, strerror(errno));
+    int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (lfd < 0) {
+        close(out);
+        return herr_set(e, -errno, "socket: %s", strerror(errno));
+    }
+    (void)unlink(sa.sun_path);
+    int r = 0;
+    if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 1) < 0) {
+        r = herr_set(e, -errno, "cannot listen on '%s': %s", sa.sun_path, strerror(errno));
+        goto out;
+    }
+    r = qmp_execute(vm->qmp, "stop", NULL, deadline, NULL, e);
+    if (r < 0)
+        goto out;
+    r = qmp_ignore_shared(vm->qmp, deadline, e);
+    if (r < 0)
+        goto out;
+    r = qmp_version(vm->qmp, deadline, version, vlen, e);
+    if (r < 0)
+        goto out;
+    char uri[sizeof(sa.sun_path) + 8];
+    snprintf(uri, sizeof(uri), "unix:%s", sa.sun_path);
+    json_t *args = json_pack("{s:s}", "uri", uri);
+    if (!args) {
+        r = herr_set(e, -ENOMEM, "out of memory");
+        goto out;
+    }
+    r = qmp_execute(vm->qmp, "migrate", args, deadline, NULL, e);
+    json_decref(args);
+    if (r < 0)
+        goto out;
+    r = copy_stream(lfd, out, vm->qemu.pidfd, deadline, e);
+    if (r < 0)
+        goto out;
+    r = qmp_wait_migration(vm->qmp, deadline, e);
+out:
+    close(lfd);
+    close(out);
+    (void)unlink(sa.sun_path);
+    return r;
+}
+
+int vm_snapshot_save(struct vm *vm, const char *dir, struct herr *e)
+{
+    if (!dir || dir[0] != '/' || strchr(dir, ','))
+        return herr_set(e, -EINVAL, "snapshot dir '%s' must be absolute, without ','",
+                        dir ? dir : "(null)");
+    if (vm->ram_private)
+        return herr_set(e, -EOPNOTSUPP,
+                        "a restored VM has no RAM file of its own: it cannot be snapshotted");
+    if (!vm->qmp || !vm_alive(vm))
+        return herr_set(e, -ESRCH, "the VM is not running");
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+        return herr_set(e, -errno, "cannot create snapshot dir '%s': %s", dir, strerror(errno));
+    char state[PATH_MAX], mem[PATH_MAX], disk[PATH_MAX], meta[PATH_MAX], tmp[PATH_MAX];
+    char src_mem[PATH_MAX], src_disk[PATH_MAX];
+    int r;
+    if ((r = snap_path(dir, "state", state, e)) < 0 || (r = snap_path(dir, "mem", mem, e)) < 0 ||
+        (r = snap_path(dir, "disk.qcow2", disk, e)) < 0 ||
+        (r = snap_path(dir, "meta.json", meta, e)) < 0 ||
+        (r = snap_path(dir, "meta.json.tmp", tmp, e)) < 0 ||
+        (r = snap_path(vm->run_dir, "mem", src_mem, e)) < 0 ||
+        (r = snap_path(vm->run_dir, "disk.qcow2", src_disk, e)) < 0)
+        return r;
+    /* A PING answered just before the stop proves the agent's reader is between frames (it
+     * read all we sent, and we send nothing more): a restore then needs no resync preamble
+     * (docs/agent-protocol.md "Reconnecting fast"), which is most of its time under TCG. */
+    bool aligned = vm->agent &&
+                   agent_ping(vm->agent, mono_now_us() + SNAP_STEP_US, NULL) == 0;
+    char version[128];
+    r = save_state(vm, state, version, sizeof(version), e);
+    /* the VM is paused (or broken): quit QEMU either way, which also flushes the disk layer */
+    agent_client_free(vm->agent);
+    vm->agent = NULL;
+    if (vm->qmp)
+        (void)qmp_execute(vm->qmp, "quit", NULL, mono_now_us() + SNAP_STEP_US, NULL, NULL);
+    if (vm_wait_exit(vm, mono_now_us() + SNAP_STEP_US, NULL) < 0)
+        vm_kill(vm);
+    if (r < 0)
+        return r;
+    char sha[65];
+    uint64_t state_size = 0;
+    r = file_sha256(state, sha, &state_size);
+    if (r < 0)
+        return herr_set(e, r, "snapshot state '%s': %s", state, strerror(-r));
+    if (state_size == 0)
+        return herr_set(e, -EIO, "QEMU wrote an empty device state to '%s'", state);
+    r = link_or_copy(src_mem, mem);
+    if (r == 0)
+        r = link_or_copy(src_disk, disk);
+    if (r < 0)
+        return herr_set(e, r, "cannot move the RAM file and disk layer of '%s' into '%s': %s",
+                        vm->run_dir, dir, strerror(-r));
+    /* An empty layer over the frozen disk, made once here: a restore copies it (~0.1 ms)
+     * instead of running qemu-img (~9 ms). Optional: without it a restore runs qemu-img. */
+    char layer[PATH_MAX], img_log[PATH_MAX];
+    if (snap_path(dir, "layer.qcow2", layer, NULL) == 0 &&
+        snap_path(vm->run_dir, "qemu-img.log", img_log, NULL) == 0 &&
+        qemu_disk_create_fmt(vm->qemu_img[0] ? vm->qemu_img : NULL, disk, "qcow2", layer,
+                             img_log, 30000, NULL) < 0)
+        (void)unlink(layer);
+    int64_t ksize = file_size(vm->kernel);
+    json_t *m = json_pack("{s:i,s:s,s:i,s:i,s:s,s:I,s:I,s:s,s:b}", "format", VM_SNAPSHOT_FORMAT,
+                          "qemu_version", version, "vcpus", (int)vm->vcpus, "memory_mib",
+                          (int)vm->memory_mib, "kernel", vm->kernel, "kernel_size",
+                          (json_int_t)ksize, "state_size", (json_int_t)state_size,
+                          "state_sha256", sha, "agent_aligned", aligned);
+    if (!m)
+        return herr_set(e, -ENOMEM, "out of memory");
+    r = json_dump_file(m, tmp, JSON_INDENT(2) | JSON_SORT_KEYS);
+    json_decref(m);
+    if (r < 0 || rename(tmp, meta) < 0)
+        return herr_set(e, -EIO, "cannot write '%s'", meta);
+    return 0;
+}
+
+/* Checks dir/meta.json against c and the files; fills the QEMU version and whether the agent
+ * was between frames. */
+static int snap_verify(const struct vm_config *c, const char *dir, const char *kernel_abs,
+                       char *version, size_t vlen, bool *ret_aligned, struct herr *e)
+{
+    char meta[PATH_MAX], state[PATH_MAX], mem[PATH_MAX], disk[PATH_MAX];
+    int r;
+    if ((r = snap_path(dir, "meta.json", meta, e)) < 0 ||
+        (r = snap_path(dir, "state", state, e)) < 0 || (r = snap_path(dir, "mem", mem, e)) < 0 ||
+        (r = snap_path(dir, "disk.qcow2", disk, e)) < 0)
+        return r;
+    json_error_t je;
+    json_t *m = json_load_file(meta, JSON_REJECT_DUPLICATES, &je);
+    if (!m)
+        return herr_set(e, access(meta, F_OK) == 0 ? -EBADMSG : -ENOENT,
+                        "snapshot '%s': cannot read meta.json: %s", dir, je.text);
+    json_int_t format = -1, vcpus = -1, memory = -1, ksize = -1, ssize = -1;
+    const char *qv = NULL, *kernel = NULL, *sha = NULL;
+    if (json_unpack_ex(m, &je, 0, "{s:I,s:s,s:I,s:I,s:s,s:I,s:I,s:s}", "format", &format,
+                       "qemu_version", &qv, "vcpus", &vcpus, "memory_mib", &memory, "kernel",
+                       &kernel, "kernel_size", &ksize, "state_size", &ssize, "state_sha256",
+                       &sha) < 0) {
+        r = herr_set(e, -EBADMSG, "snapshot '%s': bad meta.json: %s", dir, je.text);
+        goto out;
+    }
+    if (format != VM_SNAPSHOT_FORMAT) {
+        r = herr_set(e, -EBADMSG, "snapshot '%s' has format %lld; this hearth reads %d", dir,
+                     (long long)format, VM_SNAPSHOT_FORMAT);
+        goto out;
+    }
+    unsigned want_vcpus = c->vcpus ? c->vcpus : 1, want_mem = c->memory_mib ? c->memory_mib : 256;
+    if (vcpus != want_vcpus || memory != want_mem) {
+        r = herr_set(e, -ESTALE,
+                     "snapshot '%s' was taken with %lld vCPUs and %lld MiB; asked for %u and %u",
+                     dir, (long long)vcpus, (long long)memory, want_vcpus, want_mem);
+        goto out;
+    }
+    if (strcmp(kernel, kernel_abs) != 0 || file_size(kernel_abs) != ksize) {
+        r = herr_set(e, -ESTALE,
+                     "snapshot '%s' was taken with kernel '%s' (%lld bytes); this is '%s' "
+                     "(%lld bytes)",
+                     dir, kernel, (long long)ksize, kernel_abs,
+                     (long long)file_size(kernel_abs));
+        goto out;
+    }
+    if (file_size(mem) != (int64_t)want_mem << 20) {
+        r = herr_set(e, -EBADMSG, "snapshot '%s': RAM file is %lld bytes, expected %u MiB", dir,
+                     (long long)file_size(mem), want_mem);
+        goto out;
+    }
+    if (file_size(disk) < 0) {
+        r = herr_set(e, -EBADMSG, "snapshot '%s' has no disk.qcow2", dir);
+        goto out;
+    }
+    char hex[65];
+    uint64_t size = 0;
+    r = file_sha256(state, hex, &size);
+    if (r < 0) {
+        r = herr_set(e, -EBADMSG, "snapshot '%s': state: %s", dir, strerror(-r));
+        goto out;
+    }
+    if ((json_int_t)size != ssize || strcmp(hex, sha) != 0) {
+        r = herr_set(e, -EBADMSG,
+                     "snapshot '%s': state file fails its checksum (%llu bytes, sha256 %.12s..., "
+                     "recorded %lld bytes, %.12s...)",
+                     dir, (unsigned long long)size, hex, (long long)ssize, sha);
+        goto out;
+    }
+    snprintf(version, vlen, "%s", qv);
+    *ret_aligned = json_is_true(json_object_get(m, "agent_aligned"));
+    r = 0;
+out:
+    json_decref(m);
+    return r;
+}
+
+/* Feeds the state file to QEMU's incoming migration socket at path, then closes it. */
+static int send_state(const char *path, const char *state, int pidfd, int64_t deadline,
+                      struct herr *e)
+{
+    int in = open(state, O_RDONLY | O_CLOEXEC);
+    if (in < 0)
+        return herr_set(e, -errno, "cannot open '%s': %s", state, strerror(errno));
+    int fd = -1;
+    int r = usock_connect_wait(path, pidfd, deadline, &fd, e);
+    if (r < 0) {
+        close(in);
+        return r;
+    }
+    char buf[65536];
+    for (;;) {
+        ssize_t n = read(in, buf, sizeof(buf));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            r = herr_set(e, -errno, "reading '%s': %s", state, strerror(errno));
+            break;
+        }
+        if (n == 0)
+            break;
+        for (ssize_t off = 0; off < n && r == 0;) {
+            ssize_t w = send(fd, buf + off, (size_t)(n - off), MSG_NOSIGNAL);
+            if (w >= 0) {
+                off += w;
+            } else if (errno == EAGAIN) {
+                struct pollfd p = { .fd = fd, .events = POLLOUT };
+                if (poll(&p, 1, mono_poll_ms(deadline)) == 0)
+                    r = herr_set(e, -ETIMEDOUT, "QEMU stopped reading the device state");
+            } else if (errno != EINTR) {
+                /* QEMU refused the stream and is exiting: the caller reports why */
+                r = herr_set(e, -ECONNRESET, "sending the device state: %s", strerror(errno));
+            }
+        }
+        if (r < 0)
+            break;
+    }
+    close(fd);
+    close(in);
+    return r;
+}
+
+int vm_snapshot_restore(const struct vm_config *c, const char *snapdir, struct vm **ret,
+                        struct herr *e)
+{
+    int boot_ms = c->boot_timeout_ms > 0 ? c->boot_timeout_ms : 30000;
+    char dir[PATH_MAX], kernel_abs[PATH_MAX];
+    if (!snapdir || !realpath(snapdir, dir))
+        return herr_set(e, -ENOENT, "snapshot '%s': %s", snapdir ? snapdir : "(null)",
+                        strerror(errno));
+    if (strchr(dir, ','))
+        return herr_set(e, -EINVAL, "snapshot dir '%s' contains ','", dir);
+    int r = rundir_check_file("kernel", c->kernel, e);
+    if (r < 0)
+        return r;
+    if (!realpath(c->kernel, kernel_abs))
+        return herr_set(e, -errno, "kernel '%s': %s", c->kernel, strerror(errno));
+    char want_version[128];
+    bool aligned = false;
+    r = snap_verify(c, dir, kernel_abs, want_version, sizeof(want_version), &aligned, e);
+    if (r < 0)
+        return r;
+    struct vm *vm = calloc(1, sizeof(*vm));
+    if (!vm)
+        return herr_set(e, -ENOMEM, "out of memory");
+    vm->qemu.pidfd = -1;
+    vm->keep_run_dir = c->keep_run_dir;
+    vm->stop_timeout_ms = c->stop_timeout_ms > 0 ? c->stop_timeout_ms : 10000;
+    vm->accel = qemu_accel_resolve(c->accel, "/sys/module", "/dev/kvm");
+    vm->vcpus = c->vcpus ? c->vcpus : 1;
+    vm->memory_mib = c->memory_mib ? c->memory_mib : 256;
+    vm->ram_private = true;
+    snprintf(vm->kernel, sizeof(vm->kernel), "%s", kernel_abs);
+    snprintf(vm->qemu_img, sizeof(vm->qemu_img), "%s", c->qemu_img ? c->qemu_img : "");
+    r = make_run_dir(c, vm->run_dir, sizeof(vm->run_dir), e);
+    if (r < 0) {
+        free(vm);
+        return r;
+    }
+    char disk[PATH_MAX], log[PATH_MAX], qmp_path[PATH_MAX], agent_path[PATH_MAX];
+    char snap_disk[PATH_MAX], snap_mem[PATH_MAX], snap_state[PATH_MAX];
+    if (qemu_run_path(vm->run_dir, "disk.qcow2", disk, sizeof(disk)) < 0 ||
+        qemu_run_path(vm->run_dir, "qemu.log", log, sizeof(log)) < 0 ||
+        qemu_run_path(vm->run_dir, "qmp.sock", qmp_path, sizeof(qmp_path)) < 0 ||
+        qemu_run_path(vm->run_dir, "agent.sock", agent_path, sizeof(agent_path)) < 0 ||
+        strlen(agent_path) >= 108 || snap_path(dir, "disk.qcow2", snap_disk, e) < 0 ||
+        snap_path(dir, "mem", snap_mem, e) < 0 || snap_path(dir, "state", snap_state, e) < 0) {
+        r = herr_set(e, -ENAMETOOLONG, "run dir '%s' or snapshot dir '%s' is too long",
+                     vm->run_dir, dir);
+        goto out_free;
+    }
+    char layer[PATH_MAX];
+    if (snap_path(dir, "layer.qcow2", layer, NULL) < 0 || copy_file(layer, disk) < 0) {
+        (void)unlink(disk);
+        r = qemu_disk_create_fmt(c->qemu_img, snap_disk, "qcow2", disk, log, 30000, e);
+        if (r < 0)
+            goto out_free;
+    }
+    struct qemu_config qc = {
+        .qemu_bin = c->qemu_bin,
+        .kernel = kernel_abs,
+        .run_dir = vm->run_dir,
+        .accel = vm->accel,
+        .vcpus = vm->vcpus,
+        .memory_mib = vm->memory_mib,
+        .init = c->init,
+        .extra_append = c->extra_append,
+        .mem_path = snap_mem,
+        .mem_private = true,
+        .incoming = true,
+    };
+    char **argv = NULL;
+    r = qemu_argv_build(&qc, &argv);
+    if (r < 0) {
+        herr_set(e, r, "invalid vm config (vcpus %u, memory %u MiB, run dir '%s')", qc.vcpus,
+                 qc.memory_mib, vm->run_dir);
+        goto out_free;
+    }
+    r = proc_spawn(argv, log, &vm->qemu);
+    if (r < 0) {
+        herr_set(e, r, "cannot run '%s': %s", argv[0], strerror(-r));
+        qemu_argv_free(argv);
+        goto out_free;
+    }
+    qemu_argv_free(argv);
+    (void)rundir_pidfile_write(vm->run_dir, vm->qemu.pid);
+    int64_t deadline = mono_now_us() + (int64_t)boot_ms * 1000;
+    r = qmp_client_connect(qmp_path, vm->qemu.pidfd, deadline, on_qmp_event, vm, &vm->qmp, e);
+    if (r < 0)
+        goto out_diag;
+    char version[128];
+    r = qmp_version(vm->qmp, deadline, version, sizeof(version), e);
+    if (r < 0)
+        goto out_diag;
+    if (strcmp(version, want_version) != 0) {
+        r = herr_set(e, -ESTALE, "snapshot '%s' was taken with QEMU %s; this is QEMU %s", dir,
+                     want_version, version);
+        goto out_free;
+    }
+    r = qmp_ignore_shared(vm->qmp, deadline, e);
+    if (r < 0)
+        goto out_diag;
+    char in_path[PATH_MAX], uri[PATH_MAX + 8];
+    if (qemu_run_path(vm->run_dir, "incoming.sock", in_path, sizeof(in_path)) < 0 ||
+        strlen(in_path) >= 108) {
+        r = herr_set(e, -ENAMETOOLONG, "run dir '%s' is too long for a socket", vm->run_dir);
+        goto out_free;
+    }
+    snprintf(uri, sizeof(uri), "unix:%s", in_path);
+    json_t *args = json_pack("{s:s}", "uri", uri);
+    if (!args) {
+        r = herr_set(e, -ENOMEM, "out of memory");
+        goto out_free;
+    }
+    r = qmp_execute(vm->qmp, "migrate-incoming", args, deadline, NULL, e);
+    json_decref(args);
+    if (r < 0)
+        goto out_diag;
+    r = send_state(in_path, snap_state, vm->qemu.pidfd, deadline, e);
+    if (r < 0)
+        goto out_diag;
+    r = qmp_wait_migration(vm->qmp, deadline, e);
+    if (r < 0)
+        goto out_diag;
+    r = qmp_execute(vm->qmp, "cont", NULL, deadline, NULL, e);
+    if (r < 0)
+        goto out_diag;
+    r = agent_client_connect(agent_path, vm->qemu.pidfd, deadline, &vm->agent, e);
+    if (r < 0)
+        goto out_diag;
+    agent_client_set_watch_fd(vm->agent, vm->qemu.pidfd);
+    r = aligned ? 0 : agent_client_resync(vm->agent);
+    if (r < 0) {
+        herr_set(e, r, "agent: cannot queue the resync preamble");
+        goto out_free;
+    }
+    r = agent_wait_ready(vm->agent, deadline, e);
+    if (r < 0)
+        goto out_diag;
+    *ret = vm;
+    return 0;
+out_diag:
+    r = diagnose(vm, r, boot_ms, e);
+out_free:
+    vm_free(vm);
+    return r;
 }

@@ -75,3 +75,31 @@ const struct vm_events *vm_events(struct vm *vm);
 void vm_agent_disconnect(struct vm *vm);
 /* Drops the agent connection and makes a new one, waiting for READY until deadline_us. */
 int vm_agent_reconnect(struct vm *vm, int64_t deadline_us, struct herr *e);
+
+/* --- snapshots (DESIGN.md §4; docs/guests.md "Snapshots (primitive)") ---
+ * A snapshot directory holds: mem (the guest RAM file), disk.qcow2 (the disk layer, frozen; its
+ * backing is the rootfs image), layer.qcow2 (an empty layer over it that restores copy), state (QEMU device state migrated with x-ignore-shared) and
+ * meta.json (format, QEMU version, vCPUs, memory, kernel path and size, state size and
+ * SHA-256, and agent_aligned: the agent answered a PING just before the stop, so its reader was
+ * between frames and a restore skips the 256 KiB resync preamble). */
+#define VM_SNAPSHOT_FORMAT 1
+
+/* Pauses vm, writes its device state to <dir>/state, quits QEMU and moves the RAM file and the
+ * disk layer into dir (hard links; a copy across file systems), then writes dir/meta.json.
+ * dir is created (it may exist empty), absolute, without ','. The VM has exited
+ * afterwards whatever the result: vm_free() it. -EOPNOTSUPP for a restored VM (its RAM is a
+ * private mapping of another snapshot), -EINVAL, -ETIMEDOUT, -EIO, or -errno, with e. */
+__attribute__((warn_unused_result))
+int vm_snapshot_save(struct vm *vm, const char *dir, struct herr *e);
+
+/* Starts a VM from the snapshot in snapdir: a new run dir (per c), a qcow2 layer over the
+ * snapshot's disk, the snapshot's RAM mapped private (copy-on-write, the snapshot is never
+ * written, so any number of clones run from it at once), the device state loaded, then the
+ * agent reconnected (resync + HELLO, whose time_ns sets the guest clock) and READY. c gives
+ * kernel, vcpus, memory, timeouts (rootfs is not used). Checks meta.json first: -EBADMSG when
+ * the snapshot is unreadable, of another format or its state fails the checksum; -ESTALE when
+ * it does not fit c or this QEMU (vCPUs, memory, kernel, QEMU version); e says which. Else as
+ * vm_start(). */
+__attribute__((warn_unused_result))
+int vm_snapshot_restore(const struct vm_config *c, const char *snapdir, struct vm **ret,
+                        struct herr *e);

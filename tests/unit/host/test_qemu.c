@@ -220,3 +220,47 @@ TEST(disk_argv)
     CHECK_EQ(qemu_disk_argv(NULL, "/img/a.ext4", "/run/d.qcow2", (1ull << 30) + 1, &argv),
              -EINVAL);
 }
+
+TEST(argv_restore_knobs)
+{
+    struct qemu_config c = good();
+    char **argv = NULL;
+    CHECK_EQ(qemu_argv_build(&c, &argv), 0);
+    CHECK(argv_after(argv, "-incoming", 0) == NULL);
+    qemu_argv_free(argv);
+    c.mem_path = "/snap/s1/mem";
+    c.mem_private = true;
+    c.incoming = true;
+    CHECK_EQ(qemu_argv_build(&c, &argv), 0);
+    CHECK_STR(argv_after(argv, "-object", 0),
+              "memory-backend-file,id=mem,size=512M,mem-path=/snap/s1/mem,share=off");
+    CHECK_STR(argv_after(argv, "-incoming", 0), "defer");
+    /* the rest of the run dir stays the VM's own */
+    CHECK_STR(argv_after(argv, "-qmp", 0), "unix:/run/vm1/qmp.sock,server=on,wait=off");
+    qemu_argv_free(argv);
+    c.mem_path = NULL;
+    c.incoming = false;
+    CHECK_EQ(qemu_argv_build(&c, &argv), 0);
+    CHECK_STR(argv_after(argv, "-object", 0),
+              "memory-backend-file,id=mem,size=512M,mem-path=/run/vm1/mem,share=off");
+    qemu_argv_free(argv);
+    c.mem_path = "relative/mem";
+    CHECK_EQ(qemu_argv_build(&c, &argv), -EINVAL);
+    c.mem_path = "/snap/a,b/mem";
+    CHECK_EQ(qemu_argv_build(&c, &argv), -EINVAL);
+}
+
+TEST(disk_argv_qcow2_backing)
+{
+    char **argv = NULL;
+    CHECK_EQ(qemu_disk_argv_fmt(NULL, "/snap/s1/disk.qcow2", "qcow2", "/run/x/disk.qcow2", 0,
+                                &argv), 0);
+    CHECK_STR(argv[6], "qcow2");
+    CHECK_STR(argv[8], "/snap/s1/disk.qcow2");
+    CHECK(argv[10] == NULL);
+    qemu_argv_free(argv);
+    CHECK_EQ(qemu_disk_argv_fmt(NULL, "/snap/s1/disk.qcow2", "vmdk", "/run/x/d.qcow2", 0, &argv),
+             -EINVAL);
+    CHECK_EQ(qemu_disk_argv_fmt(NULL, "/snap/s1/disk.qcow2", NULL, "/run/x/d.qcow2", 0, &argv),
+             -EINVAL);
+}

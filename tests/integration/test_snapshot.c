@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: MIT */
+/* test_snapshot.c: the snapshot primitive on real microVMs: save, restore with a running
+ * process, two clones of one snapshot at once, refusal of corrupted or mismatched snapshots,
+ * the guest clock after a restore. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon/host/herr.h"
+#include "daemon/host/mono.h"
+#include "harness.h"
+#include "vmtest.h"
+
+#define SEC 1000000
+
+/* A counter in the guest: every second it writes the count to /tmp/cnt (memory) and appends
+ * it to /root/disk.log (disk); its pid is in /tmp/pid. */
+#define COUNTER                                                                                  \
+    "setsid sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/cnt; echo $i >> /root/disk.log;" \
+    " sleep 1; done' </dev/null >/dev/null 2>&1 & echo $! > /tmp/pid; echo before > /root/marker;" \
+    " sync"
+
+static long sh_long(struct vm *vm, const char *script)
+{
+    struct agent_exec_result r;
+    if (vmtest_sh(vm, script, NULL, &r) < 0)
+        return -1;
+    long v = r.exit_code == 0 ? strtol((char *)r.out, NULL, 10) : -1;
+    agent_exec_result_release(&r);
+    return v;
+}
+
+static void snapdir_new(char *out)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(out, PATH_MAX, "%s/hearth-snap.XXXXXX", tmp && *tmp == '/' ? tmp : "/tmp");
+    if (!mkdtemp(out))
+        harness_fail(__FILE__, __LINE__, "mkdtemp: %s", strerror(errno));
+}
+
+static void rm_rf(const char *dir)
+{
+    char cmd[PATH_MAX + 16];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cannot remove %s\n", dir);
+}
+
+/* Boots, starts the counter, waits for a count of 2, saves into snap. */
+static int make_snapshot(const struct vm_config *cfg, const char *snap)
+{
+    struct vm *vm = vmtest_start(cfg);
+    if (!vm)
+        return -1;
+    struct agent_exec_result r;
+    int rc = vmtest_sh(vm, COUNTER, NULL, &r);
+    agent_exec_result_release(&r);
+    int64_t until = mono_now_us() + 30 * SEC;
+    while (rc == 0 && sh_long(vm, "cat /tmp/cnt 2>/dev/null || echo 0") < 2 &&
+           mono_now_us() < until)
+        usleep(100000);
+    struct herr e = { 0 };
+    if (rc == 0 && (rc = vm_snapshot_save(vm, snap, &e)) < 0)
+        harness_fail(__FILE__, __LINE__, "vm_snapshot_save: %s", e.msg);
+    if (vm_alive(vm))
+        harness_fail(__FILE__, __LINE__, "QEMU still runs after vm_snapshot_save");
+    vm_free(vm);
+    return rc;
+}
+
+static struct vm *restore(const struct vm_config *cfg, const char *snap)
+{
+    struct vm *vm = NULL;
+    struct herr e = { 0 };
+    herr_clear(&e);
+    int r = vm_snapshot_restore(cfg, snap, &vm, &e);
+    if (r < 0) {
+        harness_fail(__FILE__, __LINE__, "vm_snapshot_restore: %s", e.msg);
+        return NULL;
+    }
+    return vm;
+}
+
+TEST_SLOW(save_restore_keeps_process_files_and_clock, 300)
+{
+    char kernel[PATH_MAX], rootfs[PATH_MAX], snap[PATH_MAX];
+    vmtest_paths(kernel, rootfs);
+    struct vm_config cfg = vmtest_config(kernel, rootfs);
+    snapdir_new(snap);
+    CHECK_EQ(make_snapshot(&cfg, snap), 0);
+    char p[PATH_MAX + 16];
+    const char *files[] = { "mem", "state", "disk.qcow2", "layer.qcow2", "meta.json" };
+    for (size_t i = 0; i < 5; i++) {
+        snprintf(p, sizeof(p), "%s/%s", snap, files[i]);
+        CHECK_EQ(access(p, R_OK), 0);
+    }
+    sleep(3); /* the guest clock stood still meanwhile; HELLO's time_ns must correct it */
+    struct vm *vm = restore(&cfg, snap);
+    CHECK(vm);
+    long now = (long)time(NULL);
+    long guest = sh_long(vm, "date +%s");
+    CHECK(labs(guest - now) <= 2);
+    long c1 = sh_long(vm, "cat /tmp/cnt");
+    CHECK(c1 >= 2);
+    CHECK_EQ(sh_long(vm, "kill -0 $(cat /tmp/pid) && echo 1"), 1);
+    sleep(3);
+    long c2 = sh_long(vm, "cat /tmp/cnt");
+    CHECK(c2 > c1);
+    CHECK(sh_long(vm, "tail -n 1 /root/disk.log") >= c2 - 1);
+    /* the disk log is gapless across the snapshot */
+    CHECK_EQ(sh_long(vm, "n=$(wc -l < /root/disk.log); l=$(tail -n 1 /root/disk.log); "
+                         "[ \"$n\" = \"$l\" ] && echo 1"), 1);
+    struct agent_exec_result r;
+    CHECK_EQ(vmtest_sh(vm, "cat /root/marker; echo exec works", NULL, &r), 0);
+    CHECK_STR((char *)r.out, "before\nexec works\n");
+    agent_exec_result_release(&r);
+    struct herr e = { 0 };
+    CHECK_EQ(vm_snapshot_save(vm, "/tmp/nope", &e), -EOPNOTSUPP);
+    CHECK_EQ(vm_stop(vm, &e), 0);
+    vm_free(vm);
+    rm_rf(snap);
+}
+
+TEST_SLOW(two_clones_of_one_snapshot, 300)
+{
+    char kernel[PATH_MAX], rootfs[PATH_MAX], snap[PATH_MAX];
+    vmtest_paths(kernel, rootfs);
+    struct vm_config cfg = vmtest_config(kernel, rootfs);
+    snapdir_new(snap);
+    CHECK_EQ(make_snapshot(&cfg, snap), 0);
+    struct vm *a = restore(&cfg, snap);
+    CHECK(a);
+    struct vm *b = restore(&cfg, snap);
+    CHECK(b);
+    struct agent_exec_result r;
+    CHECK_EQ(vmtest_sh(a, "echo A > /root/who; echo A > /tmp/who; sync", NULL, &r), 0);
+    agent_exec_result_release(&r);
+    CHECK_EQ(vmtest_sh(b, "echo B > /root/who; echo B > /tmp/who; sync", NULL, &r), 0);
+    agent_exec_result_release(&r);
+    CHECK_EQ(vmtest_sh(a, "cat /root/who /tmp/who /root/marker", NULL, &r), 0);
+    CHECK_STR((char *)r.out, "A\nA\nbefore\n");
+    agent_exec_result_release(&r);
+    CHECK_EQ(vmtest_sh(b, "cat /root/who /tmp/who /root/marker", NULL, &r), 0);
+    CHECK_STR((char *)r.out, "B\nB\nbefore\n");
+    agent_exec_result_release(&r);
+    CHECK_EQ(sh_long(a, "kill -0 $(cat /tmp/pid) && echo 1"), 1);
+    CHECK_EQ(sh_long(b, "kill -0 $(cat /tmp/pid) && echo 1"), 1);
+    struct herr e = { 0 };
+    CHECK_EQ(vm_stop(a, &e), 0);
+    vm_free(a);
+    /* b is untouched by a's end; a third clone starts from the snapshot, not from b */
+    CHECK_EQ(vmtest_sh(b, "cat /root/who", NULL, &r), 0);
+    CHECK_STR((char *)r.out, "B\n");
+    agent_exec_result_release(&r);
+    /* a snapshot whose agent was not seen between frames: the restore sends the resync
+     * preamble first; without a layer template it runs qemu-img */
+    char cmd[4 * PATH_MAX + 256];
+    snprintf(cmd, sizeof(cmd), "sed -i 's/\"agent_aligned\": true/\"agent_aligned\": false/' "
+             "'%s/meta.json' && grep -q '\"agent_aligned\": false' '%s/meta.json' && "
+             "rm '%s/layer.qcow2'", snap, snap, snap);
+    CHECK_EQ(system(cmd), 0);
+    struct vm *c = restore(&cfg, snap);
+    CHECK(c);
+    CHECK_EQ(sh_long(c, "test -e /root/who || echo 7"), 7);
+    CHECK_EQ(vm_stop(c, &e), 0);
+    vm_free(c);
+    CHECK_EQ(vm_stop(b, &e), 0);
+    vm_free(b);
+    rm_rf(snap);
+}
+
+static void write_file(const char *path, const char *s)
+{
+    FILE *f = fopen(path, "w");
+    CHECK(f);
+    fputs(s, f);
+    fclose(f);
+}
+
+TEST_SLOW(corrupted_or_mismatched_snapshot_is_refused, 300)
+{
+    char kernel[PATH_MAX], rootfs[PATH_MAX], snap[PATH_MAX];
+    vmtest_paths(kernel, rootfs);
+    struct vm_config cfg = vmtest_config(kernel, rootfs);
+    snapdir_new(snap);
+    CHECK_EQ(make_snapshot(&cfg, snap), 0);
+    char state[PATH_MAX + 16], meta[PATH_MAX + 16], saved[PATH_MAX + 32];
+    snprintf(state, sizeof(state), "%s/state", snap);
+    snprintf(meta, sizeof(meta), "%s/meta.json", snap);
+    snprintf(saved, sizeof(saved), "%s/meta.saved", snap);
+    struct vm *vm = NULL;
+    struct herr e = { 0 };
+    /* another shape */
+    struct vm_config big = cfg;
+    big.memory_mib = 512;
+    herr_clear(&e);
+    CHECK_EQ(vm_snapshot_restore(&big, snap, &vm, &e), -ESTALE);
+    CHECK(strstr(e.msg, "256 MiB"));
+    /* one flipped byte in the device state */
+    int fd = open(state, O_RDWR);
+    CHECK(fd >= 0);
+    unsigned char byte;
+    CHECK_EQ(pread(fd, &byte, 1, 100), 1);
+    byte ^= 0x40;
+    CHECK_EQ(pwrite(fd, &byte, 1, 100), 1);
+    int64_t t0 = mono_now_us();
+    herr_clear(&e);
+    CHECK_EQ(vm_snapshot_restore(&cfg, snap, &vm, &e), -EBADMSG);
+    CHECK(strstr(e.msg, "checksum"));
+    CHECK(mono_now_us() - t0 < 5 * SEC);
+    byte ^= 0x40;
+    CHECK_EQ(pwrite(fd, &byte, 1, 100), 1);
+    close(fd);
+    /* metadata: garbage, another format, missing */
+    CHECK_EQ(rename(meta, saved), 0);
+    herr_clear(&e);
+    CHECK_EQ(vm_snapshot_restore(&cfg, snap, &vm, &e), -ENOENT);
+    write_file(meta, "{not json");
+    herr_clear(&e);
+    CHECK_EQ(vm_snapshot_restore(&cfg, snap, &vm, &e), -EBADMSG);
+    CHECK(strstr(e.msg, "meta.json"));
+    write_file(meta, "{\"format\": 99}");
+    herr_clear(&e);
+    CHECK_EQ(vm_snapshot_restore(&cfg, snap, &vm, &e), -EBADMSG);
+    CHECK_EQ(rename(saved, meta), 0);
+    /* a state QEMU cannot load, with a matching checksum: QEMU refuses it, we report, no hang */
+    char cmd[4 * PATH_MAX + 512];
+    snprintf(cmd, sizeof(cmd),
+             "head -c 40000 /dev/urandom > '%s' && s=$(sha256sum '%s' | cut -c1-64) && "
+             "sed -i -e \"s/\\\"state_sha256\\\": \\\"[0-9a-f]*\\\"/"
+             "\\\"state_sha256\\\": \\\"$s\\\"/\" "
+             "-e 's/\"state_size\": [0-9]*/\"state_size\": 40000/' '%s'",
+             state, state, meta);
+    CHECK_EQ(system(cmd), 0);
+    t0 = mono_now_us();
+    herr_clear(&e);
+    int r = vm_snapshot_restore(&cfg, snap, &vm, &e);
+    CHECK(r < 0);
+    fprintf(stderr, "garbage state: %d %s\n", r, e.msg);
+    CHECK(mono_now_us() - t0 < 60 * SEC);
+    rm_rf(snap);
+}
