@@ -210,13 +210,13 @@ $(O)/fuzz/fuzz_http_request: tests/fuzz/fuzz_http_request.c src/daemon/http/pars
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ -lhttp_parser
 
 # --- benchmarks ---
-$(O)/bench/%: bench/%.c $(call obj,opt,$(common_src) $(host_src))
+$(O)/bench/%: bench/%.c bench/stats.c $(call obj,opt,$(common_src) $(host_src))
 	@mkdir -p $(dir $@)
 	$(CC) $(OPT_CFLAGS) -o $@ $^ $(DAEMON_LIBS)
 
 # bench_api starts the real hearthd ($(O)/bin, built by `make bench`'s `all`) and seeds its store
 # through the store API, so it links the store objects too.
-$(O)/bench/bench_api: bench/bench_api.c $(call obj,opt,$(common_src) $(host_src) $(store_src))
+$(O)/bench/bench_api: bench/bench_api.c bench/stats.c $(call obj,opt,$(common_src) $(host_src) $(store_src))
 	@mkdir -p $(dir $@)
 	$(CC) $(OPT_CFLAGS) -o $@ $^ $(DAEMON_LIBS) -lpthread
 

@@ -13,6 +13,7 @@
  *   (BENCH_API_SANDBOXES overrides 50).
  *
  * Talks only to 127.0.0.1. */
+#include "stats.h"
 #include "daemon/host/agent_client.h"
 #include "daemon/host/herr.h"
 #include "daemon/host/mono.h"
@@ -52,21 +53,6 @@
 
 /* ---- numbers ---- */
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Nearest-rank percentile of n samples (sorted in place). */
-static double percentile(double *v, size_t n, double p)
-{
-    qsort(v, n, sizeof(*v), cmp_double);
-    size_t rank = (size_t)(p / 100.0 * (double)n + 0.999999);
-    if (rank < 1)
-        rank = 1;
-    return v[rank > n ? n - 1 : rank - 1];
-}
 
 static int64_t wall_ms(void)
 {
@@ -454,8 +440,8 @@ static void bench_get(uint16_t port, const char *key, const char *id)
     }
     conn_close(&c);
     printf("GET /v1/sandboxes/{id}, keep-alive, %d requests: p50 %.3f ms, p90 %.3f ms"
-           "  (target p50 <= 1 ms)\n", GET_RUNS, percentile(ms, GET_RUNS, 50),
-           percentile(ms, GET_RUNS, 90));
+           "  (target p50 <= 1 ms)\n", GET_RUNS, bench_percentile(ms, GET_RUNS, 50),
+           bench_percentile(ms, GET_RUNS, 90));
 }
 
 /* Fetches one page; returns its count (from "count":N) or -1. */
@@ -493,8 +479,8 @@ static void bench_list(uint16_t port, const char *key)
             one[i] = (double)(mono_now_us() - t0) / 1000.0;
     }
     printf("GET /v1/sandboxes?limit=500 (%zu KiB), %d runs: p50 %.2f ms, p90 %.2f ms\n",
-           bytes / 1024, PAGE_RUNS, percentile(one, PAGE_RUNS, 50),
-           percentile(one, PAGE_RUNS, 90));
+           bytes / 1024, PAGE_RUNS, bench_percentile(one, PAGE_RUNS, 50),
+           bench_percentile(one, PAGE_RUNS, 90));
     for (int i = 0; i < WALK_RUNS; i++) {
         int64_t t0 = mono_now_us();
         size_t got = 0;
@@ -518,8 +504,8 @@ static void bench_list(uint16_t port, const char *key)
     }
     conn_close(&c);
     printf("list walk of %d rows (%d pages of 500), %d runs: p50 %.1f ms, p90 %.1f ms\n",
-           LIST_ROWS, LIST_ROWS / 500, WALK_RUNS, percentile(walk, WALK_RUNS, 50),
-           percentile(walk, WALK_RUNS, 90));
+           LIST_ROWS, LIST_ROWS / 500, WALK_RUNS, bench_percentile(walk, WALK_RUNS, 50),
+           bench_percentile(walk, WALK_RUNS, 90));
 }
 
 /* ---- VM-backed benchmarks (skipped until create works) ---- */
@@ -684,11 +670,11 @@ static void exec_compare(uint16_t port, const char *key)
     destroy_one(port, key, id);
     if (!ok)
         return;
-    double api50 = percentile(api, EXEC_RUNS, 50), ag50 = percentile(agent, EXEC_RUNS, 50);
+    double api50 = bench_percentile(api, EXEC_RUNS, 50), ag50 = bench_percentile(agent, EXEC_RUNS, 50);
     printf("exec `true` round trip (minimal), %d interleaved runs: API p50 %.2f ms (p90 %.2f), "
            "agent alone p50 %.2f ms (p90 %.2f): the API adds %.2f ms  (target <= 2 ms)\n",
-           EXEC_RUNS, api50, percentile(api, EXEC_RUNS, 90), ag50,
-           percentile(agent, EXEC_RUNS, 90), api50 - ag50);
+           EXEC_RUNS, api50, bench_percentile(api, EXEC_RUNS, 90), ag50,
+           bench_percentile(agent, EXEC_RUNS, 90), api50 - ag50);
 }
 
 static void bench_vm(struct daemon *d, const char *key)
@@ -722,8 +708,8 @@ static void bench_vm(struct daemon *d, const char *key)
         destroy_one(d->port, key, id);
     }
     printf("create -> running (" SHAPE ", devbox:1), serial, %d runs: p50 %.0f ms, p90 %.0f ms\n",
-           n_serial, percentile(serial, (size_t)n_serial, 50),
-           percentile(serial, (size_t)n_serial, 90));
+           n_serial, bench_percentile(serial, (size_t)n_serial, 50),
+           bench_percentile(serial, (size_t)n_serial, 90));
 
     struct create_job jobs[CONCURRENT_CREATES];
     double wall;
@@ -736,7 +722,7 @@ static void bench_vm(struct daemon *d, const char *key)
     if (ne)
         printf("create -> running, %d concurrent: %zu ok, all done in %.0f ms, per create p50 "
                "%.0f ms, p90 %.0f ms\n", CONCURRENT_CREATES, ok, wall,
-               percentile(each, ne, 50), percentile(each, ne, 90));
+               bench_percentile(each, ne, 50), bench_percentile(each, ne, 90));
     else
         printf("create -> running, %d concurrent: all failed: %s\n", CONCURRENT_CREATES,
                jobs[0].why);

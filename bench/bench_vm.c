@@ -5,6 +5,7 @@
  * class; asserts nothing. Images come from $HEARTH_IMAGES. BENCH_BOOT_RUNS overrides the
  * number of boots per image (default 20). Snapshot save and restore-to-ready (minimal, 10 runs
  * each) are printed next to the cold boot of the same run; BENCH_SNAPSHOT_ONLY=1 stops there. */
+#include "stats.h"
 #include "daemon/host/agent_client.h"
 #include "daemon/host/herr.h"
 #include "daemon/host/mono.h"
@@ -24,21 +25,6 @@
 #define XFER_RUNS 5
 #define SNAP_RUNS 10
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Nearest-rank percentile of n samples (sorted in place). */
-static double percentile(double *v, size_t n, double p)
-{
-    qsort(v, n, sizeof(*v), cmp_double);
-    size_t rank = (size_t)(p / 100.0 * (double)n + 0.999999);
-    if (rank < 1)
-        rank = 1;
-    return v[rank > n ? n - 1 : rank - 1];
-}
 
 static void image_path(char *out, const char *name)
 {
@@ -84,7 +70,7 @@ static int bench_boot(const char *label, const char *kernel, const char *rootfs,
         vm_kill(vm);
         vm_free(vm);
     }
-    double p50 = percentile(ms, (size_t)runs, 50), p90 = percentile(ms, (size_t)runs, 90);
+    double p50 = bench_percentile(ms, (size_t)runs, 50), p90 = bench_percentile(ms, (size_t)runs, 90);
     printf("boot %-10s 1 vCPU %u MiB, %d runs: p50 %.0f ms, p90 %.0f ms%s\n", label, memory_mib,
            runs, p50, p90, strcmp(label, "minimal") == 0 ? "  (target p50 <= 1500 ms)" : "");
     free(ms);
@@ -150,8 +136,8 @@ static int bench_snapshot(const char *kernel, const char *rootfs, double cold_p5
         fprintf(stderr, "bench: cannot remove %s\n", snap);
     if (rc < 0)
         return rc;
-    double sp50 = percentile(save, SNAP_RUNS, 50), sp90 = percentile(save, SNAP_RUNS, 90);
-    double rp50 = percentile(restore, SNAP_RUNS, 50), rp90 = percentile(restore, SNAP_RUNS, 90);
+    double sp50 = bench_percentile(save, SNAP_RUNS, 50), sp90 = bench_percentile(save, SNAP_RUNS, 90);
+    double rp50 = bench_percentile(restore, SNAP_RUNS, 50), rp90 = bench_percentile(restore, SNAP_RUNS, 90);
     printf("snapshot save minimal 256 MiB, %d runs: p50 %.1f ms, p90 %.1f ms\n", SNAP_RUNS, sp50,
            sp90);
     printf("snapshot restore to agent ready, minimal, %d runs: p50 %.1f ms, p90 %.1f ms "
@@ -184,10 +170,10 @@ static void bench_exec(struct agent_client *a, const char *label)
         ping[i] = (double)(mono_now_us() - t0) / 1000.0;
     }
     printf("exec `true` round trip, %-9s %d runs: p50 %.2f ms, p90 %.2f ms%s\n", label,
-           EXEC_RUNS, percentile(ms, EXEC_RUNS, 50), percentile(ms, EXEC_RUNS, 90),
+           EXEC_RUNS, bench_percentile(ms, EXEC_RUNS, 50), bench_percentile(ms, EXEC_RUNS, 90),
            strcmp(label, "minimal") == 0 ? "  (target p50 <= 10 ms)" : "");
     printf("agent ping round trip, %-9s %d runs: p50 %.3f ms, p90 %.3f ms\n", label, EXEC_RUNS,
-           percentile(ping, EXEC_RUNS, 50), percentile(ping, EXEC_RUNS, 90));
+           bench_percentile(ping, EXEC_RUNS, 50), bench_percentile(ping, EXEC_RUNS, 90));
 }
 
 static void bench_files(struct agent_client *a)
@@ -229,9 +215,9 @@ static void bench_files(struct agent_client *a)
         down[i] = (double)XFER_MB / ((double)(mono_now_us() - t0) / 1e6);
     }
     printf("file upload to disk %d MiB, %d runs: median %.0f MiB/s  (target >= 50 MB/s)\n", XFER_MB,
-           XFER_RUNS, percentile(up, XFER_RUNS, 50));
+           XFER_RUNS, bench_percentile(up, XFER_RUNS, 50));
     printf("file download from disk %d MiB, %d runs: median %.0f MiB/s  (target >= 50 MB/s)\n", XFER_MB,
-           XFER_RUNS, percentile(down, XFER_RUNS, 50));
+           XFER_RUNS, bench_percentile(down, XFER_RUNS, 50));
 out:
     if (sfd >= 0) {
         close(sfd);
