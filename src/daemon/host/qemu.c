@@ -179,9 +179,14 @@ int qemu_argv_build(const struct qemu_config *c, char ***ret_argv)
     /* noapictimer under TCG: QEMU's emulated CPU has no TSC-deadline timer, so the kernel
      * would calibrate the local APIC timer against jiffies for ~0.2 s of every boot; the PIT
      * drives the ticks instead (measured: ~0.9 s -> ~0.7 s to init). KVM guests keep the
-     * local APIC timer with TSC deadline. */
+     * local APIC timer with TSC deadline.
+     * no_timer_check under TCG: at boot the kernel checks that PIT interrupts arrive within a
+     * few jiffies of TSC time and panics ("IO-APIC + timer doesn't work!") when they do not; an
+     * emulated CPU starved by other VMs misses that window (seen with 20 creates at once on 2
+     * cores). KVM guests skip the check by themselves. */
+    const char *tcg_args = kvm ? "" : " noapictimer no_timer_check";
     strv_addf(&s, "console=ttyS0 root=/dev/vda rw init=%s quiet panic=-1 reboot=t%s%s%s", init,
-              kvm ? "" : " noapictimer", c->extra_append && *c->extra_append ? " " : "",
+              tcg_args, c->extra_append && *c->extra_append ? " " : "",
               c->extra_append ? c->extra_append : "");
     strv_addf(&s, "-serial");
     strv_addf(&s, "file:%s/console.log", d);

@@ -42,7 +42,7 @@ TEST(argv_tcg)
     CHECK_STR(argv_after(argv, "-machine", 0), "memory-backend=mem");
     CHECK_STR(argv_after(argv, "-kernel", 0), "/img/vmlinux");
     CHECK_STR(argv_after(argv, "-append", 0),
-              "console=ttyS0 root=/dev/vda rw init=/sbin/hearth-agent quiet panic=-1 reboot=t noapictimer");
+              "console=ttyS0 root=/dev/vda rw init=/sbin/hearth-agent quiet panic=-1 reboot=t noapictimer no_timer_check");
     CHECK_STR(argv_after(argv, "-serial", 0), "file:/run/vm1/console.log");
     CHECK_STR(argv_after(argv, "-drive", 0),
               "id=root,file=/run/vm1/disk.qcow2,format=qcow2,if=none,cache=writeback");
