@@ -46,7 +46,7 @@
 #define LIST_ROWS 10000
 #define PAGE_RUNS 50
 #define WALK_RUNS 10
-#define SERIAL_CREATES 5
+#define SERIAL_CREATES 20
 #define CONCURRENT_CREATES 10
 #define EXEC_RUNS 200
 #define SHAPE "s-1vcpu-256mb"

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
@@ -301,6 +302,7 @@ struct create_wait {
     size_t n_keys;
     bool grow;                        /* the disk is larger than the image: resize2fs */
     bool client_gone;
+    int64_t boot_start_us;            /* monotonic, when the host was asked to boot */
 };
 
 static void create_wait_free(struct create_wait *w)
@@ -407,6 +409,13 @@ static void on_host_created(void *ud, const char *id, const struct host_result *
         create_fail(w, res->msg[0] ? res->msg : host_err_to_string(res->err), false);
         return;
     }
+    /* the VM part of spawn_ms, so an operator can tell a slow boot from slow bookkeeping */
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double boot_ms =
+        (double)((int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000 - w->boot_start_us) / 1e3;
+    log_info(http_request_id(w->call.req), "sandbox vm ready", "{s:s,s:f}", "sandbox", w->id,
+             "boot_ms", boot_ms);
     char run_dir[PATH_MAX];
     if (host_vm_run_dir(ctx->host, w->id, run_dir, sizeof(run_dir)) < 0)
         run_dir[0] = '\0';
@@ -606,6 +615,9 @@ static void on_create_body(struct api_call *call, json_t *body)
                                  .boot_timeout_ms = CREATE_BOOT_MS };
     log_info(http_request_id(call->req), "sandbox create", "{s:s,s:s,s:s}", "sandbox", sb.id,
              "shape", sb.shape, "rootfs", sb.rootfs);
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    w->boot_start_us = (int64_t)start.tv_sec * 1000000 + start.tv_nsec / 1000;
     host_vm_create(ctx->host, &spec, on_host_created, w);
 out:
     store_sandbox_release(&sb);
