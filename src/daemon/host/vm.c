@@ -98,6 +98,27 @@ static int diagnose(struct vm *vm, int r, int boot_ms, struct herr *e)
     return r;
 }
 
+/* Builds QEMU's argv from qc, starts it with its output in log, and writes the pid file that
+ * lets a later process adopt the VM (host_vm_adopt(); a VM without one still runs). 0, or
+ * -errno with e set; nothing is left running on failure. */
+static int vm_spawn_qemu(struct vm *vm, const struct qemu_config *qc, const char *log,
+                         struct herr *e)
+{
+    char **argv = NULL;
+    int r = qemu_argv_build(qc, &argv);
+    if (r < 0)
+        return herr_set(e, r, "invalid vm config (vcpus %u, memory %u MiB, run dir '%s')",
+                        qc->vcpus, qc->memory_mib, vm->run_dir);
+    r = proc_spawn(argv, log, &vm->qemu);
+    if (r < 0)
+        herr_set(e, r, "cannot run '%s': %s", argv[0], strerror(-r));
+    qemu_argv_free(argv);
+    if (r < 0)
+        return r;
+    (void)rundir_pidfile_write(vm->run_dir, vm->qemu.pid);
+    return 0;
+}
+
 int vm_start(const struct vm_config *c, struct vm **ret, struct herr *e)
 {
     int boot_ms = c->boot_timeout_ms > 0 ? c->boot_timeout_ms : 30000;
@@ -157,22 +178,9 @@ int vm_start(const struct vm_config *c, struct vm **ret, struct herr *e)
         .init = c->init,
         .extra_append = c->extra_append,
     };
-    char **argv = NULL;
-    r = qemu_argv_build(&qc, &argv);
-    if (r < 0) {
-        herr_set(e, r, "invalid vm config (vcpus %u, memory %u MiB, run dir '%s')", qc.vcpus,
-                 qc.memory_mib, vm->run_dir);
+    r = vm_spawn_qemu(vm, &qc, log, e);
+    if (r < 0)
         goto out_free;
-    }
-    r = proc_spawn(argv, log, &vm->qemu);
-    if (r < 0) {
-        herr_set(e, r, "cannot run '%s': %s", argv[0], strerror(-r));
-        qemu_argv_free(argv);
-        goto out_free;
-    }
-    qemu_argv_free(argv);
-    /* lets a later process adopt this VM (host_vm_adopt()); a VM without one still runs */
-    (void)rundir_pidfile_write(vm->run_dir, vm->qemu.pid);
     int64_t deadline = mono_now_us() + (int64_t)boot_ms * 1000;
     r = qmp_client_connect(qmp_path, vm->qemu.pidfd, deadline, on_qmp_event, vm, &vm->qmp, e);
     if (r < 0)
@@ -866,21 +874,9 @@ int vm_snapshot_restore(const struct vm_config *c, const char *snapdir, struct v
         .mem_private = true,
         .incoming = true,
     };
-    char **argv = NULL;
-    r = qemu_argv_build(&qc, &argv);
-    if (r < 0) {
-        herr_set(e, r, "invalid vm config (vcpus %u, memory %u MiB, run dir '%s')", qc.vcpus,
-                 qc.memory_mib, vm->run_dir);
+    r = vm_spawn_qemu(vm, &qc, log, e);
+    if (r < 0)
         goto out_free;
-    }
-    r = proc_spawn(argv, log, &vm->qemu);
-    if (r < 0) {
-        herr_set(e, r, "cannot run '%s': %s", argv[0], strerror(-r));
-        qemu_argv_free(argv);
-        goto out_free;
-    }
-    qemu_argv_free(argv);
-    (void)rundir_pidfile_write(vm->run_dir, vm->qemu.pid);
     int64_t deadline = mono_now_us() + (int64_t)boot_ms * 1000;
     r = qmp_client_connect(qmp_path, vm->qemu.pidfd, deadline, on_qmp_event, vm, &vm->qmp, e);
     if (r < 0)
