@@ -410,6 +410,19 @@ static int read_row(sqlite3_stmt *q, struct store_sandbox *sb)
     return col_strdup(q, C_RUN_DIR, &sb->run_dir);
 }
 
+/* Room for element n of a growing array v with *cap slots (first: the first allocation's
+ * slots). Returns the array, moved or not, or NULL when out of memory (v is then untouched). */
+static void *room_for_one(void *v, size_t n, size_t *cap, size_t elem, size_t first)
+{
+    if (n < *cap)
+        return v;
+    size_t ncap = *cap ? *cap * 2 : first;
+    void *nv = realloc(v, ncap * elem);
+    if (nv)
+        *cap = ncap;
+    return nv;
+}
+
 /* Reads the one-column text rows of child-list statement id for sandbox_id into *ret. */
 static int load_strv(struct sqlite_store *s, enum stmt_id id, const char *sandbox_id,
                      struct store_strv *ret)
@@ -423,16 +436,12 @@ static int load_strv(struct sqlite_store *s, enum stmt_id id, const char *sandbo
     struct store_strv v = { 0 };
     size_t cap = 0;
     while ((r = step_row(s, q)) == 1) {
-        if (v.n == cap) {
-            size_t ncap = cap ? cap * 2 : 4;
-            char **nv = realloc(v.v, ncap * sizeof(*nv));
-            if (!nv) {
-                r = -ENOMEM;
-                break;
-            }
-            v.v = nv;
-            cap = ncap;
+        char **nv = room_for_one(v.v, v.n, &cap, sizeof(*nv), 4);
+        if (!nv) {
+            r = -ENOMEM;
+            break;
         }
+        v.v = nv;
         r = col_strdup(q, 0, &v.v[v.n]);
         if (r < 0)
             break;
@@ -471,16 +480,12 @@ static int read_rows(struct sqlite_store *s, sqlite3_stmt *q, struct store_sandb
     size_t n = 0, cap = 0;
     int r;
     while ((r = step_row(s, q)) == 1) {
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            struct store_sandbox *nv = realloc(v, ncap * sizeof(*nv));
-            if (!nv) {
-                r = -ENOMEM;
-                break;
-            }
-            v = nv;
-            cap = ncap;
+        struct store_sandbox *nv = room_for_one(v, n, &cap, sizeof(*nv), 16);
+        if (!nv) {
+            r = -ENOMEM;
+            break;
         }
+        v = nv;
         r = read_row(q, &v[n]);
         if (r < 0) {
             store_sandbox_release(&v[n]);
@@ -827,16 +832,12 @@ static int sqlite_key_list(struct store *st, const char *user_id, struct store_k
     size_t n = 0, cap = 0;
     while (r == 0 && (r = step_row(s, q)) == 1) {
         r = 0;
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 8;
-            struct store_key *nv = realloc(v, ncap * sizeof(*nv));
-            if (!nv) {
-                r = -ENOMEM;
-                break;
-            }
-            v = nv;
-            cap = ncap;
+        struct store_key *nv = room_for_one(v, n, &cap, sizeof(*nv), 8);
+        if (!nv) {
+            r = -ENOMEM;
+            break;
         }
+        v = nv;
         struct store_key *k = &v[n];
         *k = (struct store_key){
             .admin = sqlite3_column_int(q, 4) != 0,
@@ -1331,16 +1332,12 @@ static int sqlite_sb_envs_get(struct store *st, const char *id, struct store_env
         r = -ENOMEM;
     while (q && r == 0 && (r = step_row(s, q)) == 1) {
         r = 0;
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 8;
-            struct store_env *nv = realloc(v, ncap * sizeof(*nv));
-            if (!nv) {
-                r = -ENOMEM;
-                break;
-            }
-            v = nv;
-            cap = ncap;
+        struct store_env *nv = room_for_one(v, n, &cap, sizeof(*nv), 8);
+        if (!nv) {
+            r = -ENOMEM;
+            break;
         }
+        v = nv;
         const char *key = (const char *)sqlite3_column_text(q, 0);
         const void *val = sqlite3_column_blob(q, 1);
         size_t len = (size_t)sqlite3_column_bytes(q, 1);
