@@ -17,6 +17,7 @@
 #include "common/ulid.h"
 #include "common/wire.h"
 #include "daemon/host/host.h"
+#include "daemon/host/mono.h"
 #include "harness.h"
 #include "vmtest.h"
 
@@ -745,5 +746,179 @@ TEST_SLOW(disk_resize, 180)
     struct fx f = { 0 };
     if (fx_init(&f))
         disk_resize_body(&f);
+    fx_release(&f);
+}
+
+/* --- snapshots: pause, restore (shared base and consumed), refusal of a corrupt one --- */
+
+/* Runs sh -c script in VM id and copies its stdout (trailing newline cut) into out. */
+static bool sh_out(struct fx *f, const char *id, const char *script, char *out, size_t len)
+{
+    int ended = 0;
+    struct exec_rec x;
+    exec_rec_init(&x, &ended);
+    const char *argv[] = { "sh", "-c", script, NULL };
+    struct agent_exec_req req = { .argv = argv };
+    if (host_vm_exec(f->h, id, &req, &exec_ops, &x, NULL) < 0 ||
+        !fx_run_until(f, &ended, 1, 30) || x.end.kind != AGENT_END_EXIT ||
+        x.end.exit_code != 0) {
+        exec_rec_release(&x);
+        return false;
+    }
+    size_t n = x.out.len < len - 1 ? x.out.len : len - 1;
+    if (n)
+        memcpy(out, x.out.data, n);
+    while (n && out[n - 1] == '\n')
+        n--;
+    out[n] = '\0';
+    exec_rec_release(&x);
+    return true;
+}
+
+static long sh_long_async(struct fx *f, const char *id, const char *script)
+{
+    char out[64];
+    return sh_out(f, id, script, out, sizeof(out)) ? strtol(out, NULL, 10) : -1;
+}
+
+static enum host_err pause_vm(struct fx *f, const char *id, const char *dir, double *ms)
+{
+    struct done_rec d = { 0 };
+    int64_t t0 = mono_now_us();
+    host_vm_pause(f->h, id, dir, on_done, &d);
+    if (!fx_run_until(f, &d.n, 1, 60))
+        return HOST_E_TIMEOUT;
+    if (ms)
+        *ms = (double)(mono_now_us() - t0) / 1000.0;
+    if (d.res.err != HOST_OK)
+        fprintf(stderr, "pause '%s': %s\n", id, d.res.msg);
+    return d.res.err;
+}
+
+static enum host_err restore_vm(struct fx *f, const char *id, const char *snap, bool consume,
+                                double *ms)
+{
+    struct done_rec d = { 0 };
+    struct host_vm_spec s = { .id = id, .vcpus = 1, .memory_mib = 256, .snapshot = snap,
+                              .snapshot_consume = consume, .hostname = "restored" };
+    int64_t t0 = mono_now_us();
+    host_vm_create(f->h, &s, on_done, &d);
+    if (!fx_run_until(f, &d.n, 1, 60))
+        return HOST_E_TIMEOUT;
+    if (ms)
+        *ms = (double)(mono_now_us() - t0) / 1000.0;
+    if (d.res.err != HOST_OK)
+        fprintf(stderr, "restore '%s' from '%s': %s\n", id, snap, d.res.msg);
+    return d.res.err;
+}
+
+#define COUNTER_SH                                                                               \
+    "setsid sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/cnt; sleep 0.2; done' "       \
+    "</dev/null >/dev/null 2>&1 & echo before > /root/marker; sync"
+
+static bool counter_advances(struct fx *f, const char *id)
+{
+    long a = sh_long_async(f, id, "cat /tmp/cnt");
+    usleep(700000);
+    long b = sh_long_async(f, id, "cat /tmp/cnt");
+    if (!(a > 0 && b > a))
+        harness_fail(__FILE__, __LINE__, "counter in '%s' did not advance: %ld then %ld", id, a,
+                     b);
+    return a > 0 && b > a;
+}
+
+static void snapshot_body(struct fx *fx, const char *snaps)
+{
+    struct fx f = *fx;
+    char s1[PATH_MAX], s2[PATH_MAX], s3[PATH_MAX];
+    snprintf(s1, sizeof(s1), "%s/one", snaps);
+    snprintf(s2, sizeof(s2), "%s/two", snaps);
+    snprintf(s3, sizeof(s3), "%s/three", snaps);
+    char a[32], b1[32], b2[32];
+    new_id(a);
+    new_id(b1);
+    new_id(b2);
+    struct done_rec d = { 0 };
+    if (!create_vm(&f, a, &d))
+        return;
+    char out[256];
+    CHECK(sh_out(&f, a, COUNTER_SH, out, sizeof(out)));
+    CHECK(counter_advances(&f, a));
+    double ms = 0;
+    CHECK_EQ(pause_vm(&f, a, s1, &ms), HOST_OK);
+    fprintf(stderr, "pause of a booted VM: %.1f ms\n", ms);
+    CHECK(!host_vm_running(f.h, a));
+    CHECK(!dir_exists(f.run_root, a));
+    char meta[PATH_MAX + 16];
+    snprintf(meta, sizeof(meta), "%s/meta.json", s1);
+    CHECK(access(meta, F_OK) == 0);
+    /* two clones of one snapshot run at once, each with its own memory and disk */
+    CHECK_EQ(restore_vm(&f, b1, s1, false, &ms), HOST_OK);
+    fprintf(stderr, "restore (shared base): %.1f ms\n", ms);
+    CHECK_EQ(restore_vm(&f, b2, s1, false, NULL), HOST_OK);
+    CHECK(counter_advances(&f, b1));
+    CHECK(counter_advances(&f, b2));
+    CHECK(sh_out(&f, b1, "cat /root/marker", out, sizeof(out)));
+    CHECK_STR(out, "before");
+    CHECK(sh_out(&f, b1, "echo one > /root/who; sync", out, sizeof(out)));
+    CHECK(sh_out(&f, b2, "cat /root/who 2>/dev/null || echo none", out, sizeof(out)));
+    CHECK_STR(out, "none");
+    /* the shared snapshot is untouched by its clones */
+    CHECK(access(meta, F_OK) == 0);
+    destroy_vm(&f, b1);
+    destroy_vm(&f, b2);
+    /* consumed: the VM takes the snapshot's files over, the directory goes */
+    CHECK_EQ(restore_vm(&f, a, s1, true, &ms), HOST_OK);
+    fprintf(stderr, "restore (consumed): %.1f ms\n", ms);
+    CHECK(access(s1, F_OK) < 0);
+    CHECK(counter_advances(&f, a));
+    CHECK(sh_out(&f, a, "echo after > /root/marker2; sync", out, sizeof(out)));
+    /* and pauses again cheaply (its RAM file is its own) */
+    CHECK_EQ(pause_vm(&f, a, s2, &ms), HOST_OK);
+    fprintf(stderr, "pause of a resumed VM: %.1f ms\n", ms);
+    CHECK_EQ(restore_vm(&f, a, s2, true, NULL), HOST_OK);
+    CHECK(counter_advances(&f, a));
+    CHECK(sh_out(&f, a, "cat /root/marker /root/marker2", out, sizeof(out)));
+    CHECK_STR(out, "before\nafter");
+    /* a corrupted state file is refused, naming the checksum */
+    CHECK_EQ(pause_vm(&f, a, s3, NULL), HOST_OK);
+    char state[PATH_MAX + 16];
+    snprintf(state, sizeof(state), "%s/state", s3);
+    FILE *fp = fopen(state, "r+");
+    CHECK(fp != NULL);
+    if (fp) {
+        fseek(fp, 100, SEEK_SET);
+        fputc(0x5a, fp);
+        fclose(fp);
+    }
+    struct done_rec dc = { 0 };
+    struct host_vm_spec sc = { .id = a, .vcpus = 1, .memory_mib = 256, .snapshot = s3,
+                               .snapshot_consume = true };
+    host_vm_create(f.h, &sc, on_done, &dc);
+    CHECK(fx_run_until(&f, &dc.n, 1, 30));
+    CHECK_EQ(dc.res.err, HOST_E_INVALID);
+    CHECK(strstr(dc.res.msg, "checksum") != NULL);
+    CHECK(!dir_exists(f.run_root, a));
+    /* a shape mismatch too */
+    struct done_rec dm = { 0 };
+    struct host_vm_spec sm = { .id = a, .vcpus = 2, .memory_mib = 256, .snapshot = s3 };
+    host_vm_create(f.h, &sm, on_done, &dm);
+    CHECK(fx_run_until(&f, &dm.n, 1, 30));
+    CHECK_EQ(dm.res.err, HOST_E_INVALID);
+    CHECK(strstr(dm.res.msg, "vCPUs") != NULL);
+}
+
+TEST_SLOW(pause_restore_fork_and_consume, 400)
+{
+    struct fx f = { 0 };
+    if (!fx_init(&f))
+        return;
+    char snaps[64];
+    snprintf(snaps, sizeof(snaps), "/tmp/hearth-snaps.XXXXXX");
+    CHECK(mkdtemp(snaps) != NULL);
+    snapshot_body(&f, snaps);
+    char cmd[PATH_MAX];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", snaps);
+    CHECK(system(cmd) == 0);
     fx_release(&f);
 }

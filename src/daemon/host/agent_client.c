@@ -1059,11 +1059,21 @@ static bool got_pong(void *arg)
     return ((struct agent_client *)arg)->pong_seen;
 }
 
-int agent_ping(struct agent_client *c, int64_t deadline_us, struct herr *e)
+int agent_client_ping_send(struct agent_client *c)
 {
     c->ping_seq++;
     c->pong_seen = false;
-    int r = queue(c, WIRE_PING, 0, 0, &c->ping_seq, sizeof(c->ping_seq));
+    return queue(c, WIRE_PING, 0, 0, &c->ping_seq, sizeof(c->ping_seq));
+}
+
+bool agent_client_pong_seen(const struct agent_client *c)
+{
+    return c->pong_seen;
+}
+
+int agent_ping(struct agent_client *c, int64_t deadline_us, struct herr *e)
+{
+    int r = agent_client_ping_send(c);
     if (r == 0)
         r = flush(c);
     if (r == 0)

@@ -111,6 +111,12 @@ int agent_client_on_writable(struct agent_client *c);
 /* Queues HELLO {"version":1,"time_ns":now}. */
 __attribute__((warn_unused_result))
 int agent_client_hello(struct agent_client *c);
+/* Queues a PING on stream 0 (poll()-driven use; agent_ping() is the blocking one). Its PONG
+ * proves the agent has read every byte sent before it. 0 or -ENOMEM/-ENOTCONN. */
+__attribute__((warn_unused_result))
+int agent_client_ping_send(struct agent_client *c);
+/* True once the PONG of the latest agent_client_ping_send() arrived. */
+bool agent_client_pong_seen(const struct agent_client *c);
 /* True once a valid READY arrived. */
 bool agent_client_ready(const struct agent_client *c);
 /* From the READY: "hearth-agent/0.1.0" and the boot id ("" before). Borrowed. */

@@ -86,6 +86,20 @@ struct host_vm_spec {
     uint32_t cpu_quota_pct;     /* cpu.max cap in percent of one CPU; 0: uncapped */
     const char *extra_append;   /* extra kernel arguments, may be NULL */
     int boot_timeout_ms;        /* 0: the host's default */
+    /* Restore instead of boot (docs/snapshots.md): the VM starts from the snapshot directory
+     * `snapshot` (absolute, no ','), which must match vcpus, memory_mib, this kernel and this
+     * QEMU (else HOST_E_INVALID naming the mismatch; a corrupt one: HOST_E_INVALID too).
+     * rootfs, disk_mib and extra_append are then unused. */
+    const char *snapshot;
+    /* true: the snapshot belongs to this VM alone, so the VM takes its RAM file and disk layer
+     * over (hard links, no copy; RAM mapped shared, so a later pause writes no RAM) and the
+     * snapshot directory is removed once the VM runs. false: the snapshot is a shared base
+     * (a golden snapshot, a fork's source): the VM maps its RAM copy-on-write and writes a
+     * new qcow2 layer over its disk; the snapshot is never changed. */
+    bool snapshot_consume;
+    /* The guest's hostname, told to the agent with every HELLO (after a restore the guest
+     * still has the snapshot's). NULL: not sent. [a-z0-9-], 1..63. */
+    const char *hostname;
 };
 
 /* Completion of create, adopt and destroy. id is borrowed for the call. */
@@ -150,6 +164,20 @@ void host_vm_adopt(struct host *h, const char *id, host_done_fn done, void *ud);
  * entries, or -errno. Blocking only on a directory read. */
 __attribute__((warn_unused_result))
 int host_vm_list_orphans(struct host *h, struct host_orphan **ret, size_t *ret_n);
+
+/* Pauses VM id into the snapshot directory snap_dir (absolute, no ','; created, or empty):
+ * a PING round trip (the agent's reader is then between frames), QMP stop, device state
+ * migrated into snap_dir/state, QEMU quits, the RAM file and disk layer are linked into
+ * snap_dir, meta.json is written last. A VM whose RAM is a private mapping of a shared
+ * snapshot has its RAM pages written out of the migration stream into snap_dir/mem.
+ * done runs once: HOST_OK (QEMU has exited and the VM is forgotten: no on_exit; its run dir
+ * is gone), HOST_E_BUSY (not running, or another pause or resize under way), HOST_E_NOT_FOUND,
+ * HOST_E_INVALID (bad dir), HOST_E_QEMU or HOST_E_TIMEOUT (the snapshot failed: the VM was
+ * continued and keeps running; snap_dir is removed), HOST_E_GONE (QEMU exited meanwhile: the
+ * VM is in the exited state as after any crash, on_exit runs too), HOST_E_CANCELED (destroyed
+ * meanwhile). Open streams end with AGENT_END_LOST when QEMU exits. */
+void host_vm_pause(struct host *h, const char *id, const char *snap_dir, host_done_fn done,
+                   void *ud);
 
 /* Largest virtual disk create and resize take: 16 TiB in MiB (the config's max_disk_mib cap). */
 #define HOST_DISK_MAX_MIB (1ull << 24)

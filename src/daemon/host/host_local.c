@@ -16,8 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #include "cgroup.h"
 #include "herr.h"
@@ -26,12 +30,14 @@
 #include "qemu.h"
 #include "qmp.h"
 #include "rundir.h"
+#include "snapshot.h"
 #include "usock.h"
 
 #define CONNECT_RETRY_MS 10      /* socket not there or not listening yet */
 #define HELLO_EVERY_MS 200       /* see agent_wait_ready() for why HELLO is resent */
 #define DYING_GRACE_MS 2000      /* a lost connection during start: wait for QEMU's exit */
 #define KILL_WAIT_MS 10000       /* SIGKILL'd processes exit promptly; give up after this */
+#define PAUSE_TIMEOUT_MS 30000   /* a whole pause; the device state takes ~20 ms */
 
 #define HOST_ERR_STR_(name, str) [name] = str,
 static const char *const host_err_names[] = { HOST_ERR_TABLE(HOST_ERR_STR_) };
@@ -51,6 +57,29 @@ enum hvm_state {
     HVM_EXITED,      /* QEMU exited unasked; kept until destroyed */
     HVM_STOPPING,    /* destroy: POWER, then QMP quit */
     HVM_KILLING,     /* processes SIGKILL'd (or none): finish once all exited */
+    HVM_PAUSING,     /* host_vm_pause(): stop, device state out, quit (pause_step) */
+};
+
+/* Where a restore is, between the QMP handshake and cont (docs/snapshots.md "Restore"). */
+enum restore_step {
+    RESTORE_NONE,
+    RESTORE_VERSION,   /* query-version: must be the snapshot's QEMU */
+    RESTORE_CAPS,      /* migrate-set-capabilities x-ignore-shared */
+    RESTORE_INCOMING,  /* migrate-incoming on incoming.sock */
+    RESTORE_SEND,      /* writing the state file to incoming.sock */
+    RESTORE_WAIT,      /* query-migrate until completed */
+    RESTORE_CONT,      /* cont */
+    RESTORE_DONE,      /* the guest runs: agent handshake (HELLO/READY) */
+};
+
+enum pause_step {
+    PAUSE_PING,        /* PING sent; its PONG means the agent read everything */
+    PAUSE_STOP,        /* stop */
+    PAUSE_VERSION,     /* query-version, for meta.json */
+    PAUSE_CAPS,        /* migrate-set-capabilities x-ignore-shared */
+    PAUSE_MIGRATE,     /* migrate to migrate.sock; reading the stream into state */
+    PAUSE_WAIT,        /* the stream ended: query-migrate until completed */
+    PAUSE_QUIT,        /* quit sent: finish once QEMU exited */
 };
 
 enum hvm_step {
@@ -102,6 +131,30 @@ struct hvm {
     uint32_t cpu_quota_pct;
     uint64_t disk_mib;
     char *extra_append;          /* owned, may be NULL */
+    /* restore (a create from a snapshot) */
+    bool restore;
+    bool consume;                /* the snapshot is this VM's: RAM and disk taken over */
+    bool ram_private;            /* RAM is a copy-on-write mapping of mem_path (shared base) */
+    bool aligned;                /* no resync preamble needed before HELLO */
+    bool guest_ran;              /* cont was sent: a consumed snapshot is no longer intact */
+    enum restore_step rstep;
+    char snap_dir[PATH_MAX];     /* restore source, or the pause target */
+    char mem_path[PATH_MAX];     /* the RAM file QEMU maps */
+    char qemu_version[128];      /* restore: the snapshot's; pause: this QEMU's */
+    char hostname[64];           /* identity for HELLO; "" for none */
+    unsigned char *state_buf;    /* restore: the state file, sent to incoming.sock */
+    size_t state_len, state_off;
+    int in_fd;                   /* restore: connection to incoming.sock, -1 */
+    struct event *ev_in;
+    /* pause */
+    host_done_fn pause_done;     /* NULL when no pause is under way */
+    void *pause_ud;
+    enum pause_step pstep;
+    int mig_lfd, mig_cfd;        /* migrate.sock listener and QEMU's connection, -1 */
+    int state_fd;                /* snap_dir/state being written, -1 */
+    struct event *ev_mig;
+    bool pause_cont;             /* a failed pause stopped the VM: cont is being sent */
+    int cont_tries;
     /* the disk resize in flight (host_vm_disk_resize()); one at a time */
     host_done_fn resize_done;    /* NULL when none */
     void *resize_ud;
@@ -140,6 +193,29 @@ struct host {
 };
 
 static void hvm_maybe_finish(struct hvm *vm);
+static void hvm_spawn_qemu(struct hvm *vm);
+static void hvm_start_disk(struct hvm *vm, const char *fmt);
+static void restore_next(struct hvm *vm);
+static void pause_next(struct hvm *vm);
+static void pause_finalize(struct hvm *vm);
+static void pause_fail(struct hvm *vm, enum host_err err, int errnum, const char *what,
+                       const struct qmp_msg *reply);
+static void pause_send_cont(struct hvm *vm);
+static void pause_complete(struct hvm *vm, const struct host_result *res);
+static void hvm_drop_migration(struct hvm *vm);
+static void restore_start(struct hvm *vm, const struct host_vm_spec *spec);
+
+/* RFC 1123 label of [a-z0-9-], as sandbox hostnames are (common/sbname.c). */
+static bool hostname_valid(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 1 || n > 63 || s[0] == '-' || s[n - 1] == '-')
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+            return false;
+    return true;
+}
 
 /* --- completions --- */
 
@@ -312,9 +388,30 @@ static void hvm_drop_agent(struct hvm *vm, bool notify)
     vm->agent = NULL;
 }
 
+static void fd_close(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+}
+
+/* The pause's sockets and file; the snapshot directory is the caller's business. */
+static void hvm_drop_migration(struct hvm *vm)
+{
+    ev_free(&vm->ev_mig);
+    fd_close(&vm->mig_cfd);
+    fd_close(&vm->mig_lfd);
+    fd_close(&vm->state_fd);
+    ev_free(&vm->ev_in);
+    fd_close(&vm->in_fd);
+    free(vm->state_buf);
+    vm->state_buf = NULL;
+}
+
 /* Frees everything but the struct; no callback can fire on vm afterwards. */
 static void hvm_release(struct hvm *vm, bool notify_streams)
 {
+    hvm_drop_migration(vm);
     hvm_drop_agent(vm, notify_streams);
     hvm_drop_qmp(vm);
     ev_free(&vm->ev_pid);
@@ -354,6 +451,14 @@ static void hvm_finish(struct hvm *vm)
     free(vm);
 }
 
+/* Ends a pause with res (from the loop). */
+static void pause_complete(struct hvm *vm, const struct host_result *res)
+{
+    host_done_fn done = vm->pause_done;
+    vm->pause_done = NULL;
+    defer_done(vm->h, done, vm->pause_ud, vm->id, res);
+}
+
 static void on_kick(evutil_socket_t fd, short what, void *arg)
 {
     hvm_maybe_finish(arg);
@@ -391,6 +496,12 @@ static void hvm_maybe_finish(struct hvm *vm)
 static void hvm_start_failed(struct hvm *vm, const struct host_result *res)
 {
     vm->start_res = *res;
+    if (vm->restore && vm->consume && vm->guest_ran) {
+        /* the guest wrote into the snapshot's RAM file: it no longer matches its state */
+        char meta[PATH_MAX];
+        if (qemu_run_path(vm->snap_dir, "meta.json", meta, sizeof(meta)) == 0)
+            (void)unlink(meta);
+    }
     if (vm->state == HVM_ADOPTING) {
         /* not ours to kill: forget it, leave the run dir */
         vm->qemu_alive = false;
@@ -442,6 +553,21 @@ static void on_pid(evutil_socket_t fd, short what, void *arg)
         hvm_start_failed(vm, &res);
         break;
     }
+    case HVM_PAUSING:
+        if (vm->pstep == PAUSE_QUIT) {
+            pause_finalize(vm);
+            break;
+        }
+        {
+            struct host_result res;
+            result_set(&res, HOST_E_GONE, -ESRCH, "vm '%s': qemu exited during the pause",
+                       vm->id);
+            hvm_drop_migration(vm);
+            (void)snapshot_remove(vm->snap_dir);
+            pause_complete(vm, &res);
+        }
+        /* a crash like any other */
+        __attribute__((fallthrough));
     case HVM_RUNNING: {
         vm->state = HVM_EXITED;
         hvm_drop_agent(vm, true);
@@ -523,6 +649,8 @@ static void hvm_maybe_started(struct hvm *vm)
     event_del(vm->ev_retry);
     event_del(vm->ev_deadline);
     vm->start_res = (struct host_result){ .err = HOST_OK };
+    if (vm->restore && vm->consume)
+        (void)snapshot_remove(vm->snap_dir); /* its files live on in the run dir */
     defer_done(vm->h, vm->start_done, vm->start_ud, vm->id, &vm->start_res);
     vm->start_done = NULL;
 }
@@ -537,6 +665,11 @@ static void on_caps(void *ud, const struct qmp_msg *reply)
         result_set(&res, HOST_E_QEMU, -EREMOTEIO, "vm '%s': qmp_capabilities failed: %s: %s",
                    vm->id, reply->err_class, reply->err_desc);
         hvm_start_failed(vm, &res);
+        return;
+    }
+    if (vm->restore) {
+        vm->rstep = RESTORE_VERSION;
+        restore_next(vm);
         return;
     }
     vm->qmp_ready = true;
@@ -592,6 +725,10 @@ static void on_agent_readable(evutil_socket_t fd, short what, void *arg)
         return;
     }
     hvm_maybe_started(vm);
+    if (vm->state == HVM_PAUSING && vm->pstep == PAUSE_PING && agent_client_pong_seen(vm->agent)) {
+        vm->pstep = PAUSE_STOP;
+        pause_next(vm);
+    }
     hvm_update_agent_write(vm);
 }
 
@@ -646,9 +783,14 @@ static void step_qmp_connect(struct hvm *vm)
         hvm_start_failed_herr(vm, &e);
         return;
     }
-    /* the greeting and qmp_capabilities follow on the QMP fd's events; meanwhile the agent */
-    vm->step = STEP_AGENT_CONNECT;
+    /* the greeting and qmp_capabilities follow on the QMP fd's events; meanwhile the agent
+     * (a restore connects it once the guest runs again) */
     event_add(vm->ev_qmp_r, NULL);
+    if (vm->restore) {
+        vm->step = STEP_NONE;
+        return;
+    }
+    vm->step = STEP_AGENT_CONNECT;
     timer_arm(vm->ev_retry, 0);
 }
 
@@ -679,7 +821,8 @@ static void step_agent_connect(struct hvm *vm)
         return;
     }
     /* An adopted agent may hold half a frame of the previous host: resync first. */
-    if (vm->state == HVM_ADOPTING && (r = agent_client_resync(vm->agent)) < 0) {
+    bool resync = vm->state == HVM_ADOPTING || (vm->restore && !vm->aligned);
+    if (resync && (r = agent_client_resync(vm->agent)) < 0) {
         herr_set(&e, r, "vm '%s': agent: cannot queue the resync preamble", vm->id);
         hvm_start_failed_herr(vm, &e);
         return;
@@ -692,8 +835,20 @@ static void step_agent_connect(struct hvm *vm)
 static void on_retry(evutil_socket_t fd, short what, void *arg)
 {
     struct hvm *vm = arg;
+    if (vm->state == HVM_PAUSING && vm->pstep == PAUSE_WAIT) {
+        pause_next(vm);
+        return;
+    }
+    if (vm->state == HVM_RUNNING && vm->pause_cont) {
+        pause_send_cont(vm);
+        return;
+    }
     if (!hvm_starting(vm)) {
         hvm_maybe_finish(vm);
+        return;
+    }
+    if (vm->restore && vm->rstep == RESTORE_WAIT) {
+        restore_next(vm);
         return;
     }
     switch (vm->step) {
@@ -753,6 +908,13 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
             hvm_kill(vm);
         }
         break;
+    case HVM_PAUSING:
+        if (vm->pstep == PAUSE_QUIT)
+            proc_kill(&vm->qemu, SIGKILL); /* quit did not end it: the state is saved */
+        else
+            pause_fail(vm, HOST_E_TIMEOUT, -ETIMEDOUT, "the snapshot did not finish in time",
+                       NULL);
+        break;
     case HVM_KILLING:
         /* SIGKILL did not end it within KILL_WAIT_MS (D state?): stop waiting */
         vm->qemu_alive = false;
@@ -788,7 +950,15 @@ static void on_img(evutil_socket_t fd, short what, void *arg)
         hvm_maybe_finish(vm);
         return;
     }
-    /* the disk layer exists: start QEMU */
+    hvm_spawn_qemu(vm);
+}
+
+/* The disk layer exists: start QEMU (booting, or waiting for its incoming state). */
+static void hvm_spawn_qemu(struct hvm *vm)
+{
+    struct herr e = { 0 };
+    char log[PATH_MAX];
+    (void)hvm_sock_path(vm, "qemu.log", log);
     struct qemu_config qc = {
         .qemu_bin = vm->h->qemu_bin[0] ? vm->h->qemu_bin : NULL,
         .kernel = vm->h->kernel,
@@ -797,9 +967,12 @@ static void on_img(evutil_socket_t fd, short what, void *arg)
         .vcpus = vm->vcpus,
         .memory_mib = vm->memory_mib,
         .extra_append = vm->extra_append,
+        .mem_path = vm->mem_path[0] ? vm->mem_path : NULL,
+        .mem_private = vm->ram_private,
+        .incoming = vm->restore,
     };
     char **argv = NULL;
-    r = qemu_argv_build(&qc, &argv);
+    int r = qemu_argv_build(&qc, &argv);
     if (r < 0) {
         herr_set(&e, -EINVAL, "vm '%s': invalid shape (vcpus %u, memory %u MiB)", vm->id,
                  qc.vcpus, qc.memory_mib);
@@ -849,6 +1022,7 @@ static struct hvm *hvm_new(struct host *h, const char *id, enum hvm_state state)
     vm->step = STEP_NONE;
     vm->qemu.pidfd = -1;
     vm->img.pidfd = -1;
+    vm->in_fd = vm->mig_lfd = vm->mig_cfd = vm->state_fd = -1;
     snprintf(vm->id, sizeof(vm->id), "%s", id);
     if (qemu_run_path(h->run_root, id, vm->run_dir, sizeof(vm->run_dir)) < 0)
         goto out_free;
@@ -988,6 +1162,8 @@ void host_free(struct host *h)
                    vm->id);
         if (vm->start_done)
             vm->start_done(vm->start_ud, vm->id, &cancel);
+        if (vm->pause_done)
+            vm->pause_done(vm->pause_ud, vm->id, &cancel);
         if (vm->destroy_done) {
             struct host_result ok = { .err = HOST_OK };
             vm->destroy_done(vm->destroy_ud, vm->id, &ok);
@@ -1056,13 +1232,25 @@ void host_vm_create(struct host *h, const struct host_vm_spec *spec, host_done_f
     }
     char path[PATH_MAX];
     struct herr e = { 0 };
-    int r = resolve_rootfs(h, spec->rootfs, path, sizeof(path));
+    int r = 0;
+    char rootfs_abs[PATH_MAX] = "";
+    if (spec->hostname && !hostname_valid(spec->hostname)) {
+        fail_now(h, done, ud, id, HOST_E_INVALID, "vm '%s': invalid hostname", id);
+        return;
+    }
+    if (spec->snapshot) {
+        if ((r = rundir_check_file("kernel", h->kernel, &e)) < 0) {
+            fail_now(h, done, ud, id, err_from_errno(r), "vm '%s': %s", id, e.msg);
+            return;
+        }
+        goto make_vm;
+    }
+    r = resolve_rootfs(h, spec->rootfs, path, sizeof(path));
     if (r < 0) {
         fail_now(h, done, ud, id, HOST_E_INVALID, "vm '%s': invalid rootfs '%.200s'", id,
                  spec->rootfs ? spec->rootfs : "");
         return;
     }
-    char rootfs_abs[PATH_MAX];
     if ((r = rundir_check_file("kernel", h->kernel, &e)) < 0 ||
         (r = rundir_check_file("rootfs image", path, &e)) < 0 || !realpath(path, rootfs_abs)) {
         if (r == 0)
@@ -1080,6 +1268,7 @@ void host_vm_create(struct host *h, const struct host_vm_spec *spec, host_done_f
                  (long long)(ist.st_size >> 20));
         return;
     }
+make_vm:;
     struct hvm *vm = hvm_new(h, id, HVM_CREATING);
     if (!vm) {
         fail_now(h, done, ud, id, HOST_E_SYSTEM, "vm '%s': out of memory", id);
@@ -1093,12 +1282,13 @@ void host_vm_create(struct host *h, const struct host_vm_spec *spec, host_done_f
     vm->disk_mib = spec->disk_mib;
     vm->cpu_quota_pct = spec->cpu_quota_pct;
     snprintf(vm->rootfs, sizeof(vm->rootfs), "%s", rootfs_abs);
+    snprintf(vm->hostname, sizeof(vm->hostname), "%s", spec->hostname ? spec->hostname : "");
     if (spec->extra_append && !(vm->extra_append = strdup(spec->extra_append))) {
         herr_set(&e, -ENOMEM, "vm '%s': out of memory", id);
         goto out_fail;
     }
     timer_arm(vm->ev_deadline, vm->boot_ms);
-    char sock[PATH_MAX], disk[PATH_MAX], log[PATH_MAX];
+    char sock[PATH_MAX];
     if (hvm_sock_path(vm, "agent.sock", sock) < 0 || strlen(sock) >= 108) {
         herr_set(&e, -ENAMETOOLONG, "run root '%s' is too long for socket paths", h->run_root);
         goto out_fail;
@@ -1110,11 +1300,32 @@ void host_vm_create(struct host *h, const struct host_vm_spec *spec, host_done_f
         goto out_fail;
     }
     vm->remove_dir = true;
+    if (spec->snapshot) {
+        vm->restore = true;
+        vm->consume = spec->snapshot_consume;
+        vm->rstep = RESTORE_NONE;
+        restore_start(vm, spec);
+        return;
+    }
+    hvm_start_disk(vm, "raw");
+    return;
+out_fail:
+    /* finishes from the loop (hvm_kick), never inside this call */
+    hvm_start_failed_herr(vm, &e);
+}
+
+/* Runs qemu-img to make the VM's disk layer over vm->rootfs (of format fmt); on_img goes on. */
+static void hvm_start_disk(struct hvm *vm, const char *fmt)
+{
+    struct host *h = vm->h;
+    const char *id = vm->id;
+    struct herr e = { 0 };
+    char disk[PATH_MAX], log[PATH_MAX];
     (void)hvm_sock_path(vm, "disk.qcow2", disk);
     (void)hvm_sock_path(vm, "qemu.log", log);
     char **argv = NULL;
-    r = qemu_disk_argv(h->qemu_img[0] ? h->qemu_img : NULL, vm->rootfs, disk, vm->disk_mib,
-                       &argv);
+    int r = qemu_disk_argv_fmt(h->qemu_img[0] ? h->qemu_img : NULL, vm->rootfs, fmt, disk,
+                               vm->disk_mib, &argv);
     if (r < 0) {
         herr_set(&e, r, "vm '%s': invalid disk size %llu MiB", id,
                  (unsigned long long)vm->disk_mib);
@@ -1243,7 +1454,17 @@ void host_vm_destroy(struct host *h, const char *id, host_done_fn done, void *ud
         defer_done(h, vm->start_done, vm->start_ud, id, &res);
         vm->start_done = NULL;
     }
+    if (vm->pause_done) {
+        struct host_result res;
+        result_set(&res, HOST_E_CANCELED, -ECANCELED, "vm '%s' was destroyed while pausing", id);
+        hvm_drop_migration(vm);
+        (void)snapshot_remove(vm->snap_dir);
+        pause_complete(vm, &res);
+        hvm_kill(vm);
+        return;
+    }
     switch (vm->state) {
+    case HVM_PAUSING: /* handled above */
     case HVM_RUNNING:
         vm->state = HVM_STOPPING;
         vm->stop_stage = STOP_POWER;
@@ -1264,6 +1485,634 @@ void host_vm_destroy(struct host *h, const char *id, host_done_fn done, void *ud
         /* a failing start is being cleaned up: the destroy completes with it */
         return;
     }
+}
+
+/* --- restore (docs/snapshots.md "Restore") --- */
+
+static void restore_fail(struct hvm *vm, enum host_err err, int errnum, const char *what,
+                         const struct qmp_msg *reply)
+{
+    struct host_result res;
+    if (reply && reply->kind == QMP_MSG_ERROR)
+        result_set(&res, err, errnum, "vm '%s': restore from '%s': %s failed: %s: %s", vm->id,
+                   vm->snap_dir, what, reply->err_class, reply->err_desc);
+    else
+        result_set(&res, err, errnum, "vm '%s': restore from '%s': %s", vm->id, vm->snap_dir,
+                   what);
+    hvm_start_failed(vm, &res);
+    hvm_maybe_finish(vm);
+}
+
+static void restore_next(struct hvm *vm);
+
+static void on_restore_reply(void *ud, const struct qmp_msg *reply)
+{
+    struct hvm *vm = ud;
+    if (vm->state != HVM_CREATING || !vm->restore)
+        return;
+    static const char *const names[] = {
+        [RESTORE_VERSION] = "query-version", [RESTORE_CAPS] = "migrate-set-capabilities",
+        [RESTORE_INCOMING] = "migrate-incoming", [RESTORE_WAIT] = "query-migrate",
+        [RESTORE_CONT] = "cont",
+    };
+    if (reply->kind == QMP_MSG_ERROR) {
+        restore_fail(vm, HOST_E_QEMU, -EREMOTEIO, names[vm->rstep], reply);
+        return;
+    }
+    switch (vm->rstep) {
+    case RESTORE_VERSION: {
+        char version[128];
+        qmp_version_string(reply->ret, version, sizeof(version));
+        if (strcmp(version, vm->qemu_version) != 0) {
+            char why[400];
+            snprintf(why, sizeof(why), "the snapshot was taken with QEMU %s; this is QEMU %s",
+                     vm->qemu_version, version);
+            restore_fail(vm, HOST_E_INVALID, -ESTALE, why, NULL);
+            return;
+        }
+        vm->rstep = RESTORE_CAPS;
+        break;
+    }
+    case RESTORE_CAPS:
+        vm->rstep = RESTORE_INCOMING;
+        break;
+    case RESTORE_INCOMING:
+        vm->rstep = RESTORE_SEND;
+        break;
+    case RESTORE_WAIT: {
+        const char *st = json_string_value(json_object_get(reply->ret, "status"));
+        if (st && (strcmp(st, "failed") == 0 || strcmp(st, "cancelled") == 0)) {
+            const char *why = json_string_value(json_object_get(reply->ret, "error-desc"));
+            char msg[400];
+            snprintf(msg, sizeof(msg), "loading the device state %s: %s", st,
+                     why ? why : "(no reason given; see qemu.log)");
+            restore_fail(vm, HOST_E_QEMU, -EIO, msg, NULL);
+            return;
+        }
+        if (!st || strcmp(st, "completed") != 0) {
+            timer_arm(vm->ev_retry, 1); /* ~1 ms polls: the load takes a few ms */
+            return;
+        }
+        vm->rstep = RESTORE_CONT;
+        vm->guest_ran = true;
+        break;
+    }
+    case RESTORE_CONT:
+        /* the guest runs: now the agent handshake (resync only when the pause could not
+         * prove the agent's reader idle) */
+        vm->rstep = RESTORE_DONE;
+        vm->qmp_ready = true;
+        vm->step = STEP_AGENT_CONNECT;
+        timer_arm(vm->ev_retry, 0);
+        return;
+    default:
+        return;
+    }
+    restore_next(vm);
+}
+
+static void on_restore_in_writable(evutil_socket_t fd, short what, void *arg)
+{
+    struct hvm *vm = arg;
+    while (vm->state_off < vm->state_len) {
+        ssize_t n = send(vm->in_fd, vm->state_buf + vm->state_off,
+                         vm->state_len - vm->state_off, MSG_NOSIGNAL);
+        if (n > 0) {
+            vm->state_off += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN) {
+            event_add(vm->ev_in, NULL);
+            return;
+        }
+        /* QEMU refused the stream and is exiting: its pidfd tells why */
+        restore_fail(vm, HOST_E_QEMU, -errno, "QEMU stopped reading the device state", NULL);
+        return;
+    }
+    ev_free(&vm->ev_in);
+    fd_close(&vm->in_fd); /* EOF ends QEMU's load */
+    free(vm->state_buf);
+    vm->state_buf = NULL;
+    vm->rstep = RESTORE_WAIT;
+    restore_next(vm);
+}
+
+/* Sends the command of the current step (or starts the state upload). */
+static void restore_next(struct hvm *vm)
+{
+    int r = 0;
+    json_t *args = NULL;
+    switch (vm->rstep) {
+    case RESTORE_VERSION:
+        r = qmp_client_send(vm->qmp, "query-version", NULL, on_restore_reply, vm);
+        break;
+    case RESTORE_CAPS:
+        args = json_pack("{s:[{s:s,s:b}]}", "capabilities", "capability", "x-ignore-shared",
+                         "state", 1);
+        r = args ? qmp_client_send(vm->qmp, "migrate-set-capabilities", args, on_restore_reply,
+                                   vm)
+                 : -ENOMEM;
+        break;
+    case RESTORE_INCOMING: {
+        char path[PATH_MAX], uri[PATH_MAX + 8];
+        (void)hvm_sock_path(vm, "incoming.sock", path);
+        snprintf(uri, sizeof(uri), "unix:%s", path);
+        args = json_pack("{s:s}", "uri", uri);
+        r = args ? qmp_client_send(vm->qmp, "migrate-incoming", args, on_restore_reply, vm)
+                 : -ENOMEM;
+        break;
+    }
+    case RESTORE_SEND: {
+        char path[PATH_MAX];
+        (void)hvm_sock_path(vm, "incoming.sock", path);
+        r = usock_connect(path, &vm->in_fd); /* QEMU listens once migrate-incoming returned */
+        if (r < 0) {
+            restore_fail(vm, HOST_E_QEMU, r, "cannot connect to incoming.sock", NULL);
+            return;
+        }
+        vm->ev_in = event_new(vm->h->base, vm->in_fd, EV_WRITE, on_restore_in_writable, vm);
+        if (!vm->ev_in) {
+            restore_fail(vm, HOST_E_SYSTEM, -ENOMEM, "out of memory", NULL);
+            return;
+        }
+        on_restore_in_writable(vm->in_fd, EV_WRITE, vm);
+        return;
+    }
+    case RESTORE_WAIT:
+        r = qmp_client_send(vm->qmp, "query-migrate", NULL, on_restore_reply, vm);
+        break;
+    case RESTORE_CONT:
+        r = qmp_client_send(vm->qmp, "cont", NULL, on_restore_reply, vm);
+        break;
+    default:
+        return;
+    }
+    json_decref(args);
+    if (r < 0) {
+        restore_fail(vm, HOST_E_QEMU, r, "the QMP connection broke", NULL);
+        return;
+    }
+    hvm_update_qmp_write(vm);
+}
+
+/* Reads the whole state file (a few ten KB; bounded) for restore_next(). */
+static int read_small_file(const char *path, size_t max, unsigned char **ret, size_t *ret_len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    struct stat st;
+    if (fstat(fd, &st) < 0 || st.st_size <= 0 || (uint64_t)st.st_size > max) {
+        close(fd);
+        return -EFBIG;
+    }
+    unsigned char *buf = malloc((size_t)st.st_size);
+    size_t got = 0;
+    while (buf && got < (size_t)st.st_size) {
+        ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    close(fd);
+    if (!buf || got != (size_t)st.st_size) {
+        free(buf);
+        return buf ? -EIO : -ENOMEM;
+    }
+    *ret = buf;
+    *ret_len = got;
+    return 0;
+}
+
+/* Snapshot state larger than this is not ours (device state is ~50 KB). */
+#define RESTORE_STATE_MAX (64u << 20)
+
+/* host_vm_create() with spec->snapshot: verify, lay out the run dir, then spawn (consume) or
+ * make the disk layer first (shared base). */
+static void restore_start(struct hvm *vm, const struct host_vm_spec *spec)
+{
+    struct host *h = vm->h;
+    struct herr e = { 0 };
+    int r;
+    char kernel_abs[PATH_MAX], snap[PATH_MAX];
+    if (!realpath(h->kernel, kernel_abs)) {
+        herr_set(&e, -ENOENT, "kernel '%s': %s", h->kernel, strerror(errno));
+        goto fail;
+    }
+    if (!realpath(spec->snapshot, snap) || strchr(snap, ',')) {
+        herr_set(&e, -ENOENT, "vm '%s': snapshot '%s': %s", vm->id, spec->snapshot,
+                 errno ? strerror(errno) : "contains ','");
+        goto fail;
+    }
+    snprintf(vm->snap_dir, sizeof(vm->snap_dir), "%s", snap);
+    struct snapshot_meta meta;
+    r = snapshot_verify(snap, vm->vcpus, vm->memory_mib, kernel_abs, &meta, &e);
+    if (r < 0) {
+        struct host_result res;
+        result_set(&res, r == -ENOENT ? HOST_E_NOT_FOUND : HOST_E_INVALID, r, "vm '%s': %s",
+                   vm->id, e.msg);
+        hvm_start_failed(vm, &res);
+        return;
+    }
+    snprintf(vm->qemu_version, sizeof(vm->qemu_version), "%s", meta.qemu_version);
+    vm->aligned = meta.agent_aligned;
+    char state[PATH_MAX], smem[PATH_MAX], sdisk[PATH_MAX], disk[PATH_MAX], mem[PATH_MAX];
+    if (qemu_run_path(snap, "state", state, sizeof(state)) < 0 ||
+        qemu_run_path(snap, "mem", smem, sizeof(smem)) < 0 ||
+        qemu_run_path(snap, "disk.qcow2", sdisk, sizeof(sdisk)) < 0 ||
+        hvm_sock_path(vm, "disk.qcow2", disk) < 0 || hvm_sock_path(vm, "mem", mem) < 0) {
+        herr_set(&e, -ENAMETOOLONG, "vm '%s': snapshot path '%s' is too long", vm->id, snap);
+        goto fail;
+    }
+    r = read_small_file(state, RESTORE_STATE_MAX, &vm->state_buf, &vm->state_len);
+    if (r < 0) {
+        herr_set(&e, r, "vm '%s': snapshot state '%s': %s", vm->id, state, strerror(-r));
+        goto fail;
+    }
+    if (vm->consume) {
+        /* hard links: the snapshot stays whole until the VM runs (a failed start before cont
+         * leaves it as it was); the snapshot dir goes once READY */
+        if ((r = snapshot_link_or_copy(smem, mem)) < 0 ||
+            (r = snapshot_link_or_copy(sdisk, disk)) < 0) {
+            herr_set(&e, r, "vm '%s': cannot take over the snapshot's files: %s", vm->id,
+                     strerror(-r));
+            goto fail;
+        }
+        snprintf(vm->mem_path, sizeof(vm->mem_path), "%s", mem);
+        hvm_spawn_qemu(vm);
+        return;
+    }
+    vm->ram_private = true;
+    snprintf(vm->mem_path, sizeof(vm->mem_path), "%s", smem);
+    /* a new qcow2 layer whose backing is the snapshot's frozen disk */
+    snprintf(vm->rootfs, sizeof(vm->rootfs), "%s", sdisk);
+    vm->disk_mib = 0;
+    hvm_start_disk(vm, "qcow2");
+    return;
+fail:
+    hvm_start_failed_herr(vm, &e);
+}
+
+/* --- pause --- */
+
+/* The pause failed before QEMU was told to quit: the VM continues and keeps running. */
+static void pause_fail(struct hvm *vm, enum host_err err, int errnum, const char *what,
+                       const struct qmp_msg *reply)
+{
+    struct host_result res;
+    if (reply && reply->kind == QMP_MSG_ERROR)
+        result_set(&res, err, errnum, "vm '%s': pause: %s failed: %s: %s", vm->id, what,
+                   reply->err_class, reply->err_desc);
+    else
+        result_set(&res, err, errnum, "vm '%s': pause: %s", vm->id, what);
+    hvm_drop_migration(vm); /* a migration in flight fails on its closed socket */
+    (void)snapshot_remove(vm->snap_dir);
+    event_del(vm->ev_deadline);
+    event_del(vm->ev_retry);
+    vm->state = HVM_RUNNING;
+    pause_complete(vm, &res);
+    /* stop may have been sent: cont (a running VM ignores it) */
+    vm->pause_cont = vm->qmp && vm->pstep >= PAUSE_STOP;
+    vm->cont_tries = 0;
+    if (vm->pause_cont)
+        timer_arm(vm->ev_retry, 0);
+}
+
+static void on_cont_reply(void *ud, const struct qmp_msg *reply)
+{
+    struct hvm *vm = ud;
+    if (vm->state != HVM_RUNNING || !vm->pause_cont)
+        return;
+    if (reply->kind == QMP_MSG_ERROR && ++vm->cont_tries < 200) {
+        timer_arm(vm->ev_retry, 10); /* e.g. the failed migration is still winding down */
+        return;
+    }
+    vm->pause_cont = false;
+}
+
+/* After a failed pause: cont, once QMP takes a command (one at a time). */
+static void pause_send_cont(struct hvm *vm)
+{
+    if (!vm->qmp) {
+        vm->pause_cont = false;
+        return;
+    }
+    int r = qmp_client_send(vm->qmp, "cont", NULL, on_cont_reply, vm);
+    if (r == -EBUSY) {
+        timer_arm(vm->ev_retry, 5); /* the pause's last command is still answering */
+        return;
+    }
+    if (r < 0)
+        vm->pause_cont = false; /* QMP broke: QEMU is exiting (pidfd) */
+    hvm_update_qmp_write(vm);
+}
+
+/* The RAM of a VM restored from a shared snapshot is a private mapping: its pages come out of
+ * the migration stream (not yet: such a VM cannot be paused). */
+static int pause_split_open(struct hvm *vm)
+{
+    return vm->ram_private ? -EOPNOTSUPP : 0;
+}
+
+static int pause_stream_write(struct hvm *vm, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    while (n) {
+        ssize_t w = write(vm->state_fd, b, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -errno;
+        b += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static void pause_next(struct hvm *vm);
+
+static void on_pause_reply(void *ud, const struct qmp_msg *reply)
+{
+    struct hvm *vm = ud;
+    if (vm->state != HVM_PAUSING)
+        return;
+    static const char *const names[] = {
+        [PAUSE_STOP] = "stop", [PAUSE_VERSION] = "query-version",
+        [PAUSE_CAPS] = "migrate-set-capabilities", [PAUSE_MIGRATE] = "migrate",
+        [PAUSE_WAIT] = "query-migrate", [PAUSE_QUIT] = "quit",
+    };
+    if (reply->kind == QMP_MSG_ERROR) {
+        if (vm->pstep == PAUSE_QUIT)
+            return; /* QEMU exits anyway, or the deadline kills it */
+        pause_fail(vm, HOST_E_QEMU, -EREMOTEIO, names[vm->pstep], reply);
+        return;
+    }
+    switch (vm->pstep) {
+    case PAUSE_STOP:
+        vm->pstep = PAUSE_VERSION;
+        break;
+    case PAUSE_VERSION:
+        qmp_version_string(reply->ret, vm->qemu_version, sizeof(vm->qemu_version));
+        vm->pstep = PAUSE_CAPS;
+        break;
+    case PAUSE_CAPS:
+        vm->pstep = PAUSE_MIGRATE;
+        break;
+    case PAUSE_MIGRATE:
+        return; /* the stream arrives on migrate.sock */
+    case PAUSE_WAIT: {
+        const char *st = json_string_value(json_object_get(reply->ret, "status"));
+        if (st && (strcmp(st, "failed") == 0 || strcmp(st, "cancelled") == 0)) {
+            const char *why = json_string_value(json_object_get(reply->ret, "error-desc"));
+            char msg[400];
+            snprintf(msg, sizeof(msg), "migration %s: %s", st, why ? why : "(no reason given)");
+            pause_fail(vm, HOST_E_QEMU, -EIO, msg, NULL);
+            return;
+        }
+        if (!st || strcmp(st, "completed") != 0) {
+            timer_arm(vm->ev_retry, 1);
+            return;
+        }
+        vm->pstep = PAUSE_QUIT;
+        break;
+    }
+    case PAUSE_QUIT:
+    case PAUSE_PING:
+        return;
+    }
+    pause_next(vm);
+}
+
+static void on_mig_readable(evutil_socket_t fd, short what, void *arg)
+{
+    struct hvm *vm = arg;
+    if (vm->state != HVM_PAUSING)
+        return;
+    if (vm->mig_cfd < 0) {
+        vm->mig_cfd = accept4(vm->mig_lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (vm->mig_cfd < 0) {
+            if (errno != EAGAIN && errno != EINTR)
+                pause_fail(vm, HOST_E_SYSTEM, -errno, "accept on migrate.sock failed", NULL);
+            return;
+        }
+        ev_free(&vm->ev_mig);
+        fd_close(&vm->mig_lfd);
+        vm->ev_mig = event_new(vm->h->base, vm->mig_cfd, EV_READ | EV_PERSIST, on_mig_readable,
+                               vm);
+        if (!vm->ev_mig) {
+            pause_fail(vm, HOST_E_SYSTEM, -ENOMEM, "out of memory", NULL);
+            return;
+        }
+        event_add(vm->ev_mig, NULL);
+        return;
+    }
+    unsigned char buf[65536];
+    for (int rounds = 0; rounds < 64; rounds++) {
+        ssize_t n = read(vm->mig_cfd, buf, sizeof(buf));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return;
+        if (n < 0) {
+            pause_fail(vm, HOST_E_QEMU, -errno, "reading the device state failed", NULL);
+            return;
+        }
+        if (n == 0) {
+            /* QEMU sent everything: the state file is complete once it is on disk */
+            ev_free(&vm->ev_mig);
+            fd_close(&vm->mig_cfd);
+            if (fsync(vm->state_fd) < 0) {
+                pause_fail(vm, HOST_E_SYSTEM, -errno, "fsync of the device state failed", NULL);
+                return;
+            }
+            fd_close(&vm->state_fd);
+            vm->pstep = PAUSE_WAIT;
+            pause_next(vm);
+            return;
+        }
+        int r = pause_stream_write(vm, buf, (size_t)n);
+        if (r < 0) {
+            pause_fail(vm, HOST_E_SYSTEM, r, "writing the snapshot failed", NULL);
+            return;
+        }
+    }
+}
+
+/* Opens migrate.sock and the state file for the migration. */
+static int pause_listen(struct hvm *vm)
+{
+    char path[PATH_MAX], state[PATH_MAX];
+    if (hvm_sock_path(vm, "migrate.sock", path) < 0 || strlen(path) >= 108 ||
+        qemu_run_path(vm->snap_dir, "state", state, sizeof(state)) < 0)
+        return -ENAMETOOLONG;
+    vm->state_fd = open(state, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (vm->state_fd < 0)
+        return -errno;
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    memcpy(sa.sun_path, path, strlen(path) + 1); /* < 108, checked above */
+    vm->mig_lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (vm->mig_lfd < 0)
+        return -errno;
+    (void)unlink(path);
+    if (bind(vm->mig_lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(vm->mig_lfd, 1) < 0)
+        return -errno;
+    vm->ev_mig = event_new(vm->h->base, vm->mig_lfd, EV_READ | EV_PERSIST, on_mig_readable, vm);
+    if (!vm->ev_mig)
+        return -ENOMEM;
+    event_add(vm->ev_mig, NULL);
+    return 0;
+}
+
+static void pause_next(struct hvm *vm)
+{
+    int r = 0;
+    json_t *args = NULL;
+    switch (vm->pstep) {
+    case PAUSE_STOP:
+        r = qmp_client_send(vm->qmp, "stop", NULL, on_pause_reply, vm);
+        break;
+    case PAUSE_VERSION:
+        r = qmp_client_send(vm->qmp, "query-version", NULL, on_pause_reply, vm);
+        break;
+    case PAUSE_CAPS:
+        args = json_pack("{s:[{s:s,s:b}]}", "capabilities", "capability", "x-ignore-shared",
+                         "state", 1);
+        r = args ? qmp_client_send(vm->qmp, "migrate-set-capabilities", args, on_pause_reply, vm)
+                 : -ENOMEM;
+        break;
+    case PAUSE_MIGRATE: {
+        r = pause_listen(vm);
+        if (r < 0) {
+            pause_fail(vm, HOST_E_SYSTEM, r, "cannot open migrate.sock or the state file", NULL);
+            return;
+        }
+        char path[PATH_MAX], uri[PATH_MAX + 8];
+        (void)hvm_sock_path(vm, "migrate.sock", path);
+        snprintf(uri, sizeof(uri), "unix:%s", path);
+        args = json_pack("{s:s}", "uri", uri);
+        r = args ? qmp_client_send(vm->qmp, "migrate", args, on_pause_reply, vm) : -ENOMEM;
+        break;
+    }
+    case PAUSE_WAIT:
+        r = qmp_client_send(vm->qmp, "query-migrate", NULL, on_pause_reply, vm);
+        break;
+    case PAUSE_QUIT:
+        /* the state is saved: QEMU may go; its exit (pidfd) finishes the pause */
+        r = qmp_client_send(vm->qmp, "quit", NULL, on_pause_reply, vm);
+        if (r < 0) {
+            proc_kill(&vm->qemu, SIGKILL); /* the RAM file is consistent: nothing to lose */
+            r = 0;
+        }
+        break;
+    case PAUSE_PING:
+        return;
+    }
+    json_decref(args);
+    if (r < 0) {
+        pause_fail(vm, HOST_E_QEMU, r, "the QMP connection broke", NULL);
+        return;
+    }
+    hvm_update_qmp_write(vm);
+}
+
+/* QEMU exited after quit: move the RAM file and disk layer into the snapshot, write meta.json
+ * last. The VM is then forgotten (its run dir holds only links). */
+static void pause_finalize(struct hvm *vm)
+{
+    struct host *h = vm->h;
+    struct herr e = { 0 };
+    struct host_result res = { .err = HOST_OK };
+    char src[PATH_MAX], dst[PATH_MAX];
+    int r = 0;
+    if (!vm->ram_private && (hvm_sock_path(vm, "mem", src) < 0 ||
+                             qemu_run_path(vm->snap_dir, "mem", dst, sizeof(dst)) < 0 ||
+                             (r = snapshot_link_or_copy(src, dst)) < 0))
+        herr_set(&e, r ? r : -ENAMETOOLONG, "cannot link the RAM file into '%s': %s",
+                 vm->snap_dir, strerror(r ? -r : ENAMETOOLONG));
+    if (!e.code && (hvm_sock_path(vm, "disk.qcow2", src) < 0 ||
+                    qemu_run_path(vm->snap_dir, "disk.qcow2", dst, sizeof(dst)) < 0 ||
+                    (r = snapshot_link_or_copy(src, dst)) < 0))
+        herr_set(&e, r ? r : -ENAMETOOLONG, "cannot link the disk layer into '%s': %s",
+                 vm->snap_dir, strerror(r ? -r : ENAMETOOLONG));
+    struct snapshot_meta m = { .vcpus = vm->vcpus, .memory_mib = vm->memory_mib,
+                               .agent_aligned = true };
+    snprintf(m.qemu_version, sizeof(m.qemu_version), "%s", vm->qemu_version);
+    struct stat kst;
+    if (!e.code && (!realpath(h->kernel, m.kernel) || stat(m.kernel, &kst) < 0))
+        herr_set(&e, -errno, "kernel '%s': %s", h->kernel, strerror(errno));
+    m.kernel_size = e.code ? 0 : (int64_t)kst.st_size;
+    if (!e.code && snapshot_meta_write(vm->snap_dir, &m, &e) < 0 && !e.code)
+        e.code = -EIO;
+    if (e.code) {
+        /* QEMU is gone but its RAM file and disk are still in the run dir: keep them (an
+         * operator can recover them) and report the VM as exited */
+        result_set(&res, HOST_E_SYSTEM, e.code, "vm '%s': pause: %s", vm->id, e.msg);
+        vm->state = HVM_EXITED;
+        hvm_drop_agent(vm, true);
+        hvm_drop_qmp(vm);
+        pause_complete(vm, &res);
+        return;
+    }
+    pause_complete(vm, &res);
+    vm->remove_dir = true;
+    vm->state = HVM_KILLING;
+}
+
+void host_vm_pause(struct host *h, const char *id, const char *snap_dir, host_done_fn done,
+                   void *ud)
+{
+    if (!rundir_id_valid(id)) {
+        fail_now(h, done, ud, id, HOST_E_INVALID, "invalid sandbox id '%.64s'", id ? id : "");
+        return;
+    }
+    if (!snap_dir || snap_dir[0] != '/' || strchr(snap_dir, ',') ||
+        strlen(snap_dir) + 16 >= PATH_MAX) {
+        fail_now(h, done, ud, id, HOST_E_INVALID,
+                 "vm '%s': snapshot dir must be an absolute path without ','", id);
+        return;
+    }
+    struct hvm *vm = hvm_find(h, id);
+    if (!vm) {
+        fail_now(h, done, ud, id, HOST_E_NOT_FOUND, "no vm '%s'", id);
+        return;
+    }
+    if (vm->state != HVM_RUNNING || !vm->qmp || !vm->agent || vm->resize_done ||
+        vm->pause_done || vm->pause_cont) {
+        fail_now(h, done, ud, id, HOST_E_BUSY, "vm '%s' is not running, or busy", id);
+        return;
+    }
+    if (mkdir(snap_dir, 0700) < 0 && errno != EEXIST) {
+        fail_now(h, done, ud, id, HOST_E_SYSTEM, "vm '%s': cannot create '%s': %s", id,
+                 snap_dir, strerror(errno));
+        return;
+    }
+    snprintf(vm->snap_dir, sizeof(vm->snap_dir), "%s", snap_dir);
+    int r = pause_split_open(vm);
+    if (r < 0) {
+        (void)snapshot_remove(snap_dir);
+        fail_now(h, done, ud, id, r == -EOPNOTSUPP ? HOST_E_INVALID : HOST_E_SYSTEM,
+                 "vm '%s': %s", id,
+                 r == -EOPNOTSUPP ? "a VM restored from a shared snapshot cannot be paused yet"
+                                  : strerror(-r));
+        return;
+    }
+    vm->pause_done = done;
+    vm->pause_ud = ud;
+    vm->state = HVM_PAUSING;
+    vm->pstep = PAUSE_PING;
+    r = agent_client_ping_send(vm->agent);
+    if (r < 0) {
+        /* no agent: stop right away (a restore then resyncs) */
+        vm->pstep = PAUSE_STOP;
+        pause_next(vm);
+    } else {
+        hvm_update_agent_write(vm);
+    }
+    timer_arm(vm->ev_deadline, PAUSE_TIMEOUT_MS);
 }
 
 /* --- disk resize --- */

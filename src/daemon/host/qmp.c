@@ -419,3 +419,14 @@ void qmp_client_free(struct qmp_client *c)
     buf_release(&c->out);
     free(c);
 }
+
+void qmp_version_string(json_t *ret, char *out, size_t len)
+{
+    json_t *v = json_object_get(ret, "qemu");
+    const char *pkg = json_string_value(json_object_get(ret, "package"));
+    snprintf(out, len, "%lld.%lld.%lld%s%s",
+             (long long)json_integer_value(json_object_get(v, "major")),
+             (long long)json_integer_value(json_object_get(v, "minor")),
+             (long long)json_integer_value(json_object_get(v, "micro")), pkg && *pkg ? " " : "",
+             pkg ? pkg : "");
+}

@@ -102,3 +102,8 @@ int qmp_client_on_writable(struct qmp_client *c);
  * with an error (class and desc in e), -ETIMEDOUT, -ECONNRESET, or -errno. */
 int qmp_execute(struct qmp_client *c, const char *cmd, json_t *args, int64_t deadline_us,
                 json_t **ret_return, struct herr *e);
+
+/* Formats a query-version reply's "return" value as "7.2.11 Debian 1:7.2+dfsg-7+deb12u12"
+ * (what a snapshot records: a restore needs the very same QEMU). NULL or odd input gives
+ * "0.0.0". */
+void qmp_version_string(json_t *ret, char *out, size_t len);

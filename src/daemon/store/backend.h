@@ -47,6 +47,7 @@ struct store_ops {
     int (*sb_list_unsettled)(struct store *st, const char *host_id, struct store_sandbox **ret,
                              size_t *ret_n);
     int (*sb_purge)(struct store *st, int64_t cutoff_ms);
+    int (*snapshot_refs)(struct store *st, const char *dir, uint64_t *ret_n);
 };
 
 /* The head every backend's handle embeds first. */

@@ -43,6 +43,7 @@ enum stmt_id {
     S_SB_UNSETTLED,
     S_SB_UNSETTLED_HOST,
     S_SB_PURGE,
+    S_SNAPSHOT_REFS,
     S__COUNT,
 };
 
@@ -52,7 +53,8 @@ enum col {
     C_ROOTFS, C_REGION, C_IP, C_CREATED_AT, C_RUNNING_AT, C_PAUSED_AT, C_LAST_RESUMED_AT,
     C_DESTROYED_AT, C_SPAWN_MS, C_INGRESS_ENABLED, C_CREATED_BY, C_FORKED_FROM, C_AUTO_PAUSE,
     C_START_PAUSED, C_BW_QUOTA, C_BW_USED, C_BW_INGRESS, C_BW_CAPPED, C_HOST_ID, C_RUN_DIR,
-    C_QEMU_PID, C_QEMU_START_TIME, C_TARGET_STATE, C_INTENT_STARTED_AT, C_UPDATED_AT, C__COUNT,
+    C_QEMU_PID, C_QEMU_START_TIME, C_TARGET_STATE, C_INTENT_STARTED_AT, C_UPDATED_AT,
+    C_SNAPSHOT_DIR, C_BASE_DIR, C__COUNT,
 };
 
 #define SB_COLS                                                                                  \
@@ -60,7 +62,7 @@ enum col {
     "created_at, running_at, paused_at, last_resumed_at, destroyed_at, spawn_ms, "               \
     "ingress_enabled, created_by, forked_from, auto_pause_after_seconds, start_paused, "         \
     "bw_quota_bytes, bw_used_bytes, bw_ingress_bytes, bw_capped, host_id, run_dir, qemu_pid, "  \
-    "qemu_start_time, target_state, intent_started_at, updated_at"
+    "qemu_start_time, target_state, intent_started_at, updated_at, snapshot_dir, base_dir"
 
 #define TERMINAL_SQL "('destroyed', 'failed')"
 
@@ -75,7 +77,7 @@ static const char *const stmt_sql[S__COUNT] = {
     [S_KEY_STATE] = "SELECT revoked_at FROM api_keys WHERE id = ?1",
     [S_SB_INSERT] = "INSERT INTO sandboxes (" SB_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
                     "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, "
-                    "?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34)",
+                    "?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36)",
     [S_SB_GET] = "SELECT " SB_COLS " FROM sandboxes WHERE id = ?1 AND user_id = ?2",
     [S_SB_GET_ANY] = "SELECT " SB_COLS " FROM sandboxes WHERE id = ?1",
     [S_SB_GET_BY_IP] = "SELECT " SB_COLS " FROM sandboxes WHERE ip = ?1 AND user_id = ?2 "
@@ -113,6 +115,8 @@ static const char *const stmt_sql[S__COUNT] = {
     [S_SB_UNSETTLED_HOST] = "SELECT " SB_COLS " FROM sandboxes WHERE (target_state IS NOT NULL "
                             "OR status NOT IN " TERMINAL_SQL ") AND host_id = ?1 "
                             "ORDER BY created_at, id",
+    [S_SNAPSHOT_REFS] = "SELECT count(*) FROM sandboxes WHERE status NOT IN " TERMINAL_SQL
+                        " AND (snapshot_dir = ?1 OR base_dir = ?1)",
     [S_SB_PURGE] = "DELETE FROM sandboxes WHERE status IN " TERMINAL_SQL
                    " AND coalesce(destroyed_at, updated_at) < ?1",
 };
@@ -361,6 +365,8 @@ static int bind_row(sqlite3_stmt *q, const struct store_sandbox *sb)
     rc |= bind_state_opt(q, C_TARGET_STATE + 1, sb->target_state);
     rc |= bind_i64_opt(q, C_INTENT_STARTED_AT + 1, sb->intent_started_at);
     rc |= sqlite3_bind_int64(q, C_UPDATED_AT + 1, sb->updated_at ? sb->updated_at : sb->created_at);
+    rc |= bind_text_opt(q, C_SNAPSHOT_DIR + 1, sb->snapshot_dir ? sb->snapshot_dir : "");
+    rc |= bind_text_opt(q, C_BASE_DIR + 1, sb->base_dir ? sb->base_dir : "");
     return rc == SQLITE_OK ? 0 : -ENOMEM;
 }
 
@@ -407,7 +413,13 @@ static int read_row(sqlite3_stmt *q, struct store_sandbox *sb)
     sb->qemu_start_time = (uint64_t)sqlite3_column_int64(q, C_QEMU_START_TIME);
     sb->intent_started_at = sqlite3_column_int64(q, C_INTENT_STARTED_AT);
     sb->updated_at = sqlite3_column_int64(q, C_UPDATED_AT);
-    return col_strdup(q, C_RUN_DIR, &sb->run_dir);
+    if ((r = col_strdup(q, C_RUN_DIR, &sb->run_dir)) < 0 ||
+        (r = col_strdup(q, C_SNAPSHOT_DIR, &sb->snapshot_dir)) < 0 ||
+        (r = col_strdup(q, C_BASE_DIR, &sb->base_dir)) < 0) {
+        store_sandbox_release(sb);
+        return r;
+    }
+    return 0;
 }
 
 /* Room for element n of a growing array v with *cap slots (first: the first allocation's
@@ -1183,6 +1195,7 @@ static int update_fields(struct sqlite_store *s, const char *id,
         { STORE_PATCH_BW_COUNTERS, "bw_used_bytes = :bw_used, bw_ingress_bytes = :bw_ingress, "
                                    "bw_capped = :bw_capped" },
         { STORE_PATCH_SPAWN_MS, "spawn_ms = :spawn_ms" },
+        { STORE_PATCH_SNAPSHOT, "snapshot_dir = :snapshot_dir, base_dir = :base_dir" },
     };
     char sql[1024];
     size_t len = (size_t)snprintf(sql, sizeof(sql), "UPDATE sandboxes SET updated_at = :now");
@@ -1223,6 +1236,13 @@ static int update_fields(struct sqlite_store *s, const char *id,
     if (p->fields & STORE_PATCH_SPAWN_MS)
         rc |= p->spawn_ms >= 0 ? sqlite3_bind_double(q, IDX(":spawn_ms"), p->spawn_ms)
                                : sqlite3_bind_null(q, IDX(":spawn_ms"));
+    if (p->fields & STORE_PATCH_SNAPSHOT) {
+        rc |= p->snapshot_dir && *p->snapshot_dir
+                  ? bind_text(q, IDX(":snapshot_dir"), p->snapshot_dir)
+                  : sqlite3_bind_null(q, IDX(":snapshot_dir"));
+        rc |= p->base_dir && *p->base_dir ? bind_text(q, IDX(":base_dir"), p->base_dir)
+                                          : sqlite3_bind_null(q, IDX(":base_dir"));
+    }
 #undef IDX
     int r = rc == SQLITE_OK ? step_done(s, q) : -ENOMEM;
     sqlite3_finalize(q);
@@ -1408,6 +1428,22 @@ static int sqlite_sb_purge(struct store *st, int64_t cutoff_ms)
     return r < 0 ? r : changes;
 }
 
+static int sqlite_snapshot_refs(struct store *st, const char *dir, uint64_t *ret_n)
+{
+    struct sqlite_store *s = to_sqlite(st);
+    int r;
+    sqlite3_stmt *q = stmt(s, S_SNAPSHOT_REFS, &r);
+    if (!q)
+        return r;
+    if (bind_text(q, 1, dir) != SQLITE_OK)
+        return -ENOMEM;
+    r = step_row(s, q);
+    if (r == 1)
+        *ret_n = (uint64_t)sqlite3_column_int64(q, 0);
+    sqlite3_reset(q);
+    return r == 1 ? 0 : r < 0 ? r : -EIO;
+}
+
 static const struct store_ops sqlite_ops = {
     .name = "sqlite",
     .close = sqlite_close,
@@ -1430,4 +1466,5 @@ static const struct store_ops sqlite_ops = {
     .sb_envs_get = sqlite_sb_envs_get,
     .sb_list_unsettled = sqlite_sb_list_unsettled,
     .sb_purge = sqlite_sb_purge,
+    .snapshot_refs = sqlite_snapshot_refs,
 };

@@ -276,6 +276,10 @@ void store_sandbox_release(struct store_sandbox *sb)
         return;
     free(sb->run_dir);
     sb->run_dir = NULL;
+    free(sb->snapshot_dir);
+    sb->snapshot_dir = NULL;
+    free(sb->base_dir);
+    sb->base_dir = NULL;
     strv_release(&sb->env_keys);
     strv_release(&sb->egress);
     strv_release(&sb->ssh_pubkeys);
@@ -382,7 +386,7 @@ int store_sandbox_count(struct store *st, const char *user_id,
     return st->ops->sb_count(st, user_id, ret_counts);
 }
 
-#define PATCH_ALL ((STORE_PATCH_EGRESS << 1) - 1)
+#define PATCH_ALL ((STORE_PATCH_SNAPSHOT << 1) - 1)
 
 int store_sandbox_update(struct store *st, const char *user_id, const char *id,
                          const struct store_sandbox_patch *p)
@@ -455,4 +459,11 @@ int store_sandbox_list_unsettled(struct store *st, const char *host_id,
 int store_sandbox_purge(struct store *st, int64_t cutoff_ms)
 {
     return st->ops->sb_purge(st, cutoff_ms);
+}
+
+int store_snapshot_refs(struct store *st, const char *dir, uint64_t *ret_n)
+{
+    if (!st || !dir || !*dir || !ret_n)
+        return -EINVAL;
+    return st->ops->snapshot_refs(st, dir, ret_n);
 }

@@ -146,6 +146,10 @@ struct store_sandbox {
     char *run_dir;                          /* NULL = none */
     int32_t qemu_pid;                       /* 0 = none */
     uint64_t qemu_start_time;               /* /proc/<pid>/stat starttime; 0 = none */
+    char *snapshot_dir;                     /* NULL = none: the snapshot a paused sandbox
+                                               resumes from */
+    char *base_dir;                         /* NULL = none: the snapshot its disk layer is a
+                                               child of (and a restored VM's RAM maps) */
     /* durable intent: set when an operation starts, cleared when it commits */
     enum store_state target_state;          /* STORE_STATE_NONE = nothing pending */
     int64_t intent_started_at;
@@ -237,6 +241,7 @@ enum store_patch_fields {
     STORE_PATCH_BW_COUNTERS = 1u << 7,  /* bw_used_bytes, bw_ingress_bytes, bw_capped */
     STORE_PATCH_SPAWN_MS = 1u << 8,     /* spawn_ms */
     STORE_PATCH_EGRESS = 1u << 9,       /* replaces the egress list */
+    STORE_PATCH_SNAPSHOT = 1u << 10,    /* snapshot_dir, base_dir */
 };
 
 /* A partial update; only the fields named in `fields` are written. Borrowed pointers. */
@@ -257,6 +262,8 @@ struct store_sandbox_patch {
     int64_t bw_ingress_bytes;
     bool bw_capped;
     double spawn_ms;                    /* < 0 clears */
+    const char *snapshot_dir;           /* NULL or "" clears */
+    const char *base_dir;               /* NULL or "" clears */
     const char *const *egress;          /* n_egress rules */
     size_t n_egress;
     int64_t now_ms;                     /* stamps updated_at */
@@ -320,6 +327,11 @@ void store_envs_free(struct store_env *v, size_t n);
 __attribute__((warn_unused_result))
 int store_sandbox_list_unsettled(struct store *st, const char *host_id,
                                  struct store_sandbox **ret, size_t *ret_n);
+
+/* How many live (not destroyed or failed) sandboxes name dir as their snapshot_dir or base_dir:
+ * a snapshot directory may be removed only at 0. Returns 0 and *ret_n, or -errno. */
+__attribute__((warn_unused_result))
+int store_snapshot_refs(struct store *st, const char *dir, uint64_t *ret_n);
 
 /* Deletes destroyed and failed rows (and their lists) last changed before cutoff_ms: the end of
  * retention. Returns the number of rows deleted, or -errno. */

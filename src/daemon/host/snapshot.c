@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: MIT */
+/* snapshot.c: snapshot directory format: meta.json write and verify, checksums, file moves
+ * (snapshot.h). No QEMU here: the callers drive it. */
+#include "snapshot.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "herr.h"
+
+int snapshot_file_sha256(const char *path, char hex[65], uint64_t *ret_size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
+        EVP_MD_CTX_free(ctx);
+        close(fd);
+        return -ENOMEM;
+    }
+    uint64_t size = 0;
+    char buf[65536];
+    int r = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof(buf));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            r = -errno;
+            break;
+        }
+        if (n == 0)
+            break;
+        EVP_DigestUpdate(ctx, buf, (size_t)n);
+        size += (uint64_t)n;
+    }
+    unsigned char md[32];
+    unsigned mdlen = 0;
+    if (r == 0 && EVP_DigestFinal_ex(ctx, md, &mdlen) != 1)
+        r = -EIO;
+    EVP_MD_CTX_free(ctx);
+    close(fd);
+    if (r < 0)
+        return r;
+    for (unsigned i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    *ret_size = size;
+    return 0;
+}
+
+static int path_in(const char *dir, const char *name, char out[PATH_MAX], struct herr *e)
+{
+    int n = snprintf(out, PATH_MAX, "%s/%s", dir, name);
+    if (n < 0 || n >= PATH_MAX)
+        return herr_set(e, -ENAMETOOLONG, "snapshot dir '%s' is too long", dir);
+    return 0;
+}
+
+static int64_t file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (int64_t)st.st_size : -1;
+}
+
+int snapshot_meta_write(const char *dir, struct snapshot_meta *m, struct herr *e)
+{
+    char state[PATH_MAX], meta[PATH_MAX], tmp[PATH_MAX];
+    int r;
+    if ((r = path_in(dir, "state", state, e)) < 0 || (r = path_in(dir, "meta.json", meta, e)) < 0 ||
+        (r = path_in(dir, "meta.json.tmp", tmp, e)) < 0)
+        return r;
+    r = snapshot_file_sha256(state, m->state_sha256, &m->state_size);
+    if (r < 0)
+        return herr_set(e, r, "snapshot state '%s': %s", state, strerror(-r));
+    if (m->state_size == 0)
+        return herr_set(e, -EIO, "QEMU wrote an empty device state to '%s'", state);
+    json_t *j = json_pack("{s:i,s:s,s:i,s:i,s:s,s:I,s:I,s:s,s:b}", "format", SNAPSHOT_FORMAT,
+                          "qemu_version", m->qemu_version, "vcpus", (int)m->vcpus, "memory_mib",
+                          (int)m->memory_mib, "kernel", m->kernel, "kernel_size",
+                          (json_int_t)m->kernel_size, "state_size", (json_int_t)m->state_size,
+                          "state_sha256", m->state_sha256, "agent_aligned", m->agent_aligned);
+    if (!j)
+        return herr_set(e, -ENOMEM, "out of memory");
+    r = json_dump_file(j, tmp, JSON_INDENT(2) | JSON_SORT_KEYS);
+    json_decref(j);
+    int fd = r == 0 ? open(tmp, O_RDONLY | O_CLOEXEC) : -1;
+    if (fd >= 0) {
+        (void)fsync(fd);
+        close(fd);
+    }
+    if (r < 0 || rename(tmp, meta) < 0)
+        return herr_set(e, -EIO, "cannot write '%s'", meta);
+    return 0;
+}
+
+int snapshot_verify(const char *dir, unsigned vcpus, unsigned memory_mib,
+                    const char *kernel_abs, struct snapshot_meta *ret, struct herr *e)
+{
+    char meta[PATH_MAX], state[PATH_MAX], mem[PATH_MAX], disk[PATH_MAX];
+    int r;
+    if ((r = path_in(dir, "meta.json", meta, e)) < 0 || (r = path_in(dir, "state", state, e)) < 0 ||
+        (r = path_in(dir, "mem", mem, e)) < 0 || (r = path_in(dir, "disk.qcow2", disk, e)) < 0)
+        return r;
+    if (access(meta, F_OK) < 0)
+        return herr_set(e, -ENOENT, "snapshot '%s' has no meta.json (missing or incomplete)",
+                        dir);
+    json_error_t je;
+    json_t *m = json_load_file(meta, JSON_REJECT_DUPLICATES, &je);
+    if (!m)
+        return herr_set(e, -EBADMSG, "snapshot '%s': cannot read meta.json: %s", dir, je.text);
+    json_int_t format = -1, v = -1, mib = -1, ksize = -1, ssize = -1;
+    const char *qv = NULL, *kernel = NULL, *sha = NULL;
+    if (json_unpack_ex(m, &je, 0, "{s:I,s:s,s:I,s:I,s:s,s:I,s:I,s:s}", "format", &format,
+                       "qemu_version", &qv, "vcpus", &v, "memory_mib", &mib, "kernel", &kernel,
+                       "kernel_size", &ksize, "state_size", &ssize, "state_sha256", &sha) < 0) {
+        r = herr_set(e, -EBADMSG, "snapshot '%s': bad meta.json: %s", dir, je.text);
+        goto out;
+    }
+    if (format != SNAPSHOT_FORMAT) {
+        r = herr_set(e, -EBADMSG, "snapshot '%s' has format %lld; this hearth reads %d", dir,
+                     (long long)format, SNAPSHOT_FORMAT);
+        goto out;
+    }
+    if (v != (json_int_t)vcpus || mib != (json_int_t)memory_mib) {
+        r = herr_set(e, -ESTALE,
+                     "snapshot '%s' was taken with %lld vCPUs and %lld MiB; asked for %u and %u",
+                     dir, (long long)v, (long long)mib, vcpus, memory_mib);
+        goto out;
+    }
+    if (strcmp(kernel, kernel_abs) != 0 || file_size(kernel_abs) != ksize) {
+        r = herr_set(e, -ESTALE,
+                     "snapshot '%s' was taken with kernel '%s' (%lld bytes); this is '%s' "
+                     "(%lld bytes)",
+                     dir, kernel, (long long)ksize, kernel_abs, (long long)file_size(kernel_abs));
+        goto out;
+    }
+    if (file_size(mem) != (int64_t)memory_mib << 20) {
+        r = herr_set(e, -EBADMSG, "snapshot '%s': RAM file is %lld bytes, expected %u MiB", dir,
+                     (long long)file_size(mem), memory_mib);
+        goto out;
+    }
+    if (file_size(disk) < 0) {
+        r = herr_set(e, -EBADMSG, "snapshot '%s' has no disk.qcow2", dir);
+        goto out;
+    }
+    char hex[65];
+    uint64_t size = 0;
+    r = snapshot_file_sha256(state, hex, &size);
+    if (r < 0) {
+        r = herr_set(e, -EBADMSG, "snapshot '%s': state: %s", dir, strerror(-r));
+        goto out;
+    }
+    if ((json_int_t)size != ssize || strcmp(hex, sha) != 0) {
+        r = herr_set(e, -EBADMSG,
+                     "snapshot '%s': state file fails its checksum (%llu bytes, sha256 %.12s..., "
+                     "recorded %lld bytes, %.12s...)",
+                     dir, (unsigned long long)size, hex, (long long)ssize, sha);
+        goto out;
+    }
+    *ret = (struct snapshot_meta){ .vcpus = vcpus, .memory_mib = memory_mib,
+                                   .kernel_size = ksize, .state_size = size };
+    snprintf(ret->qemu_version, sizeof(ret->qemu_version), "%s", qv);
+    snprintf(ret->kernel, sizeof(ret->kernel), "%s", kernel);
+    memcpy(ret->state_sha256, hex, sizeof(hex));
+    ret->agent_aligned = json_is_true(json_object_get(m, "agent_aligned"));
+    r = 0;
+out:
+    json_decref(m);
+    return r;
+}
+
+int snapshot_copy_file(const char *src, const char *dst)
+{
+    int in = open(src, O_RDONLY | O_CLOEXEC);
+    if (in < 0)
+        return -errno;
+    int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (out < 0) {
+        int r = -errno;
+        close(in);
+        return r;
+    }
+    int r = 0;
+    for (;;) {
+        ssize_t n = copy_file_range(in, NULL, out, NULL, 1 << 30, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            r = -errno;
+            break;
+        }
+        if (n == 0)
+            break;
+    }
+    if (r == 0 && fsync(out) < 0)
+        r = -errno;
+    close(in);
+    close(out);
+    return r;
+}
+
+int snapshot_link_or_copy(const char *src, const char *dst)
+{
+    if (link(src, dst) == 0)
+        return 0;
+    if (errno != EXDEV && errno != EPERM)
+        return -errno;
+    return snapshot_copy_file(src, dst);
+}
+
+int snapshot_remove(const char *dir)
+{
+    char p[PATH_MAX];
+    if (path_in(dir, "meta.json", p, NULL) < 0)
+        return -ENAMETOOLONG;
+    if (unlink(p) < 0 && errno != ENOENT)
+        return -errno;
+    DIR *d = opendir(dir);
+    if (!d)
+        return errno == ENOENT ? 0 : -errno;
+    int r = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        if (path_in(dir, de->d_name, p, NULL) < 0 || (unlink(p) < 0 && errno != ENOENT))
+            r = -errno;
+    }
+    closedir(d);
+    if (rmdir(dir) < 0 && errno != ENOENT && r == 0)
+        r = -errno;
+    return r;
+}

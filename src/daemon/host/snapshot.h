@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/* snapshot.h: the on-disk format of a VM snapshot (docs/snapshots.md), shared by the
+ * synchronous VM (vm.c) and the host layer (host_local.c). A snapshot directory holds:
+ *   mem         the guest RAM file (sparse; the memory-backend-file QEMU mapped)
+ *   disk.qcow2  the frozen disk layer; its backing chain ends at the rootfs image
+ *   state       QEMU's device state, migrated with x-ignore-shared (no RAM pages)
+ *   meta.json   format, QEMU version, vCPUs, memory, kernel, state size and SHA-256
+ * meta.json is written last (rename), so a directory without it is not a snapshot. */
+#pragma once
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct herr;
+
+#define SNAPSHOT_FORMAT 1
+
+struct snapshot_meta {
+    unsigned vcpus, memory_mib;
+    char qemu_version[128];      /* "7.2.11 Debian 1:7.2+dfsg-7+deb12u12" (query-version) */
+    char kernel[PATH_MAX];       /* absolute */
+    int64_t kernel_size;
+    uint64_t state_size;         /* filled by snapshot_meta_write() */
+    char state_sha256[65];       /* filled by snapshot_meta_write() */
+    bool agent_aligned;          /* the agent's reader was between frames at the stop: a
+                                    restore needs no resync preamble */
+};
+
+/* SHA-256 of a file (64 hex digits) and its size. 0 or -errno. */
+int snapshot_file_sha256(const char *path, char hex[65], uint64_t *ret_size);
+
+/* Checksums dir/state into m, then writes dir/meta.json (temp file, fsync, rename). 0, or
+ * -EIO (empty state) / -errno with e. */
+__attribute__((warn_unused_result))
+int snapshot_meta_write(const char *dir, struct snapshot_meta *m, struct herr *e);
+
+/* Reads dir/meta.json and checks it against the files and what the restore wants: format,
+ * vCPUs and memory, kernel path and size, RAM file size, disk layer present, state checksum.
+ * 0 with *ret; -ENOENT (no meta.json), -EBADMSG (unreadable, other format, a file missing or
+ * the checksum fails), -ESTALE (taken with another shape or kernel); e says which. The QEMU
+ * version is the caller's to compare (it needs a running QEMU). */
+__attribute__((warn_unused_result))
+int snapshot_verify(const char *dir, unsigned vcpus, unsigned memory_mib,
+                    const char *kernel_abs, struct snapshot_meta *ret, struct herr *e);
+
+/* Hard-links src to dst, or copies it (copy_file_range) across file systems. 0 or -errno. */
+int snapshot_link_or_copy(const char *src, const char *dst);
+/* Copies src to a new file dst, fsync'd. 0 or -errno (-EEXIST when dst exists). */
+int snapshot_copy_file(const char *src, const char *dst);
+/* Removes a snapshot directory: meta.json first (so a crash midway leaves no half snapshot that
+ * looks whole), then the files, then the directory. 0 or -errno; ENOENT is success. */
+int snapshot_remove(const char *dir);
