@@ -28,6 +28,7 @@ void config_defaults(struct hd_config *cfg)
     cfg->metrics_port = 9464;
     cfg->log_level = LOG_LEVEL_INFO;
     cfg->max_sandboxes = 0;
+    cfg->golden = true;
     cfg->max_disk_mib = 262144;
     cfg->bandwidth_quota_bytes = 5368709120LL;
     cfg->retention_hours = 168;
@@ -241,6 +242,18 @@ static int set_max_sandboxes(struct hd_config *cfg, const char *v, const char **
     return r;
 }
 
+static int set_golden(struct hd_config *cfg, const char *v, const char **why)
+{
+    *why = "expected on or off";
+    if (strcmp(v, "on") == 0 || strcmp(v, "true") == 0)
+        cfg->golden = true;
+    else if (strcmp(v, "off") == 0 || strcmp(v, "false") == 0)
+        cfg->golden = false;
+    else
+        return -EINVAL;
+    return 0;
+}
+
 static int set_max_disk_mib(struct hd_config *cfg, const char *v, const char **why)
 {
     uint64_t n;
@@ -314,6 +327,7 @@ static const struct {
     { "metrics_listen", set_metrics_listen },
     { "log_level", set_log_level },
     { "max_sandboxes", set_max_sandboxes },
+    { "golden_snapshots", set_golden },
     { "max_disk_mib", set_max_disk_mib },
     { "bandwidth_quota_bytes", set_bw_quota },
     { "retention_hours", set_retention },

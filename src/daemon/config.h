@@ -34,6 +34,7 @@ struct hd_config {
     uint16_t metrics_port;
     enum log_level log_level;             /* log_level = info */
     uint32_t max_sandboxes;               /* per user, non-terminal; 0 = unlimited (default) */
+    bool golden;                          /* create from golden snapshots (default true) */
     int64_t max_disk_mib;                 /* max_disk_mib = 262144 */
     int64_t bandwidth_quota_bytes;        /* default quota; -1 = unmetered; 5368709120 */
     uint32_t retention_hours;             /* destroyed rows kept; 168, minimum 1 */

@@ -11,11 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
 #include "common/timefmt.h"
 #include "daemon/host/host.h"
+#include "daemon/host/snapshot.h"
 #include "daemon/log.h"
 #include "daemon/store/store.h"
 
@@ -30,7 +32,30 @@ struct rc {
 struct rc_op {
     struct rc *rc;
     enum store_state from;       /* the row's state when we started */
+    char snapshot_dir[PATH_MAX]; /* pausing/resuming: the row's snapshot, "" when none */
+    char base_dir[PATH_MAX];
 };
+
+/* True when dir holds a complete snapshot (meta.json is written last). */
+static bool snapshot_complete(const char *dir)
+{
+    char meta[PATH_MAX + 16];
+    return dir[0] && (size_t)snprintf(meta, sizeof(meta), "%s/meta.json", dir) < sizeof(meta) &&
+           access(meta, F_OK) == 0;
+}
+
+static void set_snapshot(struct rc *rc, const char *id, enum store_state state,
+                         const char *snapshot_dir, const char *base_dir)
+{
+    struct store_sandbox_patch p = { .fields = STORE_PATCH_SNAPSHOT | STORE_PATCH_HOST,
+                                     .allowed_states = STORE_STATE_BIT(state),
+                                     .snapshot_dir = snapshot_dir, .base_dir = base_dir,
+                                     .host_id = rc->host_id, .now_ms = timefmt_now_ms() };
+    int r = store_sandbox_update(rc->st, NULL, id, &p);
+    if (r < 0)
+        log_warn(NULL, "reconcile: cannot record the snapshot", "{s:s,s:s}", "sandbox", id,
+                 "err", strerror(-r));
+}
 
 static void settle(struct rc *rc, const char *id, enum store_state from, enum store_state to)
 {
@@ -80,6 +105,36 @@ static void on_adopted(void *ud, const char *id, const struct host_result *res)
     struct rc_op *op = ud;
     struct rc *rc = op->rc;
     rc->pending--;
+    enum store_state from = op->from;
+    if (from == STORE_PAUSING || from == STORE_RESUMING) {
+        if (res->err == HOST_OK) {
+            /* the VM outlived the transition: it runs (adopt sent cont). A resume that had
+             * not removed a consumed snapshot yet keeps it as its base: nothing is lost, the
+             * directory goes with the sandbox. */
+            const char *base = snapshot_complete(op->snapshot_dir) && from == STORE_RESUMING
+                                   ? op->snapshot_dir
+                                   : op->base_dir;
+            if (from == STORE_PAUSING && op->snapshot_dir[0] &&
+                !snapshot_complete(op->snapshot_dir)) {
+                (void)snapshot_remove(op->snapshot_dir); /* half written */
+            }
+            set_snapshot(rc, id, from, NULL, base);
+            settle(rc, id, from, STORE_RUNNING);
+            rc->adopted++;
+        } else if (from == STORE_RESUMING && snapshot_complete(op->snapshot_dir)) {
+            /* §2.14.2: the restore did not finish; the snapshot is intact: error, resumable */
+            settle(rc, id, from, STORE_ERROR);
+            destroy(rc, id, STORE_STATE_NONE);
+        } else {
+            log_error(NULL, "reconcile: sandbox lost in a transition", "{s:s,s:s,s:s}",
+                      "sandbox", id, "state", store_state_to_string(from), "err", res->msg);
+            settle(rc, id, from, STORE_FAILED);
+            rc->failed++;
+            destroy(rc, id, STORE_FAILED);
+        }
+        free(op);
+        return;
+    }
     free(op);
     if (res->err == HOST_OK) {
         struct store_sandbox_patch p = { .fields = STORE_PATCH_HOST,
@@ -107,17 +162,20 @@ static void on_adopted(void *ud, const char *id, const struct host_result *res)
     destroy(rc, id, STORE_FAILED);
 }
 
-static void adopt(struct rc *rc, const char *id)
+static void adopt(struct rc *rc, const struct store_sandbox *sb)
 {
     struct rc_op *op = calloc(1, sizeof(*op));
     if (!op) {
-        log_error(NULL, "reconcile: out of memory", "{s:s}", "sandbox", id);
+        log_error(NULL, "reconcile: out of memory", "{s:s}", "sandbox", sb->id);
         return;
     }
     op->rc = rc;
-    op->from = STORE_RUNNING;
+    op->from = sb->status;
+    snprintf(op->snapshot_dir, sizeof(op->snapshot_dir), "%s",
+             sb->snapshot_dir ? sb->snapshot_dir : "");
+    snprintf(op->base_dir, sizeof(op->base_dir), "%s", sb->base_dir ? sb->base_dir : "");
     rc->pending++;
-    host_vm_adopt(rc->h, id, on_adopted, op);
+    host_vm_adopt(rc->h, sb->id, on_adopted, op);
 }
 
 static void wait_all(struct rc *rc, struct event_base *base)
@@ -152,8 +210,29 @@ int reconcile_run(struct store *st, struct host *h, struct event_base *base,
             destroy(&rc, sb->id, STORE_DESTROYING);
             break;
         case STORE_RUNNING:
-            adopt(&rc, sb->id);
+            adopt(&rc, sb);
             break;
+        case STORE_PAUSING:
+            if (sb->snapshot_dir && snapshot_complete(sb->snapshot_dir)) {
+                /* the snapshot is whole (meta.json comes last, after QEMU quit) */
+                set_snapshot(&rc, sb->id, STORE_PAUSING, sb->snapshot_dir, sb->base_dir);
+                settle(&rc, sb->id, STORE_PAUSING, STORE_PAUSED);
+                destroy(&rc, sb->id, STORE_STATE_NONE); /* the run dir's leftovers */
+            } else {
+                adopt(&rc, sb);
+            }
+            break;
+        case STORE_RESUMING:
+            adopt(&rc, sb);
+            break;
+        case STORE_FORKING:
+            /* a child between its insert and its resume: no VM was started yet */
+            settle(&rc, sb->id, STORE_FORKING, STORE_FAILED);
+            rc.failed++;
+            break;
+        case STORE_PAUSED:
+        case STORE_ERROR:
+            break; /* a snapshot on disk; nothing runs */
         default:
             if (!store_state_is_terminal(sb->status))
                 log_warn(NULL, "reconcile: no recovery for this state yet, ignoring",

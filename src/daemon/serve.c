@@ -29,6 +29,7 @@
 #include "daemon/http/server.h"
 #include "daemon/host/host.h"
 #include "daemon/log.h"
+#include "daemon/api/snapshots.h"
 #include "daemon/reconcile.h"
 #include "daemon/store/store.h"
 
@@ -261,6 +262,9 @@ static void fill_settings(struct hd_ctx *hd)
     s->max_disk_mib = c->max_disk_mib;
     s->bandwidth_quota_bytes = c->bandwidth_quota_bytes;
     s->max_sandboxes = c->max_sandboxes;
+    s->golden = c->golden;
+    snprintf(s->snapshots_dir, sizeof(s->snapshots_dir), "%.1000s/snapshots", c->data_dir);
+    snprintf(s->golden_dir, sizeof(s->golden_dir), "%.1000s/golden", c->data_dir);
 }
 
 /* The VM layer: run dirs under data_dir/vms, then reconcile the store with what survived the
@@ -320,6 +324,8 @@ static int serve_run(struct hd_ctx *hd)
         return EXIT_HEARTHD;
     hd->api.base = hd->base;
     if (start_host(hd) < 0)
+        return EXIT_HEARTHD;
+    if (api_idle_start(&hd->api) < 0)
         return EXIT_HEARTHD;
     hd->api_srv = http_server_new(hd->base, NULL, api_handle, &hd->api);
     if (!hd->api_srv)

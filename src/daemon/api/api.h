@@ -15,6 +15,8 @@ struct host;
 struct host_exit;
 struct event_base;
 struct http_request;
+struct api_golden;
+struct api_idle;
 
 /* Operator settings the API needs (copied from the daemon config by serve.c). */
 struct api_settings {
@@ -26,6 +28,9 @@ struct api_settings {
     int64_t max_disk_mib;           /* create's disk_mib ceiling */
     int64_t bandwidth_quota_bytes;  /* default quota, -1 unmetered */
     uint32_t max_sandboxes;         /* per user, non-terminal; 0 = unlimited */
+    char snapshots_dir[1024];       /* <data_dir>/snapshots: <sandbox id>/<ulid>/ per pause */
+    char golden_dir[1024];          /* <data_dir>/golden: one booted VM per (image, shape) */
+    bool golden;                    /* create by restoring golden snapshots (default on) */
 };
 
 struct api_ctx {
@@ -36,6 +41,8 @@ struct api_ctx {
     struct event_base *base;                /* borrowed; the loop (timers) */
     struct api_metrics metrics;             /* request counters for /metrics */
     bool draining;                          /* shutting down: readyz 503, hosts draining */
+    struct api_golden *goldens;             /* golden snapshots being built (snapshots.c) */
+    struct api_idle *idle;                  /* auto-pause bookkeeping (snapshots.c) */
     int64_t started_ms;
 };
 

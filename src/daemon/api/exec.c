@@ -19,6 +19,7 @@
 #include "common/wire.h"
 #include "daemon/api/api.h"
 #include "daemon/api/reply.h"
+#include "daemon/api/snapshots.h"
 #include "daemon/http/request.h"
 #include "daemon/http/response.h"
 #include "daemon/http/route.h"
@@ -41,6 +42,7 @@ struct exec_run {
     struct api_call call;          /* req referenced */
     struct api_ctx *ctx;
     char id[STORE_ID_SIZE];
+    bool counted;                     /* api_idle_stream() opened */
     bool streaming;
     /* the request, owned until the stream ends */
     char **argv, **env;
@@ -81,6 +83,8 @@ static void strv_free(char **v)
 
 static void run_free(struct exec_run *x)
 {
+    if (x->counted)
+        api_idle_stream(x->ctx, x->id, false);
     http_request_on_abort(x->call.req, NULL, NULL);
     http_response_on_drain(x->call.req, NULL, NULL);
     http_request_unref(x->call.req);
@@ -504,6 +508,11 @@ static void on_exec_body(struct api_call *call, json_t *body)
     x->t0_us = mono_us();
     r = host_vm_exec(ctx->host, x->id, &x->req, &x->ops, x, &x->stream);
     x->starting = false;
+    if (r == 0) {
+        /* an open exec keeps the sandbox active (§2.14.8) until its request ends */
+        x->counted = true;
+        api_idle_stream(ctx, x->id, true);
+    }
     if (r < 0) {
         if (r == -ENOENT || r == -EBUSY || r == -ENOTCONN)
             api_reply_error(call, 503, "the sandbox's vm is not reachable; retry later",

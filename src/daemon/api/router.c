@@ -14,6 +14,7 @@
 #include "daemon/api/files.h"
 #include "daemon/api/reply.h"
 #include "daemon/api/sandboxes.h"
+#include "daemon/api/snapshots.h"
 #include "daemon/http/jsend.h"
 #include "daemon/http/request.h"
 #include "daemon/http/response.h"
@@ -38,9 +39,9 @@ static const struct api_route routes[] = {
     R(PATCH, "/v1/sandboxes/*", KEY, api_sandbox_patch),
     R(DELETE, "/v1/sandboxes/*", KEY, api_sandbox_delete),
     /* tier 1, VM-backed: wired with the async host layer */
-    NI(POST, "/v1/sandboxes/*/pause"),
-    NI(POST, "/v1/sandboxes/*/resume"),
-    NI(POST, "/v1/sandboxes/*/fork"),
+    R(POST, "/v1/sandboxes/*/pause", KEY, api_sandbox_pause),
+    R(POST, "/v1/sandboxes/*/resume", KEY, api_sandbox_resume),
+    R(POST, "/v1/sandboxes/*/fork", KEY, api_sandbox_fork),
     R(POST, "/v1/sandboxes/*/resize", KEY, api_sandbox_resize),
     R(POST, "/v1/sandboxes/*/ssh-pubkeys", KEY, api_sandbox_ssh_keys),
     R(POST, "/v1/sandboxes/*/exec", KEY, api_sandbox_exec),
@@ -104,6 +105,7 @@ void api_ctx_init(struct api_ctx *ctx)
 
 void api_ctx_release(struct api_ctx *ctx)
 {
+    api_snapshots_release(ctx);
     api_metrics_release(&ctx->metrics);
 }
 
@@ -216,6 +218,16 @@ void api_handle(struct http_request *req, void *ud)
             api_reply_fail_code(&call, 403, "forbidden", "admin key required");
             return;
         }
+    }
+    /* §2.14.8: any request addressed to a sandbox is activity (auto-pause) */
+    const struct http_path *sp = http_request_path(req);
+    if (sp->n >= 3 && sp->seg_len[1] == 9 && memcmp(sp->seg[1], "sandboxes", 9) == 0 &&
+        sp->seg_len[2] > 3 && memcmp(sp->seg[2], "sb-", 3) == 0 &&
+        sp->seg_len[2] < 40 && call.auth.user_id[0]) {
+        char id[40];
+        memcpy(id, sp->seg[2], sp->seg_len[2]);
+        id[sp->seg_len[2]] = '\0';
+        api_idle_touch(ctx, id);
     }
     if (hit->fn)
         hit->fn(&call);

@@ -21,6 +21,7 @@
 #include "daemon/api/guest.h"
 #include "daemon/api/reply.h"
 #include "daemon/api/sandbox_view.h"
+#include "daemon/api/snapshots.h"
 #include "daemon/api/validate.h"
 #include "daemon/http/request.h"
 #include "daemon/http/route.h"
@@ -196,6 +197,19 @@ struct destroy_wait {
     char req_id[160];
 };
 
+/* A terminal row's snapshots (the one it would resume from, the base its disk sat on) go
+ * when nothing else needs them. */
+static void release_snapshots(struct api_ctx *ctx, const char *id)
+{
+    struct store_sandbox sb;
+    store_sandbox_init(&sb);
+    if (store_sandbox_get(ctx->store, NULL, id, &sb) == 0 && store_state_is_terminal(sb.status)) {
+        api_snapshot_release(ctx, sb.snapshot_dir);
+        api_snapshot_release(ctx, sb.base_dir);
+    }
+    store_sandbox_release(&sb);
+}
+
 static void on_host_destroyed(void *ud, const char *id, const struct host_result *res)
 {
     struct destroy_wait *w = ud;
@@ -212,6 +226,7 @@ static void on_host_destroyed(void *ud, const char *id, const struct host_result
                       "err", strerror(-r));
         else
             log_info(w->req_id, "sandbox destroyed", "{s:s}", "sandbox", w->id);
+        release_snapshots(w->ctx, w->id);
     }
     free(w);
 }
@@ -274,6 +289,8 @@ void api_sandbox_delete(struct api_call *call)
         }
         if (via_host)
             api_sandbox_destroy_vm(ctx, id, http_request_id(call->req));
+        else
+            release_snapshots(ctx, id);
         log_info(http_request_id(call->req), "sandbox destroy", "{s:s,s:s,s:s}", "sandbox", id,
                  "from", store_state_to_string(s), "to", store_state_to_string(t.to));
         reply_destroy(call, id, store_state_to_string(t.to));
@@ -303,6 +320,14 @@ struct create_wait {
     bool grow;                        /* the disk is larger than the image: resize2fs */
     bool client_gone;
     int64_t boot_start_us;            /* monotonic, when the host was asked to boot */
+    /* the boot: from a golden snapshot (golden[0]) or cold; a failed golden restore falls
+     * back to a cold boot of the same spec */
+    char golden[PATH_MAX];
+    char image[PATH_MAX];
+    char append[96];
+    unsigned vcpus, mem_mib;
+    uint64_t disk_mib;
+    uint32_t cpu_quota_pct;
 };
 
 static void create_wait_free(struct create_wait *w)
@@ -401,10 +426,24 @@ static void on_identity(void *ud, int err, int status, const char *msg)
         create_fail(w, "cannot reach the guest agent to grow the root file system", true);
 }
 
+static void create_boot(struct create_wait *w);
+
 static void on_host_created(void *ud, const char *id, const struct host_result *res)
 {
     struct create_wait *w = ud;
     struct api_ctx *ctx = w->call.ctx;
+    if (res->err != HOST_OK && w->golden[0] &&
+        (res->err == HOST_E_INVALID || res->err == HOST_E_NOT_FOUND ||
+         res->err == HOST_E_QEMU)) {
+        /* a golden snapshot this host cannot restore (another QEMU, a damaged file): drop it
+         * (the next create rebuilds it) and boot this one cold */
+        log_warn(http_request_id(w->call.req), "golden restore failed; booting cold",
+                 "{s:s,s:s,s:s}", "sandbox", w->id, "golden", w->golden, "err", res->msg);
+        api_golden_discard(ctx, w->golden);
+        w->golden[0] = '\0';
+        create_boot(w);
+        return;
+    }
     if (res->err != HOST_OK) {
         create_fail(w, res->msg[0] ? res->msg : host_err_to_string(res->err), false);
         return;
@@ -419,8 +458,9 @@ static void on_host_created(void *ud, const char *id, const struct host_result *
     char run_dir[PATH_MAX];
     if (host_vm_run_dir(ctx->host, w->id, run_dir, sizeof(run_dir)) < 0)
         run_dir[0] = '\0';
-    struct store_sandbox_patch p = { .fields = STORE_PATCH_HOST,
+    struct store_sandbox_patch p = { .fields = STORE_PATCH_HOST | STORE_PATCH_SNAPSHOT,
                                      .allowed_states = STORE_STATE_BIT(STORE_CREATING),
+                                     .base_dir = w->golden,
                                      .host_id = ctx->set.host_id,
                                      .run_dir = run_dir[0] ? run_dir : NULL,
                                      .qemu_pid = (int32_t)host_vm_pid(ctx->host, w->id),
@@ -437,8 +477,13 @@ static void on_host_created(void *ud, const char *id, const struct host_result *
         create_fail(w, "cannot record the sandbox's vm", true);
         return;
     }
+    /* A cold boot: the first of its kind makes the golden snapshot the next creates
+     * restore (docs/snapshots.md "Golden snapshots"); an image the guest must grow has none. */
+    if (!w->golden[0] && !w->grow)
+        api_golden_build(ctx, w->image, w->vcpus, w->mem_mib, w->disk_mib, w->cpu_quota_pct);
     /* The hostname came with the kernel command line (hearth.hostname=, set by the agent at
-     * boot); only SSH keys need a command in the guest. */
+     * boot) or, after a golden restore, with the agent's HELLO; only SSH keys need a command
+     * in the guest. */
     if (w->n_keys == 0) {
         on_identity(w, 0, 0, "");
         return;
@@ -597,31 +642,46 @@ static void on_create_body(struct api_call *call, json_t *body)
         snprintf(w->hostname, sizeof(w->hostname), "%s", sb.name);
     http_request_ref(call->req);
     http_request_on_abort(call->req, on_create_abort, w);
-    char image[PATH_MAX];
-    pick_image(ctx->set.images_dir, cr.rootfs->file, (uint64_t)sb.disk_mib, image,
-               sizeof(image));
+    pick_image(ctx->set.images_dir, cr.rootfs->file, (uint64_t)sb.disk_mib, w->image,
+               sizeof(w->image));
     /* a stat of a local file: the image's size decides whether the guest must grow its fs */
     struct stat ist;
-    w->grow = stat(image, &ist) == 0 && (uint64_t)sb.disk_mib << 20 > (uint64_t)ist.st_size;
+    w->grow = stat(w->image, &ist) == 0 && (uint64_t)sb.disk_mib << 20 > (uint64_t)ist.st_size;
     /* the agent sets the hostname from the kernel command line at boot (src/agent/init.c);
      * hostnames are [a-z0-9-] (common/sbname.c), safe there as one token */
-    char append[96];
-    snprintf(append, sizeof(append), "hearth.hostname=%s", w->hostname);
-    struct host_vm_spec spec = { .id = sb.id, .rootfs = image, .vcpus = (unsigned)sb.vcpu,
-                                 .memory_mib = (unsigned)sb.mem_mib,
-                                 .disk_mib = (uint64_t)sb.disk_mib,
-                                 .cpu_quota_pct = (uint32_t)cr.shape->cpu_quota_pct,
-                                 .extra_append = append,
-                                 .boot_timeout_ms = CREATE_BOOT_MS };
-    log_info(http_request_id(call->req), "sandbox create", "{s:s,s:s,s:s}", "sandbox", sb.id,
-             "shape", sb.shape, "rootfs", sb.rootfs);
+    snprintf(w->append, sizeof(w->append), "hearth.hostname=%s", w->hostname);
+    w->vcpus = (unsigned)sb.vcpu;
+    w->mem_mib = (unsigned)sb.mem_mib;
+    w->disk_mib = (uint64_t)sb.disk_mib;
+    w->cpu_quota_pct = (uint32_t)cr.shape->cpu_quota_pct;
+    if (!w->grow &&
+        !api_golden_find(ctx, w->image, w->vcpus, w->mem_mib, w->disk_mib, w->golden))
+        w->golden[0] = '\0';
+    log_info(http_request_id(call->req), "sandbox create", "{s:s,s:s,s:s,s:b}", "sandbox",
+             sb.id, "shape", sb.shape, "rootfs", sb.rootfs, "golden", w->golden[0] != '\0');
+    create_boot(w);
+out:
+    store_sandbox_release(&sb);
+    api_create_req_release(&cr);
+}
+
+/* Asks the host for the VM: a restore of the golden snapshot when there is one, else a
+ * cold boot. */
+static void create_boot(struct create_wait *w)
+{
+    struct api_ctx *ctx = w->call.ctx;
+    struct host_vm_spec spec = { .id = w->id, .rootfs = w->image, .vcpus = w->vcpus,
+                                 .memory_mib = w->mem_mib, .disk_mib = w->disk_mib,
+                                 .cpu_quota_pct = w->cpu_quota_pct, .extra_append = w->append,
+                                 .boot_timeout_ms = CREATE_BOOT_MS, .hostname = w->hostname };
+    if (w->golden[0]) {
+        spec.snapshot = w->golden;
+        spec.snapshot_consume = false;
+    }
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
     w->boot_start_us = (int64_t)start.tv_sec * 1000000 + start.tv_nsec / 1000;
     host_vm_create(ctx->host, &spec, on_host_created, w);
-out:
-    store_sandbox_release(&sb);
-    api_create_req_release(&cr);
 }
 
 void api_sandbox_create(struct api_call *call)

@@ -795,3 +795,51 @@ int api_validate_resize(json_t *body, int64_t current_mib, int64_t max_mib, int6
     *ret_mib = v;
     return 0;
 }
+
+void api_fork_req_release(struct api_fork_req *r)
+{
+    api_create_req_release(&r->c);
+}
+
+int api_validate_fork(const struct api_ctx *ctx, json_t *body, struct api_fork_req *ret,
+                      json_t **ret_fail)
+{
+    struct errs e = { 0 };
+    struct api_fork_req out = { 0 };
+    if (!json_is_object(body)) {
+        *ret_fail = json_pack("{s:s,s:s}", "body", "must be a json object", "code", INVALID);
+        return 400;
+    }
+    bool present;
+    (void)get_bool(&e, body, "start_paused", &present, &out.start_paused);
+    const char *name = get_str(&e, body, "name");
+    if (name && !sbname_valid(name, strlen(name)))
+        err_add(&e, "name", INVALID, "must match ^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$");
+    out.c.name = name;
+    out.set_envs = field(body, "envs") != NULL;
+    out.set_ssh = field(body, "ssh_pubkeys") != NULL;
+    out.set_egress = field(body, "egress") != NULL;
+    check_envs(&e, body, &out.c);
+    check_ssh(&e, body, &out.c);
+    check_egress(&e, body, &out.c);
+    (void)get_bool(&e, body, "ingress_enabled", &out.set_ingress, &out.c.ingress_enabled);
+    check_disks(&e, body);
+    int64_t ap = 0;
+    if (get_int(&e, body, "auto_pause_after_seconds", &present, &ap) && present &&
+        (ap < API_AUTO_PAUSE_MIN || ap > API_AUTO_PAUSE_MAX))
+        err_add(&e, "auto_pause_after_seconds", INVALID, "must be from %d to %d",
+                API_AUTO_PAUSE_MIN, API_AUTO_PAUSE_MAX);
+    out.c.auto_pause_after_seconds = present ? ap : 0;
+    int64_t bq = 0;
+    if (get_int(&e, body, "bandwidth_quota_bytes", &out.set_quota, &bq) && out.set_quota &&
+        bq != -1 && bq <= 0)
+        err_add(&e, "bandwidth_quota_bytes", INVALID, "must be -1 (unmetered) or positive");
+    out.bandwidth_quota_bytes = out.set_quota ? bq : ctx->set.bandwidth_quota_bytes;
+    if (e.o) {
+        api_fork_req_release(&out);
+        *ret_fail = err_take(&e);
+        return 400;
+    }
+    *ret = out;
+    return 0;
+}

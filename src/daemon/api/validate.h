@@ -53,6 +53,20 @@ __attribute__((warn_unused_result))
 int api_validate_create(const struct api_ctx *ctx, const struct api_auth *auth, json_t *body,
                         struct api_create_req *ret, json_t **ret_fail);
 
+/* A validated fork body (§3.3.3). Fields of c apply only where the set_ flag says the body
+ * named them (name: when non-NULL; auto_pause: 0 = off, never inherited). */
+struct api_fork_req {
+    struct api_create_req c;           /* name, envs, ssh, egress, ingress, auto-pause */
+    bool start_paused;
+    bool set_envs, set_ssh, set_egress, set_ingress, set_quota;
+    int64_t bandwidth_quota_bytes;     /* the body's, or the operator default */
+};
+void api_fork_req_release(struct api_fork_req *r);
+/* Returns 0 with *ret (release it), or 400 with *ret_fail set. */
+__attribute__((warn_unused_result))
+int api_validate_fork(const struct api_ctx *ctx, json_t *body, struct api_fork_req *ret,
+                      json_t **ret_fail);
+
 /* A validated PATCH (§3.2.5). */
 struct api_patch_req {
     bool set_ingress;

@@ -672,6 +672,10 @@ static void on_caps(void *ud, const struct qmp_msg *reply)
         restore_next(vm);
         return;
     }
+    /* an adopted VM may have been stopped by a pause its hearthd did not finish: it runs
+     * again (cont on a running VM does nothing); the reply is not needed */
+    if (vm->state == HVM_ADOPTING && qmp_client_send(vm->qmp, "cont", NULL, NULL, NULL) == 0)
+        hvm_update_qmp_write(vm);
     vm->qmp_ready = true;
     hvm_maybe_started(vm);
 }
