@@ -159,6 +159,9 @@ int cli_usage_error(struct cli *cli, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    for (char *p = msg; *p; p++) /* values typed by the user must not drive the terminal */
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
     const char *name = cli->cmd_name[0] ? cli->cmd_name : NULL;
     fprintf(stderr, "hearth: %s%s%s\n", name ? name : "", name ? ": " : "", msg);
     if (cli->cmd)
