@@ -62,7 +62,8 @@ extern "C" {
     X(UNAVAILABLE, -12, "service unavailable")                                                   \
     X(NOT_IMPLEMENTED, -13, "not implemented by the server")                                     \
     X(IO, -14, "local input/output error")                                                       \
-    X(ABORTED, -15, "aborted by the caller")
+    X(ABORTED, -15, "aborted by the caller")                                                     \
+    X(STATE, -16, "sandbox reached an unexpected state")
 
 enum hearth_err {
 #define HEARTH_ERR_ENUM_(name, value, text) HEARTH_ERR_##name = (value),
@@ -250,6 +251,71 @@ HEARTH_EXPORT HEARTH_WUR int hearth_sandbox_add_ssh_keys(hearth_client *c, const
                                                          const char *const *keys, size_t n,
                                                          hearth_obj **ret,
                                                          struct hearth_error *reterr);
+
+/* ---- lifecycle: pause, resume, fork, wait (API.md §2.14, §3.3.1–§3.3.3) ---- */
+
+/* How the server answered an asynchronous lifecycle call. */
+struct hearth_async {
+    int http_status;        /* 200: already in the target state; 202: transition under way */
+    int poll_after_ms;      /* X-Poll-After of a 202 in ms (1000 when absent or bad); 0 on 200 */
+};
+
+/* POST /v1/sandboxes/{id}/pause → SandboxView. A running sandbox answers 202 (status
+ * "pausing"), a pausing one 202 again, a paused one 200; other states give HEARTH_ERR_REJECTED
+ * with api_code "invalid_state" and reterr->state set. Does not wait: pair it with
+ * hearth_sandbox_wait(). ret_async (may be NULL) tells 200 from 202. Retried only on 429/503. */
+HEARTH_EXPORT HEARTH_WUR int hearth_sandbox_pause(hearth_client *c, const char *id,
+                                                  hearth_obj **ret,
+                                                  struct hearth_async *ret_async,
+                                                  struct hearth_error *reterr);
+/* POST /v1/sandboxes/{id}/resume → SandboxView. A paused or error sandbox answers 202 (status
+ * "resuming"), a resuming or forking one 202, a running one 200; otherwise as pause. Quota and
+ * capacity refusals are HEARTH_ERR_FORBIDDEN (quota_exceeded) and HEARTH_ERR_UNAVAILABLE. */
+HEARTH_EXPORT HEARTH_WUR int hearth_sandbox_resume(hearth_client *c, const char *id,
+                                                   hearth_obj **ret,
+                                                   struct hearth_async *ret_async,
+                                                   struct hearth_error *reterr);
+/* POST /v1/sandboxes/{id}/fork → the CHILD's SandboxView (new id, forked_from = id). body may be
+ * NULL ({}); its fields (API.md §3.3.3), set with hearth_body_*: start_paused (bool), name
+ * (string), ssh_pubkeys and egress (string arrays, replacing the inherited ones),
+ * ingress_enabled (bool), envs (map, replacing), bandwidth_quota_bytes (-1 = unmetered or > 0),
+ * disks (objects, as at create), auto_pause_after_seconds (int). Answers 200 when the child is
+ * paused (start_paused) or running, 202 while it is forking/resuming. A source that is not
+ * paused/pausing gives HEARTH_ERR_REJECTED, api_code "invalid_state", reterr->state its status.
+ * Uses the create timeout (the server may answer only once the snapshot is copied); never
+ * retried except on 429/503 (nothing was created). */
+HEARTH_EXPORT HEARTH_WUR int hearth_sandbox_fork(hearth_client *c, const char *id,
+                                                 const hearth_body *body, hearth_obj **ret,
+                                                 struct hearth_async *ret_async,
+                                                 struct hearth_error *reterr);
+
+/* Called by hearth_sandbox_wait() with each status it observes that differs from the last
+ * (the first poll always reports). status is borrowed for the duration of the call. */
+typedef void (*hearth_status_fn)(void *userdata, const char *status);
+
+/* What hearth_sandbox_wait() waits for. Zero-initialise, then set target. */
+struct hearth_wait {
+    const char *target;         /* "running", "paused" or "destroyed" */
+    long timeout_ms;            /* overall budget; 0 = no limit */
+    long first_poll_ms;         /* delay before the first GET: a 202's poll_after_ms, or 0 */
+    hearth_status_fn on_status; /* may be NULL */
+    void *userdata;
+};
+
+/* Polls GET /v1/sandboxes/{id} until its status is w->target (CLI.md §6.2): after
+ * first_poll_ms (capped at 60 s and at the budget), then every 250 ms, the interval growing
+ * x1.25 per poll after 5 s up to 2 s; the last poll happens at the deadline. On HEARTH_OK *ret
+ * (may be NULL) receives the final SandboxView. Fails fast, with HEARTH_ERR_STATE and
+ * reterr->state set, when the sandbox reaches a state it cannot leave towards the target:
+ * error, failed, destroying or destroyed (only error and failed when the target is
+ * destroyed), or running after pausing while waiting for paused (the snapshot failed).
+ * HEARTH_ERR_TIMEOUT when the budget runs out (reterr->state = the last status seen);
+ * HEARTH_ERR_INVALID for another target; HEARTH_ERR_ABORTED when the client's progress
+ * callback (called at least every 100 ms while sleeping) returns false; a failed GET's own
+ * error otherwise. */
+HEARTH_EXPORT HEARTH_WUR int hearth_sandbox_wait(hearth_client *c, const char *id,
+                                                 const struct hearth_wait *w, hearth_obj **ret,
+                                                 struct hearth_error *reterr);
 
 /* ---- exec ---- */
 

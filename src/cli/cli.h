@@ -65,6 +65,12 @@ int cli_sandbox_resolve(struct cli *cli, const char *ref, hearth_obj **ret);
  * private key. Returns a malloc'd single line, or NULL after printing why. */
 char *cli_read_pubkey(struct cli *cli, const char *path);
 
+/* Adds the running command's --ssh-key flags (files read, comma-separated values split) to
+ * body.ssh_pubkeys, and its --egress flags to body.egress. Return 0 or an exit code (after
+ * printing why). */
+int cli_ssh_key_flags(struct cli *cli, hearth_body *b);
+int cli_egress_flags(struct cli *cli, hearth_body *b);
+
 /* Adds the --env KEY=VALUE / --env KEY flags of the running command to body[field]. Returns 0
  * or an exit code (after printing why). */
 int cli_env_flags(struct cli *cli, hearth_body *b, const char *field);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* cmd_sandbox.c: `hearth sb create|list|get|rm` (CLI.md §7.1). */
+/* cmd_sandbox.c: `hearth sb create|list|get|rm` (CLI.md §7.1), and the list flags that create
+ * and fork share (--ssh-key, --egress, --env). */
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "cli/values.h"
@@ -125,6 +126,16 @@ static int add_disk(struct cli *cli, const char *spec, void *ud)
     int rc = hearth_body_append_obj(ud, "disks", pairs);
     free(copy);
     return rc == HEARTH_OK ? 0 : body_err(cli, rc, "--disk");
+}
+
+int cli_ssh_key_flags(struct cli *cli, hearth_body *b)
+{
+    return each_value(cli, "ssh-key", add_ssh_key, b);
+}
+
+int cli_egress_flags(struct cli *cli, hearth_body *b)
+{
+    return each_value(cli, "egress", add_egress, b);
 }
 
 /* --env KEY=VALUE, or --env KEY with the value from the local environment. */
@@ -257,8 +268,7 @@ int cmd_sandbox_create(struct cli *cli, int argc, char **argv)
     }
     if (cli_flag(&cli->args, "ingress") && hearth_body_set_bool(b, "ingress_enabled", true))
         goto nomem;
-    if ((r = each_value(cli, "ssh-key", add_ssh_key, b)) ||
-        (r = each_value(cli, "egress", add_egress, b)) ||
+    if ((r = cli_ssh_key_flags(cli, b)) || (r = cli_egress_flags(cli, b)) ||
         (r = each_value(cli, "network", add_network, b)) ||
         (r = each_value(cli, "disk", add_disk, b)) || (r = cli_env_flags(cli, b, "envs")))
         goto out;

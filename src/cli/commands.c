@@ -26,6 +26,17 @@ static const struct cli_command sandbox_cmds[] = {
     { "edit", { NULL }, NULL, cmd_sandbox_edit_opts, 1, 1, CLI_CMD_CLIENT, cmd_sandbox_edit,
       "<sb> [--ingress on|off] [--auto-pause <duration>|off] [--add-ssh-key <path>]",
       "Change ingress, auto-pause or add SSH keys" },
+    { "pause", { NULL }, NULL, cmd_sandbox_pause_opts, 1, 1, CLI_CMD_CLIENT, cmd_sandbox_pause,
+      "<sb> [--no-wait] [--timeout <duration>]", "Pause (snapshot) a sandbox and wait until paused" },
+    { "resume", { NULL }, NULL, cmd_sandbox_pause_opts, 1, 1, CLI_CMD_CLIENT,
+      cmd_sandbox_resume, "<sb> [--no-wait] [--timeout <duration>]",
+      "Resume a paused sandbox and wait until running" },
+    { "fork", { NULL }, NULL, cmd_sandbox_fork_opts, 1, 1, CLI_CMD_CLIENT, cmd_sandbox_fork,
+      "<sb> [--count <n>] [--paused] [--name <name>] [--ssh-key <path>] [--egress <rule>]",
+      "Copy a paused sandbox into new ones and wait until they run" },
+    { "wait", { NULL }, NULL, cmd_sandbox_wait_opts, 1, 1, CLI_CMD_CLIENT, cmd_sandbox_wait,
+      "<sb> [--for running|paused|destroyed] [--timeout <duration>]",
+      "Wait until a sandbox reaches a state" },
     { "resize", { NULL }, NULL, NULL, 2, 2, CLI_CMD_CLIENT, cmd_sandbox_resize, "<sb> <size>",
       "Grow the root disk (size with a unit: 20GiB)" },
     { "exec", { NULL }, NULL, cmd_sandbox_exec_opts, 1, -1, CLI_CMD_CLIENT, cmd_sandbox_exec,
@@ -148,6 +159,9 @@ int cli_usage_error(struct cli *cli, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    for (char *p = msg; *p; p++) /* values typed by the user must not drive the terminal */
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
     const char *name = cli->cmd_name[0] ? cli->cmd_name : NULL;
     fprintf(stderr, "hearth: %s%s%s\n", name ? name : "", name ? ": " : "", msg);
     if (cli->cmd)

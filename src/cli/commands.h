@@ -63,6 +63,14 @@ int cmd_sandbox_get(struct cli *cli, int argc, char **argv);
 int cmd_sandbox_rm(struct cli *cli, int argc, char **argv);
 extern const struct cli_opt cmd_sandbox_rm_opts[];
 
+int cmd_sandbox_pause(struct cli *cli, int argc, char **argv);
+int cmd_sandbox_resume(struct cli *cli, int argc, char **argv);
+extern const struct cli_opt cmd_sandbox_pause_opts[];
+int cmd_sandbox_fork(struct cli *cli, int argc, char **argv);
+extern const struct cli_opt cmd_sandbox_fork_opts[];
+int cmd_sandbox_wait(struct cli *cli, int argc, char **argv);
+extern const struct cli_opt cmd_sandbox_wait_opts[];
+
 int cmd_sandbox_edit(struct cli *cli, int argc, char **argv);
 extern const struct cli_opt cmd_sandbox_edit_opts[];
 int cmd_sandbox_resize(struct cli *cli, int argc, char **argv);

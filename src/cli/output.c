@@ -206,12 +206,27 @@ static const char *const spinner[] = { "⠋", "⠙", "⠹", "⠸", "⠼", "⠴",
 
 void out_progress_start(struct out_progress *p, bool tty, bool quiet, const char *what)
 {
-    *p = (struct out_progress){ .tty = tty, .quiet = quiet, .what = what,
-                                .start_us = out_now_us() };
+    *p = (struct out_progress){ .tty = tty, .quiet = quiet, .start_us = out_now_us() };
+    snprintf(p->what, sizeof(p->what), "%s", what);
     if (!quiet && !tty) {
-        fprintf(stderr, "%s…\n", what);
+        fprintf(stderr, "%s…\n", p->what);
         p->shown = true;
     }
+}
+
+void out_progress_set(struct out_progress *p, const char *what)
+{
+    if (strncmp(p->what, what, sizeof(p->what) - 1) == 0)
+        return;
+    snprintf(p->what, sizeof(p->what), "%s", what);
+    if (p->quiet)
+        return;
+    if (p->tty) {
+        (void)out_progress_tick(p); /* always true */
+        return;
+    }
+    fprintf(stderr, "%s…\n", p->what);
+    p->shown = true;
 }
 
 bool out_progress_tick(void *ud)
@@ -234,5 +249,5 @@ void out_progress_end(struct out_progress *p, bool ok, const char *done)
     if (p->tty && p->shown)
         fputs("\r\033[K", stderr);
     if (ok && done)
-        fprintf(stderr, "%s %s in %.1fs\n", p->tty ? "✓" : "", done, s);
+        fprintf(stderr, "%s%s in %.1fs\n", p->tty ? "✓ " : "", done, s);
 }

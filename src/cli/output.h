@@ -52,12 +52,15 @@ void out_json(const char *text);
 struct out_progress {
     bool tty;
     bool quiet;
-    const char *what;               /* "creating sandbox" */
+    char what[160];                 /* "creating sandbox", "sb-01J… pausing" */
     uint64_t start_us;
     unsigned frame;
     bool shown;
 };
 void out_progress_start(struct out_progress *p, bool tty, bool quiet, const char *what);
+/* Replaces the text after the spinner (copied). Off a terminal, prints it as a new plain
+ * line when it changed, so each observed status gets one line (CLI.md §4). */
+void out_progress_set(struct out_progress *p, const char *what);
 /* Redraws the spinner; returns true (a hearth_progress_fn). */
 bool out_progress_tick(void *p);
 /* Ends the line with "✓ <done> in 1.2s" (ok) or clears it. */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* api.c: the client handle and one function per API route (API.md §3.1–§3.5). Each builds a
- * path, runs it through hreq_perform() and decodes the JSend envelope. */
+ * path, runs it through hreq_perform() and decodes the JSend envelope. Waiting for a lifecycle
+ * transition is wait.c's job. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -128,9 +129,26 @@ static char *id_path(const char *prefix, const char *id, const char *suffix)
     return p;
 }
 
-/* Performs r and decodes the answer: 2xx → *ret_data (new reference), else the typed error. */
-static int call(hearth_client *c, const struct hreq *r, json_t **ret_data,
-                struct hearth_error *reterr)
+/* The 200-or-202 answer of an asynchronous lifecycle call (API.md §1.12: X-Poll-After is
+ * integer seconds ≥ 1; a missing or zero value reads as the server's usual 1 s). */
+static void async_from(const struct hresp *resp, struct hearth_async *ret_async)
+{
+    if (!ret_async)
+        return;
+    ret_async->http_status = resp->status;
+    if (resp->status != 202)
+        ret_async->poll_after_ms = 0;
+    else if (resp->poll_after_s < 1)
+        ret_async->poll_after_ms = 1000;
+    else
+        ret_async->poll_after_ms = (int)(resp->poll_after_s > 3600 ? 3600 : resp->poll_after_s) *
+                                   1000;
+}
+
+/* Performs r and decodes the answer: 2xx → *ret_data (new reference) and *ret_async (may be
+ * NULL), else the typed error. */
+static int call_async(hearth_client *c, const struct hreq *r, json_t **ret_data,
+                      struct hearth_async *ret_async, struct hearth_error *reterr)
 {
     struct hresp resp;
     struct hearth_error local;
@@ -144,6 +162,8 @@ static int call(hearth_client *c, const struct hreq *r, json_t **ret_data,
                 if (rc != HEARTH_OK)
                     snprintf(e->request_id, sizeof(e->request_id), "%s", resp.request_id);
             }
+            if (rc == HEARTH_OK)
+                async_from(&resp, ret_async);
         } else {
             rc = jsend_decode_error(resp.status, (const char *)resp.body.data, resp.body.len,
                                     resp.request_id, e);
@@ -153,11 +173,17 @@ static int call(hearth_client *c, const struct hreq *r, json_t **ret_data,
     return rc;
 }
 
-static int call_obj(hearth_client *c, const struct hreq *r, hearth_obj **ret,
-                    struct hearth_error *reterr)
+static int call(hearth_client *c, const struct hreq *r, json_t **ret_data,
+                struct hearth_error *reterr)
+{
+    return call_async(c, r, ret_data, NULL, reterr);
+}
+
+static int call_obj_async(hearth_client *c, const struct hreq *r, hearth_obj **ret,
+                          struct hearth_async *ret_async, struct hearth_error *reterr)
 {
     json_t *data = NULL;
-    int rc = call(c, r, &data, reterr);
+    int rc = call_async(c, r, &data, ret_async, reterr);
     if (rc != HEARTH_OK)
         return rc;
     hearth_obj *o = obj_wrap(data);
@@ -170,17 +196,30 @@ static int call_obj(hearth_client *c, const struct hreq *r, hearth_obj **ret,
     return HEARTH_OK;
 }
 
-static int body_call_obj(hearth_client *c, struct hreq *r, const hearth_body *body,
-                         hearth_obj **ret, struct hearth_error *reterr)
+static int call_obj(hearth_client *c, const struct hreq *r, hearth_obj **ret,
+                    struct hearth_error *reterr)
+{
+    return call_obj_async(c, r, ret, NULL, reterr);
+}
+
+static int body_call_obj_async(hearth_client *c, struct hreq *r, const hearth_body *body,
+                               hearth_obj **ret, struct hearth_async *ret_async,
+                               struct hearth_error *reterr)
 {
     char *text = body ? hearth_body_json(body) : strdup("{}");
     if (!text)
         return err_set(reterr, HEARTH_ERR_NOMEM, 0, "out of memory");
     r->body = text;
     r->body_len = strlen(text);
-    int rc = call_obj(c, r, ret, reterr);
+    int rc = call_obj_async(c, r, ret, ret_async, reterr);
     free(text);
     return rc;
+}
+
+static int body_call_obj(hearth_client *c, struct hreq *r, const hearth_body *body,
+                         hearth_obj **ret, struct hearth_error *reterr)
+{
+    return body_call_obj_async(c, r, body, ret, NULL, reterr);
 }
 
 /* "<base>?offset=N[&limit=N][&status=S]" into q. Returns -1 when it does not fit. */
@@ -426,6 +465,48 @@ HEARTH_EXPORT int hearth_sandbox_add_ssh_keys(hearth_client *c, const char *id,
         err_set(reterr, rc, 0, "ssh key %s", hearth_strerror(rc));
     hearth_body_free(b);
     return rc;
+}
+
+/* ---- lifecycle ---- */
+
+/* POST /v1/sandboxes/{id}<suffix> with an optional body, keeping the 200/202 distinction. */
+static int lifecycle_call(hearth_client *c, const char *id, const char *suffix,
+                          const hearth_body *body, bool with_body, long timeout_ms,
+                          hearth_obj **ret, struct hearth_async *ret_async,
+                          struct hearth_error *reterr)
+{
+    char *path = id_path("/v1/sandboxes/", id, suffix);
+    if (!path)
+        return err_set(reterr, id && *id ? HEARTH_ERR_NOMEM : HEARTH_ERR_INVALID, 0,
+                       id && *id ? "out of memory" : "empty sandbox id");
+    struct hreq r = { .method = "POST", .path = path, .upload_fd = -1,
+                      .timeout_ms = timeout_ms };
+    int rc = with_body ? body_call_obj_async(c, &r, body, ret, ret_async, reterr)
+                       : call_obj_async(c, &r, ret, ret_async, reterr);
+    free(path);
+    return rc;
+}
+
+HEARTH_EXPORT int hearth_sandbox_pause(hearth_client *c, const char *id, hearth_obj **ret,
+                                       struct hearth_async *ret_async,
+                                       struct hearth_error *reterr)
+{
+    return lifecycle_call(c, id, "/pause", NULL, false, c->timeout_ms, ret, ret_async, reterr);
+}
+
+HEARTH_EXPORT int hearth_sandbox_resume(hearth_client *c, const char *id, hearth_obj **ret,
+                                        struct hearth_async *ret_async,
+                                        struct hearth_error *reterr)
+{
+    return lifecycle_call(c, id, "/resume", NULL, false, c->timeout_ms, ret, ret_async, reterr);
+}
+
+HEARTH_EXPORT int hearth_sandbox_fork(hearth_client *c, const char *id, const hearth_body *body,
+                                      hearth_obj **ret, struct hearth_async *ret_async,
+                                      struct hearth_error *reterr)
+{
+    return lifecycle_call(c, id, "/fork", body, true, c->create_timeout_ms, ret, ret_async,
+                          reterr);
 }
 
 /* ---- exec ---- */

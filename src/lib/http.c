@@ -41,12 +41,25 @@ void hresp_release(struct hresp *resp)
     buf_release(&resp->body);
 }
 
+/* A header value of whole seconds ("3"): the number, capped at 100000, or -1 when it is empty
+ * or holds anything but digits (an HTTP date in Retry-After is not understood). */
+static long header_seconds(const char *v, size_t vlen)
+{
+    long s = 0;
+    size_t i = 0;
+    for (; i < vlen && v[i] >= '0' && v[i] <= '9'; i++)
+        if (s < 100000)
+            s = s * 10 + (v[i] - '0');
+    return i > 0 && i == vlen ? s : -1;
+}
+
 static size_t on_header(char *p, size_t size, size_t n, void *ud)
 {
     struct attempt *a = ud;
     size_t len = size * n;
     if (len >= 5 && strncmp(p, "HTTP/", 5) == 0) {     /* a new response (after 100 Continue) */
         a->resp->request_id[0] = '\0';
+        a->resp->poll_after_s = -1;
         a->retry_after_s = -1;
         return len;
     }
@@ -66,12 +79,11 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
             a->resp->request_id[i] = (v[i] > 0x20 && v[i] < 0x7f) ? v[i] : '?';
         a->resp->request_id[m] = '\0';
     } else if (klen == 11 && strncasecmp(p, "Retry-After", 11) == 0) {
-        long s = 0;
-        size_t i = 0;
-        for (; i < vlen && v[i] >= '0' && v[i] <= '9' && s < 100000; i++)
-            s = s * 10 + (v[i] - '0');
-        if (i > 0)
+        long s = header_seconds(v, vlen);
+        if (s >= 0)
             a->retry_after_s = s > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S : s;
+    } else if (klen == 12 && strncasecmp(p, "X-Poll-After", 12) == 0) {
+        a->resp->poll_after_s = header_seconds(v, vlen);
     }
     return len;
 }
@@ -327,6 +339,7 @@ int hreq_perform(struct hearth_client *c, const struct hreq *r, struct hresp *re
         struct attempt a = { .c = c, .r = r, .resp = resp, .retry_after_s = -1 };
         resp->status = 0;
         resp->request_id[0] = '\0';
+        resp->poll_after_s = -1;
         resp->sink_failed = false;
         resp->body.len = 0;
         if (attempt > 0 && upload_start >= 0 && lseek(r->upload_fd, upload_start, SEEK_SET) < 0)

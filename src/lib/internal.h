@@ -73,6 +73,7 @@ struct hresp {
     int status;                     /* 0 when no response */
     struct buf body;                /* the body when not sunk, or the error body */
     char request_id[132];
+    long poll_after_s;              /* X-Poll-After in seconds, -1 when absent or malformed */
     bool sink_failed;               /* the sink returned false */
 };
 

@@ -130,7 +130,7 @@ static int dispatch(int argc, char **argv, char *out, size_t n)
 TEST(dispatch_usage_errors_exit_2)
 {
     static const struct {
-        const char *argv[6];
+        const char *argv[8];
         const char *want;
     } cases[] = {
         { { "nosuch" }, "unknown command 'nosuch'" },
@@ -151,10 +151,22 @@ TEST(dispatch_usage_errors_exit_2)
         { { "completion" }, "missing argument bash|zsh|fish" },
         { { "whoami", "x" }, "unexpected argument 'x'" },
         { { "sb", "--json" }, "expected a subcommand before '--json'" },
+        { { "sb", "pause" }, "sb pause: missing argument <sb>" },
+        { { "sb", "resume", "a", "b" }, "unexpected argument 'b'" },
+        { { "sb", "fork" }, "sb fork: missing argument <sb>" },
+        { { "sb", "fork", "box", "--count" }, "flag '--count' needs a value" },
+        { { "sb", "fork", "box", "--paused=yes" }, "flag '--paused' takes no value" },
+        { { "sb", "fork", "box", "--cnt", "2" }, "unknown flag '--cnt'" },
+        { { "sb", "fork", "box", "--count", "2", "--count", "3" }, "'--count' given twice" },
+        { { "sb", "fork", "box", "-n", "2" }, "unknown flag '-n'" },
+        { { "sb", "wait" }, "sb wait: missing argument <sb>" },
+        { { "sb", "wait", "box", "--for" }, "flag '--for' needs a value" },
+        { { "sb", "wait", "box", "--no-wait" }, "unknown flag '--no-wait'" },
+        { { "sb", "pause", "box", "--paused" }, "unknown flag '--paused'" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         int argc = 0;
-        while (argc < 6 && cases[i].argv[argc])
+        while (argc < 8 && cases[i].argv[argc])
             argc++;
         char out[2048];
         int rc = dispatch(argc, (char **)cases[i].argv, out, sizeof(out));
@@ -171,7 +183,7 @@ TEST(dispatch_command_usage_errors_before_any_request)
 {
     /* these parse, open a client (no request yet) and fail in the handler's own checks */
     static const struct {
-        const char *argv[6];
+        const char *argv[8];
         const char *want;
     } cases[] = {
         { { "sb", "exec", "box" }, "missing remote command" },
@@ -186,10 +198,41 @@ TEST(dispatch_command_usage_errors_before_any_request)
         { { "sb", "pull", "box", "rel", "-" }, "must be absolute" },
         { { "sb", "push", "box", "-", "/dir/" }, "names a directory" },
         { { "sb", "rm", "box" }, "without confirmation; pass --yes" },
+        /* fork --count: 1 to 100, digits only */
+        { { "sb", "fork", "box", "--count", "0" }, "--count '0' is not a number from 1 to 100" },
+        { { "sb", "fork", "box", "--count", "-1" }, "--count '-1'" },
+        { { "sb", "fork", "box", "--count=-1" }, "--count '-1'" },
+        { { "sb", "fork", "box", "--count", "1e9" }, "--count '1e9'" },
+        { { "sb", "fork", "box", "--count", "1000000000" }, "--count '1000000000'" },
+        { { "sb", "fork", "box", "--count", "101" }, "--count '101'" },
+        { { "sb", "fork", "box", "--count", "two" }, "--count 'two'" },
+        { { "sb", "fork", "box", "--count", "" }, "--count ''" },
+        { { "sb", "fork", "box", "--count", " 2" }, "--count ' 2'" },
+        { { "sb", "fork", "box", "--count", "2.0" }, "--count '2.0'" },
+        { { "sb", "fork", "box", "--count", "0x10" }, "--count '0x10'" },
+        { { "sb", "fork", "box", "--count", "99999999999999999999999" }, "--count '9999" },
+        { { "sb", "fork", "box", "--count", "[31m" }, "--count '?[31m'" },
+        /* durations */
+        { { "sb", "pause", "box", "--timeout", "0" }, "--timeout '0' is not a duration" },
+        { { "sb", "pause", "box", "--timeout", "0s" }, "--timeout '0s'" },
+        { { "sb", "resume", "box", "--timeout", "-5s" }, "--timeout '-5s'" },
+        { { "sb", "resume", "box", "--timeout", "1.5s" }, "--timeout '1.5s'" },
+        { { "sb", "wait", "box", "--timeout", "soon" }, "--timeout 'soon'" },
+        { { "sb", "wait", "box", "--timeout", "" }, "--timeout ''" },
+        { { "sb", "wait", "box", "--timeout", "5 m" }, "--timeout '5 m'" },
+        { { "sb", "wait", "box", "--timeout", "99999999999999999h" }, "--timeout '9999" },
+        { { "sb", "fork", "box", "--timeout", "1h30" }, "--timeout '1h30'" },
+        { { "sb", "pause", "box", "--no-wait", "--timeout", "5s" }, "exclude each other" },
+        { { "sb", "fork", "box", "--no-wait", "--timeout", "5s" }, "exclude each other" },
+        /* wait --for */
+        { { "sb", "wait", "box", "--for", "sleeping" }, "--for 'sleeping' is not running, paused" },
+        { { "sb", "wait", "box", "--for", "error" }, "--for 'error'" },
+        { { "sb", "wait", "box", "--for", "" }, "--for ''" },
+        { { "sb", "wait", "box", "--for", "Running" }, "--for 'Running'" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         int argc = 0;
-        while (argc < 6 && cases[i].argv[argc])
+        while (argc < 8 && cases[i].argv[argc])
             argc++;
         char out[2048];
         int rc = dispatch(argc, (char **)cases[i].argv, out, sizeof(out));
