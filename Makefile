@@ -189,7 +189,8 @@ cli-test: $(O)/bin/hearth $(O)/bin/hearthd
 # Run one: build/fuzz/fuzz_http_request -max_total_time=60 tests/fuzz/corpus/http_request
 FUZZ_CC ?= clang
 FUZZ_CFLAGS := -std=gnu17 -g -O1 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined
-fuzz: $(O)/fuzz/fuzz_http_request $(O)/fuzz/fuzz_wire $(O)/fuzz/fuzz_qmp $(O)/fuzz/fuzz_cli_argv
+fuzz: $(O)/fuzz/fuzz_http_request $(O)/fuzz/fuzz_wire $(O)/fuzz/fuzz_qmp $(O)/fuzz/fuzz_cli_argv \
+	$(O)/fuzz/fuzz_migsplit
 
 $(O)/fuzz/fuzz_cli_argv: tests/fuzz/fuzz_cli_argv.c src/cli/args.c src/cli/config.c src/common/buf.c
 	@mkdir -p $(dir $@)
@@ -203,6 +204,11 @@ $(O)/fuzz/fuzz_qmp: tests/fuzz/fuzz_qmp.c src/daemon/host/qmp.c src/daemon/host/
 		src/daemon/host/usock.c src/common/buf.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ -ljansson
+
+$(O)/fuzz/fuzz_migsplit: tests/fuzz/fuzz_migsplit.c src/daemon/host/migsplit.c \
+		src/daemon/host/herr.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^
 
 $(O)/fuzz/fuzz_http_request: tests/fuzz/fuzz_http_request.c src/daemon/http/parser.c \
 		src/daemon/http/route.c src/common/buf.c

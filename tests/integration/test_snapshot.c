@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* test_snapshot.c: the snapshot primitive on real microVMs: save, restore with a running
- * process, two clones of one snapshot at once, refusal of corrupted or mismatched snapshots,
- * the guest clock after a restore. */
+ * process, two clones of one snapshot at once, a snapshot of a restored VM (its RAM split out
+ * of the migration stream), refusal of corrupted or mismatched snapshots, the guest clock
+ * after a restore. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -120,10 +122,107 @@ TEST_SLOW(save_restore_keeps_process_files_and_clock, 300)
     CHECK_STR((char *)r.out, "before\nexec works\n");
     agent_exec_result_release(&r);
     struct herr e = { 0 };
-    CHECK_EQ(vm_snapshot_save(vm, "/tmp/nope", &e), -EOPNOTSUPP);
     CHECK_EQ(vm_stop(vm, &e), 0);
     vm_free(vm);
     rm_rf(snap);
+}
+
+/* Output of script (exit 0) without its trailing newline, into out. */
+static bool sh_str(struct vm *vm, const char *script, char *out, size_t len)
+{
+    struct agent_exec_result r;
+    REQUIRE(vmtest_sh(vm, script, NULL, &r) == 0);
+    bool ok = r.exit_code == 0;
+    snprintf(out, len, "%s", ok ? (char *)r.out : "");
+    agent_exec_result_release(&r);
+    out[strcspn(out, "\n")] = 0;
+    if (!ok)
+        harness_fail(__FILE__, __LINE__, "'%s' failed", script);
+    return ok;
+}
+
+/* A restored VM maps its RAM private: its snapshot gets the RAM out of the migration stream
+ * (migsplit) into a sparse RAM file of its own, and a small state like a cold-booted VM's. */
+TEST_SLOW(restored_vm_saves_a_snapshot_of_its_own, 600)
+{
+    char kernel[PATH_MAX], rootfs[PATH_MAX], a[PATH_MAX], b[PATH_MAX];
+    vmtest_paths(kernel, rootfs);
+    struct vm_config cfg = vmtest_config(kernel, rootfs);
+    snapdir_new(a);
+    snapdir_new(b);
+    int64_t t0 = mono_now_us();
+    CHECK_EQ(make_snapshot(&cfg, a), 0);
+    fprintf(stderr, "boot + counter + save A: %lld ms\n",
+            (long long)(mono_now_us() - t0) / 1000);
+    struct vm *vm = restore(&cfg, a);
+    CHECK(vm);
+    /* 20 MiB of random bytes in tmpfs (guest RAM only), a file on disk */
+    char sum[128], sum_b[128];
+    CHECK(sh_str(vm, "head -c 20971520 /dev/urandom > /tmp/blob && "
+                     "sha256sum /tmp/blob | cut -c1-64", sum, sizeof(sum)));
+    CHECK_EQ(strlen(sum), 64);
+    struct agent_exec_result r;
+    CHECK_EQ(vmtest_sh(vm, "echo after > /root/marker2; sync", NULL, &r), 0);
+    agent_exec_result_release(&r);
+    long c_saved = sh_long(vm, "cat /tmp/cnt");
+    CHECK(c_saved >= 2);
+    struct herr e = { 0 };
+    t0 = mono_now_us();
+    int rc = vm_snapshot_save(vm, b, &e);
+    int64_t save_us = mono_now_us() - t0;
+    if (rc < 0)
+        harness_fail(__FILE__, __LINE__, "vm_snapshot_save of a restored VM: %s", e.msg);
+    CHECK_EQ(rc, 0);
+    CHECK(!vm_alive(vm));
+    vm_free(vm);
+    /* B has its own files: a RAM file of the guest's size holding about what the guest wrote,
+     * and device state only in state */
+    char p[PATH_MAX + 16];
+    const char *files[] = { "mem", "state", "disk.qcow2", "layer.qcow2", "meta.json" };
+    for (size_t i = 0; i < 5; i++) {
+        snprintf(p, sizeof(p), "%s/%s", b, files[i]);
+        CHECK_EQ(access(p, R_OK), 0);
+    }
+    struct stat st_mem, st_state, st_a_mem;
+    snprintf(p, sizeof(p), "%s/mem", b);
+    CHECK_EQ(stat(p, &st_mem), 0);
+    snprintf(p, sizeof(p), "%s/state", b);
+    CHECK_EQ(stat(p, &st_state), 0);
+    snprintf(p, sizeof(p), "%s/mem", a);
+    CHECK_EQ(stat(p, &st_a_mem), 0);
+    CHECK_EQ(st_mem.st_size, 256LL << 20);
+    CHECK(st_mem.st_ino != st_a_mem.st_ino);
+    CHECK((long long)st_mem.st_blocks * 512 >= 20LL << 20);
+    CHECK((long long)st_mem.st_blocks * 512 < 256LL << 20);
+    CHECK(st_state.st_size < 256 * 1024);
+    fprintf(stderr, "save of a restored VM: %.1f ms; state %lld bytes; RAM file %lld MiB "
+            "allocated of 256 (A's: %lld MiB)\n",
+            (double)save_us / 1000, (long long)st_state.st_size,
+            (long long)st_mem.st_blocks * 512 >> 20, (long long)st_a_mem.st_blocks * 512 >> 20);
+    /* B restores with its memory, process and disk */
+    vm = restore(&cfg, b);
+    CHECK(vm);
+    CHECK(sh_str(vm, "sha256sum /tmp/blob | cut -c1-64", sum_b, sizeof(sum_b)));
+    CHECK_STR(sum_b, sum);
+    long c1 = sh_long(vm, "cat /tmp/cnt");
+    CHECK(c1 >= c_saved);
+    CHECK_EQ(sh_long(vm, "kill -0 $(cat /tmp/pid) && echo 1"), 1);
+    CHECK_EQ(vmtest_sh(vm, "cat /root/marker /root/marker2", NULL, &r), 0);
+    CHECK_STR((char *)r.out, "before\nafter\n");
+    agent_exec_result_release(&r);
+    sleep(2);
+    CHECK(sh_long(vm, "cat /tmp/cnt") > c1);
+    CHECK_EQ(vm_stop(vm, &e), 0);
+    vm_free(vm);
+    /* A is unchanged: no blob, no second marker, its counter from before */
+    vm = restore(&cfg, a);
+    CHECK(vm);
+    CHECK_EQ(sh_long(vm, "test -e /tmp/blob || test -e /root/marker2 || echo 7"), 7);
+    CHECK(sh_long(vm, "cat /tmp/cnt") < c_saved);
+    CHECK_EQ(vm_stop(vm, &e), 0);
+    vm_free(vm);
+    rm_rf(b);
+    rm_rf(a);
 }
 
 TEST_SLOW(two_clones_of_one_snapshot, 300)

@@ -166,13 +166,14 @@ int qemu_argv_build(const struct qemu_config *c, char ***ret_argv)
      * pages shared through the page cache by every clone, the file never written. */
     strv_addf(&s, "-object");
     if (c->mem_path)
-        strv_addf(&s, "memory-backend-file,id=mem,size=%uM,mem-path=%s,share=%s", c->memory_mib,
-                  c->mem_path, c->mem_private ? "off" : "on");
+        strv_addf(&s, "memory-backend-file,id=" QEMU_RAM_BLOCK ",size=%uM,mem-path=%s,share=%s",
+                  c->memory_mib, c->mem_path, c->mem_private ? "off" : "on");
     else
-        strv_addf(&s, "memory-backend-file,id=mem,size=%uM,mem-path=%s/mem,share=%s",
+        strv_addf(&s,
+                  "memory-backend-file,id=" QEMU_RAM_BLOCK ",size=%uM,mem-path=%s/mem,share=%s",
                   c->memory_mib, d, c->mem_private ? "off" : "on");
     strv_addf(&s, "-machine");
-    strv_addf(&s, "memory-backend=mem");
+    strv_addf(&s, "memory-backend=" QEMU_RAM_BLOCK);
     strv_addf(&s, "-kernel");
     strv_addf(&s, "%s", c->kernel);
     strv_addf(&s, "-append");

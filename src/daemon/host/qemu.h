@@ -27,6 +27,10 @@ int qemu_accel_from_string(const char *s, enum qemu_accel *ret);
 enum qemu_accel qemu_accel_resolve(enum qemu_accel want, const char *sys_module_dir,
                                    const char *kvm_dev);
 
+/* The id of the guest's memory backend, which is also the name of its RAM block in a migration
+ * stream (QEMU 7.2 names a backend's block by its id; seen in a stream dump). */
+#define QEMU_RAM_BLOCK "mem"
+
 struct qemu_config {
     const char *qemu_bin;     /* default "qemu-system-x86_64" (PATH) when NULL */
     const char *kernel;       /* vmlinux path */

@@ -78,17 +78,22 @@ int vm_agent_reconnect(struct vm *vm, int64_t deadline_us, struct herr *e);
 
 /* --- snapshots (DESIGN.md §4; docs/guests.md "Snapshots (primitive)") ---
  * A snapshot directory holds: mem (the guest RAM file), disk.qcow2 (the disk layer, frozen; its
- * backing is the rootfs image), layer.qcow2 (an empty layer over it that restores copy), state (QEMU device state migrated with x-ignore-shared) and
- * meta.json (format, QEMU version, vCPUs, memory, kernel path and size, state size and
- * SHA-256, and agent_aligned: the agent answered a PING just before the stop, so its reader was
- * between frames and a restore skips the 256 KiB resync preamble). */
+ * backing is the rootfs image), layer.qcow2 (an empty layer over it that restores copy), state
+ * (QEMU device state migrated with x-ignore-shared) and meta.json (format, QEMU version, vCPUs,
+ * memory, kernel path and size, state size and SHA-256, and agent_aligned: the agent answered a
+ * PING just before the stop, so its reader was between frames and a restore skips the 256 KiB
+ * resync preamble). */
 #define VM_SNAPSHOT_FORMAT 1
 
 /* Pauses vm, writes its device state to <dir>/state, quits QEMU and moves the RAM file and the
  * disk layer into dir (hard links; a copy across file systems), then writes dir/meta.json.
+ * A restored VM (RAM a private mapping of another snapshot's file) has no RAM file to link:
+ * its migration stream carries the RAM, which is split out into a new sparse dir/mem, so the
+ * snapshot has the same form (docs/guests.md "Snapshots of a restored VM"); its disk.qcow2
+ * is a layer whose backing is the earlier snapshot's disk.qcow2, which must stay.
  * dir is created (it may exist empty), absolute, without ','. The VM has exited
- * afterwards whatever the result: vm_free() it. -EOPNOTSUPP for a restored VM (its RAM is a
- * private mapping of another snapshot), -EINVAL, -ETIMEDOUT, -EIO, or -errno, with e. */
+ * afterwards whatever the result: vm_free() it. -EINVAL, -ETIMEDOUT, -EIO, -EBADMSG (a
+ * stream the split cannot parse), or -errno, with e. */
 __attribute__((warn_unused_result))
 int vm_snapshot_save(struct vm *vm, const char *dir, struct herr *e);
 
