@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "agent/agent.h"
+#include "agent/identity.h"
 
 /* True when path is a mount point: its device differs from its parent's (or it is /). */
 static bool is_mountpoint(const char *path)
@@ -99,7 +100,8 @@ static void cmdline_value(const char *key, char *out, size_t len)
 }
 
 /* Hostname: `hearth.hostname=` from the host, else /etc/hostname, else "sandbox"; the one
- * chosen is also written to /etc/hostname so that guest tools agree. */
+ * chosen is also written to /etc/hostname so that guest tools agree. A restored guest gets its
+ * hostname from HELLO instead (identity.c), since it never reads the command line again. */
 static void set_hostname(void)
 {
     char name[65] = "", file[65] = "";
@@ -113,15 +115,7 @@ static void set_hostname(void)
     cmdline_value("hostname", name, sizeof(name));
     if (!name[0])
         snprintf(name, sizeof(name), "%s", file[0] ? file : "sandbox");
-    if (sethostname(name, strlen(name)) < 0)
-        agent_log("cannot set hostname '%s': %s, ignoring", name, strerror(errno));
-    if (strcmp(name, file) != 0) {
-        fd = open("/etc/hostname", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (fd < 0 || write(fd, name, strlen(name)) < 0 || write(fd, "\n", 1) < 0)
-            agent_log("cannot write /etc/hostname: %s, ignoring", strerror(errno));
-        if (fd >= 0)
-            close(fd);
-    }
+    identity_set_hostname(name);
 }
 
 static void loopback_up(void)

@@ -5,6 +5,7 @@
 #include "agent/proto.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -12,6 +13,7 @@
 #include "agent/agent.h"
 #include "agent/exec.h"
 #include "agent/files.h"
+#include "agent/identity.h"
 #include "agent/power.h"
 
 /* Credit beyond this is a confused or hostile host; it cannot help anyway. */
@@ -55,6 +57,22 @@ void proto_abort_all(struct agent *ag)
         proto_stream_abort(ag, ag->streams.s[ag->streams.n - 1]);
 }
 
+/* Hostname and entropy from a new session's HELLO. A restored guest (a clone of a shared
+ * snapshot) runs with the snapshot's hostname and CRNG state until told otherwise, and a new
+ * session is the first thing that happens after every restore. Bad values are skipped with a
+ * console line: the HELLO is still answered, so a confused host still gets its READY. */
+static void apply_identity(struct agent *ag, json_t *hello)
+{
+    struct identity id;
+    char why[160];
+    if (identity_from_hello(hello, &id, why, sizeof(why)) < 0)
+        agent_log("bad identity in HELLO: %s, ignoring that field", why);
+    /* Only init may change the machine: a test agent must not rename its host. */
+    if (ag->pid1)
+        identity_apply(&id);
+    explicit_bzero(&id, sizeof(id));
+}
+
 static void on_hello(struct agent *ag, const struct wire_frame *f)
 {
     json_t *root = proto_parse_json(ag, f);
@@ -65,8 +83,10 @@ static void on_hello(struct agent *ag, const struct wire_frame *f)
      * end here, so a stale stream can never collide with the new host's ids. Repeats of the
      * same HELLO (the host resends until READY) keep the streams. */
     json_t *sess = json_object_get(root, "session");
+    bool repeat = json_is_string(sess) && ag->session[0] &&
+                  strcmp(json_string_value(sess), ag->session) == 0;
     if (json_is_string(sess) && strlen(json_string_value(sess)) < sizeof(ag->session) &&
-        strcmp(json_string_value(sess), ag->session) != 0) {
+        !repeat) {
         if (ag->session[0])
             proto_abort_all(ag);
         snprintf(ag->session, sizeof(ag->session), "%s", json_string_value(sess));
@@ -80,6 +100,8 @@ static void on_hello(struct agent *ag, const struct wire_frame *f)
         if (clock_settime(CLOCK_REALTIME, &ts) < 0)
             agent_log("cannot set the clock: %s, ignoring", strerror(errno));
     }
+    if (!repeat)
+        apply_identity(ag, root);
     json_decref(root);
     agent_send_ready(ag, true);
 }

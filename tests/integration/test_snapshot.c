@@ -273,6 +273,56 @@ TEST_SLOW(two_clones_of_one_snapshot, 300)
     rm_rf(snap);
 }
 
+/* Clones of one snapshot each get their HELLO's identity: their own hostname, a reseeded CRNG
+ * and the host's clock, even after the snapshot sat for 10 s. Each clone reads /dev/urandom
+ * first thing: the snapshot's CRNG state would give both the same bytes until the kernel's own
+ * reseed (every ~1.5 s in a guest this young, every 60 s after two minutes of uptime). */
+TEST_SLOW(clones_get_own_hostname_entropy_and_clock, 300)
+{
+    char kernel[PATH_MAX], rootfs[PATH_MAX], snap[PATH_MAX];
+    vmtest_paths(kernel, rootfs);
+    struct vm_config cfg = vmtest_config(kernel, rootfs);
+    snapdir_new(snap);
+    CHECK_EQ(make_snapshot(&cfg, snap), 0);
+    sleep(10);
+    const char *rnd = "head -c 32 /dev/urandom | od -An -tx1";
+    struct agent_exec_result ra, rb;
+    struct vm_config ca = cfg, cb = cfg;
+    ca.hostname = "clone-a";
+    cb.hostname = "clone-b";
+    struct vm *a = restore(&ca, snap);
+    CHECK(a);
+    CHECK_EQ(vmtest_sh(a, rnd, NULL, &ra), 0);
+    long before = (long)time(NULL);
+    long guest = sh_long(a, "date +%s");
+    long after = (long)time(NULL);
+    CHECK(guest >= before - 1 && guest <= after + 1);
+    struct vm *b = restore(&cb, snap);
+    CHECK(b);
+    CHECK_EQ(vmtest_sh(b, rnd, NULL, &rb), 0);
+    CHECK(ra.out_len > 64 && rb.out_len > 64);
+    fprintf(stderr, "clone-a urandom:%sclone-b urandom:%s", (char *)ra.out, (char *)rb.out);
+    CHECK(strcmp((char *)ra.out, (char *)rb.out) != 0);
+    agent_exec_result_release(&ra);
+    agent_exec_result_release(&rb);
+    CHECK_EQ(vmtest_sh(a, "hostname; cat /etc/hostname", NULL, &ra), 0);
+    CHECK_STR((char *)ra.out, "clone-a\nclone-a\n");
+    agent_exec_result_release(&ra);
+    CHECK_EQ(vmtest_sh(b, "hostname; cat /etc/hostname", NULL, &rb), 0);
+    CHECK_STR((char *)rb.out, "clone-b\nclone-b\n");
+    agent_exec_result_release(&rb);
+    struct herr e = { 0 };
+    struct vm *c = NULL;
+    struct vm_config bad = cfg;
+    bad.hostname = "Not_A_Hostname";
+    CHECK_EQ(vm_snapshot_restore(&bad, snap, &c, &e), -EINVAL);
+    CHECK_EQ(vm_stop(a, &e), 0);
+    vm_free(a);
+    CHECK_EQ(vm_stop(b, &e), 0);
+    vm_free(b);
+    rm_rf(snap);
+}
+
 static void write_file(const char *path, const char *s)
 {
     FILE *f = fopen(path, "w");

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/hostname.h"
 #include "common/wire.h"
 #include "herr.h"
 #include "mono.h"
@@ -27,6 +28,7 @@
 #define AGENT_MAX_CREDIT (1ull << 40)       /* more granted credit is a violation */
 #define AGENT_HELLO_EVERY_US 200000
 #define AGENT_PUSH_MAX (1024u * 1024u)      /* bytes a pushed upload buffers before refusing */
+#define AGENT_HELLO_ENTROPY 64             /* random bytes in each HELLO */
 
 struct agent_stream {
     uint32_t id;
@@ -65,6 +67,7 @@ struct agent_client {
     char agent_name[64];
     char boot_id[64];
     char session[33];                /* random hex naming this connection in HELLO */
+    char hostname[HOSTNAME_MAX + 1]; /* sent in HELLO when not "" */
     uint64_t ping_seq;               /* payload of the last PING on stream 0 */
     bool pong_seen;
     struct agent_client_stats st;
@@ -702,6 +705,32 @@ int agent_client_on_readable(struct agent_client *c)
     return agent_client_on_writable(c);
 }
 
+int agent_client_set_identity(struct agent_client *c, const char *hostname)
+{
+    if (!hostname || !hostname_valid(hostname, strlen(hostname)))
+        return -EINVAL;
+    snprintf(c->hostname, sizeof(c->hostname), "%s", hostname);
+    return 0;
+}
+
+/* Adds "entropy": AGENT_HELLO_ENTROPY fresh random bytes in hex. Every restored clone of a
+ * snapshot starts with the same kernel CRNG state; these reseed it (docs/agent-protocol.md). The
+ * agent uses them only from the first HELLO of a session, but fresh bytes in each repeat cost
+ * one getrandom(). Never blocks the loop: without entropy at hand the field is left out. */
+static int hello_add_entropy(json_t *j)
+{
+    uint8_t rnd[AGENT_HELLO_ENTROPY];
+    char hex[2 * AGENT_HELLO_ENTROPY + 1];
+    if (getrandom(rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t)sizeof(rnd))
+        return 0;
+    for (size_t i = 0; i < sizeof(rnd); i++)
+        snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
+    int r = json_object_set_new(j, "entropy", json_string(hex)) < 0 ? -ENOMEM : 0;
+    explicit_bzero(rnd, sizeof(rnd));
+    explicit_bzero(hex, sizeof(hex));
+    return r;
+}
+
 int agent_client_hello(struct agent_client *c)
 {
     struct timespec ts;
@@ -709,6 +738,14 @@ int agent_client_hello(struct agent_client *c)
     json_t *j = json_pack("{s:i, s:I, s:s}", "version", WIRE_VERSION, "time_ns",
                           (json_int_t)ts.tv_sec * 1000000000 + ts.tv_nsec, "session",
                           c->session);
+    if (j && c->hostname[0] && json_object_set_new(j, "hostname", json_string(c->hostname)) < 0) {
+        json_decref(j);
+        j = NULL;
+    }
+    if (j && hello_add_entropy(j) < 0) {
+        json_decref(j);
+        j = NULL;
+    }
     int r = queue_json(c, WIRE_HELLO, 0, j);
     if (r < 0)
         return r;

@@ -80,6 +80,11 @@ int agent_client_new(int fd, struct agent_client **ret);
 __attribute__((warn_unused_result))
 int agent_client_connect(const char *path, int pidfd, int64_t deadline_us,
                          struct agent_client **ret, struct herr *e);
+/* Makes every HELLO of this connection carry hostname (copied), which the agent sets as the
+ * guest's hostname when the session is new to it: how a restored VM learns its own name. 0, or
+ * -EINVAL when hostname is NULL or not valid per common/hostname.h (nothing changes then). */
+__attribute__((warn_unused_result))
+int agent_client_set_identity(struct agent_client *c, const char *hostname);
 /* The random name of this connection, sent in HELLO and echoed by the agent's READY. */
 const char *agent_client_session(const struct agent_client *c);
 /* For a connection to an agent that may have served another host before (a reconnect, a
@@ -108,7 +113,8 @@ bool agent_client_want_write(const struct agent_client *c);
 int agent_client_on_readable(struct agent_client *c);
 /* Writes queued output. Same returns as agent_client_on_readable(). */
 int agent_client_on_writable(struct agent_client *c);
-/* Queues HELLO {"version":1,"time_ns":now}. */
+/* Queues HELLO {"version":1,"time_ns":now,"session":...,"entropy":<64 fresh random bytes, hex>}
+ * plus "hostname" when set with agent_client_set_identity(). */
 __attribute__((warn_unused_result))
 int agent_client_hello(struct agent_client *c);
 /* Queues a PING on stream 0 (poll()-driven use; agent_ping() is the blocking one). Its PONG

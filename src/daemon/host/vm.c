@@ -20,6 +20,7 @@
 #include <openssl/evp.h>
 
 #include "agent_client.h"
+#include "common/hostname.h"
 #include "herr.h"
 #include "migsplit.h"
 #include "mono.h"
@@ -120,10 +121,36 @@ static int vm_spawn_qemu(struct vm *vm, const struct qemu_config *qc, const char
     return 0;
 }
 
+/* c->hostname is checked before anything starts, so a bad one costs no QEMU. */
+static int check_hostname(const struct vm_config *c, struct herr *e)
+{
+    if (c->hostname && !hostname_valid(c->hostname, strlen(c->hostname)))
+        return herr_set(e, -EINVAL, "hostname '%s' is not 1-63 characters of [a-z0-9-]",
+                        c->hostname);
+    return 0;
+}
+
+/* Connects the agent client, lets QEMU's exit cut its waits short, and gives it the identity
+ * its HELLO carries (see agent_client_set_identity()). */
+static int agent_attach(struct vm *vm, const struct vm_config *c, const char *agent_path,
+                        int64_t deadline_us, struct herr *e)
+{
+    int r = agent_client_connect(agent_path, vm->qemu.pidfd, deadline_us, &vm->agent, e);
+    if (r < 0)
+        return r;
+    agent_client_set_watch_fd(vm->agent, vm->qemu.pidfd);
+    if (c->hostname && (r = agent_client_set_identity(vm->agent, c->hostname)) < 0)
+        return herr_set(e, r, "hostname '%s' is not valid", c->hostname);
+    return 0;
+}
+
 int vm_start(const struct vm_config *c, struct vm **ret, struct herr *e)
 {
     int boot_ms = c->boot_timeout_ms > 0 ? c->boot_timeout_ms : 30000;
-    int r = rundir_check_file("kernel", c->kernel, e);
+    int r = check_hostname(c, e);
+    if (r < 0)
+        return r;
+    r = rundir_check_file("kernel", c->kernel, e);
     if (r < 0)
         return r;
     r = rundir_check_file("rootfs image", c->rootfs, e);
@@ -186,10 +213,9 @@ int vm_start(const struct vm_config *c, struct vm **ret, struct herr *e)
     r = qmp_client_connect(qmp_path, vm->qemu.pidfd, deadline, on_qmp_event, vm, &vm->qmp, e);
     if (r < 0)
         goto out_diag;
-    r = agent_client_connect(agent_path, vm->qemu.pidfd, deadline, &vm->agent, e);
+    r = agent_attach(vm, c, agent_path, deadline, e);
     if (r < 0)
         goto out_diag;
-    agent_client_set_watch_fd(vm->agent, vm->qemu.pidfd);
     r = agent_wait_ready(vm->agent, deadline, e);
     if (r < 0)
         goto out_diag;
@@ -986,7 +1012,10 @@ int vm_snapshot_restore(const struct vm_config *c, const char *snapdir, struct v
                         strerror(errno));
     if (strchr(dir, ','))
         return herr_set(e, -EINVAL, "snapshot dir '%s' contains ','", dir);
-    int r = rundir_check_file("kernel", c->kernel, e);
+    int r = check_hostname(c, e);
+    if (r < 0)
+        return r;
+    r = rundir_check_file("kernel", c->kernel, e);
     if (r < 0)
         return r;
     if (!realpath(c->kernel, kernel_abs))
@@ -1089,10 +1118,9 @@ int vm_snapshot_restore(const struct vm_config *c, const char *snapdir, struct v
     r = qmp_execute(vm->qmp, "cont", NULL, deadline, NULL, e);
     if (r < 0)
         goto out_diag;
-    r = agent_client_connect(agent_path, vm->qemu.pidfd, deadline, &vm->agent, e);
+    r = agent_attach(vm, c, agent_path, deadline, e);
     if (r < 0)
         goto out_diag;
-    agent_client_set_watch_fd(vm->agent, vm->qemu.pidfd);
     r = aligned ? 0 : agent_client_resync(vm->agent);
     if (r < 0) {
         herr_set(e, r, "agent: cannot queue the resync preamble");

@@ -23,6 +23,10 @@ struct vm_config {
     const char *run_dir;         /* created (must not exist, or be empty); NULL: a fresh
                                     $TMPDIR/hearth-vm.XXXXXX */
     const char *extra_append;    /* extra kernel arguments, may be NULL */
+    const char *hostname;        /* the guest's hostname (common/hostname.h), NULL to leave it:
+                                    sent in the agent's HELLO, which a restored guest needs
+                                    because it never reads its command line again; a cold boot
+                                    may also get it from `hearth.hostname=` in extra_append */
     const char *init;            /* guest init, default /sbin/hearth-agent */
     const char *qemu_bin;        /* default qemu-system-x86_64 from PATH */
     const char *qemu_img;        /* default qemu-img from PATH */
@@ -100,11 +104,12 @@ int vm_snapshot_save(struct vm *vm, const char *dir, struct herr *e);
 /* Starts a VM from the snapshot in snapdir: a new run dir (per c), a qcow2 layer over the
  * snapshot's disk, the snapshot's RAM mapped private (copy-on-write, the snapshot is never
  * written, so any number of clones run from it at once), the device state loaded, then the
- * agent reconnected (resync + HELLO, whose time_ns sets the guest clock) and READY. c gives
- * kernel, vcpus, memory, timeouts (rootfs is not used). Checks meta.json first: -EBADMSG when
- * the snapshot is unreadable, of another format or its state fails the checksum; -ESTALE when
- * it does not fit c or this QEMU (vCPUs, memory, kernel, QEMU version); e says which. Else as
- * vm_start(). */
+ * agent reconnected (resync + HELLO, whose time_ns sets the guest clock, whose entropy reseeds
+ * the guest's CRNG so clones do not share random numbers, and whose hostname, from c->hostname,
+ * names this clone) and READY. c gives kernel, vcpus, memory, timeouts, hostname (rootfs is not
+ * used); -EINVAL for a bad hostname. Checks meta.json first: -EBADMSG when the snapshot is
+ * unreadable, of another format or its state fails the checksum; -ESTALE when it does not fit c
+ * or this QEMU (vCPUs, memory, kernel, QEMU version); e says which. Else as vm_start(). */
 __attribute__((warn_unused_result))
 int vm_snapshot_restore(const struct vm_config *c, const char *snapdir, struct vm **ret,
                         struct herr *e);

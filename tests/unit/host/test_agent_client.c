@@ -112,6 +112,62 @@ TEST(ready_and_hello)
     close(peer);
 }
 
+/* The first HELLO the client wrote to peer, parsed; NULL when there is none. */
+static json_t *sent_hello(int peer)
+{
+    uint8_t buf[4096];
+    ssize_t n = read(peer, buf, sizeof(buf));
+    struct wire_frame f;
+    size_t skip;
+    if (n <= 0 || wire_parse(buf, (size_t)n, &f, &skip) <= 0 || f.type != WIRE_HELLO)
+        return NULL;
+    return json_loadb((const char *)f.payload, f.len, 0, NULL);
+}
+
+static bool is_hex(const char *s, size_t want_len)
+{
+    REQUIRE(s && strlen(s) == want_len);
+    for (; *s; s++)
+        REQUIRE((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f'));
+    return true;
+}
+
+/* Every HELLO carries 64 fresh random bytes (clones of one snapshot must not share the
+ * guest's CRNG state) and, once set, the hostname; bad hostnames are refused here already. */
+TEST(hello_carries_identity_and_entropy)
+{
+    int peer;
+    struct agent_client *c = pair(&peer);
+    CHECK(c);
+    static const char *const bad[] = { "", "-a", "Upper", "a_b", "a.b", "caf\xc3\xa9", "a b",
+        "a234567890123456789012345678901234567890123456789012345678901234" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        CHECK_EQ(agent_client_set_identity(c, bad[i]), -EINVAL);
+    CHECK_EQ(agent_client_set_identity(c, NULL), -EINVAL);
+    /* no identity set: no hostname, but entropy all the same */
+    CHECK_EQ(agent_client_hello(c), 0);
+    json_t *j = sent_hello(peer);
+    CHECK(j);
+    CHECK(!json_object_get(j, "hostname"));
+    CHECK(is_hex(json_string_value(json_object_get(j, "entropy")), 128));
+    char first[129];
+    snprintf(first, sizeof(first), "%s", json_string_value(json_object_get(j, "entropy")));
+    json_decref(j);
+    CHECK_EQ(agent_client_set_identity(c, "clone-a"), 0);
+    CHECK_EQ(agent_client_set_identity(c, "box-"), 0); /* the last one set wins */
+    CHECK_EQ(agent_client_set_identity(c, "Bad"), -EINVAL); /* and a refused one changes nothing */
+    CHECK_EQ(agent_client_hello(c), 0);
+    j = sent_hello(peer);
+    CHECK(j);
+    CHECK_STR(json_string_value(json_object_get(j, "hostname")), "box-");
+    CHECK_STR(json_string_value(json_object_get(j, "session")), agent_client_session(c));
+    CHECK(is_hex(json_string_value(json_object_get(j, "entropy")), 128));
+    CHECK(strcmp(json_string_value(json_object_get(j, "entropy")), first) != 0);
+    json_decref(j);
+    agent_client_free(c);
+    close(peer);
+}
+
 TEST(ready_wrong_version_and_silence)
 {
     int peer;
