@@ -865,6 +865,21 @@ static void snapshot_body(struct fx *fx, const char *snaps)
     CHECK_STR(out, "none");
     /* the shared snapshot is untouched by its clones */
     CHECK(access(meta, F_OK) == 0);
+    /* a clone (RAM mapped private) pauses too: its pages come out of the migration stream */
+    char s4[PATH_MAX];
+    snprintf(s4, sizeof(s4), "%s/four", snaps);
+    CHECK(sh_out(&f, b1, "head -c 8000000 /dev/urandom > /tmp/blob; md5sum /tmp/blob", out,
+                 sizeof(out)));
+    char sum[64];
+    snprintf(sum, sizeof(sum), "%.32s", out);
+    CHECK_EQ(pause_vm(&f, b1, s4, &ms), HOST_OK);
+    fprintf(stderr, "pause of a clone (RAM split out of the stream): %.1f ms\n", ms);
+    CHECK_EQ(restore_vm(&f, b1, s4, true, NULL), HOST_OK);
+    CHECK(counter_advances(&f, b1));
+    CHECK(sh_out(&f, b1, "cat /root/who; md5sum /tmp/blob", out, sizeof(out)));
+    CHECK(strncmp(out, "one\n", 4) == 0 && strstr(out, sum) != NULL);
+    CHECK(sh_out(&f, b1, "hostname", out, sizeof(out)));
+    CHECK_STR(out, "restored");
     destroy_vm(&f, b1);
     destroy_vm(&f, b2);
     /* consumed: the VM takes the snapshot's files over, the directory goes */

@@ -24,11 +24,13 @@
 #include <jansson.h>
 
 #include "cgroup.h"
+#include "common/hostname.h"
 #include "herr.h"
 #include "mono.h"
 #include "proc.h"
 #include "qemu.h"
 #include "qmp.h"
+#include "migsplit.h"
 #include "rundir.h"
 #include "snapshot.h"
 #include "usock.h"
@@ -77,6 +79,7 @@ enum pause_step {
     PAUSE_STOP,        /* stop */
     PAUSE_VERSION,     /* query-version, for meta.json */
     PAUSE_CAPS,        /* migrate-set-capabilities x-ignore-shared */
+    PAUSE_PARAMS,      /* migrate-set-parameters: no bandwidth cap (a local socket) */
     PAUSE_MIGRATE,     /* migrate to migrate.sock; reading the stream into state */
     PAUSE_WAIT,        /* the stream ended: query-migrate until completed */
     PAUSE_QUIT,        /* quit sent: finish once QEMU exited */
@@ -152,6 +155,12 @@ struct hvm {
     enum pause_step pstep;
     int mig_lfd, mig_cfd;        /* migrate.sock listener and QEMU's connection, -1 */
     int state_fd;                /* snap_dir/state being written, -1 */
+    int mem_fd;                  /* ram_private: snap_dir/mem being written, -1 */
+    struct migsplit *split;      /* ram_private: RAM pages out of the stream */
+    char split_err[200];         /* why the split failed, for the pause's error */
+    unsigned char *run;          /* pending contiguous RAM pages (one pwrite) */
+    size_t run_len;
+    uint64_t run_off;
     struct event *ev_mig;
     bool pause_cont;             /* a failed pause stopped the VM: cont is being sent */
     int cont_tries;
@@ -201,21 +210,11 @@ static void pause_finalize(struct hvm *vm);
 static void pause_fail(struct hvm *vm, enum host_err err, int errnum, const char *what,
                        const struct qmp_msg *reply);
 static void pause_send_cont(struct hvm *vm);
+static int pause_split_finish(struct hvm *vm);
 static void pause_complete(struct hvm *vm, const struct host_result *res);
 static void hvm_drop_migration(struct hvm *vm);
 static void restore_start(struct hvm *vm, const struct host_vm_spec *spec);
 
-/* RFC 1123 label of [a-z0-9-], as sandbox hostnames are (common/sbname.c). */
-static bool hostname_valid(const char *s)
-{
-    size_t n = strlen(s);
-    if (n < 1 || n > 63 || s[0] == '-' || s[n - 1] == '-')
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
-            return false;
-    return true;
-}
 
 /* --- completions --- */
 
@@ -402,6 +401,12 @@ static void hvm_drop_migration(struct hvm *vm)
     fd_close(&vm->mig_cfd);
     fd_close(&vm->mig_lfd);
     fd_close(&vm->state_fd);
+    fd_close(&vm->mem_fd);
+    migsplit_free(vm->split);
+    vm->split = NULL;
+    free(vm->run);
+    vm->run = NULL;
+    vm->run_len = 0;
     ev_free(&vm->ev_in);
     fd_close(&vm->in_fd);
     free(vm->state_buf);
@@ -817,6 +822,13 @@ static void step_agent_connect(struct hvm *vm)
         hvm_start_failed_herr(vm, &e);
         return;
     }
+    /* every HELLO then carries the hostname (and fresh entropy): after a restore the guest
+     * still has the snapshot's (docs/agent-protocol.md "Identity and entropy") */
+    if (vm->hostname[0] && (r = agent_client_set_identity(vm->agent, vm->hostname)) < 0) {
+        herr_set(&e, r, "vm '%s': invalid hostname '%s'", vm->id, vm->hostname);
+        hvm_start_failed_herr(vm, &e);
+        return;
+    }
     vm->ev_agent_r = event_new(vm->h->base, fd, EV_READ | EV_PERSIST, on_agent_readable, vm);
     vm->ev_agent_w = event_new(vm->h->base, fd, EV_WRITE, on_agent_writable, vm);
     if (!vm->ev_agent_r || !vm->ev_agent_w) {
@@ -1026,7 +1038,7 @@ static struct hvm *hvm_new(struct host *h, const char *id, enum hvm_state state)
     vm->step = STEP_NONE;
     vm->qemu.pidfd = -1;
     vm->img.pidfd = -1;
-    vm->in_fd = vm->mig_lfd = vm->mig_cfd = vm->state_fd = -1;
+    vm->in_fd = vm->mig_lfd = vm->mig_cfd = vm->state_fd = vm->mem_fd = -1;
     snprintf(vm->id, sizeof(vm->id), "%s", id);
     if (qemu_run_path(h->run_root, id, vm->run_dir, sizeof(vm->run_dir)) < 0)
         goto out_free;
@@ -1238,7 +1250,7 @@ void host_vm_create(struct host *h, const struct host_vm_spec *spec, host_done_f
     struct herr e = { 0 };
     int r = 0;
     char rootfs_abs[PATH_MAX] = "";
-    if (spec->hostname && !hostname_valid(spec->hostname)) {
+    if (spec->hostname && !hostname_valid(spec->hostname, strlen(spec->hostname))) {
         fail_now(h, done, ud, id, HOST_E_INVALID, "vm '%s': invalid hostname", id);
         return;
     }
@@ -1815,18 +1827,11 @@ static void pause_send_cont(struct hvm *vm)
     hvm_update_qmp_write(vm);
 }
 
-/* The RAM of a VM restored from a shared snapshot is a private mapping: its pages come out of
- * the migration stream (not yet: such a VM cannot be paused). */
-static int pause_split_open(struct hvm *vm)
-{
-    return vm->ram_private ? -EOPNOTSUPP : 0;
-}
-
-static int pause_stream_write(struct hvm *vm, const void *p, size_t n)
+static int write_all(int fd, const void *p, size_t n)
 {
     const unsigned char *b = p;
     while (n) {
-        ssize_t w = write(vm->state_fd, b, n);
+        ssize_t w = write(fd, b, n);
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0)
@@ -1835,6 +1840,94 @@ static int pause_stream_write(struct hvm *vm, const void *p, size_t n)
         n -= (size_t)w;
     }
     return 0;
+}
+
+#define PAUSE_RUN_MAX (1u << 20) /* RAM pages gathered into one pwrite */
+
+static int run_flush(struct hvm *vm)
+{
+    size_t done = 0;
+    while (done < vm->run_len) {
+        ssize_t w = pwrite(vm->mem_fd, vm->run + done, vm->run_len - done,
+                           (off_t)(vm->run_off + done));
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -errno;
+        done += (size_t)w;
+    }
+    vm->run_len = 0;
+    return 0;
+}
+
+static int split_on_state(void *ud, const void *buf, size_t len)
+{
+    return write_all(((struct hvm *)ud)->state_fd, buf, len);
+}
+
+static int split_on_ram(void *ud, uint64_t off, const void *buf, size_t len)
+{
+    struct hvm *vm = ud;
+    if (vm->run_len && (off != vm->run_off + vm->run_len || vm->run_len + len > PAUSE_RUN_MAX)) {
+        int r = run_flush(vm);
+        if (r < 0)
+            return r;
+    }
+    if (!vm->run_len)
+        vm->run_off = off;
+    memcpy(vm->run + vm->run_len, buf, len);
+    vm->run_len += len;
+    return 0;
+}
+
+/* The RAM of a VM restored from a shared snapshot is a private mapping, so QEMU migrates it
+ * with the device state: its pages are split out of the stream into snap_dir/mem (sparse), and
+ * the rest is what a VM with a RAM file of its own would have sent (migsplit.h). */
+static int pause_split_open(struct hvm *vm)
+{
+    if (!vm->ram_private)
+        return 0;
+    char mem[PATH_MAX];
+    if (qemu_run_path(vm->snap_dir, "mem", mem, sizeof(mem)) < 0)
+        return -ENAMETOOLONG;
+    vm->mem_fd = open(mem, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (vm->mem_fd < 0)
+        return -errno;
+    uint64_t size = (uint64_t)vm->memory_mib << 20;
+    if (ftruncate(vm->mem_fd, (off_t)size) < 0)
+        return -errno;
+    vm->run = malloc(PAUSE_RUN_MAX);
+    if (!vm->run)
+        return -ENOMEM;
+    struct migsplit_ops ops = { .on_state = split_on_state, .on_ram = split_on_ram };
+    return migsplit_new(QEMU_RAM_BLOCK, size, &ops, vm, &vm->split);
+}
+
+static int pause_stream_write(struct hvm *vm, const void *p, size_t n)
+{
+    if (!vm->split)
+        return write_all(vm->state_fd, p, n);
+    struct herr e = { 0 };
+    int r = migsplit_push(vm->split, p, n, &e);
+    if (r < 0 && e.msg[0])
+        snprintf(vm->split_err, sizeof(vm->split_err), "%.199s", e.msg);
+    return r;
+}
+
+/* The stream ended: it must have been whole; the RAM file gets its last pages. */
+static int pause_split_finish(struct hvm *vm)
+{
+    if (!vm->split)
+        return 0;
+    struct herr e = { 0 };
+    int r = migsplit_finish(vm->split, &e);
+    if (r < 0 && e.msg[0])
+        snprintf(vm->split_err, sizeof(vm->split_err), "%.199s", e.msg);
+    if (r == 0)
+        r = run_flush(vm);
+    if (r == 0 && fsync(vm->mem_fd) < 0)
+        r = -errno;
+    return r;
 }
 
 static void pause_next(struct hvm *vm);
@@ -1846,7 +1939,8 @@ static void on_pause_reply(void *ud, const struct qmp_msg *reply)
         return;
     static const char *const names[] = {
         [PAUSE_STOP] = "stop", [PAUSE_VERSION] = "query-version",
-        [PAUSE_CAPS] = "migrate-set-capabilities", [PAUSE_MIGRATE] = "migrate",
+        [PAUSE_CAPS] = "migrate-set-capabilities", [PAUSE_PARAMS] = "migrate-set-parameters",
+        [PAUSE_MIGRATE] = "migrate",
         [PAUSE_WAIT] = "query-migrate", [PAUSE_QUIT] = "quit",
     };
     if (reply->kind == QMP_MSG_ERROR) {
@@ -1864,6 +1958,9 @@ static void on_pause_reply(void *ud, const struct qmp_msg *reply)
         vm->pstep = PAUSE_CAPS;
         break;
     case PAUSE_CAPS:
+        vm->pstep = PAUSE_PARAMS;
+        break;
+    case PAUSE_PARAMS:
         vm->pstep = PAUSE_MIGRATE;
         break;
     case PAUSE_MIGRATE:
@@ -1929,6 +2026,11 @@ static void on_mig_readable(evutil_socket_t fd, short what, void *arg)
             /* QEMU sent everything: the state file is complete once it is on disk */
             ev_free(&vm->ev_mig);
             fd_close(&vm->mig_cfd);
+            int fr = pause_split_finish(vm);
+            if (fr < 0) {
+                pause_fail(vm, HOST_E_QEMU, fr, "the migration stream could not be split", NULL);
+                return;
+            }
             if (fsync(vm->state_fd) < 0) {
                 pause_fail(vm, HOST_E_SYSTEM, -errno, "fsync of the device state failed", NULL);
                 return;
@@ -1940,7 +2042,10 @@ static void on_mig_readable(evutil_socket_t fd, short what, void *arg)
         }
         int r = pause_stream_write(vm, buf, (size_t)n);
         if (r < 0) {
-            pause_fail(vm, HOST_E_SYSTEM, r, "writing the snapshot failed", NULL);
+            char why[300];
+            snprintf(why, sizeof(why), "writing the snapshot failed: %s",
+                     vm->split_err[0] ? vm->split_err : strerror(-r));
+            pause_fail(vm, r == -EBADMSG ? HOST_E_QEMU : HOST_E_SYSTEM, r, why, NULL);
             return;
         }
     }
@@ -1986,6 +2091,13 @@ static void pause_next(struct hvm *vm)
         args = json_pack("{s:[{s:s,s:b}]}", "capabilities", "capability", "x-ignore-shared",
                          "state", 1);
         r = args ? qmp_client_send(vm->qmp, "migrate-set-capabilities", args, on_pause_reply, vm)
+                 : -ENOMEM;
+        break;
+    case PAUSE_PARAMS:
+        /* QEMU caps migrations at 128 MiB/s by default: a restored VM's RAM crosses this
+         * local socket and would take ~4x longer (docs/guests.md) */
+        args = json_pack("{s:I}", "max-bandwidth", (json_int_t)1 << 40);
+        r = args ? qmp_client_send(vm->qmp, "migrate-set-parameters", args, on_pause_reply, vm)
                  : -ENOMEM;
         break;
     case PAUSE_MIGRATE: {
@@ -2097,11 +2209,10 @@ void host_vm_pause(struct host *h, const char *id, const char *snap_dir, host_do
     snprintf(vm->snap_dir, sizeof(vm->snap_dir), "%s", snap_dir);
     int r = pause_split_open(vm);
     if (r < 0) {
+        hvm_drop_migration(vm);
         (void)snapshot_remove(snap_dir);
-        fail_now(h, done, ud, id, r == -EOPNOTSUPP ? HOST_E_INVALID : HOST_E_SYSTEM,
-                 "vm '%s': %s", id,
-                 r == -EOPNOTSUPP ? "a VM restored from a shared snapshot cannot be paused yet"
-                                  : strerror(-r));
+        fail_now(h, done, ud, id, HOST_E_SYSTEM, "vm '%s': cannot start the RAM file in '%s': %s",
+                 id, snap_dir, strerror(-r));
         return;
     }
     vm->pause_done = done;
