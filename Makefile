@@ -146,7 +146,7 @@ $(O)/san-bin/hearthd: $(call obj,san,src/daemon/main.c $(daemon_src) $(host_src)
 	$(CC) $(SAN_CFLAGS) -o $@ $^ $(DAEMON_LIBS)
 
 # API tests start the real hearthd (HEARTH_BIN) on 127.0.0.1 and use the store API for fixtures.
-$(O)/tests/api/%: tests/api/%.c tests/api/apitest.c \
+$(O)/tests/api/%: tests/api/%.c tests/api/apitest.c tests/api/vmfx.c \
 		$(call obj,san,tests/harness.c $(common_src) $(host_src) $(daemon_src))
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) -Itests -o $@ $^ $(DAEMON_LIBS)

@@ -6,6 +6,7 @@
  * during a create and during an exec followed by a restart (rows truthful, VMs re-adopted, no
  * orphan QEMU or run dir). Every test destroys what it made and kills any QEMU left behind. */
 #include "apitest.h"
+#include "vmfx.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -25,166 +26,19 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define ED25519 "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
 
-struct vfx {
-    struct hd_server s;
-    char hdr[160];
-};
 
-static bool link_image(const char *src_dir, const char *dst_dir, const char *name)
-{
-    char a[512], b[512];
-    snprintf(a, sizeof(a), "%s/%s", src_dir, name);
-    snprintf(b, sizeof(b), "%s/%s", dst_dir, name);
-    REQUIRE(symlink(a, b) == 0);
-    return true;
-}
 
-static bool vfx_start_conf(struct vfx *f, const char *extra_conf)
-{
-    memset(f, 0, sizeof(*f));
-    const char *img = getenv("HEARTH_IMAGES");
-    char k[512];
-    snprintf(k, sizeof(k), "%s/vmlinux", img ? img : "/nonexistent");
-    if (!img || access(k, R_OK) != 0)
-        harness_skip("HEARTH_IMAGES with vmlinux is needed");
-    REQUIRE(hd_prepare(&f->s, extra_conf, false));
-    REQUIRE(link_image(img, f->s.images, "vmlinux"));
-    REQUIRE(link_image(img, f->s.images, "minimal.ext4"));
-    REQUIRE(link_image(img, f->s.images, "debian-12.ext4"));
-    REQUIRE(hd_start(&f->s));
-    snprintf(f->hdr, sizeof(f->hdr), "X-Api-Key: %s\r\n", f->s.admin_key);
-    return true;
-}
 
-static bool vfx_start(struct vfx *f)
-{
-    return vfx_start_conf(f, NULL);
-}
 
-/* QEMU processes whose command line names our temp dir. With kill, SIGKILLs them. */
-static int qemu_left(const struct vfx *f, bool kill_them)
-{
-    int n = 0;
-    DIR *d = opendir("/proc");
-    if (!d)
-        return 0;
-    for (struct dirent *e; (e = readdir(d));) {
-        if (e->d_name[0] < '1' || e->d_name[0] > '9')
-            continue;
-        char p[300], cmd[8192];
-        snprintf(p, sizeof(p), "/proc/%s/cmdline", e->d_name);
-        int fd = open(p, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            continue;
-        ssize_t len = read(fd, cmd, sizeof(cmd) - 1);
-        close(fd);
-        if (len <= 0)
-            continue;
-        for (ssize_t i = 0; i < len; i++)
-            if (cmd[i] == 0)
-                cmd[i] = ' ';
-        cmd[len] = 0;
-        if (strstr(cmd, "qemu") && strstr(cmd, f->s.dir)) {
-            n++;
-            if (kill_them)
-                kill(atoi(e->d_name), SIGKILL);
-        }
-    }
-    closedir(d);
-    return n;
-}
 
-static int run_dirs(const struct vfx *f)
-{
-    char p[300];
-    snprintf(p, sizeof(p), "%s/vms", f->s.data);
-    DIR *d = opendir(p);
-    int n = 0;
-    if (!d)
-        return 0;
-    for (struct dirent *e; (e = readdir(d));)
-        n += e->d_name[0] != '.';
-    closedir(d);
-    return n;
-}
 
-static void vfx_end(struct vfx *f)
-{
-    if (!f->s.dir[0])
-        return;
-    if (qemu_left(f, true))
-        harness_fail(__FILE__, __LINE__, "a qemu process was left running");
-    hd_cleanup(&f->s);
-}
 
-static bool call(struct vfx *f, const char *method, const char *target, const char *body,
-                 int want, struct hresp *r)
-{
-    REQUIRE(http_do(f->s.port, method, target, f->hdr, body, r) == 0);
-    if (r->status != want)
-        harness_fail(__FILE__, __LINE__, "%s %s: status %d, want %d; body %.400s", method,
-                     target, r->status, want, r->body);
-    REQUIRE(r->status == want);
-    return true;
-}
 
-static bool create(struct vfx *f, const char *body, char id[64])
-{
-    struct hresp r;
-    REQUIRE(call(f, "POST", "/v1/sandboxes", body, 200, &r));
-    REQUIRE(jstr(r.json, "data.status") && strcmp(jstr(r.json, "data.status"), "running") == 0);
-    snprintf(id, 64, "%s", jstr(r.json, "data.id"));
-    hresp_free(&r);
-    return true;
-}
 
-static const char *status_of(struct vfx *f, const char *id, char out[32])
-{
-    char t[128];
-    struct hresp r;
-    snprintf(t, sizeof(t), "/v1/sandboxes/%s", id);
-    out[0] = 0;
-    if (http_do(f->s.port, "GET", t, f->hdr, NULL, &r) == 0 && jstr(r.json, "data.status"))
-        snprintf(out, 32, "%s", jstr(r.json, "data.status"));
-    hresp_free(&r);
-    return out;
-}
 
-/* DELETE, then wait (≤ 30 s) for destroyed. */
-static bool destroy(struct vfx *f, const char *id)
-{
-    char t[128], st[32];
-    struct hresp r;
-    snprintf(t, sizeof(t), "/v1/sandboxes/%s", id);
-    REQUIRE(call(f, "DELETE", t, NULL, 200, &r));
-    hresp_free(&r);
-    for (int i = 0; i < 300 && strcmp(status_of(f, id, st), "destroyed") != 0; i++)
-        usleep(100 * 1000);
-    if (strcmp(st, "destroyed") != 0)
-        harness_fail(__FILE__, __LINE__, "%s stays %s", id, st);
-    REQUIRE(strcmp(st, "destroyed") == 0);
-    return true;
-}
 
-/* Buffered exec of a JSON body; the parsed response in r. */
-static bool exec_json(struct vfx *f, const char *id, const char *body, int want, struct hresp *r)
-{
-    char t[128];
-    snprintf(t, sizeof(t), "/v1/sandboxes/%s/exec", id);
-    return call(f, "POST", t, body, want, r);
-}
 
-static bool exec_stdout(struct vfx *f, const char *id, const char *body, char *out, size_t len)
-{
-    struct hresp r;
-    REQUIRE(exec_json(f, id, body, 200, &r));
-    const char *s = jstr(r.json, "data.result.stdout");
-    snprintf(out, len, "%s", s ? s : "");
-    hresp_free(&r);
-    return true;
-}
 
 /* Sends a request and returns the connected socket without reading (for disconnects). */
 static int send_only(struct vfx *f, const char *method, const char *target, const char *body)
@@ -525,21 +379,6 @@ TEST_SLOW(vm_parallel, 300)
     vfx_end(&f); /* also after a failed check: no QEMU may outlive the test */
 }
 
-/* kill -9 hearthd, then start it again on the same data dir. */
-static bool crash_restart(struct vfx *f)
-{
-    kill(f->s.pid, SIGKILL);
-    waitpid(f->s.pid, NULL, 0);
-    f->s.pid = -1;
-    char p[300];
-    snprintf(p, sizeof(p), "%s/hearthd.port", f->s.data);
-    unlink(p);
-    snprintf(p, sizeof(p), "%s/metrics.port", f->s.data);
-    unlink(p);
-    f->s.port = 0;
-    REQUIRE(hd_start(&f->s));
-    return true;
-}
 
 static void vm_kill9_restart_body(struct vfx *f)
 {

@@ -478,9 +478,10 @@ static void on_host_created(void *ud, const char *id, const struct host_result *
         return;
     }
     /* A cold boot: the first of its kind makes the golden snapshot the next creates
-     * restore (docs/snapshots.md "Golden snapshots"); an image the guest must grow has none. */
-    if (!w->golden[0] && !w->grow)
-        api_golden_build(ctx, w->image, w->vcpus, w->mem_mib, w->disk_mib, w->cpu_quota_pct);
+     * restore (docs/snapshots.md "Golden snapshots") */
+    if (!w->golden[0])
+        api_golden_build(ctx, w->image, w->vcpus, w->mem_mib, w->disk_mib, w->cpu_quota_pct,
+                         w->grow);
     /* The hostname came with the kernel command line (hearth.hostname=, set by the agent at
      * boot) or, after a golden restore, with the agent's HELLO; only SSH keys need a command
      * in the guest. */
@@ -654,8 +655,9 @@ static void on_create_body(struct api_call *call, json_t *body)
     w->mem_mib = (unsigned)sb.mem_mib;
     w->disk_mib = (uint64_t)sb.disk_mib;
     w->cpu_quota_pct = (uint32_t)cr.shape->cpu_quota_pct;
-    if (!w->grow &&
-        !api_golden_find(ctx, w->image, w->vcpus, w->mem_mib, w->disk_mib, w->golden))
+    if (api_golden_find(ctx, w->image, w->vcpus, w->mem_mib, w->disk_mib, w->golden))
+        w->grow = false; /* the golden VM's file system fills its disk already */
+    else
         w->golden[0] = '\0';
     log_info(http_request_id(call->req), "sandbox create", "{s:s,s:s,s:s,s:b}", "sandbox",
              sb.id, "shape", sb.shape, "rootfs", sb.rootfs, "golden", w->golden[0] != '\0');

@@ -869,6 +869,7 @@ struct api_golden {
     char id[STORE_ID_SIZE];         /* the builder VM (no store row) */
     char dir[PATH_MAX];             /* <golden_dir>/<key> */
     char tmp[PATH_MAX];             /* <dir>.tmp while being written */
+    bool grow;                      /* the disk is larger than the image's file system */
 };
 
 static int golden_key_dir(struct api_ctx *ctx, const char *image, unsigned vcpus,
@@ -952,6 +953,19 @@ static void on_golden_paused(void *ud, const char *id, const struct host_result 
     golden_free(g);
 }
 
+static void on_golden_grown(void *ud, int err, int status, const char *msg)
+{
+    struct api_golden *g = ud;
+    if (err < 0 || status != 0) {
+        log_warn(NULL, "golden snapshot: cannot grow the file system", "{s:s,s:s}", "dir",
+                 g->dir, "err", msg);
+        host_vm_destroy(g->ctx->host, g->id, NULL, NULL);
+        golden_free(g);
+        return;
+    }
+    host_vm_pause(g->ctx->host, g->id, g->tmp, on_golden_paused, g);
+}
+
 static void on_golden_booted(void *ud, const char *id, const struct host_result *res)
 {
     struct api_golden *g = ud;
@@ -961,11 +975,15 @@ static void on_golden_booted(void *ud, const char *id, const struct host_result 
         golden_free(g);
         return;
     }
+    /* the snapshot carries a file system that fills its disk, as a cold create's does */
+    if (g->grow && guest_run(g->ctx->host, g->ctx->base, id, guest_grow_root_argv(), 60000,
+                             on_golden_grown, g) == 0)
+        return;
     host_vm_pause(g->ctx->host, id, g->tmp, on_golden_paused, g);
 }
 
 void api_golden_build(struct api_ctx *ctx, const char *image, unsigned vcpus, unsigned mem_mib,
-                      uint64_t disk_mib, uint32_t cpu_quota_pct)
+                      uint64_t disk_mib, uint32_t cpu_quota_pct, bool grow)
 {
     if (!ctx->set.golden || !ctx->host || !ctx->set.golden_dir[0])
         return;
@@ -973,6 +991,7 @@ void api_golden_build(struct api_ctx *ctx, const char *image, unsigned vcpus, un
     if (!g)
         return;
     g->ctx = ctx;
+    g->grow = grow;
     if (golden_key_dir(ctx, image, vcpus, mem_mib, disk_mib, g->dir) < 0 ||
         (size_t)snprintf(g->tmp, sizeof(g->tmp), "%s.tmp", g->dir) >= sizeof(g->tmp) ||
         ids_new_sandbox(g->id) < 0) {

@@ -25,10 +25,11 @@ void api_snapshot_release(struct api_ctx *ctx, const char *dir);
  * out (PATH_MAX) and true when it exists and is complete. */
 bool api_golden_find(struct api_ctx *ctx, const char *image, unsigned vcpus, unsigned mem_mib,
                      uint64_t disk_mib, char *out);
-/* Starts building that golden snapshot in the background (a cold-booted VM of its own, paused
- * into the golden dir) unless it exists or is being built. Errors are logged. */
+/* Starts building that golden snapshot in the background (a cold-booted VM of its own, its
+ * file system grown to the disk when grow, paused into the golden dir) unless it exists or is
+ * being built. Errors are logged. */
 void api_golden_build(struct api_ctx *ctx, const char *image, unsigned vcpus, unsigned mem_mib,
-                      uint64_t disk_mib, uint32_t cpu_quota_pct);
+                      uint64_t disk_mib, uint32_t cpu_quota_pct, bool grow);
 /* A golden snapshot that failed to restore (another QEMU, a corrupt file): removed, so the
  * next create cold-boots and rebuilds it. */
 void api_golden_discard(struct api_ctx *ctx, const char *dir);

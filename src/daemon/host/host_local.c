@@ -11,6 +11,7 @@
 #include <event2/event.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -40,6 +41,7 @@
 #define DYING_GRACE_MS 2000      /* a lost connection during start: wait for QEMU's exit */
 #define KILL_WAIT_MS 10000       /* SIGKILL'd processes exit promptly; give up after this */
 #define PAUSE_TIMEOUT_MS 30000   /* a whole pause; the device state takes ~20 ms */
+#define HOST_WARM_SLOTS 16
 
 #define HOST_ERR_STR_(name, str) [name] = str,
 static const char *const host_err_names[] = { HOST_ERR_TABLE(HOST_ERR_STR_) };
@@ -199,6 +201,8 @@ struct host {
     void *on_exit_ud;
     struct defer *defers, **defers_tail;
     struct event *ev_defer;
+    char warmed[HOST_WARM_SLOTS][PATH_MAX]; /* snapshot RAM files whose page cache was filled */
+    unsigned warm_next;
 };
 
 static void hvm_maybe_finish(struct hvm *vm);
@@ -1704,6 +1708,43 @@ static int read_small_file(const char *path, size_t max, unsigned char **ret, si
     return 0;
 }
 
+/* A shared snapshot's RAM file is mostly holes. A clone maps it private and reads only what
+ * its guest touches, but the clone's first pause migrates every page: each hole read through
+ * the mapping allocates a zeroed page-cache page (measured: 2.2 s for 1 GiB the first time,
+ * 0.25 s once they are cached). Filling the page cache once per snapshot, in the background,
+ * takes that off the pause: the pages are clean, shared by every clone, and reclaimable. */
+static void *warm_thread(void *arg)
+{
+    char *path = arg;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        (void)posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED);
+        close(fd);
+    }
+    free(path);
+    return NULL;
+}
+
+static void warm_snapshot_ram(struct host *h, const char *mem)
+{
+    for (unsigned i = 0; i < HOST_WARM_SLOTS; i++)
+        if (strcmp(h->warmed[i], mem) == 0)
+            return;
+    snprintf(h->warmed[h->warm_next], sizeof(h->warmed[0]), "%s", mem);
+    h->warm_next = (h->warm_next + 1) % HOST_WARM_SLOTS;
+    char *arg = strdup(mem);
+    pthread_attr_t attr;
+    pthread_t t;
+    if (!arg || pthread_attr_init(&attr) != 0) {
+        free(arg);
+        return;
+    }
+    (void)pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&t, &attr, warm_thread, arg) != 0)
+        free(arg); /* an optimisation only */
+    pthread_attr_destroy(&attr);
+}
+
 /* Snapshot state larger than this is not ours (device state is ~50 KB). */
 #define RESTORE_STATE_MAX (64u << 20)
 
@@ -1764,6 +1805,7 @@ static void restore_start(struct hvm *vm, const struct host_vm_spec *spec)
     }
     vm->ram_private = true;
     snprintf(vm->mem_path, sizeof(vm->mem_path), "%s", smem);
+    warm_snapshot_ram(h, smem);
     /* a new qcow2 layer whose backing is the snapshot's frozen disk */
     snprintf(vm->rootfs, sizeof(vm->rootfs), "%s", sdisk);
     vm->disk_mib = 0;

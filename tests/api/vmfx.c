@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: MIT */
+/* vmfx.c: the real-VM API test fixture (vmfx.h). */
+#include "vmfx.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+bool link_image(const char *src_dir, const char *dst_dir, const char *name)
+{
+    char a[512], b[512];
+    snprintf(a, sizeof(a), "%s/%s", src_dir, name);
+    snprintf(b, sizeof(b), "%s/%s", dst_dir, name);
+    REQUIRE(symlink(a, b) == 0);
+    return true;
+}
+
+bool vfx_start_conf(struct vfx *f, const char *extra_conf)
+{
+    memset(f, 0, sizeof(*f));
+    const char *img = getenv("HEARTH_IMAGES");
+    char k[512];
+    snprintf(k, sizeof(k), "%s/vmlinux", img ? img : "/nonexistent");
+    if (!img || access(k, R_OK) != 0)
+        harness_skip("HEARTH_IMAGES with vmlinux is needed");
+    REQUIRE(hd_prepare(&f->s, extra_conf, false));
+    REQUIRE(link_image(img, f->s.images, "vmlinux"));
+    REQUIRE(link_image(img, f->s.images, "minimal.ext4"));
+    REQUIRE(link_image(img, f->s.images, "debian-12.ext4"));
+    /* the default-disk variants (images/build.sh), as a real catalog has them */
+    const char *variants[] = { "minimal.10240.ext4", "debian-12.10240.ext4" };
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(k, sizeof(k), "%s/%s", img, variants[i]);
+        if (access(k, R_OK) == 0)
+            REQUIRE(link_image(img, f->s.images, variants[i]));
+    }
+    REQUIRE(hd_start(&f->s));
+    snprintf(f->hdr, sizeof(f->hdr), "X-Api-Key: %s\r\n", f->s.admin_key);
+    return true;
+}
+
+bool vfx_start(struct vfx *f)
+{
+    return vfx_start_conf(f, NULL);
+}
+
+/* QEMU processes whose command line names our temp dir. With kill, SIGKILLs them. */
+int qemu_left(const struct vfx *f, bool kill_them)
+{
+    int n = 0;
+    DIR *d = opendir("/proc");
+    if (!d)
+        return 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (e->d_name[0] < '1' || e->d_name[0] > '9')
+            continue;
+        char p[300], cmd[8192];
+        snprintf(p, sizeof(p), "/proc/%s/cmdline", e->d_name);
+        int fd = open(p, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        ssize_t len = read(fd, cmd, sizeof(cmd) - 1);
+        close(fd);
+        if (len <= 0)
+            continue;
+        for (ssize_t i = 0; i < len; i++)
+            if (cmd[i] == 0)
+                cmd[i] = ' ';
+        cmd[len] = 0;
+        if (strstr(cmd, "qemu") && strstr(cmd, f->s.dir)) {
+            n++;
+            if (kill_them)
+                kill(atoi(e->d_name), SIGKILL);
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+int run_dirs(const struct vfx *f)
+{
+    char p[300];
+    snprintf(p, sizeof(p), "%s/vms", f->s.data);
+    DIR *d = opendir(p);
+    int n = 0;
+    if (!d)
+        return 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+void vfx_end(struct vfx *f)
+{
+    if (!f->s.dir[0])
+        return;
+    if (qemu_left(f, true))
+        harness_fail(__FILE__, __LINE__, "a qemu process was left running");
+    hd_cleanup(&f->s);
+}
+
+bool call(struct vfx *f, const char *method, const char *target, const char *body,
+                 int want, struct hresp *r)
+{
+    REQUIRE(http_do(f->s.port, method, target, f->hdr, body, r) == 0);
+    if (r->status != want)
+        harness_fail(__FILE__, __LINE__, "%s %s: status %d, want %d; body %.400s", method,
+                     target, r->status, want, r->body);
+    REQUIRE(r->status == want);
+    return true;
+}
+
+bool create(struct vfx *f, const char *body, char id[64])
+{
+    struct hresp r;
+    REQUIRE(call(f, "POST", "/v1/sandboxes", body, 200, &r));
+    REQUIRE(jstr(r.json, "data.status") && strcmp(jstr(r.json, "data.status"), "running") == 0);
+    snprintf(id, 64, "%s", jstr(r.json, "data.id"));
+    hresp_free(&r);
+    return true;
+}
+
+const char *status_of(struct vfx *f, const char *id, char out[32])
+{
+    char t[128];
+    struct hresp r;
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s", id);
+    out[0] = 0;
+    if (http_do(f->s.port, "GET", t, f->hdr, NULL, &r) == 0 && jstr(r.json, "data.status"))
+        snprintf(out, 32, "%s", jstr(r.json, "data.status"));
+    hresp_free(&r);
+    return out;
+}
+
+/* DELETE, then wait (≤ 30 s) for destroyed. */
+bool destroy(struct vfx *f, const char *id)
+{
+    char t[128], st[32];
+    struct hresp r;
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s", id);
+    REQUIRE(call(f, "DELETE", t, NULL, 200, &r));
+    hresp_free(&r);
+    for (int i = 0; i < 300 && strcmp(status_of(f, id, st), "destroyed") != 0; i++)
+        usleep(100 * 1000);
+    if (strcmp(st, "destroyed") != 0)
+        harness_fail(__FILE__, __LINE__, "%s stays %s", id, st);
+    REQUIRE(strcmp(st, "destroyed") == 0);
+    return true;
+}
+
+/* Buffered exec of a JSON body; the parsed response in r. */
+bool exec_json(struct vfx *f, const char *id, const char *body, int want, struct hresp *r)
+{
+    char t[128];
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/exec", id);
+    return call(f, "POST", t, body, want, r);
+}
+
+bool exec_stdout(struct vfx *f, const char *id, const char *body, char *out, size_t len)
+{
+    struct hresp r;
+    REQUIRE(exec_json(f, id, body, 200, &r));
+    const char *s = jstr(r.json, "data.result.stdout");
+    snprintf(out, len, "%s", s ? s : "");
+    hresp_free(&r);
+    return true;
+}
+
+/* kill -9 hearthd, then start it again on the same data dir. */
+bool crash_restart(struct vfx *f)
+{
+    kill(f->s.pid, SIGKILL);
+    waitpid(f->s.pid, NULL, 0);
+    f->s.pid = -1;
+    char p[300];
+    snprintf(p, sizeof(p), "%s/hearthd.port", f->s.data);
+    unlink(p);
+    snprintf(p, sizeof(p), "%s/metrics.port", f->s.data);
+    unlink(p);
+    f->s.port = 0;
+    REQUIRE(hd_start(&f->s));
+    return true;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/* vmfx.h: the fixture of the API tests that run real microVMs: a `hearthd serve` on the real
+ * images ($HEARTH_IMAGES), JSON calls that check their status, create / destroy / exec
+ * helpers, a kill -9 and restart of hearthd, and the check that no QEMU outlives a test. */
+#pragma once
+
+#include "apitest.h"
+
+struct vfx {
+    struct hd_server s;
+    char hdr[160];
+};
+
+#define ED25519 "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
+
+/* Starts hearthd with the real images linked in (skips without $HEARTH_IMAGES). */
+bool vfx_start_conf(struct vfx *f, const char *extra_conf);
+bool vfx_start(struct vfx *f);
+/* QEMU processes whose command line names our temp dir; with kill_them, SIGKILLs them. */
+int qemu_left(const struct vfx *f, bool kill_them);
+/* Entries in data/vms. */
+int run_dirs(const struct vfx *f);
+/* Fails the test if a QEMU was left running (and kills it), then removes the temp dir. */
+void vfx_end(struct vfx *f);
+/* One request with the admin key; fails the test unless the status is want. */
+bool call(struct vfx *f, const char *method, const char *target, const char *body, int want,
+          struct hresp *r);
+/* POST /v1/sandboxes; the new id in id (status must be running). */
+bool create(struct vfx *f, const char *body, char id[64]);
+const char *status_of(struct vfx *f, const char *id, char out[32]);
+/* DELETE, then wait (<= 30 s) for destroyed. */
+bool destroy(struct vfx *f, const char *id);
+bool exec_json(struct vfx *f, const char *id, const char *body, int want, struct hresp *r);
+bool exec_stdout(struct vfx *f, const char *id, const char *body, char *out, size_t len);
+/* kill -9 hearthd and start it again on the same data dir. */
+bool crash_restart(struct vfx *f);
+bool link_image(const char *src_dir, const char *dst_dir, const char *name);
