@@ -356,6 +356,7 @@ static int serve_run(struct hd_ctx *hd)
 
 static void serve_release(struct hd_ctx *hd)
 {
+    api_snapshots_stop(&hd->api);
     /* VMs outlive hearthd (DESIGN §6): the next start re-adopts them */
     host_free_keep_vms(hd->host);
     http_server_free(hd->api_srv);

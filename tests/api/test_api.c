@@ -376,8 +376,7 @@ TEST(routing_404_405_501)
     struct {
         const char *method, *path;
     } ni[] = {
-        { "POST", "/v1/sandboxes/sb-x/pause" },   { "POST", "/v1/sandboxes/sb-x/resume" },
-        { "POST", "/v1/sandboxes/sb-x/fork" },    { "POST", "/v1/networks" },
+        { "POST", "/v1/networks" },
         { "GET", "/v1/disks" },                   { "GET", "/v1/sandboxes/sb-x/egress" },
         { "GET", "/v1/sandboxes/sb-x/bandwidth" }, { "GET", "/v1/networks" },
         { "DELETE", "/v1/disks/d1" },             { "GET", "/v1/templates/t/logs" },
@@ -756,6 +755,119 @@ TEST(sandbox_delete)
     /* bodiless DELETE with Content-Length: 0 */
     snprintf(t, sizeof(t), "/v1/sandboxes/%s", f.sb_bob);
     CHECK(req(&f, "DELETE", t, f.hdr_bob, "", 200, &r));
+    hresp_free(&r);
+    fx_end(&f);
+}
+
+/* ---- pause, resume, fork: the state machine without VMs (§2.14.3) ---- */
+
+static bool wait_row(struct fx *f, const char *id, const char *want)
+{
+    char t[128];
+    struct hresp r;
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s", id);
+    for (int i = 0; i < 200; i++) {
+        REQUIRE(req(f, "GET", t, f->hdr_alice, NULL, 200, &r));
+        bool ok = strcmp(jstr(r.json, "data.status"), want) == 0;
+        hresp_free(&r);
+        if (ok)
+            return true;
+        usleep(20 * 1000);
+    }
+    harness_fail(__FILE__, __LINE__, "%s never became %s", id, want);
+    return false;
+}
+
+static bool lc(struct fx *f, const char *id, const char *op, const char *hdr, const char *body,
+               int want, const char *state)
+{
+    char t[160];
+    struct hresp r;
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/%s", id, op);
+    REQUIRE(req(f, "POST", t, hdr, body, want, &r));
+    if (want == 409) {
+        REQUIRE(jstr(r.json, "data.code") && strcmp(jstr(r.json, "data.code"), "invalid_state") == 0);
+        if (state && (!jstr(r.json, "data.state") || strcmp(jstr(r.json, "data.state"), state)))
+            harness_fail(__FILE__, __LINE__, "%s %s: state %s, want %s", op, id,
+                         jstr(r.json, "data.state"), state);
+    } else if (state && want < 300) {
+        if (!jstr(r.json, "data.status") || strcmp(jstr(r.json, "data.status"), state))
+            harness_fail(__FILE__, __LINE__, "%s %s: status %s, want %s", op, id,
+                         jstr(r.json, "data.status"), state);
+    }
+    char poll[16];
+    if (want == 202 && !hresp_header(&r, "X-Poll-After", poll, sizeof(poll)))
+        harness_fail(__FILE__, __LINE__, "202 without X-Poll-After");
+    hresp_free(&r);
+    return true;
+}
+
+TEST(lifecycle_state_machine)
+{
+    struct fx f;
+    if (!fx_start(&f, NULL))
+        return;
+    const char *A = f.hdr_alice;
+    /* already there: 200 with the view */
+    CHECK(lc(&f, f.sb_paused, "pause", A, NULL, 200, "paused"));
+    CHECK(lc(&f, f.sb_running, "resume", A, NULL, 200, "running"));
+    /* wrong state: 409 invalid_state naming it */
+    CHECK(lc(&f, f.sb_destroyed, "pause", A, NULL, 409, "destroyed"));
+    CHECK(lc(&f, f.sb_destroyed, "resume", A, NULL, 409, "destroyed"));
+    CHECK(lc(&f, f.sb_destroyed, "fork", A, "{}", 409, "destroyed"));
+    CHECK(lc(&f, f.sb_running, "fork", A, "{}", 409, "running"));
+    CHECK(lc(&f, f.sb_running, "fork", A, NULL, 409, "running"));
+    /* not yours, not a sandbox id: 404; no key: 401 */
+    CHECK(lc(&f, f.sb_bob, "pause", A, NULL, 404, NULL));
+    CHECK(lc(&f, f.sb_bob, "fork", A, "{}", 404, NULL));
+    CHECK(lc(&f, "sb-01J0000000000000000000000Z", "resume", A, NULL, 404, NULL));
+    CHECK(lc(&f, "not-an-id", "fork", A, "{}", 404, NULL));
+    CHECK(lc(&f, "sb-01J0000000000000000000000Z", "pause", "", NULL, 401, NULL));
+    /* hostile fork bodies: 400 naming the field, before anything is created */
+    static const struct {
+        const char *body, *field;
+    } bad[] = {
+        { "{\"start_paused\":\"yes\"}", "start_paused" },
+        { "{\"name\":\"" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}", "name" },
+        { "{\"name\":\"\u00e9t\u00e9\"}", "name" },
+        { "{\"envs\":[1]}", "envs" },
+        { "{\"envs\":{\"A B\":\"x\"}}", "envs.A B" },
+        { "{\"egress\":\"x\"}", "egress" },
+        { "{\"egress\":[\"not a rule!\"]}", "egress[0]" },
+        { "{\"ssh_pubkeys\":[\"ssh-rsa garbage\"]}", "ssh_pubkeys[0]" },
+        { "{\"bandwidth_quota_bytes\":-5}", "bandwidth_quota_bytes" },
+        { "{\"bandwidth_quota_bytes\":\"1\"}", "bandwidth_quota_bytes" },
+        { "{\"auto_pause_after_seconds\":5}", "auto_pause_after_seconds" },
+        { "{\"ingress_enabled\":1}", "ingress_enabled" },
+        { "[]", "body" },
+        { "{", "body" },
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char t[160];
+        struct hresp r;
+        snprintf(t, sizeof(t), "/v1/sandboxes/%s/fork", f.sb_paused);
+        CHECK(req(&f, "POST", t, A, bad[i].body, 400, &r));
+        CHECK(fail_field(&r, bad[i].field, "invalid_request"));
+        hresp_free(&r);
+    }
+    struct hresp r;
+    CHECK(req(&f, "GET", "/v1/whoami", A, NULL, 200, &r));
+    CHECK_EQ(jint(r.json, "data.stats.total"), 2); /* no child was created */
+    hresp_free(&r);
+    /* a paused row whose snapshot is missing: resume ends in error (recoverable), the fork is
+     * refused */
+    CHECK(lc(&f, f.sb_paused, "fork", A, "{\"start_paused\":true}", 409, "paused"));
+    CHECK(lc(&f, f.sb_paused, "resume", A, NULL, 202, "resuming"));
+    CHECK(wait_row(&f, f.sb_paused, "error"));
+    CHECK(lc(&f, f.sb_paused, "pause", A, NULL, 409, "error"));
+    /* a running row whose VM is not there: the pause fails and the sandbox keeps running */
+    CHECK(lc(&f, f.sb_running, "pause", A, NULL, 202, "pausing"));
+    CHECK(wait_row(&f, f.sb_running, "running"));
+    /* error and paused rows are destroyed at once */
+    char t[128];
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s", f.sb_paused);
+    CHECK(req(&f, "DELETE", t, A, NULL, 200, &r));
+    CHECK_STR(jstr(r.json, "data.status"), "destroyed");
     hresp_free(&r);
     fx_end(&f);
 }

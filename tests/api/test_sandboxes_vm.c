@@ -674,6 +674,9 @@ static void vm_grow_fails_body(struct vfx *f)
     snprintf(src, sizeof(src), "%s/minimal.ext4", getenv("HEARTH_IMAGES"));
     snprintf(dst, sizeof(dst), "%s/minimal.ext4", f->s.images);
     CHECK(unlink(dst) == 0);
+    char variant[300];
+    snprintf(variant, sizeof(variant), "%s/minimal.10240.ext4", f->s.images);
+    (void)unlink(variant); /* the grown variant would need no resize2fs */
     const char *cp[] = { "cp", "--sparse=always", src, dst, NULL };
     const char *rm[] = { "debugfs", "-w", "-R", "rm /sbin/resize2fs", dst, NULL };
     CHECK(run_ok(cp));

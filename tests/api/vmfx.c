@@ -100,6 +100,13 @@ void vfx_end(struct vfx *f)
 {
     if (!f->s.dir[0])
         return;
+    /* stop hearthd first: it kills what is only its cache (a golden snapshot being built);
+     * sandboxes' VMs outlive it by design, so any QEMU left now is a sandbox the test leaked */
+    if (f->s.pid > 0) {
+        int rc = hd_stop(&f->s);
+        if (rc != 0)
+            harness_fail(__FILE__, __LINE__, "hearthd exited %d after SIGTERM", rc);
+    }
     if (qemu_left(f, true))
         harness_fail(__FILE__, __LINE__, "a qemu process was left running");
     hd_cleanup(&f->s);

@@ -385,6 +385,12 @@ static void create_succeed(struct create_wait *w)
     } else {
         log_info(http_request_id(w->call.req), "sandbox running", "{s:s,s:f}", "sandbox", w->id,
                  "spawn_ms", sb.spawn_ms);
+        api_idle_touch(ctx, w->id);
+        /* A cold boot that worked: the first of its kind makes the golden snapshot the next
+         * creates restore (docs/snapshots.md "Golden snapshots") */
+        if (!w->golden[0])
+            api_golden_build(ctx, w->image, w->vcpus, w->mem_mib, w->disk_mib,
+                             w->cpu_quota_pct, w->grow);
         if (!w->client_gone)
             api_reply_ok(&w->call, api_sandbox_create_view(&ctx->set, &sb));
     }
@@ -477,11 +483,6 @@ static void on_host_created(void *ud, const char *id, const struct host_result *
         create_fail(w, "cannot record the sandbox's vm", true);
         return;
     }
-    /* A cold boot: the first of its kind makes the golden snapshot the next creates
-     * restore (docs/snapshots.md "Golden snapshots") */
-    if (!w->golden[0])
-        api_golden_build(ctx, w->image, w->vcpus, w->mem_mib, w->disk_mib, w->cpu_quota_pct,
-                         w->grow);
     /* The hostname came with the kernel command line (hearth.hostname=, set by the agent at
      * boot) or, after a golden restore, with the agent's HELLO; only SSH keys need a command
      * in the guest. */

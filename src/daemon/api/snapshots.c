@@ -799,6 +799,9 @@ static bool fork_try(struct fork_wait *w)
     bool done = true;
     if (src.status == STORE_PAUSED && src.snapshot_dir) {
         fork_now(w, &src);
+    } else if (src.status == STORE_PAUSED) {
+        api_reply_invalid_state(call, "paused", "the source has no snapshot to fork (resume "
+                                                "it to see why)");
     } else if (src.status == STORE_PAUSING && now_us() < w->deadline_us) {
         done = false; /* §2.14.3 note 3: wait for the pause */
     } else {
@@ -831,6 +834,15 @@ static void on_fork_body(struct api_call *call, json_t *body)
         api_reply_error(call, 503, "the vm layer is not available; retry later", "unavailable");
         return;
     }
+    /* bad fields are 400 whatever the source's state (nothing is looked up for them) */
+    struct api_fork_req fr;
+    json_t *fail = NULL;
+    int st = api_validate_fork(ctx, body, &fr, &fail);
+    if (st) {
+        api_reply_fail(call, st, fail);
+        return;
+    }
+    api_fork_req_release(&fr);
     struct fork_wait *w = calloc(1, sizeof(*w));
     if (!w) {
         api_reply_internal(call, "fork", -ENOMEM);
@@ -1127,6 +1139,20 @@ int api_idle_start(struct api_ctx *ctx)
     struct timeval tv = { IDLE_CHECK_MS / 1000, (IDLE_CHECK_MS % 1000) * 1000 };
     event_add(I->timer, &tv);
     return 0;
+}
+
+void api_snapshots_stop(struct api_ctx *ctx)
+{
+    /* a golden build is only a cache: its VM must not outlive hearthd (the next create
+     * starts it again) */
+    while (ctx->goldens) {
+        struct api_golden *g = ctx->goldens;
+        ctx->goldens = g->next;
+        if (ctx->host)
+            host_vm_discard(ctx->host, g->id);
+        (void)snapshot_remove(g->tmp);
+        free(g);
+    }
 }
 
 void api_snapshots_release(struct api_ctx *ctx)

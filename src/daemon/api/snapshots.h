@@ -40,5 +40,8 @@ void api_idle_touch(struct api_ctx *ctx, const char *id);
 void api_idle_stream(struct api_ctx *ctx, const char *id, bool open);
 /* Starts the auto-pause timer on ctx->base (checks every few seconds). 0 or -ENOMEM. */
 int api_idle_start(struct api_ctx *ctx);
+/* At shutdown, before the host goes: golden snapshots being built are abandoned and their
+ * VMs killed (host_vm_discard()). */
+void api_snapshots_stop(struct api_ctx *ctx);
 /* Frees the golden and auto-pause bookkeeping (serve.c at exit). */
 void api_snapshots_release(struct api_ctx *ctx);

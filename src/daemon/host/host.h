@@ -135,6 +135,11 @@ void host_free(struct host *h);
  * dropped without on_end. NULL is fine. */
 void host_free_keep_vms(struct host *h);
 
+/* Kills VM id now (SIGKILL, waits for the exit), removes its run dir and forgets it; none of
+ * its pending callbacks run. For VMs that must not outlive a stopping hearthd (a golden
+ * snapshot being built). Blocks for at most a bounded kill wait. Unknown id: nothing. */
+void host_vm_discard(struct host *h, const char *id);
+
 /* Sets the callback for VMs whose QEMU exits unasked (crash, guest poweroff, kill from
  * outside). The VM stays known (state exited, run dir and logs kept) until host_vm_destroy().
  * fn may be NULL. */

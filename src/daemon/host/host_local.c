@@ -1194,6 +1194,28 @@ void host_free(struct host *h)
     host_release(h);
 }
 
+void host_vm_discard(struct host *h, const char *id)
+{
+    struct hvm *vm = hvm_find(h, id);
+    if (!vm)
+        return;
+    hvm_unlink(vm);
+    if (vm->qemu_alive && vm->state != HVM_ADOPTING) {
+        proc_kill(&vm->qemu, SIGKILL);
+        (void)proc_wait(&vm->qemu, mono_now_us() + KILL_WAIT_MS * 1000); /* prompt */
+    }
+    if (vm->img_alive) {
+        proc_kill(&vm->img, SIGKILL);
+        (void)proc_wait(&vm->img, mono_now_us() + KILL_WAIT_MS * 1000);
+    }
+    hvm_release(vm, false);
+    rundir_remove(vm->run_dir);
+    if (h->cgroup_root[0])
+        (void)cgroup_vm_remove(h->cgroup_root, vm->id);
+    free(vm->extra_append);
+    free(vm);
+}
+
 void host_free_keep_vms(struct host *h)
 {
     if (!h)

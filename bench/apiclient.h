@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/* apiclient.h: what the API benchmarks share: a real `hearthd serve` started on 127.0.0.1 (an
+ * ephemeral port, a temp data dir, images from $HEARTH_IMAGES, the binary from $HEARTH_BIN or
+ * build/bin), a keep-alive HTTP/1.1 client, and create/destroy of one sandbox. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "daemon/store/store.h"
+
+struct daemon {
+    pid_t pid;
+    char dir[64], data[128], conf[160], log[160];
+    uint16_t port;
+};
+
+int64_t wall_ms(void);
+const char *images_dir(void);
+/* A temp dir with a config (extra_conf appended, may be NULL). */
+bool daemon_prepare(struct daemon *d);
+bool daemon_prepare_conf(struct daemon *d, const char *extra_conf);
+bool daemon_start(struct daemon *d);
+/* SIGTERM (SIGKILL after 15 s), then removes the temp dir unless HEARTH_KEEP_TEST_DIRS. */
+void daemon_stop(struct daemon *d);
+/* VmRSS of pid in KiB, or -1. */
+long vm_rss_kib(pid_t pid);
+
+struct conn {
+    int fd;
+    uint16_t port;
+    char buf[1 << 16];
+    size_t have;            /* bytes in buf not yet consumed */
+};
+
+struct resp {
+    int status;
+    char *body;             /* malloc'd, NUL-terminated */
+    size_t len;
+};
+
+int conn_open(struct conn *c, uint16_t port);
+void conn_close(struct conn *c);
+/* One request on the connection (reopened if the server closed it); body may be NULL. */
+int request(struct conn *c, const char *method, const char *target, const char *key,
+            const char *body, struct resp *r);
+void resp_free(struct resp *r);
+/* Copies the string member `field` of the JSend envelope's data object into out. */
+bool json_field(const char *body, const char *field, char *out, size_t max);
+/* POST /v1/sandboxes with body: 0 with the id and the wall time, or the HTTP status (or
+ * -errno) with the reason in why. */
+int create_one(uint16_t port, const char *key, const char *body, char id[STORE_ID_SIZE],
+               double *ms, char *why, size_t why_len);
+/* DELETE, then waits (bounded) for destroyed. */
+void destroy_one(uint16_t port, const char *key, const char *id);

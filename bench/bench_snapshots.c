@@ -1,0 +1,675 @@
+/* SPDX-License-Identifier: MIT */
+/* bench_snapshots.c: the snapshot-native lifecycle, measured through the real API of a
+ * `hearthd serve` this program starts (apiclient.h), plus one comparison below the API. Prints
+ * p50/p90 next to the targets of issue 4; asserts nothing. All in one run:
+ *
+ * - pause (POST …/pause until GET says paused) of 256 MiB and 1 GiB sandboxes, idle and with
+ *   100 MB dirtied, for a VM with a RAM file of its own (booted or resumed) and for the first
+ *   pause of one created from the golden snapshot (its RAM split out of the stream);
+ * - resume (POST …/resume until running: the agent answered READY);
+ * - fork to a running child, single and 10 at once, at 256 MiB and 2 GiB with 10 MB and 1 GB
+ *   written to the disk first;
+ * - create from the golden snapshot against a cold boot (a second hearthd, golden off);
+ * - our save/restore against a plain full-RAM migration of the same guest (vm.h, no API);
+ * - memory added per idle fork (PSS of its QEMU) and creates per second sustained.
+ *
+ * BENCH_SNAP_RUNS overrides the 10 runs per measurement. Talks only to 127.0.0.1. */
+#include "apiclient.h"
+#include "stats.h"
+
+#include "daemon/host/herr.h"
+#include "daemon/host/mono.h"
+#include "daemon/host/qmp.h"
+#include "daemon/host/snapshot.h"
+#include "daemon/host/vm.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <jansson.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define MAX_RUNS 64
+
+static int runs(void)
+{
+    const char *r = getenv("BENCH_SNAP_RUNS");
+    int n = r ? atoi(r) : 10;
+    return n < 1 ? 1 : n > MAX_RUNS ? MAX_RUNS : n;
+}
+
+static void report(const char *what, double *v, int n, const char *target)
+{
+    if (n <= 0) {
+        printf("%s: no successful runs\n", what);
+        return;
+    }
+    double p50 = bench_percentile(v, (size_t)n, 50), p90 = bench_percentile(v, (size_t)n, 90);
+    printf("%s, %d runs: p50 %.1f ms, p90 %.1f ms", what, n, p50, p90);
+    if (target)
+        printf("  (target %s)", target);
+    printf("\n");
+}
+
+/* ---- API helpers ---- */
+
+static const char *g_key;
+static uint16_t g_port;
+
+static int post(const char *id, const char *what, const char *body, char *out_id, char *st)
+{
+    struct conn c = { .fd = -1, .port = g_port };
+    char t[160];
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/%s", id, what);
+    struct resp r;
+    int e = request(&c, "POST", t, g_key, body, &r);
+    conn_close(&c);
+    if (e)
+        return e;
+    if (out_id)
+        json_field(r.body, "id", out_id, STORE_ID_SIZE);
+    if (st)
+        json_field(r.body, "status", st, 32);
+    int status = r.status;
+    resp_free(&r);
+    return status;
+}
+
+static bool get_status(struct conn *c, const char *id, char st[32])
+{
+    char t[128];
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s", id);
+    struct resp r;
+    st[0] = 0;
+    if (request(c, "GET", t, g_key, NULL, &r) != 0)
+        return false;
+    json_field(r.body, "status", st, 32);
+    resp_free(&r);
+    return true;
+}
+
+/* Polls GET every 1 ms until want (≤ 60 s); the wall time since t0 (µs, monotonic). */
+static double wait_for(const char *id, const char *want, int64_t t0)
+{
+    struct conn c = { .fd = -1, .port = g_port };
+    char st[32];
+    double ms = -1;
+    for (int i = 0; i < 60000; i++) {
+        if (get_status(&c, id, st) && strcmp(st, want) == 0) {
+            ms = (double)(mono_now_us() - t0) / 1000.0;
+            break;
+        }
+        if (strcmp(st, "failed") == 0 || strcmp(st, "error") == 0)
+            break;
+        usleep(1000);
+    }
+    conn_close(&c);
+    return ms;
+}
+
+static bool sh(const char *id, const char *script)
+{
+    json_t *b = json_pack("{s:s,s:[s,s]}", "cmd", "sh", "args", "-c", script);
+    char *body = json_dumps(b, JSON_COMPACT);
+    json_decref(b);
+    struct conn c = { .fd = -1, .port = g_port };
+    char t[128];
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/exec", id);
+    struct resp r;
+    int e = request(&c, "POST", t, g_key, body, &r);
+    conn_close(&c);
+    free(body);
+    bool ok = e == 0 && r.status == 200 && strstr(r.body, "\"exit_code\":0");
+    if (e == 0)
+        resp_free(&r);
+    return ok;
+}
+
+static bool create(const char *shape, char id[STORE_ID_SIZE], double *ms)
+{
+    char body[128], why[160];
+    double t;
+    snprintf(body, sizeof(body), "{\"shape\":\"%s\",\"rootfs\":\"minimal\"}", shape);
+    if (create_one(g_port, g_key, body, id, ms ? ms : &t, why, sizeof(why)) != 0) {
+        printf("create %s: %s\n", shape, why);
+        return false;
+    }
+    return true;
+}
+
+static double pause_ms(const char *id)
+{
+    int64_t t0 = mono_now_us();
+    if (post(id, "pause", NULL, NULL, NULL) != 202)
+        return -1;
+    return wait_for(id, "paused", t0);
+}
+
+static double resume_ms(const char *id)
+{
+    int64_t t0 = mono_now_us();
+    if (post(id, "resume", NULL, NULL, NULL) != 202)
+        return -1;
+    return wait_for(id, "running", t0);
+}
+
+static bool golden_ready(const struct daemon *d, int want)
+{
+    char p[256];
+    snprintf(p, sizeof(p), "%s/golden/*/meta.json", d->data);
+    for (int i = 0; i < 600; i++) {
+        glob_t g;
+        int n = glob(p, 0, NULL, &g) == 0 ? (int)g.gl_pathc : 0;
+        globfree(&g);
+        if (n >= want)
+            return true;
+        usleep(50000);
+    }
+    return false;
+}
+
+/* ---- pause and resume ---- */
+
+#define DIRTY_100MB "head -c 100000000 /dev/urandom > /dev/shm/dirty; sync"
+
+static void bench_pause_resume(const char *shape, const char *label, bool dirty)
+{
+    int n = runs();
+    double p[MAX_RUNS], r[MAX_RUNS];
+    int np = 0, nr = 0;
+    char id[STORE_ID_SIZE];
+    if (!create(shape, id, NULL))
+        return;
+    for (int i = 0; i < n; i++) {
+        if (dirty && !sh(id, "rm -f /dev/shm/dirty; " DIRTY_100MB))
+            printf("  (dirtying failed)\n");
+        double a = pause_ms(id), b = a >= 0 ? resume_ms(id) : -1;
+        if (a >= 0)
+            p[np++] = a;
+        if (b >= 0)
+            r[nr++] = b;
+    }
+    char what[160];
+    snprintf(what, sizeof(what), "pause %s%s (own RAM file)", label,
+             dirty ? ", 100 MB dirtied" : ", idle");
+    report(what, p, np, label[0] == '1' && dirty ? "<= 150 ms" : NULL);
+    snprintf(what, sizeof(what), "resume %s%s to agent-ready", label,
+             dirty ? ", 100 MB dirtied" : ", idle");
+    report(what, r, nr, "<= 100 ms");
+    destroy_one(g_port, g_key, id);
+}
+
+/* The first pause of sandboxes created from the golden snapshot (RAM mapped private). */
+static void bench_first_pause(const char *shape, const char *label)
+{
+    int n = runs() / 2 > 0 ? runs() / 2 : 1;
+    double p[MAX_RUNS];
+    int np = 0;
+    for (int i = 0; i < n; i++) {
+        char id[STORE_ID_SIZE];
+        if (!create(shape, id, NULL))
+            return;
+        double a = pause_ms(id);
+        if (a >= 0)
+            p[np++] = a;
+        destroy_one(g_port, g_key, id);
+    }
+    char what[160];
+    snprintf(what, sizeof(what), "first pause %s, idle, created from the golden snapshot (RAM "
+                                 "split out of the stream)", label);
+    report(what, p, np, NULL);
+}
+
+/* ---- fork ---- */
+
+struct fork_job {
+    char src[STORE_ID_SIZE], child[STORE_ID_SIZE];
+    double ms;
+    int status;
+};
+
+static void *fork_thread(void *arg)
+{
+    struct fork_job *j = arg;
+    int64_t t0 = mono_now_us();
+    char st[32] = "";
+    j->status = post(j->src, "fork", "{}", j->child, st);
+    j->ms = (double)(mono_now_us() - t0) / 1000.0;
+    if (j->status == 200 && strcmp(st, "running") != 0)
+        j->status = -1;
+    return NULL;
+}
+
+static void bench_fork(const char *shape, const char *label, const char *written)
+{
+    char src[STORE_ID_SIZE];
+    if (!create(shape, src, NULL))
+        return;
+    if (written && !sh(src, written))
+        printf("  (writing the disk failed)\n");
+    if (pause_ms(src) < 0) {
+        printf("fork %s: the source did not pause\n", label);
+        destroy_one(g_port, g_key, src);
+        return;
+    }
+    int n = runs();
+    double v[MAX_RUNS];
+    int nv = 0;
+    for (int i = 0; i < n; i++) {
+        struct fork_job j = { 0 };
+        snprintf(j.src, sizeof(j.src), "%s", src);
+        fork_thread(&j);
+        if (j.status == 200)
+            v[nv++] = j.ms;
+        if (j.child[0])
+            destroy_one(g_port, g_key, j.child);
+    }
+    char what[200];
+    snprintf(what, sizeof(what), "fork -> running child, %s", label);
+    report(what, v, nv, "<= 150 ms");
+    destroy_one(g_port, g_key, src);
+}
+
+static void bench_fork_many(const char *shape)
+{
+    char src[STORE_ID_SIZE];
+    if (!create(shape, src, NULL) || pause_ms(src) < 0)
+        return;
+    struct fork_job jobs[10];
+    pthread_t th[10];
+    int64_t t0 = mono_now_us();
+    for (int i = 0; i < 10; i++) {
+        jobs[i] = (struct fork_job){ 0 };
+        snprintf(jobs[i].src, sizeof(jobs[i].src), "%s", src);
+        pthread_create(&th[i], NULL, fork_thread, &jobs[i]);
+    }
+    double v[10];
+    int nv = 0;
+    for (int i = 0; i < 10; i++) {
+        pthread_join(th[i], NULL);
+        if (jobs[i].status == 200)
+            v[nv++] = jobs[i].ms;
+    }
+    double wall = (double)(mono_now_us() - t0) / 1000.0;
+    printf("fork, 10 at once (%s): %d ok, all running in %.0f ms\n", shape, nv, wall);
+    report("  per fork", v, nv, NULL);
+    /* memory each idle child adds: its QEMU's PSS (shared pages split among their users) */
+    sleep(2);
+    double pss_sum = 0, rss_sum = 0;
+    int counted = 0;
+    for (int i = 0; i < 10; i++) {
+        if (jobs[i].status != 200)
+            continue;
+        long pss = -1, rss = -1;
+        DIR *d = opendir("/proc");
+        for (struct dirent *e; d && (e = readdir(d));) {
+            if (e->d_name[0] < '1' || e->d_name[0] > '9')
+                continue;
+            char p[300], cmd[8192];
+            snprintf(p, sizeof(p), "/proc/%s/cmdline", e->d_name);
+            int fd = open(p, O_RDONLY | O_CLOEXEC);
+            ssize_t len = fd >= 0 ? read(fd, cmd, sizeof(cmd) - 1) : -1;
+            if (fd >= 0)
+                close(fd);
+            if (len <= 0)
+                continue;
+            for (ssize_t k = 0; k < len; k++)
+                if (!cmd[k])
+                    cmd[k] = ' ';
+            cmd[len] = 0;
+            if (!strstr(cmd, "qemu") || !strstr(cmd, jobs[i].child))
+                continue;
+            snprintf(p, sizeof(p), "/proc/%s/smaps_rollup", e->d_name);
+            FILE *f = fopen(p, "r");
+            char l[256];
+            while (f && fgets(l, sizeof(l), f)) {
+                sscanf(l, "Pss: %ld kB", &pss);
+                sscanf(l, "Rss: %ld kB", &rss);
+            }
+            if (f)
+                fclose(f);
+        }
+        if (d)
+            closedir(d);
+        if (pss > 0) {
+            pss_sum += (double)pss;
+            rss_sum += (double)rss;
+            counted++;
+        }
+    }
+    if (counted)
+        printf("memory per idle fork (%s, %d children): PSS %.1f MiB, RSS %.1f MiB  (target <= "
+               "10 MiB plus touched pages)\n",
+               shape, counted, pss_sum / counted / 1024.0, rss_sum / counted / 1024.0);
+    for (int i = 0; i < 10; i++)
+        if (jobs[i].child[0])
+            destroy_one(g_port, g_key, jobs[i].child);
+    destroy_one(g_port, g_key, src);
+}
+
+/* ---- creates ---- */
+
+static void bench_creates(const struct daemon *d, const char *shape, double *golden_p50)
+{
+    int n = runs();
+    double v[MAX_RUNS];
+    int nv = 0;
+    char first[STORE_ID_SIZE];
+    if (!create(shape, first, NULL) || !golden_ready(d, 1)) {
+        printf("create from golden: no golden snapshot\n");
+        return;
+    }
+    destroy_one(g_port, g_key, first);
+    for (int i = 0; i < n; i++) {
+        char id[STORE_ID_SIZE];
+        double ms;
+        if (create(shape, id, &ms))
+            v[nv++] = ms;
+        destroy_one(g_port, g_key, id);
+    }
+    report("create -> running from the golden snapshot (" "minimal" ")", v, nv, "<= 150 ms");
+    *golden_p50 = nv ? bench_percentile(v, (size_t)nv, 50) : -1;
+}
+
+struct create_job {
+    char id[STORE_ID_SIZE];
+    double ms;
+    bool ok;
+    const char *shape;
+};
+
+static void *create_thread(void *arg)
+{
+    struct create_job *j = arg;
+    j->ok = create(j->shape, j->id, &j->ms);
+    return NULL;
+}
+
+/* Creates from the golden snapshot, 2 in flight, for a fixed count: the sustained rate. */
+static void bench_create_rate(const char *shape)
+{
+    enum { N = 20, WIDTH = 2 };
+    struct create_job jobs[N];
+    int64_t t0 = mono_now_us();
+    int ok = 0;
+    for (int base = 0; base < N; base += WIDTH) {
+        pthread_t th[WIDTH];
+        for (int i = 0; i < WIDTH; i++) {
+            jobs[base + i] = (struct create_job){ .shape = shape };
+            pthread_create(&th[i], NULL, create_thread, &jobs[base + i]);
+        }
+        for (int i = 0; i < WIDTH; i++) {
+            pthread_join(th[i], NULL);
+            ok += jobs[base + i].ok;
+        }
+    }
+    double s = (double)(mono_now_us() - t0) / 1e6;
+    printf("creates sustained (%s, golden, %d in flight, %d creates, all left running): %d ok in "
+           "%.2f s = %.1f creates/s  (target >= 10)\n",
+           shape, WIDTH, N, ok, s, ok / s);
+    for (int i = 0; i < N; i++)
+        if (jobs[i].ok)
+            destroy_one(g_port, g_key, jobs[i].id);
+}
+
+/* ---- below the API: ours against a plain full-RAM migration ---- */
+
+/* Migrates vm's whole state (RAM included: the VM maps its RAM private) to path. */
+static int plain_save(struct vm *vm, const char *sock, const char *path, struct herr *e)
+{
+    struct qmp_client *q = vm_qmp(vm);
+    int64_t dl = mono_now_us() + 60000000;
+    int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+    unlink(sock);
+    if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 1) < 0)
+        return herr_set(e, -errno, "socket: %s", strerror(errno));
+    json_t *caps = json_pack("{s:[{s:s,s:b}]}", "capabilities", "capability", "x-ignore-shared",
+                             "state", 1);
+    json_t *bw = json_pack("{s:I}", "max-bandwidth", (json_int_t)1 << 40);
+    char uri[200];
+    snprintf(uri, sizeof(uri), "unix:%s", sock);
+    json_t *mig = json_pack("{s:s}", "uri", uri);
+    int r = qmp_execute(q, "stop", NULL, dl, NULL, e);
+    if (r == 0)
+        r = qmp_execute(q, "migrate-set-capabilities", caps, dl, NULL, e);
+    if (r == 0)
+        r = qmp_execute(q, "migrate-set-parameters", bw, dl, NULL, e);
+    if (r == 0)
+        r = qmp_execute(q, "migrate", mig, dl, NULL, e);
+    json_decref(caps);
+    json_decref(bw);
+    json_decref(mig);
+    int cfd = r == 0 ? accept4(lfd, NULL, NULL, SOCK_CLOEXEC) : -1;
+    int out = cfd >= 0 ? open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
+    static char buf[1 << 20];
+    for (ssize_t n; out >= 0 && (n = read(cfd, buf, sizeof(buf))) > 0;)
+        if (write(out, buf, (size_t)n) != n)
+            r = -EIO;
+    if (out >= 0) {
+        fsync(out);
+        close(out);
+    }
+    if (cfd >= 0)
+        close(cfd);
+    close(lfd);
+    if (r == 0 && cfd < 0)
+        r = herr_set(e, -EIO, "QEMU did not connect");
+    for (int i = 0; r == 0 && i < 10000; i++) {
+        json_t *ret = NULL;
+        if ((r = qmp_execute(q, "query-migrate", NULL, dl, &ret, e)) < 0)
+            break;
+        const char *st = json_string_value(json_object_get(ret, "status"));
+        bool done = st && strcmp(st, "completed") == 0;
+        json_decref(ret);
+        if (done)
+            break;
+        usleep(1000);
+    }
+    (void)qmp_execute(q, "quit", NULL, dl, NULL, NULL);
+    return r;
+}
+
+static void bench_plain_migration(void)
+{
+    char kernel[PATH_MAX], rootfs[PATH_MAX], tmp[] = "/tmp/hearth-bench-mig.XXXXXX";
+    snprintf(kernel, sizeof(kernel), "%s/vmlinux", images_dir());
+    snprintf(rootfs, sizeof(rootfs), "%s/minimal.ext4", images_dir());
+    if (!mkdtemp(tmp))
+        return;
+    struct vm_config c = { .kernel = kernel, .rootfs = rootfs, .vcpus = 1, .memory_mib = 256 };
+    struct herr e = { 0 };
+    char ours[PATH_MAX], plain[PATH_MAX], sock[PATH_MAX], path[PATH_MAX + 32];
+    snprintf(ours, sizeof(ours), "%s/ours", tmp);
+    snprintf(plain, sizeof(plain), "%s/plain", tmp);
+    snprintf(sock, sizeof(sock), "%s/m.sock", tmp);
+    int n = runs();
+    double os[MAX_RUNS], orr[MAX_RUNS], ps[MAX_RUNS], pr[MAX_RUNS];
+    int nos = 0, nor = 0, nps = 0, npr = 0;
+    struct vm *vm = NULL;
+    if (vm_start(&c, &vm, &e) < 0) {
+        printf("plain migration: boot failed: %s\n", e.msg);
+        goto out;
+    }
+    int64_t t0 = mono_now_us();
+    if (vm_snapshot_save(vm, ours, &e) < 0) {
+        printf("plain migration: our save failed: %s\n", e.msg);
+        vm_free(vm);
+        goto out;
+    }
+    os[nos++] = (double)(mono_now_us() - t0) / 1000.0;
+    vm_free(vm);
+    for (int i = 0; i < n; i++) {
+        /* ours: restore (RAM mapped from the snapshot's file) */
+        t0 = mono_now_us();
+        if (vm_snapshot_restore(&c, ours, &vm, &e) < 0) {
+            printf("plain migration: our restore failed: %s\n", e.msg);
+            goto out;
+        }
+        orr[nor++] = (double)(mono_now_us() - t0) / 1000.0;
+        /* plain: the same guest's whole state (every RAM page) into one stream file */
+        mkdir(plain, 0700);
+        snprintf(path, sizeof(path), "%s/state", plain);
+        t0 = mono_now_us();
+        int r = plain_save(vm, sock, path, &e);
+        double save = (double)(mono_now_us() - t0) / 1000.0;
+        vm_wait_exit(vm, mono_now_us() + 10000000, NULL);
+        vm_free(vm);
+        vm = NULL;
+        if (r < 0) {
+            printf("plain migration: save failed: %s\n", e.msg);
+            goto out;
+        }
+        ps[nps++] = save;
+        /* a restore from it: an empty RAM file, every page loaded from the stream */
+        char src[PATH_MAX + 32];
+        snprintf(path, sizeof(path), "%s/mem", plain);
+        int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0 || ftruncate(fd, 256 << 20) < 0) {
+            if (fd >= 0)
+                close(fd);
+            goto out;
+        }
+        close(fd);
+        snprintf(src, sizeof(src), "%s/disk.qcow2", ours);
+        snprintf(path, sizeof(path), "%s/disk.qcow2", plain);
+        unlink(path);
+        if (link(src, path) < 0)
+            goto out;
+        struct snapshot_meta m = { .vcpus = 1, .memory_mib = 256, .agent_aligned = false };
+        char mj[PATH_MAX + 32];
+        snprintf(mj, sizeof(mj), "%s/meta.json", ours);
+        FILE *f = fopen(mj, "r");
+        json_t *j = f ? json_loadf(f, 0, NULL) : NULL;
+        if (f)
+            fclose(f);
+        snprintf(m.qemu_version, sizeof(m.qemu_version), "%s",
+                 json_string_value(json_object_get(j, "qemu_version")));
+        snprintf(m.kernel, sizeof(m.kernel), "%s", json_string_value(json_object_get(j, "kernel")));
+        m.kernel_size = json_integer_value(json_object_get(j, "kernel_size"));
+        json_decref(j);
+        snprintf(path, sizeof(path), "%s/layer.qcow2", plain);
+        unlink(path);
+        if (snapshot_meta_write(plain, &m, &e) < 0)
+            goto out;
+        t0 = mono_now_us();
+        if (vm_snapshot_restore(&c, plain, &vm, &e) < 0) {
+            printf("plain migration: restore failed: %s\n", e.msg);
+            goto out;
+        }
+        pr[npr++] = (double)(mono_now_us() - t0) / 1000.0;
+        struct stat st;
+        snprintf(path, sizeof(path), "%s/state", plain);
+        if (i == 0 && stat(path, &st) == 0)
+            printf("plain migration stream of an idle 256 MiB minimal guest: %.1f MiB (ours: "
+                   "~0.05 MiB of device state)\n",
+                   (double)st.st_size / 1048576.0);
+        vm_free(vm);
+        vm = NULL;
+        char cmd[PATH_MAX + 16];
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", plain);
+        if (system(cmd) != 0)
+            break;
+    }
+    report("ours: save (cold-booted VM, device state only)", os, nos, NULL);
+    report("ours: restore to READY", orr, nor, NULL);
+    report("plain full-RAM migration: save", ps, nps, NULL);
+    report("plain full-RAM migration: restore to READY", pr, npr, NULL);
+    if (nor && npr)
+        printf("restore, plain / ours: %.1fx\n",
+               bench_percentile(pr, (size_t)npr, 50) / bench_percentile(orr, (size_t)nor, 50));
+out:
+    vm_free(vm);
+    char cmd[PATH_MAX + 16];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cannot remove %s\n", tmp);
+}
+
+/* ---- main ---- */
+
+static bool start(struct daemon *d, const char *conf, char key[128])
+{
+    if (!daemon_prepare_conf(d, conf) || !daemon_start(d))
+        return false;
+    char p[256];
+    snprintf(p, sizeof(p), "%s/admin.key", d->data);
+    FILE *f = fopen(p, "r");
+    bool ok = f && fscanf(f, "%127s", key) == 1;
+    if (f)
+        fclose(f);
+    g_key = key;
+    g_port = d->port;
+    return ok;
+}
+
+int main(void)
+{
+    char kpath[PATH_MAX];
+    snprintf(kpath, sizeof(kpath), "%s/vmlinux", images_dir());
+    if (access(kpath, R_OK) != 0) {
+        printf("bench_snapshots: skipped: no %s (make images)\n", kpath);
+        return 0;
+    }
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    static char key[128];
+    struct daemon cold = { .pid = -1 };
+    double cold_p50 = -1;
+    /* cold boots: a hearthd with golden snapshots off */
+    if (start(&cold, "golden_snapshots = off\n", key)) {
+        int n = runs() / 2 > 2 ? runs() / 2 : 3;
+        double v[MAX_RUNS];
+        int nv = 0;
+        for (int i = 0; i < n; i++) {
+            char id[STORE_ID_SIZE];
+            double ms;
+            if (create("s-1vcpu-256mb", id, &ms))
+                v[nv++] = ms;
+            destroy_one(g_port, g_key, id);
+        }
+        report("create -> running, cold boot (minimal)", v, nv, NULL);
+        cold_p50 = nv ? bench_percentile(v, (size_t)nv, 50) : -1;
+    }
+    daemon_stop(&cold);
+
+    struct daemon d = { .pid = -1 };
+    if (!start(&d, NULL, key)) {
+        printf("bench_snapshots: hearthd did not start\n");
+        daemon_stop(&d);
+        return 1;
+    }
+    double golden_p50 = -1;
+    bench_creates(&d, "s-1vcpu-256mb", &golden_p50);
+    if (golden_p50 > 0 && cold_p50 > 0)
+        printf("create: cold boot / golden restore: %.1fx\n", cold_p50 / golden_p50);
+    bench_pause_resume("s-1vcpu-256mb", "256 MiB", false);
+    bench_pause_resume("s-1vcpu-256mb", "256 MiB", true);
+    bench_pause_resume("s-1vcpu-1gb", "1 GiB", false);
+    bench_pause_resume("s-1vcpu-1gb", "1 GiB", true);
+    bench_first_pause("s-1vcpu-256mb", "256 MiB");
+    bench_first_pause("s-1vcpu-1gb", "1 GiB");
+    bench_fork("s-1vcpu-256mb", "256 MiB, 10 MB written",
+               "head -c 10000000 /dev/urandom > /root/w; sync");
+    bench_fork("s-1vcpu-256mb", "256 MiB, 1 GB written",
+               "dd if=/dev/zero of=/root/w bs=1M count=1000 2>/dev/null; sync");
+    bench_fork("s-1vcpu-2gb", "2 GiB, 10 MB written",
+               "head -c 10000000 /dev/urandom > /root/w; sync");
+    bench_fork("s-1vcpu-2gb", "2 GiB, 1 GB written",
+               "dd if=/dev/zero of=/root/w bs=1M count=1000 2>/dev/null; sync");
+    bench_fork_many("s-1vcpu-256mb");
+    bench_create_rate("s-1vcpu-256mb");
+    daemon_stop(&d);
+    bench_plain_migration();
+    return 0;
+}
