@@ -546,6 +546,14 @@ static void on_restored(void *ud, const char *id, const struct host_result *res)
     restore_op_free(op);
 }
 
+static void on_no_snapshot(evutil_socket_t fd, short what, void *arg)
+{
+    struct restore_op *op = arg;
+    struct host_result res = { .err = HOST_E_NOT_FOUND };
+    snprintf(res.msg, sizeof(res.msg), "sandbox '%s' has no snapshot to resume from", op->id);
+    on_restored(op, op->id, &res);
+}
+
 static void restore_begin(struct restore_op *op)
 {
     struct api_ctx *ctx = op->ctx;
@@ -564,12 +572,12 @@ static void restore_begin(struct restore_op *op)
                                  .snapshot_consume = op->consume, .hostname = sb.hostname,
                                  .boot_timeout_ms = RESUME_BOOT_MS };
     if (!op->snap[0]) {
-        struct host_result res = { .err = HOST_E_NOT_FOUND };
-        snprintf(res.msg, sizeof(res.msg), "sandbox '%s' has no snapshot to resume from",
-                 op->id);
+        /* reported from the loop, like any host failure: the caller answers 202 first */
         store_sandbox_release(&sb);
         op->attempt = RESUME_ATTEMPTS;
-        on_restored(op, op->id, &res);
+        struct timeval now = { 0, 0 };
+        if (event_base_once(ctx->base, -1, EV_TIMEOUT, on_no_snapshot, op, &now) < 0)
+            on_no_snapshot(-1, 0, op);
         return;
     }
     host_vm_create(ctx->host, &spec, on_restored, op);
