@@ -32,7 +32,7 @@ int64_t wall_ms(void)
 
 /* ---- the daemon ---- */
 
-static const char *images_dir(void)
+const char *images_dir(void)
 {
     const char *d = getenv("HEARTH_IMAGES");
     return d && *d ? d : "build/images";

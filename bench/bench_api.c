@@ -325,7 +325,7 @@ static void bench_vm(struct daemon *d, const char *key)
     };
     char id[STORE_ID_SIZE], why[160];
     double ms;
-    int rc = create_one(d->port, key, id, &ms, why, sizeof(why));
+    int rc = create_one(d->port, key, "{\"shape\":\"" SHAPE "\"}", id, &ms, why, sizeof(why));
     if (rc != 0) {
         bool unwired = rc == 503 || rc == 501;
         for (size_t i = 0; i < sizeof(what) / sizeof(what[0]); i++)
@@ -339,7 +339,8 @@ static void bench_vm(struct daemon *d, const char *key)
     destroy_one(d->port, key, id);
     int n_serial = 1;
     for (; n_serial < SERIAL_CREATES; n_serial++) {
-        if (create_one(d->port, key, id, &serial[n_serial], why, sizeof(why)) != 0) {
+        if (create_one(d->port, key, "{\"shape\":\"" SHAPE "\"}", id, &serial[n_serial], why,
+                       sizeof(why)) != 0) {
             printf("create serial: failed: %s\n", why);
             break;
         }

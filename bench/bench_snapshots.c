@@ -431,14 +431,16 @@ static int plain_save(struct vm *vm, const char *sock, const char *path, struct 
     int64_t dl = mono_now_us() + 60000000;
     int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+    if (strlen(sock) >= sizeof(sa.sun_path))
+        return herr_set(e, -ENAMETOOLONG, "socket path too long");
+    memcpy(sa.sun_path, sock, strlen(sock) + 1);
     unlink(sock);
     if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 1) < 0)
         return herr_set(e, -errno, "socket: %s", strerror(errno));
     json_t *caps = json_pack("{s:[{s:s,s:b}]}", "capabilities", "capability", "x-ignore-shared",
                              "state", 1);
     json_t *bw = json_pack("{s:I}", "max-bandwidth", (json_int_t)1 << 40);
-    char uri[200];
+    char uri[PATH_MAX + 8];
     snprintf(uri, sizeof(uri), "unix:%s", sock);
     json_t *mig = json_pack("{s:s}", "uri", uri);
     int r = qmp_execute(q, "stop", NULL, dl, NULL, e);

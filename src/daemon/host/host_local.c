@@ -36,7 +36,7 @@
 #include "snapshot.h"
 #include "usock.h"
 
-#define CONNECT_RETRY_MS 10      /* socket not there or not listening yet */
+#define CONNECT_RETRY_MS 2       /* socket not there yet (QEMU makes it 10-30 ms in) */
 #define HELLO_EVERY_MS 200       /* see agent_wait_ready() for why HELLO is resent */
 #define DYING_GRACE_MS 2000      /* a lost connection during start: wait for QEMU's exit */
 #define KILL_WAIT_MS 10000       /* SIGKILL'd processes exit promptly; give up after this */
@@ -946,6 +946,21 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
     hvm_maybe_finish(vm);
 }
 
+/* The fresh, still empty layer over a shared snapshot's disk is what every clone of it starts
+ * with: keep a copy in the snapshot (written aside, then renamed) so the next clone copies it
+ * instead of running qemu-img. Best effort. */
+static void layer_template_keep(struct hvm *vm, const char *disk)
+{
+    char tmpl[PATH_MAX], tmp[PATH_MAX];
+    if (qemu_run_path(vm->snap_dir, "layer.qcow2", tmpl, sizeof(tmpl)) < 0 ||
+        (size_t)snprintf(tmp, sizeof(tmp), "%s.%s", tmpl, vm->id) >= sizeof(tmp) ||
+        access(tmpl, F_OK) == 0)
+        return;
+    if (snapshot_copy_file(disk, tmp) == 0 && rename(tmp, tmpl) == 0)
+        return;
+    (void)unlink(tmp);
+}
+
 static void on_img(evutil_socket_t fd, short what, void *arg)
 {
     struct hvm *vm = arg;
@@ -970,6 +985,8 @@ static void on_img(evutil_socket_t fd, short what, void *arg)
         hvm_maybe_finish(vm);
         return;
     }
+    if (vm->restore && !vm->consume)
+        layer_template_keep(vm, disk);
     hvm_spawn_qemu(vm);
 }
 
@@ -1828,9 +1845,17 @@ static void restore_start(struct hvm *vm, const struct host_vm_spec *spec)
     vm->ram_private = true;
     snprintf(vm->mem_path, sizeof(vm->mem_path), "%s", smem);
     warm_snapshot_ram(h, smem);
-    /* a new qcow2 layer whose backing is the snapshot's frozen disk */
+    /* a new qcow2 layer whose backing is the snapshot's frozen disk: a copy of the empty layer
+     * the first clone left in the snapshot (~0.1 ms), else qemu-img (~10 ms) */
     snprintf(vm->rootfs, sizeof(vm->rootfs), "%s", sdisk);
     vm->disk_mib = 0;
+    char tmpl[PATH_MAX];
+    if (qemu_run_path(snap, "layer.qcow2", tmpl, sizeof(tmpl)) == 0 &&
+        snapshot_copy_file(tmpl, disk) == 0) {
+        hvm_spawn_qemu(vm);
+        return;
+    }
+    (void)unlink(disk);
     hvm_start_disk(vm, "qcow2");
     return;
 fail:
