@@ -165,6 +165,7 @@ struct hvm {
     uint64_t run_off;
     struct event *ev_mig;
     bool pause_cont;             /* a failed pause stopped the VM: cont is being sent */
+    bool pause_aligned;          /* the PING was answered before the stop */
     int cont_tries;
     /* the disk resize in flight (host_vm_disk_resize()); one at a time */
     host_done_fn resize_done;    /* NULL when none */
@@ -739,6 +740,7 @@ static void on_agent_readable(evutil_socket_t fd, short what, void *arg)
     }
     hvm_maybe_started(vm);
     if (vm->state == HVM_PAUSING && vm->pstep == PAUSE_PING && agent_client_pong_seen(vm->agent)) {
+        vm->pause_aligned = true;
         vm->pstep = PAUSE_STOP;
         pause_next(vm);
     }
@@ -2244,7 +2246,7 @@ static void pause_finalize(struct hvm *vm)
         herr_set(&e, r ? r : -ENAMETOOLONG, "cannot link the disk layer into '%s': %s",
                  vm->snap_dir, strerror(r ? -r : ENAMETOOLONG));
     struct snapshot_meta m = { .vcpus = vm->vcpus, .memory_mib = vm->memory_mib,
-                               .agent_aligned = true };
+                               .agent_aligned = vm->pause_aligned };
     snprintf(m.qemu_version, sizeof(m.qemu_version), "%s", vm->qemu_version);
     struct stat kst;
     if (!e.code && (!realpath(h->kernel, m.kernel) || stat(m.kernel, &kst) < 0))
@@ -2308,6 +2310,7 @@ void host_vm_pause(struct host *h, const char *id, const char *snap_dir, host_do
     vm->pause_ud = ud;
     vm->state = HVM_PAUSING;
     vm->pstep = PAUSE_PING;
+    vm->pause_aligned = false;
     r = agent_client_ping_send(vm->agent);
     if (r < 0) {
         /* no agent: stop right away (a restore then resyncs) */

@@ -27,6 +27,7 @@
 #include "proc.h"
 #include "qmp.h"
 #include "rundir.h"
+#include "snapshot.h"
 #include "usock.h"
 
 struct vm {
@@ -413,100 +414,9 @@ static int qmp_version(struct qmp_client *q, int64_t deadline, char *out, size_t
     int r = qmp_execute(q, "query-version", NULL, deadline, &ret, e);
     if (r < 0)
         return r;
-    json_t *v = json_object_get(ret, "qemu");
-    const char *pkg = json_string_value(json_object_get(ret, "package"));
-    snprintf(out, len, "%lld.%lld.%lld%s%s",
-             (long long)json_integer_value(json_object_get(v, "major")),
-             (long long)json_integer_value(json_object_get(v, "minor")),
-             (long long)json_integer_value(json_object_get(v, "micro")), pkg && *pkg ? " " : "",
-             pkg ? pkg : "");
+    qmp_version_string(ret, out, len);
     json_decref(ret);
     return 0;
-}
-
-/* SHA-256 of a file as 64 hex digits, and its size. */
-static int file_sha256(const char *path, char hex[65], uint64_t *ret_size)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
-        EVP_MD_CTX_free(ctx);
-        close(fd);
-        return -ENOMEM;
-    }
-    uint64_t size = 0;
-    char buf[65536];
-    int r = 0;
-    for (;;) {
-        ssize_t n = read(fd, buf, sizeof(buf));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            r = -errno;
-            break;
-        }
-        if (n == 0)
-            break;
-        EVP_DigestUpdate(ctx, buf, (size_t)n);
-        size += (uint64_t)n;
-    }
-    unsigned char md[32];
-    unsigned mdlen = 0;
-    if (r == 0 && EVP_DigestFinal_ex(ctx, md, &mdlen) != 1)
-        r = -EIO;
-    EVP_MD_CTX_free(ctx);
-    close(fd);
-    if (r < 0)
-        return r;
-    for (unsigned i = 0; i < 32; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
-    *ret_size = size;
-    return 0;
-}
-
-static int copy_file(const char *src, const char *dst);
-
-/* Hard-links src to dst, or copies it when they are on different file systems. */
-static int link_or_copy(const char *src, const char *dst)
-{
-    if (link(src, dst) == 0)
-        return 0;
-    if (errno != EXDEV && errno != EPERM)
-        return -errno;
-    return copy_file(src, dst);
-}
-
-/* Copies src to a new file dst (copy_file_range: a reflink where the file system can). */
-static int copy_file(const char *src, const char *dst)
-{
-    int in = open(src, O_RDONLY | O_CLOEXEC);
-    if (in < 0)
-        return -errno;
-    int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (out < 0) {
-        int r = -errno;
-        close(in);
-        return r;
-    }
-    int r = 0;
-    for (;;) {
-        ssize_t n = copy_file_range(in, NULL, out, NULL, 1 << 30, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            r = -errno;
-            break;
-        }
-        if (n == 0)
-            break;
-    }
-    if (r == 0 && fsync(out) < 0)
-        r = -errno;
-    close(in);
-    close(out);
-    return r;
 }
 
 static int snap_path(const char *dir, const char *name, char *out, struct herr *e)
@@ -514,12 +424,6 @@ static int snap_path(const char *dir, const char *name, char *out, struct herr *
     if (qemu_run_path(dir, name, out, PATH_MAX) < 0)
         return herr_set(e, -ENAMETOOLONG, "snapshot dir '%s' is too long", dir);
     return 0;
-}
-
-static int64_t file_size(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 ? (int64_t)st.st_size : -1;
 }
 
 static int write_all(int fd, const void *buf, size_t len)
@@ -800,13 +704,11 @@ int vm_snapshot_save(struct vm *vm, const char *dir, struct herr *e)
         return herr_set(e, -ESRCH, "the VM is not running");
     if (mkdir(dir, 0700) < 0 && errno != EEXIST)
         return herr_set(e, -errno, "cannot create snapshot dir '%s': %s", dir, strerror(errno));
-    char state[PATH_MAX], mem[PATH_MAX], disk[PATH_MAX], meta[PATH_MAX], tmp[PATH_MAX];
+    char state[PATH_MAX], mem[PATH_MAX], disk[PATH_MAX];
     char src_mem[PATH_MAX], src_disk[PATH_MAX];
     int r;
     if ((r = snap_path(dir, "state", state, e)) < 0 || (r = snap_path(dir, "mem", mem, e)) < 0 ||
         (r = snap_path(dir, "disk.qcow2", disk, e)) < 0 ||
-        (r = snap_path(dir, "meta.json", meta, e)) < 0 ||
-        (r = snap_path(dir, "meta.json.tmp", tmp, e)) < 0 ||
         (r = snap_path(vm->run_dir, "mem", src_mem, e)) < 0 ||
         (r = snap_path(vm->run_dir, "disk.qcow2", src_disk, e)) < 0)
         return r;
@@ -845,16 +747,9 @@ int vm_snapshot_save(struct vm *vm, const char *dir, struct herr *e)
         vm_kill(vm);
     if (r < 0)
         return r;
-    char sha[65];
-    uint64_t state_size = 0;
-    r = file_sha256(state, sha, &state_size);
-    if (r < 0)
-        return herr_set(e, r, "snapshot state '%s': %s", state, strerror(-r));
-    if (state_size == 0)
-        return herr_set(e, -EIO, "QEMU wrote an empty device state to '%s'", state);
-    r = vm->ram_private ? 0 : link_or_copy(src_mem, mem);
+    r = vm->ram_private ? 0 : snapshot_link_or_copy(src_mem, mem);
     if (r == 0)
-        r = link_or_copy(src_disk, disk);
+        r = snapshot_link_or_copy(src_disk, disk);
     if (r < 0)
         return herr_set(e, r, "cannot move the RAM file and disk layer of '%s' into '%s': %s",
                         vm->run_dir, dir, strerror(-r));
@@ -866,95 +761,28 @@ int vm_snapshot_save(struct vm *vm, const char *dir, struct herr *e)
         qemu_disk_create_fmt(vm->qemu_img[0] ? vm->qemu_img : NULL, disk, "qcow2", layer,
                              img_log, 30000, NULL) < 0)
         (void)unlink(layer);
-    int64_t ksize = file_size(vm->kernel);
-    json_t *m = json_pack("{s:i,s:s,s:i,s:i,s:s,s:I,s:I,s:s,s:b}", "format", VM_SNAPSHOT_FORMAT,
-                          "qemu_version", version, "vcpus", (int)vm->vcpus, "memory_mib",
-                          (int)vm->memory_mib, "kernel", vm->kernel, "kernel_size",
-                          (json_int_t)ksize, "state_size", (json_int_t)state_size,
-                          "state_sha256", sha, "agent_aligned", aligned);
-    if (!m)
-        return herr_set(e, -ENOMEM, "out of memory");
-    r = json_dump_file(m, tmp, JSON_INDENT(2) | JSON_SORT_KEYS);
-    json_decref(m);
-    if (r < 0 || rename(tmp, meta) < 0)
-        return herr_set(e, -EIO, "cannot write '%s'", meta);
-    return 0;
+    struct snapshot_meta m = { .vcpus = vm->vcpus, .memory_mib = vm->memory_mib,
+                               .agent_aligned = aligned };
+    snprintf(m.qemu_version, sizeof(m.qemu_version), "%s", version);
+    snprintf(m.kernel, sizeof(m.kernel), "%s", vm->kernel);
+    struct stat kst;
+    m.kernel_size = stat(vm->kernel, &kst) == 0 ? (int64_t)kst.st_size : -1;
+    return snapshot_meta_write(dir, &m, e);
 }
 
-/* Checks dir/meta.json against c and the files; fills the QEMU version and whether the agent
- * was between frames. */
+/* Checks dir/meta.json against c and the files (snapshot.c); fills the QEMU version and
+ * whether the agent was between frames. */
 static int snap_verify(const struct vm_config *c, const char *dir, const char *kernel_abs,
                        char *version, size_t vlen, bool *ret_aligned, struct herr *e)
 {
-    char meta[PATH_MAX], state[PATH_MAX], mem[PATH_MAX], disk[PATH_MAX];
-    int r;
-    if ((r = snap_path(dir, "meta.json", meta, e)) < 0 ||
-        (r = snap_path(dir, "state", state, e)) < 0 || (r = snap_path(dir, "mem", mem, e)) < 0 ||
-        (r = snap_path(dir, "disk.qcow2", disk, e)) < 0)
+    struct snapshot_meta m;
+    int r = snapshot_verify(dir, c->vcpus ? c->vcpus : 1, c->memory_mib ? c->memory_mib : 256,
+                            kernel_abs, &m, e);
+    if (r < 0)
         return r;
-    json_error_t je;
-    json_t *m = json_load_file(meta, JSON_REJECT_DUPLICATES, &je);
-    if (!m)
-        return herr_set(e, access(meta, F_OK) == 0 ? -EBADMSG : -ENOENT,
-                        "snapshot '%s': cannot read meta.json: %s", dir, je.text);
-    json_int_t format = -1, vcpus = -1, memory = -1, ksize = -1, ssize = -1;
-    const char *qv = NULL, *kernel = NULL, *sha = NULL;
-    if (json_unpack_ex(m, &je, 0, "{s:I,s:s,s:I,s:I,s:s,s:I,s:I,s:s}", "format", &format,
-                       "qemu_version", &qv, "vcpus", &vcpus, "memory_mib", &memory, "kernel",
-                       &kernel, "kernel_size", &ksize, "state_size", &ssize, "state_sha256",
-                       &sha) < 0) {
-        r = herr_set(e, -EBADMSG, "snapshot '%s': bad meta.json: %s", dir, je.text);
-        goto out;
-    }
-    if (format != VM_SNAPSHOT_FORMAT) {
-        r = herr_set(e, -EBADMSG, "snapshot '%s' has format %lld; this hearth reads %d", dir,
-                     (long long)format, VM_SNAPSHOT_FORMAT);
-        goto out;
-    }
-    unsigned want_vcpus = c->vcpus ? c->vcpus : 1, want_mem = c->memory_mib ? c->memory_mib : 256;
-    if (vcpus != want_vcpus || memory != want_mem) {
-        r = herr_set(e, -ESTALE,
-                     "snapshot '%s' was taken with %lld vCPUs and %lld MiB; asked for %u and %u",
-                     dir, (long long)vcpus, (long long)memory, want_vcpus, want_mem);
-        goto out;
-    }
-    if (strcmp(kernel, kernel_abs) != 0 || file_size(kernel_abs) != ksize) {
-        r = herr_set(e, -ESTALE,
-                     "snapshot '%s' was taken with kernel '%s' (%lld bytes); this is '%s' "
-                     "(%lld bytes)",
-                     dir, kernel, (long long)ksize, kernel_abs,
-                     (long long)file_size(kernel_abs));
-        goto out;
-    }
-    if (file_size(mem) != (int64_t)want_mem << 20) {
-        r = herr_set(e, -EBADMSG, "snapshot '%s': RAM file is %lld bytes, expected %u MiB", dir,
-                     (long long)file_size(mem), want_mem);
-        goto out;
-    }
-    if (file_size(disk) < 0) {
-        r = herr_set(e, -EBADMSG, "snapshot '%s' has no disk.qcow2", dir);
-        goto out;
-    }
-    char hex[65];
-    uint64_t size = 0;
-    r = file_sha256(state, hex, &size);
-    if (r < 0) {
-        r = herr_set(e, -EBADMSG, "snapshot '%s': state: %s", dir, strerror(-r));
-        goto out;
-    }
-    if ((json_int_t)size != ssize || strcmp(hex, sha) != 0) {
-        r = herr_set(e, -EBADMSG,
-                     "snapshot '%s': state file fails its checksum (%llu bytes, sha256 %.12s..., "
-                     "recorded %lld bytes, %.12s...)",
-                     dir, (unsigned long long)size, hex, (long long)ssize, sha);
-        goto out;
-    }
-    snprintf(version, vlen, "%s", qv);
-    *ret_aligned = json_is_true(json_object_get(m, "agent_aligned"));
-    r = 0;
-out:
-    json_decref(m);
-    return r;
+    snprintf(version, vlen, "%s", m.qemu_version);
+    *ret_aligned = m.agent_aligned;
+    return 0;
 }
 
 /* Feeds the state file to QEMU's incoming migration socket at path, then closes it. */
@@ -1055,7 +883,7 @@ int vm_snapshot_restore(const struct vm_config *c, const char *snapdir, struct v
         goto out_free;
     }
     char layer[PATH_MAX];
-    if (snap_path(dir, "layer.qcow2", layer, NULL) < 0 || copy_file(layer, disk) < 0) {
+    if (snap_path(dir, "layer.qcow2", layer, NULL) < 0 || snapshot_copy_file(layer, disk) < 0) {
         (void)unlink(disk);
         r = qemu_disk_create_fmt(c->qemu_img, snap_disk, "qcow2", disk, log, 30000, e);
         if (r < 0)

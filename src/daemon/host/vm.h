@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "qemu.h"
+#include "snapshot.h"
 
 struct herr;
 struct agent_client;
@@ -87,7 +88,7 @@ int vm_agent_reconnect(struct vm *vm, int64_t deadline_us, struct herr *e);
  * memory, kernel path and size, state size and SHA-256, and agent_aligned: the agent answered a
  * PING just before the stop, so its reader was between frames and a restore skips the 256 KiB
  * resync preamble). */
-#define VM_SNAPSHOT_FORMAT 1
+#define VM_SNAPSHOT_FORMAT SNAPSHOT_FORMAT /* snapshot.h */
 
 /* Pauses vm, writes its device state to <dir>/state, quits QEMU and moves the RAM file and the
  * disk layer into dir (hard links; a copy across file systems), then writes dir/meta.json.
