@@ -775,3 +775,62 @@ TEST(state_names_and_graph)
     CHECK(!store_state_transition_allowed(STORE_RUNNING, STORE_PAUSED));
     CHECK(!store_state_transition_allowed(STORE_STATE_NONE, STORE_RUNNING));
 }
+
+/* snapshot_dir and base_dir round-trip through insert, patch and read; store_snapshot_refs()
+ * counts live rows naming a directory in either column, never terminal ones. */
+TEST(sandbox_snapshot_dirs_and_refs)
+{
+    struct fx f;
+    if (!fx_open(&f, true))
+        return;
+    struct store_sandbox a, b, c;
+    fx_sandbox(&a, "alice", f.key_id, "snap-a", 100);
+    fx_sandbox(&b, "alice", f.key_id, "snap-b", 200);
+    fx_sandbox(&c, "alice", f.key_id, "snap-c", 300);
+    a.status = b.status = c.status = STORE_PAUSED;
+    a.snapshot_dir = "/d/S1";
+    b.snapshot_dir = "/d/S1"; /* a fork: the source's snapshot is its own and its base */
+    b.base_dir = "/d/S1";
+    c.base_dir = "/d/G";
+    CHECK_EQ(store_sandbox_insert(f.st, &a, NULL, 0), 0);
+    CHECK_EQ(store_sandbox_insert(f.st, &b, NULL, 0), 0);
+    CHECK_EQ(store_sandbox_insert(f.st, &c, NULL, 0), 0);
+    uint64_t n = 99;
+    CHECK_EQ(store_snapshot_refs(f.st, "/d/S1", &n), 0);
+    CHECK_EQ(n, 2u);
+    CHECK_EQ(store_snapshot_refs(f.st, "/d/G", &n), 0);
+    CHECK_EQ(n, 1u);
+    CHECK_EQ(store_snapshot_refs(f.st, "/d/none'; --", &n), 0);
+    CHECK_EQ(n, 0u);
+    CHECK_EQ(store_snapshot_refs(f.st, "", &n), -EINVAL);
+    CHECK_EQ(store_snapshot_refs(f.st, NULL, &n), -EINVAL);
+    struct store_sandbox got;
+    CHECK_EQ(store_sandbox_get(f.st, "alice", b.id, &got), 0);
+    CHECK_STR(got.snapshot_dir, "/d/S1");
+    CHECK_STR(got.base_dir, "/d/S1");
+    store_sandbox_release(&got);
+    /* a consumed resume: snapshot cleared, base kept */
+    struct store_sandbox_patch p = { .fields = STORE_PATCH_SNAPSHOT,
+                                     .allowed_states = STORE_STATE_BIT(STORE_PAUSED),
+                                     .snapshot_dir = NULL, .base_dir = "/d/S0", .now_ms = 5 };
+    CHECK_EQ(store_sandbox_update(f.st, NULL, a.id, &p), 0);
+    CHECK_EQ(store_sandbox_get(f.st, "alice", a.id, &got), 0);
+    CHECK(got.snapshot_dir == NULL);
+    CHECK_STR(got.base_dir, "/d/S0");
+    store_sandbox_release(&got);
+    CHECK_EQ(store_snapshot_refs(f.st, "/d/S1", &n), 0);
+    CHECK_EQ(n, 1u);
+    /* a destroyed row holds nothing */
+    struct store_transition t = { .from = STORE_PAUSED, .to = STORE_DESTROYED,
+                                  .intent = STORE_STATE_NONE, .now_ms = 6 };
+    CHECK_EQ(store_sandbox_transition(f.st, b.id, &t, NULL), 0);
+    CHECK_EQ(store_snapshot_refs(f.st, "/d/S1", &n), 0);
+    CHECK_EQ(n, 0u);
+    /* a patch in a state it does not allow changes nothing */
+    p.allowed_states = STORE_STATE_BIT(STORE_RUNNING);
+    p.base_dir = "/d/other";
+    CHECK_EQ(store_sandbox_update(f.st, NULL, c.id, &p), -ESTALE);
+    CHECK_EQ(store_snapshot_refs(f.st, "/d/G", &n), 0);
+    CHECK_EQ(n, 1u);
+    fx_close(&f);
+}
