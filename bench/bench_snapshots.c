@@ -398,7 +398,7 @@ static void *create_thread(void *arg)
 /* Creates from the golden snapshot, 2 in flight, for a fixed count: the sustained rate. */
 static void bench_create_rate(const char *shape)
 {
-    enum { N = 24, WIDTH = 4 };
+    enum { N = 20, WIDTH = 2 };
     struct create_job jobs[N];
     int64_t t0 = mono_now_us();
     int ok = 0;

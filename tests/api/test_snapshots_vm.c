@@ -378,3 +378,48 @@ TEST_SLOW(restart_resume_and_corrupt_snapshot, 400)
     restart_and_corrupt_body(&f);
     vfx_end(&f);
 }
+
+/* --- auto-pause (§2.14.8): idle sandboxes pause themselves, active ones do not --- */
+
+static void auto_pause_body(struct vfx *f)
+{
+    char idle[64], busy[64], off[64], st[32], out[256];
+    if (!create(f, "{\"shape\":\"s-1vcpu-256mb\",\"rootfs\":\"minimal\","
+                   "\"auto_pause_after_seconds\":60}",
+                idle) ||
+        !create(f, "{\"shape\":\"s-1vcpu-256mb\",\"rootfs\":\"minimal\","
+                   "\"auto_pause_after_seconds\":60}",
+                busy) ||
+        !create(f, SMALL, off))
+        return;
+    CHECK(exec_stdout(f, idle, COUNTER, out, sizeof(out)));
+    /* busy: an exec stream open for the whole idle period keeps it active */
+    char t[160];
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/exec?stream=true", busy);
+    struct hresp r;
+    int64_t t0 = (int64_t)time(NULL);
+    CHECK(call(f, "POST", t, "{\"cmd\":\"sleep\",\"args\":[\"68\"]}", 200, &r));
+    hresp_free(&r);
+    /* the stream ended just now (after 68 s): idle was paused meanwhile, busy was not */
+    CHECK(time(NULL) - t0 >= 67);
+    CHECK_STR(status_of(f, idle, st), "paused");
+    CHECK_STR(status_of(f, busy, st), "running");
+    CHECK_STR(status_of(f, off, st), "running"); /* no auto-pause asked */
+    /* a paused-by-idleness sandbox resumes like any other, its process alive */
+    CHECK(resume_sb(f, idle));
+    long c1 = counter(f, idle);
+    usleep(300 * 1000);
+    CHECK(counter(f, idle) > c1);
+    CHECK(destroy(f, idle));
+    CHECK(destroy(f, busy));
+    CHECK(destroy(f, off));
+}
+
+TEST_SLOW(auto_pause_when_idle, 240)
+{
+    struct vfx f;
+    if (!vfx_start(&f))
+        return;
+    auto_pause_body(&f);
+    vfx_end(&f);
+}
