@@ -15,6 +15,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "common/fdio.h"
 #include "common/wire.h"
 #include "daemon/host/agent_client.h"
 #include "daemon/host/herr.h"
@@ -49,19 +50,6 @@ static int parse_uint(const char *s, unsigned long min, unsigned long max, unsig
     return 0;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
 
 /* Where the command's output goes, and how a reader that went away stops the run. */
 struct run_output {
@@ -72,7 +60,7 @@ struct run_output {
 static int on_output(void *ud, uint16_t type, const uint8_t *p, size_t len, bool eof)
 {
     struct run_output *o = ud;
-    int r = write_all(type == WIRE_STDERR ? 2 : 1, p, len);
+    int r = fd_write_all(type == WIRE_STDERR ? 2 : 1, p, len);
     /* Like a local pipeline: when stdout's reader is gone the command is stopped (the run ends
      * with 128 + SIGPIPE and the VM is powered off) instead of producing into the void. A closed
      * stderr is ignored so that `2>&-` keeps working. */

@@ -32,8 +32,7 @@
 
 #define CAS_RETRIES 5
 
-/* The {id} segment (index i) in canonical form; false (404 answered) when it cannot be one. */
-static bool path_id(const struct api_call *call, unsigned i, char out[STORE_ID_SIZE])
+bool api_sandbox_path_id(const struct api_call *call, unsigned i, char out[STORE_ID_SIZE])
 {
     const struct http_path *p = http_request_path(call->req);
     if (i >= p->n || ids_canonical(IDS_SANDBOX_PREFIX, p->seg[i], p->seg_len[i], out,
@@ -44,8 +43,7 @@ static bool path_id(const struct api_call *call, unsigned i, char out[STORE_ID_S
     return true;
 }
 
-/* Reads the caller's sandbox; false when it answered (404, 500). */
-static bool load(const struct api_call *call, const char *id, struct store_sandbox *sb)
+bool api_sandbox_load(const struct api_call *call, const char *id, struct store_sandbox *sb)
 {
     store_sandbox_init(sb);
     int r = store_sandbox_get(call->ctx->store, call->auth.user_id, id, sb);
@@ -64,7 +62,7 @@ void api_sandbox_get(struct api_call *call)
 {
     char id[STORE_ID_SIZE];
     struct store_sandbox sb;
-    if (!path_id(call, 2, id) || !load(call, id, &sb))
+    if (!api_sandbox_path_id(call, 2, id) || !api_sandbox_load(call, id, &sb))
         return;
     api_reply_ok(call, api_sandbox_view(&call->ctx->set, &sb));
     store_sandbox_release(&sb);
@@ -127,13 +125,13 @@ void api_sandbox_list(struct api_call *call)
 static void on_patch_body(struct api_call *call, json_t *body)
 {
     char id[STORE_ID_SIZE];
-    if (!path_id(call, 2, id))
+    if (!api_sandbox_path_id(call, 2, id))
         return;
     struct api_patch_req p;
     json_t *fail = NULL;
     struct store_sandbox sb;
     /* ownership first: a foreign id is 404 whatever the body says */
-    if (!load(call, id, &sb))
+    if (!api_sandbox_load(call, id, &sb))
         return;
     int st = api_validate_patch(body, &p, &fail);
     if (st) {
@@ -166,7 +164,7 @@ static void on_patch_body(struct api_call *call, json_t *body)
             goto out;
         }
         store_sandbox_release(&sb);
-        if (!load(call, id, &sb))
+        if (!api_sandbox_load(call, id, &sb))
             return;
         if (r == -ESTALE) { /* changed state under us */
             api_reply_invalid_state(call, store_state_to_string(sb.status),
@@ -249,11 +247,11 @@ void api_sandbox_delete(struct api_call *call)
 {
     struct api_ctx *ctx = call->ctx;
     char id[STORE_ID_SIZE];
-    if (!path_id(call, 2, id))
+    if (!api_sandbox_path_id(call, 2, id))
         return;
     for (int attempt = 0; attempt < CAS_RETRIES; attempt++) {
         struct store_sandbox sb;
-        if (!load(call, id, &sb))
+        if (!api_sandbox_load(call, id, &sb))
             return;
         enum store_state s = sb.status;
         bool live = !(s == STORE_PAUSED || s == STORE_ERROR || store_state_is_terminal(s));
@@ -717,7 +715,7 @@ static void on_keys_body(struct api_call *call, json_t *body)
     struct api_ctx *ctx = call->ctx;
     char id[STORE_ID_SIZE];
     struct store_sandbox sb;
-    if (!path_id(call, 2, id) || !load(call, id, &sb))
+    if (!api_sandbox_path_id(call, 2, id) || !api_sandbox_load(call, id, &sb))
         return;
     enum store_state st = sb.status;
     store_sandbox_release(&sb);
@@ -764,7 +762,7 @@ static void on_keys_body(struct api_call *call, json_t *body)
     }
     /* live when running: rewrite authorized_keys with the whole list */
     struct keys_wait *w = NULL;
-    if (st == STORE_RUNNING && ctx->host && load(call, id, &sb)) {
+    if (st == STORE_RUNNING && ctx->host && api_sandbox_load(call, id, &sb)) {
         const char **argv = guest_identity_argv(sb.hostname,
                                                 (const char *const *)sb.ssh_pubkeys.v,
                                                 sb.ssh_pubkeys.n);
@@ -903,7 +901,7 @@ static void on_resize_body(struct api_call *call, json_t *body)
     struct api_ctx *ctx = call->ctx;
     char id[STORE_ID_SIZE];
     struct store_sandbox sb;
-    if (!path_id(call, 2, id) || !load(call, id, &sb))
+    if (!api_sandbox_path_id(call, 2, id) || !api_sandbox_load(call, id, &sb))
         return;
     enum store_state st = sb.status;
     int64_t from = sb.disk_mib;

@@ -48,32 +48,6 @@
 
 /* ---- small helpers ---- */
 
-static bool path_id(const struct api_call *call, unsigned i, char out[STORE_ID_SIZE])
-{
-    const struct http_path *p = http_request_path(call->req);
-    if (i >= p->n || ids_canonical(IDS_SANDBOX_PREFIX, p->seg[i], p->seg_len[i], out,
-                                   STORE_ID_SIZE) < 0) {
-        api_reply_fail_str(call, 404, "sandbox not found");
-        return false;
-    }
-    return true;
-}
-
-static bool load(const struct api_call *call, const char *id, struct store_sandbox *sb)
-{
-    store_sandbox_init(sb);
-    int r = store_sandbox_get(call->ctx->store, call->auth.user_id, id, sb);
-    if (r == -ENOENT) {
-        api_reply_fail_str(call, 404, "sandbox not found");
-        return false;
-    }
-    if (r < 0) {
-        api_reply_internal(call, "read sandbox", r);
-        return false;
-    }
-    return true;
-}
-
 /* 202 with the view and X-Poll-After: 1 (§1.12). */
 static void reply_accepted(const struct api_call *call, const struct store_sandbox *sb)
 {
@@ -86,7 +60,7 @@ static void reply_accepted(const struct api_call *call, const struct store_sandb
 static void reply_current(const struct api_call *call, const char *id)
 {
     struct store_sandbox sb;
-    if (!load(call, id, &sb))
+    if (!api_sandbox_load(call, id, &sb))
         return;
     bool moving = sb.status == STORE_PAUSING || sb.status == STORE_RESUMING ||
                   sb.status == STORE_FORKING;
@@ -241,6 +215,25 @@ static int snapshot_new_dir(struct api_ctx *ctx, const char *id, char out[PATH_M
 
 /* ---- pause ---- */
 
+/* Sets the row's snapshot_dir (NULL clears it), keeping its base_dir, while it is in state. */
+static void set_snapshot_dir(struct api_ctx *ctx, const char *id, enum store_state state,
+                             const char *dir, const char *req_id)
+{
+    struct store_sandbox sb;
+    store_sandbox_init(&sb);
+    int r = store_sandbox_get(ctx->store, NULL, id, &sb);
+    struct store_sandbox_patch p = { .fields = STORE_PATCH_SNAPSHOT,
+                                     .allowed_states = STORE_STATE_BIT(state),
+                                     .snapshot_dir = dir, .base_dir = sb.base_dir,
+                                     .now_ms = timefmt_now_ms() };
+    if (r == 0)
+        r = store_sandbox_update(ctx->store, NULL, id, &p);
+    if (r < 0)
+        log_warn(req_id, "cannot record the snapshot dir", "{s:s,s:s}", "sandbox", id, "err",
+                 strerror(-r));
+    store_sandbox_release(&sb);
+}
+
 struct pause_op {
     struct api_ctx *ctx;
     char id[STORE_ID_SIZE];
@@ -269,17 +262,7 @@ static void on_paused(void *ud, const char *id, const struct host_result *res)
         /* §2.14.2, hearth chooses: nothing was lost, the VM keeps running */
         log_error(op->req_id, "sandbox pause failed; it keeps running", "{s:s,s:s}", "sandbox",
                   id, "err", res->msg);
-        struct store_sandbox sb;
-        store_sandbox_init(&sb);
-        if (store_sandbox_get(ctx->store, NULL, id, &sb) == 0) {
-            struct store_sandbox_patch p = { .fields = STORE_PATCH_SNAPSHOT,
-                                             .allowed_states = STORE_STATE_BIT(STORE_PAUSING),
-                                             .snapshot_dir = NULL, .base_dir = sb.base_dir,
-                                             .now_ms = timefmt_now_ms() };
-            if (store_sandbox_update(ctx->store, NULL, id, &p) < 0)
-                log_warn(op->req_id, "cannot clear the snapshot dir", "{s:s}", "sandbox", id);
-        }
-        store_sandbox_release(&sb);
+        set_snapshot_dir(ctx, id, STORE_PAUSING, NULL, op->req_id);
         settle(ctx, id, STORE_PAUSING, STORE_RUNNING, STORE_STATE_NONE, op->req_id);
         free(op);
         return;
@@ -338,18 +321,7 @@ static int pause_start(struct api_ctx *ctx, const char *id, const char *req_id)
         return r == -EBUSY ? -ESTALE : r;
     }
     /* recorded first, so a restart after a crash mid-pause finds the snapshot (reconcile) */
-    struct store_sandbox sb;
-    store_sandbox_init(&sb);
-    if (store_sandbox_get(ctx->store, NULL, id, &sb) == 0) {
-        struct store_sandbox_patch p = { .fields = STORE_PATCH_SNAPSHOT,
-                                         .allowed_states = STORE_STATE_BIT(STORE_PAUSING),
-                                         .snapshot_dir = op->dir, .base_dir = sb.base_dir,
-                                         .now_ms = timefmt_now_ms() };
-        if (store_sandbox_update(ctx->store, NULL, id, &p) < 0)
-            log_warn(req_id, "cannot record the snapshot dir before the pause", "{s:s}",
-                     "sandbox", id);
-    }
-    store_sandbox_release(&sb);
+    set_snapshot_dir(ctx, id, STORE_PAUSING, op->dir, req_id);
     log_info(req_id, "sandbox pause", "{s:s}", "sandbox", id);
     host_vm_pause(ctx->host, id, op->dir, on_paused, op);
     return 0;
@@ -360,7 +332,7 @@ void api_sandbox_pause(struct api_call *call)
     struct api_ctx *ctx = call->ctx;
     char id[STORE_ID_SIZE];
     struct store_sandbox sb;
-    if (!path_id(call, 2, id) || !load(call, id, &sb))
+    if (!api_sandbox_path_id(call, 2, id) || !api_sandbox_load(call, id, &sb))
         return;
     enum store_state s = sb.status;
     if (s == STORE_PAUSED) {
@@ -618,7 +590,7 @@ void api_sandbox_resume(struct api_call *call)
     struct api_ctx *ctx = call->ctx;
     char id[STORE_ID_SIZE];
     struct store_sandbox sb;
-    if (!path_id(call, 2, id) || !load(call, id, &sb))
+    if (!api_sandbox_path_id(call, 2, id) || !api_sandbox_load(call, id, &sb))
         return;
     enum store_state s = sb.status;
     if (s == STORE_RUNNING) {
@@ -802,7 +774,7 @@ static bool fork_try(struct fork_wait *w)
     struct store_sandbox src;
     if (w->client_gone)
         return true;
-    if (!load(call, w->src, &src))
+    if (!api_sandbox_load(call, w->src, &src))
         return true;
     bool done = true;
     if (src.status == STORE_PAUSED && src.snapshot_dir) {
@@ -836,7 +808,7 @@ static void on_fork_body(struct api_call *call, json_t *body)
 {
     struct api_ctx *ctx = call->ctx;
     char id[STORE_ID_SIZE];
-    if (!path_id(call, 2, id))
+    if (!api_sandbox_path_id(call, 2, id))
         return;
     if (!ctx->host) {
         api_reply_error(call, 503, "the vm layer is not available; retry later", "unavailable");

@@ -25,6 +25,7 @@
 #include <jansson.h>
 
 #include "cgroup.h"
+#include "common/fdio.h"
 #include "common/hostname.h"
 #include "herr.h"
 #include "mono.h"
@@ -1566,6 +1567,14 @@ static void restore_fail(struct hvm *vm, enum host_err err, int errnum, const ch
 
 static void restore_next(struct hvm *vm);
 
+/* Both sides of a snapshot migrate with x-ignore-shared: RAM shared with a file stays out of
+ * the stream (docs/guests.md). A new object, or NULL. */
+static json_t *ignore_shared_caps(void)
+{
+    return json_pack("{s:[{s:s,s:b}]}", "capabilities", "capability", "x-ignore-shared",
+                     "state", 1);
+}
+
 static void on_restore_reply(void *ud, const struct qmp_msg *reply)
 {
     struct hvm *vm = ud;
@@ -1670,8 +1679,7 @@ static void restore_next(struct hvm *vm)
         r = qmp_client_send(vm->qmp, "query-version", NULL, on_restore_reply, vm);
         break;
     case RESTORE_CAPS:
-        args = json_pack("{s:[{s:s,s:b}]}", "capabilities", "capability", "x-ignore-shared",
-                         "state", 1);
+        args = ignore_shared_caps();
         r = args ? qmp_client_send(vm->qmp, "migrate-set-capabilities", args, on_restore_reply,
                                    vm)
                  : -ENOMEM;
@@ -1918,42 +1926,19 @@ static void pause_send_cont(struct hvm *vm)
     hvm_update_qmp_write(vm);
 }
 
-static int write_all(int fd, const void *p, size_t n)
-{
-    const unsigned char *b = p;
-    while (n) {
-        ssize_t w = write(fd, b, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -errno;
-        b += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
 
 #define PAUSE_RUN_MAX (1u << 20) /* RAM pages gathered into one pwrite */
 
 static int run_flush(struct hvm *vm)
 {
-    size_t done = 0;
-    while (done < vm->run_len) {
-        ssize_t w = pwrite(vm->mem_fd, vm->run + done, vm->run_len - done,
-                           (off_t)(vm->run_off + done));
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -errno;
-        done += (size_t)w;
-    }
+    int r = fd_pwrite_all(vm->mem_fd, vm->run, vm->run_len, vm->run_off);
     vm->run_len = 0;
-    return 0;
+    return r;
 }
 
 static int split_on_state(void *ud, const void *buf, size_t len)
 {
-    return write_all(((struct hvm *)ud)->state_fd, buf, len);
+    return fd_write_all(((struct hvm *)ud)->state_fd, buf, len);
 }
 
 static int split_on_ram(void *ud, uint64_t off, const void *buf, size_t len)
@@ -1997,7 +1982,7 @@ static int pause_split_open(struct hvm *vm)
 static int pause_stream_write(struct hvm *vm, const void *p, size_t n)
 {
     if (!vm->split)
-        return write_all(vm->state_fd, p, n);
+        return fd_write_all(vm->state_fd, p, n);
     struct herr e = { 0 };
     int r = migsplit_push(vm->split, p, n, &e);
     if (r < 0 && e.msg[0])
@@ -2179,8 +2164,7 @@ static void pause_next(struct hvm *vm)
         r = qmp_client_send(vm->qmp, "query-version", NULL, on_pause_reply, vm);
         break;
     case PAUSE_CAPS:
-        args = json_pack("{s:[{s:s,s:b}]}", "capabilities", "capability", "x-ignore-shared",
-                         "state", 1);
+        args = ignore_shared_caps();
         r = args ? qmp_client_send(vm->qmp, "migrate-set-capabilities", args, on_pause_reply, vm)
                  : -ENOMEM;
         break;

@@ -20,6 +20,7 @@
 #include <openssl/evp.h>
 
 #include "agent_client.h"
+#include "common/fdio.h"
 #include "common/hostname.h"
 #include "herr.h"
 #include "migsplit.h"
@@ -426,35 +427,6 @@ static int snap_path(const char *dir, const char *name, char *out, struct herr *
     return 0;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-    const uint8_t *p = buf;
-    while (len > 0) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -errno;
-        p += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
-static int pwrite_all(int fd, const uint8_t *p, size_t len, uint64_t off)
-{
-    while (len > 0) {
-        ssize_t w = pwrite(fd, p, len, (off_t)off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -errno;
-        p += w;
-        len -= (size_t)w;
-        off += (uint64_t)w;
-    }
-    return 0;
-}
 
 #define SINK_BUF (1u << 20) /* state bytes and RAM runs are written in pieces up to this */
 
@@ -473,7 +445,7 @@ struct state_sink {
 
 static int sink_flush_run(struct state_sink *k)
 {
-    int r = pwrite_all(k->mem_fd, k->run, k->run_len, k->run_off);
+    int r = fd_pwrite_all(k->mem_fd, k->run, k->run_len, k->run_off);
     k->run_len = 0;
     return r;
 }
@@ -482,12 +454,12 @@ static int on_split_state(void *ud, const void *buf, size_t len)
 {
     struct state_sink *k = ud;
     if (k->out_len + len > SINK_BUF) {
-        int r = write_all(k->state_fd, k->out, k->out_len);
+        int r = fd_write_all(k->state_fd, k->out, k->out_len);
         k->out_len = 0;
         if (r < 0)
             return r;
         if (len > SINK_BUF)
-            return write_all(k->state_fd, buf, len);
+            return fd_write_all(k->state_fd, buf, len);
     }
     memcpy(k->out + k->out_len, buf, len);
     k->out_len += len;
@@ -542,7 +514,7 @@ static int sink_init(struct state_sink *k, int state_fd, int mem_fd, uint64_t me
 
 static int sink_write(struct state_sink *k, const void *buf, size_t len, struct herr *e)
 {
-    int r = k->split ? migsplit_push(k->split, buf, len, e) : write_all(k->state_fd, buf, len);
+    int r = k->split ? migsplit_push(k->split, buf, len, e) : fd_write_all(k->state_fd, buf, len);
     if (r < 0)
         return herr_set(e, r, "writing the device state: %s", strerror(-r));
     return 0;
@@ -557,7 +529,7 @@ static int sink_finish(struct state_sink *k, struct herr *e)
         r = migsplit_finish(k->split, e);
         if (r == 0 && (r = sink_flush_run(k)) < 0)
             return herr_set(e, r, "writing the RAM file: %s", strerror(-r));
-        if (r == 0 && (r = write_all(k->state_fd, k->out, k->out_len)) < 0)
+        if (r == 0 && (r = fd_write_all(k->state_fd, k->out, k->out_len)) < 0)
             return herr_set(e, r, "writing the device state: %s", strerror(-r));
         if (r < 0)
             return r;
