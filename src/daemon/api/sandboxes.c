@@ -439,11 +439,13 @@ static void on_host_created(void *ud, const char *id, const struct host_result *
     if (res->err != HOST_OK && w->golden[0] &&
         (res->err == HOST_E_INVALID || res->err == HOST_E_NOT_FOUND ||
          res->err == HOST_E_QEMU)) {
-        /* a golden snapshot this host cannot restore (another QEMU, a damaged file): drop it
-         * (the next create rebuilds it) and boot this one cold */
+        /* a golden snapshot that failed to restore: this create boots cold; one this host
+         * can never restore (damaged, mismatched) is discarded, a QEMU that failed this once
+         * is not held against it */
         log_warn(http_request_id(w->call.req), "golden restore failed; booting cold",
                  "{s:s,s:s,s:s}", "sandbox", w->id, "golden", w->golden, "err", res->msg);
-        api_golden_discard(ctx, w->golden);
+        if (res->err == HOST_E_INVALID)
+            api_golden_discard(ctx, w->golden);
         w->golden[0] = '\0';
         create_boot(w);
         return;

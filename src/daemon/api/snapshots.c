@@ -874,13 +874,24 @@ static int golden_key_dir(struct api_ctx *ctx, const char *image, unsigned vcpus
         !realpath(kernel, kabs) || !realpath(image, iabs) || stat(kabs, &ks) < 0 ||
         stat(iabs, &is) < 0)
         return -ENOENT;
+    /* a snapshot restores only under the QEMU that took it: an upgraded QEMU binary makes
+     * new keys (and the old goldens unused, not broken) */
+    struct stat qs = { 0 };
+    const char *qemu_dirs[] = { "/usr/bin", "/usr/local/bin", "/bin" };
+    for (size_t i = 0; i < sizeof(qemu_dirs) / sizeof(qemu_dirs[0]); i++) {
+        char q[PATH_MAX];
+        snprintf(q, sizeof(q), "%s/qemu-system-x86_64", qemu_dirs[i]);
+        if (stat(q, &qs) == 0)
+            break;
+    }
     /* the recipe of a booted VM: kernel and image (paths carry their recipe keys; size and
-     * mtime catch a rebuilt file), shape and disk */
+     * mtime catch a rebuilt file), QEMU, shape and disk */
     char recipe[3 * PATH_MAX];
-    int n = snprintf(recipe, sizeof(recipe), "golden-1|%s|%lld|%lld|%s|%lld|%lld|%u|%u|%llu",
-                     kabs, (long long)ks.st_size, (long long)ks.st_mtime, iabs,
-                     (long long)is.st_size, (long long)is.st_mtime, vcpus, mem_mib,
-                     (unsigned long long)disk_mib);
+    int n = snprintf(recipe, sizeof(recipe),
+                     "golden-1|%s|%lld|%lld|%s|%lld|%lld|%lld|%lld|%u|%u|%llu", kabs,
+                     (long long)ks.st_size, (long long)ks.st_mtime, iabs, (long long)is.st_size,
+                     (long long)is.st_mtime, (long long)qs.st_size, (long long)qs.st_mtime,
+                     vcpus, mem_mib, (unsigned long long)disk_mib);
     if (n < 0 || (size_t)n >= sizeof(recipe))
         return -ENAMETOOLONG;
     unsigned char md[32];
@@ -910,13 +921,14 @@ void api_golden_discard(struct api_ctx *ctx, const char *dir)
 {
     if (!under(dir, ctx->set.golden_dir))
         return;
-    /* VMs restored from it keep running: their mappings and qcow2 backing hold the inodes
-     * open only while they run, so move it aside rather than delete under them */
-    char aside[PATH_MAX];
-    if ((size_t)snprintf(aside, sizeof(aside), "%s.discarded.%lld", dir,
-                         (long long)timefmt_now_ms()) < sizeof(aside) &&
-        rename(dir, aside) == 0)
-        log_warn(NULL, "golden snapshot discarded", "{s:s,s:s}", "dir", dir, "moved_to", aside);
+    /* Sandboxes created from it have disk layers whose qcow2 backing names its disk.qcow2 by
+     * path, so the directory stays where it is; without meta.json it is no longer restored
+     * (and not rebuilt under the same key: delete it once no sandbox uses it) */
+    char meta[PATH_MAX + 16];
+    snprintf(meta, sizeof(meta), "%s/meta.json", dir);
+    if (unlink(meta) == 0)
+        log_warn(NULL, "golden snapshot discarded; creates of its kind boot cold", "{s:s}",
+                 "dir", dir);
 }
 
 static void golden_free(struct api_golden *g)
@@ -995,10 +1007,9 @@ void api_golden_build(struct api_ctx *ctx, const char *image, unsigned vcpus, un
             free(g); /* being built */
             return;
         }
-    char meta[PATH_MAX + 16];
-    snprintf(meta, sizeof(meta), "%s/meta.json", g->dir);
-    if (access(meta, F_OK) == 0 ||
-        (mkdir(ctx->set.golden_dir, 0700) < 0 && errno != EEXIST)) {
+    /* a golden dir without meta.json was discarded and may still back clones' disks: it is
+     * left alone (docs/snapshots.md) */
+    if (access(g->dir, F_OK) == 0 || (mkdir(ctx->set.golden_dir, 0700) < 0 && errno != EEXIST)) {
         free(g);
         return;
     }
