@@ -41,6 +41,10 @@
 
 
 /* Sends a request and returns the connected socket without reading (for disconnects). */
+/* These tests count VMs and run dirs and time cold boots: no golden snapshot builds in the
+ * background (test_snapshots_vm.c covers golden creates). */
+#define COLD "golden_snapshots = off\n"
+
 static int send_only(struct vfx *f, const char *method, const char *target, const char *body)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -174,7 +178,7 @@ static void vm_create_exec_stream_destroy_body(struct vfx *f)
 TEST_SLOW(vm_create_exec_stream_destroy, 240)
 {
     struct vfx f;
-    if (vfx_start(&f))
+    if (vfx_start_conf(&f, COLD))
         vm_create_exec_stream_destroy_body(&f);
     vfx_end(&f); /* also after a failed check: no QEMU may outlive the test */
 }
@@ -271,7 +275,7 @@ static void vm_files_body(struct vfx *f)
 TEST_SLOW(vm_files, 240)
 {
     struct vfx f;
-    if (vfx_start(&f))
+    if (vfx_start_conf(&f, COLD))
         vm_files_body(&f);
     vfx_end(&f); /* also after a failed check: no QEMU may outlive the test */
 }
@@ -290,7 +294,7 @@ static void vm_debian_body(struct vfx *f)
 TEST_SLOW(vm_debian, 180)
 {
     struct vfx f;
-    if (vfx_start(&f))
+    if (vfx_start_conf(&f, COLD))
         vm_debian_body(&f);
     vfx_end(&f); /* also after a failed check: no QEMU may outlive the test */
 }
@@ -374,7 +378,7 @@ static void vm_parallel_body(struct vfx *f)
 TEST_SLOW(vm_parallel, 300)
 {
     struct vfx f;
-    if (vfx_start(&f))
+    if (vfx_start_conf(&f, COLD))
         vm_parallel_body(&f);
     vfx_end(&f); /* also after a failed check: no QEMU may outlive the test */
 }
@@ -443,7 +447,7 @@ static void vm_kill9_restart_body(struct vfx *f)
 TEST_SLOW(vm_kill9_restart, 300)
 {
     struct vfx f;
-    if (vfx_start(&f))
+    if (vfx_start_conf(&f, COLD))
         vm_kill9_restart_body(&f);
     vfx_end(&f); /* also after a failed check: no QEMU may outlive the test */
 }
@@ -536,13 +540,16 @@ static void vm_disk_sizes_body(struct vfx *f)
     CHECK_STR(jstr(r.json, "data.code"), "invalid_state");
     hresp_free(&r);
     CHECK(destroy(f, b));
+    /* only a golden snapshot being built may still run, and it ends by itself */
+    for (int i = 0; i < 200 && qemu_left(f, false); i++)
+        usleep(100 * 1000);
     CHECK_EQ(qemu_left(f, false), 0);
 }
 
 TEST_SLOW(vm_disk_sizes, 300)
 {
     struct vfx f;
-    if (vfx_start(&f))
+    if (vfx_start_conf(&f, COLD))
         vm_disk_sizes_body(&f);
     vfx_end(&f); /* also after a failed check: no QEMU may outlive the test */
 }
@@ -640,7 +647,7 @@ TEST_SLOW(vm_cgroup, 180)
     if (!cgroup2_base(base, sizeof(base)))
         harness_skip("no writable cgroup v2 mount");
     snprintf(root, sizeof(root), "%s/hearth-test-%d", base, (int)getpid());
-    snprintf(conf, sizeof(conf), "cgroup_root = %s\n", root);
+    snprintf(conf, sizeof(conf), "cgroup_root = %s\n" COLD, root);
     struct vfx f;
     if (vfx_start_conf(&f, conf))
         vm_cgroup_body(&f, root);
@@ -707,7 +714,7 @@ static void vm_grow_fails_body(struct vfx *f)
 TEST_SLOW(vm_grow_fails, 120)
 {
     struct vfx f;
-    if (vfx_start(&f))
+    if (vfx_start_conf(&f, COLD))
         vm_grow_fails_body(&f);
     vfx_end(&f); /* also after a failed check: no QEMU may outlive the test */
 }

@@ -184,6 +184,41 @@ static bool golden_ready(struct vfx *f)
     return false;
 }
 
+/* Waits (≤ 30 s) until the paused sandbox id's snapshot has no parent any more, and checks
+ * its disk's backing chain is the image alone. */
+static bool flattened(struct vfx *f, const char *id)
+{
+    char p[512];
+    snprintf(p, sizeof(p), "%s/snapshots/%s/*/disk.qcow2", f->s.data, id);
+    for (int i = 0; i < 300; i++) {
+        glob_t g;
+        char dir[512] = "";
+        if (glob(p, 0, NULL, &g) == 0 && g.gl_pathc == 1)
+            snprintf(dir, sizeof(dir), "%.*s", (int)(strlen(g.gl_pathv[0]) - 11),
+                     g.gl_pathv[0]);
+        globfree(&g);
+        char parent[600];
+        snprintf(parent, sizeof(parent), "%s/parent", dir);
+        if (dir[0] && access(parent, F_OK) != 0) {
+            char cmd[700], line[1024];
+            snprintf(cmd, sizeof(cmd), "qemu-img info -U --backing-chain %s/disk.qcow2", dir);
+            FILE *fp = popen(cmd, "r");
+            int images = 0;
+            while (fp && fgets(line, sizeof(line), fp))
+                images += strncmp(line, "image:", 6) == 0;
+            if (fp)
+                pclose(fp);
+            if (images != 2)
+                harness_fail(__FILE__, __LINE__, "chain of %s has %d images, want 2", dir,
+                             images);
+            return images == 2;
+        }
+        usleep(100 * 1000);
+    }
+    harness_fail(__FILE__, __LINE__, "%s's snapshot was not flattened", id);
+    return false;
+}
+
 static void forks_body(struct vfx *f)
 {
     char a[64], b[64], c[64], d[64], e[64], st[32], out[4096], o2[4096];
@@ -253,6 +288,9 @@ static void forks_body(struct vfx *f)
     CHECK(sh(f, e, "echo e >> /root/only-b; cat /root/only-b", out, sizeof(out)));
     CHECK_STR(out, "b\ne");
     CHECK(pause_sb(f, e));
+    /* e's disk sat on d's, b's and a's snapshots: it is flattened in the background onto the
+     * image alone, and e's content is unchanged */
+    CHECK(flattened(f, e));
     CHECK(resume_sb(f, e));
     CHECK(resume_sb(f, d));
     CHECK(resume_sb(f, b));

@@ -213,6 +213,82 @@ static int snapshot_new_dir(struct api_ctx *ctx, const char *id, char out[PATH_M
     return 0;
 }
 
+/* ---- flattening long disk chains ---- */
+
+/* A snapshot whose disk sits on this many ancestor snapshots gets flattened (each fork
+ * generation and each resume from a shared snapshot adds one qcow2 layer to the chain, and
+ * every read that misses walks it). */
+#define FLATTEN_DEPTH 3
+
+struct flatten_op {
+    struct api_ctx *ctx;
+    char id[STORE_ID_SIZE];
+    char parent[PATH_MAX];          /* the snapshot's parent before */
+    char dir[PATH_MAX];             /* the snapshot (the callback's id is cut at 64 bytes) */
+};
+
+static void on_flattened(void *ud, const char *unused, const struct host_result *res)
+{
+    struct flatten_op *fo = ud;
+    struct api_ctx *ctx = fo->ctx;
+    const char *dir = fo->dir;
+    if (res->err != HOST_OK) {
+        if (res->err != HOST_E_CANCELED)
+            log_warn(NULL, "snapshot flatten failed; the chain stays", "{s:s,s:s}", "dir", dir,
+                     "err", res->msg);
+        free(fo);
+        return;
+    }
+    /* the disk no longer needs its parents (VMs that opened the old file keep its chain
+     * open; their rows still name the parent as base where they do) */
+    char p[PATH_MAX + 16];
+    snprintf(p, sizeof(p), "%s/parent", dir);
+    (void)unlink(p);
+    struct store_sandbox sb;
+    store_sandbox_init(&sb);
+    if (store_sandbox_get(ctx->store, NULL, fo->id, &sb) == 0 && sb.status == STORE_PAUSED &&
+        sb.snapshot_dir && strcmp(sb.snapshot_dir, dir) == 0 && sb.base_dir &&
+        strcmp(sb.base_dir, fo->parent) == 0) {
+        struct store_sandbox_patch pt = { .fields = STORE_PATCH_SNAPSHOT,
+                                          .allowed_states = STORE_STATE_BIT(STORE_PAUSED),
+                                          .snapshot_dir = dir, .base_dir = NULL,
+                                          .now_ms = timefmt_now_ms() };
+        if (store_sandbox_update(ctx->store, NULL, fo->id, &pt) < 0)
+            log_warn(NULL, "cannot record the flattened snapshot's base", "{s:s}", "sandbox",
+                     fo->id);
+    }
+    store_sandbox_release(&sb);
+    log_info(NULL, "snapshot flattened", "{s:s,s:s}", "dir", dir, "was_on", fo->parent);
+    api_snapshot_release(ctx, fo->parent);
+    free(fo);
+}
+
+static void flatten_if_deep(struct api_ctx *ctx, const char *id, const char *dir)
+{
+    char cur[PATH_MAX], parent[PATH_MAX], first[PATH_MAX] = "";
+    snprintf(cur, sizeof(cur), "%s", dir);
+    int depth = 0;
+    for (; depth < 64; depth++) {
+        parent_read(cur, parent);
+        if (!parent[0] || !under(parent, ctx->set.snapshots_dir))
+            break;
+        if (!first[0])
+            snprintf(first, sizeof(first), "%s", parent);
+        snprintf(cur, sizeof(cur), "%s", parent);
+    }
+    if (depth < FLATTEN_DEPTH || !ctx->host)
+        return;
+    struct flatten_op *fo = calloc(1, sizeof(*fo));
+    if (!fo)
+        return;
+    fo->ctx = ctx;
+    snprintf(fo->id, sizeof(fo->id), "%s", id);
+    snprintf(fo->parent, sizeof(fo->parent), "%s", first);
+    snprintf(fo->dir, sizeof(fo->dir), "%s", dir);
+    log_info(NULL, "snapshot flatten", "{s:s,s:i}", "dir", dir, "depth", depth);
+    host_snapshot_flatten(ctx->host, dir, on_flattened, fo);
+}
+
 /* ---- pause ---- */
 
 /* Sets the row's snapshot_dir (NULL clears it), keeping its base_dir, while it is in state. */
@@ -295,6 +371,7 @@ static void on_paused(void *ud, const char *id, const struct host_result *res)
     }
     settle(ctx, id, STORE_PAUSING, STORE_PAUSED, STORE_STATE_NONE, op->req_id);
     log_info(op->req_id, "sandbox paused", "{s:s,s:s}", "sandbox", id, "snapshot", op->dir);
+    flatten_if_deep(ctx, id, op->dir);
     free(op);
 }
 

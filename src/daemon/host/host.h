@@ -184,6 +184,15 @@ int host_vm_list_orphans(struct host *h, struct host_orphan **ret, size_t *ret_n
 void host_vm_pause(struct host *h, const char *id, const char *snap_dir, host_done_fn done,
                    void *ud);
 
+/* Flattens the disk of the snapshot in snap_dir in the background: a new qcow2 holding every
+ * cluster its backing chain adds above the chain's bottom (the rootfs image, or a golden
+ * snapshot's disk), with that bottom as its only backing, renamed over snap_dir/disk.qcow2.
+ * Guest-visible content is unchanged, so VMs and snapshots already using the old file (by fd or
+ * by path) are unaffected; afterwards the snapshot no longer needs its parents. done: HOST_OK
+ * (also when the chain was short already), HOST_E_NOT_FOUND (no such disk), HOST_E_QEMU
+ * (qemu-img failed: the old disk is kept), HOST_E_CANCELED (the host stopped). */
+void host_snapshot_flatten(struct host *h, const char *snap_dir, host_done_fn done, void *ud);
+
 /* Largest virtual disk create and resize take: 16 TiB in MiB (the config's max_disk_mib cap). */
 #define HOST_DISK_MAX_MIB (1ull << 24)
 

@@ -442,9 +442,11 @@ TEST(hostile_replies_give_protocol_errors)
         { 200, NULL, "{\"status\":\"success\",\"data\":{\"id\":\"sb-1\"}}" },
         { 200, NULL, "{\"status\":\"success\",\"data\":{\"id\":\"sb-1\",\"status\":"
                      "\"\\u001b[31mrunning-and-more-than-thirty-two-bytes-long\"}}" },
+        { 200, NULL, "{\"status\":\"success\",\"data\":{\"id\":\"sb-1\",\"status\":"
+                     "\"\\u001b[31mrunning-and-more-than-thirty-two-bytes-long\"}}" },
     };
     struct fake f;
-    if (!fake_start(&f, s, 4))
+    if (!fake_start(&f, s, 5))
         return;
     hearth_client *c = client_for(&f);
     struct hearth_async as = { -1, -1 };
@@ -456,7 +458,8 @@ TEST(hostile_replies_give_protocol_errors)
     CHECK_EQ(hearth_sandbox_wait(c, "sb-1", &w, NULL, &e), HEARTH_ERR_PROTOCOL);
     /* an unknown status is waited on (not a dead end); it is shown cleaned and cut */
     struct seen seen = { "", 0 };
-    w = (struct hearth_wait){ .target = "running", .timeout_ms = 1, .on_status = on_status,
+    /* a budget of a few polls: a 1 ms one raced the request itself on a loaded machine */
+    w = (struct hearth_wait){ .target = "running", .timeout_ms = 100, .on_status = on_status,
                               .userdata = &seen };
     CHECK_EQ(hearth_sandbox_wait(c, "sb-1", &w, NULL, &e), HEARTH_ERR_TIMEOUT);
     fake_stop(&f);
