@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: MIT */
+/* host_internal.h: what the files of the in-process host share (host_local.c: VMs, create,
+ * adopt, destroy, streams; host_snapshot.c: pause and restore; host_flatten.c: disk chains).
+ * Not a public interface: host.h is. Everything here runs on the loop's thread. */
+#pragma once
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+
+#include "agent_client.h"
+#include "herr.h"
+#include "host.h"
+#include "proc.h"
+#include "qemu.h"
+#include "qmp.h"
+#include "rundir.h"
+
+struct migsplit;
+
+#define CONNECT_RETRY_MS 2       /* socket not there yet (QEMU makes it 10-30 ms in) */
+#define HELLO_EVERY_MS 200       /* see agent_wait_ready() for why HELLO is resent */
+#define DYING_GRACE_MS 2000      /* a lost connection during start: wait for QEMU's exit */
+#define KILL_WAIT_MS 10000       /* SIGKILL'd processes exit promptly; give up after this */
+#define PAUSE_TIMEOUT_MS 30000   /* a whole pause; the device state takes ~20 ms */
+#define HOST_WARM_SLOTS 16
+
+enum hvm_state {
+    HVM_CREATING,    /* create steps under way */
+    HVM_ADOPTING,    /* adopt steps under way */
+    HVM_RUNNING,     /* READY seen; takes streams */
+    HVM_EXITED,      /* QEMU exited unasked; kept until destroyed */
+    HVM_STOPPING,    /* destroy: POWER, then QMP quit */
+    HVM_KILLING,     /* processes SIGKILL'd (or none): finish once all exited */
+    HVM_PAUSING,     /* host_vm_pause(): stop, device state out, quit (pause_step) */
+};
+
+/* Where a restore is, between the QMP handshake and cont (docs/snapshots.md "Restore"). */
+enum restore_step {
+    RESTORE_NONE,
+    RESTORE_VERSION,   /* query-version: must be the snapshot's QEMU */
+    RESTORE_CAPS,      /* migrate-set-capabilities x-ignore-shared */
+    RESTORE_INCOMING,  /* migrate-incoming on incoming.sock */
+    RESTORE_SEND,      /* writing the state file to incoming.sock */
+    RESTORE_WAIT,      /* query-migrate until completed */
+    RESTORE_CONT,      /* cont */
+    RESTORE_DONE,      /* the guest runs: agent handshake (HELLO/READY) */
+};
+
+enum pause_step {
+    PAUSE_PING,        /* PING sent; its PONG means the agent read everything */
+    PAUSE_STOP,        /* stop */
+    PAUSE_VERSION,     /* query-version, for meta.json */
+    PAUSE_CAPS,        /* migrate-set-capabilities x-ignore-shared */
+    PAUSE_PARAMS,      /* migrate-set-parameters: no bandwidth cap (a local socket) */
+    PAUSE_MIGRATE,     /* migrate to migrate.sock; reading the stream into state */
+    PAUSE_WAIT,        /* the stream ended: query-migrate until completed */
+    PAUSE_QUIT,        /* quit sent: finish once QEMU exited */
+};
+
+enum hvm_step {
+    STEP_DISK,          /* qemu-img runs */
+    STEP_QMP_CONNECT,   /* retrying connect to qmp.sock */
+    STEP_AGENT_CONNECT, /* retrying connect to agent.sock */
+    STEP_AGENT_HELLO,   /* HELLO sent, resent every 200 ms until READY */
+    STEP_DYING,         /* a connection was lost: waiting for QEMU to exit, briefly */
+    STEP_NONE,
+};
+
+struct hvm {
+    struct host *h;
+    struct hvm *next;
+    char id[RUNDIR_ID_MAX + 1];
+    char run_dir[PATH_MAX];
+    enum hvm_state state;
+    enum hvm_step step;          /* where the agent side of a start is */
+    bool qmp_caps_sent;          /* start: qmp_capabilities asked (after the greeting) */
+    bool qmp_ready;              /* start: qmp_capabilities answered */
+    int boot_ms;
+    bool remove_dir;             /* finish removes the run dir */
+    /* processes: QEMU and, while the disk layer is made, qemu-img */
+    struct proc qemu;
+    bool qemu_alive;             /* pidfd open and not yet readable */
+    struct proc img;
+    bool img_alive;
+    /* clients, owned; NULL when not connected */
+    struct qmp_client *qmp;
+    struct agent_client *agent;
+    char shutdown_reason[32];    /* from QMP SHUTDOWN */
+    /* events, owned; freed in hvm_free_events() */
+    struct event *ev_pid, *ev_img, *ev_qmp_r, *ev_qmp_w, *ev_agent_r, *ev_agent_w;
+    struct event *ev_retry;      /* connect retry, HELLO resend */
+    struct event *ev_deadline;   /* create/adopt deadline, destroy stage, kill wait */
+    struct event *ev_kick;       /* runs hvm_maybe_finish() from the loop */
+    /* pending completions */
+    host_done_fn start_done;     /* create or adopt */
+    void *start_ud;
+    struct host_result start_res;
+    host_done_fn destroy_done;
+    void *destroy_ud;
+    struct host_result destroy_res;
+    struct herr lost;            /* STEP_DYING: the connection error to report */
+    int stop_stage;              /* STOPPING: STOP_POWER, then STOP_QUIT */
+    /* create inputs, copied */
+    char rootfs[PATH_MAX];       /* absolute backing image */
+    unsigned vcpus, memory_mib;
+    uint32_t cpu_quota_pct;
+    uint64_t disk_mib;
+    char *extra_append;          /* owned, may be NULL */
+    /* restore (a create from a snapshot) */
+    bool restore;
+    bool consume;                /* the snapshot is this VM's: RAM and disk taken over */
+    bool ram_private;            /* RAM is a copy-on-write mapping of mem_path (shared base) */
+    bool aligned;                /* no resync preamble needed before HELLO */
+    bool guest_ran;              /* cont was sent: a consumed snapshot is no longer intact */
+    enum restore_step rstep;
+    char snap_dir[PATH_MAX];     /* restore source, or the pause target */
+    char mem_path[PATH_MAX];     /* the RAM file QEMU maps */
+    char qemu_version[128];      /* restore: the snapshot's; pause: this QEMU's */
+    char hostname[64];           /* identity for HELLO; "" for none */
+    unsigned char *state_buf;    /* restore: the state file, sent to incoming.sock */
+    size_t state_len, state_off;
+    int in_fd;                   /* restore: connection to incoming.sock, -1 */
+    struct event *ev_in;
+    /* pause */
+    host_done_fn pause_done;     /* NULL when no pause is under way */
+    void *pause_ud;
+    enum pause_step pstep;
+    int mig_lfd, mig_cfd;        /* migrate.sock listener and QEMU's connection, -1 */
+    int state_fd;                /* snap_dir/state being written, -1 */
+    int mem_fd;                  /* ram_private: snap_dir/mem being written, -1 */
+    struct migsplit *split;      /* ram_private: RAM pages out of the stream */
+    char split_err[200];         /* why the split failed, for the pause's error */
+    unsigned char *run;          /* pending contiguous RAM pages (one pwrite) */
+    size_t run_len;
+    uint64_t run_off;
+    struct event *ev_mig;
+    bool pause_cont;             /* a failed pause stopped the VM: cont is being sent */
+    bool pause_aligned;          /* the PING was answered before the stop */
+    int cont_tries;
+    /* the disk resize in flight (host_vm_disk_resize()); one at a time */
+    host_done_fn resize_done;    /* NULL when none */
+    void *resize_ud;
+    uint64_t resize_bytes;       /* the new virtual size */
+};
+
+enum { STOP_POWER, STOP_QUIT };
+
+/* A completion waiting to be delivered from the loop. */
+struct defer {
+    struct defer *next;
+    host_done_fn done;           /* or */
+    host_exit_fn on_exit;
+    void *ud;
+    char id[RUNDIR_ID_MAX + 1];
+    struct host_result res;
+    struct host_exit ex;
+};
+
+struct host {
+    struct event_base *base;     /* borrowed */
+    char images_dir[PATH_MAX];
+    char run_root[PATH_MAX];
+    char kernel[PATH_MAX];
+    char qemu_bin[PATH_MAX];     /* "" for the default */
+    char qemu_img[PATH_MAX];
+    enum qemu_accel accel;       /* resolved */
+    char cgroup_root[PATH_MAX];  /* "" when VMs get no cgroup */
+    char cgroup_note[512];       /* why not, or which controllers are missing */
+    int boot_ms, stop_ms, adopt_ms;
+    struct hvm *vms;
+    host_exit_fn on_exit;
+    void *on_exit_ud;
+    struct defer *defers, **defers_tail;
+    struct event *ev_defer;
+    char warmed[HOST_WARM_SLOTS][PATH_MAX]; /* snapshot RAM files whose page cache was filled */
+    unsigned warm_next;
+    struct flatten *flattens;    /* host_snapshot_flatten() jobs running */
+};
+
+/* A background host_snapshot_flatten(): qemu-img info, then qemu-img convert. */
+struct flatten {
+    struct flatten *next;
+    struct host *h;
+    char dir[PATH_MAX];
+    host_done_fn done;
+    void *ud;
+    struct proc p;
+    struct event *ev;
+    bool converting;             /* stage 2 */
+};
+
+/* --- completions (host_local.c) --- */
+
+/* Queues done(ud, id, res) to run from the loop; NULL done: nothing. */
+void defer_done(struct host *h, host_done_fn done, void *ud, const char *id,
+                const struct host_result *res);
+__attribute__((format(printf, 4, 5)))
+void result_set(struct host_result *res, enum host_err err, int errnum, const char *fmt, ...);
+__attribute__((format(printf, 6, 7)))
+void fail_now(struct host *h, host_done_fn done, void *ud, const char *id, enum host_err err,
+              const char *fmt, ...);
+
+/* --- VM objects and events (host_local.c) --- */
+
+struct hvm *hvm_find(struct host *h, const char *id);
+void timer_arm(struct event *ev, int ms);
+void ev_free(struct event **ev);
+void fd_close(int *fd);
+void hvm_update_agent_write(struct hvm *vm);
+void hvm_update_qmp_write(struct hvm *vm);
+void hvm_drop_qmp(struct hvm *vm);
+/* Ends the agent connection; with notify, its streams end with AGENT_END_LOST first. */
+void hvm_drop_agent(struct hvm *vm, bool notify);
+/* The pause's and restore's sockets, files and buffers. */
+void hvm_drop_migration(struct hvm *vm);
+void hvm_maybe_finish(struct hvm *vm);
+/* A create or adopt failed: kill and clean up (create), or let go (adopt). */
+void hvm_start_failed(struct hvm *vm, const struct host_result *res);
+void hvm_start_failed_herr(struct hvm *vm, const struct herr *e);
+int hvm_sock_path(struct hvm *vm, const char *name, char *out);
+/* The disk layer exists: start QEMU (booting, or waiting for its incoming state). */
+void hvm_spawn_qemu(struct hvm *vm);
+/* Runs qemu-img for the VM's disk layer over vm->rootfs (of format fmt). */
+void hvm_start_disk(struct hvm *vm, const char *fmt);
+
+/* --- pause and restore (host_snapshot.c) --- */
+
+/* host_vm_create() with a snapshot: verify, lay out the run dir, spawn or make the disk. */
+void restore_start(struct hvm *vm, const struct host_vm_spec *spec);
+/* Sends the command of the current restore step (or starts the state upload). */
+void restore_next(struct hvm *vm);
+void pause_next(struct hvm *vm);
+/* QEMU exited after quit: move the files into the snapshot, meta.json last. */
+void pause_finalize(struct hvm *vm);
+/* The pause failed before quit: the VM is continued and keeps running. */
+void pause_fail(struct hvm *vm, enum host_err err, int errnum, const char *what,
+                const struct qmp_msg *reply);
+void pause_send_cont(struct hvm *vm);
+int pause_split_finish(struct hvm *vm);
+/* Ends a pause with res (from the loop). */
+void pause_complete(struct hvm *vm, const struct host_result *res);
+
+/* --- flattening (host_flatten.c) --- */
+
+/* Stops every flatten job (SIGKILL); with notify, their callbacks run with HOST_E_CANCELED. */
+void flatten_stop_all(struct host *h, bool notify);
