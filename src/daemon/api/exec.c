@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <event2/event.h>
 #include <jansson.h>
@@ -24,6 +23,7 @@
 #include "daemon/http/response.h"
 #include "daemon/http/route.h"
 #include "daemon/host/host.h"
+#include "daemon/host/mono.h"
 #include "daemon/log.h"
 #include "daemon/store/ids.h"
 #include "daemon/store/store.h"
@@ -64,13 +64,6 @@ struct exec_run {
     struct event *hb;
     size_t held;                   /* credit held back while the socket drains */
 };
-
-static int64_t mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static void strv_free(char **v)
 {
@@ -274,7 +267,7 @@ static void on_end(void *ud, const struct agent_end *end)
     x->end = *end;
     x->have_end = true;
     x->open = false;
-    x->t1_us = mono_us();
+    x->t1_us = mono_now_us();
     if (x->starting)
         return; /* the starter finishes */
     if (x->aborted) {
@@ -505,7 +498,7 @@ static void on_exec_body(struct api_call *call, json_t *body)
         goto out_free;
     }
     x->starting = true;
-    x->t0_us = mono_us();
+    x->t0_us = mono_now_us();
     r = host_vm_exec(ctx->host, x->id, &x->req, &x->ops, x, &x->stream);
     x->starting = false;
     if (r == 0) {

@@ -6,9 +6,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "daemon/api/api.h"
+#include "daemon/host/mono.h"
 #include "daemon/http/jsend.h"
 #include "daemon/http/request.h"
 #include "daemon/http/response.h"
@@ -18,16 +18,9 @@
 #define PAGE_DEFAULT 50
 #define PAGE_MAX 500
 
-static int64_t mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 void api_reply_done(const struct api_call *call, int status)
 {
-    double secs = (double)(mono_us() - call->start_us) / 1e6;
+    double secs = (double)(mono_now_us() - call->start_us) / 1e6;
     const char *route = call->route ? call->route->pattern : "unmatched";
     api_metrics_observe(&call->ctx->metrics, route, call->method, status, secs);
     enum log_level l = status >= 500 ? LOG_LEVEL_WARN : LOG_LEVEL_INFO;

@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <string.h>
-#include <time.h>
 
 #include "daemon/api/catalog.h"
 #include "daemon/api/exec.h"
@@ -15,6 +14,7 @@
 #include "daemon/api/reply.h"
 #include "daemon/api/sandboxes.h"
 #include "daemon/api/snapshots.h"
+#include "daemon/host/mono.h"
 #include "daemon/http/jsend.h"
 #include "daemon/http/request.h"
 #include "daemon/http/response.h"
@@ -151,13 +151,6 @@ static void not_implemented(struct api_call *call)
     api_reply_error(call, 501, "this route is not implemented yet", "not_implemented");
 }
 
-static int64_t mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 void api_handle(struct http_request *req, void *ud)
 {
     struct api_ctx *ctx = ud;
@@ -166,7 +159,7 @@ void api_handle(struct http_request *req, void *ud)
         .ctx = ctx,
         .req = req,
         .method = method_name(method),
-        .start_us = mono_us(),
+        .start_us = mono_now_us(),
     };
     const struct http_path *path = http_request_path(req);
     const struct api_route *hit = NULL;

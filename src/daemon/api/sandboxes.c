@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
@@ -26,6 +25,7 @@
 #include "daemon/http/request.h"
 #include "daemon/http/route.h"
 #include "daemon/host/host.h"
+#include "daemon/host/mono.h"
 #include "daemon/log.h"
 #include "daemon/store/ids.h"
 #include "daemon/store/store.h"
@@ -455,10 +455,7 @@ static void on_host_created(void *ud, const char *id, const struct host_result *
         return;
     }
     /* the VM part of spawn_ms, so an operator can tell a slow boot from slow bookkeeping */
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    double boot_ms =
-        (double)((int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000 - w->boot_start_us) / 1e3;
+    double boot_ms = (double)(mono_now_us() - w->boot_start_us) / 1e3;
     log_info(http_request_id(w->call.req), "sandbox vm ready", "{s:s,s:f}", "sandbox", w->id,
              "boot_ms", boot_ms);
     char run_dir[PATH_MAX];
@@ -681,9 +678,7 @@ static void create_boot(struct create_wait *w)
         spec.snapshot = w->golden;
         spec.snapshot_consume = false;
     }
-    struct timespec start;
-    clock_gettime(CLOCK_MONOTONIC, &start);
-    w->boot_start_us = (int64_t)start.tv_sec * 1000000 + start.tv_nsec / 1000;
+    w->boot_start_us = mono_now_us();
     host_vm_create(ctx->host, &spec, on_host_created, w);
 }
 

@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -29,6 +28,7 @@
 #include "daemon/api/sandboxes.h"
 #include "daemon/api/validate.h"
 #include "daemon/host/host.h"
+#include "daemon/host/mono.h"
 #include "daemon/host/snapshot.h"
 #include "daemon/http/request.h"
 #include "daemon/http/response.h"
@@ -69,13 +69,6 @@ static void reply_current(const struct api_call *call, const char *id)
     else
         api_reply_ok(call, api_sandbox_view(&call->ctx->set, &sb));
     store_sandbox_release(&sb);
-}
-
-static int64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static void settle(struct api_ctx *ctx, const char *id, enum store_state from,
@@ -577,7 +570,7 @@ static void on_restored(void *ud, const char *id, const struct host_result *res)
     api_idle_touch(ctx, id);
     log_info(op->req_id, "sandbox running", "{s:s,s:s,s:b,s:f}", "sandbox", id, "snapshot",
              op->snap, "consumed", op->consume, "restore_ms",
-             (double)(now_us() - op->start_us) / 1000.0);
+             (double)(mono_now_us() - op->start_us) / 1000.0);
     if (op->n_keys) {
         struct store_sandbox row;
         store_sandbox_init(&row);
@@ -642,7 +635,7 @@ static int resume_start(struct api_ctx *ctx, const char *id, enum store_state fr
         return -ENOMEM;
     op->ctx = ctx;
     op->attempt = 1;
-    op->start_us = now_us();
+    op->start_us = mono_now_us();
     snprintf(op->id, sizeof(op->id), "%s", id);
     snprintf(op->req_id, sizeof(op->req_id), "%s", req_id ? req_id : "");
     struct store_transition t = { .from = from, .to = STORE_RESUMING, .intent = STORE_RUNNING,
@@ -859,7 +852,7 @@ static bool fork_try(struct fork_wait *w)
     } else if (src.status == STORE_PAUSED) {
         api_reply_invalid_state(call, "paused", "the source has no snapshot to fork (resume "
                                                 "it to see why)");
-    } else if (src.status == STORE_PAUSING && now_us() < w->deadline_us) {
+    } else if (src.status == STORE_PAUSING && mono_now_us() < w->deadline_us) {
         done = false; /* §2.14.3 note 3: wait for the pause */
     } else {
         api_reply_invalid_state(call, store_state_to_string(src.status),
@@ -908,7 +901,7 @@ static void on_fork_body(struct api_call *call, json_t *body)
     w->call = *call;
     w->body = json_incref(body);
     snprintf(w->src, sizeof(w->src), "%s", id);
-    w->deadline_us = now_us() + (int64_t)FORK_WAIT_MAX_MS * 1000;
+    w->deadline_us = mono_now_us() + (int64_t)FORK_WAIT_MAX_MS * 1000;
     http_request_ref(call->req);
     if (fork_try(w)) {
         fork_wait_free(w);
