@@ -87,16 +87,16 @@ static void on_restore_reply(void *ud, const struct qmp_msg *reply)
         vm->rstep = RESTORE_SEND;
         break;
     case RESTORE_WAIT: {
-        const char *st = json_string_value(json_object_get(reply->ret, "status"));
-        if (st && (strcmp(st, "failed") == 0 || strcmp(st, "cancelled") == 0)) {
-            const char *why = json_string_value(json_object_get(reply->ret, "error-desc"));
+        const char *st, *why;
+        enum qmp_migration m = qmp_migration_state(reply->ret, &st, &why);
+        if (m == QMP_MIGRATION_FAILED) {
             char msg[400];
             snprintf(msg, sizeof(msg), "loading the device state %s: %s", st,
                      why ? why : "(no reason given; see qemu.log)");
             restore_fail(vm, HOST_E_QEMU, -EIO, msg, NULL);
             return;
         }
-        if (!st || strcmp(st, "completed") != 0) {
+        if (m != QMP_MIGRATION_COMPLETED) {
             timer_arm(vm->ev_retry, 1); /* ~1 ms polls: the load takes a few ms */
             return;
         }
@@ -518,15 +518,15 @@ static void on_pause_reply(void *ud, const struct qmp_msg *reply)
     case PAUSE_MIGRATE:
         return; /* the stream arrives on migrate.sock */
     case PAUSE_WAIT: {
-        const char *st = json_string_value(json_object_get(reply->ret, "status"));
-        if (st && (strcmp(st, "failed") == 0 || strcmp(st, "cancelled") == 0)) {
-            const char *why = json_string_value(json_object_get(reply->ret, "error-desc"));
+        const char *st, *why;
+        enum qmp_migration m = qmp_migration_state(reply->ret, &st, &why);
+        if (m == QMP_MIGRATION_FAILED) {
             char msg[400];
             snprintf(msg, sizeof(msg), "migration %s: %s", st, why ? why : "(no reason given)");
             pause_fail(vm, HOST_E_QEMU, -EIO, msg, NULL);
             return;
         }
-        if (!st || strcmp(st, "completed") != 0) {
+        if (m != QMP_MIGRATION_COMPLETED) {
             timer_arm(vm->ev_retry, 1);
             return;
         }

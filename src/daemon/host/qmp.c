@@ -430,3 +430,18 @@ void qmp_version_string(json_t *ret, char *out, size_t len)
              (long long)json_integer_value(json_object_get(v, "micro")), pkg && *pkg ? " " : "",
              pkg ? pkg : "");
 }
+
+enum qmp_migration qmp_migration_state(json_t *ret, const char **ret_status,
+                                       const char **ret_why)
+{
+    const char *st = json_string_value(json_object_get(ret, "status"));
+    if (ret_status)
+        *ret_status = st ? st : "(none)";
+    if (ret_why)
+        *ret_why = json_string_value(json_object_get(ret, "error-desc"));
+    if (st && strcmp(st, "completed") == 0)
+        return QMP_MIGRATION_COMPLETED;
+    if (st && (strcmp(st, "failed") == 0 || strcmp(st, "cancelled") == 0))
+        return QMP_MIGRATION_FAILED;
+    return QMP_MIGRATION_ACTIVE;
+}

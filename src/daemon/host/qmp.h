@@ -103,6 +103,17 @@ int qmp_client_on_writable(struct qmp_client *c);
 int qmp_execute(struct qmp_client *c, const char *cmd, json_t *args, int64_t deadline_us,
                 json_t **ret_return, struct herr *e);
 
+/* Where a migration is, from a query-migrate reply's "return" value. */
+enum qmp_migration {
+    QMP_MIGRATION_ACTIVE,    /* anything but the two ends (setup, active, device, ...) */
+    QMP_MIGRATION_COMPLETED,
+    QMP_MIGRATION_FAILED,    /* "failed" or "cancelled" */
+};
+/* Reads ret: the state, with *ret_status the status string ("(none)" when absent) and *ret_why
+ * QEMU's error-desc or NULL; both borrowed from ret (may be NULL). Pure. */
+enum qmp_migration qmp_migration_state(json_t *ret, const char **ret_status,
+                                       const char **ret_why);
+
 /* Formats a query-version reply's "return" value as "7.2.11 Debian 1:7.2+dfsg-7+deb12u12"
  * (what a snapshot records: a restore needs the very same QEMU). NULL or odd input gives
  * "0.0.0". */

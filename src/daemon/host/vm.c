@@ -388,21 +388,23 @@ static int qmp_wait_migration(struct qmp_client *q, int64_t deadline, struct her
         int r = qmp_execute(q, "query-migrate", NULL, deadline, &ret, e);
         if (r < 0)
             return r;
-        const char *st = json_string_value(json_object_get(ret, "status"));
-        if (st && strcmp(st, "completed") == 0) {
+        const char *st, *why;
+        enum qmp_migration m = qmp_migration_state(ret, &st, &why);
+        if (m == QMP_MIGRATION_COMPLETED) {
             json_decref(ret);
             return 0;
         }
-        if (st && (strcmp(st, "failed") == 0 || strcmp(st, "cancelled") == 0)) {
-            const char *why = json_string_value(json_object_get(ret, "error-desc"));
+        if (m == QMP_MIGRATION_FAILED) {
             r = herr_set(e, -EIO, "migration %s: %s", st, why ? why : "(no reason given)");
             json_decref(ret);
             return r;
         }
+        if (mono_now_us() >= deadline) {
+            r = herr_set(e, -ETIMEDOUT, "migration still '%s' at its deadline", st);
+            json_decref(ret);
+            return r;
+        }
         json_decref(ret);
-        if (mono_now_us() >= deadline)
-            return herr_set(e, -ETIMEDOUT, "migration still '%s' at its deadline",
-                            st ? st : "(none)");
         struct timespec ts = { 0, 1000000 }; /* 1 ms: a device-state migration takes ~10 */
         nanosleep(&ts, NULL);
     }

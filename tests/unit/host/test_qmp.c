@@ -196,3 +196,39 @@ TEST(connect_missing_socket_times_out)
                                 NULL, &c, &e), -ETIMEDOUT);
     CHECK(strstr(e.msg, "qmp.sock") != NULL);
 }
+
+/* query-migrate replies, good and odd: only "completed" ends well, "failed" and "cancelled"
+ * end badly, anything else (absent, wrong type, unknown) is still running. */
+TEST(migration_state)
+{
+    static const struct {
+        const char *json;
+        enum qmp_migration want;
+        const char *status, *why;
+    } cases[] = {
+        { "{\"status\":\"completed\"}", QMP_MIGRATION_COMPLETED, "completed", NULL },
+        { "{\"status\":\"failed\",\"error-desc\":\"boom\"}", QMP_MIGRATION_FAILED, "failed",
+          "boom" },
+        { "{\"status\":\"cancelled\"}", QMP_MIGRATION_FAILED, "cancelled", NULL },
+        { "{\"status\":\"active\"}", QMP_MIGRATION_ACTIVE, "active", NULL },
+        { "{\"status\":\"Completed\"}", QMP_MIGRATION_ACTIVE, "Completed", NULL },
+        { "{\"status\":7,\"error-desc\":3}", QMP_MIGRATION_ACTIVE, "(none)", NULL },
+        { "{}", QMP_MIGRATION_ACTIVE, "(none)", NULL },
+        { "[\"completed\"]", QMP_MIGRATION_ACTIVE, "(none)", NULL },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_t *j = json_loads(cases[i].json, 0, NULL);
+        CHECK(j != NULL);
+        const char *st = NULL, *why = "x";
+        CHECK_EQ(qmp_migration_state(j, &st, &why), cases[i].want);
+        CHECK_STR(st, cases[i].status);
+        if (cases[i].why)
+            CHECK_STR(why, cases[i].why);
+        else
+            CHECK(why == NULL);
+        json_decref(j);
+    }
+    const char *st = NULL;
+    CHECK_EQ(qmp_migration_state(NULL, &st, NULL), QMP_MIGRATION_ACTIVE);
+    CHECK_STR(st, "(none)");
+}
