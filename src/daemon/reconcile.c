@@ -36,14 +36,6 @@ struct rc_op {
     char base_dir[PATH_MAX];
 };
 
-/* True when dir holds a complete snapshot (meta.json is written last). */
-static bool snapshot_complete(const char *dir)
-{
-    char meta[PATH_MAX + 16];
-    return dir[0] && (size_t)snprintf(meta, sizeof(meta), "%s/meta.json", dir) < sizeof(meta) &&
-           access(meta, F_OK) == 0;
-}
-
 static void set_snapshot(struct rc *rc, const char *id, enum store_state state,
                          const char *snapshot_dir, const char *base_dir)
 {
@@ -111,17 +103,17 @@ static void on_adopted(void *ud, const char *id, const struct host_result *res)
             /* the VM outlived the transition: it runs (adopt sent cont). A resume that had
              * not removed a consumed snapshot yet keeps it as its base: nothing is lost, the
              * directory goes with the sandbox. */
-            const char *base = snapshot_complete(op->snapshot_dir) && from == STORE_RESUMING
+            const char *base = snapshot_is_complete(op->snapshot_dir) && from == STORE_RESUMING
                                    ? op->snapshot_dir
                                    : op->base_dir;
             if (from == STORE_PAUSING && op->snapshot_dir[0] &&
-                !snapshot_complete(op->snapshot_dir)) {
+                !snapshot_is_complete(op->snapshot_dir)) {
                 (void)snapshot_remove(op->snapshot_dir); /* half written */
             }
             set_snapshot(rc, id, from, NULL, base);
             settle(rc, id, from, STORE_RUNNING);
             rc->adopted++;
-        } else if (from == STORE_RESUMING && snapshot_complete(op->snapshot_dir)) {
+        } else if (from == STORE_RESUMING && snapshot_is_complete(op->snapshot_dir)) {
             /* §2.14.2: the restore did not finish; the snapshot is intact: error, resumable */
             settle(rc, id, from, STORE_ERROR);
             destroy(rc, id, STORE_STATE_NONE);
@@ -213,7 +205,7 @@ int reconcile_run(struct store *st, struct host *h, struct event_base *base,
             adopt(&rc, sb);
             break;
         case STORE_PAUSING:
-            if (sb->snapshot_dir && snapshot_complete(sb->snapshot_dir)) {
+            if (sb->snapshot_dir && snapshot_is_complete(sb->snapshot_dir)) {
                 /* the snapshot is whole (meta.json comes last, after QEMU quit) */
                 set_snapshot(&rc, sb->id, STORE_PAUSING, sb->snapshot_dir, sb->base_dir);
                 settle(&rc, sb->id, STORE_PAUSING, STORE_PAUSED);

@@ -695,7 +695,8 @@ void api_sandbox_resume(struct api_call *call)
 
 struct fork_wait {
     struct api_call call;           /* req referenced */
-    json_t *body;
+    json_t *body;                   /* referenced: fr borrows its strings */
+    struct api_fork_req fr;         /* validated once, before the source is looked at */
     char src[STORE_ID_SIZE];
     struct event *timer;
     int64_t deadline_us;
@@ -706,6 +707,7 @@ static void fork_wait_free(struct fork_wait *w)
 {
     if (w->timer)
         event_free(w->timer);
+    api_fork_req_release(&w->fr);
     json_decref(w->body);
     http_request_on_abort(w->call.req, NULL, NULL);
     http_request_unref(w->call.req);
@@ -743,27 +745,21 @@ static void fork_now(struct fork_wait *w, const struct store_sandbox *src)
 {
     struct api_call *call = &w->call;
     struct api_ctx *ctx = call->ctx;
-    struct api_fork_req fr;
-    json_t *fail = NULL;
-    int st = api_validate_fork(ctx, w->body, &fr, &fail);
-    if (st) {
-        api_reply_fail(call, st, fail);
-        return;
-    }
+    const struct api_fork_req *fr = &w->fr;
     struct store_sandbox child;
     store_sandbox_init(&child);
     struct store_env *envs = NULL;
     size_t n_envs = 0;
     int r = ids_new_sandbox(child.id);
     if (r == 0)
-        r = fork_fill(ctx, src, &fr, &child, &envs, &n_envs);
+        r = fork_fill(ctx, src, fr, &child, &envs, &n_envs);
     if (r < 0) {
         api_reply_internal(call, "fork", r);
         goto out;
     }
     snprintf(child.user_id, sizeof(child.user_id), "%s", call->auth.user_id);
     child.status = STORE_FORKING;
-    child.target_state = fr.start_paused ? STORE_PAUSED : STORE_RUNNING;
+    child.target_state = fr->start_paused ? STORE_PAUSED : STORE_RUNNING;
     child.intent_started_at = timefmt_now_ms();
     snprintf(child.shape, sizeof(child.shape), "%s", src->shape);
     child.vcpu = src->vcpu;
@@ -772,22 +768,22 @@ static void fork_now(struct fork_wait *w, const struct store_sandbox *src)
     snprintf(child.rootfs, sizeof(child.rootfs), "%s", src->rootfs);
     snprintf(child.region, sizeof(child.region), "%s", src->region);
     child.created_at = timefmt_now_ms();
-    child.ingress_enabled = fr.set_ingress ? fr.c.ingress_enabled : src->ingress_enabled;
+    child.ingress_enabled = fr->set_ingress ? fr->c.ingress_enabled : src->ingress_enabled;
     snprintf(child.created_by, sizeof(child.created_by), "%s", call->auth.key_id);
     snprintf(child.forked_from, sizeof(child.forked_from), "%s", src->id);
-    child.auto_pause_after_seconds = fr.c.auto_pause_after_seconds;
-    child.start_paused = fr.start_paused;
-    child.bw_quota_bytes = fr.bandwidth_quota_bytes;
+    child.auto_pause_after_seconds = fr->c.auto_pause_after_seconds;
+    child.start_paused = fr->start_paused;
+    child.bw_quota_bytes = fr->bandwidth_quota_bytes;
     /* O(1): the child's snapshot is the source's, shared (never consumed by either) */
     child.snapshot_dir = src->snapshot_dir;
     child.base_dir = src->snapshot_dir;
     for (int attempt = 0; attempt < 8; attempt++) {
-        if (fr.c.name)
-            snprintf(child.name, sizeof(child.name), "%s", fr.c.name);
+        if (fr->c.name)
+            snprintf(child.name, sizeof(child.name), "%s", fr->c.name);
         else
             api_name_generate(attempt > 0, child.name);
         r = store_sandbox_insert(ctx->store, &child, envs, n_envs);
-        if (r != -EEXIST || fr.c.name)
+        if (r != -EEXIST || fr->c.name)
             break;
     }
     child.snapshot_dir = child.base_dir = NULL; /* borrowed */
@@ -804,8 +800,8 @@ static void fork_now(struct fork_wait *w, const struct store_sandbox *src)
         goto out;
     }
     log_info(http_request_id(call->req), "sandbox fork", "{s:s,s:s,s:b}", "sandbox", child.id,
-             "source", src->id, "start_paused", fr.start_paused);
-    if (fr.start_paused) {
+             "source", src->id, "start_paused", fr->start_paused);
+    if (fr->start_paused) {
         struct store_transition t = { .from = STORE_FORKING, .to = STORE_PAUSED,
                                       .intent = STORE_STATE_NONE, .now_ms = timefmt_now_ms() };
         r = store_sandbox_transition(ctx->store, child.id, &t, NULL);
@@ -824,17 +820,16 @@ static void fork_now(struct fork_wait *w, const struct store_sandbox *src)
     op->call = *call;
     op->req = http_request_ref(call->req);
     http_request_on_abort(call->req, on_restore_abort, op);
-    if (fr.set_ssh && fr.c.n_ssh && (op->keys = calloc(fr.c.n_ssh, sizeof(char *)))) {
-        for (size_t i = 0; i < fr.c.n_ssh; i++)
-            if ((op->keys[op->n_keys] = strdup(fr.c.ssh[i])))
+    if (fr->set_ssh && fr->c.n_ssh && (op->keys = calloc(fr->c.n_ssh, sizeof(char *)))) {
+        for (size_t i = 0; i < fr->c.n_ssh; i++)
+            if ((op->keys[op->n_keys] = strdup(fr->c.ssh[i])))
                 op->n_keys++;
     }
     restore_begin(op);
 out:
-    if (!fr.set_envs)
+    if (!fr->set_envs)
         store_envs_free(envs, n_envs);
     store_sandbox_release(&child);
-    api_fork_req_release(&fr);
 }
 
 /* Checks the source and forks, or waits for its pause to finish. true when w is done. */
@@ -892,14 +887,15 @@ static void on_fork_body(struct api_call *call, json_t *body)
         api_reply_fail(call, st, fail);
         return;
     }
-    api_fork_req_release(&fr);
     struct fork_wait *w = calloc(1, sizeof(*w));
     if (!w) {
+        api_fork_req_release(&fr);
         api_reply_internal(call, "fork", -ENOMEM);
         return;
     }
     w->call = *call;
     w->body = json_incref(body);
+    w->fr = fr;
     snprintf(w->src, sizeof(w->src), "%s", id);
     w->deadline_us = mono_now_us() + (int64_t)FORK_WAIT_MAX_MS * 1000;
     http_request_ref(call->req);
@@ -982,9 +978,7 @@ bool api_golden_find(struct api_ctx *ctx, const char *image, unsigned vcpus, uns
     if (!ctx->set.golden || !ctx->set.golden_dir[0] ||
         golden_key_dir(ctx, image, vcpus, mem_mib, disk_mib, out) < 0)
         return false;
-    char meta[PATH_MAX];
-    return (size_t)snprintf(meta, sizeof(meta), "%s/meta.json", out) < sizeof(meta) &&
-           access(meta, F_OK) == 0;
+    return snapshot_is_complete(out);
 }
 
 void api_golden_discard(struct api_ctx *ctx, const char *dir)

@@ -71,6 +71,13 @@ static int64_t file_size(const char *path)
     return stat(path, &st) == 0 ? (int64_t)st.st_size : -1;
 }
 
+bool snapshot_is_complete(const char *dir)
+{
+    char meta[PATH_MAX];
+    return dir && dir[0] && path_in(dir, "meta.json", meta, NULL) == 0 &&
+           access(meta, F_OK) == 0;
+}
+
 int snapshot_meta_write(const char *dir, struct snapshot_meta *m, struct herr *e)
 {
     char state[PATH_MAX], meta[PATH_MAX], tmp[PATH_MAX];

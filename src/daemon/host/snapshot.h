@@ -27,6 +27,10 @@ struct snapshot_meta {
                                     restore needs no resync preamble */
 };
 
+/* True when dir holds a finished snapshot: meta.json exists (it is written last). Cheap: one
+ * access(); snapshot_verify() is the full check. */
+bool snapshot_is_complete(const char *dir);
+
 /* SHA-256 of a file (64 hex digits) and its size. 0 or -errno. */
 int snapshot_file_sha256(const char *path, char hex[65], uint64_t *ret_size);
 
