@@ -13,10 +13,12 @@ BASE_CFLAGS := -std=gnu17 -g -D_GNU_SOURCE -Isrc -Iinclude -I$(O)/gen -fno-omit-
 OPT_CFLAGS := $(BASE_CFLAGS) -O2
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 SAN_CFLAGS := $(BASE_CFLAGS) -O1 $(SAN_FLAGS)
-DAEMON_LIBS := -ljansson -lcrypto -levent -lhttp_parser -lsqlite3
+DAEMON_LIBS := -ljansson -lcrypto -levent -lhttp_parser -lsqlite3 -lnftables -lmnl -lldns
 
 common_src := $(wildcard src/common/*.c)
 host_src := $(wildcard src/daemon/host/*.c)
+# the network data plane and DNS server of one host (docs/networking.md)
+net_src := $(wildcard src/daemon/net/*.c)
 daemon_src := $(filter-out src/daemon/main.c,$(wildcard src/daemon/*.c src/daemon/http/*.c src/daemon/store/*.c src/daemon/api/*.c))
 store_src := $(wildcard src/daemon/store/*.c)
 agent_src := $(wildcard src/agent/*.c)
@@ -101,7 +103,7 @@ $(O)/bin/hearth-agent: $(call obj,agent,$(agent_src)) $(O)/agent/libcommon.a
 	@mkdir -p $(dir $@)
 	$(CC) -static -o $@ $^ -ljansson
 
-$(O)/bin/hearthd: $(call obj,opt,src/daemon/main.c $(daemon_src) $(host_src) $(common_src))
+$(O)/bin/hearthd: $(call obj,opt,src/daemon/main.c $(daemon_src) $(host_src) $(net_src) $(common_src))
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(DAEMON_LIBS)
 
@@ -111,7 +113,7 @@ $(O)/bin/hearth-recipe-key: $(call obj,opt,src/tools/recipe_key.c $(common_src))
 
 # Objects are named as targets so pattern rules that list not-yet-built objects still match
 # on make's first pass (otherwise a more general test rule wins).
-all_src := $(common_src) $(host_src) $(daemon_src) $(agent_src) src/daemon/main.c tests/harness.c \
+all_src := $(common_src) $(host_src) $(net_src) $(daemon_src) $(agent_src) src/daemon/main.c tests/harness.c \
 	$(lib_src) $(cli_src) src/cli/main.c
 $(call obj,san,$(all_src)) $(call obj,opt,$(all_src)) $(call obj,lib,$(lib_src)):
 
@@ -131,23 +133,23 @@ $(O)/tests/unit/cli/%: tests/unit/cli/%.c $(call obj,san,tests/harness.c $(cli_s
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) -Itests -o $@ $^ $(CLIENT_LIBS)
 
-$(O)/tests/unit/%: tests/unit/%.c $(call obj,san,tests/harness.c $(common_src) $(host_src) $(daemon_src))
+$(O)/tests/unit/%: tests/unit/%.c $(call obj,san,tests/harness.c $(common_src) $(host_src) $(net_src) $(daemon_src))
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) -Itests -o $@ $^ $(DAEMON_LIBS)
 
 $(O)/tests/integration/%: tests/integration/%.c tests/integration/vmtest.c \
-		$(call obj,san,tests/harness.c $(common_src) $(host_src))
+		$(call obj,san,tests/harness.c $(common_src) $(host_src) $(net_src))
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) -Itests -o $@ $^ $(DAEMON_LIBS)
 
 # hearthd with ASan/UBSan, for the API tests (`make api`).
-$(O)/san-bin/hearthd: $(call obj,san,src/daemon/main.c $(daemon_src) $(host_src) $(common_src))
+$(O)/san-bin/hearthd: $(call obj,san,src/daemon/main.c $(daemon_src) $(host_src) $(net_src) $(common_src))
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) -o $@ $^ $(DAEMON_LIBS)
 
 # API tests start the real hearthd (HEARTH_BIN) on 127.0.0.1 and use the store API for fixtures.
 $(O)/tests/api/%: tests/api/%.c tests/api/apitest.c tests/api/vmfx.c \
-		$(call obj,san,tests/harness.c $(common_src) $(host_src) $(daemon_src))
+		$(call obj,san,tests/harness.c $(common_src) $(host_src) $(net_src) $(daemon_src))
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) -Itests -o $@ $^ $(DAEMON_LIBS)
 
@@ -216,14 +218,14 @@ $(O)/fuzz/fuzz_http_request: tests/fuzz/fuzz_http_request.c src/daemon/http/pars
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ -lhttp_parser
 
 # --- benchmarks ---
-$(O)/bench/%: bench/%.c bench/stats.c $(call obj,opt,$(common_src) $(host_src))
+$(O)/bench/%: bench/%.c bench/stats.c $(call obj,opt,$(common_src) $(host_src) $(net_src))
 	@mkdir -p $(dir $@)
 	$(CC) $(OPT_CFLAGS) -o $@ $^ $(DAEMON_LIBS)
 
 # bench_api starts the real hearthd ($(O)/bin, built by `make bench`'s `all`) and seeds its store
 # through the store API, so it links the store objects too.
 $(O)/bench/bench_api $(O)/bench/bench_snapshots: $(O)/bench/%: bench/%.c bench/apiclient.c \
-		bench/stats.c $(call obj,opt,$(common_src) $(host_src) $(store_src))
+		bench/stats.c $(call obj,opt,$(common_src) $(host_src) $(net_src) $(store_src))
 	@mkdir -p $(dir $@)
 	$(CC) $(OPT_CFLAGS) -o $@ $^ $(DAEMON_LIBS) -lpthread
 

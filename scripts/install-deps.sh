@@ -15,7 +15,9 @@ packages=(
     # libraries hearthd, the CLI and the tests link
     libjansson-dev libsqlite3-dev sqlite3 libevent-dev libcurl4-openssl-dev libhttp-parser-dev
     # test helpers
-    curl jq python3 iproute2 nftables
+    curl jq python3 iproute2 nftables dnsmasq-base
+    # networking: nftables and rtnetlink from hearthd, DNS packets
+    libnftables-dev libmnl-dev libldns-dev
 )
 
 missing=()

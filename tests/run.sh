@@ -6,10 +6,23 @@ set -uo pipefail
 passed=0 failed=0 skipped=0
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
+# Every test runs in a network namespace of its own (as root), with only lo: whatever the
+# hearthd it starts sets up (uplink veth, nftables tables, ip_forward) stays inside, and its
+# traffic cannot leave (docs/testing.md). Named namespaces a test leaves in /run/netns (a
+# hearthd's "hearth-<hash>" namespace outlives it by design) are removed after it.
+isolate=()
+if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null; then
+    isolate=(unshare --net -- sh -c 'ip link set lo up && exec "$0" "$@"')
+fi
+netns_list() { ls /run/netns 2>/dev/null | grep '^hearth-' | sort; }
 for t in "$@"; do
     echo "== ${t#*/tests/}"
-    "$t" >"$log" 2>&1
+    before=$(netns_list)
+    "${isolate[@]}" "$t" >"$log" 2>&1
     rc=$?
+    for ns in $(comm -13 <(echo "$before") <(netns_list)); do
+        ip netns del "$ns" 2>/dev/null || true
+    done
     cat "$log"
     last=$(grep '^harness: ' "$log" | tail -n 1)
     if [[ $last =~ ^harness:\ ([0-9]+)\ passed,\ ([0-9]+)\ failed,\ ([0-9]+)\ skipped$ ]]; then
