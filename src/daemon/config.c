@@ -34,6 +34,11 @@ void config_defaults(struct hd_config *cfg)
     cfg->retention_hours = 168;
     snprintf(cfg->ingress_scheme, sizeof(cfg->ingress_scheme), "https");
     cfg->shutdown_timeout_s = 10;
+    cfg->net_uplink_net = 0xa9fe5800u;   /* 169.254.88.0/30 */
+    cfg->net_sandbox_net = 0x0a580000u;  /* 10.88.0.0/16 */
+    cfg->net_sandbox_prefix = 16;
+    cfg->net_networks_net = 0x0a590000u; /* 10.89.0.0/16 */
+    cfg->net_networks_prefix = 16;
 }
 
 __attribute__((format(printf, 3, 4)))
@@ -313,6 +318,110 @@ static int set_shutdown_timeout(struct hd_config *cfg, const char *v, const char
     return r;
 }
 
+/* "a.b.c.d/p" with host bits clear and min_p <= p <= max_p. */
+static int parse_cidr(const char *v, unsigned min_p, unsigned max_p, uint32_t *net,
+                      unsigned *prefix)
+{
+    char a[32];
+    const char *slash = strchr(v, '/');
+    if (!slash || (size_t)(slash - v) >= sizeof(a))
+        return -EINVAL;
+    memcpy(a, v, (size_t)(slash - v));
+    a[slash - v] = '\0';
+    struct in_addr in;
+    uint64_t p;
+    if (inet_pton(AF_INET, a, &in) != 1 || parse_u64(slash + 1, min_p, max_p, &p) < 0)
+        return -EINVAL;
+    uint32_t n = ntohl(in.s_addr), mask = p ? ~0u << (32 - p) : 0;
+    if (n & ~mask)
+        return -EINVAL;
+    *net = n;
+    *prefix = (unsigned)p;
+    return 0;
+}
+
+static int set_net_namespace(struct hd_config *cfg, const char *v, const char **why)
+{
+    *why = "expected 1-32 characters of [A-Za-z0-9_-], or \"\" (derived)";
+    size_t n = strlen(v);
+    if (n > 32 || strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") != n)
+        return -EINVAL;
+    return copy_str(cfg->net_namespace, sizeof(cfg->net_namespace), v);
+}
+
+static int set_net_uplink_if(struct hd_config *cfg, const char *v, const char **why)
+{
+    *why = "expected 1-15 characters of [A-Za-z0-9_-], or \"\" (derived)";
+    size_t n = strlen(v);
+    if (n > 15 || strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") != n)
+        return -EINVAL;
+    return copy_str(cfg->net_uplink_if, sizeof(cfg->net_uplink_if), v);
+}
+
+static int set_net_uplink_cidr(struct hd_config *cfg, const char *v, const char **why)
+{
+    unsigned p;
+    *why = "expected an IPv4 /30 such as 169.254.88.0/30";
+    return parse_cidr(v, 30, 30, &cfg->net_uplink_net, &p);
+}
+
+static int set_net_sandbox_cidr(struct hd_config *cfg, const char *v, const char **why)
+{
+    *why = "expected an IPv4 block of /8 to /24 such as 10.88.0.0/16";
+    return parse_cidr(v, 8, 24, &cfg->net_sandbox_net, &cfg->net_sandbox_prefix);
+}
+
+static int set_net_networks_cidr(struct hd_config *cfg, const char *v, const char **why)
+{
+    *why = "expected an IPv4 block of /8 to /23 such as 10.89.0.0/16";
+    return parse_cidr(v, 8, 23, &cfg->net_networks_net, &cfg->net_networks_prefix);
+}
+
+static int set_dns_upstream(struct hd_config *cfg, const char *v, const char **why)
+{
+    *why = "expected up to 3 IPv4 addresses separated by commas, or \"\" (/etc/resolv.conf)";
+    uint32_t ups[3];
+    size_t n = 0;
+    char buf[128];
+    if (strlen(v) >= sizeof(buf))
+        return -EINVAL;
+    snprintf(buf, sizeof(buf), "%s", v);
+    char *save = NULL;
+    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        while (*t == ' ')
+            t++;
+        struct in_addr in;
+        if (n == 3 || inet_pton(AF_INET, t, &in) != 1)
+            return -EINVAL;
+        ups[n++] = ntohl(in.s_addr);
+    }
+    memcpy(cfg->dns_upstreams, ups, n * sizeof(ups[0]));
+    cfg->n_dns_upstreams = n;
+    return 0;
+}
+
+void config_net_names(const struct hd_config *cfg, char ns[CONFIG_NAME_SIZE], char uplink[16])
+{
+    /* FNV-1a of the data dir: two hearthds on one machine (tests) get their own namespaces,
+     * and a restarted one finds its own again */
+    uint32_t h = 2166136261u;
+    for (const char *p = cfg->data_dir; *p; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    bool dflt = strcmp(cfg->data_dir, "/var/lib/hearth") == 0;
+    if (cfg->net_namespace[0])
+        snprintf(ns, CONFIG_NAME_SIZE, "%s", cfg->net_namespace);
+    else if (dflt)
+        snprintf(ns, CONFIG_NAME_SIZE, "hearth");
+    else
+        snprintf(ns, CONFIG_NAME_SIZE, "hearth-%08x", h);
+    if (cfg->net_uplink_if[0])
+        snprintf(uplink, 16, "%s", cfg->net_uplink_if);
+    else if (dflt)
+        snprintf(uplink, 16, "hearth0");
+    else
+        snprintf(uplink, 16, "hu-%08x", h);
+}
+
 static const struct {
     const char *key;
     config_setter set;
@@ -334,6 +443,12 @@ static const struct {
     { "ingress_domain", set_ingress_domain },
     { "ingress_scheme", set_ingress_scheme },
     { "shutdown_timeout_s", set_shutdown_timeout },
+    { "net_namespace", set_net_namespace },
+    { "net_uplink_if", set_net_uplink_if },
+    { "net_uplink_cidr", set_net_uplink_cidr },
+    { "net_sandbox_cidr", set_net_sandbox_cidr },
+    { "net_networks_cidr", set_net_networks_cidr },
+    { "dns_upstream", set_dns_upstream },
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 

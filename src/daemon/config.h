@@ -41,6 +41,17 @@ struct hd_config {
     char ingress_domain[CONFIG_DOMAIN_SIZE]; /* "" = no ingress_url_template */
     char ingress_scheme[8];               /* https | http */
     uint32_t shutdown_timeout_s;          /* in-flight requests on SIGTERM; 10 */
+    /* networking (docs/networking.md) */
+    char net_namespace[CONFIG_NAME_SIZE]; /* "" → "hearth" for the default data_dir, else
+                                             "hearth-<8 hex of the data_dir's hash>" */
+    char net_uplink_if[16];               /* root end of the uplink veth; "" → derived too */
+    uint32_t net_uplink_net;              /* net_uplink_cidr = 169.254.88.0/30 (host order) */
+    uint32_t net_sandbox_net;             /* net_sandbox_cidr = 10.88.0.0/16 */
+    unsigned net_sandbox_prefix;
+    uint32_t net_networks_net;            /* net_networks_cidr = 10.89.0.0/16 (a /24 each) */
+    unsigned net_networks_prefix;
+    uint32_t dns_upstreams[3];            /* dns_upstream = "" → /etc/resolv.conf's */
+    size_t n_dns_upstreams;
 };
 
 /* Fills cfg with every default. */
@@ -72,6 +83,10 @@ int config_load(struct hd_config *cfg, const char *path, bool must_exist, char *
 /* Parses "HOST:PORT" ("[v6]:PORT" for IPv6; HOST numeric). Returns 0 or -EINVAL. */
 __attribute__((warn_unused_result))
 int config_parse_hostport(const char *s, char host[CONFIG_HOST_SIZE], uint16_t *ret_port);
+
+/* The effective network namespace and uplink names (see net_namespace): written into ns (64)
+ * and uplink (16). */
+void config_net_names(const struct hd_config *cfg, char ns[CONFIG_NAME_SIZE], char uplink[16]);
 
 /* The effective images directory: images_dir, or <data_dir>/images when unset. Returns 0 or
  * -ENAMETOOLONG. */

@@ -5,6 +5,7 @@
  * code: logs JSON lines, never a key. */
 #include "daemon/commands.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -21,6 +22,7 @@
 #include "common/buf.h"
 #include "common/timefmt.h"
 #include "daemon/api/api.h"
+#include "daemon/api/netplane.h"
 #include "daemon/config.h"
 #include "daemon/http/jsend.h"
 #include "daemon/http/request.h"
@@ -30,6 +32,7 @@
 #include "daemon/host/host.h"
 #include "daemon/log.h"
 #include "daemon/api/snapshots.h"
+#include "daemon/net/dns.h"
 #include "daemon/reconcile.h"
 #include "daemon/store/store.h"
 
@@ -308,6 +311,53 @@ static int start_host(struct hd_ctx *hd)
     return reconcile_run(hd->store, hd->host, hd->base, hd->api.set.host_id);
 }
 
+/* Sandbox networking (docs/networking.md): the hearth namespace, DNS and the bandwidth meter,
+ * then the running sandboxes' data plane re-applied. Without it (no CAP_NET_ADMIN, no nftables)
+ * hearthd still serves and VMs get a NIC without a link, and the log says so. */
+static void start_net(struct hd_ctx *hd)
+{
+    const struct hd_config *c = &hd->cfg;
+    char ns[CONFIG_NAME_SIZE], uplink[16], err[512] = "";
+    config_net_names(c, ns, uplink);
+    struct api_net_settings s = {
+        .net = { .ns_name = ns, .uplink_root_if = uplink, .uplink_net = c->net_uplink_net,
+                 .sandbox_net = c->net_sandbox_net, .sandbox_prefix = c->net_sandbox_prefix,
+                 .networks_net = c->net_networks_net,
+                 .networks_prefix = c->net_networks_prefix },
+    };
+    for (size_t i = 0; i < c->n_dns_upstreams; i++) {
+        s.upstreams[i].sin_family = AF_INET;
+        s.upstreams[i].sin_port = htons(53);
+        s.upstreams[i].sin_addr.s_addr = htonl(c->dns_upstreams[i]);
+    }
+    s.n_upstreams = c->n_dns_upstreams;
+    if (!s.n_upstreams &&
+        dns_upstreams_from_resolv_conf("/etc/resolv.conf", s.upstreams, API_NET_MAX_UPSTREAMS,
+                                       &s.n_upstreams) < 0)
+        s.n_upstreams = 0;
+    int r = api_net_start(&hd->api, &s, err, sizeof(err));
+    if (r < 0) {
+        log_error(NULL, "networking unavailable: sandboxes get no address", "{s:s,s:s}",
+                  "namespace", ns, "err", err);
+        return;
+    }
+    log_info(NULL, "networking ready", "{s:s,s:s,s:i}", "namespace", ns, "uplink", uplink,
+             "dns_upstreams", (int)s.n_upstreams);
+    struct store_sandbox *rows = NULL;
+    size_t n = 0;
+    if (store_sandbox_list_unsettled(hd->store, NULL, &rows, &n) < 0)
+        return;
+    const char **running = calloc(n ? n : 1, sizeof(*running));
+    size_t nr = 0;
+    for (size_t i = 0; running && i < n; i++)
+        if (rows[i].status == STORE_RUNNING)
+            running[nr++] = rows[i].id;
+    if (running)
+        api_net_reconcile(&hd->api, running, nr);
+    free(running);
+    store_sandbox_array_free(rows, n);
+}
+
 static int serve_run(struct hd_ctx *hd)
 {
     int r = cmd_store_open(&hd->cfg, &hd->store);
@@ -325,6 +375,7 @@ static int serve_run(struct hd_ctx *hd)
     hd->api.base = hd->base;
     if (start_host(hd) < 0)
         return EXIT_HEARTHD;
+    start_net(hd);
     if (api_idle_start(&hd->api) < 0)
         return EXIT_HEARTHD;
     hd->api_srv = http_server_new(hd->base, NULL, api_handle, &hd->api);
@@ -357,6 +408,7 @@ static int serve_run(struct hd_ctx *hd)
 static void serve_release(struct hd_ctx *hd)
 {
     api_snapshots_stop(&hd->api);
+    api_net_stop(&hd->api);
     /* VMs outlive hearthd (DESIGN §6): the next start re-adopts them */
     host_free_keep_vms(hd->host);
     http_server_free(hd->api_srv);

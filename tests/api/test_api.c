@@ -5,6 +5,7 @@
  * the keys CLI, config errors, logs and shutdown. */
 #include "apitest.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -376,9 +377,7 @@ TEST(routing_404_405_501)
     struct {
         const char *method, *path;
     } ni[] = {
-        { "POST", "/v1/networks" },
-        { "GET", "/v1/disks" },                   { "GET", "/v1/sandboxes/sb-x/egress" },
-        { "GET", "/v1/sandboxes/sb-x/bandwidth" }, { "GET", "/v1/networks" },
+        { "GET", "/v1/disks" },
         { "DELETE", "/v1/disks/d1" },             { "GET", "/v1/templates/t/logs" },
         { "POST", "/v1/sandboxes/sb-x/processes" }, { "POST", "/v1/sandboxes/sb-x/shell" },
         { "POST", "/v1/sandboxes/sb-x/tunnel/80" }, { "GET", "/v1/sandboxes/sb-x/shell-ws" },
@@ -1113,6 +1112,336 @@ TEST(create_is_503_without_vm_layer)
     hresp_free(&r);
     CHECK(req(&f, "GET", "/v1/sandboxes", hdr, NULL, 200, &r));
     CHECK_EQ(jint(r.json, "data.pagination.total"), 0);
+    hresp_free(&r);
+    fx_end(&f);
+}
+
+/* ---- egress, bandwidth, networks (§3.6–§3.8) without VMs ---- */
+
+static bool egress_is(struct fx *f, const char *id, const char *want_json)
+{
+    char t[128];
+    struct hresp r;
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/egress", id);
+    REQUIRE(req(f, "GET", t, f->hdr_alice, NULL, 200, &r));
+    char *got = json_dumps(jpath(r.json, "data.egress"), JSON_COMPACT);
+    bool ok = got && strcmp(got, want_json) == 0;
+    if (!ok)
+        harness_fail(__FILE__, __LINE__, "egress %s, want %s", got ? got : "?", want_json);
+    free(got);
+    hresp_free(&r);
+    return ok;
+}
+
+TEST(egress_api_and_hostile_rules)
+{
+    struct fx f;
+    if (!fx_start(&f, NULL))
+        return;
+    struct hresp r;
+    char t[128];
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/egress", f.sb_running);
+    CHECK(req(&f, "GET", t, f.hdr_alice, NULL, 200, &r));
+    CHECK_STR(jstr(r.json, "data.id"), f.sb_running);
+    hresp_free(&r);
+    CHECK(egress_is(&f, f.sb_running, "[\"api.example.com:443\"]"));
+    /* stored form: lowercased, no trailing dot, host bits cleared, duplicates dropped */
+    CHECK(req(&f, "PUT", t, f.hdr_alice,
+              "{\"egress\":[\"API.Example.COM.\",\"10.1.2.3/8\",\"x.org:443\",\"x.org:443\","
+              "\"*.Wild.org\",\"203.0.113.7:53\"]}", 200, &r));
+    hresp_free(&r);
+    CHECK(egress_is(&f, f.sb_running,
+                    "[\"api.example.com\",\"10.0.0.0/8\",\"x.org:443\",\"*.wild.org\","
+                    "\"203.0.113.7:53\"]"));
+    /* every spelling of allow-all is stored as [] */
+    static const char *const all[] = { "{\"egress\":null}", "{}", "{\"egress\":[]}",
+                                       "{\"egress\":[\"a.com\",\"*\"]}" };
+    for (size_t i = 0; i < 4; i++) {
+        CHECK(req(&f, "PUT", t, f.hdr_alice, "{\"egress\":[\"a.com\"]}", 200, &r));
+        hresp_free(&r);
+        CHECK(req(&f, "PUT", t, f.hdr_alice, all[i], 200, &r));
+        hresp_free(&r);
+        CHECK(egress_is(&f, f.sb_running, "[]"));
+    }
+    CHECK(req(&f, "PUT", t, f.hdr_alice, "{\"egress\":[\"keep.me\"]}", 200, &r));
+    hresp_free(&r);
+    /* one bad rule: 400 naming it, nothing stored */
+    static const struct {
+        const char *body, *field;
+    } bad[] = {
+        { "{\"egress\":[\"ok.com\",\"ok2.com\",\"bad host\"]}", "egress[2]" },
+        { "{\"egress\":[\"::1\"]}", "egress[0]" },
+        { "{\"egress\":[\"[2001:db8::1]:443\"]}", "egress[0]" },
+        { "{\"egress\":[\"a.com:0\"]}", "egress[0]" },
+        { "{\"egress\":[\"a.com:65536\"]}", "egress[0]" },
+        { "{\"egress\":[\"a.com:-1\"]}", "egress[0]" },
+        { "{\"egress\":[\"10.0.0.0/33\"]}", "egress[0]" },
+        { "{\"egress\":[\"*.10.0.0.0/8\"]}", "egress[0]" },
+        { "{\"egress\":[\"b\u00fccher.de\"]}", "egress[0]" },
+        { "{\"egress\":[\"-a.com\"]}", "egress[0]" },
+        { "{\"egress\":[\"a..com\"]}", "egress[0]" },
+        { "{\"egress\":[\"\"]}", "egress[0]" },
+        { "{\"egress\":[\"a\\u0000b.com\"]}", "egress[0]" },
+        { "{\"egress\":[42]}", "egress[0]" },
+        { "{\"egress\":[\"x.com\",null]}", "egress[1]" },
+        { "{\"egress\":\"a.com\"}", "egress" },
+        { "{\"egress\":{}}", "egress" },
+        { "[]", "body" },
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        CHECK(req(&f, "PUT", t, f.hdr_alice, bad[i].body, 400, &r));
+        CHECK(json_object_get(json_object_get(r.json, "data"), bad[i].field) != NULL);
+        hresp_free(&r);
+    }
+    /* overlong rule, 257 and 10,000 rules */
+    char *big = malloc(400000);
+    REQUIRE(big);
+    size_t n = (size_t)snprintf(big, 400000, "{\"egress\":[\"");
+    memset(big + n, 'a', 300);
+    n += 300;
+    n += (size_t)snprintf(big + n, 400000 - n, ".com\"]}");
+    CHECK(req(&f, "PUT", t, f.hdr_alice, big, 400, &r));
+    CHECK(json_object_get(json_object_get(r.json, "data"), "egress[0]") != NULL);
+    hresp_free(&r);
+    size_t counts[] = { 257, 10000 };
+    for (size_t c = 0; c < 2; c++) {
+        n = (size_t)snprintf(big, 400000, "{\"egress\":[");
+        for (size_t i = 0; i < counts[c]; i++)
+            n += (size_t)snprintf(big + n, 400000 - n, "%s\"h%zu.example.com\"", i ? "," : "",
+                                  i);
+        snprintf(big + n, 400000 - n, "]}");
+        CHECK(req(&f, "PUT", t, f.hdr_alice, big, 400, &r));
+        CHECK(json_object_get(json_object_get(r.json, "data"), "egress") != NULL);
+        hresp_free(&r);
+    }
+    /* 256 rules are fine */
+    n = (size_t)snprintf(big, 400000, "{\"egress\":[");
+    for (size_t i = 0; i < 256; i++)
+        n += (size_t)snprintf(big + n, 400000 - n, "%s\"10.%zu.%zu.0/24:%zu\"", i ? "," : "",
+                              i / 200, i % 200, 1000 + i);
+    snprintf(big + n, 400000 - n, "]}");
+    CHECK(req(&f, "PUT", t, f.hdr_alice, big, 200, &r));
+    CHECK_EQ(json_array_size(jpath(r.json, "data.egress")), 256);
+    hresp_free(&r);
+    free(big);
+    CHECK(req(&f, "PUT", t, f.hdr_alice, "{\"egress\":[\"keep.me\"]}", 200, &r));
+    hresp_free(&r);
+    CHECK(egress_is(&f, f.sb_running, "[\"keep.me\"]"));
+    /* paused: stored; destroyed: 409; someone else's: 404 */
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/egress", f.sb_paused);
+    CHECK(req(&f, "PUT", t, f.hdr_alice, "{\"egress\":[\"p.com\"]}", 200, &r));
+    hresp_free(&r);
+    CHECK(egress_is(&f, f.sb_paused, "[\"p.com\"]"));
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/egress", f.sb_destroyed);
+    CHECK(req(&f, "PUT", t, f.hdr_alice, "{\"egress\":[]}", 409, &r));
+    hresp_free(&r);
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/egress", f.sb_bob);
+    CHECK(req(&f, "PUT", t, f.hdr_alice, "{\"egress\":[]}", 404, &r));
+    hresp_free(&r);
+    CHECK(req(&f, "GET", t, f.hdr_alice, NULL, 404, &r));
+    hresp_free(&r);
+    fx_end(&f);
+}
+
+TEST(bandwidth_api)
+{
+    struct fx f;
+    if (!fx_start(&f, NULL))
+        return;
+    struct hresp r;
+    char t[160];
+    /* unmetered (a seeded row): -1 everywhere, recharge is a no-op */
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/bandwidth", f.sb_running);
+    CHECK(req(&f, "GET", t, f.hdr_alice, NULL, 200, &r));
+    CHECK_STR(jstr(r.json, "data.id"), f.sb_running);
+    CHECK_EQ(jint(r.json, "data.quota_bytes"), -1);
+    CHECK_EQ(jint(r.json, "data.remaining_bytes"), -1);
+    CHECK_EQ(jint(r.json, "data.used_bytes"), 0);
+    CHECK(json_is_false(jpath(r.json, "data.capped")));
+    hresp_free(&r);
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/bandwidth/recharge", f.sb_running);
+    CHECK(req(&f, "POST", t, f.hdr_alice, "{\"add_bytes\":5}", 200, &r));
+    CHECK_EQ(jint(r.json, "data.quota_bytes"), -1);
+    hresp_free(&r);
+    /* metered and capped: a recharge adds exactly add_bytes and uncaps */
+    char db[256], err[256];
+    snprintf(db, sizeof(db), "%s/hearth.db", f.s.data);
+    struct store *st;
+    REQUIRE(store_open(db, &st, err, sizeof(err)) == 0);
+    struct store_sandbox_patch p = { .fields = STORE_PATCH_BW_QUOTA | STORE_PATCH_BW_COUNTERS,
+                                     .bw_quota_bytes = 1000, .bw_used_bytes = 1500,
+                                     .bw_ingress_bytes = 77, .bw_capped = true, .now_ms = 1 };
+    CHECK_EQ(store_sandbox_update(st, NULL, f.sb_paused, &p), 0);
+    store_close(st);
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/bandwidth", f.sb_paused);
+    CHECK(req(&f, "GET", t, f.hdr_alice, NULL, 200, &r));
+    CHECK_EQ(jint(r.json, "data.remaining_bytes"), -500);
+    CHECK_EQ(jint(r.json, "data.ingress_bytes"), 77);
+    CHECK(json_is_true(jpath(r.json, "data.capped")));
+    hresp_free(&r);
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/bandwidth/recharge", f.sb_paused);
+    CHECK(req(&f, "POST", t, f.hdr_alice, "{\"add_bytes\":1000}", 200, &r));
+    CHECK_EQ(jint(r.json, "data.quota_bytes"), 2000);
+    CHECK_EQ(jint(r.json, "data.used_bytes"), 1500);
+    CHECK_EQ(jint(r.json, "data.remaining_bytes"), 500);
+    CHECK(json_is_false(jpath(r.json, "data.capped")));
+    hresp_free(&r);
+    static const char *const bad[] = {
+        "{\"add_bytes\":0}", "{\"add_bytes\":-1}", "{\"add_bytes\":1125899906842625}",
+        "{\"add_bytes\":\"5\"}", "{\"add_bytes\":1.5}", "{}", "[]", "{\"add_bytes\":null}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        CHECK(req(&f, "POST", t, f.hdr_alice, bad[i], 400, &r));
+        CHECK(fail_field(&r, "add_bytes", "invalid_request"));
+        hresp_free(&r);
+    }
+    CHECK(req(&f, "POST", t, f.hdr_alice, "{\"add_bytes\":1125899906842624}", 200, &r));
+    hresp_free(&r);
+    /* ownership first */
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/bandwidth/recharge", f.sb_bob);
+    CHECK(req(&f, "POST", t, f.hdr_alice, "{\"add_bytes\":0}", 404, &r));
+    hresp_free(&r);
+    fx_end(&f);
+}
+
+static bool net_create(struct fx *f, const char *hdr, const char *body, int want, char id[64])
+{
+    struct hresp r;
+    REQUIRE(req(f, "POST", "/v1/networks", hdr, body, want, &r));
+    if (id && want == 200)
+        snprintf(id, 64, "%s", jstr(r.json, "data.id") ? jstr(r.json, "data.id") : "");
+    hresp_free(&r);
+    return true;
+}
+
+TEST(networks_api_and_hostile_names)
+{
+    struct fx f;
+    if (!fx_start(&f, NULL))
+        return;
+    struct hresp r;
+    char t[200], id[64], id2[64];
+    CHECK(req(&f, "GET", "/v1/networks", f.hdr_alice, NULL, 200, &r));
+    CHECK_EQ(jint(r.json, "data.pagination.total"), 0);
+    hresp_free(&r);
+    CHECK(req(&f, "POST", "/v1/networks", f.hdr_alice, "{\"name\":\"backend\"}", 200, &r));
+    CHECK(strncmp(jstr(r.json, "data.id"), "net-", 4) == 0);
+    CHECK_STR(jstr(r.json, "data.name"), "backend");
+    CHECK_EQ(jint(r.json, "data.member_count"), 0);
+    CHECK(jstr(r.json, "data.created_at") != NULL);
+    CHECK(jpath(r.json, "data.members") == NULL);
+    snprintf(id, sizeof(id), "%s", jstr(r.json, "data.id"));
+    hresp_free(&r);
+    CHECK(req(&f, "POST", "/v1/networks", f.hdr_alice, "{\"name\":\"backend\"}", 400, &r));
+    CHECK(fail_field(&r, "name", "name_taken"));
+    hresp_free(&r);
+    CHECK(net_create(&f, f.hdr_bob, "{\"name\":\"backend\"}", 200, id2)); /* per user */
+    char longname[80];
+    memset(longname, 'a', 64);
+    longname[64] = '\0';
+    char lbody[128];
+    snprintf(lbody, sizeof(lbody), "{\"name\":\"%s\"}", longname);
+    const char *bad[] = { "{\"name\":\"\"}", "{\"name\":\"Net\"}", "{\"name\":\"net-x\"}",
+                          "{\"name\":\"-a\"}", "{\"name\":\"b\u00fccher\"}",
+                          "{\"name\":\"a b\"}", "{\"name\":\"a\\u0000b\"}",
+                          "{\"name\":7}", "{}", "[]", lbody };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        CHECK(req(&f, "POST", "/v1/networks", f.hdr_alice, bad[i], 400, &r));
+        CHECK(fail_field(&r, "name", "invalid_request"));
+        hresp_free(&r);
+    }
+    longname[63] = '\0';
+    snprintf(lbody, sizeof(lbody), "{\"name\":\"%s\"}", longname);
+    CHECK(net_create(&f, f.hdr_alice, lbody, 200, NULL));
+    /* get by name and by id (lower-case ULID); someone else's is 404 */
+    CHECK(req(&f, "GET", "/v1/networks/backend", f.hdr_alice, NULL, 200, &r));
+    CHECK_STR(jstr(r.json, "data.id"), id);
+    CHECK_EQ(json_array_size(jpath(r.json, "data.members")), 0);
+    hresp_free(&r);
+    char lower[64];
+    for (size_t i = 0; i <= strlen(id); i++)
+        lower[i] = (char)tolower((unsigned char)id[i]);
+    snprintf(t, sizeof(t), "/v1/networks/%s", lower);
+    CHECK(req(&f, "GET", t, f.hdr_alice, NULL, 200, &r));
+    hresp_free(&r);
+    snprintf(t, sizeof(t), "/v1/networks/%s", id2);
+    CHECK(req(&f, "GET", t, f.hdr_alice, NULL, 404, &r));
+    CHECK_STR(r.body, "{\"status\":\"fail\",\"data\":\"network not found\"}");
+    hresp_free(&r);
+    CHECK(req(&f, "GET", "/v1/networks/nope", f.hdr_alice, NULL, 404, &r));
+    hresp_free(&r);
+    CHECK(req(&f, "GET", "/v1/networks?limit=1", f.hdr_alice, NULL, 200, &r));
+    CHECK_EQ(jint(r.json, "data.pagination.total"), 2);
+    CHECK_EQ(json_array_size(jpath(r.json, "data.data")), 1);
+    hresp_free(&r);
+
+    /* attach a paused sandbox (stored), twice; states and references */
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/networks", f.sb_paused);
+    CHECK(req(&f, "POST", t, f.hdr_alice, "{\"id\":\"backend\"}", 200, &r));
+    CHECK(json_is_true(jpath(r.json, "data.ok")));
+    hresp_free(&r);
+    CHECK(req(&f, "POST", t, f.hdr_alice, "{\"id\":\"backend\"}", 200, &r));
+    hresp_free(&r);
+    CHECK(req(&f, "POST", t, f.hdr_alice, "{\"id\":\"nope\"}", 404, &r));
+    hresp_free(&r);
+    snprintf(lbody, sizeof(lbody), "{\"id\":\"%s\"}", id2); /* bob's */
+    CHECK(req(&f, "POST", t, f.hdr_alice, lbody, 404, &r));
+    hresp_free(&r);
+    CHECK(req(&f, "POST", t, f.hdr_alice, "{\"id\":5}", 400, &r));
+    hresp_free(&r);
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/networks", f.sb_destroyed);
+    CHECK(req(&f, "POST", t, f.hdr_alice, "{\"id\":\"backend\"}", 409, &r));
+    hresp_free(&r);
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/networks", f.sb_bob);
+    CHECK(req(&f, "POST", t, f.hdr_alice, "{\"id\":\"backend\"}", 404, &r));
+    hresp_free(&r);
+    CHECK(req(&f, "GET", "/v1/networks/backend", f.hdr_alice, NULL, 200, &r));
+    CHECK_EQ(jint(r.json, "data.member_count"), 1);
+    CHECK_STR(jstr(r.json, "data.members.0.sandbox_id"), f.sb_paused);
+    CHECK_STR(jstr(r.json, "data.members.0.name"), "paused-1");
+    CHECK_STR(jstr(r.json, "data.members.0.status"), "paused");
+    CHECK(jstr(r.json, "data.members.0.ip") != NULL);
+    hresp_free(&r);
+    CHECK(req(&f, "DELETE", "/v1/networks/backend", f.hdr_alice, NULL, 409, &r));
+    CHECK_STR(jstr(r.json, "data.code"), "in_use");
+    CHECK_STR(jstr(r.json, "data.message"), "network has 1 member");
+    hresp_free(&r);
+    /* at most 8 networks per sandbox */
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/networks", f.sb_paused);
+    for (int i = 0; i < 8; i++) {
+        char body[64], nm[32];
+        snprintf(nm, sizeof(nm), "n%d", i);
+        snprintf(body, sizeof(body), "{\"name\":\"%s\"}", nm);
+        CHECK(net_create(&f, f.hdr_alice, body, 200, NULL));
+        snprintf(body, sizeof(body), "{\"id\":\"%s\"}", nm);
+        CHECK(req(&f, "POST", t, f.hdr_alice, body, i < 7 ? 200 : 409, &r));
+        if (i == 7)
+            CHECK_STR(jstr(r.json, "data.code"), "limit_reached");
+        hresp_free(&r);
+    }
+    /* detach: 200 also when not a member; 404 for an unknown network */
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/networks/backend", f.sb_paused);
+    CHECK(req(&f, "DELETE", t, f.hdr_alice, NULL, 200, &r));
+    hresp_free(&r);
+    CHECK(req(&f, "DELETE", t, f.hdr_alice, NULL, 200, &r));
+    hresp_free(&r);
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/networks/nope", f.sb_paused);
+    CHECK(req(&f, "DELETE", t, f.hdr_alice, NULL, 404, &r));
+    hresp_free(&r);
+    /* delete, repeat by id, then the name is free and unknown */
+    snprintf(t, sizeof(t), "/v1/networks/%s", id);
+    CHECK(req(&f, "DELETE", t, f.hdr_alice, NULL, 200, &r));
+    hresp_free(&r);
+    CHECK(req(&f, "DELETE", t, f.hdr_alice, NULL, 200, &r));
+    hresp_free(&r);
+    CHECK(req(&f, "GET", "/v1/networks/backend", f.hdr_alice, NULL, 404, &r));
+    hresp_free(&r);
+    CHECK(net_create(&f, f.hdr_alice, "{\"name\":\"backend\"}", 200, NULL));
+    /* create naming an unknown network: 400 before anything is stored */
+    CHECK(req(&f, "POST", "/v1/sandboxes", f.hdr_alice,
+              "{\"shape\":\"s-1vcpu-1gb\",\"networks\":[{\"id\":\"backend\"},{\"id\":\"nope\"}]}",
+              400, &r));
+    CHECK(fail_field(&r, "networks[1].id", "unknown_reference"));
     hresp_free(&r);
     fx_end(&f);
 }

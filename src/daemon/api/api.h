@@ -17,6 +17,7 @@ struct event_base;
 struct http_request;
 struct api_golden;
 struct api_idle;
+struct api_net;
 
 /* Operator settings the API needs (copied from the daemon config by serve.c). */
 struct api_settings {
@@ -44,6 +45,7 @@ struct api_ctx {
     struct api_golden *goldens;             /* golden snapshots being built (snapshots.c) */
     struct api_idle *idle;                  /* auto-pause bookkeeping (snapshots.c) */
     int64_t started_ms;
+    struct api_net *net;                    /* networking (netplane.c); NULL: not started */
 };
 
 /* Prepares ctx (zeroes it; the caller then sets store, set, host). */

@@ -9,8 +9,10 @@
 #include <string.h>
 
 #include "daemon/api/catalog.h"
+#include "daemon/api/egress.h"
 #include "daemon/api/exec.h"
 #include "daemon/api/files.h"
+#include "daemon/api/networks.h"
 #include "daemon/api/reply.h"
 #include "daemon/api/sandboxes.h"
 #include "daemon/api/snapshots.h"
@@ -47,16 +49,16 @@ static const struct api_route routes[] = {
     R(POST, "/v1/sandboxes/*/exec", KEY, api_sandbox_exec),
     R(PUT, "/v1/sandboxes/*/files", KEY, api_sandbox_file_put),
     R(GET, "/v1/sandboxes/*/files", KEY, api_sandbox_file_get),
-    NI(GET, "/v1/sandboxes/*/egress"),
-    NI(PUT, "/v1/sandboxes/*/egress"),
-    NI(GET, "/v1/sandboxes/*/bandwidth"),
-    NI(POST, "/v1/sandboxes/*/bandwidth/recharge"),
-    NI(GET, "/v1/networks"),
-    NI(POST, "/v1/networks"),
-    NI(GET, "/v1/networks/*"),
-    NI(DELETE, "/v1/networks/*"),
-    NI(POST, "/v1/sandboxes/*/networks"),
-    NI(DELETE, "/v1/sandboxes/*/networks/*"),
+    R(GET, "/v1/sandboxes/*/egress", KEY, api_sandbox_egress_get),
+    R(PUT, "/v1/sandboxes/*/egress", KEY, api_sandbox_egress_put),
+    R(GET, "/v1/sandboxes/*/bandwidth", KEY, api_sandbox_bandwidth_get),
+    R(POST, "/v1/sandboxes/*/bandwidth/recharge", KEY, api_sandbox_bandwidth_recharge),
+    R(GET, "/v1/networks", KEY, api_network_list),
+    R(POST, "/v1/networks", KEY, api_network_create),
+    R(GET, "/v1/networks/*", KEY, api_network_get),
+    R(DELETE, "/v1/networks/*", KEY, api_network_delete),
+    R(POST, "/v1/sandboxes/*/networks", KEY, api_sandbox_network_attach),
+    R(DELETE, "/v1/sandboxes/*/networks/*", KEY, api_sandbox_network_detach),
     NI(GET, "/v1/disks"),
     NI(POST, "/v1/disks"),
     NI(GET, "/v1/disks/*"),

@@ -18,6 +18,8 @@
 #include "daemon/api/api.h"
 #include "daemon/api/catalog.h"
 #include "daemon/api/guest.h"
+#include "daemon/api/netplane.h"
+#include "daemon/api/networks.h"
 #include "daemon/api/reply.h"
 #include "daemon/api/sandbox_view.h"
 #include "daemon/api/snapshots.h"
@@ -240,6 +242,7 @@ void api_sandbox_destroy_vm(struct api_ctx *ctx, const char *id, const char *req
     w->ctx = ctx;
     snprintf(w->id, sizeof(w->id), "%s", id);
     snprintf(w->req_id, sizeof(w->req_id), "%s", req_id ? req_id : "");
+    api_net_vm_stopped(ctx, id);
     host_vm_destroy(ctx->host, id, on_host_destroyed, w);
 }
 
@@ -356,6 +359,8 @@ static void create_fail(struct create_wait *w, const char *msg, bool vm_left)
               w->id, "err", msg);
     if (r == 0 && vm_left)
         api_sandbox_destroy_vm(ctx, w->id, http_request_id(w->call.req));
+    else
+        api_net_vm_stopped(ctx, w->id);
     if (!w->client_gone) {
         if (r == -ESTALE) /* deleted while creating */
             api_reply_invalid_state(&w->call, "destroying", "sandbox was deleted while creating");
@@ -537,7 +542,14 @@ static int insert_row(const struct api_call *call, const struct api_create_req *
     sb->egress.n = cr->n_egress;
     sb->ssh_pubkeys.v = cr->ssh;
     sb->ssh_pubkeys.n = cr->n_ssh;
-    for (int attempt = 0; attempt < 8; attempt++) {
+    r = ctx->net ? api_net_alloc_ip(ctx, sb->ip) : 0;
+    if (r == -EADDRNOTAVAIL) {
+        sb->egress = (struct store_strv){ 0 };
+        sb->ssh_pubkeys = (struct store_strv){ 0 };
+        api_reply_error(call, 503, "no free sandbox address", "no_capacity");
+        return r;
+    }
+    for (int attempt = 0; r == 0 && attempt < 8; attempt++) {
         if (cr->name)
             snprintf(sb->name, sizeof(sb->name), "%s", cr->name);
         else
@@ -613,8 +625,44 @@ static void on_create_body(struct api_call *call, json_t *body)
             goto out;
         }
     }
+    struct store_network nets[API_MAX_NETWORKS];
+    size_t n_nets = 0;
+    for (size_t i = 0; i < cr.n_networks; i++) {
+        struct store_network nw;
+        int r = api_network_resolve(ctx, call->auth.user_id, cr.networks[i], &nw);
+        if (r == 0 && nw.deleted_at)
+            r = -ENOENT;
+        if (r < 0) {
+            char f[40], msg[160];
+            snprintf(f, sizeof(f), "networks[%zu].id", i);
+            snprintf(msg, sizeof(msg), "unknown network: %.100s", cr.networks[i]);
+            if (r == -ENOENT)
+                api_reply_field(call, f, msg, "unknown_reference");
+            else
+                api_reply_internal(call, "read network", r);
+            goto out;
+        }
+        bool dup = false;
+        for (size_t k = 0; k < n_nets && !dup; k++)
+            dup = strcmp(nets[k].id, nw.id) == 0;
+        if (!dup)
+            nets[n_nets++] = nw;
+    }
+    if (n_nets && !ctx->net) {
+        api_reply_error(call, 503, "networking is not available", "unavailable");
+        goto out;
+    }
     if (insert_row(call, &cr, &sb) < 0)
         goto out;
+    /* joined before the VM starts, so its first network config has every address */
+    for (size_t i = 0; i < n_nets; i++) {
+        int r = api_net_join(ctx, nets[i].id, nets[i].subnet, sb.id);
+        if (r < 0 && r != -EEXIST) {
+            /* the row is left creating with its intent: reconcile turns it failed */
+            api_reply_internal(call, "join network", r);
+            goto out;
+        }
+    }
     struct create_wait *w = calloc(1, sizeof(*w));
     if (w && cr.n_ssh && !(w->keys = calloc(cr.n_ssh, sizeof(*w->keys)))) {
         free(w);
@@ -678,8 +726,17 @@ static void create_boot(struct create_wait *w)
         spec.snapshot = w->golden;
         spec.snapshot_consume = false;
     }
+    struct api_net_vm nv;
+    if (api_net_vm_prepare(ctx, w->id, &nv) < 0) {
+        create_fail(w, "cannot set up the sandbox's network", false);
+        return;
+    }
+    spec.tap_fd = nv.tap_fd;
+    spec.mac = nv.mac;
+    spec.net_json = nv.net_json;
     w->boot_start_us = mono_now_us();
     host_vm_create(ctx->host, &spec, on_host_created, w);
+    api_net_vm_release(&nv);
 }
 
 void api_sandbox_create(struct api_call *call)

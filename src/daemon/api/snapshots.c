@@ -23,6 +23,7 @@
 #include "common/timefmt.h"
 #include "daemon/api/api.h"
 #include "daemon/api/guest.h"
+#include "daemon/api/netplane.h"
 #include "daemon/api/reply.h"
 #include "daemon/api/sandbox_view.h"
 #include "daemon/api/sandboxes.h"
@@ -363,6 +364,7 @@ static void on_paused(void *ud, const char *id, const struct host_result *res)
         return;
     }
     settle(ctx, id, STORE_PAUSING, STORE_PAUSED, STORE_STATE_NONE, op->req_id);
+    api_net_vm_stopped(ctx, id); /* its tap went with QEMU; the address stays reserved */
     log_info(op->req_id, "sandbox paused", "{s:s,s:s}", "sandbox", id, "snapshot", op->dir);
     flatten_if_deep(ctx, id, op->dir);
     free(op);
@@ -596,6 +598,14 @@ static void on_no_snapshot(evutil_socket_t fd, short what, void *arg)
     on_restored(op, op->id, &res);
 }
 
+static void on_no_network(evutil_socket_t fd, short what, void *arg)
+{
+    struct restore_op *op = arg;
+    struct host_result res = { .err = HOST_E_SYSTEM };
+    snprintf(res.msg, sizeof(res.msg), "cannot set up the network of sandbox '%s'", op->id);
+    on_restored(op, op->id, &res);
+}
+
 static void restore_begin(struct restore_op *op)
 {
     struct api_ctx *ctx = op->ctx;
@@ -622,7 +632,20 @@ static void restore_begin(struct restore_op *op)
             on_no_snapshot(-1, 0, op);
         return;
     }
+    struct api_net_vm nv;
+    if (api_net_vm_prepare(ctx, op->id, &nv) < 0) {
+        store_sandbox_release(&sb);
+        op->attempt = RESUME_ATTEMPTS;
+        struct timeval now = { 0, 0 };
+        if (event_base_once(ctx->base, -1, EV_TIMEOUT, on_no_network, op, &now) < 0)
+            on_no_network(-1, 0, op);
+        return;
+    }
+    spec.tap_fd = nv.tap_fd;
+    spec.mac = nv.mac;
+    spec.net_json = nv.net_json;
     host_vm_create(ctx->host, &spec, on_restored, op);
+    api_net_vm_release(&nv);
     store_sandbox_release(&sb);
 }
 
@@ -741,6 +764,18 @@ static int fork_fill(struct api_ctx *ctx, const struct store_sandbox *src,
     return 0;
 }
 
+/* The child joins every network of its source, each with an address of its own. */
+static int fork_join_networks(struct api_ctx *ctx, const char *src_id, const char *child_id)
+{
+    struct store_member *m = NULL;
+    size_t n = 0;
+    int r = ctx->net ? store_member_list(ctx->store, NULL, src_id, &m, &n) : 0;
+    for (size_t i = 0; r == 0 && i < n; i++)
+        r = api_net_join(ctx, m[i].network_id, m[i].subnet, child_id);
+    free(m);
+    return r;
+}
+
 static void fork_now(struct fork_wait *w, const struct store_sandbox *src)
 {
     struct api_call *call = &w->call;
@@ -777,7 +812,13 @@ static void fork_now(struct fork_wait *w, const struct store_sandbox *src)
     /* O(1): the child's snapshot is the source's, shared (never consumed by either) */
     child.snapshot_dir = src->snapshot_dir;
     child.base_dir = src->snapshot_dir;
-    for (int attempt = 0; attempt < 8; attempt++) {
+    /* §2.14.6 + issue 5: a fork gets its own address (and MAC, from its id) */
+    r = ctx->net ? api_net_alloc_ip(ctx, child.ip) : 0;
+    if (r == -EADDRNOTAVAIL) {
+        api_reply_error(call, 503, "no free sandbox address", "no_capacity");
+        goto out;
+    }
+    for (int attempt = 0; r == 0 && attempt < 8; attempt++) {
         if (fr->c.name)
             snprintf(child.name, sizeof(child.name), "%s", fr->c.name);
         else
@@ -786,6 +827,8 @@ static void fork_now(struct fork_wait *w, const struct store_sandbox *src)
         if (r != -EEXIST || fr->c.name)
             break;
     }
+    if (r == 0)
+        r = fork_join_networks(ctx, src->id, child.id);
     child.snapshot_dir = child.base_dir = NULL; /* borrowed */
     child.egress = (struct store_strv){ 0 };
     child.ssh_pubkeys = (struct store_strv){ 0 };

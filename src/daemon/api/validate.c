@@ -576,7 +576,7 @@ static bool abs_path_ok(const char *p)
     return true;
 }
 
-static void check_networks(struct errs *e, json_t *body)
+static void check_networks(struct errs *e, json_t *body, struct api_create_req *out)
 {
     json_t *a = field(body, "networks");
     if (!a)
@@ -593,10 +593,11 @@ static void check_networks(struct errs *e, json_t *body)
         json_t *v = json_array_get(a, i), *id = json_object_get(v, "id");
         char f[40];
         snprintf(f, sizeof(f), "networks[%zu].id", i);
-        if (!json_is_object(v) || !json_is_string(id))
-            err_add(e, f, INVALID, "required string");
-        else /* no network exists until the networks routes are built */
-            err_add(e, f, "unknown_reference", "unknown network: %.100s", json_string_value(id));
+        if (!json_is_object(v) || !json_is_string(id) || json_string_length(id) == 0 ||
+            json_string_length(id) > 64 || strlen(json_string_value(id)) != json_string_length(id))
+            err_add(e, f, INVALID, "required string of 1-64 characters");
+        else /* the caller resolves it against the store */
+            out->networks[out->n_networks++] = json_string_value(id);
     }
 }
 
@@ -696,7 +697,7 @@ int api_validate_create(const struct api_ctx *ctx, const struct api_auth *auth, 
     check_ssh(&e, body, &out);
     check_egress(&e, body, &out);
     (void)get_bool(&e, body, "ingress_enabled", &present, &out.ingress_enabled);
-    check_networks(&e, body);
+    check_networks(&e, body, &out);
     check_disks(&e, body);
 
     int64_t ap = 0;
@@ -728,6 +729,27 @@ int api_validate_create(const struct api_ctx *ctx, const struct api_auth *auth, 
         return 400;
     }
     *ret = out;
+    return 0;
+}
+
+/* ---- egress (§3.6.2) ---- */
+
+int api_validate_egress(json_t *body, char ***ret, size_t *ret_n, json_t **ret_fail)
+{
+    struct errs e = { 0 };
+    struct api_create_req out = { 0 };
+    if (!json_is_object(body)) {
+        *ret_fail = json_pack("{s:s,s:s}", "body", "must be a json object", "code", INVALID);
+        return 400;
+    }
+    check_egress(&e, body, &out);
+    if (e.o) {
+        api_create_req_release(&out);
+        *ret_fail = err_take(&e);
+        return 400;
+    }
+    *ret = out.egress;
+    *ret_n = out.n_egress;
     return 0;
 }
 

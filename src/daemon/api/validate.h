@@ -43,6 +43,9 @@ struct api_create_req {
     size_t n_egress;
     bool ingress_enabled;
     int64_t auto_pause_after_seconds;  /* 0 = off */
+    const char *networks[API_MAX_NETWORKS]; /* network refs (id or name), borrowed; resolved
+                                               against the store by the caller */
+    size_t n_networks;
 };
 
 void api_create_req_release(struct api_create_req *r);
@@ -90,6 +93,12 @@ int api_validate_resize(json_t *body, int64_t current_mib, int64_t max_mib, int6
 __attribute__((warn_unused_result))
 int api_egress_rule(const char *rule, size_t len, char out[API_MAX_EGRESS_RULE + 1],
                     const char **why);
+
+/* The body of PUT …/egress (§3.6.2): {"egress":[…]} with null, [] or a missing field meaning
+ * allow all. Returns 0 with the stored form in *ret and *ret_n (owned strings and array; empty =
+ * allow all), or 400 with *ret_fail keyed egress[i]. */
+__attribute__((warn_unused_result))
+int api_validate_egress(json_t *body, char ***ret, size_t *ret_n, json_t **ret_fail);
 
 /* One OpenSSH public key (§3.3.5) into `<type> <base64>[ <comment>]` (malloc'd, caller frees).
  * Returns 0 or -EINVAL with *why. */

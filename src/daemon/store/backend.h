@@ -48,6 +48,21 @@ struct store_ops {
                              size_t *ret_n);
     int (*sb_purge)(struct store *st, int64_t cutoff_ms);
     int (*snapshot_refs)(struct store *st, const char *dir, uint64_t *ret_n);
+    /* private networks; refs, ids and ips are non-empty */
+    int (*network_insert)(struct store *st, const struct store_network *n);
+    int (*network_get)(struct store *st, const char *user_id, const char *ref,
+                       struct store_network *ret);
+    int (*network_list)(struct store *st, const char *user_id, size_t limit, size_t offset,
+                        struct store_network **ret, size_t *ret_n, uint64_t *ret_total);
+    int (*network_delete)(struct store *st, const char *user_id, const char *id, int64_t now_ms,
+                          uint64_t *ret_members);
+    int (*network_subnets)(struct store *st, struct store_strv *ret);
+    int (*member_add)(struct store *st, const char *network_id, const char *sandbox_id,
+                      const char *ip, int64_t now_ms);
+    int (*member_remove)(struct store *st, const char *network_id, const char *sandbox_id);
+    int (*member_list)(struct store *st, const char *network_id, const char *sandbox_id,
+                       struct store_member **ret, size_t *ret_n);
+    int (*ips_in_use)(struct store *st, struct store_strv *ret);
 };
 
 /* The head every backend's handle embeds first. */

@@ -54,6 +54,11 @@ int ids_new_key(char out[IDS_KEY_LEN + 1])
     return new_prefixed(IDS_KEY_PREFIX, out);
 }
 
+int ids_new_network(char out[IDS_NETWORK_LEN + 1])
+{
+    return new_prefixed(IDS_NETWORK_PREFIX, out);
+}
+
 static int decode_char(char c)
 {
     if (c >= 'a' && c <= 'z')

@@ -4,6 +4,7 @@
  * PRAGMA user_version. Owns the sqlite3 handle; sees only input store.c has checked; never logs. */
 #include "backend.h"
 #include "migrations.h"
+#include "sqlite_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1444,6 +1445,39 @@ static int sqlite_snapshot_refs(struct store *st, const char *dir, uint64_t *ret
     return r == 1 ? 0 : r < 0 ? r : -EIO;
 }
 
+/* ---- shared with sqlite_net.c (sqlite_internal.h) ---- */
+
+sqlite3 *sqlite_db(struct store *st)
+{
+    return to_sqlite(st)->db;
+}
+
+int sqlite_fail(struct store *st, int rc)
+{
+    return fail(to_sqlite(st), rc);
+}
+
+int sqlite_tx_begin(struct store *st, bool write)
+{
+    return write ? tx_write(to_sqlite(st)) : tx_read(to_sqlite(st));
+}
+
+int sqlite_tx_end(struct store *st, int r)
+{
+    return tx_end(to_sqlite(st), r);
+}
+
+int sqlite_prepare(struct store *st, const char *sql, sqlite3_stmt **ret)
+{
+    int rc = sqlite3_prepare_v2(to_sqlite(st)->db, sql, -1, ret, NULL);
+    return rc == SQLITE_OK ? 0 : fail(to_sqlite(st), rc);
+}
+
+int sqlite_col_text(sqlite3_stmt *q, int i, char *dst, size_t size)
+{
+    return col_text(q, i, dst, size);
+}
+
 static const struct store_ops sqlite_ops = {
     .name = "sqlite",
     .close = sqlite_close,
@@ -1467,4 +1501,13 @@ static const struct store_ops sqlite_ops = {
     .sb_list_unsettled = sqlite_sb_list_unsettled,
     .sb_purge = sqlite_sb_purge,
     .snapshot_refs = sqlite_snapshot_refs,
+    .network_insert = sqlite_network_insert,
+    .network_get = sqlite_network_get,
+    .network_list = sqlite_network_list,
+    .network_delete = sqlite_network_delete,
+    .network_subnets = sqlite_network_subnets,
+    .member_add = sqlite_member_add,
+    .member_remove = sqlite_member_remove,
+    .member_list = sqlite_member_list,
+    .ips_in_use = sqlite_ips_in_use,
 };

@@ -467,3 +467,92 @@ int store_snapshot_refs(struct store *st, const char *dir, uint64_t *ret_n)
         return -EINVAL;
     return st->ops->snapshot_refs(st, dir, ret_n);
 }
+
+/* ---- private networks ---- */
+
+static bool nonempty(const char *s)
+{
+    return s && *s;
+}
+
+int store_network_insert(struct store *st, const struct store_network *n)
+{
+    if (!st || !n || !nonempty(n->id) || !nonempty(n->user_id) || !nonempty(n->name) ||
+        !nonempty(n->subnet))
+        return -EINVAL;
+    return st->ops->network_insert(st, n);
+}
+
+int store_network_get(struct store *st, const char *user_id, const char *ref,
+                      struct store_network *ret)
+{
+    if (!st || !nonempty(user_id) || !nonempty(ref) || !ret)
+        return -EINVAL;
+    return st->ops->network_get(st, user_id, ref, ret);
+}
+
+int store_network_list(struct store *st, const char *user_id, size_t limit, size_t offset,
+                       struct store_network **ret, size_t *ret_n, uint64_t *ret_total)
+{
+    if (!st || !nonempty(user_id) || !ret || !ret_n || !ret_total)
+        return -EINVAL;
+    return st->ops->network_list(st, user_id, limit, offset, ret, ret_n, ret_total);
+}
+
+int store_network_delete(struct store *st, const char *user_id, const char *id, int64_t now_ms,
+                         uint64_t *ret_members)
+{
+    uint64_t dummy;
+    if (!st || !nonempty(user_id) || !nonempty(id))
+        return -EINVAL;
+    return st->ops->network_delete(st, user_id, id, now_ms, ret_members ? ret_members : &dummy);
+}
+
+int store_network_subnets(struct store *st, struct store_strv *ret)
+{
+    if (!st || !ret)
+        return -EINVAL;
+    return st->ops->network_subnets(st, ret);
+}
+
+int store_member_add(struct store *st, const char *network_id, const char *sandbox_id,
+                     const char *ip, int64_t now_ms)
+{
+    if (!st || !nonempty(network_id) || !nonempty(sandbox_id) || !nonempty(ip))
+        return -EINVAL;
+    return st->ops->member_add(st, network_id, sandbox_id, ip, now_ms);
+}
+
+int store_member_remove(struct store *st, const char *network_id, const char *sandbox_id)
+{
+    if (!st || !nonempty(network_id) || !nonempty(sandbox_id))
+        return -EINVAL;
+    return st->ops->member_remove(st, network_id, sandbox_id);
+}
+
+int store_member_list(struct store *st, const char *network_id, const char *sandbox_id,
+                      struct store_member **ret, size_t *ret_n)
+{
+    if (!st || nonempty(network_id) == nonempty(sandbox_id) || !ret || !ret_n)
+        return -EINVAL;
+    return st->ops->member_list(st, nonempty(network_id) ? network_id : NULL,
+                                nonempty(sandbox_id) ? sandbox_id : NULL, ret, ret_n);
+}
+
+int store_ips_in_use(struct store *st, struct store_strv *ret)
+{
+    if (!st || !ret)
+        return -EINVAL;
+    return st->ops->ips_in_use(st, ret);
+}
+
+void store_strv_free(struct store_strv *v)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; i < v->n; i++)
+        free(v->v[i]);
+    free(v->v);
+    v->v = NULL;
+    v->n = 0;
+}

@@ -337,3 +337,72 @@ int store_snapshot_refs(struct store *st, const char *dir, uint64_t *ret_n);
  * retention. Returns the number of rows deleted, or -errno. */
 __attribute__((warn_unused_result))
 int store_sandbox_purge(struct store *st, int64_t cutoff_ms);
+
+/* ---- private networks (spec/API.md §3.8, migration 0003) ---- */
+
+#define STORE_SUBNET_SIZE 20  /* "255.255.255.0/24" */
+#define STORE_MAX_NETWORKS_PER_SANDBOX 8
+
+struct store_network {
+    char id[STORE_ID_SIZE];                 /* net-<ULID> */
+    char user_id[STORE_USER_SIZE];
+    char name[STORE_NAME_SIZE];
+    char subnet[STORE_SUBNET_SIZE];         /* "10.89.3.0/24" */
+    int64_t created_at;
+    int64_t deleted_at;                     /* 0 = live */
+    uint64_t member_count;                  /* on read: non-terminal members */
+};
+
+/* One membership, joined with the sandbox and the network for display. */
+struct store_member {
+    char network_id[STORE_ID_SIZE];
+    char network_name[STORE_NAME_SIZE];
+    char subnet[STORE_SUBNET_SIZE];
+    char sandbox_id[STORE_ID_SIZE];
+    char name[STORE_NAME_SIZE];             /* the sandbox's */
+    char hostname[STORE_NAME_SIZE];
+    enum store_state status;
+    char ip[STORE_IP_SIZE];                 /* its address on this network */
+    int64_t joined_at;
+};
+
+/* Inserts a network (member_count, deleted_at ignored). -EEXIST when the user has a live network
+ * of that name; -EADDRINUSE when a live network has that subnet; -ENOENT unknown user. */
+__attribute__((warn_unused_result))
+int store_network_insert(struct store *st, const struct store_network *n);
+/* Reads user_id's network by id or by name (ref). A live network by name, or any (deleted
+ * too) by id. -ENOENT otherwise. */
+__attribute__((warn_unused_result))
+int store_network_get(struct store *st, const char *user_id, const char *ref,
+                      struct store_network *ret);
+/* A page of the user's live networks, newest first; *ret (free()) holds *ret_n rows; *ret_total
+ * counts them all. */
+__attribute__((warn_unused_result))
+int store_network_list(struct store *st, const char *user_id, size_t limit, size_t offset,
+                       struct store_network **ret, size_t *ret_n, uint64_t *ret_total);
+/* Marks a live network deleted. -EBUSY with *ret_members set while it has members; -EALREADY
+ * when already deleted; -ENOENT. */
+__attribute__((warn_unused_result))
+int store_network_delete(struct store *st, const char *user_id, const char *id, int64_t now_ms,
+                         uint64_t *ret_members);
+/* The subnets of every live network (free with store_strv_free()). */
+__attribute__((warn_unused_result))
+int store_network_subnets(struct store *st, struct store_strv *ret);
+
+/* Adds sandbox_id to network_id with address ip. -EEXIST when already a member; -EADDRINUSE when
+ * ip is taken; -E2BIG past STORE_MAX_NETWORKS_PER_SANDBOX; -ENOENT unknown rows. */
+__attribute__((warn_unused_result))
+int store_member_add(struct store *st, const char *network_id, const char *sandbox_id,
+                     const char *ip, int64_t now_ms);
+/* Removes a membership: 0, or -ENOENT when there was none. */
+__attribute__((warn_unused_result))
+int store_member_remove(struct store *st, const char *network_id, const char *sandbox_id);
+/* Memberships of one network (network_id set, sandbox_id NULL) newest sandbox first, or of one
+ * sandbox (sandbox_id set) in join order. *ret (free()) holds *ret_n. */
+__attribute__((warn_unused_result))
+int store_member_list(struct store *st, const char *network_id, const char *sandbox_id,
+                      struct store_member **ret, size_t *ret_n);
+/* Every IPv4 address held: sandboxes' primary addresses and members' network addresses. */
+__attribute__((warn_unused_result))
+int store_ips_in_use(struct store *st, struct store_strv *ret);
+void store_strv_free(struct store_strv *v);

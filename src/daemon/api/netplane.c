@@ -1,0 +1,649 @@
+/* SPDX-License-Identifier: MIT */
+/* netplane.c: the API's side of sandbox networking (netplane.h, docs/networking.md). The store
+ * is the truth (addresses, memberships, rules, quota and counters); the kernel (net.h) follows
+ * it whenever a VM starts, stops or a setting changes, and the DNS server asks here who is
+ * asking and which names hearth answers itself. */
+#include "daemon/api/netplane.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "common/timefmt.h"
+#include "daemon/api/api.h"
+#include "daemon/host/host.h"
+#include "daemon/log.h"
+#include "daemon/net/dns.h"
+#include "daemon/store/store.h"
+
+#define INTERNAL_SUFFIX ".hearth.internal"
+#define LOCAL_TTL 30
+
+/* An address of a running sandbox (primary or on a network), for the DNS server. */
+struct np_addr {
+    uint32_t ip;
+    char id[STORE_ID_SIZE];
+};
+
+struct api_net {
+    struct api_ctx *ctx;
+    struct net *net;
+    struct net_config cfg;
+    char ns_name[64], uplink[16];
+    struct dns_server *dns;
+    int dns_udp, dns_tcp;
+    struct event *meter;
+    int meter_ms;
+    uint32_t ip_cursor;             /* next primary address to try: spreads reuse out */
+    struct np_addr *addrs;
+    size_t n_addrs, cap_addrs;
+};
+
+static uint32_t ip_parse(const char *s)
+{
+    struct in_addr a;
+    return s && inet_pton(AF_INET, s, &a) == 1 ? ntohl(a.s_addr) : 0;
+}
+
+static void ip_format(uint32_t ip, char out[16])
+{
+    struct in_addr a = { .s_addr = htonl(ip) };
+    inet_ntop(AF_INET, &a, out, 16);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Every held address, sorted, for allocation. */
+static int used_ips(struct api_net *n, uint32_t **ret, size_t *ret_n)
+{
+    struct store_strv v = { 0 };
+    int r = store_ips_in_use(n->ctx->store, &v);
+    if (r < 0)
+        return r;
+    uint32_t *ips = calloc(v.n ? v.n : 1, sizeof(*ips));
+    if (!ips) {
+        store_strv_free(&v);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < v.n; i++)
+        ips[i] = ip_parse(v.v[i]);
+    qsort(ips, v.n, sizeof(*ips), cmp_u32);
+    *ret = ips;
+    *ret_n = v.n;
+    store_strv_free(&v);
+    return 0;
+}
+
+static bool ip_used(const uint32_t *ips, size_t n, uint32_t ip)
+{
+    return bsearch(&ip, ips, n, sizeof(*ips), cmp_u32) != NULL;
+}
+
+/* ---- the address map the DNS server reads ---- */
+
+static void addrs_forget(struct api_net *n, const char *id)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n->n_addrs; i++)
+        if (strcmp(n->addrs[i].id, id) != 0)
+            n->addrs[k++] = n->addrs[i];
+    n->n_addrs = k;
+}
+
+static void addrs_add(struct api_net *n, const char *id, uint32_t ip)
+{
+    if (!ip)
+        return;
+    if (n->n_addrs == n->cap_addrs) {
+        size_t nc = n->cap_addrs ? n->cap_addrs * 2 : 64;
+        struct np_addr *v = realloc(n->addrs, nc * sizeof(*v));
+        if (!v)
+            return;
+        n->addrs = v;
+        n->cap_addrs = nc;
+    }
+    n->addrs[n->n_addrs].ip = ip;
+    snprintf(n->addrs[n->n_addrs].id, sizeof(n->addrs[0].id), "%s", id);
+    n->n_addrs++;
+}
+
+static const char *addrs_find(const struct api_net *n, uint32_t ip)
+{
+    for (size_t i = 0; i < n->n_addrs; i++)
+        if (n->addrs[i].ip == ip)
+            return n->addrs[i].id;
+    return NULL;
+}
+
+/* ---- allocation ---- */
+
+int api_net_alloc_ip(struct api_ctx *ctx, char out[STORE_IP_SIZE])
+{
+    struct api_net *n = ctx->net;
+    if (!n)
+        return -ENETDOWN;
+    uint32_t *ips;
+    size_t nips;
+    int r = used_ips(n, &ips, &nips);
+    if (r < 0)
+        return r;
+    uint32_t size = 1u << (32 - n->cfg.sandbox_prefix), base = n->cfg.sandbox_net;
+    r = -EADDRNOTAVAIL;
+    for (uint32_t k = 0; k < size; k++) {
+        uint32_t off = (n->ip_cursor + k) % size, ip = base + off;
+        /* .0 is the block, .1 the gateway; x.x.x.0 and .255 are avoided for guests' sake */
+        if (off < 2 || (ip & 0xff) == 0 || (ip & 0xff) == 0xff || ip_used(ips, nips, ip))
+            continue;
+        n->ip_cursor = off + 1;
+        ip_format(ip, out);
+        r = 0;
+        break;
+    }
+    free(ips);
+    return r;
+}
+
+int api_net_alloc_subnet(struct api_ctx *ctx, char out[STORE_SUBNET_SIZE])
+{
+    struct api_net *n = ctx->net;
+    if (!n)
+        return -ENETDOWN;
+    struct store_strv v = { 0 };
+    int r = store_network_subnets(ctx->store, &v);
+    if (r < 0)
+        return r;
+    uint32_t count = 1u << (24 - n->cfg.networks_prefix);
+    r = -EADDRNOTAVAIL;
+    for (uint32_t k = 0; k < count && r; k++) {
+        char cand[STORE_SUBNET_SIZE], a[16];
+        ip_format(n->cfg.networks_net + (k << 8), a);
+        snprintf(cand, sizeof(cand), "%s/24", a);
+        bool used = false;
+        for (size_t i = 0; i < v.n && !used; i++)
+            used = strcmp(v.v[i], cand) == 0;
+        if (!used) {
+            memcpy(out, cand, sizeof(cand));
+            r = 0;
+        }
+    }
+    store_strv_free(&v);
+    if (r == 0) {
+        char err[160];
+        if (net_network_add(n->net, ip_parse(out), err, sizeof(err)) < 0)
+            log_warn(NULL, "net: network pair", "{s:s,s:s}", "subnet", out, "err", err);
+    }
+    return r;
+}
+
+int api_net_join(struct api_ctx *ctx, const char *network_id, const char *subnet,
+                 const char *sandbox_id)
+{
+    struct api_net *n = ctx->net;
+    if (!n)
+        return -ENETDOWN;
+    uint32_t *ips;
+    size_t nips;
+    int r = used_ips(n, &ips, &nips);
+    if (r < 0)
+        return r;
+    uint32_t base = ip_parse(subnet);
+    r = -EADDRNOTAVAIL;
+    for (uint32_t off = 2; off < 255; off++) {
+        if (ip_used(ips, nips, base + off))
+            continue;
+        char a[16];
+        ip_format(base + off, a);
+        r = store_member_add(ctx->store, network_id, sandbox_id, a, timefmt_now_ms());
+        break;
+    }
+    free(ips);
+    /* the network's pair may be missing after a restart with a fresh namespace */
+    char err[160];
+    if (r == 0 && net_network_add(n->net, base, err, sizeof(err)) < 0)
+        log_warn(NULL, "net: network pair", "{s:s,s:s}", "subnet", subnet, "err", err);
+    return r;
+}
+
+/* ---- one sandbox's desired state, from the store ---- */
+
+struct np_state {
+    struct store_sandbox sb;
+    struct store_member *m;
+    size_t nm;
+};
+
+static int state_load(struct api_net *n, const char *id, struct np_state *s)
+{
+    memset(s, 0, sizeof(*s));
+    store_sandbox_init(&s->sb);
+    int r = store_sandbox_get(n->ctx->store, NULL, id, &s->sb);
+    if (r == 0)
+        r = store_member_list(n->ctx->store, NULL, id, &s->m, &s->nm);
+    if (r < 0)
+        store_sandbox_release(&s->sb);
+    return r;
+}
+
+static void state_release(struct np_state *s)
+{
+    store_sandbox_release(&s->sb);
+    free(s->m);
+    s->m = NULL;
+}
+
+static int state_apply(struct api_net *n, const struct np_state *s, char *err, size_t len)
+{
+    struct net_sandbox ns = {
+        .id = s->sb.id,
+        .ip = ip_parse(s->sb.ip),
+        .egress = (const char *const *)s->sb.egress.v,
+        .n_egress = s->sb.egress.n,
+        .capped = s->sb.bw_quota_bytes >= 0 && s->sb.bw_capped,
+    };
+    for (size_t i = 0; i < s->nm && ns.n_member_ips < NET_MAX_MEMBER_ADDRS; i++)
+        ns.member_ips[ns.n_member_ips++] = ip_parse(s->m[i].ip);
+    int r = net_sandbox_apply(n->net, &ns, err, len);
+    addrs_forget(n, s->sb.id);
+    if (r == 0) {
+        addrs_add(n, s->sb.id, ns.ip);
+        for (size_t i = 0; i < ns.n_member_ips; i++)
+            addrs_add(n, s->sb.id, ns.member_ips[i]);
+    }
+    return r;
+}
+
+static void mac_string(const char *id, char out[18])
+{
+    uint8_t mac[6];
+    net_mac(id, mac);
+    snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
+             mac[5]);
+}
+
+/* The agent protocol's "net" object (docs/agent-protocol.md). */
+static char *guest_json(struct api_net *n, const struct np_state *s)
+{
+    char mac[18], gw[16], a[40];
+    mac_string(s->sb.id, mac);
+    ip_format(net_gateway(n->net), gw);
+    json_t *addrs = json_array(), *routes = json_array(), *search = json_array();
+    snprintf(a, sizeof(a), "%s/32", s->sb.ip);
+    json_array_append_new(addrs, json_string(a));
+    for (size_t i = 0; i < s->nm; i++) {
+        snprintf(a, sizeof(a), "%s/32", s->m[i].ip);
+        json_array_append_new(addrs, json_string(a));
+        json_array_append_new(routes, json_pack("{s:s,s:s}", "dst", s->m[i].subnet, "src",
+                                                s->m[i].ip));
+        char dom[STORE_NAME_SIZE + sizeof(INTERNAL_SUFFIX)];
+        snprintf(dom, sizeof(dom), "%s%s", s->m[i].network_name, INTERNAL_SUFFIX);
+        json_array_append_new(search, json_string(dom));
+    }
+    json_t *o = json_pack("{s:s,s:o,s:s,s:o,s:[s],s:o}", "mac", mac, "addrs", addrs, "gateway", gw,
+                          "routes", routes, "dns", gw, "search", search);
+    char *out = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(o);
+    return out;
+}
+
+char *api_net_guest_json(struct api_ctx *ctx, const char *id)
+{
+    struct api_net *n = ctx->net;
+    struct np_state s;
+    if (!n || state_load(n, id, &s) < 0)
+        return NULL;
+    char *j = s.sb.ip[0] ? guest_json(n, &s) : NULL;
+    state_release(&s);
+    return j;
+}
+
+int api_net_vm_prepare(struct api_ctx *ctx, const char *id, struct api_net_vm *ret)
+{
+    struct api_net *n = ctx->net;
+    memset(ret, 0, sizeof(*ret));
+    ret->tap_fd = -1;
+    if (!n)
+        return 0; /* no networking: the VM gets a NIC without a link */
+    struct np_state s;
+    int r = state_load(n, id, &s);
+    if (r < 0)
+        return r;
+    char err[256] = "";
+    if (!s.sb.ip[0]) {
+        r = -EADDRNOTAVAIL;
+        snprintf(err, sizeof(err), "no address reserved");
+    }
+    if (r == 0)
+        r = net_tap_open(n->net, id, &ret->tap_fd, err, sizeof(err));
+    if (r == 0)
+        r = state_apply(n, &s, err, sizeof(err));
+    if (r == 0 && !(ret->net_json = guest_json(n, &s)))
+        r = -ENOMEM;
+    if (r == 0)
+        mac_string(id, ret->mac);
+    state_release(&s);
+    if (r < 0) {
+        log_error(NULL, "net: cannot prepare the sandbox network", "{s:s,s:s}", "sandbox", id,
+                  "err", err[0] ? err : strerror(-r));
+        api_net_vm_release(ret);
+        char e2[160];
+        (void)net_sandbox_remove(n->net, id, e2, sizeof(e2));
+        addrs_forget(n, id);
+    }
+    return r;
+}
+
+void api_net_vm_release(struct api_net_vm *v)
+{
+    if (v->tap_fd >= 0)
+        close(v->tap_fd);
+    v->tap_fd = -1;
+    free(v->net_json);
+    v->net_json = NULL;
+}
+
+void api_net_vm_stopped(struct api_ctx *ctx, const char *id)
+{
+    struct api_net *n = ctx->net;
+    if (!n)
+        return;
+    api_net_meter(ctx); /* count its last bytes before its counters go */
+    char err[256];
+    if (net_sandbox_remove(n->net, id, err, sizeof(err)) < 0)
+        log_warn(NULL, "net: data plane", "{s:s,s:s}", "sandbox", id, "err", err);
+    addrs_forget(n, id);
+}
+
+static void guest_done(void *ud, const char *id, const struct host_result *res)
+{
+    (void)ud;
+    if (res->err != HOST_OK)
+        log_warn(NULL, "net: guest network update failed", "{s:s,s:s}", "sandbox", id, "err",
+                 res->msg);
+}
+
+void api_net_refresh(struct api_ctx *ctx, const char *id, bool guest)
+{
+    struct api_net *n = ctx->net;
+    struct np_state s;
+    if (!n || !net_tap_exists(n->net, id) || state_load(n, id, &s) < 0)
+        return;
+    char err[256];
+    if (state_apply(n, &s, err, sizeof(err)) < 0)
+        log_warn(NULL, "net: data plane", "{s:s,s:s}", "sandbox", id, "err", err);
+    if (guest && ctx->host) {
+        char *j = guest_json(n, &s);
+        if (j)
+            host_vm_set_net(ctx->host, id, j, guest_done, NULL);
+        free(j);
+    }
+    state_release(&s);
+}
+
+void api_net_reconcile(struct api_ctx *ctx, const char *const *running, size_t n_running)
+{
+    struct api_net *n = ctx->net;
+    if (!n)
+        return;
+    const char **keep = calloc(n_running ? n_running : 1, sizeof(*keep));
+    size_t nk = 0;
+    for (size_t i = 0; keep && i < n_running; i++) {
+        if (!net_tap_exists(n->net, running[i]))
+            continue;
+        keep[nk++] = running[i];
+        api_net_refresh(ctx, running[i], false);
+        char *j = api_net_guest_json(ctx, running[i]);
+        if (j && ctx->host)
+            host_vm_set_net_json(ctx->host, running[i], j);
+        free(j);
+    }
+    char err[256];
+    if (keep && net_sandbox_prune(n->net, keep, nk, err, sizeof(err)) < 0)
+        log_warn(NULL, "net: prune", "{s:s}", "err", err);
+    free(keep);
+    /* every live network's pair, in case the namespace is new */
+    struct store_strv v = { 0 };
+    if (store_network_subnets(ctx->store, &v) == 0)
+        for (size_t i = 0; i < v.n; i++)
+            (void)net_network_add(n->net, ip_parse(v.v[i]), err, sizeof(err));
+    store_strv_free(&v);
+}
+
+/* ---- the bandwidth meter ---- */
+
+struct meter_delta {
+    char id[STORE_ID_SIZE];
+    uint64_t eg, in;
+};
+
+struct meter_acc {
+    struct meter_delta *v;
+    size_t n, cap;
+};
+
+static void meter_collect(void *ud, const char *id, uint64_t eg, uint64_t in)
+{
+    struct meter_acc *a = ud;
+    if (eg == 0 && in == 0)
+        return;
+    if (a->n == a->cap) {
+        size_t nc = a->cap ? a->cap * 2 : 16;
+        struct meter_delta *v = realloc(a->v, nc * sizeof(*v));
+        if (!v)
+            return;
+        a->v = v;
+        a->cap = nc;
+    }
+    snprintf(a->v[a->n].id, sizeof(a->v[0].id), "%s", id);
+    a->v[a->n].eg = eg;
+    a->v[a->n].in = in;
+    a->n++;
+}
+
+void api_net_meter(struct api_ctx *ctx)
+{
+    struct api_net *n = ctx->net;
+    if (!n)
+        return;
+    struct meter_acc a = { 0 };
+    char err[256];
+    if (net_counters_collect(n->net, meter_collect, &a, err, sizeof(err)) < 0) {
+        log_warn(NULL, "net: counters", "{s:s}", "err", err);
+        free(a.v);
+        return;
+    }
+    for (size_t i = 0; i < a.n; i++) {
+        struct store_sandbox sb;
+        store_sandbox_init(&sb);
+        if (store_sandbox_get(ctx->store, NULL, a.v[i].id, &sb) < 0)
+            continue;
+        int64_t used = sb.bw_used_bytes + (int64_t)a.v[i].eg;
+        int64_t in = sb.bw_ingress_bytes + (int64_t)a.v[i].in;
+        bool capped = sb.bw_quota_bytes >= 0 && used >= sb.bw_quota_bytes;
+        struct store_sandbox_patch p = {
+            .fields = STORE_PATCH_BW_COUNTERS,
+            .bw_used_bytes = used,
+            .bw_ingress_bytes = in,
+            .bw_capped = capped,
+            .now_ms = timefmt_now_ms(),
+        };
+        int r = store_sandbox_update(ctx->store, NULL, a.v[i].id, &p);
+        if (r < 0)
+            log_warn(NULL, "net: store counters", "{s:s,s:s}", "sandbox", a.v[i].id, "err",
+                     strerror(-r));
+        if (r == 0 && capped != sb.bw_capped) {
+            if (net_sandbox_set_capped(n->net, a.v[i].id, capped, err, sizeof(err)) < 0)
+                log_warn(NULL, "net: cap", "{s:s,s:s}", "sandbox", a.v[i].id, "err", err);
+            else
+                log_info(NULL, capped ? "sandbox egress capped" : "sandbox egress uncapped",
+                         "{s:s,s:I,s:I}", "sandbox", a.v[i].id, "used_bytes", (json_int_t)used,
+                         "quota_bytes", (json_int_t)sb.bw_quota_bytes);
+        }
+        store_sandbox_release(&sb);
+    }
+    free(a.v);
+}
+
+static void meter_tick(evutil_socket_t fd, short what, void *ud)
+{
+    (void)fd;
+    (void)what;
+    api_net_meter(ud);
+}
+
+/* ---- DNS: who asks, and the names hearth answers ---- */
+
+static bool dns_client(void *ud, uint32_t src, char id[64])
+{
+    struct api_net *n = ud;
+    const char *sb = addrs_find(n, src);
+    if (!sb)
+        return false;
+    snprintf(id, 64, "%s", sb);
+    return true;
+}
+
+/* The address of hostname host on network (id) if it is a member there. */
+static bool member_ip(struct api_net *n, const char *network_id, const char *host, uint32_t *ip)
+{
+    struct store_member *m = NULL;
+    size_t nm = 0;
+    bool found = false;
+    if (store_member_list(n->ctx->store, network_id, NULL, &m, &nm) < 0)
+        return false;
+    for (size_t i = 0; i < nm && !found; i++)
+        if (strcmp(m[i].hostname, host) == 0) {
+            *ip = ip_parse(m[i].ip);
+            found = *ip != 0;
+        }
+    free(m);
+    return found;
+}
+
+static int dns_local(void *ud, const char *id, const char *qname, uint32_t *addrs, size_t *n_addrs,
+                     uint32_t *ttl)
+{
+    struct api_net *n = ud;
+    size_t ql = strlen(qname), sl = strlen(INTERNAL_SUFFIX);
+    bool internal = ql > sl && strcmp(qname + ql - sl, INTERNAL_SUFFIX) == 0;
+    bool single = !strchr(qname, '.');
+    if ((!internal && !single) || *n_addrs == 0)
+        return 0;
+    struct store_member *mine = NULL;
+    size_t nm = 0;
+    if (store_member_list(n->ctx->store, NULL, id, &mine, &nm) < 0)
+        return internal ? -1 : 0;
+    int r = internal ? -1 : 0;
+    char host[256] = "", netname[256] = "";
+    if (internal) { /* <host>.<network>.hearth.internal */
+        size_t rest = ql - sl;
+        const char *dot = memchr(qname, '.', rest);
+        if (dot && (size_t)(dot - qname) < sizeof(host) && rest - (size_t)(dot - qname) - 1 <
+                                                                sizeof(netname)) {
+            memcpy(host, qname, (size_t)(dot - qname));
+            host[dot - qname] = '\0';
+            memcpy(netname, dot + 1, rest - (size_t)(dot - qname) - 1);
+            netname[rest - (size_t)(dot - qname) - 1] = '\0';
+        }
+    } else {
+        snprintf(host, sizeof(host), "%s", qname);
+    }
+    for (size_t i = 0; i < nm && host[0]; i++) {
+        if (internal && strcmp(mine[i].network_name, netname) != 0)
+            continue;
+        uint32_t ip;
+        if (member_ip(n, mine[i].network_id, host, &ip)) {
+            addrs[0] = ip;
+            *n_addrs = 1;
+            *ttl = LOCAL_TTL;
+            r = 1;
+            break;
+        }
+    }
+    free(mine);
+    return r;
+}
+
+static void dns_answered(void *ud, const char *id, const char *qname, const uint32_t *addrs,
+                         size_t n_addrs, uint32_t ttl)
+{
+    struct api_net *n = ud;
+    net_learn(n->net, id, qname, addrs, n_addrs, ttl);
+}
+
+static const struct dns_hooks hooks = {
+    .client = dns_client,
+    .local = dns_local,
+    .answered = dns_answered,
+};
+
+/* ---- start and stop ---- */
+
+int api_net_start(struct api_ctx *ctx, const struct api_net_settings *s, char *err, size_t len)
+{
+    struct api_net *n = calloc(1, sizeof(*n));
+    if (!n) {
+        snprintf(err, len, "out of memory");
+        return -ENOMEM;
+    }
+    n->ctx = ctx;
+    n->dns_udp = n->dns_tcp = -1;
+    n->cfg = s->net;
+    snprintf(n->ns_name, sizeof(n->ns_name), "%s", s->net.ns_name);
+    snprintf(n->uplink, sizeof(n->uplink), "%s", s->net.uplink_root_if);
+    n->cfg.ns_name = n->ns_name;
+    n->cfg.uplink_root_if = n->uplink;
+    n->meter_ms = s->meter_ms > 0 ? s->meter_ms : 1000;
+    int r = net_open(&n->cfg, &n->net, err, len);
+    if (r == 0)
+        r = net_gateway_socket(n->net, SOCK_DGRAM, 53, &n->dns_udp, err, len);
+    if (r == 0)
+        r = net_gateway_socket(n->net, SOCK_STREAM, 53, &n->dns_tcp, err, len);
+    if (r == 0) {
+        struct dns_config dc = { .upstreams = s->upstreams, .n_upstreams = s->n_upstreams };
+        r = dns_server_new(ctx->base, n->dns_udp, n->dns_tcp, &dc, &hooks, n, &n->dns);
+        if (r < 0)
+            snprintf(err, len, "dns server: %s", strerror(-r));
+    }
+    if (r == 0) {
+        n->meter = event_new(ctx->base, -1, EV_PERSIST, meter_tick, ctx);
+        struct timeval tv = { n->meter_ms / 1000, (n->meter_ms % 1000) * 1000 };
+        if (!n->meter || event_add(n->meter, &tv) < 0) {
+            snprintf(err, len, "meter timer");
+            r = -ENOMEM;
+        }
+    }
+    ctx->net = n;
+    if (r < 0)
+        api_net_stop(ctx);
+    return r;
+}
+
+void api_net_stop(struct api_ctx *ctx)
+{
+    struct api_net *n = ctx->net;
+    if (!n)
+        return;
+    if (n->net && n->meter)
+        api_net_meter(ctx);
+    if (n->meter)
+        event_free(n->meter);
+    dns_server_free(n->dns);
+    if (n->dns_udp >= 0)
+        close(n->dns_udp);
+    if (n->dns_tcp >= 0)
+        close(n->dns_tcp);
+    net_close(n->net);
+    free(n->addrs);
+    free(n);
+    ctx->net = NULL;
+}

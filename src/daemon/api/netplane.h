@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/* netplane.h: sandbox networking as the API drives it (docs/networking.md): the host's data
+ * plane (net/net.h), hearthd's DNS server (net/dns.h), address and subnet allocation from the
+ * store, what a VM needs to get its NIC (tap fd, MAC, the guest's network config), and the
+ * bandwidth meter that moves the kernel's counters into the store once a second and caps or
+ * uncaps sandboxes. Everything runs on the loop thread. */
+#pragma once
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "daemon/net/net.h"
+#include "daemon/store/store.h"
+
+struct api_ctx;
+struct store_sandbox;
+
+#define API_NET_MAX_UPSTREAMS 3
+
+struct api_net_settings {
+    struct net_config net;                              /* strings borrowed for start */
+    struct sockaddr_in upstreams[API_NET_MAX_UPSTREAMS]; /* DNS resolvers hearthd forwards to */
+    size_t n_upstreams;
+    int meter_ms;                                       /* bandwidth poll period; default 1000 */
+};
+
+/* Opens the data plane and starts the DNS server and the bandwidth meter. Returns 0, or -errno
+ * with a one-line reason in err. */
+int api_net_start(struct api_ctx *ctx, const struct api_net_settings *s, char *err, size_t len);
+/* Stops the DNS server and the meter (a last meter pass is made first) and closes the handle;
+ * the kernel's objects stay for the VMs that outlive hearthd. NULL-safe. */
+void api_net_stop(struct api_ctx *ctx);
+
+/* A free primary address for a new sandbox (dotted quad in out), or -EADDRNOTAVAIL. */
+int api_net_alloc_ip(struct api_ctx *ctx, char out[STORE_IP_SIZE]);
+/* A free /24 for a new network ("10.89.3.0/24"), or -EADDRNOTAVAIL. */
+int api_net_alloc_subnet(struct api_ctx *ctx, char out[STORE_SUBNET_SIZE]);
+/* Makes sandbox id a member of network_id with a free address of subnet. 0, or the store's
+ * errors (-EEXIST already a member, -E2BIG too many networks), -EADDRNOTAVAIL when full. */
+int api_net_join(struct api_ctx *ctx, const char *network_id, const char *subnet,
+                 const char *sandbox_id);
+
+/* What a VM about to start (boot, restore, fork) gets. */
+struct api_net_vm {
+    int tap_fd;                 /* -1 when none */
+    char mac[18];
+    char *net_json;             /* the guest's network config (agent protocol "net") */
+};
+/* Opens sandbox id's tap and applies its data plane from the store (address, memberships,
+ * egress, cap), and fills *ret for host_vm_spec. Release with api_net_vm_release() once QEMU
+ * got the fd (it keeps its own copy). On failure nothing is left behind. */
+int api_net_vm_prepare(struct api_ctx *ctx, const char *id, struct api_net_vm *ret);
+void api_net_vm_release(struct api_net_vm *v);
+/* Builds only the guest config (for a VM adopted after a restart). Caller frees. */
+char *api_net_guest_json(struct api_ctx *ctx, const char *id);
+/* Sandbox id's VM stopped (paused, destroyed, failed, crashed): removes its data plane objects.
+ * Its address stays reserved in the store while the row holds it. */
+void api_net_vm_stopped(struct api_ctx *ctx, const char *id);
+/* Re-applies a running sandbox's data plane from the store (egress change, cap, membership);
+ * with guest, also sends the guest its new config (NETCFG). Errors are logged. */
+void api_net_refresh(struct api_ctx *ctx, const char *id, bool guest);
+/* Start-up: re-applies every running sandbox whose tap exists and removes objects of the rest. */
+void api_net_reconcile(struct api_ctx *ctx, const char *const *running, size_t n);
+/* Folds the kernel's counters into the store now (also done every meter period). */
+void api_net_meter(struct api_ctx *ctx);

@@ -1,0 +1,687 @@
+/* SPDX-License-Identifier: MIT */
+/* test_network_vm.c: sandbox networking end to end (spec/API.md §2.5, §2.9, §3.6–§3.8;
+ * docs/networking.md) with real microVMs, real taps, nftables and hearthd's DNS.
+ *
+ * The test process runs in a network namespace of its own (tests/run.sh; the test unshares one
+ * itself too), which plays "the host": hearthd's uplink is masqueraded out of it. Behind it the
+ * test builds an "internet" namespace: two HTTP servers (203.0.113.10 and .20, ports 80 and
+ * 8080), a TCP sink (.10:9000) and dnsmasq on 203.0.113.53 answering allowed.test, other.test,
+ * a.wild.test and wild.test. No packet leaves namespaces the test created.
+ *
+ * From inside guests: allow-all by default; host, host:port, *.host, ip and cidr rules; a name
+ * allowed by rule works by name and then by the address it resolved to; a live change applies
+ * within 1 s; a guest's own resolver, raw IPs and route changes do not get around the rules;
+ * private networks (peers by name and <name>.<net>.hearth.internal, other networks, other
+ * tenants and the host's services blocked); live attach and detach; a quota that caps and a
+ * recharge that uncaps; a fork's new address and MAC; pause/resume keeps address, rules,
+ * networks and counters; taps, addresses and nftables objects recycled after destroys. */
+#include "apitest.h"
+#include "vmfx.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DEVBOX "{\"shape\":\"s-1vcpu-512mb\",\"rootfs\":\"devbox:1\"}"
+#define QUOTA_BYTES 4000000
+#define CONF                                                                                     \
+    "dns_upstream = 203.0.113.53\n"                                                              \
+    "bandwidth_quota_bytes = 4000000\n"
+
+/* The test's internet: a namespace behind the test's own, with servers in it. */
+struct inet {
+    char ns[64];
+    char dir[128];
+    pid_t servers, dns;
+};
+
+static const char SERVERS_PY[] =
+    "import socket, threading, sys\n"
+    "def http(addr, port):\n"
+    "    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+    "    s.bind((addr, port)); s.listen(64)\n"
+    "    body = ('server-%s-%d\\n' % (addr.split('.')[-1], port)).encode()\n"
+    "    while True:\n"
+    "        c, _ = s.accept()\n"
+    "        try:\n"
+    "            c.settimeout(5); c.recv(4096)\n"
+    "            c.sendall(b'HTTP/1.0 200 OK\\r\\nContent-Length: %d\\r\\n\\r\\n' % len(body) + body)\n"
+    "        except Exception: pass\n"
+    "        c.close()\n"
+    "def sink(addr, port):\n"
+    "    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+    "    s.bind((addr, port)); s.listen(64)\n"
+    "    def drain(c):\n"
+    "        try:\n"
+    "            while c.recv(65536): pass\n"
+    "        except Exception: pass\n"
+    "        c.close()\n"
+    "    while True:\n"
+    "        c, _ = s.accept(); threading.Thread(target=drain, args=(c,), daemon=True).start()\n"
+    "for a, p in [('203.0.113.10', 80), ('203.0.113.10', 8080), ('203.0.113.20', 80),\n"
+    "             ('203.0.113.20', 8080)]:\n"
+    "    threading.Thread(target=http, args=(a, p), daemon=True).start()\n"
+    "threading.Thread(target=sink, args=('203.0.113.10', 9000), daemon=True).start()\n"
+    "print('ready', flush=True)\n"
+    "threading.Event().wait()\n";
+
+static int shf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int shf(const char *fmt, ...)
+{
+    char cmd[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof(cmd), fmt, ap);
+    va_end(ap);
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static pid_t spawn_in(const char *ns, const char *cmd)
+{
+    pid_t p = fork();
+    if (p == 0) {
+        setpgid(0, 0);
+        execlp("ip", "ip", "netns", "exec", ns, "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    return p;
+}
+
+static bool inet_up(struct inet *in)
+{
+    memset(in, 0, sizeof(*in));
+    /* a namespace of our own, whatever ran us: the "host" of this test */
+    REQUIRE(unshare(CLONE_NEWNET) == 0);
+    REQUIRE(shf("ip link set lo up") == 0);
+    snprintf(in->ns, sizeof(in->ns), "hearth-tinet-%d", (int)getpid());
+    snprintf(in->dir, sizeof(in->dir), "/tmp/hearth-inet-XXXXXX");
+    REQUIRE(mkdtemp(in->dir));
+    REQUIRE(shf("set -e; ip netns add %1$s; "
+                "ip link add tinet0 type veth peer name eth0 netns %1$s; "
+                "ip addr add 198.51.100.1/30 dev tinet0; ip link set tinet0 up; "
+                "ip route add default via 198.51.100.2; "
+                "ip -n %1$s link set lo up; ip -n %1$s addr add 198.51.100.2/30 dev eth0; "
+                "ip -n %1$s link set eth0 up; ip -n %1$s route add default via 198.51.100.1; "
+                "for a in 10 20 53; do ip -n %1$s addr add 203.0.113.$a/32 dev lo; done",
+                in->ns) == 0);
+    char path[256], cmd[1024];
+    snprintf(path, sizeof(path), "%s/servers.py", in->dir);
+    FILE *f = fopen(path, "w");
+    REQUIRE(f);
+    fputs(SERVERS_PY, f);
+    fclose(f);
+    snprintf(cmd, sizeof(cmd), "exec python3 %s >%s/servers.log 2>&1", path, in->dir);
+    in->servers = spawn_in(in->ns, cmd);
+    snprintf(cmd, sizeof(cmd),
+             "exec dnsmasq --keep-in-foreground --no-resolv --no-hosts --bind-interfaces "
+             "--listen-address=203.0.113.53 --except-interface=eth0 --user=root --pid-file= "
+             "--local-ttl=60 --host-record=allowed.test,203.0.113.10 "
+             "--host-record=other.test,203.0.113.20 --host-record=a.wild.test,203.0.113.20 "
+             "--host-record=wild.test,203.0.113.10 >%s/dnsmasq.log 2>&1",
+             in->dir);
+    in->dns = spawn_in(in->ns, cmd);
+    /* ready when both answer from the test's namespace */
+    for (int i = 0; i < 100; i++) {
+        if (shf("curl -s -m 1 http://203.0.113.10/ >/dev/null 2>&1") == 0 &&
+            shf("getent ahostsv4 localhost >/dev/null; python3 -c \"import socket;"
+                "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.settimeout(1);"
+                "s.sendto(bytes.fromhex('12340100000100000000000007616c6c6f776564047465737400"
+                "00010001'),('203.0.113.53',53));s.recv(512)\" 2>/dev/null") == 0)
+            return true;
+        usleep(100 * 1000);
+    }
+    harness_fail(__FILE__, __LINE__, "the test internet did not come up");
+    return false;
+}
+
+static void inet_down(struct inet *in)
+{
+    if (in->servers > 0)
+        kill(-in->servers, SIGKILL), waitpid(in->servers, NULL, 0);
+    if (in->dns > 0)
+        kill(-in->dns, SIGKILL), waitpid(in->dns, NULL, 0);
+    if (in->ns[0])
+        shf("ip netns del %s 2>/dev/null", in->ns);
+    if (in->dir[0])
+        shf("rm -rf %s", in->dir);
+}
+
+/* Runs a shell script in the guest; its exit code (or -1), stdout in out. */
+static int gsh(struct vfx *f, const char *id, const char *script, char *out, size_t len)
+{
+    json_t *b = json_pack("{s:s,s:[s,s]}", "cmd", "sh", "args", "-c", script);
+    char *body = json_dumps(b, JSON_COMPACT);
+    json_decref(b);
+    struct hresp r;
+    char t[128];
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/exec", id);
+    int code = -1;
+    if (http_do(f->s.port, "POST", t, f->hdr, body, &r) == 0) {
+        if (r.status == 200) {
+            code = (int)jint(r.json, "data.result.exit_code");
+            if (out)
+                snprintf(out, len, "%s", jstr(r.json, "data.result.stdout") ?: "");
+        }
+        hresp_free(&r);
+    }
+    free(body);
+    if (out) {
+        size_t n = strlen(out);
+        while (n && out[n - 1] == '\n')
+            out[--n] = '\0';
+    }
+    return code;
+}
+
+/* curl from the guest: 0 when the URL answered, else curl's exit code. */
+static int fetch(struct vfx *f, const char *id, const char *url, char *out, size_t len)
+{
+    char s[512];
+    snprintf(s, sizeof(s), "curl -sS -m 3 %s", url);
+    return gsh(f, id, s, out, len);
+}
+
+static bool put_egress(struct vfx *f, const char *id, const char *rules_json)
+{
+    char t[128], body[4096];
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/egress", id);
+    snprintf(body, sizeof(body), "{\"egress\":%s}", rules_json);
+    struct hresp r;
+    REQUIRE(call(f, "PUT", t, body, 200, &r));
+    hresp_free(&r);
+    return true;
+}
+
+static bool get_json(struct vfx *f, const char *target, struct hresp *r)
+{
+    return call(f, "GET", target, NULL, 200, r);
+}
+
+static void sandbox_ip(struct vfx *f, const char *id, char ip[32])
+{
+    char t[128];
+    struct hresp r;
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s", id);
+    ip[0] = '\0';
+    if (get_json(f, t, &r)) {
+        snprintf(ip, 32, "%s", jstr(r.json, "data.ip") ?: "");
+        hresp_free(&r);
+    }
+}
+
+TEST_SLOW(egress_rules_from_inside_the_guest, 900)
+{
+    struct inet in;
+    struct vfx f;
+    if (!inet_up(&in))
+        return;
+    if (!vfx_start_conf(&f, CONF)) {
+        inet_down(&in);
+        return;
+    }
+    char a[64], out[4096], ip[32];
+    REQUIRE(create(&f, DEVBOX, a));
+    sandbox_ip(&f, a, ip);
+    CHECK(strncmp(ip, "10.88.", 6) == 0);
+    CHECK(gsh(&f, a, "ip -4 -o addr show dev eth0", out, sizeof(out)) == 0);
+    CHECK(strstr(out, ip) != NULL);
+
+    /* allow-all by default: by address and by name through hearthd's DNS */
+    CHECK_EQ(fetch(&f, a, "http://203.0.113.20/", out, sizeof(out)), 0);
+    CHECK_STR(out, "server-20-80");
+    CHECK_EQ(fetch(&f, a, "http://other.test/", out, sizeof(out)), 0);
+
+    /* host rule: the name and then its address pass, nothing else */
+    CHECK(put_egress(&f, a, "[\"allowed.test\"]"));
+    CHECK_EQ(fetch(&f, a, "http://allowed.test/", out, sizeof(out)), 0);
+    CHECK_STR(out, "server-10-80");
+    CHECK_EQ(fetch(&f, a, "http://allowed.test:8080/", out, sizeof(out)), 0);
+    CHECK_EQ(fetch(&f, a, "http://203.0.113.10/", out, sizeof(out)), 0);
+    CHECK(fetch(&f, a, "http://other.test/", out, sizeof(out)) != 0);
+    CHECK(fetch(&f, a, "http://203.0.113.20/", out, sizeof(out)) != 0);
+
+    /* host:port */
+    CHECK(put_egress(&f, a, "[\"allowed.test:8080\"]"));
+    CHECK_EQ(gsh(&f, a, "getent hosts allowed.test", out, sizeof(out)), 0);
+    CHECK_EQ(fetch(&f, a, "http://allowed.test:8080/", out, sizeof(out)), 0);
+    CHECK_STR(out, "server-10-8080");
+    CHECK(fetch(&f, a, "http://allowed.test/", out, sizeof(out)) != 0);
+
+    /* *.host: any depth below, not the name itself */
+    CHECK(put_egress(&f, a, "[\"*.wild.test\"]"));
+    CHECK_EQ(fetch(&f, a, "http://a.wild.test/", out, sizeof(out)), 0);
+    CHECK_STR(out, "server-20-80");
+    CHECK(fetch(&f, a, "http://wild.test/", out, sizeof(out)) != 0);
+
+    /* ip, ip:port and cidr */
+    CHECK(put_egress(&f, a, "[\"203.0.113.20:8080\"]"));
+    CHECK_EQ(fetch(&f, a, "http://203.0.113.20:8080/", out, sizeof(out)), 0);
+    CHECK(fetch(&f, a, "http://203.0.113.20/", out, sizeof(out)) != 0);
+    CHECK(put_egress(&f, a, "[\"203.0.113.16/28\"]"));
+    CHECK_EQ(fetch(&f, a, "http://203.0.113.20/", out, sizeof(out)), 0);
+    CHECK(fetch(&f, a, "http://203.0.113.10/", out, sizeof(out)) != 0);
+
+    /* a live change applies within 1 s, cutting what is no longer allowed */
+    CHECK(put_egress(&f, a, "[\"203.0.113.10\"]"));
+    uint64_t t0 = harness_now_us();
+    CHECK(put_egress(&f, a, "[\"203.0.113.20\"]"));
+    CHECK_EQ(gsh(&f, a, "curl -sS -m 1 http://203.0.113.20/ && ! curl -sS -m 1 "
+                        "http://203.0.113.10/", out, sizeof(out)), 0);
+    CHECK(harness_now_us() - t0 < 3000000);
+
+    /* guest root cannot get around them: its own resolver, raw addresses, its routes */
+    CHECK(put_egress(&f, a, "[\"allowed.test\"]"));
+    CHECK(gsh(&f, a, "echo nameserver 203.0.113.53 > /etc/resolv.conf; getent hosts other.test",
+              out, sizeof(out)) != 0);
+    CHECK(fetch(&f, a, "--resolve other.test:80:203.0.113.20 http://other.test/", out,
+                sizeof(out)) != 0);
+    CHECK(gsh(&f, a, "ip route replace default dev eth0; curl -sS -m 2 http://203.0.113.20/",
+              out, sizeof(out)) != 0);
+    CHECK(gsh(&f, a, "ip addr add 10.88.77.77/32 dev eth0; curl -sS -m 2 --interface "
+                     "10.88.77.77 http://203.0.113.20/", out, sizeof(out)) != 0);
+
+    /* allow all again */
+    CHECK(put_egress(&f, a, "[\"*\"]"));
+    CHECK(gsh(&f, a, "ip addr del 10.88.77.77/32 dev eth0; ip route replace default via "
+                     "10.88.0.1 dev eth0", out, sizeof(out)) == 0);
+    CHECK_EQ(fetch(&f, a, "http://203.0.113.20/", out, sizeof(out)), 0);
+    struct hresp r;
+    char t[128];
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/egress", a);
+    CHECK(get_json(&f, t, &r));
+    CHECK_EQ(json_array_size(jpath(r.json, "data.egress")), 0);
+    hresp_free(&r);
+    CHECK(destroy(&f, a));
+    vfx_end(&f);
+    inet_down(&in);
+}
+
+/* A TCP listener in the test's namespace (the host): stands for every host service. */
+static pid_t host_service(void)
+{
+    pid_t p = fork();
+    if (p == 0) {
+        setpgid(0, 0);
+        execlp("python3", "python3", "-c",
+               "import socket\ns=socket.socket();s.setsockopt(socket.SOL_SOCKET,"
+               "socket.SO_REUSEADDR,1);s.bind(('0.0.0.0',7777));s.listen(8)\nwhile True:\n"
+               "  c,_=s.accept();c.sendall(b'host-service\\n');c.close()\n",
+               (char *)NULL);
+        _exit(127);
+    }
+    return p;
+}
+
+static bool make_network(struct vfx *f, const char *hdr, const char *name, char id[64])
+{
+    char body[128];
+    snprintf(body, sizeof(body), "{\"name\":\"%s\"}", name);
+    struct hresp r;
+    REQUIRE(http_do(f->s.port, "POST", "/v1/networks", hdr, body, &r) == 0);
+    bool ok = r.status == 200 && jstr(r.json, "data.id");
+    if (ok)
+        snprintf(id, 64, "%s", jstr(r.json, "data.id"));
+    else
+        harness_fail(__FILE__, __LINE__, "network create: %d %.300s", r.status, r.body);
+    hresp_free(&r);
+    return ok;
+}
+
+/* Creates a devbox sandbox named name with the key in hdr, in networks (JSON list). */
+static bool create_in(struct vfx *f, const char *hdr, const char *name, const char *networks,
+                      char id[64])
+{
+    char body[512];
+    snprintf(body, sizeof(body),
+             "{\"shape\":\"s-1vcpu-512mb\",\"rootfs\":\"devbox:1\",\"name\":\"%s\","
+             "\"networks\":%s}",
+             name, networks);
+    struct hresp r;
+    REQUIRE(http_do(f->s.port, "POST", "/v1/sandboxes", hdr, body, &r) == 0);
+    bool ok = r.status == 200 && jstr(r.json, "data.id");
+    if (ok)
+        snprintf(id, 64, "%s", jstr(r.json, "data.id"));
+    else
+        harness_fail(__FILE__, __LINE__, "create %s: %d %.300s", name, r.status, r.body);
+    hresp_free(&r);
+    return ok;
+}
+
+/* Serves "<name>\n" on port 8000 in the guest, in the background. */
+static bool guest_server(struct vfx *f, const char *id, const char *name)
+{
+    char s[512];
+    snprintf(s, sizeof(s),
+             "mkdir -p /srv && echo %s > /srv/who && cd /srv && setsid python3 -m http.server "
+             "8000 </dev/null >/dev/null 2>&1 & sleep 0.5; curl -s -m 2 http://127.0.0.1:8000/who",
+             name);
+    char out[256];
+    REQUIRE(gsh(f, id, s, out, sizeof(out)) == 0);
+    return true;
+}
+
+static bool member_ip_of(struct vfx *f, const char *net, const char *sb, char ip[32])
+{
+    char t[128];
+    struct hresp r;
+    snprintf(t, sizeof(t), "/v1/networks/%s", net);
+    REQUIRE(get_json(f, t, &r));
+    ip[0] = '\0';
+    json_t *m = jpath(r.json, "data.members");
+    for (size_t i = 0; i < json_array_size(m); i++) {
+        json_t *e = json_array_get(m, i);
+        if (strcmp(json_string_value(json_object_get(e, "sandbox_id")) ?: "", sb) == 0)
+            snprintf(ip, 32, "%s", json_string_value(json_object_get(e, "ip")) ?: "");
+    }
+    hresp_free(&r);
+    return ip[0] != '\0';
+}
+
+TEST_SLOW(private_networks_and_isolation, 900)
+{
+    struct inet in;
+    struct vfx f;
+    if (!inet_up(&in))
+        return;
+    if (!vfx_start_conf(&f, CONF)) {
+        inet_down(&in);
+        return;
+    }
+    pid_t svc = host_service();
+    char other_key[128] = "", hdr2[200], out[4096], t[256];
+    const char *kc[] = { "keys", "--config", f.s.conf, "create", "--user", "mallory", NULL };
+    char err[2048];
+    CHECK_EQ(hd_run(kc, other_key, sizeof(other_key), err, sizeof(err)), 0);
+    other_key[strcspn(other_key, "\n")] = '\0';
+    snprintf(hdr2, sizeof(hdr2), "X-Api-Key: %s\r\n", other_key);
+
+    char na[64], nb[64], nm[64];
+    REQUIRE(make_network(&f, f.hdr, "backend", na));
+    REQUIRE(make_network(&f, f.hdr, "frontend", nb));
+    REQUIRE(make_network(&f, hdr2, "backend", nm)); /* names are per user */
+    char s1[64], s2[64], s3[64], s4[64];
+    REQUIRE(create_in(&f, f.hdr, "db", "[{\"id\":\"backend\"}]", s1));
+    snprintf(t, sizeof(t), "[{\"id\":\"%s\"}]", na);
+    REQUIRE(create_in(&f, f.hdr, "api", t, s2));
+    REQUIRE(create_in(&f, f.hdr, "web", "[{\"id\":\"frontend\"}]", s3));
+    REQUIRE(create_in(&f, hdr2, "intruder", "[{\"id\":\"backend\"}]", s4));
+    REQUIRE(guest_server(&f, s1, "db"));
+    REQUIRE(guest_server(&f, s3, "web"));
+
+    /* members reach each other by name and by <name>.<network>.hearth.internal */
+    CHECK_EQ(gsh(&f, s2, "curl -sS -m 3 http://db:8000/who", out, sizeof(out)), 0);
+    CHECK_STR(out, "db");
+    CHECK_EQ(gsh(&f, s2, "curl -sS -m 3 http://db.backend.hearth.internal:8000/who", out,
+                 sizeof(out)), 0);
+    CHECK_STR(out, "db");
+    char ip1[32], ip3[32], p1[32], p3[32];
+    REQUIRE(member_ip_of(&f, na, s1, ip1));
+    REQUIRE(member_ip_of(&f, nb, s3, ip3));
+    sandbox_ip(&f, s1, p1);
+    sandbox_ip(&f, s3, p3);
+    CHECK(strcmp(ip1, p1) != 0);
+    /* egress rules do not apply inside a network */
+    CHECK(put_egress(&f, s2, "[\"allowed.test\"]"));
+    snprintf(t, sizeof(t), "curl -sS -m 3 http://%s:8000/who", ip1);
+    CHECK_EQ(gsh(&f, s2, t, out, sizeof(out)), 0);
+
+    /* other networks, other tenants, primary addresses and the host: blocked */
+    CHECK(gsh(&f, s2, "getent hosts web", out, sizeof(out)) != 0);
+    CHECK(gsh(&f, s2, "getent hosts web.frontend.hearth.internal", out, sizeof(out)) != 0);
+    snprintf(t, sizeof(t), "curl -sS -m 2 http://%s:8000/who", ip3);
+    CHECK(gsh(&f, s2, t, out, sizeof(out)) != 0);
+    snprintf(t, sizeof(t), "curl -sS -m 2 http://%s:8000/who", p3);
+    CHECK(gsh(&f, s2, t, out, sizeof(out)) != 0);
+    snprintf(t, sizeof(t), "curl -sS -m 2 http://%s:8000/who", p1);
+    CHECK(gsh(&f, s2, t, out, sizeof(out)) != 0); /* a peer's primary address */
+    snprintf(t, sizeof(t), "curl -sS -m 2 http://%s:8000/who", ip1);
+    CHECK(gsh(&f, s4, t, out, sizeof(out)) != 0); /* another tenant's "backend" */
+    CHECK(gsh(&f, s4, "getent hosts db", out, sizeof(out)) != 0);
+    CHECK(put_egress(&f, s2, "[]"));
+    const char *host_addrs[] = { "198.51.100.1", "10.88.0.1", "169.254.88.1", "169.254.88.2" };
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(t, sizeof(t), "curl -sS -m 2 telnet://%s:7777 </dev/null", host_addrs[i]);
+        CHECK(gsh(&f, s2, t, out, sizeof(out)) != 0);
+    }
+    /* the host side of that check works: the service answers from the host */
+    CHECK_EQ(shf("curl -sS -m 2 telnet://198.51.100.1:7777 </dev/null | grep -q host-service"),
+             0);
+
+    /* live attach and detach */
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/networks", s2);
+    struct hresp r;
+    CHECK(call(&f, "POST", t, "{\"id\":\"frontend\"}", 200, &r));
+    hresp_free(&r);
+    bool reached = false;
+    for (int i = 0; i < 50 && !reached; i++) {
+        reached = gsh(&f, s2, "curl -sS -m 1 http://web:8000/who", out, sizeof(out)) == 0;
+        if (!reached)
+            usleep(100 * 1000);
+    }
+    CHECK(reached);
+    CHECK(call(&f, "POST", t, "{\"id\":\"frontend\"}", 200, &r)); /* already a member */
+    hresp_free(&r);
+    snprintf(t, sizeof(t), "/v1/networks/%s", nb);
+    CHECK(call(&f, "DELETE", t, NULL, 409, &r));
+    CHECK_STR(jstr(r.json, "data.code"), "in_use");
+    hresp_free(&r);
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/networks/frontend", s2);
+    CHECK(call(&f, "DELETE", t, NULL, 200, &r));
+    hresp_free(&r);
+    CHECK(call(&f, "DELETE", t, NULL, 200, &r)); /* not a member: still 200 */
+    hresp_free(&r);
+    snprintf(t, sizeof(t), "curl -sS -m 2 http://%s:8000/who", ip3);
+    CHECK(gsh(&f, s2, t, out, sizeof(out)) != 0);
+    CHECK(gsh(&f, s2, "ip -4 -o addr show dev eth0 | grep -c inet", out, sizeof(out)) == 0);
+    CHECK_STR(out, "2"); /* its primary address and backend's */
+
+    /* pause and resume keep address, networks and rules */
+    CHECK(put_egress(&f, s2, "[\"allowed.test\"]"));
+    char before[32], after[32];
+    sandbox_ip(&f, s2, before);
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/pause", s2);
+    CHECK(call(&f, "POST", t, NULL, 202, &r));
+    hresp_free(&r);
+    char st[32];
+    for (int i = 0; i < 300 && strcmp(status_of(&f, s2, st), "paused"); i++)
+        usleep(100 * 1000);
+    CHECK_STR(st, "paused");
+    sandbox_ip(&f, s2, after);
+    CHECK_STR(after, before);
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/resume", s2);
+    CHECK(call(&f, "POST", t, NULL, 202, &r));
+    hresp_free(&r);
+    for (int i = 0; i < 300 && strcmp(status_of(&f, s2, st), "running"); i++)
+        usleep(100 * 1000);
+    CHECK_STR(st, "running");
+    sandbox_ip(&f, s2, after);
+    CHECK_STR(after, before);
+    CHECK_EQ(gsh(&f, s2, "curl -sS -m 3 http://db:8000/who", out, sizeof(out)), 0);
+    CHECK(fetch(&f, s2, "http://203.0.113.20/", out, sizeof(out)) != 0);
+    CHECK_EQ(fetch(&f, s2, "http://allowed.test/", out, sizeof(out)), 0);
+
+    /* a fork: its own address and MAC, the source's networks, reachable */
+    char mac_src[64], mac_child[64], child[64], cip[32];
+    CHECK_EQ(gsh(&f, s1, "cat /sys/class/net/eth0/address", mac_src, sizeof(mac_src)), 0);
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/pause", s1);
+    CHECK(call(&f, "POST", t, NULL, 202, &r));
+    hresp_free(&r);
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/fork", s1);
+    CHECK(call(&f, "POST", t, "{\"name\":\"db-copy\"}", 200, &r));
+    snprintf(child, sizeof(child), "%s", jstr(r.json, "data.id") ?: "");
+    hresp_free(&r);
+    sandbox_ip(&f, child, cip);
+    CHECK(cip[0] && strcmp(cip, p1) != 0);
+    CHECK_EQ(gsh(&f, child, "cat /sys/class/net/eth0/address", mac_child, sizeof(mac_child)),
+             0);
+    CHECK(strcmp(mac_src, mac_child) != 0);
+    CHECK_EQ(gsh(&f, child, "ip -4 -o addr show dev eth0", out, sizeof(out)), 0);
+    CHECK(strstr(out, cip) != NULL);
+    CHECK(strstr(out, p1) == NULL);
+    CHECK_EQ(fetch(&f, child, "http://203.0.113.20/", out, sizeof(out)), 0);
+    snprintf(t, sizeof(t), "/v1/sandboxes/by-ip/%s", cip);
+    CHECK(get_json(&f, t, &r));
+    CHECK_STR(jstr(r.json, "data.id"), child);
+    hresp_free(&r);
+    CHECK_EQ(gsh(&f, s2, "curl -sS -m 3 http://db-copy:8000/who || "
+                         "getent hosts db-copy", out, sizeof(out)), 0);
+
+    kill(-svc, SIGKILL);
+    waitpid(svc, NULL, 0);
+    const char *all[] = { s1, s2, s3, child };
+    for (size_t i = 0; i < 4; i++)
+        CHECK(destroy(&f, all[i]));
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s", s4);
+    CHECK(http_do(f.s.port, "DELETE", t, hdr2, NULL, &r) == 0);
+    hresp_free(&r);
+    for (int i = 0; i < 300 && strcmp(status_of(&f, s4, st), "destroyed"); i++)
+        usleep(100 * 1000);
+    snprintf(t, sizeof(t), "/v1/networks/%s", nb);
+    CHECK(call(&f, "DELETE", t, NULL, 200, &r));
+    hresp_free(&r);
+    CHECK(call(&f, "DELETE", t, NULL, 200, &r)); /* a repeat by id */
+    hresp_free(&r);
+    CHECK(call(&f, "GET", "/v1/networks/frontend", NULL, 404, &r));
+    hresp_free(&r);
+    vfx_end(&f);
+    inet_down(&in);
+}
+
+static long long bw(struct vfx *f, const char *id, const char *field)
+{
+    char t[128], p[64];
+    struct hresp r;
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/bandwidth", id);
+    snprintf(p, sizeof(p), "data.%s", field);
+    long long v = -999;
+    if (get_json(f, t, &r)) {
+        json_t *j = jpath(r.json, p);
+        v = json_is_true(j) ? 1 : json_is_false(j) ? 0 : (long long)json_integer_value(j);
+        hresp_free(&r);
+    }
+    return v;
+}
+
+/* Counts taps in hearthd's namespace, named as config_net_names() derives it. */
+static int taps(const struct vfx *f)
+{
+    uint32_t h = 2166136261u;
+    for (const char *p = f->s.data; *p; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    char cmd[512], out[64] = "";
+    snprintf(cmd, sizeof(cmd), "ip -n hearth-%08x -o link show | grep -c ': hs'", h);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    if (!fgets(out, sizeof(out), p))
+        out[0] = '\0';
+    pclose(p);
+    return atoi(out);
+}
+
+TEST_SLOW(bandwidth_quota_and_recycling, 900)
+{
+    struct inet in;
+    struct vfx f;
+    if (!inet_up(&in))
+        return;
+    if (!vfx_start_conf(&f, CONF)) {
+        inet_down(&in);
+        return;
+    }
+    char a[64], out[4096], t[256];
+    REQUIRE(create(&f, DEVBOX, a));
+    CHECK_EQ(bw(&f, a, "quota_bytes"), QUOTA_BYTES);
+    CHECK_EQ(bw(&f, a, "capped"), 0);
+    /* 20 MB towards the sink: the quota of 4 MB runs out and egress is dropped */
+    gsh(&f, a, "timeout 20 python3 -c \"import socket\n"
+               "s = socket.create_connection(('203.0.113.10', 9000), timeout=5)\n"
+               "b = bytes(65536)\n"
+               "for i in range(305): s.sendall(b)\n\" >/dev/null 2>&1; true", out, sizeof(out));
+    bool capped = false;
+    for (int i = 0; i < 50 && !capped; i++) {
+        capped = bw(&f, a, "capped") == 1;
+        if (!capped)
+            usleep(100 * 1000);
+    }
+    CHECK(capped);
+    long long used = bw(&f, a, "used_bytes");
+    CHECK(used >= QUOTA_BYTES);
+    CHECK(bw(&f, a, "remaining_bytes") <= 0);
+    CHECK(fetch(&f, a, "http://203.0.113.20/", out, sizeof(out)) != 0);
+    /* recharge adds exactly add_bytes, and egress comes back within 5 s */
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/bandwidth/recharge", a);
+    struct hresp r;
+    CHECK(call(&f, "POST", t, "{\"add_bytes\":100000000}", 200, &r));
+    CHECK_EQ(jint(r.json, "data.quota_bytes"), QUOTA_BYTES + 100000000LL);
+    hresp_free(&r);
+    bool back = false;
+    for (int i = 0; i < 50 && !back; i++) {
+        back = fetch(&f, a, "http://203.0.113.20/", out, sizeof(out)) == 0;
+        if (!back)
+            usleep(100 * 1000);
+    }
+    CHECK(back);
+    CHECK(bw(&f, a, "ingress_bytes") > 0);
+    /* counters persist across pause/resume and a restart of hearthd */
+    long long used2 = bw(&f, a, "used_bytes");
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/pause", a);
+    CHECK(call(&f, "POST", t, NULL, 202, &r));
+    hresp_free(&r);
+    char st[32];
+    for (int i = 0; i < 300 && strcmp(status_of(&f, a, st), "paused"); i++)
+        usleep(100 * 1000);
+    CHECK(crash_restart(&f));
+    CHECK(bw(&f, a, "used_bytes") >= used2);
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/resume", a);
+    CHECK(call(&f, "POST", t, NULL, 202, &r));
+    hresp_free(&r);
+    for (int i = 0; i < 300 && strcmp(status_of(&f, a, st), "running"); i++)
+        usleep(100 * 1000);
+    CHECK_EQ(fetch(&f, a, "http://203.0.113.20/", out, sizeof(out)), 0);
+    CHECK(bw(&f, a, "used_bytes") > used2);
+    /* a fork starts with its own quota, and nothing used */
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/pause", a);
+    CHECK(call(&f, "POST", t, NULL, 202, &r));
+    hresp_free(&r);
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/fork", a);
+    CHECK(call(&f, "POST", t, "{\"start_paused\":true}", 200, &r));
+    char child[64];
+    snprintf(child, sizeof(child), "%s", jstr(r.json, "data.id") ?: "");
+    hresp_free(&r);
+    CHECK_EQ(bw(&f, child, "used_bytes"), 0);
+    CHECK_EQ(bw(&f, child, "quota_bytes"), QUOTA_BYTES);
+    CHECK(destroy(&f, child));
+    CHECK(destroy(&f, a));
+
+    /* pools: taps and addresses come back after destroys */
+    int taps0 = taps(&f);
+    char ids[4][64], ips[4][32];
+    for (int i = 0; i < 4; i++) {
+        REQUIRE(create(&f, "{\"shape\":\"s-1vcpu-256mb\",\"rootfs\":\"minimal\"}", ids[i]));
+        sandbox_ip(&f, ids[i], ips[i]);
+    }
+    CHECK_EQ(taps(&f), taps0 + 4);
+    for (int i = 0; i < 4; i++) {
+        for (int k = 0; k < i; k++)
+            CHECK(strcmp(ips[i], ips[k]) != 0);
+        CHECK(destroy(&f, ids[i]));
+    }
+    for (int i = 0; i < 50 && taps(&f) != taps0; i++)
+        usleep(100 * 1000);
+    CHECK_EQ(taps(&f), taps0);
+    snprintf(t, sizeof(t), "/v1/sandboxes/by-ip/%s", ips[0]);
+    CHECK(call(&f, "GET", t, NULL, 404, &r));
+    hresp_free(&r);
+    vfx_end(&f);
+    inet_down(&in);
+}
