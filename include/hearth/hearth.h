@@ -317,6 +317,60 @@ HEARTH_EXPORT HEARTH_WUR int hearth_sandbox_wait(hearth_client *c, const char *i
                                                  const struct hearth_wait *w, hearth_obj **ret,
                                                  struct hearth_error *reterr);
 
+/* ---- networking: egress, bandwidth, networks (API.md §2.5, §2.9, §2.10, §3.6–§3.8) ---- */
+
+/* GET /v1/sandboxes/{id}/egress → Egress view {"id","egress":[…]} ("egress" is always present;
+ * [] means every destination is allowed). */
+HEARTH_EXPORT HEARTH_WUR int hearth_egress_get(hearth_client *c, const char *id, hearth_obj **ret,
+                                               struct hearth_error *reterr);
+/* PUT /v1/sandboxes/{id}/egress {"egress":[rules[0..n)]} → the stored Egress view (the server
+ * lowercases hosts, clears CIDR host bits and drops duplicates). n = 0 (rules may then be NULL)
+ * sends [] = allow all. The list replaces the old one; one bad rule gives HEARTH_ERR_REJECTED
+ * with nothing stored. A rule that is NULL or not UTF-8 is HEARTH_ERR_INVALID before any
+ * request. Idempotent, so retried like any PUT. */
+HEARTH_EXPORT HEARTH_WUR int hearth_egress_put(hearth_client *c, const char *id,
+                                               const char *const *rules, size_t n,
+                                               hearth_obj **ret, struct hearth_error *reterr);
+/* GET /v1/sandboxes/{id}/bandwidth → Bandwidth view: quota_bytes, used_bytes, ingress_bytes,
+ * remaining_bytes (quota and remaining are -1 when unmetered), capped. */
+HEARTH_EXPORT HEARTH_WUR int hearth_bandwidth_get(hearth_client *c, const char *id,
+                                                  hearth_obj **ret, struct hearth_error *reterr);
+/* POST /v1/sandboxes/{id}/bandwidth/recharge {"add_bytes"} → the updated Bandwidth view (an
+ * unmetered sandbox's is unchanged). add_bytes must be 1 ≤ n ≤ 2^50, else HEARTH_ERR_INVALID
+ * without a request. Not idempotent: retried only on 429/503. */
+HEARTH_EXPORT HEARTH_WUR int hearth_bandwidth_recharge(hearth_client *c, const char *id,
+                                                       int64_t add_bytes, hearth_obj **ret,
+                                                       struct hearth_error *reterr);
+#define HEARTH_RECHARGE_MAX ((int64_t)1 << 50)
+
+/* GET /v1/networks, one page (page may be NULL; its status is ignored) → list of Network
+ * (id, name, created_at, member_count; no members). */
+HEARTH_EXPORT HEARTH_WUR int hearth_network_list(hearth_client *c, const struct hearth_page *page,
+                                                 hearth_list **ret, struct hearth_error *reterr);
+/* POST /v1/networks {"name"} → Network (member_count 0). A taken name is HEARTH_ERR_REJECTED
+ * with api_code "name_taken"; the per-user quota HEARTH_ERR_FORBIDDEN ("quota_exceeded"). */
+HEARTH_EXPORT HEARTH_WUR int hearth_network_create(hearth_client *c, const char *name,
+                                                   hearth_obj **ret, struct hearth_error *reterr);
+/* GET /v1/networks/{ref} (id or name) → Network with "members": objects of sandbox_id, name,
+ * status and ip (when configured). */
+HEARTH_EXPORT HEARTH_WUR int hearth_network_get(hearth_client *c, const char *ref,
+                                                hearth_obj **ret, struct hearth_error *reterr);
+/* DELETE /v1/networks/{ref} → {"ok":true}. While a non-terminal sandbox is a member:
+ * HEARTH_ERR_REJECTED, api_code "in_use" (detach the members first). */
+HEARTH_EXPORT HEARTH_WUR int hearth_network_delete(hearth_client *c, const char *ref,
+                                                   hearth_obj **ret, struct hearth_error *reterr);
+/* POST /v1/sandboxes/{id}/networks {"id":net} → {"ok":true} (also when already a member). The
+ * sandbox must be running, paused or error; a ninth network is HEARTH_ERR_REJECTED
+ * ("limit_reached"); an unknown network HEARTH_ERR_NOT_FOUND. Retried only on 429/503. */
+HEARTH_EXPORT HEARTH_WUR int hearth_sandbox_network_attach(hearth_client *c, const char *id,
+                                                           const char *net, hearth_obj **ret,
+                                                           struct hearth_error *reterr);
+/* DELETE /v1/sandboxes/{id}/networks/{net} → {"ok":true}, also when the sandbox was not a
+ * member; HEARTH_ERR_NOT_FOUND only when the sandbox or the network does not exist. */
+HEARTH_EXPORT HEARTH_WUR int hearth_sandbox_network_detach(hearth_client *c, const char *id,
+                                                           const char *net, hearth_obj **ret,
+                                                           struct hearth_error *reterr);
+
 /* ---- exec ---- */
 
 /* POST /v1/sandboxes/{id}/exec, buffered → {"result":{"stdout","stderr","exit_code",
