@@ -136,9 +136,10 @@ HEARTH_EXPORT void hearth_obj_free(hearth_obj *o);
 /* The payload as compact JSON text, keys in the order the server sent them. Borrowed from o. */
 HEARTH_EXPORT const char *hearth_obj_json(const hearth_obj *o);
 
-/* Accessors take a dotted path into nested objects: "id", "stats.running", "result.exit_code".
- * A missing field or one of another type gives the fallback (NULL, def, false). Strings are
- * borrowed from o. */
+/* Accessors take a dotted path into nested objects: "id", "stats.running", "result.exit_code";
+ * a decimal segment indexes an array ("members.0.ip" is the ip of the first member). A missing
+ * field or one of another type gives the fallback (NULL, def, false). Strings are borrowed
+ * from o. */
 HEARTH_EXPORT bool hearth_obj_has(const hearth_obj *o, const char *path);
 HEARTH_EXPORT const char *hearth_obj_str(const hearth_obj *o, const char *path);
 /* Like hearth_obj_str(), also giving the length (strings may hold NUL bytes). */
@@ -148,8 +149,8 @@ HEARTH_EXPORT const char *hearth_obj_strn(const hearth_obj *o, const char *path,
 HEARTH_EXPORT int64_t hearth_obj_int(const hearth_obj *o, const char *path, int64_t def);
 HEARTH_EXPORT double hearth_obj_num(const hearth_obj *o, const char *path, double def);
 HEARTH_EXPORT bool hearth_obj_bool(const hearth_obj *o, const char *path, bool def);
-/* Arrays of strings ("egress", "envs", "ssh_pubkeys"): length (0 when absent) and item i
- * (NULL when i is out of range or not a string). */
+/* Arrays ("egress", "envs", "members"): length (0 when absent or not an array) and string item
+ * i (NULL when i is out of range or not a string). */
 HEARTH_EXPORT size_t hearth_obj_array_len(const hearth_obj *o, const char *path);
 HEARTH_EXPORT const char *hearth_obj_array_str(const hearth_obj *o, const char *path, size_t i);
 /* The JSON text of any value at path (an object, an array, a number…), caller frees with

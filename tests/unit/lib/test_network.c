@@ -158,6 +158,16 @@ TEST(networks_crud_on_the_wire)
     char *members = hearth_obj_value_json(g, "members");
     CHECK(members && strstr(members, "\"ip\":\"10.77.0.3\""));
     free(members);
+    /* a decimal path segment indexes an array; anything else there reads as absent */
+    CHECK_EQ(hearth_obj_array_len(g, "members"), 2);
+    CHECK_STR(hearth_obj_str(g, "members.0.ip"), "10.77.0.3");
+    CHECK_STR(hearth_obj_str(g, "members.1.sandbox_id"), "sb-1");
+    static const char *const absent[] = { "members.2.name", "members.01.name", "members.-1.name",
+                                          "members..name", "members.x.name", "members.0.ip.x",
+                                          "members.9999999999.name", "name.0" };
+    for (size_t i = 0; i < sizeof(absent) / sizeof(absent[0]); i++)
+        if (hearth_obj_has(g, absent[i]))
+            harness_fail(__FILE__, __LINE__, "'%s' found", absent[i]);
     CHECK(hearth_obj_bool(d, "ok", false));
     CHECK(strstr(f.log, "POST /v1/networks HTTP/1.1\n{\"name\":\"backend\"}\n") == f.log);
     CHECK(strstr(f.log, "GET /v1/networks?offset=3&limit=2 HTTP/1.1\n") != NULL);
