@@ -128,7 +128,8 @@ TEST(firewall_show_human_and_json)
 {
     static const struct fake_reply s[] = {
         { 200, NULL, SB("running") },
-        { 200, NULL, OK("{\"id\":\"sb-1\",\"egress\":[\"api.example.com:443\",\"*.example.org\"]}") },
+        { 200, NULL,
+          OK("{\"id\":\"sb-1\",\"egress\":[\"api.example.com:443\",\"*.example.org\"]}") },
         { 200, NULL, SB("running") },
         { 200, NULL, OK("{\"id\":\"sb-1\",\"egress\":[]}") },
         { 200, NULL, SB("running") },
@@ -152,7 +153,8 @@ TEST(firewall_set_replaces_and_warns)
 {
     static const struct fake_reply s[] = {
         { 200, NULL, SB("paused") },
-        { 200, NULL, OK("{\"id\":\"sb-1\",\"egress\":[\"github.com\",\"10.0.0.0/8\",\"pypi.org:443\"]}") },
+        { 200, NULL,
+          OK("{\"id\":\"sb-1\",\"egress\":[\"github.com\",\"10.0.0.0/8\",\"pypi.org:443\"]}") },
         { 200, NULL, SB("paused") },
         { 200, NULL, OK("{\"id\":\"sb-1\",\"egress\":[\"*\"]}") },
         { 200, NULL, SB("paused") },
@@ -239,10 +241,12 @@ TEST(bandwidth_show_and_add)
     static const struct fake_reply s[] = {
         { 200, NULL, SB("running") },
         { 200, NULL, OK("{\"id\":\"sb-1\",\"quota_bytes\":5368709120,\"used_bytes\":6442450944,"
-                        "\"ingress_bytes\":1024,\"remaining_bytes\":-1073741824,\"capped\":true}") },
+                        "\"ingress_bytes\":1024,\"remaining_bytes\":-1073741824,"
+                        "\"capped\":true}") },
         { 200, NULL, SB("running") },
         { 200, NULL, OK("{\"id\":\"sb-1\",\"quota_bytes\":10737418240,\"used_bytes\":6442450944,"
-                        "\"ingress_bytes\":1024,\"remaining_bytes\":4294967296,\"capped\":false}") },
+                        "\"ingress_bytes\":1024,\"remaining_bytes\":4294967296,"
+                        "\"capped\":false}") },
         { 200, NULL, SB("running") },
         { 200, NULL, OK("{\"id\":\"sb-1\",\"quota_bytes\":-1,\"used_bytes\":0,"
                         "\"ingress_bytes\":0,\"remaining_bytes\":-1,\"capped\":false}") },
@@ -268,7 +272,8 @@ TEST(bandwidth_show_and_add)
 #define NET_FULL                                                                                 \
     OK("{\"id\":\"net-01\",\"name\":\"backend\",\"created_at\":\"2026-03-01T14:07:09.412Z\","     \
        "\"member_count\":2,\"members\":[{\"sandbox_id\":\"sb-2\",\"name\":\"DB_main\","            \
-       "\"status\":\"running\",\"ip\":\"10.77.0.3\"},{\"sandbox_id\":\"sb-1\",\"name\":\"web\","    \
+       "\"status\":\"running\",\"ip\":\"10.77.0.3\"},{\"sandbox_id\":\"sb-1\","                \
+       "\"name\":\"web\","                                                                         \
        "\"status\":\"paused\"}]}")
 
 TEST(network_create_ls_show)

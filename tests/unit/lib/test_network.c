@@ -22,7 +22,8 @@ static hearth_client *client_for(const struct fake_http *f)
 TEST(egress_get_and_put_on_the_wire)
 {
     static const struct fake_reply s[] = {
-        { 200, NULL, OK("{\"id\":\"sb-1\",\"egress\":[\"api.example.com:443\",\"*.example.org\"]}") },
+        { 200, NULL,
+          OK("{\"id\":\"sb-1\",\"egress\":[\"api.example.com:443\",\"*.example.org\"]}") },
         { 200, NULL, OK("{\"id\":\"sb-1\",\"egress\":[\"github.com\",\"10.0.0.0/8\"]}") },
         { 200, NULL, OK("{\"id\":\"sb-1\",\"egress\":[]}") },
     };
