@@ -113,7 +113,8 @@ $(O)/bin/hearth-recipe-key: $(call obj,opt,src/tools/recipe_key.c $(common_src))
 
 # Objects are named as targets so pattern rules that list not-yet-built objects still match
 # on make's first pass (otherwise a more general test rule wins).
-all_src := $(common_src) $(host_src) $(net_src) $(daemon_src) $(agent_src) src/daemon/main.c tests/harness.c \
+all_src := $(common_src) $(host_src) $(net_src) $(daemon_src) $(agent_src) src/daemon/main.c \
+	tests/harness.c tests/fakehttp.c \
 	$(lib_src) $(cli_src) src/cli/main.c
 $(call obj,san,$(all_src)) $(call obj,opt,$(all_src)) $(call obj,lib,$(lib_src)):
 
@@ -124,12 +125,14 @@ $(O)/tests/unit/agent/%: tests/unit/agent/%.c tests/unit/agent/client.c \
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) -Itests -Itests/unit/agent -o $@ $^ -ljansson
 
-# libhearth and CLI tests link the library and CLI objects (not hearthd).
-$(O)/tests/unit/lib/%: tests/unit/lib/%.c $(call obj,san,tests/harness.c $(lib_src))
+# libhearth and CLI tests link the library and CLI objects (not hearthd), and the scripted HTTP
+# server they talk to (tests/fakehttp.c).
+$(O)/tests/unit/lib/%: tests/unit/lib/%.c $(call obj,san,tests/harness.c tests/fakehttp.c $(lib_src))
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) -Itests -o $@ $^ $(CLIENT_LIBS)
 
-$(O)/tests/unit/cli/%: tests/unit/cli/%.c $(call obj,san,tests/harness.c $(cli_src) $(lib_src))
+$(O)/tests/unit/cli/%: tests/unit/cli/%.c \
+		$(call obj,san,tests/harness.c tests/fakehttp.c $(cli_src) $(lib_src))
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) -Itests -o $@ $^ $(CLIENT_LIBS)
 

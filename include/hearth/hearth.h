@@ -136,9 +136,10 @@ HEARTH_EXPORT void hearth_obj_free(hearth_obj *o);
 /* The payload as compact JSON text, keys in the order the server sent them. Borrowed from o. */
 HEARTH_EXPORT const char *hearth_obj_json(const hearth_obj *o);
 
-/* Accessors take a dotted path into nested objects: "id", "stats.running", "result.exit_code".
- * A missing field or one of another type gives the fallback (NULL, def, false). Strings are
- * borrowed from o. */
+/* Accessors take a dotted path into nested objects: "id", "stats.running", "result.exit_code";
+ * a decimal segment indexes an array ("members.0.ip" is the ip of the first member). A missing
+ * field or one of another type gives the fallback (NULL, def, false). Strings are borrowed
+ * from o. */
 HEARTH_EXPORT bool hearth_obj_has(const hearth_obj *o, const char *path);
 HEARTH_EXPORT const char *hearth_obj_str(const hearth_obj *o, const char *path);
 /* Like hearth_obj_str(), also giving the length (strings may hold NUL bytes). */
@@ -148,8 +149,8 @@ HEARTH_EXPORT const char *hearth_obj_strn(const hearth_obj *o, const char *path,
 HEARTH_EXPORT int64_t hearth_obj_int(const hearth_obj *o, const char *path, int64_t def);
 HEARTH_EXPORT double hearth_obj_num(const hearth_obj *o, const char *path, double def);
 HEARTH_EXPORT bool hearth_obj_bool(const hearth_obj *o, const char *path, bool def);
-/* Arrays of strings ("egress", "envs", "ssh_pubkeys"): length (0 when absent) and item i
- * (NULL when i is out of range or not a string). */
+/* Arrays ("egress", "envs", "members"): length (0 when absent or not an array) and string item
+ * i (NULL when i is out of range or not a string). */
 HEARTH_EXPORT size_t hearth_obj_array_len(const hearth_obj *o, const char *path);
 HEARTH_EXPORT const char *hearth_obj_array_str(const hearth_obj *o, const char *path, size_t i);
 /* The JSON text of any value at path (an object, an array, a number…), caller frees with
@@ -316,6 +317,60 @@ struct hearth_wait {
 HEARTH_EXPORT HEARTH_WUR int hearth_sandbox_wait(hearth_client *c, const char *id,
                                                  const struct hearth_wait *w, hearth_obj **ret,
                                                  struct hearth_error *reterr);
+
+/* ---- networking: egress, bandwidth, networks (API.md §2.5, §2.9, §2.10, §3.6–§3.8) ---- */
+
+/* GET /v1/sandboxes/{id}/egress → Egress view {"id","egress":[…]} ("egress" is always present;
+ * [] means every destination is allowed). */
+HEARTH_EXPORT HEARTH_WUR int hearth_egress_get(hearth_client *c, const char *id, hearth_obj **ret,
+                                               struct hearth_error *reterr);
+/* PUT /v1/sandboxes/{id}/egress {"egress":[rules[0..n)]} → the stored Egress view (the server
+ * lowercases hosts, clears CIDR host bits and drops duplicates). n = 0 (rules may then be NULL)
+ * sends [] = allow all. The list replaces the old one; one bad rule gives HEARTH_ERR_REJECTED
+ * with nothing stored. A rule that is NULL or not UTF-8 is HEARTH_ERR_INVALID before any
+ * request. Idempotent, so retried like any PUT. */
+HEARTH_EXPORT HEARTH_WUR int hearth_egress_put(hearth_client *c, const char *id,
+                                               const char *const *rules, size_t n,
+                                               hearth_obj **ret, struct hearth_error *reterr);
+/* GET /v1/sandboxes/{id}/bandwidth → Bandwidth view: quota_bytes, used_bytes, ingress_bytes,
+ * remaining_bytes (quota and remaining are -1 when unmetered), capped. */
+HEARTH_EXPORT HEARTH_WUR int hearth_bandwidth_get(hearth_client *c, const char *id,
+                                                  hearth_obj **ret, struct hearth_error *reterr);
+/* POST /v1/sandboxes/{id}/bandwidth/recharge {"add_bytes"} → the updated Bandwidth view (an
+ * unmetered sandbox's is unchanged). add_bytes must be 1 ≤ n ≤ 2^50, else HEARTH_ERR_INVALID
+ * without a request. Not idempotent: retried only on 429/503. */
+HEARTH_EXPORT HEARTH_WUR int hearth_bandwidth_recharge(hearth_client *c, const char *id,
+                                                       int64_t add_bytes, hearth_obj **ret,
+                                                       struct hearth_error *reterr);
+#define HEARTH_RECHARGE_MAX ((int64_t)1 << 50)
+
+/* GET /v1/networks, one page (page may be NULL; its status is ignored) → list of Network
+ * (id, name, created_at, member_count; no members). */
+HEARTH_EXPORT HEARTH_WUR int hearth_network_list(hearth_client *c, const struct hearth_page *page,
+                                                 hearth_list **ret, struct hearth_error *reterr);
+/* POST /v1/networks {"name"} → Network (member_count 0). A taken name is HEARTH_ERR_REJECTED
+ * with api_code "name_taken"; the per-user quota HEARTH_ERR_FORBIDDEN ("quota_exceeded"). */
+HEARTH_EXPORT HEARTH_WUR int hearth_network_create(hearth_client *c, const char *name,
+                                                   hearth_obj **ret, struct hearth_error *reterr);
+/* GET /v1/networks/{ref} (id or name) → Network with "members": objects of sandbox_id, name,
+ * status and ip (when configured). */
+HEARTH_EXPORT HEARTH_WUR int hearth_network_get(hearth_client *c, const char *ref,
+                                                hearth_obj **ret, struct hearth_error *reterr);
+/* DELETE /v1/networks/{ref} → {"ok":true}. While a non-terminal sandbox is a member:
+ * HEARTH_ERR_REJECTED, api_code "in_use" (detach the members first). */
+HEARTH_EXPORT HEARTH_WUR int hearth_network_delete(hearth_client *c, const char *ref,
+                                                   hearth_obj **ret, struct hearth_error *reterr);
+/* POST /v1/sandboxes/{id}/networks {"id":net} → {"ok":true} (also when already a member). The
+ * sandbox must be running, paused or error; a ninth network is HEARTH_ERR_REJECTED
+ * ("limit_reached"); an unknown network HEARTH_ERR_NOT_FOUND. Retried only on 429/503. */
+HEARTH_EXPORT HEARTH_WUR int hearth_sandbox_network_attach(hearth_client *c, const char *id,
+                                                           const char *net, hearth_obj **ret,
+                                                           struct hearth_error *reterr);
+/* DELETE /v1/sandboxes/{id}/networks/{net} → {"ok":true}, also when the sandbox was not a
+ * member; HEARTH_ERR_NOT_FOUND only when the sandbox or the network does not exist. */
+HEARTH_EXPORT HEARTH_WUR int hearth_sandbox_network_detach(hearth_client *c, const char *id,
+                                                           const char *net, hearth_obj **ret,
+                                                           struct hearth_error *reterr);
 
 /* ---- exec ---- */
 

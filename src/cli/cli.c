@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/commands.h"
 
@@ -34,8 +35,7 @@ int cli_exit_for(int err)
     }
 }
 
-/* Writes s as a JSON string literal. */
-static void json_str(FILE *f, const char *s)
+void cli_json_str(FILE *f, const char *s)
 {
     fputc('"', f);
     for (; *s; s++) {
@@ -61,12 +61,12 @@ int cli_fail(struct cli *cli, const struct hearth_error *e)
         snprintf(code, sizeof(code), "%s", e->api_code[0] ? e->api_code : hearth_err_name(e->code));
         for (char *p = code; *p; p++) /* "NOT_FOUND" → "not_found", like the API's codes */
             *p = (*p >= 'A' && *p <= 'Z') ? (char)(*p + 32) : *p;
-        json_str(stderr, code);
+        cli_json_str(stderr, code);
         fputs(",\"message\":", stderr);
-        json_str(stderr, e->message);
+        cli_json_str(stderr, e->message);
         if (e->request_id[0]) {
             fputs(",\"request_id\":", stderr);
-            json_str(stderr, e->request_id);
+            cli_json_str(stderr, e->request_id);
         }
         fputs("}}\n", stderr);
     } else {
@@ -99,12 +99,26 @@ int cli_error(struct cli *cli, int code, const char *fmt, ...)
     va_end(ap);
     if (cli->settings.json) {
         fputs("{\"error\":{\"http_status\":0,\"code\":\"cli\",\"message\":", stderr);
-        json_str(stderr, e.message);
+        cli_json_str(stderr, e.message);
         fputs("}}\n", stderr);
     } else {
         fprintf(stderr, "error: %s\n", e.message);
     }
     return code;
+}
+
+int cli_confirm(struct cli *cli, const char *what)
+{
+    if (cli_flag(&cli->args, "yes"))
+        return 0;
+    if (!isatty(STDIN_FILENO) || !cli->stderr_tty)
+        return cli_usage_error(cli, "refusing to %s without confirmation; pass --yes", what);
+    fprintf(stderr, "%s. Proceed? [y/N] ", what);
+    fflush(stderr);
+    char line[16];
+    if (!fgets(line, sizeof(line), stdin) || (line[0] != 'y' && line[0] != 'Y'))
+        return cli_usage_error(cli, "not confirmed");
+    return 0;
 }
 
 static void on_log(void *ud, const char *line)

@@ -57,6 +57,14 @@ int cli_usage_error(struct cli *cli, const char *fmt, ...) __attribute__((format
 int cli_error(struct cli *cli, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* CLI.md §6.3: with --yes (-y, --force) in the running command's flags, proceeds; on a terminal
+ * asks "<what>. Proceed? [y/N]"; otherwise refuses. Returns 0 to go on, else CLI_EXIT_USAGE
+ * after printing why. The command's option table must have "yes". */
+int cli_confirm(struct cli *cli, const char *what);
+
+/* Writes s as a JSON string literal (quotes included) on f. */
+void cli_json_str(FILE *f, const char *s);
+
 /* Resolves a sandbox reference (id or name, CLI.md §6.1) into a new object (its SandboxView).
  * On failure prints the error and returns the exit code (4 when nothing matches). */
 int cli_sandbox_resolve(struct cli *cli, const char *ref, hearth_obj **ret);

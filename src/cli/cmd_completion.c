@@ -28,51 +28,57 @@ static void flags(const struct cli_opt *opts)
     }
 }
 
-/* A bash case pattern for every spelling of "parent cmd": "sb get|sandbox get". */
-static void pattern(const struct cli_command *parent, const struct cli_command *c)
+/* Every spelling of a command: its name, then its aliases. Returns the count. */
+static size_t spellings(const struct cli_command *c, const char *out[4])
 {
-    const char *pn[4] = { parent ? parent->name : NULL };
-    size_t np = 1;
-    for (size_t i = 0; parent && i < 3 && parent->aliases[i]; i++)
-        pn[np++] = parent->aliases[i];
-    const char *cn[4] = { c->name };
-    size_t nc = 1;
+    size_t n = 0;
+    out[n++] = c->name;
     for (size_t i = 0; i < 3 && c->aliases[i]; i++)
-        cn[nc++] = c->aliases[i];
-    bool first = true;
-    for (size_t i = 0; i < np; i++)
-        for (size_t k = 0; k < nc; k++) {
-            printf("%s\"%s%s%s\"", first ? "" : "|", pn[i] ? pn[i] : "", pn[i] ? " " : "",
-                   cn[k]);
-            first = false;
-        }
+        out[n++] = c->aliases[i];
+    return n;
 }
 
-static void bash_cases(const struct cli_command *parent, const struct cli_command *table)
+/* A bash case pattern for every spelling of a command path of depth commands: "sb get|sandbox
+ * get", "sb fw clear|sb firewall clear|…". */
+static void pattern(const struct cli_command *const *chain, size_t depth)
+{
+    const char *names[3][4];
+    size_t counts[3], idx[3] = { 0 };
+    for (size_t d = 0; d < depth; d++)
+        counts[d] = spellings(chain[d], names[d]);
+    bool first = true;
+    for (;;) {
+        printf("%s\"", first ? "" : "|");
+        for (size_t d = 0; d < depth; d++)
+            printf("%s%s", d ? " " : "", names[d][idx[d]]);
+        putchar('"');
+        first = false;
+        size_t d = depth;
+        while (d > 0 && ++idx[d - 1] == counts[d - 1])
+            idx[--d] = 0;
+        if (d == 0)
+            return;
+    }
+}
+
+/* One case per command under chain[0..depth): subcommand words for a group, flags otherwise. */
+static void bash_cases(const struct cli_command **chain, size_t depth,
+                       const struct cli_command *table)
 {
     for (const struct cli_command *c = table; c->name; c++) {
-        if (c->sub && !parent) {
-            printf("        ");
-            pattern(NULL, c);
-            printf(") words=\"");
+        chain[depth] = c;
+        printf("        ");
+        pattern(chain, depth + 1);
+        printf(") words=\"");
+        if (c->sub)
             words(c->sub);
-            printf("\" ;;\n");
-            bash_cases(c, c->sub);
-        } else if (c->sub) {
-            printf("        ");
-            pattern(parent, c);
-            printf(") words=\"");
-            words(c->sub);
-            printf("\" ;;\n");
-        } else {
-            printf("        ");
-            pattern(parent, c);
-            printf(") words=\"");
+        else
             flags(c->opts);
-            if (!parent && strcmp(c->name, "completion") == 0)
-                printf(" bash zsh fish");
-            printf("\" ;;\n");
-        }
+        if (depth == 0 && strcmp(c->name, "completion") == 0)
+            printf(" bash zsh fish");
+        printf("\" ;;\n");
+        if (c->sub && depth + 1 < 3)
+            bash_cases(chain, depth + 1, c->sub);
     }
 }
 
@@ -91,7 +97,8 @@ static void bash(void)
            "        \"\") words=\"");
     words(cli_commands);
     printf("\" ;;\n");
-    bash_cases(NULL, cli_commands);
+    const struct cli_command *chain[3];
+    bash_cases(chain, 0, cli_commands);
     printf("        *) words=\"\" ;;\n"
            "    esac\n"
            "    if [[ $cur == -* ]]; then words=\"$words %s\"; fi\n"
@@ -101,22 +108,29 @@ static void bash(void)
            globals);
 }
 
+/* The subcommands of group c after any spelling of it, and those of its own groups. */
+static void fish_group(const struct cli_command *c)
+{
+    printf("complete -c hearth -f -n '__fish_seen_subcommand_from %s", c->name);
+    for (size_t i = 0; i < 3 && c->aliases[i]; i++)
+        printf(" %s", c->aliases[i]);
+    printf("' -a '");
+    words(c->sub);
+    printf("'\n");
+    for (const struct cli_command *s = c->sub; s->name; s++)
+        if (s->sub)
+            fish_group(s);
+}
+
 static void fish(void)
 {
     printf("# hearth fish completion: hearth completion fish | source\n");
     printf("complete -c hearth -f -n __fish_use_subcommand -a '");
     words(cli_commands);
     printf("'\n");
-    for (const struct cli_command *c = cli_commands; c->name; c++) {
-        if (!c->sub)
-            continue;
-        printf("complete -c hearth -f -n '__fish_seen_subcommand_from %s", c->name);
-        for (size_t i = 0; i < 3 && c->aliases[i]; i++)
-            printf(" %s", c->aliases[i]);
-        printf("' -a '");
-        words(c->sub);
-        printf("'\n");
-    }
+    for (const struct cli_command *c = cli_commands; c->name; c++)
+        if (c->sub)
+            fish_group(c);
     for (const char *p = globals; *p;) {
         const char *e = strchr(p, ' ');
         size_t n = e ? (size_t)(e - p) : strlen(p);

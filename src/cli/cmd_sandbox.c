@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* cmd_sandbox.c: `hearth sb create|list|get|rm` (CLI.md §7.1), and the list flags that create
- * and fork share (--ssh-key, --egress, --env). */
+/* cmd_sandbox.c: `hearth sb create|list|get|rm` (CLI.md §7.1; `get` adds the bandwidth view
+ * of a running or paused sandbox), and the list flags that create and fork share (--ssh-key,
+ * --egress, --env). */
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "cli/values.h"
@@ -161,7 +162,8 @@ int cli_env_flags(struct cli *cli, hearth_body *b, const char *field)
     }
 }
 
-static void print_sandbox(const hearth_obj *o, bool full)
+/* bw: the sandbox's Bandwidth view, or NULL when it was not fetched. */
+static void print_sandbox(const hearth_obj *o, bool full, const hearth_obj *bw)
 {
     struct out_kv kv = { 0 };
     char mem[32], disk[32], t[64];
@@ -206,6 +208,11 @@ static void print_sandbox(const hearth_obj *o, bool full)
             out_kv_add(&kv, "forked from", "%s", hearth_obj_str(o, "forked_from") ?: "");
         if (hearth_obj_has(o, "spawn_ms"))
             out_kv_add(&kv, "spawn", "%.0f ms", hearth_obj_num(o, "spawn_ms", 0));
+        if (bw) {
+            char line[96];
+            out_bandwidth_summary(bw, line, sizeof(line));
+            out_kv_add(&kv, "bandwidth", "%s", line);
+        }
         out_kv_add(&kv, "ingress bytes", "%lld",
                    (long long)hearth_obj_int(o, "bandwidth_ingress_bytes", 0));
         static const char *const times[] = { "created_at", "running_at", "paused_at",
@@ -289,7 +296,7 @@ int cmd_sandbox_create(struct cli *cli, int argc, char **argv)
     if (cli->settings.json) {
         out_json(hearth_obj_json(o));
     } else {
-        print_sandbox(o, false);
+        print_sandbox(o, false, NULL);
         if (!cli_flag(&cli->args, "quiet"))
             fprintf(stderr, "hint: hearth sb exec %s -- uname -a\n",
                     hearth_obj_str(o, "name") ?: hearth_obj_str(o, "id") ?: "");
@@ -423,53 +430,62 @@ out:
     return r;
 }
 
+/* The bandwidth view of a running or paused sandbox (CLI.md §7.1), or NULL. `get` still works
+ * without it: a server without the route (501) is passed over in silence, other failures with
+ * a warning. */
+static hearth_obj *fetch_bandwidth(struct cli *cli, const hearth_obj *sb)
+{
+    const char *status = hearth_obj_str(sb, "status");
+    if (!status || (strcmp(status, "running") != 0 && strcmp(status, "paused") != 0))
+        return NULL;
+    hearth_obj *bw = NULL;
+    struct hearth_error e;
+    int rc = hearth_bandwidth_get(cli->client, hearth_obj_str(sb, "id"), &bw, &e);
+    if (rc != HEARTH_OK && rc != HEARTH_ERR_NOT_IMPLEMENTED)
+        fprintf(stderr, "warning: cannot read the bandwidth of '%s': %s, ignoring\n",
+                hearth_obj_str(sb, "id") ?: "", e.message);
+    return rc == HEARTH_OK ? bw : NULL;
+}
+
+/* Prints the SandboxView's JSON with "bandwidth" added as its last member. */
+static void print_json_with_bandwidth(const hearth_obj *sb, const hearth_obj *bw)
+{
+    const char *text = hearth_obj_json(sb);
+    size_t n = strlen(text);
+    while (n > 0 && text[n - 1] != '}')
+        n--;
+    if (n == 0) { /* not an object: print it as it is */
+        out_json(text);
+        return;
+    }
+    bool empty = n == 2 && text[0] == '{';
+    printf("%.*s%s\"bandwidth\":%s}\n", (int)(n - 1), text, empty ? "" : ",",
+           hearth_obj_json(bw));
+}
+
 int cmd_sandbox_get(struct cli *cli, int argc, char **argv)
 {
     hearth_obj *o = NULL;
     int r = cli_sandbox_resolve(cli, argv[0], &o);
     if (r)
         return r;
-    if (cli->settings.json)
+    hearth_obj *bw = fetch_bandwidth(cli, o);
+    if (cli->settings.json && bw)
+        print_json_with_bandwidth(o, bw);
+    else if (cli->settings.json)
         out_json(hearth_obj_json(o));
     else
-        print_sandbox(o, true);
+        print_sandbox(o, true, bw);
+    hearth_obj_free(bw);
     hearth_obj_free(o);
     return CLI_EXIT_OK;
-}
-
-/* CLI.md §6.3: ask on a terminal; without one, --yes is required. Returns 0 or an exit code. */
-static int confirm(struct cli *cli, const char *what)
-{
-    if (cli_flag(&cli->args, "yes"))
-        return 0;
-    if (!isatty(STDIN_FILENO) || !cli->stderr_tty)
-        return cli_usage_error(cli, "refusing to %s without confirmation; pass --yes", what);
-    fprintf(stderr, "%s. Proceed? [y/N] ", what);
-    fflush(stderr);
-    char line[16];
-    if (!fgets(line, sizeof(line), stdin) || (line[0] != 'y' && line[0] != 'Y'))
-        return cli_usage_error(cli, "not confirmed");
-    return 0;
-}
-
-static void json_escaped(const char *s)
-{
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            printf("\\%c", c);
-        else if (c < 0x20 || c == 0x7f)
-            printf("\\u%04x", c);
-        else
-            putchar(c);
-    }
 }
 
 int cmd_sandbox_rm(struct cli *cli, int argc, char **argv)
 {
     char what[128];
     snprintf(what, sizeof(what), "destroy %d sandbox%s", argc, argc == 1 ? "" : "es");
-    int r = confirm(cli, what);
+    int r = cli_confirm(cli, what);
     if (r)
         return r;
     int worst = CLI_EXIT_OK;
@@ -490,20 +506,17 @@ int cmd_sandbox_rm(struct cli *cli, int argc, char **argv)
                 r = cli_fail(cli, &e);
         }
         if (json) {
-            printf("%s{\"ref\":\"", i ? "," : "");
-            json_escaped(argv[i]);
-            putchar('"');
+            printf("%s{\"ref\":", i ? "," : "");
+            cli_json_str(stdout, argv[i]);
             if (id) {
-                fputs(",\"id\":\"", stdout);
-                json_escaped(id);
-                putchar('"');
+                fputs(",\"id\":", stdout);
+                cli_json_str(stdout, id);
             }
             if (res)
                 printf(",\"status\":\"%s\"", hearth_obj_str(res, "status") ?: "");
             if (r) {
-                fputs(",\"error\":\"", stdout);
-                json_escaped(e.message[0] ? e.message : "failed");
-                putchar('"');
+                fputs(",\"error\":", stdout);
+                cli_json_str(stdout, e.message[0] ? e.message : "failed");
             }
             putchar('}');
         } else if (res) {

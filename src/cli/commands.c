@@ -14,6 +14,44 @@ static const struct cli_command sandbox_ssh_key_cmds[] = {
     { NULL },
 };
 
+static const struct cli_command sandbox_firewall_cmds[] = {
+    { "show", { NULL }, NULL, NULL, 1, 1, CLI_CMD_CLIENT, cmd_firewall_show, "<sb>",
+      "Print the egress rules" },
+    { "set", { NULL }, NULL, NULL, 2, -1, CLI_CMD_CLIENT, cmd_firewall_set, "<sb> <rule>...",
+      "Replace the rules; everything not listed is blocked" },
+    { "add", { NULL }, NULL, NULL, 2, -1, CLI_CMD_CLIENT, cmd_firewall_add, "<sb> <rule>...",
+      "Append rules (hearth addition)" },
+    { "remove", { NULL }, NULL, NULL, 2, -1, CLI_CMD_CLIENT, cmd_firewall_remove,
+      "<sb> <rule>...", "Drop rules; dropping the last allows all traffic (hearth addition)" },
+    { "clear", { NULL }, NULL, cmd_firewall_clear_opts, 1, 1, CLI_CMD_CLIENT, cmd_firewall_clear,
+      "<sb> [--yes]", "Allow all outbound traffic" },
+    { NULL },
+};
+
+static const struct cli_command sandbox_bandwidth_cmds[] = {
+    { "show", { NULL }, NULL, NULL, 1, 1, CLI_CMD_CLIENT, cmd_bandwidth_show, "<sb>",
+      "Quota, used, remaining and ingress bytes" },
+    { "add", { "recharge", "topup" }, NULL, NULL, 1, 2, CLI_CMD_CLIENT, cmd_bandwidth_add,
+      "<sb> [<size>]", "Add to the egress quota (default 5GiB)" },
+    { NULL },
+};
+
+static const struct cli_command sandbox_network_cmds[] = {
+    { "create", { NULL }, NULL, NULL, 1, 1, CLI_CMD_CLIENT, cmd_network_create, "<name>",
+      "Create a private network" },
+    { "ls", { "list" }, NULL, cmd_network_ls_opts, 0, 0, CLI_CMD_CLIENT, cmd_network_ls,
+      "[--limit <n>] [--offset <n>] [-q]", "List networks" },
+    { "show", { NULL }, NULL, NULL, 1, 1, CLI_CMD_CLIENT, cmd_network_show, "<ref>",
+      "Show a network and its members" },
+    { "rm", { "delete" }, NULL, cmd_network_confirm_opts, 1, -1, CLI_CMD_CLIENT, cmd_network_rm,
+      "<ref>... [--yes]", "Detach every member, then delete networks" },
+    { "attach", { NULL }, NULL, NULL, 2, 2, CLI_CMD_CLIENT, cmd_network_attach, "<sb> <net>",
+      "Add a sandbox to a network" },
+    { "detach", { NULL }, NULL, cmd_network_confirm_opts, 2, 2, CLI_CMD_CLIENT,
+      cmd_network_detach, "<sb> <net> [--yes]", "Remove a sandbox from a network" },
+    { NULL },
+};
+
 static const struct cli_command sandbox_cmds[] = {
     { "create", { "c" }, NULL, cmd_sandbox_create_opts, 0, 0, CLI_CMD_CLIENT,
       cmd_sandbox_create, "[flags]", "Create a sandbox and wait until it runs" },
@@ -47,6 +85,12 @@ static const struct cli_command sandbox_cmds[] = {
       cmd_sandbox_pull, "<sb> <remote-path> <local|->", "Download a file" },
     { "ssh-key", { NULL }, sandbox_ssh_key_cmds, NULL, 0, 0, 0, NULL, "<subcommand>",
       "SSH public keys: add" },
+    { "firewall", { "fw", "egress" }, sandbox_firewall_cmds, NULL, 0, 0, 0, NULL, "<subcommand>",
+      "Egress rules: show, set, add, remove, clear" },
+    { "bandwidth", { "bw" }, sandbox_bandwidth_cmds, NULL, 0, 0, 0, NULL, "<subcommand>",
+      "Egress quota: show, add" },
+    { "network", { "net", "networks" }, sandbox_network_cmds, NULL, 0, 0, 0, NULL,
+      "<subcommand>", "Private networks: create, ls, show, rm, attach, detach" },
     { NULL },
 };
 

@@ -82,3 +82,21 @@ extern const struct cli_opt cmd_sandbox_exec_opts[];
 int cmd_sandbox_push(struct cli *cli, int argc, char **argv);
 int cmd_sandbox_pull(struct cli *cli, int argc, char **argv);
 extern const struct cli_opt cmd_sandbox_files_opts[];
+
+int cmd_firewall_show(struct cli *cli, int argc, char **argv);
+int cmd_firewall_set(struct cli *cli, int argc, char **argv);
+int cmd_firewall_add(struct cli *cli, int argc, char **argv);
+int cmd_firewall_remove(struct cli *cli, int argc, char **argv);
+int cmd_firewall_clear(struct cli *cli, int argc, char **argv);
+extern const struct cli_opt cmd_firewall_clear_opts[];
+int cmd_bandwidth_show(struct cli *cli, int argc, char **argv);
+int cmd_bandwidth_add(struct cli *cli, int argc, char **argv);
+
+int cmd_network_create(struct cli *cli, int argc, char **argv);
+int cmd_network_ls(struct cli *cli, int argc, char **argv);
+extern const struct cli_opt cmd_network_ls_opts[];
+int cmd_network_show(struct cli *cli, int argc, char **argv);
+int cmd_network_rm(struct cli *cli, int argc, char **argv);
+int cmd_network_attach(struct cli *cli, int argc, char **argv);
+int cmd_network_detach(struct cli *cli, int argc, char **argv);
+extern const struct cli_opt cmd_network_confirm_opts[];

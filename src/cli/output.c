@@ -154,6 +154,76 @@ void out_bytes(uint64_t b, char *buf, size_t n)
         snprintf(buf, n, "%.1f %s", v, units[u]);
 }
 
+void out_quota(int64_t bytes, char *buf, size_t n)
+{
+    if (bytes < 0)
+        snprintf(buf, n, "unmetered");
+    else
+        out_bytes((uint64_t)bytes, buf, n);
+}
+
+/* A byte counter of a view; a negative (bogus) value reads as 0. */
+static uint64_t counter(const hearth_obj *o, const char *field)
+{
+    int64_t v = hearth_obj_int(o, field, 0);
+    return v < 0 ? 0 : (uint64_t)v;
+}
+
+void out_bandwidth_kv(struct out_kv *kv, const hearth_obj *bw)
+{
+    char quota[32], used[32], rem[64], in[32];
+    int64_t q = hearth_obj_int(bw, "quota_bytes", -1);
+    int64_t r = hearth_obj_int(bw, "remaining_bytes", -1);
+    out_quota(q, quota, sizeof(quota));
+    out_bytes(counter(bw, "used_bytes"), used, sizeof(used));
+    out_bytes(counter(bw, "ingress_bytes"), in, sizeof(in));
+    if (q < 0) {
+        snprintf(rem, sizeof(rem), "unmetered");
+    } else if (r < 0) { /* used past the quota: remaining goes negative (API.md §2.9) */
+        char over[32];
+        out_bytes((uint64_t)-(r + 1) + 1, over, sizeof(over));
+        snprintf(rem, sizeof(rem), "none (%s over)", over);
+    } else {
+        out_bytes((uint64_t)r, rem, sizeof(rem));
+    }
+    out_kv_add(kv, "quota", "%s", quota);
+    out_kv_add(kv, "used", "%s", used);
+    out_kv_add(kv, "remaining", "%s", rem);
+    out_kv_add(kv, "ingress", "%s", in);
+    out_kv_add(kv, "capped", "%s", hearth_obj_bool(bw, "capped", false) ? "yes" : "no");
+}
+
+void out_bandwidth_summary(const hearth_obj *bw, char *buf, size_t n)
+{
+    char quota[32], used[32];
+    int64_t q = hearth_obj_int(bw, "quota_bytes", -1);
+    out_bytes(counter(bw, "used_bytes"), used, sizeof(used));
+    if (q < 0) {
+        snprintf(buf, n, "%s used, unmetered", used);
+        return;
+    }
+    out_quota(q, quota, sizeof(quota));
+    snprintf(buf, n, "%s of %s used%s", used, quota,
+             hearth_obj_bool(bw, "capped", false) ? ", capped" : "");
+}
+
+void out_member_fqdn(const char *sandbox_name, const char *network, char *buf, size_t n)
+{
+    if (n == 0)
+        return;
+    size_t o = 0;
+    for (const char *p = sandbox_name ? sandbox_name : ""; *p && o + 1 < n; p++) {
+        char c = *p;
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c + 32);
+        else if (c == '_' || c == '.')
+            c = '-';
+        buf[o++] = c;
+    }
+    buf[o] = '\0';
+    snprintf(buf + o, n - o, ".%s.hearth.internal", network ? network : "");
+}
+
 void out_local_time(const char *s, char *buf, size_t n)
 {
     int64_t ms;

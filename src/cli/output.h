@@ -40,6 +40,15 @@ void out_kv_print(struct out_kv *kv, FILE *f);  /* prints and releases */
 void out_mib(int64_t mib, char *buf, size_t n);
 /* "1.5 GiB", "300 B" */
 void out_bytes(uint64_t bytes, char *buf, size_t n);
+/* A quota-like byte count where -1 means unmetered (API.md §2.9): "5.0 GiB" or "unmetered". */
+void out_quota(int64_t bytes, char *buf, size_t n);
+/* The key: value lines of a Bandwidth view: quota, used, remaining, ingress, capped. */
+void out_bandwidth_kv(struct out_kv *kv, const hearth_obj *bw);
+/* One line for `sb get`: "1.2 GiB of 5.0 GiB used", "… used, capped", "7 B used, unmetered". */
+void out_bandwidth_summary(const hearth_obj *bw, char *buf, size_t n);
+/* The name a network member is reachable as, "<hostname>.<network>.hearth.internal"; the
+ * hostname is the sandbox name lowercased with '_' and '.' turned into '-' (API.md §1.9). */
+void out_member_fqdn(const char *sandbox_name, const char *network, char *buf, size_t n);
 /* An API timestamp as local RFC 3339 ("2026-03-01T15:07:09+01:00"); the input when unparsable. */
 void out_local_time(const char *rfc3339, char *buf, size_t n);
 /* "3m ago", "2d ago"; "-" when unparsable. now_ms is wall-clock milliseconds. */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* api.c: the client handle and one function per API route (API.md §3.1–§3.5). Each builds a
+/* api.c: the client handle and one function per API route (API.md §3.1–§3.8). Each builds a
  * path, runs it through hreq_perform() and decodes the JSend envelope. Waiting for a lifecycle
  * transition is wait.c's job. */
 #include <curl/curl.h>
@@ -507,6 +507,193 @@ HEARTH_EXPORT int hearth_sandbox_fork(hearth_client *c, const char *id, const he
 {
     return lifecycle_call(c, id, "/fork", body, true, c->create_timeout_ms, ret, ret_async,
                           reterr);
+}
+
+/* ---- networking: egress, bandwidth, networks ---- */
+
+/* method path [json body] → *ret; takes the reference to body (may be NULL: no body). */
+static int path_call(hearth_client *c, const char *method, const char *path, json_t *body,
+                     hearth_obj **ret, struct hearth_error *reterr)
+{
+    char *text = NULL;
+    if (body) {
+        text = json_dumps(body, JSON_COMPACT);
+        json_decref(body);
+        if (!text)
+            return err_set(reterr, HEARTH_ERR_NOMEM, 0, "out of memory");
+    }
+    struct hreq r = { .method = method, .path = path, .body = text,
+                      .body_len = text ? strlen(text) : 0, .upload_fd = -1,
+                      .timeout_ms = c->timeout_ms };
+    int rc = call_obj(c, &r, ret, reterr);
+    free(text);
+    return rc;
+}
+
+/* "/v1/sandboxes/<id><suffix>" into *ret_path (caller frees) for the calls below. */
+static int sandbox_path(const char *id, const char *suffix, char **ret_path,
+                        struct hearth_error *reterr)
+{
+    char *path = id_path("/v1/sandboxes/", id, suffix);
+    if (!path)
+        return err_set(reterr, id && *id ? HEARTH_ERR_NOMEM : HEARTH_ERR_INVALID, 0,
+                       id && *id ? "out of memory" : "empty sandbox id");
+    *ret_path = path;
+    return HEARTH_OK;
+}
+
+HEARTH_EXPORT int hearth_egress_get(hearth_client *c, const char *id, hearth_obj **ret,
+                                    struct hearth_error *reterr)
+{
+    return sandbox_call(c, "GET", id, "/egress", NULL, false, ret, reterr);
+}
+
+HEARTH_EXPORT int hearth_egress_put(hearth_client *c, const char *id, const char *const *rules,
+                                    size_t n, hearth_obj **ret, struct hearth_error *reterr)
+{
+    if (n && !rules)
+        return err_set(reterr, HEARTH_ERR_INVALID, 0, "no rules");
+    json_t *list = json_array();
+    json_t *body = json_object();
+    if (!list || !body || json_object_set(body, "egress", list) < 0) {
+        json_decref(list);
+        json_decref(body);
+        return err_set(reterr, HEARTH_ERR_NOMEM, 0, "out of memory");
+    }
+    json_decref(list); /* body holds it */
+    for (size_t i = 0; i < n; i++) {
+        json_t *s = rules[i] ? json_string(rules[i]) : NULL;
+        if (!s || json_array_append_new(list, s) < 0) {
+            json_decref(body);
+            return err_set(reterr, HEARTH_ERR_INVALID, 0, "egress rule %zu is %s", i,
+                           rules[i] ? "not UTF-8 text" : "missing");
+        }
+    }
+    char *path = NULL;
+    int rc = sandbox_path(id, "/egress", &path, reterr);
+    if (rc != HEARTH_OK) {
+        json_decref(body);
+        return rc;
+    }
+    rc = path_call(c, "PUT", path, body, ret, reterr);
+    free(path);
+    return rc;
+}
+
+HEARTH_EXPORT int hearth_bandwidth_get(hearth_client *c, const char *id, hearth_obj **ret,
+                                       struct hearth_error *reterr)
+{
+    return sandbox_call(c, "GET", id, "/bandwidth", NULL, false, ret, reterr);
+}
+
+HEARTH_EXPORT int hearth_bandwidth_recharge(hearth_client *c, const char *id, int64_t add_bytes,
+                                            hearth_obj **ret, struct hearth_error *reterr)
+{
+    if (add_bytes < 1 || add_bytes > HEARTH_RECHARGE_MAX)
+        return err_set(reterr, HEARTH_ERR_INVALID, 0, "add_bytes %lld is not 1 to 2^50",
+                       (long long)add_bytes);
+    char *path = NULL;
+    int rc = sandbox_path(id, "/bandwidth/recharge", &path, reterr);
+    if (rc != HEARTH_OK)
+        return rc;
+    json_t *body = json_pack("{sI}", "add_bytes", (json_int_t)add_bytes);
+    rc = body ? path_call(c, "POST", path, body, ret, reterr)
+              : err_set(reterr, HEARTH_ERR_NOMEM, 0, "out of memory");
+    free(path);
+    return rc;
+}
+
+HEARTH_EXPORT int hearth_network_list(hearth_client *c, const struct hearth_page *page,
+                                      hearth_list **ret, struct hearth_error *reterr)
+{
+    struct hearth_page p = { 0 };
+    if (page) {
+        p = *page;
+        p.status = NULL; /* networks have no status filter */
+    }
+    return call_list(c, "/v1/networks", &p, ret, reterr);
+}
+
+HEARTH_EXPORT int hearth_network_create(hearth_client *c, const char *name, hearth_obj **ret,
+                                        struct hearth_error *reterr)
+{
+    if (!name || !*name)
+        return err_set(reterr, HEARTH_ERR_INVALID, 0, "empty network name");
+    json_t *body = json_object();
+    json_t *s = json_string(name);
+    if (!body || !s || json_object_set_new(body, "name", s) < 0) {
+        json_decref(body);
+        return err_set(reterr, s ? HEARTH_ERR_NOMEM : HEARTH_ERR_INVALID, 0,
+                       s ? "out of memory" : "network name is not UTF-8 text");
+    }
+    return path_call(c, "POST", "/v1/networks", body, ret, reterr);
+}
+
+/* GET or DELETE /v1/networks/{ref}. */
+static int network_call(hearth_client *c, const char *method, const char *ref, hearth_obj **ret,
+                        struct hearth_error *reterr)
+{
+    char *path = id_path("/v1/networks/", ref, "");
+    if (!path)
+        return err_set(reterr, ref && *ref ? HEARTH_ERR_NOMEM : HEARTH_ERR_INVALID, 0,
+                       ref && *ref ? "out of memory" : "empty network reference");
+    int rc = path_call(c, method, path, NULL, ret, reterr);
+    free(path);
+    return rc;
+}
+
+HEARTH_EXPORT int hearth_network_get(hearth_client *c, const char *ref, hearth_obj **ret,
+                                     struct hearth_error *reterr)
+{
+    return network_call(c, "GET", ref, ret, reterr);
+}
+
+HEARTH_EXPORT int hearth_network_delete(hearth_client *c, const char *ref, hearth_obj **ret,
+                                        struct hearth_error *reterr)
+{
+    return network_call(c, "DELETE", ref, ret, reterr);
+}
+
+HEARTH_EXPORT int hearth_sandbox_network_attach(hearth_client *c, const char *id,
+                                                const char *net, hearth_obj **ret,
+                                                struct hearth_error *reterr)
+{
+    if (!net || !*net)
+        return err_set(reterr, HEARTH_ERR_INVALID, 0, "empty network reference");
+    json_t *body = json_object();
+    json_t *s = json_string(net);
+    if (!body || !s || json_object_set_new(body, "id", s) < 0) {
+        json_decref(body);
+        return err_set(reterr, s ? HEARTH_ERR_NOMEM : HEARTH_ERR_INVALID, 0,
+                       s ? "out of memory" : "network reference is not UTF-8 text");
+    }
+    char *path = NULL;
+    int rc = sandbox_path(id, "/networks", &path, reterr);
+    if (rc != HEARTH_OK) {
+        json_decref(body);
+        return rc;
+    }
+    rc = path_call(c, "POST", path, body, ret, reterr);
+    free(path);
+    return rc;
+}
+
+HEARTH_EXPORT int hearth_sandbox_network_detach(hearth_client *c, const char *id,
+                                                const char *net, hearth_obj **ret,
+                                                struct hearth_error *reterr)
+{
+    char *suffix = id_path("/networks/", net, "");
+    if (!suffix)
+        return err_set(reterr, net && *net ? HEARTH_ERR_NOMEM : HEARTH_ERR_INVALID, 0,
+                       net && *net ? "out of memory" : "empty network reference");
+    char *path = NULL;
+    int rc = sandbox_path(id, suffix, &path, reterr);
+    free(suffix);
+    if (rc != HEARTH_OK)
+        return rc;
+    rc = path_call(c, "DELETE", path, NULL, ret, reterr);
+    free(path);
+    return rc;
 }
 
 /* ---- exec ---- */

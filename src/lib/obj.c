@@ -41,7 +41,21 @@ HEARTH_EXPORT const char *hearth_obj_json(const hearth_obj *o)
     return o ? o->text : NULL;
 }
 
-/* Walks a dotted path through nested objects. */
+/* An array index segment: 1–9 decimal digits without a leading zero (or "0"). -1 if not. */
+static long index_segment(const char *p, size_t n)
+{
+    if (n == 0 || n > 9 || (n > 1 && p[0] == '0'))
+        return -1;
+    long i = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (p[k] < '0' || p[k] > '9')
+            return -1;
+        i = i * 10 + (p[k] - '0');
+    }
+    return i;
+}
+
+/* Walks a dotted path through nested objects and, by index segments, arrays. */
 static json_t *lookup(const hearth_obj *o, const char *path)
 {
     if (!o || !path)
@@ -51,9 +65,14 @@ static json_t *lookup(const hearth_obj *o, const char *path)
     while (v) {
         const char *dot = strchr(p, '.');
         size_t n = dot ? (size_t)(dot - p) : strlen(p);
-        if (!json_is_object(v))
+        if (json_is_array(v)) {
+            long i = index_segment(p, n);
+            v = i < 0 ? NULL : json_array_get(v, (size_t)i);
+        } else if (json_is_object(v)) {
+            v = json_object_getn(v, p, n);
+        } else {
             return NULL;
-        v = json_object_getn(v, p, n);
+        }
         if (!dot)
             return v;
         p = dot + 1;

@@ -1,136 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* test_lifecycle.c: hearth_sandbox_pause/resume/fork and hearth_sandbox_wait against a scripted
- * HTTP server on 127.0.0.1 (a forked child answering one canned response per connection):
+ * HTTP server on 127.0.0.1 (tests/fakehttp.c: one canned response per connection):
  * 200 vs 202 and X-Poll-After, 409 invalid_state, the fork body on the wire, and the wait loop
  * (target reached, dead ends, the failed-pause case, timeout, abort, hostile replies). */
+#include "fakehttp.h"
 #include "harness.h"
 #include "hearth/hearth.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <signal.h>
 #include <stdlib.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#define LOG_MAX 65536
-
-struct canned {
-    int status;
-    const char *headers;    /* extra header lines, each ending in \r\n, or NULL */
-    const char *body;
-};
-
-struct fake {
-    pid_t pid;
-    int log_fd;             /* read end: "<request line>\n<body>\n" per request */
-    char url[64];
-    char log[LOG_MAX];
-};
-
-/* Reads one request (head, then Content-Length bytes) into buf. Returns its length or -1. */
-static ssize_t read_request(int fd, char *buf, size_t cap)
-{
-    size_t len = 0;
-    char *end = NULL;
-    while (!end) {
-        if (len + 1 >= cap)
-            return -1;
-        ssize_t got = read(fd, buf + len, cap - 1 - len);
-        if (got <= 0)
-            return -1;
-        len += (size_t)got;
-        buf[len] = '\0';
-        end = strstr(buf, "\r\n\r\n");
-    }
-    const char *cl = strcasestr(buf, "\r\nContent-Length:");
-    size_t want = (size_t)(end + 4 - buf) + (cl ? strtoul(cl + 17, NULL, 10) : 0);
-    while (len < want && len + 1 < cap) {
-        ssize_t got = read(fd, buf + len, cap - 1 - len);
-        if (got <= 0)
-            return -1;
-        len += (size_t)got;
-    }
-    buf[len] = '\0';
-    return (ssize_t)len;
-}
-
-/* The server: one response per connection, in order, then exit. */
-static void serve(int ls, int log_fd, const struct canned *script, size_t n)
-{
-    alarm(20);
-    static char req[LOG_MAX];
-    for (size_t i = 0; i < n; i++) {
-        int fd = accept(ls, NULL, NULL);
-        if (fd < 0)
-            _exit(1);
-        ssize_t len = read_request(fd, req, sizeof(req));
-        if (len < 0)
-            _exit(2);
-        char *eol = strstr(req, "\r\n");
-        char *body = strstr(req, "\r\n\r\n") + 4;
-        dprintf(log_fd, "%.*s\n%s\n", (int)(eol - req), req, body);
-        const struct canned *c = &script[i];
-        dprintf(fd,
-                "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
-                "X-Request-Id: req_%zu\r\nConnection: close\r\n%s\r\n%s",
-                c->status, strlen(c->body), i, c->headers ? c->headers : "", c->body);
-        close(fd);
-    }
-    _exit(0);
-}
-
-static bool fake_start(struct fake *f, const struct canned *script, size_t n)
-{
-    int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t alen = sizeof(a);
-    int p[2];
-    REQUIRE(ls >= 0);
-    REQUIRE(bind(ls, (struct sockaddr *)&a, sizeof(a)) == 0);
-    REQUIRE(listen(ls, 16) == 0);
-    REQUIRE(getsockname(ls, (struct sockaddr *)&a, &alen) == 0);
-    REQUIRE(pipe2(p, O_CLOEXEC) == 0);
-    f->pid = fork();
-    REQUIRE(f->pid >= 0);
-    if (f->pid == 0) {
-        close(p[0]);
-        serve(ls, p[1], script, n);
-    }
-    close(ls);
-    close(p[1]);
-    f->log_fd = p[0];
-    f->log[0] = '\0';
-    snprintf(f->url, sizeof(f->url), "http://127.0.0.1:%u", ntohs(a.sin_port));
-    return true;
-}
-
-/* Stops the server (it may still wait for requests that never come) and reads its log. */
-static void fake_stop(struct fake *f)
-{
-    kill(f->pid, SIGTERM);
-    waitpid(f->pid, NULL, 0);
-    size_t len = 0;
-    ssize_t got;
-    while (len + 1 < sizeof(f->log) &&
-           (got = read(f->log_fd, f->log + len, sizeof(f->log) - 1 - len)) > 0)
-        len += (size_t)got;
-    f->log[len] = '\0';
-    close(f->log_fd);
-}
-
-static size_t count(const char *hay, const char *needle)
-{
-    size_t n = 0;
-    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
-        n++;
-    return n;
-}
-
-static hearth_client *client_for(const struct fake *f)
+static hearth_client *client_for(const struct fake_http *f)
 {
     hearth_client *c = hearth_client_new(f->url, "hk_test");
     if (c)
@@ -142,16 +21,16 @@ static hearth_client *client_for(const struct fake *f)
 
 TEST(pause_202_carries_poll_after)
 {
-    static const struct canned s[] = { { 202, "X-Poll-After: 3\r\n", VIEW("pausing") } };
-    struct fake f;
-    if (!fake_start(&f, s, 1))
+    static const struct fake_reply s[] = { { 202, "X-Poll-After: 3\r\n", VIEW("pausing") } };
+    struct fake_http f;
+    if (!fake_http_start(&f, s, 1))
         return;
     hearth_client *c = client_for(&f);
     hearth_obj *o = NULL;
     struct hearth_async as = { -1, -1 };
     struct hearth_error e;
     int rc = hearth_sandbox_pause(c, "sb-1", &o, &as, &e);
-    fake_stop(&f);
+    fake_http_stop(&f);
     CHECK_EQ(rc, HEARTH_OK);
     CHECK_EQ(as.http_status, 202);
     CHECK_EQ(as.poll_after_ms, 3000);
@@ -163,17 +42,17 @@ TEST(pause_202_carries_poll_after)
 
 TEST(pause_and_resume_200_already_there)
 {
-    static const struct canned s[] = { { 200, "X-Poll-After: 9\r\n", VIEW("paused") },
+    static const struct fake_reply s[] = { { 200, "X-Poll-After: 9\r\n", VIEW("paused") },
                                        { 200, NULL, VIEW("running") } };
-    struct fake f;
-    if (!fake_start(&f, s, 2))
+    struct fake_http f;
+    if (!fake_http_start(&f, s, 2))
         return;
     hearth_client *c = client_for(&f);
     hearth_obj *o = NULL, *o2 = NULL;
     struct hearth_async as = { -1, -1 }, as2 = { -1, -1 };
     int rc = hearth_sandbox_pause(c, "sb-1", &o, &as, NULL);
     int rc2 = hearth_sandbox_resume(c, "sb-1", &o2, &as2, NULL);
-    fake_stop(&f);
+    fake_http_stop(&f);
     CHECK_EQ(rc, HEARTH_OK);
     CHECK_EQ(rc2, HEARTH_OK);
     CHECK_EQ(as.http_status, 200);
@@ -188,13 +67,13 @@ TEST(pause_and_resume_200_already_there)
 
 TEST(poll_after_missing_or_bad_reads_as_one_second)
 {
-    static const struct canned s[] = { { 202, NULL, VIEW("resuming") },
+    static const struct fake_reply s[] = { { 202, NULL, VIEW("resuming") },
                                        { 202, "X-Poll-After: soon\r\n", VIEW("resuming") },
                                        { 202, "X-Poll-After: 0\r\n", VIEW("resuming") },
                                        { 202, "X-Poll-After: 99999999999999999999\r\n",
                                          VIEW("resuming") } };
-    struct fake f;
-    if (!fake_start(&f, s, 4))
+    struct fake_http f;
+    if (!fake_http_start(&f, s, 4))
         return;
     hearth_client *c = client_for(&f);
     int want[] = { 1000, 1000, 1000, 3600000 };
@@ -205,26 +84,26 @@ TEST(poll_after_missing_or_bad_reads_as_one_second)
             harness_fail(__FILE__, __LINE__, "case %zu: rc %d status %d poll %d", i, rc,
                          as.http_status, as.poll_after_ms);
     }
-    fake_stop(&f);
+    fake_http_stop(&f);
     hearth_client_free(c);
 }
 
 TEST(resume_409_invalid_state_is_typed_and_not_retried)
 {
-    static const struct canned s[] = {
+    static const struct fake_reply s[] = {
         { 409, NULL,
           "{\"status\":\"fail\",\"data\":{\"code\":\"invalid_state\",\"state\":\"creating\","
           "\"message\":\"sandbox is creating; resume needs paused or error\"}}" },
     };
-    struct fake f;
-    if (!fake_start(&f, s, 1))
+    struct fake_http f;
+    if (!fake_http_start(&f, s, 1))
         return;
     hearth_client *c = hearth_client_new(f.url, "hk_test"); /* default retries */
     hearth_obj *o = NULL;
     struct hearth_async as = { -1, -1 };
     struct hearth_error e;
     int rc = hearth_sandbox_resume(c, "sb-1", &o, &as, &e);
-    fake_stop(&f);
+    fake_http_stop(&f);
     CHECK_EQ(rc, HEARTH_ERR_REJECTED);
     CHECK(o == NULL);
     CHECK_EQ(as.http_status, -1); /* untouched on failure */
@@ -232,13 +111,13 @@ TEST(resume_409_invalid_state_is_typed_and_not_retried)
     CHECK_STR(e.api_code, "invalid_state");
     CHECK_STR(e.state, "creating");
     CHECK_STR(e.request_id, "req_0");
-    CHECK_EQ(count(f.log, "POST "), 1);
+    CHECK_EQ(fake_http_count(f.log, "POST "), 1);
     hearth_client_free(c);
 }
 
 TEST(fork_sends_every_body_field_and_returns_the_child)
 {
-    static const struct canned s[] = {
+    static const struct fake_reply s[] = {
         { 202, "X-Poll-After: 1\r\n",
           "{\"status\":\"success\",\"data\":{\"id\":\"sb-2\",\"status\":\"forking\","
           "\"forked_from\":\"sb-1\"}}" },
@@ -246,8 +125,8 @@ TEST(fork_sends_every_body_field_and_returns_the_child)
           "{\"status\":\"fail\",\"data\":{\"code\":\"invalid_state\",\"state\":\"running\","
           "\"message\":\"pause the source first\"}}" },
     };
-    struct fake f;
-    if (!fake_start(&f, s, 2))
+    struct fake_http f;
+    if (!fake_http_start(&f, s, 2))
         return;
     hearth_client *c = client_for(&f);
     hearth_body *b = hearth_body_new();
@@ -265,7 +144,7 @@ TEST(fork_sends_every_body_field_and_returns_the_child)
     struct hearth_error e;
     int rc = hearth_sandbox_fork(c, "sb-1", b, &o, &as, &e);
     int rc2 = hearth_sandbox_fork(c, "sb-1", NULL, NULL, NULL, &e);
-    fake_stop(&f);
+    fake_http_stop(&f);
     CHECK_EQ(rc, HEARTH_OK);
     CHECK_EQ(as.http_status, 202);
     CHECK_EQ(as.poll_after_ms, 1000);
@@ -304,11 +183,11 @@ static void on_status(void *ud, const char *status)
 
 TEST(wait_honours_first_poll_and_reports_each_change)
 {
-    static const struct canned s[] = { { 200, NULL, VIEW("pausing") },
+    static const struct fake_reply s[] = { { 200, NULL, VIEW("pausing") },
                                        { 200, NULL, VIEW("pausing") },
                                        { 200, NULL, VIEW("paused") } };
-    struct fake f;
-    if (!fake_start(&f, s, 3))
+    struct fake_http f;
+    if (!fake_http_start(&f, s, 3))
         return;
     hearth_client *c = client_for(&f);
     struct seen seen = { "", 0 };
@@ -319,11 +198,11 @@ TEST(wait_honours_first_poll_and_reports_each_change)
     uint64_t t0 = harness_now_us();
     int rc = hearth_sandbox_wait(c, "sb-1", &w, &o, &e);
     uint64_t took_ms = (harness_now_us() - t0) / 1000;
-    fake_stop(&f);
+    fake_http_stop(&f);
     CHECK_EQ(rc, HEARTH_OK);
     CHECK_STR(hearth_obj_str(o, "status"), "paused");
     CHECK_STR(seen.list, "pausing,paused");
-    CHECK_EQ(count(f.log, "GET /v1/sandboxes/sb-1 HTTP/1.1"), 3);
+    CHECK_EQ(fake_http_count(f.log, "GET /v1/sandboxes/sb-1 HTTP/1.1"), 3);
     /* lower bounds only: the first poll waits X-Poll-After, then two 250 ms intervals */
     CHECK_INT(took_ms, >=, 400 + 2 * 250);
     hearth_obj_free(o);
@@ -349,47 +228,47 @@ TEST(wait_fails_fast_on_dead_ends)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         static char bodies[3][160];
-        struct canned s[3];
+        struct fake_reply s[3];
         size_t n = 0;
         for (; n < 3 && cases[i].states[n]; n++) {
             snprintf(bodies[n], sizeof(bodies[n]),
                      "{\"status\":\"success\",\"data\":{\"id\":\"sb-1\",\"status\":\"%s\"}}",
                      cases[i].states[n]);
-            s[n] = (struct canned){ 200, NULL, bodies[n] };
+            s[n] = (struct fake_reply){ 200, NULL, bodies[n] };
         }
-        struct fake f;
-        if (!fake_start(&f, s, n))
+        struct fake_http f;
+        if (!fake_http_start(&f, s, n))
             return;
         hearth_client *c = client_for(&f);
         struct hearth_wait w = { .target = cases[i].target, .timeout_ms = 10000 };
         struct hearth_error e;
         int rc = hearth_sandbox_wait(c, "sb-1", &w, NULL, &e);
-        fake_stop(&f);
+        fake_http_stop(&f);
         hearth_client_free(c);
         if (rc != cases[i].rc || (rc != HEARTH_OK && strcmp(e.state, cases[i].state) != 0) ||
-            count(f.log, "GET ") != n)
+            fake_http_count(f.log, "GET ") != n)
             harness_fail(__FILE__, __LINE__, "case %zu: rc %d state '%s' (%s) after %zu GETs",
-                         i, rc, e.state, e.message, count(f.log, "GET "));
+                         i, rc, e.state, e.message, fake_http_count(f.log, "GET "));
     }
 }
 
 TEST(wait_times_out_with_the_last_state)
 {
-    struct canned s[40];
+    struct fake_reply s[40];
     for (size_t i = 0; i < 40; i++)
-        s[i] = (struct canned){ 200, NULL, VIEW("resuming") };
-    struct fake f;
-    if (!fake_start(&f, s, 40))
+        s[i] = (struct fake_reply){ 200, NULL, VIEW("resuming") };
+    struct fake_http f;
+    if (!fake_http_start(&f, s, 40))
         return;
     hearth_client *c = client_for(&f);
     struct hearth_wait w = { .target = "running", .timeout_ms = 700 };
     struct hearth_error e;
     int rc = hearth_sandbox_wait(c, "sb-1", &w, NULL, &e);
-    fake_stop(&f);
+    fake_http_stop(&f);
     CHECK_EQ(rc, HEARTH_ERR_TIMEOUT);
     CHECK_STR(e.state, "resuming");
     CHECK(strstr(e.message, "timed out") != NULL);
-    CHECK_INT(count(f.log, "GET "), >=, 2);
+    CHECK_INT(fake_http_count(f.log, "GET "), >=, 2);
     hearth_client_free(c);
 }
 
@@ -400,18 +279,18 @@ static bool stop_now(void *ud)
 
 TEST(wait_stops_when_progress_says_so)
 {
-    static const struct canned s[] = { { 200, NULL, VIEW("pausing") } };
-    struct fake f;
-    if (!fake_start(&f, s, 1))
+    static const struct fake_reply s[] = { { 200, NULL, VIEW("pausing") } };
+    struct fake_http f;
+    if (!fake_http_start(&f, s, 1))
         return;
     hearth_client *c = client_for(&f);
     hearth_client_set_progress(c, stop_now, NULL);
     struct hearth_wait w = { .target = "paused", .first_poll_ms = 5000 };
     struct hearth_error e;
     int rc = hearth_sandbox_wait(c, "sb-1", &w, NULL, &e);
-    fake_stop(&f);
+    fake_http_stop(&f);
     CHECK_EQ(rc, HEARTH_ERR_ABORTED);
-    CHECK_EQ(count(f.log, "GET "), 0);
+    CHECK_EQ(fake_http_count(f.log, "GET "), 0);
     hearth_client_free(c);
 }
 
@@ -436,7 +315,7 @@ TEST(wait_rejects_bad_arguments_without_a_request)
 
 TEST(hostile_replies_give_protocol_errors)
 {
-    static const struct canned s[] = {
+    static const struct fake_reply s[] = {
         { 202, "X-Poll-After: 1\r\n", "<html>accepted</html>" },
         { 202, NULL, "{\"status\":\"success\"}" },
         { 200, NULL, "{\"status\":\"success\",\"data\":{\"id\":\"sb-1\"}}" },
@@ -445,8 +324,8 @@ TEST(hostile_replies_give_protocol_errors)
         { 200, NULL, "{\"status\":\"success\",\"data\":{\"id\":\"sb-1\",\"status\":"
                      "\"\\u001b[31mrunning-and-more-than-thirty-two-bytes-long\"}}" },
     };
-    struct fake f;
-    if (!fake_start(&f, s, 5))
+    struct fake_http f;
+    if (!fake_http_start(&f, s, 5))
         return;
     hearth_client *c = client_for(&f);
     struct hearth_async as = { -1, -1 };
@@ -462,7 +341,7 @@ TEST(hostile_replies_give_protocol_errors)
     w = (struct hearth_wait){ .target = "running", .timeout_ms = 100, .on_status = on_status,
                               .userdata = &seen };
     CHECK_EQ(hearth_sandbox_wait(c, "sb-1", &w, NULL, &e), HEARTH_ERR_TIMEOUT);
-    fake_stop(&f);
+    fake_http_stop(&f);
     CHECK_EQ(seen.calls, 1);
     CHECK(strchr(seen.list, '\x1b') == NULL);
     CHECK_INT(strlen(e.state), <, sizeof(e.state));

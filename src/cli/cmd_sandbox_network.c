@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: MIT */
+/* cmd_sandbox_network.c: `hearth sb network create|ls|show|rm|attach|detach` (CLI.md §7.3).
+ * Network references go to the server as typed (id or name); sandbox references are resolved
+ * here (§6.1). `rm` detaches every member before it deletes, as the API requires. */
+#include "cli/commands.h"
+#include "cli/output.h"
+#include "cli/values.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/timefmt.h"
+
+const struct cli_opt cmd_network_ls_opts[] = {
+    { "limit", 0, CLI_OPT_VALUE, NULL, NULL },
+    { "offset", 0, CLI_OPT_VALUE, NULL, NULL },
+    { "quiet", 'q', CLI_OPT_BOOL, NULL, NULL },
+    { NULL },
+};
+
+const struct cli_opt cmd_network_confirm_opts[] = {
+    { "yes", 'y', CLI_OPT_BOOL, "force", NULL },
+    { NULL },
+};
+
+static void print_network(const hearth_obj *o)
+{
+    struct out_kv kv = { 0 };
+    char t[64];
+    out_kv_add(&kv, "id", "%s", hearth_obj_str(o, "id") ?: "");
+    out_kv_add(&kv, "name", "%s", hearth_obj_str(o, "name") ?: "");
+    out_kv_add(&kv, "members", "%lld", (long long)hearth_obj_int(o, "member_count", 0));
+    out_local_time(hearth_obj_str(o, "created_at"), t, sizeof(t));
+    out_kv_add(&kv, "created", "%s", t);
+    out_kv_print(&kv, stdout);
+}
+
+int cmd_network_create(struct cli *cli, int argc, char **argv)
+{
+    hearth_obj *o = NULL;
+    struct hearth_error e;
+    if (hearth_network_create(cli->client, argv[0], &o, &e) != HEARTH_OK)
+        return cli_fail(cli, &e);
+    if (cli->settings.json)
+        out_json(hearth_obj_json(o));
+    else
+        print_network(o);
+    hearth_obj_free(o);
+    return CLI_EXIT_OK;
+}
+
+int cmd_network_ls(struct cli *cli, int argc, char **argv)
+{
+    int64_t limit = 50, offset = 0;
+    const char *v;
+    if ((v = cli_value(&cli->args, "limit")) && (cli_parse_count(v, 500, &limit) < 0 || !limit))
+        return cli_usage_error(cli, "--limit '%.40s' is not a number from 1 to 500", v);
+    if ((v = cli_value(&cli->args, "offset")) && cli_parse_count(v, INT32_MAX, &offset) < 0)
+        return cli_usage_error(cli, "--offset '%.40s' is not a number", v);
+    struct hearth_page page = { .limit = limit, .offset = offset };
+    hearth_list *l = NULL;
+    struct hearth_error e;
+    if (hearth_network_list(cli->client, &page, &l, &e) != HEARTH_OK)
+        return cli_fail(cli, &e);
+    size_t n = hearth_list_count(l);
+    if (cli->settings.json) {
+        char *text = hearth_list_json(l);
+        out_json(text ? text : "[]");
+        free(text);
+    } else if (cli_flag(&cli->args, "quiet")) {
+        for (size_t i = 0; i < n; i++)
+            printf("%s\n", hearth_obj_str(hearth_list_item(l, i), "id") ?: "");
+    } else {
+        static const char *const hdr[] = { "id", "name", "members", "created" };
+        struct out_table t;
+        out_table_init(&t, 4, hdr);
+        int64_t now = timefmt_now_ms();
+        for (size_t i = 0; i < n; i++) {
+            const hearth_obj *o = hearth_list_item(l, i);
+            char members[24], age[32];
+            snprintf(members, sizeof(members), "%lld",
+                     (long long)hearth_obj_int(o, "member_count", 0));
+            out_age(hearth_obj_str(o, "created_at"), now, age, sizeof(age));
+            const char *row[] = { hearth_obj_str(o, "id"), hearth_obj_str(o, "name"), members,
+                                  age };
+            (void)out_table_add(&t, row); /* out of memory: the row is missing, nothing else */
+        }
+        out_table_print(&t, stdout);
+        out_table_release(&t);
+    }
+    hearth_list_free(l);
+    return CLI_EXIT_OK;
+}
+
+/* The members of a Network (from GET /v1/networks/{ref}) as a table. */
+static void print_members(const hearth_obj *o, size_t n)
+{
+    static const char *const hdr[] = { "sandbox", "name", "status", "ip", "reachable as" };
+    struct out_table t;
+    out_table_init(&t, 5, hdr);
+    const char *net = hearth_obj_str(o, "name");
+    for (size_t i = 0; i < n; i++) {
+        char p[5][48], fqdn[320];
+        static const char *const fields[] = { "sandbox_id", "name", "status", "ip" };
+        const char *row[5];
+        for (size_t k = 0; k < 4; k++) {
+            snprintf(p[k], sizeof(p[k]), "members.%zu.%s", i, fields[k]);
+            row[k] = hearth_obj_str(o, p[k]);
+        }
+        out_member_fqdn(row[1], net, fqdn, sizeof(fqdn));
+        row[4] = row[1] ? fqdn : NULL;
+        (void)out_table_add(&t, row); /* out of memory: the row is missing, nothing else */
+    }
+    out_table_print(&t, stdout);
+    out_table_release(&t);
+}
+
+int cmd_network_show(struct cli *cli, int argc, char **argv)
+{
+    hearth_obj *o = NULL;
+    struct hearth_error e;
+    if (hearth_network_get(cli->client, argv[0], &o, &e) != HEARTH_OK)
+        return cli_fail(cli, &e);
+    if (cli->settings.json) {
+        out_json(hearth_obj_json(o));
+    } else {
+        print_network(o);
+        size_t n = hearth_obj_array_len(o, "members");
+        if (n) {
+            putchar('\n');
+            print_members(o, n);
+        }
+    }
+    hearth_obj_free(o);
+    return CLI_EXIT_OK;
+}
+
+/* One `network rm` ref: detach every member, then delete. Fills *ret_id (borrowed from
+ * *ret_net, which the caller frees) and *ret_detached; returns 0 or an exit code with e set. */
+static int remove_one(struct cli *cli, const char *ref, hearth_obj **ret_net, size_t *ret_detached,
+                      struct hearth_error *e)
+{
+    int rc = hearth_network_get(cli->client, ref, ret_net, e);
+    if (rc != HEARTH_OK)
+        return cli_exit_for(rc);
+    const hearth_obj *net = *ret_net;
+    const char *id = hearth_obj_str(net, "id");
+    size_t n = hearth_obj_array_len(net, "members");
+    for (size_t i = 0; i < n; i++) {
+        char path[48];
+        snprintf(path, sizeof(path), "members.%zu.sandbox_id", i);
+        const char *sid = hearth_obj_str(net, path);
+        if (!sid)
+            continue;
+        rc = hearth_sandbox_network_detach(cli->client, sid, id ? id : ref, NULL, e);
+        if (rc != HEARTH_OK)
+            return cli_exit_for(rc);
+        ++*ret_detached;
+    }
+    rc = hearth_network_delete(cli->client, id ? id : ref, NULL, e);
+    return cli_exit_for(rc);
+}
+
+int cmd_network_rm(struct cli *cli, int argc, char **argv)
+{
+    char what[128];
+    snprintf(what, sizeof(what), "delete %d network%s (detaching every member)", argc,
+             argc == 1 ? "" : "s");
+    int r = cli_confirm(cli, what);
+    if (r)
+        return r;
+    int worst = CLI_EXIT_OK;
+    bool json = cli->settings.json;
+    if (json)
+        fputc('[', stdout);
+    for (int i = 0; i < argc; i++) {
+        hearth_obj *net = NULL;
+        size_t detached = 0;
+        struct hearth_error e = { 0 };
+        r = remove_one(cli, argv[i], &net, &detached, &e);
+        const char *id = hearth_obj_str(net, "id");
+        if (json) {
+            printf("%s{\"ref\":", i ? "," : "");
+            cli_json_str(stdout, argv[i]);
+            if (id) {
+                fputs(",\"id\":", stdout);
+                cli_json_str(stdout, id);
+            }
+            printf(",\"detached\":%zu", detached);
+            if (r) {
+                fputs(",\"error\":", stdout);
+                cli_json_str(stdout, e.message[0] ? e.message : "failed");
+            } else {
+                fputs(",\"status\":\"deleted\"", stdout);
+            }
+            putchar('}');
+        } else if (r) {
+            char msg[sizeof(e.message)];
+            snprintf(msg, sizeof(msg), "network '%.100s': %.380s", argv[i], e.message);
+            memcpy(e.message, msg, sizeof(e.message));
+            (void)cli_fail(cli, &e); /* its exit code is r already */
+        } else {
+            printf("%s deleted", id ? id : argv[i]);
+            if (detached)
+                printf(" (%zu member%s detached)", detached, detached == 1 ? "" : "s");
+            putchar('\n');
+        }
+        if (r)
+            worst = CLI_EXIT_FAIL;
+        hearth_obj_free(net);
+    }
+    if (json)
+        fputs("]\n", stdout);
+    /* one ref: its own exit code (4 for not found); several: 1 when any failed */
+    return argc == 1 ? r : worst;
+}
+
+/* attach and detach: resolve <sb>, then one call. */
+static int membership(struct cli *cli, char **argv, bool attach)
+{
+    if (!attach) {
+        char what[192];
+        snprintf(what, sizeof(what), "detach '%.80s' from network '%.80s'", argv[0], argv[1]);
+        int r = cli_confirm(cli, what);
+        if (r)
+            return r;
+    }
+    hearth_obj *sb = NULL, *o = NULL;
+    int r = cli_sandbox_resolve(cli, argv[0], &sb);
+    if (r)
+        return r;
+    const char *id = hearth_obj_str(sb, "id");
+    struct hearth_error e;
+    int rc = attach ? hearth_sandbox_network_attach(cli->client, id, argv[1], &o, &e)
+                    : hearth_sandbox_network_detach(cli->client, id, argv[1], &o, &e);
+    if (rc != HEARTH_OK)
+        r = cli_fail(cli, &e);
+    else if (cli->settings.json)
+        out_json(hearth_obj_json(o));
+    else
+        printf("%s %s network %s\n", id, attach ? "attached to" : "detached from", argv[1]);
+    hearth_obj_free(sb);
+    hearth_obj_free(o);
+    return r;
+}
+
+int cmd_network_attach(struct cli *cli, int argc, char **argv)
+{
+    return membership(cli, argv, true);
+}
+
+int cmd_network_detach(struct cli *cli, int argc, char **argv)
+{
+    return membership(cli, argv, false);
+}
