@@ -109,6 +109,14 @@ sdk_pkg="$sdk_dir/node_modules/@nodeops-createos/sandbox"
 sdk_version=$(node -p "require('$sdk_pkg/package.json').version")
 echo "compat: SDK @nodeops-createos/sandbox $sdk_version from $sdk_dir"
 
+# The rest runs in a network namespace of its own (as root): hearthd's uplink, nftables tables
+# and sandbox traffic stay there (docs/testing.md). npm above needed the real network.
+if [ "$(id -u)" -eq 0 ] && [ -z "${HEARTH_COMPAT_NETNS:-}" ] && command -v unshare >/dev/null; then
+    export HEARTH_COMPAT_NETNS=1
+    trap - EXIT INT TERM
+    exec unshare --net -- sh -c 'ip link set lo up && exec "$0" "$@"' "$0" "$@"
+fi
+
 # ---- 2. hearthd ----
 [ -x "$bin/hearthd" ] || die "$bin/hearthd not built (make all)"
 if [ ! -x "$seed" ]; then

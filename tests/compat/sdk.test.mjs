@@ -562,3 +562,91 @@ describe("VM-backed pause, fork and resume", () => {
         parent = undefined;
     });
 });
+
+// ---- VM-backed: networking (API.md §3.6–§3.8) ----
+//
+// The SDK's networks sub-API (client.networks.list / create / get / delete) and the sandbox's
+// getEgress / setEgress / getBandwidth / rechargeBandwidth / attachNetwork / detachNetwork,
+// used unchanged: two sandboxes on one network reach each other by name, the egress list
+// round-trips in its stored form, a recharge adds exactly add_bytes.
+
+describe("VM-backed networking", () => {
+    const made = [];
+    let net;
+
+    after(async () => {
+        for (const sb of made) {
+            try {
+                await sb.destroy();
+                await sb.waitUntilDestroyed({ timeoutMs: 60_000 });
+            } catch {
+                // only cleanup
+            }
+        }
+        if (net) {
+            try {
+                await client.networks.delete(net.id);
+            } catch {
+                // only cleanup
+            }
+        }
+    });
+
+    test("network, members by name, egress, bandwidth, attach and detach", async () => {
+        const suffix = Date.now().toString(36);
+        net = await client.networks.create({ name: `compat-net-${suffix}` });
+        assert.match(net.id, /^net-[0-9A-Z]{26}$/);
+        assert.equal(net.member_count, 0);
+        assert.match(net.created_at, TS_RE);
+        const listed = await client.networks.list();
+        assert.ok(listed.some((n) => n.id === net.id));
+
+        const a = await client.createSandbox(
+            { shape: SHAPE, rootfs: "devbox:1", name: `compat-a-${suffix}`,
+              networks: [{ id: net.id }] },
+            { retry: false, timeoutMs: 120_000 });
+        made.push(a);
+        const b = await client.createSandbox(
+            { shape: SHAPE, rootfs: "devbox:1", name: `compat-b-${suffix}` },
+            { retry: false, timeoutMs: 120_000 });
+        made.push(b);
+        assert.match(a.data.ip, /^\d+\.\d+\.\d+\.\d+$/);
+        assert.notEqual(a.data.ip, b.data.ip);
+
+        // b joins live and reaches a by its name
+        const ok = await b.attachNetwork(net.id);
+        assert.equal(ok.ok, true);
+        const got = await client.networks.get(net.id);
+        assert.equal(got.members.length, 2);
+        for (const m of got.members) assert.match(m.ip, /^\d+\.\d+\.\d+\.\d+$/);
+        const ping = await b.runCommand("bash", ["-c",
+            `for i in $(seq 50); do getent hosts compat-a-${suffix} && exit 0; sleep 0.1; done; exit 1`]);
+        assert.equal(ping.result.exit_code, 0, ping.result.stderr);
+        const busy = await rejectsWith(() => client.networks.delete(net.id),
+            CreateosSandboxApiError);
+        assert.equal(busy.statusCode, 409);
+        await b.detachNetwork(net.id);
+        await a.detachNetwork(net.id);
+        assert.equal((await client.networks.get(net.id)).members.length, 0);
+
+        // egress: stored form back, null means allow all
+        const set = await a.setEgress(["API.Example.com", "10.1.2.3/8:443"]);
+        assert.deepEqual(set.egress, ["api.example.com", "10.0.0.0/8:443"]);
+        assert.deepEqual((await a.getEgress()).egress, ["api.example.com", "10.0.0.0/8:443"]);
+        assert.deepEqual((await a.setEgress(null)).egress, []);
+        const bad = await rejectsWith(() => a.setEgress(["ok.example", "::1"]),
+            CreateosSandboxValidationError);
+        assert.equal(bad.statusCode, 400);
+
+        // bandwidth: the default 5 GiB quota, a recharge adds exactly add_bytes
+        const bw = await a.getBandwidth();
+        assert.equal(bw.quota_bytes, 5 * 1024 ** 3);
+        assert.equal(bw.capped, false);
+        const more = await a.rechargeBandwidth(1024);
+        assert.equal(more.quota_bytes - bw.quota_bytes, 1024);
+
+        await client.networks.delete(net.id);
+        await rejectsWith(() => client.networks.get(net.id), CreateosSandboxNotFoundError);
+        net = undefined;
+    });
+});
