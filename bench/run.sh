@@ -6,9 +6,20 @@ report=${BENCH_REPORT:-build/bench-report.txt}
 mkdir -p "$(dirname "$report")"
 : > "$report"
 rc=0
+# each benchmark in a network namespace of its own (as root), like the tests: the hearthds they
+# start set up their uplinks and nftables tables there; named namespaces left behind are removed
+isolate=()
+if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null; then
+    isolate=(unshare --net -- sh -c 'ip link set lo up && exec "$0" "$@"')
+fi
+netns_list() { ls /run/netns 2>/dev/null | grep '^hearth-' | sort; }
 for b in "$@"; do
     echo "== ${b##*/}" | tee -a "$report"
-    "$b" 2>&1 | tee -a "$report" || rc=1
+    before=$(netns_list)
+    "${isolate[@]}" "$b" 2>&1 | tee -a "$report" || rc=1
+    for ns in $(comm -13 <(echo "$before") <(netns_list)); do
+        ip netns del "$ns" 2>/dev/null || true
+    done
 done
 echo "report: $report"
 exit $rc
