@@ -91,8 +91,9 @@ int snapshot_meta_write(const char *dir, struct snapshot_meta *m, struct herr *e
     if (m->state_size == 0)
         return herr_set(e, -EIO, "QEMU wrote an empty device state to '%s'", state);
     json_t *j = json_pack("{s:i,s:s,s:i,s:i,s:s,s:I,s:I,s:s,s:b,s:b}", "format",
-                          SNAPSHOT_FORMAT, "qemu_version", m->qemu_version, "vcpus", (int)m->vcpus, "memory_mib",
-                          (int)m->memory_mib, "kernel", m->kernel, "kernel_size",
+                          SNAPSHOT_FORMAT, "qemu_version", m->qemu_version, "vcpus",
+                          (int)m->vcpus, "memory_mib", (int)m->memory_mib, "kernel", m->kernel,
+                          "kernel_size",
                           (json_int_t)m->kernel_size, "state_size", (json_int_t)m->state_size,
                           "state_sha256", m->state_sha256, "agent_aligned", m->agent_aligned,
                           "nic", m->nic);
