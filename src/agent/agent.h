@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "agent/channel.h"
+#include "agent/netcfg.h"
 #include "agent/stream.h"
 #include "common/buf.h"
 #include "common/wire.h"
@@ -72,6 +73,8 @@ struct agent {
     enum agent_power power;    /* a shutdown was asked for */
     char boot_id[40];
     char session[65];          /* "session" of the last HELLO; "" before the first */
+    char net_applied[NETCFG_CANON_MAX]; /* netcfg_canonical() of the net object applied
+                                           last (HELLO or NETCFG); "" before the first */
     struct agent_pollset ps;   /* rebuilt every loop iteration */
 };
 

@@ -14,6 +14,7 @@
 #include "agent/exec.h"
 #include "agent/files.h"
 #include "agent/identity.h"
+#include "agent/netcfg.h"
 #include "agent/power.h"
 
 /* Credit beyond this is a confused or hostile host; it cannot help anyway. */
@@ -73,6 +74,60 @@ static void apply_identity(struct agent *ag, json_t *hello)
     explicit_bzero(&id, sizeof(id));
 }
 
+/* Parses a net object and, as PID 1, applies it; 0, or -EINVAL / the failing step's -errno
+ * with why. Remembers what was applied, so a HELLO that repeats it changes nothing. With
+ * only_if_new, an object equal to the last one applied is not applied again: 1. */
+static int apply_net(struct agent *ag, json_t *net, bool only_if_new, char *why, size_t why_len)
+{
+    struct netcfg c;
+    char canon[NETCFG_CANON_MAX];
+    int r = netcfg_parse(net, &c, why, why_len);
+    if (r < 0)
+        return r;
+    /* cannot fail: NETCFG_CANON_MAX has room for every object the parser accepts */
+    if (netcfg_canonical(&c, canon, sizeof(canon)) < 0)
+        canon[0] = 0;
+    if (only_if_new && canon[0] && strcmp(canon, ag->net_applied) == 0)
+        return 1;
+    /* Only init may change the machine; a test agent validates and answers. */
+    if (ag->pid1 && (r = netcfg_apply(&c, why, why_len)) < 0) {
+        ag->net_applied[0] = 0; /* partly applied: the next HELLO must apply it again */
+        return r;
+    }
+    memcpy(ag->net_applied, canon, sizeof(canon));
+    return 0;
+}
+
+/* The "net" of a HELLO: applied when it differs from what was applied last, before READY, so
+ * a restored clone has its own MAC and addresses by the time the host counts it ready. A bad
+ * one is skipped with a console line: the HELLO is still answered. */
+static void apply_hello_net(struct agent *ag, json_t *net, bool new_session)
+{
+    char why[200];
+    int r = apply_net(ag, net, true, why, sizeof(why));
+    if (r < 0)
+        agent_log("cannot apply 'net' from HELLO: %s, ignoring it", why);
+    /* The same configuration again, but a new session may be a restore onto another tap: the
+     * gateway's MAC may differ now, so the guest must resolve it again. */
+    if (r == 1 && new_session && ag->pid1 && netcfg_flush_neighbours() < 0)
+        agent_log("cannot flush the neighbour cache, ignoring");
+}
+
+static void on_netcfg(struct agent *ag, const struct wire_frame *f)
+{
+    json_t *root = proto_parse_json(ag, f);
+    if (!root)
+        return;
+    char why[200] = "";
+    int r = apply_net(ag, root, false, why, sizeof(why));
+    json_decref(root);
+    if (r < 0) {
+        agent_send_error(ag, f->stream, -r, "%s", why);
+        return;
+    }
+    (void)agent_send_json(ag, WIRE_DONE, f->stream, json_object());
+}
+
 static void on_hello(struct agent *ag, const struct wire_frame *f)
 {
     json_t *root = proto_parse_json(ag, f);
@@ -102,6 +157,9 @@ static void on_hello(struct agent *ag, const struct wire_frame *f)
     }
     if (!repeat)
         apply_identity(ag, root);
+    json_t *net = json_object_get(root, "net");
+    if (net)
+        apply_hello_net(ag, net, !repeat);
     json_decref(root);
     agent_send_ready(ag, true);
 }
@@ -156,6 +214,9 @@ static void on_open(struct agent *ag, const struct wire_frame *f)
     case WIRE_POWER:
         power_open(ag, f);
         break;
+    case WIRE_NETCFG:
+        on_netcfg(ag, f);
+        break;
     }
 }
 
@@ -179,6 +240,7 @@ void proto_on_frame(struct agent *ag, const struct wire_frame *f)
     case WIRE_FILE_PUT:
     case WIRE_FILE_GET:
     case WIRE_POWER:
+    case WIRE_NETCFG:
         on_open(ag, f);
         return;
     case WIRE_WINDOW:

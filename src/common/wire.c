@@ -18,7 +18,7 @@ static const struct {
     { WIRE_STDOUT, "stdout" },       { WIRE_STDERR, "stderr" },     { WIRE_EXIT, "exit" },
     { WIRE_SIGNAL, "signal" },       { WIRE_FILE_PUT, "file_put" }, { WIRE_FILE_GET, "file_get" },
     { WIRE_DATA, "data" },           { WIRE_FILE_INFO, "file_info" }, { WIRE_DONE, "done" },
-    { WIRE_POWER, "power" },
+    { WIRE_POWER, "power" },         { WIRE_NETCFG, "netcfg" },
 };
 
 const char *wire_type_to_string(uint16_t type)

@@ -43,6 +43,7 @@ enum wire_type {
     WIRE_FILE_INFO = 35, /* agent->host JSON {"size","mode"} before a FILE_GET's data */
     WIRE_DONE = 36,      /* agent->host JSON {"size"}; a FILE_PUT committed; ends the stream */
     WIRE_POWER = 48,     /* host->agent JSON {"action":"poweroff"|"reboot"} */
+    WIRE_NETCFG = 49,    /* host->agent; opens a stream; JSON net object; DONE {} or ERROR */
 };
 
 enum wire_flags {

@@ -994,10 +994,11 @@ static int golden_key_dir(struct api_ctx *ctx, const char *image, unsigned vcpus
             break;
     }
     /* the recipe of a booted VM: kernel and image (paths carry their recipe keys; size and
-     * mtime catch a rebuilt file), QEMU, shape and disk */
+     * mtime catch a rebuilt file), QEMU, shape and disk; "nic1": the VM has the virtio-net
+     * NIC (goldens from before have none, and their clones would have no network) */
     char recipe[3 * PATH_MAX];
     int n = snprintf(recipe, sizeof(recipe),
-                     "golden-1|%s|%lld|%lld|%s|%lld|%lld|%lld|%lld|%u|%u|%llu", kabs,
+                     "golden-1|nic1|%s|%lld|%lld|%s|%lld|%lld|%lld|%lld|%u|%u|%llu", kabs,
                      (long long)ks.st_size, (long long)ks.st_mtime, iabs, (long long)is.st_size,
                      (long long)is.st_mtime, (long long)qs.st_size, (long long)qs.st_mtime,
                      vcpus, mem_mib, (unsigned long long)disk_mib);

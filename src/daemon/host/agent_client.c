@@ -29,10 +29,12 @@
 #define AGENT_HELLO_EVERY_US 200000
 #define AGENT_PUSH_MAX (1024u * 1024u)      /* bytes a pushed upload buffers before refusing */
 #define AGENT_HELLO_ENTROPY 64             /* random bytes in each HELLO */
+#define AGENT_NET_MAX (16u * 1024u)         /* a net object's JSON; a valid one is < 4 KiB */
 
 struct agent_stream {
     uint32_t id;
-    uint16_t kind;                   /* WIRE_EXEC, WIRE_FILE_PUT, WIRE_FILE_GET, WIRE_POWER */
+    uint16_t kind;                   /* WIRE_EXEC, WIRE_FILE_PUT, WIRE_FILE_GET, WIRE_POWER,
+                                        WIRE_NETCFG */
     const struct agent_stream_ops *ops;
     void *ud;
     uint64_t send_credit;            /* bytes we may still send on it */
@@ -68,6 +70,7 @@ struct agent_client {
     char boot_id[64];
     char session[33];                /* random hex naming this connection in HELLO */
     char hostname[HOSTNAME_MAX + 1]; /* sent in HELLO when not "" */
+    json_t *net;                     /* sent in HELLO as "net" when not NULL; owned */
     uint64_t ping_seq;               /* payload of the last PING on stream 0 */
     bool pong_seen;
     struct agent_client_stats st;
@@ -142,6 +145,7 @@ void agent_client_free(struct agent_client *c)
     }
     wire_reader_release(&c->rd);
     buf_release(&c->out);
+    json_decref(c->net);
     if (c->fd >= 0)
         close(c->fd);
     free(c);
@@ -343,7 +347,8 @@ static void on_terminal(struct agent_client *c, struct agent_stream *s, const st
         end.duration_ms = dur;
     } else { /* DONE */
         uint64_t size = 0;
-        if ((s->kind != WIRE_FILE_PUT && s->kind != WIRE_POWER && s->kind != WIRE_FILE_GET) ||
+        if ((s->kind != WIRE_FILE_PUT && s->kind != WIRE_POWER && s->kind != WIRE_FILE_GET &&
+             s->kind != WIRE_NETCFG) ||
             !get_uint(j, "size", UINT64_MAX, &size)) {
             json_decref(j);
             stream_violation(c, s, "bad DONE frame");
@@ -713,6 +718,30 @@ int agent_client_set_identity(struct agent_client *c, const char *hostname)
     return 0;
 }
 
+/* A net object's JSON text as an object, or NULL (-EINVAL: too long, not JSON, not an
+ * object). The agent checks the fields; this only keeps junk off the channel. */
+static json_t *net_parse(const char *net_json)
+{
+    if (!net_json || strlen(net_json) > AGENT_NET_MAX)
+        return NULL;
+    json_t *j = json_loads(net_json, JSON_REJECT_DUPLICATES, NULL);
+    if (j && !json_is_object(j)) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
+}
+
+int agent_client_set_net(struct agent_client *c, const char *net_json)
+{
+    json_t *j = NULL;
+    if (net_json && !(j = net_parse(net_json)))
+        return -EINVAL;
+    json_decref(c->net);
+    c->net = j;
+    return 0;
+}
+
 /* Adds "entropy": AGENT_HELLO_ENTROPY fresh random bytes in hex. Every restored clone of a
  * snapshot starts with the same kernel CRNG state; these reseed it (docs/agent-protocol.md). The
  * agent uses them only from the first HELLO of a session, but fresh bytes in each repeat cost
@@ -739,6 +768,10 @@ int agent_client_hello(struct agent_client *c)
                           (json_int_t)ts.tv_sec * 1000000000 + ts.tv_nsec, "session",
                           c->session);
     if (j && c->hostname[0] && json_object_set_new(j, "hostname", json_string(c->hostname)) < 0) {
+        json_decref(j);
+        j = NULL;
+    }
+    if (j && c->net && json_object_set(j, "net", c->net) < 0) {
         json_decref(j);
         j = NULL;
     }
@@ -984,6 +1017,22 @@ int agent_power_start(struct agent_client *c, const char *action,
     if (!s)
         return -ENOMEM;
     return stream_open(c, s, json_pack("{s:s}", "action", action), ret_stream);
+}
+
+int agent_netcfg_start(struct agent_client *c, const char *net_json,
+                       const struct agent_stream_ops *ops, void *ud, uint32_t *ret_stream)
+{
+    if (c->broken)
+        return -ENOTCONN;
+    json_t *j = net_parse(net_json);
+    if (!j)
+        return -EINVAL;
+    struct agent_stream *s = stream_new(c, WIRE_NETCFG, ops, ud);
+    if (!s) {
+        json_decref(j);
+        return -ENOMEM;
+    }
+    return stream_open(c, s, j, ret_stream);
 }
 
 int agent_stream_signal(struct agent_client *c, uint32_t stream, int sig)
@@ -1383,4 +1432,13 @@ int agent_power(struct agent_client *c, const char *action, int64_t deadline_us,
     uint32_t id = 0;
     int r = agent_power_start(c, action, &one_ops, &o, &id);
     return one_wait(c, &o, r, id, "power", deadline_us, e);
+}
+
+int agent_netcfg(struct agent_client *c, const char *net_json, int64_t deadline_us,
+                 struct herr *e)
+{
+    struct one_ctx o = { .dst_fd = -1 };
+    uint32_t id = 0;
+    int r = agent_netcfg_start(c, net_json, &one_ops, &o, &id);
+    return one_wait(c, &o, r, id, "netcfg", deadline_us, e);
 }

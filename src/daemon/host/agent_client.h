@@ -85,6 +85,12 @@ int agent_client_connect(const char *path, int pidfd, int64_t deadline_us,
  * -EINVAL when hostname is NULL or not valid per common/hostname.h (nothing changes then). */
 __attribute__((warn_unused_result))
 int agent_client_set_identity(struct agent_client *c, const char *hostname);
+/* Makes every HELLO of this connection carry "net": net_json (a JSON object, at most 16 KiB;
+ * copied), which the agent applies before READY when it differs from what it applied last
+ * (docs/agent-protocol.md "Network"): how a restored clone gets its own MAC and addresses.
+ * NULL stops sending it. 0, or -EINVAL when net_json is not a JSON object (nothing changes). */
+__attribute__((warn_unused_result))
+int agent_client_set_net(struct agent_client *c, const char *net_json);
 /* The random name of this connection, sent in HELLO and echoed by the agent's READY. */
 const char *agent_client_session(const struct agent_client *c);
 /* For a connection to an agent that may have served another host before (a reconnect, a
@@ -114,7 +120,8 @@ int agent_client_on_readable(struct agent_client *c);
 /* Writes queued output. Same returns as agent_client_on_readable(). */
 int agent_client_on_writable(struct agent_client *c);
 /* Queues HELLO {"version":1,"time_ns":now,"session":...,"entropy":<64 fresh random bytes, hex>}
- * plus "hostname" when set with agent_client_set_identity(). */
+ * plus "hostname" when set with agent_client_set_identity() and "net" when set with
+ * agent_client_set_net(). */
 __attribute__((warn_unused_result))
 int agent_client_hello(struct agent_client *c);
 /* Queues a PING on stream 0 (poll()-driven use; agent_ping() is the blocking one). Its PONG
@@ -162,6 +169,12 @@ int agent_file_get_start(struct agent_client *c, const char *path,
 __attribute__((warn_unused_result))
 int agent_power_start(struct agent_client *c, const char *action,
                       const struct agent_stream_ops *ops, void *ud, uint32_t *ret_stream);
+/* Opens a NETCFG stream with the net object net_json (a JSON object, at most 16 KiB): on_end
+ * gets AGENT_END_DONE once the guest runs it, or AGENT_END_ERROR with the agent's errno name
+ * and message (EINVAL naming the bad field). -EINVAL when net_json is not a JSON object. */
+__attribute__((warn_unused_result))
+int agent_netcfg_start(struct agent_client *c, const char *net_json,
+                       const struct agent_stream_ops *ops, void *ud, uint32_t *ret_stream);
 /* Sends SIGNAL {"signal":sig} to an exec stream's process group. -ESRCH for no such stream. */
 int agent_stream_signal(struct agent_client *c, uint32_t stream, int sig);
 /* Sends CANCEL. With drop, the stream also ends here at once (on_end gets AGENT_END_LOST
@@ -228,6 +241,9 @@ int agent_file_put(struct agent_client *c, const char *path, uint32_t mode, int 
 /* Downloads path into dst_fd (written fully, blocking). *ret_size gets the bytes written. */
 int agent_file_get(struct agent_client *c, const char *path, int dst_fd, int64_t deadline_us,
                    uint64_t *ret_size, struct herr *e);
+/* NETCFG with net_json; 0 once the agent answered DONE, else its error (detail in e). */
+int agent_netcfg(struct agent_client *c, const char *net_json, int64_t deadline_us,
+                 struct herr *e);
 /* POWER poweroff/reboot; 0 once the agent answered DONE (the VM goes down after). */
 int agent_power(struct agent_client *c, const char *action, int64_t deadline_us,
                 struct herr *e);

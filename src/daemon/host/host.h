@@ -100,6 +100,24 @@ struct host_vm_spec {
     /* The guest's hostname, told to the agent with every HELLO (after a restore the guest
      * still has the snapshot's). NULL: not sent. [a-z0-9-], 1..63. */
     const char *hostname;
+    /* Networking (docs/agent-protocol.md "Network"). Every VM has one virtio-net NIC, the
+     * last device, so boots and restores have the same device set. tap_fd > 0: an open tap
+     * (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR) that the caller owns, borrowed for the call (the
+     * host keeps its own copy until QEMU has inherited it): the NIC's link. 0 or < 0: the NIC
+     * sits on a hub port that leads nowhere (golden-snapshot builders). A restore of a
+     * snapshot taken before VMs had a NIC gets none (and ignores the tap): no network. A
+     * snapshot taken on a tap must be restored on a tap (the guest negotiated the tap's
+     * offloads; a hub port cannot offer them and QEMU refuses the state). */
+    int tap_fd;
+    /* The NIC's MAC, "xx:xx:xx:xx:xx:xx", unicast; NULL: QEMU's default. A restore loads the
+     * snapshot's MAC with the device state: the new one takes effect through net_json's
+     * "mac", which the agent sets before READY. */
+    const char *mac;
+    /* The net object (JSON text, at most 16 KiB), sent in every HELLO of this VM, so the
+     * guest has these addresses, routes and DNS before create's done runs, after a boot and
+     * after a restore alike. Checked to be a JSON object here and field by field by the
+     * agent (a bad field is logged in the guest and the VM starts without it). NULL: none. */
+    const char *net_json;
 };
 
 /* Completion of create, adopt and destroy. id is borrowed for the call. */
@@ -183,6 +201,23 @@ int host_vm_list_orphans(struct host *h, struct host_orphan **ret, size_t *ret_n
  * meanwhile). Open streams end with AGENT_END_LOST when QEMU exits. */
 void host_vm_pause(struct host *h, const char *id, const char *snap_dir, host_done_fn done,
                    void *ud);
+
+/* Reconfigures the guest's network of running VM id: net_json (a net object, JSON text, at
+ * most 16 KiB, copied) goes to the agent in a NETCFG stream; once the agent answered DONE it
+ * is the VM's current net object, which every later HELLO carries (a reconnect, an adopt).
+ * done runs once: HOST_OK (the guest runs it), HOST_E_INVALID (net_json is not a JSON
+ * object, or the agent refused a field: the message names it; the guest keeps its old
+ * configuration), HOST_E_GUEST (a step failed in the guest, with the agent's errno name and
+ * message; what came before that step stays applied), HOST_E_NOT_FOUND, HOST_E_BUSY (not
+ * running), HOST_E_GONE (the connection ended first). Several may be in flight; the agent
+ * applies them in order. */
+void host_vm_set_net(struct host *h, const char *id, const char *net_json, host_done_fn done,
+                     void *ud);
+/* Sets VM id's current net object without telling the guest (NULL: none): what later HELLOs
+ * carry. For an adopt after a hearthd restart: call right after host_vm_adopt() (the HELLO is
+ * sent from the loop), so the re-adopted guest keeps its configuration. 0, -ENOENT, -EINVAL
+ * (not a JSON object), -ENOMEM. */
+int host_vm_set_net_json(struct host *h, const char *id, const char *net_json);
 
 /* Flattens the disk of the snapshot in snap_dir in the background: a new qcow2 holding every
  * cluster its backing chain adds above the chain's bottom (the rootfs image, or a golden

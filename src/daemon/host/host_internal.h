@@ -121,6 +121,11 @@ struct hvm {
     char mem_path[PATH_MAX];     /* the RAM file QEMU maps */
     char qemu_version[128];      /* restore: the snapshot's; pause: this QEMU's */
     char hostname[64];           /* identity for HELLO; "" for none */
+    bool nic;                    /* QEMU gets the virtio-net NIC (all but old snapshots) */
+    int tap_fd;                  /* our copy of the spec's tap until QEMU has it; -1 */
+    char mac[18];                /* the NIC's MAC for QEMU; "" for QEMU's default */
+    char *net_json;              /* owned; the net object every HELLO carries; NULL: none */
+    struct netreq *netreqs;      /* host_vm_set_net() calls waiting for the agent */
     unsigned char *state_buf;    /* restore: the state file, sent to incoming.sock */
     size_t state_len, state_off;
     int in_fd;                   /* restore: connection to incoming.sock, -1 */
@@ -193,6 +198,15 @@ struct flatten {
     bool converting;             /* stage 2 */
 };
 
+/* A host_vm_set_net() in flight: its NETCFG stream's ud. */
+struct netreq {
+    struct netreq *next;
+    struct hvm *vm;
+    char *net_json;              /* owned; becomes vm->net_json on DONE */
+    host_done_fn done;
+    void *ud;
+};
+
 /* --- completions (host_local.c) --- */
 
 /* Queues done(ud, id, res) to run from the loop; NULL done: nothing. */
@@ -226,6 +240,11 @@ int hvm_sock_path(struct hvm *vm, const char *name, char *out);
 void hvm_spawn_qemu(struct hvm *vm);
 /* Runs qemu-img for the VM's disk layer over vm->rootfs (of format fmt). */
 void hvm_start_disk(struct hvm *vm, const char *fmt);
+
+/* Longest net object a VM keeps (a valid one is under 4 KiB). */
+#define HOST_NET_JSON_MAX (16u * 1024u)
+/* True when net_json is a JSON object of at most HOST_NET_JSON_MAX bytes. */
+bool net_json_valid(const char *net_json);
 
 /* --- pause and restore (host_snapshot.c) --- */
 

@@ -245,6 +245,21 @@ void hvm_drop_migration(struct hvm *vm)
     vm->state_buf = NULL;
 }
 
+/* Frees the struct and what it owns, after hvm_release(). NETCFG requests still listed lost
+ * their stream without on_end (host_free_keep_vms()): nothing is owed to them. */
+static void hvm_free(struct hvm *vm)
+{
+    while (vm->netreqs) {
+        struct netreq *q = vm->netreqs;
+        vm->netreqs = q->next;
+        free(q->net_json);
+        free(q);
+    }
+    free(vm->extra_append);
+    free(vm->net_json);
+    free(vm);
+}
+
 /* Frees everything but the struct; no callback can fire on vm afterwards. */
 static void hvm_release(struct hvm *vm, bool notify_streams)
 {
@@ -258,6 +273,7 @@ static void hvm_release(struct hvm *vm, bool notify_streams)
     ev_free(&vm->ev_kick);
     proc_release(&vm->qemu);
     proc_release(&vm->img);
+    fd_close(&vm->tap_fd);
 }
 
 static void hvm_unlink(struct hvm *vm)
@@ -284,8 +300,7 @@ static void hvm_finish(struct hvm *vm)
     hvm_unlink(vm);
     defer_done(h, vm->start_done, vm->start_ud, vm->id, &vm->start_res);
     defer_done(h, vm->destroy_done, vm->destroy_ud, vm->id, &vm->destroy_res);
-    free(vm->extra_append);
-    free(vm);
+    hvm_free(vm);
 }
 
 /* Ends a pause with res (from the loop). */
@@ -662,6 +677,12 @@ static void step_agent_connect(struct hvm *vm)
         hvm_start_failed_herr(vm, &e);
         return;
     }
+    /* ... and the net object: a restored clone gets its own MAC and addresses before READY */
+    if (vm->net_json && (r = agent_client_set_net(vm->agent, vm->net_json)) < 0) {
+        herr_set(&e, r, "vm '%s': invalid net object", vm->id);
+        hvm_start_failed_herr(vm, &e);
+        return;
+    }
     vm->ev_agent_r = event_new(vm->h->base, fd, EV_READ | EV_PERSIST, on_agent_readable, vm);
     vm->ev_agent_w = event_new(vm->h->base, fd, EV_WRITE, on_agent_writable, vm);
     if (!vm->ev_agent_r || !vm->ev_agent_w) {
@@ -836,6 +857,9 @@ void hvm_spawn_qemu(struct hvm *vm)
         .mem_path = vm->mem_path[0] ? vm->mem_path : NULL,
         .mem_private = vm->ram_private,
         .incoming = vm->restore,
+        .nic = vm->nic,
+        .net_fd = vm->tap_fd >= 0 ? PROC_KEEP_FD : 0,
+        .mac = vm->mac[0] ? vm->mac : NULL,
     };
     char **argv = NULL;
     int r = qemu_argv_build(&qc, &argv);
@@ -852,7 +876,8 @@ void hvm_spawn_qemu(struct hvm *vm)
     struct herr ce = { 0 };
     const char *cgr = vm->h->cgroup_root;
     bool cg = cgr[0] && cgroup_vm_setup(cgr, vm->id, &lim, &ce) == 0;
-    r = proc_spawn(argv, log, &vm->qemu);
+    r = proc_spawn_keep(argv, log, vm->nic ? vm->tap_fd : -1, &vm->qemu);
+    fd_close(&vm->tap_fd); /* QEMU has its own now (or never will) */
     if (r < 0) {
         herr_set(&e, r, "vm '%s': cannot run '%s': %s", vm->id, argv[0], strerror(-r));
         qemu_argv_free(argv);
@@ -888,7 +913,7 @@ static struct hvm *hvm_new(struct host *h, const char *id, enum hvm_state state)
     vm->step = STEP_NONE;
     vm->qemu.pidfd = -1;
     vm->img.pidfd = -1;
-    vm->in_fd = vm->mig_lfd = vm->mig_cfd = vm->state_fd = vm->mem_fd = -1;
+    vm->in_fd = vm->mig_lfd = vm->mig_cfd = vm->state_fd = vm->mem_fd = vm->tap_fd = -1;
     snprintf(vm->id, sizeof(vm->id), "%s", id);
     if (qemu_run_path(h->run_root, id, vm->run_dir, sizeof(vm->run_dir)) < 0)
         goto out_free;
@@ -1036,8 +1061,7 @@ void host_free(struct host *h)
             struct host_result ok = { .err = HOST_OK };
             vm->destroy_done(vm->destroy_ud, vm->id, &ok);
         }
-        free(vm->extra_append);
-        free(vm);
+        hvm_free(vm);
     }
     host_release(h);
 }
@@ -1060,8 +1084,7 @@ void host_vm_discard(struct host *h, const char *id)
     rundir_remove(vm->run_dir);
     if (h->cgroup_root[0])
         (void)cgroup_vm_remove(h->cgroup_root, vm->id);
-    free(vm->extra_append);
-    free(vm);
+    hvm_free(vm);
 }
 
 void host_free_keep_vms(struct host *h)
@@ -1073,8 +1096,7 @@ void host_free_keep_vms(struct host *h)
         struct hvm *vm = h->vms;
         h->vms = vm->next;
         hvm_release(vm, false);
-        free(vm->extra_append);
-        free(vm);
+        hvm_free(vm);
     }
     /* what a crash would lose: pending completions are dropped, not run */
     while (h->defers) {
@@ -1129,6 +1151,17 @@ void host_vm_create(struct host *h, const struct host_vm_spec *spec, host_done_f
         fail_now(h, done, ud, id, HOST_E_INVALID, "vm '%s': invalid hostname", id);
         return;
     }
+    if (spec->mac && !qemu_mac_valid(spec->mac)) {
+        fail_now(h, done, ud, id, HOST_E_INVALID,
+                 "vm '%s': invalid MAC '%.40s'; want a unicast xx:xx:xx:xx:xx:xx", id, spec->mac);
+        return;
+    }
+    if (spec->net_json && !net_json_valid(spec->net_json)) {
+        fail_now(h, done, ud, id, HOST_E_INVALID,
+                 "vm '%s': the net object is not a JSON object of at most %u bytes", id,
+                 HOST_NET_JSON_MAX);
+        return;
+    }
     if (spec->snapshot) {
         if ((r = rundir_check_file("kernel", h->kernel, &e)) < 0) {
             fail_now(h, done, ud, id, err_from_errno(r), "vm '%s': %s", id, e.msg);
@@ -1174,8 +1207,17 @@ make_vm:;
     vm->cpu_quota_pct = spec->cpu_quota_pct;
     snprintf(vm->rootfs, sizeof(vm->rootfs), "%s", rootfs_abs);
     snprintf(vm->hostname, sizeof(vm->hostname), "%s", spec->hostname ? spec->hostname : "");
-    if (spec->extra_append && !(vm->extra_append = strdup(spec->extra_append))) {
+    snprintf(vm->mac, sizeof(vm->mac), "%s", spec->mac ? spec->mac : "");
+    vm->nic = true; /* a restore of a snapshot without one turns it off */
+    if ((spec->extra_append && !(vm->extra_append = strdup(spec->extra_append))) ||
+        (spec->net_json && !(vm->net_json = strdup(spec->net_json)))) {
         herr_set(&e, -ENOMEM, "vm '%s': out of memory", id);
+        goto out_fail;
+    }
+    /* the caller's fd is borrowed for this call only; QEMU is spawned later from the loop */
+    if (spec->tap_fd > 0 && (vm->tap_fd = fcntl(spec->tap_fd, F_DUPFD_CLOEXEC, 3)) < 0) {
+        r = -errno;
+        herr_set(&e, r, "vm '%s': tap fd %d: %s", id, spec->tap_fd, strerror(-r));
         goto out_fail;
     }
     timer_arm(vm->ev_deadline, vm->boot_ms);
@@ -1246,6 +1288,20 @@ out_fail:
 
 /* --- adopt --- */
 
+/* True when process pid's command line has an argument containing word: what an adopted
+ * QEMU was started with (older hearthd versions started VMs without a NIC). */
+static bool cmdline_has(pid_t pid, const char *word)
+{
+    char path[64], buf[16384];
+    snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, buf, sizeof(buf));
+    close(fd);
+    return n > 0 && memmem(buf, (size_t)n, word, strlen(word)) != NULL;
+}
+
 void host_vm_adopt(struct host *h, const char *id, host_done_fn done, void *ud)
 {
     if (!rundir_id_valid(id)) {
@@ -1284,6 +1340,7 @@ void host_vm_adopt(struct host *h, const char *id, host_done_fn done, void *ud)
     }
     vm->qemu.pid = pid;
     vm->qemu.pidfd = pidfd;
+    vm->nic = cmdline_has(pid, "virtio-net-device"); /* a pause must record it */
     if (hvm_watch_pid(vm) < 0) {
         result_set(&res, HOST_E_SYSTEM, -ENOMEM, "vm '%s': out of memory", id);
         hvm_start_failed(vm, &res);
@@ -1585,6 +1642,115 @@ unsigned host_vm_count(struct host *h)
     for (struct hvm *vm = h->vms; vm; vm = vm->next)
         n += vm->state == HVM_RUNNING && vm->qemu_alive;
     return n;
+}
+
+/* --- network --- */
+
+bool net_json_valid(const char *net_json)
+{
+    if (!net_json || strlen(net_json) > HOST_NET_JSON_MAX)
+        return false;
+    json_t *j = json_loads(net_json, JSON_REJECT_DUPLICATES, NULL);
+    bool ok = json_is_object(j);
+    json_decref(j);
+    return ok;
+}
+
+static void netreq_unlink(struct netreq *q)
+{
+    for (struct netreq **pp = &q->vm->netreqs; *pp; pp = &(*pp)->next) {
+        if (*pp == q) {
+            *pp = q->next;
+            return;
+        }
+    }
+}
+
+static void on_netcfg_end(void *ud, const struct agent_end *end)
+{
+    struct netreq *q = ud;
+    struct hvm *vm = q->vm;
+    netreq_unlink(q);
+    struct host_result res = { .err = HOST_OK };
+    if (end->kind == AGENT_END_DONE) {
+        free(vm->net_json);
+        vm->net_json = q->net_json; /* what later HELLOs carry */
+        q->net_json = NULL;
+        /* checked in host_vm_set_net(), so it cannot fail */
+        if (vm->agent)
+            (void)!agent_client_set_net(vm->agent, vm->net_json);
+    } else if (end->kind == AGENT_END_ERROR) {
+        result_set(&res, end->err == -EINVAL ? HOST_E_INVALID : HOST_E_GUEST, end->err,
+                   "vm '%s': network configuration failed in the guest: %s: %s", vm->id,
+                   end->error, end->message);
+    } else {
+        result_set(&res, HOST_E_GONE, end->err ? end->err : -ECONNRESET,
+                   "vm '%s': the agent connection ended before the network was configured: %s",
+                   vm->id, end->message);
+    }
+    defer_done(vm->h, q->done, q->ud, vm->id, &res);
+    free(q->net_json);
+    free(q);
+}
+
+static const struct agent_stream_ops netcfg_ops = { .on_end = on_netcfg_end };
+
+void host_vm_set_net(struct host *h, const char *id, const char *net_json, host_done_fn done,
+                     void *ud)
+{
+    struct hvm *vm = hvm_find(h, id);
+    if (!vm) {
+        fail_now(h, done, ud, id, HOST_E_NOT_FOUND, "no vm '%.64s'", id ? id : "");
+        return;
+    }
+    if (!net_json_valid(net_json)) {
+        fail_now(h, done, ud, id, HOST_E_INVALID,
+                 "vm '%s': the net object is not a JSON object of at most %u bytes", id,
+                 HOST_NET_JSON_MAX);
+        return;
+    }
+    if (vm->state != HVM_RUNNING || !vm->agent) {
+        fail_now(h, done, ud, id, HOST_E_BUSY, "vm '%s' is not running", id);
+        return;
+    }
+    struct netreq *q = calloc(1, sizeof(*q));
+    if (!q || !(q->net_json = strdup(net_json))) {
+        free(q);
+        fail_now(h, done, ud, id, HOST_E_SYSTEM, "vm '%s': out of memory", id);
+        return;
+    }
+    *q = (struct netreq){ .next = vm->netreqs, .vm = vm, .net_json = q->net_json,
+                          .done = done, .ud = ud };
+    vm->netreqs = q;
+    int r = agent_netcfg_start(vm->agent, net_json, &netcfg_ops, q, NULL);
+    if (r < 0) {
+        netreq_unlink(q);
+        free(q->net_json);
+        free(q);
+        fail_now(h, done, ud, id, r == -ENOTCONN ? HOST_E_GONE : HOST_E_SYSTEM,
+                 "vm '%s': cannot send the network configuration: %s", id, strerror(-r));
+        return;
+    }
+    hvm_update_agent_write(vm);
+}
+
+int host_vm_set_net_json(struct host *h, const char *id, const char *net_json)
+{
+    struct hvm *vm = hvm_find(h, id);
+    if (!vm)
+        return -ENOENT;
+    if (net_json && !net_json_valid(net_json))
+        return -EINVAL;
+    char *copy = NULL;
+    if (net_json && !(copy = strdup(net_json)))
+        return -ENOMEM;
+    if (vm->agent && agent_client_set_net(vm->agent, copy) < 0) {
+        free(copy);
+        return -EINVAL;
+    }
+    free(vm->net_json);
+    vm->net_json = copy;
+    return 0;
 }
 
 /* --- streams --- */

@@ -303,6 +303,7 @@ void restore_start(struct hvm *vm, const struct host_vm_spec *spec)
     }
     snprintf(vm->qemu_version, sizeof(vm->qemu_version), "%s", meta.qemu_version);
     vm->aligned = meta.agent_aligned;
+    vm->nic = meta.nic; /* the device set must be the snapshot's */
     char state[PATH_MAX], smem[PATH_MAX], sdisk[PATH_MAX], disk[PATH_MAX], mem[PATH_MAX];
     if (qemu_run_path(snap, "state", state, sizeof(state)) < 0 ||
         qemu_run_path(snap, "mem", smem, sizeof(smem)) < 0 ||
@@ -706,7 +707,7 @@ void pause_finalize(struct hvm *vm)
         herr_set(&e, r ? r : -ENAMETOOLONG, "cannot link the disk layer into '%s': %s",
                  vm->snap_dir, strerror(r ? -r : ENAMETOOLONG));
     struct snapshot_meta m = { .vcpus = vm->vcpus, .memory_mib = vm->memory_mib,
-                               .agent_aligned = vm->pause_aligned };
+                               .agent_aligned = vm->pause_aligned, .nic = vm->nic };
     snprintf(m.qemu_version, sizeof(m.qemu_version), "%s", vm->qemu_version);
     struct stat kst;
     if (!e.code && (!realpath(h->kernel, m.kernel) || stat(m.kernel, &kst) < 0))

@@ -16,7 +16,7 @@
 #include "mono.h"
 
 /* Runs in the child between fork and exec: async-signal-safe calls only. */
-static void child_exec(char *const argv[], const char *log_path, int err_fd)
+static void child_exec(char *const argv[], const char *log_path, int err_fd, int keep_fd)
 {
     int e;
     int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -27,10 +27,28 @@ static void child_exec(char *const argv[], const char *log_path, int err_fd)
         goto fail;
     if (setpgid(0, 0) < 0)
         goto fail;
+    /* fds below first_free survive: 0-2 and, when asked, the kept fd */
+    unsigned first_free = 3;
+    if (keep_fd >= 0) {
+        /* err_fd must not sit where the kept fd goes */
+        if (err_fd == PROC_KEEP_FD) {
+            int moved = fcntl(err_fd, F_DUPFD_CLOEXEC, PROC_KEEP_FD + 1);
+            if (moved < 0)
+                goto fail;
+            err_fd = moved;
+        }
+        if (keep_fd == PROC_KEEP_FD) {
+            if (fcntl(keep_fd, F_SETFD, 0) < 0)
+                goto fail;
+        } else if (dup2(keep_fd, PROC_KEEP_FD) < 0) { /* dup2 clears CLOEXEC */
+            goto fail;
+        }
+        first_free = PROC_KEEP_FD + 1;
+    }
     /* Our fds are CLOEXEC already; this also covers any a library opened without it, except
      * err_fd, which must survive until exec to report a failure. */
-    if (err_fd > 3)
-        (void)close_range(3, (unsigned)err_fd - 1, 0);
+    if ((unsigned)err_fd > first_free)
+        (void)close_range(first_free, (unsigned)err_fd - 1, 0);
     (void)close_range((unsigned)err_fd + 1, ~0u, 0);
     sigset_t all;
     sigemptyset(&all);
@@ -44,6 +62,11 @@ fail:
 
 int proc_spawn(char *const argv[], const char *log_path, struct proc *ret)
 {
+    return proc_spawn_keep(argv, log_path, -1, ret);
+}
+
+int proc_spawn_keep(char *const argv[], const char *log_path, int keep_fd, struct proc *ret)
+{
     int pipefd[2];
     if (pipe2(pipefd, O_CLOEXEC) < 0)
         return -errno;
@@ -56,7 +79,7 @@ int proc_spawn(char *const argv[], const char *log_path, struct proc *ret)
     }
     if (pid == 0) {
         close(pipefd[0]);
-        child_exec(argv, log_path, pipefd[1]);
+        child_exec(argv, log_path, pipefd[1], keep_fd);
     }
     close(pipefd[1]);
     /* Also set from the parent so a kill(-pid) right after fork cannot miss the group. */

@@ -20,6 +20,14 @@ struct proc {
  * executed (the child reports the exec errno through a CLOEXEC pipe), or -errno. */
 __attribute__((warn_unused_result))
 int proc_spawn(char *const argv[], const char *log_path, struct proc *ret);
+/* The fd number a kept fd gets in the child of proc_spawn_keep(). */
+#define PROC_KEEP_FD 3
+
+/* proc_spawn(), but keep_fd (>= 3, borrowed; the caller still owns and closes its copy) is
+ * inherited by the child as fd PROC_KEEP_FD with CLOEXEC cleared: how QEMU gets a tap that
+ * only a privileged process could open. keep_fd < 0: exactly proc_spawn(). */
+__attribute__((warn_unused_result))
+int proc_spawn_keep(char *const argv[], const char *log_path, int keep_fd, struct proc *ret);
 /* Collects the exit status if the child has exited. Returns 0 (reaped; p->status valid),
  * -EAGAIN while it runs, or -errno. */
 int proc_try_reap(struct proc *p);

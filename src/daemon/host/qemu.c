@@ -132,6 +132,8 @@ int qemu_argv_build(const struct qemu_config *c, char ***ret_argv)
         return -EINVAL;
     if (c->mem_path && (c->mem_path[0] != '/' || strchr(c->mem_path, ',')))
         return -EINVAL;
+    if (c->nic && c->mac && !qemu_mac_valid(c->mac))
+        return -EINVAL;
     const char *d = c->run_dir;
     bool kvm = c->accel == QEMU_ACCEL_KVM;
     struct strv s = { 0 };
@@ -205,6 +207,23 @@ int qemu_argv_build(const struct qemu_config *c, char ***ret_argv)
     strv_addf(&s, "virtserialport,chardev=agent,name=hearth.agent");
     strv_addf(&s, "-device");
     strv_addf(&s, "virtio-rng-device");
+    if (c->nic) {
+        /* Last, so every older device keeps its place. A VM without a tap still gets the NIC
+         * (on a hub port that leads nowhere): golden snapshots are built that way and their
+         * clones restore onto a tap, which needs the same device set. */
+        strv_addf(&s, "-netdev");
+        /* no vnet_hdr=on: QEMU 7.2 refuses it next to fd= ("... are invalid with fd=") and
+         * probes the fd instead, finding the IFF_VNET_HDR it was opened with */
+        if (c->net_fd > 0)
+            strv_addf(&s, "tap,id=net0,fd=%d", c->net_fd);
+        else
+            strv_addf(&s, "hubport,id=net0,hubid=0");
+        strv_addf(&s, "-device");
+        if (c->mac)
+            strv_addf(&s, "virtio-net-device,netdev=net0,mac=%s", c->mac);
+        else
+            strv_addf(&s, "virtio-net-device,netdev=net0");
+    }
     strv_addf(&s, "-qmp");
     strv_addf(&s, "unix:%s/qmp.sock,server=on,wait=off", d);
     if (c->incoming) {
@@ -217,6 +236,21 @@ int qemu_argv_build(const struct qemu_config *c, char ***ret_argv)
     }
     *ret_argv = s.v;
     return 0;
+}
+
+bool qemu_mac_valid(const char *mac)
+{
+    if (!mac || strlen(mac) != 17)
+        return false;
+    for (int i = 0; i < 17; i++) {
+        bool hex = (mac[i] >= '0' && mac[i] <= '9') || (mac[i] >= 'a' && mac[i] <= 'f') ||
+                   (mac[i] >= 'A' && mac[i] <= 'F');
+        if (i % 3 == 2 ? mac[i] != ':' : !hex)
+            return false;
+    }
+    /* bit 0 of the first octet marks multicast */
+    unsigned first = (unsigned)strtoul(mac, NULL, 16);
+    return !(first & 1);
 }
 
 void qemu_log_tail(const char *path, char *out, size_t len)

@@ -45,14 +45,24 @@ struct qemu_config {
     bool mem_private;         /* share=off: a private copy-on-write mapping of mem_path (a
                                  snapshot restore); default share=on */
     bool incoming;            /* -incoming defer: wait for migrate-incoming (a restore) */
+    bool nic;                 /* add the virtio-net NIC (netdev net0); false only to restore a
+                                 snapshot taken before VMs had one */
+    int net_fd;               /* > 0: an open tap fd with this number in QEMU (IFF_TAP |
+                                 IFF_NO_PI | IFF_VNET_HDR); else a hub port without a link */
+    const char *mac;          /* the NIC's MAC "xx:xx:xx:xx:xx:xx"; NULL: QEMU's default */
 };
 
 /* Builds the NULL-terminated argv for c. Returns 0 and *ret_argv (caller frees with
  * qemu_argv_free()), -EINVAL for a config QEMU would misparse (missing fields, run_dir with a
- * ',' or not absolute, AUTO accel, sizes out of range), or -ENOMEM. */
+ * ',' or not absolute, AUTO accel, sizes out of range, a mac that is not 6 hex octets), or
+ * -ENOMEM. The NIC comes after every other device, so the older devices keep their
+ * virtio-mmio slots and a restore finds the device set the snapshot was taken with. */
 __attribute__((warn_unused_result))
 int qemu_argv_build(const struct qemu_config *c, char ***ret_argv);
 void qemu_argv_free(char **argv);
+
+/* True for "xx:xx:xx:xx:xx:xx" (hex, either case) naming a unicast address. */
+bool qemu_mac_valid(const char *mac);
 
 /* Paths inside a run dir, written to out (len bytes): "<run_dir>/<name>". -ENAMETOOLONG. */
 int qemu_run_path(const char *run_dir, const char *name, char *out, size_t len);

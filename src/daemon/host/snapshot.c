@@ -90,11 +90,13 @@ int snapshot_meta_write(const char *dir, struct snapshot_meta *m, struct herr *e
         return herr_set(e, r, "snapshot state '%s': %s", state, strerror(-r));
     if (m->state_size == 0)
         return herr_set(e, -EIO, "QEMU wrote an empty device state to '%s'", state);
-    json_t *j = json_pack("{s:i,s:s,s:i,s:i,s:s,s:I,s:I,s:s,s:b}", "format", SNAPSHOT_FORMAT,
-                          "qemu_version", m->qemu_version, "vcpus", (int)m->vcpus, "memory_mib",
-                          (int)m->memory_mib, "kernel", m->kernel, "kernel_size",
+    json_t *j = json_pack("{s:i,s:s,s:i,s:i,s:s,s:I,s:I,s:s,s:b,s:b}", "format",
+                          SNAPSHOT_FORMAT, "qemu_version", m->qemu_version, "vcpus",
+                          (int)m->vcpus, "memory_mib", (int)m->memory_mib, "kernel", m->kernel,
+                          "kernel_size",
                           (json_int_t)m->kernel_size, "state_size", (json_int_t)m->state_size,
-                          "state_sha256", m->state_sha256, "agent_aligned", m->agent_aligned);
+                          "state_sha256", m->state_sha256, "agent_aligned", m->agent_aligned,
+                          "nic", m->nic);
     if (!j)
         return herr_set(e, -ENOMEM, "out of memory");
     r = json_dump_file(j, tmp, JSON_INDENT(2) | JSON_SORT_KEYS);
@@ -179,6 +181,7 @@ int snapshot_verify(const char *dir, unsigned vcpus, unsigned memory_mib,
     snprintf(ret->kernel, sizeof(ret->kernel), "%s", kernel);
     memcpy(ret->state_sha256, hex, sizeof(hex));
     ret->agent_aligned = json_is_true(json_object_get(m, "agent_aligned"));
+    ret->nic = json_is_true(json_object_get(m, "nic"));
     r = 0;
 out:
     json_decref(m);

@@ -25,6 +25,9 @@ struct snapshot_meta {
     char state_sha256[65];       /* filled by snapshot_meta_write() */
     bool agent_aligned;          /* the agent's reader was between frames at the stop: a
                                     restore needs no resync preamble */
+    bool nic;                    /* the VM had the virtio-net NIC (qemu_config.nic), so its
+                                    restore must have it too; false in snapshots made before
+                                    VMs had one (meta.json without "nic") */
 };
 
 /* True when dir holds a finished snapshot: meta.json exists (it is written last). Cheap: one

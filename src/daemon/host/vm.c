@@ -44,6 +44,7 @@ struct vm {
     char kernel[PATH_MAX];      /* absolute */
     unsigned vcpus, memory_mib;
     bool ram_private;           /* restored: RAM is a private mapping of a snapshot's file */
+    bool nic;                   /* QEMU has the virtio-net NIC (hub port, no link) */
     char qemu_img[PATH_MAX];    /* c->qemu_img, "" for the default */
 };
 
@@ -207,7 +208,9 @@ int vm_start(const struct vm_config *c, struct vm **ret, struct herr *e)
         .memory_mib = c->memory_mib ? c->memory_mib : 256,
         .init = c->init,
         .extra_append = c->extra_append,
+        .nic = true, /* the same device set as hearthd's VMs, so snapshots are alike */
     };
+    vm->nic = true;
     r = vm_spawn_qemu(vm, &qc, log, e);
     if (r < 0)
         goto out_free;
@@ -736,7 +739,7 @@ int vm_snapshot_save(struct vm *vm, const char *dir, struct herr *e)
                              img_log, 30000, NULL) < 0)
         (void)unlink(layer);
     struct snapshot_meta m = { .vcpus = vm->vcpus, .memory_mib = vm->memory_mib,
-                               .agent_aligned = aligned };
+                               .agent_aligned = aligned, .nic = vm->nic };
     snprintf(m.qemu_version, sizeof(m.qemu_version), "%s", version);
     snprintf(m.kernel, sizeof(m.kernel), "%s", vm->kernel);
     struct stat kst;
@@ -744,10 +747,11 @@ int vm_snapshot_save(struct vm *vm, const char *dir, struct herr *e)
     return snapshot_meta_write(dir, &m, e);
 }
 
-/* Checks dir/meta.json against c and the files (snapshot.c); fills the QEMU version and
- * whether the agent was between frames. */
+/* Checks dir/meta.json against c and the files (snapshot.c); fills the QEMU version, whether
+ * the agent was between frames and whether the VM had a NIC. */
 static int snap_verify(const struct vm_config *c, const char *dir, const char *kernel_abs,
-                       char *version, size_t vlen, bool *ret_aligned, struct herr *e)
+                       char *version, size_t vlen, bool *ret_aligned, bool *ret_nic,
+                       struct herr *e)
 {
     struct snapshot_meta m;
     int r = snapshot_verify(dir, c->vcpus ? c->vcpus : 1, c->memory_mib ? c->memory_mib : 256,
@@ -756,6 +760,7 @@ static int snap_verify(const struct vm_config *c, const char *dir, const char *k
         return r;
     snprintf(version, vlen, "%s", m.qemu_version);
     *ret_aligned = m.agent_aligned;
+    *ret_nic = m.nic;
     return 0;
 }
 
@@ -823,8 +828,8 @@ int vm_snapshot_restore(const struct vm_config *c, const char *snapdir, struct v
     if (!realpath(c->kernel, kernel_abs))
         return herr_set(e, -errno, "kernel '%s': %s", c->kernel, strerror(errno));
     char want_version[128];
-    bool aligned = false;
-    r = snap_verify(c, dir, kernel_abs, want_version, sizeof(want_version), &aligned, e);
+    bool aligned = false, nic = false;
+    r = snap_verify(c, dir, kernel_abs, want_version, sizeof(want_version), &aligned, &nic, e);
     if (r < 0)
         return r;
     struct vm *vm = calloc(1, sizeof(*vm));
@@ -875,7 +880,9 @@ int vm_snapshot_restore(const struct vm_config *c, const char *snapdir, struct v
         .mem_path = snap_mem,
         .mem_private = true,
         .incoming = true,
+        .nic = nic, /* as the snapshot was taken: the device state must match */
     };
+    vm->nic = nic;
     r = vm_spawn_qemu(vm, &qc, log, e);
     if (r < 0)
         goto out_free;

@@ -264,3 +264,36 @@ TEST(disk_argv_qcow2_backing)
     CHECK_EQ(qemu_disk_argv_fmt(NULL, "/snap/s1/disk.qcow2", NULL, "/run/x/d.qcow2", 0, &argv),
              -EINVAL);
 }
+
+/* The NIC comes after every other device (their virtio-mmio slots stay where snapshots taken
+ * before it expect them), on a tap fd or on a hub port, with or without a MAC. */
+TEST(argv_nic)
+{
+    struct qemu_config c = good();
+    char **argv = NULL;
+    CHECK_EQ(qemu_argv_build(&c, &argv), 0);
+    CHECK(argv_after(argv, "-netdev", 0) == NULL);
+    qemu_argv_free(argv);
+    c.nic = true;
+    CHECK_EQ(qemu_argv_build(&c, &argv), 0);
+    CHECK_STR(argv_after(argv, "-device", 3), "virtio-rng-device");
+    CHECK_STR(argv_after(argv, "-netdev", 0), "hubport,id=net0,hubid=0");
+    CHECK_STR(argv_after(argv, "-device", 4), "virtio-net-device,netdev=net0");
+    qemu_argv_free(argv);
+    c.net_fd = 3;
+    c.mac = "02:AA:00:00:00:05";
+    CHECK_EQ(qemu_argv_build(&c, &argv), 0);
+    CHECK_STR(argv_after(argv, "-netdev", 0), "tap,id=net0,fd=3");
+    CHECK_STR(argv_after(argv, "-device", 4),
+              "virtio-net-device,netdev=net0,mac=02:AA:00:00:00:05");
+    qemu_argv_free(argv);
+    static const char *const bad[] = { "03:00:00:00:00:01", "02:00:00:00:00",
+                                       "02-00-00-00-00-01", "02:00:00:00:00:0g",
+                                       "02:00:00:00:00:011", "" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        c.mac = bad[i];
+        CHECK_EQ(qemu_argv_build(&c, &argv), -EINVAL);
+        CHECK(!qemu_mac_valid(bad[i]));
+    }
+    CHECK(qemu_mac_valid("02:00:0a:58:00:01"));
+}
