@@ -342,6 +342,21 @@ int api_net_vm_prepare(struct api_ctx *ctx, const char *id, struct api_net_vm *r
     return r;
 }
 
+int api_net_tap_only(struct api_ctx *ctx, const char *id)
+{
+    struct api_net *n = ctx->net;
+    int fd = -1;
+    char err[256];
+    if (!n)
+        return -ENETDOWN;
+    int r = net_tap_open(n->net, id, &fd, err, sizeof(err));
+    if (r < 0) {
+        log_warn(NULL, "net: no tap for a builder vm", "{s:s,s:s}", "vm", id, "err", err);
+        return r;
+    }
+    return fd;
+}
+
 void api_net_vm_release(struct api_net_vm *v)
 {
     if (v->tap_fd >= 0)

@@ -53,6 +53,9 @@ struct api_net_vm {
  * got the fd (it keeps its own copy). On failure nothing is left behind. */
 int api_net_vm_prepare(struct api_ctx *ctx, const char *id, struct api_net_vm *ret);
 void api_net_vm_release(struct api_net_vm *v);
+/* A tap for a VM with no sandbox row (a golden snapshot's builder): no address, no routes, no
+ * rules. Its fd (caller closes once QEMU has it), or -errno (no networking: use no tap). */
+int api_net_tap_only(struct api_ctx *ctx, const char *id);
 /* Builds only the guest config (for a VM adopted after a restart). Caller frees. */
 char *api_net_guest_json(struct api_ctx *ctx, const char *id);
 /* Sandbox id's VM stopped (paused, destroyed, failed, crashed): removes its data plane objects.

@@ -1130,7 +1130,13 @@ void api_golden_build(struct api_ctx *ctx, const char *image, unsigned vcpus, un
                                  .memory_mib = mem_mib, .disk_mib = disk_mib,
                                  .cpu_quota_pct = cpu_quota_pct,
                                  .extra_append = "hearth.hostname=sandbox" };
+    /* a tap without routes or rules: the guest negotiates the tap's offloads (checksum, TSO)
+     * at boot and its clones keep them; on a hub port they would run without */
+    int tap = api_net_tap_only(ctx, g->id);
+    spec.tap_fd = tap;
     host_vm_create(ctx->host, &spec, on_golden_booted, g);
+    if (tap >= 0)
+        close(tap);
 }
 
 /* ---- auto-pause (§2.14.8) ---- */
