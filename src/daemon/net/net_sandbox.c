@@ -1,0 +1,635 @@
+/* SPDX-License-Identifier: MIT */
+/* net_sandbox.c: per-sandbox data-plane state: apply/remove/prune, capped, private networks,
+ * DNS learning and byte counters. Keeps a small cache per sandbox (its last rules and the names
+ * the resolver gave it) so that an apply re-derives the DNS sets; the kernel's DNS set elements
+ * carry their name as a comment, which is how a restarted hearthd gets the cache back. */
+#include "daemon/net/net_internal.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define NFT_TEXT_MAX (64u << 20)
+
+uint64_t net_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+bool net_id_valid(const char *id)
+{
+    if (!id)
+        return false;
+    size_t len = strnlen(id, NET_ID_MAX + 1);
+    if (len == 0 || len > NET_ID_MAX)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = id[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+static struct net_sb *sb_find(struct net *n, const char *id)
+{
+    for (struct net_sb *s = n->sbs; s; s = s->next)
+        if (strcmp(s->id, id) == 0)
+            return s;
+    return NULL;
+}
+
+static struct net_sb *sb_get(struct net *n, const char *id)
+{
+    struct net_sb *s = sb_find(n, id);
+    if (s)
+        return s;
+    s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    snprintf(s->id, sizeof(s->id), "%s", id);
+    net_tap_name(id, s->tap);
+    s->next = n->sbs;
+    n->sbs = s;
+    return s;
+}
+
+static void sb_free(struct net_sb *s)
+{
+    for (size_t i = 0; i < s->n_learned; i++)
+        free(s->learned[i].name);
+    free(s->learned);
+    free(s->rules);
+    free(s);
+}
+
+static void sb_forget(struct net *n, const char *id)
+{
+    for (struct net_sb **p = &n->sbs; *p; p = &(*p)->next) {
+        if (strcmp((*p)->id, id) == 0) {
+            struct net_sb *s = *p;
+            *p = s->next;
+            sb_free(s);
+            return;
+        }
+    }
+}
+
+void net_sb_free_all(struct net *n)
+{
+    while (n->sbs) {
+        struct net_sb *s = n->sbs;
+        n->sbs = s->next;
+        sb_free(s);
+    }
+}
+
+/* Runs the text in b (NUL-terminated here) in the hearth namespace. */
+static int run(struct net *n, struct buf *b, char **json, char *err, size_t errlen)
+{
+    int r = buf_append(b, "", 1);
+    if (r < 0) {
+        snprintf(err, errlen, "nftables transaction too large");
+        return r;
+    }
+    return nft_run(&n->nft, (const char *)b->data, json, err, errlen);
+}
+
+static int text_err(int r, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "cannot build nftables transaction: %s", strerror(-r));
+    return r;
+}
+
+/* Records (name, addr) until expires; evicts expired pairs, then the soonest to expire. */
+static void learned_put(struct net_sb *s, const char *name, uint32_t addr, uint64_t expires,
+                        uint64_t now)
+{
+    for (size_t i = 0; i < s->n_learned; i++) {
+        struct net_learned *l = &s->learned[i];
+        if (l->addr == addr && strcmp(l->name, name) == 0) {
+            if (expires > l->expires_us)
+                l->expires_us = expires;
+            return;
+        }
+    }
+    if (s->n_learned == NET_LEARN_MAX) {
+        size_t k = 0;
+        for (size_t i = 0; i < s->n_learned; i++) {
+            if (s->learned[i].expires_us > now)
+                s->learned[k++] = s->learned[i];
+            else
+                free(s->learned[i].name);
+        }
+        s->n_learned = k;
+        if (k == NET_LEARN_MAX) {
+            size_t soonest = 0;
+            for (size_t i = 1; i < k; i++)
+                if (s->learned[i].expires_us < s->learned[soonest].expires_us)
+                    soonest = i;
+            free(s->learned[soonest].name);
+            s->learned[soonest] = s->learned[--s->n_learned];
+        }
+    }
+    if (s->n_learned == s->cap_learned) {
+        size_t cap = s->cap_learned ? s->cap_learned * 2 : 16;
+        struct net_learned *p = realloc(s->learned, cap * sizeof(*p));
+        if (!p)
+            return;
+        s->learned = p;
+        s->cap_learned = cap;
+    }
+    char *copy = strdup(name);
+    if (!copy)
+        return;
+    s->learned[s->n_learned++] = (struct net_learned){ copy, addr, expires };
+}
+
+static int cmp_dns(const void *a, const void *b)
+{
+    const struct nftx_dns *x = a, *y = b;
+    if (x->addr != y->addr)
+        return x->addr < y->addr ? -1 : 1;
+    return (int)x->port - (int)y->port;
+}
+
+/* The DNS elements s's learned names give under rules: distinct (addr, port) pairs, each with
+ * the longest remaining timeout. Returns the count (*ret owned by the caller) or -ENOMEM. */
+static int derive_dns(const struct net_sb *s, const struct egress_rule *rules, size_t n_rules,
+                      uint64_t now, struct nftx_dns **ret)
+{
+    struct egress_match *m = malloc(sizeof(*m));
+    size_t n = 0, cap = 0;
+    struct nftx_dns *d = NULL;
+    if (!m)
+        return -ENOMEM;
+    for (size_t i = 0; i < s->n_learned; i++) {
+        const struct net_learned *l = &s->learned[i];
+        if (l->expires_us <= now)
+            continue;
+        egress_match_name(rules, n_rules, l->name, m);
+        if (!m->any)
+            continue;
+        uint32_t t = (uint32_t)((l->expires_us - now + 999999) / 1000000);
+        size_t need = m->all_ports ? 1 : m->n_ports;
+        if (n + need > cap) {
+            size_t ncap = (n + need) * 2;
+            struct nftx_dns *p = realloc(d, ncap * sizeof(*p));
+            if (!p) {
+                free(d);
+                free(m);
+                return -ENOMEM;
+            }
+            d = p;
+            cap = ncap;
+        }
+        for (size_t j = 0; j < need; j++)
+            d[n++] = (struct nftx_dns){ l->addr, m->all_ports ? 0 : m->ports[j], t, l->name };
+    }
+    free(m);
+    if (n > 1)
+        qsort(d, n, sizeof(*d), cmp_dns);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (k > 0 && d[k - 1].addr == d[i].addr && d[k - 1].port == d[i].port) {
+            if (d[i].timeout_s > d[k - 1].timeout_s)
+                d[k - 1] = d[i];
+            continue;
+        }
+        d[k++] = d[i];
+    }
+    *ret = d;
+    return (int)k;
+}
+
+/* Makes the tap's /32 routes exactly ips (source: the gateway). */
+static int sync_routes(struct net *n, int ifindex, const uint32_t *ips, size_t n_ips, char *err,
+                       size_t errlen)
+{
+    uint32_t cur[64];
+    int nc = rtnl_route_list32(&n->rt, ifindex, cur, 64);
+    if (nc < 0) {
+        snprintf(err, errlen, "cannot list routes: %s", strerror(-nc));
+        return nc;
+    }
+    for (int i = 0; i < nc; i++) {
+        bool keep = false;
+        for (size_t j = 0; j < n_ips && !keep; j++)
+            keep = cur[i] == ips[j];
+        int r = keep ? 0 : rtnl_route_del(&n->rt, cur[i], 32, ifindex);
+        if (r < 0) {
+            snprintf(err, errlen, "cannot delete route: %s", strerror(-r));
+            return r;
+        }
+    }
+    for (size_t j = 0; j < n_ips; j++) {
+        int r = rtnl_route_replace(&n->rt, ips[j], 32, 0, ifindex, net_gateway(n));
+        if (r < 0) {
+            snprintf(err, errlen, "cannot add route to the sandbox: %s", strerror(-r));
+            return r;
+        }
+    }
+    return 0;
+}
+
+int net_sandbox_apply(struct net *n, const struct net_sandbox *s, char *err, size_t errlen)
+{
+    if (!net_id_valid(s->id) || s->n_member_ips > NET_MAX_MEMBER_ADDRS || s->ip == 0 ||
+        s->n_egress > EGRESS_MAX_RULES) {
+        snprintf(err, errlen, "invalid sandbox network state");
+        return -EINVAL;
+    }
+    size_t ncap = s->n_egress ? s->n_egress : 1;
+    struct egress_rule *rules = malloc(ncap * sizeof(*rules));
+    struct egress_net *nets = malloc(ncap * sizeof(*nets));
+    struct nftx_dns *dns = NULL;
+    struct buf b;
+    buf_init(&b, NFT_TEXT_MAX);
+    int r = -ENOMEM;
+    if (!rules || !nets) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    bool all;
+    size_t bad = 0;
+    r = egress_parse_list(s->egress, s->n_egress, rules, ncap, &all, &bad);
+    if (r < 0) {
+        snprintf(err, errlen, "invalid egress rule %zu", bad);
+        goto out;
+    }
+    size_t n_rules = (size_t)r;
+    struct net_sb *sb = sb_get(n, s->id);
+    if (!sb) {
+        r = -ENOMEM;
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    int ifindex = rtnl_link_index(&n->rt, sb->tap);
+    if (ifindex < 0) {
+        r = ifindex;
+        snprintf(err, errlen, "no tap '%s' for sandbox '%s': %s", sb->tap, s->id,
+                 strerror(-r));
+        goto out;
+    }
+    uint32_t ips[1 + NET_MAX_MEMBER_ADDRS];
+    ips[0] = s->ip;
+    memcpy(ips + 1, s->member_ips, s->n_member_ips * sizeof(ips[0]));
+    struct nftx_sandbox x = {
+        .id = s->id, .tap = sb->tap, .ips = ips, .n_ips = 1 + s->n_member_ips,
+        .allow_all = all, .nets = nets, .capped = s->capped,
+    };
+    if (!all) {
+        x.n_nets = egress_static_nets(rules, n_rules, nets);
+        r = derive_dns(sb, rules, n_rules, net_now_us(), &dns);
+        if (r < 0) {
+            snprintf(err, errlen, "out of memory");
+            goto out;
+        }
+        x.dns = dns;
+        x.n_dns = (size_t)r;
+    }
+    r = nftx_sandbox_apply(&b, &x);
+    if (r < 0) {
+        text_err(r, err, errlen);
+        goto out;
+    }
+    r = run(n, &b, NULL, err, errlen);
+    if (r < 0)
+        goto out;
+    r = sync_routes(n, ifindex, ips, x.n_ips, err, errlen);
+    if (r < 0)
+        goto out;
+    free(sb->rules);
+    sb->rules = rules;
+    rules = NULL;
+    sb->n_rules = n_rules;
+    sb->allow_all = all;
+    sb->applied = true;
+out:
+    buf_release(&b);
+    free(dns);
+    free(nets);
+    free(rules);
+    return r;
+}
+
+int net_sandbox_remove(struct net *n, const char *id, char *err, size_t errlen)
+{
+    if (!net_id_valid(id)) {
+        snprintf(err, errlen, "invalid sandbox id");
+        return -EINVAL;
+    }
+    char tap[NET_TAP_NAME_MAX];
+    net_tap_name(id, tap);
+    struct buf b;
+    buf_init(&b, NFT_TEXT_MAX);
+    int r = nftx_sandbox_remove(&b, id, tap);
+    r = r < 0 ? text_err(r, err, errlen) : run(n, &b, NULL, err, errlen);
+    buf_release(&b);
+    if (r < 0)
+        return r;
+    /* a tap of this name is stale now: its routes go with it */
+    r = rtnl_link_del(&n->rt, tap);
+    if (r < 0) {
+        snprintf(err, errlen, "cannot delete tap '%s': %s", tap, strerror(-r));
+        return r;
+    }
+    sb_forget(n, id);
+    return 0;
+}
+
+/* The sandbox id a per-sandbox object name belongs to, or NULL. */
+static const char *object_id(const char *name)
+{
+    static const char *const prefixes[] = { "ceg_", "cin_", "sp_", "eg_", "ap_", "dp_", "a_",
+                                            "d_" };
+    for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+        size_t len = strlen(prefixes[i]);
+        if (strncmp(name, prefixes[i], len) == 0 && net_id_valid(name + len))
+            return name + len;
+    }
+    return NULL;
+}
+
+/* Lists the table as parsed JSON: the array under "nftables". */
+static int list_table(struct net *n, json_t **ret, char *err, size_t errlen)
+{
+    struct buf b;
+    buf_init(&b, 256);
+    char *out = NULL;
+    int r = buf_appendf(&b, "list table inet %s", NET_TABLE);
+    r = r < 0 ? text_err(r, err, errlen) : run(n, &b, &out, err, errlen);
+    buf_release(&b);
+    if (r < 0)
+        return r;
+    json_t *root = json_loads(out, 0, NULL);
+    free(out);
+    json_t *arr = json_object_get(root, "nftables");
+    if (!json_is_array(arr)) {
+        json_decref(root);
+        snprintf(err, errlen, "unexpected nftables JSON output");
+        return -EBADMSG;
+    }
+    json_incref(arr);
+    json_decref(root);
+    *ret = arr;
+    return 0;
+}
+
+int net_sandbox_prune(struct net *n, const char *const *keep, size_t n_keep, char *err,
+                      size_t errlen)
+{
+    json_t *arr;
+    int r = list_table(n, &arr, err, errlen);
+    if (r < 0)
+        return r;
+    /* distinct stale ids, removed after the walk (removal changes the table) */
+    char (*stale)[NET_ID_MAX + 1] = NULL;
+    size_t n_stale = 0, cap = 0;
+    size_t i;
+    json_t *item;
+    json_array_foreach(arr, i, item) {
+        static const char *const kinds[] = { "chain", "set", "counter" };
+        for (size_t k = 0; k < 3; k++) {
+            const char *name = json_string_value(
+                json_object_get(json_object_get(item, kinds[k]), "name"));
+            const char *id = name ? object_id(name) : NULL;
+            bool skip = !id;
+            for (size_t j = 0; j < n_keep && !skip; j++)
+                skip = keep[j] && strcmp(keep[j], id) == 0;
+            for (size_t j = 0; j < n_stale && !skip; j++)
+                skip = strcmp(stale[j], id) == 0;
+            if (skip)
+                continue;
+            if (n_stale == cap) {
+                cap = cap ? cap * 2 : 8;
+                void *p = realloc(stale, cap * sizeof(*stale));
+                if (!p) {
+                    r = -ENOMEM;
+                    snprintf(err, errlen, "out of memory");
+                    goto out;
+                }
+                stale = p;
+            }
+            snprintf(stale[n_stale++], NET_ID_MAX + 1, "%s", id);
+        }
+    }
+    for (size_t j = 0; j < n_stale && r == 0; j++)
+        r = net_sandbox_remove(n, stale[j], err, errlen);
+    /* and whatever hearthd remembers of sandboxes it should not keep */
+    for (struct net_sb *s = n->sbs, *next; s && r == 0; s = next) {
+        next = s->next;
+        bool kept = false;
+        for (size_t j = 0; j < n_keep && !kept; j++)
+            kept = keep[j] && strcmp(keep[j], s->id) == 0;
+        if (!kept)
+            sb_forget(n, s->id);
+    }
+out:
+    free(stale);
+    json_decref(arr);
+    return r;
+}
+
+int net_sandbox_set_capped(struct net *n, const char *id, bool capped, char *err, size_t errlen)
+{
+    if (!net_id_valid(id)) {
+        snprintf(err, errlen, "invalid sandbox id");
+        return -EINVAL;
+    }
+    char tap[NET_TAP_NAME_MAX];
+    net_tap_name(id, tap);
+    struct buf b;
+    buf_init(&b, 4096);
+    int r = nftx_capped(&b, tap, capped);
+    r = r < 0 ? text_err(r, err, errlen) : run(n, &b, NULL, err, errlen);
+    buf_release(&b);
+    return r;
+}
+
+void net_learn(struct net *n, const char *id, const char *name, const uint32_t *addrs,
+               size_t n_addrs, uint32_t ttl_s)
+{
+    char lname[EGRESS_HOST_MAX + 1];
+    if (!net_id_valid(id) || !egress_name_valid(name) || n_addrs == 0)
+        return;
+    /* the name came from a guest's query: only its validated, lowercased form goes further */
+    size_t len = strlen(name);
+    if (name[len - 1] == '.')
+        len--;
+    for (size_t i = 0; i < len; i++)
+        lname[i] = (name[i] >= 'A' && name[i] <= 'Z') ? (char)(name[i] - 'A' + 'a') : name[i];
+    lname[len] = '\0';
+    uint32_t ttl = ttl_s < NET_TTL_MIN ? NET_TTL_MIN : ttl_s > NET_TTL_MAX ? NET_TTL_MAX : ttl_s;
+    struct net_sb *s = sb_get(n, id);
+    if (!s)
+        return;
+    uint64_t now = net_now_us();
+    for (size_t i = 0; i < n_addrs; i++)
+        learned_put(s, lname, addrs[i], now + (uint64_t)ttl * 1000000u, now);
+    if (!s->applied || s->allow_all)
+        return;
+    struct egress_match *m = malloc(sizeof(*m));
+    if (!m)
+        return;
+    egress_match_name(s->rules, s->n_rules, lname, m);
+    size_t per = m->all_ports ? 1 : m->n_ports;
+    struct nftx_dns *d = m->any ? calloc(n_addrs * per, sizeof(*d)) : NULL;
+    size_t k = 0;
+    for (size_t i = 0; d && i < n_addrs; i++) {
+        bool dup = false;
+        for (size_t j = 0; j < i && !dup; j++)
+            dup = addrs[j] == addrs[i];
+        for (size_t p = 0; p < per && !dup; p++)
+            d[k++] = (struct nftx_dns){ addrs[i], m->all_ports ? 0 : m->ports[p], ttl, lname };
+    }
+    if (k > 0) {
+        struct buf b;
+        char err[256];
+        buf_init(&b, NFT_TEXT_MAX);
+        /* net_learn has no error path: the resolver answers anyway, and a connection the set
+         * misses is refused like any other (the next answer retries) */
+        if (nftx_dns_add(&b, id, d, k) == 0)
+            (void)run(n, &b, NULL, err, sizeof(err));
+        buf_release(&b);
+    }
+    free(d);
+    free(m);
+}
+
+static uint32_t parse_ip4(const char *s, bool *ok)
+{
+    struct egress_rule r;
+    *ok = s && egress_parse(s, &r) == 0 && r.kind == EGRESS_NET && r.prefix == 32 &&
+          r.port == 0;
+    return *ok ? r.addr : 0;
+}
+
+void net_learned_reload(struct net *n)
+{
+    json_t *arr;
+    char err[256];
+    if (list_table(n, &arr, err, sizeof(err)) < 0)
+        return;
+    uint64_t now = net_now_us();
+    size_t i;
+    json_t *item;
+    json_array_foreach(arr, i, item) {
+        json_t *set = json_object_get(item, "set");
+        const char *name = json_string_value(json_object_get(set, "name"));
+        if (!name || (strncmp(name, "d_", 2) != 0 && strncmp(name, "dp_", 3) != 0))
+            continue;
+        const char *id = name + (name[1] == '_' ? 2 : 3);
+        if (!net_id_valid(id))
+            continue;
+        size_t j;
+        json_t *e;
+        json_array_foreach(json_object_get(set, "elem"), j, e) {
+            json_t *el = json_object_get(e, "elem");
+            const char *dn = json_string_value(json_object_get(el, "comment"));
+            json_t *val = json_object_get(el, "val");
+            json_t *exp = json_object_get(el, "expires");
+            if (json_is_object(val))
+                val = json_array_get(json_object_get(val, "concat"), 0);
+            bool ok;
+            uint32_t addr = parse_ip4(json_string_value(val), &ok);
+            if (!ok || !egress_name_valid(dn) || !json_is_integer(exp) ||
+                json_integer_value(exp) <= 0)
+                continue;
+            struct net_sb *s = sb_get(n, id);
+            if (s)
+                learned_put(s, dn, addr, now + (uint64_t)json_integer_value(exp) * 1000000u,
+                            now);
+        }
+    }
+    json_decref(arr);
+}
+
+int net_network_add(struct net *n, uint32_t subnet, char *err, size_t errlen)
+{
+    struct buf b;
+    buf_init(&b, 4096);
+    int r = nftx_network(&b, subnet, true);
+    r = r < 0 ? text_err(r, err, errlen) : run(n, &b, NULL, err, errlen);
+    buf_release(&b);
+    return r;
+}
+
+int net_network_remove(struct net *n, uint32_t subnet, char *err, size_t errlen)
+{
+    struct buf b;
+    buf_init(&b, 4096);
+    int r = nftx_network(&b, subnet, false);
+    r = r < 0 ? text_err(r, err, errlen) : run(n, &b, NULL, err, errlen);
+    buf_release(&b);
+    return r;
+}
+
+struct counted {
+    char id[NET_ID_MAX + 1];
+    uint64_t egress, ingress;
+};
+
+int net_counters_collect(struct net *n, net_counter_fn fn, void *ud, char *err, size_t errlen)
+{
+    struct buf b;
+    buf_init(&b, 256);
+    char *out = NULL;
+    /* each counter is read and zeroed in one kernel operation (NFT_MSG_GETOBJ_RESET), so no
+     * byte is lost or counted twice between collections */
+    int r = buf_appendf(&b, "reset counters table inet %s", NET_TABLE);
+    r = r < 0 ? text_err(r, err, errlen) : run(n, &b, &out, err, errlen);
+    buf_release(&b);
+    if (r < 0)
+        return r;
+    json_t *root = json_loads(out, 0, NULL);
+    free(out);
+    struct counted *c = NULL;
+    size_t nc = 0, cap = 0;
+    size_t i;
+    json_t *item;
+    json_array_foreach(json_object_get(root, "nftables"), i, item) {
+        json_t *ctr = json_object_get(item, "counter");
+        const char *name = json_string_value(json_object_get(ctr, "name"));
+        json_t *bytes = json_object_get(ctr, "bytes");
+        if (!name || !json_is_integer(bytes) || strlen(name) < 5)
+            continue;
+        bool eg = strncmp(name, "ceg_", 4) == 0, in = strncmp(name, "cin_", 4) == 0;
+        if ((!eg && !in) || !net_id_valid(name + 4))
+            continue;
+        size_t k = 0;
+        while (k < nc && strcmp(c[k].id, name + 4) != 0)
+            k++;
+        if (k == nc) {
+            if (nc == cap) {
+                cap = cap ? cap * 2 : 16;
+                void *p = realloc(c, cap * sizeof(*c));
+                if (!p) {
+                    r = -ENOMEM;
+                    snprintf(err, errlen, "out of memory");
+                    break;
+                }
+                c = p;
+            }
+            c[nc] = (struct counted){ .egress = 0 };
+            snprintf(c[nc].id, sizeof(c[nc].id), "%s", name + 4);
+            nc++;
+        }
+        uint64_t v = (uint64_t)json_integer_value(bytes);
+        if (eg)
+            c[k].egress += v;
+        else
+            c[k].ingress += v;
+    }
+    json_decref(root);
+    for (size_t k = 0; k < nc && r == 0; k++)
+        fn(ud, c[k].id, c[k].egress, c[k].ingress);
+    free(c);
+    return r;
+}
