@@ -273,7 +273,7 @@ static void mac_string(const char *id, char out[18])
 /* The agent protocol's "net" object (docs/agent-protocol.md). */
 static char *guest_json(struct api_net *n, const struct np_state *s)
 {
-    char mac[18], gw[16], a[40];
+    char mac[18], gw[16], a[STORE_IP_SIZE + 8];
     mac_string(s->sb.id, mac);
     ip_format(net_gateway(n->net), gw);
     json_t *addrs = json_array(), *routes = json_array(), *search = json_array();
