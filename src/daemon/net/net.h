@@ -73,7 +73,7 @@ bool net_tap_exists(struct net *n, const char *id);
 
 /* The desired data-plane state of one sandbox whose tap exists. */
 struct net_sandbox {
-    const char *id;
+    const char *id;                             /* [A-Za-z0-9_-]{1,64}: names nft objects */
     uint32_t ip;                                /* primary address, host byte order */
     uint32_t member_ips[NET_MAX_MEMBER_ADDRS];  /* its addresses on private networks */
     size_t n_member_ips;
@@ -84,7 +84,8 @@ struct net_sandbox {
 /* Makes the kernel match s in one atomic nftables transaction plus the routes: replaces the
  * sandbox's routes, anti-spoof elements, egress chain and static sets, re-derives its DNS sets
  * from what net_learn() recorded (so a rule change keeps names already resolved when they are
- * still allowed, and drops them when not), sets capped. Idempotent. */
+ * still allowed, and drops them when not), sets capped. Idempotent. -ENODEV when the tap is
+ * missing, -EINVAL for a bad id or rule. */
 int net_sandbox_apply(struct net *n, const struct net_sandbox *s, char *err, size_t errlen);
 /* Removes every object of the sandbox (routes, elements, chain, sets, counters; its tap if a
  * stale one is left) and forgets its learned names. Unknown id: 0. */
@@ -105,8 +106,9 @@ void net_learn(struct net *n, const char *id, const char *name, const uint32_t *
 int net_network_add(struct net *n, uint32_t subnet, char *err, size_t errlen);
 int net_network_remove(struct net *n, uint32_t subnet, char *err, size_t errlen);
 
-/* Reads and zeroes every sandbox's counters in one transaction; fn gets the bytes since the last
- * collection (egress to the uplink, ingress from it). */
+/* Reads and zeroes every sandbox's counters; each counter is read and zeroed in one kernel
+ * operation (no byte lost or counted twice), though not all of them in one transaction. fn gets
+ * the bytes since the last collection (egress to the uplink, ingress from it). */
 typedef void (*net_counter_fn)(void *ud, const char *id, uint64_t egress_bytes,
                                uint64_t ingress_bytes);
 int net_counters_collect(struct net *n, net_counter_fn fn, void *ud, char *err, size_t errlen);

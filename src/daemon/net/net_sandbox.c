@@ -582,9 +582,21 @@ int net_counters_collect(struct net *n, net_counter_fn fn, void *ud, char *err, 
     buf_init(&b, 256);
     char *out = NULL;
     /* each counter is read and zeroed in one kernel operation (NFT_MSG_GETOBJ_RESET), so no
-     * byte is lost or counted twice between collections */
+     * byte is lost or counted twice between collections. A context of its own: libnftables
+     * 1.0.6 keeps a cache per context that stays valid while the ruleset generation does not
+     * change, and a "reset" answered from that cache neither resets nor reads anything (found
+     * by the counters test: two collections in a row returned the same bytes). */
+    struct nft fresh = { 0 };
     int r = buf_appendf(&b, "reset counters table inet %s", NET_TABLE);
-    r = r < 0 ? text_err(r, err, errlen) : run(n, &b, &out, err, errlen);
+    if (r == 0)
+        r = buf_append(&b, "", 1);
+    if (r < 0)
+        text_err(r, err, errlen);
+    else
+        r = nft_init(&fresh, n->nsfd, n->homefd, err, errlen);
+    if (r == 0)
+        r = nft_run(&fresh, (const char *)b.data, &out, err, errlen);
+    nft_release(&fresh);
     buf_release(&b);
     if (r < 0)
         return r;

@@ -96,7 +96,7 @@ int netns_create(const char *name)
     if (fd < 0)
         return -errno;
     close(fd);
-    int home;
+    int home = -1;
     r = netns_open_current(&home);
     if (r < 0)
         goto out_unlink;
