@@ -30,6 +30,15 @@
 #include <time.h>
 #include <unistd.h>
 
+/* REQUIRE for test bodies: fail, then clean up (REQUIRE itself returns false) */
+#define TREQ(cond)                                                                               \
+    do {                                                                                         \
+        if (!(cond)) {                                                                           \
+            harness_fail(__FILE__, __LINE__, "REQUIRE(%s)", #cond);                              \
+            goto out;                                                                            \
+        }                                                                                        \
+    } while (0)
+
 #define DEVBOX "{\"shape\":\"s-1vcpu-512mb\",\"rootfs\":\"devbox:1\"}"
 #define QUOTA_BYTES 4000000
 #define CONF                                                                                     \
@@ -229,7 +238,7 @@ TEST_SLOW(egress_rules_from_inside_the_guest, 900)
         return;
     }
     char a[64], out[4096], ip[32];
-    REQUIRE(create(&f, DEVBOX, a));
+    TREQ(create(&f, DEVBOX, a));
     sandbox_ip(&f, a, ip);
     CHECK(strncmp(ip, "10.88.", 6) == 0);
     CHECK(gsh(&f, a, "ip -4 -o addr show dev eth0", out, sizeof(out)) == 0);
@@ -301,6 +310,7 @@ TEST_SLOW(egress_rules_from_inside_the_guest, 900)
     CHECK_EQ(json_array_size(jpath(r.json, "data.egress")), 0);
     hresp_free(&r);
     CHECK(destroy(&f, a));
+out:
     vfx_end(&f);
     inet_down(&in);
 }
@@ -388,6 +398,7 @@ static bool member_ip_of(struct vfx *f, const char *net, const char *sb, char ip
 
 TEST_SLOW(private_networks_and_isolation, 900)
 {
+    pid_t svc = -1;
     struct inet in;
     struct vfx f;
     if (!inet_up(&in))
@@ -396,7 +407,7 @@ TEST_SLOW(private_networks_and_isolation, 900)
         inet_down(&in);
         return;
     }
-    pid_t svc = host_service();
+    svc = host_service();
     char other_key[128] = "", hdr2[200], out[4096], t[256];
     const char *kc[] = { "keys", "--config", f.s.conf, "create", "--user", "mallory", NULL };
     char err[2048];
@@ -405,17 +416,17 @@ TEST_SLOW(private_networks_and_isolation, 900)
     snprintf(hdr2, sizeof(hdr2), "X-Api-Key: %s\r\n", other_key);
 
     char na[64], nb[64], nm[64];
-    REQUIRE(make_network(&f, f.hdr, "backend", na));
-    REQUIRE(make_network(&f, f.hdr, "frontend", nb));
-    REQUIRE(make_network(&f, hdr2, "backend", nm)); /* names are per user */
+    TREQ(make_network(&f, f.hdr, "backend", na));
+    TREQ(make_network(&f, f.hdr, "frontend", nb));
+    TREQ(make_network(&f, hdr2, "backend", nm)); /* names are per user */
     char s1[64], s2[64], s3[64], s4[64];
-    REQUIRE(create_in(&f, f.hdr, "db", "[{\"id\":\"backend\"}]", s1));
+    TREQ(create_in(&f, f.hdr, "db", "[{\"id\":\"backend\"}]", s1));
     snprintf(t, sizeof(t), "[{\"id\":\"%s\"}]", na);
-    REQUIRE(create_in(&f, f.hdr, "api", t, s2));
-    REQUIRE(create_in(&f, f.hdr, "web", "[{\"id\":\"frontend\"}]", s3));
-    REQUIRE(create_in(&f, hdr2, "intruder", "[{\"id\":\"backend\"}]", s4));
-    REQUIRE(guest_server(&f, s1, "db"));
-    REQUIRE(guest_server(&f, s3, "web"));
+    TREQ(create_in(&f, f.hdr, "api", t, s2));
+    TREQ(create_in(&f, f.hdr, "web", "[{\"id\":\"frontend\"}]", s3));
+    TREQ(create_in(&f, hdr2, "intruder", "[{\"id\":\"backend\"}]", s4));
+    TREQ(guest_server(&f, s1, "db"));
+    TREQ(guest_server(&f, s3, "web"));
 
     /* members reach each other by name and by <name>.<network>.hearth.internal */
     CHECK_EQ(gsh(&f, s2, "curl -sS -m 3 http://db:8000/who", out, sizeof(out)), 0);
@@ -424,8 +435,8 @@ TEST_SLOW(private_networks_and_isolation, 900)
                  sizeof(out)), 0);
     CHECK_STR(out, "db");
     char ip1[32], ip3[32], p1[32], p3[32];
-    REQUIRE(member_ip_of(&f, na, s1, ip1));
-    REQUIRE(member_ip_of(&f, nb, s3, ip3));
+    TREQ(member_ip_of(&f, na, s1, ip1));
+    TREQ(member_ip_of(&f, nb, s3, ip3));
     sandbox_ip(&f, s1, p1);
     sandbox_ip(&f, s3, p3);
     CHECK(strcmp(ip1, p1) != 0);
@@ -535,8 +546,6 @@ TEST_SLOW(private_networks_and_isolation, 900)
     CHECK_EQ(gsh(&f, s2, "curl -sS -m 3 http://db-copy:8000/who || "
                          "getent hosts db-copy", out, sizeof(out)), 0);
 
-    kill(-svc, SIGKILL);
-    waitpid(svc, NULL, 0);
     const char *all[] = { s1, s2, s3, child };
     for (size_t i = 0; i < 4; i++)
         CHECK(destroy(&f, all[i]));
@@ -552,6 +561,11 @@ TEST_SLOW(private_networks_and_isolation, 900)
     hresp_free(&r);
     CHECK(call(&f, "GET", "/v1/networks/frontend", NULL, 404, &r));
     hresp_free(&r);
+out:
+    if (svc > 0) {
+        kill(-svc, SIGKILL);
+        waitpid(svc, NULL, 0);
+    }
     vfx_end(&f);
     inet_down(&in);
 }
@@ -599,7 +613,7 @@ TEST_SLOW(bandwidth_quota_and_recycling, 900)
         return;
     }
     char a[64], out[4096], t[256];
-    REQUIRE(create(&f, DEVBOX, a));
+    TREQ(create(&f, DEVBOX, a));
     CHECK_EQ(bw(&f, a, "quota_bytes"), QUOTA_BYTES);
     CHECK_EQ(bw(&f, a, "capped"), 0);
     /* 20 MB towards the sink: the quota of 4 MB runs out and egress is dropped */
@@ -667,7 +681,7 @@ TEST_SLOW(bandwidth_quota_and_recycling, 900)
     int taps0 = taps(&f);
     char ids[4][64], ips[4][32];
     for (int i = 0; i < 4; i++) {
-        REQUIRE(create(&f, "{\"shape\":\"s-1vcpu-256mb\",\"rootfs\":\"minimal\"}", ids[i]));
+        TREQ(create(&f, "{\"shape\":\"s-1vcpu-256mb\",\"rootfs\":\"minimal\"}", ids[i]));
         sandbox_ip(&f, ids[i], ips[i]);
     }
     CHECK_EQ(taps(&f), taps0 + 4);
@@ -682,6 +696,7 @@ TEST_SLOW(bandwidth_quota_and_recycling, 900)
     snprintf(t, sizeof(t), "/v1/sandboxes/by-ip/%s", ips[0]);
     CHECK(call(&f, "GET", t, NULL, 404, &r));
     hresp_free(&r);
+out:
     vfx_end(&f);
     inet_down(&in);
 }

@@ -122,6 +122,17 @@ static void tcp_start(struct dns_pending *p)
 
 /* Starts a try on p->upstream over the current transport. Never frees p: a try that cannot
  * start simply times out. */
+/* Sends a query to u. A socket not connected yet (no route to the upstream when hearthd
+ * started) is connected now; a datagram that cannot go is lost like a dropped one and the
+ * timer retries. */
+static void upstream_send(struct dns_upstream *u, const uint8_t *q, size_t len)
+{
+    if (!u->connected)
+        u->connected = connect(u->fd, (const struct sockaddr *)&u->addr, sizeof(u->addr)) == 0;
+    if (u->connected)
+        (void)send(u->fd, q, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
 static void try_start(struct dns_pending *p)
 {
     struct dns_server *s = p->s;
@@ -129,8 +140,7 @@ static void try_start(struct dns_pending *p)
     if (p->tcp)
         tcp_start(p);
     else
-        /* lost like a dropped datagram when the socket buffer is full; the timer retries */
-        (void)send(s->up[p->upstream].fd, p->query, p->query_len, MSG_DONTWAIT | MSG_NOSIGNAL);
+        upstream_send(&s->up[p->upstream], p->query, p->query_len);
     event_add(p->timer, s->timeout_q);
 }
 
@@ -285,8 +295,8 @@ int dns_forward_init(struct dns_server *s, const struct dns_config *cfg)
         if (u->fd < 0)
             return -errno;
         s->n_up = i + 1; /* from here dns_forward_release() closes it */
-        if (connect(u->fd, (const struct sockaddr *)&u->addr, sizeof(u->addr)) < 0)
-            return -errno;
+        /* connected so only its answers arrive; without a route yet, at the first send */
+        u->connected = connect(u->fd, (const struct sockaddr *)&u->addr, sizeof(u->addr)) == 0;
         u->ev = event_new(s->base, u->fd, EV_READ | EV_PERSIST, on_upstream_readable, s);
         if (!u->ev || event_add(u->ev, NULL) < 0)
             return -ENOMEM;

@@ -40,6 +40,7 @@ struct dns_upstream {
     struct sockaddr_in addr;
     int fd;                         /* connected UDP socket in hearthd's namespace; owned */
     struct event *ev;               /* its read event; owned */
+    bool connected;                 /* connect() done; retried at each send until it is */
 };
 
 struct dns_server {

@@ -48,8 +48,10 @@ TEST(networks_names_subnets_members)
     CHECK_EQ(store_network_get(f.st, "bob", n2, &g), -ENOENT);
 
     char a[STORE_ID_SIZE], b[STORE_ID_SIZE];
-    REQUIRE(add_sb(&f, "a", a));
-    REQUIRE(add_sb(&f, "b", b));
+    if (!add_sb(&f, "a", a))
+        return;
+    if (!add_sb(&f, "b", b))
+        return;
     CHECK_EQ(store_member_add(f.st, n1, a, "10.89.0.2", 3000), 0);
     CHECK_EQ(store_member_add(f.st, n1, a, "10.89.0.3", 3000), -EEXIST);
     CHECK_EQ(store_member_add(f.st, n1, b, "10.89.0.2", 3000), -EADDRINUSE);
@@ -114,7 +116,8 @@ TEST(networks_at_most_eight_per_sandbox)
     if (!fx_open(&f, true))
         return;
     char a[STORE_ID_SIZE];
-    REQUIRE(add_sb(&f, "a", a));
+    if (!add_sb(&f, "a", a))
+        return;
     for (int i = 0; i < 9; i++) {
         char id[STORE_ID_SIZE], name[16], subnet[32], ip[32];
         snprintf(id, sizeof(id), "net-01ARZ3NDEKTSV4RRFFQ69G5F%02d", i);
