@@ -372,7 +372,8 @@ static bool guest_server(struct vfx *f, const char *id, const char *name)
     char s[512];
     snprintf(s, sizeof(s),
              "mkdir -p /srv && echo %s > /srv/who && cd /srv && setsid python3 -m http.server "
-             "8000 </dev/null >/dev/null 2>&1 & sleep 0.5; curl -s -m 2 http://127.0.0.1:8000/who",
+             "8000 </dev/null >/dev/null 2>&1 & for i in $(seq 100); do curl -s -m 1 "
+             "http://127.0.0.1:8000/who && exit 0; sleep 0.1; done; exit 1",
              name);
     char out[256];
     REQUIRE(gsh(f, id, s, out, sizeof(out)) == 0);

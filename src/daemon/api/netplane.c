@@ -45,10 +45,15 @@ struct api_net {
     size_t n_addrs, cap_addrs;
 };
 
+/* "a.b.c.d" or "a.b.c.d/p" (a network's subnet) → host order; 0 when malformed. */
 static uint32_t ip_parse(const char *s)
 {
+    char buf[STORE_SUBNET_SIZE];
     struct in_addr a;
-    return s && inet_pton(AF_INET, s, &a) == 1 ? ntohl(a.s_addr) : 0;
+    if (!s || snprintf(buf, sizeof(buf), "%s", s) >= (int)sizeof(buf))
+        return 0;
+    buf[strcspn(buf, "/")] = '\0';
+    return inet_pton(AF_INET, buf, &a) == 1 ? ntohl(a.s_addr) : 0;
 }
 
 static void ip_format(uint32_t ip, char out[16])
