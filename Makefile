@@ -195,7 +195,7 @@ cli-test: $(O)/bin/hearth $(O)/bin/hearthd
 FUZZ_CC ?= clang
 FUZZ_CFLAGS := -std=gnu17 -g -O1 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined
 fuzz: $(O)/fuzz/fuzz_http_request $(O)/fuzz/fuzz_wire $(O)/fuzz/fuzz_qmp $(O)/fuzz/fuzz_cli_argv \
-	$(O)/fuzz/fuzz_migsplit $(O)/fuzz/fuzz_dns
+	$(O)/fuzz/fuzz_migsplit $(O)/fuzz/fuzz_dns $(O)/fuzz/fuzz_netcfg
 
 $(O)/fuzz/fuzz_cli_argv: tests/fuzz/fuzz_cli_argv.c src/cli/args.c src/cli/config.c src/common/buf.c
 	@mkdir -p $(dir $@)
@@ -214,6 +214,10 @@ $(O)/fuzz/fuzz_migsplit: tests/fuzz/fuzz_migsplit.c src/daemon/host/migsplit.c \
 		src/daemon/host/herr.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^
+
+$(O)/fuzz/fuzz_netcfg: tests/fuzz/fuzz_netcfg.c src/agent/netcfg.c src/agent/rtnl.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ -ljansson
 
 $(O)/fuzz/fuzz_dns: tests/fuzz/fuzz_dns.c src/daemon/net/dns_msg.c
 	@mkdir -p $(dir $@)

@@ -303,6 +303,14 @@ TEST_SLOW(egress_rules_from_inside_the_guest, 900)
     CHECK(gsh(&f, a, "ip addr del 10.88.77.77/32 dev eth0; ip route replace default via "
                      "10.88.0.1 dev eth0", out, sizeof(out)) == 0);
     CHECK_EQ(fetch(&f, a, "http://203.0.113.20/", out, sizeof(out)), 0);
+    /* hearthd killed and restarted: the running VM keeps its network and its rules */
+    CHECK(put_egress(&f, a, "[\"allowed.test\"]"));
+    CHECK(gsh(&f, a, "echo nameserver 10.88.0.1 > /etc/resolv.conf", out, sizeof(out)) == 0);
+    TREQ(crash_restart(&f));
+    CHECK_EQ(fetch(&f, a, "http://allowed.test/", out, sizeof(out)), 0);
+    CHECK(fetch(&f, a, "http://other.test/", out, sizeof(out)) != 0);
+
+    CHECK(put_egress(&f, a, "[]"));
     struct hresp r;
     char t[128];
     snprintf(t, sizeof(t), "/v1/sandboxes/%s/egress", a);
