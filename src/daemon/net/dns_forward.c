@@ -48,12 +48,18 @@ static void pending_free(struct dns_pending *p)
     free(p);
 }
 
+static unsigned client_bucket(const struct sockaddr_in *a)
+{
+    return (unsigned)((ntohl(a->sin_addr.s_addr) * 2654435761u) >> 22) % DNS_CLIENT_BUCKETS;
+}
+
 /* Takes p off every list: no reply can reach it and its connection no longer counts it. */
 static void pending_unlink(struct dns_pending *p)
 {
     struct dns_server *s = p->s;
     s->by_id[p->id] = NULL;
     s->n_pending--;
+    s->per_client[client_bucket(&p->client.addr)]--;
     if (p->client.conn) {
         LIST_REMOVE(p, conn_link);
         dns_tcp_detach(p->client.conn);
@@ -64,6 +70,7 @@ void dns_forward_cancel(struct dns_pending *p)
 {
     p->s->by_id[p->id] = NULL;
     p->s->n_pending--;
+    p->s->per_client[client_bucket(&p->client.addr)]--;
     if (p->client.conn)
         LIST_REMOVE(p, conn_link); /* no detach: the connection is going away */
     pending_free(p);
@@ -239,7 +246,9 @@ void dns_forward(struct dns_server *s, const struct dns_client *c, const char *s
                  struct dns_query *q, const uint8_t *msg, size_t len)
 {
     uint16_t id;
-    if (s->n_up == 0 || s->n_pending >= s->max_pending || !pick_id(s, &id)) {
+    unsigned bucket = client_bucket(&c->addr);
+    if (s->n_up == 0 || s->n_pending >= s->max_pending ||
+        s->per_client[bucket] >= DNS_PENDING_PER_CLIENT || !pick_id(s, &id)) {
         dns_server_send_error(s, c, q, DNS_SERVFAIL);
         return;
     }
@@ -267,6 +276,7 @@ void dns_forward(struct dns_server *s, const struct dns_client *c, const char *s
     memset(q, 0, sizeof(*q)); /* p owns the packet and name now */
     s->by_id[id] = p;
     s->n_pending++;
+    s->per_client[bucket]++;
     if (c->conn) {
         LIST_INSERT_HEAD(dns_tcp_pending(c->conn), p, conn_link);
         dns_tcp_attach(c->conn);

@@ -27,6 +27,9 @@ struct evconnlistener;
 struct dns_pending;
 struct dns_tcp_conn;
 
+#define DNS_CLIENT_BUCKETS 1024
+#define DNS_PENDING_PER_CLIENT 256
+
 LIST_HEAD(dns_pending_list, dns_pending);
 LIST_HEAD(dns_tcp_list, dns_tcp_conn);
 
@@ -58,6 +61,9 @@ struct dns_server {
     size_t max_pending;
     size_t n_pending;
     struct dns_pending **by_id;     /* owned; 65536 slots: pending queries by upstream id */
+    /* forwarded queries in flight per client address bucket (dns_forward.c): one sandbox
+     * cannot take every pending slot and starve the others' lookups */
+    uint16_t per_client[DNS_CLIENT_BUCKETS];
     struct dns_tcp_list conns;      /* owned */
     size_t n_conns;
     uint8_t *rx;                    /* owned; DNS_MSG_MAX + 1 bytes of scratch for receiving */

@@ -7,6 +7,7 @@
  * retries and SERVFAIL, truncation, TCP (framing, pipelining, TC fallback, hostile lengths,
  * idle close), many queries at once and a flood of malformed packets. */
 #include "daemon/net/dns.h"
+#include "daemon/net/dns_internal.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -716,6 +717,41 @@ TEST(max_pending_gives_servfail)
     close(fd);
     CHECK_EQ(servfail, 10); /* 6 at once, 4 after both tries timed out */
     CHECK_EQ(f.up[0].udp_queries, 4);
+    fx_release(&f);
+}
+
+TEST(one_client_cannot_take_every_pending_slot)
+{
+    struct fx f;
+    fx_init(&f, 2000, 0);
+    int fd = client_udp(0x7f000002);
+    enum { N = DNS_PENDING_PER_CLIENT + 40 };
+    for (int i = 0; i < N; i++) {
+        size_t len;
+        uint8_t *q = query("silent.test", LDNS_RR_TYPE_A, (uint16_t)i, 0, &len);
+        (void)sendto(fd, q, len, 0, (struct sockaddr *)&f.srv, sizeof(f.srv));
+        free(q);
+        if (i % 50 == 49)
+            spin(&f, 2);
+    }
+    spin(&f, 50);
+    /* the queries past its share were answered SERVFAIL at once */
+    int servfail = 0;
+    uint8_t buf[4096];
+    ssize_t n;
+    while ((n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+        if (n >= 12 && (buf[3] & 0xf) == LDNS_RCODE_SERVFAIL)
+            servfail++;
+    CHECK_EQ(servfail, N - DNS_PENDING_PER_CLIENT);
+    /* another sandbox still gets its answers */
+    ldns_pkt *p = ask(&f, 0x7f000003, "a.test", LDNS_RR_TYPE_A, 7, 0);
+    CHECK(p != NULL);
+    if (p) {
+        CHECK_EQ(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+        CHECK(ldns_pkt_ancount(p) > 0);
+        ldns_pkt_free(p);
+    }
+    close(fd);
     fx_release(&f);
 }
 
