@@ -4,7 +4,8 @@
  * everything else to upstream resolvers from hearthd's own namespace, and reports the A records
  * of forwarded answers so egress rules for host names can allow exactly those addresses.
  *
- * Everything runs on the caller's libevent loop: no threads, no blocking calls. Hostile input
+ * Everything runs on the caller's libevent loop: no threads, no blocking calls. The process
+ * must ignore SIGPIPE (hearthd does): a TCP client may be gone when its answer is written. Hostile input
  * (any bytes from a sandbox or an upstream) is answered with FORMERR or dropped; every resource
  * is capped (pending queries, TCP connections, buffers). */
 #pragma once

@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <signal.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -320,6 +321,8 @@ static void socket_pair(int *udp, int *tcp, uint16_t *port)
 
 static void fx_init(struct fx *f, int timeout_ms, size_t max_pending)
 {
+    /* like hearthd (main.c): a reply to a TCP client that is gone is EPIPE, not a signal */
+    signal(SIGPIPE, SIG_IGN);
     memset(f, 0, sizeof(*f));
     f->base = event_base_new();
     uint16_t port;
