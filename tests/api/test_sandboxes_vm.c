@@ -84,12 +84,18 @@ static void vm_create_exec_stream_destroy_body(struct vfx *f)
                      "\"envs\":{\"FOO\":\"bar\",\"X\":\"1\"},\"ssh_pubkeys\":[\"" ED25519
                      " me@host\"]}",
                  id));
-    /* get: running, spawn_ms, no ip (no address is held without networking) */
+    /* get: running, spawn_ms, its address (docs/networking.md), also by address */
     snprintf(t, sizeof(t), "/v1/sandboxes/%s", id);
     CHECK(call(f, "GET", t, NULL, 200, &r));
     CHECK_STR(jstr(r.json, "data.status"), "running");
     CHECK(jpath(r.json, "data.spawn_ms") != NULL);
-    CHECK(jpath(r.json, "data.ip") == NULL);
+    char ip[64] = "";
+    snprintf(ip, sizeof(ip), "%s", jstr(r.json, "data.ip") ? jstr(r.json, "data.ip") : "");
+    CHECK(strncmp(ip, "10.88.", 6) == 0);
+    hresp_free(&r);
+    snprintf(t, sizeof(t), "/v1/sandboxes/by-ip/%s", ip);
+    CHECK(call(f, "GET", t, NULL, 200, &r));
+    CHECK_STR(jstr(r.json, "data.id"), id);
     hresp_free(&r);
     /* identity: hostname from the name, ssh key installed */
     CHECK(exec_stdout(f, id, "{\"cmd\":\"sh\",\"args\":[\"-c\",\"hostname; cat /etc/hostname; "

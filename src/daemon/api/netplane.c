@@ -190,6 +190,14 @@ int api_net_alloc_subnet(struct api_ctx *ctx, char out[STORE_SUBNET_SIZE])
     return r;
 }
 
+void api_net_subnet_released(struct api_ctx *ctx, const char *subnet)
+{
+    struct api_net *n = ctx->net;
+    char err[160];
+    if (n && net_network_remove(n->net, ip_parse(subnet), err, sizeof(err)) < 0)
+        log_warn(NULL, "net: network pair", "{s:s,s:s}", "subnet", subnet, "err", err);
+}
+
 int api_net_join(struct api_ctx *ctx, const char *network_id, const char *subnet,
                  const char *sandbox_id)
 {

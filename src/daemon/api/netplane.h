@@ -37,6 +37,8 @@ void api_net_stop(struct api_ctx *ctx);
 int api_net_alloc_ip(struct api_ctx *ctx, char out[STORE_IP_SIZE]);
 /* A free /24 for a new network ("10.89.3.0/24"), or -EADDRNOTAVAIL. */
 int api_net_alloc_subnet(struct api_ctx *ctx, char out[STORE_SUBNET_SIZE]);
+/* A network was deleted: its pair leaves the data plane. */
+void api_net_subnet_released(struct api_ctx *ctx, const char *subnet);
 /* Makes sandbox id a member of network_id with a free address of subnet. 0, or the store's
  * errors (-EEXIST already a member, -E2BIG too many networks), -EADDRNOTAVAIL when full. */
 int api_net_join(struct api_ctx *ctx, const char *network_id, const char *subnet,

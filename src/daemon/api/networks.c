@@ -219,6 +219,8 @@ void api_network_delete(struct api_call *call)
         api_reply_internal(call, "delete network", r);
         return;
     }
+    if (r == 0)
+        api_net_subnet_released(call->ctx, n.subnet);
     api_reply_ok(call, json_pack("{s:b}", "ok", 1));
 }
 

@@ -658,8 +658,16 @@ static void on_create_body(struct api_call *call, json_t *body)
     for (size_t i = 0; i < n_nets; i++) {
         int r = api_net_join(ctx, nets[i].id, nets[i].subnet, sb.id);
         if (r < 0 && r != -EEXIST) {
-            /* the row is left creating with its intent: reconcile turns it failed */
-            api_reply_internal(call, "join network", r);
+            struct store_transition t = { .from = STORE_CREATING, .to = STORE_FAILED,
+                                          .intent = STORE_STATE_NONE,
+                                          .now_ms = timefmt_now_ms() };
+            if (store_sandbox_transition(ctx->store, sb.id, &t, NULL) < 0)
+                log_warn(http_request_id(call->req), "cannot record failed", "{s:s}",
+                         "sandbox", sb.id); /* reconcile fails it at the next start */
+            if (r == -EADDRNOTAVAIL)
+                api_reply_error(call, 503, "a network has no free address", "no_capacity");
+            else
+                api_reply_internal(call, "join network", r);
             goto out;
         }
     }
