@@ -235,7 +235,7 @@ $(O)/bench/%: bench/%.c bench/stats.c $(call obj,opt,$(common_src) $(host_src) $
 
 # bench_api starts the real hearthd ($(O)/bin, built by `make bench`'s `all`) and seeds its store
 # through the store API, so it links the store objects too.
-$(O)/bench/bench_net: bench/bench_net.c bench/apiclient.c bench/stats.c src/daemon/config.c \
+$(O)/bench/bench_net: bench/bench_net.c bench/apiclient.c bench/stats.c src/daemon/config.c src/daemon/log.c \
 		$(call obj,opt,$(common_src) $(host_src) $(net_src) $(store_src))
 	@mkdir -p $(dir $@)
 	$(CC) $(OPT_CFLAGS) -o $@ $^ $(DAEMON_LIBS) -lpthread
