@@ -151,7 +151,7 @@ $(O)/san-bin/hearthd: $(call obj,san,src/daemon/main.c $(daemon_src) $(host_src)
 	$(CC) $(SAN_CFLAGS) -o $@ $^ $(DAEMON_LIBS)
 
 # API tests start the real hearthd (HEARTH_BIN) on 127.0.0.1 and use the store API for fixtures.
-$(O)/tests/api/%: tests/api/%.c tests/api/apitest.c tests/api/vmfx.c \
+$(O)/tests/api/%: tests/api/%.c tests/api/apitest.c tests/api/vmfx.c tests/inetns.c \
 		$(call obj,san,tests/harness.c $(common_src) $(host_src) $(net_src) $(daemon_src))
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) -Itests -o $@ $^ $(DAEMON_LIBS)
@@ -235,10 +235,11 @@ $(O)/bench/%: bench/%.c bench/stats.c $(call obj,opt,$(common_src) $(host_src) $
 
 # bench_api starts the real hearthd ($(O)/bin, built by `make bench`'s `all`) and seeds its store
 # through the store API, so it links the store objects too.
-$(O)/bench/bench_net: bench/bench_net.c bench/apiclient.c bench/stats.c src/daemon/config.c src/daemon/log.c \
+$(O)/bench/bench_net: bench/bench_net.c bench/apiclient.c bench/stats.c tests/inetns.c \
+		src/daemon/config.c src/daemon/log.c \
 		$(call obj,opt,$(common_src) $(host_src) $(net_src) $(store_src))
 	@mkdir -p $(dir $@)
-	$(CC) $(OPT_CFLAGS) -o $@ $^ $(DAEMON_LIBS) -lpthread
+	$(CC) $(OPT_CFLAGS) -Itests -o $@ $^ $(DAEMON_LIBS) -lpthread
 
 $(O)/bench/bench_api $(O)/bench/bench_snapshots: $(O)/bench/%: bench/%.c bench/apiclient.c \
 		bench/stats.c $(call obj,opt,$(common_src) $(host_src) $(net_src) $(store_src))

@@ -15,6 +15,7 @@
  * tests/api/test_network_vm.c: no packet leaves namespaces this program created. */
 #include "apiclient.h"
 #include "stats.h"
+#include "inetns.h"
 
 #include "daemon/config.h"
 #include "daemon/host/mono.h"
@@ -37,18 +38,6 @@ static const char *g_key;
 static uint16_t g_port;
 static char g_inet[64];
 static pid_t g_sink = -1;
-
-static int shf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int shf(const char *fmt, ...)
-{
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof(cmd), fmt, ap);
-    va_end(ap);
-    int st = system(cmd);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 /* A sink that reads each connection to its end and answers the byte count. */
 static const char SINK_PY[] =
@@ -103,17 +92,8 @@ static const char SEND_PY[] =
 
 static bool inet_up(void)
 {
-    if (unshare(CLONE_NEWNET) != 0 || shf("ip link set lo up") != 0)
-        return false;
-    snprintf(g_inet, sizeof(g_inet), "hearth-binet-%d", (int)getpid());
-    if (shf("set -e; ip netns add %1$s; "
-            "ip link add binet0 type veth peer name eth0 netns %1$s; "
-            "ip addr add 198.51.100.1/30 dev binet0; ip link set binet0 up; "
-            "ip route add default via 198.51.100.2; "
-            "ip -n %1$s link set lo up; ip -n %1$s addr add 198.51.100.2/30 dev eth0; "
-            "ip -n %1$s link set eth0 up; ip -n %1$s route add default via 198.51.100.1; "
-            "ip -n %1$s addr add 203.0.113.10/32 dev lo",
-            g_inet) != 0)
+    static const char *const addrs[] = { "203.0.113.10" };
+    if (!inetns_up(g_inet, "binet", addrs, 1))
         return false;
     g_sink = fork();
     if (g_sink == 0) {
@@ -122,8 +102,8 @@ static bool inet_up(void)
         _exit(127);
     }
     for (int i = 0; i < 100; i++) {
-        if (shf("python3 -c \"import socket; socket.create_connection(('203.0.113.10', 9000), "
-                "timeout=1).close()\" 2>/dev/null") == 0)
+        if (inetns_sh("python3 -c \"import socket; socket.create_connection(('203.0.113.10', "
+                      "9000), timeout=1).close()\" 2>/dev/null") == 0)
             return true;
         usleep(50 * 1000);
     }
@@ -132,12 +112,8 @@ static bool inet_up(void)
 
 static void inet_down(void)
 {
-    if (g_sink > 0) {
-        kill(-g_sink, SIGKILL);
-        waitpid(g_sink, NULL, 0);
-    }
-    if (g_inet[0])
-        shf("ip netns del %s 2>/dev/null", g_inet);
+    inetns_kill(g_sink);
+    inetns_down(g_inet);
 }
 
 /* Runs a script in the guest; stdout in out. */

@@ -94,6 +94,20 @@ static bool ip_used(const uint32_t *ips, size_t n, uint32_t ip)
     return bsearch(&ip, ips, n, sizeof(*ips), cmp_u32) != NULL;
 }
 
+/* Makes room for element n of *v (doubling; 16 to start). false when out of memory. */
+static bool room_for_one(void **v, size_t n, size_t *cap, size_t elem)
+{
+    if (n < *cap)
+        return true;
+    size_t nc = *cap ? *cap * 2 : 16;
+    void *nv = realloc(*v, nc * elem);
+    if (!nv)
+        return false;
+    *v = nv;
+    *cap = nc;
+    return true;
+}
+
 /* ---- the address map the DNS server reads ---- */
 
 static void addrs_forget(struct api_net *n, const char *id)
@@ -109,14 +123,8 @@ static void addrs_add(struct api_net *n, const char *id, uint32_t ip)
 {
     if (!ip)
         return;
-    if (n->n_addrs == n->cap_addrs) {
-        size_t nc = n->cap_addrs ? n->cap_addrs * 2 : 64;
-        struct np_addr *v = realloc(n->addrs, nc * sizeof(*v));
-        if (!v)
-            return;
-        n->addrs = v;
-        n->cap_addrs = nc;
-    }
+    if (!room_for_one((void **)&n->addrs, n->n_addrs, &n->cap_addrs, sizeof(*n->addrs)))
+        return;
     n->addrs[n->n_addrs].ip = ip;
     snprintf(n->addrs[n->n_addrs].id, sizeof(n->addrs[0].id), "%s", id);
     n->n_addrs++;
@@ -463,14 +471,8 @@ static void meter_collect(void *ud, const char *id, uint64_t eg, uint64_t in)
     struct meter_acc *a = ud;
     if (eg == 0 && in == 0)
         return;
-    if (a->n == a->cap) {
-        size_t nc = a->cap ? a->cap * 2 : 16;
-        struct meter_delta *v = realloc(a->v, nc * sizeof(*v));
-        if (!v)
-            return;
-        a->v = v;
-        a->cap = nc;
-    }
+    if (!room_for_one((void **)&a->v, a->n, &a->cap, sizeof(*a->v)))
+        return;
     snprintf(a->v[a->n].id, sizeof(a->v[0].id), "%s", id);
     a->v[a->n].eg = eg;
     a->v[a->n].in = in;

@@ -551,24 +551,24 @@ void net_learned_reload(struct net *n)
     json_decref(arr);
 }
 
-int net_network_add(struct net *n, uint32_t subnet, char *err, size_t errlen)
+static int network_pair(struct net *n, uint32_t subnet, bool add, char *err, size_t errlen)
 {
     struct buf b;
     buf_init(&b, 4096);
-    int r = nftx_network(&b, subnet, true);
+    int r = nftx_network(&b, subnet, add);
     r = r < 0 ? text_err(r, err, errlen) : run(n, &b, NULL, err, errlen);
     buf_release(&b);
     return r;
 }
 
+int net_network_add(struct net *n, uint32_t subnet, char *err, size_t errlen)
+{
+    return network_pair(n, subnet, true, err, errlen);
+}
+
 int net_network_remove(struct net *n, uint32_t subnet, char *err, size_t errlen)
 {
-    struct buf b;
-    buf_init(&b, 4096);
-    int r = nftx_network(&b, subnet, false);
-    r = r < 0 ? text_err(r, err, errlen) : run(n, &b, NULL, err, errlen);
-    buf_release(&b);
-    return r;
+    return network_pair(n, subnet, false, err, errlen);
 }
 
 struct counted {
