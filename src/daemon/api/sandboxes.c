@@ -549,15 +549,16 @@ static int insert_row(const struct api_call *call, const struct api_create_req *
         api_reply_error(call, 503, "no free sandbox address", "no_capacity");
         return r;
     }
-    for (int attempt = 0; r == 0 && attempt < 8; attempt++) {
-        if (cr->name)
-            snprintf(sb->name, sizeof(sb->name), "%s", cr->name);
-        else
-            api_name_generate(attempt > 0, sb->name);
-        r = store_sandbox_insert(ctx->store, sb, cr->envs, cr->n_envs);
-        if (r != -EEXIST || cr->name)
-            break;
-    }
+    if (r == 0) /* a generated name that collides is drawn again, with a suffix */
+        for (int attempt = 0; attempt < 8; attempt++) {
+            if (cr->name)
+                snprintf(sb->name, sizeof(sb->name), "%s", cr->name);
+            else
+                api_name_generate(attempt > 0, sb->name);
+            r = store_sandbox_insert(ctx->store, sb, cr->envs, cr->n_envs);
+            if (r != -EEXIST || cr->name)
+                break;
+        }
     sb->egress = (struct store_strv){ 0 };
     sb->ssh_pubkeys = (struct store_strv){ 0 };
     if (r == -EEXIST) {

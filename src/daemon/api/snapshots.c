@@ -818,15 +818,16 @@ static void fork_now(struct fork_wait *w, const struct store_sandbox *src)
         api_reply_error(call, 503, "no free sandbox address", "no_capacity");
         goto out;
     }
-    for (int attempt = 0; r == 0 && attempt < 8; attempt++) {
-        if (fr->c.name)
-            snprintf(child.name, sizeof(child.name), "%s", fr->c.name);
-        else
-            api_name_generate(attempt > 0, child.name);
-        r = store_sandbox_insert(ctx->store, &child, envs, n_envs);
-        if (r != -EEXIST || fr->c.name)
-            break;
-    }
+    if (r == 0) /* a generated name that collides is drawn again, with a suffix */
+        for (int attempt = 0; attempt < 8; attempt++) {
+            if (fr->c.name)
+                snprintf(child.name, sizeof(child.name), "%s", fr->c.name);
+            else
+                api_name_generate(attempt > 0, child.name);
+            r = store_sandbox_insert(ctx->store, &child, envs, n_envs);
+            if (r != -EEXIST || fr->c.name)
+                break;
+        }
     if (r == 0)
         r = fork_join_networks(ctx, src->id, child.id);
     child.snapshot_dir = child.base_dir = NULL; /* borrowed */
