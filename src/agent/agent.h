@@ -75,6 +75,13 @@ struct agent {
     char session[65];          /* "session" of the last HELLO; "" before the first */
     char net_applied[NETCFG_CANON_MAX]; /* netcfg_canonical() of the net object applied
                                            last (HELLO or NETCFG); "" before the first */
+    /* A HELLO's new net object waits here until READY is on its way (loop.c applies it at the
+     * start of the next turn): the host counts the guest ready ~50 ms sooner under TCG, and
+     * every frame after READY is read only once the config is in place. */
+    struct netcfg net_pending;
+    char net_pending_canon[NETCFG_CANON_MAX];
+    bool net_pending_set;
+    bool neigh_flush_pending;    /* same config, new session: forget the old gateway's MAC */
     struct agent_pollset ps;   /* rebuilt every loop iteration */
 };
 
@@ -84,6 +91,9 @@ uint64_t agent_now_ms(void);
 void agent_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Name of an errno value ("ENOENT"); "EIO" when unknown. */
 const char *agent_errno_name(int err);
+
+/* Applies what a HELLO left pending (see net_pending); a no-op when nothing is. */
+void agent_apply_pending_net(struct agent *ag);
 
 /* True when the output queue is below AGENT_OUT_HIGH, so producers may add data. */
 bool agent_out_room(const struct agent *ag);

@@ -181,6 +181,8 @@ static void turn(struct agent *ag)
     if (files_pump(ag))
         timeout = 0;
     flush_out(ag);
+    /* after the flush: a READY answering a HELLO is out before its network config runs */
+    agent_apply_pending_net(ag);
 
     struct agent_pollset *ps = &ag->ps;
     ps->n = 0;

@@ -74,21 +74,20 @@ static void apply_identity(struct agent *ag, json_t *hello)
     explicit_bzero(&id, sizeof(id));
 }
 
-/* Parses a net object and, as PID 1, applies it; 0, or -EINVAL / the failing step's -errno
- * with why. Remembers what was applied, so a HELLO that repeats it changes nothing. With
- * only_if_new, an object equal to the last one applied is not applied again: 1. */
-static int apply_net(struct agent *ag, json_t *net, bool only_if_new, char *why, size_t why_len)
+/* Parses a net object (a NETCFG's) and, as PID 1, applies it; 0, or -EINVAL / the failing
+ * step's -errno with why. Remembers what was applied, so a HELLO that repeats it changes
+ * nothing; it is newer than any HELLO's config still pending, which is dropped. */
+static int apply_net(struct agent *ag, json_t *net, char *why, size_t why_len)
 {
     struct netcfg c;
     char canon[NETCFG_CANON_MAX];
     int r = netcfg_parse(net, &c, why, why_len);
     if (r < 0)
         return r;
+    ag->net_pending_set = false;
     /* cannot fail: NETCFG_CANON_MAX has room for every object the parser accepts */
     if (netcfg_canonical(&c, canon, sizeof(canon)) < 0)
         canon[0] = 0;
-    if (only_if_new && canon[0] && strcmp(canon, ag->net_applied) == 0)
-        return 1;
     /* Only init may change the machine; a test agent validates and answers. */
     if (ag->pid1 && (r = netcfg_apply(&c, why, why_len)) < 0) {
         ag->net_applied[0] = 0; /* partly applied: the next HELLO must apply it again */
@@ -98,19 +97,53 @@ static int apply_net(struct agent *ag, json_t *net, bool only_if_new, char *why,
     return 0;
 }
 
-/* The "net" of a HELLO: applied when it differs from what was applied last, before READY, so
- * a restored clone has its own MAC and addresses by the time the host counts it ready. A bad
- * one is skipped with a console line: the HELLO is still answered. */
+/* The "net" of a HELLO: validated now, applied when it differs from what was applied last.
+ * The apply runs right after READY has been written (agent_apply_pending_net() from the loop):
+ * the host sends nothing but HELLOs before READY, and whatever it sends after READY is read
+ * only once the config is in place, so an exec right after a restore already sees its own
+ * MAC and addresses. A bad one is skipped with a console line: the HELLO is still answered. */
 static void apply_hello_net(struct agent *ag, json_t *net, bool new_session)
 {
-    char why[200];
-    int r = apply_net(ag, net, true, why, sizeof(why));
-    if (r < 0)
+    char why[200], canon[NETCFG_CANON_MAX];
+    struct netcfg c;
+    if (netcfg_parse(net, &c, why, sizeof(why)) < 0) {
         agent_log("cannot apply 'net' from HELLO: %s, ignoring it", why);
-    /* The same configuration again, but a new session may be a restore onto another tap: the
-     * gateway's MAC may differ now, so the guest must resolve it again. */
-    if (r == 1 && new_session && ag->pid1 && netcfg_flush_neighbours() < 0)
-        agent_log("cannot flush the neighbour cache, ignoring");
+        return;
+    }
+    /* cannot fail: NETCFG_CANON_MAX has room for every object the parser accepts */
+    if (netcfg_canonical(&c, canon, sizeof(canon)) < 0)
+        canon[0] = 0;
+    if (canon[0] && strcmp(canon, ag->net_applied) == 0) {
+        /* The same configuration again, but a new session may be a restore onto another
+         * tap: the gateway's MAC may differ now, so the guest must resolve it again. */
+        if (new_session)
+            ag->neigh_flush_pending = true;
+        ag->net_pending_set = false;
+        return;
+    }
+    ag->net_pending = c;
+    memcpy(ag->net_pending_canon, canon, sizeof(canon));
+    ag->net_pending_set = true;
+}
+
+void agent_apply_pending_net(struct agent *ag)
+{
+    if (ag->neigh_flush_pending) {
+        ag->neigh_flush_pending = false;
+        if (ag->pid1 && netcfg_flush_neighbours() < 0)
+            agent_log("cannot flush the neighbour cache, ignoring");
+    }
+    if (!ag->net_pending_set)
+        return;
+    ag->net_pending_set = false;
+    char why[200];
+    /* Only init may change the machine; a test agent validates and records. */
+    if (ag->pid1 && netcfg_apply(&ag->net_pending, why, sizeof(why)) < 0) {
+        ag->net_applied[0] = 0; /* partly applied: the next HELLO must apply it again */
+        agent_log("cannot apply 'net' from HELLO: %s", why);
+        return;
+    }
+    memcpy(ag->net_applied, ag->net_pending_canon, sizeof(ag->net_applied));
 }
 
 static void on_netcfg(struct agent *ag, const struct wire_frame *f)
@@ -119,7 +152,7 @@ static void on_netcfg(struct agent *ag, const struct wire_frame *f)
     if (!root)
         return;
     char why[200] = "";
-    int r = apply_net(ag, root, false, why, sizeof(why));
+    int r = apply_net(ag, root, why, sizeof(why));
     json_decref(root);
     if (r < 0) {
         agent_send_error(ag, f->stream, -r, "%s", why);

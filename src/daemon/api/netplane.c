@@ -18,6 +18,7 @@
 #include "common/timefmt.h"
 #include "daemon/api/api.h"
 #include "daemon/host/host.h"
+#include "daemon/host/mono.h"
 #include "daemon/log.h"
 #include "daemon/net/dns.h"
 #include "daemon/store/store.h"
@@ -339,19 +340,25 @@ int api_net_vm_prepare(struct api_ctx *ctx, const char *id, struct api_net_vm *r
     if (r < 0)
         return r;
     char err[256] = "";
+    int64_t t0 = mono_now_us(), t1 = 0, t2 = 0;
     if (!s.sb.ip[0]) {
         r = -EADDRNOTAVAIL;
         snprintf(err, sizeof(err), "no address reserved");
     }
     if (r == 0)
         r = net_tap_open(n->net, id, &ret->tap_fd, err, sizeof(err));
+    t1 = mono_now_us();
     if (r == 0)
         r = state_apply(n, &s, err, sizeof(err));
+    t2 = mono_now_us();
     if (r == 0 && !(ret->net_json = guest_json(n, &s)))
         r = -ENOMEM;
     if (r == 0)
         mac_string(id, ret->mac);
     state_release(&s);
+    log_debug(NULL, "net: sandbox prepared", "{s:s,s:f,s:f,s:f}", "sandbox", id, "tap_ms",
+              (double)(t1 - t0) / 1e3, "apply_ms", (double)(t2 - t1) / 1e3, "total_ms",
+              (double)(mono_now_us() - t0) / 1e3);
     if (r < 0) {
         log_error(NULL, "net: cannot prepare the sandbox network", "{s:s,s:s}", "sandbox", id,
                   "err", err[0] ? err : strerror(-r));
@@ -392,11 +399,15 @@ void api_net_vm_stopped(struct api_ctx *ctx, const char *id)
     struct api_net *n = ctx->net;
     if (!n)
         return;
+    int64_t t0 = mono_now_us();
     api_net_meter(ctx); /* count its last bytes before its counters go */
+    int64_t t1 = mono_now_us();
     char err[256];
     if (net_sandbox_remove(n->net, id, err, sizeof(err)) < 0)
         log_warn(NULL, "net: data plane", "{s:s,s:s}", "sandbox", id, "err", err);
     addrs_forget(n, id);
+    log_debug(NULL, "net: sandbox removed", "{s:s,s:f,s:f}", "sandbox", id, "meter_ms",
+              (double)(t1 - t0) / 1e3, "remove_ms", (double)(mono_now_us() - t1) / 1e3);
 }
 
 static void guest_done(void *ud, const char *id, const struct host_result *res)

@@ -741,7 +741,7 @@ static void create_boot(struct create_wait *w)
         return;
     }
     spec.tap_fd = nv.tap_fd;
-    spec.mac = nv.mac;
+    spec.mac = nv.mac[0] ? nv.mac : NULL; /* "" without networking */
     spec.net_json = nv.net_json;
     w->boot_start_us = mono_now_us();
     host_vm_create(ctx->host, &spec, on_host_created, w);

@@ -642,7 +642,7 @@ static void restore_begin(struct restore_op *op)
         return;
     }
     spec.tap_fd = nv.tap_fd;
-    spec.mac = nv.mac;
+    spec.mac = nv.mac[0] ? nv.mac : NULL; /* "" without networking */
     spec.net_json = nv.net_json;
     host_vm_create(ctx->host, &spec, on_restored, op);
     api_net_vm_release(&nv);

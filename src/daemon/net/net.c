@@ -115,7 +115,7 @@ static int setup_inside(struct net *n, char *err, size_t errlen)
 
 /* In hearthd's namespace: the veth (created with its peer inside), the root end's address,
  * ip_forward and the root table. */
-static int setup_root(struct net *n, char *err, size_t errlen)
+static int setup_root(struct net *n, bool fresh_ns, char *err, size_t errlen)
 {
     const struct net_config *c = &n->cfg;
     struct rtnl rt;
@@ -125,6 +125,13 @@ static int setup_root(struct net *n, char *err, size_t errlen)
         return r;
     }
     int idx = rtnl_link_index(&rt, c->uplink_root_if);
+    /* A root end next to a namespace created just now is stale: its peer went with an older
+     * namespace of that name, whose teardown the kernel finishes asynchronously (seen when the
+     * namespace is deleted and hearthd restarted at once). */
+    if (idx >= 0 && fresh_ns) {
+        r = rtnl_link_del(&rt, c->uplink_root_if);
+        idx = r < 0 && r != -ENODEV ? r : -ENODEV;
+    }
     if (idx == -ENODEV) {
         r = rtnl_veth_create(&rt, c->uplink_root_if, NET_UPLINK_IF, n->nsfd);
         if (r < 0) {
@@ -203,7 +210,7 @@ int net_open(const struct net_config *c, struct net **ret, char *err, size_t err
             goto fail;
         }
     }
-    r = setup_root(n, err, errlen);
+    r = setup_root(n, !existed, err, errlen);
     if (r < 0)
         goto fail;
     r = netns_enter(n->nsfd);
