@@ -549,7 +549,8 @@ static void bench_plain_migration(void)
         unlink(path);
         if (link(src, path) < 0)
             goto out;
-        struct snapshot_meta m = { .vcpus = 1, .memory_mib = 256, .agent_aligned = false };
+        struct snapshot_meta m = { .vcpus = 1, .memory_mib = 256, .agent_aligned = false,
+                                   .nic = true }; /* every VM has the NIC now */
         char mj[PATH_MAX + 32];
         snprintf(mj, sizeof(mj), "%s/meta.json", ours);
         FILE *f = fopen(mj, "r");
