@@ -140,7 +140,7 @@ $(O)/tests/unit/%: tests/unit/%.c $(call obj,san,tests/harness.c $(common_src) $
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) -Itests -o $@ $^ $(DAEMON_LIBS)
 
-$(O)/tests/integration/%: tests/integration/%.c tests/integration/vmtest.c \
+$(O)/tests/integration/%: tests/integration/%.c tests/integration/vmtest.c tests/integration/hostfx.c \
 		$(call obj,san,tests/harness.c $(common_src) $(host_src) $(net_src))
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) -Itests -o $@ $^ $(DAEMON_LIBS)

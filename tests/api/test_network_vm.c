@@ -142,8 +142,9 @@ static bool start(struct inet *in, struct vfx *f)
     return true;
 }
 
-/* Runs a shell script in the guest; its exit code (or -1), stdout in out. */
-static int gsh(struct vfx *f, const char *id, const char *script, char *out, size_t len)
+/* Runs a shell script in the guest with the key in hdr; its exit code (or -1), stdout in out. */
+static int gsh_as(struct vfx *f, const char *hdr, const char *id, const char *script, char *out,
+                  size_t len)
 {
     json_t *b = json_pack("{s:s,s:[s,s]}", "cmd", "sh", "args", "-c", script);
     char *body = json_dumps(b, JSON_COMPACT);
@@ -152,7 +153,7 @@ static int gsh(struct vfx *f, const char *id, const char *script, char *out, siz
     char t[128];
     snprintf(t, sizeof(t), "/v1/sandboxes/%s/exec", id);
     int code = -1;
-    if (http_do(f->s.port, "POST", t, f->hdr, body, &r) == 0) {
+    if (http_do(f->s.port, "POST", t, hdr, body, &r) == 0) {
         if (r.status != 200) /* not a check: some callers expect failures; a clue if not */
             printf("    exec in %s: HTTP %d %.300s\n", id, r.status, r.body);
         if (r.status == 200) {
@@ -169,6 +170,11 @@ static int gsh(struct vfx *f, const char *id, const char *script, char *out, siz
             out[--n] = '\0';
     }
     return code;
+}
+
+static int gsh(struct vfx *f, const char *id, const char *script, char *out, size_t len)
+{
+    return gsh_as(f, f->hdr, id, script, out, len);
 }
 
 /* curl from the guest: 0 when the URL answered, else curl's exit code. */
@@ -436,8 +442,11 @@ TEST_SLOW(private_networks_and_isolation, 900)
     snprintf(t, sizeof(t), "curl -sS -m 2 http://%s:8000/who", p1);
     CHECK(gsh(&f, s2, t, out, sizeof(out)) != 0); /* a peer's primary address */
     snprintf(t, sizeof(t), "curl -sS -m 2 http://%s:8000/who", ip1);
-    CHECK(gsh(&f, s4, t, out, sizeof(out)) != 0); /* another tenant's "backend" */
-    CHECK(gsh(&f, s4, "getent hosts db", out, sizeof(out)) != 0);
+    /* another tenant's "backend": its sandbox (run with its own key) reaches none of ours */
+    CHECK_EQ(gsh_as(&f, hdr2, s4, "curl -sS -m 2 http://203.0.113.20/ >/dev/null", out,
+                    sizeof(out)), 0); /* it runs, and has a network */
+    CHECK(gsh_as(&f, hdr2, s4, t, out, sizeof(out)) > 0);
+    CHECK(gsh_as(&f, hdr2, s4, "getent hosts db", out, sizeof(out)) > 0);
     CHECK(put_egress(&f, s2, "[]"));
     const char *host_addrs[] = { "198.51.100.1", "10.88.0.1", "169.254.88.1", "169.254.88.2" };
     for (size_t i = 0; i < 4; i++) {

@@ -19,68 +19,14 @@
 #include "daemon/host/host.h"
 #include "daemon/host/mono.h"
 #include "harness.h"
+#include "hostfx.h"
 #include "vmtest.h"
 
 /* --- fixture: a loop, a host on a fresh run root --- */
 
-struct fx {
-    struct event_base *base;
-    struct host *h;
-    char images[PATH_MAX];
-    char run_root[64];
-    bool timed_out;
-};
-
-static bool fx_init(struct fx *f)
+static bool fx_init(struct hostfx *f)
 {
-    char kernel[PATH_MAX], rootfs[PATH_MAX];
-    vmtest_paths(kernel, rootfs);
-    snprintf(f->images, sizeof(f->images), "%s", getenv("HEARTH_IMAGES"));
-    snprintf(f->run_root, sizeof(f->run_root), "/tmp/hearth-host.XXXXXX");
-    REQUIRE(mkdtemp(f->run_root));
-    f->base = event_base_new();
-    REQUIRE(f->base);
-    struct host_config c = { .images_dir = f->images, .run_root = f->run_root,
-                             .boot_timeout_ms = 60000, .stop_timeout_ms = 10000 };
-    REQUIRE(host_new(f->base, &c, &f->h) == 0);
-    return true;
-}
-
-static void fx_release(struct fx *f)
-{
-    host_free(f->h);
-    f->h = NULL;
-    if (f->base)
-        event_base_free(f->base);
-    rmdir(f->run_root);
-}
-
-static void on_timeout(evutil_socket_t fd, short what, void *arg)
-{
-    struct fx *f = arg;
-    f->timed_out = true;
-    event_base_loopbreak(f->base);
-}
-
-/* Runs the loop until *flag (or *count >= want) or timeout_s; false on timeout. */
-static bool fx_run_until(struct fx *f, const int *count, int want, int timeout_s)
-{
-    struct event *t = evtimer_new(f->base, on_timeout, f);
-    struct timeval tv = { .tv_sec = timeout_s };
-    evtimer_add(t, &tv);
-    f->timed_out = false;
-    while (*count < want && !f->timed_out)
-        event_base_loop(f->base, EVLOOP_ONCE);
-    event_free(t);
-    return *count >= want;
-}
-
-static void new_id(char out[32])
-{
-    char u[ULID_LEN + 1];
-    if (ulid_generate(u) < 0)
-        abort();
-    snprintf(out, 32, "sb-%s", u);
+    return hostfx_init(f, "host");
 }
 
 static bool dir_exists(const char *root, const char *id)
@@ -105,22 +51,22 @@ static void on_done(void *ud, const char *id, const struct host_result *res)
     d->res = *res;
 }
 
-static bool create_vm(struct fx *f, const char *id, struct done_rec *d)
+static bool create_vm(struct hostfx *f, const char *id, struct done_rec *d)
 {
     struct host_vm_spec s = { .id = id, .rootfs = "minimal", .vcpus = 1, .memory_mib = 256 };
     host_vm_create(f->h, &s, on_done, d);
-    REQUIRE(fx_run_until(f, &d->n, 1, 120));
+    REQUIRE(hostfx_run_until(f, &d->n, 1, 120));
     if (d->res.err != HOST_OK)
         harness_fail(__FILE__, __LINE__, "create '%s': %s: %s", id,
                      host_err_to_string(d->res.err), d->res.msg);
     return d->res.err == HOST_OK;
 }
 
-static bool destroy_vm(struct fx *f, const char *id)
+static bool destroy_vm(struct hostfx *f, const char *id)
 {
     struct done_rec d = { 0 };
     host_vm_destroy(f->h, id, on_done, &d);
-    REQUIRE(fx_run_until(f, &d.n, 1, 60));
+    REQUIRE(hostfx_run_until(f, &d.n, 1, 60));
     if (d.res.err != HOST_OK)
         harness_fail(__FILE__, __LINE__, "destroy '%s': %s", id, d.res.msg);
     REQUIRE(d.res.err == HOST_OK);
@@ -186,7 +132,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 
 TEST_SLOW(two_vms_boot_concurrently_and_exec, 300)
 {
-    struct fx f = { 0 };
+    struct hostfx f = { 0 };
     if (!fx_init(&f))
         return;
     struct ticker tk = { 0 };
@@ -194,8 +140,8 @@ TEST_SLOW(two_vms_boot_concurrently_and_exec, 300)
     struct timeval tv = { .tv_usec = 50000 };
     event_add(tk.ev, &tv);
     char a[32], b[32];
-    new_id(a);
-    new_id(b);
+    hostfx_new_id(a);
+    hostfx_new_id(b);
     struct done_rec da = { 0 }, db = { 0 };
     struct host_vm_spec sa = { .id = a, .rootfs = "minimal" };
     struct host_vm_spec sb = { .id = b, .rootfs = "minimal" };
@@ -203,7 +149,7 @@ TEST_SLOW(two_vms_boot_concurrently_and_exec, 300)
     host_vm_create(f.h, &sb, on_done, &db);
     /* neither completion runs inside the call */
     CHECK_EQ(da.n + db.n, 0);
-    struct event *t = evtimer_new(f.base, on_timeout, &f);
+    struct event *t = evtimer_new(f.base, hostfx_on_timeout, &f);
     struct timeval tmo = { .tv_sec = 120 };
     evtimer_add(t, &tmo);
     while ((da.n == 0 || db.n == 0) && !f.timed_out)
@@ -226,7 +172,7 @@ TEST_SLOW(two_vms_boot_concurrently_and_exec, 300)
     uint32_t sid = 0;
     CHECK_EQ(host_vm_exec(f.h, a, &req, &exec_ops, &x, &sid), 0);
     CHECK(sid > 0);
-    CHECK(fx_run_until(&f, &ended, 1, 30));
+    CHECK(hostfx_run_until(&f, &ended, 1, 30));
     CHECK_EQ(x.end.kind, AGENT_END_EXIT);
     CHECK_EQ(x.end.exit_code, 3);
     CHECK(out_is(&x.out, "line1\nline2\nline3\n"));
@@ -248,7 +194,7 @@ TEST_SLOW(two_vms_boot_concurrently_and_exec, 300)
         reqs[i] = (struct agent_exec_req){ .argv = argvs[i] };
         CHECK_EQ(host_vm_exec(f.h, i % 2 ? b : a, &reqs[i], &exec_ops, &xs[i], NULL), 0);
     }
-    CHECK(fx_run_until(&f, &ended, 16, 60));
+    CHECK(hostfx_run_until(&f, &ended, 16, 60));
     for (int i = 0; i < 16; i++) {
         char want[32];
         snprintf(want, sizeof(want), "job%d\n", i);
@@ -276,13 +222,13 @@ TEST_SLOW(two_vms_boot_concurrently_and_exec, 300)
     if (!destroy_vm(&f, a) || !destroy_vm(&f, b))
         return;
     CHECK(kill(pa, 0) < 0);
-    fx_release(&f);
+    hostfx_release(&f);
 }
 
 /* --- 64 MB up and down with backpressure --- */
 
 struct put_ctx {
-    struct fx *f;
+    struct hostfx *f;
     const char *id;
     uint32_t stream;
     uint64_t sent, total;
@@ -352,7 +298,7 @@ static const struct agent_stream_ops put_ops = { .on_credit = put_on_credit,
                                                  .on_end = put_on_end };
 
 struct get_ctx {
-    struct fx *f;
+    struct hostfx *f;
     const char *id;
     uint32_t stream;
     EVP_MD_CTX *md;
@@ -402,11 +348,11 @@ static const struct agent_stream_ops get_ops = { .on_data = get_on_data,
 
 TEST_SLOW(file_put_get_64mb_with_backpressure, 400)
 {
-    struct fx f = { 0 };
+    struct hostfx f = { 0 };
     if (!fx_init(&f))
         return;
     char id[32];
-    new_id(id);
+    hostfx_new_id(id);
     struct done_rec d = { 0 };
     if (!create_vm(&f, id, &d))
         return;
@@ -415,7 +361,7 @@ TEST_SLOW(file_put_get_64mb_with_backpressure, 400)
     EVP_DigestInit_ex(pc.md, EVP_sha256(), NULL);
     CHECK_EQ(host_vm_file_put_start(f.h, id, "/tmp/big", 0600, &put_ops, &pc, &pc.stream), 0);
     put_push(&pc);
-    CHECK(fx_run_until(&f, &pc.ended, 1, 300));
+    CHECK(hostfx_run_until(&f, &pc.ended, 1, 300));
     CHECK_EQ(pc.end.kind, AGENT_END_DONE);
     CHECK_EQ(pc.end.size, 64ull << 20);
     CHECK(pc.credits > 0); /* the producer was told to wait at least once */
@@ -427,7 +373,7 @@ TEST_SLOW(file_put_get_64mb_with_backpressure, 400)
     gc.release = event_new(f.base, -1, 0, get_release, &gc);
     EVP_DigestInit_ex(gc.md, EVP_sha256(), NULL);
     CHECK_EQ(host_vm_file_get(f.h, id, "/tmp/big", &get_ops, &gc, &gc.stream), 0);
-    CHECK(fx_run_until(&f, &gc.ended, 1, 300));
+    CHECK(hostfx_run_until(&f, &gc.ended, 1, 300));
     CHECK_EQ(gc.end.kind, AGENT_END_DONE);
     CHECK_EQ(gc.got, 64ull << 20);
     CHECK_EQ(gc.info_size, 64ull << 20);
@@ -441,14 +387,14 @@ TEST_SLOW(file_put_get_64mb_with_backpressure, 400)
     gc = (struct get_ctx){ .f = &f, .id = id, .md = EVP_MD_CTX_new() };
     gc.release = event_new(f.base, -1, 0, get_release, &gc);
     CHECK_EQ(host_vm_file_get(f.h, id, "/no/such/file", &get_ops, &gc, &gc.stream), 0);
-    CHECK(fx_run_until(&f, &gc.ended, 1, 30));
+    CHECK(hostfx_run_until(&f, &gc.ended, 1, 30));
     CHECK_EQ(gc.end.kind, AGENT_END_ERROR);
     CHECK_EQ(gc.end.err, -ENOENT);
     EVP_MD_CTX_free(gc.md);
     event_free(gc.release);
     if (!destroy_vm(&f, id))
         return;
-    fx_release(&f);
+    hostfx_release(&f);
 }
 
 /* --- exits and failures --- */
@@ -469,13 +415,13 @@ static void on_exit_cb(void *ud, const char *id, const struct host_exit *ex)
 
 TEST_SLOW(killed_qemu_fires_on_exit, 200)
 {
-    struct fx f = { 0 };
+    struct hostfx f = { 0 };
     if (!fx_init(&f))
         return;
     struct exit_rec er = { 0 };
     host_set_on_exit(f.h, on_exit_cb, &er);
     char id[32];
-    new_id(id);
+    hostfx_new_id(id);
     struct done_rec d = { 0 };
     if (!create_vm(&f, id, &d))
         return;
@@ -489,7 +435,7 @@ TEST_SLOW(killed_qemu_fires_on_exit, 200)
     pid_t pid = host_vm_pid(f.h, id);
     CHECK(pid > 0);
     CHECK_EQ(kill(pid, SIGKILL), 0);
-    CHECK(fx_run_until(&f, &er.n, 1, 30));
+    CHECK(hostfx_run_until(&f, &er.n, 1, 30));
     CHECK_STR(er.id, id);
     CHECK(er.ex.status_known);
     CHECK(WIFSIGNALED(er.ex.status));
@@ -504,16 +450,16 @@ TEST_SLOW(killed_qemu_fires_on_exit, 200)
     if (!destroy_vm(&f, id))
         return;
     CHECK_EQ(er.n, 1); /* destroy of an exited VM fires nothing more */
-    fx_release(&f);
+    hostfx_release(&f);
 }
 
-static bool create_expect(struct fx *f, struct host_vm_spec *s, enum host_err want,
+static bool create_expect(struct hostfx *f, struct host_vm_spec *s, enum host_err want,
                           const char *msg_part)
 {
     struct done_rec d = { 0 };
     host_vm_create(f->h, s, on_done, &d);
     REQUIRE(d.n == 0);
-    REQUIRE(fx_run_until(f, &d.n, 1, 60));
+    REQUIRE(hostfx_run_until(f, &d.n, 1, 60));
     if (d.res.err != want || (msg_part && !strstr(d.res.msg, msg_part))) {
         harness_fail(__FILE__, __LINE__, "want %s '%s', got %s: %s", host_err_to_string(want),
                      msg_part ? msg_part : "", host_err_to_string(d.res.err), d.res.msg);
@@ -526,11 +472,11 @@ static bool create_expect(struct fx *f, struct host_vm_spec *s, enum host_err wa
 
 TEST_SLOW(create_failures_reported_through_callback, 200)
 {
-    struct fx f = { 0 };
+    struct hostfx f = { 0 };
     if (!fx_init(&f))
         return;
     char id[32];
-    new_id(id);
+    hostfx_new_id(id);
     struct host_vm_spec s = { .id = id, .rootfs = "no-such-image" };
     CHECK(create_expect(&f, &s, HOST_E_NOT_FOUND, "no-such-image"));
     s.rootfs = "../../etc/passwd";
@@ -574,12 +520,12 @@ TEST_SLOW(create_failures_reported_through_callback, 200)
     struct done_rec d1 = { 0 }, d2 = { 0 };
     host_vm_create(f.h, &s, on_done, &d1);
     host_vm_create(f.h, &s, on_done, &d2);
-    CHECK(fx_run_until(&f, &d2.n, 1, 10));
+    CHECK(hostfx_run_until(&f, &d2.n, 1, 10));
     CHECK_EQ(d2.res.err, HOST_E_EXISTS);
     /* destroyed while starting: the create is cancelled, nothing is left */
     struct done_rec dd = { 0 };
     host_vm_destroy(f.h, id, on_done, &dd);
-    CHECK(fx_run_until(&f, &dd.n, 1, 30));
+    CHECK(hostfx_run_until(&f, &dd.n, 1, 30));
     CHECK_EQ(d1.n, 1);
     CHECK_EQ(d1.res.err, HOST_E_CANCELED);
     CHECK_EQ(dd.res.err, HOST_OK);
@@ -587,21 +533,21 @@ TEST_SLOW(create_failures_reported_through_callback, 200)
     /* destroy of nothing */
     dd = (struct done_rec){ 0 };
     host_vm_destroy(f.h, id, on_done, &dd);
-    CHECK(fx_run_until(&f, &dd.n, 1, 10));
+    CHECK(hostfx_run_until(&f, &dd.n, 1, 10));
     CHECK_EQ(dd.res.err, HOST_E_NOT_FOUND);
-    fx_release(&f);
+    hostfx_release(&f);
 }
 
 /* --- adopt after a crash, orphans --- */
 
 TEST_SLOW(adopt_after_crash_and_orphans, 300)
 {
-    struct fx f = { 0 };
+    struct hostfx f = { 0 };
     if (!fx_init(&f))
         return;
     char a[32], b[32];
-    new_id(a);
-    new_id(b);
+    hostfx_new_id(a);
+    hostfx_new_id(b);
     struct done_rec da = { 0 }, db = { 0 };
     if (!create_vm(&f, a, &da) || !create_vm(&f, b, &db))
         return;
@@ -614,7 +560,7 @@ TEST_SLOW(adopt_after_crash_and_orphans, 300)
     struct agent_exec_req yreq = { .argv = yes };
     CHECK_EQ(host_vm_exec(f.h, a, &yreq, &exec_ops, &x, NULL), 0);
     int zero = 0;
-    (void)fx_run_until(&f, &zero, 1, 1); /* let some output arrive */
+    (void)hostfx_run_until(&f, &zero, 1, 1); /* let some output arrive */
     host_free_keep_vms(f.h);
     exec_rec_release(&x);
     CHECK_EQ(kill(pa, 0), 0);
@@ -641,7 +587,7 @@ TEST_SLOW(adopt_after_crash_and_orphans, 300)
     CHECK_EQ(invalid, 1);
     struct done_rec ad = { 0 };
     host_vm_adopt(f.h, a, on_done, &ad);
-    CHECK(fx_run_until(&f, &ad.n, 1, 60));
+    CHECK(hostfx_run_until(&f, &ad.n, 1, 60));
     if (ad.res.err != HOST_OK)
         harness_fail(__FILE__, __LINE__, "adopt: %s", ad.res.msg);
     CHECK_EQ(ad.res.err, HOST_OK);
@@ -651,10 +597,10 @@ TEST_SLOW(adopt_after_crash_and_orphans, 300)
     struct done_rec ad2 = { 0 };
     host_vm_adopt(f.h, a, on_done, &ad2);
     char none[32];
-    new_id(none);
+    hostfx_new_id(none);
     struct done_rec ad3 = { 0 };
     host_vm_adopt(f.h, none, on_done, &ad3);
-    CHECK(fx_run_until(&f, &ad3.n, 1, 10));
+    CHECK(hostfx_run_until(&f, &ad3.n, 1, 10));
     CHECK_EQ(ad2.res.err, HOST_E_EXISTS);
     CHECK_EQ(ad3.res.err, HOST_E_NOT_FOUND);
     /* exec works on the adopted VM */
@@ -663,7 +609,7 @@ TEST_SLOW(adopt_after_crash_and_orphans, 300)
     const char *argv[] = { "sh", "-c", "echo adopted", NULL };
     struct agent_exec_req req = { .argv = argv };
     CHECK_EQ(host_vm_exec(f.h, a, &req, &exec_ops, &x, NULL), 0);
-    CHECK(fx_run_until(&f, &ended, 1, 30));
+    CHECK(hostfx_run_until(&f, &ended, 1, 30));
     CHECK_EQ(x.end.kind, AGENT_END_EXIT);
     CHECK(out_is(&x.out, "adopted\n"));
     exec_rec_release(&x);
@@ -678,7 +624,7 @@ TEST_SLOW(adopt_after_crash_and_orphans, 300)
     CHECK(kill(pb, 0) < 0);
     struct done_rec dj = { 0 };
     host_vm_destroy(f.h, "junk", on_done, &dj);
-    CHECK(fx_run_until(&f, &dj.n, 1, 10));
+    CHECK(hostfx_run_until(&f, &dj.n, 1, 10));
     CHECK_EQ(dj.res.err, HOST_E_INVALID);
     rmdir(junk);
     if (!destroy_vm(&f, a))
@@ -687,22 +633,22 @@ TEST_SLOW(adopt_after_crash_and_orphans, 300)
     CHECK_EQ(host_vm_list_orphans(f.h, &o, &n), 0);
     CHECK_EQ(n, 0);
     free(o);
-    fx_release(&f);
+    hostfx_release(&f);
 }
 
 /* host_vm_disk_resize(): grow, the same size again (a retry: OK, nothing done), smaller
  * refused (shrinking would cut the file system), unknown VM, bad size; and a create whose disk
  * is smaller than its image is refused up front. */
-static void disk_resize_body(struct fx *f)
+static void disk_resize_body(struct hostfx *f)
 {
     char id[32], other[32];
-    new_id(id);
-    new_id(other);
+    hostfx_new_id(id);
+    hostfx_new_id(other);
     struct done_rec d = { 0 };
     struct host_vm_spec s = { .id = id, .rootfs = "minimal", .vcpus = 1, .memory_mib = 256,
                               .disk_mib = 1024 };
     host_vm_create(f->h, &s, on_done, &d);
-    CHECK(fx_run_until(f, &d.n, 1, 120));
+    CHECK(hostfx_run_until(f, &d.n, 1, 120));
     CHECK_EQ(d.res.err, HOST_OK);
     static const struct { uint64_t mib; enum host_err want; } steps[] = {
         { 2048, HOST_OK }, { 2048, HOST_OK }, { 1500, HOST_E_INVALID }, { 0, HOST_E_INVALID },
@@ -712,7 +658,7 @@ static void disk_resize_body(struct fx *f)
         d = (struct done_rec){ 0 };
         host_vm_disk_resize(f->h, id, steps[i].mib, on_done, &d);
         CHECK_EQ(d.n, 0); /* never from inside the call */
-        CHECK(fx_run_until(f, &d.n, 1, 30));
+        CHECK(hostfx_run_until(f, &d.n, 1, 30));
         if (d.res.err != steps[i].want)
             harness_fail(__FILE__, __LINE__, "step %zu: %s: %s", i,
                          host_err_to_string(d.res.err), d.res.msg);
@@ -722,19 +668,19 @@ static void disk_resize_body(struct fx *f)
     struct done_rec d1 = { 0 }, d2 = { 0 };
     host_vm_disk_resize(f->h, id, 5000, on_done, &d1);
     host_vm_disk_resize(f->h, id, 6000, on_done, &d2);
-    CHECK(fx_run_until(f, &d2.n, 1, 30));
+    CHECK(hostfx_run_until(f, &d2.n, 1, 30));
     CHECK_EQ(d2.res.err, HOST_E_BUSY);
-    CHECK(fx_run_until(f, &d1.n, 1, 30));
+    CHECK(hostfx_run_until(f, &d1.n, 1, 30));
     CHECK_EQ(d1.res.err, HOST_OK);
     d = (struct done_rec){ 0 };
     host_vm_disk_resize(f->h, other, 2048, on_done, &d);
-    CHECK(fx_run_until(f, &d.n, 1, 10));
+    CHECK(hostfx_run_until(f, &d.n, 1, 10));
     CHECK_EQ(d.res.err, HOST_E_NOT_FOUND);
     /* the image is 1 GiB: a 512 MiB disk would cut its file system */
     d = (struct done_rec){ 0 };
     s = (struct host_vm_spec){ .id = other, .rootfs = "minimal", .disk_mib = 512 };
     host_vm_create(f->h, &s, on_done, &d);
-    CHECK(fx_run_until(f, &d.n, 1, 10));
+    CHECK(hostfx_run_until(f, &d.n, 1, 10));
     CHECK_EQ(d.res.err, HOST_E_INVALID);
     CHECK(strstr(d.res.msg, "smaller than the image") != NULL);
     CHECK(!dir_exists(f->run_root, other));
@@ -743,16 +689,16 @@ static void disk_resize_body(struct fx *f)
 
 TEST_SLOW(disk_resize, 180)
 {
-    struct fx f = { 0 };
+    struct hostfx f = { 0 };
     if (fx_init(&f))
         disk_resize_body(&f);
-    fx_release(&f);
+    hostfx_release(&f);
 }
 
 /* --- snapshots: pause, restore (shared base and consumed), refusal of a corrupt one --- */
 
 /* Runs sh -c script in VM id and copies its stdout (trailing newline cut) into out. */
-static bool sh_out(struct fx *f, const char *id, const char *script, char *out, size_t len)
+static bool sh_out(struct hostfx *f, const char *id, const char *script, char *out, size_t len)
 {
     int ended = 0;
     struct exec_rec x;
@@ -760,7 +706,7 @@ static bool sh_out(struct fx *f, const char *id, const char *script, char *out, 
     const char *argv[] = { "sh", "-c", script, NULL };
     struct agent_exec_req req = { .argv = argv };
     if (host_vm_exec(f->h, id, &req, &exec_ops, &x, NULL) < 0 ||
-        !fx_run_until(f, &ended, 1, 30) || x.end.kind != AGENT_END_EXIT ||
+        !hostfx_run_until(f, &ended, 1, 30) || x.end.kind != AGENT_END_EXIT ||
         x.end.exit_code != 0) {
         exec_rec_release(&x);
         return false;
@@ -775,18 +721,18 @@ static bool sh_out(struct fx *f, const char *id, const char *script, char *out, 
     return true;
 }
 
-static long sh_long_async(struct fx *f, const char *id, const char *script)
+static long sh_long_async(struct hostfx *f, const char *id, const char *script)
 {
     char out[64];
     return sh_out(f, id, script, out, sizeof(out)) ? strtol(out, NULL, 10) : -1;
 }
 
-static enum host_err pause_vm(struct fx *f, const char *id, const char *dir, double *ms)
+static enum host_err pause_vm(struct hostfx *f, const char *id, const char *dir, double *ms)
 {
     struct done_rec d = { 0 };
     int64_t t0 = mono_now_us();
     host_vm_pause(f->h, id, dir, on_done, &d);
-    if (!fx_run_until(f, &d.n, 1, 60))
+    if (!hostfx_run_until(f, &d.n, 1, 60))
         return HOST_E_TIMEOUT;
     if (ms)
         *ms = (double)(mono_now_us() - t0) / 1000.0;
@@ -795,7 +741,7 @@ static enum host_err pause_vm(struct fx *f, const char *id, const char *dir, dou
     return d.res.err;
 }
 
-static enum host_err restore_vm(struct fx *f, const char *id, const char *snap, bool consume,
+static enum host_err restore_vm(struct hostfx *f, const char *id, const char *snap, bool consume,
                                 double *ms)
 {
     struct done_rec d = { 0 };
@@ -803,7 +749,7 @@ static enum host_err restore_vm(struct fx *f, const char *id, const char *snap, 
                               .snapshot_consume = consume, .hostname = "restored" };
     int64_t t0 = mono_now_us();
     host_vm_create(f->h, &s, on_done, &d);
-    if (!fx_run_until(f, &d.n, 1, 60))
+    if (!hostfx_run_until(f, &d.n, 1, 60))
         return HOST_E_TIMEOUT;
     if (ms)
         *ms = (double)(mono_now_us() - t0) / 1000.0;
@@ -816,7 +762,7 @@ static enum host_err restore_vm(struct fx *f, const char *id, const char *snap, 
     "setsid sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/cnt; sleep 0.2; done' "       \
     "</dev/null >/dev/null 2>&1 & echo before > /root/marker; sync"
 
-static bool counter_advances(struct fx *f, const char *id)
+static bool counter_advances(struct hostfx *f, const char *id)
 {
     long a = sh_long_async(f, id, "cat /tmp/cnt");
     usleep(700000);
@@ -827,17 +773,17 @@ static bool counter_advances(struct fx *f, const char *id)
     return a > 0 && b > a;
 }
 
-static void snapshot_body(struct fx *fx, const char *snaps)
+static void snapshot_body(struct hostfx *fx, const char *snaps)
 {
-    struct fx f = *fx;
+    struct hostfx f = *fx;
     char s1[PATH_MAX], s2[PATH_MAX], s3[PATH_MAX];
     snprintf(s1, sizeof(s1), "%s/one", snaps);
     snprintf(s2, sizeof(s2), "%s/two", snaps);
     snprintf(s3, sizeof(s3), "%s/three", snaps);
     char a[32], b1[32], b2[32];
-    new_id(a);
-    new_id(b1);
-    new_id(b2);
+    hostfx_new_id(a);
+    hostfx_new_id(b1);
+    hostfx_new_id(b2);
     struct done_rec d = { 0 };
     if (!create_vm(&f, a, &d))
         return;
@@ -910,7 +856,7 @@ static void snapshot_body(struct fx *fx, const char *snaps)
     struct host_vm_spec sc = { .id = a, .vcpus = 1, .memory_mib = 256, .snapshot = s3,
                                .snapshot_consume = true };
     host_vm_create(f.h, &sc, on_done, &dc);
-    CHECK(fx_run_until(&f, &dc.n, 1, 30));
+    CHECK(hostfx_run_until(&f, &dc.n, 1, 30));
     CHECK_EQ(dc.res.err, HOST_E_INVALID);
     CHECK(strstr(dc.res.msg, "checksum") != NULL);
     CHECK(!dir_exists(f.run_root, a));
@@ -918,14 +864,14 @@ static void snapshot_body(struct fx *fx, const char *snaps)
     struct done_rec dm = { 0 };
     struct host_vm_spec sm = { .id = a, .vcpus = 2, .memory_mib = 256, .snapshot = s3 };
     host_vm_create(f.h, &sm, on_done, &dm);
-    CHECK(fx_run_until(&f, &dm.n, 1, 30));
+    CHECK(hostfx_run_until(&f, &dm.n, 1, 30));
     CHECK_EQ(dm.res.err, HOST_E_INVALID);
     CHECK(strstr(dm.res.msg, "vCPUs") != NULL);
 }
 
 TEST_SLOW(pause_restore_fork_and_consume, 400)
 {
-    struct fx f = { 0 };
+    struct hostfx f = { 0 };
     if (!fx_init(&f))
         return;
     char snaps[64];
@@ -935,5 +881,5 @@ TEST_SLOW(pause_restore_fork_and_consume, 400)
     char cmd[PATH_MAX];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", snaps);
     CHECK(system(cmd) == 0);
-    fx_release(&f);
+    hostfx_release(&f);
 }

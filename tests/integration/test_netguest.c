@@ -24,6 +24,7 @@
 #include "common/wire.h"
 #include "daemon/host/host.h"
 #include "harness.h"
+#include "hostfx.h"
 #include "vmtest.h"
 
 #define GW_MAC "02:00:0a:58:00:01"
@@ -39,65 +40,12 @@
 
 /* --- fixture (as test_host.c) --- */
 
-struct fx {
-    struct event_base *base;
-    struct host *h;
-    char images[PATH_MAX];
-    char run_root[64];
-    bool timed_out;
-};
-
-static bool fx_init(struct fx *f)
+/* The fixture, plus what this test needs: root for the taps. */
+static bool fx_init(struct hostfx *f)
 {
-    char kernel[PATH_MAX], rootfs[PATH_MAX];
-    vmtest_paths(kernel, rootfs);
     if (getuid() != 0 || access("/dev/net/tun", R_OK | W_OK) < 0)
         harness_skip("needs root and /dev/net/tun");
-    snprintf(f->images, sizeof(f->images), "%s", getenv("HEARTH_IMAGES"));
-    snprintf(f->run_root, sizeof(f->run_root), "/tmp/hearth-netg.XXXXXX");
-    REQUIRE(mkdtemp(f->run_root));
-    f->base = event_base_new();
-    REQUIRE(f->base);
-    struct host_config c = { .images_dir = f->images, .run_root = f->run_root,
-                             .boot_timeout_ms = 60000, .stop_timeout_ms = 10000 };
-    REQUIRE(host_new(f->base, &c, &f->h) == 0);
-    return true;
-}
-
-static void fx_release(struct fx *f)
-{
-    host_free(f->h);
-    f->h = NULL;
-    if (f->base)
-        event_base_free(f->base);
-    rmdir(f->run_root);
-}
-
-static void on_timeout(evutil_socket_t fd, short what, void *arg)
-{
-    struct fx *f = arg;
-    f->timed_out = true;
-    event_base_loopbreak(f->base);
-}
-
-static bool fx_run_until(struct fx *f, const int *count, int want, int timeout_s)
-{
-    struct event *t = evtimer_new(f->base, on_timeout, f);
-    struct timeval tv = { .tv_sec = timeout_s };
-    evtimer_add(t, &tv);
-    f->timed_out = false;
-    while (*count < want && !f->timed_out)
-        event_base_loop(f->base, EVLOOP_ONCE);
-    event_free(t);
-    return *count >= want;
-}
-
-static void new_id(char out[32])
-{
-    char u[ULID_LEN + 1];
-    if (ulid_generate(u) < 0)
-        abort();
-    snprintf(out, 32, "sb-%s", u);
+    return hostfx_init(f, "netg");
 }
 
 struct done_rec {
@@ -183,7 +131,7 @@ static const struct agent_stream_ops exec_ops = { .on_data = exec_on_data,
                                                   .on_end = exec_on_end };
 
 /* Runs `sh -c script` in VM id; out (cap bytes) gets stdout; returns the exit code or -1. */
-static int guest_sh(struct fx *f, const char *id, const char *script, char *out, size_t cap)
+static int guest_sh(struct hostfx *f, const char *id, const char *script, char *out, size_t cap)
 {
     struct exec_rec x = { 0 };
     buf_init(&x.out, 1 << 20);
@@ -191,7 +139,7 @@ static int guest_sh(struct fx *f, const char *id, const char *script, char *out,
     struct agent_exec_req req = { .argv = argv, .timeout_ms = 20000 };
     int code = -1;
     if (host_vm_exec(f->h, id, &req, &exec_ops, &x, NULL) == 0 &&
-        fx_run_until(f, &x.ended, 1, 30) && x.end.kind == AGENT_END_EXIT)
+        hostfx_run_until(f, &x.ended, 1, 30) && x.end.kind == AGENT_END_EXIT)
         code = x.end.exit_code;
     if (out) {
         size_t n = x.out.len < cap - 1 ? x.out.len : cap - 1;
@@ -203,7 +151,7 @@ static int guest_sh(struct fx *f, const char *id, const char *script, char *out,
 }
 
 /* The guest's eth0 MAC, IPv4 addresses and routes in one text. */
-static bool guest_has(struct fx *f, const char *id, const char *script, const char *want,
+static bool guest_has(struct hostfx *f, const char *id, const char *script, const char *want,
                       bool present)
 {
     char out[8192];
@@ -217,7 +165,7 @@ static bool guest_has(struct fx *f, const char *id, const char *script, const ch
     return true;
 }
 
-static enum host_err create(struct fx *f, const char *id, const char *snap, bool consume,
+static enum host_err create(struct hostfx *f, const char *id, const char *snap, bool consume,
                             int tap, const char *mac, const char *net)
 {
     struct done_rec d = { 0 };
@@ -225,18 +173,18 @@ static enum host_err create(struct fx *f, const char *id, const char *snap, bool
                               .snapshot = snap, .snapshot_consume = consume, .tap_fd = tap,
                               .mac = mac, .net_json = net };
     host_vm_create(f->h, &s, on_done, &d);
-    if (!fx_run_until(f, &d.n, 1, 120))
+    if (!hostfx_run_until(f, &d.n, 1, 120))
         return HOST_E_TIMEOUT;
     if (d.res.err != HOST_OK)
         fprintf(stderr, "create '%s': %s\n", id, d.res.msg);
     return d.res.err;
 }
 
-static struct host_result set_net(struct fx *f, const char *id, const char *net)
+static struct host_result set_net(struct hostfx *f, const char *id, const char *net)
 {
     struct done_rec d = { 0 };
     host_vm_set_net(f->h, id, net, on_done, &d);
-    if (!fx_run_until(f, &d.n, 1, 30))
+    if (!hostfx_run_until(f, &d.n, 1, 30))
         d.res.err = HOST_E_TIMEOUT;
     if (d.res.err != HOST_OK)
         fprintf(stderr, "set_net '%s': %s: %s\n", id, host_err_to_string(d.res.err),
@@ -244,14 +192,14 @@ static struct host_result set_net(struct fx *f, const char *id, const char *net)
     return d.res;
 }
 
-static enum host_err op(struct fx *f, const char *id, const char *dir, bool pause)
+static enum host_err op(struct hostfx *f, const char *id, const char *dir, bool pause)
 {
     struct done_rec d = { 0 };
     if (pause)
         host_vm_pause(f->h, id, dir, on_done, &d);
     else
         host_vm_destroy(f->h, id, on_done, &d);
-    if (!fx_run_until(f, &d.n, 1, 60))
+    if (!hostfx_run_until(f, &d.n, 1, 60))
         return HOST_E_TIMEOUT;
     if (d.res.err != HOST_OK)
         fprintf(stderr, "%s '%s': %s\n", pause ? "pause" : "destroy", id, d.res.msg);
@@ -262,7 +210,7 @@ static enum host_err op(struct fx *f, const char *id, const char *dir, bool paus
 
 TEST_SLOW(netguest_boot_netcfg_pause_clone_restore, 600)
 {
-    struct fx f = { 0 };
+    struct hostfx f = { 0 };
     if (!fx_init(&f))
         return;
     CHECK(ns_setup());
@@ -270,7 +218,7 @@ TEST_SLOW(netguest_boot_netcfg_pause_clone_restore, 600)
     CHECK(tap0 >= 0);
     CHECK_EQ(run("ip route replace 10.88.0.5/32 dev hst0"), 0);
     char a[32];
-    new_id(a);
+    hostfx_new_id(a);
     CHECK_EQ(create(&f, a, NULL, false, tap0, "02:aa:00:00:00:05", NET_A), HOST_OK);
     close(tap0); /* borrowed for the call: QEMU has its own */
 
@@ -319,7 +267,7 @@ TEST_SLOW(netguest_boot_netcfg_pause_clone_restore, 600)
     CHECK(tap1 >= 0);
     CHECK_EQ(run("ip route replace 10.88.0.6/32 dev hst1"), 0);
     char b[32];
-    new_id(b);
+    hostfx_new_id(b);
     CHECK_EQ(create(&f, b, snap, false, tap1, "02:aa:00:00:00:06", NET_B), HOST_OK);
     close(tap1);
     CHECK(guest_has(&f, b, ADDRS, "02:aa:00:00:00:06", true));
@@ -335,25 +283,25 @@ TEST_SLOW(netguest_boot_netcfg_pause_clone_restore, 600)
     CHECK(tap2 >= 0);
     CHECK_EQ(run("ip route replace 10.88.0.5/32 dev hst2"), 0);
     char c[32];
-    new_id(c);
+    hostfx_new_id(c);
     CHECK_EQ(create(&f, c, snap, true, tap2, "02:aa:00:00:00:05", NET_A), HOST_OK);
     close(tap2);
     CHECK(guest_has(&f, c, ADDRS, "inet 10.88.0.5/32", true));
     CHECK(guest_has(&f, c, ADDRS, "02:aa:00:00:00:05", true));
     CHECK(ns_ping("10.88.0.5"));
     CHECK_EQ(op(&f, c, NULL, false), HOST_OK);
-    fx_release(&f);
+    hostfx_release(&f);
 }
 
 /* A golden builder boots without a tap (a hub port); its clones restore onto taps. */
 TEST_SLOW(netguest_hubport_snapshot_restores_onto_tap, 400)
 {
-    struct fx f = { 0 };
+    struct hostfx f = { 0 };
     if (!fx_init(&f))
         return;
     CHECK(ns_setup());
     char g[32];
-    new_id(g);
+    hostfx_new_id(g);
     CHECK_EQ(create(&f, g, NULL, false, 0, NULL, NULL), HOST_OK);
     char snap[PATH_MAX];
     snprintf(snap, sizeof(snap), "%s/golden", f.run_root);
@@ -362,12 +310,12 @@ TEST_SLOW(netguest_hubport_snapshot_restores_onto_tap, 400)
     CHECK(tap >= 0);
     CHECK_EQ(run("ip route replace 10.88.0.6/32 dev hst3"), 0);
     char b[32];
-    new_id(b);
+    hostfx_new_id(b);
     CHECK_EQ(create(&f, b, snap, false, tap, "02:aa:00:00:00:06", NET_B), HOST_OK);
     close(tap);
     CHECK(guest_has(&f, b, ADDRS, "02:aa:00:00:00:06", true));
     CHECK(guest_has(&f, b, ADDRS, "inet 10.88.0.6/32", true));
     CHECK(ns_ping("10.88.0.6"));
     CHECK_EQ(op(&f, b, NULL, false), HOST_OK);
-    fx_release(&f);
+    hostfx_release(&f);
 }

@@ -8,6 +8,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <event2/event.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +35,16 @@ struct np_addr {
     char id[STORE_ID_SIZE];
 };
 
+/* A tap hearthd holds open for a paused sandbox (api_net_vm_stopped() with keep_tap). */
+struct np_tap {
+    char id[STORE_ID_SIZE];
+    int fd;
+};
+
+/* Paused sandboxes whose taps are kept; past this the oldest goes (fds and interfaces are
+ * not free). */
+#define KEPT_TAPS_MAX 256
+
 struct api_net {
     struct api_ctx *ctx;
     struct net *net;
@@ -44,6 +57,8 @@ struct api_net {
     uint32_t ip_cursor;             /* next primary address to try: spreads reuse out */
     struct np_addr *addrs;
     size_t n_addrs, cap_addrs;
+    struct np_tap *taps;            /* kept taps, oldest first */
+    size_t n_taps, cap_taps;
 };
 
 /* "a.b.c.d" or "a.b.c.d/p" (a network's subnet) → host order; 0 when malformed. */
@@ -137,6 +152,55 @@ static const char *addrs_find(const struct api_net *n, uint32_t ip)
         if (n->addrs[i].ip == ip)
             return n->addrs[i].id;
     return NULL;
+}
+
+/* ---- kept taps ---- */
+
+static void *close_fd(void *arg)
+{
+    close((int)(intptr_t)arg);
+    return NULL;
+}
+
+/* Closes a tap's last fd on a thread of its own: the kernel then unregisters the interface,
+ * which waits for RCU grace periods (~30 ms) that the loop must not wait for. */
+static void close_later(int fd)
+{
+    pthread_attr_t a;
+    pthread_t t;
+    if (pthread_attr_init(&a) == 0 &&
+        pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED) == 0 &&
+        pthread_create(&t, &a, close_fd, (void *)(intptr_t)fd) == 0) {
+        pthread_attr_destroy(&a);
+        return;
+    }
+    close(fd);
+}
+
+/* Takes sandbox id's kept tap out of the list: its fd, or -1. */
+static int tap_take(struct api_net *n, const char *id)
+{
+    for (size_t i = 0; i < n->n_taps; i++)
+        if (strcmp(n->taps[i].id, id) == 0) {
+            int fd = n->taps[i].fd;
+            memmove(&n->taps[i], &n->taps[i + 1], (n->n_taps - i - 1) * sizeof(n->taps[0]));
+            n->n_taps--;
+            return fd;
+        }
+    return -1;
+}
+
+static void tap_keep(struct api_net *n, const char *id, int fd)
+{
+    if (n->n_taps == KEPT_TAPS_MAX)
+        close_later(tap_take(n, n->taps[0].id));
+    if (!room_for_one((void **)&n->taps, n->n_taps, &n->cap_taps, sizeof(*n->taps))) {
+        close_later(fd);
+        return;
+    }
+    snprintf(n->taps[n->n_taps].id, sizeof(n->taps[0].id), "%s", id);
+    n->taps[n->n_taps].fd = fd;
+    n->n_taps++;
 }
 
 /* ---- allocation ---- */
@@ -345,8 +409,28 @@ int api_net_vm_prepare(struct api_ctx *ctx, const char *id, struct api_net_vm *r
         r = -EADDRNOTAVAIL;
         snprintf(err, sizeof(err), "no address reserved");
     }
-    if (r == 0)
+    /* the sandbox's tap when hearthd still holds it (a resume after a pause), else a new one;
+     * hearthd holds a copy either way, so QEMU's exit does not tear the interface down */
+    int held = r == 0 ? tap_take(n, id) : -1;
+    if (held >= 0 && !net_tap_exists(n->net, id)) {
+        close_later(held);
+        held = -1;
+    }
+    if (held >= 0) {
+        ret->tap_fd = fcntl(held, F_DUPFD_CLOEXEC, 3);
+        if (ret->tap_fd < 0) {
+            r = -errno;
+            snprintf(err, sizeof(err), "cannot duplicate the tap's fd: %s", strerror(errno));
+            close_later(held);
+        } else {
+            tap_keep(n, id, held);
+        }
+    } else if (r == 0) {
         r = net_tap_open(n->net, id, &ret->tap_fd, err, sizeof(err));
+        int copy = r == 0 ? fcntl(ret->tap_fd, F_DUPFD_CLOEXEC, 3) : -1;
+        if (copy >= 0)
+            tap_keep(n, id, copy);
+    }
     t1 = mono_now_us();
     if (r == 0)
         r = state_apply(n, &s, err, sizeof(err));
@@ -360,6 +444,9 @@ int api_net_vm_prepare(struct api_ctx *ctx, const char *id, struct api_net_vm *r
               (double)(t1 - t0) / 1e3, "apply_ms", (double)(t2 - t1) / 1e3, "total_ms",
               (double)(mono_now_us() - t0) / 1e3);
     if (r < 0) {
+        int kept = tap_take(n, id);
+        if (kept >= 0)
+            close_later(kept);
         log_error(NULL, "net: cannot prepare the sandbox network", "{s:s,s:s}", "sandbox", id,
                   "err", err[0] ? err : strerror(-r));
         api_net_vm_release(ret);
@@ -394,7 +481,7 @@ void api_net_vm_release(struct api_net_vm *v)
     v->net_json = NULL;
 }
 
-void api_net_vm_stopped(struct api_ctx *ctx, const char *id)
+void api_net_vm_stopped(struct api_ctx *ctx, const char *id, bool keep_tap)
 {
     struct api_net *n = ctx->net;
     if (!n)
@@ -403,11 +490,18 @@ void api_net_vm_stopped(struct api_ctx *ctx, const char *id)
     api_net_meter(ctx); /* count its last bytes before its counters go */
     int64_t t1 = mono_now_us();
     char err[256];
-    if (net_sandbox_remove(n->net, id, err, sizeof(err)) < 0)
+    /* the tap itself is not deleted here: when hearthd holds it, it goes with the last fd */
+    if (net_sandbox_unplug(n->net, id, err, sizeof(err)) < 0)
         log_warn(NULL, "net: data plane", "{s:s,s:s}", "sandbox", id, "err", err);
     addrs_forget(n, id);
-    log_debug(NULL, "net: sandbox removed", "{s:s,s:f,s:f}", "sandbox", id, "meter_ms",
-              (double)(t1 - t0) / 1e3, "remove_ms", (double)(mono_now_us() - t1) / 1e3);
+    if (!keep_tap) {
+        int fd = tap_take(n, id);
+        if (fd >= 0)
+            close_later(fd);
+    }
+    log_debug(NULL, "net: sandbox removed", "{s:s,s:f,s:f,s:b}", "sandbox", id, "meter_ms",
+              (double)(t1 - t0) / 1e3, "remove_ms", (double)(mono_now_us() - t1) / 1e3,
+              "tap_kept", keep_tap);
 }
 
 static void guest_done(void *ud, const char *id, const struct host_result *res)
@@ -684,6 +778,8 @@ void api_net_stop(struct api_ctx *ctx)
     if (n->dns_tcp >= 0)
         close(n->dns_tcp);
     net_close(n->net);
+    /* kept taps close with the process (hearthd is exiting): no wait on their teardown here */
+    free(n->taps);
     free(n->addrs);
     free(n);
     ctx->net = NULL;

@@ -60,9 +60,12 @@ void api_net_vm_release(struct api_net_vm *v);
 int api_net_tap_only(struct api_ctx *ctx, const char *id);
 /* Builds only the guest config (for a VM adopted after a restart). Caller frees. */
 char *api_net_guest_json(struct api_ctx *ctx, const char *id);
-/* Sandbox id's VM stopped (paused, destroyed, failed, crashed): removes its data plane objects.
- * Its address stays reserved in the store while the row holds it. */
-void api_net_vm_stopped(struct api_ctx *ctx, const char *id);
+/* Sandbox id's VM stopped or is being stopped (paused, destroyed, failed, crashed): its last
+ * bytes are counted and its data plane objects removed. Its address stays reserved in the
+ * store while the row holds it. With keep_tap (a pause), hearthd keeps the sandbox's tap open
+ * so the next VM of the sandbox reuses it: deleting a tap costs the kernel ~30 ms, which a
+ * pause would otherwise wait for when QEMU exits. Otherwise the tap goes, off the loop. */
+void api_net_vm_stopped(struct api_ctx *ctx, const char *id, bool keep_tap);
 /* Re-applies a running sandbox's data plane from the store (egress change, cap, membership);
  * with guest, also sends the guest its new config (NETCFG). Errors are logged. */
 void api_net_refresh(struct api_ctx *ctx, const char *id, bool guest);

@@ -242,7 +242,7 @@ void api_sandbox_destroy_vm(struct api_ctx *ctx, const char *id, const char *req
     w->ctx = ctx;
     snprintf(w->id, sizeof(w->id), "%s", id);
     snprintf(w->req_id, sizeof(w->req_id), "%s", req_id ? req_id : "");
-    api_net_vm_stopped(ctx, id);
+    api_net_vm_stopped(ctx, id, false);
     host_vm_destroy(ctx->host, id, on_host_destroyed, w);
 }
 
@@ -360,7 +360,7 @@ static void create_fail(struct create_wait *w, const char *msg, bool vm_left)
     if (r == 0 && vm_left)
         api_sandbox_destroy_vm(ctx, w->id, http_request_id(w->call.req));
     else
-        api_net_vm_stopped(ctx, w->id);
+        api_net_vm_stopped(ctx, w->id, false);
     if (!w->client_gone) {
         if (r == -ESTALE) /* deleted while creating */
             api_reply_invalid_state(&w->call, "destroying", "sandbox was deleted while creating");

@@ -364,7 +364,7 @@ static void on_paused(void *ud, const char *id, const struct host_result *res)
         return;
     }
     settle(ctx, id, STORE_PAUSING, STORE_PAUSED, STORE_STATE_NONE, op->req_id);
-    api_net_vm_stopped(ctx, id); /* its tap went with QEMU; the address stays reserved */
+    api_net_vm_stopped(ctx, id, true); /* the address and the tap stay for the resume */
     log_info(op->req_id, "sandbox paused", "{s:s,s:s}", "sandbox", id, "snapshot", op->dir);
     flatten_if_deep(ctx, id, op->dir);
     free(op);

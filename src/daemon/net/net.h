@@ -90,6 +90,10 @@ int net_sandbox_apply(struct net *n, const struct net_sandbox *s, char *err, siz
 /* Removes every object of the sandbox (routes, elements, chain, sets, counters; its tap if a
  * stale one is left) and forgets its learned names. Unknown id: 0. */
 int net_sandbox_remove(struct net *n, const char *id, char *err, size_t errlen);
+/* The same, except the tap itself, which the caller keeps open for the sandbox's next VM:
+ * deleting a tap costs the kernel tens of milliseconds of RCU grace periods, which a pause
+ * should not wait for. The routes stay with the tap and are replaced by the next apply. */
+int net_sandbox_unplug(struct net *n, const char *id, char *err, size_t errlen);
 /* Removes every per-sandbox object whose id is not in keep (start-up reconciliation). */
 int net_sandbox_prune(struct net *n, const char *const *keep, size_t n_keep, char *err,
                       size_t errlen);

@@ -319,7 +319,21 @@ out:
     return r;
 }
 
+static int sandbox_remove(struct net *n, const char *id, bool delete_tap, char *err,
+                          size_t errlen);
+
 int net_sandbox_remove(struct net *n, const char *id, char *err, size_t errlen)
+{
+    return sandbox_remove(n, id, true, err, errlen);
+}
+
+int net_sandbox_unplug(struct net *n, const char *id, char *err, size_t errlen)
+{
+    return sandbox_remove(n, id, false, err, errlen);
+}
+
+static int sandbox_remove(struct net *n, const char *id, bool delete_tap, char *err,
+                          size_t errlen)
 {
     if (!net_id_valid(id)) {
         snprintf(err, errlen, "invalid sandbox id");
@@ -335,7 +349,7 @@ int net_sandbox_remove(struct net *n, const char *id, char *err, size_t errlen)
     if (r < 0)
         return r;
     /* a tap of this name is stale now: its routes go with it */
-    r = rtnl_link_del(&n->rt, tap);
+    r = delete_tap ? rtnl_link_del(&n->rt, tap) : 0;
     if (r < 0) {
         snprintf(err, errlen, "cannot delete tap '%s': %s", tap, strerror(-r));
         return r;
