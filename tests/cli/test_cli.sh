@@ -14,61 +14,12 @@ tests=(whoami whoami_json status sb_list_empty sb_list_json sb_list_all_quiet ho
        bad_key bad_key_json no_key unknown_sandbox_id unknown_sandbox_name unreachable
        usage_errors config_file_and_precedence debug_log version_and_completion)
 
-summary() { echo "harness: $passed passed, $failed failed, $skipped skipped"; }
-skip_all() {
-    for t in "${tests[@]}"; do echo "skip $t ($1)"; skipped=$((skipped + 1)); done
-    summary
-    exit 0
-}
+. "$(dirname "$0")/lib.sh"
 
 [ -x "$hearth" ] || skip_all "no $hearth; run make"
 [ -x "$hearthd" ] || skip_all "no $hearthd"
 "$hearthd" serve --help >/dev/null 2>&1 || skip_all "hearthd has no 'serve' subcommand yet"
-
-tmp=$(mktemp -d /tmp/hearth-cli-test.XXXXXX)
-data=$tmp/data
-mkdir -p "$data"
-# no metrics listener: its fixed default port would collide with any other hearthd on the host
-printf 'metrics_listen = off\n' >"$tmp/hearthd.conf"
-"$hearthd" serve --config "$tmp/hearthd.conf" --listen 127.0.0.1:0 --data-dir "$data" \
-    >"$tmp/hearthd.log" 2>&1 &
-hpid=$!
-cleanup() {
-    kill "$hpid" 2>/dev/null
-    wait "$hpid" 2>/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-for _ in $(seq 1 100); do
-    [ -s "$data/hearthd.port" ] && [ -s "$data/admin.key" ] && break
-    kill -0 "$hpid" 2>/dev/null || break
-    sleep 0.1
-done
-if ! [ -s "$data/hearthd.port" ]; then
-    echo "hearthd did not start:"; sed 's/^/    /' "$tmp/hearthd.log"
-    for t in "${tests[@]}"; do echo "FAIL $t (hearthd did not start)"; failed=$((failed + 1)); done
-    summary
-    exit 1
-fi
-port=$(tr -d '\n' <"$data/hearthd.port")
-key=$(tr -d '\n' <"$data/admin.key")
-url=http://127.0.0.1:$port
-
-# the CLI sees only what we give it: no user config, no inherited HEARTH_* settings
-unset HEARTH_API_URL HEARTH_API_KEY HEARTH_OUTPUT CREATEOS_SANDBOX_BASE_URL \
-    CREATEOS_SANDBOX_API_KEY XDG_CONFIG_HOME
-export HEARTH_CONFIG=$tmp/config HOME=$tmp
-H() { "$hearth" --api-url "$url" --api-key "$key" "$@" </dev/null; }
-
-out=$tmp/out err=$tmp/err
-# run CMD...: runs it with stdout/stderr captured; sets $rc
-run() { "$@" >"$out" 2>"$err" </dev/null; rc=$?; }
-why=""
-expect_rc() { [ "$rc" -eq "$1" ] || { why="exit $rc, want $1; stderr: $(head -c 300 "$err")"; return 1; }; }
-expect_out() { grep -q -- "$1" "$out" || { why="stdout lacks '$1': $(head -c 300 "$out")"; return 1; }; }
-expect_err() { grep -q -- "$1" "$err" || { why="stderr lacks '$1': $(head -c 300 "$err")"; return 1; }; }
-expect_json() { jq -e "$1" "$out" >/dev/null 2>&1 || { why="stdout JSON fails '$1': $(head -c 300 "$out")"; return 1; }; }
-expect_err_json() { jq -e "$1" "$err" >/dev/null 2>&1 || { why="stderr JSON fails '$1': $(head -c 300 "$err")"; return 1; }; }
+cli_start test no-images
 
 t_whoami() { run H whoami && expect_rc 0 && expect_out '^user: *admin' && expect_out '^total: *0'; }
 t_whoami_json() {
@@ -146,17 +97,4 @@ t_version_and_completion() {
         bash -n "$out" || { why=${why:-"bash completion does not parse"}; return 1; }
 }
 
-for t in "${tests[@]}"; do
-    why=""
-    if "t_$t"; then
-        echo "ok   $t"; passed=$((passed + 1))
-    else
-        echo "FAIL $t: $why"; failed=$((failed + 1))
-    fi
-done
-if ! kill -0 "$hpid" 2>/dev/null; then
-    echo "FAIL hearthd exited during the tests:"; sed 's/^/    /' "$tmp/hearthd.log"
-    failed=$((failed + 1))
-fi
-summary
-[ "$failed" -eq 0 ]
+cli_run_tests

@@ -27,16 +27,6 @@ cli_start net
 probe=$(curl -s -o /dev/null -w '%{http_code}' -H "X-Api-Key: $key" "$url/v1/networks")
 [ "$probe" = 501 ] && skip_all "server answers 501 for GET /v1/networks"
 
-out=$tmp/out err=$tmp/err
-run() { "$@" >"$out" 2>"$err" </dev/null; rc=$?; }
-why=""
-expect_rc() { [ "$rc" -eq "$1" ] || { why="exit $rc, want $1; stderr: $(head -c 400 "$err")"; return 1; }; }
-expect_out() { grep -q -- "$1" "$out" || { why="stdout lacks '$1': $(head -c 400 "$out")"; return 1; }; }
-expect_no_out() { ! grep -q -- "$1" "$out" || { why="stdout has '$1': $(head -c 400 "$out")"; return 1; }; }
-expect_err() { grep -q -- "$1" "$err" || { why="stderr lacks '$1': $(head -c 400 "$err")"; return 1; }; }
-expect_no_err() { ! grep -q -- "$1" "$err" || { why="stderr has '$1': $(head -c 400 "$err")"; return 1; }; }
-expect_json() { jq -e "$1" "$out" >/dev/null 2>&1 || { why="stdout JSON fails '$1': $(head -c 400 "$out")"; return 1; }; }
-
 # sandboxes made on first use: "net-a" (running) and "net-b" (running)
 made=""
 sandbox() {
@@ -190,17 +180,4 @@ t_network_rm_detaches() {
     run H --json sb get net-a && expect_json '.status == "running"'
 }
 
-for t in "${tests[@]}"; do
-    why=""
-    if "t_$t"; then
-        echo "ok   $t"; passed=$((passed + 1))
-    else
-        echo "FAIL $t: $why"; failed=$((failed + 1))
-    fi
-done
-if ! kill -0 "$hpid" 2>/dev/null; then
-    echo "FAIL hearthd exited during the tests:"; sed 's/^/    /' "$tmp/hearthd.log"
-    failed=$((failed + 1))
-fi
-summary
-[ "$failed" -eq 0 ]
+cli_run_tests

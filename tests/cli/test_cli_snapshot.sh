@@ -28,15 +28,6 @@ probe=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "X-Api-Key: $key" \
     "$url/v1/sandboxes/sb-01J0000000000000000000000Z/pause")
 [ "$probe" = 501 ] && skip_all "server answers 501 for POST /v1/sandboxes/{id}/pause"
 
-out=$tmp/out err=$tmp/err
-run() { "$@" >"$out" 2>"$err" </dev/null; rc=$?; }
-why=""
-expect_rc() { [ "$rc" -eq "$1" ] || { why="exit $rc, want $1; stderr: $(head -c 400 "$err")"; return 1; }; }
-expect_out() { grep -q -- "$1" "$out" || { why="stdout lacks '$1': $(head -c 400 "$out")"; return 1; }; }
-expect_err() { grep -q -- "$1" "$err" || { why="stderr lacks '$1': $(head -c 400 "$err")"; return 1; }; }
-expect_json() { jq -e "$1" "$out" >/dev/null 2>&1 || { why="stdout JSON fails '$1': $(head -c 400 "$out")"; return 1; }; }
-expect_err_json() { jq -e "$1" "$err" >/dev/null 2>&1 || { why="stderr JSON fails '$1': $(head -c 400 "$err")"; return 1; }; }
-
 # one source sandbox for every test, with a file the forks must see
 src_id=""
 make_source() {
@@ -124,17 +115,4 @@ t_wait_states() {
     run H sb wait kid-2 --for running --timeout 1m && expect_rc 1 && expect_err 'destroyed'
 }
 
-for t in "${tests[@]}"; do
-    why=""
-    if "t_$t"; then
-        echo "ok   $t"; passed=$((passed + 1))
-    else
-        echo "FAIL $t: $why"; failed=$((failed + 1))
-    fi
-done
-if ! kill -0 "$hpid" 2>/dev/null; then
-    echo "FAIL hearthd exited during the tests:"; sed 's/^/    /' "$tmp/hearthd.log"
-    failed=$((failed + 1))
-fi
-summary
-[ "$failed" -eq 0 ]
+cli_run_tests
