@@ -16,6 +16,7 @@
  * recharge that uncaps; a fork's new address and MAC; pause/resume keeps address, rules,
  * networks and counters; taps, addresses and nftables objects recycled after destroys. */
 #include "apitest.h"
+#include "daemon/config.h"
 #include "inetns.h"
 #include "vmfx.h"
 
@@ -575,14 +576,15 @@ static long long bw(struct vfx *f, const char *id, const char *field)
     return v;
 }
 
-/* Counts taps in hearthd's namespace, named as config_net_names() derives it. */
+/* Counts taps in hearthd's namespace (named by config_net_names() from its data dir). */
 static int taps(const struct vfx *f)
 {
-    uint32_t h = 2166136261u;
-    for (const char *p = f->s.data; *p; p++)
-        h = (h ^ (uint8_t)*p) * 16777619u;
-    char cmd[512], out[64] = "";
-    snprintf(cmd, sizeof(cmd), "ip -n hearth-%08x -o link show | grep -c ': hs'", h);
+    struct hd_config cfg;
+    config_defaults(&cfg);
+    snprintf(cfg.data_dir, sizeof(cfg.data_dir), "%s", f->s.data);
+    char ns[CONFIG_NAME_SIZE], uplink[16], cmd[512], out[64] = "";
+    config_net_names(&cfg, ns, uplink);
+    snprintf(cmd, sizeof(cmd), "ip -n %s -o link show | grep -c ': hs'", ns);
     FILE *p = popen(cmd, "r");
     if (!p)
         return -1;

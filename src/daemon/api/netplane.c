@@ -255,20 +255,28 @@ int api_net_alloc_subnet(struct api_ctx *ctx, char out[STORE_SUBNET_SIZE])
         }
     }
     store_strv_free(&v);
-    if (r == 0) {
-        char err[160];
-        if (net_network_add(n->net, ip_parse(out), err, sizeof(err)) < 0)
-            log_warn(NULL, "net: network pair", "{s:s,s:s}", "subnet", out, "err", err);
-    }
     return r;
+}
+
+/* A network's "members reach each other" pair in or out of the data plane. */
+static void subnet_pair(struct api_ctx *ctx, const char *subnet, bool add)
+{
+    struct api_net *n = ctx->net;
+    char err[160];
+    int r = !n ? 0 : add ? net_network_add(n->net, ip_parse(subnet), err, sizeof(err))
+                         : net_network_remove(n->net, ip_parse(subnet), err, sizeof(err));
+    if (r < 0)
+        log_warn(NULL, "net: network pair", "{s:s,s:s}", "subnet", subnet, "err", err);
+}
+
+void api_net_subnet_added(struct api_ctx *ctx, const char *subnet)
+{
+    subnet_pair(ctx, subnet, true);
 }
 
 void api_net_subnet_released(struct api_ctx *ctx, const char *subnet)
 {
-    struct api_net *n = ctx->net;
-    char err[160];
-    if (n && net_network_remove(n->net, ip_parse(subnet), err, sizeof(err)) < 0)
-        log_warn(NULL, "net: network pair", "{s:s,s:s}", "subnet", subnet, "err", err);
+    subnet_pair(ctx, subnet, false);
 }
 
 int api_net_join(struct api_ctx *ctx, const char *network_id, const char *subnet,
@@ -293,10 +301,6 @@ int api_net_join(struct api_ctx *ctx, const char *network_id, const char *subnet
         break;
     }
     free(ips);
-    /* the network's pair may be missing after a restart with a fresh namespace */
-    char err[160];
-    if (r == 0 && net_network_add(n->net, base, err, sizeof(err)) < 0)
-        log_warn(NULL, "net: network pair", "{s:s,s:s}", "subnet", subnet, "err", err);
     return r;
 }
 
@@ -381,17 +385,6 @@ static char *guest_json(struct api_net *n, const struct np_state *s)
     return out;
 }
 
-char *api_net_guest_json(struct api_ctx *ctx, const char *id)
-{
-    struct api_net *n = ctx->net;
-    struct np_state s;
-    if (!n || state_load(n, id, &s) < 0)
-        return NULL;
-    char *j = s.sb.ip[0] ? guest_json(n, &s) : NULL;
-    state_release(&s);
-    return j;
-}
-
 int api_net_vm_prepare(struct api_ctx *ctx, const char *id, struct api_net_vm *ret)
 {
     struct api_net *n = ctx->net;
@@ -472,6 +465,13 @@ int api_net_tap_only(struct api_ctx *ctx, const char *id)
     return fd;
 }
 
+void api_net_vm_spec(const struct api_net_vm *v, struct host_vm_spec *spec)
+{
+    spec->tap_fd = v->tap_fd;
+    spec->mac = v->mac[0] ? v->mac : NULL; /* "" without networking */
+    spec->net_json = v->net_json;
+}
+
 void api_net_vm_release(struct api_net_vm *v)
 {
     if (v->tap_fd >= 0)
@@ -512,7 +512,13 @@ static void guest_done(void *ud, const char *id, const struct host_result *res)
                  res->msg);
 }
 
-void api_net_refresh(struct api_ctx *ctx, const char *id, bool guest)
+/* What a refresh tells the guest: nothing, its new config (NETCFG), or only the host layer's
+ * copy of it, for the HELLOs of a VM adopted after a restart (the guest has it already). */
+enum guest_update { GUEST_NONE, GUEST_SEND, GUEST_RECORD };
+
+/* Re-applies a running sandbox's data plane from the store, and updates its guest as asked,
+ * from one read of the store. */
+static void refresh(struct api_ctx *ctx, const char *id, enum guest_update guest)
 {
     struct api_net *n = ctx->net;
     struct np_state s;
@@ -521,13 +527,18 @@ void api_net_refresh(struct api_ctx *ctx, const char *id, bool guest)
     char err[256];
     if (state_apply(n, &s, err, sizeof(err)) < 0)
         log_warn(NULL, "net: data plane", "{s:s,s:s}", "sandbox", id, "err", err);
-    if (guest && ctx->host) {
-        char *j = guest_json(n, &s);
-        if (j)
-            host_vm_set_net(ctx->host, id, j, guest_done, NULL);
-        free(j);
-    }
+    char *j = guest != GUEST_NONE && ctx->host && s.sb.ip[0] ? guest_json(n, &s) : NULL;
+    if (j && guest == GUEST_SEND)
+        host_vm_set_net(ctx->host, id, j, guest_done, NULL);
+    else if (j)
+        (void)host_vm_set_net_json(ctx->host, id, j);
+    free(j);
     state_release(&s);
+}
+
+void api_net_refresh(struct api_ctx *ctx, const char *id, bool guest)
+{
+    refresh(ctx, id, guest ? GUEST_SEND : GUEST_NONE);
 }
 
 void api_net_reconcile(struct api_ctx *ctx, const char *const *running, size_t n_running)
@@ -541,11 +552,7 @@ void api_net_reconcile(struct api_ctx *ctx, const char *const *running, size_t n
         if (!net_tap_exists(n->net, running[i]))
             continue;
         keep[nk++] = running[i];
-        api_net_refresh(ctx, running[i], false);
-        char *j = api_net_guest_json(ctx, running[i]);
-        if (j && ctx->host)
-            host_vm_set_net_json(ctx->host, running[i], j);
-        free(j);
+        refresh(ctx, running[i], GUEST_RECORD);
     }
     char err[256];
     if (keep && net_sandbox_prune(n->net, keep, nk, err, sizeof(err)) < 0)

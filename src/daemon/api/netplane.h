@@ -15,6 +15,7 @@
 #include "daemon/store/store.h"
 
 struct api_ctx;
+struct host_vm_spec;
 struct store_sandbox;
 
 #define API_NET_MAX_UPSTREAMS 3
@@ -35,9 +36,11 @@ void api_net_stop(struct api_ctx *ctx);
 
 /* A free primary address for a new sandbox (dotted quad in out), or -EADDRNOTAVAIL. */
 int api_net_alloc_ip(struct api_ctx *ctx, char out[STORE_IP_SIZE]);
-/* A free /24 for a new network ("10.89.3.0/24"), or -EADDRNOTAVAIL. */
+/* A free /24 for a new network ("10.89.3.0/24"), or -EADDRNOTAVAIL. Changes nothing. */
 int api_net_alloc_subnet(struct api_ctx *ctx, char out[STORE_SUBNET_SIZE]);
-/* A network was deleted: its pair leaves the data plane. */
+/* A network was created (its subnet stored) or deleted: its "members reach each other" pair
+ * enters or leaves the data plane. api_net_reconcile() adds every live one at start-up. */
+void api_net_subnet_added(struct api_ctx *ctx, const char *subnet);
 void api_net_subnet_released(struct api_ctx *ctx, const char *subnet);
 /* Makes sandbox id a member of network_id with a free address of subnet. 0, or the store's
  * errors (-EEXIST already a member, -E2BIG too many networks), -EADDRNOTAVAIL when full. */
@@ -55,11 +58,12 @@ struct api_net_vm {
  * got the fd (it keeps its own copy). On failure nothing is left behind. */
 int api_net_vm_prepare(struct api_ctx *ctx, const char *id, struct api_net_vm *ret);
 void api_net_vm_release(struct api_net_vm *v);
+/* Puts v's tap, MAC and guest config into spec (borrowed from v until it is released); without
+ * networking, a NIC without a link and QEMU's default MAC. */
+void api_net_vm_spec(const struct api_net_vm *v, struct host_vm_spec *spec);
 /* A tap for a VM with no sandbox row (a golden snapshot's builder): no address, no routes, no
  * rules. Its fd (caller closes once QEMU has it), or -errno (no networking: use no tap). */
 int api_net_tap_only(struct api_ctx *ctx, const char *id);
-/* Builds only the guest config (for a VM adopted after a restart). Caller frees. */
-char *api_net_guest_json(struct api_ctx *ctx, const char *id);
 /* Sandbox id's VM stopped or is being stopped (paused, destroyed, failed, crashed): its last
  * bytes are counted and its data plane objects removed. Its address stays reserved in the
  * store while the row holds it. With keep_tap (a pause), hearthd keeps the sandbox's tap open

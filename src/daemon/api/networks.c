@@ -163,6 +163,7 @@ static void create_body(struct api_call *call, json_t *body)
     } else if (r < 0) {
         api_reply_internal(call, "create network", r);
     } else {
+        api_net_subnet_added(call->ctx, net.subnet);
         api_reply_ok(call, network_view(&net));
     }
 }

@@ -740,9 +740,7 @@ static void create_boot(struct create_wait *w)
         create_fail(w, "cannot set up the sandbox's network", false);
         return;
     }
-    spec.tap_fd = nv.tap_fd;
-    spec.mac = nv.mac[0] ? nv.mac : NULL; /* "" without networking */
-    spec.net_json = nv.net_json;
+    api_net_vm_spec(&nv, &spec);
     w->boot_start_us = mono_now_us();
     host_vm_create(ctx->host, &spec, on_host_created, w);
     api_net_vm_release(&nv);

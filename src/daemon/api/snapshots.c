@@ -641,9 +641,7 @@ static void restore_begin(struct restore_op *op)
             on_no_network(-1, 0, op);
         return;
     }
-    spec.tap_fd = nv.tap_fd;
-    spec.mac = nv.mac[0] ? nv.mac : NULL; /* "" without networking */
-    spec.net_json = nv.net_json;
+    api_net_vm_spec(&nv, &spec);
     host_vm_create(ctx->host, &spec, on_restored, op);
     api_net_vm_release(&nv);
     store_sandbox_release(&sb);
