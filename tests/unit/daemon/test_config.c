@@ -64,6 +64,12 @@ TEST(every_key)
                        "ingress_domain = sb.example.com\n"
                        "ingress_scheme = http\n"
                        "shutdown_timeout_s = 0\n"
+                       "net_namespace = hearth_test-1\n"
+                       "net_uplink_if = up-test\n"
+                       "net_uplink_cidr = 169.254.90.4/30\n"
+                       "net_sandbox_cidr = 10.200.0.0/20\n"
+                       "net_networks_cidr = 10.201.0.0/23\n"
+                       "dns_upstream = 192.0.2.53, 198.51.100.53\n"
                        "  # indented comment";
     int r = parse(text, &c, err, sizeof(err));
     if (r)
@@ -86,6 +92,20 @@ TEST(every_key)
     CHECK_STR(c.ingress_domain, "sb.example.com");
     CHECK_STR(c.ingress_scheme, "http");
     CHECK_EQ(c.shutdown_timeout_s, 0);
+    CHECK_STR(c.net_namespace, "hearth_test-1");
+    CHECK_STR(c.net_uplink_if, "up-test");
+    CHECK_EQ(c.net_uplink_net, 0xa9fe5a04u);
+    CHECK_EQ(c.net_sandbox_net, 0x0ac80000u);
+    CHECK_EQ(c.net_sandbox_prefix, 20);
+    CHECK_EQ(c.net_networks_net, 0x0ac90000u);
+    CHECK_EQ(c.net_networks_prefix, 23);
+    CHECK_EQ(c.n_dns_upstreams, 2);
+    CHECK_EQ(c.dns_upstreams[0], 0xc0000235u);
+    CHECK_EQ(c.dns_upstreams[1], 0xc6336435u);
+    char ns[CONFIG_NAME_SIZE], up[16];
+    config_net_names(&c, ns, up);
+    CHECK_STR(ns, "hearth_test-1");
+    CHECK_STR(up, "up-test");
     CHECK_EQ(parse("metrics_listen = \"\"\n", &c, err, sizeof(err)), 0);
     CHECK(!c.metrics_enabled);
     CHECK_EQ(parse("metrics_listen = 0.0.0.0:0\nlisten = 127.0.0.1:0", &c, err, sizeof(err)),
@@ -98,6 +118,27 @@ TEST(every_key)
     CHECK_STR(c.cgroup_root, "");
     CHECK_EQ(parse("cgroup_root = \"\"\n", &c, err, sizeof(err)), 0);
     CHECK_STR(c.cgroup_root, "");
+}
+
+TEST(net_names_derived_from_the_data_dir)
+{
+    struct hd_config a, b;
+    char ns[CONFIG_NAME_SIZE], up[16], ns2[CONFIG_NAME_SIZE], up2[16];
+    config_defaults(&a);
+    config_net_names(&a, ns, up);
+    CHECK_STR(ns, "hearth"); /* the default data dir */
+    CHECK_STR(up, "hearth0");
+    snprintf(a.data_dir, sizeof(a.data_dir), "/tmp/one");
+    config_defaults(&b);
+    snprintf(b.data_dir, sizeof(b.data_dir), "/tmp/two");
+    config_net_names(&a, ns, up);
+    config_net_names(&b, ns2, up2);
+    CHECK(strncmp(ns, "hearth-", 7) == 0 && strlen(ns) == 15);
+    CHECK(strncmp(up, "hu-", 3) == 0 && strlen(up) == 11);
+    CHECK(strcmp(ns, ns2) != 0);
+    CHECK_STR(ns + 7, up + 3); /* one hash names both */
+    config_net_names(&a, ns2, up2);
+    CHECK_STR(ns, ns2); /* a restart finds its namespace again */
 }
 
 TEST(hostile_lines)
@@ -140,6 +181,23 @@ TEST(hostile_lines)
         { "ingress_domain = a/b\n", "bad value for 'ingress_domain'" },
         { "ingress_scheme = ftp\n", "bad value for 'ingress_scheme'" },
         { "shutdown_timeout_s = 3601\n", "bad value for 'shutdown_timeout_s'" },
+        { "net_namespace = a/b\n", "bad value for 'net_namespace'" },
+        { "net_namespace = 012345678901234567890123456789012\n", "bad value for 'net_namespace'" },
+        { "net_uplink_if = sixteen-chars-xx\n", "bad value for 'net_uplink_if'" },
+        { "net_uplink_if = a b\n", "bad value for 'net_uplink_if'" },
+        { "net_uplink_cidr = 169.254.88.0/29\n", "bad value for 'net_uplink_cidr'" },
+        { "net_uplink_cidr = 169.254.88.1/30\n", "bad value for 'net_uplink_cidr'" },
+        { "net_sandbox_cidr = 10.88.0.0\n", "bad value for 'net_sandbox_cidr'" },
+        { "net_sandbox_cidr = 10.88.0.0/25\n", "bad value for 'net_sandbox_cidr'" },
+        { "net_sandbox_cidr = 10.88.1.0/16\n", "bad value for 'net_sandbox_cidr'" },
+        { "net_sandbox_cidr = 10.88.0.0/16x\n", "bad value for 'net_sandbox_cidr'" },
+        { "net_sandbox_cidr = 10.888.0.0/16\n", "bad value for 'net_sandbox_cidr'" },
+        { "net_sandbox_cidr = ::/16\n", "bad value for 'net_sandbox_cidr'" },
+        { "net_networks_cidr = 10.89.0.0/24\n", "bad value for 'net_networks_cidr'" },
+        { "net_networks_cidr = 10.89.0.0/-1\n", "bad value for 'net_networks_cidr'" },
+        { "dns_upstream = 1.2.3.4,1.2.3.5,1.2.3.6,1.2.3.7\n", "bad value for 'dns_upstream'" },
+        { "dns_upstream = resolver.example\n", "bad value for 'dns_upstream'" },
+        { "dns_upstream = ::1\n", "bad value for 'dns_upstream'" },
         { "region = \"local\n", "t.conf:1: unbalanced" },
         { "region = lo\"cal\"\n", "unbalanced" },
         { "LISTEN = 127.0.0.1:1\n", "unknown key 'LISTEN'" },
