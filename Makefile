@@ -19,7 +19,7 @@ common_src := $(wildcard src/common/*.c)
 host_src := $(wildcard src/daemon/host/*.c)
 # the network data plane and DNS server of one host (docs/networking.md)
 net_src := $(wildcard src/daemon/net/*.c)
-daemon_src := $(filter-out src/daemon/main.c,$(wildcard src/daemon/*.c src/daemon/http/*.c src/daemon/store/*.c src/daemon/api/*.c))
+daemon_src := $(filter-out src/daemon/main.c,$(wildcard src/daemon/*.c src/daemon/cmd/*.c src/daemon/http/*.c src/daemon/store/*.c src/daemon/api/*.c))
 store_src := $(wildcard src/daemon/store/*.c)
 agent_src := $(wildcard src/agent/*.c)
 agent_lib_src := $(filter-out src/agent/main.c,$(agent_src))
@@ -197,7 +197,7 @@ FUZZ_CFLAGS := -std=gnu17 -g -O1 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,u
 fuzz: $(O)/fuzz/fuzz_http_request $(O)/fuzz/fuzz_wire $(O)/fuzz/fuzz_qmp $(O)/fuzz/fuzz_cli_argv \
 	$(O)/fuzz/fuzz_migsplit $(O)/fuzz/fuzz_dns $(O)/fuzz/fuzz_netcfg
 
-$(O)/fuzz/fuzz_cli_argv: tests/fuzz/fuzz_cli_argv.c src/cli/args.c src/cli/config.c src/common/buf.c
+$(O)/fuzz/fuzz_cli_argv: tests/fuzz/fuzz_cli_argv.c src/cli/args.c src/cli/cli_config.c src/common/buf.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^
 
@@ -205,17 +205,17 @@ $(O)/fuzz/fuzz_wire: tests/fuzz/fuzz_wire.c src/common/wire.c src/common/buf.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^
 
-$(O)/fuzz/fuzz_qmp: tests/fuzz/fuzz_qmp.c src/daemon/host/qmp.c src/daemon/host/herr.c \
+$(O)/fuzz/fuzz_qmp: tests/fuzz/fuzz_qmp.c src/daemon/host/qmp.c src/common/herr.c \
 		src/daemon/host/usock.c src/common/buf.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ -ljansson
 
 $(O)/fuzz/fuzz_migsplit: tests/fuzz/fuzz_migsplit.c src/daemon/host/migsplit.c \
-		src/daemon/host/herr.c
+		src/common/herr.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^
 
-$(O)/fuzz/fuzz_netcfg: tests/fuzz/fuzz_netcfg.c src/agent/netcfg.c src/agent/rtnl.c
+$(O)/fuzz/fuzz_netcfg: tests/fuzz/fuzz_netcfg.c src/agent/netcfg.c src/agent/agent_rtnl.c src/common/parse.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ -ljansson
 
@@ -223,7 +223,7 @@ $(O)/fuzz/fuzz_dns: tests/fuzz/fuzz_dns.c src/daemon/net/dns_msg.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ -lldns
 
-$(O)/fuzz/fuzz_http_request: tests/fuzz/fuzz_http_request.c src/daemon/http/parser.c \
+$(O)/fuzz/fuzz_http_request: tests/fuzz/fuzz_http_request.c src/daemon/http/parser.c src/common/parse.c \
 		src/daemon/http/route.c src/common/buf.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ -lhttp_parser

@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "daemon/host/mono.h"
+#include "common/mono.h"
 
 
 

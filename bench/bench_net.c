@@ -18,7 +18,7 @@
 #include "inetns.h"
 
 #include "daemon/config.h"
-#include "daemon/host/mono.h"
+#include "common/mono.h"
 #include "daemon/net/net.h"
 
 #include <jansson.h>

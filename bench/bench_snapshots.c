@@ -17,8 +17,8 @@
 #include "apiclient.h"
 #include "stats.h"
 
-#include "daemon/host/herr.h"
-#include "daemon/host/mono.h"
+#include "common/herr.h"
+#include "common/mono.h"
 #include "daemon/host/qmp.h"
 #include "daemon/host/snapshot.h"
 #include "daemon/host/vm.h"

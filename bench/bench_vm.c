@@ -8,8 +8,8 @@
  * RAM split out of the migration stream); BENCH_SNAPSHOT_ONLY=1 stops there. */
 #include "stats.h"
 #include "daemon/host/agent_client.h"
-#include "daemon/host/herr.h"
-#include "daemon/host/mono.h"
+#include "common/herr.h"
+#include "common/mono.h"
 #include "daemon/host/vm.h"
 
 #include <errno.h>

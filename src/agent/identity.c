@@ -3,6 +3,7 @@
  * and fresh entropy for the kernel CRNG. Trusts nothing in the HELLO: bad values are reported
  * to the caller and skipped. Owns no state; proto.c decides when to apply (a new session). */
 #include "agent/identity.h"
+#include "common/parse.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,17 +18,6 @@
 
 #include "agent/agent.h"
 
-static int hex_nibble(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decodes len hex characters into out (room for cap bytes). 0, -EINVAL (odd length or not
  * hex), -EMSGSIZE (more than cap bytes). */
 static int hex_decode(const char *s, size_t len, uint8_t *out, size_t cap, size_t *ret_len)
@@ -37,7 +27,7 @@ static int hex_decode(const char *s, size_t len, uint8_t *out, size_t cap, size_
     if (len / 2 > cap)
         return -EMSGSIZE;
     for (size_t i = 0; i < len; i += 2) {
-        int hi = hex_nibble(s[i]), lo = hex_nibble(s[i + 1]);
+        int hi = hex_digit(s[i]), lo = hex_digit(s[i + 1]);
         if (hi < 0 || lo < 0)
             return -EINVAL;
         out[i / 2] = (uint8_t)(hi << 4 | lo);

@@ -15,8 +15,8 @@
 #include <unistd.h>
 
 #include "agent/agent.h"
-#include "agent/exec.h"
-#include "agent/files.h"
+#include "agent/agent_exec.h"
+#include "agent/agent_files.h"
 #include "agent/power.h"
 #include "agent/proto.h"
 

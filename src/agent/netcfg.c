@@ -3,6 +3,7 @@
  * in it, its canonical text, and applying it to the guest's Ethernet link through rtnl.c plus
  * /etc/resolv.conf. Owns no state; proto.c decides when to apply. */
 #include "agent/netcfg.h"
+#include "common/parse.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,7 +15,7 @@
 
 #include <linux/rtnetlink.h>
 
-#include "agent/rtnl.h"
+#include "agent/agent_rtnl.h"
 
 /* Describes the first problem in reterr (later ones are consequences) and returns r. */
 __attribute__((format(printf, 4, 5)))
@@ -120,17 +121,10 @@ static bool parse_mac(const char *s, size_t len, uint8_t mac[6])
     for (int i = 0; i < 6; i++) {
         unsigned v = 0;
         for (int k = 0; k < 2; k++) {
-            char c = s[3 * i + k];
-            unsigned d;
-            if (c >= '0' && c <= '9')
-                d = (unsigned)(c - '0');
-            else if (c >= 'a' && c <= 'f')
-                d = (unsigned)(c - 'a' + 10);
-            else if (c >= 'A' && c <= 'F')
-                d = (unsigned)(c - 'A' + 10);
-            else
+            int d = hex_digit(s[3 * i + k]);
+            if (d < 0)
                 return false;
-            v = v << 4 | d;
+            v = v << 4 | (unsigned)d;
         }
         if (i < 5 && s[3 * i + 2] != ':')
             return false;

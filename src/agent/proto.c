@@ -11,8 +11,8 @@
 #include <time.h>
 
 #include "agent/agent.h"
-#include "agent/exec.h"
-#include "agent/files.h"
+#include "agent/agent_exec.h"
+#include "agent/agent_files.h"
 #include "agent/identity.h"
 #include "agent/netcfg.h"
 #include "agent/power.h"

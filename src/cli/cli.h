@@ -8,7 +8,7 @@
 #include <stdio.h>
 
 #include "cli/args.h"
-#include "cli/config.h"
+#include "cli/cli_config.h"
 #include "hearth/hearth.h"
 
 #define CLI_VERSION "0.1.0"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* buf.c: growable byte buffer with a ceiling. Knows nothing of what it holds. */
-#include "buf.h"
+#include "common/buf.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* fdio.c: whole writes (fdio.h). */
-#include "fdio.h"
+#include "common/fdio.h"
 
 #include <errno.h>
 #include <sys/types.h>

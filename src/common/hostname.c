@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* hostname.c: guest hostname validation. No allocation, no I/O. */
-#include "hostname.h"
+#include "common/hostname.h"
 
 static bool is_lower_alnum(char c)
 {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* recipe.c: computes image recipe cache keys (recipe.h) with OpenSSL's SHA-256. Reads the input
  * files; writes nothing. */
-#include "recipe.h"
+#include "common/recipe.h"
 
 #include <errno.h>
 #include <fcntl.h>

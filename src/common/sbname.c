@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* sbname.c: sandbox name validation and hostname derivation. Pure functions, no allocation. */
-#include "sbname.h"
+#include "common/sbname.h"
 
 #include <errno.h>
 #include <string.h>

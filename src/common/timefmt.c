@@ -2,7 +2,7 @@
 /* timefmt.c: RFC 3339 formatting and parsing of ms-since-epoch timestamps, with civil-date
  * arithmetic done by hand (no gmtime/timegm: they depend on TZ and on a 64-bit time_t range).
  * Pure functions; no allocation. */
-#include "timefmt.h"
+#include "common/timefmt.h"
 
 #include <errno.h>
 #include <stdbool.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* wire.c: agent channel frame codec and resynchronising reader. Pure byte handling: no I/O, no
  * JSON, no knowledge of streams; hearth-agent and hearthd build their protocols on top. */
-#include "wire.h"
+#include "common/wire.h"
 
 #include <errno.h>
 #include <string.h>

@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
+#include "common/buf.h"
 
 #define WIRE_HEADER_SIZE 16u
 #define WIRE_MAX_PAYLOAD (256u * 1024u)   /* any frame; larger is malformed */

@@ -3,6 +3,7 @@
  * setter; the defaults live in config_defaults(). Input is hostile (a typo'd or truncated file
  * must fail with the line named, never be half-understood), so values are parsed strictly. */
 #include "daemon/config.h"
+#include "common/parse.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -53,25 +54,6 @@ static int fail(char *reterr, size_t reterr_len, const char *fmt, ...)
     return -EINVAL;
 }
 
-/* Strict unsigned decimal: digits only, no sign, no spaces, within [min, max]. */
-static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ret)
-{
-    if (!s || *s < '0' || *s > '9')
-        return -EINVAL;
-    uint64_t v = 0;
-    for (const char *p = s; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return -EINVAL;
-        unsigned d = (unsigned)(*p - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return -ERANGE;
-        v = v * 10 + d;
-    }
-    if (v < min || v > max)
-        return -ERANGE;
-    *ret = v;
-    return 0;
-}
 
 int config_parse_hostport(const char *s, char host[CONFIG_HOST_SIZE], uint16_t *ret_port)
 {

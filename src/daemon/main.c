@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "daemon/commands.h"
+#include "daemon/cmd/cmd.h"
 
 static const char usage[] =
     "usage: hearthd serve [--config FILE] [--data-dir DIR] [--listen HOST:PORT] [--images DIR]\n"

@@ -11,8 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lib/internal.h"
-#include "lib/jsend.h"
+#include "lib/lib_internal.h"
+#include "lib/jsend_read.h"
 #include "lib/ndjson.h"
 
 #define NDJSON_LINE_MAX ((size_t)4 << 20)

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lib/internal.h"
+#include "lib/lib_internal.h"
 
 static const struct {
     int code;

@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/internal.h"
+#include "lib/lib_internal.h"
 
 #define RESP_MAX ((size_t)256 << 20)    /* buffered bodies: 2 × 16 MiB of exec output, escaped */
 #define ERR_BODY_MAX ((size_t)1 << 20)

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/internal.h"
+#include "lib/lib_internal.h"
 
 static char *dump(const json_t *v)
 {

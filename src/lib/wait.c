@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "lib/internal.h"
+#include "lib/lib_internal.h"
 
 #define FIRST_POLL_MAX_MS 60000L
 #define POLL_START_MS 250L

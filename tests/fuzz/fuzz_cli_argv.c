@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "cli/args.h"
-#include "cli/config.h"
+#include "cli/cli_config.h"
 
 static const struct cli_opt opts[] = {
     { "shape", 0, CLI_OPT_VALUE, NULL, NULL },   { "name", 0, CLI_OPT_VALUE, NULL, NULL },

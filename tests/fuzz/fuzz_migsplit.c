@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "daemon/host/herr.h"
+#include "common/herr.h"
 #include "daemon/host/migsplit.h"
 
 #define RAM_SIZE (256ull << 20) /* as the seeds: a 256 MiB guest */

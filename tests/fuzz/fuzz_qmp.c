@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "daemon/host/herr.h"
+#include "common/herr.h"
 #include "daemon/host/qmp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "daemon/host/herr.h"
-#include "daemon/host/mono.h"
+#include "common/herr.h"
+#include "common/mono.h"
 #include "harness.h"
 #include "vmtest.h"
 

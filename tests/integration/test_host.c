@@ -17,7 +17,7 @@
 #include "common/ulid.h"
 #include "common/wire.h"
 #include "daemon/host/host.h"
-#include "daemon/host/mono.h"
+#include "common/mono.h"
 #include "harness.h"
 #include "hostfx.h"
 #include "vmtest.h"

@@ -13,8 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "daemon/host/herr.h"
-#include "daemon/host/mono.h"
+#include "common/herr.h"
+#include "common/mono.h"
 #include "harness.h"
 #include "vmtest.h"
 

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "daemon/host/herr.h"
-#include "daemon/host/mono.h"
+#include "common/herr.h"
+#include "common/mono.h"
 #include "harness.h"
 
 void vmtest_paths(char *kernel, char *rootfs)

@@ -13,7 +13,7 @@
 #include "daemon/api/api.h"
 #include "daemon/api/reply.h"
 #include "daemon/host/host.h"
-#include "daemon/http/jsend.h"
+#include "daemon/api/jsend.h"
 #include "daemon/http/request.h"
 #include "daemon/http/response.h"
 #include "daemon/store/store.h"

@@ -23,7 +23,7 @@
 #include "daemon/http/response.h"
 #include "daemon/http/route.h"
 #include "daemon/host/host.h"
-#include "daemon/host/mono.h"
+#include "common/mono.h"
 #include "daemon/log.h"
 #include "daemon/store/ids.h"
 #include "daemon/store/store.h"

@@ -21,7 +21,7 @@
 #include "common/timefmt.h"
 #include "daemon/api/api.h"
 #include "daemon/host/host.h"
-#include "daemon/host/mono.h"
+#include "common/mono.h"
 #include "daemon/log.h"
 #include "daemon/net/dns.h"
 #include "daemon/store/store.h"

@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "daemon/api/api.h"
-#include "daemon/host/mono.h"
-#include "daemon/http/jsend.h"
+#include "common/mono.h"
+#include "daemon/api/jsend.h"
 #include "daemon/http/request.h"
 #include "daemon/http/response.h"
 #include "daemon/http/route.h"
@@ -35,26 +35,26 @@ void api_reply_done(const struct api_call *call, int status)
 
 void api_reply_ok(const struct api_call *call, json_t *data)
 {
-    (void)http_reply_success(call->req, data);
+    (void)jsend_reply_success(call->req, data);
     api_reply_done(call, 200);
 }
 
 void api_reply_fail(const struct api_call *call, int status, json_t *data)
 {
-    (void)http_reply_fail(call->req, status, data);
+    (void)jsend_reply_fail(call->req, status, data);
     api_reply_done(call, status);
 }
 
 void api_reply_fail_str(const struct api_call *call, int status, const char *msg)
 {
-    (void)http_reply_fail_str(call->req, status, msg);
+    (void)jsend_reply_fail_str(call->req, status, msg);
     api_reply_done(call, status);
 }
 
 void api_reply_fail_code(const struct api_call *call, int status, const char *code,
                          const char *msg)
 {
-    (void)http_reply_fail_code(call->req, status, code, msg);
+    (void)jsend_reply_fail_code(call->req, status, code, msg);
     api_reply_done(call, status);
 }
 
@@ -74,7 +74,7 @@ void api_reply_error(const struct api_call *call, int status, const char *msg, c
 {
     if (status == 503)
         (void)http_response_retry_after(call->req, 5);
-    (void)http_reply_error(call->req, status, msg, code);
+    (void)jsend_reply_error(call->req, status, msg, code);
     api_reply_done(call, status);
 }
 

@@ -16,8 +16,8 @@
 #include "daemon/api/reply.h"
 #include "daemon/api/sandboxes.h"
 #include "daemon/api/snapshots.h"
-#include "daemon/host/mono.h"
-#include "daemon/http/jsend.h"
+#include "common/mono.h"
+#include "daemon/api/jsend.h"
 #include "daemon/http/request.h"
 #include "daemon/http/response.h"
 #include "daemon/http/route.h"
@@ -189,12 +189,12 @@ void api_handle(struct http_request *req, void *ud)
         }
     }
     if (!path_known) {
-        (void)http_reply_not_found(req);
+        (void)jsend_reply_not_found(req);
         api_reply_done(&call, 404);
         return;
     }
     if (!hit) {
-        (void)http_reply_method_not_allowed(req, allow);
+        (void)jsend_reply_method_not_allowed(req, allow);
         api_reply_done(&call, 405);
         return;
     }

@@ -29,12 +29,12 @@
 #include "daemon/api/sandboxes.h"
 #include "daemon/api/validate.h"
 #include "daemon/host/host.h"
-#include "daemon/host/mono.h"
+#include "common/mono.h"
 #include "daemon/host/snapshot.h"
 #include "daemon/http/request.h"
 #include "daemon/http/response.h"
 #include "daemon/http/route.h"
-#include "daemon/http/jsend.h"
+#include "daemon/api/jsend.h"
 #include "daemon/log.h"
 #include "daemon/store/ids.h"
 #include "daemon/store/store.h"
@@ -53,7 +53,7 @@
 static void reply_accepted(const struct api_call *call, const struct store_sandbox *sb)
 {
     (void)http_response_add_header(call->req, "X-Poll-After", "1");
-    (void)http_reply_success_status(call->req, 202, api_sandbox_view(&call->ctx->set, sb));
+    (void)jsend_reply_success_status(call->req, 202, api_sandbox_view(&call->ctx->set, sb));
     api_reply_done(call, 202);
 }
 

@@ -2,7 +2,7 @@
 /* agent_client.c: host side of the agent channel: streams, flow-control credit, callbacks,
  * and synchronous helpers over a private poll loop. Owns the socket and its streams; the
  * frame codec is src/common/wire.c. Knows nothing of QEMU beyond an optional watch fd. */
-#include "agent_client.h"
+#include "daemon/host/agent_client.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,9 +19,9 @@
 
 #include "common/hostname.h"
 #include "common/wire.h"
-#include "herr.h"
-#include "mono.h"
-#include "usock.h"
+#include "common/herr.h"
+#include "common/mono.h"
+#include "daemon/host/usock.h"
 
 #define AGENT_OUT_MAX (8u * 1024u * 1024u)  /* queued output; past it the peer is not reading */
 #define AGENT_PUMP_LOW (1024u * 1024u)      /* refill data frames while less is queued */

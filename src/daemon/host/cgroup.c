@@ -3,7 +3,7 @@
  * but the directories it makes under the root it is given; never touches a cgroup outside it
  * (beyond asking the root's parent to hand the memory and cpu controllers down) and never a v1
  * hierarchy. Pure helpers first, then the few writes to cgroupfs. */
-#include "cgroup.h"
+#include "daemon/host/cgroup.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -17,7 +17,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
-#include "herr.h"
+#include "common/herr.h"
 
 #define NAME_MAX_LEN 64
 

@@ -26,7 +26,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "agent_client.h"
+#include "daemon/host/agent_client.h"
 
 struct event_base;
 struct host;

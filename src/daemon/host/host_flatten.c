@@ -2,7 +2,7 @@
 /* host_flatten.c: host_snapshot_flatten(): a snapshot's qcow2 chain folded onto its bottom in
  * the background by two qemu-img children watched through their pidfds (docs/snapshots.md
  * "Flattening long chains"). */
-#include "host_internal.h"
+#include "daemon/host/host_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,8 +14,8 @@
 
 #include <jansson.h>
 
-#include "mono.h"
-#include "qemu.h"
+#include "common/mono.h"
+#include "daemon/host/qemu.h"
 
 
 static void flatten_free(struct flatten *f)

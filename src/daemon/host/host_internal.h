@@ -11,13 +11,13 @@
 
 #include <event2/event.h>
 
-#include "agent_client.h"
-#include "herr.h"
-#include "host.h"
-#include "proc.h"
-#include "qemu.h"
-#include "qmp.h"
-#include "rundir.h"
+#include "daemon/host/agent_client.h"
+#include "common/herr.h"
+#include "daemon/host/host.h"
+#include "daemon/host/proc.h"
+#include "daemon/host/qemu.h"
+#include "daemon/host/qmp.h"
+#include "daemon/host/rundir.h"
 
 struct migsplit;
 

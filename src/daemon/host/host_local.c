@@ -6,8 +6,8 @@
  * failure explanations with vm.c through rundir.h. Knows nothing of sandboxes or the store.
  * Pause and restore live in host_snapshot.c, disk-chain flattening in host_flatten.c; the
  * three share host_internal.h. */
-#include "host.h"
-#include "host_internal.h"
+#include "daemon/host/host.h"
+#include "daemon/host/host_internal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -25,17 +25,17 @@
 
 #include <jansson.h>
 
-#include "cgroup.h"
+#include "daemon/host/cgroup.h"
 #include "common/hostname.h"
-#include "herr.h"
-#include "mono.h"
-#include "proc.h"
-#include "qemu.h"
-#include "qmp.h"
-#include "migsplit.h"
-#include "rundir.h"
-#include "snapshot.h"
-#include "usock.h"
+#include "common/herr.h"
+#include "common/mono.h"
+#include "daemon/host/proc.h"
+#include "daemon/host/qemu.h"
+#include "daemon/host/qmp.h"
+#include "daemon/host/migsplit.h"
+#include "daemon/host/rundir.h"
+#include "daemon/host/snapshot.h"
+#include "daemon/host/usock.h"
 
 #define HOST_ERR_STR_(name, str) [name] = str,
 static const char *const host_err_names[] = { HOST_ERR_TABLE(HOST_ERR_STR_) };

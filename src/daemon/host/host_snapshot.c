@@ -4,7 +4,7 @@
  * replies, the migration stream read from and written to Unix sockets without blocking, the
  * RAM of a private-RAM VM split out of the stream (migsplit.c), the snapshot format in
  * snapshot.c. */
-#include "host_internal.h"
+#include "daemon/host/host_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,11 +21,11 @@
 #include <jansson.h>
 
 #include "common/fdio.h"
-#include "migsplit.h"
-#include "mono.h"
-#include "qemu.h"
-#include "snapshot.h"
-#include "usock.h"
+#include "daemon/host/migsplit.h"
+#include "common/mono.h"
+#include "daemon/host/qemu.h"
+#include "daemon/host/snapshot.h"
+#include "daemon/host/usock.h"
 
 /* --- restore (docs/snapshots.md "Restore") --- */
 

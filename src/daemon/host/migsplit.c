@@ -3,7 +3,7 @@
  * configuration section and the iterable "ram" section record by record; page records of the
  * split block go to on_ram, all other bytes to on_state. From the first device section on the
  * rest passes through unparsed. Owns only its staging buffers; does no I/O of its own. */
-#include "migsplit.h"
+#include "daemon/host/migsplit.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "herr.h"
+#include "common/herr.h"
 
 /* Stream constants of QEMU 7.2 (migration/savevm.h, migration/ram.c). */
 #define VM_MAGIC 0x5145564du /* "QEVM" */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* proc.c: fork/exec of helper programs and QEMU for the host layer, tracked by pidfd. Owns
  * nothing beyond the struct proc it fills; never installs signal handlers. */
-#include "proc.h"
+#include "daemon/host/proc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,7 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "mono.h"
+#include "common/mono.h"
 
 /* Runs in the child between fork and exec: async-signal-safe calls only. */
 static void child_exec(char *const argv[], const char *log_path, int err_fd, int keep_fd)

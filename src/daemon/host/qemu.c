@@ -2,7 +2,7 @@
 /* qemu.c: QEMU microvm command line (pure), accelerator choice, qcow2 layer creation. Knows the
  * run-dir layout (mem, disk.qcow2, agent.sock, qmp.sock, console.log, qemu.log) and nothing of
  * QMP or the agent protocol; host/vm.c drives the process. */
-#include "qemu.h"
+#include "daemon/host/qemu.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,9 +14,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "herr.h"
-#include "mono.h"
-#include "proc.h"
+#include "common/herr.h"
+#include "common/mono.h"
+#include "daemon/host/proc.h"
 
 static const char *const accel_names[] = {
     [QEMU_ACCEL_AUTO] = "auto",

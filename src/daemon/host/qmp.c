@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* qmp.c: QMP client. One command in flight per VM; events go to the owner's callback. Knows
  * nothing about sandboxes or the agent; host/vm.c drives it. Never logs. */
-#include "qmp.h"
+#include "daemon/host/qmp.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,9 +12,9 @@
 #include <unistd.h>
 
 #include "common/buf.h"
-#include "herr.h"
-#include "mono.h"
-#include "usock.h"
+#include "common/herr.h"
+#include "common/mono.h"
+#include "daemon/host/usock.h"
 
 struct qmp_client {
     int fd;                 /* owned, non-blocking */

@@ -2,7 +2,7 @@
 /* rundir.c: run directory helpers: id check, pid file (write, parse, validate against
  * /proc/PID/stat), removal, and start-failure explanations from the logs it holds. Owns no
  * state; never logs. */
-#include "rundir.h"
+#include "daemon/host/rundir.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -14,9 +14,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "herr.h"
-#include "proc.h"
-#include "qemu.h"
+#include "common/herr.h"
+#include "daemon/host/proc.h"
+#include "daemon/host/qemu.h"
 
 #define PID_MAX_LIMIT 4194304 /* the kernel's ceiling for pid_max */
 

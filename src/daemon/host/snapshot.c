@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* snapshot.c: snapshot directory format: meta.json write and verify, checksums, file moves
  * (snapshot.h). No QEMU here: the callers drive it. */
-#include "snapshot.h"
+#include "daemon/host/snapshot.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -14,7 +14,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
-#include "herr.h"
+#include "common/herr.h"
 
 int snapshot_file_sha256(const char *path, char hex[65], uint64_t *ret_size)
 {

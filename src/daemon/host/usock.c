@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* usock.c: connect to a Unix socket that may not exist yet, waiting on inotify and the
  * creating process's pidfd instead of sleeping. Knows nothing of what runs over the socket. */
-#include "usock.h"
+#include "daemon/host/usock.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -13,8 +13,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "herr.h"
-#include "mono.h"
+#include "common/herr.h"
+#include "common/mono.h"
 
 int usock_connect(const char *path, int *ret_fd)
 {

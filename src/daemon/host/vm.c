@@ -2,7 +2,7 @@
 /* vm.c: lifecycle of one microVM: run dir and disk layer, QEMU spawn, QMP and agent
  * connections, start-up failure diagnosis, stop and cleanup. Owns the QEMU process and the
  * run dir; knows nothing of sandboxes, the store or the API. */
-#include "vm.h"
+#include "daemon/host/vm.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,17 +19,17 @@
 
 #include <openssl/evp.h>
 
-#include "agent_client.h"
+#include "daemon/host/agent_client.h"
 #include "common/fdio.h"
 #include "common/hostname.h"
-#include "herr.h"
-#include "migsplit.h"
-#include "mono.h"
-#include "proc.h"
-#include "qmp.h"
-#include "rundir.h"
-#include "snapshot.h"
-#include "usock.h"
+#include "common/herr.h"
+#include "daemon/host/migsplit.h"
+#include "common/mono.h"
+#include "daemon/host/proc.h"
+#include "daemon/host/qmp.h"
+#include "daemon/host/rundir.h"
+#include "daemon/host/snapshot.h"
+#include "daemon/host/usock.h"
 
 struct vm {
     char run_dir[PATH_MAX];     /* absolute */

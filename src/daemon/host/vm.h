@@ -7,8 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "qemu.h"
-#include "snapshot.h"
+#include "daemon/host/qemu.h"
+#include "daemon/host/snapshot.h"
 
 struct herr;
 struct agent_client;

@@ -5,7 +5,7 @@
  * so. Owns its bufferevent, timers and the current request's connection reference. Every
  * callback into the handler comes from here or from the drain/abort paths, never inline from an
  * API call; a connection is freed only when the outermost of its callbacks returns. */
-#include "daemon/http/internal.h"
+#include "daemon/http/http_internal.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -19,12 +19,9 @@
 #include <event2/buffer.h>
 
 #include "common/ulid.h"
-#include "daemon/http/jsend.h"
 
 static const char h2_preface[] = "PRI * HTTP/2.0";
-static const char h2_reply_body[] =
-    "{\"status\":\"error\",\"message\":\"HTTP/2 is not supported; use HTTP/1.1\",\"code\":505,"
-    "\"data\":{\"code\":\"http_version\"}}";
+static const char h2_reply_msg[] = "HTTP/2 is not supported; use HTTP/1.1";
 
 static void conn_free(struct http_conn *c)
 {
@@ -146,7 +143,8 @@ struct bufferevent *http_conn_detach(struct http_conn *c)
 }
 
 /* Writes a complete server-generated response and moves to closing. */
-static void conn_send_simple(struct http_conn *c, int status, const char *body)
+static void conn_send_simple(struct http_conn *c, int status, const char *body,
+                             const char *ctype)
 {
     char id[ULID_LEN + 1];
     if (ulid_generate(id) < 0)
@@ -154,10 +152,10 @@ static void conn_send_simple(struct http_conn *c, int status, const char *body)
     struct evbuffer *out = bufferevent_get_output(c->bev);
     /* (void): a failed append leaves a truncated reply; the close that follows ends it */
     (void)evbuffer_add_printf(out,
-                              "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+                              "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
                               "Content-Length: %zu\r\nConnection: close\r\n"
                               "X-Request-Id: req_%s\r\n\r\n%s",
-                              status, http_status_reason(status), strlen(body), id, body);
+                              status, http_status_reason(status), ctype, strlen(body), id, body);
     c->close_after = true;
     c->state = HTTP_CONN_CLOSING;
 }
@@ -172,6 +170,42 @@ static const char *status_code_name(int status)
     }
 }
 
+/* A body for a protocol error in the application's format (http_server_set_error_body), or
+ * the message as plain text when it set none. *ret_ctype is the body's Content-Type. */
+static char *error_body(const struct http_server *srv, int status, const char *code,
+                        const char *msg, const char **ret_ctype)
+{
+    if (srv && srv->error_body) {
+        *ret_ctype = "application/json";
+        return srv->error_body(status, code, msg);
+    }
+    *ret_ctype = "text/plain; charset=utf-8";
+    char *text = NULL;
+    return asprintf(&text, "%s\n", msg) < 0 ? NULL : text;
+}
+
+/* Answers a protocol error on a connection that has no request to answer through. */
+static void conn_send_error(struct http_conn *c, int status, const char *code, const char *msg)
+{
+    const char *ctype;
+    char *body = error_body(c->srv, status, code, msg, &ctype);
+    conn_send_simple(c, status, body ? body : "bad request\n",
+                     body ? ctype : "text/plain; charset=utf-8");
+    free(body);
+}
+
+static int reply_protocol_error(struct http_request *req, int status, const char *code,
+                                const char *msg)
+{
+    const char *ctype;
+    char *body = error_body(req->conn ? req->conn->srv : NULL, status, code, msg, &ctype);
+    if (!body)
+        return http_response_send(req, status, "text/plain; charset=utf-8", "error\n", 6);
+    int r = http_response_send(req, status, ctype, body, strlen(body));
+    free(body);
+    return r;
+}
+
 /* Answers a protocol error: through the request when one is current and unanswered (so the
  * client's X-Request-Id is kept), else with a bare response. Either way the connection closes. */
 static void conn_fail(struct http_conn *c, int status, const char *msg)
@@ -179,22 +213,17 @@ static void conn_fail(struct http_conn *c, int status, const char *msg)
     timer_disarm(c);
     struct http_request *req = c->req;
     c->close_after = true;
+    const char *code = status >= 500 ? "http_version" : status_code_name(status);
     if (req && !req->resp_started) {
         /* (void): on failure the connection still closes after whatever was written */
-        if (status >= 500)
-            (void)http_reply_error(req, status, msg, "http_version");
-        else
-            (void)http_reply_fail_code(req, status, status_code_name(status), msg);
+        (void)reply_protocol_error(req, status, code, msg);
         return;
     }
     if (req) {
         http_conn_abort(c); /* a response was already under way: nothing sane to add */
         return;
     }
-    char *body = status >= 500 ? http_jsend_error_text(status, msg, "http_version")
-                               : http_jsend_fail_code_text(status_code_name(status), msg);
-    conn_send_simple(c, status, body ? body : "{\"status\":\"fail\",\"data\":\"bad request\"}");
-    free(body);
+    conn_send_error(c, status, code, msg);
 }
 
 /* Stops the body with an error: the server answers (if the handler has not), the handler's
@@ -205,10 +234,8 @@ static void body_fail(struct http_conn *c, struct http_request *req, int err, in
     req->body_stopped = true;
     c->close_after = true;
     if (!req->resp_started) {
-        if (status == 413)
-            (void)http_reply_fail_code(req, 413, "payload_too_large", msg); /* closes anyway */
-        else
-            (void)http_reply_fail_code(req, status, status_code_name(status), msg);
+        /* (void): the connection closes after the response anyway */
+        (void)reply_protocol_error(req, status, status_code_name(status), msg);
     }
     body_finish(req, err);
 }
@@ -285,7 +312,7 @@ static int step_head(struct http_conn *c)
             if (n < sizeof(h2_preface) - 1)
                 return 0; /* could still be the preface: the request line is not complete */
             timer_disarm(c);
-            conn_send_simple(c, 505, h2_reply_body);
+            conn_send_error(c, 505, "http_version", h2_reply_msg);
             return 1;
         }
     }
@@ -309,7 +336,7 @@ static int step_head(struct http_conn *c)
     if (!http_head_has_body(head) && conn_feed(c, &err) == HTTP_PARSE_DONE)
         req->body_complete = true;
     if (req->target_err) {
-        (void)http_reply_fail_code(req, 400, "invalid_request",
+        (void)reply_protocol_error(req, 400, "invalid_request",
                                    req->target_err == -E2BIG
                                        ? "request target has too many segments or parameters"
                                        : "malformed percent-encoding in request target");

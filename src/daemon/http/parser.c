@@ -6,6 +6,7 @@
  * chunk-size lines and trailers. Stops after the head and after the message so the connection
  * decides, per request, what to do with the bytes that follow. */
 #include "daemon/http/parser.h"
+#include "common/parse.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -333,14 +334,10 @@ static int fail(struct http_reqparser *p, struct http_parse_err *reterr, int sta
 
 static bool is_hex(uint8_t c, unsigned *v)
 {
-    if (c >= '0' && c <= '9')
-        *v = c - '0';
-    else if (c >= 'a' && c <= 'f')
-        *v = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F')
-        *v = c - 'A' + 10;
-    else
+    int d = hex_digit((char)c);
+    if (d < 0)
         return false;
+    *v = (unsigned)d;
     return true;
 }
 

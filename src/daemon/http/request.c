@@ -2,7 +2,7 @@
 /* request.c: the request object handed to handlers: accessors over the parsed head, the
  * X-Request-Id choice, reference counting, and the two body modes (buffered, streamed). It
  * never calls the handler itself: choosing a mode only records it and kicks the connection. */
-#include "daemon/http/internal.h"
+#include "daemon/http/http_internal.h"
 
 #include <errno.h>
 #include <stdio.h>

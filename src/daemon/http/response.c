@@ -3,7 +3,7 @@
  * (X-Request-Id always, Connection: close when the connection will close), Content-Length or
  * chunked bodies, HEAD suppression, drain notifications, and the 101 hand-over. Writes only
  * queue bytes and kick the connection; they never call back into the handler. */
-#include "daemon/http/internal.h"
+#include "daemon/http/http_internal.h"
 
 #include <errno.h>
 #include <inttypes.h>

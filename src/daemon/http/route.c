@@ -3,21 +3,11 @@
  * §1.2, §1.7). Each struct owns one allocation holding every decoded string. Knows nothing
  * about connections or routes themselves. */
 #include "daemon/http/route.h"
+#include "common/parse.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 long http_percent_decode(const char *src, size_t len, char *dst, bool plus_is_space)
 {
@@ -27,7 +17,7 @@ long http_percent_decode(const char *src, size_t len, char *dst, bool plus_is_sp
         if (c == '%') {
             if (len - i < 3)
                 return -EINVAL;
-            int hi = hexval(src[i + 1]), lo = hexval(src[i + 2]);
+            int hi = hex_digit(src[i + 1]), lo = hex_digit(src[i + 2]);
             if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
                 return -EINVAL;
             dst[o++] = (char)(hi << 4 | lo);

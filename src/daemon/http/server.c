@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* server.c: the http_server object: limits, listeners, the list of connections, and graceful
  * shutdown. Accepting creates a connection (conn.c); everything per-request lives there. */
-#include "daemon/http/internal.h"
+#include "daemon/http/http_internal.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -75,6 +75,11 @@ struct http_server *http_server_new(struct event_base *base, const struct http_l
         return NULL;
     }
     return srv;
+}
+
+void http_server_set_error_body(struct http_server *srv, http_error_body_fn fn)
+{
+    srv->error_body = fn;
 }
 
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,

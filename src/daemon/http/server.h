@@ -47,6 +47,14 @@ typedef void (*http_handler_fn)(struct http_request *req, void *ud);
  * memory. Free with http_server_free(). */
 struct http_server *http_server_new(struct event_base *base, const struct http_limits *limits,
                                     http_handler_fn handler, void *ud);
+/* Formats the body of a protocol error the server answers by itself (malformed request, 408,
+ * 413, 431, HTTP/2 preface, ...): status, a stable snake_case code and a one-line message in,
+ * a malloc'd application/json body out (NULL when out of memory). The HTTP layer knows no
+ * envelope format; the API sets its own (api/jsend.h). */
+typedef char *(*http_error_body_fn)(int status, const char *code, const char *msg);
+/* Sets the formatter; without one, protocol errors are answered in plain text. */
+void http_server_set_error_body(struct http_server *srv, http_error_body_fn fn);
+
 /* Binds and listens on host:port (numeric IPv4/IPv6 address; NULL means 127.0.0.1; port 0 picks
  * an ephemeral port, see http_server_port). Returns 0 or -errno (-EADDRINUSE, -EINVAL …). */
 __attribute__((warn_unused_result))

@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "common/buf.h"
-#include "daemon/net/egress.h"
+#include "daemon/net/egress_rules.h"
 #include "daemon/net/net.h"
 #include "daemon/net/nft.h"
 #include "daemon/net/rtnl.h"

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* apikey.c: generating, checking and hashing `hk_` API key secrets. Never keeps a secret: the
  * caller owns every buffer and wipes it. */
-#include "apikey.h"
+#include "daemon/store/apikey.h"
 
 #include <errno.h>
 #include <openssl/crypto.h>

@@ -4,7 +4,7 @@
  * only well-formed input and does storage alone. Internal to src/daemon/store. */
 #pragma once
 
-#include "store.h"
+#include "daemon/store/store.h"
 
 #include <stdarg.h>
 

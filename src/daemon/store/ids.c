@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* ids.c: resource ids (ULIDs from common/ulid.c with getrandom) and their validation for `sb-…` and `key_…` ids. Pure functions
  * apart from the clock and the kernel's random source; no allocation. */
-#include "ids.h"
+#include "daemon/store/ids.h"
 
 #include "common/timefmt.h"
 #include "common/ulid.h"

@@ -2,7 +2,7 @@
 /* migrations.c: the table of embedded schema migrations. The SQL lives in
  * migrations/NNNN_name.sql; the build turns it into $(O)/gen/store_migrations.inc. Backends apply
  * the migrations; this file only lists them. */
-#include "migrations.h"
+#include "daemon/store/migrations.h"
 
 static const struct store_migration migrations[] = {
 #include "store_migrations.inc"

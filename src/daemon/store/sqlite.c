@@ -2,9 +2,9 @@
 /* sqlite.c: the SQLite store backend. WAL journal, foreign keys on, a busy timeout, cached
  * prepared statements, one transaction per public call, numbered migrations tracked in
  * PRAGMA user_version. Owns the sqlite3 handle; sees only input store.c has checked; never logs. */
-#include "backend.h"
-#include "migrations.h"
-#include "sqlite_internal.h"
+#include "daemon/store/backend.h"
+#include "daemon/store/migrations.h"
+#include "daemon/store/sqlite_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>

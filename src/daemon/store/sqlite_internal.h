@@ -4,7 +4,7 @@
  * Internal to src/daemon/store. */
 #pragma once
 
-#include "backend.h"
+#include "daemon/store/backend.h"
 
 #include <sqlite3.h>
 #include <stdbool.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* sqlite_net.c: private networks and their members in the SQLite backend (migration 0003).
  * These calls are rare next to sandbox reads, so statements are prepared per call. */
-#include "sqlite_internal.h"
+#include "daemon/store/sqlite_internal.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* state.c: sandbox lifecycle state names, terminal states and the §2.14.2 transition graph, all
  * from one table. */
-#include "state.h"
+#include "daemon/store/state.h"
 
 #include <errno.h>
 #include <string.h>

@@ -2,10 +2,10 @@
 /* store.c: the backend-neutral front of the store. Picks the backend from the location, checks
  * every argument (lengths, states, user names, key shapes), derives hostnames, mints key ids and
  * secrets, then calls the backend through its ops table. Owns no data of its own; never logs. */
-#include "store.h"
+#include "daemon/store/store.h"
 
-#include "backend.h"
-#include "ids.h"
+#include "daemon/store/backend.h"
+#include "daemon/store/ids.h"
 
 #include "common/sbname.h"
 

@@ -15,8 +15,8 @@
  * - One struct store is used from one thread. Several processes may open the same database. */
 #pragma once
 
-#include "apikey.h"
-#include "state.h"
+#include "daemon/store/apikey.h"
+#include "daemon/store/state.h"
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* test_config.c: config file parsing with hostile lines, file rewrites (0600, other lines kept),
  * the permission warning, and the precedence of flags, environment, file and defaults. */
-#include "cli/config.h"
+#include "cli/cli_config.h"
 #include "harness.h"
 
 #include <errno.h>

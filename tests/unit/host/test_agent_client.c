@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 #include "common/wire.h"
-#include "daemon/host/herr.h"
-#include "daemon/host/mono.h"
+#include "common/herr.h"
+#include "common/mono.h"
 #include "harness.h"
 
 #define SEC 1000000

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "daemon/host/cgroup.h"
-#include "daemon/host/herr.h"
+#include "common/herr.h"
 #include "harness.h"
 
 TEST(vm_limits)

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "common/buf.h"
-#include "daemon/host/herr.h"
+#include "common/herr.h"
 #include "harness.h"
 
 #define PAGE MIGSPLIT_PAGE_SIZE

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "daemon/host/herr.h"
+#include "common/herr.h"
 #include "harness.h"
 
 static const char *argv_after(char **argv, const char *opt, int nth)

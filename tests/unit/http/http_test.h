@@ -19,6 +19,7 @@
 
 #include <event2/event.h>
 
+#include "daemon/api/jsend.h"
 #include "daemon/http/server.h"
 #include "harness.h"
 
@@ -333,6 +334,7 @@ static inline bool tsrv_start(struct tserver *ts, const struct http_limits *limi
         ch.srv = http_server_new(ch.base, limits, handler, ud);
         if (!ch.srv)
             _exit(3);
+        http_server_set_error_body(ch.srv, jsend_protocol_error_body);
         if (tsrv_use_fd) {
             int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
             struct sockaddr_in sa = { .sin_family = AF_INET };

@@ -12,7 +12,7 @@
 #include <event2/bufferevent.h>
 #include <jansson.h>
 
-#include "daemon/http/jsend.h"
+#include "daemon/api/jsend.h"
 #include "daemon/http/request.h"
 #include "daemon/http/response.h"
 
@@ -56,7 +56,7 @@ static void on_echo_body(struct http_request *req, int err, void *ud)
         return;
     size_t len;
     const uint8_t *b = http_request_body(req, &len);
-    (void)http_reply_success(req, json_pack("{s:i,s:s%}", "len", (json_int_t)len, "body",
+    (void)jsend_reply_success(req, json_pack("{s:i,s:s%}", "len", (json_int_t)len, "body",
                                             b ? (const char *)b : "", len));
 }
 
@@ -103,7 +103,7 @@ static void upload_on_end(struct http_request *req, int err, void *ud)
     if (err == 0) {
         char sum[17];
         snprintf(sum, sizeof(sum), "%016llx", (unsigned long long)u->sum);
-        (void)http_reply_success(req, json_pack("{s:I,s:s,s:i}", "bytes", (json_int_t)u->bytes,
+        (void)jsend_reply_success(req, json_pack("{s:I,s:s,s:i}", "bytes", (json_int_t)u->bytes,
                                                 "sum", sum, "pauses", (int)u->pauses));
     } else {
         char ev[64];
@@ -241,7 +241,7 @@ struct delayed {
 static void delayed_fire(evutil_socket_t fd, short what, void *ud)
 {
     struct delayed *d = ud;
-    (void)http_reply_success(d->req, json_string("late"));
+    (void)jsend_reply_success(d->req, json_string("late"));
     http_request_unref(d->req);
     event_free(d->ev);
     free(d);
@@ -265,22 +265,22 @@ static void handler(struct http_request *req, void *ud)
     int m = http_request_method(req);
     if (!strcmp(s0, "hello")) {
         if (m != HTTP_GET && m != HTTP_HEAD) {
-            (void)http_reply_method_not_allowed(req, "GET, HEAD");
+            (void)jsend_reply_method_not_allowed(req, "GET, HEAD");
             return;
         }
-        (void)http_reply_success(req, json_pack("{s:s}", "hello", "world"));
+        (void)jsend_reply_success(req, json_pack("{s:s}", "hello", "world"));
     } else if (!strcmp(s0, "echo")) {
         if (http_request_read_body(req, 0, on_echo_body, NULL) < 0)
-            (void)http_reply_error(req, 500, "read body failed", "internal");
+            (void)jsend_reply_error(req, 500, "read body failed", "internal");
     } else if (!strcmp(s0, "reject")) {
-        (void)http_reply_fail_str(req, 401, "missing or invalid credential");
+        (void)jsend_reply_fail_str(req, 401, "missing or invalid credential");
     } else if (!strcmp(s0, "upload")) {
         start_upload(req);
     } else if (!strcmp(s0, "download")) {
         start_download(req);
     } else if (!strcmp(s0, "ndjson")) {
         if (g_stream) {
-            (void)http_reply_fail_code(req, 409, "in_use", "one stream at a time");
+            (void)jsend_reply_fail_code(req, 409, "in_use", "one stream at a time");
             return;
         }
         g_stream = http_request_ref(req);
@@ -290,7 +290,7 @@ static void handler(struct http_request *req, void *ud)
         stream_next();
     } else if (!strcmp(s0, "next")) {
         stream_next();
-        (void)http_reply_success(req, json_true());
+        (void)jsend_reply_success(req, json_true());
     } else if (!strcmp(s0, "hang")) {
         http_request_ref(req);
         http_request_on_abort(req, hang_on_abort, NULL);
@@ -310,17 +310,17 @@ static void handler(struct http_request *req, void *ud)
         bool stream = false;
         if (http_query_get_bool(http_request_query(req), "stream", false, &stream) < 0) {
             json_decref(segs);
-            (void)http_reply_fail(req, 400, json_pack("{s:s,s:s}", "stream",
+            (void)jsend_reply_fail(req, 400, json_pack("{s:s,s:s}", "stream",
                                                       "must be true or false", "code",
                                                       "invalid_request"));
             return;
         }
-        (void)http_reply_success(req, json_pack("{s:o,s:s?,s:b}", "segs", segs, "path", path,
+        (void)jsend_reply_success(req, json_pack("{s:o,s:s?,s:b}", "segs", segs, "path", path,
                                                 "stream", stream));
     } else if (!strcmp(s0, "upgrade")) {
         struct bufferevent *bev;
         if (http_response_upgrade(req, "tcp-tunnel", &bev) < 0) {
-            (void)http_reply_error(req, 500, "upgrade failed", "internal");
+            (void)jsend_reply_error(req, 500, "upgrade failed", "internal");
             return;
         }
         bufferevent_setcb(bev, up_read, NULL, up_event, NULL);
@@ -328,12 +328,12 @@ static void handler(struct http_request *req, void *ud)
         if (evbuffer_get_length(bufferevent_get_input(bev)))
             up_read(bev, NULL);
     } else if (!strcmp(s0, "stats")) {
-        (void)http_reply_success(req, json_pack("{s:i}", "fds", (int)count_fds()));
+        (void)jsend_reply_success(req, json_pack("{s:i}", "fds", (int)count_fds()));
     } else if (!strcmp(s0, "busy")) {
         (void)http_response_retry_after(req, 120);
-        (void)http_reply_error(req, 503, "no capacity", "no_capacity");
+        (void)jsend_reply_error(req, 503, "no capacity", "no_capacity");
     } else {
-        (void)http_reply_not_found(req);
+        (void)jsend_reply_not_found(req);
     }
 }
 

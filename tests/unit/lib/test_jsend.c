@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* test_jsend.c: JSend decoding into typed errors, with malformed and hostile bodies. */
-#include "lib/jsend.h"
+#include "lib/jsend_read.h"
 #include "harness.h"
 
 #include <stdlib.h>

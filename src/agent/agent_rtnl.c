@@ -3,7 +3,7 @@
  * blocking NETLINK_ROUTE socket, each waited for until its ACK (or, for a dump, NLMSG_DONE).
  * Knows links, IPv4 addresses, main-table IPv4 routes and neighbours of one link; nothing of
  * the net object or the protocol (netcfg.c decides what to change). */
-#include "agent/rtnl.h"
+#include "agent/agent_rtnl.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

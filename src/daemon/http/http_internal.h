@@ -90,6 +90,7 @@ struct http_server {
     struct http_limits limits;
     http_handler_fn handler;
     void *ud;
+    http_error_body_fn error_body; /* protocol errors' body format; NULL: plain text */
     struct evconnlistener *listeners[HTTP_MAX_LISTENERS]; /* owned */
     unsigned nlisteners;
     struct http_conn *conns;     /* owned list */

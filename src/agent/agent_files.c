@@ -3,7 +3,7 @@
  * renamed over it after EOF, so readers never see half a file and a failed upload leaves the old
  * one intact. Disk I/O is done synchronously on the loop: a regular file does not block long,
  * and each call moves at most one 64 KiB chunk. */
-#include "agent/files.h"
+#include "agent/agent_files.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* jsend.c: JSend envelope decoding. The server is trusted to follow API.md §1.4 but a proxy in
  * between may not: any body (HTML, truncated JSON, nothing) must still give a sane error. */
-#include "lib/jsend.h"
+#include "lib/jsend_read.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "lib/internal.h"
+#include "lib/lib_internal.h"
 
 int jsend_err_from_status(int s)
 {

@@ -2,7 +2,7 @@
 /* vm_run.c: `hearthd vm run`: boot one microVM, run a command in it through the agent with its
  * output streamed live, shut the VM down, and exit with the command's status. Edge code: prints
  * to stdout/stderr. Uses the synchronous host layer only; knows nothing about the API or store. */
-#include "daemon/commands.h"
+#include "daemon/cmd/cmd.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -18,8 +18,8 @@
 #include "common/fdio.h"
 #include "common/wire.h"
 #include "daemon/host/agent_client.h"
-#include "daemon/host/herr.h"
-#include "daemon/host/mono.h"
+#include "common/herr.h"
+#include "common/mono.h"
 #include "daemon/host/qemu.h"
 #include "daemon/host/vm.h"
 

@@ -2,7 +2,7 @@
 /* jsend.c: JSend envelopes (API.md §1.4). The envelope text is assembled here rather than by
  * jansson so that "status" is first whatever jansson's key order; payloads are dumped compact.
  * Every function steals its json_t argument. */
-#include "daemon/http/jsend.h"
+#include "daemon/api/jsend.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -43,24 +43,24 @@ static int send_text(struct http_request *req, int status, char *text)
     return r;
 }
 
-int http_reply_success_status(struct http_request *req, int status, json_t *data)
+int jsend_reply_success_status(struct http_request *req, int status, json_t *data)
 {
     return send_text(req, status, envelope("success", data ? data : json_object()));
 }
 
-int http_reply_success(struct http_request *req, json_t *data)
+int jsend_reply_success(struct http_request *req, json_t *data)
 {
-    return http_reply_success_status(req, 200, data);
+    return jsend_reply_success_status(req, 200, data);
 }
 
-int http_reply_fail(struct http_request *req, int status, json_t *data)
+int jsend_reply_fail(struct http_request *req, int status, json_t *data)
 {
     return send_text(req, status, envelope("fail", data ? data : json_object()));
 }
 
-int http_reply_fail_str(struct http_request *req, int status, const char *msg)
+int jsend_reply_fail_str(struct http_request *req, int status, const char *msg)
 {
-    return http_reply_fail(req, status, json_string(msg));
+    return jsend_reply_fail(req, status, json_string(msg));
 }
 
 static json_t *code_object(const char *code, const char *msg)
@@ -74,22 +74,22 @@ static json_t *code_object(const char *code, const char *msg)
     return o;
 }
 
-int http_reply_fail_code(struct http_request *req, int status, const char *code,
+int jsend_reply_fail_code(struct http_request *req, int status, const char *code,
                          const char *msg)
 {
     json_t *o = code_object(code, msg);
     if (!o)
         return -ENOMEM;
-    return http_reply_fail(req, status, o);
+    return jsend_reply_fail(req, status, o);
 }
 
-char *http_jsend_fail_code_text(const char *code, const char *msg)
+char *jsend_fail_code_text(const char *code, const char *msg)
 {
     json_t *o = code_object(code, msg);
     return o ? envelope("fail", o) : NULL;
 }
 
-char *http_jsend_error_text(int status, const char *msg, const char *code)
+char *jsend_error_text(int status, const char *msg, const char *code)
 {
     json_t *m = json_string(msg ? msg : "");
     char *mtext = m ? json_dumps(m, JSON_ENCODE_ANY) : NULL;
@@ -118,20 +118,25 @@ char *http_jsend_error_text(int status, const char *msg, const char *code)
     return out;
 }
 
-int http_reply_error(struct http_request *req, int status, const char *msg, const char *code)
+char *jsend_protocol_error_body(int status, const char *code, const char *msg)
 {
-    return send_text(req, status, http_jsend_error_text(status, msg, code));
+    return status >= 500 ? jsend_error_text(status, msg, code) : jsend_fail_code_text(code, msg);
 }
 
-int http_reply_method_not_allowed(struct http_request *req, const char *allow)
+int jsend_reply_error(struct http_request *req, int status, const char *msg, const char *code)
+{
+    return send_text(req, status, jsend_error_text(status, msg, code));
+}
+
+int jsend_reply_method_not_allowed(struct http_request *req, const char *allow)
 {
     int r = http_response_add_header(req, "Allow", allow);
     if (r < 0)
         return r;
-    return http_reply_fail_str(req, 405, "method not allowed");
+    return jsend_reply_fail_str(req, 405, "method not allowed");
 }
 
-int http_reply_not_found(struct http_request *req)
+int jsend_reply_not_found(struct http_request *req)
 {
-    return http_reply_fail_str(req, 404, "route not found");
+    return jsend_reply_fail_str(req, 404, "route not found");
 }

@@ -3,7 +3,7 @@
  * runs the API listener (and the Prometheus metrics listener) on one libevent loop, and shuts
  * down gracefully on SIGTERM/SIGINT. Owns the daemon context (struct hd_ctx); no globals. Edge
  * code: logs JSON lines, never a key. */
-#include "daemon/commands.h"
+#include "daemon/cmd/cmd.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -24,7 +24,7 @@
 #include "daemon/api/api.h"
 #include "daemon/api/netplane.h"
 #include "daemon/config.h"
-#include "daemon/http/jsend.h"
+#include "daemon/api/jsend.h"
 #include "daemon/http/request.h"
 #include "daemon/http/response.h"
 #include "daemon/http/route.h"
@@ -164,11 +164,11 @@ static void on_metrics_request(struct http_request *req, void *ud)
     struct hd_ctx *hd = ud;
     const struct http_path *p = http_request_path(req);
     if (!(p->n == 1 && strcmp(p->seg[0], "metrics") == 0)) {
-        (void)http_reply_not_found(req);
+        (void)jsend_reply_not_found(req);
         return;
     }
     if (http_request_method(req) != HTTP_GET) {
-        (void)http_reply_method_not_allowed(req, "GET");
+        (void)jsend_reply_method_not_allowed(req, "GET");
         return;
     }
     struct buf b;
@@ -185,7 +185,7 @@ static void on_metrics_request(struct http_request *req, void *ud)
                         hd->api.host ? host_vm_count(hd->api.host) : 0);
     if (r < 0) {
         buf_release(&b);
-        (void)http_reply_error(req, 500, "cannot render metrics", "internal");
+        (void)jsend_reply_error(req, 500, "cannot render metrics", "internal");
         return;
     }
     (void)http_response_send(req, 200, "text/plain; version=0.0.4; charset=utf-8", b.data,
@@ -381,11 +381,14 @@ static int serve_run(struct hd_ctx *hd)
     hd->api_srv = http_server_new(hd->base, NULL, api_handle, &hd->api);
     if (!hd->api_srv)
         return EXIT_HEARTHD;
+    http_server_set_error_body(hd->api_srv, jsend_protocol_error_body);
     if (listen_and_record(hd, hd->api_srv, hd->cfg.listen_host, hd->cfg.listen_port, PORT_FILE,
                           "api") < 0)
         return EXIT_HEARTHD;
     if (hd->cfg.metrics_enabled) {
         hd->metrics_srv = http_server_new(hd->base, NULL, on_metrics_request, hd);
+        if (hd->metrics_srv)
+            http_server_set_error_body(hd->metrics_srv, jsend_protocol_error_body);
         if (!hd->metrics_srv ||
             listen_and_record(hd, hd->metrics_srv, hd->cfg.metrics_host, hd->cfg.metrics_port,
                               METRICS_PORT_FILE, "metrics") < 0)

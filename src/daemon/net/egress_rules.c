@@ -2,7 +2,7 @@
 /* egress.c: egress rules (API.md §3.6.3) as data: parse, match a DNS name, derive the static
  * sets. The API validates rules before they are stored; this parser is strict anyway because
  * its output becomes nftables text, and it must never crash on what it is given. */
-#include "daemon/net/egress.h"
+#include "daemon/net/egress_rules.h"
 
 #include <errno.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* herr.c: error code plus detail text for host operations. Formatting only; never logs. */
-#include "herr.h"
+#include "common/herr.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -3,7 +3,7 @@
  * and the deadline reach its whole process group), three pipes and a merged environment; a
  * CLOEXEC pipe reports why exec failed. Output is forwarded only while the stream has credit
  * and the output queue has room, so a slow host slows the command down. */
-#include "agent/exec.h"
+#include "agent/agent_exec.h"
 
 #include <errno.h>
 #include <fcntl.h>
