@@ -148,10 +148,28 @@ sqlite3_stmt *sqlite_stmt(struct sqlite_store *s, enum sqlite_stmt_id id, int *r
     return q;
 }
 
+sqlite3_stmt *sqlite_stmt_texts(struct sqlite_store *s, enum sqlite_stmt_id id,
+                                const char *const *p, size_t np, int *ret_err)
+{
+    sqlite3_stmt *q = sqlite_stmt(s, id, ret_err);
+    if (q && (*ret_err = sqlite_bind_texts(q, p, np)) < 0)
+        return NULL;
+    return q;
+}
+
 int sqlite_prepare(struct sqlite_store *s, const char *sql, sqlite3_stmt **ret)
 {
     int rc = sqlite3_prepare_v2(s->db, sql, -1, ret, NULL);
     return rc == SQLITE_OK ? 0 : sqlite_fail(s, rc);
+}
+
+int sqlite_prepare_bound(struct sqlite_store *s, const char *sql, const char *const *p, size_t np,
+                         sqlite3_stmt **ret)
+{
+    int r = sqlite_prepare(s, sql, ret);
+    if (r == 0 && (r = sqlite_bind_texts(*ret, p, np)) < 0)
+        sqlite3_finalize(*ret);
+    return r;
 }
 
 /* Resets q afterwards so it holds no lock. */
@@ -161,6 +179,12 @@ int sqlite_step_done(struct sqlite_store *s, sqlite3_stmt *q)
     int r = rc == SQLITE_DONE ? 0 : sqlite_fail(s, rc == SQLITE_ROW ? SQLITE_MISUSE : rc);
     (void)sqlite3_reset(q);
     return r;
+}
+
+int sqlite_step_change(struct sqlite_store *s, sqlite3_stmt *q)
+{
+    int r = sqlite_step_done(s, q);
+    return r == 0 && sqlite3_changes(s->db) == 0 ? -ENOENT : r;
 }
 
 int sqlite_step_row(struct sqlite_store *s, sqlite3_stmt *q)
@@ -268,44 +292,72 @@ int sqlite_col_state(sqlite3_stmt *q, int i, enum store_state *ret, bool null_ok
     return r < 0 ? -EUCLEAN : 0;
 }
 
-void *sqlite_room_for_one(void *v, size_t n, size_t *cap, size_t elem, size_t first)
+int sqlite_read_all(struct sqlite_store *s, sqlite3_stmt *q, size_t elem, size_t first,
+                    sqlite_read_fn *read, void **ret, size_t *ret_n)
 {
-    if (n < *cap)
-        return v;
-    size_t ncap = *cap ? *cap * 2 : first;
-    void *nv = realloc(v, ncap * elem);
-    if (nv)
-        *cap = ncap;
-    return nv;
+    char *v = NULL;
+    size_t n = 0, cap = 0;
+    int r;
+    while ((r = sqlite_step_row(s, q)) == 1) {
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : first;
+            char *nv = realloc(v, ncap * elem);
+            if (!nv) {
+                r = -ENOMEM;
+                break;
+            }
+            v = nv;
+            cap = ncap;
+        }
+        if ((r = read(q, v + n * elem)) < 0)
+            break;
+        n++;
+    }
+    (void)sqlite3_reset(q);
+    *ret = v;
+    *ret_n = n;
+    return r;
+}
+
+int sqlite_select_all(struct sqlite_store *s, const char *sql, const char *const *p, size_t np,
+                      size_t elem, size_t first, sqlite_read_fn *read, void **ret, size_t *ret_n)
+{
+    sqlite3_stmt *q;
+    int r = sqlite_prepare_bound(s, sql, p, np, &q);
+    if (r < 0)
+        return r;
+    void *v;
+    size_t n;
+    r = sqlite_read_all(s, q, elem, first, read, &v, &n);
+    sqlite3_finalize(q);
+    if (r < 0) {
+        free(v);
+        return r;
+    }
+    *ret = v;
+    *ret_n = n;
+    return 0;
+}
+
+/* sqlite_read_fn for a NOT NULL text column */
+static int read_str(sqlite3_stmt *q, void *elem)
+{
+    char **str = elem;
+    int r = sqlite_col_strdup(q, 0, str);
+    return r < 0 ? r : *str ? 0 : -EUCLEAN;
 }
 
 int sqlite_read_strv(struct sqlite_store *s, sqlite3_stmt *q, struct store_strv *ret)
 {
-    struct store_strv v = { 0 };
-    size_t cap = 0;
-    int r;
-    while ((r = sqlite_step_row(s, q)) == 1) {
-        char **nv = sqlite_room_for_one(v.v, v.n, &cap, sizeof(*nv), 4);
-        if (!nv) {
-            r = -ENOMEM;
-            break;
-        }
-        v.v = nv;
-        r = sqlite_col_strdup(q, 0, &v.v[v.n]);
-        if (r < 0)
-            break;
-        if (!v.v[v.n]) {
-            r = -EUCLEAN;
-            break;
-        }
-        v.n++;
-    }
-    (void)sqlite3_reset(q);
+    void *v;
+    size_t n;
+    int r = sqlite_read_all(s, q, sizeof(char *), 4, read_str, &v, &n);
+    struct store_strv strv = { .v = v, .n = n };
     if (r < 0) {
-        store_strv_free(&v);
+        store_strv_free(&strv);
         return r;
     }
-    *ret = v;
+    *ret = strv;
     return 0;
 }
 

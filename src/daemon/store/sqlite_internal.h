@@ -67,10 +67,18 @@ static inline struct sqlite_store *to_sqlite(struct store *st)
 int sqlite_fail(struct sqlite_store *s, int rc);
 /* Returns the cached statement, reset and unbound, or NULL with *ret_err set. */
 sqlite3_stmt *sqlite_stmt(struct sqlite_store *s, enum sqlite_stmt_id id, int *ret_err);
+/* sqlite_stmt(), then binds the texts p[0..np) to ?1..?np: NULL with *ret_err set on failure. */
+sqlite3_stmt *sqlite_stmt_texts(struct sqlite_store *s, enum sqlite_stmt_id id,
+                                const char *const *p, size_t np, int *ret_err);
 /* Prepares a one-off statement (the caller finalizes it). */
 int sqlite_prepare(struct sqlite_store *s, const char *sql, sqlite3_stmt **ret);
+/* sqlite_prepare(), then binds the texts p[0..np) to ?1..?np (a NULL text binds NULL). */
+int sqlite_prepare_bound(struct sqlite_store *s, const char *sql, const char *const *p, size_t np,
+                         sqlite3_stmt **ret);
 /* Runs a statement expected to finish without rows, then resets it. */
 int sqlite_step_done(struct sqlite_store *s, sqlite3_stmt *q);
+/* sqlite_step_done() for an UPDATE or DELETE that must hit a row: -ENOENT when none changed. */
+int sqlite_step_change(struct sqlite_store *s, sqlite3_stmt *q);
 /* SQLITE_ROW → 1, SQLITE_DONE → 0, else -errno. */
 int sqlite_step_row(struct sqlite_store *s, sqlite3_stmt *q);
 /* Steps q for exactly one row: 0 with the row current, -ENOENT (none) or -errno. */
@@ -128,9 +136,18 @@ struct sqlite_text_col {
 /* Reads each of cols[0..n) into obj with sqlite_col_text(); stops at the first error. */
 int sqlite_col_texts(sqlite3_stmt *q, void *obj, const struct sqlite_text_col *cols, size_t n);
 
-/* Room for element n of a growing array v with *cap slots (first: the first allocation's
- * slots). Returns the array, moved or not, or NULL when out of memory (v is then untouched). */
-void *sqlite_room_for_one(void *v, size_t n, size_t *cap, size_t elem, size_t first);
+/* Reads the current row of q into *elem; on failure leaves nothing in *elem to free. */
+typedef int sqlite_read_fn(sqlite3_stmt *q, void *elem);
+/* Steps q (bound) to its end and reads each row with read into a new array of elem-byte slots
+ * (first: how many the first allocation holds). Resets q. Returns 0 with the array in *ret and
+ * its length in *ret_n, or -errno with the *ret_n rows read so far left in *ret (possibly NULL)
+ * for the caller to free. */
+int sqlite_read_all(struct sqlite_store *s, sqlite3_stmt *q, size_t elem, size_t first,
+                    sqlite_read_fn *read, void **ret, size_t *ret_n);
+/* Runs one-off sql with texts p bound and reads every row into a new array of elements that
+ * hold nothing to free (see sqlite_read_all). */
+int sqlite_select_all(struct sqlite_store *s, const char *sql, const char *const *p, size_t np,
+                      size_t elem, size_t first, sqlite_read_fn *read, void **ret, size_t *ret_n);
 /* Steps q (bound) and collects its first column, which must not be NULL, into *ret. Resets q. */
 int sqlite_read_strv(struct sqlite_store *s, sqlite3_stmt *q, struct store_strv *ret);
 

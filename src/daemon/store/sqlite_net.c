@@ -17,16 +17,6 @@
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
-/* Prepares sql and binds the texts p[0..np) to ?1..?np. */
-static int prepare_bound(struct sqlite_store *s, const char *sql, const char *const *p, size_t np,
-                         sqlite3_stmt **ret)
-{
-    int r = sqlite_prepare(s, sql, ret);
-    if (r == 0 && (r = sqlite_bind_texts(*ret, p, np)) < 0)
-        sqlite3_finalize(*ret);
-    return r;
-}
-
 /* Runs q to completion, finalises it, returns 0 or -errno. */
 static int done(struct sqlite_store *s, sqlite3_stmt *q)
 {
@@ -40,7 +30,7 @@ static int counts(struct sqlite_store *s, const char *sql, const char *const *p,
                   int64_t *out, int n)
 {
     sqlite3_stmt *q;
-    int r = prepare_bound(s, sql, p, np, &q);
+    int r = sqlite_prepare_bound(s, sql, p, np, &q);
     if (r < 0)
         return r;
     r = sqlite_step_one(s, q);
@@ -53,10 +43,9 @@ static int counts(struct sqlite_store *s, const char *sql, const char *const *p,
 static int read_network(sqlite3_stmt *q, struct store_network *n)
 {
     static const struct sqlite_text_col texts[] = {
-        SQLITE_TEXT_COL(0, struct store_network, id),
-        SQLITE_TEXT_COL(1, struct store_network, user_id),
-        SQLITE_TEXT_COL(2, struct store_network, name),
-        SQLITE_TEXT_COL(3, struct store_network, subnet),
+#define T(c, f) SQLITE_TEXT_COL(c, struct store_network, f)
+        T(0, id), T(1, user_id), T(2, name), T(3, subnet),
+#undef T
     };
     memset(n, 0, sizeof(*n));
     int r = sqlite_col_texts(q, n, texts, NELEM(texts));
@@ -71,7 +60,7 @@ static int network_one(struct sqlite_store *s, const char *sql, const char *cons
                        struct store_network *ret)
 {
     sqlite3_stmt *q;
-    int r = prepare_bound(s, sql, p, np, &q);
+    int r = sqlite_prepare_bound(s, sql, p, np, &q);
     if (r < 0)
         return r;
     r = sqlite_step_one(s, q);
@@ -96,7 +85,7 @@ int sqlite_network_insert(struct store *st, const struct store_network *n)
         r = c[0] > 0 ? -EEXIST : c[1] > 0 ? -EADDRINUSE : 0;
     sqlite3_stmt *q;
     if (r == 0)
-        r = prepare_bound(s, "INSERT INTO networks (id, user_id, name, subnet, created_at) "
+        r = sqlite_prepare_bound(s, "INSERT INTO networks (id, user_id, name, subnet, created_at) "
                              "VALUES (?1, ?2, ?3, ?4, ?5)", p, 4, &q);
     if (r == 0) {
         sqlite3_bind_int64(q, 5, n->created_at);
@@ -128,7 +117,7 @@ int sqlite_network_list(struct store *st, const char *user_id, size_t limit, siz
                    &user_id, 1, &total, 1);
     sqlite3_stmt *q;
     if (r == 0 && limit > 0)
-        r = prepare_bound(s, "SELECT " NET_COLS " FROM networks n WHERE n.user_id = ?1 AND "
+        r = sqlite_prepare_bound(s, "SELECT " NET_COLS " FROM networks n WHERE n.user_id = ?1 AND "
                              "n.deleted_at IS NULL ORDER BY n.created_at DESC, n.id DESC "
                              "LIMIT ?2 OFFSET ?3", &user_id, 1, &q);
     if (r == 0 && limit > 0) {
@@ -170,7 +159,7 @@ int sqlite_network_delete(struct store *st, const char *user_id, const char *id,
     }
     sqlite3_stmt *q;
     if (r == 0)
-        r = prepare_bound(s, "UPDATE networks SET deleted_at = ?2 WHERE id = ?1", p, 1, &q);
+        r = sqlite_prepare_bound(s, "UPDATE networks SET deleted_at = ?2 WHERE id = ?1", p, 1, &q);
     if (r == 0) {
         sqlite3_bind_int64(q, 2, now_ms);
         r = done(s, q);
@@ -220,7 +209,7 @@ int sqlite_member_add(struct store *st, const char *network_id, const char *sand
                                                      : 0;
     sqlite3_stmt *q;
     if (r == 0)
-        r = prepare_bound(s, "INSERT INTO network_members (network_id, sandbox_id, ip, "
+        r = sqlite_prepare_bound(s, "INSERT INTO network_members (network_id, sandbox_id, ip, "
                              "joined_at) VALUES (?1, ?2, ?3, ?4)", p, 3, &q);
     if (r == 0) {
         sqlite3_bind_int64(q, 4, now_ms);
@@ -236,27 +225,24 @@ int sqlite_member_remove(struct store *st, const char *network_id, const char *s
     struct sqlite_store *s = to_sqlite(st);
     const char *p[] = { network_id, sandbox_id };
     sqlite3_stmt *q;
-    int r = prepare_bound(s, "DELETE FROM network_members WHERE network_id = ?1 AND "
+    int r = sqlite_prepare_bound(s, "DELETE FROM network_members WHERE network_id = ?1 AND "
                              "sandbox_id = ?2", p, 2, &q);
     if (r < 0)
         return r;
-    r = done(s, q);
-    if (r == 0 && sqlite3_changes(s->db) == 0)
-        r = -ENOENT;
+    r = sqlite_step_change(s, q);
+    sqlite3_finalize(q);
     return r;
 }
 
-static int read_member(sqlite3_stmt *q, struct store_member *m)
+static int read_member(sqlite3_stmt *q, void *elem)
 {
     static const struct sqlite_text_col texts[] = {
-        SQLITE_TEXT_COL(0, struct store_member, network_id),
-        SQLITE_TEXT_COL(1, struct store_member, network_name),
-        SQLITE_TEXT_COL(2, struct store_member, subnet),
-        SQLITE_TEXT_COL(3, struct store_member, sandbox_id),
-        SQLITE_TEXT_COL(4, struct store_member, name),
-        SQLITE_TEXT_COL(5, struct store_member, hostname),
-        SQLITE_TEXT_COL(7, struct store_member, ip),
+#define T(c, f) SQLITE_TEXT_COL(c, struct store_member, f)
+        T(0, network_id), T(1, network_name), T(2, subnet), T(3, sandbox_id), T(4, name),
+        T(5, hostname), T(7, ip),
+#undef T
     };
+    struct store_member *m = elem;
     memset(m, 0, sizeof(*m));
     int r = sqlite_col_texts(q, m, texts, NELEM(texts));
     if (r == 0)
@@ -270,34 +256,16 @@ int sqlite_member_list(struct store *st, const char *network_id, const char *san
 {
     struct sqlite_store *s = to_sqlite(st);
     const char *p = network_id ? network_id : sandbox_id;
-    sqlite3_stmt *q;
-    int r = prepare_bound(s, network_id
+    void *v;
+    int r = sqlite_select_all(s, network_id
         ? "SELECT " MEMBER_COLS " FROM network_members m JOIN networks n ON n.id = m.network_id "
           "JOIN sandboxes s ON s.id = m.sandbox_id WHERE m.network_id = ?1 "
           "ORDER BY s.created_at DESC, s.id DESC"
         : "SELECT " MEMBER_COLS " FROM network_members m JOIN networks n ON n.id = m.network_id "
           "JOIN sandboxes s ON s.id = m.sandbox_id WHERE m.sandbox_id = ?1 "
-          "ORDER BY m.joined_at, m.network_id", &p, 1, &q);
-    if (r < 0)
-        return r;
-    struct store_member *v = NULL;
-    size_t n = 0, cap = 0;
-    while ((r = sqlite_step_row(s, q)) == 1) {
-        struct store_member *nv = sqlite_room_for_one(v, n, &cap, sizeof(*nv), 8);
-        if (!nv) {
-            r = -ENOMEM;
-            break;
-        }
-        v = nv;
-        if ((r = read_member(q, &v[n++])) < 0)
-            break;
-    }
-    sqlite3_finalize(q);
-    if (r < 0) {
-        free(v);
-        return r;
-    }
-    *ret = v;
-    *ret_n = n;
-    return 0;
+          "ORDER BY m.joined_at, m.network_id",
+        &p, 1, sizeof(struct store_member), 8, read_member, &v, ret_n);
+    if (r == 0)
+        *ret = v;
+    return r;
 }

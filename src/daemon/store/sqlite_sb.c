@@ -65,8 +65,9 @@ static int bind_row(sqlite3_stmt *q, const struct store_sandbox *sb)
 
 /* Reads the SB_COLS of the current row into *sb (lists left empty). On failure *sb holds nothing
  * that needs freeing. */
-static int read_row(sqlite3_stmt *q, struct store_sandbox *sb)
+static int read_row(sqlite3_stmt *q, void *elem)
 {
+    struct store_sandbox *sb = elem;
     static const struct sqlite_text_col texts[] = {
 #define T(c, f) SQLITE_TEXT_COL(c, struct store_sandbox, f)
         T(C_ID, id), T(C_USER_ID, user_id), T(C_NAME, name), T(C_HOSTNAME, hostname),
@@ -116,12 +117,8 @@ static int load_strv(struct sqlite_store *s, enum sqlite_stmt_id id, const char 
                      struct store_strv *ret)
 {
     int r = 0;
-    sqlite3_stmt *q = sqlite_stmt(s, id, &r);
-    if (!q)
-        return r;
-    if (sqlite_bind_text(q, 1, sandbox_id) != SQLITE_OK)
-        return -ENOMEM;
-    return sqlite_read_strv(s, q, ret);
+    sqlite3_stmt *q = sqlite_stmt_texts(s, id, &sandbox_id, 1, &r);
+    return q ? sqlite_read_strv(s, q, ret) : r;
 }
 
 static int load_lists(struct sqlite_store *s, struct store_sandbox *sb)
@@ -138,24 +135,10 @@ static int load_lists(struct sqlite_store *s, struct store_sandbox *sb)
 static int read_rows(struct sqlite_store *s, sqlite3_stmt *q, struct store_sandbox **ret,
                      size_t *ret_n)
 {
-    struct store_sandbox *v = NULL;
-    size_t n = 0, cap = 0;
-    int r;
-    while ((r = sqlite_step_row(s, q)) == 1) {
-        struct store_sandbox *nv = sqlite_room_for_one(v, n, &cap, sizeof(*nv), 16);
-        if (!nv) {
-            r = -ENOMEM;
-            break;
-        }
-        v = nv;
-        r = read_row(q, &v[n]);
-        if (r < 0) {
-            store_sandbox_release(&v[n]);
-            break;
-        }
-        n++;
-    }
-    (void)sqlite3_reset(q);
+    void *all;
+    size_t n;
+    int r = sqlite_read_all(s, q, sizeof(struct store_sandbox), 16, read_row, &all, &n);
+    struct store_sandbox *v = all;
     /* the lists come after the main statement is reset: its cursor may share pages with them */
     for (size_t i = 0; r == 0 && i < n; i++)
         r = load_lists(s, &v[i]);
@@ -199,8 +182,8 @@ static int select_rows(struct sqlite_store *s, enum sqlite_stmt_id id, const cha
     struct store_sandbox *v = NULL;
     size_t n = 0;
     int r = sqlite_tx_begin(s, false);
-    sqlite3_stmt *q = r == 0 ? sqlite_stmt(s, id, &r) : NULL;
-    if (q && (r = sqlite_bind_texts(q, p, np)) == 0)
+    sqlite3_stmt *q = r == 0 ? sqlite_stmt_texts(s, id, p, np, &r) : NULL;
+    if (q)
         r = read_rows(s, q, &v, &n);
     r = sqlite_tx_end(s, r);
     if (r < 0) {
@@ -224,76 +207,96 @@ static int select_one(struct sqlite_store *s, enum sqlite_stmt_id id, const char
 
 /* ---- sandboxes ---- */
 
-static int insert_egress(struct sqlite_store *s, const char *id, const char *const *rules,
-                         size_t n)
+/* Binds the columns of child row i of items after the sandbox id (parameters 2 and 3). */
+typedef int bind_child_fn(sqlite3_stmt *q, const void *items, size_t i);
+
+/* Inserts the n child rows of sandbox id with cached statement sid, one step each. */
+static int insert_children(struct sqlite_store *s, enum sqlite_stmt_id sid, const char *id,
+                           const void *items, size_t n, bind_child_fn *bind)
 {
     int r = 0;
     for (size_t i = 0; i < n && r == 0; i++) {
-        sqlite3_stmt *q = sqlite_stmt(s, S_SB_EGRESS_INSERT, &r);
+        sqlite3_stmt *q = sqlite_stmt(s, sid, &r);
         if (!q)
             break;
-        if (sqlite_bind_text(q, 1, id) | sqlite3_bind_int64(q, 2, (int64_t)i) | sqlite_bind_text(q, 3, rules[i]))
+        if (sqlite_bind_text(q, 1, id) != SQLITE_OK)
             return -ENOMEM;
+        if ((r = bind(q, items, i)) < 0)
+            return r;
         r = sqlite_step_done(s, q);
     }
     return r;
+}
+
+static int bind_egress(sqlite3_stmt *q, const void *items, size_t i)
+{
+    const char *const *rules = items;
+    return sqlite3_bind_int64(q, 2, (int64_t)i) | sqlite_bind_text(q, 3, rules[i]) ? -ENOMEM : 0;
+}
+
+static int insert_egress(struct sqlite_store *s, const char *id, const char *const *rules,
+                         size_t n)
+{
+    return insert_children(s, S_SB_EGRESS_INSERT, id, rules, n, bind_egress);
+}
+
+/* Runs cached count statement id for the text param: the count, or -errno. */
+static int count_of(struct sqlite_store *s, enum sqlite_stmt_id id, const char *param,
+                    uint64_t *ret_n)
+{
+    int r = 0;
+    sqlite3_stmt *q = sqlite_stmt_texts(s, id, &param, 1, &r);
+    if (!q)
+        return r;
+    r = sqlite_step_one(s, q);
+    if (r == 0)
+        *ret_n = (uint64_t)sqlite3_column_int64(q, 0);
+    (void)sqlite3_reset(q);
+    return r == -ENOENT ? -EIO : r;
+}
+
+static int bind_ssh(sqlite3_stmt *q, const void *items, size_t i)
+{
+    const char *key = ((const char *const *)items)[i];
+    size_t idlen = store_sshkey_identity_len(key);
+    return sqlite3_bind_text(q, 2, key, (int)idlen, SQLITE_STATIC) | sqlite_bind_text(q, 3, key)
+               ? -ENOMEM
+               : 0;
 }
 
 /* Adds keys (skipping duplicates) and returns the count after, checked against the cap. */
 static int insert_ssh(struct sqlite_store *s, const char *id, const char *const *keys, size_t n,
                       size_t *ret_count)
 {
-    int r = 0;
-    for (size_t i = 0; i < n && r == 0; i++) {
-        sqlite3_stmt *q = sqlite_stmt(s, S_SB_SSH_INSERT, &r);
-        if (!q)
-            return r;
-        size_t idlen = store_sshkey_identity_len(keys[i]);
-        if (sqlite_bind_text(q, 1, id) | sqlite3_bind_text(q, 2, keys[i], (int)idlen, SQLITE_STATIC) |
-            sqlite_bind_text(q, 3, keys[i]))
-            return -ENOMEM;
-        r = sqlite_step_done(s, q);
-    }
+    uint64_t count;
+    int r = insert_children(s, S_SB_SSH_INSERT, id, keys, n, bind_ssh);
+    if (r == 0)
+        r = count_of(s, S_SB_SSH_COUNT, id, &count);
     if (r < 0)
         return r;
-    sqlite3_stmt *q = sqlite_stmt(s, S_SB_SSH_COUNT, &r);
-    if (!q)
-        return r;
-    if (sqlite_bind_text(q, 1, id) != SQLITE_OK)
-        return -ENOMEM;
-    r = sqlite_step_row(s, q);
-    if (r == 1) {
-        int64_t count = sqlite3_column_int64(q, 0);
-        r = count > STORE_MAX_SSH_KEYS ? -E2BIG : 0;
-        if (ret_count)
-            *ret_count = (size_t)count;
-    } else if (r == 0) {
-        r = -EIO;
-    }
-    (void)sqlite3_reset(q);
-    return r;
+    if (ret_count)
+        *ret_count = (size_t)count;
+    return count > STORE_MAX_SSH_KEYS ? -E2BIG : 0;
+}
+
+static int bind_env(sqlite3_stmt *q, const void *items, size_t i)
+{
+    const struct store_env *env = (const struct store_env *)items + i;
+    /* a zero-length blob must still be non-NULL for the NOT NULL column */
+    const void *val = env->value_len ? (const void *)env->value : "";
+    if (env->value_len > (size_t)INT32_MAX)
+        return -E2BIG;
+    return sqlite_bind_text(q, 2, env->key) |
+                   sqlite3_bind_blob(q, 3, val, (int)env->value_len, SQLITE_STATIC)
+               ? -ENOMEM
+               : 0;
 }
 
 static int insert_envs(struct sqlite_store *s, const char *id, const struct store_env *envs,
                        size_t n)
 {
-    int r = 0;
-    for (size_t i = 0; i < n && r == 0; i++) {
-        sqlite3_stmt *q = sqlite_stmt(s, S_SB_ENV_INSERT, &r);
-        if (!q)
-            break;
-        /* a zero-length blob must still be non-NULL for the NOT NULL column */
-        const void *val = envs[i].value_len ? (const void *)envs[i].value : "";
-        if (envs[i].value_len > (size_t)INT32_MAX)
-            return -E2BIG;
-        if (sqlite_bind_text(q, 1, id) | sqlite_bind_text(q, 2, envs[i].key) |
-            sqlite3_bind_blob(q, 3, val, (int)envs[i].value_len, SQLITE_STATIC))
-            return -ENOMEM;
-        r = sqlite_step_done(s, q);
-        if (r == -EEXIST)
-            r = -EINVAL; /* the same key twice */
-    }
-    return r;
+    int r = insert_children(s, S_SB_ENV_INSERT, id, envs, n, bind_env);
+    return r == -EEXIST ? -EINVAL : r; /* the same key twice */
 }
 
 /* Inserts one row and its lists; distinguishes an address collision from a name collision. */
@@ -430,11 +433,9 @@ int sqlite_sb_count(struct store *st, const char *user_id,
     struct sqlite_store *s = to_sqlite(st);
     uint64_t c[STORE_STATE__COUNT] = { 0 };
     int r = 0;
-    sqlite3_stmt *q = sqlite_stmt(s, S_SB_COUNT, &r);
+    sqlite3_stmt *q = sqlite_stmt_texts(s, S_SB_COUNT, &user_id, 1, &r);
     if (!q)
         return r;
-    if (sqlite_bind_text(q, 1, user_id) != SQLITE_OK)
-        return -ENOMEM;
     while ((r = sqlite_step_row(s, q)) == 1) {
         enum store_state state;
         r = sqlite_col_state(q, 0, &state, false);
@@ -562,9 +563,9 @@ int sqlite_sb_update(struct store *st, const char *user_id, const char *id,
     if (r == 0)
         r = update_fields(s, id, p);
     if (r == 0 && (p->fields & STORE_PATCH_EGRESS)) {
-        sqlite3_stmt *q = sqlite_stmt(s, S_SB_EGRESS_DELETE, &r);
+        sqlite3_stmt *q = sqlite_stmt_texts(s, S_SB_EGRESS_DELETE, &id, 1, &r);
         if (q)
-            r = sqlite_bind_text(q, 1, id) == SQLITE_OK ? sqlite_step_done(s, q) : -ENOMEM;
+            r = sqlite_step_done(s, q);
         if (r == 0)
             r = insert_egress(s, id, p->egress, p->n_egress);
     }
@@ -578,8 +579,8 @@ int sqlite_sb_transition(struct store *st, const char *id, const struct store_tr
     int r = sqlite_tx_begin(s, true);
     sqlite3_stmt *q = r == 0 ? sqlite_stmt(s, S_SB_TRANSITION, &r) : NULL;
     if (q) {
-        if (sqlite_bind_text(q, 1, id) | sqlite_bind_state_opt(q, 2, t->to) | sqlite_bind_state_opt(q, 3, t->from) |
-            sqlite_bind_state_opt(q, 4, t->intent) | sqlite3_bind_int64(q, 5, t->now_ms) |
+        if (sqlite_bind_text(q, 1, id) | sqlite_bind_state_opt(q, 2, t->to) |
+            sqlite_bind_state_opt(q, 3, t->from) | sqlite_bind_state_opt(q, 4, t->intent) | sqlite3_bind_int64(q, 5, t->now_ms) |
             sqlite3_bind_int(q, 6, (t->flags & STORE_TR_NO_PENDING) != 0))
             r = -ENOMEM;
         else
@@ -595,9 +596,9 @@ int sqlite_sb_transition(struct store *st, const char *id, const struct store_tr
     struct store_sandbox row;
     bool have_row = false;
     if (r == 0 && ret_sb) {
-        q = sqlite_stmt(s, S_SB_GET_ANY, &r);
+        q = sqlite_stmt_texts(s, S_SB_GET_ANY, &id, 1, &r);
         if (q)
-            r = sqlite_bind_text(q, 1, id) == SQLITE_OK ? read_one(s, q, &row) : -ENOMEM;
+            r = read_one(s, q, &row);
         have_row = r == 0;
     }
     r = sqlite_tx_end(s, r);
@@ -625,45 +626,39 @@ int sqlite_sb_ssh_add(struct store *st, const char *user_id, const char *id,
     return r;
 }
 
-int sqlite_sb_envs_get(struct store *st, const char *id, struct store_env **ret,
-                              size_t *ret_n)
+/* sqlite_read_fn for a (key, value) row of S_SB_ENVS */
+static int read_env(sqlite3_stmt *q, void *elem)
+{
+    const char *key = (const char *)sqlite3_column_text(q, 0);
+    const void *val = sqlite3_column_blob(q, 1);
+    size_t len = (size_t)sqlite3_column_bytes(q, 1);
+    char *kcopy = key ? strdup(key) : NULL;
+    char *vcopy = malloc(len + 1);
+    if (!kcopy || !vcopy) {
+        free(kcopy);
+        free(vcopy);
+        return -ENOMEM;
+    }
+    if (len)
+        memcpy(vcopy, val, len);
+    vcopy[len] = '\0';
+    struct store_env *env = elem;
+    *env = (struct store_env){ .key = kcopy, .value = vcopy, .value_len = len };
+    return 0;
+}
+
+int sqlite_sb_envs_get(struct store *st, const char *id, struct store_env **ret, size_t *ret_n)
 {
     struct sqlite_store *s = to_sqlite(st);
     enum store_state status, target;
+    void *v = NULL;
+    size_t n = 0;
     int r = sqlite_tx_begin(s, false);
     if (r == 0)
         r = row_state(s, NULL, id, &status, &target);
-    sqlite3_stmt *q = r == 0 ? sqlite_stmt(s, S_SB_ENVS, &r) : NULL;
-    struct store_env *v = NULL;
-    size_t n = 0, cap = 0;
-    if (q && sqlite_bind_text(q, 1, id) != SQLITE_OK)
-        r = -ENOMEM;
-    while (q && r == 0 && (r = sqlite_step_row(s, q)) == 1) {
-        r = 0;
-        struct store_env *nv = sqlite_room_for_one(v, n, &cap, sizeof(*nv), 8);
-        if (!nv) {
-            r = -ENOMEM;
-            break;
-        }
-        v = nv;
-        const char *key = (const char *)sqlite3_column_text(q, 0);
-        const void *val = sqlite3_column_blob(q, 1);
-        size_t len = (size_t)sqlite3_column_bytes(q, 1);
-        char *kcopy = key ? strdup(key) : NULL;
-        char *vcopy = malloc(len + 1);
-        if (!kcopy || !vcopy) {
-            free(kcopy);
-            free(vcopy);
-            r = -ENOMEM;
-            break;
-        }
-        if (len)
-            memcpy(vcopy, val, len);
-        vcopy[len] = '\0';
-        v[n++] = (struct store_env){ .key = kcopy, .value = vcopy, .value_len = len };
-    }
+    sqlite3_stmt *q = r == 0 ? sqlite_stmt_texts(s, S_SB_ENVS, &id, 1, &r) : NULL;
     if (q)
-        (void)sqlite3_reset(q);
+        r = sqlite_read_all(s, q, sizeof(struct store_env), 8, read_env, &v, &n);
     r = sqlite_tx_end(s, r);
     if (r < 0) {
         store_envs_free(v, n);
@@ -698,17 +693,6 @@ int sqlite_sb_purge(struct store *st, int64_t cutoff_ms)
 
 int sqlite_snapshot_refs(struct store *st, const char *dir, uint64_t *ret_n)
 {
-    struct sqlite_store *s = to_sqlite(st);
-    int r;
-    sqlite3_stmt *q = sqlite_stmt(s, S_SNAPSHOT_REFS, &r);
-    if (!q)
-        return r;
-    if (sqlite_bind_text(q, 1, dir) != SQLITE_OK)
-        return -ENOMEM;
-    r = sqlite_step_one(s, q);
-    if (r == 0)
-        *ret_n = (uint64_t)sqlite3_column_int64(q, 0);
-    sqlite3_reset(q);
-    return r == -ENOENT ? -EIO : r;
+    return count_of(to_sqlite(st), S_SNAPSHOT_REFS, dir, ret_n);
 }
 
