@@ -107,6 +107,11 @@ int cli_error(struct cli *cli, int code, const char *fmt, ...)
     return code;
 }
 
+const struct cli_opt cli_confirm_opts[] = {
+    { "yes", 'y', CLI_OPT_BOOL, "force", NULL },
+    CLI_OPT_END,
+};
+
 int cli_confirm(struct cli *cli, const char *what)
 {
     if (cli_flag(&cli->args, "yes"))

@@ -8,9 +8,8 @@
 #include <string.h>
 
 const struct cli_opt cmd_hosts_opts[] = {
-    { "limit", 0, CLI_OPT_VALUE, NULL, NULL },
-    { "offset", 0, CLI_OPT_VALUE, NULL, NULL },
-    { NULL },
+    CLI_FLAGS_PAGE,
+    CLI_OPT_END,
 };
 
 int cmd_hosts(struct cli *cli, int argc, char **argv)

@@ -14,34 +14,28 @@
 #include "common/timefmt.h"
 
 const struct cli_opt cmd_sandbox_create_opts[] = {
-    { "shape", 0, CLI_OPT_VALUE, NULL, NULL },
-    { "name", 0, CLI_OPT_VALUE, NULL, NULL },
-    { "rootfs", 0, CLI_OPT_VALUE, NULL, NULL },
-    { "disk-mib", 0, CLI_OPT_VALUE, NULL, NULL },
-    { "ssh-key", 0, CLI_OPT_LIST, NULL, NULL },
-    { "egress", 0, CLI_OPT_LIST, NULL, NULL },
-    { "env", 0, CLI_OPT_LIST, NULL, NULL },
-    { "ingress", 0, CLI_OPT_BOOL, NULL, NULL },
+    CLI_VALUE("shape"),
+    CLI_VALUE("name"),
+    CLI_VALUE("rootfs"),
+    CLI_VALUE("disk-mib"),
+    CLI_LIST("ssh-key"),
+    CLI_LIST("egress"),
+    CLI_LIST("env"),
+    CLI_BOOL("ingress"),
     { "network", 0, CLI_OPT_LIST, "net", NULL },
-    { "disk", 0, CLI_OPT_LIST, NULL, NULL },
-    { "auto-pause", 0, CLI_OPT_VALUE, NULL, NULL },
-    { "quiet", 'q', CLI_OPT_BOOL, NULL, NULL },
-    { NULL },
+    CLI_LIST("disk"),
+    CLI_VALUE("auto-pause"),
+    CLI_FLAG_QUIET,
+    CLI_OPT_END,
 };
 
 const struct cli_opt cmd_sandbox_list_opts[] = {
-    { "limit", 0, CLI_OPT_VALUE, NULL, NULL },
-    { "offset", 0, CLI_OPT_VALUE, NULL, NULL },
-    { "status", 0, CLI_OPT_VALUE, NULL, NULL },
+    CLI_FLAGS_PAGE,
+    CLI_VALUE("status"),
     { "all", 'a', CLI_OPT_BOOL, NULL, NULL },
-    { "quiet", 'q', CLI_OPT_BOOL, NULL, NULL },
-    { "wide", 0, CLI_OPT_BOOL, NULL, NULL },
-    { NULL },
-};
-
-const struct cli_opt cmd_sandbox_rm_opts[] = {
-    { "yes", 'y', CLI_OPT_BOOL, "force", NULL },
-    { NULL },
+    CLI_FLAG_QUIET,
+    CLI_BOOL("wide"),
+    CLI_OPT_END,
 };
 
 static const char *const states[] = { "creating", "running",  "pausing", "paused",   "resuming",

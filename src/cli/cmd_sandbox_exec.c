@@ -17,10 +17,10 @@
 
 const struct cli_opt cmd_sandbox_exec_opts[] = {
     { "stream", 's', CLI_OPT_BOOL, NULL, NULL },
-    { "stdin", 0, CLI_OPT_VALUE, NULL, NULL },
-    { "no-stdin", 0, CLI_OPT_BOOL, NULL, NULL },
-    { "env", 0, CLI_OPT_LIST, NULL, NULL },
-    { NULL },
+    CLI_VALUE("stdin"),
+    CLI_BOOL("no-stdin"),
+    CLI_LIST("env"),
+    CLI_OPT_END,
 };
 
 /* Reads all of fd into b (whose maximum is STDIN_MAX). Returns 0, -EMSGSIZE or -errno. */

@@ -13,11 +13,6 @@
 
 #define DEFAULT_RECHARGE "5GiB"
 
-const struct cli_opt cmd_firewall_clear_opts[] = {
-    { "yes", 'y', CLI_OPT_BOOL, "force", NULL },
-    { NULL },
-};
-
 static const char warn_blocked[] =
     "warning: outbound traffic is now limited to these rules; everything not listed is blocked\n";
 

@@ -13,29 +13,27 @@
 #define FORK_COUNT_MAX 100
 
 const struct cli_opt cmd_sandbox_pause_opts[] = {
-    { "no-wait", 0, CLI_OPT_BOOL, NULL, NULL },
-    { "timeout", 0, CLI_OPT_VALUE, NULL, NULL },
-    { "quiet", 'q', CLI_OPT_BOOL, NULL, NULL },
-    { NULL },
+    CLI_FLAGS_WAIT,
+    CLI_FLAG_QUIET,
+    CLI_OPT_END,
 };
 
 const struct cli_opt cmd_sandbox_fork_opts[] = {
-    { "paused", 0, CLI_OPT_BOOL, NULL, NULL },
-    { "name", 0, CLI_OPT_VALUE, NULL, NULL },
-    { "ssh-key", 0, CLI_OPT_LIST, NULL, NULL },
-    { "egress", 0, CLI_OPT_LIST, NULL, NULL },
-    { "count", 0, CLI_OPT_VALUE, NULL, NULL },
-    { "no-wait", 0, CLI_OPT_BOOL, NULL, NULL },
-    { "timeout", 0, CLI_OPT_VALUE, NULL, NULL },
-    { "quiet", 'q', CLI_OPT_BOOL, NULL, NULL },
-    { NULL },
+    CLI_BOOL("paused"),
+    CLI_VALUE("name"),
+    CLI_LIST("ssh-key"),
+    CLI_LIST("egress"),
+    CLI_VALUE("count"),
+    CLI_FLAGS_WAIT,
+    CLI_FLAG_QUIET,
+    CLI_OPT_END,
 };
 
 const struct cli_opt cmd_sandbox_wait_opts[] = {
-    { "for", 0, CLI_OPT_VALUE, NULL, NULL },
-    { "timeout", 0, CLI_OPT_VALUE, NULL, NULL },
-    { "quiet", 'q', CLI_OPT_BOOL, NULL, NULL },
-    { NULL },
+    CLI_VALUE("for"),
+    CLI_VALUE("timeout"),
+    CLI_FLAG_QUIET,
+    CLI_OPT_END,
 };
 
 /* --timeout (default 5m) into *ret_ms; with_no_wait: the command also has --no-wait. Returns 0

@@ -12,15 +12,9 @@
 #include "common/timefmt.h"
 
 const struct cli_opt cmd_network_ls_opts[] = {
-    { "limit", 0, CLI_OPT_VALUE, NULL, NULL },
-    { "offset", 0, CLI_OPT_VALUE, NULL, NULL },
-    { "quiet", 'q', CLI_OPT_BOOL, NULL, NULL },
-    { NULL },
-};
-
-const struct cli_opt cmd_network_confirm_opts[] = {
-    { "yes", 'y', CLI_OPT_BOOL, "force", NULL },
-    { NULL },
+    CLI_FLAGS_PAGE,
+    CLI_FLAG_QUIET,
+    CLI_OPT_END,
 };
 
 static void print_network(const hearth_obj *o)
