@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/values.h"
 
 int cli_exit_for(int err)
 {
@@ -105,6 +106,19 @@ int cli_error(struct cli *cli, int code, const char *fmt, ...)
         fprintf(stderr, "error: %s\n", e.message);
     }
     return code;
+}
+
+int cli_page_flags(struct cli *cli, int64_t *ret_limit, int64_t *ret_offset)
+{
+    int64_t limit = 50, offset = 0;
+    const char *v;
+    if ((v = cli_value(&cli->args, "limit")) && (cli_parse_count(v, 500, &limit) < 0 || !limit))
+        return cli_usage_error(cli, "--limit '%.40s' is not a number from 1 to 500", v);
+    if ((v = cli_value(&cli->args, "offset")) && cli_parse_count(v, INT32_MAX, &offset) < 0)
+        return cli_usage_error(cli, "--offset '%.40s' is not a number", v);
+    *ret_limit = limit;
+    *ret_offset = offset;
+    return 0;
 }
 
 const struct cli_opt cli_confirm_opts[] = {

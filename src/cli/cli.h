@@ -65,6 +65,10 @@ int cli_confirm(struct cli *cli, const char *what);
 /* Writes s as a JSON string literal (quotes included) on f. */
 void cli_json_str(FILE *f, const char *s);
 
+/* Reads the running command's --limit (1 to 500, default 50) and --offset (default 0) flags.
+ * Returns 0, or CLI_EXIT_USAGE after printing why. */
+int cli_page_flags(struct cli *cli, int64_t *ret_limit, int64_t *ret_offset);
+
 /* Resolves a sandbox reference (id or name, CLI.md §6.1) into a new object (its SandboxView).
  * On failure prints the error and returns the exit code (4 when nothing matches). */
 int cli_sandbox_resolve(struct cli *cli, const char *ref, hearth_obj **ret);

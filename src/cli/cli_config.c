@@ -190,24 +190,7 @@ static int read_all(const char *path, struct buf *b, struct stat *st)
         r = -EINVAL;
         goto out;
     }
-    for (;;) {
-        int e = 0;
-        uint8_t *p = buf_reserve(b, 4096, &e);
-        if (!p) {
-            r = e ? e : -ENOMEM;
-            goto out;
-        }
-        ssize_t got = read(fd, p, 4096);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            r = -errno;
-            goto out;
-        }
-        if (got == 0)
-            break;
-        buf_commit(b, (size_t)got);
-    }
+    r = buf_read_fd(b, fd);
 out:
     close(fd);
     return r;

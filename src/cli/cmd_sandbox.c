@@ -350,18 +350,15 @@ static void print_list(struct cli *cli, const hearth_obj **items, size_t n)
                               age,                         ingress };
         (void)out_table_add(&t, row); /* out of memory: the row is missing, nothing else */
     }
-    out_table_print(&t, stdout);
-    out_table_release(&t);
+    out_table_finish(&t, stdout);
 }
 
 int cmd_sandbox_list(struct cli *cli, int argc, char **argv)
 {
-    int64_t limit = 50, offset = 0;
-    const char *v;
-    if ((v = cli_value(&cli->args, "limit")) && (cli_parse_count(v, 500, &limit) < 0 || !limit))
-        return cli_usage_error(cli, "--limit '%.40s' is not a number from 1 to 500", v);
-    if ((v = cli_value(&cli->args, "offset")) && cli_parse_count(v, INT32_MAX, &offset) < 0)
-        return cli_usage_error(cli, "--offset '%.40s' is not a number", v);
+    int64_t limit, offset;
+    int r = cli_page_flags(cli, &limit, &offset);
+    if (r)
+        return r;
     const char *status = cli_value(&cli->args, "status");
     if (status) {
         bool known = false;
@@ -395,7 +392,6 @@ int cmd_sandbox_list(struct cli *cli, int argc, char **argv)
     hearth_list *lists[N_LIVE_STATES] = { 0 };
     const hearth_obj **items = NULL;
     size_t total = 0;
-    int r = CLI_EXIT_OK;
     for (size_t s = 0; s < N_LIVE_STATES; s++) {
         if (hearth_sandbox_list_all(cli->client, states[s], (size_t)(offset + limit), &lists[s],
                                     &e) != HEARTH_OK) {

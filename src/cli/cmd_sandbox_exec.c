@@ -60,19 +60,15 @@ static bool on_frame(void *ud, const struct hearth_frame *f)
     }
     switch (f->kind) {
     case HEARTH_FRAME_STDOUT:
+    case HEARTH_FRAME_STDERR: {
+        FILE *to = f->kind == HEARTH_FRAME_STDOUT ? stdout : stderr;
         s->output = true;
         if (!s->cli->settings.json) {
-            fwrite(f->data, 1, f->len, stdout);
-            fflush(stdout);
+            fwrite(f->data, 1, f->len, to);
+            fflush(to);
         }
         break;
-    case HEARTH_FRAME_STDERR:
-        s->output = true;
-        if (!s->cli->settings.json) {
-            fwrite(f->data, 1, f->len, stderr);
-            fflush(stderr);
-        }
-        break;
+    }
     case HEARTH_FRAME_ERROR:
         if (!s->error_frame)
             s->error_before_output = !s->output;

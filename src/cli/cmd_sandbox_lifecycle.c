@@ -72,6 +72,15 @@ static void print_view(const hearth_obj *o, bool fork)
     out_kv_print(&kv, stdout);
 }
 
+/* The sandbox a pause, resume or wait ended with: its JSON, or its short view. */
+static void show_final(struct cli *cli, const hearth_obj *final)
+{
+    if (cli->settings.json)
+        out_json(hearth_obj_json(final));
+    else
+        print_view(final, false);
+}
+
 /* The progress line follows the statuses the wait observes: "sb-01J… resuming". */
 struct watch {
     struct out_progress *p;
@@ -149,10 +158,7 @@ static int pause_or_resume(struct cli *cli, const char *ref, bool pause)
             goto out;
         out_progress_end(&p, true, target);
     }
-    if (cli->settings.json)
-        out_json(hearth_obj_json(final));
-    else
-        print_view(final, false);
+    show_final(cli, final);
 out:
     hearth_obj_free(sb);
     hearth_obj_free(view);
@@ -345,10 +351,7 @@ int cmd_sandbox_wait(struct cli *cli, int argc, char **argv)
         goto out;
     }
     out_progress_end(&p, true, target);
-    if (cli->settings.json)
-        out_json(hearth_obj_json(final));
-    else
-        print_view(final, false);
+    show_final(cli, final);
 out:
     hearth_obj_free(sb);
     hearth_obj_free(final);

@@ -45,12 +45,10 @@ int cmd_network_create(struct cli *cli, int argc, char **argv)
 
 int cmd_network_ls(struct cli *cli, int argc, char **argv)
 {
-    int64_t limit = 50, offset = 0;
-    const char *v;
-    if ((v = cli_value(&cli->args, "limit")) && (cli_parse_count(v, 500, &limit) < 0 || !limit))
-        return cli_usage_error(cli, "--limit '%.40s' is not a number from 1 to 500", v);
-    if ((v = cli_value(&cli->args, "offset")) && cli_parse_count(v, INT32_MAX, &offset) < 0)
-        return cli_usage_error(cli, "--offset '%.40s' is not a number", v);
+    int64_t limit, offset;
+    int r = cli_page_flags(cli, &limit, &offset);
+    if (r)
+        return r;
     struct hearth_page page = { .limit = limit, .offset = offset };
     hearth_list *l = NULL;
     struct hearth_error e;
@@ -79,8 +77,7 @@ int cmd_network_ls(struct cli *cli, int argc, char **argv)
                                   age };
             (void)out_table_add(&t, row); /* out of memory: the row is missing, nothing else */
         }
-        out_table_print(&t, stdout);
-        out_table_release(&t);
+        out_table_finish(&t, stdout);
     }
     hearth_list_free(l);
     return CLI_EXIT_OK;
@@ -105,8 +102,7 @@ static void print_members(const hearth_obj *o, size_t n)
         row[4] = row[1] ? fqdn : NULL;
         (void)out_table_add(&t, row); /* out of memory: the row is missing, nothing else */
     }
-    out_table_print(&t, stdout);
-    out_table_release(&t);
+    out_table_finish(&t, stdout);
 }
 
 int cmd_network_show(struct cli *cli, int argc, char **argv)

@@ -59,7 +59,7 @@ static size_t width(const char *s)
     return w;
 }
 
-void out_table_print(const struct out_table *t, FILE *f)
+static void table_print(const struct out_table *t, FILE *f)
 {
     size_t w[OUT_MAX_COLS] = { 0 };
     for (size_t c = 0; c < t->ncols; c++) {
@@ -88,8 +88,9 @@ void out_table_print(const struct out_table *t, FILE *f)
     }
 }
 
-void out_table_release(struct out_table *t)
+void out_table_finish(struct out_table *t, FILE *f)
 {
+    table_print(t, f);
     for (size_t i = 0; i < t->nrows * t->ncols; i++)
         free(t->cells[i]);
     free(t->cells);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void buf_init(struct buf *b, size_t max)
 {
@@ -107,4 +108,22 @@ uint8_t *buf_take(struct buf *b, size_t *ret_len)
     b->data = NULL;
     b->len = b->cap = 0;
     return p;
+}
+
+int buf_read_fd(struct buf *b, int fd)
+{
+    for (;;) {
+        int r = -ENOMEM;
+        uint8_t *p = buf_reserve(b, 4096, &r);
+        if (!p)
+            return r;
+        ssize_t got = read(fd, p, 4096);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0)
+            return -errno;
+        if (got == 0)
+            return 0;
+        buf_commit(b, (size_t)got);
+    }
 }

@@ -209,13 +209,13 @@ HEARTH_EXPORT char *hearth_list_json(const hearth_list *l)
 HEARTH_EXPORT hearth_body *hearth_body_new(void)
 {
     hearth_body *b = calloc(1, sizeof(*b));
-    if (!b)
-        return NULL;
-    b->root = json_object();
-    if (!b->root) {
+    json_t *root = json_object();
+    if (!b || !root) {
         free(b);
+        json_decref(root);
         return NULL;
     }
+    b->root = root;
     return b;
 }
 
@@ -277,35 +277,32 @@ static json_t *container(hearth_body *b, const char *key, bool array)
     return v;
 }
 
-HEARTH_EXPORT int hearth_body_append_str(hearth_body *b, const char *key, const char *v)
+/* Adds the string v to the container at key: appended to its array when name is NULL, else set
+ * as name in its object. */
+static int add_str(hearth_body *b, const char *key, const char *name, const char *v)
 {
-    if (!b || !key || !v)
-        return HEARTH_ERR_INVALID;
     json_t *s = json_string(v);
     if (!s)
         return HEARTH_ERR_INVALID;
-    json_t *a = container(b, key, true);
-    if (!a) {
+    json_t *c = container(b, key, !name);
+    if (!c) {
         json_decref(s);
         return HEARTH_ERR_INVALID;
     }
-    return json_array_append_new(a, s) == 0 ? HEARTH_OK : HEARTH_ERR_NOMEM;
+    if (name)
+        return json_object_set_new(c, name, s) == 0 ? HEARTH_OK : HEARTH_ERR_INVALID;
+    return json_array_append_new(c, s) == 0 ? HEARTH_OK : HEARTH_ERR_NOMEM;
+}
+
+HEARTH_EXPORT int hearth_body_append_str(hearth_body *b, const char *key, const char *v)
+{
+    return b && key && v ? add_str(b, key, NULL, v) : HEARTH_ERR_INVALID;
 }
 
 HEARTH_EXPORT int hearth_body_set_map(hearth_body *b, const char *key, const char *name,
                                       const char *v)
 {
-    if (!b || !key || !name || !v)
-        return HEARTH_ERR_INVALID;
-    json_t *s = json_string(v);
-    if (!s)
-        return HEARTH_ERR_INVALID;
-    json_t *m = container(b, key, false);
-    if (!m) {
-        json_decref(s);
-        return HEARTH_ERR_INVALID;
-    }
-    return json_object_set_new(m, name, s) == 0 ? HEARTH_OK : HEARTH_ERR_INVALID;
+    return b && key && name && v ? add_str(b, key, name, v) : HEARTH_ERR_INVALID;
 }
 
 HEARTH_EXPORT int hearth_body_append_obj(hearth_body *b, const char *key,
