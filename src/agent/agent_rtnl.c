@@ -234,15 +234,33 @@ int rtnl_link_set(struct rtnl *nl, int ifindex, const uint8_t *mac, bool up)
 
 /* --- addresses --- */
 
-struct addr_acc {
+/* What a dump collects: the entries of one interface, the first cap of them, elem bytes each. */
+struct acc {
     int ifindex;
-    struct rtnl_addr *out;
-    size_t cap, n;
+    void *out;
+    size_t elem, cap, n;
 };
+
+static void acc_push(struct acc *acc, const void *entry)
+{
+    if (acc->n < acc->cap)
+        memcpy((uint8_t *)acc->out + acc->n++ * acc->elem, entry, acc->elem);
+}
+
+/* Dumps the IPv4 objects of request type (its header, hdrlen bytes, starts with the address
+ * family, as ifaddrmsg, rtmsg and ndmsg all do) into acc through on_msg. */
+static int dump_inet(struct rtnl *nl, uint16_t type, size_t hdrlen, rtnl_cb on_msg,
+                     struct acc *acc)
+{
+    struct req q;
+    uint8_t *family = req_init(&q, type, NLM_F_DUMP, hdrlen);
+    *family = AF_INET;
+    return talk(nl, &q, on_msg, acc);
+}
 
 static int on_addr(const struct nlmsghdr *h, void *ud)
 {
-    struct addr_acc *acc = ud;
+    struct acc *acc = ud;
     if (h->nlmsg_type != RTM_NEWADDR || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifaddrmsg)))
         return 0;
     const struct ifaddrmsg *ifa = NLMSG_DATA(h);
@@ -251,25 +269,19 @@ static int on_addr(const struct nlmsghdr *h, void *ud)
     const struct rtattr *tb[IFA_MAX + 1];
     parse_attrs(h, sizeof(*ifa), tb, IFA_MAX);
     struct rtnl_addr a = { .prefix = ifa->ifa_prefixlen };
-    if (!attr_ip(tb[IFA_LOCAL], &a.ip) && !attr_ip(tb[IFA_ADDRESS], &a.ip))
-        return 0;
-    if (acc->n < acc->cap)
-        acc->out[acc->n++] = a;
+    if (attr_ip(tb[IFA_LOCAL], &a.ip) || attr_ip(tb[IFA_ADDRESS], &a.ip))
+        acc_push(acc, &a);
     return 0;
 }
 
 int rtnl_addr_list(struct rtnl *nl, int ifindex, struct rtnl_addr *out, size_t cap,
                    size_t *ret_n)
 {
-    struct req q;
-    struct ifaddrmsg *ifa = req_init(&q, RTM_GETADDR, NLM_F_DUMP, sizeof(*ifa));
-    ifa->ifa_family = AF_INET;
-    struct addr_acc acc = { .ifindex = ifindex, .out = out, .cap = cap };
-    int r = talk(nl, &q, on_addr, &acc);
-    if (r < 0)
-        return r;
-    *ret_n = acc.n;
-    return 0;
+    struct acc acc = { .ifindex = ifindex, .out = out, .elem = sizeof(*out), .cap = cap };
+    int r = dump_inet(nl, RTM_GETADDR, sizeof(struct ifaddrmsg), on_addr, &acc);
+    if (r == 0)
+        *ret_n = acc.n;
+    return r;
 }
 
 int rtnl_addr_change(struct rtnl *nl, bool add, int ifindex, const struct rtnl_addr *a)
@@ -288,15 +300,9 @@ int rtnl_addr_change(struct rtnl *nl, bool add, int ifindex, const struct rtnl_a
 
 /* --- routes --- */
 
-struct route_acc {
-    int ifindex;
-    struct rtnl_route *out;
-    size_t cap, n;
-};
-
 static int on_route(const struct nlmsghdr *h, void *ud)
 {
-    struct route_acc *acc = ud;
+    struct acc *acc = ud;
     if (h->nlmsg_type != RTM_NEWROUTE || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct rtmsg)))
         return 0;
     const struct rtmsg *rt = NLMSG_DATA(h);
@@ -315,23 +321,18 @@ static int on_route(const struct nlmsghdr *h, void *ud)
     (void)attr_ip(tb[RTA_GATEWAY], &r.gateway);
     (void)attr_ip(tb[RTA_PREFSRC], &r.prefsrc);
     (void)attr_u32(tb[RTA_PRIORITY], &r.priority);
-    if (acc->n < acc->cap)
-        acc->out[acc->n++] = r;
+    acc_push(acc, &r);
     return 0;
 }
 
 int rtnl_route_list(struct rtnl *nl, int ifindex, struct rtnl_route *out, size_t cap,
                     size_t *ret_n)
 {
-    struct req q;
-    struct rtmsg *rt = req_init(&q, RTM_GETROUTE, NLM_F_DUMP, sizeof(*rt));
-    rt->rtm_family = AF_INET;
-    struct route_acc acc = { .ifindex = ifindex, .out = out, .cap = cap };
-    int r = talk(nl, &q, on_route, &acc);
-    if (r < 0)
-        return r;
-    *ret_n = acc.n;
-    return 0;
+    struct acc acc = { .ifindex = ifindex, .out = out, .elem = sizeof(*out), .cap = cap };
+    int r = dump_inet(nl, RTM_GETROUTE, sizeof(struct rtmsg), on_route, &acc);
+    if (r == 0)
+        *ret_n = acc.n;
+    return r;
 }
 
 int rtnl_route_change(struct rtnl *nl, bool add, int ifindex, const struct rtnl_route *r)
@@ -360,15 +361,9 @@ int rtnl_route_change(struct rtnl *nl, bool add, int ifindex, const struct rtnl_
 
 /* --- neighbours --- */
 
-struct neigh_acc {
-    int ifindex;
-    uint32_t ips[RTNL_NEIGH_MAX];
-    size_t n;
-};
-
 static int on_neigh(const struct nlmsghdr *h, void *ud)
 {
-    struct neigh_acc *acc = ud;
+    struct acc *acc = ud;
     if (h->nlmsg_type != RTM_NEWNEIGH || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct ndmsg)))
         return 0;
     const struct ndmsg *nd = NLMSG_DATA(h);
@@ -378,25 +373,25 @@ static int on_neigh(const struct nlmsghdr *h, void *ud)
     const struct rtattr *tb[NDA_MAX + 1];
     parse_attrs(h, sizeof(*nd), tb, NDA_MAX);
     uint32_t ip;
-    if (attr_ip(tb[NDA_DST], &ip) && acc->n < RTNL_NEIGH_MAX)
-        acc->ips[acc->n++] = ip;
+    if (attr_ip(tb[NDA_DST], &ip))
+        acc_push(acc, &ip);
     return 0;
 }
 
 int rtnl_neigh_flush(struct rtnl *nl, int ifindex)
 {
-    struct req q;
-    struct ndmsg *nd = req_init(&q, RTM_GETNEIGH, NLM_F_DUMP, sizeof(*nd));
-    nd->ndm_family = AF_INET;
-    struct neigh_acc acc = { .ifindex = ifindex };
-    int r = talk(nl, &q, on_neigh, &acc);
+    uint32_t ips[RTNL_NEIGH_MAX];
+    struct acc acc = { .ifindex = ifindex, .out = ips, .elem = sizeof(ips[0]),
+                       .cap = RTNL_NEIGH_MAX };
+    int r = dump_inet(nl, RTM_GETNEIGH, sizeof(struct ndmsg), on_neigh, &acc);
     if (r < 0)
         return r;
+    struct req q;
     for (size_t i = 0; i < acc.n; i++) {
-        nd = req_init(&q, RTM_DELNEIGH, 0, sizeof(*nd));
+        struct ndmsg *nd = req_init(&q, RTM_DELNEIGH, 0, sizeof(*nd));
         nd->ndm_family = AF_INET;
         nd->ndm_ifindex = ifindex;
-        req_attr_ip(&q, NDA_DST, acc.ips[i]);
+        req_attr_ip(&q, NDA_DST, ips[i]);
         r = talk(nl, &q, NULL, NULL);
         if (r < 0 && r != -ENOENT) /* gone meanwhile: what we wanted */
             return r;

@@ -222,8 +222,9 @@ static void on_host_error(struct agent *ag, struct stream *s, const struct wire_
     proto_stream_abort(ag, s);
 }
 
-/* Frames that open a stream. */
-static void on_open(struct agent *ag, const struct wire_frame *f)
+/* A frame that opens a stream: checks its id, then hands it to its opener. */
+static void on_open(struct agent *ag, const struct wire_frame *f,
+                    void (*open)(struct agent *ag, const struct wire_frame *f))
 {
     if (f->stream == 0) {
         agent_send_error(ag, 0, EINVAL, "'%s' cannot use stream 0", wire_type_to_string(f->type));
@@ -234,23 +235,7 @@ static void on_open(struct agent *ag, const struct wire_frame *f)
         agent_send_error(ag, f->stream, EEXIST, "stream %u is already open", f->stream);
         return;
     }
-    switch (f->type) {
-    case WIRE_EXEC:
-        exec_open(ag, f);
-        break;
-    case WIRE_FILE_PUT:
-        files_put_open(ag, f);
-        break;
-    case WIRE_FILE_GET:
-        files_get_open(ag, f);
-        break;
-    case WIRE_POWER:
-        power_open(ag, f);
-        break;
-    case WIRE_NETCFG:
-        on_netcfg(ag, f);
-        break;
-    }
+    open(ag, f);
 }
 
 void proto_on_frame(struct agent *ag, const struct wire_frame *f)
@@ -270,11 +255,19 @@ void proto_on_frame(struct agent *ag, const struct wire_frame *f)
         on_host_error(ag, s, f);
         return;
     case WIRE_EXEC:
+        on_open(ag, f, exec_open);
+        return;
     case WIRE_FILE_PUT:
+        on_open(ag, f, files_put_open);
+        return;
     case WIRE_FILE_GET:
+        on_open(ag, f, files_get_open);
+        return;
     case WIRE_POWER:
+        on_open(ag, f, power_open);
+        return;
     case WIRE_NETCFG:
-        on_open(ag, f);
+        on_open(ag, f, on_netcfg);
         return;
     case WIRE_WINDOW:
     case WIRE_CANCEL:
