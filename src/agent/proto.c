@@ -238,8 +238,24 @@ static void on_open(struct agent *ag, const struct wire_frame *f,
     open(ag, f);
 }
 
+/* The frames that open a stream, with their openers. */
+static const struct {
+    uint16_t type;
+    void (*open)(struct agent *ag, const struct wire_frame *f);
+} openers[] = {
+    { WIRE_EXEC, exec_open },         { WIRE_POWER, power_open },
+    { WIRE_FILE_PUT, files_put_open }, { WIRE_FILE_GET, files_get_open },
+    { WIRE_NETCFG, on_netcfg },
+};
+
 void proto_on_frame(struct agent *ag, const struct wire_frame *f)
 {
+    for (size_t i = 0; i < sizeof(openers) / sizeof(openers[0]); i++) {
+        if (openers[i].type == f->type) {
+            on_open(ag, f, openers[i].open);
+            return;
+        }
+    }
     struct stream *s = f->stream ? stream_find(&ag->streams, f->stream) : NULL;
     switch (f->type) {
     case WIRE_HELLO:
@@ -253,21 +269,6 @@ void proto_on_frame(struct agent *ag, const struct wire_frame *f)
         return; /* nothing asked for them; harmless */
     case WIRE_ERROR:
         on_host_error(ag, s, f);
-        return;
-    case WIRE_EXEC:
-        on_open(ag, f, exec_open);
-        return;
-    case WIRE_FILE_PUT:
-        on_open(ag, f, files_put_open);
-        return;
-    case WIRE_FILE_GET:
-        on_open(ag, f, files_get_open);
-        return;
-    case WIRE_POWER:
-        on_open(ag, f, power_open);
-        return;
-    case WIRE_NETCFG:
-        on_open(ag, f, on_netcfg);
         return;
     case WIRE_WINDOW:
     case WIRE_CANCEL:

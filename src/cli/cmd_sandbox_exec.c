@@ -23,24 +23,6 @@ const struct cli_opt cmd_sandbox_exec_opts[] = {
     CLI_OPT_END,
 };
 
-/* Reads all of fd into b (whose maximum is STDIN_MAX). Returns 0, -EMSGSIZE or -errno. */
-static int slurp(int fd, struct buf *b)
-{
-    char chunk[65536];
-    for (;;) {
-        ssize_t got = read(fd, chunk, sizeof(chunk));
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0)
-            return -errno;
-        if (got == 0)
-            return 0;
-        int r = buf_append(b, chunk, (size_t)got);
-        if (r < 0)
-            return r;
-    }
-}
-
 struct stream_state {
     struct cli *cli;
     bool started;                   /* a frame arrived */
@@ -133,7 +115,7 @@ int cmd_sandbox_exec(struct cli *cli, int argc, char **argv)
         fd = STDIN_FILENO;
     }
     if (fd >= 0) {
-        int sr = slurp(fd, &in);
+        int sr = buf_read_fd(&in, fd);
         if (fd != STDIN_FILENO)
             close(fd);
         if (sr == -EMSGSIZE) {

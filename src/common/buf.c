@@ -113,17 +113,21 @@ uint8_t *buf_take(struct buf *b, size_t *ret_len)
 int buf_read_fd(struct buf *b, int fd)
 {
     for (;;) {
+        /* at the maximum, one byte more read tells end of file from too much */
+        size_t room = b->max - b->len, n = room < 4096 ? room : 4096;
+        uint8_t probe, *p = &probe;
         int r = -ENOMEM;
-        uint8_t *p = buf_reserve(b, 4096, &r);
-        if (!p)
+        if (room && !(p = buf_reserve(b, n, &r)))
             return r;
-        ssize_t got = read(fd, p, 4096);
+        ssize_t got = read(fd, p, room ? n : 1);
         if (got < 0 && errno == EINTR)
             continue;
         if (got < 0)
             return -errno;
         if (got == 0)
             return 0;
+        if (!room)
+            return -EMSGSIZE;
         buf_commit(b, (size_t)got);
     }
 }

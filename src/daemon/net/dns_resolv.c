@@ -54,9 +54,9 @@ int dns_upstreams_from_resolv_conf(const char *path, struct sockaddr_in *out, si
     if (fd < 0)
         return -errno;
     struct buf b;
-    buf_init(&b, RESOLV_MAX + 4096); /* one read past the limit tells a file over it */
+    buf_init(&b, RESOLV_MAX);
     int r = buf_read_fd(&b, fd);
-    if (r == -EMSGSIZE || (r == 0 && b.len > RESOLV_MAX))
+    if (r == -EMSGSIZE)
         r = -EFBIG;
     if (r < 0)
         goto out;
