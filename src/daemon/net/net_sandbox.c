@@ -91,20 +91,29 @@ void net_sb_free_all(struct net *n)
 }
 
 /* Runs the text in b (NUL-terminated here) in the hearth namespace. */
-static int run(struct net *n, struct buf *b, char **json, char *err, size_t errlen)
+/* Runs the transaction text in b, which built (the result of writing it: 0 or -errno) says is
+ * whole; releases b either way. */
+static int run(struct net *n, struct buf *b, int built, char **json, char *err, size_t errlen)
 {
-    int r = buf_append(b, "", 1);
-    if (r < 0) {
+    int r = built;
+    if (r < 0)
+        snprintf(err, errlen, "cannot build nftables transaction: %s", strerror(-r));
+    else if ((r = buf_append(b, "", 1)) < 0)
         snprintf(err, errlen, "nftables transaction too large");
-        return r;
-    }
-    return nft_run(&n->nft, (const char *)b->data, json, err, errlen);
+    else
+        r = nft_run(&n->nft, (const char *)b->data, json, err, errlen);
+    buf_release(b);
+    return r;
 }
 
-static int text_err(int r, char *err, size_t errlen)
+int net_sandbox_tap(const char *id, char tap[NET_TAP_NAME_MAX], char *err, size_t errlen)
 {
-    snprintf(err, errlen, "cannot build nftables transaction: %s", strerror(-r));
-    return r;
+    if (!net_id_valid(id)) {
+        snprintf(err, errlen, "invalid sandbox id");
+        return -EINVAL;
+    }
+    net_tap_name(id, tap);
+    return 0;
 }
 
 /* Records (name, addr) until expires; evicts expired pairs, then the soonest to expire. */
@@ -294,12 +303,7 @@ int net_sandbox_apply(struct net *n, const struct net_sandbox *s, char *err, siz
         x.dns = dns;
         x.n_dns = (size_t)r;
     }
-    r = nftx_sandbox_apply(&b, &x);
-    if (r < 0) {
-        text_err(r, err, errlen);
-        goto out;
-    }
-    r = run(n, &b, NULL, err, errlen);
+    r = run(n, &b, nftx_sandbox_apply(&b, &x), NULL, err, errlen);
     if (r < 0)
         goto out;
     r = sync_routes(n, ifindex, ips, x.n_ips, err, errlen);
@@ -335,17 +339,13 @@ int net_sandbox_unplug(struct net *n, const char *id, char *err, size_t errlen)
 static int sandbox_remove(struct net *n, const char *id, bool delete_tap, char *err,
                           size_t errlen)
 {
-    if (!net_id_valid(id)) {
-        snprintf(err, errlen, "invalid sandbox id");
-        return -EINVAL;
-    }
     char tap[NET_TAP_NAME_MAX];
-    net_tap_name(id, tap);
+    int r = net_sandbox_tap(id, tap, err, errlen);
+    if (r < 0)
+        return r;
     struct buf b;
     buf_init(&b, NFT_TEXT_MAX);
-    int r = nftx_sandbox_remove(&b, id, tap);
-    r = r < 0 ? text_err(r, err, errlen) : run(n, &b, NULL, err, errlen);
-    buf_release(&b);
+    r = run(n, &b, nftx_sandbox_remove(&b, id, tap), NULL, err, errlen);
     if (r < 0)
         return r;
     /* a tap of this name is stale now: its routes go with it */
@@ -378,8 +378,7 @@ static int list_table(struct net *n, json_t **ret, char *err, size_t errlen)
     buf_init(&b, 256);
     char *out = NULL;
     int r = buf_appendf(&b, "list table inet %s", NET_TABLE);
-    r = r < 0 ? text_err(r, err, errlen) : run(n, &b, &out, err, errlen);
-    buf_release(&b);
+    r = run(n, &b, r, &out, err, errlen);
     if (r < 0)
         return r;
     json_t *root = json_loads(out, 0, NULL);
@@ -453,18 +452,13 @@ out:
 
 int net_sandbox_set_capped(struct net *n, const char *id, bool capped, char *err, size_t errlen)
 {
-    if (!net_id_valid(id)) {
-        snprintf(err, errlen, "invalid sandbox id");
-        return -EINVAL;
-    }
     char tap[NET_TAP_NAME_MAX];
-    net_tap_name(id, tap);
+    int r = net_sandbox_tap(id, tap, err, errlen);
+    if (r < 0)
+        return r;
     struct buf b;
     buf_init(&b, 4096);
-    int r = nftx_capped(&b, tap, capped);
-    r = r < 0 ? text_err(r, err, errlen) : run(n, &b, NULL, err, errlen);
-    buf_release(&b);
-    return r;
+    return run(n, &b, nftx_capped(&b, tap, capped), NULL, err, errlen);
 }
 
 void net_learn(struct net *n, const char *id, const char *name, const uint32_t *addrs,
@@ -509,9 +503,7 @@ void net_learn(struct net *n, const char *id, const char *name, const uint32_t *
         buf_init(&b, NFT_TEXT_MAX);
         /* net_learn has no error path: the resolver answers anyway, and a connection the set
          * misses is refused like any other (the next answer retries) */
-        if (nftx_dns_add(&b, id, d, k) == 0)
-            (void)run(n, &b, NULL, err, sizeof(err));
-        buf_release(&b);
+        (void)run(n, &b, nftx_dns_add(&b, id, d, k), NULL, err, sizeof(err));
     }
     free(d);
     free(m);
@@ -570,8 +562,7 @@ static int network_pair(struct net *n, uint32_t subnet, bool add, char *err, siz
     struct buf b;
     buf_init(&b, 4096);
     int r = nftx_network(&b, subnet, add);
-    r = r < 0 ? text_err(r, err, errlen) : run(n, &b, NULL, err, errlen);
-    buf_release(&b);
+    r = run(n, &b, r, NULL, err, errlen);
     return r;
 }
 
@@ -605,7 +596,7 @@ int net_counters_collect(struct net *n, net_counter_fn fn, void *ud, char *err, 
     if (r == 0)
         r = buf_append(&b, "", 1);
     if (r < 0)
-        text_err(r, err, errlen);
+        snprintf(err, errlen, "cannot build nftables transaction: %s", strerror(-r));
     else
         r = nft_init(&fresh, n->nsfd, n->homefd, err, errlen);
     if (r == 0)
