@@ -149,8 +149,7 @@ static bool search_valid(const char *s, size_t len)
             label = 0;
             continue;
         }
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  (c == '-' && label > 0);
+        bool ok = ascii_alnum(c) || (c == '-' && label > 0);
         if (!ok)
             return false;
         label++;

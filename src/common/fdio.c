@@ -3,29 +3,16 @@
 #include "common/fdio.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <sys/types.h>
 #include <unistd.h>
 
-int fd_write_all(int fd, const void *buf, size_t len)
+/* Writes all len bytes of buf with write(), or with pwrite() at off when at is set. */
+static int write_all(int fd, const void *buf, size_t len, bool at, uint64_t off)
 {
     const uint8_t *p = buf;
     while (len > 0) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -errno;
-        p += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
-int fd_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
-{
-    const uint8_t *p = buf;
-    while (len > 0) {
-        ssize_t w = pwrite(fd, p, len, (off_t)off);
+        ssize_t w = at ? pwrite(fd, p, len, (off_t)off) : write(fd, p, len);
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0)
@@ -35,4 +22,14 @@ int fd_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
         off += (uint64_t)w;
     }
     return 0;
+}
+
+int fd_write_all(int fd, const void *buf, size_t len)
+{
+    return write_all(fd, buf, len, false, 0);
+}
+
+int fd_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+{
+    return write_all(fd, buf, len, true, off);
 }

@@ -131,8 +131,7 @@ static int on_header_value(http_parser *hp, const char *at, size_t len)
 
 static bool is_tchar(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           (c && strchr("!#$%&'*+-.^_`|~", c));
+    return ascii_alnum((char)c) || (c && strchr("!#$%&'*+-.^_`|~", c));
 }
 
 static bool is_field_char(unsigned char c)

@@ -168,23 +168,7 @@ int http_parse_bool(const char *s, bool *ret)
 
 int http_parse_int(const char *s, int64_t *ret)
 {
-    bool neg = *s == '-';
-    const char *p = s + neg;
-    if (!*p)
-        return -EINVAL;
-    uint64_t v = 0;
-    for (; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return -EINVAL;
-        unsigned d = (unsigned)(*p - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return -ERANGE;
-        v = v * 10 + d;
-    }
-    if (neg ? v > (uint64_t)INT64_MAX + 1 : v > (uint64_t)INT64_MAX)
-        return -ERANGE;
-    *ret = neg ? (int64_t)(0 - v) : (int64_t)v;
-    return 0;
+    return parse_i64(s, ret);
 }
 
 int http_query_get_bool(const struct http_query *q, const char *name, bool def, bool *ret)

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/parse.h"
+
 #define NFT_TEXT_MAX (64u << 20)
 
 uint64_t net_now_us(void)
@@ -26,15 +28,7 @@ bool net_id_valid(const char *id)
     if (!id)
         return false;
     size_t len = strnlen(id, NET_ID_MAX + 1);
-    if (len == 0 || len > NET_ID_MAX)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        char c = id[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-'))
-            return false;
-    }
-    return true;
+    return len > 0 && len <= NET_ID_MAX && ascii_word(id, len, "_-");
 }
 
 static struct net_sb *sb_find(struct net *n, const char *id)
