@@ -53,6 +53,22 @@ void cli_json_str(FILE *f, const char *s)
     fputc('"', f);
 }
 
+void cli_json_batch_item(int i, const char *ref, const char *id)
+{
+    printf("%s{\"ref\":", i ? "," : "");
+    cli_json_str(stdout, ref);
+    if (id) {
+        fputs(",\"id\":", stdout);
+        cli_json_str(stdout, id);
+    }
+}
+
+void cli_json_batch_error(const struct hearth_error *e)
+{
+    fputs(",\"error\":", stdout);
+    cli_json_str(stdout, e->message[0] ? e->message : "failed");
+}
+
 int cli_fail(struct cli *cli, const struct hearth_error *e)
 {
     if (cli->settings.json) {

@@ -496,18 +496,11 @@ int cmd_sandbox_rm(struct cli *cli, int argc, char **argv)
                 r = cli_fail(cli, &e);
         }
         if (json) {
-            printf("%s{\"ref\":", i ? "," : "");
-            cli_json_str(stdout, argv[i]);
-            if (id) {
-                fputs(",\"id\":", stdout);
-                cli_json_str(stdout, id);
-            }
+            cli_json_batch_item(i, argv[i], id);
             if (res)
                 printf(",\"status\":\"%s\"", hearth_obj_str(res, "status") ?: "");
-            if (r) {
-                fputs(",\"error\":", stdout);
-                cli_json_str(stdout, e.message[0] ? e.message : "failed");
-            }
+            if (r)
+                cli_json_batch_error(&e);
             putchar('}');
         } else if (res) {
             printf("%s %s\n", id, hearth_obj_str(res, "status") ?: "");

@@ -170,16 +170,10 @@ int cmd_network_rm(struct cli *cli, int argc, char **argv)
         r = remove_one(cli, argv[i], &net, &detached, &e);
         const char *id = hearth_obj_str(net, "id");
         if (json) {
-            printf("%s{\"ref\":", i ? "," : "");
-            cli_json_str(stdout, argv[i]);
-            if (id) {
-                fputs(",\"id\":", stdout);
-                cli_json_str(stdout, id);
-            }
+            cli_json_batch_item(i, argv[i], id);
             printf(",\"detached\":%zu", detached);
             if (r) {
-                fputs(",\"error\":", stdout);
-                cli_json_str(stdout, e.message[0] ? e.message : "failed");
+                cli_json_batch_error(&e);
             } else {
                 fputs(",\"status\":\"deleted\"", stdout);
             }

@@ -379,7 +379,7 @@ static int set_int(struct hd_config *cfg, const char *v, const char **why, const
     return r;
 }
 
-/* Every key: a setter of its own, or (set NULL) an integer. */
+/* Every key: those with a setter of their own, then the plain integers (set NULL). */
 static const struct {
     const char *key;
     config_setter set;
@@ -394,24 +394,24 @@ static const struct {
     { "cgroup_root", set_cgroup_root, NULL },
     { "metrics_listen", set_metrics_listen, NULL },
     { "log_level", set_log_level, NULL },
-    { "max_sandboxes", NULL,
-      INT_KEY(max_sandboxes, 0, 1000000, "expected an integer from 0 (unlimited) to 1000000") },
     { "golden_snapshots", set_golden, NULL },
-    { "max_disk_mib", NULL,
-      INT_KEY(max_disk_mib, 1024, 16777216, "expected an integer from 1024 to 16777216 (MiB)") },
     { "bandwidth_quota_bytes", set_bw_quota, NULL },
-    { "retention_hours", NULL,
-      INT_KEY(retention_hours, 1, 87600, "expected an integer from 1 to 87600 (hours)") },
     { "ingress_domain", set_ingress_domain, NULL },
     { "ingress_scheme", set_ingress_scheme, NULL },
-    { "shutdown_timeout_s", NULL,
-      INT_KEY(shutdown_timeout_s, 0, 3600, "expected an integer from 0 to 3600 (seconds)") },
     { "net_namespace", set_net_namespace, NULL },
     { "net_uplink_if", set_net_uplink_if, NULL },
     { "net_uplink_cidr", set_net_uplink_cidr, NULL },
     { "net_sandbox_cidr", set_net_sandbox_cidr, NULL },
     { "net_networks_cidr", set_net_networks_cidr, NULL },
     { "dns_upstream", set_dns_upstream, NULL },
+    { "max_sandboxes", NULL,
+      INT_KEY(max_sandboxes, 0, 1000000, "expected an integer from 0 (unlimited) to 1000000") },
+    { "max_disk_mib", NULL,
+      INT_KEY(max_disk_mib, 1024, 16777216, "expected an integer from 1024 to 16777216 (MiB)") },
+    { "retention_hours", NULL,
+      INT_KEY(retention_hours, 1, 87600, "expected an integer from 1 to 87600 (hours)") },
+    { "shutdown_timeout_s", NULL,
+      INT_KEY(shutdown_timeout_s, 0, 3600, "expected an integer from 0 to 3600 (seconds)") },
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 

@@ -453,19 +453,27 @@ HEARTH_EXPORT int hearth_sandbox_delete(hearth_client *c, const char *id, hearth
     return sandbox_call(c, "DELETE", id, "", NULL, false, ret, reterr);
 }
 
+/* POSTs body b to /v1/sandboxes/{id}<suffix> when building it went well (rc), else reports
+ * rc with what in front; frees b. */
+static int post_built(hearth_client *c, const char *id, const char *suffix, hearth_body *b, int rc,
+                      const char *what, hearth_obj **ret, struct hearth_error *reterr)
+{
+    if (rc == HEARTH_OK)
+        rc = sandbox_call(c, "POST", id, suffix, b, true, ret, reterr);
+    else
+        err_set(reterr, rc, 0, "%s%s", what, hearth_strerror(rc));
+    hearth_body_free(b);
+    return rc;
+}
+
 HEARTH_EXPORT int hearth_sandbox_resize(hearth_client *c, const char *id, int64_t disk_mib,
                                         hearth_obj **ret, struct hearth_error *reterr)
 {
     hearth_body *b = hearth_body_new();
     if (!b)
         return err_set(reterr, HEARTH_ERR_NOMEM, 0, "out of memory");
-    int rc = hearth_body_set_int(b, "disk_mib", disk_mib);
-    if (rc == HEARTH_OK)
-        rc = sandbox_call(c, "POST", id, "/resize", b, true, ret, reterr);
-    else
-        err_set(reterr, rc, 0, "%s", hearth_strerror(rc));
-    hearth_body_free(b);
-    return rc;
+    return post_built(c, id, "/resize", b, hearth_body_set_int(b, "disk_mib", disk_mib), "", ret,
+                      reterr);
 }
 
 HEARTH_EXPORT int hearth_sandbox_add_ssh_keys(hearth_client *c, const char *id,
@@ -478,12 +486,7 @@ HEARTH_EXPORT int hearth_sandbox_add_ssh_keys(hearth_client *c, const char *id,
     int rc = HEARTH_OK;
     for (size_t i = 0; i < n && rc == HEARTH_OK; i++)
         rc = hearth_body_append_str(b, "keys", keys[i]);
-    if (rc == HEARTH_OK)
-        rc = sandbox_call(c, "POST", id, "/ssh-pubkeys", b, true, ret, reterr);
-    else
-        err_set(reterr, rc, 0, "ssh key %s", hearth_strerror(rc));
-    hearth_body_free(b);
-    return rc;
+    return post_built(c, id, "/ssh-pubkeys", b, rc, "ssh key ", ret, reterr);
 }
 
 /* ---- lifecycle ---- */

@@ -11,20 +11,24 @@ static char *dump(const json_t *v)
     return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 }
 
+/* Points o at root and gives it root's text; false when out of memory. */
+static bool obj_set(struct hearth_obj *o, json_t *root)
+{
+    o->root = root;
+    o->text = dump(root);
+    return o->text != NULL;
+}
+
 struct hearth_obj *obj_wrap(json_t *root)
 {
     struct hearth_obj *o = calloc(1, sizeof(*o));
-    if (!o) {
+    if (o && obj_set(o, root))
+        return o;
+    if (o)
+        hearth_obj_free(o); /* drops root too */
+    else
         json_decref(root);
-        return NULL;
-    }
-    o->root = root;
-    o->text = dump(root);
-    if (!o->text) {
-        hearth_obj_free(o);
-        return NULL;
-    }
-    return o;
+    return NULL;
 }
 
 HEARTH_EXPORT void hearth_obj_free(hearth_obj *o)
@@ -154,21 +158,15 @@ struct hearth_list *list_wrap(json_t *items, int64_t total)
     l->items = items;
     l->total = total;
     size_t n = json_array_size(items);
-    if (n) {
-        l->objs = calloc(n, sizeof(*l->objs));
-        if (!l->objs) {
-            hearth_list_free(l);
-            return NULL;
-        }
-    }
-    for (size_t i = 0; i < n; i++) {
-        l->objs[i].root = json_array_get(items, i); /* borrowed from items */
-        l->objs[i].text = dump(l->objs[i].root);
+    l->objs = n ? calloc(n, sizeof(*l->objs)) : NULL;
+    bool ok = !n || l->objs;
+    for (size_t i = 0; ok && i < n; i++) {
         l->n = i + 1;
-        if (!l->objs[i].text) {
-            hearth_list_free(l);
-            return NULL;
-        }
+        ok = obj_set(&l->objs[i], json_array_get(items, i)); /* root borrowed from items */
+    }
+    if (!ok) {
+        hearth_list_free(l);
+        return NULL;
     }
     return l;
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/grow.h"
 #include "common/parse.h"
 
 #define NFT_TEXT_MAX (64u << 20)
@@ -140,14 +141,10 @@ static void learned_put(struct net_sb *s, const char *name, uint32_t addr, uint6
             s->learned[soonest] = s->learned[--s->n_learned];
         }
     }
-    if (s->n_learned == s->cap_learned) {
-        size_t cap = s->cap_learned ? s->cap_learned * 2 : 16;
-        struct net_learned *p = realloc(s->learned, cap * sizeof(*p));
-        if (!p)
-            return;
-        s->learned = p;
-        s->cap_learned = cap;
-    }
+    struct net_learned *p = grow_array(s->learned, s->n_learned, &s->cap_learned, sizeof(*p), 16);
+    if (!p)
+        return;
+    s->learned = p;
     char *copy = strdup(name);
     if (!copy)
         return;
@@ -414,16 +411,13 @@ int net_sandbox_prune(struct net *n, const char *const *keep, size_t n_keep, cha
                 skip = strcmp(stale[j], id) == 0;
             if (skip)
                 continue;
-            if (n_stale == cap) {
-                cap = cap ? cap * 2 : 8;
-                void *p = realloc(stale, cap * sizeof(*stale));
-                if (!p) {
-                    r = -ENOMEM;
-                    snprintf(err, errlen, "out of memory");
-                    goto out;
-                }
-                stale = p;
+            void *p = grow_array(stale, n_stale, &cap, sizeof(*stale), 8);
+            if (!p) {
+                r = -ENOMEM;
+                snprintf(err, errlen, "out of memory");
+                goto out;
             }
+            stale = p;
             snprintf(stale[n_stale++], NET_ID_MAX + 1, "%s", id);
         }
     }
@@ -618,16 +612,13 @@ int net_counters_collect(struct net *n, net_counter_fn fn, void *ud, char *err, 
         while (k < nc && strcmp(c[k].id, name + 4) != 0)
             k++;
         if (k == nc) {
-            if (nc == cap) {
-                cap = cap ? cap * 2 : 16;
-                void *p = realloc(c, cap * sizeof(*c));
-                if (!p) {
-                    r = -ENOMEM;
-                    snprintf(err, errlen, "out of memory");
-                    break;
-                }
-                c = p;
+            void *p = grow_array(c, nc, &cap, sizeof(*c), 16);
+            if (!p) {
+                r = -ENOMEM;
+                snprintf(err, errlen, "out of memory");
+                break;
             }
+            c = p;
             c[nc] = (struct counted){ .egress = 0 };
             snprintf(c[nc].id, sizeof(c[nc].id), "%s", name + 4);
             nc++;

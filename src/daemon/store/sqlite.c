@@ -7,6 +7,7 @@
 #include "daemon/store/backend.h"
 #include "daemon/store/migrations.h"
 #include "daemon/store/sqlite_internal.h"
+#include "common/grow.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -299,16 +300,12 @@ int sqlite_read_all(struct sqlite_store *s, sqlite3_stmt *q, size_t elem, size_t
     size_t n = 0, cap = 0;
     int r;
     while ((r = sqlite_step_row(s, q)) == 1) {
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : first;
-            char *nv = realloc(v, ncap * elem);
-            if (!nv) {
-                r = -ENOMEM;
-                break;
-            }
-            v = nv;
-            cap = ncap;
+        char *nv = grow_array(v, n, &cap, elem, first);
+        if (!nv) {
+            r = -ENOMEM;
+            break;
         }
+        v = nv;
         if ((r = read(q, v + n * elem)) < 0)
             break;
         n++;
