@@ -13,10 +13,10 @@ static int run_id_time(struct sqlite_store *s, enum sqlite_stmt_id sid, const ch
                        bool must_hit)
 {
     int r = 0;
-    sqlite3_stmt *q = sqlite_stmt(s, sid, &r);
+    sqlite3_stmt *q = sqlite_stmt_texts(s, sid, &id, 1, &r);
     if (!q)
         return r;
-    if (sqlite_bind_text(q, 1, id) != SQLITE_OK || sqlite3_bind_int64(q, 2, ms) != SQLITE_OK)
+    if (sqlite3_bind_int64(q, 2, ms) != SQLITE_OK)
         return -ENOMEM;
     return must_hit ? sqlite_step_change(s, q) : sqlite_step_done(s, q);
 }
