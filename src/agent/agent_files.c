@@ -102,10 +102,11 @@ static void fail_errno(struct agent *ag, struct stream *s, int err, const char *
     files_abort(ag, s);
 }
 
-/* Parses a put or get request and adds its stream, fd -1 and the path copied (NULL when out of
- * memory: the caller reports it). NULL after answering when the request or the stream fails. */
+/* Parses a put or get request and adds its stream, fd -1 and the path copied. NULL after
+ * answering when the request, the stream or the copy fails (what: the verb of that answer). */
 static struct stream *open_file_stream(struct agent *ag, const struct wire_frame *f,
-                                       enum stream_kind kind, unsigned *ret_mode)
+                                       enum stream_kind kind, const char *what,
+                                       unsigned *ret_mode)
 {
     const char *path;
     json_t *root = parse_req(ag, f, &path, ret_mode);
@@ -120,19 +121,23 @@ static struct stream *open_file_stream(struct agent *ag, const struct wire_frame
         agent_send_error(ag, f->stream, -r, "cannot open stream %u", f->stream);
     }
     json_decref(root);
+    if (s && !s->file.path) {
+        fail_errno(ag, s, ENOMEM, what);
+        return NULL;
+    }
     return s;
 }
 
 void files_put_open(struct agent *ag, const struct wire_frame *f)
 {
     unsigned mode;
-    struct stream *s = open_file_stream(ag, f, STREAM_FILE_PUT, &mode);
+    struct stream *s = open_file_stream(ag, f, STREAM_FILE_PUT, "upload", &mode);
     if (!s)
         return;
     struct file_state *fs = &s->file;
     const char *path = fs->path;
-    fs->tmp = path ? temp_name(path) : NULL;
-    if (!fs->path || !fs->tmp) {
+    fs->tmp = temp_name(path);
+    if (!fs->tmp) {
         fail_errno(ag, s, ENOMEM, "upload");
         return;
     }
@@ -212,14 +217,10 @@ void files_on_frame(struct agent *ag, struct stream *s, const struct wire_frame 
 void files_get_open(struct agent *ag, const struct wire_frame *f)
 {
     unsigned mode;
-    struct stream *s = open_file_stream(ag, f, STREAM_FILE_GET, &mode);
+    struct stream *s = open_file_stream(ag, f, STREAM_FILE_GET, "read", &mode);
     if (!s)
         return;
     struct file_state *fs = &s->file;
-    if (!fs->path) {
-        fail_errno(ag, s, ENOMEM, "read");
-        return;
-    }
     fs->fd = open(fs->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fs->fd < 0) {
         fail_errno(ag, s, errno, "open");

@@ -29,19 +29,6 @@ static void print_network(const hearth_obj *o)
     out_kv_print(&kv, stdout);
 }
 
-int cmd_network_create(struct cli *cli, int argc, char **argv)
-{
-    hearth_obj *o = NULL;
-    struct hearth_error e;
-    if (hearth_network_create(cli->client, argv[0], &o, &e) != HEARTH_OK)
-        return cli_fail(cli, &e);
-    if (cli->settings.json)
-        out_json(hearth_obj_json(o));
-    else
-        print_network(o);
-    hearth_obj_free(o);
-    return CLI_EXIT_OK;
-}
 
 int cmd_network_ls(struct cli *cli, int argc, char **argv)
 {
@@ -105,12 +92,12 @@ static void print_members(const hearth_obj *o, size_t n)
     out_table_finish(&t, stdout);
 }
 
-int cmd_network_show(struct cli *cli, int argc, char **argv)
+/* The answer of create or show (rc, o and e from the call): the failure, or the Network as
+ * JSON, or as its fields and then its members when it has any. */
+static int network_answer(struct cli *cli, int rc, hearth_obj *o, const struct hearth_error *e)
 {
-    hearth_obj *o = NULL;
-    struct hearth_error e;
-    if (hearth_network_get(cli->client, argv[0], &o, &e) != HEARTH_OK)
-        return cli_fail(cli, &e);
+    if (rc != HEARTH_OK)
+        return cli_fail(cli, e);
     if (cli->settings.json) {
         out_json(hearth_obj_json(o));
     } else {
@@ -123,6 +110,22 @@ int cmd_network_show(struct cli *cli, int argc, char **argv)
     }
     hearth_obj_free(o);
     return CLI_EXIT_OK;
+}
+
+int cmd_network_create(struct cli *cli, int argc, char **argv)
+{
+    hearth_obj *o = NULL;
+    struct hearth_error e;
+    int rc = hearth_network_create(cli->client, argv[0], &o, &e);
+    return network_answer(cli, rc, o, &e);
+}
+
+int cmd_network_show(struct cli *cli, int argc, char **argv)
+{
+    hearth_obj *o = NULL;
+    struct hearth_error e;
+    int rc = hearth_network_get(cli->client, argv[0], &o, &e);
+    return network_answer(cli, rc, o, &e);
 }
 
 /* One `network rm` ref: detach every member, then delete. Fills *ret_id (borrowed from
