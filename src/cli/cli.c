@@ -124,7 +124,7 @@ int cli_error(struct cli *cli, int code, const char *fmt, ...)
     return code;
 }
 
-int cli_page_flags(struct cli *cli, int64_t *ret_limit, int64_t *ret_offset)
+int cli_page_flags(struct cli *cli, struct hearth_page *ret)
 {
     int64_t limit = 50, offset = 0;
     const char *v;
@@ -132,8 +132,7 @@ int cli_page_flags(struct cli *cli, int64_t *ret_limit, int64_t *ret_offset)
         return cli_usage_error(cli, "--limit '%.40s' is not a number from 1 to 500", v);
     if ((v = cli_value(&cli->args, "offset")) && cli_parse_count(v, INT32_MAX, &offset) < 0)
         return cli_usage_error(cli, "--offset '%.40s' is not a number", v);
-    *ret_limit = limit;
-    *ret_offset = offset;
+    *ret = (struct hearth_page){ .limit = limit, .offset = offset };
     return 0;
 }
 

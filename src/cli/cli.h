@@ -71,9 +71,9 @@ void cli_json_str(FILE *f, const char *s);
 void cli_json_batch_item(int i, const char *ref, const char *id);
 void cli_json_batch_error(const struct hearth_error *e);
 
-/* Reads the running command's --limit (1 to 500, default 50) and --offset (default 0) flags.
- * Returns 0, or CLI_EXIT_USAGE after printing why. */
-int cli_page_flags(struct cli *cli, int64_t *ret_limit, int64_t *ret_offset);
+/* Reads the running command's --limit (1 to 500, default 50) and --offset (default 0) flags
+ * into a page without a status filter. Returns 0, or CLI_EXIT_USAGE after printing why. */
+int cli_page_flags(struct cli *cli, struct hearth_page *ret);
 
 /* Resolves a sandbox reference (id or name, CLI.md §6.1) into a new object (its SandboxView).
  * On failure prints the error and returns the exit code (4 when nothing matches). */

@@ -355,8 +355,8 @@ static void print_list(struct cli *cli, const hearth_obj **items, size_t n)
 
 int cmd_sandbox_list(struct cli *cli, int argc, char **argv)
 {
-    int64_t limit, offset;
-    int r = cli_page_flags(cli, &limit, &offset);
+    struct hearth_page page;
+    int r = cli_page_flags(cli, &page);
     if (r)
         return r;
     const char *status = cli_value(&cli->args, "status");
@@ -371,7 +371,7 @@ int cmd_sandbox_list(struct cli *cli, int argc, char **argv)
     }
     struct hearth_error e;
     if (status || cli_flag(&cli->args, "all")) {
-        struct hearth_page page = { .limit = limit, .offset = offset, .status = status };
+        page.status = status;
         hearth_list *l = NULL;
         if (hearth_sandbox_list(cli->client, &page, &l, &e) != HEARTH_OK)
             return cli_fail(cli, &e);
@@ -393,8 +393,8 @@ int cmd_sandbox_list(struct cli *cli, int argc, char **argv)
     const hearth_obj **items = NULL;
     size_t total = 0;
     for (size_t s = 0; s < N_LIVE_STATES; s++) {
-        if (hearth_sandbox_list_all(cli->client, states[s], (size_t)(offset + limit), &lists[s],
-                                    &e) != HEARTH_OK) {
+        if (hearth_sandbox_list_all(cli->client, states[s], (size_t)(page.offset + page.limit),
+                                    &lists[s], &e) != HEARTH_OK) {
             r = cli_fail(cli, &e);
             goto out;
         }
@@ -410,8 +410,8 @@ int cmd_sandbox_list(struct cli *cli, int argc, char **argv)
         for (size_t i = 0; i < hearth_list_count(lists[s]); i++)
             items[n++] = hearth_list_item(lists[s], i);
     qsort(items, n, sizeof(*items), cmp_newest);
-    size_t from = (size_t)offset < n ? (size_t)offset : n;
-    size_t count = n - from < (size_t)limit ? n - from : (size_t)limit;
+    size_t from = (size_t)page.offset < n ? (size_t)page.offset : n;
+    size_t count = n - from < (size_t)page.limit ? n - from : (size_t)page.limit;
     print_list(cli, items + from, count);
 out:
     free(items);

@@ -29,14 +29,12 @@ static void print_network(const hearth_obj *o)
     out_kv_print(&kv, stdout);
 }
 
-
 int cmd_network_ls(struct cli *cli, int argc, char **argv)
 {
-    int64_t limit, offset;
-    int r = cli_page_flags(cli, &limit, &offset);
+    struct hearth_page page;
+    int r = cli_page_flags(cli, &page);
     if (r)
         return r;
-    struct hearth_page page = { .limit = limit, .offset = offset };
     hearth_list *l = NULL;
     struct hearth_error e;
     if (hearth_network_list(cli->client, &page, &l, &e) != HEARTH_OK)
