@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* fdio.c: whole writes (fdio.h). */
+/* fdio.c: whole writes and kernel-file values (fdio.h). */
 #include "common/fdio.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
+#include <string.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -32,4 +34,16 @@ int fd_write_all(int fd, const void *buf, size_t len)
 int fd_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
 {
     return write_all(fd, buf, len, true, off);
+}
+
+int file_write_value(const char *path, const char *value)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    size_t len = strlen(value);
+    ssize_t w = write(fd, value, len);
+    int r = w < 0 ? -errno : (size_t)w == len ? 0 : -EIO;
+    close(fd);
+    return r;
 }
