@@ -362,6 +362,16 @@ static const char *object_id(const char *name)
     return NULL;
 }
 
+/* The name of the nftables object of kind ("chain", "set", "counter") that item of a listing
+ * holds, and (ret_obj) the object; NULL when item holds no such object or it has no name. */
+static const char *object_name(json_t *item, const char *kind, json_t **ret_obj)
+{
+    json_t *o = json_object_get(item, kind);
+    if (ret_obj)
+        *ret_obj = o;
+    return json_string_value(json_object_get(o, "name"));
+}
+
 /* Lists the table as parsed JSON: the array under "nftables". */
 static int list_table(struct net *n, json_t **ret, char *err, size_t errlen)
 {
@@ -401,8 +411,7 @@ int net_sandbox_prune(struct net *n, const char *const *keep, size_t n_keep, cha
     json_array_foreach(arr, i, item) {
         static const char *const kinds[] = { "chain", "set", "counter" };
         for (size_t k = 0; k < 3; k++) {
-            const char *name = json_string_value(
-                json_object_get(json_object_get(item, kinds[k]), "name"));
+            const char *name = object_name(item, kinds[k], NULL);
             const char *id = name ? object_id(name) : NULL;
             bool skip = !id;
             for (size_t j = 0; j < n_keep && !skip; j++)
@@ -515,8 +524,8 @@ void net_learned_reload(struct net *n)
     size_t i;
     json_t *item;
     json_array_foreach(arr, i, item) {
-        json_t *set = json_object_get(item, "set");
-        const char *name = json_string_value(json_object_get(set, "name"));
+        json_t *set;
+        const char *name = object_name(item, "set", &set);
         if (!name || (strncmp(name, "d_", 2) != 0 && strncmp(name, "dp_", 3) != 0))
             continue;
         const char *id = name + (name[1] == '_' ? 2 : 3);
@@ -600,8 +609,8 @@ int net_counters_collect(struct net *n, net_counter_fn fn, void *ud, char *err, 
     size_t i;
     json_t *item;
     json_array_foreach(json_object_get(root, "nftables"), i, item) {
-        json_t *ctr = json_object_get(item, "counter");
-        const char *name = json_string_value(json_object_get(ctr, "name"));
+        json_t *ctr;
+        const char *name = object_name(item, "counter", &ctr);
         json_t *bytes = json_object_get(ctr, "bytes");
         if (!name || !json_is_integer(bytes) || strlen(name) < 5)
             continue;
