@@ -439,12 +439,22 @@ static int write_atomic(const char *path, const char *text)
     return r;
 }
 
+/* Reports a failed change r of an address or route ip/prefix on link l: "cannot <verb>
+ * <ip>/<prefix> <prep> '<link>': <why>". */
+static int fail_change(int r, char *reterr, size_t len, const char *verb, uint32_t ip,
+                       unsigned prefix, const char *prep, const struct rtnl_link *l)
+{
+    char a[16];
+    ip_text(ip, a);
+    return fail(r, reterr, len, "cannot %s %s/%u %s '%s': %s", verb, a, prefix, prep, l->name,
+                strerror(-r));
+}
+
 static int apply_addrs(struct rtnl *nl, const struct rtnl_link *l, const struct netcfg *c,
                        char *reterr, size_t len)
 {
     struct rtnl_addr have[LIST_MAX];
     size_t n = 0;
-    char a[16];
     int r = rtnl_addr_list(nl, l->ifindex, have, LIST_MAX, &n);
     if (r < 0)
         return fail(r, reterr, len, "cannot list addresses of '%s': %s", l->name,
@@ -457,11 +467,9 @@ static int apply_addrs(struct rtnl *nl, const struct rtnl_link *l, const struct 
             continue;
         r = rtnl_addr_change(nl, false, l->ifindex, &have[i]);
         /* deleting a primary address also deletes its secondaries: gone is fine */
-        if (r < 0 && r != -EADDRNOTAVAIL) {
-            ip_text(have[i].ip, a);
-            return fail(r, reterr, len, "cannot delete address %s/%u from '%s': %s", a,
-                          have[i].prefix, l->name, strerror(-r));
-        }
+        if (r < 0 && r != -EADDRNOTAVAIL)
+            return fail_change(r, reterr, len, "delete address", have[i].ip, have[i].prefix,
+                               "from", l);
     }
     /* list again: a deleted primary may have taken wanted secondaries with it */
     r = rtnl_addr_list(nl, l->ifindex, have, LIST_MAX, &n);
@@ -476,11 +484,8 @@ static int apply_addrs(struct rtnl *nl, const struct rtnl_link *l, const struct 
             continue;
         struct rtnl_addr want = { .ip = c->addrs[k].ip, .prefix = c->addrs[k].prefix };
         r = rtnl_addr_change(nl, true, l->ifindex, &want);
-        if (r < 0) {
-            ip_text(want.ip, a);
-            return fail(r, reterr, len, "cannot add address %s/%u to '%s': %s", a, want.prefix,
-                          l->name, strerror(-r));
-        }
+        if (r < 0)
+            return fail_change(r, reterr, len, "add address", want.ip, want.prefix, "to", l);
     }
     return 0;
 }
@@ -509,7 +514,6 @@ static int apply_routes(struct rtnl *nl, const struct rtnl_link *l, const struct
     bool present[NETCFG_ROUTES_MAX + 2] = { false };
     struct rtnl_route have[LIST_MAX];
     size_t n = 0;
-    char a[16];
     int r = rtnl_route_list(nl, l->ifindex, have, LIST_MAX, &n);
     if (r < 0)
         return fail(r, reterr, len, "cannot list routes of '%s': %s", l->name, strerror(-r));
@@ -524,21 +528,17 @@ static int apply_routes(struct rtnl *nl, const struct rtnl_link *l, const struct
         if (keep)
             continue;
         r = rtnl_route_change(nl, false, l->ifindex, &have[i]);
-        if (r < 0 && r != -ESRCH) {
-            ip_text(have[i].dst, a);
-            return fail(r, reterr, len, "cannot delete route %s/%u from '%s': %s", a,
-                          have[i].dst_len, l->name, strerror(-r));
-        }
+        if (r < 0 && r != -ESRCH)
+            return fail_change(r, reterr, len, "delete route", have[i].dst, have[i].dst_len,
+                               "from", l);
     }
     for (size_t k = 0; k < nw; k++) {
         if (present[k])
             continue;
         r = rtnl_route_change(nl, true, l->ifindex, &want[k]);
-        if (r < 0) {
-            ip_text(want[k].dst, a);
-            return fail(r, reterr, len, "cannot add route %s/%u via '%s': %s", a,
-                          want[k].dst_len, l->name, strerror(-r));
-        }
+        if (r < 0)
+            return fail_change(r, reterr, len, "add route", want[k].dst, want[k].dst_len, "via",
+                               l);
     }
     return 0;
 }
