@@ -330,7 +330,7 @@ static int insert_one(struct sqlite_store *s, const struct store_sandbox *sb,
 }
 
 int sqlite_sb_insert(struct store *st, const struct store_sandbox *rows, size_t n,
-                            const struct store_env *envs, size_t n_envs)
+                     const struct store_env *envs, size_t n_envs)
 {
     struct sqlite_store *s = to_sqlite(st);
     int r = sqlite_tx_begin(s, true);
@@ -373,7 +373,7 @@ static void status_clause(unsigned mask, char *out, size_t size)
 }
 
 int sqlite_sb_list(struct store *st, const struct store_list_query *qr,
-                          struct store_sandbox_page *ret)
+                   struct store_sandbox_page *ret)
 {
     struct sqlite_store *s = to_sqlite(st);
     char where[256], sql[1024];
@@ -428,7 +428,7 @@ out_end:
 }
 
 int sqlite_sb_count(struct store *st, const char *user_id,
-                           uint64_t counts[STORE_STATE__COUNT])
+                    uint64_t counts[STORE_STATE__COUNT])
 {
     struct sqlite_store *s = to_sqlite(st);
     uint64_t c[STORE_STATE__COUNT] = { 0 };
@@ -556,7 +556,7 @@ static int update_fields(struct sqlite_store *s, const char *id,
 }
 
 int sqlite_sb_update(struct store *st, const char *user_id, const char *id,
-                            const struct store_sandbox_patch *p)
+                     const struct store_sandbox_patch *p)
 {
     struct sqlite_store *s = to_sqlite(st);
     int r = tx_on_row(s, user_id, id, p->allowed_states);
@@ -573,14 +573,15 @@ int sqlite_sb_update(struct store *st, const char *user_id, const char *id,
 }
 
 int sqlite_sb_transition(struct store *st, const char *id, const struct store_transition *t,
-                                struct store_sandbox *ret_sb)
+                         struct store_sandbox *ret_sb)
 {
     struct sqlite_store *s = to_sqlite(st);
     int r = sqlite_tx_begin(s, true);
     sqlite3_stmt *q = r == 0 ? sqlite_stmt(s, S_SB_TRANSITION, &r) : NULL;
     if (q) {
         if (sqlite_bind_text(q, 1, id) | sqlite_bind_state_opt(q, 2, t->to) |
-            sqlite_bind_state_opt(q, 3, t->from) | sqlite_bind_state_opt(q, 4, t->intent) | sqlite3_bind_int64(q, 5, t->now_ms) |
+            sqlite_bind_state_opt(q, 3, t->from) | sqlite_bind_state_opt(q, 4, t->intent) |
+            sqlite3_bind_int64(q, 5, t->now_ms) |
             sqlite3_bind_int(q, 6, (t->flags & STORE_TR_NO_PENDING) != 0))
             r = -ENOMEM;
         else
@@ -612,8 +613,8 @@ int sqlite_sb_transition(struct store *st, const char *id, const struct store_tr
 }
 
 int sqlite_sb_ssh_add(struct store *st, const char *user_id, const char *id,
-                             unsigned allowed_states, const char *const *keys, size_t n,
-                             int64_t now_ms, size_t *ret_count)
+                      unsigned allowed_states, const char *const *keys, size_t n,
+                      int64_t now_ms, size_t *ret_count)
 {
     struct sqlite_store *s = to_sqlite(st);
     int r = tx_on_row(s, user_id, id, allowed_states);
