@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/json_text.h"
+
 uint64_t agent_now_ms(void)
 {
     struct timespec ts;
@@ -62,10 +64,7 @@ int agent_send(struct agent *ag, uint16_t type, uint16_t flags, uint32_t stream,
 
 int agent_send_json(struct agent *ag, uint16_t type, uint32_t stream, json_t *obj)
 {
-    if (!obj)
-        return -ENOMEM;
-    char *text = json_dumps(obj, JSON_COMPACT);
-    json_decref(obj);
+    char *text = json_text_take(obj);
     if (!text)
         return -ENOMEM;
     int r = agent_send(ag, type, 0, stream, text, strlen(text));

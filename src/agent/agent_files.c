@@ -102,48 +102,64 @@ static void fail_errno(struct agent *ag, struct stream *s, int err, const char *
     files_abort(ag, s);
 }
 
-void files_put_open(struct agent *ag, const struct wire_frame *f)
+/* Parses a put or get request and adds its stream, fd -1 and the path copied. NULL after
+ * answering when the request, the stream or the copy fails (what: the verb of that answer). */
+static struct stream *open_file_stream(struct agent *ag, const struct wire_frame *f,
+                                       enum stream_kind kind, const char *what,
+                                       unsigned *ret_mode)
 {
     const char *path;
-    unsigned mode;
-    json_t *root = parse_req(ag, f, &path, &mode);
+    json_t *root = parse_req(ag, f, &path, ret_mode);
     if (!root)
-        return;
+        return NULL;
     int r;
-    struct stream *s = stream_add(&ag->streams, f->stream, STREAM_FILE_PUT, &r);
-    if (!s) {
+    struct stream *s = stream_add(&ag->streams, f->stream, kind, &r);
+    if (s) {
+        s->file.fd = -1;
+        s->file.path = strdup(path);
+    } else {
         agent_send_error(ag, f->stream, -r, "cannot open stream %u", f->stream);
-        goto out_free;
     }
+    json_decref(root);
+    if (s && !s->file.path) {
+        fail_errno(ag, s, ENOMEM, what);
+        return NULL;
+    }
+    return s;
+}
+
+void files_put_open(struct agent *ag, const struct wire_frame *f)
+{
+    unsigned mode;
+    struct stream *s = open_file_stream(ag, f, STREAM_FILE_PUT, "upload", &mode);
+    if (!s)
+        return;
     struct file_state *fs = &s->file;
-    fs->fd = -1;
-    fs->path = strdup(path);
+    const char *path = fs->path;
     fs->tmp = temp_name(path);
-    if (!fs->path || !fs->tmp) {
+    if (!fs->tmp) {
         fail_errno(ag, s, ENOMEM, "upload");
-        goto out_free;
+        return;
     }
     struct stat st;
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
         fail_errno(ag, s, EISDIR, "replace");
-        goto out_free;
+        return;
     }
-    r = mkdir_parents(path);
+    int r = mkdir_parents(path);
     if (r < 0) {
         fail_errno(ag, s, -r, "create the parents of");
-        goto out_free;
+        return;
     }
     fs->fd = mkostemp(fs->tmp, O_CLOEXEC);
     if (fs->fd < 0) {
         free(fs->tmp);
         fs->tmp = NULL; /* nothing was created */
         fail_errno(ag, s, errno, "create a temporary file for");
-        goto out_free;
+        return;
     }
     if (fchmod(fs->fd, mode) < 0)
         fail_errno(ag, s, errno, "set the mode of");
-out_free:
-    json_decref(root);
 }
 
 static void on_put_data(struct agent *ag, struct stream *s, const struct wire_frame *f)
@@ -200,44 +216,29 @@ void files_on_frame(struct agent *ag, struct stream *s, const struct wire_frame 
 
 void files_get_open(struct agent *ag, const struct wire_frame *f)
 {
-    const char *path;
     unsigned mode;
-    json_t *root = parse_req(ag, f, &path, &mode);
-    if (!root)
+    struct stream *s = open_file_stream(ag, f, STREAM_FILE_GET, "read", &mode);
+    if (!s)
         return;
-    int r;
-    struct stream *s = stream_add(&ag->streams, f->stream, STREAM_FILE_GET, &r);
-    if (!s) {
-        agent_send_error(ag, f->stream, -r, "cannot open stream %u", f->stream);
-        goto out_free;
-    }
     struct file_state *fs = &s->file;
-    fs->path = strdup(path);
-    if (!fs->path) {
-        fs->fd = -1;
-        fail_errno(ag, s, ENOMEM, "read");
-        goto out_free;
-    }
-    fs->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    fs->fd = open(fs->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fs->fd < 0) {
         fail_errno(ag, s, errno, "open");
-        goto out_free;
+        return;
     }
     struct stat st;
     if (fstat(fs->fd, &st) < 0) {
         fail_errno(ag, s, errno, "stat");
-        goto out_free;
+        return;
     }
     /* Devices and FIFOs could block the loop or never end. */
     if (!S_ISREG(st.st_mode)) {
         fail_errno(ag, s, S_ISDIR(st.st_mode) ? EISDIR : EINVAL, "read non-regular file");
-        goto out_free;
+        return;
     }
     (void)agent_send_json(ag, WIRE_FILE_INFO, s->id,
                           json_pack("{s:I, s:i}", "size", (json_int_t)st.st_size, "mode",
                                     (int)(st.st_mode & 07777)));
-out_free:
-    json_decref(root);
 }
 
 /* Sends one chunk of a download; at end of file sends DATA+EOF and DONE and ends the stream.

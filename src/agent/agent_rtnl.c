@@ -234,50 +234,77 @@ int rtnl_link_set(struct rtnl *nl, int ifindex, const uint8_t *mac, bool up)
 
 /* --- addresses --- */
 
-struct addr_acc {
+/* What a dump collects: the entries of one interface, the first cap of them, elem bytes each,
+ * read by entry() from each answer of type new_type with a whole hdrlen-byte header. */
+struct acc {
     int ifindex;
-    struct rtnl_addr *out;
-    size_t cap, n;
+    uint16_t new_type;
+    size_t hdrlen;
+    void (*entry)(const struct nlmsghdr *h, struct acc *acc);
+    void *out;
+    size_t elem, cap, n;
 };
 
-static int on_addr(const struct nlmsghdr *h, void *ud)
+static void acc_push(struct acc *acc, const void *entry)
 {
-    struct addr_acc *acc = ud;
-    if (h->nlmsg_type != RTM_NEWADDR || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifaddrmsg)))
-        return 0;
+    if (acc->n < acc->cap)
+        memcpy((uint8_t *)acc->out + acc->n++ * acc->elem, entry, acc->elem);
+}
+
+static int on_dump(const struct nlmsghdr *h, void *ud)
+{
+    struct acc *acc = ud;
+    if (h->nlmsg_type == acc->new_type && h->nlmsg_len >= NLMSG_LENGTH(acc->hdrlen))
+        acc->entry(h, acc);
+    return 0;
+}
+
+/* Starts an IPv4 request: its header (hdrlen bytes) starts with the address family, as
+ * ifaddrmsg, rtmsg and ndmsg all do. Returns the header. */
+static void *req_inet(struct req *q, uint16_t type, uint16_t flags, size_t hdrlen)
+{
+    uint8_t *family = req_init(q, type, flags, hdrlen);
+    *family = AF_INET;
+    return family;
+}
+
+/* Dumps the IPv4 objects of request type (their header starts with the address family, as
+ * ifaddrmsg, rtmsg and ndmsg all do) into acc; the count in *ret_n. */
+static int dump_inet(struct rtnl *nl, uint16_t type, struct acc *acc, size_t *ret_n)
+{
+    struct req q;
+    (void)req_inet(&q, type, NLM_F_DUMP, acc->hdrlen);
+    int r = talk(nl, &q, on_dump, acc);
+    if (r == 0)
+        *ret_n = acc->n;
+    return r;
+}
+
+static void on_addr(const struct nlmsghdr *h, struct acc *acc)
+{
     const struct ifaddrmsg *ifa = NLMSG_DATA(h);
     if (ifa->ifa_family != AF_INET || (int)ifa->ifa_index != acc->ifindex)
-        return 0;
+        return;
     const struct rtattr *tb[IFA_MAX + 1];
     parse_attrs(h, sizeof(*ifa), tb, IFA_MAX);
     struct rtnl_addr a = { .prefix = ifa->ifa_prefixlen };
-    if (!attr_ip(tb[IFA_LOCAL], &a.ip) && !attr_ip(tb[IFA_ADDRESS], &a.ip))
-        return 0;
-    if (acc->n < acc->cap)
-        acc->out[acc->n++] = a;
-    return 0;
+    if (attr_ip(tb[IFA_LOCAL], &a.ip) || attr_ip(tb[IFA_ADDRESS], &a.ip))
+        acc_push(acc, &a);
 }
 
 int rtnl_addr_list(struct rtnl *nl, int ifindex, struct rtnl_addr *out, size_t cap,
                    size_t *ret_n)
 {
-    struct req q;
-    struct ifaddrmsg *ifa = req_init(&q, RTM_GETADDR, NLM_F_DUMP, sizeof(*ifa));
-    ifa->ifa_family = AF_INET;
-    struct addr_acc acc = { .ifindex = ifindex, .out = out, .cap = cap };
-    int r = talk(nl, &q, on_addr, &acc);
-    if (r < 0)
-        return r;
-    *ret_n = acc.n;
-    return 0;
+    struct acc acc = { ifindex, RTM_NEWADDR, sizeof(struct ifaddrmsg), on_addr, out,
+                       sizeof(*out), cap, 0 };
+    return dump_inet(nl, RTM_GETADDR, &acc, ret_n);
 }
 
 int rtnl_addr_change(struct rtnl *nl, bool add, int ifindex, const struct rtnl_addr *a)
 {
     struct req q;
-    struct ifaddrmsg *ifa = req_init(&q, add ? RTM_NEWADDR : RTM_DELADDR,
+    struct ifaddrmsg *ifa = req_inet(&q, add ? RTM_NEWADDR : RTM_DELADDR,
                                      add ? NLM_F_CREATE | NLM_F_EXCL : 0, sizeof(*ifa));
-    ifa->ifa_family = AF_INET;
     ifa->ifa_prefixlen = a->prefix;
     ifa->ifa_scope = RT_SCOPE_UNIVERSE;
     ifa->ifa_index = (unsigned)ifindex;
@@ -288,58 +315,40 @@ int rtnl_addr_change(struct rtnl *nl, bool add, int ifindex, const struct rtnl_a
 
 /* --- routes --- */
 
-struct route_acc {
-    int ifindex;
-    struct rtnl_route *out;
-    size_t cap, n;
-};
-
-static int on_route(const struct nlmsghdr *h, void *ud)
+static void on_route(const struct nlmsghdr *h, struct acc *acc)
 {
-    struct route_acc *acc = ud;
-    if (h->nlmsg_type != RTM_NEWROUTE || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct rtmsg)))
-        return 0;
     const struct rtmsg *rt = NLMSG_DATA(h);
     if (rt->rtm_family != AF_INET || rt->rtm_type != RTN_UNICAST)
-        return 0;
+        return;
     const struct rtattr *tb[RTA_MAX + 1];
     parse_attrs(h, sizeof(*rt), tb, RTA_MAX);
     uint32_t table = rt->rtm_table, oif = 0;
     (void)attr_u32(tb[RTA_TABLE], &table);
     /* a multipath route has no RTA_OIF: not one of ours, left alone */
     if (table != RT_TABLE_MAIN || !attr_u32(tb[RTA_OIF], &oif) || (int)oif != acc->ifindex)
-        return 0;
+        return;
     struct rtnl_route r = { .dst_len = rt->rtm_dst_len, .scope = rt->rtm_scope,
                             .protocol = rt->rtm_protocol };
     (void)attr_ip(tb[RTA_DST], &r.dst);
     (void)attr_ip(tb[RTA_GATEWAY], &r.gateway);
     (void)attr_ip(tb[RTA_PREFSRC], &r.prefsrc);
     (void)attr_u32(tb[RTA_PRIORITY], &r.priority);
-    if (acc->n < acc->cap)
-        acc->out[acc->n++] = r;
-    return 0;
+    acc_push(acc, &r);
 }
 
 int rtnl_route_list(struct rtnl *nl, int ifindex, struct rtnl_route *out, size_t cap,
                     size_t *ret_n)
 {
-    struct req q;
-    struct rtmsg *rt = req_init(&q, RTM_GETROUTE, NLM_F_DUMP, sizeof(*rt));
-    rt->rtm_family = AF_INET;
-    struct route_acc acc = { .ifindex = ifindex, .out = out, .cap = cap };
-    int r = talk(nl, &q, on_route, &acc);
-    if (r < 0)
-        return r;
-    *ret_n = acc.n;
-    return 0;
+    struct acc acc = { ifindex, RTM_NEWROUTE, sizeof(struct rtmsg), on_route, out, sizeof(*out),
+                       cap, 0 };
+    return dump_inet(nl, RTM_GETROUTE, &acc, ret_n);
 }
 
 int rtnl_route_change(struct rtnl *nl, bool add, int ifindex, const struct rtnl_route *r)
 {
     struct req q;
-    struct rtmsg *rt = req_init(&q, add ? RTM_NEWROUTE : RTM_DELROUTE,
+    struct rtmsg *rt = req_inet(&q, add ? RTM_NEWROUTE : RTM_DELROUTE,
                                 add ? NLM_F_CREATE | NLM_F_REPLACE : 0, sizeof(*rt));
-    rt->rtm_family = AF_INET;
     rt->rtm_dst_len = r->dst_len;
     rt->rtm_table = RT_TABLE_MAIN;
     rt->rtm_type = RTN_UNICAST;
@@ -360,43 +369,33 @@ int rtnl_route_change(struct rtnl *nl, bool add, int ifindex, const struct rtnl_
 
 /* --- neighbours --- */
 
-struct neigh_acc {
-    int ifindex;
-    uint32_t ips[RTNL_NEIGH_MAX];
-    size_t n;
-};
-
-static int on_neigh(const struct nlmsghdr *h, void *ud)
+static void on_neigh(const struct nlmsghdr *h, struct acc *acc)
 {
-    struct neigh_acc *acc = ud;
-    if (h->nlmsg_type != RTM_NEWNEIGH || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct ndmsg)))
-        return 0;
     const struct ndmsg *nd = NLMSG_DATA(h);
     if (nd->ndm_family != AF_INET || nd->ndm_ifindex != acc->ifindex ||
         (nd->ndm_state & (NUD_PERMANENT | NUD_NOARP)))
-        return 0;
+        return;
     const struct rtattr *tb[NDA_MAX + 1];
     parse_attrs(h, sizeof(*nd), tb, NDA_MAX);
     uint32_t ip;
-    if (attr_ip(tb[NDA_DST], &ip) && acc->n < RTNL_NEIGH_MAX)
-        acc->ips[acc->n++] = ip;
-    return 0;
+    if (attr_ip(tb[NDA_DST], &ip))
+        acc_push(acc, &ip);
 }
 
 int rtnl_neigh_flush(struct rtnl *nl, int ifindex)
 {
-    struct req q;
-    struct ndmsg *nd = req_init(&q, RTM_GETNEIGH, NLM_F_DUMP, sizeof(*nd));
-    nd->ndm_family = AF_INET;
-    struct neigh_acc acc = { .ifindex = ifindex };
-    int r = talk(nl, &q, on_neigh, &acc);
+    uint32_t ips[RTNL_NEIGH_MAX];
+    struct acc acc = { ifindex, RTM_NEWNEIGH, sizeof(struct ndmsg), on_neigh, ips, sizeof(ips[0]),
+                       RTNL_NEIGH_MAX, 0 };
+    size_t n = 0;
+    int r = dump_inet(nl, RTM_GETNEIGH, &acc, &n);
     if (r < 0)
         return r;
-    for (size_t i = 0; i < acc.n; i++) {
-        nd = req_init(&q, RTM_DELNEIGH, 0, sizeof(*nd));
-        nd->ndm_family = AF_INET;
+    struct req q;
+    for (size_t i = 0; i < n; i++) {
+        struct ndmsg *nd = req_inet(&q, RTM_DELNEIGH, 0, sizeof(*nd));
         nd->ndm_ifindex = ifindex;
-        req_attr_ip(&q, NDA_DST, acc.ips[i]);
+        req_attr_ip(&q, NDA_DST, ips[i]);
         r = talk(nl, &q, NULL, NULL);
         if (r < 0 && r != -ENOENT) /* gone meanwhile: what we wanted */
             return r;

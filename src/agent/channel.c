@@ -20,6 +20,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "common/unix_addr.h"
+
 /* Finds /dev/<vportNpM> whose /sys/class/virtio-ports/<vportNpM>/name is the agent port. */
 static int find_port(char *ret_path, size_t size)
 {
@@ -79,13 +81,10 @@ static int open_fd(struct channel *ch, const char *num)
 
 static int open_listen(struct channel *ch, const char *path)
 {
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    if (strlen(path) >= sizeof(sa.sun_path))
-        return -ENAMETOOLONG;
-    memcpy(sa.sun_path, path, strlen(path) + 1);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    struct sockaddr_un sa;
+    int fd = unix_stream_socket(path, &sa);
     if (fd < 0)
-        return -errno;
+        return fd;
     int r;
     (void)unlink(path); /* a stale socket from an earlier run; absence is fine */
     if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 4) < 0) {

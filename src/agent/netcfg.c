@@ -149,8 +149,7 @@ static bool search_valid(const char *s, size_t len)
             label = 0;
             continue;
         }
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  (c == '-' && label > 0);
+        bool ok = ascii_alnum(c) || (c == '-' && label > 0);
         if (!ok)
             return false;
         label++;
@@ -158,12 +157,15 @@ static bool search_valid(const char *s, size_t len)
     return true;
 }
 
-/* An array of at most max entries, or absent (required: absent is an error). */
-static int get_array(json_t *obj, const char *key, size_t min, size_t max, json_t **ret,
-                     char *reterr, size_t len)
+/* Parses entry i (v) of an array into c: 0, or -EINVAL after reject(). */
+typedef int parse_entry_fn(json_t *v, size_t i, struct netcfg *c, char *reterr, size_t len);
+
+/* Parses each entry of the array at key with one(): min to max entries; absent reads as empty
+ * when min is 0 and is an error otherwise. */
+static int parse_array(json_t *obj, const char *key, size_t min, size_t max, struct netcfg *c,
+                       parse_entry_fn *one, char *reterr, size_t len)
 {
     json_t *a = json_object_get(obj, key);
-    *ret = NULL;
     if (!a && min == 0)
         return 0;
     if (!a)
@@ -173,29 +175,27 @@ static int get_array(json_t *obj, const char *key, size_t min, size_t max, json_
     if (json_array_size(a) < min || json_array_size(a) > max)
         return reject(reterr, len, "'%s' has %zu entries; it takes %zu to %zu", key,
                       json_array_size(a), min, max);
-    *ret = a;
+    for (size_t i = 0; i < json_array_size(a); i++) {
+        int r = one(json_array_get(a, i), i, c, reterr, len);
+        if (r < 0)
+            return r;
+    }
     return 0;
 }
 
-static int parse_addrs(json_t *obj, struct netcfg *c, char *reterr, size_t len)
+static int addr_entry(json_t *v, size_t i, struct netcfg *c, char *reterr, size_t len)
 {
-    json_t *a;
-    int r = get_array(obj, "addrs", 1, NETCFG_ADDRS_MAX, &a, reterr, len);
-    if (r < 0)
-        return r;
-    for (size_t i = 0; i < json_array_size(a); i++) {
-        size_t n;
-        const char *s = str_of(json_array_get(a, i), &n);
-        struct netcfg_cidr cidr;
-        if (!s || !parse_cidr(s, n, &cidr) || cidr.prefix == 0 || !ipv4_unicast(cidr.ip))
-            return reject(reterr, len,
-                          "'addrs[%zu]' must be a unicast IPv4 address with a prefix length "
-                          "like 10.88.0.5/32", i);
-        for (size_t k = 0; k < c->n_addrs; k++)
-            if (c->addrs[k].ip == cidr.ip)
-                return reject(reterr, len, "'addrs[%zu]' repeats 'addrs[%zu]'", i, k);
-        c->addrs[c->n_addrs++] = cidr;
-    }
+    size_t n;
+    const char *s = str_of(v, &n);
+    struct netcfg_cidr cidr;
+    if (!s || !parse_cidr(s, n, &cidr) || cidr.prefix == 0 || !ipv4_unicast(cidr.ip))
+        return reject(reterr, len,
+                      "'addrs[%zu]' must be a unicast IPv4 address with a prefix length "
+                      "like 10.88.0.5/32", i);
+    for (size_t k = 0; k < c->n_addrs; k++)
+        if (c->addrs[k].ip == cidr.ip)
+            return reject(reterr, len, "'addrs[%zu]' repeats 'addrs[%zu]'", i, k);
+    c->addrs[c->n_addrs++] = cidr;
     return 0;
 }
 
@@ -216,75 +216,56 @@ static bool is_addr(const struct netcfg *c, uint32_t ip)
     return false;
 }
 
-static int parse_routes(json_t *obj, struct netcfg *c, char *reterr, size_t len)
+static int route_entry(json_t *o, size_t i, struct netcfg *c, char *reterr, size_t len)
 {
-    json_t *a;
-    int r = get_array(obj, "routes", 0, NETCFG_ROUTES_MAX, &a, reterr, len);
-    if (r < 0 || !a)
-        return r;
-    for (size_t i = 0; i < json_array_size(a); i++) {
-        json_t *o = json_array_get(a, i);
-        if (!json_is_object(o))
-            return reject(reterr, len, "'routes[%zu]' must be an object", i);
-        struct netcfg_route rt = { 0 };
-        size_t n;
-        const char *s = str_of(json_object_get(o, "dst"), &n);
-        if (!s || !parse_cidr(s, n, &rt.dst))
-            return reject(reterr, len,
-                          "'routes[%zu].dst' must be an IPv4 network like 10.89.3.0/24", i);
-        if (rt.dst.ip & ~prefix_mask(rt.dst.prefix))
-            return reject(reterr, len, "'routes[%zu].dst' has host bits set", i);
-        if (rt.dst.prefix == 0)
-            return reject(reterr, len, "'routes[%zu].dst' is the default route, which "
-                          "'gateway' already makes", i);
-        json_t *src = json_object_get(o, "src");
-        char what[48];
-        snprintf(what, sizeof(what), "routes[%zu].src", i);
-        if (src && parse_ip_field(src, what, &rt.src, reterr, len) < 0)
-            return -EINVAL;
-        if (src && !is_addr(c, rt.src))
-            return reject(reterr, len, "'routes[%zu].src' is not one of 'addrs'", i);
-        for (size_t k = 0; k < c->n_routes; k++)
-            if (c->routes[k].dst.ip == rt.dst.ip && c->routes[k].dst.prefix == rt.dst.prefix)
-                return reject(reterr, len, "'routes[%zu].dst' repeats 'routes[%zu].dst'", i, k);
-        if (rt.dst.prefix == 32 && rt.dst.ip == c->gateway)
-            return reject(reterr, len, "'routes[%zu].dst' is the gateway itself", i);
-        c->routes[c->n_routes++] = rt;
-    }
+    if (!json_is_object(o))
+        return reject(reterr, len, "'routes[%zu]' must be an object", i);
+    struct netcfg_route rt = { 0 };
+    size_t n;
+    const char *s = str_of(json_object_get(o, "dst"), &n);
+    if (!s || !parse_cidr(s, n, &rt.dst))
+        return reject(reterr, len,
+                      "'routes[%zu].dst' must be an IPv4 network like 10.89.3.0/24", i);
+    if (rt.dst.ip & ~prefix_mask(rt.dst.prefix))
+        return reject(reterr, len, "'routes[%zu].dst' has host bits set", i);
+    if (rt.dst.prefix == 0)
+        return reject(reterr, len, "'routes[%zu].dst' is the default route, which "
+                      "'gateway' already makes", i);
+    json_t *src = json_object_get(o, "src");
+    char what[48];
+    snprintf(what, sizeof(what), "routes[%zu].src", i);
+    if (src && parse_ip_field(src, what, &rt.src, reterr, len) < 0)
+        return -EINVAL;
+    if (src && !is_addr(c, rt.src))
+        return reject(reterr, len, "'routes[%zu].src' is not one of 'addrs'", i);
+    for (size_t k = 0; k < c->n_routes; k++)
+        if (c->routes[k].dst.ip == rt.dst.ip && c->routes[k].dst.prefix == rt.dst.prefix)
+            return reject(reterr, len, "'routes[%zu].dst' repeats 'routes[%zu].dst'", i, k);
+    if (rt.dst.prefix == 32 && rt.dst.ip == c->gateway)
+        return reject(reterr, len, "'routes[%zu].dst' is the gateway itself", i);
+    c->routes[c->n_routes++] = rt;
     return 0;
 }
 
-static int parse_dns(json_t *obj, struct netcfg *c, char *reterr, size_t len)
+static int dns_entry(json_t *v, size_t i, struct netcfg *c, char *reterr, size_t len)
 {
-    json_t *a;
-    int r = get_array(obj, "dns", 0, NETCFG_DNS_MAX, &a, reterr, len);
-    if (r < 0 || !a)
-        return r;
-    for (size_t i = 0; i < json_array_size(a); i++) {
-        char what[32];
-        snprintf(what, sizeof(what), "dns[%zu]", i);
-        if (parse_ip_field(json_array_get(a, i), what, &c->dns[c->n_dns], reterr, len) < 0)
-            return -EINVAL;
-        c->n_dns++;
-    }
+    char what[32];
+    snprintf(what, sizeof(what), "dns[%zu]", i);
+    if (parse_ip_field(v, what, &c->dns[c->n_dns], reterr, len) < 0)
+        return -EINVAL;
+    c->n_dns++;
     return 0;
 }
 
-static int parse_search(json_t *obj, struct netcfg *c, char *reterr, size_t len)
+static int search_entry(json_t *v, size_t i, struct netcfg *c, char *reterr, size_t len)
 {
-    json_t *a;
-    int r = get_array(obj, "search", 0, NETCFG_SEARCH_MAX, &a, reterr, len);
-    if (r < 0 || !a)
-        return r;
-    for (size_t i = 0; i < json_array_size(a); i++) {
-        size_t n;
-        const char *s = str_of(json_array_get(a, i), &n);
-        if (!s || !search_valid(s, n))
-            return reject(reterr, len,
-                          "'search[%zu]' must be a domain name of at most %u characters of "
-                          "[A-Za-z0-9.-]", i, NETCFG_NAME_MAX);
-        memcpy(c->search[c->n_search++], s, n + 1);
-    }
+    size_t n;
+    const char *s = str_of(v, &n);
+    if (!s || !search_valid(s, n))
+        return reject(reterr, len,
+                      "'search[%zu]' must be a domain name of at most %u characters of "
+                      "[A-Za-z0-9.-]", i, NETCFG_NAME_MAX);
+    memcpy(c->search[c->n_search++], s, n + 1);
     return 0;
 }
 
@@ -310,15 +291,18 @@ int netcfg_parse(json_t *obj, struct netcfg *ret, char *reterr, size_t reterr_le
         goto out_fail;
     }
     if ((r = parse_ip_field(gw, "gateway", &ret->gateway, reterr, reterr_len)) < 0 ||
-        (r = parse_addrs(obj, ret, reterr, reterr_len)) < 0)
+        (r = parse_array(obj, "addrs", 1, NETCFG_ADDRS_MAX, ret, addr_entry, reterr,
+                         reterr_len)) < 0)
         goto out_fail;
     if (is_addr(ret, ret->gateway)) {
         r = reject(reterr, reterr_len, "'gateway' must not be one of 'addrs'");
         goto out_fail;
     }
-    if ((r = parse_routes(obj, ret, reterr, reterr_len)) < 0 ||
-        (r = parse_dns(obj, ret, reterr, reterr_len)) < 0 ||
-        (r = parse_search(obj, ret, reterr, reterr_len)) < 0)
+    if ((r = parse_array(obj, "routes", 0, NETCFG_ROUTES_MAX, ret, route_entry, reterr,
+                         reterr_len)) < 0 ||
+        (r = parse_array(obj, "dns", 0, NETCFG_DNS_MAX, ret, dns_entry, reterr, reterr_len)) < 0 ||
+        (r = parse_array(obj, "search", 0, NETCFG_SEARCH_MAX, ret, search_entry, reterr,
+                         reterr_len)) < 0)
         goto out_fail;
     return 0;
 out_mac:
@@ -455,12 +439,22 @@ static int write_atomic(const char *path, const char *text)
     return r;
 }
 
+/* Reports a failed change r of an address or route ip/prefix on link l: "cannot <verb>
+ * <ip>/<prefix> <prep> '<link>': <why>". */
+static int fail_change(int r, char *reterr, size_t len, const char *verb, uint32_t ip,
+                       unsigned prefix, const char *prep, const struct rtnl_link *l)
+{
+    char a[16];
+    ip_text(ip, a);
+    return fail(r, reterr, len, "cannot %s %s/%u %s '%s': %s", verb, a, prefix, prep, l->name,
+                strerror(-r));
+}
+
 static int apply_addrs(struct rtnl *nl, const struct rtnl_link *l, const struct netcfg *c,
                        char *reterr, size_t len)
 {
     struct rtnl_addr have[LIST_MAX];
     size_t n = 0;
-    char a[16];
     int r = rtnl_addr_list(nl, l->ifindex, have, LIST_MAX, &n);
     if (r < 0)
         return fail(r, reterr, len, "cannot list addresses of '%s': %s", l->name,
@@ -473,11 +467,9 @@ static int apply_addrs(struct rtnl *nl, const struct rtnl_link *l, const struct 
             continue;
         r = rtnl_addr_change(nl, false, l->ifindex, &have[i]);
         /* deleting a primary address also deletes its secondaries: gone is fine */
-        if (r < 0 && r != -EADDRNOTAVAIL) {
-            ip_text(have[i].ip, a);
-            return fail(r, reterr, len, "cannot delete address %s/%u from '%s': %s", a,
-                          have[i].prefix, l->name, strerror(-r));
-        }
+        if (r < 0 && r != -EADDRNOTAVAIL)
+            return fail_change(r, reterr, len, "delete address", have[i].ip, have[i].prefix,
+                               "from", l);
     }
     /* list again: a deleted primary may have taken wanted secondaries with it */
     r = rtnl_addr_list(nl, l->ifindex, have, LIST_MAX, &n);
@@ -492,11 +484,8 @@ static int apply_addrs(struct rtnl *nl, const struct rtnl_link *l, const struct 
             continue;
         struct rtnl_addr want = { .ip = c->addrs[k].ip, .prefix = c->addrs[k].prefix };
         r = rtnl_addr_change(nl, true, l->ifindex, &want);
-        if (r < 0) {
-            ip_text(want.ip, a);
-            return fail(r, reterr, len, "cannot add address %s/%u to '%s': %s", a, want.prefix,
-                          l->name, strerror(-r));
-        }
+        if (r < 0)
+            return fail_change(r, reterr, len, "add address", want.ip, want.prefix, "to", l);
     }
     return 0;
 }
@@ -525,7 +514,6 @@ static int apply_routes(struct rtnl *nl, const struct rtnl_link *l, const struct
     bool present[NETCFG_ROUTES_MAX + 2] = { false };
     struct rtnl_route have[LIST_MAX];
     size_t n = 0;
-    char a[16];
     int r = rtnl_route_list(nl, l->ifindex, have, LIST_MAX, &n);
     if (r < 0)
         return fail(r, reterr, len, "cannot list routes of '%s': %s", l->name, strerror(-r));
@@ -540,21 +528,17 @@ static int apply_routes(struct rtnl *nl, const struct rtnl_link *l, const struct
         if (keep)
             continue;
         r = rtnl_route_change(nl, false, l->ifindex, &have[i]);
-        if (r < 0 && r != -ESRCH) {
-            ip_text(have[i].dst, a);
-            return fail(r, reterr, len, "cannot delete route %s/%u from '%s': %s", a,
-                          have[i].dst_len, l->name, strerror(-r));
-        }
+        if (r < 0 && r != -ESRCH)
+            return fail_change(r, reterr, len, "delete route", have[i].dst, have[i].dst_len,
+                               "from", l);
     }
     for (size_t k = 0; k < nw; k++) {
         if (present[k])
             continue;
         r = rtnl_route_change(nl, true, l->ifindex, &want[k]);
-        if (r < 0) {
-            ip_text(want[k].dst, a);
-            return fail(r, reterr, len, "cannot add route %s/%u via '%s': %s", a,
-                          want[k].dst_len, l->name, strerror(-r));
-        }
+        if (r < 0)
+            return fail_change(r, reterr, len, "add route", want[k].dst, want[k].dst_len, "via",
+                               l);
     }
     return 0;
 }

@@ -222,8 +222,9 @@ static void on_host_error(struct agent *ag, struct stream *s, const struct wire_
     proto_stream_abort(ag, s);
 }
 
-/* Frames that open a stream. */
-static void on_open(struct agent *ag, const struct wire_frame *f)
+/* A frame that opens a stream: checks its id, then hands it to its opener. */
+static void on_open(struct agent *ag, const struct wire_frame *f,
+                    void (*open)(struct agent *ag, const struct wire_frame *f))
 {
     if (f->stream == 0) {
         agent_send_error(ag, 0, EINVAL, "'%s' cannot use stream 0", wire_type_to_string(f->type));
@@ -234,27 +235,27 @@ static void on_open(struct agent *ag, const struct wire_frame *f)
         agent_send_error(ag, f->stream, EEXIST, "stream %u is already open", f->stream);
         return;
     }
-    switch (f->type) {
-    case WIRE_EXEC:
-        exec_open(ag, f);
-        break;
-    case WIRE_FILE_PUT:
-        files_put_open(ag, f);
-        break;
-    case WIRE_FILE_GET:
-        files_get_open(ag, f);
-        break;
-    case WIRE_POWER:
-        power_open(ag, f);
-        break;
-    case WIRE_NETCFG:
-        on_netcfg(ag, f);
-        break;
-    }
+    open(ag, f);
 }
+
+/* The frames that open a stream, with their openers. */
+static const struct {
+    uint16_t type;
+    void (*open)(struct agent *ag, const struct wire_frame *f);
+} openers[] = {
+    { WIRE_EXEC, exec_open },         { WIRE_POWER, power_open },
+    { WIRE_FILE_PUT, files_put_open }, { WIRE_FILE_GET, files_get_open },
+    { WIRE_NETCFG, on_netcfg },
+};
 
 void proto_on_frame(struct agent *ag, const struct wire_frame *f)
 {
+    for (size_t i = 0; i < sizeof(openers) / sizeof(openers[0]); i++) {
+        if (openers[i].type == f->type) {
+            on_open(ag, f, openers[i].open);
+            return;
+        }
+    }
     struct stream *s = f->stream ? stream_find(&ag->streams, f->stream) : NULL;
     switch (f->type) {
     case WIRE_HELLO:
@@ -268,13 +269,6 @@ void proto_on_frame(struct agent *ag, const struct wire_frame *f)
         return; /* nothing asked for them; harmless */
     case WIRE_ERROR:
         on_host_error(ag, s, f);
-        return;
-    case WIRE_EXEC:
-    case WIRE_FILE_PUT:
-    case WIRE_FILE_GET:
-    case WIRE_POWER:
-    case WIRE_NETCFG:
-        on_open(ag, f);
         return;
     case WIRE_WINDOW:
     case WIRE_CANCEL:

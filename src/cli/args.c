@@ -49,6 +49,27 @@ static void record(struct cli_args *a, size_t i, const char *v)
     }
 }
 
+/* Records value-taking option i. Its value is v (after '=' or the short letter) or, when v is
+ * NULL, the next argument argv[*k + 1]; flag names the option as typed ("--name", "-c"). */
+static int take_value(struct cli_args *a, size_t i, const char *v, char **argv, size_t n,
+                      size_t *k, const char *flag, char *err, size_t errlen)
+{
+    const struct cli_opt *o = &a->opts[i];
+    if (!v) {
+        if (*k + 1 >= n) {
+            snprintf(err, errlen, "flag '%s' needs a value", flag);
+            return -EINVAL;
+        }
+        v = argv[++*k];
+    }
+    if (o->kind == CLI_OPT_VALUE && a->count[i] > 0 && a->last[i] && strcmp(a->last[i], v) != 0) {
+        snprintf(err, errlen, "flag '--%s' given twice", o->name);
+        return -EINVAL;
+    }
+    record(a, i, v);
+    return 0;
+}
+
 /* Copies an argument into a message, cut short and with control characters replaced. */
 static const char *shown(const char *s, char *tmp, size_t n)
 {
@@ -109,20 +130,11 @@ int cli_args_parse(struct cli_args *a, const struct cli_opt *opts, int argc, cha
                 record(a, (size_t)i, NULL);
                 continue;
             }
-            const char *v = eq ? eq + 1 : NULL;
-            if (!v) {
-                if (k + 1 >= n) {
-                    snprintf(err, errlen, "flag '--%s' needs a value", o->name);
-                    return -EINVAL;
-                }
-                v = argv[++k];
-            }
-            if (o->kind == CLI_OPT_VALUE && a->count[i] > 0 && a->last[i] &&
-                strcmp(a->last[i], v) != 0) {
-                snprintf(err, errlen, "flag '--%s' given twice", o->name);
-                return -EINVAL;
-            }
-            record(a, (size_t)i, v);
+            char flag[80];
+            snprintf(flag, sizeof(flag), "--%s", o->name);
+            int r = take_value(a, (size_t)i, eq ? eq + 1 : NULL, argv, n, &k, flag, err, errlen);
+            if (r < 0)
+                return r;
             continue;
         }
         /* short flags: -a, -abc (booleans), -o VALUE, -oVALUE */
@@ -138,20 +150,10 @@ int cli_args_parse(struct cli_args *a, const struct cli_opt *opts, int argc, cha
                 record(a, (size_t)i, NULL);
                 continue;
             }
-            const char *v = p[1] ? p + 1 : NULL;
-            if (!v) {
-                if (k + 1 >= n) {
-                    snprintf(err, errlen, "flag '-%c' needs a value", *p);
-                    return -EINVAL;
-                }
-                v = argv[++k];
-            }
-            if (o->kind == CLI_OPT_VALUE && a->count[i] > 0 && a->last[i] &&
-                strcmp(a->last[i], v) != 0) {
-                snprintf(err, errlen, "flag '--%s' given twice", o->name);
-                return -EINVAL;
-            }
-            record(a, (size_t)i, v);
+            char flag[3] = { '-', *p, '\0' };
+            int r = take_value(a, (size_t)i, p[1] ? p + 1 : NULL, argv, n, &k, flag, err, errlen);
+            if (r < 0)
+                return r;
             break;
         }
     }

@@ -20,6 +20,12 @@ struct cli_opt {
     const char *alias2;     /* a third long name, or NULL */
 };
 
+/* Table rows for the common case: a long name only. */
+#define CLI_BOOL(name) { (name), 0, CLI_OPT_BOOL, NULL, NULL }
+#define CLI_VALUE(name) { (name), 0, CLI_OPT_VALUE, NULL, NULL }
+#define CLI_LIST(name) { (name), 0, CLI_OPT_LIST, NULL, NULL }
+#define CLI_OPT_END { NULL }
+
 struct cli_args {
     const struct cli_opt *opts;
     size_t nopts;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/values.h"
 
 int cli_exit_for(int err)
 {
@@ -50,6 +51,22 @@ void cli_json_str(FILE *f, const char *s)
             fputc(c, f);
     }
     fputc('"', f);
+}
+
+void cli_json_batch_item(int i, const char *ref, const char *id)
+{
+    printf("%s{\"ref\":", i ? "," : "");
+    cli_json_str(stdout, ref);
+    if (id) {
+        fputs(",\"id\":", stdout);
+        cli_json_str(stdout, id);
+    }
+}
+
+void cli_json_batch_error(const struct hearth_error *e)
+{
+    fputs(",\"error\":", stdout);
+    cli_json_str(stdout, e->message[0] ? e->message : "failed");
 }
 
 int cli_fail(struct cli *cli, const struct hearth_error *e)
@@ -106,6 +123,23 @@ int cli_error(struct cli *cli, int code, const char *fmt, ...)
     }
     return code;
 }
+
+int cli_page_flags(struct cli *cli, struct hearth_page *ret)
+{
+    int64_t limit = 50, offset = 0;
+    const char *v;
+    if ((v = cli_value(&cli->args, "limit")) && (cli_parse_count(v, 500, &limit) < 0 || !limit))
+        return cli_usage_error(cli, "--limit '%.40s' is not a number from 1 to 500", v);
+    if ((v = cli_value(&cli->args, "offset")) && cli_parse_count(v, INT32_MAX, &offset) < 0)
+        return cli_usage_error(cli, "--offset '%.40s' is not a number", v);
+    *ret = (struct hearth_page){ .limit = limit, .offset = offset };
+    return 0;
+}
+
+const struct cli_opt cli_confirm_opts[] = {
+    { "yes", 'y', CLI_OPT_BOOL, "force", NULL },
+    CLI_OPT_END,
+};
 
 int cli_confirm(struct cli *cli, const char *what)
 {

@@ -65,6 +65,16 @@ int cli_confirm(struct cli *cli, const char *what);
 /* Writes s as a JSON string literal (quotes included) on f. */
 void cli_json_str(FILE *f, const char *s);
 
+/* The answer of a batch command (rm of several refs) in JSON: item i opens with
+ * `{"ref":<ref>` (after a comma unless first) and `,"id":<id>` when id is known; a failed one
+ * adds `,"error":<message>`. The command adds its own fields and the closing brace. */
+void cli_json_batch_item(int i, const char *ref, const char *id);
+void cli_json_batch_error(const struct hearth_error *e);
+
+/* Reads the running command's --limit (1 to 500, default 50) and --offset (default 0) flags
+ * into a page without a status filter. Returns 0, or CLI_EXIT_USAGE after printing why. */
+int cli_page_flags(struct cli *cli, struct hearth_page *ret);
+
 /* Resolves a sandbox reference (id or name, CLI.md §6.1) into a new object (its SandboxView).
  * On failure prints the error and returns the exit code (4 when nothing matches). */
 int cli_sandbox_resolve(struct cli *cli, const char *ref, hearth_obj **ret);

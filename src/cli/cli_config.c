@@ -176,6 +176,10 @@ int cli_config_path(cli_getenv_fn getenv_fn, char *out, size_t n)
     return w < 0 || (size_t)w >= n ? -ENAMETOOLONG : 0;
 }
 
+/* What read_all() takes: it has always kept room for one more 4 KiB read while looking for the
+ * end of the file, so a file within 4 KiB of CLI_CONFIG_MAX is refused. */
+#define READ_MAX (CLI_CONFIG_MAX - 4096)
+
 static int read_all(const char *path, struct buf *b, struct stat *st)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -190,24 +194,7 @@ static int read_all(const char *path, struct buf *b, struct stat *st)
         r = -EINVAL;
         goto out;
     }
-    for (;;) {
-        int e = 0;
-        uint8_t *p = buf_reserve(b, 4096, &e);
-        if (!p) {
-            r = e ? e : -ENOMEM;
-            goto out;
-        }
-        ssize_t got = read(fd, p, 4096);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            r = -errno;
-            goto out;
-        }
-        if (got == 0)
-            break;
-        buf_commit(b, (size_t)got);
-    }
+    r = buf_read_fd(b, fd);
 out:
     close(fd);
     return r;
@@ -216,7 +203,7 @@ out:
 int cli_config_load(const char *path, struct cli_config *cfg, cli_config_warn_fn warn, void *ud)
 {
     struct buf b;
-    buf_init(&b, CLI_CONFIG_MAX);
+    buf_init(&b, READ_MAX);
     struct stat st;
     int r = read_all(path, &b, &st);
     if (r == -ENOENT) {
@@ -279,7 +266,7 @@ int cli_config_write_key(const char *path, enum cli_config_key key, const char *
     if (value && strpbrk(value, "\r\n"))
         return -EINVAL;
     struct buf old, out;
-    buf_init(&old, CLI_CONFIG_MAX);
+    buf_init(&old, READ_MAX);
     buf_init(&out, CLI_CONFIG_MAX + CLI_CONFIG_LINE_MAX);
     struct stat st;
     char tmp[PATH_MAX];

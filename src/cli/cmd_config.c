@@ -24,6 +24,19 @@ static int need_path(struct cli *cli)
                      "no config file location; set HOME, XDG_CONFIG_HOME or HEARTH_CONFIG");
 }
 
+/* Sets key k to v in the config file (removes it when v is NULL). Returns the exit code. */
+static int write_key(struct cli *cli, int k, const char *v)
+{
+    int r = need_path(cli);
+    if (r)
+        return r;
+    r = cli_config_write_key(cli->config_path, (enum cli_config_key)k, v);
+    if (r < 0)
+        return cli_error(cli, CLI_EXIT_FAIL, "cannot write config file '%s': %s",
+                         cli->config_path, strerror(-r));
+    return CLI_EXIT_OK;
+}
+
 int cmd_config_set(struct cli *cli, int argc, char **argv)
 {
     int k = key_arg(cli, argv[0]);
@@ -41,14 +54,7 @@ int cmd_config_set(struct cli *cli, int argc, char **argv)
         return cli_usage_error(cli, "api_url '%.80s' must be an http(s) URL without query or "
                                     "fragment",
                                v);
-    int r = need_path(cli);
-    if (r)
-        return r;
-    r = cli_config_write_key(cli->config_path, (enum cli_config_key)k, v);
-    if (r < 0)
-        return cli_error(cli, CLI_EXIT_FAIL, "cannot write config file '%s': %s",
-                         cli->config_path, strerror(-r));
-    return CLI_EXIT_OK;
+    return write_key(cli, k, v);
 }
 
 int cmd_config_get(struct cli *cli, int argc, char **argv)
@@ -68,14 +74,7 @@ int cmd_config_unset(struct cli *cli, int argc, char **argv)
     int k = key_arg(cli, argv[0]);
     if (k < 0)
         return CLI_EXIT_USAGE;
-    int r = need_path(cli);
-    if (r)
-        return r;
-    r = cli_config_write_key(cli->config_path, (enum cli_config_key)k, NULL);
-    if (r < 0)
-        return cli_error(cli, CLI_EXIT_FAIL, "cannot write config file '%s': %s",
-                         cli->config_path, strerror(-r));
-    return CLI_EXIT_OK;
+    return write_key(cli, k, NULL);
 }
 
 /* "…abcd": only the last 4 characters of a key are ever shown. */

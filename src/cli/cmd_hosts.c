@@ -8,9 +8,8 @@
 #include <string.h>
 
 const struct cli_opt cmd_hosts_opts[] = {
-    { "limit", 0, CLI_OPT_VALUE, NULL, NULL },
-    { "offset", 0, CLI_OPT_VALUE, NULL, NULL },
-    { NULL },
+    CLI_FLAGS_PAGE,
+    CLI_OPT_END,
 };
 
 int cmd_hosts(struct cli *cli, int argc, char **argv)
@@ -47,8 +46,7 @@ int cmd_hosts(struct cli *cli, int argc, char **argv)
                                   rootfs };
             (void)out_table_add(&t, row); /* out of memory: the row is missing, nothing else */
         }
-        out_table_print(&t, stdout);
-        out_table_release(&t);
+        out_table_finish(&t, stdout);
     }
     hearth_list_free(l);
     return CLI_EXIT_OK;

@@ -14,34 +14,28 @@
 #include "common/timefmt.h"
 
 const struct cli_opt cmd_sandbox_create_opts[] = {
-    { "shape", 0, CLI_OPT_VALUE, NULL, NULL },
-    { "name", 0, CLI_OPT_VALUE, NULL, NULL },
-    { "rootfs", 0, CLI_OPT_VALUE, NULL, NULL },
-    { "disk-mib", 0, CLI_OPT_VALUE, NULL, NULL },
-    { "ssh-key", 0, CLI_OPT_LIST, NULL, NULL },
-    { "egress", 0, CLI_OPT_LIST, NULL, NULL },
-    { "env", 0, CLI_OPT_LIST, NULL, NULL },
-    { "ingress", 0, CLI_OPT_BOOL, NULL, NULL },
+    CLI_VALUE("shape"),
+    CLI_VALUE("name"),
+    CLI_VALUE("rootfs"),
+    CLI_VALUE("disk-mib"),
+    CLI_LIST("ssh-key"),
+    CLI_LIST("egress"),
+    CLI_LIST("env"),
+    CLI_BOOL("ingress"),
     { "network", 0, CLI_OPT_LIST, "net", NULL },
-    { "disk", 0, CLI_OPT_LIST, NULL, NULL },
-    { "auto-pause", 0, CLI_OPT_VALUE, NULL, NULL },
-    { "quiet", 'q', CLI_OPT_BOOL, NULL, NULL },
-    { NULL },
+    CLI_LIST("disk"),
+    CLI_VALUE("auto-pause"),
+    CLI_FLAG_QUIET,
+    CLI_OPT_END,
 };
 
 const struct cli_opt cmd_sandbox_list_opts[] = {
-    { "limit", 0, CLI_OPT_VALUE, NULL, NULL },
-    { "offset", 0, CLI_OPT_VALUE, NULL, NULL },
-    { "status", 0, CLI_OPT_VALUE, NULL, NULL },
+    CLI_FLAGS_PAGE,
+    CLI_VALUE("status"),
     { "all", 'a', CLI_OPT_BOOL, NULL, NULL },
-    { "quiet", 'q', CLI_OPT_BOOL, NULL, NULL },
-    { "wide", 0, CLI_OPT_BOOL, NULL, NULL },
-    { NULL },
-};
-
-const struct cli_opt cmd_sandbox_rm_opts[] = {
-    { "yes", 'y', CLI_OPT_BOOL, "force", NULL },
-    { NULL },
+    CLI_FLAG_QUIET,
+    CLI_BOOL("wide"),
+    CLI_OPT_END,
 };
 
 static const char *const states[] = { "creating", "running",  "pausing", "paused",   "resuming",
@@ -356,18 +350,15 @@ static void print_list(struct cli *cli, const hearth_obj **items, size_t n)
                               age,                         ingress };
         (void)out_table_add(&t, row); /* out of memory: the row is missing, nothing else */
     }
-    out_table_print(&t, stdout);
-    out_table_release(&t);
+    out_table_finish(&t, stdout);
 }
 
 int cmd_sandbox_list(struct cli *cli, int argc, char **argv)
 {
-    int64_t limit = 50, offset = 0;
-    const char *v;
-    if ((v = cli_value(&cli->args, "limit")) && (cli_parse_count(v, 500, &limit) < 0 || !limit))
-        return cli_usage_error(cli, "--limit '%.40s' is not a number from 1 to 500", v);
-    if ((v = cli_value(&cli->args, "offset")) && cli_parse_count(v, INT32_MAX, &offset) < 0)
-        return cli_usage_error(cli, "--offset '%.40s' is not a number", v);
+    struct hearth_page page;
+    int r = cli_page_flags(cli, &page);
+    if (r)
+        return r;
     const char *status = cli_value(&cli->args, "status");
     if (status) {
         bool known = false;
@@ -380,7 +371,7 @@ int cmd_sandbox_list(struct cli *cli, int argc, char **argv)
     }
     struct hearth_error e;
     if (status || cli_flag(&cli->args, "all")) {
-        struct hearth_page page = { .limit = limit, .offset = offset, .status = status };
+        page.status = status;
         hearth_list *l = NULL;
         if (hearth_sandbox_list(cli->client, &page, &l, &e) != HEARTH_OK)
             return cli_fail(cli, &e);
@@ -401,10 +392,9 @@ int cmd_sandbox_list(struct cli *cli, int argc, char **argv)
     hearth_list *lists[N_LIVE_STATES] = { 0 };
     const hearth_obj **items = NULL;
     size_t total = 0;
-    int r = CLI_EXIT_OK;
     for (size_t s = 0; s < N_LIVE_STATES; s++) {
-        if (hearth_sandbox_list_all(cli->client, states[s], (size_t)(offset + limit), &lists[s],
-                                    &e) != HEARTH_OK) {
+        if (hearth_sandbox_list_all(cli->client, states[s], (size_t)(page.offset + page.limit),
+                                    &lists[s], &e) != HEARTH_OK) {
             r = cli_fail(cli, &e);
             goto out;
         }
@@ -420,8 +410,8 @@ int cmd_sandbox_list(struct cli *cli, int argc, char **argv)
         for (size_t i = 0; i < hearth_list_count(lists[s]); i++)
             items[n++] = hearth_list_item(lists[s], i);
     qsort(items, n, sizeof(*items), cmp_newest);
-    size_t from = (size_t)offset < n ? (size_t)offset : n;
-    size_t count = n - from < (size_t)limit ? n - from : (size_t)limit;
+    size_t from = (size_t)page.offset < n ? (size_t)page.offset : n;
+    size_t count = n - from < (size_t)page.limit ? n - from : (size_t)page.limit;
     print_list(cli, items + from, count);
 out:
     free(items);
@@ -506,18 +496,11 @@ int cmd_sandbox_rm(struct cli *cli, int argc, char **argv)
                 r = cli_fail(cli, &e);
         }
         if (json) {
-            printf("%s{\"ref\":", i ? "," : "");
-            cli_json_str(stdout, argv[i]);
-            if (id) {
-                fputs(",\"id\":", stdout);
-                cli_json_str(stdout, id);
-            }
+            cli_json_batch_item(i, argv[i], id);
             if (res)
                 printf(",\"status\":\"%s\"", hearth_obj_str(res, "status") ?: "");
-            if (r) {
-                fputs(",\"error\":", stdout);
-                cli_json_str(stdout, e.message[0] ? e.message : "failed");
-            }
+            if (r)
+                cli_json_batch_error(&e);
             putchar('}');
         } else if (res) {
             printf("%s %s\n", id, hearth_obj_str(res, "status") ?: "");

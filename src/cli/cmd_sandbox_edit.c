@@ -9,10 +9,10 @@
 #include <string.h>
 
 const struct cli_opt cmd_sandbox_edit_opts[] = {
-    { "ingress", 0, CLI_OPT_VALUE, NULL, NULL },
-    { "auto-pause", 0, CLI_OPT_VALUE, NULL, NULL },
-    { "add-ssh-key", 0, CLI_OPT_LIST, NULL, NULL },
-    { NULL },
+    CLI_VALUE("ingress"),
+    CLI_VALUE("auto-pause"),
+    CLI_LIST("add-ssh-key"),
+    CLI_OPT_END,
 };
 
 /* Reads each key file and POSTs them in one call. Returns 0 or an exit code. */

@@ -17,29 +17,11 @@
 
 const struct cli_opt cmd_sandbox_exec_opts[] = {
     { "stream", 's', CLI_OPT_BOOL, NULL, NULL },
-    { "stdin", 0, CLI_OPT_VALUE, NULL, NULL },
-    { "no-stdin", 0, CLI_OPT_BOOL, NULL, NULL },
-    { "env", 0, CLI_OPT_LIST, NULL, NULL },
-    { NULL },
+    CLI_VALUE("stdin"),
+    CLI_BOOL("no-stdin"),
+    CLI_LIST("env"),
+    CLI_OPT_END,
 };
-
-/* Reads all of fd into b (whose maximum is STDIN_MAX). Returns 0, -EMSGSIZE or -errno. */
-static int slurp(int fd, struct buf *b)
-{
-    char chunk[65536];
-    for (;;) {
-        ssize_t got = read(fd, chunk, sizeof(chunk));
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0)
-            return -errno;
-        if (got == 0)
-            return 0;
-        int r = buf_append(b, chunk, (size_t)got);
-        if (r < 0)
-            return r;
-    }
-}
 
 struct stream_state {
     struct cli *cli;
@@ -60,19 +42,15 @@ static bool on_frame(void *ud, const struct hearth_frame *f)
     }
     switch (f->kind) {
     case HEARTH_FRAME_STDOUT:
+    case HEARTH_FRAME_STDERR: {
+        FILE *to = f->kind == HEARTH_FRAME_STDOUT ? stdout : stderr;
         s->output = true;
         if (!s->cli->settings.json) {
-            fwrite(f->data, 1, f->len, stdout);
-            fflush(stdout);
+            fwrite(f->data, 1, f->len, to);
+            fflush(to);
         }
         break;
-    case HEARTH_FRAME_STDERR:
-        s->output = true;
-        if (!s->cli->settings.json) {
-            fwrite(f->data, 1, f->len, stderr);
-            fflush(stderr);
-        }
-        break;
+    }
     case HEARTH_FRAME_ERROR:
         if (!s->error_frame)
             s->error_before_output = !s->output;
@@ -137,7 +115,7 @@ int cmd_sandbox_exec(struct cli *cli, int argc, char **argv)
         fd = STDIN_FILENO;
     }
     if (fd >= 0) {
-        int sr = slurp(fd, &in);
+        int sr = buf_read_fd(&in, fd);
         if (fd != STDIN_FILENO)
             close(fd);
         if (sr == -EMSGSIZE) {

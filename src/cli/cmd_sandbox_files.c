@@ -14,8 +14,8 @@
 #define UPLOAD_MAX ((int64_t)2 << 30)
 
 const struct cli_opt cmd_sandbox_files_opts[] = {
-    { "stats", 0, CLI_OPT_BOOL, NULL, NULL },
-    { NULL },
+    CLI_BOOL("stats"),
+    CLI_OPT_END,
 };
 
 /* The last path component (without trailing slashes), borrowed from p. */

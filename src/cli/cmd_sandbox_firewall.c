@@ -13,11 +13,6 @@
 
 #define DEFAULT_RECHARGE "5GiB"
 
-const struct cli_opt cmd_firewall_clear_opts[] = {
-    { "yes", 'y', CLI_OPT_BOOL, "force", NULL },
-    { NULL },
-};
-
 static const char warn_blocked[] =
     "warning: outbound traffic is now limited to these rules; everything not listed is blocked\n";
 
@@ -76,20 +71,31 @@ static int put_rules(struct cli *cli, const char *id, const struct cli_rules *r,
     return 0;
 }
 
-int cmd_firewall_show(struct cli *cli, int argc, char **argv)
+/* A libhearth GET of one part of a sandbox (its rules, its bandwidth) by id. */
+typedef int (*part_get_fn)(hearth_client *c, const char *id, hearth_obj **ret,
+                           struct hearth_error *e);
+
+/* `show` of a sandbox part: resolves the reference, GETs the part and prints it. */
+static int show_part(struct cli *cli, const char *ref, part_get_fn get,
+                     void (*print)(struct cli *cli, const hearth_obj *o))
 {
     hearth_obj *sb = NULL, *o = NULL;
-    int r = cli_sandbox_resolve(cli, argv[0], &sb);
+    int r = cli_sandbox_resolve(cli, ref, &sb);
     if (r)
         return r;
     struct hearth_error e;
-    if (hearth_egress_get(cli->client, hearth_obj_str(sb, "id"), &o, &e) != HEARTH_OK)
+    if (get(cli->client, hearth_obj_str(sb, "id"), &o, &e) != HEARTH_OK)
         r = cli_fail(cli, &e);
     else
-        print_egress(cli, o);
+        print(cli, o);
     hearth_obj_free(sb);
     hearth_obj_free(o);
     return r;
+}
+
+int cmd_firewall_show(struct cli *cli, int argc, char **argv)
+{
+    return show_part(cli, argv[0], hearth_egress_get, print_egress);
 }
 
 int cmd_firewall_set(struct cli *cli, int argc, char **argv)
@@ -212,18 +218,7 @@ static void print_bandwidth(struct cli *cli, const hearth_obj *o)
 
 int cmd_bandwidth_show(struct cli *cli, int argc, char **argv)
 {
-    hearth_obj *sb = NULL, *o = NULL;
-    int r = cli_sandbox_resolve(cli, argv[0], &sb);
-    if (r)
-        return r;
-    struct hearth_error e;
-    if (hearth_bandwidth_get(cli->client, hearth_obj_str(sb, "id"), &o, &e) != HEARTH_OK)
-        r = cli_fail(cli, &e);
-    else
-        print_bandwidth(cli, o);
-    hearth_obj_free(sb);
-    hearth_obj_free(o);
-    return r;
+    return show_part(cli, argv[0], hearth_bandwidth_get, print_bandwidth);
 }
 
 int cmd_bandwidth_add(struct cli *cli, int argc, char **argv)

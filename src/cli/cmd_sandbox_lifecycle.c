@@ -13,29 +13,27 @@
 #define FORK_COUNT_MAX 100
 
 const struct cli_opt cmd_sandbox_pause_opts[] = {
-    { "no-wait", 0, CLI_OPT_BOOL, NULL, NULL },
-    { "timeout", 0, CLI_OPT_VALUE, NULL, NULL },
-    { "quiet", 'q', CLI_OPT_BOOL, NULL, NULL },
-    { NULL },
+    CLI_FLAGS_WAIT,
+    CLI_FLAG_QUIET,
+    CLI_OPT_END,
 };
 
 const struct cli_opt cmd_sandbox_fork_opts[] = {
-    { "paused", 0, CLI_OPT_BOOL, NULL, NULL },
-    { "name", 0, CLI_OPT_VALUE, NULL, NULL },
-    { "ssh-key", 0, CLI_OPT_LIST, NULL, NULL },
-    { "egress", 0, CLI_OPT_LIST, NULL, NULL },
-    { "count", 0, CLI_OPT_VALUE, NULL, NULL },
-    { "no-wait", 0, CLI_OPT_BOOL, NULL, NULL },
-    { "timeout", 0, CLI_OPT_VALUE, NULL, NULL },
-    { "quiet", 'q', CLI_OPT_BOOL, NULL, NULL },
-    { NULL },
+    CLI_BOOL("paused"),
+    CLI_VALUE("name"),
+    CLI_LIST("ssh-key"),
+    CLI_LIST("egress"),
+    CLI_VALUE("count"),
+    CLI_FLAGS_WAIT,
+    CLI_FLAG_QUIET,
+    CLI_OPT_END,
 };
 
 const struct cli_opt cmd_sandbox_wait_opts[] = {
-    { "for", 0, CLI_OPT_VALUE, NULL, NULL },
-    { "timeout", 0, CLI_OPT_VALUE, NULL, NULL },
-    { "quiet", 'q', CLI_OPT_BOOL, NULL, NULL },
-    { NULL },
+    CLI_VALUE("for"),
+    CLI_VALUE("timeout"),
+    CLI_FLAG_QUIET,
+    CLI_OPT_END,
 };
 
 /* --timeout (default 5m) into *ret_ms; with_no_wait: the command also has --no-wait. Returns 0
@@ -72,6 +70,15 @@ static void print_view(const hearth_obj *o, bool fork)
         out_kv_add(&kv, "forked from", "%s", hearth_obj_str(o, "forked_from") ?: "");
     }
     out_kv_print(&kv, stdout);
+}
+
+/* The sandbox a pause, resume or wait ended with: its JSON, or its short view. */
+static void show_final(struct cli *cli, const hearth_obj *final)
+{
+    if (cli->settings.json)
+        out_json(hearth_obj_json(final));
+    else
+        print_view(final, false);
 }
 
 /* The progress line follows the statuses the wait observes: "sb-01J… resuming". */
@@ -111,6 +118,39 @@ static int await(struct cli *cli, struct out_progress *p, const char *id, const 
     return r;
 }
 
+/* The progress line of a pause, resume or wait: "<id> <state>". */
+static void progress_start(struct cli *cli, struct out_progress *p, const char *id,
+                           const char *state)
+{
+    char what[160];
+    snprintf(what, sizeof(what), "%s %s", id, state);
+    out_progress_start(p, cli->stderr_tty, cli_flag(&cli->args, "quiet") || cli->settings.json,
+                       what);
+}
+
+/* Ends a pause, resume or wait: when done (no waiting wanted), the sandbox as the call left it,
+ * *have, is the result (taken over; reached says whether it is at target), else the sandbox
+ * waited for until it is. Shows the result. Returns the exit code. */
+static int settle(struct cli *cli, struct out_progress *p, const char *id, const char *ref,
+                  const char *target, bool done, bool reached, long poll_after_ms,
+                  long timeout_ms, hearth_obj **have)
+{
+    hearth_obj *final = NULL;
+    if (done) {
+        final = *have;
+        *have = NULL;
+    } else {
+        int r = await(cli, p, id, ref, target, poll_after_ms, timeout_ms, &final);
+        if (r)
+            return r;
+        reached = true;
+    }
+    out_progress_end(p, reached, target);
+    show_final(cli, final);
+    hearth_obj_free(final);
+    return CLI_EXIT_OK;
+}
+
 /* pause and resume: POST, then wait unless --no-wait or the server said it is already there. */
 static int pause_or_resume(struct cli *cli, const char *ref, bool pause)
 {
@@ -119,16 +159,13 @@ static int pause_or_resume(struct cli *cli, const char *ref, bool pause)
     int r = timeout_flag(cli, true, &timeout_ms);
     if (r)
         return r;
-    hearth_obj *sb = NULL, *view = NULL, *final = NULL;
+    hearth_obj *sb = NULL, *view = NULL;
     r = cli_sandbox_resolve(cli, ref, &sb);
     if (r)
         return r;
     const char *id = hearth_obj_str(sb, "id");
-    char what[160];
-    snprintf(what, sizeof(what), "%s %s", id, pause ? "pausing" : "resuming");
     struct out_progress p;
-    out_progress_start(&p, cli->stderr_tty, cli_flag(&cli->args, "quiet") || cli->settings.json,
-                       what);
+    progress_start(cli, &p, id, pause ? "pausing" : "resuming");
     struct hearth_async as = { 0 };
     struct hearth_error e;
     hearth_client_set_progress(cli->client, out_progress_tick, &p);
@@ -141,24 +178,12 @@ static int pause_or_resume(struct cli *cli, const char *ref, bool pause)
         goto out;
     }
     const char *status = hearth_obj_str(view, "status");
-    if (cli_flag(&cli->args, "no-wait") || (status && strcmp(status, target) == 0)) {
-        out_progress_end(&p, status && strcmp(status, target) == 0, target);
-        final = view;
-        view = NULL;
-    } else {
-        r = await(cli, &p, id, ref, target, as.poll_after_ms, timeout_ms, &final);
-        if (r)
-            goto out;
-        out_progress_end(&p, true, target);
-    }
-    if (cli->settings.json)
-        out_json(hearth_obj_json(final));
-    else
-        print_view(final, false);
+    bool there = status && strcmp(status, target) == 0;
+    r = settle(cli, &p, id, ref, target, there || cli_flag(&cli->args, "no-wait"), there,
+               as.poll_after_ms, timeout_ms, &view);
 out:
     hearth_obj_free(sb);
     hearth_obj_free(view);
-    hearth_obj_free(final);
     return r;
 }
 
@@ -330,29 +355,15 @@ int cmd_sandbox_wait(struct cli *cli, int argc, char **argv)
     int r = timeout_flag(cli, false, &timeout_ms);
     if (r)
         return r;
-    hearth_obj *sb = NULL, *final = NULL;
+    hearth_obj *sb = NULL;
     if ((r = cli_sandbox_resolve(cli, argv[0], &sb)))
         return r;
     const char *id = hearth_obj_str(sb, "id") ?: "";
     const char *status = hearth_obj_str(sb, "status") ?: "";
-    char what[160];
-    snprintf(what, sizeof(what), "%s %s", id, status);
     struct out_progress p;
-    out_progress_start(&p, cli->stderr_tty, cli_flag(&cli->args, "quiet") || cli->settings.json,
-                       what);
-    if (strcmp(status, target) == 0) {
-        final = sb;
-        sb = NULL;
-    } else if ((r = await(cli, &p, id, argv[0], target, 0, timeout_ms, &final))) {
-        goto out;
-    }
-    out_progress_end(&p, true, target);
-    if (cli->settings.json)
-        out_json(hearth_obj_json(final));
-    else
-        print_view(final, false);
-out:
+    progress_start(cli, &p, id, status);
+    r = settle(cli, &p, id, argv[0], target, strcmp(status, target) == 0, true, 0, timeout_ms,
+               &sb);
     hearth_obj_free(sb);
-    hearth_obj_free(final);
     return r;
 }

@@ -12,15 +12,9 @@
 #include "common/timefmt.h"
 
 const struct cli_opt cmd_network_ls_opts[] = {
-    { "limit", 0, CLI_OPT_VALUE, NULL, NULL },
-    { "offset", 0, CLI_OPT_VALUE, NULL, NULL },
-    { "quiet", 'q', CLI_OPT_BOOL, NULL, NULL },
-    { NULL },
-};
-
-const struct cli_opt cmd_network_confirm_opts[] = {
-    { "yes", 'y', CLI_OPT_BOOL, "force", NULL },
-    { NULL },
+    CLI_FLAGS_PAGE,
+    CLI_FLAG_QUIET,
+    CLI_OPT_END,
 };
 
 static void print_network(const hearth_obj *o)
@@ -35,29 +29,12 @@ static void print_network(const hearth_obj *o)
     out_kv_print(&kv, stdout);
 }
 
-int cmd_network_create(struct cli *cli, int argc, char **argv)
-{
-    hearth_obj *o = NULL;
-    struct hearth_error e;
-    if (hearth_network_create(cli->client, argv[0], &o, &e) != HEARTH_OK)
-        return cli_fail(cli, &e);
-    if (cli->settings.json)
-        out_json(hearth_obj_json(o));
-    else
-        print_network(o);
-    hearth_obj_free(o);
-    return CLI_EXIT_OK;
-}
-
 int cmd_network_ls(struct cli *cli, int argc, char **argv)
 {
-    int64_t limit = 50, offset = 0;
-    const char *v;
-    if ((v = cli_value(&cli->args, "limit")) && (cli_parse_count(v, 500, &limit) < 0 || !limit))
-        return cli_usage_error(cli, "--limit '%.40s' is not a number from 1 to 500", v);
-    if ((v = cli_value(&cli->args, "offset")) && cli_parse_count(v, INT32_MAX, &offset) < 0)
-        return cli_usage_error(cli, "--offset '%.40s' is not a number", v);
-    struct hearth_page page = { .limit = limit, .offset = offset };
+    struct hearth_page page;
+    int r = cli_page_flags(cli, &page);
+    if (r)
+        return r;
     hearth_list *l = NULL;
     struct hearth_error e;
     if (hearth_network_list(cli->client, &page, &l, &e) != HEARTH_OK)
@@ -85,8 +62,7 @@ int cmd_network_ls(struct cli *cli, int argc, char **argv)
                                   age };
             (void)out_table_add(&t, row); /* out of memory: the row is missing, nothing else */
         }
-        out_table_print(&t, stdout);
-        out_table_release(&t);
+        out_table_finish(&t, stdout);
     }
     hearth_list_free(l);
     return CLI_EXIT_OK;
@@ -111,16 +87,15 @@ static void print_members(const hearth_obj *o, size_t n)
         row[4] = row[1] ? fqdn : NULL;
         (void)out_table_add(&t, row); /* out of memory: the row is missing, nothing else */
     }
-    out_table_print(&t, stdout);
-    out_table_release(&t);
+    out_table_finish(&t, stdout);
 }
 
-int cmd_network_show(struct cli *cli, int argc, char **argv)
+/* The answer of create or show (rc, o and e from the call): the failure, or the Network as
+ * JSON, or as its fields and then its members when it has any. */
+static int network_answer(struct cli *cli, int rc, hearth_obj *o, const struct hearth_error *e)
 {
-    hearth_obj *o = NULL;
-    struct hearth_error e;
-    if (hearth_network_get(cli->client, argv[0], &o, &e) != HEARTH_OK)
-        return cli_fail(cli, &e);
+    if (rc != HEARTH_OK)
+        return cli_fail(cli, e);
     if (cli->settings.json) {
         out_json(hearth_obj_json(o));
     } else {
@@ -133,6 +108,22 @@ int cmd_network_show(struct cli *cli, int argc, char **argv)
     }
     hearth_obj_free(o);
     return CLI_EXIT_OK;
+}
+
+int cmd_network_create(struct cli *cli, int argc, char **argv)
+{
+    hearth_obj *o = NULL;
+    struct hearth_error e;
+    int rc = hearth_network_create(cli->client, argv[0], &o, &e);
+    return network_answer(cli, rc, o, &e);
+}
+
+int cmd_network_show(struct cli *cli, int argc, char **argv)
+{
+    hearth_obj *o = NULL;
+    struct hearth_error e;
+    int rc = hearth_network_get(cli->client, argv[0], &o, &e);
+    return network_answer(cli, rc, o, &e);
 }
 
 /* One `network rm` ref: detach every member, then delete. Fills *ret_id (borrowed from
@@ -180,16 +171,10 @@ int cmd_network_rm(struct cli *cli, int argc, char **argv)
         r = remove_one(cli, argv[i], &net, &detached, &e);
         const char *id = hearth_obj_str(net, "id");
         if (json) {
-            printf("%s{\"ref\":", i ? "," : "");
-            cli_json_str(stdout, argv[i]);
-            if (id) {
-                fputs(",\"id\":", stdout);
-                cli_json_str(stdout, id);
-            }
+            cli_json_batch_item(i, argv[i], id);
             printf(",\"detached\":%zu", detached);
             if (r) {
-                fputs(",\"error\":", stdout);
-                cli_json_str(stdout, e.message[0] ? e.message : "failed");
+                cli_json_batch_error(&e);
             } else {
                 fputs(",\"status\":\"deleted\"", stdout);
             }

@@ -41,62 +41,37 @@ void cli_print_help(FILE *f);
 /* Opens cli->client from the resolved settings. Returns 0 or an exit code. */
 int cli_client_open(struct cli *cli);
 
-/* ---- handlers and their option tables ---- */
-int cmd_whoami(struct cli *cli, int argc, char **argv);
-int cmd_hosts(struct cli *cli, int argc, char **argv);
-extern const struct cli_opt cmd_hosts_opts[];
-int cmd_status(struct cli *cli, int argc, char **argv);
-int cmd_version(struct cli *cli, int argc, char **argv);
-int cmd_completion(struct cli *cli, int argc, char **argv);
+/* ---- option tables and handlers ---- */
 
-int cmd_config_set(struct cli *cli, int argc, char **argv);
-int cmd_config_get(struct cli *cli, int argc, char **argv);
-int cmd_config_unset(struct cli *cli, int argc, char **argv);
-int cmd_config_show(struct cli *cli, int argc, char **argv);
-int cmd_config_path(struct cli *cli, int argc, char **argv);
+/* Flags that mean the same in every command that has them. */
+#define CLI_FLAG_QUIET { "quiet", 'q', CLI_OPT_BOOL, NULL, NULL }
+#define CLI_FLAGS_PAGE CLI_VALUE("limit"), CLI_VALUE("offset")
+#define CLI_FLAGS_WAIT CLI_BOOL("no-wait"), CLI_VALUE("timeout")
 
-int cmd_sandbox_create(struct cli *cli, int argc, char **argv);
-extern const struct cli_opt cmd_sandbox_create_opts[];
-int cmd_sandbox_list(struct cli *cli, int argc, char **argv);
-extern const struct cli_opt cmd_sandbox_list_opts[];
-int cmd_sandbox_get(struct cli *cli, int argc, char **argv);
-int cmd_sandbox_rm(struct cli *cli, int argc, char **argv);
-extern const struct cli_opt cmd_sandbox_rm_opts[];
+/* --yes (-y, --force) alone, for a command that asks cli_confirm() (cli.c). */
+extern const struct cli_opt cli_confirm_opts[];
 
-int cmd_sandbox_pause(struct cli *cli, int argc, char **argv);
-int cmd_sandbox_resume(struct cli *cli, int argc, char **argv);
-extern const struct cli_opt cmd_sandbox_pause_opts[];
-int cmd_sandbox_fork(struct cli *cli, int argc, char **argv);
-extern const struct cli_opt cmd_sandbox_fork_opts[];
-int cmd_sandbox_wait(struct cli *cli, int argc, char **argv);
-extern const struct cli_opt cmd_sandbox_wait_opts[];
+/* The commands with flags of their own have a table cmd_<name>_opts in their file (pause's
+ * serves resume too, files' push and pull). */
+#define CLI_OPT_TABLES(X)                                                                        \
+    X(hosts) X(sandbox_create) X(sandbox_list) X(sandbox_pause) X(sandbox_fork)                \
+    X(sandbox_wait) X(sandbox_edit) X(sandbox_exec) X(sandbox_files) X(network_ls)
+#define CLI_DECLARE_OPTS(name) extern const struct cli_opt cmd_##name##_opts[];
+CLI_OPT_TABLES(CLI_DECLARE_OPTS)
+#undef CLI_DECLARE_OPTS
 
-int cmd_sandbox_edit(struct cli *cli, int argc, char **argv);
-extern const struct cli_opt cmd_sandbox_edit_opts[];
-int cmd_sandbox_resize(struct cli *cli, int argc, char **argv);
-int cmd_sandbox_ssh_key_add(struct cli *cli, int argc, char **argv);
-
-int cmd_sandbox_exec(struct cli *cli, int argc, char **argv);
-extern const struct cli_opt cmd_sandbox_exec_opts[];
-
-int cmd_sandbox_push(struct cli *cli, int argc, char **argv);
-int cmd_sandbox_pull(struct cli *cli, int argc, char **argv);
-extern const struct cli_opt cmd_sandbox_files_opts[];
-
-int cmd_firewall_show(struct cli *cli, int argc, char **argv);
-int cmd_firewall_set(struct cli *cli, int argc, char **argv);
-int cmd_firewall_add(struct cli *cli, int argc, char **argv);
-int cmd_firewall_remove(struct cli *cli, int argc, char **argv);
-int cmd_firewall_clear(struct cli *cli, int argc, char **argv);
-extern const struct cli_opt cmd_firewall_clear_opts[];
-int cmd_bandwidth_show(struct cli *cli, int argc, char **argv);
-int cmd_bandwidth_add(struct cli *cli, int argc, char **argv);
-
-int cmd_network_create(struct cli *cli, int argc, char **argv);
-int cmd_network_ls(struct cli *cli, int argc, char **argv);
-extern const struct cli_opt cmd_network_ls_opts[];
-int cmd_network_show(struct cli *cli, int argc, char **argv);
-int cmd_network_rm(struct cli *cli, int argc, char **argv);
-int cmd_network_attach(struct cli *cli, int argc, char **argv);
-int cmd_network_detach(struct cli *cli, int argc, char **argv);
-extern const struct cli_opt cmd_network_confirm_opts[];
+/* Every handler has the type cli_handler_fn; the X list names them, grouped by file. */
+#define CLI_HANDLERS(X)                                                                          \
+    X(whoami) X(hosts) X(status) X(version) X(completion)                                      \
+    X(config_set) X(config_get) X(config_unset) X(config_show) X(config_path)                  \
+    X(sandbox_create) X(sandbox_list) X(sandbox_get) X(sandbox_rm)                             \
+    X(sandbox_pause) X(sandbox_resume) X(sandbox_fork) X(sandbox_wait)                         \
+    X(sandbox_edit) X(sandbox_resize) X(sandbox_ssh_key_add)                                   \
+    X(sandbox_exec) X(sandbox_push) X(sandbox_pull)                                            \
+    X(firewall_show) X(firewall_set) X(firewall_add) X(firewall_remove) X(firewall_clear)      \
+    X(bandwidth_show) X(bandwidth_add)                                                         \
+    X(network_create) X(network_ls) X(network_show) X(network_rm) X(network_attach)            \
+    X(network_detach)
+#define CLI_DECLARE_HANDLER(name) int cmd_##name(struct cli *cli, int argc, char **argv);
+CLI_HANDLERS(CLI_DECLARE_HANDLER)
+#undef CLI_DECLARE_HANDLER

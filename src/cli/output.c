@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/grow.h"
 #include "common/timefmt.h"
 
 uint64_t out_now_us(void)
@@ -28,14 +29,10 @@ void out_table_init(struct out_table *t, size_t ncols, const char *const *header
 
 int out_table_add(struct out_table *t, const char *const *row)
 {
-    if (t->nrows == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 16;
-        char **c = realloc(t->cells, cap * t->ncols * sizeof(*c));
-        if (!c)
-            return -ENOMEM;
-        t->cells = c;
-        t->cap = cap;
-    }
+    char **c = grow_array(t->cells, t->nrows, &t->cap, t->ncols * sizeof(*c), 16);
+    if (!c)
+        return -ENOMEM;
+    t->cells = c;
     char **r = t->cells + t->nrows * t->ncols;
     for (size_t i = 0; i < t->ncols; i++) {
         r[i] = strdup(row[i] && *row[i] ? row[i] : "-");
@@ -59,7 +56,7 @@ static size_t width(const char *s)
     return w;
 }
 
-void out_table_print(const struct out_table *t, FILE *f)
+static void table_print(const struct out_table *t, FILE *f)
 {
     size_t w[OUT_MAX_COLS] = { 0 };
     for (size_t c = 0; c < t->ncols; c++) {
@@ -88,8 +85,9 @@ void out_table_print(const struct out_table *t, FILE *f)
     }
 }
 
-void out_table_release(struct out_table *t)
+void out_table_finish(struct out_table *t, FILE *f)
 {
+    table_print(t, f);
     for (size_t i = 0; i < t->nrows * t->ncols; i++)
         free(t->cells[i]);
     free(t->cells);

@@ -23,8 +23,8 @@ struct out_table {
 void out_table_init(struct out_table *t, size_t ncols, const char *const *headers);
 /* Adds a row of ncols strings (copied; NULL prints "-"). Returns 0 or -ENOMEM. */
 int out_table_add(struct out_table *t, const char *const *row);
-void out_table_print(const struct out_table *t, FILE *f);
-void out_table_release(struct out_table *t);
+/* Prints the table on f, then releases it. */
+void out_table_finish(struct out_table *t, FILE *f);
 
 /* key: value lines, keys padded to the widest. */
 struct out_kv {

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/grow.h"
+
 void cli_rules_init(struct cli_rules *r)
 {
     memset(r, 0, sizeof(*r));
@@ -35,14 +37,10 @@ static int add_n(struct cli_rules *r, const char *rule, size_t len)
         return -EINVAL;
     if (find(r, rule, len) >= 0)
         return 0;
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 8;
-        char **v = realloc(r->v, cap * sizeof(*v));
-        if (!v)
-            return -ENOMEM;
-        r->v = v;
-        r->cap = cap;
-    }
+    char **v = grow_array(r->v, r->n, &r->cap, sizeof(*v), 8);
+    if (!v)
+        return -ENOMEM;
+    r->v = v;
     char *copy = strndup(rule, len);
     if (!copy)
         return -ENOMEM;

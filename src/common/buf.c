@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void buf_init(struct buf *b, size_t max)
 {
@@ -107,4 +108,26 @@ uint8_t *buf_take(struct buf *b, size_t *ret_len)
     b->data = NULL;
     b->len = b->cap = 0;
     return p;
+}
+
+int buf_read_fd(struct buf *b, int fd)
+{
+    for (;;) {
+        /* at the maximum, one byte more read tells end of file from too much */
+        size_t room = b->max - b->len, n = room < 4096 ? room : 4096;
+        uint8_t probe, *p = &probe;
+        int r = -ENOMEM;
+        if (room && !(p = buf_reserve(b, n, &r)))
+            return r;
+        ssize_t got = read(fd, p, room ? n : 1);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0)
+            return -errno;
+        if (got == 0)
+            return 0;
+        if (!room)
+            return -EMSGSIZE;
+        buf_commit(b, (size_t)got);
+    }
 }

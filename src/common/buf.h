@@ -27,6 +27,9 @@ int buf_appendf(struct buf *b, const char *fmt, ...);
  * *ret_err when given). Call buf_commit() with the bytes actually written. */
 uint8_t *buf_reserve(struct buf *b, size_t n, int *ret_err);
 void buf_commit(struct buf *b, size_t n);
+/* Appends everything fd has to read, to its end (EINTR retried). Returns 0, -EMSGSIZE when there
+ * is more than the maximum, -ENOMEM or the read's -errno; what was read stays in the buffer. */
+__attribute__((warn_unused_result)) int buf_read_fd(struct buf *b, int fd);
 /* Drops the first n bytes (n is clamped to len). */
 void buf_consume(struct buf *b, size_t n);
 /* Hands the bytes to the caller (free() them); the buffer is left empty. NUL-terminates when

@@ -1,31 +1,20 @@
 /* SPDX-License-Identifier: MIT */
-/* fdio.c: whole writes (fdio.h). */
+/* fdio.c: whole writes and kernel-file values (fdio.h). */
 #include "common/fdio.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <string.h>
 #include <sys/types.h>
 #include <unistd.h>
 
-int fd_write_all(int fd, const void *buf, size_t len)
+/* Writes all len bytes of buf with write(), or with pwrite() at off when at is set. */
+static int write_all(int fd, const void *buf, size_t len, bool at, uint64_t off)
 {
     const uint8_t *p = buf;
     while (len > 0) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -errno;
-        p += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
-int fd_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
-{
-    const uint8_t *p = buf;
-    while (len > 0) {
-        ssize_t w = pwrite(fd, p, len, (off_t)off);
+        ssize_t w = at ? pwrite(fd, p, len, (off_t)off) : write(fd, p, len);
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0)
@@ -35,4 +24,26 @@ int fd_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
         off += (uint64_t)w;
     }
     return 0;
+}
+
+int fd_write_all(int fd, const void *buf, size_t len)
+{
+    return write_all(fd, buf, len, false, 0);
+}
+
+int fd_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+{
+    return write_all(fd, buf, len, true, off);
+}
+
+int file_write_value(const char *path, const char *value)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    size_t len = strlen(value);
+    ssize_t w = write(fd, value, len);
+    int r = w < 0 ? -errno : (size_t)w == len ? 0 : -EIO;
+    close(fd);
+    return r;
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* fdio.h: whole writes to a file descriptor, retrying short writes and EINTR. */
+/* fdio.h: whole writes to a file descriptor, retrying short writes and EINTR; and the one-write
+ * setting of a procfs, sysfs or cgroupfs file. */
 #pragma once
 
 #include <stddef.h>
@@ -9,3 +10,6 @@
 int fd_write_all(int fd, const void *buf, size_t len);
 /* pwrite()s all len bytes of buf at off. 0 or -errno. */
 int fd_pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
+/* Writes value into the existing file path in a single write(), as kernel files (procfs, sysfs,
+ * cgroupfs) want one value per write. 0, -errno, or -EIO when the write was short. */
+int file_write_value(const char *path, const char *value);

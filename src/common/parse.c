@@ -3,7 +3,22 @@
 #include "common/parse.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
+
+bool ascii_alnum(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+bool ascii_word(const char *s, size_t n, const char *extra)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!ascii_alnum(s[i]) && !(s[i] && strchr(extra, s[i])))
+            return false;
+    return true;
+}
 
 int hex_digit(char c)
 {
@@ -16,9 +31,11 @@ int hex_digit(char c)
     return -1;
 }
 
-int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ret)
+/* The value of the decimal digits that make up all of s (at least one): 0, -EINVAL or -ERANGE
+ * past UINT64_MAX (whichever the digits meet first). */
+static int digits(const char *s, uint64_t *ret)
 {
-    if (!s || *s < '0' || *s > '9')
+    if (*s < '0' || *s > '9')
         return -EINVAL;
     uint64_t v = 0;
     for (const char *p = s; *p; p++) {
@@ -29,8 +46,33 @@ int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ret)
             return -ERANGE;
         v = v * 10 + d;
     }
+    *ret = v;
+    return 0;
+}
+
+int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ret)
+{
+    uint64_t v;
+    int r = s ? digits(s, &v) : -EINVAL;
+    if (r < 0)
+        return r;
     if (v < min || v > max)
         return -ERANGE;
     *ret = v;
+    return 0;
+}
+
+int parse_i64(const char *s, int64_t *ret)
+{
+    if (!s)
+        return -EINVAL;
+    bool neg = *s == '-';
+    uint64_t v;
+    int r = digits(s + neg, &v);
+    if (r < 0)
+        return r;
+    if (neg ? v > (uint64_t)INT64_MAX + 1 : v > (uint64_t)INT64_MAX)
+        return -ERANGE;
+    *ret = neg ? (int64_t)(0 - v) : (int64_t)v;
     return 0;
 }

@@ -110,26 +110,14 @@ static bool name_ok(const char *v)
     size_t n = strlen(v);
     if (n == 0 || n >= CONFIG_NAME_SIZE)
         return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = v[i];
-        bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-        if (!alnum && (i == 0 || (c != '-' && c != '_' && c != '.')))
-            return false;
-    }
-    return true;
+    return ascii_alnum(v[0]) && ascii_word(v + 1, n - 1, "-_.");
 }
 
 static bool domain_ok(const char *v)
 {
     size_t n = strlen(v);
-    if (n >= CONFIG_DOMAIN_SIZE)
+    if (n >= CONFIG_DOMAIN_SIZE || !ascii_word(v, n, "-."))
         return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = v[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '.'))
-            return false;
-    }
     return n == 0 || (v[0] != '.' && v[0] != '-' && v[n - 1] != '.');
 }
 
@@ -219,16 +207,6 @@ static int set_log_level(struct hd_config *cfg, const char *v, const char **why)
     return log_level_from_string(v, &cfg->log_level);
 }
 
-static int set_max_sandboxes(struct hd_config *cfg, const char *v, const char **why)
-{
-    uint64_t n;
-    *why = "expected an integer from 0 (unlimited) to 1000000";
-    int r = parse_u64(v, 0, 1000000, &n);
-    if (r == 0)
-        cfg->max_sandboxes = (uint32_t)n;
-    return r;
-}
-
 static int set_golden(struct hd_config *cfg, const char *v, const char **why)
 {
     *why = "expected on or off";
@@ -239,16 +217,6 @@ static int set_golden(struct hd_config *cfg, const char *v, const char **why)
     else
         return -EINVAL;
     return 0;
-}
-
-static int set_max_disk_mib(struct hd_config *cfg, const char *v, const char **why)
-{
-    uint64_t n;
-    *why = "expected an integer from 1024 to 16777216 (MiB)";
-    int r = parse_u64(v, 1024, 16777216, &n);
-    if (r == 0)
-        cfg->max_disk_mib = (int64_t)n;
-    return r;
 }
 
 static int set_bw_quota(struct hd_config *cfg, const char *v, const char **why)
@@ -265,16 +233,6 @@ static int set_bw_quota(struct hd_config *cfg, const char *v, const char **why)
     return r;
 }
 
-static int set_retention(struct hd_config *cfg, const char *v, const char **why)
-{
-    uint64_t n;
-    *why = "expected an integer from 1 to 87600 (hours)";
-    int r = parse_u64(v, 1, 87600, &n);
-    if (r == 0)
-        cfg->retention_hours = (uint32_t)n;
-    return r;
-}
-
 static int set_ingress_domain(struct hd_config *cfg, const char *v, const char **why)
 {
     *why = "expected a domain name such as sandbox.example.com, or \"\"";
@@ -288,16 +246,6 @@ static int set_ingress_scheme(struct hd_config *cfg, const char *v, const char *
     if (strcmp(v, "https") && strcmp(v, "http"))
         return -EINVAL;
     return copy_str(cfg->ingress_scheme, sizeof(cfg->ingress_scheme), v);
-}
-
-static int set_shutdown_timeout(struct hd_config *cfg, const char *v, const char **why)
-{
-    uint64_t n;
-    *why = "expected an integer from 0 to 3600 (seconds)";
-    int r = parse_u64(v, 0, 3600, &n);
-    if (r == 0)
-        cfg->shutdown_timeout_s = (uint32_t)n;
-    return r;
 }
 
 /* "a.b.c.d/p" with host bits clear and min_p <= p <= max_p. */
@@ -322,22 +270,25 @@ static int parse_cidr(const char *v, unsigned min_p, unsigned max_p, uint32_t *n
     return 0;
 }
 
+/* A kernel object name of at most max characters of [A-Za-z0-9_-] ("" too) into dst. */
+static int set_kernel_name(char *dst, size_t size, size_t max, const char *v)
+{
+    size_t n = strlen(v);
+    if (n > max || strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") != n)
+        return -EINVAL;
+    return copy_str(dst, size, v);
+}
+
 static int set_net_namespace(struct hd_config *cfg, const char *v, const char **why)
 {
     *why = "expected 1-32 characters of [A-Za-z0-9_-], or \"\" (derived)";
-    size_t n = strlen(v);
-    if (n > 32 || strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") != n)
-        return -EINVAL;
-    return copy_str(cfg->net_namespace, sizeof(cfg->net_namespace), v);
+    return set_kernel_name(cfg->net_namespace, sizeof(cfg->net_namespace), 32, v);
 }
 
 static int set_net_uplink_if(struct hd_config *cfg, const char *v, const char **why)
 {
     *why = "expected 1-15 characters of [A-Za-z0-9_-], or \"\" (derived)";
-    size_t n = strlen(v);
-    if (n > 15 || strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") != n)
-        return -EINVAL;
-    return copy_str(cfg->net_uplink_if, sizeof(cfg->net_uplink_if), v);
+    return set_kernel_name(cfg->net_uplink_if, sizeof(cfg->net_uplink_if), 15, v);
 }
 
 static int set_net_uplink_cidr(struct hd_config *cfg, const char *v, const char **why)
@@ -404,33 +355,63 @@ void config_net_names(const struct hd_config *cfg, char ns[CONFIG_NAME_SIZE], ch
         snprintf(uplink, 16, "hu-%08x", h);
 }
 
+/* A key that takes a plain integer: its range, its field (a uint32_t, or an int64_t when wide)
+ * and what a bad value is told. */
+struct int_key {
+    uint64_t min, max;
+    size_t off;
+    bool wide;
+    const char *why;
+};
+#define INT_KEY(field, lo, hi, text)                                                             \
+    (&(const struct int_key){ (lo), (hi), offsetof(struct hd_config, field),                     \
+                              sizeof(((struct hd_config *)0)->field) == sizeof(int64_t), (text) })
+
+static int set_int(struct hd_config *cfg, const char *v, const char **why, const struct int_key *k)
+{
+    uint64_t n;
+    *why = k->why;
+    int r = parse_u64(v, k->min, k->max, &n);
+    if (r == 0 && k->wide)
+        *(int64_t *)(void *)((char *)cfg + k->off) = (int64_t)n;
+    else if (r == 0)
+        *(uint32_t *)(void *)((char *)cfg + k->off) = (uint32_t)n;
+    return r;
+}
+
+/* Every key: those with a setter of their own, then the plain integers (set NULL). */
 static const struct {
     const char *key;
     config_setter set;
+    const struct int_key *num;
 } keys[] = {
-    { "listen", set_listen },
-    { "data_dir", set_data_dir },
-    { "images_dir", set_images_dir },
-    { "region", set_region },
-    { "host_id", set_host_id },
-    { "accel", set_accel },
-    { "cgroup_root", set_cgroup_root },
-    { "metrics_listen", set_metrics_listen },
-    { "log_level", set_log_level },
-    { "max_sandboxes", set_max_sandboxes },
-    { "golden_snapshots", set_golden },
-    { "max_disk_mib", set_max_disk_mib },
-    { "bandwidth_quota_bytes", set_bw_quota },
-    { "retention_hours", set_retention },
-    { "ingress_domain", set_ingress_domain },
-    { "ingress_scheme", set_ingress_scheme },
-    { "shutdown_timeout_s", set_shutdown_timeout },
-    { "net_namespace", set_net_namespace },
-    { "net_uplink_if", set_net_uplink_if },
-    { "net_uplink_cidr", set_net_uplink_cidr },
-    { "net_sandbox_cidr", set_net_sandbox_cidr },
-    { "net_networks_cidr", set_net_networks_cidr },
-    { "dns_upstream", set_dns_upstream },
+    { "listen", set_listen, NULL },
+    { "data_dir", set_data_dir, NULL },
+    { "images_dir", set_images_dir, NULL },
+    { "region", set_region, NULL },
+    { "host_id", set_host_id, NULL },
+    { "accel", set_accel, NULL },
+    { "cgroup_root", set_cgroup_root, NULL },
+    { "metrics_listen", set_metrics_listen, NULL },
+    { "log_level", set_log_level, NULL },
+    { "golden_snapshots", set_golden, NULL },
+    { "bandwidth_quota_bytes", set_bw_quota, NULL },
+    { "ingress_domain", set_ingress_domain, NULL },
+    { "ingress_scheme", set_ingress_scheme, NULL },
+    { "net_namespace", set_net_namespace, NULL },
+    { "net_uplink_if", set_net_uplink_if, NULL },
+    { "net_uplink_cidr", set_net_uplink_cidr, NULL },
+    { "net_sandbox_cidr", set_net_sandbox_cidr, NULL },
+    { "net_networks_cidr", set_net_networks_cidr, NULL },
+    { "dns_upstream", set_dns_upstream, NULL },
+    { "max_sandboxes", NULL,
+      INT_KEY(max_sandboxes, 0, 1000000, "expected an integer from 0 (unlimited) to 1000000") },
+    { "max_disk_mib", NULL,
+      INT_KEY(max_disk_mib, 1024, 16777216, "expected an integer from 1024 to 16777216 (MiB)") },
+    { "retention_hours", NULL,
+      INT_KEY(retention_hours, 1, 87600, "expected an integer from 1 to 87600 (hours)") },
+    { "shutdown_timeout_s", NULL,
+      INT_KEY(shutdown_timeout_s, 0, 3600, "expected an integer from 0 to 3600 (seconds)") },
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -451,7 +432,8 @@ int config_set(struct hd_config *cfg, const char *key, const char *value, char *
         return -ENOENT;
     }
     const char *why = "bad value";
-    if (keys[i].set(cfg, value, &why) < 0)
+    if ((keys[i].set ? keys[i].set(cfg, value, &why) : set_int(cfg, value, &why, keys[i].num)) <
+        0)
         return fail(reterr, reterr_len, "bad value for '%s': '%.200s': %s", key, value, why);
     return 0;
 }

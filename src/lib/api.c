@@ -129,6 +129,25 @@ static char *id_path(const char *prefix, const char *id, const char *suffix)
     return p;
 }
 
+/* id_path() into *ret_path (caller frees), or the error: an empty ref (named what) or no memory. */
+static int ref_path(const char *prefix, const char *ref, const char *suffix, const char *what,
+                    char **ret_path, struct hearth_error *reterr)
+{
+    char *path = id_path(prefix, ref, suffix);
+    if (!path)
+        return ref && *ref ? err_set(reterr, HEARTH_ERR_NOMEM, 0, "out of memory")
+                           : err_set(reterr, HEARTH_ERR_INVALID, 0, "empty %s", what);
+    *ret_path = path;
+    return HEARTH_OK;
+}
+
+/* "/v1/sandboxes/<id><suffix>" into *ret_path (caller frees). */
+static int sandbox_path(const char *id, const char *suffix, char **ret_path,
+                        struct hearth_error *reterr)
+{
+    return ref_path("/v1/sandboxes/", id, suffix, "sandbox id", ret_path, reterr);
+}
+
 /* The 200-or-202 answer of an asynchronous lifecycle call (API.md §1.12: X-Poll-After is
  * integer seconds ≥ 1; a missing or zero value reads as the server's usual 1 s). */
 static void async_from(const struct hresp *resp, struct hearth_async *ret_async)
@@ -405,13 +424,13 @@ static int sandbox_call(hearth_client *c, const char *method, const char *id, co
                         const hearth_body *body, bool with_body, hearth_obj **ret,
                         struct hearth_error *reterr)
 {
-    char *path = id_path("/v1/sandboxes/", id, suffix);
-    if (!path)
-        return err_set(reterr, id && *id ? HEARTH_ERR_NOMEM : HEARTH_ERR_INVALID, 0,
-                       id && *id ? "out of memory" : "empty sandbox id");
+    char *path = NULL;
+    int rc = sandbox_path(id, suffix, &path, reterr);
+    if (rc != HEARTH_OK)
+        return rc;
     struct hreq r = { .method = method, .path = path, .upload_fd = -1,
                       .timeout_ms = c->timeout_ms };
-    int rc = with_body ? body_call_obj(c, &r, body, ret, reterr) : call_obj(c, &r, ret, reterr);
+    rc = with_body ? body_call_obj(c, &r, body, ret, reterr) : call_obj(c, &r, ret, reterr);
     free(path);
     return rc;
 }
@@ -434,19 +453,27 @@ HEARTH_EXPORT int hearth_sandbox_delete(hearth_client *c, const char *id, hearth
     return sandbox_call(c, "DELETE", id, "", NULL, false, ret, reterr);
 }
 
+/* POSTs body b to /v1/sandboxes/{id}<suffix> when building it went well (rc), else reports
+ * rc with what in front; frees b. */
+static int post_built(hearth_client *c, const char *id, const char *suffix, hearth_body *b, int rc,
+                      const char *what, hearth_obj **ret, struct hearth_error *reterr)
+{
+    if (rc == HEARTH_OK)
+        rc = sandbox_call(c, "POST", id, suffix, b, true, ret, reterr);
+    else
+        err_set(reterr, rc, 0, "%s%s", what, hearth_strerror(rc));
+    hearth_body_free(b);
+    return rc;
+}
+
 HEARTH_EXPORT int hearth_sandbox_resize(hearth_client *c, const char *id, int64_t disk_mib,
                                         hearth_obj **ret, struct hearth_error *reterr)
 {
     hearth_body *b = hearth_body_new();
     if (!b)
         return err_set(reterr, HEARTH_ERR_NOMEM, 0, "out of memory");
-    int rc = hearth_body_set_int(b, "disk_mib", disk_mib);
-    if (rc == HEARTH_OK)
-        rc = sandbox_call(c, "POST", id, "/resize", b, true, ret, reterr);
-    else
-        err_set(reterr, rc, 0, "%s", hearth_strerror(rc));
-    hearth_body_free(b);
-    return rc;
+    return post_built(c, id, "/resize", b, hearth_body_set_int(b, "disk_mib", disk_mib), "", ret,
+                      reterr);
 }
 
 HEARTH_EXPORT int hearth_sandbox_add_ssh_keys(hearth_client *c, const char *id,
@@ -459,12 +486,7 @@ HEARTH_EXPORT int hearth_sandbox_add_ssh_keys(hearth_client *c, const char *id,
     int rc = HEARTH_OK;
     for (size_t i = 0; i < n && rc == HEARTH_OK; i++)
         rc = hearth_body_append_str(b, "keys", keys[i]);
-    if (rc == HEARTH_OK)
-        rc = sandbox_call(c, "POST", id, "/ssh-pubkeys", b, true, ret, reterr);
-    else
-        err_set(reterr, rc, 0, "ssh key %s", hearth_strerror(rc));
-    hearth_body_free(b);
-    return rc;
+    return post_built(c, id, "/ssh-pubkeys", b, rc, "ssh key ", ret, reterr);
 }
 
 /* ---- lifecycle ---- */
@@ -475,13 +497,13 @@ static int lifecycle_call(hearth_client *c, const char *id, const char *suffix,
                           hearth_obj **ret, struct hearth_async *ret_async,
                           struct hearth_error *reterr)
 {
-    char *path = id_path("/v1/sandboxes/", id, suffix);
-    if (!path)
-        return err_set(reterr, id && *id ? HEARTH_ERR_NOMEM : HEARTH_ERR_INVALID, 0,
-                       id && *id ? "out of memory" : "empty sandbox id");
+    char *path = NULL;
+    int rc = sandbox_path(id, suffix, &path, reterr);
+    if (rc != HEARTH_OK)
+        return rc;
     struct hreq r = { .method = "POST", .path = path, .upload_fd = -1,
                       .timeout_ms = timeout_ms };
-    int rc = with_body ? body_call_obj_async(c, &r, body, ret, ret_async, reterr)
+    rc = with_body ? body_call_obj_async(c, &r, body, ret, ret_async, reterr)
                        : call_obj_async(c, &r, ret, ret_async, reterr);
     free(path);
     return rc;
@@ -530,16 +552,28 @@ static int path_call(hearth_client *c, const char *method, const char *path, jso
     return rc;
 }
 
-/* "/v1/sandboxes/<id><suffix>" into *ret_path (caller frees) for the calls below. */
-static int sandbox_path(const char *id, const char *suffix, char **ret_path,
-                        struct hearth_error *reterr)
+/* path_call() on ref_path()'s path; takes the reference to body (may be NULL). */
+static int ref_path_call(hearth_client *c, const char *method, const char *prefix,
+                         const char *ref, const char *suffix, const char *what, json_t *body,
+                         hearth_obj **ret, struct hearth_error *reterr)
 {
-    char *path = id_path("/v1/sandboxes/", id, suffix);
-    if (!path)
-        return err_set(reterr, id && *id ? HEARTH_ERR_NOMEM : HEARTH_ERR_INVALID, 0,
-                       id && *id ? "out of memory" : "empty sandbox id");
-    *ret_path = path;
-    return HEARTH_OK;
+    char *path = NULL;
+    int rc = ref_path(prefix, ref, suffix, what, &path, reterr);
+    if (rc != HEARTH_OK) {
+        json_decref(body);
+        return rc;
+    }
+    rc = path_call(c, method, path, body, ret, reterr);
+    free(path);
+    return rc;
+}
+
+static int sandbox_path_call(hearth_client *c, const char *method, const char *id,
+                             const char *suffix, json_t *body, hearth_obj **ret,
+                             struct hearth_error *reterr)
+{
+    return ref_path_call(c, method, "/v1/sandboxes/", id, suffix, "sandbox id", body, ret,
+                         reterr);
 }
 
 HEARTH_EXPORT int hearth_egress_get(hearth_client *c, const char *id, hearth_obj **ret,
@@ -569,15 +603,7 @@ HEARTH_EXPORT int hearth_egress_put(hearth_client *c, const char *id, const char
                            rules[i] ? "not UTF-8 text" : "missing");
         }
     }
-    char *path = NULL;
-    int rc = sandbox_path(id, "/egress", &path, reterr);
-    if (rc != HEARTH_OK) {
-        json_decref(body);
-        return rc;
-    }
-    rc = path_call(c, "PUT", path, body, ret, reterr);
-    free(path);
-    return rc;
+    return sandbox_path_call(c, "PUT", id, "/egress", body, ret, reterr);
 }
 
 HEARTH_EXPORT int hearth_bandwidth_get(hearth_client *c, const char *id, hearth_obj **ret,
@@ -592,15 +618,9 @@ HEARTH_EXPORT int hearth_bandwidth_recharge(hearth_client *c, const char *id, in
     if (add_bytes < 1 || add_bytes > HEARTH_RECHARGE_MAX)
         return err_set(reterr, HEARTH_ERR_INVALID, 0, "add_bytes %lld is not 1 to 2^50",
                        (long long)add_bytes);
-    char *path = NULL;
-    int rc = sandbox_path(id, "/bandwidth/recharge", &path, reterr);
-    if (rc != HEARTH_OK)
-        return rc;
     json_t *body = json_pack("{sI}", "add_bytes", (json_int_t)add_bytes);
-    rc = body ? path_call(c, "POST", path, body, ret, reterr)
-              : err_set(reterr, HEARTH_ERR_NOMEM, 0, "out of memory");
-    free(path);
-    return rc;
+    return body ? sandbox_path_call(c, "POST", id, "/bandwidth/recharge", body, ret, reterr)
+                : err_set(reterr, HEARTH_ERR_NOMEM, 0, "out of memory");
 }
 
 HEARTH_EXPORT int hearth_network_list(hearth_client *c, const struct hearth_page *page,
@@ -614,32 +634,37 @@ HEARTH_EXPORT int hearth_network_list(hearth_client *c, const struct hearth_page
     return call_list(c, "/v1/networks", &p, ret, reterr);
 }
 
+/* {key: value} as a new JSON body into *ret; what names the value in the not-UTF-8 error. */
+static int string_body(const char *key, const char *value, const char *what, json_t **ret,
+                       struct hearth_error *reterr)
+{
+    json_t *body = json_object();
+    json_t *s = json_string(value);
+    if (!body || !s || json_object_set_new(body, key, s) < 0) {
+        json_decref(body);
+        return s ? err_set(reterr, HEARTH_ERR_NOMEM, 0, "out of memory")
+                 : err_set(reterr, HEARTH_ERR_INVALID, 0, "%s is not UTF-8 text", what);
+    }
+    *ret = body;
+    return HEARTH_OK;
+}
+
 HEARTH_EXPORT int hearth_network_create(hearth_client *c, const char *name, hearth_obj **ret,
                                         struct hearth_error *reterr)
 {
     if (!name || !*name)
         return err_set(reterr, HEARTH_ERR_INVALID, 0, "empty network name");
-    json_t *body = json_object();
-    json_t *s = json_string(name);
-    if (!body || !s || json_object_set_new(body, "name", s) < 0) {
-        json_decref(body);
-        return err_set(reterr, s ? HEARTH_ERR_NOMEM : HEARTH_ERR_INVALID, 0,
-                       s ? "out of memory" : "network name is not UTF-8 text");
-    }
-    return path_call(c, "POST", "/v1/networks", body, ret, reterr);
+    json_t *body;
+    int rc = string_body("name", name, "network name", &body, reterr);
+    return rc != HEARTH_OK ? rc : path_call(c, "POST", "/v1/networks", body, ret, reterr);
 }
 
 /* GET or DELETE /v1/networks/{ref}. */
 static int network_call(hearth_client *c, const char *method, const char *ref, hearth_obj **ret,
                         struct hearth_error *reterr)
 {
-    char *path = id_path("/v1/networks/", ref, "");
-    if (!path)
-        return err_set(reterr, ref && *ref ? HEARTH_ERR_NOMEM : HEARTH_ERR_INVALID, 0,
-                       ref && *ref ? "out of memory" : "empty network reference");
-    int rc = path_call(c, method, path, NULL, ret, reterr);
-    free(path);
-    return rc;
+    return ref_path_call(c, method, "/v1/networks/", ref, "", "network reference", NULL, ret,
+                         reterr);
 }
 
 HEARTH_EXPORT int hearth_network_get(hearth_client *c, const char *ref, hearth_obj **ret,
@@ -660,39 +685,22 @@ HEARTH_EXPORT int hearth_sandbox_network_attach(hearth_client *c, const char *id
 {
     if (!net || !*net)
         return err_set(reterr, HEARTH_ERR_INVALID, 0, "empty network reference");
-    json_t *body = json_object();
-    json_t *s = json_string(net);
-    if (!body || !s || json_object_set_new(body, "id", s) < 0) {
-        json_decref(body);
-        return err_set(reterr, s ? HEARTH_ERR_NOMEM : HEARTH_ERR_INVALID, 0,
-                       s ? "out of memory" : "network reference is not UTF-8 text");
-    }
-    char *path = NULL;
-    int rc = sandbox_path(id, "/networks", &path, reterr);
-    if (rc != HEARTH_OK) {
-        json_decref(body);
-        return rc;
-    }
-    rc = path_call(c, "POST", path, body, ret, reterr);
-    free(path);
-    return rc;
+    json_t *body;
+    int rc = string_body("id", net, "network reference", &body, reterr);
+    return rc != HEARTH_OK ? rc
+                           : sandbox_path_call(c, "POST", id, "/networks", body, ret, reterr);
 }
 
 HEARTH_EXPORT int hearth_sandbox_network_detach(hearth_client *c, const char *id,
                                                 const char *net, hearth_obj **ret,
                                                 struct hearth_error *reterr)
 {
-    char *suffix = id_path("/networks/", net, "");
-    if (!suffix)
-        return err_set(reterr, net && *net ? HEARTH_ERR_NOMEM : HEARTH_ERR_INVALID, 0,
-                       net && *net ? "out of memory" : "empty network reference");
-    char *path = NULL;
-    int rc = sandbox_path(id, suffix, &path, reterr);
-    free(suffix);
+    char *suffix = NULL;
+    int rc = ref_path("/networks/", net, "", "network reference", &suffix, reterr);
     if (rc != HEARTH_OK)
         return rc;
-    rc = path_call(c, "DELETE", path, NULL, ret, reterr);
-    free(path);
+    rc = sandbox_path_call(c, "DELETE", id, suffix, NULL, ret, reterr);
+    free(suffix);
     return rc;
 }
 
@@ -792,7 +800,7 @@ out:
 
 /* ---- files ---- */
 
-static char *files_path(const char *id, const char *remote_path)
+static char *files_path_of(const char *id, const char *remote_path)
 {
     if (!remote_path || !*remote_path)
         return NULL;
@@ -811,17 +819,28 @@ static char *files_path(const char *id, const char *remote_path)
     return p;
 }
 
+/* The files path of a transfer through fd into *ret_path (caller frees), or the error. */
+static int files_path(const char *id, const char *remote_path, int fd, char **ret_path,
+                      struct hearth_error *reterr)
+{
+    if (fd < 0)
+        return err_set(reterr, HEARTH_ERR_INVALID, 0, "no file descriptor");
+    *ret_path = files_path_of(id, remote_path);
+    if (!*ret_path)
+        return err_set(reterr, HEARTH_ERR_INVALID, 0, "empty sandbox id or remote path");
+    return HEARTH_OK;
+}
+
 HEARTH_EXPORT int hearth_file_upload_fd(hearth_client *c, const char *id, const char *remote_path,
                                         int fd, int64_t size, hearth_obj **ret,
                                         struct hearth_error *reterr)
 {
-    if (fd < 0)
-        return err_set(reterr, HEARTH_ERR_INVALID, 0, "no file descriptor");
-    char *path = files_path(id, remote_path);
-    if (!path)
-        return err_set(reterr, HEARTH_ERR_INVALID, 0, "empty sandbox id or remote path");
+    char *path = NULL;
+    int rc = files_path(id, remote_path, fd, &path, reterr);
+    if (rc != HEARTH_OK)
+        return rc;
     struct hreq r = { .method = "PUT", .path = path, .upload_fd = fd, .upload_size = size };
-    int rc = call_obj(c, &r, ret, reterr);
+    rc = call_obj(c, &r, ret, reterr);
     free(path);
     return rc;
 }
@@ -872,15 +891,14 @@ HEARTH_EXPORT int hearth_file_download_fd(hearth_client *c, const char *id,
                                           const char *remote_path, int fd, uint64_t *ret_bytes,
                                           struct hearth_error *reterr)
 {
-    if (fd < 0)
-        return err_set(reterr, HEARTH_ERR_INVALID, 0, "no file descriptor");
-    char *path = files_path(id, remote_path);
-    if (!path)
-        return err_set(reterr, HEARTH_ERR_INVALID, 0, "empty sandbox id or remote path");
+    char *path = NULL;
+    int rc = files_path(id, remote_path, fd, &path, reterr);
+    if (rc != HEARTH_OK)
+        return rc;
     struct fd_sink s = { .fd = fd };
     struct hreq r = { .method = "GET", .path = path, .upload_fd = -1, .sink = fd_write,
                       .sink_ud = &s };
-    int rc = call(c, &r, NULL, reterr);
+    rc = call(c, &r, NULL, reterr);
     if (rc == HEARTH_ERR_ABORTED && s.err)
         rc = err_set(reterr, HEARTH_ERR_IO, 200, "cannot write the download: %s",
                      strerror(s.err));

@@ -70,20 +70,23 @@ static void append(char *dst, size_t n, const char *s)
     copy_line(dst + o, n - o, s, strlen(s));
 }
 
+/* Copies the string member key of obj (when it is one) into dst; returns whether it was. */
+static bool copy_member(char *dst, size_t n, json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!json_is_string(v))
+        return false;
+    copy_line(dst, n, json_string_value(v), strlen(json_string_value(v)));
+    return true;
+}
+
 /* fail data in object form: message (or "field: msg; field: msg") plus code and state. */
 static void decode_fail_object(json_t *data, struct hearth_error *e)
 {
-    const char *code = json_string_value(json_object_get(data, "code"));
-    if (code)
-        copy_line(e->api_code, sizeof(e->api_code), code, strlen(code));
-    const char *state = json_string_value(json_object_get(data, "state"));
-    if (state)
-        copy_line(e->state, sizeof(e->state), state, strlen(state));
-    const char *msg = json_string_value(json_object_get(data, "message"));
-    if (msg) {
-        copy_line(e->message, sizeof(e->message), msg, strlen(msg));
+    copy_member(e->api_code, sizeof(e->api_code), data, "code");
+    copy_member(e->state, sizeof(e->state), data, "state");
+    if (copy_member(e->message, sizeof(e->message), data, "message"))
         return;
-    }
     const char *key;
     json_t *v;
     json_object_foreach(data, key, v) {
@@ -118,12 +121,8 @@ int jsend_decode_error(int http_status, const char *body, size_t len, const char
         else if (json_is_object(data))
             decode_fail_object(data, e);
     } else if (status && strcmp(status, "error") == 0) {
-        const char *msg = json_string_value(json_object_get(root, "message"));
-        if (msg)
-            copy_line(e->message, sizeof(e->message), msg, strlen(msg));
-        const char *code = json_string_value(json_object_get(data, "code"));
-        if (code)
-            copy_line(e->api_code, sizeof(e->api_code), code, strlen(code));
+        copy_member(e->message, sizeof(e->message), root, "message");
+        copy_member(e->api_code, sizeof(e->api_code), data, "code");
     }
     if (!e->message[0])
         snprintf(e->message, sizeof(e->message), "%s", hearth_strerror(e->code));

@@ -11,20 +11,24 @@ static char *dump(const json_t *v)
     return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 }
 
+/* Points o at root and gives it root's text; false when out of memory. */
+static bool obj_set(struct hearth_obj *o, json_t *root)
+{
+    o->root = root;
+    o->text = dump(root);
+    return o->text != NULL;
+}
+
 struct hearth_obj *obj_wrap(json_t *root)
 {
     struct hearth_obj *o = calloc(1, sizeof(*o));
-    if (!o) {
+    if (o && obj_set(o, root))
+        return o;
+    if (o)
+        hearth_obj_free(o); /* drops root too */
+    else
         json_decref(root);
-        return NULL;
-    }
-    o->root = root;
-    o->text = dump(root);
-    if (!o->text) {
-        hearth_obj_free(o);
-        return NULL;
-    }
-    return o;
+    return NULL;
 }
 
 HEARTH_EXPORT void hearth_obj_free(hearth_obj *o)
@@ -154,21 +158,15 @@ struct hearth_list *list_wrap(json_t *items, int64_t total)
     l->items = items;
     l->total = total;
     size_t n = json_array_size(items);
-    if (n) {
-        l->objs = calloc(n, sizeof(*l->objs));
-        if (!l->objs) {
-            hearth_list_free(l);
-            return NULL;
-        }
-    }
-    for (size_t i = 0; i < n; i++) {
-        l->objs[i].root = json_array_get(items, i); /* borrowed from items */
-        l->objs[i].text = dump(l->objs[i].root);
+    l->objs = n ? calloc(n, sizeof(*l->objs)) : NULL;
+    bool ok = !n || l->objs;
+    for (size_t i = 0; ok && i < n; i++) {
         l->n = i + 1;
-        if (!l->objs[i].text) {
-            hearth_list_free(l);
-            return NULL;
-        }
+        ok = obj_set(&l->objs[i], json_array_get(items, i)); /* root borrowed from items */
+    }
+    if (!ok) {
+        hearth_list_free(l);
+        return NULL;
     }
     return l;
 }
@@ -209,13 +207,13 @@ HEARTH_EXPORT char *hearth_list_json(const hearth_list *l)
 HEARTH_EXPORT hearth_body *hearth_body_new(void)
 {
     hearth_body *b = calloc(1, sizeof(*b));
-    if (!b)
-        return NULL;
-    b->root = json_object();
-    if (!b->root) {
+    json_t *root = json_object();
+    if (!b || !root) {
         free(b);
+        json_decref(root);
         return NULL;
     }
+    b->root = root;
     return b;
 }
 
@@ -277,35 +275,32 @@ static json_t *container(hearth_body *b, const char *key, bool array)
     return v;
 }
 
-HEARTH_EXPORT int hearth_body_append_str(hearth_body *b, const char *key, const char *v)
+/* Adds the string v to the container at key: appended to its array when name is NULL, else set
+ * as name in its object. */
+static int add_str(hearth_body *b, const char *key, const char *name, const char *v)
 {
-    if (!b || !key || !v)
-        return HEARTH_ERR_INVALID;
     json_t *s = json_string(v);
     if (!s)
         return HEARTH_ERR_INVALID;
-    json_t *a = container(b, key, true);
-    if (!a) {
+    json_t *c = container(b, key, !name);
+    if (!c) {
         json_decref(s);
         return HEARTH_ERR_INVALID;
     }
-    return json_array_append_new(a, s) == 0 ? HEARTH_OK : HEARTH_ERR_NOMEM;
+    if (name)
+        return json_object_set_new(c, name, s) == 0 ? HEARTH_OK : HEARTH_ERR_INVALID;
+    return json_array_append_new(c, s) == 0 ? HEARTH_OK : HEARTH_ERR_NOMEM;
+}
+
+HEARTH_EXPORT int hearth_body_append_str(hearth_body *b, const char *key, const char *v)
+{
+    return b && key && v ? add_str(b, key, NULL, v) : HEARTH_ERR_INVALID;
 }
 
 HEARTH_EXPORT int hearth_body_set_map(hearth_body *b, const char *key, const char *name,
                                       const char *v)
 {
-    if (!b || !key || !name || !v)
-        return HEARTH_ERR_INVALID;
-    json_t *s = json_string(v);
-    if (!s)
-        return HEARTH_ERR_INVALID;
-    json_t *m = container(b, key, false);
-    if (!m) {
-        json_decref(s);
-        return HEARTH_ERR_INVALID;
-    }
-    return json_object_set_new(m, name, s) == 0 ? HEARTH_OK : HEARTH_ERR_INVALID;
+    return b && key && name && v ? add_str(b, key, name, v) : HEARTH_ERR_INVALID;
 }
 
 HEARTH_EXPORT int hearth_body_append_obj(hearth_body *b, const char *key,

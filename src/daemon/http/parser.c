@@ -131,8 +131,7 @@ static int on_header_value(http_parser *hp, const char *at, size_t len)
 
 static bool is_tchar(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           (c && strchr("!#$%&'*+-.^_`|~", c));
+    return ascii_alnum((char)c) || (c && strchr("!#$%&'*+-.^_`|~", c));
 }
 
 static bool is_field_char(unsigned char c)
@@ -341,6 +340,36 @@ static bool is_hex(uint8_t c, unsigned *v)
     return true;
 }
 
+/* The framing states with one rule: take field characters (field_run) or nothing else until the
+ * byte until, then go to next; any other byte is the error err. */
+struct framing_step {
+    enum http_body_state state;
+    bool field_run;
+    char until;
+    enum http_body_state next;
+    const char *err;
+};
+
+static const struct framing_step *framing_step(enum http_body_state state)
+{
+    static const struct framing_step steps[] = {
+        { BODY_CHUNK_EXT, true, '\r', BODY_CHUNK_SIZE_LF,
+          "malformed request: invalid chunk extension" },
+        { BODY_CHUNK_DATA_CR, false, '\r', BODY_CHUNK_DATA_LF,
+          "malformed request: CRLF expected after chunk data" },
+        { BODY_CHUNK_DATA_LF, false, '\n', BODY_CHUNK_SIZE,
+          "malformed request: CRLF expected after chunk data" },
+        { BODY_TRAILER, true, '\r', BODY_TRAILER_LF, "malformed request: invalid trailer" },
+        { BODY_TRAILER_LF, false, '\n', BODY_TRAILER_START,
+          "malformed request: LF expected in trailers" },
+        { BODY_FINAL_LF, false, '\n', BODY_DONE, "malformed request: LF expected after trailers" },
+    };
+    for (size_t k = 0; k < sizeof(steps) / sizeof(steps[0]); k++)
+        if (steps[k].state == state)
+            return &steps[k];
+    return NULL;
+}
+
 /* Frames body bytes. Returns like http_reqparser_feed(). */
 static int feed_body(struct http_reqparser *p, const uint8_t *data, size_t len, size_t *ret_used,
                      struct http_parse_err *reterr)
@@ -369,6 +398,15 @@ static int feed_body(struct http_reqparser *p, const uint8_t *data, size_t len, 
         if (++p->framing_run > p->max_framing)
             return fail(p, reterr, 400, "malformed request: chunk line or trailers too long");
         i++;
+        const struct framing_step *step = framing_step(p->bstate);
+        if (step) {
+            /* a run of field characters ends at CR; a single expected byte ends at once */
+            if (ch == step->until)
+                p->bstate = step->next;
+            else if (!step->field_run || !is_field_char(ch))
+                return fail(p, reterr, 400, step->err);
+            continue;
+        }
         switch (p->bstate) {
         case BODY_CHUNK_SIZE:
             if (is_hex(ch, &hv)) {
@@ -386,27 +424,11 @@ static int feed_body(struct http_reqparser *p, const uint8_t *data, size_t len, 
                 return fail(p, reterr, 400, "malformed request: invalid chunk size");
             }
             break;
-        case BODY_CHUNK_EXT:
-            if (ch == '\r')
-                p->bstate = BODY_CHUNK_SIZE_LF;
-            else if (!is_field_char(ch))
-                return fail(p, reterr, 400, "malformed request: invalid chunk extension");
-            break;
         case BODY_CHUNK_SIZE_LF:
             if (ch != '\n')
                 return fail(p, reterr, 400, "malformed request: LF expected after chunk size");
             p->size_digits = 0;
             p->bstate = p->remaining ? BODY_CHUNK_DATA : BODY_TRAILER_START;
-            break;
-        case BODY_CHUNK_DATA_CR:
-            if (ch != '\r')
-                return fail(p, reterr, 400, "malformed request: CRLF expected after chunk data");
-            p->bstate = BODY_CHUNK_DATA_LF;
-            break;
-        case BODY_CHUNK_DATA_LF:
-            if (ch != '\n')
-                return fail(p, reterr, 400, "malformed request: CRLF expected after chunk data");
-            p->bstate = BODY_CHUNK_SIZE;
             break;
         case BODY_TRAILER_START:
             if (ch == '\r')
@@ -415,22 +437,6 @@ static int feed_body(struct http_reqparser *p, const uint8_t *data, size_t len, 
                 p->bstate = BODY_TRAILER;
             else
                 return fail(p, reterr, 400, "malformed request: invalid trailer");
-            break;
-        case BODY_TRAILER:
-            if (ch == '\r')
-                p->bstate = BODY_TRAILER_LF;
-            else if (!is_field_char(ch))
-                return fail(p, reterr, 400, "malformed request: invalid trailer");
-            break;
-        case BODY_TRAILER_LF:
-            if (ch != '\n')
-                return fail(p, reterr, 400, "malformed request: LF expected in trailers");
-            p->bstate = BODY_TRAILER_START;
-            break;
-        case BODY_FINAL_LF:
-            if (ch != '\n')
-                return fail(p, reterr, 400, "malformed request: LF expected after trailers");
-            p->bstate = BODY_DONE;
             break;
         default:
             return fail(p, reterr, 500, "internal parser state");

@@ -32,6 +32,24 @@ long http_percent_decode(const char *src, size_t len, char *dst, bool plus_is_sp
     return (long)o;
 }
 
+/* Percent-decodes src[0..len) onto the end of store, *used bytes of which are taken, and takes
+ * its bytes and NUL. Returns the decoded string (its length in *ret_len when asked), or NULL
+ * with the decoder's -errno in *ret_err. */
+static const char *decode_next(const char *src, size_t len, bool plus_is_space, char *store,
+                               size_t *used, size_t *ret_len, int *ret_err)
+{
+    char *dst = store + *used;
+    long n = http_percent_decode(src, len, dst, plus_is_space);
+    if (n < 0) {
+        *ret_err = (int)n;
+        return NULL;
+    }
+    *used += (size_t)n + 1;
+    if (ret_len)
+        *ret_len = (size_t)n;
+    return dst;
+}
+
 int http_path_parse(const char *path, size_t len, struct http_path *ret)
 {
     struct http_path p = { 0 };
@@ -55,14 +73,9 @@ int http_path_parse(const char *path, size_t len, struct http_path *ret)
                 r = -E2BIG;
                 goto out_free;
             }
-            long n = http_percent_decode(path + i, j - i, p.store + out, false);
-            if (n < 0) {
-                r = (int)n;
+            p.seg[p.n] = decode_next(path + i, j - i, false, p.store, &out, &p.seg_len[p.n], &r);
+            if (!p.seg[p.n++])
                 goto out_free;
-            }
-            p.seg[p.n] = p.store + out;
-            p.seg_len[p.n++] = (size_t)n;
-            out += (size_t)n + 1;
             if (j >= len)
                 break;
             i = j + 1;
@@ -114,21 +127,13 @@ int http_query_parse(const char *q, size_t len, struct http_query *ret)
                 r = -E2BIG;
                 goto out_free;
             }
-            long nl = http_percent_decode(q + i, eq - i, qs.store + out, true);
-            if (nl < 0) {
-                r = (int)nl;
-                goto out_free;
-            }
-            const char *name = qs.store + out;
-            out += (size_t)nl + 1;
             size_t vstart = eq < j ? eq + 1 : j;
-            long vl = http_percent_decode(q + vstart, j - vstart, qs.store + out, true);
-            if (vl < 0) {
-                r = (int)vl;
+            const char *name = decode_next(q + i, eq - i, true, qs.store, &out, NULL, &r);
+            const char *value =
+                name ? decode_next(q + vstart, j - vstart, true, qs.store, &out, NULL, &r) : NULL;
+            if (!value)
                 goto out_free;
-            }
-            qs.param[qs.n++] = (struct http_query_param){ name, qs.store + out };
-            out += (size_t)vl + 1;
+            qs.param[qs.n++] = (struct http_query_param){ name, value };
         }
         i = j + 1;
     }
@@ -168,23 +173,7 @@ int http_parse_bool(const char *s, bool *ret)
 
 int http_parse_int(const char *s, int64_t *ret)
 {
-    bool neg = *s == '-';
-    const char *p = s + neg;
-    if (!*p)
-        return -EINVAL;
-    uint64_t v = 0;
-    for (; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return -EINVAL;
-        unsigned d = (unsigned)(*p - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return -ERANGE;
-        v = v * 10 + d;
-    }
-    if (neg ? v > (uint64_t)INT64_MAX + 1 : v > (uint64_t)INT64_MAX)
-        return -ERANGE;
-    *ret = neg ? (int64_t)(0 - v) : (int64_t)v;
-    return 0;
+    return parse_i64(s, ret);
 }
 
 int http_query_get_bool(const struct http_query *q, const char *name, bool def, bool *ret)

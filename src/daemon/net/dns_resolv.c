@@ -54,27 +54,12 @@ int dns_upstreams_from_resolv_conf(const char *path, struct sockaddr_in *out, si
     if (fd < 0)
         return -errno;
     struct buf b;
-    buf_init(&b, RESOLV_MAX + 4096); /* one read past the limit tells a file over it */
-    int r = 0;
-    for (;;) {
-        uint8_t *p = buf_reserve(&b, 4096, &r);
-        if (!p)
-            goto out;
-        ssize_t got = read(fd, p, 4096);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            r = -errno;
-            goto out;
-        }
-        if (got == 0)
-            break;
-        buf_commit(&b, (size_t)got);
-        if (b.len > RESOLV_MAX) {
-            r = -EFBIG;
-            goto out;
-        }
-    }
+    buf_init(&b, RESOLV_MAX);
+    int r = buf_read_fd(&b, fd);
+    if (r == -EMSGSIZE)
+        r = -EFBIG;
+    if (r < 0)
+        goto out;
     size_t found = 0;
     const char *s = (const char *)b.data, *end = s + b.len;
     while (s && s < end) {

@@ -113,6 +113,23 @@ static int setup_inside(struct net *n, char *err, size_t errlen)
     return 0;
 }
 
+/* Ends the transaction text written into b (built: the writing's result) and runs it in nft;
+ * releases b. A text that cannot be built or ended is reported in err as "cannot build <what>"
+ * (nothing when what is NULL). */
+static int run_built(struct nft *nft, struct buf *b, int built, const char *what, char *err,
+                     size_t errlen)
+{
+    int r = built;
+    if (r == 0)
+        r = buf_append(b, "", 1);
+    if (r == 0)
+        r = nft_run(nft, (const char *)b->data, NULL, err, errlen);
+    else if (what)
+        snprintf(err, errlen, "cannot build %s: %s", what, strerror(-r));
+    buf_release(b);
+    return r;
+}
+
 /* In hearthd's namespace: the veth (created with its peer inside), the root end's address,
  * ip_forward and the root table. */
 static int setup_root(struct net *n, bool fresh_ns, char *err, size_t errlen)
@@ -160,14 +177,7 @@ static int setup_root(struct net *n, bool fresh_ns, char *err, size_t errlen)
         goto out;
     struct buf b;
     buf_init(&b, 1 << 16);
-    r = nftx_root(&b, c);
-    if (r == 0)
-        r = buf_append(&b, "", 1);
-    if (r == 0)
-        r = nft_run(&root, (const char *)b.data, NULL, err, errlen);
-    else
-        snprintf(err, errlen, "cannot build the root table: %s", strerror(-r));
-    buf_release(&b);
+    r = run_built(&root, &b, nftx_root(&b, c), "the root table", err, errlen);
     nft_release(&root);
 out:
     rtnl_close(&rt);
@@ -236,14 +246,7 @@ int net_open(const struct net_config *c, struct net **ret, char *err, size_t err
         goto fail;
     struct buf b;
     buf_init(&b, 1 << 16);
-    r = nftx_base(&b, c);
-    if (r == 0)
-        r = buf_append(&b, "", 1);
-    if (r == 0)
-        r = nft_run(&n->nft, (const char *)b.data, NULL, err, errlen);
-    else
-        snprintf(err, errlen, "cannot build the hearth table: %s", strerror(-r));
-    buf_release(&b);
+    r = run_built(&n->nft, &b, nftx_base(&b, c), "the hearth table", err, errlen);
     if (r < 0)
         goto fail;
     if (existed)
@@ -287,11 +290,7 @@ int net_teardown(const struct net_config *c, char *err, size_t errlen)
     buf_init(&b, 4096);
     r = nft_init(&root, home, home, err, errlen);
     if (r == 0) {
-        r = nftx_root_delete(&b, c);
-        if (r == 0)
-            r = buf_append(&b, "", 1);
-        if (r == 0)
-            r = nft_run(&root, (const char *)b.data, NULL, err, errlen);
+        r = run_built(&root, &b, nftx_root_delete(&b, c), NULL, err, errlen);
         nft_release(&root);
     }
     buf_release(&b);
@@ -349,13 +348,11 @@ int net_gateway_socket(struct net *n, int type, uint16_t port, int *fd, char *er
 
 int net_tap_open(struct net *n, const char *id, int *fd, char *err, size_t errlen)
 {
-    if (!net_id_valid(id)) {
-        snprintf(err, errlen, "invalid sandbox id");
-        return -EINVAL;
-    }
     char tap[NET_TAP_NAME_MAX];
-    net_tap_name(id, tap);
-    int r = netns_enter(n->nsfd);
+    int r = net_sandbox_tap(id, tap, err, errlen);
+    if (r < 0)
+        return r;
+    r = netns_enter(n->nsfd);
     if (r < 0) {
         snprintf(err, errlen, "cannot enter the hearth namespace: %s", strerror(-r));
         return r;

@@ -53,6 +53,8 @@ struct net {
 };
 
 bool net_id_valid(const char *id);
+/* The tap of sandbox id, or -EINVAL with "invalid sandbox id" in err when id is not valid. */
+int net_sandbox_tap(const char *id, char tap[NET_TAP_NAME_MAX], char *err, size_t errlen);
 uint64_t net_now_us(void);
 /* Loads learned names from the DNS sets an earlier hearthd left (net_open on an existing
  * namespace); failures only lose the cache. */

@@ -149,49 +149,62 @@ static void declare_sandbox(struct emit *e, const char *id)
     emit(e, "add set " T " dp_%s { type ipv4_addr . inet_service; flags timeout; }\n", id);
 }
 
+/* One list of set elements: "<verb> element <set>_<id> { " before the first, ", " before the
+ * others, " }" at the end (nothing at all when no element came). */
+struct elems {
+    struct emit *e;
+    const char *verb, *set, *id;
+    bool open;
+};
+
+/* Starts the next element: the address text, then " . port" in a set with ports. */
+static void elem_add(struct elems *l, const char *addr, bool with_port, uint16_t port)
+{
+    if (l->open)
+        emit(l->e, ", ");
+    else
+        emit(l->e, "%s element " T " %s_%s { ", l->verb, l->set, l->id);
+    l->open = true;
+    emit(l->e, "%s", addr);
+    if (with_port)
+        emit(l->e, " . %u", port);
+}
+
+static void elems_end(struct elems *l)
+{
+    if (l->open)
+        emit(l->e, " }\n");
+}
+
 /* Writes "add element <set> { … }" for the entries of nets with (port != 0) == with_port. */
 static void emit_nets(struct emit *e, const char *set, const char *id,
                       const struct egress_net *nets, size_t n, bool with_port)
 {
-    bool open = false;
-    char a[16];
+    struct elems l = { e, "add", set, id, false };
+    char a[16], net[24];
     for (size_t i = 0; i < n; i++) {
-        if ((nets[i].port != 0) != with_port)
-            continue;
-        if (!open)
-            emit(e, "add element " T " %s_%s { ", set, id);
-        else
-            emit(e, ", ");
-        open = true;
-        emit(e, "%s/%u", ip4(nets[i].addr, a), nets[i].prefix);
-        if (with_port)
-            emit(e, " . %u", nets[i].port);
+        if ((nets[i].port != 0) == with_port) {
+            snprintf(net, sizeof(net), "%s/%u", ip4(nets[i].addr, a), nets[i].prefix);
+            elem_add(&l, net, with_port, nets[i].port);
+        }
     }
-    if (open)
-        emit(e, " }\n");
+    elems_end(&l);
 }
 
+/* The same for DNS elements, with their timeout and name when added. */
 static void emit_dns(struct emit *e, const char *verb, const char *id,
                      const struct nftx_dns *d, size_t n, bool with_port)
 {
-    bool open = false;
+    struct elems l = { e, verb, with_port ? "dp" : "d", id, false };
     char a[16];
     for (size_t i = 0; i < n; i++) {
         if ((d[i].port != 0) != with_port)
             continue;
-        if (!open)
-            emit(e, "%s element " T " %s_%s { ", verb, with_port ? "dp" : "d", id);
-        else
-            emit(e, ", ");
-        open = true;
-        emit(e, "%s", ip4(d[i].addr, a));
-        if (with_port)
-            emit(e, " . %u", d[i].port);
+        elem_add(&l, ip4(d[i].addr, a), with_port, d[i].port);
         if (verb[0] == 'a')
             emit(e, " timeout %us comment \"%s\"", d[i].timeout_s, d[i].name);
     }
-    if (open)
-        emit(e, " }\n");
+    elems_end(&l);
 }
 
 int nftx_sandbox_apply(struct buf *b, const struct nftx_sandbox *s)

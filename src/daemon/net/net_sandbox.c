@@ -12,6 +12,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/grow.h"
+#include "common/parse.h"
+
 #define NFT_TEXT_MAX (64u << 20)
 
 uint64_t net_now_us(void)
@@ -26,15 +29,7 @@ bool net_id_valid(const char *id)
     if (!id)
         return false;
     size_t len = strnlen(id, NET_ID_MAX + 1);
-    if (len == 0 || len > NET_ID_MAX)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        char c = id[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-'))
-            return false;
-    }
-    return true;
+    return len > 0 && len <= NET_ID_MAX && ascii_word(id, len, "_-");
 }
 
 static struct net_sb *sb_find(struct net *n, const char *id)
@@ -91,20 +86,29 @@ void net_sb_free_all(struct net *n)
 }
 
 /* Runs the text in b (NUL-terminated here) in the hearth namespace. */
-static int run(struct net *n, struct buf *b, char **json, char *err, size_t errlen)
+/* Runs the transaction text in b, which built (the result of writing it: 0 or -errno) says is
+ * whole; releases b either way. */
+static int run(struct net *n, struct buf *b, int built, char **json, char *err, size_t errlen)
 {
-    int r = buf_append(b, "", 1);
-    if (r < 0) {
+    int r = built;
+    if (r < 0)
+        snprintf(err, errlen, "cannot build nftables transaction: %s", strerror(-r));
+    else if ((r = buf_append(b, "", 1)) < 0)
         snprintf(err, errlen, "nftables transaction too large");
-        return r;
-    }
-    return nft_run(&n->nft, (const char *)b->data, json, err, errlen);
+    else
+        r = nft_run(&n->nft, (const char *)b->data, json, err, errlen);
+    buf_release(b);
+    return r;
 }
 
-static int text_err(int r, char *err, size_t errlen)
+int net_sandbox_tap(const char *id, char tap[NET_TAP_NAME_MAX], char *err, size_t errlen)
 {
-    snprintf(err, errlen, "cannot build nftables transaction: %s", strerror(-r));
-    return r;
+    if (!net_id_valid(id)) {
+        snprintf(err, errlen, "invalid sandbox id");
+        return -EINVAL;
+    }
+    net_tap_name(id, tap);
+    return 0;
 }
 
 /* Records (name, addr) until expires; evicts expired pairs, then the soonest to expire. */
@@ -137,14 +141,10 @@ static void learned_put(struct net_sb *s, const char *name, uint32_t addr, uint6
             s->learned[soonest] = s->learned[--s->n_learned];
         }
     }
-    if (s->n_learned == s->cap_learned) {
-        size_t cap = s->cap_learned ? s->cap_learned * 2 : 16;
-        struct net_learned *p = realloc(s->learned, cap * sizeof(*p));
-        if (!p)
-            return;
-        s->learned = p;
-        s->cap_learned = cap;
-    }
+    struct net_learned *p = grow_array(s->learned, s->n_learned, &s->cap_learned, sizeof(*p), 16);
+    if (!p)
+        return;
+    s->learned = p;
     char *copy = strdup(name);
     if (!copy)
         return;
@@ -294,12 +294,7 @@ int net_sandbox_apply(struct net *n, const struct net_sandbox *s, char *err, siz
         x.dns = dns;
         x.n_dns = (size_t)r;
     }
-    r = nftx_sandbox_apply(&b, &x);
-    if (r < 0) {
-        text_err(r, err, errlen);
-        goto out;
-    }
-    r = run(n, &b, NULL, err, errlen);
+    r = run(n, &b, nftx_sandbox_apply(&b, &x), NULL, err, errlen);
     if (r < 0)
         goto out;
     r = sync_routes(n, ifindex, ips, x.n_ips, err, errlen);
@@ -335,17 +330,13 @@ int net_sandbox_unplug(struct net *n, const char *id, char *err, size_t errlen)
 static int sandbox_remove(struct net *n, const char *id, bool delete_tap, char *err,
                           size_t errlen)
 {
-    if (!net_id_valid(id)) {
-        snprintf(err, errlen, "invalid sandbox id");
-        return -EINVAL;
-    }
     char tap[NET_TAP_NAME_MAX];
-    net_tap_name(id, tap);
+    int r = net_sandbox_tap(id, tap, err, errlen);
+    if (r < 0)
+        return r;
     struct buf b;
     buf_init(&b, NFT_TEXT_MAX);
-    int r = nftx_sandbox_remove(&b, id, tap);
-    r = r < 0 ? text_err(r, err, errlen) : run(n, &b, NULL, err, errlen);
-    buf_release(&b);
+    r = run(n, &b, nftx_sandbox_remove(&b, id, tap), NULL, err, errlen);
     if (r < 0)
         return r;
     /* a tap of this name is stale now: its routes go with it */
@@ -371,6 +362,16 @@ static const char *object_id(const char *name)
     return NULL;
 }
 
+/* The name of the nftables object of kind ("chain", "set", "counter") that item of a listing
+ * holds, and (ret_obj) the object; NULL when item holds no such object or it has no name. */
+static const char *object_name(json_t *item, const char *kind, json_t **ret_obj)
+{
+    json_t *o = json_object_get(item, kind);
+    if (ret_obj)
+        *ret_obj = o;
+    return json_string_value(json_object_get(o, "name"));
+}
+
 /* Lists the table as parsed JSON: the array under "nftables". */
 static int list_table(struct net *n, json_t **ret, char *err, size_t errlen)
 {
@@ -378,8 +379,7 @@ static int list_table(struct net *n, json_t **ret, char *err, size_t errlen)
     buf_init(&b, 256);
     char *out = NULL;
     int r = buf_appendf(&b, "list table inet %s", NET_TABLE);
-    r = r < 0 ? text_err(r, err, errlen) : run(n, &b, &out, err, errlen);
-    buf_release(&b);
+    r = run(n, &b, r, &out, err, errlen);
     if (r < 0)
         return r;
     json_t *root = json_loads(out, 0, NULL);
@@ -411,8 +411,7 @@ int net_sandbox_prune(struct net *n, const char *const *keep, size_t n_keep, cha
     json_array_foreach(arr, i, item) {
         static const char *const kinds[] = { "chain", "set", "counter" };
         for (size_t k = 0; k < 3; k++) {
-            const char *name = json_string_value(
-                json_object_get(json_object_get(item, kinds[k]), "name"));
+            const char *name = object_name(item, kinds[k], NULL);
             const char *id = name ? object_id(name) : NULL;
             bool skip = !id;
             for (size_t j = 0; j < n_keep && !skip; j++)
@@ -421,16 +420,13 @@ int net_sandbox_prune(struct net *n, const char *const *keep, size_t n_keep, cha
                 skip = strcmp(stale[j], id) == 0;
             if (skip)
                 continue;
-            if (n_stale == cap) {
-                cap = cap ? cap * 2 : 8;
-                void *p = realloc(stale, cap * sizeof(*stale));
-                if (!p) {
-                    r = -ENOMEM;
-                    snprintf(err, errlen, "out of memory");
-                    goto out;
-                }
-                stale = p;
+            void *p = grow_array(stale, n_stale, &cap, sizeof(*stale), 8);
+            if (!p) {
+                r = -ENOMEM;
+                snprintf(err, errlen, "out of memory");
+                goto out;
             }
+            stale = p;
             snprintf(stale[n_stale++], NET_ID_MAX + 1, "%s", id);
         }
     }
@@ -453,18 +449,13 @@ out:
 
 int net_sandbox_set_capped(struct net *n, const char *id, bool capped, char *err, size_t errlen)
 {
-    if (!net_id_valid(id)) {
-        snprintf(err, errlen, "invalid sandbox id");
-        return -EINVAL;
-    }
     char tap[NET_TAP_NAME_MAX];
-    net_tap_name(id, tap);
+    int r = net_sandbox_tap(id, tap, err, errlen);
+    if (r < 0)
+        return r;
     struct buf b;
     buf_init(&b, 4096);
-    int r = nftx_capped(&b, tap, capped);
-    r = r < 0 ? text_err(r, err, errlen) : run(n, &b, NULL, err, errlen);
-    buf_release(&b);
-    return r;
+    return run(n, &b, nftx_capped(&b, tap, capped), NULL, err, errlen);
 }
 
 void net_learn(struct net *n, const char *id, const char *name, const uint32_t *addrs,
@@ -509,9 +500,7 @@ void net_learn(struct net *n, const char *id, const char *name, const uint32_t *
         buf_init(&b, NFT_TEXT_MAX);
         /* net_learn has no error path: the resolver answers anyway, and a connection the set
          * misses is refused like any other (the next answer retries) */
-        if (nftx_dns_add(&b, id, d, k) == 0)
-            (void)run(n, &b, NULL, err, sizeof(err));
-        buf_release(&b);
+        (void)run(n, &b, nftx_dns_add(&b, id, d, k), NULL, err, sizeof(err));
     }
     free(d);
     free(m);
@@ -535,8 +524,8 @@ void net_learned_reload(struct net *n)
     size_t i;
     json_t *item;
     json_array_foreach(arr, i, item) {
-        json_t *set = json_object_get(item, "set");
-        const char *name = json_string_value(json_object_get(set, "name"));
+        json_t *set;
+        const char *name = object_name(item, "set", &set);
         if (!name || (strncmp(name, "d_", 2) != 0 && strncmp(name, "dp_", 3) != 0))
             continue;
         const char *id = name + (name[1] == '_' ? 2 : 3);
@@ -570,8 +559,7 @@ static int network_pair(struct net *n, uint32_t subnet, bool add, char *err, siz
     struct buf b;
     buf_init(&b, 4096);
     int r = nftx_network(&b, subnet, add);
-    r = r < 0 ? text_err(r, err, errlen) : run(n, &b, NULL, err, errlen);
-    buf_release(&b);
+    r = run(n, &b, r, NULL, err, errlen);
     return r;
 }
 
@@ -605,7 +593,7 @@ int net_counters_collect(struct net *n, net_counter_fn fn, void *ud, char *err, 
     if (r == 0)
         r = buf_append(&b, "", 1);
     if (r < 0)
-        text_err(r, err, errlen);
+        snprintf(err, errlen, "cannot build nftables transaction: %s", strerror(-r));
     else
         r = nft_init(&fresh, n->nsfd, n->homefd, err, errlen);
     if (r == 0)
@@ -621,8 +609,8 @@ int net_counters_collect(struct net *n, net_counter_fn fn, void *ud, char *err, 
     size_t i;
     json_t *item;
     json_array_foreach(json_object_get(root, "nftables"), i, item) {
-        json_t *ctr = json_object_get(item, "counter");
-        const char *name = json_string_value(json_object_get(ctr, "name"));
+        json_t *ctr;
+        const char *name = object_name(item, "counter", &ctr);
         json_t *bytes = json_object_get(ctr, "bytes");
         if (!name || !json_is_integer(bytes) || strlen(name) < 5)
             continue;
@@ -633,16 +621,13 @@ int net_counters_collect(struct net *n, net_counter_fn fn, void *ud, char *err, 
         while (k < nc && strcmp(c[k].id, name + 4) != 0)
             k++;
         if (k == nc) {
-            if (nc == cap) {
-                cap = cap ? cap * 2 : 16;
-                void *p = realloc(c, cap * sizeof(*c));
-                if (!p) {
-                    r = -ENOMEM;
-                    snprintf(err, errlen, "out of memory");
-                    break;
-                }
-                c = p;
+            void *p = grow_array(c, nc, &cap, sizeof(*c), 16);
+            if (!p) {
+                r = -ENOMEM;
+                snprintf(err, errlen, "out of memory");
+                break;
             }
+            c = p;
             c[nc] = (struct counted){ .egress = 0 };
             snprintf(c[nc].id, sizeof(c[nc].id), "%s", name + 4);
             nc++;

@@ -17,6 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/fdio.h"
+
 /* 32 KiB, what libmnl calls MNL_SOCKET_DUMP_SIZE in later releases: large enough that a dump
  * message is never truncated */
 #define RTNL_RECV_SIZE 32768
@@ -260,12 +262,5 @@ int rtnl_sysctl_set(const char *key, const char *value)
     int n = snprintf(path, sizeof(path), "/proc/sys/%s", key);
     if (n < 0 || (size_t)n >= sizeof(path))
         return -ENAMETOOLONG;
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    size_t len = strlen(value);
-    ssize_t w = write(fd, value, len);
-    int r = w < 0 ? -errno : (size_t)w == len ? 0 : -EIO;
-    close(fd);
-    return r;
+    return file_write_value(path, value);
 }

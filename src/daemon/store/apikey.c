@@ -2,6 +2,7 @@
 /* apikey.c: generating, checking and hashing `hk_` API key secrets. Never keeps a secret: the
  * caller owns every buffer and wipes it. */
 #include "daemon/store/apikey.h"
+#include "common/parse.h"
 
 #include <errno.h>
 #include <openssl/crypto.h>
@@ -40,14 +41,7 @@ bool apikey_format_ok(const char *s, size_t len)
 {
     if (!s || len != APIKEY_LEN || memcmp(s, APIKEY_PREFIX, 3) != 0)
         return false;
-    for (size_t i = 3; i < len; i++) {
-        char c = s[i];
-        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                  c == '-' || c == '_';
-        if (!ok)
-            return false;
-    }
-    return true;
+    return ascii_word(s + 3, len - 3, "-_");
 }
 
 int apikey_hash(const char *s, size_t len, uint8_t out[APIKEY_HASH_LEN])

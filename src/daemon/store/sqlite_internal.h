@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* sqlite_internal.h: what sqlite.c shares with the backend's other files (sqlite_net.c), so
- * each concept keeps its own file without a second copy of the transaction and error helpers.
+/* sqlite_internal.h: what the SQLite backend's files share: the handle, its cached statements,
+ * the error, transaction, binding and column helpers (sqlite.c), and the entry points of each
+ * concept's file (sqlite_keys.c, sqlite_sb.c, sqlite_net.c) for sqlite.c's ops table.
  * Internal to src/daemon/store. */
 #pragma once
 
@@ -8,20 +9,184 @@
 
 #include <sqlite3.h>
 #include <stdbool.h>
+#include <stddef.h>
 
-sqlite3 *sqlite_db(struct store *st);
+/* Statements kept prepared for the life of the handle; their SQL is in sqlite.c. */
+enum sqlite_stmt_id {
+    S_USER_ENSURE,
+    S_KEY_INSERT,
+    S_KEY_FIND,
+    S_KEY_TOUCH,
+    S_KEY_REVOKE,
+    S_KEY_STATE,
+    S_SB_INSERT,
+    S_SB_GET,
+    S_SB_GET_ANY,
+    S_SB_GET_BY_IP,
+    S_SB_STATE,
+    S_SB_ENV_INSERT,
+    S_SB_ENV_KEYS,
+    S_SB_ENVS,
+    S_SB_EGRESS_INSERT,
+    S_SB_EGRESS_DELETE,
+    S_SB_EGRESS,
+    S_SB_SSH_INSERT,
+    S_SB_SSH,
+    S_SB_SSH_COUNT,
+    S_SB_TRANSITION,
+    S_SB_COUNT,
+    S_SB_UNSETTLED,
+    S_SB_UNSETTLED_HOST,
+    S_SB_PURGE,
+    S_SNAPSHOT_REFS,
+    S__COUNT,
+};
+
+/* The columns of a sandbox row, in the order of sqlite_sb.c's enum col. */
+#define SB_COLS                                                                                  \
+    "id, user_id, name, hostname, status, shape, vcpu, mem_mib, disk_mib, rootfs, region, ip, "  \
+    "created_at, running_at, paused_at, last_resumed_at, destroyed_at, spawn_ms, "               \
+    "ingress_enabled, created_by, forked_from, auto_pause_after_seconds, start_paused, "         \
+    "bw_quota_bytes, bw_used_bytes, bw_ingress_bytes, bw_capped, host_id, run_dir, qemu_pid, "  \
+    "qemu_start_time, target_state, intent_started_at, updated_at, snapshot_dir, base_dir"
+
+struct sqlite_store {
+    struct store base;              /* first: the handle store.c sees */
+    sqlite3 *db;                    /* owned */
+    sqlite3_stmt *stmts[S__COUNT];  /* owned; prepared on first use */
+};
+
+static inline struct sqlite_store *to_sqlite(struct store *st)
+{
+    return (struct sqlite_store *)st;
+}
+
+/* ---- errors, statements, transactions (sqlite.c) ---- */
+
 /* Records the failure of result code rc and returns it as -errno. */
-int sqlite_fail(struct store *st, int rc);
-/* BEGIN IMMEDIATE (write) or BEGIN (read). */
-int sqlite_tx_begin(struct store *st, bool write);
-/* Commits when r is 0, else rolls back; returns r or the commit's error. */
-int sqlite_tx_end(struct store *st, int r);
-/* Prepares sql (cached by the caller's static slot is not worth it for these rare calls). */
-int sqlite_prepare(struct store *st, const char *sql, sqlite3_stmt **ret);
+int sqlite_fail(struct sqlite_store *s, int rc);
+/* Returns the cached statement, reset and unbound, or NULL with *ret_err set. */
+sqlite3_stmt *sqlite_stmt(struct sqlite_store *s, enum sqlite_stmt_id id, int *ret_err);
+/* sqlite_stmt(), then binds the texts p[0..np) to ?1..?np: NULL with *ret_err set on failure. */
+sqlite3_stmt *sqlite_stmt_texts(struct sqlite_store *s, enum sqlite_stmt_id id,
+                                const char *const *p, size_t np, int *ret_err);
+/* Prepares a one-off statement (the caller finalizes it). */
+int sqlite_prepare(struct sqlite_store *s, const char *sql, sqlite3_stmt **ret);
+/* sqlite_prepare(), then binds the texts p[0..np) to ?1..?np (a NULL text binds NULL). */
+int sqlite_prepare_bound(struct sqlite_store *s, const char *sql, const char *const *p, size_t np,
+                         sqlite3_stmt **ret);
+/* Runs a statement expected to finish without rows, then resets it. */
+int sqlite_step_done(struct sqlite_store *s, sqlite3_stmt *q);
+/* sqlite_step_done() for an UPDATE or DELETE that must hit a row: -ENOENT when none changed. */
+int sqlite_step_change(struct sqlite_store *s, sqlite3_stmt *q);
+/* SQLITE_ROW → 1, SQLITE_DONE → 0, else -errno. */
+int sqlite_step_row(struct sqlite_store *s, sqlite3_stmt *q);
+/* Steps q for exactly one row: 0 with the row current, -ENOENT (none) or -errno. */
+int sqlite_step_one(struct sqlite_store *s, sqlite3_stmt *q);
+/* BEGIN IMMEDIATE (write: takes the write lock up front, so it never fails half-way on a lock
+ * upgrade) or BEGIN (read: every SELECT in it sees one snapshot). */
+int sqlite_tx_begin(struct sqlite_store *s, bool write);
+/* Ends a transaction: commits when r is 0, else rolls back. Returns r, or the commit's error.
+ * Harmless after a failed sqlite_tx_begin(), so callers may pass its result straight on. */
+int sqlite_tx_end(struct sqlite_store *s, int r);
+
+/* ---- binding and reading ---- */
+
+static inline int sqlite_bind_text(sqlite3_stmt *q, int i, const char *v)
+{
+    return sqlite3_bind_text(q, i, v, -1, SQLITE_STATIC);
+}
+
+/* NULL for "" or NULL */
+static inline int sqlite_bind_text_opt(sqlite3_stmt *q, int i, const char *v)
+{
+    return v && *v ? sqlite_bind_text(q, i, v) : sqlite3_bind_null(q, i);
+}
+
+/* NULL for 0 */
+static inline int sqlite_bind_i64_opt(sqlite3_stmt *q, int i, int64_t v)
+{
+    return v ? sqlite3_bind_int64(q, i, v) : sqlite3_bind_null(q, i);
+}
+
+/* NULL for STORE_STATE_NONE */
+static inline int sqlite_bind_state_opt(sqlite3_stmt *q, int i, enum store_state v)
+{
+    const char *name = store_state_to_string(v);
+    return name ? sqlite_bind_text(q, i, name) : sqlite3_bind_null(q, i);
+}
+
+/* Binds texts v[0..n) to parameters 1..n; -ENOMEM when one fails. */
+int sqlite_bind_texts(sqlite3_stmt *q, const char *const *v, size_t n);
+
 /* Copies a text column into a fixed field; NULL reads as "". -EUCLEAN when too long. */
 int sqlite_col_text(sqlite3_stmt *q, int i, char *dst, size_t size);
+/* A text column as a new string; NULL reads as NULL. */
+int sqlite_col_strdup(sqlite3_stmt *q, int i, char **ret);
+/* A state column; NULL reads as STORE_STATE_NONE when null_ok, else -EUCLEAN. */
+int sqlite_col_state(sqlite3_stmt *q, int i, enum store_state *ret, bool null_ok);
 
-/* sqlite_net.c */
+/* One text column copied into a fixed char array at offset off of a struct. */
+struct sqlite_text_col {
+    int col;
+    size_t off, size;
+};
+#define SQLITE_TEXT_COL(col, type, field)                                                        \
+    { (col), offsetof(type, field), sizeof(((type *)0)->field) }
+/* Reads each of cols[0..n) into obj with sqlite_col_text(); stops at the first error. */
+int sqlite_col_texts(sqlite3_stmt *q, void *obj, const struct sqlite_text_col *cols, size_t n);
+
+/* Reads the current row of q into *elem; on failure leaves nothing in *elem to free. */
+typedef int sqlite_read_fn(sqlite3_stmt *q, void *elem);
+/* Steps q (bound) to its end and reads each row with read into a new array of elem-byte slots
+ * (first: how many the first allocation holds). Resets q. Returns 0 with the array in *ret and
+ * its length in *ret_n, or -errno with the *ret_n rows read so far left in *ret (possibly NULL)
+ * for the caller to free. */
+int sqlite_read_all(struct sqlite_store *s, sqlite3_stmt *q, size_t elem, size_t first,
+                    sqlite_read_fn *read, void **ret, size_t *ret_n);
+/* Runs one-off sql with texts p bound and reads every row into a new array of elements that
+ * hold nothing to free (see sqlite_read_all). */
+int sqlite_select_all(struct sqlite_store *s, const char *sql, const char *const *p, size_t np,
+                      size_t elem, size_t first, sqlite_read_fn *read, void **ret, size_t *ret_n);
+/* Steps q (bound) and collects its first column, which must not be NULL, into *ret. Resets q. */
+int sqlite_read_strv(struct sqlite_store *s, sqlite3_stmt *q, struct store_strv *ret);
+
+/* ---- users and keys (sqlite_keys.c) ---- */
+int sqlite_user_ensure(struct store *st, const char *user_id, int64_t now_ms);
+int sqlite_key_insert(struct store *st, const struct store_key *key,
+                      const uint8_t hash[APIKEY_HASH_LEN]);
+int sqlite_key_find(struct store *st, const uint8_t hash[APIKEY_HASH_LEN],
+                    struct store_auth *ret, uint8_t ret_hash[APIKEY_HASH_LEN],
+                    int64_t *ret_revoked_at);
+int sqlite_key_touch(struct store *st, const char *key_id, int64_t now_ms);
+int sqlite_key_list(struct store *st, const char *user_id, struct store_key **ret,
+                    size_t *ret_n);
+int sqlite_key_revoke(struct store *st, const char *key_id, int64_t now_ms);
+
+/* ---- sandboxes (sqlite_sb.c) ---- */
+int sqlite_sb_insert(struct store *st, const struct store_sandbox *rows, size_t n,
+                     const struct store_env *envs, size_t n_envs);
+int sqlite_sb_get(struct store *st, const char *user_id, const char *id,
+                  struct store_sandbox *ret);
+int sqlite_sb_get_by_ip(struct store *st, const char *user_id, const char *ip,
+                        struct store_sandbox *ret);
+int sqlite_sb_list(struct store *st, const struct store_list_query *qr,
+                   struct store_sandbox_page *ret);
+int sqlite_sb_count(struct store *st, const char *user_id, uint64_t counts[STORE_STATE__COUNT]);
+int sqlite_sb_update(struct store *st, const char *user_id, const char *id,
+                     const struct store_sandbox_patch *p);
+int sqlite_sb_transition(struct store *st, const char *id, const struct store_transition *t,
+                         struct store_sandbox *ret_sb);
+int sqlite_sb_ssh_add(struct store *st, const char *user_id, const char *id,
+                      unsigned allowed_states, const char *const *keys, size_t n, int64_t now_ms,
+                      size_t *ret_count);
+int sqlite_sb_envs_get(struct store *st, const char *id, struct store_env **ret, size_t *ret_n);
+int sqlite_sb_list_unsettled(struct store *st, const char *host_id, struct store_sandbox **ret,
+                             size_t *ret_n);
+int sqlite_sb_purge(struct store *st, int64_t cutoff_ms);
+int sqlite_snapshot_refs(struct store *st, const char *dir, uint64_t *ret_n);
+
+/* ---- private networks (sqlite_net.c) ---- */
 int sqlite_network_insert(struct store *st, const struct store_network *n);
 int sqlite_network_get(struct store *st, const char *user_id, const char *ref,
                        struct store_network *ret);

@@ -15,304 +15,238 @@
     "m.network_id, n.name, n.subnet, m.sandbox_id, s.name, s.hostname, s.status, m.ip, "        \
     "m.joined_at"
 
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
 /* Runs q to completion, finalises it, returns 0 or -errno. */
-static int done(struct store *st, sqlite3_stmt *q)
+static int done(struct sqlite_store *s, sqlite3_stmt *q)
 {
-    int rc = sqlite3_step(q);
-    int r = rc == SQLITE_DONE ? 0 : sqlite_fail(st, rc);
+    int r = sqlite_step_done(s, q);
     sqlite3_finalize(q);
     return r;
 }
 
+/* Runs sql (texts p bound) for its one row of n integer columns, into out. */
+static int counts(struct sqlite_store *s, const char *sql, const char *const *p, size_t np,
+                  int64_t *out, int n)
+{
+    sqlite3_stmt *q;
+    int r = sqlite_prepare_bound(s, sql, p, np, &q);
+    if (r < 0)
+        return r;
+    r = sqlite_step_one(s, q);
+    for (int i = 0; r == 0 && i < n; i++)
+        out[i] = sqlite3_column_int64(q, i);
+    sqlite3_finalize(q);
+    return r == -ENOENT ? -EIO : r;
+}
+
 static int read_network(sqlite3_stmt *q, struct store_network *n)
 {
+    static const struct sqlite_text_col texts[] = {
+#define T(c, f) SQLITE_TEXT_COL(c, struct store_network, f)
+        T(0, id), T(1, user_id), T(2, name), T(3, subnet),
+#undef T
+    };
     memset(n, 0, sizeof(*n));
-    int r = sqlite_col_text(q, 0, n->id, sizeof(n->id));
-    if (r == 0)
-        r = sqlite_col_text(q, 1, n->user_id, sizeof(n->user_id));
-    if (r == 0)
-        r = sqlite_col_text(q, 2, n->name, sizeof(n->name));
-    if (r == 0)
-        r = sqlite_col_text(q, 3, n->subnet, sizeof(n->subnet));
+    int r = sqlite_col_texts(q, n, texts, NELEM(texts));
     n->created_at = sqlite3_column_int64(q, 4);
     n->deleted_at = sqlite3_column_int64(q, 5);
     n->member_count = (uint64_t)sqlite3_column_int64(q, 6);
     return r;
 }
 
-int sqlite_network_insert(struct store *st, const struct store_network *n)
+/* The one network row sql (texts p bound) selects, or -ENOENT. */
+static int network_one(struct sqlite_store *s, const char *sql, const char *const *p, size_t np,
+                       struct store_network *ret)
 {
-    int r = sqlite_tx_begin(st, true);
+    sqlite3_stmt *q;
+    int r = sqlite_prepare_bound(s, sql, p, np, &q);
     if (r < 0)
         return r;
-    sqlite3_stmt *q;
-    /* which unique index a collision hit decides the errno, so look first */
-    r = sqlite_prepare(st, "SELECT (SELECT count(*) FROM networks WHERE user_id = ?1 AND "
-                           "name = ?2 AND deleted_at IS NULL), (SELECT count(*) FROM networks "
-                           "WHERE subnet = ?3 AND deleted_at IS NULL)", &q);
-    if (r == 0) {
-        sqlite3_bind_text(q, 1, n->user_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 2, n->name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 3, n->subnet, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(q);
-        if (rc != SQLITE_ROW)
-            r = sqlite_fail(st, rc);
-        else if (sqlite3_column_int64(q, 0) > 0)
-            r = -EEXIST;
-        else if (sqlite3_column_int64(q, 1) > 0)
-            r = -EADDRINUSE;
-        sqlite3_finalize(q);
-    }
+    r = sqlite_step_one(s, q);
     if (r == 0)
-        r = sqlite_prepare(st, "INSERT INTO networks (id, user_id, name, subnet, created_at) "
-                               "VALUES (?1, ?2, ?3, ?4, ?5)", &q);
+        r = read_network(q, ret);
+    sqlite3_finalize(q);
+    return r;
+}
+
+int sqlite_network_insert(struct store *st, const struct store_network *n)
+{
+    struct sqlite_store *s = to_sqlite(st);
+    const char *p[] = { n->id, n->user_id, n->name, n->subnet };
+    int64_t c[2];
+    int r = sqlite_tx_begin(s, true);
+    /* which unique index a collision hit decides the errno, so look first */
+    if (r == 0)
+        r = counts(s, "SELECT (SELECT count(*) FROM networks WHERE user_id = ?1 AND "
+                      "name = ?2 AND deleted_at IS NULL), (SELECT count(*) FROM networks "
+                      "WHERE subnet = ?3 AND deleted_at IS NULL)", p + 1, 3, c, 2);
+    if (r == 0)
+        r = c[0] > 0 ? -EEXIST : c[1] > 0 ? -EADDRINUSE : 0;
+    sqlite3_stmt *q;
+    if (r == 0)
+        r = sqlite_prepare_bound(s, "INSERT INTO networks (id, user_id, name, subnet, created_at) "
+                             "VALUES (?1, ?2, ?3, ?4, ?5)", p, 4, &q);
     if (r == 0) {
-        sqlite3_bind_text(q, 1, n->id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 2, n->user_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 3, n->name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 4, n->subnet, -1, SQLITE_STATIC);
         sqlite3_bind_int64(q, 5, n->created_at);
-        r = done(st, q);
+        r = done(s, q);
     }
-    return sqlite_tx_end(st, r);
+    return sqlite_tx_end(s, r);
 }
 
 int sqlite_network_get(struct store *st, const char *user_id, const char *ref,
                        struct store_network *ret)
 {
-    sqlite3_stmt *q;
-    int r = sqlite_prepare(st, "SELECT " NET_COLS " FROM networks n WHERE n.user_id = ?1 AND "
-                               "(n.id = ?2 OR (n.name = ?2 AND n.deleted_at IS NULL)) "
-                               "ORDER BY n.id = ?2 DESC LIMIT 1", &q);
-    if (r < 0)
-        return r;
-    sqlite3_bind_text(q, 1, user_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 2, ref, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW)
-        r = read_network(q, ret);
-    else
-        r = rc == SQLITE_DONE ? -ENOENT : sqlite_fail(st, rc);
-    sqlite3_finalize(q);
-    return r;
+    const char *p[] = { user_id, ref };
+    return network_one(to_sqlite(st),
+                       "SELECT " NET_COLS " FROM networks n WHERE n.user_id = ?1 AND "
+                       "(n.id = ?2 OR (n.name = ?2 AND n.deleted_at IS NULL)) "
+                       "ORDER BY n.id = ?2 DESC LIMIT 1", p, 2, ret);
 }
 
 int sqlite_network_list(struct store *st, const char *user_id, size_t limit, size_t offset,
                         struct store_network **ret, size_t *ret_n, uint64_t *ret_total)
 {
-    int r = sqlite_tx_begin(st, false);
-    if (r < 0)
-        return r;
-    sqlite3_stmt *q;
-    uint64_t total = 0;
+    struct sqlite_store *s = to_sqlite(st);
+    int64_t total = 0;
     struct store_network *v = NULL;
     size_t n = 0;
-    r = sqlite_prepare(st, "SELECT count(*) FROM networks WHERE user_id = ?1 AND "
-                           "deleted_at IS NULL", &q);
-    if (r == 0) {
-        sqlite3_bind_text(q, 1, user_id, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(q);
-        if (rc == SQLITE_ROW)
-            total = (uint64_t)sqlite3_column_int64(q, 0);
-        else
-            r = sqlite_fail(st, rc);
-        sqlite3_finalize(q);
-    }
+    int r = sqlite_tx_begin(s, false);
+    if (r == 0)
+        r = counts(s, "SELECT count(*) FROM networks WHERE user_id = ?1 AND deleted_at IS NULL",
+                   &user_id, 1, &total, 1);
+    sqlite3_stmt *q;
     if (r == 0 && limit > 0)
-        r = sqlite_prepare(st, "SELECT " NET_COLS " FROM networks n WHERE n.user_id = ?1 AND "
-                               "n.deleted_at IS NULL ORDER BY n.created_at DESC, n.id DESC "
-                               "LIMIT ?2 OFFSET ?3", &q);
+        r = sqlite_prepare_bound(s, "SELECT " NET_COLS " FROM networks n WHERE n.user_id = ?1 AND "
+                             "n.deleted_at IS NULL ORDER BY n.created_at DESC, n.id DESC "
+                             "LIMIT ?2 OFFSET ?3", &user_id, 1, &q);
     if (r == 0 && limit > 0) {
-        sqlite3_bind_text(q, 1, user_id, -1, SQLITE_STATIC);
         sqlite3_bind_int64(q, 2, (int64_t)limit);
         sqlite3_bind_int64(q, 3, (int64_t)offset);
         v = calloc(limit < 1000 ? limit : 1000, sizeof(*v));
         if (!v)
             r = -ENOMEM;
-        int rc;
-        while (r == 0 && n < limit && n < 1000 && (rc = sqlite3_step(q)) == SQLITE_ROW)
+        while (r == 0 && n < limit && n < 1000 && (r = sqlite_step_row(s, q)) == 1)
             r = read_network(q, &v[n++]);
-        if (r == 0 && n < limit && n < 1000 && rc != SQLITE_DONE)
-            r = sqlite_fail(st, rc);
         sqlite3_finalize(q);
     }
-    r = sqlite_tx_end(st, r);
+    r = sqlite_tx_end(s, r);
     if (r < 0) {
         free(v);
         return r;
     }
     *ret = v;
     *ret_n = n;
-    *ret_total = total;
+    *ret_total = (uint64_t)total;
     return 0;
 }
 
 int sqlite_network_delete(struct store *st, const char *user_id, const char *id, int64_t now_ms,
                           uint64_t *ret_members)
 {
-    int r = sqlite_tx_begin(st, true);
-    if (r < 0)
-        return r;
-    sqlite3_stmt *q;
-    r = sqlite_prepare(st, "SELECT " NET_COLS " FROM networks n WHERE n.id = ?1 AND "
-                           "n.user_id = ?2", &q);
+    struct sqlite_store *s = to_sqlite(st);
+    const char *p[] = { id, user_id };
     struct store_network n;
-    if (r == 0) {
-        sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 2, user_id, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(q);
-        if (rc == SQLITE_ROW)
-            r = read_network(q, &n);
-        else
-            r = rc == SQLITE_DONE ? -ENOENT : sqlite_fail(st, rc);
-        sqlite3_finalize(q);
-    }
+    int r = sqlite_tx_begin(s, true);
+    if (r == 0)
+        r = network_one(s, "SELECT " NET_COLS " FROM networks n WHERE n.id = ?1 AND "
+                           "n.user_id = ?2", p, 2, &n);
     if (r == 0 && n.deleted_at)
         r = -EALREADY;
     if (r == 0 && n.member_count) {
         *ret_members = n.member_count;
         r = -EBUSY;
     }
+    sqlite3_stmt *q;
     if (r == 0)
-        r = sqlite_prepare(st, "UPDATE networks SET deleted_at = ?2 WHERE id = ?1", &q);
+        r = sqlite_prepare_bound(s, "UPDATE networks SET deleted_at = ?2 WHERE id = ?1", p, 1, &q);
     if (r == 0) {
-        sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
         sqlite3_bind_int64(q, 2, now_ms);
-        r = done(st, q);
+        r = done(s, q);
     }
-    return sqlite_tx_end(st, r);
-}
-
-static int strv_push(struct store_strv *v, size_t *cap, const char *s)
-{
-    if (v->n == *cap) {
-        size_t nc = *cap ? *cap * 2 : 16;
-        char **nv = realloc(v->v, nc * sizeof(*nv));
-        if (!nv)
-            return -ENOMEM;
-        v->v = nv;
-        *cap = nc;
-    }
-    if (!(v->v[v->n] = strdup(s)))
-        return -ENOMEM;
-    v->n++;
-    return 0;
+    return sqlite_tx_end(s, r);
 }
 
 /* Collects the first column of every row of sql (no parameters). */
-static int collect(struct store *st, const char *sql, struct store_strv *ret)
+static int collect(struct sqlite_store *s, const char *sql, struct store_strv *ret)
 {
     sqlite3_stmt *q;
-    int r = sqlite_prepare(st, sql, &q);
+    int r = sqlite_prepare(s, sql, &q);
     if (r < 0)
         return r;
-    struct store_strv v = { 0 };
-    size_t cap = 0;
-    int rc;
-    while (r == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-        const unsigned char *t = sqlite3_column_text(q, 0);
-        if (t)
-            r = strv_push(&v, &cap, (const char *)t);
-    }
-    if (r == 0 && rc != SQLITE_DONE)
-        r = sqlite_fail(st, rc);
+    r = sqlite_read_strv(s, q, ret);
     sqlite3_finalize(q);
-    if (r < 0) {
-        store_strv_free(&v);
-        return r;
-    }
-    *ret = v;
-    return 0;
+    return r;
 }
 
 int sqlite_network_subnets(struct store *st, struct store_strv *ret)
 {
-    return collect(st, "SELECT subnet FROM networks WHERE deleted_at IS NULL", ret);
+    return collect(to_sqlite(st), "SELECT subnet FROM networks WHERE deleted_at IS NULL", ret);
 }
 
 int sqlite_ips_in_use(struct store *st, struct store_strv *ret)
 {
-    return collect(st, "SELECT ip FROM sandboxes WHERE ip IS NOT NULL UNION ALL "
-                       "SELECT ip FROM network_members", ret);
+    return collect(to_sqlite(st), "SELECT ip FROM sandboxes WHERE ip IS NOT NULL UNION ALL "
+                                  "SELECT ip FROM network_members", ret);
 }
 
 int sqlite_member_add(struct store *st, const char *network_id, const char *sandbox_id,
                       const char *ip, int64_t now_ms)
 {
-    int r = sqlite_tx_begin(st, true);
-    if (r < 0)
-        return r;
-    sqlite3_stmt *q;
-    r = sqlite_prepare(st, "SELECT (SELECT count(*) FROM network_members WHERE network_id = ?1 "
-                           "AND sandbox_id = ?2), (SELECT count(*) FROM network_members WHERE "
-                           "sandbox_id = ?2), (SELECT count(*) FROM network_members WHERE "
-                           "ip = ?3), (SELECT count(*) FROM sandboxes WHERE ip = ?3)", &q);
-    if (r == 0) {
-        sqlite3_bind_text(q, 1, network_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 2, sandbox_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 3, ip, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(q);
-        if (rc != SQLITE_ROW)
-            r = sqlite_fail(st, rc);
-        else if (sqlite3_column_int64(q, 0) > 0)
-            r = -EEXIST;
-        else if (sqlite3_column_int64(q, 1) >= STORE_MAX_NETWORKS_PER_SANDBOX)
-            r = -E2BIG;
-        else if (sqlite3_column_int64(q, 2) + sqlite3_column_int64(q, 3) > 0)
-            r = -EADDRINUSE;
-        sqlite3_finalize(q);
-    }
+    struct sqlite_store *s = to_sqlite(st);
+    const char *p[] = { network_id, sandbox_id, ip };
+    int64_t c[4];
+    int r = sqlite_tx_begin(s, true);
     if (r == 0)
-        r = sqlite_prepare(st, "INSERT INTO network_members (network_id, sandbox_id, ip, "
-                               "joined_at) VALUES (?1, ?2, ?3, ?4)", &q);
+        r = counts(s, "SELECT (SELECT count(*) FROM network_members WHERE network_id = ?1 "
+                      "AND sandbox_id = ?2), (SELECT count(*) FROM network_members WHERE "
+                      "sandbox_id = ?2), (SELECT count(*) FROM network_members WHERE "
+                      "ip = ?3), (SELECT count(*) FROM sandboxes WHERE ip = ?3)", p, 3, c, 4);
+    if (r == 0)
+        r = c[0] > 0                                ? -EEXIST
+            : c[1] >= STORE_MAX_NETWORKS_PER_SANDBOX ? -E2BIG
+            : c[2] + c[3] > 0                        ? -EADDRINUSE
+                                                     : 0;
+    sqlite3_stmt *q;
+    if (r == 0)
+        r = sqlite_prepare_bound(s, "INSERT INTO network_members (network_id, sandbox_id, ip, "
+                             "joined_at) VALUES (?1, ?2, ?3, ?4)", p, 3, &q);
     if (r == 0) {
-        sqlite3_bind_text(q, 1, network_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 2, sandbox_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 3, ip, -1, SQLITE_STATIC);
         sqlite3_bind_int64(q, 4, now_ms);
-        r = done(st, q);
+        r = done(s, q);
         if (r == -EEXIST) /* a unique index other than the checks above: the address */
             r = -EADDRINUSE;
     }
-    return sqlite_tx_end(st, r);
+    return sqlite_tx_end(s, r);
 }
 
 int sqlite_member_remove(struct store *st, const char *network_id, const char *sandbox_id)
 {
+    struct sqlite_store *s = to_sqlite(st);
+    const char *p[] = { network_id, sandbox_id };
     sqlite3_stmt *q;
-    int r = sqlite_prepare(st, "DELETE FROM network_members WHERE network_id = ?1 AND "
-                               "sandbox_id = ?2", &q);
+    int r = sqlite_prepare_bound(s, "DELETE FROM network_members WHERE network_id = ?1 AND "
+                             "sandbox_id = ?2", p, 2, &q);
     if (r < 0)
         return r;
-    sqlite3_bind_text(q, 1, network_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 2, sandbox_id, -1, SQLITE_STATIC);
-    r = done(st, q);
-    if (r == 0 && sqlite3_changes(sqlite_db(st)) == 0)
-        r = -ENOENT;
+    r = sqlite_step_change(s, q);
+    sqlite3_finalize(q);
     return r;
 }
 
-static int read_member(sqlite3_stmt *q, struct store_member *m)
+static int read_member(sqlite3_stmt *q, void *elem)
 {
+    static const struct sqlite_text_col texts[] = {
+#define T(c, f) SQLITE_TEXT_COL(c, struct store_member, f)
+        T(0, network_id), T(1, network_name), T(2, subnet), T(3, sandbox_id), T(4, name),
+        T(5, hostname), T(7, ip),
+#undef T
+    };
+    struct store_member *m = elem;
     memset(m, 0, sizeof(*m));
-    int r = sqlite_col_text(q, 0, m->network_id, sizeof(m->network_id));
+    int r = sqlite_col_texts(q, m, texts, NELEM(texts));
     if (r == 0)
-        r = sqlite_col_text(q, 1, m->network_name, sizeof(m->network_name));
-    if (r == 0)
-        r = sqlite_col_text(q, 2, m->subnet, sizeof(m->subnet));
-    if (r == 0)
-        r = sqlite_col_text(q, 3, m->sandbox_id, sizeof(m->sandbox_id));
-    if (r == 0)
-        r = sqlite_col_text(q, 4, m->name, sizeof(m->name));
-    if (r == 0)
-        r = sqlite_col_text(q, 5, m->hostname, sizeof(m->hostname));
-    if (r == 0) {
-        const unsigned char *t = sqlite3_column_text(q, 6);
-        r = t && store_state_from_string((const char *)t, (size_t)sqlite3_column_bytes(q, 6),
-                                         &m->status) == 0 ? 0 : -EUCLEAN;
-    }
-    if (r == 0)
-        r = sqlite_col_text(q, 7, m->ip, sizeof(m->ip));
+        r = sqlite_col_state(q, 6, &m->status, false);
     m->joined_at = sqlite3_column_int64(q, 8);
     return r;
 }
@@ -320,41 +254,18 @@ static int read_member(sqlite3_stmt *q, struct store_member *m)
 int sqlite_member_list(struct store *st, const char *network_id, const char *sandbox_id,
                        struct store_member **ret, size_t *ret_n)
 {
-    sqlite3_stmt *q;
-    int r = sqlite_prepare(st, network_id
+    struct sqlite_store *s = to_sqlite(st);
+    const char *p = network_id ? network_id : sandbox_id;
+    void *v;
+    int r = sqlite_select_all(s, network_id
         ? "SELECT " MEMBER_COLS " FROM network_members m JOIN networks n ON n.id = m.network_id "
           "JOIN sandboxes s ON s.id = m.sandbox_id WHERE m.network_id = ?1 "
           "ORDER BY s.created_at DESC, s.id DESC"
         : "SELECT " MEMBER_COLS " FROM network_members m JOIN networks n ON n.id = m.network_id "
           "JOIN sandboxes s ON s.id = m.sandbox_id WHERE m.sandbox_id = ?1 "
-          "ORDER BY m.joined_at, m.network_id", &q);
-    if (r < 0)
-        return r;
-    sqlite3_bind_text(q, 1, network_id ? network_id : sandbox_id, -1, SQLITE_STATIC);
-    struct store_member *v = NULL;
-    size_t n = 0, cap = 0;
-    int rc;
-    while (r == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-        if (n == cap) {
-            size_t nc = cap ? cap * 2 : 8;
-            struct store_member *nv = realloc(v, nc * sizeof(*nv));
-            if (!nv) {
-                r = -ENOMEM;
-                break;
-            }
-            v = nv;
-            cap = nc;
-        }
-        r = read_member(q, &v[n++]);
-    }
-    if (r == 0 && rc != SQLITE_DONE)
-        r = sqlite_fail(st, rc);
-    sqlite3_finalize(q);
-    if (r < 0) {
-        free(v);
-        return r;
-    }
-    *ret = v;
-    *ret_n = n;
-    return 0;
+          "ORDER BY m.joined_at, m.network_id",
+        &p, 1, sizeof(struct store_member), 8, read_member, &v, ret_n);
+    if (r == 0)
+        *ret = v;
+    return r;
 }
