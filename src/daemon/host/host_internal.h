@@ -110,6 +110,7 @@ struct hvm {
     uint32_t cpu_quota_pct;
     uint64_t disk_mib;
     char *extra_append;          /* owned, may be NULL */
+    char *init;                  /* owned guest init, NULL: the agent */
     /* restore (a create from a snapshot) */
     bool restore;
     bool consume;                /* the snapshot is this VM's: RAM and disk taken over */
@@ -150,6 +151,13 @@ struct hvm {
     host_done_fn resize_done;    /* NULL when none */
     void *resize_ud;
     uint64_t resize_bytes;       /* the new virtual size */
+    /* test and benchmark operations (host_debug.c), one of each at a time */
+    host_done_fn ping_done;      /* host_vm_ping(): PING sent, PONG awaited */
+    void *ping_ud;
+    host_done_fn reconnect_done; /* host_vm_agent_reconnect(): READY awaited */
+    void *reconnect_ud;
+    host_qmp_fn qmp_done;        /* host_vm_qmp(): reply awaited */
+    void *qmp_ud;
 };
 
 enum { STOP_POWER, STOP_QUIT };
@@ -184,6 +192,7 @@ struct host {
     char warmed[HOST_WARM_SLOTS][PATH_MAX]; /* snapshot RAM files whose page cache was filled */
     unsigned warm_next;
     struct flatten *flattens;    /* host_snapshot_flatten() jobs running */
+    bool keep_dirs;              /* host_config.keep_run_dirs */
 };
 
 /* A background host_snapshot_flatten(): qemu-img info, then qemu-img convert. */
@@ -238,6 +247,9 @@ void hvm_start_failed_herr(struct hvm *vm, const struct herr *e);
 int hvm_sock_path(struct hvm *vm, const char *name, char *out);
 /* The disk layer exists: start QEMU (booting, or waiting for its incoming state). */
 void hvm_spawn_qemu(struct hvm *vm);
+/* Wraps fd (taken) as the VM's agent client with its events, hostname and net object; with
+ * resync the preamble is queued first. 0 or -errno with e (the caller fails or reports). */
+int hvm_agent_attach(struct hvm *vm, int fd, bool resync, struct herr *e);
 /* Runs qemu-img for the VM's disk layer over vm->rootfs (of format fmt). */
 void hvm_start_disk(struct hvm *vm, const char *fmt);
 
@@ -262,6 +274,15 @@ void pause_send_cont(struct hvm *vm);
 int pause_split_finish(struct hvm *vm);
 /* Ends a pause with res (from the loop). */
 void pause_complete(struct hvm *vm, const struct host_result *res);
+
+/* --- test and benchmark operations (host_debug.c) --- */
+
+/* The QMP (qmp) or agent (agent) connection goes away: pending operations on it end. */
+void hvm_debug_drop(struct hvm *vm, bool qmp, bool agent);
+/* After the agent's bytes were read: a PONG or READY may end a ping or reconnect. */
+void hvm_debug_agent_read(struct hvm *vm);
+/* The reconnect's HELLO (re)sent, every HELLO_EVERY_MS until READY. */
+void hvm_debug_hello(struct hvm *vm);
 
 /* --- flattening (host_flatten.c) --- */
 

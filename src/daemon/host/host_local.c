@@ -202,6 +202,7 @@ void hvm_drop_qmp(struct hvm *vm)
                    "vm '%s': qmp connection lost during the disk resize", vm->id);
         resize_complete(vm, &res);
     }
+    hvm_debug_drop(vm, true, false);
     ev_free(&vm->ev_qmp_r);
     ev_free(&vm->ev_qmp_w);
     qmp_client_free(vm->qmp);
@@ -211,6 +212,7 @@ void hvm_drop_qmp(struct hvm *vm)
 /* Ends the agent connection; with notify, its streams end with AGENT_END_LOST first. */
 void hvm_drop_agent(struct hvm *vm, bool notify)
 {
+    hvm_debug_drop(vm, false, true);
     ev_free(&vm->ev_agent_r);
     ev_free(&vm->ev_agent_w);
     if (vm->agent && notify)
@@ -256,6 +258,7 @@ static void hvm_free(struct hvm *vm)
         free(q);
     }
     free(vm->extra_append);
+    free(vm->init);
     free(vm->net_json);
     free(vm);
 }
@@ -291,7 +294,7 @@ static void hvm_finish(struct hvm *vm)
 {
     struct host *h = vm->h;
     hvm_release(vm, true);
-    if (vm->remove_dir) {
+    if (vm->remove_dir && !h->keep_dirs) {
         rundir_remove(vm->run_dir);
         /* QEMU is gone; a cgroup still busy (a process stuck past SIGKILL) is pruned later */
         if (h->cgroup_root[0])
@@ -581,6 +584,7 @@ static void on_agent_readable(evutil_socket_t fd, short what, void *arg)
         return;
     }
     hvm_maybe_started(vm);
+    hvm_debug_agent_read(vm);
     if (vm->state == HVM_PAUSING && vm->pstep == PAUSE_PING && agent_client_pong_seen(vm->agent)) {
         vm->pause_aligned = true;
         vm->pstep = PAUSE_STOP;
@@ -604,38 +608,35 @@ int hvm_sock_path(struct hvm *vm, const char *name, char *out)
     return qemu_run_path(vm->run_dir, name, out, PATH_MAX);
 }
 
-/* One connect attempt to a socket QEMU makes: 1 connected, 0 retry later, < 0 failed. */
-static int try_connect(struct hvm *vm, const char *name, int *ret_fd)
+/* One connect attempt to socket name, which QEMU makes 10-30 ms in: returns the fd, or -1
+ * when the retry timer was armed or the start failed (reported). */
+static int connect_or_retry(struct hvm *vm, const char *name)
 {
     char path[PATH_MAX];
-    if (hvm_sock_path(vm, name, path) < 0)
-        return -ENAMETOOLONG;
-    int r = usock_connect(path, ret_fd);
+    int fd = -1;
+    int r = hvm_sock_path(vm, name, path) < 0 ? -ENAMETOOLONG : usock_connect(path, &fd);
     if (r == 0)
-        return 1;
-    if (r == -ENOENT || r == -ECONNREFUSED)
-        return 0;
-    return r;
+        return fd;
+    if (r == -ENOENT || r == -ECONNREFUSED) {
+        timer_arm(vm->ev_retry, CONNECT_RETRY_MS);
+        return -1;
+    }
+    struct herr e = { 0 };
+    herr_set(&e, r, "vm '%s': cannot connect to %s: %s", vm->id, name, strerror(-r));
+    hvm_start_failed_herr(vm, &e);
+    return -1;
 }
 
 static void step_qmp_connect(struct hvm *vm)
 {
-    int fd;
-    int r = try_connect(vm, "qmp.sock", &fd);
-    if (r == 0) {
-        timer_arm(vm->ev_retry, CONNECT_RETRY_MS);
+    int fd = connect_or_retry(vm, "qmp.sock");
+    if (fd < 0)
         return;
-    }
-    struct herr e = { 0 };
-    if (r < 0) {
-        herr_set(&e, r, "vm '%s': cannot connect to qmp.sock: %s", vm->id, strerror(-r));
-        hvm_start_failed_herr(vm, &e);
-        return;
-    }
     if (qmp_client_new(fd, on_qmp_event, vm, &vm->qmp) < 0 ||
         !(vm->ev_qmp_r = event_new(vm->h->base, fd, EV_READ | EV_PERSIST, on_qmp_readable,
                                    vm)) ||
         !(vm->ev_qmp_w = event_new(vm->h->base, fd, EV_WRITE, on_qmp_writable, vm))) {
+        struct herr e = { 0 };
         herr_set(&e, -ENOMEM, "vm '%s': out of memory", vm->id);
         hvm_start_failed_herr(vm, &e);
         return;
@@ -651,54 +652,41 @@ static void step_qmp_connect(struct hvm *vm)
     timer_arm(vm->ev_retry, 0);
 }
 
-static void step_agent_connect(struct hvm *vm)
+int hvm_agent_attach(struct hvm *vm, int fd, bool resync, struct herr *e)
 {
-    int fd;
-    int r = try_connect(vm, "agent.sock", &fd);
-    if (r == 0) {
-        timer_arm(vm->ev_retry, CONNECT_RETRY_MS);
-        return;
-    }
-    struct herr e = { 0 };
-    if (r < 0) {
-        herr_set(&e, r, "vm '%s': cannot connect to agent.sock: %s", vm->id, strerror(-r));
-        hvm_start_failed_herr(vm, &e);
-        return;
-    }
-    if (agent_client_new(fd, &vm->agent) < 0) {
-        herr_set(&e, -ENOMEM, "vm '%s': out of memory", vm->id);
-        hvm_start_failed_herr(vm, &e);
-        return;
-    }
+    int r = agent_client_new(fd, &vm->agent);
+    if (r < 0)
+        return herr_set(e, r, "vm '%s': out of memory", vm->id);
     /* every HELLO then carries the hostname (and fresh entropy): after a restore the guest
      * still has the snapshot's (docs/agent-protocol.md "Identity and entropy") */
-    if (vm->hostname[0] && (r = agent_client_set_identity(vm->agent, vm->hostname)) < 0) {
-        herr_set(&e, r, "vm '%s': invalid hostname '%s'", vm->id, vm->hostname);
-        hvm_start_failed_herr(vm, &e);
-        return;
-    }
+    if (vm->hostname[0] && (r = agent_client_set_identity(vm->agent, vm->hostname)) < 0)
+        return herr_set(e, r, "vm '%s': invalid hostname '%s'", vm->id, vm->hostname);
     /* ... and the net object: a restored clone gets its own MAC and addresses before READY */
-    if (vm->net_json && (r = agent_client_set_net(vm->agent, vm->net_json)) < 0) {
-        herr_set(&e, r, "vm '%s': invalid net object", vm->id);
-        hvm_start_failed_herr(vm, &e);
-        return;
-    }
+    if (vm->net_json && (r = agent_client_set_net(vm->agent, vm->net_json)) < 0)
+        return herr_set(e, r, "vm '%s': invalid net object", vm->id);
     vm->ev_agent_r = event_new(vm->h->base, fd, EV_READ | EV_PERSIST, on_agent_readable, vm);
     vm->ev_agent_w = event_new(vm->h->base, fd, EV_WRITE, on_agent_writable, vm);
-    if (!vm->ev_agent_r || !vm->ev_agent_w) {
-        herr_set(&e, -ENOMEM, "vm '%s': out of memory", vm->id);
-        hvm_start_failed_herr(vm, &e);
+    if (!vm->ev_agent_r || !vm->ev_agent_w)
+        return herr_set(e, -ENOMEM, "vm '%s': out of memory", vm->id);
+    /* An agent that served another connection may hold half a frame of it: resync first. */
+    if (resync && (r = agent_client_resync(vm->agent)) < 0)
+        return herr_set(e, r, "vm '%s': agent: cannot queue the resync preamble", vm->id);
+    event_add(vm->ev_agent_r, NULL);
+    return 0;
+}
+
+static void step_agent_connect(struct hvm *vm)
+{
+    int fd = connect_or_retry(vm, "agent.sock");
+    if (fd < 0)
         return;
-    }
-    /* An adopted agent may hold half a frame of the previous host: resync first. */
+    struct herr e = { 0 };
     bool resync = vm->state == HVM_ADOPTING || (vm->restore && !vm->aligned);
-    if (resync && (r = agent_client_resync(vm->agent)) < 0) {
-        herr_set(&e, r, "vm '%s': agent: cannot queue the resync preamble", vm->id);
+    if (hvm_agent_attach(vm, fd, resync, &e) < 0) {
         hvm_start_failed_herr(vm, &e);
         return;
     }
     vm->step = STEP_AGENT_HELLO;
-    event_add(vm->ev_agent_r, NULL);
     timer_arm(vm->ev_retry, 0);
 }
 
@@ -711,6 +699,10 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
     }
     if (vm->state == HVM_RUNNING && vm->pause_cont) {
         pause_send_cont(vm);
+        return;
+    }
+    if (vm->state == HVM_RUNNING && vm->reconnect_done) {
+        hvm_debug_hello(vm);
         return;
     }
     if (!hvm_starting(vm)) {
@@ -854,6 +846,7 @@ void hvm_spawn_qemu(struct hvm *vm)
         .vcpus = vm->vcpus,
         .memory_mib = vm->memory_mib,
         .extra_append = vm->extra_append,
+        .init = vm->init,
         .mem_path = vm->mem_path[0] ? vm->mem_path : NULL,
         .mem_private = vm->ram_private,
         .incoming = vm->restore,
@@ -956,6 +949,7 @@ int host_new(struct event_base *base, const struct host_config *c, struct host *
     h->boot_ms = c->boot_timeout_ms > 0 ? c->boot_timeout_ms : 30000;
     h->stop_ms = c->stop_timeout_ms > 0 ? c->stop_timeout_ms : 10000;
     h->adopt_ms = c->adopt_timeout_ms > 0 ? c->adopt_timeout_ms : 10000;
+    h->keep_dirs = c->keep_run_dirs;
     h->defers_tail = &h->defers;
     int r = 0;
     if (copy_str(h->images_dir, sizeof(h->images_dir), c->images_dir) < 0 ||
@@ -1045,7 +1039,7 @@ void host_free(struct host *h)
             (void)proc_wait(&vm->img, mono_now_us() + KILL_WAIT_MS * 1000);
         }
         hvm_release(vm, true);
-        if (vm->state != HVM_ADOPTING) {
+        if (vm->state != HVM_ADOPTING && !h->keep_dirs) {
             rundir_remove(vm->run_dir);
             if (h->cgroup_root[0])
                 (void)cgroup_vm_remove(h->cgroup_root, vm->id); /* busy: pruned at next start */
@@ -1109,28 +1103,6 @@ void host_free_keep_vms(struct host *h)
 
 /* --- create --- */
 
-/* Resolves spec->rootfs to an absolute path: a path as given, or a catalog name. */
-static int resolve_rootfs(struct host *h, const char *rootfs, char *out, size_t len)
-{
-    if (!rootfs || !*rootfs)
-        return -EINVAL;
-    if (strchr(rootfs, '/')) {
-        if (rootfs[0] != '/')
-            return -EINVAL;
-        return copy_str(out, len, rootfs);
-    }
-    /* a catalog name: [a-z0-9][a-z0-9._-]*, no ".." */
-    for (const char *p = rootfs; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-              (p != rootfs && (*p == '.' || *p == '_' || *p == '-'))))
-            return -EINVAL;
-    if (strstr(rootfs, ".."))
-        return -EINVAL;
-    if ((size_t)snprintf(out, len, "%s/%s.ext4", h->images_dir, rootfs) >= len)
-        return -ENAMETOOLONG;
-    return 0;
-}
-
 void host_vm_create(struct host *h, const struct host_vm_spec *spec, host_done_fn done,
                     void *ud)
 {
@@ -1169,8 +1141,9 @@ void host_vm_create(struct host *h, const struct host_vm_spec *spec, host_done_f
         }
         goto make_vm;
     }
-    r = resolve_rootfs(h, spec->rootfs, path, sizeof(path));
-    if (r < 0) {
+    /* the catalog (control layer) maps names to paths: only an absolute path comes here */
+    if (!spec->rootfs || spec->rootfs[0] != '/' ||
+        (r = copy_str(path, sizeof(path), spec->rootfs)) < 0) {
         fail_now(h, done, ud, id, HOST_E_INVALID, "vm '%s': invalid rootfs '%.200s'", id,
                  spec->rootfs ? spec->rootfs : "");
         return;
@@ -1210,6 +1183,7 @@ make_vm:;
     snprintf(vm->mac, sizeof(vm->mac), "%s", spec->mac ? spec->mac : "");
     vm->nic = true; /* a restore of a snapshot without one turns it off */
     if ((spec->extra_append && !(vm->extra_append = strdup(spec->extra_append))) ||
+        (spec->init && !(vm->init = strdup(spec->init))) ||
         (spec->net_json && !(vm->net_json = strdup(spec->net_json)))) {
         herr_set(&e, -ENOMEM, "vm '%s': out of memory", id);
         goto out_fail;
