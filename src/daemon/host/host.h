@@ -87,7 +87,6 @@ struct host_vm_spec {
                                    filesystem (resize2fs in the guest) */
     uint32_t cpu_quota_pct;     /* cpu.max cap in percent of one CPU; 0: uncapped */
     const char *extra_append;   /* extra kernel arguments, may be NULL */
-    const char *init;           /* guest init; NULL: /sbin/hearth-agent (tests boot others) */
     int boot_timeout_ms;        /* 0: the host's default */
     /* Restore instead of boot (docs/snapshots.md): the VM starts from the snapshot directory
      * `snapshot` (absolute, no ','), which must match vcpus, memory_mib, this kernel and this

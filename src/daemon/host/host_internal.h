@@ -110,7 +110,6 @@ struct hvm {
     uint32_t cpu_quota_pct;
     uint64_t disk_mib;
     char *extra_append;          /* owned, may be NULL */
-    char *init;                  /* owned guest init, NULL: the agent */
     /* restore (a create from a snapshot) */
     bool restore;
     bool consume;                /* the snapshot is this VM's: RAM and disk taken over */

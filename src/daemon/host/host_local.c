@@ -258,7 +258,6 @@ static void hvm_free(struct hvm *vm)
         free(q);
     }
     free(vm->extra_append);
-    free(vm->init);
     free(vm->net_json);
     free(vm);
 }
@@ -846,7 +845,6 @@ void hvm_spawn_qemu(struct hvm *vm)
         .vcpus = vm->vcpus,
         .memory_mib = vm->memory_mib,
         .extra_append = vm->extra_append,
-        .init = vm->init,
         .mem_path = vm->mem_path[0] ? vm->mem_path : NULL,
         .mem_private = vm->ram_private,
         .incoming = vm->restore,
@@ -1183,7 +1181,6 @@ make_vm:;
     snprintf(vm->mac, sizeof(vm->mac), "%s", spec->mac ? spec->mac : "");
     vm->nic = true; /* a restore of a snapshot without one turns it off */
     if ((spec->extra_append && !(vm->extra_append = strdup(spec->extra_append))) ||
-        (spec->init && !(vm->init = strdup(spec->init))) ||
         (spec->net_json && !(vm->net_json = strdup(spec->net_json)))) {
         herr_set(&e, -ENOMEM, "vm '%s': out of memory", id);
         goto out_fail;

@@ -147,8 +147,8 @@ int host_sync_errno(const struct host_result *res)
         return 0;
     case HOST_E_NOT_FOUND:
         return -ENOENT;
-    case HOST_E_INVALID:
-        return -EINVAL;
+    case HOST_E_INVALID: /* a restore's refusal keeps its cause: -ESTALE, -EBADMSG */
+        return res->errnum < 0 ? res->errnum : -EINVAL;
     case HOST_E_EXISTS:
         return -EEXIST;
     case HOST_E_QEMU:
