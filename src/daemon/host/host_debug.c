@@ -14,44 +14,44 @@
 #include "daemon/host/usock.h"
 
 /* The VM of id when it runs, else fails done (deferred) and returns NULL. */
-static struct hvm *running_vm(struct host *h, const char *id, host_done_fn done, void *ud)
+static struct host_vm *running_vm(struct host *h, const char *id, host_done_fn done, void *ud)
 {
-    struct hvm *vm = hvm_find(h, id);
+    struct host_vm *vm = hvm_find(h, id);
     if (!vm) {
-        fail_now(h, done, ud, id, HOST_E_NOT_FOUND, "no vm '%.64s'", id ? id : "");
+        hvm_fail_now(h, done, ud, id, HOST_E_NOT_FOUND, "no vm '%.64s'", id ? id : "");
         return NULL;
     }
     if (vm->state != HVM_RUNNING) {
-        fail_now(h, done, ud, id, HOST_E_BUSY, "vm '%s' is not running", id);
+        hvm_fail_now(h, done, ud, id, HOST_E_BUSY, "vm '%s' is not running", id);
         return NULL;
     }
     return vm;
 }
 
-static void debug_complete(struct hvm *vm, host_done_fn *done, void **ud, enum host_err err,
+static void debug_complete(struct host_vm *vm, host_done_fn *done, void **ud, enum host_err err,
                            const char *what)
 {
     host_done_fn fn = *done;
     *done = NULL;
     struct host_result res = { .err = HOST_OK };
     if (err != HOST_OK)
-        result_set(&res, err, -ECONNRESET, "vm '%s': the agent connection ended before the %s",
+        hvm_result_set(&res, err, -ECONNRESET, "vm '%s': the agent connection ended before the %s",
                    vm->id, what);
-    defer_done(vm->h, fn, *ud, vm->id, &res);
+    hvm_defer_done(vm->h, fn, *ud, vm->id, &res);
 }
 
 void host_vm_ping(struct host *h, const char *id, host_done_fn done, void *ud)
 {
-    struct hvm *vm = running_vm(h, id, done, ud);
+    struct host_vm *vm = running_vm(h, id, done, ud);
     if (!vm)
         return;
     if (vm->ping_done || !vm->agent) {
-        fail_now(h, done, ud, id, HOST_E_BUSY, "vm '%s': a ping is under way or no agent", id);
+        hvm_fail_now(h, done, ud, id, HOST_E_BUSY, "vm '%s': a ping is under way or no agent", id);
         return;
     }
     int r = agent_client_ping_send(vm->agent);
     if (r < 0) {
-        fail_now(h, done, ud, id, HOST_E_GONE, "vm '%s': cannot send PING: %s", id,
+        hvm_fail_now(h, done, ud, id, HOST_E_GONE, "vm '%s': cannot send PING: %s", id,
                  strerror(-r));
         return;
     }
@@ -62,7 +62,7 @@ void host_vm_ping(struct host *h, const char *id, host_done_fn done, void *ud)
 
 int host_vm_agent_disconnect(struct host *h, const char *id)
 {
-    struct hvm *vm = hvm_find(h, id);
+    struct host_vm *vm = hvm_find(h, id);
     if (!vm)
         return -ENOENT;
     if (vm->state != HVM_RUNNING)
@@ -73,11 +73,11 @@ int host_vm_agent_disconnect(struct host *h, const char *id)
 
 void host_vm_agent_reconnect(struct host *h, const char *id, host_done_fn done, void *ud)
 {
-    struct hvm *vm = running_vm(h, id, done, ud);
+    struct host_vm *vm = running_vm(h, id, done, ud);
     if (!vm)
         return;
     if (vm->reconnect_done) {
-        fail_now(h, done, ud, id, HOST_E_BUSY, "vm '%s': a reconnect is under way", id);
+        hvm_fail_now(h, done, ud, id, HOST_E_BUSY, "vm '%s': a reconnect is under way", id);
         return;
     }
     hvm_drop_agent(vm, true);
@@ -87,7 +87,7 @@ void host_vm_agent_reconnect(struct host *h, const char *id, host_done_fn done, 
     struct herr e = { 0 };
     if (r < 0 || hvm_agent_attach(vm, fd, true, &e) < 0) {
         hvm_drop_agent(vm, false);
-        fail_now(h, done, ud, id, HOST_E_GONE, "vm '%s': cannot reconnect the agent: %s", id,
+        hvm_fail_now(h, done, ud, id, HOST_E_GONE, "vm '%s': cannot reconnect the agent: %s", id,
                  r < 0 ? strerror(-r) : e.msg);
         return;
     }
@@ -96,17 +96,17 @@ void host_vm_agent_reconnect(struct host *h, const char *id, host_done_fn done, 
     hvm_debug_hello(vm);
 }
 
-void hvm_debug_hello(struct hvm *vm)
+void hvm_debug_hello(struct host_vm *vm)
 {
     if (!vm->agent || agent_client_hello(vm->agent) < 0) {
         debug_complete(vm, &vm->reconnect_done, &vm->reconnect_ud, HOST_E_GONE, "READY");
         return;
     }
     hvm_update_agent_write(vm);
-    timer_arm(vm->ev_retry, HELLO_EVERY_MS);
+    hvm_timer_arm(vm->ev_retry, HVM_HELLO_EVERY_MS);
 }
 
-void hvm_debug_agent_read(struct hvm *vm)
+void hvm_debug_agent_read(struct host_vm *vm)
 {
     if (vm->ping_done && agent_client_pong_seen(vm->agent))
         debug_complete(vm, &vm->ping_done, &vm->ping_ud, HOST_OK, "PONG");
@@ -116,14 +116,14 @@ void hvm_debug_agent_read(struct hvm *vm)
     }
 }
 
-static void qmp_complete(struct hvm *vm, const struct host_result *res, const char *ret_json)
+static void qmp_complete(struct host_vm *vm, const struct host_result *res, const char *ret_json)
 {
     host_qmp_fn fn = vm->qmp_done;
     vm->qmp_done = NULL;
     fn(vm->qmp_ud, vm->id, res, ret_json);
 }
 
-void hvm_debug_drop(struct hvm *vm, bool qmp, bool agent)
+void hvm_debug_drop(struct host_vm *vm, bool qmp, bool agent)
 {
     if (agent && vm->ping_done)
         debug_complete(vm, &vm->ping_done, &vm->ping_ud, HOST_E_GONE, "PONG");
@@ -133,24 +133,24 @@ void hvm_debug_drop(struct hvm *vm, bool qmp, bool agent)
     }
     if (qmp && vm->qmp_done) {
         struct host_result res;
-        result_set(&res, HOST_E_GONE, -ECONNRESET, "vm '%s': qmp connection lost", vm->id);
+        hvm_result_set(&res, HOST_E_GONE, -ECONNRESET, "vm '%s': qmp connection lost", vm->id);
         qmp_complete(vm, &res, NULL);
     }
 }
 
 static void on_debug_reply(void *ud, const struct qmp_msg *reply)
 {
-    struct hvm *vm = ud;
+    struct host_vm *vm = ud;
     struct host_result res = { .err = HOST_OK };
     if (reply->kind == QMP_MSG_ERROR) {
-        result_set(&res, HOST_E_QEMU, -EREMOTEIO, "vm '%s': %s: %s", vm->id, reply->err_class,
+        hvm_result_set(&res, HOST_E_QEMU, -EREMOTEIO, "vm '%s': %s: %s", vm->id, reply->err_class,
                    reply->err_desc);
         qmp_complete(vm, &res, NULL);
         return;
     }
     char *ret = json_dumps(reply->ret, JSON_COMPACT | JSON_ENCODE_ANY);
     if (!ret)
-        result_set(&res, HOST_E_SYSTEM, -ENOMEM, "vm '%s': out of memory", vm->id);
+        hvm_result_set(&res, HOST_E_SYSTEM, -ENOMEM, "vm '%s': out of memory", vm->id);
     qmp_complete(vm, &res, ret);
     free(ret);
 }
@@ -158,7 +158,7 @@ static void on_debug_reply(void *ud, const struct qmp_msg *reply)
 int host_vm_qmp(struct host *h, const char *id, const char *cmd, const char *args_json,
                 host_qmp_fn done, void *ud)
 {
-    struct hvm *vm = hvm_find(h, id);
+    struct host_vm *vm = hvm_find(h, id);
     if (!vm)
         return -ENOENT;
     if (vm->state != HVM_RUNNING || !vm->qmp || vm->qmp_done || vm->resize_done)

@@ -54,11 +54,11 @@ static void on_defer(evutil_socket_t fd, short what, void *arg)
 {
     struct host *h = arg;
     /* Detach the whole list first: a callback may free h (host_free()). */
-    struct defer *list = h->defers;
+    struct hvm_defer *list = h->defers;
     h->defers = NULL;
     h->defers_tail = &h->defers;
     while (list) {
-        struct defer *d = list;
+        struct hvm_defer *d = list;
         list = d->next;
         if (d->done)
             d->done(d->ud, d->id, &d->res);
@@ -68,9 +68,9 @@ static void on_defer(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-static struct defer *defer_new(struct host *h, const char *id)
+static struct hvm_defer *defer_new(struct host *h, const char *id)
 {
-    struct defer *d = calloc(1, sizeof(*d));
+    struct hvm_defer *d = calloc(1, sizeof(*d));
     if (!d)
         return NULL; /* out of memory: the completion is lost; nothing better to do */
     snprintf(d->id, sizeof(d->id), "%s", id ? id : "");
@@ -80,12 +80,12 @@ static struct defer *defer_new(struct host *h, const char *id)
     return d;
 }
 
-void defer_done(struct host *h, host_done_fn done, void *ud, const char *id,
+void hvm_defer_done(struct host *h, host_done_fn done, void *ud, const char *id,
                        const struct host_result *res)
 {
     if (!done)
         return;
-    struct defer *d = defer_new(h, id);
+    struct hvm_defer *d = defer_new(h, id);
     if (!d)
         return;
     d->done = done;
@@ -94,7 +94,7 @@ void defer_done(struct host *h, host_done_fn done, void *ud, const char *id,
 }
 
 __attribute__((format(printf, 4, 5)))
-void result_set(struct host_result *res, enum host_err err, int errnum, const char *fmt,
+void hvm_result_set(struct host_result *res, enum host_err err, int errnum, const char *fmt,
                        ...)
 {
     res->err = err;
@@ -106,7 +106,7 @@ void result_set(struct host_result *res, enum host_err err, int errnum, const ch
 }
 
 __attribute__((format(printf, 6, 7)))
-void fail_now(struct host *h, host_done_fn done, void *ud, const char *id,
+void hvm_fail_now(struct host *h, host_done_fn done, void *ud, const char *id,
                      enum host_err err, const char *fmt, ...)
 {
     struct host_result res = { .err = err, .errnum = -EINVAL };
@@ -114,7 +114,7 @@ void fail_now(struct host *h, host_done_fn done, void *ud, const char *id,
     va_start(ap, fmt);
     vsnprintf(res.msg, sizeof(res.msg), fmt, ap);
     va_end(ap);
-    defer_done(h, done, ud, id, &res);
+    hvm_defer_done(h, done, ud, id, &res);
 }
 
 /* Maps a start-up errno to the typed error. */
@@ -145,28 +145,28 @@ static enum host_err err_from_errno(int r)
 
 /* --- VM table --- */
 
-struct hvm *hvm_find(struct host *h, const char *id)
+struct host_vm *hvm_find(struct host *h, const char *id)
 {
-    for (struct hvm *vm = h->vms; id && vm; vm = vm->next)
+    for (struct host_vm *vm = h->vms; id && vm; vm = vm->next)
         if (strcmp(vm->id, id) == 0)
             return vm;
     return NULL;
 }
 
-void timer_arm(struct event *ev, int ms)
+void hvm_timer_arm(struct event *ev, int ms)
 {
     struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
     event_add(ev, &tv);
 }
 
-void ev_free(struct event **ev)
+void hvm_ev_free(struct event **ev)
 {
     if (*ev)
         event_free(*ev);
     *ev = NULL;
 }
 
-void hvm_update_agent_write(struct hvm *vm)
+void hvm_update_agent_write(struct host_vm *vm)
 {
     if (!vm->agent || !vm->ev_agent_w)
         return;
@@ -176,7 +176,7 @@ void hvm_update_agent_write(struct hvm *vm)
         event_del(vm->ev_agent_w);
 }
 
-void hvm_update_qmp_write(struct hvm *vm)
+void hvm_update_qmp_write(struct host_vm *vm)
 {
     if (!vm->qmp || !vm->ev_qmp_w)
         return;
@@ -186,42 +186,42 @@ void hvm_update_qmp_write(struct hvm *vm)
         event_del(vm->ev_qmp_w);
 }
 
-static void resize_complete(struct hvm *vm, const struct host_result *res)
+static void resize_complete(struct host_vm *vm, const struct host_result *res)
 {
     host_done_fn done = vm->resize_done;
     vm->resize_done = NULL;
-    defer_done(vm->h, done, vm->resize_ud, vm->id, res);
+    hvm_defer_done(vm->h, done, vm->resize_ud, vm->id, res);
 }
 
-void hvm_drop_qmp(struct hvm *vm)
+void hvm_drop_qmp(struct host_vm *vm)
 {
     if (vm->resize_done) {
         /* the reply can no longer come: QEMU exits or the VM is being torn down */
         struct host_result res;
-        result_set(&res, HOST_E_GONE, -ECONNRESET,
+        hvm_result_set(&res, HOST_E_GONE, -ECONNRESET,
                    "vm '%s': qmp connection lost during the disk resize", vm->id);
         resize_complete(vm, &res);
     }
     hvm_debug_drop(vm, true, false);
-    ev_free(&vm->ev_qmp_r);
-    ev_free(&vm->ev_qmp_w);
+    hvm_ev_free(&vm->ev_qmp_r);
+    hvm_ev_free(&vm->ev_qmp_w);
     qmp_client_free(vm->qmp);
     vm->qmp = NULL;
 }
 
 /* Ends the agent connection; with notify, its streams end with AGENT_END_LOST first. */
-void hvm_drop_agent(struct hvm *vm, bool notify)
+void hvm_drop_agent(struct host_vm *vm, bool notify)
 {
     hvm_debug_drop(vm, false, true);
-    ev_free(&vm->ev_agent_r);
-    ev_free(&vm->ev_agent_w);
+    hvm_ev_free(&vm->ev_agent_r);
+    hvm_ev_free(&vm->ev_agent_w);
     if (vm->agent && notify)
         agent_client_shutdown(vm->agent, -ECONNRESET);
     agent_client_free(vm->agent);
     vm->agent = NULL;
 }
 
-void fd_close(int *fd)
+void hvm_fd_close(int *fd)
 {
     if (*fd >= 0)
         close(*fd);
@@ -229,30 +229,30 @@ void fd_close(int *fd)
 }
 
 /* The pause's sockets and file; the snapshot directory is the caller's business. */
-void hvm_drop_migration(struct hvm *vm)
+void hvm_drop_migration(struct host_vm *vm)
 {
-    ev_free(&vm->ev_mig);
-    fd_close(&vm->mig_cfd);
-    fd_close(&vm->mig_lfd);
-    fd_close(&vm->state_fd);
-    fd_close(&vm->mem_fd);
+    hvm_ev_free(&vm->ev_mig);
+    hvm_fd_close(&vm->mig_cfd);
+    hvm_fd_close(&vm->mig_lfd);
+    hvm_fd_close(&vm->state_fd);
+    hvm_fd_close(&vm->mem_fd);
     migsplit_free(vm->split);
     vm->split = NULL;
     free(vm->run);
     vm->run = NULL;
     vm->run_len = 0;
-    ev_free(&vm->ev_in);
-    fd_close(&vm->in_fd);
+    hvm_ev_free(&vm->ev_in);
+    hvm_fd_close(&vm->in_fd);
     free(vm->state_buf);
     vm->state_buf = NULL;
 }
 
 /* Frees the struct and what it owns, after hvm_release(). NETCFG requests still listed lost
  * their stream without on_end (host_free_keep_vms()): nothing is owed to them. */
-static void hvm_free(struct hvm *vm)
+static void hvm_free(struct host_vm *vm)
 {
     while (vm->netreqs) {
-        struct netreq *q = vm->netreqs;
+        struct hvm_netreq *q = vm->netreqs;
         vm->netreqs = q->next;
         free(q->net_json);
         free(q);
@@ -263,24 +263,24 @@ static void hvm_free(struct hvm *vm)
 }
 
 /* Frees everything but the struct; no callback can fire on vm afterwards. */
-static void hvm_release(struct hvm *vm, bool notify_streams)
+static void hvm_release(struct host_vm *vm, bool notify_streams)
 {
     hvm_drop_migration(vm);
     hvm_drop_agent(vm, notify_streams);
     hvm_drop_qmp(vm);
-    ev_free(&vm->ev_pid);
-    ev_free(&vm->ev_img);
-    ev_free(&vm->ev_retry);
-    ev_free(&vm->ev_deadline);
-    ev_free(&vm->ev_kick);
+    hvm_ev_free(&vm->ev_pid);
+    hvm_ev_free(&vm->ev_img);
+    hvm_ev_free(&vm->ev_retry);
+    hvm_ev_free(&vm->ev_deadline);
+    hvm_ev_free(&vm->ev_kick);
     proc_release(&vm->qemu);
     proc_release(&vm->img);
-    fd_close(&vm->tap_fd);
+    hvm_fd_close(&vm->tap_fd);
 }
 
-static void hvm_unlink(struct hvm *vm)
+static void hvm_unlink(struct host_vm *vm)
 {
-    for (struct hvm **pp = &vm->h->vms; *pp; pp = &(*pp)->next) {
+    for (struct host_vm **pp = &vm->h->vms; *pp; pp = &(*pp)->next) {
         if (*pp == vm) {
             *pp = vm->next;
             return;
@@ -289,7 +289,7 @@ static void hvm_unlink(struct hvm *vm)
 }
 
 /* The last step of a VM's life: called only at the tail of one of its own event callbacks. */
-static void hvm_finish(struct hvm *vm)
+static void hvm_finish(struct host_vm *vm)
 {
     struct host *h = vm->h;
     hvm_release(vm, true);
@@ -300,17 +300,17 @@ static void hvm_finish(struct hvm *vm)
             (void)cgroup_vm_remove(h->cgroup_root, vm->id);
     }
     hvm_unlink(vm);
-    defer_done(h, vm->start_done, vm->start_ud, vm->id, &vm->start_res);
-    defer_done(h, vm->destroy_done, vm->destroy_ud, vm->id, &vm->destroy_res);
+    hvm_defer_done(h, vm->start_done, vm->start_ud, vm->id, &vm->start_res);
+    hvm_defer_done(h, vm->destroy_done, vm->destroy_ud, vm->id, &vm->destroy_res);
     hvm_free(vm);
 }
 
 /* Ends a pause with res (from the loop). */
-void pause_complete(struct hvm *vm, const struct host_result *res)
+void hvm_pause_complete(struct host_vm *vm, const struct host_result *res)
 {
     host_done_fn done = vm->pause_done;
     vm->pause_done = NULL;
-    defer_done(vm->h, done, vm->pause_ud, vm->id, res);
+    hvm_defer_done(vm->h, done, vm->pause_ud, vm->id, res);
 }
 
 static void on_kick(evutil_socket_t fd, short what, void *arg)
@@ -318,28 +318,28 @@ static void on_kick(evutil_socket_t fd, short what, void *arg)
     hvm_maybe_finish(arg);
 }
 
-static void hvm_kick(struct hvm *vm)
+static void hvm_kick(struct host_vm *vm)
 {
     event_active(vm->ev_kick, EV_TIMEOUT, 0);
 }
 
 /* Kills what runs and waits (on the loop) for it to exit, then finishes. */
-static void hvm_kill(struct hvm *vm)
+static void hvm_kill(struct host_vm *vm)
 {
     vm->state = HVM_KILLING;
-    vm->step = STEP_NONE;
+    vm->step = HVM_STEP_NONE;
     event_del(vm->ev_retry);
     if (vm->qemu_alive)
         proc_kill(&vm->qemu, SIGKILL);
     if (vm->img_alive)
         proc_kill(&vm->img, SIGKILL);
     if (vm->qemu_alive || vm->img_alive)
-        timer_arm(vm->ev_deadline, KILL_WAIT_MS);
+        hvm_timer_arm(vm->ev_deadline, HVM_KILL_WAIT_MS);
     else
         hvm_kick(vm);
 }
 
-void hvm_maybe_finish(struct hvm *vm)
+void hvm_maybe_finish(struct host_vm *vm)
 {
     if (vm->state == HVM_KILLING && !vm->qemu_alive && !vm->img_alive)
         hvm_finish(vm);
@@ -347,7 +347,7 @@ void hvm_maybe_finish(struct hvm *vm)
 
 /* A create or adopt failed with res: kill and clean up (create), or just let go (adopt: the
  * VM stays as it is for the caller to decide). */
-void hvm_start_failed(struct hvm *vm, const struct host_result *res)
+void hvm_start_failed(struct host_vm *vm, const struct host_result *res)
 {
     vm->start_res = *res;
     if (vm->restore && vm->consume && vm->guest_ran) {
@@ -369,16 +369,16 @@ void hvm_start_failed(struct hvm *vm, const struct host_result *res)
     hvm_kill(vm);
 }
 
-void hvm_start_failed_herr(struct hvm *vm, const struct herr *e)
+void hvm_start_failed_herr(struct host_vm *vm, const struct herr *e)
 {
     struct host_result res;
-    result_set(&res, err_from_errno(e->code), e->code, "%s", e->msg);
+    hvm_result_set(&res, err_from_errno(e->code), e->code, "%s", e->msg);
     hvm_start_failed(vm, &res);
 }
 
 /* --- QEMU exit --- */
 
-static void describe_exit(struct hvm *vm, struct host_exit *ex)
+static void describe_exit(struct host_vm *vm, struct host_exit *ex)
 {
     ex->status_known = vm->qemu.reaped;
     ex->status = vm->qemu.status;
@@ -391,7 +391,7 @@ static void describe_exit(struct hvm *vm, struct host_exit *ex)
 
 static void on_pid(evutil_socket_t fd, short what, void *arg)
 {
-    struct hvm *vm = arg;
+    struct host_vm *vm = arg;
     (void)proc_try_reap(&vm->qemu); /* -ECHILD for an adopted QEMU: no status, still gone */
     vm->qemu_alive = false;
     event_del(vm->ev_pid);
@@ -401,24 +401,24 @@ static void on_pid(evutil_socket_t fd, short what, void *arg)
         struct herr e = { 0 };
         int r = rundir_explain_exit(vm->run_dir, vm->qemu.status, vm->qemu.reaped, &e);
         struct host_result res;
-        result_set(&res, r == -EIO ? HOST_E_GUEST : HOST_E_QEMU, r, "%s", e.msg);
+        hvm_result_set(&res, r == -EIO ? HOST_E_GUEST : HOST_E_QEMU, r, "%s", e.msg);
         if (vm->state == HVM_ADOPTING)
-            result_set(&res, HOST_E_GONE, -ESRCH, "vm '%s': %s", vm->id, e.msg);
+            hvm_result_set(&res, HOST_E_GONE, -ESRCH, "vm '%s': %s", vm->id, e.msg);
         hvm_start_failed(vm, &res);
         break;
     }
     case HVM_PAUSING:
-        if (vm->pstep == PAUSE_QUIT) {
-            pause_finalize(vm);
+        if (vm->pstep == HVM_PAUSE_QUIT) {
+            hvm_pause_finalize(vm);
             break;
         }
         {
             struct host_result res;
-            result_set(&res, HOST_E_GONE, -ESRCH, "vm '%s': qemu exited during the pause",
+            hvm_result_set(&res, HOST_E_GONE, -ESRCH, "vm '%s': qemu exited during the pause",
                        vm->id);
             hvm_drop_migration(vm);
             (void)snapshot_remove(vm->snap_dir);
-            pause_complete(vm, &res);
+            hvm_pause_complete(vm, &res);
         }
         /* a crash like any other */
         __attribute__((fallthrough));
@@ -428,7 +428,7 @@ static void on_pid(evutil_socket_t fd, short what, void *arg)
         hvm_drop_qmp(vm);
         event_del(vm->ev_deadline);
         if (vm->h->on_exit) {
-            struct defer *d = defer_new(vm->h, vm->id);
+            struct hvm_defer *d = defer_new(vm->h, vm->id);
             if (d) {
                 d->on_exit = vm->h->on_exit;
                 d->ud = vm->h->on_exit_ud;
@@ -447,7 +447,7 @@ static void on_pid(evutil_socket_t fd, short what, void *arg)
     hvm_maybe_finish(vm);
 }
 
-static int hvm_watch_pid(struct hvm *vm)
+static int hvm_watch_pid(struct host_vm *vm)
 {
     vm->ev_pid = event_new(vm->h->base, vm->qemu.pidfd, EV_READ | EV_PERSIST, on_pid, vm);
     if (!vm->ev_pid)
@@ -459,7 +459,7 @@ static int hvm_watch_pid(struct hvm *vm)
 
 /* --- start steps --- */
 
-static void hvm_conn_lost(struct hvm *vm, const char *what, int r)
+static void hvm_conn_lost(struct host_vm *vm, const char *what, int r)
 {
     /* During start a lost connection almost always means QEMU is exiting: wait briefly
      * for its pidfd so the report names the real cause. */
@@ -469,14 +469,14 @@ static void hvm_conn_lost(struct hvm *vm, const char *what, int r)
         hvm_start_failed_herr(vm, &vm->lost);
         return;
     }
-    vm->step = STEP_DYING;
+    vm->step = HVM_STEP_DYING;
     event_del(vm->ev_retry);
-    timer_arm(vm->ev_deadline, DYING_GRACE_MS);
+    hvm_timer_arm(vm->ev_deadline, HVM_DYING_GRACE_MS);
 }
 
 static void on_qmp_event(void *ud, const char *event, json_t *data)
 {
-    struct hvm *vm = ud;
+    struct host_vm *vm = ud;
     if (strcmp(event, "SHUTDOWN") == 0) {
         json_t *reason = json_object_get(data, "reason");
         snprintf(vm->shutdown_reason, sizeof(vm->shutdown_reason), "%s",
@@ -484,7 +484,7 @@ static void on_qmp_event(void *ud, const char *event, json_t *data)
     }
 }
 
-static bool hvm_starting(const struct hvm *vm)
+static bool hvm_starting(const struct host_vm *vm)
 {
     return vm->state == HVM_CREATING || vm->state == HVM_ADOPTING;
 }
@@ -493,37 +493,37 @@ static bool hvm_starting(const struct hvm *vm)
  * answered our HELLO. They run side by side: QEMU answers qmp_capabilities only once it has
  * loaded the kernel (70-160 ms after its greeting under TCG here), time the guest spends
  * booting anyway. */
-static void hvm_maybe_started(struct hvm *vm)
+static void hvm_maybe_started(struct host_vm *vm)
 {
-    if (!hvm_starting(vm) || !vm->qmp_ready || !vm->agent || vm->step != STEP_AGENT_HELLO ||
+    if (!hvm_starting(vm) || !vm->qmp_ready || !vm->agent || vm->step != HVM_STEP_AGENT_HELLO ||
         !agent_client_ready(vm->agent))
         return;
-    vm->step = STEP_NONE;
+    vm->step = HVM_STEP_NONE;
     vm->state = HVM_RUNNING;
     event_del(vm->ev_retry);
     event_del(vm->ev_deadline);
     vm->start_res = (struct host_result){ .err = HOST_OK };
     if (vm->restore && vm->consume)
         (void)snapshot_remove(vm->snap_dir); /* its files live on in the run dir */
-    defer_done(vm->h, vm->start_done, vm->start_ud, vm->id, &vm->start_res);
+    hvm_defer_done(vm->h, vm->start_done, vm->start_ud, vm->id, &vm->start_res);
     vm->start_done = NULL;
 }
 
 static void on_caps(void *ud, const struct qmp_msg *reply)
 {
-    struct hvm *vm = ud;
+    struct host_vm *vm = ud;
     if (!hvm_starting(vm))
         return; /* destroyed meanwhile */
     if (reply->kind == QMP_MSG_ERROR) {
         struct host_result res;
-        result_set(&res, HOST_E_QEMU, -EREMOTEIO, "vm '%s': qmp_capabilities failed: %s: %s",
+        hvm_result_set(&res, HOST_E_QEMU, -EREMOTEIO, "vm '%s': qmp_capabilities failed: %s: %s",
                    vm->id, reply->err_class, reply->err_desc);
         hvm_start_failed(vm, &res);
         return;
     }
     if (vm->restore) {
-        vm->rstep = RESTORE_VERSION;
-        restore_next(vm);
+        vm->rstep = HVM_RESTORE_VERSION;
+        hvm_restore_next(vm);
         return;
     }
     /* an adopted VM may have been stopped by a pause its hearthd did not finish: it runs
@@ -536,7 +536,7 @@ static void on_caps(void *ud, const struct qmp_msg *reply)
 
 static void on_qmp_readable(evutil_socket_t fd, short what, void *arg)
 {
-    struct hvm *vm = arg;
+    struct host_vm *vm = arg;
     int r = qmp_client_on_readable(vm->qmp);
     if (r < 0) {
         hvm_drop_qmp(vm);
@@ -562,7 +562,7 @@ static void on_qmp_readable(evutil_socket_t fd, short what, void *arg)
 
 static void on_qmp_writable(evutil_socket_t fd, short what, void *arg)
 {
-    struct hvm *vm = arg;
+    struct host_vm *vm = arg;
     if (qmp_client_on_writable(vm->qmp) < 0) {
         event_del(vm->ev_qmp_w); /* the read side sees the broken connection */
         return;
@@ -572,7 +572,7 @@ static void on_qmp_writable(evutil_socket_t fd, short what, void *arg)
 
 static void on_agent_readable(evutil_socket_t fd, short what, void *arg)
 {
-    struct hvm *vm = arg;
+    struct host_vm *vm = arg;
     int r = agent_client_on_readable(vm->agent);
     if (r < 0) {
         /* the streams ended with LOST inside on_readable already */
@@ -584,17 +584,17 @@ static void on_agent_readable(evutil_socket_t fd, short what, void *arg)
     }
     hvm_maybe_started(vm);
     hvm_debug_agent_read(vm);
-    if (vm->state == HVM_PAUSING && vm->pstep == PAUSE_PING && agent_client_pong_seen(vm->agent)) {
+    if (vm->state == HVM_PAUSING && vm->pstep == HVM_PAUSE_PING && agent_client_pong_seen(vm->agent)) {
         vm->pause_aligned = true;
-        vm->pstep = PAUSE_STOP;
-        pause_next(vm);
+        vm->pstep = HVM_PAUSE_STOP;
+        hvm_pause_next(vm);
     }
     hvm_update_agent_write(vm);
 }
 
 static void on_agent_writable(evutil_socket_t fd, short what, void *arg)
 {
-    struct hvm *vm = arg;
+    struct host_vm *vm = arg;
     if (agent_client_on_writable(vm->agent) < 0) {
         event_del(vm->ev_agent_w); /* the read side sees the broken connection */
         return;
@@ -602,14 +602,14 @@ static void on_agent_writable(evutil_socket_t fd, short what, void *arg)
     hvm_update_agent_write(vm);
 }
 
-int hvm_sock_path(struct hvm *vm, const char *name, char *out)
+int hvm_sock_path(struct host_vm *vm, const char *name, char *out)
 {
     return qemu_run_path(vm->run_dir, name, out, PATH_MAX);
 }
 
 /* One connect attempt to socket name, which QEMU makes 10-30 ms in: returns the fd, or -1
  * when the retry timer was armed or the start failed (reported). */
-static int connect_or_retry(struct hvm *vm, const char *name)
+static int connect_or_retry(struct host_vm *vm, const char *name)
 {
     char path[PATH_MAX];
     int fd = -1;
@@ -617,7 +617,7 @@ static int connect_or_retry(struct hvm *vm, const char *name)
     if (r == 0)
         return fd;
     if (r == -ENOENT || r == -ECONNREFUSED) {
-        timer_arm(vm->ev_retry, CONNECT_RETRY_MS);
+        hvm_timer_arm(vm->ev_retry, HVM_CONNECT_RETRY_MS);
         return -1;
     }
     struct herr e = { 0 };
@@ -626,7 +626,7 @@ static int connect_or_retry(struct hvm *vm, const char *name)
     return -1;
 }
 
-static void step_qmp_connect(struct hvm *vm)
+static void step_qmp_connect(struct host_vm *vm)
 {
     int fd = connect_or_retry(vm, "qmp.sock");
     if (fd < 0)
@@ -644,14 +644,14 @@ static void step_qmp_connect(struct hvm *vm)
      * (a restore connects it once the guest runs again) */
     event_add(vm->ev_qmp_r, NULL);
     if (vm->restore) {
-        vm->step = STEP_NONE;
+        vm->step = HVM_STEP_NONE;
         return;
     }
-    vm->step = STEP_AGENT_CONNECT;
-    timer_arm(vm->ev_retry, 0);
+    vm->step = HVM_STEP_AGENT_CONNECT;
+    hvm_timer_arm(vm->ev_retry, 0);
 }
 
-int hvm_agent_attach(struct hvm *vm, int fd, bool resync, struct herr *e)
+int hvm_agent_attach(struct host_vm *vm, int fd, bool resync, struct herr *e)
 {
     int r = agent_client_new(fd, &vm->agent);
     if (r < 0)
@@ -674,7 +674,7 @@ int hvm_agent_attach(struct hvm *vm, int fd, bool resync, struct herr *e)
     return 0;
 }
 
-static void step_agent_connect(struct hvm *vm)
+static void step_agent_connect(struct host_vm *vm)
 {
     int fd = connect_or_retry(vm, "agent.sock");
     if (fd < 0)
@@ -685,19 +685,19 @@ static void step_agent_connect(struct hvm *vm)
         hvm_start_failed_herr(vm, &e);
         return;
     }
-    vm->step = STEP_AGENT_HELLO;
-    timer_arm(vm->ev_retry, 0);
+    vm->step = HVM_STEP_AGENT_HELLO;
+    hvm_timer_arm(vm->ev_retry, 0);
 }
 
 static void on_retry(evutil_socket_t fd, short what, void *arg)
 {
-    struct hvm *vm = arg;
-    if (vm->state == HVM_PAUSING && vm->pstep == PAUSE_WAIT) {
-        pause_next(vm);
+    struct host_vm *vm = arg;
+    if (vm->state == HVM_PAUSING && vm->pstep == HVM_PAUSE_WAIT) {
+        hvm_pause_next(vm);
         return;
     }
     if (vm->state == HVM_RUNNING && vm->pause_cont) {
-        pause_send_cont(vm);
+        hvm_pause_send_cont(vm);
         return;
     }
     if (vm->state == HVM_RUNNING && vm->reconnect_done) {
@@ -708,18 +708,18 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
         hvm_maybe_finish(vm);
         return;
     }
-    if (vm->restore && vm->rstep == RESTORE_WAIT) {
-        restore_next(vm);
+    if (vm->restore && vm->rstep == HVM_RESTORE_WAIT) {
+        hvm_restore_next(vm);
         return;
     }
     switch (vm->step) {
-    case STEP_QMP_CONNECT:
+    case HVM_STEP_QMP_CONNECT:
         step_qmp_connect(vm);
         break;
-    case STEP_AGENT_CONNECT:
+    case HVM_STEP_AGENT_CONNECT:
         step_agent_connect(vm);
         break;
-    case STEP_AGENT_HELLO: {
+    case HVM_STEP_AGENT_HELLO: {
         int r = agent_client_hello(vm->agent);
         if (r < 0) {
             hvm_drop_agent(vm, true);
@@ -727,7 +727,7 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
             break;
         }
         hvm_update_agent_write(vm);
-        timer_arm(vm->ev_retry, HELLO_EVERY_MS);
+        hvm_timer_arm(vm->ev_retry, HVM_HELLO_EVERY_MS);
         break;
     }
     default:
@@ -738,14 +738,14 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
 
 static void on_deadline(evutil_socket_t fd, short what, void *arg)
 {
-    struct hvm *vm = arg;
+    struct host_vm *vm = arg;
     struct herr e = { 0 };
     switch (vm->state) {
     case HVM_CREATING:
     case HVM_ADOPTING:
-        if (vm->step == STEP_DYING) {
+        if (vm->step == HVM_STEP_DYING) {
             hvm_start_failed_herr(vm, &vm->lost);
-        } else if (vm->step == STEP_DISK) {
+        } else if (vm->step == HVM_STEP_DISK) {
             herr_set(&e, -ETIMEDOUT, "vm '%s': qemu-img did not finish within %d ms", vm->id,
                      vm->boot_ms);
             hvm_start_failed_herr(vm, &e);
@@ -760,24 +760,24 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
         break;
     case HVM_STOPPING:
         /* POWER had its time: ask QMP to quit, and after that SIGKILL */
-        if (vm->stop_stage == STOP_POWER && vm->qmp &&
+        if (vm->stop_stage == HVM_STOP_POWER && vm->qmp &&
             qmp_client_send(vm->qmp, "quit", NULL, NULL, NULL) == 0) {
-            vm->stop_stage = STOP_QUIT;
+            vm->stop_stage = HVM_STOP_QUIT;
             hvm_update_qmp_write(vm);
-            timer_arm(vm->ev_deadline, vm->h->stop_ms);
+            hvm_timer_arm(vm->ev_deadline, vm->h->stop_ms);
         } else {
             hvm_kill(vm);
         }
         break;
     case HVM_PAUSING:
-        if (vm->pstep == PAUSE_QUIT)
+        if (vm->pstep == HVM_PAUSE_QUIT)
             proc_kill(&vm->qemu, SIGKILL); /* quit did not end it: the state is saved */
         else
-            pause_fail(vm, HOST_E_TIMEOUT, -ETIMEDOUT, "the snapshot did not finish in time",
+            hvm_pause_fail(vm, HOST_E_TIMEOUT, -ETIMEDOUT, "the snapshot did not finish in time",
                        NULL);
         break;
     case HVM_KILLING:
-        /* SIGKILL did not end it within KILL_WAIT_MS (D state?): stop waiting */
+        /* SIGKILL did not end it within HVM_KILL_WAIT_MS (D state?): stop waiting */
         vm->qemu_alive = false;
         vm->img_alive = false;
         break;
@@ -790,7 +790,7 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 /* The fresh, still empty layer over a shared snapshot's disk is what every clone of it starts
  * with: keep a copy in the snapshot (written aside, then renamed) so the next clone copies it
  * instead of running qemu-img. Best effort. */
-static void layer_template_keep(struct hvm *vm, const char *disk)
+static void layer_template_keep(struct host_vm *vm, const char *disk)
 {
     char tmpl[PATH_MAX], tmp[PATH_MAX];
     if (qemu_run_path(vm->snap_dir, "layer.qcow2", tmpl, sizeof(tmpl)) < 0 ||
@@ -804,10 +804,10 @@ static void layer_template_keep(struct hvm *vm, const char *disk)
 
 static void on_img(evutil_socket_t fd, short what, void *arg)
 {
-    struct hvm *vm = arg;
+    struct host_vm *vm = arg;
     (void)proc_try_reap(&vm->img);
     vm->img_alive = false;
-    ev_free(&vm->ev_img);
+    hvm_ev_free(&vm->ev_img);
     struct herr e = { 0 };
     char disk[PATH_MAX], log[PATH_MAX];
     if (vm->state != HVM_CREATING) {
@@ -821,7 +821,7 @@ static void on_img(evutil_socket_t fd, short what, void *arg)
     proc_release(&vm->img);
     if (r < 0) {
         struct host_result res;
-        result_set(&res, HOST_E_QEMU, r, "vm '%s': %s", vm->id, e.msg);
+        hvm_result_set(&res, HOST_E_QEMU, r, "vm '%s': %s", vm->id, e.msg);
         hvm_start_failed(vm, &res);
         hvm_maybe_finish(vm);
         return;
@@ -832,7 +832,7 @@ static void on_img(evutil_socket_t fd, short what, void *arg)
 }
 
 /* The disk layer exists: start QEMU (booting, or waiting for its incoming state). */
-void hvm_spawn_qemu(struct hvm *vm)
+void hvm_spawn_qemu(struct host_vm *vm)
 {
     struct herr e = { 0 };
     char log[PATH_MAX];
@@ -868,7 +868,7 @@ void hvm_spawn_qemu(struct hvm *vm)
     const char *cgr = vm->h->cgroup_root;
     bool cg = cgr[0] && cgroup_vm_setup(cgr, vm->id, &lim, &ce) == 0;
     r = proc_spawn_keep(argv, log, vm->nic ? vm->tap_fd : -1, &vm->qemu);
-    fd_close(&vm->tap_fd); /* QEMU has its own now (or never will) */
+    hvm_fd_close(&vm->tap_fd); /* QEMU has its own now (or never will) */
     if (r < 0) {
         herr_set(&e, r, "vm '%s': cannot run '%s': %s", vm->id, argv[0], strerror(-r));
         qemu_argv_free(argv);
@@ -888,20 +888,20 @@ void hvm_spawn_qemu(struct hvm *vm)
         hvm_maybe_finish(vm);
         return;
     }
-    vm->step = STEP_QMP_CONNECT;
-    timer_arm(vm->ev_retry, 0);
+    vm->step = HVM_STEP_QMP_CONNECT;
+    hvm_timer_arm(vm->ev_retry, 0);
 }
 
 /* --- VM objects --- */
 
-static struct hvm *hvm_new(struct host *h, const char *id, enum hvm_state state)
+static struct host_vm *hvm_new(struct host *h, const char *id, enum hvm_state state)
 {
-    struct hvm *vm = calloc(1, sizeof(*vm));
+    struct host_vm *vm = calloc(1, sizeof(*vm));
     if (!vm)
         return NULL;
     vm->h = h;
     vm->state = state;
-    vm->step = STEP_NONE;
+    vm->step = HVM_STEP_NONE;
     vm->qemu.pidfd = -1;
     vm->img.pidfd = -1;
     vm->in_fd = vm->mig_lfd = vm->mig_cfd = vm->state_fd = vm->mem_fd = vm->tap_fd = -1;
@@ -1006,7 +1006,7 @@ static void host_release(struct host *h)
 {
     /* completions still queued run now: the loop will not get to them */
     while (h->defers) {
-        struct defer *d = h->defers;
+        struct hvm_defer *d = h->defers;
         h->defers = d->next;
         if (d->done)
             d->done(d->ud, d->id, &d->res);
@@ -1024,17 +1024,17 @@ void host_free(struct host *h)
 {
     if (!h)
         return;
-    flatten_stop_all(h, true);
+    hvm_flatten_stop_all(h, true);
     while (h->vms) {
-        struct hvm *vm = h->vms;
+        struct host_vm *vm = h->vms;
         h->vms = vm->next;
         if (vm->qemu_alive && vm->state != HVM_ADOPTING) {
             proc_kill(&vm->qemu, SIGKILL);
-            (void)proc_wait(&vm->qemu, mono_now_us() + KILL_WAIT_MS * 1000); /* prompt */
+            (void)proc_wait(&vm->qemu, mono_now_us() + HVM_KILL_WAIT_MS * 1000); /* prompt */
         }
         if (vm->img_alive) {
             proc_kill(&vm->img, SIGKILL);
-            (void)proc_wait(&vm->img, mono_now_us() + KILL_WAIT_MS * 1000);
+            (void)proc_wait(&vm->img, mono_now_us() + HVM_KILL_WAIT_MS * 1000);
         }
         hvm_release(vm, true);
         if (vm->state != HVM_ADOPTING && !h->keep_dirs) {
@@ -1043,7 +1043,7 @@ void host_free(struct host *h)
                 (void)cgroup_vm_remove(h->cgroup_root, vm->id); /* busy: pruned at next start */
         }
         struct host_result cancel;
-        result_set(&cancel, HOST_E_CANCELED, -ECANCELED, "vm '%s': the host was shut down",
+        hvm_result_set(&cancel, HOST_E_CANCELED, -ECANCELED, "vm '%s': the host was shut down",
                    vm->id);
         if (vm->start_done)
             vm->start_done(vm->start_ud, vm->id, &cancel);
@@ -1060,17 +1060,17 @@ void host_free(struct host *h)
 
 void host_vm_discard(struct host *h, const char *id)
 {
-    struct hvm *vm = hvm_find(h, id);
+    struct host_vm *vm = hvm_find(h, id);
     if (!vm)
         return;
     hvm_unlink(vm);
     if (vm->qemu_alive && vm->state != HVM_ADOPTING) {
         proc_kill(&vm->qemu, SIGKILL);
-        (void)proc_wait(&vm->qemu, mono_now_us() + KILL_WAIT_MS * 1000); /* prompt */
+        (void)proc_wait(&vm->qemu, mono_now_us() + HVM_KILL_WAIT_MS * 1000); /* prompt */
     }
     if (vm->img_alive) {
         proc_kill(&vm->img, SIGKILL);
-        (void)proc_wait(&vm->img, mono_now_us() + KILL_WAIT_MS * 1000);
+        (void)proc_wait(&vm->img, mono_now_us() + HVM_KILL_WAIT_MS * 1000);
     }
     hvm_release(vm, false);
     rundir_remove(vm->run_dir);
@@ -1083,16 +1083,16 @@ void host_free_keep_vms(struct host *h)
 {
     if (!h)
         return;
-    flatten_stop_all(h, false);
+    hvm_flatten_stop_all(h, false);
     while (h->vms) {
-        struct hvm *vm = h->vms;
+        struct host_vm *vm = h->vms;
         h->vms = vm->next;
         hvm_release(vm, false);
         hvm_free(vm);
     }
     /* what a crash would lose: pending completions are dropped, not run */
     while (h->defers) {
-        struct defer *d = h->defers;
+        struct hvm_defer *d = h->defers;
         h->defers = d->next;
         free(d);
     }
@@ -1106,11 +1106,11 @@ void host_vm_create(struct host *h, const struct host_vm_spec *spec, host_done_f
 {
     const char *id = spec ? spec->id : NULL;
     if (!spec || !rundir_id_valid(id)) {
-        fail_now(h, done, ud, id, HOST_E_INVALID, "invalid sandbox id '%.64s'", id ? id : "");
+        hvm_fail_now(h, done, ud, id, HOST_E_INVALID, "invalid sandbox id '%.64s'", id ? id : "");
         return;
     }
     if (hvm_find(h, id)) {
-        fail_now(h, done, ud, id, HOST_E_EXISTS, "vm '%s' already exists", id);
+        hvm_fail_now(h, done, ud, id, HOST_E_EXISTS, "vm '%s' already exists", id);
         return;
     }
     char path[PATH_MAX];
@@ -1118,23 +1118,23 @@ void host_vm_create(struct host *h, const struct host_vm_spec *spec, host_done_f
     int r = 0;
     char rootfs_abs[PATH_MAX] = "";
     if (spec->hostname && !hostname_valid(spec->hostname, strlen(spec->hostname))) {
-        fail_now(h, done, ud, id, HOST_E_INVALID, "vm '%s': invalid hostname", id);
+        hvm_fail_now(h, done, ud, id, HOST_E_INVALID, "vm '%s': invalid hostname", id);
         return;
     }
     if (spec->mac && !qemu_mac_valid(spec->mac)) {
-        fail_now(h, done, ud, id, HOST_E_INVALID,
+        hvm_fail_now(h, done, ud, id, HOST_E_INVALID,
                  "vm '%s': invalid MAC '%.40s'; want a unicast xx:xx:xx:xx:xx:xx", id, spec->mac);
         return;
     }
-    if (spec->net_json && !net_json_valid(spec->net_json)) {
-        fail_now(h, done, ud, id, HOST_E_INVALID,
+    if (spec->net_json && !hvm_net_json_valid(spec->net_json)) {
+        hvm_fail_now(h, done, ud, id, HOST_E_INVALID,
                  "vm '%s': the net object is not a JSON object of at most %u bytes", id,
-                 HOST_NET_JSON_MAX);
+                 HVM_NET_JSON_MAX);
         return;
     }
     if (spec->snapshot) {
         if ((r = rundir_check_file("kernel", h->kernel, &e)) < 0) {
-            fail_now(h, done, ud, id, err_from_errno(r), "vm '%s': %s", id, e.msg);
+            hvm_fail_now(h, done, ud, id, err_from_errno(r), "vm '%s': %s", id, e.msg);
             return;
         }
         goto make_vm;
@@ -1142,7 +1142,7 @@ void host_vm_create(struct host *h, const struct host_vm_spec *spec, host_done_f
     /* the catalog (control layer) maps names to paths: only an absolute path comes here */
     if (!spec->rootfs || spec->rootfs[0] != '/' ||
         (r = copy_str(path, sizeof(path), spec->rootfs)) < 0) {
-        fail_now(h, done, ud, id, HOST_E_INVALID, "vm '%s': invalid rootfs '%.200s'", id,
+        hvm_fail_now(h, done, ud, id, HOST_E_INVALID, "vm '%s': invalid rootfs '%.200s'", id,
                  spec->rootfs ? spec->rootfs : "");
         return;
     }
@@ -1150,23 +1150,23 @@ void host_vm_create(struct host *h, const struct host_vm_spec *spec, host_done_f
         (r = rundir_check_file("rootfs image", path, &e)) < 0 || !realpath(path, rootfs_abs)) {
         if (r == 0)
             r = herr_set(&e, -errno, "rootfs image '%s': %s", path, strerror(errno));
-        fail_now(h, done, ud, id, err_from_errno(r), "vm '%s': %s", id, e.msg);
+        hvm_fail_now(h, done, ud, id, err_from_errno(r), "vm '%s': %s", id, e.msg);
         return;
     }
     /* a device smaller than the image's file system would cut it: refuse up front */
     struct stat ist;
     if (spec->disk_mib && stat(rootfs_abs, &ist) == 0 &&
         (spec->disk_mib > HOST_DISK_MAX_MIB || (uint64_t)ist.st_size > spec->disk_mib << 20)) {
-        fail_now(h, done, ud, id, HOST_E_INVALID,
+        hvm_fail_now(h, done, ud, id, HOST_E_INVALID,
                  "vm '%s': disk of %llu MiB is smaller than the image '%s' (%lld MiB)", id,
                  (unsigned long long)spec->disk_mib, rootfs_abs,
                  (long long)(ist.st_size >> 20));
         return;
     }
 make_vm:;
-    struct hvm *vm = hvm_new(h, id, HVM_CREATING);
+    struct host_vm *vm = hvm_new(h, id, HVM_CREATING);
     if (!vm) {
-        fail_now(h, done, ud, id, HOST_E_SYSTEM, "vm '%s': out of memory", id);
+        hvm_fail_now(h, done, ud, id, HOST_E_SYSTEM, "vm '%s': out of memory", id);
         return;
     }
     vm->start_done = done;
@@ -1191,7 +1191,7 @@ make_vm:;
         herr_set(&e, r, "vm '%s': tap fd %d: %s", id, spec->tap_fd, strerror(-r));
         goto out_fail;
     }
-    timer_arm(vm->ev_deadline, vm->boot_ms);
+    hvm_timer_arm(vm->ev_deadline, vm->boot_ms);
     char sock[PATH_MAX];
     if (hvm_sock_path(vm, "agent.sock", sock) < 0 || strlen(sock) >= 108) {
         herr_set(&e, -ENAMETOOLONG, "run root '%s' is too long for socket paths", h->run_root);
@@ -1207,8 +1207,8 @@ make_vm:;
     if (spec->snapshot) {
         vm->restore = true;
         vm->consume = spec->snapshot_consume;
-        vm->rstep = RESTORE_NONE;
-        restore_start(vm, spec);
+        vm->rstep = HVM_RESTORE_NONE;
+        hvm_restore_start(vm, spec);
         return;
     }
     hvm_start_disk(vm, "raw");
@@ -1219,7 +1219,7 @@ out_fail:
 }
 
 /* Runs qemu-img to make the VM's disk layer over vm->rootfs (of format fmt); on_img goes on. */
-void hvm_start_disk(struct hvm *vm, const char *fmt)
+void hvm_start_disk(struct host_vm *vm, const char *fmt)
 {
     struct host *h = vm->h;
     const char *id = vm->id;
@@ -1235,7 +1235,7 @@ void hvm_start_disk(struct hvm *vm, const char *fmt)
                  (unsigned long long)vm->disk_mib);
         goto out_fail;
     }
-    vm->step = STEP_DISK;
+    vm->step = HVM_STEP_DISK;
     r = proc_spawn(argv, log, &vm->img);
     if (r < 0) {
         herr_set(&e, r, "vm '%s': cannot run '%s': %s; install qemu-utils", id, argv[0],
@@ -1276,16 +1276,16 @@ static bool cmdline_has(pid_t pid, const char *word)
 void host_vm_adopt(struct host *h, const char *id, host_done_fn done, void *ud)
 {
     if (!rundir_id_valid(id)) {
-        fail_now(h, done, ud, id, HOST_E_INVALID, "invalid sandbox id '%.64s'", id ? id : "");
+        hvm_fail_now(h, done, ud, id, HOST_E_INVALID, "invalid sandbox id '%.64s'", id ? id : "");
         return;
     }
     if (hvm_find(h, id)) {
-        fail_now(h, done, ud, id, HOST_E_EXISTS, "vm '%s' is already known", id);
+        hvm_fail_now(h, done, ud, id, HOST_E_EXISTS, "vm '%s' is already known", id);
         return;
     }
-    struct hvm *vm = hvm_new(h, id, HVM_ADOPTING);
+    struct host_vm *vm = hvm_new(h, id, HVM_ADOPTING);
     if (!vm) {
-        fail_now(h, done, ud, id, HOST_E_SYSTEM, "vm '%s': out of memory", id);
+        hvm_fail_now(h, done, ud, id, HOST_E_SYSTEM, "vm '%s': out of memory", id);
         return;
     }
     vm->start_done = done;
@@ -1297,13 +1297,13 @@ void host_vm_adopt(struct host *h, const char *id, host_done_fn done, void *ud)
     int r = rundir_pidfile_open(vm->run_dir, &pid, &pidfd);
     if (r < 0) {
         if (r == -ENOENT)
-            result_set(&res, HOST_E_NOT_FOUND, r, "vm '%s': no pid file in '%s'", id,
+            hvm_result_set(&res, HOST_E_NOT_FOUND, r, "vm '%s': no pid file in '%s'", id,
                        vm->run_dir);
         else if (r == -ESRCH)
-            result_set(&res, HOST_E_GONE, r, "vm '%s': its qemu is gone (or the pid was reused)",
+            hvm_result_set(&res, HOST_E_GONE, r, "vm '%s': its qemu is gone (or the pid was reused)",
                        id);
         else
-            result_set(&res, r == -EBADMSG ? HOST_E_INVALID : HOST_E_SYSTEM, r,
+            hvm_result_set(&res, r == -EBADMSG ? HOST_E_INVALID : HOST_E_SYSTEM, r,
                        "vm '%s': pid file in '%s': %s", id, vm->run_dir,
                        r == -EBADMSG ? "malformed" : strerror(-r));
         hvm_start_failed(vm, &res);
@@ -1313,13 +1313,13 @@ void host_vm_adopt(struct host *h, const char *id, host_done_fn done, void *ud)
     vm->qemu.pidfd = pidfd;
     vm->nic = cmdline_has(pid, "virtio-net-device"); /* a pause must record it */
     if (hvm_watch_pid(vm) < 0) {
-        result_set(&res, HOST_E_SYSTEM, -ENOMEM, "vm '%s': out of memory", id);
+        hvm_result_set(&res, HOST_E_SYSTEM, -ENOMEM, "vm '%s': out of memory", id);
         hvm_start_failed(vm, &res);
         return;
     }
-    timer_arm(vm->ev_deadline, vm->boot_ms);
-    vm->step = STEP_QMP_CONNECT;
-    timer_arm(vm->ev_retry, 0);
+    hvm_timer_arm(vm->ev_deadline, vm->boot_ms);
+    vm->step = HVM_STEP_QMP_CONNECT;
+    hvm_timer_arm(vm->ev_retry, 0);
 }
 
 /* --- destroy --- */
@@ -1327,12 +1327,12 @@ void host_vm_adopt(struct host *h, const char *id, host_done_fn done, void *ud)
 void host_vm_destroy(struct host *h, const char *id, host_done_fn done, void *ud)
 {
     if (!rundir_id_valid(id)) {
-        fail_now(h, done, ud, id, HOST_E_INVALID, "invalid sandbox id '%.64s'", id ? id : "");
+        hvm_fail_now(h, done, ud, id, HOST_E_INVALID, "invalid sandbox id '%.64s'", id ? id : "");
         return;
     }
-    struct hvm *vm = hvm_find(h, id);
+    struct host_vm *vm = hvm_find(h, id);
     if (vm && vm->destroy_done) {
-        fail_now(h, done, ud, id, HOST_E_BUSY, "vm '%s' is being destroyed", id);
+        hvm_fail_now(h, done, ud, id, HOST_E_BUSY, "vm '%s' is being destroyed", id);
         return;
     }
     if (!vm) {
@@ -1341,12 +1341,12 @@ void host_vm_destroy(struct host *h, const char *id, host_done_fn done, void *ud
         struct stat st;
         if (qemu_run_path(h->run_root, id, dir, sizeof(dir)) < 0 || lstat(dir, &st) < 0 ||
             !S_ISDIR(st.st_mode)) {
-            fail_now(h, done, ud, id, HOST_E_NOT_FOUND, "no vm '%s'", id);
+            hvm_fail_now(h, done, ud, id, HOST_E_NOT_FOUND, "no vm '%s'", id);
             return;
         }
         vm = hvm_new(h, id, HVM_KILLING);
         if (!vm) {
-            fail_now(h, done, ud, id, HOST_E_SYSTEM, "vm '%s': out of memory", id);
+            hvm_fail_now(h, done, ud, id, HOST_E_SYSTEM, "vm '%s': out of memory", id);
             return;
         }
         vm->remove_dir = true;
@@ -1368,17 +1368,17 @@ void host_vm_destroy(struct host *h, const char *id, host_done_fn done, void *ud
     vm->remove_dir = true;
     if (vm->start_done) {
         struct host_result res;
-        result_set(&res, HOST_E_CANCELED, -ECANCELED, "vm '%s' was destroyed while starting",
+        hvm_result_set(&res, HOST_E_CANCELED, -ECANCELED, "vm '%s' was destroyed while starting",
                    id);
-        defer_done(h, vm->start_done, vm->start_ud, id, &res);
+        hvm_defer_done(h, vm->start_done, vm->start_ud, id, &res);
         vm->start_done = NULL;
     }
     if (vm->pause_done) {
         struct host_result res;
-        result_set(&res, HOST_E_CANCELED, -ECANCELED, "vm '%s' was destroyed while pausing", id);
+        hvm_result_set(&res, HOST_E_CANCELED, -ECANCELED, "vm '%s' was destroyed while pausing", id);
         hvm_drop_migration(vm);
         (void)snapshot_remove(vm->snap_dir);
-        pause_complete(vm, &res);
+        hvm_pause_complete(vm, &res);
         hvm_kill(vm);
         return;
     }
@@ -1386,13 +1386,13 @@ void host_vm_destroy(struct host *h, const char *id, host_done_fn done, void *ud
     case HVM_PAUSING: /* handled above */
     case HVM_RUNNING:
         vm->state = HVM_STOPPING;
-        vm->stop_stage = STOP_POWER;
+        vm->stop_stage = HVM_STOP_POWER;
         if (!vm->agent || agent_power_start(vm->agent, "poweroff", NULL, NULL, NULL) < 0) {
-            timer_arm(vm->ev_deadline, 0); /* straight to QMP quit */
+            hvm_timer_arm(vm->ev_deadline, 0); /* straight to QMP quit */
             return;
         }
         hvm_update_agent_write(vm);
-        timer_arm(vm->ev_deadline, h->stop_ms);
+        hvm_timer_arm(vm->ev_deadline, h->stop_ms);
         return;
     case HVM_CREATING:
     case HVM_ADOPTING:
@@ -1410,10 +1410,10 @@ void host_vm_destroy(struct host *h, const char *id, host_done_fn done, void *ud
 
 static void on_block_resize(void *ud, const struct qmp_msg *reply)
 {
-    struct hvm *vm = ud;
+    struct host_vm *vm = ud;
     struct host_result res = { .err = HOST_OK };
     if (reply->kind == QMP_MSG_ERROR)
-        result_set(&res, HOST_E_QEMU, -EREMOTEIO, "vm '%s': block_resize failed: %s: %s",
+        hvm_result_set(&res, HOST_E_QEMU, -EREMOTEIO, "vm '%s': block_resize failed: %s: %s",
                    vm->id, reply->err_class, reply->err_desc);
     resize_complete(vm, &res);
 }
@@ -1439,23 +1439,23 @@ static int64_t root_virtual_size(json_t *blocks)
  * block_resize. */
 static void on_query_block(void *ud, const struct qmp_msg *reply)
 {
-    struct hvm *vm = ud;
+    struct host_vm *vm = ud;
     struct host_result res;
     int64_t cur = reply->kind == QMP_MSG_RETURN ? root_virtual_size(reply->ret) : -1;
     if (reply->kind == QMP_MSG_ERROR) {
-        result_set(&res, HOST_E_QEMU, -EREMOTEIO, "vm '%s': query-block failed: %s: %s",
+        hvm_result_set(&res, HOST_E_QEMU, -EREMOTEIO, "vm '%s': query-block failed: %s: %s",
                    vm->id, reply->err_class, reply->err_desc);
         resize_complete(vm, &res);
         return;
     }
     if (cur < 0) {
-        result_set(&res, HOST_E_QEMU, -EPROTO, "vm '%s': query-block shows no drive 'root'",
+        hvm_result_set(&res, HOST_E_QEMU, -EPROTO, "vm '%s': query-block shows no drive 'root'",
                    vm->id);
         resize_complete(vm, &res);
         return;
     }
     if ((uint64_t)cur > vm->resize_bytes) {
-        result_set(&res, HOST_E_INVALID, -EINVAL,
+        hvm_result_set(&res, HOST_E_INVALID, -EINVAL,
                    "vm '%s': the disk is %lld MiB already and cannot shrink to %llu MiB",
                    vm->id, (long long)(cur >> 20), (unsigned long long)(vm->resize_bytes >> 20));
         resize_complete(vm, &res);
@@ -1472,7 +1472,7 @@ static void on_query_block(void *ud, const struct qmp_msg *reply)
                  : -ENOMEM;
     json_decref(args);
     if (r < 0) {
-        result_set(&res, err_from_errno(r), r, "vm '%s': cannot send block_resize: %s", vm->id,
+        hvm_result_set(&res, err_from_errno(r), r, "vm '%s': cannot send block_resize: %s", vm->id,
                    strerror(-r));
         resize_complete(vm, &res);
         return;
@@ -1483,28 +1483,28 @@ static void on_query_block(void *ud, const struct qmp_msg *reply)
 void host_vm_disk_resize(struct host *h, const char *id, uint64_t new_mib, host_done_fn done,
                          void *ud)
 {
-    struct hvm *vm = hvm_find(h, id);
+    struct host_vm *vm = hvm_find(h, id);
     if (!rundir_id_valid(id) || new_mib == 0 || new_mib > HOST_DISK_MAX_MIB) {
-        fail_now(h, done, ud, id, HOST_E_INVALID, "vm '%.64s': invalid disk size %llu MiB",
+        hvm_fail_now(h, done, ud, id, HOST_E_INVALID, "vm '%.64s': invalid disk size %llu MiB",
                  id ? id : "", (unsigned long long)new_mib);
         return;
     }
     if (!vm) {
-        fail_now(h, done, ud, id, HOST_E_NOT_FOUND, "no vm '%s'", id);
+        hvm_fail_now(h, done, ud, id, HOST_E_NOT_FOUND, "no vm '%s'", id);
         return;
     }
     if (vm->state != HVM_RUNNING || !vm->qmp) {
-        fail_now(h, done, ud, id, HOST_E_BUSY, "vm '%s' is not running", id);
+        hvm_fail_now(h, done, ud, id, HOST_E_BUSY, "vm '%s' is not running", id);
         return;
     }
     if (vm->resize_done) {
-        fail_now(h, done, ud, id, HOST_E_BUSY, "vm '%s': a disk resize is under way", id);
+        hvm_fail_now(h, done, ud, id, HOST_E_BUSY, "vm '%s': a disk resize is under way", id);
         return;
     }
     vm->resize_bytes = new_mib << 20;
     int r = qmp_client_send(vm->qmp, "query-block", NULL, on_query_block, vm);
     if (r < 0) {
-        fail_now(h, done, ud, id, r == -EBUSY ? HOST_E_BUSY : HOST_E_SYSTEM,
+        hvm_fail_now(h, done, ud, id, r == -EBUSY ? HOST_E_BUSY : HOST_E_SYSTEM,
                  "vm '%s': cannot send query-block: %s", id, strerror(-r));
         return;
     }
@@ -1588,13 +1588,13 @@ int host_vm_list_orphans(struct host *h, struct host_orphan **ret, size_t *ret_n
 
 bool host_vm_running(struct host *h, const char *id)
 {
-    struct hvm *vm = hvm_find(h, id);
+    struct host_vm *vm = hvm_find(h, id);
     return vm && vm->state == HVM_RUNNING && vm->qemu_alive;
 }
 
 pid_t host_vm_pid(struct host *h, const char *id)
 {
-    struct hvm *vm = hvm_find(h, id);
+    struct host_vm *vm = hvm_find(h, id);
     return vm && vm->qemu_alive ? vm->qemu.pid : 0;
 }
 
@@ -1610,16 +1610,16 @@ int host_vm_run_dir(struct host *h, const char *id, char *out, size_t len)
 unsigned host_vm_count(struct host *h)
 {
     unsigned n = 0;
-    for (struct hvm *vm = h->vms; vm; vm = vm->next)
+    for (struct host_vm *vm = h->vms; vm; vm = vm->next)
         n += vm->state == HVM_RUNNING && vm->qemu_alive;
     return n;
 }
 
 /* --- network --- */
 
-bool net_json_valid(const char *net_json)
+bool hvm_net_json_valid(const char *net_json)
 {
-    if (!net_json || strlen(net_json) > HOST_NET_JSON_MAX)
+    if (!net_json || strlen(net_json) > HVM_NET_JSON_MAX)
         return false;
     json_t *j = json_loads(net_json, JSON_REJECT_DUPLICATES, NULL);
     bool ok = json_is_object(j);
@@ -1627,9 +1627,9 @@ bool net_json_valid(const char *net_json)
     return ok;
 }
 
-static void netreq_unlink(struct netreq *q)
+static void netreq_unlink(struct hvm_netreq *q)
 {
-    for (struct netreq **pp = &q->vm->netreqs; *pp; pp = &(*pp)->next) {
+    for (struct hvm_netreq **pp = &q->vm->netreqs; *pp; pp = &(*pp)->next) {
         if (*pp == q) {
             *pp = q->next;
             return;
@@ -1639,8 +1639,8 @@ static void netreq_unlink(struct netreq *q)
 
 static void on_netcfg_end(void *ud, const struct agent_end *end)
 {
-    struct netreq *q = ud;
-    struct hvm *vm = q->vm;
+    struct hvm_netreq *q = ud;
+    struct host_vm *vm = q->vm;
     netreq_unlink(q);
     struct host_result res = { .err = HOST_OK };
     if (end->kind == AGENT_END_DONE) {
@@ -1651,15 +1651,15 @@ static void on_netcfg_end(void *ud, const struct agent_end *end)
         if (vm->agent)
             (void)!agent_client_set_net(vm->agent, vm->net_json);
     } else if (end->kind == AGENT_END_ERROR) {
-        result_set(&res, end->err == -EINVAL ? HOST_E_INVALID : HOST_E_GUEST, end->err,
+        hvm_result_set(&res, end->err == -EINVAL ? HOST_E_INVALID : HOST_E_GUEST, end->err,
                    "vm '%s': network configuration failed in the guest: %s: %s", vm->id,
                    end->error, end->message);
     } else {
-        result_set(&res, HOST_E_GONE, end->err ? end->err : -ECONNRESET,
+        hvm_result_set(&res, HOST_E_GONE, end->err ? end->err : -ECONNRESET,
                    "vm '%s': the agent connection ended before the network was configured: %s",
                    vm->id, end->message);
     }
-    defer_done(vm->h, q->done, q->ud, vm->id, &res);
+    hvm_defer_done(vm->h, q->done, q->ud, vm->id, &res);
     free(q->net_json);
     free(q);
 }
@@ -1669,28 +1669,28 @@ static const struct agent_stream_ops netcfg_ops = { .on_end = on_netcfg_end };
 void host_vm_set_net(struct host *h, const char *id, const char *net_json, host_done_fn done,
                      void *ud)
 {
-    struct hvm *vm = hvm_find(h, id);
+    struct host_vm *vm = hvm_find(h, id);
     if (!vm) {
-        fail_now(h, done, ud, id, HOST_E_NOT_FOUND, "no vm '%.64s'", id ? id : "");
+        hvm_fail_now(h, done, ud, id, HOST_E_NOT_FOUND, "no vm '%.64s'", id ? id : "");
         return;
     }
-    if (!net_json_valid(net_json)) {
-        fail_now(h, done, ud, id, HOST_E_INVALID,
+    if (!hvm_net_json_valid(net_json)) {
+        hvm_fail_now(h, done, ud, id, HOST_E_INVALID,
                  "vm '%s': the net object is not a JSON object of at most %u bytes", id,
-                 HOST_NET_JSON_MAX);
+                 HVM_NET_JSON_MAX);
         return;
     }
     if (vm->state != HVM_RUNNING || !vm->agent) {
-        fail_now(h, done, ud, id, HOST_E_BUSY, "vm '%s' is not running", id);
+        hvm_fail_now(h, done, ud, id, HOST_E_BUSY, "vm '%s' is not running", id);
         return;
     }
-    struct netreq *q = calloc(1, sizeof(*q));
+    struct hvm_netreq *q = calloc(1, sizeof(*q));
     if (!q || !(q->net_json = strdup(net_json))) {
         free(q);
-        fail_now(h, done, ud, id, HOST_E_SYSTEM, "vm '%s': out of memory", id);
+        hvm_fail_now(h, done, ud, id, HOST_E_SYSTEM, "vm '%s': out of memory", id);
         return;
     }
-    *q = (struct netreq){ .next = vm->netreqs, .vm = vm, .net_json = q->net_json,
+    *q = (struct hvm_netreq){ .next = vm->netreqs, .vm = vm, .net_json = q->net_json,
                           .done = done, .ud = ud };
     vm->netreqs = q;
     int r = agent_netcfg_start(vm->agent, net_json, &netcfg_ops, q, NULL);
@@ -1698,7 +1698,7 @@ void host_vm_set_net(struct host *h, const char *id, const char *net_json, host_
         netreq_unlink(q);
         free(q->net_json);
         free(q);
-        fail_now(h, done, ud, id, r == -ENOTCONN ? HOST_E_GONE : HOST_E_SYSTEM,
+        hvm_fail_now(h, done, ud, id, r == -ENOTCONN ? HOST_E_GONE : HOST_E_SYSTEM,
                  "vm '%s': cannot send the network configuration: %s", id, strerror(-r));
         return;
     }
@@ -1707,10 +1707,10 @@ void host_vm_set_net(struct host *h, const char *id, const char *net_json, host_
 
 int host_vm_set_net_json(struct host *h, const char *id, const char *net_json)
 {
-    struct hvm *vm = hvm_find(h, id);
+    struct host_vm *vm = hvm_find(h, id);
     if (!vm)
         return -ENOENT;
-    if (net_json && !net_json_valid(net_json))
+    if (net_json && !hvm_net_json_valid(net_json))
         return -EINVAL;
     char *copy = NULL;
     if (net_json && !(copy = strdup(net_json)))
@@ -1727,10 +1727,10 @@ int host_vm_set_net_json(struct host *h, const char *id, const char *net_json)
 /* --- streams --- */
 
 /* The running VM's agent, or NULL with *ret_err set. */
-static struct agent_client *running_agent(struct host *h, const char *id, struct hvm **ret_vm,
+static struct agent_client *running_agent(struct host *h, const char *id, struct host_vm **ret_vm,
                                           int *ret_err)
 {
-    struct hvm *vm = hvm_find(h, id);
+    struct host_vm *vm = hvm_find(h, id);
     if (!vm) {
         *ret_err = -ENOENT;
         return NULL;
@@ -1748,9 +1748,9 @@ static struct agent_client *running_agent(struct host *h, const char *id, struct
 }
 
 /* Any VM's agent (streams may be touched while the VM stops), or NULL. */
-static struct agent_client *any_agent(struct host *h, const char *id, struct hvm **ret_vm)
+static struct agent_client *any_agent(struct host *h, const char *id, struct host_vm **ret_vm)
 {
-    struct hvm *vm = hvm_find(h, id);
+    struct host_vm *vm = hvm_find(h, id);
     if (!vm || !vm->agent)
         return NULL;
     *ret_vm = vm;
@@ -1760,7 +1760,7 @@ static struct agent_client *any_agent(struct host *h, const char *id, struct hvm
 int host_vm_exec(struct host *h, const char *id, const struct agent_exec_req *req,
                  const struct agent_stream_ops *ops, void *ud, uint32_t *ret_stream)
 {
-    struct hvm *vm;
+    struct host_vm *vm;
     int r;
     struct agent_client *a = running_agent(h, id, &vm, &r);
     if (!a)
@@ -1772,7 +1772,7 @@ int host_vm_exec(struct host *h, const char *id, const struct agent_exec_req *re
 
 int host_vm_exec_cancel(struct host *h, const char *id, uint32_t stream)
 {
-    struct hvm *vm;
+    struct host_vm *vm;
     struct agent_client *a = any_agent(h, id, &vm);
     if (!a)
         return hvm_find(h, id) ? -ESRCH : -ENOENT;
@@ -1783,7 +1783,7 @@ int host_vm_exec_cancel(struct host *h, const char *id, uint32_t stream)
 
 int host_vm_exec_signal(struct host *h, const char *id, uint32_t stream, int sig)
 {
-    struct hvm *vm;
+    struct host_vm *vm;
     struct agent_client *a = any_agent(h, id, &vm);
     if (!a)
         return hvm_find(h, id) ? -ESRCH : -ENOENT;
@@ -1795,7 +1795,7 @@ int host_vm_exec_signal(struct host *h, const char *id, uint32_t stream, int sig
 int host_vm_file_put_start(struct host *h, const char *id, const char *path, uint32_t mode,
                            const struct agent_stream_ops *ops, void *ud, uint32_t *ret_stream)
 {
-    struct hvm *vm;
+    struct host_vm *vm;
     int r;
     struct agent_client *a = running_agent(h, id, &vm, &r);
     if (!a)
@@ -1808,7 +1808,7 @@ int host_vm_file_put_start(struct host *h, const char *id, const char *path, uin
 ssize_t host_stream_write(struct host *h, const char *id, uint32_t stream, const void *data,
                           size_t len)
 {
-    struct hvm *vm;
+    struct host_vm *vm;
     struct agent_client *a = any_agent(h, id, &vm);
     if (!a)
         return hvm_find(h, id) ? -ENOTCONN : -ENOENT;
@@ -1819,7 +1819,7 @@ ssize_t host_stream_write(struct host *h, const char *id, uint32_t stream, const
 
 int host_stream_finish(struct host *h, const char *id, uint32_t stream)
 {
-    struct hvm *vm;
+    struct host_vm *vm;
     struct agent_client *a = any_agent(h, id, &vm);
     if (!a)
         return hvm_find(h, id) ? -ENOTCONN : -ENOENT;
@@ -1831,7 +1831,7 @@ int host_stream_finish(struct host *h, const char *id, uint32_t stream)
 int host_vm_file_get(struct host *h, const char *id, const char *path,
                      const struct agent_stream_ops *ops, void *ud, uint32_t *ret_stream)
 {
-    struct hvm *vm;
+    struct host_vm *vm;
     int r;
     struct agent_client *a = running_agent(h, id, &vm, &r);
     if (!a)
@@ -1843,7 +1843,7 @@ int host_vm_file_get(struct host *h, const char *id, const char *path,
 
 int host_stream_consumed(struct host *h, const char *id, uint32_t stream, size_t n)
 {
-    struct hvm *vm;
+    struct host_vm *vm;
     struct agent_client *a = any_agent(h, id, &vm);
     if (!a)
         return hvm_find(h, id) ? -ESRCH : -ENOENT;
