@@ -2,8 +2,9 @@
 /* agent_client.h: host side of the agent protocol (docs/agent-protocol.md) over agent.sock,
  * asynchronous only: the owner's event loop calls agent_client_on_readable()/_on_writable();
  * streams are multiplexed with per-stream flow control and per-stream callbacks. Nothing here
- * waits (host_sync.h blocks on top of the host for callers that want to). A hostile or broken agent never crashes or hangs the client:
- * a bad frame ends at most its own stream (with an error) and is counted. */
+ * waits (host_sync.h blocks on top of the host for callers that want to). A hostile or broken
+ * agent never crashes or hangs the client: a bad frame ends at most its own stream (with an
+ * error) and is counted. */
 #pragma once
 
 #include <stdbool.h>
@@ -92,7 +93,7 @@ const char *agent_client_session(const struct agent_client *c);
 /* For a connection to an agent that may have served another host before (a reconnect, a
  * re-adopted VM): queues WIRE_HEADER_SIZE + WIRE_MAX_PAYLOAD zero bytes, which finish any frame
  * the previous host left half-written in the agent's reader, so the HELLO that follows is
- * read as a frame. Call before agent_wait_ready(). 0 or -ENOMEM/-EMSGSIZE. */
+ * read as a frame. Call before the first HELLO. 0 or -ENOMEM/-EMSGSIZE. */
 __attribute__((warn_unused_result))
 int agent_client_resync(struct agent_client *c);
 /* Breaks the connection as if it was lost with err: every open stream ends now with

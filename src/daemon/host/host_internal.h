@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* host_internal.h: what the files of the in-process host share (host_local.c: VMs, create,
- * adopt, destroy, streams; host_snapshot.c: pause and restore; host_flatten.c: disk chains).
- * Not a public interface: host.h is. Everything here runs on the loop's thread. */
+/* host_internal.h: what the files of the in-process host share: host_local.c (the host,
+ * completions, queries), host_vm.c (struct host_vm, teardown, QEMU's exit), host_boot.c
+ * (create), host_adopt.c, host_destroy.c, host_resize.c, host_net.c, host_streams.c,
+ * host_debug.c (test operations), host_snapshot.c (pause and restore), host_flatten.c (disk
+ * chains). Not a public interface: host.h is. Everything here runs on the loop's thread. */
 #pragma once
 
 #include <limits.h>
@@ -22,7 +24,7 @@
 struct migsplit;
 
 #define HVM_CONNECT_RETRY_MS 2       /* socket not there yet (QEMU makes it 10-30 ms in) */
-#define HVM_HELLO_EVERY_MS 200       /* see agent_wait_ready() for why HELLO is resent */
+#define HVM_HELLO_EVERY_MS 200       /* see host_boot.c's on_retry() for why HELLO is resent */
 #define HVM_DYING_GRACE_MS 2000      /* a lost connection during start: wait for QEMU's exit */
 #define HVM_KILL_WAIT_MS 10000       /* SIGKILL'd processes exit promptly; give up after this */
 #define HVM_PAUSE_TIMEOUT_MS 30000   /* a whole pause; the device state takes ~20 ms */
@@ -217,6 +219,10 @@ struct hvm_netreq {
 
 /* --- completions (host_local.c) --- */
 
+/* Queues an empty completion for id, to run from the loop (the caller fills it in); NULL when
+ * out of memory (the completion is then lost). */
+struct hvm_defer *hvm_defer_new(struct host *h, const char *id);
+
 /* Queues done(ud, id, res) to run from the loop; NULL done: nothing. */
 void hvm_defer_done(struct host *h, host_done_fn done, void *ud, const char *id,
                 const struct host_result *res);
@@ -226,7 +232,30 @@ __attribute__((format(printf, 6, 7)))
 void hvm_fail_now(struct host *h, host_done_fn done, void *ud, const char *id, enum host_err err,
               const char *fmt, ...);
 
-/* --- VM objects and events (host_local.c) --- */
+/* Maps a start-up errno to the typed error (host_local.c). */
+enum host_err hvm_err_from_errno(int r);
+/* Copies s (NULL: "") into out; -ENAMETOOLONG when it does not fit (host_local.c). */
+int hvm_copy_str(char *out, size_t len, const char *s);
+
+/* --- VM objects and events (host_vm.c) --- */
+
+/* A new VM in state, linked into the host's table, its timers made (host_boot.c, whose
+ * on_retry/on_deadline they run). NULL when out of memory. */
+struct host_vm *hvm_new(struct host *h, const char *id, enum hvm_state state);
+/* Frees everything but the struct; no callback can fire on vm afterwards. */
+void hvm_release(struct host_vm *vm, bool notify_streams);
+/* Frees the struct and what it owns, after hvm_release(). */
+void hvm_free(struct host_vm *vm);
+/* Unlinks vm from its host's table. */
+void hvm_unlink(struct host_vm *vm);
+/* The event of vm->ev_kick: hvm_maybe_finish() from the loop. */
+void hvm_on_kick(evutil_socket_t fd, short what, void *arg);
+/* Kills what runs and waits (on the loop) for it to exit, then finishes. */
+void hvm_kill(struct host_vm *vm);
+/* Watches QEMU's pidfd (vm->qemu); 0 or -ENOMEM. */
+int hvm_watch_pid(struct host_vm *vm);
+/* Ends a disk resize with res (from the loop). */
+void hvm_resize_complete(struct host_vm *vm, const struct host_result *res);
 
 struct host_vm *hvm_find(struct host *h, const char *id);
 void hvm_timer_arm(struct event *ev, int ms);

@@ -422,7 +422,8 @@ static int split_on_state(void *ud, const void *buf, size_t len)
 static int split_on_ram(void *ud, uint64_t off, const void *buf, size_t len)
 {
     struct host_vm *vm = ud;
-    if (vm->run_len && (off != vm->run_off + vm->run_len || vm->run_len + len > HVM_PAUSE_RUN_MAX)) {
+    if (vm->run_len &&
+        (off != vm->run_off + vm->run_len || vm->run_len + len > HVM_PAUSE_RUN_MAX)) {
         int r = run_flush(vm);
         if (r < 0)
             return r;
@@ -492,7 +493,8 @@ static void on_pause_reply(void *ud, const struct qmp_msg *reply)
         return;
     static const char *const names[] = {
         [HVM_PAUSE_STOP] = "stop", [HVM_PAUSE_VERSION] = "query-version",
-        [HVM_PAUSE_CAPS] = "migrate-set-capabilities", [HVM_PAUSE_PARAMS] = "migrate-set-parameters",
+        [HVM_PAUSE_CAPS] = "migrate-set-capabilities",
+        [HVM_PAUSE_PARAMS] = "migrate-set-parameters",
         [HVM_PAUSE_MIGRATE] = "migrate",
         [HVM_PAUSE_WAIT] = "query-migrate", [HVM_PAUSE_QUIT] = "quit",
     };
@@ -581,7 +583,8 @@ static void on_mig_readable(evutil_socket_t fd, short what, void *arg)
             hvm_fd_close(&vm->mig_cfd);
             int fr = hvm_pause_split_finish(vm);
             if (fr < 0) {
-                hvm_pause_fail(vm, HOST_E_QEMU, fr, "the migration stream could not be split", NULL);
+                hvm_pause_fail(vm, HOST_E_QEMU, fr, "the migration stream could not be split",
+                               NULL);
                 return;
             }
             if (fsync(vm->state_fd) < 0) {
@@ -655,7 +658,8 @@ void hvm_pause_next(struct host_vm *vm)
     case HVM_PAUSE_MIGRATE: {
         r = pause_listen(vm);
         if (r < 0) {
-            hvm_pause_fail(vm, HOST_E_SYSTEM, r, "cannot open migrate.sock or the state file", NULL);
+            hvm_pause_fail(vm, HOST_E_SYSTEM, r, "cannot open migrate.sock or the state file",
+                           NULL);
             return;
         }
         char path[PATH_MAX], uri[PATH_MAX + 8];
@@ -763,7 +767,8 @@ void host_vm_pause(struct host *h, const char *id, const char *snap_dir, host_do
     if (r < 0) {
         hvm_drop_migration(vm);
         (void)snapshot_remove(snap_dir);
-        hvm_fail_now(h, done, ud, id, HOST_E_SYSTEM, "vm '%s': cannot start the RAM file in '%s': %s",
+        hvm_fail_now(h, done, ud, id, HOST_E_SYSTEM,
+                     "vm '%s': cannot start the RAM file in '%s': %s",
                  id, snap_dir, strerror(-r));
         return;
     }

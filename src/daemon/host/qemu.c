@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* qemu.c: QEMU microvm command line (pure), accelerator choice, qcow2 layer creation. Knows the
  * run-dir layout (mem, disk.qcow2, agent.sock, qmp.sock, console.log, qemu.log) and nothing of
- * QMP or the agent protocol; host/vm.c drives the process. */
+ * QMP or the agent protocol; host/host_boot.c drives the process. */
 #include "daemon/host/qemu.h"
 
 #include <errno.h>
