@@ -34,7 +34,8 @@ int host_sync_run(struct host_sync *s, bool (*cond)(void *arg), void *arg, int64
 
 /* The host errors as -errno, for callers that report errno values: HOST_OK 0, NOT_FOUND
  * -ENOENT, INVALID its errnum (-EINVAL; a refused snapshot -ESTALE, -EBADMSG), EXISTS -EEXIST,
- * QEMU -ECHILD, GUEST -EIO, TIMEOUT -ETIMEDOUT, GONE -ESRCH, BUSY -EBUSY, CANCELED -ECANCELED, SYSTEM the result's errnum. */
+ * QEMU -ECHILD, GUEST -EIO, TIMEOUT -ETIMEDOUT, GONE -ESRCH, BUSY -EBUSY, CANCELED -ECANCELED,
+ * SYSTEM the result's errnum. */
 int host_sync_errno(const struct host_result *res);
 
 /* The operations of host.h, waited for. Each returns 0 or host_sync_errno() of the result,
