@@ -34,10 +34,9 @@ struct agent_stream {
     void *ud;
     uint64_t send_credit;            /* bytes we may still send on it */
     uint64_t recv_credit;            /* bytes the agent may still send us */
-    /* data source: memory (exec stdin) or an fd (file put) */
+    /* data source: memory (exec stdin); a file put is pushed (below) */
     const uint8_t *src_mem;
     size_t src_len, src_off;
-    int src_fd;                      /* borrowed; -1 for none */
     bool src_active;                 /* data left to send (then an EOF frame) */
     uint16_t src_type;               /* WIRE_STDIN or WIRE_DATA */
     bool cancelled;                  /* CANCEL sent */
@@ -540,7 +539,6 @@ static void pump(struct agent_client *c)
                 want = (size_t)s->send_credit;
             size_t n = 0;
             bool eof = false;
-            uint8_t *p;
             if (s->push) {
                 size_t have = s->pushed.len - s->push_off;
                 n = have < want ? have : want;
@@ -555,7 +553,7 @@ static void pump(struct agent_client *c)
                     s->pushed.len = 0;
                     s->push_off = 0;
                 }
-            } else if (s->src_fd < 0) {
+            } else {
                 n = s->src_len - s->src_off < want ? s->src_len - s->src_off : want;
                 eof = s->src_off + n == s->src_len;
                 if (n == 0 && !eof)
@@ -564,32 +562,6 @@ static void pump(struct agent_client *c)
                           n) < 0)
                     return;
                 s->src_off += n;
-            } else {
-                if (want == 0)
-                    break;
-                int r;
-                p = buf_reserve(&c->out, WIRE_HEADER_SIZE + want, &r);
-                if (!p) {
-                    client_break(c, r == -EMSGSIZE ? -ENOBUFS : r);
-                    return;
-                }
-                ssize_t got;
-                do {
-                    got = read(s->src_fd, p + WIRE_HEADER_SIZE, want);
-                } while (got < 0 && errno == EINTR);
-                if (got < 0) {
-                    int err = -errno;
-                    uint32_t id = s->id;
-                    (void)queue(c, WIRE_CANCEL, 0, id, NULL, 0); /* best effort */
-                    stream_end_err(c, s, AGENT_END_ERROR, err, strerrorname_np(-err) ?: "EIO",
-                                   "cannot read the upload source");
-                    s = NULL;
-                    break;
-                }
-                n = (size_t)got;
-                eof = n == 0;
-                wire_header_put(p, s->src_type, eof ? WIRE_F_EOF : 0, s->id, (uint32_t)n);
-                buf_commit(&c->out, WIRE_HEADER_SIZE + n);
             }
             s->send_credit -= n;
             if (eof)
@@ -798,7 +770,6 @@ static struct agent_stream *stream_new(struct agent_client *c, uint16_t kind,
     s->ud = ud;
     s->send_credit = WIRE_INITIAL_WINDOW;
     s->recv_credit = WIRE_INITIAL_WINDOW;
-    s->src_fd = -1;
     return s;
 }
 
@@ -885,27 +856,6 @@ out_nomem:
 static bool path_ok(const char *path)
 {
     return path && path[0] == '/';
-}
-
-int agent_file_put_start(struct agent_client *c, const char *path, uint32_t mode, int src_fd,
-                         const struct agent_stream_ops *ops, void *ud, uint32_t *ret_stream)
-{
-    if (c->broken)
-        return -ENOTCONN;
-    if (!path_ok(path) || src_fd < 0 || mode > 07777)
-        return -EINVAL;
-    json_t *j = json_pack("{s:s, s:i}", "path", path, "mode", (int)mode);
-    if (!j)
-        return -EINVAL;
-    struct agent_stream *s = stream_new(c, WIRE_FILE_PUT, ops, ud);
-    if (!s) {
-        json_decref(j);
-        return -ENOMEM;
-    }
-    s->src_active = true;
-    s->src_type = WIRE_DATA;
-    s->src_fd = src_fd;
-    return stream_open(c, s, j, ret_stream);
 }
 
 int agent_file_put_push_start(struct agent_client *c, const char *path, uint32_t mode,

@@ -140,13 +140,9 @@ const char *agent_client_last_error(const struct agent_client *c);
 __attribute__((warn_unused_result))
 int agent_exec_start(struct agent_client *c, const struct agent_exec_req *req,
                      const struct agent_stream_ops *ops, void *ud, uint32_t *ret_stream);
-/* Uploads everything readable from src_fd (borrowed until on_end; blocking reads, so a
- * regular file or a pipe with a live writer) to path in the guest with mode. */
-__attribute__((warn_unused_result))
-int agent_file_put_start(struct agent_client *c, const char *path, uint32_t mode, int src_fd,
-                         const struct agent_stream_ops *ops, void *ud, uint32_t *ret_stream);
-/* Uploads to path bytes the caller pushes with agent_stream_write() and ends with
- * agent_stream_finish(), for a source that must not block (an HTTP request body). */
+/* Uploads to path (absolute, in the guest) with mode the bytes the caller pushes with
+ * agent_stream_write() and ends with agent_stream_finish(): a source never read here, so
+ * nothing blocks (an HTTP request body, a file read by host_sync.c). */
 __attribute__((warn_unused_result))
 int agent_file_put_push_start(struct agent_client *c, const char *path, uint32_t mode,
                               const struct agent_stream_ops *ops, void *ud,

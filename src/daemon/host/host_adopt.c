@@ -58,13 +58,9 @@ void host_vm_adopt(struct host *h, const char *id, host_done_fn done, void *ud)
         hvm_fail_now(h, done, ud, id, HOST_E_EXISTS, "vm '%s' is already known", id);
         return;
     }
-    struct host_vm *vm = hvm_new(h, id, HVM_ADOPTING);
-    if (!vm) {
-        hvm_fail_now(h, done, ud, id, HOST_E_SYSTEM, "vm '%s': out of memory", id);
+    struct host_vm *vm = hvm_new_start(h, id, HVM_ADOPTING, done, ud);
+    if (!vm)
         return;
-    }
-    vm->start_done = done;
-    vm->start_ud = ud;
     vm->boot_ms = h->adopt_ms;
     struct host_result res;
     pid_t pid;

@@ -110,40 +110,40 @@ static void on_caps(void *ud, const struct qmp_msg *reply)
     hvm_maybe_started(vm);
 }
 
+/* A connection (already dropped) broke with r: a start fails (after QEMU's exit, if it
+ * comes); else QEMU is exiting and its pidfd tells. */
+static void conn_broke(struct host_vm *vm, const char *what, int r)
+{
+    if (hvm_starting(vm))
+        hvm_conn_lost(vm, what, r);
+    hvm_maybe_finish(vm);
+}
+
 static void on_qmp_readable(evutil_socket_t fd, short what, void *arg)
 {
     struct host_vm *vm = arg;
     int r = qmp_client_on_readable(vm->qmp);
-    if (r < 0) {
-        hvm_drop_qmp(vm);
-        if (vm->state == HVM_CREATING || vm->state == HVM_ADOPTING)
-            hvm_conn_lost(vm, "qmp", r);
-        /* running or stopping: QEMU is exiting; its pidfd tells */
-        hvm_maybe_finish(vm);
-        return;
-    }
-    if (hvm_starting(vm) && !vm->qmp_caps_sent && qmp_client_greeted(vm->qmp)) {
+    if (r == 0 && hvm_starting(vm) && !vm->qmp_caps_sent && qmp_client_greeted(vm->qmp)) {
         vm->qmp_caps_sent = true;
         r = qmp_client_send(vm->qmp, "qmp_capabilities", NULL, on_caps, vm);
-        if (r < 0) {
-            hvm_drop_qmp(vm);
-            hvm_conn_lost(vm, "qmp", r);
-            hvm_maybe_finish(vm);
-            return;
-        }
+    }
+    if (r < 0) {
+        hvm_drop_qmp(vm);
+        conn_broke(vm, "qmp", r);
+        return;
     }
     hvm_update_qmp_write(vm);
     hvm_maybe_finish(vm);
 }
 
+/* A write error is seen by the read side (the connection is broken). */
 static void on_qmp_writable(evutil_socket_t fd, short what, void *arg)
 {
     struct host_vm *vm = arg;
-    if (qmp_client_on_writable(vm->qmp) < 0) {
-        event_del(vm->ev_qmp_w); /* the read side sees the broken connection */
-        return;
-    }
-    hvm_update_qmp_write(vm);
+    if (qmp_client_on_writable(vm->qmp) < 0)
+        event_del(vm->ev_qmp_w);
+    else
+        hvm_update_qmp_write(vm);
 }
 
 static void on_agent_readable(evutil_socket_t fd, short what, void *arg)
@@ -153,9 +153,7 @@ static void on_agent_readable(evutil_socket_t fd, short what, void *arg)
     if (r < 0) {
         /* the streams ended with LOST inside on_readable already */
         hvm_drop_agent(vm, true);
-        if (vm->state == HVM_CREATING || vm->state == HVM_ADOPTING)
-            hvm_conn_lost(vm, "agent", r);
-        hvm_maybe_finish(vm);
+        conn_broke(vm, "agent", r);
         return;
     }
     hvm_maybe_started(vm);
@@ -172,11 +170,10 @@ static void on_agent_readable(evutil_socket_t fd, short what, void *arg)
 static void on_agent_writable(evutil_socket_t fd, short what, void *arg)
 {
     struct host_vm *vm = arg;
-    if (agent_client_on_writable(vm->agent) < 0) {
+    if (agent_client_on_writable(vm->agent) < 0)
         event_del(vm->ev_agent_w); /* the read side sees the broken connection */
-        return;
-    }
-    hvm_update_agent_write(vm);
+    else
+        hvm_update_agent_write(vm);
 }
 
 int hvm_sock_path(struct host_vm *vm, const char *name, char *out)
@@ -327,20 +324,17 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
     switch (vm->state) {
     case HVM_CREATING:
     case HVM_ADOPTING:
-        if (vm->step == HVM_STEP_DYING) {
-            hvm_start_failed_herr(vm, &vm->lost);
-        } else if (vm->step == HVM_STEP_DISK) {
+        if (vm->step == HVM_STEP_DYING)
+            e = vm->lost; /* QEMU did not exit after all: the lost connection is the cause */
+        else if (vm->step == HVM_STEP_DISK)
             herr_set(&e, -ETIMEDOUT, "vm '%s': qemu-img did not finish within %d ms", vm->id,
                      vm->boot_ms);
-            hvm_start_failed_herr(vm, &e);
-        } else if (vm->state == HVM_ADOPTING) {
+        else if (vm->state == HVM_ADOPTING)
             herr_set(&e, -ETIMEDOUT, "vm '%s': no QMP greeting or agent READY within %d ms",
                      vm->id, vm->boot_ms);
-            hvm_start_failed_herr(vm, &e);
-        } else {
+        else
             (void)rundir_explain_timeout(vm->run_dir, vm->boot_ms, &e); /* fills e */
-            hvm_start_failed_herr(vm, &e);
-        }
+        hvm_start_failed_herr(vm, &e);
         break;
     case HVM_STOPPING:
         /* POWER had its time: ask QMP to quit, and after that SIGKILL */
@@ -510,6 +504,19 @@ out_free:
 
 /* --- create --- */
 
+struct host_vm *hvm_new_start(struct host *h, const char *id, enum hvm_state state,
+                              host_done_fn done, void *ud)
+{
+    struct host_vm *vm = hvm_new(h, id, state);
+    if (!vm) {
+        hvm_fail_now(h, done, ud, id, HOST_E_SYSTEM, "vm '%s': out of memory", id);
+        return NULL;
+    }
+    vm->start_done = done;
+    vm->start_ud = ud;
+    return vm;
+}
+
 void host_vm_create(struct host *h, const struct host_vm_spec *spec, host_done_fn done,
                     void *ud)
 {
@@ -573,13 +580,9 @@ void host_vm_create(struct host *h, const struct host_vm_spec *spec, host_done_f
         return;
     }
 make_vm:;
-    struct host_vm *vm = hvm_new(h, id, HVM_CREATING);
-    if (!vm) {
-        hvm_fail_now(h, done, ud, id, HOST_E_SYSTEM, "vm '%s': out of memory", id);
+    struct host_vm *vm = hvm_new_start(h, id, HVM_CREATING, done, ud);
+    if (!vm)
         return;
-    }
-    vm->start_done = done;
-    vm->start_ud = ud;
     vm->boot_ms = spec->boot_timeout_ms > 0 ? spec->boot_timeout_ms : h->boot_ms;
     vm->vcpus = spec->vcpus ? spec->vcpus : 1;
     vm->memory_mib = spec->memory_mib ? spec->memory_mib : 256;

@@ -124,17 +124,8 @@ void host_vm_discard(struct host *h, const char *id)
     if (!vm)
         return;
     hvm_unlink(vm);
-    if (vm->qemu_alive && vm->state != HVM_ADOPTING) {
-        proc_kill(&vm->qemu, SIGKILL);
-        (void)proc_wait(&vm->qemu, mono_now_us() + HVM_KILL_WAIT_MS * 1000); /* prompt */
-    }
-    if (vm->img_alive) {
-        proc_kill(&vm->img, SIGKILL);
-        (void)proc_wait(&vm->img, mono_now_us() + HVM_KILL_WAIT_MS * 1000);
-    }
+    hvm_kill_now(vm);
     hvm_release(vm, false);
-    rundir_remove(vm->run_dir);
-    if (h->cgroup_root[0])
-        (void)cgroup_vm_remove(h->cgroup_root, vm->id);
+    hvm_remove_dir(vm);
     hvm_free(vm);
 }

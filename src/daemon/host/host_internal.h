@@ -242,6 +242,10 @@ int hvm_copy_str(char *out, size_t len, const char *s);
 /* A new VM in state, linked into the host's table, its timers made (host_boot.c, whose
  * on_retry/on_deadline they run). NULL when out of memory. */
 struct host_vm *hvm_new(struct host *h, const char *id, enum hvm_state state);
+/* hvm_new() for a create or adopt whose completion is done(ud); out of memory fails done
+ * (from the loop) and returns NULL. */
+struct host_vm *hvm_new_start(struct host *h, const char *id, enum hvm_state state,
+                              host_done_fn done, void *ud);
 /* Frees everything but the struct; no callback can fire on vm afterwards. */
 void hvm_release(struct host_vm *vm, bool notify_streams);
 /* Frees the struct and what it owns, after hvm_release(). */
@@ -250,6 +254,11 @@ void hvm_free(struct host_vm *vm);
 void hvm_unlink(struct host_vm *vm);
 /* The event of vm->ev_kick: hvm_maybe_finish() from the loop. */
 void hvm_on_kick(evutil_socket_t fd, short what, void *arg);
+/* SIGKILLs QEMU (unless adopted) and qemu-img and waits for them, bounded: off the loop's
+ * usual path (host_free(), host_vm_discard()). */
+void hvm_kill_now(struct host_vm *vm);
+/* Removes the run dir and the cgroup of vm. */
+void hvm_remove_dir(struct host_vm *vm);
 /* Kills what runs and waits (on the loop) for it to exit, then finishes. */
 void hvm_kill(struct host_vm *vm);
 /* Watches QEMU's pidfd (vm->qemu); 0 or -ENOMEM. */

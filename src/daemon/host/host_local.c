@@ -50,6 +50,16 @@ const char *host_err_to_string(enum host_err e)
 
 /* --- completions --- */
 
+/* Runs d's callback and frees it. */
+static void defer_run(struct hvm_defer *d)
+{
+    if (d->done)
+        d->done(d->ud, d->id, &d->res);
+    else if (d->on_exit)
+        d->on_exit(d->ud, d->id, &d->ex);
+    free(d);
+}
+
 static void on_defer(evutil_socket_t fd, short what, void *arg)
 {
     struct host *h = arg;
@@ -60,11 +70,7 @@ static void on_defer(evutil_socket_t fd, short what, void *arg)
     while (list) {
         struct hvm_defer *d = list;
         list = d->next;
-        if (d->done)
-            d->done(d->ud, d->id, &d->res);
-        else if (d->on_exit)
-            d->on_exit(d->ud, d->id, &d->ex);
-        free(d);
+        defer_run(d);
     }
 }
 
@@ -230,11 +236,7 @@ static void host_release(struct host *h)
     while (h->defers) {
         struct hvm_defer *d = h->defers;
         h->defers = d->next;
-        if (d->done)
-            d->done(d->ud, d->id, &d->res);
-        else if (d->on_exit)
-            d->on_exit(d->ud, d->id, &d->ex);
-        free(d);
+        defer_run(d);
     }
     if (h->ev_defer)
         event_free(h->ev_defer);
@@ -250,20 +252,10 @@ void host_free(struct host *h)
     while (h->vms) {
         struct host_vm *vm = h->vms;
         h->vms = vm->next;
-        if (vm->qemu_alive && vm->state != HVM_ADOPTING) {
-            proc_kill(&vm->qemu, SIGKILL);
-            (void)proc_wait(&vm->qemu, mono_now_us() + HVM_KILL_WAIT_MS * 1000); /* prompt */
-        }
-        if (vm->img_alive) {
-            proc_kill(&vm->img, SIGKILL);
-            (void)proc_wait(&vm->img, mono_now_us() + HVM_KILL_WAIT_MS * 1000);
-        }
+        hvm_kill_now(vm);
         hvm_release(vm, true);
-        if (vm->state != HVM_ADOPTING && !h->keep_dirs) {
-            rundir_remove(vm->run_dir);
-            if (h->cgroup_root[0])
-                (void)cgroup_vm_remove(h->cgroup_root, vm->id); /* busy: pruned at next start */
-        }
+        if (vm->state != HVM_ADOPTING && !h->keep_dirs)
+            hvm_remove_dir(vm); /* a cgroup still busy: pruned at the next start */
         struct host_result cancel;
         hvm_result_set(&cancel, HOST_E_CANCELED, -ECANCELED, "vm '%s': the host was shut down",
                    vm->id);

@@ -229,61 +229,73 @@ static int op_wait(struct host_sync *s, struct op *o, int64_t deadline_us, const
     return r;
 }
 
-int host_sync_vm_create(struct host_sync *s, const struct host_vm_spec *spec, struct herr *e)
+/* The host operations with a host_done_fn, one shape for the waits below. */
+enum op_kind { OP_CREATE, OP_DESTROY, OP_PAUSE, OP_SET_NET, OP_PING, OP_RECONNECT };
+
+static int op_run(struct host_sync *s, enum op_kind kind, const char *id, const void *arg,
+                  int64_t deadline_us, struct herr *e)
 {
+    static const char *const what[] = {
+        [OP_CREATE] = "create", [OP_DESTROY] = "destroy", [OP_PAUSE] = "pause",
+        [OP_SET_NET] = "set net", [OP_PING] = "agent ping", [OP_RECONNECT] = "agent reconnect",
+    };
     struct op *o = op_new(e);
     if (!o)
         return -ENOMEM;
-    host_vm_create(s->h, spec, on_op_done, o);
-    return op_wait(s, o, -1, "create", e);
+    switch (kind) {
+    case OP_CREATE:
+        host_vm_create(s->h, arg, on_op_done, o);
+        break;
+    case OP_DESTROY:
+        host_vm_destroy(s->h, id, on_op_done, o);
+        break;
+    case OP_PAUSE:
+        host_vm_pause(s->h, id, arg, on_op_done, o);
+        break;
+    case OP_SET_NET:
+        host_vm_set_net(s->h, id, arg, on_op_done, o);
+        break;
+    case OP_PING:
+        host_vm_ping(s->h, id, on_op_done, o);
+        break;
+    case OP_RECONNECT:
+        host_vm_agent_reconnect(s->h, id, on_op_done, o);
+        break;
+    }
+    return op_wait(s, o, deadline_us, what[kind], e);
+}
+
+int host_sync_vm_create(struct host_sync *s, const struct host_vm_spec *spec, struct herr *e)
+{
+    return op_run(s, OP_CREATE, NULL, spec, -1, e);
 }
 
 int host_sync_vm_destroy(struct host_sync *s, const char *id, struct herr *e)
 {
-    struct op *o = op_new(e);
-    if (!o)
-        return -ENOMEM;
-    host_vm_destroy(s->h, id, on_op_done, o);
-    return op_wait(s, o, -1, "destroy", e);
+    return op_run(s, OP_DESTROY, id, NULL, -1, e);
 }
 
 int host_sync_vm_pause(struct host_sync *s, const char *id, const char *snap_dir,
                        struct herr *e)
 {
-    struct op *o = op_new(e);
-    if (!o)
-        return -ENOMEM;
-    host_vm_pause(s->h, id, snap_dir, on_op_done, o);
-    return op_wait(s, o, -1, "pause", e);
+    return op_run(s, OP_PAUSE, id, snap_dir, -1, e);
 }
 
 int host_sync_vm_set_net(struct host_sync *s, const char *id, const char *net_json,
                          struct herr *e)
 {
-    struct op *o = op_new(e);
-    if (!o)
-        return -ENOMEM;
-    host_vm_set_net(s->h, id, net_json, on_op_done, o);
-    return op_wait(s, o, -1, "set net", e);
+    return op_run(s, OP_SET_NET, id, net_json, -1, e);
 }
 
 int host_sync_vm_ping(struct host_sync *s, const char *id, int64_t deadline_us, struct herr *e)
 {
-    struct op *o = op_new(e);
-    if (!o)
-        return -ENOMEM;
-    host_vm_ping(s->h, id, on_op_done, o);
-    return op_wait(s, o, deadline_us, "agent ping", e);
+    return op_run(s, OP_PING, id, NULL, deadline_us, e);
 }
 
 int host_sync_vm_agent_reconnect(struct host_sync *s, const char *id, int64_t deadline_us,
                                  struct herr *e)
 {
-    struct op *o = op_new(e);
-    if (!o)
-        return -ENOMEM;
-    host_vm_agent_reconnect(s->h, id, on_op_done, o);
-    return op_wait(s, o, deadline_us, "agent reconnect", e);
+    return op_run(s, OP_RECONNECT, id, NULL, deadline_us, e);
 }
 
 static void on_qmp_reply(void *ud, const char *id, const struct host_result *res,

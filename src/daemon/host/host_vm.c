@@ -56,24 +56,25 @@ void hvm_ev_free(struct event **ev)
     *ev = NULL;
 }
 
+/* A write event (may be NULL) is pending exactly while its client has bytes queued. */
+static void write_event_follow(struct event *ev, bool want_write)
+{
+    if (ev && want_write)
+        event_add(ev, NULL);
+    else if (ev)
+        event_del(ev);
+}
+
 void hvm_update_agent_write(struct host_vm *vm)
 {
-    if (!vm->agent || !vm->ev_agent_w)
-        return;
-    if (agent_client_want_write(vm->agent))
-        event_add(vm->ev_agent_w, NULL);
-    else
-        event_del(vm->ev_agent_w);
+    if (vm->agent)
+        write_event_follow(vm->ev_agent_w, agent_client_want_write(vm->agent));
 }
 
 void hvm_update_qmp_write(struct host_vm *vm)
 {
-    if (!vm->qmp || !vm->ev_qmp_w)
-        return;
-    if (qmp_client_want_write(vm->qmp))
-        event_add(vm->ev_qmp_w, NULL);
-    else
-        event_del(vm->ev_qmp_w);
+    if (vm->qmp)
+        write_event_follow(vm->ev_qmp_w, qmp_client_want_write(vm->qmp));
 }
 
 void hvm_resize_complete(struct host_vm *vm, const struct host_result *res)
@@ -179,16 +180,33 @@ void hvm_unlink(struct host_vm *vm)
 }
 
 /* The last step of a VM's life: called only at the tail of one of its own event callbacks. */
+void hvm_remove_dir(struct host_vm *vm)
+{
+    struct host *h = vm->h;
+    rundir_remove(vm->run_dir);
+    /* QEMU is gone; a cgroup still busy (a process stuck past SIGKILL) is pruned later */
+    if (h->cgroup_root[0])
+        (void)cgroup_vm_remove(h->cgroup_root, vm->id);
+}
+
+void hvm_kill_now(struct host_vm *vm)
+{
+    if (vm->qemu_alive && vm->state != HVM_ADOPTING) {
+        proc_kill(&vm->qemu, SIGKILL);
+        (void)proc_wait(&vm->qemu, mono_now_us() + HVM_KILL_WAIT_MS * 1000); /* prompt */
+    }
+    if (vm->img_alive) {
+        proc_kill(&vm->img, SIGKILL);
+        (void)proc_wait(&vm->img, mono_now_us() + HVM_KILL_WAIT_MS * 1000);
+    }
+}
+
 static void hvm_finish(struct host_vm *vm)
 {
     struct host *h = vm->h;
     hvm_release(vm, true);
-    if (vm->remove_dir && !h->keep_dirs) {
-        rundir_remove(vm->run_dir);
-        /* QEMU is gone; a cgroup still busy (a process stuck past SIGKILL) is pruned later */
-        if (h->cgroup_root[0])
-            (void)cgroup_vm_remove(h->cgroup_root, vm->id);
-    }
+    if (vm->remove_dir && !h->keep_dirs)
+        hvm_remove_dir(vm);
     hvm_unlink(vm);
     hvm_defer_done(h, vm->start_done, vm->start_ud, vm->id, &vm->start_res);
     hvm_defer_done(h, vm->destroy_done, vm->destroy_ud, vm->id, &vm->destroy_res);

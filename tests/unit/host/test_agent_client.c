@@ -254,6 +254,7 @@ struct one_ctx {
     void *inner_ud;
     int dst_fd;                           /* FILE_GET target, or -1 */
     uint64_t written;
+    bool credit;                          /* on_credit came (a pushed upload has room) */
     bool ended;
     struct agent_end end;
 };
@@ -295,9 +296,12 @@ static void one_on_end(void *ud, const struct agent_end *end)
         o->inner->on_end(o->inner_ud, end);
 }
 
+static void one_on_credit(void *ud, size_t room);
+
 static const struct agent_stream_ops one_ops = {
     .on_data = one_on_data,
     .on_info = one_on_info,
+    .on_credit = one_on_credit,
     .on_end = one_on_end,
 };
 
@@ -322,12 +326,47 @@ static int one_wait(struct agent_client *c, struct one_ctx *o, int r, uint32_t s
 }
 
 
+static void one_on_credit(void *ud, size_t room)
+{
+    ((struct one_ctx *)ud)->credit = true;
+}
+
+static bool credit_or_ended(void *arg)
+{
+    struct one_ctx *o = arg;
+    return o->credit || o->ended;
+}
+
+/* A file upload as host_sync.c does it: read the source, push, wait for credit when a write
+ * is refused in part, finish. */
 static int agent_file_put(struct agent_client *c, const char *path, uint32_t mode, int src_fd,
-                   int64_t deadline_us, uint64_t *ret_size, struct herr *e)
+                          int64_t deadline_us, uint64_t *ret_size, struct herr *e)
 {
     struct one_ctx o = { .dst_fd = -1 };
     uint32_t id = 0;
-    int r = agent_file_put_start(c, path, mode, src_fd, &one_ops, &o, &id);
+    int r = agent_file_put_push_start(c, path, mode, &one_ops, &o, &id);
+    static uint8_t chunk[256 * 1024];
+    while (r == 0 && !o.ended) {
+        ssize_t n = read(src_fd, chunk, sizeof(chunk));
+        if (n <= 0) {
+            r = n < 0 ? herr_set(e, -errno, "agent file put: read: %s", strerror(errno))
+                      : agent_stream_finish(c, id);
+            break;
+        }
+        for (size_t off = 0; r == 0 && off < (size_t)n && !o.ended;) {
+            o.credit = false;
+            ssize_t w = agent_stream_write(c, id, chunk + off, (size_t)n - off);
+            if (w < 0) {
+                r = (int)w;
+                break;
+            }
+            off += (size_t)w;
+            if (off < (size_t)n && !o.credit)
+                r = agent_client_run(c, deadline_us, credit_or_ended, &o);
+        }
+    }
+    if (r < 0 && o.ended)
+        r = 0; /* the stream's end says why */
     r = one_wait(c, &o, r, id, "file put", deadline_us, e);
     if (r == 0 && ret_size)
         *ret_size = o.end.size;
