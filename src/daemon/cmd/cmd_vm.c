@@ -49,7 +49,6 @@ static int parse_uint(const char *s, unsigned long min, unsigned long max, unsig
     return 0;
 }
 
-
 /* Resolves --rootfs: a catalog name of the images dir (only minimal and debian-12, as
  * before), or a path. The catalog of the control layer maps names for hearthd; this command
  * has no catalog, so it keeps its own two names. 0, -EINVAL (neither), -ENAMETOOLONG. */

@@ -5,31 +5,21 @@
 #include "daemon/host/host.h"
 #include "daemon/host/host_internal.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
-#include "common/herr.h"
 #include "common/hostname.h"
-#include "common/mono.h"
 #include "daemon/host/cgroup.h"
-#include "daemon/host/migsplit.h"
-#include "daemon/host/proc.h"
-#include "daemon/host/qemu.h"
-#include "daemon/host/qmp.h"
-#include "daemon/host/rundir.h"
 #include "daemon/host/snapshot.h"
 #include "daemon/host/usock.h"
 
@@ -470,7 +460,6 @@ void hvm_spawn_qemu(struct host_vm *vm)
     hvm_timer_arm(vm->ev_retry, 0);
 }
 
-
 /* --- VM objects --- */
 
 struct host_vm *hvm_new(struct host *h, const char *id, enum hvm_state state)
@@ -500,7 +489,6 @@ out_free:
     free(vm);
     return NULL;
 }
-
 
 /* --- create --- */
 

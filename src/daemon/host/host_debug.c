@@ -6,6 +6,8 @@
 #include "daemon/host/host_internal.h"
 
 #include <errno.h>
+#include <event2/event.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -4,33 +4,11 @@
 #include "daemon/host/host.h"
 #include "daemon/host/host_internal.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <event2/event.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
-#include <jansson.h>
-
-#include "common/herr.h"
-#include "common/hostname.h"
-#include "common/mono.h"
-#include "daemon/host/cgroup.h"
-#include "daemon/host/migsplit.h"
-#include "daemon/host/proc.h"
-#include "daemon/host/qemu.h"
-#include "daemon/host/qmp.h"
-#include "daemon/host/rundir.h"
 #include "daemon/host/snapshot.h"
-#include "daemon/host/usock.h"
 
 /* --- destroy --- */
 
@@ -116,7 +94,6 @@ void host_vm_destroy(struct host *h, const char *id, host_done_fn done, void *ud
         return;
     }
 }
-
 
 void host_vm_discard(struct host *h, const char *id)
 {

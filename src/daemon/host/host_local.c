@@ -14,28 +14,14 @@
 #include <event2/event.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <jansson.h>
-
-#include "common/herr.h"
-#include "common/hostname.h"
-#include "common/mono.h"
 #include "daemon/host/cgroup.h"
-#include "daemon/host/migsplit.h"
-#include "daemon/host/proc.h"
-#include "daemon/host/qemu.h"
-#include "daemon/host/qmp.h"
-#include "daemon/host/rundir.h"
-#include "daemon/host/snapshot.h"
-#include "daemon/host/usock.h"
 
 #define HOST_ERR_STR_(name, str) [name] = str,
 static const char *const host_err_names[] = { HOST_ERR_TABLE(HOST_ERR_STR_) };
@@ -149,7 +135,6 @@ enum host_err hvm_err_from_errno(int r)
     }
 }
 
-
 /* --- the host --- */
 
 int hvm_copy_str(char *out, size_t len, const char *s)
@@ -243,7 +228,6 @@ static void host_release(struct host *h)
     free(h);
 }
 
-
 void host_free(struct host *h)
 {
     if (!h)
@@ -272,7 +256,6 @@ void host_free(struct host *h)
     host_release(h);
 }
 
-
 void host_free_keep_vms(struct host *h)
 {
     if (!h)
@@ -292,7 +275,6 @@ void host_free_keep_vms(struct host *h)
     }
     host_release(h);
 }
-
 
 /* --- queries --- */
 

@@ -11,7 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/buf.h"
 #include "common/herr.h"
 #include "common/mono.h"
 #include "common/wire.h"
