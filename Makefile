@@ -206,7 +206,7 @@ $(O)/fuzz/fuzz_wire: tests/fuzz/fuzz_wire.c src/common/wire.c src/common/buf.c
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^
 
 $(O)/fuzz/fuzz_qmp: tests/fuzz/fuzz_qmp.c src/daemon/host/qmp.c src/common/herr.c \
-		src/common/buf.c
+		src/daemon/host/usock.c src/common/buf.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ -ljansson
 

@@ -5,7 +5,6 @@
 #include "daemon/host/agent_client.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,6 +16,7 @@
 
 #include "common/hostname.h"
 #include "common/wire.h"
+#include "daemon/host/usock.h"
 #include "common/mono.h"
 
 #define AGENT_OUT_MAX (8u * 1024u * 1024u)  /* queued output; past it the peer is not reading */
@@ -81,14 +81,9 @@ static void note(struct agent_client *c, const char *fmt, ...)
 
 int agent_client_new(int fd, struct agent_client **ret)
 {
-    struct agent_client *c = calloc(1, sizeof(*c));
-    if (!c) {
-        close(fd);
+    struct agent_client *c = usock_client_alloc(fd, sizeof(*c));
+    if (!c)
         return -ENOMEM;
-    }
-    int fl = fcntl(fd, F_GETFL);
-    if (fl >= 0)
-        (void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);
     c->fd = fd;
     c->next_stream = 1;
     uint8_t rnd[16];
@@ -756,12 +751,16 @@ int agent_client_resync(struct agent_client *c)
     return flush(c);
 }
 
+/* A new stream of kind, not linked yet, for the opening request req (json_decref()'d when
+ * out of memory: NULL). */
 static struct agent_stream *stream_new(struct agent_client *c, uint16_t kind,
-                                       const struct agent_stream_ops *ops, void *ud)
+                                       const struct agent_stream_ops *ops, void *ud, json_t *req)
 {
     struct agent_stream *s = calloc(1, sizeof(*s));
-    if (!s)
+    if (!s) {
+        json_decref(req);
         return NULL;
+    }
     s->id = c->next_stream++;
     if (c->next_stream == 0)
         c->next_stream = 1;
@@ -829,11 +828,9 @@ int agent_exec_start(struct agent_client *c, const struct agent_exec_req *req,
         argv = env = NULL; /* owned by j now (set_new steals even on failure) */
         goto out_nomem;
     }
-    struct agent_stream *s = stream_new(c, WIRE_EXEC, ops, ud);
-    if (!s) {
-        json_decref(j);
+    struct agent_stream *s = stream_new(c, WIRE_EXEC, ops, ud, j);
+    if (!s)
         return -ENOMEM;
-    }
     if (req->stdin_pipe) {
         s->src_active = true;
         s->src_type = WIRE_STDIN;
@@ -869,11 +866,9 @@ int agent_file_put_push_start(struct agent_client *c, const char *path, uint32_t
     json_t *j = json_pack("{s:s, s:i}", "path", path, "mode", (int)mode);
     if (!j)
         return -EINVAL;
-    struct agent_stream *s = stream_new(c, WIRE_FILE_PUT, ops, ud);
-    if (!s) {
-        json_decref(j);
+    struct agent_stream *s = stream_new(c, WIRE_FILE_PUT, ops, ud, j);
+    if (!s)
         return -ENOMEM;
-    }
     s->src_active = true;
     s->src_type = WIRE_DATA;
     s->push = true;
@@ -928,12 +923,8 @@ int agent_file_get_start(struct agent_client *c, const char *path,
     json_t *j = json_pack("{s:s}", "path", path);
     if (!j)
         return -EINVAL;
-    struct agent_stream *s = stream_new(c, WIRE_FILE_GET, ops, ud);
-    if (!s) {
-        json_decref(j);
-        return -ENOMEM;
-    }
-    return stream_open(c, s, j, ret_stream);
+    struct agent_stream *s = stream_new(c, WIRE_FILE_GET, ops, ud, j);
+    return s ? stream_open(c, s, j, ret_stream) : -ENOMEM;
 }
 
 int agent_power_start(struct agent_client *c, const char *action,
@@ -943,10 +934,9 @@ int agent_power_start(struct agent_client *c, const char *action,
         return -ENOTCONN;
     if (!action || (strcmp(action, "poweroff") != 0 && strcmp(action, "reboot") != 0))
         return -EINVAL;
-    struct agent_stream *s = stream_new(c, WIRE_POWER, ops, ud);
-    if (!s)
-        return -ENOMEM;
-    return stream_open(c, s, json_pack("{s:s}", "action", action), ret_stream);
+    json_t *j = json_pack("{s:s}", "action", action);
+    struct agent_stream *s = stream_new(c, WIRE_POWER, ops, ud, j);
+    return s ? stream_open(c, s, j, ret_stream) : -ENOMEM;
 }
 
 int agent_netcfg_start(struct agent_client *c, const char *net_json,
@@ -957,12 +947,8 @@ int agent_netcfg_start(struct agent_client *c, const char *net_json,
     json_t *j = net_parse(net_json);
     if (!j)
         return -EINVAL;
-    struct agent_stream *s = stream_new(c, WIRE_NETCFG, ops, ud);
-    if (!s) {
-        json_decref(j);
-        return -ENOMEM;
-    }
-    return stream_open(c, s, j, ret_stream);
+    struct agent_stream *s = stream_new(c, WIRE_NETCFG, ops, ud, j);
+    return s ? stream_open(c, s, j, ret_stream) : -ENOMEM;
 }
 
 int agent_stream_signal(struct agent_client *c, uint32_t stream, int sig)

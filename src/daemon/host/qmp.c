@@ -5,7 +5,6 @@
 #include "daemon/host/qmp.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 
 #include "common/buf.h"
 #include "common/herr.h"
+#include "daemon/host/usock.h"
 
 struct qmp_client {
     int fd;                 /* owned, non-blocking */
@@ -185,14 +185,9 @@ int qmp_client_fd(const struct qmp_client *c)
 
 int qmp_client_new(int fd, qmp_event_fn on_event, void *userdata, struct qmp_client **ret)
 {
-    struct qmp_client *c = calloc(1, sizeof(*c));
-    if (!c) {
-        close(fd);
+    struct qmp_client *c = usock_client_alloc(fd, sizeof(*c)); /* reads never block the loop */
+    if (!c)
         return -ENOMEM;
-    }
-    int fl = fcntl(fd, F_GETFL);
-    if (fl >= 0)
-        (void)fcntl(fd, F_SETFL, fl | O_NONBLOCK); /* reads must never block the loop */
     c->fd = fd;
     c->next_id = 1;
     c->on_event = on_event;

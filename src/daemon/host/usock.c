@@ -4,6 +4,8 @@
 #include "daemon/host/usock.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -28,4 +30,17 @@ int usock_connect(const char *path, int *ret_fd)
     }
     *ret_fd = fd;
     return 0;
+}
+
+void *usock_client_alloc(int fd, size_t size)
+{
+    void *p = calloc(1, size);
+    if (!p) {
+        close(fd);
+        return NULL;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0)
+        (void)fcntl(fd, F_SETFL, fl | O_NONBLOCK); /* fails only for a bad fd: reads show it */
+    return p;
 }
