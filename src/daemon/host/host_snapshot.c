@@ -52,6 +52,25 @@ static json_t *ignore_shared_caps(void)
                      "state", 1);
 }
 
+/* A query-migrate reply, on either side: 1 completed; 0 still running (the next poll is
+ * armed: ~1 ms, the device state takes a few ms); -EIO failed, with msg "<what> <status>:
+ * <QEMU's reason, or no_reason>". */
+static int migration_polled(struct host_vm *vm, const struct qmp_msg *reply, const char *what,
+                            const char *no_reason, char *msg, size_t len)
+{
+    const char *st, *why;
+    enum qmp_migration m = qmp_migration_state(reply->ret, &st, &why);
+    if (m == QMP_MIGRATION_FAILED) {
+        snprintf(msg, len, "%s %s: %s", what, st, why ? why : no_reason);
+        return -EIO;
+    }
+    if (m != QMP_MIGRATION_COMPLETED) {
+        hvm_timer_arm(vm->ev_retry, 1);
+        return 0;
+    }
+    return 1;
+}
+
 static void on_restore_reply(void *ud, const struct qmp_msg *reply)
 {
     struct host_vm *vm = ud;
@@ -66,6 +85,7 @@ static void on_restore_reply(void *ud, const struct qmp_msg *reply)
         restore_fail(vm, HOST_E_QEMU, -EREMOTEIO, names[vm->rstep], reply);
         return;
     }
+    char msg[400];
     switch (vm->rstep) {
     case HVM_RESTORE_VERSION: {
         char version[128];
@@ -80,26 +100,17 @@ static void on_restore_reply(void *ud, const struct qmp_msg *reply)
         vm->rstep = HVM_RESTORE_CAPS;
         break;
     }
-    case HVM_RESTORE_CAPS:
-        vm->rstep = HVM_RESTORE_INCOMING;
-        break;
-    case HVM_RESTORE_INCOMING:
-        vm->rstep = HVM_RESTORE_SEND;
+    case HVM_RESTORE_CAPS: /* the capability is set: migrate-incoming next */
+    case HVM_RESTORE_INCOMING: /* QEMU listens on incoming.sock: send the state */
+        vm->rstep = vm->rstep == HVM_RESTORE_CAPS ? HVM_RESTORE_INCOMING : HVM_RESTORE_SEND;
         break;
     case HVM_RESTORE_WAIT: {
-        const char *st, *why;
-        enum qmp_migration m = qmp_migration_state(reply->ret, &st, &why);
-        if (m == QMP_MIGRATION_FAILED) {
-            char msg[400];
-            snprintf(msg, sizeof(msg), "loading the device state %s: %s", st,
-                     why ? why : "(no reason given; see qemu.log)");
+        int m = migration_polled(vm, reply, "loading the device state",
+                                 "(no reason given; see qemu.log)", msg, sizeof(msg));
+        if (m < 0)
             restore_fail(vm, HOST_E_QEMU, -EIO, msg, NULL);
+        if (m <= 0)
             return;
-        }
-        if (m != QMP_MIGRATION_COMPLETED) {
-            hvm_timer_arm(vm->ev_retry, 1); /* ~1 ms polls: the load takes a few ms */
-            return;
-        }
         vm->rstep = HVM_RESTORE_CONT;
         vm->guest_ran = true;
         break;
@@ -504,43 +515,37 @@ static void on_pause_reply(void *ud, const struct qmp_msg *reply)
         hvm_pause_fail(vm, HOST_E_QEMU, -EREMOTEIO, names[vm->pstep], reply);
         return;
     }
+    /* the commands before the migration only advance the step */
+    static const enum hvm_pause_step next[] = {
+        [HVM_PAUSE_STOP] = HVM_PAUSE_VERSION, [HVM_PAUSE_VERSION] = HVM_PAUSE_CAPS,
+        [HVM_PAUSE_CAPS] = HVM_PAUSE_PARAMS, [HVM_PAUSE_PARAMS] = HVM_PAUSE_MIGRATE,
+    };
+    char msg[400];
     switch (vm->pstep) {
-    case HVM_PAUSE_STOP:
-        vm->pstep = HVM_PAUSE_VERSION;
-        break;
     case HVM_PAUSE_VERSION:
         qmp_version_string(reply->ret, vm->qemu_version, sizeof(vm->qemu_version));
-        vm->pstep = HVM_PAUSE_CAPS;
-        break;
+        __attribute__((fallthrough));
+    case HVM_PAUSE_STOP:
     case HVM_PAUSE_CAPS:
-        vm->pstep = HVM_PAUSE_PARAMS;
-        break;
     case HVM_PAUSE_PARAMS:
-        vm->pstep = HVM_PAUSE_MIGRATE;
-        break;
-    case HVM_PAUSE_MIGRATE:
-        return; /* the stream arrives on migrate.sock */
+        vm->pstep = next[vm->pstep];
+        hvm_pause_next(vm);
+        return;
     case HVM_PAUSE_WAIT: {
-        const char *st, *why;
-        enum qmp_migration m = qmp_migration_state(reply->ret, &st, &why);
-        if (m == QMP_MIGRATION_FAILED) {
-            char msg[400];
-            snprintf(msg, sizeof(msg), "migration %s: %s", st, why ? why : "(no reason given)");
+        int m = migration_polled(vm, reply, "migration", "(no reason given)", msg, sizeof(msg));
+        if (m < 0)
             hvm_pause_fail(vm, HOST_E_QEMU, -EIO, msg, NULL);
+        if (m <= 0)
             return;
-        }
-        if (m != QMP_MIGRATION_COMPLETED) {
-            hvm_timer_arm(vm->ev_retry, 1);
-            return;
-        }
         vm->pstep = HVM_PAUSE_QUIT;
-        break;
+        hvm_pause_next(vm);
+        return;
     }
+    case HVM_PAUSE_MIGRATE: /* the stream arrives on migrate.sock */
     case HVM_PAUSE_QUIT:
     case HVM_PAUSE_PING:
         return;
     }
-    hvm_pause_next(vm);
 }
 
 static void on_mig_readable(evutil_socket_t fd, short what, void *arg)
