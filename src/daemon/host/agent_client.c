@@ -568,20 +568,10 @@ static void pump(struct agent_client *c)
 
 static int flush(struct agent_client *c)
 {
-    while (c->out.len > 0) {
-        ssize_t n = send(c->fd, c->out.data, c->out.len, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN)
-            return 0;
-        if (n < 0) {
-            int r = errno == EPIPE ? -ECONNRESET : -errno;
-            client_break(c, r);
-            return r;
-        }
-        buf_consume(&c->out, (size_t)n);
-    }
-    return 0;
+    int r = usock_send_queued(c->fd, &c->out);
+    if (r < 0)
+        client_break(c, r);
+    return r;
 }
 
 static size_t push_room(const struct agent_stream *s)
@@ -913,6 +903,17 @@ int agent_stream_finish(struct agent_client *c, uint32_t stream)
     return 0;
 }
 
+/* Opens a stream of kind whose opening request is req (taken; NULL: the request could not be
+ * made from the caller's arguments, -EINVAL). */
+static int stream_start(struct agent_client *c, uint16_t kind, json_t *req,
+                        const struct agent_stream_ops *ops, void *ud, uint32_t *ret_stream)
+{
+    if (!req)
+        return -EINVAL;
+    struct agent_stream *s = stream_new(c, kind, ops, ud, req);
+    return s ? stream_open(c, s, req, ret_stream) : -ENOMEM;
+}
+
 int agent_file_get_start(struct agent_client *c, const char *path,
                          const struct agent_stream_ops *ops, void *ud, uint32_t *ret_stream)
 {
@@ -920,11 +921,8 @@ int agent_file_get_start(struct agent_client *c, const char *path,
         return -ENOTCONN;
     if (!path_ok(path))
         return -EINVAL;
-    json_t *j = json_pack("{s:s}", "path", path);
-    if (!j)
-        return -EINVAL;
-    struct agent_stream *s = stream_new(c, WIRE_FILE_GET, ops, ud, j);
-    return s ? stream_open(c, s, j, ret_stream) : -ENOMEM;
+    return stream_start(c, WIRE_FILE_GET, json_pack("{s:s}", "path", path), ops, ud,
+                        ret_stream);
 }
 
 int agent_power_start(struct agent_client *c, const char *action,
@@ -944,11 +942,7 @@ int agent_netcfg_start(struct agent_client *c, const char *net_json,
 {
     if (c->broken)
         return -ENOTCONN;
-    json_t *j = net_parse(net_json);
-    if (!j)
-        return -EINVAL;
-    struct agent_stream *s = stream_new(c, WIRE_NETCFG, ops, ud, j);
-    return s ? stream_open(c, s, j, ret_stream) : -ENOMEM;
+    return stream_start(c, WIRE_NETCFG, net_parse(net_json), ops, ud, ret_stream);
 }
 
 int agent_stream_signal(struct agent_client *c, uint32_t stream, int sig)

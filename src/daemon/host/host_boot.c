@@ -109,6 +109,13 @@ static void conn_broke(struct host_vm *vm, const char *what, int r)
     hvm_maybe_finish(vm);
 }
 
+/* The agent connection broke with r: dropped (its streams end with LOST), then as above. */
+static void agent_broke(struct host_vm *vm, int r)
+{
+    hvm_drop_agent(vm, true);
+    conn_broke(vm, "agent", r);
+}
+
 static void on_qmp_readable(evutil_socket_t fd, short what, void *arg)
 {
     struct host_vm *vm = arg;
@@ -141,9 +148,7 @@ static void on_agent_readable(evutil_socket_t fd, short what, void *arg)
     struct host_vm *vm = arg;
     int r = agent_client_on_readable(vm->agent);
     if (r < 0) {
-        /* the streams ended with LOST inside on_readable already */
-        hvm_drop_agent(vm, true);
-        conn_broke(vm, "agent", r);
+        agent_broke(vm, r); /* its streams ended with LOST inside on_readable already */
         return;
     }
     hvm_maybe_started(vm);
@@ -293,9 +298,8 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
          * for a port that is opened and closed again (agent restart) and costs extra READYs. */
         int r = agent_client_hello(vm->agent);
         if (r < 0) {
-            hvm_drop_agent(vm, true);
-            hvm_conn_lost(vm, "agent", r);
-            break;
+            agent_broke(vm, r); /* finishes vm if it can: return at once */
+            return;
         }
         hvm_update_agent_write(vm);
         hvm_timer_arm(vm->ev_retry, HVM_HELLO_EVERY_MS);

@@ -228,14 +228,20 @@ static void host_release(struct host *h)
     free(h);
 }
 
-void host_free(struct host *h)
+/* host_free() (keep_vms false) and host_free_keep_vms(). */
+static void host_teardown(struct host *h, bool keep_vms)
 {
     if (!h)
         return;
-    hvm_flatten_stop_all(h, true);
+    hvm_flatten_stop_all(h, !keep_vms);
     while (h->vms) {
         struct host_vm *vm = h->vms;
         h->vms = vm->next;
+        if (keep_vms) {
+            hvm_release(vm, false);
+            hvm_free(vm);
+            continue;
+        }
         hvm_kill_now(vm);
         hvm_release(vm, true);
         if (vm->state != HVM_ADOPTING && !h->keep_dirs)
@@ -253,27 +259,23 @@ void host_free(struct host *h)
         }
         hvm_free(vm);
     }
-    host_release(h);
-}
-
-void host_free_keep_vms(struct host *h)
-{
-    if (!h)
-        return;
-    hvm_flatten_stop_all(h, false);
-    while (h->vms) {
-        struct host_vm *vm = h->vms;
-        h->vms = vm->next;
-        hvm_release(vm, false);
-        hvm_free(vm);
-    }
     /* what a crash would lose: pending completions are dropped, not run */
-    while (h->defers) {
+    while (keep_vms && h->defers) {
         struct hvm_defer *d = h->defers;
         h->defers = d->next;
         free(d);
     }
     host_release(h);
+}
+
+void host_free(struct host *h)
+{
+    host_teardown(h, false);
+}
+
+void host_free_keep_vms(struct host *h)
+{
+    host_teardown(h, true);
 }
 
 /* --- queries --- */

@@ -193,6 +193,12 @@ static void op_free(struct op *o)
     free(o);
 }
 
+/* Why a wait ended early: its deadline passed, or it was interrupted. */
+static const char *wait_err_text(int r)
+{
+    return r == -ETIMEDOUT ? "no answer before the deadline" : strerror(-r);
+}
+
 static void on_op_done(void *ud, const char *id, const struct host_result *res)
 {
     struct op *o = ud;
@@ -217,9 +223,7 @@ static int op_wait(struct host_sync *s, struct op *o, int64_t deadline_us, const
     int r = host_sync_run(s, op_done, o, deadline_us);
     if (r < 0) {
         o->abandoned = true;
-        if (r == -ETIMEDOUT)
-            return herr_set(e, r, "%s: no answer before the deadline", what);
-        return herr_set(e, r, "%s: %s", what, strerror(-r));
+        return herr_set(e, r, "%s: %s", what, wait_err_text(r));
     }
     r = host_sync_errno(&o->res);
     if (r < 0)
@@ -325,7 +329,7 @@ int host_sync_vm_qmp(struct host_sync *s, const char *id, const char *cmd, const
     if (r < 0) {
         o->abandoned = true;
         return herr_set(e, r, "qmp '%s': %s", cmd,
-                        r == -ETIMEDOUT ? "no answer before the deadline" : strerror(-r));
+                        wait_err_text(r));
     }
     if (o->res.err == HOST_E_QEMU)
         r = herr_set(e, -EREMOTEIO, "%s", o->res.msg);
@@ -453,12 +457,10 @@ static void on_stream_credit(void *ud, size_t room)
 static void on_stream_end(void *ud, const struct agent_end *end)
 {
     struct stream *x = ud;
-    if (x->abandoned) {
-        stream_free(x);
-        return;
-    }
     x->ended = true;
     x->end = *end;
+    if (x->abandoned)
+        stream_free(x); /* nobody waits for it */
 }
 
 static const struct agent_stream_ops stream_ops = {
@@ -523,7 +525,7 @@ static int stream_wait(struct host_sync *s, const char *id, struct stream *x, co
     int r = host_sync_run(s, stream_ended, x, deadline_us);
     if (r < 0) {
         herr_set(e, r, "agent %s: %s", what,
-                 r == -ETIMEDOUT ? "no answer before the deadline" : strerror(-r));
+                 wait_err_text(r));
         return r;
     }
     return end_to_errno(&x->end, e);
@@ -584,6 +586,8 @@ int host_sync_exec_many(struct host_sync *s, const char *id, const struct agent_
     for (size_t i = 0; i < n; i++) {
         rets[i] = (struct host_sync_exec_result){ .exit_code = -1 };
         xs[i] = stream_new(s, out_cap);
+        if (xs[i])
+            xs[i]->res = &rets[i]; /* output is buffered as it comes */
         int r = xs[i] ? host_vm_exec(s->h, id, &reqs[i], &stream_ops, xs[i], &xs[i]->id)
                       : -ENOMEM;
         if (r < 0) {
@@ -604,12 +608,11 @@ int host_sync_exec_many(struct host_sync *s, const char *id, const struct agent_
             rets[i].out = (uint8_t *)calloc(1, 1);
             rets[i].err = (uint8_t *)calloc(1, 1);
         } else {
-            xs[i]->res = &rets[i];
             if (!xs[i]->ended) {
                 /* deadline or interrupt: stop the command, forget the stream */
                 ri = r < 0 ? r : -ETIMEDOUT;
                 herr_set(e, ri, "agent exec '%s': %s", prog,
-                         ri == -ETIMEDOUT ? "no answer before the deadline" : strerror(-ri));
+                         wait_err_text(ri));
             } else {
                 ri = end_to_errno(&xs[i]->end, e);
             }
@@ -701,7 +704,7 @@ static int put_pump(struct host_sync *s, const char *id, struct stream *x, int s
                 r = host_sync_run(s, credit_or_end, x, deadline_us);
                 if (r < 0)
                     herr_set(e, r, "agent file put: %s",
-                             r == -ETIMEDOUT ? "no answer before the deadline" : strerror(-r));
+                             wait_err_text(r));
             }
         }
     }

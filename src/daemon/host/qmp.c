@@ -210,17 +210,7 @@ bool qmp_client_want_write(const struct qmp_client *c)
 
 int qmp_client_on_writable(struct qmp_client *c)
 {
-    while (c->out.len > 0) {
-        ssize_t n = send(c->fd, c->out.data, c->out.len, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN)
-            return 0;
-        if (n < 0)
-            return errno == EPIPE ? -ECONNRESET : -errno;
-        buf_consume(&c->out, (size_t)n);
-    }
-    return 0;
+    return usock_send_queued(c->fd, &c->out);
 }
 
 int qmp_client_send(struct qmp_client *c, const char *cmd, json_t *args, qmp_reply_fn on_reply,

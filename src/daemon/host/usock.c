@@ -11,6 +11,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "common/buf.h"
 
 int usock_connect(const char *path, int *ret_fd)
 {
@@ -29,6 +30,21 @@ int usock_connect(const char *path, int *ret_fd)
         return r;
     }
     *ret_fd = fd;
+    return 0;
+}
+
+int usock_send_queued(int fd, struct buf *out)
+{
+    while (out->len > 0) {
+        ssize_t n = send(fd, out->data, out->len, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return 0;
+        if (n < 0)
+            return errno == EPIPE ? -ECONNRESET : -errno;
+        buf_consume(out, (size_t)n);
+    }
     return 0;
 }
 
