@@ -224,7 +224,13 @@ int cmd_vm_run(int argc, char **argv)
     struct herr err = { 0 };
     int rc = EXIT_HEARTHD;
     if (host_sync_vm_create(s, &spec, &err) < 0) {
-        fprintf(stderr, "hearthd: cannot start vm: %s\n", err.msg);
+        /* the host names the VM ("vm 'sb-…': "): this command has one, unnamed */
+        char prefix[sizeof(id) + 8];
+        snprintf(prefix, sizeof(prefix), "vm '%s': ", id);
+        const char *msg = err.msg;
+        if (strncmp(msg, prefix, strlen(prefix)) == 0)
+            msg += strlen(prefix);
+        fprintf(stderr, "hearthd: cannot start vm: %s\n", msg);
         goto out_free;
     }
     /* write errors come back as EPIPE instead of killing us before the VM is stopped */
