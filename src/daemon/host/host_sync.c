@@ -129,8 +129,9 @@ int host_sync_run(struct host_sync *s, bool (*cond)(void *arg), void *arg, int64
             r = -ETIMEDOUT;
             break;
         }
-        if (event_base_loop(s->base, EVLOOP_ONCE) < 0) {
-            r = -EIO;
+        int n = event_base_loop(s->base, EVLOOP_ONCE);
+        if (n != 0) { /* 1: no event is pending, so nothing can ever make cond true */
+            r = n < 0 ? -EIO : -ESRCH;
             break;
         }
     }

@@ -29,7 +29,7 @@ void host_sync_interrupt(struct host_sync *s);
 
 /* Runs the loop until cond(arg) is true (checked after each round of events), deadline_us
  * (monotonic µs; < 0: none) passed (-ETIMEDOUT) or host_sync_interrupt() (-EINTR). 0 when
- * cond held. */
+ * cond held; -ESRCH when no event is left that could make it true (no VM, no operation). */
 int host_sync_run(struct host_sync *s, bool (*cond)(void *arg), void *arg, int64_t deadline_us);
 
 /* The host errors as -errno, for callers that report errno values: HOST_OK 0, NOT_FOUND
