@@ -933,8 +933,7 @@ int agent_power_start(struct agent_client *c, const char *action,
     if (!action || (strcmp(action, "poweroff") != 0 && strcmp(action, "reboot") != 0))
         return -EINVAL;
     json_t *j = json_pack("{s:s}", "action", action);
-    struct agent_stream *s = stream_new(c, WIRE_POWER, ops, ud, j);
-    return s ? stream_open(c, s, j, ret_stream) : -ENOMEM;
+    return j ? stream_start(c, WIRE_POWER, j, ops, ud, ret_stream) : -ENOMEM;
 }
 
 int agent_netcfg_start(struct agent_client *c, const char *net_json,

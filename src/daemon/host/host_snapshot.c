@@ -71,18 +71,44 @@ static int migration_polled(struct host_vm *vm, const struct qmp_msg *reply, con
     return 1;
 }
 
+/* The QMP command of each step of a restore and of a pause. */
+static const char *const restore_cmds[] = {
+    [HVM_RESTORE_VERSION] = "query-version", [HVM_RESTORE_CAPS] = "migrate-set-capabilities",
+    [HVM_RESTORE_INCOMING] = "migrate-incoming", [HVM_RESTORE_WAIT] = "query-migrate",
+    [HVM_RESTORE_CONT] = "cont",
+};
+static const char *const pause_cmds[] = {
+    [HVM_PAUSE_STOP] = "stop", [HVM_PAUSE_VERSION] = "query-version",
+    [HVM_PAUSE_CAPS] = "migrate-set-capabilities", [HVM_PAUSE_PARAMS] = "migrate-set-parameters",
+    [HVM_PAUSE_MIGRATE] = "migrate", [HVM_PAUSE_WAIT] = "query-migrate", [HVM_PAUSE_QUIT] = "quit",
+};
+
+/* {"uri": "unix:<run dir>/<sock>"}, for migrate and migrate-incoming; NULL: out of memory. */
+static json_t *sock_uri(struct host_vm *vm, const char *sock)
+{
+    char path[PATH_MAX], uri[PATH_MAX + 8];
+    (void)hvm_sock_path(vm, sock, path);
+    snprintf(uri, sizeof(uri), "unix:%s", path);
+    return json_pack("{s:s}", "uri", uri);
+}
+
+/* Sends a step's command cmd with args (taken; NULL for none, or when want_args, out of
+ * memory) with on_reply; 0 or -errno. */
+static int step_send(struct host_vm *vm, const char *cmd, json_t *args, bool want_args,
+                     qmp_reply_fn on_reply)
+{
+    int r = want_args && !args ? -ENOMEM : qmp_client_send(vm->qmp, cmd, args, on_reply, vm);
+    json_decref(args);
+    return r;
+}
+
 static void on_restore_reply(void *ud, const struct qmp_msg *reply)
 {
     struct host_vm *vm = ud;
     if (vm->state != HVM_CREATING || !vm->restore)
         return;
-    static const char *const names[] = {
-        [HVM_RESTORE_VERSION] = "query-version", [HVM_RESTORE_CAPS] = "migrate-set-capabilities",
-        [HVM_RESTORE_INCOMING] = "migrate-incoming", [HVM_RESTORE_WAIT] = "query-migrate",
-        [HVM_RESTORE_CONT] = "cont",
-    };
     if (reply->kind == QMP_MSG_ERROR) {
-        restore_fail(vm, HOST_E_QEMU, -EREMOTEIO, names[vm->rstep], reply);
+        restore_fail(vm, HOST_E_QEMU, -EREMOTEIO, restore_cmds[vm->rstep], reply);
         return;
     }
     char msg[400];
@@ -158,55 +184,46 @@ static void on_restore_in_writable(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Sends the command of the current step (or starts the state upload). */
-void hvm_restore_next(struct host_vm *vm)
+/* QEMU listens on incoming.sock once migrate-incoming returned: the state file goes in. */
+static void restore_send_state(struct host_vm *vm)
 {
-    int r = 0;
-    json_t *args = NULL;
-    switch (vm->rstep) {
-    case HVM_RESTORE_VERSION:
-        r = qmp_client_send(vm->qmp, "query-version", NULL, on_restore_reply, vm);
-        break;
-    case HVM_RESTORE_CAPS:
-        args = ignore_shared_caps();
-        r = args ? qmp_client_send(vm->qmp, "migrate-set-capabilities", args, on_restore_reply,
-                                   vm)
-                 : -ENOMEM;
-        break;
-    case HVM_RESTORE_INCOMING: {
-        char path[PATH_MAX], uri[PATH_MAX + 8];
-        (void)hvm_sock_path(vm, "incoming.sock", path);
-        snprintf(uri, sizeof(uri), "unix:%s", path);
-        args = json_pack("{s:s}", "uri", uri);
-        r = args ? qmp_client_send(vm->qmp, "migrate-incoming", args, on_restore_reply, vm)
-                 : -ENOMEM;
-        break;
-    }
-    case HVM_RESTORE_SEND: {
-        char path[PATH_MAX];
-        (void)hvm_sock_path(vm, "incoming.sock", path);
-        r = usock_connect(path, &vm->in_fd); /* QEMU listens once migrate-incoming returned */
-        if (r < 0) {
-            restore_fail(vm, HOST_E_QEMU, r, "cannot connect to incoming.sock", NULL);
-            return;
-        }
-        vm->ev_in = event_new(vm->h->base, vm->in_fd, EV_WRITE, on_restore_in_writable, vm);
-        if (!vm->ev_in) {
-            restore_fail(vm, HOST_E_SYSTEM, -ENOMEM, "out of memory", NULL);
-            return;
-        }
-        on_restore_in_writable(vm->in_fd, EV_WRITE, vm);
+    char path[PATH_MAX];
+    (void)hvm_sock_path(vm, "incoming.sock", path);
+    int r = usock_connect(path, &vm->in_fd);
+    if (r < 0) {
+        restore_fail(vm, HOST_E_QEMU, r, "cannot connect to incoming.sock", NULL);
         return;
     }
-    case HVM_RESTORE_WAIT:
-        r = qmp_client_send(vm->qmp, "query-migrate", NULL, on_restore_reply, vm);
+    vm->ev_in = event_new(vm->h->base, vm->in_fd, EV_WRITE, on_restore_in_writable, vm);
+    if (!vm->ev_in) {
+        restore_fail(vm, HOST_E_SYSTEM, -ENOMEM, "out of memory", NULL);
+        return;
+    }
+    on_restore_in_writable(vm->in_fd, EV_WRITE, vm);
+}
+
+void hvm_restore_next(struct host_vm *vm)
+{
+    json_t *args = NULL;
+    switch (vm->rstep) {
+    case HVM_RESTORE_CAPS:
+        args = ignore_shared_caps();
         break;
+    case HVM_RESTORE_INCOMING:
+        args = sock_uri(vm, "incoming.sock");
+        break;
+    case HVM_RESTORE_SEND:
+        restore_send_state(vm);
+        return;
+    case HVM_RESTORE_VERSION:
+    case HVM_RESTORE_WAIT:
     case HVM_RESTORE_CONT:
-        r = qmp_client_send(vm->qmp, "cont", NULL, on_restore_reply, vm);
         break;
     default:
         return;
     }
-    json_decref(args);
+    bool want_args = vm->rstep == HVM_RESTORE_CAPS || vm->rstep == HVM_RESTORE_INCOMING;
+    int r = step_send(vm, restore_cmds[vm->rstep], args, want_args, on_restore_reply);
     if (r < 0) {
         restore_fail(vm, HOST_E_QEMU, r, "the QMP connection broke", NULL);
         return;
@@ -502,17 +519,10 @@ static void on_pause_reply(void *ud, const struct qmp_msg *reply)
     struct host_vm *vm = ud;
     if (vm->state != HVM_PAUSING)
         return;
-    static const char *const names[] = {
-        [HVM_PAUSE_STOP] = "stop", [HVM_PAUSE_VERSION] = "query-version",
-        [HVM_PAUSE_CAPS] = "migrate-set-capabilities",
-        [HVM_PAUSE_PARAMS] = "migrate-set-parameters",
-        [HVM_PAUSE_MIGRATE] = "migrate",
-        [HVM_PAUSE_WAIT] = "query-migrate", [HVM_PAUSE_QUIT] = "quit",
-    };
     if (reply->kind == QMP_MSG_ERROR) {
         if (vm->pstep == HVM_PAUSE_QUIT)
             return; /* QEMU exits anyway, or the deadline kills it */
-        hvm_pause_fail(vm, HOST_E_QEMU, -EREMOTEIO, names[vm->pstep], reply);
+        hvm_pause_fail(vm, HOST_E_QEMU, -EREMOTEIO, pause_cmds[vm->pstep], reply);
         return;
     }
     /* the commands before the migration only advance the step */
@@ -639,56 +649,41 @@ static int pause_listen(struct host_vm *vm)
 
 void hvm_pause_next(struct host_vm *vm)
 {
-    int r = 0;
     json_t *args = NULL;
+    int r;
     switch (vm->pstep) {
-    case HVM_PAUSE_STOP:
-        r = qmp_client_send(vm->qmp, "stop", NULL, on_pause_reply, vm);
-        break;
-    case HVM_PAUSE_VERSION:
-        r = qmp_client_send(vm->qmp, "query-version", NULL, on_pause_reply, vm);
-        break;
     case HVM_PAUSE_CAPS:
         args = ignore_shared_caps();
-        r = args ? qmp_client_send(vm->qmp, "migrate-set-capabilities", args, on_pause_reply, vm)
-                 : -ENOMEM;
         break;
     case HVM_PAUSE_PARAMS:
         /* QEMU caps migrations at 128 MiB/s by default: a restored VM's RAM crosses this
          * local socket and would take ~4x longer (docs/guests.md) */
         args = json_pack("{s:I}", "max-bandwidth", (json_int_t)1 << 40);
-        r = args ? qmp_client_send(vm->qmp, "migrate-set-parameters", args, on_pause_reply, vm)
-                 : -ENOMEM;
         break;
-    case HVM_PAUSE_MIGRATE: {
+    case HVM_PAUSE_MIGRATE:
         r = pause_listen(vm);
         if (r < 0) {
             hvm_pause_fail(vm, HOST_E_SYSTEM, r, "cannot open migrate.sock or the state file",
                            NULL);
             return;
         }
-        char path[PATH_MAX], uri[PATH_MAX + 8];
-        (void)hvm_sock_path(vm, "migrate.sock", path);
-        snprintf(uri, sizeof(uri), "unix:%s", path);
-        args = json_pack("{s:s}", "uri", uri);
-        r = args ? qmp_client_send(vm->qmp, "migrate", args, on_pause_reply, vm) : -ENOMEM;
+        args = sock_uri(vm, "migrate.sock");
         break;
-    }
+    case HVM_PAUSE_STOP:
+    case HVM_PAUSE_VERSION:
     case HVM_PAUSE_WAIT:
-        r = qmp_client_send(vm->qmp, "query-migrate", NULL, on_pause_reply, vm);
-        break;
-    case HVM_PAUSE_QUIT:
-        /* the state is saved: QEMU may go; its exit (pidfd) finishes the pause */
-        r = qmp_client_send(vm->qmp, "quit", NULL, on_pause_reply, vm);
-        if (r < 0) {
-            proc_kill(&vm->qemu, SIGKILL); /* the RAM file is consistent: nothing to lose */
-            r = 0;
-        }
+    case HVM_PAUSE_QUIT: /* the state is saved: QEMU may go; its exit finishes the pause */
         break;
     case HVM_PAUSE_PING:
         return;
     }
-    json_decref(args);
+    bool want_args = vm->pstep == HVM_PAUSE_CAPS || vm->pstep == HVM_PAUSE_PARAMS ||
+                     vm->pstep == HVM_PAUSE_MIGRATE;
+    r = step_send(vm, pause_cmds[vm->pstep], args, want_args, on_pause_reply);
+    if (r < 0 && vm->pstep == HVM_PAUSE_QUIT) {
+        proc_kill(&vm->qemu, SIGKILL); /* the RAM file is consistent: nothing to lose */
+        r = 0;
+    }
     if (r < 0) {
         hvm_pause_fail(vm, HOST_E_QEMU, r, "the QMP connection broke", NULL);
         return;

@@ -399,11 +399,15 @@ struct stream {
     bool credit;                          /* on_credit came since the last refused write */
 };
 
-static struct stream *stream_new(struct host_sync *s, size_t out_cap)
+/* A stream's state for call what ("exec", "file put", ...); NULL with e when out of memory. */
+static struct stream *stream_new(struct host_sync *s, size_t out_cap, const char *what,
+                                 struct herr *e)
 {
     struct stream *x = calloc(1, sizeof(*x));
-    if (!x)
+    if (!x) {
+        herr_set(e, -ENOMEM, "agent %s: out of memory", what);
         return NULL;
+    }
     x->s = s;
     x->dst_fd = -1;
     buf_init(&x->out, out_cap);
@@ -487,6 +491,16 @@ static const char *start_err_text(int r)
     default:
         return strerror(-r);
     }
+}
+
+/* x (from stream_new()) was started with result r: 0, or r with e and x freed. */
+static int started(struct stream *x, int r, const char *what, struct herr *e)
+{
+    if (r < 0) {
+        stream_free(x);
+        herr_set(e, r, "agent %s: cannot start: %s", what, start_err_text(r));
+    }
+    return r;
 }
 
 static int end_to_errno(const struct agent_end *end, struct herr *e)
@@ -586,7 +600,7 @@ int host_sync_exec_many(struct host_sync *s, const char *id, const struct agent_
     }
     for (size_t i = 0; i < n; i++) {
         rets[i] = (struct host_sync_exec_result){ .exit_code = -1 };
-        xs[i] = stream_new(s, out_cap);
+        xs[i] = stream_new(s, out_cap, "exec", NULL);
         if (xs[i])
             xs[i]->res = &rets[i]; /* output is buffered as it comes */
         int r = xs[i] ? host_vm_exec(s->h, id, &reqs[i], &stream_ops, xs[i], &xs[i]->id)
@@ -642,16 +656,14 @@ int host_sync_exec_stream(struct host_sync *s, const char *id, const struct agen
                           const struct agent_stream_ops *ops, void *ud, int64_t deadline_us,
                           struct agent_end *ret_end, struct herr *e)
 {
-    struct stream *x = stream_new(s, 0);
+    struct stream *x = stream_new(s, 0, "exec", e);
     if (!x)
-        return herr_set(e, -ENOMEM, "agent exec: out of memory");
+        return -ENOMEM;
     x->inner = ops;
     x->inner_ud = ud;
-    int r = host_vm_exec(s->h, id, req, &stream_ops, x, &x->id);
-    if (r < 0) {
-        stream_free(x);
-        return herr_set(e, r, "agent exec: cannot start: %s", start_err_text(r));
-    }
+    int r = started(x, host_vm_exec(s->h, id, req, &stream_ops, x, &x->id), "exec", e);
+    if (r < 0)
+        return r;
     r = stream_wait(s, id, x, "exec", deadline_us, e);
     if (ret_end)
         *ret_end = x->end;
@@ -716,14 +728,13 @@ static int put_pump(struct host_sync *s, const char *id, struct stream *x, int s
 int host_sync_file_put(struct host_sync *s, const char *id, const char *path, uint32_t mode,
                        int src_fd, int64_t deadline_us, uint64_t *ret_size, struct herr *e)
 {
-    struct stream *x = stream_new(s, 0);
+    struct stream *x = stream_new(s, 0, "file put", e);
     if (!x)
-        return herr_set(e, -ENOMEM, "agent file put: out of memory");
-    int r = host_vm_file_put_start(s->h, id, path, mode, &stream_ops, x, &x->id);
-    if (r < 0) {
-        stream_free(x);
-        return herr_set(e, r, "agent file put: cannot start: %s", start_err_text(r));
-    }
+        return -ENOMEM;
+    int r = started(x, host_vm_file_put_start(s->h, id, path, mode, &stream_ops, x, &x->id),
+                    "file put", e);
+    if (r < 0)
+        return r;
     r = put_pump(s, id, x, src_fd, deadline_us, e);
     if (r == 0)
         r = stream_wait(s, id, x, "file put", deadline_us, e);
@@ -736,15 +747,13 @@ int host_sync_file_put(struct host_sync *s, const char *id, const char *path, ui
 int host_sync_file_get(struct host_sync *s, const char *id, const char *path, int dst_fd,
                        int64_t deadline_us, uint64_t *ret_size, struct herr *e)
 {
-    struct stream *x = stream_new(s, 0);
+    struct stream *x = stream_new(s, 0, "file get", e);
     if (!x)
-        return herr_set(e, -ENOMEM, "agent file get: out of memory");
+        return -ENOMEM;
     x->dst_fd = dst_fd;
-    int r = host_vm_file_get(s->h, id, path, &stream_ops, x, &x->id);
-    if (r < 0) {
-        stream_free(x);
-        return herr_set(e, r, "agent file get: cannot start: %s", start_err_text(r));
-    }
+    int r = started(x, host_vm_file_get(s->h, id, path, &stream_ops, x, &x->id), "file get", e);
+    if (r < 0)
+        return r;
     r = stream_wait(s, id, x, "file get", deadline_us, e);
     if (r == 0 && x->end.kind != AGENT_END_DONE && x->end.kind != AGENT_END_EXIT)
         r = herr_set(e, -EPROTO, "agent file get: stream ended badly");
