@@ -258,6 +258,26 @@ static void step_agent_connect(struct host_vm *vm)
     hvm_timer_arm(vm->ev_retry, 0);
 }
 
+/* (Re)sends HELLO, every HVM_HELLO_EVERY_MS until READY; false when the connection broke.
+ * Early bytes, measured on QEMU 7.2 + TCG (host connected 22 ms after QEMU started and
+ * sent one HELLO, ~3 s before the agent opened its port): nothing was dropped. The
+ * HELLO waited in the socket (virtio-serial does not read from the chardev until the
+ * guest opens the port) and the agent answered it, after the READY it sends on
+ * opening. A READY written while no host is connected is dropped by QEMU's socket
+ * chardev, so a late host still needs its HELLO. The 200 ms resend is cheap insurance
+ * for a port that is opened and closed again (agent restart) and costs extra READYs. */
+static bool step_hello(struct host_vm *vm)
+{
+    int r = agent_client_hello(vm->agent);
+    if (r < 0) {
+        agent_broke(vm, r);
+        return false;
+    }
+    hvm_update_agent_write(vm);
+    hvm_timer_arm(vm->ev_retry, HVM_HELLO_EVERY_MS);
+    return true;
+}
+
 static void on_retry(evutil_socket_t fd, short what, void *arg)
 {
     struct host_vm *vm = arg;
@@ -288,23 +308,10 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
     case HVM_STEP_AGENT_CONNECT:
         step_agent_connect(vm);
         break;
-    case HVM_STEP_AGENT_HELLO: {
-        /* Early bytes, measured on QEMU 7.2 + TCG (host connected 22 ms after QEMU started and
-         * sent one HELLO, ~3 s before the agent opened its port): nothing was dropped. The
-         * HELLO waited in the socket (virtio-serial does not read from the chardev until the
-         * guest opens the port) and the agent answered it, after the READY it sends on
-         * opening. A READY written while no host is connected is dropped by QEMU's socket
-         * chardev, so a late host still needs its HELLO. The 200 ms resend is cheap insurance
-         * for a port that is opened and closed again (agent restart) and costs extra READYs. */
-        int r = agent_client_hello(vm->agent);
-        if (r < 0) {
-            agent_broke(vm, r); /* finishes vm if it can: return at once */
-            return;
-        }
-        hvm_update_agent_write(vm);
-        hvm_timer_arm(vm->ev_retry, HVM_HELLO_EVERY_MS);
+    case HVM_STEP_AGENT_HELLO:
+        if (!step_hello(vm))
+            return; /* the connection broke: vm may be finished */
         break;
-    }
     default:
         break;
     }
