@@ -312,7 +312,9 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
         if (!step_hello(vm))
             return; /* the connection broke: vm may be finished */
         break;
-    default:
+    case HVM_STEP_DISK:  /* qemu-img's pidfd moves on */
+    case HVM_STEP_DYING: /* the deadline timer or QEMU's pidfd does */
+    case HVM_STEP_NONE:
         break;
     }
     hvm_maybe_finish(vm);

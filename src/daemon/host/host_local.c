@@ -85,26 +85,32 @@ void hvm_defer_done(struct host *h, host_done_fn done, void *ud, const char *id,
     d->res = *res;
 }
 
+__attribute__((format(printf, 4, 0)))
+static void result_vset(struct host_result *res, enum host_err err, int errnum, const char *fmt,
+                        va_list ap)
+{
+    *res = (struct host_result){ .err = err, .errnum = errnum };
+    vsnprintf(res->msg, sizeof(res->msg), fmt, ap);
+}
+
 __attribute__((format(printf, 4, 5)))
 void hvm_result_set(struct host_result *res, enum host_err err, int errnum, const char *fmt,
-                       ...)
+                    ...)
 {
-    res->err = err;
-    res->errnum = errnum;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(res->msg, sizeof(res->msg), fmt, ap);
+    result_vset(res, err, errnum, fmt, ap);
     va_end(ap);
 }
 
 __attribute__((format(printf, 6, 7)))
 void hvm_fail_now(struct host *h, host_done_fn done, void *ud, const char *id,
-                     enum host_err err, const char *fmt, ...)
+                  enum host_err err, const char *fmt, ...)
 {
-    struct host_result res = { .err = err, .errnum = -EINVAL };
+    struct host_result res;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(res.msg, sizeof(res.msg), fmt, ap);
+    result_vset(&res, err, -EINVAL, fmt, ap);
     va_end(ap);
     hvm_defer_done(h, done, ud, id, &res);
 }

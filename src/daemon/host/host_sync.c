@@ -246,26 +246,20 @@ static int op_run(struct host_sync *s, enum op_kind kind, const char *id, const 
     struct op *o = op_new(e);
     if (!o)
         return -ENOMEM;
-    switch (kind) {
-    case OP_CREATE:
+    /* the operations of a VM id, with a string argument or none */
+    static void (*const with_str[])(struct host *, const char *, const char *, host_done_fn,
+                                    void *) = { [OP_PAUSE] = host_vm_pause,
+                                                [OP_SET_NET] = host_vm_set_net };
+    static void (*const id_only[])(struct host *, const char *, host_done_fn, void *) = {
+        [OP_DESTROY] = host_vm_destroy, [OP_PING] = host_vm_ping,
+        [OP_RECONNECT] = host_vm_agent_reconnect,
+    };
+    if (kind == OP_CREATE)
         host_vm_create(s->h, arg, on_op_done, o);
-        break;
-    case OP_DESTROY:
-        host_vm_destroy(s->h, id, on_op_done, o);
-        break;
-    case OP_PAUSE:
-        host_vm_pause(s->h, id, arg, on_op_done, o);
-        break;
-    case OP_SET_NET:
-        host_vm_set_net(s->h, id, arg, on_op_done, o);
-        break;
-    case OP_PING:
-        host_vm_ping(s->h, id, on_op_done, o);
-        break;
-    case OP_RECONNECT:
-        host_vm_agent_reconnect(s->h, id, on_op_done, o);
-        break;
-    }
+    else if (kind == OP_PAUSE || kind == OP_SET_NET)
+        with_str[kind](s->h, id, arg, on_op_done, o);
+    else
+        id_only[kind](s->h, id, on_op_done, o);
     return op_wait(s, o, deadline_us, what[kind], e);
 }
 
