@@ -59,6 +59,7 @@ void host_vm_ping(struct host *h, const char *id, host_done_fn done, void *ud)
     }
     vm->ping_done = done;
     vm->ping_ud = ud;
+    (void)agent_client_on_writable(vm->agent); /* the PING now; a failure shows on read */
     hvm_update_agent_write(vm);
 }
 
