@@ -306,6 +306,22 @@ int host_cgroup_prune(struct host *h)
     return r == -ENOENT ? 0 : r;
 }
 
+/* A new zeroed entry at the end of *v (n entries of cap, doubled when full); NULL when out of
+ * memory (*v unchanged). */
+static struct host_orphan *orphan_add(struct host_orphan **v, size_t *n, size_t *cap)
+{
+    if (*n == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 8;
+        struct host_orphan *nv = realloc(*v, ncap * sizeof(*nv));
+        if (!nv)
+            return NULL;
+        *v = nv;
+        *cap = ncap;
+    }
+    (*v)[*n] = (struct host_orphan){ 0 };
+    return &(*v)[(*n)++];
+}
+
 int host_vm_list_orphans(struct host *h, struct host_orphan **ret, size_t *ret_n)
 {
     DIR *d = opendir(h->run_root);
@@ -323,18 +339,11 @@ int host_vm_list_orphans(struct host *h, struct host_orphan **ret, size_t *ret_n
             continue;
         if (hvm_find(h, de->d_name))
             continue;
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 8;
-            struct host_orphan *nv = realloc(v, ncap * sizeof(*nv));
-            if (!nv) {
-                r = -ENOMEM;
-                break;
-            }
-            v = nv;
-            cap = ncap;
+        struct host_orphan *o = orphan_add(&v, &n, &cap);
+        if (!o) {
+            r = -ENOMEM;
+            break;
         }
-        struct host_orphan *o = &v[n++];
-        *o = (struct host_orphan){ 0 };
         snprintf(o->id, sizeof(o->id), "%.64s", de->d_name);
         o->valid = rundir_id_valid(de->d_name);
         char dir[PATH_MAX];
