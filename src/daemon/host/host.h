@@ -2,8 +2,9 @@
 /* host.h: the host interface: what the control plane (API, lifecycle, reconciler) asks of a
  * machine that runs microVMs. Plain data in (ids, paths, numbers, strings), callbacks out, no
  * pointers into the store and no handles to QEMU objects, so the same calls can later travel
- * over HTTP to `hearthd --role=host`. host_local.c implements it in-process on hearthd's
- * libevent loop: nothing here blocks the loop (no sleep, no waiting on a socket or a child).
+ * over HTTP to `hearthd --role=host`. host_local.c and its siblings (host_internal.h)
+ * implement it in-process on a libevent loop (hearthd's; host_sync.h's for blocking
+ * callers): nothing here blocks the loop (no sleep, no waiting on a socket or a child).
  *
  * Threading and re-entrancy: every call must run on the loop's thread; every callback runs
  * from the loop (event_base_dispatch), never from inside the call that started the operation,
