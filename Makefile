@@ -228,8 +228,8 @@ $(O)/fuzz/fuzz_http_request: tests/fuzz/fuzz_http_request.c src/daemon/http/pars
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ -lhttp_parser
 
-# --- benchmarks ---
-$(O)/bench/%: bench/%.c bench/stats.c $(call obj,opt,$(common_src) $(host_src) $(net_src))
+# --- benchmarks (bench/benchvm.c: a VM on hearthd's engine through host_sync.h) ---
+$(O)/bench/%: bench/%.c bench/stats.c bench/benchvm.c $(call obj,opt,$(common_src) $(host_src) $(net_src))
 	@mkdir -p $(dir $@)
 	$(CC) $(OPT_CFLAGS) -o $@ $^ $(DAEMON_LIBS)
 
@@ -242,7 +242,7 @@ $(O)/bench/bench_net: bench/bench_net.c bench/apiclient.c bench/stats.c tests/in
 	$(CC) $(OPT_CFLAGS) -Itests -o $@ $^ $(DAEMON_LIBS) -lpthread
 
 $(O)/bench/bench_api $(O)/bench/bench_snapshots: $(O)/bench/%: bench/%.c bench/apiclient.c \
-		bench/stats.c $(call obj,opt,$(common_src) $(host_src) $(net_src) $(store_src))
+		bench/stats.c bench/benchvm.c $(call obj,opt,$(common_src) $(host_src) $(net_src) $(store_src))
 	@mkdir -p $(dir $@)
 	$(CC) $(OPT_CFLAGS) -o $@ $^ $(DAEMON_LIBS) -lpthread
 

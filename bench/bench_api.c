@@ -15,10 +15,9 @@
  * Talks only to 127.0.0.1. */
 #include "apiclient.h"
 #include "stats.h"
-#include "daemon/host/agent_client.h"
+#include "benchvm.h"
 #include "common/herr.h"
 #include "common/mono.h"
-#include "daemon/host/vm.h"
 #include "daemon/store/ids.h"
 #include "daemon/store/store.h"
 
@@ -273,11 +272,11 @@ static void exec_compare(uint16_t port, const char *key)
     char kernel[PATH_MAX], rootfs[PATH_MAX];
     snprintf(kernel, sizeof(kernel), "%s/vmlinux", images_dir());
     snprintf(rootfs, sizeof(rootfs), "%s/minimal.ext4", images_dir());
-    struct vm_config cfg = { .kernel = kernel, .rootfs = rootfs, .vcpus = 1, .memory_mib = 256,
-                             .boot_timeout_ms = 60000 };
+    struct bvm_config cfg = { .kernel = kernel, .rootfs = rootfs, .vcpus = 1, .memory_mib = 256,
+                              .boot_timeout_ms = 60000 };
     struct herr he = { 0 };
-    struct vm *vm = NULL;
-    if (vm_start(&cfg, &vm, &he) < 0) {
+    struct bvm *vm = NULL;
+    if (bvm_start(&cfg, NULL, &vm, &he) < 0) {
         printf("exec `true` round trip: boot failed: %s\n", he.msg);
         destroy_one(port, key, id);
         return;
@@ -289,11 +288,11 @@ static void exec_compare(uint16_t port, const char *key)
     bool ok = true;
     for (int i = -10; ok && i < EXEC_RUNS; i++) {
         double a = exec_api_once(&c, key, target);
-        struct agent_exec_result res = { 0 };
+        struct host_sync_exec_result res = { 0 };
         int64_t t1 = mono_now_us();
-        int rc = agent_exec(vm_agent(vm), &req, 4096, mono_now_us() + 10000000, &res, &he);
+        int rc = host_sync_exec(vm->s, vm->id, &req, 4096, mono_now_us() + 10000000, &res, &he);
         double g = (double)(mono_now_us() - t1) / 1000.0;
-        agent_exec_result_release(&res);
+        host_sync_exec_result_release(&res);
         if (rc < 0)
             printf("exec via agent alone: failed: %s\n", he.msg);
         if (a < 0 || rc < 0)
@@ -304,7 +303,7 @@ static void exec_compare(uint16_t port, const char *key)
         }
     }
     conn_close(&c);
-    vm_free(vm);
+    bvm_free(vm);
     destroy_one(port, key, id);
     if (!ok)
         return;

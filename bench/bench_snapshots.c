@@ -19,9 +19,8 @@
 
 #include "common/herr.h"
 #include "common/mono.h"
-#include "daemon/host/qmp.h"
+#include "benchvm.h"
 #include "daemon/host/snapshot.h"
-#include "daemon/host/vm.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -425,9 +424,8 @@ static void bench_create_rate(const char *shape)
 /* ---- below the API: ours against a plain full-RAM migration ---- */
 
 /* Migrates vm's whole state (RAM included: the VM maps its RAM private) to path. */
-static int plain_save(struct vm *vm, const char *sock, const char *path, struct herr *e)
+static int plain_save(struct bvm *vm, const char *sock, const char *path, struct herr *e)
 {
-    struct qmp_client *q = vm_qmp(vm);
     int64_t dl = mono_now_us() + 60000000;
     int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -437,22 +435,17 @@ static int plain_save(struct vm *vm, const char *sock, const char *path, struct 
     unlink(sock);
     if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 1) < 0)
         return herr_set(e, -errno, "socket: %s", strerror(errno));
-    json_t *caps = json_pack("{s:[{s:s,s:b}]}", "capabilities", "capability", "x-ignore-shared",
-                             "state", 1);
-    json_t *bw = json_pack("{s:I}", "max-bandwidth", (json_int_t)1 << 40);
-    char uri[PATH_MAX + 8];
-    snprintf(uri, sizeof(uri), "unix:%s", sock);
-    json_t *mig = json_pack("{s:s}", "uri", uri);
-    int r = qmp_execute(q, "stop", NULL, dl, NULL, e);
+    const char *caps = "{\"capabilities\":[{\"capability\":\"x-ignore-shared\",\"state\":true}]}";
+    const char *bw = "{\"max-bandwidth\":1099511627776}";
+    char mig[PATH_MAX + 32];
+    snprintf(mig, sizeof(mig), "{\"uri\":\"unix:%s\"}", sock);
+    int r = host_sync_vm_qmp(vm->s, vm->id, "stop", NULL, dl, NULL, e);
     if (r == 0)
-        r = qmp_execute(q, "migrate-set-capabilities", caps, dl, NULL, e);
+        r = host_sync_vm_qmp(vm->s, vm->id, "migrate-set-capabilities", caps, dl, NULL, e);
     if (r == 0)
-        r = qmp_execute(q, "migrate-set-parameters", bw, dl, NULL, e);
+        r = host_sync_vm_qmp(vm->s, vm->id, "migrate-set-parameters", bw, dl, NULL, e);
     if (r == 0)
-        r = qmp_execute(q, "migrate", mig, dl, NULL, e);
-    json_decref(caps);
-    json_decref(bw);
-    json_decref(mig);
+        r = host_sync_vm_qmp(vm->s, vm->id, "migrate", mig, dl, NULL, e);
     int cfd = r == 0 ? accept4(lfd, NULL, NULL, SOCK_CLOEXEC) : -1;
     int out = cfd >= 0 ? open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
     static char buf[1 << 20];
@@ -469,17 +462,20 @@ static int plain_save(struct vm *vm, const char *sock, const char *path, struct 
     if (r == 0 && cfd < 0)
         r = herr_set(e, -EIO, "QEMU did not connect");
     for (int i = 0; r == 0 && i < 10000; i++) {
-        json_t *ret = NULL;
-        if ((r = qmp_execute(q, "query-migrate", NULL, dl, &ret, e)) < 0)
+        char *ret = NULL;
+        if ((r = host_sync_vm_qmp(vm->s, vm->id, "query-migrate", NULL, dl, &ret, e)) < 0)
             break;
-        const char *st = json_string_value(json_object_get(ret, "status"));
+        json_t *j = json_loads(ret, 0, NULL);
+        free(ret);
+        const char *st = json_string_value(json_object_get(j, "status"));
         bool done = st && strcmp(st, "completed") == 0;
-        json_decref(ret);
+        json_decref(j);
         if (done)
             break;
         usleep(1000);
     }
-    (void)qmp_execute(q, "quit", NULL, dl, NULL, NULL);
+    /* QEMU may close the socket before its answer: the exit shows on the pidfd */
+    (void)host_sync_vm_qmp(vm->s, vm->id, "quit", NULL, dl, NULL, NULL);
     return r;
 }
 
@@ -490,7 +486,7 @@ static void bench_plain_migration(void)
     snprintf(rootfs, sizeof(rootfs), "%s/minimal.ext4", images_dir());
     if (!mkdtemp(tmp))
         return;
-    struct vm_config c = { .kernel = kernel, .rootfs = rootfs, .vcpus = 1, .memory_mib = 256 };
+    struct bvm_config c = { .kernel = kernel, .rootfs = rootfs, .vcpus = 1, .memory_mib = 256 };
     struct herr e = { 0 };
     char ours[PATH_MAX], plain[PATH_MAX], sock[PATH_MAX], path[PATH_MAX + 32];
     snprintf(ours, sizeof(ours), "%s/ours", tmp);
@@ -499,23 +495,23 @@ static void bench_plain_migration(void)
     int n = runs();
     double os[MAX_RUNS], orr[MAX_RUNS], ps[MAX_RUNS], pr[MAX_RUNS];
     int nos = 0, nor = 0, nps = 0, npr = 0;
-    struct vm *vm = NULL;
-    if (vm_start(&c, &vm, &e) < 0) {
+    struct bvm *vm = NULL;
+    if (bvm_start(&c, NULL, &vm, &e) < 0) {
         printf("plain migration: boot failed: %s\n", e.msg);
         goto out;
     }
     int64_t t0 = mono_now_us();
-    if (vm_snapshot_save(vm, ours, &e) < 0) {
+    if (bvm_save(vm, ours, &e) < 0) {
         printf("plain migration: our save failed: %s\n", e.msg);
-        vm_free(vm);
+        bvm_free(vm);
         goto out;
     }
     os[nos++] = (double)(mono_now_us() - t0) / 1000.0;
-    vm_free(vm);
+    bvm_free(vm);
     for (int i = 0; i < n; i++) {
         /* ours: restore (RAM mapped from the snapshot's file) */
         t0 = mono_now_us();
-        if (vm_snapshot_restore(&c, ours, &vm, &e) < 0) {
+        if (bvm_start(&c, ours, &vm, &e) < 0) {
             printf("plain migration: our restore failed: %s\n", e.msg);
             goto out;
         }
@@ -526,8 +522,8 @@ static void bench_plain_migration(void)
         t0 = mono_now_us();
         int r = plain_save(vm, sock, path, &e);
         double save = (double)(mono_now_us() - t0) / 1000.0;
-        vm_wait_exit(vm, mono_now_us() + 10000000, NULL);
-        vm_free(vm);
+        (void)host_sync_vm_wait_exit(vm->s, vm->id, mono_now_us() + 10000000, NULL);
+        bvm_free(vm);
         vm = NULL;
         if (r < 0) {
             printf("plain migration: save failed: %s\n", e.msg);
@@ -567,7 +563,7 @@ static void bench_plain_migration(void)
         if (snapshot_meta_write(plain, &m, &e) < 0)
             goto out;
         t0 = mono_now_us();
-        if (vm_snapshot_restore(&c, plain, &vm, &e) < 0) {
+        if (bvm_start(&c, plain, &vm, &e) < 0) {
             printf("plain migration: restore failed: %s\n", e.msg);
             goto out;
         }
@@ -578,7 +574,7 @@ static void bench_plain_migration(void)
             printf("plain migration stream of an idle 256 MiB minimal guest: %.1f MiB (ours: "
                    "~0.05 MiB of device state)\n",
                    (double)st.st_size / 1048576.0);
-        vm_free(vm);
+        bvm_free(vm);
         vm = NULL;
         char cmd[PATH_MAX + 16];
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", plain);
@@ -593,7 +589,7 @@ static void bench_plain_migration(void)
         printf("restore, plain / ours: %.1fx\n",
                bench_percentile(pr, (size_t)npr, 50) / bench_percentile(orr, (size_t)nor, 50));
 out:
-    vm_free(vm);
+    bvm_free(vm);
     char cmd[PATH_MAX + 16];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
     if (system(cmd) != 0)

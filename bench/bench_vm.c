@@ -6,11 +6,10 @@
  * number of boots per image (default 20). Snapshot save and restore-to-ready (minimal, 10 runs
  * each) are printed next to the cold boot of the same run, then the save of a restored VM (its
  * RAM split out of the migration stream); BENCH_SNAPSHOT_ONLY=1 stops there. */
+#include "benchvm.h"
 #include "stats.h"
-#include "daemon/host/agent_client.h"
 #include "common/herr.h"
 #include "common/mono.h"
-#include "daemon/host/vm.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,19 +32,19 @@ static void image_path(char *out, const char *name)
     snprintf(out, PATH_MAX, "%s/%s", dir ? dir : "build/images", name);
 }
 
-static struct vm_config config_for(const char *kernel, const char *rootfs)
+static struct bvm_config config_for(const char *kernel, const char *rootfs)
 {
-    return (struct vm_config){
+    return (struct bvm_config){
         .kernel = kernel, .rootfs = rootfs, .vcpus = 1, .memory_mib = 256,
         .boot_timeout_ms = 60000,
     };
 }
 
-static struct vm *boot(const struct vm_config *c)
+static struct bvm *boot(const struct bvm_config *c)
 {
     struct herr e = { 0 };
-    struct vm *vm = NULL;
-    if (vm_start(c, &vm, &e) < 0) {
+    struct bvm *vm = NULL;
+    if (bvm_start(c, NULL, &vm, &e) < 0) {
         fprintf(stderr, "bench: boot failed: %s\n", e.msg);
         return NULL;
     }
@@ -58,18 +57,17 @@ static int bench_boot(const char *label, const char *kernel, const char *rootfs,
     double *ms = calloc((size_t)runs, sizeof(*ms));
     if (!ms)
         return -ENOMEM;
-    struct vm_config c = config_for(kernel, rootfs);
+    struct bvm_config c = config_for(kernel, rootfs);
     c.memory_mib = memory_mib;
     for (int i = 0; i < runs; i++) {
         int64_t t0 = mono_now_us();
-        struct vm *vm = boot(&c);
+        struct bvm *vm = boot(&c);
         if (!vm) {
             free(ms);
             return -EIO;
         }
         ms[i] = (double)(mono_now_us() - t0) / 1000.0;
-        vm_kill(vm);
-        vm_free(vm);
+        bvm_free(vm);
     }
     double p50 = bench_percentile(ms, (size_t)runs, 50), p90 = bench_percentile(ms, (size_t)runs, 90);
     printf("boot %-10s 1 vCPU %u MiB, %d runs: p50 %.0f ms, p90 %.0f ms%s\n", label, memory_mib,
@@ -82,24 +80,24 @@ static int bench_boot(const char *label, const char *kernel, const char *rootfs,
 
 /* Restores snap and times a save of that restored VM into a new dir; the first run prints the
  * sizes of what it wrote. */
-static int bench_save_restored(const struct vm_config *c, const char *snap, double *ret_ms)
+static int bench_save_restored(const struct bvm_config *c, const char *snap, double *ret_ms)
 {
     static bool printed;
     struct herr e = { 0 };
-    struct vm *vm = NULL;
-    if (vm_snapshot_restore(c, snap, &vm, &e) < 0) {
+    struct bvm *vm = NULL;
+    if (bvm_start(c, snap, &vm, &e) < 0) {
         printf("snapshot restore: failed: %s\n", e.msg);
         return -EIO;
     }
     char dir[] = "/tmp/hearth-bench-snap-XXXXXX";
     if (!mkdtemp(dir)) {
-        vm_free(vm);
+        bvm_free(vm);
         return -errno;
     }
     int64_t t0 = mono_now_us();
-    int r = vm_snapshot_save(vm, dir, &e);
+    int r = bvm_save(vm, dir, &e);
     *ret_ms = (double)(mono_now_us() - t0) / 1000.0;
-    vm_free(vm);
+    bvm_free(vm);
     if (r < 0)
         printf("snapshot save of a restored VM: failed: %s\n", e.msg);
     char p[PATH_MAX + 16];
@@ -124,7 +122,7 @@ static int bench_save_restored(const struct vm_config *c, const char *snap, doub
  * of one snapshot, each timed from the call to the agent's READY. */
 static int bench_snapshot(const char *kernel, const char *rootfs, double cold_p50)
 {
-    struct vm_config c = config_for(kernel, rootfs);
+    struct bvm_config c = config_for(kernel, rootfs);
     double save[SNAP_RUNS], restore[SNAP_RUNS], resave[SNAP_RUNS];
     char snap[PATH_MAX] = "";
     struct herr e = { 0 };
@@ -132,13 +130,13 @@ static int bench_snapshot(const char *kernel, const char *rootfs, double cold_p5
         char dir[] = "/tmp/hearth-bench-snap-XXXXXX";
         if (!mkdtemp(dir))
             return -errno;
-        struct vm *vm = boot(&c);
+        struct bvm *vm = boot(&c);
         if (!vm)
             return -EIO;
         int64_t t0 = mono_now_us();
-        int r = vm_snapshot_save(vm, dir, &e);
+        int r = bvm_save(vm, dir, &e);
         save[i] = (double)(mono_now_us() - t0) / 1000.0;
-        vm_free(vm);
+        bvm_free(vm);
         if (r < 0) {
             printf("snapshot save: failed: %s\n", e.msg);
             return r;
@@ -161,17 +159,16 @@ static int bench_snapshot(const char *kernel, const char *rootfs, double cold_p5
     for (int i = 0; i < SNAP_RUNS && rc == 0; i++)
         rc = bench_save_restored(&c, snap, &resave[i]);
     for (int i = 0; i < SNAP_RUNS && rc == 0; i++) {
-        struct vm *vm = NULL;
+        struct bvm *vm = NULL;
         int64_t t0 = mono_now_us();
-        int r = vm_snapshot_restore(&c, snap, &vm, &e);
+        int r = bvm_start(&c, snap, &vm, &e);
         restore[i] = (double)(mono_now_us() - t0) / 1000.0;
         if (r < 0) {
             printf("snapshot restore: failed: %s\n", e.msg);
             rc = r;
             break;
         }
-        vm_kill(vm);
-        vm_free(vm);
+        bvm_free(vm);
     }
     char cmd[PATH_MAX + 16];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", snap);
@@ -192,24 +189,24 @@ static int bench_snapshot(const char *kernel, const char *rootfs, double cold_p5
     return 0;
 }
 
-static void bench_exec(struct agent_client *a, const char *label)
+static void bench_exec(struct bvm *vm, const char *label)
 {
     double ms[EXEC_RUNS], ping[EXEC_RUNS];
     const char *argv[] = { "true", NULL };
     struct agent_exec_req req = { .argv = argv };
     for (int i = 0; i < EXEC_RUNS; i++) {
-        struct agent_exec_result r = { 0 };
+        struct host_sync_exec_result r = { 0 };
         struct herr e = { 0 };
         int64_t t0 = mono_now_us();
-        int rc = agent_exec(a, &req, 4096, mono_now_us() + 10000000, &r, &e);
+        int rc = host_sync_exec(vm->s, vm->id, &req, 4096, mono_now_us() + 10000000, &r, &e);
         ms[i] = (double)(mono_now_us() - t0) / 1000.0;
-        agent_exec_result_release(&r);
+        host_sync_exec_result_release(&r);
         if (rc < 0) {
             printf("exec true: failed: %s\n", e.msg);
             return;
         }
         t0 = mono_now_us();
-        if (agent_ping(a, mono_now_us() + 10000000, &e) < 0) {
+        if (host_sync_vm_ping(vm->s, vm->id, mono_now_us() + 10000000, &e) < 0) {
             printf("ping: failed: %s\n", e.msg);
             return;
         }
@@ -222,7 +219,7 @@ static void bench_exec(struct agent_client *a, const char *label)
            bench_percentile(ping, EXEC_RUNS, 50), bench_percentile(ping, EXEC_RUNS, 90));
 }
 
-static void bench_files(struct agent_client *a)
+static void bench_files(struct bvm *vm)
 {
     char src[] = "/tmp/hearth-bench-src-XXXXXX", dst[] = "/tmp/hearth-bench-dst-XXXXXX";
     int sfd = mkstemp(src), dfd = mkstemp(dst);
@@ -245,8 +242,8 @@ static void bench_files(struct agent_client *a)
         uint64_t size = 0;
         lseek(sfd, 0, SEEK_SET);
         int64_t t0 = mono_now_us();
-        if (agent_file_put(a, "/root/bench.bin", 0644, sfd, mono_now_us() + 120000000, &size,
-                           &e) < 0) {
+        if (host_sync_file_put(vm->s, vm->id, "/root/bench.bin", 0644, sfd,
+                               mono_now_us() + 120000000, &size, &e) < 0) {
             printf("files: upload failed: %s\n", e.msg);
             goto out;
         }
@@ -254,7 +251,8 @@ static void bench_files(struct agent_client *a)
         if (ftruncate(dfd, 0) < 0 || lseek(dfd, 0, SEEK_SET) < 0)
             goto out;
         t0 = mono_now_us();
-        if (agent_file_get(a, "/root/bench.bin", dfd, mono_now_us() + 120000000, &size, &e) < 0) {
+        if (host_sync_file_get(vm->s, vm->id, "/root/bench.bin", dfd, mono_now_us() + 120000000,
+                               &size, &e) < 0) {
             printf("files: download failed: %s\n", e.msg);
             goto out;
         }
@@ -275,19 +273,12 @@ out:
     }
 }
 
-/* Resident and proportional memory of QEMU, from /proc (the pid is read from the pidfd's
- * fdinfo so vm.h need not expose it). */
-static void print_rss(struct vm *vm, const char *label)
+/* Resident and proportional memory of QEMU, from /proc. */
+static void print_rss(struct bvm *vm, const char *label)
 {
     char path[64], line[256];
-    snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", vm_pidfd(vm));
-    FILE *f = fopen(path, "r");
-    long pid = -1;
-    while (f && fgets(line, sizeof(line), f))
-        if (sscanf(line, "Pid: %ld", &pid) == 1)
-            break;
-    if (f)
-        fclose(f);
+    long pid = (long)bvm_pid(vm);
+    FILE *f;
     if (pid <= 0) {
         printf("qemu rss: cannot find QEMU's pid\n");
         return;
@@ -332,14 +323,14 @@ int main(void)
 
     /* the exec round trip is mostly the guest starting a process: static busybox in minimal,
      * a dynamically linked coreutils in debian-12 (the dynamic loader is slow under TCG) */
-    struct vm_config c = config_for(kernel, minimal);
-    struct vm *vm = boot(&c);
+    struct bvm_config c = config_for(kernel, minimal);
+    struct bvm *vm = boot(&c);
     if (!vm)
         return 1;
-    bench_exec(vm_agent(vm), "minimal");
+    bench_exec(vm, "minimal");
     usleep(2000000); /* let the guest settle into idle before reading its footprint */
     print_rss(vm, "minimal");
-    vm_free(vm);
+    bvm_free(vm);
 
     /* files go to the guest's disk (a qcow2 layer); 1 GiB of guest RAM so the page cache,
      * not the guest's memory pressure, is what a 64 MiB file meets */
@@ -348,8 +339,8 @@ int main(void)
     vm = boot(&c);
     if (!vm)
         return 1;
-    bench_exec(vm_agent(vm), "debian-12");
-    bench_files(vm_agent(vm));
-    vm_free(vm);
+    bench_exec(vm, "debian-12");
+    bench_files(vm);
+    bvm_free(vm);
     return 0;
 }

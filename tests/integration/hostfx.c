@@ -62,3 +62,10 @@ void hostfx_new_id(char out[32])
         abort();
     snprintf(out, 32, "sb-%s", u);
 }
+
+const char *hostfx_image(const struct hostfx *f, const char *name, char *out)
+{
+    if (snprintf(out, PATH_MAX, "%s/%s.ext4", f->images, name) >= PATH_MAX)
+        out[0] = 0; /* too long: the create fails as invalid */
+    return out;
+}

@@ -29,5 +29,8 @@ bool hostfx_run_until(struct hostfx *f, const int *count, int want, int timeout_
 /* An evtimer callback (arg: the fixture) that sets timed_out and breaks the loop, for tests
  * that wait on something hostfx_run_until() cannot count. */
 void hostfx_on_timeout(evutil_socket_t fd, short what, void *arg);
+/* The image path the catalog would give for name: <images>/<name>.ext4 into out (PATH_MAX);
+ * the host takes absolute paths only. Returns out. */
+const char *hostfx_image(const struct hostfx *f, const char *name, char *out);
 /* A new "sb-<ULID>" id. */
 void hostfx_new_id(char out[32]);

@@ -14,12 +14,12 @@
 
 #define SEC 1000000
 
-static struct vm *boot_debian(unsigned vcpus, unsigned mib)
+static struct vmt *boot_debian(unsigned vcpus, unsigned mib)
 {
     static char kernel[PATH_MAX], rootfs[PATH_MAX];
     vmtest_image(kernel, "vmlinux");
     vmtest_image(rootfs, "debian-12.ext4");
-    struct vm_config c = vmtest_config(kernel, rootfs);
+    struct vmtest_config c = vmtest_config(kernel, rootfs);
     c.vcpus = vcpus;
     c.memory_mib = mib;
     return vmtest_start(&c);
@@ -27,9 +27,9 @@ static struct vm *boot_debian(unsigned vcpus, unsigned mib)
 
 TEST_SLOW(debian_has_its_tools, 180)
 {
-    struct vm *vm = boot_debian(2, 512);
+    struct vmt *vm = boot_debian(2, 512);
     CHECK(vm);
-    struct agent_exec_result r;
+    struct host_sync_exec_result r;
     CHECK_EQ(vmtest_sh(vm,
                        "set -e; bash -c 'echo bash ${BASH_VERSINFO[0]}'; "
                        "python3 -c 'print(\"py\", 6*7)'; timeout 5 true && echo timeout-ok; "
@@ -49,39 +49,40 @@ TEST_SLOW(debian_has_its_tools, 180)
     CHECK_EQ(cpus, 2);
     CHECK(mib > 400 && mib <= 512);
     CHECK_STR(host, "sandbox");
-    agent_exec_result_release(&r);
-    vm_free(vm);
+    host_sync_exec_result_release(&r);
+    vmtest_free(vm);
 }
 
 TEST_SLOW(debian_timeout_kills_and_reports, 180)
 {
-    struct vm *vm = boot_debian(1, 256);
+    struct vmt *vm = boot_debian(1, 256);
     CHECK(vm);
     const char *argv[] = { "bash", "-c", "echo started; sleep 30", NULL };
     struct agent_exec_req req = { .argv = argv, .timeout_ms = 500 };
-    struct agent_exec_result r = { 0 };
+    struct host_sync_exec_result r = { 0 };
     struct herr e = { 0 };
-    CHECK_EQ(agent_exec(vm_agent(vm), &req, 4096, mono_now_us() + 30 * SEC, &r, &e), 0);
+    CHECK_EQ(host_sync_exec(vm->s, vm->id, &req, 4096, mono_now_us() + 30 * SEC, &r, &e), 0);
     CHECK(r.timed_out);
     CHECK_EQ(r.signal, 9);
     CHECK_STR((char *)r.out, "started\n");
-    agent_exec_result_release(&r);
-    vm_free(vm);
+    host_sync_exec_result_release(&r);
+    vmtest_free(vm);
 }
 
 TEST_SLOW(debian_poweroff_ends_qemu, 180)
 {
-    struct vm *vm = boot_debian(1, 256);
+    struct vmt *vm = boot_debian(1, 256);
     CHECK(vm);
     const char *argv[] = { "poweroff", NULL };
     struct agent_exec_req req = { .argv = argv };
-    struct agent_exec_result r = { 0 };
+    struct host_sync_exec_result r = { 0 };
     struct herr e = { 0 };
     /* the command may or may not see its EXIT before the VM goes: either is fine */
-    (void)agent_exec(vm_agent(vm), &req, 4096, mono_now_us() + 30 * SEC, &r, &e);
-    agent_exec_result_release(&r);
-    int status = -1;
-    CHECK_EQ(vm_wait_exit(vm, mono_now_us() + 60 * SEC, &status), 0);
+    (void)host_sync_exec(vm->s, vm->id, &req, 4096, mono_now_us() + 30 * SEC, &r, &e);
+    host_sync_exec_result_release(&r);
+    struct host_exit ex = { 0 };
+    CHECK_EQ(host_sync_vm_wait_exit(vm->s, vm->id, mono_now_us() + 60 * SEC, &ex), 0);
+    int status = ex.status;
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    vm_free(vm);
+    vmtest_free(vm);
 }

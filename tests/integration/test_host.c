@@ -53,7 +53,9 @@ static void on_done(void *ud, const char *id, const struct host_result *res)
 
 static bool create_vm(struct hostfx *f, const char *id, struct done_rec *d)
 {
-    struct host_vm_spec s = { .id = id, .rootfs = "minimal", .vcpus = 1, .memory_mib = 256 };
+    char img[PATH_MAX];
+    struct host_vm_spec s = { .id = id, .rootfs = hostfx_image(f, "minimal", img), .vcpus = 1,
+                              .memory_mib = 256 };
     host_vm_create(f->h, &s, on_done, d);
     REQUIRE(hostfx_run_until(f, &d->n, 1, 120));
     if (d->res.err != HOST_OK)
@@ -143,8 +145,9 @@ TEST_SLOW(two_vms_boot_concurrently_and_exec, 300)
     hostfx_new_id(a);
     hostfx_new_id(b);
     struct done_rec da = { 0 }, db = { 0 };
-    struct host_vm_spec sa = { .id = a, .rootfs = "minimal" };
-    struct host_vm_spec sb = { .id = b, .rootfs = "minimal" };
+    char img[PATH_MAX];
+    struct host_vm_spec sa = { .id = a, .rootfs = hostfx_image(&f, "minimal", img) };
+    struct host_vm_spec sb = { .id = b, .rootfs = img };
     host_vm_create(f.h, &sa, on_done, &da);
     host_vm_create(f.h, &sb, on_done, &db);
     /* neither completion runs inside the call */
@@ -477,11 +480,12 @@ TEST_SLOW(create_failures_reported_through_callback, 200)
         return;
     char id[32];
     hostfx_new_id(id);
-    struct host_vm_spec s = { .id = id, .rootfs = "no-such-image" };
+    char img[PATH_MAX];
+    struct host_vm_spec s = { .id = id, .rootfs = hostfx_image(&f, "no-such-image", img) };
     CHECK(create_expect(&f, &s, HOST_E_NOT_FOUND, "no-such-image"));
     s.rootfs = "../../etc/passwd";
     CHECK(create_expect(&f, &s, HOST_E_INVALID, NULL));
-    s.rootfs = "minimal";
+    s.rootfs = hostfx_image(&f, "minimal", img);
     s.id = "sb-../../etc";
     CHECK(create_expect(&f, &s, HOST_E_INVALID, NULL));
     s.id = id;
@@ -645,8 +649,9 @@ static void disk_resize_body(struct hostfx *f)
     hostfx_new_id(id);
     hostfx_new_id(other);
     struct done_rec d = { 0 };
-    struct host_vm_spec s = { .id = id, .rootfs = "minimal", .vcpus = 1, .memory_mib = 256,
-                              .disk_mib = 1024 };
+    char img[PATH_MAX];
+    struct host_vm_spec s = { .id = id, .rootfs = hostfx_image(f, "minimal", img), .vcpus = 1,
+                              .memory_mib = 256, .disk_mib = 1024 };
     host_vm_create(f->h, &s, on_done, &d);
     CHECK(hostfx_run_until(f, &d.n, 1, 120));
     CHECK_EQ(d.res.err, HOST_OK);
@@ -678,7 +683,7 @@ static void disk_resize_body(struct hostfx *f)
     CHECK_EQ(d.res.err, HOST_E_NOT_FOUND);
     /* the image is 1 GiB: a 512 MiB disk would cut its file system */
     d = (struct done_rec){ 0 };
-    s = (struct host_vm_spec){ .id = other, .rootfs = "minimal", .disk_mib = 512 };
+    s = (struct host_vm_spec){ .id = other, .rootfs = img, .disk_mib = 512 };
     host_vm_create(f->h, &s, on_done, &d);
     CHECK(hostfx_run_until(f, &d.n, 1, 10));
     CHECK_EQ(d.res.err, HOST_E_INVALID);

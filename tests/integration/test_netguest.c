@@ -169,7 +169,9 @@ static enum host_err create(struct hostfx *f, const char *id, const char *snap, 
                             int tap, const char *mac, const char *net)
 {
     struct done_rec d = { 0 };
-    struct host_vm_spec s = { .id = id, .rootfs = "minimal", .vcpus = 1, .memory_mib = 256,
+    char img[PATH_MAX];
+    struct host_vm_spec s = { .id = id, .rootfs = hostfx_image(f, "minimal", img), .vcpus = 1,
+                              .memory_mib = 256,
                               .snapshot = snap, .snapshot_consume = consume, .tap_fd = tap,
                               .mac = mac, .net_json = net };
     host_vm_create(f->h, &s, on_done, &d);

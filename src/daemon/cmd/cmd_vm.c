@@ -1,27 +1,26 @@
 /* SPDX-License-Identifier: MIT */
-/* vm_run.c: `hearthd vm run`: boot one microVM, run a command in it through the agent with its
+/* cmd_vm.c: `hearthd vm run`: boot one microVM, run a command in it through the agent with its
  * output streamed live, shut the VM down, and exit with the command's status. Edge code: prints
- * to stdout/stderr. Uses the synchronous host layer only; knows nothing about the API or store. */
+ * to stdout/stderr. Runs hearthd's own VM engine (host.h) through the blocking adapter
+ * (host_sync.h); knows nothing about the API or store. */
 #include "daemon/cmd/cmd.h"
 
 #include <errno.h>
+#include <event2/event.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "common/fdio.h"
-#include "common/wire.h"
-#include "daemon/host/agent_client.h"
 #include "common/herr.h"
 #include "common/mono.h"
+#include "common/ulid.h"
+#include "common/wire.h"
+#include "daemon/host/host_sync.h"
 #include "daemon/host/qemu.h"
-#include "daemon/host/vm.h"
 
 static const char vm_run_usage[] =
     "usage: hearthd vm run [--images DIR] [--rootfs minimal|debian-12|PATH] [--vcpus N]\n"
@@ -50,10 +49,25 @@ static int parse_uint(const char *s, unsigned long min, unsigned long max, unsig
     return 0;
 }
 
+/* Resolves --rootfs: a catalog name of the images dir (only minimal and debian-12, as
+ * before), or a path. The catalog of the control layer maps names for hearthd; this command
+ * has no catalog, so it keeps its own two names. 0, -EINVAL (neither), -ENAMETOOLONG. */
+static int vm_run_image(const char *images, const char *rootfs, char *out, size_t len)
+{
+    int n;
+    if (strcmp(rootfs, "minimal") == 0 || strcmp(rootfs, "debian-12") == 0)
+        n = snprintf(out, len, "%s/%s.ext4", images, rootfs);
+    else if (strchr(rootfs, '/') || strstr(rootfs, ".ext4"))
+        n = snprintf(out, len, "%s", rootfs);
+    else
+        return -EINVAL;
+    if (n < 0 || (size_t)n >= len)
+        return -ENAMETOOLONG;
+    return 0;
+}
 
 /* Where the command's output goes, and how a reader that went away stops the run. */
 struct run_output {
-    int stop_fd;          /* eventfd in the agent client's watch set; written to end the run */
     bool stdout_closed;   /* our stdout's reader went away (`| head`) */
 };
 
@@ -66,42 +80,45 @@ static int on_output(void *ud, uint16_t type, const uint8_t *p, size_t len, bool
      * stderr is ignored so that `2>&-` keeps working. */
     if (r == -EPIPE && type != WIRE_STDERR && !o->stdout_closed) {
         o->stdout_closed = true;
-        uint64_t one = 1;
-        (void)!write(o->stop_fd, &one, sizeof(one));
+        return -EPIPE; /* cancels the stream: the run ends */
     }
     return 0;
 }
 
 static const struct agent_stream_ops output_ops = { .on_data = on_output };
 
-/* An epoll fd that fires when QEMU exits, a termination signal arrives or stop_fd is written,
- * used as the agent client's watch fd so the command loop ends on any of them. */
-static int make_watch_fd(int pidfd, int stop_fd, int *ret_sigfd)
+/* A termination signal ends the command's wait (not the VM's stop that follows). */
+struct run_signals {
+    struct host_sync *s;
+    int signo;            /* the first one that came, 0 for none */
+    bool waiting;         /* the command runs: interrupt its wait */
+    struct event *ev[3];
+};
+
+static void on_signal(evutil_socket_t signo, short what, void *arg)
 {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
-    if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-        return -errno;
-    int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-    if (sfd < 0)
-        return -errno;
-    int ep = epoll_create1(EPOLL_CLOEXEC);
-    if (ep < 0) {
-        close(sfd);
-        return -errno;
+    struct run_signals *g = arg;
+    if (!g->signo)
+        g->signo = (int)signo;
+    if (g->waiting)
+        host_sync_interrupt(g->s);
+}
+
+static void signals_watch(struct run_signals *g)
+{
+    static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+    for (size_t i = 0; i < 3; i++) {
+        g->ev[i] = evsignal_new(host_sync_base(g->s), sigs[i], on_signal, g);
+        if (g->ev[i])
+            event_add(g->ev[i], NULL);
     }
-    struct epoll_event ev = { .events = EPOLLIN };
-    ev.data.fd = pidfd;
-    (void)epoll_ctl(ep, EPOLL_CTL_ADD, pidfd, &ev);
-    ev.data.fd = sfd;
-    (void)epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
-    ev.data.fd = stop_fd;
-    (void)epoll_ctl(ep, EPOLL_CTL_ADD, stop_fd, &ev);
-    *ret_sigfd = sfd;
-    return ep;
+}
+
+static void signals_release(struct run_signals *g)
+{
+    for (size_t i = 0; i < 3; i++)
+        if (g->ev[i])
+            event_free(g->ev[i]);
 }
 
 int cmd_vm_run(int argc, char **argv)
@@ -160,74 +177,97 @@ int cmd_vm_run(int argc, char **argv)
     char kernel[PATH_MAX], image[PATH_MAX];
     if ((size_t)snprintf(kernel, sizeof(kernel), "%s/vmlinux", images) >= sizeof(kernel))
         return usage_error("--images '%s' is too long", images);
-    int n;
-    if (strcmp(rootfs, "minimal") == 0 || strcmp(rootfs, "debian-12") == 0)
-        n = snprintf(image, sizeof(image), "%s/%s.ext4", images, rootfs);
-    else if (strchr(rootfs, '/') || strstr(rootfs, ".ext4"))
-        n = snprintf(image, sizeof(image), "%s", rootfs);
-    else
+    int n = vm_run_image(images, rootfs, image, sizeof(image));
+    if (n == -EINVAL)
         return usage_error("--rootfs '%s' is not minimal, debian-12 or a path", rootfs);
-    if (n < 0 || (size_t)n >= sizeof(image))
+    if (n < 0)
         return usage_error("--rootfs '%s' is too long", rootfs);
+    /* a relative path is the user's, relative to here; the host takes absolute paths only */
+    char image_abs[PATH_MAX];
+    if (image[0] != '/' && realpath(image, image_abs))
+        snprintf(image, sizeof(image), "%s", image_abs);
 
-    struct vm_config cfg = {
+    /* the run dir lives in a fresh $TMPDIR/hearth-vm.XXXXXX, removed with it */
+    char run_root[PATH_MAX], id[ULID_LEN + 4], run_dir[PATH_MAX];
+    const char *tmp = getenv("TMPDIR");
+    if (!tmp || tmp[0] != '/' || strchr(tmp, ','))
+        tmp = "/tmp";
+    char u[ULID_LEN + 1];
+    if ((size_t)snprintf(run_root, sizeof(run_root), "%s/hearth-vm.XXXXXX", tmp) >=
+            sizeof(run_root) || !mkdtemp(run_root) || ulid_generate(u) < 0) {
+        fprintf(stderr, "hearthd: cannot start vm: cannot create a run dir in '%s': %s\n", tmp,
+                strerror(errno));
+        return EXIT_HEARTHD;
+    }
+    snprintf(id, sizeof(id), "sb-%s", u);
+    struct host_config hc = {
+        .images_dir = images,
+        .run_root = run_root,
+        .accel = qemu_accel_to_string(accel),
         .kernel = kernel,
+        .cgroup_root = "", /* a VM of the command's own, as any process it runs */
+        .keep_run_dirs = keep,
+    };
+    struct host_sync *s = NULL;
+    int r = host_sync_new(&hc, &s);
+    if (r < 0) {
+        fprintf(stderr, "hearthd: cannot start vm: %s\n", strerror(-r));
+        (void)rmdir(run_root);
+        return EXIT_HEARTHD;
+    }
+    struct host_vm_spec spec = {
+        .id = id,
         .rootfs = image,
         .vcpus = (unsigned)vcpus,
         .memory_mib = (unsigned)memory,
-        .accel = accel,
-        .keep_run_dir = keep,
     };
     struct herr err = { 0 };
-    struct vm *vm = NULL;
-    if (vm_start(&cfg, &vm, &err) < 0) {
-        fprintf(stderr, "hearthd: cannot start vm: %s\n", err.msg);
-        return EXIT_HEARTHD;
+    int rc = EXIT_HEARTHD;
+    if (host_sync_vm_create(s, &spec, &err) < 0) {
+        /* the host names the VM ("vm 'sb-…': "): this command has one, unnamed */
+        char prefix[sizeof(id) + 8];
+        snprintf(prefix, sizeof(prefix), "vm '%s': ", id);
+        const char *msg = err.msg;
+        if (strncmp(msg, prefix, strlen(prefix)) == 0)
+            msg += strlen(prefix);
+        fprintf(stderr, "hearthd: cannot start vm: %s\n", msg);
+        goto out_free;
     }
     /* write errors come back as EPIPE instead of killing us before the VM is stopped */
     signal(SIGPIPE, SIG_IGN);
-    struct run_output out = { .stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK) };
-    int sigfd = -1;
-    int watch = make_watch_fd(vm_pidfd(vm), out.stop_fd, &sigfd);
-    if (watch >= 0)
-        agent_client_set_watch_fd(vm_agent(vm), watch);
-
+    struct run_output out = { 0 };
+    struct run_signals sg = { .s = s, .waiting = true };
+    signals_watch(&sg);
     struct agent_exec_req req = {
         .argv = (const char *const *)&argv[i],
         .timeout_ms = (uint32_t)(timeout_s * 1000),
     };
     int64_t deadline = timeout_s ? mono_now_us() + (int64_t)(timeout_s + 10) * 1000000 : -1;
     struct agent_end end = { 0 };
-    int rc = EXIT_HEARTHD;
-    int r = agent_exec_stream(vm_agent(vm), &req, &output_ops, &out, deadline, &end, &err);
+    r = host_sync_exec_stream(s, id, &req, &output_ops, &out, deadline, &end, &err);
+    sg.waiting = false;
     if (out.stdout_closed) {
         rc = 128 + SIGPIPE;
     } else if (r == 0) {
         rc = end.signal ? 128 + end.signal : end.exit_code;
         if (end.timed_out)
             fprintf(stderr, "hearthd: '%s' timed out after %lu s\n", argv[i], timeout_s);
+    } else if (sg.signo) {
+        fprintf(stderr, "hearthd: interrupted by signal %d, stopping the vm\n", sg.signo);
+        rc = 128 + sg.signo;
     } else {
-        struct signalfd_siginfo si;
-        if (sigfd >= 0 && read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-            fprintf(stderr, "hearthd: interrupted by signal %u, stopping the vm\n",
-                    si.ssi_signo);
-            rc = 128 + (int)si.ssi_signo;
-        } else {
-            fprintf(stderr, "hearthd: cannot run '%s': %s\n", argv[i], err.msg);
-            rc = r == -ENOENT ? 127 : r == -EACCES ? 126 : EXIT_HEARTHD;
-        }
+        fprintf(stderr, "hearthd: cannot run '%s': %s\n", argv[i], err.msg);
+        rc = r == -ENOENT ? 127 : r == -EACCES ? 126 : EXIT_HEARTHD;
     }
     struct herr serr = { 0 };
-    if (vm_stop(vm, &serr) < 0)
+    if (host_sync_vm_destroy(s, id, &serr) < 0)
         fprintf(stderr, "hearthd: stopping the vm: %s\n", serr.msg);
-    if (keep)
-        fprintf(stderr, "hearthd: run dir kept: %s\n", vm_run_dir(vm));
-    vm_free(vm);
-    if (watch >= 0)
-        close(watch);
-    if (sigfd >= 0)
-        close(sigfd);
-    if (out.stop_fd >= 0)
-        close(out.stop_fd);
+    if (keep && host_vm_run_dir(host_sync_host(s), id, run_dir, sizeof(run_dir)) == 0)
+        fprintf(stderr, "hearthd: run dir kept: %s\n", run_dir);
+    signals_release(&sg);
+out_free:
+    host_sync_free(s);
+    if (!keep)
+        (void)rmdir(run_root);
     return rc;
 }

@@ -1,32 +1,27 @@
 /* SPDX-License-Identifier: MIT */
 /* agent_client.c: host side of the agent channel: streams, flow-control credit, callbacks,
- * and synchronous helpers over a private poll loop. Owns the socket and its streams; the
- * frame codec is src/common/wire.c. Knows nothing of QEMU beyond an optional watch fd. */
+ * driven by the owner's event loop (host_local.c). Owns the socket and its streams; the frame
+ * codec is src/common/wire.c. Never blocks; knows nothing of QEMU. */
 #include "daemon/host/agent_client.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "common/hostname.h"
 #include "common/wire.h"
-#include "common/herr.h"
-#include "common/mono.h"
 #include "daemon/host/usock.h"
+#include "common/mono.h"
 
 #define AGENT_OUT_MAX (8u * 1024u * 1024u)  /* queued output; past it the peer is not reading */
 #define AGENT_PUMP_LOW (1024u * 1024u)      /* refill data frames while less is queued */
 #define AGENT_MAX_CREDIT (1ull << 40)       /* more granted credit is a violation */
-#define AGENT_HELLO_EVERY_US 200000
 #define AGENT_PUSH_MAX (1024u * 1024u)      /* bytes a pushed upload buffers before refusing */
 #define AGENT_HELLO_ENTROPY 64             /* random bytes in each HELLO */
 #define AGENT_NET_MAX (16u * 1024u)         /* a net object's JSON; a valid one is < 4 KiB */
@@ -39,10 +34,9 @@ struct agent_stream {
     void *ud;
     uint64_t send_credit;            /* bytes we may still send on it */
     uint64_t recv_credit;            /* bytes the agent may still send us */
-    /* data source: memory (exec stdin) or an fd (file put) */
+    /* data source: memory (exec stdin); a file put is pushed (below) */
     const uint8_t *src_mem;
     size_t src_len, src_off;
-    int src_fd;                      /* borrowed; -1 for none */
     bool src_active;                 /* data left to send (then an EOF frame) */
     uint16_t src_type;               /* WIRE_STDIN or WIRE_DATA */
     bool cancelled;                  /* CANCEL sent */
@@ -57,7 +51,6 @@ struct agent_stream {
 
 struct agent_client {
     int fd;                          /* owned */
-    int watch_fd;                    /* borrowed, -1 */
     bool broken;                     /* connection failed; every stream ended */
     int broken_err;
     struct wire_reader rd;
@@ -88,16 +81,10 @@ static void note(struct agent_client *c, const char *fmt, ...)
 
 int agent_client_new(int fd, struct agent_client **ret)
 {
-    struct agent_client *c = calloc(1, sizeof(*c));
-    if (!c) {
-        close(fd);
+    struct agent_client *c = usock_client_alloc(fd, sizeof(*c));
+    if (!c)
         return -ENOMEM;
-    }
-    int fl = fcntl(fd, F_GETFL);
-    if (fl >= 0)
-        (void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);
     c->fd = fd;
-    c->watch_fd = -1;
     c->next_stream = 1;
     uint8_t rnd[16];
     if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
@@ -112,19 +99,6 @@ int agent_client_new(int fd, struct agent_client **ret)
     wire_reader_init(&c->rd);
     buf_init(&c->out, AGENT_OUT_MAX);
     *ret = c;
-    return 0;
-}
-
-int agent_client_connect(const char *path, int pidfd, int64_t deadline_us,
-                         struct agent_client **ret, struct herr *e)
-{
-    int fd;
-    int r = usock_connect_wait(path, pidfd, deadline_us, &fd, e);
-    if (r < 0)
-        return r;
-    r = agent_client_new(fd, ret);
-    if (r < 0)
-        return herr_set(e, r, "agent: out of memory");
     return 0;
 }
 
@@ -151,11 +125,6 @@ void agent_client_free(struct agent_client *c)
     free(c);
 }
 
-void agent_client_set_watch_fd(struct agent_client *c, int fd)
-{
-    c->watch_fd = fd;
-}
-
 int agent_client_fd(const struct agent_client *c)
 {
     return c->fd;
@@ -169,6 +138,11 @@ bool agent_client_want_write(const struct agent_client *c)
 bool agent_client_ready(const struct agent_client *c)
 {
     return c->ready;
+}
+
+int agent_client_ready_error(const struct agent_client *c)
+{
+    return c->ready_err;
 }
 
 const char *agent_client_agent_name(const struct agent_client *c)
@@ -560,7 +534,6 @@ static void pump(struct agent_client *c)
                 want = (size_t)s->send_credit;
             size_t n = 0;
             bool eof = false;
-            uint8_t *p;
             if (s->push) {
                 size_t have = s->pushed.len - s->push_off;
                 n = have < want ? have : want;
@@ -575,7 +548,7 @@ static void pump(struct agent_client *c)
                     s->pushed.len = 0;
                     s->push_off = 0;
                 }
-            } else if (s->src_fd < 0) {
+            } else {
                 n = s->src_len - s->src_off < want ? s->src_len - s->src_off : want;
                 eof = s->src_off + n == s->src_len;
                 if (n == 0 && !eof)
@@ -584,32 +557,6 @@ static void pump(struct agent_client *c)
                           n) < 0)
                     return;
                 s->src_off += n;
-            } else {
-                if (want == 0)
-                    break;
-                int r;
-                p = buf_reserve(&c->out, WIRE_HEADER_SIZE + want, &r);
-                if (!p) {
-                    client_break(c, r == -EMSGSIZE ? -ENOBUFS : r);
-                    return;
-                }
-                ssize_t got;
-                do {
-                    got = read(s->src_fd, p + WIRE_HEADER_SIZE, want);
-                } while (got < 0 && errno == EINTR);
-                if (got < 0) {
-                    int err = -errno;
-                    uint32_t id = s->id;
-                    (void)queue(c, WIRE_CANCEL, 0, id, NULL, 0); /* best effort */
-                    stream_end_err(c, s, AGENT_END_ERROR, err, strerrorname_np(-err) ?: "EIO",
-                                   "cannot read the upload source");
-                    s = NULL;
-                    break;
-                }
-                n = (size_t)got;
-                eof = n == 0;
-                wire_header_put(p, s->src_type, eof ? WIRE_F_EOF : 0, s->id, (uint32_t)n);
-                buf_commit(&c->out, WIRE_HEADER_SIZE + n);
             }
             s->send_credit -= n;
             if (eof)
@@ -621,20 +568,10 @@ static void pump(struct agent_client *c)
 
 static int flush(struct agent_client *c)
 {
-    while (c->out.len > 0) {
-        ssize_t n = send(c->fd, c->out.data, c->out.len, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN)
-            return 0;
-        if (n < 0) {
-            int r = errno == EPIPE ? -ECONNRESET : -errno;
-            client_break(c, r);
-            return r;
-        }
-        buf_consume(&c->out, (size_t)n);
-    }
-    return 0;
+    int r = usock_send_queued(c->fd, &c->out);
+    if (r < 0)
+        client_break(c, r);
+    return r;
 }
 
 static size_t push_room(const struct agent_stream *s)
@@ -804,12 +741,16 @@ int agent_client_resync(struct agent_client *c)
     return flush(c);
 }
 
+/* A new stream of kind, not linked yet, for the opening request req (json_decref()'d when
+ * out of memory: NULL). */
 static struct agent_stream *stream_new(struct agent_client *c, uint16_t kind,
-                                       const struct agent_stream_ops *ops, void *ud)
+                                       const struct agent_stream_ops *ops, void *ud, json_t *req)
 {
     struct agent_stream *s = calloc(1, sizeof(*s));
-    if (!s)
+    if (!s) {
+        json_decref(req);
         return NULL;
+    }
     s->id = c->next_stream++;
     if (c->next_stream == 0)
         c->next_stream = 1;
@@ -818,7 +759,6 @@ static struct agent_stream *stream_new(struct agent_client *c, uint16_t kind,
     s->ud = ud;
     s->send_credit = WIRE_INITIAL_WINDOW;
     s->recv_credit = WIRE_INITIAL_WINDOW;
-    s->src_fd = -1;
     return s;
 }
 
@@ -878,11 +818,9 @@ int agent_exec_start(struct agent_client *c, const struct agent_exec_req *req,
         argv = env = NULL; /* owned by j now (set_new steals even on failure) */
         goto out_nomem;
     }
-    struct agent_stream *s = stream_new(c, WIRE_EXEC, ops, ud);
-    if (!s) {
-        json_decref(j);
+    struct agent_stream *s = stream_new(c, WIRE_EXEC, ops, ud, j);
+    if (!s)
         return -ENOMEM;
-    }
     if (req->stdin_pipe) {
         s->src_active = true;
         s->src_type = WIRE_STDIN;
@@ -907,27 +845,6 @@ static bool path_ok(const char *path)
     return path && path[0] == '/';
 }
 
-int agent_file_put_start(struct agent_client *c, const char *path, uint32_t mode, int src_fd,
-                         const struct agent_stream_ops *ops, void *ud, uint32_t *ret_stream)
-{
-    if (c->broken)
-        return -ENOTCONN;
-    if (!path_ok(path) || src_fd < 0 || mode > 07777)
-        return -EINVAL;
-    json_t *j = json_pack("{s:s, s:i}", "path", path, "mode", (int)mode);
-    if (!j)
-        return -EINVAL;
-    struct agent_stream *s = stream_new(c, WIRE_FILE_PUT, ops, ud);
-    if (!s) {
-        json_decref(j);
-        return -ENOMEM;
-    }
-    s->src_active = true;
-    s->src_type = WIRE_DATA;
-    s->src_fd = src_fd;
-    return stream_open(c, s, j, ret_stream);
-}
-
 int agent_file_put_push_start(struct agent_client *c, const char *path, uint32_t mode,
                               const struct agent_stream_ops *ops, void *ud,
                               uint32_t *ret_stream)
@@ -939,11 +856,9 @@ int agent_file_put_push_start(struct agent_client *c, const char *path, uint32_t
     json_t *j = json_pack("{s:s, s:i}", "path", path, "mode", (int)mode);
     if (!j)
         return -EINVAL;
-    struct agent_stream *s = stream_new(c, WIRE_FILE_PUT, ops, ud);
-    if (!s) {
-        json_decref(j);
+    struct agent_stream *s = stream_new(c, WIRE_FILE_PUT, ops, ud, j);
+    if (!s)
         return -ENOMEM;
-    }
     s->src_active = true;
     s->src_type = WIRE_DATA;
     s->push = true;
@@ -988,6 +903,17 @@ int agent_stream_finish(struct agent_client *c, uint32_t stream)
     return 0;
 }
 
+/* Opens a stream of kind whose opening request is req (taken; NULL: the request could not be
+ * made from the caller's arguments, -EINVAL). */
+static int stream_start(struct agent_client *c, uint16_t kind, json_t *req,
+                        const struct agent_stream_ops *ops, void *ud, uint32_t *ret_stream)
+{
+    if (!req)
+        return -EINVAL;
+    struct agent_stream *s = stream_new(c, kind, ops, ud, req);
+    return s ? stream_open(c, s, req, ret_stream) : -ENOMEM;
+}
+
 int agent_file_get_start(struct agent_client *c, const char *path,
                          const struct agent_stream_ops *ops, void *ud, uint32_t *ret_stream)
 {
@@ -995,15 +921,8 @@ int agent_file_get_start(struct agent_client *c, const char *path,
         return -ENOTCONN;
     if (!path_ok(path))
         return -EINVAL;
-    json_t *j = json_pack("{s:s}", "path", path);
-    if (!j)
-        return -EINVAL;
-    struct agent_stream *s = stream_new(c, WIRE_FILE_GET, ops, ud);
-    if (!s) {
-        json_decref(j);
-        return -ENOMEM;
-    }
-    return stream_open(c, s, j, ret_stream);
+    return stream_start(c, WIRE_FILE_GET, json_pack("{s:s}", "path", path), ops, ud,
+                        ret_stream);
 }
 
 int agent_power_start(struct agent_client *c, const char *action,
@@ -1013,10 +932,8 @@ int agent_power_start(struct agent_client *c, const char *action,
         return -ENOTCONN;
     if (!action || (strcmp(action, "poweroff") != 0 && strcmp(action, "reboot") != 0))
         return -EINVAL;
-    struct agent_stream *s = stream_new(c, WIRE_POWER, ops, ud);
-    if (!s)
-        return -ENOMEM;
-    return stream_open(c, s, json_pack("{s:s}", "action", action), ret_stream);
+    json_t *j = json_pack("{s:s}", "action", action);
+    return j ? stream_start(c, WIRE_POWER, j, ops, ud, ret_stream) : -ENOMEM;
 }
 
 int agent_netcfg_start(struct agent_client *c, const char *net_json,
@@ -1024,15 +941,7 @@ int agent_netcfg_start(struct agent_client *c, const char *net_json,
 {
     if (c->broken)
         return -ENOTCONN;
-    json_t *j = net_parse(net_json);
-    if (!j)
-        return -EINVAL;
-    struct agent_stream *s = stream_new(c, WIRE_NETCFG, ops, ud);
-    if (!s) {
-        json_decref(j);
-        return -ENOMEM;
-    }
-    return stream_open(c, s, j, ret_stream);
+    return stream_start(c, WIRE_NETCFG, net_parse(net_json), ops, ud, ret_stream);
 }
 
 int agent_stream_signal(struct agent_client *c, uint32_t stream, int sig)
@@ -1061,90 +970,6 @@ int agent_stream_cancel(struct agent_client *c, uint32_t stream, bool drop)
     return flush(c);
 }
 
-int agent_client_run(struct agent_client *c, int64_t deadline_us, bool (*done)(void *arg),
-                     void *arg)
-{
-    for (;;) {
-        if (done ? done(arg) : c->streams == NULL)
-            return 0;
-        if (c->broken)
-            return c->broken_err;
-        struct pollfd pfd[2] = {
-            { .fd = c->fd, .events = POLLIN | (c->out.len ? POLLOUT : 0) },
-            { .fd = c->watch_fd, .events = POLLIN },
-        };
-        int ms = mono_poll_ms(deadline_us);
-        if (ms == 0 && deadline_us >= 0)
-            return -ETIMEDOUT;
-        int n = poll(pfd, 2, ms);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        if (n == 0)
-            continue; /* re-check the deadline */
-        int r = 0;
-        if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
-            r = agent_client_on_readable(c);
-        else if (pfd[0].revents & POLLOUT)
-            r = agent_client_on_writable(c);
-        if (r < 0)
-            return (done && done(arg)) ? 0 : r;
-        if (c->watch_fd >= 0 && (pfd[1].revents & POLLIN))
-            return (done && done(arg)) ? 0 : -ESRCH;
-    }
-}
-
-static bool is_ready(void *arg)
-{
-    struct agent_client *c = arg;
-    return c->ready || c->ready_err;
-}
-
-static const char *run_err_text(struct agent_client *c, int r)
-{
-    switch (r) {
-    case -ETIMEDOUT:
-        return "no answer before the deadline";
-    case -ESRCH:
-        return "the VM exited";
-    default:
-        return c->broken ? c->last_error : strerror(-r);
-    }
-}
-
-int agent_wait_ready(struct agent_client *c, int64_t deadline_us, struct herr *e)
-{
-    /* Early bytes, measured on QEMU 7.2 + TCG (host connected 22 ms after QEMU started and
-     * sent one HELLO, ~3 s before the agent opened its port): nothing was dropped. The HELLO
-     * waited in the socket (virtio-serial does not read from the chardev until the guest
-     * opens the port) and the agent answered it, after the READY it sends on opening; we got
-     * two READYs. A READY written while no host is connected is dropped by QEMU's socket
-     * chardev, so a late host still needs its HELLO. The 200 ms resend is cheap insurance
-     * for a port that is opened and closed again (agent restart) and costs extra READYs. */
-    c->ready = false;
-    for (;;) {
-        int r = agent_client_hello(c);
-        if (r < 0)
-            return herr_set(e, r, "agent: cannot send HELLO: %s", run_err_text(c, r));
-        int64_t tick = mono_now_us() + AGENT_HELLO_EVERY_US;
-        bool last = deadline_us >= 0 && tick >= deadline_us;
-        r = agent_client_run(c, last ? deadline_us : tick, is_ready, c);
-        if (c->ready_err)
-            return herr_set(e, c->ready_err, "agent: %s", c->last_error);
-        if (r == 0)
-            return 0;
-        if (r == -ETIMEDOUT && !last)
-            continue;
-        return herr_set(e, r, "agent never became ready: %s", run_err_text(c, r));
-    }
-}
-
-static bool got_pong(void *arg)
-{
-    return ((struct agent_client *)arg)->pong_seen;
-}
-
 int agent_client_ping_send(struct agent_client *c)
 {
     c->ping_seq++;
@@ -1155,290 +980,4 @@ int agent_client_ping_send(struct agent_client *c)
 bool agent_client_pong_seen(const struct agent_client *c)
 {
     return c->pong_seen;
-}
-
-int agent_ping(struct agent_client *c, int64_t deadline_us, struct herr *e)
-{
-    int r = agent_client_ping_send(c);
-    if (r == 0)
-        r = flush(c);
-    if (r == 0)
-        r = agent_client_run(c, deadline_us, got_pong, c);
-    if (r < 0)
-        return herr_set(e, r, "agent ping: %s", run_err_text(c, r));
-    return 0;
-}
-
-/* --- buffered exec --- */
-
-struct exec_ctx {
-    struct agent_exec_result *res;
-    size_t cap;
-    struct buf out, err;
-    bool ended;
-    struct agent_end end;
-    uint32_t stream;
-};
-
-static int exec_on_data(void *ud, uint16_t type, const uint8_t *p, size_t len, bool eof)
-{
-    struct exec_ctx *x = ud;
-    struct buf *b = type == WIRE_STDERR ? &x->err : &x->out;
-    bool *trunc = type == WIRE_STDERR ? &x->res->err_truncated : &x->res->out_truncated;
-    size_t room = b->max - b->len;
-    if (len > room)
-        *trunc = true;
-    if (buf_append(b, p, len > room ? room : len) < 0)
-        *trunc = true; /* out of memory: keep going, the output is marked incomplete */
-    return 0;
-}
-
-static void exec_on_end(void *ud, const struct agent_end *end)
-{
-    struct exec_ctx *x = ud;
-    x->ended = true;
-    x->end = *end;
-}
-
-static const struct agent_stream_ops exec_ops = {
-    .on_data = exec_on_data,
-    .on_end = exec_on_end,
-};
-
-static int end_to_result(const struct agent_end *end, struct herr *e)
-{
-    switch (end->kind) {
-    case AGENT_END_EXIT:
-    case AGENT_END_DONE:
-        return 0;
-    case AGENT_END_ERROR:
-        return herr_set(e, end->err ? end->err : -EPROTO, "agent: %s: %s", end->error,
-                        end->message);
-    case AGENT_END_LOST:
-    default:
-        return herr_set(e, end->err ? end->err : -ECONNRESET, "agent: %s", end->message);
-    }
-}
-
-static void exec_ctx_finish(struct exec_ctx *x)
-{
-    struct agent_exec_result *res = x->res;
-    if (x->ended && x->end.kind == AGENT_END_EXIT) {
-        res->exit_code = x->end.exit_code;
-        res->signal = x->end.signal;
-        res->timed_out = x->end.timed_out;
-        res->duration_ms = x->end.duration_ms;
-    }
-    /* buf_take() leaves a NULL for no bytes; hand out an empty string instead */
-    res->out = buf_take(&x->out, &res->out_len);
-    res->err = buf_take(&x->err, &res->err_len);
-    if (!res->out)
-        res->out = (uint8_t *)calloc(1, 1);
-    if (!res->err)
-        res->err = (uint8_t *)calloc(1, 1);
-}
-
-void agent_exec_result_release(struct agent_exec_result *r)
-{
-    free(r->out);
-    free(r->err);
-    *r = (struct agent_exec_result){ 0 };
-}
-
-struct many_ctx {
-    struct exec_ctx *xs;
-    size_t n;
-};
-
-static bool all_ended(void *arg)
-{
-    struct many_ctx *m = arg;
-    for (size_t i = 0; i < m->n; i++)
-        if (!m->xs[i].ended)
-            return false;
-    return true;
-}
-
-int agent_exec_many(struct agent_client *c, const struct agent_exec_req *reqs, size_t n,
-                    size_t out_cap, int64_t deadline_us, struct agent_exec_result *rets,
-                    int *errs, struct herr *e)
-{
-    struct exec_ctx *xs = calloc(n ? n : 1, sizeof(*xs));
-    if (!xs)
-        return herr_set(e, -ENOMEM, "agent exec: out of memory");
-    int first = 0;
-    for (size_t i = 0; i < n; i++) {
-        rets[i] = (struct agent_exec_result){ .exit_code = -1 };
-        xs[i].res = &rets[i];
-        buf_init(&xs[i].out, out_cap);
-        buf_init(&xs[i].err, out_cap);
-        int r = agent_exec_start(c, &reqs[i], &exec_ops, &xs[i], &xs[i].stream);
-        if (r < 0) {
-            xs[i].ended = true;
-            xs[i].end = (struct agent_end){ .kind = AGENT_END_ERROR, .err = r };
-            snprintf(xs[i].end.error, sizeof(xs[i].end.error), "%s",
-                     strerrorname_np(-r) ?: "EIO");
-            snprintf(xs[i].end.message, sizeof(xs[i].end.message), "cannot start '%s': %s",
-                     reqs[i].argv && reqs[i].argv[0] ? reqs[i].argv[0] : "", strerror(-r));
-        }
-    }
-    struct many_ctx m = { xs, n };
-    int r = agent_client_run(c, deadline_us, all_ended, &m);
-    for (size_t i = 0; i < n; i++) {
-        int ri;
-        if (!xs[i].ended) {
-            /* deadline or VM gone: stop the command, forget the stream */
-            (void)agent_stream_cancel(c, xs[i].stream, true);
-            ri = r < 0 ? r : -ETIMEDOUT;
-            herr_set(e, ri, "agent exec '%s': %s", reqs[i].argv[0], run_err_text(c, ri));
-        } else {
-            ri = end_to_result(&xs[i].end, e);
-        }
-        exec_ctx_finish(&xs[i]);
-        if (errs)
-            errs[i] = ri;
-        if (ri < 0 && first == 0)
-            first = ri;
-    }
-    free(xs);
-    return first;
-}
-
-int agent_exec(struct agent_client *c, const struct agent_exec_req *req, size_t out_cap,
-               int64_t deadline_us, struct agent_exec_result *ret, struct herr *e)
-{
-    return agent_exec_many(c, req, 1, out_cap, deadline_us, ret, NULL, e);
-}
-
-/* --- streamed exec, files, power: one stream, its end recorded --- */
-
-struct one_ctx {
-    const struct agent_stream_ops *inner; /* caller's ops, or NULL */
-    void *inner_ud;
-    int dst_fd;                           /* FILE_GET target, or -1 */
-    uint64_t written;
-    bool ended;
-    struct agent_end end;
-};
-
-static int one_on_data(void *ud, uint16_t type, const uint8_t *p, size_t len, bool eof)
-{
-    struct one_ctx *o = ud;
-    if (o->dst_fd >= 0) {
-        size_t off = 0;
-        while (off < len) {
-            ssize_t n = write(o->dst_fd, p + off, len - off);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n < 0)
-                return -errno;
-            off += (size_t)n;
-        }
-        o->written += len;
-        return 0;
-    }
-    if (o->inner && o->inner->on_data)
-        return o->inner->on_data(o->inner_ud, type, p, len, eof);
-    return 0;
-}
-
-static void one_on_info(void *ud, uint64_t size, uint32_t mode)
-{
-    struct one_ctx *o = ud;
-    if (o->inner && o->inner->on_info)
-        o->inner->on_info(o->inner_ud, size, mode);
-}
-
-static void one_on_end(void *ud, const struct agent_end *end)
-{
-    struct one_ctx *o = ud;
-    o->ended = true;
-    o->end = *end;
-    if (o->inner && o->inner->on_end)
-        o->inner->on_end(o->inner_ud, end);
-}
-
-static const struct agent_stream_ops one_ops = {
-    .on_data = one_on_data,
-    .on_info = one_on_info,
-    .on_end = one_on_end,
-};
-
-static bool one_ended(void *arg)
-{
-    return ((struct one_ctx *)arg)->ended;
-}
-
-/* Waits for the stream opened with o (start result r) to end. */
-static int one_wait(struct agent_client *c, struct one_ctx *o, int r, uint32_t stream,
-                    const char *what, int64_t deadline_us, struct herr *e)
-{
-    if (r < 0)
-        return herr_set(e, r, "agent %s: cannot start: %s", what, strerror(-r));
-    r = agent_client_run(c, deadline_us, one_ended, o);
-    if (!o->ended) {
-        (void)agent_stream_cancel(c, stream, true); /* not waiting for the agent any more */
-        return herr_set(e, r < 0 ? r : -ETIMEDOUT, "agent %s: %s", what,
-                        run_err_text(c, r < 0 ? r : -ETIMEDOUT));
-    }
-    return end_to_result(&o->end, e);
-}
-
-int agent_exec_stream(struct agent_client *c, const struct agent_exec_req *req,
-                      const struct agent_stream_ops *ops, void *ud, int64_t deadline_us,
-                      struct agent_end *ret_end, struct herr *e)
-{
-    struct one_ctx o = { .inner = ops, .inner_ud = ud, .dst_fd = -1 };
-    uint32_t id = 0;
-    int r = agent_exec_start(c, req, &one_ops, &o, &id);
-    r = one_wait(c, &o, r, id, "exec", deadline_us, e);
-    if (ret_end)
-        *ret_end = o.end;
-    if (r == 0 && o.end.kind != AGENT_END_EXIT)
-        r = herr_set(e, -EPROTO, "agent exec: stream ended without EXIT");
-    return r;
-}
-
-int agent_file_put(struct agent_client *c, const char *path, uint32_t mode, int src_fd,
-                   int64_t deadline_us, uint64_t *ret_size, struct herr *e)
-{
-    struct one_ctx o = { .dst_fd = -1 };
-    uint32_t id = 0;
-    int r = agent_file_put_start(c, path, mode, src_fd, &one_ops, &o, &id);
-    r = one_wait(c, &o, r, id, "file put", deadline_us, e);
-    if (r == 0 && ret_size)
-        *ret_size = o.end.size;
-    return r;
-}
-
-int agent_file_get(struct agent_client *c, const char *path, int dst_fd, int64_t deadline_us,
-                   uint64_t *ret_size, struct herr *e)
-{
-    struct one_ctx o = { .dst_fd = dst_fd };
-    uint32_t id = 0;
-    int r = agent_file_get_start(c, path, &one_ops, &o, &id);
-    r = one_wait(c, &o, r, id, "file get", deadline_us, e);
-    if (r == 0 && o.end.kind != AGENT_END_DONE && o.end.kind != AGENT_END_EXIT)
-        r = herr_set(e, -EPROTO, "agent file get: stream ended badly");
-    if (r == 0 && ret_size)
-        *ret_size = o.written;
-    return r;
-}
-
-int agent_power(struct agent_client *c, const char *action, int64_t deadline_us,
-                struct herr *e)
-{
-    struct one_ctx o = { .dst_fd = -1 };
-    uint32_t id = 0;
-    int r = agent_power_start(c, action, &one_ops, &o, &id);
-    return one_wait(c, &o, r, id, "power", deadline_us, e);
-}
-
-int agent_netcfg(struct agent_client *c, const char *net_json, int64_t deadline_us,
-                 struct herr *e)
-{
-    struct one_ctx o = { .dst_fd = -1 };
-    uint32_t id = 0;
-    int r = agent_netcfg_start(c, net_json, &one_ops, &o, &id);
-    return one_wait(c, &o, r, id, "netcfg", deadline_us, e);
 }

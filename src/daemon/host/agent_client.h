@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* agent_client.h: host side of the agent protocol (docs/agent-protocol.md) over agent.sock.
- * A poll()-driven core multiplexes streams with per-stream flow control and per-stream
- * callbacks; synchronous helpers (agent_exec(), agent_file_put(), ...) run a private poll loop
- * with a deadline on top of it. A hostile or broken agent never crashes or hangs the client:
- * a bad frame ends at most its own stream (with an error) and is counted. */
+/* agent_client.h: host side of the agent protocol (docs/agent-protocol.md) over agent.sock,
+ * asynchronous only: the owner's event loop calls agent_client_on_readable()/_on_writable();
+ * streams are multiplexed with per-stream flow control and per-stream callbacks. Nothing here
+ * waits (host_sync.h blocks on top of the host for callers that want to). A hostile or broken
+ * agent never crashes or hangs the client: a bad frame ends at most its own stream (with an
+ * error) and is counted. */
 #pragma once
 
 #include <stdbool.h>
@@ -76,10 +77,6 @@ struct agent_client_stats {
  * *ret (free with agent_client_free()), or -ENOMEM (fd closed). */
 __attribute__((warn_unused_result))
 int agent_client_new(int fd, struct agent_client **ret);
-/* Connects to path, waiting for it to appear (see usock_connect_wait()). */
-__attribute__((warn_unused_result))
-int agent_client_connect(const char *path, int pidfd, int64_t deadline_us,
-                         struct agent_client **ret, struct herr *e);
 /* Makes every HELLO of this connection carry hostname (copied), which the agent sets as the
  * guest's hostname when the session is new to it: how a restored VM learns its own name. 0, or
  * -EINVAL when hostname is NULL or not valid per common/hostname.h (nothing changes then). */
@@ -96,7 +93,7 @@ const char *agent_client_session(const struct agent_client *c);
 /* For a connection to an agent that may have served another host before (a reconnect, a
  * re-adopted VM): queues WIRE_HEADER_SIZE + WIRE_MAX_PAYLOAD zero bytes, which finish any frame
  * the previous host left half-written in the agent's reader, so the HELLO that follows is
- * read as a frame. Call before agent_wait_ready(). 0 or -ENOMEM/-EMSGSIZE. */
+ * read as a frame. Call before the first HELLO. 0 or -ENOMEM/-EMSGSIZE. */
 __attribute__((warn_unused_result))
 int agent_client_resync(struct agent_client *c);
 /* Breaks the connection as if it was lost with err: every open stream ends now with
@@ -105,11 +102,7 @@ void agent_client_shutdown(struct agent_client *c, int err);
 /* Closes the socket and frees every stream without calling callbacks. NULL is fine. */
 void agent_client_free(struct agent_client *c);
 
-/* An fd (>= 0, borrowed; e.g. QEMU's pidfd) whose readability makes the synchronous helpers
- * fail at once with -ESRCH instead of waiting for their deadline. -1 to unset. */
-void agent_client_set_watch_fd(struct agent_client *c, int fd);
-
-/* --- poll()-driven core --- */
+/* --- driven by the owner's event loop --- */
 int agent_client_fd(const struct agent_client *c);
 /* True while output is queued: poll for POLLOUT too. */
 bool agent_client_want_write(const struct agent_client *c);
@@ -124,7 +117,7 @@ int agent_client_on_writable(struct agent_client *c);
  * agent_client_set_net(). */
 __attribute__((warn_unused_result))
 int agent_client_hello(struct agent_client *c);
-/* Queues a PING on stream 0 (poll()-driven use; agent_ping() is the blocking one). Its PONG
+/* Queues a PING on stream 0. Its PONG
  * proves the agent has read every byte sent before it. 0 or -ENOMEM/-ENOTCONN. */
 __attribute__((warn_unused_result))
 int agent_client_ping_send(struct agent_client *c);
@@ -132,6 +125,9 @@ int agent_client_ping_send(struct agent_client *c);
 bool agent_client_pong_seen(const struct agent_client *c);
 /* True once a valid READY arrived. */
 bool agent_client_ready(const struct agent_client *c);
+/* -EPROTO once a READY of a protocol version we do not speak arrived (the text is in
+ * agent_client_last_error()), else 0: such an agent never becomes ready. */
+int agent_client_ready_error(const struct agent_client *c);
 /* From the READY: "hearth-agent/0.1.0" and the boot id ("" before). Borrowed. */
 const char *agent_client_agent_name(const struct agent_client *c);
 const char *agent_client_boot_id(const struct agent_client *c);
@@ -144,13 +140,9 @@ const char *agent_client_last_error(const struct agent_client *c);
 __attribute__((warn_unused_result))
 int agent_exec_start(struct agent_client *c, const struct agent_exec_req *req,
                      const struct agent_stream_ops *ops, void *ud, uint32_t *ret_stream);
-/* Uploads everything readable from src_fd (borrowed until on_end; blocking reads, so a
- * regular file or a pipe with a live writer) to path in the guest with mode. */
-__attribute__((warn_unused_result))
-int agent_file_put_start(struct agent_client *c, const char *path, uint32_t mode, int src_fd,
-                         const struct agent_stream_ops *ops, void *ud, uint32_t *ret_stream);
-/* Uploads to path bytes the caller pushes with agent_stream_write() and ends with
- * agent_stream_finish(), for a source that must not block (an HTTP request body). */
+/* Uploads to path (absolute, in the guest) with mode the bytes the caller pushes with
+ * agent_stream_write() and ends with agent_stream_finish(): a source never read here, so
+ * nothing blocks (an HTTP request body, a file read by host_sync.c). */
 __attribute__((warn_unused_result))
 int agent_file_put_push_start(struct agent_client *c, const char *path, uint32_t mode,
                               const struct agent_stream_ops *ops, void *ud,
@@ -185,65 +177,3 @@ int agent_stream_cancel(struct agent_client *c, uint32_t stream, bool drop);
 int agent_stream_consumed(struct agent_client *c, uint32_t stream, size_t n);
 /* Open streams. */
 size_t agent_client_nstreams(const struct agent_client *c);
-
-/* Runs the private poll loop until done(arg) is true (checked after each event), deadline_us
- * passes (-ETIMEDOUT), the watch fd fires (-ESRCH) or the connection breaks (< 0). done may
- * be NULL: then it runs until no stream is open. */
-int agent_client_run(struct agent_client *c, int64_t deadline_us, bool (*done)(void *arg),
-                     void *arg);
-
-/* --- synchronous helpers (private poll loop, deadline in monotonic µs) --- */
-
-/* Sends HELLO and waits for READY, resending HELLO every 200 ms (bytes written before the
- * guest opens its port are not seen by the agent, see the .c). -ETIMEDOUT, -ESRCH, -EPROTO
- * (READY of another version), or a connection error; detail in e. */
-int agent_wait_ready(struct agent_client *c, int64_t deadline_us, struct herr *e);
-/* PING with a payload; 0 when the matching PONG arrived. */
-int agent_ping(struct agent_client *c, int64_t deadline_us, struct herr *e);
-
-struct agent_exec_result {
-    int exit_code;        /* 0..255, or -1 when killed by a signal */
-    int signal;           /* 0 unless killed */
-    bool timed_out;       /* the request's timeout_ms killed it */
-    uint64_t duration_ms;
-    uint8_t *out;         /* stdout, owned (NUL-terminated); release with the result */
-    size_t out_len;
-    bool out_truncated;   /* more than out_cap arrived; the rest was dropped */
-    uint8_t *err;         /* stderr, same rules */
-    size_t err_len;
-    bool err_truncated;
-};
-
-/* Runs one command and buffers up to out_cap bytes each of stdout and stderr. Returns 0 when
- * the command ran (see *ret; release with agent_exec_result_release()), the agent's error
- * (-ENOENT: no such program or cwd, ...), -ETIMEDOUT past deadline_us (the stream is
- * cancelled), -ESRCH, or a connection error; detail in e. */
-int agent_exec(struct agent_client *c, const struct agent_exec_req *req, size_t out_cap,
-               int64_t deadline_us, struct agent_exec_result *ret, struct herr *e);
-void agent_exec_result_release(struct agent_exec_result *r);
-
-/* Starts n commands at once and waits for all. rets[i] and errs[i] (0 or like agent_exec())
- * are filled for each; returns 0 when every one ran, else the first error. */
-int agent_exec_many(struct agent_client *c, const struct agent_exec_req *reqs, size_t n,
-                    size_t out_cap, int64_t deadline_us, struct agent_exec_result *rets,
-                    int *errs, struct herr *e);
-
-/* Runs one command with ops receiving its output live; *ret_end (may be NULL) gets how it
- * ended. Returns 0 when it ended with EXIT, else as agent_exec(). */
-int agent_exec_stream(struct agent_client *c, const struct agent_exec_req *req,
-                      const struct agent_stream_ops *ops, void *ud, int64_t deadline_us,
-                      struct agent_end *ret_end, struct herr *e);
-
-/* Uploads src_fd's remaining bytes to path; *ret_size (may be NULL) gets the size the agent
- * wrote. Returns 0 or the agent's error, -ETIMEDOUT, ...; detail in e. */
-int agent_file_put(struct agent_client *c, const char *path, uint32_t mode, int src_fd,
-                   int64_t deadline_us, uint64_t *ret_size, struct herr *e);
-/* Downloads path into dst_fd (written fully, blocking). *ret_size gets the bytes written. */
-int agent_file_get(struct agent_client *c, const char *path, int dst_fd, int64_t deadline_us,
-                   uint64_t *ret_size, struct herr *e);
-/* NETCFG with net_json; 0 once the agent answered DONE, else its error (detail in e). */
-int agent_netcfg(struct agent_client *c, const char *net_json, int64_t deadline_us,
-                 struct herr *e);
-/* POWER poweroff/reboot; 0 once the agent answered DONE (the VM goes down after). */
-int agent_power(struct agent_client *c, const char *action, int64_t deadline_us,
-                struct herr *e);

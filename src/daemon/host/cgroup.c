@@ -90,14 +90,21 @@ int cgroup_path(const char *root, const char *name, char *out, size_t len)
 
 /* --- cgroupfs --- */
 
-static int write_str(const char *dir, const char *file, const char *value)
+/* Opens dir/file with flags: the fd, or -errno. */
+static int open_in(const char *dir, const char *file, int flags)
 {
     char p[PATH_MAX];
     if ((size_t)snprintf(p, sizeof(p), "%s/%s", dir, file) >= sizeof(p))
         return -ENAMETOOLONG;
-    int fd = open(p, O_WRONLY | O_CLOEXEC);
+    int fd = open(p, flags | O_CLOEXEC);
+    return fd < 0 ? -errno : fd;
+}
+
+static int write_str(const char *dir, const char *file, const char *value)
+{
+    int fd = open_in(dir, file, O_WRONLY);
     if (fd < 0)
-        return -errno;
+        return fd;
     size_t n = strlen(value);
     ssize_t w = write(fd, value, n);
     int r = w < 0 ? -errno : (size_t)w != n ? -EIO : 0;
@@ -107,12 +114,9 @@ static int write_str(const char *dir, const char *file, const char *value)
 
 static int read_str(const char *dir, const char *file, char *out, size_t len)
 {
-    char p[PATH_MAX];
-    if ((size_t)snprintf(p, sizeof(p), "%s/%s", dir, file) >= sizeof(p))
-        return -ENAMETOOLONG;
-    int fd = open(p, O_RDONLY | O_CLOEXEC);
+    int fd = open_in(dir, file, O_RDONLY);
     if (fd < 0)
-        return -errno;
+        return fd;
     ssize_t n = read(fd, out, len - 1);
     int r = n < 0 ? -errno : 0;
     close(fd);

@@ -2,8 +2,9 @@
 /* host.h: the host interface: what the control plane (API, lifecycle, reconciler) asks of a
  * machine that runs microVMs. Plain data in (ids, paths, numbers, strings), callbacks out, no
  * pointers into the store and no handles to QEMU objects, so the same calls can later travel
- * over HTTP to `hearthd --role=host`. host_local.c implements it in-process on hearthd's
- * libevent loop: nothing here blocks the loop (no sleep, no waiting on a socket or a child).
+ * over HTTP to `hearthd --role=host`. host_local.c and its siblings (host_internal.h)
+ * implement it in-process on a libevent loop (hearthd's; host_sync.h's for blocking
+ * callers): nothing here blocks the loop (no sleep, no waiting on a socket or a child).
  *
  * Threading and re-entrancy: every call must run on the loop's thread; every callback runs
  * from the loop (event_base_dispatch), never from inside the call that started the operation,
@@ -72,12 +73,14 @@ struct host_config {
     int adopt_timeout_ms;       /* adopt: QMP and agent READY; default 10000 */
     const char *cgroup_root;    /* cgroup v2 dir holding one cgroup per VM (cgroup.h); NULL:
                                    "/sys/fs/cgroup/hearth"; "": no cgroups */
+    bool keep_run_dirs;         /* destroy and host_free() leave run dirs (logs) in place:
+                                   `hearthd vm run --keep` */
 };
 
 struct host_vm_spec {
     const char *id;             /* "sb-<ULID>" (rundir_id_valid()); names the run dir */
-    const char *rootfs;         /* absolute path of a raw image, or a catalog name ("minimal"
-                                   means <images_dir>/minimal.ext4) */
+    const char *rootfs;         /* absolute path of a raw image (the catalog in the control
+                                   layer maps names to paths); else HOST_E_INVALID */
     unsigned vcpus;             /* default 1 */
     unsigned memory_mib;        /* default 256 */
     uint64_t disk_mib;          /* virtual disk size; 0: the image's size; smaller than the
@@ -298,3 +301,34 @@ int host_vm_file_get(struct host *h, const char *id, const char *path,
                      const struct agent_stream_ops *ops, void *ud, uint32_t *ret_stream);
 /* Returns n held bytes of credit to a stream (after AGENT_DATA_HOLD). -ENOENT, -ESRCH. */
 int host_stream_consumed(struct host *h, const char *id, uint32_t stream, size_t n);
+
+/* --- for tests, benchmarks and `hearthd vm run` (the daemon does not use these) --- */
+
+/* A PING round trip to VM id's agent: done runs with HOST_OK once its PONG came (the agent
+ * has read every byte sent before), HOST_E_NOT_FOUND, HOST_E_BUSY (not running, or a pause or
+ * another ping under way), HOST_E_GONE (the connection ended first). */
+void host_vm_ping(struct host *h, const char *id, host_done_fn done, void *ud);
+/* Drops VM id's agent connection (its streams end with AGENT_END_LOST; the agent cancels the
+ * connection's commands). The VM keeps running without one until host_vm_agent_reconnect().
+ * 0, -ENOENT, -EBUSY (not running). */
+int host_vm_agent_disconnect(struct host *h, const char *id);
+/* Drops VM id's agent connection if any and makes a new one (resync preamble, HELLO resent
+ * every 200 ms, READY), as a restarted hearthd would. done: HOST_OK once READY came,
+ * HOST_E_NOT_FOUND, HOST_E_BUSY (not running, or a reconnect under way), HOST_E_GONE (the
+ * socket refused or the connection ended), HOST_E_CANCELED. No deadline: the caller's. */
+void host_vm_agent_reconnect(struct host *h, const char *id, host_done_fn done, void *ud);
+
+/* Reply to host_vm_qmp(): res as for host_done_fn; ret_json is the "return" value as JSON
+ * text on HOST_OK (borrowed for the call), NULL otherwise. Runs from the VM's QMP read (or
+ * its teardown, with HOST_E_GONE): it may start host operations but not free the host. */
+typedef void (*host_qmp_fn)(void *ud, const char *id, const struct host_result *res,
+                            const char *ret_json);
+/* Sends one raw QMP command cmd with args_json (a JSON object as text, or NULL) to running VM
+ * id, for experiments that need QEMU directly (bench_snapshots' plain migration). Returns 0
+ * and done runs once: HOST_OK with the reply, HOST_E_QEMU (QEMU's error class and desc in
+ * msg), HOST_E_GONE (the connection ended first). Or, with done never run: -ENOENT, -EBUSY
+ * (not running, or another command in flight), -EINVAL (args not a JSON object), -ENOMEM,
+ * -ECONNRESET. */
+__attribute__((warn_unused_result))
+int host_vm_qmp(struct host *h, const char *id, const char *cmd, const char *args_json,
+                 host_qmp_fn done, void *ud);

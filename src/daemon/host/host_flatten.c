@@ -18,9 +18,9 @@
 #include "daemon/host/qemu.h"
 
 
-static void flatten_free(struct flatten *f)
+static void flatten_free(struct hvm_flatten *f)
 {
-    for (struct flatten **pp = &f->h->flattens; *pp; pp = &(*pp)->next)
+    for (struct hvm_flatten **pp = &f->h->flattens; *pp; pp = &(*pp)->next)
         if (*pp == f) {
             *pp = f->next;
             break;
@@ -31,7 +31,7 @@ static void flatten_free(struct flatten *f)
     free(f);
 }
 
-static void flatten_finish(struct flatten *f, enum host_err err, int errnum, const char *msg)
+static void flatten_finish(struct hvm_flatten *f, enum host_err err, int errnum, const char *msg)
 {
     struct host_result res = { .err = err, .errnum = errnum };
     if (err != HOST_OK)
@@ -42,16 +42,16 @@ static void flatten_finish(struct flatten *f, enum host_err err, int errnum, con
         (void)unlink(tmp);
     snprintf(tmp, sizeof(tmp), "%s/flatten.json", f->dir);
     (void)unlink(tmp);
-    defer_done(f->h, f->done, f->ud, f->dir, &res);
+    hvm_defer_done(f->h, f->done, f->ud, f->dir, &res);
     flatten_free(f);
 }
 
-void flatten_stop_all(struct host *h, bool notify)
+void hvm_flatten_stop_all(struct host *h, bool notify)
 {
     while (h->flattens) {
-        struct flatten *f = h->flattens;
+        struct hvm_flatten *f = h->flattens;
         proc_kill(&f->p, SIGKILL);
-        (void)proc_wait(&f->p, mono_now_us() + KILL_WAIT_MS * 1000);
+        (void)proc_wait(&f->p, mono_now_us() + HVM_KILL_WAIT_MS * 1000);
         if (notify) {
             struct host_result res = { .err = HOST_E_CANCELED, .errnum = -ECANCELED };
             snprintf(res.msg, sizeof(res.msg), "snapshot '%.400s': the host was shut down",
@@ -63,11 +63,11 @@ void flatten_stop_all(struct host *h, bool notify)
     }
 }
 
-static int flatten_spawn(struct flatten *f, char **argv, const char *log);
+static int flatten_spawn(struct hvm_flatten *f, char **argv, const char *log);
 
 static void on_flatten_child(evutil_socket_t fd, short what, void *arg)
 {
-    struct flatten *f = arg;
+    struct hvm_flatten *f = arg;
     (void)proc_try_reap(&f->p);
     int status = f->p.status;
     proc_release(&f->p);
@@ -129,7 +129,7 @@ static void on_flatten_child(evutil_socket_t fd, short what, void *arg)
         flatten_finish(f, HOST_E_QEMU, r, "cannot run qemu-img");
 }
 
-static int flatten_spawn(struct flatten *f, char **argv, const char *log)
+static int flatten_spawn(struct hvm_flatten *f, char **argv, const char *log)
 {
     (void)unlink(log);
     int r = proc_spawn(argv, log, &f->p);
@@ -150,19 +150,19 @@ void host_snapshot_flatten(struct host *h, const char *snap_dir, host_done_fn do
 {
     char disk[PATH_MAX + 32], info[PATH_MAX + 32];
     if (!snap_dir || snap_dir[0] != '/' || strlen(snap_dir) >= PATH_MAX - 32) {
-        fail_now(h, done, ud, snap_dir, HOST_E_INVALID, "invalid snapshot dir");
+        hvm_fail_now(h, done, ud, snap_dir, HOST_E_INVALID, "invalid snapshot dir");
         return;
     }
     snprintf(disk, sizeof(disk), "%s/disk.qcow2", snap_dir);
     snprintf(info, sizeof(info), "%s/flatten.json", snap_dir);
     if (access(disk, R_OK) < 0) {
-        fail_now(h, done, ud, snap_dir, HOST_E_NOT_FOUND, "snapshot '%s' has no disk.qcow2",
+        hvm_fail_now(h, done, ud, snap_dir, HOST_E_NOT_FOUND, "snapshot '%s' has no disk.qcow2",
                  snap_dir);
         return;
     }
-    struct flatten *f = calloc(1, sizeof(*f));
+    struct hvm_flatten *f = calloc(1, sizeof(*f));
     if (!f) {
-        fail_now(h, done, ud, snap_dir, HOST_E_SYSTEM, "out of memory");
+        hvm_fail_now(h, done, ud, snap_dir, HOST_E_SYSTEM, "out of memory");
         return;
     }
     f->h = h;
@@ -178,7 +178,7 @@ void host_snapshot_flatten(struct host *h, const char *snap_dir, host_done_fn do
     if (r < 0) {
         struct host_result res = { .err = HOST_E_QEMU, .errnum = r };
         snprintf(res.msg, sizeof(res.msg), "snapshot '%s': cannot run qemu-img", snap_dir);
-        defer_done(h, done, ud, snap_dir, &res);
+        hvm_defer_done(h, done, ud, snap_dir, &res);
         flatten_free(f);
     }
 }

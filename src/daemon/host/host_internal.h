@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* host_internal.h: what the files of the in-process host share (host_local.c: VMs, create,
- * adopt, destroy, streams; host_snapshot.c: pause and restore; host_flatten.c: disk chains).
- * Not a public interface: host.h is. Everything here runs on the loop's thread. */
+/* host_internal.h: what the files of the in-process host share: host_local.c (the host,
+ * completions, queries), host_vm.c (struct host_vm, teardown, QEMU's exit), host_boot.c
+ * (create), host_adopt.c, host_destroy.c, host_resize.c, host_net.c, host_streams.c,
+ * host_debug.c (test operations), host_snapshot.c (pause and restore), host_flatten.c (disk
+ * chains). Not a public interface: host.h is. Everything here runs on the loop's thread. */
 #pragma once
 
 #include <limits.h>
@@ -21,12 +23,12 @@
 
 struct migsplit;
 
-#define CONNECT_RETRY_MS 2       /* socket not there yet (QEMU makes it 10-30 ms in) */
-#define HELLO_EVERY_MS 200       /* see agent_wait_ready() for why HELLO is resent */
-#define DYING_GRACE_MS 2000      /* a lost connection during start: wait for QEMU's exit */
-#define KILL_WAIT_MS 10000       /* SIGKILL'd processes exit promptly; give up after this */
-#define PAUSE_TIMEOUT_MS 30000   /* a whole pause; the device state takes ~20 ms */
-#define HOST_WARM_SLOTS 16
+#define HVM_CONNECT_RETRY_MS 2       /* socket not there yet (QEMU makes it 10-30 ms in) */
+#define HVM_HELLO_EVERY_MS 200       /* see host_boot.c's on_retry() for why HELLO is resent */
+#define HVM_DYING_GRACE_MS 2000      /* a lost connection during start: wait for QEMU's exit */
+#define HVM_KILL_WAIT_MS 10000       /* SIGKILL'd processes exit promptly; give up after this */
+#define HVM_PAUSE_TIMEOUT_MS 30000   /* a whole pause; the device state takes ~20 ms */
+#define HVM_WARM_SLOTS 16
 
 enum hvm_state {
     HVM_CREATING,    /* create steps under way */
@@ -39,40 +41,40 @@ enum hvm_state {
 };
 
 /* Where a restore is, between the QMP handshake and cont (docs/snapshots.md "Restore"). */
-enum restore_step {
-    RESTORE_NONE,
-    RESTORE_VERSION,   /* query-version: must be the snapshot's QEMU */
-    RESTORE_CAPS,      /* migrate-set-capabilities x-ignore-shared */
-    RESTORE_INCOMING,  /* migrate-incoming on incoming.sock */
-    RESTORE_SEND,      /* writing the state file to incoming.sock */
-    RESTORE_WAIT,      /* query-migrate until completed */
-    RESTORE_CONT,      /* cont */
-    RESTORE_DONE,      /* the guest runs: agent handshake (HELLO/READY) */
+enum hvm_restore_step {
+    HVM_RESTORE_NONE,
+    HVM_RESTORE_VERSION,   /* query-version: must be the snapshot's QEMU */
+    HVM_RESTORE_CAPS,      /* migrate-set-capabilities x-ignore-shared */
+    HVM_RESTORE_INCOMING,  /* migrate-incoming on incoming.sock */
+    HVM_RESTORE_SEND,      /* writing the state file to incoming.sock */
+    HVM_RESTORE_WAIT,      /* query-migrate until completed */
+    HVM_RESTORE_CONT,      /* cont */
+    HVM_RESTORE_DONE,      /* the guest runs: agent handshake (HELLO/READY) */
 };
 
-enum pause_step {
-    PAUSE_PING,        /* PING sent; its PONG means the agent read everything */
-    PAUSE_STOP,        /* stop */
-    PAUSE_VERSION,     /* query-version, for meta.json */
-    PAUSE_CAPS,        /* migrate-set-capabilities x-ignore-shared */
-    PAUSE_PARAMS,      /* migrate-set-parameters: no bandwidth cap (a local socket) */
-    PAUSE_MIGRATE,     /* migrate to migrate.sock; reading the stream into state */
-    PAUSE_WAIT,        /* the stream ended: query-migrate until completed */
-    PAUSE_QUIT,        /* quit sent: finish once QEMU exited */
+enum hvm_pause_step {
+    HVM_PAUSE_PING,        /* PING sent; its PONG means the agent read everything */
+    HVM_PAUSE_STOP,        /* stop */
+    HVM_PAUSE_VERSION,     /* query-version, for meta.json */
+    HVM_PAUSE_CAPS,        /* migrate-set-capabilities x-ignore-shared */
+    HVM_PAUSE_PARAMS,      /* migrate-set-parameters: no bandwidth cap (a local socket) */
+    HVM_PAUSE_MIGRATE,     /* migrate to migrate.sock; reading the stream into state */
+    HVM_PAUSE_WAIT,        /* the stream ended: query-migrate until completed */
+    HVM_PAUSE_QUIT,        /* quit sent: finish once QEMU exited */
 };
 
 enum hvm_step {
-    STEP_DISK,          /* qemu-img runs */
-    STEP_QMP_CONNECT,   /* retrying connect to qmp.sock */
-    STEP_AGENT_CONNECT, /* retrying connect to agent.sock */
-    STEP_AGENT_HELLO,   /* HELLO sent, resent every 200 ms until READY */
-    STEP_DYING,         /* a connection was lost: waiting for QEMU to exit, briefly */
-    STEP_NONE,
+    HVM_STEP_DISK,          /* qemu-img runs */
+    HVM_STEP_QMP_CONNECT,   /* retrying connect to qmp.sock */
+    HVM_STEP_AGENT_CONNECT, /* retrying connect to agent.sock */
+    HVM_STEP_AGENT_HELLO,   /* HELLO sent, resent every 200 ms until READY */
+    HVM_STEP_DYING,         /* a connection was lost: waiting for QEMU to exit, briefly */
+    HVM_STEP_NONE,
 };
 
-struct hvm {
+struct host_vm {
     struct host *h;
-    struct hvm *next;
+    struct host_vm *next;
     char id[RUNDIR_ID_MAX + 1];
     char run_dir[PATH_MAX];
     enum hvm_state state;
@@ -102,8 +104,8 @@ struct hvm {
     host_done_fn destroy_done;
     void *destroy_ud;
     struct host_result destroy_res;
-    struct herr lost;            /* STEP_DYING: the connection error to report */
-    int stop_stage;              /* STOPPING: STOP_POWER, then STOP_QUIT */
+    struct herr lost;            /* HVM_STEP_DYING: the connection error to report */
+    int stop_stage;              /* STOPPING: HVM_STOP_POWER, then HVM_STOP_QUIT */
     /* create inputs, copied */
     char rootfs[PATH_MAX];       /* absolute backing image */
     unsigned vcpus, memory_mib;
@@ -116,7 +118,7 @@ struct hvm {
     bool ram_private;            /* RAM is a copy-on-write mapping of mem_path (shared base) */
     bool aligned;                /* no resync preamble needed before HELLO */
     bool guest_ran;              /* cont was sent: a consumed snapshot is no longer intact */
-    enum restore_step rstep;
+    enum hvm_restore_step rstep;
     char snap_dir[PATH_MAX];     /* restore source, or the pause target */
     char mem_path[PATH_MAX];     /* the RAM file QEMU maps */
     char qemu_version[128];      /* restore: the snapshot's; pause: this QEMU's */
@@ -125,7 +127,7 @@ struct hvm {
     int tap_fd;                  /* our copy of the spec's tap until QEMU has it; -1 */
     char mac[18];                /* the NIC's MAC for QEMU; "" for QEMU's default */
     char *net_json;              /* owned; the net object every HELLO carries; NULL: none */
-    struct netreq *netreqs;      /* host_vm_set_net() calls waiting for the agent */
+    struct hvm_netreq *netreqs;      /* host_vm_set_net() calls waiting for the agent */
     unsigned char *state_buf;    /* restore: the state file, sent to incoming.sock */
     size_t state_len, state_off;
     int in_fd;                   /* restore: connection to incoming.sock, -1 */
@@ -133,7 +135,7 @@ struct hvm {
     /* pause */
     host_done_fn pause_done;     /* NULL when no pause is under way */
     void *pause_ud;
-    enum pause_step pstep;
+    enum hvm_pause_step pstep;
     int mig_lfd, mig_cfd;        /* migrate.sock listener and QEMU's connection, -1 */
     int state_fd;                /* snap_dir/state being written, -1 */
     int mem_fd;                  /* ram_private: snap_dir/mem being written, -1 */
@@ -150,13 +152,20 @@ struct hvm {
     host_done_fn resize_done;    /* NULL when none */
     void *resize_ud;
     uint64_t resize_bytes;       /* the new virtual size */
+    /* test and benchmark operations (host_debug.c), one of each at a time */
+    host_done_fn ping_done;      /* host_vm_ping(): PING sent, PONG awaited */
+    void *ping_ud;
+    host_done_fn reconnect_done; /* host_vm_agent_reconnect(): READY awaited */
+    void *reconnect_ud;
+    host_qmp_fn qmp_done;        /* host_vm_qmp(): reply awaited */
+    void *qmp_ud;
 };
 
-enum { STOP_POWER, STOP_QUIT };
+enum { HVM_STOP_POWER, HVM_STOP_QUIT };
 
 /* A completion waiting to be delivered from the loop. */
-struct defer {
-    struct defer *next;
+struct hvm_defer {
+    struct hvm_defer *next;
     host_done_fn done;           /* or */
     host_exit_fn on_exit;
     void *ud;
@@ -176,19 +185,20 @@ struct host {
     char cgroup_root[PATH_MAX];  /* "" when VMs get no cgroup */
     char cgroup_note[512];       /* why not, or which controllers are missing */
     int boot_ms, stop_ms, adopt_ms;
-    struct hvm *vms;
+    struct host_vm *vms;
     host_exit_fn on_exit;
     void *on_exit_ud;
-    struct defer *defers, **defers_tail;
+    struct hvm_defer *defers, **defers_tail;
     struct event *ev_defer;
-    char warmed[HOST_WARM_SLOTS][PATH_MAX]; /* snapshot RAM files whose page cache was filled */
+    char warmed[HVM_WARM_SLOTS][PATH_MAX]; /* snapshot RAM files whose page cache was filled */
     unsigned warm_next;
-    struct flatten *flattens;    /* host_snapshot_flatten() jobs running */
+    struct hvm_flatten *flattens;    /* host_snapshot_flatten() jobs running */
+    bool keep_dirs;              /* host_config.keep_run_dirs */
 };
 
 /* A background host_snapshot_flatten(): qemu-img info, then qemu-img convert. */
-struct flatten {
-    struct flatten *next;
+struct hvm_flatten {
+    struct hvm_flatten *next;
     struct host *h;
     char dir[PATH_MAX];
     host_done_fn done;
@@ -199,9 +209,9 @@ struct flatten {
 };
 
 /* A host_vm_set_net() in flight: its NETCFG stream's ud. */
-struct netreq {
-    struct netreq *next;
-    struct hvm *vm;
+struct hvm_netreq {
+    struct hvm_netreq *next;
+    struct host_vm *vm;
     char *net_json;              /* owned; becomes vm->net_json on DONE */
     host_done_fn done;
     void *ud;
@@ -209,61 +219,109 @@ struct netreq {
 
 /* --- completions (host_local.c) --- */
 
+/* Queues an empty completion for id, to run from the loop (the caller fills it in); NULL when
+ * out of memory (the completion is then lost). */
+struct hvm_defer *hvm_defer_new(struct host *h, const char *id);
+
 /* Queues done(ud, id, res) to run from the loop; NULL done: nothing. */
-void defer_done(struct host *h, host_done_fn done, void *ud, const char *id,
+void hvm_defer_done(struct host *h, host_done_fn done, void *ud, const char *id,
                 const struct host_result *res);
 __attribute__((format(printf, 4, 5)))
-void result_set(struct host_result *res, enum host_err err, int errnum, const char *fmt, ...);
+void hvm_result_set(struct host_result *res, enum host_err err, int errnum, const char *fmt, ...);
 __attribute__((format(printf, 6, 7)))
-void fail_now(struct host *h, host_done_fn done, void *ud, const char *id, enum host_err err,
+void hvm_fail_now(struct host *h, host_done_fn done, void *ud, const char *id, enum host_err err,
               const char *fmt, ...);
 
-/* --- VM objects and events (host_local.c) --- */
+/* Maps a start-up errno to the typed error (host_local.c). */
+enum host_err hvm_err_from_errno(int r);
+/* Copies s (NULL: "") into out; -ENAMETOOLONG when it does not fit (host_local.c). */
+int hvm_copy_str(char *out, size_t len, const char *s);
 
-struct hvm *hvm_find(struct host *h, const char *id);
-void timer_arm(struct event *ev, int ms);
-void ev_free(struct event **ev);
-void fd_close(int *fd);
-void hvm_update_agent_write(struct hvm *vm);
-void hvm_update_qmp_write(struct hvm *vm);
-void hvm_drop_qmp(struct hvm *vm);
+/* --- VM objects and events (host_vm.c) --- */
+
+/* A new VM in state, linked into the host's table, its timers made (host_boot.c, whose
+ * on_retry/on_deadline they run). NULL when out of memory. */
+struct host_vm *hvm_new(struct host *h, const char *id, enum hvm_state state);
+/* hvm_new() for a create or adopt whose completion is done(ud); out of memory fails done
+ * (from the loop) and returns NULL. */
+struct host_vm *hvm_new_start(struct host *h, const char *id, enum hvm_state state,
+                              host_done_fn done, void *ud);
+/* Frees everything but the struct; no callback can fire on vm afterwards. */
+void hvm_release(struct host_vm *vm, bool notify_streams);
+/* Frees the struct and what it owns, after hvm_release(). */
+void hvm_free(struct host_vm *vm);
+/* Unlinks vm from its host's table. */
+void hvm_unlink(struct host_vm *vm);
+/* The event of vm->ev_kick: hvm_maybe_finish() from the loop. */
+void hvm_on_kick(evutil_socket_t fd, short what, void *arg);
+/* SIGKILLs QEMU (unless adopted) and qemu-img and waits for them, bounded: off the loop's
+ * usual path (host_free(), host_vm_discard()). */
+void hvm_kill_now(struct host_vm *vm);
+/* Removes the run dir and the cgroup of vm. */
+void hvm_remove_dir(struct host_vm *vm);
+/* Kills what runs and waits (on the loop) for it to exit, then finishes. */
+void hvm_kill(struct host_vm *vm);
+/* Watches QEMU's pidfd (vm->qemu); 0 or -ENOMEM. */
+int hvm_watch_pid(struct host_vm *vm);
+/* Ends a disk resize with res (from the loop). */
+void hvm_resize_complete(struct host_vm *vm, const struct host_result *res);
+
+struct host_vm *hvm_find(struct host *h, const char *id);
+void hvm_timer_arm(struct event *ev, int ms);
+void hvm_ev_free(struct event **ev);
+void hvm_fd_close(int *fd);
+void hvm_update_agent_write(struct host_vm *vm);
+void hvm_update_qmp_write(struct host_vm *vm);
+void hvm_drop_qmp(struct host_vm *vm);
 /* Ends the agent connection; with notify, its streams end with AGENT_END_LOST first. */
-void hvm_drop_agent(struct hvm *vm, bool notify);
+void hvm_drop_agent(struct host_vm *vm, bool notify);
 /* The pause's and restore's sockets, files and buffers. */
-void hvm_drop_migration(struct hvm *vm);
-void hvm_maybe_finish(struct hvm *vm);
+void hvm_drop_migration(struct host_vm *vm);
+void hvm_maybe_finish(struct host_vm *vm);
 /* A create or adopt failed: kill and clean up (create), or let go (adopt). */
-void hvm_start_failed(struct hvm *vm, const struct host_result *res);
-void hvm_start_failed_herr(struct hvm *vm, const struct herr *e);
-int hvm_sock_path(struct hvm *vm, const char *name, char *out);
+void hvm_start_failed(struct host_vm *vm, const struct host_result *res);
+void hvm_start_failed_herr(struct host_vm *vm, const struct herr *e);
+int hvm_sock_path(struct host_vm *vm, const char *name, char *out);
 /* The disk layer exists: start QEMU (booting, or waiting for its incoming state). */
-void hvm_spawn_qemu(struct hvm *vm);
+void hvm_spawn_qemu(struct host_vm *vm);
+/* Wraps fd (taken) as the VM's agent client with its events, hostname and net object; with
+ * resync the preamble is queued first. 0 or -errno with e (the caller fails or reports). */
+int hvm_agent_attach(struct host_vm *vm, int fd, bool resync, struct herr *e);
 /* Runs qemu-img for the VM's disk layer over vm->rootfs (of format fmt). */
-void hvm_start_disk(struct hvm *vm, const char *fmt);
+void hvm_start_disk(struct host_vm *vm, const char *fmt);
 
 /* Longest net object a VM keeps (a valid one is under 4 KiB). */
-#define HOST_NET_JSON_MAX (16u * 1024u)
-/* True when net_json is a JSON object of at most HOST_NET_JSON_MAX bytes. */
-bool net_json_valid(const char *net_json);
+#define HVM_NET_JSON_MAX (16u * 1024u)
+/* True when net_json is a JSON object of at most HVM_NET_JSON_MAX bytes. */
+bool hvm_net_json_valid(const char *net_json);
 
 /* --- pause and restore (host_snapshot.c) --- */
 
 /* host_vm_create() with a snapshot: verify, lay out the run dir, spawn or make the disk. */
-void restore_start(struct hvm *vm, const struct host_vm_spec *spec);
+void hvm_restore_start(struct host_vm *vm, const struct host_vm_spec *spec);
 /* Sends the command of the current restore step (or starts the state upload). */
-void restore_next(struct hvm *vm);
-void pause_next(struct hvm *vm);
+void hvm_restore_next(struct host_vm *vm);
+void hvm_pause_next(struct host_vm *vm);
 /* QEMU exited after quit: move the files into the snapshot, meta.json last. */
-void pause_finalize(struct hvm *vm);
+void hvm_pause_finalize(struct host_vm *vm);
 /* The pause failed before quit: the VM is continued and keeps running. */
-void pause_fail(struct hvm *vm, enum host_err err, int errnum, const char *what,
+void hvm_pause_fail(struct host_vm *vm, enum host_err err, int errnum, const char *what,
                 const struct qmp_msg *reply);
-void pause_send_cont(struct hvm *vm);
-int pause_split_finish(struct hvm *vm);
+void hvm_pause_send_cont(struct host_vm *vm);
+int hvm_pause_split_finish(struct host_vm *vm);
 /* Ends a pause with res (from the loop). */
-void pause_complete(struct hvm *vm, const struct host_result *res);
+void hvm_pause_complete(struct host_vm *vm, const struct host_result *res);
+
+/* --- test and benchmark operations (host_debug.c) --- */
+
+/* The QMP (qmp) or agent (agent) connection goes away: pending operations on it end. */
+void hvm_debug_drop(struct host_vm *vm, bool qmp, bool agent);
+/* After the agent's bytes were read: a PONG or READY may end a ping or reconnect. */
+void hvm_debug_agent_read(struct host_vm *vm);
+/* The reconnect's HELLO (re)sent, every HVM_HELLO_EVERY_MS until READY. */
+void hvm_debug_hello(struct host_vm *vm);
 
 /* --- flattening (host_flatten.c) --- */
 
 /* Stops every flatten job (SIGKILL); with notify, their callbacks run with HOST_E_CANCELED. */
-void flatten_stop_all(struct host *h, bool notify);
+void hvm_flatten_stop_all(struct host *h, bool notify);

@@ -29,15 +29,15 @@
 
 /* --- restore (docs/snapshots.md "Restore") --- */
 
-static void restore_fail(struct hvm *vm, enum host_err err, int errnum, const char *what,
+static void restore_fail(struct host_vm *vm, enum host_err err, int errnum, const char *what,
                          const struct qmp_msg *reply)
 {
     struct host_result res;
     if (reply && reply->kind == QMP_MSG_ERROR)
-        result_set(&res, err, errnum, "vm '%s': restore from '%s': %s failed: %s: %s", vm->id,
+        hvm_result_set(&res, err, errnum, "vm '%s': restore from '%s': %s failed: %s: %s", vm->id,
                    vm->snap_dir, what, reply->err_class, reply->err_desc);
     else
-        result_set(&res, err, errnum, "vm '%s': restore from '%s': %s", vm->id, vm->snap_dir,
+        hvm_result_set(&res, err, errnum, "vm '%s': restore from '%s': %s", vm->id, vm->snap_dir,
                    what);
     hvm_start_failed(vm, &res);
     hvm_maybe_finish(vm);
@@ -52,22 +52,68 @@ static json_t *ignore_shared_caps(void)
                      "state", 1);
 }
 
+/* A query-migrate reply, on either side: 1 completed; 0 still running (the next poll is
+ * armed: ~1 ms, the device state takes a few ms); -EIO failed, with msg "<what> <status>:
+ * <QEMU's reason, or no_reason>". */
+static int migration_polled(struct host_vm *vm, const struct qmp_msg *reply, const char *what,
+                            const char *no_reason, char *msg, size_t len)
+{
+    const char *st, *why;
+    enum qmp_migration m = qmp_migration_state(reply->ret, &st, &why);
+    if (m == QMP_MIGRATION_FAILED) {
+        snprintf(msg, len, "%s %s: %s", what, st, why ? why : no_reason);
+        return -EIO;
+    }
+    if (m != QMP_MIGRATION_COMPLETED) {
+        hvm_timer_arm(vm->ev_retry, 1);
+        return 0;
+    }
+    return 1;
+}
+
+/* The QMP command of each step of a restore and of a pause. */
+static const char *const restore_cmds[] = {
+    [HVM_RESTORE_VERSION] = "query-version", [HVM_RESTORE_CAPS] = "migrate-set-capabilities",
+    [HVM_RESTORE_INCOMING] = "migrate-incoming", [HVM_RESTORE_WAIT] = "query-migrate",
+    [HVM_RESTORE_CONT] = "cont",
+};
+static const char *const pause_cmds[] = {
+    [HVM_PAUSE_STOP] = "stop", [HVM_PAUSE_VERSION] = "query-version",
+    [HVM_PAUSE_CAPS] = "migrate-set-capabilities", [HVM_PAUSE_PARAMS] = "migrate-set-parameters",
+    [HVM_PAUSE_MIGRATE] = "migrate", [HVM_PAUSE_WAIT] = "query-migrate", [HVM_PAUSE_QUIT] = "quit",
+};
+
+/* {"uri": "unix:<run dir>/<sock>"}, for migrate and migrate-incoming; NULL: out of memory. */
+static json_t *sock_uri(struct host_vm *vm, const char *sock)
+{
+    char path[PATH_MAX], uri[PATH_MAX + 8];
+    (void)hvm_sock_path(vm, sock, path);
+    snprintf(uri, sizeof(uri), "unix:%s", path);
+    return json_pack("{s:s}", "uri", uri);
+}
+
+/* Sends a step's command cmd with args (taken; NULL for none, or when want_args, out of
+ * memory) with on_reply; 0 or -errno. */
+static int step_send(struct host_vm *vm, const char *cmd, json_t *args, bool want_args,
+                     qmp_reply_fn on_reply)
+{
+    int r = want_args && !args ? -ENOMEM : qmp_client_send(vm->qmp, cmd, args, on_reply, vm);
+    json_decref(args);
+    return r;
+}
+
 static void on_restore_reply(void *ud, const struct qmp_msg *reply)
 {
-    struct hvm *vm = ud;
+    struct host_vm *vm = ud;
     if (vm->state != HVM_CREATING || !vm->restore)
         return;
-    static const char *const names[] = {
-        [RESTORE_VERSION] = "query-version", [RESTORE_CAPS] = "migrate-set-capabilities",
-        [RESTORE_INCOMING] = "migrate-incoming", [RESTORE_WAIT] = "query-migrate",
-        [RESTORE_CONT] = "cont",
-    };
     if (reply->kind == QMP_MSG_ERROR) {
-        restore_fail(vm, HOST_E_QEMU, -EREMOTEIO, names[vm->rstep], reply);
+        restore_fail(vm, HOST_E_QEMU, -EREMOTEIO, restore_cmds[vm->rstep], reply);
         return;
     }
+    char msg[400];
     switch (vm->rstep) {
-    case RESTORE_VERSION: {
+    case HVM_RESTORE_VERSION: {
         char version[128];
         qmp_version_string(reply->ret, version, sizeof(version));
         if (strcmp(version, vm->qemu_version) != 0) {
@@ -77,50 +123,41 @@ static void on_restore_reply(void *ud, const struct qmp_msg *reply)
             restore_fail(vm, HOST_E_INVALID, -ESTALE, why, NULL);
             return;
         }
-        vm->rstep = RESTORE_CAPS;
+        vm->rstep = HVM_RESTORE_CAPS;
         break;
     }
-    case RESTORE_CAPS:
-        vm->rstep = RESTORE_INCOMING;
+    case HVM_RESTORE_CAPS: /* the capability is set: migrate-incoming next */
+    case HVM_RESTORE_INCOMING: /* QEMU listens on incoming.sock: send the state */
+        vm->rstep = vm->rstep == HVM_RESTORE_CAPS ? HVM_RESTORE_INCOMING : HVM_RESTORE_SEND;
         break;
-    case RESTORE_INCOMING:
-        vm->rstep = RESTORE_SEND;
-        break;
-    case RESTORE_WAIT: {
-        const char *st, *why;
-        enum qmp_migration m = qmp_migration_state(reply->ret, &st, &why);
-        if (m == QMP_MIGRATION_FAILED) {
-            char msg[400];
-            snprintf(msg, sizeof(msg), "loading the device state %s: %s", st,
-                     why ? why : "(no reason given; see qemu.log)");
+    case HVM_RESTORE_WAIT: {
+        int m = migration_polled(vm, reply, "loading the device state",
+                                 "(no reason given; see qemu.log)", msg, sizeof(msg));
+        if (m < 0)
             restore_fail(vm, HOST_E_QEMU, -EIO, msg, NULL);
+        if (m <= 0)
             return;
-        }
-        if (m != QMP_MIGRATION_COMPLETED) {
-            timer_arm(vm->ev_retry, 1); /* ~1 ms polls: the load takes a few ms */
-            return;
-        }
-        vm->rstep = RESTORE_CONT;
+        vm->rstep = HVM_RESTORE_CONT;
         vm->guest_ran = true;
         break;
     }
-    case RESTORE_CONT:
+    case HVM_RESTORE_CONT:
         /* the guest runs: now the agent handshake (resync only when the pause could not
          * prove the agent's reader idle) */
-        vm->rstep = RESTORE_DONE;
+        vm->rstep = HVM_RESTORE_DONE;
         vm->qmp_ready = true;
-        vm->step = STEP_AGENT_CONNECT;
-        timer_arm(vm->ev_retry, 0);
+        vm->step = HVM_STEP_AGENT_CONNECT;
+        hvm_timer_arm(vm->ev_retry, 0);
         return;
     default:
         return;
     }
-    restore_next(vm);
+    hvm_restore_next(vm);
 }
 
 static void on_restore_in_writable(evutil_socket_t fd, short what, void *arg)
 {
-    struct hvm *vm = arg;
+    struct host_vm *vm = arg;
     while (vm->state_off < vm->state_len) {
         ssize_t n = send(vm->in_fd, vm->state_buf + vm->state_off,
                          vm->state_len - vm->state_off, MSG_NOSIGNAL);
@@ -138,64 +175,55 @@ static void on_restore_in_writable(evutil_socket_t fd, short what, void *arg)
         restore_fail(vm, HOST_E_QEMU, -errno, "QEMU stopped reading the device state", NULL);
         return;
     }
-    ev_free(&vm->ev_in);
-    fd_close(&vm->in_fd); /* EOF ends QEMU's load */
+    hvm_ev_free(&vm->ev_in);
+    hvm_fd_close(&vm->in_fd); /* EOF ends QEMU's load */
     free(vm->state_buf);
     vm->state_buf = NULL;
-    vm->rstep = RESTORE_WAIT;
-    restore_next(vm);
+    vm->rstep = HVM_RESTORE_WAIT;
+    hvm_restore_next(vm);
 }
 
 /* Sends the command of the current step (or starts the state upload). */
-void restore_next(struct hvm *vm)
+/* QEMU listens on incoming.sock once migrate-incoming returned: the state file goes in. */
+static void restore_send_state(struct host_vm *vm)
 {
-    int r = 0;
-    json_t *args = NULL;
-    switch (vm->rstep) {
-    case RESTORE_VERSION:
-        r = qmp_client_send(vm->qmp, "query-version", NULL, on_restore_reply, vm);
-        break;
-    case RESTORE_CAPS:
-        args = ignore_shared_caps();
-        r = args ? qmp_client_send(vm->qmp, "migrate-set-capabilities", args, on_restore_reply,
-                                   vm)
-                 : -ENOMEM;
-        break;
-    case RESTORE_INCOMING: {
-        char path[PATH_MAX], uri[PATH_MAX + 8];
-        (void)hvm_sock_path(vm, "incoming.sock", path);
-        snprintf(uri, sizeof(uri), "unix:%s", path);
-        args = json_pack("{s:s}", "uri", uri);
-        r = args ? qmp_client_send(vm->qmp, "migrate-incoming", args, on_restore_reply, vm)
-                 : -ENOMEM;
-        break;
-    }
-    case RESTORE_SEND: {
-        char path[PATH_MAX];
-        (void)hvm_sock_path(vm, "incoming.sock", path);
-        r = usock_connect(path, &vm->in_fd); /* QEMU listens once migrate-incoming returned */
-        if (r < 0) {
-            restore_fail(vm, HOST_E_QEMU, r, "cannot connect to incoming.sock", NULL);
-            return;
-        }
-        vm->ev_in = event_new(vm->h->base, vm->in_fd, EV_WRITE, on_restore_in_writable, vm);
-        if (!vm->ev_in) {
-            restore_fail(vm, HOST_E_SYSTEM, -ENOMEM, "out of memory", NULL);
-            return;
-        }
-        on_restore_in_writable(vm->in_fd, EV_WRITE, vm);
+    char path[PATH_MAX];
+    (void)hvm_sock_path(vm, "incoming.sock", path);
+    int r = usock_connect(path, &vm->in_fd);
+    if (r < 0) {
+        restore_fail(vm, HOST_E_QEMU, r, "cannot connect to incoming.sock", NULL);
         return;
     }
-    case RESTORE_WAIT:
-        r = qmp_client_send(vm->qmp, "query-migrate", NULL, on_restore_reply, vm);
+    vm->ev_in = event_new(vm->h->base, vm->in_fd, EV_WRITE, on_restore_in_writable, vm);
+    if (!vm->ev_in) {
+        restore_fail(vm, HOST_E_SYSTEM, -ENOMEM, "out of memory", NULL);
+        return;
+    }
+    on_restore_in_writable(vm->in_fd, EV_WRITE, vm);
+}
+
+void hvm_restore_next(struct host_vm *vm)
+{
+    json_t *args = NULL;
+    switch (vm->rstep) {
+    case HVM_RESTORE_CAPS:
+        args = ignore_shared_caps();
         break;
-    case RESTORE_CONT:
-        r = qmp_client_send(vm->qmp, "cont", NULL, on_restore_reply, vm);
+    case HVM_RESTORE_INCOMING:
+        args = sock_uri(vm, "incoming.sock");
+        break;
+    case HVM_RESTORE_SEND:
+        restore_send_state(vm);
+        return;
+    case HVM_RESTORE_VERSION:
+    case HVM_RESTORE_WAIT:
+    case HVM_RESTORE_CONT:
         break;
     default:
         return;
     }
-    json_decref(args);
+    bool want_args = vm->rstep == HVM_RESTORE_CAPS || vm->rstep == HVM_RESTORE_INCOMING;
+    int r = step_send(vm, restore_cmds[vm->rstep], args, want_args, on_restore_reply);
     if (r < 0) {
         restore_fail(vm, HOST_E_QEMU, r, "the QMP connection broke", NULL);
         return;
@@ -203,7 +231,7 @@ void restore_next(struct hvm *vm)
     hvm_update_qmp_write(vm);
 }
 
-/* Reads the whole state file (a few ten KB; bounded) for restore_next(). */
+/* Reads the whole state file (a few ten KB; bounded) for hvm_restore_next(). */
 static int read_small_file(const char *path, size_t max, unsigned char **ret, size_t *ret_len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -253,11 +281,11 @@ static void *warm_thread(void *arg)
 
 static void warm_snapshot_ram(struct host *h, const char *mem)
 {
-    for (unsigned i = 0; i < HOST_WARM_SLOTS; i++)
+    for (unsigned i = 0; i < HVM_WARM_SLOTS; i++)
         if (strcmp(h->warmed[i], mem) == 0)
             return;
     snprintf(h->warmed[h->warm_next], sizeof(h->warmed[0]), "%s", mem);
-    h->warm_next = (h->warm_next + 1) % HOST_WARM_SLOTS;
+    h->warm_next = (h->warm_next + 1) % HVM_WARM_SLOTS;
     char *arg = strdup(mem);
     pthread_attr_t attr;
     pthread_t t;
@@ -272,11 +300,11 @@ static void warm_snapshot_ram(struct host *h, const char *mem)
 }
 
 /* Snapshot state larger than this is not ours (device state is ~50 KB). */
-#define RESTORE_STATE_MAX (64u << 20)
+#define HVM_RESTORE_STATE_MAX (64u << 20)
 
 /* host_vm_create() with spec->snapshot: verify, lay out the run dir, then spawn (consume) or
  * make the disk layer first (shared base). */
-void restore_start(struct hvm *vm, const struct host_vm_spec *spec)
+void hvm_restore_start(struct host_vm *vm, const struct host_vm_spec *spec)
 {
     struct host *h = vm->h;
     struct herr e = { 0 };
@@ -296,7 +324,7 @@ void restore_start(struct hvm *vm, const struct host_vm_spec *spec)
     r = snapshot_verify(snap, vm->vcpus, vm->memory_mib, kernel_abs, &meta, &e);
     if (r < 0) {
         struct host_result res;
-        result_set(&res, r == -ENOENT ? HOST_E_NOT_FOUND : HOST_E_INVALID, r, "vm '%s': %s",
+        hvm_result_set(&res, r == -ENOENT ? HOST_E_NOT_FOUND : HOST_E_INVALID, r, "vm '%s': %s",
                    vm->id, e.msg);
         hvm_start_failed(vm, &res);
         return;
@@ -312,7 +340,7 @@ void restore_start(struct hvm *vm, const struct host_vm_spec *spec)
         herr_set(&e, -ENAMETOOLONG, "vm '%s': snapshot path '%s' is too long", vm->id, snap);
         goto fail;
     }
-    r = read_small_file(state, RESTORE_STATE_MAX, &vm->state_buf, &vm->state_len);
+    r = read_small_file(state, HVM_RESTORE_STATE_MAX, &vm->state_buf, &vm->state_len);
     if (r < 0) {
         herr_set(&e, r, "vm '%s': snapshot state '%s': %s", vm->id, state, strerror(-r));
         goto fail;
@@ -353,42 +381,42 @@ fail:
 /* --- pause --- */
 
 /* The pause failed before QEMU was told to quit: the VM continues and keeps running. */
-void pause_fail(struct hvm *vm, enum host_err err, int errnum, const char *what,
+void hvm_pause_fail(struct host_vm *vm, enum host_err err, int errnum, const char *what,
                        const struct qmp_msg *reply)
 {
     struct host_result res;
     if (reply && reply->kind == QMP_MSG_ERROR)
-        result_set(&res, err, errnum, "vm '%s': pause: %s failed: %s: %s", vm->id, what,
+        hvm_result_set(&res, err, errnum, "vm '%s': pause: %s failed: %s: %s", vm->id, what,
                    reply->err_class, reply->err_desc);
     else
-        result_set(&res, err, errnum, "vm '%s': pause: %s", vm->id, what);
+        hvm_result_set(&res, err, errnum, "vm '%s': pause: %s", vm->id, what);
     hvm_drop_migration(vm); /* a migration in flight fails on its closed socket */
     (void)snapshot_remove(vm->snap_dir);
     event_del(vm->ev_deadline);
     event_del(vm->ev_retry);
     vm->state = HVM_RUNNING;
-    pause_complete(vm, &res);
+    hvm_pause_complete(vm, &res);
     /* stop may have been sent: cont (a running VM ignores it) */
-    vm->pause_cont = vm->qmp && vm->pstep >= PAUSE_STOP;
+    vm->pause_cont = vm->qmp && vm->pstep >= HVM_PAUSE_STOP;
     vm->cont_tries = 0;
     if (vm->pause_cont)
-        timer_arm(vm->ev_retry, 0);
+        hvm_timer_arm(vm->ev_retry, 0);
 }
 
 static void on_cont_reply(void *ud, const struct qmp_msg *reply)
 {
-    struct hvm *vm = ud;
+    struct host_vm *vm = ud;
     if (vm->state != HVM_RUNNING || !vm->pause_cont)
         return;
     if (reply->kind == QMP_MSG_ERROR && ++vm->cont_tries < 200) {
-        timer_arm(vm->ev_retry, 10); /* e.g. the failed migration is still winding down */
+        hvm_timer_arm(vm->ev_retry, 10); /* e.g. the failed migration is still winding down */
         return;
     }
     vm->pause_cont = false;
 }
 
 /* After a failed pause: cont, once QMP takes a command (one at a time). */
-void pause_send_cont(struct hvm *vm)
+void hvm_pause_send_cont(struct host_vm *vm)
 {
     if (!vm->qmp) {
         vm->pause_cont = false;
@@ -396,7 +424,7 @@ void pause_send_cont(struct hvm *vm)
     }
     int r = qmp_client_send(vm->qmp, "cont", NULL, on_cont_reply, vm);
     if (r == -EBUSY) {
-        timer_arm(vm->ev_retry, 5); /* the pause's last command is still answering */
+        hvm_timer_arm(vm->ev_retry, 5); /* the pause's last command is still answering */
         return;
     }
     if (r < 0)
@@ -405,9 +433,9 @@ void pause_send_cont(struct hvm *vm)
 }
 
 
-#define PAUSE_RUN_MAX (1u << 20) /* RAM pages gathered into one pwrite */
+#define HVM_PAUSE_RUN_MAX (1u << 20) /* RAM pages gathered into one pwrite */
 
-static int run_flush(struct hvm *vm)
+static int run_flush(struct host_vm *vm)
 {
     int r = fd_pwrite_all(vm->mem_fd, vm->run, vm->run_len, vm->run_off);
     vm->run_len = 0;
@@ -416,13 +444,14 @@ static int run_flush(struct hvm *vm)
 
 static int split_on_state(void *ud, const void *buf, size_t len)
 {
-    return fd_write_all(((struct hvm *)ud)->state_fd, buf, len);
+    return fd_write_all(((struct host_vm *)ud)->state_fd, buf, len);
 }
 
 static int split_on_ram(void *ud, uint64_t off, const void *buf, size_t len)
 {
-    struct hvm *vm = ud;
-    if (vm->run_len && (off != vm->run_off + vm->run_len || vm->run_len + len > PAUSE_RUN_MAX)) {
+    struct host_vm *vm = ud;
+    if (vm->run_len &&
+        (off != vm->run_off + vm->run_len || vm->run_len + len > HVM_PAUSE_RUN_MAX)) {
         int r = run_flush(vm);
         if (r < 0)
             return r;
@@ -437,7 +466,7 @@ static int split_on_ram(void *ud, uint64_t off, const void *buf, size_t len)
 /* The RAM of a VM restored from a shared snapshot is a private mapping, so QEMU migrates it
  * with the device state: its pages are split out of the stream into snap_dir/mem (sparse), and
  * the rest is what a VM with a RAM file of its own would have sent (migsplit.h). */
-static int pause_split_open(struct hvm *vm)
+static int pause_split_open(struct host_vm *vm)
 {
     if (!vm->ram_private)
         return 0;
@@ -450,14 +479,14 @@ static int pause_split_open(struct hvm *vm)
     uint64_t size = (uint64_t)vm->memory_mib << 20;
     if (ftruncate(vm->mem_fd, (off_t)size) < 0)
         return -errno;
-    vm->run = malloc(PAUSE_RUN_MAX);
+    vm->run = malloc(HVM_PAUSE_RUN_MAX);
     if (!vm->run)
         return -ENOMEM;
     struct migsplit_ops ops = { .on_state = split_on_state, .on_ram = split_on_ram };
     return migsplit_new(QEMU_RAM_BLOCK, size, &ops, vm, &vm->split);
 }
 
-static int pause_stream_write(struct hvm *vm, const void *p, size_t n)
+static int pause_stream_write(struct host_vm *vm, const void *p, size_t n)
 {
     if (!vm->split)
         return fd_write_all(vm->state_fd, p, n);
@@ -469,7 +498,7 @@ static int pause_stream_write(struct hvm *vm, const void *p, size_t n)
 }
 
 /* The stream ended: it must have been whole; the RAM file gets its last pages. */
-int pause_split_finish(struct hvm *vm)
+int hvm_pause_split_finish(struct host_vm *vm)
 {
     if (!vm->split)
         return 0;
@@ -487,78 +516,66 @@ int pause_split_finish(struct hvm *vm)
 
 static void on_pause_reply(void *ud, const struct qmp_msg *reply)
 {
-    struct hvm *vm = ud;
+    struct host_vm *vm = ud;
     if (vm->state != HVM_PAUSING)
         return;
-    static const char *const names[] = {
-        [PAUSE_STOP] = "stop", [PAUSE_VERSION] = "query-version",
-        [PAUSE_CAPS] = "migrate-set-capabilities", [PAUSE_PARAMS] = "migrate-set-parameters",
-        [PAUSE_MIGRATE] = "migrate",
-        [PAUSE_WAIT] = "query-migrate", [PAUSE_QUIT] = "quit",
-    };
     if (reply->kind == QMP_MSG_ERROR) {
-        if (vm->pstep == PAUSE_QUIT)
+        if (vm->pstep == HVM_PAUSE_QUIT)
             return; /* QEMU exits anyway, or the deadline kills it */
-        pause_fail(vm, HOST_E_QEMU, -EREMOTEIO, names[vm->pstep], reply);
+        hvm_pause_fail(vm, HOST_E_QEMU, -EREMOTEIO, pause_cmds[vm->pstep], reply);
         return;
     }
+    /* the commands before the migration only advance the step */
+    static const enum hvm_pause_step next[] = {
+        [HVM_PAUSE_STOP] = HVM_PAUSE_VERSION, [HVM_PAUSE_VERSION] = HVM_PAUSE_CAPS,
+        [HVM_PAUSE_CAPS] = HVM_PAUSE_PARAMS, [HVM_PAUSE_PARAMS] = HVM_PAUSE_MIGRATE,
+    };
+    char msg[400];
     switch (vm->pstep) {
-    case PAUSE_STOP:
-        vm->pstep = PAUSE_VERSION;
-        break;
-    case PAUSE_VERSION:
+    case HVM_PAUSE_VERSION:
         qmp_version_string(reply->ret, vm->qemu_version, sizeof(vm->qemu_version));
-        vm->pstep = PAUSE_CAPS;
-        break;
-    case PAUSE_CAPS:
-        vm->pstep = PAUSE_PARAMS;
-        break;
-    case PAUSE_PARAMS:
-        vm->pstep = PAUSE_MIGRATE;
-        break;
-    case PAUSE_MIGRATE:
-        return; /* the stream arrives on migrate.sock */
-    case PAUSE_WAIT: {
-        const char *st, *why;
-        enum qmp_migration m = qmp_migration_state(reply->ret, &st, &why);
-        if (m == QMP_MIGRATION_FAILED) {
-            char msg[400];
-            snprintf(msg, sizeof(msg), "migration %s: %s", st, why ? why : "(no reason given)");
-            pause_fail(vm, HOST_E_QEMU, -EIO, msg, NULL);
+        __attribute__((fallthrough));
+    case HVM_PAUSE_STOP:
+    case HVM_PAUSE_CAPS:
+    case HVM_PAUSE_PARAMS:
+        vm->pstep = next[vm->pstep];
+        hvm_pause_next(vm);
+        return;
+    case HVM_PAUSE_WAIT: {
+        int m = migration_polled(vm, reply, "migration", "(no reason given)", msg, sizeof(msg));
+        if (m < 0)
+            hvm_pause_fail(vm, HOST_E_QEMU, -EIO, msg, NULL);
+        if (m <= 0)
             return;
-        }
-        if (m != QMP_MIGRATION_COMPLETED) {
-            timer_arm(vm->ev_retry, 1);
-            return;
-        }
-        vm->pstep = PAUSE_QUIT;
-        break;
-    }
-    case PAUSE_QUIT:
-    case PAUSE_PING:
+        vm->pstep = HVM_PAUSE_QUIT;
+        hvm_pause_next(vm);
         return;
     }
-    pause_next(vm);
+    case HVM_PAUSE_MIGRATE: /* the stream arrives on migrate.sock */
+    case HVM_PAUSE_QUIT:
+    case HVM_PAUSE_PING:
+        return;
+    }
 }
 
 static void on_mig_readable(evutil_socket_t fd, short what, void *arg)
 {
-    struct hvm *vm = arg;
+    struct host_vm *vm = arg;
     if (vm->state != HVM_PAUSING)
         return;
     if (vm->mig_cfd < 0) {
         vm->mig_cfd = accept4(vm->mig_lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (vm->mig_cfd < 0) {
             if (errno != EAGAIN && errno != EINTR)
-                pause_fail(vm, HOST_E_SYSTEM, -errno, "accept on migrate.sock failed", NULL);
+                hvm_pause_fail(vm, HOST_E_SYSTEM, -errno, "accept on migrate.sock failed", NULL);
             return;
         }
-        ev_free(&vm->ev_mig);
-        fd_close(&vm->mig_lfd);
+        hvm_ev_free(&vm->ev_mig);
+        hvm_fd_close(&vm->mig_lfd);
         vm->ev_mig = event_new(vm->h->base, vm->mig_cfd, EV_READ | EV_PERSIST, on_mig_readable,
                                vm);
         if (!vm->ev_mig) {
-            pause_fail(vm, HOST_E_SYSTEM, -ENOMEM, "out of memory", NULL);
+            hvm_pause_fail(vm, HOST_E_SYSTEM, -ENOMEM, "out of memory", NULL);
             return;
         }
         event_add(vm->ev_mig, NULL);
@@ -572,25 +589,26 @@ static void on_mig_readable(evutil_socket_t fd, short what, void *arg)
         if (n < 0 && errno == EAGAIN)
             return;
         if (n < 0) {
-            pause_fail(vm, HOST_E_QEMU, -errno, "reading the device state failed", NULL);
+            hvm_pause_fail(vm, HOST_E_QEMU, -errno, "reading the device state failed", NULL);
             return;
         }
         if (n == 0) {
             /* QEMU sent everything: the state file is complete once it is on disk */
-            ev_free(&vm->ev_mig);
-            fd_close(&vm->mig_cfd);
-            int fr = pause_split_finish(vm);
+            hvm_ev_free(&vm->ev_mig);
+            hvm_fd_close(&vm->mig_cfd);
+            int fr = hvm_pause_split_finish(vm);
             if (fr < 0) {
-                pause_fail(vm, HOST_E_QEMU, fr, "the migration stream could not be split", NULL);
+                hvm_pause_fail(vm, HOST_E_QEMU, fr, "the migration stream could not be split",
+                               NULL);
                 return;
             }
             if (fsync(vm->state_fd) < 0) {
-                pause_fail(vm, HOST_E_SYSTEM, -errno, "fsync of the device state failed", NULL);
+                hvm_pause_fail(vm, HOST_E_SYSTEM, -errno, "fsync of the device state failed", NULL);
                 return;
             }
-            fd_close(&vm->state_fd);
-            vm->pstep = PAUSE_WAIT;
-            pause_next(vm);
+            hvm_fd_close(&vm->state_fd);
+            vm->pstep = HVM_PAUSE_WAIT;
+            hvm_pause_next(vm);
             return;
         }
         int r = pause_stream_write(vm, buf, (size_t)n);
@@ -598,14 +616,14 @@ static void on_mig_readable(evutil_socket_t fd, short what, void *arg)
             char why[300];
             snprintf(why, sizeof(why), "writing the snapshot failed: %s",
                      vm->split_err[0] ? vm->split_err : strerror(-r));
-            pause_fail(vm, r == -EBADMSG ? HOST_E_QEMU : HOST_E_SYSTEM, r, why, NULL);
+            hvm_pause_fail(vm, r == -EBADMSG ? HOST_E_QEMU : HOST_E_SYSTEM, r, why, NULL);
             return;
         }
     }
 }
 
 /* Opens migrate.sock and the state file for the migration. */
-static int pause_listen(struct hvm *vm)
+static int pause_listen(struct host_vm *vm)
 {
     char path[PATH_MAX], state[PATH_MAX];
     if (hvm_sock_path(vm, "migrate.sock", path) < 0 || strlen(path) >= 108 ||
@@ -629,59 +647,45 @@ static int pause_listen(struct hvm *vm)
     return 0;
 }
 
-void pause_next(struct hvm *vm)
+void hvm_pause_next(struct host_vm *vm)
 {
-    int r = 0;
     json_t *args = NULL;
+    int r;
     switch (vm->pstep) {
-    case PAUSE_STOP:
-        r = qmp_client_send(vm->qmp, "stop", NULL, on_pause_reply, vm);
-        break;
-    case PAUSE_VERSION:
-        r = qmp_client_send(vm->qmp, "query-version", NULL, on_pause_reply, vm);
-        break;
-    case PAUSE_CAPS:
+    case HVM_PAUSE_CAPS:
         args = ignore_shared_caps();
-        r = args ? qmp_client_send(vm->qmp, "migrate-set-capabilities", args, on_pause_reply, vm)
-                 : -ENOMEM;
         break;
-    case PAUSE_PARAMS:
+    case HVM_PAUSE_PARAMS:
         /* QEMU caps migrations at 128 MiB/s by default: a restored VM's RAM crosses this
          * local socket and would take ~4x longer (docs/guests.md) */
         args = json_pack("{s:I}", "max-bandwidth", (json_int_t)1 << 40);
-        r = args ? qmp_client_send(vm->qmp, "migrate-set-parameters", args, on_pause_reply, vm)
-                 : -ENOMEM;
         break;
-    case PAUSE_MIGRATE: {
+    case HVM_PAUSE_MIGRATE:
         r = pause_listen(vm);
         if (r < 0) {
-            pause_fail(vm, HOST_E_SYSTEM, r, "cannot open migrate.sock or the state file", NULL);
+            hvm_pause_fail(vm, HOST_E_SYSTEM, r, "cannot open migrate.sock or the state file",
+                           NULL);
             return;
         }
-        char path[PATH_MAX], uri[PATH_MAX + 8];
-        (void)hvm_sock_path(vm, "migrate.sock", path);
-        snprintf(uri, sizeof(uri), "unix:%s", path);
-        args = json_pack("{s:s}", "uri", uri);
-        r = args ? qmp_client_send(vm->qmp, "migrate", args, on_pause_reply, vm) : -ENOMEM;
+        args = sock_uri(vm, "migrate.sock");
         break;
-    }
-    case PAUSE_WAIT:
-        r = qmp_client_send(vm->qmp, "query-migrate", NULL, on_pause_reply, vm);
+    case HVM_PAUSE_STOP:
+    case HVM_PAUSE_VERSION:
+    case HVM_PAUSE_WAIT:
+    case HVM_PAUSE_QUIT: /* the state is saved: QEMU may go; its exit finishes the pause */
         break;
-    case PAUSE_QUIT:
-        /* the state is saved: QEMU may go; its exit (pidfd) finishes the pause */
-        r = qmp_client_send(vm->qmp, "quit", NULL, on_pause_reply, vm);
-        if (r < 0) {
-            proc_kill(&vm->qemu, SIGKILL); /* the RAM file is consistent: nothing to lose */
-            r = 0;
-        }
-        break;
-    case PAUSE_PING:
+    case HVM_PAUSE_PING:
         return;
     }
-    json_decref(args);
+    bool want_args = vm->pstep == HVM_PAUSE_CAPS || vm->pstep == HVM_PAUSE_PARAMS ||
+                     vm->pstep == HVM_PAUSE_MIGRATE;
+    r = step_send(vm, pause_cmds[vm->pstep], args, want_args, on_pause_reply);
+    if (r < 0 && vm->pstep == HVM_PAUSE_QUIT) {
+        proc_kill(&vm->qemu, SIGKILL); /* the RAM file is consistent: nothing to lose */
+        r = 0;
+    }
     if (r < 0) {
-        pause_fail(vm, HOST_E_QEMU, r, "the QMP connection broke", NULL);
+        hvm_pause_fail(vm, HOST_E_QEMU, r, "the QMP connection broke", NULL);
         return;
     }
     hvm_update_qmp_write(vm);
@@ -689,7 +693,7 @@ void pause_next(struct hvm *vm)
 
 /* QEMU exited after quit: move the RAM file and disk layer into the snapshot, write meta.json
  * last. The VM is then forgotten (its run dir holds only links). */
-void pause_finalize(struct hvm *vm)
+void hvm_pause_finalize(struct host_vm *vm)
 {
     struct host *h = vm->h;
     struct herr e = { 0 };
@@ -718,14 +722,14 @@ void pause_finalize(struct hvm *vm)
     if (e.code) {
         /* QEMU is gone but its RAM file and disk are still in the run dir: keep them (an
          * operator can recover them) and report the VM as exited */
-        result_set(&res, HOST_E_SYSTEM, e.code, "vm '%s': pause: %s", vm->id, e.msg);
+        hvm_result_set(&res, HOST_E_SYSTEM, e.code, "vm '%s': pause: %s", vm->id, e.msg);
         vm->state = HVM_EXITED;
         hvm_drop_agent(vm, true);
         hvm_drop_qmp(vm);
-        pause_complete(vm, &res);
+        hvm_pause_complete(vm, &res);
         return;
     }
-    pause_complete(vm, &res);
+    hvm_pause_complete(vm, &res);
     vm->remove_dir = true;
     vm->state = HVM_KILLING;
 }
@@ -734,27 +738,27 @@ void host_vm_pause(struct host *h, const char *id, const char *snap_dir, host_do
                    void *ud)
 {
     if (!rundir_id_valid(id)) {
-        fail_now(h, done, ud, id, HOST_E_INVALID, "invalid sandbox id '%.64s'", id ? id : "");
+        hvm_fail_now(h, done, ud, id, HOST_E_INVALID, "invalid sandbox id '%.64s'", id ? id : "");
         return;
     }
     if (!snap_dir || snap_dir[0] != '/' || strchr(snap_dir, ',') ||
         strlen(snap_dir) + 16 >= PATH_MAX) {
-        fail_now(h, done, ud, id, HOST_E_INVALID,
+        hvm_fail_now(h, done, ud, id, HOST_E_INVALID,
                  "vm '%s': snapshot dir must be an absolute path without ','", id);
         return;
     }
-    struct hvm *vm = hvm_find(h, id);
+    struct host_vm *vm = hvm_find(h, id);
     if (!vm) {
-        fail_now(h, done, ud, id, HOST_E_NOT_FOUND, "no vm '%s'", id);
+        hvm_fail_now(h, done, ud, id, HOST_E_NOT_FOUND, "no vm '%s'", id);
         return;
     }
     if (vm->state != HVM_RUNNING || !vm->qmp || !vm->agent || vm->resize_done ||
         vm->pause_done || vm->pause_cont) {
-        fail_now(h, done, ud, id, HOST_E_BUSY, "vm '%s' is not running, or busy", id);
+        hvm_fail_now(h, done, ud, id, HOST_E_BUSY, "vm '%s' is not running, or busy", id);
         return;
     }
     if (mkdir(snap_dir, 0700) < 0 && errno != EEXIST) {
-        fail_now(h, done, ud, id, HOST_E_SYSTEM, "vm '%s': cannot create '%s': %s", id,
+        hvm_fail_now(h, done, ud, id, HOST_E_SYSTEM, "vm '%s': cannot create '%s': %s", id,
                  snap_dir, strerror(errno));
         return;
     }
@@ -763,24 +767,25 @@ void host_vm_pause(struct host *h, const char *id, const char *snap_dir, host_do
     if (r < 0) {
         hvm_drop_migration(vm);
         (void)snapshot_remove(snap_dir);
-        fail_now(h, done, ud, id, HOST_E_SYSTEM, "vm '%s': cannot start the RAM file in '%s': %s",
+        hvm_fail_now(h, done, ud, id, HOST_E_SYSTEM,
+                     "vm '%s': cannot start the RAM file in '%s': %s",
                  id, snap_dir, strerror(-r));
         return;
     }
     vm->pause_done = done;
     vm->pause_ud = ud;
     vm->state = HVM_PAUSING;
-    vm->pstep = PAUSE_PING;
+    vm->pstep = HVM_PAUSE_PING;
     vm->pause_aligned = false;
     r = agent_client_ping_send(vm->agent);
     if (r < 0) {
         /* no agent: stop right away (a restore then resyncs) */
-        vm->pstep = PAUSE_STOP;
-        pause_next(vm);
+        vm->pstep = HVM_PAUSE_STOP;
+        hvm_pause_next(vm);
     } else {
         hvm_update_agent_write(vm);
     }
-    timer_arm(vm->ev_deadline, PAUSE_TIMEOUT_MS);
+    hvm_timer_arm(vm->ev_deadline, HVM_PAUSE_TIMEOUT_MS);
 }
 
 

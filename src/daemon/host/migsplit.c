@@ -572,6 +572,14 @@ static int step(struct migsplit *s, const uint8_t *t, struct herr *e)
     return herr_set(e, -EINVAL, "migration stream splitter in state %d", (int)s->st);
 }
 
+/* The split broke with r: it stays broken (later pushes fail with r). */
+static int split_fail(struct migsplit *s, int r)
+{
+    s->err = r;
+    s->st = ST_ERROR;
+    return r;
+}
+
 int migsplit_push(struct migsplit *s, const void *buf, size_t len, struct herr *e)
 {
     const uint8_t *p = buf;
@@ -597,20 +605,14 @@ int migsplit_push(struct migsplit *s, const void *buf, size_t len, struct herr *
         }
         size_t consumed = s->need;
         int r = step(s, t, e);
-        if (r < 0) {
-            s->err = r;
-            s->st = ST_ERROR;
-            return r;
-        }
+        if (r < 0)
+            return split_fail(s, r);
         s->pos += consumed;
     }
     if (len > 0) {
         int r = emit(s, p, len);
-        if (r < 0) {
-            s->err = r;
-            s->st = ST_ERROR;
-            return r;
-        }
+        if (r < 0)
+            return split_fail(s, r);
         s->pos += len;
     }
     return 0;

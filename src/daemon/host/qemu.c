@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* qemu.c: QEMU microvm command line (pure), accelerator choice, qcow2 layer creation. Knows the
  * run-dir layout (mem, disk.qcow2, agent.sock, qmp.sock, console.log, qemu.log) and nothing of
- * QMP or the agent protocol; host/vm.c drives the process. */
+ * QMP or the agent protocol; host/host_boot.c drives the process. */
 #include "daemon/host/qemu.h"
 
 #include <errno.h>
@@ -74,8 +74,8 @@ struct strv {
     int err;
 };
 
-__attribute__((format(printf, 2, 3)))
-static void strv_addf(struct strv *s, const char *fmt, ...)
+__attribute__((format(printf, 2, 0)))
+static void strv_vaddf(struct strv *s, const char *fmt, va_list ap)
 {
     if (s->err)
         return;
@@ -89,15 +89,31 @@ static void strv_addf(struct strv *s, const char *fmt, ...)
         s->v = v;
         s->cap = cap;
     }
-    va_list ap;
-    va_start(ap, fmt);
-    int r = vasprintf(&s->v[s->n], fmt, ap);
-    va_end(ap);
-    if (r < 0) {
+    if (vasprintf(&s->v[s->n], fmt, ap) < 0) {
         s->err = -ENOMEM;
         return;
     }
     s->v[++s->n] = NULL;
+}
+
+__attribute__((format(printf, 2, 3)))
+static void strv_addf(struct strv *s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    strv_vaddf(s, fmt, ap);
+    va_end(ap);
+}
+
+/* An option and its formatted value: "-device", "virtio-rng-device". */
+__attribute__((format(printf, 3, 4)))
+static void strv_opt(struct strv *s, const char *opt, const char *fmt, ...)
+{
+    strv_addf(s, "%s", opt);
+    va_list ap;
+    va_start(ap, fmt);
+    strv_vaddf(s, fmt, ap);
+    va_end(ap);
 }
 
 void qemu_argv_free(char **argv)
@@ -147,14 +163,10 @@ int qemu_argv_build(const struct qemu_config *c, char ***ret_argv)
      * ("Unable to read current time from RTC"); with it a boot takes ~0.9 s instead of ~2 s
      * under TCG here. The agent still sets the clock from the host after boot and restore. */
     strv_addf(&s, "microvm,rtc=on,isa-serial=on,acpi=off");
-    strv_addf(&s, "-accel");
-    strv_addf(&s, "%s", kvm ? "kvm" : "tcg");
-    strv_addf(&s, "-cpu");
-    strv_addf(&s, "%s", kvm ? "host" : "max");
-    strv_addf(&s, "-smp");
-    strv_addf(&s, "%u", c->vcpus);
-    strv_addf(&s, "-m");
-    strv_addf(&s, "%u", c->memory_mib);
+    strv_opt(&s, "-accel", "%s", kvm ? "kvm" : "tcg");
+    strv_opt(&s, "-cpu", "%s", kvm ? "host" : "max");
+    strv_opt(&s, "-smp", "%u", c->vcpus);
+    strv_opt(&s, "-m", "%u", c->memory_mib);
     strv_addf(&s, "-nodefaults");
     strv_addf(&s, "-no-user-config");
     strv_addf(&s, "-nographic");
@@ -174,10 +186,8 @@ int qemu_argv_build(const struct qemu_config *c, char ***ret_argv)
         strv_addf(&s,
                   "memory-backend-file,id=" QEMU_RAM_BLOCK ",size=%uM,mem-path=%s/mem,share=%s",
                   c->memory_mib, d, c->mem_private ? "off" : "on");
-    strv_addf(&s, "-machine");
-    strv_addf(&s, "memory-backend=" QEMU_RAM_BLOCK);
-    strv_addf(&s, "-kernel");
-    strv_addf(&s, "%s", c->kernel);
+    strv_opt(&s, "-machine", "memory-backend=" QEMU_RAM_BLOCK);
+    strv_opt(&s, "-kernel", "%s", c->kernel);
     strv_addf(&s, "-append");
     /* noapictimer under TCG: QEMU's emulated CPU has no TSC-deadline timer, so the kernel
      * would calibrate the local APIC timer against jiffies for ~0.2 s of every boot; the PIT
@@ -191,22 +201,15 @@ int qemu_argv_build(const struct qemu_config *c, char ***ret_argv)
     strv_addf(&s, "console=ttyS0 root=/dev/vda rw init=%s quiet panic=-1 reboot=t%s%s%s", init,
               tcg_args, c->extra_append && *c->extra_append ? " " : "",
               c->extra_append ? c->extra_append : "");
-    strv_addf(&s, "-serial");
-    strv_addf(&s, "file:%s/console.log", d);
+    strv_opt(&s, "-serial", "file:%s/console.log", d);
     /* cache=writeback: guest flushes reach the host disk, so a paused sandbox's layer survives
      * a host crash; the cost is paid only when the guest fsyncs. */
-    strv_addf(&s, "-drive");
-    strv_addf(&s, "id=root,file=%s/disk.qcow2,format=qcow2,if=none,cache=writeback", d);
-    strv_addf(&s, "-device");
-    strv_addf(&s, "virtio-blk-device,drive=root");
-    strv_addf(&s, "-device");
-    strv_addf(&s, "virtio-serial-device");
-    strv_addf(&s, "-chardev");
-    strv_addf(&s, "socket,id=agent,path=%s/agent.sock,server=on,wait=off", d);
-    strv_addf(&s, "-device");
-    strv_addf(&s, "virtserialport,chardev=agent,name=hearth.agent");
-    strv_addf(&s, "-device");
-    strv_addf(&s, "virtio-rng-device");
+    strv_opt(&s, "-drive", "id=root,file=%s/disk.qcow2,format=qcow2,if=none,cache=writeback", d);
+    strv_opt(&s, "-device", "virtio-blk-device,drive=root");
+    strv_opt(&s, "-device", "virtio-serial-device");
+    strv_opt(&s, "-chardev", "socket,id=agent,path=%s/agent.sock,server=on,wait=off", d);
+    strv_opt(&s, "-device", "virtserialport,chardev=agent,name=hearth.agent");
+    strv_opt(&s, "-device", "virtio-rng-device");
     if (c->nic) {
         /* Last, so every older device keeps its place. A VM without a tap still gets the NIC
          * (on a hub port that leads nowhere): golden snapshots are built that way and their
@@ -224,8 +227,7 @@ int qemu_argv_build(const struct qemu_config *c, char ***ret_argv)
         else
             strv_addf(&s, "virtio-net-device,netdev=net0");
     }
-    strv_addf(&s, "-qmp");
-    strv_addf(&s, "unix:%s/qmp.sock,server=on,wait=off", d);
+    strv_opt(&s, "-qmp", "unix:%s/qmp.sock,server=on,wait=off", d);
     if (c->incoming) {
         strv_addf(&s, "-incoming");
         strv_addf(&s, "defer");

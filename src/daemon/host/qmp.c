@@ -1,11 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* qmp.c: QMP client. One command in flight per VM; events go to the owner's callback. Knows
- * nothing about sandboxes or the agent; host/vm.c drives it. Never logs. */
+/* qmp.c: QMP client. One command in flight per VM; events go to the owner's callback. Driven
+ * by the owner's event loop (host_local.c); never blocks, never logs. Knows nothing about
+ * sandboxes or the agent. */
 #include "daemon/host/qmp.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <string.h>
@@ -13,7 +12,6 @@
 
 #include "common/buf.h"
 #include "common/herr.h"
-#include "common/mono.h"
 #include "daemon/host/usock.h"
 
 struct qmp_client {
@@ -24,13 +22,8 @@ struct qmp_client {
     uint64_t bad_lines;     /* malformed lines skipped */
     qmp_event_fn on_event;  /* may be NULL */
     void *userdata;         /* passed to on_event */
-    /* reply slot of the command in flight */
-    bool waiting;           /* a command waits for the reply with id wait_id */
-    int64_t wait_id;
-    bool got_reply;
-    struct qmp_msg reply;   /* owned once got_reply */
     bool got_greeting;
-    /* the asynchronous command in flight (qmp_client_send()) */
+    /* the command in flight (qmp_client_send()) */
     qmp_reply_fn on_reply;  /* NULL when none */
     void *reply_ud;
     int64_t async_id;
@@ -133,12 +126,7 @@ static void qmp_handle_line(struct qmp_client *c, const char *line, size_t len)
             fn(c->reply_ud, &m);
             break;
         }
-        /* A reply to nothing we wait for (a stale id after a timeout) is dropped. */
-        if (c->waiting && !c->got_reply && m.has_id && m.id == c->wait_id) {
-            c->reply = m;
-            c->got_reply = true;
-            return;
-        }
+        /* A reply to nothing we wait for (a cancelled command's) is dropped. */
         break;
     }
     qmp_msg_release(&m);
@@ -195,108 +183,11 @@ int qmp_client_fd(const struct qmp_client *c)
     return c->fd;
 }
 
-/* Waits for the fd to be ready for events until deadline_us; -ETIMEDOUT. */
-static int qmp_poll(struct qmp_client *c, short events, int64_t deadline_us)
-{
-    struct pollfd pfd = { .fd = c->fd, .events = events };
-    for (;;) {
-        int ms = mono_poll_ms(deadline_us);
-        int n = poll(&pfd, 1, ms);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        if (n == 0)
-            return -ETIMEDOUT;
-        return 0;
-    }
-}
-
-static int qmp_send(struct qmp_client *c, const char *s, size_t len, int64_t deadline_us)
-{
-    size_t off = 0;
-    while (off < len) {
-        ssize_t n = send(c->fd, s + off, len - off, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN) {
-            int r = qmp_poll(c, POLLOUT, deadline_us);
-            if (r < 0)
-                return r;
-            continue;
-        }
-        if (n < 0)
-            return errno == EPIPE ? -ECONNRESET : -errno;
-        off += (size_t)n;
-    }
-    return 0;
-}
-
-int qmp_execute(struct qmp_client *c, const char *cmd, json_t *args, int64_t deadline_us,
-                json_t **ret_return, struct herr *e)
-{
-    int64_t id = c->next_id++;
-    json_t *req = json_pack("{s:s, s:I}", "execute", cmd, "id", (json_int_t)id);
-    if (!req)
-        return herr_set(e, -ENOMEM, "qmp '%s': out of memory", cmd);
-    if (args && json_object_set(req, "arguments", args) < 0) {
-        json_decref(req);
-        return herr_set(e, -ENOMEM, "qmp '%s': out of memory", cmd);
-    }
-    char *s = json_dumps(req, JSON_COMPACT);
-    json_decref(req);
-    if (!s)
-        return herr_set(e, -ENOMEM, "qmp '%s': out of memory", cmd);
-    size_t len = strlen(s);
-    s[len] = '\n'; /* json_dumps leaves room for the NUL only; send without it */
-    int r = qmp_send(c, s, len + 1, deadline_us);
-    free(s);
-    if (r < 0)
-        return herr_set(e, r, "qmp '%s': cannot send: %s", cmd, strerror(-r));
-    c->waiting = true;
-    c->wait_id = id;
-    c->got_reply = false;
-    while (!c->got_reply) {
-        r = qmp_client_on_readable(c);
-        if (r < 0) {
-            herr_set(e, r, "qmp '%s': %s", cmd,
-                     r == -ECONNRESET ? "qemu closed the monitor" : strerror(-r));
-            goto out;
-        }
-        if (c->got_reply)
-            break;
-        r = qmp_poll(c, POLLIN, deadline_us);
-        if (r < 0) {
-            herr_set(e, r, "qmp '%s': no reply in time", cmd);
-            goto out;
-        }
-    }
-    if (c->reply.kind == QMP_MSG_ERROR) {
-        r = herr_set(e, -EREMOTEIO, "qmp '%s' failed: %s: %s", cmd, c->reply.err_class,
-                     c->reply.err_desc);
-    } else {
-        r = 0;
-        if (ret_return)
-            *ret_return = json_incref(c->reply.ret);
-    }
-out:
-    c->waiting = false;
-    if (c->got_reply)
-        qmp_msg_release(&c->reply);
-    c->got_reply = false;
-    return r;
-}
-
 int qmp_client_new(int fd, qmp_event_fn on_event, void *userdata, struct qmp_client **ret)
 {
-    struct qmp_client *c = calloc(1, sizeof(*c));
-    if (!c) {
-        close(fd);
+    struct qmp_client *c = usock_client_alloc(fd, sizeof(*c)); /* reads never block the loop */
+    if (!c)
         return -ENOMEM;
-    }
-    int fl = fcntl(fd, F_GETFL);
-    if (fl >= 0)
-        (void)fcntl(fd, F_SETFL, fl | O_NONBLOCK); /* reads must never block the loop */
     c->fd = fd;
     c->next_id = 1;
     c->on_event = on_event;
@@ -319,23 +210,13 @@ bool qmp_client_want_write(const struct qmp_client *c)
 
 int qmp_client_on_writable(struct qmp_client *c)
 {
-    while (c->out.len > 0) {
-        ssize_t n = send(c->fd, c->out.data, c->out.len, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN)
-            return 0;
-        if (n < 0)
-            return errno == EPIPE ? -ECONNRESET : -errno;
-        buf_consume(&c->out, (size_t)n);
-    }
-    return 0;
+    return usock_send_queued(c->fd, &c->out);
 }
 
 int qmp_client_send(struct qmp_client *c, const char *cmd, json_t *args, qmp_reply_fn on_reply,
                     void *ud)
 {
-    if (c->on_reply || c->waiting)
+    if (c->on_reply)
         return -EBUSY;
     int64_t id = c->next_id++;
     json_t *req = json_pack("{s:s, s:I}", "execute", cmd, "id", (json_int_t)id);
@@ -366,53 +247,10 @@ void qmp_client_cancel_reply(struct qmp_client *c)
     c->on_reply = NULL;
 }
 
-int qmp_client_open_fd(int fd, int64_t deadline_us, qmp_event_fn on_event, void *userdata,
-                       struct qmp_client **ret, struct herr *e)
-{
-    struct qmp_client *c;
-    if (qmp_client_new(fd, on_event, userdata, &c) < 0)
-        return herr_set(e, -ENOMEM, "qmp: out of memory");
-    int r;
-    while (!c->got_greeting) {
-        r = qmp_client_on_readable(c);
-        if (r < 0) {
-            herr_set(e, r, "qmp: connection lost before the greeting: %s", strerror(-r));
-            goto out_free;
-        }
-        if (c->got_greeting)
-            break;
-        r = qmp_poll(c, POLLIN, deadline_us);
-        if (r < 0) {
-            herr_set(e, r, "qmp: no greeting in time");
-            goto out_free;
-        }
-    }
-    r = qmp_execute(c, "qmp_capabilities", NULL, deadline_us, NULL, e);
-    if (r < 0)
-        goto out_free;
-    *ret = c;
-    return 0;
-out_free:
-    qmp_client_free(c);
-    return r;
-}
-
-int qmp_client_connect(const char *path, int pidfd, int64_t deadline_us, qmp_event_fn on_event,
-                       void *userdata, struct qmp_client **ret, struct herr *e)
-{
-    int fd;
-    int r = usock_connect_wait(path, pidfd, deadline_us, &fd, e);
-    if (r < 0)
-        return r;
-    return qmp_client_open_fd(fd, deadline_us, on_event, userdata, ret, e);
-}
-
 void qmp_client_free(struct qmp_client *c)
 {
     if (!c)
         return;
-    if (c->got_reply)
-        qmp_msg_release(&c->reply);
     if (c->fd >= 0)
         close(c->fd);
     buf_release(&c->in);

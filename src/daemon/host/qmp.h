@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* qmp.h: QMP (QEMU Machine Protocol) client over a Unix socket. One command in flight at a
- * time; asynchronous events (SHUTDOWN, STOP, RESUME, VSERPORT_CHANGE, ...) go to the owner's
- * callback as they arrive, including while a command waits for its reply. The line parser is
+/* qmp.h: QMP (QEMU Machine Protocol) client over a Unix socket, asynchronous only: the owner's
+ * event loop calls qmp_client_on_readable()/_on_writable(). One command in flight at a time;
+ * events (SHUTDOWN, STOP, RESUME, VSERPORT_CHANGE, ...) go to the owner's callback as they
+ * arrive, including while a command waits for its reply. The line parser is
  * separate and pure so it is tested with hostile input. */
 #pragma once
 
@@ -47,19 +48,7 @@ typedef void (*qmp_event_fn)(void *userdata, const char *event, json_t *data);
 
 struct qmp_client;
 
-/* Connects to the QMP socket at path (waiting for QEMU to create it; pidfd as in
- * usock_connect_wait()), reads the greeting and enters command mode with qmp_capabilities,
- * all before deadline_us. on_event (may be NULL) and userdata are kept. Returns 0 and *ret
- * (free with qmp_client_free()), -ETIMEDOUT, -ESRCH (QEMU exited), -EBADMSG, -ECONNRESET or
- * -errno, with detail in e. */
-__attribute__((warn_unused_result))
-int qmp_client_connect(const char *path, int pidfd, int64_t deadline_us, qmp_event_fn on_event,
-                       void *userdata, struct qmp_client **ret, struct herr *e);
-/* Same over an already connected fd (takes ownership of fd, even on failure; made
- * non-blocking). */
-__attribute__((warn_unused_result))
-int qmp_client_open_fd(int fd, int64_t deadline_us, qmp_event_fn on_event, void *userdata,
-                       struct qmp_client **ret, struct herr *e);
+/* Closes the socket and frees the client; a pending on_reply is not called. NULL is fine. */
 void qmp_client_free(struct qmp_client *c);
 
 /* The socket, for an event loop: call qmp_client_on_readable() when it polls readable. */
@@ -70,7 +59,7 @@ int qmp_client_on_readable(struct qmp_client *c);
 /* Lines skipped as malformed so far. */
 uint64_t qmp_client_bad_lines(const struct qmp_client *c);
 
-/* --- asynchronous use, for an event loop (host_local.c) --- */
+/* --- use from an event loop (host_local.c); nothing here waits --- */
 
 /* Called with the reply (RETURN or ERROR; borrowed for the call) of qmp_client_send(). Not
  * called when the connection breaks or the client is freed first. */
@@ -95,13 +84,6 @@ void qmp_client_cancel_reply(struct qmp_client *c);
 bool qmp_client_want_write(const struct qmp_client *c);
 /* Writes queued bytes. 0, -ECONNRESET or -errno. */
 int qmp_client_on_writable(struct qmp_client *c);
-
-/* Runs command cmd with args (borrowed object or NULL) and waits for its reply until
- * deadline_us, dispatching events meanwhile. Returns 0 with the "return" value in *ret_return
- * (owned by the caller, json_decref(); pass NULL to drop it), -EREMOTEIO when QEMU answered
- * with an error (class and desc in e), -ETIMEDOUT, -ECONNRESET, or -errno. */
-int qmp_execute(struct qmp_client *c, const char *cmd, json_t *args, int64_t deadline_us,
-                json_t **ret_return, struct herr *e);
 
 /* Where a migration is, from a query-migrate reply's "return" value. */
 enum qmp_migration {

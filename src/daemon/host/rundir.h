@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* rundir.h: a VM's run directory: id validation, the pid file that lets a later hearthd re-adopt
  * the QEMU inside it (pid plus the process start time, against pid reuse), removal, and
- * reading its logs to explain a failed start. Shared by vm.c (synchronous) and host_local.c
- * (event loop). The parsers are pure and take hostile input (a run dir is only as trusted as
- * the disk). */
+ * reading its logs to explain a failed start. Used by the host's VM files
+ * (host_boot.c, host_adopt.c, host_destroy.c). The parsers are pure and take hostile input
+ * (a run dir is only as trusted as the disk). */
 #pragma once
 
 #include <stdbool.h>

@@ -32,16 +32,13 @@ int snapshot_file_sha256(const char *path, char hex[65], uint64_t *ret_size)
     int r = 0;
     for (;;) {
         ssize_t n = read(fd, buf, sizeof(buf));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            r = -errno;
+        if (n > 0) {
+            EVP_DigestUpdate(ctx, buf, (size_t)n);
+            size += (uint64_t)n;
+        } else if (n == 0 || errno != EINTR) {
+            r = n < 0 ? -errno : 0;
             break;
         }
-        if (n == 0)
-            break;
-        EVP_DigestUpdate(ctx, buf, (size_t)n);
-        size += (uint64_t)n;
     }
     unsigned char md[32];
     unsigned mdlen = 0;
@@ -199,18 +196,11 @@ int snapshot_copy_file(const char *src, const char *dst)
         close(in);
         return r;
     }
-    int r = 0;
-    for (;;) {
-        ssize_t n = copy_file_range(in, NULL, out, NULL, 1 << 30, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            r = -errno;
-            break;
-        }
-        if (n == 0)
-            break;
-    }
+    ssize_t n;
+    do /* until EOF (0) or an error other than EINTR */
+        n = copy_file_range(in, NULL, out, NULL, 1 << 30, 0);
+    while (n > 0 || (n < 0 && errno == EINTR));
+    int r = n < 0 ? -errno : 0;
     if (r == 0 && fsync(out) < 0)
         r = -errno;
     close(in);

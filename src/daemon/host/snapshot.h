@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* snapshot.h: the on-disk format of a VM snapshot (docs/snapshots.md), shared by the
- * synchronous VM (vm.c) and the host layer (host_local.c). A snapshot directory holds:
+/* snapshot.h: the on-disk format of a VM snapshot (docs/snapshots.md), written and read
+ * by the host layer (host_snapshot.c). A snapshot directory holds:
  *   mem         the guest RAM file (sparse; the memory-backend-file QEMU mapped)
  *   disk.qcow2  the frozen disk layer; its backing chain ends at the rootfs image
  *   state       QEMU's device state, migrated with x-ignore-shared (no RAM pages)

@@ -1,20 +1,17 @@
 /* SPDX-License-Identifier: MIT */
-/* usock.c: connect to a Unix socket that may not exist yet, waiting on inotify and the
- * creating process's pidfd instead of sleeping. Knows nothing of what runs over the socket. */
+/* usock.c: one non-blocking connect attempt to a Unix socket that a child (QEMU) makes; the
+ * caller's event loop retries on a timer. Knows nothing of what runs over the socket. */
 #include "daemon/host/usock.h"
 
 #include <errno.h>
-#include <limits.h>
-#include <poll.h>
-#include <stdio.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "common/herr.h"
-#include "common/mono.h"
+#include "common/buf.h"
 
 int usock_connect(const char *path, int *ret_fd)
 {
@@ -36,79 +33,30 @@ int usock_connect(const char *path, int *ret_fd)
     return 0;
 }
 
-/* Watches path's directory for new entries; -1 when inotify is unavailable. */
-static int watch_dir(const char *path)
+int usock_send_queued(int fd, struct buf *out)
 {
-    char dir[PATH_MAX];
-    const char *slash = strrchr(path, '/');
-    size_t n = slash ? (size_t)(slash - path) : 0;
-    if (n == 0)
-        n = slash ? 1 : 0;
-    if (n == 0 || n >= sizeof(dir)) {
-        dir[0] = '.';
-        dir[1] = 0;
-    } else {
-        memcpy(dir, path, n);
-        dir[n] = 0;
+    while (out->len > 0) {
+        ssize_t n = send(fd, out->data, out->len, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return 0;
+        if (n < 0)
+            return errno == EPIPE ? -ECONNRESET : -errno;
+        buf_consume(out, (size_t)n);
     }
-    int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-    if (in < 0)
-        return -1;
-    if (inotify_add_watch(in, dir, IN_CREATE | IN_MOVED_TO | IN_ATTRIB) < 0) {
-        close(in);
-        return -1;
-    }
-    return in;
+    return 0;
 }
 
-int usock_connect_wait(const char *path, int pidfd, int64_t deadline_us, int *ret_fd,
-                       struct herr *e)
+void *usock_client_alloc(int fd, size_t size)
 {
-    /* Fast path: the socket usually listens already (an agent reconnect, a restore). Closing an
-     * inotify instance waits for an SRCU grace period (measured: ~8 ms here), so arm the watch
-     * only when the first attempt fails. */
-    int r = usock_connect(path, ret_fd);
-    if (r == 0)
-        return 0;
-    int in = watch_dir(path);
-    for (;;) {
-        /* Attempt after arming the watch, so a socket created in between is not missed. */
-        r = usock_connect(path, ret_fd);
-        if (r == 0)
-            goto out;
-        if (r != -ENOENT && r != -ECONNREFUSED) {
-            herr_set(e, r, "cannot connect to '%s': %s", path, strerror(-r));
-            goto out;
-        }
-        struct pollfd pfd[2] = {
-            { .fd = in, .events = POLLIN },
-            { .fd = pidfd, .events = POLLIN },
-        };
-        int wait_ms = mono_poll_ms(deadline_us);
-        /* Refused means it exists but does not listen yet: no event will announce listen(). */
-        if (r == -ECONNREFUSED || in < 0)
-            wait_ms = wait_ms < 0 || wait_ms > 10 ? 10 : wait_ms;
-        if (mono_poll_ms(deadline_us) == 0) {
-            r = herr_set(e, -ETIMEDOUT, "socket '%s' did not accept connections in time", path);
-            goto out;
-        }
-        int n = poll(pfd, 2, wait_ms);
-        if (n < 0 && errno != EINTR) {
-            r = herr_set(e, -errno, "poll: %s", strerror(errno));
-            goto out;
-        }
-        if (pidfd >= 0 && (pfd[1].revents & POLLIN)) {
-            r = herr_set(e, -ESRCH, "process exited before '%s' accepted connections", path);
-            goto out;
-        }
-        if (in >= 0 && (pfd[0].revents & POLLIN)) {
-            char evbuf[4096];
-            while (read(in, evbuf, sizeof(evbuf)) > 0) {
-            }
-        }
+    void *p = calloc(1, size);
+    if (!p) {
+        close(fd);
+        return NULL;
     }
-out:
-    if (in >= 0)
-        close(in);
-    return r;
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0)
+        (void)fcntl(fd, F_SETFL, fl | O_NONBLOCK); /* fails only for a bad fd: reads show it */
+    return p;
 }

@@ -2,18 +2,19 @@
 /* usock.h: connecting to a Unix socket that a child process (QEMU) is about to create. */
 #pragma once
 
-#include <stdint.h>
+#include <stddef.h>
 
-struct herr;
+struct buf;
 
-/* Connects to the Unix stream socket at path, waiting until it exists and listens. The wait
- * is event-driven: inotify on path's directory wakes it when the socket appears, and pidfd
- * (>= 0, optional) ends it as soon as the process that should create it exits. Between a
- * bind() and its listen() a connect is refused, which is retried every 10 ms. Returns 0 and a
- * non-blocking, CLOEXEC fd in *ret_fd (caller closes), -ETIMEDOUT past deadline_us (monotonic
- * µs), -ESRCH when the process exited first, -ENAMETOOLONG, or -errno; e gets the detail. */
-__attribute__((warn_unused_result))
-int usock_connect_wait(const char *path, int pidfd, int64_t deadline_us, int *ret_fd,
-                       struct herr *e);
-/* One connect attempt: 0 and *ret_fd, or -errno (-ENOENT, -ECONNREFUSED, ...). */
+/* One connect attempt to the Unix stream socket at path: 0 and a non-blocking, CLOEXEC fd in
+ * *ret_fd (caller closes), or -errno: -ENOENT (not made yet) and -ECONNREFUSED (between its
+ * bind() and listen()) mean "retry later", as the host does on a timer; -ENAMETOOLONG. */
 int usock_connect(const char *path, int *ret_fd);
+
+/* Sends what out holds on non-blocking fd until the socket is full (0, the rest stays) or out
+ * is empty (0); -ECONNRESET when the peer is gone, or -errno. */
+int usock_send_queued(int fd, struct buf *out);
+/* The object of a client that takes over connected socket fd: size zeroed bytes (free()), fd
+ * made non-blocking (its reads and writes then never block an event loop). NULL when out of
+ * memory, with fd closed (the client owned it). */
+void *usock_client_alloc(int fd, size_t size);

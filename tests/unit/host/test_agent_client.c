@@ -8,17 +8,386 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/buf.h"
 #include "common/wire.h"
 #include "common/herr.h"
 #include "common/mono.h"
 #include "harness.h"
 
 #define SEC 1000000
+
+/* --- the test's driver: the event loop an owner of the client runs, in miniature (poll()
+ * with a deadline), and the blocking calls the tests are written in, on the asynchronous
+ * interface only --- */
+
+static int agent_client_run(struct agent_client *c, int64_t deadline_us, bool (*done)(void *arg),
+                            void *arg)
+{
+    for (;;) {
+        if (done ? done(arg) : agent_client_nstreams(c) == 0)
+            return 0;
+        struct pollfd pfd = { .fd = agent_client_fd(c),
+                              .events = POLLIN | (agent_client_want_write(c) ? POLLOUT : 0) };
+        int ms = mono_poll_ms(deadline_us);
+        if (ms == 0 && deadline_us >= 0)
+            return -ETIMEDOUT;
+        int n = poll(&pfd, 1, ms);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        if (n == 0)
+            continue; /* re-check the deadline */
+        int r = 0;
+        if (pfd.revents & (POLLIN | POLLHUP | POLLERR))
+            r = agent_client_on_readable(c);
+        else if (pfd.revents & POLLOUT)
+            r = agent_client_on_writable(c);
+        if (r < 0)
+            return (done && done(arg)) ? 0 : r;
+    }
+}
+
+static bool is_ready(void *arg)
+{
+    struct agent_client *c = arg;
+    return agent_client_ready(c) || agent_client_ready_error(c);
+}
+
+static const char *run_err_text(struct agent_client *c, int r)
+{
+    switch (r) {
+    case -ETIMEDOUT:
+        return "no answer before the deadline";
+    default:
+        return agent_client_last_error(c)[0] ? agent_client_last_error(c) : strerror(-r);
+    }
+}
+
+static int agent_wait_ready(struct agent_client *c, int64_t deadline_us, struct herr *e)
+{
+    for (;;) {
+        int r = agent_client_hello(c);
+        if (r < 0)
+            return herr_set(e, r, "agent: cannot send HELLO: %s", run_err_text(c, r));
+        int64_t tick = mono_now_us() + 200000; /* HELLO resent as the host does */
+        bool last = deadline_us >= 0 && tick >= deadline_us;
+        r = agent_client_run(c, last ? deadline_us : tick, is_ready, c);
+        if (agent_client_ready_error(c))
+            return herr_set(e, agent_client_ready_error(c), "agent: %s",
+                            agent_client_last_error(c));
+        if (r == 0)
+            return 0;
+        if (r == -ETIMEDOUT && !last)
+            continue;
+        return herr_set(e, r, "agent never became ready: %s", run_err_text(c, r));
+    }
+}
+
+struct agent_exec_result {
+    int exit_code;        /* 0..255, or -1 when killed by a signal */
+    int signal;           /* 0 unless killed */
+    bool timed_out;
+    uint64_t duration_ms;
+    uint8_t *out;         /* stdout, owned (NUL-terminated) */
+    size_t out_len;
+    bool out_truncated;
+    uint8_t *err;
+    size_t err_len;
+    bool err_truncated;
+};
+
+
+/* --- buffered exec --- */
+
+struct exec_ctx {
+    struct agent_exec_result *res;
+    size_t cap;
+    struct buf out, err;
+    bool ended;
+    struct agent_end end;
+    uint32_t stream;
+};
+
+static int exec_on_data(void *ud, uint16_t type, const uint8_t *p, size_t len, bool eof)
+{
+    struct exec_ctx *x = ud;
+    struct buf *b = type == WIRE_STDERR ? &x->err : &x->out;
+    bool *trunc = type == WIRE_STDERR ? &x->res->err_truncated : &x->res->out_truncated;
+    size_t room = b->max - b->len;
+    if (len > room)
+        *trunc = true;
+    if (buf_append(b, p, len > room ? room : len) < 0)
+        *trunc = true; /* out of memory: keep going, the output is marked incomplete */
+    return 0;
+}
+
+static void exec_on_end(void *ud, const struct agent_end *end)
+{
+    struct exec_ctx *x = ud;
+    x->ended = true;
+    x->end = *end;
+}
+
+static const struct agent_stream_ops exec_ops = {
+    .on_data = exec_on_data,
+    .on_end = exec_on_end,
+};
+
+static int end_to_result(const struct agent_end *end, struct herr *e)
+{
+    switch (end->kind) {
+    case AGENT_END_EXIT:
+    case AGENT_END_DONE:
+        return 0;
+    case AGENT_END_ERROR:
+        return herr_set(e, end->err ? end->err : -EPROTO, "agent: %s: %s", end->error,
+                        end->message);
+    case AGENT_END_LOST:
+    default:
+        return herr_set(e, end->err ? end->err : -ECONNRESET, "agent: %s", end->message);
+    }
+}
+
+static void exec_ctx_finish(struct exec_ctx *x)
+{
+    struct agent_exec_result *res = x->res;
+    if (x->ended && x->end.kind == AGENT_END_EXIT) {
+        res->exit_code = x->end.exit_code;
+        res->signal = x->end.signal;
+        res->timed_out = x->end.timed_out;
+        res->duration_ms = x->end.duration_ms;
+    }
+    /* buf_take() leaves a NULL for no bytes; hand out an empty string instead */
+    res->out = buf_take(&x->out, &res->out_len);
+    res->err = buf_take(&x->err, &res->err_len);
+    if (!res->out)
+        res->out = (uint8_t *)calloc(1, 1);
+    if (!res->err)
+        res->err = (uint8_t *)calloc(1, 1);
+}
+
+static void agent_exec_result_release(struct agent_exec_result *r)
+{
+    free(r->out);
+    free(r->err);
+    *r = (struct agent_exec_result){ 0 };
+}
+
+struct many_ctx {
+    struct exec_ctx *xs;
+    size_t n;
+};
+
+static bool all_ended(void *arg)
+{
+    struct many_ctx *m = arg;
+    for (size_t i = 0; i < m->n; i++)
+        if (!m->xs[i].ended)
+            return false;
+    return true;
+}
+
+static int agent_exec_many(struct agent_client *c, const struct agent_exec_req *reqs, size_t n,
+                    size_t out_cap, int64_t deadline_us, struct agent_exec_result *rets,
+                    int *errs, struct herr *e)
+{
+    struct exec_ctx *xs = calloc(n ? n : 1, sizeof(*xs));
+    if (!xs)
+        return herr_set(e, -ENOMEM, "agent exec: out of memory");
+    int first = 0;
+    for (size_t i = 0; i < n; i++) {
+        rets[i] = (struct agent_exec_result){ .exit_code = -1 };
+        xs[i].res = &rets[i];
+        buf_init(&xs[i].out, out_cap);
+        buf_init(&xs[i].err, out_cap);
+        int r = agent_exec_start(c, &reqs[i], &exec_ops, &xs[i], &xs[i].stream);
+        if (r < 0) {
+            xs[i].ended = true;
+            xs[i].end = (struct agent_end){ .kind = AGENT_END_ERROR, .err = r };
+            snprintf(xs[i].end.error, sizeof(xs[i].end.error), "%s",
+                     strerrorname_np(-r) ?: "EIO");
+            snprintf(xs[i].end.message, sizeof(xs[i].end.message), "cannot start '%s': %s",
+                     reqs[i].argv && reqs[i].argv[0] ? reqs[i].argv[0] : "", strerror(-r));
+        }
+    }
+    struct many_ctx m = { xs, n };
+    int r = agent_client_run(c, deadline_us, all_ended, &m);
+    for (size_t i = 0; i < n; i++) {
+        int ri;
+        if (!xs[i].ended) {
+            /* deadline or VM gone: stop the command, forget the stream */
+            (void)agent_stream_cancel(c, xs[i].stream, true);
+            ri = r < 0 ? r : -ETIMEDOUT;
+            herr_set(e, ri, "agent exec '%s': %s", reqs[i].argv[0], run_err_text(c, ri));
+        } else {
+            ri = end_to_result(&xs[i].end, e);
+        }
+        exec_ctx_finish(&xs[i]);
+        if (errs)
+            errs[i] = ri;
+        if (ri < 0 && first == 0)
+            first = ri;
+    }
+    free(xs);
+    return first;
+}
+
+static int agent_exec(struct agent_client *c, const struct agent_exec_req *req, size_t out_cap,
+               int64_t deadline_us, struct agent_exec_result *ret, struct herr *e)
+{
+    return agent_exec_many(c, req, 1, out_cap, deadline_us, ret, NULL, e);
+}
+
+/* --- streamed exec, files, power: one stream, its end recorded --- */
+
+struct one_ctx {
+    const struct agent_stream_ops *inner; /* caller's ops, or NULL */
+    void *inner_ud;
+    int dst_fd;                           /* FILE_GET target, or -1 */
+    uint64_t written;
+    bool credit;                          /* on_credit came (a pushed upload has room) */
+    bool ended;
+    struct agent_end end;
+};
+
+static int one_on_data(void *ud, uint16_t type, const uint8_t *p, size_t len, bool eof)
+{
+    struct one_ctx *o = ud;
+    if (o->dst_fd >= 0) {
+        size_t off = 0;
+        while (off < len) {
+            ssize_t n = write(o->dst_fd, p + off, len - off);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0)
+                return -errno;
+            off += (size_t)n;
+        }
+        o->written += len;
+        return 0;
+    }
+    if (o->inner && o->inner->on_data)
+        return o->inner->on_data(o->inner_ud, type, p, len, eof);
+    return 0;
+}
+
+static void one_on_info(void *ud, uint64_t size, uint32_t mode)
+{
+    struct one_ctx *o = ud;
+    if (o->inner && o->inner->on_info)
+        o->inner->on_info(o->inner_ud, size, mode);
+}
+
+static void one_on_end(void *ud, const struct agent_end *end)
+{
+    struct one_ctx *o = ud;
+    o->ended = true;
+    o->end = *end;
+    if (o->inner && o->inner->on_end)
+        o->inner->on_end(o->inner_ud, end);
+}
+
+static void one_on_credit(void *ud, size_t room);
+
+static const struct agent_stream_ops one_ops = {
+    .on_data = one_on_data,
+    .on_info = one_on_info,
+    .on_credit = one_on_credit,
+    .on_end = one_on_end,
+};
+
+static bool one_ended(void *arg)
+{
+    return ((struct one_ctx *)arg)->ended;
+}
+
+/* Waits for the stream opened with o (start result r) to end. */
+static int one_wait(struct agent_client *c, struct one_ctx *o, int r, uint32_t stream,
+                    const char *what, int64_t deadline_us, struct herr *e)
+{
+    if (r < 0)
+        return herr_set(e, r, "agent %s: cannot start: %s", what, strerror(-r));
+    r = agent_client_run(c, deadline_us, one_ended, o);
+    if (!o->ended) {
+        (void)agent_stream_cancel(c, stream, true); /* not waiting for the agent any more */
+        return herr_set(e, r < 0 ? r : -ETIMEDOUT, "agent %s: %s", what,
+                        run_err_text(c, r < 0 ? r : -ETIMEDOUT));
+    }
+    return end_to_result(&o->end, e);
+}
+
+
+static void one_on_credit(void *ud, size_t room)
+{
+    ((struct one_ctx *)ud)->credit = true;
+}
+
+static bool credit_or_ended(void *arg)
+{
+    struct one_ctx *o = arg;
+    return o->credit || o->ended;
+}
+
+/* A file upload as host_sync.c does it: read the source, push, wait for credit when a write
+ * is refused in part, finish. */
+static int agent_file_put(struct agent_client *c, const char *path, uint32_t mode, int src_fd,
+                          int64_t deadline_us, uint64_t *ret_size, struct herr *e)
+{
+    struct one_ctx o = { .dst_fd = -1 };
+    uint32_t id = 0;
+    int r = agent_file_put_push_start(c, path, mode, &one_ops, &o, &id);
+    static uint8_t chunk[256 * 1024];
+    while (r == 0 && !o.ended) {
+        ssize_t n = read(src_fd, chunk, sizeof(chunk));
+        if (n <= 0) {
+            r = n < 0 ? herr_set(e, -errno, "agent file put: read: %s", strerror(errno))
+                      : agent_stream_finish(c, id);
+            break;
+        }
+        for (size_t off = 0; r == 0 && off < (size_t)n && !o.ended;) {
+            o.credit = false;
+            ssize_t w = agent_stream_write(c, id, chunk + off, (size_t)n - off);
+            if (w < 0) {
+                r = (int)w;
+                break;
+            }
+            off += (size_t)w;
+            if (off < (size_t)n && !o.credit)
+                r = agent_client_run(c, deadline_us, credit_or_ended, &o);
+        }
+    }
+    if (r < 0 && o.ended)
+        r = 0; /* the stream's end says why */
+    r = one_wait(c, &o, r, id, "file put", deadline_us, e);
+    if (r == 0 && ret_size)
+        *ret_size = o.end.size;
+    return r;
+}
+
+static int agent_file_get(struct agent_client *c, const char *path, int dst_fd, int64_t deadline_us,
+                   uint64_t *ret_size, struct herr *e)
+{
+    struct one_ctx o = { .dst_fd = dst_fd };
+    uint32_t id = 0;
+    int r = agent_file_get_start(c, path, &one_ops, &o, &id);
+    r = one_wait(c, &o, r, id, "file get", deadline_us, e);
+    if (r == 0 && o.end.kind != AGENT_END_DONE && o.end.kind != AGENT_END_EXIT)
+        r = herr_set(e, -EPROTO, "agent file get: stream ended badly");
+    if (r == 0 && ret_size)
+        *ret_size = o.written;
+    return r;
+}
+
+
 
 static void frame(int fd, uint16_t type, uint16_t flags, uint32_t stream, const void *p,
                   size_t len)

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/* host_adopt.c: host_vm_adopt(): take over a VM an earlier host object (another hearthd)
+ * left running: pid file checked against /proc, a pidfd, then QMP and the agent as a start. */
+#include "daemon/host/host.h"
+#include "daemon/host/host_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+/* --- adopt --- */
+
+/* True when process pid's command line has an argument containing word: what an adopted
+ * QEMU was started with (older hearthd versions started VMs without a NIC). */
+static bool cmdline_has(pid_t pid, const char *word)
+{
+    char path[64], buf[16384];
+    snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, buf, sizeof(buf));
+    close(fd);
+    return n > 0 && memmem(buf, (size_t)n, word, strlen(word)) != NULL;
+}
+
+void host_vm_adopt(struct host *h, const char *id, host_done_fn done, void *ud)
+{
+    if (!rundir_id_valid(id)) {
+        hvm_fail_now(h, done, ud, id, HOST_E_INVALID, "invalid sandbox id '%.64s'", id ? id : "");
+        return;
+    }
+    if (hvm_find(h, id)) {
+        hvm_fail_now(h, done, ud, id, HOST_E_EXISTS, "vm '%s' is already known", id);
+        return;
+    }
+    struct host_vm *vm = hvm_new_start(h, id, HVM_ADOPTING, done, ud);
+    if (!vm)
+        return;
+    vm->boot_ms = h->adopt_ms;
+    struct host_result res;
+    pid_t pid;
+    int pidfd;
+    int r = rundir_pidfile_open(vm->run_dir, &pid, &pidfd);
+    if (r < 0) {
+        if (r == -ENOENT)
+            hvm_result_set(&res, HOST_E_NOT_FOUND, r, "vm '%s': no pid file in '%s'", id,
+                       vm->run_dir);
+        else if (r == -ESRCH)
+            hvm_result_set(&res, HOST_E_GONE, r,
+                           "vm '%s': its qemu is gone (or the pid was reused)",
+                       id);
+        else
+            hvm_result_set(&res, r == -EBADMSG ? HOST_E_INVALID : HOST_E_SYSTEM, r,
+                       "vm '%s': pid file in '%s': %s", id, vm->run_dir,
+                       r == -EBADMSG ? "malformed" : strerror(-r));
+        hvm_start_failed(vm, &res);
+        return;
+    }
+    vm->qemu.pid = pid;
+    vm->qemu.pidfd = pidfd;
+    vm->nic = cmdline_has(pid, "virtio-net-device"); /* a pause must record it */
+    if (hvm_watch_pid(vm) < 0) {
+        hvm_result_set(&res, HOST_E_SYSTEM, -ENOMEM, "vm '%s': out of memory", id);
+        hvm_start_failed(vm, &res);
+        return;
+    }
+    hvm_timer_arm(vm->ev_deadline, vm->boot_ms);
+    vm->step = HVM_STEP_QMP_CONNECT;
+    hvm_timer_arm(vm->ev_retry, 0);
+}
