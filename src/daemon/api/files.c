@@ -14,6 +14,7 @@
 
 #include "common/buf.h"
 #include "daemon/api/api.h"
+#include "daemon/ctl/ctl.h"
 #include "daemon/api/reply.h"
 #include "daemon/http/request.h"
 #include "daemon/http/response.h"
@@ -63,7 +64,7 @@ static struct file_run *run_new(struct api_call *call)
     struct store_sandbox sb;
     store_sandbox_init(&sb);
     if (ids_canonical(IDS_SANDBOX_PREFIX, p->seg[2], p->seg_len[2], id, sizeof(id)) < 0 ||
-        store_sandbox_get(ctx->store, call->auth.user_id, id, &sb) < 0) {
+        store_sandbox_get(ctx->ctl->store, call->auth.user_id, id, &sb) < 0) {
         api_reply_fail_str(call, 404, "sandbox not found");
         return NULL;
     }
@@ -79,7 +80,7 @@ static struct file_run *run_new(struct api_call *call)
         api_reply_invalid_state(call, store_state_to_string(st), "sandbox is not running");
         return NULL;
     }
-    if (!ctx->host) {
+    if (!ctx->ctl->host) {
         api_reply_error(call, 503, "the vm layer is not available; retry later", "unavailable");
         return NULL;
     }
@@ -142,7 +143,7 @@ static void on_abort(struct http_request *req, void *ud)
         api_reply_done(&x->call, 499);
     if (x->host_open) {
         /* ends the stream at once (on_end runs inside and may free x) */
-        (void)host_vm_exec_cancel(x->ctx->host, x->id, x->stream);
+        (void)host_vm_exec_cancel(x->ctx->ctl->host, x->id, x->stream);
         return;
     }
     run_maybe_free(x);
@@ -153,7 +154,7 @@ static void on_abort(struct http_request *req, void *ud)
 static void put_flush(struct file_run *x)
 {
     while (x->pending.len && x->host_open) {
-        ssize_t n = host_stream_write(x->ctx->host, x->id, x->stream, x->pending.data,
+        ssize_t n = host_stream_write(x->ctx->ctl->host, x->id, x->stream, x->pending.data,
                                       x->pending.len);
         if (n <= 0)
             return; /* on_credit comes back (or on_end: the stream broke) */
@@ -163,7 +164,7 @@ static void put_flush(struct file_run *x)
         return;
     if (x->body_done && !x->finished && x->host_open) {
         x->finished = true;
-        (void)host_stream_finish(x->ctx->host, x->id, x->stream);
+        (void)host_stream_finish(x->ctx->ctl->host, x->id, x->stream);
     } else if (!x->body_done && x->body_live) {
         http_request_resume_body(x->call.req);
     }
@@ -199,7 +200,7 @@ static int on_body_data(struct http_request *req, const uint8_t *p, size_t len, 
     }
     size_t off = 0;
     if (!x->pending.len) {
-        ssize_t n = host_stream_write(x->ctx->host, x->id, x->stream, p, len);
+        ssize_t n = host_stream_write(x->ctx->ctl->host, x->id, x->stream, p, len);
         if (n < 0) {
             x->body_live = false;
             run_maybe_free(x);
@@ -235,7 +236,7 @@ static void on_body_end(struct http_request *req, int err, void *ud)
         x->answered = true;
     }
     if (x->host_open) {
-        (void)host_vm_exec_cancel(x->ctx->host, x->id, x->stream); /* may free x */
+        (void)host_vm_exec_cancel(x->ctx->ctl->host, x->id, x->stream); /* may free x */
         return;
     }
     run_maybe_free(x);
@@ -254,7 +255,7 @@ void api_sandbox_file_put(struct api_call *call)
         return;
     }
     x->ops = (struct agent_stream_ops){ .on_credit = on_put_credit, .on_end = on_put_end };
-    int r = host_vm_file_put_start(x->ctx->host, x->id, x->path, 0644, &x->ops, x, &x->stream);
+    int r = host_vm_file_put_start(x->ctx->ctl->host, x->id, x->path, 0644, &x->ops, x, &x->stream);
     if (r < 0) {
         reply_start_error(x, r);
         run_maybe_free(x);
@@ -267,7 +268,7 @@ void api_sandbox_file_put(struct api_call *call)
     if (r < 0) {
         x->body_live = false;
         x->aborted = true; /* detached or already answered: nothing to say */
-        (void)host_vm_exec_cancel(x->ctx->host, x->id, x->stream);
+        (void)host_vm_exec_cancel(x->ctx->ctl->host, x->id, x->stream);
     }
 }
 
@@ -301,7 +302,7 @@ static void on_get_drain(struct http_request *req, void *ud)
     if (x->held && x->host_open) {
         size_t n = x->held;
         x->held = 0;
-        (void)host_stream_consumed(x->ctx->host, x->id, x->stream, n);
+        (void)host_stream_consumed(x->ctx->ctl->host, x->id, x->stream, n);
     }
 }
 
@@ -332,7 +333,7 @@ void api_sandbox_file_get(struct api_call *call)
         return;
     x->ops = (struct agent_stream_ops){ .on_info = on_get_info, .on_data = on_get_data,
                                         .on_end = on_get_end };
-    int r = host_vm_file_get(x->ctx->host, x->id, x->path, &x->ops, x, &x->stream);
+    int r = host_vm_file_get(x->ctx->ctl->host, x->id, x->path, &x->ops, x, &x->stream);
     if (r < 0) {
         reply_start_error(x, r);
         run_maybe_free(x);

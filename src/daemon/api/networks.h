@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* networks.h: private networks (spec/API.md §3.8) and a sandbox's memberships. */
+/* networks.h: private networks (docs/api.md §3.8) and a sandbox's memberships. */
 #pragma once
 
 #include <stdbool.h>
@@ -15,9 +15,3 @@ void api_network_get(struct api_call *call);
 void api_network_delete(struct api_call *call);
 void api_sandbox_network_attach(struct api_call *call);
 void api_sandbox_network_detach(struct api_call *call);
-
-/* A network name (§1.9): ^[a-z0-9][a-z0-9-]{0,62}$, not beginning with net-. */
-bool api_network_name_valid(const char *s, size_t len);
-/* Resolves an id (case-insensitive ULID) or a live name of the user's networks. 0 or -ENOENT. */
-int api_network_resolve(struct api_ctx *ctx, const char *user_id, const char *ref,
-                        struct store_network *ret);

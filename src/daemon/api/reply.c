@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "daemon/api/api.h"
+#include "daemon/ctl/ctl.h"
 #include "common/mono.h"
 #include "daemon/api/jsend.h"
 #include "daemon/http/request.h"
@@ -83,6 +84,60 @@ void api_reply_internal(const struct api_call *call, const char *what, int err)
     log_error(http_request_id(call->req), "request failed", "{s:s,s:s}", "what", what, "err",
               strerror(err < 0 ? -err : err));
     api_reply_error(call, 500, "internal error", "internal");
+}
+
+void api_reply_ctl(const struct api_call *call, const struct ctl_error *e)
+{
+    switch (e->code) {
+    case CTL_E_INVALID:
+        api_reply_field(call, e->field, e->msg, "invalid_request");
+        return;
+    case CTL_E_NAME_TAKEN:
+        api_reply_field(call, e->field, e->msg, "name_taken");
+        return;
+    case CTL_E_UNKNOWN_REF:
+        api_reply_field(call, e->field, e->msg, "unknown_reference");
+        return;
+    case CTL_E_FORBIDDEN:
+        api_reply_fail_code(call, 403, "forbidden", e->msg);
+        return;
+    case CTL_E_QUOTA:
+        api_reply_fail_code(call, 403, "quota_exceeded", e->msg);
+        return;
+    case CTL_E_NOT_FOUND:
+        api_reply_fail_str(call, 404, e->msg);
+        return;
+    case CTL_E_INVALID_STATE:
+        api_reply_invalid_state(call, e->state, e->msg);
+        return;
+    case CTL_E_LIMIT_REACHED:
+        api_reply_fail_code(call, 409, "limit_reached", e->msg);
+        return;
+    case CTL_E_IN_USE:
+        api_reply_fail_code(call, 409, "in_use", e->msg);
+        return;
+    case CTL_E_UNAVAILABLE:
+        api_reply_error(call, 503, e->msg, "unavailable");
+        return;
+    case CTL_E_NO_CAPACITY:
+        api_reply_error(call, 503, e->msg, "no_capacity");
+        return;
+    case CTL_E_BOOT_FAILED:
+        api_reply_error(call, 500, e->msg, "boot_failed");
+        return;
+    case CTL_E_FAILED:
+        api_reply_error(call, 500, e->msg, "internal");
+        return;
+    default:
+        api_reply_internal(call, e->what ? e->what : ctl_code_name(e->code), e->err);
+        return;
+    }
+}
+
+struct ctl_caller api_caller(const struct api_call *call)
+{
+    return (struct ctl_caller){ .user_id = call->auth.user_id, .key_id = call->auth.key_id,
+                                .req_id = http_request_id(call->req) };
 }
 
 /* ---- JSON bodies ---- */

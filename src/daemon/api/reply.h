@@ -10,8 +10,10 @@
 #include <stdint.h>
 
 #include "daemon/api/auth.h"
+#include "daemon/ctl/sandbox_ops.h"
 
 struct api_ctx;
+struct ctl_error;
 struct http_request;
 
 enum api_auth_need {
@@ -61,8 +63,18 @@ void api_reply_invalid_state(const struct api_call *call, const char *state, con
 void api_reply_error(const struct api_call *call, int status, const char *msg, const char *code);
 /* 500 internal, logged with the errno and what failed. */
 void api_reply_internal(const struct api_call *call, const char *what, int err);
+/* The answer for a control-layer error (docs/api.md §1.4): 400 field errors
+ * (invalid_request, name_taken, unknown_reference), 403, 404, 409 (invalid_state and its
+ * state, limit_reached, in_use), 503 (unavailable, no_capacity), 500 (boot_failed, internal
+ * with the message, or the logged internal error). */
+void api_reply_ctl(const struct api_call *call, const struct ctl_error *e);
 /* For paths that answered through the http layer directly (e.g. 405): counts and logs. */
 void api_reply_done(const struct api_call *call, int status);
+
+struct ctl_caller;
+/* The caller of a control operation: call's user and key and its request id (borrowed from
+ * call). */
+struct ctl_caller api_caller(const struct api_call *call);
 
 /* Called with the parsed JSON body (borrowed; {} for an empty body; any JSON type). call is
  * freed when fn returns: copy it (and http_request_ref the request) to answer later. */

@@ -8,7 +8,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "daemon/api/catalog.h"
+#include "daemon/api/catalog_routes.h"
 #include "daemon/api/egress.h"
 #include "daemon/api/exec.h"
 #include "daemon/api/files.h"
@@ -16,6 +16,8 @@
 #include "daemon/api/reply.h"
 #include "daemon/api/sandboxes.h"
 #include "daemon/api/snapshots.h"
+#include "daemon/ctl/ctl.h"
+#include "daemon/ctl/idle.h"
 #include "common/mono.h"
 #include "daemon/api/jsend.h"
 #include "daemon/http/request.h"
@@ -107,7 +109,6 @@ void api_ctx_init(struct api_ctx *ctx)
 
 void api_ctx_release(struct api_ctx *ctx)
 {
-    api_snapshots_release(ctx);
     api_metrics_release(&ctx->metrics);
 }
 
@@ -222,7 +223,7 @@ void api_handle(struct http_request *req, void *ud)
         char id[40];
         memcpy(id, sp->seg[2], sp->seg_len[2]);
         id[sp->seg_len[2]] = '\0';
-        api_idle_touch(ctx, id);
+        ctl_idle_touch(ctx->ctl, id);
     }
     if (hit->fn)
         hit->fn(&call);

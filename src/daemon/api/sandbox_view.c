@@ -7,7 +7,7 @@
 #include <stdio.h>
 
 #include "common/timefmt.h"
-#include "daemon/api/api.h"
+#include "daemon/ctl/ctl.h"
 #include "daemon/store/store.h"
 
 static void set_time(json_t *o, const char *key, int64_t ms)
@@ -27,7 +27,7 @@ static void set_list(json_t *o, const char *key, const struct store_strv *v)
     json_object_set_new(o, key, a);
 }
 
-json_t *api_sandbox_view(const struct api_settings *set, const struct store_sandbox *sb)
+json_t *api_sandbox_view(const struct ctl_settings *set, const struct store_sandbox *sb)
 {
     const char *status = store_state_to_string(sb->status);
     json_t *o = json_pack("{s:s,s:s,s:s,s:i,s:I,s:I,s:s,s:s,s:s}", "id", sb->id, "name", sb->name,
@@ -72,7 +72,7 @@ json_t *api_sandbox_view(const struct api_settings *set, const struct store_sand
     return o;
 }
 
-json_t *api_sandbox_create_view(const struct api_settings *set, const struct store_sandbox *sb)
+json_t *api_sandbox_create_view(const struct ctl_settings *set, const struct store_sandbox *sb)
 {
     json_t *o = api_sandbox_view(set, sb);
     if (o)

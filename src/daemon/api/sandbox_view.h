@@ -6,10 +6,10 @@
 
 #include <jansson.h>
 
-struct api_settings;
+struct ctl_settings;
 struct store_sandbox;
 
 /* A new object (caller owns), or NULL when out of memory. */
-json_t *api_sandbox_view(const struct api_settings *set, const struct store_sandbox *sb);
+json_t *api_sandbox_view(const struct ctl_settings *set, const struct store_sandbox *sb);
 /* The view plus bandwidth_quota_bytes. */
-json_t *api_sandbox_create_view(const struct api_settings *set, const struct store_sandbox *sb);
+json_t *api_sandbox_create_view(const struct ctl_settings *set, const struct store_sandbox *sb);

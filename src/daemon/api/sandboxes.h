@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* sandboxes.h: the sandbox routes of spec/API.md §3.2 on the store: create (validation, then the
+/* sandboxes.h: the sandbox routes of docs/api.md §3.2 on the store: create (validation, then the
  * VM through host.h), list, get, by-ip, PATCH and DELETE. */
 #pragma once
 
@@ -25,9 +25,3 @@ void api_sandbox_ssh_keys(struct api_call *call);
 /* POST /v1/sandboxes/{id}/resize (§3.3.4): QMP block_resize, then resize2fs in the guest; the
  * new disk_mib is stored only after both succeeded (a failure answers 500, size unchanged). */
 void api_sandbox_resize(struct api_call *call);
-
-struct api_ctx;
-/* Starts host_vm_destroy() of sandbox id, whose row is already destroying with its intent (or
- * failed); on success the row becomes destroyed. Errors are logged; the intent stays for
- * reconcile. req_id may be NULL. */
-void api_sandbox_destroy_vm(struct api_ctx *ctx, const char *id, const char *req_id);

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/* sandbox_row.h: the small store steps every sandbox operation shares: load a caller's row
+ * with a typed not-found, settle a transition, record a snapshot dir, count live rows. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "daemon/store/store.h"
+
+struct ctl;
+struct ctl_error;
+
+/* Reads user_id's sandbox id (user_id NULL: any user's) into sb, which the caller releases
+ * either way. 0, or CTL_E_NOT_FOUND ("sandbox not found") / CTL_E_INTERNAL in e. */
+__attribute__((warn_unused_result))
+int ctl_row_load(struct ctl *c, const char *user_id, const char *id, struct store_sandbox *sb,
+                 struct ctl_error *e);
+/* from → to with intent, now; a row that moved on meanwhile (-ESTALE) is left alone, other
+ * errors are logged. */
+void ctl_row_settle(struct ctl *c, const char *id, enum store_state from, enum store_state to,
+                    enum store_state intent, const char *req_id);
+/* Sets the row's snapshot_dir (NULL clears it), keeping its base_dir, while it is in state.
+ * Errors are logged. */
+void ctl_row_set_snapshot_dir(struct ctl *c, const char *id, enum store_state state,
+                              const char *dir, const char *req_id);
+/* How many of user's sandboxes are not terminal. 0 or -errno. */
+int ctl_row_count_live(struct ctl *c, const char *user, uint64_t *ret);
+/* Inserts sb (id and fields set, name ignored) named name, or with a generated name when
+ * name is NULL (drawn again, with a suffix, when it collides). 0, -EEXIST (name taken), or
+ * the store's -errno. */
+__attribute__((warn_unused_result))
+int ctl_row_insert(struct ctl *c, struct store_sandbox *sb, const char *name,
+                   const struct store_env *envs, size_t n_envs);
