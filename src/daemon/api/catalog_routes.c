@@ -2,7 +2,7 @@
 /* catalog_routes.c: health probes, whoami, and the catalog routes (catalog_routes.h;
  * docs/api.md §3.1): the built-in shapes (§2.3) and the rootfs catalog (§2.4) as
  * ctl/catalog.h has them, and this host (§2.11). Read-only. */
-#include "daemon/api/catalog_routes.h"
+#include "daemon/api/routes.h"
 
 #include <errno.h>
 #include <limits.h>

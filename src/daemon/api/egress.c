@@ -2,7 +2,7 @@
 /* egress.c: the routes of the egress allowlist (docs/api.md §3.6) and the bandwidth quota
  * (§3.7) of a sandbox: JSON in, one control-layer operation (ctl/sandbox_ops.h), the view
  * out. */
-#include "daemon/api/egress.h"
+#include "daemon/api/routes.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -26,7 +26,7 @@ static json_t *egress_view(const struct store_sandbox *sb)
     return json_pack("{s:s,s:o*}", "id", sb->id, "egress", list);
 }
 
-json_t *api_bandwidth_view(const struct store_sandbox *sb)
+static json_t *bandwidth_view(const struct store_sandbox *sb)
 {
     bool metered = sb->bw_quota_bytes >= 0;
     return json_pack("{s:s,s:I,s:I,s:I,s:I,s:b}", "id", sb->id, "quota_bytes",
@@ -90,7 +90,7 @@ void api_sandbox_bandwidth_get(struct api_call *call)
     ctl_net_meter(call->ctx->ctl); /* the freshest numbers, not up to a second old */
     if (!api_sandbox_load(call, id, &sb))
         return;
-    api_reply_ok(call, api_bandwidth_view(&sb));
+    api_reply_ok(call, bandwidth_view(&sb));
     store_sandbox_release(&sb);
 }
 
@@ -114,7 +114,7 @@ static void recharge_body(struct api_call *call, json_t *body)
                                        &e) < 0)
         api_reply_ctl(call, &e);
     else
-        api_reply_ok(call, api_bandwidth_view(&sb));
+        api_reply_ok(call, bandwidth_view(&sb));
     store_sandbox_release(&sb);
 }
 

@@ -3,7 +3,7 @@
  * sandbox's envs, the call's overrides), starts host_vm_exec() and follows the stream until
  * its end. Owns one struct exec_run per call, freed when the answer has been given and the
  * stream has ended. Output is repaired to UTF-8 (§1.8 item 7) without splitting sequences. */
-#include "daemon/api/exec.h"
+#include "daemon/api/routes.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -3,7 +3,7 @@
  * has ended and the HTTP side is done with it (answered, body finished, or client gone). The
  * body is paused while the agent has no credit (host_stream_write() took less) and resumed
  * from on_credit; downloads hold the agent's credit while the socket is backed up. */
-#include "daemon/api/files.h"
+#include "daemon/api/routes.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -2,7 +2,7 @@
 /* networks.c: the routes of private networks (docs/api.md §2.5, §3.8): list, get with
  * members, and create, delete, a sandbox's attach and detach through the control layer
  * (ctl/network_ops.h, ctl/sandbox_ops.h). */
-#include "daemon/api/networks.h"
+#include "daemon/api/routes.h"
 
 #include <errno.h>
 #include <stdio.h>

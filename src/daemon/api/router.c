@@ -8,14 +8,9 @@
 #include <errno.h>
 #include <string.h>
 
-#include "daemon/api/catalog_routes.h"
-#include "daemon/api/egress.h"
-#include "daemon/api/exec.h"
-#include "daemon/api/files.h"
-#include "daemon/api/networks.h"
 #include "daemon/api/reply.h"
+#include "daemon/api/routes.h"
 #include "daemon/api/sandboxes.h"
-#include "daemon/api/snapshots.h"
 #include "daemon/ctl/ctl.h"
 #include "daemon/ctl/idle.h"
 #include "common/mono.h"

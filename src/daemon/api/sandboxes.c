@@ -17,6 +17,7 @@
 #include "common/timefmt.h"
 #include "daemon/api/api.h"
 #include "daemon/api/reply.h"
+#include "daemon/api/routes.h"
 #include "daemon/api/sandbox_view.h"
 #include "daemon/api/validate.h"
 #include "daemon/ctl/ctl.h"

@@ -3,7 +3,7 @@
  * pause, resume and fork parse the request, call the control layer's operation
  * (ctl/sandbox_ops.h) and answer with the sandbox's view: 200, or 202 with X-Poll-After while
  * it is still moving (§1.12). A fork holds its request until its child runs. */
-#include "daemon/api/snapshots.h"
+#include "daemon/api/routes.h"
 
 #include <errno.h>
 #include <stdlib.h>

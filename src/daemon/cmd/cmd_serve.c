@@ -25,8 +25,10 @@
 #include "daemon/config.h"
 #include "daemon/ctl/ctl.h"
 #include "daemon/ctl/idle.h"
+#include "daemon/ctl/lifecycle.h"
 #include "daemon/ctl/netplane.h"
 #include "daemon/ctl/reconcile.h"
+#include "daemon/ctl/service.h"
 #include "daemon/api/jsend.h"
 #include "daemon/http/request.h"
 #include "daemon/http/response.h"
@@ -413,8 +415,7 @@ static int serve_run(struct hd_ctx *hd)
 
 static void serve_release(struct hd_ctx *hd)
 {
-    ctl_stop(&hd->ctl);
-    ctl_net_stop(&hd->ctl);
+    ctl_service_stop(&hd->ctl);
     /* VMs outlive hearthd (DESIGN §6): the next start re-adopts them */
     host_free_keep_vms(hd->host);
     http_server_free(hd->api_srv);
@@ -431,7 +432,7 @@ static void serve_release(struct hd_ctx *hd)
     }
     store_close(hd->store);
     api_ctx_release(&hd->api);
-    ctl_release(&hd->ctl);
+    ctl_service_release(&hd->ctl);
 }
 
 int cmd_serve(int argc, char **argv)

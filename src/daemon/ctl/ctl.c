@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* ctl.c: the control layer's context and its typed errors (ctl.h): init, stop and release of
- * what the golden pool and the auto-pauser keep, and the one table of error codes. Knows no
- * HTTP status: the API maps codes to answers. */
+/* ctl.c: the control layer's context and its typed errors (ctl.h): the one table of error
+ * codes with their stable names and errnos. Knows no HTTP status: the API maps codes to
+ * answers. */
 #include "daemon/ctl/ctl.h"
 
 #include <errno.h>
@@ -9,23 +9,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "daemon/ctl/golden.h"
-#include "daemon/ctl/idle.h"
 
 void ctl_init(struct ctl *c)
 {
     memset(c, 0, sizeof(*c));
-}
-
-void ctl_stop(struct ctl *c)
-{
-    ctl_golden_stop(c);
-}
-
-void ctl_release(struct ctl *c)
-{
-    ctl_golden_release(c);
-    ctl_idle_release(c);
 }
 
 static const struct {

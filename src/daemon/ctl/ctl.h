@@ -13,7 +13,6 @@
 
 struct store;
 struct host;
-struct host_exit;
 struct event_base;
 struct ctl_golden;
 struct ctl_idle;
@@ -46,17 +45,9 @@ struct ctl {
     struct ctl_net *net;            /* networking (netplane.c); NULL: not started */
 };
 
-/* Prepares c (zeroes it; the caller then sets store, set, host, base). */
+/* Prepares c (zeroes it; the caller then sets store, set, host, base). Stopping and freeing
+ * what the running layer keeps is service.h's. */
 void ctl_init(struct ctl *c);
-/* At shutdown, before the host goes: golden snapshots being built are abandoned and their
- * VMs killed (host_vm_discard()). */
-void ctl_stop(struct ctl *c);
-/* Frees the golden and auto-pause bookkeeping (cmd_serve.c at exit). */
-void ctl_release(struct ctl *c);
-
-/* host_exit_fn for host_set_on_exit() (ud: the struct ctl): a VM that died unasked turns its
- * running sandbox `failed` and its run dir is removed (lifecycle.c). */
-void ctl_on_vm_exit(void *ud, const char *id, const struct host_exit *ex);
 
 /* ---- typed errors ---- */
 

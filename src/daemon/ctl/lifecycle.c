@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: MIT */
-/* lifecycle.c: what the control layer does when the host reports a VM that died unasked (ctl.h): the
- * sandbox's row turns `failed` (§2.14.2: a running VM that dies has no snapshot to recover
+/* lifecycle.c: what the control layer does when the host reports a VM that died unasked
+ * (lifecycle.h): the sandbox's row turns `failed` (§2.14.2: a running VM that dies has no snapshot to recover
  * from) and the dead VM's run dir is removed. Rows in other states are left to the operation
  * that owns them (a create in progress fails itself; a destroy finishes). */
-#include "daemon/ctl/ctl.h"
+#include "daemon/ctl/lifecycle.h"
 
 #include <errno.h>
 #include <string.h>
 
 #include "common/timefmt.h"
+#include "daemon/ctl/ctl.h"
 #include "daemon/ctl/sandbox_ops.h"
 #include "daemon/host/host.h"
 #include "daemon/log.h"
