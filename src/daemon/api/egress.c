@@ -50,10 +50,8 @@ static void egress_put_body(struct api_call *call, json_t *body)
 {
     char id[STORE_ID_SIZE];
     struct store_sandbox sb;
-    /* ownership first: a foreign id is 404 whatever the body */
-    if (!api_sandbox_path_id(call, 2, id) || !api_sandbox_load(call, id, &sb))
+    if (!api_sandbox_owned(call, id)) /* a foreign id is 404 whatever the body */
         return;
-    store_sandbox_release(&sb);
     char **rules = NULL;
     size_t n = 0;
     json_t *fail = NULL;
@@ -98,10 +96,8 @@ static void recharge_body(struct api_call *call, json_t *body)
 {
     char id[STORE_ID_SIZE];
     struct store_sandbox sb;
-    /* ownership first: a foreign id is 404 whatever the body */
-    if (!api_sandbox_path_id(call, 2, id) || !api_sandbox_load(call, id, &sb))
+    if (!api_sandbox_owned(call, id)) /* a foreign id is 404 whatever the body */
         return;
-    store_sandbox_release(&sb);
     json_t *add = json_is_object(body) ? json_object_get(body, "add_bytes") : NULL;
     if (!json_is_integer(add) || json_integer_value(add) < 1 ||
         json_integer_value(add) > RECHARGE_MAX) {

@@ -18,6 +18,7 @@
 #include "common/wire.h"
 #include "daemon/api/api.h"
 #include "daemon/api/reply.h"
+#include "daemon/api/stream_credit.h"
 #include "daemon/ctl/ctl.h"
 #include "daemon/ctl/idle.h"
 #include "daemon/http/request.h"
@@ -79,9 +80,8 @@ static void run_free(struct exec_run *x)
 {
     if (x->counted)
         ctl_idle_stream(x->ctx->ctl, x->id, false);
-    http_request_on_abort(x->call.req, NULL, NULL);
     http_response_on_drain(x->call.req, NULL, NULL);
-    http_request_unref(x->call.req);
+    api_call_unhold(&x->call);
     strv_free(x->argv);
     strv_free(x->env);
     free(x->cwd);
@@ -285,11 +285,7 @@ static void on_end(void *ud, const struct agent_end *end)
 static void on_drain(struct http_request *req, void *ud)
 {
     struct exec_run *x = ud;
-    if (x->held && x->open) {
-        size_t n = x->held;
-        x->held = 0;
-        (void)host_stream_consumed(x->ctx->ctl->host, x->id, x->stream, n);
-    }
+    api_stream_credit_return(x->ctx->ctl->host, x->id, x->stream, x->open, &x->held);
 }
 
 static void on_abort(struct http_request *req, void *ud)
@@ -444,14 +440,10 @@ static int build_env(struct exec_run *x, json_t *over)
 static void on_exec_body(struct api_call *call, json_t *body)
 {
     struct api_ctx *ctx = call->ctx;
-    struct exec_run *x = calloc(1, sizeof(*x));
-    if (!x) {
-        api_reply_internal(call, "exec", -ENOMEM);
+    struct exec_run *x = api_call_hold(call, sizeof(*x), "exec");
+    if (!x)
         return;
-    }
-    x->call = *call;
     x->ctx = ctx;
-    http_request_ref(call->req);
     for (int i = 0; i < 2; i++) {
         buf_init(&x->out[i], EXEC_OUT_CAP);
         buf_init(&x->carry[i], 16);

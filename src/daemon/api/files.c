@@ -16,6 +16,7 @@
 #include "daemon/api/api.h"
 #include "daemon/ctl/ctl.h"
 #include "daemon/api/reply.h"
+#include "daemon/api/stream_credit.h"
 #include "daemon/http/request.h"
 #include "daemon/http/response.h"
 #include "daemon/http/route.h"
@@ -48,9 +49,8 @@ static void run_maybe_free(struct file_run *x)
 {
     if (x->host_open || x->body_live || !(x->answered || x->aborted))
         return;
-    http_request_on_abort(x->call.req, NULL, NULL);
     http_response_on_drain(x->call.req, NULL, NULL);
-    http_request_unref(x->call.req);
+    api_call_unhold(&x->call);
     buf_release(&x->pending);
     free(x);
 }
@@ -84,17 +84,13 @@ static struct file_run *run_new(struct api_call *call)
         api_reply_error(call, 503, "the vm layer is not available; retry later", "unavailable");
         return NULL;
     }
-    struct file_run *x = calloc(1, sizeof(*x));
-    if (!x) {
-        api_reply_internal(call, "files", -ENOMEM);
+    struct file_run *x = api_call_hold(call, sizeof(*x), "files");
+    if (!x)
         return NULL;
-    }
-    x->call = *call;
     x->ctx = ctx;
     memcpy(x->id, id, sizeof(x->id));
     snprintf(x->path, sizeof(x->path), "%s", path);
     buf_init(&x->pending, 1u << 20);
-    http_request_ref(call->req);
     return x;
 }
 
@@ -299,11 +295,7 @@ static int on_get_data(void *ud, uint16_t type, const uint8_t *p, size_t len, bo
 static void on_get_drain(struct http_request *req, void *ud)
 {
     struct file_run *x = ud;
-    if (x->held && x->host_open) {
-        size_t n = x->held;
-        x->held = 0;
-        (void)host_stream_consumed(x->ctx->ctl->host, x->id, x->stream, n);
-    }
+    api_stream_credit_return(x->ctx->ctl->host, x->id, x->stream, x->host_open, &x->held);
 }
 
 static void on_get_end(void *ud, const struct agent_end *end)

@@ -144,10 +144,7 @@ void api_network_delete(struct api_call *call)
     if (!path_ref(call, 2, ref) || !load_network(call, ref, &n, false))
         return;
     struct ctl_error e;
-    if (ctl_network_delete(call->ctx->ctl, call->auth.user_id, &n, &e) < 0)
-        api_reply_ctl(call, &e);
-    else
-        api_reply_ok(call, json_pack("{s:b}", "ok", 1));
+    api_reply_ctl_ok(call, ctl_network_delete(call->ctx->ctl, call->auth.user_id, &n, &e), &e);
 }
 
 /* ---- a sandbox's memberships ---- */
@@ -155,11 +152,8 @@ void api_network_delete(struct api_call *call)
 static void attach_body(struct api_call *call, json_t *body)
 {
     char id[STORE_ID_SIZE];
-    struct store_sandbox sb;
-    /* ownership first: a foreign id is 404 whatever the body */
-    if (!api_sandbox_path_id(call, 2, id) || !api_sandbox_load(call, id, &sb))
+    if (!api_sandbox_owned(call, id)) /* a foreign id is 404 whatever the body */
         return;
-    store_sandbox_release(&sb);
     json_t *ref = json_is_object(body) ? json_object_get(body, "id") : NULL;
     if (!json_is_string(ref) || json_string_length(ref) == 0) {
         api_reply_field(call, "id", "required string: a network id or name", "invalid_request");
@@ -167,10 +161,8 @@ static void attach_body(struct api_call *call, json_t *body)
     }
     struct ctl_caller who = api_caller(call);
     struct ctl_error e;
-    if (ctl_sandbox_network_attach(call->ctx->ctl, &who, id, json_string_value(ref), &e) < 0)
-        api_reply_ctl(call, &e);
-    else
-        api_reply_ok(call, json_pack("{s:b}", "ok", 1));
+    int r = ctl_sandbox_network_attach(call->ctx->ctl, &who, id, json_string_value(ref), &e);
+    api_reply_ctl_ok(call, r, &e);
 }
 
 void api_sandbox_network_attach(struct api_call *call)
@@ -181,16 +173,9 @@ void api_sandbox_network_attach(struct api_call *call)
 void api_sandbox_network_detach(struct api_call *call)
 {
     char id[STORE_ID_SIZE], ref[80];
-    struct store_sandbox sb;
-    if (!api_sandbox_path_id(call, 2, id) || !api_sandbox_load(call, id, &sb))
-        return;
-    store_sandbox_release(&sb);
-    if (!path_ref(call, 4, ref))
+    if (!api_sandbox_owned(call, id) || !path_ref(call, 4, ref))
         return;
     struct ctl_caller who = api_caller(call);
     struct ctl_error e;
-    if (ctl_sandbox_network_detach(call->ctx->ctl, &who, id, ref, &e) < 0)
-        api_reply_ctl(call, &e);
-    else
-        api_reply_ok(call, json_pack("{s:b}", "ok", 1));
+    api_reply_ctl_ok(call, ctl_sandbox_network_detach(call->ctx->ctl, &who, id, ref, &e), &e);
 }

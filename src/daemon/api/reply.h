@@ -71,6 +71,15 @@ void api_reply_ctl(const struct api_call *call, const struct ctl_error *e);
 /* For paths that answered through the http layer directly (e.g. 405): counts and logs. */
 void api_reply_done(const struct api_call *call, int status);
 
+/* A heap object of size bytes that begins with a copy of call, whose request it references,
+ * for a handler that answers later; NULL (500 answered) when out of memory. */
+void *api_call_hold(const struct api_call *call, size_t size, const char *what);
+/* Drops what api_call_hold took (the request reference and its abort callback); the caller
+ * frees the object. */
+void api_call_unhold(struct api_call *held);
+/* {"ok":true} when r is 0, else the control-layer error e. */
+void api_reply_ctl_ok(const struct api_call *call, int r, const struct ctl_error *e);
+
 struct ctl_caller;
 /* The caller of a control operation: call's user and key and its request id (borrowed from
  * call). */

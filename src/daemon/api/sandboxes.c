@@ -1,33 +1,24 @@
 /* SPDX-License-Identifier: MIT */
-/* sandboxes.c: sandbox routes of docs/api.md §3.2 (sandboxes.h). Reads and settings go straight
- * to the store with compare-and-set; create and delete are the control layer's operations
- * (ctl/sandbox_ops.h), answered when they end; SSH keys and resize run their guest chores
- * through ctl/guest.h. Without a host layer, routes that need a VM answer 503 `unavailable`. */
+/* sandboxes.c: sandbox routes of docs/api.md §3.2, §3.3.4 and §3.3.5 (routes.h, sandboxes.h).
+ * Reads go straight to the store; create, PATCH, delete, SSH keys and resize parse the request,
+ * call the control layer's operation (ctl/sandbox_ops.h) and answer when it ends. */
 #include "daemon/api/sandboxes.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <sys/stat.h>
 
-#include "common/timefmt.h"
 #include "daemon/api/api.h"
 #include "daemon/api/reply.h"
 #include "daemon/api/routes.h"
 #include "daemon/api/sandbox_view.h"
 #include "daemon/api/validate.h"
 #include "daemon/ctl/ctl.h"
-#include "daemon/ctl/guest.h"
 #include "daemon/ctl/sandbox_ops.h"
 #include "daemon/http/request.h"
 #include "daemon/http/route.h"
-#include "daemon/host/host.h"
-#include "common/mono.h"
-#include "daemon/log.h"
 #include "daemon/store/ids.h"
 #include "daemon/store/store.h"
 
@@ -39,6 +30,15 @@ bool api_sandbox_path_id(const struct api_call *call, unsigned i, char out[STORE
         api_reply_fail_str(call, 404, "sandbox not found");
         return false;
     }
+    return true;
+}
+
+bool api_sandbox_owned(const struct api_call *call, char id[STORE_ID_SIZE])
+{
+    struct store_sandbox sb;
+    if (!api_sandbox_path_id(call, 2, id) || !api_sandbox_load(call, id, &sb))
+        return false;
+    store_sandbox_release(&sb);
     return true;
 }
 
@@ -124,55 +124,22 @@ void api_sandbox_list(struct api_call *call)
 static void on_patch_body(struct api_call *call, json_t *body)
 {
     char id[STORE_ID_SIZE];
-    if (!api_sandbox_path_id(call, 2, id))
+    if (!api_sandbox_owned(call, id)) /* a foreign id is 404 whatever the body says */
         return;
-    struct api_patch_req p;
+    struct ctl_patch_req p;
     json_t *fail = NULL;
-    struct store_sandbox sb;
-    /* ownership first: a foreign id is 404 whatever the body says */
-    if (!api_sandbox_load(call, id, &sb))
-        return;
     int st = api_validate_patch(body, &p, &fail);
     if (st) {
         api_reply_fail(call, st, fail);
-        goto out;
+        return;
     }
-    if (!(STORE_STATES_CONFIGURABLE & STORE_STATE_BIT(sb.status))) {
-        api_reply_invalid_state(call, store_state_to_string(sb.status),
-                                "sandbox cannot be changed in this state");
-        goto out;
-    }
-    struct store_sandbox_patch sp = { .allowed_states = STORE_STATES_CONFIGURABLE,
-                                      .now_ms = timefmt_now_ms() };
-    if (p.set_ingress) {
-        sp.fields |= STORE_PATCH_INGRESS;
-        sp.ingress_enabled = p.ingress_enabled;
-    }
-    if (p.set_auto_pause) {
-        sp.fields |= STORE_PATCH_AUTO_PAUSE;
-        sp.auto_pause_after_seconds = p.auto_pause_after_seconds;
-    }
-    if (sp.fields) {
-        int r = store_sandbox_update(call->ctx->ctl->store, call->auth.user_id, id, &sp);
-        if (r == -ENOENT) {
-            api_reply_fail_str(call, 404, "sandbox not found");
-            goto out;
-        }
-        if (r < 0 && r != -ESTALE) {
-            api_reply_internal(call, "update sandbox", r);
-            goto out;
-        }
-        store_sandbox_release(&sb);
-        if (!api_sandbox_load(call, id, &sb))
-            return;
-        if (r == -ESTALE) { /* changed state under us */
-            api_reply_invalid_state(call, store_state_to_string(sb.status),
-                                    "sandbox cannot be changed in this state");
-            goto out;
-        }
-    }
-    api_reply_ok(call, api_sandbox_view(&call->ctx->ctl->set, &sb));
-out:
+    struct ctl_caller who = api_caller(call);
+    struct ctl_error e;
+    struct store_sandbox sb;
+    if (ctl_sandbox_patch(call->ctx->ctl, &who, id, &p, &sb, &e) < 0)
+        api_reply_ctl(call, &e);
+    else
+        api_reply_ok(call, api_sandbox_view(&call->ctx->ctl->set, &sb));
     store_sandbox_release(&sb);
 }
 
@@ -199,11 +166,6 @@ void api_sandbox_delete(struct api_call *call)
 
 /* ---- create ---- */
 
-/* §2.14.4/§3.3.4: guest chores of the routes below */
-#define IDENTITY_MS 6000
-/* resize2fs after a resize (online, the file system is in use) */
-#define RESIZE_GROW_MS 60000
-
 /* A create whose VM is on its way; the request is referenced until it is answered. */
 struct create_wait {
     struct api_call call;             /* req referenced */
@@ -218,8 +180,7 @@ static void on_create_abort(struct http_request *req, void *ud)
 
 static void create_wait_free(struct create_wait *w)
 {
-    http_request_on_abort(w->call.req, NULL, NULL);
-    http_request_unref(w->call.req);
+    api_call_unhold(&w->call);
     free(w);
 }
 
@@ -246,14 +207,11 @@ static void on_create_body(struct api_call *call, json_t *body)
         api_reply_fail(call, st, fail);
         return;
     }
-    struct create_wait *w = calloc(1, sizeof(*w));
+    struct create_wait *w = api_call_hold(call, sizeof(*w), "create");
     if (!w) {
-        api_reply_internal(call, "create", -ENOMEM);
         ctl_create_req_release(&cr);
         return;
     }
-    w->call = *call;
-    http_request_ref(call->req);
     http_request_on_abort(call->req, on_create_abort, w);
     struct ctl_caller who = api_caller(call);
     struct ctl_error e;
@@ -271,103 +229,53 @@ void api_sandbox_create(struct api_call *call)
 
 /* ---- SSH keys (§3.3.5) ---- */
 
-struct keys_wait {
-    struct api_call call;             /* req referenced */
-    char id[STORE_ID_SIZE];
-    size_t count;
-};
-
-static void on_keys_installed(void *ud, int err, int status, const char *msg)
+static void on_keys_added(void *ud, size_t count)
 {
-    struct keys_wait *w = ud;
-    if (err < 0 || status != 0)
-        /* stored: the next identity step (or a later add) installs them */
-        log_warn(http_request_id(w->call.req), "cannot install ssh keys in the guest, ignoring",
-                 "{s:s,s:s}", "sandbox", w->id, "err", msg);
-    api_reply_ok(&w->call, json_pack("{s:I}", "count", (json_int_t)w->count));
-    http_request_unref(w->call.req);
-    free(w);
+    struct api_call *held = ud;
+    api_reply_ok(held, json_pack("{s:I}", "count", (json_int_t)count));
+    api_call_unhold(held);
+    free(held);
 }
 
 static void on_keys_body(struct api_call *call, json_t *body)
 {
-    struct ctl *ctx = call->ctx->ctl;
     char id[STORE_ID_SIZE];
-    struct store_sandbox sb;
-    if (!api_sandbox_path_id(call, 2, id) || !api_sandbox_load(call, id, &sb))
+    if (!api_sandbox_owned(call, id))
         return;
-    enum store_state st = sb.status;
-    store_sandbox_release(&sb);
     json_t *keys = json_is_object(body) ? json_object_get(body, "keys") : NULL;
     size_t n = json_array_size(keys);
     if (!json_is_array(keys) || n < 1 || n > STORE_MAX_SSH_KEYS) {
         api_reply_field(call, "keys", "must be an array of 1 to 64 keys", "invalid_request");
         return;
     }
-    char **canon = calloc(n, sizeof(*canon));
-    if (!canon) {
+    struct store_strv canon = { .v = calloc(n, sizeof(char *)) };
+    struct api_call *held = canon.v ? api_call_hold(call, sizeof(*held), "ssh keys") : NULL;
+    if (!canon.v && !held)
         api_reply_internal(call, "ssh keys", -ENOMEM);
-        return;
-    }
-    size_t count = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; held && i < n; i++, canon.n++) {
         json_t *k = json_array_get(keys, i);
         const char *why = "must be a string";
         if (!json_is_string(k) ||
-            ctl_ssh_key(json_string_value(k), json_string_length(k), &canon[i], &why) < 0) {
+            ctl_ssh_key(json_string_value(k), json_string_length(k), &canon.v[i], &why) < 0) {
             char f[32];
             snprintf(f, sizeof(f), "keys[%zu]", i);
             api_reply_field(call, f, why, "invalid_request");
-            goto out;
+            goto out_unhold;
         }
     }
-    int r = store_sandbox_ssh_add(ctx->store, call->auth.user_id, id, STORE_STATES_CONFIGURABLE,
-                                  (const char *const *)canon, n, timefmt_now_ms(), &count);
-    if (r == -E2BIG) {
-        api_reply_field(call, "keys", "more than 64 keys in total", "invalid_request");
+    if (!held)
         goto out;
-    }
-    if (r == -ESTALE) {
-        api_reply_invalid_state(call, store_state_to_string(st), "sandbox is being destroyed");
+    struct ctl_caller who = api_caller(call);
+    struct ctl_error e;
+    if (ctl_sandbox_keys_add(call->ctx->ctl, &who, id, (const char *const *)canon.v, n,
+                             on_keys_added, held, &e) == 0)
         goto out;
-    }
-    if (r == -ENOENT) {
-        api_reply_fail_str(call, 404, "sandbox not found");
-        goto out;
-    }
-    if (r < 0) {
-        api_reply_internal(call, "add ssh keys", r);
-        goto out;
-    }
-    /* live when running: rewrite authorized_keys with the whole list */
-    struct keys_wait *w = NULL;
-    if (st == STORE_RUNNING && ctx->host && api_sandbox_load(call, id, &sb)) {
-        const char **argv = guest_identity_argv(sb.hostname,
-                                                (const char *const *)sb.ssh_pubkeys.v,
-                                                sb.ssh_pubkeys.n);
-        w = argv ? calloc(1, sizeof(*w)) : NULL;
-        if (w) {
-            w->call = *call;
-            memcpy(w->id, id, sizeof(w->id));
-            w->count = count;
-            http_request_ref(call->req);
-            if (guest_run(ctx->host, ctx->base, id, argv, IDENTITY_MS, on_keys_installed,
-                          w) < 0) {
-                http_request_unref(call->req);
-                free(w);
-                w = NULL;
-            }
-        }
-        free(argv);
-        store_sandbox_release(&sb);
-        if (w)
-            goto out;
-    }
-    api_reply_ok(call, json_pack("{s:I}", "count", (json_int_t)count));
+    api_reply_ctl(call, &e);
+out_unhold:
+    api_call_unhold(held);
+    free(held);
 out:
-    for (size_t i = 0; i < n; i++)
-        free(canon[i]);
-    free(canon);
+    store_strv_free(&canon);
 }
 
 void api_sandbox_ssh_keys(struct api_call *call)
@@ -379,18 +287,9 @@ void api_sandbox_ssh_keys(struct api_call *call)
 
 struct resize_wait {
     struct api_call call;             /* req referenced */
-    char id[STORE_ID_SIZE];
-    int64_t from_mib;                 /* disk_mib when the call started */
     int64_t mib;                      /* the size asked for */
     bool client_gone;
 };
-
-static void resize_wait_free(struct resize_wait *w)
-{
-    http_request_on_abort(w->call.req, NULL, NULL);
-    http_request_unref(w->call.req);
-    free(w);
-}
 
 static void on_resize_abort(struct http_request *req, void *ud)
 {
@@ -398,123 +297,45 @@ static void on_resize_abort(struct http_request *req, void *ud)
     w->client_gone = true; /* the resize still completes and is recorded */
 }
 
-/* Answers 500 with msg (logged) and frees w; disk_mib stays as it was. */
-static void resize_fail(struct resize_wait *w, const char *msg)
-{
-    log_error(http_request_id(w->call.req), "sandbox resize failed", "{s:s,s:I,s:I,s:s}",
-              "sandbox", w->id, "from_mib", (json_int_t)w->from_mib, "to_mib",
-              (json_int_t)w->mib, "err", msg);
-    if (!w->client_gone)
-        api_reply_error(&w->call, 500, msg, "internal");
-    resize_wait_free(w);
-}
-
-static void on_resize_grown(void *ud, int err, int status, const char *msg)
+static void on_resized(void *ud, const struct ctl_error *e, const char *id,
+                       const struct store_sandbox *unused)
 {
     struct resize_wait *w = ud;
-    struct ctl *ctx = w->call.ctx->ctl;
-    if (err < 0 || status != 0) {
-        char why[400];
-        snprintf(why, sizeof(why), "the disk grew to %lld MiB but the guest's file system did "
-                 "not: resize2fs: %s (%s %d)", (long long)w->mib, msg,
-                 err < 0 ? "error" : "exit status", err < 0 ? err : status);
-        resize_fail(w, why);
-        return;
-    }
-    /* both steps done: now the size is true, record it (never lower it: a concurrent larger
-     * resize may have finished first; the loop runs one handler at a time) */
-    struct store_sandbox sb;
-    store_sandbox_init(&sb);
-    int r = store_sandbox_get(ctx->store, NULL, w->id, &sb);
-    int64_t have = r == 0 ? sb.disk_mib : 0;
-    store_sandbox_release(&sb);
-    if (r == 0 && have < w->mib) {
-        struct store_sandbox_patch p = { .fields = STORE_PATCH_DISK, .disk_mib = w->mib,
-                                         .allowed_states = 0, .now_ms = timefmt_now_ms() };
-        r = store_sandbox_update(ctx->store, NULL, w->id, &p);
-    }
-    if (r < 0) {
-        char why[200];
-        snprintf(why, sizeof(why), "the disk grew to %lld MiB but the new size cannot be "
-                 "recorded: %s", (long long)w->mib, strerror(-r));
-        resize_fail(w, why);
-        return;
-    }
-    log_info(http_request_id(w->call.req), "sandbox resized", "{s:s,s:I,s:I}", "sandbox", w->id,
-             "from_mib", (json_int_t)w->from_mib, "to_mib", (json_int_t)w->mib);
-    if (!w->client_gone)
-        api_reply_ok(&w->call, json_pack("{s:s,s:I}", "id", w->id, "disk_mib",
-                                          (json_int_t)w->mib));
-    resize_wait_free(w);
-}
-
-static void on_disk_resized(void *ud, const char *id, const struct host_result *res)
-{
-    struct resize_wait *w = ud;
-    struct ctl *ctx = w->call.ctx->ctl;
-    if (res->err == HOST_E_BUSY || res->err == HOST_E_NOT_FOUND || res->err == HOST_E_GONE) {
-        /* not running any more, or another resize holds the disk */
-        if (!w->client_gone)
-            api_reply_invalid_state(&w->call, "running", res->msg);
-        resize_wait_free(w);
-        return;
-    }
-    if (res->err == HOST_E_INVALID) { /* the disk is larger already (a concurrent resize) */
-        if (!w->client_gone)
-            api_reply_field(&w->call, "disk_mib", res->msg, "invalid_request");
-        resize_wait_free(w);
-        return;
-    }
-    if (res->err != HOST_OK) {
-        resize_fail(w, res->msg[0] ? res->msg : host_err_to_string(res->err));
-        return;
-    }
-    if (guest_run(ctx->host, ctx->base, w->id, guest_grow_root_argv(), RESIZE_GROW_MS,
-                  on_resize_grown, w) < 0)
-        resize_fail(w, "the disk grew but the guest agent cannot be reached to grow the file "
-                       "system");
+    if (!w->client_gone && e->code == CTL_OK)
+        api_reply_ok(&w->call, json_pack("{s:s,s:I}", "id", id, "disk_mib", (json_int_t)w->mib));
+    else if (!w->client_gone)
+        api_reply_ctl(&w->call, e);
+    api_call_unhold(&w->call);
+    free(w);
 }
 
 static void on_resize_body(struct api_call *call, json_t *body)
 {
-    struct ctl *ctx = call->ctx->ctl;
+    struct ctl *ctl = call->ctx->ctl;
     char id[STORE_ID_SIZE];
     struct store_sandbox sb;
     if (!api_sandbox_path_id(call, 2, id) || !api_sandbox_load(call, id, &sb))
         return;
-    enum store_state st = sb.status;
-    int64_t from = sb.disk_mib;
+    int64_t from = sb.disk_mib, mib;
     store_sandbox_release(&sb);
-    int64_t mib;
     json_t *fail = NULL;
-    int code = api_validate_resize(body, from, ctx->set.max_disk_mib, &mib, &fail);
+    int code = api_validate_resize(body, from, ctl->set.max_disk_mib, &mib, &fail);
     if (code) {
         api_reply_fail(call, code, fail);
         return;
     }
-    if (st != STORE_RUNNING) {
-        api_reply_invalid_state(call, store_state_to_string(st),
-                                "only a running sandbox can be resized");
+    struct resize_wait *w = api_call_hold(call, sizeof(*w), "resize");
+    if (!w)
         return;
-    }
-    if (!ctx->host) {
-        api_reply_error(call, 503, "the vm layer is not available; retry later", "unavailable");
-        return;
-    }
-    struct resize_wait *w = calloc(1, sizeof(*w));
-    if (!w) {
-        api_reply_internal(call, "resize", -ENOMEM);
-        return;
-    }
-    w->call = *call;
-    memcpy(w->id, id, sizeof(w->id));
-    w->from_mib = from;
     w->mib = mib;
-    http_request_ref(call->req);
     http_request_on_abort(call->req, on_resize_abort, w);
-    log_info(http_request_id(call->req), "sandbox resize", "{s:s,s:I,s:I}", "sandbox", id,
-             "from_mib", (json_int_t)from, "to_mib", (json_int_t)mib);
-    host_vm_disk_resize(ctx->host, id, (uint64_t)mib, on_disk_resized, w);
+    struct ctl_caller who = api_caller(call);
+    struct ctl_error e;
+    if (ctl_sandbox_resize(ctl, &who, id, mib, on_resized, w, &e) < 0) {
+        api_call_unhold(&w->call);
+        free(w);
+        api_reply_ctl(call, &e);
+    }
 }
 
 void api_sandbox_resize(struct api_call *call)

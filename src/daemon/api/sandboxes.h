@@ -12,5 +12,8 @@ struct api_call;
 /* The {id} path segment (index i) in canonical form into out; false (404 answered) when it
  * cannot be a sandbox id. */
 bool api_sandbox_path_id(const struct api_call *call, unsigned i, char out[STORE_ID_SIZE]);
+/* The {id} segment 2 of a caller's sandbox ("ownership first": a foreign or unknown id
+ * answers 404 before the body is looked at); false when it answered. */
+bool api_sandbox_owned(const struct api_call *call, char id[STORE_ID_SIZE]);
 /* Reads the caller's sandbox into sb (release it); false when it answered (404, 500). */
 bool api_sandbox_load(const struct api_call *call, const char *id, struct store_sandbox *sb);

@@ -101,8 +101,7 @@ static void on_forked(void *ud, const struct ctl_error *e, const char *id,
             store_sandbox_release(&sb);
         }
     }
-    http_request_on_abort(w->call.req, NULL, NULL);
-    http_request_unref(w->call.req);
+    api_call_unhold(&w->call);
     json_decref(w->body);
     free(w);
 }
@@ -125,20 +124,17 @@ static void on_fork_body(struct api_call *call, json_t *body)
         api_reply_fail(call, st, fail);
         return;
     }
-    struct fork_wait *w = calloc(1, sizeof(*w));
+    struct fork_wait *w = api_call_hold(call, sizeof(*w), "fork");
     if (!w) {
         ctl_fork_req_release(&fr);
-        api_reply_internal(call, "fork", -ENOMEM);
         return;
     }
-    w->call = *call;
     w->body = json_incref(body);
-    http_request_ref(call->req);
     struct ctl_caller who = api_caller(call);
     struct ctl_error e;
     struct ctl_fork *op = NULL;
     if (ctl_sandbox_fork(ctl, &who, id, &fr, on_forked, w, &op, &e) < 0) {
-        http_request_unref(call->req);
+        api_call_unhold(&w->call);
         json_decref(w->body);
         free(w);
         api_reply_ctl(call, &e);

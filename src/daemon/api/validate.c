@@ -421,10 +421,10 @@ int api_validate_egress(json_t *body, char ***ret, size_t *ret_n, json_t **ret_f
 
 /* ---- PATCH (§3.2.5) ---- */
 
-int api_validate_patch(json_t *body, struct api_patch_req *ret, json_t **ret_fail)
+int api_validate_patch(json_t *body, struct ctl_patch_req *ret, json_t **ret_fail)
 {
     struct errs e = { 0 };
-    struct api_patch_req out = { 0 };
+    struct ctl_patch_req out = { 0 };
     if (!json_is_object(body))
         return not_object(ret_fail);
     bool has_ingress, has_ap, has_disable, disable = false;

@@ -27,16 +27,9 @@ __attribute__((warn_unused_result))
 int api_validate_fork(const struct ctl *ctl, json_t *body, struct ctl_fork_req *ret,
                       json_t **ret_fail);
 
-/* A validated PATCH (§3.2.5). */
-struct api_patch_req {
-    bool set_ingress;
-    bool ingress_enabled;
-    bool set_auto_pause;
-    int64_t auto_pause_after_seconds;  /* 0 with set_auto_pause: disable */
-};
-/* Returns 0 or 400 with *ret_fail set. */
+/* Validates a PATCH body (§3.2.5). Returns 0 or 400 with *ret_fail set. */
 __attribute__((warn_unused_result))
-int api_validate_patch(json_t *body, struct api_patch_req *ret, json_t **ret_fail);
+int api_validate_patch(json_t *body, struct ctl_patch_req *ret, json_t **ret_fail);
 
 /* Validates a resize body (§3.3.4) for a sandbox whose disk is current_mib, against the
  * operator's max_mib. Returns 0 with *ret_mib (current_mib < value <= max_mib), or 400 with

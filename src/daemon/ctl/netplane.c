@@ -84,9 +84,11 @@ static int cmp_u32(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Every held address, sorted, for allocation. */
+/* Every held address, sorted, for allocation; -ENETDOWN without networking. */
 static int used_ips(struct ctl_net *n, uint32_t **ret, size_t *ret_n)
 {
+    if (!n)
+        return -ENETDOWN;
     struct store_strv v = { 0 };
     int r = store_ips_in_use(n->ctx->store, &v);
     if (r < 0)
@@ -208,8 +210,6 @@ static void tap_keep(struct ctl_net *n, const char *id, int fd)
 int ctl_net_alloc_ip(struct ctl *ctx, char out[STORE_IP_SIZE])
 {
     struct ctl_net *n = ctx->net;
-    if (!n)
-        return -ENETDOWN;
     uint32_t *ips;
     size_t nips;
     int r = used_ips(n, &ips, &nips);
@@ -283,8 +283,6 @@ int ctl_net_join(struct ctl *ctx, const char *network_id, const char *subnet,
                  const char *sandbox_id)
 {
     struct ctl_net *n = ctx->net;
-    if (!n)
-        return -ENETDOWN;
     uint32_t *ips;
     size_t nips;
     int r = used_ips(n, &ips, &nips);

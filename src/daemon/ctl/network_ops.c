@@ -97,10 +97,8 @@ static int member_load(struct ctl *ctx, const struct ctl_caller *who, const char
                        const char *ref, bool live_only, enum store_state *ret_state,
                        struct store_network *ret_net, struct ctl_error *e)
 {
-    struct store_sandbox sb;
-    int r = ctl_row_load(ctx, who->user_id, id, &sb, e);
-    enum store_state s = sb.status;
-    store_sandbox_release(&sb);
+    enum store_state s;
+    int r = ctl_row_state(ctx, who->user_id, id, &s, e);
     if (r < 0)
         return r;
     if (!(STORE_STATE_BIT(s) & ATTACH_STATES))
@@ -117,38 +115,35 @@ static int member_load(struct ctl *ctx, const struct ctl_caller *who, const char
     return 0;
 }
 
-int ctl_sandbox_network_attach(struct ctl *ctx, const struct ctl_caller *who, const char *id,
-                               const char *ref, struct ctl_error *e)
+/* Joins (attach) or leaves the network; a running member gets its new config at once. */
+static int member_change(struct ctl *ctx, const struct ctl_caller *who, const char *id,
+                         const char *ref, bool attach, struct ctl_error *e)
 {
     enum store_state s;
     struct store_network n;
-    int r = member_load(ctx, who, id, ref, true, &s, &n, e);
+    int r = member_load(ctx, who, id, ref, attach, &s, &n, e);
     if (r < 0)
         return r;
-    r = ctl_net_join(ctx, n.id, n.subnet, id);
+    r = attach ? ctl_net_join(ctx, n.id, n.subnet, id) : store_member_remove(ctx->store, n.id, id);
     if (r == -E2BIG)
         return ctl_fail(e, CTL_E_LIMIT_REACHED, NULL, NULL, "a sandbox joins at most 8 networks");
     if (r == -EADDRNOTAVAIL)
         return ctl_fail(e, CTL_E_NO_CAPACITY, NULL, NULL, "the network has no free address");
-    if (r < 0 && r != -EEXIST)
-        return ctl_fail_internal(e, "join network", r);
+    if (r < 0 && r != (attach ? -EEXIST : -ENOENT))
+        return ctl_fail_internal(e, attach ? "join network" : "leave network", r);
     if (r == 0 && s == STORE_RUNNING)
         ctl_net_refresh(ctx, id, true);
     return 0;
 }
 
+int ctl_sandbox_network_attach(struct ctl *ctx, const struct ctl_caller *who, const char *id,
+                               const char *ref, struct ctl_error *e)
+{
+    return member_change(ctx, who, id, ref, true, e);
+}
+
 int ctl_sandbox_network_detach(struct ctl *ctx, const struct ctl_caller *who, const char *id,
                                const char *ref, struct ctl_error *e)
 {
-    enum store_state s;
-    struct store_network n;
-    int r = member_load(ctx, who, id, ref, false, &s, &n, e);
-    if (r < 0)
-        return r;
-    r = store_member_remove(ctx->store, n.id, id);
-    if (r < 0 && r != -ENOENT)
-        return ctl_fail_internal(e, "leave network", r);
-    if (r == 0 && s == STORE_RUNNING)
-        ctl_net_refresh(ctx, id, true);
-    return 0;
+    return member_change(ctx, who, id, ref, false, e);
 }

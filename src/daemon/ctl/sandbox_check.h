@@ -56,6 +56,14 @@ struct ctl_fork_req {
 };
 void ctl_fork_req_release(struct ctl_fork_req *r);
 
+/* A checked PATCH (§3.2.5). */
+struct ctl_patch_req {
+    bool set_ingress;
+    bool ingress_enabled;
+    bool set_auto_pause;
+    int64_t auto_pause_after_seconds;  /* 0 with set_auto_pause: disable */
+};
+
 /* A sandbox name (§1.9): ^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$. */
 bool ctl_sandbox_name_valid(const char *s, size_t len);
 /* A network name (§1.9): ^[a-z0-9][a-z0-9-]{0,62}$, not beginning with net-. */

@@ -43,8 +43,7 @@ struct create_op {
     char req_id[160];
     char id[STORE_ID_SIZE];
     char hostname[STORE_NAME_SIZE];
-    char **keys;                      /* owned canonical SSH keys to install */
-    size_t n_keys;
+    struct store_strv keys;           /* owned canonical SSH keys to install */
     bool grow;                        /* the disk is larger than the image: resize2fs */
     int64_t boot_start_us;            /* monotonic, when the host was asked to boot */
     /* the boot: from a golden snapshot (golden[0]) or cold; a failed golden restore falls
@@ -59,9 +58,7 @@ struct create_op {
 
 static void create_op_free(struct create_op *w)
 {
-    for (size_t i = 0; i < w->n_keys; i++)
-        free(w->keys[i]);
-    free(w->keys);
+    store_strv_free(&w->keys);
     free(w);
 }
 
@@ -224,12 +221,12 @@ static void on_host_created(void *ud, const char *id, const struct host_result *
     /* The hostname came with the kernel command line (hearth.hostname=, set by the agent at
      * boot) or, after a golden restore, with the agent's HELLO; only SSH keys need a command
      * in the guest. */
-    if (w->n_keys == 0) {
+    if (w->keys.n == 0) {
         on_identity(w, 0, 0, "");
         return;
     }
-    const char **argv = guest_identity_argv(w->hostname, (const char *const *)w->keys,
-                                            w->n_keys);
+    const char **argv = guest_identity_argv(w->hostname, (const char *const *)w->keys.v,
+                                            w->keys.n);
     r = argv ? guest_run(ctx->host, ctx->base, w->id, argv, CREATE_IDENTITY_MS, on_identity, w)
              : -ENOMEM;
     free(argv);
@@ -386,8 +383,8 @@ static void create_plan(struct create_op *w, const struct ctl_create_req *cr,
     if (store_sandbox_get(ctx->store, NULL, sb->id, &row) == 0) {
         snprintf(w->hostname, sizeof(w->hostname), "%s", row.hostname);
         for (size_t i = 0; i < row.ssh_pubkeys.n && i < cr->n_ssh; i++)
-            if ((w->keys[i] = strdup(row.ssh_pubkeys.v[i])))
-                w->n_keys++;
+            if ((w->keys.v[i] = strdup(row.ssh_pubkeys.v[i])))
+                w->keys.n++;
     }
     store_sandbox_release(&row);
     if (!w->hostname[0])
@@ -417,9 +414,9 @@ int ctl_sandbox_create(struct ctl *ctx, const struct ctl_caller *who,
     if (r < 0)
         return r;
     /* §1.11: every 503/403 check runs before anything is stored */
-    if (!ctx->host)
-        return ctl_fail(e, CTL_E_UNAVAILABLE, NULL, NULL,
-                        "the vm layer is not available; retry later");
+    r = ctl_row_vm_layer(ctx, e);
+    if (r < 0)
+        return r;
     if (ctx->set.max_sandboxes) {
         uint64_t live;
         r = ctl_row_count_live(ctx, who->user_id, &live);
@@ -441,7 +438,7 @@ int ctl_sandbox_create(struct ctl *ctx, const struct ctl_caller *who,
     if (r == 0)
         r = create_join(ctx, who, sb.id, nets, n_nets, e);
     struct create_op *w = r == 0 ? calloc(1, sizeof(*w)) : NULL;
-    if (w && cr->n_ssh && !(w->keys = calloc(cr->n_ssh, sizeof(*w->keys)))) {
+    if (w && cr->n_ssh && !(w->keys.v = calloc(cr->n_ssh, sizeof(char *)))) {
         free(w);
         w = NULL;
     }

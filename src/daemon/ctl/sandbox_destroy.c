@@ -97,9 +97,8 @@ int ctl_sandbox_destroy(struct ctl *ctx, const struct ctl_caller *who, const cha
         /* a creating row may have a VM booting already: the host tears it down (or answers
          * not_found) and cancels the pending create */
         bool via_host = live && (ctx->host || has_vm);
-        if (via_host && !ctx->host)
-            return ctl_fail(e, CTL_E_UNAVAILABLE, NULL, NULL,
-                            "the vm layer is not available; retry later");
+        if (via_host && ctl_row_vm_layer(ctx, e) < 0)
+            return -EAGAIN;
         t.to = via_host ? STORE_DESTROYING : STORE_DESTROYED;
         if (via_host)
             t.intent = STORE_DESTROYED;

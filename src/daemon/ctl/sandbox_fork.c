@@ -248,10 +248,10 @@ int ctl_sandbox_fork(struct ctl *ctx, const struct ctl_caller *who, const char *
                      struct ctl_fork **ret_op, struct ctl_error *e)
 {
     *ret_op = NULL;
-    if (!ctx->host) {
+    int r = ctl_row_vm_layer(ctx, e);
+    if (r < 0) {
         ctl_fork_req_release(req);
-        return ctl_fail(e, CTL_E_UNAVAILABLE, NULL, NULL,
-                        "the vm layer is not available; retry later");
+        return r;
     }
     struct ctl_fork *op = calloc(1, sizeof(*op));
     if (!op) {

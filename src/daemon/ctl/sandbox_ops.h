@@ -97,8 +97,38 @@ int ctl_sandbox_fork(struct ctl *c, const struct ctl_caller *who, const char *sr
  * (done reports CTL_E_FAILED "abandoned"); one being restored completes. done runs either way. */
 void ctl_sandbox_fork_abandon(struct ctl_fork *op);
 
+/* ---- disk and SSH keys (§3.3.4, §3.3.5) ---- */
+
+/* Grows a running sandbox's disk to mib (larger than now, at most the operator's maximum):
+ * the host's block resize, then resize2fs in the guest; disk_mib is stored once both worked.
+ * Sync errors: CTL_E_NOT_FOUND, CTL_E_INVALID (disk_mib), CTL_E_INVALID_STATE,
+ * CTL_E_UNAVAILABLE, CTL_E_INTERNAL. done reports CTL_OK, CTL_E_INVALID_STATE ("running": the
+ * VM went or another resize holds the disk), CTL_E_INVALID (disk_mib: larger already) or
+ * CTL_E_FAILED (the size is unchanged). */
+__attribute__((warn_unused_result))
+int ctl_sandbox_resize(struct ctl *c, const struct ctl_caller *who, const char *id,
+                       int64_t mib, ctl_sandbox_done_fn done, void *ud, struct ctl_error *e);
+
+/* How a key add ended: the sandbox's number of keys now. */
+typedef void (*ctl_keys_done_fn)(void *ud, size_t count);
+/* Adds n canonical keys (ctl_ssh_key) to a configurable sandbox; a running guest gets the
+ * whole list in authorized_keys (its failure is logged, not reported). CTL_E_NOT_FOUND,
+ * CTL_E_INVALID ("keys": more than 64 in total), CTL_E_INVALID_STATE, CTL_E_INTERNAL. On 0,
+ * done runs once, maybe before this returns. */
+__attribute__((warn_unused_result))
+int ctl_sandbox_keys_add(struct ctl *c, const struct ctl_caller *who, const char *id,
+                         const char *const *keys, size_t n, ctl_keys_done_fn done, void *ud,
+                         struct ctl_error *e);
+
 /* ---- settings of a sandbox (§3.2.5, §3.6, §3.7, §3.8.5) ---- */
 
+/* Applies a checked PATCH (§3.2.5) to a configurable sandbox; *ret gets the row after (the
+ * caller releases it whatever the result). CTL_E_NOT_FOUND, CTL_E_INVALID_STATE,
+ * CTL_E_INTERNAL. */
+__attribute__((warn_unused_result))
+int ctl_sandbox_patch(struct ctl *c, const struct ctl_caller *who, const char *id,
+                      const struct ctl_patch_req *p, struct store_sandbox *ret,
+                      struct ctl_error *e);
 /* Replaces the egress allowlist (canonical rules; n == 0: allow all) of a configurable
  * sandbox; a running one's data plane follows at once. *ret gets the row after (the caller
  * releases it whatever the result). */

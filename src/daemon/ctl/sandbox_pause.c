@@ -118,10 +118,8 @@ int ctl_sandbox_pause_start(struct ctl *ctx, const char *id, const char *req_id)
 int ctl_sandbox_pause(struct ctl *ctx, const struct ctl_caller *who, const char *id,
                       struct ctl_error *e)
 {
-    struct store_sandbox sb;
-    int r = ctl_row_load(ctx, who->user_id, id, &sb, e);
-    enum store_state s = sb.status;
-    store_sandbox_release(&sb);
+    enum store_state s;
+    int r = ctl_row_state(ctx, who->user_id, id, &s, e);
     if (r < 0)
         return r;
     if (s == STORE_PAUSED || s == STORE_PAUSING)
@@ -129,9 +127,9 @@ int ctl_sandbox_pause(struct ctl *ctx, const struct ctl_caller *who, const char 
     if (s != STORE_RUNNING)
         return ctl_fail(e, CTL_E_INVALID_STATE, NULL, store_state_to_string(s),
                         "only a running sandbox can be paused");
-    if (!ctx->host)
-        return ctl_fail(e, CTL_E_UNAVAILABLE, NULL, NULL,
-                        "the vm layer is not available; retry later");
+    r = ctl_row_vm_layer(ctx, e);
+    if (r < 0)
+        return r;
     r = ctl_sandbox_pause_start(ctx, id, who->req_id);
     if (r < 0 && r != -ESTALE) /* raced with another transition: report where it is */
         return ctl_fail_internal(e, "pause", r);

@@ -41,16 +41,13 @@ struct restore_op {
     char req_id[160];
     ctl_restore_done_fn done;       /* NULL: nobody waits */
     void *ud;
-    char **keys;                    /* SSH keys to install after the restore (fork override) */
-    size_t n_keys;
+    struct store_strv keys;         /* SSH keys to install after the restore (fork override) */
     int64_t start_us;
 };
 
 static void restore_op_free(struct restore_op *op)
 {
-    for (size_t i = 0; i < op->n_keys; i++)
-        free(op->keys[i]);
-    free(op->keys);
+    store_strv_free(&op->keys);
     free(op);
 }
 
@@ -142,12 +139,12 @@ static void on_restored(void *ud, const char *id, const struct host_result *res)
     log_info(op->req_id, "sandbox running", "{s:s,s:s,s:b,s:f}", "sandbox", id, "snapshot",
              op->snap, "consumed", op->consume, "restore_ms",
              (double)(mono_now_us() - op->start_us) / 1000.0);
-    if (op->n_keys) {
+    if (op->keys.n) {
         struct store_sandbox row;
         store_sandbox_init(&row);
         const char **argv = NULL;
         if (store_sandbox_get(ctx->store, NULL, id, &row) == 0)
-            argv = guest_identity_argv(row.hostname, (const char *const *)op->keys, op->n_keys);
+            argv = guest_identity_argv(row.hostname, (const char *const *)op->keys.v, op->keys.n);
         int k = argv ? guest_run(ctx->host, ctx->base, id, argv, IDENTITY_MS, on_keys_done, op)
                      : -ENOMEM;
         free(argv);
@@ -158,20 +155,26 @@ static void on_restored(void *ud, const char *id, const struct host_result *res)
     restore_end(op, CTL_OK, NULL);
 }
 
-static void on_no_snapshot(evutil_socket_t fd, short what, void *arg)
+static void on_cannot_start(evutil_socket_t fd, short what, void *arg)
 {
     struct restore_op *op = arg;
-    struct host_result res = { .err = HOST_E_NOT_FOUND };
-    snprintf(res.msg, sizeof(res.msg), "sandbox '%s' has no snapshot to resume from", op->id);
+    struct host_result res = { .err = op->snap[0] ? HOST_E_SYSTEM : HOST_E_NOT_FOUND };
+    if (op->snap[0])
+        snprintf(res.msg, sizeof(res.msg), "cannot set up the network of sandbox '%s'", op->id);
+    else
+        snprintf(res.msg, sizeof(res.msg), "sandbox '%s' has no snapshot to resume from",
+                 op->id);
     on_restored(op, op->id, &res);
 }
 
-static void on_no_network(evutil_socket_t fd, short what, void *arg)
+/* A restore that cannot start (no snapshot, no network) fails from the loop, like any host
+ * failure: the caller answers 202 first. No retry. */
+static void restore_cannot_start(struct restore_op *op)
 {
-    struct restore_op *op = arg;
-    struct host_result res = { .err = HOST_E_SYSTEM };
-    snprintf(res.msg, sizeof(res.msg), "cannot set up the network of sandbox '%s'", op->id);
-    on_restored(op, op->id, &res);
+    op->attempt = RESUME_ATTEMPTS;
+    struct timeval now = { 0, 0 };
+    if (event_base_once(op->ctx->base, -1, EV_TIMEOUT, on_cannot_start, op, &now) < 0)
+        on_cannot_start(-1, 0, op);
 }
 
 static void restore_begin(struct restore_op *op)
@@ -190,22 +193,10 @@ static void restore_begin(struct restore_op *op)
                                  .memory_mib = (unsigned)sb.mem_mib, .snapshot = op->snap,
                                  .snapshot_consume = op->consume, .hostname = sb.hostname,
                                  .boot_timeout_ms = RESUME_BOOT_MS };
-    if (!op->snap[0]) {
-        /* reported from the loop, like any host failure: the caller answers 202 first */
-        store_sandbox_release(&sb);
-        op->attempt = RESUME_ATTEMPTS;
-        struct timeval now = { 0, 0 };
-        if (event_base_once(ctx->base, -1, EV_TIMEOUT, on_no_snapshot, op, &now) < 0)
-            on_no_snapshot(-1, 0, op);
-        return;
-    }
     struct ctl_net_vm nv;
-    if (ctl_net_vm_prepare(ctx, op->id, &nv) < 0) {
+    if (!op->snap[0] || ctl_net_vm_prepare(ctx, op->id, &nv) < 0) {
         store_sandbox_release(&sb);
-        op->attempt = RESUME_ATTEMPTS;
-        struct timeval now = { 0, 0 };
-        if (event_base_once(ctx->base, -1, EV_TIMEOUT, on_no_network, op, &now) < 0)
-            on_no_network(-1, 0, op);
+        restore_cannot_start(op);
         return;
     }
     ctl_net_vm_spec(&nv, &spec);
@@ -221,16 +212,14 @@ int ctl_restore_start(struct ctl *ctx, const char *id, enum store_state from,
 {
     struct restore_op *op = calloc(1, sizeof(*op));
     if (!op) {
-        for (size_t i = 0; i < n_keys; i++)
-            free(keys[i]);
-        free(keys);
+        struct store_strv k = { .v = keys, .n = n_keys };
+        store_strv_free(&k);
         return -ENOMEM;
     }
     op->ctx = ctx;
     op->attempt = 1;
     op->start_us = mono_now_us();
-    op->keys = keys;
-    op->n_keys = n_keys;
+    op->keys = (struct store_strv){ .v = keys, .n = n_keys };
     op->done = done;
     op->ud = ud;
     snprintf(op->id, sizeof(op->id), "%s", id);
@@ -251,10 +240,8 @@ int ctl_restore_start(struct ctl *ctx, const char *id, enum store_state from,
 int ctl_sandbox_resume(struct ctl *ctx, const struct ctl_caller *who, const char *id,
                        struct ctl_error *e)
 {
-    struct store_sandbox sb;
-    int r = ctl_row_load(ctx, who->user_id, id, &sb, e);
-    enum store_state s = sb.status;
-    store_sandbox_release(&sb);
+    enum store_state s;
+    int r = ctl_row_state(ctx, who->user_id, id, &s, e);
     if (r < 0)
         return r;
     if (s == STORE_RUNNING || s == STORE_RESUMING)
@@ -271,9 +258,9 @@ int ctl_sandbox_resume(struct ctl *ctx, const struct ctl_caller *who, const char
     if (s != STORE_PAUSED && s != STORE_ERROR)
         return ctl_fail(e, CTL_E_INVALID_STATE, NULL, store_state_to_string(s),
                         "only a paused (or error) sandbox can be resumed");
-    if (!ctx->host)
-        return ctl_fail(e, CTL_E_UNAVAILABLE, NULL, NULL,
-                        "the vm layer is not available; retry later");
+    r = ctl_row_vm_layer(ctx, e);
+    if (r < 0)
+        return r;
     r = ctl_restore_start(ctx, id, s, who->req_id, NULL, 0, NULL, NULL);
     if (r < 0 && r != -ESTALE)
         return ctl_fail_internal(e, "resume", r);

@@ -24,6 +24,23 @@ int ctl_row_load(struct ctl *c, const char *user_id, const char *id, struct stor
     return 0;
 }
 
+int ctl_row_state(struct ctl *c, const char *user_id, const char *id, enum store_state *ret,
+                  struct ctl_error *e)
+{
+    struct store_sandbox sb;
+    int r = ctl_row_load(c, user_id, id, &sb, e);
+    *ret = sb.status;
+    store_sandbox_release(&sb);
+    return r;
+}
+
+int ctl_row_vm_layer(const struct ctl *c, struct ctl_error *e)
+{
+    if (c->host)
+        return 0;
+    return ctl_fail(e, CTL_E_UNAVAILABLE, NULL, NULL, "the vm layer is not available; retry later");
+}
+
 void ctl_row_settle(struct ctl *c, const char *id, enum store_state from, enum store_state to,
                     enum store_state intent, const char *req_id)
 {

@@ -16,6 +16,14 @@ struct ctl_error;
 __attribute__((warn_unused_result))
 int ctl_row_load(struct ctl *c, const char *user_id, const char *id, struct store_sandbox *sb,
                  struct ctl_error *e);
+/* The state of user_id's sandbox id in *ret. 0, CTL_E_NOT_FOUND or CTL_E_INTERNAL in e. */
+__attribute__((warn_unused_result))
+int ctl_row_state(struct ctl *c, const char *user_id, const char *id, enum store_state *ret,
+                  struct ctl_error *e);
+/* 0 when the VM layer runs, else CTL_E_UNAVAILABLE ("the vm layer is not available; retry
+ * later") in e. */
+__attribute__((warn_unused_result))
+int ctl_row_vm_layer(const struct ctl *c, struct ctl_error *e);
 /* from → to with intent, now; a row that moved on meanwhile (-ESTALE) is left alone, other
  * errors are logged. */
 void ctl_row_settle(struct ctl *c, const char *id, enum store_state from, enum store_state to,
