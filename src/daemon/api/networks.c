@@ -73,8 +73,8 @@ void api_network_list(struct api_call *call)
     struct store_network *v = NULL;
     size_t n = 0;
     uint64_t total = 0;
-    int r = store_network_list(call->ctx->ctl->store, call->auth.user_id, pg.limit, pg.offset, &v, &n,
-                               &total);
+    int r = store_network_list(call->ctx->ctl->store, call->auth.user_id, pg.limit, pg.offset,
+                               &v, &n, &total);
     if (r < 0) {
         api_reply_internal(call, "list networks", r);
         return;

@@ -27,7 +27,8 @@ typedef void (*api_handler_fn)(struct api_call *call);
 
 struct api_route {
     int method;              /* enum http_method */
-    const char *pattern;     /* "/v1/sandboxes/{*}" form: a "*" segment matches one segment, a final "**" one or more */
+    const char *pattern;     /* "/v1/sandboxes/{*}" form: a "*" segment matches one
+                                segment, a final "**" one or more */
     enum api_auth_need auth;
     bool head_ok;            /* HEAD served like GET (health probes only) */
     api_handler_fn fn;       /* NULL: 501 not_implemented */

@@ -47,7 +47,8 @@ json_t *api_sandbox_view(const struct ctl_settings *set, const struct store_sand
     if (sb->status == STORE_DESTROYED)
         set_time(o, "destroyed_at", sb->destroyed_at);
     if (sb->running_at > 0 && sb->spawn_ms >= 0) /* at most three decimals (§1.8) */
-        json_object_set_new(o, "spawn_ms", json_real((double)(int64_t)(sb->spawn_ms * 1000.0 + 0.5) / 1000.0));
+        json_object_set_new(o, "spawn_ms",
+                            json_real((double)(int64_t)(sb->spawn_ms * 1000.0 + 0.5) / 1000.0));
     json_object_set_new(o, "ingress_enabled", json_boolean(sb->ingress_enabled));
     if (sb->ingress_enabled && set->ingress_domain[0]) {
         char url[512], lower[STORE_ID_SIZE];

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* lifecycle.c: what the control layer does when the host reports a VM that died unasked
- * (lifecycle.h): the sandbox's row turns `failed` (§2.14.2: a running VM that dies has no snapshot to recover
- * from) and the dead VM's run dir is removed. Rows in other states are left to the operation
- * that owns them (a create in progress fails itself; a destroy finishes). */
+ * (lifecycle.h): the sandbox's row turns `failed` (§2.14.2: a running VM that dies has no
+ * snapshot to recover from) and the dead VM's run dir is removed. Rows in other states are
+ * left to the operation that owns them (a create in progress fails itself; a destroy
+ * finishes). */
 #include "daemon/ctl/lifecycle.h"
 
 #include <errno.h>

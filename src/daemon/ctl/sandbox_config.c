@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* sandbox_config.c: settings of a sandbox (sandbox_ops.h): PATCH (docs/api.md §3.2.5), and
- * those the network plane enforces: the egress allowlist (§3.6) and the bandwidth quota (§3.7). The store holds the
- * truth; a running sandbox's data plane follows every change at once (netplane.h: rules
- * within 1 s, a recharge uncaps at once). */
+ * those the network plane enforces: the egress allowlist (§3.6) and the bandwidth quota
+ * (§3.7). The store holds the truth; a running sandbox's data plane follows every change at
+ * once (netplane.h: rules within 1 s, a recharge uncaps at once). */
 #include "daemon/ctl/sandbox_ops.h"
 
 #include <errno.h>
