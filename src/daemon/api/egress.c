@@ -36,14 +36,20 @@ static json_t *bandwidth_view(const struct store_sandbox *sb)
                      "capped", metered && sb->bw_capped);
 }
 
-void api_sandbox_egress_get(struct api_call *call)
+/* GET of a view of the caller's sandbox (404 when it is not theirs). */
+static void reply_view(struct api_call *call, json_t *(*view)(const struct store_sandbox *sb))
 {
     char id[STORE_ID_SIZE];
     struct store_sandbox sb;
     if (!api_sandbox_path_id(call, 2, id) || !api_sandbox_load(call, id, &sb))
         return;
-    api_reply_ok(call, egress_view(&sb));
+    api_reply_ok(call, view(&sb));
     store_sandbox_release(&sb);
+}
+
+void api_sandbox_egress_get(struct api_call *call)
+{
+    reply_view(call, egress_view);
 }
 
 static void egress_put_body(struct api_call *call, json_t *body)
@@ -81,15 +87,8 @@ void api_sandbox_egress_put(struct api_call *call)
 
 void api_sandbox_bandwidth_get(struct api_call *call)
 {
-    char id[STORE_ID_SIZE];
-    struct store_sandbox sb;
-    if (!api_sandbox_path_id(call, 2, id))
-        return;
     ctl_net_meter(call->ctx->ctl); /* the freshest numbers, not up to a second old */
-    if (!api_sandbox_load(call, id, &sb))
-        return;
-    api_reply_ok(call, bandwidth_view(&sb));
-    store_sandbox_release(&sb);
+    reply_view(call, bandwidth_view);
 }
 
 static void recharge_body(struct api_call *call, json_t *body)

@@ -54,32 +54,35 @@ static json_t *field(json_t *body, const char *key)
     return v && !json_is_null(v) ? v : NULL;
 }
 
-static bool get_int(struct errs *e, json_t *body, const char *key, bool *present, int64_t *v)
+/* body[key] when present and of type (JSON_TRUE: either boolean), else NULL: absent
+ * (*present false) or of another type (error msg recorded). */
+static json_t *get_typed(struct errs *e, json_t *body, const char *key, bool *present,
+                         json_type type, const char *msg)
 {
     json_t *j = field(body, key);
     *present = j != NULL;
-    if (!j)
-        return true;
-    if (!json_is_integer(j)) {
-        err_add(e, key, INVALID, "must be an integer");
-        return false;
-    }
-    *v = json_integer_value(j);
-    return true;
+    if (j && (type == JSON_TRUE ? json_is_boolean(j) : json_typeof(j) == type))
+        return j;
+    if (j)
+        err_add(e, key, INVALID, "%s", msg);
+    return NULL;
+}
+
+/* false when present and not an integer (error recorded); *v set when present. */
+static bool get_int(struct errs *e, json_t *body, const char *key, bool *present, int64_t *v)
+{
+    json_t *j = get_typed(e, body, key, present, JSON_INTEGER, "must be an integer");
+    if (j)
+        *v = json_integer_value(j);
+    return j || !*present;
 }
 
 static bool get_bool(struct errs *e, json_t *body, const char *key, bool *present, bool *v)
 {
-    json_t *j = field(body, key);
-    *present = j != NULL;
-    if (!j)
-        return true;
-    if (!json_is_boolean(j)) {
-        err_add(e, key, INVALID, "must be a boolean");
-        return false;
-    }
-    *v = json_is_true(j);
-    return true;
+    json_t *j = get_typed(e, body, key, present, JSON_TRUE, "must be a boolean");
+    if (j)
+        *v = json_is_true(j);
+    return j || !*present;
 }
 
 /* A string without NUL; NULL when absent or wrong (error recorded). */

@@ -84,8 +84,14 @@ static int cmp_u32(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Every held address, sorted, for allocation; -ENETDOWN without networking. */
-static int used_ips(struct ctl_net *n, uint32_t **ret, size_t *ret_n)
+/* Addresses in use, sorted (host order). */
+struct ip_set {
+    uint32_t *v;
+    size_t n;
+};
+
+/* Every held address, sorted, for allocation (free ret->v); -ENETDOWN without networking. */
+static int used_ips(struct ctl_net *n, struct ip_set *ret)
 {
     if (!n)
         return -ENETDOWN;
@@ -101,15 +107,14 @@ static int used_ips(struct ctl_net *n, uint32_t **ret, size_t *ret_n)
     for (size_t i = 0; i < v.n; i++)
         ips[i] = ip_parse(v.v[i]);
     qsort(ips, v.n, sizeof(*ips), cmp_u32);
-    *ret = ips;
-    *ret_n = v.n;
+    *ret = (struct ip_set){ .v = ips, .n = v.n };
     store_strv_free(&v);
     return 0;
 }
 
-static bool ip_used(const uint32_t *ips, size_t n, uint32_t ip)
+static bool ip_used(const struct ip_set *s, uint32_t ip)
 {
-    return bsearch(&ip, ips, n, sizeof(*ips), cmp_u32) != NULL;
+    return bsearch(&ip, s->v, s->n, sizeof(*s->v), cmp_u32) != NULL;
 }
 
 /* Makes room for element n of *v (doubling; 16 to start). false when out of memory. */
@@ -210,9 +215,8 @@ static void tap_keep(struct ctl_net *n, const char *id, int fd)
 int ctl_net_alloc_ip(struct ctl *ctx, char out[STORE_IP_SIZE])
 {
     struct ctl_net *n = ctx->net;
-    uint32_t *ips;
-    size_t nips;
-    int r = used_ips(n, &ips, &nips);
+    struct ip_set used;
+    int r = used_ips(n, &used);
     if (r < 0)
         return r;
     uint32_t size = 1u << (32 - n->cfg.sandbox_prefix), base = n->cfg.sandbox_net;
@@ -220,14 +224,14 @@ int ctl_net_alloc_ip(struct ctl *ctx, char out[STORE_IP_SIZE])
     for (uint32_t k = 0; k < size; k++) {
         uint32_t off = (n->ip_cursor + k) % size, ip = base + off;
         /* .0 is the block, .1 the gateway; x.x.x.0 and .255 are avoided for guests' sake */
-        if (off < 2 || (ip & 0xff) == 0 || (ip & 0xff) == 0xff || ip_used(ips, nips, ip))
+        if (off < 2 || (ip & 0xff) == 0 || (ip & 0xff) == 0xff || ip_used(&used, ip))
             continue;
         n->ip_cursor = off + 1;
         ip_format(ip, out);
         r = 0;
         break;
     }
-    free(ips);
+    free(used.v);
     return r;
 }
 
@@ -282,23 +286,21 @@ void ctl_net_subnet_released(struct ctl *ctx, const char *subnet)
 int ctl_net_join(struct ctl *ctx, const char *network_id, const char *subnet,
                  const char *sandbox_id)
 {
-    struct ctl_net *n = ctx->net;
-    uint32_t *ips;
-    size_t nips;
-    int r = used_ips(n, &ips, &nips);
+    struct ip_set used;
+    int r = used_ips(ctx->net, &used);
     if (r < 0)
         return r;
     uint32_t base = ip_parse(subnet);
     r = -EADDRNOTAVAIL;
     for (uint32_t off = 2; off < 255; off++) {
-        if (ip_used(ips, nips, base + off))
+        if (ip_used(&used, base + off))
             continue;
         char a[16];
         ip_format(base + off, a);
         r = store_member_add(ctx->store, network_id, sandbox_id, a, timefmt_now_ms());
         break;
     }
-    free(ips);
+    free(used.v);
     return r;
 }
 

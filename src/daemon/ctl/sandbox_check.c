@@ -137,17 +137,10 @@ int ctl_egress_rule(const char *rule, size_t len, char out[CTL_MAX_EGRESS_RULE +
 
 static int b64val(unsigned char c)
 {
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const char *p = c ? strchr(alphabet, c) : NULL;
+    return p ? (int)(p - alphabet) : -1;
 }
 
 /* Strict standard base64 with padding. Returns decoded length or -EINVAL. */
