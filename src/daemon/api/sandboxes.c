@@ -156,7 +156,7 @@ void api_sandbox_delete(struct api_call *call)
     if (!api_sandbox_path_id(call, 2, id))
         return;
     struct ctl_caller who = api_caller(call);
-    enum store_state s;
+    enum store_state s = STORE_STATE_NONE;
     struct ctl_error e;
     if (ctl_sandbox_destroy(call->ctx->ctl, &who, id, &s, &e) < 0)
         api_reply_ctl(call, &e);

@@ -97,7 +97,7 @@ static int member_load(struct ctl *ctx, const struct ctl_caller *who, const char
                        const char *ref, bool live_only, enum store_state *ret_state,
                        struct store_network *ret_net, struct ctl_error *e)
 {
-    enum store_state s;
+    enum store_state s = STORE_STATE_NONE;
     int r = ctl_row_state(ctx, who->user_id, id, &s, e);
     if (r < 0)
         return r;
@@ -119,7 +119,7 @@ static int member_load(struct ctl *ctx, const struct ctl_caller *who, const char
 static int member_change(struct ctl *ctx, const struct ctl_caller *who, const char *id,
                          const char *ref, bool attach, struct ctl_error *e)
 {
-    enum store_state s;
+    enum store_state s = STORE_STATE_NONE;
     struct store_network n;
     int r = member_load(ctx, who, id, ref, attach, &s, &n, e);
     if (r < 0)

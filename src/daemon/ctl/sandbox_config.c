@@ -55,7 +55,7 @@ int ctl_sandbox_egress_set(struct ctl *ctx, const struct ctl_caller *who, const 
                            struct ctl_error *e)
 {
     store_sandbox_init(ret);
-    enum store_state s;
+    enum store_state s = STORE_STATE_NONE;
     int r = ctl_row_state(ctx, who->user_id, id, &s, e);
     if (r < 0)
         return r;

@@ -71,7 +71,7 @@ int ctl_sandbox_keys_add(struct ctl *ctx, const struct ctl_caller *who, const ch
                          const char *const *keys, size_t n, ctl_keys_done_fn done, void *ud,
                          struct ctl_error *e)
 {
-    enum store_state st;
+    enum store_state st = STORE_STATE_NONE;
     int r = ctl_row_state(ctx, who->user_id, id, &st, e);
     if (r < 0)
         return r;

@@ -118,7 +118,7 @@ int ctl_sandbox_pause_start(struct ctl *ctx, const char *id, const char *req_id)
 int ctl_sandbox_pause(struct ctl *ctx, const struct ctl_caller *who, const char *id,
                       struct ctl_error *e)
 {
-    enum store_state s;
+    enum store_state s = STORE_STATE_NONE;
     int r = ctl_row_state(ctx, who->user_id, id, &s, e);
     if (r < 0)
         return r;

@@ -240,7 +240,7 @@ int ctl_restore_start(struct ctl *ctx, const char *id, enum store_state from,
 int ctl_sandbox_resume(struct ctl *ctx, const struct ctl_caller *who, const char *id,
                        struct ctl_error *e)
 {
-    enum store_state s;
+    enum store_state s = STORE_STATE_NONE;
     int r = ctl_row_state(ctx, who->user_id, id, &s, e);
     if (r < 0)
         return r;
