@@ -47,6 +47,17 @@ static void reply_view(struct api_call *call, json_t *(*view)(const struct store
     store_sandbox_release(&sb);
 }
 
+/* The answer of a settings operation r: the view of the row after (released), or e. */
+static void reply_after(struct api_call *call, int r, const struct ctl_error *e,
+                        struct store_sandbox *sb, json_t *(*view)(const struct store_sandbox *))
+{
+    if (r < 0)
+        api_reply_ctl(call, e);
+    else
+        api_reply_ok(call, view(sb));
+    store_sandbox_release(sb);
+}
+
 void api_sandbox_egress_get(struct api_call *call)
 {
     reply_view(call, egress_view);
@@ -73,11 +84,7 @@ static void egress_put_body(struct api_call *call, json_t *body)
     for (size_t i = 0; i < n; i++)
         free(rules[i]);
     free(rules);
-    if (r < 0)
-        api_reply_ctl(call, &e);
-    else
-        api_reply_ok(call, egress_view(&sb));
-    store_sandbox_release(&sb);
+    reply_after(call, r, &e, &sb, egress_view);
 }
 
 void api_sandbox_egress_put(struct api_call *call)
@@ -105,12 +112,9 @@ static void recharge_body(struct api_call *call, json_t *body)
     }
     struct ctl_caller who = api_caller(call);
     struct ctl_error e;
-    if (ctl_sandbox_bandwidth_recharge(call->ctx->ctl, &who, id, json_integer_value(add), &sb,
-                                       &e) < 0)
-        api_reply_ctl(call, &e);
-    else
-        api_reply_ok(call, bandwidth_view(&sb));
-    store_sandbox_release(&sb);
+    int r = ctl_sandbox_bandwidth_recharge(call->ctx->ctl, &who, id, json_integer_value(add),
+                                           &sb, &e);
+    reply_after(call, r, &e, &sb, bandwidth_view);
 }
 
 void api_sandbox_bandwidth_recharge(struct api_call *call)

@@ -222,19 +222,23 @@ static void check_egress(struct errs *e, json_t *body, struct ctl_create_req *ou
         ctl_egress_allow_all(out->egress, &out->n_egress);
 }
 
+/* body[key] when it is an array of at most max objects (what: "networks"), else NULL
+ * (absent, or an error recorded). */
+static json_t *get_objects(struct errs *e, json_t *body, const char *key, size_t max)
+{
+    json_t *a = field(body, key);
+    if (a && !json_is_array(a))
+        err_add(e, key, INVALID, "must be an array of objects");
+    else if (a && json_array_size(a) > max)
+        err_add(e, key, INVALID, "at most %zu %s", max, key);
+    else
+        return a;
+    return NULL;
+}
+
 static void check_networks(struct errs *e, json_t *body, struct ctl_create_req *out)
 {
-    json_t *a = field(body, "networks");
-    if (!a)
-        return;
-    if (!json_is_array(a)) {
-        err_add(e, "networks", INVALID, "must be an array of objects");
-        return;
-    }
-    if (json_array_size(a) > CTL_MAX_NETWORKS) {
-        err_add(e, "networks", INVALID, "at most %d networks", CTL_MAX_NETWORKS);
-        return;
-    }
+    json_t *a = get_objects(e, body, "networks", CTL_MAX_NETWORKS);
     for (size_t i = 0; i < json_array_size(a); i++) {
         json_t *v = json_array_get(a, i), *id = json_object_get(v, "id");
         char f[40];
@@ -249,17 +253,7 @@ static void check_networks(struct errs *e, json_t *body, struct ctl_create_req *
 
 static void check_disks(struct errs *e, json_t *body)
 {
-    json_t *a = field(body, "disks");
-    if (!a)
-        return;
-    if (!json_is_array(a)) {
-        err_add(e, "disks", INVALID, "must be an array of objects");
-        return;
-    }
-    if (json_array_size(a) > CTL_MAX_DISKS) {
-        err_add(e, "disks", INVALID, "at most %d disks", CTL_MAX_DISKS);
-        return;
-    }
+    json_t *a = get_objects(e, body, "disks", CTL_MAX_DISKS);
     for (size_t i = 0; i < json_array_size(a); i++) {
         json_t *v = json_array_get(a, i);
         char f[48];

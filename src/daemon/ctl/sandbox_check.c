@@ -188,27 +188,37 @@ static const char *const ssh_types[] = {
     "ecdsa-sha2-nistp521", "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com",
 };
 
+static bool blank(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+static const char *skip_blanks(const char *p, const char *end)
+{
+    while (p < end && blank(*p))
+        p++;
+    return p;
+}
+
+static const char *skip_word(const char *p, const char *end)
+{
+    while (p < end && !blank(*p))
+        p++;
+    return p;
+}
+
 int ctl_ssh_key(const char *key, size_t len, char **ret, const char **why)
 {
     *why = "not an openssh public key";
     if (len == 0 || len > 16384 || memchr(key, '\0', len))
         return -EINVAL;
-    const char *p = key, *end = key + len;
-    while (p < end && (*p == ' ' || *p == '\t'))
-        p++;
-    const char *t = p;
-    while (p < end && *p != ' ' && *p != '\t')
-        p++;
+    const char *end = key + len;
+    const char *t = skip_blanks(key, end), *p = skip_word(t, end);
     size_t tl = (size_t)(p - t);
-    while (p < end && (*p == ' ' || *p == '\t'))
-        p++;
-    const char *b = p;
-    while (p < end && *p != ' ' && *p != '\t')
-        p++;
+    const char *b = skip_blanks(p, end);
+    p = skip_word(b, end);
     size_t bl = (size_t)(p - b);
-    while (p < end && (*p == ' ' || *p == '\t'))
-        p++;
-    const char *c = p;
+    const char *c = skip_blanks(p, end);
     const char *ce = end;
     while (ce > c && (ce[-1] == ' ' || ce[-1] == '\t' || ce[-1] == '\n' || ce[-1] == '\r'))
         ce--;

@@ -67,13 +67,9 @@ int ctl_sandbox_egress_set(struct ctl *ctx, const struct ctl_caller *who, const 
         .now_ms = timefmt_now_ms(),
     };
     r = store_sandbox_update(ctx->store, who->user_id, id, &p);
-    if (r == -ESTALE)
-        return ctl_fail(e, CTL_E_INVALID_STATE, NULL, store_state_to_string(s),
-                        "egress cannot change in this state");
-    if (r == -ENOENT)
-        return ctl_fail(e, CTL_E_NOT_FOUND, NULL, NULL, "sandbox not found");
     if (r < 0)
-        return ctl_fail_internal(e, "store egress", r);
+        return ctl_row_update_failed(e, r, s, "egress cannot change in this state",
+                                     "store egress");
     store_sandbox_release(ret);
     r = ctl_row_load(ctx, who->user_id, id, ret, e);
     if (r < 0)

@@ -80,13 +80,8 @@ int ctl_sandbox_keys_add(struct ctl *ctx, const struct ctl_caller *who, const ch
                               timefmt_now_ms(), &count);
     if (r == -E2BIG)
         return ctl_fail(e, CTL_E_INVALID, "keys", NULL, "more than 64 keys in total");
-    if (r == -ESTALE)
-        return ctl_fail(e, CTL_E_INVALID_STATE, NULL, store_state_to_string(st),
-                        "sandbox is being destroyed");
-    if (r == -ENOENT)
-        return ctl_fail(e, CTL_E_NOT_FOUND, NULL, NULL, "sandbox not found");
     if (r < 0)
-        return ctl_fail_internal(e, "add ssh keys", r);
+        return ctl_row_update_failed(e, r, st, "sandbox is being destroyed", "add ssh keys");
     /* live when running: rewrite authorized_keys with the whole list */
     if (st != STORE_RUNNING || !ctx->host || !keys_install(ctx, who, id, count, done, ud))
         done(ud, count);

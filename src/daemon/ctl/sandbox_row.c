@@ -41,6 +41,17 @@ int ctl_row_vm_layer(const struct ctl *c, struct ctl_error *e)
     return ctl_fail(e, CTL_E_UNAVAILABLE, NULL, NULL, "the vm layer is not available; retry later");
 }
 
+int ctl_row_update_failed(struct ctl_error *e, int r, enum store_state state,
+                          const char *stale_msg, const char *what)
+{
+    if (r == -ESTALE)
+        return ctl_fail(e, CTL_E_INVALID_STATE, NULL, store_state_to_string(state), "%s",
+                        stale_msg);
+    if (r == -ENOENT)
+        return ctl_fail(e, CTL_E_NOT_FOUND, NULL, NULL, "sandbox not found");
+    return ctl_fail_internal(e, what, r);
+}
+
 void ctl_row_settle(struct ctl *c, const char *id, enum store_state from, enum store_state to,
                     enum store_state intent, const char *req_id)
 {

@@ -34,6 +34,10 @@ void ctl_row_set_snapshot_dir(struct ctl *c, const char *id, enum store_state st
                               const char *dir, const char *req_id);
 /* How many of user's sandboxes are not terminal. 0 or -errno. */
 int ctl_row_count_live(struct ctl *c, const char *user, uint64_t *ret);
+/* The error of a row update r (< 0) of a sandbox that was in state: -ESTALE (it moved on)
+ * CTL_E_INVALID_STATE with stale_msg, -ENOENT CTL_E_NOT_FOUND, else CTL_E_INTERNAL what. */
+int ctl_row_update_failed(struct ctl_error *e, int r, enum store_state state,
+                          const char *stale_msg, const char *what);
 /* Inserts sb (id and fields set, name ignored) named name, or with a generated name when
  * name is NULL (drawn again, with a suffix, when it collides). 0, -EEXIST (name taken), or
  * the store's -errno. */
