@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* reply.h: what a route handler gets (struct api_call) and how it answers. Every answer goes
  * through these helpers so that each request is logged once and counted in the metrics with
- * its status. Also the shared request helpers: JSON bodies and pagination (spec/API.md §1.10). */
+ * its status. Also the shared request helpers: JSON bodies and pagination (docs/api.md §1.10). */
 #pragma once
 
 #include <jansson.h>

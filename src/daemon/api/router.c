@@ -2,7 +2,7 @@
 /* router.c: the API's single HTTP handler (api.h). One table maps (method, path pattern) to a
  * handler with its authentication need; a known path with another method is 405 with Allow, an
  * unknown one 404 `route not found`, and routes of tiers not built yet answer 501
- * not_implemented (spec/API.md §0.2). Knows no resource; owns no state beyond the table. */
+ * not_implemented (docs/api.md §0.2). Knows no resource; owns no state beyond the table. */
 #include "daemon/api/api.h"
 
 #include <errno.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* sandbox_view.h: a store row as the API shows it: SandboxView (spec/API.md §2.1) and
+/* sandbox_view.h: a store row as the API shows it: SandboxView (docs/api.md §2.1) and
  * CreateSandboxResponse (§2.2). Absent optionals are omitted, never null; envs are key names
  * only; host-side fields never appear. */
 #pragma once
