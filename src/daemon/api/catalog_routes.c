@@ -14,7 +14,6 @@
 #include "daemon/api/reply.h"
 #include "daemon/ctl/catalog.h"
 #include "daemon/ctl/ctl.h"
-#include "daemon/host/host.h"
 #include "daemon/api/jsend.h"
 #include "daemon/http/request.h"
 #include "daemon/http/response.h"
@@ -125,7 +124,7 @@ void api_get_hosts(struct api_call *call)
         return;
     json_t *items = json_array();
     if (pg.offset == 0 && pg.limit > 0) {
-        unsigned vms = ctx->host ? host_vm_count(ctx->host) : 0;
+        unsigned vms = ctl_vm_count(ctx);
         json_t *h = json_pack("{s:s,s:s,s:I,s:I}", "id", ctx->set.host_id, "status",
                               ctx->draining ? "draining" : "active", "free_mib",
                               (json_int_t)free_mib(), "vm_count", (json_int_t)vms);

@@ -186,7 +186,7 @@ static void on_metrics_request(struct http_request *req, void *ud)
                             "# TYPE hearth_host_vms gauge\n"
                             "hearth_host_vms{host=\"%s\"} %u\n",
                         http_server_connections(hd->api_srv), hd->ctl.set.host_id,
-                        hd->ctl.host ? host_vm_count(hd->ctl.host) : 0);
+                        ctl_vm_count(&hd->ctl));
     if (r < 0) {
         buf_release(&b);
         (void)jsend_reply_error(req, 500, "cannot render metrics", "internal");

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* ctl.c: the control layer's context and its typed errors (ctl.h): the one table of error
- * codes with their stable names and errnos. Knows no HTTP status: the API maps codes to
+ * codes with their stable names and errnos, and what the context answers about itself. Knows no HTTP status: the API maps codes to
  * answers. */
 #include "daemon/ctl/ctl.h"
 
@@ -8,6 +8,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "daemon/host/host.h"
 
 
 void ctl_init(struct ctl *c)
@@ -35,6 +37,11 @@ static const struct {
     [CTL_E_FAILED] = { "failed", -EIO },
     [CTL_E_INTERNAL] = { "internal", -EIO },
 };
+
+unsigned ctl_vm_count(const struct ctl *c)
+{
+    return c->host ? host_vm_count(c->host) : 0;
+}
 
 const char *ctl_code_name(enum ctl_code code)
 {

@@ -49,6 +49,9 @@ struct ctl {
  * what the running layer keeps is service.h's. */
 void ctl_init(struct ctl *c);
 
+/* How many VMs the host layer runs (0 without one). */
+unsigned ctl_vm_count(const struct ctl *c);
+
 /* ---- typed errors ---- */
 
 /* Why an operation failed. Values are only ever appended; each has a stable name
