@@ -139,7 +139,7 @@ void api_reply_ctl(const struct api_call *call, const struct ctl_error *e)
         api_reply_error(call, ctl_replies[e->code].status, e->msg, ctl_replies[e->code].code);
         return;
     case KIND_INTERNAL:
-        api_reply_internal(call, e->what ? e->what : ctl_code_name(e->code), e->err);
+        api_reply_internal(call, e->what ? e->what : ctl_code_to_string(e->code), e->err);
         return;
     }
 }

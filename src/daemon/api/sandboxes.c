@@ -256,7 +256,7 @@ static void on_keys_body(struct api_call *call, json_t *body)
         json_t *k = json_array_get(keys, i);
         const char *why = "must be a string";
         if (!json_is_string(k) ||
-            ctl_ssh_key(json_string_value(k), json_string_length(k), &canon.v[i], &why) < 0) {
+            ctl_ssh_key_parse(json_string_value(k), json_string_length(k), &canon.v[i], &why) < 0) {
             char f[32];
             snprintf(f, sizeof(f), "keys[%zu]", i);
             api_reply_field(call, f, why, "invalid_request");

@@ -161,7 +161,7 @@ typedef int (*elem_fn)(struct ctl_create_req *out, const char *v, size_t len, co
 static int ssh_elem(struct ctl_create_req *out, const char *v, size_t len, const char **why)
 {
     char *canon = NULL;
-    int r = ctl_ssh_key(v, len, &canon, why);
+    int r = ctl_ssh_key_parse(v, len, &canon, why);
     if (r == 0)
         out->ssh[out->n_ssh++] = canon;
     return r;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* ctl.c: the control layer's context and its typed errors (ctl.h): the one table of error
- * codes with their stable names and errnos, and what the context answers about itself. Knows no HTTP status: the API maps codes to
- * answers. */
+ * codes with their stable names and errnos, and what the context answers about itself.
+ * Knows no HTTP status: the API maps codes to answers. */
 #include "daemon/ctl/ctl.h"
 
 #include <errno.h>
@@ -43,13 +43,13 @@ unsigned ctl_vm_count(const struct ctl *c)
     return c->host ? host_vm_count(c->host) : 0;
 }
 
-const char *ctl_code_name(enum ctl_code code)
+const char *ctl_code_to_string(enum ctl_code code)
 {
     return (unsigned)code < CTL_CODE__COUNT ? codes[code].name : "?";
 }
 
-int ctl_fail(struct ctl_error *e, enum ctl_code code, const char *field, const char *state,
-             const char *fmt, ...)
+int ctl_error_set(struct ctl_error *e, enum ctl_code code, const char *field, const char *state,
+                  const char *fmt, ...)
 {
     memset(e, 0, sizeof(*e));
     e->code = code;
@@ -62,7 +62,7 @@ int ctl_fail(struct ctl_error *e, enum ctl_code code, const char *field, const c
     return (unsigned)code < CTL_CODE__COUNT && codes[code].err ? codes[code].err : -EIO;
 }
 
-int ctl_fail_internal(struct ctl_error *e, const char *what, int err)
+int ctl_error_internal(struct ctl_error *e, const char *what, int err)
 {
     memset(e, 0, sizeof(*e));
     e->code = CTL_E_INTERNAL;

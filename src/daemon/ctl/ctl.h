@@ -55,7 +55,7 @@ unsigned ctl_vm_count(const struct ctl *c);
 /* ---- typed errors ---- */
 
 /* Why an operation failed. Values are only ever appended; each has a stable name
- * (ctl_code_name). The API maps them to statuses and JSend bodies (api/reply.c). */
+ * (ctl_code_to_string). The API maps them to statuses and JSend bodies (api/reply.c). */
 enum ctl_code {
     CTL_OK = 0,
     CTL_E_INVALID,          /* a field is wrong: field + msg */
@@ -85,12 +85,12 @@ struct ctl_error {
 };
 
 /* "invalid", "invalid_state", … ; "?" for an unknown value. */
-const char *ctl_code_name(enum ctl_code code);
+const char *ctl_code_to_string(enum ctl_code code);
 
 /* Fills e (field and state may be NULL) and returns the code's -errno (-EINVAL, -ENOENT,
  * -EBUSY, …), so that one line reports and fails. */
 __attribute__((format(printf, 5, 6)))
-int ctl_fail(struct ctl_error *e, enum ctl_code code, const char *field, const char *state,
-             const char *fmt, ...);
+int ctl_error_set(struct ctl_error *e, enum ctl_code code, const char *field, const char *state,
+                  const char *fmt, ...);
 /* CTL_E_INTERNAL with what (static) and err (-errno); returns err (-EIO when err is 0). */
-int ctl_fail_internal(struct ctl_error *e, const char *what, int err);
+int ctl_error_internal(struct ctl_error *e, const char *what, int err);

@@ -52,12 +52,12 @@ int ctl_network_create(struct ctl *ctx, const char *user_id, const char *name,
     int r = store_network_list(ctx->store, user_id, 0, 0, &v, &n, &total);
     free(v);
     if (r == 0 && total >= MAX_NETWORKS_PER_USER)
-        return ctl_fail(e, CTL_E_QUOTA, NULL, NULL, "network quota reached");
+        return ctl_error_set(e, CTL_E_QUOTA, NULL, NULL, "network quota reached");
     struct store_network net = { .created_at = timefmt_now_ms() };
     snprintf(net.user_id, sizeof(net.user_id), "%s", user_id);
     snprintf(net.name, sizeof(net.name), "%s", name);
     if (ids_new_network(net.id) < 0)
-        return ctl_fail_internal(e, "new network id", -EIO);
+        return ctl_error_internal(e, "new network id", -EIO);
     /* a subnet freed by a delete may be taken again; retry past a collision */
     for (int attempt = 0; attempt < 3; attempt++) {
         r = ctl_net_alloc_subnet(ctx, net.subnet);
@@ -67,11 +67,12 @@ int ctl_network_create(struct ctl *ctx, const char *user_id, const char *name,
             break;
     }
     if (r == -EEXIST)
-        return ctl_fail(e, CTL_E_NAME_TAKEN, "name", NULL, "name already in use: %s", net.name);
+        return ctl_error_set(e, CTL_E_NAME_TAKEN, "name", NULL, "name already in use: %s",
+                             net.name);
     if (r == -EADDRNOTAVAIL)
-        return ctl_fail(e, CTL_E_NO_CAPACITY, NULL, NULL, "no free network address range");
+        return ctl_error_set(e, CTL_E_NO_CAPACITY, NULL, NULL, "no free network address range");
     if (r < 0)
-        return ctl_fail_internal(e, "create network", r);
+        return ctl_error_internal(e, "create network", r);
     ctl_net_subnet_added(ctx, net.subnet);
     *ret = net;
     return 0;
@@ -83,10 +84,10 @@ int ctl_network_delete(struct ctl *ctx, const char *user_id, const struct store_
     uint64_t members = 0;
     int r = store_network_delete(ctx->store, user_id, n->id, timefmt_now_ms(), &members);
     if (r == -EBUSY)
-        return ctl_fail(e, CTL_E_IN_USE, NULL, NULL, "network has %llu member%s",
-                        (unsigned long long)members, members == 1 ? "" : "s");
+        return ctl_error_set(e, CTL_E_IN_USE, NULL, NULL, "network has %llu member%s",
+                             (unsigned long long)members, members == 1 ? "" : "s");
     if (r < 0 && r != -EALREADY) /* a repeat by id answers like the first call (§1.11) */
-        return ctl_fail_internal(e, "delete network", r);
+        return ctl_error_internal(e, "delete network", r);
     if (r == 0)
         ctl_net_subnet_released(ctx, n->subnet);
     return 0;
@@ -102,15 +103,15 @@ static int member_load(struct ctl *ctx, const struct ctl_caller *who, const char
     if (r < 0)
         return r;
     if (!(STORE_STATE_BIT(s) & ATTACH_STATES))
-        return ctl_fail(e, CTL_E_INVALID_STATE, NULL, store_state_to_string(s),
-                        "networks can change only while running, paused or in error");
+        return ctl_error_set(e, CTL_E_INVALID_STATE, NULL, store_state_to_string(s),
+                             "networks can change only while running, paused or in error");
     r = ctl_network_resolve(ctx, who->user_id, ref, ret_net);
     if (r == 0 && live_only && ret_net->deleted_at)
         r = -ENOENT;
     if (r == -ENOENT)
-        return ctl_fail(e, CTL_E_NOT_FOUND, NULL, NULL, "network not found");
+        return ctl_error_set(e, CTL_E_NOT_FOUND, NULL, NULL, "network not found");
     if (r < 0)
-        return ctl_fail_internal(e, "read network", r);
+        return ctl_error_internal(e, "read network", r);
     *ret_state = s;
     return 0;
 }
@@ -126,11 +127,12 @@ static int member_change(struct ctl *ctx, const struct ctl_caller *who, const ch
         return r;
     r = attach ? ctl_net_join(ctx, n.id, n.subnet, id) : store_member_remove(ctx->store, n.id, id);
     if (r == -E2BIG)
-        return ctl_fail(e, CTL_E_LIMIT_REACHED, NULL, NULL, "a sandbox joins at most 8 networks");
+        return ctl_error_set(e, CTL_E_LIMIT_REACHED, NULL, NULL,
+                             "a sandbox joins at most 8 networks");
     if (r == -EADDRNOTAVAIL)
-        return ctl_fail(e, CTL_E_NO_CAPACITY, NULL, NULL, "the network has no free address");
+        return ctl_error_set(e, CTL_E_NO_CAPACITY, NULL, NULL, "the network has no free address");
     if (r < 0 && r != (attach ? -EEXIST : -ENOENT))
-        return ctl_fail_internal(e, attach ? "join network" : "leave network", r);
+        return ctl_error_internal(e, attach ? "join network" : "leave network", r);
     if (r == 0 && s == STORE_RUNNING)
         ctl_net_refresh(ctx, id, true);
     return 0;

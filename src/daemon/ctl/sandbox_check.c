@@ -45,8 +45,8 @@ static bool host_ok(const char *h, size_t n)
     return true;
 }
 
-int ctl_egress_rule(const char *rule, size_t len, char out[CTL_MAX_EGRESS_RULE + 1],
-                    const char **why)
+int ctl_egress_rule_parse(const char *rule, size_t len, char out[CTL_MAX_EGRESS_RULE + 1],
+                          const char **why)
 {
     char r[CTL_MAX_EGRESS_RULE + 1];
     *why = "must be 1-260 characters";
@@ -207,7 +207,7 @@ static const char *skip_word(const char *p, const char *end)
     return p;
 }
 
-int ctl_ssh_key(const char *key, size_t len, char **ret, const char **why)
+int ctl_ssh_key_parse(const char *key, size_t len, char **ret, const char **why)
 {
     *why = "not an openssh public key";
     if (len == 0 || len > 16384 || memchr(key, '\0', len))
@@ -384,7 +384,7 @@ bool ctl_auto_pause_valid(int64_t seconds)
 int ctl_egress_list_add(char **v, size_t *n, const char *rule, size_t len, const char **why)
 {
     char norm[CTL_MAX_EGRESS_RULE + 1];
-    int r = ctl_egress_rule(rule, len, norm, why);
+    int r = ctl_egress_rule_parse(rule, len, norm, why);
     if (r != 0)
         return r;
     for (size_t k = 0; k < *n; k++)

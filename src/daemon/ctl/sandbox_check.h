@@ -78,8 +78,8 @@ bool ctl_auto_pause_valid(int64_t seconds);
 /* One egress rule (§3.6.3) into its stored form (lowercased host, no trailing dot, CIDR host
  * bits cleared) in out. Returns 0, 1 for "*" (allow all), or -EINVAL with *why. */
 __attribute__((warn_unused_result))
-int ctl_egress_rule(const char *rule, size_t len, char out[CTL_MAX_EGRESS_RULE + 1],
-                    const char **why);
+int ctl_egress_rule_parse(const char *rule, size_t len, char out[CTL_MAX_EGRESS_RULE + 1],
+                          const char **why);
 /* Adds rule to the list v (n entries, room for one more) in stored form unless it is there
  * already. 0 added or duplicate, 1 "*" (allow all: the caller empties the list at the end with
  * ctl_egress_allow_all), -EINVAL with *why, -ENOMEM. */
@@ -91,7 +91,7 @@ void ctl_egress_allow_all(char **v, size_t *n);
 /* One OpenSSH public key (§3.3.5) into `<type> <base64>[ <comment>]` (malloc'd, caller frees).
  * Returns 0 or -EINVAL with *why, -ENOMEM. */
 __attribute__((warn_unused_result))
-int ctl_ssh_key(const char *key, size_t len, char **ret, const char **why);
+int ctl_ssh_key_parse(const char *key, size_t len, char **ret, const char **why);
 
 /* Writes a generated `<adjective>-<animal>` name (with `-<4 hex>` when suffix) into out. */
 void ctl_name_generate(bool suffix, char out[STORE_NAME_SIZE]);

@@ -21,8 +21,8 @@ int ctl_sandbox_patch(struct ctl *ctx, const struct ctl_caller *who, const char 
     if (r < 0)
         return r;
     if (!(STORE_STATES_CONFIGURABLE & STORE_STATE_BIT(ret->status)))
-        return ctl_fail(e, CTL_E_INVALID_STATE, NULL, store_state_to_string(ret->status),
-                        "sandbox cannot be changed in this state");
+        return ctl_error_set(e, CTL_E_INVALID_STATE, NULL, store_state_to_string(ret->status),
+                             "sandbox cannot be changed in this state");
     struct store_sandbox_patch sp = { .allowed_states = STORE_STATES_CONFIGURABLE,
                                       .now_ms = timefmt_now_ms() };
     if (p->set_ingress) {
@@ -37,16 +37,16 @@ int ctl_sandbox_patch(struct ctl *ctx, const struct ctl_caller *who, const char 
         return 0;
     r = store_sandbox_update(ctx->store, who->user_id, id, &sp);
     if (r == -ENOENT)
-        return ctl_fail(e, CTL_E_NOT_FOUND, NULL, NULL, "sandbox not found");
+        return ctl_error_set(e, CTL_E_NOT_FOUND, NULL, NULL, "sandbox not found");
     if (r < 0 && r != -ESTALE)
-        return ctl_fail_internal(e, "update sandbox", r);
+        return ctl_error_internal(e, "update sandbox", r);
     store_sandbox_release(ret);
     int l = ctl_row_load(ctx, who->user_id, id, ret, e);
     if (l < 0)
         return l;
     if (r == -ESTALE) /* changed state under us */
-        return ctl_fail(e, CTL_E_INVALID_STATE, NULL, store_state_to_string(ret->status),
-                        "sandbox cannot be changed in this state");
+        return ctl_error_set(e, CTL_E_INVALID_STATE, NULL, store_state_to_string(ret->status),
+                             "sandbox cannot be changed in this state");
     return 0;
 }
 
@@ -89,8 +89,8 @@ int ctl_sandbox_bandwidth_recharge(struct ctl *ctx, const struct ctl_caller *who
     if (sb->bw_quota_bytes < 0) /* unmetered: a no-op */
         return 0;
     if (store_state_is_terminal(sb->status) || sb->status == STORE_DESTROYING)
-        return ctl_fail(e, CTL_E_INVALID_STATE, NULL, store_state_to_string(sb->status),
-                        "bandwidth cannot change in this state");
+        return ctl_error_set(e, CTL_E_INVALID_STATE, NULL, store_state_to_string(sb->status),
+                             "bandwidth cannot change in this state");
     int64_t quota = sb->bw_quota_bytes + add_bytes;
     bool capped = sb->bw_used_bytes >= quota;
     struct store_sandbox_patch p = {
@@ -104,10 +104,10 @@ int ctl_sandbox_bandwidth_recharge(struct ctl *ctx, const struct ctl_caller *who
     };
     r = store_sandbox_update(ctx->store, who->user_id, id, &p);
     if (r == -ESTALE)
-        return ctl_fail(e, CTL_E_INVALID_STATE, NULL, store_state_to_string(sb->status),
-                        "bandwidth cannot change in this state");
+        return ctl_error_set(e, CTL_E_INVALID_STATE, NULL, store_state_to_string(sb->status),
+                             "bandwidth cannot change in this state");
     if (r < 0)
-        return ctl_fail_internal(e, "store quota", r);
+        return ctl_error_internal(e, "store quota", r);
     bool was = sb->bw_capped;
     sb->bw_quota_bytes = quota;
     sb->bw_capped = capped;

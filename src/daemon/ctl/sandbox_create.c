@@ -72,8 +72,8 @@ static void create_end(struct create_op *w, const struct ctl_error *e,
 static void create_deleted(struct create_op *w)
 {
     struct ctl_error e;
-    (void)ctl_fail(&e, CTL_E_INVALID_STATE, NULL, "destroying",
-                   "sandbox was deleted while creating");
+    (void)ctl_error_set(&e, CTL_E_INVALID_STATE, NULL, "destroying",
+                        "sandbox was deleted while creating");
     create_end(w, &e, NULL);
 }
 
@@ -95,7 +95,7 @@ static void create_fail(struct create_op *w, const char *msg, bool vm_left)
         return;
     }
     struct ctl_error e;
-    (void)ctl_fail(&e, CTL_E_BOOT_FAILED, NULL, NULL, "%s", msg);
+    (void)ctl_error_set(&e, CTL_E_BOOT_FAILED, NULL, NULL, "%s", msg);
     create_end(w, &e, NULL);
 }
 
@@ -262,20 +262,20 @@ static void create_boot(struct create_op *w)
 static int create_check(struct ctl *ctx, const struct ctl_create_req *cr, struct ctl_error *e)
 {
     if (!cr->shape)
-        return ctl_fail(e, CTL_E_UNKNOWN_REF, "shape", NULL, "unknown shape");
+        return ctl_error_set(e, CTL_E_UNKNOWN_REF, "shape", NULL, "unknown shape");
     if (!cr->rootfs)
-        return ctl_fail(e, CTL_E_UNKNOWN_REF, "rootfs", NULL, "unknown rootfs");
+        return ctl_error_set(e, CTL_E_UNKNOWN_REF, "rootfs", NULL, "unknown rootfs");
     if (cr->name && !ctl_sandbox_name_valid(cr->name, strlen(cr->name)))
-        return ctl_fail(e, CTL_E_INVALID, "name", NULL,
-                        "must match ^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$");
+        return ctl_error_set(e, CTL_E_INVALID, "name", NULL,
+                             "must match ^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$");
     if (cr->disk_mib < 0)
-        return ctl_fail(e, CTL_E_INVALID, "disk_mib", NULL, "must not be negative");
+        return ctl_error_set(e, CTL_E_INVALID, "disk_mib", NULL, "must not be negative");
     if (cr->auto_pause_after_seconds && !ctl_auto_pause_valid(cr->auto_pause_after_seconds))
-        return ctl_fail(e, CTL_E_INVALID, "auto_pause_after_seconds", NULL,
-                        "must be from %d to %d", CTL_AUTO_PAUSE_MIN, CTL_AUTO_PAUSE_MAX);
+        return ctl_error_set(e, CTL_E_INVALID, "auto_pause_after_seconds", NULL,
+                             "must be from %d to %d", CTL_AUTO_PAUSE_MIN, CTL_AUTO_PAUSE_MAX);
     if (cr->n_networks > CTL_MAX_NETWORKS || cr->n_envs > CTL_MAX_ENVS ||
         cr->n_egress > CTL_MAX_EGRESS || cr->n_ssh > STORE_MAX_SSH_KEYS)
-        return ctl_fail(e, CTL_E_INVALID, "body", NULL, "too many entries");
+        return ctl_error_set(e, CTL_E_INVALID, "body", NULL, "too many entries");
     return 0;
 }
 
@@ -293,11 +293,11 @@ static int create_networks(struct ctl *ctx, const struct ctl_caller *who,
         if (r == -ENOENT) {
             char f[40];
             snprintf(f, sizeof(f), "networks[%zu].id", i);
-            return ctl_fail(e, CTL_E_UNKNOWN_REF, f, NULL, "unknown network: %.100s",
-                            cr->networks[i]);
+            return ctl_error_set(e, CTL_E_UNKNOWN_REF, f, NULL, "unknown network: %.100s",
+                                 cr->networks[i]);
         }
         if (r < 0)
-            return ctl_fail_internal(e, "read network", r);
+            return ctl_error_internal(e, "read network", r);
         bool dup = false;
         for (size_t k = 0; k < n_nets && !dup; k++)
             dup = strcmp(nets[k].id, nw.id) == 0;
@@ -315,7 +315,7 @@ static int create_row(struct ctl *ctx, const struct ctl_caller *who,
 {
     int r = ids_new_sandbox(sb->id);
     if (r < 0)
-        return ctl_fail_internal(e, "insert sandbox", r);
+        return ctl_error_internal(e, "insert sandbox", r);
     snprintf(sb->user_id, sizeof(sb->user_id), "%s", who->user_id);
     sb->status = STORE_CREATING;
     sb->target_state = STORE_RUNNING; /* durable intent: reconcile fails it if we die */
@@ -333,9 +333,9 @@ static int create_row(struct ctl *ctx, const struct ctl_caller *who,
     sb->bw_quota_bytes = ctx->set.bandwidth_quota_bytes;
     r = ctx->net ? ctl_net_alloc_ip(ctx, sb->ip) : 0;
     if (r == -EADDRNOTAVAIL)
-        return ctl_fail(e, CTL_E_NO_CAPACITY, NULL, NULL, "no free sandbox address");
+        return ctl_error_set(e, CTL_E_NO_CAPACITY, NULL, NULL, "no free sandbox address");
     if (r < 0)
-        return ctl_fail_internal(e, "insert sandbox", r);
+        return ctl_error_internal(e, "insert sandbox", r);
     sb->egress.v = cr->egress; /* borrowed for the insert; detached below */
     sb->egress.n = cr->n_egress;
     sb->ssh_pubkeys.v = cr->ssh;
@@ -344,9 +344,10 @@ static int create_row(struct ctl *ctx, const struct ctl_caller *who,
     sb->egress = (struct store_strv){ 0 };
     sb->ssh_pubkeys = (struct store_strv){ 0 };
     if (r == -EEXIST)
-        return ctl_fail(e, CTL_E_NAME_TAKEN, "name", NULL, "name already in use: %s", sb->name);
+        return ctl_error_set(e, CTL_E_NAME_TAKEN, "name", NULL, "name already in use: %s",
+                             sb->name);
     if (r < 0)
-        return ctl_fail_internal(e, "insert sandbox", r);
+        return ctl_error_internal(e, "insert sandbox", r);
     return 0;
 }
 
@@ -365,8 +366,8 @@ static int create_join(struct ctl *ctx, const struct ctl_caller *who, const char
             log_warn(who->req_id, "cannot record failed", "{s:s}", "sandbox",
                      id); /* reconcile fails it at the next start */
         if (r == -EADDRNOTAVAIL)
-            return ctl_fail(e, CTL_E_NO_CAPACITY, NULL, NULL, "a network has no free address");
-        return ctl_fail_internal(e, "join network", r);
+            return ctl_error_set(e, CTL_E_NO_CAPACITY, NULL, NULL, "a network has no free address");
+        return ctl_error_internal(e, "join network", r);
     }
     return 0;
 }
@@ -421,9 +422,9 @@ int ctl_sandbox_create(struct ctl *ctx, const struct ctl_caller *who,
         uint64_t live;
         r = ctl_row_count_live(ctx, who->user_id, &live);
         if (r < 0)
-            return ctl_fail_internal(e, "count sandboxes", r);
+            return ctl_error_internal(e, "count sandboxes", r);
         if (live >= ctx->set.max_sandboxes)
-            return ctl_fail(e, CTL_E_QUOTA, NULL, NULL, "sandbox quota reached");
+            return ctl_error_set(e, CTL_E_QUOTA, NULL, NULL, "sandbox quota reached");
     }
     struct store_network nets[CTL_MAX_NETWORKS];
     size_t n_nets = 0;
@@ -431,7 +432,7 @@ int ctl_sandbox_create(struct ctl *ctx, const struct ctl_caller *who,
     if (r < 0)
         return r;
     if (n_nets && !ctx->net)
-        return ctl_fail(e, CTL_E_UNAVAILABLE, NULL, NULL, "networking is not available");
+        return ctl_error_set(e, CTL_E_UNAVAILABLE, NULL, NULL, "networking is not available");
     struct store_sandbox sb;
     store_sandbox_init(&sb);
     r = create_row(ctx, who, cr, &sb, e);
@@ -443,7 +444,7 @@ int ctl_sandbox_create(struct ctl *ctx, const struct ctl_caller *who,
         w = NULL;
     }
     if (r == 0 && !w) /* the row is left creating with its intent: reconcile turns it failed */
-        r = ctl_fail_internal(e, "create", -ENOMEM);
+        r = ctl_error_internal(e, "create", -ENOMEM);
     if (r < 0) {
         store_sandbox_release(&sb);
         return r;

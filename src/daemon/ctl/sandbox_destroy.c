@@ -106,9 +106,9 @@ int ctl_sandbox_destroy(struct ctl *ctx, const struct ctl_caller *who, const cha
         if (r == -ESTALE)
             continue;
         if (r == -ENOENT)
-            return ctl_fail(e, CTL_E_NOT_FOUND, NULL, NULL, "sandbox not found");
+            return ctl_error_set(e, CTL_E_NOT_FOUND, NULL, NULL, "sandbox not found");
         if (r < 0)
-            return ctl_fail_internal(e, "destroy sandbox", r);
+            return ctl_error_internal(e, "destroy sandbox", r);
         if (via_host)
             ctl_sandbox_destroy_vm(ctx, id, who->req_id);
         else
@@ -118,5 +118,5 @@ int ctl_sandbox_destroy(struct ctl *ctx, const struct ctl_caller *who, const cha
         *ret_state = t.to;
         return 0;
     }
-    return ctl_fail_internal(e, "destroy sandbox: state kept changing", -EAGAIN);
+    return ctl_error_internal(e, "destroy sandbox: state kept changing", -EAGAIN);
 }

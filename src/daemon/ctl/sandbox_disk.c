@@ -45,7 +45,7 @@ static void resize_fail(struct resize_op *w, const char *msg)
     log_error(w->req_id, "sandbox resize failed", "{s:s,s:I,s:I,s:s}", "sandbox", w->id,
               "from_mib", (json_int_t)w->from_mib, "to_mib", (json_int_t)w->mib, "err", msg);
     struct ctl_error e;
-    (void)ctl_fail(&e, CTL_E_FAILED, NULL, NULL, "%s", msg);
+    (void)ctl_error_set(&e, CTL_E_FAILED, NULL, NULL, "%s", msg);
     resize_end(w, &e);
 }
 
@@ -93,12 +93,12 @@ static void on_disk_resized(void *ud, const char *id, const struct host_result *
     struct ctl_error e;
     if (res->err == HOST_E_BUSY || res->err == HOST_E_NOT_FOUND || res->err == HOST_E_GONE) {
         /* not running any more, or another resize holds the disk */
-        (void)ctl_fail(&e, CTL_E_INVALID_STATE, NULL, "running", "%s", res->msg);
+        (void)ctl_error_set(&e, CTL_E_INVALID_STATE, NULL, "running", "%s", res->msg);
         resize_end(w, &e);
         return;
     }
     if (res->err == HOST_E_INVALID) { /* the disk is larger already (a concurrent resize) */
-        (void)ctl_fail(&e, CTL_E_INVALID, "disk_mib", NULL, "%s", res->msg);
+        (void)ctl_error_set(&e, CTL_E_INVALID, "disk_mib", NULL, "%s", res->msg);
         resize_end(w, &e);
         return;
     }
@@ -123,18 +123,18 @@ int ctl_sandbox_resize(struct ctl *ctx, const struct ctl_caller *who, const char
     if (r < 0)
         return r;
     if (mib <= from || mib > ctx->set.max_disk_mib)
-        return ctl_fail(e, CTL_E_INVALID, "disk_mib", NULL,
-                        "must be larger than %lld and at most %lld", (long long)from,
-                        (long long)ctx->set.max_disk_mib);
+        return ctl_error_set(e, CTL_E_INVALID, "disk_mib", NULL,
+                             "must be larger than %lld and at most %lld", (long long)from,
+                             (long long)ctx->set.max_disk_mib);
     if (st != STORE_RUNNING)
-        return ctl_fail(e, CTL_E_INVALID_STATE, NULL, store_state_to_string(st),
-                        "only a running sandbox can be resized");
+        return ctl_error_set(e, CTL_E_INVALID_STATE, NULL, store_state_to_string(st),
+                             "only a running sandbox can be resized");
     r = ctl_row_vm_layer(ctx, e);
     if (r < 0)
         return r;
     struct resize_op *w = calloc(1, sizeof(*w));
     if (!w)
-        return ctl_fail_internal(e, "resize", -ENOMEM);
+        return ctl_error_internal(e, "resize", -ENOMEM);
     w->ctx = ctx;
     w->done = done;
     w->ud = ud;

@@ -120,7 +120,7 @@ static void fork_now(struct ctl_fork *op, const struct store_sandbox *src)
     if (r == 0)
         r = fork_fill(ctx, src, fr, &child, &envs, &n_envs);
     if (r < 0) {
-        ctl_fail_internal(&e, "fork", r);
+        ctl_error_internal(&e, "fork", r);
         goto fail;
     }
     snprintf(child.user_id, sizeof(child.user_id), "%s", op->user_id);
@@ -154,15 +154,15 @@ static void fork_now(struct ctl_fork *op, const struct store_sandbox *src)
     child.egress = (struct store_strv){ 0 };
     child.ssh_pubkeys = (struct store_strv){ 0 };
     if (no_ip) {
-        ctl_fail(&e, CTL_E_NO_CAPACITY, NULL, NULL, "no free sandbox address");
+        ctl_error_set(&e, CTL_E_NO_CAPACITY, NULL, NULL, "no free sandbox address");
         goto fail;
     }
     if (r == -EEXIST) {
-        ctl_fail(&e, CTL_E_NAME_TAKEN, "name", NULL, "name already in use: %s", child.name);
+        ctl_error_set(&e, CTL_E_NAME_TAKEN, "name", NULL, "name already in use: %s", child.name);
         goto fail;
     }
     if (r < 0) {
-        ctl_fail_internal(&e, "insert fork", r);
+        ctl_error_internal(&e, "insert fork", r);
         goto fail;
     }
     log_info(op->req_id, "sandbox fork", "{s:s,s:s,s:b}", "sandbox", child.id, "source",
@@ -172,7 +172,7 @@ static void fork_now(struct ctl_fork *op, const struct store_sandbox *src)
                                       .intent = STORE_STATE_NONE, .now_ms = timefmt_now_ms() };
         r = store_sandbox_transition(ctx->store, child.id, &t, NULL);
         if (r < 0 && r != -ESTALE) {
-            ctl_fail_internal(&e, "fork", r);
+            ctl_error_internal(&e, "fork", r);
             goto fail;
         }
         fork_end_ok(op, child.id);
@@ -188,7 +188,7 @@ static void fork_now(struct ctl_fork *op, const struct store_sandbox *src)
     r = ctl_restore_start(ctx, child.id, STORE_FORKING, op->req_id, keys, n_keys,
                           on_child_restored, op);
     if (r < 0) {
-        ctl_fail_internal(&e, "fork", r);
+        ctl_error_internal(&e, "fork", r);
         goto fail;
     }
     goto out;
@@ -207,7 +207,7 @@ static bool fork_try(struct ctl_fork *op)
     struct ctl_error e;
     struct store_sandbox src;
     if (op->abandoned) {
-        ctl_fail(&e, CTL_E_FAILED, NULL, NULL, "abandoned");
+        ctl_error_set(&e, CTL_E_FAILED, NULL, NULL, "abandoned");
         fork_end(op, &e, NULL);
         return true;
     }
@@ -220,14 +220,14 @@ static bool fork_try(struct ctl_fork *op)
     if (src.status == STORE_PAUSED && src.snapshot_dir) {
         fork_now(op, &src);
     } else if (src.status == STORE_PAUSED) {
-        ctl_fail(&e, CTL_E_INVALID_STATE, NULL, "paused",
-                 "the source has no snapshot to fork (resume it to see why)");
+        ctl_error_set(&e, CTL_E_INVALID_STATE, NULL, "paused",
+                      "the source has no snapshot to fork (resume it to see why)");
         fork_end(op, &e, NULL);
     } else if (src.status == STORE_PAUSING && mono_now_us() < op->deadline_us) {
         done = false; /* §2.14.3 note 3: wait for the pause */
     } else {
-        ctl_fail(&e, CTL_E_INVALID_STATE, NULL, store_state_to_string(src.status),
-                 "the source must be paused: pause it first (live fork is not supported)");
+        ctl_error_set(&e, CTL_E_INVALID_STATE, NULL, store_state_to_string(src.status),
+                      "the source must be paused: pause it first (live fork is not supported)");
         fork_end(op, &e, NULL);
     }
     store_sandbox_release(&src);
@@ -256,7 +256,7 @@ int ctl_sandbox_fork(struct ctl *ctx, const struct ctl_caller *who, const char *
     struct ctl_fork *op = calloc(1, sizeof(*op));
     if (!op) {
         ctl_fork_req_release(req);
-        return ctl_fail_internal(e, "fork", -ENOMEM);
+        return ctl_error_internal(e, "fork", -ENOMEM);
     }
     op->ctx = ctx;
     op->fr = *req;
@@ -276,7 +276,7 @@ int ctl_sandbox_fork(struct ctl *ctx, const struct ctl_caller *who, const char *
     op->ended = NULL;
     if (!settled && !(op->timer = evtimer_new(ctx->base, on_fork_timer, op))) {
         struct ctl_error oom;
-        ctl_fail_internal(&oom, "fork", -ENOMEM);
+        ctl_error_internal(&oom, "fork", -ENOMEM);
         fork_end(op, &oom, NULL);
         return 0;
     }

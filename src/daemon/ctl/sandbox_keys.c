@@ -79,7 +79,7 @@ int ctl_sandbox_keys_add(struct ctl *ctx, const struct ctl_caller *who, const ch
     r = store_sandbox_ssh_add(ctx->store, who->user_id, id, STORE_STATES_CONFIGURABLE, keys, n,
                               timefmt_now_ms(), &count);
     if (r == -E2BIG)
-        return ctl_fail(e, CTL_E_INVALID, "keys", NULL, "more than 64 keys in total");
+        return ctl_error_set(e, CTL_E_INVALID, "keys", NULL, "more than 64 keys in total");
     if (r < 0)
         return ctl_row_update_failed(e, r, st, "sandbox is being destroyed", "add ssh keys");
     /* live when running: rewrite authorized_keys with the whole list */

@@ -125,13 +125,13 @@ int ctl_sandbox_pause(struct ctl *ctx, const struct ctl_caller *who, const char 
     if (s == STORE_PAUSED || s == STORE_PAUSING)
         return 0;
     if (s != STORE_RUNNING)
-        return ctl_fail(e, CTL_E_INVALID_STATE, NULL, store_state_to_string(s),
-                        "only a running sandbox can be paused");
+        return ctl_error_set(e, CTL_E_INVALID_STATE, NULL, store_state_to_string(s),
+                             "only a running sandbox can be paused");
     r = ctl_row_vm_layer(ctx, e);
     if (r < 0)
         return r;
     r = ctl_sandbox_pause_start(ctx, id, who->req_id);
     if (r < 0 && r != -ESTALE) /* raced with another transition: report where it is */
-        return ctl_fail_internal(e, "pause", r);
+        return ctl_error_internal(e, "pause", r);
     return 0;
 }

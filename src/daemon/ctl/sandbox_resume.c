@@ -60,8 +60,8 @@ static void restore_end(struct restore_op *op, enum ctl_code code, const char *m
     if (op->done) {
         struct ctl_error e = { .code = CTL_OK };
         if (code != CTL_OK)
-            (void)ctl_fail(&e, code, NULL, code == CTL_E_INVALID_STATE ? "destroying" : NULL,
-                           "%s", msg);
+            (void)ctl_error_set(&e, code, NULL, code == CTL_E_INVALID_STATE ? "destroying" : NULL,
+                                "%s", msg);
         op->done(op->ud, &e, op->id);
     }
     restore_op_free(op);
@@ -256,13 +256,13 @@ int ctl_sandbox_resume(struct ctl *ctx, const struct ctl_caller *who, const char
         return 0;
     }
     if (s != STORE_PAUSED && s != STORE_ERROR)
-        return ctl_fail(e, CTL_E_INVALID_STATE, NULL, store_state_to_string(s),
-                        "only a paused (or error) sandbox can be resumed");
+        return ctl_error_set(e, CTL_E_INVALID_STATE, NULL, store_state_to_string(s),
+                             "only a paused (or error) sandbox can be resumed");
     r = ctl_row_vm_layer(ctx, e);
     if (r < 0)
         return r;
     r = ctl_restore_start(ctx, id, s, who->req_id, NULL, 0, NULL, NULL);
     if (r < 0 && r != -ESTALE)
-        return ctl_fail_internal(e, "resume", r);
+        return ctl_error_internal(e, "resume", r);
     return 0;
 }

@@ -18,9 +18,9 @@ int ctl_row_load(struct ctl *c, const char *user_id, const char *id, struct stor
     store_sandbox_init(sb);
     int r = store_sandbox_get(c->store, user_id, id, sb);
     if (r == -ENOENT)
-        return ctl_fail(e, CTL_E_NOT_FOUND, NULL, NULL, "sandbox not found");
+        return ctl_error_set(e, CTL_E_NOT_FOUND, NULL, NULL, "sandbox not found");
     if (r < 0)
-        return ctl_fail_internal(e, "read sandbox", r);
+        return ctl_error_internal(e, "read sandbox", r);
     return 0;
 }
 
@@ -38,18 +38,19 @@ int ctl_row_vm_layer(const struct ctl *c, struct ctl_error *e)
 {
     if (c->host)
         return 0;
-    return ctl_fail(e, CTL_E_UNAVAILABLE, NULL, NULL, "the vm layer is not available; retry later");
+    return ctl_error_set(e, CTL_E_UNAVAILABLE, NULL, NULL,
+                         "the vm layer is not available; retry later");
 }
 
 int ctl_row_update_failed(struct ctl_error *e, int r, enum store_state state,
                           const char *stale_msg, const char *what)
 {
     if (r == -ESTALE)
-        return ctl_fail(e, CTL_E_INVALID_STATE, NULL, store_state_to_string(state), "%s",
-                        stale_msg);
+        return ctl_error_set(e, CTL_E_INVALID_STATE, NULL, store_state_to_string(state), "%s",
+                             stale_msg);
     if (r == -ENOENT)
-        return ctl_fail(e, CTL_E_NOT_FOUND, NULL, NULL, "sandbox not found");
-    return ctl_fail_internal(e, what, r);
+        return ctl_error_set(e, CTL_E_NOT_FOUND, NULL, NULL, "sandbox not found");
+    return ctl_error_internal(e, what, r);
 }
 
 void ctl_row_settle(struct ctl *c, const char *id, enum store_state from, enum store_state to,

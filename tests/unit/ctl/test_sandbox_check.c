@@ -38,7 +38,7 @@ TEST(egress_rule_forms)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char out[CTL_MAX_EGRESS_RULE + 1];
         const char *why = NULL;
-        int r = ctl_egress_rule(cases[i].in, strlen(cases[i].in), out, &why);
+        int r = ctl_egress_rule_parse(cases[i].in, strlen(cases[i].in), out, &why);
         CHECK_EQ(r, cases[i].ret);
         if (r == 0)
             CHECK_STR(out, cases[i].want);
@@ -48,10 +48,10 @@ TEST(egress_rule_forms)
     /* embedded NUL and over-long input */
     char out[CTL_MAX_EGRESS_RULE + 1];
     const char *why;
-    CHECK_EQ(ctl_egress_rule("a.com\0b", 7, out, &why), -EINVAL);
+    CHECK_EQ(ctl_egress_rule_parse("a.com\0b", 7, out, &why), -EINVAL);
     char big[CTL_MAX_EGRESS_RULE + 2];
     memset(big, 'a', sizeof(big));
-    CHECK_EQ(ctl_egress_rule(big, sizeof(big), out, &why), -EINVAL);
+    CHECK_EQ(ctl_egress_rule_parse(big, sizeof(big), out, &why), -EINVAL);
 }
 
 TEST(egress_list_dedupes_and_allows_all)
@@ -76,7 +76,7 @@ TEST(ssh_keys)
 {
     char *canon = NULL;
     const char *why = NULL;
-    CHECK_EQ(ctl_ssh_key("  " ED25519 "  me@host \n", strlen(ED25519) + 13, &canon, &why), 0);
+    CHECK_EQ(ctl_ssh_key_parse("  " ED25519 "  me@host \n", strlen(ED25519) + 13, &canon, &why), 0);
     CHECK_STR(canon, ED25519 " me@host");
     free(canon);
     static const struct {
@@ -93,7 +93,7 @@ TEST(ssh_keys)
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         canon = NULL;
-        CHECK_EQ(ctl_ssh_key(bad[i].in, strlen(bad[i].in), &canon, &why), -EINVAL);
+        CHECK_EQ(ctl_ssh_key_parse(bad[i].in, strlen(bad[i].in), &canon, &why), -EINVAL);
         CHECK_STR(why, bad[i].why);
         CHECK(canon == NULL);
     }

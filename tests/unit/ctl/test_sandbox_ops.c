@@ -197,7 +197,7 @@ TEST(create_bad_shape_or_unknown_rootfs_stores_nothing)
         struct ctl_error e;
         CHECK_EQ(ctl_sandbox_create(&c.ctl, &alice, &cr, on_done, &d, &e), -ENOENT);
         CHECK_EQ(e.code, CTL_E_UNKNOWN_REF);
-        CHECK_STR(ctl_code_name(e.code), "unknown_reference");
+        CHECK_STR(ctl_code_to_string(e.code), "unknown_reference");
         CHECK_STR(e.field, cases[i].field);
         CHECK_EQ(d.calls, 0);
         CHECK_EQ(count_rows(&c), 0);
