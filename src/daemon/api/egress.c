@@ -66,7 +66,6 @@ void api_sandbox_egress_get(struct api_call *call)
 static void egress_put_body(struct api_call *call, json_t *body)
 {
     char id[STORE_ID_SIZE];
-    struct store_sandbox sb;
     if (!api_sandbox_owned(call, id)) /* a foreign id is 404 whatever the body */
         return;
     char **rules = NULL;
@@ -79,6 +78,7 @@ static void egress_put_body(struct api_call *call, json_t *body)
     }
     struct ctl_caller who = api_caller(call);
     struct ctl_error e;
+    struct store_sandbox sb;
     int r = ctl_sandbox_egress_set(call->ctx->ctl, &who, id, (const char *const *)rules, n, &sb,
                                    &e);
     for (size_t i = 0; i < n; i++)
@@ -101,7 +101,6 @@ void api_sandbox_bandwidth_get(struct api_call *call)
 static void recharge_body(struct api_call *call, json_t *body)
 {
     char id[STORE_ID_SIZE];
-    struct store_sandbox sb;
     if (!api_sandbox_owned(call, id)) /* a foreign id is 404 whatever the body */
         return;
     json_t *add = json_is_object(body) ? json_object_get(body, "add_bytes") : NULL;
@@ -110,6 +109,7 @@ static void recharge_body(struct api_call *call, json_t *body)
         api_reply_field(call, "add_bytes", "must be an integer from 1 to 2^50", "invalid_request");
         return;
     }
+    struct store_sandbox sb;
     struct ctl_caller who = api_caller(call);
     struct ctl_error e;
     int r = ctl_sandbox_bandwidth_recharge(call->ctx->ctl, &who, id, json_integer_value(add),

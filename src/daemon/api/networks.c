@@ -52,9 +52,13 @@ static bool path_ref(struct api_call *call, unsigned i, char out[80])
     return true;
 }
 
-static bool load_network(struct api_call *call, const char *ref, struct store_network *n,
-                         bool live_only)
+/* The caller's network named by the {ref} path segment 2 (deleted ones too unless
+ * live_only); false (404, 500 answered) when there is none. */
+static bool load_network(struct api_call *call, struct store_network *n, bool live_only)
 {
+    char ref[80];
+    if (!path_ref(call, 2, ref))
+        return false;
     int r = ctl_network_resolve(call->ctx->ctl, call->auth.user_id, ref, n);
     if (r == 0 && live_only && n->deleted_at)
         r = -ENOENT;
@@ -112,9 +116,8 @@ void api_network_create(struct api_call *call)
 
 void api_network_get(struct api_call *call)
 {
-    char ref[80];
     struct store_network n;
-    if (!path_ref(call, 2, ref) || !load_network(call, ref, &n, true))
+    if (!load_network(call, &n, true))
         return;
     struct store_member *m = NULL;
     size_t nm = 0;
@@ -139,9 +142,8 @@ void api_network_get(struct api_call *call)
 
 void api_network_delete(struct api_call *call)
 {
-    char ref[80];
     struct store_network n;
-    if (!path_ref(call, 2, ref) || !load_network(call, ref, &n, false))
+    if (!load_network(call, &n, false))
         return;
     struct ctl_error e;
     api_reply_ctl_ok(call, ctl_network_delete(call->ctx->ctl, call->auth.user_id, &n, &e), &e);

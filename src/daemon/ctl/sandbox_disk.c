@@ -117,7 +117,6 @@ int ctl_sandbox_resize(struct ctl *ctx, const struct ctl_caller *who, const char
 {
     struct store_sandbox sb;
     int r = ctl_row_load(ctx, who->user_id, id, &sb, e);
-    enum store_state st = sb.status;
     int64_t from = sb.disk_mib;
     store_sandbox_release(&sb);
     if (r < 0)
@@ -126,10 +125,9 @@ int ctl_sandbox_resize(struct ctl *ctx, const struct ctl_caller *who, const char
         return ctl_error_set(e, CTL_E_INVALID, "disk_mib", NULL,
                              "must be larger than %lld and at most %lld", (long long)from,
                              (long long)ctx->set.max_disk_mib);
-    if (st != STORE_RUNNING)
-        return ctl_error_set(e, CTL_E_INVALID_STATE, NULL, store_state_to_string(st),
-                             "only a running sandbox can be resized");
-    r = ctl_row_vm_layer(ctx, e);
+    enum store_state st;
+    r = ctl_row_require(ctx, who->user_id, id, 0, STORE_STATE_BIT(STORE_RUNNING),
+                        "only a running sandbox can be resized", &st, e);
     if (r < 0)
         return r;
     struct resize_op *w = calloc(1, sizeof(*w));

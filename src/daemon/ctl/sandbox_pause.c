@@ -118,18 +118,13 @@ int ctl_sandbox_pause_start(struct ctl *ctx, const char *id, const char *req_id)
 int ctl_sandbox_pause(struct ctl *ctx, const struct ctl_caller *who, const char *id,
                       struct ctl_error *e)
 {
-    enum store_state s = STORE_STATE_NONE;
-    int r = ctl_row_state(ctx, who->user_id, id, &s, e);
-    if (r < 0)
-        return r;
-    if (s == STORE_PAUSED || s == STORE_PAUSING)
-        return 0;
-    if (s != STORE_RUNNING)
-        return ctl_error_set(e, CTL_E_INVALID_STATE, NULL, store_state_to_string(s),
-                             "only a running sandbox can be paused");
-    r = ctl_row_vm_layer(ctx, e);
-    if (r < 0)
-        return r;
+    enum store_state s;
+    int r = ctl_row_require(ctx, who->user_id, id,
+                            STORE_STATE_BIT(STORE_PAUSED) | STORE_STATE_BIT(STORE_PAUSING),
+                            STORE_STATE_BIT(STORE_RUNNING), "only a running sandbox can be paused",
+                            &s, e);
+    if (r != 0)
+        return r < 0 ? r : 0;
     r = ctl_sandbox_pause_start(ctx, id, who->req_id);
     if (r < 0 && r != -ESTALE) /* raced with another transition: report where it is */
         return ctl_error_internal(e, "pause", r);

@@ -241,26 +241,23 @@ int ctl_sandbox_resume(struct ctl *ctx, const struct ctl_caller *who, const char
                        struct ctl_error *e)
 {
     enum store_state s = STORE_STATE_NONE;
-    int r = ctl_row_state(ctx, who->user_id, id, &s, e);
+    int r = ctl_row_require(ctx, who->user_id, id,
+                            STORE_STATE_BIT(STORE_RUNNING) | STORE_STATE_BIT(STORE_RESUMING) |
+                                STORE_STATE_BIT(STORE_FORKING),
+                            STORE_STATE_BIT(STORE_PAUSED) | STORE_STATE_BIT(STORE_ERROR),
+                            "only a paused (or error) sandbox can be resumed", &s, e);
     if (r < 0)
         return r;
-    if (s == STORE_RUNNING || s == STORE_RESUMING)
-        return 0;
-    if (s == STORE_FORKING) {
+    if (r == 1 && s == STORE_FORKING) {
         /* §2.14.3 note 2: the child runs as soon as its copy ends */
         struct store_sandbox_patch p = { .fields = STORE_PATCH_START_PAUSED,
                                          .allowed_states = STORE_STATE_BIT(STORE_FORKING),
                                          .start_paused = false, .now_ms = timefmt_now_ms() };
         if (store_sandbox_update(ctx->store, NULL, id, &p) < 0)
             log_warn(who->req_id, "cannot clear start_paused", "{s:s}", "sandbox", id);
-        return 0;
     }
-    if (s != STORE_PAUSED && s != STORE_ERROR)
-        return ctl_error_set(e, CTL_E_INVALID_STATE, NULL, store_state_to_string(s),
-                             "only a paused (or error) sandbox can be resumed");
-    r = ctl_row_vm_layer(ctx, e);
-    if (r < 0)
-        return r;
+    if (r == 1)
+        return 0;
     r = ctl_restore_start(ctx, id, s, who->req_id, NULL, 0, NULL, NULL);
     if (r < 0 && r != -ESTALE)
         return ctl_error_internal(e, "resume", r);

@@ -42,6 +42,21 @@ int ctl_row_vm_layer(const struct ctl *c, struct ctl_error *e)
                          "the vm layer is not available; retry later");
 }
 
+int ctl_row_require(struct ctl *c, const char *user_id, const char *id, unsigned done_states,
+                    unsigned ok_states, const char *msg, enum store_state *ret,
+                    struct ctl_error *e)
+{
+    int r = ctl_row_state(c, user_id, id, ret, e);
+    if (r < 0)
+        return r;
+    if (STORE_STATE_BIT(*ret) & done_states)
+        return 1;
+    if (!(STORE_STATE_BIT(*ret) & ok_states))
+        return ctl_error_set(e, CTL_E_INVALID_STATE, NULL, store_state_to_string(*ret), "%s",
+                             msg);
+    return ctl_row_vm_layer(c, e);
+}
+
 int ctl_row_update_failed(struct ctl_error *e, int r, enum store_state state,
                           const char *stale_msg, const char *what)
 {

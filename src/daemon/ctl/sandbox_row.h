@@ -24,6 +24,14 @@ int ctl_row_state(struct ctl *c, const char *user_id, const char *id, enum store
  * later") in e. */
 __attribute__((warn_unused_result))
 int ctl_row_vm_layer(const struct ctl *c, struct ctl_error *e);
+/* The state check of an operation on user_id's sandbox id (*ret: its state): 1 when it is in
+ * one of done_states already (nothing to do, and no VM layer needed), CTL_E_INVALID_STATE with
+ * msg when it is in none of ok_states, CTL_E_UNAVAILABLE without a VM layer, else 0. Masks
+ * of STORE_STATE_BIT(). */
+__attribute__((warn_unused_result))
+int ctl_row_require(struct ctl *c, const char *user_id, const char *id, unsigned done_states,
+                    unsigned ok_states, const char *msg, enum store_state *ret,
+                    struct ctl_error *e);
 /* from → to with intent, now; a row that moved on meanwhile (-ESTALE) is left alone, other
  * errors are logged. */
 void ctl_row_settle(struct ctl *c, const char *id, enum store_state from, enum store_state to,
