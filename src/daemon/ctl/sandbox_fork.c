@@ -98,7 +98,6 @@ static int fork_join_networks(struct ctl *ctx, const char *src_id, const char *c
     return r;
 }
 
-
 static void on_child_restored(void *ud, const struct ctl_error *e, const char *id)
 {
     fork_end(ud, e, id);
