@@ -8,6 +8,7 @@
 
 #include "common/timefmt.h"
 #include "daemon/api/api.h"
+#include "daemon/ctl/ctl.h"
 #include "daemon/http/request.h"
 
 /* §1.3: evaluated in this order; the first non-empty one is the credential. */
@@ -27,13 +28,13 @@ int api_auth_check(struct api_ctx *ctx, struct http_request *req, struct api_aut
     if (!cred)
         return -EACCES;
     struct store_auth a;
-    int r = store_key_lookup(ctx->store, cred, len, &a);
+    int r = store_key_lookup(ctx->ctl->store, cred, len, &a);
     if (r == -EINVAL || r == -ENOENT || r == -EKEYREVOKED)
         return -EACCES;
     if (r < 0)
         return r;
     /* last_used_at is informational: a failed touch must not fail the request */
-    if (store_key_touch(ctx->store, a.key_id, timefmt_now_ms()) < 0) {
+    if (store_key_touch(ctx->ctl->store, a.key_id, timefmt_now_ms()) < 0) {
         /* informational only; the request goes on */
     }
     memcpy(ret->key_id, a.key_id, sizeof(ret->key_id));

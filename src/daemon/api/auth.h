@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* auth.h: who is calling (spec/API.md §1.3). Picks the credential header (the first non-empty of
+/* auth.h: who is calling (docs/api.md §1.3). Picks the credential header (the first non-empty of
  * X-Auth-Token, X-Access-Token, X-Api-Key; no fallback) and looks the key up in the store. */
 #pragma once
 

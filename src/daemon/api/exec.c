@@ -3,7 +3,7 @@
  * sandbox's envs, the call's overrides), starts host_vm_exec() and follows the stream until
  * its end. Owns one struct exec_run per call, freed when the answer has been given and the
  * stream has ended. Output is repaired to UTF-8 (§1.8 item 7) without splitting sequences. */
-#include "daemon/api/exec.h"
+#include "daemon/api/routes.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -18,7 +18,9 @@
 #include "common/wire.h"
 #include "daemon/api/api.h"
 #include "daemon/api/reply.h"
-#include "daemon/api/snapshots.h"
+#include "daemon/api/stream_credit.h"
+#include "daemon/ctl/ctl.h"
+#include "daemon/ctl/idle.h"
 #include "daemon/http/request.h"
 #include "daemon/http/response.h"
 #include "daemon/http/route.h"
@@ -42,7 +44,7 @@ struct exec_run {
     struct api_call call;          /* req referenced */
     struct api_ctx *ctx;
     char id[STORE_ID_SIZE];
-    bool counted;                     /* api_idle_stream() opened */
+    bool counted;                     /* ctl_idle_stream() opened */
     bool streaming;
     /* the request, owned until the stream ends */
     char **argv, **env;
@@ -77,10 +79,9 @@ static void strv_free(char **v)
 static void run_free(struct exec_run *x)
 {
     if (x->counted)
-        api_idle_stream(x->ctx, x->id, false);
-    http_request_on_abort(x->call.req, NULL, NULL);
+        ctl_idle_stream(x->ctx->ctl, x->id, false);
     http_response_on_drain(x->call.req, NULL, NULL);
-    http_request_unref(x->call.req);
+    api_call_unhold(&x->call);
     strv_free(x->argv);
     strv_free(x->env);
     free(x->cwd);
@@ -284,11 +285,7 @@ static void on_end(void *ud, const struct agent_end *end)
 static void on_drain(struct http_request *req, void *ud)
 {
     struct exec_run *x = ud;
-    if (x->held && x->open) {
-        size_t n = x->held;
-        x->held = 0;
-        (void)host_stream_consumed(x->ctx->host, x->id, x->stream, n);
-    }
+    api_stream_credit_return(x->ctx->ctl->host, x->id, x->stream, x->open, &x->held);
 }
 
 static void on_abort(struct http_request *req, void *ud)
@@ -297,7 +294,7 @@ static void on_abort(struct http_request *req, void *ud)
     x->aborted = true;
     if (x->open) {
         /* §3.4.1: kill the command's group; on_end runs before this returns and frees x */
-        if (host_vm_exec_cancel(x->ctx->host, x->id, x->stream) == 0)
+        if (host_vm_exec_cancel(x->ctx->ctl->host, x->id, x->stream) == 0)
             return;
     }
     /* the stream is gone already (the VM went away): on_end came or will come */
@@ -417,7 +414,7 @@ static int build_env(struct exec_run *x, json_t *over)
 {
     struct store_env *envs = NULL;
     size_t n = 0;
-    int r = store_sandbox_envs_get(x->ctx->store, x->id, &envs, &n);
+    int r = store_sandbox_envs_get(x->ctx->ctl->store, x->id, &envs, &n);
     if (r < 0)
         return r;
     x->env = calloc(n + 3, sizeof(*x->env));
@@ -443,14 +440,10 @@ static int build_env(struct exec_run *x, json_t *over)
 static void on_exec_body(struct api_call *call, json_t *body)
 {
     struct api_ctx *ctx = call->ctx;
-    struct exec_run *x = calloc(1, sizeof(*x));
-    if (!x) {
-        api_reply_internal(call, "exec", -ENOMEM);
+    struct exec_run *x = api_call_hold(call, sizeof(*x), "exec");
+    if (!x)
         return;
-    }
-    x->call = *call;
     x->ctx = ctx;
-    http_request_ref(call->req);
     for (int i = 0; i < 2; i++) {
         buf_init(&x->out[i], EXEC_OUT_CAP);
         buf_init(&x->carry[i], 16);
@@ -460,7 +453,7 @@ static void on_exec_body(struct api_call *call, json_t *body)
     store_sandbox_init(&sb);
     json_t *env = NULL;
     if (ids_canonical(IDS_SANDBOX_PREFIX, p->seg[2], p->seg_len[2], x->id, sizeof(x->id)) < 0 ||
-        store_sandbox_get(ctx->store, call->auth.user_id, x->id, &sb) < 0) {
+        store_sandbox_get(ctx->ctl->store, call->auth.user_id, x->id, &sb) < 0) {
         api_reply_fail_str(call, 404, "sandbox not found");
         goto out_free;
     }
@@ -477,7 +470,7 @@ static void on_exec_body(struct api_call *call, json_t *body)
                                 "sandbox is not running");
         goto out_free;
     }
-    if (!ctx->host) {
+    if (!ctx->ctl->host) {
         api_reply_error(call, 503, "the vm layer is not available; retry later", "unavailable");
         goto out_free;
     }
@@ -493,18 +486,18 @@ static void on_exec_body(struct api_call *call, json_t *body)
     x->req.stdin_data = x->stdin_data;
     x->req.stdin_len = x->stdin_len;
     x->ops = (struct agent_stream_ops){ .on_data = on_data, .on_end = on_end };
-    if (x->streaming && !(x->hb = evtimer_new(ctx->base, on_hb, x))) {
+    if (x->streaming && !(x->hb = evtimer_new(ctx->ctl->base, on_hb, x))) {
         api_reply_internal(call, "exec", -ENOMEM);
         goto out_free;
     }
     x->starting = true;
     x->t0_us = mono_now_us();
-    r = host_vm_exec(ctx->host, x->id, &x->req, &x->ops, x, &x->stream);
+    r = host_vm_exec(ctx->ctl->host, x->id, &x->req, &x->ops, x, &x->stream);
     x->starting = false;
     if (r == 0) {
         /* an open exec keeps the sandbox active (§2.14.8) until its request ends */
         x->counted = true;
-        api_idle_stream(ctx, x->id, true);
+        ctl_idle_stream(ctx->ctl, x->id, true);
     }
     if (r < 0) {
         if (r == -ENOENT || r == -EBUSY || r == -ENOTCONN)

@@ -3,7 +3,7 @@
  * has ended and the HTTP side is done with it (answered, body finished, or client gone). The
  * body is paused while the agent has no credit (host_stream_write() took less) and resumed
  * from on_credit; downloads hold the agent's credit while the socket is backed up. */
-#include "daemon/api/files.h"
+#include "daemon/api/routes.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -14,7 +14,9 @@
 
 #include "common/buf.h"
 #include "daemon/api/api.h"
+#include "daemon/ctl/ctl.h"
 #include "daemon/api/reply.h"
+#include "daemon/api/stream_credit.h"
 #include "daemon/http/request.h"
 #include "daemon/http/response.h"
 #include "daemon/http/route.h"
@@ -47,9 +49,8 @@ static void run_maybe_free(struct file_run *x)
 {
     if (x->host_open || x->body_live || !(x->answered || x->aborted))
         return;
-    http_request_on_abort(x->call.req, NULL, NULL);
     http_response_on_drain(x->call.req, NULL, NULL);
-    http_request_unref(x->call.req);
+    api_call_unhold(&x->call);
     buf_release(&x->pending);
     free(x);
 }
@@ -63,7 +64,7 @@ static struct file_run *run_new(struct api_call *call)
     struct store_sandbox sb;
     store_sandbox_init(&sb);
     if (ids_canonical(IDS_SANDBOX_PREFIX, p->seg[2], p->seg_len[2], id, sizeof(id)) < 0 ||
-        store_sandbox_get(ctx->store, call->auth.user_id, id, &sb) < 0) {
+        store_sandbox_get(ctx->ctl->store, call->auth.user_id, id, &sb) < 0) {
         api_reply_fail_str(call, 404, "sandbox not found");
         return NULL;
     }
@@ -79,21 +80,17 @@ static struct file_run *run_new(struct api_call *call)
         api_reply_invalid_state(call, store_state_to_string(st), "sandbox is not running");
         return NULL;
     }
-    if (!ctx->host) {
+    if (!ctx->ctl->host) {
         api_reply_error(call, 503, "the vm layer is not available; retry later", "unavailable");
         return NULL;
     }
-    struct file_run *x = calloc(1, sizeof(*x));
-    if (!x) {
-        api_reply_internal(call, "files", -ENOMEM);
+    struct file_run *x = api_call_hold(call, sizeof(*x), "files");
+    if (!x)
         return NULL;
-    }
-    x->call = *call;
     x->ctx = ctx;
     memcpy(x->id, id, sizeof(x->id));
     snprintf(x->path, sizeof(x->path), "%s", path);
     buf_init(&x->pending, 1u << 20);
-    http_request_ref(call->req);
     return x;
 }
 
@@ -142,7 +139,7 @@ static void on_abort(struct http_request *req, void *ud)
         api_reply_done(&x->call, 499);
     if (x->host_open) {
         /* ends the stream at once (on_end runs inside and may free x) */
-        (void)host_vm_exec_cancel(x->ctx->host, x->id, x->stream);
+        (void)host_vm_exec_cancel(x->ctx->ctl->host, x->id, x->stream);
         return;
     }
     run_maybe_free(x);
@@ -153,7 +150,7 @@ static void on_abort(struct http_request *req, void *ud)
 static void put_flush(struct file_run *x)
 {
     while (x->pending.len && x->host_open) {
-        ssize_t n = host_stream_write(x->ctx->host, x->id, x->stream, x->pending.data,
+        ssize_t n = host_stream_write(x->ctx->ctl->host, x->id, x->stream, x->pending.data,
                                       x->pending.len);
         if (n <= 0)
             return; /* on_credit comes back (or on_end: the stream broke) */
@@ -163,7 +160,7 @@ static void put_flush(struct file_run *x)
         return;
     if (x->body_done && !x->finished && x->host_open) {
         x->finished = true;
-        (void)host_stream_finish(x->ctx->host, x->id, x->stream);
+        (void)host_stream_finish(x->ctx->ctl->host, x->id, x->stream);
     } else if (!x->body_done && x->body_live) {
         http_request_resume_body(x->call.req);
     }
@@ -199,7 +196,7 @@ static int on_body_data(struct http_request *req, const uint8_t *p, size_t len, 
     }
     size_t off = 0;
     if (!x->pending.len) {
-        ssize_t n = host_stream_write(x->ctx->host, x->id, x->stream, p, len);
+        ssize_t n = host_stream_write(x->ctx->ctl->host, x->id, x->stream, p, len);
         if (n < 0) {
             x->body_live = false;
             run_maybe_free(x);
@@ -235,7 +232,7 @@ static void on_body_end(struct http_request *req, int err, void *ud)
         x->answered = true;
     }
     if (x->host_open) {
-        (void)host_vm_exec_cancel(x->ctx->host, x->id, x->stream); /* may free x */
+        (void)host_vm_exec_cancel(x->ctx->ctl->host, x->id, x->stream); /* may free x */
         return;
     }
     run_maybe_free(x);
@@ -254,7 +251,7 @@ void api_sandbox_file_put(struct api_call *call)
         return;
     }
     x->ops = (struct agent_stream_ops){ .on_credit = on_put_credit, .on_end = on_put_end };
-    int r = host_vm_file_put_start(x->ctx->host, x->id, x->path, 0644, &x->ops, x, &x->stream);
+    int r = host_vm_file_put_start(x->ctx->ctl->host, x->id, x->path, 0644, &x->ops, x, &x->stream);
     if (r < 0) {
         reply_start_error(x, r);
         run_maybe_free(x);
@@ -267,7 +264,7 @@ void api_sandbox_file_put(struct api_call *call)
     if (r < 0) {
         x->body_live = false;
         x->aborted = true; /* detached or already answered: nothing to say */
-        (void)host_vm_exec_cancel(x->ctx->host, x->id, x->stream);
+        (void)host_vm_exec_cancel(x->ctx->ctl->host, x->id, x->stream);
     }
 }
 
@@ -298,11 +295,7 @@ static int on_get_data(void *ud, uint16_t type, const uint8_t *p, size_t len, bo
 static void on_get_drain(struct http_request *req, void *ud)
 {
     struct file_run *x = ud;
-    if (x->held && x->host_open) {
-        size_t n = x->held;
-        x->held = 0;
-        (void)host_stream_consumed(x->ctx->host, x->id, x->stream, n);
-    }
+    api_stream_credit_return(x->ctx->ctl->host, x->id, x->stream, x->host_open, &x->held);
 }
 
 static void on_get_end(void *ud, const struct agent_end *end)
@@ -332,7 +325,7 @@ void api_sandbox_file_get(struct api_call *call)
         return;
     x->ops = (struct agent_stream_ops){ .on_info = on_get_info, .on_data = on_get_data,
                                         .on_end = on_get_end };
-    int r = host_vm_file_get(x->ctx->host, x->id, x->path, &x->ops, x, &x->stream);
+    int r = host_vm_file_get(x->ctx->ctl->host, x->id, x->path, &x->ops, x, &x->stream);
     if (r < 0) {
         reply_start_error(x, r);
         run_maybe_free(x);

@@ -4,6 +4,7 @@
 #include "daemon/api/metrics.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,49 +13,54 @@
 static const double bounds[API_METRICS_BUCKETS] = { 0.001, 0.005, 0.01, 0.025, 0.05,
                                                     0.1,   0.25,  0.5,  1,     5 };
 
-static void *grow(void *p, size_t *cap, size_t n, size_t elem)
+/* Element i of the array *v (*n elements of elem bytes), or, when i == *n, a new zeroed one
+ * appended (the array grows by doubling). NULL when out of memory. */
+static void *slot(void **v, size_t *n, size_t *cap, size_t elem, size_t i)
 {
-    if (n < *cap)
-        return p;
-    size_t nc = *cap ? *cap * 2 : 16;
-    void *q = realloc(p, nc * elem);
-    if (q)
+    if (i < *n)
+        return (char *)*v + i * elem;
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 16;
+        void *q = realloc(*v, nc * elem);
+        if (!q)
+            return NULL;
+        *v = q;
         *cap = nc;
-    return q;
+    }
+    void *e = (char *)*v + (*n)++ * elem;
+    memset(e, 0, elem);
+    return e;
+}
+
+static bool same(const char *route, const char *method, const char *r, const char *me)
+{
+    return strcmp(route, r) == 0 && strcmp(method, me) == 0;
 }
 
 void api_metrics_observe(struct api_metrics *m, const char *route, const char *method, int code,
                          double seconds)
 {
-    size_t i;
-    for (i = 0; i < m->n_series; i++) {
-        struct api_metric_series *s = &m->series[i];
-        if (s->code == code && strcmp(s->route, route) == 0 && strcmp(s->method, method) == 0)
-            break;
-    }
-    if (i == m->n_series) {
-        void *q = grow(m->series, &m->cap_series, m->n_series, sizeof(*m->series));
-        if (!q)
-            return;
-        m->series = q;
-        m->series[m->n_series++] =
-            (struct api_metric_series){ .route = route, .method = method, .code = code };
-    }
-    m->series[i].count++;
-    for (i = 0; i < m->n_hist; i++)
-        if (strcmp(m->hist[i].route, route) == 0 && strcmp(m->hist[i].method, method) == 0)
-            break;
-    if (i == m->n_hist) {
-        void *q = grow(m->hist, &m->cap_hist, m->n_hist, sizeof(*m->hist));
-        if (!q)
-            return;
-        m->hist = q;
-        memset(&m->hist[m->n_hist], 0, sizeof(*m->hist));
-        m->hist[m->n_hist].route = route;
-        m->hist[m->n_hist].method = method;
-        m->n_hist++;
-    }
-    struct api_metric_hist *h = &m->hist[i];
+    size_t i = 0;
+    while (i < m->n_series && !(m->series[i].code == code &&
+                                same(m->series[i].route, m->series[i].method, route, method)))
+        i++;
+    void *v = m->series;
+    struct api_metric_series *s = slot(&v, &m->n_series, &m->cap_series, sizeof(*s), i);
+    m->series = v;
+    if (!s)
+        return;
+    *s = (struct api_metric_series){ .route = route, .method = method, .code = code,
+                                     .count = s->count + 1 };
+    i = 0;
+    while (i < m->n_hist && !same(m->hist[i].route, m->hist[i].method, route, method))
+        i++;
+    v = m->hist;
+    struct api_metric_hist *h = slot(&v, &m->n_hist, &m->cap_hist, sizeof(*h), i);
+    m->hist = v;
+    if (!h)
+        return;
+    h->route = route;
+    h->method = method;
     for (size_t b = 0; b < API_METRICS_BUCKETS; b++) {
         if (seconds <= bounds[b]) {
             h->bucket[b]++;

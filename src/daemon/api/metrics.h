@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* metrics.h: request counters and latency histograms of the API (spec/API.md §5.2), rendered in
+/* metrics.h: request counters and latency histograms of the API (docs/api.md §5.2), rendered in
  * the Prometheus text format by the metrics listener. Labels are route templates, never ids. */
 #pragma once
 

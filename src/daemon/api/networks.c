@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* networks.c: private networks (spec/API.md §2.5, §3.8): create, list, get with members,
- * delete, and a sandbox's attach and detach. Members of one network reach each other on any
- * port and resolve each other by name through hearthd's DNS (netplane.c); a running member
- * gets its new address live (the agent's NETCFG), a paused one when it next runs. */
-#include "daemon/api/networks.h"
+/* networks.c: the routes of private networks (docs/api.md §2.5, §3.8): list, get with
+ * members, and create, delete, a sandbox's attach and detach through the control layer
+ * (ctl/network_ops.h, ctl/sandbox_ops.h). */
+#include "daemon/api/routes.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -12,34 +11,17 @@
 
 #include "common/timefmt.h"
 #include "daemon/api/api.h"
-#include "daemon/api/netplane.h"
 #include "daemon/api/reply.h"
 #include "daemon/api/sandboxes.h"
+#include "daemon/ctl/ctl.h"
+#include "daemon/ctl/network_ops.h"
+#include "daemon/ctl/sandbox_check.h"
+#include "daemon/ctl/sandbox_ops.h"
 #include "daemon/http/request.h"
 #include "daemon/http/route.h"
 #include "daemon/log.h"
 #include "daemon/store/ids.h"
 #include "daemon/store/store.h"
-
-#define MAX_NETWORKS_PER_USER 256
-
-/* Where attach and detach are accepted (§3.8.5): live when running, stored when paused/error. */
-#define ATTACH_STATES                                                                            \
-    (STORE_STATE_BIT(STORE_RUNNING) | STORE_STATE_BIT(STORE_PAUSED) |                            \
-     STORE_STATE_BIT(STORE_ERROR))
-
-bool api_network_name_valid(const char *s, size_t len)
-{
-    if (len == 0 || len > 63 || strlen(s) != len || strncmp(s, "net-", 4) == 0)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-        bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (i > 0 && c == '-');
-        if (!ok)
-            return false;
-    }
-    return true;
-}
 
 static void set_time(json_t *o, const char *key, int64_t ms)
 {
@@ -57,22 +39,6 @@ static json_t *network_view(const struct store_network *n)
     return o;
 }
 
-int api_network_resolve(struct api_ctx *ctx, const char *user_id, const char *ref,
-                        struct store_network *ret)
-{
-    char canon[STORE_ID_SIZE];
-    size_t len = strlen(ref);
-    /* an id-shaped reference is an id only (§1.9), matched case-insensitively */
-    if (len > 4 && strncasecmp(ref, IDS_NETWORK_PREFIX, 4) == 0) {
-        if (ids_canonical(IDS_NETWORK_PREFIX, ref, len, canon, sizeof(canon)) < 0)
-            return -ENOENT;
-        ref = canon;
-    } else if (!api_network_name_valid(ref, len)) {
-        return -ENOENT;
-    }
-    return store_network_get(ctx->store, user_id, ref, ret);
-}
-
 /* The {ref} path segment i as a NUL-terminated string; false (404 answered) when unusable. */
 static bool path_ref(struct api_call *call, unsigned i, char out[80])
 {
@@ -86,10 +52,14 @@ static bool path_ref(struct api_call *call, unsigned i, char out[80])
     return true;
 }
 
-static bool load_network(struct api_call *call, const char *ref, struct store_network *n,
-                         bool live_only)
+/* The caller's network named by the {ref} path segment 2 (deleted ones too unless
+ * live_only); false (404, 500 answered) when there is none. */
+static bool load_network(struct api_call *call, struct store_network *n, bool live_only)
 {
-    int r = api_network_resolve(call->ctx, call->auth.user_id, ref, n);
+    char ref[80];
+    if (!path_ref(call, 2, ref))
+        return false;
+    int r = ctl_network_resolve(call->ctx->ctl, call->auth.user_id, ref, n);
     if (r == 0 && live_only && n->deleted_at)
         r = -ENOENT;
     if (r == -ENOENT)
@@ -107,8 +77,8 @@ void api_network_list(struct api_call *call)
     struct store_network *v = NULL;
     size_t n = 0;
     uint64_t total = 0;
-    int r = store_network_list(call->ctx->store, call->auth.user_id, pg.limit, pg.offset, &v, &n,
-                               &total);
+    int r = store_network_list(call->ctx->ctl->store, call->auth.user_id, pg.limit, pg.offset,
+                               &v, &n, &total);
     if (r < 0) {
         api_reply_internal(call, "list networks", r);
         return;
@@ -124,48 +94,19 @@ static void create_body(struct api_call *call, json_t *body)
 {
     json_t *name = json_is_object(body) ? json_object_get(body, "name") : NULL;
     if (!json_is_string(name) ||
-        !api_network_name_valid(json_string_value(name), json_string_length(name))) {
+        !ctl_network_name_valid(json_string_value(name), json_string_length(name))) {
         api_reply_field(call, "name",
                         "must match ^[a-z0-9][a-z0-9-]{0,62}$ and not begin with net-",
                         "invalid_request");
         return;
     }
-    struct store_network *v = NULL;
-    size_t n = 0;
-    uint64_t total = 0;
-    int r = store_network_list(call->ctx->store, call->auth.user_id, 0, 0, &v, &n, &total);
-    free(v);
-    if (r == 0 && total >= MAX_NETWORKS_PER_USER) {
-        api_reply_fail_code(call, 403, "quota_exceeded", "network quota reached");
-        return;
-    }
-    struct store_network net = { .created_at = timefmt_now_ms() };
-    snprintf(net.user_id, sizeof(net.user_id), "%s", call->auth.user_id);
-    snprintf(net.name, sizeof(net.name), "%s", json_string_value(name));
-    if (ids_new_network(net.id) < 0) {
-        api_reply_internal(call, "new network id", -EIO);
-        return;
-    }
-    /* a subnet freed by a delete may be taken again; retry past a collision */
-    for (int attempt = 0; attempt < 3; attempt++) {
-        r = api_net_alloc_subnet(call->ctx, net.subnet);
-        if (r == 0)
-            r = store_network_insert(call->ctx->store, &net);
-        if (r != -EADDRINUSE)
-            break;
-    }
-    if (r == -EEXIST) {
-        char msg[128];
-        snprintf(msg, sizeof(msg), "name already in use: %s", net.name);
-        api_reply_field(call, "name", msg, "name_taken");
-    } else if (r == -EADDRNOTAVAIL) {
-        api_reply_error(call, 503, "no free network address range", "no_capacity");
-    } else if (r < 0) {
-        api_reply_internal(call, "create network", r);
-    } else {
-        api_net_subnet_added(call->ctx, net.subnet);
+    struct store_network net;
+    struct ctl_error e;
+    if (ctl_network_create(call->ctx->ctl, call->auth.user_id, json_string_value(name), &net,
+                           &e) < 0)
+        api_reply_ctl(call, &e);
+    else
         api_reply_ok(call, network_view(&net));
-    }
 }
 
 void api_network_create(struct api_call *call)
@@ -175,13 +116,12 @@ void api_network_create(struct api_call *call)
 
 void api_network_get(struct api_call *call)
 {
-    char ref[80];
     struct store_network n;
-    if (!path_ref(call, 2, ref) || !load_network(call, ref, &n, true))
+    if (!load_network(call, &n, true))
         return;
     struct store_member *m = NULL;
     size_t nm = 0;
-    int r = store_member_list(call->ctx->store, n.id, NULL, &m, &nm);
+    int r = store_member_list(call->ctx->ctl->store, n.id, NULL, &m, &nm);
     if (r < 0) {
         api_reply_internal(call, "list members", r);
         return;
@@ -202,66 +142,29 @@ void api_network_get(struct api_call *call)
 
 void api_network_delete(struct api_call *call)
 {
-    char ref[80];
     struct store_network n;
-    if (!path_ref(call, 2, ref) || !load_network(call, ref, &n, false))
+    if (!load_network(call, &n, false))
         return;
-    uint64_t members = 0;
-    int r = store_network_delete(call->ctx->store, call->auth.user_id, n.id, timefmt_now_ms(),
-                                 &members);
-    if (r == -EBUSY) {
-        char msg[64];
-        snprintf(msg, sizeof(msg), "network has %llu member%s", (unsigned long long)members,
-                 members == 1 ? "" : "s");
-        api_reply_fail_code(call, 409, "in_use", msg);
-        return;
-    }
-    if (r < 0 && r != -EALREADY) { /* a repeat by id answers like the first call (§1.11) */
-        api_reply_internal(call, "delete network", r);
-        return;
-    }
-    if (r == 0)
-        api_net_subnet_released(call->ctx, n.subnet);
-    api_reply_ok(call, json_pack("{s:b}", "ok", 1));
+    struct ctl_error e;
+    api_reply_ctl_ok(call, ctl_network_delete(call->ctx->ctl, call->auth.user_id, &n, &e), &e);
 }
 
 /* ---- a sandbox's memberships ---- */
 
-static bool attach_state_ok(struct api_call *call, const struct store_sandbox *sb)
-{
-    if (STORE_STATE_BIT(sb->status) & ATTACH_STATES)
-        return true;
-    api_reply_invalid_state(call, store_state_to_string(sb->status),
-                            "networks can change only while running, paused or in error");
-    return false;
-}
-
 static void attach_body(struct api_call *call, json_t *body)
 {
     char id[STORE_ID_SIZE];
-    struct store_sandbox sb;
-    if (!api_sandbox_path_id(call, 2, id) || !api_sandbox_load(call, id, &sb))
+    if (!api_sandbox_owned(call, id)) /* a foreign id is 404 whatever the body */
         return;
     json_t *ref = json_is_object(body) ? json_object_get(body, "id") : NULL;
-    struct store_network n;
     if (!json_is_string(ref) || json_string_length(ref) == 0) {
         api_reply_field(call, "id", "required string: a network id or name", "invalid_request");
-    } else if (attach_state_ok(call, &sb) &&
-               load_network(call, json_string_value(ref), &n, true)) {
-        int r = api_net_join(call->ctx, n.id, n.subnet, id);
-        if (r == -E2BIG) {
-            api_reply_fail_code(call, 409, "limit_reached", "a sandbox joins at most 8 networks");
-        } else if (r == -EADDRNOTAVAIL) {
-            api_reply_error(call, 503, "the network has no free address", "no_capacity");
-        } else if (r < 0 && r != -EEXIST) {
-            api_reply_internal(call, "join network", r);
-        } else {
-            if (r == 0 && sb.status == STORE_RUNNING)
-                api_net_refresh(call->ctx, id, true);
-            api_reply_ok(call, json_pack("{s:b}", "ok", 1));
-        }
+        return;
     }
-    store_sandbox_release(&sb);
+    struct ctl_caller who = api_caller(call);
+    struct ctl_error e;
+    int r = ctl_sandbox_network_attach(call->ctx->ctl, &who, id, json_string_value(ref), &e);
+    api_reply_ctl_ok(call, r, &e);
 }
 
 void api_sandbox_network_attach(struct api_call *call)
@@ -272,20 +175,9 @@ void api_sandbox_network_attach(struct api_call *call)
 void api_sandbox_network_detach(struct api_call *call)
 {
     char id[STORE_ID_SIZE], ref[80];
-    struct store_sandbox sb;
-    if (!api_sandbox_path_id(call, 2, id) || !api_sandbox_load(call, id, &sb))
+    if (!api_sandbox_owned(call, id) || !path_ref(call, 4, ref))
         return;
-    struct store_network n;
-    if (path_ref(call, 4, ref) && attach_state_ok(call, &sb) &&
-        load_network(call, ref, &n, false)) {
-        int r = store_member_remove(call->ctx->store, n.id, id);
-        if (r < 0 && r != -ENOENT) {
-            api_reply_internal(call, "leave network", r);
-        } else {
-            if (r == 0 && sb.status == STORE_RUNNING)
-                api_net_refresh(call->ctx, id, true);
-            api_reply_ok(call, json_pack("{s:b}", "ok", 1));
-        }
-    }
-    store_sandbox_release(&sb);
+    struct ctl_caller who = api_caller(call);
+    struct ctl_error e;
+    api_reply_ctl_ok(call, ctl_sandbox_network_detach(call->ctx->ctl, &who, id, ref, &e), &e);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "daemon/api/api.h"
+#include "daemon/ctl/ctl.h"
 #include "common/mono.h"
 #include "daemon/api/jsend.h"
 #include "daemon/http/request.h"
@@ -85,6 +86,96 @@ void api_reply_internal(const struct api_call *call, const char *what, int err)
     api_reply_error(call, 500, "internal error", "internal");
 }
 
+/* How each control-layer code answers (docs/api.md §1.4). */
+enum ctl_reply_kind {
+    KIND_FIELD,     /* 400 {"<field>":msg,"code":code} */
+    KIND_CODE,      /* status {"code":code,"message":msg} */
+    KIND_STR,       /* status "msg" */
+    KIND_STATE,     /* 409 invalid_state with the state */
+    KIND_ERROR,     /* status error envelope with msg */
+    KIND_INTERNAL,  /* 500 "internal error", what and err logged */
+};
+
+static const struct {
+    enum ctl_reply_kind kind;
+    int status;
+    const char *code;
+} ctl_replies[CTL_CODE__COUNT] = {
+    [CTL_E_INVALID] = { KIND_FIELD, 400, "invalid_request" },
+    [CTL_E_NAME_TAKEN] = { KIND_FIELD, 400, "name_taken" },
+    [CTL_E_UNKNOWN_REF] = { KIND_FIELD, 400, "unknown_reference" },
+    [CTL_E_FORBIDDEN] = { KIND_CODE, 403, "forbidden" },
+    [CTL_E_QUOTA] = { KIND_CODE, 403, "quota_exceeded" },
+    [CTL_E_NOT_FOUND] = { KIND_STR, 404, NULL },
+    [CTL_E_INVALID_STATE] = { KIND_STATE, 409, "invalid_state" },
+    [CTL_E_LIMIT_REACHED] = { KIND_CODE, 409, "limit_reached" },
+    [CTL_E_IN_USE] = { KIND_CODE, 409, "in_use" },
+    [CTL_E_UNAVAILABLE] = { KIND_ERROR, 503, "unavailable" },
+    [CTL_E_NO_CAPACITY] = { KIND_ERROR, 503, "no_capacity" },
+    [CTL_E_BOOT_FAILED] = { KIND_ERROR, 500, "boot_failed" },
+    [CTL_E_FAILED] = { KIND_ERROR, 500, "internal" },
+    [CTL_E_INTERNAL] = { KIND_INTERNAL, 500, "internal" },
+};
+
+void api_reply_ctl(const struct api_call *call, const struct ctl_error *e)
+{
+    bool known = e->code > CTL_OK && e->code < CTL_CODE__COUNT;
+    enum ctl_reply_kind kind = known ? ctl_replies[e->code].kind : KIND_INTERNAL;
+    switch (kind) {
+    case KIND_FIELD:
+        api_reply_field(call, e->field, e->msg, ctl_replies[e->code].code);
+        return;
+    case KIND_CODE:
+        api_reply_fail_code(call, ctl_replies[e->code].status, ctl_replies[e->code].code,
+                            e->msg);
+        return;
+    case KIND_STR:
+        api_reply_fail_str(call, ctl_replies[e->code].status, e->msg);
+        return;
+    case KIND_STATE:
+        api_reply_invalid_state(call, e->state, e->msg);
+        return;
+    case KIND_ERROR:
+        api_reply_error(call, ctl_replies[e->code].status, e->msg, ctl_replies[e->code].code);
+        return;
+    case KIND_INTERNAL:
+        api_reply_internal(call, e->what ? e->what : ctl_code_to_string(e->code), e->err);
+        return;
+    }
+}
+
+void api_reply_ctl_ok(const struct api_call *call, int r, const struct ctl_error *e)
+{
+    if (r < 0)
+        api_reply_ctl(call, e);
+    else
+        api_reply_ok(call, json_pack("{s:b}", "ok", 1));
+}
+
+void *api_call_hold(const struct api_call *call, size_t size, const char *what)
+{
+    struct api_call *held = calloc(1, size);
+    if (!held) {
+        api_reply_internal(call, what, -ENOMEM);
+        return NULL;
+    }
+    *held = *call;
+    http_request_ref(call->req);
+    return held;
+}
+
+void api_call_unhold(struct api_call *held)
+{
+    http_request_on_abort(held->req, NULL, NULL);
+    http_request_unref(held->req);
+}
+
+struct ctl_caller api_caller(const struct api_call *call)
+{
+    return (struct ctl_caller){ .user_id = call->auth.user_id, .key_id = call->auth.key_id,
+                                .req_id = http_request_id(call->req) };
+}
+
 /* ---- JSON bodies ---- */
 
 struct body_wait {
@@ -92,6 +183,7 @@ struct body_wait {
     api_json_fn fn;
 };
 
+/* Keeps the abort callback: fn may have registered its own for the response phase. */
 static void body_free(struct body_wait *w)
 {
     http_request_unref(w->call.req);
@@ -143,14 +235,10 @@ static void on_body(struct http_request *req, int err, void *ud)
 
 void api_read_json(const struct api_call *call, api_json_fn fn)
 {
-    struct body_wait *w = calloc(1, sizeof(*w));
-    if (!w) {
-        api_reply_internal(call, "body", -ENOMEM);
+    struct body_wait *w = api_call_hold(call, sizeof(*w), "body");
+    if (!w)
         return;
-    }
-    w->call = *call;
     w->fn = fn;
-    http_request_ref(call->req);
     http_request_on_abort(call->req, on_body_abort, w);
     int r = http_request_read_body(call->req, 0, on_body, w);
     if (r < 0) {

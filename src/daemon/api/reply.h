@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* reply.h: what a route handler gets (struct api_call) and how it answers. Every answer goes
  * through these helpers so that each request is logged once and counted in the metrics with
- * its status. Also the shared request helpers: JSON bodies and pagination (spec/API.md §1.10). */
+ * its status. Also the shared request helpers: JSON bodies and pagination (docs/api.md §1.10). */
 #pragma once
 
 #include <jansson.h>
@@ -10,8 +10,10 @@
 #include <stdint.h>
 
 #include "daemon/api/auth.h"
+#include "daemon/ctl/sandbox_ops.h"
 
 struct api_ctx;
+struct ctl_error;
 struct http_request;
 
 enum api_auth_need {
@@ -25,7 +27,8 @@ typedef void (*api_handler_fn)(struct api_call *call);
 
 struct api_route {
     int method;              /* enum http_method */
-    const char *pattern;     /* "/v1/sandboxes/{*}" form: a "*" segment matches one segment, a final "**" one or more */
+    const char *pattern;     /* "/v1/sandboxes/{*}" form: a "*" segment matches one
+                                segment, a final "**" one or more */
     enum api_auth_need auth;
     bool head_ok;            /* HEAD served like GET (health probes only) */
     api_handler_fn fn;       /* NULL: 501 not_implemented */
@@ -61,8 +64,27 @@ void api_reply_invalid_state(const struct api_call *call, const char *state, con
 void api_reply_error(const struct api_call *call, int status, const char *msg, const char *code);
 /* 500 internal, logged with the errno and what failed. */
 void api_reply_internal(const struct api_call *call, const char *what, int err);
+/* The answer for a control-layer error (docs/api.md §1.4): 400 field errors
+ * (invalid_request, name_taken, unknown_reference), 403, 404, 409 (invalid_state and its
+ * state, limit_reached, in_use), 503 (unavailable, no_capacity), 500 (boot_failed, internal
+ * with the message, or the logged internal error). */
+void api_reply_ctl(const struct api_call *call, const struct ctl_error *e);
 /* For paths that answered through the http layer directly (e.g. 405): counts and logs. */
 void api_reply_done(const struct api_call *call, int status);
+
+/* A heap object of size bytes that begins with a copy of call, whose request it references,
+ * for a handler that answers later; NULL (500 answered) when out of memory. */
+void *api_call_hold(const struct api_call *call, size_t size, const char *what);
+/* Drops what api_call_hold took (the request reference and its abort callback); the caller
+ * frees the object. */
+void api_call_unhold(struct api_call *held);
+/* {"ok":true} when r is 0, else the control-layer error e. */
+void api_reply_ctl_ok(const struct api_call *call, int r, const struct ctl_error *e);
+
+struct ctl_caller;
+/* The caller of a control operation: call's user and key and its request id (borrowed from
+ * call). */
+struct ctl_caller api_caller(const struct api_call *call);
 
 /* Called with the parsed JSON body (borrowed; {} for an empty body; any JSON type). call is
  * freed when fn returns: copy it (and http_request_ref the request) to answer later. */

@@ -2,20 +2,17 @@
 /* router.c: the API's single HTTP handler (api.h). One table maps (method, path pattern) to a
  * handler with its authentication need; a known path with another method is 405 with Allow, an
  * unknown one 404 `route not found`, and routes of tiers not built yet answer 501
- * not_implemented (spec/API.md §0.2). Knows no resource; owns no state beyond the table. */
+ * not_implemented (docs/api.md §0.2). Knows no resource; owns no state beyond the table. */
 #include "daemon/api/api.h"
 
 #include <errno.h>
 #include <string.h>
 
-#include "daemon/api/catalog.h"
-#include "daemon/api/egress.h"
-#include "daemon/api/exec.h"
-#include "daemon/api/files.h"
-#include "daemon/api/networks.h"
 #include "daemon/api/reply.h"
+#include "daemon/api/routes.h"
 #include "daemon/api/sandboxes.h"
-#include "daemon/api/snapshots.h"
+#include "daemon/ctl/ctl.h"
+#include "daemon/ctl/idle.h"
 #include "common/mono.h"
 #include "daemon/api/jsend.h"
 #include "daemon/http/request.h"
@@ -107,7 +104,6 @@ void api_ctx_init(struct api_ctx *ctx)
 
 void api_ctx_release(struct api_ctx *ctx)
 {
-    api_snapshots_release(ctx);
     api_metrics_release(&ctx->metrics);
 }
 
@@ -222,7 +218,7 @@ void api_handle(struct http_request *req, void *ud)
         char id[40];
         memcpy(id, sp->seg[2], sp->seg_len[2]);
         id[sp->seg_len[2]] = '\0';
-        api_idle_touch(ctx, id);
+        ctl_idle_touch(ctx->ctl, id);
     }
     if (hit->fn)
         hit->fn(&call);

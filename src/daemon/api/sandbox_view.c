@@ -7,7 +7,7 @@
 #include <stdio.h>
 
 #include "common/timefmt.h"
-#include "daemon/api/api.h"
+#include "daemon/ctl/ctl.h"
 #include "daemon/store/store.h"
 
 static void set_time(json_t *o, const char *key, int64_t ms)
@@ -27,7 +27,7 @@ static void set_list(json_t *o, const char *key, const struct store_strv *v)
     json_object_set_new(o, key, a);
 }
 
-json_t *api_sandbox_view(const struct api_settings *set, const struct store_sandbox *sb)
+json_t *api_sandbox_view(const struct ctl_settings *set, const struct store_sandbox *sb)
 {
     const char *status = store_state_to_string(sb->status);
     json_t *o = json_pack("{s:s,s:s,s:s,s:i,s:I,s:I,s:s,s:s,s:s}", "id", sb->id, "name", sb->name,
@@ -47,7 +47,8 @@ json_t *api_sandbox_view(const struct api_settings *set, const struct store_sand
     if (sb->status == STORE_DESTROYED)
         set_time(o, "destroyed_at", sb->destroyed_at);
     if (sb->running_at > 0 && sb->spawn_ms >= 0) /* at most three decimals (§1.8) */
-        json_object_set_new(o, "spawn_ms", json_real((double)(int64_t)(sb->spawn_ms * 1000.0 + 0.5) / 1000.0));
+        json_object_set_new(o, "spawn_ms",
+                            json_real((double)(int64_t)(sb->spawn_ms * 1000.0 + 0.5) / 1000.0));
     json_object_set_new(o, "ingress_enabled", json_boolean(sb->ingress_enabled));
     if (sb->ingress_enabled && set->ingress_domain[0]) {
         char url[512], lower[STORE_ID_SIZE];
@@ -72,7 +73,7 @@ json_t *api_sandbox_view(const struct api_settings *set, const struct store_sand
     return o;
 }
 
-json_t *api_sandbox_create_view(const struct api_settings *set, const struct store_sandbox *sb)
+json_t *api_sandbox_create_view(const struct ctl_settings *set, const struct store_sandbox *sb)
 {
     json_t *o = api_sandbox_view(set, sb);
     if (o)

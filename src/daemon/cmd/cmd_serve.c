@@ -22,8 +22,13 @@
 #include "common/buf.h"
 #include "common/timefmt.h"
 #include "daemon/api/api.h"
-#include "daemon/api/netplane.h"
 #include "daemon/config.h"
+#include "daemon/ctl/ctl.h"
+#include "daemon/ctl/idle.h"
+#include "daemon/ctl/lifecycle.h"
+#include "daemon/ctl/netplane.h"
+#include "daemon/ctl/reconcile.h"
+#include "daemon/ctl/service.h"
 #include "daemon/api/jsend.h"
 #include "daemon/http/request.h"
 #include "daemon/http/response.h"
@@ -31,9 +36,7 @@
 #include "daemon/http/server.h"
 #include "daemon/host/host.h"
 #include "daemon/log.h"
-#include "daemon/api/snapshots.h"
 #include "daemon/net/dns.h"
-#include "daemon/reconcile.h"
 #include "daemon/store/store.h"
 
 #define ADMIN_KEY_FILE "admin.key"
@@ -45,6 +48,7 @@ struct hd_ctx {
     struct event_base *base;
     struct store *store;
     struct host *host;            /* NULL when the VM layer could not start (503s) */
+    struct ctl ctl;                 /* the control layer: store, host, loop, networking */
     struct api_ctx api;
     struct http_server *api_srv;
     struct http_server *metrics_srv;
@@ -181,8 +185,8 @@ static void on_metrics_request(struct http_request *req, void *ud)
                             "# HELP hearth_host_vms VMs on this host.\n"
                             "# TYPE hearth_host_vms gauge\n"
                             "hearth_host_vms{host=\"%s\"} %u\n",
-                        http_server_connections(hd->api_srv), hd->api.set.host_id,
-                        hd->api.host ? host_vm_count(hd->api.host) : 0);
+                        http_server_connections(hd->api_srv), hd->ctl.set.host_id,
+                        ctl_vm_count(&hd->ctl));
     if (r < 0) {
         buf_release(&b);
         (void)jsend_reply_error(req, 500, "cannot render metrics", "internal");
@@ -211,7 +215,7 @@ static void on_signal(evutil_socket_t sig, short what, void *ud)
         return;
     }
     hd->stopping = true;
-    hd->api.draining = true;
+    hd->ctl.draining = true;
     log_info(NULL, "shutting down: finishing in-flight requests", "{s:i,s:i}", "signal",
              (int)sig, "timeout_s", (int)hd->cfg.shutdown_timeout_s);
     unsigned ms = hd->cfg.shutdown_timeout_s * 1000;
@@ -250,7 +254,7 @@ static void remove_file(const char *dir, const char *name)
 
 static void fill_settings(struct hd_ctx *hd)
 {
-    struct api_settings *s = &hd->api.set;
+    struct ctl_settings *s = &hd->ctl.set;
     const struct hd_config *c = &hd->cfg;
     snprintf(s->region, sizeof(s->region), "%s", c->region);
     if (c->host_id[0])
@@ -279,7 +283,7 @@ static int start_host(struct hd_ctx *hd)
     if ((size_t)snprintf(run_root, sizeof(run_root), "%s/vms", hd->cfg.data_dir) >=
         sizeof(run_root))
         return -ENAMETOOLONG;
-    struct host_config hc = { .images_dir = hd->api.set.images_dir, .run_root = run_root,
+    struct host_config hc = { .images_dir = hd->ctl.set.images_dir, .run_root = run_root,
                               .accel = hd->cfg.accel, .cgroup_root = hd->cfg.cgroup_root };
     struct stat st;
     int r = 0;
@@ -299,8 +303,8 @@ static int start_host(struct hd_ctx *hd)
         hd->host = NULL;
         return 0;
     }
-    hd->api.host = hd->host;
-    host_set_on_exit(hd->host, api_on_vm_exit, &hd->api);
+    hd->ctl.host = hd->host;
+    host_set_on_exit(hd->host, ctl_on_vm_exit, &hd->ctl);
     char note[512];
     if (!host_cgroups(hd->host, note, sizeof(note)))
         log_warn(NULL, "vms run without cgroup limits", "{s:s,s:s}", "cgroup_root",
@@ -308,7 +312,7 @@ static int start_host(struct hd_ctx *hd)
     else if (note[0])
         log_warn(NULL, "vm cgroups lack some limits", "{s:s,s:s}", "cgroup_root",
                  hd->cfg.cgroup_root, "why", note);
-    return reconcile_run(hd->store, hd->host, hd->base, hd->api.set.host_id);
+    return reconcile_run(&hd->ctl);
 }
 
 /* Sandbox networking (docs/networking.md): the hearth namespace, DNS and the bandwidth meter,
@@ -319,7 +323,7 @@ static void start_net(struct hd_ctx *hd)
     const struct hd_config *c = &hd->cfg;
     char ns[CONFIG_NAME_SIZE], uplink[16], err[512] = "";
     config_net_names(c, ns, uplink);
-    struct api_net_settings s = {
+    struct ctl_net_settings s = {
         .net = { .ns_name = ns, .uplink_root_if = uplink, .uplink_net = c->net_uplink_net,
                  .sandbox_net = c->net_sandbox_net, .sandbox_prefix = c->net_sandbox_prefix,
                  .networks_net = c->net_networks_net,
@@ -332,10 +336,10 @@ static void start_net(struct hd_ctx *hd)
     }
     s.n_upstreams = c->n_dns_upstreams;
     if (!s.n_upstreams &&
-        dns_upstreams_from_resolv_conf("/etc/resolv.conf", s.upstreams, API_NET_MAX_UPSTREAMS,
+        dns_upstreams_from_resolv_conf("/etc/resolv.conf", s.upstreams, CTL_NET_MAX_UPSTREAMS,
                                        &s.n_upstreams) < 0)
         s.n_upstreams = 0;
-    int r = api_net_start(&hd->api, &s, err, sizeof(err));
+    int r = ctl_net_start(&hd->ctl, &s, err, sizeof(err));
     if (r < 0) {
         log_error(NULL, "networking unavailable: sandboxes get no address", "{s:s,s:s}",
                   "namespace", ns, "err", err);
@@ -353,7 +357,7 @@ static void start_net(struct hd_ctx *hd)
         if (rows[i].status == STORE_RUNNING)
             running[nr++] = rows[i].id;
     if (running)
-        api_net_reconcile(&hd->api, running, nr);
+        ctl_net_reconcile(&hd->ctl, running, nr);
     free(running);
     store_sandbox_array_free(rows, n);
 }
@@ -365,18 +369,19 @@ static int serve_run(struct hd_ctx *hd)
         return EXIT_HEARTHD;
     if (first_start_key(hd) < 0)
         return EXIT_HEARTHD;
-    hd->api.store = hd->store;
+    hd->ctl.store = hd->store;
+    hd->api.ctl = &hd->ctl;
     hd->api.started_ms = timefmt_now_ms();
     fill_settings(hd);
 
     hd->base = event_base_new();
     if (!hd->base)
         return EXIT_HEARTHD;
-    hd->api.base = hd->base;
+    hd->ctl.base = hd->base;
     if (start_host(hd) < 0)
         return EXIT_HEARTHD;
     start_net(hd);
-    if (api_idle_start(&hd->api) < 0)
+    if (ctl_idle_start(&hd->ctl) < 0)
         return EXIT_HEARTHD;
     hd->api_srv = http_server_new(hd->base, NULL, api_handle, &hd->api);
     if (!hd->api_srv)
@@ -400,8 +405,8 @@ static int serve_run(struct hd_ctx *hd)
         event_add(hd->sig_int, NULL) < 0)
         return EXIT_HEARTHD;
     log_info(NULL, "hearthd ready", "{s:s,s:s,s:s,s:s}", "data_dir", hd->cfg.data_dir,
-             "images_dir", hd->api.set.images_dir, "region", hd->api.set.region, "host_id",
-             hd->api.set.host_id);
+             "images_dir", hd->ctl.set.images_dir, "region", hd->ctl.set.region, "host_id",
+             hd->ctl.set.host_id);
     if (event_base_dispatch(hd->base) < 0)
         return EXIT_HEARTHD;
     log_info(NULL, "stopped", NULL);
@@ -410,8 +415,7 @@ static int serve_run(struct hd_ctx *hd)
 
 static void serve_release(struct hd_ctx *hd)
 {
-    api_snapshots_stop(&hd->api);
-    api_net_stop(&hd->api);
+    ctl_service_stop(&hd->ctl);
     /* VMs outlive hearthd (DESIGN §6): the next start re-adopts them */
     host_free_keep_vms(hd->host);
     http_server_free(hd->api_srv);
@@ -428,6 +432,7 @@ static void serve_release(struct hd_ctx *hd)
     }
     store_close(hd->store);
     api_ctx_release(&hd->api);
+    ctl_service_release(&hd->ctl);
 }
 
 int cmd_serve(int argc, char **argv)
@@ -462,6 +467,7 @@ int cmd_serve(int argc, char **argv)
         return EXIT_USAGE;
     }
     log_set_level(hd->cfg.log_level);
+    ctl_init(&hd->ctl);
     api_ctx_init(&hd->api);
     int rc = serve_run(hd);
     serve_release(hd);

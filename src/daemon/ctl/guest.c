@@ -2,7 +2,7 @@
 /* guest.c: one-shot commands in a guest for the API's own chores (guest.h). Owns a copy of the
  * argv and the output buffer of each chore until its done callback returned; knows nothing of
  * the store or HTTP. */
-#include "daemon/api/guest.h"
+#include "daemon/ctl/guest.h"
 
 #include <errno.h>
 #include <stdbool.h>

@@ -3,7 +3,7 @@
  * is the truth (addresses, memberships, rules, quota and counters); the kernel (net.h) follows
  * it whenever a VM starts, stops or a setting changes, and the DNS server asks here who is
  * asking and which names hearth answers itself. */
-#include "daemon/api/netplane.h"
+#include "daemon/ctl/netplane.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,7 +19,7 @@
 #include <jansson.h>
 
 #include "common/timefmt.h"
-#include "daemon/api/api.h"
+#include "daemon/ctl/ctl.h"
 #include "daemon/host/host.h"
 #include "common/mono.h"
 #include "daemon/log.h"
@@ -35,7 +35,7 @@ struct np_addr {
     char id[STORE_ID_SIZE];
 };
 
-/* A tap hearthd holds open for a paused sandbox (api_net_vm_stopped() with keep_tap). */
+/* A tap hearthd holds open for a paused sandbox (ctl_net_vm_stopped() with keep_tap). */
 struct np_tap {
     char id[STORE_ID_SIZE];
     int fd;
@@ -45,8 +45,8 @@ struct np_tap {
  * not free). */
 #define KEPT_TAPS_MAX 256
 
-struct api_net {
-    struct api_ctx *ctx;
+struct ctl_net {
+    struct ctl *ctx;
     struct net *net;
     struct net_config cfg;
     char ns_name[64], uplink[16];
@@ -84,9 +84,17 @@ static int cmp_u32(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Every held address, sorted, for allocation. */
-static int used_ips(struct api_net *n, uint32_t **ret, size_t *ret_n)
+/* Addresses in use, sorted (host order). */
+struct ip_set {
+    uint32_t *v;
+    size_t n;
+};
+
+/* Every held address, sorted, for allocation (free ret->v); -ENETDOWN without networking. */
+static int used_ips(struct ctl_net *n, struct ip_set *ret)
 {
+    if (!n)
+        return -ENETDOWN;
     struct store_strv v = { 0 };
     int r = store_ips_in_use(n->ctx->store, &v);
     if (r < 0)
@@ -99,15 +107,14 @@ static int used_ips(struct api_net *n, uint32_t **ret, size_t *ret_n)
     for (size_t i = 0; i < v.n; i++)
         ips[i] = ip_parse(v.v[i]);
     qsort(ips, v.n, sizeof(*ips), cmp_u32);
-    *ret = ips;
-    *ret_n = v.n;
+    *ret = (struct ip_set){ .v = ips, .n = v.n };
     store_strv_free(&v);
     return 0;
 }
 
-static bool ip_used(const uint32_t *ips, size_t n, uint32_t ip)
+static bool ip_used(const struct ip_set *s, uint32_t ip)
 {
-    return bsearch(&ip, ips, n, sizeof(*ips), cmp_u32) != NULL;
+    return bsearch(&ip, s->v, s->n, sizeof(*s->v), cmp_u32) != NULL;
 }
 
 /* Makes room for element n of *v (doubling; 16 to start). false when out of memory. */
@@ -126,7 +133,7 @@ static bool room_for_one(void **v, size_t n, size_t *cap, size_t elem)
 
 /* ---- the address map the DNS server reads ---- */
 
-static void addrs_forget(struct api_net *n, const char *id)
+static void addrs_forget(struct ctl_net *n, const char *id)
 {
     size_t k = 0;
     for (size_t i = 0; i < n->n_addrs; i++)
@@ -135,7 +142,7 @@ static void addrs_forget(struct api_net *n, const char *id)
     n->n_addrs = k;
 }
 
-static void addrs_add(struct api_net *n, const char *id, uint32_t ip)
+static void addrs_add(struct ctl_net *n, const char *id, uint32_t ip)
 {
     if (!ip)
         return;
@@ -146,7 +153,7 @@ static void addrs_add(struct api_net *n, const char *id, uint32_t ip)
     n->n_addrs++;
 }
 
-static const char *addrs_find(const struct api_net *n, uint32_t ip)
+static const char *addrs_find(const struct ctl_net *n, uint32_t ip)
 {
     for (size_t i = 0; i < n->n_addrs; i++)
         if (n->addrs[i].ip == ip)
@@ -178,7 +185,7 @@ static void close_later(int fd)
 }
 
 /* Takes sandbox id's kept tap out of the list: its fd, or -1. */
-static int tap_take(struct api_net *n, const char *id)
+static int tap_take(struct ctl_net *n, const char *id)
 {
     for (size_t i = 0; i < n->n_taps; i++)
         if (strcmp(n->taps[i].id, id) == 0) {
@@ -190,7 +197,7 @@ static int tap_take(struct api_net *n, const char *id)
     return -1;
 }
 
-static void tap_keep(struct api_net *n, const char *id, int fd)
+static void tap_keep(struct ctl_net *n, const char *id, int fd)
 {
     if (n->n_taps == KEPT_TAPS_MAX)
         close_later(tap_take(n, n->taps[0].id));
@@ -205,14 +212,11 @@ static void tap_keep(struct api_net *n, const char *id, int fd)
 
 /* ---- allocation ---- */
 
-int api_net_alloc_ip(struct api_ctx *ctx, char out[STORE_IP_SIZE])
+int ctl_net_alloc_ip(struct ctl *ctx, char out[STORE_IP_SIZE])
 {
-    struct api_net *n = ctx->net;
-    if (!n)
-        return -ENETDOWN;
-    uint32_t *ips;
-    size_t nips;
-    int r = used_ips(n, &ips, &nips);
+    struct ctl_net *n = ctx->net;
+    struct ip_set used;
+    int r = used_ips(n, &used);
     if (r < 0)
         return r;
     uint32_t size = 1u << (32 - n->cfg.sandbox_prefix), base = n->cfg.sandbox_net;
@@ -220,20 +224,20 @@ int api_net_alloc_ip(struct api_ctx *ctx, char out[STORE_IP_SIZE])
     for (uint32_t k = 0; k < size; k++) {
         uint32_t off = (n->ip_cursor + k) % size, ip = base + off;
         /* .0 is the block, .1 the gateway; x.x.x.0 and .255 are avoided for guests' sake */
-        if (off < 2 || (ip & 0xff) == 0 || (ip & 0xff) == 0xff || ip_used(ips, nips, ip))
+        if (off < 2 || (ip & 0xff) == 0 || (ip & 0xff) == 0xff || ip_used(&used, ip))
             continue;
         n->ip_cursor = off + 1;
         ip_format(ip, out);
         r = 0;
         break;
     }
-    free(ips);
+    free(used.v);
     return r;
 }
 
-int api_net_alloc_subnet(struct api_ctx *ctx, char out[STORE_SUBNET_SIZE])
+int ctl_net_alloc_subnet(struct ctl *ctx, char out[STORE_SUBNET_SIZE])
 {
-    struct api_net *n = ctx->net;
+    struct ctl_net *n = ctx->net;
     if (!n)
         return -ENETDOWN;
     struct store_strv v = { 0 };
@@ -259,9 +263,9 @@ int api_net_alloc_subnet(struct api_ctx *ctx, char out[STORE_SUBNET_SIZE])
 }
 
 /* A network's "members reach each other" pair in or out of the data plane. */
-static void subnet_pair(struct api_ctx *ctx, const char *subnet, bool add)
+static void subnet_pair(struct ctl *ctx, const char *subnet, bool add)
 {
-    struct api_net *n = ctx->net;
+    struct ctl_net *n = ctx->net;
     char err[160];
     int r = !n ? 0 : add ? net_network_add(n->net, ip_parse(subnet), err, sizeof(err))
                          : net_network_remove(n->net, ip_parse(subnet), err, sizeof(err));
@@ -269,38 +273,34 @@ static void subnet_pair(struct api_ctx *ctx, const char *subnet, bool add)
         log_warn(NULL, "net: network pair", "{s:s,s:s}", "subnet", subnet, "err", err);
 }
 
-void api_net_subnet_added(struct api_ctx *ctx, const char *subnet)
+void ctl_net_subnet_added(struct ctl *ctx, const char *subnet)
 {
     subnet_pair(ctx, subnet, true);
 }
 
-void api_net_subnet_released(struct api_ctx *ctx, const char *subnet)
+void ctl_net_subnet_released(struct ctl *ctx, const char *subnet)
 {
     subnet_pair(ctx, subnet, false);
 }
 
-int api_net_join(struct api_ctx *ctx, const char *network_id, const char *subnet,
+int ctl_net_join(struct ctl *ctx, const char *network_id, const char *subnet,
                  const char *sandbox_id)
 {
-    struct api_net *n = ctx->net;
-    if (!n)
-        return -ENETDOWN;
-    uint32_t *ips;
-    size_t nips;
-    int r = used_ips(n, &ips, &nips);
+    struct ip_set used;
+    int r = used_ips(ctx->net, &used);
     if (r < 0)
         return r;
     uint32_t base = ip_parse(subnet);
     r = -EADDRNOTAVAIL;
     for (uint32_t off = 2; off < 255; off++) {
-        if (ip_used(ips, nips, base + off))
+        if (ip_used(&used, base + off))
             continue;
         char a[16];
         ip_format(base + off, a);
         r = store_member_add(ctx->store, network_id, sandbox_id, a, timefmt_now_ms());
         break;
     }
-    free(ips);
+    free(used.v);
     return r;
 }
 
@@ -312,7 +312,7 @@ struct np_state {
     size_t nm;
 };
 
-static int state_load(struct api_net *n, const char *id, struct np_state *s)
+static int state_load(struct ctl_net *n, const char *id, struct np_state *s)
 {
     memset(s, 0, sizeof(*s));
     store_sandbox_init(&s->sb);
@@ -331,7 +331,7 @@ static void state_release(struct np_state *s)
     s->m = NULL;
 }
 
-static int state_apply(struct api_net *n, const struct np_state *s, char *err, size_t len)
+static int state_apply(struct ctl_net *n, const struct np_state *s, char *err, size_t len)
 {
     struct net_sandbox ns = {
         .id = s->sb.id,
@@ -361,7 +361,7 @@ static void mac_string(const char *id, char out[18])
 }
 
 /* The agent protocol's "net" object (docs/agent-protocol.md). */
-static char *guest_json(struct api_net *n, const struct np_state *s)
+static char *guest_json(struct ctl_net *n, const struct np_state *s)
 {
     char mac[18], gw[16], a[STORE_IP_SIZE + 8];
     mac_string(s->sb.id, mac);
@@ -385,9 +385,9 @@ static char *guest_json(struct api_net *n, const struct np_state *s)
     return out;
 }
 
-int api_net_vm_prepare(struct api_ctx *ctx, const char *id, struct api_net_vm *ret)
+int ctl_net_vm_prepare(struct ctl *ctx, const char *id, struct ctl_net_vm *ret)
 {
-    struct api_net *n = ctx->net;
+    struct ctl_net *n = ctx->net;
     memset(ret, 0, sizeof(*ret));
     ret->tap_fd = -1;
     if (!n)
@@ -442,7 +442,7 @@ int api_net_vm_prepare(struct api_ctx *ctx, const char *id, struct api_net_vm *r
             close_later(kept);
         log_error(NULL, "net: cannot prepare the sandbox network", "{s:s,s:s}", "sandbox", id,
                   "err", err[0] ? err : strerror(-r));
-        api_net_vm_release(ret);
+        ctl_net_vm_release(ret);
         char e2[160];
         (void)net_sandbox_remove(n->net, id, e2, sizeof(e2));
         addrs_forget(n, id);
@@ -450,9 +450,9 @@ int api_net_vm_prepare(struct api_ctx *ctx, const char *id, struct api_net_vm *r
     return r;
 }
 
-int api_net_tap_only(struct api_ctx *ctx, const char *id)
+int ctl_net_tap_only(struct ctl *ctx, const char *id)
 {
-    struct api_net *n = ctx->net;
+    struct ctl_net *n = ctx->net;
     int fd = -1;
     char err[256];
     if (!n)
@@ -465,14 +465,14 @@ int api_net_tap_only(struct api_ctx *ctx, const char *id)
     return fd;
 }
 
-void api_net_vm_spec(const struct api_net_vm *v, struct host_vm_spec *spec)
+void ctl_net_vm_spec(const struct ctl_net_vm *v, struct host_vm_spec *spec)
 {
     spec->tap_fd = v->tap_fd;
     spec->mac = v->mac[0] ? v->mac : NULL; /* "" without networking */
     spec->net_json = v->net_json;
 }
 
-void api_net_vm_release(struct api_net_vm *v)
+void ctl_net_vm_release(struct ctl_net_vm *v)
 {
     if (v->tap_fd >= 0)
         close(v->tap_fd);
@@ -481,13 +481,13 @@ void api_net_vm_release(struct api_net_vm *v)
     v->net_json = NULL;
 }
 
-void api_net_vm_stopped(struct api_ctx *ctx, const char *id, bool keep_tap)
+void ctl_net_vm_stopped(struct ctl *ctx, const char *id, bool keep_tap)
 {
-    struct api_net *n = ctx->net;
+    struct ctl_net *n = ctx->net;
     if (!n)
         return;
     int64_t t0 = mono_now_us();
-    api_net_meter(ctx); /* count its last bytes before its counters go */
+    ctl_net_meter(ctx); /* count its last bytes before its counters go */
     int64_t t1 = mono_now_us();
     char err[256];
     /* the tap itself is not deleted here: when hearthd holds it, it goes with the last fd */
@@ -518,9 +518,9 @@ enum guest_update { GUEST_NONE, GUEST_SEND, GUEST_RECORD };
 
 /* Re-applies a running sandbox's data plane from the store, and updates its guest as asked,
  * from one read of the store. */
-static void refresh(struct api_ctx *ctx, const char *id, enum guest_update guest)
+static void refresh(struct ctl *ctx, const char *id, enum guest_update guest)
 {
-    struct api_net *n = ctx->net;
+    struct ctl_net *n = ctx->net;
     struct np_state s;
     if (!n || !net_tap_exists(n->net, id) || state_load(n, id, &s) < 0)
         return;
@@ -536,14 +536,14 @@ static void refresh(struct api_ctx *ctx, const char *id, enum guest_update guest
     state_release(&s);
 }
 
-void api_net_refresh(struct api_ctx *ctx, const char *id, bool guest)
+void ctl_net_refresh(struct ctl *ctx, const char *id, bool guest)
 {
     refresh(ctx, id, guest ? GUEST_SEND : GUEST_NONE);
 }
 
-void api_net_reconcile(struct api_ctx *ctx, const char *const *running, size_t n_running)
+void ctl_net_reconcile(struct ctl *ctx, const char *const *running, size_t n_running)
 {
-    struct api_net *n = ctx->net;
+    struct ctl_net *n = ctx->net;
     if (!n)
         return;
     const char **keep = calloc(n_running ? n_running : 1, sizeof(*keep));
@@ -591,9 +591,9 @@ static void meter_collect(void *ud, const char *id, uint64_t eg, uint64_t in)
     a->n++;
 }
 
-void api_net_meter(struct api_ctx *ctx)
+void ctl_net_meter(struct ctl *ctx)
 {
-    struct api_net *n = ctx->net;
+    struct ctl_net *n = ctx->net;
     if (!n)
         return;
     struct meter_acc a = { 0 };
@@ -639,14 +639,14 @@ static void meter_tick(evutil_socket_t fd, short what, void *ud)
 {
     (void)fd;
     (void)what;
-    api_net_meter(ud);
+    ctl_net_meter(ud);
 }
 
 /* ---- DNS: who asks, and the names hearth answers ---- */
 
 static bool dns_client(void *ud, uint32_t src, char id[64])
 {
-    struct api_net *n = ud;
+    struct ctl_net *n = ud;
     const char *sb = addrs_find(n, src);
     if (!sb)
         return false;
@@ -655,7 +655,7 @@ static bool dns_client(void *ud, uint32_t src, char id[64])
 }
 
 /* The address of hostname host on network (id) if it is a member there. */
-static bool member_ip(struct api_net *n, const char *network_id, const char *host, uint32_t *ip)
+static bool member_ip(struct ctl_net *n, const char *network_id, const char *host, uint32_t *ip)
 {
     struct store_member *m = NULL;
     size_t nm = 0;
@@ -674,7 +674,7 @@ static bool member_ip(struct api_net *n, const char *network_id, const char *hos
 static int dns_local(void *ud, const char *id, const char *qname, uint32_t *addrs, size_t *n_addrs,
                      uint32_t *ttl)
 {
-    struct api_net *n = ud;
+    struct ctl_net *n = ud;
     size_t ql = strlen(qname), sl = strlen(INTERNAL_SUFFIX);
     bool internal = ql > sl && strcmp(qname + ql - sl, INTERNAL_SUFFIX) == 0;
     bool single = !strchr(qname, '.');
@@ -718,7 +718,7 @@ static int dns_local(void *ud, const char *id, const char *qname, uint32_t *addr
 static void dns_answered(void *ud, const char *id, const char *qname, const uint32_t *addrs,
                          size_t n_addrs, uint32_t ttl)
 {
-    struct api_net *n = ud;
+    struct ctl_net *n = ud;
     net_learn(n->net, id, qname, addrs, n_addrs, ttl);
 }
 
@@ -730,9 +730,9 @@ static const struct dns_hooks hooks = {
 
 /* ---- start and stop ---- */
 
-int api_net_start(struct api_ctx *ctx, const struct api_net_settings *s, char *err, size_t len)
+int ctl_net_start(struct ctl *ctx, const struct ctl_net_settings *s, char *err, size_t len)
 {
-    struct api_net *n = calloc(1, sizeof(*n));
+    struct ctl_net *n = calloc(1, sizeof(*n));
     if (!n) {
         snprintf(err, len, "out of memory");
         return -ENOMEM;
@@ -766,17 +766,17 @@ int api_net_start(struct api_ctx *ctx, const struct api_net_settings *s, char *e
     }
     ctx->net = n;
     if (r < 0)
-        api_net_stop(ctx);
+        ctl_net_stop(ctx);
     return r;
 }
 
-void api_net_stop(struct api_ctx *ctx)
+void ctl_net_stop(struct ctl *ctx)
 {
-    struct api_net *n = ctx->net;
+    struct ctl_net *n = ctx->net;
     if (!n)
         return;
     if (n->net && n->meter)
-        api_net_meter(ctx);
+        ctl_net_meter(ctx);
     if (n->meter)
         event_free(n->meter);
     dns_server_free(n->dns);

@@ -4,13 +4,11 @@
  * run dir no row claims is killed and removed. */
 #pragma once
 
-struct store;
-struct host;
-struct event_base;
+struct ctl;
 
-/* Runs on base (dispatching it) until every adopt and teardown it started has completed; each
- * host operation has its own deadline, so this is bounded. Logs what it does. Returns 0, or
+/* Runs on c->base (dispatching it), with c->store, c->host and c->set.host_id, until every
+ * adopt and teardown it started has completed; each host operation has its own deadline, so
+ * this is bounded. Logs what it does. Returns 0, or
  * -errno when the store could not be read (nothing done). */
 __attribute__((warn_unused_result))
-int reconcile_run(struct store *st, struct host *h, struct event_base *base,
-                  const char *host_id);
+int reconcile_run(struct ctl *c);

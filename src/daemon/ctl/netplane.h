@@ -14,66 +14,66 @@
 #include "daemon/net/net.h"
 #include "daemon/store/store.h"
 
-struct api_ctx;
+struct ctl;
 struct host_vm_spec;
 struct store_sandbox;
 
-#define API_NET_MAX_UPSTREAMS 3
+#define CTL_NET_MAX_UPSTREAMS 3
 
-struct api_net_settings {
+struct ctl_net_settings {
     struct net_config net;                              /* strings borrowed for start */
-    struct sockaddr_in upstreams[API_NET_MAX_UPSTREAMS]; /* DNS resolvers hearthd forwards to */
+    struct sockaddr_in upstreams[CTL_NET_MAX_UPSTREAMS]; /* DNS resolvers hearthd forwards to */
     size_t n_upstreams;
     int meter_ms;                                       /* bandwidth poll period; default 1000 */
 };
 
 /* Opens the data plane and starts the DNS server and the bandwidth meter. Returns 0, or -errno
  * with a one-line reason in err. */
-int api_net_start(struct api_ctx *ctx, const struct api_net_settings *s, char *err, size_t len);
+int ctl_net_start(struct ctl *ctx, const struct ctl_net_settings *s, char *err, size_t len);
 /* Stops the DNS server and the meter (a last meter pass is made first) and closes the handle;
  * the kernel's objects stay for the VMs that outlive hearthd. NULL-safe. */
-void api_net_stop(struct api_ctx *ctx);
+void ctl_net_stop(struct ctl *ctx);
 
 /* A free primary address for a new sandbox (dotted quad in out), or -EADDRNOTAVAIL. */
-int api_net_alloc_ip(struct api_ctx *ctx, char out[STORE_IP_SIZE]);
+int ctl_net_alloc_ip(struct ctl *ctx, char out[STORE_IP_SIZE]);
 /* A free /24 for a new network ("10.89.3.0/24"), or -EADDRNOTAVAIL. Changes nothing. */
-int api_net_alloc_subnet(struct api_ctx *ctx, char out[STORE_SUBNET_SIZE]);
+int ctl_net_alloc_subnet(struct ctl *ctx, char out[STORE_SUBNET_SIZE]);
 /* A network was created (its subnet stored) or deleted: its "members reach each other" pair
- * enters or leaves the data plane. api_net_reconcile() adds every live one at start-up. */
-void api_net_subnet_added(struct api_ctx *ctx, const char *subnet);
-void api_net_subnet_released(struct api_ctx *ctx, const char *subnet);
+ * enters or leaves the data plane. ctl_net_reconcile() adds every live one at start-up. */
+void ctl_net_subnet_added(struct ctl *ctx, const char *subnet);
+void ctl_net_subnet_released(struct ctl *ctx, const char *subnet);
 /* Makes sandbox id a member of network_id with a free address of subnet. 0, or the store's
  * errors (-EEXIST already a member, -E2BIG too many networks), -EADDRNOTAVAIL when full. */
-int api_net_join(struct api_ctx *ctx, const char *network_id, const char *subnet,
+int ctl_net_join(struct ctl *ctx, const char *network_id, const char *subnet,
                  const char *sandbox_id);
 
 /* What a VM about to start (boot, restore, fork) gets. */
-struct api_net_vm {
+struct ctl_net_vm {
     int tap_fd;                 /* -1 when none */
     char mac[18];
     char *net_json;             /* the guest's network config (agent protocol "net") */
 };
 /* Opens sandbox id's tap and applies its data plane from the store (address, memberships,
- * egress, cap), and fills *ret for host_vm_spec. Release with api_net_vm_release() once QEMU
+ * egress, cap), and fills *ret for host_vm_spec. Release with ctl_net_vm_release() once QEMU
  * got the fd (it keeps its own copy). On failure nothing is left behind. */
-int api_net_vm_prepare(struct api_ctx *ctx, const char *id, struct api_net_vm *ret);
-void api_net_vm_release(struct api_net_vm *v);
+int ctl_net_vm_prepare(struct ctl *ctx, const char *id, struct ctl_net_vm *ret);
+void ctl_net_vm_release(struct ctl_net_vm *v);
 /* Puts v's tap, MAC and guest config into spec (borrowed from v until it is released); without
  * networking, a NIC without a link and QEMU's default MAC. */
-void api_net_vm_spec(const struct api_net_vm *v, struct host_vm_spec *spec);
+void ctl_net_vm_spec(const struct ctl_net_vm *v, struct host_vm_spec *spec);
 /* A tap for a VM with no sandbox row (a golden snapshot's builder): no address, no routes, no
  * rules. Its fd (caller closes once QEMU has it), or -errno (no networking: use no tap). */
-int api_net_tap_only(struct api_ctx *ctx, const char *id);
+int ctl_net_tap_only(struct ctl *ctx, const char *id);
 /* Sandbox id's VM stopped or is being stopped (paused, destroyed, failed, crashed): its last
  * bytes are counted and its data plane objects removed. Its address stays reserved in the
  * store while the row holds it. With keep_tap (a pause), hearthd keeps the sandbox's tap open
  * so the next VM of the sandbox reuses it: deleting a tap costs the kernel ~30 ms, which a
  * pause would otherwise wait for when QEMU exits. Otherwise the tap goes, off the loop. */
-void api_net_vm_stopped(struct api_ctx *ctx, const char *id, bool keep_tap);
+void ctl_net_vm_stopped(struct ctl *ctx, const char *id, bool keep_tap);
 /* Re-applies a running sandbox's data plane from the store (egress change, cap, membership);
  * with guest, also sends the guest its new config (NETCFG). Errors are logged. */
-void api_net_refresh(struct api_ctx *ctx, const char *id, bool guest);
+void ctl_net_refresh(struct ctl *ctx, const char *id, bool guest);
 /* Start-up: re-applies every running sandbox whose tap exists and removes objects of the rest. */
-void api_net_reconcile(struct api_ctx *ctx, const char *const *running, size_t n);
+void ctl_net_reconcile(struct ctl *ctx, const char *const *running, size_t n);
 /* Folds the kernel's counters into the store now (also done every meter period). */
-void api_net_meter(struct api_ctx *ctx);
+void ctl_net_meter(struct ctl *ctx);

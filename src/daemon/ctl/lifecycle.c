@@ -1,22 +1,24 @@
 /* SPDX-License-Identifier: MIT */
-/* lifecycle.c: what the API does when the host reports a VM that died unasked (api.h): the
- * sandbox's row turns `failed` (§2.14.2: a running VM that dies has no snapshot to recover
- * from) and the dead VM's run dir is removed. Rows in other states are left to the operation
- * that owns them (a create in progress fails itself; a destroy finishes). */
-#include "daemon/api/api.h"
+/* lifecycle.c: what the control layer does when the host reports a VM that died unasked
+ * (lifecycle.h): the sandbox's row turns `failed` (§2.14.2: a running VM that dies has no
+ * snapshot to recover from) and the dead VM's run dir is removed. Rows in other states are
+ * left to the operation that owns them (a create in progress fails itself; a destroy
+ * finishes). */
+#include "daemon/ctl/lifecycle.h"
 
 #include <errno.h>
 #include <string.h>
 
 #include "common/timefmt.h"
-#include "daemon/api/sandboxes.h"
+#include "daemon/ctl/ctl.h"
+#include "daemon/ctl/sandbox_ops.h"
 #include "daemon/host/host.h"
 #include "daemon/log.h"
 #include "daemon/store/store.h"
 
-void api_on_vm_exit(void *ud, const char *id, const struct host_exit *ex)
+void ctl_on_vm_exit(void *ud, const char *id, const struct host_exit *ex)
 {
-    struct api_ctx *ctx = ud;
+    struct ctl *ctx = ud;
     struct store_sandbox sb;
     store_sandbox_init(&sb);
     int r = store_sandbox_get(ctx->store, NULL, id, &sb);
@@ -25,7 +27,7 @@ void api_on_vm_exit(void *ud, const char *id, const struct host_exit *ex)
     if (r < 0) {
         log_warn(NULL, "vm exited for an unknown sandbox; removing it", "{s:s,s:s}", "sandbox",
                  id, "reason", ex->reason);
-        api_sandbox_destroy_vm(ctx, id, NULL);
+        ctl_sandbox_destroy_vm(ctx, id, NULL);
         return;
     }
     if (s != STORE_RUNNING) {
@@ -43,5 +45,5 @@ void api_on_vm_exit(void *ud, const char *id, const struct host_exit *ex)
     }
     log_error(NULL, "sandbox failed: its vm exited", "{s:s,s:s}", "sandbox", id, "reason",
               ex->reason);
-    api_sandbox_destroy_vm(ctx, id, NULL);
+    ctl_sandbox_destroy_vm(ctx, id, NULL);
 }

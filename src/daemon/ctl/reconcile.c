@@ -3,8 +3,9 @@
  * creating → failed (its VM, if any, torn down); destroying → destroyed after the teardown;
  * running → the VM is re-adopted, or the row turns failed when its QEMU is gone; then orphan
  * run dirs (a create cut short, a crash between two steps) are destroyed and stale VM cgroups
- * removed. Uses store.h and host.h only; edge code, so it logs. */
-#include "daemon/reconcile.h"
+ * removed. Uses store.h and host.h through the control context (ctl.h); edge code, so it
+ * logs. */
+#include "daemon/ctl/reconcile.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -16,6 +17,7 @@
 #include <event2/event.h>
 
 #include "common/timefmt.h"
+#include "daemon/ctl/ctl.h"
 #include "daemon/host/host.h"
 #include "daemon/host/snapshot.h"
 #include "daemon/log.h"
@@ -177,10 +179,12 @@ static void wait_all(struct rc *rc, struct event_base *base)
             break;
 }
 
-int reconcile_run(struct store *st, struct host *h, struct event_base *base,
-                  const char *host_id)
+int reconcile_run(struct ctl *c)
 {
-    struct rc rc = { .st = st, .h = h, .host_id = host_id };
+    struct store *st = c->store;
+    struct host *h = c->host;
+    struct event_base *base = c->base;
+    struct rc rc = { .st = st, .h = h, .host_id = c->set.host_id };
     struct store_sandbox *rows = NULL;
     size_t n = 0;
     int r = store_sandbox_list_unsettled(st, NULL, &rows, &n);

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/* routes.h: every route handler of the API, as router.c's table names them (docs/api.md §3).
+ * A handler gets the request (reply.h), parses it into a typed value, calls one operation of
+ * the control layer (ctl/) or the store, and answers through reply.h. Handlers that read a
+ * body answer from api_read_json()'s callback; those that wait for a VM hold the request. */
+#pragma once
+
+struct api_call;
+
+/* catalog_routes.c: probes and the read-only catalog (§3.1) */
+void api_get_healthz(struct api_call *call);
+void api_get_readyz(struct api_call *call);
+void api_get_whoami(struct api_call *call);
+void api_get_shapes(struct api_call *call);
+void api_get_rootfs(struct api_call *call);
+void api_get_hosts(struct api_call *call);
+
+/* sandboxes.c: sandboxes (§3.2), SSH keys (§3.3.5) and resize (§3.3.4: QMP block_resize,
+ * then resize2fs in the guest; the new disk_mib is stored only after both succeeded) */
+void api_sandbox_create(struct api_call *call);
+void api_sandbox_list(struct api_call *call);
+void api_sandbox_get(struct api_call *call);
+void api_sandbox_by_ip(struct api_call *call);
+void api_sandbox_patch(struct api_call *call);
+void api_sandbox_delete(struct api_call *call);
+void api_sandbox_ssh_keys(struct api_call *call);
+void api_sandbox_resize(struct api_call *call);
+
+/* snapshots.c: the snapshot-native lifecycle (§3.3.1–§3.3.3) */
+void api_sandbox_pause(struct api_call *call);
+void api_sandbox_resume(struct api_call *call);
+void api_sandbox_fork(struct api_call *call);
+
+/* exec.c: POST …/exec[?stream=true] (§3.4): one command in a running sandbox through the
+ * agent, answered buffered (JSend with 16 MiB per stream) or as NDJSON frames with
+ * heartbeats; the client going away kills the command */
+void api_sandbox_exec(struct api_call *call);
+
+/* files.c: PUT and GET …/files?path=<abs> (§3.5): the body streamed into the agent with
+ * backpressure both ways (≤ 2 GiB), the file streamed back with Content-Length; errors are
+ * JSend even though the route is binary */
+void api_sandbox_file_put(struct api_call *call);
+void api_sandbox_file_get(struct api_call *call);
+
+/* egress.c: the egress allowlist (§3.6) and the bandwidth quota (§3.7) */
+void api_sandbox_egress_get(struct api_call *call);
+void api_sandbox_egress_put(struct api_call *call);
+void api_sandbox_bandwidth_get(struct api_call *call);
+void api_sandbox_bandwidth_recharge(struct api_call *call);
+
+/* networks.c: private networks (§3.8) and a sandbox's memberships */
+void api_network_list(struct api_call *call);
+void api_network_create(struct api_call *call);
+void api_network_get(struct api_call *call);
+void api_network_delete(struct api_call *call);
+void api_sandbox_network_attach(struct api_call *call);
+void api_sandbox_network_detach(struct api_call *call);

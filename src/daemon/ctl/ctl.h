@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/* ctl.h: the sandbox control layer of hearthd. Typed operations on sandboxes (create,
+ * destroy, pause, resume, fork, egress, bandwidth, networks: sandbox_ops.h), the golden pool,
+ * the auto-pauser, the network plane and the reconciler live under src/daemon/ctl/; they use
+ * store.h, host.h and net/ and never HTTP. The API (api/) parses a request into a typed value,
+ * calls one operation and writes the reply; cmd_serve.c owns the struct ctl. Everything runs
+ * on the loop thread. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+struct host;
+struct event_base;
+struct ctl_golden;
+struct ctl_idle;
+struct ctl_net;
+
+/* Operator settings the control layer needs (copied from the daemon config by cmd_serve.c). */
+struct ctl_settings {
+    char region[64];                /* answers in SandboxView.region; create's region must match */
+    char host_id[64];               /* this host's id (/v1/hosts) */
+    char images_dir[1024];          /* catalog images: vmlinux, debian-12.ext4, minimal.ext4 */
+    char ingress_domain[254];       /* "" = no ingress_url_template */
+    char ingress_scheme[8];         /* https | http */
+    int64_t max_disk_mib;           /* create's disk_mib ceiling */
+    int64_t bandwidth_quota_bytes;  /* default quota, -1 unmetered */
+    uint32_t max_sandboxes;         /* per user, non-terminal; 0 = unlimited */
+    char snapshots_dir[1024];       /* <data_dir>/snapshots: <sandbox id>/<ulid>/ per pause */
+    char golden_dir[1024];          /* <data_dir>/golden: one booted VM per (image, shape) */
+    bool golden;                    /* create by restoring golden snapshots (default on) */
+};
+
+struct ctl {
+    struct store *store;            /* borrowed; owned by cmd_serve.c */
+    struct ctl_settings set;
+    struct host *host;              /* borrowed; NULL: no VM layer (operations that need a VM
+                                       fail with CTL_E_UNAVAILABLE) */
+    struct event_base *base;        /* borrowed; the loop (timers) */
+    bool draining;                  /* shutting down: readyz 503, hosts draining */
+    struct ctl_golden *goldens;     /* golden snapshots being built (golden.c) */
+    struct ctl_idle *idle;          /* auto-pause bookkeeping (idle.c) */
+    struct ctl_net *net;            /* networking (netplane.c); NULL: not started */
+};
+
+/* Prepares c (zeroes it; the caller then sets store, set, host, base). Stopping and freeing
+ * what the running layer keeps is service.h's. */
+void ctl_init(struct ctl *c);
+
+/* How many VMs the host layer runs (0 without one). */
+unsigned ctl_vm_count(const struct ctl *c);
+
+/* ---- typed errors ---- */
+
+/* Why an operation failed. Values are only ever appended; each has a stable name
+ * (ctl_code_to_string). The API maps them to statuses and JSend bodies (api/reply.c). */
+enum ctl_code {
+    CTL_OK = 0,
+    CTL_E_INVALID,          /* a field is wrong: field + msg */
+    CTL_E_FORBIDDEN,        /* the caller may not do this: msg */
+    CTL_E_NOT_FOUND,        /* no such sandbox (or network) of this user: msg */
+    CTL_E_INVALID_STATE,    /* not in a state that allows it: state + msg */
+    CTL_E_QUOTA,            /* a per-user quota is reached: msg */
+    CTL_E_NAME_TAKEN,       /* field ("name") + msg */
+    CTL_E_UNKNOWN_REF,      /* a reference names nothing: field + msg */
+    CTL_E_LIMIT_REACHED,    /* a per-sandbox limit: msg */
+    CTL_E_IN_USE,           /* still referenced: msg */
+    CTL_E_UNAVAILABLE,      /* a layer (VMs, networking) is not running: msg */
+    CTL_E_NO_CAPACITY,      /* no free address: msg */
+    CTL_E_BOOT_FAILED,      /* the VM did not come up: msg */
+    CTL_E_FAILED,           /* an operation failed and msg says how (shown to the caller) */
+    CTL_E_INTERNAL,         /* our own failure: what + err are logged, not shown */
+    CTL_CODE__COUNT
+};
+
+struct ctl_error {
+    enum ctl_code code;
+    int err;                /* -errno behind CTL_E_INTERNAL (0 otherwise) */
+    const char *what;       /* CTL_E_INTERNAL: static text of what failed ("insert sandbox") */
+    char field[64];         /* CTL_E_INVALID, CTL_E_NAME_TAKEN, CTL_E_UNKNOWN_REF */
+    char state[16];         /* CTL_E_INVALID_STATE: the sandbox's state */
+    char msg[600];
+};
+
+/* "invalid", "invalid_state", … ; "?" for an unknown value. */
+const char *ctl_code_to_string(enum ctl_code code);
+
+/* Fills e (field and state may be NULL) and returns the code's -errno (-EINVAL, -ENOENT,
+ * -EBUSY, …), so that one line reports and fails. */
+__attribute__((format(printf, 5, 6)))
+int ctl_error_set(struct ctl_error *e, enum ctl_code code, const char *field, const char *state,
+                  const char *fmt, ...);
+/* CTL_E_INTERNAL with what (static) and err (-errno); returns err (-EIO when err is 0). */
+int ctl_error_internal(struct ctl_error *e, const char *what, int err);

@@ -1,0 +1,463 @@
+/* SPDX-License-Identifier: MIT */
+/* sandbox_create.c: creating a sandbox (sandbox_ops.h, docs/api.md §3.2.1): every 503/403
+ * check before anything is stored (§1.11), then the row (creating, intent running: reconcile
+ * fails it if hearthd dies), its networks, and the VM: a golden snapshot's restore (golden.h)
+ * or a cold boot of the image catalog.h picks, then the guest's SSH keys and file system size.
+ * A golden snapshot that fails to restore falls back to a cold boot of the same spec. */
+#include "daemon/ctl/sandbox_ops.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/mono.h"
+#include "common/timefmt.h"
+#include "daemon/ctl/catalog.h"
+#include "daemon/ctl/ctl.h"
+#include "daemon/ctl/golden.h"
+#include "daemon/ctl/guest.h"
+#include "daemon/ctl/idle.h"
+#include "daemon/ctl/netplane.h"
+#include "daemon/ctl/network_ops.h"
+#include "daemon/ctl/sandbox_row.h"
+#include "daemon/host/host.h"
+#include "daemon/log.h"
+#include "daemon/store/ids.h"
+#include "daemon/store/store.h"
+
+/* §2.14.5: the whole create gives up after 45 s; the boot gets most of it, the identity step
+ * the rest. */
+#define CREATE_BOOT_MS 38000
+#define CREATE_IDENTITY_MS 6000
+/* resize2fs of a fresh image to the sandbox's disk: ~0.3 s for 1 -> 10 GiB under TCG (see
+ * docs/images.md); the bound is for the 256 GiB maximum on a slow host */
+#define CREATE_GROW_MS 30000
+
+struct create_op {
+    struct ctl *ctx;
+    ctl_sandbox_done_fn done;
+    void *ud;
+    char req_id[160];
+    char id[STORE_ID_SIZE];
+    char hostname[STORE_NAME_SIZE];
+    struct store_strv keys;           /* owned canonical SSH keys to install */
+    bool grow;                        /* the disk is larger than the image: resize2fs */
+    int64_t boot_start_us;            /* monotonic, when the host was asked to boot */
+    /* the boot: from a golden snapshot (golden[0]) or cold; a failed golden restore falls
+     * back to a cold boot of the same spec */
+    char golden[PATH_MAX];
+    char image[PATH_MAX];
+    char append[96];
+    unsigned vcpus, mem_mib;
+    uint64_t disk_mib;
+    uint32_t cpu_quota_pct;
+};
+
+static void create_op_free(struct create_op *w)
+{
+    store_strv_free(&w->keys);
+    free(w);
+}
+
+static void create_end(struct create_op *w, const struct ctl_error *e,
+                       const struct store_sandbox *sb)
+{
+    w->done(w->ud, e, w->id, sb);
+    create_op_free(w);
+}
+
+static void create_deleted(struct create_op *w)
+{
+    struct ctl_error e;
+    (void)ctl_error_set(&e, CTL_E_INVALID_STATE, NULL, "destroying",
+                        "sandbox was deleted while creating");
+    create_end(w, &e, NULL);
+}
+
+/* Records failed (unless deleted meanwhile), tears down what the host may still run, reports
+ * and frees w. */
+static void create_fail(struct create_op *w, const char *msg, bool vm_left)
+{
+    struct ctl *ctx = w->ctx;
+    struct store_transition t = { .from = STORE_CREATING, .to = STORE_FAILED,
+                                  .intent = STORE_STATE_NONE, .now_ms = timefmt_now_ms() };
+    int r = store_sandbox_transition(ctx->store, w->id, &t, NULL);
+    log_error(w->req_id, "sandbox create failed", "{s:s,s:s}", "sandbox", w->id, "err", msg);
+    if (r == 0 && vm_left)
+        ctl_sandbox_destroy_vm(ctx, w->id, w->req_id);
+    else
+        ctl_net_vm_stopped(ctx, w->id, false);
+    if (r == -ESTALE) { /* deleted while creating */
+        create_deleted(w);
+        return;
+    }
+    struct ctl_error e;
+    (void)ctl_error_set(&e, CTL_E_BOOT_FAILED, NULL, NULL, "%s", msg);
+    create_end(w, &e, NULL);
+}
+
+static void create_succeed(struct create_op *w)
+{
+    struct ctl *ctx = w->ctx;
+    struct store_sandbox sb;
+    store_sandbox_init(&sb);
+    struct store_transition t = { .from = STORE_CREATING, .to = STORE_RUNNING,
+                                  .intent = STORE_STATE_NONE, .now_ms = timefmt_now_ms() };
+    int r = store_sandbox_transition(ctx->store, w->id, &t, &sb);
+    if (r == -ESTALE) {
+        store_sandbox_release(&sb);
+        create_deleted(w);
+        return;
+    }
+    if (r < 0) {
+        store_sandbox_release(&sb);
+        create_fail(w, "cannot record the running sandbox", true);
+        return;
+    }
+    log_info(w->req_id, "sandbox running", "{s:s,s:f}", "sandbox", w->id, "spawn_ms",
+             sb.spawn_ms);
+    ctl_idle_touch(ctx, w->id);
+    /* A cold boot that worked: the first of its kind makes the golden snapshot the next
+     * creates restore (docs/snapshots.md "Golden snapshots") */
+    if (!w->golden[0])
+        ctl_golden_build(ctx, w->image, w->vcpus, w->mem_mib, w->disk_mib, w->cpu_quota_pct,
+                         w->grow);
+    struct ctl_error ok = { .code = CTL_OK };
+    create_end(w, &ok, &sb);
+    store_sandbox_release(&sb);
+}
+
+/* "cannot …: <msg> (error|exit status N)" for a guest chore that failed. */
+static void chore_why(char *out, size_t len, const char *what, int err, int status,
+                      const char *msg)
+{
+    snprintf(out, len, "%s: %s (%s %d)", what, msg, err < 0 ? "error" : "exit status",
+             err < 0 ? err : status);
+}
+
+static void on_grown(void *ud, int err, int status, const char *msg)
+{
+    struct create_op *w = ud;
+    if (err < 0 || status != 0) {
+        char why[400];
+        chore_why(why, sizeof(why), "cannot grow the guest's root file system", err, status,
+                  msg);
+        create_fail(w, why, true);
+        return;
+    }
+    create_succeed(w);
+}
+
+static void on_identity(void *ud, int err, int status, const char *msg)
+{
+    struct create_op *w = ud;
+    if (err < 0 || status != 0) {
+        char why[400];
+        chore_why(why, sizeof(why), "cannot set the guest's identity", err, status, msg);
+        create_fail(w, why, true);
+        return;
+    }
+    if (!w->grow) {
+        create_succeed(w);
+        return;
+    }
+    /* the image's file system is smaller than the disk: df must show the disk asked for */
+    struct ctl *ctx = w->ctx;
+    if (guest_run(ctx->host, ctx->base, w->id, guest_grow_root_argv(), CREATE_GROW_MS, on_grown,
+                  w) < 0)
+        create_fail(w, "cannot reach the guest agent to grow the root file system", true);
+}
+
+static void create_boot(struct create_op *w);
+
+static void on_host_created(void *ud, const char *id, const struct host_result *res)
+{
+    struct create_op *w = ud;
+    struct ctl *ctx = w->ctx;
+    if (res->err != HOST_OK && w->golden[0] &&
+        (res->err == HOST_E_INVALID || res->err == HOST_E_NOT_FOUND ||
+         res->err == HOST_E_QEMU)) {
+        /* a golden snapshot that failed to restore: this create boots cold; one this host
+         * can never restore (damaged, mismatched) is discarded, a QEMU that failed this once
+         * is not held against it */
+        log_warn(w->req_id, "golden restore failed; booting cold", "{s:s,s:s,s:s}", "sandbox",
+                 w->id, "golden", w->golden, "err", res->msg);
+        if (res->err == HOST_E_INVALID)
+            ctl_golden_discard(ctx, w->golden);
+        w->golden[0] = '\0';
+        create_boot(w);
+        return;
+    }
+    if (res->err != HOST_OK) {
+        create_fail(w, res->msg[0] ? res->msg : host_err_to_string(res->err), false);
+        return;
+    }
+    /* the VM part of spawn_ms, so an operator can tell a slow boot from slow bookkeeping */
+    double boot_ms = (double)(mono_now_us() - w->boot_start_us) / 1e3;
+    log_info(w->req_id, "sandbox vm ready", "{s:s,s:f}", "sandbox", w->id, "boot_ms", boot_ms);
+    char run_dir[PATH_MAX];
+    if (host_vm_run_dir(ctx->host, w->id, run_dir, sizeof(run_dir)) < 0)
+        run_dir[0] = '\0';
+    struct store_sandbox_patch p = { .fields = STORE_PATCH_HOST | STORE_PATCH_SNAPSHOT,
+                                     .allowed_states = STORE_STATE_BIT(STORE_CREATING),
+                                     .base_dir = w->golden,
+                                     .host_id = ctx->set.host_id,
+                                     .run_dir = run_dir[0] ? run_dir : NULL,
+                                     .qemu_pid = (int32_t)host_vm_pid(ctx->host, w->id),
+                                     .now_ms = timefmt_now_ms() };
+    int r = store_sandbox_update(ctx->store, NULL, w->id, &p);
+    if (r == -ESTALE) {
+        /* deleted meanwhile: the delete's destroy takes the VM down */
+        create_deleted(w);
+        return;
+    }
+    if (r < 0) {
+        create_fail(w, "cannot record the sandbox's vm", true);
+        return;
+    }
+    /* The hostname came with the kernel command line (hearth.hostname=, set by the agent at
+     * boot) or, after a golden restore, with the agent's HELLO; only SSH keys need a command
+     * in the guest. */
+    if (w->keys.n == 0) {
+        on_identity(w, 0, 0, "");
+        return;
+    }
+    const char **argv = guest_identity_argv(w->hostname, (const char *const *)w->keys.v,
+                                            w->keys.n);
+    r = argv ? guest_run(ctx->host, ctx->base, w->id, argv, CREATE_IDENTITY_MS, on_identity, w)
+             : -ENOMEM;
+    free(argv);
+    if (r < 0)
+        create_fail(w, "cannot reach the guest agent after boot", true);
+}
+
+/* Asks the host for the VM: a restore of the golden snapshot when there is one, else a
+ * cold boot. */
+static void create_boot(struct create_op *w)
+{
+    struct ctl *ctx = w->ctx;
+    struct host_vm_spec spec = { .id = w->id, .rootfs = w->image, .vcpus = w->vcpus,
+                                 .memory_mib = w->mem_mib, .disk_mib = w->disk_mib,
+                                 .cpu_quota_pct = w->cpu_quota_pct, .extra_append = w->append,
+                                 .boot_timeout_ms = CREATE_BOOT_MS, .hostname = w->hostname };
+    if (w->golden[0]) {
+        spec.snapshot = w->golden;
+        spec.snapshot_consume = false;
+    }
+    struct ctl_net_vm nv;
+    if (ctl_net_vm_prepare(ctx, w->id, &nv) < 0) {
+        create_fail(w, "cannot set up the sandbox's network", false);
+        return;
+    }
+    ctl_net_vm_spec(&nv, &spec);
+    w->boot_start_us = mono_now_us();
+    host_vm_create(ctx->host, &spec, on_host_created, w);
+    ctl_net_vm_release(&nv);
+}
+
+/* The typed checks of a request any front end may have skipped. */
+static int create_check(struct ctl *ctx, const struct ctl_create_req *cr, struct ctl_error *e)
+{
+    if (!cr->shape)
+        return ctl_error_set(e, CTL_E_UNKNOWN_REF, "shape", NULL, "unknown shape");
+    if (!cr->rootfs)
+        return ctl_error_set(e, CTL_E_UNKNOWN_REF, "rootfs", NULL, "unknown rootfs");
+    if (cr->name && !ctl_sandbox_name_valid(cr->name, strlen(cr->name)))
+        return ctl_error_set(e, CTL_E_INVALID, "name", NULL,
+                             "must match ^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$");
+    if (cr->disk_mib < 0)
+        return ctl_error_set(e, CTL_E_INVALID, "disk_mib", NULL, "must not be negative");
+    if (cr->auto_pause_after_seconds && !ctl_auto_pause_valid(cr->auto_pause_after_seconds))
+        return ctl_error_set(e, CTL_E_INVALID, "auto_pause_after_seconds", NULL,
+                             "must be from %d to %d", CTL_AUTO_PAUSE_MIN, CTL_AUTO_PAUSE_MAX);
+    if (cr->n_networks > CTL_MAX_NETWORKS || cr->n_envs > CTL_MAX_ENVS ||
+        cr->n_egress > CTL_MAX_EGRESS || cr->n_ssh > STORE_MAX_SSH_KEYS)
+        return ctl_error_set(e, CTL_E_INVALID, "body", NULL, "too many entries");
+    return 0;
+}
+
+/* Resolves the request's network refs (duplicates dropped) into nets. */
+static int create_networks(struct ctl *ctx, const struct ctl_caller *who,
+                           const struct ctl_create_req *cr, struct store_network *nets,
+                           size_t *ret_n, struct ctl_error *e)
+{
+    size_t n_nets = 0;
+    for (size_t i = 0; i < cr->n_networks; i++) {
+        struct store_network nw;
+        int r = ctl_network_resolve(ctx, who->user_id, cr->networks[i], &nw);
+        if (r == 0 && nw.deleted_at)
+            r = -ENOENT;
+        if (r == -ENOENT) {
+            char f[40];
+            snprintf(f, sizeof(f), "networks[%zu].id", i);
+            return ctl_error_set(e, CTL_E_UNKNOWN_REF, f, NULL, "unknown network: %.100s",
+                                 cr->networks[i]);
+        }
+        if (r < 0)
+            return ctl_error_internal(e, "read network", r);
+        bool dup = false;
+        for (size_t k = 0; k < n_nets && !dup; k++)
+            dup = strcmp(nets[k].id, nw.id) == 0;
+        if (!dup)
+            nets[n_nets++] = nw;
+    }
+    *ret_n = n_nets;
+    return 0;
+}
+
+/* Inserts the creating row (an address first), generating a name when none was asked. */
+static int create_row(struct ctl *ctx, const struct ctl_caller *who,
+                      const struct ctl_create_req *cr, struct store_sandbox *sb,
+                      struct ctl_error *e)
+{
+    int r = ids_new_sandbox(sb->id);
+    if (r < 0)
+        return ctl_error_internal(e, "insert sandbox", r);
+    snprintf(sb->user_id, sizeof(sb->user_id), "%s", who->user_id);
+    sb->status = STORE_CREATING;
+    sb->target_state = STORE_RUNNING; /* durable intent: reconcile fails it if we die */
+    sb->intent_started_at = timefmt_now_ms();
+    snprintf(sb->shape, sizeof(sb->shape), "%s", cr->shape->id);
+    sb->vcpu = cr->shape->vcpu;
+    sb->mem_mib = cr->shape->mem_mib;
+    sb->disk_mib = cr->disk_mib ? cr->disk_mib : cr->shape->default_disk_mib;
+    snprintf(sb->rootfs, sizeof(sb->rootfs), "%s", cr->rootfs->name);
+    snprintf(sb->region, sizeof(sb->region), "%s", ctx->set.region);
+    sb->created_at = timefmt_now_ms();
+    sb->ingress_enabled = cr->ingress_enabled;
+    snprintf(sb->created_by, sizeof(sb->created_by), "%s", who->key_id ? who->key_id : "");
+    sb->auto_pause_after_seconds = cr->auto_pause_after_seconds;
+    sb->bw_quota_bytes = ctx->set.bandwidth_quota_bytes;
+    r = ctx->net ? ctl_net_alloc_ip(ctx, sb->ip) : 0;
+    if (r == -EADDRNOTAVAIL)
+        return ctl_error_set(e, CTL_E_NO_CAPACITY, NULL, NULL, "no free sandbox address");
+    if (r < 0)
+        return ctl_error_internal(e, "insert sandbox", r);
+    sb->egress.v = cr->egress; /* borrowed for the insert; detached below */
+    sb->egress.n = cr->n_egress;
+    sb->ssh_pubkeys.v = cr->ssh;
+    sb->ssh_pubkeys.n = cr->n_ssh;
+    r = ctl_row_insert(ctx, sb, cr->name, cr->envs, cr->n_envs);
+    sb->egress = (struct store_strv){ 0 };
+    sb->ssh_pubkeys = (struct store_strv){ 0 };
+    if (r == -EEXIST)
+        return ctl_error_set(e, CTL_E_NAME_TAKEN, "name", NULL, "name already in use: %s",
+                             sb->name);
+    if (r < 0)
+        return ctl_error_internal(e, "insert sandbox", r);
+    return 0;
+}
+
+/* Joins the new row to nets before its VM starts, so its first network config has every
+ * address. On failure the row turns failed. */
+static int create_join(struct ctl *ctx, const struct ctl_caller *who, const char *id,
+                       const struct store_network *nets, size_t n, struct ctl_error *e)
+{
+    for (size_t i = 0; i < n; i++) {
+        int r = ctl_net_join(ctx, nets[i].id, nets[i].subnet, id);
+        if (r == 0 || r == -EEXIST)
+            continue;
+        struct store_transition t = { .from = STORE_CREATING, .to = STORE_FAILED,
+                                      .intent = STORE_STATE_NONE, .now_ms = timefmt_now_ms() };
+        if (store_sandbox_transition(ctx->store, id, &t, NULL) < 0)
+            log_warn(who->req_id, "cannot record failed", "{s:s}", "sandbox",
+                     id); /* reconcile fails it at the next start */
+        if (r == -EADDRNOTAVAIL)
+            return ctl_error_set(e, CTL_E_NO_CAPACITY, NULL, NULL, "a network has no free address");
+        return ctl_error_internal(e, "join network", r);
+    }
+    return 0;
+}
+
+/* The boot's plan: hostname and keys as stored, the image, whether the guest grows its file
+ * system, and a golden snapshot when there is one. */
+static void create_plan(struct create_op *w, const struct ctl_create_req *cr,
+                        const struct store_sandbox *sb)
+{
+    struct ctl *ctx = w->ctx;
+    /* the store derived the hostname from the name; read it back */
+    struct store_sandbox row;
+    store_sandbox_init(&row);
+    if (store_sandbox_get(ctx->store, NULL, sb->id, &row) == 0) {
+        snprintf(w->hostname, sizeof(w->hostname), "%s", row.hostname);
+        for (size_t i = 0; i < row.ssh_pubkeys.n && i < cr->n_ssh; i++)
+            if ((w->keys.v[i] = strdup(row.ssh_pubkeys.v[i])))
+                w->keys.n++;
+    }
+    store_sandbox_release(&row);
+    if (!w->hostname[0])
+        snprintf(w->hostname, sizeof(w->hostname), "%s", sb->name);
+    ctl_rootfs_image(ctx, cr->rootfs, (uint64_t)sb->disk_mib, w->image, sizeof(w->image));
+    /* a stat of a local file: the image's size decides whether the guest must grow its fs */
+    struct stat ist;
+    w->grow = stat(w->image, &ist) == 0 && (uint64_t)sb->disk_mib << 20 > (uint64_t)ist.st_size;
+    /* the agent sets the hostname from the kernel command line at boot (src/agent/init.c);
+     * hostnames are [a-z0-9-] (common/sbname.c), safe there as one token */
+    snprintf(w->append, sizeof(w->append), "hearth.hostname=%s", w->hostname);
+    w->vcpus = (unsigned)sb->vcpu;
+    w->mem_mib = (unsigned)sb->mem_mib;
+    w->disk_mib = (uint64_t)sb->disk_mib;
+    w->cpu_quota_pct = (uint32_t)cr->shape->cpu_quota_pct;
+    if (ctl_golden_find(ctx, w->image, w->vcpus, w->mem_mib, w->disk_mib, w->golden))
+        w->grow = false; /* the golden VM's file system fills its disk already */
+    else
+        w->golden[0] = '\0';
+}
+
+int ctl_sandbox_create(struct ctl *ctx, const struct ctl_caller *who,
+                       const struct ctl_create_req *cr, ctl_sandbox_done_fn done, void *ud,
+                       struct ctl_error *e)
+{
+    int r = create_check(ctx, cr, e);
+    if (r < 0)
+        return r;
+    /* §1.11: every 503/403 check runs before anything is stored */
+    r = ctl_row_vm_layer(ctx, e);
+    if (r < 0)
+        return r;
+    if (ctx->set.max_sandboxes) {
+        uint64_t live;
+        r = ctl_row_count_live(ctx, who->user_id, &live);
+        if (r < 0)
+            return ctl_error_internal(e, "count sandboxes", r);
+        if (live >= ctx->set.max_sandboxes)
+            return ctl_error_set(e, CTL_E_QUOTA, NULL, NULL, "sandbox quota reached");
+    }
+    struct store_network nets[CTL_MAX_NETWORKS];
+    size_t n_nets = 0;
+    r = create_networks(ctx, who, cr, nets, &n_nets, e);
+    if (r < 0)
+        return r;
+    if (n_nets && !ctx->net)
+        return ctl_error_set(e, CTL_E_UNAVAILABLE, NULL, NULL, "networking is not available");
+    struct store_sandbox sb;
+    store_sandbox_init(&sb);
+    r = create_row(ctx, who, cr, &sb, e);
+    if (r == 0)
+        r = create_join(ctx, who, sb.id, nets, n_nets, e);
+    struct create_op *w = r == 0 ? calloc(1, sizeof(*w)) : NULL;
+    if (w && cr->n_ssh && !(w->keys.v = calloc(cr->n_ssh, sizeof(char *)))) {
+        free(w);
+        w = NULL;
+    }
+    if (r == 0 && !w) /* the row is left creating with its intent: reconcile turns it failed */
+        r = ctl_error_internal(e, "create", -ENOMEM);
+    if (r < 0) {
+        store_sandbox_release(&sb);
+        return r;
+    }
+    w->ctx = ctx;
+    w->done = done;
+    w->ud = ud;
+    snprintf(w->req_id, sizeof(w->req_id), "%s", who->req_id ? who->req_id : "");
+    memcpy(w->id, sb.id, sizeof(w->id));
+    create_plan(w, cr, &sb);
+    log_info(who->req_id, "sandbox create", "{s:s,s:s,s:s,s:b}", "sandbox", sb.id, "shape",
+             sb.shape, "rootfs", sb.rootfs, "golden", w->golden[0] != '\0');
+    store_sandbox_release(&sb);
+    create_boot(w);
+    return 0;
+}

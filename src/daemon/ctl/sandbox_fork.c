@@ -1,0 +1,293 @@
+/* SPDX-License-Identifier: MIT */
+/* sandbox_fork.c: forking a paused sandbox (sandbox_ops.h, docs/api.md §3.3.3,
+ * docs/snapshots.md): the child row shares the source's snapshot (O(1): never consumed by
+ * either), gets an address of its own and the source's networks, then is restored
+ * (restore.h) or stays paused. A source still pausing is waited for, polling. */
+#include "daemon/ctl/sandbox_ops.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "common/mono.h"
+#include "common/timefmt.h"
+#include "daemon/ctl/ctl.h"
+#include "daemon/ctl/netplane.h"
+#include "daemon/ctl/restore.h"
+#include "daemon/ctl/sandbox_row.h"
+#include "daemon/log.h"
+#include "daemon/store/ids.h"
+#include "daemon/store/store.h"
+
+/* a fork of a pausing source waits for the pause (§2.14.3 note 3), polling this often */
+#define FORK_WAIT_POLL_MS 20
+#define FORK_WAIT_MAX_MS 30000
+
+struct ctl_fork {
+    struct ctl *ctx;
+    struct ctl_fork_req fr;         /* owned; its strings borrowed from the caller */
+    char src[STORE_ID_SIZE];
+    char user_id[STORE_USER_SIZE];
+    char key_id[STORE_ID_SIZE];
+    char req_id[160];
+    struct event *timer;
+    int64_t deadline_us;
+    ctl_sandbox_done_fn done;
+    void *ud;
+    bool abandoned;                 /* the caller lost interest: stop waiting */
+    bool *ended;                    /* set when op is freed (within ctl_sandbox_fork) */
+};
+
+static void fork_free(struct ctl_fork *op)
+{
+    if (op->ended)
+        *op->ended = true;
+    if (op->timer)
+        event_free(op->timer);
+    ctl_fork_req_release(&op->fr);
+    free(op);
+}
+
+/* Tells the caller and frees op. */
+static void fork_end(struct ctl_fork *op, const struct ctl_error *e, const char *child)
+{
+    op->done(op->ud, e, child, NULL);
+    fork_free(op);
+}
+
+static void fork_end_ok(struct ctl_fork *op, const char *child)
+{
+    struct ctl_error e = { .code = CTL_OK };
+    fork_end(op, &e, child);
+}
+
+/* Copies the inherited or overridden lists into the child row. */
+static int fork_fill(struct ctl *ctx, const struct store_sandbox *src,
+                     const struct ctl_fork_req *fr, struct store_sandbox *child,
+                     struct store_env **ret_envs, size_t *ret_n)
+{
+    *ret_envs = NULL;
+    *ret_n = 0;
+    if (fr->set_envs) {
+        *ret_envs = fr->c.envs;
+        *ret_n = fr->c.n_envs;
+    } else {
+        int r = store_sandbox_envs_get(ctx->store, src->id, ret_envs, ret_n);
+        if (r < 0)
+            return r;
+    }
+    child->egress.v = fr->set_egress ? fr->c.egress : src->egress.v;
+    child->egress.n = fr->set_egress ? fr->c.n_egress : src->egress.n;
+    child->ssh_pubkeys.v = fr->set_ssh ? fr->c.ssh : src->ssh_pubkeys.v;
+    child->ssh_pubkeys.n = fr->set_ssh ? fr->c.n_ssh : src->ssh_pubkeys.n;
+    return 0;
+}
+
+/* The child joins every network of its source, each with an address of its own. */
+static int fork_join_networks(struct ctl *ctx, const char *src_id, const char *child_id)
+{
+    struct store_member *m = NULL;
+    size_t n = 0;
+    int r = ctx->net ? store_member_list(ctx->store, NULL, src_id, &m, &n) : 0;
+    for (size_t i = 0; r == 0 && i < n; i++)
+        r = ctl_net_join(ctx, m[i].network_id, m[i].subnet, child_id);
+    free(m);
+    return r;
+}
+
+static void on_child_restored(void *ud, const struct ctl_error *e, const char *id)
+{
+    fork_end(ud, e, id);
+}
+
+/* Inserts the child of src and starts it; ends op (done reports) unless the restore took it
+ * over. */
+static void fork_now(struct ctl_fork *op, const struct store_sandbox *src)
+{
+    struct ctl *ctx = op->ctx;
+    const struct ctl_fork_req *fr = &op->fr;
+    bool own_envs = !fr->set_envs; /* op may be gone at the end */
+    struct ctl_error e;
+    struct store_sandbox child;
+    store_sandbox_init(&child);
+    struct store_env *envs = NULL;
+    size_t n_envs = 0;
+    int r = ids_new_sandbox(child.id);
+    if (r == 0)
+        r = fork_fill(ctx, src, fr, &child, &envs, &n_envs);
+    if (r < 0) {
+        ctl_error_internal(&e, "fork", r);
+        goto fail;
+    }
+    snprintf(child.user_id, sizeof(child.user_id), "%s", op->user_id);
+    child.status = STORE_FORKING;
+    child.target_state = fr->start_paused ? STORE_PAUSED : STORE_RUNNING;
+    child.intent_started_at = timefmt_now_ms();
+    snprintf(child.shape, sizeof(child.shape), "%s", src->shape);
+    child.vcpu = src->vcpu;
+    child.mem_mib = src->mem_mib;
+    child.disk_mib = src->disk_mib;
+    snprintf(child.rootfs, sizeof(child.rootfs), "%s", src->rootfs);
+    snprintf(child.region, sizeof(child.region), "%s", src->region);
+    child.created_at = timefmt_now_ms();
+    child.ingress_enabled = fr->set_ingress ? fr->c.ingress_enabled : src->ingress_enabled;
+    snprintf(child.created_by, sizeof(child.created_by), "%s", op->key_id);
+    snprintf(child.forked_from, sizeof(child.forked_from), "%s", src->id);
+    child.auto_pause_after_seconds = fr->c.auto_pause_after_seconds;
+    child.start_paused = fr->start_paused;
+    child.bw_quota_bytes = fr->bandwidth_quota_bytes;
+    /* O(1): the child's snapshot is the source's, shared (never consumed by either) */
+    child.snapshot_dir = src->snapshot_dir;
+    child.base_dir = src->snapshot_dir;
+    /* §2.14.6 + issue 5: a fork gets its own address (and MAC, from its id) */
+    r = ctx->net ? ctl_net_alloc_ip(ctx, child.ip) : 0;
+    bool no_ip = r == -EADDRNOTAVAIL;
+    if (r == 0)
+        r = ctl_row_insert(ctx, &child, fr->c.name, envs, n_envs);
+    if (r == 0)
+        r = fork_join_networks(ctx, src->id, child.id);
+    child.snapshot_dir = child.base_dir = NULL; /* borrowed */
+    child.egress = (struct store_strv){ 0 };
+    child.ssh_pubkeys = (struct store_strv){ 0 };
+    if (no_ip) {
+        ctl_error_set(&e, CTL_E_NO_CAPACITY, NULL, NULL, "no free sandbox address");
+        goto fail;
+    }
+    if (r == -EEXIST) {
+        ctl_error_set(&e, CTL_E_NAME_TAKEN, "name", NULL, "name already in use: %s", child.name);
+        goto fail;
+    }
+    if (r < 0) {
+        ctl_error_internal(&e, "insert fork", r);
+        goto fail;
+    }
+    log_info(op->req_id, "sandbox fork", "{s:s,s:s,s:b}", "sandbox", child.id, "source",
+             src->id, "start_paused", fr->start_paused);
+    if (fr->start_paused) {
+        struct store_transition t = { .from = STORE_FORKING, .to = STORE_PAUSED,
+                                      .intent = STORE_STATE_NONE, .now_ms = timefmt_now_ms() };
+        r = store_sandbox_transition(ctx->store, child.id, &t, NULL);
+        if (r < 0 && r != -ESTALE) {
+            ctl_error_internal(&e, "fork", r);
+            goto fail;
+        }
+        fork_end_ok(op, child.id);
+        goto out;
+    }
+    char **keys = NULL;
+    size_t n_keys = 0;
+    if (fr->set_ssh && fr->c.n_ssh && (keys = calloc(fr->c.n_ssh, sizeof(char *)))) {
+        for (size_t i = 0; i < fr->c.n_ssh; i++)
+            if ((keys[n_keys] = strdup(fr->c.ssh[i])))
+                n_keys++;
+    }
+    r = ctl_restore_start(ctx, child.id, STORE_FORKING, op->req_id, keys, n_keys,
+                          on_child_restored, op);
+    if (r < 0) {
+        ctl_error_internal(&e, "fork", r);
+        goto fail;
+    }
+    goto out;
+fail:
+    fork_end(op, &e, NULL);
+out:
+    if (own_envs)
+        store_envs_free(envs, n_envs);
+    store_sandbox_release(&child);
+}
+
+/* Checks the source and forks, or keeps waiting for its pause to finish. true when op no
+ * longer waits (it ended, or the restore holds it). */
+static bool fork_try(struct ctl_fork *op)
+{
+    struct ctl_error e;
+    struct store_sandbox src;
+    if (op->abandoned) {
+        ctl_error_set(&e, CTL_E_FAILED, NULL, NULL, "abandoned");
+        fork_end(op, &e, NULL);
+        return true;
+    }
+    if (ctl_row_load(op->ctx, op->user_id, op->src, &src, &e) < 0) {
+        store_sandbox_release(&src);
+        fork_end(op, &e, NULL);
+        return true;
+    }
+    bool done = true;
+    if (src.status == STORE_PAUSED && src.snapshot_dir) {
+        fork_now(op, &src);
+    } else if (src.status == STORE_PAUSED) {
+        ctl_error_set(&e, CTL_E_INVALID_STATE, NULL, "paused",
+                      "the source has no snapshot to fork (resume it to see why)");
+        fork_end(op, &e, NULL);
+    } else if (src.status == STORE_PAUSING && mono_now_us() < op->deadline_us) {
+        done = false; /* §2.14.3 note 3: wait for the pause */
+    } else {
+        ctl_error_set(&e, CTL_E_INVALID_STATE, NULL, store_state_to_string(src.status),
+                      "the source must be paused: pause it first (live fork is not supported)");
+        fork_end(op, &e, NULL);
+    }
+    store_sandbox_release(&src);
+    return done;
+}
+
+static void on_fork_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct ctl_fork *op = arg;
+    if (fork_try(op))
+        return;
+    struct timeval tv = { 0, FORK_WAIT_POLL_MS * 1000 };
+    event_add(op->timer, &tv);
+}
+
+int ctl_sandbox_fork(struct ctl *ctx, const struct ctl_caller *who, const char *src,
+                     struct ctl_fork_req *req, ctl_sandbox_done_fn done, void *ud,
+                     struct ctl_fork **ret_op, struct ctl_error *e)
+{
+    *ret_op = NULL;
+    int r = ctl_row_vm_layer(ctx, e);
+    if (r < 0) {
+        ctl_fork_req_release(req);
+        return r;
+    }
+    struct ctl_fork *op = calloc(1, sizeof(*op));
+    if (!op) {
+        ctl_fork_req_release(req);
+        return ctl_error_internal(e, "fork", -ENOMEM);
+    }
+    op->ctx = ctx;
+    op->fr = *req;
+    memset(req, 0, sizeof(*req));
+    snprintf(op->src, sizeof(op->src), "%s", src);
+    snprintf(op->user_id, sizeof(op->user_id), "%s", who->user_id);
+    snprintf(op->key_id, sizeof(op->key_id), "%s", who->key_id ? who->key_id : "");
+    snprintf(op->req_id, sizeof(op->req_id), "%s", who->req_id ? who->req_id : "");
+    op->done = done;
+    op->ud = ud;
+    op->deadline_us = mono_now_us() + (int64_t)FORK_WAIT_MAX_MS * 1000;
+    bool ended = false;
+    op->ended = &ended;
+    bool settled = fork_try(op);
+    if (ended)
+        return 0;
+    op->ended = NULL;
+    if (!settled && !(op->timer = evtimer_new(ctx->base, on_fork_timer, op))) {
+        struct ctl_error oom;
+        ctl_error_internal(&oom, "fork", -ENOMEM);
+        fork_end(op, &oom, NULL);
+        return 0;
+    }
+    if (!settled) {
+        struct timeval tv = { 0, FORK_WAIT_POLL_MS * 1000 };
+        event_add(op->timer, &tv);
+    }
+    *ret_op = op;
+    return 0;
+}
+
+void ctl_sandbox_fork_abandon(struct ctl_fork *op)
+{
+    op->abandoned = true;
+}

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: MIT */
+/* service.c: stopping and freeing the control layer's background parts (service.h). The
+ * only file that knows all of them, so that none of them needs to know the others. */
+#include "daemon/ctl/service.h"
+
+#include "daemon/ctl/ctl.h"
+#include "daemon/ctl/golden.h"
+#include "daemon/ctl/idle.h"
+#include "daemon/ctl/netplane.h"
+
+void ctl_service_stop(struct ctl *c)
+{
+    ctl_golden_stop(c);
+    ctl_net_stop(c);
+}
+
+void ctl_service_release(struct ctl *c)
+{
+    ctl_golden_release(c);
+    ctl_idle_release(c);
+}

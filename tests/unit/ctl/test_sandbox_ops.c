@@ -1,0 +1,382 @@
+/* SPDX-License-Identifier: MIT */
+/* test_sandbox_ops.c: the control layer's sandbox operations (ctl/sandbox_ops.h) without
+ * HTTP, on a real SQLite store in a temp dir and, where an operation reaches the VM layer, a
+ * real host (host.h) that runs no VM: create with a bad shape, an unknown rootfs, no VM
+ * layer, a full quota or an unknown network (typed error, nothing stored); pause of a paused
+ * and of a failed sandbox; resume of a running one; fork of a running one; a destroy racing a
+ * pause; destroy of a paused one. */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "../store/fixture.h"
+#include "daemon/ctl/catalog.h"
+#include "daemon/ctl/ctl.h"
+#include "daemon/ctl/sandbox_check.h"
+#include "daemon/ctl/sandbox_ops.h"
+#include "daemon/host/host.h"
+#include "harness.h"
+
+struct cfx {
+    struct fx fx;                   /* the store (fixture.h) */
+    char root[64];                  /* images/, vms/, snapshots/ */
+    struct event_base *base;
+    struct host *host;              /* NULL unless cfx_host() */
+    struct ctl ctl;
+};
+
+static bool touch(const char *dir, const char *name)
+{
+    char p[256];
+    snprintf(p, sizeof(p), "%s/%s", dir, name);
+    int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    REQUIRE(fd >= 0);
+    close(fd);
+    return true;
+}
+
+/* A store with alice's key, an images dir with a (fake) kernel and default image, and a ctl
+ * on a loop with no VM layer. */
+static bool cfx_open(struct cfx *c)
+{
+    memset(c, 0, sizeof(*c));
+    REQUIRE(fx_open(&c->fx, true));
+    snprintf(c->root, sizeof(c->root), "/tmp/hearth-ctl-XXXXXX");
+    REQUIRE(mkdtemp(c->root) != NULL);
+    c->base = event_base_new();
+    REQUIRE(c->base != NULL);
+    ctl_init(&c->ctl);
+    c->ctl.store = c->fx.st;
+    c->ctl.base = c->base;
+    struct ctl_settings *s = &c->ctl.set;
+    snprintf(s->region, sizeof(s->region), "local");
+    snprintf(s->host_id, sizeof(s->host_id), "test");
+    snprintf(s->images_dir, sizeof(s->images_dir), "%s/images", c->root);
+    snprintf(s->snapshots_dir, sizeof(s->snapshots_dir), "%s/snapshots", c->root);
+    s->max_disk_mib = 262144;
+    s->bandwidth_quota_bytes = -1;
+    REQUIRE(mkdir(s->images_dir, 0700) == 0);
+    REQUIRE(touch(s->images_dir, "vmlinux"));
+    REQUIRE(touch(s->images_dir, "debian-12.ext4"));
+    return true;
+}
+
+/* A real host object on the loop (no VM runs: operations on ids it does not know fail). */
+static bool cfx_host(struct cfx *c)
+{
+    char run_root[128];
+    snprintf(run_root, sizeof(run_root), "%s/vms", c->root);
+    struct host_config hc = { .images_dir = c->ctl.set.images_dir, .run_root = run_root,
+                              .accel = "tcg", .cgroup_root = "" };
+    REQUIRE(host_new(c->base, &hc, &c->host) == 0);
+    c->ctl.host = c->host;
+    return true;
+}
+
+static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)remove(p); /* test scratch: best effort */
+    return 0;
+}
+
+static void cfx_close(struct cfx *c)
+{
+    host_free(c->host);
+    event_base_free(c->base);
+    (void)nftw(c->root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    fx_close(&c->fx);
+}
+
+/* Runs the loop for 2 s: the host answers unknown VMs from the loop at once. */
+static void cfx_settle(struct cfx *c)
+{
+    uint64_t until = harness_now_us() + 2000000;
+    while (harness_now_us() < until) {
+        struct timeval tv = { 0, 20000 };
+        event_base_loopexit(c->base, &tv);
+        event_base_dispatch(c->base);
+    }
+}
+
+static uint64_t count_rows(struct cfx *c)
+{
+    uint64_t n[STORE_STATE__COUNT], total = 0;
+    if (store_sandbox_count(c->fx.st, "alice", n) < 0)
+        return UINT64_MAX;
+    for (int s = 0; s < STORE_STATE__COUNT; s++)
+        total += n[s];
+    return total;
+}
+
+/* Inserts alice's sandbox in state with an id in out. */
+static bool put_row(struct cfx *c, const char *name, enum store_state state,
+                    char out[STORE_ID_SIZE])
+{
+    struct store_sandbox sb;
+    fx_sandbox(&sb, "alice", c->fx.key_id, name, 1000);
+    sb.status = state;
+    if (state == STORE_RUNNING)
+        sb.qemu_pid = 999999; /* a VM the host layer would have to stop */
+    if (state == STORE_PAUSED) {
+        char dir[1200];
+        snprintf(dir, sizeof(dir), "%s/%s/01HZZZZZZZZZZZZZZZZZZZZZZZ",
+                 c->ctl.set.snapshots_dir, sb.id);
+        sb.snapshot_dir = strdup(dir);
+        REQUIRE(sb.snapshot_dir != NULL);
+    }
+    REQUIRE(store_sandbox_insert(c->fx.st, &sb, NULL, 0) == 0);
+    memcpy(out, sb.id, STORE_ID_SIZE);
+    store_sandbox_release(&sb);
+    return true;
+}
+
+static enum store_state row_state(struct cfx *c, const char *id)
+{
+    struct store_sandbox sb;
+    store_sandbox_init(&sb);
+    enum store_state s = store_sandbox_get(c->fx.st, NULL, id, &sb) == 0 ? sb.status
+                                                                          : STORE_STATE_NONE;
+    store_sandbox_release(&sb);
+    return s;
+}
+
+static const struct ctl_caller alice = { .user_id = "alice", .key_id = "key", .req_id = "t" };
+
+struct done_rec {
+    int calls;
+    struct ctl_error e;
+    char id[STORE_ID_SIZE];
+};
+
+static void on_done(void *ud, const struct ctl_error *e, const char *id,
+                    const struct store_sandbox *sb)
+{
+    struct done_rec *d = ud;
+    d->calls++;
+    d->e = *e;
+    snprintf(d->id, sizeof(d->id), "%s", id ? id : "");
+}
+
+/* ---- create ---- */
+
+static void create_req(struct cfx *c, struct ctl_create_req *cr)
+{
+    memset(cr, 0, sizeof(*cr));
+    cr->shape = ctl_shape_find("s-1vcpu-1gb");
+    cr->rootfs = ctl_rootfs_find(&c->ctl, "devbox:1");
+}
+
+TEST(create_bad_shape_or_unknown_rootfs_stores_nothing)
+{
+    struct cfx c;
+    if (!cfx_open(&c))
+        return;
+    CHECK(ctl_shape_find("s-9vcpu-1tb") == NULL);
+    CHECK(ctl_rootfs_find(&c.ctl, "no-such-image:1") == NULL);
+    CHECK(ctl_rootfs_find(&c.ctl, "minimal") == NULL); /* in the catalog, not in images/ */
+    static const struct {
+        bool shape, rootfs;
+        const char *field;
+    } cases[] = { { false, true, "shape" }, { true, false, "rootfs" }, { false, false, "shape" } };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct ctl_create_req cr;
+        create_req(&c, &cr);
+        CHECK(cr.shape && cr.rootfs);
+        if (!cases[i].shape)
+            cr.shape = ctl_shape_find("s-9vcpu-1tb");
+        if (!cases[i].rootfs)
+            cr.rootfs = ctl_rootfs_find(&c.ctl, "no-such-image:1");
+        struct done_rec d = { 0 };
+        struct ctl_error e;
+        CHECK_EQ(ctl_sandbox_create(&c.ctl, &alice, &cr, on_done, &d, &e), -ENOENT);
+        CHECK_EQ(e.code, CTL_E_UNKNOWN_REF);
+        CHECK_STR(ctl_code_to_string(e.code), "unknown_reference");
+        CHECK_STR(e.field, cases[i].field);
+        CHECK_EQ(d.calls, 0);
+        CHECK_EQ(count_rows(&c), 0);
+    }
+    cfx_close(&c);
+}
+
+TEST(create_bad_values_and_no_vm_layer_store_nothing)
+{
+    struct cfx c;
+    if (!cfx_open(&c))
+        return;
+    struct ctl_create_req cr;
+    struct ctl_error e;
+    struct done_rec d = { 0 };
+    create_req(&c, &cr);
+    cr.name = "-bad name";
+    CHECK_EQ(ctl_sandbox_create(&c.ctl, &alice, &cr, on_done, &d, &e), -EINVAL);
+    CHECK_EQ(e.code, CTL_E_INVALID);
+    CHECK_STR(e.field, "name");
+    create_req(&c, &cr);
+    cr.auto_pause_after_seconds = 5;
+    CHECK_EQ(ctl_sandbox_create(&c.ctl, &alice, &cr, on_done, &d, &e), -EINVAL);
+    CHECK_STR(e.field, "auto_pause_after_seconds");
+    CHECK_STR(e.msg, "must be from 60 to 86400");
+    /* a good request without a VM layer: 503 before anything is stored (§1.11) */
+    create_req(&c, &cr);
+    CHECK_EQ(ctl_sandbox_create(&c.ctl, &alice, &cr, on_done, &d, &e), -EAGAIN);
+    CHECK_EQ(e.code, CTL_E_UNAVAILABLE);
+    CHECK_STR(e.msg, "the vm layer is not available; retry later");
+    CHECK_EQ(d.calls, 0);
+    CHECK_EQ(count_rows(&c), 0);
+    cfx_close(&c);
+}
+
+TEST(create_quota_and_unknown_network_store_nothing)
+{
+    struct cfx c;
+    if (!cfx_open(&c) || !cfx_host(&c))
+        return;
+    struct ctl_create_req cr;
+    struct ctl_error e;
+    struct done_rec d = { 0 };
+    create_req(&c, &cr);
+    cr.networks[0] = "no-such-net";
+    cr.n_networks = 1;
+    CHECK_EQ(ctl_sandbox_create(&c.ctl, &alice, &cr, on_done, &d, &e), -ENOENT);
+    CHECK_EQ(e.code, CTL_E_UNKNOWN_REF);
+    CHECK_STR(e.field, "networks[0].id");
+    CHECK_STR(e.msg, "unknown network: no-such-net");
+    CHECK_EQ(count_rows(&c), 0);
+    char id[STORE_ID_SIZE];
+    CHECK(put_row(&c, "one", STORE_RUNNING, id));
+    c.ctl.set.max_sandboxes = 1;
+    create_req(&c, &cr);
+    CHECK_EQ(ctl_sandbox_create(&c.ctl, &alice, &cr, on_done, &d, &e), -EDQUOT);
+    CHECK_EQ(e.code, CTL_E_QUOTA);
+    CHECK_STR(e.msg, "sandbox quota reached");
+    CHECK_EQ(d.calls, 0);
+    CHECK_EQ(count_rows(&c), 1);
+    cfx_close(&c);
+}
+
+/* ---- pause and resume ---- */
+
+TEST(pause_of_paused_is_a_no_op_and_of_failed_is_invalid_state)
+{
+    struct cfx c;
+    if (!cfx_open(&c))
+        return;
+    char paused[STORE_ID_SIZE], failed[STORE_ID_SIZE];
+    CHECK(put_row(&c, "p", STORE_PAUSED, paused));
+    CHECK(put_row(&c, "f", STORE_FAILED, failed));
+    struct ctl_error e;
+    /* what the API does today: a paused sandbox is answered 200 with its view, unchanged;
+     * no VM layer is needed for that */
+    CHECK_EQ(ctl_sandbox_pause(&c.ctl, &alice, paused, &e), 0);
+    CHECK_EQ(row_state(&c, paused), STORE_PAUSED);
+    CHECK_EQ(ctl_sandbox_pause(&c.ctl, &alice, failed, &e), -EBUSY);
+    CHECK_EQ(e.code, CTL_E_INVALID_STATE);
+    CHECK_STR(e.state, "failed");
+    CHECK_STR(e.msg, "only a running sandbox can be paused");
+    CHECK_EQ(row_state(&c, failed), STORE_FAILED);
+    /* someone else's sandbox is not found */
+    struct ctl_caller bob = { .user_id = "bob" };
+    CHECK_EQ(ctl_sandbox_pause(&c.ctl, &bob, paused, &e), -ENOENT);
+    CHECK_EQ(e.code, CTL_E_NOT_FOUND);
+    CHECK_STR(e.msg, "sandbox not found");
+    cfx_close(&c);
+}
+
+TEST(resume_of_running_changes_nothing)
+{
+    struct cfx c;
+    if (!cfx_open(&c))
+        return;
+    char id[STORE_ID_SIZE], failed[STORE_ID_SIZE];
+    CHECK(put_row(&c, "r", STORE_RUNNING, id));
+    CHECK(put_row(&c, "f", STORE_FAILED, failed));
+    struct ctl_error e;
+    CHECK_EQ(ctl_sandbox_resume(&c.ctl, &alice, id, &e), 0);
+    CHECK_EQ(row_state(&c, id), STORE_RUNNING);
+    CHECK_EQ(ctl_sandbox_resume(&c.ctl, &alice, failed, &e), -EBUSY);
+    CHECK_EQ(e.code, CTL_E_INVALID_STATE);
+    CHECK_STR(e.msg, "only a paused (or error) sandbox can be resumed");
+    cfx_close(&c);
+}
+
+/* ---- fork ---- */
+
+TEST(fork_of_running_is_invalid_state)
+{
+    struct cfx c;
+    if (!cfx_open(&c))
+        return;
+    char id[STORE_ID_SIZE];
+    CHECK(put_row(&c, "src", STORE_RUNNING, id));
+    struct ctl_fork_req fr = { 0 };
+    struct done_rec d = { 0 };
+    struct ctl_error e;
+    struct ctl_fork *op = NULL;
+    /* no VM layer: 503 first */
+    CHECK_EQ(ctl_sandbox_fork(&c.ctl, &alice, id, &fr, on_done, &d, &op, &e), -EAGAIN);
+    CHECK_EQ(e.code, CTL_E_UNAVAILABLE);
+    CHECK(cfx_host(&c));
+    memset(&fr, 0, sizeof(fr));
+    CHECK_EQ(ctl_sandbox_fork(&c.ctl, &alice, id, &fr, on_done, &d, &op, &e), 0);
+    CHECK(op == NULL); /* answered at once */
+    CHECK_EQ(d.calls, 1);
+    CHECK_EQ(d.e.code, CTL_E_INVALID_STATE);
+    CHECK_STR(d.e.state, "running");
+    CHECK_STR(d.e.msg, "the source must be paused: pause it first (live fork is not supported)");
+    CHECK_EQ(count_rows(&c), 1); /* no child */
+    cfx_close(&c);
+}
+
+/* ---- destroy ---- */
+
+TEST(destroy_racing_a_pause_ends_destroyed)
+{
+    struct cfx c;
+    if (!cfx_open(&c) || !cfx_host(&c))
+        return;
+    char id[STORE_ID_SIZE];
+    CHECK(put_row(&c, "race", STORE_RUNNING, id));
+    struct ctl_error e;
+    /* the pause records pausing and asks the host, which has no such VM (it fails later) */
+    CHECK_EQ(ctl_sandbox_pause(&c.ctl, &alice, id, &e), 0);
+    CHECK_EQ(row_state(&c, id), STORE_PAUSING);
+    enum store_state s;
+    CHECK_EQ(ctl_sandbox_destroy(&c.ctl, &alice, id, &s, &e), 0);
+    CHECK_EQ(s, STORE_DESTROYING);
+    /* a second delete is idempotent */
+    CHECK_EQ(ctl_sandbox_destroy(&c.ctl, &alice, id, &s, &e), 0);
+    CHECK_EQ(s, STORE_DESTROYING);
+    cfx_settle(&c);
+    /* the failed pause does not bring the row back to running */
+    CHECK_EQ(row_state(&c, id), STORE_DESTROYED);
+    CHECK_EQ(ctl_sandbox_destroy(&c.ctl, &alice, id, &s, &e), 0);
+    CHECK_EQ(s, STORE_DESTROYED);
+    cfx_close(&c);
+}
+
+TEST(destroy_of_paused_needs_no_vm_layer)
+{
+    struct cfx c;
+    if (!cfx_open(&c))
+        return;
+    char id[STORE_ID_SIZE], running[STORE_ID_SIZE];
+    CHECK(put_row(&c, "p", STORE_PAUSED, id));
+    CHECK(put_row(&c, "r", STORE_RUNNING, running));
+    struct ctl_error e;
+    enum store_state s;
+    CHECK_EQ(ctl_sandbox_destroy(&c.ctl, &alice, id, &s, &e), 0);
+    CHECK_EQ(s, STORE_DESTROYED);
+    CHECK_EQ(row_state(&c, id), STORE_DESTROYED);
+    /* a running one with a VM to stop: 503 without a VM layer, the row unchanged */
+    CHECK_EQ(ctl_sandbox_destroy(&c.ctl, &alice, running, &s, &e), -EAGAIN);
+    CHECK_EQ(e.code, CTL_E_UNAVAILABLE);
+    CHECK_EQ(row_state(&c, running), STORE_RUNNING);
+    cfx_close(&c);
+}
