@@ -13,7 +13,7 @@ rootfs_finish() {
     : > "$tree/etc/fstab"
 }
 
-# Every root filesystem image is this size: the smallest disk a sandbox may have (spec/API.md
+# Every root filesystem image is this size: the smallest disk a sandbox may have (docs/api.md
 # §3.2.1: disk_mib >= 1024), so no sandbox ever sees a device smaller than its file system.
 # hearthd grows the file system to the sandbox's disk at create (resize2fs in the guest). Kept
 # here, not in debian-12.sh, so changing it rebuilds the images but not the debootstrap tree.

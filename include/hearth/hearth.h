@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* hearth.h: libhearth, the C client library of the hearth API (spec/API.md).
+/* hearth.h: libhearth, the C client library of the hearth API (docs/api.md).
  *
  * One opaque client handle carries the base URL, the credential, timeouts and the retry policy.
  * Every call returns 0 (HEARTH_OK) or a negative enum hearth_err value and, when the caller
@@ -106,7 +106,7 @@ HEARTH_EXPORT void hearth_client_set_timeout_ms(hearth_client *c, long ms);
 HEARTH_EXPORT void hearth_client_set_create_timeout_ms(hearth_client *c, long ms);
 /* Connect timeout in milliseconds (default 10000). */
 HEARTH_EXPORT void hearth_client_set_connect_timeout_ms(hearth_client *c, long ms);
-/* Maximum retries of one request (default 2; 0 disables). Retries follow API.md §1.11:
+/* Maximum retries of one request (default 2; 0 disables). Retries follow docs/api.md §1.11:
  * GET/PUT/DELETE on connection errors and 408, 429, 500, 502, 503, 504; any method on 429 and
  * 503; never a stream or a non-replayable upload; Retry-After is honoured (capped at 60 s). */
 HEARTH_EXPORT void hearth_client_set_retries(hearth_client *c, int retries);
@@ -253,7 +253,7 @@ HEARTH_EXPORT HEARTH_WUR int hearth_sandbox_add_ssh_keys(hearth_client *c, const
                                                          hearth_obj **ret,
                                                          struct hearth_error *reterr);
 
-/* ---- lifecycle: pause, resume, fork, wait (API.md §2.14, §3.3.1–§3.3.3) ---- */
+/* ---- lifecycle: pause, resume, fork, wait (docs/api.md §2.14, §3.3.1–§3.3.3) ---- */
 
 /* How the server answered an asynchronous lifecycle call. */
 struct hearth_async {
@@ -277,7 +277,7 @@ HEARTH_EXPORT HEARTH_WUR int hearth_sandbox_resume(hearth_client *c, const char 
                                                    struct hearth_async *ret_async,
                                                    struct hearth_error *reterr);
 /* POST /v1/sandboxes/{id}/fork → the CHILD's SandboxView (new id, forked_from = id). body may be
- * NULL ({}); its fields (API.md §3.3.3), set with hearth_body_*: start_paused (bool), name
+ * NULL ({}); its fields (docs/api.md §3.3.3), set with hearth_body_*: start_paused (bool), name
  * (string), ssh_pubkeys and egress (string arrays, replacing the inherited ones),
  * ingress_enabled (bool), envs (map, replacing), bandwidth_quota_bytes (-1 = unmetered or > 0),
  * disks (objects, as at create), auto_pause_after_seconds (int). Answers 200 when the child is
@@ -303,7 +303,7 @@ struct hearth_wait {
     void *userdata;
 };
 
-/* Polls GET /v1/sandboxes/{id} until its status is w->target (CLI.md §6.2): after
+/* Polls GET /v1/sandboxes/{id} until its status is w->target (docs/cli.md §6.2): after
  * first_poll_ms (capped at 60 s and at the budget), then every 250 ms, the interval growing
  * x1.25 per poll after 5 s up to 2 s; the last poll happens at the deadline. On HEARTH_OK *ret
  * (may be NULL) receives the final SandboxView. Fails fast, with HEARTH_ERR_STATE and
@@ -318,7 +318,7 @@ HEARTH_EXPORT HEARTH_WUR int hearth_sandbox_wait(hearth_client *c, const char *i
                                                  const struct hearth_wait *w, hearth_obj **ret,
                                                  struct hearth_error *reterr);
 
-/* ---- networking: egress, bandwidth, networks (API.md §2.5, §2.9, §2.10, §3.6–§3.8) ---- */
+/* ---- networking: egress, bandwidth, networks (docs/api.md §2.5, §2.9, §2.10, §3.6–§3.8) ---- */
 
 /* GET /v1/sandboxes/{id}/egress → Egress view {"id","egress":[…]} ("egress" is always present;
  * [] means every destination is allowed). */
@@ -375,7 +375,7 @@ HEARTH_EXPORT HEARTH_WUR int hearth_sandbox_network_detach(hearth_client *c, con
 /* ---- exec ---- */
 
 /* POST /v1/sandboxes/{id}/exec, buffered → {"result":{"stdout","stderr","exit_code",
- * "error"?},"exec_ms"}. body holds cmd, args, stdin, env (API.md §3.4.1). Not bounded by the
+ * "error"?},"exec_ms"}. body holds cmd, args, stdin, env (docs/api.md §3.4.1). Not bounded by the
  * request timeout; never retried except on 429/503 (nothing ran). */
 HEARTH_EXPORT HEARTH_WUR int hearth_exec(hearth_client *c, const char *id,
                                          const hearth_body *body, hearth_obj **ret,

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* cli.c: what commands share: exit codes for libhearth errors, error printing (human and JSON),
- * the client, sandbox references (CLI.md §6.1) and SSH key files. */
+ * the client, sandbox references (docs/cli.md §6.1) and SSH key files. */
 #include "cli/cli.h"
 
 #include <errno.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* cli.h: the context every command receives, the exit codes of CLI.md §5 and the helpers that
+/* cli.h: the context every command receives, the exit codes of docs/cli.md §5 and the helpers that
  * commands share (errors, usage errors, sandbox references). */
 #pragma once
 
@@ -44,7 +44,7 @@ struct cli {
     char cmd_name[64];              /* "sb get", for messages */
 };
 
-/* Maps a libhearth error to the exit code of CLI.md §5. */
+/* Maps a libhearth error to the exit code of docs/cli.md §5. */
 int cli_exit_for(int hearth_err);
 
 /* Prints a failed call on stderr (human or JSON form per --json) and returns its exit code. */
@@ -57,8 +57,8 @@ int cli_usage_error(struct cli *cli, const char *fmt, ...) __attribute__((format
 int cli_error(struct cli *cli, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* CLI.md §6.3: with --yes (-y, --force) in the running command's flags, proceeds; on a terminal
- * asks "<what>. Proceed? [y/N]"; otherwise refuses. Returns 0 to go on, else CLI_EXIT_USAGE
+/* docs/cli.md §6.3: with --yes (-y, --force) in the running command's flags, proceeds; on a
+ * terminal asks "<what>. Proceed? [y/N]"; otherwise refuses. Returns 0 to go on, else CLI_EXIT_USAGE
  * after printing why. The command's option table must have "yes". */
 int cli_confirm(struct cli *cli, const char *what);
 
@@ -75,7 +75,7 @@ void cli_json_batch_error(const struct hearth_error *e);
  * into a page without a status filter. Returns 0, or CLI_EXIT_USAGE after printing why. */
 int cli_page_flags(struct cli *cli, struct hearth_page *ret);
 
-/* Resolves a sandbox reference (id or name, CLI.md §6.1) into a new object (its SandboxView).
+/* Resolves a sandbox reference (id or name, docs/cli.md §6.1) into a new object (its SandboxView).
  * On failure prints the error and returns the exit code (4 when nothing matches). */
 int cli_sandbox_resolve(struct cli *cli, const char *ref, hearth_obj **ret);
 

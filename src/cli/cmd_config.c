@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* cmd_config.c: `hearth config set|get|unset|show|path` on the config file (CLI.md §2.1). */
+/* cmd_config.c: `hearth config set|get|unset|show|path` on the config file (docs/cli.md §2.1). */
 #include "cli/commands.h"
 #include "cli/output.h"
 

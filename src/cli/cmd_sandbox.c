@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* cmd_sandbox.c: `hearth sb create|list|get|rm` (CLI.md §7.1; `get` adds the bandwidth view
+/* cmd_sandbox.c: `hearth sb create|list|get|rm` (docs/cli.md §7.1; `get` adds the bandwidth view
  * of a running or paused sandbox), and the list flags that create and fork share (--ssh-key,
  * --egress, --env). */
 #include "cli/commands.h"
@@ -420,7 +420,7 @@ out:
     return r;
 }
 
-/* The bandwidth view of a running or paused sandbox (CLI.md §7.1), or NULL. `get` still works
+/* The bandwidth view of a running or paused sandbox (docs/cli.md §7.1), or NULL. `get` still works
  * without it: a server without the route (501) is passed over in silence, other failures with
  * a warning. */
 static hearth_obj *fetch_bandwidth(struct cli *cli, const hearth_obj *sb)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* cmd_sandbox_edit.c: `hearth sb edit` (PATCH and ssh-pubkeys), `sb resize` and
- * `sb ssh-key add` (CLI.md §7.1). */
+ * `sb ssh-key add` (docs/cli.md §7.1). */
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "cli/values.h"

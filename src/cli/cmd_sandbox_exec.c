@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* cmd_sandbox_exec.c: `hearth sb exec <sb> [flags] -- <cmd> [args…]` (CLI.md §7.2), buffered or
- * streamed; the remote exit status becomes ours (§5: 125 before start, 127 not started, 255
+/* cmd_sandbox_exec.c: `hearth sb exec <sb> [flags] -- <cmd> [args…]` (docs/cli.md §7.2),
+ * buffered or streamed; the remote exit status becomes ours (§5: 125 before start, 127 not started, 255
  * lost). */
 #include "cli/commands.h"
 #include "cli/output.h"

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* cmd_sandbox_files.c: `hearth sb push` and `sb pull` (CLI.md §7.2): files of any size,
+/* cmd_sandbox_files.c: `hearth sb push` and `sb pull` (docs/cli.md §7.2): files of any size,
  * streamed; a download goes to a temporary name and is renamed when complete. */
 #include "cli/commands.h"
 #include "cli/output.h"

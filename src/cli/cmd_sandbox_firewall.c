@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* cmd_sandbox_firewall.c: `hearth sb firewall show|set|add|remove|clear` (egress rules) and
- * `hearth sb bandwidth show|add` (CLI.md §7.3). add and remove read the stored list, edit it
+ * `hearth sb bandwidth show|add` (docs/cli.md §7.3). add and remove read the stored list, edit it
  * with cli/rules.h and PUT the whole list back; the server validates and normalises rules. */
 #include "cli/commands.h"
 #include "cli/output.h"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* cmd_sandbox_lifecycle.c: `hearth sb pause|resume|fork|wait` (CLI.md §7.1): one API call, then
- * a wait for the target state with a progress line (§4, §6.2). The polling itself is
+/* cmd_sandbox_lifecycle.c: `hearth sb pause|resume|fork|wait` (docs/cli.md §7.1): one API call,
+ * then a wait for the target state with a progress line (§4, §6.2). The polling itself is
  * libhearth's hearth_sandbox_wait(); this file parses flags, prints and picks exit codes. */
 #include "cli/commands.h"
 #include "cli/output.h"
@@ -330,7 +330,7 @@ int cmd_sandbox_fork(struct cli *cli, int argc, char **argv)
             print_view(kids[i], true);
         }
     }
-    /* CLI.md §5: a batch with a failed item is 1, except that a timeout stays 6 */
+    /* docs/cli.md §5: a batch with a failed item is 1, except that a timeout stays 6 */
     if (r && made > 0 && r != CLI_EXIT_TIMEOUT && r != CLI_EXIT_INTERRUPTED)
         r = CLI_EXIT_FAIL;
 out:

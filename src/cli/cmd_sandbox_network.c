@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* cmd_sandbox_network.c: `hearth sb network create|ls|show|rm|attach|detach` (CLI.md §7.3).
+/* cmd_sandbox_network.c: `hearth sb network create|ls|show|rm|attach|detach` (docs/cli.md §7.3).
  * Network references go to the server as typed (id or name); sandbox references are resolved
  * here (§6.1). `rm` detaches every member before it deletes, as the API requires. */
 #include "cli/commands.h"

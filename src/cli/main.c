@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* main.c: the `hearth` entry point: takes the global flags out of argv wherever they are (up to
- * "--"), loads the config file, resolves the settings (CLI.md §2.3) and dispatches. The only
+ * "--"), loads the config file, resolves the settings (docs/cli.md §2.3) and dispatches. The only
  * place that exits. */
 #include <signal.h>
 #include <stdio.h>

@@ -177,7 +177,7 @@ void out_bandwidth_kv(struct out_kv *kv, const hearth_obj *bw)
     out_bytes(counter(bw, "ingress_bytes"), in, sizeof(in));
     if (q < 0) {
         snprintf(rem, sizeof(rem), "unmetered");
-    } else if (r < 0) { /* used past the quota: remaining goes negative (API.md §2.9) */
+    } else if (r < 0) { /* used past the quota: remaining goes negative (docs/api.md §2.9) */
         char over[32];
         out_bytes((uint64_t)-(r + 1) + 1, over, sizeof(over));
         snprintf(rem, sizeof(rem), "none (%s over)", over);

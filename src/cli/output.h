@@ -40,14 +40,14 @@ void out_kv_print(struct out_kv *kv, FILE *f);  /* prints and releases */
 void out_mib(int64_t mib, char *buf, size_t n);
 /* "1.5 GiB", "300 B" */
 void out_bytes(uint64_t bytes, char *buf, size_t n);
-/* A quota-like byte count where -1 means unmetered (API.md §2.9): "5.0 GiB" or "unmetered". */
+/* A quota-like byte count where -1 means unmetered (docs/api.md §2.9): "5.0 GiB" or "unmetered". */
 void out_quota(int64_t bytes, char *buf, size_t n);
 /* The key: value lines of a Bandwidth view: quota, used, remaining, ingress, capped. */
 void out_bandwidth_kv(struct out_kv *kv, const hearth_obj *bw);
 /* One line for `sb get`: "1.2 GiB of 5.0 GiB used", "… used, capped", "7 B used, unmetered". */
 void out_bandwidth_summary(const hearth_obj *bw, char *buf, size_t n);
 /* The name a network member is reachable as, "<hostname>.<network>.hearth.internal"; the
- * hostname is the sandbox name lowercased with '_' and '.' turned into '-' (API.md §1.9). */
+ * hostname is the sandbox name lowercased with '_' and '.' turned into '-' (docs/api.md §1.9). */
 void out_member_fqdn(const char *sandbox_name, const char *network, char *buf, size_t n);
 /* An API timestamp as local RFC 3339 ("2026-03-01T15:07:09+01:00"); the input when unparsable. */
 void out_local_time(const char *rfc3339, char *buf, size_t n);
@@ -57,7 +57,7 @@ void out_age(const char *rfc3339, int64_t now_ms, char *buf, size_t n);
 /* Prints JSON text and a newline on stdout. */
 void out_json(const char *text);
 
-/* The waiting line on stderr (CLI.md §4): a spinner on a terminal, else one plain line. */
+/* The waiting line on stderr (docs/cli.md §4): a spinner on a terminal, else one plain line. */
 struct out_progress {
     bool tty;
     bool quiet;
@@ -68,7 +68,7 @@ struct out_progress {
 };
 void out_progress_start(struct out_progress *p, bool tty, bool quiet, const char *what);
 /* Replaces the text after the spinner (copied). Off a terminal, prints it as a new plain
- * line when it changed, so each observed status gets one line (CLI.md §4). */
+ * line when it changed, so each observed status gets one line (docs/cli.md §4). */
 void out_progress_set(struct out_progress *p, const char *what);
 /* Redraws the spinner; returns true (a hearth_progress_fn). */
 bool out_progress_tick(void *p);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* rules.h: an egress rule list as `hearth sb firewall` edits it (CLI.md §7.3): rules typed as
+/* rules.h: an egress rule list as `hearth sb firewall` edits it (docs/cli.md §7.3): rules typed as
  * separate arguments or separated by commas and spaces, appended without duplicates, removed by
  * value. Matching ignores ASCII case, as the server stores host names lowercased. Pure (no I/O);
  * the rules themselves are checked by the server. */
@@ -23,5 +23,5 @@ int cli_rules_add(struct cli_rules *r, const char *rule);
 int cli_rules_add_split(struct cli_rules *r, const char *arg);
 /* Removes the rule equal to rule. Returns true when one was removed. */
 bool cli_rules_remove(struct cli_rules *r, const char *rule);
-/* Whether the list allows every destination: empty, or holding "*" (API.md §3.6.2). */
+/* Whether the list allows every destination: empty, or holding "*" (docs/api.md §3.6.2). */
 bool cli_rules_allow_all(const struct cli_rules *r);

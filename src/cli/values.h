@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* values.h: the CLI's value formats (CLI.md §6.4): durations, sizes, counts. Pure. */
+/* values.h: the CLI's value formats (docs/cli.md §6.4): durations, sizes, counts. Pure. */
 #pragma once
 
 #include <stdbool.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* sbname.h: sandbox names and the guest hostname derived from them (spec/API.md §1.9). A name
+/* sbname.h: sandbox names and the guest hostname derived from them (docs/api.md §1.9). A name
  * matches ^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$; its hostname is the name lowercased with `_` and `.`
  * replaced by `-`, and names are unique per user by that hostname, so `My_Box` and `my-box`
  * collide. */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* utf8.h: turning arbitrary bytes (process output) into valid UTF-8 text, as API.md §1.8 item 7
- * asks: each invalid sequence (its maximal valid prefix, or one bad byte) becomes U+FFFD. Works
+/* utf8.h: turning arbitrary bytes (process output) into valid UTF-8 text, as docs/api.md §1.8
+ * item 7 asks: each invalid sequence (its maximal valid prefix, or one bad byte) becomes U+FFFD. Works
  * on a stream piece by piece without splitting a sequence. Pure; no I/O. */
 #pragma once
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* api.c: the client handle and one function per API route (API.md §3.1–§3.8). Each builds a
+/* api.c: the client handle and one function per API route (docs/api.md §3.1–§3.8). Each builds a
  * path, runs it through hreq_perform() and decodes the JSend envelope. Waiting for a lifecycle
  * transition is wait.c's job. */
 #include <curl/curl.h>
@@ -148,7 +148,7 @@ static int sandbox_path(const char *id, const char *suffix, char **ret_path,
     return ref_path("/v1/sandboxes/", id, suffix, "sandbox id", ret_path, reterr);
 }
 
-/* The 200-or-202 answer of an asynchronous lifecycle call (API.md §1.12: X-Poll-After is
+/* The 200-or-202 answer of an asynchronous lifecycle call (docs/api.md §1.12: X-Poll-After is
  * integer seconds ≥ 1; a missing or zero value reads as the server's usual 1 s). */
 static void async_from(const struct hresp *resp, struct hearth_async *ret_async)
 {
@@ -337,7 +337,7 @@ HEARTH_EXPORT int hearth_readyz(hearth_client *c, hearth_obj **ret, struct heart
     } else {
         rc = jsend_decode_error(resp.status, (const char *)resp.body.data, resp.body.len,
                                 resp.request_id, e);
-        /* 503 carries a fail envelope with {"ready":false,"reason":…} (API.md §3.1.2) */
+        /* 503 carries a fail envelope with {"ready":false,"reason":…} (docs/api.md §3.1.2) */
         json_t *root = json_loadb((const char *)resp.body.data, resp.body.len, 0, NULL);
         json_t *d = json_object_get(root, "data");
         if (json_is_object(d)) {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* http.c: libhearth's one HTTP entry point on libcurl: headers, timeouts, the retry policy of
- * API.md §1.11 / CLI.md §3, 2xx bodies to memory or a sink, error bodies to memory, and the
- * debug summary line. The only file that includes curl. */
+ * docs/api.md §1.11 / docs/cli.md §3, 2xx bodies to memory or a sink, error bodies to memory, and
+ * the debug summary line. The only file that includes curl. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>

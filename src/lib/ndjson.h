@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* ndjson.h: splits a byte stream into NDJSON lines, whatever the chunk boundaries, and decodes
- * exec stream frames (API.md §3.4.3). Pure: no I/O. */
+ * exec stream frames (docs/api.md §3.4.3). Pure: no I/O. */
 #pragma once
 
 #include <stdbool.h>

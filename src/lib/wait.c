@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* wait.c: hearth_sandbox_wait(), polling a sandbox's status until a lifecycle transition ends
- * (CLI.md §6.2, API.md §2.14.4). Owns no state between calls; sleeps in short slices so the
- * client's progress callback can animate a spinner or stop the wait. */
+ * (docs/cli.md §6.2, docs/api.md §2.14.4). Owns no state between calls; sleeps in short slices so
+ * the client's progress callback can animate a spinner or stop the wait. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -37,7 +37,7 @@ static bool nap(hearth_client *c, long ms)
     return !c->progress_fn || c->progress_fn(c->progress_ud);
 }
 
-/* Whether status is one the sandbox cannot leave towards target on its own (API.md §2.14.2):
+/* Whether status is one the sandbox cannot leave towards target on its own (docs/api.md §2.14.2):
  * error waits for a resume, failed and destroyed are terminal, destroying ends in destroyed. */
 static bool dead_end(const char *target, const char *status)
 {

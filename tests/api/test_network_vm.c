@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* test_network_vm.c: sandbox networking end to end (spec/API.md §2.5, §2.9, §3.6–§3.8;
+/* test_network_vm.c: sandbox networking end to end (docs/api.md §2.5, §2.9, §3.6–§3.8;
  * docs/networking.md) with real microVMs, real taps, nftables and hearthd's DNS.
  *
  * The test process runs in a network namespace of its own (tests/run.sh; the test unshares one

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* test_snapshots_vm.c: snapshot-native sandboxes through real HTTP against `hearthd serve` with
- * real microVMs (spec/API.md §2.14, §3.3.1–§3.3.3): a process and files survive 100 pause/resume
+ * real microVMs (docs/api.md §2.14, §3.3.1–§3.3.3): a process and files survive 100 pause/resume
  * cycles; forks of forks of forks, each paused and resumed, isolated from each other and with
  * their own hostname and entropy; creates from the golden snapshot; the guest clock after a 10 s
  * pause; pause, kill -9 of hearthd, restart, resume; a corrupted snapshot turns only its own

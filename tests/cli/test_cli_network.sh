@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# test_cli_network.sh: end-to-end tests of `hearth sb network|firewall|bandwidth` (spec/CLI.md
+# test_cli_network.sh: end-to-end tests of `hearth sb network|firewall|bandwidth` (docs/cli.md
 # §7.3) and the networking parts of `sb create --network` and `sb get` against a real
-# `hearthd serve` on 127.0.0.1 with real microVMs from $HEARTH_IMAGES (spec/API.md §2.5,
+# `hearthd serve` on 127.0.0.1 with real microVMs from $HEARTH_IMAGES (docs/api.md §2.5,
 # §2.9, §2.10, §3.6–§3.8): network create/ls/show/rm with -q, --json and confirmation (exit 2
 # without --yes), firewall show/set/add/remove/clear with their warnings, bandwidth show/add,
 # attach/detach with the members' "reachable as" names, and unknown networks (exit 4).

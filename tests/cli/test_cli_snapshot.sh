@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_cli_snapshot.sh: end-to-end tests of `hearth sb pause|resume|fork|wait` against a real
-# `hearthd serve` on 127.0.0.1 with real microVMs from $HEARTH_IMAGES (spec/CLI.md §7.1,
-# spec/API.md §2.14): pause → paused, resume → running and exec works again, a fork of a paused
+# `hearthd serve` on 127.0.0.1 with real microVMs from $HEARTH_IMAGES (docs/cli.md §7.1,
+# docs/api.md §2.14): pause → paused, resume → running and exec works again, a fork of a paused
 # source with --count 2 --paused gives two paused children with forked_from that see the
 # source's files, a fork of a running source exits 5 with the pause hint, and wait's exit codes.
 # Every test is reported skipped, with the reason, while the server answers 501 for pause (the

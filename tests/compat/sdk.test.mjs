@@ -348,7 +348,7 @@ describe("VM-backed sandbox", () => {
         assert.equal(d.rootfs, "devbox:1");
         assert.equal(d.vcpu, 1);
         assert.equal(d.mem_mib, 512);
-        // `ip` is present only while an address is held (API.md §2.1); sandboxes get addresses
+        // `ip` is present only while an address is held (docs/api.md §2.1); sandboxes get addresses
         // with the networking issue, so until then it must be absent rather than null.
         if ("ip" in d) assert.equal(typeof d.ip, "string");
         assert.equal(typeof d.spawn_ms, "number");
@@ -455,7 +455,7 @@ describe("VM-backed sandbox", () => {
     });
 });
 
-// ---- VM-backed: pause, fork, resume (API.md §2.14, §3.3.1–§3.3.3) ----
+// ---- VM-backed: pause, fork, resume (docs/api.md §2.14, §3.3.1–§3.3.3) ----
 //
 // The SDK's own flow: Sandbox.pause() / resume() are POST …/pause and …/resume with no body and
 // take the 200 or 202 view as is (no polling, X-Poll-After unread); waitUntilPaused() /
@@ -563,7 +563,7 @@ describe("VM-backed pause, fork and resume", () => {
     });
 });
 
-// ---- VM-backed: networking (API.md §3.6–§3.8) ----
+// ---- VM-backed: networking (docs/api.md §3.6–§3.8) ----
 //
 // The SDK's networks sub-API (client.networks.list / create / get / delete) and the sandbox's
 // getEgress / setEgress / getBandwidth / rechargeBandwidth / attachNetwork / detachNetwork,

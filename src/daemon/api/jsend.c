@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* jsend.c: JSend envelopes (API.md §1.4). The envelope text is assembled here rather than by
+/* jsend.c: JSend envelopes (docs/api.md §1.4). The envelope text is assembled here rather than by
  * jansson so that "status" is first whatever jansson's key order; payloads are dumped compact.
  * Every function steals its json_t argument. */
 #include "daemon/api/jsend.h"
@@ -18,7 +18,7 @@ static const char json_ctype[] = "application/json";
 /* {"status":"<status>","data":<data>} as a malloc'd string; steals data. */
 static char *envelope(const char *status, json_t *data)
 {
-    /* 15 significant digits: 12.345 prints as 12.345, not 12.345000000000001 (API.md §1.8) */
+    /* 15 significant digits: 12.345 prints as 12.345, not 12.345000000000001 (docs/api.md §1.8) */
     char *payload =
         json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
     json_decref(data);

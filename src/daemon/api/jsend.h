@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* jsend.h: JSend envelopes (API.md §1.4), always with "status" first and
+/* jsend.h: JSend envelopes (docs/api.md §1.4), always with "status" first and
  * Content-Type: application/json. Each call sends the whole response; json_t arguments are
  * stolen (decref'd) whatever the outcome, so `jsend_reply_success(req, json_pack(...))` leaks
  * nothing. Same return values as http_response_send(). */

@@ -161,7 +161,7 @@ static int first_start_key(struct hd_ctx *hd)
     return 0;
 }
 
-/* ---- metrics listener (API.md §5.2) ---- */
+/* ---- metrics listener (docs/api.md §5.2) ---- */
 
 static void on_metrics_request(struct http_request *req, void *ud)
 {

@@ -22,7 +22,7 @@ struct bufferevent;
 /* Adds a header line to the response head (copied). Before the response starts only; name and
  * value must not contain CR, LF or NUL. Returns 0, -EALREADY, -EINVAL, -ENOMEM or -EPIPE. */
 int http_response_add_header(struct http_request *req, const char *name, const char *value);
-/* Retry-After: secs clamped to 1..60 (API.md §1.12). Same returns as add_header. */
+/* Retry-After: secs clamped to 1..60 (docs/api.md §1.12). Same returns as add_header. */
 int http_response_retry_after(struct http_request *req, unsigned secs);
 
 /* Writes the status line and headers. content_type may be NULL (no header). content_length

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* route.c: path splitting, percent-decoding and query-string parsing for handlers (API.md
+/* route.c: path splitting, percent-decoding and query-string parsing for handlers (docs/api.md
  * §1.2, §1.7). Each struct owns one allocation holding every decoded string. Knows nothing
  * about connections or routes themselves. */
 #include "daemon/http/route.h"

@@ -2,7 +2,7 @@
 /* route.h: request-target helpers for handlers: split the path on '/' and percent-decode each
  * segment once (an encoded %2F stays inside its segment), decode the query string as
  * application/x-www-form-urlencoded ('+' is a space; the first occurrence of a name wins), and
- * parse booleans and integers strictly (API.md §1.2, §1.7). Pure functions; no I/O. */
+ * parse booleans and integers strictly (docs/api.md §1.2, §1.7). Pure functions; no I/O. */
 #pragma once
 
 #include <stdbool.h>

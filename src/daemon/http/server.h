@@ -4,7 +4,7 @@
  * callback; the handler answers through request.h and response.h. It knows nothing about
  * sandboxes or routes. Everything runs on the loop thread; no call blocks.
  *
- * Connection behaviour (API.md §1.1): keep-alive by default, HTTP/1.0 closes after the
+ * Connection behaviour (docs/api.md §1.1): keep-alive by default, HTTP/1.0 closes after the
  * response; pipelined bytes wait for the next request; idle connections close after
  * idle_timeout_ms; a head not complete within header_timeout_ms gets 408; a head over
  * max_header_bytes or with over max_headers fields gets 431; an HTTP/2 preface gets the 505 of
@@ -33,7 +33,7 @@ struct http_limits {
     size_t write_low_water;      /* drain callbacks fire once queued output is ≤ this */
 };
 
-/* Fills l with the defaults of API.md §1.14. */
+/* Fills l with the defaults of docs/api.md §1.14. */
 void http_limits_default(struct http_limits *l);
 
 /* Called once per request when its head is complete (the body, if any, not yet read). The

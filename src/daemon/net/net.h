@@ -29,7 +29,7 @@
 #include <stdint.h>
 
 #define NET_TAP_NAME_MAX 16         /* IFNAMSIZ, NUL included */
-#define NET_MAX_MEMBER_ADDRS 8      /* private networks per sandbox (API.md §3.8.5) */
+#define NET_MAX_MEMBER_ADDRS 8      /* private networks per sandbox (docs/api.md §3.8.5) */
 
 struct net_config {
     const char *ns_name;            /* named namespace (/run/netns/<ns_name>); required */
@@ -77,7 +77,7 @@ struct net_sandbox {
     uint32_t ip;                                /* primary address, host byte order */
     uint32_t member_ips[NET_MAX_MEMBER_ADDRS];  /* its addresses on private networks */
     size_t n_member_ips;
-    const char *const *egress;                  /* normalised rules (API.md §3.6.3) */
+    const char *const *egress;                  /* normalised rules (docs/api.md §3.6.3) */
     size_t n_egress;                            /* 0, or a list containing "*": allow all */
     bool capped;
 };

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* apikey.h: API key secrets (spec/API.md §1.3): `hk_` + 43 base64url characters carrying 32
+/* apikey.h: API key secrets (docs/api.md §1.3): `hk_` + 43 base64url characters carrying 32
  * random bytes. Only the SHA-256 of the whole presented string is ever stored. */
 #pragma once
 

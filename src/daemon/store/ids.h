@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* ids.h: resource identifiers (spec/API.md §1.9): a prefix and a ULID, 48 bits of ms time then 80
+/* ids.h: resource identifiers (docs/api.md §1.9): a prefix and a ULID, 48 bits of ms time then 80
  * random bits, in uppercase Crockford base32. Parsing matches the ULID part case-insensitively
  * and canonicalises it to uppercase. (The lead may later merge this with src/common/ulid.) */
 #pragma once

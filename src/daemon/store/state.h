@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* state.h: the sandbox lifecycle states of spec/API.md §2.14 and their transition graph, driven
+/* state.h: the sandbox lifecycle states of docs/api.md §2.14 and their transition graph, driven
  * by one table. The store persists states by their API names. */
 #pragma once
 

@@ -34,7 +34,7 @@ struct store;
 #define STORE_IP_SIZE 46      /* INET6_ADDRSTRLEN, though sandboxes get IPv4 today */
 #define STORE_HOST_SIZE 64
 #define STORE_LABEL_SIZE 128
-#define STORE_MAX_SSH_KEYS 64 /* spec/API.md §3.3.5 */
+#define STORE_MAX_SSH_KEYS 64 /* docs/api.md §3.3.5 */
 
 /* ---- opening ---- */
 
@@ -338,7 +338,7 @@ int store_snapshot_refs(struct store *st, const char *dir, uint64_t *ret_n);
 __attribute__((warn_unused_result))
 int store_sandbox_purge(struct store *st, int64_t cutoff_ms);
 
-/* ---- private networks (spec/API.md §3.8, migration 0003) ---- */
+/* ---- private networks (docs/api.md §3.8, migration 0003) ---- */
 
 #define STORE_SUBNET_SIZE 20  /* "255.255.255.0/24" */
 #define STORE_MAX_NETWORKS_PER_SANDBOX 8

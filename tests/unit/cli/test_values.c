@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* test_values.c: durations, sizes and counts as users type them (CLI.md §6.4). */
+/* test_values.c: durations, sizes and counts as users type them (docs/cli.md §6.4). */
 #include "cli/values.h"
 #include "harness.h"
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* test_utf8.c: repair of invalid UTF-8 (API.md §1.8 item 7), whole and piece by piece. */
+/* test_utf8.c: repair of invalid UTF-8 (docs/api.md §1.8 item 7), whole and piece by piece. */
 #include "common/utf8.h"
 #include "harness.h"
 

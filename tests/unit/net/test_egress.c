@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* test_egress.c: the egress rule grammar (API.md §3.6.3) as the data plane parses and matches
+/* test_egress.c: the egress rule grammar (docs/api.md §3.6.3) as the data plane parses and matches
  * it: every form, ports, wildcard depth, "*", and hostile strings. */
 #include <errno.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
 -- Times are INTEGER ms since the Unix epoch (UTC); NULL means "never".
 
 CREATE TABLE users (
-    id          TEXT PRIMARY KEY,                 -- the user name (spec/API.md §5.1)
+    id          TEXT PRIMARY KEY,                 -- the user name (docs/api.md §5.1)
     created_at  INTEGER NOT NULL
 ) STRICT;
 

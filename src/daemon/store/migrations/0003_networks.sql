@@ -1,4 +1,4 @@
--- 0003: private networks (spec/API.md §3.8) and their members.
+-- 0003: private networks (docs/api.md §3.8) and their members.
 -- subnet: the network's /24 inside the host's networks pool ("10.89.3.0/24"); a deleted
 -- network keeps its row (deleted_at) for idempotent repeats, and frees its name and subnet.
 -- A member row lives while the sandbox is non-terminal: the trigger below removes it when the
