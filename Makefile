@@ -19,7 +19,7 @@ common_src := $(wildcard src/common/*.c)
 host_src := $(wildcard src/daemon/host/*.c)
 # the network data plane and DNS server of one host (docs/networking.md)
 net_src := $(wildcard src/daemon/net/*.c)
-daemon_src := $(filter-out src/daemon/main.c,$(wildcard src/daemon/*.c src/daemon/cmd/*.c src/daemon/http/*.c src/daemon/store/*.c src/daemon/api/*.c src/daemon/ctl/*.c))
+daemon_src := $(filter-out src/daemon/cmd/main.c,$(wildcard src/daemon/*.c src/daemon/cmd/*.c src/daemon/http/*.c src/daemon/store/*.c src/daemon/api/*.c src/daemon/ctl/*.c))
 store_src := $(wildcard src/daemon/store/*.c)
 agent_src := $(wildcard src/agent/*.c)
 agent_lib_src := $(filter-out src/agent/main.c,$(agent_src))
@@ -103,7 +103,7 @@ $(O)/bin/hearth-agent: $(call obj,agent,$(agent_src)) $(O)/agent/libcommon.a
 	@mkdir -p $(dir $@)
 	$(CC) -static -o $@ $^ -ljansson
 
-$(O)/bin/hearthd: $(call obj,opt,src/daemon/main.c $(daemon_src) $(host_src) $(net_src) $(common_src))
+$(O)/bin/hearthd: $(call obj,opt,src/daemon/cmd/main.c $(daemon_src) $(host_src) $(net_src) $(common_src))
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(DAEMON_LIBS)
 
@@ -113,7 +113,7 @@ $(O)/bin/hearth-recipe-key: $(call obj,opt,src/tools/recipe_key.c $(common_src))
 
 # Objects are named as targets so pattern rules that list not-yet-built objects still match
 # on make's first pass (otherwise a more general test rule wins).
-all_src := $(common_src) $(host_src) $(net_src) $(daemon_src) $(agent_src) src/daemon/main.c \
+all_src := $(common_src) $(host_src) $(net_src) $(daemon_src) $(agent_src) src/daemon/cmd/main.c \
 	tests/harness.c tests/fakehttp.c \
 	$(lib_src) $(cli_src) src/cli/main.c
 $(call obj,san,$(all_src)) $(call obj,opt,$(all_src)) $(call obj,lib,$(lib_src)):
@@ -146,7 +146,7 @@ $(O)/tests/integration/%: tests/integration/%.c tests/integration/vmtest.c tests
 	$(CC) $(SAN_CFLAGS) -Itests -o $@ $^ $(DAEMON_LIBS)
 
 # hearthd with ASan/UBSan, for the API tests (`make api`).
-$(O)/san-bin/hearthd: $(call obj,san,src/daemon/main.c $(daemon_src) $(host_src) $(net_src) $(common_src))
+$(O)/san-bin/hearthd: $(call obj,san,src/daemon/cmd/main.c $(daemon_src) $(host_src) $(net_src) $(common_src))
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) -o $@ $^ $(DAEMON_LIBS)
 

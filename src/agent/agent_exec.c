@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* exec.c: runs commands for EXEC streams. Each command gets a new session (so SIGNAL, CANCEL
+/* agent_exec.c: runs commands for EXEC streams. Each command gets a new session (so SIGNAL, CANCEL
  * and the deadline reach its whole process group), three pipes and a merged environment; a
  * CLOEXEC pipe reports why exec failed. Output is forwarded only while the stream has credit
  * and the output queue has room, so a slow host slows the command down. */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* exec.h: EXEC streams (docs/agent-protocol.md, "EXEC"): a command in its own session with
+/* agent_exec.h: EXEC streams (docs/agent-protocol.md, "EXEC"): a command in its own session with
  * stdin, stdout and stderr pipes, forwarded under flow control, ended by EXIT. All calls run on
  * the loop; errors are answered on the stream, never returned. */
 #pragma once

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* files.c: file transfers. An upload is written to ".<name>.hearth-XXXXXX" beside the target and
+/* agent_files.c: file transfers. An upload is written to ".<name>.hearth-XXXXXX" beside the target and
  * renamed over it after EOF, so readers never see half a file and a failed upload leaves the old
  * one intact. Disk I/O is done synchronously on the loop: a regular file does not block long,
  * and each call moves at most one 64 KiB chunk. */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* files.h: FILE_PUT and FILE_GET streams (docs/agent-protocol.md, "Files"). Uploads go to a
+/* agent_files.h: FILE_PUT and FILE_GET streams (docs/agent-protocol.md, "Files"). Uploads go to a
  * temporary file renamed over the target at EOF; downloads are sent under flow control. All
  * calls run on the loop; errors are answered on the stream. */
 #pragma once

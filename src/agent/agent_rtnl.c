@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* rtnl.c: a minimal rtnetlink client for the agent (rtnl.h): one request at a time on a
+/* agent_rtnl.c: a minimal rtnetlink client for the agent (rtnl.h): one request at a time on a
  * blocking NETLINK_ROUTE socket, each waited for until its ACK (or, for a dump, NLMSG_DONE).
  * Knows links, IPv4 addresses, main-table IPv4 routes and neighbours of one link; nothing of
  * the net object or the protocol (netcfg.c decides what to change). */

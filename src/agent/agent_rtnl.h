@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* rtnl.h: the little rtnetlink the agent needs to configure one Ethernet link: find it, set its
+/* agent_rtnl.h: the little rtnetlink the agent needs to configure one Ethernet link: find it, set its
  * MAC and bring it up, list/add/delete IPv4 addresses and main-table routes, flush neighbours.
  * Hand-written on a NETLINK_ROUTE socket because the agent is a static binary linking only libc
  * and jansson. Every request waits for its ACK (synchronous; the kernel answers at once).

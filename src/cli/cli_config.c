@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* config.c: the config file: parsing (hostile lines skipped with a warning), path lookup,
+/* cli_config.c: the config file: parsing (hostile lines skipped with a warning), path lookup,
  * loading with the permission check, line-preserving atomic rewrites for `config set|unset`,
  * and the precedence rule of docs/cli.md §2.3. */
 #include "cli/cli_config.h"

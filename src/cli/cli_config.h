@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* config.h: the CLI config file (docs/cli.md §2.1) and the precedence of settings (§2.3).
+/* cli_config.h: the CLI config file (docs/cli.md §2.1) and the precedence of settings (§2.3).
  * The parser and the precedence rule are pure; the file functions do the I/O. */
 #pragma once
 

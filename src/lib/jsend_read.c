@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* jsend.c: JSend envelope decoding. The server is trusted to follow docs/api.md §1.4 but a proxy in
+/* jsend_read.c: JSend envelope decoding. The server is trusted to follow docs/api.md §1.4 but a proxy in
  * between may not: any body (HTML, truncated JSON, nothing) must still give a sane error. */
 #include "lib/jsend_read.h"
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* jsend.h: decoding of JSend envelopes (docs/api.md §1.4) into payloads and typed errors. Pure: no
+/* jsend_read.h: decoding of JSend envelopes (docs/api.md §1.4) into payloads and typed errors. Pure: no
  * I/O, so it is unit-tested and fuzzed on its own. */
 #pragma once
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* internal.h: libhearth's private types, shared by its files only: the client handle, result
+/* lib_internal.h: libhearth's private types, shared by its files only: the client handle, result
  * objects and the one HTTP request entry point (http.c). Nothing here is exported. */
 #pragma once
 

@@ -1,23 +1,23 @@
 /* SPDX-License-Identifier: MIT */
-/* commands.h: the hearthd subcommands main.c dispatches to. Each takes the arguments after its
+/* cmd.h: the hearthd subcommands main.c dispatches to. Each takes the arguments after its
  * own name, prints its own diagnostics and returns the process exit status. */
 #pragma once
 
 #define EXIT_USAGE 2     /* bad command line or configuration */
 #define EXIT_HEARTHD 125 /* hearthd itself failed (like `docker run`), not the command */
 
-/* `hearthd vm run [OPTIONS] -- CMD [ARGS...]` (vm_run.c). */
+/* `hearthd vm run [OPTIONS] -- CMD [ARGS...]` (cmd_vm.c). */
 int cmd_vm_run(int argc, char **argv);
 /* `hearthd serve [--config FILE] [--data-dir DIR] [--listen HOST:PORT] [--images DIR]`
- * (serve.c). */
+ * (cmd_serve.c). */
 int cmd_serve(int argc, char **argv);
-/* `hearthd keys create|list|revoke …` (keys_cmd.c). */
+/* `hearthd keys create|list|revoke …` (cmd_keys.c). */
 int cmd_keys(int argc, char **argv);
 
 struct hd_config;
 struct store;
 
-/* Shared by serve and keys (serve.c): defaults, then the config file (config_path NULL = the
+/* Shared by serve and keys (cmd_serve.c): defaults, then the config file (config_path NULL = the
  * default path, which may be missing), then the flags given (NULL = not given). Prints its own
  * error and returns -EINVAL. */
 int cmd_config_load(struct hd_config *cfg, const char *config_path, const char *data_dir,

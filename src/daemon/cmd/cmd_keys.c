@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* keys_cmd.c: `hearthd keys create|list|revoke` (docs/api.md §5.1): API key management on the
+/* cmd_keys.c: `hearthd keys create|list|revoke` (docs/api.md §5.1): API key management on the
  * host, on the same data dir as `hearthd serve` (the store allows several processes). Prints a
  * new key once on stdout; never logs it. */
 #include "daemon/cmd/cmd.h"

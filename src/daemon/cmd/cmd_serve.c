@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* serve.c: `hearthd serve`: loads the config, opens the store, creates the first admin key,
+/* cmd_serve.c: `hearthd serve`: loads the config, opens the store, creates the first admin key,
  * runs the API listener (and the Prometheus metrics listener) on one libevent loop, and shuts
  * down gracefully on SIGTERM/SIGINT. Owns the daemon context (struct hd_ctx); no globals. Edge
  * code: logs JSON lines, never a key. */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* internal.h: structures shared by the files of the HTTP layer (server.c, conn.c, request.c,
+/* http_internal.h: structures shared by the files of the HTTP layer (server.c, conn.c, request.c,
  * response.c, jsend.c). Nothing outside src/daemon/http includes this. */
 #pragma once
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* egress.c: egress rules (docs/api.md §3.6.3) as data: parse, match a DNS name, derive the static
+/* egress_rules.c: egress rules (docs/api.md §3.6.3) as data: parse, match a DNS name, derive the static
  * sets. The API validates rules before they are stored; this parser is strict anyway because
  * its output becomes nftables text, and it must never crash on what it is given. */
 #include "daemon/net/egress_rules.h"

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* egress.h: the egress rule grammar of docs/api.md §3.6.3 as data. Parses normalised rule strings,
+/* egress_rules.h: the egress rule grammar of docs/api.md §3.6.3 as data. Parses normalised rule strings,
  * matches DNS names against parsed rules and derives the static address sets the data plane
  * loads. Pure: no I/O, no globals; everything here is unit-tested. */
 #pragma once

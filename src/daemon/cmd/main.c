@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* main.c: hearthd entry point. A small dispatcher: `serve` runs the daemon (serve.c), `keys`
- * manages API keys (keys_cmd.c), `vm run` boots one VM and runs a command (vm_run.c). Edge
+/* main.c: hearthd entry point. A small dispatcher: `serve` runs the daemon (cmd_serve.c), `keys`
+ * manages API keys (cmd_keys.c), `vm run` boots one VM and runs a command (cmd_vm.c). Edge
  * code: the only place here that prints is the usage text. */
 #include <signal.h>
 #include <stdio.h>
