@@ -32,6 +32,8 @@ api_tests := $(patsubst tests/%.c,%,$(wildcard tests/api/test_*.c))
 benches := $(patsubst %.c,%,$(wildcard bench/bench_*.c))
 # end-to-end CLI tests: scripts that start `hearthd serve` and print the harness line
 cli_tests := $(wildcard tests/cli/test_*.sh)
+# the house rules a machine can check: include cycles, file sizes, basenames, doc references
+lint_tests := $(wildcard tests/lint/test_*.sh)
 
 obj = $(patsubst %.c,$(O)/$(1)/%.o,$(2))
 
@@ -168,7 +170,7 @@ test:
 	$(MAKE) all images test-binaries
 	HEARTH_IMAGES=$(abspath $(IMAGES)) HEARTH_BIN=$(abspath $(O)/bin) \
 		HEARTH_COMPAT_SEED=$(abspath $(O)/tests/compat/seed) \
-		./tests/run.sh $(addprefix $(O)/tests/,$(unit_tests) $(integ_tests) $(api_tests)) \
+		./tests/run.sh $(lint_tests) $(addprefix $(O)/tests/,$(unit_tests) $(integ_tests) $(api_tests)) \
 		$(cli_tests) tests/compat/run.sh
 
 test-binaries: $(addprefix $(O)/tests/,$(unit_tests) $(integ_tests) $(api_tests)) \
@@ -206,7 +208,7 @@ $(O)/fuzz/fuzz_wire: tests/fuzz/fuzz_wire.c src/common/wire.c src/common/buf.c
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^
 
 $(O)/fuzz/fuzz_qmp: tests/fuzz/fuzz_qmp.c src/daemon/host/qmp.c src/common/herr.c \
-		src/daemon/host/usock.c src/common/buf.c
+		src/daemon/host/usock.c src/common/unix_addr.c src/common/buf.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ -ljansson
 

@@ -49,12 +49,18 @@ bad = 0
 for c in cycles(fg):
     print('FOLDER CYCLE: ' + ' -> '.join(c))
     bad = 1
-# file level, within each folder: a .c and its .h are one node
+# file level, within each folder: a .c and its .h are one node. A folder's private header
+# (<folder>_internal.h, <module>_backend.h: shared by the files that implement the folder's public
+# headers, and by nothing outside it) sits below them all, so edges into it are not counted.
 def node(rel):
     return os.path.splitext(rel)[0]
+def private(rel):
+    return rel.endswith(('_internal.h', '_backend.h'))
 byf = {}
 for f, incs in files.items():
     for i in incs:
+        if private(i):
+            continue
         if i in files and folder(i) == folder(f) and node(i) != node(f):
             byf.setdefault(node(f), set()).add(node(i))
 for c in cycles(byf):

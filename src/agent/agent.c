@@ -13,12 +13,11 @@
 #include <unistd.h>
 
 #include "common/json_text.h"
+#include "common/mono.h"
 
 uint64_t agent_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return (uint64_t)mono_now_us() / 1000u;
 }
 
 void agent_log(const char *fmt, ...)
@@ -136,4 +135,22 @@ void agent_out_written(struct agent *ag, size_t n)
 void agent_out_drop_unsent(struct agent *ag)
 {
     ag->out.len = ag->out_partial;
+}
+
+json_t *agent_parse_json(struct agent *ag, const struct wire_frame *f)
+{
+    json_error_t err;
+    json_t *root = json_loadb((const char *)f->payload, f->len, JSON_REJECT_DUPLICATES, &err);
+    if (!root) {
+        agent_send_error(ag, f->stream, EINVAL, "bad JSON in '%s' frame: %s",
+                         wire_type_to_string(f->type), err.text);
+        return NULL;
+    }
+    if (!json_is_object(root)) {
+        agent_send_error(ag, f->stream, EINVAL, "'%s' payload must be a JSON object",
+                         wire_type_to_string(f->type));
+        json_decref(root);
+        return NULL;
+    }
+    return root;
 }

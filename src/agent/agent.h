@@ -117,4 +117,7 @@ void agent_out_written(struct agent *ag, size_t n);
  * the byte stream the host reads stays frame-aligned across a reconnect. */
 void agent_out_drop_unsent(struct agent *ag);
 /* Queues WINDOW granting credit bytes on stream. */
+/* Parses a frame's payload as a JSON object. On failure answers ERROR (EINVAL) on the frame's
+ * stream and returns NULL; the caller owns the result (json_decref). */
+json_t *agent_parse_json(struct agent *ag, const struct wire_frame *f);
 void agent_send_window(struct agent *ag, uint32_t stream, uint32_t credit);

@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include "agent/agent.h"
-#include "agent/proto.h"
 
 #define EXEC_MAX_ARGV 4096 /* a frame is at most 256 KiB anyway; this bounds the array */
 
@@ -241,7 +240,7 @@ void exec_open(struct agent *ag, const struct wire_frame *f)
 {
     char msg[300] = "";
     struct exec_req q = { 0 };
-    json_t *root = proto_parse_json(ag, f);
+    json_t *root = agent_parse_json(ag, f);
     if (!root)
         return;
     int r = 0;
@@ -367,7 +366,7 @@ static void on_stdin(struct agent *ag, struct stream *s, const struct wire_frame
 
 static void on_signal(struct agent *ag, struct stream *s, const struct wire_frame *f)
 {
-    json_t *root = proto_parse_json(ag, f);
+    json_t *root = agent_parse_json(ag, f);
     if (!root) {
         exec_abort(ag, s);
         return;

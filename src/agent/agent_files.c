@@ -13,13 +13,12 @@
 #include <unistd.h>
 
 #include "agent/agent.h"
-#include "agent/proto.h"
 
 /* Reads "path" (absolute, required) and "mode" (optional, default def) from the request. */
 static json_t *parse_req(struct agent *ag, const struct wire_frame *f, const char **ret_path,
                          unsigned *ret_mode)
 {
-    json_t *root = proto_parse_json(ag, f);
+    json_t *root = agent_parse_json(ag, f);
     if (!root)
         return NULL;
     json_t *path = json_object_get(root, "path");
@@ -95,6 +94,13 @@ void files_abort(struct agent *ag, struct stream *s)
     stream_remove(&ag->streams, s);
 }
 
+/* Answers ERROR on a file stream and ends it. */
+static void files_fail(struct agent *ag, struct stream *s, int err, const char *msg)
+{
+    agent_send_error(ag, s->id, err, "%s", msg);
+    files_abort(ag, s);
+}
+
 static void fail_errno(struct agent *ag, struct stream *s, int err, const char *what)
 {
     agent_send_error(ag, s->id, err, "cannot %s '%.300s': %s", what, s->file.path,
@@ -166,7 +172,7 @@ static void on_put_data(struct agent *ag, struct stream *s, const struct wire_fr
 {
     struct file_state *fs = &s->file;
     if (f->len > s->recv_credit) {
-        proto_stream_fail(ag, s, EPROTO, "data beyond the flow-control window");
+        files_fail(ag, s, EPROTO, "data beyond the flow-control window");
         return;
     }
     size_t done = 0;
@@ -207,11 +213,11 @@ static void on_put_data(struct agent *ag, struct stream *s, const struct wire_fr
 void files_on_frame(struct agent *ag, struct stream *s, const struct wire_frame *f)
 {
     if (f->type == WIRE_CANCEL)
-        proto_stream_fail(ag, s, ECANCELED, "cancelled by the host");
+        files_fail(ag, s, ECANCELED, "cancelled by the host");
     else if (f->type == WIRE_DATA && s->kind == STREAM_FILE_PUT)
         on_put_data(ag, s, f);
     else
-        proto_stream_fail(ag, s, EPROTO, "frame type not valid on a file stream");
+        files_fail(ag, s, EPROTO, "frame type not valid on a file stream");
 }
 
 void files_get_open(struct agent *ag, const struct wire_frame *f)

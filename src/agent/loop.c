@@ -265,9 +265,11 @@ int agent_run(const char *spec, bool pid1)
         turn(ag);
         if (ag->power == AGENT_POWER_NONE)
             continue;
-        if (ag->pid1)
-            power_shutdown(ag);
         power_flush(ag, 500);
+        if (ag->pid1) {
+            proto_abort_all(ag);
+            power_shutdown(ag);
+        }
         ag->quit = true;
     }
     ret = 0;

@@ -16,13 +16,12 @@
 #include <unistd.h>
 
 #include "agent/agent.h"
-#include "agent/proto.h"
 
 #define POWER_GRACE_MS 2000 /* how long processes get to exit after SIGTERM */
 
 void power_open(struct agent *ag, const struct wire_frame *f)
 {
-    json_t *root = proto_parse_json(ag, f);
+    json_t *root = agent_parse_json(ag, f);
     if (!root)
         return;
     const char *action = json_string_value(json_object_get(root, "action"));
@@ -113,8 +112,6 @@ static void unmount_all(void)
 void power_shutdown(struct agent *ag)
 {
     agent_log("%s", ag->power == AGENT_POWER_REBOOT ? "rebooting" : "powering off");
-    power_flush(ag, 500);
-    proto_abort_all(ag);
     (void)kill(-1, SIGTERM); /* every process but us; none left is fine */
     reap_for(POWER_GRACE_MS);
     (void)kill(-1, SIGKILL);

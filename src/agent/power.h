@@ -10,8 +10,9 @@ struct wire_frame;
 
 /* Answers DONE and records the request in ag->power; the loop then calls power_shutdown(). */
 void power_open(struct agent *ag, const struct wire_frame *f);
-/* Sends what is queued (briefly), stops every process (SIGTERM, grace, SIGKILL), syncs,
- * unmounts or remounts read-only, and reboots. PID 1 only; does not return. */
+/* Stops every process (SIGTERM, grace, SIGKILL), syncs, unmounts or remounts read-only, and
+ * reboots. PID 1 only; does not return. The loop has flushed the output queue (power_flush) and
+ * ended every stream first. */
 __attribute__((noreturn)) void power_shutdown(struct agent *ag);
 /* Tries for up to timeout_ms to write the output queue to the host. */
 void power_flush(struct agent *ag, int timeout_ms);

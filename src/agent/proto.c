@@ -20,24 +20,6 @@
 /* Credit beyond this is a confused or hostile host; it cannot help anyway. */
 #define PROTO_MAX_CREDIT (1ull << 40)
 
-json_t *proto_parse_json(struct agent *ag, const struct wire_frame *f)
-{
-    json_error_t err;
-    json_t *root = json_loadb((const char *)f->payload, f->len, JSON_REJECT_DUPLICATES, &err);
-    if (!root) {
-        agent_send_error(ag, f->stream, EINVAL, "bad JSON in '%s' frame: %s",
-                         wire_type_to_string(f->type), err.text);
-        return NULL;
-    }
-    if (!json_is_object(root)) {
-        agent_send_error(ag, f->stream, EINVAL, "'%s' payload must be a JSON object",
-                         wire_type_to_string(f->type));
-        json_decref(root);
-        return NULL;
-    }
-    return root;
-}
-
 void proto_stream_abort(struct agent *ag, struct stream *s)
 {
     if (s->kind == STREAM_EXEC)
@@ -148,7 +130,7 @@ void agent_apply_pending_net(struct agent *ag)
 
 static void on_netcfg(struct agent *ag, const struct wire_frame *f)
 {
-    json_t *root = proto_parse_json(ag, f);
+    json_t *root = agent_parse_json(ag, f);
     if (!root)
         return;
     char why[200] = "";
@@ -163,7 +145,7 @@ static void on_netcfg(struct agent *ag, const struct wire_frame *f)
 
 static void on_hello(struct agent *ag, const struct wire_frame *f)
 {
-    json_t *root = proto_parse_json(ag, f);
+    json_t *root = agent_parse_json(ag, f);
     if (!root)
         return;
     /* A HELLO from a new session means the host reconnected, whether or not the port's

@@ -12,9 +12,6 @@ struct wire_frame;
 
 /* Handles one frame from the host. Never fails: problems are answered on the channel. */
 void proto_on_frame(struct agent *ag, const struct wire_frame *f);
-/* Parses a frame's payload as a JSON object. On failure answers ERROR (EINVAL) on the frame's
- * stream and returns NULL; the caller owns the result (json_decref). */
-json_t *proto_parse_json(struct agent *ag, const struct wire_frame *f);
 /* Ends a stream without a frame of its own, whatever its kind. */
 void proto_stream_abort(struct agent *ag, struct stream *s);
 /* Sends ERROR on the stream and ends it. */

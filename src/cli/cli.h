@@ -61,6 +61,8 @@ int cli_error(struct cli *cli, int code, const char *fmt, ...)
  * terminal asks "<what>. Proceed? [y/N]"; otherwise refuses. Returns 0 to go on, else CLI_EXIT_USAGE
  * after printing why. The command's option table must have "yes". */
 int cli_confirm(struct cli *cli, const char *what);
+/* --yes (-y, --force) alone: the option table of a command that asks cli_confirm(). */
+extern const struct cli_opt cli_confirm_opts[];
 
 /* Writes s as a JSON string literal (quotes included) on f. */
 void cli_json_str(FILE *f, const char *s);

@@ -48,9 +48,6 @@ int cli_client_open(struct cli *cli);
 #define CLI_FLAGS_PAGE CLI_VALUE("limit"), CLI_VALUE("offset")
 #define CLI_FLAGS_WAIT CLI_BOOL("no-wait"), CLI_VALUE("timeout")
 
-/* --yes (-y, --force) alone, for a command that asks cli_confirm() (cli.c). */
-extern const struct cli_opt cli_confirm_opts[];
-
 /* The commands with flags of their own have a table cmd_<name>_opts in their file (pause's
  * serves resume too, files' push and pull). */
 #define CLI_OPT_TABLES(X)                                                                        \

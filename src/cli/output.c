@@ -11,12 +11,11 @@
 
 #include "common/grow.h"
 #include "common/timefmt.h"
+#include "common/mono.h"
 
 uint64_t out_now_us(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+    return (uint64_t)mono_now_us();
 }
 
 void out_table_init(struct out_table *t, size_t ncols, const char *const *headers)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "lib/lib_internal.h"
+#include "common/mono.h"
 
 #define RESP_MAX ((size_t)256 << 20)    /* buffered bodies: 2 × 16 MiB of exec output, escaped */
 #define ERR_BODY_MAX ((size_t)1 << 20)
@@ -31,9 +32,7 @@ struct attempt {
 
 static uint64_t now_us(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+    return (uint64_t)mono_now_us();
 }
 
 void hresp_release(struct hresp *resp)

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "lib/lib_internal.h"
+#include "common/mono.h"
 
 #define FIRST_POLL_MAX_MS 60000L
 #define POLL_START_MS 250L
@@ -17,9 +18,7 @@
 
 static uint64_t now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return (uint64_t)mono_now_us() / 1000u;
 }
 
 /* Sleeps ms, calling the progress callback between slices. false when it said stop. */

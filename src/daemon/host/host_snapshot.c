@@ -21,8 +21,9 @@
 #include <jansson.h>
 
 #include "common/fdio.h"
-#include "daemon/host/migsplit.h"
 #include "common/mono.h"
+#include "common/unix_addr.h"
+#include "daemon/host/migsplit.h"
 #include "daemon/host/qemu.h"
 #include "daemon/host/snapshot.h"
 #include "daemon/host/usock.h"
@@ -626,17 +627,17 @@ static void on_mig_readable(evutil_socket_t fd, short what, void *arg)
 static int pause_listen(struct host_vm *vm)
 {
     char path[PATH_MAX], state[PATH_MAX];
-    if (hvm_sock_path(vm, "migrate.sock", path) < 0 || strlen(path) >= 108 ||
+    if (hvm_sock_path(vm, "migrate.sock", path) < 0 ||
         qemu_run_path(vm->snap_dir, "state", state, sizeof(state)) < 0)
         return -ENAMETOOLONG;
     vm->state_fd = open(state, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (vm->state_fd < 0)
         return -errno;
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    memcpy(sa.sun_path, path, strlen(path) + 1); /* < 108, checked above */
-    vm->mig_lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (vm->mig_lfd < 0)
-        return -errno;
+    struct sockaddr_un sa;
+    int fd = unix_stream_socket(path, &sa);
+    if (fd < 0)
+        return fd;
+    vm->mig_lfd = fd;
     (void)unlink(path);
     if (bind(vm->mig_lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(vm->mig_lfd, 1) < 0)
         return -errno;

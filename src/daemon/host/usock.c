@@ -12,16 +12,14 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/unix_addr.h"
 
 int usock_connect(const char *path, int *ret_fd)
 {
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    if (strlen(path) >= sizeof(sa.sun_path))
-        return -ENAMETOOLONG;
-    memcpy(sa.sun_path, path, strlen(path) + 1);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    struct sockaddr_un sa;
+    int fd = unix_stream_socket(path, &sa);
     if (fd < 0)
-        return -errno;
+        return fd;
     /* connect on a non-blocking Unix socket either succeeds, fails, or (backlog full) says
      * EAGAIN; treat the latter like a refused connect and retry. */
     if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {

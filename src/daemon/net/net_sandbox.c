@@ -14,14 +14,13 @@
 
 #include "common/grow.h"
 #include "common/parse.h"
+#include "common/mono.h"
 
 #define NFT_TEXT_MAX (64u << 20)
 
 uint64_t net_now_us(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+    return (uint64_t)mono_now_us();
 }
 
 bool net_id_valid(const char *id)

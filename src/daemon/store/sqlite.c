@@ -4,7 +4,7 @@
  * PRAGMA user_version. Owns the sqlite3 handle; sees only input store.c has checked; never logs.
  * The helpers every concept file uses live here; the calls themselves live in sqlite_keys.c,
  * sqlite_sb.c and sqlite_net.c. */
-#include "daemon/store/backend.h"
+#include "daemon/store/store_backend.h"
 #include "daemon/store/migrations.h"
 #include "daemon/store/sqlite_internal.h"
 #include "common/grow.h"

@@ -5,7 +5,7 @@
  * Internal to src/daemon/store. */
 #pragma once
 
-#include "daemon/store/backend.h"
+#include "daemon/store/store_backend.h"
 
 #include <sqlite3.h>
 #include <stdbool.h>

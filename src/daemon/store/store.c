@@ -4,7 +4,7 @@
  * secrets, then calls the backend through its ops table. Owns no data of its own; never logs. */
 #include "daemon/store/store.h"
 
-#include "daemon/store/backend.h"
+#include "daemon/store/store_backend.h"
 #include "daemon/store/ids.h"
 
 #include "common/sbname.h"

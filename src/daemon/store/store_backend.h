@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* backend.h: what a store backend (sqlite*.c, later postgres.c) implements. store.c checks
+/* store_backend.h: what a store backend (sqlite*.c, later postgres.c) implements. store.c checks
  * arguments, derives hostnames, generates keys and hashes before calling here, so a backend sees
  * only well-formed input and does storage alone. Internal to src/daemon/store. */
 #pragma once

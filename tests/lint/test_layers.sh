@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# test_layers.sh: the house rules of docs/architecture.md that a machine can check, over src/:
+# no include cycle between folders or between the modules of one folder, no source file over
+# 1,200 lines, no basename twice (main.c aside), and no comment citing a document the repository
+# does not carry (the API and CLI references are docs/api.md and docs/cli.md).
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+passed=0 failed=0
+check() { # name, then a command that prints offenders and fails on any
+    local out
+    if out=$("${@:2}" 2>&1); then
+        echo "ok   $1"; passed=$((passed + 1))
+    else
+        echo "FAIL $1"; echo "$out" | sed 's/^/     /' | head -20; failed=$((failed + 1))
+    fi
+}
+include_graph() { python3 scripts/include-graph.py src >/tmp/hearth-include-graph.$$ 2>&1; local rc=$?
+    grep CYCLE /tmp/hearth-include-graph.$$; rm -f /tmp/hearth-include-graph.$$; return $rc; }
+file_sizes() { find src include -name '*.[ch]' -exec wc -l {} + | awk '$2 != "total" && $1 > 1200 {
+    print; bad = 1 } END { exit bad }'; }
+basenames() { local d; d=$(find src -name '*.[ch]' ! -name main.c -printf '%f\n' | sort | uniq -d)
+    [ -z "$d" ] || { echo "$d"; return 1; }; }
+spec_refs() { ! grep -rnE 'spec/(API|CLI)\.md|(^|[^/a-z])(API|CLI)\.md' src include tests bench; }
+check no_include_cycles include_graph
+check no_source_file_over_1200_lines file_sizes
+check basenames_unique basenames
+check comments_cite_the_repository_docs spec_refs
+echo "harness: $passed passed, $failed failed, 0 skipped"
+[ "$failed" -eq 0 ]
