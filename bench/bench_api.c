@@ -288,11 +288,11 @@ static void exec_compare(uint16_t port, const char *key)
     bool ok = true;
     for (int i = -10; ok && i < EXEC_RUNS; i++) {
         double a = exec_api_once(&c, key, target);
-        struct host_sync_exec_result res = { 0 };
+        struct agent_exec_result res = { 0 };
         int64_t t1 = mono_now_us();
         int rc = host_sync_exec(vm->s, vm->id, &req, 4096, mono_now_us() + 10000000, &res, &he);
         double g = (double)(mono_now_us() - t1) / 1000.0;
-        host_sync_exec_result_release(&res);
+        agent_exec_result_release(&res);
         if (rc < 0)
             printf("exec via agent alone: failed: %s\n", he.msg);
         if (a < 0 || rc < 0)

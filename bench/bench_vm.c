@@ -195,12 +195,12 @@ static void bench_exec(struct bvm *vm, const char *label)
     const char *argv[] = { "true", NULL };
     struct agent_exec_req req = { .argv = argv };
     for (int i = 0; i < EXEC_RUNS; i++) {
-        struct host_sync_exec_result r = { 0 };
+        struct agent_exec_result r = { 0 };
         struct herr e = { 0 };
         int64_t t0 = mono_now_us();
         int rc = host_sync_exec(vm->s, vm->id, &req, 4096, mono_now_us() + 10000000, &r, &e);
         ms[i] = (double)(mono_now_us() - t0) / 1000.0;
-        host_sync_exec_result_release(&r);
+        agent_exec_result_release(&r);
         if (rc < 0) {
             printf("exec true: failed: %s\n", e.msg);
             return;

@@ -15,27 +15,16 @@ int bvm_start(const struct bvm_config *c, const char *snapshot, struct bvm **ret
               struct herr *e)
 {
     struct bvm *vm = calloc(1, sizeof(*vm));
-    char u[ULID_LEN + 1];
-    if (!vm || ulid_generate(u) < 0) {
-        free(vm);
+    if (!vm)
         return herr_set(e, -ENOMEM, "out of memory");
-    }
-    snprintf(vm->id, sizeof(vm->id), "sb-%s", u);
-    snprintf(vm->run_root, sizeof(vm->run_root), "/tmp/hearth-benchvm.XXXXXX");
-    if (!mkdtemp(vm->run_root)) {
-        int r = herr_set(e, -errno, "mkdtemp: %s", strerror(errno));
-        free(vm);
-        return r;
-    }
     const char *dir = getenv("HEARTH_IMAGES");
     struct host_config hc = { .images_dir = dir ? dir : "build/images",
-                              .run_root = vm->run_root, .kernel = c->kernel,
+                              .kernel = c->kernel,
                               .boot_timeout_ms = c->boot_timeout_ms, .cgroup_root = "" };
-    int r = host_sync_new(&hc, &vm->s);
+    int r = host_sync_new_private(&hc, "hearth-benchvm", vm->id, &vm->s);
     if (r < 0) {
-        rmdir(vm->run_root);
         free(vm);
-        return herr_set(e, r, "host_sync_new: %s", strerror(-r));
+        return herr_set(e, r, "host_sync_new_private: %s", strerror(-r));
     }
     vm->h = host_sync_host(vm->s);
     struct host_vm_spec spec = { .id = vm->id, .rootfs = c->rootfs, .vcpus = c->vcpus,
@@ -64,6 +53,5 @@ void bvm_free(struct bvm *vm)
     if (!vm)
         return;
     host_sync_free(vm->s);
-    rmdir(vm->run_root);
     free(vm);
 }

@@ -19,8 +19,7 @@ struct bvm_config {
 struct bvm {
     struct host_sync *s;
     struct host *h;              /* host_sync_host(s) */
-    char id[32];
-    char run_root[64];
+    char id[HOST_SYNC_ID_SIZE];
 };
 
 /* Boots c, or restores the snapshot dir snapshot (shared) when not NULL. 0 and *ret

@@ -29,7 +29,7 @@ TEST_SLOW(debian_has_its_tools, 180)
 {
     struct vmt *vm = boot_debian(2, 512);
     CHECK(vm);
-    struct host_sync_exec_result r;
+    struct agent_exec_result r;
     CHECK_EQ(vmtest_sh(vm,
                        "set -e; bash -c 'echo bash ${BASH_VERSINFO[0]}'; "
                        "python3 -c 'print(\"py\", 6*7)'; timeout 5 true && echo timeout-ok; "
@@ -49,7 +49,7 @@ TEST_SLOW(debian_has_its_tools, 180)
     CHECK_EQ(cpus, 2);
     CHECK(mib > 400 && mib <= 512);
     CHECK_STR(host, "sandbox");
-    host_sync_exec_result_release(&r);
+    agent_exec_result_release(&r);
     vmtest_free(vm);
 }
 
@@ -59,13 +59,13 @@ TEST_SLOW(debian_timeout_kills_and_reports, 180)
     CHECK(vm);
     const char *argv[] = { "bash", "-c", "echo started; sleep 30", NULL };
     struct agent_exec_req req = { .argv = argv, .timeout_ms = 500 };
-    struct host_sync_exec_result r = { 0 };
+    struct agent_exec_result r = { 0 };
     struct herr e = { 0 };
     CHECK_EQ(host_sync_exec(vm->s, vm->id, &req, 4096, mono_now_us() + 30 * SEC, &r, &e), 0);
     CHECK(r.timed_out);
     CHECK_EQ(r.signal, 9);
     CHECK_STR((char *)r.out, "started\n");
-    host_sync_exec_result_release(&r);
+    agent_exec_result_release(&r);
     vmtest_free(vm);
 }
 
@@ -75,11 +75,11 @@ TEST_SLOW(debian_poweroff_ends_qemu, 180)
     CHECK(vm);
     const char *argv[] = { "poweroff", NULL };
     struct agent_exec_req req = { .argv = argv };
-    struct host_sync_exec_result r = { 0 };
+    struct agent_exec_result r = { 0 };
     struct herr e = { 0 };
     /* the command may or may not see its EXIT before the VM goes: either is fine */
     (void)host_sync_exec(vm->s, vm->id, &req, 4096, mono_now_us() + 30 * SEC, &r, &e);
-    host_sync_exec_result_release(&r);
+    agent_exec_result_release(&r);
     struct host_exit ex = { 0 };
     CHECK_EQ(host_sync_vm_wait_exit(vm->s, vm->id, mono_now_us() + 60 * SEC, &ex), 0);
     int status = ex.status;

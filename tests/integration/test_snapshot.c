@@ -29,11 +29,11 @@
 
 static long sh_long(struct vmt *vm, const char *script)
 {
-    struct host_sync_exec_result r;
+    struct agent_exec_result r;
     if (vmtest_sh(vm, script, NULL, &r) < 0)
         return -1;
     long v = r.exit_code == 0 ? strtol((char *)r.out, NULL, 10) : -1;
-    host_sync_exec_result_release(&r);
+    agent_exec_result_release(&r);
     return v;
 }
 
@@ -59,9 +59,9 @@ static int make_snapshot(const struct vmtest_config *cfg, const char *snap)
     struct vmt *vm = vmtest_start(cfg);
     if (!vm)
         return -1;
-    struct host_sync_exec_result r;
+    struct agent_exec_result r;
     int rc = vmtest_sh(vm, COUNTER, NULL, &r);
-    host_sync_exec_result_release(&r);
+    agent_exec_result_release(&r);
     int64_t until = mono_now_us() + 30 * SEC;
     while (rc == 0 && sh_long(vm, "cat /tmp/cnt 2>/dev/null || echo 0") < 2 &&
            mono_now_us() < until)
@@ -121,10 +121,10 @@ TEST_SLOW(save_restore_keeps_process_files_and_clock, 300)
     /* the disk log is gapless across the snapshot */
     CHECK_EQ(sh_long(vm, "n=$(wc -l < /root/disk.log); l=$(tail -n 1 /root/disk.log); "
                          "[ \"$n\" = \"$l\" ] && echo 1"), 1);
-    struct host_sync_exec_result r;
+    struct agent_exec_result r;
     CHECK_EQ(vmtest_sh(vm, "cat /root/marker; echo exec works", NULL, &r), 0);
     CHECK_STR((char *)r.out, "before\nexec works\n");
-    host_sync_exec_result_release(&r);
+    agent_exec_result_release(&r);
     struct herr e = { 0 };
     CHECK_EQ(vmtest_stop(vm, &e), 0);
     vmtest_free(vm);
@@ -134,11 +134,11 @@ TEST_SLOW(save_restore_keeps_process_files_and_clock, 300)
 /* Output of script (exit 0) without its trailing newline, into out. */
 static bool sh_str(struct vmt *vm, const char *script, char *out, size_t len)
 {
-    struct host_sync_exec_result r;
+    struct agent_exec_result r;
     REQUIRE(vmtest_sh(vm, script, NULL, &r) == 0);
     bool ok = r.exit_code == 0;
     snprintf(out, len, "%s", ok ? (char *)r.out : "");
-    host_sync_exec_result_release(&r);
+    agent_exec_result_release(&r);
     out[strcspn(out, "\n")] = 0;
     if (!ok)
         harness_fail(__FILE__, __LINE__, "'%s' failed", script);
@@ -165,9 +165,9 @@ TEST_SLOW(restored_vm_saves_a_snapshot_of_its_own, 600)
     CHECK(sh_str(vm, "head -c 20971520 /dev/urandom > /tmp/blob && "
                      "sha256sum /tmp/blob | cut -c1-64", sum, sizeof(sum)));
     CHECK_EQ(strlen(sum), 64);
-    struct host_sync_exec_result r;
+    struct agent_exec_result r;
     CHECK_EQ(vmtest_sh(vm, "echo after > /root/marker2; sync", NULL, &r), 0);
-    host_sync_exec_result_release(&r);
+    agent_exec_result_release(&r);
     long c_saved = sh_long(vm, "cat /tmp/cnt");
     CHECK(c_saved >= 2);
     struct herr e = { 0 };
@@ -215,7 +215,7 @@ TEST_SLOW(restored_vm_saves_a_snapshot_of_its_own, 600)
     CHECK_EQ(sh_long(vm, "kill -0 $(cat /tmp/pid) && echo 1"), 1);
     CHECK_EQ(vmtest_sh(vm, "cat /root/marker /root/marker2", NULL, &r), 0);
     CHECK_STR((char *)r.out, "before\nafter\n");
-    host_sync_exec_result_release(&r);
+    agent_exec_result_release(&r);
     sleep(2);
     CHECK(sh_long(vm, "cat /tmp/cnt") > c1);
     CHECK_EQ(vmtest_stop(vm, &e), 0);
@@ -242,17 +242,17 @@ TEST_SLOW(two_clones_of_one_snapshot, 300)
     CHECK(a);
     struct vmt *b = restore(&cfg, snap);
     CHECK(b);
-    struct host_sync_exec_result r;
+    struct agent_exec_result r;
     CHECK_EQ(vmtest_sh(a, "echo A > /root/who; echo A > /tmp/who; sync", NULL, &r), 0);
-    host_sync_exec_result_release(&r);
+    agent_exec_result_release(&r);
     CHECK_EQ(vmtest_sh(b, "echo B > /root/who; echo B > /tmp/who; sync", NULL, &r), 0);
-    host_sync_exec_result_release(&r);
+    agent_exec_result_release(&r);
     CHECK_EQ(vmtest_sh(a, "cat /root/who /tmp/who /root/marker", NULL, &r), 0);
     CHECK_STR((char *)r.out, "A\nA\nbefore\n");
-    host_sync_exec_result_release(&r);
+    agent_exec_result_release(&r);
     CHECK_EQ(vmtest_sh(b, "cat /root/who /tmp/who /root/marker", NULL, &r), 0);
     CHECK_STR((char *)r.out, "B\nB\nbefore\n");
-    host_sync_exec_result_release(&r);
+    agent_exec_result_release(&r);
     CHECK_EQ(sh_long(a, "kill -0 $(cat /tmp/pid) && echo 1"), 1);
     CHECK_EQ(sh_long(b, "kill -0 $(cat /tmp/pid) && echo 1"), 1);
     struct herr e = { 0 };
@@ -261,7 +261,7 @@ TEST_SLOW(two_clones_of_one_snapshot, 300)
     /* b is untouched by a's end; a third clone starts from the snapshot, not from b */
     CHECK_EQ(vmtest_sh(b, "cat /root/who", NULL, &r), 0);
     CHECK_STR((char *)r.out, "B\n");
-    host_sync_exec_result_release(&r);
+    agent_exec_result_release(&r);
     /* a snapshot whose agent was not seen between frames: the restore sends the resync
      * preamble first; without a layer template it runs qemu-img */
     char cmd[4 * PATH_MAX + 256];
@@ -292,7 +292,7 @@ TEST_SLOW(clones_get_own_hostname_entropy_and_clock, 300)
     CHECK_EQ(make_snapshot(&cfg, snap), 0);
     sleep(10);
     const char *rnd = "head -c 32 /dev/urandom | od -An -tx1";
-    struct host_sync_exec_result ra, rb;
+    struct agent_exec_result ra, rb;
     struct vmtest_config ca = cfg, cb = cfg;
     ca.hostname = "clone-a";
     cb.hostname = "clone-b";
@@ -309,14 +309,14 @@ TEST_SLOW(clones_get_own_hostname_entropy_and_clock, 300)
     CHECK(ra.out_len > 64 && rb.out_len > 64);
     fprintf(stderr, "clone-a urandom:%sclone-b urandom:%s", (char *)ra.out, (char *)rb.out);
     CHECK(strcmp((char *)ra.out, (char *)rb.out) != 0);
-    host_sync_exec_result_release(&ra);
-    host_sync_exec_result_release(&rb);
+    agent_exec_result_release(&ra);
+    agent_exec_result_release(&rb);
     CHECK_EQ(vmtest_sh(a, "hostname; cat /etc/hostname", NULL, &ra), 0);
     CHECK_STR((char *)ra.out, "clone-a\nclone-a\n");
-    host_sync_exec_result_release(&ra);
+    agent_exec_result_release(&ra);
     CHECK_EQ(vmtest_sh(b, "hostname; cat /etc/hostname", NULL, &rb), 0);
     CHECK_STR((char *)rb.out, "clone-b\nclone-b\n");
-    host_sync_exec_result_release(&rb);
+    agent_exec_result_release(&rb);
     struct herr e = { 0 };
     struct vmt *c = NULL;
     struct vmtest_config bad = cfg;

@@ -29,38 +29,38 @@ TEST_SLOW(exec_basics, 180)
     BOOT(vm, cfg);
     struct vmt *vm = vmtest_start(&cfg);
     CHECK(vm);
-    struct host_sync_exec_result r;
+    struct agent_exec_result r;
     CHECK_EQ(vmtest_sh(vm, "echo hello", NULL, &r), 0);
     CHECK_STR((char *)r.out, "hello\n");
     CHECK_EQ(r.exit_code, 0);
-    host_sync_exec_result_release(&r);
+    agent_exec_result_release(&r);
     CHECK_EQ(vmtest_sh(vm, "echo err >&2; exit 42", NULL, &r), 0);
     CHECK_EQ(r.exit_code, 42);
     CHECK_STR((char *)r.err, "err\n");
-    host_sync_exec_result_release(&r);
+    agent_exec_result_release(&r);
     CHECK_EQ(vmtest_sh(vm, "kill -TERM $$", NULL, &r), 0);
     CHECK_EQ(r.signal, 15);
-    host_sync_exec_result_release(&r);
+    agent_exec_result_release(&r);
     CHECK_EQ(vmtest_sh(vm, "tr a-z A-Z", "stdin works", &r), 0);
     CHECK_STR((char *)r.out, "STDIN WORKS");
-    host_sync_exec_result_release(&r);
+    agent_exec_result_release(&r);
     const char *argv[] = { "sh", "-c", "echo $FOO; pwd", NULL };
     const char *env[] = { "FOO=bar baz", NULL };
     struct agent_exec_req req = { .argv = argv, .env = env, .cwd = "/tmp" };
     struct herr e = { 0 };
     CHECK_EQ(host_sync_exec(vm->s, vm->id, &req, 4096, mono_now_us() + 30 * SEC, &r, &e), 0);
     CHECK_STR((char *)r.out, "bar baz\n/tmp\n");
-    host_sync_exec_result_release(&r);
+    agent_exec_result_release(&r);
     const char *sl[] = { "sleep", "30", NULL };
     struct agent_exec_req treq = { .argv = sl, .timeout_ms = 300 };
     CHECK_EQ(host_sync_exec(vm->s, vm->id, &treq, 4096, mono_now_us() + 30 * SEC, &r, &e), 0);
     CHECK(r.timed_out);
     CHECK_EQ(r.signal, 9);
-    host_sync_exec_result_release(&r);
+    agent_exec_result_release(&r);
     const char *nx[] = { "/no/such/program", NULL };
     struct agent_exec_req nreq = { .argv = nx };
     CHECK_EQ(host_sync_exec(vm->s, vm->id, &nreq, 4096, mono_now_us() + 30 * SEC, &r, &e), -ENOENT);
-    host_sync_exec_result_release(&r);
+    agent_exec_result_release(&r);
     CHECK_EQ(host_sync_vm_ping(vm->s, vm->id, mono_now_us() + 10 * SEC, &e), 0);
     CHECK_EQ(vmtest_stop(vm, &e), 0);
     CHECK(!vmtest_alive(vm));
@@ -72,11 +72,11 @@ TEST_SLOW(big_stdout_and_file_round_trip, 300)
     BOOT(vm, cfg);
     struct vmt *vm = vmtest_start(&cfg);
     CHECK(vm);
-    struct host_sync_exec_result r;
+    struct agent_exec_result r;
     CHECK_EQ(vmtest_sh(vm, "head -c 10485760 /dev/zero", NULL, &r), 0);
     CHECK_EQ(r.out_len, 10485760);
     CHECK(!r.out_truncated);
-    host_sync_exec_result_release(&r);
+    agent_exec_result_release(&r);
     /* 64 MB of pseudo-random bytes up, then back, compared by sha256 */
     char path[] = "/tmp/test-vm-file.XXXXXX";
     int fd = mkstemp(path);
@@ -105,7 +105,7 @@ TEST_SLOW(big_stdout_and_file_round_trip, 300)
     CHECK_EQ(size, total);
     CHECK_EQ(vmtest_sh(vm, "stat -c '%s %a' /tmp/big/file.bin", NULL, &r), 0);
     CHECK_STR((char *)r.out, "67108864 600\n");
-    host_sync_exec_result_release(&r);
+    agent_exec_result_release(&r);
     CHECK_EQ(ftruncate(fd, 0), 0);
     CHECK_EQ(lseek(fd, 0, SEEK_SET), 0);
     CHECK_EQ(host_sync_file_get(vm->s, vm->id, "/tmp/big/file.bin", fd, mono_now_us() + 120 * SEC,
@@ -147,7 +147,7 @@ TEST_SLOW(concurrent_execs_and_shape, 180)
         argvs[i][3] = NULL;
         reqs[i] = (struct agent_exec_req){ .argv = argvs[i] };
     }
-    struct host_sync_exec_result res[N];
+    struct agent_exec_result res[N];
     int errs[N];
     struct herr e = { 0 };
     CHECK_EQ(host_sync_exec_many(vm->s, vm->id, reqs, N, 1024, mono_now_us() + 60 * SEC, res, errs,
@@ -158,15 +158,15 @@ TEST_SLOW(concurrent_execs_and_shape, 180)
         CHECK_EQ(errs[i], 0);
         CHECK_EQ(res[i].exit_code, i);
         CHECK_STR((char *)res[i].out, want);
-        host_sync_exec_result_release(&res[i]);
+        agent_exec_result_release(&res[i]);
     }
-    struct host_sync_exec_result r;
+    struct agent_exec_result r;
     CHECK_EQ(vmtest_sh(vm, "nproc; awk '/MemTotal/ {print $2}' /proc/meminfo", NULL, &r), 0);
     unsigned cpus = 0, kb = 0;
     CHECK_EQ(sscanf((char *)r.out, "%u %u", &cpus, &kb), 2);
     CHECK_EQ(cpus, 2);
     CHECK(kb > 250u * 1024 && kb <= 320u * 1024); /* the kernel keeps some for itself */
-    host_sync_exec_result_release(&r);
+    agent_exec_result_release(&r);
     vmtest_free(vm);
 }
 
@@ -177,19 +177,19 @@ TEST_SLOW(two_vms_at_once, 180)
     CHECK(a);
     struct vmt *b = vmtest_start(&cfg);
     CHECK(b);
-    struct host_sync_exec_result ra, rb;
+    struct agent_exec_result ra, rb;
     CHECK_EQ(vmtest_sh(a, "cat /proc/sys/kernel/random/boot_id", NULL, &ra), 0);
     CHECK_EQ(vmtest_sh(b, "cat /proc/sys/kernel/random/boot_id", NULL, &rb), 0);
     CHECK(strcmp((char *)ra.out, (char *)rb.out) != 0);
     CHECK(strcmp(a->run_dir, b->run_dir) != 0);
-    host_sync_exec_result_release(&ra);
-    host_sync_exec_result_release(&rb);
+    agent_exec_result_release(&ra);
+    agent_exec_result_release(&rb);
     char dir[PATH_MAX];
     snprintf(dir, sizeof(dir), "%s", a->run_dir);
     vmtest_free(a);
     CHECK(access(dir, F_OK) < 0); /* run dir removed */
     CHECK_EQ(vmtest_sh(b, "true", NULL, &rb), 0);
-    host_sync_exec_result_release(&rb);
+    agent_exec_result_release(&rb);
     vmtest_free(b);
 }
 
@@ -232,10 +232,10 @@ TEST_SLOW(host_reconnects_and_hostile_peer, 180)
     CHECK(vm);
     struct herr e = { 0 };
     CHECK_EQ(host_sync_vm_agent_reconnect(vm->s, vm->id, mono_now_us() + 30 * SEC, &e), 0);
-    struct host_sync_exec_result r;
+    struct agent_exec_result r;
     CHECK_EQ(vmtest_sh(vm, "echo again", NULL, &r), 0);
     CHECK_STR((char *)r.out, "again\n");
-    host_sync_exec_result_release(&r);
+    agent_exec_result_release(&r);
     /* a raw peer writes garbage and a half frame, then leaves */
     CHECK_EQ(host_vm_agent_disconnect(vm->h, vm->id), 0);
     char path[PATH_MAX + 16];
@@ -252,7 +252,7 @@ TEST_SLOW(host_reconnects_and_hostile_peer, 180)
     CHECK_EQ(host_sync_vm_agent_reconnect(vm->s, vm->id, mono_now_us() + 30 * SEC, &e), 0);
     CHECK_EQ(vmtest_sh(vm, "echo survived", NULL, &r), 0);
     CHECK_STR((char *)r.out, "survived\n");
-    host_sync_exec_result_release(&r);
+    agent_exec_result_release(&r);
     vmtest_free(vm);
 }
 

@@ -46,35 +46,24 @@ int vmtest_try_start(const struct vmtest_config *c, const char *snapshot, struct
                      struct herr *e)
 {
     struct vmt *vm = calloc(1, sizeof(*vm));
-    char u[ULID_LEN + 1];
-    if (!vm || ulid_generate(u) < 0) {
-        free(vm);
+    if (!vm)
         return herr_set(e, -ENOMEM, "out of memory");
-    }
-    snprintf(vm->id, sizeof(vm->id), "sb-%s", u);
-    snprintf(vm->run_root, sizeof(vm->run_root), "/tmp/hearth-vmtest.XXXXXX");
-    if (!mkdtemp(vm->run_root)) {
-        int r = herr_set(e, -errno, "mkdtemp: %s", strerror(errno));
-        free(vm);
-        return r;
-    }
-    snprintf(vm->run_dir, sizeof(vm->run_dir), "%s/%s", vm->run_root, vm->id);
     /* the host takes absolute image paths only (the catalog is the control layer's) */
     char rootfs[PATH_MAX] = "";
     if (c->rootfs && (c->rootfs[0] == '/' || !realpath(c->rootfs, rootfs)))
         snprintf(rootfs, sizeof(rootfs), "%s", c->rootfs);
     const char *dir = getenv("HEARTH_IMAGES");
-    struct host_config hc = { .images_dir = dir ? dir : "/nonexistent", .run_root = vm->run_root,
+    struct host_config hc = { .images_dir = dir ? dir : "/nonexistent",
                               .kernel = c->kernel, .qemu_bin = c->qemu_bin,
                               .boot_timeout_ms = c->boot_timeout_ms,
                               .stop_timeout_ms = c->stop_timeout_ms, .cgroup_root = "" };
-    int r = host_sync_new(&hc, &vm->s);
+    int r = host_sync_new_private(&hc, "hearth-vmtest", vm->id, &vm->s);
     if (r < 0) {
-        rmdir(vm->run_root);
         free(vm);
-        return herr_set(e, r, "host_sync_new: %s", strerror(-r));
+        return herr_set(e, r, "host_sync_new_private: %s", strerror(-r));
     }
     vm->h = host_sync_host(vm->s);
+    snprintf(vm->run_dir, sizeof(vm->run_dir), "%s/%s", host_sync_run_root(vm->s), vm->id);
     /* another init: the kernel takes the last init= of its command line */
     char append[PATH_MAX + 64];
     snprintf(append, sizeof(append), "%s%sinit=%s", c->extra_append ? c->extra_append : "",
@@ -141,12 +130,11 @@ void vmtest_free(struct vmt *vm)
     if (!vm)
         return;
     host_sync_free(vm->s);
-    rmdir(vm->run_root);
     free(vm);
 }
 
 int vmtest_sh(struct vmt *vm, const char *script, const char *stdin_data,
-              struct host_sync_exec_result *res)
+              struct agent_exec_result *res)
 {
     const char *argv[] = { "sh", "-c", script, NULL };
     struct agent_exec_req req = { .argv = argv, .stdin_pipe = stdin_data != NULL,

@@ -29,9 +29,8 @@ struct vmtest_config {
 struct vmt {
     struct host_sync *s;
     struct host *h;              /* host_sync_host(s) */
-    char id[32];
-    char run_root[64];
-    char run_dir[PATH_MAX];
+    char id[HOST_SYNC_ID_SIZE];
+    char run_dir[PATH_MAX];      /* <the private run root>/<id> */
 };
 
 /* Fills kernel and rootfs paths (PATH_MAX each) from $HEARTH_IMAGES (vmlinux, minimal.ext4);
@@ -60,4 +59,4 @@ void vmtest_free(struct vmt *vm);
 /* Runs `sh -c script` (stdin_data may be NULL) and buffers 16 MiB of output; returns 0 or the
  * error (reported). */
 int vmtest_sh(struct vmt *vm, const char *script, const char *stdin_data,
-              struct host_sync_exec_result *res);
+              struct agent_exec_result *res);

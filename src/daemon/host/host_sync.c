@@ -13,6 +13,8 @@
 
 #include "common/herr.h"
 #include "common/mono.h"
+#include "common/ulid.h"
+#include "daemon/host/agent_output.h"
 #include "common/wire.h"
 #include "daemon/host/rundir.h"
 
@@ -31,6 +33,7 @@ struct host_sync {
     struct sync_exit *exits;     /* owned, newest first */
     bool interrupted;            /* host_sync_interrupt() since the last wait */
     bool timed_out;              /* the wait's deadline passed */
+    char run_root[64];           /* host_sync_new_private()'s, removed at free; "" if none */
 };
 
 static void on_exit_record(void *ud, const char *id, const struct host_exit *ex)
@@ -66,6 +69,33 @@ int host_sync_new(const struct host_config *c, struct host_sync **ret)
     return 0;
 }
 
+int host_sync_new_private(const struct host_config *c, const char *prefix,
+                          char ret_id[HOST_SYNC_ID_SIZE], struct host_sync **ret)
+{
+    char root[sizeof(((struct host_sync *)0)->run_root)], u[ULID_LEN + 1];
+    if ((size_t)snprintf(root, sizeof(root), "/tmp/%s.XXXXXX", prefix) >= sizeof(root))
+        return -ENAMETOOLONG;
+    if (ulid_generate(u) < 0)
+        return -EIO;
+    if (!mkdtemp(root))
+        return -errno;
+    struct host_config pc = *c;
+    pc.run_root = root;
+    int r = host_sync_new(&pc, ret);
+    if (r < 0) {
+        (void)rmdir(root);
+        return r;
+    }
+    memcpy((*ret)->run_root, root, sizeof(root));
+    snprintf(ret_id, HOST_SYNC_ID_SIZE, "sb-%s", u);
+    return 0;
+}
+
+const char *host_sync_run_root(const struct host_sync *s)
+{
+    return s->run_root[0] ? s->run_root : NULL;
+}
+
 void host_sync_free(struct host_sync *s)
 {
     if (!s)
@@ -77,6 +107,8 @@ void host_sync_free(struct host_sync *s)
         free(x);
     }
     event_base_free(s->base);
+    if (s->run_root[0])
+        (void)rmdir(s->run_root); /* not empty: a kept run dir, left for the caller to see */
     free(s);
 }
 
@@ -381,8 +413,8 @@ struct stream {
     struct agent_end end;
     uint32_t id;
     /* buffered exec */
-    struct host_sync_exec_result *res;
-    struct buf out, err;
+    bool gather;                          /* output goes into o */
+    struct agent_output o;
     /* streamed exec: the caller's output callback */
     const struct agent_stream_ops *inner;
     void *inner_ud;
@@ -394,8 +426,7 @@ struct stream {
 };
 
 /* A stream's state for call what ("exec", "file put", ...); NULL with e when out of memory. */
-static struct stream *stream_new(struct host_sync *s, size_t out_cap, const char *what,
-                                 struct herr *e)
+static struct stream *stream_new(struct host_sync *s, const char *what, struct herr *e)
 {
     struct stream *x = calloc(1, sizeof(*x));
     if (!x) {
@@ -404,15 +435,12 @@ static struct stream *stream_new(struct host_sync *s, size_t out_cap, const char
     }
     x->s = s;
     x->dst_fd = -1;
-    buf_init(&x->out, out_cap);
-    buf_init(&x->err, out_cap);
     return x;
 }
 
 static void stream_free(struct stream *x)
 {
-    buf_release(&x->out);
-    buf_release(&x->err);
+    agent_output_release(&x->o);
     free(x);
 }
 
@@ -436,15 +464,8 @@ static int on_stream_data(void *ud, uint16_t type, const uint8_t *p, size_t len,
     }
     if (x->inner)
         return x->inner->on_data ? x->inner->on_data(x->inner_ud, type, p, len, eof) : 0;
-    if (!x->res)
-        return 0;
-    struct buf *b = type == WIRE_STDERR ? &x->err : &x->out;
-    bool *trunc = type == WIRE_STDERR ? &x->res->err_truncated : &x->res->out_truncated;
-    size_t room = b->max - b->len;
-    if (len > room)
-        *trunc = true;
-    if (buf_append(b, p, len > room ? room : len) < 0)
-        *trunc = true; /* out of memory: keep going, the output is marked incomplete */
+    if (x->gather)
+        agent_output_add(&x->o, type, p, len);
     return 0;
 }
 
@@ -497,21 +518,6 @@ static int started(struct stream *x, int r, const char *what, struct herr *e)
     return r;
 }
 
-static int end_to_errno(const struct agent_end *end, struct herr *e)
-{
-    switch (end->kind) {
-    case AGENT_END_EXIT:
-    case AGENT_END_DONE:
-        return 0;
-    case AGENT_END_ERROR:
-        return herr_set(e, end->err ? end->err : -EPROTO, "agent: %s: %s", end->error,
-                        end->message);
-    case AGENT_END_LOST:
-    default:
-        return herr_set(e, end->err ? end->err : -ECONNRESET, "agent: %s", end->message);
-    }
-}
-
 /* The waiter gives up on stream x (deadline, interrupt): cancel it, which ends it now, or
  * leave it to on_end when it cannot be cancelled here. */
 static void stream_abandon(struct host_sync *s, const char *id, struct stream *x)
@@ -537,32 +543,7 @@ static int stream_wait(struct host_sync *s, const char *id, struct stream *x, co
                  wait_err_text(r));
         return r;
     }
-    return end_to_errno(&x->end, e);
-}
-
-static void exec_result_fill(struct stream *x)
-{
-    struct host_sync_exec_result *res = x->res;
-    if (x->ended && x->end.kind == AGENT_END_EXIT) {
-        res->exit_code = x->end.exit_code;
-        res->signal = x->end.signal;
-        res->timed_out = x->end.timed_out;
-        res->duration_ms = x->end.duration_ms;
-    }
-    /* buf_take() leaves a NULL for no bytes; hand out an empty string instead */
-    res->out = buf_take(&x->out, &res->out_len);
-    res->err = buf_take(&x->err, &res->err_len);
-    if (!res->out)
-        res->out = (uint8_t *)calloc(1, 1);
-    if (!res->err)
-        res->err = (uint8_t *)calloc(1, 1);
-}
-
-void host_sync_exec_result_release(struct host_sync_exec_result *r)
-{
-    free(r->out);
-    free(r->err);
-    *r = (struct host_sync_exec_result){ 0 };
+    return agent_end_errno(&x->end, e);
 }
 
 struct many {
@@ -581,7 +562,7 @@ static bool all_ended(void *arg)
 
 int host_sync_exec_many(struct host_sync *s, const char *id, const struct agent_exec_req *reqs,
                         size_t n, size_t out_cap, int64_t deadline_us,
-                        struct host_sync_exec_result *rets, int *errs, struct herr *e)
+                        struct agent_exec_result *rets, int *errs, struct herr *e)
 {
     struct stream **xs = calloc(n ? n : 1, sizeof(*xs));
     if (!xs)
@@ -593,10 +574,12 @@ int host_sync_exec_many(struct host_sync *s, const char *id, const struct agent_
         return herr_set(e, -ENOMEM, "agent exec: out of memory");
     }
     for (size_t i = 0; i < n; i++) {
-        rets[i] = (struct host_sync_exec_result){ .exit_code = -1 };
-        xs[i] = stream_new(s, out_cap, "exec", NULL);
-        if (xs[i])
-            xs[i]->res = &rets[i]; /* output is buffered as it comes */
+        rets[i] = (struct agent_exec_result){ .exit_code = -1 };
+        xs[i] = stream_new(s, "exec", NULL);
+        if (xs[i]) {
+            agent_output_init(&xs[i]->o, &rets[i], out_cap); /* buffered as it comes */
+            xs[i]->gather = true;
+        }
         int r = xs[i] ? host_vm_exec(s->h, id, &reqs[i], &stream_ops, xs[i], &xs[i]->id)
                       : -ENOMEM;
         if (r < 0) {
@@ -623,10 +606,10 @@ int host_sync_exec_many(struct host_sync *s, const char *id, const struct agent_
                 herr_set(e, ri, "agent exec '%s': %s", prog,
                          wait_err_text(ri));
             } else {
-                ri = end_to_errno(&xs[i]->end, e);
+                ri = agent_end_errno(&xs[i]->end, e);
             }
-            exec_result_fill(xs[i]);
-            xs[i]->res = NULL;
+            agent_output_finish(&xs[i]->o, xs[i]->ended ? &xs[i]->end : NULL);
+            xs[i]->gather = false;
             stream_abandon(s, id, xs[i]);
         }
         if (errs)
@@ -640,7 +623,7 @@ int host_sync_exec_many(struct host_sync *s, const char *id, const struct agent_
 }
 
 int host_sync_exec(struct host_sync *s, const char *id, const struct agent_exec_req *req,
-                   size_t out_cap, int64_t deadline_us, struct host_sync_exec_result *ret,
+                   size_t out_cap, int64_t deadline_us, struct agent_exec_result *ret,
                    struct herr *e)
 {
     return host_sync_exec_many(s, id, req, 1, out_cap, deadline_us, ret, NULL, e);
@@ -650,7 +633,7 @@ int host_sync_exec_stream(struct host_sync *s, const char *id, const struct agen
                           const struct agent_stream_ops *ops, void *ud, int64_t deadline_us,
                           struct agent_end *ret_end, struct herr *e)
 {
-    struct stream *x = stream_new(s, 0, "exec", e);
+    struct stream *x = stream_new(s, "exec", e);
     if (!x)
         return -ENOMEM;
     x->inner = ops;
@@ -722,7 +705,7 @@ static int put_pump(struct host_sync *s, const char *id, struct stream *x, int s
 int host_sync_file_put(struct host_sync *s, const char *id, const char *path, uint32_t mode,
                        int src_fd, int64_t deadline_us, uint64_t *ret_size, struct herr *e)
 {
-    struct stream *x = stream_new(s, 0, "file put", e);
+    struct stream *x = stream_new(s, "file put", e);
     if (!x)
         return -ENOMEM;
     int r = started(x, host_vm_file_put_start(s->h, id, path, mode, &stream_ops, x, &x->id),
@@ -741,7 +724,7 @@ int host_sync_file_put(struct host_sync *s, const char *id, const char *path, ui
 int host_sync_file_get(struct host_sync *s, const char *id, const char *path, int dst_fd,
                        int64_t deadline_us, uint64_t *ret_size, struct herr *e)
 {
-    struct stream *x = stream_new(s, 0, "file get", e);
+    struct stream *x = stream_new(s, "file get", e);
     if (!x)
         return -ENOMEM;
     x->dst_fd = dst_fd;

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "daemon/host/agent_output.h"
 #include "daemon/host/host.h"
 
 struct herr;
@@ -19,7 +20,19 @@ struct host_sync;
  * host_new()'s error. */
 __attribute__((warn_unused_result))
 int host_sync_new(const struct host_config *c, struct host_sync **ret);
-/* host_free() (every VM killed, run dirs removed unless kept), then the loop. NULL is fine. */
+/* The size of an id host_sync_new_private() draws: "sb-" + a ULID + NUL. */
+#define HOST_SYNC_ID_SIZE 32
+/* host_sync_new() for one caller's own VMs (a test, a benchmark): in a fresh run root
+ * /tmp/<prefix>.XXXXXX (c->run_root is ignored), which host_sync_free() removes once it is
+ * empty, with a new VM id ("sb-<ULID>", a run dir name the host accepts) in ret_id. 0, or
+ * -errno with nothing left behind. */
+__attribute__((warn_unused_result))
+int host_sync_new_private(const struct host_config *c, const char *prefix,
+                          char ret_id[HOST_SYNC_ID_SIZE], struct host_sync **ret);
+/* The run root host_sync_new_private() made; NULL for host_sync_new()'s. */
+const char *host_sync_run_root(const struct host_sync *s);
+/* host_free() (every VM killed, run dirs removed unless kept), then the loop, then a private
+ * run root if it is empty. NULL is fine. */
 void host_sync_free(struct host_sync *s);
 /* Borrowed; for host_* calls and events of the caller's own (signals, timers). */
 struct host *host_sync_host(struct host_sync *s);
@@ -62,31 +75,18 @@ int host_sync_vm_wait_exit(struct host_sync *s, const char *id, int64_t deadline
 /* --- streams, waited for (deadline_us: monotonic µs, < 0 none; past it the stream is
  * cancelled and the call returns -ETIMEDOUT) --- */
 
-struct host_sync_exec_result {
-    int exit_code;        /* 0..255, or -1 when killed by a signal */
-    int signal;           /* 0 unless killed */
-    bool timed_out;       /* the request's timeout_ms killed it */
-    uint64_t duration_ms;
-    uint8_t *out;         /* stdout, owned (NUL-terminated); release with the result */
-    size_t out_len;
-    bool out_truncated;   /* more than out_cap arrived; the rest was dropped */
-    uint8_t *err;         /* stderr, same rules */
-    size_t err_len;
-    bool err_truncated;
-};
-void host_sync_exec_result_release(struct host_sync_exec_result *r);
 
 /* Runs one command and buffers up to out_cap bytes each of stdout and stderr. 0 when the
  * command ran (see *ret; release it), the agent's error (-ENOENT: no such program or cwd,
  * ...), -ETIMEDOUT, or the VM's (-ENOENT no VM, -EBUSY not running, -ECONNRESET lost). */
 int host_sync_exec(struct host_sync *s, const char *id, const struct agent_exec_req *req,
-                   size_t out_cap, int64_t deadline_us, struct host_sync_exec_result *ret,
+                   size_t out_cap, int64_t deadline_us, struct agent_exec_result *ret,
                    struct herr *e);
 /* Starts n commands at once and waits for all; rets[i] and errs[i] (may be NULL) as
  * host_sync_exec(). Returns 0 when every one ran, else the first error. */
 int host_sync_exec_many(struct host_sync *s, const char *id, const struct agent_exec_req *reqs,
                         size_t n, size_t out_cap, int64_t deadline_us,
-                        struct host_sync_exec_result *rets, int *errs, struct herr *e);
+                        struct agent_exec_result *rets, int *errs, struct herr *e);
 /* Runs one command with ops (on_data only; on_end is the adapter's) getting its output live;
  * *ret_end (may be NULL) gets how it ended. 0 when it ended with EXIT, else as above; -EINTR
  * when interrupted (the stream is cancelled). */

@@ -4,6 +4,7 @@
  * truncated and oversized frames, unknown types and streams, EXIT twice, bad JSON, data
  * beyond credit, a vanished peer, silence). */
 #include "daemon/host/agent_client.h"
+#include "daemon/host/agent_output.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -92,26 +93,10 @@ static int agent_wait_ready(struct agent_client *c, int64_t deadline_us, struct 
     }
 }
 
-struct agent_exec_result {
-    int exit_code;        /* 0..255, or -1 when killed by a signal */
-    int signal;           /* 0 unless killed */
-    bool timed_out;
-    uint64_t duration_ms;
-    uint8_t *out;         /* stdout, owned (NUL-terminated) */
-    size_t out_len;
-    bool out_truncated;
-    uint8_t *err;
-    size_t err_len;
-    bool err_truncated;
-};
-
-
 /* --- buffered exec --- */
 
 struct exec_ctx {
-    struct agent_exec_result *res;
-    size_t cap;
-    struct buf out, err;
+    struct agent_output o;
     bool ended;
     struct agent_end end;
     uint32_t stream;
@@ -119,14 +104,7 @@ struct exec_ctx {
 
 static int exec_on_data(void *ud, uint16_t type, const uint8_t *p, size_t len, bool eof)
 {
-    struct exec_ctx *x = ud;
-    struct buf *b = type == WIRE_STDERR ? &x->err : &x->out;
-    bool *trunc = type == WIRE_STDERR ? &x->res->err_truncated : &x->res->out_truncated;
-    size_t room = b->max - b->len;
-    if (len > room)
-        *trunc = true;
-    if (buf_append(b, p, len > room ? room : len) < 0)
-        *trunc = true; /* out of memory: keep going, the output is marked incomplete */
+    agent_output_add(&((struct exec_ctx *)ud)->o, type, p, len);
     return 0;
 }
 
@@ -141,46 +119,6 @@ static const struct agent_stream_ops exec_ops = {
     .on_data = exec_on_data,
     .on_end = exec_on_end,
 };
-
-static int end_to_result(const struct agent_end *end, struct herr *e)
-{
-    switch (end->kind) {
-    case AGENT_END_EXIT:
-    case AGENT_END_DONE:
-        return 0;
-    case AGENT_END_ERROR:
-        return herr_set(e, end->err ? end->err : -EPROTO, "agent: %s: %s", end->error,
-                        end->message);
-    case AGENT_END_LOST:
-    default:
-        return herr_set(e, end->err ? end->err : -ECONNRESET, "agent: %s", end->message);
-    }
-}
-
-static void exec_ctx_finish(struct exec_ctx *x)
-{
-    struct agent_exec_result *res = x->res;
-    if (x->ended && x->end.kind == AGENT_END_EXIT) {
-        res->exit_code = x->end.exit_code;
-        res->signal = x->end.signal;
-        res->timed_out = x->end.timed_out;
-        res->duration_ms = x->end.duration_ms;
-    }
-    /* buf_take() leaves a NULL for no bytes; hand out an empty string instead */
-    res->out = buf_take(&x->out, &res->out_len);
-    res->err = buf_take(&x->err, &res->err_len);
-    if (!res->out)
-        res->out = (uint8_t *)calloc(1, 1);
-    if (!res->err)
-        res->err = (uint8_t *)calloc(1, 1);
-}
-
-static void agent_exec_result_release(struct agent_exec_result *r)
-{
-    free(r->out);
-    free(r->err);
-    *r = (struct agent_exec_result){ 0 };
-}
 
 struct many_ctx {
     struct exec_ctx *xs;
@@ -205,10 +143,7 @@ static int agent_exec_many(struct agent_client *c, const struct agent_exec_req *
         return herr_set(e, -ENOMEM, "agent exec: out of memory");
     int first = 0;
     for (size_t i = 0; i < n; i++) {
-        rets[i] = (struct agent_exec_result){ .exit_code = -1 };
-        xs[i].res = &rets[i];
-        buf_init(&xs[i].out, out_cap);
-        buf_init(&xs[i].err, out_cap);
+        agent_output_init(&xs[i].o, &rets[i], out_cap);
         int r = agent_exec_start(c, &reqs[i], &exec_ops, &xs[i], &xs[i].stream);
         if (r < 0) {
             xs[i].ended = true;
@@ -229,9 +164,9 @@ static int agent_exec_many(struct agent_client *c, const struct agent_exec_req *
             ri = r < 0 ? r : -ETIMEDOUT;
             herr_set(e, ri, "agent exec '%s': %s", reqs[i].argv[0], run_err_text(c, ri));
         } else {
-            ri = end_to_result(&xs[i].end, e);
+            ri = agent_end_errno(&xs[i].end, e);
         }
-        exec_ctx_finish(&xs[i]);
+        agent_output_finish(&xs[i].o, xs[i].ended ? &xs[i].end : NULL);
         if (errs)
             errs[i] = ri;
         if (ri < 0 && first == 0)
@@ -322,7 +257,7 @@ static int one_wait(struct agent_client *c, struct one_ctx *o, int r, uint32_t s
         return herr_set(e, r < 0 ? r : -ETIMEDOUT, "agent %s: %s", what,
                         run_err_text(c, r < 0 ? r : -ETIMEDOUT));
     }
-    return end_to_result(&o->end, e);
+    return agent_end_errno(&o->end, e);
 }
 
 
