@@ -68,9 +68,9 @@ static int make_snapshot(const struct vmtest_config *cfg, const char *snap)
         usleep(100000);
     struct herr e = { 0 };
     if (rc == 0 && (rc = vmtest_save(vm, snap, &e)) < 0)
-        harness_fail(__FILE__, __LINE__, "vm_snapshot_save: %s", e.msg);
+        harness_fail(__FILE__, __LINE__, "host_vm_pause: %s", e.msg);
     if (vmtest_alive(vm))
-        harness_fail(__FILE__, __LINE__, "QEMU still runs after vm_snapshot_save");
+        harness_fail(__FILE__, __LINE__, "QEMU still runs after host_vm_pause");
     vmtest_free(vm);
     return rc;
 }
@@ -82,7 +82,7 @@ static struct vmt *restore(const struct vmtest_config *cfg, const char *snap)
     herr_clear(&e);
     int r = vmtest_try_start(cfg, snap, &vm, &e);
     if (r < 0) {
-        harness_fail(__FILE__, __LINE__, "vm_snapshot_restore: %s", e.msg);
+        harness_fail(__FILE__, __LINE__, "restore (host_vm_create with a snapshot): %s", e.msg);
         return NULL;
     }
     return vm;
@@ -175,7 +175,7 @@ TEST_SLOW(restored_vm_saves_a_snapshot_of_its_own, 600)
     int rc = vmtest_save(vm, b, &e);
     int64_t save_us = mono_now_us() - t0;
     if (rc < 0)
-        harness_fail(__FILE__, __LINE__, "vm_snapshot_save of a restored VM: %s", e.msg);
+        harness_fail(__FILE__, __LINE__, "host_vm_pause of a restored VM: %s", e.msg);
     CHECK_EQ(rc, 0);
     CHECK(!vmtest_alive(vm));
     vmtest_free(vm);
