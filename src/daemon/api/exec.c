@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* exec.c: the exec route (exec.h). Validates the body, builds the environment (defaults, the
- * sandbox's envs, the call's overrides), starts host_vm_exec() and follows the stream until
- * its end. Owns one struct exec_run per call, freed when the answer has been given and the
+/* exec.c: the exec route. Validates the body, has the control layer check the sandbox and
+ * start the command (ctl/sandbox_stream.h: its environment, the active count), and follows
+ * the stream until its end. Owns one struct exec_run per call, freed when the answer has been given and the
  * stream has ended. Output is repaired to UTF-8 (§1.8 item 7) without splitting sequences. */
 #include "daemon/api/routes.h"
 
@@ -20,7 +20,8 @@
 #include "daemon/api/reply.h"
 #include "daemon/api/stream_credit.h"
 #include "daemon/ctl/ctl.h"
-#include "daemon/ctl/idle.h"
+#include "daemon/ctl/sandbox_ops.h"
+#include "daemon/ctl/sandbox_stream.h"
 #include "daemon/http/request.h"
 #include "daemon/http/response.h"
 #include "daemon/http/route.h"
@@ -37,21 +38,20 @@
 #define EXEC_HB_SECS 5
 #define EXEC_PENDING_HIGH (1u << 20)    /* hold the agent's credit past this much queued output */
 
-static const char default_path[] =
-    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
 struct exec_run {
     struct api_call call;          /* req referenced */
     struct api_ctx *ctx;
     char id[STORE_ID_SIZE];
-    bool counted;                     /* ctl_idle_stream() opened */
     bool streaming;
     /* the request, owned until the stream ends */
-    char **argv, **env;
+    char **argv;
     char *cwd;
     char *stdin_data;
     size_t stdin_len;
-    struct agent_exec_req req;
+    uint32_t timeout_ms;
+    const char **env_keys, **env_values; /* the call's overrides, borrowed from the body */
+    size_t n_env;
+    struct ctl_exec *exec;            /* the started command (ctl_exec_free()) */
     struct agent_stream_ops ops;
     uint32_t stream;
     bool starting, open, answered, aborted;
@@ -78,12 +78,12 @@ static void strv_free(char **v)
 
 static void run_free(struct exec_run *x)
 {
-    if (x->counted)
-        ctl_idle_stream(x->ctx->ctl, x->id, false);
+    ctl_exec_free(x->exec);
     http_response_on_drain(x->call.req, NULL, NULL);
     api_call_unhold(&x->call);
     strv_free(x->argv);
-    strv_free(x->env);
+    free(x->env_keys);
+    free(x->env_values);
     free(x->cwd);
     free(x->stdin_data);
     for (int i = 0; i < 2; i++) {
@@ -318,8 +318,9 @@ static bool str_ok(json_t *v)
 }
 
 /* Parses the body into x (argv, stdin, cwd, timeout). Answers 400 and returns false. */
-static bool parse_body(struct exec_run *x, json_t *body, const struct store_sandbox *sb,
-                       json_t **ret_env)
+/* Checks the body and keeps what the command needs in x; the env overrides point into body,
+ * so they are good only while the body is (the start reads them). */
+static bool parse_body(struct exec_run *x, json_t *body, const struct store_sandbox *sb)
 {
     const struct api_call *call = &x->call;
     if (!json_is_object(body))
@@ -360,6 +361,11 @@ static bool parse_body(struct exec_run *x, json_t *body, const struct store_sand
         env = NULL;
     if (env && !json_is_object(env))
         return fail(call, "env", "must be an object of strings");
+    size_t ne = json_object_size(env);
+    x->env_keys = calloc(ne ? ne : 1, sizeof(*x->env_keys));
+    x->env_values = calloc(ne ? ne : 1, sizeof(*x->env_values));
+    if (!x->env_keys || !x->env_values)
+        return fail(call, "env", "out of memory");
     const char *k;
     json_t *v;
     json_object_foreach(env, k, v) {
@@ -372,6 +378,8 @@ static bool parse_body(struct exec_run *x, json_t *body, const struct store_sand
             declared = strcmp(sb->env_keys.v[i], k) == 0;
         if (!declared)
             return fail(call, f, "not declared at create");
+        x->env_keys[x->n_env] = k;
+        x->env_values[x->n_env++] = json_string_value(v);
     }
     json_t *st = json_object_get(body, "stream");
     if (st && !json_is_null(st) && !json_is_boolean(st))
@@ -391,7 +399,7 @@ static bool parse_body(struct exec_run *x, json_t *body, const struct store_sand
         if (!json_is_integer(to) || json_integer_value(to) < 0 ||
             json_integer_value(to) > UINT32_MAX)
             return fail(call, "timeout_ms", "must be an integer from 0 to 4294967295");
-        x->req.timeout_ms = (uint32_t)json_integer_value(to);
+        x->timeout_ms = (uint32_t)json_integer_value(to);
     }
     x->argv = calloc(na + 2, sizeof(*x->argv));
     if (!x->argv || !(x->argv[0] = strdup(json_string_value(cmd))))
@@ -405,36 +413,7 @@ static bool parse_body(struct exec_run *x, json_t *body, const struct store_sand
             return fail(call, "stdin", "out of memory");
         memcpy(x->stdin_data, json_string_value(in), x->stdin_len);
     }
-    *ret_env = env;
     return true;
-}
-
-/* "K=V" strings: defaults, then the sandbox's envs with the call's overrides. */
-static int build_env(struct exec_run *x, json_t *over)
-{
-    struct store_env *envs = NULL;
-    size_t n = 0;
-    int r = store_sandbox_envs_get(x->ctx->ctl->store, x->id, &envs, &n);
-    if (r < 0)
-        return r;
-    x->env = calloc(n + 3, sizeof(*x->env));
-    if (!x->env) {
-        store_envs_free(envs, n);
-        return -ENOMEM;
-    }
-    size_t k = 0;
-    if (!(x->env[k++] = strdup(default_path)) || !(x->env[k++] = strdup("HOME=/root")))
-        r = -ENOMEM;
-    for (size_t i = 0; i < n && r == 0; i++) {
-        json_t *o = json_object_get(over, envs[i].key);
-        const char *val = o ? json_string_value(o) : envs[i].value;
-        if (asprintf(&x->env[k++], "%s=%s", envs[i].key, val ? val : "") < 0) {
-            x->env[k - 1] = NULL;
-            r = -ENOMEM;
-        }
-    }
-    store_envs_free(envs, n);
-    return r;
 }
 
 static void on_exec_body(struct api_call *call, json_t *body)
@@ -451,7 +430,6 @@ static void on_exec_body(struct api_call *call, json_t *body)
     const struct http_path *p = http_request_path(call->req);
     struct store_sandbox sb;
     store_sandbox_init(&sb);
-    json_t *env = NULL;
     if (ids_canonical(IDS_SANDBOX_PREFIX, p->seg[2], p->seg_len[2], x->id, sizeof(x->id)) < 0 ||
         store_sandbox_get(ctx->ctl->store, call->auth.user_id, x->id, &sb) < 0) {
         api_reply_fail_str(call, 404, "sandbox not found");
@@ -463,48 +441,29 @@ static void on_exec_body(struct api_call *call, json_t *body)
         goto out_free;
     }
     x->streaming = qstream;
-    if (!parse_body(x, body, &sb, &env))
+    if (!parse_body(x, body, &sb))
         goto out_free;
-    if (sb.status != STORE_RUNNING) {
-        api_reply_invalid_state(call, store_state_to_string(sb.status),
-                                "sandbox is not running");
-        goto out_free;
-    }
-    if (!ctx->ctl->host) {
-        api_reply_error(call, 503, "the vm layer is not available; retry later", "unavailable");
+    struct ctl_caller who = api_caller(call);
+    struct ctl_error e;
+    if (ctl_sandbox_stream_check(ctx->ctl, &who, x->id, &e) < 0) {
+        api_reply_ctl(call, &e);
         goto out_free;
     }
-    int r = build_env(x, env);
-    if (r < 0) {
-        api_reply_internal(call, "exec environment", r);
-        goto out_free;
-    }
-    x->req.argv = (const char *const *)x->argv;
-    x->req.env = (const char *const *)x->env;
-    x->req.cwd = x->cwd ? x->cwd : "/root";
-    x->req.stdin_pipe = x->stdin_data != NULL;
-    x->req.stdin_data = x->stdin_data;
-    x->req.stdin_len = x->stdin_len;
     x->ops = (struct agent_stream_ops){ .on_data = on_data, .on_end = on_end };
     if (x->streaming && !(x->hb = evtimer_new(ctx->ctl->base, on_hb, x))) {
         api_reply_internal(call, "exec", -ENOMEM);
         goto out_free;
     }
+    struct ctl_exec_req req = { .argv = (const char *const *)x->argv,
+                                .env_keys = x->env_keys, .env_values = x->env_values,
+                                .n_env = x->n_env, .cwd = x->cwd, .stdin_data = x->stdin_data,
+                                .stdin_len = x->stdin_len, .timeout_ms = x->timeout_ms };
     x->starting = true;
     x->t0_us = mono_now_us();
-    r = host_vm_exec(ctx->ctl->host, x->id, &x->req, &x->ops, x, &x->stream);
+    int r = ctl_sandbox_exec_start(ctx->ctl, x->id, &req, &x->ops, x, &x->exec, &x->stream, &e);
     x->starting = false;
-    if (r == 0) {
-        /* an open exec keeps the sandbox active (§2.14.8) until its request ends */
-        x->counted = true;
-        ctl_idle_stream(ctx->ctl, x->id, true);
-    }
     if (r < 0) {
-        if (r == -ENOENT || r == -EBUSY || r == -ENOTCONN)
-            api_reply_error(call, 503, "the sandbox's vm is not reachable; retry later",
-                            "unavailable");
-        else
-            api_reply_internal(call, "exec", r);
+        api_reply_ctl(call, &e);
         goto out_free;
     }
     x->open = !x->have_end;

@@ -14,9 +14,12 @@
 
 #include "common/buf.h"
 #include "daemon/api/api.h"
-#include "daemon/ctl/ctl.h"
 #include "daemon/api/reply.h"
+#include "daemon/api/sandboxes.h"
 #include "daemon/api/stream_credit.h"
+#include "daemon/ctl/ctl.h"
+#include "daemon/ctl/sandbox_ops.h"
+#include "daemon/ctl/sandbox_stream.h"
 #include "daemon/http/request.h"
 #include "daemon/http/response.h"
 #include "daemon/http/route.h"
@@ -55,33 +58,24 @@ static void run_maybe_free(struct file_run *x)
     free(x);
 }
 
-/* Common checks: id, path, row, state, host. Returns a new run, or NULL having answered. */
+/* Common checks: id and owner, path, then the control layer's (state, VM layer). Returns a new
+ * run, or NULL having answered. */
 static struct file_run *run_new(struct api_call *call)
 {
     struct api_ctx *ctx = call->ctx;
-    const struct http_path *p = http_request_path(call->req);
     char id[STORE_ID_SIZE];
-    struct store_sandbox sb;
-    store_sandbox_init(&sb);
-    if (ids_canonical(IDS_SANDBOX_PREFIX, p->seg[2], p->seg_len[2], id, sizeof(id)) < 0 ||
-        store_sandbox_get(ctx->ctl->store, call->auth.user_id, id, &sb) < 0) {
-        api_reply_fail_str(call, 404, "sandbox not found");
+    if (!api_sandbox_owned(call, id))
         return NULL;
-    }
-    enum store_state st = sb.status;
-    store_sandbox_release(&sb);
     const char *path = http_query_get(http_request_query(call->req), "path");
     if (!path || path[0] != '/' || strlen(path) > FILE_PATH_MAX) {
         api_reply_fail(call, 400, json_pack("{s:s,s:s}", "path", "must be an absolute path",
                                             "code", "invalid_request"));
         return NULL;
     }
-    if (st != STORE_RUNNING) {
-        api_reply_invalid_state(call, store_state_to_string(st), "sandbox is not running");
-        return NULL;
-    }
-    if (!ctx->ctl->host) {
-        api_reply_error(call, 503, "the vm layer is not available; retry later", "unavailable");
+    struct ctl_caller who = api_caller(call);
+    struct ctl_error e;
+    if (ctl_sandbox_stream_check(ctx->ctl, &who, id, &e) < 0) {
+        api_reply_ctl(call, &e);
         return NULL;
     }
     struct file_run *x = api_call_hold(call, sizeof(*x), "files");
@@ -94,13 +88,9 @@ static struct file_run *run_new(struct api_call *call)
     return x;
 }
 
-static void reply_start_error(struct file_run *x, int r)
+static void reply_start_error(struct file_run *x, const struct ctl_error *e)
 {
-    if (r == -ENOENT || r == -EBUSY || r == -ENOTCONN)
-        api_reply_error(&x->call, 503, "the sandbox's vm is not reachable; retry later",
-                        "unavailable");
-    else
-        api_reply_internal(&x->call, "files", r);
+    api_reply_ctl(&x->call, e);
     x->answered = true;
 }
 
@@ -251,9 +241,11 @@ void api_sandbox_file_put(struct api_call *call)
         return;
     }
     x->ops = (struct agent_stream_ops){ .on_credit = on_put_credit, .on_end = on_put_end };
-    int r = host_vm_file_put_start(x->ctx->ctl->host, x->id, x->path, 0644, &x->ops, x, &x->stream);
+    struct ctl_error e;
+    int r = ctl_sandbox_file_put_start(x->ctx->ctl, x->id, x->path, 0644, &x->ops, x,
+                                       &x->stream, &e);
     if (r < 0) {
-        reply_start_error(x, r);
+        reply_start_error(x, &e);
         run_maybe_free(x);
         return;
     }
@@ -325,9 +317,11 @@ void api_sandbox_file_get(struct api_call *call)
         return;
     x->ops = (struct agent_stream_ops){ .on_info = on_get_info, .on_data = on_get_data,
                                         .on_end = on_get_end };
-    int r = host_vm_file_get(x->ctx->ctl->host, x->id, x->path, &x->ops, x, &x->stream);
+    struct ctl_error e;
+    int r = ctl_sandbox_file_get_start(x->ctx->ctl, x->id, x->path, &x->ops, x, &x->stream,
+                                       &e);
     if (r < 0) {
-        reply_start_error(x, r);
+        reply_start_error(x, &e);
         run_maybe_free(x);
         return;
     }
