@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* exec.c: the exec route. Validates the body, has the control layer check the sandbox and
  * start the command (ctl/sandbox_stream.h: its environment, the active count), and follows
- * the stream until its end. Owns one struct exec_run per call, freed when the answer has been given and the
- * stream has ended. Output is repaired to UTF-8 (§1.8 item 7) without splitting sequences. */
+ * the stream until its end. Owns one struct exec_run per call, freed when the answer has been
+ * given and the stream has ended. Output is repaired to UTF-8 (docs/api.md §1.8 item 7)
+ * without splitting sequences. */
 #include "daemon/api/routes.h"
 
 #include <errno.h>

@@ -4,7 +4,7 @@
  * real host (host.h) that runs no VM: create with a bad shape, an unknown rootfs, no VM
  * layer, a full quota or an unknown network (typed error, nothing stored); pause of a paused
  * and of a failed sandbox; resume of a running one; fork of a running one; a destroy racing a
- * pause; destroy of a paused one. */
+ * pause; destroy of a paused one; the checks and start errors of streams (exec, files). */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -21,6 +21,7 @@
 #include "daemon/ctl/ctl.h"
 #include "daemon/ctl/sandbox_check.h"
 #include "daemon/ctl/sandbox_ops.h"
+#include "daemon/ctl/sandbox_stream.h"
 #include "daemon/host/host.h"
 #include "harness.h"
 
@@ -378,5 +379,65 @@ TEST(destroy_of_paused_needs_no_vm_layer)
     CHECK_EQ(ctl_sandbox_destroy(&c.ctl, &alice, running, &s, &e), -EAGAIN);
     CHECK_EQ(e.code, CTL_E_UNAVAILABLE);
     CHECK_EQ(row_state(&c, running), STORE_RUNNING);
+    cfx_close(&c);
+}
+
+/* ---- streams (exec, files) ---- */
+
+static int no_data(void *ud, uint16_t type, const uint8_t *p, size_t len, bool eof)
+{
+    return 0;
+}
+
+static void no_end(void *ud, const struct agent_end *end)
+{
+    (*(int *)ud)++;
+}
+
+TEST(streams_need_a_running_sandbox_and_a_reachable_vm)
+{
+    struct cfx c;
+    if (!cfx_open(&c))
+        return;
+    char running[STORE_ID_SIZE], paused[STORE_ID_SIZE];
+    CHECK(put_row(&c, "r", STORE_RUNNING, running));
+    CHECK(put_row(&c, "p", STORE_PAUSED, paused));
+    struct ctl_error e;
+    /* the state first, then the VM layer (409 before 503, as the API answers) */
+    CHECK_EQ(ctl_sandbox_stream_check(&c.ctl, &alice, paused, &e), -EBUSY);
+    CHECK_EQ(e.code, CTL_E_INVALID_STATE);
+    CHECK_STR(e.state, "paused");
+    CHECK_STR(e.msg, "sandbox is not running");
+    CHECK_EQ(ctl_sandbox_stream_check(&c.ctl, &alice, running, &e), -EAGAIN);
+    CHECK_EQ(e.code, CTL_E_UNAVAILABLE);
+    struct ctl_caller bob = { .user_id = "bob" };
+    CHECK_EQ(ctl_sandbox_stream_check(&c.ctl, &bob, running, &e), -ENOENT);
+    CHECK_EQ(e.code, CTL_E_NOT_FOUND);
+    /* with a host that has no VM for the row: the check passes, the start is "retry later"
+     * and leaves nothing behind (no end callback, nothing to free) */
+    CHECK(cfx_host(&c));
+    CHECK_EQ(ctl_sandbox_stream_check(&c.ctl, &alice, running, &e), 0);
+    const char *argv[] = { "true", NULL };
+    struct ctl_exec_req req = { .argv = argv };
+    struct agent_stream_ops ops = { .on_data = no_data, .on_end = no_end };
+    int ends = 0;
+    struct ctl_exec *x = (struct ctl_exec *)&ends; /* overwritten on every path */
+    uint32_t stream = 0;
+    CHECK_EQ(ctl_sandbox_exec_start(&c.ctl, running, &req, &ops, &ends, &x, &stream, &e),
+             -EAGAIN);
+    CHECK_EQ(e.code, CTL_E_UNAVAILABLE);
+    CHECK_STR(e.msg, "the sandbox's vm is not reachable; retry later");
+    CHECK(x == NULL);
+    CHECK_EQ(ends, 0);
+    CHECK_EQ(ctl_sandbox_file_get_start(&c.ctl, running, "/etc/hostname", &ops, &ends, &stream,
+                                        &e),
+             -EAGAIN);
+    CHECK_EQ(e.code, CTL_E_UNAVAILABLE);
+    CHECK_EQ(ctl_sandbox_file_put_start(&c.ctl, running, "/tmp/f", 0644, &ops, &ends, &stream,
+                                        &e),
+             -EAGAIN);
+    CHECK_EQ(e.code, CTL_E_UNAVAILABLE);
+    cfx_settle(&c);
+    CHECK_EQ(ends, 0);
     cfx_close(&c);
 }
