@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/fdio.h"
 #include "common/herr.h"
 #include "common/mono.h"
 #include "common/ulid.h"
@@ -450,15 +451,9 @@ static int on_stream_data(void *ud, uint16_t type, const uint8_t *p, size_t len,
     if (x->abandoned)
         return 0;
     if (x->dst_fd >= 0) {
-        size_t off = 0;
-        while (off < len) {
-            ssize_t n = write(x->dst_fd, p + off, len - off);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n < 0)
-                return -errno;
-            off += (size_t)n;
-        }
+        int r = fd_write_all(x->dst_fd, p, len);
+        if (r < 0)
+            return r;
         x->written += len;
         return 0;
     }

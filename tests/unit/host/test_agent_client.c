@@ -19,6 +19,7 @@
 
 #include "common/buf.h"
 #include "common/wire.h"
+#include "common/fdio.h"
 #include "common/herr.h"
 #include "common/mono.h"
 #include "harness.h"
@@ -198,15 +199,9 @@ static int one_on_data(void *ud, uint16_t type, const uint8_t *p, size_t len, bo
 {
     struct one_ctx *o = ud;
     if (o->dst_fd >= 0) {
-        size_t off = 0;
-        while (off < len) {
-            ssize_t n = write(o->dst_fd, p + off, len - off);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n < 0)
-                return -errno;
-            off += (size_t)n;
-        }
+        int r = fd_write_all(o->dst_fd, p, len);
+        if (r < 0)
+            return r;
         o->written += len;
         return 0;
     }
