@@ -45,6 +45,18 @@ all: $(O)/bin/hearthd $(O)/bin/hearth-agent $(O)/bin/hearth-recipe-key $(O)/bin/
 deps:
 	./scripts/install-deps.sh
 
+# --- the build's revision (`hearthd --version`, `hearth version`): `git describe`, or "unknown"
+# outside git. The header is rewritten only when the text changes, so a commit rebuilds two
+# objects and nothing else. ---
+$(O)/gen/build_rev.h: FORCE
+	@mkdir -p $(dir $@)
+	@rev=$$(git describe --always --dirty 2>/dev/null || echo unknown); \
+	printf '#define HEARTH_BUILD_REV "%s"\n' "$$rev" >$@.tmp; \
+	if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+FORCE:
+rev_users := src/daemon/cmd/cmd_help.c src/cli/cmd_version.c
+$(foreach v,opt san,$(call obj,$(v),$(rev_users))): $(O)/gen/build_rev.h
+
 # --- store migrations: migrations/NNNN_name.sql embedded as C string literals (no xxd needed) ---
 store_migrations := $(sort $(wildcard src/daemon/store/migrations/*.sql))
 $(O)/gen/store_migrations.inc: $(store_migrations) scripts/embed-sql.sh

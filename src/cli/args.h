@@ -18,12 +18,14 @@ struct cli_opt {
     enum cli_opt_kind kind;
     const char *alias;      /* another long name, or NULL */
     const char *alias2;     /* a third long name, or NULL */
+    const char *value;      /* what the value is, for help ("<duration>"); NULL for a bool */
+    const char *help;       /* one line for --help and hearth(1) (every flag has one) */
 };
 
 /* Table rows for the common case: a long name only. */
-#define CLI_BOOL(name) { (name), 0, CLI_OPT_BOOL, NULL, NULL }
-#define CLI_VALUE(name) { (name), 0, CLI_OPT_VALUE, NULL, NULL }
-#define CLI_LIST(name) { (name), 0, CLI_OPT_LIST, NULL, NULL }
+#define CLI_BOOL(name, help) { (name), 0, CLI_OPT_BOOL, NULL, NULL, NULL, (help) }
+#define CLI_VALUE(name, value, help) { (name), 0, CLI_OPT_VALUE, NULL, NULL, (value), (help) }
+#define CLI_LIST(name, value, help) { (name), 0, CLI_OPT_LIST, NULL, NULL, (value), (help) }
 #define CLI_OPT_END { NULL }
 
 struct cli_args {

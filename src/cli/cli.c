@@ -136,7 +136,7 @@ int cli_page_flags(struct cli *cli, struct hearth_page *ret)
 }
 
 const struct cli_opt cli_confirm_opts[] = {
-    { "yes", 'y', CLI_OPT_BOOL, "force", NULL },
+    { "yes", 'y', CLI_OPT_BOOL, "force", NULL, NULL, "do not ask for confirmation" },
     CLI_OPT_END,
 };
 

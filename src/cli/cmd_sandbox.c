@@ -14,27 +14,27 @@
 #include "common/timefmt.h"
 
 const struct cli_opt cmd_sandbox_create_opts[] = {
-    CLI_VALUE("shape"),
-    CLI_VALUE("name"),
-    CLI_VALUE("rootfs"),
-    CLI_VALUE("disk-mib"),
-    CLI_LIST("ssh-key"),
-    CLI_LIST("egress"),
-    CLI_LIST("env"),
-    CLI_BOOL("ingress"),
-    { "network", 0, CLI_OPT_LIST, "net", NULL },
-    CLI_LIST("disk"),
-    CLI_VALUE("auto-pause"),
+    CLI_VALUE("shape", "<shape>", "size (default: config shape, else s-1vcpu-1gb)"),
+    CLI_VALUE("name", "<name>", "a name to refer to the sandbox by"),
+    CLI_VALUE("rootfs", "<image>", "root filesystem image (default: config rootfs)"),
+    CLI_VALUE("disk-mib", "<MiB>", "root disk size in MiB"),
+    CLI_LIST("ssh-key", "<path>", "SSH public key file (a private key path reads <path>.pub)"),
+    CLI_LIST("egress", "<rule>", "allowed destination (host, host:port, CIDR); others blocked"),
+    CLI_LIST("env", "KEY[=VALUE]", "environment variable (no =: from the local environment)"),
+    CLI_BOOL("ingress", "publish the sandbox's ports under the ingress domain"),
+    { "network", 0, CLI_OPT_LIST, "net", NULL, "<net>", "join a private network" },
+    CLI_LIST("disk", "<ref>:<mount>[:<sub>]", "attach a disk (hearthd answers 501 for disks today)"),
+    CLI_VALUE("auto-pause", "<duration>", "pause after this long idle (1m to 24h)"),
     CLI_FLAG_QUIET,
     CLI_OPT_END,
 };
 
 const struct cli_opt cmd_sandbox_list_opts[] = {
     CLI_FLAGS_PAGE,
-    CLI_VALUE("status"),
-    { "all", 'a', CLI_OPT_BOOL, NULL, NULL },
+    CLI_VALUE("status", "<state>", "only sandboxes in this state"),
+    { "all", 'a', CLI_OPT_BOOL, NULL, NULL, NULL, "terminal states too (destroyed, failed)" },
     CLI_FLAG_QUIET,
-    CLI_BOOL("wide"),
+    CLI_BOOL("wide", "add the ROOTFS, CREATED and INGRESS columns"),
     CLI_OPT_END,
 };
 

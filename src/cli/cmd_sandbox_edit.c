@@ -9,9 +9,9 @@
 #include <string.h>
 
 const struct cli_opt cmd_sandbox_edit_opts[] = {
-    CLI_VALUE("ingress"),
-    CLI_VALUE("auto-pause"),
-    CLI_LIST("add-ssh-key"),
+    CLI_VALUE("ingress", "on|off", "publish the ports under the ingress domain or stop"),
+    CLI_VALUE("auto-pause", "<duration>|off", "pause after this long idle, or never"),
+    CLI_LIST("add-ssh-key", "<path>", "add an SSH public key (keys cannot be removed)"),
     CLI_OPT_END,
 };
 

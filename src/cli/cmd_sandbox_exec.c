@@ -16,10 +16,10 @@
 #define STDIN_MAX ((size_t)1 << 20)
 
 const struct cli_opt cmd_sandbox_exec_opts[] = {
-    { "stream", 's', CLI_OPT_BOOL, NULL, NULL },
-    CLI_VALUE("stdin"),
-    CLI_BOOL("no-stdin"),
-    CLI_LIST("env"),
+    { "stream", 's', CLI_OPT_BOOL, NULL, NULL, NULL, "live output (NDJSON frames with --json)" },
+    CLI_VALUE("stdin", "<file>|-", "send this file (or - for stdin) as the command's stdin"),
+    CLI_BOOL("no-stdin", "do not forward piped stdin"),
+    CLI_LIST("env", "KEY[=VALUE]", "environment variable (no =: from the local environment)"),
     CLI_OPT_END,
 };
 

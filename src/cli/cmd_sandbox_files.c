@@ -14,7 +14,7 @@
 #define UPLOAD_MAX ((int64_t)2 << 30)
 
 const struct cli_opt cmd_sandbox_files_opts[] = {
-    CLI_BOOL("stats"),
+    CLI_BOOL("stats", "print bytes, time and rate on stderr"),
     CLI_OPT_END,
 };
 

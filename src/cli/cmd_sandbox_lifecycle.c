@@ -19,19 +19,19 @@ const struct cli_opt cmd_sandbox_pause_opts[] = {
 };
 
 const struct cli_opt cmd_sandbox_fork_opts[] = {
-    CLI_BOOL("paused"),
-    CLI_VALUE("name"),
-    CLI_LIST("ssh-key"),
-    CLI_LIST("egress"),
-    CLI_VALUE("count"),
+    CLI_BOOL("paused", "leave the children paused"),
+    CLI_VALUE("name", "<name>", "the child's name (suffixed -1, -2, ... with --count)"),
+    CLI_LIST("ssh-key", "<path>", "SSH public key file (replaces the inherited keys)"),
+    CLI_LIST("egress", "<rule>", "allowed destination (replaces the inherited rules)"),
+    CLI_VALUE("count", "<n>", "number of children, 1 to 100 (default 1)"),
     CLI_FLAGS_WAIT,
     CLI_FLAG_QUIET,
     CLI_OPT_END,
 };
 
 const struct cli_opt cmd_sandbox_wait_opts[] = {
-    CLI_VALUE("for"),
-    CLI_VALUE("timeout"),
+    CLI_VALUE("for", "running|paused|destroyed", "the state to wait for (default running)"),
+    CLI_VALUE("timeout", "<duration>", "how long to wait (default 5m; exit 6 when over)"),
     CLI_FLAG_QUIET,
     CLI_OPT_END,
 };

@@ -115,22 +115,26 @@ const struct cli_command cli_commands[] = {
       "Server health and readiness; exit 0 when ready, 7 when not" },
     { "config", { NULL }, config_cmds, NULL, 0, 0, 0, NULL, "<subcommand>",
       "Read and write the config file" },
-    { "version", { NULL }, NULL, NULL, 0, 0, 0, cmd_version, "", "Print the CLI version" },
+    { "version", { NULL }, NULL, NULL, 0, 0, 0, cmd_version, "",
+      "Print the CLI version and the build's git revision" },
     { "completion", { NULL }, NULL, NULL, 1, 1, 0, cmd_completion, "bash|zsh|fish",
       "Print a shell completion script" },
     { NULL },
 };
 
-static const char global_help[] =
-    "global flags:\n"
-    "  --api-url <url>       base URL of the hearth API (default " CLI_DEFAULT_API_URL ")\n"
-    "  --api-key <key>       API key (hk_...) or delegated token (hst_...)\n"
-    "  -o, --output <fmt>    table or json\n"
-    "  --json                same as -o json\n"
-    "  --no-color            disable colour\n"
-    "  -d, --debug           log each HTTP exchange on stderr\n"
-    "  -h, --help            help for any command\n"
-    "  --version             print the version\n";
+/* main.c parses these (before the command's own flags); here they are only described. */
+const struct cli_opt cli_global_opts[] = {
+    CLI_VALUE("api-url", "<url>", "base URL of the hearth API (default " CLI_DEFAULT_API_URL ")"),
+    CLI_VALUE("api-key", "<key>", "API key (hk_...) or delegated token (hst_...)"),
+    { "output", 'o', CLI_OPT_VALUE, NULL, NULL, "table|json", "output format (default table)" },
+    CLI_BOOL("json", "same as -o json"),
+    CLI_BOOL("no-color", "disable colour"),
+    { "debug", 'd', CLI_OPT_BOOL, NULL, NULL, NULL, "log each HTTP exchange on stderr" },
+    { "help", 'h', CLI_OPT_BOOL, NULL, NULL, NULL, "help for hearth or any command" },
+    CLI_BOOL("version", "print the version and the build's git revision"),
+    CLI_BOOL("help-man", "print the hearth(1) manual page in roff"),
+    CLI_OPT_END,
+};
 
 const struct cli_command *cli_command_find(const struct cli_command *table, const char *name)
 {
@@ -162,24 +166,30 @@ void cli_print_help(FILE *f)
           f);
     print_table(f, cli_commands);
     fputc('\n', f);
-    fputs(global_help, f);
+    cli_print_opts(f, "global flags", cli_global_opts);
 }
 
-static void print_opts(FILE *f, const struct cli_opt *opts)
+void cli_opt_names(const struct cli_opt *o, char *out, size_t len)
+{
+    snprintf(out, len, "%s%c%s--%s%s%s%s%s%s%s", o->short_name ? "-" : "",
+             o->short_name ? o->short_name : ' ', o->short_name ? ", " : "", o->name,
+             o->alias ? ", --" : "", o->alias ? o->alias : "", o->alias2 ? ", --" : "",
+             o->alias2 ? o->alias2 : "", o->value ? " " : "", o->value ? o->value : "");
+    if (!o->short_name) /* drop the placeholder for a missing short name */
+        memmove(out, out + 1, strlen(out));
+}
+
+void cli_print_opts(FILE *f, const char *title, const struct cli_opt *opts)
 {
     if (!opts || !opts->name)
         return;
-    fputs("flags:\n", f);
+    fprintf(f, "%s:\n", title);
     for (const struct cli_opt *o = opts; o->name; o++) {
-        char s[96];
-        snprintf(s, sizeof(s), "%s%c%s--%s%s%s%s%s", o->short_name ? "-" : "",
-                 o->short_name ? o->short_name : ' ', o->short_name ? ", " : "", o->name,
-                 o->alias ? ", --" : "", o->alias ? o->alias : "", o->alias2 ? ", --" : "",
-                 o->alias2 ? o->alias2 : "");
-        fprintf(f, "  %s%s%s\n", o->short_name ? "" : "    ", s + (o->short_name ? 0 : 1),
-                o->kind == CLI_OPT_VALUE  ? " <value>"
-                : o->kind == CLI_OPT_LIST ? " <value> (repeatable)"
-                                          : "");
+        char s[128];
+        cli_opt_names(o, s, sizeof(s));
+        fprintf(f, "  %s%-*s %s%s\n", o->short_name ? "" : "    ",
+                o->short_name ? 28 : 24, s, o->help ? o->help : "",
+                o->kind == CLI_OPT_LIST ? " (repeatable)" : "");
     }
 }
 
@@ -192,7 +202,7 @@ static void print_command_help(FILE *f, const char *path, const struct cli_comma
     }
     if (c->opts) {
         fputc('\n', f);
-        print_opts(f, c->opts);
+        cli_print_opts(f, "flags", c->opts);
     }
 }
 

@@ -37,6 +37,14 @@ int cli_dispatch(struct cli *cli, int argc, char **argv);
 const struct cli_command *cli_command_find(const struct cli_command *table, const char *name);
 /* Top-level help on f. */
 void cli_print_help(FILE *f);
+/* The global flags (parsed by main.c), described like a command's. */
+extern const struct cli_opt cli_global_opts[];
+/* "-o, --output table|json" for one option row. */
+void cli_opt_names(const struct cli_opt *o, char *out, size_t len);
+/* "<title>:" then one line per option with its help. */
+void cli_print_opts(FILE *f, const char *title, const struct cli_opt *opts);
+/* The hearth(1) man page in roff, from the command table and its option tables (manpage.c). */
+void cli_print_man(FILE *f);
 
 /* Opens cli->client from the resolved settings. Returns 0 or an exit code. */
 int cli_client_open(struct cli *cli);
@@ -44,9 +52,13 @@ int cli_client_open(struct cli *cli);
 /* ---- option tables and handlers ---- */
 
 /* Flags that mean the same in every command that has them. */
-#define CLI_FLAG_QUIET { "quiet", 'q', CLI_OPT_BOOL, NULL, NULL }
-#define CLI_FLAGS_PAGE CLI_VALUE("limit"), CLI_VALUE("offset")
-#define CLI_FLAGS_WAIT CLI_BOOL("no-wait"), CLI_VALUE("timeout")
+#define CLI_FLAG_QUIET { "quiet", 'q', CLI_OPT_BOOL, NULL, NULL, NULL, "no progress; print only ids" }
+#define CLI_FLAGS_PAGE                                                                           \
+    CLI_VALUE("limit", "<n>", "items per page, 1 to 500 (default 50)"),                        \
+        CLI_VALUE("offset", "<n>", "items to skip (default 0)")
+#define CLI_FLAGS_WAIT                                                                           \
+    CLI_BOOL("no-wait", "return once the server accepted the request"),                        \
+        CLI_VALUE("timeout", "<duration>", "how long to wait (default 5m; exit 6 when over)")
 
 /* The commands with flags of their own have a table cmd_<name>_opts in their file (pause's
  * serves resume too, files' push and pull). */

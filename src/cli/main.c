@@ -66,6 +66,10 @@ static int global_flag(struct cli *cli, int argc, char **argv, int i, bool *vers
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
+    if (argc == 2 && strcmp(argv[1], "--help-man") == 0) { /* the build makes hearth.1 so */
+        cli_print_man(stdout);
+        return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+    }
     struct cli cli = { 0 };
     cli.args.dashdash = -1;
     cli.stdout_tty = isatty(STDOUT_FILENO);

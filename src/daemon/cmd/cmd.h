@@ -3,6 +3,8 @@
  * own name, prints its own diagnostics and returns the process exit status. */
 #pragma once
 
+#include <stdio.h>
+
 #define EXIT_USAGE 2     /* bad command line or configuration */
 #define EXIT_HEARTHD 125 /* hearthd itself failed (like `docker run`), not the command */
 
@@ -13,6 +15,13 @@ int cmd_vm_run(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 /* `hearthd keys create|list|revoke …` (cmd_keys.c). */
 int cmd_keys(int argc, char **argv);
+
+/* The help of hearthd and of each command, from one table (cmd_help.c): command NULL or
+ * unknown prints the overview. cmd_help_man() prints the hearthd(8) page in roff. */
+void cmd_help_print(FILE *f, const char *command);
+void cmd_help_man(FILE *f);
+/* "hearthd <version> (revision <git describe>)" */
+void cmd_version_print(FILE *f);
 
 struct hd_config;
 struct store;

@@ -14,12 +14,6 @@
 #include "daemon/config.h"
 #include "daemon/store/store.h"
 
-static const char keys_usage[] =
-    "usage: hearthd keys [--config FILE] [--data-dir DIR] create [--user NAME] [--admin]"
-    " [--label TEXT]\n"
-    "       hearthd keys [--config FILE] [--data-dir DIR] list [--user NAME]\n"
-    "       hearthd keys [--config FILE] [--data-dir DIR] revoke KEY_ID\n";
-
 struct keys_args {
     const char *config, *data_dir;
     const char *verb;
@@ -32,7 +26,8 @@ static int usage_error(const char *msg, const char *arg)
     fprintf(stderr, "hearthd: keys: %s", msg);
     if (arg)
         fprintf(stderr, " '%s'", arg);
-    fprintf(stderr, "\n%s", keys_usage);
+    fputc('\n', stderr);
+    cmd_help_print(stderr, "keys");
     return EXIT_USAGE;
 }
 
@@ -158,7 +153,7 @@ int cmd_keys(int argc, char **argv)
     struct keys_args a = { 0 };
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            fputs(keys_usage, stdout);
+            cmd_help_print(stdout, "keys");
             return 0;
         }
     }

@@ -58,9 +58,6 @@ struct hd_ctx {
     bool stopping;
 };
 
-static const char serve_usage[] =
-    "usage: hearthd serve [--config FILE] [--data-dir DIR] [--listen HOST:PORT] [--images DIR]\n";
-
 /* Shared by serve and keys: defaults, then the file, then flags. Prints its own errors. */
 int cmd_config_load(struct hd_config *cfg, const char *config_path, const char *data_dir,
                         const char *listen, const char *images)
@@ -441,7 +438,7 @@ int cmd_serve(int argc, char **argv)
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            fputs(serve_usage, stdout);
+            cmd_help_print(stdout, "serve");
             return 0;
         }
         const char **dst = strcmp(a, "--config") == 0     ? &config
@@ -450,7 +447,8 @@ int cmd_serve(int argc, char **argv)
                            : strcmp(a, "--images") == 0   ? &images
                                                           : NULL;
         if (!dst) {
-            fprintf(stderr, "hearthd: serve: unknown option '%s'\n%s", a, serve_usage);
+            fprintf(stderr, "hearthd: serve: unknown option '%s'\n", a);
+            cmd_help_print(stderr, "serve");
             return EXIT_USAGE;
         }
         if (i + 1 >= argc) {

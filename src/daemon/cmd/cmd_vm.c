@@ -22,17 +22,12 @@
 #include "daemon/host/host_sync.h"
 #include "daemon/host/qemu.h"
 
-static const char vm_run_usage[] =
-    "usage: hearthd vm run [--images DIR] [--rootfs minimal|debian-12|PATH] [--vcpus N]\n"
-    "                      [--memory MiB] [--accel auto|kvm|tcg] [--timeout SEC] [--keep]\n"
-    "                      -- CMD [ARGS...]\n";
-
 static int usage_error(const char *fmt, const char *arg)
 {
     fputs("hearthd: ", stderr);
     fprintf(stderr, fmt, arg);
     fputs("\n", stderr);
-    fputs(vm_run_usage, stderr);
+    cmd_help_print(stderr, "vm run");
     return EXIT_USAGE;
 }
 
@@ -142,7 +137,7 @@ int cmd_vm_run(int argc, char **argv)
             continue;
         }
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            fputs(vm_run_usage, stdout);
+            cmd_help_print(stdout, "vm run");
             return 0;
         }
         if (strncmp(a, "--", 2) != 0)

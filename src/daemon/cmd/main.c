@@ -1,18 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* main.c: hearthd entry point. A small dispatcher: `serve` runs the daemon (cmd_serve.c), `keys`
- * manages API keys (cmd_keys.c), `vm run` boots one VM and runs a command (cmd_vm.c). Edge
- * code: the only place here that prints is the usage text. */
+ * manages API keys (cmd_keys.c), `vm run` boots one VM and runs a command (cmd_vm.c); help,
+ * the man page and the version come from cmd_help.c. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "daemon/cmd/cmd.h"
-
-static const char usage[] =
-    "usage: hearthd serve [--config FILE] [--data-dir DIR] [--listen HOST:PORT] [--images DIR]\n"
-    "       hearthd keys create [--user NAME] [--admin] [--label TEXT] | list [--user NAME]"
-    " | revoke KEY_ID\n"
-    "       hearthd vm run [OPTIONS] -- CMD [ARGS...]\n";
 
 int main(int argc, char **argv)
 {
@@ -24,7 +18,15 @@ int main(int argc, char **argv)
     }
     const char *cmd = argv[1];
     if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
-        fputs(usage, stdout);
+        cmd_help_print(stdout, NULL);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        cmd_version_print(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--help-man") == 0) {
+        cmd_help_man(stdout);
         return 0;
     }
     if (strcmp(cmd, "serve") == 0)

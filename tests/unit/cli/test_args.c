@@ -11,13 +11,13 @@
 #include <unistd.h>
 
 static const struct cli_opt opts[] = {
-    { "stream", 's', CLI_OPT_BOOL, NULL, NULL },
-    { "all", 'a', CLI_OPT_BOOL, NULL, NULL },
-    { "name", 0, CLI_OPT_VALUE, NULL, NULL },
-    { "output", 'o', CLI_OPT_VALUE, NULL, NULL },
-    { "env", 'e', CLI_OPT_LIST, NULL, NULL },
-    { "yes", 'y', CLI_OPT_BOOL, "force", NULL },
-    { "network", 0, CLI_OPT_LIST, "net", NULL },
+    { "stream", 's', CLI_OPT_BOOL, NULL, NULL, NULL, NULL },
+    { "all", 'a', CLI_OPT_BOOL, NULL, NULL, NULL, NULL },
+    { "name", 0, CLI_OPT_VALUE, NULL, NULL, NULL, NULL },
+    { "output", 'o', CLI_OPT_VALUE, NULL, NULL, NULL, NULL },
+    { "env", 'e', CLI_OPT_LIST, NULL, NULL, NULL, NULL },
+    { "yes", 'y', CLI_OPT_BOOL, "force", NULL, NULL, NULL },
+    { "network", 0, CLI_OPT_LIST, "net", NULL, NULL, NULL },
     { NULL },
 };
 
