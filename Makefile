@@ -13,7 +13,8 @@ BASE_CFLAGS := -std=gnu17 -g -D_GNU_SOURCE -Isrc -Iinclude -I$(O)/gen -fno-omit-
 OPT_CFLAGS := $(BASE_CFLAGS) -O2
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 SAN_CFLAGS := $(BASE_CFLAGS) -O1 $(SAN_FLAGS)
-DAEMON_LIBS := -ljansson -lcrypto -levent -lhttp_parser -lsqlite3 -lnftables -lmnl -lldns
+DAEMON_LIBS := -ljansson -lcrypto -levent -lhttp_parser -lsqlite3 -lnftables -lmnl -lldns \
+	$(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd)
 
 common_src := $(wildcard src/common/*.c)
 host_src := $(wildcard src/daemon/host/*.c)
@@ -37,10 +38,11 @@ lint_tests := $(wildcard tests/lint/test_*.sh)
 
 obj = $(patsubst %.c,$(O)/$(1)/%.o,$(2))
 
-.PHONY: all images test test-binaries unit api compat bench run clean deps fuzz examples cli-test
+.PHONY: all images test test-binaries unit api compat bench run clean deps fuzz examples cli-test \
+	man install install-images
 .SECONDARY:
 all: $(O)/bin/hearthd $(O)/bin/hearth-agent $(O)/bin/hearth-recipe-key $(O)/bin/hearth \
-	$(O)/lib/libhearth.a $(O)/lib/libhearth.so
+	$(O)/lib/libhearth.a $(O)/lib/libhearth.so man
 
 deps:
 	./scripts/install-deps.sh
@@ -53,6 +55,7 @@ $(O)/gen/build_rev.h: FORCE
 	@rev=$$(git describe --always --dirty 2>/dev/null || echo unknown); \
 	printf '#define HEARTH_BUILD_REV "%s"\n' "$$rev" >$@.tmp; \
 	if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+.PHONY: FORCE
 FORCE:
 rev_users := src/daemon/cmd/cmd_help.c src/cli/cmd_version.c
 $(foreach v,opt san,$(call obj,$(v),$(rev_users))): $(O)/gen/build_rev.h
@@ -270,6 +273,65 @@ bench:
 images: $(O)/bin/hearth-agent $(O)/bin/hearth-recipe-key
 	CACHE_DIR=$(CACHE_DIR) KEYTOOL=$(abspath $(O)/bin/hearth-recipe-key) \
 		./images/build.sh $(abspath $(IMAGES)) $(abspath $(O)/bin/hearth-agent)
+
+# --- man pages: printed by the binaries from the tables that print their --help ---
+man: $(O)/man/hearthd.8 $(O)/man/hearth.1
+$(O)/man/hearthd.8: $(O)/bin/hearthd
+	@mkdir -p $(dir $@)
+	$< --help-man >$@.tmp && mv $@.tmp $@
+$(O)/man/hearth.1: $(O)/bin/hearth
+	@mkdir -p $(dir $@)
+	$< --help-man >$@.tmp && mv $@.tmp $@
+
+# --- install (docs/operations.md "Installing"): PREFIX and DESTDIR as usual. The config lives
+# in /etc/hearth whatever the prefix (hearthd reads /etc/hearth/hearthd.conf by default); the
+# sample is always refreshed, hearthd.conf only created when absent, never overwritten. The
+# guest agent and the recipe tool stay in the build: they go into images, not onto the host. ---
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/hearth
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR ?= /etc
+INSTALL ?= install
+install: all
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig \
+		$(DESTDIR)$(INCLUDEDIR)/hearth $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(DOCDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/hearth \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	$(INSTALL) -m 0755 $(O)/bin/hearthd $(DESTDIR)$(SBINDIR)/hearthd
+	$(INSTALL) -m 0755 $(O)/bin/hearth $(DESTDIR)$(BINDIR)/hearth
+	$(INSTALL) -m 0644 $(O)/lib/libhearth.a $(DESTDIR)$(LIBDIR)/libhearth.a
+	$(INSTALL) -m 0755 $(O)/lib/libhearth.so $(DESTDIR)$(LIBDIR)/libhearth.so.0
+	ln -sfn libhearth.so.0 $(DESTDIR)$(LIBDIR)/libhearth.so
+	$(INSTALL) -m 0644 include/hearth/*.h $(DESTDIR)$(INCLUDEDIR)/hearth/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
+		-e "s|@VERSION@|$$(sed -n 's/^#define HEARTH_VERSION \"\(.*\)\"/\1/p' include/hearth/hearth.h)|g" \
+		dist/hearth.pc.in >$(DESTDIR)$(LIBDIR)/pkgconfig/hearth.pc
+	$(INSTALL) -m 0644 $(O)/man/hearth.1 $(DESTDIR)$(MANDIR)/man1/hearth.1
+	$(INSTALL) -m 0644 $(O)/man/hearthd.8 $(DESTDIR)$(MANDIR)/man8/hearthd.8
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' dist/systemd/hearthd.service.in \
+		>$(DESTDIR)$(UNITDIR)/hearthd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/hearthd.service
+	$(INSTALL) -m 0644 etc/hearthd.conf.sample $(DESTDIR)$(SYSCONFDIR)/hearth/hearthd.conf.sample
+	[ -e $(DESTDIR)$(SYSCONFDIR)/hearth/hearthd.conf ] || \
+		$(INSTALL) -m 0644 etc/hearthd.conf.sample $(DESTDIR)$(SYSCONFDIR)/hearth/hearthd.conf
+	$(O)/bin/hearth completion bash \
+		>$(DESTDIR)$(PREFIX)/share/bash-completion/completions/hearth
+	$(INSTALL) -m 0644 docs/openapi.json docs/grafana-dashboard.json $(DESTDIR)$(DOCDIR)/
+
+# Guest images for the installed hearthd (several GiB: not part of `install`): the files
+# `make images` linked, copied sparse into IMAGES_DIR (hearthd's default <data_dir>/images).
+IMAGES_DIR ?= /var/lib/hearth/images
+install-images: images
+	$(INSTALL) -d -m 0700 $(DESTDIR)$(dir $(IMAGES_DIR))
+	$(INSTALL) -d $(DESTDIR)$(IMAGES_DIR)
+	for f in $(IMAGES)/*; do cp -L --sparse=always "$$f" $(DESTDIR)$(IMAGES_DIR)/; done
 
 run:
 	./scripts/install-deps.sh

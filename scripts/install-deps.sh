@@ -18,6 +18,8 @@ packages=(
     curl jq python3 iproute2 nftables dnsmasq-base
     # networking: nftables and rtnetlink from hearthd, DNS packets
     libnftables-dev libmnl-dev libldns-dev
+    # operations: sd_notify for the systemd unit (Type=notify), rendering the man pages
+    libsystemd-dev man-db groff-base
 )
 
 missing=()

@@ -572,3 +572,8 @@ int config_images_dir(const struct hd_config *cfg, char out[CONFIG_PATH_SIZE])
         return -ENAMETOOLONG;
     return 0;
 }
+
+const char *config_key_name(size_t i)
+{
+    return i < N_KEYS ? keys[i].key : NULL;
+}

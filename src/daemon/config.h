@@ -88,6 +88,10 @@ int config_parse_hostport(const char *s, char host[CONFIG_HOST_SIZE], uint16_t *
  * and uplink (16). */
 void config_net_names(const struct hd_config *cfg, char ns[CONFIG_NAME_SIZE], char uplink[16]);
 
+/* The i-th key hearthd knows (in table order), NULL past the last: what the sample config
+ * (etc/hearthd.conf.sample) is checked against. */
+const char *config_key_name(size_t i);
+
 /* The effective images directory: images_dir, or <data_dir>/images when unset. Returns 0 or
  * -ENAMETOOLONG. */
 __attribute__((warn_unused_result))

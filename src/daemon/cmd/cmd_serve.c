@@ -18,6 +18,7 @@
 
 #include <event2/event.h>
 #include <jansson.h>
+#include <systemd/sd-daemon.h>
 
 #include "common/buf.h"
 #include "common/timefmt.h"
@@ -213,6 +214,7 @@ static void on_signal(evutil_socket_t sig, short what, void *ud)
     }
     hd->stopping = true;
     hd->ctl.draining = true;
+    (void)sd_notify(0, "STOPPING=1");
     log_info(NULL, "shutting down: finishing in-flight requests", "{s:i,s:i}", "signal",
              (int)sig, "timeout_s", (int)hd->cfg.shutdown_timeout_s);
     unsigned ms = hd->cfg.shutdown_timeout_s * 1000;
@@ -404,6 +406,12 @@ static int serve_run(struct hd_ctx *hd)
     log_info(NULL, "hearthd ready", "{s:s,s:s,s:s,s:s}", "data_dir", hd->cfg.data_dir,
              "images_dir", hd->ctl.set.images_dir, "region", hd->ctl.set.region, "host_id",
              hd->ctl.set.host_id);
+    /* Type=notify (dist/systemd/hearthd.service): the listeners are bound, so a unit ordered
+     * after hearthd can connect. Without NOTIFY_SOCKET this does nothing. */
+    int nr = sd_notifyf(0, "READY=1\nSTATUS=serving on %s:%u\nMAINPID=%d", hd->cfg.listen_host,
+                        http_server_port(hd->api_srv), (int)getpid());
+    if (nr < 0)
+        log_warn(NULL, "cannot notify systemd", "{s:s}", "err", strerror(-nr));
     if (event_base_dispatch(hd->base) < 0)
         return EXIT_HEARTHD;
     log_info(NULL, "stopped", NULL);
