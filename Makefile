@@ -47,6 +47,12 @@ all: $(O)/bin/hearthd $(O)/bin/hearth-agent $(O)/bin/hearth-recipe-key $(O)/bin/
 deps:
 	./scripts/install-deps.sh
 
+# --- docs/openapi.json, served at GET /v1/openapi.json, compiled in as one string ---
+$(O)/gen/openapi_json.inc: docs/openapi.json scripts/embed-text.sh
+	@mkdir -p $(dir $@)
+	./scripts/embed-text.sh docs/openapi.json >$@.tmp && mv $@.tmp $@
+$(O)/opt/src/daemon/api/openapi.o $(O)/san/src/daemon/api/openapi.o: $(O)/gen/openapi_json.inc
+
 # --- the build's revision (`hearthd --version`, `hearth version`): `git describe`, or "unknown"
 # outside git. The header is rewritten only when the text changes, so a commit rebuilds two
 # objects and nothing else. ---

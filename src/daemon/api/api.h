@@ -12,6 +12,7 @@
 #include "daemon/api/metrics.h"
 
 struct ctl;
+struct ctl_usage;
 struct event_base;
 struct http_request;
 
@@ -19,6 +20,8 @@ struct api_ctx {
     struct ctl *ctl;                        /* borrowed; the control layer, owned by
                                                cmd_serve.c (store, settings, host, loop) */
     struct api_metrics metrics;             /* request counters for /metrics */
+    struct ctl_usage *usage;                /* borrowed; the usage sampler (ctl/usage.h), owned
+                                               by cmd_serve.c; NULL: metrics routes 503 */
     int64_t started_ms;
 };
 
@@ -26,6 +29,10 @@ struct api_ctx {
 void api_ctx_init(struct api_ctx *ctx);
 /* Frees what the requests accumulated (metrics). */
 void api_ctx_release(struct api_ctx *ctx);
+
+/* The route table (router.c), for the OpenAPI check (tests/unit/api/test_openapi.c). */
+struct api_route;
+const struct api_route *api_routes(size_t *ret_n);
 
 /* The http_handler_fn of the API listener; ud is the struct api_ctx. */
 void api_handle(struct http_request *req, void *ud);

@@ -31,6 +31,7 @@ static const struct api_route routes[] = {
     R(GET, "/v1/shapes", NONE, api_get_shapes),
     R(GET, "/v1/rootfs", NONE, api_get_rootfs),
     R(GET, "/v1/hosts", ADMIN, api_get_hosts),
+    R(GET, "/v1/openapi.json", NONE, api_get_openapi),
     R(GET, "/v1/sandboxes", KEY, api_sandbox_list),
     R(POST, "/v1/sandboxes", KEY, api_sandbox_create),
     R(GET, "/v1/sandboxes/by-ip/*", KEY, api_sandbox_by_ip),
@@ -87,15 +88,21 @@ static const struct api_route routes[] = {
     NI(GET, "/v1/sandboxes/*/access-token"),
     NI(DELETE, "/v1/sandboxes/*/access-token"),
     NI(POST, "/v1/sandboxes/*/access-token/rotate"),
-    NI(GET, "/v1/sandboxes/*/metrics"),
-    NI(GET, "/v1/metrics"),
-    NI(GET, "/v1/metrics/timeseries"),
+    R(GET, "/v1/sandboxes/*/metrics", KEY, api_sandbox_metrics),
+    R(GET, "/v1/metrics", KEY, api_user_metrics),
+    R(GET, "/v1/metrics/timeseries", KEY, api_user_metrics_timeseries),
     /* tier 3 (§3.16) */
     ANY_NI("/v1/sandboxes/*/computer/**"),
     ANY_NI("/v1/devices"),
     ANY_NI("/v1/devices/**"),
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
+
+const struct api_route *api_routes(size_t *ret_n)
+{
+    *ret_n = N_ROUTES;
+    return routes;
+}
 
 void api_ctx_init(struct api_ctx *ctx)
 {

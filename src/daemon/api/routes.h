@@ -48,6 +48,14 @@ void api_sandbox_egress_put(struct api_call *call);
 void api_sandbox_bandwidth_get(struct api_call *call);
 void api_sandbox_bandwidth_recharge(struct api_call *call);
 
+/* usage_routes.c: usage metrics (§3.14) from the control layer's sampler (ctl/usage.h) */
+void api_sandbox_metrics(struct api_call *call);
+void api_user_metrics(struct api_call *call);
+void api_user_metrics_timeseries(struct api_call *call);
+
+/* openapi.c: GET /v1/openapi.json, docs/openapi.json as built in (§5.5) */
+void api_get_openapi(struct api_call *call);
+
 /* networks.c: private networks (§3.8) and a sandbox's memberships */
 void api_network_list(struct api_call *call);
 void api_network_create(struct api_call *call);

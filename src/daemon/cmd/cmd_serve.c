@@ -30,6 +30,7 @@
 #include "daemon/ctl/netplane.h"
 #include "daemon/ctl/reconcile.h"
 #include "daemon/ctl/service.h"
+#include "daemon/ctl/usage.h"
 #include "daemon/api/jsend.h"
 #include "daemon/http/request.h"
 #include "daemon/http/response.h"
@@ -176,6 +177,8 @@ static void on_metrics_request(struct http_request *req, void *ud)
     struct buf b;
     buf_init(&b, 16u << 20);
     int r = api_metrics_render(&hd->api.metrics, &b);
+    if (r == 0 && hd->api.usage)
+        r = ctl_usage_render(hd->api.usage, &b);
     if (r == 0)
         r = buf_appendf(&b, "# HELP hearth_http_connections Open API connections.\n"
                             "# TYPE hearth_http_connections gauge\n"
@@ -382,6 +385,8 @@ static int serve_run(struct hd_ctx *hd)
     start_net(hd);
     if (ctl_idle_start(&hd->ctl) < 0)
         return EXIT_HEARTHD;
+    if (ctl_usage_new(&hd->ctl, &hd->api.usage) < 0)
+        log_warn(NULL, "usage metrics unavailable; metrics routes answer 503", NULL);
     hd->api_srv = http_server_new(hd->base, NULL, api_handle, &hd->api);
     if (!hd->api_srv)
         return EXIT_HEARTHD;
@@ -420,6 +425,8 @@ static int serve_run(struct hd_ctx *hd)
 
 static void serve_release(struct hd_ctx *hd)
 {
+    ctl_usage_free(hd->api.usage);
+    hd->api.usage = NULL;
     ctl_service_stop(&hd->ctl);
     /* VMs outlive hearthd (DESIGN §6): the next start re-adopts them */
     host_free_keep_vms(hd->host);

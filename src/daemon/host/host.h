@@ -254,6 +254,19 @@ bool host_cgroups(struct host *h, char *note, size_t len);
  * reconcile destroyed the orphans). Returns how many, or -errno; 0 when cgroups are off. */
 int host_cgroup_prune(struct host *h);
 
+/* What a running VM uses now (host_usage.c): from its cgroup when it has one, else from its
+ * QEMU's /proc entry; disk_bytes is what its disk layer (run dir disk.qcow2) takes on the
+ * host. Returns 0, or -ENOENT when id is not running here. */
+struct host_vm_usage {
+    uint64_t cpu_usec;          /* CPU time of the whole QEMU since it started */
+    uint64_t memory_bytes;      /* charged to its cgroup (or its RSS) */
+    uint64_t pids;              /* tasks (QEMU's threads) */
+    uint64_t disk_bytes;        /* allocated bytes of the disk layer */
+    bool has_cpu, has_memory, has_pids, has_disk;
+    bool from_cgroup;           /* read from the VM's cgroup, not /proc */
+};
+int host_vm_usage(struct host *h, const char *id, struct host_vm_usage *out);
+
 /* True when VM id exists here and is running (READY seen, QEMU alive). */
 bool host_vm_running(struct host *h, const char *id);
 /* The QEMU pid of VM id (for logs and tests), or 0. */

@@ -1,0 +1,390 @@
+/* SPDX-License-Identifier: MIT */
+/* usage.c: the usage sampler and its queries (usage.h). State is a few arrays searched
+ * linearly: one entry per live sandbox of this host and one ring per user that had one, which
+ * stays small for one host. Store or host errors skip a sample; they never fail a request that
+ * can be answered from the row alone. */
+#include "daemon/ctl/usage.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "common/buf.h"
+#include "common/mono.h"
+#include "common/timefmt.h"
+#include "daemon/ctl/ctl.h"
+#include "daemon/ctl/sandbox_ops.h"
+#include "daemon/ctl/sandbox_row.h"
+#include "daemon/host/host.h"
+#include "daemon/log.h"
+
+/* One live sandbox of this host: its last two CPU readings and byte counters. */
+struct tracked {
+    char id[STORE_ID_SIZE];
+    uint64_t cpu[2];            /* [0] older, [1] newer */
+    int64_t at_us[2];
+    unsigned n_cpu;             /* readings held, 0..2 */
+    int64_t eg_last, in_last;   /* the row's counters at the last tick */
+    bool seen;
+};
+
+struct point {
+    int64_t ts_ms;
+    float running, paused, vcpu, mem_mib;
+    uint64_t eg, in;
+};
+
+struct user_series {
+    char user[STORE_USER_SIZE];
+    struct point *ring;         /* CTL_USAGE_RING_POINTS, oldest at head when full */
+    size_t head, n;
+    double acc_running, acc_paused, acc_vcpu, acc_mem;  /* sums over this minute's ticks */
+    uint64_t acc_eg, acc_in;
+    int64_t running_seconds;
+};
+
+struct ctl_usage {
+    struct ctl *c;
+    struct event *timer;
+    struct tracked *t;
+    size_t nt, capt;
+    struct user_series *users;
+    size_t nu, capu;
+    int64_t minute_ms;          /* start of the minute being accumulated; 0 before the first */
+    unsigned ticks;             /* ticks in it */
+    uint64_t states[STORE_STATE__COUNT];    /* this host's live rows at the last tick */
+    uint64_t net_eg, net_in;    /* bytes seen moving since start (counters) */
+    uint64_t vm_mem_bytes;      /* memory of this host's VMs at the last tick */
+};
+
+static void *grow(void *v, size_t *cap, size_t n, size_t elem)
+{
+    if (n < *cap)
+        return v;
+    size_t nc = *cap ? *cap * 2 : 16;
+    void *q = realloc(v, nc * elem);
+    if (q)
+        *cap = nc;
+    return q;
+}
+
+static struct tracked *tracked_find(struct ctl_usage *u, const char *id, bool add)
+{
+    for (size_t i = 0; i < u->nt; i++)
+        if (strcmp(u->t[i].id, id) == 0)
+            return &u->t[i];
+    if (!add)
+        return NULL;
+    struct tracked *v = grow(u->t, &u->capt, u->nt, sizeof(*v));
+    if (!v)
+        return NULL;
+    u->t = v;
+    struct tracked *t = &u->t[u->nt++];
+    memset(t, 0, sizeof(*t));
+    snprintf(t->id, sizeof(t->id), "%s", id);
+    t->eg_last = t->in_last = -1;
+    return t;
+}
+
+static struct user_series *user_find(struct ctl_usage *u, const char *user, bool add)
+{
+    for (size_t i = 0; i < u->nu; i++)
+        if (strcmp(u->users[i].user, user) == 0)
+            return &u->users[i];
+    if (!add || u->nu >= CTL_USAGE_MAX_USERS)
+        return NULL;
+    struct user_series *v = grow(u->users, &u->capu, u->nu, sizeof(*v));
+    if (!v)
+        return NULL;
+    u->users = v;
+    struct point *ring = calloc(CTL_USAGE_RING_POINTS, sizeof(*ring));
+    if (!ring)
+        return NULL;
+    struct user_series *s = &u->users[u->nu++];
+    memset(s, 0, sizeof(*s));
+    snprintf(s->user, sizeof(s->user), "%s", user);
+    s->ring = ring;
+    return s;
+}
+
+static void cpu_reading(struct tracked *t, uint64_t cpu_usec, int64_t now_us)
+{
+    if (t->n_cpu == 2 || (t->n_cpu == 1 && now_us - t->at_us[1] >= 1000000)) {
+        t->cpu[0] = t->cpu[1];
+        t->at_us[0] = t->at_us[1];
+        t->n_cpu = 2;
+    } else if (t->n_cpu == 0) {
+        t->n_cpu = 1;
+    }
+    t->cpu[1] = cpu_usec;
+    t->at_us[1] = now_us;
+}
+
+/* Closes the minute being accumulated: one point per user with anything in it. */
+static void flush_minute(struct ctl_usage *u)
+{
+    if (!u->minute_ms || !u->ticks)
+        return;
+    for (size_t i = 0; i < u->nu; i++) {
+        struct user_series *s = &u->users[i];
+        struct point p = {
+            .ts_ms = u->minute_ms,
+            .running = (float)(s->acc_running / u->ticks),
+            .paused = (float)(s->acc_paused / u->ticks),
+            .vcpu = (float)(s->acc_vcpu / u->ticks),
+            .mem_mib = (float)(s->acc_mem / u->ticks),
+            .eg = s->acc_eg,
+            .in = s->acc_in,
+        };
+        s->acc_running = s->acc_paused = s->acc_vcpu = s->acc_mem = 0;
+        s->acc_eg = s->acc_in = 0;
+        if (p.running == 0 && p.paused == 0 && p.eg == 0 && p.in == 0)
+            continue; /* a missing point reads as zeros anyway */
+        size_t at = (s->head + s->n) % CTL_USAGE_RING_POINTS;
+        s->ring[at] = p;
+        if (s->n < CTL_USAGE_RING_POINTS)
+            s->n++;
+        else
+            s->head = (s->head + 1) % CTL_USAGE_RING_POINTS;
+    }
+    u->ticks = 0;
+}
+
+static void sample_row(struct ctl_usage *u, const struct store_sandbox *sb, int64_t now_us)
+{
+    u->states[sb->status]++;
+    struct tracked *t = tracked_find(u, sb->id, true);
+    struct user_series *s = user_find(u, sb->user_id, true);
+    if (!t)
+        return;
+    t->seen = true;
+    int64_t deg = t->eg_last >= 0 && sb->bw_used_bytes > t->eg_last ? sb->bw_used_bytes - t->eg_last
+                                                                      : 0;
+    int64_t din = t->in_last >= 0 && sb->bw_ingress_bytes > t->in_last
+                      ? sb->bw_ingress_bytes - t->in_last
+                      : 0;
+    t->eg_last = sb->bw_used_bytes;
+    t->in_last = sb->bw_ingress_bytes;
+    u->net_eg += (uint64_t)deg;
+    u->net_in += (uint64_t)din;
+    if (s) {
+        s->acc_eg += (uint64_t)deg;
+        s->acc_in += (uint64_t)din;
+    }
+    if (sb->status == STORE_PAUSED && s)
+        s->acc_paused += 1;
+    if (sb->status != STORE_RUNNING)
+        return;
+    if (s) {
+        s->acc_running += 1;
+        s->acc_vcpu += sb->vcpu;
+        s->acc_mem += (double)sb->mem_mib;
+        s->running_seconds += CTL_USAGE_TICK_S;
+    }
+    struct host_vm_usage hu;
+    if (u->c->host && host_vm_usage(u->c->host, sb->id, &hu) == 0) {
+        if (hu.has_cpu)
+            cpu_reading(t, hu.cpu_usec, now_us);
+        u->vm_mem_bytes += hu.has_memory ? hu.memory_bytes : 0;
+    }
+}
+
+void ctl_usage_sample(struct ctl_usage *u)
+{
+    int64_t now_ms = timefmt_now_ms(), now_us = mono_now_us();
+    int64_t minute = now_ms - now_ms % (CTL_USAGE_POINT_S * 1000);
+    if (minute != u->minute_ms) {
+        flush_minute(u);
+        u->minute_ms = minute;
+    }
+    struct store_sandbox *rows = NULL;
+    size_t n = 0;
+    if (store_sandbox_list_unsettled(u->c->store, u->c->set.host_id, &rows, &n) < 0)
+        return; /* a store hiccup costs one sample */
+    memset(u->states, 0, sizeof(u->states));
+    u->vm_mem_bytes = 0;
+    for (size_t i = 0; i < u->nt; i++)
+        u->t[i].seen = false;
+    for (size_t i = 0; i < n; i++)
+        if (rows[i].status >= 0 && rows[i].status < STORE_STATE__COUNT)
+            sample_row(u, &rows[i], now_us);
+    store_sandbox_array_free(rows, n);
+    size_t k = 0; /* sandboxes gone from the list are no longer tracked */
+    for (size_t i = 0; i < u->nt; i++)
+        if (u->t[i].seen)
+            u->t[k++] = u->t[i];
+    u->nt = k;
+    u->ticks++;
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *ud)
+{
+    ctl_usage_sample(ud);
+}
+
+int ctl_usage_new(struct ctl *c, struct ctl_usage **ret)
+{
+    struct ctl_usage *u = calloc(1, sizeof(*u));
+    if (!u)
+        return -ENOMEM;
+    u->c = c;
+    if (c->base) {
+        u->timer = event_new(c->base, -1, EV_PERSIST, on_tick, u);
+        struct timeval tv = { .tv_sec = CTL_USAGE_TICK_S };
+        if (!u->timer || event_add(u->timer, &tv) < 0) {
+            ctl_usage_free(u);
+            return -ENOMEM;
+        }
+    }
+    *ret = u;
+    return 0;
+}
+
+void ctl_usage_free(struct ctl_usage *u)
+{
+    if (!u)
+        return;
+    if (u->timer)
+        event_free(u->timer);
+    for (size_t i = 0; i < u->nu; i++)
+        free(u->users[i].ring);
+    free(u->users);
+    free(u->t);
+    free(u);
+}
+
+int ctl_sandbox_metrics(struct ctl_usage *u, const struct ctl_caller *who, const char *id,
+                        struct ctl_sandbox_metrics *out, struct ctl_error *e)
+{
+    struct store_sandbox sb;
+    memset(out, 0, sizeof(*out));
+    if (ctl_row_load(u->c, who->user_id, id, &sb, e) < 0) {
+        store_sandbox_release(&sb);
+        return -1;
+    }
+    snprintf(out->id, sizeof(out->id), "%s", sb.id);
+    out->ts_ms = timefmt_now_ms();
+    out->status = sb.status;
+    out->vcpu = sb.vcpu;
+    out->mem_mib = sb.mem_mib;
+    out->disk_mib = sb.disk_mib;
+    out->egress_bytes = sb.bw_used_bytes;
+    out->ingress_bytes = sb.bw_ingress_bytes;
+    struct host_vm_usage hu;
+    if (sb.status == STORE_RUNNING && u->c->host && host_vm_usage(u->c->host, id, &hu) == 0) {
+        out->has_mem_used = hu.has_memory;
+        out->mem_used_mib = (int64_t)(hu.memory_bytes >> 20);
+        out->has_disk_used = hu.has_disk;
+        out->disk_used_mib = (int64_t)(hu.disk_bytes >> 20);
+        out->has_pids = hu.has_pids;
+        out->pids = hu.pids;
+        /* the last sampling period; without two readings yet, this request's reading
+         * against the one before it (a first request only records one) */
+        struct tracked *t = tracked_find(u, id, true);
+        if (t && hu.has_cpu) {
+            if (t->n_cpu < 2)
+                cpu_reading(t, hu.cpu_usec, mono_now_us());
+            if (t->n_cpu == 2 && t->at_us[1] > t->at_us[0] && t->cpu[1] >= t->cpu[0]) {
+                out->has_cpu_pct = true;
+                out->cpu_pct = 100.0 * (double)(t->cpu[1] - t->cpu[0]) /
+                               (double)(t->at_us[1] - t->at_us[0]);
+            }
+            t->seen = true;
+        }
+    }
+    store_sandbox_release(&sb);
+    return 0;
+}
+
+int ctl_user_metrics(struct ctl_usage *u, const struct ctl_caller *who,
+                     struct ctl_user_metrics *out, struct ctl_error *e)
+{
+    memset(out, 0, sizeof(*out));
+    for (size_t offset = 0;;) {
+        struct store_list_query q = { .user_id = who->user_id, .limit = 500, .offset = offset };
+        struct store_sandbox_page pg;
+        int r = store_sandbox_list(u->c->store, &q, &pg);
+        if (r < 0)
+            return ctl_error_internal(e, "list sandboxes", r), -1;
+        for (size_t i = 0; i < pg.count; i++) {
+            const struct store_sandbox *sb = &pg.items[i];
+            out->egress_bytes += sb->bw_used_bytes;
+            out->ingress_bytes += sb->bw_ingress_bytes;
+            if (store_state_is_terminal(sb->status))
+                continue;
+            out->total++;
+            out->disk_mib_allocated += sb->disk_mib;
+            if (sb->status == STORE_RUNNING) {
+                out->running++;
+                out->vcpu_running += sb->vcpu;
+                out->mem_mib_running += sb->mem_mib;
+            } else if (sb->status == STORE_PAUSED) {
+                out->paused++;
+            }
+        }
+        size_t got = pg.count;
+        store_sandbox_page_release(&pg);
+        offset += got;
+        if (got < q.limit)
+            break;
+    }
+    out->other = out->total - out->running - out->paused;
+    const struct user_series *s = user_find(u, who->user_id, false);
+    out->running_seconds = s ? s->running_seconds : 0;
+    return 0;
+}
+
+int ctl_user_timeseries(struct ctl_usage *u, const struct ctl_caller *who, int64_t from_ms,
+                        int64_t to_ms, int64_t step_s, struct ctl_usage_point **ret,
+                        size_t *ret_n, struct ctl_error *e)
+{
+    int64_t step_ms = step_s * 1000;
+    size_t n = (size_t)((to_ms - from_ms + step_ms - 1) / step_ms);
+    struct ctl_usage_point *v = calloc(n ? n : 1, sizeof(*v));
+    if (!v)
+        return ctl_error_internal(e, "time series", -ENOMEM), -1;
+    for (size_t i = 0; i < n; i++)
+        v[i].ts_ms = from_ms + (int64_t)i * step_ms;
+    const struct user_series *s = user_find(u, who->user_id, false);
+    double minutes = (double)step_s / CTL_USAGE_POINT_S; /* a step's averages divide by this */
+    for (size_t k = 0; s && k < s->n; k++) {
+        const struct point *p = &s->ring[(s->head + k) % CTL_USAGE_RING_POINTS];
+        if (p->ts_ms < from_ms || p->ts_ms >= to_ms)
+            continue;
+        struct ctl_usage_point *o = &v[(p->ts_ms - from_ms) / step_ms];
+        o->running += p->running / minutes;
+        o->paused += p->paused / minutes;
+        o->vcpu_running += p->vcpu / minutes;
+        o->mem_mib_running += p->mem_mib / minutes;
+        o->egress_bytes += p->eg;
+        o->ingress_bytes += p->in;
+    }
+    *ret = v;
+    *ret_n = n;
+    return 0;
+}
+
+int ctl_usage_render(const struct ctl_usage *u, struct buf *out)
+{
+    int r = buf_appendf(out, "# HELP hearth_sandboxes Live sandboxes of this host by state.\n"
+                             "# TYPE hearth_sandboxes gauge\n");
+    for (int s = 0; r == 0 && s < STORE_STATE__COUNT; s++)
+        if (!store_state_is_terminal((enum store_state)s))
+            r = buf_appendf(out, "hearth_sandboxes{state=\"%s\"} %llu\n",
+                            store_state_to_string((enum store_state)s),
+                            (unsigned long long)u->states[s]);
+    if (r == 0)
+        r = buf_appendf(out,
+                        "# HELP hearth_network_bytes_total Sandbox bytes moved since start.\n"
+                        "# TYPE hearth_network_bytes_total counter\n"
+                        "hearth_network_bytes_total{direction=\"egress\"} %llu\n"
+                        "hearth_network_bytes_total{direction=\"ingress\"} %llu\n"
+                        "# HELP hearth_vm_memory_bytes Memory charged to this host's VMs.\n"
+                        "# TYPE hearth_vm_memory_bytes gauge\n"
+                        "hearth_vm_memory_bytes %llu\n",
+                        (unsigned long long)u->net_eg, (unsigned long long)u->net_in,
+                        (unsigned long long)u->vm_mem_bytes);
+    return r;
+}

@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: MIT */
+/* cgroup_usage.c: a QEMU's usage from its cgroup or from /proc (cgroup_usage.h). Every read is
+ * bounded (4 KiB per file); a file that is missing or unparsable leaves its field unknown. */
+#include "daemon/host/cgroup_usage.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Reads dir/name (or the path when dir is NULL) into buf, NUL-terminated. 0 or -errno. */
+static int read_small(const char *dir, const char *name, char *buf, size_t len)
+{
+    char path[PATH_MAX];
+    if ((size_t)snprintf(path, sizeof(path), "%s%s%s", dir ? dir : "", dir ? "/" : "", name) >=
+        sizeof(path))
+        return -ENAMETOOLONG;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return -errno;
+    size_t n = 0;
+    while (n + 1 < len) {
+        ssize_t k = read(fd, buf + n, len - 1 - n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            break;
+        n += (size_t)k;
+    }
+    close(fd);
+    buf[n] = '\0';
+    return 0;
+}
+
+/* A whole decimal number at s (trailing newline allowed). */
+static int parse_u64(const char *s, uint64_t *ret)
+{
+    char *end;
+    if (*s < '0' || *s > '9')
+        return -EINVAL;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || (*end && *end != '\n'))
+        return -EINVAL;
+    *ret = v;
+    return 0;
+}
+
+int cgroup_parse_cpu_stat(const char *text, uint64_t *ret_usec)
+{
+    for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+        if (strncmp(p, "usage_usec ", 11) != 0)
+            continue;
+        char line[64];
+        size_t n = strcspn(p + 11, "\n");
+        if (n >= sizeof(line))
+            return -ENOENT;
+        memcpy(line, p + 11, n);
+        line[n] = '\0';
+        return parse_u64(line, ret_usec) == 0 ? 0 : -ENOENT;
+    }
+    return -ENOENT;
+}
+
+int proc_parse_stat_ticks(const char *text, uint64_t *ret_ticks)
+{
+    /* "pid (comm) state ppid ..." where comm may hold spaces and ')': fields count from the
+     * last ')'. utime and stime are fields 14 and 15, the 12th and 13th after it. */
+    const char *p = strrchr(text, ')');
+    if (!p)
+        return -EINVAL;
+    p++;
+    uint64_t v[2];
+    for (int field = 1, got = 0; got < 2; field++) {
+        while (*p == ' ')
+            p++;
+        if (!*p)
+            return -EINVAL;
+        if (field >= 12) {
+            char *end;
+            errno = 0;
+            unsigned long long x = strtoull(p, &end, 10);
+            if (errno || end == p || (*end != ' ' && *end != '\0' && *end != '\n'))
+                return -EINVAL;
+            v[got++] = x;
+        }
+        p += strcspn(p, " ");
+    }
+    *ret_ticks = v[0] + v[1];
+    return 0;
+}
+
+int proc_parse_status_field(const char *text, const char *name, uint64_t *ret)
+{
+    size_t nl = strlen(name);
+    for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+        if (strncmp(p, name, nl) != 0 || p[nl] != ':')
+            continue;
+        const char *q = p + nl + 1;
+        while (*q == ' ' || *q == '\t')
+            q++;
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(q, &end, 10);
+        if (errno || end == q)
+            return -ENOENT;
+        bool kb = strncmp(end, " kB", 3) == 0;
+        if (kb && v > UINT64_MAX / 1024)
+            return -ENOENT;
+        *ret = kb ? v * 1024 : v;
+        return 0;
+    }
+    return -ENOENT;
+}
+
+int cgroup_read_usage(const char *dir, struct cgroup_usage *u)
+{
+    struct stat st;
+    if (stat(dir, &st) < 0)
+        return -errno;
+    if (!S_ISDIR(st.st_mode))
+        return -ENOTDIR;
+    char buf[4096];
+    uint64_t v;
+    if (!u->has_cpu && read_small(dir, "cpu.stat", buf, sizeof(buf)) == 0 &&
+        cgroup_parse_cpu_stat(buf, &v) == 0) {
+        u->cpu_usec = v;
+        u->has_cpu = true;
+    }
+    if (!u->has_cpu && read_small(dir, "cpuacct.usage", buf, sizeof(buf)) == 0 &&
+        parse_u64(buf, &v) == 0) {
+        u->cpu_usec = v / 1000; /* v1 counts nanoseconds */
+        u->has_cpu = true;
+    }
+    if (!u->has_memory && (read_small(dir, "memory.current", buf, sizeof(buf)) == 0 ||
+                           read_small(dir, "memory.usage_in_bytes", buf, sizeof(buf)) == 0) &&
+        parse_u64(buf, &v) == 0) {
+        u->memory_bytes = v;
+        u->has_memory = true;
+    }
+    if (!u->has_pids && read_small(dir, "pids.current", buf, sizeof(buf)) == 0 &&
+        parse_u64(buf, &v) == 0) {
+        u->pids = v;
+        u->has_pids = true;
+    }
+    return 0;
+}
+
+int proc_read_usage(pid_t pid, struct cgroup_usage *u)
+{
+    if (pid <= 0)
+        return -EINVAL;
+    char path[64], buf[4096];
+    uint64_t v;
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    int r = read_small(NULL, path, buf, sizeof(buf));
+    if (r < 0)
+        return r == -ENOENT ? -ESRCH : r;
+    long hz = sysconf(_SC_CLK_TCK);
+    if (!u->has_cpu && hz > 0 && proc_parse_stat_ticks(buf, &v) == 0) {
+        u->cpu_usec = v * (1000000u / (uint64_t)hz);
+        u->has_cpu = true;
+    }
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    if (read_small(NULL, path, buf, sizeof(buf)) < 0)
+        return 0;
+    if (!u->has_memory && proc_parse_status_field(buf, "VmRSS", &v) == 0) {
+        u->memory_bytes = v;
+        u->has_memory = true;
+    }
+    if (!u->has_pids && proc_parse_status_field(buf, "Threads", &v) == 0) {
+        u->pids = v;
+        u->has_pids = true;
+    }
+    return 0;
+}
