@@ -256,7 +256,8 @@ TEST(prometheus_usage_gauges)
 
 /* A real microVM: while it runs, its memory, disk and tasks are read back (from its cgroup, or
  * its QEMU's /proc entry where cgroups are off), and two readings a second apart give a CPU
- * percentage; once destroyed the sandbox still answers, with the live fields null. */
+ * percentage; its create, pause, resume and destroy land in the lifecycle histograms; once
+ * destroyed the sandbox still answers, with the live fields null. */
 TEST_SLOW(running_vm_metrics, 300)
 {
     struct vfx f;
@@ -285,7 +286,34 @@ TEST_SLOW(running_vm_metrics, 300)
         CHECK(jint(r.json, "data.pids") >= 1);
     }
     hresp_free(&r);
+    /* a pause and a resume, timed by the sampler from the rows' transitions */
+    char p[160], st[32];
+    snprintf(p, sizeof(p), "/v1/sandboxes/%s/pause", id);
+    CHECK(http_do(f.s.port, "POST", p, f.hdr, NULL, &r) == 0 && (r.status == 202 || r.status == 200));
+    hresp_free(&r);
+    for (int i = 0; i < 600 && strcmp(status_of(&f, id, st), "paused") != 0; i++)
+        usleep(100 * 1000);
+    CHECK_STR(st, "paused");
+    snprintf(p, sizeof(p), "/v1/sandboxes/%s/resume", id);
+    CHECK(http_do(f.s.port, "POST", p, f.hdr, NULL, &r) == 0 && (r.status == 202 || r.status == 200));
+    hresp_free(&r);
+    for (int i = 0; i < 600 && strcmp(status_of(&f, id, st), "running") != 0; i++)
+        usleep(100 * 1000);
+    CHECK_STR(st, "running");
     CHECK(destroy(&f, id));
+    usleep(500 * 1000); /* the watch reads rows every 100 ms */
+    CHECK(http_do(f.s.metrics_port, "GET", "/metrics", NULL, NULL, &r) == 0);
+    const char *want[] = {
+        "hearth_lifecycle_duration_seconds_count{op=\"create\"} 1\n",
+        "hearth_lifecycle_duration_seconds_count{op=\"pause\"} 1\n",
+        "hearth_lifecycle_duration_seconds_count{op=\"resume\"} 1\n",
+        "hearth_lifecycle_duration_seconds_count{op=\"destroy\"} 1\n",
+        "hearth_lifecycle_failures_total{op=\"create\"} 0\n",
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        if (!r.body || !strstr(r.body, want[i]))
+            harness_fail(__FILE__, __LINE__, "/metrics lacks %s", want[i]);
+    hresp_free(&r);
     if (call(&f, "GET", t, NULL, 200, &r)) {
         CHECK_STR(jstr(r.json, "data.status"), "destroyed");
         CHECK(json_is_null(jpath(r.json, "data.cpu_pct")));

@@ -24,6 +24,7 @@ void api_reply_done(const struct api_call *call, int status)
     double secs = (double)(mono_now_us() - call->start_us) / 1e6;
     const char *route = call->route ? call->route->pattern : "unmatched";
     api_metrics_observe(&call->ctx->metrics, route, call->method, status, secs);
+    api_usage_observe(call, status);
     enum log_level l = status >= 500 ? LOG_LEVEL_WARN : LOG_LEVEL_INFO;
     if (!log_enabled(l))
         return;

@@ -71,6 +71,10 @@ void api_reply_internal(const struct api_call *call, const char *what, int err);
 void api_reply_ctl(const struct api_call *call, const struct ctl_error *e);
 /* For paths that answered through the http layer directly (e.g. 405): counts and logs. */
 void api_reply_done(const struct api_call *call, int status);
+/* Lifecycle and exec metrics of a finished request (usage_routes.c; api_reply_done calls it):
+ * create and fork time their held request, pause, resume and delete have the sampler time the
+ * row's transition (ctl/usage.h). */
+void api_usage_observe(const struct api_call *call, int status);
 
 /* A heap object of size bytes that begins with a copy of call, whose request it references,
  * for a handler that answers later; NULL (500 answered) when out of memory. */

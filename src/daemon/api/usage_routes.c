@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/mono.h"
 #include "common/timefmt.h"
 #include "daemon/api/api.h"
 #include "daemon/api/reply.h"
@@ -16,6 +17,7 @@
 #include "daemon/ctl/usage.h"
 #include "daemon/http/request.h"
 #include "daemon/http/route.h"
+#include "daemon/store/ids.h"
 
 #define SERIES_MAX_POINTS 1440
 #define SERIES_KEEP_MS (30LL * 24 * 3600 * 1000)   /* how far back `from` may go (§3.14) */
@@ -167,4 +169,52 @@ void api_user_metrics_timeseries(struct api_call *call)
     free(pts);
     api_reply_ok(call, json_pack("{s:o,s:o,s:I,s:o}", "from", ts_json(from), "to", ts_json(to),
                                  "step_s", (json_int_t)step, "points", arr));
+}
+
+/* ---- lifecycle metrics of finished requests (docs/api.md §5.2) ---- */
+
+static bool route_is(const struct api_call *call, const char *method, const char *pattern)
+{
+    return call->route && strcmp(call->method, method) == 0 &&
+           strcmp(call->route->pattern, pattern) == 0;
+}
+
+void api_usage_observe(const struct api_call *call, int status)
+{
+    struct ctl_usage *u = call->ctx->usage;
+    if (!u || !call->route || status < 200 || (status >= 300 && status < 500))
+        return; /* refused before anything started: not an operation */
+    bool ok = status < 300;
+    double secs = (double)(mono_now_us() - call->start_us) / 1e6;
+    if (route_is(call, "POST", "/v1/sandboxes")) {
+        ctl_usage_op_done(u, CTL_USAGE_OP_CREATE, secs, ok);
+        return;
+    }
+    if (route_is(call, "POST", "/v1/sandboxes/*/fork")) {
+        ctl_usage_op_done(u, CTL_USAGE_OP_FORK, secs, ok);
+        return;
+    }
+    if (route_is(call, "POST", "/v1/sandboxes/*/exec")) {
+        bool stream = false;
+        if (ok && http_query_get_bool(http_request_query(call->req), "stream", false, &stream) == 0)
+            ctl_usage_exec(u, stream);
+        return;
+    }
+    enum ctl_usage_op op = route_is(call, "POST", "/v1/sandboxes/*/pause")    ? CTL_USAGE_OP_PAUSE
+                           : route_is(call, "POST", "/v1/sandboxes/*/resume") ? CTL_USAGE_OP_RESUME
+                           : route_is(call, "DELETE", "/v1/sandboxes/*") ? CTL_USAGE_OP_DESTROY
+                                                                         : CTL_USAGE_OP__COUNT;
+    if (op == CTL_USAGE_OP__COUNT)
+        return;
+    if (!ok) {
+        ctl_usage_op_done(u, op, secs, false);
+        return;
+    }
+    const struct http_path *p = http_request_path(call->req);
+    char id[STORE_ID_SIZE];
+    if (p->n < 3 || ids_canonical(IDS_SANDBOX_PREFIX, p->seg[2], p->seg_len[2], id, sizeof(id)) < 0)
+        return;
+    /* the request's start on the wall clock, which the row's updated_at is on */
+    int64_t start_ms = timefmt_now_ms() - (mono_now_us() - call->start_us) / 1000;
+    ctl_usage_watch(u, op, id, start_ms);
 }

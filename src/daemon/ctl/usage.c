@@ -45,9 +45,33 @@ struct user_series {
     int64_t running_seconds;
 };
 
+#define LIFE_BUCKETS 11
+static const double life_bounds[LIFE_BUCKETS] = { 0.05, 0.1, 0.25, 0.5, 1,  2.5,
+                                                  5,    10,  30,   60,  300 };
+static const char *const op_names[CTL_USAGE_OP__COUNT] = { "create", "pause", "resume", "fork",
+                                                           "destroy" };
+
+struct life_hist {
+    uint64_t bucket[LIFE_BUCKETS];  /* per bucket; cumulated when rendered */
+    uint64_t count, failures;
+    double sum;
+};
+
+/* A transition being timed (ctl_usage_watch). */
+struct watch {
+    char id[STORE_ID_SIZE];
+    enum ctl_usage_op op;
+    int64_t start_ms;
+};
+
 struct ctl_usage {
     struct ctl *c;
     struct event *timer;
+    struct event *watch_timer;      /* pending while watches exist */
+    struct watch *w;
+    size_t nw, capw;
+    struct life_hist life[CTL_USAGE_OP__COUNT];
+    uint64_t exec_buffered, exec_stream;
     struct tracked *t;
     size_t nt, capt;
     struct user_series *users;
@@ -224,6 +248,111 @@ static void on_tick(evutil_socket_t fd, short what, void *ud)
     ctl_usage_sample(ud);
 }
 
+void ctl_usage_op_done(struct ctl_usage *u, enum ctl_usage_op op, double seconds, bool ok)
+{
+    if (!u || op < 0 || op >= CTL_USAGE_OP__COUNT)
+        return;
+    struct life_hist *h = &u->life[op];
+    if (!ok) {
+        h->failures++;
+        return;
+    }
+    if (seconds < 0)
+        seconds = 0;
+    for (size_t b = 0; b < LIFE_BUCKETS; b++) {
+        if (seconds <= life_bounds[b]) {
+            h->bucket[b]++;
+            break;
+        }
+    }
+    h->count++;
+    h->sum += seconds;
+}
+
+void ctl_usage_exec(struct ctl_usage *u, bool stream)
+{
+    if (u)
+        (*(stream ? &u->exec_stream : &u->exec_buffered))++;
+}
+
+static enum store_state moving_state(enum ctl_usage_op op)
+{
+    return op == CTL_USAGE_OP_PAUSE    ? STORE_PAUSING
+           : op == CTL_USAGE_OP_RESUME ? STORE_RESUMING
+           : op == CTL_USAGE_OP_DESTROY ? STORE_DESTROYING
+                                        : STORE_STATE_NONE;
+}
+
+static enum store_state target_state(enum ctl_usage_op op)
+{
+    return op == CTL_USAGE_OP_PAUSE    ? STORE_PAUSED
+           : op == CTL_USAGE_OP_RESUME ? STORE_RUNNING
+                                       : STORE_DESTROYED;
+}
+
+static void watch_arm(struct ctl_usage *u)
+{
+    struct timeval tv = { .tv_usec = CTL_USAGE_WATCH_MS * 1000 };
+    if (u->nw && u->watch_timer && !evtimer_pending(u->watch_timer, NULL))
+        (void)evtimer_add(u->watch_timer, &tv);
+}
+
+/* Whether watch w is over (measured, or dropped). */
+static bool watch_check(struct ctl_usage *u, const struct watch *w, int64_t now_ms)
+{
+    struct store_sandbox sb;
+    store_sandbox_init(&sb);
+    int r = store_sandbox_get(u->c->store, NULL, w->id, &sb);
+    bool over = true;
+    if (r == 0 && sb.status == moving_state(w->op)) {
+        over = now_ms - w->start_ms > CTL_USAGE_WATCH_MAX_S * 1000LL;
+    } else if (r == 0) {
+        int64_t end = sb.updated_at > w->start_ms ? sb.updated_at : now_ms;
+        ctl_usage_op_done(u, w->op, (double)(end - w->start_ms) / 1000.0,
+                          sb.status == target_state(w->op));
+    } else if (r != -ENOENT) {
+        over = false; /* a store hiccup: try again */
+    }
+    store_sandbox_release(&sb);
+    return over;
+}
+
+static void on_watch_tick(evutil_socket_t fd, short what, void *ud)
+{
+    struct ctl_usage *u = ud;
+    int64_t now = timefmt_now_ms();
+    size_t k = 0;
+    for (size_t i = 0; i < u->nw; i++)
+        if (!watch_check(u, &u->w[i], now))
+            u->w[k++] = u->w[i];
+    u->nw = k;
+    watch_arm(u);
+}
+
+void ctl_usage_watch(struct ctl_usage *u, enum ctl_usage_op op, const char *id,
+                     int64_t start_ms)
+{
+    if (!u || moving_state(op) == STORE_STATE_NONE || u->nw >= CTL_USAGE_MAX_WATCHES)
+        return;
+    struct watch w = { .op = op, .start_ms = start_ms };
+    snprintf(w.id, sizeof(w.id), "%s", id);
+    /* an operation that already settled (a resume that was quick) is measured at once; one
+     * that never started (already paused) is not an operation */
+    struct store_sandbox sb;
+    store_sandbox_init(&sb);
+    int r = store_sandbox_get(u->c->store, NULL, id, &sb);
+    enum store_state s = sb.status;
+    store_sandbox_release(&sb);
+    if (r < 0 || s != moving_state(op))
+        return;
+    struct watch *v = grow(u->w, &u->capw, u->nw, sizeof(*v));
+    if (!v)
+        return;
+    u->w = v;
+    u->w[u->nw++] = w;
+    watch_arm(u);
+}
+
 int ctl_usage_new(struct ctl *c, struct ctl_usage **ret)
 {
     struct ctl_usage *u = calloc(1, sizeof(*u));
@@ -231,9 +360,10 @@ int ctl_usage_new(struct ctl *c, struct ctl_usage **ret)
         return -ENOMEM;
     u->c = c;
     if (c->base) {
+        u->watch_timer = event_new(c->base, -1, 0, on_watch_tick, u);
         u->timer = event_new(c->base, -1, EV_PERSIST, on_tick, u);
         struct timeval tv = { .tv_sec = CTL_USAGE_TICK_S };
-        if (!u->timer || event_add(u->timer, &tv) < 0) {
+        if (!u->timer || !u->watch_timer || event_add(u->timer, &tv) < 0) {
             ctl_usage_free(u);
             return -ENOMEM;
         }
@@ -248,6 +378,9 @@ void ctl_usage_free(struct ctl_usage *u)
         return;
     if (u->timer)
         event_free(u->timer);
+    if (u->watch_timer)
+        event_free(u->watch_timer);
+    free(u->w);
     for (size_t i = 0; i < u->nu; i++)
         free(u->users[i].ring);
     free(u->users);
@@ -386,5 +519,40 @@ int ctl_usage_render(const struct ctl_usage *u, struct buf *out)
                         "hearth_vm_memory_bytes %llu\n",
                         (unsigned long long)u->net_eg, (unsigned long long)u->net_in,
                         (unsigned long long)u->vm_mem_bytes);
+    if (r == 0)
+        r = buf_appendf(out, "# HELP hearth_lifecycle_duration_seconds Sandbox operations, from "
+                             "request to settled state.\n"
+                             "# TYPE hearth_lifecycle_duration_seconds histogram\n");
+    for (int op = 0; r == 0 && op < CTL_USAGE_OP__COUNT; op++) {
+        const struct life_hist *h = &u->life[op];
+        uint64_t cum = 0;
+        for (size_t b = 0; r == 0 && b < LIFE_BUCKETS; b++) {
+            cum += h->bucket[b];
+            r = buf_appendf(out, "hearth_lifecycle_duration_seconds_bucket{op=\"%s\",le=\"%g\"} "
+                                 "%llu\n", op_names[op], life_bounds[b], (unsigned long long)cum);
+        }
+        if (r == 0)
+            r = buf_appendf(out,
+                            "hearth_lifecycle_duration_seconds_bucket{op=\"%s\",le=\"+Inf\"} "
+                            "%llu\n"
+                            "hearth_lifecycle_duration_seconds_sum{op=\"%s\"} %.6f\n"
+                            "hearth_lifecycle_duration_seconds_count{op=\"%s\"} %llu\n",
+                            op_names[op], (unsigned long long)h->count, op_names[op], h->sum,
+                            op_names[op], (unsigned long long)h->count);
+    }
+    if (r == 0)
+        r = buf_appendf(out, "# HELP hearth_lifecycle_failures_total Sandbox operations that "
+                             "failed.\n"
+                             "# TYPE hearth_lifecycle_failures_total counter\n");
+    for (int op = 0; r == 0 && op < CTL_USAGE_OP__COUNT; op++)
+        r = buf_appendf(out, "hearth_lifecycle_failures_total{op=\"%s\"} %llu\n", op_names[op],
+                        (unsigned long long)u->life[op].failures);
+    if (r == 0)
+        r = buf_appendf(out, "# HELP hearth_exec_total Commands run through the API.\n"
+                             "# TYPE hearth_exec_total counter\n"
+                             "hearth_exec_total{mode=\"buffered\"} %llu\n"
+                             "hearth_exec_total{mode=\"stream\"} %llu\n",
+                        (unsigned long long)u->exec_buffered,
+                        (unsigned long long)u->exec_stream);
     return r;
 }

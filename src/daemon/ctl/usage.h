@@ -71,6 +71,34 @@ int ctl_user_timeseries(struct ctl_usage *u, const struct ctl_caller *who, int64
                         int64_t to_ms, int64_t step_s, struct ctl_usage_point **ret,
                         size_t *ret_n, struct ctl_error *e);
 
-/* Appends hearth_sandboxes{state}, hearth_network_bytes_total{direction} and
- * hearth_vm_memory_bytes (Prometheus text). 0 or -errno. */
+/* Lifecycle operations, for hearth_lifecycle_duration_seconds{op} and
+ * hearth_lifecycle_failures_total{op}. */
+enum ctl_usage_op {
+    CTL_USAGE_OP_CREATE,
+    CTL_USAGE_OP_PAUSE,
+    CTL_USAGE_OP_RESUME,
+    CTL_USAGE_OP_FORK,
+    CTL_USAGE_OP_DESTROY,
+    CTL_USAGE_OP__COUNT
+};
+#define CTL_USAGE_MAX_WATCHES 1024
+#define CTL_USAGE_WATCH_MS 100      /* how often watched rows are read while any is pending */
+#define CTL_USAGE_WATCH_MAX_S 900   /* a transition not settled by then is dropped unmeasured */
+
+/* One finished operation of a known duration (create and fork: the request held until the
+ * sandbox ran). ok false counts a failure. */
+void ctl_usage_op_done(struct ctl_usage *u, enum ctl_usage_op op, double seconds, bool ok);
+/* An operation accepted at start_ms (wall clock) whose row moves on asynchronously (pause,
+ * resume, destroy): when sandbox id is in op's transitional state, it is read every
+ * CTL_USAGE_WATCH_MS until it settles; the duration is the row's settle time (updated_at)
+ * minus start_ms, a failure when it settles anywhere but op's target state. */
+void ctl_usage_watch(struct ctl_usage *u, enum ctl_usage_op op, const char *id,
+                     int64_t start_ms);
+/* Counts an exec (hearth_exec_total{mode}). */
+void ctl_usage_exec(struct ctl_usage *u, bool stream);
+
+/* Appends hearth_sandboxes{state}, hearth_network_bytes_total{direction},
+ * hearth_vm_memory_bytes, hearth_lifecycle_duration_seconds{op} (histogram),
+ * hearth_lifecycle_failures_total{op} and hearth_exec_total{mode} (Prometheus text). 0 or
+ * -errno. */
 int ctl_usage_render(const struct ctl_usage *u, struct buf *out);
