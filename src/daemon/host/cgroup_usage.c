@@ -82,6 +82,8 @@ int proc_parse_stat_ticks(const char *text, uint64_t *ret_ticks)
         if (!*p)
             return -EINVAL;
         if (field >= 12) {
+            if (*p < '0' || *p > '9')
+                return -EINVAL;
             char *end;
             errno = 0;
             unsigned long long x = strtoull(p, &end, 10);
