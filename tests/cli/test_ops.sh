@@ -3,7 +3,9 @@
 # DESTDIR and PREFIX puts the expected files in place and never overwrites a config; the
 # installed hearthd runs; --version names the git revision; the man pages render without
 # warnings and describe every flag the parsers take; `hearthd serve` tells a real NOTIFY_SOCKET
-# READY=1 once listening and STOPPING=1 on SIGTERM. Ends with the harness line for tests/run.sh.
+# READY=1 once listening and STOPPING=1 on SIGTERM; every metric the Grafana dashboard
+# (docs/grafana-dashboard.json) queries is exported by a live hearthd. Ends with the harness
+# line for tests/run.sh.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 bin=${HEARTH_BIN:-$root/build/bin}
@@ -11,7 +13,8 @@ hearth=$bin/hearth
 hearthd=$bin/hearthd
 passed=0 failed=0 skipped=0
 tests=(version_names_revision man_pages_render hearthd_flags_described cli_flags_described
-       install_destdir_prefix install_keeps_config sd_notify_ready_stopping)
+       install_destdir_prefix install_keeps_config sd_notify_ready_stopping
+       dashboard_metrics_exported)
 summary() { echo "harness: $passed passed, $failed failed, $skipped skipped"; }
 if [ ! -x "$hearthd" ] || [ ! -x "$hearth" ]; then
     for t in "${tests[@]}"; do echo "skip $t (no $hearthd or $hearth; run make)"; done
@@ -164,6 +167,27 @@ PY
     grep -q '^pid_ok=True$' "$tmp/msgs" || { why="READY without MAINPID: $(cat "$tmp/msgs")"; return 1; }
     grep -q '^STOPPING=1$' "$tmp/msgs" || { why="no STOPPING=1: $(cat "$tmp/msgs")"; return 1; }
     grep -q '^exit=0$' "$tmp/msgs" || { why="hearthd did not exit 0: $(cat "$tmp/msgs")"; return 1; }
+}
+
+# Every hearth_* name in the dashboard's queries (less _bucket/_sum/_count) has a "# TYPE" line
+# in a live hearthd's /metrics.
+t_dashboard_metrics_exported() {
+    local dash=$root/docs/grafana-dashboard.json data=$tmp/mdata name missing=""
+    jq -e '.panels | length > 0' "$dash" >/dev/null || { why="dashboard is not JSON with panels"; return 1; }
+    mkdir -p "$data"
+    printf 'metrics_listen = 127.0.0.1:0\n' >"$tmp/m.conf"
+    "$hearthd" serve --config "$tmp/m.conf" --listen 127.0.0.1:0 --data-dir "$data" >"$tmp/m.log" 2>&1 &
+    hpid=$!
+    for _ in $(seq 1 100); do [ -s "$data/metrics.port" ] && break; sleep 0.1; done
+    [ -s "$data/metrics.port" ] || { why="hearthd did not start: $(tail -c 300 "$tmp/m.log")"; return 1; }
+    curl -sf "http://127.0.0.1:$(tr -d '\n' <"$data/metrics.port")/metrics" >"$tmp/scrape" ||
+        { why="cannot scrape /metrics"; return 1; }
+    kill "$hpid"; wait "$hpid" 2>/dev/null; hpid=""
+    for name in $(jq -r '.. | .expr? // empty' "$dash" | grep -oE 'hearth_[a-z_]+' |
+                  sed -E 's/_(bucket|sum|count)$//' | sort -u); do
+        grep -q "^# TYPE $name " "$tmp/scrape" || missing+=" $name"
+    done
+    [ -z "$missing" ] || { why="dashboard uses metrics hearthd does not export:$missing"; return 1; }
 }
 
 for t in "${tests[@]}"; do
