@@ -217,7 +217,11 @@ static void sample_row(struct ctl_usage *u, const struct store_sandbox *sb, int6
 
 void ctl_usage_sample(struct ctl_usage *u)
 {
-    int64_t now_ms = timefmt_now_ms(), now_us = mono_now_us();
+    ctl_usage_sample_at(u, timefmt_now_ms(), mono_now_us());
+}
+
+void ctl_usage_sample_at(struct ctl_usage *u, int64_t now_ms, int64_t now_us)
+{
     int64_t minute = now_ms - now_ms % (CTL_USAGE_POINT_S * 1000);
     if (minute != u->minute_ms) {
         flush_minute(u);

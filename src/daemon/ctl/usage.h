@@ -26,8 +26,10 @@ struct ctl_usage;
 /* Starts the sampler on c->base (after the host and the store are set). 0 or -ENOMEM. */
 int ctl_usage_new(struct ctl *c, struct ctl_usage **ret);
 void ctl_usage_free(struct ctl_usage *u);
-/* One sampling step now (tests; the timer calls it every CTL_USAGE_TICK_S). */
+/* One sampling step now (the timer calls it every CTL_USAGE_TICK_S). */
 void ctl_usage_sample(struct ctl_usage *u);
+/* The same at a given wall-clock (ms) and monotonic (us) time: tests step through minutes. */
+void ctl_usage_sample_at(struct ctl_usage *u, int64_t now_ms, int64_t now_us);
 
 struct ctl_sandbox_metrics {
     char id[STORE_ID_SIZE];
