@@ -91,7 +91,9 @@ expected_files=(usr/sbin/hearthd usr/bin/hearth usr/lib/libhearth.a usr/lib/libh
     usr/share/bash-completion/completions/hearth usr/share/doc/hearth/openapi.json
     usr/share/doc/hearth/grafana-dashboard.json)
 
-do_install() { make -C "$root" -s install DESTDIR="$1" PREFIX=/usr >"$tmp/install.log" 2>&1; }
+# a make of its own: not the jobserver of a `make test` this may run under
+do_install() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$root" -s install DESTDIR="$1" \
+    PREFIX=/usr >"$tmp/install.log" 2>&1; }
 
 t_install_destdir_prefix() {
     local d=$tmp/root1 f missing="" extra
