@@ -54,7 +54,13 @@ static void man_commands(FILE *f, const char *prefix, const struct cli_command *
     for (const struct cli_command *c = table; c->name; c++) {
         char path[96];
         snprintf(path, sizeof(path), "%s%s%s", prefix, prefix[0] ? " " : "", c->name);
-        if (c->sub) {
+        if (c->sub) { /* a group: its summary and aliases, then its commands */
+            fputs(".SS \"hearth ", f);
+            roff(f, path);
+            fputs(" ...\"\n", f);
+            roff(f, c->summary);
+            fputs(".\n", f);
+            man_aliases(f, c);
             man_commands(f, path, c->sub);
             continue;
         }
