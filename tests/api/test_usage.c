@@ -244,8 +244,22 @@ TEST(prometheus_usage_gauges)
     if (!ufx_start(&f))
         return;
     struct hresp r;
+    /* a network created through the API is a timed network operation (or a failed one
+     * where this host has no networking) */
+    CHECK(http_do(f.s.port, "POST", "/v1/networks", f.hdr_alice, "{\"name\":\"n1\"}", &r) == 0);
+    int created = r.status;
+    hresp_free(&r);
     CHECK(http_do(f.s.metrics_port, "GET", "/metrics", NULL, NULL, &r) == 0);
     CHECK_EQ(r.status, 200);
+    if (created == 200)
+        CHECK(r.body && strstr(r.body, "hearth_network_op_duration_seconds_count{op=\""
+                                       "network_create\"} 1\n"));
+    else if (created >= 500)
+        CHECK(r.body && strstr(r.body, "hearth_network_op_failures_total{op=\"network_create\"} "
+                                       "1\n"));
+    else
+        harness_fail(__FILE__, __LINE__, "POST /v1/networks: %d", created);
+    CHECK(r.body && strstr(r.body, "# TYPE hearth_network_op_duration_seconds histogram"));
     CHECK(r.body && strstr(r.body, "# TYPE hearth_sandboxes gauge"));
     CHECK(r.body && strstr(r.body, "hearth_sandboxes{state=\"running\"}"));
     CHECK(r.body && strstr(r.body, "hearth_network_bytes_total{direction=\"egress\"}"));

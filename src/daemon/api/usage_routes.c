@@ -194,6 +194,23 @@ void api_usage_observe(const struct api_call *call, int status)
         ctl_usage_op_done(u, CTL_USAGE_OP_FORK, secs, ok);
         return;
     }
+    static const struct {
+        const char *method, *pattern;
+        enum ctl_usage_op op;
+    } sync_ops[] = {
+        /* answered when done: the request's time is the operation's */
+        { "POST", "/v1/sandboxes/*/networks", CTL_USAGE_OP_NET_ATTACH },
+        { "DELETE", "/v1/sandboxes/*/networks/*", CTL_USAGE_OP_NET_DETACH },
+        { "POST", "/v1/networks", CTL_USAGE_OP_NET_CREATE },
+        { "DELETE", "/v1/networks/*", CTL_USAGE_OP_NET_DELETE },
+        { "PUT", "/v1/sandboxes/*/egress", CTL_USAGE_OP_EGRESS_SET },
+    };
+    for (size_t i = 0; i < sizeof(sync_ops) / sizeof(sync_ops[0]); i++) {
+        if (route_is(call, sync_ops[i].method, sync_ops[i].pattern)) {
+            ctl_usage_op_done(u, sync_ops[i].op, secs, ok);
+            return;
+        }
+    }
     if (route_is(call, "POST", "/v1/sandboxes/*/exec")) {
         bool stream = false;
         if (ok && http_query_get_bool(http_request_query(call->req), "stream", false, &stream) == 0)

@@ -48,8 +48,10 @@ struct user_series {
 #define LIFE_BUCKETS 11
 static const double life_bounds[LIFE_BUCKETS] = { 0.05, 0.1, 0.25, 0.5, 1,  2.5,
                                                   5,    10,  30,   60,  300 };
-static const char *const op_names[CTL_USAGE_OP__COUNT] = { "create", "pause", "resume", "fork",
-                                                           "destroy" };
+static const char *const op_names[CTL_USAGE_OP__COUNT] = {
+    "create", "pause", "resume", "fork", "destroy",
+    "attach", "detach", "network_create", "network_delete", "egress_set",
+};
 
 struct life_hist {
     uint64_t bucket[LIFE_BUCKETS];  /* per bucket; cumulated when rendered */
@@ -503,6 +505,38 @@ int ctl_user_timeseries(struct ctl_usage *u, const struct ctl_caller *who, int64
     return 0;
 }
 
+/* <family>_duration_seconds (histogram) and <family>_failures_total of ops [first, end). */
+static int render_ops(const struct ctl_usage *u, struct buf *out, const char *family,
+                      const char *what, int first, int end)
+{
+    int r = buf_appendf(out, "# HELP %s_duration_seconds %s.\n"
+                             "# TYPE %s_duration_seconds histogram\n", family, what, family);
+    for (int op = first; r == 0 && op < end; op++) {
+        const struct life_hist *h = &u->life[op];
+        uint64_t cum = 0;
+        for (size_t b = 0; r == 0 && b < LIFE_BUCKETS; b++) {
+            cum += h->bucket[b];
+            r = buf_appendf(out, "%s_duration_seconds_bucket{op=\"%s\",le=\"%g\"} %llu\n", family,
+                            op_names[op], life_bounds[b], (unsigned long long)cum);
+        }
+        if (r == 0)
+            r = buf_appendf(out,
+                            "%s_duration_seconds_bucket{op=\"%s\",le=\"+Inf\"} %llu\n"
+                            "%s_duration_seconds_sum{op=\"%s\"} %.6f\n"
+                            "%s_duration_seconds_count{op=\"%s\"} %llu\n",
+                            family, op_names[op], (unsigned long long)h->count, family,
+                            op_names[op], h->sum, family, op_names[op],
+                            (unsigned long long)h->count);
+    }
+    if (r == 0)
+        r = buf_appendf(out, "# HELP %s_failures_total %s that failed.\n"
+                             "# TYPE %s_failures_total counter\n", family, what, family);
+    for (int op = first; r == 0 && op < end; op++)
+        r = buf_appendf(out, "%s_failures_total{op=\"%s\"} %llu\n", family, op_names[op],
+                        (unsigned long long)u->life[op].failures);
+    return r;
+}
+
 int ctl_usage_render(const struct ctl_usage *u, struct buf *out)
 {
     int r = buf_appendf(out, "# HELP hearth_sandboxes Live sandboxes of this host by state.\n"
@@ -524,33 +558,11 @@ int ctl_usage_render(const struct ctl_usage *u, struct buf *out)
                         (unsigned long long)u->net_eg, (unsigned long long)u->net_in,
                         (unsigned long long)u->vm_mem_bytes);
     if (r == 0)
-        r = buf_appendf(out, "# HELP hearth_lifecycle_duration_seconds Sandbox operations, from "
-                             "request to settled state.\n"
-                             "# TYPE hearth_lifecycle_duration_seconds histogram\n");
-    for (int op = 0; r == 0 && op < CTL_USAGE_OP__COUNT; op++) {
-        const struct life_hist *h = &u->life[op];
-        uint64_t cum = 0;
-        for (size_t b = 0; r == 0 && b < LIFE_BUCKETS; b++) {
-            cum += h->bucket[b];
-            r = buf_appendf(out, "hearth_lifecycle_duration_seconds_bucket{op=\"%s\",le=\"%g\"} "
-                                 "%llu\n", op_names[op], life_bounds[b], (unsigned long long)cum);
-        }
-        if (r == 0)
-            r = buf_appendf(out,
-                            "hearth_lifecycle_duration_seconds_bucket{op=\"%s\",le=\"+Inf\"} "
-                            "%llu\n"
-                            "hearth_lifecycle_duration_seconds_sum{op=\"%s\"} %.6f\n"
-                            "hearth_lifecycle_duration_seconds_count{op=\"%s\"} %llu\n",
-                            op_names[op], (unsigned long long)h->count, op_names[op], h->sum,
-                            op_names[op], (unsigned long long)h->count);
-    }
+        r = render_ops(u, out, "hearth_lifecycle", "Sandbox operations, from request to settled "
+                       "state", 0, CTL_USAGE_LIFECYCLE_OPS);
     if (r == 0)
-        r = buf_appendf(out, "# HELP hearth_lifecycle_failures_total Sandbox operations that "
-                             "failed.\n"
-                             "# TYPE hearth_lifecycle_failures_total counter\n");
-    for (int op = 0; r == 0 && op < CTL_USAGE_OP__COUNT; op++)
-        r = buf_appendf(out, "hearth_lifecycle_failures_total{op=\"%s\"} %llu\n", op_names[op],
-                        (unsigned long long)u->life[op].failures);
+        r = render_ops(u, out, "hearth_network_op", "Network and egress API operations",
+                       CTL_USAGE_LIFECYCLE_OPS, CTL_USAGE_OP__COUNT);
     if (r == 0)
         r = buf_appendf(out, "# HELP hearth_exec_total Commands run through the API.\n"
                              "# TYPE hearth_exec_total counter\n"

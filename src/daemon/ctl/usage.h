@@ -73,16 +73,24 @@ int ctl_user_timeseries(struct ctl_usage *u, const struct ctl_caller *who, int64
                         int64_t to_ms, int64_t step_s, struct ctl_usage_point **ret,
                         size_t *ret_n, struct ctl_error *e);
 
-/* Lifecycle operations, for hearth_lifecycle_duration_seconds{op} and
- * hearth_lifecycle_failures_total{op}. */
+/* Timed operations. The lifecycle ones (up to CTL_USAGE_OP_DESTROY) render as
+ * hearth_lifecycle_duration_seconds{op} and hearth_lifecycle_failures_total{op}; the
+ * networking ones (synchronous API calls) as hearth_network_op_duration_seconds{op} and
+ * hearth_network_op_failures_total{op}. */
 enum ctl_usage_op {
     CTL_USAGE_OP_CREATE,
     CTL_USAGE_OP_PAUSE,
     CTL_USAGE_OP_RESUME,
     CTL_USAGE_OP_FORK,
     CTL_USAGE_OP_DESTROY,
+    CTL_USAGE_OP_NET_ATTACH,        /* op="attach": a sandbox joins a network */
+    CTL_USAGE_OP_NET_DETACH,        /* "detach" */
+    CTL_USAGE_OP_NET_CREATE,        /* "network_create" */
+    CTL_USAGE_OP_NET_DELETE,        /* "network_delete" */
+    CTL_USAGE_OP_EGRESS_SET,        /* "egress_set": rules stored and applied */
     CTL_USAGE_OP__COUNT
 };
+#define CTL_USAGE_LIFECYCLE_OPS (CTL_USAGE_OP_DESTROY + 1)
 #define CTL_USAGE_MAX_WATCHES 1024
 #define CTL_USAGE_WATCH_MS 100      /* how often watched rows are read while any is pending */
 #define CTL_USAGE_WATCH_MAX_S 900   /* a transition not settled by then is dropped unmeasured */
@@ -100,7 +108,6 @@ void ctl_usage_watch(struct ctl_usage *u, enum ctl_usage_op op, const char *id,
 void ctl_usage_exec(struct ctl_usage *u, bool stream);
 
 /* Appends hearth_sandboxes{state}, hearth_network_bytes_total{direction},
- * hearth_vm_memory_bytes, hearth_lifecycle_duration_seconds{op} (histogram),
- * hearth_lifecycle_failures_total{op} and hearth_exec_total{mode} (Prometheus text). 0 or
- * -errno. */
+ * hearth_vm_memory_bytes, the two operation histograms and their failure counters (above) and
+ * hearth_exec_total{mode} (Prometheus text). 0 or -errno. */
 int ctl_usage_render(const struct ctl_usage *u, struct buf *out);

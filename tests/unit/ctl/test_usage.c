@@ -251,6 +251,16 @@ TEST(lifecycle_watch)
     CHECK(has(&b, "hearth_lifecycle_failures_total{op=\"create\"} 1\n"));
     CHECK(has(&b, "hearth_lifecycle_duration_seconds_bucket{op=\"create\","
                                    "le=\"0.05\"} 1\n"));
+    /* the networking operations are a family of their own */
+    CHECK(!has(&b, "hearth_lifecycle_duration_seconds_count{op=\"attach\"}"));
+    CHECK(has(&b, "hearth_network_op_duration_seconds_count{op=\"attach\"} 0\n"));
+    buf_release(&b);
+    ctl_usage_op_done(f.u, CTL_USAGE_OP_NET_ATTACH, 0.02, true);
+    ctl_usage_op_done(f.u, CTL_USAGE_OP_EGRESS_SET, 0.02, false);
+    buf_init(&b, 1u << 20);
+    CHECK_EQ(ctl_usage_render(f.u, &b), 0);
+    CHECK(has(&b, "hearth_network_op_duration_seconds_bucket{op=\"attach\",le=\"0.05\"} 1\n"));
+    CHECK(has(&b, "hearth_network_op_failures_total{op=\"egress_set\"} 1\n"));
     buf_release(&b);
     ufx_close(&f);
 }
