@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* main.c: hearthd entry point. A small dispatcher: `serve` runs the daemon (cmd_serve.c), `keys`
- * manages API keys (cmd_keys.c), `vm run` boots one VM and runs a command (cmd_vm.c). Edge
+ * manages API keys (cmd_keys.c), `vm run` boots one VM and runs a command (cmd_vm.c), `net
+ * down` removes an instance's sandbox network (cmd_net.c). Edge
  * code: the only place here that prints is the usage text. */
 #include <signal.h>
 #include <stdio.h>
@@ -12,7 +13,8 @@ static const char usage[] =
     "usage: hearthd serve [--config FILE] [--data-dir DIR] [--listen HOST:PORT] [--images DIR]\n"
     "       hearthd keys create [--user NAME] [--admin] [--label TEXT] | list [--user NAME]"
     " | revoke KEY_ID\n"
-    "       hearthd vm run [OPTIONS] -- CMD [ARGS...]\n";
+    "       hearthd vm run [OPTIONS] -- CMD [ARGS...]\n"
+    "       hearthd net down [--config FILE] [--data-dir DIR]\n";
 
 int main(int argc, char **argv)
 {
@@ -31,6 +33,8 @@ int main(int argc, char **argv)
         return cmd_serve(argc - 2, argv + 2);
     if (strcmp(cmd, "keys") == 0)
         return cmd_keys(argc - 2, argv + 2);
+    if (strcmp(cmd, "net") == 0)
+        return cmd_net(argc - 2, argv + 2);
     if (strcmp(cmd, "vm") == 0) {
         if (argc >= 3 && strcmp(argv[2], "run") == 0)
             return cmd_vm_run(argc - 3, argv + 3);
