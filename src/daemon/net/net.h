@@ -121,8 +121,9 @@ void net_learn(struct net *n, const char *id, const char *name, const uint32_t *
                size_t n_addrs, uint32_t ttl_s);
 
 /* Whether sandbox id's rules in force allow name (the DNS server asks before forwarding): true
- * with open egress, or when a host or *.host rule matches it (case-insensitive, trailing dot
- * ignored); false for a sandbox without applied rules. */
+ * with open egress (no rules, "*", or a 0.0.0.0/0 rule for every port), or when a host or
+ * *.host rule matches it (case-insensitive, trailing dot ignored); false for a sandbox without
+ * applied rules. */
 bool net_name_allowed(struct net *n, const char *id, const char *name);
 
 /* A private network's /24: adds or removes the "members reach each other" pair. */

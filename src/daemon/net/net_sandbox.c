@@ -523,6 +523,12 @@ bool net_name_allowed(struct net *n, const char *id, const char *name)
         return false; /* no rules in force: its egress is closed too */
     if (s->allow_all)
         return true;
+    /* 0.0.0.0/0 opens every address outside the private blocks: names can carry nothing out
+     * that a connection could not, so they resolve as with open egress (the form that opens
+     * egress with private exceptions, since the API stores a list holding "*" as []) */
+    for (size_t i = 0; i < s->n_rules; i++)
+        if (s->rules[i].kind == EGRESS_NET && s->rules[i].prefix == 0 && s->rules[i].port == 0)
+            return true;
     if (!egress_name_valid(name))
         return false; /* escaped bytes, an empty label: no rule can name it */
     struct egress_match *m = malloc(sizeof(*m));
