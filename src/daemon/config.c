@@ -458,7 +458,8 @@ static const struct {
     /* network safety (issue 16) */
     { "egress_private", set_egress_private, NULL },
     { "dns_rate_limit", NULL,
-      INT_KEY(dns_rate_limit, 0, 100000, "expected an integer from 0 (off) to 100000 (queries/s)") },
+      INT_KEY(dns_rate_limit, 0, 100000,
+              "expected an integer from 0 (off) to 100000 (queries/s)") },
     { "dns_rate_burst", NULL,
       INT_KEY(dns_rate_burst, 1, 1000000, "expected an integer from 1 to 1000000 (queries)") },
 };

@@ -744,27 +744,36 @@ bool ctl_net_dns_stats(struct ctl *ctx, const char *id, struct dns_stats *ret)
     return ctx->net && ctx->net->dns && dns_server_stats(ctx->net->dns, id, ret);
 }
 
+/* One metric family of the per-sandbox series at a time: Prometheus wants each family's
+ * samples in one group. */
 struct render {
     struct buf *b;
+    int family;                     /* 0 queries, 1 bytes, 2 refused */
     int r;
 };
 
 static void render_one(void *ud, const char *id, const struct dns_stats *st)
 {
     struct render *x = ud;
-    if (x->r == 0)
-        x->r = buf_appendf(x->b, "hearth_dns_sandbox_queries_total{sandbox=\"%s\"} %llu\n"
-                                 "hearth_dns_sandbox_bytes_total{sandbox=\"%s\",dir=\"in\"} %llu\n"
-                                 "hearth_dns_sandbox_bytes_total{sandbox=\"%s\",dir=\"out\"} %llu\n"
-                                 "hearth_dns_sandbox_refused_total{sandbox=\"%s\",why=\"policy\"} "
-                                 "%llu\n"
-                                 "hearth_dns_sandbox_refused_total{sandbox=\"%s\",why=\"rate\"} "
-                                 "%llu\n",
-                           id, (unsigned long long)st->queries, id,
-                           (unsigned long long)st->bytes_in, id,
-                           (unsigned long long)st->bytes_out, id,
-                           (unsigned long long)st->refused, id,
-                           (unsigned long long)st->limited);
+    if (x->r < 0)
+        return;
+    unsigned long long a = x->family == 0   ? st->queries
+                           : x->family == 1 ? st->bytes_in
+                                            : st->refused;
+    unsigned long long b = x->family == 1 ? st->bytes_out : st->limited;
+    if (x->family == 0)
+        x->r = buf_appendf(x->b, "hearth_dns_sandbox_queries_total{sandbox=\"%s\"} %llu\n", id,
+                           a);
+    else if (x->family == 1)
+        x->r = buf_appendf(x->b,
+                           "hearth_dns_sandbox_bytes_total{sandbox=\"%s\",dir=\"in\"} %llu\n"
+                           "hearth_dns_sandbox_bytes_total{sandbox=\"%s\",dir=\"out\"} %llu\n",
+                           id, a, id, b);
+    else
+        x->r = buf_appendf(x->b, "hearth_dns_sandbox_refused_total{sandbox=\"%s\",why=\"policy\"} "
+                                 "%llu\nhearth_dns_sandbox_refused_total{sandbox=\"%s\","
+                                 "why=\"rate\"} %llu\n",
+                           id, a, id, b);
 }
 
 int ctl_net_dns_render(struct ctl *ctx, struct buf *b)
@@ -772,7 +781,15 @@ int ctl_net_dns_render(struct ctl *ctx, struct buf *b)
     struct dns_stats t;
     if (!ctl_net_dns_stats(ctx, NULL, &t))
         return 0;
-    struct render x = { b, 0 };
+    static const char *const head[] = {
+        "# HELP hearth_dns_sandbox_queries_total DNS queries per sandbox.\n"
+        "# TYPE hearth_dns_sandbox_queries_total counter\n",
+        "# HELP hearth_dns_sandbox_bytes_total DNS message bytes per sandbox.\n"
+        "# TYPE hearth_dns_sandbox_bytes_total counter\n",
+        "# HELP hearth_dns_sandbox_refused_total Refused DNS queries per sandbox.\n"
+        "# TYPE hearth_dns_sandbox_refused_total counter\n",
+    };
+    struct render x = { b, 0, 0 };
     x.r = buf_appendf(b, "# HELP hearth_dns_queries_total DNS queries from sandboxes.\n"
                          "# TYPE hearth_dns_queries_total counter\n"
                          "hearth_dns_queries_total %llu\n"
@@ -785,17 +802,15 @@ int ctl_net_dns_render(struct ctl *ctx, struct buf *b)
                          "sandboxes.\n"
                          "# TYPE hearth_dns_bytes_total counter\n"
                          "hearth_dns_bytes_total{dir=\"in\"} %llu\n"
-                         "hearth_dns_bytes_total{dir=\"out\"} %llu\n"
-                         "# HELP hearth_dns_sandbox_queries_total DNS queries per sandbox.\n"
-                         "# TYPE hearth_dns_sandbox_queries_total counter\n"
-                         "# HELP hearth_dns_sandbox_bytes_total DNS bytes per sandbox.\n"
-                         "# TYPE hearth_dns_sandbox_bytes_total counter\n"
-                         "# HELP hearth_dns_sandbox_refused_total Refused queries per sandbox.\n"
-                         "# TYPE hearth_dns_sandbox_refused_total counter\n",
+                         "hearth_dns_bytes_total{dir=\"out\"} %llu\n",
                       (unsigned long long)t.queries, (unsigned long long)t.refused,
                       (unsigned long long)t.limited, (unsigned long long)t.bytes_in,
                       (unsigned long long)t.bytes_out);
-    dns_server_stats_each(ctx->net->dns, render_one, &x);
+    for (x.family = 0; x.family < 3 && x.r == 0; x.family++) {
+        x.r = buf_appendf(b, "%s", head[x.family]);
+        if (x.r == 0)
+            dns_server_stats_each(ctx->net->dns, render_one, &x);
+    }
     return x.r;
 }
 

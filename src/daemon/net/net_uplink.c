@@ -34,11 +34,10 @@ static bool taken(struct ifaddrs *list, const char *ours, uint32_t net, char who
     for (struct ifaddrs *i = list; i; i = i->ifa_next) {
         if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || !i->ifa_name)
             continue;
-        uint32_t a = ntohl(((const struct sockaddr_in *)(const void *)i->ifa_addr)->sin_addr.s_addr);
-        unsigned prefix = 32;
-        if (i->ifa_netmask)
-            prefix = (unsigned)__builtin_popcount(
-                ((const struct sockaddr_in *)(const void *)i->ifa_netmask)->sin_addr.s_addr);
+        const struct sockaddr_in *sa = (const void *)i->ifa_addr;
+        const struct sockaddr_in *mask = (const void *)i->ifa_netmask;
+        uint32_t a = ntohl(sa->sin_addr.s_addr);
+        unsigned prefix = mask ? (unsigned)__builtin_popcount(mask->sin_addr.s_addr) : 32;
         if (strcmp(i->ifa_name, ours) == 0) {
             if (own && (a & mask_of(pool_prefix)) == pool)
                 *own = a & mask_of(30);
