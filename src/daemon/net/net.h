@@ -12,7 +12,8 @@
  *   - one nftables table `inet hearth` (see net_nft.c for the exact objects) that enforces:
  *     anti-spoofing (a tap may only send from its own addresses), private networks (members of
  *     one network reach each other on any port), "nothing else internal" (other sandboxes,
- *     other networks, the gateway except DNS/ICMP echo, the uplink), per-sandbox egress rules
+ *     other networks, the gateway except DNS/ICMP echo, the uplink), private, link-local and
+ *     metadata destinations (unless private_allow or a rule names them), per-sandbox egress rules
  *     (static sets for IP/CIDR rules, timeout sets fed by DNS answers for host rules), the
  *     capped set (quota used up: egress dropped), and per-sandbox byte counters (egress and
  *     ingress to/from the uplink only).
