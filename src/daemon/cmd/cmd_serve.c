@@ -188,6 +188,8 @@ static void on_metrics_request(struct http_request *req, void *ud)
                             "hearth_host_vms{host=\"%s\"} %u\n",
                         http_server_connections(hd->api_srv), hd->ctl.set.host_id,
                         ctl_vm_count(&hd->ctl));
+    if (r == 0)
+        r = ctl_net_dns_render(&hd->ctl, &b);
     if (r < 0) {
         buf_release(&b);
         (void)jsend_reply_error(req, 500, "cannot render metrics", "internal");
@@ -326,11 +328,17 @@ static void start_net(struct hd_ctx *hd)
     char ns[CONFIG_NAME_SIZE], uplink[16], err[512] = "";
     config_net_names(c, ns, uplink);
     struct ctl_net_settings s = {
-        .net = { .ns_name = ns, .uplink_root_if = uplink, .uplink_net = c->net_uplink_net,
+        .net = { .ns_name = ns, .uplink_root_if = uplink,
+                 .uplink_pool = CONFIG_UPLINK_POOL,
+                 .uplink_pool_prefix = CONFIG_UPLINK_POOL_PREFIX,
                  .sandbox_net = c->net_sandbox_net, .sandbox_prefix = c->net_sandbox_prefix,
                  .networks_net = c->net_networks_net,
-                 .networks_prefix = c->net_networks_prefix },
+                 .networks_prefix = c->net_networks_prefix,
+                 .private_allow = c->egress_private_allow },
+        .dns_rate_qps = c->dns_rate_limit,
+        .dns_rate_burst = c->dns_rate_burst,
     };
+    s.net.uplink_net = config_net_uplink(c, &s.net.uplink_auto);
     for (size_t i = 0; i < c->n_dns_upstreams; i++) {
         s.upstreams[i].sin_family = AF_INET;
         s.upstreams[i].sin_port = htons(53);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* main.c: hearthd entry point. A small dispatcher: `serve` runs the daemon (cmd_serve.c), `keys`
- * manages API keys (cmd_keys.c), `vm run` boots one VM and runs a command (cmd_vm.c); help,
- * the man page and the version come from cmd_help.c. */
+ * manages API keys (cmd_keys.c), `vm run` boots one VM and runs a command (cmd_vm.c), `net
+ * down` removes an instance's sandbox network (cmd_net.c); help, the man page and the version
+ * come from cmd_help.c. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -33,6 +34,8 @@ int main(int argc, char **argv)
         return cmd_serve(argc - 2, argv + 2);
     if (strcmp(cmd, "keys") == 0)
         return cmd_keys(argc - 2, argv + 2);
+    if (strcmp(cmd, "net") == 0)
+        return cmd_net(argc - 2, argv + 2);
     if (strcmp(cmd, "vm") == 0) {
         if (argc >= 3 && strcmp(argv[2], "run") == 0)
             return cmd_vm_run(argc - 3, argv + 3);

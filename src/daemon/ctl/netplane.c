@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 
+#include "common/buf.h"
 #include "common/timefmt.h"
 #include "daemon/ctl/ctl.h"
 #include "daemon/host/host.h"
@@ -495,6 +496,8 @@ void ctl_net_vm_stopped(struct ctl *ctx, const char *id, bool keep_tap)
         log_warn(NULL, "net: data plane", "{s:s,s:s}", "sandbox", id, "err", err);
     addrs_forget(n, id);
     if (!keep_tap) {
+        if (n->dns)
+            dns_server_forget(n->dns, id);
         int fd = tap_take(n, id);
         if (fd >= 0)
             close_later(fd);
@@ -722,11 +725,94 @@ static void dns_answered(void *ud, const char *id, const char *qname, const uint
     net_learn(n->net, id, qname, addrs, n_addrs, ttl);
 }
 
+static bool dns_allowed(void *ud, const char *id, const char *qname)
+{
+    struct ctl_net *n = ud;
+    return net_name_allowed(n->net, id, qname);
+}
+
 static const struct dns_hooks hooks = {
     .client = dns_client,
     .local = dns_local,
     .answered = dns_answered,
+    .allowed = dns_allowed,
 };
+
+bool ctl_net_dns_stats(struct ctl *ctx, const char *id, struct dns_stats *ret)
+{
+    memset(ret, 0, sizeof(*ret));
+    return ctx->net && ctx->net->dns && dns_server_stats(ctx->net->dns, id, ret);
+}
+
+/* One metric family of the per-sandbox series at a time: Prometheus wants each family's
+ * samples in one group. */
+struct render {
+    struct buf *b;
+    int family;                     /* 0 queries, 1 bytes, 2 refused */
+    int r;
+};
+
+static void render_one(void *ud, const char *id, const struct dns_stats *st)
+{
+    struct render *x = ud;
+    if (x->r < 0)
+        return;
+    unsigned long long a = x->family == 0   ? st->queries
+                           : x->family == 1 ? st->bytes_in
+                                            : st->refused;
+    unsigned long long b = x->family == 1 ? st->bytes_out : st->limited;
+    if (x->family == 0)
+        x->r = buf_appendf(x->b, "hearth_dns_sandbox_queries_total{sandbox=\"%s\"} %llu\n", id,
+                           a);
+    else if (x->family == 1)
+        x->r = buf_appendf(x->b,
+                           "hearth_dns_sandbox_bytes_total{sandbox=\"%s\",dir=\"in\"} %llu\n"
+                           "hearth_dns_sandbox_bytes_total{sandbox=\"%s\",dir=\"out\"} %llu\n",
+                           id, a, id, b);
+    else
+        x->r = buf_appendf(x->b, "hearth_dns_sandbox_refused_total{sandbox=\"%s\",why=\"policy\"} "
+                                 "%llu\nhearth_dns_sandbox_refused_total{sandbox=\"%s\","
+                                 "why=\"rate\"} %llu\n",
+                           id, a, id, b);
+}
+
+int ctl_net_dns_render(struct ctl *ctx, struct buf *b)
+{
+    struct dns_stats t;
+    if (!ctl_net_dns_stats(ctx, NULL, &t))
+        return 0;
+    static const char *const head[] = {
+        "# HELP hearth_dns_sandbox_queries_total DNS queries per sandbox.\n"
+        "# TYPE hearth_dns_sandbox_queries_total counter\n",
+        "# HELP hearth_dns_sandbox_bytes_total DNS message bytes per sandbox.\n"
+        "# TYPE hearth_dns_sandbox_bytes_total counter\n",
+        "# HELP hearth_dns_sandbox_refused_total Refused DNS queries per sandbox.\n"
+        "# TYPE hearth_dns_sandbox_refused_total counter\n",
+    };
+    struct render x = { b, 0, 0 };
+    x.r = buf_appendf(b, "# HELP hearth_dns_queries_total DNS queries from sandboxes.\n"
+                         "# TYPE hearth_dns_queries_total counter\n"
+                         "hearth_dns_queries_total %llu\n"
+                         "# HELP hearth_dns_refused_total Queries refused: names the sandbox's "
+                         "egress does not allow (policy), or over its rate limit (rate).\n"
+                         "# TYPE hearth_dns_refused_total counter\n"
+                         "hearth_dns_refused_total{why=\"policy\"} %llu\n"
+                         "hearth_dns_refused_total{why=\"rate\"} %llu\n"
+                         "# HELP hearth_dns_bytes_total DNS message bytes from (in) and to (out) "
+                         "sandboxes.\n"
+                         "# TYPE hearth_dns_bytes_total counter\n"
+                         "hearth_dns_bytes_total{dir=\"in\"} %llu\n"
+                         "hearth_dns_bytes_total{dir=\"out\"} %llu\n",
+                      (unsigned long long)t.queries, (unsigned long long)t.refused,
+                      (unsigned long long)t.limited, (unsigned long long)t.bytes_in,
+                      (unsigned long long)t.bytes_out);
+    for (x.family = 0; x.family < 3 && x.r == 0; x.family++) {
+        x.r = buf_appendf(b, "%s", head[x.family]);
+        if (x.r == 0)
+            dns_server_stats_each(ctx->net->dns, render_one, &x);
+    }
+    return x.r;
+}
 
 /* ---- start and stop ---- */
 
@@ -746,12 +832,24 @@ int ctl_net_start(struct ctl *ctx, const struct ctl_net_settings *s, char *err, 
     n->cfg.uplink_root_if = n->uplink;
     n->meter_ms = s->meter_ms > 0 ? s->meter_ms : 1000;
     int r = net_open(&n->cfg, &n->net, err, len);
+    if (r == 0 && net_note(n->net)[0])
+        log_warn(NULL, "networking: repaired a stale or colliding uplink", "{s:s,s:s,s:s}",
+                 "namespace", n->ns_name, "uplink", n->uplink, "what", net_note(n->net));
+    if (r == 0) {
+        char up[16];
+        ip_format(net_uplink(n->net), up);
+        log_info(NULL, "networking: uplink", "{s:s,s:s,s:s}", "namespace", n->ns_name, "uplink",
+                 n->uplink, "transit", up);
+        n->cfg.uplink_net = net_uplink(n->net);
+    }
     if (r == 0)
         r = net_gateway_socket(n->net, SOCK_DGRAM, 53, &n->dns_udp, err, len);
     if (r == 0)
         r = net_gateway_socket(n->net, SOCK_STREAM, 53, &n->dns_tcp, err, len);
     if (r == 0) {
-        struct dns_config dc = { .upstreams = s->upstreams, .n_upstreams = s->n_upstreams };
+        struct dns_config dc = { .upstreams = s->upstreams, .n_upstreams = s->n_upstreams,
+                                 .rate_qps = s->dns_rate_qps,
+                                 .rate_burst = s->dns_rate_burst };
         r = dns_server_new(ctx->base, n->dns_udp, n->dns_tcp, &dc, &hooks, n, &n->dns);
         if (r < 0)
             snprintf(err, len, "dns server: %s", strerror(-r));
@@ -784,7 +882,28 @@ void ctl_net_stop(struct ctl *ctx)
         close(n->dns_udp);
     if (n->dns_tcp >= 0)
         close(n->dns_tcp);
+    bool opened = n->net != NULL;
     net_close(n->net);
+    /* A clean stop removes what this instance created, unless VMs still run: they outlive
+     * hearthd by design (docs/operations.md "VMs across restarts") and keep their network for
+     * the next start; `hearthd net down` removes it once they are gone. Kept taps (paused
+     * sandboxes) go with the namespace or close with the process. */
+    unsigned vms = ctl_vm_count(ctx);
+    if (opened && vms == 0) {
+        for (size_t i = 0; i < n->n_taps; i++)
+            close(n->taps[i].fd);
+        n->n_taps = 0;
+        char err[512];
+        if (net_teardown(&n->cfg, err, sizeof(err)) < 0)
+            log_warn(NULL, "networking: cannot remove the namespace", "{s:s,s:s}", "namespace",
+                     n->ns_name, "err", err);
+        else
+            log_info(NULL, "networking removed: no vm runs", "{s:s,s:s}", "namespace",
+                     n->ns_name, "uplink", n->uplink);
+    } else if (opened) {
+        log_info(NULL, "networking kept for the running vms; `hearthd net down` removes it "
+                 "once they are gone", "{s:s,s:i}", "namespace", n->ns_name, "vms", (int)vms);
+    }
     /* kept taps close with the process (hearthd is exiting): no wait on their teardown here */
     free(n->taps);
     free(n->addrs);

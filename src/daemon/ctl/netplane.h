@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "daemon/net/dns.h"
 #include "daemon/net/net.h"
 #include "daemon/store/store.h"
 
@@ -25,14 +26,26 @@ struct ctl_net_settings {
     struct sockaddr_in upstreams[CTL_NET_MAX_UPSTREAMS]; /* DNS resolvers hearthd forwards to */
     size_t n_upstreams;
     int meter_ms;                                       /* bandwidth poll period; default 1000 */
+    uint32_t dns_rate_qps, dns_rate_burst;              /* per sandbox (dns_config) */
 };
 
 /* Opens the data plane and starts the DNS server and the bandwidth meter. Returns 0, or -errno
  * with a one-line reason in err. */
 int ctl_net_start(struct ctl *ctx, const struct ctl_net_settings *s, char *err, size_t len);
-/* Stops the DNS server and the meter (a last meter pass is made first) and closes the handle;
- * the kernel's objects stay for the VMs that outlive hearthd. NULL-safe. */
+/* Stops the DNS server and the meter (a last meter pass is made first) and closes the handle.
+ * When no VM of this instance runs any more, it also removes what the instance created in the
+ * kernel (namespace with its taps, uplink veth, root-namespace table: net_teardown()); while
+ * VMs run (they outlive hearthd by design) everything stays for them and the next start, and
+ * the log says so (docs/networking.md "Stopping"). NULL-safe. */
 void ctl_net_stop(struct ctl *ctx);
+
+/* DNS counters of sandbox id (NULL: every sandbox's total) since hearthd started; zeros and
+ * false without networking or before its first query (docs/networking.md "DNS"). */
+bool ctl_net_dns_stats(struct ctl *ctx, const char *id, struct dns_stats *ret);
+/* Appends the DNS counters in Prometheus text format (totals, and one series per sandbox
+ * with counters); 0 or -ENOMEM. Nothing without networking. */
+struct buf;
+int ctl_net_dns_render(struct ctl *ctx, struct buf *b);
 
 /* A free primary address for a new sandbox (dotted quad in out), or -EADDRNOTAVAIL. */
 int ctl_net_alloc_ip(struct ctl *ctx, char out[STORE_IP_SIZE]);

@@ -43,6 +43,22 @@ struct dns_hooks {
      * receives whole (not truncated). addrs is borrowed for the call. Optional. */
     void (*answered)(void *ud, const char *id, const char *qname, const uint32_t *addrs,
                      size_t n, uint32_t ttl);
+    /* Whether sandbox id may have qname forwarded upstream (its egress allowlist: the names a
+     * host or *.host rule matches; everything when its egress is open). false: answered
+     * REFUSED and never sent upstream, so a deny-by-default sandbox cannot tunnel data
+     * through queries (TXT or any type) to a domain it may not reach. Asked after the local
+     * hook, for names hearth does not answer itself. Optional (NULL: everything). */
+    bool (*allowed)(void *ud, const char *id, const char *qname);
+};
+
+/* What the server counted for one sandbox (or all of them) since it started or since
+ * dns_server_forget(). Bytes are DNS message bytes (TCP without the length prefix). */
+struct dns_stats {
+    uint64_t queries;               /* every query received, parseable or not */
+    uint64_t refused;               /* refused by the allowed hook (policy) */
+    uint64_t limited;               /* refused by the rate limit */
+    uint64_t bytes_in;              /* queries */
+    uint64_t bytes_out;             /* replies sent */
 };
 
 struct dns_config {
@@ -54,6 +70,10 @@ struct dns_config {
                                              * 0: 2 */
     size_t max_pending;                     /* forwarded queries in flight; 0: 4096; beyond
                                              * it a query gets SERVFAIL. At most 32768 */
+    uint32_t rate_qps;                      /* per sandbox: a token bucket refilled at this
+                                             * many queries a second (0: no limit); a query
+                                             * without a token gets REFUSED */
+    uint32_t rate_burst;                    /* the bucket's size; 0: rate_qps */
 };
 
 /* Starts serving on udp_fd (a bound SOCK_DGRAM) and tcp_listen_fd (a bound SOCK_STREAM, -1:
@@ -67,6 +87,16 @@ int dns_server_new(struct event_base *base, int udp_fd, int tcp_listen_fd,
 /* Stops serving: drops pending queries (no answer is sent), closes TCP connections and upstream
  * sockets. NULL does nothing. Not from inside a hook. */
 void dns_server_free(struct dns_server *s);
+
+/* The counters of sandbox id (NULL: the totals of every sandbox). false (and zeros) when the
+ * server has no entry for id. */
+bool dns_server_stats(const struct dns_server *s, const char *id, struct dns_stats *ret);
+/* Calls fn for every sandbox with counters (not from inside a hook). */
+void dns_server_stats_each(const struct dns_server *s,
+                           void (*fn)(void *ud, const char *id, const struct dns_stats *st),
+                           void *ud);
+/* Drops sandbox id's counters and bucket (it was destroyed). */
+void dns_server_forget(struct dns_server *s, const char *id);
 
 /* Parses /etc/resolv.conf-style text for "nameserver <IPv4>" lines (IPv6 and junk are
  * skipped; port 53), in file order, keeping the first cap. Returns 0 with *n (possibly 0),

@@ -37,7 +37,20 @@ LIST_HEAD(dns_tcp_list, dns_tcp_conn);
 struct dns_client {
     struct dns_tcp_conn *conn;      /* borrowed; NULL: UDP */
     struct sockaddr_in addr;        /* the client's address (TCP: its peer) */
+    char sandbox[DNS_SANDBOX_ID_MAX]; /* who it is, once the client hook said ("": unknown);
+                                     * the bytes of replies are metered to it */
 };
+
+/* dns_meter.c: per-sandbox counters and rate limit */
+struct dns_meter;
+int dns_meter_new(uint32_t rate_qps, uint32_t burst, struct dns_meter **ret);
+void dns_meter_free(struct dns_meter *m);
+/* Counts a query of bytes from sandbox id; false when its bucket is empty (rate limited). */
+bool dns_meter_query(struct dns_meter *m, const char *id, size_t bytes);
+/* Counts a query refused by policy. */
+void dns_meter_refused(struct dns_meter *m, const char *id);
+/* Counts a reply of bytes sent to sandbox id ("" : only the total). */
+void dns_meter_sent(struct dns_meter *m, const char *id, size_t bytes);
 
 struct dns_upstream {
     struct sockaddr_in addr;
@@ -67,6 +80,7 @@ struct dns_server {
     struct dns_tcp_list conns;      /* owned */
     size_t n_conns;
     uint8_t *rx;                    /* owned; DNS_MSG_MAX + 1 bytes of scratch for receiving */
+    struct dns_meter *meter;        /* owned */
 };
 
 /* dns_server.c */

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* dns_server.c: the DNS server's lifecycle, its UDP socket and the decision every query goes
- * through: unknown client (REFUSED), malformed (FORMERR), hearth's own names (answered here
- * through the local hook), everything else to dns_forward.c. Owns the server struct; the
- * listening fds stay the caller's. */
+ * through: unknown client (REFUSED), over its rate (REFUSED), malformed (FORMERR), hearth's own
+ * names (answered here through the local hook), names its egress does not allow (REFUSED),
+ * everything else to dns_forward.c. Owns the server struct; the listening fds stay the
+ * caller's. */
 #include "daemon/net/dns.h"
 
 #include <arpa/inet.h>
@@ -20,6 +21,7 @@ bool dns_server_send(struct dns_server *s, const struct dns_client *c, uint16_t 
                      const uint8_t *msg, size_t len)
 {
     if (c->conn) {
+        dns_meter_sent(s->meter, c->sandbox, len);
         dns_tcp_send(c->conn, msg, len);
         return true;
     }
@@ -34,8 +36,9 @@ bool dns_server_send(struct dns_server *s, const struct dns_client *c, uint16_t 
     }
     /* UDP is best effort: a full socket buffer or a vanished client loses this reply and the
      * client retries, as it would for a lost datagram */
-    (void)sendto(s->udp_fd, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL,
-                 (const struct sockaddr *)&c->addr, sizeof(c->addr));
+    if (sendto(s->udp_fd, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL,
+               (const struct sockaddr *)&c->addr, sizeof(c->addr)) > 0)
+        dns_meter_sent(s->meter, c->sandbox, len);
     free(cut);
     return whole;
 }
@@ -63,19 +66,26 @@ static void answer_local(struct dns_server *s, const struct dns_client *c,
     free(msg);
 }
 
-void dns_server_handle(struct dns_server *s, const struct dns_client *c, const uint8_t *msg,
+void dns_server_handle(struct dns_server *s, const struct dns_client *from, const uint8_t *msg,
                        size_t len)
 {
     struct dns_query q;
     int r = dns_query_parse(msg, len, &q);
     if (r == -EINVAL)
         return; /* no header, or a response: never answer those */
-    char id[DNS_SANDBOX_ID_MAX] = "";
+    struct dns_client cl = *from, *c = &cl;
+    char *id = cl.sandbox;
+    id[0] = '\0';
     if (!s->hooks.client(s->ud, ntohl(c->addr.sin_addr.s_addr), id)) {
+        id[0] = '\0';
         dns_server_send_error(s, c, &q, DNS_REFUSED);
         goto out;
     }
-    id[sizeof(id) - 1] = '\0'; /* the hook's bug must not become our overread */
+    id[DNS_SANDBOX_ID_MAX - 1] = '\0'; /* the hook's bug must not become our overread */
+    if (!dns_meter_query(s->meter, id, len)) {
+        dns_server_send_error(s, c, &q, DNS_REFUSED);
+        goto out;
+    }
     if (r < 0) {
         dns_server_send_error(s, c, &q, r == -EOPNOTSUPP ? DNS_NOTIMP : DNS_FORMERR);
         goto out;
@@ -95,6 +105,9 @@ void dns_server_handle(struct dns_server *s, const struct dns_client *c, const u
         answer_local(s, c, &q, DNS_NOERROR, addrs, a ? n : 0, ttl); /* else NODATA */
     } else if (local < 0) {
         answer_local(s, c, &q, DNS_NXDOMAIN, NULL, 0, 0);
+    } else if (s->hooks.allowed && !s->hooks.allowed(s->ud, id, q.name)) {
+        dns_meter_refused(s->meter, id);
+        dns_server_send_error(s, c, &q, DNS_REFUSED);
     } else {
         dns_forward(s, c, id, &q, msg, len); /* takes q's contents */
     }
@@ -139,7 +152,7 @@ int dns_server_new(struct event_base *base, int udp_fd, int tcp_listen_fd,
         s->up[i].fd = -1;
     int r = -ENOMEM;
     s->rx = malloc(DNS_MSG_MAX + 1);
-    if (!s->rx)
+    if (!s->rx || dns_meter_new(c->rate_qps, c->rate_burst, &s->meter) < 0)
         goto out_free;
     r = dns_forward_init(s, c);
     if (r < 0)
@@ -167,5 +180,6 @@ void dns_server_free(struct dns_server *s)
     dns_tcp_release(s); /* cancels the connections' pending queries */
     dns_forward_release(s);
     free(s->rx);
+    dns_meter_free(s->meter);
     free(s);
 }

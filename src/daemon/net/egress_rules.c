@@ -242,3 +242,36 @@ size_t egress_static_nets(const struct egress_rule *rules, size_t n, struct egre
     }
     return k;
 }
+
+const struct egress_net egress_private_blocks[EGRESS_N_PRIVATE] = {
+    { 0x00000000u, 8, 0 },          /* 0.0.0.0/8 */
+    { 0x0a000000u, 8, 0 },          /* 10.0.0.0/8 */
+    { 0x64400000u, 10, 0 },         /* 100.64.0.0/10 */
+    { 0x7f000000u, 8, 0 },          /* 127.0.0.0/8 */
+    { 0xa9fe0000u, 16, 0 },         /* 169.254.0.0/16 */
+    { 0xac100000u, 12, 0 },         /* 172.16.0.0/12 */
+    { 0xc0a80000u, 16, 0 },         /* 192.168.0.0/16 */
+};
+
+bool egress_net_private(uint32_t addr, uint8_t prefix)
+{
+    for (size_t i = 0; i < EGRESS_N_PRIVATE; i++) {
+        const struct egress_net *b = &egress_private_blocks[i];
+        if (b->prefix <= prefix && (addr & mask_of(b->prefix)) == b->addr)
+            return true;
+    }
+    return false;
+}
+
+size_t egress_private_rules(const char *const *rules, size_t n, struct egress_rule *out,
+                            size_t cap)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n && k < cap; i++) {
+        struct egress_rule r;
+        if (egress_parse(rules[i], &r) == 0 && r.kind == EGRESS_NET &&
+            egress_net_private(r.addr, r.prefix))
+            out[k++] = r;
+    }
+    return k;
+}

@@ -67,3 +67,20 @@ struct egress_net {
  * refuses overlapping intervals. Writes at most n entries to out (n rules give at most n);
  * returns the count. Entries with port 0 come first. */
 size_t egress_static_nets(const struct egress_rule *rules, size_t n, struct egress_net *out);
+
+/* Private, link-local and metadata destinations (docs/networking.md "Private destinations"):
+ * "this network" 0/8, RFC 1918 (10/8, 172.16/12, 192.168/16), shared address space 100.64/10,
+ * loopback 127/8 and link-local 169.254/16 (cloud metadata at 169.254.169.254). Sandboxes reach
+ * them only when the host allows it (egress_private = allow) or a NET rule inside one of them
+ * names the destination. */
+#define EGRESS_N_PRIVATE 7
+extern const struct egress_net egress_private_blocks[EGRESS_N_PRIVATE];
+
+/* Whether the block addr/prefix lies inside one of egress_private_blocks. */
+bool egress_net_private(uint32_t addr, uint8_t prefix);
+
+/* The NET rules of a list inside a private block (the explicit exceptions to the default
+ * block), also when the list allows everything else ("*"): writes at most cap rules to out and
+ * returns their count. Rules that do not parse are skipped (the list was checked before). */
+size_t egress_private_rules(const char *const *rules, size_t n, struct egress_rule *out,
+                            size_t cap);

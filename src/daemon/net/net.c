@@ -36,8 +36,13 @@ static int config_check(const struct net_config *c, char *err, size_t errlen)
         snprintf(err, errlen, "invalid namespace or uplink name in the network configuration");
         return -EINVAL;
     }
+    uint32_t pool_mask = c->uplink_pool_prefix ? ~0u << (32 - c->uplink_pool_prefix) : 0;
+    bool pool_ok = !c->uplink_auto ||
+                   (c->uplink_pool_prefix >= 16 && c->uplink_pool_prefix <= 30 &&
+                    (c->uplink_pool & ~pool_mask) == 0 &&
+                    (c->uplink_net & pool_mask) == c->uplink_pool);
     if (c->sandbox_prefix < 8 || c->sandbox_prefix > 30 || c->networks_prefix < 8 ||
-        c->networks_prefix > 24 || (c->uplink_net & 3) != 0 || c->uplink_net == 0) {
+        c->networks_prefix > 24 || (c->uplink_net & 3) != 0 || c->uplink_net == 0 || !pool_ok) {
         snprintf(err, errlen, "invalid address ranges in the network configuration");
         return -EINVAL;
     }
@@ -135,19 +140,25 @@ static int run_built(struct nft *nft, struct buf *b, int built, const char *what
 static int setup_root(struct net *n, bool fresh_ns, char *err, size_t errlen)
 {
     const struct net_config *c = &n->cfg;
+    int r = net_uplink_choose(n, fresh_ns, err, errlen);
+    if (r < 0)
+        return r;
     struct rtnl rt;
-    int r = rtnl_open(&rt);
+    r = rtnl_open(&rt);
     if (r < 0) {
         snprintf(err, errlen, "cannot open rtnetlink: %s", strerror(-r));
         return r;
     }
     int idx = rtnl_link_index(&rt, c->uplink_root_if);
     /* A root end next to a namespace created just now is stale: its peer went with an older
-     * namespace of that name, whose teardown the kernel finishes asynchronously (seen when the
-     * namespace is deleted and hearthd restarted at once). */
+     * namespace of that name (deleted by hand, or whose teardown the kernel finishes
+     * asynchronously when the namespace is deleted and hearthd restarted at once). */
     if (idx >= 0 && fresh_ns) {
         r = rtnl_link_del(&rt, c->uplink_root_if);
         idx = r < 0 && r != -ENODEV ? r : -ENODEV;
+        size_t used = strlen(n->note);
+        snprintf(n->note + used, sizeof(n->note) - used, "%sremoved the stale uplink '%s' of "
+                 "this instance (its namespace was gone)", used ? "; " : "", c->uplink_root_if);
     }
     if (idx == -ENODEV) {
         r = rtnl_veth_create(&rt, c->uplink_root_if, NET_UPLINK_IF, n->nsfd);
@@ -194,6 +205,7 @@ int net_open(const struct net_config *c, struct net **ret, char *err, size_t err
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
+    bool ns_created = false;
     n->homefd = n->nsfd = -1;
     n->cfg = *c;
     n->ns_name = strdup(c->ns_name);
@@ -212,6 +224,7 @@ int net_open(const struct net_config *c, struct net **ret, char *err, size_t err
     }
     bool existed = netns_open(c->ns_name, &n->nsfd) == 0;
     if (!existed) {
+        ns_created = true;
         r = netns_create(c->ns_name);
         if (r == 0)
             r = netns_open(c->ns_name, &n->nsfd);
@@ -255,7 +268,22 @@ int net_open(const struct net_config *c, struct net **ret, char *err, size_t err
     return 0;
 fail:
     net_close(n);
+    /* what this call created goes again (nothing can run in a namespace made just now) */
+    if (ns_created) {
+        char ignored[256];
+        (void)net_teardown(c, ignored, sizeof(ignored));
+    }
     return r;
+}
+
+uint32_t net_uplink(const struct net *n)
+{
+    return n->cfg.uplink_net;
+}
+
+const char *net_note(const struct net *n)
+{
+    return n->note;
 }
 
 void net_close(struct net *n)

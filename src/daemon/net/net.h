@@ -12,7 +12,8 @@
  *   - one nftables table `inet hearth` (see net_nft.c for the exact objects) that enforces:
  *     anti-spoofing (a tap may only send from its own addresses), private networks (members of
  *     one network reach each other on any port), "nothing else internal" (other sandboxes,
- *     other networks, the gateway except DNS/ICMP echo, the uplink), per-sandbox egress rules
+ *     other networks, the gateway except DNS/ICMP echo, the uplink), private, link-local and
+ *     metadata destinations (unless private_allow or a rule names them), per-sandbox egress rules
  *     (static sets for IP/CIDR rules, timeout sets fed by DNS answers for host rules), the
  *     capped set (quota used up: egress dropped), and per-sandbox byte counters (egress and
  *     ingress to/from the uplink only).
@@ -34,11 +35,20 @@
 struct net_config {
     const char *ns_name;            /* named namespace (/run/netns/<ns_name>); required */
     const char *uplink_root_if;     /* the root end of the veth, <= 15 chars; required */
-    uint32_t uplink_net;            /* /30, host byte order: .1 root end, .2 namespace end */
+    uint32_t uplink_net;            /* /30, host byte order: .1 root end, .2 namespace end;
+                                     * with uplink_auto only the preferred one */
+    bool uplink_auto;               /* take the next free /30 of the pool when another
+                                     * interface of hearthd's namespace holds uplink_net (and
+                                     * keep the one an existing uplink has); without it such a
+                                     * collision fails net_open() with -EADDRINUSE */
+    uint32_t uplink_pool;           /* uplink_auto: e.g. 169.254.88.0 ... */
+    unsigned uplink_pool_prefix;    /* ... /22 (256 /30s), 16..30 */
     uint32_t sandbox_net;           /* host byte order; .1 = gateway; e.g. 10.88.0.0 */
     unsigned sandbox_prefix;        /* e.g. 16 */
     uint32_t networks_net;          /* private networks pool, e.g. 10.89.0.0 */
     unsigned networks_prefix;       /* e.g. 16; each network is one /24 inside it */
+    bool private_allow;             /* egress_private = allow: private, link-local and
+                                     * metadata destinations are not blocked by default */
 };
 
 struct net;
@@ -47,6 +57,11 @@ struct net;
  * the base of `inet hearth`. Idempotent: a namespace left by an earlier hearthd is kept with its
  * taps, routes, per-sandbox objects, DNS-learned set elements and counters. */
 int net_open(const struct net_config *c, struct net **ret, char *err, size_t errlen);
+/* The uplink /30 in use (host byte order), and what net_open() found and repaired (a stale
+ * uplink of this instance removed, a /30 taken by another interface avoided): "" when
+ * nothing. For the caller's log. */
+uint32_t net_uplink(const struct net *n);
+const char *net_note(const struct net *n);
 /* Frees the handle; leaves everything in the kernel in place (VMs outlive hearthd). */
 void net_close(struct net *n);
 /* Removes the namespace (and so every tap and route in it) and the root-namespace table and
@@ -105,6 +120,12 @@ int net_sandbox_set_capped(struct net *n, const char *id, bool capped, char *err
  * timeout. */
 void net_learn(struct net *n, const char *id, const char *name, const uint32_t *addrs,
                size_t n_addrs, uint32_t ttl_s);
+
+/* Whether sandbox id's rules in force allow name (the DNS server asks before forwarding): true
+ * with open egress (no rules, "*", or a 0.0.0.0/0 rule for every port), or when a host or
+ * *.host rule matches it (case-insensitive, trailing dot ignored); false for a sandbox without
+ * applied rules. */
+bool net_name_allowed(struct net *n, const char *id, const char *name);
 
 /* A private network's /24: adds or removes the "members reach each other" pair. */
 int net_network_add(struct net *n, uint32_t subnet, char *err, size_t errlen);

@@ -50,7 +50,14 @@ struct net {
     struct rtnl rt;                 /* rtnetlink socket inside the hearth namespace */
     struct nft nft;                 /* libnftables context inside the hearth namespace */
     struct net_sb *sbs;             /* owned list */
+    char note[384];                 /* net_note() */
 };
+
+/* net_uplink.c: settles cfg.uplink_net against the addresses of hearthd's namespace (called
+ * there, before the uplink is set up): keeps an existing uplink's /30, moves past a /30 another
+ * interface holds (uplink_auto, noted in n->note) or fails with -EADDRINUSE and an actionable
+ * message. */
+int net_uplink_choose(struct net *n, bool fresh_ns, char *err, size_t errlen);
 
 bool net_id_valid(const char *id);
 /* The tap of sandbox id, or -EINVAL with "invalid sandbox id" in err when id is not valid. */
@@ -79,8 +86,12 @@ struct nftx_sandbox {
     const uint32_t *ips;            /* primary first, then member addresses */
     size_t n_ips;
     bool allow_all;
-    const struct egress_net *nets;  /* static elements (egress_static_nets) */
+    const struct egress_net *nets;  /* static elements (egress_static_nets) outside the
+                                     * private blocks; ignored with allow_all */
     size_t n_nets;
+    const struct egress_net *pnets; /* static elements inside them: allowed before the
+                                     * private block, also with allow_all */
+    size_t n_pnets;
     const struct nftx_dns *dns;     /* DNS elements, distinct */
     size_t n_dns;
     bool capped;

@@ -2,7 +2,9 @@
 /* net_nft.c: the text of every nftables transaction the data plane runs. Pure formatting: no
  * I/O. Layout of `table inet hearth` (hearth namespace):
  *   sets/maps  capped {ifname}, nets {ipv4 . ipv4, interval}, internal {ipv4, interval},
- *              spoof {ifname : verdict}, egress {ifname : verdict}, ingress {ifname : counter}
+ *              private {ipv4, interval: egress_private_blocks, empty with egress_private =
+ *              allow}, spoof {ifname : verdict}, egress {ifname : verdict},
+ *              ingress {ifname : counter}
  *   pre        prerouting/raw: from a tap, vmap @spoof (sp_<id>: own addresses accept, else
  *              drop); a tap without an entry: drop
  *   input      from uplink: established/related only; from a tap: tap_in (gateway DNS on
@@ -11,12 +13,16 @@
  *              (objref map @ingress) and accepted; from a tap: from_tap
  *   from_tap   nets pair -> accept to another tap; internal destination or any way out but the
  *              uplink -> deny; @capped -> drop; vmap @egress (eg_<id>); else drop
- *   eg_<id>    allow all: count in ceg_<id>, accept. Otherwise daddr in a_<id> (static blocks,
- *              every port) or d_<id> (DNS-learned, timeout), or TCP/UDP daddr . dport in
- *              ap_<id> / dp_<id>: count, accept; the rest: deny
+ *   eg_<id>    first the private exceptions: daddr in pa_<id> or daddr . dport in pap_<id>
+ *              (NET rules inside a private block): count, accept; then daddr in @private:
+ *              deny. Then allow all: count in ceg_<id>, accept. Otherwise daddr in a_<id>
+ *              (static blocks, every port) or d_<id> (DNS-learned, timeout), or TCP/UDP
+ *              daddr . dport in ap_<id> / dp_<id>: count, accept; the rest: deny. So a name
+ *              that resolves to a private address (DNS rebinding) stays blocked.
  *   deny       TCP: reset; anything else: ICMP admin-prohibited
  *   post       nat: masquerade out of the uplink
- * Per sandbox: chains sp_<id>, eg_<id>; sets a_, ap_, d_, dp_<id>; counters ceg_, cin_<id>. */
+ * Per sandbox: chains sp_<id>, eg_<id>; sets a_, ap_, pa_, pap_, d_, dp_<id>; counters ceg_,
+ * cin_<id>. */
 #include "daemon/net/net_internal.h"
 
 #include <errno.h>
@@ -68,6 +74,12 @@ int nftx_base(struct buf *b, const struct net_config *c)
     emit(&e, "flush set " T " internal\n");
     emit(&e, "add element " T " internal { %s/%u, %s/%u, %s/30 }\n", s, c->sandbox_prefix, nw,
          c->networks_prefix, up);
+    emit(&e, "add set " T " private { type ipv4_addr; flags interval; auto-merge; }\n");
+    emit(&e, "flush set " T " private\n");
+    for (size_t i = 0; i < EGRESS_N_PRIVATE && !c->private_allow; i++)
+        emit(&e, "add element " T " private { %s/%u }\n",
+             ip4(egress_private_blocks[i].addr, s), egress_private_blocks[i].prefix);
+    ip4(c->sandbox_net, s);
     emit(&e, "add map " T " spoof { type ifname : verdict; }\n");
     emit(&e, "add map " T " egress { type ifname : verdict; }\n");
     emit(&e, "add map " T " ingress { type ifname : counter; }\n");
@@ -145,6 +157,8 @@ static void declare_sandbox(struct emit *e, const char *id)
     emit(e, "add counter " T " ceg_%s\nadd counter " T " cin_%s\n", id, id);
     emit(e, "add set " T " a_%s { type ipv4_addr; flags interval; }\n", id);
     emit(e, "add set " T " ap_%s { type ipv4_addr . inet_service; flags interval; }\n", id);
+    emit(e, "add set " T " pa_%s { type ipv4_addr; flags interval; }\n", id);
+    emit(e, "add set " T " pap_%s { type ipv4_addr . inet_service; flags interval; }\n", id);
     emit(e, "add set " T " d_%s { type ipv4_addr; flags timeout; }\n", id);
     emit(e, "add set " T " dp_%s { type ipv4_addr . inet_service; flags timeout; }\n", id);
 }
@@ -214,13 +228,20 @@ int nftx_sandbox_apply(struct buf *b, const struct nftx_sandbox *s)
     char a[16];
     declare_sandbox(&e, id);
     emit(&e, "flush chain " T " sp_%s\nflush chain " T " eg_%s\n", id, id);
-    static const char *const sets[] = { "a", "ap", "d", "dp" };
-    for (size_t i = 0; i < 4; i++)
+    static const char *const sets[] = { "a", "ap", "pa", "pap", "d", "dp" };
+    for (size_t i = 0; i < 6; i++)
         emit(&e, "flush set " T " %s_%s\n", sets[i], id);
     emit(&e, "add rule " T " sp_%s ip saddr { ", id);
     for (size_t i = 0; i < s->n_ips; i++)
         emit(&e, "%s%s", i ? ", " : "", ip4(s->ips[i], a));
     emit(&e, " } accept\nadd rule " T " sp_%s drop\n", id);
+    emit_nets(&e, "pa", id, s->pnets, s->n_pnets, false);
+    emit_nets(&e, "pap", id, s->pnets, s->n_pnets, true);
+    emit(&e, "add rule " T " eg_%s ip daddr @pa_%s counter name \"ceg_%s\" accept\n", id, id,
+         id);
+    emit(&e, "add rule " T " eg_%s meta l4proto { tcp, udp } ip daddr . th dport @pap_%s "
+             "counter name \"ceg_%s\" accept\n", id, id, id);
+    emit(&e, "add rule " T " eg_%s ip daddr @private goto deny\n", id);
     if (s->allow_all) {
         emit(&e, "add rule " T " eg_%s counter name \"ceg_%s\" accept\n", id, id);
     } else {
@@ -261,8 +282,8 @@ int nftx_sandbox_remove(struct buf *b, const char *id, const char *tap)
         emit(&e, "delete element " T " %s { \"%s\" }\n", maps[i], tap);
     emit(&e, "flush chain " T " sp_%s\nflush chain " T " eg_%s\n", id, id);
     emit(&e, "delete chain " T " sp_%s\ndelete chain " T " eg_%s\n", id, id);
-    static const char *const sets[] = { "a", "ap", "d", "dp" };
-    for (size_t i = 0; i < 4; i++)
+    static const char *const sets[] = { "a", "ap", "pa", "pap", "d", "dp" };
+    for (size_t i = 0; i < 6; i++)
         emit(&e, "delete set " T " %s_%s\n", sets[i], id);
     emit(&e, "delete counter " T " ceg_%s\ndelete counter " T " cin_%s\n", id, id);
     return e.err;

@@ -246,12 +246,16 @@ int net_sandbox_apply(struct net *n, const struct net_sandbox *s, char *err, siz
     }
     size_t ncap = s->n_egress ? s->n_egress : 1;
     struct egress_rule *rules = malloc(ncap * sizeof(*rules));
-    struct egress_net *nets = malloc(ncap * sizeof(*nets));
+    /* static elements: the private exceptions (pnets) apart from the rest (nets), each list
+     * without overlaps, so a wide rule outside the private blocks (0.0.0.0/0) never swallows a
+     * private one */
+    struct egress_net *nets = malloc(2 * ncap * sizeof(*nets)), *pnets = nets ? nets + ncap : NULL;
+    struct egress_rule *split = malloc(ncap * sizeof(*split));
     struct nftx_dns *dns = NULL;
     struct buf b;
     buf_init(&b, NFT_TEXT_MAX);
     int r = -ENOMEM;
-    if (!rules || !nets) {
+    if (!rules || !nets || !split) {
         snprintf(err, errlen, "out of memory");
         goto out;
     }
@@ -281,10 +285,16 @@ int net_sandbox_apply(struct net *n, const struct net_sandbox *s, char *err, siz
     memcpy(ips + 1, s->member_ips, s->n_member_ips * sizeof(ips[0]));
     struct nftx_sandbox x = {
         .id = s->id, .tap = sb->tap, .ips = ips, .n_ips = 1 + s->n_member_ips,
-        .allow_all = all, .nets = nets, .capped = s->capped,
+        .allow_all = all, .nets = nets, .pnets = pnets, .capped = s->capped,
     };
+    size_t n_split = egress_private_rules(s->egress, s->n_egress, split, ncap);
+    x.n_pnets = egress_static_nets(split, n_split, pnets);
     if (!all) {
-        x.n_nets = egress_static_nets(rules, n_rules, nets);
+        n_split = 0;
+        for (size_t i = 0; i < n_rules; i++)
+            if (rules[i].kind == EGRESS_NET && !egress_net_private(rules[i].addr, rules[i].prefix))
+                split[n_split++] = rules[i];
+        x.n_nets = egress_static_nets(split, n_split, nets);
         r = derive_dns(sb, rules, n_rules, net_now_us(), &dns);
         if (r < 0) {
             snprintf(err, errlen, "out of memory");
@@ -309,6 +319,7 @@ out:
     buf_release(&b);
     free(dns);
     free(nets);
+    free(split);
     free(rules);
     return r;
 }
@@ -351,8 +362,8 @@ static int sandbox_remove(struct net *n, const char *id, bool delete_tap, char *
 /* The sandbox id a per-sandbox object name belongs to, or NULL. */
 static const char *object_id(const char *name)
 {
-    static const char *const prefixes[] = { "ceg_", "cin_", "sp_", "eg_", "ap_", "dp_", "a_",
-                                            "d_" };
+    static const char *const prefixes[] = { "ceg_", "cin_", "sp_", "eg_", "pap_", "pa_", "ap_",
+                                            "dp_", "a_", "d_" };
     for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
         size_t len = strlen(prefixes[i]);
         if (strncmp(name, prefixes[i], len) == 0 && net_id_valid(name + len))
@@ -503,6 +514,30 @@ void net_learn(struct net *n, const char *id, const char *name, const uint32_t *
     }
     free(d);
     free(m);
+}
+
+bool net_name_allowed(struct net *n, const char *id, const char *name)
+{
+    struct net_sb *s = sb_find(n, id);
+    if (!s || !s->applied)
+        return false; /* no rules in force: its egress is closed too */
+    if (s->allow_all)
+        return true;
+    /* 0.0.0.0/0 opens every address outside the private blocks: names can carry nothing out
+     * that a connection could not, so they resolve as with open egress (the form that opens
+     * egress with private exceptions, since the API stores a list holding "*" as []) */
+    for (size_t i = 0; i < s->n_rules; i++)
+        if (s->rules[i].kind == EGRESS_NET && s->rules[i].prefix == 0 && s->rules[i].port == 0)
+            return true;
+    if (!egress_name_valid(name))
+        return false; /* escaped bytes, an empty label: no rule can name it */
+    struct egress_match *m = malloc(sizeof(*m));
+    if (!m)
+        return false;
+    egress_match_name(s->rules, s->n_rules, name, m);
+    bool any = m->any;
+    free(m);
+    return any;
 }
 
 static uint32_t parse_ip4(const char *s, bool *ok)

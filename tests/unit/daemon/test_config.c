@@ -271,3 +271,65 @@ TEST(set_and_load)
     CHECK(strstr(err, want));
     unlink(path);
 }
+
+/* network safety (issue 16): egress_private, dns_rate_*, the automatic uplink /30 */
+TEST(network_safety_keys)
+{
+    struct hd_config c;
+    char err[512];
+    config_defaults(&c);
+    CHECK(!c.egress_private_allow);
+    CHECK_EQ(c.dns_rate_limit, 50);
+    CHECK_EQ(c.dns_rate_burst, 200);
+    CHECK_EQ(c.net_uplink_net, 0);
+    CHECK_EQ(parse("egress_private = allow\ndns_rate_limit = 0\ndns_rate_burst = 1\n"
+                   "net_uplink_cidr = \"\"\n", &c, err, sizeof(err)), 0);
+    CHECK(c.egress_private_allow);
+    CHECK_EQ(c.dns_rate_limit, 0);
+    CHECK_EQ(c.dns_rate_burst, 1);
+    CHECK_EQ(c.net_uplink_net, 0);
+    CHECK_EQ(parse("egress_private = deny\n", &c, err, sizeof(err)), 0);
+    CHECK(!c.egress_private_allow);
+    static const struct {
+        const char *text, *want;
+    } cases[] = {
+        { "egress_private = Allow\n", "bad value for 'egress_private'" },
+        { "egress_private = \n", "bad value for 'egress_private'" },
+        { "egress_private = deny allow\n", "bad value for 'egress_private'" },
+        { "dns_rate_limit = -1\n", "bad value for 'dns_rate_limit'" },
+        { "dns_rate_limit = 100001\n", "bad value for 'dns_rate_limit'" },
+        { "dns_rate_limit = 5qps\n", "bad value for 'dns_rate_limit'" },
+        { "dns_rate_burst = 0\n", "bad value for 'dns_rate_burst'" },
+        { "dns_rate_burst = 99999999999999999999\n", "bad value for 'dns_rate_burst'" },
+        { "net_uplink_cidr = 0.0.0.0/30\n", "bad value for 'net_uplink_cidr'" },
+        { "net_uplink_cidr = auto\n", "bad value for 'net_uplink_cidr'" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int r = parse(cases[i].text, &c, err, sizeof(err));
+        if (r != -EINVAL || !strstr(err, cases[i].want))
+            harness_fail(__FILE__, __LINE__, "case %zu: r=%d err='%s'", i, r, err);
+    }
+    /* the uplink /30: .0/30 of the pool for the default data dir, a stable one of the pool
+     * for the others, the configured one as is */
+    bool aut;
+    config_defaults(&c);
+    CHECK_EQ(config_net_uplink(&c, &aut), CONFIG_UPLINK_POOL);
+    CHECK(aut);
+    unsigned seen = 0;
+    uint32_t first = 0;
+    for (int i = 0; i < 64; i++) {
+        snprintf(c.data_dir, sizeof(c.data_dir), "/tmp/hearth-%d", i);
+        uint32_t u = config_net_uplink(&c, &aut);
+        CHECK(aut);
+        CHECK_EQ(u & 3, 0);
+        CHECK_EQ(u & ~0x3ffu, CONFIG_UPLINK_POOL);
+        CHECK_EQ(config_net_uplink(&c, &aut), u);
+        if (i == 0)
+            first = u;
+        seen += u != first;
+    }
+    CHECK(seen > 50); /* data dirs spread over the pool */
+    CHECK_EQ(parse("net_uplink_cidr = 169.254.90.4/30\n", &c, err, sizeof(err)), 0);
+    CHECK_EQ(config_net_uplink(&c, &aut), 0xa9fe5a04u);
+    CHECK(!aut);
+}

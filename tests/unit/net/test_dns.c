@@ -344,7 +344,7 @@ static void fx_init(struct fx *f, int timeout_ms, size_t max_pending)
     }
     struct dns_config c = { .upstreams = ups, .n_upstreams = 2, .timeout_ms = timeout_ms,
                             .max_pending = max_pending };
-    struct dns_hooks h = { hook_client, hook_local, hook_answered };
+    struct dns_hooks h = { hook_client, hook_local, hook_answered, NULL };
     if (dns_server_new(f->base, f->srv_udp, f->srv_tcp, &c, &h, f, &f->s) < 0)
         abort();
 }
@@ -1143,7 +1143,7 @@ TEST(resolv_conf_nameservers)
 TEST(bad_config_rejected)
 {
     struct event_base *base = event_base_new();
-    struct dns_hooks h = { hook_client, NULL, NULL };
+    struct dns_hooks h = { hook_client, NULL, NULL, NULL };
     struct dns_hooks none = { 0 };
     struct sockaddr_in ups[DNS_MAX_UPSTREAMS + 1] = { 0 };
     struct dns_config c = { .upstreams = ups, .n_upstreams = DNS_MAX_UPSTREAMS + 1 };

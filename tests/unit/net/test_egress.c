@@ -172,3 +172,31 @@ TEST(egress_static_nets_drops_overlaps)
     CHECK(out[2].addr == IP(10, 0, 0, 0) && out[2].prefix == 8 && out[2].port == 443);
     CHECK(out[3].addr == IP(10, 1, 2, 3) && out[3].port == 80);
 }
+
+TEST(egress_private_blocks_and_exceptions)
+{
+    CHECK(egress_net_private(IP(10, 1, 2, 3), 32));
+    CHECK(egress_net_private(IP(10, 0, 0, 0), 8));
+    CHECK(egress_net_private(IP(169, 254, 169, 254), 32));
+    CHECK(egress_net_private(IP(172, 31, 255, 255), 32));
+    CHECK(!egress_net_private(IP(172, 32, 0, 0), 32));
+    CHECK(egress_net_private(IP(192, 168, 1, 0), 24));
+    CHECK(egress_net_private(IP(100, 127, 0, 1), 32));
+    CHECK(!egress_net_private(IP(100, 128, 0, 1), 32));
+    CHECK(egress_net_private(IP(127, 0, 0, 1), 32));
+    CHECK(egress_net_private(IP(0, 0, 0, 0), 8));
+    CHECK(!egress_net_private(IP(0, 0, 0, 0), 0));   /* wider than every block */
+    CHECK(!egress_net_private(IP(8, 0, 0, 0), 7));
+    CHECK(!egress_net_private(IP(203, 0, 113, 7), 32));
+    CHECK(!egress_net_private(IP(192, 0, 0, 0), 8)); /* contains 192.168/16, not inside it */
+    const char *rules_s[] = { "*", "10.0.0.5", "192.168.0.0/16:443", "0.0.0.0/0", "a.com",
+                              "*.b.com", "169.254.169.254:80", "203.0.113.0/24", "bad rule" };
+    struct egress_rule out[16];
+    size_t k = egress_private_rules(rules_s, 9, out, 16);
+    CHECK_EQ(k, 3);
+    CHECK(out[0].addr == IP(10, 0, 0, 5) && out[0].prefix == 32 && out[0].port == 0);
+    CHECK(out[1].addr == IP(192, 168, 0, 0) && out[1].prefix == 16 && out[1].port == 443);
+    CHECK(out[2].addr == IP(169, 254, 169, 254) && out[2].port == 80);
+    CHECK_EQ(egress_private_rules(rules_s, 9, out, 2), 2);
+    CHECK_EQ(egress_private_rules(NULL, 0, out, 2), 0);
+}
