@@ -28,8 +28,8 @@ int ctl_quota_sandboxes(struct ctl *c, const char *user_id, struct ctl_error *e)
         return ctl_error_internal(e, "count sandboxes", r);
     if (live >= c->set.max_sandboxes)
         return ctl_error_set(e, CTL_E_QUOTA, NULL, NULL,
-                             "sandbox quota reached: %u sandboxes that are not destroyed or "
-                             "failed; destroy one first", c->set.max_sandboxes);
+                             "sandbox quota reached: at most %u sandboxes that are not "
+                             "destroyed or failed; destroy one first", c->set.max_sandboxes);
     return 0;
 }
 
@@ -46,7 +46,7 @@ int ctl_quota_networks(struct ctl *c, const char *user_id, struct ctl_error *e)
         return ctl_error_internal(e, "count networks", r);
     if (total >= c->set.max_networks)
         return ctl_error_set(e, CTL_E_QUOTA, NULL, NULL,
-                             "network quota reached: %u networks; delete one first",
+                             "network quota reached: at most %u networks; delete one first",
                              c->set.max_networks);
     return 0;
 }
