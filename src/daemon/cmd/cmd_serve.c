@@ -387,7 +387,7 @@ static int serve_run(struct hd_ctx *hd)
     if (ctl_idle_start(&hd->ctl) < 0)
         return EXIT_HEARTHD;
     struct http_limits limits;
-    serve_limits_http(&hd->cfg, &limits);
+    serve_limits_http(&hd->cfg, hd->ctl.set.host_max_vms, &limits);
     hd->api_srv = http_server_new(hd->base, &limits, api_handle, &hd->api);
     if (!hd->api_srv)
         return EXIT_HEARTHD;

@@ -16,6 +16,10 @@
 #include "daemon/http/server.h"
 #include "daemon/log.h"
 
+#define SERVE_FD_RESERVE 64       /* the store, the loop, listeners, DNS, netlink, logs */
+#define SERVE_FD_PER_VM 16        /* QMP, agent, pidfds, a tap copy, streams: generous */
+#define SERVE_MIN_CONNECTIONS 16
+
 void serve_limits_nofile(const struct hd_config *cfg)
 {
     struct rlimit rl;
@@ -63,11 +67,29 @@ void serve_limits_settings(const struct hd_config *cfg, struct ctl_settings *s)
              (int)s->min_free_disk_mib, "min_free_disk_pct", (int)s->min_free_disk_pct);
 }
 
-void serve_limits_http(const struct hd_config *cfg, struct http_limits *l)
+void serve_limits_http(const struct hd_config *cfg, uint32_t host_max_vms,
+                       struct http_limits *l)
 {
     http_limits_default(l);
     l->body_timeout_ms = cfg->http_stall_timeout_s * 1000;
     l->write_timeout_ms = cfg->http_stall_timeout_s * 1000;
+    /* Clients must never take the fds the rest of hearthd needs: libnftables (the bandwidth
+     * meter, egress) exit()s when it cannot open a netlink socket, and a VM start needs its
+     * sockets. Keep 64 fds for the daemon and 16 per VM it may run; connections past the cap
+     * are closed at accept. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+        return;
+    uint64_t reserve = SERVE_FD_RESERVE + SERVE_FD_PER_VM * (uint64_t)host_max_vms;
+    uint64_t room = rl.rlim_cur > reserve ? rl.rlim_cur - reserve : 0;
+    if (room < SERVE_MIN_CONNECTIONS) {
+        log_warn(NULL, "open file limit is low for host_max_vms; raise it or lower host_max_vms",
+                 "{s:I,s:i,s:i}", "soft", (json_int_t)rl.rlim_cur, "host_max_vms",
+                 (int)host_max_vms, "connections", SERVE_MIN_CONNECTIONS);
+        room = SERVE_MIN_CONNECTIONS;
+    }
+    if (room < l->max_connections)
+        l->max_connections = (unsigned)room;
 }
 
 static void on_accept_error(int err, unsigned long count, void *ud)

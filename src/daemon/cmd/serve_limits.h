@@ -6,6 +6,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 
 struct hd_config;
 struct ctl_settings;
@@ -20,8 +21,11 @@ void serve_limits_nofile(const struct hd_config *cfg);
 /* Copies the limit keys into s; host_max_vms 0 becomes its default from /proc/meminfo (logged). */
 void serve_limits_settings(const struct hd_config *cfg, struct ctl_settings *s);
 
-/* The HTTP limits with the configured stall timeout (body and write). */
-void serve_limits_http(const struct hd_config *cfg, struct http_limits *l);
+/* The HTTP limits with the configured stall timeout (body and write), and at most as many
+ * connections as the open file limit leaves once the daemon and host_max_vms VMs have theirs
+ * (at least 16; a warning when the limit is that low). Call after serve_limits_nofile(). */
+void serve_limits_http(const struct hd_config *cfg, uint32_t host_max_vms,
+                       struct http_limits *l);
 
 /* Logs accept() failures of srv's listeners (at most one line per 10 s; server.h). what names
  * the listener ("api", "metrics"; static). */
