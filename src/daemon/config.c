@@ -40,7 +40,7 @@ void config_defaults(struct hd_config *cfg)
     cfg->net_networks_net = 0x0a590000u; /* 10.89.0.0/16 */
     cfg->net_networks_prefix = 16;
     /* resource safety (issue 16 part 2) */
-    cfg->max_sandboxes = 20;
+    cfg->max_sandboxes = 32;
     cfg->max_networks = 16;
     cfg->max_disks = 16;
     cfg->max_templates = 16;

@@ -52,7 +52,7 @@ struct hd_config {
     uint32_t dns_upstreams[3];            /* dns_upstream = "" → /etc/resolv.conf's */
     size_t n_dns_upstreams;
     /* resource safety (issue 16 part 2; docs/operations.md "Limits") */
-    uint32_t max_sandboxes;               /* per user, non-terminal; 20; 0 = unlimited */
+    uint32_t max_sandboxes;               /* per user, non-terminal; 32; 0 = unlimited */
     uint32_t max_networks;                /* per user, live networks; 16; 0 = unlimited */
     uint32_t max_disks;                   /* reserved (no disks API yet); 16 */
     uint32_t max_templates;               /* reserved (no templates yet); 16 */

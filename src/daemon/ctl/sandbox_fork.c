@@ -250,6 +250,8 @@ int ctl_sandbox_fork(struct ctl *ctx, const struct ctl_caller *who, const char *
 {
     *ret_op = NULL;
     int r = ctl_row_vm_layer(ctx, e);
+    if (r == 0) /* the child is one more sandbox of the user's */
+        r = ctl_quota_sandboxes(ctx, who->user_id, e);
     if (r == 0)
         r = ctl_quota_host_vm(ctx, e);
     if (r == 0)

@@ -85,8 +85,8 @@ struct ctl_fork;
 /* Forks the paused sandbox src into a new one (§3.3.3): the child shares the source's
  * snapshot, gets its own address, joins the source's networks, and is restored (or stays
  * paused with start_paused). A source still pausing is waited for (up to 30 s). req is taken
- * over (released by the operation). Sync errors: CTL_E_UNAVAILABLE, CTL_E_NO_CAPACITY
- * (host_max_vms), CTL_E_NO_SPACE, CTL_E_INTERNAL. done
+ * over (released by the operation). Sync errors: CTL_E_UNAVAILABLE, CTL_E_QUOTA (the user's
+ * max_sandboxes), CTL_E_NO_CAPACITY (host_max_vms), CTL_E_NO_SPACE, CTL_E_INTERNAL. done
  * reports CTL_OK with the child's id, or CTL_E_NOT_FOUND, CTL_E_INVALID_STATE (the source is
  * not paused: live fork is not supported), CTL_E_NAME_TAKEN, CTL_E_NO_CAPACITY, CTL_E_FAILED,
  * CTL_E_INTERNAL. *ret_op (NULL when done already ran) lets the caller abandon it; it is

@@ -260,6 +260,13 @@ TEST(create_quota_and_unknown_network_store_nothing)
                      "failed; destroy one first");
     CHECK_EQ(d.calls, 0);
     CHECK_EQ(count_rows(&c), 1);
+    /* a fork's child counts too */
+    struct ctl_fork_req fr = { 0 };
+    struct ctl_fork *op = NULL;
+    CHECK_EQ(ctl_sandbox_fork(&c.ctl, &alice, id, &fr, on_done, &d, &op, &e), -EDQUOT);
+    CHECK_EQ(e.code, CTL_E_QUOTA);
+    CHECK(op == NULL);
+    CHECK_EQ(d.calls, 0);
     cfx_close(&c);
 }
 

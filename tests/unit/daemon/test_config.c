@@ -32,7 +32,7 @@ TEST(defaults)
     CHECK_STR(c.metrics_host, "127.0.0.1");
     CHECK_EQ(c.metrics_port, 9464);
     CHECK_EQ(c.log_level, LOG_LEVEL_INFO);
-    CHECK_EQ(c.max_sandboxes, 20);
+    CHECK_EQ(c.max_sandboxes, 32);
     CHECK_EQ(c.max_disk_mib, 262144);
     CHECK_EQ(c.bandwidth_quota_bytes, 5368709120LL);
     CHECK_EQ(c.retention_hours, 168);
