@@ -74,6 +74,10 @@ int console_log_cap(const char *path, uint64_t max)
         r = -EINVAL;
         goto out_close;
     }
+    if (st.st_nlink != 1) {
+        r = -EMLINK; /* a hard link to some other file: never truncate that */
+        goto out_close;
+    }
     if ((uint64_t)st.st_size <= max)
         goto out_close;
     char old[PATH_MAX], tmp[PATH_MAX];

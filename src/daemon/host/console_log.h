@@ -18,7 +18,8 @@ struct host;
 /* Caps the log at path (a regular file, not followed if a symlink): when it is larger than
  * max bytes, its last max bytes replace "<path>.1" (written aside, then renamed) and path is
  * truncated to 0. Returns 1 when it rotated, 0 when the file is within the cap or missing,
- * -errno otherwise (-ELOOP for a symlink, -EINVAL for a non-regular file). Bytes QEMU appends
+ * -errno otherwise (-ELOOP for a symlink, -EINVAL for a non-regular file, -EMLINK for a file
+ * with another hard link: the run dir's writer must not make hearthd truncate other files). Bytes QEMU appends
  * between the copy and the truncation are lost: a log, not a record. */
 __attribute__((warn_unused_result))
 int console_log_cap(const char *path, uint64_t max);

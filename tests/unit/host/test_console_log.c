@@ -2,7 +2,8 @@
 /* test_console_log.c: the console log cap (host/console_log.h) on real files: within the cap
  * nothing moves; past it the newest cap bytes go to .1 and the log restarts empty; a writer
  * holding the file O_APPEND (as QEMU does) continues at the new end; a missing file is fine;
- * a symlink, a directory or a FIFO in its place is refused and left alone. */
+ * a symlink, a hard link to another file, a directory or a FIFO in its place is refused and
+ * left alone. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -101,6 +102,10 @@ TEST(refuses_what_is_not_a_regular_file)
     /* a jailed QEMU could put a symlink where its log was: never followed */
     CHECK(symlink(target, log) == 0);
     CHECK_EQ(console_log_cap(log, 100), -ELOOP);
+    CHECK_EQ(fsize(target), 5000);
+    CHECK(unlink(log) == 0);
+    CHECK(link(target, log) == 0); /* or a hard link to it */
+    CHECK_EQ(console_log_cap(log, 100), -EMLINK);
     CHECK_EQ(fsize(target), 5000);
     CHECK(unlink(log) == 0);
     CHECK(mkdir(log, 0700) == 0);
