@@ -161,9 +161,9 @@ static void fill_and_flood_body(struct vfx *f)
     CHECK(strstr(head, "\"exit_code\":0") != NULL);
     CHECK(strstr(fill_head, "No space left on device") != NULL);
     const char *secs = strstr(head, "\"stdout\":\"");
-    fprintf(stderr, "flood: %d bytes in %s s (guest clock); console.log peak %lld bytes (cap "
+    fprintf(stderr, "flood: %d bytes in %d s (guest clock); console.log peak %lld bytes (cap "
                     "%d); hearthd cpu %.2f s over %.1f s\n", FLOOD_BYTES,
-            secs ? secs + 10 : "?", max_log, CAP, t1 - t0, wall);
+            secs ? atoi(secs + 10) : -1, max_log, CAP, t1 - t0, wall);
     /* the cap held: never far above it while flooding (a check every 250 ms; the margin
      * allows hearthd's loop seconds late), under it once the next check ran */
     CHECK(max_log < CAP + (256 << 10));
