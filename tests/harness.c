@@ -59,6 +59,26 @@ uint64_t harness_now_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+double harness_cpu_s(int pid)
+{
+    char path[64], buf[2048];
+    snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* fields after the command name, which may hold spaces and ')': state ppid pgrp session
+     * tty tpgid flags minflt cminflt majflt cmajflt utime stime */
+    const char *q = strrchr(buf, ')');
+    unsigned long long ut = 0, st = 0;
+    if (!q || sscanf(q + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
+                     &st) != 2)
+        return -1;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
 static volatile sig_atomic_t alarmed;
 
 static void on_alarm(int sig)

@@ -20,6 +20,9 @@ void harness_fail(const char *file, int line, const char *fmt, ...)
 void harness_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 /* Monotonic microseconds, for messages (never for assertions on speed). */
 uint64_t harness_now_us(void);
+/* CPU time (user + system) process pid has used, in seconds; -1 when it cannot be read. For
+ * resource bounds ("did not spin"), never for speed. */
+double harness_cpu_s(int pid);
 
 #define HARNESS_REG(name, timeout_s)                                                             \
     static void name(void);                                                                      \

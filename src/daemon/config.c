@@ -28,7 +28,6 @@ void config_defaults(struct hd_config *cfg)
     snprintf(cfg->metrics_host, sizeof(cfg->metrics_host), "127.0.0.1");
     cfg->metrics_port = 9464;
     cfg->log_level = LOG_LEVEL_INFO;
-    cfg->max_sandboxes = 0;
     cfg->golden = true;
     cfg->max_disk_mib = 262144;
     cfg->bandwidth_quota_bytes = 5368709120LL;
@@ -44,6 +43,19 @@ void config_defaults(struct hd_config *cfg)
     cfg->egress_private_allow = false;
     cfg->dns_rate_limit = 50;
     cfg->dns_rate_burst = 200;
+    /* resource safety (issue 16 part 2) */
+    cfg->max_sandboxes = 32;
+    cfg->max_networks = 16;
+    cfg->max_disks = 16;
+    cfg->max_templates = 16;
+    cfg->max_concurrent_builds = 2;
+    cfg->host_max_vms = 0;
+    cfg->host_mem_reserve_mib = 1024;
+    cfg->min_free_disk_mib = 2048;
+    cfg->min_free_disk_pct = 5;
+    cfg->console_log_max_bytes = 4 << 20;
+    cfg->max_open_files = 0;
+    cfg->http_stall_timeout_s = 60;
 }
 
 __attribute__((format(printf, 3, 4)))
@@ -447,8 +459,6 @@ static const struct {
     { "net_sandbox_cidr", set_net_sandbox_cidr, NULL },
     { "net_networks_cidr", set_net_networks_cidr, NULL },
     { "dns_upstream", set_dns_upstream, NULL },
-    { "max_sandboxes", NULL,
-      INT_KEY(max_sandboxes, 0, 1000000, "expected an integer from 0 (unlimited) to 1000000") },
     { "max_disk_mib", NULL,
       INT_KEY(max_disk_mib, 1024, 16777216, "expected an integer from 1024 to 16777216 (MiB)") },
     { "retention_hours", NULL,
@@ -462,6 +472,32 @@ static const struct {
               "expected an integer from 0 (off) to 100000 (queries/s)") },
     { "dns_rate_burst", NULL,
       INT_KEY(dns_rate_burst, 1, 1000000, "expected an integer from 1 to 1000000 (queries)") },
+    /* resource safety (issue 16 part 2) */
+    { "max_sandboxes", NULL,
+      INT_KEY(max_sandboxes, 0, 1000000, "expected an integer from 0 (unlimited) to 1000000") },
+    { "max_networks", NULL,
+      INT_KEY(max_networks, 0, 65536, "expected an integer from 0 (unlimited) to 65536") },
+    { "max_disks", NULL,
+      INT_KEY(max_disks, 0, 1000000, "expected an integer from 0 (unlimited) to 1000000") },
+    { "max_templates", NULL,
+      INT_KEY(max_templates, 0, 1000000, "expected an integer from 0 (unlimited) to 1000000") },
+    { "max_concurrent_builds", NULL,
+      INT_KEY(max_concurrent_builds, 0, 1024, "expected an integer from 0 (unlimited) to 1024") },
+    { "host_max_vms", NULL,
+      INT_KEY(host_max_vms, 0, 100000, "expected an integer from 0 (from memory) to 100000") },
+    { "host_mem_reserve_mib", NULL,
+      INT_KEY(host_mem_reserve_mib, 0, 16777216, "expected an integer from 0 to 16777216 (MiB)") },
+    { "min_free_disk_mib", NULL,
+      INT_KEY(min_free_disk_mib, 0, 16777216, "expected an integer from 0 to 16777216 (MiB)") },
+    { "min_free_disk_pct", NULL,
+      INT_KEY(min_free_disk_pct, 0, 90, "expected an integer from 0 to 90 (percent)") },
+    { "console_log_max_bytes", NULL,
+      INT_KEY(console_log_max_bytes, 65536, 1073741824,
+              "expected an integer from 65536 to 1073741824 (bytes)") },
+    { "max_open_files", NULL,
+      INT_KEY(max_open_files, 0, 1048576, "expected an integer from 0 (the hard limit) to 1048576") },
+    { "http_stall_timeout_s", NULL,
+      INT_KEY(http_stall_timeout_s, 1, 3600, "expected an integer from 1 to 3600 (seconds)") },
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 

@@ -33,7 +33,6 @@ struct hd_config {
     char metrics_host[CONFIG_HOST_SIZE];
     uint16_t metrics_port;
     enum log_level log_level;             /* log_level = info */
-    uint32_t max_sandboxes;               /* per user, non-terminal; 0 = unlimited (default) */
     bool golden;                          /* create from golden snapshots (default true) */
     int64_t max_disk_mib;                 /* max_disk_mib = 262144 */
     int64_t bandwidth_quota_bytes;        /* default quota; -1 = unmetered; 5368709120 */
@@ -57,6 +56,22 @@ struct hd_config {
     bool egress_private_allow;            /* egress_private = deny | allow (default deny) */
     uint32_t dns_rate_limit;              /* queries/s per sandbox; 0 = off; default 50 */
     uint32_t dns_rate_burst;              /* token bucket size; default 200 */
+    /* resource safety (issue 16 part 2; docs/operations.md "Limits") */
+    uint32_t max_sandboxes;               /* per user, non-terminal; 32; 0 = unlimited */
+    uint32_t max_networks;                /* per user, live networks; 16; 0 = unlimited */
+    uint32_t max_disks;                   /* reserved (no disks API yet); 16 */
+    uint32_t max_templates;               /* reserved (no templates yet); 16 */
+    uint32_t max_concurrent_builds;       /* reserved (no template builds yet); 2 */
+    uint32_t host_max_vms;                /* VMs this host runs at once; 0 = derived from
+                                             MemTotal (host_mem_reserve_mib, smallest shape) */
+    uint32_t host_mem_reserve_mib;        /* RAM kept for the host in that derivation; 1024 */
+    uint32_t min_free_disk_mib;           /* data_dir's filesystem: refuse creates, forks,
+                                             pauses and uploads under this; 2048 */
+    uint32_t min_free_disk_pct;           /* … or under this percent of its size; 5 */
+    int64_t console_log_max_bytes;        /* console.log cap, rotated to console.log.1; 4 MiB */
+    uint32_t max_open_files;              /* RLIMIT_NOFILE at start; 0 = the hard limit */
+    uint32_t http_stall_timeout_s;        /* no body byte while one is wanted, or no output
+                                             byte taken while some is queued; 60 */
 };
 
 /* Fills cfg with every default. */

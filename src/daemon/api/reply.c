@@ -116,6 +116,9 @@ static const struct {
     [CTL_E_BOOT_FAILED] = { KIND_ERROR, 500, "boot_failed" },
     [CTL_E_FAILED] = { KIND_ERROR, 500, "internal" },
     [CTL_E_INTERNAL] = { KIND_INTERNAL, 500, "internal" },
+    /* 507, not 503: a full disk does not clear in Retry-After seconds, and §1.11's clients
+     * retry 503s; nothing was done either way */
+    [CTL_E_NO_SPACE] = { KIND_ERROR, 507, "insufficient_storage" },
 };
 
 void api_reply_ctl(const struct api_call *call, const struct ctl_error *e)

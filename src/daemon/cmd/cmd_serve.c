@@ -4,6 +4,7 @@
  * down gracefully on SIGTERM/SIGINT. Owns the daemon context (struct hd_ctx); no globals. Edge
  * code: logs JSON lines, never a key. */
 #include "daemon/cmd/cmd.h"
+#include "daemon/cmd/serve_limits.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -272,10 +273,10 @@ static void fill_settings(struct hd_ctx *hd)
     snprintf(s->ingress_scheme, sizeof(s->ingress_scheme), "%s", c->ingress_scheme);
     s->max_disk_mib = c->max_disk_mib;
     s->bandwidth_quota_bytes = c->bandwidth_quota_bytes;
-    s->max_sandboxes = c->max_sandboxes;
     s->golden = c->golden;
     snprintf(s->snapshots_dir, sizeof(s->snapshots_dir), "%.1000s/snapshots", c->data_dir);
     snprintf(s->golden_dir, sizeof(s->golden_dir), "%.1000s/golden", c->data_dir);
+    serve_limits_settings(c, s);
 }
 
 /* The VM layer: run dirs under data_dir/vms, then reconcile the store with what survived the
@@ -288,7 +289,8 @@ static int start_host(struct hd_ctx *hd)
         sizeof(run_root))
         return -ENAMETOOLONG;
     struct host_config hc = { .images_dir = hd->ctl.set.images_dir, .run_root = run_root,
-                              .accel = hd->cfg.accel, .cgroup_root = hd->cfg.cgroup_root };
+                              .accel = hd->cfg.accel, .cgroup_root = hd->cfg.cgroup_root,
+                              .console_log_max = (uint64_t)hd->cfg.console_log_max_bytes };
     struct stat st;
     int r = 0;
     if (mkdir(run_root, 0700) < 0 && errno != EEXIST)
@@ -374,6 +376,7 @@ static void start_net(struct hd_ctx *hd)
 
 static int serve_run(struct hd_ctx *hd)
 {
+    serve_limits_nofile(&hd->cfg);
     int r = cmd_store_open(&hd->cfg, &hd->store);
     if (r < 0)
         return EXIT_HEARTHD;
@@ -395,17 +398,22 @@ static int serve_run(struct hd_ctx *hd)
         return EXIT_HEARTHD;
     if (ctl_usage_new(&hd->ctl, &hd->api.usage) < 0)
         log_warn(NULL, "usage metrics unavailable; metrics routes answer 503", NULL);
-    hd->api_srv = http_server_new(hd->base, NULL, api_handle, &hd->api);
+    struct http_limits limits;
+    serve_limits_http(&hd->cfg, hd->ctl.set.host_max_vms, &limits);
+    hd->api_srv = http_server_new(hd->base, &limits, api_handle, &hd->api);
     if (!hd->api_srv)
         return EXIT_HEARTHD;
     http_server_set_error_body(hd->api_srv, jsend_protocol_error_body);
+    serve_limits_watch_accept(hd->api_srv, "api");
     if (listen_and_record(hd, hd->api_srv, hd->cfg.listen_host, hd->cfg.listen_port, PORT_FILE,
                           "api") < 0)
         return EXIT_HEARTHD;
     if (hd->cfg.metrics_enabled) {
-        hd->metrics_srv = http_server_new(hd->base, NULL, on_metrics_request, hd);
-        if (hd->metrics_srv)
+        hd->metrics_srv = http_server_new(hd->base, &limits, on_metrics_request, hd);
+        if (hd->metrics_srv) {
             http_server_set_error_body(hd->metrics_srv, jsend_protocol_error_body);
+            serve_limits_watch_accept(hd->metrics_srv, "metrics");
+        }
         if (!hd->metrics_srv ||
             listen_and_record(hd, hd->metrics_srv, hd->cfg.metrics_host, hd->cfg.metrics_port,
                               METRICS_PORT_FILE, "metrics") < 0)

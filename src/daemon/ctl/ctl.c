@@ -36,6 +36,7 @@ static const struct {
     [CTL_E_BOOT_FAILED] = { "boot_failed", -EIO },
     [CTL_E_FAILED] = { "failed", -EIO },
     [CTL_E_INTERNAL] = { "internal", -EIO },
+    [CTL_E_NO_SPACE] = { "insufficient_storage", -ENOSPC },
 };
 
 unsigned ctl_vm_count(const struct ctl *c)

@@ -27,11 +27,20 @@ struct ctl_settings {
     char ingress_scheme[8];         /* https | http */
     int64_t max_disk_mib;           /* create's disk_mib ceiling */
     int64_t bandwidth_quota_bytes;  /* default quota, -1 unmetered */
-    uint32_t max_sandboxes;         /* per user, non-terminal; 0 = unlimited */
     char snapshots_dir[1024];       /* <data_dir>/snapshots: <sandbox id>/<ulid>/ per pause */
     char golden_dir[1024];          /* <data_dir>/golden: one booted VM per (image, shape) */
     bool golden;                    /* create by restoring golden snapshots (default on) */
+    /* resource safety (docs/operations.md "Limits"; space.h, quota.h) */
+    char data_dir[1024];            /* its filesystem is the one the free-space guard watches */
+    uint32_t max_sandboxes;         /* per user, non-terminal; 0 = unlimited */
+    uint32_t max_networks;          /* per user, live networks; 0 = unlimited */
+    uint32_t host_max_vms;          /* VMs this host runs at once (quota.h); 0 = unlimited */
+    uint32_t min_free_disk_mib;     /* guarded operations keep this much free … */
+    uint32_t min_free_disk_pct;     /* … and this percent of the filesystem (the larger) */
 };
+
+/* Free and total bytes of the filesystem holding path (space.h); 0 or -errno. */
+typedef int (*ctl_fs_space_fn)(const char *path, uint64_t *ret_avail, uint64_t *ret_total);
 
 struct ctl {
     struct store *store;            /* borrowed; owned by cmd_serve.c */
@@ -43,6 +52,7 @@ struct ctl {
     struct ctl_golden *goldens;     /* golden snapshots being built (golden.c) */
     struct ctl_idle *idle;          /* auto-pause bookkeeping (idle.c) */
     struct ctl_net *net;            /* networking (netplane.c); NULL: not started */
+    ctl_fs_space_fn fs_space;       /* NULL: statvfs(3); tests inject a full disk */
 };
 
 /* Prepares c (zeroes it; the caller then sets store, set, host, base). Stopping and freeing
@@ -72,6 +82,7 @@ enum ctl_code {
     CTL_E_BOOT_FAILED,      /* the VM did not come up: msg */
     CTL_E_FAILED,           /* an operation failed and msg says how (shown to the caller) */
     CTL_E_INTERNAL,         /* our own failure: what + err are logged, not shown */
+    CTL_E_NO_SPACE,         /* the host's disk is under its free-space threshold: msg */
     CTL_CODE__COUNT
 };
 

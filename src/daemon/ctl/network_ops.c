@@ -14,13 +14,13 @@
 #include "common/timefmt.h"
 #include "daemon/ctl/ctl.h"
 #include "daemon/ctl/netplane.h"
+#include "daemon/ctl/quota.h"
 #include "daemon/ctl/sandbox_check.h"
 #include "daemon/ctl/sandbox_ops.h"
 #include "daemon/ctl/sandbox_row.h"
 #include "daemon/store/ids.h"
 #include "daemon/store/store.h"
 
-#define MAX_NETWORKS_PER_USER 256
 
 /* Where attach and detach are accepted (§3.8.5): live when running, stored when paused/error. */
 #define ATTACH_STATES                                                                            \
@@ -46,13 +46,9 @@ int ctl_network_resolve(struct ctl *ctx, const char *user_id, const char *ref,
 int ctl_network_create(struct ctl *ctx, const char *user_id, const char *name,
                        struct store_network *ret, struct ctl_error *e)
 {
-    struct store_network *v = NULL;
-    size_t n = 0;
-    uint64_t total = 0;
-    int r = store_network_list(ctx->store, user_id, 0, 0, &v, &n, &total);
-    free(v);
-    if (r == 0 && total >= MAX_NETWORKS_PER_USER)
-        return ctl_error_set(e, CTL_E_QUOTA, NULL, NULL, "network quota reached");
+    int r = ctl_quota_networks(ctx, user_id, e);
+    if (r < 0)
+        return r;
     struct store_network net = { .created_at = timefmt_now_ms() };
     snprintf(net.user_id, sizeof(net.user_id), "%s", user_id);
     snprintf(net.name, sizeof(net.name), "%s", name);

@@ -22,7 +22,9 @@
 #include "daemon/ctl/idle.h"
 #include "daemon/ctl/netplane.h"
 #include "daemon/ctl/network_ops.h"
+#include "daemon/ctl/quota.h"
 #include "daemon/ctl/sandbox_row.h"
+#include "daemon/ctl/space.h"
 #include "daemon/host/host.h"
 #include "daemon/log.h"
 #include "daemon/store/ids.h"
@@ -418,14 +420,16 @@ int ctl_sandbox_create(struct ctl *ctx, const struct ctl_caller *who,
     r = ctl_row_vm_layer(ctx, e);
     if (r < 0)
         return r;
-    if (ctx->set.max_sandboxes) {
-        uint64_t live;
-        r = ctl_row_count_live(ctx, who->user_id, &live);
-        if (r < 0)
-            return ctl_error_internal(e, "count sandboxes", r);
-        if (live >= ctx->set.max_sandboxes)
-            return ctl_error_set(e, CTL_E_QUOTA, NULL, NULL, "sandbox quota reached");
-    }
+    r = ctl_quota_sandboxes(ctx, who->user_id, e);
+    if (r == 0)
+        r = ctl_quota_host_vm(ctx, e);
+    /* the RAM file is sparse but fills as the guest touches memory (and at pause): room for
+     * the shape's RAM on top of the threshold; the thin disk is not reserved (docs/operations.md
+     * "Limits") */
+    if (r == 0)
+        r = ctl_space_check(ctx, who->req_id, "create", (uint64_t)cr->shape->mem_mib << 20, e);
+    if (r < 0)
+        return r;
     struct store_network nets[CTL_MAX_NETWORKS];
     size_t n_nets = 0;
     r = create_networks(ctx, who, cr, nets, &n_nets, e);

@@ -16,8 +16,10 @@
 #include "common/timefmt.h"
 #include "daemon/ctl/ctl.h"
 #include "daemon/ctl/netplane.h"
+#include "daemon/ctl/quota.h"
 #include "daemon/ctl/restore.h"
 #include "daemon/ctl/sandbox_row.h"
+#include "daemon/ctl/space.h"
 #include "daemon/log.h"
 #include "daemon/store/ids.h"
 #include "daemon/store/store.h"
@@ -248,6 +250,12 @@ int ctl_sandbox_fork(struct ctl *ctx, const struct ctl_caller *who, const char *
 {
     *ret_op = NULL;
     int r = ctl_row_vm_layer(ctx, e);
+    if (r == 0) /* the child is one more sandbox of the user's */
+        r = ctl_quota_sandboxes(ctx, who->user_id, e);
+    if (r == 0)
+        r = ctl_quota_host_vm(ctx, e);
+    if (r == 0)
+        r = ctl_space_check(ctx, who->req_id, "fork", 0, e);
     if (r < 0) {
         ctl_fork_req_release(req);
         return r;

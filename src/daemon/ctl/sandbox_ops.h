@@ -37,8 +37,8 @@ typedef void (*ctl_sandbox_done_fn)(void *ud, const struct ctl_error *e, const c
  * the 503/403 checks first, then the row (creating, intent running), its networks, and the
  * VM: a golden snapshot's restore or a cold boot, the guest's SSH keys and file system size.
  * Sync errors: CTL_E_INVALID/CTL_E_UNKNOWN_REF (shape, rootfs, networks[i].id),
- * CTL_E_UNAVAILABLE, CTL_E_QUOTA, CTL_E_NAME_TAKEN, CTL_E_NO_CAPACITY, CTL_E_INTERNAL; nothing
- * is stored for any of them but a failed join (the row turns failed). done then reports
+ * CTL_E_UNAVAILABLE, CTL_E_QUOTA, CTL_E_NAME_TAKEN, CTL_E_NO_CAPACITY (networks, or the host's
+ * host_max_vms: quota.h), CTL_E_NO_SPACE (space.h), CTL_E_INTERNAL; nothing is stored for any of them but a failed join (the row turns failed). done then reports
  * CTL_OK with the running row, CTL_E_BOOT_FAILED, or CTL_E_INVALID_STATE ("destroying") when
  * the sandbox was deleted meanwhile. */
 __attribute__((warn_unused_result))
@@ -64,18 +64,19 @@ void ctl_sandbox_destroy_vm(struct ctl *c, const char *id, const char *req_id);
 
 /* Pauses a running sandbox (running → pausing, then the host's pause into a new snapshot);
  * a paused or pausing one is left as it is. 0: read the row for where it is now.
- * CTL_E_NOT_FOUND, CTL_E_INVALID_STATE (not running), CTL_E_UNAVAILABLE, CTL_E_INTERNAL. */
+ * CTL_E_NOT_FOUND, CTL_E_INVALID_STATE (not running), CTL_E_UNAVAILABLE, CTL_E_NO_SPACE,
+ * CTL_E_INTERNAL. */
 __attribute__((warn_unused_result))
 int ctl_sandbox_pause(struct ctl *c, const struct ctl_caller *who, const char *id,
                       struct ctl_error *e);
 /* The pause step alone (auto-pause): running → pausing, then the host. 0; -ESTALE (not
- * running any more); -errno. */
+ * running any more); -ENOSPC (under the free-space threshold, space.h: nothing done); -errno. */
 int ctl_sandbox_pause_start(struct ctl *c, const char *id, const char *req_id);
 
 /* Resumes a paused (or error) sandbox from its snapshot in the background (up to 3 restore
  * attempts, then error); a running or resuming one is left alone, and a forking child is told
  * to run when its copy ends. 0: read the row for where it is now. CTL_E_NOT_FOUND,
- * CTL_E_INVALID_STATE, CTL_E_UNAVAILABLE, CTL_E_INTERNAL. */
+ * CTL_E_INVALID_STATE, CTL_E_UNAVAILABLE, CTL_E_NO_CAPACITY (host_max_vms), CTL_E_INTERNAL. */
 __attribute__((warn_unused_result))
 int ctl_sandbox_resume(struct ctl *c, const struct ctl_caller *who, const char *id,
                        struct ctl_error *e);
@@ -84,7 +85,8 @@ struct ctl_fork;
 /* Forks the paused sandbox src into a new one (§3.3.3): the child shares the source's
  * snapshot, gets its own address, joins the source's networks, and is restored (or stays
  * paused with start_paused). A source still pausing is waited for (up to 30 s). req is taken
- * over (released by the operation). Sync errors: CTL_E_UNAVAILABLE, CTL_E_INTERNAL. done
+ * over (released by the operation). Sync errors: CTL_E_UNAVAILABLE, CTL_E_QUOTA (the user's
+ * max_sandboxes), CTL_E_NO_CAPACITY (host_max_vms), CTL_E_NO_SPACE, CTL_E_INTERNAL. done
  * reports CTL_OK with the child's id, or CTL_E_NOT_FOUND, CTL_E_INVALID_STATE (the source is
  * not paused: live fork is not supported), CTL_E_NAME_TAKEN, CTL_E_NO_CAPACITY, CTL_E_FAILED,
  * CTL_E_INTERNAL. *ret_op (NULL when done already ran) lets the caller abandon it; it is

@@ -16,6 +16,7 @@
 #include "daemon/ctl/netplane.h"
 #include "daemon/ctl/sandbox_row.h"
 #include "daemon/ctl/snapdir.h"
+#include "daemon/ctl/space.h"
 #include "daemon/host/host.h"
 #include "daemon/log.h"
 #include "daemon/store/store.h"
@@ -89,6 +90,12 @@ static void on_paused(void *ud, const char *id, const struct host_result *res)
 /* running → pausing, then the host's pause. 0; -ESTALE (not running any more); -errno. */
 int ctl_sandbox_pause_start(struct ctl *ctx, const char *id, const char *req_id)
 {
+    /* the auto-pauser comes here too: under the free-space threshold a sandbox keeps running
+     * rather than write its snapshot into the host's last free space (ctl_sandbox_pause()
+     * asked first, for its typed error) */
+    struct ctl_error space;
+    if (ctl_space_check(ctx, req_id, "pause", 0, &space) < 0)
+        return -ENOSPC;
     struct pause_op *op = calloc(1, sizeof(*op));
     if (!op)
         return -ENOMEM;
@@ -125,6 +132,9 @@ int ctl_sandbox_pause(struct ctl *ctx, const struct ctl_caller *who, const char 
                             &s, e);
     if (r != 0)
         return r < 0 ? r : 0;
+    r = ctl_space_check(ctx, who->req_id, "pause", 0, e);
+    if (r < 0)
+        return r;
     r = ctl_sandbox_pause_start(ctx, id, who->req_id);
     if (r < 0 && r != -ESTALE) /* raced with another transition: report where it is */
         return ctl_error_internal(e, "pause", r);

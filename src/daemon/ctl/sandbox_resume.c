@@ -20,6 +20,7 @@
 #include "daemon/ctl/guest.h"
 #include "daemon/ctl/idle.h"
 #include "daemon/ctl/netplane.h"
+#include "daemon/ctl/quota.h"
 #include "daemon/ctl/sandbox_ops.h"
 #include "daemon/ctl/sandbox_row.h"
 #include "daemon/ctl/snapdir.h"
@@ -258,6 +259,9 @@ int ctl_sandbox_resume(struct ctl *ctx, const struct ctl_caller *who, const char
     }
     if (r == 1)
         return 0;
+    r = ctl_quota_host_vm(ctx, e);
+    if (r < 0)
+        return r;
     r = ctl_restore_start(ctx, id, s, who->req_id, NULL, 0, NULL, NULL);
     if (r < 0 && r != -ESTALE)
         return ctl_error_internal(e, "resume", r);

@@ -14,6 +14,7 @@
 #include "daemon/ctl/idle.h"
 #include "daemon/ctl/sandbox_ops.h"
 #include "daemon/ctl/sandbox_row.h"
+#include "daemon/ctl/space.h"
 #include "daemon/host/host.h"
 #include "daemon/store/store.h"
 
@@ -134,7 +135,11 @@ int ctl_sandbox_file_put_start(struct ctl *c, const char *id, const char *path, 
 {
     if (!c->host)
         return ctl_row_vm_layer(c, e);
-    int r = host_vm_file_put_start(c->host, id, path, mode, ops, ud, ret_stream);
+    /* an upload grows the sandbox's disk layer in the data dir */
+    int r = ctl_space_check(c, NULL, "upload", 0, e);
+    if (r < 0)
+        return r;
+    r = host_vm_file_put_start(c->host, id, path, mode, ops, ud, ret_stream);
     return r < 0 ? start_failed(e, r, "files") : 0;
 }
 

@@ -54,7 +54,8 @@ void ctl_exec_free(struct ctl_exec *x);
 
 /* Starts an upload of path (mode) / a download of path in running sandbox id (the caller ran
  * ctl_sandbox_stream_check()); ops and ud as host_vm_file_put_start() / host_vm_file_get().
- * 0 with *ret_stream; or CTL_E_UNAVAILABLE (the VM is not reachable), CTL_E_INTERNAL. */
+ * 0 with *ret_stream; or CTL_E_UNAVAILABLE (the VM is not reachable), CTL_E_NO_SPACE (an
+ * upload under the free-space threshold, space.h), CTL_E_INTERNAL. */
 __attribute__((warn_unused_result))
 int ctl_sandbox_file_put_start(struct ctl *c, const char *id, const char *path, uint32_t mode,
                                const struct agent_stream_ops *ops, void *ud,

@@ -75,6 +75,8 @@ struct host_config {
                                    "/sys/fs/cgroup/hearth"; "": no cgroups */
     bool keep_run_dirs;         /* destroy and host_free() leave run dirs (logs) in place:
                                    `hearthd vm run --keep` */
+    uint64_t console_log_max;   /* each VM's console.log is capped here, the older part kept
+                                   in console.log.1 (console_log.h); 0: 4 MiB */
 };
 
 struct host_vm_spec {

@@ -194,6 +194,8 @@ struct host {
     unsigned warm_next;
     struct hvm_flatten *flattens;    /* host_snapshot_flatten() jobs running */
     bool keep_dirs;              /* host_config.keep_run_dirs */
+    uint64_t console_max;        /* console.log cap in bytes (console_log.c) */
+    struct event *ev_console;    /* owned: the periodic check of every console log */
 };
 
 /* A background host_snapshot_flatten(): qemu-img info, then qemu-img convert. */

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "daemon/host/cgroup.h"
+#include "daemon/host/console_log.h"
 
 #define HOST_ERR_STR_(name, str) [name] = str,
 static const char *const host_err_names[] = { HOST_ERR_TABLE(HOST_ERR_STR_) };
@@ -208,9 +209,14 @@ int host_new(struct event_base *base, const struct host_config *c, struct host *
         r = -ENOMEM;
         goto out_free;
     }
+    if ((r = console_log_start(h, c->console_log_max)) < 0)
+        goto out_free;
     *ret = h;
     return 0;
 out_free:
+    console_log_stop(h);
+    if (h->ev_defer)
+        event_free(h->ev_defer);
     free(h);
     return r;
 }
@@ -231,6 +237,7 @@ static void host_release(struct host *h)
     }
     if (h->ev_defer)
         event_free(h->ev_defer);
+    console_log_stop(h);
     free(h);
 }
 

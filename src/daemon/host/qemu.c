@@ -201,7 +201,10 @@ int qemu_argv_build(const struct qemu_config *c, char ***ret_argv)
     strv_addf(&s, "console=ttyS0 root=/dev/vda rw init=%s quiet panic=-1 reboot=t%s%s%s", init,
               tcg_args, c->extra_append && *c->extra_append ? " " : "",
               c->extra_append ? c->extra_append : "");
-    strv_opt(&s, "-serial", "file:%s/console.log", d);
+    /* append=on (O_APPEND): host/console_log.c truncates the file to cap it, and QEMU's next
+     * write must land at the new end, not at its old offset (a sparse file as big as before) */
+    strv_opt(&s, "-chardev", "file,id=console,path=%s/console.log,append=on", d);
+    strv_opt(&s, "-serial", "chardev:console");
     /* cache=writeback: guest flushes reach the host disk, so a paused sandbox's layer survives
      * a host crash; the cost is paid only when the guest fsyncs. */
     strv_opt(&s, "-drive", "id=root,file=%s/disk.qcow2,format=qcow2,if=none,cache=writeback", d);

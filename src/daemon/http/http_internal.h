@@ -100,6 +100,13 @@ struct http_server {
     struct event *done_ev;       /* owned: runs the shutdown callback */
     http_shutdown_fn on_shutdown;
     void *shutdown_ud;
+    /* accept() failing for want of fds or memory (server.c) */
+    struct event *accept_timer;  /* owned: ends the pause of every listener */
+    bool accept_paused;
+    http_accept_error_fn on_accept_error;
+    void *accept_error_ud;
+    unsigned long accept_errors; /* since the last report */
+    int64_t accept_reported_us;  /* monotonic time of the last report; 0 = never */
 };
 
 /* conn.c */

@@ -11,6 +11,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/mono.h"
+
 void http_limits_default(struct http_limits *l)
 {
     *l = (struct http_limits){
@@ -55,6 +57,47 @@ static void on_shutdown_deadline(evutil_socket_t fd, short what, void *ud)
     abort_all(ud);
 }
 
+static void on_accept_resume(evutil_socket_t fd, short what, void *ud)
+{
+    struct http_server *srv = ud;
+    srv->accept_paused = false;
+    if (srv->draining)
+        return; /* shutdown disabled them for good */
+    for (unsigned i = 0; i < srv->nlisteners; i++)
+        evconnlistener_enable(srv->listeners[i]);
+}
+
+/* libevent calls this for an accept() error it cannot retry at once (EAGAIN, EINTR and
+ * ECONNABORTED it swallows). Without it, it only warns, and with EMFILE the listening socket
+ * stays readable: the loop spins at 100% CPU until some fd closes. */
+static void on_accept_error(struct evconnlistener *l, void *ud)
+{
+    struct http_server *srv = ud;
+    int err = EVUTIL_SOCKET_ERROR();
+    srv->accept_errors++;
+    if (!srv->accept_paused) {
+        srv->accept_paused = true;
+        for (unsigned i = 0; i < srv->nlisteners; i++)
+            evconnlistener_disable(srv->listeners[i]);
+        struct timeval tv = { 0, HTTP_ACCEPT_PAUSE_MS * 1000 };
+        evtimer_add(srv->accept_timer, &tv);
+    }
+    int64_t now = mono_now_us();
+    if (srv->accept_reported_us && now - srv->accept_reported_us < HTTP_ACCEPT_REPORT_MS * 1000LL)
+        return;
+    srv->accept_reported_us = now;
+    unsigned long n = srv->accept_errors;
+    srv->accept_errors = 0;
+    if (srv->on_accept_error)
+        srv->on_accept_error(err > 0 ? -err : -EIO, n, srv->accept_error_ud);
+}
+
+void http_server_set_accept_error(struct http_server *srv, http_accept_error_fn fn, void *ud)
+{
+    srv->on_accept_error = fn;
+    srv->accept_error_ud = ud;
+}
+
 struct http_server *http_server_new(struct event_base *base, const struct http_limits *limits,
                                     http_handler_fn handler, void *ud)
 {
@@ -70,7 +113,8 @@ struct http_server *http_server_new(struct event_base *base, const struct http_l
     srv->ud = ud;
     srv->shutdown_timer = evtimer_new(base, on_shutdown_deadline, srv);
     srv->done_ev = event_new(base, -1, 0, on_done_ev, srv);
-    if (!srv->shutdown_timer || !srv->done_ev) {
+    srv->accept_timer = evtimer_new(base, on_accept_resume, srv);
+    if (!srv->shutdown_timer || !srv->done_ev || !srv->accept_timer) {
         http_server_free(srv);
         return NULL;
     }
@@ -102,6 +146,9 @@ static int add_listener(struct http_server *srv, struct evconnlistener *l)
         evconnlistener_free(l);
         return -ENOSPC;
     }
+    evconnlistener_set_error_cb(l, on_accept_error);
+    if (srv->accept_paused)
+        evconnlistener_disable(l);
     srv->listeners[srv->nlisteners++] = l;
     return 0;
 }
@@ -205,5 +252,7 @@ void http_server_free(struct http_server *srv)
         event_free(srv->shutdown_timer);
     if (srv->done_ev)
         event_free(srv->done_ev);
+    if (srv->accept_timer)
+        event_free(srv->accept_timer);
     free(srv);
 }

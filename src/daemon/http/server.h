@@ -55,6 +55,18 @@ typedef char *(*http_error_body_fn)(int status, const char *code, const char *ms
 /* Sets the formatter; without one, protocol errors are answered in plain text. */
 void http_server_set_error_body(struct http_server *srv, http_error_body_fn fn);
 
+/* Called from the loop when accept() fails for want of a resource (EMFILE, ENFILE, ENOBUFS,
+ * ENOMEM: err is its -errno), at most once per HTTP_ACCEPT_REPORT_MS, with how many failures
+ * there were since the last call (this one included). Whatever the callback does, every
+ * listener stops accepting for HTTP_ACCEPT_PAUSE_MS after such a failure, so a process out of
+ * file descriptors waits for connections to close instead of spinning on a listening socket
+ * that stays readable; pending clients wait in the kernel's backlog. */
+#define HTTP_ACCEPT_PAUSE_MS 250
+#define HTTP_ACCEPT_REPORT_MS 10000
+typedef void (*http_accept_error_fn)(int err, unsigned long count, void *ud);
+/* Sets the report callback (NULL: none; the pause happens anyway). */
+void http_server_set_accept_error(struct http_server *srv, http_accept_error_fn fn, void *ud);
+
 /* Binds and listens on host:port (numeric IPv4/IPv6 address; NULL means 127.0.0.1; port 0 picks
  * an ephemeral port, see http_server_port). Returns 0 or -errno (-EADDRINUSE, -EINVAL …). */
 __attribute__((warn_unused_result))

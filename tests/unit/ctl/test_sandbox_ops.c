@@ -256,9 +256,17 @@ TEST(create_quota_and_unknown_network_store_nothing)
     create_req(&c, &cr);
     CHECK_EQ(ctl_sandbox_create(&c.ctl, &alice, &cr, on_done, &d, &e), -EDQUOT);
     CHECK_EQ(e.code, CTL_E_QUOTA);
-    CHECK_STR(e.msg, "sandbox quota reached");
+    CHECK_STR(e.msg, "sandbox quota reached: at most 1 sandboxes that are not destroyed or "
+                     "failed; destroy one first");
     CHECK_EQ(d.calls, 0);
     CHECK_EQ(count_rows(&c), 1);
+    /* a fork's child counts too */
+    struct ctl_fork_req fr = { 0 };
+    struct ctl_fork *op = NULL;
+    CHECK_EQ(ctl_sandbox_fork(&c.ctl, &alice, id, &fr, on_done, &d, &op, &e), -EDQUOT);
+    CHECK_EQ(e.code, CTL_E_QUOTA);
+    CHECK(op == NULL);
+    CHECK_EQ(d.calls, 0);
     cfx_close(&c);
 }
 
@@ -437,6 +445,86 @@ TEST(streams_need_a_running_sandbox_and_a_reachable_vm)
                                         &e),
              -EAGAIN);
     CHECK_EQ(e.code, CTL_E_UNAVAILABLE);
+    cfx_settle(&c);
+    CHECK_EQ(ends, 0);
+    cfx_close(&c);
+}
+
+/* ---- the free-space guard (ctl/space.h) on every guarded operation ---- */
+
+static uint64_t fake_avail, fake_total;
+
+static int fake_fs(const char *path, uint64_t *ret_avail, uint64_t *ret_total)
+{
+    if (fake_total == 0)
+        return -EIO;
+    *ret_avail = fake_avail;
+    *ret_total = fake_total;
+    return 0;
+}
+
+TEST(low_disk_refuses_create_pause_fork_and_upload_before_anything_changes)
+{
+    struct cfx c;
+    if (!cfx_open(&c) || !cfx_host(&c))
+        return;
+    snprintf(c.ctl.set.data_dir, sizeof(c.ctl.set.data_dir), "%s", c.root);
+    c.ctl.set.min_free_disk_mib = 2048;
+    c.ctl.set.min_free_disk_pct = 5;
+    c.ctl.fs_space = fake_fs;
+    fake_total = 100ull << 30;          /* 5% = 5 GiB: the larger threshold */
+    fake_avail = 4ull << 30;
+    char running[STORE_ID_SIZE], paused[STORE_ID_SIZE];
+    CHECK(put_row(&c, "r", STORE_RUNNING, running));
+    CHECK(put_row(&c, "p", STORE_PAUSED, paused));
+    struct ctl_create_req cr;
+    struct ctl_error e;
+    struct done_rec d = { 0 };
+    create_req(&c, &cr);
+    CHECK_EQ(ctl_sandbox_create(&c.ctl, &alice, &cr, on_done, &d, &e), -ENOSPC);
+    CHECK_EQ(e.code, CTL_E_NO_SPACE);
+    CHECK_STR(ctl_code_to_string(e.code), "insufficient_storage");
+    CHECK(strstr(e.msg, "not enough free disk space on this host to create") != NULL);
+    CHECK_EQ(count_rows(&c), 2);
+    CHECK_EQ(ctl_sandbox_pause(&c.ctl, &alice, running, &e), -ENOSPC);
+    CHECK_EQ(e.code, CTL_E_NO_SPACE);
+    CHECK_EQ(row_state(&c, running), STORE_RUNNING);
+    /* the auto-pauser's path alone */
+    CHECK_EQ(ctl_sandbox_pause_start(&c.ctl, running, NULL), -ENOSPC);
+    CHECK_EQ(row_state(&c, running), STORE_RUNNING);
+    struct ctl_fork_req fr = { 0 };
+    struct ctl_fork *op = NULL;
+    CHECK_EQ(ctl_sandbox_fork(&c.ctl, &alice, paused, &fr, on_done, &d, &op, &e), -ENOSPC);
+    CHECK_EQ(e.code, CTL_E_NO_SPACE);
+    CHECK(op == NULL);
+    CHECK_EQ(d.calls, 0);
+    struct agent_stream_ops ops = { .on_data = no_data, .on_end = no_end };
+    int ends = 0;
+    uint32_t stream = 0;
+    CHECK_EQ(ctl_sandbox_file_put_start(&c.ctl, running, "/tmp/f", 0644, &ops, &ends, &stream,
+                                        &e),
+             -ENOSPC);
+    CHECK_EQ(e.code, CTL_E_NO_SPACE);
+    /* downloads and execs are not guarded: they write nothing on the host */
+    CHECK_EQ(ctl_sandbox_file_get_start(&c.ctl, running, "/etc/hostname", &ops, &ends, &stream,
+                                        &e),
+             -EAGAIN);
+    CHECK_EQ(e.code, CTL_E_UNAVAILABLE);
+    /* 5.5 GiB free: an upload (nothing reserved) passes the guard; a create of a 1 GiB shape,
+     * whose RAM file may fill, does not */
+    fake_avail = 5632ull << 20;
+    CHECK_EQ(ctl_sandbox_file_put_start(&c.ctl, running, "/tmp/f", 0644, &ops, &ends, &stream,
+                                        &e),
+             -EAGAIN);
+    CHECK_EQ(e.code, CTL_E_UNAVAILABLE);
+    create_req(&c, &cr);
+    CHECK_EQ(ctl_sandbox_create(&c.ctl, &alice, &cr, on_done, &d, &e), -ENOSPC);
+    CHECK_EQ(count_rows(&c), 2);
+    /* a filesystem that cannot be read does not block (the guard never invents a failure) */
+    fake_total = 0;
+    CHECK_EQ(ctl_sandbox_file_put_start(&c.ctl, running, "/tmp/f", 0644, &ops, &ends, &stream,
+                                        &e),
+             -EAGAIN);
     cfx_settle(&c);
     CHECK_EQ(ends, 0);
     cfx_close(&c);

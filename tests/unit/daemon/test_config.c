@@ -32,7 +32,7 @@ TEST(defaults)
     CHECK_STR(c.metrics_host, "127.0.0.1");
     CHECK_EQ(c.metrics_port, 9464);
     CHECK_EQ(c.log_level, LOG_LEVEL_INFO);
-    CHECK_EQ(c.max_sandboxes, 0);
+    CHECK_EQ(c.max_sandboxes, 32);
     CHECK_EQ(c.max_disk_mib, 262144);
     CHECK_EQ(c.bandwidth_quota_bytes, 5368709120LL);
     CHECK_EQ(c.retention_hours, 168);
@@ -332,4 +332,63 @@ TEST(network_safety_keys)
     CHECK_EQ(parse("net_uplink_cidr = 169.254.90.4/30\n", &c, err, sizeof(err)), 0);
     CHECK_EQ(config_net_uplink(&c, &aut), 0xa9fe5a04u);
     CHECK(!aut);
+}
+
+/* The resource-safety block (docs/operations.md "Limits"): defaults, every key, and values
+ * out of range, negative, fractional, with units or overflowing. */
+TEST(resource_safety_keys)
+{
+    struct hd_config c;
+    char err[512];
+    config_defaults(&c);
+    CHECK_EQ(c.max_networks, 16);
+    CHECK_EQ(c.max_disks, 16);
+    CHECK_EQ(c.max_templates, 16);
+    CHECK_EQ(c.max_concurrent_builds, 2);
+    CHECK_EQ(c.host_max_vms, 0);
+    CHECK_EQ(c.host_mem_reserve_mib, 1024);
+    CHECK_EQ(c.min_free_disk_mib, 2048);
+    CHECK_EQ(c.min_free_disk_pct, 5);
+    CHECK_EQ(c.console_log_max_bytes, 4194304);
+    CHECK_EQ(c.max_open_files, 0);
+    CHECK_EQ(c.http_stall_timeout_s, 60);
+    const char *text = "max_sandboxes = 0\nmax_networks = 3\nmax_disks = 4\nmax_templates = 5\n"
+                       "max_concurrent_builds = 1\nhost_max_vms = 7\nhost_mem_reserve_mib = 0\n"
+                       "min_free_disk_mib = 0\nmin_free_disk_pct = 90\n"
+                       "console_log_max_bytes = 65536\nmax_open_files = 256\n"
+                       "http_stall_timeout_s = 1\n";
+    int r = parse(text, &c, err, sizeof(err));
+    if (r)
+        harness_fail(__FILE__, __LINE__, "%s", err);
+    CHECK_EQ(c.max_sandboxes, 0);
+    CHECK_EQ(c.max_networks, 3);
+    CHECK_EQ(c.max_disks, 4);
+    CHECK_EQ(c.max_templates, 5);
+    CHECK_EQ(c.max_concurrent_builds, 1);
+    CHECK_EQ(c.host_max_vms, 7);
+    CHECK_EQ(c.host_mem_reserve_mib, 0);
+    CHECK_EQ(c.min_free_disk_mib, 0);
+    CHECK_EQ(c.min_free_disk_pct, 90);
+    CHECK_EQ(c.console_log_max_bytes, 65536);
+    CHECK_EQ(c.max_open_files, 256);
+    CHECK_EQ(c.http_stall_timeout_s, 1);
+    static const char *const bad[] = {
+        "max_networks = -1\n", "max_networks = 65537\n", "max_disks = 1.5\n",
+        "max_templates = 1e3\n", "max_concurrent_builds = 1025\n", "host_max_vms = 100001\n",
+        "host_max_vms = 0x10\n", "host_mem_reserve_mib = 1GiB\n", "min_free_disk_mib = \n",
+        "min_free_disk_pct = 91\n", "min_free_disk_pct = 5%\n",
+        "console_log_max_bytes = 65535\n", "console_log_max_bytes = 1073741825\n",
+        "console_log_max_bytes = 99999999999999999999999\n", "max_open_files = 1048577\n",
+        "http_stall_timeout_s = 0\n", "http_stall_timeout_s = 3601\n",
+        "http_stall_timeout_s = +5\n",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char key[64];
+        snprintf(key, sizeof(key), "%.*s", (int)strcspn(bad[i], " "), bad[i]);
+        char want[96];
+        snprintf(want, sizeof(want), "bad value for '%s'", key);
+        r = parse(bad[i], &c, err, sizeof(err));
+        if (r != -EINVAL || !strstr(err, want))
+            harness_fail(__FILE__, __LINE__, "case %zu: r=%d err='%s'", i, r, err);
+    }
 }

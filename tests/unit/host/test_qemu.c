@@ -43,10 +43,12 @@ TEST(argv_tcg)
     CHECK_STR(argv_after(argv, "-kernel", 0), "/img/vmlinux");
     CHECK_STR(argv_after(argv, "-append", 0),
               "console=ttyS0 root=/dev/vda rw init=/sbin/hearth-agent quiet panic=-1 reboot=t noapictimer no_timer_check");
-    CHECK_STR(argv_after(argv, "-serial", 0), "file:/run/vm1/console.log");
+    CHECK_STR(argv_after(argv, "-serial", 0), "chardev:console");
+    CHECK_STR(argv_after(argv, "-chardev", 0),
+              "file,id=console,path=/run/vm1/console.log,append=on");
     CHECK_STR(argv_after(argv, "-drive", 0),
               "id=root,file=/run/vm1/disk.qcow2,format=qcow2,if=none,cache=writeback");
-    CHECK_STR(argv_after(argv, "-chardev", 0),
+    CHECK_STR(argv_after(argv, "-chardev", 1),
               "socket,id=agent,path=/run/vm1/agent.sock,server=on,wait=off");
     CHECK_STR(argv_after(argv, "-device", 2), "virtserialport,chardev=agent,name=hearth.agent");
     CHECK_STR(argv_after(argv, "-qmp", 0), "unix:/run/vm1/qmp.sock,server=on,wait=off");

@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -289,6 +290,8 @@ struct tserver {
 static int tsrv_notify_fd = -1;
 static struct event_base *tsrv_base; /* in the child: the server's loop */
 static bool tsrv_use_fd; /* listen through http_server_listen_fd() instead */
+static http_accept_error_fn tsrv_accept_error; /* set before tsrv_start(): the server's report */
+static unsigned tsrv_nofile; /* set before tsrv_start(): the child's RLIMIT_NOFILE; 0 = as is */
 
 /* For handlers: report an event line to the test. */
 static inline void tsrv_event(const char *line)
@@ -335,6 +338,16 @@ static inline bool tsrv_start(struct tserver *ts, const struct http_limits *limi
         if (!ch.srv)
             _exit(3);
         http_server_set_error_body(ch.srv, jsend_protocol_error_body);
+        if (tsrv_accept_error)
+            http_server_set_accept_error(ch.srv, tsrv_accept_error, NULL);
+        if (tsrv_nofile) {
+            struct rlimit rl;
+            if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+                _exit(5);
+            rl.rlim_cur = tsrv_nofile;
+            if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+                _exit(5);
+        }
         if (tsrv_use_fd) {
             int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
             struct sockaddr_in sa = { .sin_family = AF_INET };
