@@ -18,6 +18,8 @@ packages=(
     curl jq python3 iproute2 nftables dnsmasq-base
     # networking: nftables and rtnetlink from hearthd, DNS packets
     libnftables-dev libmnl-dev libldns-dev
+    # QEMU confinement: capabilities dropped before exec (docs/security.md)
+    libcap-dev
 )
 
 missing=()

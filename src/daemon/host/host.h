@@ -75,6 +75,13 @@ struct host_config {
                                    "/sys/fs/cgroup/hearth"; "": no cgroups */
     bool keep_run_dirs;         /* destroy and host_free() leave run dirs (logs) in place:
                                    `hearthd vm run --keep` */
+    /* QEMU's confinement (docs/security.md): on unless no_jail. Each QEMU runs as its own
+     * uid from [jail_uid_base, jail_uid_base + jail_uid_count) (0: 200000 and 65536), in a
+     * mount namespace that shows only its run dir, kernel, disk chain, /usr and a few /dev
+     * nodes, with no capabilities, no_new_privs and QEMU's strictest -sandbox. Needs root. */
+    bool no_jail;
+    uint32_t jail_uid_base;
+    uint32_t jail_uid_count;
 };
 
 struct host_vm_spec {
@@ -253,6 +260,20 @@ bool host_cgroups(struct host *h, char *note, size_t len);
 /* Removes cgroups under cgroup_root that no VM of this host claims and no process holds (after
  * reconcile destroyed the orphans). Returns how many, or -errno; 0 when cgroups are off. */
 int host_cgroup_prune(struct host *h);
+
+/* Usage of a VM's cgroup (struct cgroup_stats of cgroup.h, repeated so callers need not
+ * include it): a counter the cgroup layout cannot tell is UINT64_MAX. */
+struct host_vm_usage {
+    uint64_t cpu_usage_ns;      /* CPU time of QEMU (every vCPU and thread), ns */
+    uint64_t memory_current;    /* bytes charged now: QEMU's own plus guest RAM touched */
+    uint64_t memory_peak;       /* high-water mark, bytes */
+    uint64_t pids_current;      /* QEMU's threads */
+};
+/* Reads the usage of VM id's cgroup (blocking reads of cgroupfs, microseconds). 0; -ENOENT (no
+ * such VM running, or VMs get no cgroups); -EINVAL (bad id). */
+int host_vm_usage(struct host *h, const char *id, struct host_vm_usage *ret);
+/* Whether VMs run confined (host_config.no_jail unset), with the uid range. */
+bool host_jailed(struct host *h, uint32_t *ret_uid_base, uint32_t *ret_uid_count);
 
 /* True when VM id exists here and is running (READY seen, QEMU alive). */
 bool host_vm_running(struct host *h, const char *id);

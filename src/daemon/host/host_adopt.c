@@ -59,6 +59,13 @@ void host_vm_adopt(struct host *h, const char *id, host_done_fn done, void *ud)
         hvm_start_failed(vm, &res);
         return;
     }
+    struct herr je = { 0 };
+    if (hvm_jail_adopt(vm, pid, &je) < 0) {
+        close(pidfd);
+        hvm_result_set(&res, HOST_E_INVALID, je.code, "%s", je.msg);
+        hvm_start_failed(vm, &res);
+        return;
+    }
     vm->qemu.pid = pid;
     vm->qemu.pidfd = pidfd;
     vm->nic = cmdline_has(pid, "virtio-net-device"); /* a pause must record it */
