@@ -40,6 +40,10 @@ void config_defaults(struct hd_config *cfg)
     cfg->net_sandbox_prefix = 16;
     cfg->net_networks_net = 0x0a590000u; /* 10.89.0.0/16 */
     cfg->net_networks_prefix = 16;
+    /* confinement of QEMU */
+    cfg->jail = true;
+    cfg->jail_uid_base = 200000;
+    cfg->jail_uid_count = 65536;
 }
 
 __attribute__((format(printf, 3, 4)))
@@ -214,6 +218,19 @@ static int set_golden(struct hd_config *cfg, const char *v, const char **why)
         cfg->golden = true;
     else if (strcmp(v, "off") == 0 || strcmp(v, "false") == 0)
         cfg->golden = false;
+    else
+        return -EINVAL;
+    return 0;
+}
+
+/* confinement of QEMU (docs/security.md) */
+static int set_jail(struct hd_config *cfg, const char *v, const char **why)
+{
+    *why = "expected on or off";
+    if (strcmp(v, "on") == 0 || strcmp(v, "true") == 0)
+        cfg->jail = true;
+    else if (strcmp(v, "off") == 0 || strcmp(v, "false") == 0)
+        cfg->jail = false;
     else
         return -EINVAL;
     return 0;
@@ -412,6 +429,12 @@ static const struct {
       INT_KEY(retention_hours, 1, 87600, "expected an integer from 1 to 87600 (hours)") },
     { "shutdown_timeout_s", NULL,
       INT_KEY(shutdown_timeout_s, 0, 3600, "expected an integer from 0 to 3600 (seconds)") },
+    /* confinement of QEMU */
+    { "jail", set_jail, NULL },
+    { "jail_uid_base", NULL,
+      INT_KEY(jail_uid_base, 1000, 4000000000u, "expected an integer from 1000 to 4000000000") },
+    { "jail_uid_count", NULL,
+      INT_KEY(jail_uid_count, 1, 16777216, "expected an integer from 1 to 16777216") },
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 

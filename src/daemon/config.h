@@ -52,6 +52,10 @@ struct hd_config {
     unsigned net_networks_prefix;
     uint32_t dns_upstreams[3];            /* dns_upstream = "" → /etc/resolv.conf's */
     size_t n_dns_upstreams;
+    /* confinement of QEMU (docs/security.md) */
+    bool jail;                            /* jail = on | off (default on) */
+    uint32_t jail_uid_base;               /* jail_uid_base = 200000 (first uid of the range) */
+    uint32_t jail_uid_count;              /* jail_uid_count = 65536 (base + count <= 2^32-1) */
 };
 
 /* Fills cfg with every default. */

@@ -284,7 +284,9 @@ static int start_host(struct hd_ctx *hd)
         sizeof(run_root))
         return -ENAMETOOLONG;
     struct host_config hc = { .images_dir = hd->ctl.set.images_dir, .run_root = run_root,
-                              .accel = hd->cfg.accel, .cgroup_root = hd->cfg.cgroup_root };
+                              .accel = hd->cfg.accel, .cgroup_root = hd->cfg.cgroup_root,
+                              .no_jail = !hd->cfg.jail, .jail_uid_base = hd->cfg.jail_uid_base,
+                              .jail_uid_count = hd->cfg.jail_uid_count };
     struct stat st;
     int r = 0;
     if (mkdir(run_root, 0700) < 0 && errno != EEXIST)
@@ -312,6 +314,13 @@ static int start_host(struct hd_ctx *hd)
     else if (note[0])
         log_warn(NULL, "vm cgroups lack some limits", "{s:s,s:s}", "cgroup_root",
                  hd->cfg.cgroup_root, "why", note);
+    uint32_t uid_base, uid_count;
+    if (host_jailed(hd->host, &uid_base, &uid_count))
+        log_info(NULL, "vms run jailed", "{s:I,s:I}", "jail_uid_base", (json_int_t)uid_base,
+                 "jail_uid_count", (json_int_t)uid_count);
+    else
+        log_warn(NULL, "vms run without the jail: each qemu runs as root with every "
+                 "capability (jail = off)", NULL);
     return reconcile_run(&hd->ctl);
 }
 
