@@ -93,7 +93,8 @@ struct host_vm_spec {
     uint64_t disk_mib;          /* virtual disk size; 0: the image's size; smaller than the
                                    image: HOST_E_INVALID. Growing the disk does not grow the
                                    filesystem (resize2fs in the guest) */
-    uint32_t cpu_quota_pct;     /* cpu.max cap in percent of one CPU; 0: uncapped */
+    uint32_t cpu_quota_pct;     /* cpu.max cap in percent of one CPU; 0: vcpus * 100 + 50
+                                   (the vCPUs and half a CPU for QEMU's own threads) */
     const char *extra_append;   /* extra kernel arguments, may be NULL */
     int boot_timeout_ms;        /* 0: the host's default */
     /* Restore instead of boot (docs/snapshots.md): the VM starts from the snapshot directory

@@ -418,3 +418,51 @@ int jail_enter(const struct jail_plan *p)
         r = drop_privileges(p);
     return r;
 }
+
+/* --- hearthd's own bounding set --- */
+
+/* What hearthd does with each (docs/security.md keeps the same table). */
+static const cap_value_t daemon_caps[] = {
+    CAP_SYS_ADMIN,        /* QEMU's mount namespace, pivot_root; network namespaces */
+    CAP_NET_ADMIN,        /* taps, veths, routes, nftables */
+    CAP_NET_BIND_SERVICE, /* the sandboxes' DNS on port 53; an API port below 1024 */
+    CAP_SETUID,           /* QEMU's jail uid */
+    CAP_SETGID,           /* its gid, no supplementary groups */
+    CAP_SETPCAP,          /* emptying QEMU's bounding set */
+    CAP_CHOWN,            /* run dirs and disk layers to the jail uid, snapshots back */
+    CAP_FOWNER,           /* making a QEMU-written snapshot file readable for a clone */
+    CAP_DAC_OVERRIDE,     /* run dirs owned by jail uids (0700): logs, sockets, removal */
+    CAP_KILL,             /* signals to QEMUs of other uids */
+    CAP_SYS_RESOURCE,     /* RLIMIT_NOFILE above the hard limit */
+};
+
+int jail_daemon_bounding(void)
+{
+    int n = 0;
+    for (unsigned c = 0; c < (unsigned)cap_max_bits(); c++) {
+        bool keep = false;
+        for (size_t i = 0; i < sizeof(daemon_caps) / sizeof(daemon_caps[0]); i++)
+            keep |= daemon_caps[i] == (cap_value_t)c;
+        if (keep || !CAP_IS_SUPPORTED(c) || cap_get_bound((cap_value_t)c) != 1)
+            continue;
+        if (cap_drop_bound((cap_value_t)c) < 0)
+            return -errno;
+        n++;
+    }
+    return n;
+}
+
+void jail_daemon_caps(char *out, size_t len)
+{
+    size_t o = 0;
+    if (len)
+        out[0] = 0;
+    for (size_t i = 0; i < sizeof(daemon_caps) / sizeof(daemon_caps[0]) && o < len; i++) {
+        char *name = cap_to_name(daemon_caps[i]);
+        int w = snprintf(out + o, len - o, "%s%s", i ? " " : "", name ? name : "?");
+        cap_free(name);
+        if (w < 0)
+            break;
+        o += (size_t)w;
+    }
+}

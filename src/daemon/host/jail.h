@@ -101,3 +101,13 @@ int jail_chown_at(const char *dir, const char *name, uid_t uid, gid_t gid);
  * ambient, inheritable, permitted and effective sets, and becomes uid:gid with no
  * supplementary groups. 0 or -errno (a line naming the failed step went to fd 2). */
 int jail_enter(const struct jail_plan *p);
+
+/* hearthd's own capabilities (docs/security.md "hearthd's capabilities"): drops every
+ * capability but those hearthd needs from its bounding set, so no program it runs (qemu-img;
+ * QEMU with jail = off) can hold any other, even as root. hearthd's own effective set is left
+ * as it is. Returns the number dropped, or -errno (-EPERM without CAP_SETPCAP: nothing
+ * changed). */
+int jail_daemon_bounding(void);
+/* The capabilities jail_daemon_bounding() keeps, as names ("cap_net_admin", ...), into out
+ * (space-separated). */
+void jail_daemon_caps(char *out, size_t len);
