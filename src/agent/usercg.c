@@ -57,10 +57,14 @@ static uint64_t mem_total_mib(void)
 void usercg_setup(void)
 {
     int r;
-    /* the controllers must be handed down before the child has any process */
-    if ((r = write_file("/sys/fs/cgroup/cgroup.subtree_control", "+pids +memory")) < 0)
-        agent_log("cannot enable the pids and memory cgroup controllers: %s, ignoring",
-                  strerror(-r));
+    /* the controllers must be handed down before the child has any process; with cpu the
+     * whole cgroup weighs as much as the agent does, so however many processes a command
+     * forks, the agent keeps about half the CPU to answer the host */
+    static const char *const ctrls[] = { "+pids", "+memory", "+cpu" };
+    for (size_t i = 0; i < sizeof(ctrls) / sizeof(ctrls[0]); i++)
+        if ((r = write_file("/sys/fs/cgroup/cgroup.subtree_control", ctrls[i])) < 0)
+            agent_log("cannot enable the cgroup controller '%s': %s, ignoring", ctrls[i] + 1,
+                      strerror(-r));
     if (mkdir(USERCG_DIR, 0755) < 0 && errno != EEXIST) {
         agent_log("cannot create '%s': %s; commands run without limits", USERCG_DIR,
                   strerror(errno));

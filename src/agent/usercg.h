@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* usercg.h: the guest cgroup every user command runs in (/sys/fs/cgroup/hearth-user), with a
- * pids.max and a memory.max below the guest's RAM, so a fork bomb or a memory hog in the guest
- * stops at its limits while the agent (PID 1, outside it) keeps answering the host
+ * pids.max and a memory.max below the guest's RAM, and the cpu controller on, so a fork bomb
+ * or a memory hog in the guest stops at its limits while the agent (PID 1, outside it) keeps
+ * its share of the CPU and answers the host
  * (docs/security.md). */
 #pragma once
 
