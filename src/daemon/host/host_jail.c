@@ -117,6 +117,16 @@ int hvm_jail_plan(struct host_vm *vm, struct jail_plan **ret, struct herr *e)
         r = herr_set(e, -errno, "kernel '%s': %s", h->kernel, strerror(errno));
         goto out_free;
     }
+    /* a QEMU outside /usr (qemu_bin = an absolute path; /usr is bound whole below): its file,
+     * read-only; a missing one
+     * stays missing, so exec reports it as without the jail */
+    char bin[PATH_MAX];
+    if (h->qemu_bin[0] == '/' && strncmp(h->qemu_bin, "/usr/", 5) != 0 &&
+        realpath(h->qemu_bin, bin) &&
+        (r = jail_plan_bind(p, bin, h->qemu_bin, JAIL_RO | JAIL_EXEC)) < 0) {
+        herr_set(e, r, "vm '%s': jail: qemu binary: %s", vm->id, strerror(-r));
+        goto out_free;
+    }
     if ((r = jail_plan_system(p, h->accel == QEMU_ACCEL_KVM)) < 0 ||
         (r = jail_plan_bind(p, vm->run_dir, vm->run_dir, JAIL_DIR)) < 0 ||
         (r = jail_plan_bind(p, kernel, h->kernel, JAIL_RO)) < 0) {
