@@ -118,8 +118,7 @@ int hvm_jail_plan(struct host_vm *vm, struct jail_plan **ret, struct herr *e)
         goto out_free;
     }
     /* a QEMU outside /usr (qemu_bin = an absolute path; /usr is bound whole below): its file,
-     * read-only; a missing one
-     * stays missing, so exec reports it as without the jail */
+     * read-only; a missing one stays missing, so exec reports it as without the jail */
     char bin[PATH_MAX];
     if (h->qemu_bin[0] == '/' && strncmp(h->qemu_bin, "/usr/", 5) != 0 &&
         realpath(h->qemu_bin, bin) &&

@@ -76,8 +76,9 @@ void jail_plan_free(struct jail_plan *p)
 
 static bool path_clean(const char *path)
 {
-    return path && path[0] == '/' && !strstr(path, "/../") && !strstr(path, "/./") &&
-           strcmp(path, "/") != 0 && !(strlen(path) >= 3 && !strcmp(path + strlen(path) - 3, "/.."));
+    size_t n = path ? strlen(path) : 0;
+    return n > 1 && path[0] == '/' && !strstr(path, "/../") && !strstr(path, "/./") &&
+           !(n >= 3 && strcmp(path + n - 3, "/..") == 0);
 }
 
 int jail_plan_bind(struct jail_plan *p, const char *src, const char *path, unsigned flags)
@@ -124,8 +125,9 @@ static int system_dir(struct jail_plan *p, const char *path)
         p->n_links++;
         return p->links[p->n_links - 1][0] && p->links[p->n_links - 1][1] ? 0 : -ENOMEM;
     }
-    return S_ISDIR(st.st_mode) ? jail_plan_bind(p, path, path, JAIL_RO | JAIL_DIR | JAIL_EXEC | JAIL_REC)
-                               : 0;
+    if (!S_ISDIR(st.st_mode))
+        return 0;
+    return jail_plan_bind(p, path, path, JAIL_RO | JAIL_DIR | JAIL_EXEC | JAIL_REC);
 }
 
 int jail_plan_system(struct jail_plan *p, bool kvm)
