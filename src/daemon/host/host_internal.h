@@ -271,9 +271,11 @@ int hvm_jail_plan(struct host_vm *vm, struct jail_plan **ret, struct herr *e);
 /* A pause of a jailed VM: its disk layer (which QEMU could write) must be a regular file whose
  * backing is the one it started with. 0 or -EINVAL with e. */
 int hvm_jail_check_layer(struct host_vm *vm, const char *disk, struct herr *e);
-/* Adopt: a run dir owned by a jail uid must have its pid file name a process of that uid
- * (QEMU could have rewritten it); sets vm->jail_uid and backing. 0 or -EPERM with e. */
-int hvm_jail_adopt(struct host_vm *vm, pid_t pid, struct herr *e);
+/* rundir_pidfile_open(), and for a run dir owned by a jail uid (QEMU could rewrite the file)
+ * the pid must be a process of that uid: -EPERM otherwise. */
+int hvm_pidfile_open(struct host *h, const char *dir, pid_t *ret_pid, int *ret_pidfd);
+/* Adopt: a run dir owned by a jail uid sets vm->jail_uid and backing (what a pause checks). */
+void hvm_jail_adopt(struct host_vm *vm);
 /* Removes the run dir and the cgroup of vm. */
 void hvm_remove_dir(struct host_vm *vm);
 /* Kills what runs and waits (on the loop) for it to exit, then finishes. */

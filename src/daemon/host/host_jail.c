@@ -193,27 +193,41 @@ static int proc_uid(pid_t pid, uid_t *ret)
     return 0;
 }
 
-int hvm_jail_adopt(struct host_vm *vm, pid_t pid, struct herr *e)
+int hvm_pidfile_open(struct host *h, const char *dir, pid_t *ret_pid, int *ret_pidfd)
 {
-    struct host *h = vm->h;
     struct stat st;
-    if (stat(vm->run_dir, &st) < 0)
-        return herr_set(e, -errno, "vm '%s': run dir: %s", vm->id, strerror(errno));
-    bool jailed = st.st_uid >= h->uid_base && st.st_uid - h->uid_base < h->uid_count;
-    if (!jailed)
-        return 0; /* started without the jail (jail = off then) */
-    /* the pid file sits in a directory QEMU owns: it must name a process of that uid */
-    uid_t uid = 0;
-    int r = proc_uid(pid, &uid);
-    if (r < 0 || uid != st.st_uid)
-        return herr_set(e, -EPERM, "vm '%s': pid %d in its pid file is not its qemu (uid %u, "
-                        "want %u)", vm->id, (int)pid, r < 0 ? 0u : (unsigned)uid,
-                        (unsigned)st.st_uid);
+    if (stat(dir, &st) < 0)
+        return -errno;
+    pid_t pid;
+    int pidfd;
+    int r = rundir_pidfile_open(dir, &pid, &pidfd);
+    if (r < 0)
+        return r;
+    /* a run dir of a jail uid was QEMU's to write: its pid file must name a process of that
+     * uid, else a forged one would have hearthd adopt, signal or kill another process */
+    if (st.st_uid >= h->uid_base && st.st_uid - h->uid_base < h->uid_count) {
+        uid_t uid = 0;
+        if (proc_uid(pid, &uid) < 0 || uid != st.st_uid) {
+            close(pidfd);
+            return -EPERM;
+        }
+    }
+    *ret_pid = pid;
+    *ret_pidfd = pidfd;
+    return 0;
+}
+
+void hvm_jail_adopt(struct host_vm *vm)
+{
+    struct stat st;
+    struct host *h = vm->h;
+    if (stat(vm->run_dir, &st) < 0 || st.st_uid < h->uid_base ||
+        st.st_uid - h->uid_base >= h->uid_count)
+        return; /* started without the jail (jail = off then) */
     vm->jail_uid = st.st_uid;
-    /* the backing it started with, as a pause checks it against */
+    /* the backing it runs on, which a pause checks the layer against */
     char disk[PATH_MAX];
     (void)hvm_sock_path(vm, "disk.qcow2", disk);
     if (jail_qcow2_backing(disk, vm->backing, sizeof(vm->backing)) < 0)
         vm->backing[0] = 0; /* a later pause then refuses the layer */
-    return 0;
 }
