@@ -45,27 +45,6 @@ static int rounds(void)
     return n < 1 ? 1 : n > MAX_ROUNDS ? MAX_ROUNDS : n;
 }
 
-/* POST /v1/sandboxes/{id}/<what>: the HTTP status, the view's id and status. */
-static int post_op(struct mode *m, const char *id, const char *what, const char *body,
-                   char ret_id[STORE_ID_SIZE], char ret_status[32])
-{
-    struct conn c = { .fd = -1, .port = m->d.port };
-    char t[160];
-    snprintf(t, sizeof(t), "/v1/sandboxes/%s/%s", id, what);
-    struct resp r;
-    int e = request(&c, "POST", t, m->key, body, &r);
-    conn_close(&c);
-    if (e)
-        return e;
-    if (ret_id)
-        json_field(r.body, "id", ret_id, STORE_ID_SIZE);
-    if (ret_status)
-        json_field(r.body, "status", ret_status, 32);
-    int status = r.status;
-    resp_free(&r);
-    return status;
-}
-
 /* ms from t0 until GET shows want (polled every ms, <= 60 s); -1 when it never does. */
 static double until_status(struct mode *m, const char *id, const char *want, int64_t t0)
 {
@@ -107,17 +86,17 @@ static void round_once(struct mode *m)
     }
     add(m, CREATE, ms);
     int64_t t0 = mono_now_us();
-    if (post_op(m, id, "pause", NULL, NULL, NULL) == 202 &&
+    if (post_op(m->d.port, m->key, id, "pause", NULL, NULL, NULL) == 202 &&
         until_status(m, id, "paused", t0) >= 0) {
         t0 = mono_now_us();
-        if (post_op(m, id, "resume", NULL, NULL, NULL) == 202)
+        if (post_op(m->d.port, m->key, id, "resume", NULL, NULL, NULL) == 202)
             add(m, RESUME, until_status(m, id, "running", t0));
     }
     t0 = mono_now_us();
-    if (post_op(m, id, "pause", NULL, NULL, NULL) == 202 &&
+    if (post_op(m->d.port, m->key, id, "pause", NULL, NULL, NULL) == 202 &&
         until_status(m, id, "paused", t0) >= 0) {
         t0 = mono_now_us();
-        int s = post_op(m, id, "fork", "{}", child, st);
+        int s = post_op(m->d.port, m->key, id, "fork", "{}", child, st);
         ms = (double)(mono_now_us() - t0) / 1000.0;
         if (s == 200 && strcmp(st, "running") == 0)
             add(m, FORK, ms);

@@ -211,29 +211,28 @@ static int set_log_level(struct hd_config *cfg, const char *v, const char **why)
     return log_level_from_string(v, &cfg->log_level);
 }
 
-static int set_golden(struct hd_config *cfg, const char *v, const char **why)
+/* on / true, off / false into *dst. */
+static int set_on_off(bool *dst, const char *v, const char **why)
 {
     *why = "expected on or off";
     if (strcmp(v, "on") == 0 || strcmp(v, "true") == 0)
-        cfg->golden = true;
+        *dst = true;
     else if (strcmp(v, "off") == 0 || strcmp(v, "false") == 0)
-        cfg->golden = false;
+        *dst = false;
     else
         return -EINVAL;
     return 0;
 }
 
+static int set_golden(struct hd_config *cfg, const char *v, const char **why)
+{
+    return set_on_off(&cfg->golden, v, why);
+}
+
 /* confinement of QEMU (docs/security.md) */
 static int set_jail(struct hd_config *cfg, const char *v, const char **why)
 {
-    *why = "expected on or off";
-    if (strcmp(v, "on") == 0 || strcmp(v, "true") == 0)
-        cfg->jail = true;
-    else if (strcmp(v, "off") == 0 || strcmp(v, "false") == 0)
-        cfg->jail = false;
-    else
-        return -EINVAL;
-    return 0;
+    return set_on_off(&cfg->jail, v, why);
 }
 
 static int set_bw_quota(struct hd_config *cfg, const char *v, const char **why)

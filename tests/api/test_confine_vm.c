@@ -72,6 +72,14 @@ static bool wait_for(struct vfx *f, const char *id, const char *want)
     return false;
 }
 
+static bool post_op(struct vfx *f, const char *id, const char *what, int want, char *ret_child);
+
+/* POST …/<what> (pause or resume: 202), then wait for the status it leads to. */
+static bool op_wait(struct vfx *f, const char *id, const char *what, const char *until)
+{
+    return post_op(f, id, what, 202, NULL) && wait_for(f, id, until);
+}
+
 static bool post_op(struct vfx *f, const char *id, const char *what, int want, char *ret_child)
 {
     char t[160];
@@ -204,23 +212,19 @@ static void vm_jail_body(struct vfx *f, const struct cgroup_layout *l)
                       out, sizeof(out)));
     CHECK_STR(out, "hi\n");
     /* pause and resume: the snapshot taken from a jailed QEMU restores into a new jail */
-    CHECK(post_op(f, a, "pause", 202, NULL));
-    CHECK(wait_for(f, a, "paused"));
+    CHECK(op_wait(f, a, "pause", "paused"));
     check_cgroup(l, a, 0, false); /* QEMU gone: its cgroups too */
-    CHECK(post_op(f, a, "resume", 202, NULL));
-    CHECK(wait_for(f, a, "running"));
+    CHECK(op_wait(f, a, "resume", "running"));
     check_jailed(f, a, NULL);
     check_cgroup(l, a, qemu_pid(f, a), true);
     CHECK(exec_stdout(f, a, "{\"cmd\":\"cat\",\"args\":[\"/root/f\"]}", out, sizeof(out)));
     CHECK_STR(out, "hi\n");
     /* a fork restores the paused source's snapshot as a shared base: its RAM copied, its
      * disk read-only in the child's jail */
-    CHECK(post_op(f, a, "pause", 202, NULL));
-    CHECK(wait_for(f, a, "paused"));
+    CHECK(op_wait(f, a, "pause", "paused"));
     CHECK(post_op(f, a, "fork", 200, child));
     CHECK(wait_for(f, child, "running"));
-    CHECK(post_op(f, a, "resume", 202, NULL));
-    CHECK(wait_for(f, a, "running"));
+    CHECK(op_wait(f, a, "resume", "running"));
     check_jailed(f, child, NULL);
     check_cgroup(l, child, qemu_pid(f, child), true);
     CHECK(exec_stdout(f, child, "{\"cmd\":\"cat\",\"args\":[\"/root/f\"]}", out, sizeof(out)));
