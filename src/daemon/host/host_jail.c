@@ -76,7 +76,7 @@ static int readable(const char *path, struct herr *e)
 int hvm_jail_plan(struct host_vm *vm, struct jail_plan **ret, struct herr *e)
 {
     struct host *h = vm->h;
-    char disk[PATH_MAX], root[PATH_MAX], kernel[PATH_MAX];
+    char disk[PATH_MAX], root[PATH_MAX] = "", kernel[PATH_MAX];
     int r;
     struct jail_plan *p = NULL;
     if (h->jail) {
@@ -90,8 +90,7 @@ int hvm_jail_plan(struct host_vm *vm, struct jail_plan **ret, struct herr *e)
     }
     if (!(p = jail_plan_new(h->jail, vm->jail_uid, vm->jail_uid, root)))
         return herr_set(e, -ENOMEM, "vm '%s': out of memory", vm->id);
-    /* limits first; the child joins before exec */
-    /* no quota from the shape: its vCPUs, plus half a CPU for QEMU's own threads (main loop,
+    /* limits first; the child joins before exec. No quota from the shape: its vCPUs, plus half a CPU for QEMU's own threads (main loop,
      * I/O), so one sandbox cannot take more than its share of the host */
     uint32_t quota = vm->cpu_quota_pct ? vm->cpu_quota_pct : vm->vcpus * 100 + 50;
     struct cgroup_limits lim = cgroup_vm_limits(vm->memory_mib, quota);
