@@ -13,7 +13,7 @@ BASE_CFLAGS := -std=gnu17 -g -D_GNU_SOURCE -Isrc -Iinclude -I$(O)/gen -fno-omit-
 OPT_CFLAGS := $(BASE_CFLAGS) -O2
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 SAN_CFLAGS := $(BASE_CFLAGS) -O1 $(SAN_FLAGS)
-DAEMON_LIBS := -ljansson -lcrypto -levent -lhttp_parser -lsqlite3 -lnftables -lmnl -lldns \
+DAEMON_LIBS := -ljansson -lcrypto -levent -lhttp_parser -lsqlite3 -lnftables -lmnl -lldns -lcap \
 	$(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd)
 
 common_src := $(wildcard src/common/*.c)
@@ -264,7 +264,8 @@ $(O)/bench/bench_net: bench/bench_net.c bench/apiclient.c bench/stats.c tests/in
 	@mkdir -p $(dir $@)
 	$(CC) $(OPT_CFLAGS) -Itests -o $@ $^ $(DAEMON_LIBS) -lpthread
 
-$(O)/bench/bench_api $(O)/bench/bench_snapshots: $(O)/bench/%: bench/%.c bench/apiclient.c \
+$(O)/bench/bench_api $(O)/bench/bench_snapshots $(O)/bench/bench_confine: $(O)/bench/%: \
+		bench/%.c bench/apiclient.c \
 		bench/stats.c bench/benchvm.c $(call obj,opt,$(common_src) $(host_src) $(net_src) $(store_src))
 	@mkdir -p $(dir $@)
 	$(CC) $(OPT_CFLAGS) -o $@ $^ $(DAEMON_LIBS) -lpthread

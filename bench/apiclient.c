@@ -347,6 +347,26 @@ int create_one(uint16_t port, const char *key, const char *body, char id[STORE_I
     return status ? status : -EBADMSG;
 }
 
+int post_op(uint16_t port, const char *key, const char *id, const char *what, const char *body,
+            char *ret_id, char *ret_status)
+{
+    struct conn c = { .fd = -1, .port = port };
+    char t[160];
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/%s", id, what);
+    struct resp r;
+    int e = request(&c, "POST", t, key, body, &r);
+    conn_close(&c);
+    if (e)
+        return e;
+    if (ret_id)
+        json_field(r.body, "id", ret_id, STORE_ID_SIZE);
+    if (ret_status)
+        json_field(r.body, "status", ret_status, 32);
+    int status = r.status;
+    resp_free(&r);
+    return status;
+}
+
 void destroy_one(uint16_t port, const char *key, const char *id)
 {
     struct conn c = { .fd = -1, .port = port };

@@ -53,5 +53,9 @@ bool json_field(const char *body, const char *field, char *out, size_t max);
  * -errno) with the reason in why. */
 int create_one(uint16_t port, const char *key, const char *body, char id[STORE_ID_SIZE],
                double *ms, char *why, size_t why_len);
+/* POST /v1/sandboxes/{id}/<what> with body (may be NULL): the HTTP status (or -errno), and the
+ * view's id and status when ret_id (STORE_ID_SIZE) and ret_status (32) are not NULL. */
+int post_op(uint16_t port, const char *key, const char *id, const char *what, const char *body,
+            char *ret_id, char *ret_status);
 /* DELETE, then waits (bounded) for destroyed. */
 void destroy_one(uint16_t port, const char *key, const char *id);

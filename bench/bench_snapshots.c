@@ -67,21 +67,7 @@ static uint16_t g_port;
 
 static int post(const char *id, const char *what, const char *body, char *out_id, char *st)
 {
-    struct conn c = { .fd = -1, .port = g_port };
-    char t[160];
-    snprintf(t, sizeof(t), "/v1/sandboxes/%s/%s", id, what);
-    struct resp r;
-    int e = request(&c, "POST", t, g_key, body, &r);
-    conn_close(&c);
-    if (e)
-        return e;
-    if (out_id)
-        json_field(r.body, "id", out_id, STORE_ID_SIZE);
-    if (st)
-        json_field(r.body, "status", st, 32);
-    int status = r.status;
-    resp_free(&r);
-    return status;
+    return post_op(g_port, g_key, id, what, body, out_id, st);
 }
 
 static bool get_status(struct conn *c, const char *id, char st[32])

@@ -20,6 +20,8 @@ packages=(
     libnftables-dev libmnl-dev libldns-dev
     # operations: sd_notify for the systemd unit (Type=notify), rendering the man pages
     libsystemd-dev man-db groff-base
+    # QEMU confinement: capabilities dropped before exec (docs/security.md)
+    libcap-dev
 )
 
 missing=()

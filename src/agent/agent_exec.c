@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "agent/agent.h"
+#include "agent/usercg.h"
 
 #define EXEC_MAX_ARGV 4096 /* a frame is at most 256 KiB anyway; this bounds the array */
 
@@ -141,8 +142,11 @@ static int parse_req(json_t *root, struct exec_req *q, char *msg, size_t msgsize
 
 /* In the child after fork: only async-signal-safe calls until exec. */
 static __attribute__((noreturn)) void child_run(const struct exec_req *q, int in, int out,
-                                                int err, int report)
+                                                int err, int report, int cg)
 {
+    /* into the user cgroup first (usercg.h): its limits hold for all the command forks */
+    if (cg >= 0)
+        (void)!write(cg, "0", 1); /* no cgroup: the command runs without limits */
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
@@ -188,14 +192,19 @@ static int spawn(struct stream *s, const struct exec_req *q, char *msg, size_t m
         snprintf(msg, msgsize, "cannot create pipes: %s", strerror(r));
         goto out_close;
     }
+    int cg = usercg_procs_open();
     pid_t pid = fork();
     if (pid < 0) {
         r = errno;
+        if (cg >= 0)
+            close(cg);
         snprintf(msg, msgsize, "cannot fork: %s", strerror(r));
         goto out_close;
     }
     if (pid == 0)
-        child_run(q, in[0], out[1], err[1], rep[1]);
+        child_run(q, in[0], out[1], err[1], rep[1], cg);
+    if (cg >= 0)
+        close(cg);
     close_fd(&in[0]);
     close_fd(&out[1]);
     close_fd(&err[1]);

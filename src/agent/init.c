@@ -21,6 +21,7 @@
 
 #include "agent/agent.h"
 #include "agent/identity.h"
+#include "agent/usercg.h"
 
 /* True when path is a mount point: its device differs from its parent's (or it is /). */
 static bool is_mountpoint(const char *path)
@@ -167,6 +168,7 @@ void init_system(void)
     if (dir_empty("/tmp"))
         mount_one("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
     mount_one("cgroup2", "/sys/fs/cgroup", "cgroup2", nse, NULL);
+    usercg_setup();
     dev_links();
     set_hostname();
     loopback_up();

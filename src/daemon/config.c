@@ -56,6 +56,10 @@ void config_defaults(struct hd_config *cfg)
     cfg->console_log_max_bytes = 4 << 20;
     cfg->max_open_files = 0;
     cfg->http_stall_timeout_s = 60;
+    /* confinement of QEMU */
+    cfg->jail = true;
+    cfg->jail_uid_base = 200000;
+    cfg->jail_uid_count = 65536;
 }
 
 __attribute__((format(printf, 3, 4)))
@@ -223,16 +227,28 @@ static int set_log_level(struct hd_config *cfg, const char *v, const char **why)
     return log_level_from_string(v, &cfg->log_level);
 }
 
-static int set_golden(struct hd_config *cfg, const char *v, const char **why)
+/* on / true, off / false into *dst. */
+static int set_on_off(bool *dst, const char *v, const char **why)
 {
     *why = "expected on or off";
     if (strcmp(v, "on") == 0 || strcmp(v, "true") == 0)
-        cfg->golden = true;
+        *dst = true;
     else if (strcmp(v, "off") == 0 || strcmp(v, "false") == 0)
-        cfg->golden = false;
+        *dst = false;
     else
         return -EINVAL;
     return 0;
+}
+
+static int set_golden(struct hd_config *cfg, const char *v, const char **why)
+{
+    return set_on_off(&cfg->golden, v, why);
+}
+
+/* confinement of QEMU (docs/security.md) */
+static int set_jail(struct hd_config *cfg, const char *v, const char **why)
+{
+    return set_on_off(&cfg->jail, v, why);
 }
 
 static int set_bw_quota(struct hd_config *cfg, const char *v, const char **why)
@@ -498,6 +514,12 @@ static const struct {
       INT_KEY(max_open_files, 0, 1048576, "expected an integer from 0 (the hard limit) to 1048576") },
     { "http_stall_timeout_s", NULL,
       INT_KEY(http_stall_timeout_s, 1, 3600, "expected an integer from 1 to 3600 (seconds)") },
+    /* confinement of QEMU */
+    { "jail", set_jail, NULL },
+    { "jail_uid_base", NULL,
+      INT_KEY(jail_uid_base, 1000, 4000000000u, "expected an integer from 1000 to 4000000000") },
+    { "jail_uid_count", NULL,
+      INT_KEY(jail_uid_count, 1, 16777216, "expected an integer from 1 to 16777216") },
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 

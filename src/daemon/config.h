@@ -72,6 +72,10 @@ struct hd_config {
     uint32_t max_open_files;              /* RLIMIT_NOFILE at start; 0 = the hard limit */
     uint32_t http_stall_timeout_s;        /* no body byte while one is wanted, or no output
                                              byte taken while some is queued; 60 */
+    /* confinement of QEMU (docs/security.md) */
+    bool jail;                            /* jail = on | off (default on) */
+    uint32_t jail_uid_base;               /* jail_uid_base = 200000 (first uid of the range) */
+    uint32_t jail_uid_count;              /* jail_uid_count = 65536 (base + count <= 2^32-1) */
 };
 
 /* Fills cfg with every default. */

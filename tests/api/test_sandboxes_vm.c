@@ -626,13 +626,13 @@ static void vm_cgroup_body(struct vfx *f, const char *root)
     snprintf(want, sizeof(want), "/%s\n", id);
     CHECK(strstr(v2, want) != NULL);
     /* limits where the hierarchy has the controllers: 256 MiB guest + 256 MiB allowance,
-     * no CPU cap (the built-in shapes have none) */
+     * the CPU cap the host derives from the shape (built-in shapes name none) */
     snprintf(p, sizeof(p), "%s/%s/memory.max", root, id);
     if (read_file(p, buf, sizeof(buf)))
         CHECK_STR(buf, "536870912\n");
     snprintf(p, sizeof(p), "%s/%s/cpu.max", root, id);
     if (read_file(p, buf, sizeof(buf)))
-        CHECK_STR(buf, "max 100000\n");
+        CHECK_STR(buf, "150000 100000\n"); /* 1 vCPU + 50 % for QEMU itself */
     /* destroy removes the cgroup */
     CHECK(destroy(f, id));
     snprintf(p, sizeof(p), "%s/%s", root, id);

@@ -38,6 +38,7 @@
 #include "daemon/http/route.h"
 #include "daemon/http/server.h"
 #include "daemon/host/host.h"
+#include "daemon/host/jail.h"
 #include "daemon/log.h"
 #include "daemon/net/dns.h"
 #include "daemon/store/store.h"
@@ -290,7 +291,9 @@ static int start_host(struct hd_ctx *hd)
         return -ENAMETOOLONG;
     struct host_config hc = { .images_dir = hd->ctl.set.images_dir, .run_root = run_root,
                               .accel = hd->cfg.accel, .cgroup_root = hd->cfg.cgroup_root,
-                              .console_log_max = (uint64_t)hd->cfg.console_log_max_bytes };
+                              .console_log_max = (uint64_t)hd->cfg.console_log_max_bytes,
+                              .no_jail = !hd->cfg.jail, .jail_uid_base = hd->cfg.jail_uid_base,
+                              .jail_uid_count = hd->cfg.jail_uid_count };
     struct stat st;
     int r = 0;
     if (mkdir(run_root, 0700) < 0 && errno != EEXIST)
@@ -318,6 +321,19 @@ static int start_host(struct hd_ctx *hd)
     else if (note[0])
         log_warn(NULL, "vm cgroups lack some limits", "{s:s,s:s}", "cgroup_root",
                  hd->cfg.cgroup_root, "why", note);
+    uint32_t uid_base, uid_count;
+    char caps[512];
+    jail_daemon_caps(caps, sizeof(caps));
+    int dropped = jail_daemon_bounding(); /* qemu-img and QEMU get no other capability */
+    if (dropped < 0)
+        log_warn(NULL, "cannot limit the capability bounding set, ignoring", "{s:s,s:s}",
+                 "keep", caps, "err", strerror(-dropped));
+    if (host_jailed(hd->host, &uid_base, &uid_count))
+        log_info(NULL, "vms run jailed", "{s:I,s:I,s:s}", "jail_uid_base", (json_int_t)uid_base,
+                 "jail_uid_count", (json_int_t)uid_count, "bounding_set", caps);
+    else
+        log_warn(NULL, "vms run without the jail: each qemu runs as root with every "
+                 "capability (jail = off)", NULL);
     return reconcile_run(&hd->ctl);
 }
 

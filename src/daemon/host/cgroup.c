@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "common/herr.h"
+#include "daemon/host/cgroup_backend.h"
 
 #define NAME_MAX_LEN 64
 
@@ -26,6 +27,7 @@ struct cgroup_limits cgroup_vm_limits(unsigned guest_mib, uint32_t cpu_quota_pct
     return (struct cgroup_limits){
         .memory_max = ((uint64_t)guest_mib + CGROUP_QEMU_OVERHEAD_MIB) << 20,
         .cpu_quota_pct = cpu_quota_pct,
+        .pids_max = CGROUP_PIDS_MAX,
     };
 }
 
@@ -54,7 +56,7 @@ int cgroup_format_cpu_max(uint32_t pct, char *out, size_t len)
     return fmt_ret(snprintf(out, len, "%" PRIu64 " %u", quota, CGROUP_CPU_PERIOD_US), len);
 }
 
-static bool name_valid(const char *name)
+bool cgroup_name_valid(const char *name)
 {
     size_t n = name ? strlen(name) : 0;
     if (n == 0 || n > NAME_MAX_LEN)
@@ -68,7 +70,7 @@ static bool name_valid(const char *name)
     return true;
 }
 
-static bool root_valid(const char *root)
+bool cgroup_root_valid(const char *root)
 {
     if (!root || root[0] != '/' || strstr(root, "/../") || strstr(root, "/./") ||
         strstr(root, "//"))
@@ -81,7 +83,7 @@ static bool root_valid(const char *root)
 
 int cgroup_path(const char *root, const char *name, char *out, size_t len)
 {
-    if (!root_valid(root) || !name_valid(name))
+    if (!cgroup_root_valid(root) || !cgroup_name_valid(name))
         return -EINVAL;
     if ((size_t)snprintf(out, len, "%s/%s", root, name) >= len)
         return -ENAMETOOLONG;
@@ -100,7 +102,7 @@ static int open_in(const char *dir, const char *file, int flags)
     return fd < 0 ? -errno : fd;
 }
 
-static int write_str(const char *dir, const char *file, const char *value)
+int cgroup_file_write(const char *dir, const char *file, const char *value)
 {
     int fd = open_in(dir, file, O_WRONLY);
     if (fd < 0)
@@ -112,7 +114,7 @@ static int write_str(const char *dir, const char *file, const char *value)
     return r;
 }
 
-static int read_str(const char *dir, const char *file, char *out, size_t len)
+int cgroup_file_read(const char *dir, const char *file, char *out, size_t len)
 {
     int fd = open_in(dir, file, O_RDONLY);
     if (fd < 0)
@@ -150,7 +152,7 @@ static bool has_word(const char *list, const char *word)
 
 int cgroup_root_check(const char *root, char *ret_missing, size_t missing_len, struct herr *e)
 {
-    if (!root_valid(root))
+    if (!cgroup_root_valid(root))
         return herr_set(e, -EINVAL, "cgroup root '%s' is not a clean absolute path",
                         root ? root : "");
     char parent[PATH_MAX];
@@ -176,7 +178,7 @@ int cgroup_root_check(const char *root, char *ret_missing, size_t missing_len, s
     if (ret_missing && missing_len) {
         char avail[512];
         ret_missing[0] = 0;
-        if (read_str(parent, "cgroup.controllers", avail, sizeof(avail)) < 0)
+        if (cgroup_file_read(parent, "cgroup.controllers", avail, sizeof(avail)) < 0)
             avail[0] = 0;
         static const char *const want[] = { "memory", "cpu" };
         for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
@@ -189,18 +191,18 @@ int cgroup_root_check(const char *root, char *ret_missing, size_t missing_len, s
     return 0;
 }
 
-/* Asks dir to hand memory and cpu down to its children; each may fail on its own (not
+/* Asks dir to hand memory, cpu and pids down to its children; each may fail on its own (not
  * available, or processes in dir): then that limit is skipped. */
 static void enable_controllers(const char *dir)
 {
-    (void)write_str(dir, "cgroup.subtree_control", "+memory"); /* best effort, see above */
-    (void)write_str(dir, "cgroup.subtree_control", "+cpu");
+    (void)cgroup_file_write(dir, "cgroup.subtree_control", "+memory"); /* best effort, see above */
+    (void)cgroup_file_write(dir, "cgroup.subtree_control", "+cpu");
+    (void)cgroup_file_write(dir, "cgroup.subtree_control", "+pids");
 }
 
-/* Writes a limit file when its controller is on (the file exists); -ENOENT is no error. */
-static int write_limit(const char *dir, const char *file, const char *value, struct herr *e)
+int cgroup_write_limit(const char *dir, const char *file, const char *value, struct herr *e)
 {
-    int r = write_str(dir, file, value);
+    int r = cgroup_file_write(dir, file, value);
     if (r == -ENOENT)
         return 0;
     if (r < 0)
@@ -231,11 +233,14 @@ int cgroup_vm_setup(const char *root, const char *name, const struct cgroup_limi
     }
     char v[64];
     if ((r = cgroup_format_memory_max(l->memory_max, v, sizeof(v))) < 0 ||
-        (r = write_limit(dir, "memory.max", v, e)) < 0)
+        (r = cgroup_write_limit(dir, "memory.max", v, e)) < 0)
         return herr_set(e, r, "cgroup '%s': bad memory.max", dir);
     if ((r = cgroup_format_cpu_max(l->cpu_quota_pct, v, sizeof(v))) < 0 ||
-        (r = write_limit(dir, "cpu.max", v, e)) < 0)
+        (r = cgroup_write_limit(dir, "cpu.max", v, e)) < 0)
         return herr_set(e, r, "cgroup '%s': bad cpu.max", dir);
+    if ((r = cgroup_format_memory_max(l->pids_max, v, sizeof(v))) < 0 ||
+        (r = cgroup_write_limit(dir, "pids.max", v, e)) < 0)
+        return herr_set(e, r, "cgroup '%s': bad pids.max", dir);
     return 0;
 }
 
@@ -247,7 +252,7 @@ int cgroup_vm_attach(const char *root, const char *name, pid_t pid, struct herr 
         return herr_set(e, -EINVAL, "invalid cgroup '%.200s' or pid %d", name ? name : "",
                         (int)pid);
     snprintf(v, sizeof(v), "%d", (int)pid);
-    r = write_str(dir, "cgroup.procs", v);
+    r = cgroup_file_write(dir, "cgroup.procs", v);
     if (r < 0)
         return herr_set(e, r, "cannot move pid %d into cgroup '%s': %s", (int)pid, dir,
                         strerror(-r));
@@ -267,14 +272,14 @@ int cgroup_vm_remove(const char *root, const char *name)
 
 int cgroup_prune(const char *root, bool (*keep)(void *ud, const char *name), void *ud)
 {
-    if (!root_valid(root))
+    if (!cgroup_root_valid(root))
         return -EINVAL;
     DIR *d = opendir(root);
     if (!d)
         return -errno;
     int n = 0;
     for (struct dirent *de; (de = readdir(d));) {
-        if (!name_valid(de->d_name) || (keep && keep(ud, de->d_name)))
+        if (!cgroup_name_valid(de->d_name) || (keep && keep(ud, de->d_name)))
             continue;
         struct stat st;
         if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* cgroup.h: one cgroup v2 directory per VM, <root>/<sandbox id>/, holding its QEMU with
- * memory.max and cpu.max (DESIGN.md §4). The formatting and path rules are pure and unit-tested;
- * the rest are a few small, blocking writes to cgroupfs (microseconds, no waiting). Knows nothing
- * of sandboxes, shapes or the store; host_local.c decides when to call it. Never logs. */
+/* cgroup.h: one cgroup per VM holding its QEMU with memory, CPU and pids limits (DESIGN.md §4),
+ * on cgroup v2 (<root>/<sandbox id>/) or on cgroup v1 (one directory per controller hierarchy,
+ * <hierarchy>/<hearthd's own cgroup>/<leaf>/<sandbox id>/), detected at start behind struct
+ * cgroup_layout. The formatting, path and /proc parsing rules are pure and unit-tested; the rest
+ * are a few small, blocking reads and writes to cgroupfs (microseconds, no waiting). Knows
+ * nothing of sandboxes, shapes or the store; host_local.c decides when to call it. Never logs. */
 #pragma once
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -19,14 +22,19 @@ struct herr;
 #define CGROUP_QEMU_OVERHEAD_MIB 256u
 /* cpu.max period: the kernel default. */
 #define CGROUP_CPU_PERIOD_US 100000u
+/* pids.max of a VM's cgroup: QEMU's threads (one per vCPU, up to 64; its block thread pool of
+ * up to 64; main, RCU, migration and I/O threads), never processes of the guest. QEMU runs
+ * with spawn=deny, so this caps a compromised QEMU's threads, with room for 64 vCPUs. */
+#define CGROUP_PIDS_MAX 256u
 
 struct cgroup_limits {
     uint64_t memory_max;        /* bytes; 0: "max" (no limit) */
     uint32_t cpu_quota_pct;     /* percent of one CPU (25 = a quarter); 0: "max" (no cap) */
+    uint32_t pids_max;          /* tasks (threads); 0: "max" */
 };
 
 /* The limits of a VM: memory.max = (guest_mib + CGROUP_QEMU_OVERHEAD_MIB) MiB; cpu.max from
- * cpu_quota_pct (0: uncapped). Pure. */
+ * cpu_quota_pct (0: uncapped); pids.max = CGROUP_PIDS_MAX. Pure. */
 struct cgroup_limits cgroup_vm_limits(unsigned guest_mib, uint32_t cpu_quota_pct);
 
 /* The memory.max value: "max" for 0, else the byte count in decimal. Returns the length, or
@@ -67,3 +75,91 @@ int cgroup_vm_remove(const char *root, const char *name);
  * process holds. Returns the number removed, or -errno when root cannot be read (-ENOENT: no
  * root, nothing to do). */
 int cgroup_prune(const char *root, bool (*keep)(void *ud, const char *name), void *ud);
+
+/* --- cgroup v1 or v2, detected at start --- */
+
+/* The controllers a VM's cgroup uses. On v1 each may be its own hierarchy (cpu and cpuacct
+ * are often one). */
+enum cgroup_ctrl {
+    CGROUP_CTRL_CPU,        /* cpu.max / cpu.cfs_quota_us */
+    CGROUP_CTRL_CPUACCT,    /* v1 only: cpuacct.usage (v2 has cpu.stat in every cgroup) */
+    CGROUP_CTRL_MEMORY,     /* memory.max / memory.limit_in_bytes */
+    CGROUP_CTRL_PIDS,       /* pids.max */
+    CGROUP_CTRL_BLKIO,      /* v1 only: membership, for I/O accounting (blkio.throttle.*) */
+    CGROUP_CTRL_COUNT,
+};
+
+/* "cpu", "cpuacct", "memory", "pids", "blkio". */
+const char *cgroup_ctrl_name(enum cgroup_ctrl c);
+
+enum cgroup_kind {
+    CGROUP_NONE = 0,        /* VMs get no cgroup */
+    CGROUP_V2,              /* root[0]: the v2 root holding <root>/<id> */
+    CGROUP_V1,              /* root[c]: controller c's directory holding <root>/<id>; "" when
+                               that controller is not mounted (its limit is skipped) */
+};
+
+struct cgroup_layout {
+    enum cgroup_kind kind;
+    char root[CGROUP_CTRL_COUNT][PATH_MAX];
+};
+
+/* The v1 root of controller ctrl for the leaf name (one path segment, as cgroup_path()'s names):
+ * from the text of /proc/self/mountinfo (the "cgroup" mount whose super options name ctrl) and
+ * of /proc/self/cgroup (our own path in that hierarchy, less the mount's root for a mount of a
+ * sub-tree), "<mount point><own path>/<leaf>". Nesting under our own cgroup keeps VMs inside
+ * whatever limits hearthd itself runs under (a systemd unit with Delegate=yes, a container).
+ * Returns 0; -ENOENT (the controller is not mounted as v1); -EINVAL (bad leaf or text);
+ * -ENAMETOOLONG. Pure. */
+int cgroup_v1_root(const char *mountinfo, const char *self_cgroup, const char *ctrl,
+                   const char *leaf, char *out, size_t len);
+
+/* Picks the layout for the configured v2 root (its last segment is the v1 leaf): v2 when
+ * cgroup_root_check() accepts root, else v1 when /proc/self/mountinfo holds v1 hierarchies for
+ * memory, cpu or pids and their directories are writable, else CGROUP_NONE. root "" is
+ * CGROUP_NONE. Returns 0 (ret filled; note says what is missing or why none, "" when all is
+ * there); -EINVAL for a bad root; -ENOMEM. */
+__attribute__((warn_unused_result))
+int cgroup_detect(const char *root, struct cgroup_layout *ret, char *note, size_t note_len);
+
+/* cgroup_vm_setup() on every hierarchy of l (v1: cpu.cfs_period_us/cfs_quota_us,
+ * memory.limit_in_bytes, pids.max; v2: cpu.max, memory.max, pids.max). 0 or -errno, detail in
+ * e. CGROUP_NONE: 0, nothing done. */
+__attribute__((warn_unused_result))
+int cgroup_layout_setup(const struct cgroup_layout *l, const char *name,
+                        const struct cgroup_limits *lim, struct herr *e);
+/* Opens the cgroup.procs file of every hierarchy of <name> (O_WRONLY | O_CLOEXEC) into fds
+ * (at most max): a child writes "0" to each before exec, so QEMU runs inside its limits from
+ * its first instruction. Returns how many (0 for CGROUP_NONE) or -errno (every fd closed).
+ * The caller closes them. */
+__attribute__((warn_unused_result))
+int cgroup_layout_procs_open(const struct cgroup_layout *l, const char *name, int *fds,
+                             size_t max);
+/* cgroup_vm_remove() on every hierarchy: 0, or the first error (-EBUSY while a process is in). */
+int cgroup_layout_remove(const struct cgroup_layout *l, const char *name);
+/* cgroup_prune() on every hierarchy; returns how many directories went (a v1 cgroup counts
+ * once per hierarchy), or the first -errno other than -ENOENT. */
+int cgroup_layout_prune(const struct cgroup_layout *l, bool (*keep)(void *ud, const char *name),
+                        void *ud);
+/* The path of <name>'s directory for controller c (v2: the one directory, any c). 0, -ENOENT
+ * (no such hierarchy), -EINVAL, -ENAMETOOLONG. */
+int cgroup_layout_dir(const struct cgroup_layout *l, enum cgroup_ctrl c, const char *name,
+                      char *out, size_t len);
+
+/* Usage of a VM's cgroup, for metrics. A counter the layout cannot tell is UINT64_MAX. */
+struct cgroup_stats {
+    uint64_t cpu_usage_ns;      /* CPU time of every task, user + system (v2 cpu.stat
+                                   usage_usec * 1000; v1 cpuacct.usage) */
+    uint64_t memory_current;    /* bytes charged now (memory.current / memory.usage_in_bytes) */
+    uint64_t memory_peak;       /* high-water mark (memory.peak, kernel >= 5.19 /
+                                   memory.max_usage_in_bytes) */
+    uint64_t pids_current;      /* tasks now (pids.current) */
+};
+
+/* Reads <name>'s usage. 0 (each counter read or UINT64_MAX), -ENOENT (no such cgroup or
+ * CGROUP_NONE), -EINVAL (bad name). Blocking reads of cgroupfs, microseconds. */
+int cgroup_layout_stats(const struct cgroup_layout *l, const char *name,
+                        struct cgroup_stats *ret);
+/* Parses "usage_usec N" out of a v2 cpu.stat text into nanoseconds. 0, -ENOENT (no such
+ * line), -ERANGE. Pure. */
+int cgroup_parse_cpu_stat(const char *text, uint64_t *ret_ns);

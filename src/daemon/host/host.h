@@ -77,6 +77,13 @@ struct host_config {
                                    `hearthd vm run --keep` */
     uint64_t console_log_max;   /* each VM's console.log is capped here, the older part kept
                                    in console.log.1 (console_log.h); 0: 4 MiB */
+    /* QEMU's confinement (docs/security.md): on unless no_jail. Each QEMU runs as its own
+     * uid from [jail_uid_base, jail_uid_base + jail_uid_count) (0: 200000 and 65536), in a
+     * mount namespace that shows only its run dir, kernel, disk chain, /usr and a few /dev
+     * nodes, with no capabilities, no_new_privs and QEMU's strictest -sandbox. Needs root. */
+    bool no_jail;
+    uint32_t jail_uid_base;
+    uint32_t jail_uid_count;
 };
 
 struct host_vm_spec {
@@ -88,7 +95,8 @@ struct host_vm_spec {
     uint64_t disk_mib;          /* virtual disk size; 0: the image's size; smaller than the
                                    image: HOST_E_INVALID. Growing the disk does not grow the
                                    filesystem (resize2fs in the guest) */
-    uint32_t cpu_quota_pct;     /* cpu.max cap in percent of one CPU; 0: uncapped */
+    uint32_t cpu_quota_pct;     /* cpu.max cap in percent of one CPU; 0: vcpus * 100 + 50
+                                   (the vCPUs and half a CPU for QEMU's own threads) */
     const char *extra_append;   /* extra kernel arguments, may be NULL */
     int boot_timeout_ms;        /* 0: the host's default */
     /* Restore instead of boot (docs/snapshots.md): the VM starts from the snapshot directory
@@ -256,8 +264,8 @@ bool host_cgroups(struct host *h, char *note, size_t len);
  * reconcile destroyed the orphans). Returns how many, or -errno; 0 when cgroups are off. */
 int host_cgroup_prune(struct host *h);
 
-/* What a running VM uses now (host_usage.c): from its cgroup when it has one, else from its
- * QEMU's /proc entry; disk_bytes is what its disk layer (run dir disk.qcow2) takes on the
+/* What a running VM uses now (host_usage.c): from its cgroup (v1 or v2) when it has one, a
+ * counter the cgroup cannot tell from its QEMU's /proc entry; disk_bytes is what its disk layer (run dir disk.qcow2) takes on the
  * host. Returns 0, or -ENOENT when id is not running here. */
 struct host_vm_usage {
     uint64_t cpu_usec;          /* CPU time of the whole QEMU since it started */
@@ -268,6 +276,8 @@ struct host_vm_usage {
     bool from_cgroup;           /* read from the VM's cgroup, not /proc */
 };
 int host_vm_usage(struct host *h, const char *id, struct host_vm_usage *out);
+/* Whether VMs run confined (host_config.no_jail unset), with the uid range. */
+bool host_jailed(struct host *h, uint32_t *ret_uid_base, uint32_t *ret_uid_count);
 
 /* True when VM id exists here and is running (READY seen, QEMU alive). */
 bool host_vm_running(struct host *h, const char *id);

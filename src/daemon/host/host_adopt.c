@@ -43,11 +43,14 @@ void host_vm_adopt(struct host *h, const char *id, host_done_fn done, void *ud)
     struct host_result res;
     pid_t pid;
     int pidfd;
-    int r = rundir_pidfile_open(vm->run_dir, &pid, &pidfd);
+    int r = hvm_pidfile_open(h, vm->run_dir, &pid, &pidfd);
     if (r < 0) {
         if (r == -ENOENT)
             hvm_result_set(&res, HOST_E_NOT_FOUND, r, "vm '%s': no pid file in '%s'", id,
                        vm->run_dir);
+        else if (r == -EPERM)
+            hvm_result_set(&res, HOST_E_INVALID, r,
+                           "vm '%s': its pid file names a process that is not its qemu", id);
         else if (r == -ESRCH)
             hvm_result_set(&res, HOST_E_GONE, r,
                            "vm '%s': its qemu is gone (or the pid was reused)",
@@ -59,6 +62,7 @@ void host_vm_adopt(struct host *h, const char *id, host_done_fn done, void *ud)
         hvm_start_failed(vm, &res);
         return;
     }
+    hvm_jail_adopt(vm);
     vm->qemu.pid = pid;
     vm->qemu.pidfd = pidfd;
     vm->nic = cmdline_has(pid, "virtio-net-device"); /* a pause must record it */

@@ -19,7 +19,7 @@
 #include <jansson.h>
 
 #include "common/hostname.h"
-#include "daemon/host/cgroup.h"
+#include "daemon/host/jail.h"
 #include "daemon/host/snapshot.h"
 #include "daemon/host/usock.h"
 
@@ -412,6 +412,12 @@ static void on_img(evutil_socket_t fd, short what, void *arg)
     hvm_spawn_qemu(vm);
 }
 
+/* In QEMU's child before exec: cgroups, then the jail (jail.h). */
+static int on_pre_exec(void *ud)
+{
+    return jail_enter(ud);
+}
+
 /* The disk layer exists: start QEMU (booting, or waiting for its incoming state). */
 void hvm_spawn_qemu(struct host_vm *vm)
 {
@@ -432,6 +438,7 @@ void hvm_spawn_qemu(struct host_vm *vm)
         .nic = vm->nic,
         .net_fd = vm->tap_fd >= 0 ? PROC_KEEP_FD : 0,
         .mac = vm->mac[0] ? vm->mac : NULL,
+        .strict_sandbox = vm->h->jail,
     };
     char **argv = NULL;
     int r = qemu_argv_build(&qc, &argv);
@@ -442,24 +449,30 @@ void hvm_spawn_qemu(struct host_vm *vm)
         hvm_maybe_finish(vm);
         return;
     }
-    /* limits first, then QEMU joins right after exec (before it has touched guest RAM); a
-     * failure only costs the limits (host_cgroups() told the operator at start) */
-    struct cgroup_limits lim = cgroup_vm_limits(vm->memory_mib, vm->cpu_quota_pct);
-    struct herr ce = { 0 };
-    const char *cgr = vm->h->cgroup_root;
-    bool cg = cgr[0] && cgroup_vm_setup(cgr, vm->id, &lim, &ce) == 0;
-    r = proc_spawn_keep(argv, log, vm->nic ? vm->tap_fd : -1, &vm->qemu);
+    /* the cgroup made and the jail planned first: the child joins and enters before exec */
+    struct jail_plan *plan = NULL;
+    if ((r = hvm_jail_plan(vm, &plan, &e)) < 0) {
+        qemu_argv_free(argv);
+        hvm_start_failed_herr(vm, &e);
+        hvm_maybe_finish(vm);
+        return;
+    }
+    struct proc_opts po = { .keep_fd = vm->nic ? vm->tap_fd : -1, .pre_exec = on_pre_exec,
+                            .ud = plan };
+    r = proc_spawn_opts(argv, log, &po, &vm->qemu);
+    jail_plan_free(plan); /* the parent's copies of the cgroup fds */
     hvm_fd_close(&vm->tap_fd); /* QEMU has its own now (or never will) */
     if (r < 0) {
-        herr_set(&e, r, "vm '%s': cannot run '%s': %s", vm->id, argv[0], strerror(-r));
+        char tail[300];
+        qemu_log_tail(log, tail, sizeof(tail));
+        herr_set(&e, r, "vm '%s': cannot run '%s': %s%s%s", vm->id, argv[0], strerror(-r),
+                 tail[0] ? ": " : "", tail);
         qemu_argv_free(argv);
         hvm_start_failed_herr(vm, &e);
         hvm_maybe_finish(vm);
         return;
     }
     qemu_argv_free(argv);
-    if (cg)
-        (void)cgroup_vm_attach(cgr, vm->id, vm->qemu.pid, &ce); /* see above */
     (void)rundir_pidfile_write(vm->run_dir, vm->qemu.pid); /* without it only adopt fails */
     if (hvm_watch_pid(vm) < 0) {
         proc_kill(&vm->qemu, SIGKILL);

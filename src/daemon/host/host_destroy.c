@@ -42,7 +42,7 @@ void host_vm_destroy(struct host *h, const char *id, host_done_fn done, void *ud
         vm->destroy_ud = ud;
         pid_t pid;
         int pidfd;
-        if (rundir_pidfile_open(vm->run_dir, &pid, &pidfd) == 0) {
+        if (hvm_pidfile_open(h, vm->run_dir, &pid, &pidfd) == 0) {
             vm->qemu.pid = pid;
             vm->qemu.pidfd = pidfd;
             if (hvm_watch_pid(vm) < 0)

@@ -14,6 +14,7 @@
 #include <event2/event.h>
 
 #include "daemon/host/agent_client.h"
+#include "daemon/host/cgroup.h"
 #include "common/herr.h"
 #include "daemon/host/host.h"
 #include "daemon/host/proc.h"
@@ -22,6 +23,7 @@
 #include "daemon/host/rundir.h"
 
 struct migsplit;
+struct jail_plan;
 
 #define HVM_CONNECT_RETRY_MS 2       /* socket not there yet (QEMU makes it 10-30 ms in) */
 #define HVM_HELLO_EVERY_MS 200       /* see host_boot.c's on_retry() for why HELLO is resent */
@@ -121,6 +123,9 @@ struct host_vm {
     enum hvm_restore_step rstep;
     char snap_dir[PATH_MAX];     /* restore source, or the pause target */
     char mem_path[PATH_MAX];     /* the RAM file QEMU maps */
+    uint32_t jail_uid;           /* QEMU's uid and gid when jailed; 0 when not */
+    char backing[PATH_MAX];      /* the disk layer's backing name when QEMU started: a pause
+                                    refuses a layer whose header QEMU changed */
     char qemu_version[128];      /* restore: the snapshot's; pause: this QEMU's */
     char hostname[64];           /* identity for HELLO; "" for none */
     bool nic;                    /* QEMU gets the virtio-net NIC (all but old snapshots) */
@@ -182,8 +187,10 @@ struct host {
     char qemu_bin[PATH_MAX];     /* "" for the default */
     char qemu_img[PATH_MAX];
     enum qemu_accel accel;       /* resolved */
-    char cgroup_root[PATH_MAX];  /* "" when VMs get no cgroup */
+    struct cgroup_layout cg;     /* v1 or v2 roots; kind CGROUP_NONE: VMs get no cgroup */
     char cgroup_note[512];       /* why not, or which controllers are missing */
+    bool jail;                   /* QEMUs run confined (jail.h) */
+    uint32_t uid_base, uid_count;  /* the jail's uid range */
     int boot_ms, stop_ms, adopt_ms;
     struct host_vm *vms;
     host_exit_fn on_exit;
@@ -259,6 +266,18 @@ void hvm_on_kick(evutil_socket_t fd, short what, void *arg);
 /* SIGKILLs QEMU (unless adopted) and qemu-img and waits for them, bounded: off the loop's
  * usual path (host_free(), host_vm_discard()). */
 void hvm_kill_now(struct host_vm *vm);
+/* host_jail.c. The uid, run-dir ownership, jail plan and cgroup (made, its cgroup.procs
+ * opened) of vm's next QEMU; with the jail off, a plan that only joins the cgroup. 0 and *ret
+ * (jail_plan_free()), or -errno with e. */
+int hvm_jail_plan(struct host_vm *vm, struct jail_plan **ret, struct herr *e);
+/* A pause of a jailed VM: its disk layer (which QEMU could write) must be a regular file whose
+ * backing is the one it started with. 0 or -EINVAL with e. */
+int hvm_jail_check_layer(struct host_vm *vm, const char *disk, struct herr *e);
+/* rundir_pidfile_open(), and for a run dir owned by a jail uid (QEMU could rewrite the file)
+ * the pid must be a process of that uid: -EPERM otherwise. */
+int hvm_pidfile_open(struct host *h, const char *dir, pid_t *ret_pid, int *ret_pidfd);
+/* Adopt: a run dir owned by a jail uid sets vm->jail_uid and backing (what a pause checks). */
+void hvm_jail_adopt(struct host_vm *vm);
 /* Removes the run dir and the cgroup of vm. */
 void hvm_remove_dir(struct host_vm *vm);
 /* Kills what runs and waits (on the loop) for it to exit, then finishes. */

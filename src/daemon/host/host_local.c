@@ -23,6 +23,7 @@
 
 #include "daemon/host/cgroup.h"
 #include "daemon/host/console_log.h"
+#include "daemon/host/jail.h"
 
 #define HOST_ERR_STR_(name, str) [name] = str,
 static const char *const host_err_names[] = { HOST_ERR_TABLE(HOST_ERR_STR_) };
@@ -184,21 +185,15 @@ int host_new(struct event_base *base, const struct host_config *c, struct host *
     if (r < 0)
         goto out_free;
     const char *cg = c->cgroup_root ? c->cgroup_root : "/sys/fs/cgroup/hearth";
-    if (cg[0]) {
-        struct herr ce = { 0 };
-        char missing[64] = "";
-        if (cgroup_root_check(cg, missing, sizeof(missing), &ce) < 0) {
-            snprintf(h->cgroup_note, sizeof(h->cgroup_note), "%s", ce.msg);
-        } else {
-            if (missing[0])
-                snprintf(h->cgroup_note, sizeof(h->cgroup_note),
-                         "cgroup root '%s' cannot have the %s controller(s): those limits are "
-                         "skipped", cg, missing);
-            if ((r = hvm_copy_str(h->cgroup_root, sizeof(h->cgroup_root), cg)) < 0)
-                goto out_free;
-        }
-    } else {
-        snprintf(h->cgroup_note, sizeof(h->cgroup_note), "cgroups are turned off");
+    if ((r = cgroup_detect(cg, &h->cg, h->cgroup_note, sizeof(h->cgroup_note))) < 0)
+        goto out_free;
+    h->jail = !c->no_jail;
+    h->uid_base = c->jail_uid_base ? c->jail_uid_base : JAIL_UID_BASE_DEFAULT;
+    h->uid_count = c->jail_uid_count ? c->jail_uid_count : JAIL_UID_COUNT_DEFAULT;
+    uint32_t probe;
+    if (h->jail && jail_uid_pick(h->uid_base, h->uid_count, "x", NULL, NULL, &probe) < 0) {
+        r = -EINVAL;
+        goto out_free;
     }
     if (mkdir(h->run_root, 0700) < 0 && errno != EEXIST) {
         r = -errno;
@@ -297,7 +292,16 @@ bool host_cgroups(struct host *h, char *note, size_t len)
 {
     if (len)
         snprintf(note, len, "%s", h->cgroup_note);
-    return h->cgroup_root[0] != 0;
+    return h->cg.kind != CGROUP_NONE;
+}
+
+bool host_jailed(struct host *h, uint32_t *ret_uid_base, uint32_t *ret_uid_count)
+{
+    if (ret_uid_base)
+        *ret_uid_base = h->uid_base;
+    if (ret_uid_count)
+        *ret_uid_count = h->uid_count;
+    return h->jail;
 }
 
 static bool cgroup_claimed(void *ud, const char *name)
@@ -307,10 +311,7 @@ static bool cgroup_claimed(void *ud, const char *name)
 
 int host_cgroup_prune(struct host *h)
 {
-    if (!h->cgroup_root[0])
-        return 0;
-    int r = cgroup_prune(h->cgroup_root, cgroup_claimed, h);
-    return r == -ENOENT ? 0 : r;
+    return cgroup_layout_prune(&h->cg, cgroup_claimed, h);
 }
 
 /* A new zeroed entry at the end of *v (n entries of cap, doubled when full); NULL when out of
@@ -357,7 +358,7 @@ int host_vm_list_orphans(struct host *h, struct host_orphan **ret, size_t *ret_n
         pid_t pid;
         int pidfd;
         if (o->valid && qemu_run_path(h->run_root, de->d_name, dir, sizeof(dir)) == 0 &&
-            rundir_pidfile_open(dir, &pid, &pidfd) == 0) {
+            hvm_pidfile_open(h, dir, &pid, &pidfd) == 0) {
             o->pid = pid;
             o->alive = true;
             close(pidfd);

@@ -170,8 +170,7 @@ void hvm_remove_dir(struct host_vm *vm)
     struct host *h = vm->h;
     rundir_remove(vm->run_dir);
     /* QEMU is gone; a cgroup still busy (a process stuck past SIGKILL) is pruned later */
-    if (h->cgroup_root[0])
-        (void)cgroup_vm_remove(h->cgroup_root, vm->id);
+    (void)cgroup_layout_remove(&h->cg, vm->id);
 }
 
 void hvm_kill_now(struct host_vm *vm)

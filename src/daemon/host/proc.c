@@ -16,17 +16,26 @@
 #include "common/mono.h"
 
 /* Runs in the child between fork and exec: async-signal-safe calls only. */
-static void child_exec(char *const argv[], const char *log_path, int err_fd, int keep_fd)
+static void child_exec(char *const argv[], const char *log_path, int err_fd,
+                       const struct proc_opts *o)
 {
     int e;
+    int keep_fd = o->keep_fd;
     int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    int log = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    int log = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (null < 0 || log < 0)
         goto fail;
     if (dup2(null, 0) < 0 || dup2(log, 1) < 0 || dup2(log, 2) < 0)
         goto fail;
     if (setpgid(0, 0) < 0)
         goto fail;
+    if (o->pre_exec) {
+        int r = o->pre_exec(o->ud);
+        if (r < 0) {
+            errno = -r;
+            goto fail;
+        }
+    }
     /* fds below first_free survive: 0-2 and, when asked, the kept fd */
     unsigned first_free = 3;
     if (keep_fd >= 0) {
@@ -67,6 +76,16 @@ int proc_spawn(char *const argv[], const char *log_path, struct proc *ret)
 
 int proc_spawn_keep(char *const argv[], const char *log_path, int keep_fd, struct proc *ret)
 {
+    struct proc_opts o = { .keep_fd = keep_fd };
+    return proc_spawn_opts(argv, log_path, &o, ret);
+}
+
+int proc_spawn_opts(char *const argv[], const char *log_path, const struct proc_opts *o,
+                    struct proc *ret)
+{
+    static const struct proc_opts none = { .keep_fd = -1 };
+    if (!o)
+        o = &none;
     int pipefd[2];
     if (pipe2(pipefd, O_CLOEXEC) < 0)
         return -errno;
@@ -79,7 +98,7 @@ int proc_spawn_keep(char *const argv[], const char *log_path, int keep_fd, struc
     }
     if (pid == 0) {
         close(pipefd[0]);
-        child_exec(argv, log_path, pipefd[1], keep_fd);
+        child_exec(argv, log_path, pipefd[1], o);
     }
     close(pipefd[1]);
     /* Also set from the parent so a kill(-pid) right after fork cannot miss the group. */

@@ -28,6 +28,20 @@ int proc_spawn(char *const argv[], const char *log_path, struct proc *ret);
  * only a privileged process could open. keep_fd < 0: exactly proc_spawn(). */
 __attribute__((warn_unused_result))
 int proc_spawn_keep(char *const argv[], const char *log_path, int keep_fd, struct proc *ret);
+/* How a child is set up beyond proc_spawn(). */
+struct proc_opts {
+    int keep_fd;                 /* as proc_spawn_keep()'s; < 0: none */
+    /* Runs in the child after stdio and the process group are set, before the other fds are
+     * closed and exec: only async-signal-safe work. A negative return (-errno) fails the
+     * spawn with that error. NULL: none. */
+    int (*pre_exec)(void *ud);
+    void *ud;
+};
+
+/* proc_spawn() with o (NULL: no options). */
+__attribute__((warn_unused_result))
+int proc_spawn_opts(char *const argv[], const char *log_path, const struct proc_opts *o,
+                    struct proc *ret);
 /* Collects the exit status if the child has exited. Returns 0 (reaped; p->status valid),
  * -EAGAIN while it runs, or -errno. */
 int proc_try_reap(struct proc *p);

@@ -172,8 +172,12 @@ int qemu_argv_build(const struct qemu_config *c, char ***ret_argv)
     strv_addf(&s, "-nographic");
     strv_addf(&s, "-no-reboot");
     if (!c->no_sandbox) {
+        /* strict: no obsolete syscalls, no setuid/setgid, no fork/exec, no affinity or
+         * scheduler changes; the jail dropped privileges before exec, so none are needed */
         strv_addf(&s, "-sandbox");
-        strv_addf(&s, "on");
+        strv_addf(&s, "%s", c->strict_sandbox ? "on,obsolete=deny,elevateprivileges=deny,"
+                                                "spawn=deny,resourcecontrol=deny"
+                                              : "on");
     }
     /* RAM in a shared file of the run dir: a snapshot is then device state only (DESIGN §4).
      * A restore maps the snapshot's RAM file private (share=off): copy-on-write, the file's
@@ -263,7 +267,8 @@ void qemu_log_tail(const char *path, char *out, size_t len)
     if (len == 0)
         return;
     out[0] = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NOFOLLOW: a jailed QEMU owns its run dir and could leave a symlink to a host file */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0)
         return;
     char raw[1024];

@@ -41,6 +41,8 @@ struct qemu_config {
     const char *init;         /* guest init, default "/sbin/hearth-agent" */
     const char *extra_append; /* appended to the kernel command line, may be NULL */
     bool no_sandbox;          /* leave out -sandbox on (debugging only) */
+    bool strict_sandbox;      /* -sandbox on,obsolete=deny,elevateprivileges=deny,spawn=deny,
+                                 resourcecontrol=deny (the jail; docs/security.md) */
     const char *mem_path;     /* RAM file; NULL: <run_dir>/mem. Absolute, no ',' */
     bool mem_private;         /* share=off: a private copy-on-write mapping of mem_path (a
                                  snapshot restore); default share=on */

@@ -224,7 +224,9 @@ void rundir_remove(const char *dir)
         while ((de = readdir(d))) {
             if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
                 continue;
-            (void)unlinkat(dirfd(d), de->d_name, 0); /* flat dir of our files; best effort */
+            /* flat dir of our files, plus the empty mount point of a jail; best effort */
+            if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno == EISDIR)
+                (void)unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR);
         }
         closedir(d);
     }

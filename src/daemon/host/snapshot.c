@@ -208,6 +208,62 @@ int snapshot_copy_file(const char *src, const char *dst)
     return r;
 }
 
+/* Copies [off, off + len) of in to the same place in out. */
+static int copy_range(int in, int out, off_t off, off_t len)
+{
+    while (len > 0) {
+        loff_t io = off, oo = off;
+        ssize_t n = copy_file_range(in, &io, out, &oo, (size_t)len, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? -errno : -EIO;
+        off += n;
+        len -= n;
+    }
+    return 0;
+}
+
+int snapshot_copy_sparse(const char *src, const char *dst)
+{
+    int in = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (in < 0)
+        return -errno;
+    struct stat st;
+    int r = 0, out = -1;
+    if (fstat(in, &st) < 0 || !S_ISREG(st.st_mode)) {
+        r = errno ? -errno : -EINVAL;
+        goto out_close;
+    }
+    out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (out < 0 || ftruncate(out, st.st_size) < 0) {
+        r = -errno;
+        goto out_close;
+    }
+    /* a snapshot's RAM file is mostly holes: the guest's untouched pages */
+    for (off_t off = 0; off < st.st_size && r == 0;) {
+        off_t data = lseek(in, off, SEEK_DATA);
+        if (data < 0) {
+            r = errno == ENXIO ? 0 : -errno; /* ENXIO: only a hole is left */
+            break;
+        }
+        off_t hole = lseek(in, data, SEEK_HOLE);
+        if (hole < 0) {
+            r = -errno;
+            break;
+        }
+        r = copy_range(in, out, data, hole - data);
+        off = hole;
+    }
+out_close:
+    if (out >= 0)
+        close(out);
+    if (r < 0 && out >= 0)
+        (void)unlink(dst);
+    close(in);
+    return r;
+}
+
 int snapshot_link_or_copy(const char *src, const char *dst)
 {
     if (link(src, dst) == 0)

@@ -55,6 +55,10 @@ int snapshot_verify(const char *dir, unsigned vcpus, unsigned memory_mib,
 int snapshot_link_or_copy(const char *src, const char *dst);
 /* Copies src to a new file dst, fsync'd. 0 or -errno (-EEXIST when dst exists). */
 int snapshot_copy_file(const char *src, const char *dst);
+/* Copies the regular file src to dst (created 0600, must not exist) with its holes: only the
+ * data extents (SEEK_DATA / SEEK_HOLE) are copied, the size kept. Not fsynced: for a RAM file
+ * a VM is about to map. 0 or -errno (dst removed). */
+int snapshot_copy_sparse(const char *src, const char *dst);
 /* Removes a snapshot directory: meta.json first (so a crash midway leaves no half snapshot that
  * looks whole), then the files, then the directory. 0 or -errno; ENOENT is success. */
 int snapshot_remove(const char *dir);

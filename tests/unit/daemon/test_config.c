@@ -37,6 +37,9 @@ TEST(defaults)
     CHECK_EQ(c.bandwidth_quota_bytes, 5368709120LL);
     CHECK_EQ(c.retention_hours, 168);
     CHECK_STR(c.ingress_scheme, "https");
+    CHECK(c.jail);
+    CHECK_EQ(c.jail_uid_base, 200000);
+    CHECK_EQ(c.jail_uid_count, 65536);
     char img[CONFIG_PATH_SIZE];
     CHECK_EQ(config_images_dir(&c, img), 0);
     CHECK_STR(img, "/var/lib/hearth/images");
@@ -70,6 +73,9 @@ TEST(every_key)
                        "net_sandbox_cidr = 10.200.0.0/20\n"
                        "net_networks_cidr = 10.201.0.0/23\n"
                        "dns_upstream = 192.0.2.53, 198.51.100.53\n"
+                       "jail = off\n"
+                       "jail_uid_base = 1000\n"
+                       "jail_uid_count = 16777216\n"
                        "  # indented comment";
     int r = parse(text, &c, err, sizeof(err));
     if (r)
@@ -102,10 +108,18 @@ TEST(every_key)
     CHECK_EQ(c.n_dns_upstreams, 2);
     CHECK_EQ(c.dns_upstreams[0], 0xc0000235u);
     CHECK_EQ(c.dns_upstreams[1], 0xc6336435u);
+    CHECK(!c.jail);
+    CHECK_EQ(c.jail_uid_base, 1000);
+    CHECK_EQ(c.jail_uid_count, 16777216);
     char ns[CONFIG_NAME_SIZE], up[16];
     config_net_names(&c, ns, up);
     CHECK_STR(ns, "hearth_test-1");
     CHECK_STR(up, "up-test");
+    CHECK_EQ(parse("jail = on\njail_uid_base = 4000000000\njail_uid_count = 1\n", &c, err,
+                   sizeof(err)), 0);
+    CHECK(c.jail);
+    CHECK_EQ(c.jail_uid_base, 4000000000u);
+    CHECK_EQ(c.jail_uid_count, 1);
     CHECK_EQ(parse("metrics_listen = \"\"\n", &c, err, sizeof(err)), 0);
     CHECK(!c.metrics_enabled);
     CHECK_EQ(parse("metrics_listen = 0.0.0.0:0\nlisten = 127.0.0.1:0", &c, err, sizeof(err)),
@@ -202,6 +216,18 @@ TEST(hostile_lines)
         { "region = lo\"cal\"\n", "unbalanced" },
         { "LISTEN = 127.0.0.1:1\n", "unknown key 'LISTEN'" },
         { "region = \xff\xfe\n", "bad value for 'region'" },
+        { "jail = yes\n", "bad value for 'jail'" },
+        { "jail = \n", "bad value for 'jail'" },
+        { "jail = ON\n", "bad value for 'jail'" },
+        { "jail_uid_base = 999\n", "bad value for 'jail_uid_base'" },
+        { "jail_uid_base = 0\n", "bad value for 'jail_uid_base'" },
+        { "jail_uid_base = -200000\n", "bad value for 'jail_uid_base'" },
+        { "jail_uid_base = 4000000001\n", "bad value for 'jail_uid_base'" },
+        { "jail_uid_base = 99999999999999999999\n", "bad value for 'jail_uid_base'" },
+        { "jail_uid_base = 2e5\n", "bad value for 'jail_uid_base'" },
+        { "jail_uid_count = 0\n", "bad value for 'jail_uid_count'" },
+        { "jail_uid_count = 16777217\n", "bad value for 'jail_uid_count'" },
+        { "jail_uid_count = 0x100\n", "bad value for 'jail_uid_count'" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct hd_config c;

@@ -61,6 +61,22 @@ TEST(argv_tcg)
     qemu_argv_free(argv);
 }
 
+/* The jail's strict filter: every group QEMU 7.2 can deny, and only with -sandbox kept. */
+TEST(argv_strict_sandbox)
+{
+    struct qemu_config c = good();
+    c.strict_sandbox = true;
+    char **argv = NULL;
+    CHECK_EQ(qemu_argv_build(&c, &argv), 0);
+    CHECK_STR(argv_after(argv, "-sandbox", 0),
+              "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
+    qemu_argv_free(argv);
+    c.no_sandbox = true; /* no_sandbox wins: debugging only */
+    CHECK_EQ(qemu_argv_build(&c, &argv), 0);
+    CHECK(argv_after(argv, "-sandbox", 0) == NULL);
+    qemu_argv_free(argv);
+}
+
 TEST(argv_kvm_extra_init)
 {
     struct qemu_config c = good();

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* cgroup_usage.c: a QEMU's usage from its cgroup or from /proc (cgroup_usage.h). Every read is
- * bounded (4 KiB per file); a file that is missing or unparsable leaves its field unknown. */
-#include "daemon/host/cgroup_usage.h"
+/* proc_usage.c: a QEMU's usage from /proc (proc_usage.h), for what its cgroup does not account.
+ * Every read is bounded (4 KiB per file); a file that is missing or unparsable leaves its field
+ * unknown. */
+#include "daemon/host/proc_usage.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -35,36 +36,6 @@ static int read_small(const char *dir, const char *name, char *buf, size_t len)
     close(fd);
     buf[n] = '\0';
     return 0;
-}
-
-/* A whole decimal number at s (trailing newline allowed). */
-static int parse_u64(const char *s, uint64_t *ret)
-{
-    char *end;
-    if (*s < '0' || *s > '9')
-        return -EINVAL;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || (*end && *end != '\n'))
-        return -EINVAL;
-    *ret = v;
-    return 0;
-}
-
-int cgroup_parse_cpu_stat(const char *text, uint64_t *ret_usec)
-{
-    for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
-        if (strncmp(p, "usage_usec ", 11) != 0)
-            continue;
-        char line[64];
-        size_t n = strcspn(p + 11, "\n");
-        if (n >= sizeof(line))
-            return -ENOENT;
-        memcpy(line, p + 11, n);
-        line[n] = '\0';
-        return parse_u64(line, ret_usec) == 0 ? 0 : -ENOENT;
-    }
-    return -ENOENT;
 }
 
 int proc_parse_stat_ticks(const char *text, uint64_t *ret_ticks)
@@ -120,40 +91,7 @@ int proc_parse_status_field(const char *text, const char *name, uint64_t *ret)
     return -ENOENT;
 }
 
-int cgroup_read_usage(const char *dir, struct cgroup_usage *u)
-{
-    struct stat st;
-    if (stat(dir, &st) < 0)
-        return -errno;
-    if (!S_ISDIR(st.st_mode))
-        return -ENOTDIR;
-    char buf[4096];
-    uint64_t v;
-    if (!u->has_cpu && read_small(dir, "cpu.stat", buf, sizeof(buf)) == 0 &&
-        cgroup_parse_cpu_stat(buf, &v) == 0) {
-        u->cpu_usec = v;
-        u->has_cpu = true;
-    }
-    if (!u->has_cpu && read_small(dir, "cpuacct.usage", buf, sizeof(buf)) == 0 &&
-        parse_u64(buf, &v) == 0) {
-        u->cpu_usec = v / 1000; /* v1 counts nanoseconds */
-        u->has_cpu = true;
-    }
-    if (!u->has_memory && (read_small(dir, "memory.current", buf, sizeof(buf)) == 0 ||
-                           read_small(dir, "memory.usage_in_bytes", buf, sizeof(buf)) == 0) &&
-        parse_u64(buf, &v) == 0) {
-        u->memory_bytes = v;
-        u->has_memory = true;
-    }
-    if (!u->has_pids && read_small(dir, "pids.current", buf, sizeof(buf)) == 0 &&
-        parse_u64(buf, &v) == 0) {
-        u->pids = v;
-        u->has_pids = true;
-    }
-    return 0;
-}
-
-int proc_read_usage(pid_t pid, struct cgroup_usage *u)
+int proc_read_usage(pid_t pid, struct proc_usage *u)
 {
     if (pid <= 0)
         return -EINVAL;
