@@ -14,7 +14,7 @@ static const struct cli_opt opts[] = {
     { "env", 'e', CLI_OPT_LIST, NULL, NULL },    { "ingress", 0, CLI_OPT_BOOL, NULL, NULL },
     { "network", 0, CLI_OPT_LIST, "net", NULL }, { "quiet", 'q', CLI_OPT_BOOL, NULL, NULL },
     { "all", 'a', CLI_OPT_BOOL, NULL, NULL },    { "output", 'o', CLI_OPT_VALUE, NULL, NULL },
-    { NULL },
+    { NULL, 0, 0, NULL, NULL },
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
