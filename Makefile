@@ -218,6 +218,9 @@ fuzz_dns_src := src/daemon/net/dns_msg.c
 fuzz_dns_libs := -lldns
 fuzz_http_request_src := src/daemon/http/parser.c src/daemon/http/route.c
 fuzz_http_request_libs := -lhttp_parser
+fuzz_egress_src := src/daemon/net/egress_rules.c src/daemon/ctl/sandbox_check.c
+fuzz_config_src := src/daemon/config.c src/daemon/log.c
+fuzz_config_libs := -ljansson
 
 # src/common instrumented once, as an archive: a target takes only the modules it uses
 $(O)/fuzz/obj/%.o: %.c
