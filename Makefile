@@ -221,6 +221,8 @@ fuzz_http_request_libs := -lhttp_parser
 fuzz_egress_src := src/daemon/net/egress_rules.c src/daemon/ctl/sandbox_check.c
 fuzz_config_src := src/daemon/config.c src/daemon/log.c
 fuzz_config_libs := -ljansson
+fuzz_validate_src := src/daemon/api/validate.c src/daemon/ctl/sandbox_check.c src/daemon/ctl/catalog.c
+fuzz_validate_libs := -ljansson
 
 # src/common instrumented once, as an archive: a target takes only the modules it uses
 $(O)/fuzz/obj/%.o: %.c
