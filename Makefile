@@ -223,6 +223,8 @@ fuzz_config_src := src/daemon/config.c src/daemon/log.c
 fuzz_config_libs := -ljansson
 fuzz_validate_src := src/daemon/api/validate.c src/daemon/ctl/sandbox_check.c src/daemon/ctl/catalog.c
 fuzz_validate_libs := -ljansson
+fuzz_agent_client_src := src/daemon/host/agent_client.c src/daemon/host/usock.c
+fuzz_agent_client_libs := -ljansson
 
 # src/common instrumented once, as an archive: a target takes only the modules it uses
 $(O)/fuzz/obj/%.o: %.c
