@@ -225,6 +225,11 @@ fuzz_validate_src := src/daemon/api/validate.c src/daemon/ctl/sandbox_check.c sr
 fuzz_validate_libs := -ljansson
 fuzz_agent_client_src := src/daemon/host/agent_client.c src/daemon/host/usock.c
 fuzz_agent_client_libs := -ljansson
+fuzz_dns_tcp_src := src/daemon/net/dns_server.c src/daemon/net/dns_forward.c \
+	src/daemon/net/dns_tcp.c src/daemon/net/dns_msg.c
+fuzz_dns_tcp_libs := -levent -lldns
+fuzz_snapshot_meta_src := src/daemon/host/snapshot.c
+fuzz_snapshot_meta_libs := -ljansson -lcrypto
 
 # src/common instrumented once, as an archive: a target takes only the modules it uses
 $(O)/fuzz/obj/%.o: %.c

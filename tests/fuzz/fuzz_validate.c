@@ -45,9 +45,12 @@ int store_schema_version(struct store *st, int *ret_version)
 static void setup(void)
 {
     char *dir = images;
-    snprintf(images, sizeof(images), "/tmp/hearth-fuzz-validate-XXXXXX");
-    if (!mkdtemp(images))
-        abort();
+    snprintf(images, sizeof(images), "/dev/shm/hearth-fuzz-validate-XXXXXX");
+    if (!mkdtemp(images)) {
+        snprintf(images, sizeof(images), "/tmp/hearth-fuzz-validate-XXXXXX");
+        if (!mkdtemp(images))
+            abort();
+    }
     atexit(teardown);
     memset(&ctx, 0, sizeof(ctx));
     snprintf(ctx.set.region, sizeof(ctx.set.region), "local");
