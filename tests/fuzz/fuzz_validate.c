@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* fuzz_validate.c: libFuzzer driver for request validation (src/daemon/api/validate.c): the
  * input is a request body, loaded as api_read_json() (api/reply.c) loads it, then given to every
- * validator a handler calls: create (as a user and as an admin), fork, PATCH, resize and PUT
- * …/egress, against a catalog whose images exist (a temp images dir made once). Each answers
+ * validator a handler calls: create (as a user and as an admin), fork, PATCH, resize, exec
+ * (with env keys A, B_2 and PATH declared) and PUT …/egress, against a catalog whose images exist (a temp images dir made once). Each answers
  * 0 with a typed request or a 400/403 with a fail object holding a "code"; what was accepted is
  * released, so ASan sees any leak.
  * Build with `make fuzz`; run: build/fuzz/fuzz_validate tests/fuzz/corpus/validate */
@@ -123,6 +123,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (size_t i = 0; i < n_rules; i++)
             free(rules[i]);
         free(rules);
+    }
+    static const char *const declared[] = { "A", "B_2", "PATH" };
+    struct api_exec_req er;
+    if ((st = api_validate_exec(body, declared, 3, &er, &fail)) != 0) {
+        check_fail(st, fail);
+    } else {
+        if (!er.argv || !er.argv[0] || !er.argv[0][0] || er.n_env > 3 ||
+            (er.cwd && er.cwd[0] != '/'))
+            abort();
+        api_exec_req_release(&er);
     }
     json_decref(body);
     return 0;
