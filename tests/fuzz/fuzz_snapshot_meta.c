@@ -66,7 +66,8 @@ static void setup(void)
         abort();
 }
 
-/* Copies in to out replacing each marker with its value; returns the length written. */
+/* Copies in to out (NULL: only counts) replacing each marker with its value; returns the
+ * length. */
 static size_t expand(const uint8_t *in, size_t len, char *out)
 {
     static const struct { const char *marker; const char *value; } subst[] = {
@@ -79,14 +80,19 @@ static size_t expand(const uint8_t *in, size_t len, char *out)
             size_t ml = strlen(subst[k].marker);
             if (len - i >= ml && memcmp(in + i, subst[k].marker, ml) == 0) {
                 size_t vl = strlen(subst[k].value);
-                memcpy(out + o, subst[k].value, vl);
+                if (out)
+                    memcpy(out + o, subst[k].value, vl);
                 o += vl;
                 i += ml;
                 hit = true;
             }
         }
-        if (!hit)
-            out[o++] = (char)in[i++];
+        if (!hit && out)
+            out[o] = (char)in[i];
+        if (!hit) {
+            o++;
+            i++;
+        }
     }
     return o;
 }
@@ -95,8 +101,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!dir[0])
         setup();
-    /* a marker (8 bytes) grows to at most PATH_MAX bytes */
-    char *text = malloc(size / 8 * PATH_MAX + size + 1);
+    char *text = malloc(expand(data, size, NULL) + 1);
     if (!text)
         return 0;
     size_t n = expand(data, size, text);
