@@ -18,6 +18,7 @@
 
 #include "common/herr.h"
 #include "daemon/host/snapshot.h"
+#include "fuzz_tmp.h"
 
 static char dir[64], kernel[PATH_MAX], meta[PATH_MAX], sha[65];
 
@@ -31,27 +32,9 @@ static void put_file(const char *name, const void *p, size_t len, off_t size)
     close(fd);
 }
 
-static void teardown(void)
-{
-    static const char *const names[] = { "meta.json", "state", "mem", "disk.qcow2", "vmlinux" };
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        char path[PATH_MAX];
-        snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-        (void)unlink(path); /* best effort: a temp dir */
-    }
-    (void)rmdir(dir);
-}
-
 static void setup(void)
 {
-    /* tmpfs when there is one: every input is a file write */
-    snprintf(dir, sizeof(dir), "/dev/shm/hearth-fuzz-snapshot-XXXXXX");
-    if (!mkdtemp(dir)) {
-        snprintf(dir, sizeof(dir), "/tmp/hearth-fuzz-snapshot-XXXXXX");
-        if (!mkdtemp(dir))
-            abort();
-    }
-    atexit(teardown);
+    snprintf(dir, sizeof(dir), "%s", fuzz_tmp_dir("snapshot"));
     static const char state[] = "QEVM\0\0\0\3device state";
     put_file("state", state, sizeof(state), 0);
     put_file("mem", NULL, 0, 1 << 20);
@@ -112,7 +95,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int r = snapshot_verify(dir, 1, 1, kernel, &m, &e);
     if (r == 0) {
         if (m.vcpus != 1 || m.memory_mib != 1 || strcmp(m.kernel, kernel) != 0 ||
-            strcmp(m.state_sha256, sha) != 0 || !memchr(m.qemu_version, '\0', sizeof(m.qemu_version)))
+            strcmp(m.state_sha256, sha) != 0 ||
+            !memchr(m.qemu_version, '\0', sizeof(m.qemu_version)))
             abort();
     } else if (r != -EBADMSG && r != -ESTALE) {
         abort(); /* meta.json is there: only unreadable/other format or another shape */

@@ -2,9 +2,9 @@
 /* fuzz_validate.c: libFuzzer driver for request validation (src/daemon/api/validate.c): the
  * input is a request body, loaded as api_read_json() (api/reply.c) loads it, then given to every
  * validator a handler calls: create (as a user and as an admin), fork, PATCH, resize, exec
- * (with env keys A, B_2 and PATH declared) and PUT …/egress, against a catalog whose images exist (a temp images dir made once). Each answers
- * 0 with a typed request or a 400/403 with a fail object holding a "code"; what was accepted is
- * released, so ASan sees any leak.
+ * (with env keys A, B_2 and PATH declared) and PUT …/egress, against a catalog whose images
+ * exist (a temp images dir made once). Each answers 0 with a typed request or a 400/403 with a
+ * fail object holding a "code"; what was accepted is released, so ASan sees any leak.
  * Build with `make fuzz`; run: build/fuzz/fuzz_validate tests/fuzz/corpus/validate */
 #include <fcntl.h>
 #include <jansson.h>
@@ -19,22 +19,9 @@
 #include "daemon/ctl/catalog.h"
 #include "daemon/ctl/ctl.h"
 #include "daemon/store/store.h"
+#include "fuzz_tmp.h"
 
 static struct ctl ctx;
-static char images[64];
-
-static void teardown(void)
-{
-    size_t n;
-    const struct ctl_rootfs *all = ctl_rootfs_all(&n);
-    for (size_t i = 0; i <= n; i++) {
-        char p[1200];
-        snprintf(p, sizeof(p), "%s/%s", images, i < n ? all[i].file : "vmlinux");
-        (void)unlink(p); /* best effort: a temp dir */
-    }
-    (void)rmdir(images);
-}
-
 /* catalog.c's readiness check asks the store, which validation never does: no store here */
 int store_schema_version(struct store *st, int *ret_version)
 {
@@ -44,14 +31,7 @@ int store_schema_version(struct store *st, int *ret_version)
 /* A ctl with the settings validation reads and every catalog image present. */
 static void setup(void)
 {
-    char *dir = images;
-    snprintf(images, sizeof(images), "/dev/shm/hearth-fuzz-validate-XXXXXX");
-    if (!mkdtemp(images)) {
-        snprintf(images, sizeof(images), "/tmp/hearth-fuzz-validate-XXXXXX");
-        if (!mkdtemp(images))
-            abort();
-    }
-    atexit(teardown);
+    const char *dir = fuzz_tmp_dir("validate");
     memset(&ctx, 0, sizeof(ctx));
     snprintf(ctx.set.region, sizeof(ctx.set.region), "local");
     snprintf(ctx.set.host_id, sizeof(ctx.set.host_id), "host-1");
