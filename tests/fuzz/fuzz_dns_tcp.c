@@ -41,17 +41,19 @@ static bool hook_client(void *ud, uint32_t src, char id[DNS_SANDBOX_ID_MAX])
     return true;
 }
 
+/* peer.hearth.internal has two addresses, ghost.* is ours but unknown, the rest goes upstream */
 static int hook_local(void *ud, const char *id, const char *qname, uint32_t *addrs, size_t *n,
                       uint32_t *ttl)
 {
-    if (strcmp(qname, "peer.hearth.internal") == 0 && *n >= 2) {
-        addrs[0] = 0x0a590005;
-        addrs[1] = 0x0a590006;
-        *n = 2;
-        *ttl = 30;
-        return 1;
-    }
-    return strncmp(qname, "ghost.", 6) == 0 ? -1 : 0;
+    if (strncmp(qname, "ghost.", 6) == 0)
+        return -1;
+    if (strcmp(qname, "peer.hearth.internal") != 0 || *n < 2)
+        return 0;
+    addrs[0] = 0x0a590005;
+    addrs[1] = addrs[0] + 1;
+    *n = 2;
+    *ttl = 30;
+    return 1;
 }
 
 static void hook_answered(void *ud, const char *id, const char *qname, const uint32_t *addrs,
