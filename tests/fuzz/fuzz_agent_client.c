@@ -83,9 +83,8 @@ static int on_data(void *ud, uint16_t type, const uint8_t *p, size_t len, bool e
         return AGENT_DATA_HOLD;
     case 'X':
         return -EIO;
-    case 'C': /* the consumer drops its own stream from inside the callback */
-        if (agent_stream_cancel(x->r->c, x->id, true) < 0 && agent_client_nstreams(x->r->c) > 0)
-            return 0;
+    case 'C': /* the consumer drops its own stream from inside the callback (x is freed) */
+        (void)agent_stream_cancel(x->r->c, x->id, true); /* a failure ends the stream too */
         return 0;
     case 'N':
         open_exec(x->r, true);
@@ -138,8 +137,7 @@ static void open_all(struct run *r)
     if ((x = sctx_new(r)) && agent_file_put_push_start(r->c, "/tmp/up", 0644, &ops, x, &put) != 0)
         sctx_refused(x);
     else if (x) {
-        static const char bytes[8192] = "upload";
-        x->id = put;
+        static const char bytes[8192] = "upload"; /* x stays untouched: a put gets no data */
         if (agent_stream_write(r->c, put, bytes, sizeof(bytes)) < 0 ||
             agent_stream_finish(r->c, put) < 0)
             abort();
