@@ -8,7 +8,7 @@
  * 'N', so the re-entrant paths run too. 32 '#' in the input become this connection's session
  * (a READY that answers our HELLO). At the end the peer hangs up: every stream must have ended
  * exactly once, and the client is freed.
- * Build with `make fuzz`; run: build/fuzz/fuzz_agent_client tests/fuzz/corpus/agent_client */
+ * Run: make fuzz FUZZ_TARGETS=agent_client (docs/testing.md "Fuzzing"). */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>

@@ -3,7 +3,7 @@
  * is parsed whole with config_parse() (what config_load() runs on the file's bytes), and each
  * line split at its first '=' goes to config_set() as a command-line override would, bytes as
  * they are. Whatever was accepted must give names and an images dir that fit their buffers.
- * Build with `make fuzz`; run: build/fuzz/fuzz_config tests/fuzz/corpus/config */
+ * Run: make fuzz FUZZ_TARGETS=config (docs/testing.md "Fuzzing"). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -7,7 +7,7 @@
  * "a"), and names under hearth.internal are answered locally. Every reply the client reads must
  * be framed and parse as a response, and the server must close the connection once all is
  * answered (well before its 10 s idle timeout).
- * Build with `make fuzz`; run: build/fuzz/fuzz_dns_tcp tests/fuzz/corpus/dns_tcp */
+ * Run: make fuzz FUZZ_TARGETS=dns_tcp (docs/testing.md "Fuzzing"). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <event2/event.h>

@@ -5,7 +5,7 @@
  * rule and also a DNS name. A rule the API stores must parse in the data plane as the same kind
  * and come back unchanged from the API's check (a stored form is a fixed point); the static
  * sets must hold no duplicate and no block inside another of the same port.
- * Build with `make fuzz`; run: build/fuzz/fuzz_egress tests/fuzz/corpus/egress */
+ * Run: make fuzz FUZZ_TARGETS=egress (docs/testing.md "Fuzzing"). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

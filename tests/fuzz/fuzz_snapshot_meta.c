@@ -6,7 +6,7 @@
  * kernel. "@KERNEL@" and "@SHA256@" in the input become the kernel's path and the state's
  * checksum, so the checks past the parse are reached. Going through the file keeps the driver
  * true to whatever verify reads next (the durability work adds fields).
- * Build with `make fuzz`; run: build/fuzz/fuzz_snapshot_meta tests/fuzz/corpus/snapshot_meta */
+ * Run: make fuzz FUZZ_TARGETS=snapshot_meta (docs/testing.md "Fuzzing"). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>

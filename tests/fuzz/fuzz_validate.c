@@ -5,7 +5,7 @@
  * (with env keys A, B_2 and PATH declared) and PUT …/egress, against a catalog whose images
  * exist (a temp images dir made once). Each answers 0 with a typed request or a 400/403 with a
  * fail object holding a "code"; what was accepted is released, so ASan sees any leak.
- * Build with `make fuzz`; run: build/fuzz/fuzz_validate tests/fuzz/corpus/validate */
+ * Run: make fuzz FUZZ_TARGETS=validate (docs/testing.md "Fuzzing"). */
 #include <fcntl.h>
 #include <jansson.h>
 #include <stdint.h>
