@@ -56,6 +56,14 @@ static void check_fail(int st, json_t *fail)
         abort();
     if (!json_is_object(fail) || !json_is_string(json_object_get(fail, "code")))
         abort();
+    /* a 400 names the field (and says what is wrong with it) besides the code */
+    const char *k;
+    json_t *v;
+    bool named = false;
+    json_object_foreach(fail, k, v)
+        named |= strcmp(k, "code") != 0 && json_is_string(v);
+    if (st == 400 && !named)
+        abort();
     json_decref(fail);
 }
 

@@ -194,6 +194,7 @@ static void error_text(const struct exec_run *x, char *out, size_t len)
         snprintf(out, len, "exec: \"%.200s\": executable file not found in $PATH", x->argv[0]);
     else
         snprintf(out, len, "exec: \"%.200s\": %.31s: %.255s", x->argv[0], e->error, e->message);
+    utf8_cut_partial(out); /* the command and the agent's message are cut to a length */
 }
 
 static void finish(struct exec_run *x)

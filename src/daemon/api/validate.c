@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/utf8.h"
 #include "daemon/api/auth.h"
 #include "daemon/ctl/catalog.h"
 #include "daemon/ctl/ctl.h"
@@ -25,14 +26,19 @@ static void err_add(struct errs *e, const char *field, const char *code, const c
 {
     if (!e->o)
         e->o = json_object();
-    if (!e->o || json_object_get(e->o, field))
+    char key[300], msg[300];
+    snprintf(key, sizeof(key), "%s", field);
+    /* the field names and messages quote the body cut to a length ("envs.%.200s"); a cut inside
+     * a UTF-8 sequence would make them invalid JSON text, and the error would be lost */
+    utf8_cut_partial(key);
+    if (!e->o || json_object_get(e->o, key))
         return;
-    char msg[300];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    json_object_set_new(e->o, field, json_string(msg));
+    utf8_cut_partial(msg);
+    json_object_set_new(e->o, key, json_string(msg));
     if (!e->code)
         e->code = code;
 }
@@ -525,8 +531,11 @@ static json_t *exec_field(json_t *body, const char *key)
 static int exec_fail(struct api_exec_req *r, json_t **ret_fail, const char *field,
                      const char *msg)
 {
+    char key[300];
+    snprintf(key, sizeof(key), "%s", field);
+    utf8_cut_partial(key); /* "env.%.250s" may cut a sequence */
     api_exec_req_release(r);
-    *ret_fail = json_pack("{s:s,s:s}", field, msg, "code", INVALID);
+    *ret_fail = json_pack("{s:s,s:s}", key, msg, "code", INVALID);
     return 400;
 }
 

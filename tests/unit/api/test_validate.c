@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* test_validate.c: request validation of api/validate.h that is a pure function of the body:
  * the resize body (§3.3.4): larger than the current disk, at most the operator maximum, an
- * integer, an object; the exec body (§3.4.1): each bad field named, what is taken. */
+ * integer, an object; the exec body (§3.4.1): each bad field named, what is taken; field names
+ * and messages that quote the body stay valid UTF-8 where they cut it (found by fuzz_validate). */
 #include <jansson.h>
 #include <string.h>
 
+#include "daemon/api/auth.h"
 #include "daemon/api/validate.h"
+#include "daemon/ctl/ctl.h"
 #include "harness.h"
 
 TEST(resize_body)
@@ -122,6 +125,51 @@ TEST(exec_body)
     body = json_loads("[1]", 0, NULL);
     CHECK_EQ(api_validate_exec(body, declared, 2, &r, &fail), 400);
     CHECK(json_object_get(fail, "body") != NULL);
+    json_decref(fail);
+    json_decref(body);
+}
+
+/* A value or key quoted cut to a length ("unknown shape: %.100s", "envs.%.200s") must not end
+ * inside a UTF-8 sequence: the error would be dropped and the 400 would name no field. */
+TEST(quoted_values_cut_on_utf8_boundaries)
+{
+    char shape[200] = "a", key[400] = "a";
+    for (int i = 0; i < 60; i++)
+        strcat(shape, "\xC3\xA9");
+    for (int i = 0; i < 120; i++)
+        strcat(key, "\xC3\xA9");
+    json_t *body = json_pack("{s:s,s:{s:s}}", "shape", shape, "envs", key, "x");
+    CHECK(body != NULL);
+    struct ctl ctx;
+    memset(&ctx, 0, sizeof(ctx));
+    struct api_auth auth = { .admin = false };
+    struct ctl_create_req r;
+    json_t *fail = NULL;
+    CHECK_EQ(api_validate_create(&ctx, &auth, body, &r, &fail), 400);
+    const char *msg = json_string_value(json_object_get(fail, "shape"));
+    CHECK(msg != NULL);
+    CHECK_EQ(strncmp(msg, "unknown shape: a\xC3\xA9", 18), 0);
+    CHECK_EQ(strlen(msg) % 2, 0); /* "unknown shape: a" and whole é only */
+    size_t named = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach(fail, k, v)
+        named += strncmp(k, "envs.a\xC3\xA9", 8) == 0;
+    CHECK_EQ(named, 1);
+    json_decref(fail);
+    json_decref(body);
+    /* exec: "env.%.250s" */
+    char envkey[400] = "a";
+    for (int i = 0; i < 130; i++)
+        strcat(envkey, "\xC3\xA9");
+    body = json_pack("{s:s,s:{s:s}}", "cmd", "ls", "env", envkey, "1");
+    CHECK(body != NULL);
+    struct api_exec_req er;
+    static const char *const none[] = { "A" };
+    CHECK_EQ(api_validate_exec(body, none, 1, &er, &fail), 400);
+    CHECK(fail != NULL);
+    CHECK_STR(json_string_value(json_object_get(fail, "code")), "invalid_request");
+    CHECK_EQ(json_object_size(fail), 2);
     json_decref(fail);
     json_decref(body);
 }
