@@ -3,14 +3,15 @@
  * (src/daemon/host/agent_client.c): the input is what a hostile guest's agent sends back. The
  * client sends HELLO and a PING and opens one stream of each kind (exec with stdin, file get, a
  * pushed file put, power, netcfg, exec without stdin: ids 1-6), then reads the input off a
- * socketpair in chunks of 1 to 4081 bytes (the first byte b picks 1 + 16 b). Callbacks hold credit,
- * fail, cancel their own stream or open a new one when a payload starts with 'H', 'X', 'C' or
- * 'N', so the re-entrant paths run too. 32 '#' in the input become this connection's session
+ * socketpair in chunks of 1 to 4081 bytes (the first byte b picks 1 + 16 b). Callbacks hold
+ * credit, fail, cancel their own stream or open a new one when a payload starts with 'H', 'X',
+ * 'C' or 'N', so the re-entrant paths run too. 32 '#' in the input become this connection's session
  * (a READY that answers our HELLO). At the end the peer hangs up: every stream must have ended
- * exactly once, and the client is freed.
+ * exactly once, with an error and message that are valid UTF-8, and the client is freed.
  * Run: make fuzz FUZZ_TARGETS=agent_client (docs/testing.md "Fuzzing"). */
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -111,6 +112,11 @@ static void on_end(void *ud, const struct agent_end *end)
         abort();
     if (end->kind == AGENT_END_EXIT && (end->exit_code < -1 || end->exit_code > 255))
         abort();
+    /* the error and message reach API answers and log lines as JSON text: valid UTF-8 */
+    json_t *text = json_pack("{s:s,s:s}", "error", end->error, "message", end->message);
+    if (!text)
+        abort();
+    json_decref(text);
     /* a callback may open a stream (the contract says so) */
     if (end->kind == AGENT_END_EXIT && end->exit_code == 7)
         open_exec(r, false);
