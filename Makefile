@@ -184,15 +184,17 @@ $(O)/tests/compat/seed: tests/compat/seed.c $(call obj,opt,$(common_src) $(store
 	@mkdir -p $(dir $@)
 	$(CC) $(OPT_CFLAGS) -o $@ $^ $(DAEMON_LIBS)
 
-# tests/compat/run.sh (the official TypeScript SDK against hearthd) runs after the API tests;
-# tests/run.sh reads its final `harness:` line like any test binary's.
+# tests/compat/run.sh (the official TypeScript SDK against hearthd) runs after the API tests, and
+# tests/fuzz/run.sh (every fuzz target for FUZZ_SECONDS) after the unit tests; tests/run.sh reads
+# their final `harness:` lines like any test binary's.
 test:
 	./scripts/install-deps.sh
 	$(MAKE) all images test-binaries
 	HEARTH_IMAGES=$(abspath $(IMAGES)) HEARTH_BIN=$(abspath $(O)/bin) \
 		HEARTH_COMPAT_SEED=$(abspath $(O)/tests/compat/seed) \
-		./tests/run.sh $(lint_tests) $(addprefix $(O)/tests/,$(unit_tests) $(integ_tests) $(api_tests)) \
-		$(cli_tests) tests/compat/run.sh
+		FUZZ_BIN=$(abspath $(O)/fuzz) FUZZ_SECONDS=$(FUZZ_SECONDS) \
+		./tests/run.sh $(lint_tests) $(addprefix $(O)/tests/,$(unit_tests)) tests/fuzz/run.sh \
+		$(addprefix $(O)/tests/,$(integ_tests) $(api_tests)) $(cli_tests) tests/compat/run.sh
 
 test-binaries: $(addprefix $(O)/tests/,$(unit_tests) $(integ_tests) $(api_tests)) \
 	$(O)/tests/compat/seed
@@ -213,43 +215,63 @@ unit: $(addprefix $(O)/tests/,$(unit_tests))
 cli-test: $(O)/bin/hearth $(O)/bin/hearthd
 	HEARTH_BIN=$(abspath $(O)/bin) ./tests/run.sh $(cli_tests)
 
-# --- fuzzers (clang + libFuzzer; not part of `make test`) ---
-# Run one: build/fuzz/fuzz_http_request -max_total_time=60 tests/fuzz/corpus/http_request
+# --- fuzzers (clang + libFuzzer, ASan, UBSan; docs/testing.md "Fuzzing") ---
+# Every tests/fuzz/fuzz_<name>.c is a target: it links fuzz_<name>_src (the product sources it
+# drives) and fuzz_<name>_libs, plus src/common as an archive, and starts from the committed
+# corpus tests/fuzz/corpus/<name>/. `make test` runs each for FUZZ_SECONDS (tests/fuzz/run.sh);
+# `make fuzz FUZZ_SECONDS=600 FUZZ_TARGETS="dns config"` runs them longer, alone.
 FUZZ_CC ?= clang
-FUZZ_CFLAGS := -std=gnu17 -g -O1 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined
-fuzz: $(O)/fuzz/fuzz_http_request $(O)/fuzz/fuzz_wire $(O)/fuzz/fuzz_qmp $(O)/fuzz/fuzz_cli_argv \
-	$(O)/fuzz/fuzz_migsplit $(O)/fuzz/fuzz_dns $(O)/fuzz/fuzz_netcfg
+FUZZ_CFLAGS := -std=gnu17 -g -O1 -D_GNU_SOURCE -Isrc -Iinclude -fno-omit-frame-pointer $(WARN) \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_SECONDS ?= 10
+FUZZ_TARGETS ?=
+fuzz_targets := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+fuzz_bins := $(addprefix $(O)/fuzz/,$(fuzz_targets))
 
-$(O)/fuzz/fuzz_cli_argv: tests/fuzz/fuzz_cli_argv.c src/cli/args.c src/cli/cli_config.c src/common/buf.c
-	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^
+fuzz_cli_argv_src := src/cli/args.c src/cli/cli_config.c
+fuzz_wire_src :=
+fuzz_qmp_src := src/daemon/host/qmp.c src/daemon/host/usock.c
+fuzz_qmp_libs := -ljansson
+fuzz_migsplit_src := src/daemon/host/migsplit.c
+fuzz_netcfg_src := src/agent/netcfg.c src/agent/agent_rtnl.c
+fuzz_netcfg_libs := -ljansson
+fuzz_dns_src := src/daemon/net/dns_msg.c
+fuzz_dns_libs := -lldns
+fuzz_http_request_src := src/daemon/http/parser.c src/daemon/http/route.c
+fuzz_http_request_libs := -lhttp_parser
+fuzz_egress_src := src/daemon/net/egress_rules.c src/daemon/ctl/sandbox_check.c
+fuzz_config_src := src/daemon/config.c src/daemon/log.c
+fuzz_config_libs := -ljansson
+fuzz_validate_src := src/daemon/api/validate.c src/daemon/ctl/sandbox_check.c src/daemon/ctl/catalog.c
+fuzz_validate_libs := -ljansson
+fuzz_agent_client_src := src/daemon/host/agent_client.c src/daemon/host/usock.c
+fuzz_agent_client_libs := -ljansson
+fuzz_dns_tcp_src := src/daemon/net/dns_server.c src/daemon/net/dns_meter.c src/daemon/net/dns_forward.c \
+	src/daemon/net/dns_tcp.c src/daemon/net/dns_msg.c
+fuzz_dns_tcp_libs := -levent -lldns
+fuzz_snapshot_meta_src := src/daemon/host/snapshot.c
+fuzz_snapshot_meta_libs := -ljansson -lcrypto
 
-$(O)/fuzz/fuzz_wire: tests/fuzz/fuzz_wire.c src/common/wire.c src/common/buf.c
+# src/common instrumented once, as an archive: a target takes only the modules it uses
+$(O)/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
 
-$(O)/fuzz/fuzz_qmp: tests/fuzz/fuzz_qmp.c src/daemon/host/qmp.c src/common/herr.c \
-		src/daemon/host/usock.c src/common/unix_addr.c src/common/buf.c
-	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ -ljansson
+$(O)/fuzz/libcommon.a: $(patsubst %.c,$(O)/fuzz/obj/%.o,$(common_src))
+	rm -f $@
+	ar rcs $@ $^
 
-$(O)/fuzz/fuzz_migsplit: tests/fuzz/fuzz_migsplit.c src/daemon/host/migsplit.c \
-		src/common/herr.c
-	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^
+define fuzz_rule
+$(O)/fuzz/$(1): $(patsubst %.c,$(O)/fuzz/obj/%.o,tests/fuzz/$(1).c $($(1)_src)) \
+		$(O)/fuzz/libcommon.a
+	$$(FUZZ_CC) $$(FUZZ_CFLAGS) -o $$@ $$^ $($(1)_libs)
+endef
+$(foreach t,$(fuzz_targets),$(eval $(call fuzz_rule,$(t))))
+test-binaries: $(fuzz_bins)
 
-$(O)/fuzz/fuzz_netcfg: tests/fuzz/fuzz_netcfg.c src/agent/netcfg.c src/agent/agent_rtnl.c src/common/parse.c
-	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ -ljansson
-
-$(O)/fuzz/fuzz_dns: tests/fuzz/fuzz_dns.c src/daemon/net/dns_msg.c
-	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ -lldns
-
-$(O)/fuzz/fuzz_http_request: tests/fuzz/fuzz_http_request.c src/daemon/http/parser.c src/common/parse.c \
-		src/daemon/http/route.c src/common/buf.c
-	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ -lhttp_parser
+fuzz: $(fuzz_bins)
+	FUZZ_BIN=$(abspath $(O)/fuzz) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_TARGETS="$(FUZZ_TARGETS)" \
+		./tests/run.sh tests/fuzz/run.sh
 
 # --- benchmarks (bench/benchvm.c: a VM on hearthd's engine through host_sync.h) ---
 $(O)/bench/%: bench/%.c bench/stats.c bench/benchvm.c $(call obj,opt,$(common_src) $(host_src) $(net_src))

@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(
     # toolchain and checks
     build-essential pkg-config clang libclang-rt-14-dev
+    # llvm-symbolizer: readable stack traces in the fuzzers' sanitizer reports
+    llvm
     # VMM and disk tools
     qemu-system-x86 qemu-utils e2fsprogs
     # guest kernel build

@@ -5,6 +5,7 @@
 #include "common/utf8.h"
 
 #include <errno.h>
+#include <string.h>
 
 #include "common/buf.h"
 
@@ -85,4 +86,18 @@ size_t utf8_boundary(const uint8_t *p, size_t len, size_t max)
     while (n > 0 && (p[n] & 0xC0) == 0x80) /* p[n] continues a sequence: cut before it */
         n--;
     return n;
+}
+
+void utf8_cut_partial(char *s)
+{
+    size_t n = strlen(s), lead = n;
+    /* back over at most three continuation bytes to the sequence's lead byte */
+    while (lead > 0 && n - lead < 3 && ((uint8_t)s[lead - 1] & 0xC0) == 0x80)
+        lead--;
+    if (lead == 0 || ((uint8_t)s[lead - 1] & 0xC0) != 0xC0)
+        return; /* ends in ASCII or a stray continuation: not a cut sequence */
+    uint8_t b = (uint8_t)s[lead - 1];
+    size_t want = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : 2;
+    if (n - (lead - 1) < want)
+        s[lead - 1] = '\0';
 }

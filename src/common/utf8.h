@@ -21,3 +21,8 @@ ssize_t utf8_sanitize(const uint8_t *p, size_t len, bool final, struct buf *out)
 /* The largest n ≤ max such that p[0..n) ends on a sequence boundary of the valid UTF-8 text
  * p[0..len) (for cutting frames). */
 size_t utf8_boundary(const uint8_t *p, size_t len, size_t max);
+
+/* Cuts the NUL-terminated s before a UTF-8 sequence left incomplete at its end, which is what
+ * "%.Ns" or a fixed-size copy can leave of valid text, so that s is valid again (JSON strings
+ * and keys must be). Nothing else in s is checked. */
+void utf8_cut_partial(char *s);

@@ -10,11 +10,15 @@
 #include "cli/cli_config.h"
 
 static const struct cli_opt opts[] = {
-    { "shape", 0, CLI_OPT_VALUE, NULL, NULL },   { "name", 0, CLI_OPT_VALUE, NULL, NULL },
-    { "env", 'e', CLI_OPT_LIST, NULL, NULL },    { "ingress", 0, CLI_OPT_BOOL, NULL, NULL },
-    { "network", 0, CLI_OPT_LIST, "net", NULL }, { "quiet", 'q', CLI_OPT_BOOL, NULL, NULL },
-    { "all", 'a', CLI_OPT_BOOL, NULL, NULL },    { "output", 'o', CLI_OPT_VALUE, NULL, NULL },
-    { NULL },
+    { "shape", 0, CLI_OPT_VALUE, NULL, NULL, "<shape>", "shape" },
+    { "name", 0, CLI_OPT_VALUE, NULL, NULL, "<name>", "name" },
+    { "env", 'e', CLI_OPT_LIST, NULL, NULL, "<K=V>", "environment" },
+    { "ingress", 0, CLI_OPT_BOOL, NULL, NULL, NULL, "ingress" },
+    { "network", 0, CLI_OPT_LIST, "net", NULL, "<network>", "network" },
+    { "quiet", 'q', CLI_OPT_BOOL, NULL, NULL, NULL, "quiet" },
+    { "all", 'a', CLI_OPT_BOOL, NULL, NULL, NULL, "all" },
+    { "output", 'o', CLI_OPT_VALUE, NULL, NULL, "<format>", "output" },
+    { NULL, 0, 0, NULL, NULL, NULL, NULL },
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -4,7 +4,7 @@
  * same bytes with QR set as the answer to that query (so the question matches and the CNAME
  * walk runs), and the replies built from it must parse back. A reply of ours that does not
  * parse, or an answer over the address cap, is a bug: abort.
- * Build with `make fuzz`; run: build/fuzz/fuzz_dns tests/fuzz/corpus/dns */
+ * Run: make fuzz FUZZ_TARGETS=dns (docs/testing.md "Fuzzing"). */
 #include <errno.h>
 #include <ldns/ldns.h>
 #include <stddef.h>

@@ -2,7 +2,7 @@
 /* fuzz_http_request.c: libFuzzer driver for the HTTP request parser (parser.h) and the
  * target decoding that follows it (route.h). The first input byte picks the feed step, so
  * messages are also split at odd boundaries; the rest is a stream of pipelined messages.
- * Build with `make fuzz`; run: build/fuzz/fuzz_http_request tests/fuzz/corpus/http_request */
+ * Run: make fuzz FUZZ_TARGETS=http_request (docs/testing.md "Fuzzing"). */
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>

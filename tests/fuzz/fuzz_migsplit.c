@@ -3,7 +3,7 @@
  * migsplit.c), which parses what QEMU sends when a restored VM is saved. Each input is pushed
  * in chunks whose sizes come from its first byte, so chunk boundaries get fuzzed too. RAM
  * callbacks outside the block or not page-sized are a splitter bug: abort.
- * Build with `make fuzz`; run: build/fuzz/fuzz_migsplit tests/fuzz/corpus/migsplit */
+ * Run: make fuzz FUZZ_TARGETS=migsplit (docs/testing.md "Fuzzing"). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -4,7 +4,7 @@
  * what parses goes through netcfg_parse(), and an accepted config must have a canonical text,
  * the same one when the object is re-serialised with its keys in another order, and a
  * resolv.conf. Nothing is applied.
- * Build with `make fuzz`; run: build/fuzz/fuzz_netcfg tests/fuzz/corpus/netcfg */
+ * Run: make fuzz FUZZ_TARGETS=netcfg (docs/testing.md "Fuzzing"). */
 #include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* fuzz_qmp.c: libFuzzer driver for the QMP line parser (qmp_parse_message, src/daemon/host/
  * qmp.c): every line QEMU (or something pretending to be it) sends goes through it first.
- * Build with `make fuzz`; run: build/fuzz/fuzz_qmp tests/fuzz/corpus/qmp */
+ * Run: make fuzz FUZZ_TARGETS=qmp (docs/testing.md "Fuzzing"). */
 #include <stddef.h>
 #include <stdint.h>
 

@@ -2,7 +2,7 @@
 /* fuzz_wire.c: libFuzzer driver for the agent channel reader (src/common/wire.c). The first
  * byte picks how the input is fed (1 to 256 bytes at a time), so frames are also split at odd
  * places; every frame handed out must lie inside the reader's buffer and be re-encodable.
- * Build with `make fuzz`; run: build/fuzz/fuzz_wire tests/fuzz/corpus/wire */
+ * Run: make fuzz FUZZ_TARGETS=wire (docs/testing.md "Fuzzing"). */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>

@@ -20,6 +20,7 @@
 #include "daemon/api/api.h"
 #include "daemon/api/reply.h"
 #include "daemon/api/stream_credit.h"
+#include "daemon/api/validate.h"
 #include "daemon/ctl/ctl.h"
 #include "daemon/ctl/sandbox_ops.h"
 #include "daemon/ctl/sandbox_stream.h"
@@ -33,8 +34,6 @@
 #include "daemon/store/store.h"
 
 #define EXEC_OUT_CAP (16u << 20)        /* §3.4.2: per stream */
-#define EXEC_ARGV_MAX (256u << 10)      /* cmd + args */
-#define EXEC_STDIN_MAX (1u << 20)
 #define EXEC_FRAME_TEXT (64u << 10)     /* §3.4.3: text per frame */
 #define EXEC_HB_SECS 5
 #define EXEC_PENDING_HIGH (1u << 20)    /* hold the agent's credit past this much queued output */
@@ -195,6 +194,7 @@ static void error_text(const struct exec_run *x, char *out, size_t len)
         snprintf(out, len, "exec: \"%.200s\": executable file not found in $PATH", x->argv[0]);
     else
         snprintf(out, len, "exec: \"%.200s\": %.31s: %.255s", x->argv[0], e->error, e->message);
+    utf8_cut_partial(out); /* the command and the agent's message are cut to a length */
 }
 
 static void finish(struct exec_run *x)
@@ -305,115 +305,31 @@ static void on_abort(struct http_request *req, void *ud)
     }
 }
 
-/* ---- validation ---- */
+/* ---- validation (api/validate.c) ---- */
 
-static bool fail(const struct api_call *call, const char *field, const char *msg)
-{
-    api_reply_field(call, field, msg, "invalid_request");
-    return false;
-}
-
-static bool str_ok(json_t *v)
-{
-    return json_is_string(v) && memchr(json_string_value(v), 0, json_string_length(v)) == NULL;
-}
-
-/* Parses the body into x (argv, stdin, cwd, timeout). Answers 400 and returns false. */
 /* Checks the body and keeps what the command needs in x; the env overrides point into body,
- * so they are good only while the body is (the start reads them). */
+ * so they are good only while the body is (the start reads them). Answers 400 and returns
+ * false. */
 static bool parse_body(struct exec_run *x, json_t *body, const struct store_sandbox *sb)
 {
-    const struct api_call *call = &x->call;
-    if (!json_is_object(body))
-        return fail(call, "body", "must be a json object");
-    json_t *cmd = json_object_get(body, "cmd");
-    if (!cmd || json_is_null(cmd))
-        return fail(call, "cmd", "is required");
-    if (!str_ok(cmd) || json_string_length(cmd) == 0)
-        return fail(call, "cmd", "must be a non-empty string");
-    json_t *args = json_object_get(body, "args");
-    if (args && json_is_null(args))
-        args = NULL;
-    if (args && !json_is_array(args))
-        return fail(call, "args", "must be an array of strings");
-    size_t na = json_array_size(args), total = json_string_length(cmd);
-    for (size_t i = 0; i < na; i++) {
-        json_t *a = json_array_get(args, i);
-        if (!str_ok(a)) {
-            char f[32];
-            snprintf(f, sizeof(f), "args[%zu]", i);
-            return fail(call, f, "must be a string without NUL");
-        }
-        total += json_string_length(a) + 1;
+    struct api_exec_req r;
+    json_t *fail = NULL;
+    int st = api_validate_exec(body, (const char *const *)sb->env_keys.v, sb->env_keys.n, &r,
+                               &fail);
+    if (st) {
+        api_reply_fail(&x->call, st, fail);
+        return false;
     }
-    if (total > EXEC_ARGV_MAX)
-        return fail(call, "args", "cmd and args exceed 256 KiB");
-    json_t *in = json_object_get(body, "stdin");
-    if (in && !json_is_null(in)) {
-        if (!json_is_string(in))
-            return fail(call, "stdin", "must be a string");
-        if (json_string_length(in) > EXEC_STDIN_MAX)
-            return fail(call, "stdin", "exceeds 1 MiB");
-    } else {
-        in = NULL;
-    }
-    json_t *env = json_object_get(body, "env");
-    if (env && json_is_null(env))
-        env = NULL;
-    if (env && !json_is_object(env))
-        return fail(call, "env", "must be an object of strings");
-    size_t ne = json_object_size(env);
-    x->env_keys = calloc(ne ? ne : 1, sizeof(*x->env_keys));
-    x->env_values = calloc(ne ? ne : 1, sizeof(*x->env_values));
-    if (!x->env_keys || !x->env_values)
-        return fail(call, "env", "out of memory");
-    const char *k;
-    json_t *v;
-    json_object_foreach(env, k, v) {
-        char f[300];
-        snprintf(f, sizeof(f), "env.%.250s", k);
-        if (!str_ok(v))
-            return fail(call, f, "must be a string without NUL");
-        bool declared = false;
-        for (size_t i = 0; i < sb->env_keys.n && !declared; i++)
-            declared = strcmp(sb->env_keys.v[i], k) == 0;
-        if (!declared)
-            return fail(call, f, "not declared at create");
-        x->env_keys[x->n_env] = k;
-        x->env_values[x->n_env++] = json_string_value(v);
-    }
-    json_t *st = json_object_get(body, "stream");
-    if (st && !json_is_null(st) && !json_is_boolean(st))
-        return fail(call, "stream", "must be a boolean");
-    if (json_is_true(st))
-        x->streaming = true;
-    /* extensions: cwd (absolute, default /root) and timeout_ms (0 = none) */
-    json_t *cwd = json_object_get(body, "cwd");
-    if (cwd && !json_is_null(cwd)) {
-        if (!str_ok(cwd) || json_string_value(cwd)[0] != '/' || json_string_length(cwd) > 4096)
-            return fail(call, "cwd", "must be an absolute path");
-        if (!(x->cwd = strdup(json_string_value(cwd))))
-            return fail(call, "cwd", "out of memory");
-    }
-    json_t *to = json_object_get(body, "timeout_ms");
-    if (to && !json_is_null(to)) {
-        if (!json_is_integer(to) || json_integer_value(to) < 0 ||
-            json_integer_value(to) > UINT32_MAX)
-            return fail(call, "timeout_ms", "must be an integer from 0 to 4294967295");
-        x->timeout_ms = (uint32_t)json_integer_value(to);
-    }
-    x->argv = calloc(na + 2, sizeof(*x->argv));
-    if (!x->argv || !(x->argv[0] = strdup(json_string_value(cmd))))
-        return fail(call, "cmd", "out of memory");
-    for (size_t i = 0; i < na; i++)
-        if (!(x->argv[i + 1] = strdup(json_string_value(json_array_get(args, i)))))
-            return fail(call, "args", "out of memory");
-    if (in) {
-        x->stdin_len = json_string_length(in);
-        if (!(x->stdin_data = malloc(x->stdin_len + 1)))
-            return fail(call, "stdin", "out of memory");
-        memcpy(x->stdin_data, json_string_value(in), x->stdin_len);
-    }
+    /* moved into x, which run_free() releases */
+    x->argv = r.argv;
+    x->cwd = r.cwd;
+    x->stdin_data = r.stdin_data;
+    x->stdin_len = r.stdin_len;
+    x->timeout_ms = r.timeout_ms;
+    x->env_keys = r.env_keys;
+    x->env_values = r.env_values;
+    x->n_env = r.n_env;
+    x->streaming |= r.streaming;
     return true;
 }
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/utf8.h"
 #include "daemon/api/auth.h"
 #include "daemon/ctl/catalog.h"
 #include "daemon/ctl/ctl.h"
@@ -25,14 +26,19 @@ static void err_add(struct errs *e, const char *field, const char *code, const c
 {
     if (!e->o)
         e->o = json_object();
-    if (!e->o || json_object_get(e->o, field))
+    char key[300], msg[300];
+    snprintf(key, sizeof(key), "%s", field);
+    /* the field names and messages quote the body cut to a length ("envs.%.200s"); a cut inside
+     * a UTF-8 sequence would make them invalid JSON text, and the error would be lost */
+    utf8_cut_partial(key);
+    if (!e->o || json_object_get(e->o, key))
         return;
-    char msg[300];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    json_object_set_new(e->o, field, json_string(msg));
+    utf8_cut_partial(msg);
+    json_object_set_new(e->o, key, json_string(msg));
     if (!e->code)
         e->code = code;
 }
@@ -502,4 +508,141 @@ int api_validate_fork(const struct ctl *ctx, json_t *body, struct ctl_fork_req *
     }
     *ret = out;
     return 0;
+}
+
+/* ---- exec (§3.4.1) ---- */
+
+#define EXEC_ARGV_MAX (256u << 10)      /* cmd + args */
+#define EXEC_STDIN_MAX (1u << 20)
+
+static bool str_ok(json_t *v)
+{
+    return json_is_string(v) && memchr(json_string_value(v), 0, json_string_length(v)) == NULL;
+}
+
+/* body[key], with null as absent. */
+static json_t *exec_field(json_t *body, const char *key)
+{
+    json_t *v = json_object_get(body, key);
+    return json_is_null(v) ? NULL : v;
+}
+
+/* 400 for the first bad field of an exec body; what was taken is released. */
+static int exec_fail(struct api_exec_req *r, json_t **ret_fail, const char *field,
+                     const char *msg)
+{
+    char key[300];
+    snprintf(key, sizeof(key), "%s", field);
+    utf8_cut_partial(key); /* "env.%.250s" may cut a sequence */
+    api_exec_req_release(r);
+    *ret_fail = json_pack("{s:s,s:s}", key, msg, "code", INVALID);
+    return 400;
+}
+
+/* The env overrides: each value a string without NUL, each key declared at create. */
+static int exec_env(json_t *env, const char *const *declared, size_t n_declared,
+                    struct api_exec_req *out, json_t **ret_fail)
+{
+    size_t ne = json_object_size(env);
+    out->env_keys = calloc(ne ? ne : 1, sizeof(*out->env_keys));
+    out->env_values = calloc(ne ? ne : 1, sizeof(*out->env_values));
+    if (!out->env_keys || !out->env_values)
+        return exec_fail(out, ret_fail, "env", "out of memory");
+    const char *k;
+    json_t *v;
+    json_object_foreach(env, k, v) {
+        char f[300];
+        snprintf(f, sizeof(f), "env.%.250s", k);
+        if (!str_ok(v))
+            return exec_fail(out, ret_fail, f, "must be a string without NUL");
+        bool ok = false;
+        for (size_t i = 0; i < n_declared && !ok; i++)
+            ok = strcmp(declared[i], k) == 0;
+        if (!ok)
+            return exec_fail(out, ret_fail, f, "not declared at create");
+        out->env_keys[out->n_env] = k;
+        out->env_values[out->n_env++] = json_string_value(v);
+    }
+    return 0;
+}
+
+int api_validate_exec(json_t *body, const char *const *declared, size_t n_declared,
+                      struct api_exec_req *ret, json_t **ret_fail)
+{
+    struct api_exec_req out = { 0 };
+    if (!json_is_object(body))
+        return not_object(ret_fail);
+    json_t *cmd = exec_field(body, "cmd");
+    if (!cmd)
+        return exec_fail(&out, ret_fail, "cmd", "is required");
+    if (!str_ok(cmd) || json_string_length(cmd) == 0)
+        return exec_fail(&out, ret_fail, "cmd", "must be a non-empty string");
+    json_t *args = exec_field(body, "args");
+    if (args && !json_is_array(args))
+        return exec_fail(&out, ret_fail, "args", "must be an array of strings");
+    size_t na = json_array_size(args), total = json_string_length(cmd);
+    for (size_t i = 0; i < na; i++) {
+        json_t *a = json_array_get(args, i);
+        if (!str_ok(a)) {
+            char f[32];
+            snprintf(f, sizeof(f), "args[%zu]", i);
+            return exec_fail(&out, ret_fail, f, "must be a string without NUL");
+        }
+        total += json_string_length(a) + 1;
+    }
+    if (total > EXEC_ARGV_MAX)
+        return exec_fail(&out, ret_fail, "args", "cmd and args exceed 256 KiB");
+    json_t *in = exec_field(body, "stdin");
+    if (in && !json_is_string(in))
+        return exec_fail(&out, ret_fail, "stdin", "must be a string");
+    if (in && json_string_length(in) > EXEC_STDIN_MAX)
+        return exec_fail(&out, ret_fail, "stdin", "exceeds 1 MiB");
+    json_t *env = exec_field(body, "env");
+    if (env && !json_is_object(env))
+        return exec_fail(&out, ret_fail, "env", "must be an object of strings");
+    int r = exec_env(env, declared, n_declared, &out, ret_fail);
+    if (r)
+        return r;
+    json_t *st = exec_field(body, "stream");
+    if (st && !json_is_boolean(st))
+        return exec_fail(&out, ret_fail, "stream", "must be a boolean");
+    out.streaming = json_is_true(st);
+    /* extensions: cwd (absolute, default /root) and timeout_ms (0 = none) */
+    json_t *cwd = exec_field(body, "cwd");
+    if (cwd && (!str_ok(cwd) || json_string_value(cwd)[0] != '/' ||
+                json_string_length(cwd) > 4096))
+        return exec_fail(&out, ret_fail, "cwd", "must be an absolute path");
+    if (cwd && !(out.cwd = strdup(json_string_value(cwd))))
+        return exec_fail(&out, ret_fail, "cwd", "out of memory");
+    json_t *to = exec_field(body, "timeout_ms");
+    if (to && (!json_is_integer(to) || json_integer_value(to) < 0 ||
+               json_integer_value(to) > UINT32_MAX))
+        return exec_fail(&out, ret_fail, "timeout_ms", "must be an integer from 0 to 4294967295");
+    out.timeout_ms = to ? (uint32_t)json_integer_value(to) : 0;
+    out.argv = calloc(na + 2, sizeof(*out.argv));
+    if (!out.argv || !(out.argv[0] = strdup(json_string_value(cmd))))
+        return exec_fail(&out, ret_fail, "cmd", "out of memory");
+    for (size_t i = 0; i < na; i++)
+        if (!(out.argv[i + 1] = strdup(json_string_value(json_array_get(args, i)))))
+            return exec_fail(&out, ret_fail, "args", "out of memory");
+    if (in) {
+        out.stdin_len = json_string_length(in);
+        if (!(out.stdin_data = malloc(out.stdin_len + 1)))
+            return exec_fail(&out, ret_fail, "stdin", "out of memory");
+        memcpy(out.stdin_data, json_string_value(in), out.stdin_len);
+    }
+    *ret = out;
+    return 0;
+}
+
+void api_exec_req_release(struct api_exec_req *r)
+{
+    for (size_t i = 0; r->argv && r->argv[i]; i++)
+        free(r->argv[i]);
+    free(r->argv);
+    free(r->cwd);
+    free(r->stdin_data);
+    free(r->env_keys);
+    free(r->env_values);
+    *r = (struct api_exec_req){ 0 };
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* validate.h: JSON bodies of the sandbox routes (docs/api.md §3.2.1, §3.2.5, §3.3.3, §3.3.4,
- * §3.6.2) into the control layer's typed requests (ctl/sandbox_check.h), or a JSend fail
+ * §3.4.1, §3.6.2) into the control layer's typed requests (ctl/sandbox_check.h), or a JSend fail
  * object keyed by the offending fields (`envs.KEY`, `egress[2]`, …) with a machine `code`. The
  * rules for each value are ctl/sandbox_check.h's and ctl/catalog.h's; this file knows the JSON
  * shapes. Pure: no store, no I/O besides the catalog's image lookup. */
@@ -43,3 +43,26 @@ int api_validate_resize(json_t *body, int64_t current_mib, int64_t max_mib, int6
  * allow all), or 400 with *ret_fail keyed egress[i]. */
 __attribute__((warn_unused_result))
 int api_validate_egress(json_t *body, char ***ret, size_t *ret_n, json_t **ret_fail);
+
+/* The body of POST …/exec (docs/api.md §3.4.1): cmd, args, stdin, env (each key one of the
+ * sandbox's declared env keys, declared/n_declared), stream, cwd and timeout_ms. */
+struct api_exec_req {
+    char **argv;                 /* cmd then args, NULL-terminated; owned */
+    char *cwd;                   /* owned; NULL: the default */
+    char *stdin_data;            /* owned; NULL: no stdin */
+    size_t stdin_len;
+    uint32_t timeout_ms;         /* 0: none */
+    bool streaming;              /* "stream": true */
+    const char **env_keys;       /* owned array of n_env strings borrowed from the body */
+    const char **env_values;
+    size_t n_env;
+};
+
+/* Validates an exec body. Returns 0 with *ret (release it with api_exec_req_release(); the env
+ * strings are good while body is), or 400 with *ret_fail naming the first bad field and
+ * nothing in *ret to release. */
+__attribute__((warn_unused_result))
+int api_validate_exec(json_t *body, const char *const *declared, size_t n_declared,
+                      struct api_exec_req *ret, json_t **ret_fail);
+/* Frees what api_validate_exec() gave; a zeroed request is fine. */
+void api_exec_req_release(struct api_exec_req *r);

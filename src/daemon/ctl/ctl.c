@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/utf8.h"
 #include "daemon/host/host.h"
 
 
@@ -60,6 +61,9 @@ int ctl_error_set(struct ctl_error *e, enum ctl_code code, const char *field, co
     va_start(ap, fmt);
     vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
     va_end(ap);
+    /* both go out as JSON text: a value quoted with "%.100s" must not end mid-sequence */
+    utf8_cut_partial(e->field);
+    utf8_cut_partial(e->msg);
     return (unsigned)code < CTL_CODE__COUNT && codes[code].err ? codes[code].err : -EIO;
 }
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/hostname.h"
+#include "common/utf8.h"
 #include "common/wire.h"
 #include "daemon/host/usock.h"
 #include "common/mono.h"
@@ -303,6 +304,9 @@ static void on_terminal(struct agent_client *c, struct agent_stream *s, const st
                  json_is_string(name) ? json_string_value(name) : "EPROTO");
         snprintf(end.message, sizeof(end.message), "%s",
                  json_is_string(msg) ? json_string_value(msg) : "");
+        /* the guest's text, cut to fit: it goes on into JSON answers and log lines */
+        utf8_cut_partial(end.error);
+        utf8_cut_partial(end.message);
         end.err = errno_from_name(end.error);
     } else if (f->type == WIRE_EXIT) {
         uint64_t code = UINT64_MAX, sig = 0, dur = 0;

@@ -71,3 +71,28 @@ TEST(utf8_sanitize_ceiling_and_boundary)
     CHECK_EQ(utf8_boundary(s, 5, 3), 2);
     CHECK_EQ(utf8_boundary(s, 5, 2), 2);
 }
+
+/* What "%.Ns" leaves of valid text: a sequence cut short at the end goes, whole ones stay. */
+TEST(utf8_cut_partial_table)
+{
+    static const struct { const char *in, *want; } cuts[] = {
+        { "", "" },
+        { "abc", "abc" },
+        { "a\xC3\xA9", "a\xC3\xA9" },                 /* é whole */
+        { "a\xC3", "a" },                             /* é cut after its lead */
+        { "a\xE2\x82\xAC", "a\xE2\x82\xAC" },         /* € whole */
+        { "a\xE2\x82", "a" },
+        { "a\xE2", "a" },
+        { "a\xF0\x9F\x98\x80", "a\xF0\x9F\x98\x80" }, /* 😀 whole */
+        { "a\xF0\x9F\x98", "a" },
+        { "\xF0\x9F", "" },
+        { "a\x80\x80", "a\x80\x80" },                 /* stray continuations: not a cut */
+        { "a\x80\x80\x80\x80", "a\x80\x80\x80\x80" },
+    };
+    for (size_t i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
+        char s[16];
+        snprintf(s, sizeof(s), "%s", cuts[i].in);
+        utf8_cut_partial(s);
+        CHECK_STR(s, cuts[i].want);
+    }
+}

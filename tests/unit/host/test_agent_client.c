@@ -2,7 +2,7 @@
 /* test_agent_client.c: the host agent client against a fake agent on a socketpair: the good
  * protocol (ready, exec, stdin and files under flow control) and hostile peers (garbage,
  * truncated and oversized frames, unknown types and streams, EXIT twice, bad JSON, data
- * beyond credit, a vanished peer, silence). */
+ * beyond credit, a vanished peer, silence, error text cut inside a UTF-8 sequence). */
 #include "daemon/host/agent_client.h"
 #include "daemon/host/agent_output.h"
 
@@ -849,4 +849,38 @@ TEST(flow_control_stdin_and_files)
     waitpid(pid, &status, 0);
     CHECK(WIFEXITED(status));
     CHECK_EQ(WEXITSTATUS(status), 0); /* the host never overran its credit */
+}
+
+static void on_end_copy(void *ud, const struct agent_end *end)
+{
+    *(struct agent_end *)ud = *end;
+}
+
+/* The agent's error text is cut to fit the end's buffers, never inside a UTF-8 sequence: it
+ * goes on into JSON answers and log lines (found by fuzz_agent_client). */
+TEST(error_text_cut_on_utf8_boundary)
+{
+    int peer;
+    struct agent_client *c = pair(&peer);
+    CHECK(c);
+    char msg[600] = "{\"error\":\"EIO\",\"message\":\"a";
+    for (int i = 0; i < 200; i++)
+        strcat(msg, "\xC3\xA9");
+    strcat(msg, "\"}");
+    jframe(peer, WIRE_ERROR, 1, msg);
+    static const struct agent_stream_ops ops = { .on_end = on_end_copy };
+    struct agent_end end;
+    memset(&end, 0, sizeof(end));
+    const char *argv[] = { "true", NULL };
+    struct agent_exec_req req = { .argv = argv };
+    CHECK_EQ(agent_exec_start(c, &req, &ops, &end, NULL), 0);
+    CHECK_EQ(agent_client_run(c, mono_now_us() + 2 * SEC, NULL, NULL), 0);
+    CHECK_EQ(end.kind, AGENT_END_ERROR);
+    CHECK_EQ(end.err, -EIO);
+    CHECK_EQ(strlen(end.message), 1 + 2 * 127); /* "a" and the whole é that fit in 255 */
+    json_t *j = json_string(end.message);
+    CHECK(j != NULL);
+    json_decref(j);
+    agent_client_free(c);
+    close(peer);
 }
