@@ -18,6 +18,8 @@ packages=(
     curl jq python3 iproute2 nftables dnsmasq-base
     # networking: nftables and rtnetlink from hearthd, DNS packets
     libnftables-dev libmnl-dev libldns-dev
+    # the RAM file checksum of snapshots (XXH3)
+    libxxhash-dev
 )
 
 missing=()

@@ -192,6 +192,9 @@ struct host {
     struct event *ev_defer;
     char warmed[HVM_WARM_SLOTS][PATH_MAX]; /* snapshot RAM files whose page cache was filled */
     unsigned warm_next;
+    /* shared-base RAM files whose checksum passed: never written again, so checked once */
+    struct hvm_ram_ok { dev_t dev; ino_t ino; int64_t mtime_ns; } ram_ok[HVM_WARM_SLOTS];
+    unsigned ram_ok_next;
     struct hvm_flatten *flattens;    /* host_snapshot_flatten() jobs running */
     bool keep_dirs;              /* host_config.keep_run_dirs */
 };

@@ -20,6 +20,7 @@
 
 #include <jansson.h>
 
+#include "common/crashpt.h"
 #include "common/fdio.h"
 #include "common/mono.h"
 #include "common/unix_addr.h"
@@ -300,6 +301,26 @@ static void warm_snapshot_ram(struct host *h, const char *mem)
     pthread_attr_destroy(&attr);
 }
 
+/* A shared base's RAM file is only ever read (clones map it private), so its checksum is
+ * checked at its first restore in this process and remembered by inode and mtime: creates
+ * from a golden snapshot and forks do not pay it again. */
+static bool ram_checked(struct host *h, const char *mem, bool remember)
+{
+    struct stat st;
+    if (stat(mem, &st) < 0)
+        return false;
+    int64_t mt = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+    for (unsigned i = 0; i < HVM_WARM_SLOTS; i++)
+        if (h->ram_ok[i].ino == st.st_ino && h->ram_ok[i].dev == st.st_dev &&
+            h->ram_ok[i].mtime_ns == mt)
+            return true;
+    if (remember) {
+        h->ram_ok[h->ram_ok_next] = (struct hvm_ram_ok){ st.st_dev, st.st_ino, mt };
+        h->ram_ok_next = (h->ram_ok_next + 1) % HVM_WARM_SLOTS;
+    }
+    return false;
+}
+
 /* Snapshot state larger than this is not ours (device state is ~50 KB). */
 #define HVM_RESTORE_STATE_MAX (64u << 20)
 
@@ -322,7 +343,13 @@ void hvm_restore_start(struct host_vm *vm, const struct host_vm_spec *spec)
     }
     snprintf(vm->snap_dir, sizeof(vm->snap_dir), "%s", snap);
     struct snapshot_meta meta;
-    r = snapshot_verify(snap, vm->vcpus, vm->memory_mib, kernel_abs, &meta, &e);
+    char smem0[PATH_MAX];
+    bool ram_ok = !vm->consume && qemu_run_path(snap, "mem", smem0, sizeof(smem0)) == 0 &&
+                  ram_checked(h, smem0, false);
+    r = snapshot_verify(snap, vm->vcpus, vm->memory_mib, kernel_abs,
+                        ram_ok ? 0 : SNAPSHOT_VERIFY_RAM, &meta, &e);
+    if (r == 0 && !vm->consume && !ram_ok)
+        (void)ram_checked(h, smem0, true);
     if (r < 0) {
         struct host_result res;
         hvm_result_set(&res, r == -ENOENT ? HOST_E_NOT_FOUND : HOST_E_INVALID, r, "vm '%s': %s",
@@ -673,7 +700,9 @@ void hvm_pause_next(struct host_vm *vm)
     case HVM_PAUSE_STOP:
     case HVM_PAUSE_VERSION:
     case HVM_PAUSE_WAIT:
+        break;
     case HVM_PAUSE_QUIT: /* the state is saved: QEMU may go; its exit finishes the pause */
+        crashpt("pause-before-quit"); /* device state on disk, QEMU stopped but alive */
         break;
     case HVM_PAUSE_PING:
         return;
@@ -711,6 +740,7 @@ void hvm_pause_finalize(struct host_vm *vm)
                     (r = snapshot_link_or_copy(src, dst)) < 0))
         herr_set(&e, r ? r : -ENAMETOOLONG, "cannot link the disk layer into '%s': %s",
                  vm->snap_dir, strerror(r ? -r : ENAMETOOLONG));
+    crashpt("pause-before-meta"); /* QEMU gone, files linked in, no meta.json yet */
     struct snapshot_meta m = { .vcpus = vm->vcpus, .memory_mib = vm->memory_mib,
                                .agent_aligned = vm->pause_aligned, .nic = vm->nic };
     snprintf(m.qemu_version, sizeof(m.qemu_version), "%s", vm->qemu_version);
