@@ -42,7 +42,10 @@ void host_vm_destroy(struct host *h, const char *id, host_done_fn done, void *ud
         vm->destroy_ud = ud;
         pid_t pid;
         int pidfd;
-        if (rundir_pidfile_open(vm->run_dir, &pid, &pidfd) == 0) {
+        /* no pid file: a hearthd killed between spawn and pid file left a QEMU that only its
+         * command line names */
+        if (rundir_pidfile_open(vm->run_dir, &pid, &pidfd) == 0 ||
+            rundir_find_qemu(vm->run_dir, &pid, &pidfd) == 0) {
             vm->qemu.pid = pid;
             vm->qemu.pidfd = pidfd;
             if (hvm_watch_pid(vm) < 0)

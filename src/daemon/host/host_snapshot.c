@@ -542,6 +542,8 @@ int hvm_pause_split_finish(struct host_vm *vm)
 }
 
 
+static int pause_seal(struct host_vm *vm, struct herr *e);
+
 static void on_pause_reply(void *ud, const struct qmp_msg *reply)
 {
     struct host_vm *vm = ud;
@@ -575,6 +577,11 @@ static void on_pause_reply(void *ud, const struct qmp_msg *reply)
             hvm_pause_fail(vm, HOST_E_QEMU, -EIO, msg, NULL);
         if (m <= 0)
             return;
+        struct herr e = { 0 };
+        if (pause_seal(vm, &e) < 0) {
+            hvm_pause_fail(vm, HOST_E_SYSTEM, e.code, e.msg, NULL);
+            return;
+        }
         vm->pstep = HVM_PAUSE_QUIT;
         hvm_pause_next(vm);
         return;
@@ -701,8 +708,8 @@ void hvm_pause_next(struct host_vm *vm)
     case HVM_PAUSE_VERSION:
     case HVM_PAUSE_WAIT:
         break;
-    case HVM_PAUSE_QUIT: /* the state is saved: QEMU may go; its exit finishes the pause */
-        crashpt("pause-before-quit"); /* device state on disk, QEMU stopped but alive */
+    case HVM_PAUSE_QUIT: /* the snapshot is sealed: QEMU may go; its exit finishes it */
+        crashpt("pause-before-quit"); /* snapshot complete, QEMU stopped but alive */
         break;
     case HVM_PAUSE_PING:
         return;
@@ -721,44 +728,52 @@ void hvm_pause_next(struct host_vm *vm)
     hvm_update_qmp_write(vm);
 }
 
-/* QEMU exited after quit: move the RAM file and disk layer into the snapshot, write meta.json
- * last. The VM is then forgotten (its run dir holds only links). */
-void hvm_pause_finalize(struct host_vm *vm)
+/* The migration completed: the vCPUs and devices are stopped, so the RAM file, the disk layer
+ * (flushed by stop) and the state are final. Links the RAM file and disk layer into the
+ * snapshot and writes meta.json (everything fsynced, ramsum.h) while QEMU still runs: a crash
+ * from here on leaves a complete snapshot (reconcile: paused), and a failure here continues the
+ * VM instead of losing it. 0, or -errno with e. */
+static int pause_seal(struct host_vm *vm, struct herr *e)
 {
     struct host *h = vm->h;
-    struct herr e = { 0 };
-    struct host_result res = { .err = HOST_OK };
     char src[PATH_MAX], dst[PATH_MAX];
     int r = 0;
     if (!vm->ram_private && (hvm_sock_path(vm, "mem", src) < 0 ||
                              qemu_run_path(vm->snap_dir, "mem", dst, sizeof(dst)) < 0 ||
                              (r = snapshot_link_or_copy(src, dst)) < 0))
-        herr_set(&e, r ? r : -ENAMETOOLONG, "cannot link the RAM file into '%s': %s",
-                 vm->snap_dir, strerror(r ? -r : ENAMETOOLONG));
-    if (!e.code && (hvm_sock_path(vm, "disk.qcow2", src) < 0 ||
-                    qemu_run_path(vm->snap_dir, "disk.qcow2", dst, sizeof(dst)) < 0 ||
-                    (r = snapshot_link_or_copy(src, dst)) < 0))
-        herr_set(&e, r ? r : -ENAMETOOLONG, "cannot link the disk layer into '%s': %s",
-                 vm->snap_dir, strerror(r ? -r : ENAMETOOLONG));
-    crashpt("pause-before-meta"); /* QEMU gone, files linked in, no meta.json yet */
+        return herr_set(e, r ? r : -ENAMETOOLONG, "cannot link the RAM file into '%s': %s",
+                        vm->snap_dir, strerror(r ? -r : ENAMETOOLONG));
+    if (hvm_sock_path(vm, "disk.qcow2", src) < 0 ||
+        qemu_run_path(vm->snap_dir, "disk.qcow2", dst, sizeof(dst)) < 0 ||
+        (r = snapshot_link_or_copy(src, dst)) < 0)
+        return herr_set(e, r ? r : -ENAMETOOLONG, "cannot link the disk layer into '%s': %s",
+                        vm->snap_dir, strerror(r ? -r : ENAMETOOLONG));
     struct snapshot_meta m = { .vcpus = vm->vcpus, .memory_mib = vm->memory_mib,
                                .agent_aligned = vm->pause_aligned, .nic = vm->nic };
     snprintf(m.qemu_version, sizeof(m.qemu_version), "%s", vm->qemu_version);
     struct stat kst;
-    if (!e.code && (!realpath(h->kernel, m.kernel) || stat(m.kernel, &kst) < 0))
-        herr_set(&e, -errno, "kernel '%s': %s", h->kernel, strerror(errno));
-    m.kernel_size = e.code ? 0 : (int64_t)kst.st_size;
-    if (!e.code && snapshot_meta_write(vm->snap_dir, &m, &e) < 0 && !e.code)
-        e.code = -EIO;
-    if (e.code) {
-        /* QEMU is gone but its RAM file and disk are still in the run dir: keep them (an
-         * operator can recover them) and report the VM as exited */
-        hvm_result_set(&res, HOST_E_SYSTEM, e.code, "vm '%s': pause: %s", vm->id, e.msg);
-        vm->state = HVM_EXITED;
-        hvm_drop_agent(vm, true);
-        hvm_drop_qmp(vm);
-        hvm_pause_complete(vm, &res);
-        return;
+    if (!realpath(h->kernel, m.kernel) || stat(m.kernel, &kst) < 0)
+        return herr_set(e, -errno, "kernel '%s': %s", h->kernel, strerror(errno));
+    m.kernel_size = (int64_t)kst.st_size;
+    crashpt("pause-before-meta"); /* files linked in, QEMU stopped but alive, no meta.json */
+    if (snapshot_meta_write(vm->snap_dir, &m, e) < 0)
+        return e->code ? e->code : -EIO;
+    return 0;
+}
+
+/* QEMU exited after quit: the snapshot was sealed before it (pause_seal); what QEMU wrote to
+ * the disk layer while closing it is made durable too. The VM is then forgotten (its run dir
+ * holds only links). */
+void hvm_pause_finalize(struct host_vm *vm)
+{
+    struct host_result res = { .err = HOST_OK };
+    char disk[PATH_MAX];
+    if (qemu_run_path(vm->snap_dir, "disk.qcow2", disk, sizeof(disk)) == 0) {
+        int fd = open(disk, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            (void)fsync(fd); /* stop flushed it and meta.json came after; belt and braces */
+            close(fd);
+        }
     }
     hvm_pause_complete(vm, &res);
     vm->remove_dir = true;

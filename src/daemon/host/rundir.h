@@ -45,6 +45,13 @@ int rundir_pidfile_write(const char *dir, pid_t pid);
 __attribute__((warn_unused_result))
 int rundir_pidfile_open(const char *dir, pid_t *ret_pid, int *ret_pidfd);
 
+/* Finds a QEMU that names dir in its command line (its sockets and files live there) without a
+ * pid file: one spawned by a hearthd killed before it wrote qemu.pid. Opens a pidfd first and
+ * checks the command line again after, so a reused pid is never returned. 0 with *ret_pid and
+ * *ret_pidfd (caller closes), -ESRCH when there is none, or -errno. */
+__attribute__((warn_unused_result))
+int rundir_find_qemu(const char *dir, pid_t *ret_pid, int *ret_pidfd);
+
 /* Checks that path names a readable regular file; e names `what` and the path. 0 or -errno. */
 __attribute__((warn_unused_result))
 int rundir_check_file(const char *what, const char *path, struct herr *e);
