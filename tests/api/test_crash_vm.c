@@ -270,10 +270,10 @@ static void crash_body(struct vfx *f)
     CHECK(start_armed(f, "resize-disk-grown"));
     snprintf(t, sizeof(t), "/v1/sandboxes/%s/resize", a);
     CHECK(died_and_restarted(f, "resize-disk-grown",
-                             send_only(f, "POST", t, "{\"disk_mib\":2048}")));
+                             send_only(f, "POST", t, "{\"disk_mib\":11264}")));
     CHECK(world_ok(f, "resize-disk-grown"));
     CHECK_STR(status_of(f, a, st), "running");
-    CHECK(call(f, "POST", t, "{\"disk_mib\":3072}", 200, &r)); /* the API acts on it again */
+    CHECK(call(f, "POST", t, "{\"disk_mib\":12288}", 200, &r)); /* the API acts on it again */
     hresp_free(&r);
     /* ---- networks ---- */
     CHECK(call(f, "POST", "/v1/networks", "{\"name\":\"crashnet\"}", 200, &r));
