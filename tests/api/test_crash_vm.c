@@ -27,46 +27,6 @@
 
 #define SMALL "{\"shape\":\"s-1vcpu-256mb\",\"rootfs\":\"minimal\"}"
 
-/* Sends one request and does not wait for the answer (hearthd dies before it). */
-static int send_only(struct vfx *f, const char *method, const char *target, const char *body)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(f->s.port) };
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    char head[1024];
-    int n = snprintf(head, sizeof(head),
-                     "%s %s HTTP/1.1\r\nHost: x\r\n%sContent-Length: %zu\r\n\r\n%s", method,
-                     target, f->hdr, strlen(body), body);
-    if (write(fd, head, (size_t)n) != n) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-/* Taps in hearthd's namespace (named from its data dir). */
-static int taps(const struct vfx *f)
-{
-    struct hd_config cfg;
-    config_defaults(&cfg);
-    snprintf(cfg.data_dir, sizeof(cfg.data_dir), "%s", f->s.data);
-    char ns[CONFIG_NAME_SIZE], uplink[16], cmd[512], out[64] = "";
-    config_net_names(&cfg, ns, uplink);
-    snprintf(cmd, sizeof(cmd), "ip -n %s -o link show 2>/dev/null | grep -c ': hs'", ns);
-    FILE *p = popen(cmd, "r");
-    if (!p)
-        return -1;
-    if (!fgets(out, sizeof(out), p))
-        out[0] = '\0';
-    pclose(p);
-    return atoi(out);
-}
-
 static int snap_files;
 static int count_file(const char *p, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -146,14 +106,7 @@ static bool died_and_restarted(struct vfx *f, const char *step, int fd)
         if (got == 0)
             kill(f->s.pid, SIGKILL), waitpid(f->s.pid, NULL, 0);
     }
-    f->s.pid = -1;
-    char p[300];
-    snprintf(p, sizeof(p), "%s/hearthd.port", f->s.data);
-    unlink(p);
-    snprintf(p, sizeof(p), "%s/metrics.port", f->s.data);
-    unlink(p);
-    f->s.port = 0;
-    REQUIRE(hd_start(&f->s));
+    REQUIRE(vfx_restart(f));
     return true;
 }
 
@@ -167,7 +120,7 @@ static bool world_ok(struct vfx *f, const char *step)
             harness_fail(__FILE__, __LINE__, "step %s: %lld rows left %s", step,
                          rows(f, moving[i]), moving[i]);
     long long running = rows(f, "running"), paused = rows(f, "paused");
-    int q = qemu_left(f, false), d = run_dirs(f), t = taps(f);
+    int q = qemu_left(f, false), d = run_dirs(f), t = vfx_taps(f);
     if (q != running || d != running || t > running + paused)
         harness_fail(__FILE__, __LINE__, "step %s: %lld running, %lld paused rows; %d QEMUs, "
                                          "%d run dirs, %d taps", step, running, paused, q, d, t);
@@ -308,11 +261,11 @@ static void crash_body(struct vfx *f)
         for (size_t i = 0; i < n; i++)
             CHECK(destroy(f, ids[i]));
     }
-    for (int i = 0; i < 100 && (qemu_left(f, false) || run_dirs(f) || taps(f)); i++)
+    for (int i = 0; i < 100 && (qemu_left(f, false) || run_dirs(f) || vfx_taps(f)); i++)
         usleep(100 * 1000);
     CHECK_EQ(qemu_left(f, false), 0);
     CHECK_EQ(run_dirs(f), 0);
-    CHECK_EQ(taps(f), 0);
+    CHECK_EQ(vfx_taps(f), 0);
     CHECK_EQ(snapshot_files(f), 0);
     fprintf(stderr, "crash harness: %d steps in %.0f s\n", 19,
             (double)((int64_t)harness_now_us() - t0) / 1e6);

@@ -577,24 +577,6 @@ static long long bw(struct vfx *f, const char *id, const char *field)
     return v;
 }
 
-/* Counts taps in hearthd's namespace (named by config_net_names() from its data dir). */
-static int taps(const struct vfx *f)
-{
-    struct hd_config cfg;
-    config_defaults(&cfg);
-    snprintf(cfg.data_dir, sizeof(cfg.data_dir), "%s", f->s.data);
-    char ns[CONFIG_NAME_SIZE], uplink[16], cmd[512], out[64] = "";
-    config_net_names(&cfg, ns, uplink);
-    snprintf(cmd, sizeof(cmd), "ip -n %s -o link show | grep -c ': hs'", ns);
-    FILE *p = popen(cmd, "r");
-    if (!p)
-        return -1;
-    if (!fgets(out, sizeof(out), p))
-        out[0] = '\0';
-    pclose(p);
-    return atoi(out);
-}
-
 /* Whether hearthd's log (its stderr) holds needle. */
 static bool log_has(const struct vfx *f, const char *needle)
 {
@@ -716,21 +698,21 @@ TEST_SLOW(bandwidth_quota_and_recycling, 900)
     CHECK(destroy(&f, a));
 
     /* pools: taps and addresses come back after destroys */
-    int taps0 = taps(&f);
+    int taps0 = vfx_taps(&f);
     char ids[4][64], ips[4][32];
     for (int i = 0; i < 4; i++) {
         TREQ(create(&f, "{\"shape\":\"s-1vcpu-256mb\",\"rootfs\":\"minimal\"}", ids[i]));
         sandbox_ip(&f, ids[i], ips[i]);
     }
-    CHECK_EQ(taps(&f), taps0 + 4);
+    CHECK_EQ(vfx_taps(&f), taps0 + 4);
     for (int i = 0; i < 4; i++) {
         for (int k = 0; k < i; k++)
             CHECK(strcmp(ips[i], ips[k]) != 0);
         CHECK(destroy(&f, ids[i]));
     }
-    for (int i = 0; i < 50 && taps(&f) != taps0; i++)
+    for (int i = 0; i < 50 && vfx_taps(&f) != taps0; i++)
         usleep(100 * 1000);
-    CHECK_EQ(taps(&f), taps0);
+    CHECK_EQ(vfx_taps(&f), taps0);
     snprintf(t, sizeof(t), "/v1/sandboxes/by-ip/%s", ips[0]);
     CHECK(call(&f, "GET", t, NULL, 404, &r));
     hresp_free(&r);

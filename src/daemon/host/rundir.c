@@ -204,20 +204,30 @@ int rundir_pidfile_open(const char *dir, pid_t *ret_pid, int *ret_pidfd)
     return 0;
 }
 
-/* Whether /proc/<pid>/cmdline is a QEMU's (argv[0]'s basename starts with "qemu") with an
- * argument that contains needle ("<run dir>/"). */
-static bool cmdline_names(const char *pid, const char *needle)
+ssize_t rundir_proc_cmdline(pid_t pid, char *buf, size_t len)
 {
-    char path[64], buf[16384];
-    snprintf(path, sizeof(path), "/proc/%s/cmdline", pid);
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return false;
-    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+        return -errno;
+    ssize_t n = read(fd, buf, len - 1);
+    int r = n < 0 ? -errno : 0;
     close(fd);
+    if (r < 0)
+        return r;
+    buf[n] = '\0';
+    return n;
+}
+
+/* Whether process pid is a QEMU (argv[0]'s basename starts with "qemu") with an argument that
+ * contains needle ("<run dir>/"). */
+static bool cmdline_names(pid_t pid, const char *needle)
+{
+    char buf[16384];
+    ssize_t n = rundir_proc_cmdline(pid, buf, sizeof(buf));
     if (n <= 0)
         return false;
-    buf[n] = '\0'; /* argv strings are NUL-separated; a cut last one is still a string */
     const char *slash = strrchr(buf, '/');
     if (strncmp(slash ? slash + 1 : buf, "qemu", 4) != 0)
         return false;
@@ -238,13 +248,15 @@ int rundir_find_qemu(const char *dir, pid_t *ret_pid, int *ret_pidfd)
     int r = -ESRCH;
     struct dirent *de;
     while (r == -ESRCH && (de = readdir(d))) {
-        if (de->d_name[0] < '1' || de->d_name[0] > '9' || !cmdline_names(de->d_name, needle))
+        if (de->d_name[0] < '1' || de->d_name[0] > '9')
             continue;
         pid_t pid = (pid_t)strtol(de->d_name, NULL, 10);
+        if (!cmdline_names(pid, needle))
+            continue;
         int pidfd = pidfd_open(pid, 0);
         if (pidfd < 0)
             continue;
-        if (!cmdline_names(de->d_name, needle)) { /* exited and reused between the two reads */
+        if (!cmdline_names(pid, needle)) { /* exited and reused between the two reads */
             close(pidfd);
             continue;
         }

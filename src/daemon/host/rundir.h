@@ -45,6 +45,9 @@ int rundir_pidfile_write(const char *dir, pid_t pid);
 __attribute__((warn_unused_result))
 int rundir_pidfile_open(const char *dir, pid_t *ret_pid, int *ret_pidfd);
 
+/* Reads /proc/<pid>/cmdline into buf (NUL-terminated; its arguments NUL-separated, a cut last
+ * one still a string). The byte count, or -errno. */
+ssize_t rundir_proc_cmdline(pid_t pid, char *buf, size_t len);
 /* Finds a QEMU that names dir in its command line (its sockets and files live there) without a
  * pid file: one spawned by a hearthd killed before it wrote qemu.pid. Opens a pidfd first and
  * checks the command line again after, so a reused pid is never returned. 0 with *ret_pid and
