@@ -175,71 +175,47 @@ static void crash_body(struct vfx *f)
     CHECK(crash_create(f, "spawn-before-pidfile"));
     CHECK(crash_create(f, "create-vm-ready"));
     CHECK(crash_create(f, "create-before-running"));
-    /* ---- pause: before the snapshot is sealed the VM goes on; after, it is paused ---- */
-    static const struct { const char *step, *want; } pauses[] = {
-        { "pause-after-pausing", "running" }, { "pause-before-meta", "running" },
-        { "pause-before-quit", "paused" },
+    /* ---- the shared sandbox a through pause, fork, resume, resize and networks ---- */
+    static const struct {
+        const char *at, *method, *path, *body;
+        const char *need; /* a's state first ("running": resumed if it is not), or NULL */
+        const char *want; /* a's state after the restart */
+    } steps[] = {
+        /* pause: before the snapshot is sealed the VM goes on; after, it is paused */
+        { "pause-after-pausing", "POST", "pause", "", "running", "running" },
+        { "pause-before-meta", "POST", "pause", "", "running", "running" },
+        { "pause-before-quit", "POST", "pause", "", "running", "paused" },
+        { "pause-before-commit", "POST", "pause", "", "running", "paused" },
+        /* fork of the paused sandbox: the child fails, the source is untouched */
+        { "fork-after-insert", "POST", "fork", "{}", "paused", "paused" },
+        /* resume: before the VM runs, error (resumable); after, running */
+        { "restore-after-resuming", "POST", "resume", "", "paused", "error" },
+        { "spawn-before-pidfile", "POST", "resume", "", "error", "error" },
+        { "restore-vm-ready", "POST", "resume", "", "error", "running" },
+        { "resize-disk-grown", "POST", "resize", "{\"disk_mib\":11264}", "running", "running" },
+        { "net-attach-stored", "POST", "networks", "{\"id\":\"crashnet\"}", "running",
+          "running" },
+        { "net-detach-stored", "DELETE", "networks/crashnet", "", "running", "running" },
     };
-    for (size_t i = 0; i < sizeof(pauses) / sizeof(pauses[0]); i++) {
-        if (strcmp(status_of(f, a, st), "paused") == 0)
-            CHECK(post_wait(f, a, "resume", "running"));
-        CHECK(start_armed(f, pauses[i].step));
-        snprintf(t, sizeof(t), "/v1/sandboxes/%s/pause", a);
-        CHECK(died_and_restarted(f, pauses[i].step, send_only(f, "POST", t, "")));
-        CHECK(world_ok(f, pauses[i].step));
-        CHECK_STR(status_of(f, a, st), pauses[i].want);
-    }
-    /* committed: paused with the snapshot */
-    CHECK(post_wait(f, a, "resume", "running"));
-    CHECK(start_armed(f, "pause-before-commit"));
-    snprintf(t, sizeof(t), "/v1/sandboxes/%s/pause", a);
-    CHECK(died_and_restarted(f, "pause-before-commit", send_only(f, "POST", t, "")));
-    CHECK(world_ok(f, "pause-before-commit"));
-    CHECK_STR(status_of(f, a, st), "paused");
-    /* ---- fork of the paused sandbox: the child fails, the source is untouched ---- */
-    CHECK(start_armed(f, "fork-after-insert"));
-    snprintf(t, sizeof(t), "/v1/sandboxes/%s/fork", a);
-    CHECK(died_and_restarted(f, "fork-after-insert", send_only(f, "POST", t, "{}")));
-    CHECK(world_ok(f, "fork-after-insert"));
-    CHECK_STR(status_of(f, a, st), "paused");
-    /* ---- resume: before the VM runs, error (resumable); after, running ---- */
-    CHECK(start_armed(f, "restore-after-resuming"));
-    snprintf(t, sizeof(t), "/v1/sandboxes/%s/resume", a);
-    CHECK(died_and_restarted(f, "restore-after-resuming", send_only(f, "POST", t, "")));
-    CHECK(world_ok(f, "restore-after-resuming"));
-    CHECK_STR(status_of(f, a, st), "error");
-    CHECK(start_armed(f, "spawn-before-pidfile"));
-    CHECK(died_and_restarted(f, "spawn-before-pidfile (resume)", send_only(f, "POST", t, "")));
-    CHECK(world_ok(f, "spawn-before-pidfile (resume)"));
-    CHECK_STR(status_of(f, a, st), "error");
-    CHECK(start_armed(f, "restore-vm-ready"));
-    CHECK(died_and_restarted(f, "restore-vm-ready", send_only(f, "POST", t, "")));
-    CHECK(world_ok(f, "restore-vm-ready"));
-    if (strcmp(status_of(f, a, st), "running") != 0)
-        CHECK(post_wait(f, a, "resume", "running"));
-    CHECK(exec_stdout(f, a, "{\"cmd\":\"cat\",\"args\":[\"/root/mark\"]}", out, sizeof(out)));
-    CHECK_STR(out, "kept\n"); /* the guest survived every crash with its files */
-    /* ---- resize ---- */
-    CHECK(start_armed(f, "resize-disk-grown"));
-    snprintf(t, sizeof(t), "/v1/sandboxes/%s/resize", a);
-    CHECK(died_and_restarted(f, "resize-disk-grown",
-                             send_only(f, "POST", t, "{\"disk_mib\":11264}")));
-    CHECK(world_ok(f, "resize-disk-grown"));
-    CHECK_STR(status_of(f, a, st), "running");
-    CHECK(call(f, "POST", t, "{\"disk_mib\":12288}", 200, &r)); /* the API acts on it again */
-    hresp_free(&r);
-    /* ---- networks ---- */
     CHECK(call(f, "POST", "/v1/networks", "{\"name\":\"crashnet\"}", 200, &r));
     hresp_free(&r);
-    CHECK(start_armed(f, "net-attach-stored"));
-    snprintf(t, sizeof(t), "/v1/sandboxes/%s/networks", a);
-    CHECK(died_and_restarted(f, "net-attach-stored",
-                             send_only(f, "POST", t, "{\"id\":\"crashnet\"}")));
-    CHECK(world_ok(f, "net-attach-stored"));
-    CHECK(start_armed(f, "net-detach-stored"));
-    snprintf(t, sizeof(t), "/v1/sandboxes/%s/networks/crashnet", a);
-    CHECK(died_and_restarted(f, "net-detach-stored", send_only(f, "DELETE", t, "")));
-    CHECK(world_ok(f, "net-detach-stored"));
+    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+        if (strcmp(steps[i].need, "running") == 0 && strcmp(status_of(f, a, st), "running"))
+            CHECK(post_wait(f, a, "resume", "running"));
+        CHECK_STR(status_of(f, a, st), steps[i].need);
+        CHECK(start_armed(f, steps[i].at));
+        snprintf(t, sizeof(t), "/v1/sandboxes/%s/%s", a, steps[i].path);
+        CHECK(died_and_restarted(f, steps[i].at,
+                                 send_only(f, steps[i].method, t, steps[i].body)));
+        CHECK(world_ok(f, steps[i].at));
+        CHECK_STR(status_of(f, a, st), steps[i].want);
+    }
+    /* the guest survived every crash with its files, and the API acts on it again */
+    CHECK(exec_stdout(f, a, "{\"cmd\":\"cat\",\"args\":[\"/root/mark\"]}", out, sizeof(out)));
+    CHECK_STR(out, "kept\n");
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/resize", a);
+    CHECK(call(f, "POST", t, "{\"disk_mib\":12288}", 200, &r));
+    hresp_free(&r);
     CHECK(call(f, "DELETE", "/v1/networks/crashnet", NULL, 200, &r));
     hresp_free(&r);
     /* ---- destroy ---- */

@@ -132,6 +132,23 @@ TEST(snapshot_ram_checksum_damage)
     fx_end(&f);
 }
 
+/* Sets meta.json's mem_xxh128 to sum (NULL removes it). */
+static bool set_sum(struct fx *f, const char *sum)
+{
+    char mp[200];
+    snprintf(mp, sizeof(mp), "%s/meta.json", f->dir);
+    json_t *j = json_load_file(mp, 0, NULL);
+    REQUIRE(j != NULL);
+    if (sum)
+        json_object_set_new(j, "mem_xxh128", json_string(sum));
+    else
+        json_object_del(j, "mem_xxh128");
+    int r = json_dump_file(j, mp, 0);
+    json_decref(j);
+    REQUIRE(r == 0);
+    return true;
+}
+
 /* A copy that fills the holes with written zeros (cp without sparse support) keeps the digest;
  * a snapshot written before the checksum existed still verifies. */
 TEST(snapshot_ram_checksum_layout_and_old_meta)
@@ -149,30 +166,19 @@ TEST(snapshot_ram_checksum_layout_and_old_meta)
     CHECK_STR(a, b);
     CHECK(db > da); /* it read the written zeros the sparse file did not have */
     /* drop mem_xxh128 from meta.json: an older hearth's snapshot */
-    char mp[200];
-    snprintf(mp, sizeof(mp), "%s/meta.json", f.dir);
-    json_t *j = json_load_file(mp, 0, NULL);
-    CHECK(j != NULL);
-    json_object_del(j, "mem_xxh128");
-    CHECK_EQ(json_dump_file(j, mp, 0), 0);
-    json_decref(j);
+    CHECK(set_sum(&f, NULL));
     int fd = open(f.mem, O_WRONLY | O_CLOEXEC);
     CHECK_EQ(pwrite(fd, "y", 1, 5 << 20), 1); /* not detectable without a checksum */
     close(fd);
     struct herr e = { 0 };
     CHECK_EQ(verify(&f, &e), 0);
     /* hostile values in meta.json: a wrong checksum and a malformed, overlong one both fail */
-    j = json_load_file(mp, 0, NULL);
-    json_object_set_new(j, "mem_xxh128", json_string("00000000000000000000000000000000"));
-    CHECK_EQ(json_dump_file(j, mp, 0), 0);
-    json_decref(j);
-    e = (struct herr){ 0 };
-    CHECK_EQ(verify(&f, &e), -EBADMSG);
-    j = json_load_file(mp, 0, NULL);
-    json_object_set_new(j, "mem_xxh128", json_string("not hex and far too long for the field"));
-    CHECK_EQ(json_dump_file(j, mp, 0), 0);
-    json_decref(j);
-    e = (struct herr){ 0 };
-    CHECK_EQ(verify(&f, &e), -EBADMSG);
+    static const char *const bad[] = { "00000000000000000000000000000000",
+                                       "not hex and far too long for the field", "" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        CHECK(set_sum(&f, bad[i]));
+        e = (struct herr){ 0 };
+        CHECK_EQ(verify(&f, &e), -EBADMSG);
+    }
     fx_end(&f);
 }
