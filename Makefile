@@ -13,7 +13,7 @@ BASE_CFLAGS := -std=gnu17 -g -D_GNU_SOURCE -Isrc -Iinclude -I$(O)/gen -fno-omit-
 OPT_CFLAGS := $(BASE_CFLAGS) -O2
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 SAN_CFLAGS := $(BASE_CFLAGS) -O1 $(SAN_FLAGS)
-DAEMON_LIBS := -ljansson -lcrypto -levent -lhttp_parser -lsqlite3 -lnftables -lmnl -lldns -lcap \
+DAEMON_LIBS := -ljansson -lcrypto -lxxhash -levent -lhttp_parser -lsqlite3 -lnftables -lmnl -lldns -lcap \
 	$(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd)
 
 common_src := $(wildcard src/common/*.c)
@@ -249,8 +249,8 @@ fuzz_agent_client_libs := -ljansson
 fuzz_dns_tcp_src := src/daemon/net/dns_server.c src/daemon/net/dns_meter.c src/daemon/net/dns_forward.c \
 	src/daemon/net/dns_tcp.c src/daemon/net/dns_msg.c
 fuzz_dns_tcp_libs := -levent -lldns
-fuzz_snapshot_meta_src := src/daemon/host/snapshot.c
-fuzz_snapshot_meta_libs := -ljansson -lcrypto
+fuzz_snapshot_meta_src := src/daemon/host/snapshot.c src/daemon/host/ramsum.c
+fuzz_snapshot_meta_libs := -ljansson -lcrypto -lxxhash
 
 # src/common instrumented once, as an archive: a target takes only the modules it uses
 $(O)/fuzz/obj/%.o: %.c

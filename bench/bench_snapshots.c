@@ -13,7 +13,8 @@
  * - our save/restore against a plain full-RAM migration of the same guest (vm.h, no API);
  * - memory added per idle fork (PSS of its QEMU) and creates per second sustained.
  *
- * BENCH_SNAP_RUNS overrides the 10 runs per measurement. Talks only to 127.0.0.1. */
+ * BENCH_SNAP_RUNS overrides the 10 runs per measurement; BENCH_SNAP_ONLY=pause runs only the
+ * pause/resume rows (a quick check of the pause's cost). Talks only to 127.0.0.1. */
 #include "apiclient.h"
 #include "stats.h"
 
@@ -64,6 +65,7 @@ static void report(const char *what, double *v, int n, const char *target)
 
 static const char *g_key;
 static uint16_t g_port;
+static const char *g_data; /* the running hearthd's data dir */
 
 static int post(const char *id, const char *what, const char *body, char *out_id, char *st)
 {
@@ -165,20 +167,44 @@ static bool golden_ready(const struct daemon *d, int want)
 
 /* ---- pause and resume ---- */
 
+/* What the RAM file's durability cost the pause that just wrote id's snapshot (meta.json's
+ * mem_sum_ms, mem_sync_ms, mem_data_bytes; docs/snapshots.md "Durability"). */
+static bool pause_costs(const char *id, double *sum_ms, double *sync_ms, double *data_mib)
+{
+    char p[PATH_MAX];
+    snprintf(p, sizeof(p), "%s/snapshots/%s/*/meta.json", g_data ? g_data : "/nonexistent", id);
+    glob_t g;
+    if (glob(p, 0, NULL, &g) != 0)
+        return false;
+    json_t *j = g.gl_pathc ? json_load_file(g.gl_pathv[g.gl_pathc - 1], 0, NULL) : NULL;
+    globfree(&g);
+    bool ok = j && json_is_number(json_object_get(j, "mem_sum_ms"));
+    if (ok) {
+        *sum_ms = json_number_value(json_object_get(j, "mem_sum_ms"));
+        *sync_ms = json_number_value(json_object_get(j, "mem_sync_ms"));
+        *data_mib = (double)json_integer_value(json_object_get(j, "mem_data_bytes")) / 1048576.0;
+    }
+    json_decref(j);
+    return ok;
+}
+
 #define DIRTY_100MB "head -c 100000000 /dev/urandom > /dev/shm/dirty; sync"
 
 static void bench_pause_resume(const char *shape, const char *label, bool dirty)
 {
     int n = runs();
-    double p[MAX_RUNS], r[MAX_RUNS];
-    int np = 0, nr = 0;
+    double p[MAX_RUNS], r[MAX_RUNS], sum[MAX_RUNS], sync[MAX_RUNS], mib[MAX_RUNS];
+    int np = 0, nr = 0, nc = 0;
     char id[STORE_ID_SIZE];
     if (!create(shape, id, NULL))
         return;
     for (int i = 0; i < n; i++) {
         if (dirty && !sh(id, "rm -f /dev/shm/dirty; " DIRTY_100MB))
             printf("  (dirtying failed)\n");
-        double a = pause_ms(id), b = a >= 0 ? resume_ms(id) : -1;
+        double a = pause_ms(id);
+        if (a >= 0 && pause_costs(id, &sum[nc], &sync[nc], &mib[nc]))
+            nc++;
+        double b = a >= 0 ? resume_ms(id) : -1;
         if (a >= 0)
             p[np++] = a;
         if (b >= 0)
@@ -187,7 +213,12 @@ static void bench_pause_resume(const char *shape, const char *label, bool dirty)
     char what[160];
     snprintf(what, sizeof(what), "pause %s%s (own RAM file)", label,
              dirty ? ", 100 MB dirtied" : ", idle");
-    report(what, p, np, label[0] == '1' && dirty ? "<= 150 ms" : NULL);
+    report(what, p, np, label[0] == '1' && dirty ? "<= 100 ms" : NULL);
+    if (nc > 0)
+        printf("  of which the RAM file's checksum %.1f ms (%.0f MiB of data read) and its fsync "
+               "%.1f ms (p50)\n",
+               bench_percentile(sum, (size_t)nc, 50), bench_percentile(mib, (size_t)nc, 50),
+               bench_percentile(sync, (size_t)nc, 50));
     snprintf(what, sizeof(what), "resume %s%s to agent-ready", label,
              dirty ? ", 100 MB dirtied" : ", idle");
     report(what, r, nr, "<= 100 ms");
@@ -596,6 +627,7 @@ static bool start(struct daemon *d, const char *conf, char key[128])
         fclose(f);
     g_key = key;
     g_port = d->port;
+    g_data = d->data;
     return ok;
 }
 
@@ -609,6 +641,17 @@ int main(void)
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
     static char key[128];
+    const char *only = getenv("BENCH_SNAP_ONLY");
+    if (only && strcmp(only, "pause") == 0) {
+        struct daemon d = { .pid = -1 };
+        bool ok = start(&d, NULL, key);
+        if (ok) {
+            bench_pause_resume("s-1vcpu-1gb", "1 GiB", false);
+            bench_pause_resume("s-1vcpu-1gb", "1 GiB", true);
+        }
+        daemon_stop(&d);
+        return ok ? 0 : 1;
+    }
     struct daemon cold = { .pid = -1 };
     double cold_p50 = -1;
     /* cold boots: a hearthd with golden snapshots off */

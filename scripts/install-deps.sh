@@ -24,6 +24,8 @@ packages=(
     libsystemd-dev man-db groff-base
     # QEMU confinement: capabilities dropped before exec (docs/security.md)
     libcap-dev
+    # the RAM file checksum of snapshots (XXH3)
+    libxxhash-dev
 )
 
 missing=()

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -79,6 +80,9 @@ static bool read_port(const char *data, const char *name, uint16_t *port)
 
 bool hd_start(struct hd_server *s)
 {
+    char bin[PATH_MAX]; /* absolute: the child may chdir (s->cwd) before exec */
+    if (!realpath(hd_bin(), bin))
+        snprintf(bin, sizeof(bin), "%s", hd_bin());
     s->pid = fork();
     REQUIRE(s->pid >= 0);
     if (s->pid == 0) {
@@ -87,7 +91,13 @@ bool hd_start(struct hd_server *s)
             dup2(fd, 2);
             dup2(fd, 1);
         }
-        execl(hd_bin(), "hearthd", "serve", "--config", s->conf, (char *)NULL);
+        if (s->cwd && chdir(s->cwd) < 0)
+            _exit(126);
+        if (s->images_arg)
+            execl(bin, "hearthd", "serve", "--config", s->conf, "--images", s->images_arg,
+                  (char *)NULL);
+        else
+            execl(bin, "hearthd", "serve", "--config", s->conf, (char *)NULL);
         _exit(127);
     }
     /* up to 30 s: start-up reconcile (adopting VMs) runs before the listeners open */

@@ -22,6 +22,8 @@ struct hd_server {
     uint16_t port;
     uint16_t metrics_port;
     char admin_key[64];
+    const char *cwd;        /* optional: hd_start runs hearthd in this directory */
+    const char *images_arg; /* optional: hd_start passes --images with this value */
 };
 
 /* The hearthd binary: $HEARTH_BIN/hearthd or build/bin/hearthd. */

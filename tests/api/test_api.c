@@ -1572,6 +1572,42 @@ TEST(config_errors)
     hd_cleanup(&s);
 }
 
+/* --images takes a relative path against the working directory hearthd starts in (the way an
+ * operator runs `hearthd serve --images build/images`); a relative path that becomes too long
+ * is refused with the flag's name. */
+TEST(images_flag_relative_to_working_dir)
+{
+    struct hd_server s;
+    char out[4096], err[8192];
+    CHECK(hd_prepare(&s, NULL, true));
+    char rel[256], line[4096];
+    snprintf(rel, sizeof(rel), "%s/rel", s.dir);
+    CHECK_EQ(mkdir(rel, 0700), 0);
+    snprintf(rel, sizeof(rel), "%s/rel/imgs", s.dir);
+    CHECK_EQ(mkdir(rel, 0700), 0);
+    s.cwd = s.dir;
+    s.images_arg = "./rel/imgs";
+    CHECK(hd_start(&s));
+    CHECK_EQ(hd_stop(&s), 0);
+    /* the "hearthd ready" line names the absolute directory */
+    char want[300];
+    snprintf(want, sizeof(want), "\"images_dir\":\"%s/rel/imgs\"", s.dir);
+    bool found = false;
+    FILE *l = fopen(s.log, "r");
+    while (l && !found && fgets(line, sizeof(line), l))
+        found = strstr(line, "hearthd ready") && strstr(line, want);
+    if (l)
+        fclose(l);
+    CHECK(found);
+    /* too long once joined to the working directory: refused, naming the flag */
+    static char longrel[5000];
+    memset(longrel, 'a', sizeof(longrel) - 1);
+    const char *toolong[] = { "serve", "--config", s.conf, "--images", longrel, NULL };
+    CHECK_EQ(hd_run(toolong, out, sizeof(out), err, sizeof(err)), 2);
+    CHECK(strstr(err, "--images") != NULL);
+    hd_cleanup(&s);
+}
+
 TEST(first_start_logs_metrics_shutdown)
 {
     struct fx f;

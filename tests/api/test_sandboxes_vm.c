@@ -45,24 +45,6 @@
  * background (test_snapshots_vm.c covers golden creates). */
 #define COLD "golden_snapshots = off\n"
 
-static int send_only(struct vfx *f, const char *method, const char *target, const char *body)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(f->s.port) };
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-        return -1;
-    char head[1024];
-    int n = snprintf(head, sizeof(head),
-                     "%s %s HTTP/1.1\r\nHost: x\r\n%sContent-Length: %zu\r\n\r\n%s", method,
-                     target, f->hdr, strlen(body), body);
-    if (write(fd, head, (size_t)n) != n) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 static bool wait_no_process(struct vfx *f, const char *id, const char *needle)
 {
     char out[65536];

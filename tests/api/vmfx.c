@@ -2,14 +2,18 @@
 /* vmfx.c: the real-VM API test fixture (vmfx.h). */
 #include "vmfx.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "daemon/config.h"
 
 bool link_image(const char *src_dir, const char *dst_dir, const char *name)
 {
@@ -184,6 +188,11 @@ bool crash_restart(struct vfx *f)
 {
     kill(f->s.pid, SIGKILL);
     waitpid(f->s.pid, NULL, 0);
+    return vfx_restart(f);
+}
+
+bool vfx_restart(struct vfx *f)
+{
     f->s.pid = -1;
     char p[300];
     snprintf(p, sizeof(p), "%s/hearthd.port", f->s.data);
@@ -193,4 +202,42 @@ bool crash_restart(struct vfx *f)
     f->s.port = 0;
     REQUIRE(hd_start(&f->s));
     return true;
+}
+
+int send_only(struct vfx *f, const char *method, const char *target, const char *body)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(f->s.port) };
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    char head[1024];
+    int n = snprintf(head, sizeof(head),
+                     "%s %s HTTP/1.1\r\nHost: x\r\n%sContent-Length: %zu\r\n\r\n%s", method,
+                     target, f->hdr, strlen(body), body);
+    if (n < 0 || (size_t)n >= sizeof(head) || write(fd, head, (size_t)n) != n) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int vfx_taps(const struct vfx *f)
+{
+    struct hd_config cfg;
+    config_defaults(&cfg);
+    snprintf(cfg.data_dir, sizeof(cfg.data_dir), "%s", f->s.data);
+    char ns[CONFIG_NAME_SIZE], uplink[16], cmd[512], out[64] = "";
+    config_net_names(&cfg, ns, uplink);
+    snprintf(cmd, sizeof(cmd), "ip -n %s -o link show 2>/dev/null | grep -c ': hs'", ns);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    if (!fgets(out, sizeof(out), p))
+        out[0] = '\0';
+    pclose(p);
+    return atoi(out);
 }

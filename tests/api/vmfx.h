@@ -34,4 +34,10 @@ bool exec_json(struct vfx *f, const char *id, const char *body, int want, struct
 bool exec_stdout(struct vfx *f, const char *id, const char *body, char *out, size_t len);
 /* kill -9 hearthd and start it again on the same data dir. */
 bool crash_restart(struct vfx *f);
+/* Starts hearthd again on the same data dir after it died (port files cleared first). */
+bool vfx_restart(struct vfx *f);
+/* Sends one request without waiting for the answer; the connected socket, or -1. */
+int send_only(struct vfx *f, const char *method, const char *target, const char *body);
+/* Taps in hearthd's network namespace (named from its data dir), or -1. */
+int vfx_taps(const struct vfx *f);
 bool link_image(const char *src_dir, const char *dst_dir, const char *name);

@@ -92,7 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     free(text);
     struct snapshot_meta m;
     struct herr e = { 0 };
-    int r = snapshot_verify(dir, 1, 1, kernel, &m, &e);
+    int r = snapshot_verify(dir, 1, 1, kernel, SNAPSHOT_VERIFY_RAM, &m, &e);
     if (r == 0) {
         if (m.vcpus != 1 || m.memory_mib != 1 || strcmp(m.kernel, kernel) != 0 ||
             strcmp(m.state_sha256, sha) != 0 ||

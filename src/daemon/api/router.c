@@ -225,7 +225,7 @@ void api_handle(struct http_request *req, void *ud)
         char id[40];
         memcpy(id, sp->seg[2], sp->seg_len[2]);
         id[sp->seg_len[2]] = '\0';
-        ctl_idle_touch(ctx->ctl, id);
+        ctl_idle_touch_request(ctx->ctl, call.auth.user_id, id);
     }
     if (hit->fn)
         hit->fn(&call);

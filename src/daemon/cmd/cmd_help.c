@@ -44,7 +44,8 @@ static const struct help_cmd commands[] = {
         { "--listen", "HOST:PORT", "API listener (overrides listen; default 127.0.0.1:8080; "
                                    "port 0 picks a free one, written to <data_dir>/hearthd.port)" },
         { "--images", "DIR", "guest kernel and root filesystems (overrides images_dir; "
-                             "default <data_dir>/images)" },
+                             "default <data_dir>/images; a relative DIR is taken "
+                             "against the working directory)" },
         { NULL } } },
     { "keys", "[--config FILE] [--data-dir DIR] create [--user NAME] [--admin] [--label TEXT] "
               "| list [--user NAME] | revoke KEY_ID",

@@ -62,6 +62,28 @@ struct hd_ctx {
     bool stopping;
 };
 
+/* A directory flag as the config needs it: absolute, a relative one taken against the working
+ * directory hearthd was started in (an operator types `--images build/images`; the config file
+ * keeps requiring absolute paths, since it has no such directory). 0, or -ENAMETOOLONG /
+ * -errno with why. */
+static int flag_dir(const char *v, char *out, size_t len, const char **why)
+{
+    if (v[0] == '/' || v[0] == '\0') {
+        *why = "path too long";
+        return (size_t)snprintf(out, len, "%s", v) < len ? 0 : -ENAMETOOLONG;
+    }
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof(cwd))) {
+        *why = "cannot read the working directory for a relative path";
+        return -errno;
+    }
+    *why = "path too long";
+    const char *rest = strncmp(v, "./", 2) == 0 ? v + 2 : v;
+    return (size_t)snprintf(out, len, "%s/%s", strcmp(cwd, "/") == 0 ? "" : cwd, rest) < len
+               ? 0
+               : -ENAMETOOLONG;
+}
+
 /* Shared by serve and keys: defaults, then the file, then flags. Prints its own errors. */
 int cmd_config_load(struct hd_config *cfg, const char *config_path, const char *data_dir,
                         const char *listen, const char *images)
@@ -76,6 +98,16 @@ int cmd_config_load(struct hd_config *cfg, const char *config_path, const char *
     const char *keys[] = { "data_dir", "listen", "images_dir" };
     const char *flags[] = { "--data-dir", "--listen", "--images" };
     const char *vals[] = { data_dir, listen, images };
+    /* --images may be relative (the images an operator just built); --data-dir stays absolute:
+     * a data dir that moves with the working directory would be a different store */
+    char images_abs[PATH_MAX];
+    const char *why = NULL;
+    if (images && flag_dir(images, images_abs, sizeof(images_abs), &why) < 0) {
+        fprintf(stderr, "hearthd: --images: %s\n", why);
+        return -EINVAL;
+    }
+    if (images)
+        vals[2] = images_abs;
     for (int i = 0; i < 3; i++) {
         if (vals[i] && config_set(cfg, keys[i], vals[i], err, sizeof(err)) < 0) {
             fprintf(stderr, "hearthd: %s: %s\n", flags[i], err);

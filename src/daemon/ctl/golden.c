@@ -116,6 +116,10 @@ static void on_golden_paused(void *ud, const char *id, const struct host_result 
 {
     struct ctl_golden *g = ud;
     if (res->err == HOST_OK && rename(g->tmp, g->dir) == 0) {
+        /* the rename is what makes it the golden snapshot: durable before a create uses it */
+        if (snapshot_fsync_dir(g->ctx->set.golden_dir) < 0)
+            log_warn(NULL, "golden snapshot: cannot fsync its directory", "{s:s}", "dir",
+                     g->dir);
         log_info(NULL, "golden snapshot ready", "{s:s}", "dir", g->dir);
     } else {
         log_warn(NULL, "golden snapshot failed; creates keep booting", "{s:s,s:s}", "dir",

@@ -63,6 +63,24 @@ void ctl_idle_touch(struct ctl *ctx, const char *id)
         e->last_ms = timefmt_now_ms();
 }
 
+void ctl_idle_touch_request(struct ctl *ctx, const char *user_id, const char *id)
+{
+    if (!ctx->idle || !user_id || !user_id[0])
+        return;
+    struct store_sandbox sb;
+    store_sandbox_init(&sb);
+    bool mine = store_sandbox_get(ctx->store, user_id, id, &sb) == 0 &&
+                sb.status == STORE_RUNNING && sb.auto_pause_after_seconds > 0;
+    store_sandbox_release(&sb);
+    if (mine)
+        ctl_idle_touch(ctx, id);
+}
+
+size_t ctl_idle_tracked(const struct ctl *ctx)
+{
+    return ctx->idle ? ctx->idle->n : 0;
+}
+
 void ctl_idle_stream(struct ctl *ctx, const char *id, bool open)
 {
     struct idle_entry *e = idle_get(ctx, id, true);

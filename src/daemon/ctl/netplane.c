@@ -571,29 +571,38 @@ void ctl_net_reconcile(struct ctl *ctx, const char *const *running, size_t n_run
 
 /* ---- the bandwidth meter ---- */
 
-struct meter_delta {
+struct meter_reading {
     char id[STORE_ID_SIZE];
-    uint64_t eg, in;
+    struct net_counter_reading v;
 };
 
 struct meter_acc {
-    struct meter_delta *v;
+    struct meter_reading *v;
     size_t n, cap;
 };
 
-static void meter_collect(void *ud, const char *id, uint64_t eg, uint64_t in)
+static void meter_collect(void *ud, const char *id, const struct net_counter_reading *v)
 {
     struct meter_acc *a = ud;
-    if (eg == 0 && in == 0)
-        return;
     if (!room_for_one((void **)&a->v, a->n, &a->cap, sizeof(*a->v)))
         return;
     snprintf(a->v[a->n].id, sizeof(a->v[0].id), "%s", id);
-    a->v[a->n].eg = eg;
-    a->v[a->n].in = in;
+    a->v[a->n].v = *v;
     a->n++;
 }
 
+/* Bytes a counter gained since the stored reading: now - seen, or all of now when the counter
+ * object is another one (a new handle) or went backwards (made anew). */
+static int64_t meter_gain(uint64_t now, uint64_t handle, int64_t seen, int64_t seen_handle)
+{
+    if ((int64_t)handle != seen_handle || now < (uint64_t)seen)
+        return (int64_t)now;
+    return (int64_t)(now - (uint64_t)seen);
+}
+
+/* The counters are never reset (net.h): each reading is stored as the new "seen" in the same
+ * UPDATE as the totals it was added to, so a store error leaves the old reading and the next
+ * tick counts the same bytes again, and a crash loses nothing (the kernel keeps counting). */
 void ctl_net_meter(struct ctl *ctx)
 {
     struct ctl_net *n = ctx->net;
@@ -601,30 +610,42 @@ void ctl_net_meter(struct ctl *ctx)
         return;
     struct meter_acc a = { 0 };
     char err[256];
-    if (net_counters_collect(n->net, meter_collect, &a, err, sizeof(err)) < 0) {
+    if (net_counters_read(n->net, meter_collect, &a, err, sizeof(err)) < 0) {
         log_warn(NULL, "net: counters", "{s:s}", "err", err);
         free(a.v);
         return;
     }
     for (size_t i = 0; i < a.n; i++) {
+        const struct net_counter_reading *v = &a.v[i].v;
         struct store_sandbox sb;
         store_sandbox_init(&sb);
         if (store_sandbox_get(ctx->store, NULL, a.v[i].id, &sb) < 0)
             continue;
-        int64_t used = sb.bw_used_bytes + (int64_t)a.v[i].eg;
-        int64_t in = sb.bw_ingress_bytes + (int64_t)a.v[i].in;
+        const struct store_bw_seen *seen = &sb.bw_seen;
+        int64_t eg = meter_gain(v->egress, v->egress_handle, seen->egress, seen->egress_handle);
+        int64_t in = meter_gain(v->ingress, v->ingress_handle, seen->ingress,
+                                seen->ingress_handle);
+        if (eg == 0 && in == 0 && (int64_t)v->egress_handle == seen->egress_handle &&
+            (int64_t)v->ingress_handle == seen->ingress_handle) {
+            store_sandbox_release(&sb);
+            continue; /* nothing new */
+        }
+        int64_t used = sb.bw_used_bytes + eg;
         bool capped = sb.bw_quota_bytes >= 0 && used >= sb.bw_quota_bytes;
         struct store_sandbox_patch p = {
-            .fields = STORE_PATCH_BW_COUNTERS,
+            .fields = STORE_PATCH_BW_COUNTERS | STORE_PATCH_BW_SEEN,
             .bw_used_bytes = used,
-            .bw_ingress_bytes = in,
+            .bw_ingress_bytes = sb.bw_ingress_bytes + in,
             .bw_capped = capped,
+            .bw_seen = { .egress = (int64_t)v->egress, .ingress = (int64_t)v->ingress,
+                         .egress_handle = (int64_t)v->egress_handle,
+                         .ingress_handle = (int64_t)v->ingress_handle },
             .now_ms = timefmt_now_ms(),
         };
         int r = store_sandbox_update(ctx->store, NULL, a.v[i].id, &p);
         if (r < 0)
-            log_warn(NULL, "net: store counters", "{s:s,s:s}", "sandbox", a.v[i].id, "err",
-                     strerror(-r));
+            log_warn(NULL, "net: store counters (counted at the next reading)", "{s:s,s:s}",
+                     "sandbox", a.v[i].id, "err", strerror(-r));
         if (r == 0 && capped != sb.bw_capped) {
             if (net_sandbox_set_capped(n->net, a.v[i].id, capped, err, sizeof(err)) < 0)
                 log_warn(NULL, "net: cap", "{s:s,s:s}", "sandbox", a.v[i].id, "err", err);

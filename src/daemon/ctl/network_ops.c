@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/crashpt.h"
 #include "common/timefmt.h"
 #include "daemon/ctl/ctl.h"
 #include "daemon/ctl/netplane.h"
@@ -164,6 +165,8 @@ static int member_change(struct ctl *ctx, const struct ctl_caller *who, const ch
         return ctl_error_set(e, CTL_E_NO_CAPACITY, NULL, NULL, "the network has no free address");
     if (r < 0 && r != (attach ? -EEXIST : -ENOENT))
         return ctl_error_internal(e, attach ? "join network" : "leave network", r);
+    /* the membership is stored, the running member's data plane not changed yet */
+    crashpt(attach ? "net-attach-stored" : "net-detach-stored");
     if (r == 0 && s == STORE_RUNNING)
         ctl_net_refresh(ctx, id, true);
     return 0;

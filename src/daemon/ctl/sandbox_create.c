@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common/crashpt.h"
 #include "common/mono.h"
 #include "common/timefmt.h"
 #include "daemon/ctl/catalog.h"
@@ -106,6 +107,7 @@ static void create_succeed(struct create_op *w)
     struct ctl *ctx = w->ctx;
     struct store_sandbox sb;
     store_sandbox_init(&sb);
+    crashpt("create-before-running"); /* identity set, the row still creating */
     struct store_transition t = { .from = STORE_CREATING, .to = STORE_RUNNING,
                                   .intent = STORE_STATE_NONE, .now_ms = timefmt_now_ms() };
     int r = store_sandbox_transition(ctx->store, w->id, &t, &sb);
@@ -200,6 +202,7 @@ static void on_host_created(void *ud, const char *id, const struct host_result *
     /* the VM part of spawn_ms, so an operator can tell a slow boot from slow bookkeeping */
     double boot_ms = (double)(mono_now_us() - w->boot_start_us) / 1e3;
     log_info(w->req_id, "sandbox vm ready", "{s:s,s:f}", "sandbox", w->id, "boot_ms", boot_ms);
+    crashpt("create-vm-ready"); /* the VM runs, the row is creating without its pid */
     char run_dir[PATH_MAX];
     if (host_vm_run_dir(ctx->host, w->id, run_dir, sizeof(run_dir)) < 0)
         run_dir[0] = '\0';
@@ -256,6 +259,7 @@ static void create_boot(struct create_op *w)
     }
     ctl_net_vm_spec(&nv, &spec);
     w->boot_start_us = mono_now_us();
+    crashpt("create-after-tap"); /* row creating, tap made, no VM yet */
     host_vm_create(ctx->host, &spec, on_host_created, w);
     ctl_net_vm_release(&nv);
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/crashpt.h"
 #include "common/timefmt.h"
 #include "daemon/ctl/ctl.h"
 #include "daemon/ctl/netplane.h"
@@ -48,6 +49,7 @@ static void on_host_destroyed(void *ud, const char *id, const struct host_result
         log_error(w->req_id, "cannot destroy sandbox", "{s:s,s:s}", "sandbox", w->id, "err",
                   res->msg);
     } else {
+        crashpt("destroy-vm-gone"); /* VM and run dir gone, the row still destroying */
         struct store_transition t = { .from = STORE_DESTROYING, .to = STORE_DESTROYED,
                                       .intent = STORE_STATE_NONE, .now_ms = timefmt_now_ms() };
         int r = store_sandbox_transition(w->ctx->store, w->id, &t, NULL);
@@ -73,6 +75,7 @@ void ctl_sandbox_destroy_vm(struct ctl *ctx, const char *id, const char *req_id)
     snprintf(w->id, sizeof(w->id), "%s", id);
     snprintf(w->req_id, sizeof(w->req_id), "%s", req_id ? req_id : "");
     ctl_net_vm_stopped(ctx, id, false);
+    crashpt("destroy-after-destroying"); /* row destroying, tap gone, the VM still there */
     host_vm_destroy(ctx->host, id, on_host_destroyed, w);
 }
 

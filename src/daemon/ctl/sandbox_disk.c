@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "common/crashpt.h"
 #include "common/timefmt.h"
 #include "daemon/ctl/ctl.h"
 #include "daemon/ctl/guest.h"
@@ -106,6 +107,7 @@ static void on_disk_resized(void *ud, const char *id, const struct host_result *
         resize_fail(w, res->msg[0] ? res->msg : host_err_to_string(res->err));
         return;
     }
+    crashpt("resize-disk-grown"); /* the qcow2 is larger, the guest's fs and the row are not */
     if (guest_run(ctx->host, ctx->base, w->id, guest_grow_root_argv(), RESIZE_GROW_MS,
                   on_resize_grown, w) < 0)
         resize_fail(w, "the disk grew but the guest agent cannot be reached to grow the file "

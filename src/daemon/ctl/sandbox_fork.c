@@ -12,6 +12,7 @@
 
 #include <event2/event.h>
 
+#include "common/crashpt.h"
 #include "common/mono.h"
 #include "common/timefmt.h"
 #include "daemon/ctl/ctl.h"
@@ -168,6 +169,7 @@ static void fork_now(struct ctl_fork *op, const struct store_sandbox *src)
     }
     log_info(op->req_id, "sandbox fork", "{s:s,s:s,s:b}", "sandbox", child.id, "source",
              src->id, "start_paused", fr->start_paused);
+    crashpt("fork-after-insert"); /* the child row forking, sharing the source's snapshot */
     if (fr->start_paused) {
         struct store_transition t = { .from = STORE_FORKING, .to = STORE_PAUSED,
                                       .intent = STORE_STATE_NONE, .now_ms = timefmt_now_ms() };

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/crashpt.h"
 #include "common/timefmt.h"
 #include "daemon/ctl/ctl.h"
 #include "daemon/ctl/netplane.h"
@@ -54,6 +55,7 @@ static void on_paused(void *ud, const char *id, const struct host_result *res)
         free(op);
         return;
     }
+    crashpt("pause-before-commit"); /* snapshot complete and durable, the row still pausing */
     struct store_sandbox sb;
     store_sandbox_init(&sb);
     int r = store_sandbox_get(ctx->store, NULL, id, &sb);
@@ -118,6 +120,7 @@ int ctl_sandbox_pause_start(struct ctl *ctx, const char *id, const char *req_id)
     /* recorded first, so a restart after a crash mid-pause finds the snapshot (reconcile) */
     ctl_row_set_snapshot_dir(ctx, id, STORE_PAUSING, op->dir, req_id);
     log_info(req_id, "sandbox pause", "{s:s}", "sandbox", id);
+    crashpt("pause-after-pausing"); /* row pausing with its snapshot dir, the VM untouched */
     host_vm_pause(ctx->host, id, op->dir, on_paused, op);
     return 0;
 }

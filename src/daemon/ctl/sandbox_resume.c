@@ -14,6 +14,7 @@
 
 #include <event2/event.h>
 
+#include "common/crashpt.h"
 #include "common/mono.h"
 #include "common/timefmt.h"
 #include "daemon/ctl/ctl.h"
@@ -101,6 +102,7 @@ static void on_restored(void *ud, const char *id, const struct host_result *res)
         restore_end(op, CTL_E_FAILED, msg);
         return;
     }
+    crashpt("restore-vm-ready"); /* the VM runs from the snapshot, the row still resuming */
     struct store_sandbox sb;
     store_sandbox_init(&sb);
     int r = store_sandbox_get(ctx->store, NULL, id, &sb);
@@ -201,6 +203,7 @@ static void restore_begin(struct restore_op *op)
         return;
     }
     ctl_net_vm_spec(&nv, &spec);
+    crashpt("restore-after-resuming"); /* row resuming (a resume or a fork's child), no VM */
     host_vm_create(ctx->host, &spec, on_restored, op);
     ctl_net_vm_release(&nv);
     store_sandbox_release(&sb);

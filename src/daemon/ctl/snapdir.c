@@ -139,9 +139,9 @@ int ctl_snapdir_new(struct ctl *ctx, const char *id, char out[PATH_MAX])
     if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", ctx->set.snapshots_dir, id) >= sizeof(sub) ||
         (size_t)snprintf(out, PATH_MAX, "%s/%s", sub, ulid) >= PATH_MAX)
         return -ENAMETOOLONG;
-    if (mkdir(sub, 0700) < 0 && errno != EEXIST)
-        return -errno;
-    return 0;
+    if (mkdir(sub, 0700) == 0)
+        return snapshot_fsync_dir(ctx->set.snapshots_dir); /* the entry a pause commits under */
+    return errno == EEXIST ? 0 : -errno;
 }
 
 /* ---- flattening long disk chains ---- */

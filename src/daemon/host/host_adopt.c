@@ -12,18 +12,37 @@
 
 /* --- adopt --- */
 
-/* True when process pid's command line has an argument containing word: what an adopted
- * QEMU was started with (older hearthd versions started VMs without a NIC). */
-static bool cmdline_has(pid_t pid, const char *word)
+/* What a pause of the adopted VM must record and where its RAM is, from the command line QEMU
+ * was started with (qemu.c): -smp, -m, and the memory backend's mem-path and share=off (RAM
+ * mapped private from a shared snapshot, split out of the stream at a pause) and whether it has
+ * the NIC. Without this an
+ * adopted VM paused into a snapshot of "0 vCPUs and 0 MiB" that no restore accepts (found by
+ * the crash harness, tests/api/test_crash_vm.c). */
+static void adopt_shape(struct host_vm *vm, pid_t pid)
 {
-    char path[64], buf[16384];
-    snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    ssize_t n = read(fd, buf, sizeof(buf));
-    close(fd);
-    return n > 0 && memmem(buf, (size_t)n, word, strlen(word)) != NULL;
+    char buf[16384];
+    ssize_t n = rundir_proc_cmdline(pid, buf, sizeof(buf));
+    if (n <= 0)
+        return;
+    const char *prev = "";
+    for (const char *a = buf; a < buf + n; prev = a, a += strlen(a) + 1) {
+        unsigned v;
+        if (strstr(a, "virtio-net-device")) /* older hearthd versions started VMs without */
+            vm->nic = true;
+        if (strcmp(prev, "-smp") == 0 && sscanf(a, "%u", &v) == 1)
+            vm->vcpus = v;
+        else if (strcmp(prev, "-m") == 0 && sscanf(a, "%u", &v) == 1)
+            vm->memory_mib = v;
+        const char *mp = strncmp(a, "memory-backend-file,", 20) == 0 ? strstr(a, "mem-path=")
+                                                                      : NULL;
+        if (mp) {
+            mp += 9;
+            size_t len = strcspn(mp, ",");
+            if (len < sizeof(vm->mem_path))
+                snprintf(vm->mem_path, sizeof(vm->mem_path), "%.*s", (int)len, mp);
+            vm->ram_private = strstr(a, "share=off") != NULL;
+        }
+    }
 }
 
 void host_vm_adopt(struct host *h, const char *id, host_done_fn done, void *ud)
@@ -65,7 +84,7 @@ void host_vm_adopt(struct host *h, const char *id, host_done_fn done, void *ud)
     hvm_jail_adopt(vm);
     vm->qemu.pid = pid;
     vm->qemu.pidfd = pidfd;
-    vm->nic = cmdline_has(pid, "virtio-net-device"); /* a pause must record it */
+    adopt_shape(vm, pid); /* a pause must record its shape and NIC */
     if (hvm_watch_pid(vm) < 0) {
         hvm_result_set(&res, HOST_E_SYSTEM, -ENOMEM, "vm '%s': out of memory", id);
         hvm_start_failed(vm, &res);

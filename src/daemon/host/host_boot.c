@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 
+#include "common/crashpt.h"
 #include "common/hostname.h"
 #include "daemon/host/jail.h"
 #include "daemon/host/snapshot.h"
@@ -473,6 +474,7 @@ void hvm_spawn_qemu(struct host_vm *vm)
         return;
     }
     qemu_argv_free(argv);
+    crashpt("spawn-before-pidfile"); /* QEMU runs, nothing on disk names its pid yet */
     (void)rundir_pidfile_write(vm->run_dir, vm->qemu.pid); /* without it only adopt fails */
     if (hvm_watch_pid(vm) < 0) {
         proc_kill(&vm->qemu, SIGKILL);

@@ -42,7 +42,8 @@ void host_vm_destroy(struct host *h, const char *id, host_done_fn done, void *ud
         vm->destroy_ud = ud;
         pid_t pid;
         int pidfd;
-        if (hvm_pidfile_open(h, vm->run_dir, &pid, &pidfd) == 0) {
+        /* no pid file: hvm_qemu_open finds a QEMU by its command line */
+        if (hvm_qemu_open(h, vm->run_dir, &pid, &pidfd) == 0) {
             vm->qemu.pid = pid;
             vm->qemu.pidfd = pidfd;
             if (hvm_watch_pid(vm) < 0)

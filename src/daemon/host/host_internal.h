@@ -199,6 +199,9 @@ struct host {
     struct event *ev_defer;
     char warmed[HVM_WARM_SLOTS][PATH_MAX]; /* snapshot RAM files whose page cache was filled */
     unsigned warm_next;
+    /* shared-base RAM files whose checksum passed: never written again, so checked once */
+    struct hvm_ram_ok { dev_t dev; ino_t ino; int64_t mtime_ns; } ram_ok[HVM_WARM_SLOTS];
+    unsigned ram_ok_next;
     struct hvm_flatten *flattens;    /* host_snapshot_flatten() jobs running */
     bool keep_dirs;              /* host_config.keep_run_dirs */
     uint64_t console_max;        /* console.log cap in bytes (console_log.c) */
@@ -276,6 +279,10 @@ int hvm_jail_check_layer(struct host_vm *vm, const char *disk, struct herr *e);
 /* rundir_pidfile_open(), and for a run dir owned by a jail uid (QEMU could rewrite the file)
  * the pid must be a process of that uid: -EPERM otherwise. */
 int hvm_pidfile_open(struct host *h, const char *dir, pid_t *ret_pid, int *ret_pidfd);
+/* hvm_pidfile_open(), or without a pid file the QEMU whose command line names dir (a hearthd
+ * killed between spawn and pid file; rundir_find_qemu), under the same uid check. -ENOENT when
+ * neither names a live process. */
+int hvm_qemu_open(struct host *h, const char *dir, pid_t *ret_pid, int *ret_pidfd);
 /* Adopt: a run dir owned by a jail uid sets vm->jail_uid and backing (what a pause checks). */
 void hvm_jail_adopt(struct host_vm *vm);
 /* Removes the run dir and the cgroup of vm. */

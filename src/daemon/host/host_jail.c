@@ -192,6 +192,21 @@ static int proc_uid(pid_t pid, uid_t *ret)
     return 0;
 }
 
+/* A run dir of a jail uid was QEMU's to write: whatever names its QEMU (a pid file it could
+ * rewrite) must name a process of that uid, else a forged one would have hearthd adopt, signal
+ * or kill another process. 0, or -EPERM (pidfd closed). */
+static int owner_check(struct host *h, const struct stat *dir_st, pid_t pid, int pidfd)
+{
+    if (dir_st->st_uid >= h->uid_base && dir_st->st_uid - h->uid_base < h->uid_count) {
+        uid_t uid = 0;
+        if (proc_uid(pid, &uid) < 0 || uid != dir_st->st_uid) {
+            close(pidfd);
+            return -EPERM;
+        }
+    }
+    return 0;
+}
+
 int hvm_pidfile_open(struct host *h, const char *dir, pid_t *ret_pid, int *ret_pidfd)
 {
     struct stat st;
@@ -202,15 +217,29 @@ int hvm_pidfile_open(struct host *h, const char *dir, pid_t *ret_pid, int *ret_p
     int r = rundir_pidfile_open(dir, &pid, &pidfd);
     if (r < 0)
         return r;
-    /* a run dir of a jail uid was QEMU's to write: its pid file must name a process of that
-     * uid, else a forged one would have hearthd adopt, signal or kill another process */
-    if (st.st_uid >= h->uid_base && st.st_uid - h->uid_base < h->uid_count) {
-        uid_t uid = 0;
-        if (proc_uid(pid, &uid) < 0 || uid != st.st_uid) {
-            close(pidfd);
-            return -EPERM;
-        }
-    }
+    if ((r = owner_check(h, &st, pid, pidfd)) < 0)
+        return r;
+    *ret_pid = pid;
+    *ret_pidfd = pidfd;
+    return 0;
+}
+
+int hvm_qemu_open(struct host *h, const char *dir, pid_t *ret_pid, int *ret_pidfd)
+{
+    int r = hvm_pidfile_open(h, dir, ret_pid, ret_pidfd);
+    if (r != -ENOENT)
+        return r;
+    /* no pid file: a hearthd killed between spawn and pid file left a QEMU that only its
+     * command line names */
+    struct stat st;
+    pid_t pid;
+    int pidfd;
+    if (stat(dir, &st) < 0)
+        return -errno;
+    if ((r = rundir_find_qemu(dir, &pid, &pidfd)) < 0)
+        return r == -ESRCH ? -ENOENT : r;
+    if ((r = owner_check(h, &st, pid, pidfd)) < 0)
+        return r;
     *ret_pid = pid;
     *ret_pidfd = pidfd;
     return 0;

@@ -358,7 +358,7 @@ int host_vm_list_orphans(struct host *h, struct host_orphan **ret, size_t *ret_n
         pid_t pid;
         int pidfd;
         if (o->valid && qemu_run_path(h->run_root, de->d_name, dir, sizeof(dir)) == 0 &&
-            hvm_pidfile_open(h, dir, &pid, &pidfd) == 0) {
+            hvm_qemu_open(h, dir, &pid, &pidfd) == 0) {
             o->pid = pid;
             o->alive = true;
             close(pidfd);

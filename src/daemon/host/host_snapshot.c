@@ -20,6 +20,7 @@
 
 #include <jansson.h>
 
+#include "common/crashpt.h"
 #include "common/fdio.h"
 #include "common/mono.h"
 #include "common/unix_addr.h"
@@ -301,6 +302,26 @@ static void warm_snapshot_ram(struct host *h, const char *mem)
     pthread_attr_destroy(&attr);
 }
 
+/* A shared base's RAM file is only ever read (clones map it private), so its checksum is
+ * checked at its first restore in this process and remembered by inode and mtime: creates
+ * from a golden snapshot and forks do not pay it again. */
+static bool ram_checked(struct host *h, const char *mem, bool remember)
+{
+    struct stat st;
+    if (stat(mem, &st) < 0)
+        return false;
+    int64_t mt = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+    for (unsigned i = 0; i < HVM_WARM_SLOTS; i++)
+        if (h->ram_ok[i].ino == st.st_ino && h->ram_ok[i].dev == st.st_dev &&
+            h->ram_ok[i].mtime_ns == mt)
+            return true;
+    if (remember) {
+        h->ram_ok[h->ram_ok_next] = (struct hvm_ram_ok){ st.st_dev, st.st_ino, mt };
+        h->ram_ok_next = (h->ram_ok_next + 1) % HVM_WARM_SLOTS;
+    }
+    return false;
+}
+
 /* Snapshot state larger than this is not ours (device state is ~50 KB). */
 #define HVM_RESTORE_STATE_MAX (64u << 20)
 
@@ -323,7 +344,13 @@ void hvm_restore_start(struct host_vm *vm, const struct host_vm_spec *spec)
     }
     snprintf(vm->snap_dir, sizeof(vm->snap_dir), "%s", snap);
     struct snapshot_meta meta;
-    r = snapshot_verify(snap, vm->vcpus, vm->memory_mib, kernel_abs, &meta, &e);
+    char smem0[PATH_MAX];
+    bool ram_ok = !vm->consume && qemu_run_path(snap, "mem", smem0, sizeof(smem0)) == 0 &&
+                  ram_checked(h, smem0, false);
+    r = snapshot_verify(snap, vm->vcpus, vm->memory_mib, kernel_abs,
+                        ram_ok ? 0 : SNAPSHOT_VERIFY_RAM, &meta, &e);
+    if (r == 0 && !vm->consume && !ram_ok)
+        (void)ram_checked(h, smem0, true);
     if (r < 0) {
         struct host_result res;
         hvm_result_set(&res, r == -ENOENT ? HOST_E_NOT_FOUND : HOST_E_INVALID, r, "vm '%s': %s",
@@ -529,6 +556,8 @@ int hvm_pause_split_finish(struct host_vm *vm)
 }
 
 
+static int pause_seal(struct host_vm *vm, struct herr *e);
+
 static void on_pause_reply(void *ud, const struct qmp_msg *reply)
 {
     struct host_vm *vm = ud;
@@ -562,6 +591,11 @@ static void on_pause_reply(void *ud, const struct qmp_msg *reply)
             hvm_pause_fail(vm, HOST_E_QEMU, -EIO, msg, NULL);
         if (m <= 0)
             return;
+        struct herr e = { 0 };
+        if (pause_seal(vm, &e) < 0) {
+            hvm_pause_fail(vm, HOST_E_SYSTEM, e.code, e.msg, NULL);
+            return;
+        }
         vm->pstep = HVM_PAUSE_QUIT;
         hvm_pause_next(vm);
         return;
@@ -693,7 +727,9 @@ void hvm_pause_next(struct host_vm *vm)
     case HVM_PAUSE_STOP:
     case HVM_PAUSE_VERSION:
     case HVM_PAUSE_WAIT:
-    case HVM_PAUSE_QUIT: /* the state is saved: QEMU may go; its exit finishes the pause */
+        break;
+    case HVM_PAUSE_QUIT: /* the snapshot is sealed: QEMU may go; its exit finishes it */
+        crashpt("pause-before-quit"); /* snapshot complete, QEMU stopped but alive */
         break;
     case HVM_PAUSE_PING:
         return;
@@ -712,54 +748,78 @@ void hvm_pause_next(struct host_vm *vm)
     hvm_update_qmp_write(vm);
 }
 
-/* QEMU exited after quit: move the RAM file and disk layer into the snapshot, write meta.json
- * last. The VM is then forgotten (its run dir holds only links). */
-void hvm_pause_finalize(struct host_vm *vm)
+/* The migration completed: the vCPUs and devices are stopped, so the RAM file, the disk layer
+ * (flushed by stop) and the state are final. Links the RAM file and disk layer into the
+ * snapshot and writes meta.json (everything fsynced, ramsum.h) while QEMU still runs: a crash
+ * from here on leaves a complete snapshot (reconcile: paused), and a failure here continues the
+ * VM instead of losing it. 0, or -errno with e. */
+static int pause_seal(struct host_vm *vm, struct herr *e)
 {
     struct host *h = vm->h;
-    struct herr e = { 0 };
-    struct host_result res = { .err = HOST_OK };
     char src[PATH_MAX], dst[PATH_MAX];
     int r = 0;
-    /* QEMU is gone; a jailed one owned these files: its disk layer must still be what it
-     * was given, and the RAM file a regular file */
-    if (hvm_sock_path(vm, "disk.qcow2", src) == 0)
-        (void)hvm_jail_check_layer(vm, src, &e); /* fills e */
+    /* QEMU is stopped but alive; a jailed one owned these files: its disk layer must still be
+     * what it was given, and the RAM file a regular file (checked again after it exited) */
+    if (hvm_sock_path(vm, "disk.qcow2", src) == 0 && hvm_jail_check_layer(vm, src, e) < 0)
+        return e->code;
     struct stat mst;
-    if (!e.code && !vm->ram_private && vm->jail_uid &&
+    if (!vm->ram_private && vm->jail_uid &&
         (hvm_sock_path(vm, "mem", src) < 0 || lstat(src, &mst) < 0 || !S_ISREG(mst.st_mode)))
-        herr_set(&e, -EINVAL, "the RAM file in '%s' is not a regular file", vm->run_dir);
-    if (!e.code && !vm->ram_private && (hvm_sock_path(vm, "mem", src) < 0 ||
+        return herr_set(e, -EINVAL, "the RAM file in '%s' is not a regular file", vm->run_dir);
+    if (!vm->ram_private && (hvm_sock_path(vm, "mem", src) < 0 ||
                              qemu_run_path(vm->snap_dir, "mem", dst, sizeof(dst)) < 0 ||
                              (r = snapshot_link_or_copy(src, dst)) < 0))
-        herr_set(&e, r ? r : -ENAMETOOLONG, "cannot link the RAM file into '%s': %s",
-                 vm->snap_dir, strerror(r ? -r : ENAMETOOLONG));
-    if (!e.code && (hvm_sock_path(vm, "disk.qcow2", src) < 0 ||
-                    qemu_run_path(vm->snap_dir, "disk.qcow2", dst, sizeof(dst)) < 0 ||
-                    (r = snapshot_link_or_copy(src, dst)) < 0))
-        herr_set(&e, r ? r : -ENAMETOOLONG, "cannot link the disk layer into '%s': %s",
-                 vm->snap_dir, strerror(r ? -r : ENAMETOOLONG));
-    /* the snapshot's files are hearthd's again (the uid goes to the next VM) */
-    for (int i = 0; !e.code && vm->jail_uid && i < 2; i++)
+        return herr_set(e, r ? r : -ENAMETOOLONG, "cannot link the RAM file into '%s': %s",
+                        vm->snap_dir, strerror(r ? -r : ENAMETOOLONG));
+    if (hvm_sock_path(vm, "disk.qcow2", src) < 0 ||
+        qemu_run_path(vm->snap_dir, "disk.qcow2", dst, sizeof(dst)) < 0 ||
+        (r = snapshot_link_or_copy(src, dst)) < 0)
+        return herr_set(e, r ? r : -ENAMETOOLONG, "cannot link the disk layer into '%s': %s",
+                        vm->snap_dir, strerror(r ? -r : ENAMETOOLONG));
+    /* the snapshot's files are hearthd's again (the uid goes to the next VM); QEMU keeps only
+     * the descriptors it has until it exits */
+    for (int i = 0; vm->jail_uid && i < 2; i++)
         (void)jail_chown_at(vm->snap_dir, i ? "disk.qcow2" : "mem", 0, 0); /* best effort */
     struct snapshot_meta m = { .vcpus = vm->vcpus, .memory_mib = vm->memory_mib,
                                .agent_aligned = vm->pause_aligned, .nic = vm->nic };
     snprintf(m.qemu_version, sizeof(m.qemu_version), "%s", vm->qemu_version);
     struct stat kst;
-    if (!e.code && (!realpath(h->kernel, m.kernel) || stat(m.kernel, &kst) < 0))
-        herr_set(&e, -errno, "kernel '%s': %s", h->kernel, strerror(errno));
-    m.kernel_size = e.code ? 0 : (int64_t)kst.st_size;
-    if (!e.code && snapshot_meta_write(vm->snap_dir, &m, &e) < 0 && !e.code)
-        e.code = -EIO;
-    if (e.code) {
-        /* QEMU is gone but its RAM file and disk are still in the run dir: keep them (an
-         * operator can recover them) and report the VM as exited */
-        hvm_result_set(&res, HOST_E_SYSTEM, e.code, "vm '%s': pause: %s", vm->id, e.msg);
-        vm->state = HVM_EXITED;
-        hvm_drop_agent(vm, true);
-        hvm_drop_qmp(vm);
-        hvm_pause_complete(vm, &res);
-        return;
+    if (!realpath(h->kernel, m.kernel) || stat(m.kernel, &kst) < 0)
+        return herr_set(e, -errno, "kernel '%s': %s", h->kernel, strerror(errno));
+    m.kernel_size = (int64_t)kst.st_size;
+    crashpt("pause-before-meta"); /* files linked in, QEMU stopped but alive, no meta.json */
+    if (snapshot_meta_write(vm->snap_dir, &m, e) < 0)
+        return e->code ? e->code : -EIO;
+    return 0;
+}
+
+/* QEMU exited after quit: the snapshot was sealed before it (pause_seal); what QEMU wrote to
+ * the disk layer while closing it is made durable too. The VM is then forgotten (its run dir
+ * holds only links). */
+void hvm_pause_finalize(struct host_vm *vm)
+{
+    struct host_result res = { .err = HOST_OK };
+    char disk[PATH_MAX];
+    struct herr e = { 0 };
+    if (qemu_run_path(vm->snap_dir, "disk.qcow2", disk, sizeof(disk)) == 0) {
+        /* a jailed QEMU could still write its layer between the seal and its exit: its backing
+         * must still be the one it started with, or the snapshot is not committed */
+        if (vm->jail_uid && hvm_jail_check_layer(vm, disk, &e) < 0) {
+            char meta[PATH_MAX];
+            if (qemu_run_path(vm->snap_dir, "meta.json", meta, sizeof(meta)) == 0)
+                (void)unlink(meta);
+            hvm_result_set(&res, HOST_E_SYSTEM, e.code, "vm '%s': pause: %s", vm->id, e.msg);
+            vm->state = HVM_EXITED;
+            hvm_drop_agent(vm, true);
+            hvm_drop_qmp(vm);
+            hvm_pause_complete(vm, &res);
+            return;
+        }
+        int fd = open(disk, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            (void)fsync(fd); /* stop flushed it and meta.json came after; belt and braces */
+            close(fd);
+        }
     }
     hvm_pause_complete(vm, &res);
     vm->remove_dir = true;

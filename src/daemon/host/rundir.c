@@ -8,7 +8,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/pidfd.h>
 #include <sys/stat.h>
@@ -200,6 +202,70 @@ int rundir_pidfile_open(const char *dir, pid_t *ret_pid, int *ret_pidfd)
     *ret_pid = pid;
     *ret_pidfd = pidfd;
     return 0;
+}
+
+ssize_t rundir_proc_cmdline(pid_t pid, char *buf, size_t len)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    ssize_t n = read(fd, buf, len - 1);
+    int r = n < 0 ? -errno : 0;
+    close(fd);
+    if (r < 0)
+        return r;
+    buf[n] = '\0';
+    return n;
+}
+
+/* Whether process pid is a QEMU (argv[0]'s basename starts with "qemu") with an argument that
+ * contains needle ("<run dir>/"). */
+static bool cmdline_names(pid_t pid, const char *needle)
+{
+    char buf[16384];
+    ssize_t n = rundir_proc_cmdline(pid, buf, sizeof(buf));
+    if (n <= 0)
+        return false;
+    const char *slash = strrchr(buf, '/');
+    if (strncmp(slash ? slash + 1 : buf, "qemu", 4) != 0)
+        return false;
+    for (const char *a = buf; a < buf + n; a += strlen(a) + 1)
+        if (strstr(a, needle))
+            return true;
+    return false;
+}
+
+int rundir_find_qemu(const char *dir, pid_t *ret_pid, int *ret_pidfd)
+{
+    char needle[PATH_MAX];
+    if ((size_t)snprintf(needle, sizeof(needle), "%s/", dir) >= sizeof(needle))
+        return -ENAMETOOLONG;
+    DIR *d = opendir("/proc");
+    if (!d)
+        return -errno;
+    int r = -ESRCH;
+    struct dirent *de;
+    while (r == -ESRCH && (de = readdir(d))) {
+        if (de->d_name[0] < '1' || de->d_name[0] > '9')
+            continue;
+        pid_t pid = (pid_t)strtol(de->d_name, NULL, 10);
+        if (!cmdline_names(pid, needle))
+            continue;
+        int pidfd = pidfd_open(pid, 0);
+        if (pidfd < 0)
+            continue;
+        if (!cmdline_names(pid, needle)) { /* exited and reused between the two reads */
+            close(pidfd);
+            continue;
+        }
+        *ret_pid = pid;
+        *ret_pidfd = pidfd;
+        r = 0;
+    }
+    closedir(d);
+    return r;
 }
 
 int rundir_check_file(const char *what, const char *path, struct herr *e)

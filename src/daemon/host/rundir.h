@@ -45,6 +45,16 @@ int rundir_pidfile_write(const char *dir, pid_t pid);
 __attribute__((warn_unused_result))
 int rundir_pidfile_open(const char *dir, pid_t *ret_pid, int *ret_pidfd);
 
+/* Reads /proc/<pid>/cmdline into buf (NUL-terminated; its arguments NUL-separated, a cut last
+ * one still a string). The byte count, or -errno. */
+ssize_t rundir_proc_cmdline(pid_t pid, char *buf, size_t len);
+/* Finds a QEMU that names dir in its command line (its sockets and files live there) without a
+ * pid file: one spawned by a hearthd killed before it wrote qemu.pid. Opens a pidfd first and
+ * checks the command line again after, so a reused pid is never returned. 0 with *ret_pid and
+ * *ret_pidfd (caller closes), -ESRCH when there is none, or -errno. */
+__attribute__((warn_unused_result))
+int rundir_find_qemu(const char *dir, pid_t *ret_pid, int *ret_pidfd);
+
 /* Checks that path names a readable regular file; e names `what` and the path. 0 or -errno. */
 __attribute__((warn_unused_result))
 int rundir_check_file(const char *what, const char *path, struct herr *e);

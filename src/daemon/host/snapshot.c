@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,6 +16,8 @@
 #include <openssl/evp.h>
 
 #include "common/herr.h"
+#include "common/mono.h"
+#include "daemon/host/ramsum.h"
 
 int snapshot_file_sha256(const char *path, char hex[65], uint64_t *ret_size)
 {
@@ -75,41 +78,110 @@ bool snapshot_is_complete(const char *dir)
            access(meta, F_OK) == 0;
 }
 
+int snapshot_fsync_dir(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    int r = fsync(fd) < 0 ? -errno : 0;
+    close(fd);
+    return r;
+}
+
+static int fsync_path(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    int r = fsync(fd) < 0 ? -errno : 0;
+    close(fd);
+    return r;
+}
+
+struct mem_sync {
+    int fd, err;
+};
+
+static void *mem_sync_thread(void *arg)
+{
+    struct mem_sync *ms = arg;
+    ms->err = fsync(ms->fd) < 0 ? -errno : 0;
+    return NULL;
+}
+
+/* The RAM file: fsynced by a thread while this one checksums it, so the pause pays the longer
+ * of the two, not their sum (the disk writes the dirty pages while the CPU hashes). */
+static int mem_seal(const char *mem, struct snapshot_meta *m, struct herr *e)
+{
+    int fd = open(mem, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return herr_set(e, -errno, "snapshot RAM file '%s': %s", mem, strerror(errno));
+    int64_t t0 = mono_now_us();
+    struct mem_sync ms = { .fd = fd };
+    pthread_t t;
+    bool threaded = pthread_create(&t, NULL, mem_sync_thread, &ms) == 0;
+    int r = ramsum_fd(fd, m->mem_xxh128, &m->mem_data_bytes);
+    int64_t t1 = mono_now_us();
+    if (threaded)
+        (void)pthread_join(t, NULL);
+    else
+        (void)mem_sync_thread(&ms); /* no thread: one after the other */
+    int64_t t2 = mono_now_us();
+    close(fd);
+    if (r == 0)
+        r = ms.err;
+    m->mem_sum_ms = (double)(t1 - t0) / 1000.0;
+    m->mem_sync_ms = (double)(t2 - t1) / 1000.0; /* what the fsync added after the checksum */
+    if (r < 0)
+        return herr_set(e, r, "snapshot RAM file '%s': %s", mem, strerror(-r));
+    return 0;
+}
+
 int snapshot_meta_write(const char *dir, struct snapshot_meta *m, struct herr *e)
 {
-    char state[PATH_MAX], meta[PATH_MAX], tmp[PATH_MAX];
+    char state[PATH_MAX], meta[PATH_MAX], tmp[PATH_MAX], mem[PATH_MAX], disk[PATH_MAX];
+    char parent[PATH_MAX];
     int r;
     if ((r = path_in(dir, "state", state, e)) < 0 || (r = path_in(dir, "meta.json", meta, e)) < 0 ||
-        (r = path_in(dir, "meta.json.tmp", tmp, e)) < 0)
+        (r = path_in(dir, "meta.json.tmp", tmp, e)) < 0 || (r = path_in(dir, "mem", mem, e)) < 0 ||
+        (r = path_in(dir, "disk.qcow2", disk, e)) < 0 || (r = path_in(dir, "..", parent, e)) < 0)
         return r;
+    if ((r = mem_seal(mem, m, e)) < 0)
+        return r;
+    /* QEMU flushed the layer at quit; what it left in the page cache goes now */
+    if ((r = fsync_path(disk)) < 0 || (r = fsync_path(state)) < 0)
+        return herr_set(e, r, "snapshot '%s': fsync of the disk layer or state: %s", dir,
+                        strerror(-r));
     r = snapshot_file_sha256(state, m->state_sha256, &m->state_size);
     if (r < 0)
         return herr_set(e, r, "snapshot state '%s': %s", state, strerror(-r));
     if (m->state_size == 0)
         return herr_set(e, -EIO, "QEMU wrote an empty device state to '%s'", state);
-    json_t *j = json_pack("{s:i,s:s,s:i,s:i,s:s,s:I,s:I,s:s,s:b,s:b}", "format",
+    /* mem_*: what the RAM file's durability cost this pause (docs/snapshots.md) */
+    json_t *j = json_pack("{s:i,s:s,s:i,s:i,s:s,s:I,s:I,s:s,s:b,s:b,s:s,s:I,s:f,s:f}", "format",
                           SNAPSHOT_FORMAT, "qemu_version", m->qemu_version, "vcpus",
                           (int)m->vcpus, "memory_mib", (int)m->memory_mib, "kernel", m->kernel,
                           "kernel_size",
                           (json_int_t)m->kernel_size, "state_size", (json_int_t)m->state_size,
                           "state_sha256", m->state_sha256, "agent_aligned", m->agent_aligned,
-                          "nic", m->nic);
+                          "nic", m->nic, "mem_xxh128", m->mem_xxh128, "mem_data_bytes",
+                          (json_int_t)m->mem_data_bytes, "mem_sum_ms", m->mem_sum_ms,
+                          "mem_sync_ms", m->mem_sync_ms);
     if (!j)
         return herr_set(e, -ENOMEM, "out of memory");
     r = json_dump_file(j, tmp, JSON_INDENT(2) | JSON_SORT_KEYS);
     json_decref(j);
-    int fd = r == 0 ? open(tmp, O_RDONLY | O_CLOEXEC) : -1;
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-    if (r < 0 || rename(tmp, meta) < 0)
+    if (r < 0 || fsync_path(tmp) < 0 || rename(tmp, meta) < 0)
         return herr_set(e, -EIO, "cannot write '%s'", meta);
+    /* the directory's entries (the links, meta.json), then the parent's entry for dir */
+    if ((r = snapshot_fsync_dir(dir)) < 0 || (r = snapshot_fsync_dir(parent)) < 0)
+        return herr_set(e, r, "snapshot '%s': fsync of the directory: %s", dir, strerror(-r));
     return 0;
 }
 
 int snapshot_verify(const char *dir, unsigned vcpus, unsigned memory_mib,
-                    const char *kernel_abs, struct snapshot_meta *ret, struct herr *e)
+                    const char *kernel_abs, unsigned flags, struct snapshot_meta *ret,
+                    struct herr *e)
 {
     char meta[PATH_MAX], state[PATH_MAX], mem[PATH_MAX], disk[PATH_MAX];
     int r;
@@ -172,8 +244,28 @@ int snapshot_verify(const char *dir, unsigned vcpus, unsigned memory_mib,
                      dir, (unsigned long long)size, hex, (long long)ssize, sha);
         goto out;
     }
+    /* snapshots made before the RAM checksum have none: they are taken as they are */
+    const char *msum = json_string_value(json_object_get(m, "mem_xxh128"));
+    char mhex[RAMSUM_HEX] = "";
+    uint64_t mdata = 0;
+    if (msum && (flags & SNAPSHOT_VERIFY_RAM)) {
+        r = ramsum_file(mem, mhex, &mdata);
+        if (r < 0) {
+            r = herr_set(e, -EBADMSG, "snapshot '%s': RAM file: %s", dir, strerror(-r));
+            goto out;
+        }
+        if (strcmp(mhex, msum) != 0) {
+            r = herr_set(e, -EBADMSG,
+                         "snapshot '%s': RAM file fails its checksum (torn or damaged: xxh128 "
+                         "%.12s..., recorded %.12s...)",
+                         dir, mhex, msum);
+            goto out;
+        }
+    }
     *ret = (struct snapshot_meta){ .vcpus = vcpus, .memory_mib = memory_mib,
-                                   .kernel_size = ksize, .state_size = size };
+                                   .kernel_size = ksize, .state_size = size,
+                                   .mem_data_bytes = mdata };
+    snprintf(ret->mem_xxh128, sizeof(ret->mem_xxh128), "%s", msum ? msum : "");
     snprintf(ret->qemu_version, sizeof(ret->qemu_version), "%s", qv);
     snprintf(ret->kernel, sizeof(ret->kernel), "%s", kernel);
     memcpy(ret->state_sha256, hex, sizeof(hex));

@@ -4,8 +4,10 @@
  *   mem         the guest RAM file (sparse; the memory-backend-file QEMU mapped)
  *   disk.qcow2  the frozen disk layer; its backing chain ends at the rootfs image
  *   state       QEMU's device state, migrated with x-ignore-shared (no RAM pages)
- *   meta.json   format, QEMU version, vCPUs, memory, kernel, state size and SHA-256
- * meta.json is written last (rename), so a directory without it is not a snapshot. */
+ *   meta.json   format, QEMU version, vCPUs, memory, kernel, state size and SHA-256, the RAM
+ *               file's checksum (ramsum.h)
+ * meta.json is written last (rename), after every file and the directory are fsynced, so a
+ * directory without it is not a snapshot and one with it survives a crash or power loss. */
 #pragma once
 
 #include <limits.h>
@@ -23,6 +25,10 @@ struct snapshot_meta {
     int64_t kernel_size;
     uint64_t state_size;         /* filled by snapshot_meta_write() */
     char state_sha256[65];       /* filled by snapshot_meta_write() */
+    char mem_xxh128[33];         /* the RAM file's ramsum, filled by snapshot_meta_write();
+                                    "" when read from a snapshot made before it existed */
+    uint64_t mem_data_bytes;     /* how much of the RAM file the checksum read */
+    double mem_sync_ms, mem_sum_ms; /* what the RAM file's fsync and checksum cost */
     bool agent_aligned;          /* the agent's reader was between frames at the stop: a
                                     restore needs no resync preamble */
     bool nic;                    /* the VM had the virtio-net NIC (qemu_config.nic), so its
@@ -37,19 +43,30 @@ bool snapshot_is_complete(const char *dir);
 /* SHA-256 of a file (64 hex digits) and its size. 0 or -errno. */
 int snapshot_file_sha256(const char *path, char hex[65], uint64_t *ret_size);
 
-/* Checksums dir/state into m, then writes dir/meta.json (temp file, fsync, rename). 0, or
- * -EIO (empty state) / -errno with e. */
+/* Makes dir durable and describes it: fsyncs dir/mem (its writeback started first, so the
+ * checksum's reads overlap the disk writes) and dir/disk.qcow2, checksums dir/state and
+ * dir/mem into m, writes dir/meta.json (temp file, fsync, rename), then fsyncs dir and its
+ * parent. 0, or -EIO (empty state) / -errno with e. */
 __attribute__((warn_unused_result))
 int snapshot_meta_write(const char *dir, struct snapshot_meta *m, struct herr *e);
 
+enum snapshot_verify_flags {
+    SNAPSHOT_VERIFY_RAM = 1u << 0, /* also the RAM file's checksum (O(data in the file)) */
+};
+
 /* Reads dir/meta.json and checks it against the files and what the restore wants: format,
- * vCPUs and memory, kernel path and size, RAM file size, disk layer present, state checksum.
+ * vCPUs and memory, kernel path and size, RAM file size, disk layer present, state checksum,
+ * and with SNAPSHOT_VERIFY_RAM the RAM file's checksum (when meta.json records one).
  * 0 with *ret; -ENOENT (no meta.json), -EBADMSG (unreadable, other format, a file missing or
  * the checksum fails), -ESTALE (taken with another shape or kernel); e says which. The QEMU
  * version is the caller's to compare (it needs a running QEMU). */
 __attribute__((warn_unused_result))
 int snapshot_verify(const char *dir, unsigned vcpus, unsigned memory_mib,
-                    const char *kernel_abs, struct snapshot_meta *ret, struct herr *e);
+                    const char *kernel_abs, unsigned flags, struct snapshot_meta *ret,
+                    struct herr *e);
+
+/* fsyncs the directory path (its entries: a link, a rename, a new file). 0 or -errno. */
+int snapshot_fsync_dir(const char *path);
 
 /* Hard-links src to dst, or copies it (copy_file_range) across file systems. 0 or -errno. */
 int snapshot_link_or_copy(const char *src, const char *dst);

@@ -131,9 +131,14 @@ bool net_name_allowed(struct net *n, const char *id, const char *name);
 int net_network_add(struct net *n, uint32_t subnet, char *err, size_t errlen);
 int net_network_remove(struct net *n, uint32_t subnet, char *err, size_t errlen);
 
-/* Reads and zeroes every sandbox's counters; each counter is read and zeroed in one kernel
- * operation (no byte lost or counted twice), though not all of them in one transaction. fn gets
- * the bytes since the last collection (egress to the uplink, ingress from it). */
-typedef void (*net_counter_fn)(void *ud, const char *id, uint64_t egress_bytes,
-                               uint64_t ingress_bytes);
-int net_counters_collect(struct net *n, net_counter_fn fn, void *ud, char *err, size_t errlen);
+/* One sandbox's two byte counters as they stand (egress to the uplink, ingress from it): the
+ * bytes since the counter object was made, and its nftables handle (a new handle: a new
+ * object, counting from 0). Counters are never reset: the reader keeps what it last stored. */
+struct net_counter_reading {
+    uint64_t egress, ingress;
+    uint64_t egress_handle, ingress_handle;
+};
+typedef void (*net_counter_fn)(void *ud, const char *id, const struct net_counter_reading *r);
+/* Reads every sandbox's counters (one listing, nothing changed); fn once per sandbox. 0 or
+ * -errno with err. */
+int net_counters_read(struct net *n, net_counter_fn fn, void *ud, char *err, size_t errlen);

@@ -609,21 +609,21 @@ int net_network_remove(struct net *n, uint32_t subnet, char *err, size_t errlen)
 
 struct counted {
     char id[NET_ID_MAX + 1];
-    uint64_t egress, ingress;
+    struct net_counter_reading v;
 };
 
-int net_counters_collect(struct net *n, net_counter_fn fn, void *ud, char *err, size_t errlen)
+int net_counters_read(struct net *n, net_counter_fn fn, void *ud, char *err, size_t errlen)
 {
     struct buf b;
     buf_init(&b, 256);
     char *out = NULL;
-    /* each counter is read and zeroed in one kernel operation (NFT_MSG_GETOBJ_RESET), so no
-     * byte is lost or counted twice between collections. A context of its own: libnftables
-     * 1.0.6 keeps a cache per context that stays valid while the ruleset generation does not
-     * change, and a "reset" answered from that cache neither resets nor reads anything (found
-     * by the counters test: two collections in a row returned the same bytes). */
+    /* listed, never reset: a reset hands the bytes to hearthd's memory before they are stored,
+     * and a store error or a crash then loses them; the control layer stores absolute readings
+     * instead (ctl/netplane.c). A context of its own: libnftables 1.0.6 keeps a cache per
+     * context that stays valid while the ruleset generation does not change, and a listing
+     * answered from that cache is stale (found by the counters test). */
     struct nft fresh = { 0 };
-    int r = buf_appendf(&b, "reset counters table inet %s", NET_TABLE);
+    int r = buf_appendf(&b, "list counters table inet %s", NET_TABLE);
     if (r == 0)
         r = buf_append(&b, "", 1);
     if (r < 0)
@@ -662,19 +662,24 @@ int net_counters_collect(struct net *n, net_counter_fn fn, void *ud, char *err, 
                 break;
             }
             c = p;
-            c[nc] = (struct counted){ .egress = 0 };
+            c[nc] = (struct counted){ .v.egress = 0 };
             snprintf(c[nc].id, sizeof(c[nc].id), "%s", name + 4);
             nc++;
         }
         uint64_t v = (uint64_t)json_integer_value(bytes);
-        if (eg)
-            c[k].egress += v;
-        else
-            c[k].ingress += v;
+        json_t *h = json_object_get(ctr, "handle");
+        uint64_t handle = json_is_integer(h) ? (uint64_t)json_integer_value(h) : 0;
+        if (eg) {
+            c[k].v.egress = v;
+            c[k].v.egress_handle = handle;
+        } else {
+            c[k].v.ingress = v;
+            c[k].v.ingress_handle = handle;
+        }
     }
     json_decref(root);
     for (size_t k = 0; k < nc && r == 0; k++)
-        fn(ud, c[k].id, c[k].egress, c[k].ingress);
+        fn(ud, c[k].id, &c[k].v);
     free(c);
     return r;
 }

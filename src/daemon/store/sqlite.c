@@ -34,7 +34,8 @@ static const char *const stmt_sql[S__COUNT] = {
     [S_KEY_STATE] = "SELECT revoked_at FROM api_keys WHERE id = ?1",
     [S_SB_INSERT] = "INSERT INTO sandboxes (" SB_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
                     "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, "
-                    "?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36)",
+                    "?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, "
+                    "?39, ?40)",
     [S_SB_GET] = "SELECT " SB_COLS " FROM sandboxes WHERE id = ?1 AND user_id = ?2",
     [S_SB_GET_ANY] = "SELECT " SB_COLS " FROM sandboxes WHERE id = ?1",
     [S_SB_GET_BY_IP] = "SELECT " SB_COLS " FROM sandboxes WHERE ip = ?1 AND user_id = ?2 "

@@ -48,7 +48,8 @@ enum sqlite_stmt_id {
     "created_at, running_at, paused_at, last_resumed_at, destroyed_at, spawn_ms, "               \
     "ingress_enabled, created_by, forked_from, auto_pause_after_seconds, start_paused, "         \
     "bw_quota_bytes, bw_used_bytes, bw_ingress_bytes, bw_capped, host_id, run_dir, qemu_pid, "  \
-    "qemu_start_time, target_state, intent_started_at, updated_at, snapshot_dir, base_dir"
+    "qemu_start_time, target_state, intent_started_at, updated_at, snapshot_dir, base_dir, "    \
+    "bw_seen_egress, bw_seen_ingress, bw_seen_egress_handle, bw_seen_ingress_handle"
 
 struct sqlite_store {
     struct store base;              /* first: the handle store.c sees */

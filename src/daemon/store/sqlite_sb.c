@@ -17,7 +17,8 @@ enum col {
     C_DESTROYED_AT, C_SPAWN_MS, C_INGRESS_ENABLED, C_CREATED_BY, C_FORKED_FROM, C_AUTO_PAUSE,
     C_START_PAUSED, C_BW_QUOTA, C_BW_USED, C_BW_INGRESS, C_BW_CAPPED, C_HOST_ID, C_RUN_DIR,
     C_QEMU_PID, C_QEMU_START_TIME, C_TARGET_STATE, C_INTENT_STARTED_AT, C_UPDATED_AT,
-    C_SNAPSHOT_DIR, C_BASE_DIR, C__COUNT,
+    C_SNAPSHOT_DIR, C_BASE_DIR, C_BW_SEEN_EG, C_BW_SEEN_IN, C_BW_SEEN_EG_H, C_BW_SEEN_IN_H,
+    C__COUNT,
 };
 
 static int bind_row(sqlite3_stmt *q, const struct store_sandbox *sb)
@@ -60,6 +61,10 @@ static int bind_row(sqlite3_stmt *q, const struct store_sandbox *sb)
     rc |= sqlite3_bind_int64(q, C_UPDATED_AT + 1, sb->updated_at ? sb->updated_at : sb->created_at);
     rc |= sqlite_bind_text_opt(q, C_SNAPSHOT_DIR + 1, sb->snapshot_dir ? sb->snapshot_dir : "");
     rc |= sqlite_bind_text_opt(q, C_BASE_DIR + 1, sb->base_dir ? sb->base_dir : "");
+    rc |= sqlite3_bind_int64(q, C_BW_SEEN_EG + 1, sb->bw_seen.egress);
+    rc |= sqlite3_bind_int64(q, C_BW_SEEN_IN + 1, sb->bw_seen.ingress);
+    rc |= sqlite3_bind_int64(q, C_BW_SEEN_EG_H + 1, sb->bw_seen.egress_handle);
+    rc |= sqlite3_bind_int64(q, C_BW_SEEN_IN_H + 1, sb->bw_seen.ingress_handle);
     return rc == SQLITE_OK ? 0 : -ENOMEM;
 }
 
@@ -99,6 +104,12 @@ static int read_row(sqlite3_stmt *q, void *elem)
     sb->bw_used_bytes = sqlite3_column_int64(q, C_BW_USED);
     sb->bw_ingress_bytes = sqlite3_column_int64(q, C_BW_INGRESS);
     sb->bw_capped = sqlite3_column_int(q, C_BW_CAPPED) != 0;
+    sb->bw_seen = (struct store_bw_seen){
+        .egress = sqlite3_column_int64(q, C_BW_SEEN_EG),
+        .ingress = sqlite3_column_int64(q, C_BW_SEEN_IN),
+        .egress_handle = sqlite3_column_int64(q, C_BW_SEEN_EG_H),
+        .ingress_handle = sqlite3_column_int64(q, C_BW_SEEN_IN_H),
+    };
     sb->qemu_pid = (int32_t)sqlite3_column_int64(q, C_QEMU_PID);
     sb->qemu_start_time = (uint64_t)sqlite3_column_int64(q, C_QEMU_START_TIME);
     sb->intent_started_at = sqlite3_column_int64(q, C_INTENT_STARTED_AT);
@@ -498,6 +509,9 @@ static int update_fields(struct sqlite_store *s, const char *id,
         { STORE_PATCH_BW_QUOTA, "bw_quota_bytes = :bw_quota" },
         { STORE_PATCH_BW_COUNTERS, "bw_used_bytes = :bw_used, bw_ingress_bytes = :bw_ingress, "
                                    "bw_capped = :bw_capped" },
+        { STORE_PATCH_BW_SEEN, "bw_seen_egress = :seen_eg, bw_seen_ingress = :seen_in, "
+                               "bw_seen_egress_handle = :seen_egh, "
+                               "bw_seen_ingress_handle = :seen_inh" },
         { STORE_PATCH_SPAWN_MS, "spawn_ms = :spawn_ms" },
         { STORE_PATCH_SNAPSHOT, "snapshot_dir = :snapshot_dir, base_dir = :base_dir" },
     };
@@ -536,6 +550,12 @@ static int update_fields(struct sqlite_store *s, const char *id,
         rc |= sqlite3_bind_int64(q, IDX(":bw_used"), p->bw_used_bytes);
         rc |= sqlite3_bind_int64(q, IDX(":bw_ingress"), p->bw_ingress_bytes);
         rc |= sqlite3_bind_int(q, IDX(":bw_capped"), p->bw_capped);
+    }
+    if (p->fields & STORE_PATCH_BW_SEEN) {
+        rc |= sqlite3_bind_int64(q, IDX(":seen_eg"), p->bw_seen.egress);
+        rc |= sqlite3_bind_int64(q, IDX(":seen_in"), p->bw_seen.ingress);
+        rc |= sqlite3_bind_int64(q, IDX(":seen_egh"), p->bw_seen.egress_handle);
+        rc |= sqlite3_bind_int64(q, IDX(":seen_inh"), p->bw_seen.ingress_handle);
     }
     if (p->fields & STORE_PATCH_SPAWN_MS)
         rc |= p->spawn_ms >= 0 ? sqlite3_bind_double(q, IDX(":spawn_ms"), p->spawn_ms)

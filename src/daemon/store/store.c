@@ -386,7 +386,7 @@ int store_sandbox_count(struct store *st, const char *user_id,
     return st->ops->sb_count(st, user_id, ret_counts);
 }
 
-#define PATCH_ALL ((STORE_PATCH_SNAPSHOT << 1) - 1)
+#define PATCH_ALL ((STORE_PATCH_BW_SEEN << 1) - 1)
 
 int store_sandbox_update(struct store *st, const char *user_id, const char *id,
                          const struct store_sandbox_patch *p)

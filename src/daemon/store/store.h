@@ -113,6 +113,14 @@ struct store_strv {
 
 /* One sandbox row. Times are ms since the epoch with 0 meaning "never". Strings are "" when
  * absent. Pointers are owned by the struct: store_sandbox_release() frees them. */
+/* What the bandwidth meter last read from a sandbox's two nftables counters: absolute bytes and
+ * each counter object's handle (migration 0004). Stored with the totals in one UPDATE, so a
+ * reading is counted exactly once whatever fails or crashes in between (ctl/netplane.c). */
+struct store_bw_seen {
+    int64_t egress, ingress;
+    int64_t egress_handle, ingress_handle;
+};
+
 struct store_sandbox {
     char id[STORE_ID_SIZE];                 /* sb-<ULID> */
     char user_id[STORE_USER_SIZE];          /* owner */
@@ -141,6 +149,7 @@ struct store_sandbox {
     int64_t bw_used_bytes;
     int64_t bw_ingress_bytes;
     bool bw_capped;
+    struct store_bw_seen bw_seen;           /* the meter's last counter reading */
     /* host-side fields, never shown to API clients */
     char host_id[STORE_HOST_SIZE];
     char *run_dir;                          /* NULL = none */
@@ -242,6 +251,7 @@ enum store_patch_fields {
     STORE_PATCH_SPAWN_MS = 1u << 8,     /* spawn_ms */
     STORE_PATCH_EGRESS = 1u << 9,       /* replaces the egress list */
     STORE_PATCH_SNAPSHOT = 1u << 10,    /* snapshot_dir, base_dir */
+    STORE_PATCH_BW_SEEN = 1u << 11,     /* bw_seen (the meter, with BW_COUNTERS) */
 };
 
 /* A partial update; only the fields named in `fields` are written. Borrowed pointers. */
@@ -261,6 +271,7 @@ struct store_sandbox_patch {
     int64_t bw_used_bytes;
     int64_t bw_ingress_bytes;
     bool bw_capped;
+    struct store_bw_seen bw_seen;
     double spawn_ms;                    /* < 0 clears */
     const char *snapshot_dir;           /* NULL or "" clears */
     const char *base_dir;               /* NULL or "" clears */

@@ -4,7 +4,8 @@
  * real host (host.h) that runs no VM: create with a bad shape, an unknown rootfs, no VM
  * layer, a full quota or an unknown network (typed error, nothing stored); pause of a paused
  * and of a failed sandbox; resume of a running one; fork of a running one; a destroy racing a
- * pause; destroy of a paused one; the checks and start errors of streams (exec, files). */
+ * pause; destroy of a paused one; the checks and start errors of streams (exec, files); the
+ * auto-pauser's table takes only the caller's own running sandboxes with auto-pause. */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -19,6 +20,7 @@
 #include "../store/fixture.h"
 #include "daemon/ctl/catalog.h"
 #include "daemon/ctl/ctl.h"
+#include "daemon/ctl/idle.h"
 #include "daemon/ctl/sandbox_check.h"
 #include "daemon/ctl/sandbox_ops.h"
 #include "daemon/ctl/sandbox_stream.h"
@@ -527,5 +529,46 @@ TEST(low_disk_refuses_create_pause_fork_and_upload_before_anything_changes)
              -EAGAIN);
     cfx_settle(&c);
     CHECK_EQ(ends, 0);
+    cfx_close(&c);
+}
+
+/* ---- auto-pause activity (idle.h) ---- */
+
+TEST(idle_table_takes_only_the_callers_own_sandboxes)
+{
+    struct cfx c;
+    if (!cfx_open(&c))
+        return;
+    CHECK_EQ(ctl_idle_start(&c.ctl), 0);
+    char on[STORE_ID_SIZE], off[STORE_ID_SIZE], paused[STORE_ID_SIZE];
+    CHECK(put_row(&c, "on", STORE_RUNNING, on));
+    CHECK(put_row(&c, "off", STORE_RUNNING, off));
+    CHECK(put_row(&c, "p", STORE_PAUSED, paused));
+    struct store_sandbox_patch p = { .fields = STORE_PATCH_AUTO_PAUSE,
+                                     .auto_pause_after_seconds = 60, .now_ms = 2000 };
+    CHECK_EQ(store_sandbox_update(c.fx.st, NULL, on, &p), 0);
+    CHECK_EQ(store_sandbox_update(c.fx.st, NULL, paused, &p), 0);
+    /* another user's requests to alice's sandbox: nothing tracked, so nothing kept awake */
+    ctl_idle_touch_request(&c.ctl, "bob", on);
+    CHECK_EQ(ctl_idle_tracked(&c.ctl), 0);
+    /* made-up ids, one request each: none enters the table */
+    for (int i = 0; i < 1000; i++) {
+        char id[40];
+        snprintf(id, sizeof(id), "sb-%026d", i);
+        ctl_idle_touch_request(&c.ctl, "alice", id);
+    }
+    ctl_idle_touch_request(&c.ctl, "alice", "sb-");
+    ctl_idle_touch_request(&c.ctl, "alice", "");
+    ctl_idle_touch_request(&c.ctl, NULL, on);
+    ctl_idle_touch_request(&c.ctl, "", on);
+    CHECK_EQ(ctl_idle_tracked(&c.ctl), 0);
+    /* alice's own: not paused or without auto-pause, nothing; running with it, tracked once */
+    ctl_idle_touch_request(&c.ctl, "alice", paused);
+    ctl_idle_touch_request(&c.ctl, "alice", off);
+    CHECK_EQ(ctl_idle_tracked(&c.ctl), 0);
+    ctl_idle_touch_request(&c.ctl, "alice", on);
+    ctl_idle_touch_request(&c.ctl, "alice", on);
+    CHECK_EQ(ctl_idle_tracked(&c.ctl), 1);
+    ctl_idle_release(&c.ctl);
     cfx_close(&c);
 }

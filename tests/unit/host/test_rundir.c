@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -183,4 +184,56 @@ TEST(pidfile_write_open_and_reuse_guard)
     rundir_remove(dir);
     struct stat st;
     CHECK(stat(dir, &st) < 0);
+}
+
+/* A process whose argv[0] is qemu-<...> and which names <dir>/ in an argument. */
+static pid_t fake_qemu(const char *argv0, const char *arg)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        (void)setpgid(0, 0); /* reap() kills the group: the shell and its sleep */
+        /* "; :" keeps the shell from exec'ing sleep, so this command line stays */
+        execl("/bin/sh", argv0, "-c", "sleep 30; :", arg, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+static void reap(pid_t pid)
+{
+    kill(-pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+}
+
+/* A QEMU spawned by a hearthd killed before it wrote qemu.pid is found by its command line;
+ * a process of another name, a run dir that is only a prefix, and no process at all are not. */
+TEST(find_qemu_without_pidfile)
+{
+    char dir[64] = "/tmp/hearth-rundir-XXXXXX", arg[160], prefix[160];
+    CHECK(mkdtemp(dir) != NULL);
+    pid_t pid;
+    int pidfd = -1;
+    CHECK_EQ(rundir_find_qemu(dir, &pid, &pidfd), -ESRCH);
+    snprintf(arg, sizeof(arg), "socket,id=agent,path=%s/agent.sock,server=on", dir);
+    snprintf(prefix, sizeof(prefix), "path=%s0/agent.sock", dir); /* "<dir>0/": not ours */
+    pid_t other = fake_qemu("python3", arg);
+    pid_t near = fake_qemu("qemu-system-x86_64", prefix);
+    usleep(300 * 1000); /* both exec'd */
+    CHECK_EQ(rundir_find_qemu(dir, &pid, &pidfd), -ESRCH);
+    pid_t q = fake_qemu("/usr/bin/qemu-system-x86_64", arg);
+    int found = -ESRCH;
+    for (int i = 0; i < 50 && found == -ESRCH; i++) {
+        found = rundir_find_qemu(dir, &pid, &pidfd);
+        if (found == -ESRCH)
+            usleep(50 * 1000);
+    }
+    CHECK_EQ(found, 0);
+    CHECK_EQ(pid, q);
+    CHECK(pidfd >= 0);
+    close(pidfd);
+    reap(q);
+    reap(other);
+    reap(near);
+    CHECK_EQ(rundir_find_qemu(dir, &pid, &pidfd), -ESRCH);
+    rmdir(dir);
 }
