@@ -776,10 +776,6 @@ static int pause_seal(struct host_vm *vm, struct herr *e)
         (r = snapshot_link_or_copy(src, dst)) < 0)
         return herr_set(e, r ? r : -ENAMETOOLONG, "cannot link the disk layer into '%s': %s",
                         vm->snap_dir, strerror(r ? -r : ENAMETOOLONG));
-    /* the snapshot's files are hearthd's again (the uid goes to the next VM); QEMU keeps only
-     * the descriptors it has until it exits */
-    for (int i = 0; vm->jail_uid && i < 2; i++)
-        (void)jail_chown_at(vm->snap_dir, i ? "disk.qcow2" : "mem", 0, 0); /* best effort */
     struct snapshot_meta m = { .vcpus = vm->vcpus, .memory_mib = vm->memory_mib,
                                .agent_aligned = vm->pause_aligned, .nic = vm->nic };
     snprintf(m.qemu_version, sizeof(m.qemu_version), "%s", vm->qemu_version);
@@ -821,6 +817,11 @@ void hvm_pause_finalize(struct host_vm *vm)
             close(fd);
         }
     }
+    /* the snapshot's files are hearthd's again (the uid goes to the next VM). Not before QEMU
+     * exited: until then a crash of hearthd makes the next one continue this VM (adopt sends
+     * cont), and QEMU reopens its disk layer by path when it reactivates it */
+    for (int i = 0; vm->jail_uid && i < 2; i++)
+        (void)jail_chown_at(vm->snap_dir, i ? "disk.qcow2" : "mem", 0, 0); /* best effort */
     hvm_pause_complete(vm, &res);
     vm->remove_dir = true;
     vm->state = HVM_KILLING;
