@@ -3,23 +3,9 @@
  * and option tables that print --help and that the parser reads (commands.c), so the page
  * cannot describe a flag the CLI does not take or miss one it does. The build installs it. */
 #include "cli/commands.h"
+#include "common/roff.h"
 
 #include <string.h>
-
-/* roff text: a leading '.' or '\'' would start a request, '\' escapes, '-' is a real minus. */
-static void roff(FILE *f, const char *s)
-{
-    if (*s == '.' || *s == '\'')
-        fputs("\\&", f);
-    for (; *s; s++) {
-        if (*s == '\\')
-            fputs("\\e", f);
-        else if (*s == '-')
-            fputs("\\-", f);
-        else
-            fputc(*s, f);
-    }
-}
 
 static void man_opts(FILE *f, const struct cli_opt *opts)
 {
@@ -27,9 +13,9 @@ static void man_opts(FILE *f, const struct cli_opt *opts)
         char names[128];
         cli_opt_names(o, names, sizeof(names));
         fputs(".TP\n.B ", f);
-        roff(f, names);
+        roff_text(f, names);
         fputs("\n", f);
-        roff(f, o->help ? o->help : "");
+        roff_text(f, o->help ? o->help : "");
         if (o->kind == CLI_OPT_LIST)
             fputs(" (repeatable; values may also be comma-separated)", f);
         fputs("\n", f);
@@ -43,7 +29,7 @@ static void man_aliases(FILE *f, const struct cli_command *c)
     fputs("Aliases: ", f);
     for (size_t i = 0; i < 3 && c->aliases[i]; i++) {
         fputs(i ? ", " : "", f);
-        roff(f, c->aliases[i]);
+        roff_text(f, c->aliases[i]);
     }
     fputs(".\n", f);
 }
@@ -56,22 +42,22 @@ static void man_commands(FILE *f, const char *prefix, const struct cli_command *
         snprintf(path, sizeof(path), "%s%s%s", prefix, prefix[0] ? " " : "", c->name);
         if (c->sub) { /* a group: its summary and aliases, then its commands */
             fputs(".SS \"hearth ", f);
-            roff(f, path);
+            roff_text(f, path);
             fputs(" ...\"\n", f);
-            roff(f, c->summary);
+            roff_text(f, c->summary);
             fputs(".\n", f);
             man_aliases(f, c);
             man_commands(f, path, c->sub);
             continue;
         }
         fputs(".SS \"hearth ", f);
-        roff(f, path);
+        roff_text(f, path);
         if (c->args_usage[0]) {
             fputs(" ", f);
-            roff(f, c->args_usage);
+            roff_text(f, c->args_usage);
         }
         fputs("\"\n", f);
-        roff(f, c->summary);
+        roff_text(f, c->summary);
         fputs(".\n", f);
         man_aliases(f, c);
         man_opts(f, c->opts);

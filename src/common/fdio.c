@@ -26,6 +26,23 @@ static int write_all(int fd, const void *buf, size_t len, bool at, uint64_t off)
     return 0;
 }
 
+ssize_t fd_read_full(int fd, void *buf, size_t len)
+{
+    uint8_t *p = buf;
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = read(fd, p + got, len - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        if (n == 0)
+            break;
+        got += (size_t)n;
+    }
+    return (ssize_t)got;
+}
+
 int fd_write_all(int fd, const void *buf, size_t len)
 {
     return write_all(fd, buf, len, false, 0);

@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: MIT */
-/* fdio.h: whole writes to a file descriptor, retrying short writes and EINTR; and the one-write
+/* fdio.h: whole reads and writes on a file descriptor, retrying short ones and EINTR; and the one-write
  * setting of a procfs, sysfs or cgroupfs file. */
 #pragma once
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
+/* Reads from fd until len bytes or end of file, retrying short reads and EINTR. The count read,
+ * or -errno. */
+ssize_t fd_read_full(int fd, void *buf, size_t len);
 /* Writes all len bytes of buf to fd. 0, or -errno (EAGAIN included: for blocking fds). */
 int fd_write_all(int fd, const void *buf, size_t len);
 /* pwrite()s all len bytes of buf at off. 0 or -errno. */

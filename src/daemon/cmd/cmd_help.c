@@ -11,6 +11,7 @@
 #include "hearth/hearth.h"
 
 #include "build_rev.h"
+#include "common/roff.h"
 
 struct help_flag {
     const char *flag;       /* "--data-dir" */
@@ -131,33 +132,17 @@ void cmd_version_print(FILE *f)
     fprintf(f, "hearthd %s (revision %s)\n", HEARTH_VERSION, HEARTH_BUILD_REV);
 }
 
-/* roff text: a leading '.' or '\'' would start a request, and '\' escapes; '-' in flags is a
- * real minus (copy-pasteable). */
-static void roff(FILE *f, const char *s)
-{
-    if (*s == '.' || *s == '\'')
-        fputs("\\&", f);
-    for (; *s; s++) {
-        if (*s == '\\')
-            fputs("\\e", f);
-        else if (*s == '-')
-            fputs("\\-", f);
-        else
-            fputc(*s, f);
-    }
-}
-
 static void man_flags(FILE *f, const struct help_flag *fl)
 {
     for (; fl->flag; fl++) {
         fputs(fl->value ? ".TP\n.BI \"" : ".TP\n.B ", f);
-        roff(f, fl->flag);
+        roff_text(f, fl->flag);
         if (fl->value) {
             fputs(" \" ", f);
-            roff(f, fl->value);
+            roff_text(f, fl->value);
         }
         fputs("\n", f);
-        roff(f, fl->help);
+        roff_text(f, fl->help);
         fputs("\n", f);
     }
 }
@@ -168,9 +153,9 @@ void cmd_help_man(FILE *f)
     fputs(".SH NAME\nhearthd \\- the hearth microVM sandbox daemon\n.SH SYNOPSIS\n", f);
     for (size_t i = 0; i < N_COMMANDS; i++) {
         fputs(".B hearthd ", f);
-        roff(f, commands[i].name);
+        roff_text(f, commands[i].name);
         fputs("\n", f);
-        roff(f, commands[i].synopsis);
+        roff_text(f, commands[i].synopsis);
         fputs("\n.br\n", f);
     }
     fputs(".B hearthd \\-\\-help | \\-\\-version\n"
@@ -181,13 +166,13 @@ void cmd_help_man(FILE *f)
     for (size_t i = 0; i < N_COMMANDS; i++) {
         const struct help_cmd *c = &commands[i];
         fputs(".SS ", f);
-        roff(f, c->name);
+        roff_text(f, c->name);
         fputs("\n", f);
-        roff(f, c->summary);
+        roff_text(f, c->summary);
         fputs(".\n", f);
         if (c->details) {
             fputs(".PP\n", f);
-            roff(f, c->details);
+            roff_text(f, c->details);
             fputs("\n", f);
         }
         man_flags(f, c->flags);

@@ -246,15 +246,8 @@ static int read_small_file(const char *path, size_t max, unsigned char **ret, si
         return -EFBIG;
     }
     unsigned char *buf = malloc((size_t)st.st_size);
-    size_t got = 0;
-    while (buf && got < (size_t)st.st_size) {
-        ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
+    ssize_t n = buf ? fd_read_full(fd, buf, (size_t)st.st_size) : 0;
+    size_t got = n > 0 ? (size_t)n : 0;
     close(fd);
     if (!buf || got != (size_t)st.st_size) {
         free(buf);

@@ -4,6 +4,8 @@
  * unknown. */
 #include "daemon/host/proc_usage.h"
 
+#include "common/fdio.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -24,17 +26,9 @@ static int read_small(const char *dir, const char *name, char *buf, size_t len)
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
         return -errno;
-    size_t n = 0;
-    while (n + 1 < len) {
-        ssize_t k = read(fd, buf + n, len - 1 - n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            break;
-        n += (size_t)k;
-    }
+    ssize_t n = fd_read_full(fd, buf, len - 1);
     close(fd);
-    buf[n] = '\0';
+    buf[n > 0 ? n : 0] = '\0';
     return 0;
 }
 
