@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* fdio.h: whole reads and writes on a file descriptor, retrying short ones and EINTR; and the one-write
- * setting of a procfs, sysfs or cgroupfs file. */
+/* fdio.h: whole reads and writes on a file descriptor, retrying short ones and EINTR; and the
+ * one-write setting of a procfs, sysfs or cgroupfs file. */
 #pragma once
 
 #include <stddef.h>
