@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "daemon/api/api.h"
@@ -99,8 +100,14 @@ void api_sandbox_list(struct api_call *call)
     if (status) {
         enum store_state s;
         if (store_state_from_string(status, strlen(status), &s) < 0) {
+            /* echoed only when it is printable ASCII: a query may decode to any bytes, and
+             * the message must stay a valid JSON string */
+            bool printable = strlen(status) <= 100;
+            for (const char *c = status; printable && *c; c++)
+                printable = *c >= 0x20 && *c < 0x7f;
             char msg[160];
-            snprintf(msg, sizeof(msg), "unknown status: %.100s", status);
+            snprintf(msg, sizeof(msg), "unknown status%s%s", printable ? ": " : "",
+                     printable ? status : " (not a status name)");
             api_reply_field(call, "status", msg, "invalid_request");
             return;
         }
