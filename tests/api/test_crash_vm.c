@@ -6,10 +6,12 @@
  * transition, every QEMU a running row's (none orphaned), one run dir per running row, taps
  * only for running and paused rows, and every row usable: running ones answer an exec, paused
  * and error ones resume, failed ones can be deleted. At the end every sandbox is deleted and
- * nothing may be left: no QEMU, run dir, tap or snapshot file. Real VMs and a real hearthd;
+ * nothing may be left: no QEMU, run dir, tap, cgroup or snapshot file (one cgroup per running
+ * row after every restart: the cgroup layout of this host, v1 or v2). Real VMs and a real hearthd;
  * one sandbox is shared by most steps (it survives each crash), so the run is a few minutes. */
 #include "apitest.h"
 #include "daemon/config.h"
+#include "daemon/host/cgroup.h"
 #include "vmfx.h"
 
 #include <arpa/inet.h>
@@ -28,6 +30,26 @@
 #define SMALL "{\"shape\":\"s-1vcpu-256mb\",\"rootfs\":\"minimal\"}"
 
 static int snap_files;
+
+/* The cgroup layout the test's hearthd uses (cgroup_root of its own), CGROUP_NONE without. */
+static struct cgroup_layout cg;
+
+/* VM cgroups now: the sandbox directories under the layout's root of the pids controller
+ * (every VM has one in each hierarchy, so one controller tells). */
+static int cgroups_left(void)
+{
+    if (cg.kind == CGROUP_NONE || !cg.root[CGROUP_CTRL_PIDS][0])
+        return 0;
+    DIR *d = opendir(cg.root[CGROUP_CTRL_PIDS]);
+    if (!d)
+        return 0;
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)))
+        n += strncmp(de->d_name, "sb-", 3) == 0;
+    closedir(d);
+    return n;
+}
 static int count_file(const char *p, const struct stat *st, int flag, struct FTW *ftw)
 {
     snap_files += flag == FTW_F;
@@ -120,11 +142,13 @@ static bool world_ok(struct vfx *f, const char *step)
             harness_fail(__FILE__, __LINE__, "step %s: %lld rows left %s", step,
                          rows(f, moving[i]), moving[i]);
     long long running = rows(f, "running"), paused = rows(f, "paused");
-    int q = qemu_left(f, false), d = run_dirs(f), t = vfx_taps(f);
-    if (q != running || d != running || t > running + paused)
+    int q = qemu_left(f, false), d = run_dirs(f), t = vfx_taps(f), c = cgroups_left();
+    bool cg_ok = cg.kind == CGROUP_NONE || c == running;
+    if (q != running || d != running || t > running + paused || !cg_ok)
         harness_fail(__FILE__, __LINE__, "step %s: %lld running, %lld paused rows; %d QEMUs, "
-                                         "%d run dirs, %d taps", step, running, paused, q, d, t);
-    REQUIRE(q == running && d == running && t <= running + paused);
+                                         "%d run dirs, %d taps, %d cgroups", step, running,
+                     paused, q, d, t, c);
+    REQUIRE(q == running && d == running && t <= running + paused && cg_ok);
     /* every running row answers */
     char ids[32][64], out[256];
     size_t n = ids_in(f, "running", ids, 32);
@@ -243,14 +267,28 @@ static void crash_body(struct vfx *f)
     CHECK_EQ(run_dirs(f), 0);
     CHECK_EQ(vfx_taps(f), 0);
     CHECK_EQ(snapshot_files(f), 0);
+    CHECK_EQ(cgroups_left(), 0);
     fprintf(stderr, "crash harness: %d steps in %.0f s\n", 19,
             (double)((int64_t)harness_now_us() - t0) / 1e6);
 }
 
 TEST_SLOW(crash_points_leave_nothing_lost_or_orphaned, 1500)
 {
+    /* a cgroup root of this test's own, so the count sees only its VMs */
+    char root[128], conf[256], note[512];
+    snprintf(root, sizeof(root), "/sys/fs/cgroup/hearth-crash-%d", (int)getpid());
+    if (geteuid() != 0 || cgroup_detect(root, &cg, note, sizeof(note)) < 0)
+        cg.kind = CGROUP_NONE;
+    snprintf(conf, sizeof(conf), "golden_snapshots = off\ncgroup_root = %s\n",
+             cg.kind == CGROUP_NONE ? "off" : root);
     struct vfx f;
-    if (vfx_start_conf(&f, "golden_snapshots = off\n"))
+    if (vfx_start_conf(&f, conf))
         crash_body(&f);
     vfx_end(&f); /* also after a failed check: no QEMU may outlive the test */
+    if (cg.kind != CGROUP_NONE) {
+        (void)cgroup_layout_prune(&cg, NULL, NULL);
+        for (int c = 0; c < CGROUP_CTRL_COUNT; c++)
+            if (cg.root[c][0])
+                (void)rmdir(cg.root[c]);
+    }
 }

@@ -832,6 +832,31 @@ int ctl_net_dns_render(struct ctl *ctx, struct buf *b)
         if (x.r == 0)
             dns_server_stats_each(ctx->net->dns, render_one, &x);
     }
+    /* forwarded queries: the upstream round trip (and retries) a sandbox's lookup waited */
+    static const unsigned bounds[] = DNS_FWD_BOUNDS_MS;
+    struct dns_fwd_latency l;
+    dns_server_fwd_latency(ctx->net->dns, &l);
+    if (x.r == 0)
+        x.r = buf_appendf(b, "# HELP hearth_dns_forward_duration_seconds Forwarded DNS queries, "
+                             "from the sandbox's query to the upstream's answer (or SERVFAIL).\n"
+                             "# TYPE hearth_dns_forward_duration_seconds histogram\n");
+    uint64_t cum = 0;
+    for (size_t i = 0; i < DNS_FWD_BUCKETS && x.r == 0; i++) {
+        cum += l.count[i];
+        if (i < sizeof(bounds) / sizeof(bounds[0]))
+            x.r = buf_appendf(b, "hearth_dns_forward_duration_seconds_bucket{le=\"%g\"} %llu\n",
+                              bounds[i] / 1000.0, (unsigned long long)cum);
+        else
+            x.r = buf_appendf(b, "hearth_dns_forward_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
+                                 "hearth_dns_forward_duration_seconds_sum %.6f\n"
+                                 "hearth_dns_forward_duration_seconds_count %llu\n"
+                                 "# HELP hearth_dns_forward_failures_total Forwarded queries no "
+                                 "upstream answered (SERVFAIL).\n"
+                                 "# TYPE hearth_dns_forward_failures_total counter\n"
+                                 "hearth_dns_forward_failures_total %llu\n",
+                              (unsigned long long)cum, l.sum_s, (unsigned long long)cum,
+                              (unsigned long long)l.failed);
+    }
     return x.r;
 }
 

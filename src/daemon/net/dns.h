@@ -95,6 +95,17 @@ bool dns_server_stats(const struct dns_server *s, const char *id, struct dns_sta
 void dns_server_stats_each(const struct dns_server *s,
                            void (*fn)(void *ud, const char *id, const struct dns_stats *st),
                            void *ud);
+/* How long forwarded queries took, from the sandbox's query to the upstream's answer or the
+ * SERVFAIL after the last try: a histogram with the upper bounds DNS_FWD_BOUNDS_MS (the last
+ * bucket is everything slower). */
+#define DNS_FWD_BUCKETS 10
+#define DNS_FWD_BOUNDS_MS { 1, 5, 10, 25, 50, 100, 250, 500, 1000 }
+struct dns_fwd_latency {
+    uint64_t count[DNS_FWD_BUCKETS]; /* per bucket, not cumulative */
+    uint64_t failed;                 /* of those, ended in SERVFAIL (no upstream answered) */
+    double sum_s;
+};
+void dns_server_fwd_latency(const struct dns_server *s, struct dns_fwd_latency *ret);
 /* Drops sandbox id's counters and bucket (it was destroyed). */
 void dns_server_forget(struct dns_server *s, const char *id);
 

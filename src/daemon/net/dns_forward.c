@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/mono.h"
 #include "daemon/net/dns_internal.h"
 
 #define UPSTREAM_BATCH 64   /* datagrams read per wakeup */
@@ -35,6 +36,7 @@ struct dns_pending {
     bool tcp;                           /* the current transport is TCP */
     struct event *timer;                /* owned: the current try's deadline */
     struct bufferevent *bev;            /* owned: the TCP connection of the current try */
+    int64_t start_us;                   /* monotonic: when the sandbox's query came */
 };
 
 static void pending_free(struct dns_pending *p)
@@ -76,9 +78,29 @@ void dns_forward_cancel(struct dns_pending *p)
     pending_free(p);
 }
 
+/* p is done (answered, or failed after its last try): its duration goes to the histogram. */
+static void observe(struct dns_pending *p, bool failed)
+{
+    static const unsigned bounds[] = DNS_FWD_BOUNDS_MS;
+    struct dns_fwd_latency *l = &p->s->fwd;
+    int64_t us = mono_now_us() - p->start_us;
+    size_t i = 0;
+    while (i < sizeof(bounds) / sizeof(bounds[0]) && us > (int64_t)bounds[i] * 1000)
+        i++;
+    l->count[i]++;
+    l->failed += failed;
+    l->sum_s += (double)us / 1e6;
+}
+
+void dns_server_fwd_latency(const struct dns_server *s, struct dns_fwd_latency *ret)
+{
+    *ret = s->fwd;
+}
+
 static void fail(struct dns_pending *p)
 {
     struct dns_client c = p->client;
+    observe(p, true);
     pending_unlink(p);
     dns_server_send_error(p->s, &c, &p->q, DNS_SERVFAIL);
     pending_free(p);
@@ -89,6 +111,7 @@ static void complete(struct dns_pending *p, uint8_t *msg, size_t len, const stru
 {
     struct dns_server *s = p->s;
     struct dns_client c = p->client;
+    observe(p, false);
     dns_msg_set_id(msg, p->q.id);
     bool whole = c.conn || len <= p->q.udp_size;
     /* before sending, so the egress sets hold the addresses when the sandbox connects */
@@ -260,6 +283,7 @@ void dns_forward(struct dns_server *s, const struct dns_client *c, const char *s
     p->s = s;
     p->id = id;
     p->client = *c;
+    p->start_us = mono_now_us();
     snprintf(p->sandbox, sizeof(p->sandbox), "%s", sandbox);
     p->query = malloc(len);
     p->timer = evtimer_new(s->base, on_timeout, p);

@@ -81,6 +81,7 @@ struct dns_server {
     size_t n_conns;
     uint8_t *rx;                    /* owned; DNS_MSG_MAX + 1 bytes of scratch for receiving */
     struct dns_meter *meter;        /* owned */
+    struct dns_fwd_latency fwd;     /* forwarded queries' durations (dns_forward.c) */
 };
 
 /* dns_server.c */

@@ -614,6 +614,19 @@ TEST(timeout_retries_next_upstream_then_servfail)
     ldns_pkt_free(p);
     CHECK_EQ(f.up[0].udp_queries, 2);
     CHECK_EQ(f.up[1].udp_queries, 2);
+    /* both forwarded queries are in the latency histogram: the first answered after one
+     * timed-out try (≥ 200 ms), the second failed after every try */
+    struct dns_fwd_latency l;
+    dns_server_fwd_latency(f.s, &l);
+    uint64_t n = 0, slow = 0;
+    for (size_t i = 0; i < DNS_FWD_BUCKETS; i++) {
+        n += l.count[i];
+        slow += i >= 6 ? l.count[i] : 0; /* buckets above 100 ms */
+    }
+    CHECK_EQ(n, 2);
+    CHECK_EQ(slow, 2);
+    CHECK_EQ(l.failed, 1);
+    CHECK(l.sum_s >= 0.4);
     fx_release(&f);
 }
 
