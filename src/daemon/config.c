@@ -60,6 +60,8 @@ void config_defaults(struct hd_config *cfg)
     cfg->jail = true;
     cfg->jail_uid_base = 200000;
     cfg->jail_uid_count = 65536;
+    cfg->vm_io_bps = 256ll << 20;
+    cfg->vm_io_iops = 8192;
 }
 
 __attribute__((format(printf, 3, 4)))
@@ -520,6 +522,11 @@ static const struct {
       INT_KEY(jail_uid_base, 1000, 4000000000u, "expected an integer from 1000 to 4000000000") },
     { "jail_uid_count", NULL,
       INT_KEY(jail_uid_count, 1, 16777216, "expected an integer from 1 to 16777216") },
+    { "vm_io_bps", NULL,
+      INT_KEY(vm_io_bps, 0, 1099511627776,
+              "expected an integer from 0 (no limit) to 1099511627776 (bytes/s)") },
+    { "vm_io_iops", NULL,
+      INT_KEY(vm_io_iops, 0, 10000000, "expected an integer from 0 (no limit) to 10000000") },
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 

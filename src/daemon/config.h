@@ -76,6 +76,8 @@ struct hd_config {
     bool jail;                            /* jail = on | off (default on) */
     uint32_t jail_uid_base;               /* jail_uid_base = 200000 (first uid of the range) */
     uint32_t jail_uid_count;              /* jail_uid_count = 65536 (base + count <= 2^32-1) */
+    int64_t vm_io_bps;                    /* each VM's disk throughput, each way; 268435456 */
+    uint32_t vm_io_iops;                  /* each VM's disk operations/s, each way; 8192 */
 };
 
 /* Fills cfg with every default. */

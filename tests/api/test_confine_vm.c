@@ -187,6 +187,22 @@ static void check_cgroup(const struct cgroup_layout *l, const char *id, int pid,
         if (read_file(p, v, sizeof(v)))
             CHECK_STR(v, is_v1 ? v1[i].want : v2[i].want);
     }
+    /* the disk I/O throttle (vm_io_bps, vm_io_iops defaults) on the disk holding the run dirs
+     * (the test's data dir is under /tmp); none when that is not a block device */
+    char disk[24], io_want[96];
+    if (cgroup_disk_of("/tmp", disk) == 0) {
+        bool is_v1_io = l->kind == CGROUP_V1;
+        if (cgroup_layout_dir(l, is_v1_io ? CGROUP_CTRL_BLKIO : CGROUP_CTRL_CPU, id, dir,
+                              sizeof(dir)) == 0) {
+            snprintf(p, sizeof(p), "%s/%s", dir,
+                     is_v1_io ? "blkio.throttle.write_bps_device" : "io.max");
+            snprintf(io_want, sizeof(io_want),
+                     is_v1_io ? "%s 268435456\n" : "%s rbps=268435456 wbps=268435456 "
+                                                  "riops=8192 wiops=8192\n", disk);
+            if (read_file(p, v, sizeof(v)))
+                CHECK_STR(v, io_want);
+        }
+    }
     /* QEMU's threads count against pids.max: a handful, far below it */
     struct cgroup_stats st;
     CHECK_EQ(cgroup_layout_stats(l, id, &st), 0);

@@ -325,7 +325,9 @@ static int start_host(struct hd_ctx *hd)
                               .accel = hd->cfg.accel, .cgroup_root = hd->cfg.cgroup_root,
                               .console_log_max = (uint64_t)hd->cfg.console_log_max_bytes,
                               .no_jail = !hd->cfg.jail, .jail_uid_base = hd->cfg.jail_uid_base,
-                              .jail_uid_count = hd->cfg.jail_uid_count };
+                              .jail_uid_count = hd->cfg.jail_uid_count,
+                              .io_bps = (uint64_t)hd->cfg.vm_io_bps,
+                              .io_iops = hd->cfg.vm_io_iops };
     struct stat st;
     int r = 0;
     if (mkdir(run_root, 0700) < 0 && errno != EEXIST)

@@ -11,9 +11,12 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <linux/magic.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -29,6 +32,34 @@ struct cgroup_limits cgroup_vm_limits(unsigned guest_mib, uint32_t cpu_quota_pct
         .cpu_quota_pct = cpu_quota_pct,
         .pids_max = CGROUP_PIDS_MAX,
     };
+}
+
+int cgroup_disk_of(const char *path, char out[24])
+{
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return -errno;
+    unsigned maj = major(st.st_dev), min = minor(st.st_dev);
+    if (maj == 0)
+        return -ENODEV; /* an anonymous device: tmpfs, overlay, btrfs subvolume, NFS */
+    char sys[96], real[PATH_MAX], dev[32];
+    snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u", maj, min);
+    if (!realpath(sys, real))
+        return -ENODEV;
+    /* a partition's sysfs directory sits inside its disk's, which holds the disk's "dev" */
+    char probe[PATH_MAX + 16];
+    snprintf(probe, sizeof(probe), "%s/partition", real);
+    if (access(probe, F_OK) == 0) {
+        snprintf(probe, sizeof(probe), "%s/../dev", real);
+        FILE *f = fopen(probe, "re");
+        bool ok = f && fgets(dev, sizeof(dev), f) && sscanf(dev, "%u:%u", &maj, &min) == 2;
+        if (f)
+            fclose(f);
+        if (!ok)
+            return -ENODEV;
+    }
+    snprintf(out, 24, "%u:%u", maj, min);
+    return 0;
 }
 
 static int fmt_ret(int n, size_t len)
@@ -198,6 +229,7 @@ static void enable_controllers(const char *dir)
     (void)cgroup_file_write(dir, "cgroup.subtree_control", "+memory"); /* best effort, see above */
     (void)cgroup_file_write(dir, "cgroup.subtree_control", "+cpu");
     (void)cgroup_file_write(dir, "cgroup.subtree_control", "+pids");
+    (void)cgroup_file_write(dir, "cgroup.subtree_control", "+io");
 }
 
 int cgroup_write_limit(const char *dir, const char *file, const char *value, struct herr *e)
@@ -241,6 +273,16 @@ int cgroup_vm_setup(const char *root, const char *name, const struct cgroup_limi
     if ((r = cgroup_format_memory_max(l->pids_max, v, sizeof(v))) < 0 ||
         (r = cgroup_write_limit(dir, "pids.max", v, e)) < 0)
         return herr_set(e, r, "cgroup '%s': bad pids.max", dir);
+    if (l->io_dev[0] && (l->io_bps || l->io_iops)) {
+        char io[160], b[24] = "max", o[24] = "max";
+        if (l->io_bps)
+            snprintf(b, sizeof(b), "%llu", (unsigned long long)l->io_bps);
+        if (l->io_iops)
+            snprintf(o, sizeof(o), "%u", l->io_iops);
+        snprintf(io, sizeof(io), "%s rbps=%s wbps=%s riops=%s wiops=%s", l->io_dev, b, b, o, o);
+        if ((r = cgroup_write_limit(dir, "io.max", io, e)) < 0)
+            return r;
+    }
     return 0;
 }
 

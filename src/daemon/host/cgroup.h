@@ -31,7 +31,18 @@ struct cgroup_limits {
     uint64_t memory_max;        /* bytes; 0: "max" (no limit) */
     uint32_t cpu_quota_pct;     /* percent of one CPU (25 = a quarter); 0: "max" (no cap) */
     uint32_t pids_max;          /* tasks (threads); 0: "max" */
+    /* I/O throttle on the disk that holds the VM's files ("MAJ:MIN" of the whole disk, from
+     * cgroup_disk_of(); "": none): bytes and operations per second, each way; 0: no limit.
+     * v2 io.max; v1 blkio.throttle.{read,write}_{bps,iops}_device */
+    char io_dev[24];
+    uint64_t io_bps;
+    uint32_t io_iops;
 };
+
+/* The whole disk ("MAJ:MIN") holding path, for io_dev: the file system's block device, or the
+ * disk a partition of it belongs to (throttles apply to whole disks). 0, or -ENODEV when path
+ * is not on a block device (tmpfs, overlay, NFS) / -errno. */
+int cgroup_disk_of(const char *path, char out[24]);
 
 /* The limits of a VM: memory.max = (guest_mib + CGROUP_QEMU_OVERHEAD_MIB) MiB; cpu.max from
  * cpu_quota_pct (0: uncapped); pids.max = CGROUP_PIDS_MAX. Pure. */

@@ -304,7 +304,21 @@ static int v1_limits(const char *dir, const struct cgroup_limits *lim, struct he
                  (uint64_t)lim->cpu_quota_pct * (CGROUP_CPU_PERIOD_US / 100));
     else
         snprintf(v, sizeof(v), "-1");
-    return cgroup_write_limit(dir, "cpu.cfs_quota_us", v, e);
+    if ((r = cgroup_write_limit(dir, "cpu.cfs_quota_us", v, e)) < 0)
+        return r;
+    /* the blkio hierarchy's throttles (absent elsewhere: ENOENT is skipped) */
+    static const char *const io_files[] = { "blkio.throttle.read_bps_device",
+                                            "blkio.throttle.write_bps_device",
+                                            "blkio.throttle.read_iops_device",
+                                            "blkio.throttle.write_iops_device" };
+    for (int i = 0; lim->io_dev[0] && i < 4 && r == 0; i++) {
+        uint64_t val = i < 2 ? lim->io_bps : lim->io_iops;
+        if (!val)
+            continue;
+        snprintf(v, sizeof(v), "%s %llu", lim->io_dev, (unsigned long long)val);
+        r = cgroup_write_limit(dir, io_files[i], v, e);
+    }
+    return r;
 }
 
 int cgroup_layout_setup(const struct cgroup_layout *l, const char *name,

@@ -82,6 +82,10 @@ struct host_config {
      * mount namespace that shows only its run dir, kernel, disk chain, /usr and a few /dev
      * nodes, with no capabilities, no_new_privs and QEMU's strictest -sandbox. Needs root. */
     bool no_jail;
+    /* Each VM's I/O throttle on the disk holding run_root (cgroup_limits.io_*): bytes and
+     * operations per second, each way; 0: no limit. */
+    uint64_t io_bps;
+    uint32_t io_iops;
     uint32_t jail_uid_base;
     uint32_t jail_uid_count;
 };

@@ -188,6 +188,9 @@ struct host {
     char qemu_img[PATH_MAX];
     enum qemu_accel accel;       /* resolved */
     struct cgroup_layout cg;     /* v1 or v2 roots; kind CGROUP_NONE: VMs get no cgroup */
+    char io_dev[24];             /* the disk run_root is on ("MAJ:MIN"), "" when none */
+    uint64_t io_bps;             /* host_config.io_bps */
+    uint32_t io_iops;            /* host_config.io_iops */
     char cgroup_note[512];       /* why not, or which controllers are missing */
     bool jail;                   /* QEMUs run confined (jail.h) */
     uint32_t uid_base, uid_count;  /* the jail's uid range */

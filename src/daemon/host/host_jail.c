@@ -90,10 +90,14 @@ int hvm_jail_plan(struct host_vm *vm, struct jail_plan **ret, struct herr *e)
     }
     if (!(p = jail_plan_new(h->jail, vm->jail_uid, vm->jail_uid, root)))
         return herr_set(e, -ENOMEM, "vm '%s': out of memory", vm->id);
-    /* limits first; the child joins before exec. No quota from the shape: its vCPUs, plus half a CPU for QEMU's own threads (main loop,
-     * I/O), so one sandbox cannot take more than its share of the host */
+    /* limits first; the child joins before exec. No quota from the shape: its vCPUs, plus half
+     * a CPU for QEMU's own threads (main loop, I/O), so one sandbox cannot take more than its
+     * share of the host */
     uint32_t quota = vm->cpu_quota_pct ? vm->cpu_quota_pct : vm->vcpus * 100 + 50;
     struct cgroup_limits lim = cgroup_vm_limits(vm->memory_mib, quota);
+    snprintf(lim.io_dev, sizeof(lim.io_dev), "%s", h->io_dev);
+    lim.io_bps = h->io_bps;
+    lim.io_iops = h->io_iops;
     if (h->cg.kind != CGROUP_NONE) {
         if ((r = cgroup_layout_setup(&h->cg, vm->id, &lim, e)) < 0)
             goto out_free;

@@ -199,6 +199,10 @@ int host_new(struct event_base *base, const struct host_config *c, struct host *
         r = -errno;
         goto out_free;
     }
+    h->io_bps = c->io_bps;
+    h->io_iops = c->io_iops;
+    if ((h->io_bps || h->io_iops) && cgroup_disk_of(h->run_root, h->io_dev) < 0)
+        h->io_dev[0] = '\0'; /* not on a block device: nothing to throttle */
     h->ev_defer = event_new(base, -1, 0, on_defer, h);
     if (!h->ev_defer) {
         r = -ENOMEM;
