@@ -214,10 +214,35 @@ static void check_cgroup(const struct cgroup_layout *l, const char *id, int pid,
         CHECK(st.cpu_usage_ns > 0);
 }
 
+/* hearthd itself holds exactly its 11 capabilities (docs/security.md "hearthd's capabilities"):
+ * CHOWN, DAC_OVERRIDE, FOWNER, KILL, SETGID, SETUID, SETPCAP, NET_BIND_SERVICE, NET_ADMIN,
+ * SYS_ADMIN, SYS_RESOURCE, in its effective, permitted and bounding sets. */
+static void check_daemon_caps(pid_t pid)
+{
+    char p[64], st[8192], self[8192], want[32];
+    snprintf(p, sizeof(p), "/proc/%d/status", (int)pid);
+    CHECK(read_file(p, st, sizeof(st)));
+    /* what this machine allows at all (a container may lack some, e.g. CAP_SYS_RESOURCE) */
+    CHECK(read_file("/proc/self/status", self, sizeof(self)));
+    const char *bnd = strstr(self, "CapBnd:\t");
+    unsigned long long allowed = bnd ? strtoull(bnd + 8, NULL, 16) : ~0ull;
+    snprintf(want, sizeof(want), "%016llx\n", 0x12015ebull & allowed);
+    static const char *const fields[] = { "CapEff:\t", "CapPrm:\t", "CapBnd:\t" };
+    for (size_t i = 0; i < 3; i++) {
+        const char *v = strstr(st, fields[i]);
+        CHECK(v != NULL);
+        if (v && strncmp(v + strlen(fields[i]), want, 17) != 0)
+            harness_fail(__FILE__, __LINE__, "hearthd %.24s, want %s", v, want);
+    }
+    const char *inh = strstr(st, "CapInh:\t");
+    CHECK(inh && strncmp(inh + 8, "0000000000000000\n", 17) == 0);
+}
+
 static void vm_jail_body(struct vfx *f, const struct cgroup_layout *l)
 {
     char a[64], b[64], child[64], out[256];
     unsigned ua = 0, ub = 0;
+    check_daemon_caps(f->s.pid);
     CHECK(create(f, SHAPE, a));
     CHECK(create(f, SHAPE, b));
     check_jailed(f, a, &ua);

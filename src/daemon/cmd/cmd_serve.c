@@ -366,8 +366,8 @@ static int start_host(struct hd_ctx *hd)
         log_info(NULL, "vms run jailed", "{s:I,s:I,s:s}", "jail_uid_base", (json_int_t)uid_base,
                  "jail_uid_count", (json_int_t)uid_count, "bounding_set", caps);
     else
-        log_warn(NULL, "vms run without the jail: each qemu runs as root with every "
-                 "capability (jail = off)", NULL);
+        log_warn(NULL, "vms run without the jail: each qemu runs as root with hearthd's "
+                 "capabilities (jail = off)", "{s:s}", "capabilities", caps);
     return reconcile_run(&hd->ctl);
 }
 

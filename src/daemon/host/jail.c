@@ -451,7 +451,33 @@ int jail_daemon_bounding(void)
             return -errno;
         n++;
     }
-    return n;
+    /* and hearthd's own sets: permitted and effective hold only those it needs (the ones it
+     * lacks stay lacking), inheritable nothing */
+    cap_t now = cap_get_proc(), want = cap_init();
+    int r = 0;
+    if (!now || !want) {
+        r = -ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < sizeof(daemon_caps) / sizeof(daemon_caps[0]); i++) {
+        cap_flag_value_t had = CAP_CLEAR;
+        if (cap_get_flag(now, daemon_caps[i], CAP_PERMITTED, &had) == 0 && had == CAP_SET) {
+            cap_value_t v = daemon_caps[i];
+            if (cap_set_flag(want, CAP_PERMITTED, 1, &v, CAP_SET) < 0 ||
+                cap_set_flag(want, CAP_EFFECTIVE, 1, &v, CAP_SET) < 0) {
+                r = -errno;
+                goto out;
+            }
+        }
+    }
+    if (cap_set_proc(want) < 0)
+        r = -errno;
+out:
+    if (now)
+        cap_free(now);
+    if (want)
+        cap_free(want);
+    return r < 0 ? r : n;
 }
 
 void jail_daemon_caps(char *out, size_t len)

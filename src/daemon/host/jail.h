@@ -104,9 +104,9 @@ int jail_enter(const struct jail_plan *p);
 
 /* hearthd's own capabilities (docs/security.md "hearthd's capabilities"): drops every
  * capability but those hearthd needs from its bounding set, so no program it runs (qemu-img;
- * QEMU with jail = off) can hold any other, even as root. hearthd's own effective set is left
- * as it is. Returns the number dropped, or -errno (-EPERM without CAP_SETPCAP: nothing
- * changed). */
+ * QEMU with jail = off) can hold any other, even as root, and from its own permitted and
+ * effective sets (its inheritable set is emptied). Returns the number dropped from the bounding
+ * set, or -errno (-EPERM without CAP_SETPCAP: nothing changed). */
 int jail_daemon_bounding(void);
 /* The capabilities jail_daemon_bounding() keeps, as names ("cap_net_admin", ...), into out
  * (space-separated). */
