@@ -348,9 +348,18 @@ void ctl_usage_watch(struct ctl_usage *u, enum ctl_usage_op op, const char *id,
     store_sandbox_init(&sb);
     int r = store_sandbox_get(u->c->store, NULL, id, &sb);
     enum store_state s = sb.status;
+    int64_t updated = sb.updated_at;
     store_sandbox_release(&sb);
-    if (r < 0 || s != moving_state(op))
+    if (r < 0)
         return;
+    if (s != moving_state(op)) {
+        /* settled since the request started (it changed the row): measured now; a row not
+         * touched since (a pause of a paused sandbox) was no operation */
+        if (updated >= start_ms)
+            ctl_usage_op_done(u, op, (double)(updated - start_ms) / 1000.0,
+                              s == target_state(op));
+        return;
+    }
     struct watch *v = grow(u->w, &u->capw, u->nw, sizeof(*v));
     if (!v)
         return;
