@@ -795,8 +795,11 @@ void hvm_pause_finalize(struct host_vm *vm)
          * must still be the one it started with, or the snapshot is not committed */
         if (vm->jail_uid && hvm_jail_check_layer(vm, disk, &e) < 0) {
             char meta[PATH_MAX];
-            if (qemu_run_path(vm->snap_dir, "meta.json", meta, sizeof(meta)) == 0)
-                (void)unlink(meta);
+            /* uncommitted for good: the removal made durable, or a crash could bring back a
+             * meta.json that reconcile would take for a whole snapshot */
+            if (qemu_run_path(vm->snap_dir, "meta.json", meta, sizeof(meta)) == 0 &&
+                unlink(meta) == 0)
+                (void)snapshot_fsync_dir(vm->snap_dir);
             hvm_result_set(&res, HOST_E_SYSTEM, e.code, "vm '%s': pause: %s", vm->id, e.msg);
             vm->state = HVM_EXITED;
             hvm_drop_agent(vm, true);

@@ -23,7 +23,8 @@ struct proc_usage {
  * fields it already has are kept. 0 or -errno (-ESRCH: gone). */
 int proc_read_usage(pid_t pid, struct proc_usage *u);
 
-/* Pure parsers, for the tests: the utime + stime fields of a /proc/<pid>/stat line in clock ticks (0 or -EINVAL); a "Name:  N"
- * field of a /proc/<pid>/status text, scaled by 1024 when it ends in " kB" (0 or -ENOENT). */
+/* Pure parsers, for the tests: the utime + stime fields of a /proc/<pid>/stat line in clock
+ * ticks (0 or -EINVAL); a "Name:  N" field of a /proc/<pid>/status text, scaled by 1024 when it
+ * ends in " kB" (0 or -ENOENT). */
 int proc_parse_stat_ticks(const char *text, uint64_t *ret_ticks);
 int proc_parse_status_field(const char *text, const char *name, uint64_t *ret);
