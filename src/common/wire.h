@@ -37,6 +37,7 @@ enum wire_type {
     WIRE_STDERR = 19,    /* agent->host data */
     WIRE_EXIT = 20,      /* agent->host JSON {"exit_code"|"signal","timed_out"}; ends the stream */
     WIRE_SIGNAL = 21,    /* host->agent JSON {"signal":n} */
+    WIRE_RESIZE = 22,    /* host->agent JSON {"rows","cols"} on an EXEC stream with a pty */
     WIRE_FILE_PUT = 32,  /* host->agent; opens a stream; JSON {"path","mode","size"} */
     WIRE_FILE_GET = 33,  /* host->agent; opens a stream; JSON {"path"} */
     WIRE_DATA = 34,      /* file bytes, either direction; WIRE_F_EOF marks the last */
@@ -44,6 +45,22 @@ enum wire_type {
     WIRE_DONE = 36,      /* agent->host JSON {"size"}; a FILE_PUT committed; ends the stream */
     WIRE_POWER = 48,     /* host->agent JSON {"action":"poweroff"|"reboot"} */
     WIRE_NETCFG = 49,    /* host->agent; opens a stream; JSON net object; DONE {} or ERROR */
+    /* managed processes (docs/agent-protocol.md "Managed processes"): each request opens a
+     * stream answered by DONE <JSON> or ERROR; ATTACH streams output until its DONE */
+    WIRE_PROC_START = 64,  /* host->agent, opens; JSON {"id","argv"?,"env","cwd","pty"?,...} */
+    WIRE_PROC_LIST = 65,   /* host->agent, opens; {} -> DONE {"processes":[record...]} */
+    WIRE_PROC_GET = 66,    /* host->agent, opens; {"id"} -> DONE record */
+    WIRE_PROC_ATTACH = 67, /* host->agent, opens; {"id","after","follow"} -> PROC_OUTPUT... */
+    WIRE_PROC_OUTPUT = 68, /* agent->host data: [seq u64 LE][stream u8][bytes] */
+    WIRE_PROC_GAP = 69,    /* agent->host JSON {"oldest_available_seq"} before replay */
+    WIRE_PROC_INPUT = 70,  /* host->agent, opens; {"id","size"} then DATA -> DONE {"input_seq"} */
+    WIRE_PROC_CTL = 71,    /* host->agent, opens; {"id","op",...} -> DONE record */
+    WIRE_PROC_WAIT = 72,   /* host->agent, opens; {"id","scope","timeout_ms"} -> DONE record */
+    /* TCP tunnels into the guest (docs/agent-protocol.md "Tunnels") */
+    WIRE_TCP_OPEN = 80,      /* host->agent, opens; {"port"} -> TCP_CONNECTED, DATA..., DONE */
+    WIRE_TCP_CONNECTED = 81, /* agent->host JSON {} once the guest connection is up */
+    /* agent->host, stream 0: the guest asks to be paused or destroyed (self-signal) */
+    WIRE_SELF = 96,          /* JSON {"action":"pause"|"delete","reason":"..."} */
 };
 
 enum wire_flags {

@@ -985,3 +985,37 @@ bool agent_client_pong_seen(const struct agent_client *c)
 {
     return c->pong_seen;
 }
+
+/* --- interactive streams (issue 12): placeholders until the agent side lands --- */
+
+int agent_stream_resize(struct agent_client *c, uint32_t stream, uint16_t rows, uint16_t cols)
+{
+    (void)c, (void)stream, (void)rows, (void)cols;
+    return -ENOSYS;
+}
+
+int agent_tcp_open(struct agent_client *c, uint16_t port, const struct agent_stream_ops *ops,
+                   void *ud, uint32_t *ret_stream)
+{
+    (void)c, (void)port, (void)ops, (void)ud, (void)ret_stream;
+    return -ENOSYS;
+}
+
+int agent_proc_call(struct agent_client *c, uint16_t type, const char *json,
+                    const struct agent_stream_ops *ops, void *ud, uint32_t *ret_stream)
+{
+    (void)c, (void)type, (void)json, (void)ops, (void)ud, (void)ret_stream;
+    return -ENOSYS;
+}
+
+int agent_proc_output_parse(const uint8_t *p, size_t len, uint64_t *seq, int *which,
+                            const uint8_t **data, size_t *data_len)
+{
+    (void)p, (void)len, (void)seq, (void)which, (void)data, (void)data_len;
+    return -ENOSYS;
+}
+
+void agent_client_set_self_handler(struct agent_client *c, agent_self_fn fn, void *ud)
+{
+    (void)c, (void)fn, (void)ud;
+}

@@ -33,6 +33,8 @@ struct agent_end {
     int err;              /* ERROR/LOST: -errno (-EPROTO for unknown names or violations) */
     char error[32];       /* ERROR: the agent's name ("ENOENT"), or ours ("EPROTO") */
     char message[256];    /* ERROR/LOST: detail */
+    const char *json;     /* DONE/EXIT: the frame's JSON payload, NUL-terminated, borrowed for
+                             the on_end call ("" when empty); NULL for other kinds */
 };
 
 /* Per-stream callbacks, all optional; ud is the caller's and borrowed until on_end. */
@@ -49,6 +51,8 @@ struct agent_stream_ops {
     /* A pushed upload (agent_file_put_push_start()) that had a write refused in part has
      * room again: room bytes may be written now. */
     void (*on_credit)(void *ud, size_t room);
+    /* TCP_CONNECTED of a tunnel (agent_tcp_open()): the guest's connection is up. */
+    void (*on_open)(void *ud);
     /* Called exactly once, after which the stream is gone (not on agent_client_free()). */
     void (*on_end)(void *ud, const struct agent_end *end);
 };
@@ -62,6 +66,14 @@ struct agent_exec_req {
     bool stdin_pipe;         /* give the command a stdin pipe fed from stdin_data */
     const void *stdin_data;  /* sent in STDIN frames under flow control, then EOF */
     size_t stdin_len;
+    /* stdin is pushed by the caller with agent_stream_write() (STDIN frames) and ended with
+     * agent_stream_finish() (EOF) instead of stdin_data: a shell, a live command */
+    bool stdin_push;
+    /* run on a new pseudo-terminal of rows x cols: stdin, stdout and stderr are the terminal,
+     * its output comes as WIRE_STDOUT, agent_stream_resize() resizes it; argv NULL starts the
+     * default login shell (/bin/bash -l, else /bin/sh -l). Implies stdin_push. */
+    bool pty;
+    uint16_t rows, cols;
 };
 
 struct agent_client_stats {
@@ -177,3 +189,36 @@ int agent_stream_cancel(struct agent_client *c, uint32_t stream, bool drop);
 int agent_stream_consumed(struct agent_client *c, uint32_t stream, size_t n);
 /* Open streams. */
 size_t agent_client_nstreams(const struct agent_client *c);
+
+/* Sends RESIZE {"rows","cols"} to an exec stream started with pty (1..1000 each). -ESRCH for
+ * no such stream, -EINVAL for a size out of range. */
+int agent_stream_resize(struct agent_client *c, uint32_t stream, uint16_t rows, uint16_t cols);
+
+/* Opens a TCP connection inside the guest to 127.0.0.1:port (TCP_OPEN). ops->on_open runs once
+ * it is up; guest->host bytes come to ops->on_data as WIRE_DATA (eof: the guest side shut its
+ * writing half); host->guest bytes are pushed with agent_stream_write() and
+ * agent_stream_finish() half-closes. on_end: AGENT_END_DONE once both directions ended, or
+ * AGENT_END_ERROR with "ECONNREFUSED" / "ETIMEDOUT" (no connection within 5 s) / ... */
+__attribute__((warn_unused_result))
+int agent_tcp_open(struct agent_client *c, uint16_t port, const struct agent_stream_ops *ops,
+                   void *ud, uint32_t *ret_stream);
+
+/* Sends a managed-process request: type is one of WIRE_PROC_START .. WIRE_PROC_WAIT, json its
+ * payload (a JSON object, copied). on_end gets AGENT_END_DONE with end->json (the answer) or
+ * AGENT_END_ERROR. PROC_ATTACH output comes to ops->on_data as WIRE_PROC_OUTPUT (the raw
+ * payload: agent_proc_output_parse()) and WIRE_PROC_GAP (JSON); PROC_INPUT's bytes are pushed
+ * with agent_stream_write() and ended with agent_stream_finish(). -EINVAL for another type or
+ * a payload that is not a JSON object. */
+__attribute__((warn_unused_result))
+int agent_proc_call(struct agent_client *c, uint16_t type, const char *json,
+                    const struct agent_stream_ops *ops, void *ud, uint32_t *ret_stream);
+/* Splits a PROC_OUTPUT payload: 0 with *seq, *which (0 stdout, 1 stderr, 2 pty) and the bytes
+ * (borrowed from p), or -EPROTO when it is shorter than its 9-byte header or which > 2. */
+int agent_proc_output_parse(const uint8_t *p, size_t len, uint64_t *seq, int *which,
+                            const uint8_t **data, size_t *data_len);
+
+/* Where SELF frames (the guest asking to be paused or destroyed) go: action is "pause" or
+ * "delete", reason at most 128 bytes of UTF-8 ("" when none). Both borrowed for the call. A
+ * malformed SELF is counted as a violation and dropped. fn NULL drops them all. */
+typedef void (*agent_self_fn)(void *ud, const char *action, const char *reason);
+void agent_client_set_self_handler(struct agent_client *c, agent_self_fn fn, void *ud);

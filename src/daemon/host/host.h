@@ -330,6 +330,22 @@ int host_vm_file_get(struct host *h, const char *id, const char *path,
                      const struct agent_stream_ops *ops, void *ud, uint32_t *ret_stream);
 /* Returns n held bytes of credit to a stream (after AGENT_DATA_HOLD). -ENOENT, -ESRCH. */
 int host_stream_consumed(struct host *h, const char *id, uint32_t stream, size_t n);
+/* Resizes the terminal of an exec stream started with pty. -ENOENT, -ESRCH, -EINVAL. */
+int host_stream_resize(struct host *h, const char *id, uint32_t stream, uint16_t rows,
+                       uint16_t cols);
+/* Opens a TCP connection to 127.0.0.1:port inside VM id (agent_tcp_open()); bytes go in with
+ * host_stream_write()/host_stream_finish() and come out to ops->on_data. */
+__attribute__((warn_unused_result))
+int host_vm_tcp_open(struct host *h, const char *id, uint16_t port,
+                     const struct agent_stream_ops *ops, void *ud, uint32_t *ret_stream);
+/* A managed-process request to VM id's agent (agent_proc_call()). */
+__attribute__((warn_unused_result))
+int host_vm_proc_call(struct host *h, const char *id, uint16_t type, const char *json,
+                      const struct agent_stream_ops *ops, void *ud, uint32_t *ret_stream);
+/* Where every VM's SELF requests go (the control layer acts on them as the sandbox's owner):
+ * fn(ud, vm id, action, reason), on the loop. NULL drops them. */
+typedef void (*host_self_fn)(void *ud, const char *id, const char *action, const char *reason);
+void host_set_self_handler(struct host *h, host_self_fn fn, void *ud);
 
 /* --- for tests, benchmarks and `hearthd vm run` (the daemon does not use these) --- */
 

@@ -100,3 +100,31 @@ int host_stream_consumed(struct host *h, const char *id, uint32_t stream, size_t
         (void)agent_client_on_writable(vm->agent); /* the WINDOW now; a failure shows on read */
     return (int)queued(vm, r);
 }
+
+/* --- interactive streams (issue 12): placeholders until the agent side lands --- */
+
+int host_stream_resize(struct host *h, const char *id, uint32_t stream, uint16_t rows,
+                       uint16_t cols)
+{
+    (void)h, (void)id, (void)stream, (void)rows, (void)cols;
+    return -ENOSYS;
+}
+
+int host_vm_tcp_open(struct host *h, const char *id, uint16_t port,
+                     const struct agent_stream_ops *ops, void *ud, uint32_t *ret_stream)
+{
+    (void)h, (void)id, (void)port, (void)ops, (void)ud, (void)ret_stream;
+    return -ENOSYS;
+}
+
+int host_vm_proc_call(struct host *h, const char *id, uint16_t type, const char *json,
+                      const struct agent_stream_ops *ops, void *ud, uint32_t *ret_stream)
+{
+    (void)h, (void)id, (void)type, (void)json, (void)ops, (void)ud, (void)ret_stream;
+    return -ENOSYS;
+}
+
+void host_set_self_handler(struct host *h, host_self_fn fn, void *ud)
+{
+    (void)h, (void)fn, (void)ud;
+}
