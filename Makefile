@@ -235,6 +235,7 @@ fuzz_qmp_libs := -ljansson
 fuzz_migsplit_src := src/daemon/host/migsplit.c
 fuzz_netcfg_src := src/agent/netcfg.c src/agent/agent_rtnl.c
 fuzz_netcfg_libs := -ljansson
+fuzz_self_req_src := src/agent/self_req.c
 fuzz_dns_src := src/daemon/net/dns_msg.c
 fuzz_dns_libs := -lldns
 fuzz_http_request_src := src/daemon/http/parser.c src/daemon/http/route.c

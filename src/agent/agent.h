@@ -11,6 +11,7 @@
 
 #include "agent/channel.h"
 #include "agent/netcfg.h"
+#include "agent/self.h"
 #include "agent/stream.h"
 #include "common/buf.h"
 #include "common/wire.h"
@@ -30,9 +31,10 @@ enum agent_role {
     ROLE_STDIN,
     ROLE_STDOUT,
     ROLE_STDERR,
+    ROLE_SELF,     /* the self endpoint's fds (self.c) */
 };
 
-#define AGENT_POLL_MAX (3 + 3 * STREAM_MAX)
+#define AGENT_POLL_MAX (3 + 3 * STREAM_MAX + SELF_POLL_MAX)
 
 /* The fds one loop iteration polls. Streams are named by id, not pointer, because handling one
  * fd may end a stream whose other fds are later in the set. */
@@ -83,6 +85,7 @@ struct agent {
     bool net_pending_set;
     bool neigh_flush_pending;    /* same config, new session: forget the old gateway's MAC */
     struct agent_pollset ps;   /* rebuilt every loop iteration */
+    struct agent_self *self;   /* the in-guest self endpoint (self.c); NULL without memory */
 };
 
 /* Monotonic milliseconds. */

@@ -19,6 +19,7 @@
 #include "agent/agent_files.h"
 #include "agent/power.h"
 #include "agent/proto.h"
+#include "agent/self.h"
 
 #define READ_CHUNK (64u * 1024u)
 /* While no host is connected the virtio port reports POLLHUP without pause, so it cannot be
@@ -187,6 +188,7 @@ static void turn(struct agent *ag)
     struct agent_pollset *ps = &ag->ps;
     ps->n = 0;
     agent_poll_add(ps, ag->sig_fd, POLLIN, 0, ROLE_SIGNAL);
+    self_poll_add(ag, ps, &timeout); /* first: it may queue a SELF the channel must poll for */
     if (ag->ch.connected) {
         /* POLLHUP is reported even for events 0, so a hang-up is seen while throttled. */
         short ev = (short)((agent_out_room(ag) ? POLLIN : 0) | (ag->out.len ? POLLOUT : 0));
@@ -226,6 +228,9 @@ static void turn(struct agent *ag)
             if (channel_accept(&ag->ch) == 0)
                 on_connect(ag);
             break;
+        case ROLE_SELF:
+            self_on_poll(ag, ps->ids[i], re);
+            break;
         default: {
             /* The stream may have ended earlier in this turn: look it up again. */
             struct stream *s = stream_find(&ag->streams, ps->ids[i]);
@@ -257,6 +262,7 @@ int agent_run(const char *spec, bool pid1)
         agent_log("cannot set up signals: %s", strerror(-r));
         goto out_free;
     }
+    self_init(ag);
     if (open_channel(ag, spec) < 0)
         goto out_free;
     if (ag->ch.connected)
@@ -274,6 +280,7 @@ int agent_run(const char *spec, bool pid1)
     }
     ret = 0;
 out_free:
+    self_free(ag);
     proto_abort_all(ag);
     reap(ag);
     channel_close(&ag->ch);
