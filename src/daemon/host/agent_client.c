@@ -69,6 +69,8 @@ struct agent_client {
     bool pong_seen;
     struct agent_client_stats st;
     char last_error[256];
+    agent_self_fn self_fn;           /* SELF frames go here (NULL: dropped) */
+    void *self_ud;
 };
 
 __attribute__((format(printf, 2, 3)))
@@ -435,6 +437,28 @@ static void on_ready(struct agent_client *c, const struct wire_frame *f)
     json_decref(j);
 }
 
+/* SELF {"action":"pause"|"delete","reason":"..."}: the guest asks to be paused or destroyed.
+ * Anything else (a bad action, a reason that is not a string of at most 128 characters, which
+ * the agent never sends) is a violation, dropped. */
+static void on_self(struct agent_client *c, const struct wire_frame *f)
+{
+    json_t *j = f->len <= AGENT_SELF_MAX_PAYLOAD ? parse_obj(f) : NULL;
+    const char *action = json_string_value(json_object_get(j, "action"));
+    json_t *jr = json_object_get(j, "reason");
+    const char *reason = jr ? json_string_value(jr) : "";
+    size_t chars = 0;
+    for (const char *p = reason; p && *p; p++)
+        chars += ((unsigned char)*p & 0xc0) != 0x80;
+    if (!action || (strcmp(action, "pause") != 0 && strcmp(action, "delete") != 0) || !reason ||
+        chars > AGENT_SELF_REASON_CHARS || (jr && strlen(reason) != json_string_length(jr))) {
+        c->st.violations++;
+        note(c, "malformed SELF frame, dropping it");
+    } else if (c->self_fn) {
+        c->self_fn(c->self_ud, action, reason);
+    }
+    json_decref(j);
+}
+
 static void on_channel_frame(struct agent_client *c, const struct wire_frame *f)
 {
     switch (f->type) {
@@ -447,6 +471,9 @@ static void on_channel_frame(struct agent_client *c, const struct wire_frame *f)
     case WIRE_PONG:
         if (f->len == sizeof(c->ping_seq) && memcmp(f->payload, &c->ping_seq, f->len) == 0)
             c->pong_seen = true;
+        break;
+    case WIRE_SELF:
+        on_self(c, f);
         break;
     case WIRE_ERROR:
         c->st.channel_errors++;
@@ -1017,5 +1044,6 @@ int agent_proc_output_parse(const uint8_t *p, size_t len, uint64_t *seq, int *wh
 
 void agent_client_set_self_handler(struct agent_client *c, agent_self_fn fn, void *ud)
 {
-    (void)c, (void)fn, (void)ud;
+    c->self_fn = fn;
+    c->self_ud = ud;
 }

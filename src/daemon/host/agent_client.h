@@ -218,7 +218,9 @@ int agent_proc_output_parse(const uint8_t *p, size_t len, uint64_t *seq, int *wh
                             const uint8_t **data, size_t *data_len);
 
 /* Where SELF frames (the guest asking to be paused or destroyed) go: action is "pause" or
- * "delete", reason at most 128 bytes of UTF-8 ("" when none). Both borrowed for the call. A
- * malformed SELF is counted as a violation and dropped. fn NULL drops them all. */
+ * "delete", reason at most 128 characters of UTF-8 ("" when none). Both borrowed for the call.
+ * A malformed SELF is counted as a violation and dropped. fn NULL drops them all. */
+#define AGENT_SELF_REASON_CHARS 128
+#define AGENT_SELF_MAX_PAYLOAD 4096
 typedef void (*agent_self_fn)(void *ud, const char *action, const char *reason);
 void agent_client_set_self_handler(struct agent_client *c, agent_self_fn fn, void *ud);

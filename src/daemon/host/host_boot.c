@@ -233,6 +233,7 @@ int hvm_agent_attach(struct host_vm *vm, int fd, bool resync, struct herr *e)
     /* ... and the net object: a restored clone gets its own MAC and addresses before READY */
     if (vm->net_json && (r = agent_client_set_net(vm->agent, vm->net_json)) < 0)
         return herr_set(e, r, "vm '%s': invalid net object", vm->id);
+    agent_client_set_self_handler(vm->agent, hvm_on_self, vm);
     vm->ev_agent_r = event_new(vm->h->base, fd, EV_READ | EV_PERSIST, on_agent_readable, vm);
     vm->ev_agent_w = event_new(vm->h->base, fd, EV_WRITE, on_agent_writable, vm);
     if (!vm->ev_agent_r || !vm->ev_agent_w)

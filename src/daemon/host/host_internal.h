@@ -128,6 +128,8 @@ struct host_vm {
                                     refuses a layer whose header QEMU changed */
     char qemu_version[128];      /* restore: the snapshot's; pause: this QEMU's */
     char hostname[64];           /* identity for HELLO; "" for none */
+    int64_t self_last_us;        /* when this VM's last SELF was passed on (monotonic) */
+    uint64_t self_dropped;       /* SELF frames dropped by the rate limit */
     bool nic;                    /* QEMU gets the virtio-net NIC (all but old snapshots) */
     int tap_fd;                  /* our copy of the spec's tap until QEMU has it; -1 */
     char mac[18];                /* the NIC's MAC for QEMU; "" for QEMU's default */
@@ -209,6 +211,8 @@ struct host {
     bool keep_dirs;              /* host_config.keep_run_dirs */
     uint64_t console_max;        /* console.log cap in bytes (console_log.c) */
     struct event *ev_console;    /* owned: the periodic check of every console log */
+    host_self_fn self_fn;        /* host_set_self_handler() */
+    void *self_ud;
 };
 
 /* A background host_snapshot_flatten(): qemu-img info, then qemu-img convert. */
@@ -318,6 +322,10 @@ void hvm_spawn_qemu(struct host_vm *vm);
 /* Wraps fd (taken) as the VM's agent client with its events, hostname and net object; with
  * resync the preamble is queued first. 0 or -errno with e (the caller fails or reports). */
 int hvm_agent_attach(struct host_vm *vm, int fd, bool resync, struct herr *e);
+/* agent_client's SELF handler for vm (host_streams.c): rate-limited to one per HVM_SELF_GAP_MS,
+ * then passed to the host's handler with the VM's id. */
+#define HVM_SELF_GAP_MS 1000
+void hvm_on_self(void *ud, const char *action, const char *reason);
 /* Runs qemu-img for the VM's disk layer over vm->rootfs (of format fmt). */
 void hvm_start_disk(struct host_vm *vm, const char *fmt);
 

@@ -3,6 +3,7 @@
  * credit) on a VM's agent client, with its write event kept in step. */
 #include "daemon/host/host.h"
 #include "daemon/host/host_internal.h"
+#include "common/mono.h"
 
 #include <errno.h>
 
@@ -126,5 +127,22 @@ int host_vm_proc_call(struct host *h, const char *id, uint16_t type, const char 
 
 void host_set_self_handler(struct host *h, host_self_fn fn, void *ud)
 {
-    (void)h, (void)fn, (void)ud;
+    h->self_fn = fn;
+    h->self_ud = ud;
+}
+
+/* A guest's SELF (agent_client's handler of every VM's client, set in hvm_agent_attach(), so
+ * re-adopted and restored VMs have it too). At most one per HVM_SELF_GAP_MS per VM is passed
+ * on: a guest that floods them costs a JSON parse each and nothing more. */
+void hvm_on_self(void *ud, const char *action, const char *reason)
+{
+    struct host_vm *vm = ud;
+    int64_t now = mono_now_us();
+    if (vm->self_last_us && now - vm->self_last_us < HVM_SELF_GAP_MS * 1000LL) {
+        vm->self_dropped++;
+        return;
+    }
+    vm->self_last_us = now;
+    if (vm->h->self_fn)
+        vm->h->self_fn(vm->h->self_ud, vm->id, action, reason);
 }

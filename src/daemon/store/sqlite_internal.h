@@ -202,3 +202,11 @@ int sqlite_member_remove(struct store *st, const char *network_id, const char *s
 int sqlite_member_list(struct store *st, const char *network_id, const char *sandbox_id,
                        struct store_member **ret, size_t *ret_n);
 int sqlite_ips_in_use(struct store *st, struct store_strv *ret);
+
+/* ---- a sandbox's event log (sqlite_events.c) ---- */
+int sqlite_event_append(struct store *st, const char *sandbox_id, const struct store_event *ev,
+                        int64_t *ret_seq);
+int sqlite_event_list(struct store *st, const char *sandbox_id, int64_t after, size_t limit,
+                      struct store_event **ret, size_t *ret_n);
+int sqlite_event_last(struct store *st, const char *sandbox_id, const char *kind,
+                      struct store_event *ret);

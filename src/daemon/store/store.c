@@ -461,6 +461,45 @@ int store_sandbox_purge(struct store *st, int64_t cutoff_ms)
     return st->ops->sb_purge(st, cutoff_ms);
 }
 
+static bool event_ok(const struct store_event *ev)
+{
+    return memchr(ev->kind, 0, sizeof(ev->kind)) && ev->kind[0] &&
+           memchr(ev->actor, 0, sizeof(ev->actor)) && memchr(ev->reason, 0, sizeof(ev->reason)) &&
+           memchr(ev->detail, 0, sizeof(ev->detail));
+}
+
+int store_event_append(struct store *st, const char *sandbox_id, const struct store_event *ev,
+                       int64_t *ret_seq)
+{
+    if (!st || !ev || !event_ok(ev))
+        return -EINVAL;
+    if (!lookup_key_ok(sandbox_id, STORE_ID_SIZE))
+        return -ENOENT;
+    return st->ops->event_append(st, sandbox_id, ev, ret_seq);
+}
+
+int store_event_list(struct store *st, const char *sandbox_id, int64_t after, size_t limit,
+                     struct store_event **ret, size_t *ret_n)
+{
+    *ret = NULL;
+    *ret_n = 0;
+    if (!st || limit < 1 || limit > STORE_EVENTS_KEEP || after < 0)
+        return -EINVAL;
+    if (!lookup_key_ok(sandbox_id, STORE_ID_SIZE))
+        return 0;
+    return st->ops->event_list(st, sandbox_id, after, limit, ret, ret_n);
+}
+
+int store_event_last(struct store *st, const char *sandbox_id, const char *kind,
+                     struct store_event *ret)
+{
+    if (!st || !kind || !ret)
+        return -EINVAL;
+    if (!lookup_key_ok(sandbox_id, STORE_ID_SIZE))
+        return -ENOENT;
+    return st->ops->event_last(st, sandbox_id, kind, ret);
+}
+
 int store_snapshot_refs(struct store *st, const char *dir, uint64_t *ret_n)
 {
     if (!st || !dir || !*dir || !ret_n)

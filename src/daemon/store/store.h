@@ -349,6 +349,36 @@ int store_snapshot_refs(struct store *st, const char *dir, uint64_t *ret_n);
 __attribute__((warn_unused_result))
 int store_sandbox_purge(struct store *st, int64_t cutoff_ms);
 
+/* ---- a sandbox's event log (migration 0005, docs/store.md) ---- */
+
+#define STORE_EVENTS_KEEP 256        /* newest events kept per sandbox */
+#define STORE_EVENT_REASON_SIZE 520  /* 128 characters of UTF-8 and the NUL */
+
+struct store_event {
+    int64_t seq;                     /* per sandbox, from 1, increasing */
+    int64_t at;                      /* Unix ms */
+    char kind[24];                   /* "created", "paused", "self_request", ... */
+    char actor[24];                  /* "api", "auto_pause", "self", "hearthd", or "" */
+    char reason[STORE_EVENT_REASON_SIZE];
+    char detail[256];                /* one line: an error, the fork's other side, ... */
+};
+
+/* Appends ev (its seq is ignored) to sandbox_id's log with the next seq (in *ret_seq, may be
+ * NULL) and drops what falls out of the newest STORE_EVENTS_KEEP. 0, -ENOENT (no such
+ * sandbox), -EINVAL (a field too long or not text), or -errno. */
+__attribute__((warn_unused_result))
+int store_event_append(struct store *st, const char *sandbox_id, const struct store_event *ev,
+                       int64_t *ret_seq);
+/* At most limit (1..STORE_EVENTS_KEEP) events of sandbox_id with seq > after, oldest first, in
+ * a new array (*ret, free it; NULL when none). 0 or -errno. The caller checked ownership. */
+__attribute__((warn_unused_result))
+int store_event_list(struct store *st, const char *sandbox_id, int64_t after, size_t limit,
+                     struct store_event **ret, size_t *ret_n);
+/* The newest event of kind: 0, -ENOENT (none) or -errno. */
+__attribute__((warn_unused_result))
+int store_event_last(struct store *st, const char *sandbox_id, const char *kind,
+                     struct store_event *ret);
+
 /* ---- private networks (docs/api.md §3.8, migration 0003) ---- */
 
 #define STORE_SUBNET_SIZE 20  /* "255.255.255.0/24" */

@@ -63,6 +63,13 @@ struct store_ops {
     int (*member_list)(struct store *st, const char *network_id, const char *sandbox_id,
                        struct store_member **ret, size_t *ret_n);
     int (*ips_in_use)(struct store *st, struct store_strv *ret);
+    /* a sandbox's event log */
+    int (*event_append)(struct store *st, const char *sandbox_id, const struct store_event *ev,
+                        int64_t *ret_seq);
+    int (*event_list)(struct store *st, const char *sandbox_id, int64_t after, size_t limit,
+                      struct store_event **ret, size_t *ret_n);
+    int (*event_last)(struct store *st, const char *sandbox_id, const char *kind,
+                      struct store_event *ret);
 };
 
 /* The head every backend's handle embeds first. */
