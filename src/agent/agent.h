@@ -11,7 +11,6 @@
 
 #include "agent/channel.h"
 #include "agent/netcfg.h"
-#include "agent/self.h"
 #include "agent/stream.h"
 #include "common/buf.h"
 #include "common/wire.h"
@@ -34,7 +33,11 @@ enum agent_role {
     ROLE_SELF,     /* the self endpoint's fds (self.c) */
 };
 
-#define AGENT_POLL_MAX (3 + 3 * STREAM_MAX + SELF_POLL_MAX)
+/* the self endpoint's fds (self.c checks its own count against this) */
+#define AGENT_SELF_POLL_MAX 10
+#define AGENT_POLL_MAX (3 + 3 * STREAM_MAX + AGENT_SELF_POLL_MAX)
+
+struct agent_self;
 
 /* The fds one loop iteration polls. Streams are named by id, not pointer, because handling one
  * fd may end a stream whose other fds are later in the set. */

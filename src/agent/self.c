@@ -21,6 +21,8 @@
 #include "agent/agent.h"
 #include "agent/self_req.h"
 
+_Static_assert(SELF_POLL_MAX <= AGENT_SELF_POLL_MAX, "agent.h must poll every self fd");
+
 #define HEAD_TIMEOUT_MS 5000u
 #define DRAIN_TIMEOUT_MS 1000u
 #define DRAIN_MAX (64u * 1024u)

@@ -30,6 +30,7 @@
 #include "daemon/ctl/lifecycle.h"
 #include "daemon/ctl/netplane.h"
 #include "daemon/ctl/reconcile.h"
+#include "daemon/ctl/sandbox_self.h"
 #include "daemon/ctl/service.h"
 #include "daemon/ctl/usage.h"
 #include "daemon/api/jsend.h"
@@ -443,6 +444,7 @@ static int serve_run(struct hd_ctx *hd)
     hd->ctl.base = hd->base;
     if (start_host(hd) < 0)
         return EXIT_HEARTHD;
+    ctl_self_start(&hd->ctl); /* the guests' own pause and delete requests */
     start_net(hd);
     if (ctl_idle_start(&hd->ctl) < 0)
         return EXIT_HEARTHD;

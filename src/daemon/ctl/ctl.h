@@ -17,6 +17,7 @@ struct event_base;
 struct ctl_golden;
 struct ctl_idle;
 struct ctl_net;
+struct ctl_events;
 
 /* Operator settings the control layer needs (copied from the daemon config by cmd_serve.c). */
 struct ctl_settings {
@@ -52,6 +53,7 @@ struct ctl {
     struct ctl_golden *goldens;     /* golden snapshots being built (golden.c) */
     struct ctl_idle *idle;          /* auto-pause bookkeeping (idle.c) */
     struct ctl_net *net;            /* networking (netplane.c); NULL: not started */
+    struct ctl_events *events;      /* event-log causes and settle listeners (events.c) */
     ctl_fs_space_fn fs_space;       /* NULL: statvfs(3); tests inject a full disk */
 };
 

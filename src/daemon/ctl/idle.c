@@ -14,6 +14,7 @@
 
 #include "common/timefmt.h"
 #include "daemon/ctl/ctl.h"
+#include "daemon/ctl/events.h"
 #include "daemon/ctl/sandbox_ops.h"
 #include "daemon/log.h"
 #include "daemon/store/store.h"
@@ -109,6 +110,7 @@ static void on_idle_timer(evutil_socket_t fd, short what, void *arg)
             !ctx->draining) {
             log_info(NULL, "sandbox idle: auto-pause", "{s:s,s:I}", "sandbox", e->id,
                      "idle_s", (json_int_t)((now - e->last_ms) / 1000));
+            ctl_event_cause(ctx, e->id, CTL_ACTOR_AUTO_PAUSE, NULL);
             (void)ctl_sandbox_pause_start(ctx, e->id, NULL);
             drop = true;
         }

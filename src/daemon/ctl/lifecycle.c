@@ -11,6 +11,7 @@
 
 #include "common/timefmt.h"
 #include "daemon/ctl/ctl.h"
+#include "daemon/ctl/events.h"
 #include "daemon/ctl/sandbox_ops.h"
 #include "daemon/host/host.h"
 #include "daemon/log.h"
@@ -38,6 +39,8 @@ void ctl_on_vm_exit(void *ud, const char *id, const struct host_exit *ex)
     struct store_transition t = { .from = STORE_RUNNING, .to = STORE_FAILED,
                                   .intent = STORE_STATE_NONE, .now_ms = timefmt_now_ms() };
     r = store_sandbox_transition(ctx->store, id, &t, NULL);
+    if (r == 0)
+        ctl_event_settled(ctx, id, STORE_RUNNING, STORE_FAILED, t.now_ms, ex->reason);
     if (r < 0) {
         log_warn(NULL, "vm exited but the sandbox changed state meanwhile", "{s:s,s:s,s:s}",
                  "sandbox", id, "reason", ex->reason, "err", strerror(-r));

@@ -18,12 +18,14 @@
 
 #include "common/timefmt.h"
 #include "daemon/ctl/ctl.h"
+#include "daemon/ctl/events.h"
 #include "daemon/host/host.h"
 #include "daemon/host/snapshot.h"
 #include "daemon/log.h"
 #include "daemon/store/store.h"
 
 struct rc {
+    struct ctl *c;
     struct store *st;
     struct host *h;
     const char *host_id;
@@ -56,6 +58,8 @@ static void settle(struct rc *rc, const char *id, enum store_state from, enum st
     struct store_transition t = { .from = from, .to = to, .intent = STORE_STATE_NONE,
                                   .now_ms = timefmt_now_ms() };
     int r = store_sandbox_transition(rc->st, id, &t, NULL);
+    if (r == 0)
+        ctl_event_settled(rc->c, id, from, to, t.now_ms, "settled at start-up");
     if (r < 0)
         log_error(NULL, "reconcile: cannot record state", "{s:s,s:s,s:s,s:s}", "sandbox", id,
                   "from", store_state_to_string(from), "to", store_state_to_string(to), "err",
@@ -184,7 +188,7 @@ int reconcile_run(struct ctl *c)
     struct store *st = c->store;
     struct host *h = c->host;
     struct event_base *base = c->base;
-    struct rc rc = { .st = st, .h = h, .host_id = c->set.host_id };
+    struct rc rc = { .c = c, .st = st, .h = h, .host_id = c->set.host_id };
     struct store_sandbox *rows = NULL;
     size_t n = 0;
     int r = store_sandbox_list_unsettled(st, NULL, &rows, &n);

@@ -18,6 +18,7 @@
 #include "common/timefmt.h"
 #include "daemon/ctl/catalog.h"
 #include "daemon/ctl/ctl.h"
+#include "daemon/ctl/events.h"
 #include "daemon/ctl/golden.h"
 #include "daemon/ctl/guest.h"
 #include "daemon/ctl/idle.h"
@@ -88,6 +89,8 @@ static void create_fail(struct create_op *w, const char *msg, bool vm_left)
     struct store_transition t = { .from = STORE_CREATING, .to = STORE_FAILED,
                                   .intent = STORE_STATE_NONE, .now_ms = timefmt_now_ms() };
     int r = store_sandbox_transition(ctx->store, w->id, &t, NULL);
+    if (r == 0)
+        ctl_event_settled(ctx, w->id, STORE_CREATING, STORE_FAILED, t.now_ms, msg);
     log_error(w->req_id, "sandbox create failed", "{s:s,s:s}", "sandbox", w->id, "err", msg);
     if (r == 0 && vm_left)
         ctl_sandbox_destroy_vm(ctx, w->id, w->req_id);
@@ -111,6 +114,8 @@ static void create_succeed(struct create_op *w)
     struct store_transition t = { .from = STORE_CREATING, .to = STORE_RUNNING,
                                   .intent = STORE_STATE_NONE, .now_ms = timefmt_now_ms() };
     int r = store_sandbox_transition(ctx->store, w->id, &t, &sb);
+    if (r == 0)
+        ctl_event_settled(ctx, w->id, STORE_CREATING, STORE_RUNNING, t.now_ms, NULL);
     if (r == -ESTALE) {
         store_sandbox_release(&sb);
         create_deleted(w);

@@ -13,6 +13,7 @@
 #include "common/crashpt.h"
 #include "common/timefmt.h"
 #include "daemon/ctl/ctl.h"
+#include "daemon/ctl/events.h"
 #include "daemon/ctl/netplane.h"
 #include "daemon/ctl/sandbox_row.h"
 #include "daemon/ctl/snapdir.h"
@@ -53,6 +54,8 @@ static void on_host_destroyed(void *ud, const char *id, const struct host_result
         struct store_transition t = { .from = STORE_DESTROYING, .to = STORE_DESTROYED,
                                       .intent = STORE_STATE_NONE, .now_ms = timefmt_now_ms() };
         int r = store_sandbox_transition(w->ctx->store, w->id, &t, NULL);
+        if (r == 0)
+            ctl_event_settled(w->ctx, w->id, STORE_DESTROYING, STORE_DESTROYED, t.now_ms, NULL);
         if (r < 0 && r != -ESTALE)
             log_error(w->req_id, "cannot record destroyed", "{s:s,s:s}", "sandbox", w->id,
                       "err", strerror(-r));
@@ -105,7 +108,10 @@ int ctl_sandbox_destroy(struct ctl *ctx, const struct ctl_caller *who, const cha
         t.to = via_host ? STORE_DESTROYING : STORE_DESTROYED;
         if (via_host)
             t.intent = STORE_DESTROYED;
+        ctl_event_cause(ctx, id, who->actor ? who->actor : CTL_ACTOR_API, who->reason);
         r = store_sandbox_transition(ctx->store, id, &t, NULL);
+        if (r == 0)
+            ctl_event_settled(ctx, id, s, t.to, t.now_ms, NULL);
         if (r == -ESTALE)
             continue;
         if (r == -ENOENT)

@@ -16,6 +16,7 @@
 #include "common/mono.h"
 #include "common/timefmt.h"
 #include "daemon/ctl/ctl.h"
+#include "daemon/ctl/events.h"
 #include "daemon/ctl/netplane.h"
 #include "daemon/ctl/quota.h"
 #include "daemon/ctl/restore.h"
@@ -170,10 +171,14 @@ static void fork_now(struct ctl_fork *op, const struct store_sandbox *src)
     log_info(op->req_id, "sandbox fork", "{s:s,s:s,s:b}", "sandbox", child.id, "source",
              src->id, "start_paused", fr->start_paused);
     crashpt("fork-after-insert"); /* the child row forking, sharing the source's snapshot */
+    ctl_event_add(ctx, src->id, "forked", CTL_ACTOR_API, NULL, child.id);
+    ctl_event_add(ctx, child.id, "forked", CTL_ACTOR_API, NULL, src->id);
     if (fr->start_paused) {
         struct store_transition t = { .from = STORE_FORKING, .to = STORE_PAUSED,
                                       .intent = STORE_STATE_NONE, .now_ms = timefmt_now_ms() };
         r = store_sandbox_transition(ctx->store, child.id, &t, NULL);
+        if (r == 0)
+            ctl_event_settled(ctx, child.id, STORE_FORKING, STORE_PAUSED, t.now_ms, NULL);
         if (r < 0 && r != -ESTALE) {
             ctl_error_internal(&e, "fork", r);
             goto fail;

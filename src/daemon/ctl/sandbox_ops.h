@@ -24,6 +24,8 @@ struct ctl_caller {
     const char *user_id;
     const char *key_id;
     const char *req_id;      /* for the log; may be NULL */
+    const char *actor;       /* who asks, for the event log (events.h): NULL is "api" */
+    const char *reason;      /* why, for the event log; may be NULL */
 };
 
 /* How an asynchronous operation ended: e->code CTL_OK with the sandbox's row (borrowed for

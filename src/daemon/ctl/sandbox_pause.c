@@ -14,6 +14,7 @@
 #include "common/crashpt.h"
 #include "common/timefmt.h"
 #include "daemon/ctl/ctl.h"
+#include "daemon/ctl/events.h"
 #include "daemon/ctl/netplane.h"
 #include "daemon/ctl/sandbox_row.h"
 #include "daemon/ctl/snapdir.h"
@@ -117,6 +118,7 @@ int ctl_sandbox_pause_start(struct ctl *ctx, const char *id, const char *req_id)
         free(op);
         return r == -EBUSY ? -ESTALE : r;
     }
+    ctl_event_settled(ctx, id, STORE_RUNNING, STORE_PAUSING, t.now_ms, NULL);
     /* recorded first, so a restart after a crash mid-pause finds the snapshot (reconcile) */
     ctl_row_set_snapshot_dir(ctx, id, STORE_PAUSING, op->dir, req_id);
     log_info(req_id, "sandbox pause", "{s:s}", "sandbox", id);
@@ -138,6 +140,7 @@ int ctl_sandbox_pause(struct ctl *ctx, const struct ctl_caller *who, const char 
     r = ctl_space_check(ctx, who->req_id, "pause", 0, e);
     if (r < 0)
         return r;
+    ctl_event_cause(ctx, id, who->actor ? who->actor : CTL_ACTOR_API, who->reason);
     r = ctl_sandbox_pause_start(ctx, id, who->req_id);
     if (r < 0 && r != -ESTALE) /* raced with another transition: report where it is */
         return ctl_error_internal(e, "pause", r);

@@ -18,6 +18,7 @@
 #include "common/mono.h"
 #include "common/timefmt.h"
 #include "daemon/ctl/ctl.h"
+#include "daemon/ctl/events.h"
 #include "daemon/ctl/guest.h"
 #include "daemon/ctl/idle.h"
 #include "daemon/ctl/netplane.h"
@@ -126,6 +127,8 @@ static void on_restored(void *ud, const char *id, const struct host_result *res)
         struct store_transition t = { .from = STORE_RESUMING, .to = STORE_RUNNING,
                                       .intent = STORE_STATE_NONE, .now_ms = timefmt_now_ms() };
         r = store_sandbox_transition(ctx->store, id, &t, NULL);
+        if (r == 0)
+            ctl_event_settled(ctx, id, STORE_RESUMING, STORE_RUNNING, t.now_ms, NULL);
     }
     if (r < 0) {
         /* deleted meanwhile (the delete tears the VM down) or the store failed */
@@ -265,6 +268,7 @@ int ctl_sandbox_resume(struct ctl *ctx, const struct ctl_caller *who, const char
     r = ctl_quota_host_vm(ctx, e);
     if (r < 0)
         return r;
+    ctl_event_cause(ctx, id, who->actor ? who->actor : CTL_ACTOR_API, who->reason);
     r = ctl_restore_start(ctx, id, s, who->req_id, NULL, 0, NULL, NULL);
     if (r < 0 && r != -ESTALE)
         return ctl_error_internal(e, "resume", r);

@@ -9,6 +9,7 @@
 
 #include "common/timefmt.h"
 #include "daemon/ctl/ctl.h"
+#include "daemon/ctl/events.h"
 #include "daemon/ctl/sandbox_check.h"
 #include "daemon/log.h"
 
@@ -74,6 +75,8 @@ void ctl_row_settle(struct ctl *c, const char *id, enum store_state from, enum s
     struct store_transition t = { .from = from, .to = to, .intent = intent,
                                   .now_ms = timefmt_now_ms() };
     int r = store_sandbox_transition(c->store, id, &t, NULL);
+    if (r == 0)
+        ctl_event_settled(c, id, from, to, t.now_ms, NULL);
     if (r < 0 && r != -ESTALE)
         log_error(req_id, "cannot record sandbox state", "{s:s,s:s,s:s,s:s}", "sandbox", id,
                   "from", store_state_to_string(from), "to", store_state_to_string(to), "err",

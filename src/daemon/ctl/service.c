@@ -4,6 +4,7 @@
 #include "daemon/ctl/service.h"
 
 #include "daemon/ctl/ctl.h"
+#include "daemon/ctl/events.h"
 #include "daemon/ctl/golden.h"
 #include "daemon/ctl/idle.h"
 #include "daemon/ctl/netplane.h"
@@ -18,4 +19,5 @@ void ctl_service_release(struct ctl *c)
 {
     ctl_golden_release(c);
     ctl_idle_release(c);
+    ctl_events_release(c);
 }

@@ -15,6 +15,7 @@
 #include "common/mono.h"
 #include "common/timefmt.h"
 #include "daemon/ctl/ctl.h"
+#include "daemon/ctl/events.h"
 #include "daemon/ctl/sandbox_ops.h"
 #include "daemon/ctl/sandbox_row.h"
 #include "daemon/host/host.h"
@@ -298,38 +299,41 @@ static enum store_state target_state(enum ctl_usage_op op)
 
 static void watch_arm(struct ctl_usage *u)
 {
-    struct timeval tv = { .tv_usec = CTL_USAGE_WATCH_MS * 1000 };
+    struct timeval tv = { .tv_sec = CTL_USAGE_WATCH_EXPIRE_S };
     if (u->nw && u->watch_timer && !evtimer_pending(u->watch_timer, NULL))
         (void)evtimer_add(u->watch_timer, &tv);
 }
 
-/* Whether watch w is over (measured, or dropped). */
-static bool watch_check(struct ctl_usage *u, const struct watch *w, int64_t now_ms)
+/* The control layer's report of a settle (events.h): the watch of id's operation ends here,
+ * at the settle's own time, a success when the row reached the operation's target. A row that
+ * moved on to something else first (a resume cut short by a destroy) failed. */
+static void on_settle(void *ud, const char *id, enum store_state from, enum store_state to,
+                      int64_t at_ms)
 {
-    struct store_sandbox sb;
-    store_sandbox_init(&sb);
-    int r = store_sandbox_get(u->c->store, NULL, w->id, &sb);
-    bool over = true;
-    if (r == 0 && sb.status == moving_state(w->op)) {
-        over = now_ms - w->start_ms > CTL_USAGE_WATCH_MAX_S * 1000LL;
-    } else if (r == 0) {
-        int64_t end = sb.updated_at > w->start_ms ? sb.updated_at : now_ms;
-        ctl_usage_op_done(u, w->op, (double)(end - w->start_ms) / 1000.0,
-                          sb.status == target_state(w->op));
-    } else if (r != -ENOENT) {
-        over = false; /* a store hiccup: try again */
+    struct ctl_usage *u = ud;
+    size_t k = 0;
+    for (size_t i = 0; i < u->nw; i++) {
+        struct watch *w = &u->w[i];
+        if (from == moving_state(w->op) && strcmp(w->id, id) == 0) {
+            int64_t end = at_ms > w->start_ms ? at_ms : w->start_ms;
+            ctl_usage_op_done(u, w->op, (double)(end - w->start_ms) / 1000.0,
+                              to == target_state(w->op));
+            continue;
+        }
+        u->w[k++] = *w;
     }
-    store_sandbox_release(&sb);
-    return over;
+    u->nw = k;
 }
 
+/* Only a watch whose settle never came (a crash of the operation's own bookkeeping) is left
+ * here: dropped unmeasured after CTL_USAGE_WATCH_MAX_S. */
 static void on_watch_tick(evutil_socket_t fd, short what, void *ud)
 {
     struct ctl_usage *u = ud;
     int64_t now = timefmt_now_ms();
     size_t k = 0;
     for (size_t i = 0; i < u->nw; i++)
-        if (!watch_check(u, &u->w[i], now))
+        if (now - u->w[i].start_ms <= CTL_USAGE_WATCH_MAX_S * 1000LL)
             u->w[k++] = u->w[i];
     u->nw = k;
     watch_arm(u);
@@ -374,6 +378,10 @@ int ctl_usage_new(struct ctl *c, struct ctl_usage **ret)
     if (!u)
         return -ENOMEM;
     u->c = c;
+    if (ctl_events_listen(c, on_settle, u) < 0) {
+        free(u);
+        return -ENOMEM;
+    }
     if (c->base) {
         u->watch_timer = event_new(c->base, -1, 0, on_watch_tick, u);
         u->timer = event_new(c->base, -1, EV_PERSIST, on_tick, u);
@@ -391,6 +399,7 @@ void ctl_usage_free(struct ctl_usage *u)
 {
     if (!u)
         return;
+    ctl_events_unlisten(u->c, u);
     if (u->timer)
         event_free(u->timer);
     if (u->watch_timer)

@@ -92,16 +92,17 @@ enum ctl_usage_op {
 };
 #define CTL_USAGE_LIFECYCLE_OPS (CTL_USAGE_OP_DESTROY + 1)
 #define CTL_USAGE_MAX_WATCHES 1024
-#define CTL_USAGE_WATCH_MS 100      /* how often watched rows are read while any is pending */
+#define CTL_USAGE_WATCH_EXPIRE_S 60 /* how often watches are checked for CTL_USAGE_WATCH_MAX_S */
 #define CTL_USAGE_WATCH_MAX_S 900   /* a transition not settled by then is dropped unmeasured */
 
 /* One finished operation of a known duration (create and fork: the request held until the
  * sandbox ran). ok false counts a failure. */
 void ctl_usage_op_done(struct ctl_usage *u, enum ctl_usage_op op, double seconds, bool ok);
 /* An operation accepted at start_ms (wall clock) whose row moves on asynchronously (pause,
- * resume, destroy): when sandbox id is in op's transitional state, it is read every
- * CTL_USAGE_WATCH_MS until it settles; the duration is the row's settle time (updated_at)
- * minus start_ms, a failure when it settles anywhere but op's target state. */
+ * resume, destroy): when sandbox id is still in op's transitional state, the control layer's
+ * report of its settle (events.h) ends the watch: the duration is the settle's time minus
+ * start_ms, a failure when it settles anywhere but op's target state. One that settled before
+ * the request finished is measured at once from the row (its updated_at). */
 void ctl_usage_watch(struct ctl_usage *u, enum ctl_usage_op op, const char *id,
                      int64_t start_ms);
 /* Counts an exec (hearth_exec_total{mode}). */

@@ -13,6 +13,7 @@
 #include "../store/fixture.h"
 #include "common/buf.h"
 #include "daemon/ctl/ctl.h"
+#include "daemon/ctl/events.h"
 #include "daemon/ctl/sandbox_ops.h"
 #include "daemon/ctl/usage.h"
 #include "common/timefmt.h"
@@ -47,6 +48,7 @@ static bool ufx_open(struct ufx *f)
 static void ufx_close(struct ufx *f)
 {
     ctl_usage_free(f->u);
+    ctl_events_release(&f->ctl);
     event_base_free(f->base);
     fx_close(&f->fx);
 }
@@ -193,9 +195,11 @@ TEST(sandbox_metrics_ownership)
     ufx_close(&f);
 }
 
-/* A pause watched from its start: the duration is the row's settle time minus the start; a
- * resume that settles back in error is a failure; a watch on a row not in transition is no
- * operation at all. */
+/* A pause watched from its start: the duration is the settle's time (as the control layer
+ * reports it, events.h) minus the start; a resume that settles back in error is a failure; a
+ * watch on a row not in transition is no operation at all; a resume that settled running is a
+ * success even when the row is destroying by the time anyone looks (the CI flake of
+ * tests/api/test_usage.c running_vm_metrics). */
 TEST(lifecycle_watch)
 {
     struct ufx f;
@@ -222,9 +226,24 @@ TEST(lifecycle_watch)
     t = (struct store_transition){ .from = STORE_PAUSING, .to = STORE_PAUSED,
                                    .intent = STORE_STATE_NONE, .now_ms = start + 250 };
     CHECK_EQ(store_sandbox_transition(f.fx.st, a1, &t, NULL), 0);
+    ctl_event_settled(&f.ctl, a1, STORE_PAUSING, STORE_PAUSED, start + 250, NULL);
     t = (struct store_transition){ .from = STORE_RESUMING, .to = STORE_ERROR,
                                    .intent = STORE_STATE_NONE, .now_ms = start + 100 };
     CHECK_EQ(store_sandbox_transition(f.fx.st, a2, &t, NULL), 0);
+    ctl_event_settled(&f.ctl, a2, STORE_RESUMING, STORE_ERROR, start + 100, NULL);
+    /* a3: resumed (settled running at +50), then at once destroying */
+    t = (struct store_transition){ .from = STORE_PAUSED, .to = STORE_RESUMING,
+                                   .intent = STORE_RUNNING, .now_ms = start };
+    CHECK_EQ(store_sandbox_transition(f.fx.st, a3, &t, NULL), 0);
+    ctl_usage_watch(f.u, CTL_USAGE_OP_RESUME, a3, start);
+    t = (struct store_transition){ .from = STORE_RESUMING, .to = STORE_RUNNING,
+                                   .intent = STORE_STATE_NONE, .now_ms = start + 50 };
+    CHECK_EQ(store_sandbox_transition(f.fx.st, a3, &t, NULL), 0);
+    ctl_event_settled(&f.ctl, a3, STORE_RESUMING, STORE_RUNNING, start + 50, NULL);
+    t = (struct store_transition){ .from = STORE_RUNNING, .to = STORE_DESTROYING,
+                                   .intent = STORE_DESTROYED, .now_ms = start + 60 };
+    CHECK_EQ(store_sandbox_transition(f.fx.st, a3, &t, NULL), 0);
+    ctl_event_settled(&f.ctl, a3, STORE_RUNNING, STORE_DESTROYING, start + 60, NULL);
     struct timeval tv = { .tv_usec = 400 * 1000 };
     event_base_loopexit(f.base, &tv);
     event_base_dispatch(f.base);
@@ -237,7 +256,7 @@ TEST(lifecycle_watch)
                                    "le=\"0.25\"} 1\n"));
     CHECK(has(&b, "hearth_lifecycle_duration_seconds_sum{op=\"pause\"} "
                                    "0.250000\n"));
-    CHECK(has(&b, "hearth_lifecycle_duration_seconds_count{op=\"resume\"} 0\n"));
+    CHECK(has(&b, "hearth_lifecycle_duration_seconds_count{op=\"resume\"} 1\n"));
     CHECK(has(&b, "hearth_lifecycle_failures_total{op=\"resume\"} 1\n"));
     buf_release(&b);
     /* known durations: a failure counts apart, a negative one as zero */

@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: MIT */
+/* events.c: the sandbox event log's writer and the settle listeners (events.h). The cause of
+ * a transition (who, why) is kept in memory from the request to its settle, in a bounded table:
+ * when it is full the oldest cause is forgotten and that event names no actor. */
+#include "daemon/ctl/events.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/timefmt.h"
+#include "common/utf8.h"
+#include "daemon/ctl/ctl.h"
+#include "daemon/log.h"
+
+struct cause {
+    char id[STORE_ID_SIZE];
+    char actor[24];
+    char reason[STORE_EVENT_REASON_SIZE];
+    uint64_t order;
+};
+
+struct ctl_events {
+    struct { ctl_settle_fn fn; void *ud; } l[CTL_EVENT_LISTENERS];
+    struct cause cause[CTL_EVENT_CAUSES];
+    uint64_t next_order;
+};
+
+static struct ctl_events *events(struct ctl *c)
+{
+    if (!c->events)
+        c->events = calloc(1, sizeof(*c->events));
+    return c->events;
+}
+
+int ctl_events_listen(struct ctl *c, ctl_settle_fn fn, void *ud)
+{
+    struct ctl_events *ev = events(c);
+    if (!ev)
+        return -ENOMEM;
+    for (size_t i = 0; i < CTL_EVENT_LISTENERS; i++) {
+        if (!ev->l[i].fn) {
+            ev->l[i].fn = fn;
+            ev->l[i].ud = ud;
+            return 0;
+        }
+    }
+    return -ENOSPC;
+}
+
+void ctl_events_unlisten(struct ctl *c, void *ud)
+{
+    for (size_t i = 0; c->events && i < CTL_EVENT_LISTENERS; i++)
+        if (c->events->l[i].ud == ud)
+            c->events->l[i].fn = NULL;
+}
+
+void ctl_event_cause(struct ctl *c, const char *id, const char *actor, const char *reason)
+{
+    struct ctl_events *ev = events(c);
+    if (!ev || !id)
+        return;
+    struct cause *slot = NULL;
+    for (size_t i = 0; i < CTL_EVENT_CAUSES && !slot; i++)
+        if (strcmp(ev->cause[i].id, id) == 0)
+            slot = &ev->cause[i];
+    for (size_t i = 0; i < CTL_EVENT_CAUSES && !slot; i++)
+        if (!ev->cause[i].id[0])
+            slot = &ev->cause[i];
+    if (!slot) { /* full: the oldest cause is forgotten */
+        slot = &ev->cause[0];
+        for (size_t i = 1; i < CTL_EVENT_CAUSES; i++)
+            if (ev->cause[i].order < slot->order)
+                slot = &ev->cause[i];
+    }
+    snprintf(slot->id, sizeof(slot->id), "%s", id);
+    snprintf(slot->actor, sizeof(slot->actor), "%s", actor ? actor : "");
+    snprintf(slot->reason, sizeof(slot->reason), "%s", reason ? reason : "");
+    utf8_cut_partial(slot->reason);
+    slot->order = ++ev->next_order;
+}
+
+/* Takes id's cause out of the table into actor and reason ("" when none). */
+static void take_cause(struct ctl *c, const char *id, char *actor, size_t actor_size,
+                       char *reason, size_t reason_size)
+{
+    actor[0] = reason[0] = 0;
+    for (size_t i = 0; c->events && i < CTL_EVENT_CAUSES; i++) {
+        struct cause *k = &c->events->cause[i];
+        if (k->id[0] && strcmp(k->id, id) == 0) {
+            snprintf(actor, actor_size, "%s", k->actor);
+            snprintf(reason, reason_size, "%s", k->reason);
+            memset(k, 0, sizeof(*k));
+            return;
+        }
+    }
+}
+
+static void append(struct ctl *c, const char *id, const char *kind, const char *actor,
+                   const char *reason, const char *detail, int64_t at_ms)
+{
+    struct store_event e = { .at = at_ms };
+    snprintf(e.kind, sizeof(e.kind), "%s", kind);
+    snprintf(e.actor, sizeof(e.actor), "%s", actor ? actor : "");
+    snprintf(e.reason, sizeof(e.reason), "%s", reason ? reason : "");
+    snprintf(e.detail, sizeof(e.detail), "%s", detail ? detail : "");
+    utf8_cut_partial(e.reason);
+    utf8_cut_partial(e.detail);
+    int r = store_event_append(c->store, id, &e, NULL);
+    if (r < 0 && r != -ENOENT)
+        log_warn(NULL, "cannot record sandbox event", "{s:s,s:s,s:s}", "sandbox", id, "event",
+                 kind, "err", strerror(-r));
+}
+
+/* The event a settle from → to is, or NULL for none (a move into a transitional state, whose
+ * own settle follows). */
+static const char *settle_kind(enum store_state from, enum store_state to)
+{
+    switch (to) {
+    case STORE_RUNNING:
+        return from == STORE_CREATING   ? "created"
+               : from == STORE_RESUMING ? "resumed"
+               : from == STORE_FORKING  ? "started"
+               : from == STORE_PAUSING  ? "pause_failed"
+                                        : "running";
+    case STORE_PAUSED:
+        return from == STORE_PAUSING ? "paused" : from == STORE_FORKING ? "created" : "paused";
+    case STORE_DESTROYED:
+        return "destroyed";
+    case STORE_FAILED:
+        return from == STORE_CREATING || from == STORE_FORKING ? "create_failed" : "failed";
+    case STORE_ERROR:
+        return from == STORE_RESUMING ? "resume_failed" : "error";
+    default:
+        return NULL;
+    }
+}
+
+void ctl_event_settled(struct ctl *c, const char *id, enum store_state from, enum store_state to,
+                       int64_t at_ms, const char *detail)
+{
+    const char *kind = settle_kind(from, to);
+    if (kind) {
+        char actor[24], reason[STORE_EVENT_REASON_SIZE];
+        take_cause(c, id, actor, sizeof(actor), reason, sizeof(reason));
+        /* what no one asked for (a VM that died, a failed pause) is hearthd's own doing */
+        if (!actor[0] && (to == STORE_FAILED || to == STORE_ERROR || from == STORE_PAUSING))
+            snprintf(actor, sizeof(actor), "%s", CTL_ACTOR_HEARTHD);
+        append(c, id, kind, actor, reason, detail, at_ms);
+    }
+    for (size_t i = 0; c->events && i < CTL_EVENT_LISTENERS; i++)
+        if (c->events->l[i].fn)
+            c->events->l[i].fn(c->events->l[i].ud, id, from, to, at_ms);
+}
+
+void ctl_event_add(struct ctl *c, const char *id, const char *kind, const char *actor,
+                   const char *reason, const char *detail)
+{
+    append(c, id, kind, actor, reason, detail, timefmt_now_ms());
+}
+
+void ctl_events_release(struct ctl *c)
+{
+    free(c->events);
+    c->events = NULL;
+}

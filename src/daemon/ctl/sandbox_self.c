@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: MIT */
+/* sandbox_self.c: acting on a guest's own pause or delete request (sandbox_self.h). The
+ * request runs from the next loop turn: the host hands it over while reading the VM's agent
+ * channel, and a pause or a destroy of that very VM must not run under that read. Each request is logged in the
+ * sandbox's event log ("self_request"); one the state forbids (a pause of a paused sandbox, any
+ * request while the sandbox is moving) is dropped with a "self_dropped" event naming why. */
+#include "daemon/ctl/sandbox_self.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "daemon/ctl/ctl.h"
+#include "daemon/ctl/events.h"
+#include "daemon/ctl/sandbox_ops.h"
+#include "daemon/host/host.h"
+#include "daemon/log.h"
+#include "daemon/store/store.h"
+
+struct self_req {
+    struct ctl *c;
+    struct self_req *next;
+    char id[STORE_ID_SIZE];
+    bool pause;
+    char reason[STORE_EVENT_REASON_SIZE];
+};
+
+/* Waiting for their turn: one per sandbox at most. Only the loop thread touches these. */
+static struct self_req *pending;
+static unsigned npending;
+static unsigned long long dropped;
+
+unsigned long long ctl_self_dropped(void)
+{
+    return dropped;
+}
+
+static void unlink_req(struct self_req *q)
+{
+    for (struct self_req **p = &pending; *p; p = &(*p)->next) {
+        if (*p == q) {
+            *p = q->next;
+            npending--;
+            return;
+        }
+    }
+}
+
+static void act(struct self_req *q)
+{
+    struct ctl *c = q->c;
+    struct store_sandbox sb;
+    store_sandbox_init(&sb);
+    int r = store_sandbox_get(c->store, NULL, q->id, &sb);
+    char user[STORE_USER_SIZE];
+    snprintf(user, sizeof(user), "%s", r == 0 ? sb.user_id : "");
+    enum store_state s = sb.status;
+    store_sandbox_release(&sb);
+    if (r < 0) {
+        log_warn(NULL, "self request for an unknown sandbox, dropped", "{s:s}", "sandbox", q->id);
+        return;
+    }
+    char req_id[64];
+    snprintf(req_id, sizeof(req_id), "self-%s", q->id);
+    const char *action = q->pause ? "pause" : "delete";
+    ctl_event_add(c, q->id, "self_request", CTL_ACTOR_SELF, q->reason, action);
+    log_info(req_id, "sandbox asked for itself", "{s:s,s:s,s:s}", "sandbox", q->id, "action",
+             action, "reason", q->reason);
+    /* the owner's own request, with the owner's state rules (docs/api.md §3.15) */
+    struct ctl_caller who = { .user_id = user, .req_id = req_id, .actor = CTL_ACTOR_SELF,
+                              .reason = q->reason };
+    struct ctl_error e = { 0 };
+    enum store_state after = STORE_STATE_NONE;
+    if (q->pause && s != STORE_RUNNING)
+        r = ctl_error_set(&e, CTL_E_INVALID_STATE, NULL, store_state_to_string(s),
+                          "only a running sandbox can be paused");
+    else if (q->pause)
+        r = ctl_sandbox_pause(c, &who, q->id, &e);
+    else
+        r = ctl_sandbox_destroy(c, &who, q->id, &after, &e);
+    if (r < 0) {
+        char detail[256];
+        snprintf(detail, sizeof(detail), "%s in state %s: %.180s", action,
+                 store_state_to_string(s), e.msg);
+        ctl_event_add(c, q->id, "self_dropped", CTL_ACTOR_SELF, q->reason, detail);
+        log_warn(req_id, "self request dropped", "{s:s,s:s,s:s}", "sandbox", q->id, "action",
+                 action, "why", e.msg);
+    }
+}
+
+static void on_turn(evutil_socket_t fd, short what, void *ud)
+{
+    struct self_req *q = ud;
+    unlink_req(q);
+    act(q);
+    free(q);
+}
+
+void ctl_self_request(struct ctl *c, const char *id, const char *action, const char *reason)
+{
+    bool pause = strcmp(action, "pause") == 0;
+    if (!pause && strcmp(action, "delete") != 0)
+        return;
+    for (struct self_req *p = pending; p; p = p->next) {
+        if (strcmp(p->id, id) == 0) { /* one in flight per sandbox */
+            dropped++;
+            return;
+        }
+    }
+    struct self_req *q = npending < CTL_SELF_PENDING_MAX ? calloc(1, sizeof(*q)) : NULL;
+    if (!q) {
+        dropped++;
+        return;
+    }
+    q->c = c;
+    q->pause = pause;
+    snprintf(q->id, sizeof(q->id), "%s", id);
+    snprintf(q->reason, sizeof(q->reason), "%s", reason ? reason : "");
+    struct timeval now = { 0 };
+    if (!c->base || event_base_once(c->base, -1, EV_TIMEOUT, on_turn, q, &now) < 0) {
+        free(q);
+        dropped++;
+        return;
+    }
+    q->next = pending;
+    pending = q;
+    npending++;
+}
+
+static void on_host_self(void *ud, const char *id, const char *action, const char *reason)
+{
+    ctl_self_request(ud, id, action, reason);
+}
+
+void ctl_self_start(struct ctl *c)
+{
+    if (c->host)
+        host_set_self_handler(c->host, on_host_self, c);
+}
