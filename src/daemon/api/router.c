@@ -91,6 +91,9 @@ static const struct api_route routes[] = {
     R(GET, "/v1/sandboxes/*/metrics", KEY, api_sandbox_metrics),
     R(GET, "/v1/metrics", KEY, api_user_metrics),
     R(GET, "/v1/metrics/timeseries", KEY, api_user_metrics_timeseries),
+    /* hearth extensions: a sandbox's event log and console log (§5.6, §5.7) */
+    R(GET, "/v1/sandboxes/*/events", KEY, api_sandbox_events),
+    R(GET, "/v1/sandboxes/*/logs", KEY, api_sandbox_logs),
     /* tier 3 (§3.16) */
     ANY_NI("/v1/sandboxes/*/computer/**"),
     ANY_NI("/v1/devices"),

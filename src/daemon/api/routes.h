@@ -63,3 +63,7 @@ void api_network_get(struct api_call *call);
 void api_network_delete(struct api_call *call);
 void api_sandbox_network_attach(struct api_call *call);
 void api_sandbox_network_detach(struct api_call *call);
+
+/* sandbox_logs.c: a sandbox's event log and console log (hearth extensions, §5.6, §5.7) */
+void api_sandbox_events(struct api_call *call);
+void api_sandbox_logs(struct api_call *call);
