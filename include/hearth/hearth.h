@@ -434,6 +434,19 @@ HEARTH_EXPORT HEARTH_WUR int hearth_file_download_fd(hearth_client *c, const cha
                                                      uint64_t *ret_bytes,
                                                      struct hearth_error *reterr);
 
+/* GET /v1/sandboxes/{id}/events (a hearth extension): the events with seq > after (0: from the
+ * oldest kept), at most limit (0: the server's 100; at most 256), oldest first, as
+ * {"id","events":[{"seq","at","kind","actor","reason","detail"}…],"next_after"}. */
+HEARTH_EXPORT HEARTH_WUR int hearth_sandbox_events(hearth_client *c, const char *id,
+                                                   int64_t after, int limit, hearth_obj **ret,
+                                                   struct hearth_error *reterr);
+/* GET /v1/sandboxes/{id}/logs (a hearth extension): the console log's bytes written to fd as
+ * they arrive; tail >= 0 keeps only its last tail lines; with follow, appended bytes keep
+ * coming until the sandbox stops (never retried, no overall timeout). */
+HEARTH_EXPORT HEARTH_WUR int hearth_sandbox_logs(hearth_client *c, const char *id, bool follow,
+                                                 int64_t tail, int fd,
+                                                 struct hearth_error *reterr);
+
 #ifdef __cplusplus
 }
 #endif

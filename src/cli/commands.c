@@ -91,6 +91,12 @@ static const struct cli_command sandbox_cmds[] = {
       "Egress quota: show, add" },
     { "network", { "net", "networks" }, sandbox_network_cmds, NULL, 0, 0, 0, NULL,
       "<subcommand>", "Private networks: create, ls, show, rm, attach, detach" },
+    { "logs", { NULL }, NULL, cmd_sandbox_logs_opts, 1, 1, CLI_CMD_CLIENT, cmd_sandbox_logs,
+      "<sb> [-f] [--tail <n>] [--events]",
+      "Print the console log (-f: follow until it stops; --events: the event log)" },
+    { "events", { NULL }, NULL, cmd_sandbox_logs_opts, 1, 1, CLI_CMD_CLIENT,
+      cmd_sandbox_events, "<sb> [-f]",
+      "Print the event log: who paused, resumed, forked or destroyed it, and why" },
     { NULL },
 };
 
