@@ -88,6 +88,19 @@ void api_sandbox_events(struct api_call *call)
                                  (json_int_t)next));
 }
 
+void api_sandbox_view_pause_cause(const struct api_call *call, const struct store_sandbox *sb,
+                                  json_t *view)
+{
+    struct store_event e;
+    if (!view || sb->status != STORE_PAUSED ||
+        store_event_last(call->ctx->ctl->store, sb->id, "paused", &e) < 0)
+        return;
+    if (e.actor[0])
+        (void)json_object_set_new(view, "paused_by", json_string(e.actor));
+    if (e.reason[0])
+        (void)json_object_set_new(view, "pause_reason", json_string(e.reason));
+}
+
 /* ---- console log ---- */
 
 struct logs_follow {

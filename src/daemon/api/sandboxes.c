@@ -64,7 +64,9 @@ void api_sandbox_get(struct api_call *call)
     struct store_sandbox sb;
     if (!api_sandbox_path_id(call, 2, id) || !api_sandbox_load(call, id, &sb))
         return;
-    api_reply_ok(call, api_sandbox_view(&call->ctx->ctl->set, &sb));
+    json_t *v = api_sandbox_view(&call->ctx->ctl->set, &sb);
+    api_sandbox_view_pause_cause(call, &sb, v);
+    api_reply_ok(call, v);
     store_sandbox_release(&sb);
 }
 

@@ -3,6 +3,7 @@
  * and the caller's row (404 when it is someone else's). The routes are in routes.h. */
 #pragma once
 
+#include <jansson.h>
 #include <stdbool.h>
 
 #include "daemon/store/store.h"
@@ -17,3 +18,7 @@ bool api_sandbox_path_id(const struct api_call *call, unsigned i, char out[STORE
 bool api_sandbox_owned(const struct api_call *call, char id[STORE_ID_SIZE]);
 /* Reads the caller's sandbox into sb (release it); false when it answered (404, 500). */
 bool api_sandbox_load(const struct api_call *call, const char *id, struct store_sandbox *sb);
+/* Adds "paused_by" and "pause_reason" (the newest "paused" event's actor and reason) to view
+ * while sb is paused (sandbox_logs.c; docs/api.md §2.1). Nothing on a store error. */
+void api_sandbox_view_pause_cause(const struct api_call *call, const struct store_sandbox *sb,
+                                  json_t *view);
