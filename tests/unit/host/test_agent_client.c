@@ -884,3 +884,62 @@ TEST(error_text_cut_on_utf8_boundary)
     agent_client_free(c);
     close(peer);
 }
+
+struct self_seen {
+    int n;
+    char action[16];
+    char reason[600];
+};
+
+static void on_self_frame(void *ud, const char *action, const char *reason)
+{
+    struct self_seen *s = ud;
+    s->n++;
+    snprintf(s->action, sizeof(s->action), "%s", action);
+    snprintf(s->reason, sizeof(s->reason), "%s", reason);
+}
+
+/* SELF on stream 0 goes to the handler; malformed ones (bad action, a reason that is not a
+ * string or longer than 128 characters, not JSON, oversized) are violations and dropped. */
+TEST(self_frames)
+{
+    int peer;
+    struct agent_client *c = pair(&peer);
+    CHECK(c);
+    struct self_seen s = { 0 };
+    jframe(peer, WIRE_SELF, 0, "{\"action\":\"pause\",\"reason\":\"x\"}"); /* no handler yet */
+    (void)agent_client_on_readable(c);
+    CHECK_EQ(s.n, 0);
+    agent_client_set_self_handler(c, on_self_frame, &s);
+    jframe(peer, WIRE_SELF, 0, "{\"action\":\"pause\",\"reason\":\"nightly build d\\u00e9ne\"}");
+    jframe(peer, WIRE_SELF, 0, "{\"action\":\"delete\"}");
+    char long_reason[1200] = "{\"action\":\"pause\",\"reason\":\"";
+    for (int i = 0; i < 129; i++)
+        strcat(long_reason, "\\u00e9");
+    strcat(long_reason, "\"}");
+    const char *bad[] = { "{\"action\":\"reboot\"}", "{\"action\":\"pause\",\"reason\":7}",
+                          "{\"reason\":\"x\"}", "not json", "[]",
+                          "{\"action\":\"pause\",\"reason\":\"a\\u0000b\"}", long_reason };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        jframe(peer, WIRE_SELF, 0, bad[i]);
+    char *huge = malloc(8192);
+    CHECK(huge);
+    if (huge) {
+        memset(huge, ' ', 8192);
+        memcpy(huge, "{\"action\":\"pause\"}", 18);
+        frame(peer, WIRE_SELF, 0, 0, huge, 8192);
+        free(huge);
+    }
+    for (int i = 0; i < 20; i++) {
+        (void)agent_client_on_readable(c);
+        usleep(5000);
+    }
+    CHECK_EQ(s.n, 2);
+    CHECK_STR(s.action, "delete");
+    CHECK_STR(s.reason, "");
+    struct agent_client_stats st;
+    agent_client_stats(c, &st);
+    CHECK_EQ(st.violations, 8);
+    agent_client_free(c);
+    close(peer);
+}
