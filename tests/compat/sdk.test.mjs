@@ -650,3 +650,50 @@ describe("VM-backed networking", () => {
         net = undefined;
     });
 });
+
+// ---- in-guest self-signal (docs/api.md §3.15) ----
+//
+// A workload pauses its own sandbox with a plain HTTP client inside the guest; the SDK sees it
+// with waitUntilPaused() like any pause. The reason shows in the sandbox view (pause_reason,
+// paused_by: new fields the SDK keeps in .data) and in the event log (a hearth extension).
+
+describe("in-guest self-pause seen through the SDK", () => {
+    let sb;
+
+    after(async () => {
+        if (!sb) return;
+        try {
+            await sb.destroy();
+            await sb.waitUntilDestroyed({ timeoutMs: 60_000 });
+        } catch {
+            // only cleanup
+        }
+    });
+
+    test("curl to 127.0.0.1:1029/self/pause, then waitUntilPaused", async () => {
+        sb = await client.createSandbox(
+            { shape: SHAPE, rootfs: "devbox:1", name: `compat-self-${Date.now().toString(36)}` },
+            { retry: false, timeoutMs: 120_000 });
+        const started = await sb.runCommand("bash", ["-c",
+            "setsid sh -c 'sleep 1; curl -s -X POST " +
+            "\"http://127.0.0.1:1029/self/pause?reason=compat%20done\" > /tmp/self.out' " +
+            "</dev/null >/dev/null 2>&1 &"]);
+        assert.equal(started.result.exit_code, 0);
+        await sb.waitUntilPaused({ timeoutMs: 120_000 });
+        const got = await client.getSandbox(sb.id);
+        assert.equal(got.status, "paused");
+        assert.equal(got.data.paused_by, "self");
+        assert.equal(got.data.pause_reason, "compat done");
+        const res = await fetch(`${BASE}/v1/sandboxes/${sb.id}/events`, {
+            headers: { "X-Api-Key": process.env.CREATEOS_SANDBOX_API_KEY },
+        });
+        assert.equal(res.status, 200);
+        const kinds = (await res.json()).data.events.map((e) => `${e.kind}/${e.actor}/${e.reason}`);
+        assert.ok(kinds.includes("self_request/self/compat done"), kinds.join(" "));
+        assert.ok(kinds.includes("paused/self/compat done"), kinds.join(" "));
+        await sb.resume();
+        await sb.waitUntilRunning({ timeoutMs: 120_000 });
+        const seen = await sb.runCommand("cat", ["/tmp/self.out"]);
+        assert.match(seen.result.stdout, /"accepted":true,"action":"pause"/);
+    });
+});
