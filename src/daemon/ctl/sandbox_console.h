@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* sandbox_console.h: where a sandbox's console log is and whether it can still grow, for the
- * logs route (docs/api.md §5.6): the file QEMU appends the guest's serial console to in the
- * VM's run dir, capped by the host (host/console_log.h). It lives as long as the VM does: a
- * paused or destroyed sandbox has no console until it runs again. */
+ * logs route (docs/api.md §5.7): the file QEMU appends the guest's serial console to in the
+ * VM's run dir, capped by the host (host/console_log.h); gone with the run dir. */
 #pragma once
 
 #include <stdbool.h>
