@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "common/parse.h"
+
 static const char *find_head_end(const char *p, size_t len)
 {
     for (size_t i = 0; i + 1 < len; i++) {
@@ -18,17 +20,6 @@ static const char *find_head_end(const char *p, size_t len)
             return p + i;
     }
     return NULL;
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 /* Length of the UTF-8 sequence starting at p[0..len) when it is valid, else 0. */
@@ -68,8 +59,8 @@ static int decode_reason(const char *v, size_t len, char *out)
     for (size_t i = 0; i < len && n < sizeof(raw); i++) {
         char c = v[i];
         if (c == '%') {
-            int hi = i + 1 < len ? hexval(v[i + 1]) : -1;
-            int lo = i + 2 < len ? hexval(v[i + 2]) : -1;
+            int hi = i + 1 < len ? hex_digit(v[i + 1]) : -1;
+            int lo = i + 2 < len ? hex_digit(v[i + 2]) : -1;
             if (hi < 0 || lo < 0)
                 return -1;
             c = (char)(hi << 4 | lo);

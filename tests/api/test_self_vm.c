@@ -3,10 +3,11 @@
  * HTTP against `hearthd serve` with a real microVM (docs/api.md §3.15, §5.6, §5.7): a plain
  * HTTP client inside the guest (busybox wget) pauses its own sandbox with a reason, which the
  * events and the sandbox view show, and has its 202 in hand once resumed; `echo park >
- * /run/self` pauses too; the endpoint listens on the guest's loopback only; a guest flooding
- * both leaves hearthd answering and its sandbox paused once; the events route's bad input
- * (bad after/limit 400, unknown or foreign id 404); the logs route's text, tail and a follow
- * that ends when the sandbox is destroyed by its own `self/delete`. One VM for all of it. */
+ * /run/self` pauses too, and so does a request to a VM a restarted hearthd re-adopted; the
+ * endpoint listens on the guest's loopback only; a guest flooding both leaves hearthd
+ * answering and its sandbox paused once; the events route's bad input (bad after/limit 400,
+ * unknown or foreign id 404); the logs route's text, tail and a follow that ends when the
+ * sandbox is destroyed by its own `self/delete`. One VM for all of it. */
 #include "apitest.h"
 #include "vmfx.h"
 
@@ -183,6 +184,17 @@ TEST_SLOW(self_pause_fifo_flood_delete, 900)
     if (wait_status(&f, id, "paused")) {
         CHECK_EQ(count_events(&f, id, "paused", "self", ""), 1);
         CHECK(resume_sb(&f, id));
+    }
+
+    /* a VM re-adopted by a restarted hearthd still has its requests heard */
+    if (crash_restart(&f)) {
+        CHECK(wait_status(&f, id, "running"));
+        CHECK(sh_later(&f, id, "wget -q -O- --post-data= "
+                               "http://127.0.0.1:1029/self/pause?reason=after+restart"));
+        if (wait_status(&f, id, "paused")) {
+            CHECK_EQ(count_events(&f, id, "paused", "self", "after restart"), 1);
+            CHECK(resume_sb(&f, id));
+        }
     }
 
     /* a flood of both: hearthd keeps answering, the sandbox is paused once */

@@ -121,6 +121,21 @@ static int dial(void)
     return -1;
 }
 
+/* Reads fd until the peer closes (or 5 s of silence) into out, NUL-terminated. */
+static size_t read_all(int fd, char *out, size_t size)
+{
+    size_t n = 0;
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+    while (n + 1 < size && poll(&p, 1, 5000) > 0) {
+        ssize_t k = read(fd, out + n, size - 1 - n);
+        if (k <= 0)
+            break;
+        n += (size_t)k;
+    }
+    out[n] = 0;
+    return n;
+}
+
 /* Sends req, reads the whole reply (until the agent closes) into out. */
 static int http(const char *req, char *out, size_t size)
 {
@@ -131,15 +146,7 @@ static int http(const char *req, char *out, size_t size)
         close(fd);
         return -1;
     }
-    size_t n = 0;
-    struct pollfd p = { .fd = fd, .events = POLLIN };
-    while (n + 1 < size && poll(&p, 1, 5000) > 0) {
-        ssize_t k = read(fd, out + n, size - 1 - n);
-        if (k <= 0)
-            break;
-        n += (size_t)k;
-    }
-    out[n] = 0;
+    size_t n = read_all(fd, out, size);
     close(fd);
     return (int)n;
 }
@@ -253,15 +260,7 @@ TEST(self_hostile_clients)
         if (idle[i] >= 0)
             close(idle[i]);
     char out[1024];
-    size_t n = 0;
-    struct pollfd p = { .fd = big, .events = POLLIN };
-    while (n + 1 < sizeof(out) && poll(&p, 1, 5000) > 0) {
-        ssize_t k = read(big, out + n, sizeof(out) - 1 - n);
-        if (k <= 0)
-            break;
-        n += (size_t)k;
-    }
-    out[n] = 0;
+    read_all(big, out, sizeof(out));
     CHECK(strncmp(out, "HTTP/1.1 431 ", 13) == 0);
     close(big);
     int fd = open(test_fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
