@@ -56,11 +56,32 @@ void ctl_events_unlisten(struct ctl *c, void *ud)
             c->events->l[i].fn = NULL;
 }
 
+/* Takes id's cause out of the table into actor and reason ("" when none). */
+static void take_cause(struct ctl *c, const char *id, char *actor, size_t actor_size,
+                       char *reason, size_t reason_size)
+{
+    actor[0] = reason[0] = 0;
+    for (size_t i = 0; c->events && i < CTL_EVENT_CAUSES; i++) {
+        struct cause *k = &c->events->cause[i];
+        if (k->id[0] && strcmp(k->id, id) == 0) {
+            snprintf(actor, actor_size, "%s", k->actor);
+            snprintf(reason, reason_size, "%s", k->reason);
+            memset(k, 0, sizeof(*k));
+            return;
+        }
+    }
+}
+
 void ctl_event_cause(struct ctl *c, const char *id, const char *actor, const char *reason)
 {
     struct ctl_events *ev = events(c);
     if (!ev || !id)
         return;
+    if (!actor) {
+        char a[24], r[STORE_EVENT_REASON_SIZE];
+        take_cause(c, id, a, sizeof(a), r, sizeof(r));
+        return;
+    }
     struct cause *slot = NULL;
     for (size_t i = 0; i < CTL_EVENT_CAUSES && !slot; i++)
         if (strcmp(ev->cause[i].id, id) == 0)
@@ -79,22 +100,6 @@ void ctl_event_cause(struct ctl *c, const char *id, const char *actor, const cha
     snprintf(slot->reason, sizeof(slot->reason), "%s", reason ? reason : "");
     utf8_cut_partial(slot->reason);
     slot->order = ++ev->next_order;
-}
-
-/* Takes id's cause out of the table into actor and reason ("" when none). */
-static void take_cause(struct ctl *c, const char *id, char *actor, size_t actor_size,
-                       char *reason, size_t reason_size)
-{
-    actor[0] = reason[0] = 0;
-    for (size_t i = 0; c->events && i < CTL_EVENT_CAUSES; i++) {
-        struct cause *k = &c->events->cause[i];
-        if (k->id[0] && strcmp(k->id, id) == 0) {
-            snprintf(actor, actor_size, "%s", k->actor);
-            snprintf(reason, reason_size, "%s", k->reason);
-            memset(k, 0, sizeof(*k));
-            return;
-        }
-    }
 }
 
 static void append(struct ctl *c, const char *id, const char *kind, const char *actor,

@@ -27,8 +27,9 @@ typedef void (*ctl_settle_fn)(void *ud, const char *id, enum store_state from,
 int ctl_events_listen(struct ctl *c, ctl_settle_fn fn, void *ud);
 void ctl_events_unlisten(struct ctl *c, void *ud);
 
-/* Records who asked for sandbox id's next transition (actor, reason may be NULL): the event of
- * its settle carries them. A newer cause replaces an older one. */
+/* Records who asked for sandbox id's next transition (reason may be NULL): the event of its
+ * settle carries them. A newer cause replaces an older one; actor NULL forgets id's cause (the
+ * transition did not start). */
 void ctl_event_cause(struct ctl *c, const char *id, const char *actor, const char *reason);
 /* A row of id went from → to at at_ms: appends the matching event ("created", "paused",
  * "pause_failed", "resumed", "resume_failed", "destroyed", "failed", ...; a move into a

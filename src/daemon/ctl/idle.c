@@ -111,7 +111,8 @@ static void on_idle_timer(evutil_socket_t fd, short what, void *arg)
             log_info(NULL, "sandbox idle: auto-pause", "{s:s,s:I}", "sandbox", e->id,
                      "idle_s", (json_int_t)((now - e->last_ms) / 1000));
             ctl_event_cause(ctx, e->id, CTL_ACTOR_AUTO_PAUSE, NULL);
-            (void)ctl_sandbox_pause_start(ctx, e->id, NULL);
+            if (ctl_sandbox_pause_start(ctx, e->id, NULL) < 0)
+                ctl_event_cause(ctx, e->id, NULL, NULL);
             drop = true;
         }
         store_sandbox_release(&sb);

@@ -112,6 +112,8 @@ int ctl_sandbox_destroy(struct ctl *ctx, const struct ctl_caller *who, const cha
         r = store_sandbox_transition(ctx->store, id, &t, NULL);
         if (r == 0)
             ctl_event_settled(ctx, id, s, t.to, t.now_ms, NULL);
+        else
+            ctl_event_cause(ctx, id, NULL, NULL);
         if (r == -ESTALE)
             continue;
         if (r == -ENOENT)

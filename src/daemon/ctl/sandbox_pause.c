@@ -142,6 +142,8 @@ int ctl_sandbox_pause(struct ctl *ctx, const struct ctl_caller *who, const char 
         return r;
     ctl_event_cause(ctx, id, who->actor ? who->actor : CTL_ACTOR_API, who->reason);
     r = ctl_sandbox_pause_start(ctx, id, who->req_id);
+    if (r < 0)
+        ctl_event_cause(ctx, id, NULL, NULL); /* no transition of ours to name */
     if (r < 0 && r != -ESTALE) /* raced with another transition: report where it is */
         return ctl_error_internal(e, "pause", r);
     return 0;

@@ -270,6 +270,8 @@ int ctl_sandbox_resume(struct ctl *ctx, const struct ctl_caller *who, const char
         return r;
     ctl_event_cause(ctx, id, who->actor ? who->actor : CTL_ACTOR_API, who->reason);
     r = ctl_restore_start(ctx, id, s, who->req_id, NULL, 0, NULL, NULL);
+    if (r < 0)
+        ctl_event_cause(ctx, id, NULL, NULL); /* no transition of ours to name */
     if (r < 0 && r != -ESTALE)
         return ctl_error_internal(e, "resume", r);
     return 0;
