@@ -186,6 +186,20 @@ TEST_SLOW(self_pause_fifo_flood_delete, 900)
         CHECK(resume_sb(&f, id));
     }
 
+    /* the console log holds what the guest writes to its console (since this VM run started:
+     * the resume made a new one) */
+    CHECK(sh(&f, id, "echo console-marker-1 > /dev/console", out, sizeof(out)));
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/logs", id);
+    bool seen = false;
+    for (int i = 0; i < 50 && !seen; i++) {
+        CHECK(http_do(f.s.port, "GET", t, f.hdr, NULL, &r) == 0 && r.status == 200);
+        seen = r.body && strstr(r.body, "console-marker-1\r\n"); /* the tty's CR LF */
+        hresp_free(&r);
+        if (!seen)
+            usleep(100 * 1000);
+    }
+    CHECK(seen);
+
     /* a VM re-adopted by a restarted hearthd still has its requests heard */
     if (crash_restart(&f)) {
         CHECK(wait_status(&f, id, "running"));

@@ -238,6 +238,10 @@ void api_sandbox_logs(struct api_call *call)
         return;
     }
     int fd = path[0] ? open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
+    if (fd < 0 && path[0] && errno != ENOENT && errno != ENOTDIR) {
+        api_reply_internal(call, "open console log", -errno); /* missing is empty, not this */
+        return;
+    }
     char *b;
     size_t len;
     off_t end;
