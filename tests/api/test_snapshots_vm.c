@@ -443,6 +443,15 @@ static void auto_pause_body(struct vfx *f)
     CHECK_STR(status_of(f, idle, st), "paused");
     CHECK_STR(status_of(f, busy, st), "running");
     CHECK_STR(status_of(f, off, st), "running"); /* no auto-pause asked */
+    /* the view and the event log say who paused it (docs/api.md §2.1, §5.6) */
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s", idle);
+    if (call(f, "GET", t, NULL, 200, &r))
+        CHECK_STR(jstr(r.json, "data.paused_by"), "auto_pause");
+    hresp_free(&r);
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/events", idle);
+    if (call(f, "GET", t, NULL, 200, &r))
+        CHECK(r.body && strstr(r.body, "\"kind\":\"paused\",\"actor\":\"auto_pause\""));
+    hresp_free(&r);
     /* a paused-by-idleness sandbox resumes like any other, its process alive */
     CHECK(resume_sb(f, idle));
     long c1 = counter(f, idle);
