@@ -139,60 +139,55 @@ static void logs_text(struct vfx *f, const char *id)
     hresp_free(&r);
 }
 
-TEST_SLOW(self_pause_fifo_flood_delete, 900)
+static void self_body(struct vfx *f)
 {
-    struct vfx f;
-    if (!vfx_start(&f))
-        return;
     char id[64], out[4096], t[200];
     struct hresp r;
-    if (!create(&f, SMALL, id)) {
-        vfx_end(&f);
+    if (!create(f, SMALL, id))
         return;
-    }
-    CHECK_EQ(count_events(&f, id, "created", NULL, NULL), 1);
-    events_bad_input(&f, id);
-    logs_text(&f, id);
+    CHECK_EQ(count_events(f, id, "created", NULL, NULL), 1);
+    events_bad_input(f, id);
+    logs_text(f, id);
 
     /* loopback only: a listener on 127.0.0.1:1029 (0100007F:0405), none on any address */
-    CHECK(sh(&f, id, "grep -c ' 0100007F:0405 00000000:0000 0A' /proc/net/tcp; "
+    CHECK(sh(f, id, "grep -c ' 0100007F:0405 00000000:0000 0A' /proc/net/tcp; "
                      "grep -c ' 00000000:0405 ' /proc/net/tcp", out, sizeof(out)));
     CHECK_STR(out, "1\n0\n");
 
     /* a plain HTTP client pauses its own sandbox; the reply reached it before the freeze */
-    CHECK(sh_later(&f, id, "wget -q -O- --post-data= "
+    CHECK(sh_later(f, id, "wget -q -O- --post-data= "
                            "\"http://127.0.0.1:1029/self/pause?reason=nightly%20build%20done\" "
                            "> /tmp/self.out 2>&1"));
-    if (wait_status(&f, id, "paused")) {
-        CHECK_EQ(count_events(&f, id, "self_request", "self", "nightly build done"), 1);
-        CHECK_EQ(count_events(&f, id, "paused", "self", "nightly build done"), 1);
+    if (wait_status(f, id, "paused")) {
+        CHECK_EQ(count_events(f, id, "self_request", "self", "nightly build done"), 1);
+        CHECK_EQ(count_events(f, id, "paused", "self", "nightly build done"), 1);
         snprintf(t, sizeof(t), "/v1/sandboxes/%s", id);
-        if (call(&f, "GET", t, NULL, 200, &r)) {
+        if (call(f, "GET", t, NULL, 200, &r)) {
             CHECK_STR(jstr(r.json, "data.paused_by"), "self");
             CHECK_STR(jstr(r.json, "data.pause_reason"), "nightly build done");
         }
         hresp_free(&r);
-        CHECK(resume_sb(&f, id));
-        CHECK(sh(&f, id, "cat /tmp/self.out", out, sizeof(out)));
+        CHECK(resume_sb(f, id));
+        CHECK(sh(f, id, "cat /tmp/self.out", out, sizeof(out)));
         CHECK(strstr(out, "{\"status\":\"success\",\"data\":{\"accepted\":true,"
                           "\"action\":\"pause\"}}") != NULL);
-        CHECK_EQ(count_events(&f, id, "resumed", "api", NULL), 1);
+        CHECK_EQ(count_events(f, id, "resumed", "api", NULL), 1);
     }
 
     /* the FIFO for images without an HTTP client */
-    CHECK(sh_later(&f, id, "echo park > /run/self"));
-    if (wait_status(&f, id, "paused")) {
-        CHECK_EQ(count_events(&f, id, "paused", "self", ""), 1);
-        CHECK(resume_sb(&f, id));
+    CHECK(sh_later(f, id, "echo park > /run/self"));
+    if (wait_status(f, id, "paused")) {
+        CHECK_EQ(count_events(f, id, "paused", "self", ""), 1);
+        CHECK(resume_sb(f, id));
     }
 
     /* the console log holds what the guest writes to its console (since this VM run started:
      * the resume made a new one) */
-    CHECK(sh(&f, id, "echo console-marker-1 > /dev/console", out, sizeof(out)));
+    CHECK(sh(f, id, "echo console-marker-1 > /dev/console", out, sizeof(out)));
     snprintf(t, sizeof(t), "/v1/sandboxes/%s/logs", id);
     bool seen = false;
     for (int i = 0; i < 50 && !seen; i++) {
-        CHECK(http_do(f.s.port, "GET", t, f.hdr, NULL, &r) == 0 && r.status == 200);
+        CHECK(http_do(f->s.port, "GET", t, f->hdr, NULL, &r) == 0 && r.status == 200);
         seen = r.body && strstr(r.body, "console-marker-1\r\n"); /* the tty's CR LF */
         hresp_free(&r);
         if (!seen)
@@ -201,63 +196,63 @@ TEST_SLOW(self_pause_fifo_flood_delete, 900)
     CHECK(seen);
 
     /* a VM re-adopted by a restarted hearthd still has its requests heard */
-    if (crash_restart(&f)) {
-        CHECK(wait_status(&f, id, "running"));
-        CHECK(sh_later(&f, id, "wget -q -O- --post-data= "
+    if (crash_restart(f)) {
+        CHECK(wait_status(f, id, "running"));
+        CHECK(sh_later(f, id, "wget -q -O- --post-data= "
                                "http://127.0.0.1:1029/self/pause?reason=after+restart"));
-        if (wait_status(&f, id, "paused")) {
-            CHECK_EQ(count_events(&f, id, "paused", "self", "after restart"), 1);
-            CHECK(resume_sb(&f, id));
+        if (wait_status(f, id, "paused")) {
+            CHECK_EQ(count_events(f, id, "paused", "self", "after restart"), 1);
+            CHECK(resume_sb(f, id));
         }
     }
 
     /* a flood of both: hearthd keeps answering, the sandbox is paused once */
-    int paused_before = count_events(&f, id, "paused", NULL, NULL);
-    CHECK(sh_later(&f, id, "seq 3000 | sed s/.*/park/ > /tmp/flood; i=0; "
+    int paused_before = count_events(f, id, "paused", NULL, NULL);
+    CHECK(sh_later(f, id, "seq 3000 | sed s/.*/park/ > /tmp/flood; i=0; "
                            "while [ $i -lt 100 ]; do wget -q -O- --post-data= "
                            "http://127.0.0.1:1029/nope >/dev/null 2>&1 & i=$((i+1)); done; "
                            "wait; cat /tmp/flood > /run/self"));
     for (int i = 0; i < 20; i++) {
         int64_t t0 = mono_now_us();
-        CHECK(http_do(f.s.port, "GET", "/healthz", NULL, NULL, &r) == 0 && r.status == 200);
+        CHECK(http_do(f->s.port, "GET", "/healthz", NULL, NULL, &r) == 0 && r.status == 200);
         hresp_free(&r);
         CHECK(mono_now_us() - t0 < 5000 * 1000LL);
         usleep(100 * 1000);
     }
-    if (wait_status(&f, id, "paused")) {
+    if (wait_status(f, id, "paused")) {
         sleep(2);
-        CHECK_EQ(count_events(&f, id, "paused", NULL, NULL), paused_before + 1);
+        CHECK_EQ(count_events(f, id, "paused", NULL, NULL), paused_before + 1);
         /* what the flood still had queued pauses it again after each resume, at most once a
          * second (the host's limit): resume until it stays running */
         char st[32];
         for (int round = 0; round < 30; round++) {
-            if (strcmp(status_of(&f, id, st), "paused") == 0) {
+            if (strcmp(status_of(f, id, st), "paused") == 0) {
                 snprintf(t, sizeof(t), "/v1/sandboxes/%s/resume", id);
-                CHECK(http_do(f.s.port, "POST", t, f.hdr, NULL, &r) == 0);
+                CHECK(http_do(f->s.port, "POST", t, f->hdr, NULL, &r) == 0);
                 hresp_free(&r);
             }
-            for (int i = 0; i < 600 && (strcmp(status_of(&f, id, st), "resuming") == 0 ||
+            for (int i = 0; i < 600 && (strcmp(status_of(f, id, st), "resuming") == 0 ||
                                         strcmp(st, "pausing") == 0); i++)
                 usleep(50 * 1000);
             bool stayed = true;
             for (int i = 0; i < 30 && stayed; i++) {
                 usleep(100 * 1000);
-                stayed = strcmp(status_of(&f, id, st), "running") == 0;
+                stayed = strcmp(status_of(f, id, st), "running") == 0;
             }
             if (stayed)
                 break;
         }
-        CHECK(sh(&f, id, "echo ok", out, sizeof(out)));
+        CHECK(sh(f, id, "echo ok", out, sizeof(out)));
     }
 
     /* a follower of the console log, then the guest deletes itself: the follow ends */
     snprintf(t, sizeof(t), "/v1/sandboxes/%s/logs?follow=true", id);
-    int fd = send_only(&f, "GET", t, "");
+    int fd = send_only(f, "GET", t, "");
     CHECK(fd >= 0);
-    CHECK(sh_later(&f, id, "wget -q -O- --post-data= "
+    CHECK(sh_later(f, id, "wget -q -O- --post-data= "
                            "http://127.0.0.1:1029/self/delete?reason=bye > /dev/null"));
-    CHECK(wait_status(&f, id, "destroyed"));
-    CHECK_EQ(count_events(&f, id, "destroyed", "self", "bye"), 1);
+    CHECK(wait_status(f, id, "destroyed"));
+    CHECK_EQ(count_events(f, id, "destroyed", "self", "bye"), 1);
     if (fd >= 0) {
         /* read to the end, keeping the status line and the last bytes (the final chunk) */
         char first[16] = "", last[16] = "", b[65536];
@@ -285,5 +280,13 @@ TEST_SLOW(self_pause_fifo_flood_delete, 900)
         CHECK_STR(last, "\r\n0\r\n\r\n");
         close(fd);
     }
+}
+
+TEST_SLOW(self_pause_fifo_flood_delete, 900)
+{
+    struct vfx f;
+    if (!vfx_start(&f))
+        return;
+    self_body(&f);
     vfx_end(&f);
 }
