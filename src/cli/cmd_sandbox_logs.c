@@ -28,9 +28,9 @@ static void print_events(struct cli *cli, const hearth_obj *o, int64_t *after)
     size_t n = hearth_obj_array_len(o, "events");
     for (size_t i = 0; i < n; i++) {
         char p[64];
-        snprintf(p, sizeof(p), "events[%zu]", i);
+        snprintf(p, sizeof(p), "events.%zu", i);
         char *one = hearth_obj_value_json(o, p);
-        snprintf(p, sizeof(p), "events[%zu].seq", i);
+        snprintf(p, sizeof(p), "events.%zu.seq", i);
         *after = hearth_obj_int(o, p, *after);
         if (cli->settings.json) {
             printf("%s\n", one ? one : "{}");
@@ -39,7 +39,7 @@ static void print_events(struct cli *cli, const hearth_obj *o, int64_t *after)
             const char *v[5];
             for (int j = 0; j < 5; j++) {
                 char q[64];
-                snprintf(q, sizeof(q), "events[%zu].%s", i, k[j]);
+                snprintf(q, sizeof(q), "events.%zu.%s", i, k[j]);
                 v[j] = hearth_obj_str(o, q) ?: "";
             }
             printf("%-24s %-14s %-10s %s%s%s%s%s\n", v[0], v[1], *v[2] ? v[2] : "-", v[3],

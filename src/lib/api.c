@@ -612,6 +612,16 @@ HEARTH_EXPORT int hearth_bandwidth_get(hearth_client *c, const char *id, hearth_
     return sandbox_call(c, "GET", id, "/bandwidth", NULL, false, ret, reterr);
 }
 
+HEARTH_EXPORT int hearth_sandbox_events(hearth_client *c, const char *id, int64_t after,
+                                        int limit, hearth_obj **ret,
+                                        struct hearth_error *reterr)
+{
+    char q[64];
+    snprintf(q, sizeof(q), "/events?after=%lld&limit=%d", (long long)(after > 0 ? after : 0),
+             limit > 0 ? limit : 100);
+    return sandbox_call(c, "GET", id, q, NULL, false, ret, reterr);
+}
+
 HEARTH_EXPORT int hearth_bandwidth_recharge(hearth_client *c, const char *id, int64_t add_bytes,
                                             hearth_obj **ret, struct hearth_error *reterr)
 {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* logs.c: a sandbox's event log and console log (docs/api.md §5.6, §5.7; hearth extensions):
- * the events as a hearth_obj, the console log's bytes written to an fd as they arrive (with
- * follow, until the sandbox stops or the caller's sink gives up). */
+/* logs.c: a sandbox's console log (docs/api.md §5.7; a hearth extension): its bytes written to
+ * an fd as they arrive (with follow, until the sandbox stops or the caller's sink gives up). The
+ * event log (§5.6) is a plain JSON call in api.c. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -24,47 +24,6 @@ static char *logs_path(const char *id, const char *what, const char *query)
         p = NULL;
     curl_free(e);
     return p;
-}
-
-HEARTH_EXPORT int hearth_sandbox_events(hearth_client *c, const char *id, int64_t after,
-                                        int limit, hearth_obj **ret,
-                                        struct hearth_error *reterr)
-{
-    if (!id || !*id)
-        return err_set(reterr, HEARTH_ERR_INVALID, 0, "empty sandbox id");
-    char q[64] = "";
-    int n = 0;
-    if (after > 0)
-        n = snprintf(q, sizeof(q), "after=%" PRId64, after);
-    if (limit > 0)
-        snprintf(q + n, sizeof(q) - (size_t)n, "%slimit=%d", n ? "&" : "", limit);
-    char *path = logs_path(id, "events", q);
-    if (!path)
-        return err_set(reterr, HEARTH_ERR_NOMEM, 0, "out of memory");
-    struct hreq r = { .method = "GET", .path = path, .upload_fd = -1,
-                      .timeout_ms = c->timeout_ms };
-    struct hresp resp;
-    struct hearth_error local;
-    struct hearth_error *e = reterr ? reterr : &local;
-    int rc = hreq_perform(c, &r, &resp, e);
-    json_t *data = NULL;
-    if (rc == HEARTH_OK && resp.status >= 200 && resp.status < 300)
-        rc = jsend_decode_success((const char *)resp.body.data, resp.body.len, &data, e);
-    else if (rc == HEARTH_OK)
-        rc = jsend_decode_error(resp.status, (const char *)resp.body.data, resp.body.len,
-                                resp.request_id, e);
-    hresp_release(&resp);
-    free(path);
-    if (rc != HEARTH_OK)
-        return rc;
-    hearth_obj *o = obj_wrap(data);
-    if (!o)
-        return err_set(reterr, HEARTH_ERR_NOMEM, 0, "out of memory");
-    if (ret)
-        *ret = o;
-    else
-        hearth_obj_free(o);
-    return HEARTH_OK;
 }
 
 struct log_sink {

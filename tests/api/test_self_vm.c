@@ -21,34 +21,17 @@
 
 #define SMALL "{\"shape\":\"s-1vcpu-256mb\",\"rootfs\":\"minimal\"}"
 
-static bool sh(struct vfx *f, const char *id, const char *script, char *out, size_t len)
-{
-    json_t *b = json_pack("{s:s,s:[s,s]}", "cmd", "sh", "args", "-c", script);
-    char *body = json_dumps(b, JSON_COMPACT);
-    json_decref(b);
-    bool ok = exec_stdout(f, id, body, out, len);
-    free(body);
-    return ok;
-}
-
 /* Runs script in the guest detached (after a second, so the exec that started it is over). */
 static bool sh_later(struct vfx *f, const char *id, const char *script)
 {
     char cmd[2048], out[256];
     snprintf(cmd, sizeof(cmd), "setsid sh -c 'sleep 1; %s' </dev/null >/dev/null 2>&1 &", script);
-    return sh(f, id, cmd, out, sizeof(out));
+    return exec_sh(f, id, cmd, out, sizeof(out));
 }
 
 static bool wait_status(struct vfx *f, const char *id, const char *want)
 {
-    char st[32];
-    for (int i = 0; i < 1200; i++) {
-        if (strcmp(status_of(f, id, st), want) == 0)
-            return true;
-        usleep(50 * 1000);
-    }
-    harness_fail(__FILE__, __LINE__, "%s is %s, want %s", id, st, want);
-    return false;
+    return wait_status_ms(f, id, want, 60000);
 }
 
 static bool resume_sb(struct vfx *f, const char *id)
@@ -150,7 +133,7 @@ static void self_body(struct vfx *f)
     logs_text(f, id);
 
     /* loopback only: a listener on 127.0.0.1:1029 (0100007F:0405), none on any address */
-    CHECK(sh(f, id, "grep -c ' 0100007F:0405 00000000:0000 0A' /proc/net/tcp; "
+    CHECK(exec_sh(f, id, "grep -c ' 0100007F:0405 00000000:0000 0A' /proc/net/tcp; "
                      "grep -c ' 00000000:0405 ' /proc/net/tcp", out, sizeof(out)));
     CHECK_STR(out, "1\n0\n");
 
@@ -168,7 +151,7 @@ static void self_body(struct vfx *f)
         }
         hresp_free(&r);
         CHECK(resume_sb(f, id));
-        CHECK(sh(f, id, "cat /tmp/self.out", out, sizeof(out)));
+        CHECK(exec_sh(f, id, "cat /tmp/self.out", out, sizeof(out)));
         CHECK(strstr(out, "{\"status\":\"success\",\"data\":{\"accepted\":true,"
                           "\"action\":\"pause\"}}") != NULL);
         CHECK_EQ(count_events(f, id, "resumed", "api", NULL), 1);
@@ -183,7 +166,7 @@ static void self_body(struct vfx *f)
 
     /* the console log holds what the guest writes to its console (since this VM run started:
      * the resume made a new one) */
-    CHECK(sh(f, id, "echo console-marker-1 > /dev/console", out, sizeof(out)));
+    CHECK(exec_sh(f, id, "echo console-marker-1 > /dev/console", out, sizeof(out)));
     snprintf(t, sizeof(t), "/v1/sandboxes/%s/logs", id);
     bool seen = false;
     for (int i = 0; i < 50 && !seen; i++) {
@@ -242,7 +225,7 @@ static void self_body(struct vfx *f)
             if (stayed)
                 break;
         }
-        CHECK(sh(f, id, "echo ok", out, sizeof(out)));
+        CHECK(exec_sh(f, id, "echo ok", out, sizeof(out)));
     }
 
     /* a follower of the console log, then the guest deletes itself: the follow ends */

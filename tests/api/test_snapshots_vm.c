@@ -25,11 +25,7 @@
 
 static bool sh(struct vfx *f, const char *id, const char *script, char *out, size_t len)
 {
-    json_t *b = json_pack("{s:s,s:[s,s]}", "cmd", "sh", "args", "-c", script);
-    char *body = json_dumps(b, JSON_COMPACT);
-    json_decref(b);
-    bool ok = exec_stdout(f, id, body, out, len);
-    free(body);
+    bool ok = exec_sh(f, id, script, out, len);
     size_t n = strlen(out);
     while (n && out[n - 1] == '\n')
         out[--n] = '\0';
@@ -45,14 +41,7 @@ static long counter(struct vfx *f, const char *id)
 /* Polls GET until status is want (≤ 30 s). */
 static bool wait_status(struct vfx *f, const char *id, const char *want)
 {
-    char st[32];
-    for (int i = 0; i < 3000; i++) {
-        if (strcmp(status_of(f, id, st), want) == 0)
-            return true;
-        usleep(10 * 1000);
-    }
-    harness_fail(__FILE__, __LINE__, "%s is %s, want %s", id, st, want);
-    return false;
+    return wait_status_ms(f, id, want, 30000);
 }
 
 /* POST /v1/sandboxes/{id}/<op> with body; want the status; the view's status in st. */

@@ -183,6 +183,29 @@ bool exec_stdout(struct vfx *f, const char *id, const char *body, char *out, siz
     return true;
 }
 
+bool exec_sh(struct vfx *f, const char *id, const char *script, char *out, size_t len)
+{
+    json_t *b = json_pack("{s:s,s:[s,s]}", "cmd", "sh", "args", "-c", script);
+    char *body = b ? json_dumps(b, JSON_COMPACT) : NULL;
+    json_decref(b);
+    REQUIRE(body);
+    bool ok = exec_stdout(f, id, body, out, len);
+    free(body);
+    return ok;
+}
+
+bool wait_status_ms(struct vfx *f, const char *id, const char *want, int timeout_ms)
+{
+    char st[32];
+    for (int waited = 0; waited <= timeout_ms; waited += 10) {
+        if (strcmp(status_of(f, id, st), want) == 0)
+            return true;
+        usleep(10 * 1000);
+    }
+    harness_fail(__FILE__, __LINE__, "%s is %s, want %s", id, st, want);
+    return false;
+}
+
 /* kill -9 hearthd, then start it again on the same data dir. */
 bool crash_restart(struct vfx *f)
 {

@@ -32,6 +32,10 @@ const char *status_of(struct vfx *f, const char *id, char out[32]);
 bool destroy(struct vfx *f, const char *id);
 bool exec_json(struct vfx *f, const char *id, const char *body, int want, struct hresp *r);
 bool exec_stdout(struct vfx *f, const char *id, const char *body, char *out, size_t len);
+/* Runs `sh -c script` in the guest; its stdout in out, trailing newlines kept. */
+bool exec_sh(struct vfx *f, const char *id, const char *script, char *out, size_t len);
+/* Polls GET until id's status is want, for at most timeout_ms; fails the test otherwise. */
+bool wait_status_ms(struct vfx *f, const char *id, const char *want, int timeout_ms);
 /* kill -9 hearthd and start it again on the same data dir. */
 bool crash_restart(struct vfx *f);
 /* Starts hearthd again on the same data dir after it died (port files cleared first). */

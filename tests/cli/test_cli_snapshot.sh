@@ -3,7 +3,9 @@
 # `hearthd serve` on 127.0.0.1 with real microVMs from $HEARTH_IMAGES (docs/cli.md §7.1,
 # docs/api.md §2.14): pause → paused, resume → running and exec works again, a fork of a paused
 # source with --count 2 --paused gives two paused children with forked_from that see the
-# source's files, a fork of a running source exits 5 with the pause hint, and wait's exit codes.
+# source's files, a fork of a running source exits 5 with the pause hint, wait's exit codes,
+# and `sb logs` / `sb events` (docs/cli.md §7.2): the console text, --tail, the event table and
+# its JSON lines naming who paused, resumed and forked, and their errors.
 # Every test is reported skipped, with the reason, while the server answers 501 for pause (the
 # snapshot routes are not wired yet), when there are no images, or without curl/jq. Ends with
 # "harness: N passed, N failed, N skipped" for tests/run.sh.
@@ -17,7 +19,7 @@ hearth=$bin/hearth
 hearthd=$bin/hearthd
 passed=0 failed=0 skipped=0
 tests=(pause_resume_exec pause_errors fork_count_paused fork_child_runs_with_source_files
-       fork_running_source_exit_5 wait_states)
+       fork_running_source_exit_5 wait_states logs_and_events)
 
 . "$(dirname "$0")/lib.sh"
 cli_start snap
@@ -113,6 +115,24 @@ t_wait_states() {
         expect_json '.status == "destroyed"' || return 1
     # a destroyed sandbox never runs again: fail fast with 1, not a timeout
     run H sb wait kid-2 --for running --timeout 1m && expect_rc 1 && expect_err 'destroyed'
+}
+
+t_logs_and_events() {
+    make_source || return 1
+    run H sb resume snap-src -q && expect_rc 0 || return 1
+    run H sb exec snap-src -- sh -c 'echo cli-console-marker >/dev/console' && expect_rc 0 || return 1
+    run H sb logs snap-src && expect_rc 0 && expect_out 'cli-console-marker' || return 1
+    run H sb logs snap-src --tail 1 && expect_rc 0 || return 1
+    [ "$(wc -l <"$out")" -le 1 ] || { why="--tail 1 printed $(wc -l <"$out") lines"; return 1; }
+    run H sb events snap-src && expect_rc 0 && expect_out '^TIME' &&
+        expect_out ' paused  *api' && expect_out ' resumed  *api' && expect_out ' forked ' || return 1
+    run H sb logs snap-src --events && expect_rc 0 && expect_out ' created ' || return 1
+    run H --json sb events snap-src && expect_rc 0 || return 1
+    jq -se 'length >= 3 and all(.[]; (.seq | type == "number") and (.kind | type == "string"))' \
+        "$out" >/dev/null || { why="events --json: $(head -c 300 "$out")"; return 1; }
+    run H sb logs snap-src --tail x && expect_rc 2 || return 1
+    run H sb logs no-such-box && expect_rc 4 || return 1
+    run H sb events sb-01J0000000000000000000000Z && expect_rc 4
 }
 
 cli_run_tests
