@@ -196,8 +196,11 @@ static __attribute__((noreturn)) void child_run(const struct spawn_req *q, const
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    /* The agent ignores SIGPIPE; an ignored disposition would survive exec. */
-    signal(SIGPIPE, SIG_DFL);
+    /* Ignored dispositions survive exec: the agent ignores SIGPIPE, and a test agent started in
+     * the background of a shell ignores SIGINT (found when Ctrl-C on a terminal did nothing).
+     * Commands start with every signal at its default. */
+    for (int sig = 1; sig < NSIG; sig++)
+        (void)signal(sig, SIG_DFL); /* SIGKILL, SIGSTOP and the libc's own refuse: fine */
     setsid();
     struct spawn_failure f = { 2, 0 };
     /* A session leader without a terminal takes the slave as its controlling terminal. */

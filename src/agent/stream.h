@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* stream.h: the agent's table of open streams (docs/agent-protocol.md, "Streams"). A stream is
- * opened by the host with EXEC, FILE_PUT or FILE_GET and lives until the agent sends its one
- * terminal frame or the connection drops. The table owns the stream structs. */
+ * opened by the host with EXEC, FILE_PUT, FILE_GET or a PROC_* request and lives until the agent
+ * sends its one terminal frame or the connection drops. The table owns the stream structs. */
 #pragma once
 
 #include <stdbool.h>
@@ -16,6 +16,9 @@ enum stream_kind {
     STREAM_EXEC,
     STREAM_FILE_PUT,
     STREAM_FILE_GET,
+    STREAM_PROC_ATTACH, /* PROC_ATTACH: a managed process's output, replayed and followed */
+    STREAM_PROC_INPUT,  /* PROC_INPUT: bytes for a managed process's stdin */
+    STREAM_PROC_WAIT,   /* PROC_WAIT, or a PROC_CTL remove waiting for the tree to exit */
 };
 
 struct exec_state {
@@ -43,6 +46,20 @@ struct file_state {
     uint64_t size;        /* bytes written or sent so far */
 };
 
+/* A stream about a managed process (procs.h). It names the process by key, never by pointer:
+ * the record can be dropped while the stream is open (procs.c ends such streams first). */
+struct procref_state {
+    uint32_t key;          /* the process's key */
+    uint64_t next_seq;     /* ATTACH: the next output event to send */
+    bool follow;           /* ATTACH: keep following live output after the replay */
+    bool tree;             /* WAIT: until the whole tree exited, not only the leader */
+    bool remove;           /* WAIT: a remove; ends when the record is dropped */
+    uint64_t deadline_ms;  /* WAIT: monotonic time to answer anyway */
+    uint64_t input_left;   /* INPUT: bytes the host still has to send */
+    bool input_eof;        /* INPUT: the host's EOF came; nothing more may */
+    void *input;           /* INPUT: its struct proc_input, owned by the process's queue */
+};
+
 struct stream {
     uint32_t id;            /* host-chosen, never 0 */
     enum stream_kind kind;
@@ -51,6 +68,7 @@ struct stream {
     union {
         struct exec_state exec;
         struct file_state file;
+        struct procref_state proc;
     };
 };
 

@@ -27,6 +27,7 @@
 #define AGENT_HELLO_ENTROPY 64             /* random bytes in each HELLO */
 #define AGENT_NET_MAX (16u * 1024u)         /* a net object's JSON; a valid one is < 4 KiB */
 #define AGENT_PTY_MAX 1000                  /* rows and cols of a terminal: 1..1000 */
+#define AGENT_PROC_OUTPUT_HEADER 9u         /* PROC_OUTPUT: seq u64 LE, stream u8 */
 
 struct agent_stream {
     uint32_t id;
@@ -365,8 +366,19 @@ static void on_terminal(struct agent_client *c, struct agent_stream *s, const st
 static void on_stream_data(struct agent_client *c, struct agent_stream *s,
                            const struct wire_frame *f)
 {
-    bool ok = s->kind == WIRE_EXEC ? (f->type == WIRE_STDOUT || f->type == WIRE_STDERR)
-                                   : (s->kind == WIRE_FILE_GET && f->type == WIRE_DATA);
+    bool ok = s->kind == WIRE_EXEC       ? (f->type == WIRE_STDOUT || f->type == WIRE_STDERR)
+              : s->kind == WIRE_PROC_ATTACH ? (f->type == WIRE_PROC_OUTPUT ||
+                                               f->type == WIRE_PROC_GAP)
+                                            : (s->kind == WIRE_FILE_GET && f->type == WIRE_DATA);
+    if (ok && f->type == WIRE_PROC_OUTPUT && agent_proc_output_parse(f->payload, f->len, NULL,
+                                                                     NULL, NULL, NULL) < 0)
+        ok = false;
+    if (ok && f->type == WIRE_PROC_GAP) {
+        json_t *g = parse_obj(f);
+        json_t *seq = g ? json_object_get(g, "oldest_available_seq") : NULL;
+        ok = json_is_integer(seq) && json_integer_value(seq) > 0;
+        json_decref(g);
+    }
     if (!ok) {
         char m[80];
         snprintf(m, sizeof(m), "unexpected %s frame on a %s stream", wire_type_to_string(f->type),
@@ -400,7 +412,7 @@ out_eof:
     /* FILE_GET has no terminal frame of its own: its last DATA (EOF) ends it. A DONE the
      * agent might send after it is then a stray frame, ignored. */
     if ((s = stream_find(c, f->stream)) && s->kind == WIRE_FILE_GET && (f->flags & WIRE_F_EOF)) {
-        struct agent_end end = { .kind = AGENT_END_DONE, .exit_code = -1 };
+        struct agent_end end = { .kind = AGENT_END_DONE, .exit_code = -1, .json = "" };
         stream_end(c, s, &end);
     }
 }
@@ -506,6 +518,8 @@ static void on_frame(struct agent_client *c, const struct wire_frame *f)
     case WIRE_STDOUT:
     case WIRE_STDERR:
     case WIRE_DATA:
+    case WIRE_PROC_OUTPUT:
+    case WIRE_PROC_GAP:
         on_stream_data(c, s, f);
         break;
     case WIRE_WINDOW: {
@@ -1054,15 +1068,46 @@ int agent_tcp_open(struct agent_client *c, uint16_t port, const struct agent_str
 int agent_proc_call(struct agent_client *c, uint16_t type, const char *json,
                     const struct agent_stream_ops *ops, void *ud, uint32_t *ret_stream)
 {
-    (void)c, (void)type, (void)json, (void)ops, (void)ud, (void)ret_stream;
-    return -ENOSYS;
+    if (c->broken)
+        return -ENOTCONN;
+    if (!kind_is_proc(type) || type == WIRE_PROC_OUTPUT || type == WIRE_PROC_GAP || !json ||
+        strlen(json) > WIRE_MAX_PAYLOAD)
+        return -EINVAL;
+    json_t *j = json_loads(json, JSON_REJECT_DUPLICATES, NULL);
+    if (!j || !json_is_object(j)) {
+        json_decref(j);
+        return -EINVAL;
+    }
+    struct agent_stream *s = stream_new(c, type, ops, ud, j);
+    if (!s)
+        return -ENOMEM;
+    if (type == WIRE_PROC_INPUT) {
+        /* the bytes are pushed by the caller and end with agent_stream_finish() */
+        s->src_active = true;
+        s->src_type = WIRE_DATA;
+        s->push = true;
+        buf_init(&s->pushed, AGENT_PUSH_MAX);
+    }
+    return stream_open(c, s, j, ret_stream);
 }
 
 int agent_proc_output_parse(const uint8_t *p, size_t len, uint64_t *seq, int *which,
                             const uint8_t **data, size_t *data_len)
 {
-    (void)p, (void)len, (void)seq, (void)which, (void)data, (void)data_len;
-    return -ENOSYS;
+    if (len < AGENT_PROC_OUTPUT_HEADER || p[8] > 2)
+        return -EPROTO;
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    if (seq)
+        *seq = v;
+    if (which)
+        *which = p[8];
+    if (data)
+        *data = p + AGENT_PROC_OUTPUT_HEADER;
+    if (data_len)
+        *data_len = len - AGENT_PROC_OUTPUT_HEADER;
+    return 0;
 }
 
 void agent_client_set_self_handler(struct agent_client *c, agent_self_fn fn, void *ud)

@@ -121,8 +121,9 @@ int host_vm_tcp_open(struct host *h, const char *id, uint16_t port,
 int host_vm_proc_call(struct host *h, const char *id, uint16_t type, const char *json,
                       const struct agent_stream_ops *ops, void *ud, uint32_t *ret_stream)
 {
-    (void)h, (void)id, (void)type, (void)json, (void)ops, (void)ud, (void)ret_stream;
-    return -ENOSYS;
+    int r;
+    struct host_vm *vm = running(h, id, &r);
+    return vm ? (int)queued(vm, agent_proc_call(vm->agent, type, json, ops, ud, ret_stream)) : r;
 }
 
 void host_set_self_handler(struct host *h, host_self_fn fn, void *ud)

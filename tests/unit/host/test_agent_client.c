@@ -988,3 +988,178 @@ TEST(exec_pty_push_resize_and_end_json)
     agent_client_free(c);
     close(peer);
 }
+
+struct proc_ctx {
+    int gaps, outputs;
+    uint64_t last_seq;
+    int which;
+    char data[64];
+    bool ended;
+    struct agent_end end;
+    char json[512];
+};
+
+static int proc_on_data(void *ud, uint16_t type, const uint8_t *p, size_t len, bool eof)
+{
+    struct proc_ctx *x = ud;
+    if (type == WIRE_PROC_GAP) {
+        x->gaps++;
+        return 0;
+    }
+    const uint8_t *d;
+    size_t n;
+    if (type != WIRE_PROC_OUTPUT ||
+        agent_proc_output_parse(p, len, &x->last_seq, &x->which, &d, &n) < 0)
+        return -EPROTO;
+    x->outputs++;
+    snprintf(x->data + strlen(x->data), sizeof(x->data) - strlen(x->data), "%.*s", (int)n,
+             (const char *)d);
+    return 0;
+}
+
+static void proc_on_end(void *ud, const struct agent_end *end)
+{
+    struct proc_ctx *x = ud;
+    x->ended = true;
+    x->end = *end;
+    snprintf(x->json, sizeof(x->json), "%s", end->json ? end->json : "");
+    x->end.json = NULL;
+}
+
+static bool proc_ended(void *arg)
+{
+    return ((struct proc_ctx *)arg)->ended;
+}
+
+static const struct agent_stream_ops proc_ops = { .on_data = proc_on_data, .on_end = proc_on_end };
+
+static void proc_out_frame(int peer, uint32_t stream, uint64_t seq, uint8_t which, const char *s)
+{
+    uint8_t p[64];
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(seq >> (8 * i));
+    p[8] = which;
+    memcpy(p + 9, s, strlen(s));
+    frame(peer, WIRE_PROC_OUTPUT, 0, stream, p, 9 + strlen(s));
+}
+
+TEST(proc_output_parse_cases)
+{
+    static const struct {
+        const char *in;
+        size_t len;
+        int ret;
+        uint64_t seq;
+        int which;
+        size_t data_len;
+    } cases[] = {
+        { "", 0, -EPROTO, 0, 0, 0 },
+        { "\x01\0\0\0\0\0\0\0", 8, -EPROTO, 0, 0, 0 },
+        { "\x01\0\0\0\0\0\0\0\0", 9, 0, 1, 0, 0 },
+        { "\x02\x01\0\0\0\0\0\0\x02xy", 11, 0, 258, 2, 2 },
+        { "\x01\0\0\0\0\0\0\0\x03z", 10, -EPROTO, 0, 0, 0 },
+        { "\xff\xff\xff\xff\xff\xff\xff\xff\x01", 9, 0, UINT64_MAX, 1, 0 },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        uint64_t seq = 0;
+        int which = -1;
+        const uint8_t *d = NULL;
+        size_t n = 99;
+        CHECK_EQ(agent_proc_output_parse((const uint8_t *)cases[i].in, cases[i].len, &seq, &which,
+                                         &d, &n),
+                 cases[i].ret);
+        if (cases[i].ret == 0) {
+            CHECK(seq == cases[i].seq);
+            CHECK_EQ(which, cases[i].which);
+            CHECK_EQ(n, cases[i].data_len);
+            CHECK(d == (const uint8_t *)cases[i].in + 9);
+        }
+    }
+}
+
+TEST(proc_call_attach_input_and_hostile_output)
+{
+    int peer;
+    struct agent_client *c = pair(&peer);
+    CHECK(c);
+    struct wire_reader rd;
+    wire_reader_init(&rd);
+    struct wire_frame f;
+    /* refused before anything is sent */
+    CHECK_EQ(agent_proc_call(c, WIRE_PROC_OUTPUT, "{}", NULL, NULL, NULL), -EINVAL);
+    CHECK_EQ(agent_proc_call(c, WIRE_PROC_GAP, "{}", NULL, NULL, NULL), -EINVAL);
+    CHECK_EQ(agent_proc_call(c, WIRE_EXEC, "{}", NULL, NULL, NULL), -EINVAL);
+    CHECK_EQ(agent_proc_call(c, WIRE_PROC_GET, "[1]", NULL, NULL, NULL), -EINVAL);
+    CHECK_EQ(agent_proc_call(c, WIRE_PROC_GET, "not json", NULL, NULL, NULL), -EINVAL);
+    CHECK_EQ(agent_proc_call(c, WIRE_PROC_GET, NULL, NULL, NULL, NULL), -EINVAL);
+    CHECK_EQ(agent_proc_call(c, WIRE_PROC_GET, "{\"a\":1,\"a\":2}", NULL, NULL, NULL), -EINVAL);
+    CHECK_EQ(agent_client_nstreams(c), 0);
+    /* ATTACH: gap, output, the record */
+    struct proc_ctx a = { 0 };
+    uint32_t id = 0;
+    CHECK_EQ(agent_proc_call(c, WIRE_PROC_ATTACH, "{\"id\":\"p\",\"after\":0}", &proc_ops, &a,
+                             &id),
+             0);
+    CHECK_EQ(next_sent(peer, &rd, WIRE_PROC_ATTACH, id, &f), 1);
+    jframe(peer, WIRE_PROC_GAP, id, "{\"oldest_available_seq\":5}");
+    proc_out_frame(peer, id, 5, 0, "he");
+    proc_out_frame(peer, id, 6, 2, "llo");
+    jframe(peer, WIRE_DONE, id, "{\"process_id\":\"p\",\"exit_code\":0}");
+    CHECK_EQ(agent_client_run(c, mono_now_us() + 2 * SEC, proc_ended, &a), 0);
+    CHECK_EQ(a.gaps, 1);
+    CHECK_EQ(a.outputs, 2);
+    CHECK_EQ(a.last_seq, 6);
+    CHECK_EQ(a.which, 2);
+    CHECK_STR(a.data, "hello");
+    CHECK_EQ(a.end.kind, AGENT_END_DONE);
+    CHECK_STR(a.json, "{\"process_id\":\"p\",\"exit_code\":0}");
+    /* credit came back for what was consumed: gap + outputs */
+    int windows = 0;
+    while (next_sent(peer, &rd, WIRE_WINDOW, id, &f) == 1)
+        windows++;
+    CHECK_EQ(windows, 3);
+    /* INPUT: pushed as DATA, then EOF */
+    struct proc_ctx in = { 0 };
+    CHECK_EQ(agent_proc_call(c, WIRE_PROC_INPUT, "{\"id\":\"p\",\"size\":5}", &proc_ops, &in, &id),
+             0);
+    CHECK_EQ(agent_stream_write(c, id, "hello", 5), 5);
+    CHECK_EQ(agent_stream_finish(c, id), 0);
+    CHECK_EQ(next_sent(peer, &rd, WIRE_PROC_INPUT, id, &f), 1);
+    CHECK_EQ(next_sent(peer, &rd, WIRE_DATA, id, &f), 1);
+    CHECK_EQ(f.len, 5);
+    jframe(peer, WIRE_DONE, id, "{\"input_seq\":1}");
+    CHECK_EQ(agent_client_run(c, mono_now_us() + 2 * SEC, proc_ended, &in), 0);
+    CHECK_STR(in.json, "{\"input_seq\":1}");
+    /* hostile output: each ends its own stream with EPROTO, the others go on */
+    static const struct {
+        uint16_t type;
+        const char *payload;
+        size_t len;
+    } bad[] = {
+        { WIRE_PROC_OUTPUT, "short", 5 },
+        { WIRE_PROC_OUTPUT, "\x01\0\0\0\0\0\0\0\x07x", 10 },
+        { WIRE_PROC_GAP, "nope", 4 },
+        { WIRE_PROC_GAP, "{\"oldest_available_seq\":0}", 26 },
+        { WIRE_PROC_GAP, "{}", 2 },
+        { WIRE_STDOUT, "x", 1 },
+        { WIRE_EXIT, "{\"exit_code\":0}", 15 },
+    };
+    struct proc_ctx keep = { 0 };
+    uint32_t keep_id;
+    CHECK_EQ(agent_proc_call(c, WIRE_PROC_WAIT, "{\"id\":\"p\"}", &proc_ops, &keep, &keep_id), 0);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct proc_ctx x = { 0 };
+        CHECK_EQ(agent_proc_call(c, WIRE_PROC_ATTACH, "{\"id\":\"p\"}", &proc_ops, &x, &id), 0);
+        frame(peer, bad[i].type, 0, id, bad[i].payload, bad[i].len);
+        CHECK_EQ(agent_client_run(c, mono_now_us() + 2 * SEC, proc_ended, &x), 0);
+        CHECK_EQ(x.end.kind, AGENT_END_ERROR);
+        CHECK_EQ(x.end.err, -EPROTO);
+    }
+    /* output on a stream that is no attach */
+    proc_out_frame(peer, keep_id, 1, 0, "x");
+    CHECK_EQ(agent_client_run(c, mono_now_us() + 2 * SEC, proc_ended, &keep), 0);
+    CHECK_EQ(keep.end.kind, AGENT_END_ERROR);
+    wire_reader_release(&rd);
+    agent_client_free(c);
+    close(peer);
+}
