@@ -2,7 +2,7 @@
 /* test_interactive.c: one real microVM from $HEARTH_IMAGES for the interactive streams on the
  * host engine (host.h): a command on a terminal (its size, a resize) and a managed process
  * started, fed, attached to and listed through host_vm_proc_call(), which outlives a
- * reconnect of the host's agent connection. The agent's own tests cover the details. */
+ * reconnect of the host's agent connection and a pause and restore of the VM. The agent's own tests cover the details. */
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
@@ -140,6 +140,24 @@ TEST_SLOW(pty_exec_and_managed_process, 300)
     CHECK_STR(json_string_value(json_object_get(p0, "process_id")), "proc_smoke");
     CHECK(json_is_false(json_object_get(p0, "leader_exited")));
     json_decref(rec);
+    /* a pause carries it in guest memory: the restored guest's new host session finds it
+     * running, with its output */
+    char snap[PATH_MAX];
+    const char *tmp = getenv("TMPDIR");
+    snprintf(snap, sizeof(snap), "%s/hearth-snap.XXXXXX", tmp && *tmp == '/' ? tmp : "/tmp");
+    CHECK(mkdtemp(snap));
+    CHECK_EQ(vmtest_save(vm, snap, &e), 0);
+    vmtest_free(vm);
+    vm = vmtest_restore(&cfg, snap);
+    CHECK(vm);
+    CHECK_EQ(call_start(vm, WIRE_PROC_ATTACH,
+                        "{\"id\":\"proc_smoke\",\"after\":0,\"follow\":false}", &at),
+             0);
+    CHECK_EQ(host_sync_run(vm->s, call_done, &at, mono_now_us() + 60 * SEC), 0);
+    CHECK_EQ(at.end.kind, AGENT_END_DONE);
+    CHECK(at.out.len == 11 && memcmp(at.out.data, "one\ntwo-vm\n", 11) == 0);
+    CHECK(strstr(at.json, "\"leader_exited\":false") != NULL);
+    buf_release(&at.out);
     /* removed: SIGTERM ends sleep; the answer is the final record */
     rec = call_ok(vm, WIRE_PROC_CTL, "{\"id\":\"proc_smoke\",\"op\":\"remove\",\"grace_ms\":2000}");
     CHECK(rec);
@@ -154,4 +172,7 @@ TEST_SLOW(pty_exec_and_managed_process, 300)
     buf_release(&get.out);
     CHECK_EQ(vmtest_stop(vm, &e), 0);
     vmtest_free(vm);
+    char cmd[PATH_MAX + 16];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", snap);
+    CHECK_EQ(system(cmd), 0);
 }
