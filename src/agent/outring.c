@@ -24,6 +24,12 @@ static void evict_oldest(struct outring *r)
     r->n--;
 }
 
+void outring_drop_oldest(struct outring *r)
+{
+    if (r->n)
+        evict_oldest(r);
+}
+
 void outring_release(struct outring *r)
 {
     while (r->n)

@@ -41,5 +41,7 @@ int outring_push(struct outring *r, uint8_t stream, const void *p, size_t len);
 /* The event numbered seq, or NULL when it was evicted or does not exist yet. Borrowed until the
  * next push or release. */
 const struct outring_event *outring_get(const struct outring *r, uint64_t seq);
+/* Evicts the oldest event (a budget shared with other rings asks); nothing when empty. */
+void outring_drop_oldest(struct outring *r);
 /* Seq of the oldest event held; next_seq when empty. */
 uint64_t outring_oldest(const struct outring *r);

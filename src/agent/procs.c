@@ -22,6 +22,12 @@
 #include "common/utf8.h"
 
 #define PROC_CMDLINE_MAX 4096   /* bytes of /proc/<pid>/cmdline shown for the foreground */
+/* The rings together hold at most this share of the guest's RAM: the agent's memory is outside
+ * the user cgroup's limit, and 64 flooding processes with 8 MiB rings would fill a small
+ * guest. */
+#define PROC_OUTPUT_SHARE 4
+#define PROC_OUTPUT_CAP_MIN (16u << 20)
+#define PROC_OUTPUT_CAP_UNKNOWN (256u << 20) /* /proc/meminfo unreadable */
 #define PROC_COMPACT_ARGS 256   /* a list shows args only when they are this short */
 /* A group outliving its leader is checked at every turn of the loop (every child's exit wakes
  * it: orphans are the agent's) and at least this often, for a member whose parent is alive
@@ -35,10 +41,33 @@ static uint64_t wall_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* A quarter of MemTotal, at least PROC_OUTPUT_CAP_MIN. */
+static size_t output_cap(void)
+{
+    char text[4096];
+    int fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, text, sizeof(text) - 1) : -1;
+    if (fd >= 0)
+        close(fd);
+    if (n <= 0)
+        return PROC_OUTPUT_CAP_UNKNOWN;
+    text[n] = 0;
+    unsigned long long kib = 0;
+    if (sscanf(text, "MemTotal: %llu kB", &kib) != 1 || kib == 0)
+        return PROC_OUTPUT_CAP_UNKNOWN;
+    unsigned long long cap = kib * 1024 / PROC_OUTPUT_SHARE;
+    if (cap > SIZE_MAX / 2)
+        cap = SIZE_MAX / 2;
+    return cap < PROC_OUTPUT_CAP_MIN ? PROC_OUTPUT_CAP_MIN : (size_t)cap;
+}
+
 struct proc_table *procs_table(struct agent *ag)
 {
-    if (!ag->procs)
+    if (!ag->procs) {
         ag->procs = calloc(1, sizeof(*ag->procs));
+        if (ag->procs)
+            ag->procs->output_cap = output_cap();
+    }
     return ag->procs;
 }
 
@@ -280,6 +309,7 @@ void procs_drop(struct agent *ag, struct proc *p)
             break;
         }
     }
+    t->output_cost -= p->ring.cost;
     proc_free(p);
 }
 
@@ -368,9 +398,35 @@ static void check_drained(struct proc *p)
         p->drained = true;
 }
 
+/* The oldest event of a ring goes: of an exited process first (oldest record first), else of
+ * any ring holding more than its newest event. false when none can give. */
+static bool evict_one(struct proc_table *t, const struct proc *keep)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < t->n; i++) {
+            struct proc *q = t->p[i];
+            bool ok = pass == 0 ? q->leader_exited && q != keep && q->ring.n > 0 : q->ring.n > 1;
+            if (!ok)
+                continue;
+            size_t before = q->ring.cost;
+            outring_drop_oldest(&q->ring);
+            t->output_cost -= before - q->ring.cost;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Holds the rings together to the table's cap (p just grew). */
+static void trim_output(struct proc_table *t, const struct proc *p)
+{
+    while (t->output_cost > t->output_cap && evict_one(t, p))
+        ;
+}
+
 /* Reads one chunk of an output fd into the ring. Returns the bytes read, 0 for nothing now,
  * -1 when the fd ended (closed). */
-static ssize_t read_output(struct proc *p, int *fd, uint8_t which)
+static ssize_t read_output(struct proc_table *t, struct proc *p, int *fd, uint8_t which)
 {
     static uint8_t chunk[OUTRING_EVENT_MAX];
     ssize_t n = read(*fd, chunk, sizeof(chunk));
@@ -384,9 +440,12 @@ static ssize_t read_output(struct proc *p, int *fd, uint8_t which)
     }
     /* Out of memory loses this chunk (the next seq says nothing of it): the process must not
      * stop, and the agent has no better place for its output. */
+    size_t before = p->ring.cost;
     if (outring_push(&p->ring, which, chunk, (size_t)n) < 0)
         agent_log("cannot keep %zd bytes of output of process '%s': out of memory, dropping them",
                   n, p->id);
+    t->output_cost = t->output_cost - before + p->ring.cost;
+    trim_output(t, p);
     return n;
 }
 
@@ -397,17 +456,17 @@ static uint8_t out_stream(const struct proc *p)
 
 /* After the leader exited: what is in the fds now belongs to its output. Bounded, so a
  * descendant that keeps flooding cannot hold the loop. */
-static void drain_now(struct proc *p)
+static void drain_now(struct proc_table *t, struct proc *p)
 {
     size_t budget = p->ring.max + OUTRING_EVENT_MAX;
     while (p->out_fd >= 0 && budget) {
-        ssize_t n = read_output(p, &p->out_fd, out_stream(p));
+        ssize_t n = read_output(t, p, &p->out_fd, out_stream(p));
         if (n <= 0)
             break;
         budget = (size_t)n > budget ? 0 : budget - (size_t)n;
     }
     while (p->err_fd >= 0 && budget) {
-        ssize_t n = read_output(p, &p->err_fd, 1);
+        ssize_t n = read_output(t, p, &p->err_fd, 1);
         if (n <= 0)
             break;
         budget = (size_t)n > budget ? 0 : budget - (size_t)n;
@@ -431,7 +490,7 @@ int procs_tick(struct agent *ag, uint64_t now_ms)
         struct proc *p = t->p[i];
         if (p->drain_at_ms && !p->drained) {
             if (now_ms >= p->drain_at_ms)
-                drain_now(p);
+                drain_now(t, p);
             else
                 next = agent_timeout_min(next, p->drain_at_ms, now_ms);
         }
@@ -474,9 +533,9 @@ void procs_on_poll(struct agent *ag, uint32_t key, int role, short revents)
     if (!p)
         return;
     if (role == ROLE_PROC_OUT && p->out_fd >= 0)
-        (void)read_output(p, &p->out_fd, out_stream(p));
+        (void)read_output(ag->procs, p, &p->out_fd, out_stream(p));
     else if (role == ROLE_PROC_ERR && p->err_fd >= 0)
-        (void)read_output(p, &p->err_fd, 1);
+        (void)read_output(ag->procs, p, &p->err_fd, 1);
     else if (role == ROLE_PROC_IN)
         feed(ag, p);
 }

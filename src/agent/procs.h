@@ -77,6 +77,8 @@ struct proc_table {
     struct proc *p[PROCS_MAX]; /* owned; oldest first */
     size_t n;
     uint32_t next_key;
+    size_t output_cost;        /* the rings' cost together (outring.h) */
+    size_t output_cap;         /* its ceiling: a quarter of the guest's RAM, at least 16 MiB */
 };
 
 /* The table (allocated on first use; NULL when out of memory). Owned by the agent. */

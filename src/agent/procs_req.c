@@ -239,7 +239,7 @@ static void on_ctl(struct agent *ag, const struct wire_frame *f, json_t *root)
     struct proc *p = named(ag, f, root);
     if (!p)
         return;
-    if (op[0] == 'r' && op[2] == 'm') {
+    if (strcmp(op, "remove") == 0) {
         on_ctl_remove(ag, f, p, grace);
         return;
     }

@@ -170,6 +170,34 @@ TEST_SLOW(pty_exec_and_managed_process, 300)
     CHECK_EQ(get.end.kind, AGENT_END_ERROR);
     CHECK_EQ(get.end.err, -ESRCH);
     buf_release(&get.out);
+    /* two floods of 50 MB into 64 MiB rings: together the rings keep at most a quarter of
+     * the guest's 256 MiB, the exited one's history going first */
+    const char *floods[] = { "f1", "f2" };
+    for (size_t i = 0; i < 2; i++) {
+        char fr[256];
+        snprintf(fr, sizeof(fr),
+                 "{\"id\":\"%s\",\"argv\":[\"head\",\"-c\",\"50000000\",\"/dev/zero\"],"
+                 "\"ring_bytes\":67108864}", floods[i]);
+        json_decref(call_ok(vm, WIRE_PROC_START, fr));
+        snprintf(fr, sizeof(fr), "{\"id\":\"%s\",\"scope\":\"tree\",\"timeout_ms\":120000}",
+                 floods[i]);
+        rec = call_ok(vm, WIRE_PROC_WAIT, fr);
+        CHECK(rec && json_is_true(json_object_get(rec, "tree_exited")));
+        json_decref(rec);
+    }
+    rec = call_ok(vm, WIRE_PROC_LIST, "{}");
+    CHECK(rec);
+    json_t *list = json_object_get(rec, "processes");
+    CHECK_EQ(json_array_size(list), 2);
+    json_int_t b2 = json_integer_value(
+        json_object_get(json_object_get(json_array_get(list, 0), "output"), "bytes"));
+    json_int_t b1 = json_integer_value(
+        json_object_get(json_object_get(json_array_get(list, 1), "output"), "bytes"));
+    json_decref(rec);
+    printf("# rings after two 50 MB floods: %lld and %lld bytes\n", (long long)b1, (long long)b2);
+    CHECK(b1 + b2 <= 64ll << 20);
+    CHECK(b2 >= 40000000);
+    CHECK(b1 < b2);
     CHECK_EQ(vmtest_stop(vm, &e), 0);
     vmtest_free(vm);
     char cmd[PATH_MAX + 16];

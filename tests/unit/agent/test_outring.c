@@ -52,6 +52,19 @@ TEST(outring_numbers_and_lookups)
     CHECK_EQ(outring_push(&r, 0, big, sizeof(big)), -EINVAL);
     CHECK_EQ(r.next_seq, 4);
     CHECK(ring_ok(&r));
+    /* a shared budget takes the oldest; an empty ring gives nothing */
+    outring_drop_oldest(&r);
+    CHECK_EQ(outring_oldest(&r), 2);
+    CHECK(!outring_get(&r, 1));
+    CHECK(ring_ok(&r));
+    outring_drop_oldest(&r);
+    outring_drop_oldest(&r);
+    outring_drop_oldest(&r);
+    CHECK_EQ(r.n, 0);
+    CHECK_EQ(outring_oldest(&r), 4);
+    CHECK(ring_ok(&r));
+    CHECK_EQ(outring_push(&r, 0, "g", 1), 0);
+    CHECK(outring_get(&r, 4));
     outring_release(&r);
     outring_release(&r); /* twice is fine */
 }
