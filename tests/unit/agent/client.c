@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "agent/loop.h"
+#include "harness.h"
 
 int client_start(struct client *c, const char *spec)
 {
@@ -160,6 +161,22 @@ void client_error_name(const struct wire_frame *f, char *out, size_t size)
     json_t *o = json_loadb((const char *)f->payload, f->len, 0, NULL);
     snprintf(out, size, "%s", o ? json_string_value(json_object_get(o, "error")) ?: "?" : "?");
     json_decref(o);
+}
+
+bool client_expect_error(struct client *c, uint32_t stream, const char *name)
+{
+    struct wire_frame f;
+    if (client_expect(c, WIRE_ERROR, stream, &f, 5000) != 1) {
+        harness_fail(__FILE__, __LINE__, "stream %u: no ERROR", stream);
+        return false;
+    }
+    char err[32];
+    client_error_name(&f, err, sizeof(err));
+    if (strcmp(err, name) != 0) {
+        harness_fail(__FILE__, __LINE__, "stream %u: want %s got %s", stream, name, err);
+        return false;
+    }
+    return true;
 }
 
 void exec_result_release(struct exec_result *r)

@@ -55,6 +55,8 @@ int client_exec(struct client *c, uint32_t stream, const char *json, const void 
                 size_t in_len, struct exec_result *r);
 /* Reads the "error" name out of an ERROR payload into out. */
 void client_error_name(const struct wire_frame *f, char *out, size_t size);
+/* Waits for ERROR on stream (5 s) and checks its name; false (the test failed) otherwise. */
+bool client_expect_error(struct client *c, uint32_t stream, const char *name);
 
 /* How client_collect() stopped. */
 enum collect_end {

@@ -28,19 +28,6 @@ static bool run_to_exit(struct client *c, uint32_t id, struct buf *out, json_t *
     return true;
 }
 
-static bool expect_error(struct client *c, uint32_t stream, const char *name)
-{
-    struct wire_frame f;
-    REQUIRE(client_expect(c, WIRE_ERROR, stream, &f, 5000) == 1);
-    char err[32];
-    client_error_name(&f, err, sizeof(err));
-    if (strcmp(err, name) != 0) {
-        harness_fail(__FILE__, __LINE__, "stream %u: want %s got %s", stream, name, err);
-        return false;
-    }
-    return true;
-}
-
 TEST(pty_stty_size_and_term)
 {
     struct client c;
@@ -212,16 +199,16 @@ TEST(pty_bad_resize_ends_only_its_stream)
                                  "{\"argv\":[\"sleep\",\"30\"],\"pty\":{\"rows\":24,\"cols\":80}}"),
                  0);
         CHECK_EQ(client_send_str(&c, WIRE_RESIZE, id, bad[i]), 0);
-        CHECK(expect_error(&c, id, "EINVAL"));
+        CHECK(client_expect_error(&c, id, "EINVAL"));
     }
     /* RESIZE on a command without a terminal, and on no stream at all */
     CHECK_EQ(client_send_str(&c, WIRE_EXEC, 60, "{\"argv\":[\"sleep\",\"30\"]}"), 0);
     CHECK_EQ(client_send_str(&c, WIRE_RESIZE, 60, "{\"rows\":24,\"cols\":80}"), 0);
-    CHECK(expect_error(&c, 60, "ENOTTY"));
+    CHECK(client_expect_error(&c, 60, "ENOTTY"));
     CHECK_EQ(client_send_str(&c, WIRE_RESIZE, 61, "{\"rows\":24,\"cols\":80}"), 0);
-    CHECK(expect_error(&c, 61, "ESRCH"));
+    CHECK(client_expect_error(&c, 61, "ESRCH"));
     CHECK_EQ(client_send_str(&c, WIRE_RESIZE, 0, "{\"rows\":24,\"cols\":80}"), 0);
-    CHECK(expect_error(&c, 0, "ESRCH"));
+    CHECK(client_expect_error(&c, 0, "ESRCH"));
     /* the bystander: still at its size */
     CHECK_EQ(client_send(&c, WIRE_STDIN, 0, 500, "\n", 1), 0);
     struct buf out;
@@ -253,7 +240,7 @@ TEST(pty_bad_requests)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         uint32_t id = 1 + (uint32_t)i;
         CHECK_EQ(client_send_str(&c, WIRE_EXEC, id, bad[i]), 0);
-        CHECK(expect_error(&c, id, "EINVAL"));
+        CHECK(client_expect_error(&c, id, "EINVAL"));
     }
     CHECK(client_ping(&c));
     client_stop(&c);
