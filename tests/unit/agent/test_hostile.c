@@ -31,19 +31,6 @@ static bool healthy(struct client *c)
     return true;
 }
 
-static bool expect_error(struct client *c, uint32_t stream, const char *name)
-{
-    struct wire_frame f;
-    REQUIRE(client_expect(c, WIRE_ERROR, stream, &f, 5000) == 1);
-    char err[32];
-    client_error_name(&f, err, sizeof(err));
-    if (strcmp(err, name) != 0) {
-        harness_fail(__FILE__, __LINE__, "stream %u: want %s got %s", stream, name, err);
-        return false;
-    }
-    return true;
-}
-
 TEST(hostile_garbage)
 {
     struct client c;
@@ -101,11 +88,11 @@ TEST(hostile_unknown_and_agent_only_types)
     struct client c;
     CHECK(start(&c));
     CHECK_EQ(client_send(&c, 999, 0, 5, "x", 1), 0);
-    CHECK(expect_error(&c, 5, "EPROTO"));
+    CHECK(client_expect_error(&c, 5, "EPROTO"));
     CHECK_EQ(client_send(&c, WIRE_STDOUT, 0, 6, "x", 1), 0);
-    CHECK(expect_error(&c, 6, "EPROTO"));
+    CHECK(client_expect_error(&c, 6, "EPROTO"));
     CHECK_EQ(client_send_str(&c, WIRE_EXIT, 0, "{}"), 0);
-    CHECK(expect_error(&c, 0, "EPROTO"));
+    CHECK(client_expect_error(&c, 0, "EPROTO"));
     CHECK(healthy(&c));
     client_stop(&c);
 }
@@ -115,17 +102,17 @@ TEST(hostile_out_of_order)
     struct client c;
     CHECK(start(&c));
     CHECK_EQ(client_send(&c, WIRE_STDIN, 0, 40, "x", 1), 0);
-    CHECK(expect_error(&c, 40, "ESRCH"));
+    CHECK(client_expect_error(&c, 40, "ESRCH"));
     CHECK_EQ(client_send(&c, WIRE_DATA, WIRE_F_EOF, 41, "x", 1), 0);
-    CHECK(expect_error(&c, 41, "ESRCH"));
+    CHECK(client_expect_error(&c, 41, "ESRCH"));
     CHECK_EQ(client_send_str(&c, WIRE_SIGNAL, 42, "{\"signal\":9}"), 0);
-    CHECK(expect_error(&c, 42, "ESRCH"));
+    CHECK(client_expect_error(&c, 42, "ESRCH"));
     CHECK_EQ(client_send(&c, WIRE_CANCEL, 0, 43, NULL, 0), 0);
-    CHECK(expect_error(&c, 43, "ESRCH"));
+    CHECK(client_expect_error(&c, 43, "ESRCH"));
     CHECK_EQ(client_send_str(&c, WIRE_EXEC, 0, "{\"argv\":[\"true\"]}"), 0);
-    CHECK(expect_error(&c, 0, "EINVAL"));
+    CHECK(client_expect_error(&c, 0, "EINVAL"));
     CHECK_EQ(client_send_str(&c, WIRE_HELLO, 0, "{bad json"), 0);
-    CHECK(expect_error(&c, 0, "EINVAL"));
+    CHECK(client_expect_error(&c, 0, "EINVAL"));
     CHECK(healthy(&c));
     client_stop(&c);
 }
@@ -138,9 +125,9 @@ TEST(hostile_duplicate_stream_id)
                                                "\"stdin\":true}"),
              0);
     CHECK_EQ(client_send_str(&c, WIRE_EXEC, 9, "{\"argv\":[\"true\"]}"), 0);
-    CHECK(expect_error(&c, 9, "EEXIST"));
+    CHECK(client_expect_error(&c, 9, "EEXIST"));
     CHECK_EQ(client_send_str(&c, WIRE_FILE_GET, 9, "{\"path\":\"/etc/passwd\"}"), 0);
-    CHECK(expect_error(&c, 9, "EEXIST"));
+    CHECK(client_expect_error(&c, 9, "EEXIST"));
     /* The first stream is undisturbed. */
     CHECK_EQ(client_send(&c, WIRE_STDIN, WIRE_F_EOF, 9, "yes\n", 4), 0);
     struct wire_frame f;
@@ -176,7 +163,7 @@ TEST(hostile_bad_frames_on_open_stream)
         CHECK_EQ(client_send(&c, cases[i].type, cases[i].flags, id, cases[i].payload,
                              strlen(cases[i].payload)),
                  0);
-        CHECK(expect_error(&c, id, cases[i].err));
+        CHECK(client_expect_error(&c, id, cases[i].err));
     }
     CHECK(healthy(&c));
     client_stop(&c);
@@ -192,7 +179,7 @@ TEST(hostile_stdin_beyond_window)
     static uint8_t chunk[WIRE_DATA_CHUNK];
     for (int i = 0; i < 18; i++)
         CHECK_EQ(client_send(&c, WIRE_STDIN, 0, 3, chunk, sizeof(chunk)), 0);
-    CHECK(expect_error(&c, 3, "EPROTO"));
+    CHECK(client_expect_error(&c, 3, "EPROTO"));
     CHECK(healthy(&c));
     client_stop(&c);
 }
@@ -208,7 +195,7 @@ TEST(hostile_huge_argv_and_env)
         CHECK_EQ(buf_appendf(&req, ",\"a\""), 0);
     CHECK_EQ(buf_appendf(&req, "]}"), 0);
     CHECK_EQ(client_send(&c, WIRE_EXEC, 0, 1, req.data, req.len), 0);
-    CHECK(expect_error(&c, 1, "EINVAL"));
+    CHECK(client_expect_error(&c, 1, "EINVAL"));
     /* 4000 arguments are fine. */
     req.len = 0;
     CHECK_EQ(buf_appendf(&req, "{\"argv\":[\"true\""), 0);
@@ -222,9 +209,9 @@ TEST(hostile_huge_argv_and_env)
     exec_result_release(&r);
     /* Embedded NUL and invalid UTF-8 in JSON strings. */
     CHECK_EQ(client_send_str(&c, WIRE_EXEC, 3, "{\"argv\":[\"tr\\u0000ue\"]}"), 0);
-    CHECK(expect_error(&c, 3, "EINVAL"));
+    CHECK(client_expect_error(&c, 3, "EINVAL"));
     CHECK_EQ(client_send_str(&c, WIRE_EXEC, 4, "{\"argv\":[\"\xff\xfe\"]}"), 0);
-    CHECK(expect_error(&c, 4, "EINVAL"));
+    CHECK(client_expect_error(&c, 4, "EINVAL"));
     buf_release(&req);
     CHECK(healthy(&c));
     client_stop(&c);
