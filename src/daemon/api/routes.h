@@ -63,3 +63,16 @@ void api_network_get(struct api_call *call);
 void api_network_delete(struct api_call *call);
 void api_sandbox_network_attach(struct api_call *call);
 void api_sandbox_network_detach(struct api_call *call);
+/* processes.c: managed processes (§3.11) through the agent (ctl/process.h): start, list,
+ * get, delete, wait, input, stdin/close, resize, signal, and connect's NDJSON output stream
+ * with replay after a sequence number, heartbeats and backpressure */
+void api_process_start(struct api_call *call);
+void api_process_list(struct api_call *call);
+void api_process_get(struct api_call *call);
+void api_process_delete(struct api_call *call);
+void api_process_connect(struct api_call *call);
+void api_process_input(struct api_call *call);
+void api_process_close_stdin(struct api_call *call);
+void api_process_resize(struct api_call *call);
+void api_process_signal(struct api_call *call);
+void api_process_wait(struct api_call *call);
