@@ -25,7 +25,8 @@ store_src := $(wildcard src/daemon/store/*.c)
 agent_src := $(wildcard src/agent/*.c)
 agent_lib_src := $(filter-out src/agent/main.c,$(agent_src))
 lib_src := $(wildcard src/lib/*.c) src/common/buf.c src/common/b64.c
-cli_src := $(filter-out src/cli/main.c,$(wildcard src/cli/*.c)) src/common/timefmt.c src/common/roff.c
+cli_src := $(filter-out src/cli/main.c,$(wildcard src/cli/*.c)) src/common/timefmt.c src/common/roff.c \
+	src/common/b64.c
 CLIENT_LIBS := -lcurl -ljansson
 unit_tests := $(patsubst tests/%.c,%,$(wildcard tests/unit/*/test_*.c))
 integ_tests := $(patsubst tests/%.c,%,$(wildcard tests/integration/test_*.c))

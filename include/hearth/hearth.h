@@ -437,6 +437,8 @@ HEARTH_EXPORT HEARTH_WUR int hearth_file_download_fd(hearth_client *c, const cha
 /* ---- managed processes (docs/api.md §3.11) ----
  * pid is a process_id ("proc_…"). Objects are ManagedProcess views (§2.13). */
 
+/* Sets body.pty = {"rows":rows,"cols":cols} (a process on a pseudo-terminal). */
+HEARTH_EXPORT HEARTH_WUR int hearth_body_set_pty(hearth_body *b, int rows, int cols);
 /* POST /v1/sandboxes/{id}/processes with body (cmd, args, cwd, env, pty) → ManagedProcess.
  * Never retried: a retry could start the command twice. */
 HEARTH_EXPORT HEARTH_WUR int hearth_process_start(hearth_client *c, const char *id,

@@ -57,6 +57,14 @@ static int proc_call(hearth_client *c, const char *method, const char *id, const
     return rc;
 }
 
+HEARTH_EXPORT int hearth_body_set_pty(hearth_body *b, int rows, int cols)
+{
+    json_t *pty = json_pack("{s:i,s:i}", "rows", rows, "cols", cols);
+    if (!b || !pty || json_object_set_new(b->root, "pty", pty) < 0)
+        return HEARTH_ERR_NOMEM;
+    return HEARTH_OK;
+}
+
 HEARTH_EXPORT int hearth_process_start(hearth_client *c, const char *id, const hearth_body *body,
                                        hearth_obj **ret, struct hearth_error *reterr)
 {
