@@ -19,6 +19,7 @@
 #include "daemon/api/sandboxes.h"
 #include "daemon/api/api.h"
 #include "daemon/ctl/ctl.h"
+#include "daemon/ctl/proc_record.h"
 #include "daemon/ctl/process.h"
 #include "daemon/ctl/sandbox_check.h"
 #include "daemon/ctl/sandbox_stream.h"

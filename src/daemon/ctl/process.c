@@ -5,16 +5,15 @@
  * stdin, a terminal op on pipes, a signal after the tree exited) is followed by a PROC_GET.
  * The guest is not trusted: its records are checked field by field before they become views. */
 #include "daemon/ctl/process.h"
+#include "daemon/ctl/proc_record.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <event2/event.h>
 
-#include "common/timefmt.h"
 #include "common/ulid.h"
 #include "common/wire.h"
 #include "daemon/ctl/ctl.h"
@@ -27,152 +26,14 @@
 #define PROC_ID_SIZE 64
 #define PROC_INPUT_MAX (1u << 20)
 
-/* ---- records → views (docs/api.md §2.13) ---- */
-
-static const struct {
-    int sig;
-    const char *name;
-} signals[] = {
-    { SIGHUP, "SIGHUP" },   { SIGINT, "SIGINT" },   { SIGQUIT, "SIGQUIT" },
-    { SIGKILL, "SIGKILL" }, { SIGTERM, "SIGTERM" }, { SIGUSR1, "SIGUSR1" },
-    { SIGUSR2, "SIGUSR2" }, { SIGWINCH, "SIGWINCH" },
-};
-
-int ctl_process_signal_parse(const char *name)
-{
-    for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
-        if (strcmp(signals[i].name, name) == 0)
-            return signals[i].sig;
-    return 0;
-}
-
-const char *ctl_process_signal_name(int sig)
-{
-    static char names[65][16];
-    if (sig <= 0 || sig > 64)
-        return NULL;
-    if (!names[sig][0]) {
-        const char *abbrev = sigabbrev_np(sig);
-        if (!abbrev)
-            return NULL;
-        snprintf(names[sig], sizeof(names[sig]), "SIG%s", abbrev);
-    }
-    return names[sig];
-}
-
-static bool str_field(json_t *rec, const char *key, size_t max, const char **ret)
-{
-    json_t *v = json_object_get(rec, key);
-    if (!json_is_string(v) || json_string_length(v) > max ||
-        strlen(json_string_value(v)) != json_string_length(v))
-        return false;
-    *ret = json_string_value(v);
-    return true;
-}
-
-static bool int_field(json_t *rec, const char *key, json_int_t lo, json_int_t hi,
-                      json_int_t *ret)
-{
-    json_t *v = json_object_get(rec, key);
-    if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
-        return false;
-    *ret = json_integer_value(v);
-    return true;
-}
-
-static json_t *str_array(json_t *a)
-{
-    if (!json_is_array(a) || json_array_size(a) > 65536)
-        return NULL;
-    json_t *out = json_array();
-    size_t i;
-    json_t *v;
-    json_array_foreach(a, i, v) {
-        if (!json_is_string(v) || json_array_append(out, v) < 0) {
-            json_decref(out);
-            return NULL;
-        }
-    }
-    return out;
-}
-
-static bool set_time(json_t *view, const char *key, json_int_t ms)
-{
-    char ts[TIMEFMT_RFC3339_LEN + 1];
-    return ms > 0 && timefmt_rfc3339_ms(ms, ts) == 0 &&
-           json_object_set_new(view, key, json_string(ts)) == 0;
-}
-
-/* The ManagedProcess of an agent record, or NULL when the record is malformed. */
-static json_t *record_view(json_t *rec)
-{
-    static const char *const states[] = { "starting", "running", "terminating", "exited",
-                                          "failed" };
-    const char *pid_s, *kind, *state, *cmd, *cwd;
-    json_int_t pid, created, oldest, newest, bytes;
-    json_t *out = json_object_get(rec, "output");
-    json_t *le = json_object_get(rec, "leader_exited"), *te = json_object_get(rec, "tree_exited");
-    if (!str_field(rec, "process_id", PROC_ID_SIZE - 1, &pid_s) ||
-        !str_field(rec, "kind", 16, &kind) || !str_field(rec, "state", 16, &state) ||
-        !str_field(rec, "cmd", 65536, &cmd) || !str_field(rec, "cwd", 65536, &cwd) ||
-        !int_field(rec, "pid", 0, INT32_MAX, &pid) ||
-        !int_field(rec, "created_ms", 0, INT64_MAX, &created) || !json_is_boolean(le) ||
-        !json_is_boolean(te) || !json_is_object(out) ||
-        !int_field(out, "oldest_seq", 0, INT64_MAX, &oldest) ||
-        !int_field(out, "newest_seq", 0, INT64_MAX, &newest) ||
-        !int_field(out, "bytes", 0, INT64_MAX, &bytes))
-        return NULL;
-    if (strcmp(kind, "process") != 0 && strcmp(kind, "pty") != 0)
-        return NULL;
-    bool known = false;
-    for (size_t i = 0; i < sizeof(states) / sizeof(states[0]) && !known; i++)
-        known = strcmp(states[i], state) == 0;
-    if (!known)
-        return NULL;
-    json_t *args = str_array(json_object_get(rec, "args"));
-    if (!args)
-        return NULL;
-    json_t *v = json_pack("{s:s,s:s,s:I,s:s,s:b,s:b,s:s,s:o,s:s}", "process_id", pid_s, "kind",
-                          kind, "pid", pid, "state", state, "leader_exited", json_is_true(le),
-                          "tree_exited", json_is_true(te), "cmd", cmd, "args", args, "cwd", cwd);
-    if (!v || !set_time(v, "created_at", created))
-        goto bad;
-    json_int_t n;
-    if (json_is_true(le)) {
-        if (int_field(rec, "finished_ms", 1, INT64_MAX, &n) && !set_time(v, "finished_at", n))
-            goto bad;
-        if (int_field(rec, "exit_code", -1, 255, &n))
-            json_object_set_new(v, "exit_code", json_integer(n));
-        const char *name;
-        if (int_field(rec, "signal", 1, 64, &n) && (name = ctl_process_signal_name((int)n)))
-            json_object_set_new(v, "signal", json_string(name));
-    }
-    json_t *fg = json_object_get(rec, "foreground");
-    const char *fcmd;
-    json_t *fargs;
-    if (strcmp(kind, "pty") == 0 && !json_is_true(le) && json_is_object(fg) &&
-        int_field(fg, "pid", 0, INT32_MAX, &n) && str_field(fg, "cmd", 65536, &fcmd) &&
-        (fargs = str_array(json_object_get(fg, "args"))))
-        json_object_set_new(v, "foreground",
-                            json_pack("{s:I,s:s,s:o}", "pid", n, "cmd", fcmd, "args", fargs));
-    json_object_set_new(v, "output", json_pack("{s:I,s:I,s:I}", "oldest_seq", oldest,
-                                               "newest_seq", newest, "bytes", bytes));
-    return v;
-bad:
-    json_decref(v);
-    return NULL;
-}
-
 /* ---- one request ---- */
-
-enum proc_view { VIEW_RECORD, VIEW_LIST, VIEW_INPUT };
 
 struct proc_req {
     struct ctl *c;
     char id[STORE_ID_SIZE];
     char pid[PROC_ID_SIZE];
     uint16_t type;
-    enum proc_view view;
+    enum ctl_proc_view view;
     ctl_proc_done_fn done;
     void *ud;
     struct agent_stream_ops ops;
@@ -217,39 +78,6 @@ static void finish_view(struct proc_req *r, json_t *view)
     r->done(r->ud, NULL, view);
     json_decref(view);
     req_free(r);
-}
-
-/* The view of a DONE answer. */
-static json_t *answer_view(enum proc_view kind, const char *text)
-{
-    json_t *j = json_loads(text ? text : "", 0, NULL);
-    json_t *v = NULL;
-    if (!json_is_object(j))
-        goto out;
-    if (kind == VIEW_RECORD) {
-        v = record_view(j);
-    } else if (kind == VIEW_INPUT) {
-        json_int_t n;
-        if (int_field(j, "input_seq", 0, INT64_MAX, &n))
-            v = json_pack("{s:I}", "input_seq", n);
-    } else {
-        json_t *list = json_object_get(j, "processes"), *rec;
-        size_t i;
-        if (!json_is_array(list) || json_array_size(list) > 1024)
-            goto out;
-        json_t *arr = json_array();
-        json_array_foreach(list, i, rec) {
-            json_t *one = record_view(rec);
-            if (!one || json_array_append_new(arr, one) < 0) {
-                json_decref(arr);
-                goto out;
-            }
-        }
-        v = json_pack("{s:o}", "processes", arr);
-    }
-out:
-    json_decref(j);
-    return v;
 }
 
 static void on_req_end(void *ud, const struct agent_end *end);
@@ -318,7 +146,7 @@ static void ended(struct proc_req *r)
     if (r->probing) {
         json_t *j = end->kind == AGENT_END_DONE ? json_loads(end->json, 0, NULL) : NULL;
         const char *state = NULL;
-        if (j && str_field(j, "state", 15, &state))
+        if (j && ctl_proc_str_field(j, "state", 15, &state))
             ctl_error_set(&e, CTL_E_INVALID_STATE, NULL, state, "%s",
                           state_message(r->first_error, state));
         else if (end->kind == AGENT_END_ERROR && strcmp(end->error, "ESRCH") == 0)
@@ -330,13 +158,13 @@ static void ended(struct proc_req *r)
         return;
     }
     if (end->kind == AGENT_END_DONE) {
-        finish_view(r, answer_view(r->view, end->json));
+        finish_view(r, ctl_proc_answer_view(r->view, end->json));
         return;
     }
     if (end->kind == AGENT_END_ERROR && needs_state(r, end->error)) {
         snprintf(r->first_error, sizeof(r->first_error), "%s", end->error);
         r->probing = true;
-        r->view = VIEW_RECORD;
+        r->view = CTL_PROC_VIEW_RECORD;
         int rc = start_call(r, WIRE_PROC_GET, json_pack("{s:s}", "id", r->pid));
         if (rc == 0)
             return;
@@ -398,7 +226,7 @@ static int start_failed(struct ctl_error *e, int rc)
 }
 
 static struct proc_req *req_new(struct ctl *c, const char *id, const char *pid, uint16_t type,
-                                enum proc_view view, ctl_proc_done_fn done, void *ud)
+                                enum ctl_proc_view view, ctl_proc_done_fn done, void *ud)
 {
     struct proc_req *r = calloc(1, sizeof(*r));
     if (!r)
@@ -429,7 +257,7 @@ static int send_req(struct proc_req *r, json_t *body, struct ctl_error *e)
 }
 
 static int simple(struct ctl *c, const char *id, const char *pid, uint16_t type,
-                  enum proc_view view, json_t *body, ctl_proc_done_fn done, void *ud,
+                  enum ctl_proc_view view, json_t *body, ctl_proc_done_fn done, void *ud,
                   struct ctl_error *e)
 {
     if (!c->host) {
@@ -491,7 +319,7 @@ int ctl_process_start(struct ctl *c, const char *id, const struct ctl_proc_start
 {
     if (!c->host)
         return ctl_row_vm_layer(c, e);
-    struct proc_req *r = req_new(c, id, NULL, WIRE_PROC_START, VIEW_RECORD, done, ud);
+    struct proc_req *r = req_new(c, id, NULL, WIRE_PROC_START, CTL_PROC_VIEW_RECORD, done, ud);
     if (!r)
         return ctl_error_internal(e, "process start", -ENOMEM);
     if (req->argv && req->argv[0] && !(r->cmd0 = strdup(req->argv[0]))) {
@@ -510,13 +338,13 @@ int ctl_process_start(struct ctl *c, const char *id, const struct ctl_proc_start
 int ctl_process_list(struct ctl *c, const char *id, ctl_proc_done_fn done, void *ud,
                      struct ctl_error *e)
 {
-    return simple(c, id, NULL, WIRE_PROC_LIST, VIEW_LIST, json_object(), done, ud, e);
+    return simple(c, id, NULL, WIRE_PROC_LIST, CTL_PROC_VIEW_LIST, json_object(), done, ud, e);
 }
 
 int ctl_process_get(struct ctl *c, const char *id, const char *pid, ctl_proc_done_fn done,
                     void *ud, struct ctl_error *e)
 {
-    return simple(c, id, pid, WIRE_PROC_GET, VIEW_RECORD, json_pack("{s:s}", "id", pid), done,
+    return simple(c, id, pid, WIRE_PROC_GET, CTL_PROC_VIEW_RECORD, json_pack("{s:s}", "id", pid), done,
                   ud, e);
 }
 
@@ -540,7 +368,7 @@ int ctl_process_control(struct ctl *c, const char *id, const char *pid, enum ctl
         body = json_pack("{s:s,s:s,s:I}", "id", pid, "op", "remove", "grace_ms", (json_int_t)a);
         break;
     }
-    return simple(c, id, pid, WIRE_PROC_CTL, VIEW_RECORD, body, done, ud, e);
+    return simple(c, id, pid, WIRE_PROC_CTL, CTL_PROC_VIEW_RECORD, body, done, ud, e);
 }
 
 int ctl_process_wait(struct ctl *c, const char *id, const char *pid, bool tree,
@@ -548,7 +376,7 @@ int ctl_process_wait(struct ctl *c, const char *id, const char *pid, bool tree,
 {
     if (!c->host)
         return ctl_row_vm_layer(c, e);
-    struct proc_req *r = req_new(c, id, pid, WIRE_PROC_WAIT, VIEW_RECORD, done, ud);
+    struct proc_req *r = req_new(c, id, pid, WIRE_PROC_WAIT, CTL_PROC_VIEW_RECORD, done, ud);
     if (!r)
         return ctl_error_internal(e, "process wait", -ENOMEM);
     json_t *body = json_pack("{s:s,s:s,s:I}", "id", pid, "scope", tree ? "tree" : "leader",
@@ -569,7 +397,7 @@ int ctl_process_input(struct ctl *c, const char *id, const char *pid, const void
         return ctl_row_vm_layer(c, e);
     if (len > PROC_INPUT_MAX)
         return ctl_error_set(e, CTL_E_INVALID, "data_base64", NULL, "exceeds 1 MiB decoded");
-    struct proc_req *r = req_new(c, id, pid, WIRE_PROC_INPUT, VIEW_INPUT, done, ud);
+    struct proc_req *r = req_new(c, id, pid, WIRE_PROC_INPUT, CTL_PROC_VIEW_INPUT, done, ud);
     if (!r || !(r->input = malloc(len ? len : 1))) {
         if (r)
             req_free(r);
@@ -606,7 +434,7 @@ static int on_attach_data(void *ud, uint16_t type, const uint8_t *p, size_t len,
     if (type == WIRE_PROC_GAP) {
         json_t *j = json_loadb((const char *)p, len, 0, NULL);
         json_int_t oldest;
-        if (int_field(j, "oldest_available_seq", 0, INT64_MAX, &oldest))
+        if (ctl_proc_int_field(j, "oldest_available_seq", 0, INT64_MAX, &oldest))
             a->ops->on_gap(a->ud, (uint64_t)oldest);
         json_decref(j);
         return 0;
@@ -628,7 +456,7 @@ static void on_attach_deferred(evutil_socket_t fd, short what, void *arg)
     struct ctl_error e;
     if (a->end.kind == AGENT_END_DONE) {
         json_t *j = json_loads(a->end_json ? a->end_json : "", 0, NULL);
-        json_t *view = j ? record_view(j) : NULL;
+        json_t *view = j ? ctl_proc_record_view(j) : NULL;
         json_decref(j);
         if (view) {
             a->ops->on_end(a->ud, NULL, view);

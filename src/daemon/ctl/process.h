@@ -94,7 +94,3 @@ int ctl_process_attach(struct ctl *c, const char *id, const char *pid, uint64_t 
 void ctl_process_attach_consumed(struct ctl_proc_attach *a, size_t n);
 /* Detaches (the process goes on) and frees a; on_end does not run afterwards. NULL is fine. */
 void ctl_process_attach_free(struct ctl_proc_attach *a);
-
-/* "SIGKILL" for 9, … ; NULL when unknown. And back: 0 for a name outside §3.11.8's list. */
-const char *ctl_process_signal_name(int sig);
-int ctl_process_signal_parse(const char *name);
