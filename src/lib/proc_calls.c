@@ -57,10 +57,26 @@ static int proc_call(hearth_client *c, const char *method, const char *id, const
     return rc;
 }
 
+/* proc_call() on one process: pid must be given (NULL would address the list). */
+static int pid_call(hearth_client *c, const char *method, const char *id, const char *pid,
+                    const char *suffix, json_t *body, long timeout_ms, bool no_retry,
+                    hearth_obj **ret, struct hearth_error *reterr)
+{
+    if (!pid || !*pid) {
+        json_decref(body);
+        return err_set(reterr, HEARTH_ERR_INVALID, 0, "empty process id");
+    }
+    return proc_call(c, method, id, pid, suffix, body, timeout_ms, no_retry, ret, reterr);
+}
+
 HEARTH_EXPORT int hearth_body_set_pty(hearth_body *b, int rows, int cols)
 {
     json_t *pty = json_pack("{s:i,s:i}", "rows", rows, "cols", cols);
-    if (!b || !pty || json_object_set_new(b->root, "pty", pty) < 0)
+    if (!b) {
+        json_decref(pty);
+        return HEARTH_ERR_INVALID;
+    }
+    if (!pty || json_object_set_new(b->root, "pty", pty) < 0)
         return HEARTH_ERR_NOMEM;
     return HEARTH_OK;
 }
@@ -81,7 +97,7 @@ HEARTH_EXPORT int hearth_process_list(hearth_client *c, const char *id, hearth_o
 HEARTH_EXPORT int hearth_process_get(hearth_client *c, const char *id, const char *pid,
                                      hearth_obj **ret, struct hearth_error *reterr)
 {
-    return proc_call(c, "GET", id, pid, "", NULL, c->timeout_ms, false, ret, reterr);
+    return pid_call(c, "GET", id, pid, "", NULL, c->timeout_ms, false, ret, reterr);
 }
 
 HEARTH_EXPORT int hearth_process_input(hearth_client *c, const char *id, const char *pid,
@@ -96,20 +112,20 @@ HEARTH_EXPORT int hearth_process_input(hearth_client *c, const char *id, const c
     b64_encode(data, len, b64);
     json_t *body = json_pack("{s:s}", "data_base64", b64);
     free(b64);
-    return proc_call(c, "POST", id, pid, "/input", body, c->timeout_ms, true, ret, reterr);
+    return pid_call(c, "POST", id, pid, "/input", body, c->timeout_ms, true, ret, reterr);
 }
 
 HEARTH_EXPORT int hearth_process_close_stdin(hearth_client *c, const char *id, const char *pid,
                                              struct hearth_error *reterr)
 {
-    return proc_call(c, "POST", id, pid, "/stdin/close", NULL, c->timeout_ms, false, NULL,
+    return pid_call(c, "POST", id, pid, "/stdin/close", NULL, c->timeout_ms, false, NULL,
                      reterr);
 }
 
 HEARTH_EXPORT int hearth_process_resize(hearth_client *c, const char *id, const char *pid,
                                         int rows, int cols, struct hearth_error *reterr)
 {
-    return proc_call(c, "POST", id, pid, "/resize",
+    return pid_call(c, "POST", id, pid, "/resize",
                      json_pack("{s:i,s:i}", "rows", rows, "cols", cols), c->timeout_ms, false,
                      NULL, reterr);
 }
@@ -119,7 +135,7 @@ HEARTH_EXPORT int hearth_process_signal(hearth_client *c, const char *id, const 
 {
     if (!signal)
         return err_set(reterr, HEARTH_ERR_INVALID, 0, "no signal");
-    return proc_call(c, "POST", id, pid, "/signal", json_pack("{s:s}", "signal", signal),
+    return pid_call(c, "POST", id, pid, "/signal", json_pack("{s:s}", "signal", signal),
                      c->timeout_ms, true, NULL, reterr);
 }
 
@@ -132,7 +148,7 @@ HEARTH_EXPORT int hearth_process_wait(hearth_client *c, const char *id, const ch
     snprintf(q, sizeof(q), "/wait?scope=%s&timeout_ms=%lld", tree ? "tree" : "leader",
              (long long)t);
     /* the server holds the call for up to t: the client waits that long and its own timeout */
-    return proc_call(c, "GET", id, pid, q, NULL, (long)t + c->timeout_ms, false, ret, reterr);
+    return pid_call(c, "GET", id, pid, q, NULL, (long)t + c->timeout_ms, false, ret, reterr);
 }
 
 HEARTH_EXPORT int hearth_process_delete(hearth_client *c, const char *id, const char *pid,
@@ -144,7 +160,7 @@ HEARTH_EXPORT int hearth_process_delete(hearth_client *c, const char *id, const 
     if (grace_ms >= 0)
         snprintf(q, sizeof(q), "?grace_ms=%lld", (long long)grace_ms);
     /* the server answers within grace + 2 s */
-    return proc_call(c, "DELETE", id, pid, q, NULL, (long)g + 2000 + c->timeout_ms, false, ret,
+    return pid_call(c, "DELETE", id, pid, q, NULL, (long)g + 2000 + c->timeout_ms, false, ret,
                      reterr);
 }
 
@@ -234,7 +250,7 @@ HEARTH_EXPORT int hearth_process_connect(hearth_client *c, const char *id, const
     char q[96];
     snprintf(q, sizeof(q), "/connect?after=%lld&follow=%s", (long long)(after < 0 ? 0 : after),
              follow ? "true" : "false");
-    char *path = proc_path(id, pid, q);
+    char *path = pid ? proc_path(id, pid, q) : NULL;
     if (!path)
         return err_set(reterr, HEARTH_ERR_INVALID, 0, "empty sandbox or process id");
     struct connect_ctx s = { .fn = on_event, .ud = userdata, .exit_code = -1,
