@@ -474,7 +474,7 @@ struct connect {
     bool aborted;
     struct ctl_proc_attach *attach;
     struct event *hb;
-    size_t held;                /* credit held while the socket drains */
+    bool holding;               /* the agent's credit is held while the socket drains */
 };
 
 static void connect_free(struct connect *k)
@@ -512,18 +512,28 @@ static void on_hb(evutil_socket_t fd, short what, void *arg)
     event_line(arg, json_pack("{s:s}", "type", "heartbeat"));
 }
 
+/* A data event, written in place: base64 needs no JSON escaping, so the line is built once
+ * (a replay of the whole ring is hundreds of these). */
 static int on_output(void *ud, uint64_t seq, const char *stream, const uint8_t *p, size_t len)
 {
     struct connect *k = ud;
-    char *b64 = malloc(B64_ENC_LEN(len) + 1);
-    if (b64) {
-        b64_encode(p, len, b64);
-        event_line(k, json_pack("{s:s,s:I,s:s,s:s}", "type", "data", "seq", (json_int_t)seq,
-                                "stream", stream, "data_base64", b64));
-        free(b64);
+    char head[128];
+    int hl = snprintf(head, sizeof(head),
+                      "{\"type\":\"data\",\"seq\":%llu,\"stream\":\"%s\",\"data_base64\":\"",
+                      (unsigned long long)seq, stream);
+    char *line = hl > 0 && (size_t)hl < sizeof(head) ? malloc((size_t)hl + B64_ENC_LEN(len) + 3)
+                                                     : NULL;
+    if (line) {
+        memcpy(line, head, (size_t)hl);
+        size_t n = (size_t)hl + b64_encode(p, len, line + hl);
+        memcpy(line + n, "\"}\n", 3);
+        (void)http_response_write(k->call.req, line, n + 3); /* a dead peer fires on_abort */
+        free(line);
+        struct timeval tv = { .tv_sec = CONNECT_HB_SECS };
+        event_add(k->hb, &tv);
     }
     if (http_response_pending(k->call.req) > CONNECT_PENDING_HIGH) {
-        k->held += len;
+        k->holding = true;
         return AGENT_DATA_HOLD;
     }
     return 0;
@@ -572,9 +582,10 @@ static const struct ctl_proc_attach_ops attach_ops = {
 static void on_drain(struct http_request *req, void *ud)
 {
     struct connect *k = ud;
-    size_t n = k->held;
-    k->held = 0;
-    ctl_process_attach_consumed(k->attach, n);
+    if (k->holding) {
+        k->holding = false;
+        ctl_process_attach_consumed(k->attach);
+    }
 }
 
 static void on_abort(struct http_request *req, void *ud)

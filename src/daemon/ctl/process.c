@@ -421,6 +421,7 @@ struct ctl_proc_attach {
     struct agent_stream_ops aops;
     uint32_t stream;
     bool open, freeing;
+    size_t held;                /* credit held back for the consumer */
     struct event *ev;
     struct agent_end end;
     char *end_json;
@@ -447,7 +448,10 @@ static int on_attach_data(void *ud, uint16_t type, const uint8_t *p, size_t len,
         return 0; /* a malformed frame from the guest is dropped */
     static const char *const names[] = { "stdout", "stderr", "pty" };
     int r = a->ops->on_output(a->ud, seq, names[which], data, n);
-    return r == AGENT_DATA_HOLD ? AGENT_DATA_HOLD : 0;
+    if (r != AGENT_DATA_HOLD)
+        return 0;
+    a->held += len; /* the credit is the whole frame's, header included */
+    return AGENT_DATA_HOLD;
 }
 
 static void on_attach_deferred(evutil_socket_t fd, short what, void *arg)
@@ -525,9 +529,13 @@ int ctl_process_attach(struct ctl *c, const char *id, const char *pid, uint64_t 
     return 0;
 }
 
-void ctl_process_attach_consumed(struct ctl_proc_attach *a, size_t n)
+void ctl_process_attach_consumed(struct ctl_proc_attach *a)
 {
-    if (a && a->open && n)
+    if (!a || !a->held)
+        return;
+    size_t n = a->held;
+    a->held = 0;
+    if (a->open)
         (void)host_stream_consumed(a->c->host, a->id, a->stream, n);
 }
 

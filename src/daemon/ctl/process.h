@@ -73,8 +73,8 @@ int ctl_process_input(struct ctl *c, const char *id, const char *pid, const void
 struct ctl_proc_attach;
 
 struct ctl_proc_attach_ops {
-    /* One output event; p borrowed. Return 0, or AGENT_DATA_HOLD to keep len bytes of credit
-     * until ctl_process_attach_consumed(). */
+    /* One output event; p borrowed. Return 0, or AGENT_DATA_HOLD to keep its credit until
+     * ctl_process_attach_consumed(). */
     int (*on_output)(void *ud, uint64_t seq, const char *stream, const uint8_t *p, size_t len);
     /* Output before oldest was evicted. */
     void (*on_gap)(void *ud, uint64_t oldest);
@@ -90,7 +90,7 @@ __attribute__((warn_unused_result))
 int ctl_process_attach(struct ctl *c, const char *id, const char *pid, uint64_t after,
                        bool follow, const struct ctl_proc_attach_ops *ops, void *ud,
                        struct ctl_proc_attach **ret, struct ctl_error *e);
-/* Gives n held bytes of credit back. */
-void ctl_process_attach_consumed(struct ctl_proc_attach *a, size_t n);
+/* Gives every held byte of credit back (the consumer drained). */
+void ctl_process_attach_consumed(struct ctl_proc_attach *a);
 /* Detaches (the process goes on) and frees a; on_end does not run afterwards. NULL is fine. */
 void ctl_process_attach_free(struct ctl_proc_attach *a);
