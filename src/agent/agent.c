@@ -20,6 +20,14 @@ uint64_t agent_now_ms(void)
     return (uint64_t)mono_now_us() / 1000u;
 }
 
+int agent_timeout_min(int next, uint64_t at_ms, uint64_t now_ms)
+{
+    uint64_t left = at_ms > now_ms ? at_ms - now_ms : 0;
+    if (left > 60000)
+        left = 60000;
+    return next < 0 || (int)left < next ? (int)left : next;
+}
+
 void agent_log(const char *fmt, ...)
 {
     char line[512];

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* agent.h: the agent's state, passed explicitly to every module: the channel, the frame reader,
- * the bounded output queue to the host and the stream table. Also the small helpers every
- * module uses to answer the host (agent.c). Single-threaded: everything runs on the loop. */
+ * the bounded output queue to the host, the stream table and the managed processes. Also the
+ * small helpers every module uses to answer the host (agent.c). Single-threaded: everything runs
+ * on the loop. */
 #pragma once
 
 #include <jansson.h>
@@ -30,15 +31,20 @@ enum agent_role {
     ROLE_STDIN,
     ROLE_STDOUT,
     ROLE_STDERR,
+    ROLE_PROC_IN,  /* a managed process's fds (procs.h), named by its key */
+    ROLE_PROC_OUT,
+    ROLE_PROC_ERR,
 };
 
-#define AGENT_POLL_MAX (3 + 3 * STREAM_MAX)
+/* 3 fds for each of the 256 records procs.h keeps (PROCS_MAX) */
+#define AGENT_POLL_MAX (3 + 3 * STREAM_MAX + 3 * 256)
 
 /* The fds one loop iteration polls. Streams are named by id, not pointer, because handling one
  * fd may end a stream whose other fds are later in the set. */
 struct agent_pollset {
     struct pollfd fds[AGENT_POLL_MAX];
-    uint32_t ids[AGENT_POLL_MAX];   /* stream id, 0 for the agent's own fds */
+    uint32_t ids[AGENT_POLL_MAX];   /* stream id (a process's key for ROLE_PROC_*), 0 for the
+                                       agent's own fds */
     uint8_t roles[AGENT_POLL_MAX];  /* enum agent_role */
     size_t n;
 };
@@ -54,6 +60,8 @@ static inline void agent_poll_add(struct agent_pollset *ps, int fd, short events
     ps->n++;
 }
 
+struct proc_table;
+
 enum agent_power {
     AGENT_POWER_NONE,
     AGENT_POWER_OFF,
@@ -67,6 +75,8 @@ struct agent {
     size_t out_partial;        /* leading bytes of out that finish a frame already partly
                                   written: they must go out before anything else */
     struct stream_table streams;
+    struct proc_table *procs;  /* managed processes (procs.h), NULL until the first; they
+                                  outlive connections and sessions */
     int sig_fd;                /* signalfd: SIGCHLD and the power signals */
     bool pid1;                 /* running as init: do init duties, never exit */
     bool quit;                 /* not PID 1: leave the loop */
@@ -87,6 +97,9 @@ struct agent {
 
 /* Monotonic milliseconds. */
 uint64_t agent_now_ms(void);
+/* A poll timeout: the sooner of next (-1: none) and the ms from now_ms to at_ms (0 when past,
+ * at most 60 s). */
+int agent_timeout_min(int next, uint64_t at_ms, uint64_t now_ms);
 /* One line on stderr (the console when PID 1), prefixed "hearth-agent: ". */
 void agent_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Name of an errno value ("ENOENT"); "EIO" when unknown. */

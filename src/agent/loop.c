@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,6 +19,8 @@
 #include "agent/agent_exec.h"
 #include "agent/agent_files.h"
 #include "agent/power.h"
+#include "agent/procs.h"
+#include "agent/procs_req.h"
 #include "agent/proto.h"
 
 #define READ_CHUNK (64u * 1024u)
@@ -105,8 +108,9 @@ static void reap(struct agent *ag)
         pid_t pid = waitpid(-1, &status, WNOHANG);
         if (pid <= 0)
             return;
-        /* Not a stream's command: an orphan PID 1 inherited, or a command whose exec failed. */
-        (void)exec_on_reaped(ag, pid, status);
+        /* Else an orphan PID 1 inherited, or a command whose exec failed. */
+        if (!exec_on_reaped(ag, pid, status))
+            (void)procs_on_reaped(ag, pid, status);
     }
 }
 
@@ -174,12 +178,21 @@ static int open_channel(struct agent *ag, const char *spec)
     }
 }
 
+/* The sooner of two poll timeouts (-1: none). */
+static int min_timeout(int a, int b)
+{
+    return a < 0 ? b : b < 0 ? a : a < b ? a : b;
+}
+
 /* One turn: produce, poll, dispatch. */
 static void turn(struct agent *ag)
 {
-    int timeout = exec_check_deadlines(ag, agent_now_ms());
+    uint64_t now = agent_now_ms();
+    int timeout = exec_check_deadlines(ag, now);
     if (files_pump(ag))
         timeout = 0;
+    timeout = min_timeout(timeout, procs_tick(ag, now));
+    timeout = min_timeout(timeout, procreq_pump(ag, now));
     flush_out(ag);
     /* after the flush: a READY answering a HELLO is out before its network config runs */
     agent_apply_pending_net(ag);
@@ -200,6 +213,7 @@ static void turn(struct agent *ag)
     for (size_t i = 0; i < ag->streams.n; i++)
         if (ag->streams.s[i]->kind == STREAM_EXEC)
             exec_poll_add(ag, ag->streams.s[i], ps);
+    procs_poll_add(ag, ps);
 
     int n = poll(ps->fds, ps->n, timeout);
     if (n < 0 && errno != EINTR) {
@@ -226,6 +240,11 @@ static void turn(struct agent *ag)
             if (channel_accept(&ag->ch) == 0)
                 on_connect(ag);
             break;
+        case ROLE_PROC_IN:
+        case ROLE_PROC_OUT:
+        case ROLE_PROC_ERR:
+            procs_on_poll(ag, ps->ids[i], ps->roles[i], re);
+            break;
         default: {
             /* The stream may have ended earlier in this turn: look it up again. */
             struct stream *s = stream_find(&ag->streams, ps->ids[i]);
@@ -247,6 +266,11 @@ int agent_run(const char *spec, bool pid1)
         return 1;
     }
     ag->pid1 = pid1;
+    /* Not PID 1 (tests, debugging): orphans of our commands come back to us as they would to
+     * init, so a managed process's tree is seen to exit when it does, not when some far-away
+     * init gets round to reaping it. */
+    if (!pid1)
+        (void)prctl(PR_SET_CHILD_SUBREAPER, 1); /* without it only tree_exited comes late */
     ag->ch.fd = ag->ch.listen_fd = ag->sig_fd = -1;
     wire_reader_init(&ag->rd);
     buf_init(&ag->out, AGENT_OUT_MAX);
@@ -275,6 +299,7 @@ int agent_run(const char *spec, bool pid1)
     ret = 0;
 out_free:
     proto_abort_all(ag);
+    procs_release(ag); /* a test agent leaving: its managed processes go with it */
     reap(ag);
     channel_close(&ag->ch);
     if (ag->sig_fd >= 0)

@@ -16,6 +16,7 @@
 #include "agent/identity.h"
 #include "agent/netcfg.h"
 #include "agent/power.h"
+#include "agent/procs_req.h"
 
 /* Credit beyond this is a confused or hostile host; it cannot help anyway. */
 #define PROTO_MAX_CREDIT (1ull << 40)
@@ -24,6 +25,8 @@ void proto_stream_abort(struct agent *ag, struct stream *s)
 {
     if (s->kind == STREAM_EXEC)
         exec_abort(ag, s);
+    else if (procreq_owns(s))
+        procreq_abort(ag, s); /* the process lives on */
     else
         files_abort(ag, s);
 }
@@ -228,6 +231,11 @@ static const struct {
     { WIRE_EXEC, exec_open },         { WIRE_POWER, power_open },
     { WIRE_FILE_PUT, files_put_open }, { WIRE_FILE_GET, files_get_open },
     { WIRE_NETCFG, on_netcfg },
+    /* managed processes: every request opens a stream (procs_req.c) */
+    { WIRE_PROC_START, procreq_open }, { WIRE_PROC_LIST, procreq_open },
+    { WIRE_PROC_GET, procreq_open },   { WIRE_PROC_ATTACH, procreq_open },
+    { WIRE_PROC_INPUT, procreq_open }, { WIRE_PROC_CTL, procreq_open },
+    { WIRE_PROC_WAIT, procreq_open },
 };
 
 void proto_on_frame(struct agent *ag, const struct wire_frame *f)
@@ -256,6 +264,7 @@ void proto_on_frame(struct agent *ag, const struct wire_frame *f)
     case WIRE_CANCEL:
     case WIRE_STDIN:
     case WIRE_SIGNAL:
+    case WIRE_RESIZE:
     case WIRE_DATA:
         break;
     default:
@@ -278,6 +287,8 @@ void proto_on_frame(struct agent *ag, const struct wire_frame *f)
         on_window(ag, s, f);
     else if (s->kind == STREAM_EXEC)
         exec_on_frame(ag, s, f);
+    else if (procreq_owns(s))
+        procreq_on_frame(ag, s, f);
     else
         files_on_frame(ag, s, f);
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* stream.h: the agent's table of open streams (docs/agent-protocol.md, "Streams"). A stream is
- * opened by the host with EXEC, FILE_PUT or FILE_GET and lives until the agent sends its one
- * terminal frame or the connection drops. The table owns the stream structs. */
+ * opened by the host with EXEC, FILE_PUT, FILE_GET or a PROC_* request and lives until the agent
+ * sends its one terminal frame or the connection drops. The table owns the stream structs. */
 #pragma once
 
 #include <stdbool.h>
@@ -16,6 +16,9 @@ enum stream_kind {
     STREAM_EXEC,
     STREAM_FILE_PUT,
     STREAM_FILE_GET,
+    STREAM_PROC_ATTACH, /* PROC_ATTACH: a managed process's output, replayed and followed */
+    STREAM_PROC_INPUT,  /* PROC_INPUT: bytes for a managed process's stdin */
+    STREAM_PROC_WAIT,   /* PROC_WAIT, or a PROC_CTL remove waiting for the tree to exit */
 };
 
 struct exec_state {
@@ -26,7 +29,10 @@ struct exec_state {
     int err_fd;           /* read end of stderr, -1 after EOF */
     struct buf in_buf;    /* STDIN bytes the pipe did not take yet (bounded by the window) */
     bool in_eof;          /* the host sent STDIN with EOF: close in_fd once in_buf drains */
-    bool stdin_pipe;      /* the request asked for "stdin":true */
+    bool stdin_pipe;      /* STDIN frames are taken: "stdin":true, or a pty */
+    bool pty;             /* on a pseudo-terminal: out_fd is its master, in_fd a copy of it */
+    uint64_t linger_ms;   /* pty: monotonic time after the leader's reaping when the terminal
+                             is closed even if someone else holds it; 0 before */
     int status;           /* wait status, valid once pid == 0 */
     bool timed_out;       /* the deadline killed it */
     uint64_t start_ms;    /* monotonic start, for duration_ms */
@@ -40,6 +46,20 @@ struct file_state {
     uint64_t size;        /* bytes written or sent so far */
 };
 
+/* A stream about a managed process (procs.h). It names the process by key, never by pointer:
+ * the record can be dropped while the stream is open (procs.c ends such streams first). */
+struct procref_state {
+    uint32_t key;          /* the process's key */
+    uint64_t next_seq;     /* ATTACH: the next output event to send */
+    bool follow;           /* ATTACH: keep following live output after the replay */
+    bool tree;             /* WAIT: until the whole tree exited, not only the leader */
+    bool remove;           /* WAIT: a remove; ends when the record is dropped */
+    uint64_t deadline_ms;  /* WAIT: monotonic time to answer anyway */
+    uint64_t input_left;   /* INPUT: bytes the host still has to send */
+    bool input_eof;        /* INPUT: the host's EOF came; nothing more may */
+    void *input;           /* INPUT: its struct proc_input, owned by the process's queue */
+};
+
 struct stream {
     uint32_t id;            /* host-chosen, never 0 */
     enum stream_kind kind;
@@ -48,6 +68,7 @@ struct stream {
     union {
         struct exec_state exec;
         struct file_state file;
+        struct procref_state proc;
     };
 };
 

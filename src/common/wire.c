@@ -18,7 +18,13 @@ static const struct {
     { WIRE_STDOUT, "stdout" },       { WIRE_STDERR, "stderr" },     { WIRE_EXIT, "exit" },
     { WIRE_SIGNAL, "signal" },       { WIRE_FILE_PUT, "file_put" }, { WIRE_FILE_GET, "file_get" },
     { WIRE_DATA, "data" },           { WIRE_FILE_INFO, "file_info" }, { WIRE_DONE, "done" },
-    { WIRE_POWER, "power" },         { WIRE_NETCFG, "netcfg" },
+    { WIRE_POWER, "power" },         { WIRE_NETCFG, "netcfg" },     { WIRE_RESIZE, "resize" },
+    { WIRE_PROC_START, "proc_start" },   { WIRE_PROC_LIST, "proc_list" },
+    { WIRE_PROC_GET, "proc_get" },       { WIRE_PROC_ATTACH, "proc_attach" },
+    { WIRE_PROC_OUTPUT, "proc_output" }, { WIRE_PROC_GAP, "proc_gap" },
+    { WIRE_PROC_INPUT, "proc_input" },   { WIRE_PROC_CTL, "proc_ctl" },
+    { WIRE_PROC_WAIT, "proc_wait" },     { WIRE_TCP_OPEN, "tcp_open" },
+    { WIRE_TCP_CONNECTED, "tcp_connected" }, { WIRE_SELF, "self" },
 };
 
 const char *wire_type_to_string(uint16_t type)

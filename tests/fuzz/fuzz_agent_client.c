@@ -2,7 +2,8 @@
 /* fuzz_agent_client.c: libFuzzer driver for the host side of the agent channel
  * (src/daemon/host/agent_client.c): the input is what a hostile guest's agent sends back. The
  * client sends HELLO and a PING and opens one stream of each kind (exec with stdin, file get, a
- * pushed file put, power, netcfg, exec without stdin: ids 1-6), then reads the input off a
+ * pushed file put, power, netcfg, exec without stdin: ids 1-6; a terminal exec with live stdin
+ * and a resize, a process's attach, input and record: 7-10), then reads the input off a
  * socketpair in chunks of 1 to 4081 bytes (the first byte b picks 1 + 16 b). Callbacks hold
  * credit, fail, cancel their own stream or open a new one when a payload starts with 'H', 'X',
  * 'C' or 'N', so the re-entrant paths run too. 32 '#' in the input become this connection's session
@@ -73,7 +74,11 @@ static void open_exec(struct run *r, bool with_stdin)
 static int on_data(void *ud, uint16_t type, const uint8_t *p, size_t len, bool eof)
 {
     struct sctx *x = ud;
-    if (type != WIRE_STDOUT && type != WIRE_STDERR && type != WIRE_DATA)
+    if (type != WIRE_STDOUT && type != WIRE_STDERR && type != WIRE_DATA &&
+        type != WIRE_PROC_OUTPUT && type != WIRE_PROC_GAP)
+        abort();
+    /* the client checked a PROC_OUTPUT's header before handing it over */
+    if (type == WIRE_PROC_OUTPUT && agent_proc_output_parse(p, len, NULL, NULL, NULL, NULL) < 0)
         abort();
     if (len == 0)
         return 0;
@@ -95,6 +100,35 @@ static int on_data(void *ud, uint16_t type, const uint8_t *p, size_t len, bool e
     }
 }
 
+/* Streams 7..10: a terminal with live stdin, a process's attach, input and record. */
+static void open_interactive(struct run *r)
+{
+    struct agent_exec_req pty = { .pty = true, .rows = 24, .cols = 80 };
+    uint32_t id;
+    struct sctx *x = sctx_new(r);
+    if (x && agent_exec_start(r->c, &pty, &ops, x, &id) != 0) {
+        sctx_refused(x);
+    } else if (x) {
+        x->id = id;
+        if (agent_stream_write(r->c, id, "ls\n", 3) != 3 || agent_stream_resize(r->c, id, 40, 100))
+            abort();
+    }
+    if ((x = sctx_new(r)) && agent_proc_call(r->c, WIRE_PROC_ATTACH,
+                                             "{\"id\":\"p\",\"after\":0}", &ops, x, &x->id))
+        sctx_refused(x);
+    if ((x = sctx_new(r)) &&
+        agent_proc_call(r->c, WIRE_PROC_INPUT, "{\"id\":\"p\",\"size\":2}", &ops, x, &id)) {
+        sctx_refused(x);
+    } else if (x) {
+        x->id = id;
+        if (agent_stream_write(r->c, id, "hi", 2) != 2 || agent_stream_finish(r->c, id) < 0)
+            abort();
+    }
+    if ((x = sctx_new(r)) &&
+        agent_proc_call(r->c, WIRE_PROC_GET, "{\"id\":\"p\"}", &ops, x, &x->id))
+        sctx_refused(x);
+}
+
 static void on_info(void *ud, uint64_t size, uint32_t mode)
 {
     if (mode > 07777777)
@@ -111,6 +145,10 @@ static void on_end(void *ud, const struct agent_end *end)
         !memchr(end->message, '\0', sizeof(end->message)))
         abort();
     if (end->kind == AGENT_END_EXIT && (end->exit_code < -1 || end->exit_code > 255))
+        abort();
+    /* DONE and EXIT carry their JSON text, NUL-terminated; the others none */
+    bool text_expected = end->kind == AGENT_END_DONE || end->kind == AGENT_END_EXIT;
+    if (text_expected != (end->json != NULL) || (end->json && strlen(end->json) > (1u << 20)))
         abort();
     /* the error and message reach API answers and log lines as JSON text: valid UTF-8 */
     json_t *text = json_pack("{s:s,s:s}", "error", end->error, "message", end->message);
@@ -154,6 +192,7 @@ static void open_all(struct run *r)
         agent_netcfg_start(r->c, "{\"mac\":\"02:00:00:00:00:01\"}", &ops, x, &x->id) != 0)
         sctx_refused(x);
     open_exec(r, false);
+    open_interactive(r);
 }
 
 /* The session marker: 32 '#' become the client's session, so a READY can answer our HELLO. */

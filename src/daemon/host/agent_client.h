@@ -41,7 +41,10 @@ struct agent_end {
 #define AGENT_DATA_HOLD 1
 
 struct agent_stream_ops {
-    /* Output bytes: type is WIRE_STDOUT, WIRE_STDERR or WIRE_DATA; p borrowed for the call.
+    /* Output bytes: type is WIRE_STDOUT, WIRE_STDERR or WIRE_DATA, or for a PROC_ATTACH
+     * WIRE_PROC_OUTPUT (checked with agent_proc_output_parse() already) or WIRE_PROC_GAP (a JSON
+     * object with a positive "oldest_available_seq"); both count against the credit like any
+     * data. p borrowed for the call.
      * Returning 0 gives their credit back to the agent at once; AGENT_DATA_HOLD keeps it
      * until the consumer calls agent_stream_consumed() (backpressure). Returning < 0 cancels
      * the stream, which then ends with that error. A FILE_GET ends after its EOF data. */
@@ -159,11 +162,13 @@ __attribute__((warn_unused_result))
 int agent_file_put_push_start(struct agent_client *c, const char *path, uint32_t mode,
                               const struct agent_stream_ops *ops, void *ud,
                               uint32_t *ret_stream);
-/* Buffers up to len bytes of a pushed upload (1 MiB at most are buffered) and sends what
- * credit allows. Returns the bytes taken (0..len); when fewer than len, ops->on_credit runs
- * once room is back. -ESRCH (no such pushed stream), -EPIPE (finished), -ENOTCONN, -ENOMEM. */
+/* Buffers up to len bytes of a pushed stream (an upload, an exec's stdin with stdin_push or
+ * pty, a PROC_INPUT; 1 MiB at most are buffered) and sends what credit allows. Returns the
+ * bytes taken (0..len); when fewer than len, ops->on_credit runs once room is back. -ESRCH (no
+ * such pushed stream), -EPIPE (finished), -ENOTCONN, -ENOMEM. */
 ssize_t agent_stream_write(struct agent_client *c, uint32_t stream, const void *p, size_t len);
-/* Ends a pushed upload: EOF follows the buffered bytes; on_end gets DONE with the size. */
+/* Ends a pushed stream: EOF follows the buffered bytes. An upload's on_end then gets DONE with
+ * the size; an exec's stdin is closed (on a pty: input just stops, the terminal stays). */
 int agent_stream_finish(struct agent_client *c, uint32_t stream);
 /* Downloads path: FILE_INFO to on_info, bytes to on_data as WIRE_DATA. */
 __attribute__((warn_unused_result))
@@ -203,8 +208,10 @@ __attribute__((warn_unused_result))
 int agent_tcp_open(struct agent_client *c, uint16_t port, const struct agent_stream_ops *ops,
                    void *ud, uint32_t *ret_stream);
 
-/* Sends a managed-process request: type is one of WIRE_PROC_START .. WIRE_PROC_WAIT, json its
- * payload (a JSON object, copied). on_end gets AGENT_END_DONE with end->json (the answer) or
+/* Sends a managed-process request: type is one of WIRE_PROC_START .. WIRE_PROC_WAIT (not
+ * WIRE_PROC_OUTPUT or WIRE_PROC_GAP), json its payload (a JSON object of at most
+ * WIRE_MAX_PAYLOAD bytes, copied; docs/agent-protocol.md "Managed processes" has the fields,
+ * which the agent checks). on_end gets AGENT_END_DONE with end->json (the answer) or
  * AGENT_END_ERROR. PROC_ATTACH output comes to ops->on_data as WIRE_PROC_OUTPUT (the raw
  * payload: agent_proc_output_parse()) and WIRE_PROC_GAP (JSON); PROC_INPUT's bytes are pushed
  * with agent_stream_write() and ended with agent_stream_finish(). -EINVAL for another type or
@@ -213,7 +220,8 @@ __attribute__((warn_unused_result))
 int agent_proc_call(struct agent_client *c, uint16_t type, const char *json,
                     const struct agent_stream_ops *ops, void *ud, uint32_t *ret_stream);
 /* Splits a PROC_OUTPUT payload: 0 with *seq, *which (0 stdout, 1 stderr, 2 pty) and the bytes
- * (borrowed from p), or -EPROTO when it is shorter than its 9-byte header or which > 2. */
+ * (borrowed from p; any out-parameter may be NULL), or -EPROTO when it is shorter than its
+ * 9-byte header or which > 2. */
 int agent_proc_output_parse(const uint8_t *p, size_t len, uint64_t *seq, int *which,
                             const uint8_t **data, size_t *data_len);
 

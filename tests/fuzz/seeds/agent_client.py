@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # agent_client.py: writes the seed corpus of fuzz_agent_client (tests/fuzz/corpus/agent_client):
 # what a guest agent sends back on the streams the driver opens (1 exec with stdin, 2 file get,
-# 3 pushed file put, 4 power, 5 netcfg, 6 exec), good sessions and hostile ones. The first byte
+# 3 pushed file put, 4 power, 5 netcfg, 6 exec, 7 exec on a terminal, 8 PROC_ATTACH, 9 PROC_INPUT,
+# 10 PROC_GET), good sessions and hostile ones. The first byte
 # of each file picks the driver's chunk size (1 + 16 b). Run from the repository root.
 import json
 import os
@@ -10,7 +11,7 @@ import struct
 
 SESSION = "#" * 32  # the driver puts the connection's session here
 T = dict(READY=2, PING=3, PONG=4, ERROR=5, WINDOW=6, CANCEL=7, EXEC=16, STDOUT=18, STDERR=19,
-         EXIT=20, FILE_GET=33, DATA=34, FILE_INFO=35, DONE=36)
+         EXIT=20, FILE_GET=33, DATA=34, FILE_INFO=35, DONE=36, PROC_OUTPUT=68, PROC_GAP=69)
 EOF_F = 1
 
 
@@ -23,7 +24,28 @@ def frame(t, stream, payload=b"", flags=0):
 
 ready = frame("READY", 0, {"version": 1, "agent": "hearth-agent/0.1.0", "boot_id": "b-1",
                            "session": SESSION})
+
+
+def output(seq, which, data):
+    return struct.pack("<QB", seq, which) + data
+
+
+record = {"process_id": "p", "kind": "pty", "pid": 42, "state": "exited", "leader_exited": True,
+          "tree_exited": True, "created_ms": 1, "finished_ms": 2, "exit_code": 0, "cmd": "sh",
+          "args": [], "cwd": "/root", "output": {"oldest_seq": 1, "newest_seq": 2, "bytes": 3},
+          "input_seq": 1}
 seeds = {
+    "procs": bytes([255]) + ready
+    + frame("STDOUT", 7, b"$ ls\r\n") + frame("EXIT", 7, {"exit_code": 0, "duration_ms": 3})
+    + frame("PROC_GAP", 8, {"oldest_available_seq": 5})
+    + frame("PROC_OUTPUT", 8, output(5, 0, b"Hold")) + frame("PROC_OUTPUT", 8, output(6, 2, b"x"))
+    + frame("DONE", 8, record) + frame("DONE", 9, {"input_seq": 1}) + frame("DONE", 10, record),
+    "procs_hostile": bytes([31]) + ready
+    + frame("PROC_OUTPUT", 8, b"short") + frame("PROC_OUTPUT", 8, output(1, 3, b"bad stream"))
+    + frame("PROC_GAP", 8, b"not json") + frame("PROC_GAP", 8, {"oldest_available_seq": -1})
+    + frame("PROC_OUTPUT", 7, output(1, 0, b"wrong stream")) + frame("PROC_GAP", 10, {})
+    + frame("DONE", 9, b"[1]") + frame("DONE", 10, b"{\"a\":\"\\u0000\"}")
+    + frame("ERROR", 7, {"error": "EINVAL", "message": "bad RESIZE"}),
     "session_good": bytes([255]) + ready
     + frame("PONG", 0, struct.pack("<Q", 1))
     + frame("WINDOW", 1, struct.pack("<I", 65536))
