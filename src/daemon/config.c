@@ -531,8 +531,8 @@ static const struct {
       INT_KEY(vm_io_iops, 0, 10000000, "expected an integer from 0 (no limit) to 10000000") },
     /* managed processes (issue 12) */
     { "process_output_bytes", NULL,
-      INT_KEY(process_output_bytes, 65536, 268435456,
-              "expected an integer from 65536 to 268435456 (bytes)") },
+      INT_KEY(process_output_bytes, 65536, 67108864,
+              "expected an integer from 65536 to 67108864 (bytes)") },
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 

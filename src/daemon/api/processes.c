@@ -30,7 +30,8 @@
 #include "daemon/store/ids.h"
 #include "daemon/store/store.h"
 
-#define PROC_ARGV_MAX (256u << 10)      /* cmd + args, as exec */
+#define PROC_ARGV_MAX (32u << 10)       /* cmd + args: the agent keeps them in the record */
+#define PROC_CWD_MAX 1024
 #define PROC_INPUT_MAX (1u << 20)       /* §3.11.5: decoded */
 #define PROC_SIZE_MAX 1000              /* rows, cols */
 #define PROC_WAIT_MAX_MS 300000
@@ -255,7 +256,7 @@ static bool parse_argv(const struct api_call *call, json_t *body, bool pty, stru
         a->argv[i + 1] = json_string_value(v);
     }
     if (total > PROC_ARGV_MAX) {
-        api_reply_field(call, "args", "cmd and args exceed 256 KiB", "invalid_request");
+        api_reply_field(call, "args", "cmd and args exceed 32 KiB", "invalid_request");
         return false;
     }
     return true;
@@ -282,8 +283,9 @@ static void on_start_body(struct api_call *call, json_t *body)
                 !int_in(call, pty, "cols", "pty.cols", 1, PROC_SIZE_MAX, 80, &cols)))
         return;
     if (cwd && (!str_ok(cwd) || json_string_value(cwd)[0] != '/' ||
-                json_string_length(cwd) > 4096)) {
-        api_reply_field(call, "cwd", "must be an absolute path", "invalid_request");
+                json_string_length(cwd) > PROC_CWD_MAX)) {
+        api_reply_field(call, "cwd", "must be an absolute path of at most 1024 bytes",
+                        "invalid_request");
         return;
     }
     if (!parse_argv(call, body, pty != NULL, &a) || !parse_env(call, field(body, "env"), &a))

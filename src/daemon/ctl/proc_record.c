@@ -110,7 +110,11 @@ json_t *ctl_proc_record_view(json_t *rec)
         known = strcmp(states[i], state) == 0;
     if (!known)
         return NULL;
-    json_t *args = str_array(json_object_get(rec, "args"));
+    /* a list's short form leaves long args out (args_truncated): shown as [] */
+    json_t *args = !json_object_get(rec, "args") &&
+                           json_is_true(json_object_get(rec, "args_truncated"))
+                       ? json_array()
+                       : str_array(json_object_get(rec, "args"));
     if (!args)
         return NULL;
     json_t *v = json_pack("{s:s,s:s,s:I,s:s,s:b,s:b,s:s,s:o,s:s}", "process_id", pid_s, "kind",
@@ -133,7 +137,8 @@ json_t *ctl_proc_record_view(json_t *rec)
     json_t *fargs;
     if (strcmp(kind, "pty") == 0 && !json_is_true(le) && json_is_object(fg) &&
         ctl_proc_int_field(fg, "pid", 0, INT32_MAX, &n) && ctl_proc_str_field(fg, "cmd", 65536, &fcmd) &&
-        (fargs = str_array(json_object_get(fg, "args"))))
+        (fargs = json_object_get(fg, "args") ? str_array(json_object_get(fg, "args"))
+                                             : json_array()))
         json_object_set_new(v, "foreground",
                             json_pack("{s:I,s:s,s:o}", "pid", n, "cmd", fcmd, "args", fargs));
     json_object_set_new(v, "output", json_pack("{s:I,s:I,s:I}", "oldest_seq", oldest,

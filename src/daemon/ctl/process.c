@@ -105,6 +105,9 @@ static void map_error(struct proc_req *r, const struct agent_end *end, struct ct
     const char *name = end->error;
     if (strcmp(name, "ESRCH") == 0) {
         ctl_error_set(e, CTL_E_NOT_FOUND, NULL, NULL, "process not found");
+    } else if (r->type == WIRE_PROC_INPUT && strcmp(name, "EAGAIN") == 0) {
+        ctl_error_set(e, CTL_E_LIMIT_REACHED, NULL, NULL,
+                      "1 MiB of input is already queued; retry once it is written");
     } else if (r->type == WIRE_PROC_START && strcmp(name, "EMFILE") == 0) {
         ctl_error_set(e, CTL_E_LIMIT_REACHED, NULL, NULL,
                       "at most 64 processes may be live at once");
