@@ -569,7 +569,14 @@ int cmd_process_signal(struct cli *cli, int argc, char **argv)
     snprintf(name, sizeof(name), "%s%s", strncmp(s, "SIG", 3) == 0 ? "" : "SIG", s);
     for (char *c = name; *c; c++)
         *c = (char)(*c >= 'a' && *c <= 'z' ? *c - 32 : *c);
-    return simple(cli, argv, 2, 0, 0, name);
+    /* the names docs/api.md §3.11.8 accepts: anything else is a usage error here */
+    static const char *const known[] = { "SIGHUP", "SIGINT", "SIGQUIT", "SIGKILL", "SIGTERM",
+                                         "SIGUSR1", "SIGUSR2", "SIGWINCH" };
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+        if (strcmp(known[i], name) == 0)
+            return simple(cli, argv, 2, 0, 0, name);
+    return cli_usage_error(cli, "unknown signal '%s' (HUP, INT, QUIT, KILL, TERM, USR1, USR2, "
+                                "WINCH)", s);
 }
 
 /* ---- wait, stop ---- */
