@@ -3,9 +3,9 @@
  * microVMs (docs/api.md §3.11): every bad input of the ten routes (400/404/409/413, never a
  * 5xx); then, on one VM, a job re-attached with after= replaying exactly the missed bytes, a
  * PTY resize seen by `stty size`, Ctrl-C through signal and through input, wait leader/tree,
- * DELETE with grace, the 409s of a process's state, the 64-process limit, a flood with a slow
- * client that neither grows hearthd nor stalls it, pause/resume, a hearthd restart and a fork
- * whose child has running copies. */
+ * DELETE with grace, the 409s of a process's state, a gap past a small ring and heartbeats,
+ * the 64-process limit, a flood with a slow client that neither grows hearthd nor stalls it,
+ * pause/resume, a hearthd restart and a fork whose child has running copies. */
 #include "apitest.h"
 #include "vmfx.h"
 
@@ -537,6 +537,50 @@ static void control_body(struct vfx *f, const char *id)
     }
 }
 
+/* A ring of 256 KiB (process_output_bytes): 1 MB of output leaves a gap, reported first;
+ * a silent process gets heartbeats. */
+static void gap_heartbeat_body(struct vfx *f, const char *id)
+{
+    char pid[64], t[256], s[160];
+    struct hresp r;
+    CHECK(start(f, id, "{\"cmd\":\"sh\",\"args\":[\"-c\",\"head -c 1000000 /dev/zero\"]}",
+                pid));
+    json_decref(wait_proc(f, id, pid, "timeout_ms=60000"));
+    snprintf(s, sizeof(s), "/%s", pid);
+    CHECK(pcall(f, id, "GET", s, NULL, 200, &r));
+    CHECK(jint(r.json, "data.output.bytes") <= 262144);
+    CHECK(jint(r.json, "data.output.oldest_seq") > 1);
+    hresp_free(&r);
+    struct conn c;
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/processes/%s/connect?follow=false", id, pid);
+    CHECK(conn_open(f, &c, t, 0));
+    json_t *ev = conn_next(&c, 30000);
+    CHECK(ev && jstr(ev, "type") && strcmp(jstr(ev, "type"), "error") == 0);
+    CHECK(jint(ev, "oldest_available_seq") > 1);
+    CHECK(strstr(jstr(ev, "error"), "was discarded") != NULL);
+    json_decref(ev);
+    struct buf out;
+    buf_init(&out, 1 << 20);
+    long long last = 0;
+    ev = conn_drain(&c, &out, &last, 30000);
+    CHECK(ev != NULL); /* the exit event ends a replay of an exited process */
+    json_decref(ev);
+    CHECK(out.len > 0 && out.len <= 262144);
+    buf_release(&out);
+    conn_close(&c);
+    /* silence: a heartbeat within 5 s (and some slack) */
+    CHECK(start(f, id, "{\"cmd\":\"sleep\",\"args\":[\"1000\"]}", pid));
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/processes/%s/connect", id, pid);
+    CHECK(conn_open(f, &c, t, 0));
+    ev = conn_next(&c, 15000);
+    CHECK(ev && jstr(ev, "type") && strcmp(jstr(ev, "type"), "heartbeat") == 0);
+    json_decref(ev);
+    conn_close(&c);
+    snprintf(s, sizeof(s), "/%s?grace_ms=0", pid);
+    CHECK(pcall(f, id, "DELETE", s, NULL, 200, &r));
+    hresp_free(&r);
+}
+
 /* 64 live processes, then 409 limit_reached; all stopped again. */
 static void limit_body(struct vfx *f, const char *id)
 {
@@ -661,6 +705,7 @@ static void e2e_body(struct vfx *f)
     replay_body(f, id);
     pty_body(f, id);
     control_body(f, id);
+    gap_heartbeat_body(f, id);
     limit_body(f, id);
     flood_body(f, id);
     survive_body(f, id);
@@ -670,7 +715,7 @@ static void e2e_body(struct vfx *f)
 TEST_SLOW(process_end_to_end, 900)
 {
     struct vfx f;
-    if (!vfx_start(&f))
+    if (!vfx_start_conf(&f, "process_output_bytes = 262144\n"))
         return;
     e2e_body(&f);
     vfx_end(&f);
