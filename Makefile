@@ -24,8 +24,9 @@ daemon_src := $(filter-out src/daemon/cmd/main.c,$(wildcard src/daemon/*.c src/d
 store_src := $(wildcard src/daemon/store/*.c)
 agent_src := $(wildcard src/agent/*.c)
 agent_lib_src := $(filter-out src/agent/main.c,$(agent_src))
-lib_src := $(wildcard src/lib/*.c) src/common/buf.c
-cli_src := $(filter-out src/cli/main.c,$(wildcard src/cli/*.c)) src/common/timefmt.c src/common/roff.c
+lib_src := $(wildcard src/lib/*.c) src/common/buf.c src/common/b64.c
+cli_src := $(filter-out src/cli/main.c,$(wildcard src/cli/*.c)) src/common/timefmt.c src/common/roff.c \
+	src/common/b64.c
 CLIENT_LIBS := -lcurl -ljansson
 unit_tests := $(patsubst tests/%.c,%,$(wildcard tests/unit/*/test_*.c))
 integ_tests := $(patsubst tests/%.c,%,$(wildcard tests/integration/test_*.c))
@@ -245,6 +246,8 @@ fuzz_config_src := src/daemon/config.c src/daemon/log.c
 fuzz_config_libs := -ljansson
 fuzz_validate_src := src/daemon/api/validate.c src/daemon/ctl/sandbox_check.c src/daemon/ctl/catalog.c
 fuzz_validate_libs := -ljansson
+fuzz_proc_record_src := src/daemon/ctl/proc_record.c
+fuzz_proc_record_libs := -ljansson
 fuzz_agent_client_src := src/daemon/host/agent_client.c src/daemon/host/usock.c
 fuzz_agent_client_libs := -ljansson
 fuzz_dns_tcp_src := src/daemon/net/dns_server.c src/daemon/net/dns_meter.c src/daemon/net/dns_forward.c \
@@ -287,7 +290,8 @@ $(O)/bench/bench_net: bench/bench_net.c bench/apiclient.c bench/stats.c tests/in
 	@mkdir -p $(dir $@)
 	$(CC) $(OPT_CFLAGS) -Itests -o $@ $^ $(DAEMON_LIBS) -lpthread
 
-$(O)/bench/bench_api $(O)/bench/bench_snapshots $(O)/bench/bench_confine: $(O)/bench/%: \
+$(O)/bench/bench_api $(O)/bench/bench_snapshots $(O)/bench/bench_confine $(O)/bench/bench_processes: \
+		$(O)/bench/%: \
 		bench/%.c bench/apiclient.c \
 		bench/stats.c bench/benchvm.c $(call obj,opt,$(common_src) $(host_src) $(net_src) $(store_src))
 	@mkdir -p $(dir $@)

@@ -446,6 +446,86 @@ HEARTH_EXPORT HEARTH_WUR int hearth_sandbox_events(hearth_client *c, const char 
 HEARTH_EXPORT HEARTH_WUR int hearth_sandbox_logs(hearth_client *c, const char *id, bool follow,
                                                  int64_t tail, int fd,
                                                  struct hearth_error *reterr);
+/* ---- managed processes (docs/api.md §3.11) ----
+ * pid is a process_id ("proc_…"). Objects are ManagedProcess views (§2.13). */
+
+/* Sets body.pty = {"rows":rows,"cols":cols} (a process on a pseudo-terminal). */
+HEARTH_EXPORT HEARTH_WUR int hearth_body_set_pty(hearth_body *b, int rows, int cols);
+/* POST /v1/sandboxes/{id}/processes with body (cmd, args, cwd, env, pty) → ManagedProcess.
+ * Never retried: a retry could start the command twice. */
+HEARTH_EXPORT HEARTH_WUR int hearth_process_start(hearth_client *c, const char *id,
+                                                  const hearth_body *body, hearth_obj **ret,
+                                                  struct hearth_error *reterr);
+/* GET …/processes → {"processes":[ManagedProcess…]}, newest first. */
+HEARTH_EXPORT HEARTH_WUR int hearth_process_list(hearth_client *c, const char *id,
+                                                 hearth_obj **ret, struct hearth_error *reterr);
+/* GET …/processes/{pid} → ManagedProcess. */
+HEARTH_EXPORT HEARTH_WUR int hearth_process_get(hearth_client *c, const char *id, const char *pid,
+                                                hearth_obj **ret, struct hearth_error *reterr);
+/* POST …/input: len bytes (at most 1 MiB) to stdin or the terminal → {"input_seq"}. Never
+ * retried. ret may be NULL. */
+HEARTH_EXPORT HEARTH_WUR int hearth_process_input(hearth_client *c, const char *id,
+                                                  const char *pid, const void *data, size_t len,
+                                                  hearth_obj **ret, struct hearth_error *reterr);
+/* POST …/stdin/close (idempotent). */
+HEARTH_EXPORT HEARTH_WUR int hearth_process_close_stdin(hearth_client *c, const char *id,
+                                                        const char *pid,
+                                                        struct hearth_error *reterr);
+/* POST …/resize {"rows","cols"} (1..1000 each). */
+HEARTH_EXPORT HEARTH_WUR int hearth_process_resize(hearth_client *c, const char *id,
+                                                   const char *pid, int rows, int cols,
+                                                   struct hearth_error *reterr);
+/* POST …/signal {"signal"}: "SIGTERM", "SIGINT", … */
+HEARTH_EXPORT HEARTH_WUR int hearth_process_signal(hearth_client *c, const char *id,
+                                                   const char *pid, const char *signal,
+                                                   struct hearth_error *reterr);
+/* GET …/wait?scope=leader|tree&timeout_ms= (timeout_ms < 0: the server's 30 s) → the
+ * ManagedProcess, whether or not the condition held (check leader_exited / tree_exited). */
+HEARTH_EXPORT HEARTH_WUR int hearth_process_wait(hearth_client *c, const char *id,
+                                                 const char *pid, bool tree, int64_t timeout_ms,
+                                                 hearth_obj **ret, struct hearth_error *reterr);
+/* DELETE …/processes/{pid}?grace_ms= (grace_ms < 0: the server's 1 s) → the final
+ * ManagedProcess. */
+HEARTH_EXPORT HEARTH_WUR int hearth_process_delete(hearth_client *c, const char *id,
+                                                   const char *pid, int64_t grace_ms,
+                                                   hearth_obj **ret, struct hearth_error *reterr);
+
+enum hearth_proc_event_kind {
+    HEARTH_PROC_DATA = 1,       /* seq, stream, data/len (decoded bytes) */
+    HEARTH_PROC_EXIT = 2,       /* exit_code, signal (NULL when not killed by one); last */
+    HEARTH_PROC_HEARTBEAT = 3,
+    HEARTH_PROC_GAP = 4,        /* output was evicted: oldest_available_seq, message */
+    HEARTH_PROC_ERROR = 5,      /* the stream broke (message); no exit follows */
+    HEARTH_PROC_UNKNOWN = 6,    /* a well-formed event of another type */
+};
+
+/* One connect event; everything borrowed for the callback. */
+struct hearth_proc_event {
+    enum hearth_proc_event_kind kind;
+    int64_t seq;
+    const char *stream;         /* "stdout", "stderr" or "pty" */
+    const uint8_t *data;
+    size_t len;
+    int exit_code;
+    const char *signal;
+    int64_t oldest_available_seq;
+    const char *message;
+    const char *line;           /* the raw NDJSON line, without '\n' */
+    size_t line_len;
+};
+
+/* Return false to stop (the call then returns HEARTH_ERR_ABORTED; the process goes on). */
+typedef bool (*hearth_proc_event_fn)(void *userdata, const struct hearth_proc_event *ev);
+
+/* GET …/connect?after=&follow=: replays retained output with seq > after, then (follow) live
+ * output until the process ends. *ret_exit_code (may be NULL): the exit event's code, or -1
+ * when the stream ended without one. A malformed event is HEARTH_ERR_PROTOCOL. Never
+ * retried. */
+HEARTH_EXPORT HEARTH_WUR int hearth_process_connect(hearth_client *c, const char *id,
+                                                    const char *pid, int64_t after, bool follow,
+                                                    hearth_proc_event_fn on_event, void *userdata,
+                                                    int *ret_exit_code,
+                                                    struct hearth_error *reterr);
 
 #ifdef __cplusplus
 }

@@ -52,6 +52,40 @@ static const struct cli_command sandbox_network_cmds[] = {
     { NULL },
 };
 
+/* managed processes (docs/cli.md "Managed processes") */
+static const struct cli_command sandbox_process_cmds[] = {
+    { "run", { NULL }, NULL, cmd_process_run_opts, 1, -1, CLI_CMD_CLIENT, cmd_process_run,
+      "<sb> [flags] -- <cmd> [args...]",
+      "Start a process, stream its output, wait and exit with its code" },
+    { "start", { NULL }, NULL, cmd_process_start_opts, 1, -1, CLI_CMD_CLIENT, cmd_process_start,
+      "<sb> [flags] -- <cmd> [args...]", "Start a process and print its id" },
+    { "shell", { NULL }, NULL, cmd_process_shell_opts, 1, 1, CLI_CMD_CLIENT, cmd_process_shell,
+      "<sb> [--cmd <program>] [--no-attach]",
+      "Start a persistent shell on a pseudo-terminal and attach (Ctrl-] detaches)" },
+    { "attach", { "connect" }, NULL, cmd_process_attach_opts, 1, 2, CLI_CMD_CLIENT,
+      cmd_process_attach, "<sb> [<pid>]",
+      "Follow a process's output (the newest live one without <pid>)" },
+    { "ls", { "list", "ps" }, NULL, NULL, 1, 1, CLI_CMD_CLIENT, cmd_process_ls, "<sb>",
+      "List a sandbox's processes, newest first" },
+    { "get", { NULL }, NULL, NULL, 2, 2, CLI_CMD_CLIENT, cmd_process_get, "<sb> <pid>",
+      "Show one process" },
+    { "input", { NULL }, NULL, cmd_process_input_opts, 2, 2, CLI_CMD_CLIENT, cmd_process_input,
+      "<sb> <pid> --text <s>|--file <path|->|--base64 <b64>", "Write to a process's stdin" },
+    { "close-stdin", { NULL }, NULL, NULL, 2, 2, CLI_CMD_CLIENT, cmd_process_close_stdin,
+      "<sb> <pid>", "Close a pipe process's stdin" },
+    { "resize", { NULL }, NULL, cmd_process_resize_opts, 2, 2, CLI_CMD_CLIENT,
+      cmd_process_resize, "<sb> <pid> --rows <n> --cols <n>", "Resize a process's terminal" },
+    { "signal", { NULL }, NULL, NULL, 3, 3, CLI_CMD_CLIENT, cmd_process_signal,
+      "<sb> <pid> <SIG>", "Signal a process (TERM or SIGTERM, INT, KILL, ...)" },
+    { "wait", { NULL }, NULL, cmd_process_wait_opts, 2, 2, CLI_CMD_CLIENT, cmd_process_wait,
+      "<sb> <pid> [--all] [--timeout <duration>]",
+      "Wait until a process exits and exit with its code" },
+    { "stop", { "kill", "rm" }, NULL, cmd_process_stop_opts, 2, 2, CLI_CMD_CLIENT,
+      cmd_process_stop, "<sb> <pid> [--grace <duration>] [--yes]",
+      "Stop a process tree (SIGTERM, then SIGKILL) and remove its record" },
+    { NULL },
+};
+
 static const struct cli_command sandbox_cmds[] = {
     { "create", { "c" }, NULL, cmd_sandbox_create_opts, 0, 0, CLI_CMD_CLIENT,
       cmd_sandbox_create, "[flags]", "Create a sandbox and wait until it runs" },
@@ -97,6 +131,18 @@ static const struct cli_command sandbox_cmds[] = {
     { "events", { NULL }, NULL, cmd_sandbox_logs_opts, 1, 1, CLI_CMD_CLIENT,
       cmd_sandbox_events, "<sb> [-f]",
       "Print the event log: who paused, resumed, forked or destroyed it, and why" },
+    /* managed processes, and the short forms of process ls|start|attach|stop */
+    { "process", { "proc" }, sandbox_process_cmds, NULL, 0, 0, 0, NULL, "<subcommand>",
+      "Managed processes: run, start, shell, attach, ls, get, input, close-stdin, resize, "
+      "signal, wait, stop" },
+    { "ps", { NULL }, NULL, NULL, 1, 1, CLI_CMD_CLIENT, cmd_process_ls, "<sb>",
+      "List a sandbox's processes (process ls)" },
+    { "start", { NULL }, NULL, cmd_process_start_opts, 1, -1, CLI_CMD_CLIENT, cmd_process_start,
+      "<sb> [flags] -- <cmd> [args...]", "Start a process and print its id (process start)" },
+    { "attach", { NULL }, NULL, cmd_process_attach_opts, 1, 2, CLI_CMD_CLIENT,
+      cmd_process_attach, "<sb> [<pid>]", "Follow a process's output (process attach)" },
+    { "kill", { NULL }, NULL, cmd_process_stop_opts, 2, 2, CLI_CMD_CLIENT, cmd_process_stop,
+      "<sb> <pid> [--grace <duration>] [--yes]", "Stop a process tree (process stop)" },
     { NULL },
 };
 

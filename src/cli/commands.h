@@ -64,8 +64,10 @@ int cli_client_open(struct cli *cli);
  * serves resume too, files' push and pull). */
 #define CLI_OPT_TABLES(X)                                                                        \
     X(hosts) X(sandbox_create) X(sandbox_list) X(sandbox_pause) X(sandbox_fork)                \
-    X(sandbox_wait) X(sandbox_edit) X(sandbox_exec) X(sandbox_files) X(network_ls)          \
-    X(sandbox_logs)
+    X(sandbox_wait) X(sandbox_edit) X(sandbox_exec) X(sandbox_files) X(network_ls)            \
+    X(sandbox_logs)                                                                            \
+    X(process_run) X(process_start) X(process_shell) X(process_attach) X(process_input)        \
+    X(process_resize) X(process_wait) X(process_stop)
 #define CLI_DECLARE_OPTS(name) extern const struct cli_opt cmd_##name##_opts[];
 CLI_OPT_TABLES(CLI_DECLARE_OPTS)
 #undef CLI_DECLARE_OPTS
@@ -82,7 +84,10 @@ CLI_OPT_TABLES(CLI_DECLARE_OPTS)
     X(bandwidth_show) X(bandwidth_add)                                                         \
     X(network_create) X(network_ls) X(network_show) X(network_rm) X(network_attach)            \
     X(network_detach)                                                                          \
-    X(sandbox_logs) X(sandbox_events)
+    X(sandbox_logs) X(sandbox_events)                                                          \
+    X(process_run) X(process_start) X(process_shell) X(process_attach) X(process_ls)           \
+    X(process_get) X(process_input) X(process_close_stdin) X(process_resize)                   \
+    X(process_signal) X(process_wait) X(process_stop)
 #define CLI_DECLARE_HANDLER(name) int cmd_##name(struct cli *cli, int argc, char **argv);
 CLI_HANDLERS(CLI_DECLARE_HANDLER)
 #undef CLI_DECLARE_HANDLER

@@ -62,6 +62,8 @@ void config_defaults(struct hd_config *cfg)
     cfg->jail_uid_count = 65536;
     cfg->vm_io_bps = 256ll << 20;
     cfg->vm_io_iops = 8192;
+    /* managed processes (issue 12) */
+    cfg->process_output_bytes = 8u << 20;
 }
 
 __attribute__((format(printf, 3, 4)))
@@ -527,6 +529,10 @@ static const struct {
               "expected an integer from 0 (no limit) to 1099511627776 (bytes/s)") },
     { "vm_io_iops", NULL,
       INT_KEY(vm_io_iops, 0, 10000000, "expected an integer from 0 (no limit) to 10000000") },
+    /* managed processes (issue 12) */
+    { "process_output_bytes", NULL,
+      INT_KEY(process_output_bytes, 65536, 67108864,
+              "expected an integer from 65536 to 67108864 (bytes)") },
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 

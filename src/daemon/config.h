@@ -78,6 +78,8 @@ struct hd_config {
     uint32_t jail_uid_count;              /* jail_uid_count = 65536 (base + count <= 2^32-1) */
     int64_t vm_io_bps;                    /* each VM's disk throughput, each way; 268435456 */
     uint32_t vm_io_iops;                  /* each VM's disk operations/s, each way; 8192 */
+    /* managed processes (issue 12; docs/api.md §3.11) */
+    uint32_t process_output_bytes;        /* output ring per process in the guest; 8 MiB */
 };
 
 /* Fills cfg with every default. */

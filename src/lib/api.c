@@ -917,3 +917,22 @@ HEARTH_EXPORT int hearth_file_download_fd(hearth_client *c, const char *id,
         *ret_bytes = s.bytes;
     return rc;
 }
+
+/* ---- for the other call files (lib_internal.h) ---- */
+
+char *lib_id_path(const char *prefix, const char *id, const char *suffix)
+{
+    return id_path(prefix, id, suffix);
+}
+
+int lib_call_obj(hearth_client *c, const struct hreq *r, hearth_obj **ret,
+                 struct hearth_error *reterr)
+{
+    return call_obj(c, r, ret, reterr);
+}
+
+int lib_call(hearth_client *c, const struct hreq *r, json_t **ret_data,
+             struct hearth_error *reterr)
+{
+    return call(c, r, ret_data, reterr);
+}

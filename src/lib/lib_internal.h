@@ -83,3 +83,13 @@ struct hresp {
 int hreq_perform(struct hearth_client *c, const struct hreq *r, struct hresp *resp,
                  struct hearth_error *reterr);
 void hresp_release(struct hresp *resp);
+
+/* api.c's request helpers for the other call files (proc_calls.c): prefix + escaped id +
+ * suffix (NULL for an empty id or no memory), and one JSend call whose data becomes *ret
+ * (ret may be NULL); lib_call() the same with the data as JSON, or none when ret_data is NULL
+ * (a streamed body goes to r->sink). */
+char *lib_id_path(const char *prefix, const char *id, const char *suffix);
+int lib_call_obj(struct hearth_client *c, const struct hreq *r, struct hearth_obj **ret,
+                 struct hearth_error *reterr);
+int lib_call(struct hearth_client *c, const struct hreq *r, json_t **ret_data,
+             struct hearth_error *reterr);

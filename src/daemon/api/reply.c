@@ -119,6 +119,7 @@ static const struct {
     /* 507, not 503: a full disk does not clear in Retry-After seconds, and §1.11's clients
      * retry 503s; nothing was done either way */
     [CTL_E_NO_SPACE] = { KIND_ERROR, 507, "insufficient_storage" },
+    [CTL_E_SPAWN_FAILED] = { KIND_FIELD, 400, "spawn_failed" }, /* §3.11.1 */
 };
 
 void api_reply_ctl(const struct api_call *call, const struct ctl_error *e)

@@ -67,3 +67,16 @@ void api_sandbox_network_detach(struct api_call *call);
 /* sandbox_logs.c: a sandbox's event log and console log (hearth extensions, §5.6, §5.7) */
 void api_sandbox_events(struct api_call *call);
 void api_sandbox_logs(struct api_call *call);
+/* processes.c: managed processes (§3.11) through the agent (ctl/process.h): start, list,
+ * get, delete, wait, input, stdin/close, resize, signal, and connect's NDJSON output stream
+ * with replay after a sequence number, heartbeats and backpressure */
+void api_process_start(struct api_call *call);
+void api_process_list(struct api_call *call);
+void api_process_get(struct api_call *call);
+void api_process_delete(struct api_call *call);
+void api_process_connect(struct api_call *call);
+void api_process_input(struct api_call *call);
+void api_process_close_stdin(struct api_call *call);
+void api_process_resize(struct api_call *call);
+void api_process_signal(struct api_call *call);
+void api_process_wait(struct api_call *call);

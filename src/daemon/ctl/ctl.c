@@ -38,6 +38,7 @@ static const struct {
     [CTL_E_FAILED] = { "failed", -EIO },
     [CTL_E_INTERNAL] = { "internal", -EIO },
     [CTL_E_NO_SPACE] = { "insufficient_storage", -ENOSPC },
+    [CTL_E_SPAWN_FAILED] = { "spawn_failed", -ENOEXEC },
 };
 
 unsigned ctl_vm_count(const struct ctl *c)

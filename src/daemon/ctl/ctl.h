@@ -38,6 +38,8 @@ struct ctl_settings {
     uint32_t host_max_vms;          /* VMs this host runs at once (quota.h); 0 = unlimited */
     uint32_t min_free_disk_mib;     /* guarded operations keep this much free … */
     uint32_t min_free_disk_pct;     /* … and this percent of the filesystem (the larger) */
+    /* managed processes (issue 12; process.h) */
+    uint32_t process_output_bytes;  /* each process's output ring in the guest */
 };
 
 /* Free and total bytes of the filesystem holding path (space.h); 0 or -errno. */
@@ -85,6 +87,7 @@ enum ctl_code {
     CTL_E_FAILED,           /* an operation failed and msg says how (shown to the caller) */
     CTL_E_INTERNAL,         /* our own failure: what + err are logged, not shown */
     CTL_E_NO_SPACE,         /* the host's disk is under its free-space threshold: msg */
+    CTL_E_SPAWN_FAILED,     /* a managed process could not be started: field ("cmd") + msg */
     CTL_CODE__COUNT
 };
 

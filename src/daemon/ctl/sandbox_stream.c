@@ -47,16 +47,15 @@ static int start_failed(struct ctl_error *e, int r, const char *what)
     return ctl_error_internal(e, what, r);
 }
 
-/* "K=V" strings: the defaults, then the sandbox's envs with the call's overrides. */
-static int exec_env(struct ctl *c, const char *id, const struct ctl_exec_req *req,
-                    char ***ret)
+int ctl_sandbox_env(struct ctl *c, const char *id, const char *const *keys,
+                    const char *const *values, size_t n_env, char ***ret)
 {
     struct store_env *envs = NULL;
     size_t n = 0;
     int r = store_sandbox_envs_get(c->store, id, &envs, &n);
     if (r < 0)
         return r;
-    char **env = calloc(n + 3, sizeof(*env));
+    char **env = calloc(n + n_env + 3, sizeof(*env));
     if (!env) {
         store_envs_free(envs, n);
         return -ENOMEM;
@@ -66,10 +65,20 @@ static int exec_env(struct ctl *c, const char *id, const struct ctl_exec_req *re
         r = -ENOMEM;
     for (size_t i = 0; i < n && r == 0; i++) {
         const char *val = envs[i].value;
-        for (size_t j = 0; j < req->n_env; j++)
-            if (strcmp(req->env_keys[j], envs[i].key) == 0)
-                val = req->env_values[j];
+        for (size_t j = 0; j < n_env; j++)
+            if (strcmp(keys[j], envs[i].key) == 0)
+                val = values[j];
         if (asprintf(&env[k++], "%s=%s", envs[i].key, val ? val : "") < 0) {
+            env[k - 1] = NULL;
+            r = -ENOMEM;
+        }
+    }
+    /* keys the sandbox does not declare (managed processes allow any, §3.11.1) */
+    for (size_t j = 0; j < n_env && r == 0; j++) {
+        bool declared = false;
+        for (size_t i = 0; i < n && !declared; i++)
+            declared = strcmp(keys[j], envs[i].key) == 0;
+        if (!declared && asprintf(&env[k++], "%s=%s", keys[j], values[j]) < 0) {
             env[k - 1] = NULL;
             r = -ENOMEM;
         }
@@ -79,16 +88,21 @@ static int exec_env(struct ctl *c, const char *id, const struct ctl_exec_req *re
     return r;
 }
 
+void ctl_sandbox_env_free(char **env)
+{
+    if (env)
+        for (char **p = env; *p; p++)
+            free(*p);
+    free(env);
+}
+
 void ctl_exec_free(struct ctl_exec *x)
 {
     if (!x)
         return;
     if (x->counted)
         ctl_idle_stream(x->c, x->id, false);
-    if (x->env)
-        for (char **p = x->env; *p; p++)
-            free(*p);
-    free(x->env);
+    ctl_sandbox_env_free(x->env);
     free(x);
 }
 
@@ -103,7 +117,7 @@ int ctl_sandbox_exec_start(struct ctl *c, const char *id, const struct ctl_exec_
         return ctl_error_internal(e, "exec", -ENOMEM);
     x->c = c;
     snprintf(x->id, sizeof(x->id), "%s", id);
-    int r = exec_env(c, id, req, &x->env);
+    int r = ctl_sandbox_env(c, id, req->env_keys, req->env_values, req->n_env, &x->env);
     if (r < 0) {
         ctl_exec_free(x);
         return ctl_error_internal(e, "exec environment", r);

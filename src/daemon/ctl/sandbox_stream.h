@@ -23,6 +23,15 @@ __attribute__((warn_unused_result))
 int ctl_sandbox_stream_check(struct ctl *c, const struct ctl_caller *who, const char *id,
                              struct ctl_error *e);
 
+/* A command's environment in *ret ("K=V" strings, NULL-terminated; free with
+ * ctl_sandbox_env_free(), also after an error): PATH and HOME, then sandbox id's envs with the
+ * call's n_env keys/values over them, then the call's keys the sandbox does not declare.
+ * 0, -ENOMEM or a store error. */
+__attribute__((warn_unused_result))
+int ctl_sandbox_env(struct ctl *c, const char *id, const char *const *keys,
+                    const char *const *values, size_t n_env, char ***ret);
+void ctl_sandbox_env_free(char **env);
+
 /* A command for ctl_sandbox_exec_start(). argv, cwd and stdin_data are borrowed until
  * ctl_exec_free() (the host reads them while the command runs); the env overrides only for the
  * call. */
