@@ -30,6 +30,7 @@ enum agent_role {
     ROLE_STDIN,
     ROLE_STDOUT,
     ROLE_STDERR,
+    ROLE_TCP,         /* a tunnel's socket (agent_tunnel.c) */
 };
 
 #define AGENT_POLL_MAX (3 + 3 * STREAM_MAX)

@@ -17,6 +17,7 @@
 #include "agent/agent.h"
 #include "agent/agent_exec.h"
 #include "agent/agent_files.h"
+#include "agent/agent_tunnel.h"
 #include "agent/power.h"
 #include "agent/proto.h"
 
@@ -178,6 +179,9 @@ static int open_channel(struct agent *ag, const char *spec)
 static void turn(struct agent *ag)
 {
     int timeout = exec_check_deadlines(ag, agent_now_ms());
+    int tcp_timeout = tunnel_check_deadlines(ag, agent_now_ms());
+    if (tcp_timeout >= 0 && (timeout < 0 || tcp_timeout < timeout))
+        timeout = tcp_timeout;
     if (files_pump(ag))
         timeout = 0;
     flush_out(ag);
@@ -200,6 +204,8 @@ static void turn(struct agent *ag)
     for (size_t i = 0; i < ag->streams.n; i++)
         if (ag->streams.s[i]->kind == STREAM_EXEC)
             exec_poll_add(ag, ag->streams.s[i], ps);
+        else if (ag->streams.s[i]->kind == STREAM_TCP)
+            tunnel_poll_add(ag, ag->streams.s[i], ps);
 
     int n = poll(ps->fds, ps->n, timeout);
     if (n < 0 && errno != EINTR) {
@@ -231,6 +237,8 @@ static void turn(struct agent *ag)
             struct stream *s = stream_find(&ag->streams, ps->ids[i]);
             if (s && s->kind == STREAM_EXEC)
                 exec_on_poll(ag, s, ps->roles[i], re);
+            else if (s && s->kind == STREAM_TCP)
+                tunnel_on_poll(ag, s, re);
             break;
         }
         }

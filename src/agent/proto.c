@@ -13,6 +13,7 @@
 #include "agent/agent.h"
 #include "agent/agent_exec.h"
 #include "agent/agent_files.h"
+#include "agent/agent_tunnel.h"
 #include "agent/identity.h"
 #include "agent/netcfg.h"
 #include "agent/power.h"
@@ -24,6 +25,8 @@ void proto_stream_abort(struct agent *ag, struct stream *s)
 {
     if (s->kind == STREAM_EXEC)
         exec_abort(ag, s);
+    else if (s->kind == STREAM_TCP)
+        tunnel_abort(ag, s);
     else
         files_abort(ag, s);
 }
@@ -228,6 +231,7 @@ static const struct {
     { WIRE_EXEC, exec_open },         { WIRE_POWER, power_open },
     { WIRE_FILE_PUT, files_put_open }, { WIRE_FILE_GET, files_get_open },
     { WIRE_NETCFG, on_netcfg },
+    { WIRE_TCP_OPEN, tunnel_open },
 };
 
 void proto_on_frame(struct agent *ag, const struct wire_frame *f)
@@ -278,6 +282,8 @@ void proto_on_frame(struct agent *ag, const struct wire_frame *f)
         on_window(ag, s, f);
     else if (s->kind == STREAM_EXEC)
         exec_on_frame(ag, s, f);
+    else if (s->kind == STREAM_TCP)
+        tunnel_on_frame(ag, s, f);
     else
         files_on_frame(ag, s, f);
 }

@@ -16,6 +16,7 @@ enum stream_kind {
     STREAM_EXEC,
     STREAM_FILE_PUT,
     STREAM_FILE_GET,
+    STREAM_TCP,       /* a tunnel (agent_tunnel.c) */
 };
 
 struct exec_state {
@@ -40,6 +41,16 @@ struct file_state {
     uint64_t size;        /* bytes written or sent so far */
 };
 
+struct tcp_state {
+    int fd;               /* the guest-side TCP socket, -1 once closed */
+    bool connecting;      /* connect() in progress: TCP_CONNECTED not sent yet */
+    uint64_t deadline_ms; /* monotonic end of the connect attempt */
+    struct buf in_buf;    /* DATA bytes the socket did not take yet (bounded by the window) */
+    bool in_eof;          /* the host sent EOF: shut our writing half once in_buf drains */
+    bool wr_done;         /* our writing half is shut (or broken) */
+    bool rd_done;         /* the guest side's EOF went to the host as DATA with EOF */
+};
+
 struct stream {
     uint32_t id;            /* host-chosen, never 0 */
     enum stream_kind kind;
@@ -48,6 +59,7 @@ struct stream {
     union {
         struct exec_state exec;
         struct file_state file;
+        struct tcp_state tcp;
     };
 };
 

@@ -19,6 +19,7 @@ static const struct {
     { WIRE_SIGNAL, "signal" },       { WIRE_FILE_PUT, "file_put" }, { WIRE_FILE_GET, "file_get" },
     { WIRE_DATA, "data" },           { WIRE_FILE_INFO, "file_info" }, { WIRE_DONE, "done" },
     { WIRE_POWER, "power" },         { WIRE_NETCFG, "netcfg" },
+    { WIRE_TCP_OPEN, "tcp_open" },   { WIRE_TCP_CONNECTED, "tcp_connected" },
 };
 
 const char *wire_type_to_string(uint16_t type)

@@ -82,7 +82,7 @@ static const struct api_route routes[] = {
     NI(POST, "/v1/sandboxes/*/processes/*/signal"),
     NI(GET, "/v1/sandboxes/*/processes/*/wait"),
     NI(POST, "/v1/sandboxes/*/shell"),
-    NI(POST, "/v1/sandboxes/*/tunnel/*"),
+    R(POST, "/v1/sandboxes/*/tunnel/*", KEY, api_sandbox_tunnel),
     NI(GET, "/v1/sandboxes/*/shell-ws"),
     NI(POST, "/v1/sandboxes/*/access-token"),
     NI(GET, "/v1/sandboxes/*/access-token"),

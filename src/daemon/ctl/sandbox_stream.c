@@ -152,3 +152,24 @@ int ctl_sandbox_file_get_start(struct ctl *c, const char *id, const char *path,
     int r = host_vm_file_get(c->host, id, path, ops, ud, ret_stream);
     return r < 0 ? start_failed(e, r, "files") : 0;
 }
+
+int ctl_sandbox_tunnel_open(struct ctl *c, const char *id, uint16_t port,
+                            const struct agent_stream_ops *ops, void *ud, uint32_t *ret_stream,
+                            struct ctl_error *e)
+{
+    if (!c->host)
+        return ctl_row_vm_layer(c, e);
+    /* counted first: on_end may run inside host_vm_tcp_open() and call tunnel_closed */
+    ctl_idle_stream(c, id, true);
+    int r = host_vm_tcp_open(c->host, id, port, ops, ud, ret_stream);
+    if (r < 0) {
+        ctl_idle_stream(c, id, false);
+        return start_failed(e, r, "tunnel");
+    }
+    return 0;
+}
+
+void ctl_sandbox_tunnel_closed(struct ctl *c, const char *id)
+{
+    ctl_idle_stream(c, id, false);
+}

@@ -64,3 +64,16 @@ __attribute__((warn_unused_result))
 int ctl_sandbox_file_get_start(struct ctl *c, const char *id, const char *path,
                                const struct agent_stream_ops *ops, void *ud,
                                uint32_t *ret_stream, struct ctl_error *e);
+
+/* --- tunnels (docs/api.md §3.12.2) --- */
+
+/* Opens a TCP connection to 127.0.0.1:port inside running sandbox id (the caller ran
+ * ctl_sandbox_stream_check()); ops and ud as host_vm_tcp_open(). On 0 the sandbox counts as
+ * active (§2.14.8) until ctl_sandbox_tunnel_closed(), which the caller owes once the stream
+ * has ended; or CTL_E_UNAVAILABLE (the VM is not reachable), CTL_E_INTERNAL, nothing open. */
+__attribute__((warn_unused_result))
+int ctl_sandbox_tunnel_open(struct ctl *c, const char *id, uint16_t port,
+                            const struct agent_stream_ops *ops, void *ud, uint32_t *ret_stream,
+                            struct ctl_error *e);
+/* Ends the active count of one ctl_sandbox_tunnel_open(). */
+void ctl_sandbox_tunnel_closed(struct ctl *c, const char *id);
