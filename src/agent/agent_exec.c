@@ -1,12 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* agent_exec.c: runs commands for EXEC streams. Each command gets a new session (so SIGNAL, CANCEL
- * and the deadline reach its whole process group), three pipes and a merged environment; a
- * CLOEXEC pipe reports why exec failed. Output is forwarded only while the stream has credit
- * and the output queue has room, so a slow host slows the command down. */
+ * and the deadline reach its whole process group), three pipes or a terminal, and a merged
+ * environment (spawn.c starts it). Output is forwarded only while the stream has credit and
+ * the output queue has room, so a slow host slows the command down. */
 #include "agent/agent_exec.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,123 +13,33 @@
 #include <unistd.h>
 
 #include "agent/agent.h"
-#include "agent/usercg.h"
+#include "agent/spawn.h"
 
-#define EXEC_MAX_ARGV 4096 /* a frame is at most 256 KiB anyway; this bounds the array */
-
-static const char *const base_env[] = {
-    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-    "HOME=/root",
-    "TERM=xterm",
-    "LANG=C.UTF-8",
-};
-#define BASE_ENV_N (sizeof(base_env) / sizeof(base_env[0]))
-
-/* What the child reports through the error pipe when it cannot start the command. */
-struct exec_failure {
-    int stage; /* 0: chdir, 1: exec */
-    int err;
-};
+/* A pty's leader was reaped but something else keeps the terminal open (a background job):
+ * what it wrote before is read for this long, then the terminal is closed and EXIT sent, as
+ * sshd does, instead of waiting for every holder. */
+#define EXEC_PTY_LINGER_MS 250
 
 struct exec_req {
-    char **argv;       /* NULL-terminated; strings borrowed from the JSON */
-    char **envp;       /* NULL-terminated; entries owned (strdup'ed) */
-    size_t nenv;
-    const char *cwd;   /* borrowed from the JSON */
-    bool stdin_pipe;
+    struct spawn_req sp; /* argv, env, cwd, pty */
     uint64_t timeout_ms;
 };
-
-static void exec_req_release(struct exec_req *q)
-{
-    free(q->argv);
-    for (size_t i = 0; q->envp && i < q->nenv; i++)
-        free(q->envp[i]);
-    free(q->envp);
-}
-
-/* Sets or replaces NAME=value in q->envp (room was allocated for every key). */
-static int env_set(struct exec_req *q, const char *key, const char *val)
-{
-    size_t klen = strlen(key);
-    size_t len = klen + 1 + strlen(val) + 1;
-    char *e = malloc(len);
-    if (!e)
-        return -ENOMEM;
-    memcpy(e, key, klen);
-    e[klen] = '=';
-    memcpy(e + klen + 1, val, len - klen - 1);
-    for (size_t i = 0; i < q->nenv; i++) {
-        if (strncmp(q->envp[i], e, klen + 1) == 0) {
-            free(q->envp[i]);
-            q->envp[i] = e;
-            return 0;
-        }
-    }
-    q->envp[q->nenv++] = e;
-    return 0;
-}
 
 /* Validates the request; on failure returns a positive errno and a message in msg. */
 static int parse_req(json_t *root, struct exec_req *q, char *msg, size_t msgsize)
 {
-    json_t *argv = json_object_get(root, "argv");
-    if (!json_is_array(argv) || json_array_size(argv) == 0 ||
-        json_array_size(argv) > EXEC_MAX_ARGV) {
-        snprintf(msg, msgsize, "'argv' must be a non-empty array of at most %d strings",
-                 EXEC_MAX_ARGV);
-        return EINVAL;
-    }
-    json_t *env = json_object_get(root, "env");
-    json_t *cwd = json_object_get(root, "cwd");
     json_t *in = json_object_get(root, "stdin");
     json_t *tmo = json_object_get(root, "timeout_ms");
-    if ((env && !json_is_object(env) && !json_is_null(env)) ||
-        (cwd && !json_is_string(cwd) && !json_is_null(cwd)) ||
-        (in && !json_is_boolean(in) && !json_is_null(in)) ||
+    if ((in && !json_is_boolean(in) && !json_is_null(in)) ||
         (tmo && !json_is_integer(tmo) && !json_is_null(tmo))) {
-        snprintf(msg, msgsize, "wrong type for 'env', 'cwd', 'stdin' or 'timeout_ms'");
+        snprintf(msg, msgsize, "wrong type for 'stdin' or 'timeout_ms'");
         return EINVAL;
     }
-    q->argv = calloc(json_array_size(argv) + 1, sizeof(*q->argv));
-    size_t nkeys = json_is_object(env) ? json_object_size(env) : 0;
-    q->envp = calloc(BASE_ENV_N + nkeys + 1, sizeof(*q->envp));
-    if (!q->argv || !q->envp)
-        return ENOMEM;
-    for (size_t i = 0; i < json_array_size(argv); i++) {
-        json_t *a = json_array_get(argv, i);
-        if (!json_is_string(a)) {
-            snprintf(msg, msgsize, "'argv' must be a non-empty array of strings");
-            return EINVAL;
-        }
-        q->argv[i] = (char *)json_string_value(a);
-    }
-    if (q->argv[0][0] == 0) {
-        snprintf(msg, msgsize, "'argv[0]' is empty");
-        return ENOENT;
-    }
-    for (size_t i = 0; i < BASE_ENV_N; i++) {
-        q->envp[i] = strdup(base_env[i]);
-        if (!q->envp[i])
-            return ENOMEM;
-        q->nenv++;
-    }
-    const char *key;
-    json_t *val;
-    json_object_foreach(json_is_object(env) ? env : NULL, key, val) {
-        if (!json_is_string(val) || key[0] == 0 || strchr(key, '=')) {
-            snprintf(msg, msgsize, "'env' entries must be NAME: \"string\" without '='");
-            return EINVAL;
-        }
-        if (env_set(q, key, json_string_value(val)) < 0)
-            return ENOMEM;
-    }
-    q->cwd = json_is_string(cwd) ? json_string_value(cwd) : "/";
-    if (q->cwd[0] != '/') {
-        snprintf(msg, msgsize, "'cwd' must be an absolute path");
-        return EINVAL;
-    }
-    q->stdin_pipe = json_is_true(in);
+    int r = spawn_req_parse(root, &q->sp, "/", msg, msgsize);
+    if (r)
+        return r;
+    /* a terminal always takes input: STDIN frames are what the user types */
+    q->sp.stdin_open = q->sp.pty || json_is_true(in);
     json_int_t t = json_is_integer(tmo) ? json_integer_value(tmo) : 0;
     if (t < 0) {
         snprintf(msg, msgsize, "'timeout_ms' must not be negative");
@@ -138,111 +47,6 @@ static int parse_req(json_t *root, struct exec_req *q, char *msg, size_t msgsize
     }
     q->timeout_ms = (uint64_t)t;
     return 0;
-}
-
-/* In the child after fork: only async-signal-safe calls until exec. */
-static __attribute__((noreturn)) void child_run(const struct exec_req *q, int in, int out,
-                                                int err, int report, int cg)
-{
-    /* into the user cgroup first (usercg.h): its limits hold for all the command forks */
-    if (cg >= 0)
-        (void)!write(cg, "0", 1); /* no cgroup: the command runs without limits */
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    /* The agent ignores SIGPIPE; an ignored disposition would survive exec. */
-    signal(SIGPIPE, SIG_DFL);
-    setsid();
-    /* dup2 clears CLOEXEC on the copies; the originals close on exec. */
-    if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
-        goto fail_exec;
-    struct exec_failure f = { 0, 0 };
-    if (chdir(q->cwd) < 0) {
-        f.err = errno;
-        goto report;
-    }
-    extern char **environ;
-    environ = q->envp;
-    execvp(q->argv[0], q->argv);
-fail_exec:
-    f.stage = 1;
-    f.err = errno;
-report:
-    (void)!write(report, &f, sizeof(f));
-    _exit(127);
-}
-
-static void close_fd(int *fd)
-{
-    if (*fd >= 0)
-        close(*fd);
-    *fd = -1;
-}
-
-/* Forks the command. Returns 0 with the stream's fds and pid set, or a positive errno with a
- * message. */
-static int spawn(struct stream *s, const struct exec_req *q, char *msg, size_t msgsize)
-{
-    struct exec_state *x = &s->exec;
-    int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 }, rep[2] = { -1, -1 };
-    int r = 0;
-    if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 ||
-        pipe2(rep, O_CLOEXEC) < 0) {
-        r = errno;
-        snprintf(msg, msgsize, "cannot create pipes: %s", strerror(r));
-        goto out_close;
-    }
-    int cg = usercg_procs_open();
-    pid_t pid = fork();
-    if (pid < 0) {
-        r = errno;
-        if (cg >= 0)
-            close(cg);
-        snprintf(msg, msgsize, "cannot fork: %s", strerror(r));
-        goto out_close;
-    }
-    if (pid == 0)
-        child_run(q, in[0], out[1], err[1], rep[1], cg);
-    if (cg >= 0)
-        close(cg);
-    close_fd(&in[0]);
-    close_fd(&out[1]);
-    close_fd(&err[1]);
-    close_fd(&rep[1]);
-    /* Blocks only until the child execs or fails, which takes no longer than a chdir and an
-     * exec: waiting here keeps "could not start" a plain ERROR instead of a late event. */
-    struct exec_failure f;
-    ssize_t n;
-    do
-        n = read(rep[0], &f, sizeof(f));
-    while (n < 0 && errno == EINTR);
-    if (n == (ssize_t)sizeof(f)) {
-        /* The child exits 127 and is reaped as an orphan: it never joined a stream. */
-        r = f.err ? f.err : EIO;
-        snprintf(msg, msgsize, f.stage == 0 ? "cannot change to directory '%.200s': %s"
-                                            : "cannot execute '%.200s': %s",
-                 f.stage == 0 ? q->cwd : q->argv[0], strerror(r));
-        goto out_close;
-    }
-    x->pid = x->pgid = pid;
-    x->out_fd = out[0];
-    x->err_fd = err[0];
-    x->in_fd = in[1];
-    (void)fcntl(x->out_fd, F_SETFL, O_NONBLOCK);
-    (void)fcntl(x->err_fd, F_SETFL, O_NONBLOCK);
-    (void)fcntl(x->in_fd, F_SETFL, O_NONBLOCK);
-    if (!q->stdin_pipe)
-        close_fd(&x->in_fd); /* the command reads end of file at once, like /dev/null */
-    close_fd(&rep[0]);
-    return 0;
-out_close:
-    for (int i = 0; i < 2; i++) {
-        close_fd(&in[i]);
-        close_fd(&out[i]);
-        close_fd(&err[i]);
-        close_fd(&rep[i]);
-    }
-    return r;
 }
 
 void exec_open(struct agent *ag, const struct wire_frame *f)
@@ -259,30 +63,36 @@ void exec_open(struct agent *ag, const struct wire_frame *f)
         goto out_free;
     }
     s->exec.in_fd = s->exec.out_fd = s->exec.err_fd = -1;
+    struct spawn_child child;
     r = parse_req(root, &q, msg, sizeof(msg));
     if (r == 0)
-        r = spawn(s, &q, msg, sizeof(msg));
+        r = spawn_start(&q.sp, &child, msg, sizeof(msg));
     if (r) {
         agent_send_error(ag, f->stream, r, "%s", msg[0] ? msg : strerror(r));
         stream_remove(&ag->streams, s);
         goto out_free;
     }
+    s->exec.pid = s->exec.pgid = child.pid;
+    s->exec.in_fd = child.in_fd;
+    s->exec.out_fd = child.out_fd;
+    s->exec.err_fd = child.err_fd;
+    s->exec.pty = q.sp.pty;
     buf_init(&s->exec.in_buf, WIRE_INITIAL_WINDOW);
-    s->exec.stdin_pipe = q.stdin_pipe;
+    s->exec.stdin_pipe = q.sp.stdin_open;
     s->exec.start_ms = agent_now_ms();
     if (q.timeout_ms)
         s->exec.deadline_ms = s->exec.start_ms + q.timeout_ms;
 out_free:
-    exec_req_release(&q);
+    spawn_req_release(&q.sp);
     json_decref(root);
 }
 
 static void exec_free(struct agent *ag, struct stream *s)
 {
     struct exec_state *x = &s->exec;
-    close_fd(&x->in_fd);
-    close_fd(&x->out_fd);
-    close_fd(&x->err_fd);
+    spawn_close(&x->in_fd);
+    spawn_close(&x->out_fd);
+    spawn_close(&x->err_fd);
     buf_release(&x->in_buf);
     stream_remove(&ag->streams, s);
 }
@@ -334,7 +144,7 @@ static void feed_stdin(struct agent *ag, struct stream *s)
             break;
         if (n < 0) {
             /* The command closed its stdin (EPIPE): what is left goes nowhere. */
-            close_fd(&x->in_fd);
+            spawn_close(&x->in_fd);
             done = x->in_buf.len;
             break;
         }
@@ -348,7 +158,7 @@ static void feed_stdin(struct agent *ag, struct stream *s)
         agent_send_window(ag, s->id, (uint32_t)done);
     }
     if (x->in_eof && x->in_buf.len == 0)
-        close_fd(&x->in_fd);
+        spawn_close(&x->in_fd);
 }
 
 static void on_stdin(struct agent *ag, struct stream *s, const struct wire_frame *f)
@@ -390,6 +200,31 @@ static void on_signal(struct agent *ag, struct stream *s, const struct wire_fram
     (void)kill(-s->exec.pgid, (int)n); /* the group may have exited already: nothing to do */
 }
 
+/* RESIZE {"rows","cols"}: the kernel sends SIGWINCH to the terminal's foreground group. */
+static void on_resize(struct agent *ag, struct stream *s, const struct wire_frame *f)
+{
+    struct exec_state *x = &s->exec;
+    if (!x->pty) {
+        fail(ag, s, ENOTTY, "RESIZE on a command without a terminal");
+        return;
+    }
+    json_t *root = agent_parse_json(ag, f);
+    if (!root) {
+        exec_abort(ag, s);
+        return;
+    }
+    uint16_t rows, cols;
+    int r = spawn_pty_size(root, &rows, &cols);
+    json_decref(root);
+    if (r < 0) {
+        fail(ag, s, EINVAL, "RESIZE must be {\"rows\":1..1000,\"cols\":1..1000}");
+        return;
+    }
+    int master = x->out_fd >= 0 ? x->out_fd : x->in_fd;
+    if (master >= 0)
+        (void)spawn_pty_resize(master, rows, cols); /* a hung-up terminal has no size to set */
+}
+
 void exec_on_frame(struct agent *ag, struct stream *s, const struct wire_frame *f)
 {
     switch (f->type) {
@@ -398,6 +233,9 @@ void exec_on_frame(struct agent *ag, struct stream *s, const struct wire_frame *
         break;
     case WIRE_SIGNAL:
         on_signal(ag, s, f);
+        break;
+    case WIRE_RESIZE:
+        on_resize(ag, s, f);
         break;
     case WIRE_CANCEL:
         /* The group dies, the pipes reach EOF and EXIT reports the signal as usual. */
@@ -421,26 +259,51 @@ void exec_poll_add(struct agent *ag, struct stream *s, struct agent_pollset *ps)
         agent_poll_add(ps, x->in_fd, POLLOUT, s->id, ROLE_STDIN);
 }
 
-/* Reads one chunk of a pipe straight into the output queue as a STDOUT/STDERR frame. */
-static void forward(struct agent *ag, struct stream *s, int *fd, uint16_t type)
+/* Reads one chunk of a pipe or terminal straight into the output queue as a STDOUT/STDERR
+ * frame. Returns 1 after forwarding bytes, 0 when nothing could be read or sent now, -1 when
+ * the fd ended (EOF, or EIO from a terminal whose last holder closed it; the stream may be
+ * gone then). */
+static int forward(struct agent *ag, struct stream *s, int *fd, uint16_t type)
 {
     size_t want = s->send_credit < WIRE_DATA_CHUNK ? (size_t)s->send_credit : WIRE_DATA_CHUNK;
     if (want == 0)
-        return;
+        return 0;
     uint8_t *p = buf_reserve(&ag->out, WIRE_HEADER_SIZE + want, NULL);
     if (!p)
-        return; /* queue at its ceiling: try again when it drains */
+        return 0; /* queue at its ceiling: try again when it drains */
     ssize_t n = read(*fd, p + WIRE_HEADER_SIZE, want);
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
-        return;
+        return 0;
     if (n <= 0) {
-        close_fd(fd);
+        spawn_close(fd);
         maybe_finish(ag, s);
-        return;
+        return -1;
     }
     wire_header_put(p, type, 0, s->id, (uint32_t)n);
     buf_commit(&ag->out, WIRE_HEADER_SIZE + (size_t)n);
     s->send_credit -= (uint64_t)n;
+    return 1;
+}
+
+/* The linger after a pty's leader was reaped is over: forwards what the terminal holds and,
+ * once a read finds it empty, closes it (hanging it up for whoever still has it) and ends the
+ * stream. Without credit it waits for the host like any output. */
+static void pty_linger_over(struct agent *ag, struct stream *s)
+{
+    for (int i = 0; i < 16; i++) {
+        if (s->send_credit == 0 || !agent_out_room(ag))
+            return;
+        int r = forward(ag, s, &s->exec.out_fd, WIRE_STDOUT);
+        if (r < 0)
+            return;
+        if (r == 0)
+            break;
+    }
+    if (s->send_credit == 0 || !agent_out_room(ag))
+        return;
+    spawn_close(&s->exec.out_fd);
+    spawn_close(&s->exec.in_fd);
+    maybe_finish(ag, s);
 }
 
 void exec_on_poll(struct agent *ag, struct stream *s, int role, short revents)
@@ -448,9 +311,9 @@ void exec_on_poll(struct agent *ag, struct stream *s, int role, short revents)
     if (role == ROLE_STDIN)
         feed_stdin(ag, s);
     else if (role == ROLE_STDOUT)
-        forward(ag, s, &s->exec.out_fd, WIRE_STDOUT);
+        (void)forward(ag, s, &s->exec.out_fd, WIRE_STDOUT);
     else if (role == ROLE_STDERR)
-        forward(ag, s, &s->exec.err_fd, WIRE_STDERR);
+        (void)forward(ag, s, &s->exec.err_fd, WIRE_STDERR);
 }
 
 bool exec_on_reaped(struct agent *ag, pid_t pid, int status)
@@ -461,6 +324,8 @@ bool exec_on_reaped(struct agent *ag, pid_t pid, int status)
             continue;
         s->exec.pid = 0;
         s->exec.status = status;
+        if (s->exec.pty)
+            s->exec.linger_ms = agent_now_ms() + EXEC_PTY_LINGER_MS;
         maybe_finish(ag, s);
         return true;
     }
@@ -470,9 +335,23 @@ bool exec_on_reaped(struct agent *ag, pid_t pid, int status)
 int exec_check_deadlines(struct agent *ag, uint64_t now_ms)
 {
     int next = -1;
-    for (size_t i = 0; i < ag->streams.n; i++) {
-        struct exec_state *x = &ag->streams.s[i]->exec;
-        if (ag->streams.s[i]->kind != STREAM_EXEC || !x->deadline_ms)
+    /* backwards: a stream that ends is replaced by the last one, already visited */
+    for (size_t i = ag->streams.n; i-- > 0;) {
+        struct stream *s = ag->streams.s[i];
+        struct exec_state *x = &s->exec;
+        if (s->kind != STREAM_EXEC)
+            continue;
+        if (x->linger_ms && x->pid == 0 && x->out_fd >= 0) {
+            if (now_ms >= x->linger_ms) {
+                pty_linger_over(ag, s);
+                if (next < 0 || next > 10)
+                    next = 10; /* the stream may be gone; else it waits for credit */
+                continue;
+            }
+            if (next < 0 || x->linger_ms - now_ms < (uint64_t)next)
+                next = (int)(x->linger_ms - now_ms);
+        }
+        if (!x->deadline_ms)
             continue;
         if (now_ms >= x->deadline_ms) {
             (void)kill(-x->pgid, SIGKILL);

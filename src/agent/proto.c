@@ -260,6 +260,7 @@ void proto_on_frame(struct agent *ag, const struct wire_frame *f)
     case WIRE_CANCEL:
     case WIRE_STDIN:
     case WIRE_SIGNAL:
+    case WIRE_RESIZE:
     case WIRE_DATA:
         break;
     default:

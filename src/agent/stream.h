@@ -27,7 +27,10 @@ struct exec_state {
     int err_fd;           /* read end of stderr, -1 after EOF */
     struct buf in_buf;    /* STDIN bytes the pipe did not take yet (bounded by the window) */
     bool in_eof;          /* the host sent STDIN with EOF: close in_fd once in_buf drains */
-    bool stdin_pipe;      /* the request asked for "stdin":true */
+    bool stdin_pipe;      /* STDIN frames are taken: "stdin":true, or a pty */
+    bool pty;             /* on a pseudo-terminal: out_fd is its master, in_fd a copy of it */
+    uint64_t linger_ms;   /* pty: monotonic time after the leader's reaping when the terminal
+                             is closed even if someone else holds it; 0 before */
     int status;           /* wait status, valid once pid == 0 */
     bool timed_out;       /* the deadline killed it */
     uint64_t start_ms;    /* monotonic start, for duration_ms */

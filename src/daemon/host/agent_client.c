@@ -26,12 +26,14 @@
 #define AGENT_PUSH_MAX (1024u * 1024u)      /* bytes a pushed upload buffers before refusing */
 #define AGENT_HELLO_ENTROPY 64             /* random bytes in each HELLO */
 #define AGENT_NET_MAX (16u * 1024u)         /* a net object's JSON; a valid one is < 4 KiB */
+#define AGENT_PTY_MAX 1000                  /* rows and cols of a terminal: 1..1000 */
 #define AGENT_TUNNEL_PUSH_MAX (256u * 1024u) /* a tunnel's pushed bytes: many may be open */
 
 struct agent_stream {
     uint32_t id;
     uint16_t kind;                   /* WIRE_EXEC, WIRE_FILE_PUT, WIRE_FILE_GET, WIRE_POWER,
-                                        WIRE_NETCFG */
+                                        WIRE_NETCFG, WIRE_PROC_* */
+    bool pty;                        /* an EXEC on a terminal: RESIZE allowed */
     const struct agent_stream_ops *ops;
     void *ud;
     uint64_t send_credit;            /* bytes we may still send on it */
@@ -42,7 +44,8 @@ struct agent_stream {
     bool src_active;                 /* data left to send (then an EOF frame) */
     uint16_t src_type;               /* WIRE_STDIN or WIRE_DATA */
     bool cancelled;                  /* CANCEL sent */
-    /* pushed source (agent_file_put_push_start()): bytes the owner wrote, not yet framed */
+    /* pushed source (agent_file_put_push_start(), an exec with stdin_push or pty, PROC_INPUT):
+     * bytes the owner wrote, not yet framed */
     bool push;
     struct buf pushed;               /* max AGENT_PUSH_MAX; push_off bytes already sent */
     size_t push_off;
@@ -292,6 +295,12 @@ static bool get_uint(json_t *o, const char *key, uint64_t max, uint64_t *ret)
     return true;
 }
 
+/* True for the streams whose answer is DONE with a JSON object (the managed-process calls). */
+static bool kind_is_proc(uint16_t kind)
+{
+    return kind >= WIRE_PROC_START && kind <= WIRE_PROC_WAIT;
+}
+
 static void on_terminal(struct agent_client *c, struct agent_stream *s, const struct wire_frame *f)
 {
     struct agent_end end = { .exit_code = -1 };
@@ -329,7 +338,7 @@ static void on_terminal(struct agent_client *c, struct agent_stream *s, const st
     } else { /* DONE */
         uint64_t size = 0;
         if ((s->kind != WIRE_FILE_PUT && s->kind != WIRE_POWER && s->kind != WIRE_FILE_GET &&
-             s->kind != WIRE_NETCFG && s->kind != WIRE_TCP_OPEN) ||
+             s->kind != WIRE_NETCFG && s->kind != WIRE_TCP_OPEN && !kind_is_proc(s->kind)) ||
             !get_uint(j, "size", UINT64_MAX, &size)) {
             json_decref(j);
             stream_violation(c, s, "bad DONE frame");
@@ -339,7 +348,21 @@ static void on_terminal(struct agent_client *c, struct agent_stream *s, const st
         end.size = size;
     }
     json_decref(j);
+    /* The answer's text for on_end: a PROC_* record, an EXIT's fields. It parsed as a JSON
+     * object, so it holds no NUL of its own. */
+    char *text = NULL;
+    if (end.kind != AGENT_END_ERROR) {
+        text = malloc((size_t)f->len + 1);
+        if (!text) {
+            stream_end_err(c, s, AGENT_END_ERROR, -ENOMEM, "ENOMEM", "out of memory");
+            return;
+        }
+        memcpy(text, f->payload, f->len);
+        text[f->len] = 0;
+        end.json = text;
+    }
     stream_end(c, s, &end);
+    free(text);
 }
 
 static void on_stream_data(struct agent_client *c, struct agent_stream *s,
@@ -815,13 +838,18 @@ int agent_exec_start(struct agent_client *c, const struct agent_exec_req *req,
 {
     if (c->broken)
         return -ENOTCONN;
-    if (!req->argv || !req->argv[0] || (req->cwd && req->cwd[0] != '/'))
+    bool no_argv = !req->argv || !req->argv[0];
+    if ((no_argv && (!req->pty || req->argv)) || (req->cwd && req->cwd[0] != '/'))
         return -EINVAL;
+    if (req->pty && (req->rows < 1 || req->rows > AGENT_PTY_MAX || req->cols < 1 ||
+                     req->cols > AGENT_PTY_MAX))
+        return -EINVAL;
+    bool push = req->stdin_push || req->pty;
     json_t *argv = json_array(), *env = json_object();
     json_t *j = json_object();
     if (!argv || !env || !j)
         goto out_nomem;
-    for (size_t i = 0; req->argv[i]; i++)
+    for (size_t i = 0; req->argv && req->argv[i]; i++)
         if (json_array_append_new(argv, json_string(req->argv[i])) < 0)
             goto out_inval; /* not UTF-8 */
     for (size_t i = 0; req->env && req->env[i]; i++) {
@@ -837,9 +865,17 @@ int agent_exec_start(struct agent_client *c, const struct agent_exec_req *req,
         if (json_object_set_new(env, key, json_string(eq + 1)) < 0)
             goto out_inval;
     }
-    if (json_object_set_new(j, "argv", argv) < 0 || json_object_set_new(j, "env", env) < 0 ||
+    if (no_argv) {
+        json_decref(argv); /* the agent starts the default login shell */
+        argv = NULL;
+    }
+    if (req->pty && json_object_set_new(j, "pty", json_pack("{s:i, s:i}", "rows", req->rows,
+                                                             "cols", req->cols)) < 0)
+        goto out_nomem;
+    if ((argv && json_object_set_new(j, "argv", argv) < 0) ||
+        json_object_set_new(j, "env", env) < 0 ||
         json_object_set_new(j, "cwd", json_string(req->cwd ? req->cwd : "/")) < 0 ||
-        json_object_set_new(j, "stdin", json_boolean(req->stdin_pipe)) < 0 ||
+        json_object_set_new(j, "stdin", json_boolean(req->stdin_pipe || push)) < 0 ||
         json_object_set_new(j, "timeout_ms", json_integer(req->timeout_ms)) < 0) {
         argv = env = NULL; /* owned by j now (set_new steals even on failure) */
         goto out_nomem;
@@ -847,7 +883,14 @@ int agent_exec_start(struct agent_client *c, const struct agent_exec_req *req,
     struct agent_stream *s = stream_new(c, WIRE_EXEC, ops, ud, j);
     if (!s)
         return -ENOMEM;
-    if (req->stdin_pipe) {
+    s->pty = req->pty;
+    if (push) {
+        /* live stdin: the caller writes with agent_stream_write() */
+        s->src_active = true;
+        s->src_type = WIRE_STDIN;
+        s->push = true;
+        buf_init(&s->pushed, AGENT_PUSH_MAX);
+    } else if (req->stdin_pipe) {
         s->src_active = true;
         s->src_type = WIRE_STDIN;
         s->src_mem = req->stdin_data;
@@ -1012,8 +1055,15 @@ bool agent_client_pong_seen(const struct agent_client *c)
 
 int agent_stream_resize(struct agent_client *c, uint32_t stream, uint16_t rows, uint16_t cols)
 {
-    (void)c, (void)stream, (void)rows, (void)cols;
-    return -ENOSYS;
+    struct agent_stream *s = stream_find(c, stream);
+    if (!s || s->kind != WIRE_EXEC || !s->pty)
+        return -ESRCH;
+    if (rows < 1 || rows > AGENT_PTY_MAX || cols < 1 || cols > AGENT_PTY_MAX)
+        return -EINVAL;
+    int r = queue_json(c, WIRE_RESIZE, stream, json_pack("{s:i, s:i}", "rows", rows, "cols", cols));
+    if (r < 0)
+        return r;
+    return flush(c);
 }
 
 int agent_tcp_open(struct agent_client *c, uint16_t port, const struct agent_stream_ops *ops,

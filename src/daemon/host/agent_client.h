@@ -159,11 +159,13 @@ __attribute__((warn_unused_result))
 int agent_file_put_push_start(struct agent_client *c, const char *path, uint32_t mode,
                               const struct agent_stream_ops *ops, void *ud,
                               uint32_t *ret_stream);
-/* Buffers up to len bytes of a pushed upload (1 MiB at most are buffered) and sends what
- * credit allows. Returns the bytes taken (0..len); when fewer than len, ops->on_credit runs
- * once room is back. -ESRCH (no such pushed stream), -EPIPE (finished), -ENOTCONN, -ENOMEM. */
+/* Buffers up to len bytes of a pushed stream (an upload, an exec's stdin with stdin_push or
+ * pty, a PROC_INPUT; 1 MiB at most are buffered) and sends what credit allows. Returns the
+ * bytes taken (0..len); when fewer than len, ops->on_credit runs once room is back. -ESRCH (no
+ * such pushed stream), -EPIPE (finished), -ENOTCONN, -ENOMEM. */
 ssize_t agent_stream_write(struct agent_client *c, uint32_t stream, const void *p, size_t len);
-/* Ends a pushed upload: EOF follows the buffered bytes; on_end gets DONE with the size. */
+/* Ends a pushed stream: EOF follows the buffered bytes. An upload's on_end then gets DONE with
+ * the size; an exec's stdin is closed (on a pty: input just stops, the terminal stays). */
 int agent_stream_finish(struct agent_client *c, uint32_t stream);
 /* Downloads path: FILE_INFO to on_info, bytes to on_data as WIRE_DATA. */
 __attribute__((warn_unused_result))

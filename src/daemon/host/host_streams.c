@@ -101,13 +101,14 @@ int host_stream_consumed(struct host *h, const char *id, uint32_t stream, size_t
     return (int)queued(vm, r);
 }
 
-/* --- interactive streams (issue 12): placeholders until the agent side lands --- */
+/* --- interactive streams (issue 12) --- */
 
 int host_stream_resize(struct host *h, const char *id, uint32_t stream, uint16_t rows,
                        uint16_t cols)
 {
-    (void)h, (void)id, (void)stream, (void)rows, (void)cols;
-    return -ENOSYS;
+    int r;
+    struct host_vm *vm = with_agent(h, id, -ESRCH, &r);
+    return vm ? (int)queued(vm, agent_stream_resize(vm->agent, stream, rows, cols)) : r;
 }
 
 int host_vm_tcp_open(struct host *h, const char *id, uint16_t port,

@@ -213,3 +213,39 @@ int client_exec(struct client *c, uint32_t stream, const char *json, const void 
         }
     }
 }
+
+bool client_buf_has(const struct buf *out, const char *needle)
+{
+    return out->len && memmem(out->data, out->len, needle, strlen(needle)) != NULL;
+}
+
+enum collect_end client_collect(struct client *c, uint32_t stream, struct buf *out,
+                                const char *until, int timeout_ms, json_t **ret_end)
+{
+    if (ret_end)
+        *ret_end = NULL;
+    if (until && client_buf_has(out, until))
+        return COLLECT_FOUND;
+    for (;;) {
+        struct wire_frame f;
+        if (client_recv(c, &f, timeout_ms) != 1)
+            return COLLECT_TIMEOUT;
+        if (f.stream != stream)
+            continue;
+        if (f.type == WIRE_STDOUT || f.type == WIRE_STDERR) {
+            if (buf_append(out, f.payload, f.len) < 0)
+                return COLLECT_TIMEOUT;
+            struct buf b;
+            buf_init(&b, WIRE_HEADER_SIZE + 4);
+            if (f.len && wire_append_window(&b, stream, f.len) == 0)
+                (void)client_send_raw(c, b.data, b.len);
+            buf_release(&b);
+            if (until && client_buf_has(out, until))
+                return COLLECT_FOUND;
+        } else if (f.type == WIRE_EXIT || f.type == WIRE_ERROR) {
+            if (ret_end)
+                *ret_end = json_loadb((const char *)f.payload, f.len, 0, NULL);
+            return f.type == WIRE_EXIT ? COLLECT_EXIT : COLLECT_ERROR;
+        }
+    }
+}

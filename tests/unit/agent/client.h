@@ -55,3 +55,19 @@ int client_exec(struct client *c, uint32_t stream, const char *json, const void 
                 size_t in_len, struct exec_result *r);
 /* Reads the "error" name out of an ERROR payload into out. */
 void client_error_name(const struct wire_frame *f, char *out, size_t size);
+
+/* How client_collect() stopped. */
+enum collect_end {
+    COLLECT_TIMEOUT = 0, /* or the channel ended */
+    COLLECT_FOUND,       /* `until` appeared in the output */
+    COLLECT_EXIT,        /* EXIT arrived */
+    COLLECT_ERROR,       /* ERROR arrived */
+};
+
+/* Reads frames of stream, appending STDOUT and STDERR bytes to out (credit returned), until
+ * `until` (may be NULL) shows in out, the stream ends, or timeout_ms passes. *ret_end (may be
+ * NULL) gets the terminal frame's JSON (caller json_decref()s). */
+enum collect_end client_collect(struct client *c, uint32_t stream, struct buf *out,
+                                const char *until, int timeout_ms, json_t **ret_end);
+/* True when out contains needle. */
+bool client_buf_has(const struct buf *out, const char *needle);

@@ -193,6 +193,7 @@ struct one_ctx {
     bool credit;                          /* on_credit came (a pushed upload has room) */
     bool ended;
     struct agent_end end;
+    char json[512];                       /* end.json copied ("" when NULL) */
 };
 
 static int one_on_data(void *ud, uint16_t type, const uint8_t *p, size_t len, bool eof)
@@ -222,6 +223,8 @@ static void one_on_end(void *ud, const struct agent_end *end)
     struct one_ctx *o = ud;
     o->ended = true;
     o->end = *end;
+    snprintf(o->json, sizeof(o->json), "%s", end->json ? end->json : "");
+    o->end.json = NULL; /* borrowed for the call only */
     if (o->inner && o->inner->on_end)
         o->inner->on_end(o->inner_ud, end);
 }
@@ -347,6 +350,27 @@ static struct agent_client *pair(int *peer)
         return NULL;
     *peer = sv[1];
     return c;
+}
+
+/* Reads what the client sent so far into rd and returns the first frame of type on stream in
+ * *f (payload valid until the next call on rd): 1, or 0 when there is none. */
+static int next_sent(int peer, struct wire_reader *rd, uint16_t type, uint32_t stream,
+                     struct wire_frame *f)
+{
+    int fl = fcntl(peer, F_GETFL);
+    fcntl(peer, F_SETFL, fl | O_NONBLOCK);
+    for (;;) {
+        uint8_t *p = wire_reader_space(rd, 65536);
+        ssize_t n = read(peer, p, 65536);
+        if (n <= 0)
+            break;
+        wire_reader_commit(rd, (size_t)n);
+    }
+    fcntl(peer, F_SETFL, fl);
+    while (wire_reader_next(rd, f) == 1)
+        if (f->type == type && f->stream == stream)
+            return 1;
+    return 0;
 }
 
 /* Reads frames the client sent (non-blocking drain) into a reader; returns how many of type. */
@@ -881,6 +905,86 @@ TEST(error_text_cut_on_utf8_boundary)
     json_t *j = json_string(end.message);
     CHECK(j != NULL);
     json_decref(j);
+    agent_client_free(c);
+    close(peer);
+}
+
+TEST(exec_pty_push_resize_and_end_json)
+{
+    int peer;
+    struct agent_client *c = pair(&peer);
+    CHECK(c);
+    struct wire_reader rd;
+    wire_reader_init(&rd);
+    struct wire_frame f;
+    /* bad shapes: no argv without a pty, sizes out of range */
+    struct agent_exec_req bad = { .argv = NULL };
+    CHECK_EQ(agent_exec_start(c, &bad, NULL, NULL, NULL), -EINVAL);
+    struct agent_exec_req bad_size[] = {
+        { .pty = true, .rows = 0, .cols = 80 },    { .pty = true, .rows = 24, .cols = 0 },
+        { .pty = true, .rows = 1001, .cols = 80 }, { .pty = true, .rows = 24, .cols = 1001 },
+    };
+    for (size_t i = 0; i < sizeof(bad_size) / sizeof(bad_size[0]); i++)
+        CHECK_EQ(agent_exec_start(c, &bad_size[i], NULL, NULL, NULL), -EINVAL);
+    /* the default shell on a terminal: no argv on the wire, stdin live */
+    struct one_ctx o = { .dst_fd = -1 };
+    struct agent_exec_req req = { .pty = true, .rows = 24, .cols = 80 };
+    uint32_t id = 0;
+    CHECK_EQ(agent_exec_start(c, &req, &one_ops, &o, &id), 0);
+    CHECK_EQ(next_sent(peer, &rd, WIRE_EXEC, id, &f), 1);
+    json_t *j = json_loadb((const char *)f.payload, f.len, 0, NULL);
+    CHECK(j);
+    CHECK(!json_object_get(j, "argv"));
+    CHECK(json_is_true(json_object_get(j, "stdin")));
+    CHECK_EQ(json_integer_value(json_object_get(json_object_get(j, "pty"), "rows")), 24);
+    CHECK_EQ(json_integer_value(json_object_get(json_object_get(j, "pty"), "cols")), 80);
+    json_decref(j);
+    CHECK_EQ(agent_stream_write(c, id, "ls\n", 3), 3);
+    CHECK_EQ(next_sent(peer, &rd, WIRE_STDIN, id, &f), 1);
+    CHECK_EQ(f.len, 3);
+    CHECK(memcmp(f.payload, "ls\n", 3) == 0);
+    CHECK_EQ(agent_stream_resize(c, id, 40, 120), 0);
+    CHECK_EQ(next_sent(peer, &rd, WIRE_RESIZE, id, &f), 1);
+    j = json_loadb((const char *)f.payload, f.len, 0, NULL);
+    CHECK_EQ(json_integer_value(json_object_get(j, "rows")), 40);
+    CHECK_EQ(json_integer_value(json_object_get(j, "cols")), 120);
+    json_decref(j);
+    CHECK_EQ(agent_stream_resize(c, id, 0, 120), -EINVAL);
+    CHECK_EQ(agent_stream_resize(c, id, 40, 1001), -EINVAL);
+    CHECK_EQ(agent_stream_resize(c, id + 100, 40, 100), -ESRCH);
+    CHECK_EQ(agent_stream_finish(c, id), 0);
+    CHECK_EQ(agent_stream_finish(c, id), -EPIPE);
+    CHECK_EQ(agent_stream_write(c, id, "x", 1), -EPIPE);
+    CHECK_EQ(next_sent(peer, &rd, WIRE_STDIN, id, &f), 1);
+    CHECK_EQ(f.len, 0);
+    CHECK(f.flags & WIRE_F_EOF);
+    /* EXIT's text reaches on_end as end->json */
+    jframe(peer, WIRE_EXIT, id, "{\"exit_code\":0,\"duration_ms\":5}");
+    CHECK_EQ(agent_client_run(c, mono_now_us() + 2 * SEC, one_ended, &o), 0);
+    CHECK_EQ(o.end.kind, AGENT_END_EXIT);
+    CHECK_STR(o.json, "{\"exit_code\":0,\"duration_ms\":5}");
+    /* a pipe exec with pushed stdin: STDIN frames, then EOF; RESIZE refused */
+    const char *argv[] = { "cat", NULL };
+    struct one_ctx o2 = { .dst_fd = -1 };
+    struct agent_exec_req req2 = { .argv = argv, .stdin_push = true };
+    CHECK_EQ(agent_exec_start(c, &req2, &one_ops, &o2, &id), 0);
+    CHECK_EQ(next_sent(peer, &rd, WIRE_EXEC, id, &f), 1);
+    j = json_loadb((const char *)f.payload, f.len, 0, NULL);
+    CHECK(json_is_true(json_object_get(j, "stdin")));
+    CHECK(!json_object_get(j, "pty"));
+    json_decref(j);
+    CHECK_EQ(agent_stream_resize(c, id, 40, 100), -ESRCH);
+    static uint8_t big[3u << 20];
+    memset(big, 'x', sizeof(big));
+    ssize_t w = agent_stream_write(c, id, big, sizeof(big));
+    CHECK(w > 0 && (size_t)w < sizeof(big)); /* 1 MiB buffered at most */
+    CHECK_EQ(agent_stream_finish(c, id), 0);
+    /* an ERROR has no json */
+    jframe(peer, WIRE_ERROR, id, "{\"error\":\"EPIPE\",\"message\":\"gone\"}");
+    CHECK_EQ(agent_client_run(c, mono_now_us() + 2 * SEC, one_ended, &o2), 0);
+    CHECK_EQ(o2.end.kind, AGENT_END_ERROR);
+    CHECK_STR(o2.json, "");
+    wire_reader_release(&rd);
     agent_client_free(c);
     close(peer);
 }
