@@ -19,7 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "common/parse.h"
+#include "cli/values.h"
 
 #define TUN_BUF (64u * 1024u)
 
@@ -136,7 +136,7 @@ static hearth_conn *open_remote(struct cli *cli, const char *id, const char *nam
 static int parse_local(const char *s, char *addr, size_t addr_len, unsigned *port)
 {
     const char *colon = strrchr(s, ':');
-    uint64_t v;
+    int64_t v;
     if (colon) {
         size_t n = (size_t)(colon - s);
         if (n == 0 || n >= addr_len)
@@ -149,7 +149,7 @@ static int parse_local(const char *s, char *addr, size_t addr_len, unsigned *por
         }
         s = colon + 1;
     }
-    if (parse_u64(s, 1, 65535, &v) < 0)
+    if (cli_parse_count(s, 65535, &v) < 0 || v < 1)
         return -EINVAL;
     *port = (unsigned)v;
     return 0;
@@ -192,10 +192,10 @@ int cmd_sandbox_tunnel(struct cli *cli, int argc, char **argv)
         return cli_usage_error(cli, "give the remote port once: as an argument or --remote");
     if (argc == 2)
         remote = argv[1]; /* hearth sb tunnel <sb> <port> */
-    uint64_t rport;
+    int64_t rport;
     if (!remote)
         return cli_usage_error(cli, "missing --remote <port>");
-    if (parse_u64(remote, 1, 65535, &rport) < 0)
+    if (cli_parse_count(remote, 65535, &rport) < 0 || rport < 1)
         return cli_usage_error(cli, "--remote must be a port from 1 to 65535");
     char addr[256] = "127.0.0.1";
     unsigned lport = (unsigned)rport;

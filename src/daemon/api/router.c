@@ -81,7 +81,7 @@ static const struct api_route routes[] = {
     NI(POST, "/v1/sandboxes/*/processes/*/resize"),
     NI(POST, "/v1/sandboxes/*/processes/*/signal"),
     NI(GET, "/v1/sandboxes/*/processes/*/wait"),
-    NI(POST, "/v1/sandboxes/*/shell"),
+    R(POST, "/v1/sandboxes/*/shell", KEY, api_sandbox_shell),
     R(POST, "/v1/sandboxes/*/tunnel/*", KEY, api_sandbox_tunnel),
     NI(GET, "/v1/sandboxes/*/shell-ws"),
     NI(POST, "/v1/sandboxes/*/access-token"),

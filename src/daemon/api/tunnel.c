@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 
 #include <event2/buffer.h>
@@ -22,6 +21,7 @@
 #include "daemon/api/api.h"
 #include "daemon/api/reply.h"
 #include "daemon/api/stream_credit.h"
+#include "daemon/api/upgrade_check.h"
 #include "daemon/ctl/ctl.h"
 #include "daemon/ctl/sandbox_ops.h"
 #include "daemon/ctl/sandbox_stream.h"
@@ -272,23 +272,6 @@ static int parse_port(const struct api_call *call, uint16_t *ret)
     return 0;
 }
 
-/* True when the Upgrade header names token (a list of protocols is allowed). */
-static bool upgrade_is(const struct api_call *call, const char *token)
-{
-    const char *v = http_request_header(call->req, "Upgrade", NULL);
-    if (!v)
-        return false;
-    size_t n = strlen(token);
-    for (const char *s = v; *s;) {
-        s += strspn(s, " \t,");
-        size_t len = strcspn(s, " \t,/");
-        if (len == n && strncasecmp(s, token, n) == 0)
-            return true;
-        s += strcspn(s, ",");
-    }
-    return false;
-}
-
 void api_sandbox_tunnel(struct api_call *call)
 {
     struct api_ctx *ctx = call->ctx;
@@ -307,15 +290,8 @@ void api_sandbox_tunnel(struct api_call *call)
         api_reply_ctl(call, &e);
         return;
     }
-    if (!upgrade_is(call, "tcp-tunnel")) {
-        api_reply_fail_code(call, 426, "upgrade_required",
-                            "this route requires Upgrade: tcp-tunnel");
+    if (!api_upgrade_check(call, "tcp-tunnel"))
         return;
-    }
-    if (http_request_has_body(call->req)) {
-        api_reply_field(call, "body", "an upgrade request carries no body", "invalid_request");
-        return;
-    }
     struct tunnel *t = api_call_hold(call, sizeof(*t), "tunnel");
     if (!t)
         return;

@@ -56,7 +56,7 @@ static int exec_env(struct ctl *c, const char *id, const struct ctl_exec_req *re
     int r = store_sandbox_envs_get(c->store, id, &envs, &n);
     if (r < 0)
         return r;
-    char **env = calloc(n + 3, sizeof(*env));
+    char **env = calloc(n + 4, sizeof(*env));
     if (!env) {
         store_envs_free(envs, n);
         return -ENOMEM;
@@ -64,6 +64,10 @@ static int exec_env(struct ctl *c, const char *id, const struct ctl_exec_req *re
     size_t k = 0;
     if (!(env[k++] = strdup(default_path)) || !(env[k++] = strdup("HOME=/root")))
         r = -ENOMEM;
+    if (r == 0 && req->term && asprintf(&env[k++], "TERM=%s", req->term) < 0) {
+        env[k - 1] = NULL;
+        r = -ENOMEM;
+    }
     for (size_t i = 0; i < n && r == 0; i++) {
         const char *val = envs[i].value;
         for (size_t j = 0; j < req->n_env; j++)
@@ -114,7 +118,11 @@ int ctl_sandbox_exec_start(struct ctl *c, const char *id, const struct ctl_exec_
                                       .stdin_pipe = req->stdin_data != NULL,
                                       .stdin_data = req->stdin_data,
                                       .stdin_len = req->stdin_len,
-                                      .timeout_ms = req->timeout_ms };
+                                      .timeout_ms = req->timeout_ms,
+                                      .pty = req->pty,
+                                      .stdin_push = req->pty,
+                                      .rows = req->rows,
+                                      .cols = req->cols };
     /* *ret first: on_end may run inside host_vm_exec() and free the caller's state with x */
     *ret = x;
     r = host_vm_exec(c->host, id, &x->req, ops, ud, ret_stream);

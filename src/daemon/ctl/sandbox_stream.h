@@ -35,6 +35,12 @@ struct ctl_exec_req {
     const char *stdin_data;           /* NULL: no stdin pipe */
     size_t stdin_len;
     uint32_t timeout_ms;              /* 0: none */
+    /* a terminal (docs/api.md §3.12.1): argv NULL starts the default login shell, stdin is
+     * pushed with host_stream_write(), the output comes as WIRE_STDOUT; term (e.g.
+     * "xterm-256color") is set as TERM after the defaults, before the sandbox's envs */
+    bool pty;
+    uint16_t rows, cols;
+    const char *term;
 };
 
 /* A started command: owns the agent request until the stream has ended. */
