@@ -251,6 +251,7 @@ fuzz_dns_tcp_src := src/daemon/net/dns_server.c src/daemon/net/dns_meter.c src/d
 fuzz_dns_tcp_libs := -levent -lldns
 fuzz_snapshot_meta_src := src/daemon/host/snapshot.c src/daemon/host/ramsum.c
 fuzz_snapshot_meta_libs := -ljansson -lcrypto -lxxhash
+fuzz_shell_frames_src := src/daemon/api/shell_frames.c
 
 # src/common instrumented once, as an archive: a target takes only the modules it uses
 $(O)/fuzz/obj/%.o: %.c

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* test_tunnel_vm.c: TCP tunnels into a real microVM (docs/api.md §3.12.2) through real HTTP:
- * the checks before the upgrade (400 bad port, 426 without Upgrade, 404, 502 closed port), the
- * 101 and a transparent pipe to a guest echo server (busybox nc), early bytes after the head,
- * half-close both ways, many tunnels at once moving checksummed data in both directions, and
- * hearthd's memory staying bounded when a fast sender meets a slow reader either way. One VM
- * serves every check of a test. */
+/* test_upgrade_vm.c: the upgrade routes on a real microVM (docs/api.md §3.12) through real
+ * HTTP. Tunnels: the checks before the upgrade (400 bad port, 426 without Upgrade, 404, 502
+ * closed port), the 101 and a transparent pipe to a guest echo server (busybox nc), early bytes
+ * after the head, half-close both ways, many tunnels at once moving checksummed data in both
+ * directions, hearthd's memory bounded when a fast sender meets a slow reader either way. Shell:
+ * input and output through the frames, hostile frames (oversized, bad resize) closing cleanly,
+ * a client that leaves taking its shell with it, a flooding shell with a client that does not
+ * read. One VM serves every check of a test. */
 #include "apitest.h"
 #include "vmfx.h"
 
@@ -63,18 +65,18 @@ static int connect_hd(struct vfx *f)
 
 /* Sends the upgrade request (plus early bytes) and reads the head byte by byte, so nothing
  * after it is consumed. Returns the socket with the status in *status, or -1. */
-static int tunnel_open(struct vfx *f, const char *id, const char *port, const char *upgrade,
-                       const void *early, size_t early_len, int *status, char *head,
-                       size_t head_max)
+static int upgrade_open(struct vfx *f, const char *id, const char *route, const char *upgrade,
+                        const void *early, size_t early_len, int *status, char *head,
+                        size_t head_max)
 {
     int fd = connect_hd(f);
     if (fd < 0)
         return -1;
     char req[1024];
     int n = snprintf(req, sizeof(req),
-                     "POST /v1/sandboxes/%s/tunnel/%s HTTP/1.1\r\nHost: x\r\n%s%sContent-Length: "
+                     "POST /v1/sandboxes/%s/%s HTTP/1.1\r\nHost: x\r\n%s%sContent-Length: "
                      "0\r\n\r\n",
-                     id, port, f->hdr, upgrade ? upgrade : "");
+                     id, route, f->hdr, upgrade ? upgrade : "");
     char all[2048];
     memcpy(all, req, (size_t)n);
     if (early_len)
@@ -95,6 +97,15 @@ static int tunnel_open(struct vfx *f, const char *id, const char *port, const ch
     head[hl] = 0;
     *status = hl > 12 ? atoi(head + 9) : -1;
     return fd;
+}
+
+static int tunnel_open(struct vfx *f, const char *id, const char *port, const char *upgrade,
+                       const void *early, size_t early_len, int *status, char *head,
+                       size_t head_max)
+{
+    char route[64];
+    snprintf(route, sizeof(route), "tunnel/%s", port);
+    return upgrade_open(f, id, route, upgrade, early, early_len, status, head, head_max);
 }
 
 /* Reads until EOF (at most max bytes); the count, or -1. */
@@ -354,7 +365,108 @@ static void log_tail(struct vfx *f)
     (void)system(cmd);
 }
 
-TEST_SLOW(vm_tunnel_basic, 600)
+static size_t frame(uint8_t *p, uint8_t type, const void *payload, uint32_t len)
+{
+    p[0] = type;
+    p[1] = (uint8_t)(len >> 24), p[2] = (uint8_t)(len >> 16), p[3] = (uint8_t)(len >> 8);
+    p[4] = (uint8_t)len;
+    if (len)
+        memcpy(p + 5, payload, len);
+    return 5 + len;
+}
+
+/* Reads until needle shows up in what came (or EOF/timeout); true when it did. */
+static bool read_until(int fd, const char *needle, char *buf, size_t max)
+{
+    size_t got = 0;
+    while (got + 1 < max) {
+        ssize_t n = read(fd, buf + got, max - 1 - got);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+        buf[got] = 0;
+        if (strstr(buf, needle))
+            return true;
+    }
+    buf[got] = 0;
+    return false;
+}
+
+static void shell_checks(struct vfx *f, const char *id)
+{
+    const char *up = "Connection: Upgrade\r\nUpgrade: tcp-tunnel\r\n";
+    char head[4096], buf[65536];
+    uint8_t fr[256];
+    int st;
+    /* without the Upgrade header: 426 */
+    int fd = upgrade_open(f, id, "shell", NULL, NULL, 0, &st, head, sizeof(head));
+    CHECK_EQ(st, 426);
+    close(fd);
+    /* input and a resize sent with the head, output back raw; frames split across writes */
+    size_t n = frame(fr, 1, "\x00\x21\x00\x63", 4); /* 33 x 99 */
+    n += frame(fr + n, 0, "stty size; echo $TERM $HOME; pwd\r", 33);
+    fd = upgrade_open(f, id, "shell", up, fr, n, &st, head, sizeof(head));
+    CHECK_EQ(st, 101);
+    CHECK(read_until(fd, "xterm-256color /root", buf, sizeof(buf)));
+    CHECK(strstr(buf, "33 99") != NULL);
+    n = frame(fr, 9, "ignored", 7);                     /* an unknown type is skipped */
+    n += frame(fr + n, 0, "echo spl", 8);
+    CHECK_EQ(write(fd, fr, 3), 3);
+    usleep(100 * 1000);
+    CHECK_EQ(write(fd, fr + 3, n - 3), (ssize_t)(n - 3));
+    n = frame(fr, 0, "it-$((40+2))\r", 13);
+    CHECK_EQ(write(fd, fr, n), (ssize_t)n);
+    CHECK(read_until(fd, "split-42", buf, sizeof(buf)));
+    /* exit: the server flushes and closes */
+    n = frame(fr, 0, "exit\r", 5);
+    CHECK_EQ(write(fd, fr, n), (ssize_t)n);
+    CHECK(read_all(fd, buf, sizeof(buf)) >= 0);
+    close(fd);
+
+    /* hostile frames close the connection cleanly: a length over 1 MiB, a resize of 3 bytes */
+    uint8_t big[5] = { 0, 0x00, 0x10, 0x00, 0x01 };
+    uint8_t bad_resize[8] = { 1, 0, 0, 0, 3, 0, 1, 2 };
+    const uint8_t *hostile[2] = { big, bad_resize };
+    size_t hostile_len[2] = { sizeof(big), sizeof(bad_resize) };
+    for (int i = 0; i < 2; i++) {
+        fd = upgrade_open(f, id, "shell", up, NULL, 0, &st, head, sizeof(head));
+        CHECK_EQ(st, 101);
+        CHECK_EQ(write(fd, hostile[i], hostile_len[i]), (ssize_t)hostile_len[i]);
+        CHECK(read_all(fd, buf, sizeof(buf)) >= 0); /* EOF, not the 60 s timeout */
+        close(fd);
+    }
+
+    /* a client that leaves: its shell's group gets SIGHUP (then SIGKILL) */
+    fd = upgrade_open(f, id, "shell", up, NULL, 0, &st, head, sizeof(head));
+    n = frame(fr, 0, "sleep 4242\r", 11);
+    CHECK_EQ(write(fd, fr, n), (ssize_t)n);
+    usleep(1500 * 1000);
+    close(fd);
+    bool gone = false;
+    for (int i = 0; i < 80 && !gone; i++) {
+        char out[65536];
+        CHECK(exec_stdout(f, id, "{\"cmd\":\"ps\"}", out, sizeof(out)));
+        gone = !strstr(out, "sleep 4242");
+        if (!gone)
+            usleep(100 * 1000);
+    }
+    CHECK(gone);
+
+    /* a flooding shell and a client that does not read: hearthd holds a window, not the flood */
+    long before = rss_kib(f->s.pid);
+    fd = upgrade_open(f, id, "shell", up, NULL, 0, &st, head, sizeof(head));
+    int small = 4096;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    n = frame(fr, 0, "yes flood-flood-flood\r", 22);
+    CHECK_EQ(write(fd, fr, n), (ssize_t)n);
+    sleep(4);
+    long after = rss_kib(f->s.pid);
+    fprintf(stderr, "    flooding shell: hearthd RSS %ld -> %ld KiB\n", before, after);
+    CHECK(after - before < 16 * 1024);
+    close(fd);
+}
+
+TEST_SLOW(vm_upgrade_basic, 600)
 {
     struct vfx f;
     char id[64];
@@ -369,6 +481,8 @@ TEST_SLOW(vm_tunnel_basic, 600)
         many_echo(&f, id, 8, 1u << 20);
         fprintf(stderr, "    %s\n", "memory_bounded");
         memory_bounded(&f, id);
+        fprintf(stderr, "    shell\n");
+        shell_checks(&f, id);
         /* the sandbox still answers after every tunnel closed */
         char out[256];
         CHECK(exec_stdout(&f, id, "{\"cmd\":\"echo\",\"args\":[\"alive\"]}", out, sizeof(out)));
