@@ -13,7 +13,7 @@ BASE_CFLAGS := -std=gnu17 -g -D_GNU_SOURCE -Isrc -Iinclude -I$(O)/gen -fno-omit-
 OPT_CFLAGS := $(BASE_CFLAGS) -O2
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 SAN_CFLAGS := $(BASE_CFLAGS) -O1 $(SAN_FLAGS)
-DAEMON_LIBS := -ljansson -lcrypto -lxxhash -levent -lhttp_parser -lsqlite3 -lnftables -lmnl -lldns -lcap \
+DAEMON_LIBS := -ljansson -lcrypto -lwslay -lxxhash -levent -lhttp_parser -lsqlite3 -lnftables -lmnl -lldns -lcap \
 	$(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd)
 
 common_src := $(wildcard src/common/*.c)

@@ -4,7 +4,10 @@
 # §3.12): a local port forwarded to a guest echo server (half-close included), the positional
 # port form reporting a closed remote port per connection, --stdio, and the shell driven under a
 # pseudo-terminal (python3's pty): `stty size` sees the size and a resize, Ctrl-C interrupts a
-# command, `exit` ends the CLI with 0 and the terminal is restored. Ends with "harness: N
+# command, `exit` ends the CLI with 0 and the terminal is restored; and the WebSocket shell
+# driven by Node's own WebSocket client (undici, --experimental-websocket): the credential as
+# ?api_key= (redacted from hearthd's log), a resize frame split across binary messages, text
+# messages as input, close 1000 when the shell exits. Ends with "harness: N
 # passed, N failed, N skipped" for tests/run.sh.
 # Env: HEARTH_BIN (dir with hearth and hearthd; default build/bin), HEARTH_IMAGES (default
 # build/images).
@@ -15,7 +18,7 @@ images=${HEARTH_IMAGES:-$root/build/images}
 hearth=$bin/hearth
 hearthd=$bin/hearthd
 passed=0 failed=0 skipped=0
-tests=(tunnel_forward tunnel_closed_port tunnel_stdio shell_pty)
+tests=(tunnel_forward tunnel_closed_port tunnel_stdio shell_pty shell_ws)
 
 . "$(dirname "$0")/lib.sh"
 command -v python3 >/dev/null || skip_all "needs python3"
@@ -154,6 +157,45 @@ print("exit", os.waitstatus_to_exitcode(status))
 PY
     rc=$?
     expect_rc 0 && expect_out "exit 0"
+}
+
+t_shell_ws() {
+    make_box || return 1
+    command -v node >/dev/null || { why="node not found"; return 1; }
+    local id
+    id=$(H --json sb get sh-box | jq -r .id)
+    node --experimental-websocket - "$port" "$id" "$key" >"$out" 2>"$err" <<'JS'
+const [port, id, key] = process.argv.slice(2);
+const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/sandboxes/${id}/shell-ws?api_key=${key}`);
+ws.binaryType = "arraybuffer";
+let text = "";
+let sentExit = false;
+const timer = setTimeout(() => { console.error("timeout; got: " + text.slice(-300)); process.exit(1); }, 60000);
+ws.onopen = () => {
+  const resize = Uint8Array.from([1, 0, 0, 0, 4, 0, 20, 0, 70]); /* 20 x 70, split in two */
+  ws.send(resize.slice(0, 3));
+  ws.send(resize.slice(3));
+  ws.send("stty size; echo ws-$((2*21))\r");
+};
+ws.onmessage = (ev) => {
+  if (typeof ev.data === "string") { console.error("text message from the server"); process.exit(1); }
+  text += Buffer.from(ev.data).toString();
+  if (!sentExit && text.includes("20 70") && text.includes("ws-42")) {
+    sentExit = true;
+    ws.send("exit\r");
+  }
+};
+ws.onclose = (ev) => {
+  clearTimeout(timer);
+  console.log(`close ${ev.code} exit-sent ${sentExit}`);
+  process.exit(0);
+};
+ws.onerror = (ev) => { console.error("error " + (ev.message || "")); };
+JS
+    rc=$?
+    expect_rc 0 && expect_out "close 1000 exit-sent true" || return 1
+    ! grep -q -- "$key" "$tmp/hearthd.log" || { why="the api_key is in hearthd's log"; return 1; }
+    grep -q 'api_key=REDACTED' "$tmp/hearthd.log" || { why="no redacted shell-ws line in the log"; return 1; }
 }
 
 cli_run_tests

@@ -83,7 +83,7 @@ static const struct api_route routes[] = {
     NI(GET, "/v1/sandboxes/*/processes/*/wait"),
     R(POST, "/v1/sandboxes/*/shell", KEY, api_sandbox_shell),
     R(POST, "/v1/sandboxes/*/tunnel/*", KEY, api_sandbox_tunnel),
-    NI(GET, "/v1/sandboxes/*/shell-ws"),
+    R(GET, "/v1/sandboxes/*/shell-ws", KEY, api_sandbox_shell_ws),
     NI(POST, "/v1/sandboxes/*/access-token"),
     NI(GET, "/v1/sandboxes/*/access-token"),
     NI(DELETE, "/v1/sandboxes/*/access-token"),
@@ -203,7 +203,8 @@ void api_handle(struct http_request *req, void *ud)
     }
     call.route = hit;
     if (hit->auth != API_AUTH_NONE) {
-        int r = api_auth_check(ctx, req, &call.auth);
+        int r = hit->fn == api_sandbox_shell_ws ? api_auth_check_query(ctx, req, &call.auth)
+                                                : api_auth_check(ctx, req, &call.auth);
         if (r == -EACCES) {
             api_reply_fail_str(&call, 401, "missing or invalid credential");
             return;

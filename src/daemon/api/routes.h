@@ -43,6 +43,7 @@ void api_sandbox_file_put(struct api_call *call);
 void api_sandbox_file_get(struct api_call *call);
 /* shell and tunnel: docs/api.md §3.12 */
 void api_sandbox_shell(struct api_call *call);
+void api_sandbox_shell_ws(struct api_call *call);
 void api_sandbox_tunnel(struct api_call *call);
 
 /* egress.c: the egress allowlist (§3.6) and the bandwidth quota (§3.7) */

@@ -20,7 +20,7 @@
 #include "common/wire.h"
 #include "daemon/api/api.h"
 #include "daemon/api/reply.h"
-#include "daemon/api/shell_frames.h"
+#include "daemon/api/shell_internal.h"
 #include "daemon/api/stream_credit.h"
 #include "daemon/api/upgrade_check.h"
 #include "daemon/ctl/ctl.h"
@@ -37,25 +37,6 @@
 #define SHELL_OUT_HIGH (256u * 1024u) /* hold the agent's credit past this much unsent */
 #define SHELL_KILL_SECS 5             /* SIGHUP, then SIGKILL this much later (§3.12.1) */
 
-struct shell {
-    struct api_call call;        /* req referenced until the upgrade */
-    struct api_ctx *ctx;
-    char id[STORE_ID_SIZE];
-    uint32_t stream;
-    struct ctl_exec *exec;       /* the started shell (ctl_exec_free()) */
-    struct agent_stream_ops ops;
-    struct bufferevent *bev;     /* the client's connection after the 101; owned */
-    struct shell_parser parser;
-    struct event *kill_timer;
-    bool open;                   /* the exec stream has not ended */
-    bool upgraded;
-    bool hung_up;                /* the client is gone (or broke the protocol): SIGHUP sent */
-    bool read_blocked;           /* stdin refused bytes: reading waits for on_credit */
-    int depth;
-    bool dead;
-    size_t held;
-};
-
 static void shell_free(struct shell *t)
 {
     if (!t->upgraded)
@@ -65,15 +46,16 @@ static void shell_free(struct shell *t)
     if (t->kill_timer)
         event_free(t->kill_timer);
     ctl_exec_free(t->exec);
+    shell_ws_free(t->ws);
     free(t);
 }
 
-static void enter(struct shell *t)
+void shell_enter(struct shell *t)
 {
     t->depth++;
 }
 
-static void leave(struct shell *t)
+void shell_leave(struct shell *t)
 {
     if (--t->depth == 0 && t->dead)
         shell_free(t);
@@ -82,15 +64,15 @@ static void leave(struct shell *t)
 static void on_kill_timer(evutil_socket_t fd, short what, void *ud)
 {
     struct shell *t = ud;
-    enter(t);
+    shell_enter(t);
     if (t->open) /* the group ignored SIGHUP: SIGKILL; on_end runs inside */
         (void)host_vm_exec_cancel(t->ctx->ctl->host, t->id, t->stream);
-    leave(t);
+    shell_leave(t);
 }
 
 /* The client went away or broke the protocol: the shell's group gets SIGHUP, SIGKILL 5 s
  * later (§3.12.1). close_now drops the connection at once (else output still goes out). */
-static void hang_up(struct shell *t, bool close_now)
+void shell_hang_up(struct shell *t, bool close_now)
 {
     if (close_now && t->bev) {
         bufferevent_free(t->bev);
@@ -111,20 +93,19 @@ static void hang_up(struct shell *t, bool close_now)
         event_add(t->kill_timer, &tv);
 }
 
-/* Feeds the client's frames to the shell while its stdin takes bytes. */
-static void pump_client(struct shell *t)
+size_t shell_feed(struct shell *t, const uint8_t *p, size_t len)
 {
-    struct evbuffer *in = bufferevent_get_input(t->bev);
-    while (t->open && !t->hung_up && evbuffer_get_length(in) > 0) {
-        size_t len = evbuffer_get_contiguous_space(in);
-        const uint8_t *p = evbuffer_pullup(in, (ssize_t)len);
+    size_t done = 0;
+    while (t->open && !t->hung_up && done < len) {
         struct shell_event ev;
-        size_t used = shell_parse(&t->parser, p, len, &ev);
+        size_t used = shell_parse(&t->parser, p + done, len - done, &ev);
         if (ev.kind == SHELL_EV_ERROR) {
             log_info(NULL, "shell: closing a client that broke the frame protocol",
                      "{s:s,s:s}", "sandbox", t->id, "why", ev.error);
-            hang_up(t, true);
-            return;
+            if (t->ws)
+                shell_ws_close(t, 1002);
+            shell_hang_up(t, !t->ws);
+            return done;
         }
         if (ev.kind == SHELL_EV_RESIZE)
             (void)host_stream_resize(t->ctx->ctl->host, t->id, t->stream, ev.rows, ev.cols);
@@ -132,54 +113,81 @@ static void pump_client(struct shell *t)
         if (ev.kind == SHELL_EV_INPUT) {
             ssize_t n = host_stream_write(t->ctx->ctl->host, t->id, t->stream, ev.data, ev.len);
             if (t->dead || !t->open || !t->bev)
-                return;
+                return done + used;
             if (n < 0) {
-                hang_up(t, true);
-                return;
+                shell_hang_up(t, true);
+                return done + used;
             }
             refused = ev.len - (size_t)n;
             shell_parser_unread(&t->parser, refused);
         }
-        evbuffer_drain(in, used - refused);
+        done += used - refused;
         if (refused) {
             t->read_blocked = true;
-            bufferevent_disable(t->bev, EV_READ);
-            return;
+            return done;
         }
     }
-    if (t->read_blocked && !t->hung_up) {
-        t->read_blocked = false;
-        bufferevent_enable(t->bev, EV_READ);
+    return done;
+}
+
+/* Feeds the client's frames to the shell while its stdin takes bytes. */
+static void pump_client(struct shell *t)
+{
+    if (t->ws) {
+        shell_ws_on_read(t);
+        return;
     }
+    struct evbuffer *in = bufferevent_get_input(t->bev);
+    t->read_blocked = false;
+    while (t->open && !t->hung_up && t->bev && evbuffer_get_length(in) > 0) {
+        size_t len = evbuffer_get_contiguous_space(in);
+        const uint8_t *p = evbuffer_pullup(in, (ssize_t)len);
+        size_t n = shell_feed(t, p, len);
+        if (!t->bev)
+            return;
+        evbuffer_drain(in, n);
+        if (t->read_blocked || n < len)
+            break;
+    }
+    if (!t->bev || t->hung_up)
+        return;
+    if (t->read_blocked)
+        bufferevent_disable(t->bev, EV_READ);
+    else
+        bufferevent_enable(t->bev, EV_READ);
 }
 
 static void on_client_read(struct bufferevent *bev, void *ud)
 {
     struct shell *t = ud;
-    enter(t);
+    shell_enter(t);
     pump_client(t);
-    leave(t);
+    shell_leave(t);
 }
 
 static void on_client_write(struct bufferevent *bev, void *ud)
 {
     struct shell *t = ud;
-    enter(t);
+    shell_enter(t);
     size_t pending = evbuffer_get_length(bufferevent_get_output(bev));
     if (pending <= SHELL_OUT_HIGH / 2)
         api_stream_credit_return(t->ctx->ctl->host, t->id, t->stream, t->open, &t->held);
-    if (pending == 0 && !t->open)
+    if (pending == 0 && !t->open && (!t->ws || shell_ws_finished(t)))
         t->dead = true; /* the shell exited and its output is out: close (§3.12.1) */
-    leave(t);
+    else if (pending == 0 && t->ws && t->hung_up && shell_ws_finished(t)) {
+        bufferevent_free(t->bev); /* the close handshake is done; the shell still ends */
+        t->bev = NULL;
+    }
+    shell_leave(t);
 }
 
 static void on_client_event(struct bufferevent *bev, short what, void *ud)
 {
     struct shell *t = ud;
-    enter(t);
+    shell_enter(t);
     /* EOF: output may still go out until the shell ends; an error: nothing can */
-    hang_up(t, (what & BEV_EVENT_ERROR) || !t->open);
-    leave(t);
+    shell_hang_up(t, (what & BEV_EVENT_ERROR) || !t->open);
+    shell_leave(t);
 }
 
 static void on_credit(void *ud, size_t room)
@@ -187,9 +195,9 @@ static void on_credit(void *ud, size_t room)
     struct shell *t = ud;
     if (!t->bev)
         return;
-    enter(t);
+    shell_enter(t);
     pump_client(t);
-    leave(t);
+    shell_leave(t);
 }
 
 static int on_data(void *ud, uint16_t type, const uint8_t *p, size_t len, bool eof)
@@ -198,7 +206,7 @@ static int on_data(void *ud, uint16_t type, const uint8_t *p, size_t len, bool e
     if (!t->bev || len == 0)
         return 0; /* nobody to show it to: dropped, its credit returned */
     struct evbuffer *out = bufferevent_get_output(t->bev);
-    if (evbuffer_add(out, p, len) < 0)
+    if (t->ws ? shell_ws_output(t, p, len) < 0 : evbuffer_add(out, p, len) < 0)
         return -ENOMEM;
     if (evbuffer_get_length(out) > SHELL_OUT_HIGH) {
         t->held += len;
@@ -210,10 +218,12 @@ static int on_data(void *ud, uint16_t type, const uint8_t *p, size_t len, bool e
 static void on_end(void *ud, const struct agent_end *end)
 {
     struct shell *t = ud;
-    enter(t);
+    shell_enter(t);
     t->open = false;
     if (t->kill_timer)
         event_del(t->kill_timer);
+    if (t->upgraded && t->ws && t->bev)
+        shell_ws_close(t, 1000); /* §3.12.3: the shell exited */
     if (!t->upgraded) {
         t->dead = true; /* ended inside the start: the starter answers */
     } else if (t->bev && evbuffer_get_length(bufferevent_get_output(t->bev)) > 0) {
@@ -221,12 +231,11 @@ static void on_end(void *ud, const struct agent_end *end)
     } else {
         t->dead = true;
     }
-    leave(t);
+    shell_leave(t);
 }
 
 void api_sandbox_shell(struct api_call *call)
 {
-    struct api_ctx *ctx = call->ctx;
     const struct http_path *p = http_request_path(call->req);
     char id[STORE_ID_SIZE];
     if (ids_canonical(IDS_SANDBOX_PREFIX, p->seg[2], p->seg_len[2], id, sizeof(id)) < 0) {
@@ -235,26 +244,37 @@ void api_sandbox_shell(struct api_call *call)
     }
     struct ctl_caller who = api_caller(call);
     struct ctl_error e;
-    if (ctl_sandbox_stream_check(ctx->ctl, &who, id, &e) < 0) {
+    if (ctl_sandbox_stream_check(call->ctx->ctl, &who, id, &e) < 0) {
         api_reply_ctl(call, &e);
         return;
     }
     if (!api_upgrade_check(call, "tcp-tunnel"))
         return;
+    shell_serve(call, id, "tcp-tunnel", NULL);
+}
+
+void shell_serve(const struct api_call *call, const char *id, const char *protocol,
+                 struct shell_ws *ws)
+{
+    struct api_ctx *ctx = call->ctx;
+    struct ctl_error e;
     struct shell *t = api_call_hold(call, sizeof(*t), "shell");
-    if (!t)
+    if (!t) {
+        shell_ws_free(ws);
         return;
+    }
     t->ctx = ctx;
+    t->ws = ws;
     snprintf(t->id, sizeof(t->id), "%s", id);
     shell_parser_init(&t->parser);
     t->ops = (struct agent_stream_ops){ .on_data = on_data, .on_credit = on_credit,
                                         .on_end = on_end };
-    t->depth = 1; /* on_end may run inside the start: the struct lives until leave() below */
+    t->depth = 1; /* on_end may run inside the start: the struct lives until shell_leave() */
     t->kill_timer = evtimer_new(ctx->ctl->base, on_kill_timer, t);
     if (!t->kill_timer) {
         api_reply_internal(call, "shell", -ENOMEM);
         t->dead = true;
-        leave(t);
+        shell_leave(t);
         return;
     }
     struct ctl_exec_req req = { .argv = NULL, .cwd = "/root", .pty = true, .rows = 24,
@@ -271,7 +291,7 @@ void api_sandbox_shell(struct api_call *call)
         t->dead = true;
     } else {
         struct bufferevent *bev = NULL;
-        if (http_response_upgrade(call->req, "tcp-tunnel", &bev) < 0) {
+        if (http_response_upgrade(call->req, protocol, &bev) < 0) {
             (void)host_vm_exec_cancel(ctx->ctl->host, id, t->stream); /* on_end: dead */
         } else {
             api_reply_done(&t->call, 101);
@@ -281,8 +301,10 @@ void api_sandbox_shell(struct api_call *call)
             bufferevent_setcb(bev, on_client_read, on_client_write, on_client_event, t);
             bufferevent_setwatermark(bev, EV_WRITE, SHELL_OUT_HIGH / 2, 0);
             bufferevent_enable(bev, EV_READ | EV_WRITE);
+            if (t->ws)
+                shell_ws_started(t);
             pump_client(t); /* what the client sent right after its head (§1.13) */
         }
     }
-    leave(t);
+    shell_leave(t);
 }
