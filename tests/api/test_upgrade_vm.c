@@ -466,6 +466,87 @@ static void shell_checks(struct vfx *f, const char *id)
     close(fd);
 }
 
+/* A GET of shell-ws with extra header lines; the socket, with the status. */
+static int ws_open(struct vfx *f, const char *id, const char *hdrs, int *status, char *head,
+                   size_t head_max)
+{
+    int fd = connect_hd(f);
+    if (fd < 0)
+        return -1;
+    char req[1024];
+    int n = snprintf(req, sizeof(req),
+                     "GET /v1/sandboxes/%s/shell-ws HTTP/1.1\r\nHost: x\r\n%s%s\r\n", id,
+                     f->hdr, hdrs);
+    if (write(fd, req, (size_t)n) != n) {
+        close(fd);
+        return -1;
+    }
+    size_t hl = 0;
+    while (hl + 1 < head_max && read(fd, head + hl, 1) == 1)
+        if (++hl >= 4 && memcmp(head + hl - 4, "\r\n\r\n", 4) == 0)
+            break;
+    head[hl] = 0;
+    *status = hl > 12 ? atoi(head + 9) : -1;
+    return fd;
+}
+
+static void ws_checks(struct vfx *f, const char *id)
+{
+    const char *ok = "Connection: Upgrade\r\nUpgrade: websocket\r\n"
+                     "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+    struct {
+        const char *hdrs;
+        int want;
+    } bad[] = {
+        { "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", 426 },
+        { "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 12\r\n"
+          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", 426 },
+        { "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n", 400 },
+        { "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+          "Sec-WebSocket-Key: c2hvcnQ=\r\n", 400 },
+        { "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+          "Sec-WebSocket-Key: !!!!!!!!!!!!!!!!!!!!!!==\r\n", 400 },
+    };
+    char head[4096], buf[4096];
+    int st;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        int fd = ws_open(f, id, bad[i].hdrs, &st, head, sizeof(head));
+        CHECK_EQ(st, bad[i].want);
+        close(fd);
+    }
+    /* RFC 6455's own example key and accept value */
+    int fd = ws_open(f, id, ok, &st, head, sizeof(head));
+    CHECK_EQ(st, 101);
+    CHECK(strstr(head, "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=") != NULL);
+    /* an unmasked client frame breaks RFC 6455: close 1002 (0x88, length 2, 0x03EA) */
+    const uint8_t unmasked[] = { 0x82, 0x03, 0, 0, 0 };
+    CHECK_EQ(write(fd, unmasked, sizeof(unmasked)), (ssize_t)sizeof(unmasked));
+    ssize_t n = read_all(fd, buf, sizeof(buf));
+    bool saw = false;
+    for (ssize_t i = 0; i + 3 < n; i++)
+        if ((uint8_t)buf[i] == 0x88 && buf[i + 1] == 2 && (uint8_t)buf[i + 2] == 0x03 &&
+            (uint8_t)buf[i + 3] == 0xea)
+            saw = true;
+    CHECK(saw);
+    close(fd);
+    /* a masked binary message with an oversized shell frame: close 1002 as well */
+    fd = ws_open(f, id, ok, &st, head, sizeof(head));
+    CHECK_EQ(st, 101);
+    uint8_t m[11] = { 0x82, 0x85, 1, 2, 3, 4, 0, 0x10, 0, 0, 1 };
+    for (int i = 0; i < 5; i++)
+        m[6 + i] ^= m[2 + i % 4];
+    CHECK_EQ(write(fd, m, sizeof(m)), (ssize_t)sizeof(m));
+    n = read_all(fd, buf, sizeof(buf));
+    saw = false;
+    for (ssize_t i = 0; i + 3 < n; i++)
+        if ((uint8_t)buf[i] == 0x88 && buf[i + 1] == 2 && (uint8_t)buf[i + 2] == 0x03 &&
+            (uint8_t)buf[i + 3] == 0xea)
+            saw = true;
+    CHECK(saw);
+    close(fd);
+}
+
 TEST_SLOW(vm_upgrade_basic, 600)
 {
     struct vfx f;
@@ -483,6 +564,8 @@ TEST_SLOW(vm_upgrade_basic, 600)
         memory_bounded(&f, id);
         fprintf(stderr, "    shell\n");
         shell_checks(&f, id);
+        fprintf(stderr, "    shell-ws\n");
+        ws_checks(&f, id);
         /* the sandbox still answers after every tunnel closed */
         char out[256];
         CHECK(exec_stdout(&f, id, "{\"cmd\":\"echo\",\"args\":[\"alive\"]}", out, sizeof(out)));
