@@ -33,6 +33,15 @@ static void on_winch(int sig)
     errno = e;
 }
 
+/* SIGTERM, SIGHUP, SIGQUIT: the terminal comes back before we go (tcsetattr is
+ * async-signal-safe). */
+static void on_fatal(int sig)
+{
+    if (raw_on)
+        (void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+    _exit(128 + sig);
+}
+
 static void raw_off(void)
 {
     if (raw_on)
@@ -154,6 +163,10 @@ int cmd_sandbox_shell(struct cli *cli, int argc, char **argv)
     struct sigaction sa = { .sa_handler = on_winch, .sa_flags = SA_RESTART };
     sigaction(SIGWINCH, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    struct sigaction fa = { .sa_handler = on_fatal };
+    sigaction(SIGTERM, &fa, NULL);
+    sigaction(SIGHUP, &fa, NULL);
+    sigaction(SIGQUIT, &fa, NULL);
     raw_enter();
     r = session(k);
     raw_off();
