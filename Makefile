@@ -13,7 +13,7 @@ BASE_CFLAGS := -std=gnu17 -g -D_GNU_SOURCE -Isrc -Iinclude -I$(O)/gen -fno-omit-
 OPT_CFLAGS := $(BASE_CFLAGS) -O2
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 SAN_CFLAGS := $(BASE_CFLAGS) -O1 $(SAN_FLAGS)
-DAEMON_LIBS := -ljansson -lcrypto -lxxhash -levent -lhttp_parser -lsqlite3 -lnftables -lmnl -lldns -lcap \
+DAEMON_LIBS := -ljansson -lcrypto -lwslay -lxxhash -levent -lhttp_parser -lsqlite3 -lnftables -lmnl -lldns -lcap \
 	$(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd)
 
 common_src := $(wildcard src/common/*.c)
@@ -255,6 +255,7 @@ fuzz_dns_tcp_src := src/daemon/net/dns_server.c src/daemon/net/dns_meter.c src/d
 fuzz_dns_tcp_libs := -levent -lldns
 fuzz_snapshot_meta_src := src/daemon/host/snapshot.c src/daemon/host/ramsum.c
 fuzz_snapshot_meta_libs := -ljansson -lcrypto -lxxhash
+fuzz_shell_frames_src := src/daemon/api/shell_frames.c
 
 # src/common instrumented once, as an archive: a target takes only the modules it uses
 $(O)/fuzz/obj/%.o: %.c
@@ -290,8 +291,8 @@ $(O)/bench/bench_net: bench/bench_net.c bench/apiclient.c bench/stats.c tests/in
 	@mkdir -p $(dir $@)
 	$(CC) $(OPT_CFLAGS) -Itests -o $@ $^ $(DAEMON_LIBS) -lpthread
 
-$(O)/bench/bench_api $(O)/bench/bench_snapshots $(O)/bench/bench_confine $(O)/bench/bench_processes: \
-		$(O)/bench/%: \
+$(O)/bench/bench_api $(O)/bench/bench_snapshots $(O)/bench/bench_confine $(O)/bench/bench_processes \
+		$(O)/bench/bench_interactive: $(O)/bench/%: \
 		bench/%.c bench/apiclient.c \
 		bench/stats.c bench/benchvm.c $(call obj,opt,$(common_src) $(host_src) $(net_src) $(store_src))
 	@mkdir -p $(dir $@)

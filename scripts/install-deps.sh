@@ -16,6 +16,8 @@ packages=(
     debootstrap busybox-static
     # libraries hearthd, the CLI and the tests link
     libjansson-dev libsqlite3-dev sqlite3 libevent-dev libcurl4-openssl-dev libhttp-parser-dev
+    # WebSocket framing of the browser shell (docs/api.md §3.12.3)
+    libwslay-dev
     # test helpers
     curl jq python3 iproute2 nftables dnsmasq-base
     # networking: nftables and rtnetlink from hearthd, DNS packets

@@ -526,6 +526,40 @@ HEARTH_EXPORT HEARTH_WUR int hearth_process_connect(hearth_client *c, const char
                                                     hearth_proc_event_fn on_event, void *userdata,
                                                     int *ret_exit_code,
                                                     struct hearth_error *reterr);
+/* ---- shell and tunnel (docs/api.md §3.12) ---- */
+
+/* An upgraded connection: raw bytes both ways after the 101. One per call, on a connection of
+ * its own (never the client's keep-alive one). */
+typedef struct hearth_conn hearth_conn;
+
+/* POST /v1/sandboxes/{id}/tunnel/{port} (port 1-65535, else HEARTH_ERR_INVALID): on HEARTH_OK
+ * *ret is a byte pipe to 127.0.0.1:port in the guest. A closed port is HEARTH_ERR_UNAVAILABLE
+ * (502) with api_code "port_unreachable". */
+HEARTH_EXPORT HEARTH_WUR int hearth_tunnel_open(hearth_client *c, const char *id, unsigned port,
+                                                hearth_conn **ret, struct hearth_error *reterr);
+/* POST /v1/sandboxes/{id}/shell: on HEARTH_OK *ret carries frames to the shell (input, resize:
+ * hearth_shell_frame_head()) and its raw terminal output back. */
+HEARTH_EXPORT HEARTH_WUR int hearth_shell_open(hearth_client *c, const char *id,
+                                               hearth_conn **ret, struct hearth_error *reterr);
+/* The socket, for poll(). Check hearth_conn_buffered() before waiting for it to be readable:
+ * bytes that came with the 101 are held in the handle. */
+HEARTH_EXPORT int hearth_conn_fd(const hearth_conn *k);
+HEARTH_EXPORT bool hearth_conn_buffered(const hearth_conn *k);
+/* Non-blocking: bytes moved, 0 (recv: the server closed its side), -EAGAIN, or -ECONNRESET /
+ * -EPIPE. */
+HEARTH_EXPORT long hearth_conn_recv(hearth_conn *k, void *p, size_t n);
+HEARTH_EXPORT long hearth_conn_send(hearth_conn *k, const void *p, size_t n);
+/* Sends all n bytes, waiting for room (30 s at most). 0 or -errno. */
+HEARTH_EXPORT int hearth_conn_send_all(hearth_conn *k, const void *p, size_t n);
+/* Half-close: the server sees our EOF and still sends (plain http only; over https the
+ * connection's TLS layer is left as it is). 0 or -errno. */
+HEARTH_EXPORT int hearth_conn_shutdown_write(hearth_conn *k);
+/* Closes the connection; NULL is fine. */
+HEARTH_EXPORT void hearth_conn_close(hearth_conn *k);
+/* The 5-byte head of a shell frame (type 0 input, 1 resize; length big-endian). Returns 5. */
+#define HEARTH_SHELL_INPUT 0
+#define HEARTH_SHELL_RESIZE 1
+HEARTH_EXPORT size_t hearth_shell_frame_head(uint8_t head[5], uint8_t type, uint32_t len);
 
 #ifdef __cplusplus
 }

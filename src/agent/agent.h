@@ -35,6 +35,7 @@ enum agent_role {
     ROLE_PROC_IN,  /* a managed process's fds (procs.h), named by its key */
     ROLE_PROC_OUT,
     ROLE_PROC_ERR,
+    ROLE_TCP,      /* a tunnel's socket (agent_tunnel.c), named by its stream id */
 };
 
 /* the self endpoint's fds (self.c checks its own count against this) */

@@ -18,6 +18,7 @@
 #include "agent/agent.h"
 #include "agent/agent_exec.h"
 #include "agent/agent_files.h"
+#include "agent/agent_tunnel.h"
 #include "agent/power.h"
 #include "agent/procs.h"
 #include "agent/procs_req.h"
@@ -190,6 +191,7 @@ static void turn(struct agent *ag)
 {
     uint64_t now = agent_now_ms();
     int timeout = exec_check_deadlines(ag, now);
+    timeout = min_timeout(timeout, tunnel_check_deadlines(ag, now));
     if (files_pump(ag))
         timeout = 0;
     timeout = min_timeout(timeout, procs_tick(ag, now));
@@ -215,6 +217,8 @@ static void turn(struct agent *ag)
     for (size_t i = 0; i < ag->streams.n; i++)
         if (ag->streams.s[i]->kind == STREAM_EXEC)
             exec_poll_add(ag, ag->streams.s[i], ps);
+        else if (ag->streams.s[i]->kind == STREAM_TCP)
+            tunnel_poll_add(ag, ag->streams.s[i], ps);
     procs_poll_add(ag, ps);
 
     int n = poll(ps->fds, ps->n, timeout);
@@ -255,6 +259,8 @@ static void turn(struct agent *ag)
             struct stream *s = stream_find(&ag->streams, ps->ids[i]);
             if (s && s->kind == STREAM_EXEC)
                 exec_on_poll(ag, s, ps->roles[i], re);
+            else if (s && s->kind == STREAM_TCP)
+                tunnel_on_poll(ag, s, re);
             break;
         }
         }

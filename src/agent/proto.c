@@ -13,6 +13,7 @@
 #include "agent/agent.h"
 #include "agent/agent_exec.h"
 #include "agent/agent_files.h"
+#include "agent/agent_tunnel.h"
 #include "agent/identity.h"
 #include "agent/netcfg.h"
 #include "agent/power.h"
@@ -27,6 +28,8 @@ void proto_stream_abort(struct agent *ag, struct stream *s)
         exec_abort(ag, s);
     else if (procreq_owns(s))
         procreq_abort(ag, s); /* the process lives on */
+    else if (s->kind == STREAM_TCP)
+        tunnel_abort(ag, s);
     else
         files_abort(ag, s);
 }
@@ -236,6 +239,7 @@ static const struct {
     { WIRE_PROC_GET, procreq_open },   { WIRE_PROC_ATTACH, procreq_open },
     { WIRE_PROC_INPUT, procreq_open }, { WIRE_PROC_CTL, procreq_open },
     { WIRE_PROC_WAIT, procreq_open },
+    { WIRE_TCP_OPEN, tunnel_open },
 };
 
 void proto_on_frame(struct agent *ag, const struct wire_frame *f)
@@ -289,6 +293,8 @@ void proto_on_frame(struct agent *ag, const struct wire_frame *f)
         exec_on_frame(ag, s, f);
     else if (procreq_owns(s))
         procreq_on_frame(ag, s, f);
+    else if (s->kind == STREAM_TCP)
+        tunnel_on_frame(ag, s, f);
     else
         files_on_frame(ag, s, f);
 }

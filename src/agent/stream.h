@@ -19,6 +19,7 @@ enum stream_kind {
     STREAM_PROC_ATTACH, /* PROC_ATTACH: a managed process's output, replayed and followed */
     STREAM_PROC_INPUT,  /* PROC_INPUT: bytes for a managed process's stdin */
     STREAM_PROC_WAIT,   /* PROC_WAIT, or a PROC_CTL remove waiting for the tree to exit */
+    STREAM_TCP,         /* TCP_OPEN: a tunnel (agent_tunnel.c) */
 };
 
 struct exec_state {
@@ -60,6 +61,17 @@ struct procref_state {
     void *input;           /* INPUT: its struct proc_input, owned by the process's queue */
 };
 
+/* A tunnel's guest-side connection (agent_tunnel.c). */
+struct tcp_state {
+    int fd;               /* the guest-side TCP socket, -1 once closed */
+    bool connecting;      /* connect() in progress: TCP_CONNECTED not sent yet */
+    uint64_t deadline_ms; /* monotonic end of the connect attempt */
+    struct buf in_buf;    /* DATA bytes the socket did not take yet (bounded by the window) */
+    bool in_eof;          /* the host sent EOF: shut our writing half once in_buf drains */
+    bool wr_done;         /* our writing half is shut (or broken) */
+    bool rd_done;         /* the guest side's EOF went to the host as DATA with EOF */
+};
+
 struct stream {
     uint32_t id;            /* host-chosen, never 0 */
     enum stream_kind kind;
@@ -69,6 +81,7 @@ struct stream {
         struct exec_state exec;
         struct file_state file;
         struct procref_state proc;
+        struct tcp_state tcp;
     };
 };
 

@@ -91,3 +91,7 @@ CLI_OPT_TABLES(CLI_DECLARE_OPTS)
 #define CLI_DECLARE_HANDLER(name) int cmd_##name(struct cli *cli, int argc, char **argv);
 CLI_HANDLERS(CLI_DECLARE_HANDLER)
 #undef CLI_DECLARE_HANDLER
+/* shell and tunnel (cmd_sandbox_shell.c, cmd_sandbox_tunnel.c) */
+extern const struct cli_opt cmd_sandbox_tunnel_opts[];
+int cmd_sandbox_shell(struct cli *cli, int argc, char **argv);
+int cmd_sandbox_tunnel(struct cli *cli, int argc, char **argv);

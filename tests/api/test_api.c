@@ -379,8 +379,7 @@ TEST(routing_404_405_501)
     } ni[] = {
         { "GET", "/v1/disks" },
         { "DELETE", "/v1/disks/d1" },             { "GET", "/v1/templates/t/logs" },
-        { "POST", "/v1/sandboxes/sb-x/processes" }, { "POST", "/v1/sandboxes/sb-x/shell" },
-        { "POST", "/v1/sandboxes/sb-x/tunnel/80" }, { "GET", "/v1/sandboxes/sb-x/shell-ws" },
+        { "POST", "/v1/sandboxes/sb-x/processes" },
         { "POST", "/v1/sandboxes/sb-x/access-token" },
         { "GET", "/v1/sandboxes/sb-x/access-token" },
         { "GET", "/v1/sandboxes/sb-x/computer/screenshot" },
@@ -406,6 +405,57 @@ TEST(routing_404_405_501)
 }
 
 /* ---- HTTP-level errors ---- */
+
+/* The upgrade routes' checks before any VM is involved (docs/api.md §3.12, §1.13), and the
+ * api_key query credential: the WebSocket shell only, redacted from the log. */
+TEST(upgrade_routes_checks_and_query_key)
+{
+    struct fx f;
+    if (!fx_start(&f, NULL))
+        return;
+    struct hresp r;
+    char t[256], h[256];
+    const char *up = "Connection: Upgrade\r\nUpgrade: tcp-tunnel\r\n";
+    snprintf(h, sizeof(h), "%s%s", f.hdr_alice, up);
+    const char *ports[] = { "0", "65536", "x", "99999999999999999999", "1e3" };
+    for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
+        snprintf(t, sizeof(t), "/v1/sandboxes/%s/tunnel/%s", f.sb_running, ports[i]);
+        CHECK(req(&f, "POST", t, h, NULL, 400, &r));
+        CHECK_STR(jstr(r.json, "data.code"), "invalid_request");
+        hresp_free(&r);
+    }
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/tunnel/80", f.sb_paused);
+    CHECK(req(&f, "POST", t, h, NULL, 409, &r));
+    hresp_free(&r);
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/tunnel/80", f.sb_bob);
+    CHECK(req(&f, "POST", t, h, NULL, 404, &r));
+    hresp_free(&r);
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/shell", f.sb_paused);
+    CHECK(req(&f, "POST", t, h, NULL, 409, &r));
+    hresp_free(&r);
+    /* the query credential: accepted by shell-ws alone */
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/shell-ws?api_key=%s", f.sb_paused, f.alice);
+    CHECK(req(&f, "GET", t, "Connection: Upgrade\r\nUpgrade: websocket\r\n", NULL, 409, &r));
+    hresp_free(&r);
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/shell-ws?api_key=nope", f.sb_paused);
+    CHECK(req(&f, "GET", t, NULL, NULL, 401, &r));
+    hresp_free(&r);
+    snprintf(t, sizeof(t), "/v1/sandboxes?api_key=%s", f.alice);
+    CHECK(req(&f, "GET", t, NULL, NULL, 401, &r));
+    hresp_free(&r);
+    /* the key never reaches the log */
+    char cmd[400];
+    snprintf(cmd, sizeof(cmd), "grep -c '%s' %s", f.alice, f.s.log);
+    FILE *p = popen(cmd, "r");
+    char out[32] = "";
+    if (p) {
+        if (!fgets(out, sizeof(out), p))
+            out[0] = 0;
+        pclose(p);
+    }
+    CHECK_EQ(atoi(out), 0);
+    fx_end(&f);
+}
 
 TEST(http_413_431_505)
 {

@@ -10,21 +10,24 @@
 #include "daemon/api/api.h"
 #include "daemon/ctl/ctl.h"
 #include "daemon/http/request.h"
+#include "daemon/http/route.h"
 
 /* §1.3: evaluated in this order; the first non-empty one is the credential. */
 static const char *const cred_headers[] = { "X-Auth-Token", "X-Access-Token", "X-Api-Key" };
 
-int api_auth_check(struct api_ctx *ctx, struct http_request *req, struct api_auth *ret)
+/* The credential of the first header that has one; NULL when none. */
+static const char *header_cred(struct http_request *req, size_t *len)
 {
-    const char *cred = NULL;
-    size_t len = 0;
     for (size_t i = 0; i < sizeof(cred_headers) / sizeof(cred_headers[0]); i++) {
-        const char *v = http_request_header(req, cred_headers[i], &len);
-        if (v && len > 0) {
-            cred = v;
-            break;
-        }
+        const char *v = http_request_header(req, cred_headers[i], len);
+        if (v && *len > 0)
+            return v;
     }
+    return NULL;
+}
+
+static int check_cred(struct api_ctx *ctx, const char *cred, size_t len, struct api_auth *ret)
+{
     if (!cred)
         return -EACCES;
     struct store_auth a;
@@ -41,4 +44,20 @@ int api_auth_check(struct api_ctx *ctx, struct http_request *req, struct api_aut
     memcpy(ret->user_id, a.user_id, sizeof(ret->user_id));
     ret->admin = a.admin;
     return 0;
+}
+
+int api_auth_check(struct api_ctx *ctx, struct http_request *req, struct api_auth *ret)
+{
+    size_t len = 0;
+    const char *cred = header_cred(req, &len);
+    return check_cred(ctx, cred, len, ret);
+}
+
+int api_auth_check_query(struct api_ctx *ctx, struct http_request *req, struct api_auth *ret)
+{
+    size_t len = 0;
+    const char *cred = header_cred(req, &len);
+    if (!cred && (cred = http_query_get(http_request_query(req), "api_key")))
+        len = strlen(cred);
+    return check_cred(ctx, cred, len, ret);
 }

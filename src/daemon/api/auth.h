@@ -20,3 +20,7 @@ struct api_auth {
  * (→ 401); -EIO or another -errno when the store failed (→ 500). Records the key's use. */
 __attribute__((warn_unused_result))
 int api_auth_check(struct api_ctx *ctx, struct http_request *req, struct api_auth *ret);
+/* The same, but the credential may also be the query parameter api_key when no header carries
+ * one: the WebSocket shell only (docs/api.md §3.12.3, §5.4), as browsers cannot set headers. */
+__attribute__((warn_unused_result))
+int api_auth_check_query(struct api_ctx *ctx, struct http_request *req, struct api_auth *ret);

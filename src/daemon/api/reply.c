@@ -4,6 +4,7 @@
 #include "daemon/api/reply.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,23 @@
 #define PAGE_DEFAULT 50
 #define PAGE_MAX 500
 
+/* target with every api_key=… query value replaced by REDACTED (cut to max). */
+static void redact_api_key(const char *target, char *out, size_t max)
+{
+    const char *q = strchr(target, '?');
+    size_t o = 0;
+    for (const char *s = target; *s && o + 1 < max;) {
+        if (q && s > q && (s[-1] == '?' || s[-1] == '&') && strncmp(s, "api_key=", 8) == 0) {
+            int n = snprintf(out + o, max - o, "api_key=REDACTED");
+            o += n > 0 && (size_t)n < max - o ? (size_t)n : 0;
+            s += strcspn(s, "&");
+            continue;
+        }
+        out[o++] = *s++;
+    }
+    out[o] = 0;
+}
+
 void api_reply_done(const struct api_call *call, int status)
 {
     double secs = (double)(mono_now_us() - call->start_us) / 1e6;
@@ -28,9 +46,12 @@ void api_reply_done(const struct api_call *call, int status)
     enum log_level l = status >= 500 ? LOG_LEVEL_WARN : LOG_LEVEL_INFO;
     if (!log_enabled(l))
         return;
-    /* the target may carry a query; never credentials (they travel in headers) */
+    /* the target may carry a query; credentials travel in headers, except the WebSocket
+     * shell's api_key (docs/api.md §3.12.3), whose value is redacted here */
+    char target[1024];
+    redact_api_key(http_request_target(call->req), target, sizeof(target));
     log_emit(l, http_request_id(call->req), "request", "{s:s,s:s,s:s,s:i,s:f,s:s?}", "method",
-             call->method, "route", route, "path", http_request_target(call->req), "status",
+             call->method, "route", route, "path", target, "status",
              status, "ms", secs * 1000.0, "user", call->auth.user_id[0] ? call->auth.user_id
                                                                       : NULL);
 }

@@ -82,9 +82,9 @@ static const struct api_route routes[] = {
     R(POST, "/v1/sandboxes/*/processes/*/resize", KEY, api_process_resize),
     R(POST, "/v1/sandboxes/*/processes/*/signal", KEY, api_process_signal),
     R(GET, "/v1/sandboxes/*/processes/*/wait", KEY, api_process_wait),
-    NI(POST, "/v1/sandboxes/*/shell"),
-    NI(POST, "/v1/sandboxes/*/tunnel/*"),
-    NI(GET, "/v1/sandboxes/*/shell-ws"),
+    R(POST, "/v1/sandboxes/*/shell", KEY, api_sandbox_shell),
+    R(POST, "/v1/sandboxes/*/tunnel/*", KEY, api_sandbox_tunnel),
+    R(GET, "/v1/sandboxes/*/shell-ws", KEY, api_sandbox_shell_ws),
     NI(POST, "/v1/sandboxes/*/access-token"),
     NI(GET, "/v1/sandboxes/*/access-token"),
     NI(DELETE, "/v1/sandboxes/*/access-token"),
@@ -207,7 +207,8 @@ void api_handle(struct http_request *req, void *ud)
     }
     call.route = hit;
     if (hit->auth != API_AUTH_NONE) {
-        int r = api_auth_check(ctx, req, &call.auth);
+        int r = hit->fn == api_sandbox_shell_ws ? api_auth_check_query(ctx, req, &call.auth)
+                                                : api_auth_check(ctx, req, &call.auth);
         if (r == -EACCES) {
             api_reply_fail_str(&call, 401, "missing or invalid credential");
             return;

@@ -41,6 +41,10 @@ void api_sandbox_exec(struct api_call *call);
  * JSend even though the route is binary */
 void api_sandbox_file_put(struct api_call *call);
 void api_sandbox_file_get(struct api_call *call);
+/* shell and tunnel: docs/api.md §3.12 */
+void api_sandbox_shell(struct api_call *call);
+void api_sandbox_shell_ws(struct api_call *call);
+void api_sandbox_tunnel(struct api_call *call);
 
 /* egress.c: the egress allowlist (§3.6) and the bandwidth quota (§3.7) */
 void api_sandbox_egress_get(struct api_call *call);

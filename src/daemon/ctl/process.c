@@ -287,7 +287,7 @@ static json_t *start_body(struct ctl *c, const char *id, const struct ctl_proc_s
     if (*ret_err < 0)
         return NULL;
     snprintf(ret_pid, PROC_ID_SIZE, "proc_%s", ulid);
-    *ret_err = ctl_sandbox_env(c, id, req->env_keys, req->env_values, req->n_env, &env);
+    *ret_err = ctl_sandbox_env(c, id, NULL, req->env_keys, req->env_values, req->n_env, &env);
     json_t *envo = json_object();
     for (char **p = env; *ret_err == 0 && p && *p; p++) {
         char *eq = strchr(*p, '=');

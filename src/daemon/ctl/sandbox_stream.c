@@ -47,7 +47,7 @@ static int start_failed(struct ctl_error *e, int r, const char *what)
     return ctl_error_internal(e, what, r);
 }
 
-int ctl_sandbox_env(struct ctl *c, const char *id, const char *const *keys,
+int ctl_sandbox_env(struct ctl *c, const char *id, const char *term, const char *const *keys,
                     const char *const *values, size_t n_env, char ***ret)
 {
     struct store_env *envs = NULL;
@@ -55,7 +55,7 @@ int ctl_sandbox_env(struct ctl *c, const char *id, const char *const *keys,
     int r = store_sandbox_envs_get(c->store, id, &envs, &n);
     if (r < 0)
         return r;
-    char **env = calloc(n + n_env + 3, sizeof(*env));
+    char **env = calloc(n + n_env + 4, sizeof(*env));
     if (!env) {
         store_envs_free(envs, n);
         return -ENOMEM;
@@ -63,6 +63,10 @@ int ctl_sandbox_env(struct ctl *c, const char *id, const char *const *keys,
     size_t k = 0;
     if (!(env[k++] = strdup(default_path)) || !(env[k++] = strdup("HOME=/root")))
         r = -ENOMEM;
+    if (r == 0 && term && asprintf(&env[k++], "TERM=%s", term) < 0) {
+        env[k - 1] = NULL;
+        r = -ENOMEM;
+    }
     for (size_t i = 0; i < n && r == 0; i++) {
         const char *val = envs[i].value;
         for (size_t j = 0; j < n_env; j++)
@@ -117,7 +121,8 @@ int ctl_sandbox_exec_start(struct ctl *c, const char *id, const struct ctl_exec_
         return ctl_error_internal(e, "exec", -ENOMEM);
     x->c = c;
     snprintf(x->id, sizeof(x->id), "%s", id);
-    int r = ctl_sandbox_env(c, id, req->env_keys, req->env_values, req->n_env, &x->env);
+    int r = ctl_sandbox_env(c, id, req->term, req->env_keys, req->env_values, req->n_env,
+                            &x->env);
     if (r < 0) {
         ctl_exec_free(x);
         return ctl_error_internal(e, "exec environment", r);
@@ -128,7 +133,11 @@ int ctl_sandbox_exec_start(struct ctl *c, const char *id, const struct ctl_exec_
                                       .stdin_pipe = req->stdin_data != NULL,
                                       .stdin_data = req->stdin_data,
                                       .stdin_len = req->stdin_len,
-                                      .timeout_ms = req->timeout_ms };
+                                      .timeout_ms = req->timeout_ms,
+                                      .pty = req->pty,
+                                      .stdin_push = req->pty,
+                                      .rows = req->rows,
+                                      .cols = req->cols };
     /* *ret first: on_end may run inside host_vm_exec() and free the caller's state with x */
     *ret = x;
     r = host_vm_exec(c->host, id, &x->req, ops, ud, ret_stream);
@@ -165,4 +174,25 @@ int ctl_sandbox_file_get_start(struct ctl *c, const char *id, const char *path,
         return ctl_row_vm_layer(c, e);
     int r = host_vm_file_get(c->host, id, path, ops, ud, ret_stream);
     return r < 0 ? start_failed(e, r, "files") : 0;
+}
+
+int ctl_sandbox_tunnel_open(struct ctl *c, const char *id, uint16_t port,
+                            const struct agent_stream_ops *ops, void *ud, uint32_t *ret_stream,
+                            struct ctl_error *e)
+{
+    if (!c->host)
+        return ctl_row_vm_layer(c, e);
+    /* counted first: on_end may run inside host_vm_tcp_open() and call tunnel_closed */
+    ctl_idle_stream(c, id, true);
+    int r = host_vm_tcp_open(c->host, id, port, ops, ud, ret_stream);
+    if (r < 0) {
+        ctl_idle_stream(c, id, false);
+        return start_failed(e, r, "tunnel");
+    }
+    return 0;
+}
+
+void ctl_sandbox_tunnel_closed(struct ctl *c, const char *id)
+{
+    ctl_idle_stream(c, id, false);
 }

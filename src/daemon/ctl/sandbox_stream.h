@@ -24,11 +24,12 @@ int ctl_sandbox_stream_check(struct ctl *c, const struct ctl_caller *who, const 
                              struct ctl_error *e);
 
 /* A command's environment in *ret ("K=V" strings, NULL-terminated; free with
- * ctl_sandbox_env_free(), also after an error): PATH and HOME, then sandbox id's envs with the
- * call's n_env keys/values over them, then the call's keys the sandbox does not declare.
+ * ctl_sandbox_env_free(), also after an error): PATH and HOME, TERM=term unless term is NULL,
+ * then sandbox id's envs with the call's n_env keys/values over them, then the call's keys the
+ * sandbox does not declare.
  * 0, -ENOMEM or a store error. */
 __attribute__((warn_unused_result))
-int ctl_sandbox_env(struct ctl *c, const char *id, const char *const *keys,
+int ctl_sandbox_env(struct ctl *c, const char *id, const char *term, const char *const *keys,
                     const char *const *values, size_t n_env, char ***ret);
 void ctl_sandbox_env_free(char **env);
 
@@ -44,6 +45,12 @@ struct ctl_exec_req {
     const char *stdin_data;           /* NULL: no stdin pipe */
     size_t stdin_len;
     uint32_t timeout_ms;              /* 0: none */
+    /* a terminal (docs/api.md §3.12.1): argv NULL starts the default login shell, stdin is
+     * pushed with host_stream_write(), the output comes as WIRE_STDOUT; term (e.g.
+     * "xterm-256color") is set as TERM after the defaults, before the sandbox's envs */
+    bool pty;
+    uint16_t rows, cols;
+    const char *term;
 };
 
 /* A started command: owns the agent request until the stream has ended. */
@@ -73,3 +80,16 @@ __attribute__((warn_unused_result))
 int ctl_sandbox_file_get_start(struct ctl *c, const char *id, const char *path,
                                const struct agent_stream_ops *ops, void *ud,
                                uint32_t *ret_stream, struct ctl_error *e);
+
+/* --- tunnels (docs/api.md §3.12.2) --- */
+
+/* Opens a TCP connection to 127.0.0.1:port inside running sandbox id (the caller ran
+ * ctl_sandbox_stream_check()); ops and ud as host_vm_tcp_open(). On 0 the sandbox counts as
+ * active (§2.14.8) until ctl_sandbox_tunnel_closed(), which the caller owes once the stream
+ * has ended; or CTL_E_UNAVAILABLE (the VM is not reachable), CTL_E_INTERNAL, nothing open. */
+__attribute__((warn_unused_result))
+int ctl_sandbox_tunnel_open(struct ctl *c, const char *id, uint16_t port,
+                            const struct agent_stream_ops *ops, void *ud, uint32_t *ret_stream,
+                            struct ctl_error *e);
+/* Ends the active count of one ctl_sandbox_tunnel_open(). */
+void ctl_sandbox_tunnel_closed(struct ctl *c, const char *id);

@@ -28,6 +28,7 @@
 #define AGENT_NET_MAX (16u * 1024u)         /* a net object's JSON; a valid one is < 4 KiB */
 #define AGENT_PTY_MAX 1000                  /* rows and cols of a terminal: 1..1000 */
 #define AGENT_PROC_OUTPUT_HEADER 9u         /* PROC_OUTPUT: seq u64 LE, stream u8 */
+#define AGENT_TUNNEL_PUSH_MAX (256u * 1024u) /* a tunnel's pushed bytes: many may be open */
 
 struct agent_stream {
     uint32_t id;
@@ -51,6 +52,8 @@ struct agent_stream {
     size_t push_off;
     bool push_eof;                   /* agent_stream_finish() was called */
     bool push_blocked;               /* a write was refused in part: on_credit owed */
+    bool tcp_up;                     /* TCP_OPEN: TCP_CONNECTED came */
+    bool tcp_peer_eof;               /* TCP_OPEN: the guest side's EOF came */
     struct agent_stream *next;
 };
 
@@ -338,7 +341,7 @@ static void on_terminal(struct agent_client *c, struct agent_stream *s, const st
     } else { /* DONE */
         uint64_t size = 0;
         if ((s->kind != WIRE_FILE_PUT && s->kind != WIRE_POWER && s->kind != WIRE_FILE_GET &&
-             s->kind != WIRE_NETCFG && !kind_is_proc(s->kind)) ||
+             s->kind != WIRE_NETCFG && s->kind != WIRE_TCP_OPEN && !kind_is_proc(s->kind)) ||
             !get_uint(j, "size", UINT64_MAX, &size)) {
             json_decref(j);
             stream_violation(c, s, "bad DONE frame");
@@ -380,6 +383,10 @@ static void on_stream_data(struct agent_client *c, struct agent_stream *s,
         json_t *seq = g ? json_object_get(g, "oldest_available_seq") : NULL;
         ok = json_is_integer(seq) && json_integer_value(seq) > 0;
         json_decref(g);
+    }
+    if (s->kind == WIRE_TCP_OPEN) { /* a tunnel: DATA once connected, nothing after its EOF */
+        ok = f->type == WIRE_DATA && s->tcp_up && !s->tcp_peer_eof;
+        s->tcp_peer_eof = ok && (f->flags & WIRE_F_EOF);
     }
     if (!ok) {
         char m[80];
@@ -522,6 +529,18 @@ static void on_channel_frame(struct agent_client *c, const struct wire_frame *f)
     }
 }
 
+/* A tunnel's guest connection is up: once, on a TCP_OPEN stream only. */
+static void on_tcp_connected(struct agent_client *c, struct agent_stream *s)
+{
+    if (s->kind != WIRE_TCP_OPEN || s->tcp_up) {
+        stream_violation(c, s, "unexpected TCP_CONNECTED frame");
+        return;
+    }
+    s->tcp_up = true;
+    if (s->ops && s->ops->on_open)
+        s->ops->on_open(s->ud);
+}
+
 static void on_frame(struct agent_client *c, const struct wire_frame *f)
 {
     if (f->stream == 0) {
@@ -576,6 +595,9 @@ static void on_frame(struct agent_client *c, const struct wire_frame *f)
     case WIRE_DONE:
     case WIRE_ERROR:
         on_terminal(c, s, f);
+        break;
+    case WIRE_TCP_CONNECTED:
+        on_tcp_connected(c, s);
         break;
     case WIRE_PING:
         (void)queue(c, WIRE_PONG, 0, f->stream, f->payload, f->len);
@@ -1088,8 +1110,23 @@ int agent_stream_resize(struct agent_client *c, uint32_t stream, uint16_t rows, 
 int agent_tcp_open(struct agent_client *c, uint16_t port, const struct agent_stream_ops *ops,
                    void *ud, uint32_t *ret_stream)
 {
-    (void)c, (void)port, (void)ops, (void)ud, (void)ret_stream;
-    return -ENOSYS;
+    if (c->broken)
+        return -ENOTCONN;
+    if (port == 0)
+        return -EINVAL;
+    json_t *j = json_pack("{s:i}", "port", (int)port);
+    if (!j)
+        return -ENOMEM;
+    struct agent_stream *s = stream_new(c, WIRE_TCP_OPEN, ops, ud, j);
+    if (!s)
+        return -ENOMEM;
+    /* host->guest bytes are pushed like an upload's (agent_stream_write/finish): DATA frames
+     * under the stream's credit, the last with EOF */
+    s->src_active = true;
+    s->src_type = WIRE_DATA;
+    s->push = true;
+    buf_init(&s->pushed, AGENT_TUNNEL_PUSH_MAX);
+    return stream_open(c, s, j, ret_stream);
 }
 
 int agent_proc_call(struct agent_client *c, uint16_t type, const char *json,

@@ -115,8 +115,9 @@ int host_stream_resize(struct host *h, const char *id, uint32_t stream, uint16_t
 int host_vm_tcp_open(struct host *h, const char *id, uint16_t port,
                      const struct agent_stream_ops *ops, void *ud, uint32_t *ret_stream)
 {
-    (void)h, (void)id, (void)port, (void)ops, (void)ud, (void)ret_stream;
-    return -ENOSYS;
+    int r;
+    struct host_vm *vm = running(h, id, &r);
+    return vm ? (int)queued(vm, agent_tcp_open(vm->agent, port, ops, ud, ret_stream)) : r;
 }
 
 int host_vm_proc_call(struct host *h, const char *id, uint16_t type, const char *json,

@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: MIT */
+/* cmd_sandbox_shell.c: `hearth sb shell <sb>` (docs/cli.md §7.2): a terminal in the sandbox
+ * through the upgrade of docs/api.md §3.12.1. The local terminal goes raw (restored on every
+ * way out), its size is sent first and again on SIGWINCH, keystrokes go as input frames and
+ * the shell's output is written as it comes. The protocol does not carry the shell's exit
+ * status: a session the server ended exits 0, a lost connection 1. */
+#include "cli/commands.h"
+#include "cli/output.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <unistd.h>
+
+#define SHELL_CHUNK 4096
+
+static int winch_pipe[2] = { -1, -1 };
+static struct termios saved;
+static bool raw_on;
+
+static void on_winch(int sig)
+{
+    int e = errno;
+    (void)sig;
+    if (write(winch_pipe[1], "w", 1) < 0) {
+        /* full: a resize is pending anyway */
+    }
+    errno = e;
+}
+
+/* SIGTERM, SIGHUP, SIGQUIT: the terminal comes back before we go (tcsetattr is
+ * async-signal-safe). */
+static void on_fatal(int sig)
+{
+    if (raw_on)
+        (void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+    _exit(128 + sig);
+}
+
+static void raw_off(void)
+{
+    if (raw_on)
+        (void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+    raw_on = false;
+}
+
+static void raw_enter(void)
+{
+    if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &saved) < 0)
+        return;
+    struct termios t = saved;
+    cfmakeraw(&t);
+    if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &t) == 0) {
+        raw_on = true;
+        atexit(raw_off);
+    }
+}
+
+static int send_frame(hearth_conn *k, uint8_t type, const void *p, uint32_t len)
+{
+    uint8_t head[5];
+    hearth_shell_frame_head(head, type, len);
+    int r = hearth_conn_send_all(k, head, sizeof(head));
+    return r < 0 || len == 0 ? r : hearth_conn_send_all(k, p, len);
+}
+
+/* The terminal's size as a resize frame (24x80 when stdin is not a terminal). */
+static int send_size(hearth_conn *k)
+{
+    struct winsize ws = { .ws_row = 24, .ws_col = 80 };
+    if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) < 0 || ws.ws_row == 0 || ws.ws_col == 0)
+        ws = (struct winsize){ .ws_row = 24, .ws_col = 80 };
+    uint8_t p[4] = { (uint8_t)(ws.ws_row >> 8), (uint8_t)ws.ws_row, (uint8_t)(ws.ws_col >> 8),
+                     (uint8_t)ws.ws_col };
+    return send_frame(k, HEARTH_SHELL_RESIZE, p, sizeof(p));
+}
+
+/* Writes all of p to stdout (blocking). */
+static int out_all(const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(STDOUT_FILENO, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && errno == EAGAIN) {
+            struct pollfd pf = { .fd = STDOUT_FILENO, .events = POLLOUT };
+            (void)poll(&pf, 1, -1);
+            continue;
+        }
+        if (w <= 0)
+            return -errno;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Runs the session: 0 when the server ended it, -errno when the connection failed. */
+static int session(hearth_conn *k)
+{
+    char buf[SHELL_CHUNK];
+    bool in_eof = false;
+    if (send_size(k) < 0)
+        return -EPIPE;
+    for (;;) {
+        struct pollfd p[3] = {
+            { .fd = hearth_conn_fd(k), .events = POLLIN },
+            { .fd = in_eof ? -1 : STDIN_FILENO, .events = POLLIN },
+            { .fd = winch_pipe[0], .events = POLLIN },
+        };
+        if (!hearth_conn_buffered(k) && poll(p, 3, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (p[0].revents || hearth_conn_buffered(k)) {
+            long n = hearth_conn_recv(k, buf, sizeof(buf));
+            if (n == 0)
+                return 0; /* the shell exited: the server closed (§3.12.1) */
+            if (n < 0 && n != -EAGAIN)
+                return (int)n;
+            if (n > 0 && out_all(buf, (size_t)n) < 0)
+                return -EIO;
+        }
+        if (p[1].revents) {
+            ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+            if (n > 0 && send_frame(k, HEARTH_SHELL_INPUT, buf, (uint32_t)n) < 0)
+                return -EPIPE;
+            if (n == 0)
+                in_eof = true; /* piped input ended: keep showing output until the end */
+        }
+        if (p[2].revents) {
+            char drain[64];
+            (void)read(winch_pipe[0], drain, sizeof(drain));
+            if (send_size(k) < 0)
+                return -EPIPE;
+        }
+    }
+}
+
+int cmd_sandbox_shell(struct cli *cli, int argc, char **argv)
+{
+    (void)argc;
+    hearth_obj *sb = NULL;
+    int r = cli_sandbox_resolve(cli, argv[0], &sb);
+    if (r)
+        return r;
+    hearth_conn *k = NULL;
+    struct hearth_error e;
+    int rc = hearth_shell_open(cli->client, hearth_obj_str(sb, "id"), &k, &e);
+    hearth_obj_free(sb);
+    if (rc != HEARTH_OK)
+        return cli_fail(cli, &e);
+    if (pipe2(winch_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+        hearth_conn_close(k);
+        return cli_error(cli, CLI_EXIT_FAIL, "cannot create a pipe: %s", strerror(errno));
+    }
+    struct sigaction sa = { .sa_handler = on_winch, .sa_flags = SA_RESTART };
+    sigaction(SIGWINCH, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    struct sigaction fa = { .sa_handler = on_fatal };
+    sigaction(SIGTERM, &fa, NULL);
+    sigaction(SIGHUP, &fa, NULL);
+    sigaction(SIGQUIT, &fa, NULL);
+    raw_enter();
+    r = session(k);
+    raw_off();
+    hearth_conn_close(k);
+    if (r < 0)
+        return cli_error(cli, CLI_EXIT_FAIL, "the shell's connection was lost: %s",
+                         strerror(-r));
+    return CLI_EXIT_OK;
+}

@@ -1,0 +1,201 @@
+#!/usr/bin/env bash
+# test_cli_shell.sh: end-to-end tests of `hearth sb shell` and `hearth sb tunnel` against a real
+# `hearthd serve` with one real microVM from $HEARTH_IMAGES (docs/cli.md §7.2, docs/api.md
+# §3.12): a local port forwarded to a guest echo server (half-close included), the positional
+# port form reporting a closed remote port per connection, --stdio, and the shell driven under a
+# pseudo-terminal (python3's pty): `stty size` sees the size and a resize, Ctrl-C interrupts a
+# command, `exit` ends the CLI with 0 and the terminal is restored; and the WebSocket shell
+# driven by Node's own WebSocket client (undici, --experimental-websocket): the credential as
+# ?api_key= (redacted from hearthd's log), a resize frame split across binary messages, text
+# messages as input, close 1000 when the shell exits. Ends with "harness: N
+# passed, N failed, N skipped" for tests/run.sh.
+# Env: HEARTH_BIN (dir with hearth and hearthd; default build/bin), HEARTH_IMAGES (default
+# build/images).
+set -uo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+bin=${HEARTH_BIN:-$root/build/bin}
+images=${HEARTH_IMAGES:-$root/build/images}
+hearth=$bin/hearth
+hearthd=$bin/hearthd
+passed=0 failed=0 skipped=0
+tests=(tunnel_forward tunnel_closed_port tunnel_stdio shell_pty shell_ws)
+
+. "$(dirname "$0")/lib.sh"
+command -v python3 >/dev/null || skip_all "needs python3"
+cli_start shell
+
+# one sandbox for every test, with an echo server on 7000 (busybox nc, one cat per connection)
+box=""
+make_box() {
+    [ -n "$box" ] && return 0
+    run H --json sb create --name sh-box --rootfs minimal --shape s-1vcpu-256mb && expect_rc 0 ||
+        return 1
+    box=sh-box
+    run H sb exec sh-box -- sh -c 'setsid nc -ll -p 7000 -e cat </dev/null >/dev/null 2>&1 &
+        sleep 0.5; netstat -ltn' && expect_rc 0 && expect_out ':7000'
+}
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# starts `hearth sb tunnel ARGS...` in the background (pid in tpid), waits for "forwarding"
+tunnel_bg() {
+    "$hearth" --api-url "$url" --api-key "$key" sb tunnel "$@" </dev/null >"$out" 2>"$err" &
+    tpid=$!
+    for _ in $(seq 1 100); do grep -q forwarding "$err" && return 0; sleep 0.1; done
+    why="no 'forwarding' line: $(head -c 400 "$err")"
+    return 1
+}
+tunnel_stop() { kill "$tpid" 2>/dev/null; wait "$tpid" 2>/dev/null; }
+
+# sends $2 to 127.0.0.1:$1, half-closes, prints what comes back until EOF
+talk() {
+    python3 - "$1" "$2" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
+s.sendall(sys.argv[2].encode())
+s.shutdown(socket.SHUT_WR)
+data = b""
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    data += b
+sys.stdout.write(data.decode())
+PY
+}
+
+t_tunnel_forward() {
+    make_box || return 1
+    local p; p=$(free_port)
+    tunnel_bg sh-box --remote 7000 --local "127.0.0.1:$p" || return 1
+    expect_err "forwarding 127.0.0.1:$p" || { tunnel_stop; return 1; }
+    local got1 got2
+    got1=$(talk "$p" "hello-through-tunnel")
+    got2=$(talk "$p" "second connection")
+    tunnel_stop
+    [ "$got1" = "hello-through-tunnel" ] || { why="echo 1: '$got1'"; return 1; }
+    [ "$got2" = "second connection" ] || { why="echo 2: '$got2'"; return 1; }
+}
+
+t_tunnel_closed_port() {
+    make_box || return 1
+    local p; p=$(free_port)
+    tunnel_bg sh-box 7999 --local "$p" || return 1
+    talk "$p" "x" >/dev/null 2>&1
+    sleep 0.5
+    tunnel_stop
+    expect_err "port 7999 in sh-box is not reachable"
+}
+
+t_tunnel_stdio() {
+    make_box || return 1
+    local got
+    got=$(printf 'over-stdio' | "$hearth" --api-url "$url" --api-key "$key" sb tunnel sh-box \
+        --remote 7000 --stdio 2>"$err")
+    rc=$?
+    expect_rc 0 || return 1
+    [ "$got" = "over-stdio" ] || { why="stdio echo: '$got'"; return 1; }
+}
+
+t_shell_pty() {
+    make_box || return 1
+    python3 - "$hearth" "$url" "$key" >"$out" 2>"$err" <<'PY'
+import fcntl, os, pty, select, struct, sys, termios, time
+hearth, url, key = sys.argv[1:4]
+def setsize(fd, rows, cols):
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(hearth, [hearth, "--api-url", url, "--api-key", key, "sb", "shell", "sh-box"])
+setsize(fd, 30, 100)
+buf = b""
+def expect(what, timeout=60):
+    global buf
+    end = time.time() + timeout
+    while what.encode() not in buf:
+        if time.time() > end:
+            print("timeout waiting for %r; got %r" % (what, buf[-400:]), file=sys.stderr)
+            sys.exit(1)
+        r, _, _ = select.select([fd], [], [], 1)
+        if r:
+            try:
+                buf += os.read(fd, 65536)
+            except OSError:
+                break
+    i = buf.index(what.encode()) + len(what)
+    buf = buf[i:]
+def send(s):
+    os.write(fd, s.encode())
+time.sleep(1)
+send("echo mark-$((6*7))\r")
+expect("mark-42")
+send("stty size\r")
+expect("30 100")
+setsize(fd, 40, 120)
+time.sleep(0.5)
+send("stty size\r")
+expect("40 120")
+send("echo $TERM\r")
+expect("xterm-256color")
+send("sleep 100; echo not-interrupted\r")
+time.sleep(1)
+send("\x03")
+send("echo after-$((1+1))\r")
+expect("after-2", 20)
+send("exit\r")
+end = time.time() + 30
+while time.time() < end:
+    r, _, _ = select.select([fd], [], [], 1)
+    if r:
+        try:
+            if not os.read(fd, 65536):
+                break
+        except OSError:
+            break
+_, status = os.waitpid(pid, 0)
+print("exit", os.waitstatus_to_exitcode(status))
+PY
+    rc=$?
+    expect_rc 0 && expect_out "exit 0"
+}
+
+t_shell_ws() {
+    make_box || return 1
+    command -v node >/dev/null || { why="node not found"; return 1; }
+    local id
+    id=$(H --json sb get sh-box | jq -r .id)
+    node --experimental-websocket - "$port" "$id" "$key" >"$out" 2>"$err" <<'JS'
+const [port, id, key] = process.argv.slice(2);
+const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/sandboxes/${id}/shell-ws?api_key=${key}`);
+ws.binaryType = "arraybuffer";
+let text = "";
+let sentExit = false;
+const timer = setTimeout(() => { console.error("timeout; got: " + text.slice(-300)); process.exit(1); }, 60000);
+ws.onopen = () => {
+  const resize = Uint8Array.from([1, 0, 0, 0, 4, 0, 20, 0, 70]); /* 20 x 70, split in two */
+  ws.send(resize.slice(0, 3));
+  ws.send(resize.slice(3));
+  ws.send("stty size; echo ws-$((2*21))\r");
+};
+ws.onmessage = (ev) => {
+  if (typeof ev.data === "string") { console.error("text message from the server"); process.exit(1); }
+  text += Buffer.from(ev.data).toString();
+  if (!sentExit && text.includes("20 70") && text.includes("ws-42")) {
+    sentExit = true;
+    ws.send("exit\r");
+  }
+};
+ws.onclose = (ev) => {
+  clearTimeout(timer);
+  console.log(`close ${ev.code} exit-sent ${sentExit}`);
+  process.exit(0);
+};
+ws.onerror = (ev) => { console.error("error " + (ev.message || "")); };
+JS
+    rc=$?
+    expect_rc 0 && expect_out "close 1000 exit-sent true" || return 1
+    ! grep -q -- "$key" "$tmp/hearthd.log" || { why="the api_key is in hearthd's log"; return 1; }
+    grep -q 'api_key=REDACTED' "$tmp/hearthd.log" || { why="no redacted shell-ws line in the log"; return 1; }
+}
+
+cli_run_tests
