@@ -379,7 +379,6 @@ TEST(routing_404_405_501)
     } ni[] = {
         { "GET", "/v1/disks" },
         { "DELETE", "/v1/disks/d1" },             { "GET", "/v1/templates/t/logs" },
-        { "POST", "/v1/sandboxes/sb-x/processes" },
         { "POST", "/v1/sandboxes/sb-x/access-token" },
         { "GET", "/v1/sandboxes/sb-x/access-token" },
         { "GET", "/v1/sandboxes/sb-x/computer/screenshot" },
