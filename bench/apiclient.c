@@ -391,3 +391,37 @@ void destroy_one(uint16_t port, const char *key, const char *id)
     conn_close(&c);
 }
 
+
+bool daemon_start_vm_bench(struct daemon *d, const char *name, const char *extra_conf,
+                           char *key, size_t keylen, bool *failed)
+{
+    char kpath[512];
+    *failed = false;
+    d->pid = -1;
+    snprintf(kpath, sizeof(kpath), "%s/vmlinux", images_dir());
+    if (access(kpath, R_OK) != 0) {
+        printf("%s: skipped: no %s (make images)\n", name, kpath);
+        return false;
+    }
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (!daemon_prepare_conf(d, extra_conf) || !daemon_start(d)) {
+        printf("%s: hearthd did not start\n", name);
+        daemon_stop(d);
+        *failed = true;
+        return false;
+    }
+    char p[256];
+    snprintf(p, sizeof(p), "%s/admin.key", d->data);
+    FILE *f = fopen(p, "r");
+    char fmt[16];
+    snprintf(fmt, sizeof(fmt), "%%%zus", keylen - 1);
+    bool ok = f && fscanf(f, fmt, key) == 1;
+    if (f)
+        fclose(f);
+    if (!ok) {
+        printf("%s: no admin key in %s\n", name, p);
+        daemon_stop(d);
+        *failed = true;
+    }
+    return ok;
+}

@@ -23,6 +23,11 @@ const char *images_dir(void);
 bool daemon_prepare(struct daemon *d);
 bool daemon_prepare_conf(struct daemon *d, const char *extra_conf);
 bool daemon_start(struct daemon *d);
+/* For a VM benchmark named name: false (after printing why it is skipped) when there are no
+ * images; else prepares and starts hearthd with extra_conf and reads its admin key into key
+ * (keylen >= 128). On a start failure prints it, stops what started and sets *failed. */
+bool daemon_start_vm_bench(struct daemon *d, const char *name, const char *extra_conf,
+                           char *key, size_t keylen, bool *failed);
 /* SIGTERM (SIGKILL after 15 s), then removes the temp dir unless HEARTH_KEEP_TEST_DIRS. */
 void daemon_stop(struct daemon *d);
 /* VmRSS of pid in KiB, or -1. */

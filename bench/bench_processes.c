@@ -182,31 +182,17 @@ static void bench_attached_memory(struct daemon *d, const char *id)
 
 int main(void)
 {
-    char kpath[512];
-    snprintf(kpath, sizeof(kpath), "%s/vmlinux", images_dir());
-    if (access(kpath, R_OK) != 0) {
-        printf("bench_processes: skipped: no %s (make images)\n", kpath);
-        return 0;
-    }
-    setvbuf(stdout, NULL, _IOLBF, 0);
     struct daemon d = { .pid = -1 };
-    if (!daemon_prepare_conf(&d, "process_output_bytes = 16777216\n") || !daemon_start(&d)) {
-        printf("bench_processes: hearthd did not start\n");
-        daemon_stop(&d);
-        return 1;
-    }
-    char p[256];
-    snprintf(p, sizeof(p), "%s/admin.key", d.data);
-    FILE *f = fopen(p, "r");
-    bool ok = f && fscanf(f, "%127s", g_key) == 1;
-    if (f)
-        fclose(f);
+    bool failed;
+    if (!daemon_start_vm_bench(&d, "bench_processes", "process_output_bytes = 16777216\n", g_key, sizeof(g_key),
+                               &failed))
+        return failed ? 1 : 0;
     g_port = d.port;
     char id[STORE_ID_SIZE], why[256];
     double ms;
-    if (!ok || create_one(d.port, g_key, "{\"shape\":\"s-1vcpu-256mb\",\"rootfs\":\"minimal\"}",
+    if (create_one(d.port, g_key, "{\"shape\":\"s-1vcpu-256mb\",\"rootfs\":\"minimal\"}",
                           id, &ms, why, sizeof(why)) != 0) {
-        printf("bench_processes: no sandbox: %s\n", ok ? why : "no admin key");
+        printf("bench_processes: no sandbox: %s\n", why);
         daemon_stop(&d);
         return 1;
     }

@@ -236,19 +236,8 @@ static void on_end(void *ud, const struct agent_end *end)
 
 void api_sandbox_shell(struct api_call *call)
 {
-    const struct http_path *p = http_request_path(call->req);
     char id[STORE_ID_SIZE];
-    if (ids_canonical(IDS_SANDBOX_PREFIX, p->seg[2], p->seg_len[2], id, sizeof(id)) < 0) {
-        api_reply_fail_str(call, 404, "sandbox not found");
-        return;
-    }
-    struct ctl_caller who = api_caller(call);
-    struct ctl_error e;
-    if (ctl_sandbox_stream_check(call->ctx->ctl, &who, id, &e) < 0) {
-        api_reply_ctl(call, &e);
-        return;
-    }
-    if (!api_upgrade_check(call, "tcp-tunnel"))
+    if (!api_upgrade_sandbox(call, "tcp-tunnel", id))
         return;
     shell_serve(call, id, "tcp-tunnel", NULL);
 }

@@ -275,22 +275,9 @@ static int parse_port(const struct api_call *call, uint16_t *ret)
 void api_sandbox_tunnel(struct api_call *call)
 {
     struct api_ctx *ctx = call->ctx;
-    const struct http_path *p = http_request_path(call->req);
     char id[STORE_ID_SIZE];
     uint16_t port;
-    if (ids_canonical(IDS_SANDBOX_PREFIX, p->seg[2], p->seg_len[2], id, sizeof(id)) < 0) {
-        api_reply_fail_str(call, 404, "sandbox not found");
-        return;
-    }
-    if (parse_port(call, &port) < 0)
-        return;
-    struct ctl_caller who = api_caller(call);
-    struct ctl_error e;
-    if (ctl_sandbox_stream_check(ctx->ctl, &who, id, &e) < 0) {
-        api_reply_ctl(call, &e);
-        return;
-    }
-    if (!api_upgrade_check(call, "tcp-tunnel"))
+    if (parse_port(call, &port) < 0 || !api_upgrade_sandbox(call, "tcp-tunnel", id))
         return;
     struct tunnel *t = api_call_hold(call, sizeof(*t), "tunnel");
     if (!t)
@@ -302,6 +289,7 @@ void api_sandbox_tunnel(struct api_call *call)
                                         .on_open = on_open, .on_end = on_end };
     t->open = true;
     t->depth = 1; /* on_end may run inside the open: the struct lives until leave() below */
+    struct ctl_error e;
     int r = ctl_sandbox_tunnel_open(ctx->ctl, id, port, &t->ops, t, &t->stream, &e);
     if (r < 0) {
         t->open = false;

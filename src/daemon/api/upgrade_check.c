@@ -6,8 +6,14 @@
 #include <string.h>
 #include <strings.h>
 
+#include "daemon/api/api.h"
 #include "daemon/api/reply.h"
+#include "daemon/ctl/ctl.h"
+#include "daemon/ctl/sandbox_ops.h"
+#include "daemon/ctl/sandbox_stream.h"
 #include "daemon/http/request.h"
+#include "daemon/http/route.h"
+#include "daemon/store/ids.h"
 
 bool api_upgrade_names(const struct api_call *call, const char *token)
 {
@@ -38,4 +44,20 @@ bool api_upgrade_check(const struct api_call *call, const char *token)
         return false;
     }
     return true;
+}
+
+bool api_upgrade_sandbox(struct api_call *call, const char *token, char id[STORE_ID_SIZE])
+{
+    const struct http_path *p = http_request_path(call->req);
+    if (ids_canonical(IDS_SANDBOX_PREFIX, p->seg[2], p->seg_len[2], id, STORE_ID_SIZE) < 0) {
+        api_reply_fail_str(call, 404, "sandbox not found");
+        return false;
+    }
+    struct ctl_caller who = api_caller(call);
+    struct ctl_error e;
+    if (ctl_sandbox_stream_check(call->ctx->ctl, &who, id, &e) < 0) {
+        api_reply_ctl(call, &e);
+        return false;
+    }
+    return api_upgrade_check(call, token);
 }
