@@ -226,6 +226,15 @@ static void self_body(struct vfx *f)
                 break;
         }
         CHECK(exec_sh(f, id, "echo ok", out, sizeof(out)));
+        /* the host's limit shows on /metrics, as do the requests acted on */
+        CHECK(http_do(f->s.metrics_port, "GET", "/metrics", NULL, NULL, &r) == 0);
+        const char *rl = r.body ? strstr(r.body, "hearth_self_requests_total{result=\"rate_"
+                                                 "limited\"} ") : NULL;
+        const char *ac = r.body ? strstr(r.body, "hearth_self_requests_total{result=\"acted"
+                                                 "\"} ") : NULL;
+        CHECK(rl && strtoull(strchr(rl, '}') + 2, NULL, 10) > 0);
+        CHECK(ac && strtoull(strchr(ac, '}') + 2, NULL, 10) >= 2);
+        hresp_free(&r);
     }
 
     /* a follower of the console log, then the guest deletes itself: the follow ends */

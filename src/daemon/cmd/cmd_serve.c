@@ -225,6 +225,8 @@ static void on_metrics_request(struct http_request *req, void *ud)
                         ctl_vm_count(&hd->ctl));
     if (r == 0)
         r = ctl_net_dns_render(&hd->ctl, &b);
+    if (r == 0)
+        r = ctl_self_render(&hd->ctl, &b);
     if (r < 0) {
         buf_release(&b);
         (void)jsend_reply_error(req, 500, "cannot render metrics", "internal");

@@ -13,6 +13,7 @@
 
 #include <event2/event.h>
 
+#include "common/buf.h"
 #include "daemon/ctl/ctl.h"
 #include "daemon/ctl/events.h"
 #include "daemon/ctl/sandbox_ops.h"
@@ -32,6 +33,7 @@ struct self_req {
 static struct self_req *pending;
 static unsigned npending;
 static unsigned long long dropped;
+static unsigned long long acted, refused; /* performed; refused by the state rules */
 
 unsigned long long ctl_self_dropped(void)
 {
@@ -81,6 +83,10 @@ static void act(struct self_req *q)
         r = ctl_sandbox_pause(c, &who, q->id, &e);
     else
         r = ctl_sandbox_destroy(c, &who, q->id, &after, &e);
+    if (r >= 0)
+        acted++;
+    else
+        refused++;
     if (r < 0) {
         char detail[256];
         snprintf(detail, sizeof(detail), "%s in state %s: %.180s", action,
@@ -139,4 +145,18 @@ void ctl_self_start(struct ctl *c)
 {
     if (c->host)
         host_set_self_handler(c->host, on_host_self, c);
+}
+
+int ctl_self_render(struct ctl *c, struct buf *out)
+{
+    return buf_appendf(out,
+                       "# HELP hearth_self_requests_total Requests of guests to pause or delete "
+                       "their own sandbox, by outcome.\n"
+                       "# TYPE hearth_self_requests_total counter\n"
+                       "hearth_self_requests_total{result=\"acted\"} %llu\n"
+                       "hearth_self_requests_total{result=\"refused\"} %llu\n"
+                       "hearth_self_requests_total{result=\"dropped\"} %llu\n"
+                       "hearth_self_requests_total{result=\"rate_limited\"} %llu\n",
+                       acted, refused, dropped,
+                       (unsigned long long)host_self_rate_limited(c->host));
 }

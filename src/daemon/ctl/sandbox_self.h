@@ -5,6 +5,7 @@
  * identity: nothing in the request names a sandbox, so a sandbox can only signal itself. */
 #pragma once
 
+struct buf;
 struct ctl;
 
 #define CTL_SELF_PENDING_MAX 64    /* requests waiting for the next loop turn, all sandboxes */
@@ -17,3 +18,6 @@ void ctl_self_start(struct ctl *c);
 void ctl_self_request(struct ctl *c, const char *id, const char *action, const char *reason);
 /* Requests dropped so far (a second one in flight, the pending table full). */
 unsigned long long ctl_self_dropped(void);
+/* Appends hearth_self_requests_total{result} (docs/api.md §5.2): acted on, refused by the
+ * state rules, dropped here, rate-limited by the host. 0 or -ENOBUFS. */
+int ctl_self_render(struct ctl *c, struct buf *out);

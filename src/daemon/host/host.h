@@ -346,6 +346,8 @@ int host_vm_proc_call(struct host *h, const char *id, uint16_t type, const char 
  * fn(ud, vm id, action, reason), on the loop. NULL drops them. */
 typedef void (*host_self_fn)(void *ud, const char *id, const char *action, const char *reason);
 void host_set_self_handler(struct host *h, host_self_fn fn, void *ud);
+/* SELF requests of every VM dropped so far by the per-VM rate limit (one a second). */
+uint64_t host_self_rate_limited(const struct host *h);
 
 /* --- for tests, benchmarks and `hearthd vm run` (the daemon does not use these) --- */
 

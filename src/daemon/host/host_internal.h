@@ -213,6 +213,7 @@ struct host {
     struct event *ev_console;    /* owned: the periodic check of every console log */
     host_self_fn self_fn;        /* host_set_self_handler() */
     void *self_ud;
+    uint64_t self_rate_limited;  /* SELF frames of every VM dropped by HVM_SELF_GAP_MS */
 };
 
 /* A background host_snapshot_flatten(): qemu-img info, then qemu-img convert. */

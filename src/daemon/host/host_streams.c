@@ -134,6 +134,11 @@ void host_set_self_handler(struct host *h, host_self_fn fn, void *ud)
     h->self_ud = ud;
 }
 
+uint64_t host_self_rate_limited(const struct host *h)
+{
+    return h ? h->self_rate_limited : 0;
+}
+
 /* A guest's SELF (agent_client's handler of every VM's client, set in hvm_agent_attach(), so
  * re-adopted and restored VMs have it too). At most one per HVM_SELF_GAP_MS per VM is passed
  * on: a guest that floods them costs a JSON parse each and nothing more. */
@@ -143,6 +148,7 @@ void hvm_on_self(void *ud, const char *action, const char *reason)
     int64_t now = mono_now_us();
     if (vm->self_last_us && now - vm->self_last_us < HVM_SELF_GAP_MS * 1000LL) {
         vm->self_dropped++;
+        vm->h->self_rate_limited++;
         return;
     }
     vm->self_last_us = now;
