@@ -12,7 +12,7 @@
  * allowed by rule works by name and then by the address it resolved to; a live change applies
  * within 1 s; a guest's own resolver, raw IPs and route changes do not get around the rules;
  * private networks (peers by name and <name>.<net>.hearth.internal, other networks, other
- * tenants and the host's services blocked); live attach and detach; a quota that caps and a
+ * tenants, the host's services and a peer's self endpoint blocked); live attach and detach; a quota that caps and a
  * recharge that uncaps; a fork's new address and MAC; pause/resume keeps address, rules,
  * networks and counters; taps, addresses and nftables objects recycled after destroys.
  * The isolation suite (issue 16), as guest root: the host API and services on every host
@@ -445,6 +445,14 @@ TEST_SLOW(private_networks_and_isolation, 900)
     sandbox_ip(&f, s1, p1);
     sandbox_ip(&f, s3, p3);
     CHECK(strcmp(ip1, p1) != 0);
+    /* a peer that reaches db cannot reach db's self endpoint (docs/api.md §3.15: it listens on
+     * db's loopback only), by either of db's addresses: db keeps running */
+    snprintf(t, sizeof(t), "curl -sS -m 3 -X POST http://%s:1029/self/pause; "
+                           "curl -sS -m 3 -X POST http://%s:1029/self/delete", ip1, p1);
+    CHECK(gsh(&f, s2, t, out, sizeof(out)) != 0);
+    sleep(1);
+    char st1[32];
+    CHECK_STR(status_of(&f, s1, st1), "running");
     /* egress rules do not apply inside a network */
     CHECK(put_egress(&f, s2, "[\"allowed.test\"]"));
     snprintf(t, sizeof(t), "curl -sS -m 3 http://%s:8000/who", ip1);
