@@ -24,28 +24,40 @@
 struct self_req {
     struct ctl *c;
     struct self_req *next;
+    struct event *turn;           /* fires on the next loop turn; freed with the request */
     char id[STORE_ID_SIZE];
     bool pause;
     char reason[STORE_EVENT_REASON_SIZE];
 };
 
-/* Waiting for their turn: one per sandbox at most. Only the loop thread touches these. */
-static struct self_req *pending;
-static unsigned npending;
-static unsigned long long dropped;
-static unsigned long long acted, refused; /* performed; refused by the state rules */
+/* The requests waiting for their turn (one per sandbox at most) and what came of the others.
+ * Only the loop thread touches it. */
+struct ctl_self {
+    struct self_req *pending;
+    unsigned npending;
+    unsigned long long acted, refused, dropped;
+};
 
-unsigned long long ctl_self_dropped(void)
+static struct ctl_self *state(struct ctl *c)
 {
-    return dropped;
+    if (!c->self)
+        c->self = calloc(1, sizeof(*c->self));
+    return c->self;
 }
 
-static void unlink_req(struct self_req *q)
+static void req_free(struct self_req *q)
 {
-    for (struct self_req **p = &pending; *p; p = &(*p)->next) {
+    if (q->turn)
+        event_free(q->turn);
+    free(q);
+}
+
+static void unlink_req(struct ctl_self *st, struct self_req *q)
+{
+    for (struct self_req **p = &st->pending; *p; p = &(*p)->next) {
         if (*p == q) {
             *p = q->next;
-            npending--;
+            st->npending--;
             return;
         }
     }
@@ -84,9 +96,9 @@ static void act(struct self_req *q)
     else
         r = ctl_sandbox_destroy(c, &who, q->id, &after, &e);
     if (r >= 0)
-        acted++;
+        c->self->acted++;
     else
-        refused++;
+        c->self->refused++;
     if (r < 0) {
         char detail[256];
         snprintf(detail, sizeof(detail), "%s in state %s: %.180s", action,
@@ -100,40 +112,40 @@ static void act(struct self_req *q)
 static void on_turn(evutil_socket_t fd, short what, void *ud)
 {
     struct self_req *q = ud;
-    unlink_req(q);
+    unlink_req(q->c->self, q);
     act(q);
-    free(q);
+    req_free(q);
 }
 
 void ctl_self_request(struct ctl *c, const char *id, const char *action, const char *reason)
 {
     bool pause = strcmp(action, "pause") == 0;
-    if (!pause && strcmp(action, "delete") != 0)
+    struct ctl_self *st = state(c);
+    if ((!pause && strcmp(action, "delete") != 0) || !st)
         return;
-    for (struct self_req *p = pending; p; p = p->next) {
+    for (struct self_req *p = st->pending; p; p = p->next) {
         if (strcmp(p->id, id) == 0) { /* one in flight per sandbox */
-            dropped++;
+            st->dropped++;
             return;
         }
     }
-    struct self_req *q = npending < CTL_SELF_PENDING_MAX ? calloc(1, sizeof(*q)) : NULL;
-    if (!q) {
-        dropped++;
+    struct self_req *q = st->npending < CTL_SELF_PENDING_MAX ? calloc(1, sizeof(*q)) : NULL;
+    if (q && c->base)
+        q->turn = evtimer_new(c->base, on_turn, q);
+    struct timeval now = { 0 };
+    if (!q || !q->turn || evtimer_add(q->turn, &now) < 0) {
+        if (q)
+            req_free(q);
+        st->dropped++;
         return;
     }
     q->c = c;
     q->pause = pause;
     snprintf(q->id, sizeof(q->id), "%s", id);
     snprintf(q->reason, sizeof(q->reason), "%s", reason ? reason : "");
-    struct timeval now = { 0 };
-    if (!c->base || event_base_once(c->base, -1, EV_TIMEOUT, on_turn, q, &now) < 0) {
-        free(q);
-        dropped++;
-        return;
-    }
-    q->next = pending;
-    pending = q;
-    npending++;
+    q->next = st->pending;
+    st->pending = q;
+    st->npending++;
 }
 
 static void on_host_self(void *ud, const char *id, const char *action, const char *reason)
@@ -147,8 +159,23 @@ void ctl_self_start(struct ctl *c)
         host_set_self_handler(c->host, on_host_self, c);
 }
 
+void ctl_self_release(struct ctl *c)
+{
+    if (!c->self)
+        return;
+    while (c->self->pending) {
+        struct self_req *q = c->self->pending;
+        c->self->pending = q->next;
+        req_free(q);
+    }
+    free(c->self);
+    c->self = NULL;
+}
+
 int ctl_self_render(struct ctl *c, struct buf *out)
 {
+    const struct ctl_self none = { 0 };
+    const struct ctl_self *st = c->self ? c->self : &none;
     return buf_appendf(out,
                        "# HELP hearth_self_requests_total Requests of guests to pause or delete "
                        "their own sandbox, by outcome.\n"
@@ -157,6 +184,6 @@ int ctl_self_render(struct ctl *c, struct buf *out)
                        "hearth_self_requests_total{result=\"refused\"} %llu\n"
                        "hearth_self_requests_total{result=\"dropped\"} %llu\n"
                        "hearth_self_requests_total{result=\"rate_limited\"} %llu\n",
-                       acted, refused, dropped,
+                       st->acted, st->refused, st->dropped,
                        (unsigned long long)host_self_rate_limited(c->host));
 }

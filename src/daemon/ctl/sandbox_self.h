@@ -16,8 +16,8 @@ void ctl_self_start(struct ctl *c);
  * ""). Acted on from the next loop turn (never inside the agent client's read); while one of
  * the same sandbox waits, more are dropped and counted. */
 void ctl_self_request(struct ctl *c, const char *id, const char *action, const char *reason);
-/* Requests dropped so far (a second one in flight, the pending table full). */
-unsigned long long ctl_self_dropped(void);
+/* Frees the requests still waiting (they are not acted on). */
+void ctl_self_release(struct ctl *c);
 /* Appends hearth_self_requests_total{result} (docs/api.md §5.2): acted on, refused by the
  * state rules, dropped here, rate-limited by the host. 0 or -ENOBUFS. */
 int ctl_self_render(struct ctl *c, struct buf *out);

@@ -8,6 +8,7 @@
 #include "daemon/ctl/golden.h"
 #include "daemon/ctl/idle.h"
 #include "daemon/ctl/netplane.h"
+#include "daemon/ctl/sandbox_self.h"
 
 void ctl_service_stop(struct ctl *c)
 {
@@ -20,4 +21,5 @@ void ctl_service_release(struct ctl *c)
     ctl_golden_release(c);
     ctl_idle_release(c);
     ctl_events_release(c);
+    ctl_self_release(c);
 }

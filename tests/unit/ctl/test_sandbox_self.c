@@ -4,7 +4,8 @@
  * the caller; a pause the state forbids (a paused sandbox) is dropped with a "self_dropped"
  * event naming why; a second request of the same sandbox while one waits is dropped and counted;
  * a delete destroys as the owner, and the "destroyed" event names the guest and its reason; an
- * unknown action or sandbox does nothing. */
+ * unknown action or sandbox does nothing; the counters /metrics shows; a request still waiting
+ * when the control layer is released is freed. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include <event2/event.h>
 
 #include "../store/fixture.h"
+#include "common/buf.h"
 #include "daemon/ctl/ctl.h"
 #include "daemon/ctl/events.h"
 #include "daemon/ctl/sandbox_self.h"
@@ -38,6 +40,7 @@ static bool sfx_open(struct sfx *f)
 static void sfx_close(struct sfx *f)
 {
     ctl_events_release(&f->ctl);
+    ctl_self_release(&f->ctl);
     event_base_free(f->base);
     fx_close(&f->fx);
 }
@@ -55,6 +58,23 @@ static bool add(struct sfx *f, const char *name, enum store_state st, char id[ST
 static void turn(struct sfx *f)
 {
     event_base_loop(f->base, EVLOOP_NONBLOCK);
+}
+
+/* hearth_self_requests_total{result=...} as /metrics would show it. */
+static unsigned long long counted(struct sfx *f, const char *result)
+{
+    struct buf b;
+    buf_init(&b, 1 << 16);
+    unsigned long long v = ~0ull;
+    char key[96];
+    snprintf(key, sizeof(key), "hearth_self_requests_total{result=\"%s\"} ", result);
+    if (ctl_self_render(&f->ctl, &b) == 0 && buf_append(&b, "", 1) == 0) {
+        const char *at = strstr((const char *)b.data, key);
+        if (at)
+            v = strtoull(at + strlen(key), NULL, 10);
+    }
+    buf_release(&b);
+    return v;
 }
 
 /* The kind, actor, reason and detail of event i of id ("" past the end). */
@@ -80,14 +100,15 @@ TEST(self_requests_follow_the_state_rules)
         sfx_close(&f);
         return;
     }
-    unsigned long long dropped = ctl_self_dropped();
+    unsigned long long dropped = counted(&f, "dropped");
+    CHECK_EQ(dropped, 0);
     struct store_event e;
 
     /* a pause of a paused sandbox: logged, dropped with why; nothing runs before the turn */
     ctl_self_request(&f.ctl, paused, "pause", "build done");
     CHECK(!event_at(&f, paused, 0, &e));
     ctl_self_request(&f.ctl, paused, "delete", "second"); /* one in flight: dropped */
-    CHECK_EQ(ctl_self_dropped(), dropped + 1);
+    CHECK_EQ(counted(&f, "dropped"), dropped + 1);
     turn(&f);
     CHECK(event_at(&f, paused, 0, &e));
     CHECK_STR(e.kind, "self_request");
@@ -123,5 +144,10 @@ TEST(self_requests_follow_the_state_rules)
     ctl_self_request(&f.ctl, "sb-01JZZZZZZZZZZZZZZZZZZZZZZZ", "pause", "");
     turn(&f);
     CHECK(!event_at(&f, running, 2, &e));
+    CHECK_EQ(counted(&f, "acted"), 1);
+    CHECK_EQ(counted(&f, "refused"), 2);
+    CHECK_EQ(counted(&f, "dropped"), 1);
+    /* one still waiting when the control layer goes: freed, never acted on */
+    ctl_self_request(&f.ctl, running, "pause", "late");
     sfx_close(&f);
 }
