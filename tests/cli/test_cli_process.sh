@@ -39,8 +39,15 @@ t_short_forms() {
     pid=$(cat "$out")
     run H sb ps procs && expect_rc 0 && expect_out "^PROCESS ID" && expect_out "$pid" &&
         expect_out 'running' || return 1
-    # attach replays and follows; --no-follow ends after the replay
-    run H sb attach procs "$pid" --no-follow && expect_rc 0 && expect_out '^started$' || return 1
+    # attach replays and follows; --no-follow ends after the replay (of what the guest's shell
+    # has printed by then: ask again until its first line is there, at most ~20 s)
+    local i
+    for i in $(seq 100); do
+        run H sb attach procs "$pid" --no-follow && expect_rc 0 || return 1
+        grep -q '^started$' "$out" && break
+        sleep 0.2
+    done
+    expect_out '^started$' || return 1
     run H --json sb ps procs && expect_json "(.[0].process_id == \"$pid\")" || return 1
     run H sb kill procs "$pid" -y --grace 0s && expect_rc 0 || return 1
     run H sb proc get procs "$pid" && expect_rc 4
