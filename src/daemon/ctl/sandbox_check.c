@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "common/b64.h"
 #include "common/sbname.h"
 
 /* ---- egress (§3.6.3) ---- */
@@ -135,39 +136,6 @@ int ctl_egress_rule_parse(const char *rule, size_t len, char out[CTL_MAX_EGRESS_
 
 /* ---- SSH keys (§3.3.5) ---- */
 
-static int b64val(unsigned char c)
-{
-    static const char alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    const char *p = c ? strchr(alphabet, c) : NULL;
-    return p ? (int)(p - alphabet) : -1;
-}
-
-/* Strict standard base64 with padding. Returns decoded length or -EINVAL. */
-static long b64_decode(const char *s, size_t n, uint8_t *out)
-{
-    if (n == 0 || n % 4)
-        return -EINVAL;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i += 4) {
-        int v[4];
-        for (int k = 0; k < 4; k++) {
-            v[k] = s[i + k] == '=' ? -2 : b64val((unsigned char)s[i + k]);
-            if (v[k] == -1)
-                return -EINVAL;
-        }
-        if (v[0] < 0 || v[1] < 0 || (v[2] == -2 && v[3] != -2) ||
-            ((v[2] == -2 || v[3] == -2) && i + 4 != n))
-            return -EINVAL;
-        out[o++] = (uint8_t)(v[0] << 2 | v[1] >> 4);
-        if (v[2] >= 0)
-            out[o++] = (uint8_t)((v[1] & 15) << 4 | v[2] >> 2);
-        if (v[3] >= 0)
-            out[o++] = (uint8_t)((v[2] & 3) << 6 | v[3]);
-    }
-    return (long)o;
-}
-
 /* Reads one SSH wire string; returns its length and sets *p, or -1. */
 static long ssh_string(const uint8_t **cur, const uint8_t *end, const uint8_t **p)
 {
@@ -233,10 +201,10 @@ int ctl_ssh_key_parse(const char *key, size_t len, char **ret, const char **why)
         *why = "unsupported key type";
         return -EINVAL;
     }
-    uint8_t *blob = malloc(bl + 3);
+    uint8_t *blob = malloc(B64_DEC_MAX(bl) + 1);
     if (!blob)
         return -ENOMEM;
-    long n = b64_decode(b, bl, blob);
+    long n = bl ? (long)b64_decode(b, bl, blob) : -EINVAL;
     *why = "key data is not valid";
     const uint8_t *cur = blob, *bend = blob + (n > 0 ? n : 0), *s;
     long sl = n > 0 ? ssh_string(&cur, bend, &s) : -1;
