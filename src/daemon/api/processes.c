@@ -134,23 +134,6 @@ static bool int_in(const struct api_call *call, json_t *obj, const char *key, co
     return true;
 }
 
-/* A query integer lo..hi (def when absent); false when it answered 400. */
-static bool query_int(const struct api_call *call, const char *name, int64_t lo, int64_t hi,
-                      int64_t def, int64_t *ret)
-{
-    int64_t v;
-    if (http_query_get_int(http_request_query(call->req), name, def, &v) < 0 || v < lo ||
-        v > hi) {
-        char msg[96];
-        snprintf(msg, sizeof(msg), "must be an integer from %lld to %lld", (long long)lo,
-                 (long long)hi);
-        api_reply_field(call, name, msg, "invalid_request");
-        return false;
-    }
-    *ret = v;
-    return true;
-}
-
 /* ---- POST …/processes (§3.11.1) ---- */
 
 struct start_args {
@@ -354,7 +337,7 @@ void api_process_delete(struct api_call *call)
 {
     char id[STORE_ID_SIZE], pid[PROC_PID_SIZE];
     int64_t grace;
-    if (!query_int(call, "grace_ms", 0, PROC_GRACE_MAX_MS, 1000, &grace) ||
+    if (!api_query_int_in(call, "grace_ms", 0, PROC_GRACE_MAX_MS, 1000, &grace) ||
         !prologue(call, true, id, pid))
         return;
     control(call, id, pid, CTL_PROC_REMOVE, (uint32_t)grace, 0, false);
@@ -369,7 +352,7 @@ void api_process_wait(struct api_call *call)
         return;
     }
     int64_t timeout;
-    if (!query_int(call, "timeout_ms", 0, PROC_WAIT_MAX_MS, 30000, &timeout) ||
+    if (!api_query_int_in(call, "timeout_ms", 0, PROC_WAIT_MAX_MS, 30000, &timeout) ||
         !prologue(call, true, id, pid))
         return;
     struct proc_call *pc = hold(call, false);
@@ -633,7 +616,7 @@ void api_process_connect(struct api_call *call)
 {
     int64_t after;
     bool follow = true;
-    if (!query_int(call, "after", 0, INT64_MAX, 0, &after))
+    if (!api_query_int_in(call, "after", 0, INT64_MAX, 0, &after))
         return;
     if (http_query_get_bool(http_request_query(call->req), "follow", true, &follow) < 0) {
         api_reply_field(call, "follow", "must be true or false", "invalid_request");

@@ -274,6 +274,25 @@ void api_read_json(const struct api_call *call, api_json_fn fn)
     }
 }
 
+/* ---- query parameters ---- */
+
+bool api_query_int_in(const struct api_call *call, const char *name, int64_t lo, int64_t hi,
+                      int64_t def, int64_t *ret)
+{
+    const struct http_query *q = http_request_query(call->req);
+    int64_t v;
+    if (http_query_get_int(q, name, def, &v) < 0 ||
+        (http_query_get(q, name) && (v < lo || v > hi))) {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "must be an integer from %lld to %lld", (long long)lo,
+                 (long long)hi);
+        api_reply_field(call, name, msg, "invalid_request");
+        return false;
+    }
+    *ret = v;
+    return true;
+}
+
 /* ---- pagination ---- */
 
 static int page_param(const struct api_call *call, const char *name, int64_t *v)

@@ -101,6 +101,10 @@ struct api_page {
     size_t limit;    /* effective: default 50, clamped to 500 */
     size_t offset;
 };
+/* Query parameter name as an integer from lo to hi into *ret, def when it is absent; false
+ * after answering 400 "must be an integer from lo to hi" (not an integer, or out of range). */
+bool api_query_int_in(const struct api_call *call, const char *name, int64_t lo, int64_t hi,
+                      int64_t def, int64_t *ret);
 /* Parses limit/offset (§1.10). Returns 0, or answers 400 itself and returns -EINVAL. */
 __attribute__((warn_unused_result))
 int api_page_parse(const struct api_call *call, struct api_page *ret);

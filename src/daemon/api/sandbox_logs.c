@@ -60,11 +60,8 @@ void api_sandbox_events(struct api_call *call)
                         "invalid_request");
         return;
     }
-    if (http_query_get_int(q, "limit", EVENTS_LIMIT_DEFAULT, &limit) < 0 || limit < 1 ||
-        limit > STORE_EVENTS_KEEP) {
-        api_reply_field(call, "limit", "must be an integer from 1 to 256", "invalid_request");
+    if (!api_query_int_in(call, "limit", 1, STORE_EVENTS_KEEP, EVENTS_LIMIT_DEFAULT, &limit))
         return;
-    }
     struct store_event *v;
     size_t n;
     int r = store_event_list(call->ctx->ctl->store, id, after, (size_t)limit, &v, &n);
@@ -224,11 +221,8 @@ void api_sandbox_logs(struct api_call *call)
         api_reply_field(call, "follow", "must be true or false", "invalid_request");
         return;
     }
-    if (http_query_get_int(q, "tail", -1, &tail) < 0 || (http_query_get(q, "tail") &&
-                                                         (tail < 0 || tail > LOGS_TAIL_MAX))) {
-        api_reply_field(call, "tail", "must be an integer from 0 to 100000", "invalid_request");
+    if (!api_query_int_in(call, "tail", 0, LOGS_TAIL_MAX, -1, &tail))
         return;
-    }
     struct ctl_caller who = api_caller(call);
     struct ctl_error e;
     char path[PATH_MAX];
