@@ -6,13 +6,13 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "cli/proc_attach.h"
+#include "cli/rawterm.h"
 #include "cli/values.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -99,18 +99,6 @@ static int size_flag(struct cli *cli, const char *name, int def, int *ret)
     return 0;
 }
 
-void cli_proc_term_size(int *rows, int *cols)
-{
-    struct winsize ws;
-    *rows = 24;
-    *cols = 80;
-    if ((ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0 || ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0) &&
-        ws.ws_row > 0 && ws.ws_col > 0) {
-        *rows = ws.ws_row > 1000 ? 1000 : ws.ws_row;
-        *cols = ws.ws_col > 1000 ? 1000 : ws.ws_col;
-    }
-}
-
 /* The create body of run, start and shell: cmd/args from argv[from..argc), cwd, env, pty. */
 static int create_body(struct cli *cli, int argc, char **argv, int from, bool pty,
                        const char *cmd, hearth_body **ret)
@@ -131,7 +119,7 @@ static int create_body(struct cli *cli, int argc, char **argv, int from, bool pt
         r = cli_env_flags(cli, b, "env");
     if (!r && pty) {
         int rows, cols, trows, tcols;
-        cli_proc_term_size(&trows, &tcols);
+        rawterm_size(&trows, &tcols);
         if (!(r = size_flag(cli, "rows", trows, &rows)) &&
             !(r = size_flag(cli, "cols", tcols, &cols)) &&
             hearth_body_set_pty(b, rows, cols) != HEARTH_OK)

@@ -11,10 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/rawterm.h"
 
 #define DETACH_KEY 0x1d /* Ctrl-] */
 
@@ -27,16 +27,8 @@ struct attach {
     int exit_code;
     bool have_exit;
     int stop_pipe[2];               /* wakes the thread at the end */
+    int winch_fd;                   /* rawterm's SIGWINCH pipe, -1 when not a terminal */
 };
-
-static int winch_pipe[2] = { -1, -1 };
-
-static void on_winch(int sig)
-{
-    char c = 1;
-    if (winch_pipe[1] >= 0)
-        (void)!write(winch_pipe[1], &c, 1);
-}
 
 static bool on_event(void *ud, const struct hearth_proc_event *ev)
 {
@@ -78,7 +70,7 @@ static bool on_progress(void *ud)
 static void send_resize(struct attach *a)
 {
     int rows, cols;
-    cli_proc_term_size(&rows, &cols);
+    rawterm_size(&rows, &cols);
     struct hearth_error e;
     if (hearth_process_resize(a->input_client, a->id, a->pid, rows, cols, &e) != HEARTH_OK)
         return; /* not a terminal, or gone: the next event says so */
@@ -91,15 +83,14 @@ static void *input_thread(void *arg)
     bool stdin_open = a->forward;
     for (;;) {
         struct pollfd p[3] = { { .fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN },
-                               { .fd = winch_pipe[0], .events = POLLIN },
+                               { .fd = a->winch_fd, .events = POLLIN },
                                { .fd = a->stop_pipe[0], .events = POLLIN } };
         if (poll(p, 3, -1) < 0 && errno != EINTR)
             break;
         if (p[2].revents)
             break;
         if (p[1].revents & POLLIN) {
-            char tmp[64];
-            (void)!read(winch_pipe[0], tmp, sizeof(tmp));
+            rawterm_winch_drain();
             send_resize(a);
         }
         if (!(p[0].revents & (POLLIN | POLLHUP)))
@@ -144,28 +135,21 @@ int cli_proc_attach(struct cli *cli, const char *id, const char *pid, bool pty, 
         *ret_exit_code = -1;
     struct attach a = { .cli = cli, .id = id, .pid = pid, .pty = pty, .raw_json = raw,
                         .forward = forward_stdin, .exit_code = -1,
-                        .stop_pipe = { -1, -1 } };
+                        .stop_pipe = { -1, -1 }, .winch_fd = -1 };
     bool tty_in = isatty(STDIN_FILENO);
-    bool raw_term = pty && tty_in && forward_stdin && !raw;
-    struct termios saved;
+    bool raw_term = false;
     pthread_t th;
     bool thread = false;
     if ((forward_stdin || (pty && tty_in)) && follow) {
         a.input_client = hearth_client_new(cli->settings.api_url, cli->settings.api_key);
-        if (!a.input_client || pipe(a.stop_pipe) < 0 || pipe(winch_pipe) < 0)
+        if (!a.input_client || pipe(a.stop_pipe) < 0 ||
+            (pty && tty_in && (a.winch_fd = rawterm_winch_open()) < 0))
             return cli_error(cli, CLI_EXIT_FAIL, "cannot set up the input side");
-        if (pty && tty_in) {
-            signal(SIGWINCH, on_winch);
+        if (pty && tty_in)
             send_resize(&a); /* the local size wins over the one it started with */
-        }
-        if (raw_term && tcgetattr(STDIN_FILENO, &saved) == 0) {
-            struct termios t = saved;
-            cfmakeraw(&t);
-            (void)tcsetattr(STDIN_FILENO, TCSANOW, &t);
+        raw_term = pty && tty_in && forward_stdin && !raw && rawterm_enter();
+        if (raw_term)
             fprintf(stderr, "hearth: attached to %s; Ctrl-] detaches\r\n", pid);
-        } else {
-            raw_term = false;
-        }
         thread = pthread_create(&th, NULL, input_thread, &a) == 0;
     }
     hearth_client_set_progress(cli->client, on_progress, &a);
@@ -179,15 +163,12 @@ int cli_proc_attach(struct cli *cli, const char *id, const char *pid, bool pty, 
         pthread_join(th, NULL);
     }
     if (raw_term)
-        (void)tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+        rawterm_leave();
     if (a.input_client) {
-        signal(SIGWINCH, SIG_DFL);
+        rawterm_winch_close();
         hearth_client_free(a.input_client);
         close(a.stop_pipe[0]);
         close(a.stop_pipe[1]);
-        close(winch_pipe[0]);
-        close(winch_pipe[1]);
-        winch_pipe[0] = winch_pipe[1] = -1;
     }
     if (a.detach) {
         fprintf(stderr, "\r\nhearth: detached; %s keeps running (hearth sb attach)\n", pid);

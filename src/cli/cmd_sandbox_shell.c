@@ -6,60 +6,16 @@
  * status: a session the server ended exits 0, a lost connection 1. */
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cli/rawterm.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <termios.h>
 #include <unistd.h>
 
 #define SHELL_CHUNK 4096
-
-static int winch_pipe[2] = { -1, -1 };
-static struct termios saved;
-static bool raw_on;
-
-static void on_winch(int sig)
-{
-    int e = errno;
-    (void)sig;
-    if (write(winch_pipe[1], "w", 1) < 0) {
-        /* full: a resize is pending anyway */
-    }
-    errno = e;
-}
-
-/* SIGTERM, SIGHUP, SIGQUIT: the terminal comes back before we go (tcsetattr is
- * async-signal-safe). */
-static void on_fatal(int sig)
-{
-    if (raw_on)
-        (void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
-    _exit(128 + sig);
-}
-
-static void raw_off(void)
-{
-    if (raw_on)
-        (void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
-    raw_on = false;
-}
-
-static void raw_enter(void)
-{
-    if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &saved) < 0)
-        return;
-    struct termios t = saved;
-    cfmakeraw(&t);
-    if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &t) == 0) {
-        raw_on = true;
-        atexit(raw_off);
-    }
-}
 
 static int send_frame(hearth_conn *k, uint8_t type, const void *p, uint32_t len)
 {
@@ -69,14 +25,12 @@ static int send_frame(hearth_conn *k, uint8_t type, const void *p, uint32_t len)
     return r < 0 || len == 0 ? r : hearth_conn_send_all(k, p, len);
 }
 
-/* The terminal's size as a resize frame (24x80 when stdin is not a terminal). */
+/* The terminal's size as a resize frame (rawterm_size(): 24x80 when there is no terminal). */
 static int send_size(hearth_conn *k)
 {
-    struct winsize ws = { .ws_row = 24, .ws_col = 80 };
-    if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) < 0 || ws.ws_row == 0 || ws.ws_col == 0)
-        ws = (struct winsize){ .ws_row = 24, .ws_col = 80 };
-    uint8_t p[4] = { (uint8_t)(ws.ws_row >> 8), (uint8_t)ws.ws_row, (uint8_t)(ws.ws_col >> 8),
-                     (uint8_t)ws.ws_col };
+    int rows, cols;
+    rawterm_size(&rows, &cols);
+    uint8_t p[4] = { (uint8_t)(rows >> 8), (uint8_t)rows, (uint8_t)(cols >> 8), (uint8_t)cols };
     return send_frame(k, HEARTH_SHELL_RESIZE, p, sizeof(p));
 }
 
@@ -101,7 +55,7 @@ static int out_all(const char *p, size_t n)
 }
 
 /* Runs the session: 0 when the server ended it, -errno when the connection failed. */
-static int session(hearth_conn *k)
+static int session(hearth_conn *k, int winch_fd)
 {
     char buf[SHELL_CHUNK];
     bool in_eof = false;
@@ -111,7 +65,7 @@ static int session(hearth_conn *k)
         struct pollfd p[3] = {
             { .fd = hearth_conn_fd(k), .events = POLLIN },
             { .fd = in_eof ? -1 : STDIN_FILENO, .events = POLLIN },
-            { .fd = winch_pipe[0], .events = POLLIN },
+            { .fd = winch_fd, .events = POLLIN },
         };
         if (!hearth_conn_buffered(k) && poll(p, 3, -1) < 0) {
             if (errno == EINTR)
@@ -135,8 +89,7 @@ static int session(hearth_conn *k)
                 in_eof = true; /* piped input ended: keep showing output until the end */
         }
         if (p[2].revents) {
-            char drain[64];
-            (void)read(winch_pipe[0], drain, sizeof(drain));
+            rawterm_winch_drain();
             if (send_size(k) < 0)
                 return -EPIPE;
         }
@@ -156,20 +109,16 @@ int cmd_sandbox_shell(struct cli *cli, int argc, char **argv)
     hearth_obj_free(sb);
     if (rc != HEARTH_OK)
         return cli_fail(cli, &e);
-    if (pipe2(winch_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+    int winch_fd = rawterm_winch_open();
+    if (winch_fd < 0) {
         hearth_conn_close(k);
-        return cli_error(cli, CLI_EXIT_FAIL, "cannot create a pipe: %s", strerror(errno));
+        return cli_error(cli, CLI_EXIT_FAIL, "cannot create a pipe: %s", strerror(-winch_fd));
     }
-    struct sigaction sa = { .sa_handler = on_winch, .sa_flags = SA_RESTART };
-    sigaction(SIGWINCH, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    struct sigaction fa = { .sa_handler = on_fatal };
-    sigaction(SIGTERM, &fa, NULL);
-    sigaction(SIGHUP, &fa, NULL);
-    sigaction(SIGQUIT, &fa, NULL);
-    raw_enter();
-    r = session(k);
-    raw_off();
+    (void)rawterm_enter();
+    r = session(k, winch_fd);
+    rawterm_leave();
+    rawterm_winch_close();
     hearth_conn_close(k);
     if (r < 0)
         return cli_error(cli, CLI_EXIT_FAIL, "the shell's connection was lost: %s",

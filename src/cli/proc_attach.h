@@ -19,5 +19,3 @@ int cli_proc_attach(struct cli *cli, const char *id, const char *pid, bool pty, 
                     bool follow, bool forward_stdin, bool raw, int *ret_exit_code);
 /* The exit status for a process exit code (-1: none came, 0). */
 int cli_proc_exit_status(int exit_code);
-/* The local terminal's size (stdin's, else stdout's; else 24x80), at most 1000 each. */
-void cli_proc_term_size(int *rows, int *cols);
