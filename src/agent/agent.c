@@ -162,3 +162,28 @@ json_t *agent_parse_json(struct agent *ag, const struct wire_frame *f)
     }
     return root;
 }
+
+bool agent_feed_fd(struct agent *ag, struct stream *s, struct buf *in, int fd)
+{
+    size_t done = 0;
+    bool ok = fd >= 0;
+    while (ok && done < in->len) {
+        ssize_t n = write(fd, in->data + done, in->len - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            break;
+        if (n < 0)
+            ok = false; /* EPIPE (SIGPIPE is ignored), ECONNRESET, ... */
+        else
+            done += (size_t)n;
+    }
+    if (!ok)
+        done = in->len;
+    buf_consume(in, done);
+    if (done) {
+        s->recv_credit += done;
+        agent_send_window(ag, s->id, (uint32_t)done);
+    }
+    return ok;
+}

@@ -141,3 +141,8 @@ void agent_out_drop_unsent(struct agent *ag);
  * stream and returns NULL; the caller owns the result (json_decref). */
 json_t *agent_parse_json(struct agent *ag, const struct wire_frame *f);
 void agent_send_window(struct agent *ag, uint32_t stream, uint32_t credit);
+/* Writes what fd takes of in (host bytes held under stream s's credit: a command's stdin, a
+ * tunnel's socket) and returns that credit to the host. When fd is -1 or broken (an error other
+ * than EAGAIN: the reader went away) everything left goes nowhere, its credit returned all the
+ * same, and false is returned. */
+bool agent_feed_fd(struct agent *ag, struct stream *s, struct buf *in, int fd);

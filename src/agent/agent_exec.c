@@ -131,33 +131,12 @@ static void fail(struct agent *ag, struct stream *s, int err, const char *msg)
     exec_abort(ag, s);
 }
 
-/* Writes what the stdin pipe takes and returns the credit for it. */
+/* Writes what the stdin pipe takes and returns the credit for it; closes stdin once the host's
+ * EOF came and everything before it went in, or when the command closed its end (EPIPE). */
 static void feed_stdin(struct agent *ag, struct stream *s)
 {
     struct exec_state *x = &s->exec;
-    size_t done = 0;
-    while (x->in_fd >= 0 && done < x->in_buf.len) {
-        ssize_t n = write(x->in_fd, x->in_buf.data + done, x->in_buf.len - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN)
-            break;
-        if (n < 0) {
-            /* The command closed its stdin (EPIPE): what is left goes nowhere. */
-            spawn_close(&x->in_fd);
-            done = x->in_buf.len;
-            break;
-        }
-        done += (size_t)n;
-    }
-    if (x->in_fd < 0)
-        done = x->in_buf.len;
-    buf_consume(&x->in_buf, done);
-    if (done) {
-        s->recv_credit += done;
-        agent_send_window(ag, s->id, (uint32_t)done);
-    }
-    if (x->in_eof && x->in_buf.len == 0)
+    if (!agent_feed_fd(ag, s, &x->in_buf, x->in_fd) || (x->in_eof && x->in_buf.len == 0))
         spawn_close(&x->in_fd);
 }
 

@@ -85,28 +85,10 @@ void tunnel_open(struct agent *ag, const struct wire_frame *f)
 static void feed(struct agent *ag, struct stream *s)
 {
     struct tcp_state *t = &s->tcp;
-    size_t done = 0;
-    while (!t->connecting && !t->wr_done && done < t->in_buf.len) {
-        ssize_t n = send(t->fd, t->in_buf.data + done, t->in_buf.len - done, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN)
-            break;
-        if (n < 0) {
-            /* the guest side is gone for writing (EPIPE, ECONNRESET): what is left and what
-             * comes later goes nowhere, its credit is returned all the same */
-            t->wr_done = true;
-            break;
-        }
-        done += (size_t)n;
-    }
-    if (t->wr_done)
-        done = t->in_buf.len;
-    buf_consume(&t->in_buf, done);
-    if (done) {
-        s->recv_credit += done;
-        agent_send_window(ag, s->id, (uint32_t)done);
-    }
+    /* once the guest side is gone for writing (EPIPE, ECONNRESET), what is left and what comes
+     * later goes nowhere, its credit returned all the same */
+    if (!t->connecting && !agent_feed_fd(ag, s, &t->in_buf, t->wr_done ? -1 : t->fd))
+        t->wr_done = true;
     if (!t->connecting && t->in_eof && t->in_buf.len == 0 && !t->wr_done) {
         (void)shutdown(t->fd, SHUT_WR);
         t->wr_done = true;
