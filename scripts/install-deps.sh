@@ -18,6 +18,8 @@ packages=(
     libjansson-dev libsqlite3-dev sqlite3 libevent-dev libcurl4-openssl-dev libhttp-parser-dev
     # WebSocket framing of the browser shell (docs/api.md §3.12.3)
     libwslay-dev
+    # the SSH gateway's server side (docs/ingress-ssh.md)
+    libssh-dev
     # test helpers
     curl jq python3 iproute2 nftables dnsmasq-base
     # networking: nftables and rtnetlink from hearthd, DNS packets

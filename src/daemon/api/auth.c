@@ -6,9 +6,9 @@
 #include <errno.h>
 #include <string.h>
 
-#include "common/timefmt.h"
 #include "daemon/api/api.h"
 #include "daemon/ctl/ctl.h"
+#include "daemon/ctl/credential.h"
 #include "daemon/http/request.h"
 #include "daemon/http/route.h"
 
@@ -28,21 +28,14 @@ static const char *header_cred(struct http_request *req, size_t *len)
 
 static int check_cred(struct api_ctx *ctx, const char *cred, size_t len, struct api_auth *ret)
 {
-    if (!cred)
-        return -EACCES;
-    struct store_auth a;
-    int r = store_key_lookup(ctx->ctl->store, cred, len, &a);
-    if (r == -EINVAL || r == -ENOENT || r == -EKEYREVOKED)
-        return -EACCES;
+    struct ctl_credential cr;
+    int r = ctl_credential_check(ctx->ctl, cred, len, &cr);
     if (r < 0)
         return r;
-    /* last_used_at is informational: a failed touch must not fail the request */
-    if (store_key_touch(ctx->ctl->store, a.key_id, timefmt_now_ms()) < 0) {
-        /* informational only; the request goes on */
-    }
-    memcpy(ret->key_id, a.key_id, sizeof(ret->key_id));
-    memcpy(ret->user_id, a.user_id, sizeof(ret->user_id));
-    ret->admin = a.admin;
+    memcpy(ret->key_id, cr.key_id, sizeof(ret->key_id));
+    memcpy(ret->user_id, cr.user_id, sizeof(ret->user_id));
+    ret->admin = cr.admin;
+    memcpy(ret->sandbox_id, cr.sandbox_id, sizeof(ret->sandbox_id));
     return 0;
 }
 

@@ -14,6 +14,7 @@ struct api_auth {
     char key_id[STORE_ID_SIZE];
     char user_id[STORE_USER_SIZE];
     bool admin;
+    char sandbox_id[STORE_ID_SIZE]; /* a delegated token (docs/api.md §3.13): its one sandbox */
 };
 
 /* Returns 0 with *ret filled; -EACCES for a missing, malformed, unknown or revoked credential
