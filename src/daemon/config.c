@@ -32,7 +32,6 @@ void config_defaults(struct hd_config *cfg)
     cfg->max_disk_mib = 262144;
     cfg->bandwidth_quota_bytes = 5368709120LL;
     cfg->retention_hours = 168;
-    snprintf(cfg->ingress_scheme, sizeof(cfg->ingress_scheme), "https");
     cfg->shutdown_timeout_s = 10;
     cfg->net_uplink_net = 0;             /* automatic: config_net_uplink() */
     cfg->net_sandbox_net = 0x0a580000u;  /* 10.88.0.0/16 */
@@ -64,6 +63,19 @@ void config_defaults(struct hd_config *cfg)
     cfg->vm_io_iops = 8192;
     /* managed processes (issue 12) */
     cfg->process_output_bytes = 8u << 20;
+    /* ingress proxy (issue 13): *.localhost resolves to loopback, so one `make` is enough */
+    snprintf(cfg->ingress_domain, sizeof(cfg->ingress_domain), "localhost");
+    snprintf(cfg->ingress_scheme, sizeof(cfg->ingress_scheme), "http");
+    cfg->ingress_https_enabled = false;
+    cfg->ingress_http_enabled = true;
+    snprintf(cfg->ingress_http_host, sizeof(cfg->ingress_http_host), "127.0.0.1");
+    cfg->ingress_http_port = 8081;
+    cfg->ingress_private = false;
+    cfg->ingress_public_port = 0;
+    cfg->ingress_header_timeout_s = 10;
+    cfg->ingress_idle_timeout_s = 60;
+    cfg->ingress_upstream_timeout_s = 60;
+    cfg->ingress_max_connections = 4096;
 }
 
 __attribute__((format(printf, 3, 4)))
@@ -282,6 +294,47 @@ static int set_ingress_scheme(struct hd_config *cfg, const char *v, const char *
     if (strcmp(v, "https") && strcmp(v, "http"))
         return -EINVAL;
     return copy_str(cfg->ingress_scheme, sizeof(cfg->ingress_scheme), v);
+}
+
+/* ingress proxy (issue 13) */
+static int set_listen_opt(bool *on, char *host, uint16_t *port, const char *v, const char **why)
+{
+    *why = "expected HOST:PORT with a numeric address, or \"\" / off to disable";
+    if (v[0] == '\0' || strcmp(v, "off") == 0) {
+        *on = false;
+        return 0;
+    }
+    int r = config_parse_hostport(v, host, port);
+    if (r == 0)
+        *on = true;
+    return r;
+}
+
+static int set_ingress_listen(struct hd_config *cfg, const char *v, const char **why)
+{
+    return set_listen_opt(&cfg->ingress_https_enabled, cfg->ingress_https_host,
+                          &cfg->ingress_https_port, v, why);
+}
+
+static int set_ingress_http_listen(struct hd_config *cfg, const char *v, const char **why)
+{
+    return set_listen_opt(&cfg->ingress_http_enabled, cfg->ingress_http_host,
+                          &cfg->ingress_http_port, v, why);
+}
+
+static int set_ingress_tls_cert(struct hd_config *cfg, const char *v, const char **why)
+{
+    return set_path(cfg->ingress_tls_cert, v, why, true);
+}
+
+static int set_ingress_tls_key(struct hd_config *cfg, const char *v, const char **why)
+{
+    return set_path(cfg->ingress_tls_key, v, why, true);
+}
+
+static int set_ingress_private(struct hd_config *cfg, const char *v, const char **why)
+{
+    return set_on_off(&cfg->ingress_private, v, why);
 }
 
 /* "a.b.c.d/p" with host bits clear and min_p <= p <= max_p. */
@@ -533,6 +586,24 @@ static const struct {
     { "process_output_bytes", NULL,
       INT_KEY(process_output_bytes, 65536, 67108864,
               "expected an integer from 65536 to 67108864 (bytes)") },
+    /* ingress proxy (issue 13) */
+    { "ingress_listen", set_ingress_listen, NULL },
+    { "ingress_http_listen", set_ingress_http_listen, NULL },
+    { "ingress_tls_cert", set_ingress_tls_cert, NULL },
+    { "ingress_tls_key", set_ingress_tls_key, NULL },
+    { "ingress_private", set_ingress_private, NULL },
+    { "ingress_public_port", NULL,
+      INT_KEY(ingress_public_port, 0, 65535,
+              "expected an integer from 0 (the listener's) to 65535") },
+    { "ingress_header_timeout_s", NULL,
+      INT_KEY(ingress_header_timeout_s, 1, 3600, "expected an integer from 1 to 3600 (seconds)") },
+    { "ingress_idle_timeout_s", NULL,
+      INT_KEY(ingress_idle_timeout_s, 1, 3600, "expected an integer from 1 to 3600 (seconds)") },
+    { "ingress_upstream_timeout_s", NULL,
+      INT_KEY(ingress_upstream_timeout_s, 1, 3600,
+              "expected an integer from 1 to 3600 (seconds)") },
+    { "ingress_max_connections", NULL,
+      INT_KEY(ingress_max_connections, 1, 1000000, "expected an integer from 1 to 1000000") },
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 

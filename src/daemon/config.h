@@ -80,6 +80,21 @@ struct hd_config {
     uint32_t vm_io_iops;                  /* each VM's disk operations/s, each way; 8192 */
     /* managed processes (issue 12; docs/api.md §3.11) */
     uint32_t process_output_bytes;        /* output ring per process in the guest; 8 MiB */
+    /* ingress proxy (issue 13; docs/ingress-ssh.md "Ingress proxy") */
+    bool ingress_https_enabled;           /* ingress_listen = "" (off), HOST:PORT for HTTPS */
+    char ingress_https_host[CONFIG_HOST_SIZE];
+    uint16_t ingress_https_port;
+    bool ingress_http_enabled;            /* ingress_http_listen = 127.0.0.1:8081 ("" or off) */
+    char ingress_http_host[CONFIG_HOST_SIZE];
+    uint16_t ingress_http_port;
+    char ingress_tls_cert[CONFIG_PATH_SIZE]; /* "" → generated self-signed wildcard */
+    char ingress_tls_key[CONFIG_PATH_SIZE];
+    bool ingress_private;                 /* ingress_private = off: a credential per request */
+    uint32_t ingress_public_port;         /* port in ingress_url_template; 0 = the listener's */
+    uint32_t ingress_header_timeout_s;    /* client request head (slowloris → 408); 10 */
+    uint32_t ingress_idle_timeout_s;      /* client keep-alive idle; 60 */
+    uint32_t ingress_upstream_timeout_s;  /* guest response head after the request (→ 504); 60 */
+    uint32_t ingress_max_connections;     /* ingress client connections at once; 4096 */
 };
 
 /* Fills cfg with every default. */

@@ -51,13 +51,15 @@ json_t *api_sandbox_view(const struct ctl_settings *set, const struct store_sand
                             json_real((double)(int64_t)(sb->spawn_ms * 1000.0 + 0.5) / 1000.0));
     json_object_set_new(o, "ingress_enabled", json_boolean(sb->ingress_enabled));
     if (sb->ingress_enabled && set->ingress_domain[0]) {
-        char url[512], lower[STORE_ID_SIZE];
+        char url[512], lower[STORE_ID_SIZE], port[8] = "";
         size_t i;
         for (i = 0; sb->id[i] && i + 1 < sizeof(lower); i++)
             lower[i] = (char)tolower((unsigned char)sb->id[i]);
         lower[i] = '\0';
-        snprintf(url, sizeof(url), "%s://<port>-%s.%s", set->ingress_scheme, lower,
-                 set->ingress_domain);
+        if (set->ingress_port) /* a listener off the scheme's default port (docs/ingress-ssh.md) */
+            snprintf(port, sizeof(port), ":%u", set->ingress_port);
+        snprintf(url, sizeof(url), "%s://<port>-%s.%s%s", set->ingress_scheme, lower,
+                 set->ingress_domain, port);
         json_object_set_new(o, "ingress_url_template", json_string(url));
     }
     set_list(o, "egress", &sb->egress);

@@ -40,6 +40,7 @@
 #include "daemon/http/server.h"
 #include "daemon/host/host.h"
 #include "daemon/host/jail.h"
+#include "daemon/ingress/ingress.h"
 #include "daemon/log.h"
 #include "daemon/net/dns.h"
 #include "daemon/store/store.h"
@@ -47,6 +48,7 @@
 #define ADMIN_KEY_FILE "admin.key"
 #define PORT_FILE "hearthd.port"
 #define METRICS_PORT_FILE "metrics.port"
+#define INGRESS_HTTP_PORT_FILE "ingress-http.port"
 
 struct hd_ctx {
     struct hd_config cfg;
@@ -57,6 +59,7 @@ struct hd_ctx {
     struct api_ctx api;
     struct http_server *api_srv;
     struct http_server *metrics_srv;
+    struct ingress *ingress;      /* the ingress proxy (issue 13); NULL when no listener */
     struct event *sig_term;
     struct event *sig_int;
     unsigned pending_shutdowns;   /* servers still draining */
@@ -246,6 +249,11 @@ static void on_server_drained(struct http_server *srv, void *ud)
         event_base_loopexit(hd->base, NULL);
 }
 
+static void on_ingress_drained(void *ud)
+{
+    on_server_drained(NULL, ud);
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *ud)
 {
     struct hd_ctx *hd = ud;
@@ -260,10 +268,12 @@ static void on_signal(evutil_socket_t sig, short what, void *ud)
     log_info(NULL, "shutting down: finishing in-flight requests", "{s:i,s:i}", "signal",
              (int)sig, "timeout_s", (int)hd->cfg.shutdown_timeout_s);
     unsigned ms = hd->cfg.shutdown_timeout_s * 1000;
-    hd->pending_shutdowns = hd->metrics_srv ? 2 : 1;
+    hd->pending_shutdowns = 1 + (hd->metrics_srv ? 1 : 0) + (hd->ingress ? 1 : 0);
     http_server_shutdown(hd->api_srv, ms, on_server_drained, hd);
     if (hd->metrics_srv)
         http_server_shutdown(hd->metrics_srv, ms, on_server_drained, hd);
+    if (hd->ingress)
+        ingress_shutdown(hd->ingress, ms, on_ingress_drained, hd);
 }
 
 static int listen_and_record(struct hd_ctx *hd, struct http_server *srv, const char *host,
@@ -283,6 +293,49 @@ static int listen_and_record(struct hd_ctx *hd, struct http_server *srv, const c
                  strerror(-r));
     log_info(NULL, "listening", "{s:s,s:s,s:i}", "listener", what, "host", host, "port",
              (int)http_server_port(srv));
+    return 0;
+}
+
+/* ---- ingress proxy (issue 13; docs/ingress-ssh.md "Ingress proxy") ---- */
+
+/* The port ingress_url_template shows: ingress_public_port, else the port of the listener the
+ * scheme uses unless it is the scheme's default (80, 443), else none. */
+static uint16_t ingress_template_port(const struct hd_config *c, uint16_t http_port,
+                                      uint16_t https_port)
+{
+    if (c->ingress_public_port)
+        return c->ingress_public_port == 80 || c->ingress_public_port == 443
+                   ? 0
+                   : (uint16_t)c->ingress_public_port;
+    bool https = strcmp(c->ingress_scheme, "https") == 0;
+    uint16_t p = https ? https_port : http_port;
+    return p == (https ? 443 : 80) ? 0 : p;
+}
+
+/* Starts the proxy's listeners; none configured is fine. < 0 when one cannot listen. */
+static int start_ingress(struct hd_ctx *hd)
+{
+    const struct hd_config *c = &hd->cfg;
+    if (!c->ingress_http_enabled)
+        return 0;
+    struct ingress_settings s = {
+        .domain = c->ingress_domain, .private_mode = c->ingress_private,
+        .header_timeout_ms = c->ingress_header_timeout_s * 1000,
+        .idle_timeout_ms = c->ingress_idle_timeout_s * 1000,
+        .stall_timeout_ms = c->http_stall_timeout_s * 1000,
+        .upstream_timeout_ms = c->ingress_upstream_timeout_s * 1000,
+        .max_connections = c->ingress_max_connections,
+    };
+    hd->ingress = ingress_new(hd->base, &hd->ctl, &s);
+    struct http_server *srv = hd->ingress ? ingress_http_server(hd->ingress) : NULL;
+    if (!srv)
+        return -ENOMEM;
+    serve_limits_watch_accept(srv, "ingress-http");
+    int r = listen_and_record(hd, srv, c->ingress_http_host, c->ingress_http_port,
+                              INGRESS_HTTP_PORT_FILE, "ingress-http");
+    if (r < 0)
+        return r;
+    hd->ctl.set.ingress_port = ingress_template_port(c, http_server_port(srv), 0);
     return 0;
 }
 
@@ -473,6 +526,8 @@ static int serve_run(struct hd_ctx *hd)
                               METRICS_PORT_FILE, "metrics") < 0)
             return EXIT_HEARTHD;
     }
+    if (start_ingress(hd) < 0)
+        return EXIT_HEARTHD;
     hd->sig_term = evsignal_new(hd->base, SIGTERM, on_signal, hd);
     hd->sig_int = evsignal_new(hd->base, SIGINT, on_signal, hd);
     if (!hd->sig_term || !hd->sig_int || event_add(hd->sig_term, NULL) < 0 ||
@@ -497,6 +552,9 @@ static void serve_release(struct hd_ctx *hd)
 {
     ctl_usage_free(hd->api.usage);
     hd->api.usage = NULL;
+    ingress_free(hd->ingress); /* its guest streams go before the VM layer */
+    if (hd->ingress)
+        remove_file(hd->cfg.data_dir, INGRESS_HTTP_PORT_FILE);
     ctl_service_stop(&hd->ctl);
     /* VMs outlive hearthd (DESIGN §6): the next start re-adopts them */
     host_free_keep_vms(hd->host);

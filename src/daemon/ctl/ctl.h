@@ -27,6 +27,7 @@ struct ctl_settings {
     char images_dir[1024];          /* catalog images: vmlinux, debian-12.ext4, minimal.ext4 */
     char ingress_domain[254];       /* "" = no ingress_url_template */
     char ingress_scheme[8];         /* https | http */
+    uint16_t ingress_port;          /* shown in ingress_url_template; 0 = the scheme's default */
     int64_t max_disk_mib;           /* create's disk_mib ceiling */
     int64_t bandwidth_quota_bytes;  /* default quota, -1 unmetered */
     char snapshots_dir[1024];       /* <data_dir>/snapshots: <sandbox id>/<ulid>/ per pause */

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/socket.h>
+
 #include <event2/buffer.h>
 
 #include "common/ulid.h"
@@ -44,6 +46,17 @@ static void pick_id(struct http_request *req)
         ulid_encode(0, rnd, u);
     }
     snprintf(req->id, sizeof(req->id), "req_%s", u);
+}
+
+int http_request_peer(const struct http_request *req, struct sockaddr *ret, unsigned *ret_len)
+{
+    if (!req->conn || !req->conn->bev)
+        return -EPIPE;
+    socklen_t len = *ret_len;
+    if (getpeername(bufferevent_getfd(req->conn->bev), ret, &len) < 0)
+        return -errno;
+    *ret_len = len;
+    return 0;
 }
 
 struct http_request *http_request_new(struct http_conn *c, struct http_head *head)

@@ -56,6 +56,10 @@ int64_t http_request_content_length(const struct http_request *req);
 bool http_request_has_body(const struct http_request *req);
 /* HTTP minor version (0 or 1). */
 int http_request_http_minor(const struct http_request *req);
+/* The client's address (getpeername of the connection): 0, or -EPIPE when detached, -errno.
+ * For logs, rate limits and X-Forwarded-For. */
+struct sockaddr;
+int http_request_peer(const struct http_request *req, struct sockaddr *ret, unsigned *ret_len);
 /* True while the client connection is open and the request not yet answered in full. */
 bool http_request_is_live(const struct http_request *req);
 

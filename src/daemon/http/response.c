@@ -178,6 +178,16 @@ int http_response_end(struct http_request *req)
     return 0;
 }
 
+int http_response_abort(struct http_request *req)
+{
+    struct http_conn *c = req->conn;
+    if (!c)
+        return -EPIPE;
+    req->on_abort = NULL;
+    http_conn_abort(c);
+    return 0;
+}
+
 int http_response_send(struct http_request *req, int status, const char *content_type,
                        const void *body, size_t len)
 {

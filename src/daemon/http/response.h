@@ -38,6 +38,10 @@ int http_response_write(struct http_request *req, const void *p, size_t len);
 /* Ends the response (the terminating chunk when chunked). With a Content-Length, ending early
  * closes the connection. Returns 0, -EPIPE or -EINVAL. */
 int http_response_end(struct http_request *req);
+/* Gives up on a started response: the connection closes at once, without the rest of the body
+ * (a proxy whose source broke mid-body must not end a chunked body as if it were whole). The
+ * abort callback does not run. Returns 0 or -EPIPE. */
+int http_response_abort(struct http_request *req);
 /* Whole response in one call: head with Content-Length, body, end. */
 int http_response_send(struct http_request *req, int status, const char *content_type,
                        const void *body, size_t len);

@@ -23,6 +23,7 @@ enum sqlite_stmt_id {
     S_SB_GET,
     S_SB_GET_ANY,
     S_SB_GET_BY_IP,
+    S_SB_GET_INGRESS_NAME,
     S_SB_STATE,
     S_SB_ENV_INSERT,
     S_SB_ENV_KEYS,
@@ -169,6 +170,8 @@ int sqlite_sb_insert(struct store *st, const struct store_sandbox *rows, size_t 
                      const struct store_env *envs, size_t n_envs);
 int sqlite_sb_get(struct store *st, const char *user_id, const char *id,
                   struct store_sandbox *ret);
+int sqlite_sb_get_ingress_name(struct store *st, const char *hostname,
+                               struct store_sandbox *ret);
 int sqlite_sb_get_by_ip(struct store *st, const char *user_id, const char *ip,
                         struct store_sandbox *ret);
 int sqlite_sb_list(struct store *st, const struct store_list_query *qr,

@@ -364,6 +364,24 @@ int sqlite_sb_get_by_ip(struct store *st, const char *user_id, const char *ip,
     return select_one(to_sqlite(st), S_SB_GET_BY_IP, p, 2, ret);
 }
 
+int sqlite_sb_get_ingress_name(struct store *st, const char *hostname,
+                               struct store_sandbox *ret)
+{
+    const char *p[] = { hostname };
+    struct store_sandbox *v;
+    size_t n;
+    int r = select_rows(to_sqlite(st), S_SB_GET_INGRESS_NAME, p, 1, &v, &n);
+    if (r < 0)
+        return r;
+    if (n > 1) {
+        for (size_t i = 0; i < n; i++)
+            store_sandbox_release(&v[i]);
+        free(v);
+        return -ENOTUNIQ;
+    }
+    return keep_first(v, n, ret);
+}
+
 /* Appends " AND status IN ('a', 'b')" for a non-empty mask (names come from our own table). */
 static void status_clause(unsigned mask, char *out, size_t size)
 {

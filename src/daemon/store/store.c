@@ -364,6 +364,14 @@ int store_sandbox_get_by_ip(struct store *st, const char *user_id, const char *i
     return st->ops->sb_get_by_ip(st, user_id, ip, ret);
 }
 
+int store_sandbox_get_ingress_name(struct store *st, const char *hostname,
+                                   struct store_sandbox *ret)
+{
+    if (!lookup_key_ok(hostname, STORE_NAME_SIZE))
+        return -ENOENT;
+    return st->ops->sb_get_ingress_name(st, hostname, ret);
+}
+
 int store_sandbox_list(struct store *st, const struct store_list_query *q,
                        struct store_sandbox_page *ret)
 {

@@ -212,6 +212,13 @@ __attribute__((warn_unused_result))
 int store_sandbox_get_by_ip(struct store *st, const char *user_id, const char *ip,
                             struct store_sandbox *ret);
 
+/* Reads the one live sandbox (any user) whose hostname is hostname and whose ingress is on, for
+ * the ingress proxy's name routing (docs/ingress-ssh.md "Ingress proxy"). -ENOENT when there is
+ * none, -ENOTUNIQ when several users' sandboxes share it (the proxy answers 404 for both). */
+__attribute__((warn_unused_result))
+int store_sandbox_get_ingress_name(struct store *st, const char *hostname,
+                                   struct store_sandbox *ret);
+
 struct store_list_query {
     const char *user_id;        /* required */
     unsigned status_mask;       /* STORE_STATE_BIT()s; 0 = every state */
