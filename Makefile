@@ -257,6 +257,9 @@ fuzz_dns_tcp_libs := -levent -lldns
 fuzz_snapshot_meta_src := src/daemon/host/snapshot.c src/daemon/host/ramsum.c
 fuzz_snapshot_meta_libs := -ljansson -lcrypto -lxxhash
 fuzz_shell_frames_src := src/daemon/api/shell_frames.c
+fuzz_ingress_host_src := src/daemon/ingress/host_route.c
+fuzz_upstream_resp_src := src/daemon/ingress/upstream_resp.c
+fuzz_upstream_resp_libs := -lhttp_parser
 
 # src/common instrumented once, as an archive: a target takes only the modules it uses
 $(O)/fuzz/obj/%.o: %.c

@@ -89,6 +89,15 @@ static int on_header_value(http_parser *hp, const char *at, size_t len)
     return store_piece(p, at, len);
 }
 
+static bool name_ok(const char *s)
+{
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              strchr("!#$%&'*+-.^_`|~", *s)))
+            return false; /* RFC 9110 token characters only */
+    return true;
+}
+
 static bool field_text_ok(const char *s)
 {
     for (; *s; s++)
@@ -117,7 +126,7 @@ static int build_headers(struct upresp *p)
             ((char *)h->value)[--h->value_len] = '\0';
         while (h->value_len && (h->value[0] == ' ' || h->value[0] == '\t'))
             h->value++, h->value_len--;
-        if (h->name_len == 0 || !field_text_ok(h->name) || !field_text_ok(h->value))
+        if (h->name_len == 0 || !name_ok(h->name) || !field_text_ok(h->value))
             return -1;
     }
     return 0;
@@ -129,10 +138,10 @@ static int on_headers_complete(http_parser *hp)
     if (build_headers(p) < 0)
         return fail(p);
     int status = (int)hp->status_code;
-    if (status < 100 || status > 999)
+    if (status < 100 || status > 999 || hp->http_major != 1)
         return fail(p);
     if (status < 200 && status != 101)
-        return 0; /* interim (100 Continue, 103 Early Hints): skipped, the next head follows */
+        return 1; /* interim (100 Continue, 103 Early Hints): skipped, the next head follows */
     bool chunked = false;
     int64_t cl = -1;
     for (unsigned i = 0; i < p->nfields; i++) {
@@ -158,7 +167,8 @@ static int on_headers_complete(http_parser *hp)
     }
     if (status == 101)
         return 2; /* nothing of HTTP follows on this connection */
-    return p->head_request ? 1 : 0;
+    /* HEAD, 204 and 304 never have a body, whatever their Content-Length says */
+    return p->head_request || status == 204 || status == 304 ? 1 : 0;
 }
 
 static int on_body(http_parser *hp, const char *at, size_t len)
