@@ -61,7 +61,8 @@ bool daemon_prepare_conf(struct daemon *d, const char *extra_conf)
     FILE *f = fopen(d->conf, "w");
     if (!f)
         return false;
-    fprintf(f, "listen = 127.0.0.1:0\nmetrics_listen = off\ndata_dir = %s\nimages_dir = %s\n"
+    fprintf(f, "listen = 127.0.0.1:0\nmetrics_listen = off\ningress_http_listen = 127.0.0.1:0\n"
+               "data_dir = %s\nimages_dir = %s\n"
                "region = local\nhost_id = bench-host\nlog_level = warn\n%s", d->data, img,
             extra_conf ? extra_conf : "");
     fclose(f);

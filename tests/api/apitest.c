@@ -57,6 +57,7 @@ bool hd_prepare(struct hd_server *s, const char *extra_conf, bool images)
     FILE *f = fopen(s->conf, "w");
     REQUIRE(f);
     fprintf(f, "# test config\nlisten = 127.0.0.1:0\nmetrics_listen = 127.0.0.1:0\n"
+               "ingress_http_listen = 127.0.0.1:0\n"
                "data_dir = %s\nimages_dir = %s\nregion = local\nhost_id = test-host\n%s",
             s->data, s->images, extra_conf ? extra_conf : "");
     fclose(f);
@@ -114,6 +115,8 @@ bool hd_start(struct hd_server *s)
         usleep(10000);
     }
     REQUIRE(s->port);
+    if (!read_port(s->data, "ingress-http.port", &s->ingress_port))
+        s->ingress_port = 0; /* the config turned the ingress listener off */
     char p[256];
     snprintf(p, sizeof(p), "%s/admin.key", s->data);
     FILE *f = fopen(p, "r");

@@ -21,6 +21,7 @@ struct hd_server {
     char log[128];          /* hearthd's stderr */
     uint16_t port;
     uint16_t metrics_port;
+    uint16_t ingress_port;  /* the plain-HTTP ingress listener, 0 when off */
     char admin_key[64];
     const char *cwd;        /* optional: hd_start runs hearthd in this directory */
     const char *images_arg; /* optional: hd_start passes --images with this value */

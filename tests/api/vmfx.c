@@ -222,6 +222,8 @@ bool vfx_restart(struct vfx *f)
     unlink(p);
     snprintf(p, sizeof(p), "%s/metrics.port", f->s.data);
     unlink(p);
+    snprintf(p, sizeof(p), "%s/ingress-http.port", f->s.data);
+    unlink(p);
     f->s.port = 0;
     REQUIRE(hd_start(&f->s));
     return true;

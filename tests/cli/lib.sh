@@ -24,8 +24,8 @@ cli_start() {
     tmp=$(mktemp -d "/tmp/hearth-cli-$1.XXXXXX")
     data=$tmp/data
     mkdir -p "$data"
-    # no metrics listener: its fixed default port would collide with any other hearthd
-    printf 'metrics_listen = off\n' >"$tmp/hearthd.conf"
+    # no metrics listener, an ephemeral ingress port: fixed default ports would collide with any other hearthd
+    printf 'metrics_listen = off\ningress_http_listen = 127.0.0.1:0\n' >"$tmp/hearthd.conf"
     "$hearthd" serve --config "$tmp/hearthd.conf" --listen 127.0.0.1:0 --data-dir "$data" \
         "${with_images[@]}" >"$tmp/hearthd.log" 2>&1 &
     hpid=$!

@@ -137,7 +137,7 @@ t_sd_notify_ready_stopping() {
     command -v python3 >/dev/null || { why="needs python3"; return 1; }
     local sock=$tmp/notify.sock data=$tmp/data
     mkdir -p "$data"
-    printf 'metrics_listen = off\n' >"$tmp/n.conf"
+    printf 'metrics_listen = off\ningress_http_listen = off\n' >"$tmp/n.conf"
     python3 - "$sock" "$tmp/msgs" "$hearthd" "$tmp/n.conf" "$data" "$tmp/hd.log" <<'PY'
 import os, signal, socket, subprocess, sys, time
 sock, out, hearthd, conf, data, log = sys.argv[1:]
@@ -177,7 +177,7 @@ t_dashboard_metrics_exported() {
     local dash=$root/docs/grafana-dashboard.json data=$tmp/mdata name missing=""
     jq -e '.panels | length > 0' "$dash" >/dev/null || { why="dashboard is not JSON with panels"; return 1; }
     mkdir -p "$data"
-    printf 'metrics_listen = 127.0.0.1:0\n' >"$tmp/m.conf"
+    printf 'metrics_listen = 127.0.0.1:0\ningress_http_listen = off\n' >"$tmp/m.conf"
     "$hearthd" serve --config "$tmp/m.conf" --listen 127.0.0.1:0 --data-dir "$data" >"$tmp/m.log" 2>&1 &
     hpid=$!
     for _ in $(seq 1 100); do [ -s "$data/metrics.port" ] && break; sleep 0.1; done

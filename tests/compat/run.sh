@@ -137,6 +137,7 @@ cat >"$tmp/hearthd.conf" <<EOF
 # written by tests/compat/run.sh
 listen = 127.0.0.1:0
 metrics_listen = off
+ingress_http_listen = 127.0.0.1:0
 data_dir = $data
 images_dir = $img_dir
 region = local

@@ -64,8 +64,10 @@ void upstream_kill(struct upstream *u)
     leave(u);
 }
 
-/* Moves queued bytes into the stream while it takes them; EOF after the last when asked. */
-static void pump(struct upstream *u)
+/* Moves queued bytes into the stream while it takes them; EOF after the last when asked. The
+ * owner hears of room only from the stream's own callbacks (notify), never from inside its
+ * upstream_send(), which would recurse. */
+static void pump(struct upstream *u, bool notify)
 {
     struct host *h = u->ing->ctl->host;
     while (u->open && u->connected && evbuffer_get_length(u->tx) > 0) {
@@ -91,7 +93,7 @@ static void pump(struct upstream *u)
             return;
         }
     }
-    if (u->open && u->owner && evbuffer_get_length(u->tx) <= INGRESS_HIGH / 2 &&
+    if (notify && u->open && u->owner && evbuffer_get_length(u->tx) <= INGRESS_HIGH / 2 &&
         u->oops->on_room)
         u->oops->on_room(u->owner);
 }
@@ -115,7 +117,7 @@ static void u_on_credit(void *ud, size_t room)
     struct upstream *u = ud;
     (void)room;
     enter(u);
-    pump(u);
+    pump(u, true);
     leave(u);
 }
 
@@ -127,7 +129,7 @@ static void u_on_open(void *ud)
     if (u->owner && u->oops->on_open)
         u->oops->on_open(u->owner);
     if (!u->dead)
-        pump(u);
+        pump(u, false);
     leave(u);
 }
 
@@ -208,7 +210,7 @@ int upstream_send(struct upstream *u, const void *p, size_t len)
     if (evbuffer_add(u->tx, p, len) < 0)
         return -ENOMEM;
     enter(u);
-    pump(u);
+    pump(u, false);
     leave(u);
     return 0;
 }
@@ -228,7 +230,7 @@ void upstream_finish(struct upstream *u)
 {
     u->finish_queued = true;
     enter(u);
-    pump(u);
+    pump(u, false);
     leave(u);
 }
 
