@@ -687,7 +687,10 @@ TEST(sandbox_patch)
     snprintf(t, sizeof(t), "/v1/sandboxes/%s", f.sb_running);
     CHECK(req(&f, "PATCH", t, f.hdr_alice, "{\"ingress_enabled\":true}", 200, &r));
     CHECK(json_is_true(jpath(r.json, "data.ingress_enabled")));
-    CHECK(jpath(r.json, "data.ingress_url_template") == NULL); /* no ingress domain set */
+    /* the default ingress_domain (localhost) and the ingress listener's port */
+    CHECK(jstr(r.json, "data.ingress_url_template") &&
+          strncmp(jstr(r.json, "data.ingress_url_template"), "http://<port>-sb-", 17) == 0 &&
+          strstr(jstr(r.json, "data.ingress_url_template"), ".localhost:"));
     CHECK_STR(jstr(r.json, "data.status"), "running");
     hresp_free(&r);
     CHECK(req(&f, "PATCH", t, f.hdr_alice, "{\"auto_pause_after_seconds\":120}", 200, &r));
@@ -747,7 +750,8 @@ TEST(sandbox_patch)
 TEST(sandbox_patch_ingress_template)
 {
     struct fx f;
-    if (!fx_start(&f, "ingress_domain = sb.example.com\n"))
+    if (!fx_start(&f, "ingress_domain = sb.example.com\ningress_scheme = https\n"
+                      "ingress_public_port = 443\n"))
         return;
     struct hresp r;
     char t[128], want[200], lower[STORE_ID_SIZE];
@@ -1592,17 +1596,17 @@ TEST(config_errors)
     struct {
         const char *extra, *want;
     } cases[] = {
-        { "bogus = 1\n", ":8: unknown key 'bogus'" },
-        { "bandwidth_quota_bytes = 0\n", ":8: bad value for 'bandwidth_quota_bytes'" },
-        { "ingress_domain = -bad\n", ":8: bad value for 'ingress_domain'" },
-        { "listen = 127.0.0.1:1\n", ":8: duplicate key 'listen'" },
-        { "accel = fast\n", ":8: bad value for 'accel'" },
-        { "log_level = loud\n", ":8: bad value for 'log_level'" },
-        { "max_sandboxes = -1\n", ":8: bad value for 'max_sandboxes'" },
-        { "region = local\n", ":8: duplicate key 'region'" },
-        { "just words\n", ":8: expected 'key = value'" },
-        { "data_dir = relative\n", ":8: duplicate key 'data_dir'" },
-        { "retention_hours = 0\n", ":8: bad value for 'retention_hours'" },
+        { "bogus = 1\n", ":9: unknown key 'bogus'" },
+        { "bandwidth_quota_bytes = 0\n", ":9: bad value for 'bandwidth_quota_bytes'" },
+        { "ingress_domain = -bad\n", ":9: bad value for 'ingress_domain'" },
+        { "listen = 127.0.0.1:1\n", ":9: duplicate key 'listen'" },
+        { "accel = fast\n", ":9: bad value for 'accel'" },
+        { "log_level = loud\n", ":9: bad value for 'log_level'" },
+        { "max_sandboxes = -1\n", ":9: bad value for 'max_sandboxes'" },
+        { "region = local\n", ":9: duplicate key 'region'" },
+        { "just words\n", ":9: expected 'key = value'" },
+        { "data_dir = relative\n", ":9: duplicate key 'data_dir'" },
+        { "retention_hours = 0\n", ":9: bad value for 'retention_hours'" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         CHECK(hd_prepare(&s, cases[i].extra, true));

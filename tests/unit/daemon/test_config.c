@@ -36,7 +36,14 @@ TEST(defaults)
     CHECK_EQ(c.max_disk_mib, 262144);
     CHECK_EQ(c.bandwidth_quota_bytes, 5368709120LL);
     CHECK_EQ(c.retention_hours, 168);
-    CHECK_STR(c.ingress_scheme, "https");
+    CHECK_STR(c.ingress_scheme, "http");
+    CHECK_STR(c.ingress_domain, "localhost");
+    CHECK(c.ingress_http_enabled);
+    CHECK_STR(c.ingress_http_host, "127.0.0.1");
+    CHECK_EQ(c.ingress_http_port, 8081);
+    CHECK(!c.ingress_https_enabled);
+    CHECK(!c.ingress_private);
+    CHECK_EQ(c.ingress_upstream_timeout_s, 60);
     CHECK(c.jail);
     CHECK_EQ(c.jail_uid_base, 200000);
     CHECK_EQ(c.jail_uid_count, 65536);
@@ -120,6 +127,17 @@ TEST(every_key)
     CHECK(c.jail);
     CHECK_EQ(c.jail_uid_base, 4000000000u);
     CHECK_EQ(c.jail_uid_count, 1);
+    CHECK_EQ(parse("ingress_http_listen = off\ningress_listen = [::1]:8443\n"
+                   "ingress_tls_cert = /etc/hearth/c.pem\ningress_tls_key = /etc/hearth/k.pem\n"
+                   "ingress_private = on\ningress_public_port = 443\n", &c, err, sizeof(err)), 0);
+    CHECK(!c.ingress_http_enabled);
+    CHECK(c.ingress_https_enabled);
+    CHECK_STR(c.ingress_https_host, "::1");
+    CHECK_EQ(c.ingress_https_port, 8443);
+    CHECK_STR(c.ingress_tls_cert, "/etc/hearth/c.pem");
+    CHECK_STR(c.ingress_tls_key, "/etc/hearth/k.pem");
+    CHECK(c.ingress_private);
+    CHECK_EQ(c.ingress_public_port, 443);
     CHECK_EQ(parse("metrics_listen = \"\"\n", &c, err, sizeof(err)), 0);
     CHECK(!c.metrics_enabled);
     CHECK_EQ(parse("metrics_listen = 0.0.0.0:0\nlisten = 127.0.0.1:0", &c, err, sizeof(err)),
@@ -194,6 +212,17 @@ TEST(hostile_lines)
         { "retention_hours = 0\n", "bad value for 'retention_hours'" },
         { "ingress_domain = a/b\n", "bad value for 'ingress_domain'" },
         { "ingress_scheme = ftp\n", "bad value for 'ingress_scheme'" },
+        { "ingress_http_listen = 8081\n", "bad value for 'ingress_http_listen'" },
+        { "ingress_http_listen = localhost:8081\n", "bad value for 'ingress_http_listen'" },
+        { "ingress_listen = 127.0.0.1:99999\n", "bad value for 'ingress_listen'" },
+        { "ingress_tls_cert = cert.pem\n", "bad value for 'ingress_tls_cert'" },
+        { "ingress_tls_key = key.pem\n", "bad value for 'ingress_tls_key'" },
+        { "ingress_private = yes\n", "bad value for 'ingress_private'" },
+        { "ingress_public_port = 65536\n", "bad value for 'ingress_public_port'" },
+        { "ingress_header_timeout_s = 0\n", "bad value for 'ingress_header_timeout_s'" },
+        { "ingress_idle_timeout_s = 3601\n", "bad value for 'ingress_idle_timeout_s'" },
+        { "ingress_upstream_timeout_s = x\n", "bad value for 'ingress_upstream_timeout_s'" },
+        { "ingress_max_connections = 0\n", "bad value for 'ingress_max_connections'" },
         { "shutdown_timeout_s = 3601\n", "bad value for 'shutdown_timeout_s'" },
         { "net_namespace = a/b\n", "bad value for 'net_namespace'" },
         { "net_namespace = 012345678901234567890123456789012\n", "bad value for 'net_namespace'" },
