@@ -63,19 +63,14 @@ static void on_tick(evutil_socket_t fd, short what, void *ud)
     upstream_tick(ing);
 }
 
-/* The peer's address as text for X-Forwarded-For; the sockaddr for the failure counter. */
-static void peer_of(struct http_request *req, struct sockaddr_storage *ss, bool *have,
-                    char ip[64])
+/* The peer's address as text for X-Forwarded-For. */
+static void peer_text(const struct sockaddr *sa, char ip[64])
 {
-    unsigned len = sizeof(*ss);
     snprintf(ip, 64, "unknown");
-    *have = http_request_peer(req, (struct sockaddr *)ss, &len) == 0;
-    if (!*have)
-        return;
-    if (ss->ss_family == AF_INET)
-        inet_ntop(AF_INET, &((struct sockaddr_in *)ss)->sin_addr, ip, 64);
-    else if (ss->ss_family == AF_INET6)
-        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)ss)->sin6_addr, ip, 64);
+    if (sa && sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, ip, 64);
+    else if (sa && sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, ip, 64);
 }
 
 /* Private ingress (docs/ingress-ssh.md "Private ingress"): X-Hearth-Token or the hearth_token
@@ -130,13 +125,11 @@ static void on_request(struct http_request *req, void *ud)
                       "from 1 to 65535");
         return;
     }
-    struct sockaddr_storage ss;
-    bool have_peer;
+    const struct sockaddr *peer = http_request_peer(req);
     char ip[64];
-    peer_of(req, &ss, &have_peer, ip);
+    peer_text(peer, ip);
     struct ctl_credential cred;
-    if (ing->set.private_mode &&
-        !check_credential(ing, req, have_peer ? (struct sockaddr *)&ss : NULL, &cred))
+    if (ing->set.private_mode && !check_credential(ing, req, peer, &cred))
         return;
     struct ctl_ingress_target t;
     struct ctl_error e;
