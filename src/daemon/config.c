@@ -63,8 +63,9 @@ void config_defaults(struct hd_config *cfg)
     cfg->vm_io_iops = 8192;
     /* managed processes (issue 12) */
     cfg->process_output_bytes = 8u << 20;
-    /* ingress proxy (issue 13): *.localhost resolves to loopback, so one `make` is enough */
-    snprintf(cfg->ingress_domain, sizeof(cfg->ingress_domain), "localhost");
+    /* ingress proxy (issue 13): *.localhost resolves to loopback, so one `make` is enough; two
+     * labels, since TLS clients refuse a wildcard right under a one-label name */
+    snprintf(cfg->ingress_domain, sizeof(cfg->ingress_domain), "sb.localhost");
     snprintf(cfg->ingress_scheme, sizeof(cfg->ingress_scheme), "http");
     cfg->ingress_https_enabled = false;
     cfg->ingress_http_enabled = true;

@@ -690,7 +690,7 @@ TEST(sandbox_patch)
     /* the default ingress_domain (localhost) and the ingress listener's port */
     CHECK(jstr(r.json, "data.ingress_url_template") &&
           strncmp(jstr(r.json, "data.ingress_url_template"), "http://<port>-sb-", 17) == 0 &&
-          strstr(jstr(r.json, "data.ingress_url_template"), ".localhost:"));
+          strstr(jstr(r.json, "data.ingress_url_template"), ".sb.localhost:"));
     CHECK_STR(jstr(r.json, "data.status"), "running");
     hresp_free(&r);
     CHECK(req(&f, "PATCH", t, f.hdr_alice, "{\"auto_pause_after_seconds\":120}", 200, &r));

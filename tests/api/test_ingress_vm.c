@@ -5,9 +5,11 @@
  * guest connection, X-Forwarded-*, WebSocket echo, 502 (closed port, garbage and endless
  * heads), 504, the one 404 for unknown, ingress-off and destroyed sandboxes, PATCH taking effect
  * live (an open WebSocket closed), ingress bytes counted, hostile clients (duplicate
- * Content-Length, CL+TE, oversized head, slowloris) refused while other traffic goes on, and
- * private ingress after a restart (401, the same 404 for another user's key, the credential
- * stripped). One VM serves every check. */
+ * Content-Length, CL+TE, oversized head, slowloris) refused while other traffic goes on, HTTPS
+ * with the generated wildcard (curl --cacert) and the SNI/Host check, a paused sandbox woken by
+ * a request and one paused by the idle timer (60 s, the shortest) woken with its server process
+ * intact, and private ingress after a restart (401, the same 404 for another user's key, the
+ * credential stripped). One VM serves every check. */
 #include "apitest.h"
 #include "ingress_guest_py.h"
 #include "vmfx.h"
@@ -26,7 +28,8 @@
 #include <unistd.h>
 
 #define CONF                                                                                     \
-    "golden_snapshots = off\ningress_header_timeout_s = 3\ningress_upstream_timeout_s = 3\n"
+    "golden_snapshots = off\ningress_header_timeout_s = 3\ningress_upstream_timeout_s = 3\n"   \
+    "ingress_listen = 127.0.0.1:0\n"
 #define SANDBOX                                                                                  \
     "{\"name\":\"web\",\"ingress_enabled\":true,\"shape\":\"s-1vcpu-512mb\","                  \
     "\"rootfs\":\"devbox:1\"}"
@@ -115,7 +118,7 @@ static void check_basics(struct vfx *f, const char *lid, const char *host_name)
 {
     struct hresp r;
     char host[160], h404[4096] = "";
-    snprintf(host, sizeof(host), "8000-%s.localhost:%u", lid, f->s.ingress_port);
+    snprintf(host, sizeof(host), "8000-%s.sb.localhost:%u", lid, f->s.ingress_port);
     if (ig(f, "GET", host, "/hello", NULL, &r)) {
         CHECK_EQ(r.status, 200);
         CHECK_STR(r.body, "hello");
@@ -123,7 +126,7 @@ static void check_basics(struct vfx *f, const char *lid, const char *host_name)
         hresp_free(&r);
     }
     /* by name, upper case, a trailing dot */
-    if (ig(f, "GET", "8000-WEB.LOCALHOST.", "/hello", NULL, &r)) {
+    if (ig(f, "GET", "8000-WEB.SB.LOCALHOST.", "/hello", NULL, &r)) {
         CHECK_EQ(r.status, 200);
         CHECK_STR(r.body, "hello");
         hresp_free(&r);
@@ -140,32 +143,33 @@ static void check_basics(struct vfx *f, const char *lid, const char *host_name)
         CHECK_EQ(r.status, 200);
         CHECK(strstr(r.body, "x-forwarded-for: 198.51.100.7, 127.0.0.1\n"));
         CHECK(strstr(r.body, "x-forwarded-proto: http\n"));
-        CHECK(strstr(r.body, "x-forwarded-host: 8000-web.localhost"));
+        CHECK(strstr(r.body, "x-forwarded-host: 8000-web.sb.localhost"));
         CHECK(strstr(r.body, "x-keep: yes\n"));
         CHECK(!strstr(r.body, "x-hop"));
         CHECK(!strstr(r.body, "hk_not_for_the_guest"));
         hresp_free(&r);
     }
     /* a closed port: 502 with a page that is not cached */
-    if (ig(f, "GET", "8001-web.localhost", "/", NULL, &r)) {
+    if (ig(f, "GET", "8001-web.sb.localhost", "/", NULL, &r)) {
         CHECK_EQ(r.status, 502);
         CHECK(strstr(r.head, "Cache-Control: no-store"));
         hresp_free(&r);
     }
     /* unknown id, unknown name: one 404, byte for byte */
-    if (ig(f, "GET", "8000-sb-01hx5zq3v2k4m6n8p0r2s4t6v8.localhost", "/", NULL, &r)) {
+    if (ig(f, "GET", "8000-sb-01hx5zq3v2k4m6n8p0r2s4t6v8.sb.localhost", "/", NULL, &r)) {
         CHECK_EQ(r.status, 404);
         snprintf(h404, sizeof(h404), "%s", r.body);
         hresp_free(&r);
     }
-    if (ig(f, "GET", "8000-nope.localhost", "/", NULL, &r)) {
+    if (ig(f, "GET", "8000-nope.sb.localhost", "/", NULL, &r)) {
         CHECK_EQ(r.status, 404);
         CHECK_STR(r.body, h404);
         hresp_free(&r);
     }
     /* bad hosts: 400 */
-    static const char *const bad[] = { "0-web.localhost", "65536-web.localhost",
-                                       "web.localhost", "8000-web.example.com", "127.0.0.1" };
+    static const char *const bad[] = { "0-web.sb.localhost", "65536-web.sb.localhost",
+                                       "web.sb.localhost", "8000-web.example.com",
+                                       "8000-web.localhost", "127.0.0.1" };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         if (ig(f, "GET", bad[i], "/", NULL, &r)) {
             if (r.status != 400)
@@ -253,21 +257,21 @@ static void check_bodies(struct vfx *f, const char *id, const char *host_name)
 static void check_hostile_guest(struct vfx *f)
 {
     struct hresp r;
-    if (ig(f, "GET", "9001-web.localhost", "/", NULL, &r)) {
+    if (ig(f, "GET", "9001-web.sb.localhost", "/", NULL, &r)) {
         CHECK_EQ(r.status, 502);
         hresp_free(&r);
     }
-    if (ig(f, "GET", "9003-web.localhost", "/", NULL, &r)) {
+    if (ig(f, "GET", "9003-web.sb.localhost", "/", NULL, &r)) {
         CHECK_EQ(r.status, 502);
         hresp_free(&r);
     }
     time_t t0 = time(NULL);
-    if (ig(f, "GET", "9002-web.localhost", "/", NULL, &r)) {
+    if (ig(f, "GET", "9002-web.sb.localhost", "/", NULL, &r)) {
         CHECK_EQ(r.status, 504);
         CHECK_INT(time(NULL) - t0, <, 30);
         hresp_free(&r);
     }
-    if (ig(f, "GET", "8000-web.localhost", "/hello", NULL, &r)) {
+    if (ig(f, "GET", "8000-web.sb.localhost", "/hello", NULL, &r)) {
         CHECK_EQ(r.status, 200); /* and the proxy goes on */
         hresp_free(&r);
     }
@@ -277,12 +281,12 @@ static void check_hostile_guest(struct vfx *f)
 static void check_hostile_client(struct vfx *f)
 {
     struct hresp r;
-    const char *dup = "POST /up HTTP/1.1\r\nHost: 8000-web.localhost\r\nContent-Length: 3\r\n"
+    const char *dup = "POST /up HTTP/1.1\r\nHost: 8000-web.sb.localhost\r\nContent-Length: 3\r\n"
                       "Content-Length: 4\r\n\r\nabcd";
     CHECK(http_raw(f->s.ingress_port, dup, strlen(dup), &r, false) == 0);
     CHECK_EQ(r.status, 400);
     hresp_free(&r);
-    const char *clte = "POST /up HTTP/1.1\r\nHost: 8000-web.localhost\r\nContent-Length: 3\r\n"
+    const char *clte = "POST /up HTTP/1.1\r\nHost: 8000-web.sb.localhost\r\nContent-Length: 3\r\n"
                        "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
     CHECK(http_raw(f->s.ingress_port, clte, strlen(clte), &r, false) == 0);
     CHECK_EQ(r.status, 400);
@@ -290,7 +294,7 @@ static void check_hostile_client(struct vfx *f)
     size_t big = 80 * 1024;
     char *huge = malloc(big + 256);
     if (huge) {
-        int n = snprintf(huge, 256, "GET / HTTP/1.1\r\nHost: 8000-web.localhost\r\nX-Big: ");
+        int n = snprintf(huge, 256, "GET / HTTP/1.1\r\nHost: 8000-web.sb.localhost\r\nX-Big: ");
         memset(huge + n, 'a', big);
         memcpy(huge + n + big, "\r\n\r\n", 4);
         CHECK(http_raw(f->s.ingress_port, huge, (size_t)n + big + 4, &r, false) == 0);
@@ -308,7 +312,7 @@ static void check_hostile_client(struct vfx *f)
     for (int k = 0; k < 4; k++) {
         for (int i = 0; i < 4; i++)
             (void)send(slow[i], "s", 1, MSG_NOSIGNAL);
-        if (ig(f, "GET", "8000-web.localhost", "/hello", NULL, &r)) {
+        if (ig(f, "GET", "8000-web.sb.localhost", "/hello", NULL, &r)) {
             CHECK_EQ(r.status, 200);
             hresp_free(&r);
         }
@@ -344,7 +348,7 @@ static void check_toggle(struct vfx *f, const char *id, const char *h404)
     char t[128];
     struct hresp r;
     int ws = connect_port(f->s.ingress_port);
-    const char *up = "GET /ws HTTP/1.1\r\nHost: 8000-web.localhost\r\nUpgrade: websocket\r\n"
+    const char *up = "GET /ws HTTP/1.1\r\nHost: 8000-web.sb.localhost\r\nUpgrade: websocket\r\n"
                      "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                      "Sec-WebSocket-Version: 13\r\n\r\n";
     char buf[1024];
@@ -354,7 +358,7 @@ static void check_toggle(struct vfx *f, const char *id, const char *h404)
     snprintf(t, sizeof(t), "/v1/sandboxes/%s", id);
     if (call(f, "PATCH", t, "{\"ingress_enabled\":false}", 200, &r))
         hresp_free(&r);
-    if (ig(f, "GET", "8000-web.localhost", "/hello", NULL, &r)) {
+    if (ig(f, "GET", "8000-web.sb.localhost", "/hello", NULL, &r)) {
         CHECK_EQ(r.status, 404);
         CHECK_STR(r.body, h404);
         hresp_free(&r);
@@ -366,10 +370,98 @@ static void check_toggle(struct vfx *f, const char *id, const char *h404)
     close(ws);
     if (call(f, "PATCH", t, "{\"ingress_enabled\":true}", 200, &r))
         hresp_free(&r);
-    if (ig(f, "GET", "8000-web.localhost", "/hello", NULL, &r)) {
+    if (ig(f, "GET", "8000-web.sb.localhost", "/hello", NULL, &r)) {
         CHECK_EQ(r.status, 200);
         hresp_free(&r);
     }
+}
+
+static uint16_t https_port(struct vfx *f)
+{
+    char p[256];
+    snprintf(p, sizeof(p), "%s/ingress-https.port", f->s.data);
+    FILE *fp = fopen(p, "r");
+    unsigned v = 0;
+    if (fp) {
+        if (fscanf(fp, "%u", &v) != 1)
+            v = 0;
+        fclose(fp);
+    }
+    return (uint16_t)v;
+}
+
+/* HTTPS with the generated wildcard, verified by curl; the TLS name must agree with Host. */
+static void check_https(struct vfx *f)
+{
+    uint16_t port = https_port(f);
+    CHECK(port != 0);
+    char cmd[1024], out[4096];
+    snprintf(cmd, sizeof(cmd),
+             "curl -s --cacert %s/ingress/tls-cert.pem --resolve 8000-web.sb.localhost:%u:127.0.0.1 "
+             "https://8000-web.sb.localhost:%u/headers", f->s.data, port, port);
+    CHECK_EQ(sh(cmd, out, sizeof(out)), 0);
+    CHECK(strstr(out, "x-forwarded-proto: https\n"));
+    snprintf(cmd, sizeof(cmd),
+             "curl -s --cacert %s/ingress/tls-cert.pem --resolve 8000-web.sb.localhost:%u:127.0.0.1 "
+             "-H 'Host: 8000-other.sb.localhost' -w ' %%{http_code}' "
+             "https://8000-web.sb.localhost:%u/hello", f->s.data, port, port);
+    CHECK_EQ(sh(cmd, out, sizeof(out)), 0);
+    CHECK(strstr(out, " 400"));
+}
+
+/* Waits for id in the paused list without addressing it (a request to the sandbox itself is
+ * activity and would hold the auto-pauser off). */
+static bool wait_paused_listed(struct vfx *f, const char *id, int timeout_ms)
+{
+    for (int waited = 0; waited < timeout_ms; waited += 500) {
+        struct hresp r;
+        if (!call(f, "GET", "/v1/sandboxes?status=paused", NULL, 200, &r))
+            return false;
+        const char *got = jstr(r.json, "data.data.0.id");
+        bool done = got && strcmp(got, id) == 0;
+        hresp_free(&r);
+        if (done)
+            return true;
+        usleep(500 * 1000);
+    }
+    harness_fail(__FILE__, __LINE__, "%s not paused within %d ms", id, timeout_ms);
+    return false;
+}
+
+/* Waking on traffic (docs/ingress-ssh.md "Waking on traffic"): a sandbox paused through the
+ * API answers its first request; one the idle auto-pauser paused (PATCH's shortest limit, 60 s)
+ * does too, with its server process (and its connection count) intact. */
+static void check_wake(struct vfx *f, const char *id, bool auto_pause)
+{
+    char t[160], st[32];
+    struct hresp r;
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s", id);
+    long conns = -1;
+    if (ig(f, "GET", "8000-web.sb.localhost", "/conns", NULL, &r)) {
+        conns = atol(r.body ? r.body : "-1");
+        hresp_free(&r);
+    }
+    if (auto_pause) {
+        if (call(f, "PATCH", t, "{\"auto_pause_after_seconds\":60}", 200, &r))
+            hresp_free(&r);
+        if (call(f, "GET", t, NULL, 200, &r)) /* the auto-pauser follows it from here */
+            hresp_free(&r);
+        CHECK(wait_paused_listed(f, id, 120000));
+    } else {
+        snprintf(t, sizeof(t), "/v1/sandboxes/%s/pause", id);
+        if (call(f, "POST", t, NULL, 202, &r))
+            hresp_free(&r);
+        CHECK(wait_status_ms(f, id, "paused", 60000));
+        snprintf(t, sizeof(t), "/v1/sandboxes/%s", id);
+    }
+    if (ig(f, "GET", "8000-web.sb.localhost", "/conns", NULL, &r)) {
+        CHECK_EQ(r.status, 200);
+        CHECK_INT(atol(r.body ? r.body : "0"), >=, conns); /* the same process: it counts on */
+        hresp_free(&r);
+    }
+    CHECK_STR(status_of(f, id, st), "running");
+    if (auto_pause && call(f, "PATCH", t, "{\"disable_auto_pause\":true}", 200, &r))
+        hresp_free(&r);
 }
 
 /* ingress_private = on after a restart (the VM lives on): 401 before any lookup, the owner's
@@ -390,23 +482,23 @@ static void check_private(struct vfx *f, const char *h404)
     CHECK_EQ(hd_run(create_key, out, sizeof(out), err, sizeof(err)), 0);
     out[strcspn(out, "\n")] = '\0';
     struct hresp r;
-    if (ig(f, "GET", "8000-web.localhost", "/hello", NULL, &r)) {
+    if (ig(f, "GET", "8000-web.sb.localhost", "/hello", NULL, &r)) {
         CHECK_EQ(r.status, 401);
         hresp_free(&r);
     }
-    if (ig(f, "GET", "8000-nope.localhost", "/hello", "X-Hearth-Token: hk_wrong\r\n", &r)) {
+    if (ig(f, "GET", "8000-nope.sb.localhost", "/hello", "X-Hearth-Token: hk_wrong\r\n", &r)) {
         CHECK_EQ(r.status, 401);
         hresp_free(&r);
     }
     snprintf(hdr, sizeof(hdr), "X-Hearth-Token: %s\r\n", out);
-    if (ig(f, "GET", "8000-web.localhost", "/hello", hdr, &r)) {
+    if (ig(f, "GET", "8000-web.sb.localhost", "/hello", hdr, &r)) {
         CHECK_EQ(r.status, 404);
         CHECK_STR(r.body, h404);
         hresp_free(&r);
     }
     snprintf(hdr, sizeof(hdr), "X-Hearth-Token: %s\r\n", f->s.admin_key);
     for (int i = 0; i < 100; i++) { /* the adopted VM's agent may take a moment */
-        if (!ig(f, "GET", "8000-web.localhost", "/headers", hdr, &r))
+        if (!ig(f, "GET", "8000-web.sb.localhost", "/headers", hdr, &r))
             break;
         if (r.status == 200)
             break;
@@ -417,14 +509,14 @@ static void check_private(struct vfx *f, const char *h404)
     CHECK(r.body && !strstr(r.body, f->s.admin_key) && !strstr(r.body, "x-hearth-token"));
     hresp_free(&r);
     snprintf(hdr, sizeof(hdr), "Cookie: a=1; hearth_token=%s\r\n", f->s.admin_key);
-    if (ig(f, "GET", "8000-web.localhost", "/headers", hdr, &r)) {
+    if (ig(f, "GET", "8000-web.sb.localhost", "/headers", hdr, &r)) {
         CHECK_EQ(r.status, 200);
         CHECK(r.body && strstr(r.body, "cookie: a=1\n") && !strstr(r.body, f->s.admin_key));
         hresp_free(&r);
     }
 }
 
-TEST_SLOW(ingress_vm_proxy, 900)
+TEST_SLOW(ingress_vm_proxy, 1200)
 {
     struct vfx f;
     if (!vfx_start_conf(&f, CONF))
@@ -438,16 +530,16 @@ TEST_SLOW(ingress_vm_proxy, 900)
     }
     for (size_t i = 0; i <= strlen(id); i++)
         lid[i] = (char)(id[i] >= 'A' && id[i] <= 'Z' ? id[i] - 'A' + 'a' : id[i]);
-    snprintf(host_name, sizeof(host_name), "8000-web.localhost:%u", f.s.ingress_port);
+    snprintf(host_name, sizeof(host_name), "8000-web.sb.localhost:%u", f.s.ingress_port);
     char t[128];
     snprintf(t, sizeof(t), "/v1/sandboxes/%s", id);
     if (call(&f, "GET", t, NULL, 200, &r)) {
         char want[256];
-        snprintf(want, sizeof(want), "http://<port>-%s.localhost:%u", lid, f.s.ingress_port);
+        snprintf(want, sizeof(want), "http://<port>-%s.sb.localhost:%u", lid, f.s.ingress_port);
         CHECK_STR(jstr(r.json, "data.ingress_url_template"), want);
         hresp_free(&r);
     }
-    if (ig(&f, "GET", "8000-nope.localhost", "/", NULL, &r)) {
+    if (ig(&f, "GET", "8000-nope.sb.localhost", "/", NULL, &r)) {
         snprintf(h404, sizeof(h404), "%s", r.body);
         hresp_free(&r);
     }
@@ -457,12 +549,15 @@ TEST_SLOW(ingress_vm_proxy, 900)
     check_hostile_guest(&f);
     check_hostile_client(&f);
     check_toggle(&f, id, h404);
+    check_https(&f);
+    check_wake(&f, id, false);
+    check_wake(&f, id, true);
     check_private(&f, h404);
     /* destroyed: the one 404 (private ingress on: the owner's key) */
     CHECK(destroy(&f, id));
     char hdr[256];
     snprintf(hdr, sizeof(hdr), "X-Hearth-Token: %s\r\n", f.s.admin_key);
-    if (ig(&f, "GET", "8000-web.localhost", "/hello", hdr, &r)) {
+    if (ig(&f, "GET", "8000-web.sb.localhost", "/hello", hdr, &r)) {
         CHECK_EQ(r.status, 404);
         CHECK_STR(r.body, h404);
         hresp_free(&r);

@@ -22,6 +22,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "common/buf.h"
+#include "common/herr.h"
 #include "common/timefmt.h"
 #include "daemon/api/api.h"
 #include "daemon/config.h"
@@ -41,6 +42,7 @@
 #include "daemon/host/host.h"
 #include "daemon/host/jail.h"
 #include "daemon/ingress/ingress.h"
+#include "daemon/ingress/ingress_cert.h"
 #include "daemon/log.h"
 #include "daemon/net/dns.h"
 #include "daemon/store/store.h"
@@ -49,6 +51,7 @@
 #define PORT_FILE "hearthd.port"
 #define METRICS_PORT_FILE "metrics.port"
 #define INGRESS_HTTP_PORT_FILE "ingress-http.port"
+#define INGRESS_HTTPS_PORT_FILE "ingress-https.port"
 
 struct hd_ctx {
     struct hd_config cfg;
@@ -60,6 +63,7 @@ struct hd_ctx {
     struct http_server *api_srv;
     struct http_server *metrics_srv;
     struct ingress *ingress;      /* the ingress proxy (issue 13); NULL when no listener */
+    struct ingress_cert *ingress_cert; /* its TLS certificate; NULL without ingress_listen */
     struct event *sig_term;
     struct event *sig_int;
     unsigned pending_shutdowns;   /* servers still draining */
@@ -276,10 +280,10 @@ static void on_signal(evutil_socket_t sig, short what, void *ud)
         ingress_shutdown(hd->ingress, ms, on_ingress_drained, hd);
 }
 
-static int listen_and_record(struct hd_ctx *hd, struct http_server *srv, const char *host,
-                             uint16_t port, const char *file, const char *what)
+/* After a listen call: its error logged, or the port file written and the listener logged. */
+static int record_listener(struct hd_ctx *hd, struct http_server *srv, int r, const char *host,
+                           uint16_t port, const char *file, const char *what)
 {
-    int r = http_server_listen(srv, host, port);
     if (r < 0) {
         log_error(NULL, "cannot listen", "{s:s,s:s,s:i,s:s}", "listener", what, "host", host,
                   "port", (int)port, "err", strerror(-r));
@@ -294,6 +298,12 @@ static int listen_and_record(struct hd_ctx *hd, struct http_server *srv, const c
     log_info(NULL, "listening", "{s:s,s:s,s:i}", "listener", what, "host", host, "port",
              (int)http_server_port(srv));
     return 0;
+}
+
+static int listen_and_record(struct hd_ctx *hd, struct http_server *srv, const char *host,
+                             uint16_t port, const char *file, const char *what)
+{
+    return record_listener(hd, srv, http_server_listen(srv, host, port), host, port, file, what);
 }
 
 /* ---- ingress proxy (issue 13; docs/ingress-ssh.md "Ingress proxy") ---- */
@@ -312,11 +322,39 @@ static uint16_t ingress_template_port(const struct hd_config *c, uint16_t http_p
     return p == (https ? 443 : 80) ? 0 : p;
 }
 
+/* The HTTPS listener with the operator's certificate or the generated wildcard, watched for
+ * renewals (docs/ingress-ssh.md "Certificates"). */
+static int start_ingress_tls(struct hd_ctx *hd, uint16_t *ret_port)
+{
+    const struct hd_config *c = &hd->cfg;
+    struct ingress_cert_cfg cc = { .cert_file = c->ingress_tls_cert,
+                                   .key_file = c->ingress_tls_key, .data_dir = c->data_dir,
+                                   .domain = c->ingress_domain };
+    struct herr err = { 0 };
+    int r = ingress_cert_open(&cc, &hd->ingress_cert, &err);
+    if (r < 0) {
+        log_error(NULL, "ingress certificate unusable", "{s:s}", "err", err.msg);
+        return r;
+    }
+    if (ingress_cert_watch(hd->ingress_cert, hd->base, INGRESS_CERT_WATCH_S) < 0)
+        return -ENOMEM;
+    struct http_server *srv = ingress_https_server(hd->ingress);
+    if (!srv)
+        return -ENOMEM;
+    serve_limits_watch_accept(srv, "ingress-https");
+    r = http_server_listen_tls(srv, c->ingress_https_host, c->ingress_https_port,
+                               ingress_cert_ctx(hd->ingress_cert));
+    r = record_listener(hd, srv, r, c->ingress_https_host, c->ingress_https_port,
+                        INGRESS_HTTPS_PORT_FILE, "ingress-https");
+    *ret_port = r == 0 ? http_server_port(srv) : 0;
+    return r;
+}
+
 /* Starts the proxy's listeners; none configured is fine. < 0 when one cannot listen. */
 static int start_ingress(struct hd_ctx *hd)
 {
     const struct hd_config *c = &hd->cfg;
-    if (!c->ingress_http_enabled)
+    if (!c->ingress_http_enabled && !c->ingress_https_enabled)
         return 0;
     struct ingress_settings s = {
         .domain = c->ingress_domain, .private_mode = c->ingress_private,
@@ -327,15 +365,23 @@ static int start_ingress(struct hd_ctx *hd)
         .max_connections = c->ingress_max_connections,
     };
     hd->ingress = ingress_new(hd->base, &hd->ctl, &s);
-    struct http_server *srv = hd->ingress ? ingress_http_server(hd->ingress) : NULL;
-    if (!srv)
+    if (!hd->ingress)
         return -ENOMEM;
-    serve_limits_watch_accept(srv, "ingress-http");
-    int r = listen_and_record(hd, srv, c->ingress_http_host, c->ingress_http_port,
-                              INGRESS_HTTP_PORT_FILE, "ingress-http");
-    if (r < 0)
-        return r;
-    hd->ctl.set.ingress_port = ingress_template_port(c, http_server_port(srv), 0);
+    uint16_t http_port = 0, https_port = 0;
+    if (c->ingress_http_enabled) {
+        struct http_server *srv = ingress_http_server(hd->ingress);
+        if (!srv)
+            return -ENOMEM;
+        serve_limits_watch_accept(srv, "ingress-http");
+        int r = listen_and_record(hd, srv, c->ingress_http_host, c->ingress_http_port,
+                                  INGRESS_HTTP_PORT_FILE, "ingress-http");
+        if (r < 0)
+            return r;
+        http_port = http_server_port(srv);
+    }
+    if (c->ingress_https_enabled && start_ingress_tls(hd, &https_port) < 0)
+        return -EINVAL;
+    hd->ctl.set.ingress_port = ingress_template_port(c, http_port, https_port);
     return 0;
 }
 
@@ -553,8 +599,11 @@ static void serve_release(struct hd_ctx *hd)
     ctl_usage_free(hd->api.usage);
     hd->api.usage = NULL;
     ingress_free(hd->ingress); /* its guest streams go before the VM layer */
-    if (hd->ingress)
+    ingress_cert_free(hd->ingress_cert);
+    if (hd->ingress) {
         remove_file(hd->cfg.data_dir, INGRESS_HTTP_PORT_FILE);
+        remove_file(hd->cfg.data_dir, INGRESS_HTTPS_PORT_FILE);
+    }
     ctl_service_stop(&hd->ctl);
     /* VMs outlive hearthd (DESIGN §6): the next start re-adopts them */
     host_free_keep_vms(hd->host);

@@ -125,6 +125,13 @@ static void on_request(struct http_request *req, void *ud)
                       "from 1 to 65535");
         return;
     }
+    /* over TLS the certificate was chosen for the SNI name: a Host naming another sandbox on
+     * the same connection would be routed under a name the client did not verify */
+    const char *sni = s->https ? http_request_sni(req) : NULL;
+    if (sni && !ingress_host_same(sni, host, hlen)) {
+        ingress_error(req, 400, "the Host does not match the TLS server name");
+        return;
+    }
     const struct sockaddr *peer = http_request_peer(req);
     char ip[64];
     peer_text(peer, ip);
@@ -189,6 +196,11 @@ static struct http_server *server_for(struct ingress *ing, int i)
 struct http_server *ingress_http_server(struct ingress *ing)
 {
     return server_for(ing, 0);
+}
+
+struct http_server *ingress_https_server(struct ingress *ing)
+{
+    return server_for(ing, 1);
 }
 
 static void on_drained(struct http_server *srv, void *ud)

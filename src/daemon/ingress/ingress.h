@@ -31,6 +31,10 @@ struct ingress *ingress_new(struct event_base *base, struct ctl *c,
 /* The plain-HTTP server (created on first call; requests on it get X-Forwarded-Proto http):
  * the caller listens with http_server_listen(). NULL when out of memory. */
 struct http_server *ingress_http_server(struct ingress *ing);
+/* The HTTPS server (requests on it get X-Forwarded-Proto https, and their TLS server name must
+ * agree with their Host): the caller listens with http_server_listen_tls(). NULL when out of
+ * memory. */
+struct http_server *ingress_https_server(struct ingress *ing);
 /* Starts the graceful shutdown of every server; done runs once when all have drained. */
 void ingress_shutdown(struct ingress *ing, unsigned timeout_ms, void (*done)(void *ud),
                       void *ud);

@@ -8,11 +8,12 @@
 
 #include <errno.h>
 #include <stdlib.h>
-#include <sys/socket.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+
+#include "daemon/http/response.h"
 
 #define PIPE_READ_MAX (64u * 1024u)
 
@@ -92,7 +93,7 @@ static void on_client_write(struct bufferevent *bev, void *ud)
     }
     if (pending == 0 && p->guest_eof && !p->shut_wr) {
         p->shut_wr = true;
-        (void)shutdown(bufferevent_getfd(bev), SHUT_WR);
+        http_bev_shutdown_write(bev); /* close_notify first over TLS */
     }
     if (pending == 0 && p->closing)
         p->dead = true;

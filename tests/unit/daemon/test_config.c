@@ -37,7 +37,7 @@ TEST(defaults)
     CHECK_EQ(c.bandwidth_quota_bytes, 5368709120LL);
     CHECK_EQ(c.retention_hours, 168);
     CHECK_STR(c.ingress_scheme, "http");
-    CHECK_STR(c.ingress_domain, "localhost");
+    CHECK_STR(c.ingress_domain, "sb.localhost");
     CHECK(c.ingress_http_enabled);
     CHECK_STR(c.ingress_http_host, "127.0.0.1");
     CHECK_EQ(c.ingress_http_port, 8081);
