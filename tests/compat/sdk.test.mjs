@@ -14,6 +14,7 @@
 // answers create with 503 `unavailable` or 501 (the VM layer is not wired to the API yet).
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { request as httpRequest } from "node:http";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -695,5 +696,67 @@ describe("in-guest self-pause seen through the SDK", () => {
         await sb.waitUntilRunning({ timeoutMs: 120_000 });
         const seen = await sb.runCommand("cat", ["/tmp/self.out"]);
         assert.match(seen.result.stdout, /"accepted":true,"action":"pause"/);
+    });
+});
+
+// ---- ingress: previewUrl + waitForPortReady, unchanged ----
+//
+// The documented flow (docs/ingress-ssh.md "Ingress proxy"): start a server in the sandbox,
+// waitForPortReady(), then fetch previewUrl(). hearthd's default ingress_domain is sb.localhost
+// and its template carries the ingress listener's port; browsers and curl resolve *.localhost to
+// loopback by themselves, Node's resolver may not, so this test's own HTTP client looks every
+// name up as 127.0.0.1. The SDK is not touched.
+
+// GET url with every host name resolved to 127.0.0.1: { status, body }.
+function getLoopback(url) {
+    const lookup = (host, opts, cb) => opts && opts.all
+        ? cb(null, [{ address: "127.0.0.1", family: 4 }])
+        : cb(null, "127.0.0.1", 4);
+    return new Promise((resolve, reject) => {
+        const req = httpRequest(url, { lookup, timeout: 60_000 }, (res) => {
+            let body = "";
+            res.setEncoding("utf8");
+            res.on("data", (c) => { body += c; });
+            res.on("end", () => resolve({ status: res.statusCode, body, headers: res.headers }));
+        });
+        req.on("timeout", () => req.destroy(new Error("timeout")));
+        req.on("error", reject);
+        req.end();
+    });
+}
+
+describe("VM-backed ingress through previewUrl", () => {
+    let sb;
+
+    after(async () => {
+        if (!sb) return;
+        try {
+            await sb.destroy();
+            await sb.waitUntilDestroyed({ timeoutMs: 60_000 });
+        } catch {
+            // only cleanup
+        }
+    });
+
+    test("previewUrl + waitForPortReady reach a server in the sandbox", async () => {
+        sb = await client.createSandbox(
+            { shape: SHAPE, rootfs: "devbox:1", name: `compat-web-${Date.now().toString(36)}`,
+              ingress_enabled: true },
+            { retry: false, timeoutMs: 120_000 });
+        assert.equal(sb.data.ingress_enabled, true);
+        const started = await sb.runCommand("bash", ["-c",
+            "cd /tmp && echo compat-ingress > index.html; " +
+            "setsid python3 -m http.server 8080 </dev/null >/dev/null 2>&1 &"]);
+        assert.equal(started.result.exit_code, 0);
+        await sb.waitForPortReady(8080, { timeoutMs: 30_000 });
+        const url = sb.previewUrl(8080);
+        assert.match(url, /^http:\/\/8080-sb-[0-9a-z]{26}\.sb\.localhost:\d+$/);
+        const res = await getLoopback(`${url}/index.html`);
+        assert.equal(res.status, 200);
+        assert.equal(res.body, "compat-ingress\n");
+        // a port nobody listens on: the proxy's 502 page
+        const closed = await getLoopback(sb.previewUrl(8081));
+        assert.equal(closed.status, 502);
+        assert.equal(closed.headers["cache-control"], "no-store");
     });
 });

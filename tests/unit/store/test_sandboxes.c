@@ -834,3 +834,36 @@ TEST(sandbox_snapshot_dirs_and_refs)
     CHECK_EQ(n, 1u);
     fx_close(&f);
 }
+
+/* The ingress proxy's name lookup: any user's live sandbox with ingress on and that hostname,
+ * only when exactly one carries it. */
+TEST(sandbox_get_ingress_name)
+{
+    struct fx f;
+    char bob_key[STORE_ID_SIZE];
+    if (!open_two(&f, bob_key))
+        return;
+    struct store_sandbox a, b, g;
+    fx_sandbox(&a, "alice", f.key_id, "Web_App", 1);
+    a.ingress_enabled = true;
+    fx_sandbox(&b, "bob", bob_key, "web-app", 2);
+    CHECK_EQ(store_sandbox_insert(f.st, &a, NULL, 0), 0);
+    CHECK_EQ(store_sandbox_insert(f.st, &b, NULL, 0), 0);
+    CHECK_EQ(store_sandbox_get_ingress_name(f.st, "web-app", &g), 0); /* bob's has ingress off */
+    CHECK_STR(g.id, a.id);
+    store_sandbox_release(&g);
+    CHECK_EQ(store_sandbox_get_ingress_name(f.st, "Web_App", &g), -ENOENT); /* hostname only */
+    CHECK_EQ(store_sandbox_get_ingress_name(f.st, "nope", &g), -ENOENT);
+    CHECK_EQ(store_sandbox_get_ingress_name(f.st, "", &g), -ENOENT);
+    struct store_sandbox_patch on = { .fields = STORE_PATCH_INGRESS, .ingress_enabled = true };
+    CHECK_EQ(store_sandbox_update(f.st, "bob", b.id, &on), 0);
+    CHECK_EQ(store_sandbox_get_ingress_name(f.st, "web-app", &g), -ENOTUNIQ);
+    /* a destroyed one no longer counts */
+    struct store_transition t = { .from = STORE_RUNNING, .to = STORE_DESTROYED,
+                                  .intent = STORE_STATE_NONE, .now_ms = 5 };
+    CHECK_EQ(store_sandbox_transition(f.st, b.id, &t, NULL), 0);
+    CHECK_EQ(store_sandbox_get_ingress_name(f.st, "web-app", &g), 0);
+    CHECK_STR(g.id, a.id);
+    store_sandbox_release(&g);
+    fx_close(&f);
+}
