@@ -62,5 +62,8 @@ int create_one(uint16_t port, const char *key, const char *body, char id[STORE_I
  * view's id and status when ret_id (STORE_ID_SIZE) and ret_status (32) are not NULL. */
 int post_op(uint16_t port, const char *key, const char *id, const char *what, const char *body,
             char *ret_id, char *ret_status);
+/* POST /v1/sandboxes/{id}/<route> as an upgrade ("shell", "tunnel/7000"; its head read byte by
+ * byte so nothing after it is consumed, TCP_NODELAY on): the socket, or -1 unless 101. */
+int upgrade_open(uint16_t port, const char *key, const char *id, const char *route);
 /* DELETE, then waits (bounded) for destroyed. */
 void destroy_one(uint16_t port, const char *key, const char *id);

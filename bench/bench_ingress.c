@@ -98,33 +98,6 @@ static int roundtrip(int fd, const char *host, bool close_after)
     return status;
 }
 
-/* A tunnel to the guest's port 8000 (the 101 head read byte by byte), or -1. */
-static int tunnel(void)
-{
-    int fd = connect_to(g_port);
-    if (fd < 0)
-        return -1;
-    char req[512], head[2048];
-    int n = snprintf(req, sizeof(req),
-                     "POST /v1/sandboxes/%s/tunnel/8000 HTTP/1.1\r\nHost: b\r\nX-Api-Key: %s\r\n"
-                     "Connection: Upgrade\r\nUpgrade: tcp-tunnel\r\nContent-Length: 0\r\n\r\n",
-                     g_id, g_key);
-    size_t hl = 0;
-    if (write(fd, req, (size_t)n) != n)
-        goto fail;
-    while (hl + 1 < sizeof(head) && read(fd, head + hl, 1) == 1) {
-        hl++;
-        if (hl >= 4 && memcmp(head + hl - 4, "\r\n\r\n", 4) == 0)
-            break;
-    }
-    head[hl] = 0;
-    if (strncmp(head, "HTTP/1.1 101 ", 13) == 0)
-        return fd;
-fail:
-    close(fd);
-    return -1;
-}
-
 static void report(const char *what, double *v, int n, double total_ms)
 {
     if (n == 0) {
@@ -269,7 +242,7 @@ int main(void)
         close(fd);
     }
     bench_rr("ingress, a new client connection per request", -1, host);
-    fd = tunnel();
+    fd = upgrade_open(g_port, g_key, g_id, "tunnel/8000");
     if (fd >= 0) {
         (void)roundtrip(fd, "x", false);
         bench_rr("tunnel (POST .../tunnel/8000), one connection", fd, "x");

@@ -39,38 +39,10 @@ static double ms_since(int64_t t0_us)
     return (double)(mono_now_us() - t0_us) / 1000.0;
 }
 
-/* An upgraded connection to route ("shell", "tunnel/7000"), its head read byte by byte so
- * nothing after it is consumed; -1 unless the answer is 101. */
+/* An upgraded connection to route ("shell", "tunnel/7000"), or -1 (apiclient.h). */
 static int upgraded(const char *route)
 {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(g_port) };
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    int one = 1;
-    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-        goto fail;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    char req[512];
-    int n = snprintf(req, sizeof(req),
-                     "POST /v1/sandboxes/%s/%s HTTP/1.1\r\nHost: b\r\nX-Api-Key: %s\r\n"
-                     "Connection: Upgrade\r\nUpgrade: tcp-tunnel\r\nContent-Length: 0\r\n\r\n",
-                     g_id, route, g_key);
-    if (write(fd, req, (size_t)n) != n)
-        goto fail;
-    char head[2048];
-    size_t hl = 0;
-    while (hl + 1 < sizeof(head) && read(fd, head + hl, 1) == 1) {
-        hl++;
-        if (hl >= 4 && memcmp(head + hl - 4, "\r\n\r\n", 4) == 0)
-            break;
-    }
-    head[hl] = 0;
-    if (strncmp(head, "HTTP/1.1 101 ", 13) == 0)
-        return fd;
-fail:
-    if (fd >= 0)
-        close(fd);
-    return -1;
+    return upgrade_open(g_port, g_key, g_id, route);
 }
 
 static void report(const char *what, double *v, int n, const char *unit, const char *target)

@@ -233,7 +233,7 @@ int hd_run(const char *const *argv, char *out, size_t out_len, char *err, size_t
 
 /* ---- HTTP client ---- */
 
-static int connect_local(uint16_t port)
+int connect_local(uint16_t port)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)

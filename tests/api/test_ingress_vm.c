@@ -66,21 +66,6 @@ static bool ig(struct vfx *f, const char *method, const char *host, const char *
     return true;
 }
 
-static int connect_port(uint16_t port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    struct timeval tv = { .tv_sec = 30 };
-    if (fd >= 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
-        return fd;
-    if (fd >= 0)
-        close(fd);
-    return -1;
-}
-
 static bool start_guest(struct vfx *f, const char *id)
 {
     char path[128], cmd[1024], out[256];
@@ -305,7 +290,7 @@ static void check_hostile_client(struct vfx *f)
     /* slowloris: a head dribbled out never completes; others are served meanwhile; 408 */
     int slow[4];
     for (int i = 0; i < 4; i++) {
-        slow[i] = connect_port(f->s.ingress_port);
+        slow[i] = connect_local(f->s.ingress_port);
         CHECK(slow[i] >= 0 && send(slow[i], "GET / HTTP/1.1\r\nHo", 18, MSG_NOSIGNAL) == 18);
     }
     time_t t0 = time(NULL);
@@ -347,7 +332,7 @@ static void check_toggle(struct vfx *f, const char *id, const char *h404)
 {
     char t[128];
     struct hresp r;
-    int ws = connect_port(f->s.ingress_port);
+    int ws = connect_local(f->s.ingress_port);
     const char *up = "GET /ws HTTP/1.1\r\nHost: 8000-web.sb.localhost\r\nUpgrade: websocket\r\n"
                      "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                      "Sec-WebSocket-Version: 13\r\n\r\n";
