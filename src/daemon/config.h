@@ -80,6 +80,14 @@ struct hd_config {
     uint32_t vm_io_iops;                  /* each VM's disk operations/s, each way; 8192 */
     /* managed processes (issue 12; docs/api.md §3.11) */
     uint32_t process_output_bytes;        /* output ring per process in the guest; 8 MiB */
+    /* SSH gateway (issue 13; docs/ingress-ssh.md "SSH gateway") */
+    bool ssh_enabled;                     /* ssh_listen = 127.0.0.1:2222 ("" or off = off) */
+    char ssh_host[CONFIG_HOST_SIZE];
+    uint16_t ssh_port;                    /* 0 = ephemeral (tests) */
+    bool ssh_password_auth;               /* API key or access token as password; off */
+    uint32_t ssh_login_grace_s;           /* key exchange and login within this; 60 */
+    uint32_t ssh_max_unauth;              /* connections not yet logged in, at once; 32 */
+    uint32_t ssh_max_sessions;            /* session channels per connection; 10 */
 };
 
 /* Fills cfg with every default. */

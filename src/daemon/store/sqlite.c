@@ -40,6 +40,8 @@ static const char *const stmt_sql[S__COUNT] = {
     [S_SB_GET_ANY] = "SELECT " SB_COLS " FROM sandboxes WHERE id = ?1",
     [S_SB_GET_BY_IP] = "SELECT " SB_COLS " FROM sandboxes WHERE ip = ?1 AND user_id = ?2 "
                        "AND status NOT IN ('creating', 'destroyed', 'failed')",
+    [S_SB_BY_NAME] = "SELECT " SB_COLS " FROM sandboxes WHERE name = ?1 "
+                     "AND status NOT IN ('destroyed', 'failed') ORDER BY id",
     [S_SB_STATE] = "SELECT status, target_state FROM sandboxes "
                    "WHERE id = ?1 AND (?2 IS NULL OR user_id = ?2)",
     [S_SB_ENV_INSERT] = "INSERT INTO sandbox_envs (sandbox_id, key, value) VALUES (?1, ?2, ?3)",
@@ -576,6 +578,7 @@ static const struct store_ops sqlite_ops = {
     .sb_insert = sqlite_sb_insert,
     .sb_get = sqlite_sb_get,
     .sb_get_by_ip = sqlite_sb_get_by_ip,
+    .sb_list_by_name = sqlite_sb_list_by_name,
     .sb_list = sqlite_sb_list,
     .sb_count = sqlite_sb_count,
     .sb_update = sqlite_sb_update,

@@ -23,6 +23,7 @@ enum sqlite_stmt_id {
     S_SB_GET,
     S_SB_GET_ANY,
     S_SB_GET_BY_IP,
+    S_SB_BY_NAME,
     S_SB_STATE,
     S_SB_ENV_INSERT,
     S_SB_ENV_KEYS,
@@ -171,6 +172,7 @@ int sqlite_sb_get(struct store *st, const char *user_id, const char *id,
                   struct store_sandbox *ret);
 int sqlite_sb_get_by_ip(struct store *st, const char *user_id, const char *ip,
                         struct store_sandbox *ret);
+int sqlite_sb_list_by_name(struct store *st, const char *name, struct store_sandbox_page *ret);
 int sqlite_sb_list(struct store *st, const struct store_list_query *qr,
                    struct store_sandbox_page *ret);
 int sqlite_sb_count(struct store *st, const char *user_id, uint64_t counts[STORE_STATE__COUNT]);

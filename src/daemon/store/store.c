@@ -356,6 +356,14 @@ int store_sandbox_get(struct store *st, const char *user_id, const char *id,
     return st->ops->sb_get(st, user_id, id, ret);
 }
 
+int store_sandbox_list_by_name(struct store *st, const char *name,
+                               struct store_sandbox_page *ret)
+{
+    if (!lookup_key_ok(name, STORE_NAME_SIZE))
+        return -ENOENT;
+    return st->ops->sb_list_by_name(st, name, ret);
+}
+
 int store_sandbox_get_by_ip(struct store *st, const char *user_id, const char *ip,
                             struct store_sandbox *ret)
 {

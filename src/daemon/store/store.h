@@ -234,6 +234,13 @@ int store_sandbox_list(struct store *st, const struct store_list_query *q,
                        struct store_sandbox_page *ret);
 void store_sandbox_page_release(struct store_sandbox_page *page);
 
+/* Reads every live sandbox (not destroyed or failed) named name, of any user, into a page
+ * (total = count), for the SSH gateway's login by name (docs/ingress-ssh.md): -ENOENT for a
+ * malformed name; release with store_sandbox_page_release(). Never for a request's own user. */
+__attribute__((warn_unused_result))
+int store_sandbox_list_by_name(struct store *st, const char *name,
+                               struct store_sandbox_page *ret);
+
 /* Counts a user's sandboxes per state (for whoami and quotas). */
 __attribute__((warn_unused_result))
 int store_sandbox_count(struct store *st, const char *user_id,

@@ -32,6 +32,7 @@ struct store_ops {
                   struct store_sandbox *ret);
     int (*sb_get_by_ip)(struct store *st, const char *user_id, const char *ip,
                         struct store_sandbox *ret);
+    int (*sb_list_by_name)(struct store *st, const char *name, struct store_sandbox_page *ret);
     int (*sb_list)(struct store *st, const struct store_list_query *q,
                    struct store_sandbox_page *ret);
     int (*sb_count)(struct store *st, const char *user_id, uint64_t counts[STORE_STATE__COUNT]);
