@@ -25,7 +25,9 @@ cli_start() {
     data=$tmp/data
     mkdir -p "$data"
     # no metrics listener: its fixed default port would collide with any other hearthd
-    printf 'metrics_listen = off\n' >"$tmp/hearthd.conf"
+    # the SSH gateway on a free port (ssh.port in the data dir); CLI_EXTRA_CONF adds lines
+    printf 'metrics_listen = off\nssh_listen = 127.0.0.1:0\n%s\n' "${CLI_EXTRA_CONF:-}" \
+        >"$tmp/hearthd.conf"
     "$hearthd" serve --config "$tmp/hearthd.conf" --listen 127.0.0.1:0 --data-dir "$data" \
         "${with_images[@]}" >"$tmp/hearthd.log" 2>&1 &
     hpid=$!

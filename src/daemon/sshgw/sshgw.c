@@ -5,7 +5,9 @@
  * channel; sshgw_conn.c runs each connection. */
 #include "daemon/sshgw/sshgw.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,12 +92,21 @@ int sshgw_start(struct event_base *base, struct ctl *ctl, const struct sshgw_con
     int r = bind_keys(gw, why);
     if (r < 0)
         goto out_free;
-    char addr[96];
-    snprintf(addr, sizeof(addr), strchr(gw->host, ':') ? "[%s]:%u" : "%s:%u", gw->host,
-             (unsigned)cfg->port);
-    struct sockaddr_storage ss;
-    int sslen = (int)sizeof(ss);
-    if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)&ss, &sslen) < 0) {
+    /* numeric only (config_parse_hostport()); port 0 asks for any free port, which
+     * evutil_parse_sockaddr_port() would refuse */
+    struct sockaddr_storage ss = { 0 };
+    int sslen = 0;
+    struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, gw->host, &in4->sin_addr) == 1) {
+        in4->sin_family = AF_INET;
+        in4->sin_port = htons(cfg->port);
+        sslen = (int)sizeof(*in4);
+    } else if (inet_pton(AF_INET6, gw->host, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons(cfg->port);
+        sslen = (int)sizeof(*in6);
+    } else {
         *why = "bad listen address";
         r = -EINVAL;
         goto out_free;

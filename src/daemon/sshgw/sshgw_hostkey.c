@@ -23,14 +23,14 @@ static const struct {
     { "ssh_host_ecdsa_key", SSH_KEYTYPE_ECDSA_P256, 256 },
 };
 
-/* Writes text to path through path.tmp: 0600, fsync, rename, then the directory fsync'd. */
-static int write_atomic(const char *dir, const char *path, const char *text)
+/* Writes text to path through path.tmp: mode, fsync, rename, then the directory fsync'd. */
+static int write_atomic(const char *dir, const char *path, const char *text, mode_t mode)
 {
     char tmp[4096];
     if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
         return -ENAMETOOLONG;
     (void)unlink(tmp); /* a leftover of a crash during the first start */
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
     if (fd < 0)
         return -errno;
     int r = fd_write_all(fd, text, strlen(text));
@@ -72,7 +72,7 @@ static int load_one(const char *dir, size_t i, ssh_key *ret, const char **why)
         return -EIO;
     }
     *why = "cannot write the host key";
-    int r = write_atomic(dir, path, text);
+    int r = write_atomic(dir, path, text, 0600);
     ssh_string_free_char(text);
     if (r < 0) {
         ssh_key_free(key);
@@ -80,6 +80,20 @@ static int load_one(const char *dir, size_t i, ssh_key *ret, const char **why)
     }
     *ret = key;
     return 0;
+}
+
+/* <file>.pub, rewritten at each start: what an operator copies into known_hosts. */
+static void write_pub(const char *dir, size_t i, ssh_key key)
+{
+    char path[4096], *b64 = NULL, *line = NULL;
+    if ((size_t)snprintf(path, sizeof(path), "%s/%s.pub", dir, kinds[i].file) >= sizeof(path) ||
+        ssh_pki_export_pubkey_base64(key, &b64) != SSH_OK)
+        return;
+    if (asprintf(&line, "%s %s\n", ssh_key_type_to_char(ssh_key_type(key)), b64) >= 0) {
+        (void)write_atomic(dir, path, line, 0644); /* a convenience: the key itself is loaded */
+        free(line);
+    }
+    ssh_string_free_char(b64);
 }
 
 static char *fingerprint(ssh_key key)
@@ -110,6 +124,8 @@ int sshgw_hostkeys_load(const char *dir, ssh_key keys[SSHGW_N_HOSTKEYS],
     for (size_t i = 0; i < SSHGW_N_HOSTKEYS; i++) {
         names[i] = kinds[i].file;
         int r = load_one(dir, i, &keys[i], why);
+        if (r == 0)
+            write_pub(dir, i, keys[i]);
         if (r == 0 && !(fp[i] = fingerprint(keys[i]))) {
             *why = "cannot hash a host key";
             r = -ENOMEM;
