@@ -19,6 +19,7 @@ struct ctl_idle;
 struct ctl_net;
 struct ctl_events;
 struct ctl_self;
+struct ctl_wakes;
 
 /* Operator settings the control layer needs (copied from the daemon config by cmd_serve.c). */
 struct ctl_settings {
@@ -58,6 +59,7 @@ struct ctl {
     struct ctl_net *net;            /* networking (netplane.c); NULL: not started */
     struct ctl_events *events;      /* event-log causes and settle listeners (events.c) */
     struct ctl_self *self;          /* guests' own requests waiting, counters (sandbox_self.c) */
+    struct ctl_wakes *wakes;        /* traffic waiting for sandboxes to resume (sandbox_wake.c) */
     ctl_fs_space_fn fs_space;       /* NULL: statvfs(3); tests inject a full disk */
 };
 

@@ -9,6 +9,7 @@
 #include "daemon/ctl/idle.h"
 #include "daemon/ctl/netplane.h"
 #include "daemon/ctl/sandbox_self.h"
+#include "daemon/ctl/sandbox_wake.h"
 
 void ctl_service_stop(struct ctl *c)
 {
@@ -20,6 +21,7 @@ void ctl_service_release(struct ctl *c)
 {
     ctl_golden_release(c);
     ctl_idle_release(c);
+    ctl_wake_release(c); /* before the events: it unregisters its settle listener */
     ctl_events_release(c);
     ctl_self_release(c);
 }

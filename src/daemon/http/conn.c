@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
 
 #include "common/ulid.h"
 
@@ -420,12 +421,22 @@ static int step_req(struct http_conn *c)
     return 1;
 }
 
+void http_bev_shutdown_write(struct bufferevent *bev)
+{
+    SSL *ssl = bufferevent_openssl_get_ssl(bev);
+    /* (void)s: the peer may be gone already; the caller's EOF or deadline ends the connection.
+     * One SSL_shutdown() only queues our close_notify (it writes straight to the socket, the
+     * output evbuffer being empty); the peer's answer arrives through the read side as EOF. */
+    if (ssl && SSL_is_init_finished(ssl))
+        (void)SSL_shutdown(ssl);
+    (void)shutdown(bufferevent_getfd(bev), SHUT_WR);
+}
+
 static int step_closing(struct http_conn *c)
 {
     if (evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
         return 0; /* the write callback runs us again */
-    /* (void): the peer may be gone already; lingering then ends at EOF or the deadline */
-    (void)shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+    http_bev_shutdown_write(c->bev);
     c->state = HTTP_CONN_LINGER;
     timer_arm(c, HTTP_TIMER_LINGER, c->srv->limits.linger_ms);
     return 1;
@@ -480,6 +491,8 @@ static void on_write(struct bufferevent *bev, void *ud)
 static void on_event(struct bufferevent *bev, short what, void *ud)
 {
     struct http_conn *c = ud;
+    if (what == BEV_EVENT_CONNECTED)
+        return; /* the TLS handshake is done; the head timer keeps running */
     conn_enter(c);
     if (what & BEV_EVENT_EOF && c->state == HTTP_CONN_LINGER)
         conn_close_now(c);
@@ -500,7 +513,10 @@ static void on_timer(evutil_socket_t fd, short what, void *ud)
         conn_close_now(c);
         break;
     case HTTP_TIMER_HEAD:
-        conn_fail(c, 408, "request headers not received in time");
+        if (c->ssl && !SSL_is_init_finished(c->ssl))
+            http_conn_abort(c); /* a stalled TLS handshake: nothing to answer over */
+        else
+            conn_fail(c, 408, "request headers not received in time");
         break;
     case HTTP_TIMER_BODY:
         if (c->req && !c->req->resp_started)
@@ -523,7 +539,34 @@ static void on_kick(evutil_socket_t fd, short what, void *ud)
     conn_leave(c);
 }
 
-int http_conn_new(struct http_server *srv, int fd)
+/* The connection's bufferevent: a plain socket one, or libevent's OpenSSL one in the accepting
+ * state, so the handshake runs inside it and everything above (parser, timers, bodies, the
+ * upgrade hand-over) sees plaintext either way. Closes fd on failure. */
+static struct bufferevent *conn_bev_new(struct http_conn *c, int fd, SSL_CTX *tls)
+{
+    struct event_base *base = c->srv->base;
+    if (!tls)
+        return bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+    SSL *ssl = SSL_new(tls);
+    if (!ssl)
+        return NULL;
+    /* with BEV_OPT_CLOSE_ON_FREE the bufferevent frees ssl and closes fd. When it fails (out
+     * of memory only) libevent 2.1 may or may not have freed ssl already: leaking it then is
+     * safer than a double free. */
+    struct bufferevent *bev = bufferevent_openssl_socket_new(base, fd, ssl,
+                                                             BUFFEREVENT_SSL_ACCEPTING,
+                                                             BEV_OPT_CLOSE_ON_FREE);
+    if (!bev)
+        return NULL;
+    /* a client that closes TCP without close_notify is an EOF like any other: nothing we
+     * send depends on the client's truncation protection */
+    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    c->ssl = ssl;
+    return bev;
+}
+
+int http_conn_new(struct http_server *srv, int fd, const struct sockaddr *peer,
+                  socklen_t peer_len, SSL_CTX *tls)
 {
     const struct http_limits *l = &srv->limits;
     struct http_conn *c = calloc(1, sizeof(*c));
@@ -535,7 +578,9 @@ int http_conn_new(struct http_server *srv, int fd)
     /* (void): Nagle only delays small NDJSON frames; failing to disable it is harmless */
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     c->srv = srv;
-    c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (peer && peer_len > 0 && peer_len <= sizeof(c->peer))
+        memcpy(&c->peer, peer, peer_len);
+    c->bev = conn_bev_new(c, fd, tls);
     if (!c->bev) {
         close(fd);
         free(c);
@@ -569,7 +614,8 @@ int http_conn_new(struct http_server *srv, int fd)
         return -EIO;
     }
     c->state = HTTP_CONN_HEAD;
-    timer_arm(c, HTTP_TIMER_HEAD, l->header_timeout_ms); /* a silent new client is a slow one */
+    /* a silent new client is a slow one; over TLS the handshake runs under this timer too */
+    timer_arm(c, HTTP_TIMER_HEAD, l->header_timeout_ms);
     return 0;
 }
 

@@ -6,6 +6,8 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
+#include <openssl/ssl.h>
+#include <sys/socket.h>
 
 #include "common/buf.h"
 #include "daemon/http/parser.h"
@@ -31,6 +33,9 @@ struct http_request {
     struct http_query query;     /* owned */
     int target_err;              /* 0, or why path/query decoding failed */
     char id[HTTP_ID_MAX + 1];    /* X-Request-Id */
+    struct sockaddr_storage peer; /* the client's address (copied: outlives the connection) */
+    bool tls;                    /* the request came over TLS */
+    char sni[256];               /* the TLS server name the client sent; "" when none */
     /* body */
     enum http_body_mode body_mode;
     bool body_complete;          /* the parser saw the end of the message */
@@ -75,6 +80,8 @@ struct http_conn {
     struct event *timer;         /* owned: idle, head, body or linger deadline */
     struct event *kick;          /* owned: deferred processing */
     struct http_reqparser parser;
+    struct sockaddr_storage peer; /* the client's address from accept(); AF_UNSPEC if unknown */
+    SSL *ssl;                    /* borrowed from bev when the connection speaks TLS, else NULL */
     struct http_request *req;    /* current request; the connection holds one reference */
     enum http_conn_state state;
     enum http_timer_kind tkind;
@@ -92,6 +99,7 @@ struct http_server {
     void *ud;
     http_error_body_fn error_body; /* protocol errors' body format; NULL: plain text */
     struct evconnlistener *listeners[HTTP_MAX_LISTENERS]; /* owned */
+    SSL_CTX *tls[HTTP_MAX_LISTENERS]; /* a reference per TLS listener, else NULL */
     unsigned nlisteners;
     struct http_conn *conns;     /* owned list */
     unsigned nconns;
@@ -110,7 +118,10 @@ struct http_server {
 };
 
 /* conn.c */
-int http_conn_new(struct http_server *srv, int fd);
+/* peer (may be NULL) is the address accept() gave, copied. tls non-NULL: the connection
+ * starts with a TLS handshake (server side) under that context. */
+int http_conn_new(struct http_server *srv, int fd, const struct sockaddr *peer,
+                  socklen_t peer_len, SSL_CTX *tls);
 /* Schedules processing from the loop (never runs it inline). */
 void http_conn_kick(struct http_conn *c);
 /* Fires the current request's abort callback and closes the connection. */

@@ -60,6 +60,14 @@ struct http_request *http_request_new(struct http_conn *c, struct http_head *hea
     buf_init(&req->resp_headers, 16 * 1024);
     buf_init(&req->body, 0);
     pick_id(req);
+    req->peer = c->peer;
+    if (c->ssl) {
+        req->tls = true;
+        /* OpenSSL refuses names over 255 bytes (TLSEXT_MAXLEN_host_name) */
+        const char *sni = SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name);
+        if (sni)
+            snprintf(req->sni, sizeof(req->sni), "%s", sni);
+    }
     const char *t = head->target;
     size_t plen = strcspn(t, "?#");
     int r = http_path_parse(t, plen, &req->path);
@@ -246,4 +254,19 @@ void http_request_resume_body(struct http_request *req)
 uint64_t http_request_body_received(const struct http_request *req)
 {
     return req->body_received;
+}
+
+const struct sockaddr *http_request_peer(const struct http_request *req)
+{
+    return req->peer.ss_family == AF_UNSPEC ? NULL : (const struct sockaddr *)&req->peer;
+}
+
+bool http_request_tls(const struct http_request *req)
+{
+    return req->tls;
+}
+
+const char *http_request_sni(const struct http_request *req)
+{
+    return req->sni[0] ? req->sni : NULL;
 }

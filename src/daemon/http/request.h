@@ -26,6 +26,7 @@
 
 struct http_request;
 struct http_header;
+struct sockaddr;
 
 struct http_request *http_request_ref(struct http_request *req);
 /* Drops a reference; the last one frees the request. NULL is fine. */
@@ -56,6 +57,15 @@ int64_t http_request_content_length(const struct http_request *req);
 bool http_request_has_body(const struct http_request *req);
 /* HTTP minor version (0 or 1). */
 int http_request_http_minor(const struct http_request *req);
+/* The client's address as accept() gave it (AF_INET or AF_INET6; its sa_family says which
+ * struct it is), kept after the connection is gone; NULL when unknown. For per-address limits
+ * and X-Forwarded-For. */
+const struct sockaddr *http_request_peer(const struct http_request *req);
+/* True when the request arrived on a TLS listener (server.h http_server_listen_tls). */
+bool http_request_tls(const struct http_request *req);
+/* The server name the client sent in its TLS handshake (SNI), NUL-terminated, as sent (the
+ * caller checks it; it may differ from Host); NULL without TLS or without the extension. */
+const char *http_request_sni(const struct http_request *req);
 /* True while the client connection is open and the request not yet answered in full. */
 bool http_request_is_live(const struct http_request *req);
 

@@ -56,7 +56,15 @@ bool http_response_started(const struct http_request *req);
  * holds any bytes the client sent after its head. The caller owns it from now on (free it with
  * bufferevent_free(), which closes the socket) and must set its own callbacks; the request is
  * finished (no abort callback will run). Only for requests without a body and before any
- * response started. Returns 0, -EALREADY, -EINVAL (request has a body) or -EPIPE. */
+ * response started. Returns 0, -EALREADY, -EINVAL (request has a body) or -EPIPE.
+ * Over a TLS listener (server.h) *ret_bev is libevent's OpenSSL bufferevent: reads and writes
+ * are plaintext as usual, but the socket under it carries TLS records, so never half-close it
+ * with a raw shutdown(bufferevent_getfd(bev), SHUT_WR) (the peer would see a TLS stream cut
+ * without close_notify); use http_bev_shutdown_write() below, which works for both kinds. */
 __attribute__((warn_unused_result))
 int http_response_upgrade(struct http_request *req, const char *protocol,
                           struct bufferevent **ret_bev);
+/* Half-closes a connection's write side once its output evbuffer has drained (check
+ * evbuffer_get_length(bufferevent_get_output(bev)) == 0 first: queued bytes would be lost): a
+ * TLS close_notify first when bev speaks TLS, then shutdown(SHUT_WR). Input keeps arriving. */
+void http_bev_shutdown_write(struct bufferevent *bev);

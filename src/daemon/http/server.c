@@ -134,11 +134,42 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
         close(fd);
         return;
     }
+    SSL_CTX *tls = NULL;
+    for (unsigned i = 0; i < srv->nlisteners; i++)
+        if (srv->listeners[i] == l)
+            tls = srv->tls[i];
     /* (void): on failure the fd is closed inside; the client sees a reset and retries */
-    (void)http_conn_new(srv, fd);
+    (void)http_conn_new(srv, fd, sa, socklen > 0 ? (socklen_t)socklen : 0, tls);
 }
 
-static int add_listener(struct http_server *srv, struct evconnlistener *l)
+/* ALPN: we speak HTTP/1.1 only. A client offering h2 alone gets no ALPN answer and decides
+ * itself (curl falls back to HTTP/1.1); one that offers http/1.1 gets it confirmed. */
+static int on_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+                   const unsigned char *in, unsigned inlen, void *arg)
+{
+    static const unsigned char h1[] = { 8, 'h', 't', 't', 'p', '/', '1', '.', '1' };
+    unsigned char *sel = NULL;
+    if (SSL_select_next_proto(&sel, outlen, h1, sizeof(h1), in, inlen) !=
+        OPENSSL_NPN_NEGOTIATED)
+        return SSL_TLSEXT_ERR_NOACK;
+    *out = sel;
+    return SSL_TLSEXT_ERR_OK;
+}
+
+/* The floor every TLS listener gets (docs/security.md): TLS 1.2 or newer, no TLS compression
+ * (CRIME), no renegotiation started by the client (a cheap CPU burner), the server's cipher
+ * order, and only HTTP/1.1 in ALPN. */
+static int tls_ctx_harden(SSL_CTX *ctx)
+{
+    if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1)
+        return -EINVAL;
+    SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+                                 SSL_OP_CIPHER_SERVER_PREFERENCE);
+    SSL_CTX_set_alpn_select_cb(ctx, on_alpn, NULL);
+    return 0;
+}
+
+static int add_listener(struct http_server *srv, struct evconnlistener *l, SSL_CTX *tls)
 {
     if (!l)
         return errno ? -errno : -EIO;
@@ -146,14 +177,19 @@ static int add_listener(struct http_server *srv, struct evconnlistener *l)
         evconnlistener_free(l);
         return -ENOSPC;
     }
+    if (tls && (tls_ctx_harden(tls) < 0 || SSL_CTX_up_ref(tls) != 1)) {
+        evconnlistener_free(l);
+        return -EINVAL;
+    }
     evconnlistener_set_error_cb(l, on_accept_error);
     if (srv->accept_paused)
         evconnlistener_disable(l);
+    srv->tls[srv->nlisteners] = tls;
     srv->listeners[srv->nlisteners++] = l;
     return 0;
 }
 
-int http_server_listen(struct http_server *srv, const char *host, uint16_t port)
+static int listen_on(struct http_server *srv, const char *host, uint16_t port, SSL_CTX *tls)
 {
     struct sockaddr_storage ss = { 0 };
     socklen_t len;
@@ -177,7 +213,18 @@ int http_server_listen(struct http_server *srv, const char *host, uint16_t port)
         srv->base, on_accept, srv,
         LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 511,
         (struct sockaddr *)&ss, (int)len);
-    return add_listener(srv, l);
+    return add_listener(srv, l, tls);
+}
+
+int http_server_listen(struct http_server *srv, const char *host, uint16_t port)
+{
+    return listen_on(srv, host, port, NULL);
+}
+
+int http_server_listen_tls(struct http_server *srv, const char *host, uint16_t port,
+                           struct ssl_ctx_st *ctx)
+{
+    return ctx ? listen_on(srv, host, port, ctx) : -EINVAL;
 }
 
 int http_server_listen_fd(struct http_server *srv, int fd)
@@ -192,7 +239,7 @@ int http_server_listen_fd(struct http_server *srv, int fd)
         srv->base, on_accept, srv, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
     if (!l)
         close(fd);
-    return add_listener(srv, l);
+    return add_listener(srv, l, NULL);
 }
 
 uint16_t http_server_port(const struct http_server *srv)
@@ -243,8 +290,10 @@ void http_server_free(struct http_server *srv)
 {
     if (!srv)
         return;
-    for (unsigned i = 0; i < srv->nlisteners; i++)
+    for (unsigned i = 0; i < srv->nlisteners; i++) {
         evconnlistener_free(srv->listeners[i]);
+        SSL_CTX_free(srv->tls[i]); /* NULL is fine */
+    }
     srv->nlisteners = 0;
     srv->on_shutdown = NULL;
     abort_all(srv);

@@ -17,6 +17,7 @@
 
 struct event_base;
 struct http_server;
+struct ssl_ctx_st; /* OpenSSL's SSL_CTX */
 struct http_request;
 
 struct http_limits {
@@ -71,6 +72,18 @@ void http_server_set_accept_error(struct http_server *srv, http_accept_error_fn 
  * an ephemeral port, see http_server_port). Returns 0 or -errno (-EADDRINUSE, -EINVAL …). */
 __attribute__((warn_unused_result))
 int http_server_listen(struct http_server *srv, const char *host, uint16_t port);
+/* Like http_server_listen, but every connection accepted there starts with a TLS handshake
+ * (server side, libevent's OpenSSL bufferevent) under ctx, and the rest is unchanged: parser,
+ * limits, timeouts, bodies and the upgrade hand-over (response.h) run over the decrypted
+ * bytes. The handshake counts against header_timeout_ms (a client that never finishes it is
+ * dropped like a slow one, without an answer). The server takes its own reference on ctx (the
+ * caller may free its own) and sets its floor on it: TLS 1.2 minimum, no compression, no
+ * client-initiated renegotiation, ALPN http/1.1 only. Certificates changed in ctx later (e.g.
+ * SSL_CTX_use_cert_and_key) apply to new connections. Returns 0 or -errno (-EINVAL: ctx NULL
+ * or refused). */
+__attribute__((warn_unused_result))
+int http_server_listen_tls(struct http_server *srv, const char *host, uint16_t port,
+                           struct ssl_ctx_st *ctx);
 /* Listens on an already bound and listening socket; takes ownership of fd (closed by the
  * server). Returns 0 or -errno (fd is closed on failure too). */
 __attribute__((warn_unused_result)) int http_server_listen_fd(struct http_server *srv, int fd);

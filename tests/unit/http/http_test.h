@@ -2,7 +2,8 @@
 /* http_test.h: helpers for the HTTP server tests, included by each test file: a raw-socket
  * client that reads responses (Content-Length, chunked or until close), and a way to run a
  * server with a test handler in a forked child that reports events on a pipe and exits cleanly
- * (so LeakSanitizer checks it) on SIGTERM. */
+ * (so LeakSanitizer checks it) on SIGTERM. A connection can speak TLS (tc_tls_start), and the
+ * server can listen with TLS (tsrv_tls). */
 #pragma once
 
 #include <arpa/inet.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <openssl/ssl.h>
 
 #include "daemon/api/jsend.h"
 #include "daemon/http/server.h"
@@ -28,6 +30,7 @@
 
 struct tconn {
     int fd;
+    SSL *ssl;          /* after tc_tls_start(): bytes go through TLS */
     char buf[1 << 16]; /* bytes read and not yet consumed */
     size_t len;
 };
@@ -45,6 +48,7 @@ struct tresp {
 static inline int tc_connect_rcvbuf(struct tconn *c, uint16_t port, int rcvbuf)
 {
     c->len = 0;
+    c->ssl = NULL;
     c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (c->fd < 0)
         return -errno;
@@ -70,6 +74,8 @@ static inline int tc_connect(struct tconn *c, uint16_t port)
 
 static inline void tc_close(struct tconn *c)
 {
+    SSL_free(c->ssl);
+    c->ssl = NULL;
     if (c->fd >= 0)
         close(c->fd);
     c->fd = -1;
@@ -79,6 +85,14 @@ static inline int tc_send(struct tconn *c, const void *p, size_t len)
 {
     const char *s = p;
     while (len) {
+        if (c->ssl) {
+            int w = SSL_write(c->ssl, s, len > INT32_MAX ? INT32_MAX : (int)len);
+            if (w <= 0)
+                return -EPIPE;
+            s += w;
+            len -= (size_t)w;
+            continue;
+        }
         ssize_t n = send(c->fd, s, len, MSG_NOSIGNAL);
         if (n < 0) {
             if (errno == EINTR)
@@ -101,6 +115,22 @@ static inline ssize_t tc_fill(struct tconn *c)
 {
     if (c->len == sizeof(c->buf))
         return -ENOBUFS;
+    if (c->ssl) {
+        int n = SSL_read(c->ssl, c->buf + c->len, (int)(sizeof(c->buf) - c->len));
+        if (n > 0) {
+            c->len += (size_t)n;
+            return n;
+        }
+        int e = SSL_get_error(c->ssl, n);
+        if (e == SSL_ERROR_ZERO_RETURN)
+            return 0;
+        /* a TCP close without close_notify is an EOF too; a receive timeout an error */
+        if (e == SSL_ERROR_SYSCALL && (errno == 0 || errno == ECONNRESET))
+            return errno ? -ECONNRESET : 0;
+        if (e == SSL_ERROR_SSL)
+            return 0; /* OpenSSL 3 reports an unexpected EOF this way */
+        return -EIO;
+    }
     for (;;) {
         ssize_t n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
         if (n < 0 && errno == EINTR)
@@ -116,6 +146,29 @@ static inline void tc_consume(struct tconn *c, size_t n)
 {
     memmove(c->buf, c->buf + n, c->len - n);
     c->len -= n;
+}
+
+/* The client context of the TLS tests: no verification (the server's certificate is a
+ * throwaway), TLS 1.2 or newer as the server demands. */
+static inline SSL_CTX *tc_tls_ctx(void)
+{
+    static SSL_CTX *ctx;
+    if (!ctx) {
+        ctx = SSL_CTX_new(TLS_client_method());
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+    }
+    return ctx;
+}
+
+/* Runs the TLS handshake on a connected tconn; sni NULL sends no server name. 0 or -EPROTO. */
+static inline int tc_tls_start(struct tconn *c, const char *sni)
+{
+    c->ssl = SSL_new(tc_tls_ctx());
+    if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1)
+        return -ENOMEM;
+    if (sni && SSL_set_tlsext_host_name(c->ssl, sni) != 1)
+        return -EINVAL;
+    return SSL_connect(c->ssl) == 1 ? 0 : -EPROTO;
 }
 
 /* Reads one line ending in CRLF (without it) into out. 0 or <0. */
@@ -292,6 +345,7 @@ static struct event_base *tsrv_base; /* in the child: the server's loop */
 static bool tsrv_use_fd; /* listen through http_server_listen_fd() instead */
 static http_accept_error_fn tsrv_accept_error; /* set before tsrv_start(): the server's report */
 static unsigned tsrv_nofile; /* set before tsrv_start(): the child's RLIMIT_NOFILE; 0 = as is */
+static SSL_CTX *tsrv_tls; /* set before tsrv_start(): listen with TLS under this context */
 
 /* For handlers: report an event line to the test. */
 static inline void tsrv_event(const char *line)
@@ -355,6 +409,11 @@ static inline bool tsrv_start(struct tserver *ts, const struct http_limits *limi
             if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0 ||
                 http_server_listen_fd(ch.srv, fd) < 0)
                 _exit(3);
+        } else if (tsrv_tls) {
+            if (http_server_listen_tls(ch.srv, "127.0.0.1", 0, tsrv_tls) < 0)
+                _exit(3);
+            SSL_CTX_free(tsrv_tls); /* the server holds its own reference */
+            tsrv_tls = NULL;
         } else if (http_server_listen(ch.srv, "127.0.0.1", 0) < 0) {
             _exit(3);
         }
