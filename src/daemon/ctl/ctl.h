@@ -90,6 +90,7 @@ enum ctl_code {
     CTL_E_INTERNAL,         /* our own failure: what + err are logged, not shown */
     CTL_E_NO_SPACE,         /* the host's disk is under its free-space threshold: msg */
     CTL_E_SPAWN_FAILED,     /* a managed process could not be started: field ("cmd") + msg */
+    CTL_E_EXISTS,           /* the one thing there may be of it exists already: msg */
     CTL_CODE__COUNT
 };
 
