@@ -58,6 +58,8 @@ struct ctl {
     struct ctl_net *net;            /* networking (netplane.c); NULL: not started */
     struct ctl_events *events;      /* event-log causes and settle listeners (events.c) */
     struct ctl_self *self;          /* guests' own requests waiting, counters (sandbox_self.c) */
+    struct ctl_auth_limit *auth_limit; /* failed credentials per source (auth_limit.c); NULL
+                                          until the first failure */
     ctl_fs_space_fn fs_space;       /* NULL: statvfs(3); tests inject a full disk */
 };
 

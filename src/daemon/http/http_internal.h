@@ -31,6 +31,7 @@ struct http_request {
     struct http_query query;     /* owned */
     int target_err;              /* 0, or why path/query decoding failed */
     char id[HTTP_ID_MAX + 1];    /* X-Request-Id */
+    struct sockaddr_storage peer; /* the client's address; AF_UNSPEC when unknown */
     /* body */
     enum http_body_mode body_mode;
     bool body_complete;          /* the parser saw the end of the message */

@@ -46,6 +46,22 @@ static void pick_id(struct http_request *req)
     snprintf(req->id, sizeof(req->id), "req_%s", u);
 }
 
+/* The peer of the connection's socket, kept in the request for its whole life (the connection
+ * may go first). Only TCP peers count: a Unix socket has no source address to limit. */
+static void read_peer(struct http_request *req, struct http_conn *c)
+{
+    socklen_t len = sizeof(req->peer);
+    evutil_socket_t fd = c && c->bev ? bufferevent_getfd(c->bev) : -1;
+    if (fd < 0 || getpeername(fd, (struct sockaddr *)&req->peer, &len) < 0 ||
+        (req->peer.ss_family != AF_INET && req->peer.ss_family != AF_INET6))
+        memset(&req->peer, 0, sizeof(req->peer));
+}
+
+const struct sockaddr *http_request_peer(const struct http_request *req)
+{
+    return req->peer.ss_family == AF_UNSPEC ? NULL : (const struct sockaddr *)&req->peer;
+}
+
 struct http_request *http_request_new(struct http_conn *c, struct http_head *head)
 {
     struct http_request *req = calloc(1, sizeof(*req));
@@ -60,6 +76,7 @@ struct http_request *http_request_new(struct http_conn *c, struct http_head *hea
     buf_init(&req->resp_headers, 16 * 1024);
     buf_init(&req->body, 0);
     pick_id(req);
+    read_peer(req, c);
     const char *t = head->target;
     size_t plen = strcspn(t, "?#");
     int r = http_path_parse(t, plen, &req->path);

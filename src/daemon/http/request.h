@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "daemon/http/route.h"
 
@@ -56,6 +57,10 @@ int64_t http_request_content_length(const struct http_request *req);
 bool http_request_has_body(const struct http_request *req);
 /* HTTP minor version (0 or 1). */
 int http_request_http_minor(const struct http_request *req);
+/* The client's address (struct sockaddr_in or sockaddr_in6; as the socket saw it, no proxy
+ * header is trusted), read when the request began, so it lives as long as req; NULL when
+ * unknown (a Unix socket, or getpeername() failed). */
+const struct sockaddr *http_request_peer(const struct http_request *req);
 /* True while the client connection is open and the request not yet answered in full. */
 bool http_request_is_live(const struct http_request *req);
 
