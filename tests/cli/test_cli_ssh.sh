@@ -18,7 +18,7 @@ hearthd=$bin/hearthd
 passed=0 failed=0 skipped=0
 tests=(exec_status exec_streams exec_stdin shell_pty forward_64mib sftp wrong_key
        forward_refused password_apikey hostile_banner unauth_cap env_flood cli_ssh
-       destroy_ends_session hostkey_persist)
+       password_token paused_resume destroy_ends_session hostkey_persist brute_force)
 
 . "$(dirname "$0")/lib.sh"
 command -v ssh >/dev/null && command -v ssh-keygen >/dev/null && command -v python3 >/dev/null ||
@@ -212,6 +212,69 @@ t_password_apikey() {
     expect_rc 255 || return 1
     ! grep -q -- "$key" "$tmp/hearthd.log" && ! grep -q hk_wrongwrongwrong "$tmp/hearthd.log" ||
         { why="a credential in hearthd.log"; return 1; }
+}
+
+# pw_ssh PASSWORD USER CMD [ssh options...]: one password attempt
+pw_ssh() {
+    local pw=$1 user=$2 cmd=$3
+    shift 3
+    printf '#!/bin/sh\necho "%s"\n' "$pw" >"$tmp/askpass"
+    chmod 700 "$tmp/askpass"
+    SSH_ASKPASS="$tmp/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=none \
+        ssh -p "$sport" -o UserKnownHostsFile="$kh" -o GlobalKnownHostsFile=/dev/null \
+        -o PreferredAuthentications=password -o PubkeyAuthentication=no -o LogLevel=ERROR \
+        -o HostKeyAlgorithms=ssh-ed25519 -o NumberOfPasswordPrompts=1 -o ConnectTimeout=30 \
+        "$@" "$user@127.0.0.1" "$cmd" </dev/null >"$out" 2>"$err"
+    rc=$?
+}
+
+t_password_token() {
+    make_box || return 1
+    t_wrong_key_box || return 1
+    local tok
+    tok=$(curl -s -X POST -H "X-Api-Key: $key" "$url/v1/sandboxes/$id/access-token" |
+        jq -r '.data.token // .token')
+    [ "${tok#hst_}" != "$tok" ] || { why="no token: '$tok'"; return 1; }
+    pw_ssh "$tok" ssh-box 'echo by-token'
+    expect_rc 0 && expect_out by-token || return 1
+    pw_ssh "$tok" "$id" 'echo by-token-id'
+    expect_rc 0 && expect_out by-token-id || return 1
+    # the token opens its own sandbox only
+    pw_ssh "$tok" ssh-other 'echo wrong'
+    expect_rc 255 && expect_no_out wrong || return 1
+    ! grep -q -- "$tok" "$tmp/hearthd.log" || { why="the token in hearthd.log"; return 1; }
+    # revoked: refused at once
+    curl -s -o /dev/null -X DELETE -H "X-Api-Key: $key" \
+        "$url/v1/sandboxes/$id/access-token"
+    pw_ssh "$tok" ssh-box 'echo revoked'
+    expect_rc 255 && expect_no_out revoked
+}
+
+t_paused_resume() {
+    make_box || return 1
+    S ssh-box@127.0.0.1 'echo kept >/tmp/marker' </dev/null >"$out" 2>"$err" || return 1
+    run H sb pause ssh-box && expect_rc 0 || return 1
+    run H --json sb get ssh-box && expect_json '.status == "paused"' || return 1
+    S ssh-box@127.0.0.1 'cat /tmp/marker' </dev/null >"$out" 2>"$err"; rc=$?
+    expect_rc 0 && expect_out kept || return 1
+    run H --json sb get ssh-box && expect_json '.status == "running"'
+}
+
+# last: it gets 127.0.0.2 limited; every other test logs in from 127.0.0.1
+t_brute_force() {
+    make_box || return 1
+    local i
+    for i in $(seq 1 11); do
+        pw_ssh "hk_wrong$i" ssh-box true -b 127.0.0.2
+    done
+    # limited now: even the right API key is refused from there, without a check
+    pw_ssh "$key" ssh-box 'echo should-not' -b 127.0.0.2
+    expect_rc 255 && expect_no_out should-not || return 1
+    grep -q '"ssh: refusing a connection from an address with too many failed logins"' \
+        "$tmp/hearthd.log" || { why="no refusal in hearthd.log"; return 1; }
+    # another address is not affected
+    pw_ssh "$key" ssh-box 'echo other-source'
+    expect_rc 0 && expect_out other-source
 }
 
 t_hostile_banner() {
