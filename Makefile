@@ -257,6 +257,7 @@ fuzz_dns_tcp_libs := -levent -lldns
 fuzz_snapshot_meta_src := src/daemon/host/snapshot.c src/daemon/host/ramsum.c
 fuzz_snapshot_meta_libs := -ljansson -lcrypto -lxxhash
 fuzz_shell_frames_src := src/daemon/api/shell_frames.c
+fuzz_sshgw_policy_src := src/daemon/sshgw/sshgw_policy.c src/daemon/store/ids.c
 
 # src/common instrumented once, as an archive: a target takes only the modules it uses
 $(O)/fuzz/obj/%.o: %.c
@@ -293,7 +294,7 @@ $(O)/bench/bench_net: bench/bench_net.c bench/apiclient.c bench/stats.c tests/in
 	$(CC) $(OPT_CFLAGS) -Itests -o $@ $^ $(DAEMON_LIBS) -lpthread
 
 $(O)/bench/bench_api $(O)/bench/bench_snapshots $(O)/bench/bench_confine $(O)/bench/bench_processes \
-		$(O)/bench/bench_interactive: $(O)/bench/%: \
+		$(O)/bench/bench_interactive $(O)/bench/bench_ssh: $(O)/bench/%: \
 		bench/%.c bench/apiclient.c \
 		bench/stats.c bench/benchvm.c $(call obj,opt,$(common_src) $(host_src) $(net_src) $(store_src))
 	@mkdir -p $(dir $@)

@@ -45,7 +45,7 @@ TEST(sshgw_forward_destinations)
 {
     static const struct { const char *host; bool ok; } cases[] = {
         { "localhost", true }, { "LOCALHOST", true }, { "127.0.0.1", true }, { "::1", true },
-        { "[::1]", true }, { "my-box", true }, { "My_Box", true }, { "my_box-h", true },
+        { "[::1]", true }, { "my-box", true }, { "My_Box", true }, { "MY-BOX", true },
         { "sb-01JABCDEFGHJKMNPQRSTVWXYZ0", true },
         { "", false }, { "127.0.0.2", false }, { "10.0.0.1", false }, { "0.0.0.0", false },
         { "169.254.169.254", false }, { "example.com", false }, { "localhost.evil", false },
@@ -53,7 +53,7 @@ TEST(sshgw_forward_destinations)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
         CHECK_EQ(sshgw_dest_allowed(cases[i].host, "My_Box", "sb-01JABCDEFGHJKMNPQRSTVWXYZ0",
-                                    "my_box-h"),
+                                    "my-box"),
                  cases[i].ok);
     CHECK(!sshgw_dest_allowed(NULL, "a", "b", "c"));
     CHECK(!sshgw_dest_allowed("", "", "", ""));
