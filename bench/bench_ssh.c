@@ -11,7 +11,7 @@
  *   BENCH_SSH_MIB (default 256) each, 3 runs: compare with the tunnel numbers of
  *   docs/interactive.md (bench_interactive). */
 #include "apiclient.h"
-#include "stats.h"
+#include "benchio.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -36,17 +36,6 @@ static char g_key[128], g_id[STORE_ID_SIZE], g_sshport[8], g_kh[256], g_idfile[2
 static double ms_since(int64_t t0_us)
 {
     return (double)(mono_now_us() - t0_us) / 1000.0;
-}
-
-static void report(const char *what, double *v, int n, const char *unit)
-{
-    if (n == 0) {
-        printf("  %-52s no samples\n", what);
-        return;
-    }
-    printf("  %-52s p50 %8.2f %s  p90 %8.2f %s  (n=%d)\n", what,
-           bench_percentile(v, (size_t)n, 50), unit, bench_percentile(v, (size_t)n, 90), unit,
-           n);
 }
 
 /* argv for ssh with the common options, then extra (NULL-terminated), then user@host, cmd. */
@@ -152,7 +141,7 @@ static void bench_login(int runs)
         waitpid(p, NULL, 0);
         close(fd);
     }
-    report("ssh login to the first shell prompt", v, n, "ms");
+    bench_report("ssh login to the first shell prompt", v, n, "ms", NULL);
     n = 0;
     ssh_argv(a, NULL, "true");
     for (int i = 0; i < runs && i < 64; i++) {
@@ -161,7 +150,7 @@ static void bench_login(int runs)
             break;
         v[n++] = ms_since(t0);
     }
-    report("ssh host true (login, exec, exit status)", v, n, "ms");
+    bench_report("ssh host true (login, exec, exit status)", v, n, "ms", NULL);
 }
 
 static uint16_t free_port(void)
@@ -193,7 +182,6 @@ static int connect_port(uint16_t port)
 
 static void bench_forward(size_t mib)
 {
-    static char buf[1 << 16];
     size_t total = mib << 20;
     uint16_t lp = free_port();
     char spec[2][64];
@@ -212,51 +200,30 @@ static void bench_forward(size_t mib)
     }
     if (fd >= 0)
         close(fd);
-    double down[THROUGHPUT_RUNS], up[THROUGHPUT_RUNS];
+    double down[THROUGHPUT_RUNS], up[THROUGHPUT_RUNS], secs;
     int nd = 0, nu = 0;
+    size_t bytes;
     for (int r = 0; r < THROUGHPUT_RUNS; r++) {
-        fd = connect_port(lp);
-        if (fd < 0)
+        if ((fd = connect_port(lp)) < 0)
             break;
-        size_t got = 0;
-        int64_t t0 = mono_now_us();
-        while (got < total) {
-            ssize_t n = read(fd, buf, sizeof(buf));
-            if (n <= 0)
-                break;
-            got += (size_t)n;
-        }
-        double s = ms_since(t0) / 1000.0;
+        double mbps = bench_read_mbps(fd, total, &bytes, &secs);
         close(fd);
-        if (got >= total)
-            down[nd++] = (double)got / 1e6 / s;
-        fd = connect_port((uint16_t)(lp + 1));
-        if (fd < 0)
+        if (bytes >= total)
+            down[nd++] = mbps;
+        if ((fd = connect_port((uint16_t)(lp + 1))) < 0)
             break;
-        size_t sent = 0;
-        memset(buf, 'x', sizeof(buf));
-        t0 = mono_now_us();
-        while (sent < total) {
-            ssize_t n = write(fd, buf, sizeof(buf));
-            if (n <= 0)
-                break;
-            sent += (size_t)n;
-        }
-        shutdown(fd, SHUT_WR);
-        while (read(fd, buf, sizeof(buf)) > 0) /* the sink closes after dd saw EOF */
-            ;
-        s = ms_since(t0) / 1000.0;
+        mbps = bench_write_mbps(fd, total, &bytes, &secs); /* the sink closes after dd's EOF */
         close(fd);
-        if (sent >= total)
-            up[nu++] = (double)sent / 1e6 / s;
+        if (bytes >= total)
+            up[nu++] = mbps;
     }
     kill(p, SIGTERM);
     waitpid(p, NULL, 0);
     char what[96];
     snprintf(what, sizeof(what), "-L throughput guest -> host (%zu MiB)", mib);
-    report(what, down, nd, "MB/s");
+    bench_report(what, down, nd, "MB/s", NULL);
     snprintf(what, sizeof(what), "-L throughput host -> guest (%zu MiB)", mib);
-    report(what, up, nu, "MB/s");
+    bench_report(what, up, nu, "MB/s", NULL);
 }
 
 static bool read_file_line(const char *path, char *out, size_t max)
