@@ -441,7 +441,7 @@ int ingress_cert_reload(struct ingress_cert *ic, struct herr *err)
         if (ic->not_after - time(NULL) > INGRESS_CERT_RENEW_DAYS * 86400L)
             return 0;
     } else {
-        struct file_sig c, k;
+        struct file_sig c = { 0 }, k = { 0 };
         int rc = file_sig_get(ic->cert_file, &c), rk = file_sig_get(ic->key_file, &k);
         /* a file missing for a moment (an ACME client mid-rename) is not a change yet */
         if (rc < 0 || rk < 0)
