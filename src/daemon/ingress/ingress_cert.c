@@ -82,14 +82,24 @@ static bool file_sig_eq(const struct file_sig *a, const struct file_sig *b)
            a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec;
 }
 
+/* Opens path for the PEM reader into *ret; on failure err names what the file should hold. */
+static int pem_open(const char *path, const char *what, BIO **ret, struct herr *err)
+{
+    errno = 0;
+    *ret = BIO_new_file(path, "r");
+    if (*ret)
+        return 0;
+    int e = errno ? -errno : -EIO;
+    ERR_clear_error();
+    return herr_set(err, e, "cannot read the %s file '%s': %s", what, path, strerror(-e));
+}
+
 static int read_chain(const char *path, struct pair *p, struct herr *err)
 {
-    BIO *b = BIO_new_file(path, "r");
-    if (!b) {
-        int e = errno ? -errno : -EIO;
-        ERR_clear_error();
-        return herr_set(err, e, "cannot read the certificate file '%s': %s", path, strerror(-e));
-    }
+    BIO *b;
+    int r = pem_open(path, "certificate", &b, err);
+    if (r < 0)
+        return r;
     p->leaf = PEM_read_bio_X509(b, NULL, NULL, NULL);
     if (!p->leaf) {
         BIO_free(b);
@@ -116,12 +126,10 @@ static int read_chain(const char *path, struct pair *p, struct herr *err)
 
 static int read_key(const char *path, struct pair *p, struct herr *err)
 {
-    BIO *b = BIO_new_file(path, "r");
-    if (!b) {
-        int e = errno ? -errno : -EIO;
-        ERR_clear_error();
-        return herr_set(err, e, "cannot read the key file '%s': %s", path, strerror(-e));
-    }
+    BIO *b;
+    int r = pem_open(path, "key", &b, err);
+    if (r < 0)
+        return r;
     p->key = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
     BIO_free(b);
     if (!p->key)
@@ -433,7 +441,7 @@ int ingress_cert_reload(struct ingress_cert *ic, struct herr *err)
         if (ic->not_after - time(NULL) > INGRESS_CERT_RENEW_DAYS * 86400L)
             return 0;
     } else {
-        struct file_sig c = { 0 }, k = { 0 }; /* zeroed: gcc -O2 sees a path past a failed stat */
+        struct file_sig c = { 0 }, k = { 0 };
         int rc = file_sig_get(ic->cert_file, &c), rk = file_sig_get(ic->key_file, &k);
         /* a file missing for a moment (an ACME client mid-rename) is not a change yet */
         if (rc < 0 || rk < 0)

@@ -4,11 +4,13 @@
  * answers at once; the states traffic must not wake, other users' and unknown ids; no VM
  * layer; waiters of one sandbox share one resume, named after the edge in the event log, and
  * all hear how it ended (never inside the call); a pausing sandbox is resumed once it settles;
- * a destroy ends the waiters; cancel; the cap on waiters; the timeout. */
+ * a destroy ends the waiters; cancel; the cap on waiters; the timeout; a wake is activity for
+ * the auto-pauser. */
 #include <errno.h>
 
 #include "ctlfx.h"
 #include "daemon/ctl/events.h"
+#include "daemon/ctl/idle.h"
 #include "daemon/ctl/sandbox_wake.h"
 #include "daemon/ctl/service.h"
 #include "harness.h"
@@ -56,11 +58,14 @@ TEST(wake_running_answers_at_once_and_bad_states_are_refused)
         return;
     char id[STORE_ID_SIZE];
     CHECK(put_row(&c, "web", STORE_RUNNING, id));
+    CHECK_EQ(ctl_idle_start(&c.ctl), 0);
+    CHECK_EQ(ctl_idle_tracked(&c.ctl), 0);
     struct wrec r = { 0 };
     struct ctl_wake *w = (void *)1;
     struct ctl_error e;
     CHECK_EQ(ctl_sandbox_wake(&c.ctl, "alice", id, CTL_ACTOR_INGRESS, on_wake, &r, &w, &e), 0);
     CHECK(w == NULL);
+    CHECK_EQ(ctl_idle_tracked(&c.ctl), 1); /* traffic is activity for the auto-pauser */
     static const enum store_state refused[] = { STORE_ERROR, STORE_FAILED, STORE_DESTROYING,
                                                 STORE_CREATING, STORE_FORKING };
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* test_server_tls.c: the HTTP server over TLS (server.h http_server_listen_tls) with a real
  * OpenSSL client on 127.0.0.1: requests and keep-alive, a chunked response, an upgrade with a
- * TLS half-close, the SNI name, TLS flag and peer address a handler sees, and hostile clients
+ * TLS half-close, streamed bodies both ways (8 MiB), curl verifying the ingress's self-signed
+ * wildcard (ingress/ingress_cert.h) by SNI, the SNI name, TLS flag and peer address a handler sees, and hostile clients
  * (a plaintext or garbage handshake, a handshake that stalls, an old protocol version). The
  * server runs in a forked child (http_test.h). */
 #include "http_test.h"
@@ -14,7 +15,9 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "common/herr.h"
 #include "daemon/api/jsend.h"
+#include "daemon/ingress/ingress_cert.h"
 #include "daemon/http/request.h"
 #include "daemon/http/response.h"
 
@@ -43,6 +46,61 @@ static void up_read_bye(struct bufferevent *bev, void *ud)
         bufferevent_setcb(bev, NULL, up_write, up_event, NULL);
 }
 
+/* count: a streamed upload, its length and byte sum answered at the end */
+struct count {
+    uint64_t n, sum;
+};
+
+static int count_data(struct http_request *req, const uint8_t *p, size_t len, void *ud)
+{
+    struct count *k = ud;
+    for (size_t i = 0; i < len; i++)
+        k->sum += p[i];
+    k->n += len;
+    return 0;
+}
+
+static void count_end(struct http_request *req, int err, void *ud)
+{
+    struct count *k = ud;
+    if (!err)
+        (void)jsend_reply_success(req, json_pack("{s:I,s:I}", "n", (json_int_t)k->n, "sum",
+                                                (json_int_t)k->sum));
+    free(k);
+}
+
+/* big: a download of ?size bytes produced as the TLS connection drains */
+struct big {
+    uint64_t size, sent;
+};
+
+static void big_pump(struct http_request *req, void *ud)
+{
+    struct big *b = ud;
+    uint8_t chunk[16384];
+    while (b->sent < b->size && http_response_pending(req) < 256 * 1024) {
+        size_t n = b->size - b->sent < sizeof(chunk) ? (size_t)(b->size - b->sent) : sizeof(chunk);
+        for (size_t i = 0; i < n; i++)
+            chunk[i] = (uint8_t)((b->sent + i) * 7);
+        if (http_response_write(req, chunk, n) < 0)
+            return;
+        b->sent += n;
+    }
+    if (b->sent >= b->size) {
+        http_response_on_drain(req, NULL, NULL);
+        (void)http_response_end(req);
+        http_request_on_abort(req, NULL, NULL);
+        http_request_unref(req);
+        free(b);
+    }
+}
+
+static void big_abort(struct http_request *req, void *ud)
+{
+    http_request_unref(req);
+    free(ud);
+}
+
 static void handler(struct http_request *req, void *ud)
 {
     const struct http_path *p = http_request_path(req);
@@ -54,6 +112,24 @@ static void handler(struct http_request *req, void *ud)
             inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, addr, sizeof(addr));
         (void)jsend_reply_success(req, json_pack("{s:b,s:s?,s:s}", "tls", http_request_tls(req),
                                                 "sni", http_request_sni(req), "peer", addr));
+    } else if (!strcmp(s0, "count")) {
+        struct count *k = calloc(1, sizeof(*k));
+        if (http_request_stream_body(req, 64 << 20, count_data, count_end, k) < 0)
+            free(k);
+    } else if (!strcmp(s0, "big")) {
+        struct big *b = calloc(1, sizeof(*b));
+        int64_t size = 0;
+        if (http_query_get_int(http_request_query(req), "size", 0, &size) < 0)
+            size = 0;
+        b->size = (uint64_t)size;
+        http_request_ref(req);
+        http_request_on_abort(req, big_abort, b);
+        if (http_response_start(req, 200, "application/octet-stream", size) < 0) {
+            big_abort(req, b);
+            return;
+        }
+        http_response_on_drain(req, big_pump, b);
+        big_pump(req, b);
     } else if (!strcmp(s0, "chunks")) {
         if (http_response_start(req, 200, "text/plain", -1) < 0)
             return;
@@ -205,6 +281,54 @@ TEST(tls_chunked_response)
     CHECK(tsrv_stop(&ts));
 }
 
+TEST(tls_streamed_bodies_both_ways)
+{
+    struct tserver ts;
+    CHECK(start(&ts, NULL));
+    struct tconn c;
+    CHECK_EQ(tc_connect(&c, ts.port), 0);
+    CHECK_EQ(tc_tls_start(&c, NULL), 0);
+    /* 8 MiB up, streamed through the handler, on the connection's read high-water mark */
+    const size_t up = 8u << 20;
+    char head[128];
+    snprintf(head, sizeof(head), "POST /count HTTP/1.1\r\nHost: t\r\nContent-Length: %zu\r\n\r\n",
+             up);
+    CHECK_EQ(tc_sends(&c, head), 0);
+    static uint8_t block[65536];
+    uint64_t sum = 0;
+    for (size_t i = 0; i < sizeof(block); i++) {
+        block[i] = (uint8_t)(i * 13 + 1);
+        sum += block[i];
+    }
+    for (size_t off = 0; off < up; off += sizeof(block))
+        CHECK_EQ(tc_send(&c, block, sizeof(block)), 0);
+    sum *= up / sizeof(block);
+    struct tresp r;
+    CHECK_EQ(tc_response(&c, &r), 0);
+    CHECK_EQ(r.status, 200);
+    json_t *j = json_loads(r.body, 0, NULL);
+    CHECK_EQ(json_integer_value(json_object_get(json_object_get(j, "data"), "n")), (long long)up);
+    CHECK_EQ(json_integer_value(json_object_get(json_object_get(j, "data"), "sum")),
+             (long long)sum);
+    json_decref(j);
+    tr_free(&r);
+    /* 8 MiB down, produced as the connection drains, then the connection goes on */
+    CHECK_EQ(tc_sends(&c, "GET /big?size=8388608 HTTP/1.1\r\nHost: t\r\n\r\n"), 0);
+    CHECK_EQ(tc_response(&c, &r), 0);
+    CHECK_EQ(r.status, 200);
+    CHECK_EQ(r.body_len, 8u << 20);
+    bool same = true;
+    for (size_t i = 0; i < r.body_len && same; i++)
+        same = (uint8_t)r.body[i] == (uint8_t)(i * 7);
+    CHECK(same);
+    tr_free(&r);
+    j = get_json(&c, "/whoami");
+    CHECK(j != NULL);
+    json_decref(j);
+    tc_close(&c);
+    CHECK(tsrv_stop(&ts));
+}
+
 TEST(tls_upgrade_hands_over_and_half_closes)
 {
     struct tserver ts;
@@ -335,4 +459,59 @@ TEST(tls_old_protocol_versions_are_refused)
     SSL_CTX_free(v12);
     CHECK(tls_healthy(&ts));
     CHECK(tsrv_stop(&ts));
+}
+
+/* Runs a shell command; its exit status, and its stdout in out. */
+static int run(const char *cmd, char *out, size_t max)
+{
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    size_t n = fread(out, 1, max - 1, p);
+    out[n] = 0;
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+TEST(tls_curl_verifies_the_ingress_wildcard_by_sni)
+{
+    if (system("curl --version >/dev/null 2>&1") != 0)
+        harness_skip("curl is not installed");
+    char dir[] = "/tmp/hearth-tlscurl-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    struct ingress_cert *ic;
+    struct herr err = { 0 };
+    struct ingress_cert_cfg cfg = { .data_dir = dir, .domain = "sb.example.test" };
+    CHECK_EQ(ingress_cert_open(&cfg, &ic, &err), 0);
+    tsrv_tls = ingress_cert_ctx(ic);
+    CHECK_EQ(SSL_CTX_up_ref(tsrv_tls), 1); /* the child frees its copy after listening */
+    struct tserver ts;
+    bool ok = tsrv_start(&ts, NULL, handler, NULL);
+    SSL_CTX_free(tsrv_tls);
+    tsrv_tls = NULL;
+    CHECK(ok);
+    char cmd[1024], out[4096];
+    /* a name under the wildcard: verified against the kept certificate, SNI seen */
+    snprintf(cmd, sizeof(cmd),
+             "curl -sS --max-time 10 --cacert %s/ingress/tls-cert.pem --resolve "
+             "3000-web.sb.example.test:%u:127.0.0.1 https://3000-web.sb.example.test:%u/whoami",
+             dir, ts.port, ts.port);
+    CHECK_EQ(run(cmd, out, sizeof(out)), 0);
+    CHECK(strstr(out, "\"sni\":\"3000-web.sb.example.test\"") != NULL);
+    CHECK(strstr(out, "\"tls\":true") != NULL);
+    /* the bare domain too; a name two labels down or elsewhere fails verification (60) */
+    snprintf(cmd, sizeof(cmd),
+             "curl -sS --max-time 10 --cacert %s/ingress/tls-cert.pem --resolve "
+             "sb.example.test:%u:127.0.0.1 https://sb.example.test:%u/whoami",
+             dir, ts.port, ts.port);
+    CHECK_EQ(run(cmd, out, sizeof(out)), 0);
+    snprintf(cmd, sizeof(cmd),
+             "curl -sS --max-time 10 --cacert %s/ingress/tls-cert.pem --resolve "
+             "a.b.sb.example.test:%u:127.0.0.1 https://a.b.sb.example.test:%u/whoami 2>/dev/null",
+             dir, ts.port, ts.port);
+    CHECK_EQ(run(cmd, out, sizeof(out)), 60);
+    CHECK(tsrv_stop(&ts));
+    ingress_cert_free(ic);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    CHECK_EQ(system(cmd), 0);
 }
