@@ -24,7 +24,7 @@ tests=(exec_status exec_streams exec_stdin shell_pty forward_64mib sftp wrong_ke
 command -v ssh >/dev/null && command -v ssh-keygen >/dev/null && command -v python3 >/dev/null ||
     skip_all "needs ssh, ssh-keygen and python3"
 [ -e "$images/debian-12.ext4" ] || skip_all "no debian-12 image in $images; run make images"
-CLI_EXTRA_CONF=$'ssh_password_auth = on\nssh_login_grace_s = 4\nssh_max_unauth = 8'
+HEARTHD_CONF_EXTRA=$'ssh_password_auth = on\nssh_login_grace_s = 4\nssh_max_unauth = 8\n'
 cli_start ssh
 
 for _ in $(seq 1 50); do [ -s "$data/ssh.port" ] && break; sleep 0.1; done

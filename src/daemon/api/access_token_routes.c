@@ -21,11 +21,11 @@ static void set_time(json_t *o, const char *key, int64_t ms)
         json_object_set_new(o, key, json_string(ts));
 }
 
-/* {"enabled", "token_hint", "created_at", "rotated_at"?}; only "enabled":false without t. */
+/* {"enabled", "token_hint", "created_at", "rotated_at"?}; only "enabled" for a zeroed t. */
 static json_t *token_view(const struct store_token *t, bool enabled)
 {
     json_t *o = json_pack("{s:b}", "enabled", enabled);
-    if (!o || !t || !t->hint[0])
+    if (!o || !t->hint[0])
         return o;
     json_object_set_new(o, "token_hint", json_string(t->hint));
     set_time(o, "created_at", t->created_at);
@@ -68,7 +68,9 @@ void api_access_token_rotate(struct api_call *call)
     issue(call, ctl_access_token_rotate);
 }
 
-void api_access_token_get(struct api_call *call)
+/* GET shows the token's record, DELETE revokes it and shows the revoked one's (or only
+ * "enabled":false when there was none). */
+static void meta(struct api_call *call, bool revoke)
 {
     char id[STORE_ID_SIZE];
     if (!api_sandbox_path_id(call, 2, id))
@@ -77,24 +79,20 @@ void api_access_token_get(struct api_call *call)
     struct store_token t;
     struct ctl_error e;
     bool enabled = false;
-    if (ctl_access_token_get(call->ctx->ctl, &who, id, &t, &enabled, &e) < 0) {
+    int r = revoke ? ctl_access_token_delete(call->ctx->ctl, &who, id, &t, &e)
+                   : ctl_access_token_get(call->ctx->ctl, &who, id, &t, &enabled, &e);
+    if (r < 0)
         api_reply_ctl(call, &e);
-        return;
-    }
-    api_reply_ok(call, token_view(enabled ? &t : NULL, enabled));
+    else
+        api_reply_ok(call, token_view(&t, enabled));
+}
+
+void api_access_token_get(struct api_call *call)
+{
+    meta(call, false);
 }
 
 void api_access_token_delete(struct api_call *call)
 {
-    char id[STORE_ID_SIZE];
-    if (!api_sandbox_path_id(call, 2, id))
-        return;
-    struct ctl_caller who = api_caller(call);
-    struct store_token t;
-    struct ctl_error e;
-    if (ctl_access_token_delete(call->ctx->ctl, &who, id, &t, &e) < 0) {
-        api_reply_ctl(call, &e);
-        return;
-    }
-    api_reply_ok(call, token_view(&t, false));
+    meta(call, true);
 }

@@ -54,36 +54,36 @@ int ctl_access_token_rotate(struct ctl *c, const struct ctl_caller *who, const c
     return issue(c, who, id, true, ret, ret_secret, e);
 }
 
-int ctl_access_token_get(struct ctl *c, const struct ctl_caller *who, const char *id,
-                         struct store_token *ret, bool *ret_enabled, struct ctl_error *e)
+/* GET and DELETE, in any state: the record in *ret (zeroed, *ret_found false, when there is
+ * none: DELETE answers 200 even then, §3.13). */
+static int meta(struct ctl *c, const struct ctl_caller *who, const char *id, bool revoke,
+                struct store_token *ret, bool *ret_found, struct ctl_error *e)
 {
     enum store_state st = STORE_STATE_NONE;
     memset(ret, 0, sizeof(*ret));
-    *ret_enabled = false;
+    *ret_found = false;
     int r = ctl_row_state(c, who->user_id, id, &st, e);
     if (r < 0)
         return r;
-    r = store_token_get(c->store, who->user_id, id, ret);
+    r = revoke ? store_token_delete(c->store, who->user_id, id, ret)
+               : store_token_get(c->store, who->user_id, id, ret);
     if (r == -ENOENT)
         return 0;
     if (r < 0)
-        return ctl_error_internal(e, "read access token", r);
-    *ret_enabled = true;
+        return ctl_error_internal(e, revoke ? "revoke access token" : "read access token", r);
+    *ret_found = true;
     return 0;
+}
+
+int ctl_access_token_get(struct ctl *c, const struct ctl_caller *who, const char *id,
+                         struct store_token *ret, bool *ret_enabled, struct ctl_error *e)
+{
+    return meta(c, who, id, false, ret, ret_enabled, e);
 }
 
 int ctl_access_token_delete(struct ctl *c, const struct ctl_caller *who, const char *id,
                             struct store_token *ret, struct ctl_error *e)
 {
-    enum store_state st = STORE_STATE_NONE;
-    memset(ret, 0, sizeof(*ret));
-    int r = ctl_row_state(c, who->user_id, id, &st, e);
-    if (r < 0)
-        return r;
-    r = store_token_delete(c->store, who->user_id, id, ret);
-    if (r == -ENOENT)
-        return 0; /* §3.13: 200 even without a token */
-    if (r < 0)
-        return ctl_error_internal(e, "revoke access token", r);
-    return 0;
+    bool found;
+    return meta(c, who, id, true, ret, &found, e);
 }

@@ -46,6 +46,16 @@ bool apikey_secret_format_ok(const char *prefix, const char *s, size_t len)
     return ascii_word(s + plen, len - plen, "-_");
 }
 
+int apikey_secret_new(const char *prefix, char *out, uint8_t hash[APIKEY_HASH_LEN])
+{
+    int r = apikey_secret_generate(prefix, out);
+    if (r == 0)
+        r = apikey_hash(out, strlen(out), hash);
+    if (r < 0)
+        explicit_bzero(out, strlen(prefix) + APIKEY_SECRET_CHARS + 1);
+    return r;
+}
+
 int apikey_generate(char out[APIKEY_LEN + 1])
 {
     return apikey_secret_generate(APIKEY_PREFIX, out);

@@ -27,6 +27,11 @@ bool apikey_secret_format_ok(const char *prefix, const char *s, size_t len);
 __attribute__((warn_unused_result)) int apikey_generate(char out[APIKEY_LEN + 1]);
 bool apikey_format_ok(const char *s, size_t len);
 
+/* apikey_secret_generate() and the SHA-256 of the result into hash: 0, or -errno with out
+ * wiped. */
+__attribute__((warn_unused_result))
+int apikey_secret_new(const char *prefix, char *out, uint8_t hash[APIKEY_HASH_LEN]);
+
 /* SHA-256 of s[0..len). Returns 0, or -ENOMEM/-EIO if OpenSSL fails. */
 __attribute__((warn_unused_result))
 int apikey_hash(const char *s, size_t len, uint8_t out[APIKEY_HASH_LEN]);

@@ -184,12 +184,9 @@ int store_key_create(struct store *st, const char *user_id, const char *label, b
     int r = ids_new_key(key.id);
     if (r < 0)
         return r;
-    r = apikey_generate(secret);
+    r = apikey_secret_new(APIKEY_PREFIX, secret, hash);
     if (r < 0)
         return r;
-    r = apikey_hash(secret, APIKEY_LEN, hash);
-    if (r < 0)
-        goto out_wipe;
     memcpy(key.user_id, user_id, strlen(user_id) + 1);
     memcpy(key.prefix, secret, APIKEY_SHOWN_PREFIX_LEN);
     key.prefix[APIKEY_SHOWN_PREFIX_LEN] = '\0';
@@ -520,20 +517,13 @@ int store_token_issue(struct store *st, const char *user_id, const char *sandbox
     struct store_token t = { .created_at = now_ms, .rotated_at = rotate ? now_ms : 0 };
     char secret[SBTOKEN_LEN + 1];
     uint8_t hash[APIKEY_HASH_LEN];
-    int r = apikey_secret_generate(SBTOKEN_PREFIX, secret);
+    int r = apikey_secret_new(SBTOKEN_PREFIX, secret, hash);
     if (r < 0)
         return r;
-    r = apikey_hash(secret, SBTOKEN_LEN, hash);
-    if (r < 0)
-        goto out_wipe;
     memcpy(t.sandbox_id, sandbox_id, strlen(sandbox_id) + 1);
     memcpy(t.user_id, user_id, strlen(user_id) + 1);
     snprintf(t.hint, sizeof(t.hint), "\u2026%s", secret + SBTOKEN_LEN - 4);
-    if (rotate) {
-        r = st->ops->token_rotate(st, &t, hash, &t);
-    } else {
-        r = st->ops->token_insert(st, &t, hash);
-    }
+    r = rotate ? st->ops->token_rotate(st, &t, hash, &t) : st->ops->token_insert(st, &t, hash);
     if (r < 0)
         goto out_wipe;
     *ret = t;
