@@ -17,14 +17,14 @@ hearth=$bin/hearth
 hearthd=$bin/hearthd
 passed=0 failed=0 skipped=0
 tests=(exec_status exec_streams exec_stdin shell_pty forward_64mib sftp wrong_key
-       forward_refused password_apikey hostile_banner unauth_cap env_flood cli_ssh
+       forward_refused password_apikey hostile_banner unauth_cap env_flood max_sessions cli_ssh
        password_token paused_resume destroy_ends_session hostkey_persist brute_force)
 
 . "$(dirname "$0")/lib.sh"
 command -v ssh >/dev/null && command -v ssh-keygen >/dev/null && command -v python3 >/dev/null ||
     skip_all "needs ssh, ssh-keygen and python3"
 [ -e "$images/debian-12.ext4" ] || skip_all "no debian-12 image in $images; run make images"
-HEARTHD_CONF_EXTRA=$'ssh_password_auth = on\nssh_login_grace_s = 4\nssh_max_unauth = 8\n'
+HEARTHD_CONF_EXTRA=$'ssh_password_auth = on\nssh_login_grace_s = 4\nssh_max_unauth = 8\nssh_max_sessions = 3\n'
 cli_start ssh
 
 for _ in $(seq 1 50); do [ -s "$data/ssh.port" ] && break; sleep 0.1; done
@@ -355,6 +355,32 @@ t_env_flood() {
         </dev/null >"$out" 2>"$err"
     rc=$?
     expect_rc 0 && expect_out "lang=C.UTF-8 time=C x1=unset"
+}
+
+# one connection multiplexed by ssh's ControlMaster: 3 sessions at once (ssh_max_sessions),
+# the 4th refused on it while they run, and one accepted again after they ended
+t_max_sessions() {
+    make_box || return 1
+    local sock=$tmp/mux i pids=()
+    S -o ControlMaster=yes -o ControlPath="$sock" -o ControlPersist=no -N ssh-box@127.0.0.1 \
+        </dev/null 2>"$err" &
+    local mpid=$!
+    for _ in $(seq 1 100); do [ -S "$sock" ] && break; sleep 0.1; done
+    for i in 1 2 3; do
+        S -o ControlPath="$sock" ssh-box@127.0.0.1 "sleep 4; echo s$i" </dev/null >"$tmp/s$i" 2>&1 &
+        pids+=($!)
+    done
+    sleep 2
+    S -o ControlPath="$sock" ssh-box@127.0.0.1 'echo fourth' </dev/null >"$out" 2>"$err"
+    local rc4=$?
+    for p in "${pids[@]}"; do wait "$p"; done
+    S -o ControlPath="$sock" ssh-box@127.0.0.1 'echo after' </dev/null >"$tmp/after" 2>&1
+    local rc5=$?
+    kill "$mpid" 2>/dev/null; wait "$mpid" 2>/dev/null
+    # ssh says the master refused, then falls back to a connection of its own
+    grep -q "Session open refused by peer" "$err" || { why="4th session: rc $rc4 $(cat "$err")"; return 1; }
+    for i in 1 2 3; do grep -q "s$i" "$tmp/s$i" || { why="session $i: $(cat "$tmp/s$i")"; return 1; }; done
+    [ "$rc5" -eq 0 ] && grep -q after "$tmp/after" || { why="after: rc $rc5 $(cat "$tmp/after")"; return 1; }
 }
 
 t_cli_ssh() {
