@@ -29,7 +29,10 @@ struct ctl_error;
 
 #define SSHGW_MAX_FORWARDS 64       /* direct-tcpip channels per connection */
 #define SSHGW_MAX_AUTH_TRIES 6      /* refused attempts before the disconnect (as sshd) */
-#define SSHGW_KEEPALIVE_S 30        /* keepalive@openssh.com after this much silence */
+/* the keepalive timer; libssh's ssh_send_keepalive() on a non-blocking session sends a
+ * keepalive@openssh.com on every other call (the call after the client's answer only clears
+ * that answer), so one goes out about every 30 s */
+#define SSHGW_KEEPALIVE_S 15
 #define SSHGW_MAX_ENV 16            /* accepted env requests per channel */
 #define SSHGW_IN_CAP (256u * 1024u) /* client bytes taken from libssh ahead of the stream */
 
