@@ -485,6 +485,10 @@ static int serve_run(struct hd_ctx *hd)
         return EXIT_HEARTHD;
     if (ctl_usage_new(&hd->ctl, &hd->api.usage) < 0)
         log_warn(NULL, "usage metrics unavailable; metrics routes answer 503", NULL);
+    /* SSH gateway (issue 13; docs/ingress-ssh.md "SSH gateway"): before the API's port file,
+     * which tells scripts and tests that hearthd is up (its host keys may be generated now) */
+    if (hd->cfg.ssh_enabled && start_ssh(hd) < 0)
+        log_warn(NULL, "serving without the ssh gateway; fix ssh_listen or set it off", NULL);
     struct http_limits limits;
     serve_limits_http(&hd->cfg, hd->ctl.set.host_max_vms, &limits);
     hd->api_srv = http_server_new(hd->base, &limits, api_handle, &hd->api);
@@ -506,9 +510,6 @@ static int serve_run(struct hd_ctx *hd)
                               METRICS_PORT_FILE, "metrics") < 0)
             return EXIT_HEARTHD;
     }
-    /* SSH gateway (issue 13; docs/ingress-ssh.md "SSH gateway") */
-    if (hd->cfg.ssh_enabled && start_ssh(hd) < 0)
-        log_warn(NULL, "serving without the ssh gateway; fix ssh_listen or set it off", NULL);
     hd->sig_term = evsignal_new(hd->base, SIGTERM, on_signal, hd);
     hd->sig_int = evsignal_new(hd->base, SIGINT, on_signal, hd);
     if (!hd->sig_term || !hd->sig_int || event_add(hd->sig_term, NULL) < 0 ||
