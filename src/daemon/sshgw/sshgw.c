@@ -26,6 +26,12 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
                       int salen, void *ud)
 {
     struct sshgw *gw = ud;
+    if (gw->n_conns >= SSHGW_MAX_CONNS) {
+        log_warn(NULL, "ssh: too many connections, closing a new one", "{s:i}", "max",
+                 SSHGW_MAX_CONNS);
+        evutil_closesocket(fd);
+        return;
+    }
     if (gw->n_unauth >= gw->cfg.max_unauth) {
         /* as sshd's MaxStartups: a flood of idle connections cannot starve real logins for
          * long (each is closed at its grace time), and costs no key exchange here */

@@ -27,6 +27,7 @@ struct ctl_exec;
 struct ctl_wake;
 struct ctl_error;
 
+#define SSHGW_MAX_CONNS 1024        /* open connections, logged in or not (file descriptors) */
 #define SSHGW_MAX_FORWARDS 64       /* direct-tcpip channels per connection */
 #define SSHGW_MAX_AUTH_TRIES 6      /* refused attempts before the disconnect (as sshd) */
 /* the keepalive timer; libssh's ssh_send_keepalive() on a non-blocking session sends a
