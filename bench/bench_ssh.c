@@ -7,8 +7,8 @@
  * - login to the first shell prompt: `ssh -tt` under a pseudo-terminal until the prompt shows
  *   (key exchange, key login, the wake check, the agent's PTY shell), BENCH_SSH_LOGINS (20);
  * - `ssh host true`: a whole exec round trip with its exit status;
- * - -L forwarding throughput guest -> host (cat /dev/zero) and host -> guest (into dd of=/dev/null),
- *   BENCH_SSH_MIB (default 256) each, 3 runs: compare with the tunnel numbers of
+ * - -L forwarding throughput guest -> host (cat /dev/zero) and host -> guest (into dd
+ *   of=/dev/null), BENCH_SSH_MIB (default 256) each, 3 runs: compare with the tunnel numbers of
  *   docs/interactive.md (bench_interactive). */
 #include "apiclient.h"
 #include "benchio.h"
@@ -241,8 +241,9 @@ int main(void)
 {
     struct daemon d = { .pid = -1 };
     bool failed;
-    if (!daemon_start_vm_bench(&d, "bench_ssh", "golden_snapshots = off\nssh_listen = 127.0.0.1:0\n",
-                               g_key, sizeof(g_key), &failed))
+    if (!daemon_start_vm_bench(&d, "bench_ssh",
+                               "golden_snapshots = off\nssh_listen = 127.0.0.1:0\n", g_key,
+                               sizeof(g_key), &failed))
         return failed ? 1 : 0;
     char path[512], hostkey[512], pub[512];
     snprintf(path, sizeof(path), "%s/ssh.port", d.data);

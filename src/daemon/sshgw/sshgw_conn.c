@@ -358,7 +358,9 @@ void sshgw_conn_accept(struct sshgw *gw, int fd, const struct sockaddr *sa, int 
         return;
     }
     ssh_set_blocking(c->s, 0);
-    int methods = SSH_AUTH_METHOD_PUBLICKEY | (gw->cfg.password_auth ? SSH_AUTH_METHOD_PASSWORD : 0);
+    int methods = SSH_AUTH_METHOD_PUBLICKEY;
+    if (gw->cfg.password_auth)
+        methods |= SSH_AUTH_METHOD_PASSWORD;
     ssh_set_auth_methods(c->s, methods);
     c->scb = (struct ssh_server_callbacks_struct){
         .userdata = c,

@@ -10,7 +10,11 @@
 
 TEST(sshgw_login_names)
 {
-    static const struct { const char *in; enum sshgw_login_kind kind; const char *want; } cases[] = {
+    static const struct {
+        const char *in;
+        enum sshgw_login_kind kind;
+        const char *want;
+    } cases[] = {
         { "sb-01JABCDEFGHJKMNPQRSTVWXYZ0", SSHGW_LOGIN_ID, "sb-01JABCDEFGHJKMNPQRSTVWXYZ0" },
         { "sb-01jabcdefghjkmnpqrstvwxyz0", SSHGW_LOGIN_ID, "sb-01JABCDEFGHJKMNPQRSTVWXYZ0" },
         { "SB-01JABCDEFGHJKMNPQRSTVWXYZ0", SSHGW_LOGIN_ID, "sb-01JABCDEFGHJKMNPQRSTVWXYZ0" },
