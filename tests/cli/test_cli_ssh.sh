@@ -3,7 +3,8 @@
 # with the real OpenSSH client against one real microVM (devbox:1, which has python3 and
 # sftp-server) and a second sandbox that only carries another key: exec with exit codes (0, 7,
 # killed by a signal), stdout and stderr kept apart, stdin piped through sha256sum, a shell on
-# a PTY driven by python3's pty, a 64 MiB -L transfer checked by SHA-256, sftp put/get, a key
+# a PTY driven by python3's pty, a 64 MiB -L transfer checked by SHA-256, sftp put/get (and a
+# clear refusal where the image has no sftp-server), a key
 # of another sandbox and an unknown sandbox refused alike, a destination outside the sandbox
 # refused, password login with an API key and with a delegated token (its own sandbox only,
 # revoked at once), hostile clients (garbage and an oversized banner, idle connections past
@@ -19,7 +20,7 @@ images=${HEARTH_IMAGES:-$root/build/images}
 hearth=$bin/hearth
 hearthd=$bin/hearthd
 passed=0 failed=0 skipped=0
-tests=(exec_status exec_streams exec_stdin shell_pty forward_64mib sftp wrong_key
+tests=(exec_status exec_streams exec_stdin shell_pty forward_64mib sftp sftp_missing wrong_key
        forward_refused password_apikey hostile_banner unauth_cap env_flood max_sessions cli_ssh
        password_token paused_resume destroy_ends_session hostkey_persist brute_force)
 
@@ -156,6 +157,18 @@ t_wrong_key_box() {
     run H --json sb create --name ssh-other --rootfs minimal --shape s-1vcpu-256mb \
         --ssh-key "$tmp/other.pub" && expect_rc 0 || return 1
     other=ssh-other
+}
+
+# the minimal image has no sftp-server: the client hears why
+t_sftp_missing() {
+    t_wrong_key_box || return 1
+    printf 'ls\n' >"$tmp/batch2"
+    sftp -P "$sport" -o BatchMode=yes -o UserKnownHostsFile="$kh" -o GlobalKnownHostsFile=/dev/null \
+        -o IdentitiesOnly=yes -o LogLevel=ERROR -o HostKeyAlgorithms=ssh-ed25519 -i "$tmp/other" \
+        -b "$tmp/batch2" ssh-other@127.0.0.1 >"$out" 2>"$err"
+    rc=$?
+    [ "$rc" -ne 0 ] || { why="sftp succeeded on minimal"; return 1; }
+    expect_err "this sandbox has no sftp server"
 }
 
 t_wrong_key() {
