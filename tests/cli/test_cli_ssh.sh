@@ -4,9 +4,8 @@
 # sftp-server) and a second sandbox that only carries another key: exec with exit codes (0, 7,
 # killed by a signal), stdout and stderr kept apart, stdin piped through sha256sum, a shell on
 # a PTY driven by python3's pty, a 64 MiB -L transfer checked by SHA-256, sftp put/get (and a
-# clear refusal where the image has no sftp-server), a key
-# of another sandbox and an unknown sandbox refused alike, a destination outside the sandbox
-# refused, password login with an API key and with a delegated token (its own sandbox only,
+# clear refusal where the image has no sftp-server), a key of another sandbox and an unknown
+# sandbox refused alike, a destination outside the sandbox refused, password login with an API key and with a delegated token (its own sandbox only,
 # revoked at once), hostile clients (garbage and an oversized banner, idle connections past
 # the cap and the grace time while a login still works, an env request flood), the session
 # cap on a multiplexed connection, `hearth sb ssh`, a paused sandbox resumed on login, a
