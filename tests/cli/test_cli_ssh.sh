@@ -5,12 +5,13 @@
 # killed by a signal), stdout and stderr kept apart, stdin piped through sha256sum, a shell on
 # a PTY driven by python3's pty, a 64 MiB -L transfer checked by SHA-256, sftp put/get (and a
 # clear refusal where the image has no sftp-server), a key of another sandbox and an unknown
-# sandbox refused alike, a destination outside the sandbox refused, password login with an API key and with a delegated token (its own sandbox only,
-# revoked at once), hostile clients (garbage and an oversized banner, idle connections past
-# the cap and the grace time while a login still works, an env request flood), the session
-# cap on a multiplexed connection, `hearth sb ssh`, a paused sandbox resumed on login, a
-# destroy ending a session, host keys kept across a restart, and brute force limited per
-# source address. Ends with "harness: N passed, N failed, N skipped"; ONLY="a b" runs some.
+# sandbox refused alike, a destination outside the sandbox refused, password login with an API
+# key and with a delegated token (its own sandbox only, revoked at once), hostile clients
+# (garbage and an oversized banner, idle connections past the cap and the grace time while a
+# login still works, an env request flood), the session cap on a multiplexed connection,
+# `hearth sb ssh`, a paused sandbox resumed on login, a destroy ending a session, host keys
+# kept across a restart, and brute force limited per source address. Ends with "harness: N
+# passed, N failed, N skipped"; ONLY="a b" runs some.
 # Env: HEARTH_BIN (default build/bin), HEARTH_IMAGES (default build/images).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
