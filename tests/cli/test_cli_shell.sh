@@ -102,61 +102,29 @@ t_tunnel_stdio() {
 
 t_shell_pty() {
     make_box || return 1
-    python3 - "$hearth" "$url" "$key" >"$out" 2>"$err" <<'PY'
-import fcntl, os, pty, select, struct, sys, termios, time
+    PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$root/tests/cli" python3 - "$hearth" "$url" "$key" >"$out" 2>"$err" <<'PY'
+import sys, time
+from pty_expect import Pty
 hearth, url, key = sys.argv[1:4]
-def setsize(fd, rows, cols):
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(hearth, [hearth, "--api-url", url, "--api-key", key, "sb", "shell", "sh-box"])
-setsize(fd, 30, 100)
-buf = b""
-def expect(what, timeout=60):
-    global buf
-    end = time.time() + timeout
-    while what.encode() not in buf:
-        if time.time() > end:
-            print("timeout waiting for %r; got %r" % (what, buf[-400:]), file=sys.stderr)
-            sys.exit(1)
-        r, _, _ = select.select([fd], [], [], 1)
-        if r:
-            try:
-                buf += os.read(fd, 65536)
-            except OSError:
-                break
-    i = buf.index(what.encode()) + len(what)
-    buf = buf[i:]
-def send(s):
-    os.write(fd, s.encode())
+t = Pty([hearth, "--api-url", url, "--api-key", key, "sb", "shell", "sh-box"], 30, 100)
 time.sleep(1)
-send("echo mark-$((6*7))\r")
-expect("mark-42")
-send("stty size\r")
-expect("30 100")
-setsize(fd, 40, 120)
+t.send("echo mark-$((6*7))\r")
+t.expect("mark-42")
+t.send("stty size\r")
+t.expect("30 100")
+t.setsize(40, 120)
 time.sleep(0.5)
-send("stty size\r")
-expect("40 120")
-send("echo $TERM\r")
-expect("xterm-256color")
-send("sleep 100; echo not-interrupted\r")
+t.send("stty size\r")
+t.expect("40 120")
+t.send("echo $TERM\r")
+t.expect("xterm-256color")
+t.send("sleep 100; echo not-interrupted\r")
 time.sleep(1)
-send("\x03")
-send("echo after-$((1+1))\r")
-expect("after-2", 20)
-send("exit\r")
-end = time.time() + 30
-while time.time() < end:
-    r, _, _ = select.select([fd], [], [], 1)
-    if r:
-        try:
-            if not os.read(fd, 65536):
-                break
-        except OSError:
-            break
-_, status = os.waitpid(pid, 0)
-print("exit", os.waitstatus_to_exitcode(status))
+t.send("\x03")
+t.send("echo after-$((1+1))\r")
+t.expect("after-2", 20)
+t.send("exit\r")
+print("exit", t.wait())
 PY
     rc=$?
     expect_rc 0 && expect_out "exit 0"

@@ -83,35 +83,23 @@ t_exec_stdin() {
 
 t_shell_pty() {
     make_box || return 1
-    python3 - "$sport" "$kh" "$tmp/id" >"$out" 2>"$err" <<'PY'
-import os, pty, select, sys, time
+    PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$root/tests/cli" python3 - "$sport" "$kh" "$tmp/id" >"$out" 2>"$err" <<'PY'
+import sys
+from pty_expect import Pty
 port, kh, key = sys.argv[1:4]
-pid, fd = pty.fork()
-if pid == 0:
-    os.execvp("ssh", ["ssh", "-tt", "-p", port, "-o", "BatchMode=yes", "-o", "UserKnownHostsFile=" + kh,
-              "-o", "GlobalKnownHostsFile=/dev/null", "-o", "IdentitiesOnly=yes", "-o", "LogLevel=ERROR",
-              "-o", "HostKeyAlgorithms=ssh-ed25519", "-i", key, "ssh-box@127.0.0.1"])
-buf = b""
-def expect(what, timeout=60):
-    global buf
-    end = time.time() + timeout
-    while what.encode() not in buf:
-        if time.time() > end:
-            print("timeout waiting for %r; got %r" % (what, buf[-400:]), file=sys.stderr)
-            sys.exit(1)
-        r, _, _ = select.select([fd], [], [], 1)
-        if r:
-            try:
-                buf += os.read(fd, 4096)
-            except OSError:
-                break
-expect("#")                      # the root prompt of the login shell
-os.write(fd, b"echo hi-$((6*7)); tty\r")
-expect("hi-42")
-expect("/dev/pts/")
-os.write(fd, b"exit 3\r")
-_, status = os.waitpid(pid, 0)
-print("exit", os.waitstatus_to_exitcode(status))
+t = Pty(["ssh", "-tt", "-p", port, "-o", "BatchMode=yes", "-o", "UserKnownHostsFile=" + kh,
+         "-o", "GlobalKnownHostsFile=/dev/null", "-o", "IdentitiesOnly=yes", "-o", "LogLevel=ERROR",
+         "-o", "HostKeyAlgorithms=ssh-ed25519", "-i", key, "ssh-box@127.0.0.1"], 30, 100)
+t.expect("#")                    # the root prompt of the login shell
+t.send("echo hi-$((6*7)); tty; stty size\r")
+t.expect("hi-42")
+t.expect("/dev/pts/")
+t.expect("30 100")               # pty-req's size
+t.setsize(40, 120)               # window-change
+t.send("stty size\r")
+t.expect("40 120")
+t.send("exit 3\r")
+print("exit", t.wait())
 PY
     rc=$?
     expect_rc 0 && expect_out "exit 3"
