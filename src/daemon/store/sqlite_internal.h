@@ -210,3 +210,15 @@ int sqlite_event_list(struct store *st, const char *sandbox_id, int64_t after, s
                       struct store_event **ret, size_t *ret_n);
 int sqlite_event_last(struct store *st, const char *sandbox_id, const char *kind,
                       struct store_event *ret);
+
+/* ---- delegated sandbox tokens (sqlite_tokens.c) ---- */
+int sqlite_token_insert(struct store *st, const struct store_token *t,
+                        const uint8_t hash[APIKEY_HASH_LEN]);
+int sqlite_token_rotate(struct store *st, const struct store_token *t,
+                        const uint8_t hash[APIKEY_HASH_LEN], struct store_token *ret);
+int sqlite_token_get(struct store *st, const char *user_id, const char *sandbox_id,
+                     struct store_token *ret);
+int sqlite_token_delete(struct store *st, const char *user_id, const char *sandbox_id,
+                        struct store_token *ret);
+int sqlite_token_find(struct store *st, const uint8_t hash[APIKEY_HASH_LEN],
+                      struct store_token *ret, uint8_t ret_hash[APIKEY_HASH_LEN]);

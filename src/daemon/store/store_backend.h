@@ -70,6 +70,18 @@ struct store_ops {
                       struct store_event **ret, size_t *ret_n);
     int (*event_last)(struct store *st, const char *sandbox_id, const char *kind,
                       struct store_event *ret);
+    /* delegated sandbox tokens; the record's hint and times are filled in */
+    int (*token_insert)(struct store *st, const struct store_token *t,
+                        const uint8_t hash[APIKEY_HASH_LEN]);
+    int (*token_rotate)(struct store *st, const struct store_token *t,
+                        const uint8_t hash[APIKEY_HASH_LEN], struct store_token *ret);
+    int (*token_get)(struct store *st, const char *user_id, const char *sandbox_id,
+                     struct store_token *ret);
+    int (*token_delete)(struct store *st, const char *user_id, const char *sandbox_id,
+                        struct store_token *ret);
+    /* the live token with this hash (its sandbox neither destroying nor destroyed) */
+    int (*token_find)(struct store *st, const uint8_t hash[APIKEY_HASH_LEN],
+                      struct store_token *ret, uint8_t ret_hash[APIKEY_HASH_LEN]);
 };
 
 /* The head every backend's handle embeds first. */
