@@ -260,6 +260,7 @@ fuzz_shell_frames_src := src/daemon/api/shell_frames.c
 fuzz_ingress_host_src := src/daemon/ingress/host_route.c
 fuzz_upstream_resp_src := src/daemon/ingress/upstream_resp.c
 fuzz_upstream_resp_libs := -lhttp_parser
+fuzz_sshgw_policy_src := src/daemon/sshgw/sshgw_policy.c src/daemon/store/ids.c
 
 # src/common instrumented once, as an archive: a target takes only the modules it uses
 $(O)/fuzz/obj/%.o: %.c
@@ -296,8 +297,8 @@ $(O)/bench/bench_net: bench/bench_net.c bench/apiclient.c bench/stats.c tests/in
 	$(CC) $(OPT_CFLAGS) -Itests -o $@ $^ $(DAEMON_LIBS) -lpthread
 
 $(O)/bench/bench_api $(O)/bench/bench_snapshots $(O)/bench/bench_confine $(O)/bench/bench_processes \
-		$(O)/bench/bench_interactive $(O)/bench/bench_ingress: $(O)/bench/%: \
-		bench/%.c bench/apiclient.c \
+		$(O)/bench/bench_interactive $(O)/bench/bench_ingress $(O)/bench/bench_ssh: $(O)/bench/%: \
+		bench/%.c bench/apiclient.c bench/benchio.c \
 		bench/stats.c bench/benchvm.c $(call obj,opt,$(common_src) $(host_src) $(net_src) $(store_src))
 	@mkdir -p $(dir $@)
 	$(CC) $(OPT_CFLAGS) -o $@ $^ $(DAEMON_LIBS) -lpthread

@@ -11,6 +11,7 @@
  *   request, and an exec of `true` through the API, for the added cost of each;
  * - hearthd's resident memory per open idle tunnel (64 of them). */
 #include "apiclient.h"
+#include "benchio.h"
 #include "stats.h"
 
 #include <arpa/inet.h>
@@ -43,17 +44,6 @@ static double ms_since(int64_t t0_us)
 static int upgraded(const char *route)
 {
     return upgrade_open(g_port, g_key, g_id, route);
-}
-
-static void report(const char *what, double *v, int n, const char *unit, const char *target)
-{
-    if (n == 0) {
-        printf("  %-52s no samples\n", what);
-        return;
-    }
-    double p50 = bench_percentile(v, (size_t)n, 50), p90 = bench_percentile(v, (size_t)n, 90);
-    printf("  %-52s p50 %8.2f %s  p90 %8.2f %s  (n=%d)%s%s\n", what, p50, unit, p90, unit, n,
-           target ? "  target " : "", target ? target : "");
 }
 
 /* Waits for at least one byte; false on EOF or 10 s of silence. */
@@ -101,48 +91,28 @@ static void bench_keystroke(void)
             drain(fd, 50);
         }
     }
-    report("shell keystroke echo", v, n, "ms", "p50 <= 5 ms");
+    bench_report("shell keystroke echo", v, n, "ms", "p50 <= 5 ms");
     close(fd);
 }
 
 static void bench_throughput(size_t mib)
 {
-    static char buf[1 << 16];
-    size_t total = mib << 20;
+    size_t total = mib << 20, bytes;
+    double s, mbps;
     /* guest -> host */
     int fd = upgraded("tunnel/7001");
     if (fd >= 0) {
-        size_t got = 0;
-        int64_t t0 = mono_now_us();
-        while (got < total) {
-            ssize_t n = read(fd, buf, sizeof(buf));
-            if (n <= 0)
-                break;
-            got += (size_t)n;
-        }
-        double s = ms_since(t0) / 1000.0;
+        mbps = bench_read_mbps(fd, total, &bytes, &s);
         printf("  %-52s %8.1f MB/s (%zu MiB in %.2f s)  target >= 100 MB/s\n",
-               "tunnel throughput guest -> host", (double)got / 1e6 / s, got >> 20, s);
+               "tunnel throughput guest -> host", mbps, bytes >> 20, s);
         close(fd);
     }
     /* host -> guest: until the guest's dd has taken it all (its EOF comes after) */
     fd = upgraded("tunnel/7003");
     if (fd >= 0) {
-        memset(buf, 'x', sizeof(buf));
-        size_t sent = 0;
-        int64_t t0 = mono_now_us();
-        while (sent < total) {
-            ssize_t n = write(fd, buf, sizeof(buf));
-            if (n <= 0)
-                break;
-            sent += (size_t)n;
-        }
-        shutdown(fd, SHUT_WR);
-        while (read(fd, buf, sizeof(buf)) > 0) /* dd's summary, then EOF */
-            ;
-        double s = ms_since(t0) / 1000.0;
+        mbps = bench_write_mbps(fd, total, &bytes, &s);
         printf("  %-52s %8.1f MB/s (%zu MiB in %.2f s)  target >= 100 MB/s\n",
-               "tunnel throughput host -> guest", (double)sent / 1e6 / s, sent >> 20, s);
+               "tunnel throughput host -> guest", mbps, bytes >> 20, s);
         close(fd);
     }
 }
@@ -162,7 +132,7 @@ static void bench_small_rr(void)
     }
     if (fd >= 0)
         close(fd);
-    report("1-byte request/response, open tunnel (nc echo)", v, n, "ms", NULL);
+    bench_report("1-byte request/response, open tunnel (nc echo)", v, n, "ms", NULL);
 
     n = 0;
     for (int i = 0; i < RUNS / 4; i++) {
@@ -178,7 +148,7 @@ static void bench_small_rr(void)
         v[n++] = ms_since(t0);
         close(k);
     }
-    report("1-byte request/response, new tunnel each", v, n, "ms", NULL);
+    bench_report("1-byte request/response, new tunnel each", v, n, "ms", NULL);
 
     n = 0;
     struct conn c;
@@ -195,7 +165,7 @@ static void bench_small_rr(void)
         }
         conn_close(&c);
     }
-    report("exec `true` through the API (for comparison)", v, n, "ms", NULL);
+    bench_report("exec `true` through the API (for comparison)", v, n, "ms", NULL);
 }
 
 static void bench_idle_memory(pid_t pid)

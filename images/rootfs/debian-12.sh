@@ -8,7 +8,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.sh"
 
-packages=bash,coreutils,python3,curl,ca-certificates,iproute2,procps,less,busybox
+packages=bash,coreutils,python3,curl,ca-certificates,iproute2,procps,less,busybox,openssh-sftp-server
 
 apt_mirror() {
     local uri

@@ -318,6 +318,27 @@ HEARTH_EXPORT HEARTH_WUR int hearth_sandbox_wait(hearth_client *c, const char *i
                                                  const struct hearth_wait *w, hearth_obj **ret,
                                                  struct hearth_error *reterr);
 
+/* ---- delegated access tokens (docs/api.md §3.13) ---- */
+
+/* The four routes of a sandbox's one delegated token (the owner's API key only). create and
+ * rotate answer {"token":"hst_…","enabled":true,"created_at",["rotated_at"]}: the only time the
+ * plaintext exists, so show it once and do not log it. get answers {"enabled","token_hint",
+ * "created_at","rotated_at"?} or {"enabled":false}; delete the same with "enabled":false (also
+ * when there was none). create: HEARTH_ERR_REJECTED ("already_exists") when a token exists;
+ * rotate: HEARTH_ERR_NOT_FOUND when none does. Neither POST is retried except on 429/503. */
+HEARTH_EXPORT HEARTH_WUR int hearth_access_token_create(hearth_client *c, const char *id,
+                                                        hearth_obj **ret,
+                                                        struct hearth_error *reterr);
+HEARTH_EXPORT HEARTH_WUR int hearth_access_token_get(hearth_client *c, const char *id,
+                                                     hearth_obj **ret,
+                                                     struct hearth_error *reterr);
+HEARTH_EXPORT HEARTH_WUR int hearth_access_token_rotate(hearth_client *c, const char *id,
+                                                        hearth_obj **ret,
+                                                        struct hearth_error *reterr);
+HEARTH_EXPORT HEARTH_WUR int hearth_access_token_delete(hearth_client *c, const char *id,
+                                                        hearth_obj **ret,
+                                                        struct hearth_error *reterr);
+
 /* ---- networking: egress, bandwidth, networks (docs/api.md §2.5, §2.9, §2.10, §3.6–§3.8) ---- */
 
 /* GET /v1/sandboxes/{id}/egress → Egress view {"id","egress":[…]} ("egress" is always present;

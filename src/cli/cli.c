@@ -185,6 +185,10 @@ static int resolve_name(struct cli *cli, const char *ref, hearth_obj **ret)
     hearth_list *l = NULL;
     struct hearth_error e;
     int rc = hearth_sandbox_list_all(cli->client, NULL, 0, &l, &e);
+    if (rc == HEARTH_ERR_FORBIDDEN && cli->settings.api_key &&
+        strncmp(cli->settings.api_key, "hst_", 4) == 0) /* docs/api.md §3.13: no list */
+        return cli_error(cli, CLI_EXIT_USAGE, "a delegated access token cannot look sandboxes up "
+                         "by name; give the sandbox id (sb-...) instead of '%s'", ref);
     if (rc != HEARTH_OK)
         return cli_fail(cli, &e);
     const hearth_obj *live = NULL, *dead = NULL;

@@ -18,6 +18,7 @@
 static const char *const key_names[CLI_CFG_NKEYS] = {
     [CLI_CFG_API_URL] = "api_url", [CLI_CFG_API_KEY] = "api_key", [CLI_CFG_OUTPUT] = "output",
     [CLI_CFG_SHAPE] = "shape",     [CLI_CFG_ROOTFS] = "rootfs",
+    [CLI_CFG_SSH_GATEWAY] = "ssh_gateway",
 };
 
 const char *cli_config_key_name(enum cli_config_key k)

@@ -17,6 +17,7 @@ enum cli_config_key {
     CLI_CFG_OUTPUT,
     CLI_CFG_SHAPE,
     CLI_CFG_ROOTFS,
+    CLI_CFG_SSH_GATEWAY, /* `hearth sb ssh`'s gateway, host[:port] */
     CLI_CFG_NKEYS,
 };
 

@@ -11,7 +11,7 @@ static int key_arg(struct cli *cli, const char *name)
     int k = cli_config_key_from_name(name);
     if (k < 0)
         cli_usage_error(cli, "unknown config key '%.40s'; keys: api_url, api_key, output, shape, "
-                             "rootfs",
+                             "rootfs, ssh_gateway",
                         name);
     return k;
 }

@@ -52,6 +52,27 @@ static const struct cli_command sandbox_network_cmds[] = {
     { NULL },
 };
 
+/* a sandbox's delegated access token (docs/cli.md "Access tokens") */
+static const struct cli_command sandbox_token_cmds[] = {
+    { "create", { NULL }, NULL, NULL, 1, 1, CLI_CMD_CLIENT, cmd_token_create, "<sb>",
+      "Issue the sandbox's access token and print it once" },
+    { "show", { NULL }, NULL, NULL, 1, 1, CLI_CMD_CLIENT, cmd_token_show, "<sb>",
+      "Whether it has a token, its hint and times (never the token)" },
+    { "rotate", { NULL }, NULL, NULL, 1, 1, CLI_CMD_CLIENT, cmd_token_rotate, "<sb>",
+      "Replace the token (the old one stops working at once) and print the new one once" },
+    { "revoke", { "rm", "delete" }, NULL, cli_confirm_opts, 1, 1, CLI_CMD_CLIENT,
+      cmd_token_revoke, "<sb> [--yes]", "Revoke the token at once" },
+    { NULL },
+};
+
+static const struct cli_command sandbox_ingress_cmds[] = {
+    { "on", { NULL }, NULL, NULL, 1, 1, CLI_CMD_CLIENT, cmd_ingress_on, "<sb>",
+      "Publish the sandbox's ports under the ingress domain; prints the URL template" },
+    { "off", { NULL }, NULL, NULL, 1, 1, CLI_CMD_CLIENT, cmd_ingress_off, "<sb>",
+      "Stop publishing its ports" },
+    { NULL },
+};
+
 /* managed processes (docs/cli.md "Managed processes") */
 static const struct cli_command sandbox_process_cmds[] = {
     { "run", { NULL }, NULL, cmd_process_run_opts, 1, -1, CLI_CMD_CLIENT, cmd_process_run,
@@ -123,6 +144,9 @@ static const struct cli_command sandbox_cmds[] = {
       cmd_sandbox_tunnel,
       "<sb> [<port>] [--remote <port>] [--local [<addr>:]<port>] [--bind <addr>] [--stdio]",
       "Forward a local TCP port to a port in the sandbox" },
+    { "ssh", { NULL }, NULL, cmd_sandbox_ssh_opts, 1, -1, CLI_CMD_CLIENT, cmd_sandbox_ssh,
+      "<sb> [--gateway <host>[:<port>]] [-i <key>] [--tunnel] [-- <cmd> [args...]]",
+      "Log in with the system ssh through hearthd's SSH gateway" },
     { "ssh-key", { NULL }, sandbox_ssh_key_cmds, NULL, 0, 0, 0, NULL, "<subcommand>",
       "SSH public keys: add" },
     { "firewall", { "fw", "egress" }, sandbox_firewall_cmds, NULL, 0, 0, 0, NULL, "<subcommand>",
@@ -131,6 +155,12 @@ static const struct cli_command sandbox_cmds[] = {
       "Egress quota: show, add" },
     { "network", { "net", "networks" }, sandbox_network_cmds, NULL, 0, 0, 0, NULL,
       "<subcommand>", "Private networks: create, ls, show, rm, attach, detach" },
+    { "token", { NULL }, sandbox_token_cmds, NULL, 0, 0, 0, NULL, "<subcommand>",
+      "Delegated access token: create, show, rotate, revoke" },
+    { "url", { NULL }, NULL, NULL, 2, 2, CLI_CMD_CLIENT, cmd_sandbox_url, "<sb> <port>",
+      "Print the public URL of a port (ingress must be on)" },
+    { "ingress", { NULL }, sandbox_ingress_cmds, NULL, 0, 0, 0, NULL, "<subcommand>",
+      "Public ingress: on, off" },
     { "logs", { NULL }, NULL, cmd_sandbox_logs_opts, 1, 1, CLI_CMD_CLIENT, cmd_sandbox_logs,
       "<sb> [-f] [--tail <n>] [--events]",
       "Print the console log (-f: follow until it stops; --events: the event log)" },

@@ -87,11 +87,16 @@ CLI_OPT_TABLES(CLI_DECLARE_OPTS)
     X(sandbox_logs) X(sandbox_events)                                                          \
     X(process_run) X(process_start) X(process_shell) X(process_attach) X(process_ls)           \
     X(process_get) X(process_input) X(process_close_stdin) X(process_resize)                   \
-    X(process_signal) X(process_wait) X(process_stop)
+    X(process_signal) X(process_wait) X(process_stop)                                          \
+    X(token_create) X(token_show) X(token_rotate) X(token_revoke)                              \
+    X(sandbox_url) X(ingress_on) X(ingress_off)
 #define CLI_DECLARE_HANDLER(name) int cmd_##name(struct cli *cli, int argc, char **argv);
 CLI_HANDLERS(CLI_DECLARE_HANDLER)
 #undef CLI_DECLARE_HANDLER
 /* shell and tunnel (cmd_sandbox_shell.c, cmd_sandbox_tunnel.c) */
 extern const struct cli_opt cmd_sandbox_tunnel_opts[];
+/* ssh through the gateway (cmd_sandbox_ssh.c) */
+extern const struct cli_opt cmd_sandbox_ssh_opts[];
+int cmd_sandbox_ssh(struct cli *cli, int argc, char **argv);
 int cmd_sandbox_shell(struct cli *cli, int argc, char **argv);
 int cmd_sandbox_tunnel(struct cli *cli, int argc, char **argv);

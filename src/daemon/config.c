@@ -77,6 +77,14 @@ void config_defaults(struct hd_config *cfg)
     cfg->ingress_idle_timeout_s = 60;
     cfg->ingress_upstream_timeout_s = 60;
     cfg->ingress_max_connections = 4096;
+    /* SSH gateway (issue 13) */
+    cfg->ssh_enabled = true;
+    snprintf(cfg->ssh_host, sizeof(cfg->ssh_host), "127.0.0.1");
+    cfg->ssh_port = 2222;
+    cfg->ssh_password_auth = false;
+    cfg->ssh_login_grace_s = 60;
+    cfg->ssh_max_unauth = 32;
+    cfg->ssh_max_sessions = 10;
 }
 
 __attribute__((format(printf, 3, 4)))
@@ -266,6 +274,25 @@ static int set_golden(struct hd_config *cfg, const char *v, const char **why)
 static int set_jail(struct hd_config *cfg, const char *v, const char **why)
 {
     return set_on_off(&cfg->jail, v, why);
+}
+
+/* SSH gateway (issue 13; docs/ingress-ssh.md) */
+static int set_ssh_listen(struct hd_config *cfg, const char *v, const char **why)
+{
+    *why = "expected HOST:PORT, or \"\" / off to disable";
+    if (v[0] == '\0' || strcmp(v, "off") == 0) {
+        cfg->ssh_enabled = false;
+        return 0;
+    }
+    int r = config_parse_hostport(v, cfg->ssh_host, &cfg->ssh_port);
+    if (r == 0)
+        cfg->ssh_enabled = true;
+    return r;
+}
+
+static int set_ssh_password_auth(struct hd_config *cfg, const char *v, const char **why)
+{
+    return set_on_off(&cfg->ssh_password_auth, v, why);
 }
 
 static int set_bw_quota(struct hd_config *cfg, const char *v, const char **why)
@@ -605,6 +632,15 @@ static const struct {
               "expected an integer from 1 to 3600 (seconds)") },
     { "ingress_max_connections", NULL,
       INT_KEY(ingress_max_connections, 1, 1000000, "expected an integer from 1 to 1000000") },
+    /* SSH gateway (issue 13) */
+    { "ssh_listen", set_ssh_listen, NULL },
+    { "ssh_password_auth", set_ssh_password_auth, NULL },
+    { "ssh_login_grace_s", NULL,
+      INT_KEY(ssh_login_grace_s, 1, 3600, "expected an integer from 1 to 3600 (seconds)") },
+    { "ssh_max_unauth", NULL,
+      INT_KEY(ssh_max_unauth, 1, 100000, "expected an integer from 1 to 100000") },
+    { "ssh_max_sessions", NULL,
+      INT_KEY(ssh_max_sessions, 1, 1000, "expected an integer from 1 to 1000") },
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 

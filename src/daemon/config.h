@@ -95,6 +95,14 @@ struct hd_config {
     uint32_t ingress_idle_timeout_s;      /* client keep-alive idle; 60 */
     uint32_t ingress_upstream_timeout_s;  /* guest response head after the request (→ 504); 60 */
     uint32_t ingress_max_connections;     /* ingress client connections at once; 4096 */
+    /* SSH gateway (issue 13; docs/ingress-ssh.md "SSH gateway") */
+    bool ssh_enabled;                     /* ssh_listen = 127.0.0.1:2222 ("" or off = off) */
+    char ssh_host[CONFIG_HOST_SIZE];
+    uint16_t ssh_port;                    /* 0 = ephemeral (tests) */
+    bool ssh_password_auth;               /* API key or access token as password; off */
+    uint32_t ssh_login_grace_s;           /* key exchange and login within this; 60 */
+    uint32_t ssh_max_unauth;              /* connections not yet logged in, at once; 32 */
+    uint32_t ssh_max_sessions;            /* session channels per connection; 10 */
 };
 
 /* Fills cfg with every default. */

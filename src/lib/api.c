@@ -576,6 +576,30 @@ static int sandbox_path_call(hearth_client *c, const char *method, const char *i
                          reterr);
 }
 
+HEARTH_EXPORT int hearth_access_token_create(hearth_client *c, const char *id, hearth_obj **ret,
+                                             struct hearth_error *reterr)
+{
+    return sandbox_call(c, "POST", id, "/access-token", NULL, false, ret, reterr);
+}
+
+HEARTH_EXPORT int hearth_access_token_get(hearth_client *c, const char *id, hearth_obj **ret,
+                                          struct hearth_error *reterr)
+{
+    return sandbox_call(c, "GET", id, "/access-token", NULL, false, ret, reterr);
+}
+
+HEARTH_EXPORT int hearth_access_token_rotate(hearth_client *c, const char *id, hearth_obj **ret,
+                                             struct hearth_error *reterr)
+{
+    return sandbox_call(c, "POST", id, "/access-token/rotate", NULL, false, ret, reterr);
+}
+
+HEARTH_EXPORT int hearth_access_token_delete(hearth_client *c, const char *id, hearth_obj **ret,
+                                             struct hearth_error *reterr)
+{
+    return sandbox_call(c, "DELETE", id, "/access-token", NULL, false, ret, reterr);
+}
+
 HEARTH_EXPORT int hearth_egress_get(hearth_client *c, const char *id, hearth_obj **ret,
                                     struct hearth_error *reterr)
 {

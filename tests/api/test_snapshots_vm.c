@@ -92,6 +92,23 @@ static bool fork_sb(struct vfx *f, const char *src, const char *body, int want, 
     return true;
 }
 
+/* POST …/exec of `echo tok` on id with a delegated token (docs/api.md §3.13): the status, and
+ * the command's stdout in out when 200. */
+static int token_exec(struct vfx *f, const char *tok, const char *id, char *out, size_t len)
+{
+    char t[160], h[160];
+    struct hresp r;
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/exec", id);
+    snprintf(h, sizeof(h), "X-Access-Token: %s\r\n", tok);
+    if (http_do(f->s.port, "POST", t, h, "{\"cmd\":\"echo\",\"args\":[\"tok\"]}", &r) != 0)
+        return -1;
+    const char *s = jstr(r.json, "data.result.stdout");
+    snprintf(out, len, "%s", s && r.status == 200 ? s : "");
+    int st = r.status;
+    hresp_free(&r);
+    return st;
+}
+
 /* Files under data/<sub> (recursive count of regular entries two levels deep). */
 static int count_entries(struct vfx *f, const char *pattern)
 {
@@ -228,6 +245,14 @@ static void forks_body(struct vfx *f)
     CHECK(destroy(f, g1));
 
     CHECK(exec_stdout(f, a, COUNTER, out, sizeof(out)));
+    /* a delegated token of a: exec works on a (as the owner) */
+    char tok[64] = "", ta[160];
+    snprintf(ta, sizeof(ta), "/v1/sandboxes/%s/access-token", a);
+    CHECK(call(f, "POST", ta, NULL, 200, &r));
+    snprintf(tok, sizeof(tok), "%s", jstr(r.json, "data.token") ? jstr(r.json, "data.token") : "");
+    hresp_free(&r);
+    CHECK_EQ(token_exec(f, tok, a, out, sizeof(out)), 200);
+    CHECK_STR(out, "tok\n");
     /* a live fork is not supported: 409 with the state */
     CHECK(fork_sb(f, a, "{}", 409, NULL, NULL));
     CHECK(pause_sb(f, a));
@@ -244,6 +269,12 @@ static void forks_body(struct vfx *f)
     CHECK_STR(st, "running");
     CHECK(fork_sb(f, a, "{\"name\":\"gen-c\",\"start_paused\":true}", 200, c, st));
     CHECK_STR(st, "paused");
+    /* a fork has no token, and a's does not open it */
+    snprintf(ta, sizeof(ta), "/v1/sandboxes/%s/access-token", b);
+    CHECK(call(f, "GET", ta, NULL, 200, &r));
+    CHECK(json_is_false(jpath(r.json, "data.enabled")));
+    hresp_free(&r);
+    CHECK_EQ(token_exec(f, tok, b, out, sizeof(out)), 404);
     CHECK_STR(status_of(f, a, st), "paused"); /* the source is untouched */
     /* the child has the source's memory (a live process) and files */
     CHECK(sh(f, b, "cat /root/mark; hostname", out, sizeof(out)));
@@ -293,9 +324,12 @@ static void forks_body(struct vfx *f)
     CHECK_STR(out, "from-a");
     /* a running source's resume: 200; destroying everything removes every snapshot */
     CHECK(op(f, a, "resume", NULL, 200, NULL));
+    CHECK_EQ(token_exec(f, tok, a, out, sizeof(out)), 200);
     const char *all[] = { a, b, c, d, e };
     for (int i = 0; i < 5; i++)
         CHECK(destroy(f, all[i]));
+    /* the destroyed sandbox's token died with it */
+    CHECK_EQ(token_exec(f, tok, a, out, sizeof(out)), 401);
     CHECK_EQ(count_entries(f, "snapshots/*/*"), 0);
 }
 

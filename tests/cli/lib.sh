@@ -1,7 +1,7 @@
 # lib.sh: what the end-to-end CLI scripts share, sourced after they set bin, images, hearth,
 # hearthd, passed/failed/skipped and tests: the harness summary, skipping every test with a
 # reason; cli_start TAG [no-images]: a `hearthd serve` on 127.0.0.1 (with the real images unless
-# no-images) in a temp dir (tmp, data, port, key, url), the H wrapper around the CLI with its
+# no-images; $HEARTHD_CONF_EXTRA appended to its config) in a temp dir (tmp, data, port, key, url), the H wrapper around the CLI with its
 # key, and a cleanup at exit that destroys every sandbox while hearthd runs so no QEMU outlives
 # the script; run and the expect_* checks (they set why); cli_run_tests: every t_<name> of
 # tests, the harness line, and the exit status.
@@ -24,8 +24,11 @@ cli_start() {
     tmp=$(mktemp -d "/tmp/hearth-cli-$1.XXXXXX")
     data=$tmp/data
     mkdir -p "$data"
-    # no metrics listener, an ephemeral ingress port: fixed default ports would collide with any other hearthd
-    printf 'metrics_listen = off\ningress_http_listen = 127.0.0.1:0\n' >"$tmp/hearthd.conf"
+    # no metrics listener: its fixed default port would collide with any other hearthd
+    # the SSH gateway and the ingress on free ports (ssh.port, ingress-http.port in the data
+    # dir); HEARTHD_CONF_EXTRA adds lines
+    printf 'metrics_listen = off\nssh_listen = 127.0.0.1:0\ningress_http_listen = 127.0.0.1:0\n%s' \
+        "${HEARTHD_CONF_EXTRA:-}" >"$tmp/hearthd.conf"
     "$hearthd" serve --config "$tmp/hearthd.conf" --listen 127.0.0.1:0 --data-dir "$data" \
         "${with_images[@]}" >"$tmp/hearthd.log" 2>&1 &
     hpid=$!

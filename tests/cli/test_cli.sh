@@ -68,7 +68,15 @@ t_usage_errors() {
         run H nosuch && expect_rc 2 && expect_err "unknown command 'nosuch'" &&
         run H sb resize x 20 && expect_rc 2 && expect_err 'needs a unit' &&
         run "$hearth" --api-url 'http://h/?q=1' whoami && expect_rc 2 && expect_err 'query or fragment' &&
-        run H sb rm somebox && expect_rc 2 && expect_err 'pass --yes'
+        run H sb rm somebox && expect_rc 2 && expect_err 'pass --yes' &&
+        run H sb token revoke somebox && expect_rc 2 && expect_err 'pass --yes' &&
+        run H sb url somebox 0 && expect_rc 2 && expect_err 'from 1 to 65535' &&
+        run H sb url somebox 65536 && expect_rc 2 && expect_err 'from 1 to 65535' &&
+        run H sb url somebox 80x && expect_rc 2 && expect_err 'from 1 to 65535' &&
+        run H sb url somebox -- -1 && expect_rc 2 &&
+        run H sb url somebox && expect_rc 2 && expect_err 'missing argument' &&
+        run H sb ingress maybe somebox && expect_rc 2 &&
+        run H sb token create && expect_rc 2 && expect_err 'missing argument <sb>'
 }
 t_config_file_and_precedence() {
     run "$hearth" config set api_url "$url" && expect_rc 0 &&
@@ -94,7 +102,8 @@ t_debug_log() { run H -d whoami && expect_rc 0 && expect_err '^debug: GET /v1/wh
 t_version_and_completion() {
     run "$hearth" --version && expect_rc 0 && expect_out '^hearth ' &&
         run "$hearth" completion bash && expect_rc 0 && expect_out 'complete -o default -F _hearth hearth' &&
-        bash -n "$out" || { why=${why:-"bash completion does not parse"}; return 1; }
+        bash -n "$out" && expect_out 'token' && expect_out 'ingress' ||
+        { why=${why:-"bash completion does not parse"}; return 1; }
 }
 
 cli_run_tests

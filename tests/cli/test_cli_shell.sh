@@ -7,7 +7,9 @@
 # command, `exit` ends the CLI with 0 and the terminal is restored; and the WebSocket shell
 # driven by Node's own WebSocket client (undici, --experimental-websocket): the credential as
 # ?api_key= (redacted from hearthd's log), a resize frame split across binary messages, text
-# messages as input, close 1000 when the shell exits. Ends with "harness: N
+# messages as input, close 1000 when the shell exits; and a sandbox's access token (`sb token
+# create|show|rotate|revoke`, runtime commands with the token as the API key, by id only) and
+# its public URL (`sb ingress on|off`, `sb url`, with an ingress domain configured). Ends with "harness: N
 # passed, N failed, N skipped" for tests/run.sh.
 # Env: HEARTH_BIN (dir with hearth and hearthd; default build/bin), HEARTH_IMAGES (default
 # build/images).
@@ -18,10 +20,11 @@ images=${HEARTH_IMAGES:-$root/build/images}
 hearth=$bin/hearth
 hearthd=$bin/hearthd
 passed=0 failed=0 skipped=0
-tests=(tunnel_forward tunnel_closed_port tunnel_stdio shell_pty shell_ws)
+tests=(tunnel_forward tunnel_closed_port tunnel_stdio shell_pty shell_ws token_and_ingress)
 
 . "$(dirname "$0")/lib.sh"
 command -v python3 >/dev/null || skip_all "needs python3"
+HEARTHD_CONF_EXTRA=$'ingress_domain = sb.example.test\n'
 cli_start shell
 
 # one sandbox for every test, with an echo server on 7000 (busybox nc, one cat per connection)
@@ -99,61 +102,29 @@ t_tunnel_stdio() {
 
 t_shell_pty() {
     make_box || return 1
-    python3 - "$hearth" "$url" "$key" >"$out" 2>"$err" <<'PY'
-import fcntl, os, pty, select, struct, sys, termios, time
+    PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$root/tests/cli" python3 - "$hearth" "$url" "$key" >"$out" 2>"$err" <<'PY'
+import sys, time
+from pty_expect import Pty
 hearth, url, key = sys.argv[1:4]
-def setsize(fd, rows, cols):
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(hearth, [hearth, "--api-url", url, "--api-key", key, "sb", "shell", "sh-box"])
-setsize(fd, 30, 100)
-buf = b""
-def expect(what, timeout=60):
-    global buf
-    end = time.time() + timeout
-    while what.encode() not in buf:
-        if time.time() > end:
-            print("timeout waiting for %r; got %r" % (what, buf[-400:]), file=sys.stderr)
-            sys.exit(1)
-        r, _, _ = select.select([fd], [], [], 1)
-        if r:
-            try:
-                buf += os.read(fd, 65536)
-            except OSError:
-                break
-    i = buf.index(what.encode()) + len(what)
-    buf = buf[i:]
-def send(s):
-    os.write(fd, s.encode())
+t = Pty([hearth, "--api-url", url, "--api-key", key, "sb", "shell", "sh-box"], 30, 100)
 time.sleep(1)
-send("echo mark-$((6*7))\r")
-expect("mark-42")
-send("stty size\r")
-expect("30 100")
-setsize(fd, 40, 120)
+t.send("echo mark-$((6*7))\r")
+t.expect("mark-42")
+t.send("stty size\r")
+t.expect("30 100")
+t.setsize(40, 120)
 time.sleep(0.5)
-send("stty size\r")
-expect("40 120")
-send("echo $TERM\r")
-expect("xterm-256color")
-send("sleep 100; echo not-interrupted\r")
+t.send("stty size\r")
+t.expect("40 120")
+t.send("echo $TERM\r")
+t.expect("xterm-256color")
+t.send("sleep 100; echo not-interrupted\r")
 time.sleep(1)
-send("\x03")
-send("echo after-$((1+1))\r")
-expect("after-2", 20)
-send("exit\r")
-end = time.time() + 30
-while time.time() < end:
-    r, _, _ = select.select([fd], [], [], 1)
-    if r:
-        try:
-            if not os.read(fd, 65536):
-                break
-        except OSError:
-            break
-_, status = os.waitpid(pid, 0)
-print("exit", os.waitstatus_to_exitcode(status))
+t.send("\x03")
+t.send("echo after-$((1+1))\r")
+t.expect("after-2", 20)
+t.send("exit\r")
+print("exit", t.wait())
 PY
     rc=$?
     expect_rc 0 && expect_out "exit 0"
@@ -196,6 +167,54 @@ JS
     expect_rc 0 && expect_out "close 1000 exit-sent true" || return 1
     ! grep -q -- "$key" "$tmp/hearthd.log" || { why="the api_key is in hearthd's log"; return 1; }
     grep -q 'api_key=REDACTED' "$tmp/hearthd.log" || { why="no redacted shell-ws line in the log"; return 1; }
+}
+
+# T TOKEN ARGS...: the CLI with a delegated token as its API key
+T() { "$hearth" --api-url "$url" --api-key "$1" "${@:2}" </dev/null; }
+
+t_token_and_ingress() {
+    make_box || return 1
+    local id tok tok2
+    id=$(H --json sb get sh-box | jq -r .id)
+    run H sb token show sh-box && expect_rc 0 && expect_out '^enabled: *no' || return 1
+    run H sb token create sh-box && expect_rc 0 && expect_out '^hst_' &&
+        expect_err 'cannot be shown again' || return 1
+    tok=$(head -n 1 "$out")
+    run H sb token create sh-box && expect_rc 5 && expect_err 'already_exists' || return 1
+    run H sb token show sh-box && expect_rc 0 && expect_out '^enabled: *yes' &&
+        expect_out "^hint: *…${tok: -4}\$" && expect_no_out "$tok" || return 1
+    run H --json sb token show sh-box && expect_rc 0 &&
+        expect_json '.enabled == true and (has("token") | not)' || return 1
+    # the token as the API key: runtime commands on its sandbox, by id
+    run T "$tok" sb exec "$id" -- echo via-token && expect_rc 0 && expect_out '^via-token$' || return 1
+    run env HEARTH_API_KEY="$tok" "$hearth" --api-url "$url" sb get "$id" && expect_rc 0 || return 1
+    run T "$tok" sb get sh-box && expect_rc 2 && expect_err 'give the sandbox id' || return 1
+    run T "$tok" sb ls && expect_rc 3 || return 1
+    run T "$tok" sb token show "$id" && expect_rc 3 && expect_err 'forbidden' || return 1
+    run T "$tok" sb rm -y "$id" && expect_rc 3 || return 1
+    # rotate: the old token is dead at once
+    run H --json sb token rotate sh-box && expect_rc 0 &&
+        expect_json '(.token | startswith("hst_")) and .rotated_at != null' || return 1
+    tok2=$(jq -r .token "$out")
+    run T "$tok" sb get "$id" && expect_rc 3 || return 1
+    run T "$tok2" sb get "$id" && expect_rc 0 || return 1
+    run H sb token revoke sh-box && expect_rc 2 && expect_err 'pass --yes' || return 1
+    run T "$tok2" sb get "$id" && expect_rc 0 || return 1
+    run H sb token revoke -y sh-box && expect_rc 0 && expect_out 'revoked' || return 1
+    run T "$tok2" sb get "$id" && expect_rc 3 || return 1
+    grep -q -- "${tok#hst_}" "$tmp/hearthd.log" && { why="token in hearthd's log"; return 1; }
+    # ingress and the URL of a port
+    local lid; lid=$(echo "$id" | tr 'A-Z' 'a-z')
+    run H sb url sh-box 8080 && expect_rc 5 && expect_err 'ingress is off' || return 1
+    run H sb ingress on sh-box && expect_rc 0 &&
+        expect_out "^https://<port>-$lid.sb.example.test\$" || return 1
+    run H sb url sh-box 8080 && expect_rc 0 && expect_out "^https://8080-$lid.sb.example.test\$" || return 1
+    run H --json sb url sh-box 1 && expect_rc 0 &&
+        expect_json ".url == \"https://1-$lid.sb.example.test\"" || return 1
+    run H sb url sh-box 65536 && expect_rc 2 || return 1
+    run H sb ingress off sh-box && expect_rc 0 && expect_out '^off$' || return 1
+    run H --json sb get sh-box && expect_json '.ingress_enabled == false' || return 1
+    run H sb url sh-box 8080 && expect_rc 5 && expect_err 'ingress is off'
 }
 
 cli_run_tests

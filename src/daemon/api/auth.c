@@ -28,6 +28,8 @@ static const char *header_cred(struct http_request *req, size_t *len)
 
 static int check_cred(struct api_ctx *ctx, const char *cred, size_t len, struct api_auth *ret)
 {
+    if (!cred || len == 0)
+        return -ENOKEY;
     struct ctl_credential cr;
     int r = ctl_credential_check(ctx->ctl, cred, len, &cr);
     if (r < 0)
@@ -44,6 +46,14 @@ int api_auth_check(struct api_ctx *ctx, struct http_request *req, struct api_aut
     size_t len = 0;
     const char *cred = header_cred(req, &len);
     return check_cred(ctx, cred, len, ret);
+}
+
+bool api_auth_present(struct http_request *req, bool query)
+{
+    size_t len = 0;
+    if (header_cred(req, &len))
+        return true;
+    return query && http_query_get(http_request_query(req), "api_key") != NULL;
 }
 
 int api_auth_check_query(struct api_ctx *ctx, struct http_request *req, struct api_auth *ret)

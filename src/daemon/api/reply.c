@@ -141,6 +141,7 @@ static const struct {
      * retry 503s; nothing was done either way */
     [CTL_E_NO_SPACE] = { KIND_ERROR, 507, "insufficient_storage" },
     [CTL_E_SPAWN_FAILED] = { KIND_FIELD, 400, "spawn_failed" }, /* §3.11.1 */
+    [CTL_E_EXISTS] = { KIND_CODE, 409, "already_exists" },       /* §3.13 */
 };
 
 void api_reply_ctl(const struct api_call *call, const struct ctl_error *e)

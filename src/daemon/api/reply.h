@@ -18,8 +18,10 @@ struct http_request;
 
 enum api_auth_need {
     API_AUTH_NONE = 0,   /* credential headers ignored */
-    API_AUTH_KEY,        /* any valid key */
+    API_AUTH_KEY,        /* any valid key; a delegated token gets 403 */
     API_AUTH_ADMIN,      /* admin key, else 403 */
+    API_AUTH_SANDBOX,    /* any valid key, or the delegated token of the sandbox in the path
+                            (docs/api.md §3.13): the routes a token grants */
 };
 
 struct api_call;

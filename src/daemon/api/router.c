@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* router.c: the API's single HTTP handler (api.h). One table maps (method, path pattern) to a
- * handler with its authentication need; a known path with another method is 405 with Allow, an
- * unknown one 404 `route not found`, and routes of tiers not built yet answer 501
- * not_implemented (docs/api.md §0.2). Knows no resource; owns no state beyond the table. */
+ * handler with its authentication need (SANDBOX: the routes a delegated token opens, §3.13); a
+ * known path with another method is 405 with Allow, an unknown one 404 `route not found`, and
+ * routes of tiers not built yet answer 501 not_implemented (docs/api.md §0.2). A source with too
+ * many failed credentials gets 429 before its credential is checked (ctl/auth_limit.h). Knows
+ * no resource; owns no state beyond the table. */
 #include "daemon/api/api.h"
 
 #include <errno.h>
@@ -11,6 +13,7 @@
 #include "daemon/api/reply.h"
 #include "daemon/api/routes.h"
 #include "daemon/api/sandboxes.h"
+#include "daemon/ctl/auth_limit.h"
 #include "daemon/ctl/ctl.h"
 #include "daemon/ctl/idle.h"
 #include "common/mono.h"
@@ -19,10 +22,14 @@
 #include "daemon/http/response.h"
 #include "daemon/http/route.h"
 #include "daemon/log.h"
+#include "daemon/store/ids.h"
 
 #define R(m, p, a, f) { HTTP_##m, p, API_AUTH_##a, false, f }
 #define NI(m, p) { HTTP_##m, p, API_AUTH_KEY, false, NULL }
 #define ANY_NI(p) NI(GET, p), NI(POST, p), NI(PUT, p), NI(PATCH, p), NI(DELETE, p)
+/* not built yet, but a delegated token will be granted it (docs/api.md §3.13) */
+#define NI_SB(m, p) { HTTP_##m, p, API_AUTH_SANDBOX, false, NULL }
+#define ANY_NI_SB(p) NI_SB(GET, p), NI_SB(POST, p), NI_SB(PUT, p), NI_SB(PATCH, p), NI_SB(DELETE, p)
 
 static const struct api_route routes[] = {
     { HTTP_GET, "/healthz", API_AUTH_NONE, true, api_get_healthz },
@@ -35,7 +42,7 @@ static const struct api_route routes[] = {
     R(GET, "/v1/sandboxes", KEY, api_sandbox_list),
     R(POST, "/v1/sandboxes", KEY, api_sandbox_create),
     R(GET, "/v1/sandboxes/by-ip/*", KEY, api_sandbox_by_ip),
-    R(GET, "/v1/sandboxes/*", KEY, api_sandbox_get),
+    R(GET, "/v1/sandboxes/*", SANDBOX, api_sandbox_get),
     R(PATCH, "/v1/sandboxes/*", KEY, api_sandbox_patch),
     R(DELETE, "/v1/sandboxes/*", KEY, api_sandbox_delete),
     /* tier 1, VM-backed: wired with the async host layer */
@@ -44,12 +51,12 @@ static const struct api_route routes[] = {
     R(POST, "/v1/sandboxes/*/fork", KEY, api_sandbox_fork),
     R(POST, "/v1/sandboxes/*/resize", KEY, api_sandbox_resize),
     R(POST, "/v1/sandboxes/*/ssh-pubkeys", KEY, api_sandbox_ssh_keys),
-    R(POST, "/v1/sandboxes/*/exec", KEY, api_sandbox_exec),
-    R(PUT, "/v1/sandboxes/*/files", KEY, api_sandbox_file_put),
-    R(GET, "/v1/sandboxes/*/files", KEY, api_sandbox_file_get),
-    R(GET, "/v1/sandboxes/*/egress", KEY, api_sandbox_egress_get),
+    R(POST, "/v1/sandboxes/*/exec", SANDBOX, api_sandbox_exec),
+    R(PUT, "/v1/sandboxes/*/files", SANDBOX, api_sandbox_file_put),
+    R(GET, "/v1/sandboxes/*/files", SANDBOX, api_sandbox_file_get),
+    R(GET, "/v1/sandboxes/*/egress", SANDBOX, api_sandbox_egress_get),
     R(PUT, "/v1/sandboxes/*/egress", KEY, api_sandbox_egress_put),
-    R(GET, "/v1/sandboxes/*/bandwidth", KEY, api_sandbox_bandwidth_get),
+    R(GET, "/v1/sandboxes/*/bandwidth", SANDBOX, api_sandbox_bandwidth_get),
     R(POST, "/v1/sandboxes/*/bandwidth/recharge", KEY, api_sandbox_bandwidth_recharge),
     R(GET, "/v1/networks", KEY, api_network_list),
     R(POST, "/v1/networks", KEY, api_network_create),
@@ -63,7 +70,7 @@ static const struct api_route routes[] = {
     NI(PATCH, "/v1/disks/*"),
     NI(DELETE, "/v1/disks/*"),
     NI(POST, "/v1/sandboxes/*/disks"),
-    NI(GET, "/v1/sandboxes/*/disks"),
+    NI_SB(GET, "/v1/sandboxes/*/disks"),
     NI(DELETE, "/v1/sandboxes/*/disks/*"),
     NI(GET, "/v1/templates"),
     NI(POST, "/v1/templates"),
@@ -72,31 +79,32 @@ static const struct api_route routes[] = {
     NI(GET, "/v1/templates/*/logs"),
     /* tier 2 */
     /* managed processes (§3.11; processes.c) */
-    R(POST, "/v1/sandboxes/*/processes", KEY, api_process_start),
-    R(GET, "/v1/sandboxes/*/processes", KEY, api_process_list),
-    R(GET, "/v1/sandboxes/*/processes/*", KEY, api_process_get),
-    R(DELETE, "/v1/sandboxes/*/processes/*", KEY, api_process_delete),
-    R(GET, "/v1/sandboxes/*/processes/*/connect", KEY, api_process_connect),
-    R(POST, "/v1/sandboxes/*/processes/*/input", KEY, api_process_input),
-    R(POST, "/v1/sandboxes/*/processes/*/stdin/close", KEY, api_process_close_stdin),
-    R(POST, "/v1/sandboxes/*/processes/*/resize", KEY, api_process_resize),
-    R(POST, "/v1/sandboxes/*/processes/*/signal", KEY, api_process_signal),
-    R(GET, "/v1/sandboxes/*/processes/*/wait", KEY, api_process_wait),
-    R(POST, "/v1/sandboxes/*/shell", KEY, api_sandbox_shell),
-    R(POST, "/v1/sandboxes/*/tunnel/*", KEY, api_sandbox_tunnel),
-    R(GET, "/v1/sandboxes/*/shell-ws", KEY, api_sandbox_shell_ws),
-    NI(POST, "/v1/sandboxes/*/access-token"),
-    NI(GET, "/v1/sandboxes/*/access-token"),
-    NI(DELETE, "/v1/sandboxes/*/access-token"),
-    NI(POST, "/v1/sandboxes/*/access-token/rotate"),
-    R(GET, "/v1/sandboxes/*/metrics", KEY, api_sandbox_metrics),
+    R(POST, "/v1/sandboxes/*/processes", SANDBOX, api_process_start),
+    R(GET, "/v1/sandboxes/*/processes", SANDBOX, api_process_list),
+    R(GET, "/v1/sandboxes/*/processes/*", SANDBOX, api_process_get),
+    R(DELETE, "/v1/sandboxes/*/processes/*", SANDBOX, api_process_delete),
+    R(GET, "/v1/sandboxes/*/processes/*/connect", SANDBOX, api_process_connect),
+    R(POST, "/v1/sandboxes/*/processes/*/input", SANDBOX, api_process_input),
+    R(POST, "/v1/sandboxes/*/processes/*/stdin/close", SANDBOX, api_process_close_stdin),
+    R(POST, "/v1/sandboxes/*/processes/*/resize", SANDBOX, api_process_resize),
+    R(POST, "/v1/sandboxes/*/processes/*/signal", SANDBOX, api_process_signal),
+    R(GET, "/v1/sandboxes/*/processes/*/wait", SANDBOX, api_process_wait),
+    R(POST, "/v1/sandboxes/*/shell", SANDBOX, api_sandbox_shell),
+    R(POST, "/v1/sandboxes/*/tunnel/*", SANDBOX, api_sandbox_tunnel),
+    R(GET, "/v1/sandboxes/*/shell-ws", SANDBOX, api_sandbox_shell_ws),
+    /* delegated access tokens (§3.13; access_token_routes.c): the owner's key only */
+    R(POST, "/v1/sandboxes/*/access-token", KEY, api_access_token_create),
+    R(GET, "/v1/sandboxes/*/access-token", KEY, api_access_token_get),
+    R(DELETE, "/v1/sandboxes/*/access-token", KEY, api_access_token_delete),
+    R(POST, "/v1/sandboxes/*/access-token/rotate", KEY, api_access_token_rotate),
+    R(GET, "/v1/sandboxes/*/metrics", SANDBOX, api_sandbox_metrics),
     R(GET, "/v1/metrics", KEY, api_user_metrics),
     R(GET, "/v1/metrics/timeseries", KEY, api_user_metrics_timeseries),
     /* hearth extensions: a sandbox's event log and console log (§5.6, §5.7) */
-    R(GET, "/v1/sandboxes/*/events", KEY, api_sandbox_events),
-    R(GET, "/v1/sandboxes/*/logs", KEY, api_sandbox_logs),
+    R(GET, "/v1/sandboxes/*/events", SANDBOX, api_sandbox_events),
+    R(GET, "/v1/sandboxes/*/logs", SANDBOX, api_sandbox_logs),
     /* tier 3 (§3.16) */
-    ANY_NI("/v1/sandboxes/*/computer/**"),
+    ANY_NI_SB("/v1/sandboxes/*/computer/**"),
     ANY_NI("/v1/devices"),
     ANY_NI("/v1/devices/**"),
 };
@@ -155,6 +163,72 @@ static const char *method_name(int m)
     }
 }
 
+static bool seg_is(const struct http_path *p, unsigned i, const char *s)
+{
+    size_t n = strlen(s);
+    return i < p->n && p->seg_len[i] == n && memcmp(p->seg[i], s, n) == 0;
+}
+
+/* docs/api.md §3.13: a delegated token opens only its own sandbox's SANDBOX routes. Another
+ * sandbox is 404 as if it did not exist (whatever the route), anything else 403. Answers and
+ * returns false when the request may not go on. */
+static bool token_scope_ok(struct api_call *call, const struct api_route *hit,
+                           const struct http_path *path)
+{
+    char id[STORE_ID_SIZE];
+    bool mine = path->n >= 3 &&
+                ids_canonical(IDS_SANDBOX_PREFIX, path->seg[2], path->seg_len[2], id,
+                              sizeof(id)) == 0 && strcmp(id, call->auth.sandbox_id) == 0;
+    if (path->n >= 3 && seg_is(path, 1, "sandboxes") && !seg_is(path, 2, "by-ip") && !mine) {
+        api_reply_fail_str(call, 404, "sandbox not found");
+        return false;
+    }
+    if (hit->auth != API_AUTH_SANDBOX) {
+        api_reply_fail_code(call, 403, "forbidden",
+                            "a sandbox access token cannot use this route; use an API key");
+        return false;
+    }
+    return true;
+}
+
+/* Authenticates the request for hit (limiter first, then the credential, then the admin flag
+ * and a token's scope). Answers and returns false when it may not go on. */
+static bool authenticate(struct api_call *call, const struct api_route *hit)
+{
+    struct api_ctx *ctx = call->ctx;
+    struct http_request *req = call->req;
+    bool query = hit->fn == api_sandbox_shell_ws;
+    const struct sockaddr *peer = http_request_peer(req);
+    if (api_auth_present(req, query)) {
+        unsigned wait = ctl_auth_retry_after(ctx->ctl, peer);
+        if (wait > 0) {
+            (void)http_response_retry_after(req, wait); /* (void): the 429 goes out anyway */
+            api_reply_fail_code(call, 429, "rate_limited",
+                                "too many failed credentials from this address; retry later");
+            return false;
+        }
+    }
+    int r = query ? api_auth_check_query(ctx, req, &call->auth)
+                  : api_auth_check(ctx, req, &call->auth);
+    if (r == -EACCES || r == -ENOKEY) {
+        if (r == -EACCES)
+            ctl_auth_failed(ctx->ctl, peer);
+        api_reply_fail_str(call, 401, "missing or invalid credential");
+        return false;
+    }
+    if (r < 0) {
+        api_reply_internal(call, "authenticate", r);
+        return false;
+    }
+    if (call->auth.sandbox_id[0])
+        return token_scope_ok(call, hit, http_request_path(req));
+    if (hit->auth == API_AUTH_ADMIN && !call->auth.admin) {
+        api_reply_fail_code(call, 403, "forbidden", "admin key required");
+        return false;
+    }
+    return true;
+}
+
 static void not_implemented(struct api_call *call)
 {
     api_reply_error(call, 501, "this route is not implemented yet", "not_implemented");
@@ -206,22 +280,8 @@ void api_handle(struct http_request *req, void *ud)
         return;
     }
     call.route = hit;
-    if (hit->auth != API_AUTH_NONE) {
-        int r = hit->fn == api_sandbox_shell_ws ? api_auth_check_query(ctx, req, &call.auth)
-                                                : api_auth_check(ctx, req, &call.auth);
-        if (r == -EACCES) {
-            api_reply_fail_str(&call, 401, "missing or invalid credential");
-            return;
-        }
-        if (r < 0) {
-            api_reply_internal(&call, "authenticate", r);
-            return;
-        }
-        if (hit->auth == API_AUTH_ADMIN && !call.auth.admin) {
-            api_reply_fail_code(&call, 403, "forbidden", "admin key required");
-            return;
-        }
-    }
+    if (hit->auth != API_AUTH_NONE && !authenticate(&call, hit))
+        return;
     /* §2.14.8: any request addressed to a sandbox is activity (auto-pause) */
     const struct http_path *sp = http_request_path(req);
     if (sp->n >= 3 && sp->seg_len[1] == 9 && memcmp(sp->seg[1], "sandboxes", 9) == 0 &&

@@ -57,6 +57,12 @@ void api_sandbox_metrics(struct api_call *call);
 void api_user_metrics(struct api_call *call);
 void api_user_metrics_timeseries(struct api_call *call);
 
+/* access_token_routes.c: a sandbox's delegated access token (§3.13), the owner's key only */
+void api_access_token_create(struct api_call *call);
+void api_access_token_get(struct api_call *call);
+void api_access_token_rotate(struct api_call *call);
+void api_access_token_delete(struct api_call *call);
+
 /* openapi.c: GET /v1/openapi.json, docs/openapi.json as built in (§5.5) */
 void api_get_openapi(struct api_call *call);
 

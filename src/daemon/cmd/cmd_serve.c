@@ -45,6 +45,7 @@
 #include "daemon/ingress/ingress_cert.h"
 #include "daemon/log.h"
 #include "daemon/net/dns.h"
+#include "daemon/sshgw/sshgw.h"
 #include "daemon/store/store.h"
 
 #define ADMIN_KEY_FILE "admin.key"
@@ -52,6 +53,7 @@
 #define METRICS_PORT_FILE "metrics.port"
 #define INGRESS_HTTP_PORT_FILE "ingress-http.port"
 #define INGRESS_HTTPS_PORT_FILE "ingress-https.port"
+#define SSH_PORT_FILE "ssh.port"
 
 struct hd_ctx {
     struct hd_config cfg;
@@ -64,6 +66,7 @@ struct hd_ctx {
     struct http_server *metrics_srv;
     struct ingress *ingress;      /* the ingress proxy (issue 13); NULL when no listener */
     struct ingress_cert *ingress_cert; /* its TLS certificate; NULL without ingress_listen */
+    struct sshgw *ssh;            /* the SSH gateway; NULL when ssh_listen is off */
     struct event *sig_term;
     struct event *sig_int;
     unsigned pending_shutdowns;   /* servers still draining */
@@ -385,6 +388,36 @@ static int start_ingress(struct hd_ctx *hd)
     return 0;
 }
 
+/* SSH gateway (issue 13): host keys under <data_dir>/ssh, the port in ssh.port. A gateway that
+ * cannot start (its port taken) is logged and the API serves on: SSH is one edge among several. */
+static int start_ssh(struct hd_ctx *hd)
+{
+    char key_dir[PATH_MAX];
+    if ((size_t)snprintf(key_dir, sizeof(key_dir), "%s/ssh", hd->cfg.data_dir) >= sizeof(key_dir))
+        return -ENAMETOOLONG;
+    struct sshgw_config sc = { .host = hd->cfg.ssh_host, .port = hd->cfg.ssh_port,
+                               .key_dir = key_dir, .password_auth = hd->cfg.ssh_password_auth,
+                               .login_grace_s = hd->cfg.ssh_login_grace_s,
+                               .max_unauth = hd->cfg.ssh_max_unauth,
+                               .max_sessions = hd->cfg.ssh_max_sessions };
+    const char *why = "";
+    int r = sshgw_start(hd->base, &hd->ctl, &sc, &hd->ssh, &why);
+    if (r < 0) {
+        log_error(NULL, "cannot start the ssh gateway", "{s:s,s:s,s:i,s:s}", "why", why, "host",
+                  hd->cfg.ssh_host, "port", (int)hd->cfg.ssh_port, "err", strerror(-r));
+        return r;
+    }
+    char text[16];
+    snprintf(text, sizeof(text), "%u\n", sshgw_port(hd->ssh));
+    r = write_file(hd->cfg.data_dir, SSH_PORT_FILE, text, 0644);
+    if (r < 0)
+        log_warn(NULL, "cannot write the port file, ignoring", "{s:s,s:s}", "file",
+                 SSH_PORT_FILE, "err", strerror(-r));
+    log_info(NULL, "listening", "{s:s,s:s,s:i,s:b}", "listener", "ssh", "host", hd->cfg.ssh_host,
+             "port", (int)sshgw_port(hd->ssh), "password_auth", hd->cfg.ssh_password_auth);
+    return 0;
+}
+
 static void remove_file(const char *dir, const char *name)
 {
     char path[PATH_MAX];
@@ -551,6 +584,14 @@ static int serve_run(struct hd_ctx *hd)
         return EXIT_HEARTHD;
     if (ctl_usage_new(&hd->ctl, &hd->api.usage) < 0)
         log_warn(NULL, "usage metrics unavailable; metrics routes answer 503", NULL);
+    /* SSH gateway (issue 13; docs/ingress-ssh.md "SSH gateway"): before the API's port file,
+     * which tells scripts and tests that hearthd is up (its host keys may be generated now) */
+    if (hd->cfg.ssh_enabled && start_ssh(hd) < 0)
+        log_warn(NULL, "serving without the ssh gateway; fix ssh_listen or set it off", NULL);
+    /* the ingress proxy (docs/ingress-ssh.md "Ingress proxy"): its port files too are written
+     * before the API's */
+    if (start_ingress(hd) < 0)
+        return EXIT_HEARTHD;
     struct http_limits limits;
     serve_limits_http(&hd->cfg, hd->ctl.set.host_max_vms, &limits);
     hd->api_srv = http_server_new(hd->base, &limits, api_handle, &hd->api);
@@ -572,8 +613,6 @@ static int serve_run(struct hd_ctx *hd)
                               METRICS_PORT_FILE, "metrics") < 0)
             return EXIT_HEARTHD;
     }
-    if (start_ingress(hd) < 0)
-        return EXIT_HEARTHD;
     hd->sig_term = evsignal_new(hd->base, SIGTERM, on_signal, hd);
     hd->sig_int = evsignal_new(hd->base, SIGINT, on_signal, hd);
     if (!hd->sig_term || !hd->sig_int || event_add(hd->sig_term, NULL) < 0 ||
@@ -605,6 +644,10 @@ static void serve_release(struct hd_ctx *hd)
         remove_file(hd->cfg.data_dir, INGRESS_HTTPS_PORT_FILE);
     }
     ctl_service_stop(&hd->ctl);
+    if (hd->ssh)
+        remove_file(hd->cfg.data_dir, SSH_PORT_FILE);
+    sshgw_free(hd->ssh); /* before the host: its channels cancel their streams */
+    hd->ssh = NULL;
     /* VMs outlive hearthd (DESIGN §6): the next start re-adopts them */
     host_free_keep_vms(hd->host);
     http_server_free(hd->api_srv);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* credential.c: the one credential check of credential.h. An API key is looked up by its hash
- * in the store (which compares in constant time); a delegated sandbox token (`hst_…`,
- * docs/api.md §3.13) is checked by access_token.c. Never logs or keeps the value. */
+/* credential.c: the one credential check of credential.h. An API key or a delegated sandbox
+ * token (`hst_…`, docs/api.md §3.13) is looked up by its hash in the store, which compares in
+ * constant time and finds no token of a destroying or destroyed sandbox. Never logs or keeps
+ * the value. */
 #include "daemon/ctl/credential.h"
 
 #include <errno.h>
@@ -10,7 +11,6 @@
 #include "common/timefmt.h"
 #include "daemon/ctl/ctl.h"
 
-#define TOKEN_PREFIX "hst_"
 
 static int check_api_key(struct ctl *c, const char *value, size_t len, struct ctl_credential *ret)
 {
@@ -31,12 +31,26 @@ static int check_api_key(struct ctl *c, const char *value, size_t len, struct ct
     return 0;
 }
 
+static int check_token(struct ctl *c, const char *value, size_t len, struct ctl_credential *ret)
+{
+    struct store_token t;
+    int r = store_token_lookup(c->store, value, len, &t);
+    if (r == -EINVAL || r == -ENOENT)
+        return -EACCES;
+    if (r < 0)
+        return r;
+    memset(ret, 0, sizeof(*ret));
+    memcpy(ret->user_id, t.user_id, sizeof(ret->user_id));
+    memcpy(ret->sandbox_id, t.sandbox_id, sizeof(ret->sandbox_id));
+    return 0;
+}
+
 int ctl_credential_check(struct ctl *c, const char *value, size_t len,
                          struct ctl_credential *ret)
 {
     if (!value || len == 0)
         return -EACCES;
-    if (len >= strlen(TOKEN_PREFIX) && memcmp(value, TOKEN_PREFIX, strlen(TOKEN_PREFIX)) == 0)
-        return -EACCES; /* delegated tokens: access_token.c (issue 13, tokens part) */
+    if (len >= strlen(SBTOKEN_PREFIX) && memcmp(value, SBTOKEN_PREFIX, strlen(SBTOKEN_PREFIX)) == 0)
+        return check_token(c, value, len, ret);
     return check_api_key(c, value, len, ret);
 }

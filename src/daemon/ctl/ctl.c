@@ -39,6 +39,7 @@ static const struct {
     [CTL_E_INTERNAL] = { "internal", -EIO },
     [CTL_E_NO_SPACE] = { "insufficient_storage", -ENOSPC },
     [CTL_E_SPAWN_FAILED] = { "spawn_failed", -ENOEXEC },
+    [CTL_E_EXISTS] = { "already_exists", -EEXIST },
 };
 
 unsigned ctl_vm_count(const struct ctl *c)

@@ -61,6 +61,8 @@ struct ctl {
     struct ctl_events *events;      /* event-log causes and settle listeners (events.c) */
     struct ctl_self *self;          /* guests' own requests waiting, counters (sandbox_self.c) */
     struct ctl_wakes *wakes;        /* traffic waiting for sandboxes to resume (sandbox_wake.c) */
+    struct ctl_auth_limit *auth_limit; /* failed credentials per source (auth_limit.c); NULL
+                                          until the first failure */
     ctl_fs_space_fn fs_space;       /* NULL: statvfs(3); tests inject a full disk */
 };
 
@@ -93,6 +95,7 @@ enum ctl_code {
     CTL_E_INTERNAL,         /* our own failure: what + err are logged, not shown */
     CTL_E_NO_SPACE,         /* the host's disk is under its free-space threshold: msg */
     CTL_E_SPAWN_FAILED,     /* a managed process could not be started: field ("cmd") + msg */
+    CTL_E_EXISTS,           /* the one thing there may be of it exists already: msg */
     CTL_CODE__COUNT
 };
 

@@ -130,12 +130,12 @@ int ctl_sandbox_exec_start(struct ctl *c, const char *id, const struct ctl_exec_
     x->req = (struct agent_exec_req){ .argv = req->argv,
                                       .env = (const char *const *)x->env,
                                       .cwd = req->cwd ? req->cwd : "/root",
-                                      .stdin_pipe = req->stdin_data != NULL,
+                                      .stdin_pipe = req->stdin_data != NULL || req->stdin_push,
                                       .stdin_data = req->stdin_data,
                                       .stdin_len = req->stdin_len,
                                       .timeout_ms = req->timeout_ms,
                                       .pty = req->pty,
-                                      .stdin_push = req->pty,
+                                      .stdin_push = req->pty || req->stdin_push,
                                       .rows = req->rows,
                                       .cols = req->cols };
     /* *ret first: on_end may run inside host_vm_exec() and free the caller's state with x */

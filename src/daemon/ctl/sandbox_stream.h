@@ -45,6 +45,9 @@ struct ctl_exec_req {
     const char *stdin_data;           /* NULL: no stdin pipe */
     size_t stdin_len;
     uint32_t timeout_ms;              /* 0: none */
+    /* stdin pushed with host_stream_write() and ended with host_stream_finish() instead of
+     * stdin_data (the SSH gateway's exec and sftp channels; docs/ingress-ssh.md) */
+    bool stdin_push;
     /* a terminal (docs/api.md §3.12.1): argv NULL starts the default login shell, stdin is
      * pushed with host_stream_write(), the output comes as WIRE_STDOUT; term (e.g.
      * "xterm-256color") is set as TERM after the defaults, before the sandbox's envs */

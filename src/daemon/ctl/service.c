@@ -3,6 +3,7 @@
  * only file that knows all of them, so that none of them needs to know the others. */
 #include "daemon/ctl/service.h"
 
+#include "daemon/ctl/auth_limit.h"
 #include "daemon/ctl/ctl.h"
 #include "daemon/ctl/events.h"
 #include "daemon/ctl/golden.h"
@@ -24,4 +25,5 @@ void ctl_service_release(struct ctl *c)
     ctl_wake_release(c); /* before the events: it unregisters its settle listener */
     ctl_events_release(c);
     ctl_self_release(c);
+    ctl_auth_limit_release(c);
 }

@@ -158,7 +158,8 @@ static int on_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 
 /* The floor every TLS listener gets (docs/security.md): TLS 1.2 or newer, no TLS compression
  * (CRIME), no renegotiation started by the client (a cheap CPU burner), the server's cipher
- * order, and only HTTP/1.1 in ALPN. */
+ * order, and only HTTP/1.1 in ALPN. Idle connections give their record buffers back (about
+ * 34 KiB each), which matters with thousands of keep-alive clients. */
 static int tls_ctx_harden(SSL_CTX *ctx)
 {
     if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1)
@@ -166,6 +167,7 @@ static int tls_ctx_harden(SSL_CTX *ctx)
     SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
                                  SSL_OP_CIPHER_SERVER_PREFERENCE);
     SSL_CTX_set_alpn_select_cb(ctx, on_alpn, NULL);
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
     return 0;
 }
 

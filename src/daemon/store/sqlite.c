@@ -43,6 +43,8 @@ static const char *const stmt_sql[S__COUNT] = {
     [S_SB_GET_INGRESS_NAME] = "SELECT " SB_COLS " FROM sandboxes WHERE hostname = ?1 "
                               "AND ingress_enabled = 1 AND status NOT IN ('creating', "
                               "'destroying', 'destroyed', 'failed', 'error') LIMIT 2",
+    [S_SB_BY_NAME] = "SELECT " SB_COLS " FROM sandboxes WHERE name = ?1 "
+                     "AND status NOT IN ('destroyed', 'failed') ORDER BY id",
     [S_SB_STATE] = "SELECT status, target_state FROM sandboxes "
                    "WHERE id = ?1 AND (?2 IS NULL OR user_id = ?2)",
     [S_SB_ENV_INSERT] = "INSERT INTO sandbox_envs (sandbox_id, key, value) VALUES (?1, ?2, ?3)",
@@ -580,6 +582,7 @@ static const struct store_ops sqlite_ops = {
     .sb_get = sqlite_sb_get,
     .sb_get_by_ip = sqlite_sb_get_by_ip,
     .sb_get_ingress_name = sqlite_sb_get_ingress_name,
+    .sb_list_by_name = sqlite_sb_list_by_name,
     .sb_list = sqlite_sb_list,
     .sb_count = sqlite_sb_count,
     .sb_update = sqlite_sb_update,
@@ -592,6 +595,11 @@ static const struct store_ops sqlite_ops = {
     .event_append = sqlite_event_append,
     .event_list = sqlite_event_list,
     .event_last = sqlite_event_last,
+    .token_insert = sqlite_token_insert,
+    .token_rotate = sqlite_token_rotate,
+    .token_get = sqlite_token_get,
+    .token_delete = sqlite_token_delete,
+    .token_find = sqlite_token_find,
     .network_insert = sqlite_network_insert,
     .network_get = sqlite_network_get,
     .network_list = sqlite_network_list,

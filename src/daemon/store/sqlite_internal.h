@@ -24,6 +24,7 @@ enum sqlite_stmt_id {
     S_SB_GET_ANY,
     S_SB_GET_BY_IP,
     S_SB_GET_INGRESS_NAME,
+    S_SB_BY_NAME,
     S_SB_STATE,
     S_SB_ENV_INSERT,
     S_SB_ENV_KEYS,
@@ -174,6 +175,7 @@ int sqlite_sb_get_ingress_name(struct store *st, const char *hostname,
                                struct store_sandbox *ret);
 int sqlite_sb_get_by_ip(struct store *st, const char *user_id, const char *ip,
                         struct store_sandbox *ret);
+int sqlite_sb_list_by_name(struct store *st, const char *name, struct store_sandbox_page *ret);
 int sqlite_sb_list(struct store *st, const struct store_list_query *qr,
                    struct store_sandbox_page *ret);
 int sqlite_sb_count(struct store *st, const char *user_id, uint64_t counts[STORE_STATE__COUNT]);
@@ -213,3 +215,15 @@ int sqlite_event_list(struct store *st, const char *sandbox_id, int64_t after, s
                       struct store_event **ret, size_t *ret_n);
 int sqlite_event_last(struct store *st, const char *sandbox_id, const char *kind,
                       struct store_event *ret);
+
+/* ---- delegated sandbox tokens (sqlite_tokens.c) ---- */
+int sqlite_token_insert(struct store *st, const struct store_token *t,
+                        const uint8_t hash[APIKEY_HASH_LEN]);
+int sqlite_token_rotate(struct store *st, const struct store_token *t,
+                        const uint8_t hash[APIKEY_HASH_LEN], struct store_token *ret);
+int sqlite_token_get(struct store *st, const char *user_id, const char *sandbox_id,
+                     struct store_token *ret);
+int sqlite_token_delete(struct store *st, const char *user_id, const char *sandbox_id,
+                        struct store_token *ret);
+int sqlite_token_find(struct store *st, const uint8_t hash[APIKEY_HASH_LEN],
+                      struct store_token *ret, uint8_t ret_hash[APIKEY_HASH_LEN]);

@@ -382,6 +382,18 @@ int sqlite_sb_get_ingress_name(struct store *st, const char *hostname,
     return keep_first(v, n, ret);
 }
 
+int sqlite_sb_list_by_name(struct store *st, const char *name, struct store_sandbox_page *ret)
+{
+    const char *p[] = { name };
+    struct store_sandbox_page page = { 0 };
+    int r = select_rows(to_sqlite(st), S_SB_BY_NAME, p, 1, &page.items, &page.count);
+    if (r < 0)
+        return r;
+    page.total = page.count;
+    *ret = page;
+    return 0;
+}
+
 /* Appends " AND status IN ('a', 'b')" for a non-empty mask (names come from our own table). */
 static void status_clause(unsigned mask, char *out, size_t size)
 {

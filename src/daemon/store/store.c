@@ -184,12 +184,9 @@ int store_key_create(struct store *st, const char *user_id, const char *label, b
     int r = ids_new_key(key.id);
     if (r < 0)
         return r;
-    r = apikey_generate(secret);
+    r = apikey_secret_new(APIKEY_PREFIX, secret, hash);
     if (r < 0)
         return r;
-    r = apikey_hash(secret, APIKEY_LEN, hash);
-    if (r < 0)
-        goto out_wipe;
     memcpy(key.user_id, user_id, strlen(user_id) + 1);
     memcpy(key.prefix, secret, APIKEY_SHOWN_PREFIX_LEN);
     key.prefix[APIKEY_SHOWN_PREFIX_LEN] = '\0';
@@ -356,6 +353,14 @@ int store_sandbox_get(struct store *st, const char *user_id, const char *id,
     return st->ops->sb_get(st, user_id, id, ret);
 }
 
+int store_sandbox_list_by_name(struct store *st, const char *name,
+                               struct store_sandbox_page *ret)
+{
+    if (!lookup_key_ok(name, STORE_NAME_SIZE))
+        return -ENOENT;
+    return st->ops->sb_list_by_name(st, name, ret);
+}
+
 int store_sandbox_get_by_ip(struct store *st, const char *user_id, const char *ip,
                             struct store_sandbox *ret)
 {
@@ -506,6 +511,73 @@ int store_event_last(struct store *st, const char *sandbox_id, const char *kind,
     if (!lookup_key_ok(sandbox_id, STORE_ID_SIZE))
         return -ENOENT;
     return st->ops->event_last(st, sandbox_id, kind, ret);
+}
+
+/* ---- delegated sandbox tokens ---- */
+
+int store_token_issue(struct store *st, const char *user_id, const char *sandbox_id, bool rotate,
+                      int64_t now_ms, struct store_token *ret, char ret_secret[SBTOKEN_LEN + 1])
+{
+    if (!st || !ret || !ret_secret || !user_id_valid(user_id))
+        return -EINVAL;
+    if (!lookup_key_ok(sandbox_id, STORE_ID_SIZE))
+        return -ENOENT;
+    struct store_token t = { .created_at = now_ms, .rotated_at = rotate ? now_ms : 0 };
+    char secret[SBTOKEN_LEN + 1];
+    uint8_t hash[APIKEY_HASH_LEN];
+    int r = apikey_secret_new(SBTOKEN_PREFIX, secret, hash);
+    if (r < 0)
+        return r;
+    memcpy(t.sandbox_id, sandbox_id, strlen(sandbox_id) + 1);
+    memcpy(t.user_id, user_id, strlen(user_id) + 1);
+    snprintf(t.hint, sizeof(t.hint), "\u2026%s", secret + SBTOKEN_LEN - 4);
+    r = rotate ? st->ops->token_rotate(st, &t, hash, &t) : st->ops->token_insert(st, &t, hash);
+    if (r < 0)
+        goto out_wipe;
+    *ret = t;
+    memcpy(ret_secret, secret, sizeof(secret));
+out_wipe:
+    explicit_bzero(secret, sizeof(secret));
+    return r;
+}
+
+int store_token_get(struct store *st, const char *user_id, const char *sandbox_id,
+                    struct store_token *ret)
+{
+    if (!st || !ret || !user_id_valid(user_id))
+        return -EINVAL;
+    if (!lookup_key_ok(sandbox_id, STORE_ID_SIZE))
+        return -ENOENT;
+    return st->ops->token_get(st, user_id, sandbox_id, ret);
+}
+
+int store_token_delete(struct store *st, const char *user_id, const char *sandbox_id,
+                       struct store_token *ret)
+{
+    if (!st || !ret || !user_id_valid(user_id))
+        return -EINVAL;
+    if (!lookup_key_ok(sandbox_id, STORE_ID_SIZE))
+        return -ENOENT;
+    return st->ops->token_delete(st, user_id, sandbox_id, ret);
+}
+
+int store_token_lookup(struct store *st, const char *cred, size_t len, struct store_token *ret)
+{
+    if (!apikey_secret_format_ok(SBTOKEN_PREFIX, cred, len))
+        return -EINVAL;
+    uint8_t hash[APIKEY_HASH_LEN], stored[APIKEY_HASH_LEN];
+    int r = apikey_hash(cred, len, hash);
+    if (r < 0)
+        return r;
+    struct store_token t;
+    r = st->ops->token_find(st, hash, &t, stored);
+    if (r < 0)
+        return r;
+    /* as store_key_lookup(): never trust the index alone */
+    if (!apikey_hash_equal(hash, stored))
+        return -ENOENT;
+    *ret = t;
+    return 0;
 }
 
 int store_snapshot_refs(struct store *st, const char *dir, uint64_t *ret_n)

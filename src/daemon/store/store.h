@@ -241,6 +241,13 @@ int store_sandbox_list(struct store *st, const struct store_list_query *q,
                        struct store_sandbox_page *ret);
 void store_sandbox_page_release(struct store_sandbox_page *page);
 
+/* Reads every live sandbox (not destroyed or failed) named name, of any user, into a page
+ * (total = count), for the SSH gateway's login by name (docs/ingress-ssh.md): -ENOENT for a
+ * malformed name; release with store_sandbox_page_release(). Never for a request's own user. */
+__attribute__((warn_unused_result))
+int store_sandbox_list_by_name(struct store *st, const char *name,
+                               struct store_sandbox_page *ret);
+
 /* Counts a user's sandboxes per state (for whoami and quotas). */
 __attribute__((warn_unused_result))
 int store_sandbox_count(struct store *st, const char *user_id,
@@ -385,6 +392,43 @@ int store_event_list(struct store *st, const char *sandbox_id, int64_t after, si
 __attribute__((warn_unused_result))
 int store_event_last(struct store *st, const char *sandbox_id, const char *kind,
                      struct store_event *ret);
+
+/* ---- delegated sandbox access tokens (docs/api.md §3.13, migration 0006) ---- */
+
+#define STORE_TOKEN_HINT_SIZE 8      /* "…" (3 bytes of UTF-8), 4 characters and the NUL */
+
+struct store_token {
+    char sandbox_id[STORE_ID_SIZE];
+    char user_id[STORE_USER_SIZE];   /* the sandbox's owner */
+    char hint[STORE_TOKEN_HINT_SIZE]; /* "…x7Qa": display only, not secret */
+    int64_t created_at;              /* ms */
+    int64_t rotated_at;              /* ms, 0 = never rotated */
+};
+
+/* Creates the token of user_id's sandbox_id (rotate false), or replaces its secret (rotate
+ * true: the old one stops matching in the same transaction). Writes the record to *ret and the
+ * plaintext (`hst_…`, NUL-terminated) to ret_secret: the only time it exists; the caller shows
+ * it once and wipes it. Create: -EEXIST when the sandbox has a token, -ENOENT when the sandbox
+ * is not user_id's, -ESTALE when it is destroying, destroyed or failed. Rotate: -ENOENT when it
+ * has no token. */
+__attribute__((warn_unused_result))
+int store_token_issue(struct store *st, const char *user_id, const char *sandbox_id, bool rotate,
+                      int64_t now_ms, struct store_token *ret, char ret_secret[SBTOKEN_LEN + 1]);
+/* The token of user_id's sandbox_id: 0 with *ret, -ENOENT when it has none. */
+__attribute__((warn_unused_result))
+int store_token_get(struct store *st, const char *user_id, const char *sandbox_id,
+                    struct store_token *ret);
+/* Deletes it, effective for every later lookup: 0 with the old record in *ret, -ENOENT when
+ * there was none. */
+__attribute__((warn_unused_result))
+int store_token_delete(struct store *st, const char *user_id, const char *sandbox_id,
+                       struct store_token *ret);
+/* Authenticates a presented `hst_` token (len bytes, need not be NUL-terminated): 0 with *ret,
+ * -EINVAL when it is not shaped like one, -ENOENT when no live token has that hash (revoked,
+ * rotated away, or its sandbox destroying or destroyed). The hash is compared in constant
+ * time. */
+__attribute__((warn_unused_result))
+int store_token_lookup(struct store *st, const char *cred, size_t len, struct store_token *ret);
 
 /* ---- private networks (docs/api.md §3.8, migration 0003) ---- */
 

@@ -34,6 +34,7 @@ struct store_ops {
                         struct store_sandbox *ret);
     int (*sb_get_ingress_name)(struct store *st, const char *hostname,
                                struct store_sandbox *ret);
+    int (*sb_list_by_name)(struct store *st, const char *name, struct store_sandbox_page *ret);
     int (*sb_list)(struct store *st, const struct store_list_query *q,
                    struct store_sandbox_page *ret);
     int (*sb_count)(struct store *st, const char *user_id, uint64_t counts[STORE_STATE__COUNT]);
@@ -72,6 +73,18 @@ struct store_ops {
                       struct store_event **ret, size_t *ret_n);
     int (*event_last)(struct store *st, const char *sandbox_id, const char *kind,
                       struct store_event *ret);
+    /* delegated sandbox tokens; the record's hint and times are filled in */
+    int (*token_insert)(struct store *st, const struct store_token *t,
+                        const uint8_t hash[APIKEY_HASH_LEN]);
+    int (*token_rotate)(struct store *st, const struct store_token *t,
+                        const uint8_t hash[APIKEY_HASH_LEN], struct store_token *ret);
+    int (*token_get)(struct store *st, const char *user_id, const char *sandbox_id,
+                     struct store_token *ret);
+    int (*token_delete)(struct store *st, const char *user_id, const char *sandbox_id,
+                        struct store_token *ret);
+    /* the live token with this hash (its sandbox neither destroying nor destroyed) */
+    int (*token_find)(struct store *st, const uint8_t hash[APIKEY_HASH_LEN],
+                      struct store_token *ret, uint8_t ret_hash[APIKEY_HASH_LEN]);
 };
 
 /* The head every backend's handle embeds first. */

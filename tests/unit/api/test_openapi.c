@@ -2,9 +2,9 @@
 /* test_openapi.c: docs/openapi.json (served at GET /v1/openapi.json) against the route table of
  * router.c, both ways: every (method, path pattern) of the table is an operation of the document
  * and every operation is a route; credentials (security: [] for routes without), admin-only
- * routes and 501 routes agree; path parameters are declared; operation ids are unique. A path
- * template maps to a pattern by turning each {param} into "*" (x-hearth-route gives the
- * pattern of a "**" route). Run from the repository root. */
+ * routes, the routes a delegated token opens (x-hearth-token) and 501 routes agree; path
+ * parameters are declared; operation ids are unique. A path template maps to a pattern by
+ * turning each {param} into "*" (x-hearth-route gives the pattern of a "**" route). Run from the repository root. */
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
@@ -109,6 +109,10 @@ TEST(every_route_is_documented)
         if (admin != (r[i].auth == API_AUTH_ADMIN))
             harness_fail(__FILE__, __LINE__, "%s: x-hearth-admin must mean an admin route",
                          r[i].pattern);
+        bool token = json_is_true(json_object_get(op, "x-hearth-token"));
+        if (token != (r[i].auth == API_AUTH_SANDBOX))
+            harness_fail(__FILE__, __LINE__, "%s: x-hearth-token must mean a route a delegated "
+                         "token opens (API_AUTH_SANDBOX)", r[i].pattern);
         bool ni = json_is_false(json_object_get(op, "x-hearth-implemented"));
         if (ni != (r[i].fn == NULL))
             harness_fail(__FILE__, __LINE__, "%s %s: x-hearth-implemented: false must mean a "

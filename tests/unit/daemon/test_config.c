@@ -447,3 +447,41 @@ TEST(resource_safety_keys)
             harness_fail(__FILE__, __LINE__, "case %zu: r=%d err='%s'", i, r, err);
     }
 }
+
+/* SSH gateway (issue 13; docs/ingress-ssh.md): defaults, good values, hostile ones. */
+TEST(ssh_gateway_keys)
+{
+    struct hd_config c;
+    char err[512];
+    config_defaults(&c);
+    CHECK(c.ssh_enabled);
+    CHECK_STR(c.ssh_host, "127.0.0.1");
+    CHECK_EQ(c.ssh_port, 2222);
+    CHECK(!c.ssh_password_auth);
+    CHECK_EQ(c.ssh_login_grace_s, 60);
+    CHECK_EQ(c.ssh_max_unauth, 32);
+    CHECK_EQ(c.ssh_max_sessions, 10);
+    CHECK_EQ(parse("ssh_listen = [::1]:0\nssh_password_auth = on\nssh_login_grace_s = 1\n"
+                   "ssh_max_unauth = 100000\nssh_max_sessions = 1\n", &c, err, sizeof(err)), 0);
+    CHECK(c.ssh_enabled);
+    CHECK_STR(c.ssh_host, "::1");
+    CHECK_EQ(c.ssh_port, 0);
+    CHECK(c.ssh_password_auth);
+    CHECK_EQ(c.ssh_login_grace_s, 1);
+    CHECK_EQ(c.ssh_max_unauth, 100000);
+    CHECK_EQ(c.ssh_max_sessions, 1);
+    CHECK_EQ(parse("ssh_listen = off\n", &c, err, sizeof(err)), 0);
+    CHECK(!c.ssh_enabled);
+    CHECK_EQ(parse("ssh_listen = \"\"\n", &c, err, sizeof(err)), 0);
+    CHECK(!c.ssh_enabled);
+    static const char *const bad[] = {
+        "ssh_listen = 127.0.0.1\n", "ssh_listen = localhost:22\n", "ssh_listen = 1.2.3.4:65536\n",
+        "ssh_listen = :22\n", "ssh_password_auth = yes please\n", "ssh_login_grace_s = 0\n",
+        "ssh_login_grace_s = 3601\n", "ssh_max_unauth = 0\n", "ssh_max_sessions = 1001\n",
+        "ssh_max_sessions = -1\n",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        CHECK_EQ(parse(bad[i], &c, err, sizeof(err)), -EINVAL);
+        CHECK(strstr(err, "bad value for 'ssh_") != NULL);
+    }
+}

@@ -272,6 +272,13 @@ static void handler(struct http_request *req, void *ud)
     } else if (!strcmp(s0, "echo")) {
         if (http_request_read_body(req, 0, on_echo_body, NULL) < 0)
             (void)jsend_reply_error(req, 500, "read body failed", "internal");
+    } else if (!strcmp(s0, "peer")) {
+        /* the client's address as the socket saw it (the limiter's key) */
+        const struct sockaddr *sa = http_request_peer(req);
+        char ip[INET6_ADDRSTRLEN] = "none";
+        if (sa && sa->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, ip, sizeof(ip));
+        (void)jsend_reply_success(req, json_pack("{s:s}", "peer", ip));
     } else if (!strcmp(s0, "reject")) {
         (void)jsend_reply_fail_str(req, 401, "missing or invalid credential");
     } else if (!strcmp(s0, "upload")) {
@@ -880,6 +887,23 @@ TEST(http_request_id_echo_or_generated)
     char v[64];
     CHECK(tr_header(&r, "X-Request-Id", v, sizeof(v)));
     CHECK_STR(v, "mine");
+    tr_free(&r);
+    tc_close(&c);
+    CHECK(tsrv_stop(&ts));
+}
+
+TEST(http_request_peer_is_the_socket_address)
+{
+    struct tserver ts;
+    CHECK(start(&ts, NULL));
+    struct tconn c;
+    CHECK_EQ(tc_connect(&c, ts.port), 0);
+    /* a forwarding header changes nothing: only the socket's peer counts */
+    CHECK_EQ(tc_sends(&c, "GET /peer HTTP/1.1\r\nX-Forwarded-For: 203.0.113.9\r\n\r\n"), 0);
+    struct tresp r;
+    CHECK_EQ(tc_response(&c, &r), 0);
+    CHECK_EQ(r.status, 200);
+    CHECK(strstr(r.body, "\"peer\":\"127.0.0.1\"") != NULL);
     tr_free(&r);
     tc_close(&c);
     CHECK(tsrv_stop(&ts));

@@ -3,7 +3,8 @@
  * wildcard generated once (SANs, key type, file modes), kept across restarts, made again for a
  * new domain, an unreadable or expiring kept pair; the operator's PEM files with a chain,
  * a key of another certificate, garbage, missing files, an expired certificate; and the
- * reload that swaps a changed pair in and keeps the old one when the new one is bad. */
+ * reload that swaps a changed pair in and keeps the old one when the new one is bad, and its
+ * timer on a loop. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <event2/event.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -363,5 +365,28 @@ TEST(reload_swaps_a_changed_pair_and_keeps_the_old_on_error)
     CHECK(ingress_cert_reload(ic, &err) < 0);
     CHECK(ctx_has_cn(ic, "four.test"));
     ingress_cert_free(ic);
+    rm_dir();
+}
+
+TEST(watch_picks_up_a_renewal_on_the_loop)
+{
+    fresh_dir();
+    X509_free(make_cert("one.test", 90, NULL, NULL, "cert.pem", "key.pem"));
+    struct ingress_cert *ic;
+    struct herr err;
+    CHECK_EQ(open_files("cert.pem", "key.pem", &ic, &err), 0);
+    struct event_base *base = event_base_new();
+    CHECK(base != NULL);
+    CHECK_EQ(ingress_cert_watch(ic, base, 1), 0);
+    X509_free(make_cert("two.test", 90, NULL, NULL, "cert.pem", "key.pem"));
+    uint64_t end = harness_now_us() + 5000000;
+    while (!ctx_has_cn(ic, "two.test") && harness_now_us() < end) {
+        struct timeval tv = { 0, 200000 };
+        event_base_loopexit(base, &tv);
+        event_base_dispatch(base);
+    }
+    CHECK(ctx_has_cn(ic, "two.test"));
+    ingress_cert_free(ic); /* stops the watch before the loop goes */
+    event_base_free(base);
     rm_dir();
 }

@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: MIT */
+/* cmd_sandbox_ssh.c: `hearth sb ssh <sb> [--gateway host[:port]] [-i key] [--tunnel] [-- cmd…]`
+ * (docs/cli.md "sb ssh"): runs the system `ssh` against hearthd's SSH gateway as
+ * `<sandbox id>@gateway` (docs/ingress-ssh.md), first adding the identity's public key to the
+ * sandbox when it lacks it; --tunnel instead reaches an sshd inside the guest through
+ * `hearth sb tunnel --stdio` as ProxyCommand. Holds no SSH code of its own. */
+#include "cli/commands.h"
+#include "cli/output.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/values.h"
+
+#define SSH_DEFAULT_PORT "2222"
+
+const struct cli_opt cmd_sandbox_ssh_opts[] = {
+    CLI_VALUE("gateway", "<host>[:<port>]",
+              "the SSH gateway (default: HEARTH_SSH_GATEWAY, config ssh_gateway, else the API "
+              "host on port 2222)"),
+    { "identity", 'i', CLI_OPT_VALUE, NULL, NULL, "<path>",
+      "private key to log in with (default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa)" },
+    CLI_BOOL("tunnel", "reach an sshd inside the sandbox through a tunnel instead"),
+    CLI_OPT_END,
+};
+
+/* host and port of "host", "host:port", "[v6]" or "[v6]:port" into host/port. 0 or -EINVAL. */
+static int split_gateway(const char *g, char *host, size_t hlen, char *port, size_t plen)
+{
+    const char *colon;
+    if (g[0] == '[') {
+        const char *end = strchr(g, ']');
+        if (!end || end == g + 1)
+            return -EINVAL;
+        if ((size_t)(end - g - 1) >= hlen)
+            return -EINVAL;
+        snprintf(host, hlen, "%.*s", (int)(end - g - 1), g + 1);
+        colon = end[1] == ':' ? end + 1 : NULL;
+        if (end[1] && !colon)
+            return -EINVAL;
+    } else {
+        colon = strrchr(g, ':');
+        if (colon && strchr(g, ':') != colon)
+            colon = NULL; /* a bare IPv6 address: no port */
+        size_t n = colon ? (size_t)(colon - g) : strlen(g);
+        if (n == 0 || n >= hlen)
+            return -EINVAL;
+        snprintf(host, hlen, "%.*s", (int)n, g);
+    }
+    const char *p = colon ? colon + 1 : SSH_DEFAULT_PORT;
+    int64_t v;
+    if (cli_parse_count(p, 65535, &v) < 0 || v < 1)
+        return -EINVAL;
+    snprintf(port, plen, "%u", (unsigned)(v & 0xffff));
+    return 0;
+}
+
+/* The API URL's host (scheme://host[:port]/…), brackets kept off. */
+static int api_host(const char *url, char *host, size_t hlen)
+{
+    const char *p = strstr(url, "://");
+    p = p ? p + 3 : url;
+    size_t n;
+    if (*p == '[') {
+        const char *end = strchr(p, ']');
+        if (!end)
+            return -EINVAL;
+        p++;
+        n = (size_t)(end - p);
+    } else {
+        n = strcspn(p, ":/?#");
+    }
+    if (n == 0 || n >= hlen)
+        return -EINVAL;
+    snprintf(host, hlen, "%.*s", (int)n, p);
+    return 0;
+}
+
+/* The first default identity that exists, else NULL. */
+static char *default_identity(void)
+{
+    static const char *const names[] = { "id_ed25519", "id_ecdsa", "id_rsa" };
+    const char *home = getenv("HOME");
+    if (!home || !home[0])
+        return NULL;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        char *p = NULL;
+        if (asprintf(&p, "%s/.ssh/%s", home, names[i]) < 0)
+            return NULL;
+        if (access(p, R_OK) == 0)
+            return p;
+        free(p);
+    }
+    return NULL;
+}
+
+/* Adds pub to the sandbox unless it is there already. 0 or an exit code. */
+static int ensure_key(struct cli *cli, hearth_obj *sb, const char *pub)
+{
+    /* compare type and key data; the comment may differ */
+    size_t keylen = strcspn(pub, " ");
+    keylen += pub[keylen] ? 1 + strcspn(pub + keylen + 1, " ") : 0;
+    size_t n = hearth_obj_array_len(sb, "ssh_pubkeys");
+    for (size_t i = 0; i < n; i++) {
+        const char *k = hearth_obj_array_str(sb, "ssh_pubkeys", i);
+        if (k && strncmp(k, pub, keylen) == 0 && (k[keylen] == '\0' || k[keylen] == ' '))
+            return 0;
+    }
+    const char *keys[] = { pub };
+    hearth_obj *res = NULL;
+    struct hearth_error e;
+    int r = hearth_sandbox_add_ssh_keys(cli->client, hearth_obj_str(sb, "id"), keys, 1, &res, &e);
+    hearth_obj_free(res);
+    if (r != HEARTH_OK)
+        return cli_fail(cli, &e);
+    if (cli->stderr_tty)
+        fprintf(stderr, "added your public key to %s\n", hearth_obj_str(sb, "name"));
+    return 0;
+}
+
+static int run_ssh(struct cli *cli, char **args)
+{
+    fflush(NULL);
+    execvp("ssh", args);
+    return cli_error(cli, CLI_EXIT_EXEC_NOT_STARTED, "cannot run ssh: %s; install an OpenSSH "
+                     "client", strerror(errno));
+}
+
+int cmd_sandbox_ssh(struct cli *cli, int argc, char **argv)
+{
+    if (cli->args.dashdash > 1)
+        return cli_usage_error(cli, "unexpected argument '%.60s' before '--'", argv[1]);
+    const char *gateway = cli_value(&cli->args, "gateway");
+    bool tunnel = cli_flag(&cli->args, "tunnel");
+    if (tunnel && gateway)
+        return cli_usage_error(cli, "--gateway and --tunnel exclude each other");
+    char host[256], port[8];
+    if (!tunnel) {
+        if (!gateway || !gateway[0])
+            gateway = getenv("HEARTH_SSH_GATEWAY");
+        if (!gateway || !gateway[0])
+            gateway = cli->cfg.values[CLI_CFG_SSH_GATEWAY];
+        int r = gateway && gateway[0] ? split_gateway(gateway, host, sizeof(host), port,
+                                                      sizeof(port))
+                                      : api_host(cli->settings.api_url, host, sizeof(host));
+        if (r < 0)
+            return cli_usage_error(cli, "bad gateway '%.100s': expected <host>[:<port>]",
+                                   gateway ? gateway : cli->settings.api_url);
+        if (!gateway || !gateway[0])
+            snprintf(port, sizeof(port), "%s", SSH_DEFAULT_PORT);
+    }
+    char *identity = cli_value(&cli->args, "identity") ? strdup(cli_value(&cli->args, "identity"))
+                                                      : default_identity();
+    hearth_obj *sb = NULL;
+    int rc = cli_sandbox_resolve(cli, argv[0], &sb);
+    if (rc) {
+        free(identity);
+        return rc;
+    }
+    char *pub = identity ? cli_read_pubkey(cli, identity) : NULL;
+    if (identity && !pub) {
+        rc = CLI_EXIT_USAGE;
+        goto out;
+    }
+    if (pub && (rc = ensure_key(cli, sb, pub)) != 0)
+        goto out;
+    char target[512], proxy[PATH_MAX + 128], self[PATH_MAX];
+    const char *args[64 + 16];
+    size_t n = 0;
+    args[n++] = "ssh";
+    if (tunnel) {
+        ssize_t l = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        if (l <= 0) {
+            rc = cli_error(cli, CLI_EXIT_FAIL, "cannot find the hearth binary: %s",
+                           strerror(errno));
+            goto out;
+        }
+        self[l] = '\0';
+        /* the key travels in the environment, never on a command line others can read */
+        if (setenv("HEARTH_API_URL", cli->settings.api_url, 1) < 0 ||
+            (cli->settings.api_key && setenv("HEARTH_API_KEY", cli->settings.api_key, 1) < 0)) {
+            rc = cli_error(cli, CLI_EXIT_FAIL, "out of memory");
+            goto out;
+        }
+        snprintf(proxy, sizeof(proxy), "ProxyCommand='%s' sb tunnel %s --remote 22 --stdio",
+                 self, hearth_obj_str(sb, "id"));
+        args[n++] = "-o";
+        args[n++] = proxy;
+        snprintf(target, sizeof(target), "root@%s", hearth_obj_str(sb, "name"));
+    } else {
+        args[n++] = "-p";
+        args[n++] = port;
+        snprintf(target, sizeof(target), "%s@%s", hearth_obj_str(sb, "id"), host);
+    }
+    if (identity) {
+        args[n++] = "-i";
+        args[n++] = identity;
+    }
+    args[n++] = target;
+    if (argc > 1) {
+        if (argc - 1 > 64) {
+            rc = cli_usage_error(cli, "too many command arguments (at most 64)");
+            goto out;
+        }
+        args[n++] = "--";
+        for (int i = 1; i < argc; i++)
+            args[n++] = argv[i];
+    }
+    args[n] = NULL;
+    rc = run_ssh(cli, (char **)args);
+out:
+    hearth_obj_free(sb);
+    free(pub);
+    free(identity);
+    return rc;
+}
