@@ -24,7 +24,7 @@ tests=(tunnel_forward tunnel_closed_port tunnel_stdio shell_pty shell_ws token_a
 
 . "$(dirname "$0")/lib.sh"
 command -v python3 >/dev/null || skip_all "needs python3"
-HEARTHD_CONF_EXTRA=$'ingress_domain = sb.example.test\n'
+HEARTHD_CONF_EXTRA=$'ingress_domain = sb.example.test\ningress_scheme = https\ningress_public_port = 443\n'
 cli_start shell
 
 # one sandbox for every test, with an echo server on 7000 (busybox nc, one cat per connection)
