@@ -9,7 +9,8 @@
  * with the generated wildcard (curl --cacert) and the SNI/Host check, a paused sandbox woken by
  * a request and one paused by the idle timer (60 s, the shortest) woken with its server process
  * intact, and private ingress after a restart (401, the same 404 for another user's key, the
- * credential stripped). One VM serves every check. */
+ * owner's key and the sandbox's access token, the credential stripped). One VM serves every
+ * check. */
 #include "apitest.h"
 #include "ingress_guest_py.h"
 #include "vmfx.h"
@@ -451,7 +452,7 @@ static void check_wake(struct vfx *f, const char *id, bool auto_pause)
 
 /* ingress_private = on after a restart (the VM lives on): 401 before any lookup, the owner's
  * key works and is not forwarded, another user's key gets the one 404. */
-static void check_private(struct vfx *f, const char *h404)
+static void check_private(struct vfx *f, const char *id, const char *h404)
 {
     char out[128], err[1024], hdr[256];
     FILE *fp = fopen(f->s.conf, "a");
@@ -499,6 +500,25 @@ static void check_private(struct vfx *f, const char *h404)
         CHECK(r.body && strstr(r.body, "cookie: a=1\n") && !strstr(r.body, f->s.admin_key));
         hresp_free(&r);
     }
+    /* the sandbox's delegated access token opens it too, and stops at once when revoked */
+    char t[160], tok[128] = "";
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/access-token", id);
+    if (call(f, "POST", t, NULL, 200, &r)) {
+        snprintf(tok, sizeof(tok), "%s", jstr(r.json, "data.token") ? jstr(r.json, "data.token")
+                                                                      : "");
+        hresp_free(&r);
+    }
+    snprintf(hdr, sizeof(hdr), "X-Hearth-Token: %s\r\n", tok);
+    if (ig(f, "GET", "8000-web.sb.localhost", "/hello", hdr, &r)) {
+        CHECK_EQ(r.status, 200);
+        hresp_free(&r);
+    }
+    if (call(f, "DELETE", t, NULL, 200, &r))
+        hresp_free(&r);
+    if (ig(f, "GET", "8000-web.sb.localhost", "/hello", hdr, &r)) {
+        CHECK_EQ(r.status, 401);
+        hresp_free(&r);
+    }
 }
 
 TEST_SLOW(ingress_vm_proxy, 1200)
@@ -537,7 +557,7 @@ TEST_SLOW(ingress_vm_proxy, 1200)
     check_https(&f);
     check_wake(&f, id, false);
     check_wake(&f, id, true);
-    check_private(&f, h404);
+    check_private(&f, id, h404);
     /* destroyed: the one 404 (private ingress on: the owner's key) */
     CHECK(destroy(&f, id));
     char hdr[256];

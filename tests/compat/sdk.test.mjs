@@ -658,18 +658,21 @@ describe("VM-backed networking", () => {
 // with waitUntilPaused() like any pause. The reason shows in the sandbox view (pause_reason,
 // paused_by: new fields the SDK keeps in .data) and in the event log (a hearth extension).
 
+// Destroys sb (if any) and waits for it; errors are ignored: only cleanup.
+async function destroyQuietly(sb) {
+    if (!sb) return;
+    try {
+        await sb.destroy();
+        await sb.waitUntilDestroyed({ timeoutMs: 60_000 });
+    } catch {
+        // only cleanup
+    }
+}
+
 describe("in-guest self-pause seen through the SDK", () => {
     let sb;
 
-    after(async () => {
-        if (!sb) return;
-        try {
-            await sb.destroy();
-            await sb.waitUntilDestroyed({ timeoutMs: 60_000 });
-        } catch {
-            // only cleanup
-        }
-    });
+    after(() => destroyQuietly(sb));
 
     test("curl to 127.0.0.1:1029/self/pause, then waitUntilPaused", async () => {
         sb = await client.createSandbox(
@@ -728,15 +731,7 @@ function getLoopback(url) {
 describe("VM-backed ingress through previewUrl", () => {
     let sb;
 
-    after(async () => {
-        if (!sb) return;
-        try {
-            await sb.destroy();
-            await sb.waitUntilDestroyed({ timeoutMs: 60_000 });
-        } catch {
-            // only cleanup
-        }
-    });
+    after(() => destroyQuietly(sb));
 
     test("previewUrl + waitForPortReady reach a server in the sandbox", async () => {
         sb = await client.createSandbox(
