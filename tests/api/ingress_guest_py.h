@@ -85,7 +85,8 @@
     "        while True:\n"                                                                      \
     "            c, _ = s.accept(); threading.Thread(target=fn, args=(c,), daemon=True).start()\n" \
     "    threading.Thread(target=loop, daemon=True).start()\n"                                   \
-    "def garbage(c): c.recv(65536); c.sendall(b'SSH-2.0-x\\r\\n\\x00\\x01\\r\\n\\r\\n'); c.close()\n" \
+    "def garbage(c):\n"                                                                          \
+    "    c.recv(65536); c.sendall(b'SSH-2.0-x\\r\\n\\x00\\x01\\r\\n\\r\\n'); c.close()\n"          \
     "def silent(c): c.recv(65536); threading.Event().wait(3600)\n"                               \
     "def endless(c):\n"                                                                          \
     "    c.recv(65536); c.sendall(b'HTTP/1.1 200 OK\\r\\n')\n"                                   \

@@ -191,8 +191,8 @@ static void check_bodies(struct vfx *f, const char *id, const char *host_name)
         hresp_free(&r);
     }
     snprintf(cmd, sizeof(cmd),
-             "curl -s --connect-to ::127.0.0.1:%u --data-binary @%s http://%s/up", f->s.ingress_port,
-             path, host_name);
+             "curl -s --connect-to ::127.0.0.1:%u --data-binary @%s http://%s/up",
+             f->s.ingress_port, path, host_name);
     CHECK_EQ(sh(cmd, out, sizeof(out)), 0);
     CHECK_STR(out, want);
     snprintf(cmd, sizeof(cmd),
@@ -383,12 +383,14 @@ static void check_https(struct vfx *f)
     CHECK(port != 0);
     char cmd[1024], out[4096];
     snprintf(cmd, sizeof(cmd),
-             "curl -s --cacert %s/ingress/tls-cert.pem --resolve 8000-web.sb.localhost:%u:127.0.0.1 "
+             "curl -s --cacert %s/ingress/tls-cert.pem "
+             "--resolve 8000-web.sb.localhost:%u:127.0.0.1 "
              "https://8000-web.sb.localhost:%u/headers", f->s.data, port, port);
     CHECK_EQ(sh(cmd, out, sizeof(out)), 0);
     CHECK(strstr(out, "x-forwarded-proto: https\n"));
     snprintf(cmd, sizeof(cmd),
-             "curl -s --cacert %s/ingress/tls-cert.pem --resolve 8000-web.sb.localhost:%u:127.0.0.1 "
+             "curl -s --cacert %s/ingress/tls-cert.pem "
+             "--resolve 8000-web.sb.localhost:%u:127.0.0.1 "
              "-H 'Host: 8000-other.sb.localhost' -w ' %%{http_code}' "
              "https://8000-web.sb.localhost:%u/hello", f->s.data, port, port);
     CHECK_EQ(sh(cmd, out, sizeof(out)), 0);
