@@ -174,17 +174,23 @@ static int set_listen(struct hd_config *cfg, const char *v, const char **why)
     return config_parse_hostport(v, cfg->listen_host, &cfg->listen_port);
 }
 
-static int set_metrics_listen(struct hd_config *cfg, const char *v, const char **why)
+/* An optional listener: HOST:PORT, or "" / off for none. */
+static int set_listen_opt(bool *on, char *host, uint16_t *port, const char *v, const char **why)
 {
-    *why = "expected HOST:PORT, or \"\" / off to disable";
+    *why = "expected HOST:PORT with a numeric address, or \"\" / off to disable";
     if (v[0] == '\0' || strcmp(v, "off") == 0) {
-        cfg->metrics_enabled = false;
+        *on = false;
         return 0;
     }
-    int r = config_parse_hostport(v, cfg->metrics_host, &cfg->metrics_port);
+    int r = config_parse_hostport(v, host, port);
     if (r == 0)
-        cfg->metrics_enabled = true;
+        *on = true;
     return r;
+}
+
+static int set_metrics_listen(struct hd_config *cfg, const char *v, const char **why)
+{
+    return set_listen_opt(&cfg->metrics_enabled, cfg->metrics_host, &cfg->metrics_port, v, why);
 }
 
 static int set_path(char *dst, const char *v, const char **why, bool empty_ok)
@@ -279,15 +285,7 @@ static int set_jail(struct hd_config *cfg, const char *v, const char **why)
 /* SSH gateway (issue 13; docs/ingress-ssh.md) */
 static int set_ssh_listen(struct hd_config *cfg, const char *v, const char **why)
 {
-    *why = "expected HOST:PORT, or \"\" / off to disable";
-    if (v[0] == '\0' || strcmp(v, "off") == 0) {
-        cfg->ssh_enabled = false;
-        return 0;
-    }
-    int r = config_parse_hostport(v, cfg->ssh_host, &cfg->ssh_port);
-    if (r == 0)
-        cfg->ssh_enabled = true;
-    return r;
+    return set_listen_opt(&cfg->ssh_enabled, cfg->ssh_host, &cfg->ssh_port, v, why);
 }
 
 static int set_ssh_password_auth(struct hd_config *cfg, const char *v, const char **why)
@@ -325,19 +323,6 @@ static int set_ingress_scheme(struct hd_config *cfg, const char *v, const char *
 }
 
 /* ingress proxy (issue 13) */
-static int set_listen_opt(bool *on, char *host, uint16_t *port, const char *v, const char **why)
-{
-    *why = "expected HOST:PORT with a numeric address, or \"\" / off to disable";
-    if (v[0] == '\0' || strcmp(v, "off") == 0) {
-        *on = false;
-        return 0;
-    }
-    int r = config_parse_hostport(v, host, port);
-    if (r == 0)
-        *on = true;
-    return r;
-}
-
 static int set_ingress_listen(struct hd_config *cfg, const char *v, const char **why)
 {
     return set_listen_opt(&cfg->ingress_https_enabled, cfg->ingress_https_host,
