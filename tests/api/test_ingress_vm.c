@@ -394,7 +394,7 @@ static void check_https(struct vfx *f)
              "-H 'Host: 8000-other.sb.localhost' -w ' %%{http_code}' "
              "https://8000-web.sb.localhost:%u/hello", f->s.data, port, port);
     CHECK_EQ(sh(cmd, out, sizeof(out)), 0);
-    CHECK(strstr(out, " 400"));
+    CHECK(strstr(out, " 421"));
 }
 
 /* Waits for id in the paused list without addressing it (a request to the sandbox itself is

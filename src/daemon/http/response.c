@@ -38,6 +38,7 @@ const char *http_status_reason(int status)
     case 413: return "Payload Too Large";
     case 415: return "Unsupported Media Type";
     case 417: return "Expectation Failed";
+    case 421: return "Misdirected Request";
     case 422: return "Unprocessable Entity";
     case 426: return "Upgrade Required";
     case 429: return "Too Many Requests";
@@ -91,6 +92,10 @@ int http_response_start(struct http_request *req, int status, const char *conten
     if (status < 100 || status > 999 || (content_type && !header_text_ok(content_type)))
         return -EINVAL;
     req->resp_no_body = req->head->method == HTTP_HEAD || status == 204 || status == 304;
+    /* a 1xx or 204 carries no framing header at all (RFC 9110 §8.6, §6.4.1) */
+    bool unframed = status < 200 || status == 204;
+    if (unframed)
+        content_length = 0;
     req->resp_chunked = content_length < 0 && req->head->minor == 1;
     if (content_length < 0 && !req->resp_chunked)
         c->close_after = true; /* HTTP/1.0: the body ends when the connection does */
@@ -100,7 +105,7 @@ int http_response_start(struct http_request *req, int status, const char *conten
                                 http_status_reason(status), req->id);
     if (r >= 0 && content_type)
         r = evbuffer_add_printf(out, "Content-Type: %s\r\n", content_type);
-    if (r >= 0 && content_length >= 0)
+    if (r >= 0 && content_length >= 0 && !unframed)
         r = evbuffer_add_printf(out, "Content-Length: %" PRId64 "\r\n", content_length);
     else if (r >= 0 && req->resp_chunked)
         r = evbuffer_add_printf(out, "Transfer-Encoding: chunked\r\n");

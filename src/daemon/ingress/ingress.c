@@ -129,7 +129,7 @@ static void on_request(struct http_request *req, void *ud)
      * the same connection would be routed under a name the client did not verify */
     const char *sni = s->https ? http_request_sni(req) : NULL;
     if (sni && !ingress_host_same(sni, host, hlen)) {
-        ingress_error(req, 400, "the Host does not match the TLS server name");
+        ingress_error(req, 421, "the Host does not match the TLS server name");
         return;
     }
     const struct sockaddr *peer = http_request_peer(req);

@@ -279,6 +279,10 @@ static void handler(struct http_request *req, void *ud)
         if (sa && sa->sa_family == AF_INET)
             inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, ip, sizeof(ip));
         (void)jsend_reply_success(req, json_pack("{s:s}", "peer", ip));
+    } else if (!strcmp(s0, "nocontent")) {
+        /* a 204 as a proxy passes it on: whatever length it is given, no framing header */
+        if (http_response_start(req, 204, NULL, 0) == 0)
+            (void)http_response_end(req);
     } else if (!strcmp(s0, "reject")) {
         (void)jsend_reply_fail_str(req, 401, "missing or invalid credential");
     } else if (!strcmp(s0, "upload")) {
@@ -484,6 +488,27 @@ TEST(http_head_and_405)
     CHECK_STR(v, "60");
     CHECK_STR(r.body, "{\"status\":\"error\",\"message\":\"no capacity\",\"code\":503,"
                       "\"data\":{\"code\":\"no_capacity\"}}");
+    tr_free(&r);
+    CHECK(get_ok(&c, "/hello"));
+    tc_close(&c);
+    CHECK(tsrv_stop(&ts));
+}
+
+/* RFC 9110 §8.6: a 204 carries neither Content-Length nor Transfer-Encoding; the connection
+ * stays usable after it. */
+TEST(http_204_has_no_framing_header)
+{
+    struct tserver ts;
+    CHECK(start(&ts, NULL));
+    struct tconn c;
+    CHECK_EQ(tc_connect(&c, ts.port), 0);
+    CHECK_EQ(tc_sends(&c, "GET /nocontent HTTP/1.1\r\nHost: t\r\n\r\n"), 0);
+    struct tresp r;
+    CHECK_EQ(tc_response_ex(&c, &r, true), 0);
+    CHECK_EQ(r.status, 204);
+    char v[64];
+    CHECK(!tr_header(&r, "Content-Length", v, sizeof(v)));
+    CHECK(!tr_header(&r, "Transfer-Encoding", v, sizeof(v)));
     tr_free(&r);
     CHECK(get_ok(&c, "/hello"));
     tc_close(&c);
