@@ -119,11 +119,12 @@ static int start_sshd(struct cli *cli, hearth_obj *sb, const char *user, const c
                        name);
     else if (code == NO_USER)
         rc = cli_error(cli, CLI_EXIT_USAGE, "no user '%s' in %s", user, name);
-    else if (code != 0)
+    else if (code != 0) {
+        if (!err || !err[0])
+            err = hearth_obj_str(res, "result.error");
         rc = cli_error(cli, CLI_EXIT_FAIL, "cannot start sshd in %s (exit %lld): %.300s", name,
-                       (long long)code, err && err[0] ? err : hearth_obj_str(res, "result.error")
-                                                            ? hearth_obj_str(res, "result.error")
-                                                            : "no message");
+                       (long long)code, err && err[0] ? err : "no message");
+    }
     else if (cli->debug)
         fprintf(stderr, "sshd in %s: %s", name, hearth_obj_str(res, "result.stdout"));
     hearth_obj_free(res);
