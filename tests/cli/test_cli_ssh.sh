@@ -10,10 +10,11 @@
 # (garbage and an oversized banner, idle connections past the cap and the grace time while a
 # login still works, an env request flood), the session cap on a multiplexed connection,
 # `hearth sb ssh`, the guest's own sshd through a tunnel (`sb ssh --tunnel`, `sb shell --ssh`:
-# exit status, a PTY, sshd started once and reused, the minimal image's clear refusal, host keys
-# that differ per sandbox and none in the image), a paused sandbox resumed on login, a destroy ending a session, host keys
-# kept across a restart, and brute force limited per source address. Ends with "harness: N
-# passed, N failed, N skipped"; ONLY="a b" runs some.
+# exit status, a PTY, sshd started once and reused, another user, the minimal image's clear
+# refusal, host keys that differ per sandbox and none in the image), a paused sandbox resumed
+# on login, a destroy ending a session, host keys kept across a restart, and brute force
+# limited per source address. Ends with "harness: N passed, N failed, N skipped"; ONLY="a b"
+# runs some.
 # Env: HEARTH_BIN (default build/bin), HEARTH_IMAGES (default build/images).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -430,7 +431,11 @@ t_tunnel_exec() {
     # --user needs --tunnel; a user the guest does not have is named
     run H sb ssh ssh-box -u root && expect_rc 2 && expect_err 'needs --tunnel' || return 1
     run H sb ssh --tunnel ssh-box -i "$tmp/id" -u nobody-here -- true
-    expect_rc 2 && expect_err "no user 'nobody-here'"
+    expect_rc 2 && expect_err "no user 'nobody-here'" || return 1
+    # another user gets the key in their own authorized_keys
+    run H sb exec ssh-box -- useradd -m -s /bin/bash dev && expect_rc 0 || return 1
+    run H sb ssh --tunnel ssh-box -i "$tmp/id" -u dev -- 'whoami; pwd'
+    expect_rc 0 && expect_out '^dev$' && expect_out '^/home/dev$'
 }
 
 t_tunnel_shell() {
