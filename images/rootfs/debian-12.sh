@@ -8,7 +8,12 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.sh"
 
-packages=bash,coreutils,python3,curl,ca-certificates,iproute2,procps,less,busybox,openssh-sftp-server
+# What docs/images.md lists and the catalog (src/daemon/ctl/catalog.c) promises for devbox:1.
+# tar is in minbase already (Essential); it is named so the list says what the image promises.
+# openssh-server gives /usr/sbin/sshd for `hearth sb ssh --tunnel` (docs/ingress-ssh.md); it is
+# not started here: the agent is PID 1 and there is no init system to start it.
+packages=bash,coreutils,python3,curl,ca-certificates,iproute2,procps,less,busybox,tar,git
+packages+=,openssh-server,openssh-sftp-server
 
 apt_mirror() {
     local uri
@@ -31,6 +36,10 @@ tree)
     # Guest-side trims: no apt caches in the image, no machine-id (each sandbox is its own).
     rm -rf "$out.tmp"/var/cache/apt/archives/*.deb "$out.tmp"/var/lib/apt/lists/*
     : > "$out.tmp/etc/machine-id"
+    # No SSH host keys in the image: every sandbox would share them, and whoever holds one
+    # image could pose as every guest. The CLI generates them in the guest (ssh-keygen -A)
+    # the first time it starts sshd there.
+    rm -f "$out.tmp"/etc/ssh/ssh_host_*
     # poweroff/reboot/halt inside the guest go to busybox, which signals PID 1 (the agent);
     # minbase has no init system that would answer them otherwise.
     for cmd in poweroff reboot halt; do

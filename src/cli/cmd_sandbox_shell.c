@@ -3,10 +3,12 @@
  * through the upgrade of docs/api.md §3.12.1. The local terminal goes raw (restored on every
  * way out), its size is sent first and again on SIGWINCH, keystrokes go as input frames and
  * the shell's output is written as it comes. The protocol does not carry the shell's exit
- * status: a session the server ended exits 0, a lost connection 1. */
+ * status: a session the server ended exits 0, a lost connection 1. --ssh (or -i, -u) takes the
+ * guest-sshd path of ssh_guest.c instead, the same as `sb ssh --tunnel`. */
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "cli/rawterm.h"
+#include "cli/ssh_guest.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -16,6 +18,16 @@
 #include <unistd.h>
 
 #define SHELL_CHUNK 4096
+
+const struct cli_opt cmd_sandbox_shell_opts[] = {
+    CLI_BOOL("ssh", "log in with the system ssh to the guest's own sshd through a tunnel "
+                    "(started when not running; needs an image with sshd such as devbox:1)"),
+    { "identity", 'i', CLI_OPT_VALUE, NULL, NULL, "<path>",
+      "private key for --ssh (implies it; default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa)" },
+    { "user", 'u', CLI_OPT_VALUE, NULL, NULL, "<name>",
+      "the user to log in as with --ssh (implies it; default root)" },
+    CLI_OPT_END,
+};
 
 static int send_frame(hearth_conn *k, uint8_t type, const void *p, uint32_t len)
 {
@@ -98,7 +110,15 @@ static int session(hearth_conn *k, int winch_fd)
 
 int cmd_sandbox_shell(struct cli *cli, int argc, char **argv)
 {
-    (void)argc;
+    const char *identity = cli_value(&cli->args, "identity");
+    const char *user = cli_value(&cli->args, "user");
+    if (cli_flag(&cli->args, "ssh") || identity || user) {
+        if (cli->args.dashdash > 1)
+            return cli_usage_error(cli, "unexpected argument '%.60s' before '--'", argv[1]);
+        return cli_ssh_guest(cli, argv[0], identity, user, argc - 1, argv + 1);
+    }
+    if (argc > 1)
+        return cli_usage_error(cli, "a command after '--' needs --ssh (or use `hearth sb exec`)");
     hearth_obj *sb = NULL;
     int r = cli_sandbox_resolve(cli, argv[0], &sb);
     if (r)

@@ -2,8 +2,8 @@
 /* cmd_sandbox_ssh.c: `hearth sb ssh <sb> [--gateway host[:port]] [-i key] [--tunnel] [-- cmd…]`
  * (docs/cli.md "sb ssh"): runs the system `ssh` against hearthd's SSH gateway as
  * `<sandbox id>@gateway` (docs/ingress-ssh.md), first adding the identity's public key to the
- * sandbox when it lacks it; --tunnel instead reaches an sshd inside the guest through
- * `hearth sb tunnel --stdio` as ProxyCommand. Holds no SSH code of its own. */
+ * sandbox when it lacks it; --tunnel instead takes the guest-sshd path of ssh_guest.c (shared
+ * with `sb shell --ssh`). Holds no SSH code of its own. */
 #include "cli/commands.h"
 #include "cli/output.h"
 
@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/ssh_guest.h"
 #include "cli/values.h"
 
 #define SSH_DEFAULT_PORT "2222"
@@ -24,7 +25,10 @@ const struct cli_opt cmd_sandbox_ssh_opts[] = {
               "host on port 2222)"),
     { "identity", 'i', CLI_OPT_VALUE, NULL, NULL, "<path>",
       "private key to log in with (default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa)" },
-    CLI_BOOL("tunnel", "reach an sshd inside the sandbox through a tunnel instead"),
+    CLI_BOOL("tunnel", "reach the guest's own sshd through a tunnel instead (started when "
+                       "not running; needs an image with sshd such as devbox:1)"),
+    { "user", 'u', CLI_OPT_VALUE, NULL, NULL, "<name>",
+      "with --tunnel: the user to log in as (default root)" },
     CLI_OPT_END,
 };
 
@@ -80,48 +84,6 @@ static int api_host(const char *url, char *host, size_t hlen)
     return 0;
 }
 
-/* The first default identity that exists, else NULL. */
-static char *default_identity(void)
-{
-    static const char *const names[] = { "id_ed25519", "id_ecdsa", "id_rsa" };
-    const char *home = getenv("HOME");
-    if (!home || !home[0])
-        return NULL;
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        char *p = NULL;
-        if (asprintf(&p, "%s/.ssh/%s", home, names[i]) < 0)
-            return NULL;
-        if (access(p, R_OK) == 0)
-            return p;
-        free(p);
-    }
-    return NULL;
-}
-
-/* Adds pub to the sandbox unless it is there already. 0 or an exit code. */
-static int ensure_key(struct cli *cli, hearth_obj *sb, const char *pub)
-{
-    /* compare type and key data; the comment may differ */
-    size_t keylen = strcspn(pub, " ");
-    keylen += pub[keylen] ? 1 + strcspn(pub + keylen + 1, " ") : 0;
-    size_t n = hearth_obj_array_len(sb, "ssh_pubkeys");
-    for (size_t i = 0; i < n; i++) {
-        const char *k = hearth_obj_array_str(sb, "ssh_pubkeys", i);
-        if (k && strncmp(k, pub, keylen) == 0 && (k[keylen] == '\0' || k[keylen] == ' '))
-            return 0;
-    }
-    const char *keys[] = { pub };
-    hearth_obj *res = NULL;
-    struct hearth_error e;
-    int r = hearth_sandbox_add_ssh_keys(cli->client, hearth_obj_str(sb, "id"), keys, 1, &res, &e);
-    hearth_obj_free(res);
-    if (r != HEARTH_OK)
-        return cli_fail(cli, &e);
-    if (cli->stderr_tty)
-        fprintf(stderr, "added your public key to %s\n", hearth_obj_str(sb, "name"));
-    return 0;
-}
-
 static int run_ssh(struct cli *cli, char **args)
 {
     fflush(NULL);
@@ -138,23 +100,25 @@ int cmd_sandbox_ssh(struct cli *cli, int argc, char **argv)
     bool tunnel = cli_flag(&cli->args, "tunnel");
     if (tunnel && gateway)
         return cli_usage_error(cli, "--gateway and --tunnel exclude each other");
+    if (tunnel)
+        return cli_ssh_guest(cli, argv[0], cli_value(&cli->args, "identity"),
+                             cli_value(&cli->args, "user"), argc - 1, argv + 1);
+    if (cli_value(&cli->args, "user"))
+        return cli_usage_error(cli, "--user needs --tunnel: the gateway logs in as root");
     char host[256], port[8];
-    if (!tunnel) {
-        if (!gateway || !gateway[0])
-            gateway = getenv("HEARTH_SSH_GATEWAY");
-        if (!gateway || !gateway[0])
-            gateway = cli->cfg.values[CLI_CFG_SSH_GATEWAY];
-        int r = gateway && gateway[0] ? split_gateway(gateway, host, sizeof(host), port,
-                                                      sizeof(port))
-                                      : api_host(cli->settings.api_url, host, sizeof(host));
-        if (r < 0)
-            return cli_usage_error(cli, "bad gateway '%.100s': expected <host>[:<port>]",
-                                   gateway ? gateway : cli->settings.api_url);
-        if (!gateway || !gateway[0])
-            snprintf(port, sizeof(port), "%s", SSH_DEFAULT_PORT);
-    }
+    if (!gateway || !gateway[0])
+        gateway = getenv("HEARTH_SSH_GATEWAY");
+    if (!gateway || !gateway[0])
+        gateway = cli->cfg.values[CLI_CFG_SSH_GATEWAY];
+    int r = gateway && gateway[0] ? split_gateway(gateway, host, sizeof(host), port, sizeof(port))
+                                  : api_host(cli->settings.api_url, host, sizeof(host));
+    if (r < 0)
+        return cli_usage_error(cli, "bad gateway '%.100s': expected <host>[:<port>]",
+                               gateway ? gateway : cli->settings.api_url);
+    if (!gateway || !gateway[0])
+        snprintf(port, sizeof(port), "%s", SSH_DEFAULT_PORT);
     char *identity = cli_value(&cli->args, "identity") ? strdup(cli_value(&cli->args, "identity"))
-                                                      : default_identity();
+                                                      : cli_ssh_default_identity();
     hearth_obj *sb = NULL;
     int rc = cli_sandbox_resolve(cli, argv[0], &sb);
     if (rc) {
@@ -166,36 +130,15 @@ int cmd_sandbox_ssh(struct cli *cli, int argc, char **argv)
         rc = CLI_EXIT_USAGE;
         goto out;
     }
-    if (pub && (rc = ensure_key(cli, sb, pub)) != 0)
+    if (pub && (rc = cli_ssh_ensure_key(cli, sb, pub)) != 0)
         goto out;
-    char target[512], proxy[PATH_MAX + 128], self[PATH_MAX];
+    char target[512];
     const char *args[64 + 16];
     size_t n = 0;
     args[n++] = "ssh";
-    if (tunnel) {
-        ssize_t l = readlink("/proc/self/exe", self, sizeof(self) - 1);
-        if (l <= 0) {
-            rc = cli_error(cli, CLI_EXIT_FAIL, "cannot find the hearth binary: %s",
-                           strerror(errno));
-            goto out;
-        }
-        self[l] = '\0';
-        /* the key travels in the environment, never on a command line others can read */
-        if (setenv("HEARTH_API_URL", cli->settings.api_url, 1) < 0 ||
-            (cli->settings.api_key && setenv("HEARTH_API_KEY", cli->settings.api_key, 1) < 0)) {
-            rc = cli_error(cli, CLI_EXIT_FAIL, "out of memory");
-            goto out;
-        }
-        snprintf(proxy, sizeof(proxy), "ProxyCommand='%s' sb tunnel %s --remote 22 --stdio",
-                 self, hearth_obj_str(sb, "id"));
-        args[n++] = "-o";
-        args[n++] = proxy;
-        snprintf(target, sizeof(target), "root@%s", hearth_obj_str(sb, "name"));
-    } else {
-        args[n++] = "-p";
-        args[n++] = port;
-        snprintf(target, sizeof(target), "%s@%s", hearth_obj_str(sb, "id"), host);
-    }
+    args[n++] = "-p";
+    args[n++] = port;
+    snprintf(target, sizeof(target), "%s@%s", hearth_obj_str(sb, "id"), host);
     if (identity) {
         args[n++] = "-i";
         args[n++] = identity;

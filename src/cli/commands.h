@@ -95,6 +95,7 @@ CLI_HANDLERS(CLI_DECLARE_HANDLER)
 #undef CLI_DECLARE_HANDLER
 /* shell and tunnel (cmd_sandbox_shell.c, cmd_sandbox_tunnel.c) */
 extern const struct cli_opt cmd_sandbox_tunnel_opts[];
+extern const struct cli_opt cmd_sandbox_shell_opts[];
 /* ssh through the gateway (cmd_sandbox_ssh.c) */
 extern const struct cli_opt cmd_sandbox_ssh_opts[];
 int cmd_sandbox_ssh(struct cli *cli, int argc, char **argv);

@@ -276,6 +276,16 @@ static void vm_debian_body(struct vfx *f)
                               "/etc/os-release; nproc\"]}", out, sizeof(out)));
     CHECK(strncmp(out, "deb\n", 4) == 0);
     CHECK(strstr(out, "\n1\n") != NULL);
+    /* what the catalog promises for devbox:1 (docs/images.md); sshd installed but not running
+     * (no init system starts it) and no host keys baked into the image */
+    CHECK(exec_stdout(f, id, "{\"cmd\":\"bash\",\"args\":[\"-c\",\"for c in python3 curl tar "
+                              "git timeout; do command -v $c >/dev/null || echo missing-$c; done; "
+                              "[ -x /usr/sbin/sshd ] || echo missing-sshd; "
+                              "[ -s /etc/ssl/certs/ca-certificates.crt ] || echo missing-ca; "
+                              "ls /etc/ssh/ssh_host_* 2>/dev/null && echo baked-keys; "
+                              "pgrep -x sshd >/dev/null && echo sshd-running; echo end\"]}", out,
+                      sizeof(out)));
+    CHECK(strcmp(out, "end\n") == 0);
     CHECK(destroy(f, id));
 }
 

@@ -9,9 +9,12 @@
 # key and with a delegated token (its own sandbox only, revoked at once), hostile clients
 # (garbage and an oversized banner, idle connections past the cap and the grace time while a
 # login still works, an env request flood), the session cap on a multiplexed connection,
-# `hearth sb ssh`, a paused sandbox resumed on login, a destroy ending a session, host keys
-# kept across a restart, and brute force limited per source address. Ends with "harness: N
-# passed, N failed, N skipped"; ONLY="a b" runs some.
+# `hearth sb ssh`, the guest's own sshd through a tunnel (`sb ssh --tunnel`, `sb shell --ssh`:
+# exit status, a PTY, sshd started once and reused, another user, the minimal image's clear
+# refusal, host keys that differ per sandbox and none in the image), a paused sandbox resumed
+# on login, a destroy ending a session, host keys kept across a restart, and brute force
+# limited per source address. Ends with "harness: N passed, N failed, N skipped"; ONLY="a b"
+# runs some.
 # Env: HEARTH_BIN (default build/bin), HEARTH_IMAGES (default build/images).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -22,7 +25,7 @@ hearthd=$bin/hearthd
 passed=0 failed=0 skipped=0
 tests=(exec_status exec_streams exec_stdin shell_pty forward_64mib sftp sftp_missing wrong_key
        forward_refused password_apikey hostile_banner unauth_cap env_flood max_sessions cli_ssh
-       password_token paused_resume destroy_ends_session hostkey_persist brute_force)
+       tunnel_exec tunnel_shell tunnel_minimal tunnel_hostkeys password_token paused_resume destroy_ends_session hostkey_persist brute_force)
 
 . "$(dirname "$0")/lib.sh"
 command -v ssh >/dev/null && command -v ssh-keygen >/dev/null && command -v python3 >/dev/null ||
@@ -408,6 +411,79 @@ t_cli_ssh() {
     rc=$?
     expect_rc 5 || return 1
     run H sb ssh ssh-box --gateway '[::1' && expect_rc 2 && expect_err "bad gateway"
+}
+
+# --- the guest's own sshd through `sb tunnel --stdio` (docs/ingress-ssh.md) ---
+sshd_pid() { H sb exec ssh-box -- cat /run/sshd.pid 2>/dev/null | tr -d '\n'; }
+
+# the first call starts sshd (host keys made in the guest), the second reuses it
+t_tunnel_exec() {
+    make_box || return 1
+    run H sb ssh --tunnel ssh-box -i "$tmp/id" -- 'echo hi; exit 5'
+    expect_rc 5 && expect_out '^hi$' || return 1
+    local kh1=$tmp/known_hosts.d/$id pid1 pid2
+    [ -s "$kh1" ] && grep -qi "^$id " "$kh1" || { why="no $kh1 entry for $id"; return 1; }
+    pid1=$(sshd_pid)
+    run H sb ssh --tunnel ssh-box -i "$tmp/id" -- 'echo again'
+    expect_rc 0 && expect_out '^again$' && expect_no_err 'Permanently added' || return 1
+    pid2=$(sshd_pid)
+    [ -n "$pid1" ] && [ "$pid1" = "$pid2" ] || { why="sshd pid '$pid1' then '$pid2'"; return 1; }
+    # --user needs --tunnel; a user the guest does not have is named
+    run H sb ssh ssh-box -u root && expect_rc 2 && expect_err 'needs --tunnel' || return 1
+    run H sb ssh --tunnel ssh-box -i "$tmp/id" -u nobody-here -- true
+    expect_rc 2 && expect_err "no user 'nobody-here'" || return 1
+    # another user gets the key in their own authorized_keys
+    run H sb exec ssh-box -- useradd -m -s /bin/bash dev && expect_rc 0 || return 1
+    run H sb ssh --tunnel ssh-box -i "$tmp/id" -u dev -- 'whoami; pwd'
+    expect_rc 0 && expect_out '^dev$' && expect_out '^/home/dev$'
+}
+
+t_tunnel_shell() {
+    make_box || return 1
+    PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$root/tests/cli" python3 - "$hearth" "$url" "$key" \
+        "$tmp/id" >"$out" 2>"$err" <<'PY'
+import sys
+from pty_expect import Pty
+hearth, url, key, ident = sys.argv[1:5]
+t = Pty([hearth, "--api-url", url, "--api-key", key, "sb", "shell", "--ssh", "ssh-box",
+         "-i", ident], 30, 100)
+t.expect("#")
+t.send("echo hi-$((6*7)); tty; stty size\r")
+t.expect("hi-42")
+t.expect("/dev/pts/")
+t.expect("30 100")
+t.send("exit 3\r")
+print("exit", t.wait())
+PY
+    rc=$?
+    expect_rc 0 && expect_out "exit 3" || return 1
+    run H sb shell ssh-box -- true && expect_rc 2 && expect_err 'needs --ssh'
+}
+
+# minimal has no sshd: said so, before ssh is run
+t_tunnel_minimal() {
+    t_wrong_key_box || return 1
+    run H sb shell ssh-other --ssh -i "$tmp/other"
+    expect_rc 5 && expect_err 'has no /usr/sbin/sshd' && expect_err 'devbox:1'
+}
+
+# every sandbox makes its own host keys: none are in the image
+t_tunnel_hostkeys() {
+    make_box || return 1
+    if command -v debugfs >/dev/null; then
+        debugfs -R 'ls /etc/ssh' "$images/debian-12.ext4" >"$out" 2>/dev/null
+        expect_out sshd_config && expect_no_out ssh_host_ || return 1
+    fi
+    run H --json sb create --name ssh-box2 --rootfs devbox:1 --shape s-1vcpu-512mb \
+        --ssh-key "$tmp/id.pub" && expect_rc 0 || return 1
+    local id2 k1 k2
+    id2=$(jq -r .id "$out")
+    run H sb ssh --tunnel ssh-box2 -i "$tmp/id" -- true
+    expect_rc 0 || return 1
+    H sb rm -y ssh-box2 >/dev/null 2>&1
+    k1=$(awk '$2 == "ssh-ed25519" { print $3 }' "$tmp/known_hosts.d/$id")
+    k2=$(awk '$2 == "ssh-ed25519" { print $3 }' "$tmp/known_hosts.d/$id2")
+    [ -n "$k1" ] && [ -n "$k2" ] && [ "$k1" != "$k2" ] || { why="host keys '$k1' and '$k2'"; return 1; }
 }
 
 t_destroy_ends_session() {
