@@ -6,9 +6,11 @@
  * the table stays bounded and forgets the oldest source first. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
 
+#include "common/buf.h"
 #include "daemon/ctl/auth_limit.h"
 #include "daemon/ctl/ctl.h"
 #include "harness.h"
@@ -149,5 +151,75 @@ TEST(table_is_bounded_and_forgets_the_oldest_first)
     for (int i = 0; i < AUTH_LIMIT_FAILURES; i++)
         ctl_auth_failed(&c, CTL_AUTH_API, SA(last));
     CHECK(ctl_auth_limited(&c, CTL_AUTH_API, SA(last)));
+    ctl_auth_limit_release(&c);
+}
+
+/* The metrics (docs/operations.md "Metrics"): failures and refusals by the edge that reported
+ * them, and the sources limited now, which drops when a block ends. */
+static char *render(struct ctl *c)
+{
+    struct buf b;
+    buf_init(&b, 1u << 20);
+    if (ctl_auth_limit_render(c, &b) < 0) { /* the caller's REQUIRE fails on NULL */
+        buf_release(&b);
+        return NULL;
+    }
+    size_t len;
+    return (char *)buf_take(&b, &len);
+}
+
+TEST(render_counts_by_edge)
+{
+    struct ctl fresh;
+    ctl_init(&fresh);
+    char *s = render(&fresh); /* nothing ever failed: zeros, and no table made */
+    CHECK(s != NULL);
+    if (!s)
+        return;
+    CHECK(strstr(s, "hearth_auth_failures_total{edge=\"api\"} 0\n"));
+    CHECK(strstr(s, "hearth_auth_limited_sources 0\n"));
+    CHECK(fresh.auth_limit == NULL);
+    free(s);
+
+    struct ctl c;
+    if (!setup(&c))
+        return;
+    struct sockaddr_storage a = v4("192.0.2.1"), b = v4("192.0.2.2");
+    for (int i = 0; i <= AUTH_LIMIT_FAILURES; i++)
+        ctl_auth_failed(&c, CTL_AUTH_SSH, SA(a)); /* a is limited now */
+    ctl_auth_failed(&c, CTL_AUTH_INGRESS, SA(b));
+    ctl_auth_failed(&c, CTL_AUTH_API, SA(b));
+    ctl_auth_failed(&c, CTL_AUTH_API, NULL);      /* not a source: not counted */
+    CHECK(ctl_auth_limited(&c, CTL_AUTH_SSH, SA(a)));
+    CHECK(ctl_auth_retry_after(&c, CTL_AUTH_API, SA(a)) > 0);
+    CHECK(!ctl_auth_limited(&c, CTL_AUTH_INGRESS, SA(b))); /* not limited: not counted */
+    s = render(&c);
+    CHECK(s != NULL);
+    if (!s)
+        return;
+    CHECK_STR(s, "# HELP hearth_auth_failures_total Failed credentials, by edge.\n"
+                 "# TYPE hearth_auth_failures_total counter\n"
+                 "hearth_auth_failures_total{edge=\"api\"} 1\n"
+                 "hearth_auth_failures_total{edge=\"ingress\"} 1\n"
+                 "hearth_auth_failures_total{edge=\"ssh\"} 11\n"
+                 "# HELP hearth_auth_limited_total Attempts refused unchecked because their "
+                 "source failed too often, by edge.\n"
+                 "# TYPE hearth_auth_limited_total counter\n"
+                 "hearth_auth_limited_total{edge=\"api\"} 1\n"
+                 "hearth_auth_limited_total{edge=\"ingress\"} 0\n"
+                 "hearth_auth_limited_total{edge=\"ssh\"} 1\n"
+                 "# HELP hearth_auth_limited_sources Source addresses (an IPv6 /64 each) "
+                 "limited now.\n"
+                 "# TYPE hearth_auth_limited_sources gauge\n"
+                 "hearth_auth_limited_sources 1\n");
+    free(s);
+    fake_us += (int64_t)AUTH_LIMIT_BLOCK_S * 1000000;
+    s = render(&c);
+    CHECK(s != NULL);
+    if (!s)
+        return;
+    CHECK(strstr(s, "hearth_auth_limited_sources 0\n"));
+    CHECK(strstr(s, "hearth_auth_failures_total{edge=\"ssh\"} 11\n")); /* counters stay */
+    free(s);
     ctl_auth_limit_release(&c);
 }
