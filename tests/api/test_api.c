@@ -1979,5 +1979,12 @@ TEST(hostile_credentials_then_rate_limited)
     CHECK(req(&f, "GET", "/v1/shapes", NULL, NULL, 200, &r));
     hresp_free(&r);
     CHECK(!log_has(&f, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
+    /* the metrics listener counts them for this edge (docs/operations.md "Metrics") */
+    CHECK(http_do(f.s.metrics_port, "GET", "/metrics", NULL, NULL, &r) == 0);
+    CHECK(r.body && strstr(r.body, "\nhearth_auth_failures_total{edge=\"api\"} 11\n"));
+    CHECK(r.body && strstr(r.body, "\nhearth_auth_limited_total{edge=\"api\"} 1\n"));
+    CHECK(r.body && strstr(r.body, "\nhearth_auth_failures_total{edge=\"ssh\"} 0\n"));
+    CHECK(r.body && strstr(r.body, "\nhearth_auth_limited_sources 1\n"));
+    hresp_free(&r);
     fx_end(&f);
 }

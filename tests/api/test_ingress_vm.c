@@ -9,7 +9,8 @@
  * with the generated wildcard (curl --cacert) and the SNI/Host check, a paused sandbox woken by
  * a request and one paused by the idle timer (60 s, the shortest) woken with its server process
  * intact, and private ingress after a restart (401, the same 404 for another user's key, the
- * owner's key and the sandbox's access token, the credential stripped). One VM serves every
+ * owner's key and the sandbox's access token, the credential stripped), and all of it counted
+ * on the metrics listener (hearth_ingress_*, hearth_auth_* for this edge). One VM serves every
  * check. */
 #include "apitest.h"
 #include "ingress_guest_py.h"
@@ -452,6 +453,39 @@ static void check_wake(struct vfx *f, const char *id, bool auto_pause)
         hresp_free(&r);
 }
 
+/* One series' value on the metrics listener (docs/operations.md "Metrics"); -1 when the
+ * scrape fails or the series is missing. */
+static double metric(struct vfx *f, const char *series)
+{
+    struct hresp r;
+    if (http_do(f->s.metrics_port, "GET", "/metrics", NULL, NULL, &r) != 0)
+        return -1;
+    char key[256];
+    snprintf(key, sizeof(key), "\n%s ", series);
+    const char *p = r.status == 200 && r.body ? strstr(r.body, key) : NULL;
+    double v = p ? strtod(p + strlen(key), NULL) : -1;
+    hresp_free(&r);
+    return v;
+}
+
+/* What the checks so far did shows in the ingress metrics: the guest's answers by class, the
+ * proxy's own 404 exactly, bytes both ways, head latencies, the wakes; gauges are present. */
+static void check_metrics(struct vfx *f)
+{
+    CHECK(metric(f, "hearth_ingress_requests_total{code=\"2xx\"}") >= 10);
+    CHECK(metric(f, "hearth_ingress_requests_total{code=\"404\"}") >= 1);
+    CHECK(metric(f, "hearth_ingress_requests_total{code=\"421\"}") >= 1);
+    CHECK(metric(f, "hearth_ingress_requests_total{code=\"502\"}") >= 1);
+    CHECK(metric(f, "hearth_ingress_requests_total{code=\"504\"}") >= 1);
+    CHECK(metric(f, "hearth_ingress_bytes_total{direction=\"in\"}") > 0);
+    CHECK(metric(f, "hearth_ingress_bytes_total{direction=\"out\"}") > 1000000);
+    CHECK(metric(f, "hearth_ingress_request_duration_seconds_count") >= 10);
+    CHECK(metric(f, "hearth_ingress_wakes_total{result=\"ok\"}") >= 2);
+    CHECK(metric(f, "hearth_ingress_connections") >= 0);
+    CHECK(metric(f, "hearth_ingress_upstream_pool") >= 0);
+    CHECK(metric(f, "hearth_ingress_websockets") >= 0);
+}
+
 /* ingress_private = on after a restart (the VM lives on): 401 before any lookup, the owner's
  * key works and is not forwarded, another user's key gets the one 404. */
 static void check_private(struct vfx *f, const char *id, const char *h404)
@@ -521,6 +555,10 @@ static void check_private(struct vfx *f, const char *id, const char *h404)
         CHECK_EQ(r.status, 401);
         hresp_free(&r);
     }
+    /* since the restart: the 401s, and the wrong credentials counted for this edge */
+    CHECK(metric(f, "hearth_ingress_requests_total{code=\"401\"}") >= 3);
+    CHECK(metric(f, "hearth_auth_failures_total{edge=\"ingress\"}") >= 2);
+    CHECK_EQ(metric(f, "hearth_auth_failures_total{edge=\"ssh\"}"), 0);
 }
 
 TEST_SLOW(ingress_vm_proxy, 1200)
@@ -559,6 +597,7 @@ TEST_SLOW(ingress_vm_proxy, 1200)
     check_https(&f);
     check_wake(&f, id, false);
     check_wake(&f, id, true);
+    check_metrics(&f);
     check_private(&f, id, h404);
     /* destroyed: the one 404 (private ingress on: the owner's key) */
     CHECK(destroy(&f, id));

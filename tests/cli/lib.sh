@@ -24,11 +24,12 @@ cli_start() {
     tmp=$(mktemp -d "/tmp/hearth-cli-$1.XXXXXX")
     data=$tmp/data
     mkdir -p "$data"
-    # no metrics listener: its fixed default port would collide with any other hearthd
+    # no metrics listener unless HEARTHD_METRICS_LISTEN names one (127.0.0.1:0: metrics.port in
+    # the data dir): its fixed default port would collide with any other hearthd
     # the SSH gateway and the ingress on free ports (ssh.port, ingress-http.port in the data
     # dir); HEARTHD_CONF_EXTRA adds lines
-    printf 'metrics_listen = off\nssh_listen = 127.0.0.1:0\ningress_http_listen = 127.0.0.1:0\n%s' \
-        "${HEARTHD_CONF_EXTRA:-}" >"$tmp/hearthd.conf"
+    printf 'metrics_listen = %s\nssh_listen = 127.0.0.1:0\ningress_http_listen = 127.0.0.1:0\n%s' \
+        "${HEARTHD_METRICS_LISTEN:-off}" "${HEARTHD_CONF_EXTRA:-}" >"$tmp/hearthd.conf"
     "$hearthd" serve --config "$tmp/hearthd.conf" --listen 127.0.0.1:0 --data-dir "$data" \
         "${with_images[@]}" >"$tmp/hearthd.log" 2>&1 &
     hpid=$!

@@ -12,9 +12,9 @@
 # `hearth sb ssh`, the guest's own sshd through a tunnel (`sb ssh --tunnel`, `sb shell --ssh`:
 # exit status, a PTY, sshd started once and reused, another user, the minimal image's clear
 # refusal, host keys that differ per sandbox and none in the image), a paused sandbox resumed
-# on login, a destroy ending a session, host keys kept across a restart, and brute force
-# limited per source address. Ends with "harness: N passed, N failed, N skipped"; ONLY="a b"
-# runs some.
+# on login, a destroy ending a session, host keys kept across a restart, the gateway's counters
+# on the metrics listener, and brute force limited per source address. Ends with
+# "harness: N passed, N failed, N skipped"; ONLY="a b" runs some.
 # Env: HEARTH_BIN (default build/bin), HEARTH_IMAGES (default build/images).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -25,13 +25,14 @@ hearthd=$bin/hearthd
 passed=0 failed=0 skipped=0
 tests=(exec_status exec_streams exec_stdin shell_pty forward_64mib sftp sftp_missing wrong_key
        forward_refused password_apikey hostile_banner unauth_cap env_flood max_sessions cli_ssh
-       tunnel_exec tunnel_shell tunnel_minimal tunnel_hostkeys password_token paused_resume destroy_ends_session hostkey_persist brute_force)
+       tunnel_exec tunnel_shell tunnel_minimal tunnel_hostkeys password_token paused_resume destroy_ends_session hostkey_persist metrics brute_force)
 
 . "$(dirname "$0")/lib.sh"
 command -v ssh >/dev/null && command -v ssh-keygen >/dev/null && command -v python3 >/dev/null ||
     skip_all "needs ssh, ssh-keygen and python3"
 [ -e "$images/debian-12.ext4" ] || skip_all "no debian-12 image in $images; run make images"
 HEARTHD_CONF_EXTRA=$'ssh_password_auth = on\nssh_login_grace_s = 4\nssh_max_unauth = 8\nssh_max_sessions = 3\n'
+HEARTHD_METRICS_LISTEN=127.0.0.1:0
 cli_start ssh
 
 for _ in $(seq 1 50); do [ -s "$data/ssh.port" ] && break; sleep 0.1; done
@@ -268,6 +269,39 @@ t_paused_resume() {
 }
 
 # last: it gets 127.0.0.2 limited; every other test logs in from 127.0.0.1
+# metric NAME{LABELS}: that series' value on the metrics listener, or -1
+metric() {
+    curl -s "http://127.0.0.1:$(tr -d '\n' <"$data/metrics.port")/metrics" |
+        awk -v k="$1" '$1 == k { v = $2 } END { print (v == "" ? -1 : v) }'
+}
+
+# the gateway counts on the metrics listener (docs/operations.md "Metrics"): a key login, an
+# exec channel, its bytes, a refused password (from an address of its own, so the brute-force
+# table of 127.0.0.1 stays untouched) and that edge's failure
+t_metrics() {
+    make_box || return 1
+    local k=(
+        'hearth_ssh_logins_total{method="publickey",result="ok"}'
+        'hearth_ssh_channels_total{kind="exec"}'
+        'hearth_ssh_bytes_total{direction="in"}'
+        'hearth_ssh_bytes_total{direction="out"}'
+        'hearth_ssh_logins_total{method="password",result="refused"}'
+        'hearth_auth_failures_total{edge="ssh"}'
+    ) before=() i v
+    for i in "${!k[@]}"; do before[i]=$(metric "${k[i]}"); done
+    [ "${before[0]}" != -1 ] || { why="no ${k[0]} on the metrics listener"; return 1; }
+    echo metrics-in | S ssh-box@127.0.0.1 cat >"$out" 2>"$err"; rc=$?
+    expect_rc 0 && expect_out metrics-in || return 1
+    pw_ssh hk_wrongmetrics ssh-box true -b 127.0.0.3
+    expect_rc 255 || return 1
+    for i in "${!k[@]}"; do
+        v=$(metric "${k[i]}")
+        [ "$v" -gt "${before[i]}" ] 2>/dev/null || { why="${k[i]}: ${before[i]} then $v"; return 1; }
+    done
+    v=$(metric hearth_ssh_connections)
+    [ "$v" -ge 0 ] 2>/dev/null || { why="hearth_ssh_connections: $v"; return 1; }
+}
+
 t_brute_force() {
     make_box || return 1
     local i

@@ -200,7 +200,7 @@ static bool authenticate(struct api_call *call, const struct api_route *hit)
     bool query = hit->fn == api_sandbox_shell_ws;
     const struct sockaddr *peer = http_request_peer(req);
     if (api_auth_present(req, query)) {
-        unsigned wait = ctl_auth_retry_after(ctx->ctl, peer);
+        unsigned wait = ctl_auth_retry_after(ctx->ctl, CTL_AUTH_API, peer);
         if (wait > 0) {
             (void)http_response_retry_after(req, wait); /* (void): the 429 goes out anyway */
             api_reply_fail_code(call, 429, "rate_limited",
@@ -212,7 +212,7 @@ static bool authenticate(struct api_call *call, const struct api_route *hit)
                   : api_auth_check(ctx, req, &call->auth);
     if (r == -EACCES || r == -ENOKEY) {
         if (r == -EACCES)
-            ctl_auth_failed(ctx->ctl, peer);
+            ctl_auth_failed(ctx->ctl, CTL_AUTH_API, peer);
         api_reply_fail_str(call, 401, "missing or invalid credential");
         return false;
     }

@@ -26,6 +26,7 @@
 #include "common/timefmt.h"
 #include "daemon/api/api.h"
 #include "daemon/config.h"
+#include "daemon/ctl/auth_limit.h"
 #include "daemon/ctl/ctl.h"
 #include "daemon/ctl/idle.h"
 #include "daemon/ctl/lifecycle.h"
@@ -237,6 +238,12 @@ static void on_metrics_request(struct http_request *req, void *ud)
         r = ctl_net_dns_render(&hd->ctl, &b);
     if (r == 0)
         r = ctl_self_render(&hd->ctl, &b);
+    if (r == 0)
+        r = ctl_auth_limit_render(&hd->ctl, &b);
+    if (r == 0 && hd->ingress)
+        r = ingress_metrics_render(hd->ingress, &b);
+    if (r == 0 && hd->ssh)
+        r = sshgw_metrics_render(hd->ssh, &b);
     if (r < 0) {
         buf_release(&b);
         (void)jsend_reply_error(req, 500, "cannot render metrics", "internal");

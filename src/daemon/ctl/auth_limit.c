@@ -12,6 +12,7 @@
 #include <sys/random.h>
 #include <xxhash.h>
 
+#include "common/buf.h"
 #include "common/mono.h"
 #include "daemon/ctl/ctl.h"
 
@@ -36,6 +37,8 @@ struct ctl_auth_limit {
     uint32_t used;
     uint64_t seed;
     int64_t (*now_us)(void);
+    /* the operator metrics, per edge: counted here because every edge reports here */
+    uint64_t failures[CTL_AUTH_EDGES], limited[CTL_AUTH_EDGES];
 };
 
 static int64_t real_now_us(void)
@@ -145,7 +148,8 @@ static int32_t take_slot(struct ctl_auth_limit *t)
     return i;
 }
 
-unsigned ctl_auth_retry_after(struct ctl *c, const struct sockaddr *peer)
+unsigned ctl_auth_retry_after(struct ctl *c, enum ctl_auth_edge edge,
+                              const struct sockaddr *peer)
 {
     uint8_t key[KEY_LEN];
     struct ctl_auth_limit *t = c ? c->auth_limit : NULL;
@@ -156,15 +160,17 @@ unsigned ctl_auth_retry_after(struct ctl *c, const struct sockaddr *peer)
     if (i == NONE || t->src[i].limited_until_us <= now)
         return 0;
     int64_t left = t->src[i].limited_until_us - now;
+    if ((unsigned)edge < CTL_AUTH_EDGES)
+        t->limited[edge]++;
     return (unsigned)((left + 999999) / 1000000);
 }
 
-bool ctl_auth_limited(struct ctl *c, const struct sockaddr *peer)
+bool ctl_auth_limited(struct ctl *c, enum ctl_auth_edge edge, const struct sockaddr *peer)
 {
-    return ctl_auth_retry_after(c, peer) > 0;
+    return ctl_auth_retry_after(c, edge, peer) > 0;
 }
 
-void ctl_auth_failed(struct ctl *c, const struct sockaddr *peer)
+void ctl_auth_failed(struct ctl *c, enum ctl_auth_edge edge, const struct sockaddr *peer)
 {
     uint8_t key[KEY_LEN];
     if (!c || !source_key(peer, key))
@@ -172,6 +178,8 @@ void ctl_auth_failed(struct ctl *c, const struct sockaddr *peer)
     struct ctl_auth_limit *t = table_get(c);
     if (!t)
         return; /* out of memory: counting is best effort, the check itself still runs */
+    if ((unsigned)edge < CTL_AUTH_EDGES)
+        t->failures[edge]++;
     int64_t now = t->now_us();
     int32_t i = find(t, key);
     if (i == NONE) {
@@ -206,6 +214,35 @@ int ctl_auth_limit_set_clock(struct ctl *c, int64_t (*now_us)(void))
         return -ENOMEM;
     t->now_us = now_us ? now_us : real_now_us;
     return 0;
+}
+
+int ctl_auth_limit_render(struct ctl *c, struct buf *out)
+{
+    static const char *const edges[CTL_AUTH_EDGES] = { "api", "ingress", "ssh" };
+    const struct ctl_auth_limit none = { 0 };
+    const struct ctl_auth_limit *t = c->auth_limit ? c->auth_limit : &none;
+    unsigned limited_now = 0;
+    int64_t now = c->auth_limit ? t->now_us() : 0;
+    for (uint32_t i = 0; i < t->used; i++) /* a scrape's cost: at most AUTH_LIMIT_ENTRIES */
+        limited_now += t->src[i].limited_until_us > now;
+    int r = buf_appendf(out, "# HELP hearth_auth_failures_total Failed credentials, by edge.\n"
+                             "# TYPE hearth_auth_failures_total counter\n");
+    for (int e = 0; r == 0 && e < CTL_AUTH_EDGES; e++)
+        r = buf_appendf(out, "hearth_auth_failures_total{edge=\"%s\"} %llu\n", edges[e],
+                        (unsigned long long)t->failures[e]);
+    if (r == 0)
+        r = buf_appendf(out, "# HELP hearth_auth_limited_total Attempts refused unchecked "
+                             "because their source failed too often, by edge.\n"
+                             "# TYPE hearth_auth_limited_total counter\n");
+    for (int e = 0; r == 0 && e < CTL_AUTH_EDGES; e++)
+        r = buf_appendf(out, "hearth_auth_limited_total{edge=\"%s\"} %llu\n", edges[e],
+                        (unsigned long long)t->limited[e]);
+    if (r == 0)
+        r = buf_appendf(out, "# HELP hearth_auth_limited_sources Source addresses (an IPv6 /64 "
+                             "each) limited now.\n"
+                             "# TYPE hearth_auth_limited_sources gauge\n"
+                             "hearth_auth_limited_sources %u\n", limited_now);
+    return r;
 }
 
 void ctl_auth_limit_release(struct ctl *c)

@@ -20,15 +20,27 @@
 #define AUTH_LIMIT_BLOCK_S 60
 #define AUTH_LIMIT_ENTRIES 4096
 
+struct buf;
 struct ctl;
 
-/* True when peer may not try now (answer 429 / refuse the login). NULL peer: never limited. */
-bool ctl_auth_limited(struct ctl *c, const struct sockaddr *peer);
+/* The edge that asks: only a label of the operator metrics (hearth_auth_failures_total and
+ * hearth_auth_limited_total); every edge shares the one table. */
+enum ctl_auth_edge { CTL_AUTH_API, CTL_AUTH_INGRESS, CTL_AUTH_SSH, CTL_AUTH_EDGES };
+
+/* True when peer may not try now (answer 429 / refuse the login; counted as limited for
+ * edge). NULL peer: never limited. */
+bool ctl_auth_limited(struct ctl *c, enum ctl_auth_edge edge, const struct sockaddr *peer);
 /* The same as the whole seconds until peer may try again (for Retry-After; at least 1), or 0
  * when it may try now. */
-unsigned ctl_auth_retry_after(struct ctl *c, const struct sockaddr *peer);
-/* One failed credential from peer (NULL, or an address family other than IPv4/IPv6: nothing). */
-void ctl_auth_failed(struct ctl *c, const struct sockaddr *peer);
+unsigned ctl_auth_retry_after(struct ctl *c, enum ctl_auth_edge edge,
+                              const struct sockaddr *peer);
+/* One failed credential from peer at edge (counted; NULL, or an address family other than
+ * IPv4/IPv6: nothing else). */
+void ctl_auth_failed(struct ctl *c, enum ctl_auth_edge edge, const struct sockaddr *peer);
+/* Appends hearth_auth_failures_total{edge}, hearth_auth_limited_total{edge} and the gauge
+ * hearth_auth_limited_sources (docs/operations.md "Metrics"). 0 or -ENOBUFS. */
+__attribute__((warn_unused_result))
+int ctl_auth_limit_render(struct ctl *c, struct buf *out);
 
 /* Tests: the clock (monotonic µs) the table reads; NULL restores the real one. Returns 0 or
  * -ENOMEM. */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/mono.h"
 #include "daemon/http/request.h"
 #include "daemon/http/response.h"
 
@@ -32,10 +33,12 @@ static bool wants_html(struct http_request *req)
     return a && strstr(a, "text/html");
 }
 
-void ingress_error(struct http_request *req, int status, const char *what)
+void ingress_error(struct ingress *ing, struct http_request *req, int64_t t0_us, int status,
+                   const char *what)
 {
     if (!http_request_is_live(req) || http_response_started(req))
         return;
+    ingress_stats_response(&ing->stats, status, true, (double)(mono_now_us() - t0_us) / 1e6);
     char body[1024];
     int n;
     const char *type;

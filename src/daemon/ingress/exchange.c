@@ -17,6 +17,7 @@
 #include <event2/event.h>
 
 #include "common/buf.h"
+#include "common/mono.h"
 #include "daemon/ctl/ctl.h"
 #include "daemon/ctl/sandbox_wake.h"
 #include "daemon/http/request.h"
@@ -30,6 +31,7 @@ struct exchange {
     uint16_t port;
     bool https;
     char client_ip[64];
+    int64_t t0_us;                 /* when the request's head came (mono_now_us()) */
     struct ctl_wake *wake;         /* a resume under way */
     struct upstream *up;           /* the guest connection in use */
     bool reused, retried;          /* up came from the pool; the one retry was spent */
@@ -95,7 +97,7 @@ static void fail(struct exchange *x, int status, const char *what)
     if (http_response_started(x->req))
         (void)http_response_abort(x->req); /* mid-body: only a cut tells the client */
     else
-        ingress_error(x->req, status, what);
+        ingress_error(x->ing, x->req, x->t0_us, status, what);
     finish(x, false);
 }
 
@@ -136,6 +138,13 @@ static bool resp_hop_by_hop(const struct upresp_head *h, const struct http_heade
     return false;
 }
 
+/* The guest's head went to the client (docs/operations.md "Metrics"). */
+static void head_sent(struct exchange *x, int status)
+{
+    ingress_stats_response(&x->ing->stats, status, false,
+                           (double)(mono_now_us() - x->t0_us) / 1e6);
+}
+
 static int on_resp_head(void *ud, const struct upresp_head *h)
 {
     struct exchange *x = ud;
@@ -156,6 +165,7 @@ static int on_resp_head(void *ud, const struct upresp_head *h)
             return -EPROTO; /* an upgrade the client never asked for */
         if (http_response_upgrade(x->req, upgrade, &x->up_bev) < 0)
             return -EPIPE;
+        head_sent(x, 101);
         return 0;
     }
     int64_t cl = h->content_length;
@@ -163,6 +173,7 @@ static int on_resp_head(void *ud, const struct upresp_head *h)
         cl = 0;
     if (http_response_start(x->req, h->status, NULL, cl) < 0)
         return -EPIPE;
+    head_sent(x, h->status);
     return 0;
 }
 
@@ -407,6 +418,10 @@ static void on_woken(void *ud, const struct ctl_error *e)
     struct exchange *x = ud;
     enter(x);
     x->wake = NULL;
+    if (e->code == CTL_OK)
+        x->ing->stats.wakes_ok++;
+    else
+        x->ing->stats.wakes_failed++;
     if (e->code == CTL_OK) {
         ctl_ingress_touch(x->ing->ctl, x->t.user_id, x->t.id);
         connect_guest(x);
@@ -440,11 +455,11 @@ static void on_abort(struct http_request *req, void *ud)
 
 void exchange_start(struct ingress *ing, struct http_request *req,
                     const struct ctl_ingress_target *t, uint16_t port, bool https,
-                    const char *client_ip)
+                    const char *client_ip, int64_t t0_us)
 {
     struct exchange *x = calloc(1, sizeof(*x));
     if (!x) {
-        ingress_error(req, 503, "the proxy is out of memory");
+        ingress_error(ing, req, t0_us, 503, "the proxy is out of memory");
         return;
     }
     x->ing = ing;
@@ -452,6 +467,7 @@ void exchange_start(struct ingress *ing, struct http_request *req,
     x->t = *t;
     x->port = port;
     x->https = https;
+    x->t0_us = t0_us;
     snprintf(x->client_ip, sizeof(x->client_ip), "%s", client_ip);
     x->has_body = http_request_has_body(req);
     x->chunked = x->has_body && http_request_content_length(req) < 0;
@@ -461,7 +477,7 @@ void exchange_start(struct ingress *ing, struct http_request *req,
     if (!x->timer ||
         upresp_init(&x->rp, http_request_method(req) == HTTP_HEAD, INGRESS_HEAD_MAX,
                     INGRESS_HEADERS_MAX, &resp_ops, x) < 0) {
-        ingress_error(req, 503, "the proxy is out of memory");
+        ingress_error(ing, req, t0_us, 503, "the proxy is out of memory");
         x->finished = true;
         leave(x);
         return;

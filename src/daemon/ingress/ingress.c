@@ -16,6 +16,8 @@
 
 #include <event2/event.h>
 
+#include "common/buf.h"
+#include "common/mono.h"
 #include "daemon/ctl/auth_limit.h"
 #include "daemon/ctl/credential.h"
 #include "daemon/ctl/ctl.h"
@@ -75,11 +77,11 @@ static void peer_text(const struct sockaddr *sa, char ip[64])
 
 /* Private ingress (docs/ingress-ssh.md "Private ingress"): X-Hearth-Token or the hearth_token
  * cookie. True with *cred filled; false when answered (401, 429, 503). */
-static bool check_credential(struct ingress *ing, struct http_request *req,
+static bool check_credential(struct ingress *ing, struct http_request *req, int64_t t0,
                              const struct sockaddr *peer, struct ctl_credential *cred)
 {
-    if (ctl_auth_limited(ing->ctl, peer)) {
-        ingress_error(req, 429, "too many failed credentials from this address; wait a little");
+    if (ctl_auth_limited(ing->ctl, CTL_AUTH_INGRESS, peer)) {
+        ingress_error(ing, req, t0, 429, "too many failed credentials from this address; wait a little");
         return false;
     }
     size_t len = 0;
@@ -89,19 +91,19 @@ static bool check_credential(struct ingress *ing, struct http_request *req,
         v = cookie ? fwd_cookie_find(cookie, INGRESS_TOKEN_COOKIE, &len) : NULL;
     }
     if (!v || len == 0) {
-        ingress_error(req, 401,
+        ingress_error(ing, req, t0, 401,
                       "this ingress is private: send an API key or the sandbox's access token "
                       "in the X-Hearth-Token header or the hearth_token cookie");
         return false;
     }
     int r = ctl_credential_check(ing->ctl, v, len, cred);
     if (r == -EACCES) {
-        ctl_auth_failed(ing->ctl, peer);
-        ingress_error(req, 401, "the credential is not valid");
+        ctl_auth_failed(ing->ctl, CTL_AUTH_INGRESS, peer);
+        ingress_error(ing, req, t0, 401, "the credential is not valid");
         return false;
     }
     if (r < 0) {
-        ingress_error(req, 503, "cannot check the credential now; try again shortly");
+        ingress_error(ing, req, t0, 503, "cannot check the credential now; try again shortly");
         return false;
     }
     return true;
@@ -111,16 +113,17 @@ static void on_request(struct http_request *req, void *ud)
 {
     struct ingress_srv *s = ud;
     struct ingress *ing = s->ing;
+    int64_t t0 = mono_now_us();
     size_t hlen = 0;
     const char *host = http_request_header(req, "Host", &hlen);
     struct ingress_host h;
     int r = host ? ingress_host_parse(host, hlen, ing->domain, &h) : -EINVAL;
     if (r == -EDOM) {
-        ingress_error(req, 400, "this address is not a sandbox address of this host");
+        ingress_error(ing, req, t0, 400, "this address is not a sandbox address of this host");
         return;
     }
     if (r < 0) {
-        ingress_error(req, 400,
+        ingress_error(ing, req, t0, 400,
                       "the Host must read <port>-<sandbox id or name>.<domain> with a port "
                       "from 1 to 65535");
         return;
@@ -129,26 +132,26 @@ static void on_request(struct http_request *req, void *ud)
      * the same connection would be routed under a name the client did not verify */
     const char *sni = s->https ? http_request_sni(req) : NULL;
     if (sni && !ingress_host_same(sni, host, hlen)) {
-        ingress_error(req, 421, "the Host does not match the TLS server name");
+        ingress_error(ing, req, t0, 421, "the Host does not match the TLS server name");
         return;
     }
     const struct sockaddr *peer = http_request_peer(req);
     char ip[64];
     peer_text(peer, ip);
     struct ctl_credential cred;
-    if (ing->set.private_mode && !check_credential(ing, req, peer, &cred))
+    if (ing->set.private_mode && !check_credential(ing, req, t0, peer, &cred))
         return;
     struct ctl_ingress_target t;
     struct ctl_error e;
     r = ctl_ingress_resolve(ing->ctl, h.ref, ing->set.private_mode ? &cred : NULL, &t, &e);
     if (r < 0) {
         if (e.code == CTL_E_NOT_FOUND)
-            ingress_error(req, 404, INGRESS_404_TEXT);
+            ingress_error(ing, req, t0, 404, INGRESS_404_TEXT);
         else
-            ingress_error(req, 503, "the proxy cannot look the sandbox up now");
+            ingress_error(ing, req, t0, 503, "the proxy cannot look the sandbox up now");
         return;
     }
-    exchange_start(ing, req, &t, h.port, s->https, ip);
+    exchange_start(ing, req, &t, h.port, s->https, ip, t0);
 }
 
 struct ingress *ingress_new(struct event_base *base, struct ctl *c,
@@ -224,6 +227,16 @@ void ingress_shutdown(struct ingress *ing, unsigned timeout_ms, void (*done)(voi
         http_server_shutdown(ing->srvs[i].srv, timeout_ms, on_drained, ing);
     }
     on_drained(NULL, ing);
+}
+
+int ingress_metrics_render(struct ingress *ing, struct buf *out)
+{
+    ing->stats.connections = 0;
+    for (int i = 0; i < 2; i++)
+        if (ing->srvs[i].srv)
+            ing->stats.connections += http_server_connections(ing->srvs[i].srv);
+    ing->stats.pooled = ing->npooled;
+    return ingress_stats_render(&ing->stats, out);
 }
 
 void ingress_free(struct ingress *ing)

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct buf;
 struct event_base;
 struct ctl;
 struct ingress;
@@ -38,5 +39,9 @@ struct http_server *ingress_https_server(struct ingress *ing);
 /* Starts the graceful shutdown of every server; done runs once when all have drained. */
 void ingress_shutdown(struct ingress *ing, unsigned timeout_ms, void (*done)(void *ud),
                       void *ud);
+/* Appends the hearth_ingress_* families (ingress_stats.h; docs/operations.md "Metrics"). 0 or
+ * -ENOBUFS. */
+__attribute__((warn_unused_result))
+int ingress_metrics_render(struct ingress *ing, struct buf *out);
 /* Closes everything (upstream streams cancelled, counters flushed) and frees. NULL is fine. */
 void ingress_free(struct ingress *ing);

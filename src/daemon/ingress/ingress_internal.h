@@ -12,6 +12,7 @@
 #include "daemon/ctl/ingress_target.h"
 #include "daemon/host/agent_client.h"
 #include "daemon/ingress/ingress.h"
+#include "daemon/ingress/ingress_stats.h"
 #include "daemon/ingress/upstream_resp.h"
 
 struct evbuffer;
@@ -88,6 +89,7 @@ struct ingress {
     unsigned npooled;
     struct meter_slot meter[INGRESS_METER_SLOTS];
     struct event *tick;            /* once a second: counters, pool expiry, ingress-off check */
+    struct ingress_stats stats;    /* the operator metrics (ingress_stats.h) */
     unsigned shutdowns_pending;
     void (*shutdown_done)(void *ud);
     void *shutdown_ud;
@@ -123,10 +125,11 @@ void upstream_close_all(struct ingress *ing);
 void ingress_meter_add(struct ingress *ing, const char *id, uint64_t bytes);
 
 /* exchange.c: proxies req (referenced by the exchange) to port of the resolved sandbox;
- * https says how the client came in. Answers every error itself. */
+ * https says how the client came in; t0_us (mono_now_us()) when its head came. Answers every
+ * error itself. */
 void exchange_start(struct ingress *ing, struct http_request *req,
                     const struct ctl_ingress_target *t, uint16_t port, bool https,
-                    const char *client_ip);
+                    const char *client_ip, int64_t t0_us);
 
 /* ws_pipe.c: after the guest's 101, bytes both ways between the client's connection (bev,
  * owned from now on) and u (owned from now on); rest is what the guest sent after its head. */
@@ -135,5 +138,7 @@ void ws_pipe_start(struct ingress *ing, struct bufferevent *bev, struct upstream
                    const uint8_t *rest, size_t rest_len);
 
 /* error_page.c: the proxy's own answer (docs/ingress-ssh.md "Errors"): a small page, HTML when
- * the client accepts it, else plain text, never cached. */
-void ingress_error(struct http_request *req, int status, const char *what);
+ * the client accepts it, else plain text, never cached; counted in ing's metrics with the time
+ * since t0_us (mono_now_us() when the request's head came). */
+void ingress_error(struct ingress *ing, struct http_request *req, int64_t t0_us, int status,
+                   const char *what);

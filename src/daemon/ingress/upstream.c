@@ -81,6 +81,7 @@ static void pump(struct upstream *u, bool notify)
             return;
         }
         ingress_meter_add(u->ing, u->id, (uint64_t)n);
+        u->ing->stats.bytes_in += (uint64_t)n;
         evbuffer_drain(u->tx, (size_t)n);
         if ((size_t)n < len)
             break; /* on_credit follows */
@@ -107,6 +108,7 @@ static int u_on_data(void *ud, uint16_t type, const uint8_t *p, size_t len, bool
     if (!u->owner)
         return -ECONNRESET; /* a pooled connection must stay silent: not reusable any more */
     enter(u);
+    u->ing->stats.bytes_out += len; /* every guest byte an owner takes goes to its client */
     int r = u->oops->on_data(u->owner, p, len, eof);
     leave(u);
     return r;

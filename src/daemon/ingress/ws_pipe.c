@@ -29,6 +29,7 @@ struct ws_pipe {
 
 static void p_free(struct ws_pipe *p)
 {
+    p->ing->stats.websockets--;
     if (p->up) {
         struct upstream *u = p->up;
         p->up = NULL;
@@ -173,6 +174,7 @@ void ws_pipe_start(struct ingress *ing, struct bufferevent *bev, struct upstream
         return;
     }
     p->ing = ing;
+    ing->stats.websockets++;
     p->bev = bev;
     p->up = u;
     u->oops = &pipe_ops;

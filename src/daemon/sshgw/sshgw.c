@@ -39,7 +39,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
         evutil_closesocket(fd);
         return;
     }
-    if (ctl_auth_limited(gw->ctl, sa)) {
+    if (ctl_auth_limited(gw->ctl, CTL_AUTH_SSH, sa)) {
         log_info(NULL, "ssh: refusing a connection from an address with too many failed logins",
                  NULL);
         evutil_closesocket(fd);
@@ -147,6 +147,12 @@ uint16_t sshgw_port(const struct sshgw *gw)
 unsigned sshgw_connections(const struct sshgw *gw)
 {
     return gw->n_conns;
+}
+
+int sshgw_metrics_render(struct sshgw *gw, struct buf *out)
+{
+    gw->stats.connections = gw->n_conns;
+    return sshgw_stats_render(&gw->stats, out);
 }
 
 void sshgw_free(struct sshgw *gw)

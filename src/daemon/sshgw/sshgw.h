@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct buf;
 struct ctl;
 struct event_base;
 struct sshgw;
@@ -34,5 +35,9 @@ int sshgw_start(struct event_base *base, struct ctl *ctl, const struct sshgw_con
 uint16_t sshgw_port(const struct sshgw *gw);
 /* Connections open now (tests, metrics). */
 unsigned sshgw_connections(const struct sshgw *gw);
+/* Appends the hearth_ssh_* families (sshgw_stats.h; docs/operations.md "Metrics"). 0 or
+ * -ENOBUFS. */
+__attribute__((warn_unused_result))
+int sshgw_metrics_render(struct sshgw *gw, struct buf *out);
 /* Stops accepting and closes every connection (their streams are cancelled). NULL is fine. */
 void sshgw_free(struct sshgw *gw);

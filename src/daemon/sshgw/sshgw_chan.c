@@ -89,6 +89,7 @@ void sshgw_chan_flush(struct sshgw_chan *k)
             }
             if (w <= 0)
                 break;
+            k->conn->gw->stats.bytes_out += (uint64_t)w;
             evbuffer_drain(b, (size_t)w);
         }
     }
@@ -126,6 +127,7 @@ static void feed(struct sshgw_chan *k)
                 return;
             }
             evbuffer_drain(k->in, (size_t)n);
+            c->gw->stats.bytes_in += (uint64_t)n;
             if ((size_t)n < len) {
                 k->draining = false;
                 return; /* on_credit calls again */
@@ -292,6 +294,7 @@ struct sshgw_chan *sshgw_chan_new(struct sshgw_conn *c, ssh_channel ch,
         return NULL;
     }
     k->conn = c;
+    c->gw->stats.channels++; /* chan_free() takes it back */
     k->ch = ch;
     k->kind = kind;
     k->exit_code = -1;
@@ -354,6 +357,7 @@ void sshgw_chan_maybe_start(struct sshgw_chan *k)
 
 static void chan_free(struct sshgw_conn *c, struct sshgw_chan *k)
 {
+    c->gw->stats.channels--;
     if (k->prev)
         k->prev->next = k->next;
     else

@@ -164,10 +164,11 @@ static void begin_wake(struct sshgw_conn *c)
  * connection for keys, in the brute-force table. */
 static void auth_refused(struct sshgw_conn *c, bool password)
 {
+    c->gw->stats.logins[password ? SSHGW_M_PASSWORD : SSHGW_M_PUBLICKEY][SSHGW_R_REFUSED]++;
     c->auth_fails++;
     if (password || !c->reported_key_fail) {
         c->reported_key_fail = c->reported_key_fail || !password;
-        ctl_auth_failed(c->gw->ctl, (const struct sockaddr *)&c->peer);
+        ctl_auth_failed(c->gw->ctl, CTL_AUTH_SSH, (const struct sockaddr *)&c->peer);
     }
     if (c->auth_fails >= SSHGW_MAX_AUTH_TRIES) {
         log_info(NULL, "ssh: too many failed logins on one connection, closing", "{s:s}",
@@ -182,7 +183,8 @@ static int on_auth_pubkey(ssh_session s, const char *user, struct ssh_key_struct
     struct sshgw_conn *c = ud;
     if (c->state != SSHGW_AUTH || c->closing)
         return SSH_AUTH_DENIED;
-    if (ctl_auth_limited(c->gw->ctl, (const struct sockaddr *)&c->peer)) {
+    if (ctl_auth_limited(c->gw->ctl, CTL_AUTH_SSH, (const struct sockaddr *)&c->peer)) {
+        c->gw->stats.logins[SSHGW_M_PUBLICKEY][SSHGW_R_LIMITED]++;
         sshgw_conn_close(c);
         return SSH_AUTH_DENIED;
     }
@@ -194,6 +196,7 @@ static int on_auth_pubkey(ssh_session s, const char *user, struct ssh_key_struct
         return SSH_AUTH_SUCCESS; /* "this key would do": the client signs next */
     if (signature_state != SSH_PUBLICKEY_STATE_VALID)
         return SSH_AUTH_DENIED;
+    c->gw->stats.logins[SSHGW_M_PUBLICKEY][SSHGW_R_OK]++;
     begin_wake(c);
     return SSH_AUTH_SUCCESS;
 }
@@ -203,7 +206,8 @@ static int on_auth_password(ssh_session s, const char *user, const char *passwor
     struct sshgw_conn *c = ud;
     if (c->state != SSHGW_AUTH || c->closing || !c->gw->cfg.password_auth)
         return SSH_AUTH_DENIED;
-    if (ctl_auth_limited(c->gw->ctl, (const struct sockaddr *)&c->peer)) {
+    if (ctl_auth_limited(c->gw->ctl, CTL_AUTH_SSH, (const struct sockaddr *)&c->peer)) {
+        c->gw->stats.logins[SSHGW_M_PASSWORD][SSHGW_R_LIMITED]++;
         sshgw_conn_close(c);
         return SSH_AUTH_DENIED;
     }
@@ -211,6 +215,7 @@ static int on_auth_password(ssh_session s, const char *user, const char *passwor
         auth_refused(c, true);
         return SSH_AUTH_DENIED;
     }
+    c->gw->stats.logins[SSHGW_M_PASSWORD][SSHGW_R_OK]++;
     begin_wake(c);
     return SSH_AUTH_SUCCESS;
 }
@@ -218,8 +223,10 @@ static int on_auth_password(ssh_session s, const char *user, const char *passwor
 static ssh_channel on_session_open(ssh_session s, void *ud)
 {
     struct sshgw_conn *c = ud;
-    if (c->closing || c->state < SSHGW_WAKING || c->n_sessions >= c->gw->cfg.max_sessions)
+    if (c->closing || c->state < SSHGW_WAKING || c->n_sessions >= c->gw->cfg.max_sessions) {
+        c->gw->stats.channels_total[SSHGW_CS_REFUSED]++;
         return NULL;
+    }
     ssh_channel ch = ssh_channel_new(s);
     if (!ch)
         return NULL;

@@ -21,6 +21,7 @@ int sshgw_forward_open(struct sshgw_conn *c, ssh_message msg)
         !sshgw_dest_allowed(host, c->sandbox_name, c->sandbox_id, c->sandbox_hostname)) {
         log_info(NULL, "ssh: -L destination refused", "{s:s,s:i}", "sandbox", c->sandbox_id,
                  "port", port);
+        c->gw->stats.channels_total[SSHGW_CS_REFUSED]++;
         return 1; /* libssh's default: OPEN_FAILURE, administratively prohibited */
     }
     ssh_channel ch = ssh_message_channel_request_open_reply_accept(msg);
@@ -33,6 +34,7 @@ int sshgw_forward_open(struct sshgw_conn *c, ssh_message msg)
         return 0;
     }
     c->n_forwards++;
+    c->gw->stats.channels_total[SSHGW_CS_DIRECT_TCPIP]++;
     k->port = (uint16_t)port;
     sshgw_chan_init_io(k);
     sshgw_conn_kick(c);

@@ -18,6 +18,7 @@
 #include "daemon/host/agent_client.h"
 #include "daemon/sshgw/sshgw.h"
 #include "daemon/sshgw/sshgw_policy.h"
+#include "daemon/sshgw/sshgw_stats.h"
 #include "daemon/store/store.h"
 
 struct event;
@@ -48,6 +49,7 @@ struct sshgw {
     uint16_t port;
     struct sshgw_conn *conns;       /* every open connection */
     unsigned n_conns, n_unauth;
+    struct sshgw_stats stats;       /* the operator metrics (sshgw_stats.h) */
 };
 
 enum sshgw_conn_state {

@@ -50,6 +50,9 @@ static int want(struct sshgw_chan *k, enum sshgw_start what)
     if (k->want != SSHGW_START_NONE)
         return 1; /* one program per channel */
     k->want = what;
+    k->conn->gw->stats.channels_total[what == SSHGW_START_SHELL  ? SSHGW_CS_SHELL
+                                      : what == SSHGW_START_EXEC ? SSHGW_CS_EXEC
+                                                                 : SSHGW_CS_SFTP]++;
     sshgw_conn_kick(k->conn);
     return 0;
 }
@@ -69,8 +72,10 @@ static int on_exec(ssh_session s, ssh_channel ch, const char *command, void *ud)
 
 static int on_subsystem(ssh_session s, ssh_channel ch, const char *name, void *ud)
 {
-    if (!name || strcmp(name, "sftp") != 0)
+    if (!name || strcmp(name, "sftp") != 0) {
+        ((struct sshgw_chan *)ud)->conn->gw->stats.channels_total[SSHGW_CS_REFUSED]++;
         return 1;
+    }
     return want(ud, SSHGW_START_SFTP);
 }
 
