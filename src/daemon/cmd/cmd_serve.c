@@ -659,6 +659,9 @@ static void serve_release(struct hd_ctx *hd)
     host_free_keep_vms(hd->host);
     http_server_free(hd->api_srv);
     http_server_free(hd->metrics_srv);
+    /* the control layer's timers (auto-pauser, wakes, ...) are events of the loop: freed while
+     * it still exists (event_free() on a freed base reads freed memory) */
+    ctl_service_release(&hd->ctl);
     if (hd->sig_term)
         event_free(hd->sig_term);
     if (hd->sig_int)
@@ -671,7 +674,6 @@ static void serve_release(struct hd_ctx *hd)
     }
     store_close(hd->store);
     api_ctx_release(&hd->api);
-    ctl_service_release(&hd->ctl);
 }
 
 int cmd_serve(int argc, char **argv)
