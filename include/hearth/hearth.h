@@ -217,6 +217,10 @@ HEARTH_EXPORT HEARTH_WUR int hearth_readyz(hearth_client *c, hearth_obj **ret,
 /* GET /v1/whoami → Whoami. */
 HEARTH_EXPORT HEARTH_WUR int hearth_whoami(hearth_client *c, hearth_obj **ret,
                                            struct hearth_error *reterr);
+/* GET /v1/ssh-gateway → {enabled, port, password_auth, host_keys[]} (a hearth extension):
+ * where the SSH gateway listens and its public host keys, for a client's known_hosts. */
+HEARTH_EXPORT HEARTH_WUR int hearth_ssh_gateway_get(hearth_client *c, hearth_obj **ret,
+                                                    struct hearth_error *reterr);
 /* GET /v1/hosts (admin keys), one page → list of Host. */
 HEARTH_EXPORT HEARTH_WUR int hearth_hosts_list(hearth_client *c, const struct hearth_page *page,
                                                hearth_list **ret, struct hearth_error *reterr);

@@ -131,10 +131,7 @@ static int start_sshd(struct cli *cli, hearth_obj *sb, const char *user, const c
     return rc;
 }
 
-/* <config dir>/known_hosts.d/<id> into out, the directory made (0700). The guest's host key is
- * new per sandbox, so one file per sandbox id, trusted on first use (docs/cli.md "sb ssh").
- * -errno when there is no config dir or it cannot be made. */
-static int known_hosts_path(struct cli *cli, const char *id, char *out, size_t n)
+int cli_ssh_known_hosts_path(struct cli *cli, const char *id, char *out, size_t n)
 {
     char dir[sizeof(cli->config_path)];
     if (!cli->config_path[0])
@@ -203,7 +200,7 @@ int cli_ssh_guest(struct cli *cli, const char *ref, const char *identity, const 
         goto out;
     }
     self[l] = '\0';
-    int r = known_hosts_path(cli, id, kh, sizeof(kh));
+    int r = cli_ssh_known_hosts_path(cli, id, kh, sizeof(kh));
     if (r < 0) {
         /* still usable, but without a memory of the guest's host key */
         fprintf(stderr, "hearth: no place for a known_hosts file (%s); the guest's host key "

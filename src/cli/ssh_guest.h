@@ -14,6 +14,12 @@ char *cli_ssh_default_identity(void);
  * (type and key data compared; the comment may differ). 0 or an exit code after printing why. */
 int cli_ssh_ensure_key(struct cli *cli, hearth_obj *sb, const char *pub);
 
+/* <config dir>/known_hosts.d/<name> into out, the directory made (0700): one file per sandbox
+ * id for guest sshds (new host keys per sandbox, trusted on first use), "gateway" for the SSH
+ * gateway's keys as the API hands them out (docs/cli.md "sb ssh"). -errno when there is no
+ * config dir or it cannot be made. */
+int cli_ssh_known_hosts_path(struct cli *cli, const char *name, char *out, size_t n);
+
 /* The guest-sshd path for the sandbox ref: identity (NULL: the default search), user (NULL:
  * root), the remote command cmd[0..ncmd) (none: a login shell). Adds the key, starts sshd in the
  * guest when it is not running (host keys made there on first start), then replaces this

@@ -366,6 +366,14 @@ HEARTH_EXPORT int hearth_whoami(hearth_client *c, hearth_obj **ret, struct heart
     return call_obj(c, &r, ret, reterr);
 }
 
+HEARTH_EXPORT int hearth_ssh_gateway_get(hearth_client *c, hearth_obj **ret,
+                                         struct hearth_error *reterr)
+{
+    struct hreq r = { .method = "GET", .path = "/v1/ssh-gateway", .upload_fd = -1,
+                      .timeout_ms = c->timeout_ms };
+    return call_obj(c, &r, ret, reterr);
+}
+
 HEARTH_EXPORT int hearth_hosts_list(hearth_client *c, const struct hearth_page *page,
                                     hearth_list **ret, struct hearth_error *reterr)
 {

@@ -1988,3 +1988,49 @@ TEST(hostile_credentials_then_rate_limited)
     hresp_free(&r);
     fx_end(&f);
 }
+
+/* docs/api.md §5.8: the gateway's port and exactly the .pub host keys of <data_dir>/ssh; a
+ * sandbox token is not a key for it; with ssh_listen off the answer says so. */
+TEST(ssh_gateway_route)
+{
+    struct fx f;
+    if (!fx_start(&f, "ssh_listen = 127.0.0.1:0\n"))
+        return;
+    struct hresp r;
+    char p[400], line[2048];
+    uint16_t port = 0;
+    snprintf(p, sizeof(p), "%s/ssh.port", f.s.data);
+    FILE *pf = fopen(p, "r");
+    CHECK(pf && fscanf(pf, "%hu", &port) == 1 && port > 0);
+    if (pf)
+        fclose(pf);
+    CHECK(req(&f, "GET", "/v1/ssh-gateway", NULL, NULL, 401, &r));
+    hresp_free(&r);
+    CHECK(req(&f, "GET", "/v1/ssh-gateway", f.hdr_alice, NULL, 200, &r));
+    CHECK(json_is_true(jpath(r.json, "data.enabled")));
+    CHECK_EQ(jint(r.json, "data.port"), port);
+    CHECK(json_is_false(jpath(r.json, "data.password_auth")));
+    CHECK_EQ(json_array_size(jpath(r.json, "data.host_keys")), 2);
+    const char *files[] = { "ssh_host_ed25519_key.pub", "ssh_host_ecdsa_key.pub" };
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(p, sizeof(p), "%s/ssh/%s", f.s.data, files[i]);
+        FILE *kf = fopen(p, "r");
+        CHECK(kf && fgets(line, sizeof(line), kf));
+        if (kf)
+            fclose(kf);
+        line[strcspn(line, "\n")] = '\0';
+        CHECK_STR(json_string_value(json_array_get(jpath(r.json, "data.host_keys"), i)), line);
+    }
+    hresp_free(&r);
+    char tok[64];
+    if (token_issue(&f, f.sb_running, false, tok))
+        CHECK_EQ(with_token(&f, "X-Api-Key", tok, "GET", "/v1/ssh-gateway", NULL), 403);
+    fx_end(&f);
+
+    if (!fx_start(&f, "ssh_listen = off\n"))
+        return;
+    CHECK(req(&f, "GET", "/v1/ssh-gateway", f.hdr_bob, NULL, 200, &r));
+    CHECK_STR(r.body, "{\"status\":\"success\",\"data\":{\"enabled\":false}}");
+    hresp_free(&r);
+    fx_end(&f);
+}

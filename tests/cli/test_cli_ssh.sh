@@ -428,23 +428,39 @@ t_cli_ssh() {
     make_box || return 1
     mkdir -p "$HOME/.ssh" "$tmp/wrap"
     cp "$tmp/other" "$HOME/.ssh/id_ed25519" && cp "$tmp/other.pub" "$HOME/.ssh/id_ed25519.pub"
-    # ssh reads known_hosts from the passwd home, not $HOME: a wrapper first in PATH points it
-    # at ours (the CLI runs "ssh" from PATH)
-    printf '#!/bin/sh\nexec %s -o BatchMode=yes -o UserKnownHostsFile=%s -o GlobalKnownHostsFile=/dev/null -o LogLevel=ERROR "$@"\n' \
-        "$(command -v ssh)" "$kh" >"$tmp/wrap/ssh"
+    # no known_hosts of ours: the CLI pins the gateway's keys from GET /v1/ssh-gateway itself
+    # (ssh would otherwise read the passwd home's, so the wrapper first in PATH keeps it quiet)
+    printf '#!/bin/sh\nexec %s -o BatchMode=yes -o GlobalKnownHostsFile=/dev/null -o LogLevel=ERROR "$@"\n' \
+        "$(command -v ssh)" >"$tmp/wrap/ssh"
     chmod +x "$tmp/wrap/ssh"
-    local PATH="$tmp/wrap:$PATH"
-    # the default identity is not on ssh-box yet: the CLI adds it, then logs in
-    "$hearth" --api-url "$url" --api-key "$key" sb ssh ssh-box --gateway "127.0.0.1:$sport" \
+    local PATH="$tmp/wrap:$PATH" pin=$tmp/known_hosts.d/gateway
+    # the default identity is not on ssh-box yet: the CLI adds it, then logs in; no --gateway:
+    # the API host on the port the API names
+    "$hearth" --api-url "$url" --api-key "$key" sb ssh ssh-box \
         -- echo via-cli '$((40+2))' </dev/null >"$out" 2>"$err"
     rc=$?
     expect_rc 0 && expect_out "via-cli 42" || return 1
+    local want
+    want=$(for k in ed25519 ecdsa; do
+        printf 'hearth-gateway %s\n' "$(cut -d' ' -f1,2 "$data/ssh/ssh_host_${k}_key.pub")"; done)
+    [ "$(cat "$pin")" = "$want" ] || { why="pinned: $(cat "$pin")"; return 1; }
     run H --json sb get ssh-box && expect_json '.ssh_pubkeys | length == 2' || return 1
     HEARTH_SSH_GATEWAY="127.0.0.1:$sport" "$hearth" --api-url "$url" --api-key "$key" \
         sb ssh ssh-box -- 'exit 5' </dev/null >"$out" 2>"$err"
     rc=$?
     expect_rc 5 || return 1
-    run H sb ssh ssh-box --gateway '[::1' && expect_rc 2 && expect_err "bad gateway"
+    run H sb ssh ssh-box --gateway '[::1' && expect_rc 2 && expect_err "bad gateway" || return 1
+    # a gateway with other keys than the API named (here another hearthd) is refused by ssh
+    local d=$tmp/mitm p mport
+    mkdir -p "$d/data"
+    printf 'metrics_listen = off\nssh_listen = 127.0.0.1:0\n' >"$d/conf"
+    "$hearthd" serve --config "$d/conf" --listen 127.0.0.1:0 --data-dir "$d/data" >"$d/log" 2>&1 &
+    p=$!
+    for _ in $(seq 1 100); do [ -s "$d/data/ssh.port" ] && break; sleep 0.1; done
+    mport=$(tr -d '\n' <"$d/data/ssh.port")
+    run H sb ssh ssh-box --gateway "127.0.0.1:$mport" -- echo should-not-run
+    kill "$p"; wait "$p" 2>/dev/null
+    expect_rc 255 && expect_err "Host key verification failed" && expect_no_out should-not-run
 }
 
 # --- the guest's own sshd through `sb tunnel --stdio` (docs/ingress-ssh.md) ---

@@ -16,6 +16,16 @@ struct ctl_usage;
 struct event_base;
 struct http_request;
 
+/* What GET /v1/ssh-gateway tells clients (docs/api.md §5.8), filled by cmd_serve.c once the
+ * gateway listens; enabled false without one. */
+#define API_SSH_HOST_KEYS 4
+struct api_ssh_gateway {
+    bool enabled;
+    uint16_t port;
+    bool password_auth;
+    char host_keys[API_SSH_HOST_KEYS][1024]; /* "ssh-ed25519 AAAA…"; "" = none */
+};
+
 struct api_ctx {
     struct ctl *ctl;                        /* borrowed; the control layer, owned by
                                                cmd_serve.c (store, settings, host, loop) */
@@ -23,6 +33,7 @@ struct api_ctx {
     struct ctl_usage *usage;                /* borrowed; the usage sampler (ctl/usage.h), owned
                                                by cmd_serve.c; NULL: metrics routes 503 */
     int64_t started_ms;
+    struct api_ssh_gateway ssh;             /* the SSH gateway, for its clients' known_hosts */
 };
 
 /* Prepares ctx (zeroes it; the caller then sets ctl). */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* catalog_routes.c: health probes, whoami, and the catalog routes (catalog_routes.h;
  * docs/api.md §3.1): the built-in shapes (§2.3) and the rootfs catalog (§2.4) as
- * ctl/catalog.h has them, and this host (§2.11). Read-only. */
+ * ctl/catalog.h has them, this host (§2.11) and its SSH gateway (§5.8). Read-only. */
 #include "daemon/api/routes.h"
 
 #include <errno.h>
@@ -136,4 +136,21 @@ void api_get_hosts(struct api_call *call)
         json_array_append_new(items, h);
     }
     api_reply_ok(call, api_page_wrap(items, &pg, 1));
+}
+
+/* §5.8: the gateway's port and public host keys, so that a client pins them from an
+ * authenticated answer instead of trusting its first connection. */
+void api_get_ssh_gateway(struct api_call *call)
+{
+    const struct api_ssh_gateway *g = &call->ctx->ssh;
+    if (!g->enabled) {
+        api_reply_ok(call, json_pack("{s:b}", "enabled", 0));
+        return;
+    }
+    json_t *keys = json_array();
+    for (size_t i = 0; i < API_SSH_HOST_KEYS; i++)
+        if (g->host_keys[i][0])
+            json_array_append_new(keys, json_string(g->host_keys[i]));
+    api_reply_ok(call, json_pack("{s:b,s:i,s:b,s:o}", "enabled", 1, "port", (int)g->port,
+                                 "password_auth", g->password_auth, "host_keys", keys));
 }

@@ -39,6 +39,7 @@ static const struct api_route routes[] = {
     R(GET, "/v1/rootfs", NONE, api_get_rootfs),
     R(GET, "/v1/hosts", ADMIN, api_get_hosts),
     R(GET, "/v1/openapi.json", NONE, api_get_openapi),
+    R(GET, "/v1/ssh-gateway", KEY, api_get_ssh_gateway),
     R(GET, "/v1/sandboxes", KEY, api_sandbox_list),
     R(POST, "/v1/sandboxes", KEY, api_sandbox_create),
     R(GET, "/v1/sandboxes/by-ip/*", KEY, api_sandbox_by_ip),

@@ -420,6 +420,12 @@ static int start_ssh(struct hd_ctx *hd)
     if (r < 0)
         log_warn(NULL, "cannot write the port file, ignoring", "{s:s,s:s}", "file",
                  SSH_PORT_FILE, "err", strerror(-r));
+    struct api_ssh_gateway *g = &hd->api.ssh;
+    g->enabled = true;
+    g->port = sshgw_port(hd->ssh);
+    g->password_auth = hd->cfg.ssh_password_auth;
+    for (unsigned i = 0; i < API_SSH_HOST_KEYS && sshgw_host_key(hd->ssh, i); i++)
+        snprintf(g->host_keys[i], sizeof(g->host_keys[i]), "%s", sshgw_host_key(hd->ssh, i));
     log_info(NULL, "listening", "{s:s,s:s,s:i,s:b}", "listener", "ssh", "host", hd->cfg.ssh_host,
              "port", (int)sshgw_port(hd->ssh), "password_auth", hd->cfg.ssh_password_auth);
     return 0;

@@ -65,6 +65,8 @@ static int bind_keys(struct sshgw *gw, const char **why)
     for (size_t i = 0; i < SSHGW_N_HOSTKEYS; i++) {
         if (r == 0) {
             log_info(NULL, "ssh host key", "{s:s,s:s}", "file", names[i], "fingerprint", fp[i]);
+            if (sshgw_hostkey_line(keys[i], gw->host_keys[i], sizeof(gw->host_keys[i])) < 0)
+                r = -ENOMEM;
             /* the bind owns the key from here on */
             if (ssh_bind_options_set(gw->bind, SSH_BIND_OPTIONS_IMPORT_KEY, keys[i]) < 0) {
                 ssh_key_free(keys[i]);
@@ -137,6 +139,11 @@ int sshgw_start(struct event_base *base, struct ctl *ctl, const struct sshgw_con
 out_free:
     sshgw_free(gw);
     return r;
+}
+
+const char *sshgw_host_key(const struct sshgw *gw, unsigned i)
+{
+    return i < SSHGW_N_HOSTKEYS && gw->host_keys[i][0] ? gw->host_keys[i] : NULL;
 }
 
 uint16_t sshgw_port(const struct sshgw *gw)

@@ -31,6 +31,9 @@ struct sshgw_config {
 __attribute__((warn_unused_result))
 int sshgw_start(struct event_base *base, struct ctl *ctl, const struct sshgw_config *cfg,
                 struct sshgw **ret, const char **why);
+/* The public half of host key i ("ssh-ed25519 AAAA…"), i from 0; NULL past the last. What the
+ * API's GET /v1/ssh-gateway hands to clients for their known_hosts. */
+const char *sshgw_host_key(const struct sshgw *gw, unsigned i);
 /* The port listened on. */
 uint16_t sshgw_port(const struct sshgw *gw);
 /* Connections open now (tests, metrics). */

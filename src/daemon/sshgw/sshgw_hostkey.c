@@ -82,18 +82,25 @@ static int load_one(const char *dir, size_t i, ssh_key *ret, const char **why)
     return 0;
 }
 
+int sshgw_hostkey_line(ssh_key key, char *out, size_t len)
+{
+    char *b64 = NULL;
+    if (ssh_pki_export_pubkey_base64(key, &b64) != SSH_OK)
+        return -ENOMEM;
+    int n = snprintf(out, len, "%s %s", ssh_key_type_to_char(ssh_key_type(key)), b64);
+    ssh_string_free_char(b64);
+    return n < 0 || (size_t)n >= len ? -ENOBUFS : 0;
+}
+
 /* <file>.pub, rewritten at each start: what an operator copies into known_hosts. */
 static void write_pub(const char *dir, size_t i, ssh_key key)
 {
-    char path[4096], *b64 = NULL, *line = NULL;
+    char path[4096], line[2048];
     if ((size_t)snprintf(path, sizeof(path), "%s/%s.pub", dir, kinds[i].file) >= sizeof(path) ||
-        ssh_pki_export_pubkey_base64(key, &b64) != SSH_OK)
+        sshgw_hostkey_line(key, line, sizeof(line) - 1) < 0)
         return;
-    if (asprintf(&line, "%s %s\n", ssh_key_type_to_char(ssh_key_type(key)), b64) >= 0) {
-        (void)write_atomic(dir, path, line, 0644); /* a convenience: the key itself is loaded */
-        free(line);
-    }
-    ssh_string_free_char(b64);
+    strcat(line, "\n");
+    (void)write_atomic(dir, path, line, 0644); /* a convenience: the key itself is loaded */
 }
 
 static char *fingerprint(ssh_key key)

@@ -16,3 +16,6 @@ __attribute__((warn_unused_result))
 int sshgw_hostkeys_load(const char *dir, ssh_key keys[SSHGW_N_HOSTKEYS],
                         char *fp[SSHGW_N_HOSTKEYS], const char *names[SSHGW_N_HOSTKEYS],
                         const char **why);
+/* key's public half as one known_hosts/authorized_keys field pair ("ssh-ed25519 AAAA…") into
+ * out. 0, -ENOMEM, or -ENOBUFS when len is too small. */
+__attribute__((warn_unused_result)) int sshgw_hostkey_line(ssh_key key, char *out, size_t len);

@@ -17,6 +17,7 @@
 
 #include "daemon/host/agent_client.h"
 #include "daemon/sshgw/sshgw.h"
+#include "daemon/sshgw/sshgw_hostkey.h"
 #include "daemon/sshgw/sshgw_policy.h"
 #include "daemon/sshgw/sshgw_stats.h"
 #include "daemon/store/store.h"
@@ -45,6 +46,7 @@ struct sshgw {
     char host[64];
     char key_dir[4096];
     ssh_bind bind;                  /* holds the host keys; accepts nothing itself */
+    char host_keys[SSHGW_N_HOSTKEYS][1024]; /* their public halves ("ssh-ed25519 AAAA…") */
     struct evconnlistener *listener;
     uint16_t port;
     struct sshgw_conn *conns;       /* every open connection */
