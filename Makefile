@@ -13,7 +13,7 @@ BASE_CFLAGS := -std=gnu17 -g -D_GNU_SOURCE -Isrc -Iinclude -I$(O)/gen -fno-omit-
 OPT_CFLAGS := $(BASE_CFLAGS) -O2
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 SAN_CFLAGS := $(BASE_CFLAGS) -O1 $(SAN_FLAGS)
-DAEMON_LIBS := -ljansson -lssl -lcrypto -levent_openssl -lssh -lwslay -lxxhash -levent -lhttp_parser -lsqlite3 -lnftables -lmnl -lldns -lcap \
+DAEMON_LIBS := -ljansson -lcurl -lssl -lcrypto -levent_openssl -lssh -lwslay -lxxhash -levent -lhttp_parser -lsqlite3 -lnftables -lmnl -lldns -lcap \
 	$(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd)
 
 common_src := $(wildcard src/common/*.c)
@@ -21,7 +21,7 @@ host_src := $(wildcard src/daemon/host/*.c)
 # the network data plane and DNS server of one host (docs/networking.md)
 net_src := $(wildcard src/daemon/net/*.c)
 daemon_src := $(filter-out src/daemon/cmd/main.c,$(wildcard src/daemon/*.c src/daemon/cmd/*.c src/daemon/http/*.c src/daemon/store/*.c src/daemon/api/*.c src/daemon/ctl/*.c \
-	src/daemon/ingress/*.c src/daemon/sshgw/*.c))
+	src/daemon/ingress/*.c src/daemon/sshgw/*.c src/daemon/disk/*.c))
 store_src := $(wildcard src/daemon/store/*.c)
 agent_src := $(wildcard src/agent/*.c)
 agent_lib_src := $(filter-out src/agent/main.c,$(agent_src))

@@ -142,6 +142,8 @@ static const struct {
     [CTL_E_NO_SPACE] = { KIND_ERROR, 507, "insufficient_storage" },
     [CTL_E_SPAWN_FAILED] = { KIND_FIELD, 400, "spawn_failed" }, /* §3.11.1 */
     [CTL_E_EXISTS] = { KIND_CODE, 409, "already_exists" },       /* §3.13 */
+    [CTL_E_NOT_CONFIGURED] = { KIND_ERROR, 503, "disks_not_configured" }, /* §3.9 */
+    [CTL_E_PROBE_FAILED] = { KIND_FIELD, 400, "disk_probe_failed" },      /* §3.9.2 */
 };
 
 void api_reply_ctl(const struct api_call *call, const struct ctl_error *e)

@@ -40,6 +40,8 @@ static const struct {
     [CTL_E_NO_SPACE] = { "insufficient_storage", -ENOSPC },
     [CTL_E_SPAWN_FAILED] = { "spawn_failed", -ENOEXEC },
     [CTL_E_EXISTS] = { "already_exists", -EEXIST },
+    [CTL_E_NOT_CONFIGURED] = { "not_configured", -ENOPROTOOPT },
+    [CTL_E_PROBE_FAILED] = { "probe_failed", -EHOSTUNREACH },
 };
 
 unsigned ctl_vm_count(const struct ctl *c)

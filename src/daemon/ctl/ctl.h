@@ -96,6 +96,8 @@ enum ctl_code {
     CTL_E_NO_SPACE,         /* the host's disk is under its free-space threshold: msg */
     CTL_E_SPAWN_FAILED,     /* a managed process could not be started: field ("cmd") + msg */
     CTL_E_EXISTS,           /* the one thing there may be of it exists already: msg */
+    CTL_E_NOT_CONFIGURED,   /* the operator has not set this feature up (disks: no key): msg */
+    CTL_E_PROBE_FAILED,     /* a disk's bucket check failed: field ("config") + msg */
     CTL_CODE__COUNT
 };
 

@@ -498,3 +498,115 @@ int store_member_list(struct store *st, const char *network_id, const char *sand
 __attribute__((warn_unused_result))
 int store_ips_in_use(struct store *st, struct store_strv *ret);
 void store_strv_free(struct store_strv *v);
+
+/* ---- S3 disks and their mounts (docs/api.md §3.9, migration 0007) ---- */
+
+#define STORE_BUCKET_SIZE 64          /* 3–63 characters */
+#define STORE_ENDPOINT_SIZE 512       /* http(s) URL */
+#define STORE_SEALED_MAX 4096         /* sealed credentials (disk/seal.h), bytes */
+#define STORE_MOUNT_PATH_SIZE 512     /* absolute guest path */
+#define STORE_SUB_PATH_SIZE 1025      /* key prefix, at most 1024 bytes */
+#define STORE_MOUNT_ERROR_SIZE 256    /* one line */
+#define STORE_MAX_MOUNTS 16           /* per sandbox (docs/api.md §3.9.6) */
+
+struct store_disk {
+    char id[STORE_ID_SIZE];                 /* disk_<ULID> */
+    char user_id[STORE_USER_SIZE];
+    char name[STORE_NAME_SIZE];
+    char bucket[STORE_BUCKET_SIZE];
+    char endpoint[STORE_ENDPOINT_SIZE];
+    char region[STORE_REGION_SIZE];         /* "" = not given */
+    bool path_style;
+    uint8_t sealed[STORE_SEALED_MAX];       /* the credentials, sealed (opaque here) */
+    size_t sealed_len;
+    int64_t created_at;
+    int64_t updated_at;                     /* last credential rotation */
+    int64_t deleted_at;                     /* 0 = live */
+    uint64_t mount_count;                   /* on read: mounts of it in non-terminal sandboxes */
+    uint64_t sandbox_count;                 /* on read: distinct such sandboxes */
+};
+
+enum store_mount_status {
+    STORE_MOUNT_PENDING,                    /* recorded, not mounted yet */
+    STORE_MOUNT_MOUNTED,
+    STORE_MOUNT_ERROR,                      /* error holds why */
+    STORE_MOUNT_UNMOUNTING,
+};
+/* "pending", "mounted", "error", "unmounting"; NULL for other values. */
+const char *store_mount_status_name(enum store_mount_status s);
+
+/* One mount, joined with its disk for display and for mounting. */
+struct store_mount {
+    char sandbox_id[STORE_ID_SIZE];
+    char mount_path[STORE_MOUNT_PATH_SIZE];
+    char disk_id[STORE_ID_SIZE];
+    char sub_path[STORE_SUB_PATH_SIZE];     /* "" = the whole bucket */
+    enum store_mount_status status;
+    char error[STORE_MOUNT_ERROR_SIZE];     /* "" unless status is error */
+    int64_t created_at;
+    int64_t updated_at;
+    /* on read, from the disk row (even when the disk is deleted since) */
+    char disk_name[STORE_NAME_SIZE];
+    char bucket[STORE_BUCKET_SIZE];
+    char endpoint[STORE_ENDPOINT_SIZE];
+    char region[STORE_REGION_SIZE];
+    bool path_style;
+};
+
+/* Inserts a disk (counts and deleted_at ignored; updated_at = created_at). -EEXIST when the
+ * user has a live disk of that name; -ENOENT unknown user; -EMSGSIZE sealed_len out of range. */
+__attribute__((warn_unused_result))
+int store_disk_insert(struct store *st, const struct store_disk *d);
+/* Reads user_id's disk by id or by name (ref): a live one by name, any (deleted too) by id.
+ * -ENOENT otherwise. */
+__attribute__((warn_unused_result))
+int store_disk_get(struct store *st, const char *user_id, const char *ref, struct store_disk *ret);
+/* A page of the user's live disks, newest first; *ret (free()) holds *ret_n rows; *ret_total
+ * counts them all (also the quota count). */
+__attribute__((warn_unused_result))
+int store_disk_list(struct store *st, const char *user_id, size_t limit, size_t offset,
+                    struct store_disk **ret, size_t *ret_n, uint64_t *ret_total);
+/* Every disk of every user, deleted ones too, for a key rotation (`hearthd disk-key rotate`):
+ * *ret (free()) holds *ret_n rows in id order. */
+__attribute__((warn_unused_result))
+int store_disk_list_all(struct store *st, struct store_disk **ret, size_t *ret_n);
+/* Replaces the sealed credentials of disk id (user_id NULL: any user's, for a key rotation);
+ * updated_at = now_ms when user_id is given (a credential rotation), kept otherwise. -ENOENT,
+ * -EMSGSIZE. */
+__attribute__((warn_unused_result))
+int store_disk_set_sealed(struct store *st, const char *user_id, const char *id,
+                          const uint8_t *sealed, size_t len, int64_t now_ms);
+/* Marks a live disk deleted. -EBUSY with *ret_sandboxes (distinct non-terminal sandboxes
+ * holding a mount of it) while any does; -EALREADY when deleted already; -ENOENT. */
+__attribute__((warn_unused_result))
+int store_disk_delete(struct store *st, const char *user_id, const char *id, int64_t now_ms,
+                      uint64_t *ret_sandboxes);
+
+/* Adds a mount (status, error, created_at, updated_at and sandbox_id, mount_path, disk_id,
+ * sub_path taken from m; the disk fields are ignored). -EEXIST when the sandbox has a mount at
+ * that path; -E2BIG past STORE_MAX_MOUNTS; -ENOENT unknown sandbox or disk. */
+__attribute__((warn_unused_result))
+int store_mount_add(struct store *st, const struct store_mount *m);
+/* Adds all n mounts of one sandbox in one transaction (create and fork): all or none. Errors as
+ * store_mount_add. */
+__attribute__((warn_unused_result))
+int store_mount_add_many(struct store *st, const struct store_mount *m, size_t n);
+/* The mounts of sandbox_id ordered by mount_path; *ret (free()) holds *ret_n. */
+__attribute__((warn_unused_result))
+int store_mount_list(struct store *st, const char *sandbox_id, struct store_mount **ret,
+                     size_t *ret_n);
+/* One mount: 0 with *ret or -ENOENT. */
+__attribute__((warn_unused_result))
+int store_mount_get(struct store *st, const char *sandbox_id, const char *mount_path,
+                    struct store_mount *ret);
+/* Sets a mount's status (error: one line, or NULL/"" for none) and updated_at. -ENOENT. */
+__attribute__((warn_unused_result))
+int store_mount_set_status(struct store *st, const char *sandbox_id, const char *mount_path,
+                           enum store_mount_status status, const char *error, int64_t now_ms);
+/* Removes a mount: 0, or -ENOENT when there was none. */
+__attribute__((warn_unused_result))
+int store_mount_remove(struct store *st, const char *sandbox_id, const char *mount_path);
+/* The ids of the sandboxes on host_id that are running and hold at least one mount (the
+ * health checker's round): *ret (store_strv_free()). */
+__attribute__((warn_unused_result))
+int store_mount_sandboxes(struct store *st, const char *host_id, struct store_strv *ret);
