@@ -6,6 +6,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -122,6 +124,19 @@ static void make_tmpdir(void)
         harness_skip("mkdtemp failed");
 }
 
+static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+    return remove(p);
+}
+
+/* What make_tmpdir() made, and everything in it. */
+static void rm_tmpdir(void)
+{
+    if (tmpdir[0])
+        nftw(tmpdir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+    tmpdir[0] = '\0';
+}
+
 TEST(config_write_keeps_other_lines_and_is_0600)
 {
     make_tmpdir();
@@ -161,6 +176,7 @@ TEST(config_write_keeps_other_lines_and_is_0600)
     CHECK_STR(cfg.values[CLI_CFG_OUTPUT], "json");
     cli_config_release(&cfg);
     CHECK_EQ(cli_config_write_key(path, CLI_CFG_API_KEY, "a\nb"), -EINVAL);
+    rm_tmpdir();
 }
 
 TEST(config_load_warns_when_readable_by_others)
@@ -188,6 +204,7 @@ TEST(config_load_warns_when_readable_by_others)
     /* a missing file is an empty config */
     snprintf(path, sizeof(path), "%s/none", tmpdir);
     CHECK_EQ(cli_config_load(path, &cfg, on_warn, &w), 0);
+    rm_tmpdir();
 }
 
 /* ---- precedence ---- */
