@@ -33,6 +33,10 @@ void hostfx_release(struct hostfx *f)
     f->h = NULL;
     if (f->base)
         event_base_free(f->base);
+    /* the host makes golden/ under its run root; both are empty once every VM is gone */
+    char golden[sizeof(f->run_root) + 8];
+    snprintf(golden, sizeof(golden), "%s/golden", f->run_root);
+    rmdir(golden);
     rmdir(f->run_root);
 }
 
