@@ -170,9 +170,10 @@ static int new_key_line(char *out, size_t cap, char ret_id[SEAL_KEY_ID_MAX + 1])
     time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);
-    snprintf(ret_id, SEAL_KEY_ID_MAX + 1, "k%04d%02d%02d-%02x%02x%02x%02x%02x%02x",
-             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, raw[32], raw[33], raw[34], raw[35],
-             raw[36], raw[37]);
+    char id[96];
+    snprintf(id, sizeof(id), "k%04d%02d%02d-%02x%02x%02x%02x%02x%02x", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, raw[32], raw[33], raw[34], raw[35], raw[36], raw[37]);
+    snprintf(ret_id, SEAL_KEY_ID_MAX + 1, "%.32s", id); /* 22 bytes until the year 10000 */
     char b64[B64_ENC_LEN(KEY_LEN) + 1];
     b64_encode(raw, KEY_LEN, b64);
     int n = snprintf(out, cap, "%s %s\n", ret_id, b64);
