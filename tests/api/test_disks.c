@@ -312,7 +312,8 @@ TEST(disks_hostile_bodies)
         dfx_end(&f);
         return;
     }
-#define C "\"config\":{\"bucket\":\"bkt\",\"endpoint\":\"http://127.0.0.1:9\",\"use_path_style\":true}"
+#define C                                                                                        \
+    "\"config\":{\"bucket\":\"bkt\",\"endpoint\":\"http://127.0.0.1:9\",\"use_path_style\":true}"
 #define K "\"credentials\":{\"access_key\":\"a\",\"secret_key\":\"b\"}"
     static char huge[20000];
     memset(huge, 0, sizeof(huge));
@@ -338,8 +339,8 @@ TEST(disks_hostile_bodies)
         { "{\"name\":\"d\",\"kind\":\"s3\",\"config\":\"x\"," K "}", "config" },
         { "{\"name\":\"d\",\"kind\":\"s3\",\"config\":{\"endpoint\":\"http://h\"}," K "}",
           "config.bucket" },
-        { "{\"name\":\"d\",\"kind\":\"s3\",\"config\":{\"bucket\":\"ab\",\"endpoint\":\"http://h\"},"
-          K "}", "config.bucket" },
+        { "{\"name\":\"d\",\"kind\":\"s3\",\"config\":{\"bucket\":\"ab\",\"endpoint\":"
+          "\"http://h\"}," K "}", "config.bucket" },
         { "{\"name\":\"d\",\"kind\":\"s3\",\"config\":{\"bucket\":\"Upper\",\"endpoint\":"
           "\"http://h\"}," K "}", "config.bucket" },
         { "{\"name\":\"d\",\"kind\":\"s3\",\"config\":{\"bucket\":\"-bkt\",\"endpoint\":"

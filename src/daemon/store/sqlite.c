@@ -342,6 +342,41 @@ int sqlite_select_all(struct sqlite_store *s, const char *sql, const char *const
     return 0;
 }
 
+int sqlite_finish(struct sqlite_store *s, sqlite3_stmt *q)
+{
+    int r = sqlite_step_done(s, q);
+    sqlite3_finalize(q);
+    return r;
+}
+
+int sqlite_select_ints(struct sqlite_store *s, const char *sql, const char *const *p, size_t np,
+                       int64_t *out, int n)
+{
+    sqlite3_stmt *q;
+    int r = sqlite_prepare_bound(s, sql, p, np, &q);
+    if (r < 0)
+        return r;
+    r = sqlite_step_one(s, q);
+    for (int i = 0; r == 0 && i < n; i++)
+        out[i] = sqlite3_column_int64(q, i);
+    sqlite3_finalize(q);
+    return r == -ENOENT ? -EIO : r;
+}
+
+int sqlite_select_one(struct sqlite_store *s, const char *sql, const char *const *p, size_t np,
+                      sqlite_read_fn *read, void *ret)
+{
+    sqlite3_stmt *q;
+    int r = sqlite_prepare_bound(s, sql, p, np, &q);
+    if (r < 0)
+        return r;
+    r = sqlite_step_one(s, q);
+    if (r == 0)
+        r = read(q, ret);
+    sqlite3_finalize(q);
+    return r;
+}
+
 /* sqlite_read_fn for a NOT NULL text column */
 static int read_str(sqlite3_stmt *q, void *elem)
 {

@@ -37,27 +37,11 @@ const char *store_mount_status_name(enum store_mount_status s)
     return (unsigned)s < NELEM(mount_status_names) ? mount_status_names[s] : NULL;
 }
 
-/* Runs q to completion, finalises it, returns 0 or -errno. */
-static int done(struct sqlite_store *s, sqlite3_stmt *q)
-{
-    int r = sqlite_step_done(s, q);
-    sqlite3_finalize(q);
-    return r;
-}
-
 /* Runs sql (texts p bound) for its one row of one integer column. */
 static int count1(struct sqlite_store *s, const char *sql, const char *const *p, size_t np,
                   int64_t *out)
 {
-    sqlite3_stmt *q;
-    int r = sqlite_prepare_bound(s, sql, p, np, &q);
-    if (r < 0)
-        return r;
-    r = sqlite_step_one(s, q);
-    if (r == 0)
-        *out = sqlite3_column_int64(q, 0);
-    sqlite3_finalize(q);
-    return r == -ENOENT ? -EIO : r;
+    return sqlite_select_ints(s, sql, p, np, out, 1);
 }
 
 static int read_disk(sqlite3_stmt *q, void *elem)
@@ -91,15 +75,7 @@ static int read_disk(sqlite3_stmt *q, void *elem)
 static int disk_one(struct sqlite_store *s, const char *sql, const char *const *p, size_t np,
                     struct store_disk *ret)
 {
-    sqlite3_stmt *q;
-    int r = sqlite_prepare_bound(s, sql, p, np, &q);
-    if (r < 0)
-        return r;
-    r = sqlite_step_one(s, q);
-    if (r == 0)
-        r = read_disk(q, ret);
-    sqlite3_finalize(q);
-    return r;
+    return sqlite_select_one(s, sql, p, np, read_disk, ret);
 }
 
 int sqlite_disk_insert(struct store *st, const struct store_disk *d)
@@ -125,7 +101,7 @@ int sqlite_disk_insert(struct store *st, const struct store_disk *d)
         sqlite3_bind_int(q, 7, d->path_style ? 1 : 0);
         sqlite3_bind_blob(q, 8, d->sealed, (int)d->sealed_len, SQLITE_STATIC);
         sqlite3_bind_int64(q, 9, d->created_at);
-        r = done(s, q);
+        r = sqlite_finish(s, q);
         if (r == -EEXIST) /* the primary key: not the user's name */
             r = -EIO;
     }
@@ -227,7 +203,7 @@ int sqlite_disk_delete(struct store *st, const char *user_id, const char *id, in
         r = sqlite_prepare_bound(s, "UPDATE disks SET deleted_at = ?2 WHERE id = ?1", p, 1, &q);
     if (r == 0) {
         sqlite3_bind_int64(q, 2, now_ms);
-        r = done(s, q);
+        r = sqlite_finish(s, q);
     }
     return sqlite_tx_end(s, r);
 }
@@ -263,7 +239,7 @@ static int mount_insert(struct sqlite_store *s, const struct store_mount *m)
         sqlite_bind_text_opt(q, 6, m->error);
         sqlite3_bind_int64(q, 7, m->created_at);
         sqlite3_bind_int64(q, 8, m->updated_at ? m->updated_at : m->created_at);
-        r = done(s, q);
+        r = sqlite_finish(s, q);
     }
     return r;
 }
@@ -320,19 +296,10 @@ int sqlite_mount_list(struct store *st, const char *sandbox_id, struct store_mou
 int sqlite_mount_get(struct store *st, const char *sandbox_id, const char *mount_path,
                      struct store_mount *ret)
 {
-    struct sqlite_store *s = to_sqlite(st);
     const char *p[] = { sandbox_id, mount_path };
-    sqlite3_stmt *q;
-    int r = sqlite_prepare_bound(s, "SELECT " MOUNT_COLS " FROM sandbox_disks m JOIN disks d ON "
-                                    "d.id = m.disk_id WHERE m.sandbox_id = ?1 AND "
-                                    "m.mount_path = ?2", p, 2, &q);
-    if (r < 0)
-        return r;
-    r = sqlite_step_one(s, q);
-    if (r == 0)
-        r = read_mount(q, ret);
-    sqlite3_finalize(q);
-    return r;
+    return sqlite_select_one(to_sqlite(st), "SELECT " MOUNT_COLS " FROM sandbox_disks m JOIN "
+                             "disks d ON d.id = m.disk_id WHERE m.sandbox_id = ?1 AND "
+                             "m.mount_path = ?2", p, 2, read_mount, ret);
 }
 
 int sqlite_mount_set_status(struct store *st, const char *sandbox_id, const char *mount_path,

@@ -151,6 +151,15 @@ int sqlite_read_all(struct sqlite_store *s, sqlite3_stmt *q, size_t elem, size_t
  * hold nothing to free (see sqlite_read_all). */
 int sqlite_select_all(struct sqlite_store *s, const char *sql, const char *const *p, size_t np,
                       size_t elem, size_t first, sqlite_read_fn *read, void **ret, size_t *ret_n);
+/* Runs a one-off statement expected to finish without rows, then finalizes it. */
+int sqlite_finish(struct sqlite_store *s, sqlite3_stmt *q);
+/* Runs one-off sql with texts p bound for its one row of n integer columns, into out. */
+int sqlite_select_ints(struct sqlite_store *s, const char *sql, const char *const *p, size_t np,
+                       int64_t *out, int n);
+/* Runs one-off sql with texts p bound and reads its one row with read into ret: 0, -ENOENT
+ * (no row) or -errno. */
+int sqlite_select_one(struct sqlite_store *s, const char *sql, const char *const *p, size_t np,
+                      sqlite_read_fn *read, void *ret);
 /* Steps q (bound) and collects its first column, which must not be NULL, into *ret. Resets q. */
 int sqlite_read_strv(struct sqlite_store *s, sqlite3_stmt *q, struct store_strv *ret);
 

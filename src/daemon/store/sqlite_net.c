@@ -17,31 +17,16 @@
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
-/* Runs q to completion, finalises it, returns 0 or -errno. */
-static int done(struct sqlite_store *s, sqlite3_stmt *q)
-{
-    int r = sqlite_step_done(s, q);
-    sqlite3_finalize(q);
-    return r;
-}
-
 /* Runs sql (texts p bound) for its one row of n integer columns, into out. */
 static int counts(struct sqlite_store *s, const char *sql, const char *const *p, size_t np,
                   int64_t *out, int n)
 {
-    sqlite3_stmt *q;
-    int r = sqlite_prepare_bound(s, sql, p, np, &q);
-    if (r < 0)
-        return r;
-    r = sqlite_step_one(s, q);
-    for (int i = 0; r == 0 && i < n; i++)
-        out[i] = sqlite3_column_int64(q, i);
-    sqlite3_finalize(q);
-    return r == -ENOENT ? -EIO : r;
+    return sqlite_select_ints(s, sql, p, np, out, n);
 }
 
-static int read_network(sqlite3_stmt *q, struct store_network *n)
+static int read_network(sqlite3_stmt *q, void *elem)
 {
+    struct store_network *n = elem;
     static const struct sqlite_text_col texts[] = {
 #define T(c, f) SQLITE_TEXT_COL(c, struct store_network, f)
         T(0, id), T(1, user_id), T(2, name), T(3, subnet),
@@ -59,15 +44,7 @@ static int read_network(sqlite3_stmt *q, struct store_network *n)
 static int network_one(struct sqlite_store *s, const char *sql, const char *const *p, size_t np,
                        struct store_network *ret)
 {
-    sqlite3_stmt *q;
-    int r = sqlite_prepare_bound(s, sql, p, np, &q);
-    if (r < 0)
-        return r;
-    r = sqlite_step_one(s, q);
-    if (r == 0)
-        r = read_network(q, ret);
-    sqlite3_finalize(q);
-    return r;
+    return sqlite_select_one(s, sql, p, np, read_network, ret);
 }
 
 int sqlite_network_insert(struct store *st, const struct store_network *n)
@@ -89,7 +66,7 @@ int sqlite_network_insert(struct store *st, const struct store_network *n)
                              "VALUES (?1, ?2, ?3, ?4, ?5)", p, 4, &q);
     if (r == 0) {
         sqlite3_bind_int64(q, 5, n->created_at);
-        r = done(s, q);
+        r = sqlite_finish(s, q);
     }
     return sqlite_tx_end(s, r);
 }
@@ -162,7 +139,7 @@ int sqlite_network_delete(struct store *st, const char *user_id, const char *id,
         r = sqlite_prepare_bound(s, "UPDATE networks SET deleted_at = ?2 WHERE id = ?1", p, 1, &q);
     if (r == 0) {
         sqlite3_bind_int64(q, 2, now_ms);
-        r = done(s, q);
+        r = sqlite_finish(s, q);
     }
     return sqlite_tx_end(s, r);
 }
@@ -213,7 +190,7 @@ int sqlite_member_add(struct store *st, const char *network_id, const char *sand
                              "joined_at) VALUES (?1, ?2, ?3, ?4)", p, 3, &q);
     if (r == 0) {
         sqlite3_bind_int64(q, 4, now_ms);
-        r = done(s, q);
+        r = sqlite_finish(s, q);
         if (r == -EEXIST) /* a unique index other than the checks above: the address */
             r = -EADDRINUSE;
     }
