@@ -120,36 +120,15 @@ int sqlite_disk_get(struct store *st, const char *user_id, const char *ref, stru
 int sqlite_disk_list(struct store *st, const char *user_id, size_t limit, size_t offset,
                      struct store_disk **ret, size_t *ret_n, uint64_t *ret_total)
 {
-    struct sqlite_store *s = to_sqlite(st);
-    int64_t total = 0;
-    struct store_disk *v = NULL;
-    size_t n = 0;
-    int r = sqlite_tx_begin(s, false);
+    void *v = NULL;
+    int r = sqlite_select_page(
+        to_sqlite(st), "SELECT count(*) FROM disks WHERE user_id = ?1 AND deleted_at IS NULL",
+        "SELECT " DISK_COLS " FROM disks d WHERE d.user_id = ?1 AND d.deleted_at IS NULL "
+        "ORDER BY d.created_at DESC, d.id DESC LIMIT ?2 OFFSET ?3",
+        &user_id, 1, limit, offset, sizeof(struct store_disk), read_disk, &v, ret_n, ret_total);
     if (r == 0)
-        r = count1(s, "SELECT count(*) FROM disks WHERE user_id = ?1 AND deleted_at IS NULL",
-                   &user_id, 1, &total);
-    sqlite3_stmt *q;
-    if (r == 0 && limit > 0)
-        r = sqlite_prepare_bound(s, "SELECT " DISK_COLS " FROM disks d WHERE d.user_id = ?1 AND "
-                                    "d.deleted_at IS NULL ORDER BY d.created_at DESC, d.id DESC "
-                                    "LIMIT ?2 OFFSET ?3", &user_id, 1, &q);
-    if (r == 0 && limit > 0) {
-        sqlite3_bind_int64(q, 2, (int64_t)limit);
-        sqlite3_bind_int64(q, 3, (int64_t)offset);
-        void *all = NULL;
-        r = sqlite_read_all(s, q, sizeof(*v), limit < 100 ? limit : 100, read_disk, &all, &n);
-        v = all;
-        sqlite3_finalize(q);
-    }
-    r = sqlite_tx_end(s, r);
-    if (r < 0) {
-        free(v);
-        return r;
-    }
-    *ret = v;
-    *ret_n = n;
-    *ret_total = (uint64_t)total;
-    return 0;
+        *ret = v;
+    return r;
 }
 
 int sqlite_disk_list_all(struct store *st, struct store_disk **ret, size_t *ret_n)

@@ -160,6 +160,12 @@ int sqlite_select_ints(struct sqlite_store *s, const char *sql, const char *cons
  * (no row) or -errno. */
 int sqlite_select_one(struct sqlite_store *s, const char *sql, const char *const *p, size_t np,
                       sqlite_read_fn *read, void *ret);
+/* One page of a list in one read transaction: count_sql (texts p bound) counts every row into
+ * *ret_total; page_sql, with the same texts and then LIMIT and OFFSET as ?np+1 and ?np+2, reads
+ * at most limit rows (none when limit is 0) into a new array (*ret, free()). */
+int sqlite_select_page(struct sqlite_store *s, const char *count_sql, const char *page_sql,
+                       const char *const *p, size_t np, size_t limit, size_t offset, size_t elem,
+                       sqlite_read_fn *read, void **ret, size_t *ret_n, uint64_t *ret_total);
 /* Steps q (bound) and collects its first column, which must not be NULL, into *ret. Resets q. */
 int sqlite_read_strv(struct sqlite_store *s, sqlite3_stmt *q, struct store_strv *ret);
 

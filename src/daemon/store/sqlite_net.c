@@ -84,38 +84,16 @@ int sqlite_network_get(struct store *st, const char *user_id, const char *ref,
 int sqlite_network_list(struct store *st, const char *user_id, size_t limit, size_t offset,
                         struct store_network **ret, size_t *ret_n, uint64_t *ret_total)
 {
-    struct sqlite_store *s = to_sqlite(st);
-    int64_t total = 0;
-    struct store_network *v = NULL;
-    size_t n = 0;
-    int r = sqlite_tx_begin(s, false);
+    void *v = NULL;
+    int r = sqlite_select_page(
+        to_sqlite(st), "SELECT count(*) FROM networks WHERE user_id = ?1 AND deleted_at IS NULL",
+        "SELECT " NET_COLS " FROM networks n WHERE n.user_id = ?1 AND n.deleted_at IS NULL "
+        "ORDER BY n.created_at DESC, n.id DESC LIMIT ?2 OFFSET ?3",
+        &user_id, 1, limit, offset, sizeof(struct store_network), read_network, &v, ret_n,
+        ret_total);
     if (r == 0)
-        r = counts(s, "SELECT count(*) FROM networks WHERE user_id = ?1 AND deleted_at IS NULL",
-                   &user_id, 1, &total, 1);
-    sqlite3_stmt *q;
-    if (r == 0 && limit > 0)
-        r = sqlite_prepare_bound(s, "SELECT " NET_COLS " FROM networks n WHERE n.user_id = ?1 AND "
-                             "n.deleted_at IS NULL ORDER BY n.created_at DESC, n.id DESC "
-                             "LIMIT ?2 OFFSET ?3", &user_id, 1, &q);
-    if (r == 0 && limit > 0) {
-        sqlite3_bind_int64(q, 2, (int64_t)limit);
-        sqlite3_bind_int64(q, 3, (int64_t)offset);
-        v = calloc(limit < 1000 ? limit : 1000, sizeof(*v));
-        if (!v)
-            r = -ENOMEM;
-        while (r == 0 && n < limit && n < 1000 && (r = sqlite_step_row(s, q)) == 1)
-            r = read_network(q, &v[n++]);
-        sqlite3_finalize(q);
-    }
-    r = sqlite_tx_end(s, r);
-    if (r < 0) {
-        free(v);
-        return r;
-    }
-    *ret = v;
-    *ret_n = n;
-    *ret_total = (uint64_t)total;
-    return 0;
+        *ret = v;
+    return r;
 }
 
 int sqlite_network_delete(struct store *st, const char *user_id, const char *id, int64_t now_ms,
