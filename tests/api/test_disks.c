@@ -507,6 +507,22 @@ TEST(disks_not_configured_503)
     char key[256];
     snprintf(key, sizeof(key), "%s/disk.key", f.s.data);
     CHECK(access(key, F_OK) != 0); /* off makes no key file */
+    /* the rotation command refuses what it cannot do, with a usage status */
+    char out[1024], err[1024];
+    const char *off[] = { "disk-key", "rotate", "--config", f.s.conf, NULL };
+    CHECK_EQ(hd_run(off, out, sizeof(out), err, sizeof(err)), 2);
+    CHECK(strstr(err, "disks are off") != NULL);
+    const char *noverb[] = { "disk-key", NULL };
+    CHECK_EQ(hd_run(noverb, out, sizeof(out), err, sizeof(err)), 2);
+    const char *bogus[] = { "disk-key", "rotate", "--bogus", NULL };
+    CHECK_EQ(hd_run(bogus, out, sizeof(out), err, sizeof(err)), 2);
+    const char *novalue[] = { "disk-key", "rotate", "--config", NULL };
+    CHECK_EQ(hd_run(novalue, out, sizeof(out), err, sizeof(err)), 2);
+    const char *missing[] = { "disk-key", "rotate", "--config", "/nonexistent/h.conf", NULL };
+    CHECK_EQ(hd_run(missing, out, sizeof(out), err, sizeof(err)), 2);
+    const char *help[] = { "disk-key", "rotate", "--help", NULL };
+    CHECK_EQ(hd_run(help, out, sizeof(out), err, sizeof(err)), 0);
+    CHECK(strstr(out, "usage: hearthd disk-key rotate") != NULL);
     dfx_end(&f);
 }
 
