@@ -522,7 +522,7 @@ struct store_disk {
     int64_t created_at;
     int64_t updated_at;                     /* last credential rotation */
     int64_t deleted_at;                     /* 0 = live */
-    uint64_t mount_count;                   /* on read: mounts of it in non-terminal sandboxes */
+    uint64_t mount_count;                   /* on read: its mounts (sandboxes not being destroyed) */
     uint64_t sandbox_count;                 /* on read: distinct such sandboxes */
 };
 
@@ -576,7 +576,7 @@ int store_disk_list_all(struct store *st, struct store_disk **ret, size_t *ret_n
 __attribute__((warn_unused_result))
 int store_disk_set_sealed(struct store *st, const char *user_id, const char *id,
                           const uint8_t *sealed, size_t len, int64_t now_ms);
-/* Marks a live disk deleted. -EBUSY with *ret_sandboxes (distinct non-terminal sandboxes
+/* Marks a live disk deleted. -EBUSY with *ret_sandboxes (distinct sandboxes, none being destroyed,
  * holding a mount of it) while any does; -EALREADY when deleted already; -ENOENT. */
 __attribute__((warn_unused_result))
 int store_disk_delete(struct store *st, const char *user_id, const char *id, int64_t now_ms,

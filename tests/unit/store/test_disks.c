@@ -2,7 +2,8 @@
 /* test_disks.c: S3 disks and their mounts in the store (migration 0007): names unique per user
  * among live disks, reads by id or name, paging, deletes refused while sandboxes mount the disk,
  * at most 16 mounts per sandbox, all-or-none batches, the trigger that drops a sandbox's mounts
- * when it turns destroyed or failed, and mounts that keep showing their disk after it is gone. */
+ * when it turns destroying, destroyed or failed, and mounts that keep showing their disk after
+ * it is gone. */
 #include "fixture.h"
 
 #include <sqlite3.h>
@@ -172,8 +173,9 @@ TEST(disks_delete_busy_and_trigger)
     uint64_t sbs = 0;
     CHECK_EQ(store_disk_delete(f.st, "alice", D1, 4000, &sbs), -EBUSY);
     CHECK_EQ(sbs, 2);
-    /* a turns destroyed, b failed: their mounts leave with the state change */
-    struct store_transition t = { .from = STORE_RUNNING, .to = STORE_DESTROYED,
+    /* a starts being destroyed, b fails: their mounts leave with the state change, so the
+     * disk can be deleted right after its sandboxes were */
+    struct store_transition t = { .from = STORE_RUNNING, .to = STORE_DESTROYING,
                                   .intent = STORE_STATE_NONE, .now_ms = 5000 };
     CHECK_EQ(store_sandbox_transition(f.st, a, &t, NULL), 0);
     struct store_mount *v;

@@ -20,8 +20,10 @@ CREATE UNIQUE INDEX disks_live_name ON disks (user_id, name) WHERE deleted_at IS
 CREATE INDEX disks_by_user ON disks (user_id, created_at DESC, id DESC) WHERE deleted_at IS NULL;
 
 -- A mount of a disk in a sandbox, keyed by (sandbox, mount_path): one mount per path, the same
--- disk at several paths. Rows live while the sandbox is non-terminal: the trigger removes them
--- when it becomes destroyed or failed, in the same transaction as the state change.
+-- disk at several paths. Rows live until the sandbox is being destroyed: the trigger removes
+-- them when it becomes destroying, destroyed or failed, in the same transaction as the state
+-- change, so a disk can be deleted right after the sandboxes that held it were (its VM needs no
+-- unmount: it is torn down).
 CREATE TABLE sandbox_disks (
     sandbox_id  TEXT NOT NULL REFERENCES sandboxes(id) ON DELETE CASCADE,
     mount_path  TEXT NOT NULL,
@@ -36,7 +38,7 @@ CREATE TABLE sandbox_disks (
 CREATE INDEX sandbox_disks_by_disk ON sandbox_disks (disk_id);
 
 CREATE TRIGGER sandbox_disks_leave AFTER UPDATE OF status ON sandboxes
-    WHEN NEW.status IN ('destroyed', 'failed')
+    WHEN NEW.status IN ('destroying', 'destroyed', 'failed')
 BEGIN
     DELETE FROM sandbox_disks WHERE sandbox_id = NEW.id;
 END;
