@@ -74,6 +74,12 @@ void api_network_get(struct api_call *call);
 void api_network_delete(struct api_call *call);
 void api_sandbox_network_attach(struct api_call *call);
 void api_sandbox_network_detach(struct api_call *call);
+/* disks.c: S3 disks (§3.9.1-§3.9.5) */
+void api_disk_list(struct api_call *call);
+void api_disk_create(struct api_call *call);
+void api_disk_get(struct api_call *call);
+void api_disk_patch(struct api_call *call);
+void api_disk_delete(struct api_call *call);
 
 /* sandbox_logs.c: a sandbox's event log and console log (hearth extensions, §5.6, §5.7) */
 void api_sandbox_events(struct api_call *call);

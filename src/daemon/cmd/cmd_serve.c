@@ -4,6 +4,7 @@
  * down gracefully on SIGTERM/SIGINT. Owns the daemon context (struct hd_ctx); no globals. Edge
  * code: logs JSON lines, never a key. */
 #include "daemon/cmd/cmd.h"
+#include "daemon/cmd/serve_disks.h"
 #include "daemon/cmd/serve_limits.h"
 
 #include <arpa/inet.h>
@@ -592,6 +593,7 @@ static int serve_run(struct hd_ctx *hd)
     if (start_host(hd) < 0)
         return EXIT_HEARTHD;
     ctl_self_start(&hd->ctl); /* the guests' own pause and delete requests */
+    serve_disks_start(&hd->cfg, &hd->ctl); /* S3 disks: the key ring (docs/disks.md) */
     start_net(hd);
     if (ctl_idle_start(&hd->ctl) < 0)
         return EXIT_HEARTHD;

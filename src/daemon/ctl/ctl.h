@@ -20,6 +20,7 @@ struct ctl_net;
 struct ctl_events;
 struct ctl_self;
 struct ctl_wakes;
+struct ctl_disks;
 
 /* Operator settings the control layer needs (copied from the daemon config by cmd_serve.c). */
 struct ctl_settings {
@@ -38,6 +39,7 @@ struct ctl_settings {
     char data_dir[1024];            /* its filesystem is the one the free-space guard watches */
     uint32_t max_sandboxes;         /* per user, non-terminal; 0 = unlimited */
     uint32_t max_networks;          /* per user, live networks; 0 = unlimited */
+    uint32_t max_disks;             /* per user, live S3 disks; 0 = unlimited (disk.h) */
     uint32_t host_max_vms;          /* VMs this host runs at once (quota.h); 0 = unlimited */
     uint32_t min_free_disk_mib;     /* guarded operations keep this much free … */
     uint32_t min_free_disk_pct;     /* … and this percent of the filesystem (the larger) */
@@ -64,6 +66,8 @@ struct ctl {
     struct ctl_auth_limit *auth_limit; /* failed credentials per source (auth_limit.c); NULL
                                           until the first failure */
     ctl_fs_space_fn fs_space;       /* NULL: statvfs(3); tests inject a full disk */
+    struct ctl_disks *disks;        /* S3 disks' key ring and policy (disk.c); NULL: disks are
+                                       not configured (503 disks_not_configured) */
 };
 
 /* Prepares c (zeroes it; the caller then sets store, set, host, base). Stopping and freeing
