@@ -23,10 +23,11 @@
 #include "daemon/log.h"
 #include "daemon/store/store.h"
 
-/* a mount gets 20 s for its first listing after up to 30 s for s3fs to show in the mount
- * table; a check 20 s for its listing; the margins are for a slow guest */
-#define MOUNT_MS 60000
-#define CHECK_MS 30000
+/* a mount: up to 20 s for the listing of a mount kept, 30 s for s3fs to show in the mount
+ * table, 20 s for the first listing; a check: 20 s for its listing; the margins are for a slow
+ * guest (TCG) */
+#define MOUNT_MS 90000
+#define CHECK_MS 40000
 #define UNMOUNT_MS 20000
 #define PRUNE_MS 20000
 
@@ -249,6 +250,8 @@ static void on_checked(void *ud, int err, int status, const char *msg)
 {
     struct mount_job *j = ud;
     struct ctl *c = j->c;
+    log_debug(NULL, "disk mount checked", "{s:s,s:s,s:i,s:i,s:s}", "sandbox", j->sb,
+              "mount_path", j->path, "err", err, "status", status, "msg", msg);
     if (err == 0 && status == 0) {
         job_free(j);
         return;

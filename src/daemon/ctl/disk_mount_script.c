@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* disk_mount_script.c: the guest-side scripts of disk mounts and s3fs's arguments
- * (disk_mount_script.h, docs/disks.md "Mounts"). The scripts stay POSIX sh with util-linux
- * (findmnt, setsid, timeout): devbox:1 has them; an image without s3fs gets a clear error. */
+ * (disk_mount_script.h, docs/disks.md "Mounts"). The scripts stay POSIX sh with awk, pgrep
+ * and setsid: devbox:1 has them; an image without s3fs gets a clear error. Nothing in them stats
+ * a mounted path outside a bounded background listing: a stuck s3fs must never hold a script. */
 #include "daemon/ctl/disk_mount_script.h"
 
 #include <errno.h>
@@ -14,17 +15,60 @@
  * (s3fs prints no credential at its default log level). A bucket that does not exist or a
  * refused key makes s3fs exit; an endpoint that does not answer leaves a mount whose listing
  * fails: both are errors, and the half-made mount is taken down. */
+/* answers PATH: whether a listing of PATH ends well within 20 s. ls runs in the background
+ * with its output in a file, so that a listing stuck in a FUSE request (a bucket that went
+ * away, an s3fs that hangs) costs the script 20 s and never holds the exec; $why says what
+ * failed. Deadlines are read from /proc/uptime with the shell's read (no process per turn:
+ * under TCG a fork costs tens of milliseconds, so counting turns would not bound time). */
+#define ANSWERS_FN                                                                              \
+    "answers() {\n"                                                                             \
+    "  e=/run/hearth-disks/ls.$$; mkdir -p /run/hearth-disks 2>/dev/null\n"                      \
+    "  ( exec ls \"$1\" >/dev/null 2>\"$e\" ) </dev/null >/dev/null 2>&1 &\n"                       \
+    "  lp=$!; read u _ </proc/uptime; end=$(( ${u%.*} + 20 ))\n"                                \
+    "  while kill -0 $lp 2>/dev/null; do\n"                                                     \
+    "    read u _ </proc/uptime\n"                                                              \
+    "    if [ ${u%.*} -ge $end ]; then kill -9 $lp 2>/dev/null; rm -f \"$e\"\n"                 \
+    "      why='no answer within 20 s'; return 1; fi\n"                                         \
+    "    sleep 0.2\n"                                                                           \
+    "  done\n"                                                                                  \
+    "  if wait $lp; then rm -f \"$e\"; return 0; fi\n"                                          \
+    "  why=$(head -n 1 \"$e\" 2>/dev/null | sed 's/^ls: //' | cut -c1-150); rm -f \"$e\"\n"       \
+    "  [ -n \"$why\" ] || why='the listing failed'; return 1\n"                                 \
+    "}\n"
+/* src_at PATH: the source of the mount at PATH (the last one), read from /proc/mounts.
+ * findmnt --mountpoint would resolve PATH first, a stat that hangs on a mount whose s3fs
+ * waits for a dead endpoint; mount paths hold no blank or backslash (docs/api.md §3.9.6), so
+ * the table's fields are the paths as given. */
+#define SRC_FN                                                                                  \
+    "src_at() { awk -v p=\"$1\" '$2 == p { s = $1 } END { print s }' /proc/mounts 2>/dev/null; }\n"
+/* kills the s3fs processes serving the mount tagged $1 (one that stopped answering) */
+#define KILL_FN                                                                                 \
+    "kill_tag() {\n"                                                                            \
+    "  for s in $(pgrep -x s3fs); do\n"                                                         \
+    "    tr '\\0' ' ' </proc/$s/cmdline 2>/dev/null | grep -q \"fsname=$1\\( \\|,\\|$\\)\" &&\n"   \
+    "      kill -9 $s 2>/dev/null\n"                                                            \
+    "  done\n"                                                                                  \
+    "}\n"
+
+/* s3fs runs in the foreground of a session of its own (setsid) so that the exec ends while it
+ * keeps serving, with its stderr in a file on the guest's /run (tmpfs) for the reason of a
+ * failure (s3fs prints no credential at its default log level). A bucket that does not exist
+ * or a refused key makes s3fs exit; an endpoint that does not answer leaves a mount whose
+ * listing fails: both are errors, and the half-made mount is taken down. A mount already there
+ * with the same tag that answers is kept (a resume, a hearthd restart); one that does not
+ * answer is taken down with its s3fs; one with another tag (rotated credentials) is unmounted
+ * lazily, so files open on it keep working until closed. */
 static const char mount_script[] =
+    ANSWERS_FN KILL_FN SRC_FN
     "p=$1 src=$2 opts=$3 tag=$4\n"
-    "cur=$(findmnt -n -o SOURCE --mountpoint \"$p\" 2>/dev/null)\n"
-    "if [ \"$cur\" = \"hearth:$tag\" ] && timeout -k 2 20 ls \"$p\" >/dev/null 2>&1; then\n"
-    "  exit 0\n"
-    "fi\n"
+    "cur=$(src_at \"$p\")\n"
+    "if [ \"$cur\" = \"hearth:$tag\" ] && answers \"$p\"; then exit 0; fi\n"
     "command -v s3fs >/dev/null 2>&1 || { echo 'this image has no s3fs (devbox:1 has it)' >&2; exit 3; }\n"
     "[ -c /dev/fuse ] || { echo 'this guest has no /dev/fuse' >&2; exit 3; }\n"
     "case $cur in\n"
     "'') ;;\n"
-    "hearth:*) umount \"$p\" 2>/dev/null || umount -l \"$p\" 2>/dev/null ;;\n"
+    "hearth:*) [ \"$cur\" = \"hearth:$tag\" ] && kill_tag \"$cur\"\n"
+    "  umount \"$p\" 2>/dev/null || umount -l \"$p\" 2>/dev/null ;;\n"
     "*) echo \"something else is mounted at $p\" >&2; exit 4 ;;\n"
     "esac\n"
     "if [ -e \"$p\" ] && [ ! -d \"$p\" ]; then echo \"$p exists and is not a directory\" >&2; exit 4; fi\n"
@@ -32,41 +76,47 @@ static const char mount_script[] =
     "mkdir -p /run/hearth-disks 2>/dev/null; log=/run/hearth-disks/$tag.log\n"
     "setsid s3fs \"$src\" \"$p\" -f -o \"$opts\" </dev/null >/dev/null 2>\"$log\" &\n"
     "pid=$!\n"
-    "why() { tail -n 1 \"$log\" 2>/dev/null | tr -d '\\r' | cut -c1-150; }\n"
-    "i=0\n"
-    "until [ \"$(findmnt -n -o SOURCE --mountpoint \"$p\" 2>/dev/null)\" = \"hearth:$tag\" ]; do\n"
-    "  if ! kill -0 $pid 2>/dev/null || [ $i -ge 300 ]; then\n"
-    "    w=$(why); kill $pid 2>/dev/null\n"
+    "last() { tail -n 1 \"$log\" 2>/dev/null | tr -d '\\r' | cut -c1-150; }\n"
+    "read u _ </proc/uptime; end=$(( ${u%.*} + 30 ))\n"
+    "until [ \"$(src_at \"$p\")\" = \"hearth:$tag\" ]; do\n"
+    "  read u _ </proc/uptime\n"
+    "  if ! kill -0 $pid 2>/dev/null || [ ${u%.*} -ge $end ]; then\n"
+    "    w=$(last); kill $pid 2>/dev/null\n"
     "    echo \"s3fs did not mount the bucket (${w:-is it there, and are the credentials right?})\" >&2; exit 5\n"
     "  fi\n"
-    "  sleep 0.1; i=$((i+1))\n"
+    "  sleep 0.1\n"
     "done\n"
-    "if ! err=$(timeout -k 2 20 ls \"$p\" 2>&1 >/dev/null) || ! kill -0 $pid 2>/dev/null; then\n"
-    "  w=$(why); umount -l \"$p\" 2>/dev/null; kill $pid 2>/dev/null\n"
-    "  [ -n \"$w\" ] || w=$(printf '%s' \"$err\" | head -n 1 | sed 's/^ls: //' | cut -c1-150)\n"
+    "if ! answers \"$p\" || ! kill -0 $pid 2>/dev/null; then\n"
+    "  kill -0 $pid 2>/dev/null || why=''\n"
+    "  w=$(last); kill -9 $pid 2>/dev/null; umount -l \"$p\" 2>/dev/null\n"
+    "  [ -n \"$w\" ] || w=$why\n"
     "  echo \"the bucket does not answer (${w:-s3fs exited: is the bucket there, and are the credentials right?})\" >&2; exit 6\n"
     "fi\n";
 
+/* A mount that stays silent for 20 s is taken down with its s3fs: killing s3fs ends the FUSE
+ * requests stuck on it (a SIGKILL alone does not free a process waiting on a request s3fs has
+ * taken), and the next round mounts it again. */
 static const char check_script[] =
+    ANSWERS_FN KILL_FN SRC_FN
     "p=$1\n"
-    "case $(findmnt -n -o SOURCE --mountpoint \"$p\" 2>/dev/null) in\n"
+    "cur=$(src_at \"$p\")\n"
+    "case $cur in\n"
     "hearth:*) ;;\n"
     "*) echo 'the mount is gone from the guest' >&2; exit 1 ;;\n"
     "esac\n"
-    "if ! err=$(timeout -k 2 20 ls \"$p\" 2>&1 >/dev/null); then\n"
-    "  w=$(printf '%s' \"$err\" | head -n 1 | sed 's/^ls: //' | cut -c1-150)\n"
-    "  echo \"the mount does not answer${w:+: $w}\" >&2; exit 1\n"
-    "fi\n";
+    "answers \"$p\" && exit 0\n"
+    "case $why in 'no answer'*) kill_tag \"$cur\"; umount -l \"$p\" 2>/dev/null ;; esac\n"
+    "echo \"the mount does not answer: $why\" >&2; exit 1\n";
 
+/* umount, then umount -l when busy (fusermount -u would resolve the path first: a stat) */
 static const char unmount_script[] =
+    SRC_FN
     "p=$1\n"
-    "case $(findmnt -n -o SOURCE --mountpoint \"$p\" 2>/dev/null) in hearth:*) ;; *) exit 0 ;; esac\n"
-    "fusermount -u \"$p\" 2>/dev/null || umount \"$p\" 2>/dev/null || { umount -l \"$p\" && echo lazy; }\n";
+    "case $(src_at \"$p\") in hearth:*) ;; *) exit 0 ;; esac\n"
+    "umount \"$p\" 2>/dev/null || { umount -l \"$p\" && echo lazy; }\n";
 
 static const char prune_script[] =
-    "command -v findmnt >/dev/null 2>&1 || exit 0\n"
-    "findmnt -rn -o SOURCE,TARGET | while read -r src tgt; do\n"
-    "  case $src in hearth:*) ;; *) continue ;; esac\n"
+    "awk '$1 ~ /^hearth:/ { print $1, $2 }' /proc/mounts 2>/dev/null | while read -r src tgt; do\n"
     "  keep=0\n"
     "  for k in \"$@\"; do [ \"$k\" = \"$src $tgt\" ] && keep=1; done\n"
     "  [ $keep = 1 ] || umount -l \"$tgt\" 2>/dev/null\n"

@@ -35,7 +35,7 @@ void disk_script_mount_argv(const char *path, const char *source, const char *op
 /* Whether a hearth mount is at path and answers (a listing within 20 s). The tag is not
  * compared: a mount made before a credential rotation keeps serving until its next mount. */
 void disk_script_check_argv(const char *path, const char *argv[6]);
-/* Unmounts what hearth mounted at path: fusermount -u, umount, then umount -l when busy
+/* Unmounts what hearth mounted at path: umount, then umount -l when busy
  * (prints "lazy"). Exit 0 also when nothing of ours is there. */
 void disk_script_unmount_argv(const char *path, const char *argv[6]);
 /* Lazily unmounts every hearth mount of the guest but those in keep ("hearth:<tag> <path>"
