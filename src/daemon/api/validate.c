@@ -299,7 +299,7 @@ static void check_disks(struct errs *e, json_t *body, struct ctl_create_req *out
                 ok = false;
             }
         if (ok)
-            out->disks[out->n_disks++] = (struct ctl_mount_req){
+            out->disks[out->n_disks++] = (struct ctl_disk_ref){
                 .disk = json_string_value(id), .mount_path = json_string_value(mp),
                 .sub_path = sp ? json_string_value(sp) : NULL };
     }

@@ -205,3 +205,31 @@ int ctl_disk_mounts_prepare(struct ctl *c, const char *user_id, const struct ctl
     }
     return 0;
 }
+
+int ctl_disk_mounts_prepare_refs(struct ctl *c, const char *user_id,
+                                 const struct ctl_disk_ref *refs, size_t n,
+                                 struct store_mount *out, struct ctl_error *e)
+{
+    struct ctl_mount_req req[CTL_MAX_DISKS];
+    if (n > CTL_MAX_DISKS)
+        return ctl_error_set(e, CTL_E_INVALID, "disks", NULL, "at most %d disks", CTL_MAX_DISKS);
+    for (size_t i = 0; i < n; i++)
+        req[i] = (struct ctl_mount_req){ .disk = refs[i].disk, .mount_path = refs[i].mount_path,
+                                         .sub_path = refs[i].sub_path };
+    return ctl_disk_mounts_prepare(c, user_id, req, n, out, e);
+}
+
+void ctl_disk_mounts_start(struct ctl *c, const char *id)
+{
+    ctl_mount_run_start(c, id);
+}
+
+int ctl_disk_mounts_watch_start(struct ctl *c)
+{
+    return ctl_mount_watch_start(c);
+}
+
+void ctl_disk_mounts_watch_stop(struct ctl *c)
+{
+    ctl_mount_watch_stop(c);
+}

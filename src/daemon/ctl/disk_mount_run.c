@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* disk_mount_run.c: mount jobs in guests (disk_mount_run.h, docs/disks.md "Mounts"): mount or
  * keep, check, unmount, and let go of mounts nobody asked for; the (re)start hook and the
- * round that retries error mounts and checks mounted ones. The disk's credentials are opened
+ * round that retries error mounts and checks mounted ones (disk_mount.c's lifecycle calls
+ * land here). The disk's credentials are opened
  * (ctl_disk_credentials) just before a mount's exec is queued, go only into the environment of
  * that exec (which s3fs inherits), and are wiped as soon as the request is queued. */
 #include "daemon/ctl/disk_mount_run.h"
@@ -17,7 +18,6 @@
 #include "common/timefmt.h"
 #include "daemon/ctl/ctl.h"
 #include "daemon/ctl/disk.h"
-#include "daemon/ctl/disk_mount.h"
 #include "daemon/ctl/disk_mount_script.h"
 #include "daemon/ctl/guest.h"
 #include "daemon/log.h"
@@ -330,7 +330,7 @@ static void on_pruned(void *ud, int err, int status, const char *msg)
     free(v);
 }
 
-void ctl_disk_mounts_start(struct ctl *c, const char *id)
+void ctl_mount_run_start(struct ctl *c, const char *id)
 {
     if (!c->host)
         return;
@@ -414,7 +414,7 @@ static void on_round(evutil_socket_t fd, short what, void *arg)
     event_add(c->mounts->timer, &tv);
 }
 
-int ctl_disk_mounts_watch_start(struct ctl *c)
+int ctl_mount_watch_start(struct ctl *c)
 {
     struct ctl_mounts *M = mounts_of(c);
     if (!M || !(M->timer = evtimer_new(c->base, on_round, c)))
@@ -427,7 +427,7 @@ int ctl_disk_mounts_watch_start(struct ctl *c)
     return 0;
 }
 
-void ctl_disk_mounts_watch_stop(struct ctl *c)
+void ctl_mount_watch_stop(struct ctl *c)
 {
     if (!c->mounts)
         return;

@@ -9,7 +9,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "daemon/ctl/disk_mount.h"
 #include "daemon/store/store.h"
 
 struct ctl_shape;
@@ -44,8 +43,12 @@ struct ctl_create_req {
     const char *networks[CTL_MAX_NETWORKS]; /* network refs (id or name), borrowed; resolved
                                                against the store by the create */
     size_t n_networks;
-    struct ctl_mount_req disks[CTL_MAX_DISKS]; /* disks[] (docs/api.md §3.2.1): borrowed
-                                                  strings, resolved by the create or fork */
+    struct ctl_disk_ref {              /* disks[] (docs/api.md §3.2.1): borrowed strings,
+                                          resolved by the create or fork (disk_mount.h) */
+        const char *disk;
+        const char *mount_path;
+        const char *sub_path;          /* NULL: the whole bucket */
+    } disks[CTL_MAX_DISKS];
     size_t n_disks;
 };
 void ctl_create_req_release(struct ctl_create_req *r);

@@ -472,7 +472,7 @@ int ctl_sandbox_create(struct ctl *ctx, const struct ctl_caller *who,
     struct store_mount *mounts = cr->n_disks ? calloc(cr->n_disks, sizeof(*mounts)) : NULL;
     if (cr->n_disks && !mounts)
         return ctl_error_internal(e, "create", -ENOMEM);
-    r = ctl_disk_mounts_prepare(ctx, who->user_id, cr->disks, cr->n_disks, mounts, e);
+    r = ctl_disk_mounts_prepare_refs(ctx, who->user_id, cr->disks, cr->n_disks, mounts, e);
     if (r < 0) {
         free(mounts);
         return r;

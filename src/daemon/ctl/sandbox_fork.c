@@ -286,7 +286,8 @@ int ctl_sandbox_fork(struct ctl *ctx, const struct ctl_caller *who, const char *
         return ctl_error_internal(e, "fork", -ENOMEM);
     }
     /* disks[] resolved now: its strings are the caller's, and nothing is stored on a 400 */
-    r = ctl_disk_mounts_prepare(ctx, who->user_id, req->c.disks, req->c.n_disks, op->mounts, e);
+    r = ctl_disk_mounts_prepare_refs(ctx, who->user_id, req->c.disks, req->c.n_disks, op->mounts,
+                                     e);
     if (r < 0) {
         free(op->mounts);
         free(op);
