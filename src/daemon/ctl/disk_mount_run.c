@@ -132,6 +132,10 @@ static void job_why(char *out, size_t len, int err, int status, const char *msg,
         snprintf(out, len, "%s", msg);
     else
         snprintf(out, len, "the mount script exited with status %d", status);
+    /* the guest wrote it: one line of printable ASCII in the row and the API's JSON */
+    for (char *p = out; *p; p++)
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+            *p = '?';
     size_t n = strlen(out);
     while (n && out[n - 1] == ' ')
         out[--n] = '\0';
