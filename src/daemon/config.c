@@ -63,6 +63,8 @@ void config_defaults(struct hd_config *cfg)
     cfg->vm_io_iops = 8192;
     /* managed processes (issue 12) */
     cfg->process_output_bytes = 8u << 20;
+    /* S3 disk mounts (issue 15) */
+    cfg->disk_mount_check_seconds = 30;
     /* ingress proxy (issue 13): *.localhost resolves to loopback, so one `make` is enough; two
      * labels, since TLS clients refuse a wildcard right under a one-label name */
     snprintf(cfg->ingress_domain, sizeof(cfg->ingress_domain), "sb.localhost");
@@ -684,6 +686,9 @@ static const struct {
     { "process_output_bytes", NULL,
       INT_KEY(process_output_bytes, 65536, 67108864,
               "expected an integer from 65536 to 67108864 (bytes)") },
+    /* S3 disk mounts (issue 15) */
+    { "disk_mount_check_seconds", NULL,
+      INT_KEY(disk_mount_check_seconds, 2, 3600, "expected an integer from 2 to 3600 (seconds)") },
     /* ingress proxy (issue 13) */
     { "ingress_listen", set_ingress_listen, NULL },
     { "ingress_http_listen", set_ingress_http_listen, NULL },

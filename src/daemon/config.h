@@ -88,6 +88,8 @@ struct hd_config {
     uint32_t vm_io_iops;                  /* each VM's disk operations/s, each way; 8192 */
     /* managed processes (issue 12; docs/api.md §3.11) */
     uint32_t process_output_bytes;        /* output ring per process in the guest; 8 MiB */
+    /* S3 disk mounts (issue 15; docs/disks.md "Mounts") */
+    uint32_t disk_mount_check_seconds;    /* retry error mounts, check mounted ones; 30 */
     /* ingress proxy (issue 13; docs/ingress-ssh.md "Ingress proxy") */
     bool ingress_https_enabled;           /* ingress_listen = "" (off), HOST:PORT for HTTPS */
     char ingress_https_host[CONFIG_HOST_SIZE];

@@ -51,6 +51,7 @@ void serve_limits_settings(const struct hd_config *cfg, struct ctl_settings *s)
     s->min_free_disk_pct = cfg->min_free_disk_pct;
     s->host_max_vms = cfg->host_max_vms;
     s->process_output_bytes = cfg->process_output_bytes; /* issue 12 */
+    s->disk_mount_check_s = cfg->disk_mount_check_seconds; /* issue 15 */
     uint64_t mem_mib = 0;
     if (!s->host_max_vms) {
         int r = ctl_quota_meminfo_mib("/proc/meminfo", &mem_mib);

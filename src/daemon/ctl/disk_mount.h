@@ -47,6 +47,12 @@ __attribute__((warn_unused_result))
 int ctl_sandbox_disk_list(struct ctl *c, const struct ctl_caller *who, const char *id,
                           struct store_mount **ret, size_t *ret_n, struct ctl_error *e);
 
+/* ctl_disk_mounts_prepare() for the disks[] of a create or fork request (sandbox_check.h). */
+struct ctl_disk_ref;
+__attribute__((warn_unused_result))
+int ctl_disk_mounts_prepare_refs(struct ctl *c, const char *user_id,
+                                 const struct ctl_disk_ref *refs, size_t n,
+                                 struct store_mount *out, struct ctl_error *e);
 /* Resolves and checks create's or fork's disks[] for user_id before anything is stored:
  * CTL_E_NOT_CONFIGURED, CTL_E_UNKNOWN_REF (field "disks[i].disk_id"), CTL_E_INVALID
  * ("disks[i].mount_path": two at one path). On 0, out[0..n) are the rows to store

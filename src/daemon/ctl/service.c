@@ -6,6 +6,7 @@
 #include "daemon/ctl/auth_limit.h"
 #include "daemon/ctl/ctl.h"
 #include "daemon/ctl/disk.h"
+#include "daemon/ctl/disk_mount.h"
 #include "daemon/ctl/events.h"
 #include "daemon/ctl/golden.h"
 #include "daemon/ctl/idle.h"
@@ -16,6 +17,7 @@
 void ctl_service_stop(struct ctl *c)
 {
     ctl_golden_stop(c);
+    ctl_disk_mounts_watch_stop(c);
     ctl_net_stop(c);
 }
 

@@ -117,6 +117,43 @@ TEST(names_keys_paths_ranges)
     CHECK(!ctl_mount_path_valid("/proc/x"));
     CHECK(!ctl_mount_path_valid("data"));
     CHECK(ctl_mount_path_valid("/processes"));
+    /* docs/api.md §3.9.6: system directories, blanks and control characters, length */
+    static const char *const refused[] = { "/etc", "/etc/ssh", "/bin", "/sbin/x", "/usr",
+                                           "/usr/local/data", "/lib", "/lib64", "/libx32/a",
+                                           "/boot", "/var", "/root", "/home", "/tmp", "/opt",
+                                           "/srv", "/mnt", "/media", "/run/x", "/dev/shm",
+                                           "/data/a b", "/data/a\tb", "/data/a\\b", "/data//x",
+                                           "/data/./x", "/data/x/", "/sys" };
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+        if (ctl_mount_path_valid(refused[i]))
+            harness_fail(__FILE__, __LINE__, "mount path %s accepted", refused[i]);
+    static const char *const allowed[] = { "/data", "/var/data", "/home/me/bucket", "/mnt/s3",
+                                           "/tmp/x", "/opt/app/cache", "/etcetera", "/usrdata" };
+    for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
+        if (!ctl_mount_path_valid(allowed[i]))
+            harness_fail(__FILE__, __LINE__, "mount path %s refused", allowed[i]);
+    char longp[600] = "/";
+    memset(longp + 1, 'a', 520);
+    longp[521] = '\0';
+    CHECK(!ctl_mount_path_valid(longp));
+    longp[400] = '\0';
+    CHECK(ctl_mount_path_valid(longp));
+    CHECK(ctl_sub_path_valid(""));
+    CHECK(ctl_sub_path_valid("a/b/c"));
+    CHECK(ctl_sub_path_valid("a/b/"));
+    CHECK(!ctl_sub_path_valid("/a"));
+    CHECK(!ctl_sub_path_valid("a/../b"));
+    CHECK(!ctl_sub_path_valid(".."));
+    CHECK(!ctl_sub_path_valid("./a"));
+    CHECK(!ctl_sub_path_valid("a//b"));
+    CHECK(!ctl_sub_path_valid("a b"));
+    CHECK(!ctl_sub_path_valid("a\nb"));
+    char longs[1100];
+    memset(longs, 'a', 1025);
+    longs[1025] = '\0';
+    CHECK(!ctl_sub_path_valid(longs));
+    longs[1024] = '\0';
+    CHECK(ctl_sub_path_valid(longs));
     CHECK(ctl_auto_pause_valid(60));
     CHECK(ctl_auto_pause_valid(86400));
     CHECK(!ctl_auto_pause_valid(59));
