@@ -90,6 +90,9 @@ char *cli_read_pubkey(struct cli *cli, const char *path);
  * printing why). */
 int cli_ssh_key_flags(struct cli *cli, hearth_body *b);
 int cli_egress_flags(struct cli *cli, hearth_body *b);
+/* Adds the running command's --disk <ref>:<mount-path>[:<sub-path>] flags to body.disks (create
+ * and fork). Returns 0 or an exit code (after printing why). */
+int cli_disk_flags(struct cli *cli, hearth_body *b);
 
 /* Adds the --env KEY=VALUE / --env KEY flags of the running command to body[field]. Returns 0
  * or an exit code (after printing why). */
