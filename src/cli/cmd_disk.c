@@ -216,6 +216,18 @@ static int disk_answer(struct cli *cli, int rc, hearth_obj *o, const struct hear
     return CLI_EXIT_OK;
 }
 
+/* The access key (borrowed) and the secret key (caller wipes with secret_free()) of create and
+ * rotate-keys; 0 or the exit code after printing why. */
+static int read_keys(struct cli *cli, const char **ret_ak, char **ret_sk)
+{
+    *ret_ak = access_key(cli);
+    if (!*ret_ak)
+        return CLI_EXIT_USAGE;
+    int r;
+    *ret_sk = secret_key(cli, &r);
+    return *ret_sk ? 0 : r;
+}
+
 int cmd_disk_create(struct cli *cli, int argc, char **argv)
 {
     const char *bucket = cli_value(&cli->args, "bucket");
@@ -225,12 +237,10 @@ int cmd_disk_create(struct cli *cli, int argc, char **argv)
         return cli_usage_error(cli, "missing --bucket");
     if (!endpoint || !*endpoint)
         return cli_usage_error(cli, "missing --endpoint");
-    const char *ak = access_key(cli);
-    if (!ak)
-        return CLI_EXIT_USAGE;
-    int r;
-    char *sk = secret_key(cli, &r);
-    if (!sk)
+    const char *ak;
+    char *sk;
+    int r = read_keys(cli, &ak, &sk);
+    if (r)
         return r;
     hearth_body *b = hearth_body_new();
     r = !b || hearth_body_set_str(b, "name", argv[0]) || hearth_body_set_str(b, "kind", "s3") ||
@@ -263,12 +273,10 @@ int cmd_disk_show(struct cli *cli, int argc, char **argv)
 
 int cmd_disk_rotate(struct cli *cli, int argc, char **argv)
 {
-    const char *ak = access_key(cli);
-    if (!ak)
-        return CLI_EXIT_USAGE;
-    int r;
-    char *sk = secret_key(cli, &r);
-    if (!sk)
+    const char *ak;
+    char *sk;
+    int r = read_keys(cli, &ak, &sk);
+    if (r)
         return r;
     hearth_obj *o = NULL;
     struct hearth_error e;
@@ -290,14 +298,7 @@ int cmd_disk_ls(struct cli *cli, int argc, char **argv)
     if (hearth_disk_list(cli->client, &page, &l, &e) != HEARTH_OK)
         return cli_fail(cli, &e);
     size_t n = hearth_list_count(l);
-    if (cli->settings.json) {
-        char *text = hearth_list_json(l);
-        out_json(text ? text : "[]");
-        free(text);
-    } else if (cli_flag(&cli->args, "quiet")) {
-        for (size_t i = 0; i < n; i++)
-            printf("%s\n", hearth_obj_str(hearth_list_item(l, i), "id") ?: "");
-    } else {
+    if (!cli_list_short(cli, l, "id")) {
         static const char *const hdr[] = { "id", "name", "bucket", "endpoint", "created" };
         struct out_table t;
         out_table_init(&t, 5, hdr);
@@ -380,43 +381,5 @@ int cmd_disk_rm(struct cli *cli, int argc, char **argv)
     snprintf(what, sizeof(what), "delete %d disk%s (detaching it from every sandbox; the bucket "
                                  "is not touched)",
              argc, argc == 1 ? "" : "s");
-    int r = cli_confirm(cli, what);
-    if (r)
-        return r;
-    int worst = CLI_EXIT_OK;
-    bool json = cli->settings.json;
-    if (json)
-        fputc('[', stdout);
-    for (int i = 0; i < argc; i++) {
-        hearth_obj *disk = NULL;
-        size_t detached = 0;
-        struct hearth_error e = { 0 };
-        r = remove_one(cli, argv[i], &disk, &detached, &e);
-        const char *id = hearth_obj_str(disk, "id");
-        if (json) {
-            cli_json_batch_item(i, argv[i], id);
-            printf(",\"detached\":%zu", detached);
-            if (r)
-                cli_json_batch_error(&e);
-            else
-                fputs(",\"status\":\"deleted\"", stdout);
-            putchar('}');
-        } else if (r) {
-            char msg[sizeof(e.message)];
-            snprintf(msg, sizeof(msg), "disk '%.100s': %.380s", argv[i], e.message);
-            memcpy(e.message, msg, sizeof(e.message));
-            (void)cli_fail(cli, &e); /* its exit code is r already */
-        } else {
-            printf("%s deleted", id ? id : argv[i]);
-            if (detached)
-                printf(" (%zu mount%s detached)", detached, detached == 1 ? "" : "s");
-            putchar('\n');
-        }
-        if (r)
-            worst = CLI_EXIT_FAIL;
-        hearth_obj_free(disk);
-    }
-    if (json)
-        fputs("]\n", stdout);
-    return argc == 1 ? r : worst;
+    return cli_rm_batch(cli, argc, argv, what, "disk", "mount", remove_one);
 }

@@ -194,14 +194,7 @@ int cmd_disk_mounts(struct cli *cli, int argc, char **argv)
         return cli_fail(cli, &e);
     }
     size_t n = hearth_list_count(l);
-    if (cli->settings.json) {
-        char *text = hearth_list_json(l);
-        out_json(text ? text : "[]");
-        free(text);
-    } else if (cli_flag(&cli->args, "quiet")) {
-        for (size_t i = 0; i < n; i++)
-            printf("%s\n", hearth_obj_str(hearth_list_item(l, i), "mount_path") ?: "");
-    } else {
+    if (!cli_list_short(cli, l, "mount_path")) {
         static const char *const hdr[] = { "disk", "mount", "sub-path", "status", "error" };
         struct out_table t;
         out_table_init(&t, 5, hdr);

@@ -6,18 +6,9 @@
 // Skipped, with the reason, when run.sh could not start the S3 server.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { after, describe, test } from "node:test";
 
-async function loadSdk() {
-    const dir = process.env.HEARTH_COMPAT_SDK;
-    if (!dir) return import("@nodeops-createos/sandbox");
-    const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
-    const entry = pkg.exports?.["."]?.import ?? pkg.main;
-    return import(pathToFileURL(join(dir, entry)).href);
-}
+import { destroyQuietly, loadSdk, rejectsWith } from "./common.mjs";
 
 const { CreateosSandboxClient, CreateosSandboxNotFoundError, CreateosSandboxValidationError } =
     await loadSdk();
@@ -35,31 +26,13 @@ function s3Get(key) {
         `${S3}/${BUCKET}/${key}`], { encoding: "utf8" });
 }
 
-async function rejectsWith(fn, cls) {
-    let err;
-    try {
-        await fn();
-    } catch (e) {
-        err = e;
-    }
-    assert.ok(err instanceof cls, `expected ${cls.name}, got ${err?.name}: ${err?.message}`);
-    return err;
-}
-
 describe("S3 disks through the SDK", { skip }, () => {
     const suffix = Date.now().toString(36);
     const name = `compat-disk-${suffix}`;
     let disk, sb;
 
     after(async () => {
-        if (sb) {
-            try {
-                await sb.destroy();
-                await sb.waitUntilDestroyed({ timeoutMs: 60_000 });
-            } catch {
-                // only cleanup
-            }
-        }
+        await destroyQuietly(sb);
         if (disk) {
             try {
                 await client.disks.delete(disk.id);
