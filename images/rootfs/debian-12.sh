@@ -12,8 +12,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 # tar is in minbase already (Essential); it is named so the list says what the image promises.
 # openssh-server gives /usr/sbin/sshd for `hearth sb ssh --tunnel` (docs/ingress-ssh.md); it is
 # not started here: the agent is PID 1 and there is no init system to start it.
+# s3fs (s3fs-fuse, with fuse and libfuse2) mounts S3 disks (docs/disks.md "Mounts"): the agent
+# runs it as root with the credentials in its environment only.
 packages=bash,coreutils,python3,curl,ca-certificates,iproute2,procps,less,busybox,tar,git
-packages+=,openssh-server,openssh-sftp-server
+packages+=,openssh-server,openssh-sftp-server,s3fs
 
 apt_mirror() {
     local uri

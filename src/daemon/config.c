@@ -63,6 +63,8 @@ void config_defaults(struct hd_config *cfg)
     cfg->vm_io_iops = 8192;
     /* managed processes (issue 12) */
     cfg->process_output_bytes = 8u << 20;
+    /* S3 disk mounts (issue 15) */
+    cfg->disk_mount_check_seconds = 30;
     /* ingress proxy (issue 13): *.localhost resolves to loopback, so one `make` is enough; two
      * labels, since TLS clients refuse a wildcard right under a one-label name */
     snprintf(cfg->ingress_domain, sizeof(cfg->ingress_domain), "sb.localhost");
@@ -85,6 +87,7 @@ void config_defaults(struct hd_config *cfg)
     cfg->ssh_login_grace_s = 60;
     cfg->ssh_max_unauth = 32;
     cfg->ssh_max_sessions = 10;
+    /* S3 disks (issue 15): disk_key_file = auto, disk_endpoint_allow = "" (the memset) */
 }
 
 __attribute__((format(printf, 3, 4)))
@@ -496,6 +499,90 @@ static int set_egress_private(struct hd_config *cfg, const char *v, const char *
     return 0;
 }
 
+/* ---- S3 disks (issue 15; docs/disks.md) ---- */
+
+static int set_disk_key_file(struct hd_config *cfg, const char *v, const char **why)
+{
+    cfg->disks_off = false;
+    cfg->disk_key_file[0] = '\0';
+    if (strcmp(v, "auto") == 0)
+        return 0;
+    if (v[0] == '\0' || strcmp(v, "off") == 0) {
+        cfg->disks_off = true;
+        return 0;
+    }
+    int r = set_path(cfg->disk_key_file, v, why, false);
+    *why = "expected auto, off, \"\" or an absolute path";
+    return r;
+}
+
+int config_parse_cidr(const char *v, struct config_cidr *ret)
+{
+    char a[INET6_ADDRSTRLEN + 1];
+    const char *slash = strchr(v, '/');
+    if (!slash || slash == v || (size_t)(slash - v) >= sizeof(a))
+        return -EINVAL;
+    memcpy(a, v, (size_t)(slash - v));
+    a[slash - v] = '\0';
+    struct config_cidr c = { 0 };
+    uint64_t p;
+    if (inet_pton(AF_INET, a, c.addr) == 1)
+        c.family = AF_INET;
+    else if (inet_pton(AF_INET6, a, c.addr) == 1)
+        c.family = AF_INET6;
+    else
+        return -EINVAL;
+    unsigned bits = c.family == AF_INET ? 32 : 128;
+    if (parse_u64(slash + 1, 0, bits, &p) < 0)
+        return -EINVAL;
+    for (unsigned i = (unsigned)p; i < bits; i++)
+        if (c.addr[i / 8] & (0x80u >> (i % 8)))
+            return -EINVAL; /* host bits set: a typo more often than intent */
+    c.prefix = (unsigned)p;
+    *ret = c;
+    return 0;
+}
+
+/* A comma- or space-separated list of CIDR blocks ("" = none). */
+static int set_disk_endpoint_allow(struct hd_config *cfg, const char *v, const char **why)
+{
+    struct config_cidr list[CONFIG_MAX_ALLOW];
+    size_t n = 0;
+    *why = "expected CIDR blocks (10.0.0.0/8, fd00::/8) separated by commas, at most 16, with "
+           "host bits clear";
+    for (const char *p = v; *p;) {
+        size_t skip = strspn(p, ", ");
+        p += skip;
+        size_t len = strcspn(p, ", ");
+        if (len == 0)
+            break;
+        char one[INET6_ADDRSTRLEN + 8];
+        if (len >= sizeof(one) || n == CONFIG_MAX_ALLOW)
+            return -EINVAL;
+        memcpy(one, p, len);
+        one[len] = '\0';
+        if (config_parse_cidr(one, &list[n]) < 0)
+            return -EINVAL;
+        n++;
+        p += len;
+    }
+    memset(cfg->disk_endpoint_allow, 0, sizeof(cfg->disk_endpoint_allow));
+    memcpy(cfg->disk_endpoint_allow, list, n * sizeof(list[0]));
+    cfg->n_disk_endpoint_allow = n;
+    return 0;
+}
+
+bool config_disk_key_file(const struct hd_config *cfg, char *out, size_t size)
+{
+    if (cfg->disks_off)
+        return false;
+    if (cfg->disk_key_file[0])
+        snprintf(out, size, "%s", cfg->disk_key_file);
+    else
+        snprintf(out, size, "%s/disk.key", cfg->data_dir);
+    return true;
+}
+
 /* A key that takes a plain integer: its range, its field (a uint32_t, or an int64_t when wide)
  * and what a bad value is told. */
 struct int_key {
@@ -599,6 +686,9 @@ static const struct {
     { "process_output_bytes", NULL,
       INT_KEY(process_output_bytes, 65536, 67108864,
               "expected an integer from 65536 to 67108864 (bytes)") },
+    /* S3 disk mounts (issue 15) */
+    { "disk_mount_check_seconds", NULL,
+      INT_KEY(disk_mount_check_seconds, 2, 3600, "expected an integer from 2 to 3600 (seconds)") },
     /* ingress proxy (issue 13) */
     { "ingress_listen", set_ingress_listen, NULL },
     { "ingress_http_listen", set_ingress_http_listen, NULL },
@@ -626,6 +716,9 @@ static const struct {
       INT_KEY(ssh_max_unauth, 1, 100000, "expected an integer from 1 to 100000") },
     { "ssh_max_sessions", NULL,
       INT_KEY(ssh_max_sessions, 1, 1000, "expected an integer from 1 to 1000") },
+    /* S3 disks (issue 15) */
+    { "disk_key_file", set_disk_key_file, NULL },
+    { "disk_endpoint_allow", set_disk_endpoint_allow, NULL },
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 

@@ -18,6 +18,14 @@
 #define CONFIG_HOST_SIZE 64          /* numeric IPv4/IPv6 address */
 #define CONFIG_NAME_SIZE 64          /* region, host id */
 #define CONFIG_DOMAIN_SIZE 254
+#define CONFIG_MAX_ALLOW 16          /* disk_endpoint_allow entries */
+
+/* One CIDR block, IPv4 or IPv6 (address in network order, host bits clear). */
+struct config_cidr {
+    int family;                           /* AF_INET or AF_INET6 */
+    uint8_t addr[16];                     /* 4 bytes used for AF_INET */
+    unsigned prefix;
+};
 
 struct hd_config {
     char listen_host[CONFIG_HOST_SIZE];   /* listen = 127.0.0.1:8080 */
@@ -59,7 +67,7 @@ struct hd_config {
     /* resource safety (issue 16 part 2; docs/operations.md "Limits") */
     uint32_t max_sandboxes;               /* per user, non-terminal; 32; 0 = unlimited */
     uint32_t max_networks;                /* per user, live networks; 16; 0 = unlimited */
-    uint32_t max_disks;                   /* reserved (no disks API yet); 16 */
+    uint32_t max_disks;                   /* per user, live disks; 16; 0 = unlimited */
     uint32_t max_templates;               /* reserved (no templates yet); 16 */
     uint32_t max_concurrent_builds;       /* reserved (no template builds yet); 2 */
     uint32_t host_max_vms;                /* VMs this host runs at once; 0 = derived from
@@ -80,6 +88,8 @@ struct hd_config {
     uint32_t vm_io_iops;                  /* each VM's disk operations/s, each way; 8192 */
     /* managed processes (issue 12; docs/api.md §3.11) */
     uint32_t process_output_bytes;        /* output ring per process in the guest; 8 MiB */
+    /* S3 disk mounts (issue 15; docs/disks.md "Mounts") */
+    uint32_t disk_mount_check_seconds;    /* retry error mounts, check mounted ones; 30 */
     /* ingress proxy (issue 13; docs/ingress-ssh.md "Ingress proxy") */
     bool ingress_https_enabled;           /* ingress_listen = "" (off), HOST:PORT for HTTPS */
     char ingress_https_host[CONFIG_HOST_SIZE];
@@ -103,6 +113,13 @@ struct hd_config {
     uint32_t ssh_login_grace_s;           /* key exchange and login within this; 60 */
     uint32_t ssh_max_unauth;              /* connections not yet logged in, at once; 32 */
     uint32_t ssh_max_sessions;            /* session channels per connection; 10 */
+    /* S3 disks (issue 15; docs/disks.md) */
+    bool disks_off;                       /* disk_key_file = off or "": no disks API (503) */
+    char disk_key_file[CONFIG_PATH_SIZE]; /* disk_key_file = auto ("" here) →
+                                             <data_dir>/disk.key, created at first start */
+    struct config_cidr disk_endpoint_allow[CONFIG_MAX_ALLOW]; /* disk_endpoint_allow = "":
+                                             addresses the endpoint check lets through anyway */
+    size_t n_disk_endpoint_allow;
 };
 
 /* Fills cfg with every default. */
@@ -155,3 +172,11 @@ uint32_t config_net_uplink(const struct hd_config *cfg, bool *ret_auto);
  * -ENAMETOOLONG. */
 __attribute__((warn_unused_result))
 int config_images_dir(const struct hd_config *cfg, char out[CONFIG_PATH_SIZE]);
+
+/* The key file of the disks (disk_key_file, <data_dir>/disk.key when auto) into out; false
+ * when disks are off. */
+bool config_disk_key_file(const struct hd_config *cfg, char *out, size_t size);
+
+/* Parses one "a.b.c.d/p" or "v6/p" block (host bits must be clear). 0 or -EINVAL. */
+__attribute__((warn_unused_result))
+int config_parse_cidr(const char *v, struct config_cidr *ret);

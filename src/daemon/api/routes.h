@@ -67,6 +67,11 @@ void api_access_token_delete(struct api_call *call);
 /* openapi.c: GET /v1/openapi.json, docs/openapi.json as built in (§5.5) */
 void api_get_openapi(struct api_call *call);
 
+/* sandbox_disks.c: a sandbox's disk mounts (§3.9.6–§3.9.9): attach live, list, detach */
+void api_sandbox_disk_attach(struct api_call *call);
+void api_sandbox_disk_list(struct api_call *call);
+void api_sandbox_disk_detach(struct api_call *call);
+
 /* networks.c: private networks (§3.8) and a sandbox's memberships */
 void api_network_list(struct api_call *call);
 void api_network_create(struct api_call *call);
@@ -74,6 +79,12 @@ void api_network_get(struct api_call *call);
 void api_network_delete(struct api_call *call);
 void api_sandbox_network_attach(struct api_call *call);
 void api_sandbox_network_detach(struct api_call *call);
+/* disks.c: S3 disks (§3.9.1-§3.9.5) */
+void api_disk_list(struct api_call *call);
+void api_disk_create(struct api_call *call);
+void api_disk_get(struct api_call *call);
+void api_disk_patch(struct api_call *call);
+void api_disk_delete(struct api_call *call);
 
 /* sandbox_logs.c: a sandbox's event log and console log (hearth extensions, §5.6, §5.7) */
 void api_sandbox_events(struct api_call *call);

@@ -257,7 +257,11 @@ static void check_networks(struct errs *e, json_t *body, struct ctl_create_req *
     }
 }
 
-static void check_disks(struct errs *e, json_t *body)
+static bool str_ok(json_t *v);
+
+/* disks[] (docs/api.md §3.2.1, §3.9.6): shapes and path rules here; the refs are resolved by
+ * the create or fork (ctl_disk_mounts_prepare). Strings stay borrowed from body. */
+static void check_disks(struct errs *e, json_t *body, struct ctl_create_req *out)
 {
     json_t *a = get_objects(e, body, "disks", CTL_MAX_DISKS);
     for (size_t i = 0; i < json_array_size(a); i++) {
@@ -270,20 +274,34 @@ static void check_disks(struct errs *e, json_t *body)
         }
         json_t *id = json_object_get(v, "disk_id"), *mp = json_object_get(v, "mount_path");
         json_t *sp = field(v, "sub_path");
+        bool ok = true;
         snprintf(f, sizeof(f), "disks[%zu].mount_path", i);
-        if (!json_is_string(mp) || !ctl_mount_path_valid(json_string_value(mp)) ||
-            strlen(json_string_value(mp)) != json_string_length(mp))
-            err_add(e, f, INVALID, "must be a normalised absolute path outside /proc, /sys, "
-                                   "/dev and /run");
+        if (!str_ok(mp) || !ctl_mount_path_valid(json_string_value(mp))) {
+            err_add(e, f, INVALID, "must be a normalised absolute path, not / and not a system "
+                                   "directory (docs/api.md §3.9.6)");
+            ok = false;
+        }
         snprintf(f, sizeof(f), "disks[%zu].sub_path", i);
-        if (sp && (!json_is_string(sp) || json_string_length(sp) > 1024 ||
-                   json_string_value(sp)[0] == '/' || strstr(json_string_value(sp), "..")))
-            err_add(e, f, INVALID, "must be a relative path without '..', at most 1024 bytes");
+        if (sp && (!str_ok(sp) || !ctl_sub_path_valid(json_string_value(sp)))) {
+            err_add(e, f, INVALID, "must be a relative key prefix without '.' or '..' segments, "
+                                   "at most 1024 bytes");
+            ok = false;
+        }
         snprintf(f, sizeof(f), "disks[%zu].disk_id", i);
-        if (!json_is_string(id))
-            err_add(e, f, INVALID, "required string");
-        else /* no disk exists until the disks routes are built */
-            err_add(e, f, "unknown_reference", "unknown disk: %.100s", json_string_value(id));
+        if (!str_ok(id) || json_string_length(id) == 0 || json_string_length(id) > 80) {
+            err_add(e, f, INVALID, "required string: a disk id or name");
+            ok = false;
+        }
+        for (size_t k = 0; ok && k < out->n_disks; k++)
+            if (strcmp(out->disks[k].mount_path, json_string_value(mp)) == 0) {
+                snprintf(f, sizeof(f), "disks[%zu].mount_path", i);
+                err_add(e, f, INVALID, "already in use");
+                ok = false;
+            }
+        if (ok)
+            out->disks[out->n_disks++] = (struct ctl_mount_req){
+                .disk = json_string_value(id), .mount_path = json_string_value(mp),
+                .sub_path = sp ? json_string_value(sp) : NULL };
     }
 }
 
@@ -373,7 +391,7 @@ int api_validate_create(const struct ctl *ctx, const struct api_auth *auth, json
 
     check_lists(&e, body, &out, &present);
     check_networks(&e, body, &out);
-    check_disks(&e, body);
+    check_disks(&e, body, &out);
 
     int64_t ap = check_auto_pause(&e, body, &present);
     out.auto_pause_after_seconds = present ? ap : 0;
@@ -493,7 +511,7 @@ int api_validate_fork(const struct ctl *ctx, json_t *body, struct ctl_fork_req *
     out.set_ssh = field(body, "ssh_pubkeys") != NULL;
     out.set_egress = field(body, "egress") != NULL;
     check_lists(&e, body, &out.c, &out.set_ingress);
-    check_disks(&e, body);
+    check_disks(&e, body, &out.c);
     int64_t ap = check_auto_pause(&e, body, &present);
     out.c.auto_pause_after_seconds = present ? ap : 0;
     int64_t bq = 0;

@@ -17,6 +17,8 @@ int cmd_serve(int argc, char **argv);
 int cmd_keys(int argc, char **argv);
 /* `hearthd net down [--config FILE] [--data-dir DIR]` (cmd_net.c). */
 int cmd_net(int argc, char **argv);
+/* `hearthd disk-key rotate [--config FILE] [--data-dir DIR]` (cmd_disk.c). */
+int cmd_disk_key(int argc, char **argv);
 
 /* The help of hearthd and of each command, from one table (cmd_help.c): command NULL or
  * unknown prints the overview. cmd_help_man() prints the hearthd(8) page in roff. */

@@ -79,6 +79,14 @@ static const struct help_cmd commands[] = {
       "same configuration serve reads, so another instance's objects are never touched. "
       "Idempotent. Stop hearthd first: VMs still running lose their network.",
       { FLAG_CONFIG, FLAG_DATA_DIR, { NULL } } },
+    { "disk-key rotate", "[--config FILE] [--data-dir DIR]",
+      "Add a new first key to the disk key file and re-seal every disk's credentials under it",
+      "The key file is disk_key_file (default <data_dir>/disk.key). Stop serve first, so no "
+      "credential rotation runs meanwhile and serve loads the new key when it starts again. "
+      "Prints the new key's id and how many disks were re-sealed (never a key); the old lines "
+      "stay in the file until you remove them (docs/disks.md \"The key file\"). Exit status 1 "
+      "when a disk could not be re-sealed.",
+      { FLAG_CONFIG, FLAG_DATA_DIR, { NULL } } },
     { "version", "", "Print the version and the build's git revision", NULL, { { NULL } } },
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -183,7 +191,8 @@ void cmd_help_man(FILE *f)
           ".TP\n.I " CONFIG_DEFAULT_PATH "\nconfig file: one \\fIkey = value\\fR per line, "
           "\\fB#\\fR comments; every key with its default is in hearthd.conf.sample next to it\n"
           ".TP\n.I /var/lib/hearth\ndefault data directory: hearth.db, admin.key (the first "
-          "admin key, 0600), hearthd.port, metrics.port, vms/, snapshots/, images/\n"
+          "admin key, 0600), disk.key (the disk key, 0600), hearthd.port, metrics.port, vms/, "
+          "snapshots/, images/\n"
           ".SH ENVIRONMENT\n"
           ".TP\n.B NOTIFY_SOCKET\nset by systemd for Type=notify units: READY=1 and "
           "STOPPING=1 are sent there\n"

@@ -4,6 +4,7 @@
  * down gracefully on SIGTERM/SIGINT. Owns the daemon context (struct hd_ctx); no globals. Edge
  * code: logs JSON lines, never a key. */
 #include "daemon/cmd/cmd.h"
+#include "daemon/cmd/serve_disks.h"
 #include "daemon/cmd/serve_limits.h"
 
 #include <arpa/inet.h>
@@ -28,6 +29,7 @@
 #include "daemon/config.h"
 #include "daemon/ctl/auth_limit.h"
 #include "daemon/ctl/ctl.h"
+#include "daemon/ctl/disk_mount.h"
 #include "daemon/ctl/idle.h"
 #include "daemon/ctl/lifecycle.h"
 #include "daemon/ctl/netplane.h"
@@ -592,8 +594,13 @@ static int serve_run(struct hd_ctx *hd)
     if (start_host(hd) < 0)
         return EXIT_HEARTHD;
     ctl_self_start(&hd->ctl); /* the guests' own pause and delete requests */
+    serve_disks_start(&hd->cfg, &hd->ctl); /* S3 disks: the key ring (docs/disks.md) */
     start_net(hd);
     if (ctl_idle_start(&hd->ctl) < 0)
+        return EXIT_HEARTHD;
+    /* disk mounts: error ones retried, mounted ones checked; the first round re-checks what
+     * adopted VMs have mounted (docs/disks.md "Mounts") */
+    if (ctl_disk_mounts_watch_start(&hd->ctl) < 0)
         return EXIT_HEARTHD;
     if (ctl_usage_new(&hd->ctl, &hd->api.usage) < 0)
         log_warn(NULL, "usage metrics unavailable; metrics routes answer 503", NULL);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* main.c: hearthd entry point. A small dispatcher: `serve` runs the daemon (cmd_serve.c), `keys`
  * manages API keys (cmd_keys.c), `vm run` boots one VM and runs a command (cmd_vm.c), `net
- * down` removes an instance's sandbox network (cmd_net.c); help, the man page and the version
+ * down` removes an instance's sandbox network (cmd_net.c), `disk-key rotate` rotates the disk
+ * key (cmd_disk.c); help, the man page and the version
  * come from cmd_help.c. */
 #include <signal.h>
 #include <stdio.h>
@@ -36,6 +37,8 @@ int main(int argc, char **argv)
         return cmd_keys(argc - 2, argv + 2);
     if (strcmp(cmd, "net") == 0)
         return cmd_net(argc - 2, argv + 2);
+    if (strcmp(cmd, "disk-key") == 0)
+        return cmd_disk_key(argc - 2, argv + 2);
     if (strcmp(cmd, "vm") == 0) {
         if (argc >= 3 && strcmp(argv[2], "run") == 0)
             return cmd_vm_run(argc - 3, argv + 3);

@@ -46,10 +46,12 @@ void serve_limits_settings(const struct hd_config *cfg, struct ctl_settings *s)
     snprintf(s->data_dir, sizeof(s->data_dir), "%s", cfg->data_dir);
     s->max_sandboxes = cfg->max_sandboxes;
     s->max_networks = cfg->max_networks;
+    s->max_disks = cfg->max_disks;
     s->min_free_disk_mib = cfg->min_free_disk_mib;
     s->min_free_disk_pct = cfg->min_free_disk_pct;
     s->host_max_vms = cfg->host_max_vms;
     s->process_output_bytes = cfg->process_output_bytes; /* issue 12 */
+    s->disk_mount_check_s = cfg->disk_mount_check_seconds; /* issue 15 */
     uint64_t mem_mib = 0;
     if (!s->host_max_vms) {
         int r = ctl_quota_meminfo_mib("/proc/meminfo", &mem_mib);
@@ -61,8 +63,9 @@ void serve_limits_settings(const struct hd_config *cfg, struct ctl_settings *s)
         }
         s->host_max_vms = ctl_quota_host_vms_from_memory(mem_mib, cfg->host_mem_reserve_mib);
     }
-    log_info(NULL, "limits", "{s:i,s:i,s:i,s:s,s:I,s:i,s:i}", "max_sandboxes",
-             (int)s->max_sandboxes, "max_networks", (int)s->max_networks, "host_max_vms",
+    log_info(NULL, "limits", "{s:i,s:i,s:i,s:i,s:s,s:I,s:i,s:i}", "max_sandboxes",
+             (int)s->max_sandboxes, "max_networks", (int)s->max_networks, "max_disks",
+             (int)s->max_disks, "host_max_vms",
              (int)s->host_max_vms, "host_max_vms_from", cfg->host_max_vms ? "config" : "memory",
              "mem_total_mib", (json_int_t)mem_mib, "min_free_disk_mib",
              (int)s->min_free_disk_mib, "min_free_disk_pct", (int)s->min_free_disk_pct);

@@ -20,6 +20,8 @@ struct ctl_net;
 struct ctl_events;
 struct ctl_self;
 struct ctl_wakes;
+struct ctl_disks;
+struct ctl_mounts;
 
 /* Operator settings the control layer needs (copied from the daemon config by cmd_serve.c). */
 struct ctl_settings {
@@ -38,11 +40,14 @@ struct ctl_settings {
     char data_dir[1024];            /* its filesystem is the one the free-space guard watches */
     uint32_t max_sandboxes;         /* per user, non-terminal; 0 = unlimited */
     uint32_t max_networks;          /* per user, live networks; 0 = unlimited */
+    uint32_t max_disks;             /* per user, live S3 disks; 0 = unlimited (disk.h) */
     uint32_t host_max_vms;          /* VMs this host runs at once (quota.h); 0 = unlimited */
     uint32_t min_free_disk_mib;     /* guarded operations keep this much free … */
     uint32_t min_free_disk_pct;     /* … and this percent of the filesystem (the larger) */
     /* managed processes (issue 12; process.h) */
     uint32_t process_output_bytes;  /* each process's output ring in the guest */
+    /* S3 disk mounts (issue 15; disk_mount.h) */
+    uint32_t disk_mount_check_s;    /* the round: retry error mounts, check mounted ones */
 };
 
 /* Free and total bytes of the filesystem holding path (space.h); 0 or -errno. */
@@ -61,9 +66,13 @@ struct ctl {
     struct ctl_events *events;      /* event-log causes and settle listeners (events.c) */
     struct ctl_self *self;          /* guests' own requests waiting, counters (sandbox_self.c) */
     struct ctl_wakes *wakes;        /* traffic waiting for sandboxes to resume (sandbox_wake.c) */
+    struct ctl_mounts *mounts;      /* disk mounts under way in guests, the 30 s round
+                                       (disk_mount_run.c); NULL until the first */
     struct ctl_auth_limit *auth_limit; /* failed credentials per source (auth_limit.c); NULL
                                           until the first failure */
     ctl_fs_space_fn fs_space;       /* NULL: statvfs(3); tests inject a full disk */
+    struct ctl_disks *disks;        /* S3 disks' key ring and policy (disk.c); NULL: disks are
+                                       not configured (503 disks_not_configured) */
 };
 
 /* Prepares c (zeroes it; the caller then sets store, set, host, base). Stopping and freeing

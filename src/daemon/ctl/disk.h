@@ -14,6 +14,7 @@
 
 struct ctl;
 struct ctl_error;
+struct disk_cidr;
 
 #define CTL_DISK_KEY_MAX 256           /* access_key and secret_key: bytes each */
 #define CTL_DISK_PROBE_TIMEOUT_MS 3000 /* docs/api.md §3.9.2 */
@@ -39,6 +40,18 @@ struct ctl_disk_req {
 /* How an asynchronous disk operation ended: e->code CTL_OK with the disk's row (borrowed for
  * the call), or the error. */
 typedef void (*ctl_disk_done_fn)(void *ud, const struct ctl_error *e, const struct store_disk *d);
+
+/* Sets disks up at start (cmd_serve.c): loads the key file (created 0600 with one key when
+ * missing) and keeps the endpoint policy: hearth's own pools and the operator's allow list
+ * (copied). 0, or -errno with *why (static text); disks stay off then. Logs the file's path and
+ * the sealing key's id, never a key. */
+__attribute__((warn_unused_result))
+int ctl_disks_start(struct ctl *c, const char *key_file, const struct disk_cidr *own,
+                    size_t n_own, const struct disk_cidr *allow, size_t n_allow,
+                    const char **why);
+/* Forgets running bucket checks (their done never runs), waits for their threads, wipes the
+ * keys. Before the loop is freed (ctl_service_release). */
+void ctl_disks_stop(struct ctl *c);
 
 /* Whether the operator set disks up (a key file is loaded); every disk route answers 503
  * disks_not_configured (CTL_E_NOT_CONFIGURED) otherwise. */

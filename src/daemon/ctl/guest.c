@@ -96,8 +96,32 @@ static void on_end(void *ud, const struct agent_end *end)
     event_active(j->ev, EV_TIMEOUT, 0);
 }
 
+/* default_env followed by extra (NULL-terminated): a NULL-terminated array of borrowed
+ * pointers (free() the array only), or NULL on out of memory. */
+static const char **env_join(const char *const *extra)
+{
+    size_t nd = sizeof(default_env) / sizeof(default_env[0]) - 1, ne = 0;
+    while (extra && extra[ne])
+        ne++;
+    const char **v = calloc(nd + ne + 1, sizeof(*v));
+    if (!v)
+        return NULL;
+    for (size_t i = 0; i < nd; i++)
+        v[i] = default_env[i];
+    for (size_t i = 0; i < ne; i++)
+        v[nd + i] = extra[i];
+    return v;
+}
+
 int guest_run(struct host *h, struct event_base *base, const char *id,
               const char *const *argv, unsigned timeout_ms, guest_done_fn done, void *ud)
+{
+    return guest_run_env(h, base, id, argv, NULL, timeout_ms, done, ud);
+}
+
+int guest_run_env(struct host *h, struct event_base *base, const char *id,
+                  const char *const *argv, const char *const *env, unsigned timeout_ms,
+                  guest_done_fn done, void *ud)
 {
     struct guest_job *j = calloc(1, sizeof(*j));
     if (!j)
@@ -117,10 +141,18 @@ int guest_run(struct host *h, struct event_base *base, const char *id,
     for (size_t i = 0; i < n; i++)
         if (!(j->argv[i] = strdup(argv[i])))
             goto out_nomem;
-    j->req = (struct agent_exec_req){ .argv = (const char *const *)j->argv, .env = default_env,
-                                      .cwd = "/", .timeout_ms = timeout_ms };
+    /* the extra env is borrowed only for host_vm_exec(), which encodes and queues the
+     * request before it returns: the job never points at it afterwards */
+    const char **envv = env ? env_join(env) : NULL;
+    if (env && !envv)
+        goto out_nomem;
+    j->req = (struct agent_exec_req){ .argv = (const char *const *)j->argv,
+                                      .env = envv ? envv : default_env, .cwd = "/",
+                                      .timeout_ms = timeout_ms };
     j->ops = (struct agent_stream_ops){ .on_data = on_data, .on_end = on_end };
     int r = host_vm_exec(h, id, &j->req, &j->ops, j, NULL);
+    j->req.env = default_env;
+    free(envv);
     if (r < 0) {
         job_free(j);
         return r;

@@ -21,6 +21,14 @@ typedef void (*guest_done_fn)(void *ud, int err, int status, const char *msg);
 __attribute__((warn_unused_result))
 int guest_run(struct host *h, struct event_base *base, const char *id,
               const char *const *argv, unsigned timeout_ms, guest_done_fn done, void *ud);
+/* guest_run with env ("KEY=value" strings, NULL-terminated; NULL: none) added to the default
+ * environment. env is used only while the request is encoded and queued, within this call:
+ * nothing keeps a copy, so the caller may wipe it as soon as this returns (disk credentials,
+ * docs/disks.md "Mounts"). */
+__attribute__((warn_unused_result))
+int guest_run_env(struct host *h, struct event_base *base, const char *id,
+                  const char *const *argv, const char *const *env, unsigned timeout_ms,
+                  guest_done_fn done, void *ud);
 
 /* argv for setting the hostname (and /etc/hostname) and writing keys (n may be 0: keys are
  * left alone) to /root/.ssh/authorized_keys. Returns a NULL-terminated array borrowing

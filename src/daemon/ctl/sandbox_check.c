@@ -305,9 +305,28 @@ bool ctl_env_key_valid(const char *k)
     return true;
 }
 
+/* Bytes a path may not hold: control characters, and blanks and backslashes, which the
+ * guest's mount table escapes (the mount code compares paths as written there). */
+static bool path_chars_ok(const char *p)
+{
+    for (const unsigned char *c = (const unsigned char *)p; *c; c++)
+        if (*c <= 0x20 || *c == 0x7f || *c == '\\')
+            return false;
+    return true;
+}
+
+/* Whether p is the directory d or inside it. */
+static bool path_under(const char *p, const char *d)
+{
+    size_t n = strlen(d);
+    return strncmp(p, d, n) == 0 && (p[n] == '\0' || p[n] == '/');
+}
+
 bool ctl_mount_path_valid(const char *p)
 {
-    if (p[0] != '/' || strcmp(p, "/") == 0 || p[strlen(p) - 1] == '/')
+    size_t len = strlen(p);
+    if (p[0] != '/' || len < 2 || len >= STORE_MOUNT_PATH_SIZE || p[len - 1] == '/' ||
+        !path_chars_ok(p))
         return false;
     for (const char *s = p; *s;) {
         s++;
@@ -317,11 +336,39 @@ bool ctl_mount_path_valid(const char *p)
             return false;
         s += n;
     }
-    static const char *const banned[] = { "/proc", "/sys", "/dev", "/run" };
-    for (size_t i = 0; i < 4; i++) {
-        size_t bl = strlen(banned[i]);
-        if (strncmp(p, banned[i], bl) == 0 && (p[bl] == '\0' || p[bl] == '/'))
+    /* the kernel's and the agent's own trees, and system directories a mount would shadow
+     * (docs/api.md §3.9.6): whole trees ... */
+    static const char *const trees[] = { "/proc", "/sys", "/dev", "/run", "/etc",
+                                         "/bin", "/sbin", "/usr", "/boot" };
+    for (size_t i = 0; i < sizeof(trees) / sizeof(trees[0]); i++)
+        if (path_under(p, trees[i]))
             return false;
+    /* /lib, /lib64, /libx32, … and everything in them */
+    if (strncmp(p, "/lib", 4) == 0)
+        return false;
+    /* ... and directories that hold others' data, refused themselves (a mount inside is fine) */
+    static const char *const tops[] = { "/var", "/root", "/home", "/tmp", "/opt",
+                                        "/srv", "/mnt", "/media" };
+    for (size_t i = 0; i < sizeof(tops) / sizeof(tops[0]); i++)
+        if (strcmp(p, tops[i]) == 0)
+            return false;
+    return true;
+}
+
+bool ctl_sub_path_valid(const char *p)
+{
+    size_t len = strlen(p);
+    if (len == 0)
+        return true;
+    if (len > 1024 || p[0] == '/' || strstr(p, "//") || !path_chars_ok(p))
+        return false;
+    for (const char *s = p; *s;) {
+        const char *e = strchr(s, '/');
+        size_t n = e ? (size_t)(e - s) : strlen(s);
+        if ((n == 1 && s[0] == '.') ||
+            (n == 2 && s[0] == '.' && s[1] == '.'))
+            return false;
+        s += n + (e ? 1 : 0);
     }
     return true;
 }

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "daemon/ctl/disk_mount.h"
 #include "daemon/store/store.h"
 
 struct ctl_shape;
@@ -43,6 +44,9 @@ struct ctl_create_req {
     const char *networks[CTL_MAX_NETWORKS]; /* network refs (id or name), borrowed; resolved
                                                against the store by the create */
     size_t n_networks;
+    struct ctl_mount_req disks[CTL_MAX_DISKS]; /* disks[] (docs/api.md §3.2.1): borrowed
+                                                  strings, resolved by the create or fork */
+    size_t n_disks;
 };
 void ctl_create_req_release(struct ctl_create_req *r);
 
@@ -70,8 +74,14 @@ bool ctl_sandbox_name_valid(const char *s, size_t len);
 bool ctl_network_name_valid(const char *s, size_t len);
 /* An env key: ^[A-Za-z_][A-Za-z0-9_]*$. */
 bool ctl_env_key_valid(const char *k);
-/* A disk mount path: normalised, absolute, not / and outside /proc, /sys, /dev and /run. */
+/* A disk mount path (docs/api.md §3.9.6): normalised, absolute, shorter than
+ * STORE_MOUNT_PATH_SIZE, no control character, blank or backslash, not /, outside /proc, /sys,
+ * /dev and /run, and shadowing no system directory (not /etc, /bin, /sbin, /lib*, /usr, /boot
+ * or inside them; not /var, /root, /home, /tmp, /opt, /srv, /mnt or /media themselves). */
 bool ctl_mount_path_valid(const char *p);
+/* A disk sub_path: relative, at most 1024 bytes, no empty, `.` or `..` segment, no control
+ * character or backslash ("" is the whole bucket). */
+bool ctl_sub_path_valid(const char *p);
 /* auto_pause_after_seconds in [CTL_AUTO_PAUSE_MIN, CTL_AUTO_PAUSE_MAX]. */
 bool ctl_auto_pause_valid(int64_t seconds);
 

@@ -18,6 +18,7 @@
 #include "common/timefmt.h"
 #include "daemon/ctl/catalog.h"
 #include "daemon/ctl/ctl.h"
+#include "daemon/ctl/disk_mount.h"
 #include "daemon/ctl/events.h"
 #include "daemon/ctl/golden.h"
 #include "daemon/ctl/guest.h"
@@ -129,6 +130,8 @@ static void create_succeed(struct create_op *w)
     log_info(w->req_id, "sandbox running", "{s:s,s:f}", "sandbox", w->id, "spawn_ms",
              sb.spawn_ms);
     ctl_idle_touch(ctx, w->id);
+    /* disks[]: mounting starts now; create does not wait for it (docs/api.md §3.2.1) */
+    ctl_disk_mounts_start(ctx, w->id);
     /* A cold boot that worked: the first of its kind makes the golden snapshot the next
      * creates restore (docs/snapshots.md "Golden snapshots") */
     if (!w->golden[0])
@@ -383,6 +386,25 @@ static int create_join(struct ctl *ctx, const struct ctl_caller *who, const char
     return 0;
 }
 
+/* Stores the mounts of disks[] (resolved by ctl_disk_mounts_prepare) with the new row, pending
+ * until the guest runs. On failure the row turns failed. */
+static int create_mounts(struct ctl *ctx, const struct ctl_caller *who, const char *id,
+                         struct store_mount *m, size_t n, struct ctl_error *e)
+{
+    if (n == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        snprintf(m[i].sandbox_id, sizeof(m[i].sandbox_id), "%s", id);
+    int r = store_mount_add_many(ctx->store, m, n);
+    if (r == 0)
+        return 0;
+    struct store_transition t = { .from = STORE_CREATING, .to = STORE_FAILED,
+                                  .intent = STORE_STATE_NONE, .now_ms = timefmt_now_ms() };
+    if (store_sandbox_transition(ctx->store, id, &t, NULL) < 0)
+        log_warn(who->req_id, "cannot record failed", "{s:s}", "sandbox", id);
+    return ctl_error_internal(e, "add mounts", r);
+}
+
 /* The boot's plan: hostname and keys as stored, the image, whether the guest grows its file
  * system, and a golden snapshot when there is one. */
 static void create_plan(struct create_op *w, const struct ctl_create_req *cr,
@@ -446,11 +468,23 @@ int ctl_sandbox_create(struct ctl *ctx, const struct ctl_caller *who,
         return r;
     if (n_nets && !ctx->net)
         return ctl_error_set(e, CTL_E_UNAVAILABLE, NULL, NULL, "networking is not available");
+    /* disks[]: resolved and checked before anything is stored */
+    struct store_mount *mounts = cr->n_disks ? calloc(cr->n_disks, sizeof(*mounts)) : NULL;
+    if (cr->n_disks && !mounts)
+        return ctl_error_internal(e, "create", -ENOMEM);
+    r = ctl_disk_mounts_prepare(ctx, who->user_id, cr->disks, cr->n_disks, mounts, e);
+    if (r < 0) {
+        free(mounts);
+        return r;
+    }
     struct store_sandbox sb;
     store_sandbox_init(&sb);
     r = create_row(ctx, who, cr, &sb, e);
     if (r == 0)
         r = create_join(ctx, who, sb.id, nets, n_nets, e);
+    if (r == 0)
+        r = create_mounts(ctx, who, sb.id, mounts, cr->n_disks, e);
+    free(mounts);
     struct create_op *w = r == 0 ? calloc(1, sizeof(*w)) : NULL;
     if (w && cr->n_ssh && !(w->keys.v = calloc(cr->n_ssh, sizeof(char *)))) {
         free(w);

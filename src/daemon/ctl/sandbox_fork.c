@@ -16,6 +16,7 @@
 #include "common/mono.h"
 #include "common/timefmt.h"
 #include "daemon/ctl/ctl.h"
+#include "daemon/ctl/disk_mount.h"
 #include "daemon/ctl/events.h"
 #include "daemon/ctl/netplane.h"
 #include "daemon/ctl/quota.h"
@@ -41,6 +42,8 @@ struct ctl_fork {
     int64_t deadline_us;
     ctl_sandbox_done_fn done;
     void *ud;
+    struct store_mount *mounts;     /* disks[] of the body, resolved (owned); n_mounts */
+    size_t n_mounts;
     bool abandoned;                 /* the caller lost interest: stop waiting */
     bool *ended;                    /* set when op is freed (within ctl_sandbox_fork) */
 };
@@ -52,6 +55,7 @@ static void fork_free(struct ctl_fork *op)
     if (op->timer)
         event_free(op->timer);
     ctl_fork_req_release(&op->fr);
+    free(op->mounts);
     free(op);
 }
 
@@ -153,6 +157,11 @@ static void fork_now(struct ctl_fork *op, const struct store_sandbox *src)
         r = ctl_row_insert(ctx, &child, fr->c.name, envs, n_envs);
     if (r == 0)
         r = fork_join_networks(ctx, src->id, child.id);
+    /* the child's own disks[]: its source's mounts are not inherited (docs/api.md §3.3.3) */
+    for (size_t i = 0; r == 0 && i < op->n_mounts; i++)
+        snprintf(op->mounts[i].sandbox_id, sizeof(op->mounts[i].sandbox_id), "%s", child.id);
+    if (r == 0 && op->n_mounts)
+        r = store_mount_add_many(ctx->store, op->mounts, op->n_mounts);
     child.snapshot_dir = child.base_dir = NULL; /* borrowed */
     child.egress = (struct store_strv){ 0 };
     child.ssh_pubkeys = (struct store_strv){ 0 };
@@ -268,10 +277,23 @@ int ctl_sandbox_fork(struct ctl *ctx, const struct ctl_caller *who, const char *
         return r;
     }
     struct ctl_fork *op = calloc(1, sizeof(*op));
+    if (op && req->c.n_disks && !(op->mounts = calloc(req->c.n_disks, sizeof(*op->mounts)))) {
+        free(op);
+        op = NULL;
+    }
     if (!op) {
         ctl_fork_req_release(req);
         return ctl_error_internal(e, "fork", -ENOMEM);
     }
+    /* disks[] resolved now: its strings are the caller's, and nothing is stored on a 400 */
+    r = ctl_disk_mounts_prepare(ctx, who->user_id, req->c.disks, req->c.n_disks, op->mounts, e);
+    if (r < 0) {
+        free(op->mounts);
+        free(op);
+        ctl_fork_req_release(req);
+        return r;
+    }
+    op->n_mounts = req->c.n_disks;
     op->ctx = ctx;
     op->fr = *req;
     memset(req, 0, sizeof(*req));

@@ -18,6 +18,7 @@
 #include "common/mono.h"
 #include "common/timefmt.h"
 #include "daemon/ctl/ctl.h"
+#include "daemon/ctl/disk_mount.h"
 #include "daemon/ctl/events.h"
 #include "daemon/ctl/guest.h"
 #include "daemon/ctl/idle.h"
@@ -142,6 +143,9 @@ static void on_restored(void *ud, const char *id, const struct host_result *res)
         return;
     }
     ctl_idle_touch(ctx, id);
+    /* mounts kept from before the pause are re-checked, a fork's child lets go of its
+     * source's and mounts its own (docs/disks.md "What forks do") */
+    ctl_disk_mounts_start(ctx, id);
     log_info(op->req_id, "sandbox running", "{s:s,s:s,s:b,s:f}", "sandbox", id, "snapshot",
              op->snap, "consumed", op->consume, "restore_ms",
              (double)(mono_now_us() - op->start_us) / 1000.0);

@@ -5,6 +5,8 @@
 
 #include "daemon/ctl/auth_limit.h"
 #include "daemon/ctl/ctl.h"
+#include "daemon/ctl/disk.h"
+#include "daemon/ctl/disk_mount.h"
 #include "daemon/ctl/events.h"
 #include "daemon/ctl/golden.h"
 #include "daemon/ctl/idle.h"
@@ -15,11 +17,13 @@
 void ctl_service_stop(struct ctl *c)
 {
     ctl_golden_stop(c);
+    ctl_disk_mounts_watch_stop(c);
     ctl_net_stop(c);
 }
 
 void ctl_service_release(struct ctl *c)
 {
+    ctl_disks_stop(c); /* its bucket checks' events belong to the loop */
     ctl_golden_release(c);
     ctl_idle_release(c);
     ctl_wake_release(c); /* before the events: it unregisters its settle listener */

@@ -59,6 +59,11 @@ int ids_new_network(char out[IDS_NETWORK_LEN + 1])
     return new_prefixed(IDS_NETWORK_PREFIX, out);
 }
 
+int ids_new_disk(char out[IDS_DISK_LEN + 1])
+{
+    return new_prefixed(IDS_DISK_PREFIX, out);
+}
+
 static int decode_char(char c)
 {
     if (c >= 'a' && c <= 'z')

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* sqlite_internal.h: what the SQLite backend's files share: the handle, its cached statements,
  * the error, transaction, binding and column helpers (sqlite.c), and the entry points of each
- * concept's file (sqlite_keys.c, sqlite_sb.c, sqlite_net.c) for sqlite.c's ops table.
+ * concept's file (sqlite_keys.c, sqlite_sb.c, sqlite_net.c, sqlite_disks.c) for sqlite.c's ops table.
  * Internal to src/daemon/store. */
 #pragma once
 
@@ -227,3 +227,24 @@ int sqlite_token_delete(struct store *st, const char *user_id, const char *sandb
                         struct store_token *ret);
 int sqlite_token_find(struct store *st, const uint8_t hash[APIKEY_HASH_LEN],
                       struct store_token *ret, uint8_t ret_hash[APIKEY_HASH_LEN]);
+
+/* ---- S3 disks and their mounts (sqlite_disks.c) ---- */
+int sqlite_disk_insert(struct store *st, const struct store_disk *d);
+int sqlite_disk_get(struct store *st, const char *user_id, const char *ref,
+                    struct store_disk *ret);
+int sqlite_disk_list(struct store *st, const char *user_id, size_t limit, size_t offset,
+                     struct store_disk **ret, size_t *ret_n, uint64_t *ret_total);
+int sqlite_disk_list_all(struct store *st, struct store_disk **ret, size_t *ret_n);
+int sqlite_disk_set_sealed(struct store *st, const char *user_id, const char *id,
+                           const uint8_t *sealed, size_t len, int64_t now_ms);
+int sqlite_disk_delete(struct store *st, const char *user_id, const char *id, int64_t now_ms,
+                       uint64_t *ret_sandboxes);
+int sqlite_mount_add_many(struct store *st, const struct store_mount *m, size_t n);
+int sqlite_mount_list(struct store *st, const char *sandbox_id, struct store_mount **ret,
+                      size_t *ret_n);
+int sqlite_mount_get(struct store *st, const char *sandbox_id, const char *mount_path,
+                     struct store_mount *ret);
+int sqlite_mount_set_status(struct store *st, const char *sandbox_id, const char *mount_path,
+                            enum store_mount_status status, const char *error, int64_t now_ms);
+int sqlite_mount_remove(struct store *st, const char *sandbox_id, const char *mount_path);
+int sqlite_mount_sandboxes(struct store *st, const char *host_id, struct store_strv *ret);

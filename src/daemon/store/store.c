@@ -665,6 +665,165 @@ int store_ips_in_use(struct store *st, struct store_strv *ret)
     return st->ops->ips_in_use(st, ret);
 }
 
+/* ---- S3 disks and their mounts ---- */
+
+static bool sealed_ok(const uint8_t *sealed, size_t len)
+{
+    return sealed && len > 0 && len <= STORE_SEALED_MAX;
+}
+
+int store_disk_insert(struct store *st, const struct store_disk *d)
+{
+    if (!st || !d || !nonempty(d->id) || !nonempty(d->user_id))
+        return -EINVAL;
+    int r;
+    if ((r = check_field(d->id, sizeof(d->id), false)) < 0 ||
+        (r = check_field(d->user_id, sizeof(d->user_id), false)) < 0 ||
+        (r = check_field(d->name, sizeof(d->name), false)) < 0 ||
+        (r = check_field(d->bucket, sizeof(d->bucket), false)) < 0 ||
+        (r = check_field(d->endpoint, sizeof(d->endpoint), false)) < 0 ||
+        (r = check_field(d->region, sizeof(d->region), true)) < 0)
+        return r;
+    if (!sealed_ok(d->sealed, d->sealed_len))
+        return -EMSGSIZE;
+    return st->ops->disk_insert(st, d);
+}
+
+int store_disk_get(struct store *st, const char *user_id, const char *ref, struct store_disk *ret)
+{
+    if (!st || !nonempty(user_id) || !nonempty(ref) || !ret)
+        return -EINVAL;
+    /* a reference longer than any id or name cannot match */
+    if (!lookup_key_ok(user_id, STORE_USER_SIZE) || !lookup_key_ok(ref, STORE_NAME_SIZE))
+        return -ENOENT;
+    return st->ops->disk_get(st, user_id, ref, ret);
+}
+
+int store_disk_list(struct store *st, const char *user_id, size_t limit, size_t offset,
+                    struct store_disk **ret, size_t *ret_n, uint64_t *ret_total)
+{
+    if (!st || !nonempty(user_id) || !ret || !ret_n || !ret_total)
+        return -EINVAL;
+    if (limit > INT64_MAX || offset > INT64_MAX)
+        return -EINVAL;
+    *ret = NULL;
+    *ret_n = 0;
+    return st->ops->disk_list(st, user_id, limit, offset, ret, ret_n, ret_total);
+}
+
+int store_disk_list_all(struct store *st, struct store_disk **ret, size_t *ret_n)
+{
+    if (!st || !ret || !ret_n)
+        return -EINVAL;
+    return st->ops->disk_list_all(st, ret, ret_n);
+}
+
+int store_disk_set_sealed(struct store *st, const char *user_id, const char *id,
+                          const uint8_t *sealed, size_t len, int64_t now_ms)
+{
+    if (!st || (user_id && !*user_id) || !nonempty(id))
+        return -EINVAL;
+    if (!sealed_ok(sealed, len))
+        return -EMSGSIZE;
+    if (strnlen(id, STORE_ID_SIZE) >= STORE_ID_SIZE ||
+        (user_id && strnlen(user_id, STORE_USER_SIZE) >= STORE_USER_SIZE))
+        return -ENOENT;
+    return st->ops->disk_set_sealed(st, user_id, id, sealed, len, now_ms);
+}
+
+int store_disk_delete(struct store *st, const char *user_id, const char *id, int64_t now_ms,
+                      uint64_t *ret_sandboxes)
+{
+    uint64_t dummy;
+    if (!st || !nonempty(user_id) || !nonempty(id))
+        return -EINVAL;
+    if (!lookup_key_ok(id, STORE_ID_SIZE) || !lookup_key_ok(user_id, STORE_USER_SIZE))
+        return -ENOENT;
+    return st->ops->disk_delete(st, user_id, id, now_ms, ret_sandboxes ? ret_sandboxes : &dummy);
+}
+
+static int check_mount(const struct store_mount *m)
+{
+    int r;
+    if ((r = check_field(m->sandbox_id, sizeof(m->sandbox_id), false)) < 0 ||
+        (r = check_field(m->mount_path, sizeof(m->mount_path), false)) < 0 ||
+        (r = check_field(m->disk_id, sizeof(m->disk_id), false)) < 0 ||
+        (r = check_field(m->sub_path, sizeof(m->sub_path), true)) < 0 ||
+        (r = check_field(m->error, sizeof(m->error), true)) < 0)
+        return r;
+    return store_mount_status_name(m->status) ? 0 : -EINVAL;
+}
+
+int store_mount_add(struct store *st, const struct store_mount *m)
+{
+    return store_mount_add_many(st, m, 1);
+}
+
+int store_mount_add_many(struct store *st, const struct store_mount *m, size_t n)
+{
+    if (!st || !m || n == 0)
+        return -EINVAL;
+    if (n > STORE_MAX_MOUNTS)
+        return -E2BIG;
+    for (size_t i = 0; i < n; i++) {
+        int r = check_mount(&m[i]);
+        if (r < 0)
+            return r;
+        if (strcmp(m[i].sandbox_id, m[0].sandbox_id) != 0)
+            return -EINVAL; /* one sandbox per call */
+    }
+    return st->ops->mount_add_many(st, m, n);
+}
+
+int store_mount_list(struct store *st, const char *sandbox_id, struct store_mount **ret,
+                     size_t *ret_n)
+{
+    if (!st || !nonempty(sandbox_id) || !ret || !ret_n)
+        return -EINVAL;
+    return st->ops->mount_list(st, sandbox_id, ret, ret_n);
+}
+
+int store_mount_get(struct store *st, const char *sandbox_id, const char *mount_path,
+                    struct store_mount *ret)
+{
+    if (!st || !nonempty(sandbox_id) || !nonempty(mount_path) || !ret)
+        return -EINVAL;
+    if (!lookup_key_ok(sandbox_id, STORE_ID_SIZE) ||
+        !lookup_key_ok(mount_path, STORE_MOUNT_PATH_SIZE))
+        return -ENOENT;
+    return st->ops->mount_get(st, sandbox_id, mount_path, ret);
+}
+
+int store_mount_set_status(struct store *st, const char *sandbox_id, const char *mount_path,
+                           enum store_mount_status status, const char *error, int64_t now_ms)
+{
+    if (!st || !nonempty(sandbox_id) || !nonempty(mount_path) || !store_mount_status_name(status))
+        return -EINVAL;
+    if (error && strnlen(error, STORE_MOUNT_ERROR_SIZE) >= STORE_MOUNT_ERROR_SIZE)
+        return -ENAMETOOLONG;
+    if (!lookup_key_ok(sandbox_id, STORE_ID_SIZE) ||
+        !lookup_key_ok(mount_path, STORE_MOUNT_PATH_SIZE))
+        return -ENOENT;
+    return st->ops->mount_set_status(st, sandbox_id, mount_path, status, error, now_ms);
+}
+
+int store_mount_remove(struct store *st, const char *sandbox_id, const char *mount_path)
+{
+    if (!st || !nonempty(sandbox_id) || !nonempty(mount_path))
+        return -EINVAL;
+    if (!lookup_key_ok(sandbox_id, STORE_ID_SIZE) ||
+        !lookup_key_ok(mount_path, STORE_MOUNT_PATH_SIZE))
+        return -ENOENT;
+    return st->ops->mount_remove(st, sandbox_id, mount_path);
+}
+
+int store_mount_sandboxes(struct store *st, const char *host_id, struct store_strv *ret)
+{
+    if (!st || !nonempty(host_id) || !ret)
+        return -EINVAL;
+    return st->ops->mount_sandboxes(st, host_id, ret);
+}
+
 void store_strv_free(struct store_strv *v)
 {
     if (!v)

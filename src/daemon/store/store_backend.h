@@ -85,6 +85,28 @@ struct store_ops {
     /* the live token with this hash (its sandbox neither destroying nor destroyed) */
     int (*token_find)(struct store *st, const uint8_t hash[APIKEY_HASH_LEN],
                       struct store_token *ret, uint8_t ret_hash[APIKEY_HASH_LEN]);
+    /* S3 disks and their mounts; fields fit their arrays, sealed_len is in range */
+    int (*disk_insert)(struct store *st, const struct store_disk *d);
+    int (*disk_get)(struct store *st, const char *user_id, const char *ref,
+                    struct store_disk *ret);
+    int (*disk_list)(struct store *st, const char *user_id, size_t limit, size_t offset,
+                     struct store_disk **ret, size_t *ret_n, uint64_t *ret_total);
+    int (*disk_list_all)(struct store *st, struct store_disk **ret, size_t *ret_n);
+    /* user_id NULL: a key rotation (updated_at kept) */
+    int (*disk_set_sealed)(struct store *st, const char *user_id, const char *id,
+                           const uint8_t *sealed, size_t len, int64_t now_ms);
+    int (*disk_delete)(struct store *st, const char *user_id, const char *id, int64_t now_ms,
+                       uint64_t *ret_sandboxes);
+    /* n >= 1 mounts in one transaction (store_mount_add is n == 1) */
+    int (*mount_add_many)(struct store *st, const struct store_mount *m, size_t n);
+    int (*mount_list)(struct store *st, const char *sandbox_id, struct store_mount **ret,
+                      size_t *ret_n);
+    int (*mount_get)(struct store *st, const char *sandbox_id, const char *mount_path,
+                     struct store_mount *ret);
+    int (*mount_set_status)(struct store *st, const char *sandbox_id, const char *mount_path,
+                            enum store_mount_status status, const char *error, int64_t now_ms);
+    int (*mount_remove)(struct store *st, const char *sandbox_id, const char *mount_path);
+    int (*mount_sandboxes)(struct store *st, const char *host_id, struct store_strv *ret);
 };
 
 /* The head every backend's handle embeds first. */
