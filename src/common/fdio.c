@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* fdio.c: whole writes and kernel-file values (fdio.h). */
+/* fdio.c: whole writes, kernel-file values and atomic file replacement (fdio.h). */
 #include "common/fdio.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/types.h>
@@ -63,4 +68,35 @@ int file_write_value(const char *path, const char *value)
     int r = w < 0 ? -errno : (size_t)w == len ? 0 : -EIO;
     close(fd);
     return r;
+}
+
+int file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+    char tmp[PATH_MAX], dir[PATH_MAX];
+    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", path) >= sizeof(tmp))
+        return -ENAMETOOLONG;
+    mode_t old = umask(077);
+    int fd = mkostemp(tmp, O_CLOEXEC);
+    umask(old);
+    if (fd < 0)
+        return -errno;
+    int r = fchmod(fd, mode) < 0 ? -errno : 0;
+    if (r == 0)
+        r = fd_write_all(fd, data, len);
+    if (r == 0 && fsync(fd) < 0)
+        r = -errno;
+    close(fd);
+    if (r == 0 && rename(tmp, path) < 0)
+        r = -errno;
+    if (r < 0) {
+        (void)unlink(tmp);
+        return r;
+    }
+    snprintf(dir, sizeof(dir), "%s", path);
+    int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        (void)fsync(dfd); /* the rename is durable once its directory is */
+        close(dfd);
+    }
+    return 0;
 }

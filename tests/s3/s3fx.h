@@ -73,6 +73,32 @@ static inline bool s3fx_connects(unsigned port)
     return ok;
 }
 
+/* A tiny HTTP server (a child process) that answers every request with a 301 to the metadata
+ * address, as AWS does for a wrong region: redirects must not be followed. Returns its pid. */
+static inline pid_t s3fx_redirector(unsigned *port)
+{
+    int fd = s3fx_blackhole(port);
+    if (fd < 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        for (;;) {
+            int c = accept(fd, NULL, NULL);
+            if (c < 0)
+                continue;
+            char buf[4096];
+            (void)!read(c, buf, sizeof(buf));
+            static const char resp[] = "HTTP/1.1 301 Moved Permanently\r\nLocation: "
+                                       "http://169.254.169.254/\r\nContent-Length: 0\r\n\r\n";
+            (void)!write(c, resp, sizeof(resp) - 1);
+            close(c);
+        }
+    }
+    close(fd);
+    return pid;
+}
+
 /* Starts s3rver with bucket; skips the test when node or s3rver is not installed. */
 static inline bool s3fx_start(struct s3fx *f, const char *bucket)
 {

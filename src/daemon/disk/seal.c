@@ -11,7 +11,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -170,9 +169,10 @@ static int new_key_line(char *out, size_t cap, char ret_id[SEAL_KEY_ID_MAX + 1])
     time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);
-    snprintf(ret_id, SEAL_KEY_ID_MAX + 1, "k%04d%02d%02d-%02x%02x%02x%02x%02x%02x",
-             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, raw[32], raw[33], raw[34], raw[35],
-             raw[36], raw[37]);
+    char id[96];
+    snprintf(id, sizeof(id), "k%04d%02d%02d-%02x%02x%02x%02x%02x%02x", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, raw[32], raw[33], raw[34], raw[35], raw[36], raw[37]);
+    snprintf(ret_id, SEAL_KEY_ID_MAX + 1, "%.32s", id); /* 22 bytes until the year 10000 */
     char b64[B64_ENC_LEN(KEY_LEN) + 1];
     b64_encode(raw, KEY_LEN, b64);
     int n = snprintf(out, cap, "%s %s\n", ret_id, b64);
@@ -181,43 +181,13 @@ static int new_key_line(char *out, size_t cap, char ret_id[SEAL_KEY_ID_MAX + 1])
     return n > 0 && (size_t)n < cap ? n : -ENOBUFS;
 }
 
-/* Writes text to path atomically: a 0600 temporary file in the same directory, fsync'd,
- * renamed over path, then the directory fsync'd. */
+/* Writes the key file atomically (fdio.h), 0600. */
 static int write_atomic(const char *path, const char *text, size_t len, const char **why)
 {
-    char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", path) >= (int)sizeof(tmp)) {
-        *why = "the key file's path is too long";
-        return -ENAMETOOLONG;
-    }
-    mode_t old = umask(077);
-    int fd = mkostemp(tmp, O_CLOEXEC);
-    umask(old);
-    if (fd < 0) {
-        *why = "cannot create the key file (is its directory there and writable?)";
-        return -errno;
-    }
-    int r = fchmod(fd, 0600) < 0 ? -errno : 0;
-    if (r == 0)
-        r = fd_write_all(fd, text, len);
-    if (r == 0 && fsync(fd) < 0)
-        r = -errno;
-    close(fd);
-    if (r == 0 && rename(tmp, path) < 0)
-        r = -errno;
-    if (r < 0) {
-        (void)unlink(tmp);
-        *why = "cannot write the key file";
-        return r;
-    }
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof(dir), "%s", path);
-    int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        (void)fsync(dfd); /* the rename is durable once its directory is */
-        close(dfd);
-    }
-    return 0;
+    int r = file_write_atomic(path, text, len, 0600);
+    if (r < 0)
+        *why = "cannot write the key file (is its directory there and writable?)";
+    return r;
 }
 
 int seal_keyring_load(const char *path, bool create, struct seal_keyring **ret, const char **why)

@@ -23,34 +23,6 @@ static const struct {
     { "ssh_host_ecdsa_key", SSH_KEYTYPE_ECDSA_P256, 256 },
 };
 
-/* Writes text to path through path.tmp: mode, fsync, rename, then the directory fsync'd. */
-static int write_atomic(const char *dir, const char *path, const char *text, mode_t mode)
-{
-    char tmp[4096];
-    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
-        return -ENAMETOOLONG;
-    (void)unlink(tmp); /* a leftover of a crash during the first start */
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-    if (fd < 0)
-        return -errno;
-    int r = fd_write_all(fd, text, strlen(text));
-    if (r == 0 && fsync(fd) < 0)
-        r = -errno;
-    close(fd);
-    if (r == 0 && rename(tmp, path) < 0)
-        r = -errno;
-    if (r < 0) {
-        (void)unlink(tmp);
-        return r;
-    }
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        (void)fsync(dfd); /* best effort: the key is complete either way */
-        close(dfd);
-    }
-    return 0;
-}
-
 static int load_one(const char *dir, size_t i, ssh_key *ret, const char **why)
 {
     char path[4096];
@@ -72,7 +44,7 @@ static int load_one(const char *dir, size_t i, ssh_key *ret, const char **why)
         return -EIO;
     }
     *why = "cannot write the host key";
-    int r = write_atomic(dir, path, text, 0600);
+    int r = file_write_atomic(path, text, strlen(text), 0600);
     ssh_string_free_char(text);
     if (r < 0) {
         ssh_key_free(key);
@@ -100,7 +72,8 @@ static void write_pub(const char *dir, size_t i, ssh_key key)
         sshgw_hostkey_line(key, line, sizeof(line) - 1) < 0)
         return;
     strcat(line, "\n");
-    (void)write_atomic(dir, path, line, 0644); /* a convenience: the key itself is loaded */
+    /* a convenience: the key itself is loaded */
+    (void)file_write_atomic(path, line, strlen(line), 0644);
 }
 
 static char *fingerprint(ssh_key key)

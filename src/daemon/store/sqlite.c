@@ -342,6 +342,69 @@ int sqlite_select_all(struct sqlite_store *s, const char *sql, const char *const
     return 0;
 }
 
+int sqlite_finish(struct sqlite_store *s, sqlite3_stmt *q)
+{
+    int r = sqlite_step_done(s, q);
+    sqlite3_finalize(q);
+    return r;
+}
+
+int sqlite_select_ints(struct sqlite_store *s, const char *sql, const char *const *p, size_t np,
+                       int64_t *out, int n)
+{
+    sqlite3_stmt *q;
+    int r = sqlite_prepare_bound(s, sql, p, np, &q);
+    if (r < 0)
+        return r;
+    r = sqlite_step_one(s, q);
+    for (int i = 0; r == 0 && i < n; i++)
+        out[i] = sqlite3_column_int64(q, i);
+    sqlite3_finalize(q);
+    return r == -ENOENT ? -EIO : r;
+}
+
+int sqlite_select_one(struct sqlite_store *s, const char *sql, const char *const *p, size_t np,
+                      sqlite_read_fn *read, void *ret)
+{
+    sqlite3_stmt *q;
+    int r = sqlite_prepare_bound(s, sql, p, np, &q);
+    if (r < 0)
+        return r;
+    r = sqlite_step_one(s, q);
+    if (r == 0)
+        r = read(q, ret);
+    sqlite3_finalize(q);
+    return r;
+}
+
+int sqlite_select_page(struct sqlite_store *s, const char *count_sql, const char *page_sql,
+                       const char *const *p, size_t np, size_t limit, size_t offset, size_t elem,
+                       sqlite_read_fn *read, void **ret, size_t *ret_n, uint64_t *ret_total)
+{
+    int64_t total = 0;
+    void *v = NULL;
+    size_t n = 0;
+    int r = sqlite_tx_begin(s, false); /* the count and the page see one snapshot */
+    if (r == 0)
+        r = sqlite_select_ints(s, count_sql, p, np, &total, 1);
+    sqlite3_stmt *q;
+    if (r == 0 && limit > 0 && (r = sqlite_prepare_bound(s, page_sql, p, np, &q)) == 0) {
+        sqlite3_bind_int64(q, (int)np + 1, (int64_t)limit);
+        sqlite3_bind_int64(q, (int)np + 2, (int64_t)offset);
+        r = sqlite_read_all(s, q, elem, limit < 100 ? limit : 100, read, &v, &n);
+        sqlite3_finalize(q);
+    }
+    r = sqlite_tx_end(s, r);
+    if (r < 0) {
+        free(v);
+        return r;
+    }
+    *ret = v;
+    *ret_n = n;
+    *ret_total = (uint64_t)total;
+    return 0;
+}
+
 /* sqlite_read_fn for a NOT NULL text column */
 static int read_str(sqlite3_stmt *q, void *elem)
 {

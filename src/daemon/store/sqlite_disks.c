@@ -37,27 +37,11 @@ const char *store_mount_status_name(enum store_mount_status s)
     return (unsigned)s < NELEM(mount_status_names) ? mount_status_names[s] : NULL;
 }
 
-/* Runs q to completion, finalises it, returns 0 or -errno. */
-static int done(struct sqlite_store *s, sqlite3_stmt *q)
-{
-    int r = sqlite_step_done(s, q);
-    sqlite3_finalize(q);
-    return r;
-}
-
 /* Runs sql (texts p bound) for its one row of one integer column. */
 static int count1(struct sqlite_store *s, const char *sql, const char *const *p, size_t np,
                   int64_t *out)
 {
-    sqlite3_stmt *q;
-    int r = sqlite_prepare_bound(s, sql, p, np, &q);
-    if (r < 0)
-        return r;
-    r = sqlite_step_one(s, q);
-    if (r == 0)
-        *out = sqlite3_column_int64(q, 0);
-    sqlite3_finalize(q);
-    return r == -ENOENT ? -EIO : r;
+    return sqlite_select_ints(s, sql, p, np, out, 1);
 }
 
 static int read_disk(sqlite3_stmt *q, void *elem)
@@ -91,15 +75,7 @@ static int read_disk(sqlite3_stmt *q, void *elem)
 static int disk_one(struct sqlite_store *s, const char *sql, const char *const *p, size_t np,
                     struct store_disk *ret)
 {
-    sqlite3_stmt *q;
-    int r = sqlite_prepare_bound(s, sql, p, np, &q);
-    if (r < 0)
-        return r;
-    r = sqlite_step_one(s, q);
-    if (r == 0)
-        r = read_disk(q, ret);
-    sqlite3_finalize(q);
-    return r;
+    return sqlite_select_one(s, sql, p, np, read_disk, ret);
 }
 
 int sqlite_disk_insert(struct store *st, const struct store_disk *d)
@@ -125,7 +101,7 @@ int sqlite_disk_insert(struct store *st, const struct store_disk *d)
         sqlite3_bind_int(q, 7, d->path_style ? 1 : 0);
         sqlite3_bind_blob(q, 8, d->sealed, (int)d->sealed_len, SQLITE_STATIC);
         sqlite3_bind_int64(q, 9, d->created_at);
-        r = done(s, q);
+        r = sqlite_finish(s, q);
         if (r == -EEXIST) /* the primary key: not the user's name */
             r = -EIO;
     }
@@ -144,36 +120,15 @@ int sqlite_disk_get(struct store *st, const char *user_id, const char *ref, stru
 int sqlite_disk_list(struct store *st, const char *user_id, size_t limit, size_t offset,
                      struct store_disk **ret, size_t *ret_n, uint64_t *ret_total)
 {
-    struct sqlite_store *s = to_sqlite(st);
-    int64_t total = 0;
-    struct store_disk *v = NULL;
-    size_t n = 0;
-    int r = sqlite_tx_begin(s, false);
+    void *v = NULL;
+    int r = sqlite_select_page(
+        to_sqlite(st), "SELECT count(*) FROM disks WHERE user_id = ?1 AND deleted_at IS NULL",
+        "SELECT " DISK_COLS " FROM disks d WHERE d.user_id = ?1 AND d.deleted_at IS NULL "
+        "ORDER BY d.created_at DESC, d.id DESC LIMIT ?2 OFFSET ?3",
+        &user_id, 1, limit, offset, sizeof(struct store_disk), read_disk, &v, ret_n, ret_total);
     if (r == 0)
-        r = count1(s, "SELECT count(*) FROM disks WHERE user_id = ?1 AND deleted_at IS NULL",
-                   &user_id, 1, &total);
-    sqlite3_stmt *q;
-    if (r == 0 && limit > 0)
-        r = sqlite_prepare_bound(s, "SELECT " DISK_COLS " FROM disks d WHERE d.user_id = ?1 AND "
-                                    "d.deleted_at IS NULL ORDER BY d.created_at DESC, d.id DESC "
-                                    "LIMIT ?2 OFFSET ?3", &user_id, 1, &q);
-    if (r == 0 && limit > 0) {
-        sqlite3_bind_int64(q, 2, (int64_t)limit);
-        sqlite3_bind_int64(q, 3, (int64_t)offset);
-        void *all = NULL;
-        r = sqlite_read_all(s, q, sizeof(*v), limit < 100 ? limit : 100, read_disk, &all, &n);
-        v = all;
-        sqlite3_finalize(q);
-    }
-    r = sqlite_tx_end(s, r);
-    if (r < 0) {
-        free(v);
-        return r;
-    }
-    *ret = v;
-    *ret_n = n;
-    *ret_total = (uint64_t)total;
-    return 0;
+        *ret = v;
+    return r;
 }
 
 int sqlite_disk_list_all(struct store *st, struct store_disk **ret, size_t *ret_n)
@@ -227,7 +182,7 @@ int sqlite_disk_delete(struct store *st, const char *user_id, const char *id, in
         r = sqlite_prepare_bound(s, "UPDATE disks SET deleted_at = ?2 WHERE id = ?1", p, 1, &q);
     if (r == 0) {
         sqlite3_bind_int64(q, 2, now_ms);
-        r = done(s, q);
+        r = sqlite_finish(s, q);
     }
     return sqlite_tx_end(s, r);
 }
@@ -263,7 +218,7 @@ static int mount_insert(struct sqlite_store *s, const struct store_mount *m)
         sqlite_bind_text_opt(q, 6, m->error);
         sqlite3_bind_int64(q, 7, m->created_at);
         sqlite3_bind_int64(q, 8, m->updated_at ? m->updated_at : m->created_at);
-        r = done(s, q);
+        r = sqlite_finish(s, q);
     }
     return r;
 }
@@ -320,19 +275,10 @@ int sqlite_mount_list(struct store *st, const char *sandbox_id, struct store_mou
 int sqlite_mount_get(struct store *st, const char *sandbox_id, const char *mount_path,
                      struct store_mount *ret)
 {
-    struct sqlite_store *s = to_sqlite(st);
     const char *p[] = { sandbox_id, mount_path };
-    sqlite3_stmt *q;
-    int r = sqlite_prepare_bound(s, "SELECT " MOUNT_COLS " FROM sandbox_disks m JOIN disks d ON "
-                                    "d.id = m.disk_id WHERE m.sandbox_id = ?1 AND "
-                                    "m.mount_path = ?2", p, 2, &q);
-    if (r < 0)
-        return r;
-    r = sqlite_step_one(s, q);
-    if (r == 0)
-        r = read_mount(q, ret);
-    sqlite3_finalize(q);
-    return r;
+    return sqlite_select_one(to_sqlite(st), "SELECT " MOUNT_COLS " FROM sandbox_disks m JOIN "
+                             "disks d ON d.id = m.disk_id WHERE m.sandbox_id = ?1 AND "
+                             "m.mount_path = ?2", p, 2, read_mount, ret);
 }
 
 int sqlite_mount_set_status(struct store *st, const char *sandbox_id, const char *mount_path,

@@ -151,6 +151,21 @@ int sqlite_read_all(struct sqlite_store *s, sqlite3_stmt *q, size_t elem, size_t
  * hold nothing to free (see sqlite_read_all). */
 int sqlite_select_all(struct sqlite_store *s, const char *sql, const char *const *p, size_t np,
                       size_t elem, size_t first, sqlite_read_fn *read, void **ret, size_t *ret_n);
+/* Runs a one-off statement expected to finish without rows, then finalizes it. */
+int sqlite_finish(struct sqlite_store *s, sqlite3_stmt *q);
+/* Runs one-off sql with texts p bound for its one row of n integer columns, into out. */
+int sqlite_select_ints(struct sqlite_store *s, const char *sql, const char *const *p, size_t np,
+                       int64_t *out, int n);
+/* Runs one-off sql with texts p bound and reads its one row with read into ret: 0, -ENOENT
+ * (no row) or -errno. */
+int sqlite_select_one(struct sqlite_store *s, const char *sql, const char *const *p, size_t np,
+                      sqlite_read_fn *read, void *ret);
+/* One page of a list in one read transaction: count_sql (texts p bound) counts every row into
+ * *ret_total; page_sql, with the same texts and then LIMIT and OFFSET as ?np+1 and ?np+2, reads
+ * at most limit rows (none when limit is 0) into a new array (*ret, free()). */
+int sqlite_select_page(struct sqlite_store *s, const char *count_sql, const char *page_sql,
+                       const char *const *p, size_t np, size_t limit, size_t offset, size_t elem,
+                       sqlite_read_fn *read, void **ret, size_t *ret_n, uint64_t *ret_total);
 /* Steps q (bound) and collects its first column, which must not be NULL, into *ret. Resets q. */
 int sqlite_read_strv(struct sqlite_store *s, sqlite3_stmt *q, struct store_strv *ret);
 

@@ -17,31 +17,16 @@
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
-/* Runs q to completion, finalises it, returns 0 or -errno. */
-static int done(struct sqlite_store *s, sqlite3_stmt *q)
-{
-    int r = sqlite_step_done(s, q);
-    sqlite3_finalize(q);
-    return r;
-}
-
 /* Runs sql (texts p bound) for its one row of n integer columns, into out. */
 static int counts(struct sqlite_store *s, const char *sql, const char *const *p, size_t np,
                   int64_t *out, int n)
 {
-    sqlite3_stmt *q;
-    int r = sqlite_prepare_bound(s, sql, p, np, &q);
-    if (r < 0)
-        return r;
-    r = sqlite_step_one(s, q);
-    for (int i = 0; r == 0 && i < n; i++)
-        out[i] = sqlite3_column_int64(q, i);
-    sqlite3_finalize(q);
-    return r == -ENOENT ? -EIO : r;
+    return sqlite_select_ints(s, sql, p, np, out, n);
 }
 
-static int read_network(sqlite3_stmt *q, struct store_network *n)
+static int read_network(sqlite3_stmt *q, void *elem)
 {
+    struct store_network *n = elem;
     static const struct sqlite_text_col texts[] = {
 #define T(c, f) SQLITE_TEXT_COL(c, struct store_network, f)
         T(0, id), T(1, user_id), T(2, name), T(3, subnet),
@@ -59,15 +44,7 @@ static int read_network(sqlite3_stmt *q, struct store_network *n)
 static int network_one(struct sqlite_store *s, const char *sql, const char *const *p, size_t np,
                        struct store_network *ret)
 {
-    sqlite3_stmt *q;
-    int r = sqlite_prepare_bound(s, sql, p, np, &q);
-    if (r < 0)
-        return r;
-    r = sqlite_step_one(s, q);
-    if (r == 0)
-        r = read_network(q, ret);
-    sqlite3_finalize(q);
-    return r;
+    return sqlite_select_one(s, sql, p, np, read_network, ret);
 }
 
 int sqlite_network_insert(struct store *st, const struct store_network *n)
@@ -89,7 +66,7 @@ int sqlite_network_insert(struct store *st, const struct store_network *n)
                              "VALUES (?1, ?2, ?3, ?4, ?5)", p, 4, &q);
     if (r == 0) {
         sqlite3_bind_int64(q, 5, n->created_at);
-        r = done(s, q);
+        r = sqlite_finish(s, q);
     }
     return sqlite_tx_end(s, r);
 }
@@ -107,38 +84,16 @@ int sqlite_network_get(struct store *st, const char *user_id, const char *ref,
 int sqlite_network_list(struct store *st, const char *user_id, size_t limit, size_t offset,
                         struct store_network **ret, size_t *ret_n, uint64_t *ret_total)
 {
-    struct sqlite_store *s = to_sqlite(st);
-    int64_t total = 0;
-    struct store_network *v = NULL;
-    size_t n = 0;
-    int r = sqlite_tx_begin(s, false);
+    void *v = NULL;
+    int r = sqlite_select_page(
+        to_sqlite(st), "SELECT count(*) FROM networks WHERE user_id = ?1 AND deleted_at IS NULL",
+        "SELECT " NET_COLS " FROM networks n WHERE n.user_id = ?1 AND n.deleted_at IS NULL "
+        "ORDER BY n.created_at DESC, n.id DESC LIMIT ?2 OFFSET ?3",
+        &user_id, 1, limit, offset, sizeof(struct store_network), read_network, &v, ret_n,
+        ret_total);
     if (r == 0)
-        r = counts(s, "SELECT count(*) FROM networks WHERE user_id = ?1 AND deleted_at IS NULL",
-                   &user_id, 1, &total, 1);
-    sqlite3_stmt *q;
-    if (r == 0 && limit > 0)
-        r = sqlite_prepare_bound(s, "SELECT " NET_COLS " FROM networks n WHERE n.user_id = ?1 AND "
-                             "n.deleted_at IS NULL ORDER BY n.created_at DESC, n.id DESC "
-                             "LIMIT ?2 OFFSET ?3", &user_id, 1, &q);
-    if (r == 0 && limit > 0) {
-        sqlite3_bind_int64(q, 2, (int64_t)limit);
-        sqlite3_bind_int64(q, 3, (int64_t)offset);
-        v = calloc(limit < 1000 ? limit : 1000, sizeof(*v));
-        if (!v)
-            r = -ENOMEM;
-        while (r == 0 && n < limit && n < 1000 && (r = sqlite_step_row(s, q)) == 1)
-            r = read_network(q, &v[n++]);
-        sqlite3_finalize(q);
-    }
-    r = sqlite_tx_end(s, r);
-    if (r < 0) {
-        free(v);
-        return r;
-    }
-    *ret = v;
-    *ret_n = n;
-    *ret_total = (uint64_t)total;
-    return 0;
+        *ret = v;
+    return r;
 }
 
 int sqlite_network_delete(struct store *st, const char *user_id, const char *id, int64_t now_ms,
@@ -162,7 +117,7 @@ int sqlite_network_delete(struct store *st, const char *user_id, const char *id,
         r = sqlite_prepare_bound(s, "UPDATE networks SET deleted_at = ?2 WHERE id = ?1", p, 1, &q);
     if (r == 0) {
         sqlite3_bind_int64(q, 2, now_ms);
-        r = done(s, q);
+        r = sqlite_finish(s, q);
     }
     return sqlite_tx_end(s, r);
 }
@@ -213,7 +168,7 @@ int sqlite_member_add(struct store *st, const char *network_id, const char *sand
                              "joined_at) VALUES (?1, ?2, ?3, ?4)", p, 3, &q);
     if (r == 0) {
         sqlite3_bind_int64(q, 4, now_ms);
-        r = done(s, q);
+        r = sqlite_finish(s, q);
         if (r == -EEXIST) /* a unique index other than the checks above: the address */
             r = -EADDRINUSE;
     }

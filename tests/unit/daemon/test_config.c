@@ -485,3 +485,54 @@ TEST(ssh_gateway_keys)
         CHECK(strstr(err, "bad value for 'ssh_") != NULL);
     }
 }
+
+TEST(disk_keys)
+{
+    struct hd_config c;
+    char err[512], path[1100];
+    CHECK_EQ(parse("", &c, err, sizeof(err)), 0);
+    CHECK(config_disk_key_file(&c, path, sizeof(path)));
+    CHECK_STR(path, "/var/lib/hearth/disk.key");
+    CHECK_EQ(c.n_disk_endpoint_allow, 0);
+    CHECK_EQ(c.max_disks, 16);
+    CHECK_EQ(parse("data_dir = /srv/h\ndisk_key_file = auto\n", &c, err, sizeof(err)), 0);
+    CHECK(config_disk_key_file(&c, path, sizeof(path)));
+    CHECK_STR(path, "/srv/h/disk.key");
+    CHECK_EQ(parse("disk_key_file = /etc/hearth/disk.key\n", &c, err, sizeof(err)), 0);
+    CHECK(config_disk_key_file(&c, path, sizeof(path)));
+    CHECK_STR(path, "/etc/hearth/disk.key");
+    CHECK_EQ(parse("disk_key_file = off\n", &c, err, sizeof(err)), 0);
+    CHECK(!config_disk_key_file(&c, path, sizeof(path)));
+    CHECK_EQ(parse("disk_key_file = \"\"\n", &c, err, sizeof(err)), 0);
+    CHECK(!config_disk_key_file(&c, path, sizeof(path)));
+    CHECK_EQ(parse("disk_key_file = relative/disk.key\n", &c, err, sizeof(err)), -EINVAL);
+    CHECK(strstr(err, "t.conf:1") && strstr(err, "disk_key_file"));
+
+    CHECK_EQ(parse("disk_endpoint_allow = 127.0.0.1/32, 10.88.7.0/24 fd00::/8,::1/128\n", &c,
+                   err, sizeof(err)), 0);
+    CHECK_EQ(c.n_disk_endpoint_allow, 4);
+    CHECK_EQ(c.disk_endpoint_allow[0].prefix, 32);
+    CHECK_EQ(c.disk_endpoint_allow[0].addr[0], 127);
+    CHECK_EQ(c.disk_endpoint_allow[2].prefix, 8);
+    CHECK_EQ(c.disk_endpoint_allow[2].addr[0], 0xfd);
+    CHECK_EQ(c.disk_endpoint_allow[3].addr[15], 1);
+    static const char *const bad[] = {
+        "disk_endpoint_allow = 127.0.0.1\n",         /* no prefix */
+        "disk_endpoint_allow = 127.0.0.1/33\n",
+        "disk_endpoint_allow = 10.0.0.1/8\n",        /* host bits */
+        "disk_endpoint_allow = ::1/129\n",
+        "disk_endpoint_allow = fd00::1/8\n",
+        "disk_endpoint_allow = host.example/32\n",
+        "disk_endpoint_allow = 1.2.3.4/-1\n",
+        "disk_endpoint_allow = /8\n",
+        "disk_endpoint_allow = 1.0.0.0/8 1.0.0.0/8 1.0.0.0/8 1.0.0.0/8 1.0.0.0/8 1.0.0.0/8 "
+        "1.0.0.0/8 1.0.0.0/8 1.0.0.0/8 1.0.0.0/8 1.0.0.0/8 1.0.0.0/8 1.0.0.0/8 1.0.0.0/8 "
+        "1.0.0.0/8 1.0.0.0/8 1.0.0.0/8\n",            /* 17 */
+        "disk_endpoint_allow = 1111111111111111111111111111111111111111111111111/8\n",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (parse(bad[i], &c, err, sizeof(err)) != -EINVAL)
+            harness_fail(__FILE__, __LINE__, "accepted: %s", bad[i]);
+    CHECK_EQ(parse("disk_endpoint_allow = \"\"\n", &c, err, sizeof(err)), 0);
+    CHECK_EQ(c.n_disk_endpoint_allow, 0);
+}

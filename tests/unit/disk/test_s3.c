@@ -123,31 +123,6 @@ TEST_SLOW(s3_client_against_s3rver, 120)
     s3fx_stop(&f);
 }
 
-/* A minimal HTTP server that answers every request with a 301 (a wrong-region AWS reply). */
-static pid_t redirect_server(unsigned *port)
-{
-    int fd = s3fx_blackhole(port);
-    if (fd < 0)
-        return -1;
-    pid_t pid = fork();
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        for (;;) {
-            int c = accept(fd, NULL, NULL);
-            if (c < 0)
-                continue;
-            char buf[4096];
-            (void)read(c, buf, sizeof(buf));
-            static const char resp[] = "HTTP/1.1 301 Moved Permanently\r\nLocation: "
-                                       "http://169.254.169.254/\r\nContent-Length: 0\r\n\r\n";
-            (void)write(c, resp, sizeof(resp) - 1);
-            close(c);
-        }
-    }
-    close(fd);
-    return pid;
-}
-
 struct outcome {
     int n;
     enum disk_probe_outcome o[16];
@@ -230,7 +205,7 @@ static void probe_checks(struct s3fx *f)
     CHECK_EQ(probe_loop(base, &rq, why), DISK_PROBE_FAILED);
     CHECK_STR(why, "cannot connect");
     unsigned rport;
-    pid_t rs = redirect_server(&rport);
+    pid_t rs = s3fx_redirector(&rport);
     CHECK(rs > 0);
     snprintf(url, sizeof(url), "http://127.0.0.1:%u", rport);
     CHECK_EQ(probe_loop(base, &rq, why), DISK_PROBE_FAILED);
