@@ -11,11 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/timefmt.h"
 
 #define SECRET_MAX 1024 /* S3 secrets are 40 bytes; room for any provider's */
+#define RM_WAIT_MS 45000 /* how long `rm` waits for the mounts it detached to go */
 
 #define DISK_KEY_FLAGS                                                                           \
     CLI_VALUE("access-key", "<key>", "S3 access key id (else $HEARTH_DISK_ACCESS_KEY)"),         \
@@ -370,7 +372,17 @@ static int remove_one(struct cli *cli, const char *ref, hearth_obj **ret_disk, s
         int r = detach_everywhere(cli, id, ret_n, e);
         if (r)
             return r;
-        rc = hearth_disk_delete(cli->client, id, NULL, e);
+        /* the mounts go `unmounting` and are removed once the guests unmounted them: delete
+         * again until then, for at most RM_WAIT_MS */
+        uint64_t start = out_now_us();
+        for (long pause = 250;; pause = pause * 5 / 4 > 2000 ? 2000 : pause * 5 / 4) {
+            rc = hearth_disk_delete(cli->client, id, NULL, e);
+            if (rc != HEARTH_ERR_REJECTED || strcmp(e->api_code, "in_use") != 0 ||
+                (out_now_us() - start) / 1000 >= RM_WAIT_MS)
+                break;
+            struct timespec ts = { .tv_sec = pause / 1000, .tv_nsec = pause % 1000 * 1000000L };
+            nanosleep(&ts, NULL);
+        }
     }
     return cli_exit_for(rc);
 }

@@ -20,6 +20,31 @@ const struct cli_opt cmd_disk_attach_opts[] = {
     CLI_OPT_END,
 };
 
+const struct cli_opt cmd_disk_detach_opts[] = {
+    { "yes", 'y', CLI_OPT_BOOL, "force", NULL, NULL, "do not ask for confirmation" },
+    CLI_BOOL("no-wait", "return once the server accepted the request (the mount is unmounting)"),
+    CLI_VALUE("timeout", "<duration>", "how long to wait for the unmount (default 45s; exit 6)"),
+    CLI_FLAG_QUIET,
+    CLI_OPT_END,
+};
+
+/* --no-wait into *ret_no_wait and --timeout (default 45 s) into *ret_ms; 0 or a usage error. */
+static int wait_flags(struct cli *cli, bool *ret_no_wait, long *ret_ms)
+{
+    *ret_no_wait = cli_flag(&cli->args, "no-wait");
+    *ret_ms = ATTACH_TIMEOUT_MS;
+    const char *v = cli_value(&cli->args, "timeout");
+    if (v && *ret_no_wait)
+        return cli_usage_error(cli, "--no-wait and --timeout exclude each other");
+    if (v) {
+        int64_t ms;
+        if (cli_parse_duration_ms(v, &ms) < 0 || ms <= 0 || ms > 86400000)
+            return cli_usage_error(cli, "--timeout '%.40s' is not a duration from 1ms to 24h", v);
+        *ret_ms = (long)ms;
+    }
+    return 0;
+}
+
 /* The mount of disk ref (id or name) at path in l, borrowed; NULL when absent. */
 static const hearth_obj *find_mount(const hearth_list *l, const char *ref, const char *path)
 {
@@ -42,9 +67,10 @@ static void sleep_ms(long ms)
 }
 
 /* Polls the mounts of sandbox id until disk ref at path is mounted (0, *ret_json a copy of its
- * SandboxDisk JSON or NULL), in error (exit 1), or timeout_ms passed (exit 6). */
+ * SandboxDisk JSON or NULL), in error (exit 1), or timeout_ms passed (exit 6). With gone, until
+ * the mount is no longer listed instead (a detach: `unmounting`, then the row is removed). */
 static int await_mount(struct cli *cli, struct out_progress *p, const char *id, const char *ref,
-                       const char *path, long timeout_ms, char **ret_json)
+                       const char *path, long timeout_ms, bool gone, char **ret_json)
 {
     uint64_t start = out_now_us();
     long interval = 250;
@@ -65,13 +91,18 @@ static int await_mount(struct cli *cli, struct out_progress *p, const char *id, 
             out_progress_set(p, line);
         }
         snprintf(last, sizeof(last), "%s", st ? st : "no such mount");
-        if (st && strcmp(st, "mounted") == 0) {
+        if (gone && !m) {
+            hearth_list_free(l);
+            out_progress_end(p, true, "unmounted");
+            return 0;
+        }
+        if (!gone && st && strcmp(st, "mounted") == 0) {
             *ret_json = strdup(hearth_obj_json(m)); /* list items are borrowed */
             hearth_list_free(l);
             out_progress_end(p, true, "mounted");
             return 0;
         }
-        if (st && strcmp(st, "error") == 0) {
+        if (!gone && st && strcmp(st, "error") == 0) {
             out_progress_end(p, false, NULL);
             int r = cli_error(cli, CLI_EXIT_FAIL, "mounting %s at %s failed: %s", ref, path,
                               hearth_obj_str(m, "mount_error") ?: "unknown error");
@@ -82,8 +113,9 @@ static int await_mount(struct cli *cli, struct out_progress *p, const char *id, 
         uint64_t spent_ms = (out_now_us() - start) / 1000;
         if ((long)spent_ms >= timeout_ms) {
             out_progress_end(p, false, NULL);
-            int r = cli_error(cli, CLI_EXIT_TIMEOUT, "%s at %s is not mounted after %.1fs (%s)",
-                              ref, path, (double)timeout_ms / 1000, last);
+            int r = cli_error(cli, CLI_EXIT_TIMEOUT, "%s at %s is not %s after %.1fs (%s)",
+                              ref, path, gone ? "unmounted" : "mounted",
+                              (double)timeout_ms / 1000, last);
             if (!cli->settings.json)
                 fprintf(stderr, "hint: hearth sb disk ls --sandbox %s\n", id);
             return r;
@@ -100,21 +132,15 @@ int cmd_disk_attach(struct cli *cli, int argc, char **argv)
 {
     const char *ref = argv[1], *path = argv[2];
     const char *sub = cli_value(&cli->args, "sub-path");
-    bool no_wait = cli_flag(&cli->args, "no-wait");
-    long timeout_ms = ATTACH_TIMEOUT_MS;
-    const char *v = cli_value(&cli->args, "timeout");
-    if (v && no_wait)
-        return cli_usage_error(cli, "--no-wait and --timeout exclude each other");
-    if (v) {
-        int64_t ms;
-        if (cli_parse_duration_ms(v, &ms) < 0 || ms <= 0 || ms > 86400000)
-            return cli_usage_error(cli, "--timeout '%.40s' is not a duration from 1ms to 24h", v);
-        timeout_ms = (long)ms;
-    }
+    bool no_wait;
+    long timeout_ms;
+    int r = wait_flags(cli, &no_wait, &timeout_ms);
+    if (r)
+        return r;
     if (path[0] != '/')
         return cli_usage_error(cli, "mount path '%.80s' is not absolute", path);
     hearth_obj *sb = NULL, *o = NULL;
-    int r = cli_sandbox_resolve(cli, argv[0], &sb);
+    r = cli_sandbox_resolve(cli, argv[0], &sb);
     if (r)
         return r;
     const char *id = hearth_obj_str(sb, "id");
@@ -135,7 +161,7 @@ int cmd_disk_attach(struct cli *cli, int argc, char **argv)
         out_progress_start(&p, cli->stderr_tty,
                            cli_flag(&cli->args, "quiet") || cli->settings.json, what);
         char *json = NULL;
-        r = await_mount(cli, &p, id, ref, path, timeout_ms, &json);
+        r = await_mount(cli, &p, id, ref, path, timeout_ms, false, &json);
         if (!r && cli->settings.json)
             out_json(json ? json : "{}");
         else if (!r)
@@ -149,11 +175,15 @@ int cmd_disk_attach(struct cli *cli, int argc, char **argv)
 
 int cmd_disk_detach(struct cli *cli, int argc, char **argv)
 {
+    bool no_wait;
+    long timeout_ms;
+    int r = wait_flags(cli, &no_wait, &timeout_ms);
+    if (r)
+        return r;
     char what[256];
     snprintf(what, sizeof(what), "unmount disk '%.80s' from %.80s in '%.60s'", argv[1], argv[2],
              argv[0]);
-    int r = cli_confirm(cli, what);
-    if (r)
+    if ((r = cli_confirm(cli, what)))
         return r;
     hearth_obj *sb = NULL, *o = NULL;
     r = cli_sandbox_resolve(cli, argv[0], &sb);
@@ -162,14 +192,29 @@ int cmd_disk_detach(struct cli *cli, int argc, char **argv)
     const char *id = hearth_obj_str(sb, "id");
     struct hearth_error e;
     int rc = hearth_sandbox_disk_detach(cli->client, id, argv[1], argv[2], &o, &e);
-    if (rc != HEARTH_OK)
+    bool detached = rc == HEARTH_OK && hearth_obj_bool(o, "detached", false);
+    if (rc != HEARTH_OK) {
         r = cli_fail(cli, &e);
-    else if (cli->settings.json)
-        out_json(hearth_obj_json(o));
-    else if (hearth_obj_bool(o, "detached", false))
-        printf("%s: %s detached from %s\n", id, argv[1], argv[2]);
-    else
-        printf("%s: no mount of %s at %s (nothing to do)\n", id, argv[1], argv[2]);
+    } else if (detached && !no_wait) {
+        /* the server unmounts in the background (`unmounting`); wait until the row is gone, so
+         * that a `disk rm` right after finds the disk free */
+        struct out_progress p;
+        char line[160];
+        snprintf(line, sizeof(line), "%.60s at %.80s unmounting", argv[1], argv[2]);
+        out_progress_start(&p, cli->stderr_tty,
+                           cli_flag(&cli->args, "quiet") || cli->settings.json, line);
+        char *unused = NULL;
+        r = await_mount(cli, &p, id, argv[1], argv[2], timeout_ms, true, &unused);
+        free(unused);
+    }
+    if (!r && rc == HEARTH_OK) {
+        if (cli->settings.json)
+            out_json(hearth_obj_json(o));
+        else if (detached)
+            printf("%s: %s detached from %s\n", id, argv[1], argv[2]);
+        else
+            printf("%s: no mount of %s at %s (nothing to do)\n", id, argv[1], argv[2]);
+    }
     hearth_obj_free(sb);
     hearth_obj_free(o);
     return r;

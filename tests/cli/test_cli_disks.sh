@@ -72,7 +72,7 @@ t_hostile_create() {
             expect_rc "$code" && expect_err "$pat" || { why="[$args] $why"; return 1; }
     done <<EOF2
 5|name|Bad_Name --bucket $bucket --endpoint $ep --path-style
-5|name|-lead --bucket $bucket --endpoint $ep --path-style
+5|name|--bucket $bucket --endpoint $ep --path-style -- -lead
 5|name|$(printf 'a%.0s' $(seq 1 64)) --bucket $bucket --endpoint $ep --path-style
 5|bucket|ok1 --bucket A --endpoint $ep --path-style
 5|bucket|ok2 --bucket ..bad.. --endpoint $ep --path-style

@@ -261,11 +261,18 @@ TEST(detach_sends_the_mount_path_as_a_query)
     static const struct fake_reply s[] = {
         { 200, NULL, SB },
         { 200, NULL, OK("{\"detached\":true}") },
+        /* the server unmounts in the background: the CLI waits until the row is gone */
+        { 200, NULL, OK("{\"data\":[{\"disk_id\":\"disk_01J\",\"name\":\"data\","
+                        "\"mount_path\":\"/mnt/a b&c\",\"mount_status\":\"unmounting\"}],"
+                        "\"pagination\":{\"total\":1,\"limit\":500,\"offset\":0,"
+                        "\"count\":1}}") },
+        { 200, NULL, OK("{\"data\":[],\"pagination\":{\"total\":0,\"limit\":500,"
+                        "\"offset\":0,\"count\":0}}") },
         { 200, NULL, SB },
         { 200, NULL, OK("{\"detached\":false}") },
     };
     struct fake_http f;
-    if (!fake_http_start(&f, s, 4))
+    if (!fake_http_start(&f, s, 6))
         return;
     struct run a, b;
     run_cli(f.url, false, ARGV("sb", "disk", "detach", "sb-1", "data", "/mnt/a b&c", "--yes"), &a);
@@ -275,6 +282,7 @@ TEST(detach_sends_the_mount_path_as_a_query)
     CHECK(has(f.log, "DELETE /v1/sandboxes/sb-1/disks/data?mount_path=%2Fmnt%2Fa%20b%26c "
                      "HTTP/1.1\n"));
     EXPECT(b, 0, "nothing to do", "");
+    CHECK_EQ(fake_http_count(f.log, "GET /v1/sandboxes/sb-1/disks?"), 2);
 }
 
 TEST(rm_detaches_a_disk_in_use_then_deletes)
@@ -288,16 +296,18 @@ TEST(rm_detaches_a_disk_in_use_then_deletes)
                         "\"limit\":500,\"offset\":0,\"count\":2}}") },
         { 200, NULL, MOUNTS("mounted", "") },
         { 200, NULL, OK("{\"detached\":true}") },
+        { 409, NULL, "{\"status\":\"fail\",\"data\":{\"code\":\"in_use\","
+                     "\"message\":\"disk is attached to 1 sandbox\"}}" }, /* still unmounting */
         { 200, NULL, OK("{\"deleted\":true}") },
     };
     struct fake_http f;
-    if (!fake_http_start(&f, s, 6))
+    if (!fake_http_start(&f, s, 7))
         return;
     struct run a;
     run_cli(f.url, false, ARGV("sb", "disk", "rm", "data", "--yes"), &a);
     fake_http_stop(&f);
     EXPECT(a, 0, "disk_01J deleted (1 mount detached)", "");
-    CHECK_EQ(fake_http_count(f.log, "DELETE /v1/disks/disk_01J HTTP/1.1"), 2);
+    CHECK_EQ(fake_http_count(f.log, "DELETE /v1/disks/disk_01J HTTP/1.1"), 3);
     CHECK(!has(f.log, "/v1/sandboxes/sb-2/disks"));
     CHECK(has(f.log, "DELETE /v1/sandboxes/sb-1/disks/disk_01J?mount_path=%2Fmnt%2Fdata "));
 }
