@@ -68,7 +68,7 @@ t_hostile_create() {
     while IFS='|' read -r code pat args; do
         [ -z "$code" ] && continue
         # shellcheck disable=SC2086
-        runin S3RVER D sb disk create $args --access-key S3RVER --secret-key - &&
+        runin S3RVER D sb disk create --access-key S3RVER --secret-key - $args &&
             expect_rc "$code" && expect_err "$pat" || { why="[$args] $why"; return 1; }
     done <<EOF2
 5|name|Bad_Name --bucket $bucket --endpoint $ep --path-style
