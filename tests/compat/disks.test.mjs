@@ -105,7 +105,15 @@ describe("S3 disks through the SDK", { skip }, () => {
 
             const det = await sb.detachDisk({ diskId: name, mountPath: "/mnt/data" });
             assert.equal(det.detached, true);
-            assert.deepEqual(await sb.listDisks(), []);
+            // the unmount runs in the background: `unmounting`, then the row is removed
+            const gone = Date.now() + 60_000;
+            for (;;) {
+                mounts = await sb.listDisks();
+                if (mounts.length === 0) break;
+                assert.equal(mounts[0].mount_status, "unmounting");
+                assert.ok(Date.now() < gone, `still listed: ${JSON.stringify(mounts)}`);
+                await new Promise((r) => setTimeout(r, 250));
+            }
             const again = await sb.detachDisk({ diskId: name, mountPath: "/mnt/data" });
             assert.equal(again.detached, false);
             const del = await client.disks.delete(disk.id);
