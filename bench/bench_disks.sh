@@ -29,14 +29,16 @@ tmp=$(mktemp -d /tmp/hearth-bench-disks.XXXXXX)
 hpid=""
 done_() {
     if [ -n "${sb:-}" ]; then
-        curl -s -X DELETE -H "Authorization: Bearer $key" "$url/v1/sandboxes/$sb" >/dev/null
+        curl -s -X DELETE -H "X-Api-Key: $key" "$url/v1/sandboxes/$sb" >/dev/null
         for _ in $(seq 1 150); do
-            st=$(curl -s -H "Authorization: Bearer $key" "$url/v1/sandboxes/$sb" | jq -r .data.status)
+            st=$(curl -s -H "X-Api-Key: $key" "$url/v1/sandboxes/$sb" | jq -r .data.status 2>/dev/null)
             [ "$st" = destroyed ] && break
             sleep 0.2
         done
     fi
     [ -n "$hpid" ] && { kill "$hpid" 2>/dev/null; wait "$hpid" 2>/dev/null; }
+    # a QEMU outlives hearthd by design: any left of ours (its files are under $tmp) goes too
+    for p in $(pgrep -f "qemu-system.*$tmp/"); do kill "$p" 2>/dev/null; done
     s3inet_down
     rm -rf "$tmp"
 }
@@ -53,13 +55,13 @@ for _ in $(seq 1 100); do [ -s "$tmp/data/hearthd.port" ] && [ -s "$tmp/data/adm
 url=http://127.0.0.1:$(tr -d '\n' <"$tmp/data/hearthd.port")
 key=$(tr -d '\n' <"$tmp/data/admin.key")
 H() { "$bin/hearth" --api-url "$url" --api-key "$key" "$@" </dev/null; }
-api() { curl -s -H "Authorization: Bearer $key" -H 'Content-Type: application/json' "$@"; }
+api() { curl -s -H "X-Api-Key: $key" -H 'Content-Type: application/json' "$@"; }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 median() { sort -n | awk '{a[NR]=$1} END {if (NR == 0) print "nan"; else if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 bucket=$S3INET_BUCKET
 obj=$S3INET_URL/$bucket
 
-printf S3RVER | H sb disk create bench --bucket "$bucket" --endpoint "$S3INET_URL" --path-style \
+printf S3RVER | "$bin/hearth" --api-url "$url" --api-key "$key" sb disk create bench --bucket "$bucket" --endpoint "$S3INET_URL" --path-style \
     --access-key S3RVER --secret-key - >/dev/null || { echo "FAIL bench_disks: disk create"; exit 1; }
 sb=$(H --json sb create --name disk-bench --rootfs devbox:1 --shape s-1vcpu-1gb | jq -r .id)
 [ -n "$sb" ] && [ "$sb" != null ] || { echo "FAIL bench_disks: sandbox create"; sb=""; exit 1; }
@@ -72,7 +74,7 @@ mount_ms() {
     api -X POST -d "$body" "$url/v1/sandboxes/$sb/disks" >/dev/null
     for _ in $(seq 1 3000); do
         st=$(api "$url/v1/sandboxes/$sb/disks?limit=500" |
-            jq -r --arg p "$1" '.data.data[] | select(.mount_path == $p) | .mount_status')
+            jq -r --arg p "$1" '.data.data[] | select(.mount_path == $p) | .mount_status' 2>/dev/null)
         case "$st" in
             mounted) echo $(( $(now_ms) - t0 )); return 0 ;;
             error) echo error; return 1 ;;
