@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* cmd_disk_mount.c: a sandbox's disk mounts (docs/cli.md §7.4): `hearth sb disk attach`, which
- * waits until the mount is `mounted` (exit 1 on `error` with its mount_error), `detach`, and
+/* cmd_sandbox_disk_mount.c: a sandbox's disk mounts (docs/cli.md §7.4): `hearth sb disk attach`,
+ * which waits until the mount is `mounted` (exit 1 on `error` with its mount_error), `detach`, and
  * `ls --sandbox`. The wait polls the sandbox's mount list as docs/cli.md §6.2 describes. */
 #include "cli/commands.h"
 #include "cli/output.h"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* cmd_disk.c: `hearth sb disk create|ls|show|rm|rotate-keys` (docs/cli.md §7.4), the S3 disk
- * catalog. The secret key is read from stdin (`--secret-key -`), a file, HEARTH_DISK_SECRET_KEY
+/* cmd_sandbox_disk.c: `hearth sb disk create|ls|show|rm|rotate-keys` (docs/cli.md §7.4), the S3
+ * disk catalog. The secret key is read from stdin (`--secret-key -`), a file, HEARTH_DISK_SECRET_KEY
  * or a hidden prompt; a literal `--secret-key <value>` works (the spec has it) with a warning,
  * because argv is visible to every local user and stays in shell history. */
 #include "cli/commands.h"
