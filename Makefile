@@ -33,6 +33,7 @@ unit_tests := $(patsubst tests/%.c,%,$(wildcard tests/unit/*/test_*.c))
 integ_tests := $(patsubst tests/%.c,%,$(wildcard tests/integration/test_*.c))
 api_tests := $(patsubst tests/%.c,%,$(wildcard tests/api/test_*.c))
 benches := $(patsubst %.c,%,$(wildcard bench/bench_*.c))
+bench_scripts := $(wildcard bench/bench_*.sh)
 # end-to-end CLI tests: scripts that start `hearthd serve` and print the harness line
 cli_tests := $(wildcard tests/cli/test_*.sh)
 # the house rules a machine can check: include cycles, file sizes, basenames, doc references
@@ -308,7 +309,7 @@ bench:
 	./scripts/install-deps.sh
 	$(MAKE) all images $(addprefix $(O)/,$(benches))
 	HEARTH_IMAGES=$(abspath $(IMAGES)) HEARTH_BIN=$(abspath $(O)/bin) \
-		./bench/run.sh $(addprefix $(O)/,$(benches))
+		./bench/run.sh $(addprefix $(O)/,$(benches)) $(bench_scripts)
 
 # --- guest images: kernel and root filesystems, cached by recipe hash ---
 images: $(O)/bin/hearth-agent $(O)/bin/hearth-recipe-key

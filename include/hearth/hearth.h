@@ -196,6 +196,9 @@ HEARTH_EXPORT HEARTH_WUR int hearth_body_append_str(hearth_body *b, const char *
 /* Sets map[key][name] = v (creating the object): envs, env. */
 HEARTH_EXPORT HEARTH_WUR int hearth_body_set_map(hearth_body *b, const char *key,
                                                  const char *name, const char *v);
+/* Sets map[key][name] = v, a boolean (the disk create body's config.use_path_style). */
+HEARTH_EXPORT HEARTH_WUR int hearth_body_set_map_bool(hearth_body *b, const char *key,
+                                                      const char *name, bool v);
 /* Appends an object of string pairs to the array at key: pairs is NULL-terminated
  * name, value, name, value…; a NULL value skips its pair ({"disk_id":…,"mount_path":…}). */
 HEARTH_EXPORT HEARTH_WUR int hearth_body_append_obj(hearth_body *b, const char *key,
@@ -396,6 +399,58 @@ HEARTH_EXPORT HEARTH_WUR int hearth_sandbox_network_attach(hearth_client *c, con
 HEARTH_EXPORT HEARTH_WUR int hearth_sandbox_network_detach(hearth_client *c, const char *id,
                                                            const char *net, hearth_obj **ret,
                                                            struct hearth_error *reterr);
+
+/* ---- S3 disks (docs/api.md §3.9, docs/disks.md) ----
+ * Disk references (ref, disk) are an id ("disk_…") or a name, sent as given. Credentials are
+ * write-only: no answer ever carries them, and the request text that held them is wiped after
+ * it was sent. A server without the disk feature answers HEARTH_ERR_UNAVAILABLE with api_code
+ * "disks_not_configured". */
+
+/* POST /v1/disks → Disk. body: name, kind ("s3"), config.bucket, config.endpoint,
+ * config.region (optional), config.use_path_style (hearth_body_set_map_bool), and
+ * credentials.access_key, credentials.secret_key (hearth_body_set_map). A failed bucket check
+ * is HEARTH_ERR_REJECTED with api_code "disk_probe_failed" and the reason in the message; the
+ * per-user quota HEARTH_ERR_FORBIDDEN ("quota_exceeded"). Retried only on 429/503. */
+HEARTH_EXPORT HEARTH_WUR int hearth_disk_create(hearth_client *c, const hearth_body *body,
+                                                hearth_obj **ret, struct hearth_error *reterr);
+/* GET /v1/disks, one page (page may be NULL; its status is ignored) → list of Disk. */
+HEARTH_EXPORT HEARTH_WUR int hearth_disk_list(hearth_client *c, const struct hearth_page *page,
+                                              hearth_list **ret, struct hearth_error *reterr);
+/* GET /v1/disks/{ref} → Disk (id, name, kind, config, created_at). */
+HEARTH_EXPORT HEARTH_WUR int hearth_disk_get(hearth_client *c, const char *ref, hearth_obj **ret,
+                                             struct hearth_error *reterr);
+/* PATCH /v1/disks/{ref} {"credentials":{"access_key","secret_key"}} → Disk. Both keys must be
+ * non-empty (else HEARTH_ERR_INVALID, nothing sent). The server checks the bucket with the new
+ * keys first and keeps the old ones when that fails (HEARTH_ERR_REJECTED, "disk_probe_failed"). */
+HEARTH_EXPORT HEARTH_WUR int hearth_disk_rotate(hearth_client *c, const char *ref,
+                                                const char *access_key, const char *secret_key,
+                                                hearth_obj **ret, struct hearth_error *reterr);
+/* DELETE /v1/disks/{ref} → {"deleted":true}. While a non-terminal sandbox mounts it:
+ * HEARTH_ERR_REJECTED, api_code "in_use". Bucket contents are never touched. */
+HEARTH_EXPORT HEARTH_WUR int hearth_disk_delete(hearth_client *c, const char *ref,
+                                                hearth_obj **ret, struct hearth_error *reterr);
+/* POST /v1/sandboxes/{id}/disks {"disk_id","mount_path","sub_path"?} → {"id","ok":true}.
+ * sub_path may be NULL. The mount starts asynchronously: poll hearth_sandbox_disk_list() for
+ * mount_status "mounted" or "error". Running sandboxes only (409 invalid_state, as
+ * HEARTH_ERR_REJECTED). Retried only on 429/503. */
+HEARTH_EXPORT HEARTH_WUR int hearth_sandbox_disk_attach(hearth_client *c, const char *id,
+                                                        const char *disk,
+                                                        const char *mount_path,
+                                                        const char *sub_path, hearth_obj **ret,
+                                                        struct hearth_error *reterr);
+/* GET /v1/sandboxes/{id}/disks, one page (page may be NULL) → list of SandboxDisk (disk_id,
+ * name, kind, config, mount_path, sub_path?, mount_status, mount_error?), by mount_path. */
+HEARTH_EXPORT HEARTH_WUR int hearth_sandbox_disk_list(hearth_client *c, const char *id,
+                                                      const struct hearth_page *page,
+                                                      hearth_list **ret,
+                                                      struct hearth_error *reterr);
+/* DELETE /v1/sandboxes/{id}/disks/{disk}?mount_path=<escaped> → {"detached":true|false}
+ * (false: there was no such mount). mount_path is required (HEARTH_ERR_INVALID when empty). */
+HEARTH_EXPORT HEARTH_WUR int hearth_sandbox_disk_detach(hearth_client *c, const char *id,
+                                                        const char *disk,
+                                                        const char *mount_path,
+                                                        hearth_obj **ret,
+                                                        struct hearth_error *reterr);
 
 /* ---- exec ---- */
 

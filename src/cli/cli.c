@@ -262,3 +262,63 @@ char *cli_read_pubkey(struct cli *cli, const char *path)
     line[strcspn(line, "\r\n")] = '\0';
     return line;
 }
+
+int cli_rm_batch(struct cli *cli, int argc, char **argv, const char *what, const char *noun,
+                 const char *detached_noun, cli_remove_fn remove)
+{
+    int r = cli_confirm(cli, what);
+    if (r)
+        return r;
+    int worst = CLI_EXIT_OK;
+    bool json = cli->settings.json;
+    if (json)
+        fputc('[', stdout);
+    for (int i = 0; i < argc; i++) {
+        hearth_obj *obj = NULL;
+        size_t detached = 0;
+        struct hearth_error e = { 0 };
+        r = remove(cli, argv[i], &obj, &detached, &e);
+        const char *id = hearth_obj_str(obj, "id");
+        if (json) {
+            cli_json_batch_item(i, argv[i], id);
+            printf(",\"detached\":%zu", detached);
+            if (r)
+                cli_json_batch_error(&e);
+            else
+                fputs(",\"status\":\"deleted\"", stdout);
+            putchar('}');
+        } else if (r) {
+            char msg[sizeof(e.message)];
+            snprintf(msg, sizeof(msg), "%s '%.100s': %.380s", noun, argv[i], e.message);
+            memcpy(e.message, msg, sizeof(e.message));
+            (void)cli_fail(cli, &e); /* its exit code is r already */
+        } else {
+            printf("%s deleted", id ? id : argv[i]);
+            if (detached)
+                printf(" (%zu %s%s detached)", detached, detached_noun, detached == 1 ? "" : "s");
+            putchar('\n');
+        }
+        if (r)
+            worst = CLI_EXIT_FAIL;
+        hearth_obj_free(obj);
+    }
+    if (json)
+        fputs("]\n", stdout);
+    /* one ref: its own exit code (4 for not found); several: 1 when any failed */
+    return argc == 1 ? r : worst;
+}
+
+bool cli_list_short(struct cli *cli, const hearth_list *l, const char *quiet_field)
+{
+    if (cli->settings.json) {
+        char *text = hearth_list_json(l);
+        printf("%s\n", text ? text : "[]");
+        free(text);
+        return true;
+    }
+    if (!cli_flag(&cli->args, "quiet"))
+        return false;
+    for (size_t i = 0; i < hearth_list_count(l); i++)
+        printf("%s\n", hearth_obj_str(hearth_list_item(l, i), quiet_field) ?: "");
+    return true;
+}

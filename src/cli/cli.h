@@ -73,6 +73,21 @@ void cli_json_str(FILE *f, const char *s);
 void cli_json_batch_item(int i, const char *ref, const char *id);
 void cli_json_batch_error(const struct hearth_error *e);
 
+/* `rm <ref>…` of a resource that must be detached before it is deleted (network, disk): asks
+ * cli_confirm(what), then for each ref calls remove(cli, ref, &obj, &detached, &e) (0 or an exit
+ * code with e set; obj, freed here, gives the id) and prints "<id> deleted (N <detached_noun>s
+ * detached)", the error prefixed with "<noun> '<ref>'", or in JSON one array of batch items with
+ * "detached" and "status". Returns the one ref's exit code, or 1 when any of several failed. */
+typedef int (*cli_remove_fn)(struct cli *cli, const char *ref, hearth_obj **ret_obj,
+                             size_t *ret_detached, struct hearth_error *e);
+int cli_rm_batch(struct cli *cli, int argc, char **argv, const char *what, const char *noun,
+                 const char *detached_noun, cli_remove_fn remove);
+
+/* The --json and -q forms of a list: the items as one JSON array, or the string field
+ * quiet_field of each item one per line (with -q). Returns true when it printed (the caller
+ * prints its table otherwise). */
+bool cli_list_short(struct cli *cli, const hearth_list *l, const char *quiet_field);
+
 /* Reads the running command's --limit (1 to 500, default 50) and --offset (default 0) flags
  * into a page without a status filter. Returns 0, or CLI_EXIT_USAGE after printing why. */
 int cli_page_flags(struct cli *cli, struct hearth_page *ret);
@@ -90,6 +105,9 @@ char *cli_read_pubkey(struct cli *cli, const char *path);
  * printing why). */
 int cli_ssh_key_flags(struct cli *cli, hearth_body *b);
 int cli_egress_flags(struct cli *cli, hearth_body *b);
+/* Adds the running command's --disk <ref>:<mount-path>[:<sub-path>] flags to body.disks (create
+ * and fork). Returns 0 or an exit code (after printing why). */
+int cli_disk_flags(struct cli *cli, hearth_body *b);
 
 /* Adds the --env KEY=VALUE / --env KEY flags of the running command to body[field]. Returns 0
  * or an exit code (after printing why). */

@@ -23,7 +23,8 @@ const struct cli_opt cmd_sandbox_create_opts[] = {
     CLI_LIST("env", "KEY[=VALUE]", "environment variable (no =: from the local environment)"),
     CLI_BOOL("ingress", "publish the sandbox's ports under the ingress domain"),
     { "network", 0, CLI_OPT_LIST, "net", NULL, "<net>", "join a private network" },
-    CLI_LIST("disk", "<ref>:<mount>[:<sub>]", "attach a disk (hearthd answers 501 for disks today)"),
+    CLI_LIST("disk", "<ref>:<mount>[:<sub>]",
+             "mount an S3 disk at boot (create does not wait for the mount)"),
     CLI_VALUE("auto-pause", "<duration>", "pause after this long idle (1m to 24h)"),
     CLI_FLAG_QUIET,
     CLI_OPT_END,
@@ -131,6 +132,11 @@ int cli_ssh_key_flags(struct cli *cli, hearth_body *b)
 int cli_egress_flags(struct cli *cli, hearth_body *b)
 {
     return each_value(cli, "egress", add_egress, b);
+}
+
+int cli_disk_flags(struct cli *cli, hearth_body *b)
+{
+    return each_value(cli, "disk", add_disk, b);
 }
 
 /* --env KEY=VALUE, or --env KEY with the value from the local environment. */
@@ -271,7 +277,7 @@ int cmd_sandbox_create(struct cli *cli, int argc, char **argv)
         goto nomem;
     if ((r = cli_ssh_key_flags(cli, b)) || (r = cli_egress_flags(cli, b)) ||
         (r = each_value(cli, "network", add_network, b)) ||
-        (r = each_value(cli, "disk", add_disk, b)) || (r = cli_env_flags(cli, b, "envs")))
+        (r = cli_disk_flags(cli, b)) || (r = cli_env_flags(cli, b, "envs")))
         goto out;
 
     struct out_progress p;

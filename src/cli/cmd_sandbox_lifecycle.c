@@ -23,6 +23,8 @@ const struct cli_opt cmd_sandbox_fork_opts[] = {
     CLI_VALUE("name", "<name>", "the child's name (suffixed -1, -2, ... with --count)"),
     CLI_LIST("ssh-key", "<path>", "SSH public key file (replaces the inherited keys)"),
     CLI_LIST("egress", "<rule>", "allowed destination (replaces the inherited rules)"),
+    CLI_LIST("disk", "<ref>:<mount>[:<sub>]",
+             "mount an S3 disk in the child (mounts are not inherited)"),
     CLI_VALUE("count", "<n>", "number of children, 1 to 100 (default 1)"),
     CLI_FLAGS_WAIT,
     CLI_FLAG_QUIET,
@@ -210,6 +212,8 @@ static int fork_body(struct cli *cli, hearth_body **ret)
         r = cli_ssh_key_flags(cli, b);
     if (!r)
         r = cli_egress_flags(cli, b);
+    if (!r)
+        r = cli_disk_flags(cli, b);
     if (r) {
         hearth_body_free(b);
         return r;

@@ -40,14 +40,7 @@ int cmd_network_ls(struct cli *cli, int argc, char **argv)
     if (hearth_network_list(cli->client, &page, &l, &e) != HEARTH_OK)
         return cli_fail(cli, &e);
     size_t n = hearth_list_count(l);
-    if (cli->settings.json) {
-        char *text = hearth_list_json(l);
-        out_json(text ? text : "[]");
-        free(text);
-    } else if (cli_flag(&cli->args, "quiet")) {
-        for (size_t i = 0; i < n; i++)
-            printf("%s\n", hearth_obj_str(hearth_list_item(l, i), "id") ?: "");
-    } else {
+    if (!cli_list_short(cli, l, "id")) {
         static const char *const hdr[] = { "id", "name", "members", "created" };
         struct out_table t;
         out_table_init(&t, 4, hdr);
@@ -157,47 +150,7 @@ int cmd_network_rm(struct cli *cli, int argc, char **argv)
     char what[128];
     snprintf(what, sizeof(what), "delete %d network%s (detaching every member)", argc,
              argc == 1 ? "" : "s");
-    int r = cli_confirm(cli, what);
-    if (r)
-        return r;
-    int worst = CLI_EXIT_OK;
-    bool json = cli->settings.json;
-    if (json)
-        fputc('[', stdout);
-    for (int i = 0; i < argc; i++) {
-        hearth_obj *net = NULL;
-        size_t detached = 0;
-        struct hearth_error e = { 0 };
-        r = remove_one(cli, argv[i], &net, &detached, &e);
-        const char *id = hearth_obj_str(net, "id");
-        if (json) {
-            cli_json_batch_item(i, argv[i], id);
-            printf(",\"detached\":%zu", detached);
-            if (r) {
-                cli_json_batch_error(&e);
-            } else {
-                fputs(",\"status\":\"deleted\"", stdout);
-            }
-            putchar('}');
-        } else if (r) {
-            char msg[sizeof(e.message)];
-            snprintf(msg, sizeof(msg), "network '%.100s': %.380s", argv[i], e.message);
-            memcpy(e.message, msg, sizeof(e.message));
-            (void)cli_fail(cli, &e); /* its exit code is r already */
-        } else {
-            printf("%s deleted", id ? id : argv[i]);
-            if (detached)
-                printf(" (%zu member%s detached)", detached, detached == 1 ? "" : "s");
-            putchar('\n');
-        }
-        if (r)
-            worst = CLI_EXIT_FAIL;
-        hearth_obj_free(net);
-    }
-    if (json)
-        fputs("]\n", stdout);
-    /* one ref: its own exit code (4 for not found); several: 1 when any failed */
-    return argc == 1 ? r : worst;
+    return cli_rm_batch(cli, argc, argv, what, "network", "member", remove_one);
 }
 
 /* attach and detach: resolve <sb>, then one call. */

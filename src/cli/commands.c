@@ -52,6 +52,31 @@ static const struct cli_command sandbox_network_cmds[] = {
     { NULL },
 };
 
+/* S3 disks and their mounts (docs/cli.md §7.4) */
+static const struct cli_command sandbox_disk_cmds[] = {
+    { "create", { NULL }, NULL, cmd_disk_create_opts, 1, 1, CLI_CMD_CLIENT, cmd_disk_create,
+      "<name> --bucket <b> --endpoint <url> --access-key <k> [--secret-key -|--secret-key-file "
+      "<path>] [--region <r>] [--path-style]",
+      "Register an S3 bucket as a disk (the server checks it first)" },
+    { "ls", { "list" }, NULL, cmd_disk_ls_opts, 0, 0, CLI_CMD_CLIENT, cmd_disk_ls,
+      "[--sandbox <sb>] [--limit <n>] [--offset <n>] [-q]",
+      "List disks, or one sandbox's mounts with --sandbox" },
+    { "show", { "get" }, NULL, NULL, 1, 1, CLI_CMD_CLIENT, cmd_disk_show, "<ref>",
+      "Show a disk (never its credentials)" },
+    { "rm", { "delete" }, NULL, cli_confirm_opts, 1, -1, CLI_CMD_CLIENT, cmd_disk_rm,
+      "<ref>... [--yes]", "Detach disks from every sandbox, then delete them (not the bucket)" },
+    { "attach", { "mount" }, NULL, cmd_disk_attach_opts, 3, 3, CLI_CMD_CLIENT, cmd_disk_attach,
+      "<sb> <disk> <mount-path> [--sub-path <prefix>] [--no-wait] [--timeout <duration>]",
+      "Mount a disk in a running sandbox and wait until it is mounted" },
+    { "detach", { "unmount" }, NULL, cmd_disk_detach_opts, 3, 3, CLI_CMD_CLIENT,
+      cmd_disk_detach, "<sb> <disk> <mount-path> [--yes] [--no-wait] [--timeout <duration>]",
+      "Unmount a disk from a sandbox and wait until it is gone" },
+    { "rotate-keys", { "rotate" }, NULL, cmd_disk_rotate_opts, 1, 1, CLI_CMD_CLIENT,
+      cmd_disk_rotate, "<ref> --access-key <k> [--secret-key -|--secret-key-file <path>]",
+      "Replace a disk's S3 credentials (hearth addition)" },
+    { NULL },
+};
+
 /* a sandbox's delegated access token (docs/cli.md "Access tokens") */
 static const struct cli_command sandbox_token_cmds[] = {
     { "create", { NULL }, NULL, NULL, 1, 1, CLI_CMD_CLIENT, cmd_token_create, "<sb>",
@@ -125,7 +150,8 @@ static const struct cli_command sandbox_cmds[] = {
       cmd_sandbox_resume, "<sb> [--no-wait] [--timeout <duration>]",
       "Resume a paused sandbox and wait until running" },
     { "fork", { NULL }, NULL, cmd_sandbox_fork_opts, 1, 1, CLI_CMD_CLIENT, cmd_sandbox_fork,
-      "<sb> [--count <n>] [--paused] [--name <name>] [--ssh-key <path>] [--egress <rule>]",
+      "<sb> [--count <n>] [--paused] [--name <name>] [--ssh-key <path>] [--egress <rule>] "
+      "[--disk <ref>:<mount>[:<sub>]]",
       "Copy a paused sandbox into new ones and wait until they run" },
     { "wait", { NULL }, NULL, cmd_sandbox_wait_opts, 1, 1, CLI_CMD_CLIENT, cmd_sandbox_wait,
       "<sb> [--for running|paused|destroyed] [--timeout <duration>]",
@@ -156,6 +182,8 @@ static const struct cli_command sandbox_cmds[] = {
       "Egress quota: show, add" },
     { "network", { "net", "networks" }, sandbox_network_cmds, NULL, 0, 0, 0, NULL,
       "<subcommand>", "Private networks: create, ls, show, rm, attach, detach" },
+    { "disk", { "disks" }, sandbox_disk_cmds, NULL, 0, 0, 0, NULL, "<subcommand>",
+      "S3 disks: create, ls, show, rm, attach, detach, rotate-keys" },
     { "token", { NULL }, sandbox_token_cmds, NULL, 0, 0, 0, NULL, "<subcommand>",
       "Delegated access token: create, show, rotate, revoke" },
     { "url", { NULL }, NULL, NULL, 2, 2, CLI_CMD_CLIENT, cmd_sandbox_url, "<sb> <port>",

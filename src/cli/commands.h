@@ -65,7 +65,7 @@ int cli_client_open(struct cli *cli);
 #define CLI_OPT_TABLES(X)                                                                        \
     X(hosts) X(sandbox_create) X(sandbox_list) X(sandbox_pause) X(sandbox_fork)                \
     X(sandbox_wait) X(sandbox_edit) X(sandbox_exec) X(sandbox_files) X(network_ls)            \
-    X(sandbox_logs)                                                                            \
+    X(sandbox_logs) X(disk_create) X(disk_rotate) X(disk_ls) X(disk_attach) X(disk_detach)   \
     X(process_run) X(process_start) X(process_shell) X(process_attach) X(process_input)        \
     X(process_resize) X(process_wait) X(process_stop)
 #define CLI_DECLARE_OPTS(name) extern const struct cli_opt cmd_##name##_opts[];
@@ -84,6 +84,8 @@ CLI_OPT_TABLES(CLI_DECLARE_OPTS)
     X(bandwidth_show) X(bandwidth_add)                                                         \
     X(network_create) X(network_ls) X(network_show) X(network_rm) X(network_attach)            \
     X(network_detach)                                                                          \
+    X(disk_create) X(disk_ls) X(disk_show) X(disk_rm) X(disk_rotate) X(disk_attach)            \
+    X(disk_detach) X(disk_mounts)                                                              \
     X(sandbox_logs) X(sandbox_events)                                                          \
     X(process_run) X(process_start) X(process_shell) X(process_attach) X(process_ls)           \
     X(process_get) X(process_input) X(process_close_stdin) X(process_resize)                   \

@@ -968,3 +968,9 @@ int lib_call(hearth_client *c, const struct hreq *r, json_t **ret_data,
 {
     return call(c, r, ret_data, reterr);
 }
+
+int lib_call_list(hearth_client *c, const char *base, const struct hearth_page *page,
+                  hearth_list **ret, struct hearth_error *reterr)
+{
+    return call_list(c, base, page, ret, reterr);
+}

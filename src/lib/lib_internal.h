@@ -93,3 +93,7 @@ int lib_call_obj(struct hearth_client *c, const struct hreq *r, struct hearth_ob
                  struct hearth_error *reterr);
 int lib_call(struct hearth_client *c, const struct hreq *r, json_t **ret_data,
              struct hearth_error *reterr);
+/* One page of the paginated list at base ("/v1/disks"), page may be NULL (its status is sent
+ * when set). */
+int lib_call_list(struct hearth_client *c, const char *base, const struct hearth_page *page,
+                  struct hearth_list **ret, struct hearth_error *reterr);

@@ -303,6 +303,17 @@ HEARTH_EXPORT int hearth_body_set_map(hearth_body *b, const char *key, const cha
     return b && key && name && v ? add_str(b, key, name, v) : HEARTH_ERR_INVALID;
 }
 
+HEARTH_EXPORT int hearth_body_set_map_bool(hearth_body *b, const char *key, const char *name,
+                                           bool v)
+{
+    if (!b || !key || !name)
+        return HEARTH_ERR_INVALID;
+    json_t *c = container(b, key, false);
+    if (!c)
+        return HEARTH_ERR_INVALID;
+    return json_object_set_new(c, name, json_boolean(v)) == 0 ? HEARTH_OK : HEARTH_ERR_NOMEM;
+}
+
 HEARTH_EXPORT int hearth_body_append_obj(hearth_body *b, const char *key,
                                          const char *const *pairs)
 {

@@ -62,6 +62,7 @@ stop_hearthd() {
 
 cleanup() {
     stop_hearthd || true
+    if [ -n "${S3INET_NS:-}" ]; then s3inet_down; fi
     if [ -n "$tmp" ] && [ -d "$tmp" ]; then
         if [ -n "${HEARTH_KEEP_TEST_DIRS:-}" ]; then
             echo "compat: kept $tmp" >&2
@@ -165,6 +166,15 @@ key=$("$bin/hearthd" keys --config "$tmp/hearthd.conf" create --user compat --la
 list_rows=1234
 list_key=$("$seed" "$data/hearth.db" compat-list "$list_rows") || die "seeding rows failed"
 life_key=$("$seed" "$data/hearth.db" compat-life 3) || die "seeding rows failed"
+
+# the S3 server of the disk tests (disks.test.mjs), reached by hearthd's bucket check and by the
+# guests' s3fs (tests/s3/s3inet.sh); without it those tests skip themselves with the reason
+. "$root/tests/s3/s3inet.sh"
+if s3inet_up "$tmp"; then
+    export HEARTH_COMPAT_S3_URL="$S3INET_URL" HEARTH_COMPAT_S3_BUCKET="$S3INET_BUCKET"
+else
+    export HEARTH_COMPAT_S3_SKIP="$S3INET_WHY"
+fi
 
 # ---- 3. the tests ----
 tap="$tmp/results.tap"

@@ -13,20 +13,11 @@
 // The VM-backed tests create one sandbox and skip themselves, with the reason, while the server
 // answers create with 503 `unavailable` or 501 (the VM layer is not wired to the API yet).
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { randomBytes } from "node:crypto";
-import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { after, before, describe, test } from "node:test";
 
-async function loadSdk() {
-    const dir = process.env.HEARTH_COMPAT_SDK;
-    if (!dir) return import("@nodeops-createos/sandbox");
-    const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
-    const entry = pkg.exports?.["."]?.import ?? pkg.main;
-    return import(pathToFileURL(join(dir, entry)).href);
-}
+import { destroyQuietly, loadSdk, rejectsWith } from "./common.mjs";
 
 const sdk = await loadSdk();
 const {
@@ -52,25 +43,6 @@ assert.ok(BASE && new URL(BASE).hostname === "127.0.0.1", `base URL must be 127.
 // The default client takes its base URL and key from the environment, as users configure it.
 const client = new CreateosSandboxClient();
 const clientFor = (apiKey, extra = {}) => new CreateosSandboxClient({ apiKey, ...extra });
-
-// Asserts that fn rejects with an instance of cls and returns the error.
-async function rejectsWith(fn, cls) {
-    let err;
-    try {
-        await fn();
-    } catch (e) {
-        err = e;
-    }
-    assert.ok(err, `expected ${cls.name}, got success`);
-    if (!(err instanceof cls)) {
-        throw new assert.AssertionError({
-            message: `expected ${cls.name}, got ${err?.name}: ${err?.message}`,
-            actual: err,
-            expected: cls,
-        });
-    }
-    return err;
-}
 
 // ---- catalog, identity, probes (no VM needed) ----
 
@@ -657,17 +629,6 @@ describe("VM-backed networking", () => {
 // A workload pauses its own sandbox with a plain HTTP client inside the guest; the SDK sees it
 // with waitUntilPaused() like any pause. The reason shows in the sandbox view (pause_reason,
 // paused_by: new fields the SDK keeps in .data) and in the event log (a hearth extension).
-
-// Destroys sb (if any) and waits for it; errors are ignored: only cleanup.
-async function destroyQuietly(sb) {
-    if (!sb) return;
-    try {
-        await sb.destroy();
-        await sb.waitUntilDestroyed({ timeoutMs: 60_000 });
-    } catch {
-        // only cleanup
-    }
-}
 
 describe("in-guest self-pause seen through the SDK", () => {
     let sb;

@@ -3,81 +3,11 @@
  * and `sb get`, run through the dispatcher against the scripted HTTP server of tests/fakehttp.c:
  * usage errors before any request, the requests on the wire, human and JSON output, warnings on
  * stderr and exit codes. */
-#include "cli/commands.h"
+#include "clirun.h"
 #include "fakehttp.h"
-#include "harness.h"
 
-#include <fcntl.h>
-#include <stdlib.h>
-#include <unistd.h>
-
-#define ARGV(...) ((const char *[]){ __VA_ARGS__, NULL })
-#define OK(data) "{\"status\":\"success\",\"data\":" data "}"
 #define SB(st) OK("{\"id\":\"sb-1\",\"name\":\"Web_1.x\",\"status\":\"" st "\",\"vcpu\":1," \
                   "\"mem_mib\":256,\"disk_mib\":10240,\"shape\":\"s-1vcpu-256mb\"}")
-
-struct run {
-    int rc;
-    char out[8192];
-    char err[8192];
-};
-
-static void slurp(int fd, char *buf, size_t n)
-{
-    ssize_t got = pread(fd, buf, n - 1, 0);
-    buf[got > 0 ? got : 0] = '\0';
-    close(fd);
-}
-
-/* Runs `hearth [--json] argv…` against url with stdin from /dev/null (never a terminal). */
-static void run_cli(const char *url, bool json, const char *const *argv, struct run *r)
-{
-    int argc = 0;
-    while (argv[argc])
-        argc++;
-    struct cli cli = { 0 };
-    cli.settings.api_url = url ? url : "http://127.0.0.1:9";
-    cli.settings.api_key = "hk_test";
-    cli.settings.json = json;
-    char po[] = "/tmp/hearth-test-out-XXXXXX", pe[] = "/tmp/hearth-test-err-XXXXXX";
-    int fo = mkstemp(po), fe = mkstemp(pe), fi = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    unlink(po);
-    unlink(pe);
-    int s0 = dup(0), s1 = dup(1), s2 = dup(2);
-    fflush(stdout);
-    fflush(stderr);
-    dup2(fi, 0);
-    dup2(fo, 1);
-    dup2(fe, 2);
-    r->rc = cli_dispatch(&cli, argc, (char **)argv);
-    fflush(stdout);
-    fflush(stderr);
-    dup2(s0, 0);
-    dup2(s1, 1);
-    dup2(s2, 2);
-    close(s0);
-    close(s1);
-    close(s2);
-    close(fi);
-    slurp(fo, r->out, sizeof(r->out));
-    slurp(fe, r->err, sizeof(r->err));
-    cli_args_release(&cli.args);
-    hearth_client_free(cli.client);
-}
-
-static bool has(const char *hay, const char *needle)
-{
-    return strstr(hay, needle) != NULL;
-}
-
-#define EXPECT(r, code, out_has, err_has)                                                        \
-    do {                                                                                         \
-        if ((r).rc != (code) || !has((r).out, out_has) || !has((r).err, err_has)) {              \
-            harness_fail(__FILE__, __LINE__, "rc %d (want %d)\nstdout: %s\nstderr: %s", (r).rc,  \
-                         code, (r).out, (r).err);                                                \
-            return;                                                                              \
-        }                                                                                        \
-    } while (0)
 
 TEST(usage_errors_before_any_request)
 {
