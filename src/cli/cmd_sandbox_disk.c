@@ -289,7 +289,9 @@ int cmd_disk_rotate(struct cli *cli, int argc, char **argv)
 
 int cmd_disk_ls(struct cli *cli, int argc, char **argv)
 {
-    if (cli_value(&cli->args, "sandbox"))
+    if (argc > 0 && cli_value(&cli->args, "sandbox"))
+        return cli_usage_error(cli, "give the sandbox once: as <sb> or as --sandbox");
+    if (argc > 0 || cli_value(&cli->args, "sandbox"))
         return cmd_disk_mounts(cli, argc, argv);
     struct hearth_page page;
     int r = cli_page_flags(cli, &page);

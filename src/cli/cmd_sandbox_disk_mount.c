@@ -228,7 +228,7 @@ int cmd_disk_mounts(struct cli *cli, int argc, char **argv)
     if (r)
         return r;
     hearth_obj *sb = NULL;
-    r = cli_sandbox_resolve(cli, cli_value(&cli->args, "sandbox"), &sb);
+    r = cli_sandbox_resolve(cli, argc > 0 ? argv[0] : cli_value(&cli->args, "sandbox"), &sb);
     if (r)
         return r;
     hearth_list *l = NULL;

@@ -58,9 +58,9 @@ static const struct cli_command sandbox_disk_cmds[] = {
       "<name> --bucket <b> --endpoint <url> --access-key <k> [--secret-key -|--secret-key-file "
       "<path>] [--region <r>] [--path-style]",
       "Register an S3 bucket as a disk (the server checks it first)" },
-    { "ls", { "list" }, NULL, cmd_disk_ls_opts, 0, 0, CLI_CMD_CLIENT, cmd_disk_ls,
-      "[--sandbox <sb>] [--limit <n>] [--offset <n>] [-q]",
-      "List disks, or one sandbox's mounts with --sandbox" },
+    { "ls", { "list" }, NULL, cmd_disk_ls_opts, 0, 1, CLI_CMD_CLIENT, cmd_disk_ls,
+      "[<sb> | --sandbox <sb>] [--limit <n>] [--offset <n>] [-q]",
+      "List disks, or one sandbox's mounts (<sb> or --sandbox)" },
     { "show", { "get" }, NULL, NULL, 1, 1, CLI_CMD_CLIENT, cmd_disk_show, "<ref>",
       "Show a disk (never its credentials)" },
     { "rm", { "delete" }, NULL, cli_confirm_opts, 1, -1, CLI_CMD_CLIENT, cmd_disk_rm,
@@ -224,6 +224,9 @@ static const struct cli_command config_cmds[] = {
 const struct cli_command cli_commands[] = {
     { "sandbox", { "sb" }, sandbox_cmds, NULL, 0, 0, 0, NULL, "<subcommand>",
       "Create, list, inspect and use sandboxes" },
+    /* the same table as `sandbox disk`: disks are the user's, not one sandbox's */
+    { "disk", { "disks" }, sandbox_disk_cmds, NULL, 0, 0, 0, NULL, "<subcommand>",
+      "S3 disks (same as sandbox disk): create, ls, show, rm, attach, detach, rotate-keys" },
     { "whoami", { NULL }, NULL, NULL, 0, 0, CLI_CMD_CLIENT, cmd_whoami, "",
       "Identity and sandbox counts" },
     { "hosts", { NULL }, NULL, cmd_hosts_opts, 0, 0, CLI_CMD_CLIENT, cmd_hosts, "",

@@ -149,7 +149,11 @@ t_mount_list() {
         expect_out 'DISK *MOUNT *SUB-PATH *STATUS *ERROR' && expect_out 'data */mnt/data .*mounted' ||
         return 1
     run H --json sb disk ls --sandbox "$box" && expect_json 'length == 1' &&
-        expect_json '.[0].mount_path == "/mnt/data"' && expect_no_out S3RVER
+        expect_json '.[0].mount_path == "/mnt/data"' && expect_no_out S3RVER || return 1
+    # the top-level form and the positional sandbox are the same listing
+    run H --json disk list "$box" && expect_json 'length == 1' &&
+        expect_json '.[0].mount_path == "/mnt/data"' || return 1
+    run H disk ls "$box" --sandbox "$box" && expect_rc 2 && expect_err 'give the sandbox once'
 }
 
 t_hostile_attach() {
