@@ -521,13 +521,10 @@ out:
 }
 
 /* A server that goes away under a mount, and a bucket deleted under one: error with a reason,
- * exec still answers, mounted again once they are back. Known to wedge the guest's agent
- * today (docs/disks.md "Mounts", "Known limits"): run with HEARTH_DISK_OUTAGE_TEST=1. */
+ * exec still answers, mounted again once they are back (docs/disks.md "An endpoint that goes
+ * away under a mount"). */
 TEST_SLOW(disks_outage, 900)
 {
-    if (!getenv("HEARTH_DISK_OUTAGE_TEST")) {
-        harness_skip("HEARTH_DISK_OUTAGE_TEST=1 runs it (a known limit)");
-    }
     struct s3 s;
     struct vfx f;
     char a[64] = "", d1[64], d3[64], out[4096], st[32], err[300];

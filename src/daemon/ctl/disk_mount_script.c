@@ -19,21 +19,27 @@
  * with its output in a file, so that a listing stuck in a FUSE request (a bucket that went
  * away, an s3fs that hangs) costs the script 20 s and never holds the exec; $why says what
  * failed. Deadlines are read from /proc/uptime with the shell's read (no process per turn:
- * under TCG a fork costs tens of milliseconds, so counting turns would not bound time). */
+ * under TCG a fork costs tens of milliseconds, so counting turns would not bound time).
+ * A listing that ends well must hold "." and "..": s3fs answers a listing of a bucket deleted
+ * under it with nothing at all, not even those, and no error. */
 #define ANSWERS_FN                                                                              \
     "answers() {\n"                                                                             \
     "  e=/run/hearth-disks/ls.$$; mkdir -p /run/hearth-disks 2>/dev/null\n"                      \
-    "  ( exec ls \"$1\" >/dev/null 2>\"$e\" ) </dev/null >/dev/null 2>&1 &\n"                       \
+    "  ( exec ls -a \"$1\" >\"$e.o\" 2>\"$e\" ) </dev/null >/dev/null 2>&1 &\n"                     \
     "  lp=$!; read u _ </proc/uptime; end=$(( ${u%.*} + 20 ))\n"                                \
     "  while kill -0 $lp 2>/dev/null; do\n"                                                     \
     "    read u _ </proc/uptime\n"                                                              \
-    "    if [ ${u%.*} -ge $end ]; then kill -9 $lp 2>/dev/null; rm -f \"$e\"\n"                 \
+    "    if [ ${u%.*} -ge $end ]; then kill -9 $lp 2>/dev/null; rm -f \"$e\" \"$e.o\"\n"       \
     "      why='no answer within 20 s'; return 1; fi\n"                                         \
     "    sleep 0.2\n"                                                                           \
     "  done\n"                                                                                  \
-    "  if wait $lp; then rm -f \"$e\"; return 0; fi\n"                                          \
-    "  why=$(head -n 1 \"$e\" 2>/dev/null | sed 's/^ls: //' | cut -c1-150); rm -f \"$e\"\n"       \
-    "  [ -n \"$why\" ] || why='the listing failed'; return 1\n"                                 \
+    "  if wait $lp; then\n"                                                                     \
+    "    grep -qx '[.]' \"$e.o\" && { rm -f \"$e\" \"$e.o\"; return 0; }\n"                        \
+    "    why='the listing came back empty: is the bucket still there?'\n"                       \
+    "  else\n"                                                                                  \
+    "    why=$(head -n 1 \"$e\" 2>/dev/null | sed 's/^ls: //' | cut -c1-150)\n"                  \
+    "  fi\n"                                                                                    \
+    "  rm -f \"$e\" \"$e.o\"; [ -n \"$why\" ] || why='the listing failed'; return 1\n"             \
     "}\n"
 /* src_at PATH: the source of the mount at PATH (the last one), read from /proc/mounts.
  * findmnt --mountpoint would resolve PATH first, a stat that hangs on a mount whose s3fs
@@ -49,6 +55,18 @@
     "      kill -9 $s 2>/dev/null\n"                                                            \
     "  done\n"                                                                                  \
     "}\n"
+/* abort_at PATH: aborts the FUSE connection of the mount at PATH (the kernel's way to end
+ * every request stuck on it, docs/disks.md "Mounts"): a process waiting on a request s3fs had
+ * taken is not freed by SIGKILL, and while any s3fs thread waits on its own mount, a killed
+ * s3fs never closes /dev/fuse. The connection is named by the mount's minor device number, read
+ * from mountinfo (no stat of PATH); fusectl is mounted when missing. */
+#define ABORT_FN                                                                                \
+    "abort_at() {\n"                                                                            \
+    "  d=$(awk -v p=\"$1\" '$5 == p { d = $3 } END { print d }' /proc/self/mountinfo 2>/dev/null)\n" \
+    "  a=/sys/fs/fuse/connections/${d#*:}/abort; [ -n \"$d\" ] || return 0\n"                     \
+    "  [ -e \"$a\" ] || mount -t fusectl fusectl /sys/fs/fuse/connections 2>/dev/null\n"          \
+    "  echo 1 >\"$a\" 2>/dev/null; return 0\n"                                                   \
+    "}\n"
 
 /* s3fs runs in the foreground of a session of its own (setsid) so that the exec ends while it
  * keeps serving, with its stderr in a file on the guest's /run (tmpfs) for the reason of a
@@ -59,7 +77,7 @@
  * answer is taken down with its s3fs; one with another tag (rotated credentials) is unmounted
  * lazily, so files open on it keep working until closed. */
 static const char mount_script[] =
-    ANSWERS_FN KILL_FN SRC_FN
+    ANSWERS_FN KILL_FN SRC_FN ABORT_FN
     "p=$1 src=$2 opts=$3 tag=$4\n"
     "cur=$(src_at \"$p\")\n"
     "if [ \"$cur\" = \"hearth:$tag\" ] && answers \"$p\"; then exit 0; fi\n"
@@ -67,7 +85,7 @@ static const char mount_script[] =
     "[ -c /dev/fuse ] || { echo 'this guest has no /dev/fuse' >&2; exit 3; }\n"
     "case $cur in\n"
     "'') ;;\n"
-    "hearth:*) [ \"$cur\" = \"hearth:$tag\" ] && kill_tag \"$cur\"\n"
+    "hearth:*) [ \"$cur\" = \"hearth:$tag\" ] && { kill_tag \"$cur\"; abort_at \"$p\"; }\n"
     "  umount \"$p\" 2>/dev/null || umount -l \"$p\" 2>/dev/null ;;\n"
     "*) echo \"something else is mounted at $p\" >&2; exit 4 ;;\n"
     "esac\n"
@@ -88,16 +106,16 @@ static const char mount_script[] =
     "done\n"
     "if ! answers \"$p\" || ! kill -0 $pid 2>/dev/null; then\n"
     "  kill -0 $pid 2>/dev/null || why=''\n"
-    "  w=$(last); kill -9 $pid 2>/dev/null; umount -l \"$p\" 2>/dev/null\n"
+    "  w=$(last); kill -9 $pid 2>/dev/null; abort_at \"$p\"; umount -l \"$p\" 2>/dev/null\n"
     "  [ -n \"$w\" ] || w=$why\n"
     "  echo \"the bucket does not answer (${w:-s3fs exited: is the bucket there, and are the credentials right?})\" >&2; exit 6\n"
     "fi\n";
 
-/* A mount that stays silent for 20 s is taken down with its s3fs: killing s3fs ends the FUSE
- * requests stuck on it (a SIGKILL alone does not free a process waiting on a request s3fs has
- * taken), and the next round mounts it again. */
+/* A mount that stays silent for 20 s is taken down with its s3fs and its FUSE connection
+ * aborted: that ends the requests stuck on it (a SIGKILL alone does not free a process waiting
+ * on a request s3fs has taken), and the next round mounts it again. */
 static const char check_script[] =
-    ANSWERS_FN KILL_FN SRC_FN
+    ANSWERS_FN KILL_FN SRC_FN ABORT_FN
     "p=$1\n"
     "cur=$(src_at \"$p\")\n"
     "case $cur in\n"
@@ -105,7 +123,7 @@ static const char check_script[] =
     "*) echo 'the mount is gone from the guest' >&2; exit 1 ;;\n"
     "esac\n"
     "answers \"$p\" && exit 0\n"
-    "case $why in 'no answer'*) kill_tag \"$cur\"; umount -l \"$p\" 2>/dev/null ;; esac\n"
+    "case $why in 'no answer'*) kill_tag \"$cur\"; abort_at \"$p\"; umount -l \"$p\" 2>/dev/null ;; esac\n"
     "echo \"the mount does not answer: $why\" >&2; exit 1\n";
 
 /* umount, then umount -l when busy (fusermount -u would resolve the path first: a stat) */
