@@ -81,30 +81,9 @@ command -v npm >/dev/null || die "npm not found (scripts/install-deps.sh install
 node_major=$(node -p 'process.versions.node.split(".")[0]')
 [ "$node_major" -ge 20 ] || die "node $(node --version) is too old: the SDK and node --test need >= 20"
 
-lock="$here/package-lock.json"
-hash=$(sha256sum "$lock" | cut -c1-16)
-cache_root=${CACHE_DIR:-/var/cache/hearth}
-if ! mkdir -p "$cache_root/npm" 2>/dev/null || [ ! -w "$cache_root/npm" ]; then
-    cache_root=${XDG_CACHE_HOME:-$HOME/.cache}/hearth
-    mkdir -p "$cache_root/npm" || die "cannot create an npm cache directory"
-fi
-sdk_dir="$cache_root/npm/$hash"
-if [ ! -f "$sdk_dir/.complete" ]; then
-    echo "compat: installing the SDK into $sdk_dir (npm ci)"
-    stage=$(mktemp -d "$cache_root/npm/.stage-XXXXXX") || die "mktemp failed"
-    cp "$here/package.json" "$lock" "$stage/"
-    if ! (cd "$stage" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error \
-            --cache "$cache_root/npm/.npm-cache"); then
-        rm -rf "$stage"
-        die "npm ci failed"
-    fi
-    touch "$stage/.complete"
-    # another run may have won the race: keep theirs
-    if ! mv -T "$stage" "$sdk_dir" 2>/dev/null; then
-        rm -rf "$stage"
-        [ -f "$sdk_dir/.complete" ] || die "could not move the SDK into $sdk_dir"
-    fi
-fi
+. "$here/../npm_cache.sh"
+npm_cache_install "$here" "" || die "cannot install the SDK"
+sdk_dir=$npm_dir
 sdk_pkg="$sdk_dir/node_modules/@nodeops-createos/sandbox"
 [ -f "$sdk_pkg/package.json" ] || die "SDK missing in $sdk_dir"
 sdk_version=$(node -p "require('$sdk_pkg/package.json').version")

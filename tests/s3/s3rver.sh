@@ -12,29 +12,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 die() { echo "s3rver.sh: $*" >&2; exit 1; }
 command -v node >/dev/null && command -v npm >/dev/null ||
     die "node and npm are needed (scripts/install-deps.sh installs them)"
-lock="$here/package-lock.json"
-hash=$(sha256sum "$lock" | cut -c1-16)
-cache_root=${CACHE_DIR:-/var/cache/hearth}
-if ! mkdir -p "$cache_root/npm" 2>/dev/null || [ ! -w "$cache_root/npm" ]; then
-    cache_root=${XDG_CACHE_HOME:-$HOME/.cache}/hearth
-    mkdir -p "$cache_root/npm" || die "cannot create an npm cache directory"
-fi
-dir="$cache_root/npm/s3rver-$hash"
-if [ ! -f "$dir/.complete" ]; then
-    stage=$(mktemp -d "$cache_root/npm/.stage-XXXXXX") || die "mktemp failed"
-    cp "$here/package.json" "$lock" "$stage/"
-    if ! (cd "$stage" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error \
-            --cache "$cache_root/npm/.npm-cache" >&2); then
-        rm -rf "$stage"
-        die "npm ci failed"
-    fi
-    touch "$stage/.complete"
-    # another run may have won the race: keep theirs
-    if ! mv -T "$stage" "$dir" 2>/dev/null; then
-        rm -rf "$stage"
-        [ -f "$dir/.complete" ] || die "could not move s3rver into $dir"
-    fi
-fi
+. "$here/../npm_cache.sh"
+npm_cache_install "$here" s3rver- || die "cannot install s3rver"
+dir=$npm_dir
 bin="$dir/node_modules/.bin/s3rver"
 [ -x "$bin" ] || die "s3rver missing in $dir"
 case "${1:-}" in
