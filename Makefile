@@ -21,7 +21,7 @@ host_src := $(wildcard src/daemon/host/*.c)
 # the network data plane and DNS server of one host (docs/networking.md)
 net_src := $(wildcard src/daemon/net/*.c)
 daemon_src := $(filter-out src/daemon/cmd/main.c,$(wildcard src/daemon/*.c src/daemon/cmd/*.c src/daemon/http/*.c src/daemon/store/*.c src/daemon/api/*.c src/daemon/ctl/*.c \
-	src/daemon/ingress/*.c src/daemon/sshgw/*.c src/daemon/disk/*.c))
+	src/daemon/ingress/*.c src/daemon/sshgw/*.c src/daemon/disk/*.c src/daemon/tpl/*.c))
 store_src := $(wildcard src/daemon/store/*.c)
 agent_src := $(wildcard src/agent/*.c)
 agent_lib_src := $(filter-out src/agent/main.c,$(agent_src))

@@ -30,6 +30,9 @@ packages=(
     libcap-dev
     # the RAM file checksum of snapshots (XXH3)
     libxxhash-dev
+    # templates: OCI images as bases (pulled with skopeo, unpacked with umoci) and the
+    # registry the tests start on loopback (docs/templates.md)
+    skopeo umoci docker-registry
 )
 
 missing=()

@@ -144,6 +144,8 @@ static const struct {
     [CTL_E_EXISTS] = { KIND_CODE, 409, "already_exists" },       /* §3.13 */
     [CTL_E_NOT_CONFIGURED] = { KIND_ERROR, 503, "disks_not_configured" }, /* §3.9 */
     [CTL_E_PROBE_FAILED] = { KIND_FIELD, 400, "disk_probe_failed" },      /* §3.9.2 */
+    [CTL_E_BAD_DOCKERFILE] = { KIND_FIELD, 400, "bad_dockerfile" },       /* §3.10.1 */
+    [CTL_E_TEMPLATE_NOT_READY] = { KIND_CODE, 409, "template_not_ready" }, /* §3.2.1 */
 };
 
 void api_reply_ctl(const struct api_call *call, const struct ctl_error *e)

@@ -42,6 +42,8 @@ static const struct {
     [CTL_E_EXISTS] = { "already_exists", -EEXIST },
     [CTL_E_NOT_CONFIGURED] = { "not_configured", -ENOPROTOOPT },
     [CTL_E_PROBE_FAILED] = { "probe_failed", -EHOSTUNREACH },
+    [CTL_E_BAD_DOCKERFILE] = { "bad_dockerfile", -EINVAL },
+    [CTL_E_TEMPLATE_NOT_READY] = { "template_not_ready", -EAGAIN },
 };
 
 unsigned ctl_vm_count(const struct ctl *c)

@@ -22,6 +22,8 @@ struct ctl_self;
 struct ctl_wakes;
 struct ctl_disks;
 struct ctl_mounts;
+struct ctl_templates;
+struct tpl_oci_config;
 
 /* Operator settings the control layer needs (copied from the daemon config by cmd_serve.c). */
 struct ctl_settings {
@@ -48,6 +50,14 @@ struct ctl_settings {
     uint32_t process_output_bytes;  /* each process's output ring in the guest */
     /* S3 disk mounts (issue 15; disk_mount.h) */
     uint32_t disk_mount_check_s;    /* the round: retry error mounts, check mounted ones */
+    /* templates (issue 14; template.h, docs/templates.md) */
+    char templates_dir[1024];       /* <data_dir>/templates: layers/, contexts/, bases/, … */
+    uint32_t max_templates;         /* per user, live templates; 0 = unlimited */
+    uint32_t max_concurrent_builds; /* builds running at once on this host; others queue */
+    uint32_t template_build_timeout_s;  /* one attempt's limit (1800) */
+    uint32_t template_build_mem_mib;    /* a build VM's memory */
+    uint32_t template_build_vcpus;      /* a build VM's vCPUs */
+    uint64_t template_context_max_bytes; /* a build context tar's size limit */
 };
 
 /* Free and total bytes of the filesystem holding path (space.h); 0 or -errno. */
@@ -73,6 +83,9 @@ struct ctl {
     ctl_fs_space_fn fs_space;       /* NULL: statvfs(3); tests inject a full disk */
     struct ctl_disks *disks;        /* S3 disks' key ring and policy (disk.c); NULL: disks are
                                        not configured (503 disks_not_configured) */
+    struct ctl_templates *templates; /* the build queue, running builds, log followers
+                                        (template_build.c); NULL until ctl_templates_start */
+    struct tpl_oci_config *oci;     /* OCI bases (tpl/oci.h); NULL or n_reg 0: off */
 };
 
 /* Prepares c (zeroes it; the caller then sets store, set, host, base). Stopping and freeing
@@ -107,6 +120,9 @@ enum ctl_code {
     CTL_E_EXISTS,           /* the one thing there may be of it exists already: msg */
     CTL_E_NOT_CONFIGURED,   /* the operator has not set this feature up (disks: no key): msg */
     CTL_E_PROBE_FAILED,     /* a disk's bucket check failed: field ("config") + msg */
+    CTL_E_BAD_DOCKERFILE,   /* a template's Dockerfile breaks a rule: field ("dockerfile") +
+                               msg "line N: …" (template.h) */
+    CTL_E_TEMPLATE_NOT_READY, /* the template named as rootfs is pending or building: msg */
     CTL_CODE__COUNT
 };
 

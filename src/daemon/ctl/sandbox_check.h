@@ -29,7 +29,10 @@ struct ctl_rootfs;
  * egress lists are owned (canonical forms). */
 struct ctl_create_req {
     const struct ctl_shape *shape;     /* NULL: unknown (create fails: CTL_E_UNKNOWN_REF) */
-    const struct ctl_rootfs *rootfs;   /* NULL: unknown (likewise) */
+    const struct ctl_rootfs *rootfs;   /* NULL: unknown (likewise), unless template_ref */
+    const char *template_ref;          /* rootfs named no catalog image: a template id or name
+                                          (borrowed), resolved by the create (template.h);
+                                          rootfs is then NULL */
     const char *name;                  /* NULL: generate one */
     int64_t disk_mib;                  /* 0: the shape's default */
     struct store_env *envs;            /* owned array, borrowed strings */

@@ -610,3 +610,131 @@ int store_mount_remove(struct store *st, const char *sandbox_id, const char *mou
  * health checker's round): *ret (store_strv_free()). */
 __attribute__((warn_unused_result))
 int store_mount_sandboxes(struct store *st, const char *host_id, struct store_strv *ret);
+
+/* ---- templates and their build logs (docs/api.md §3.10, migration 0008) ---- */
+
+#define STORE_TPL_BASE_SIZE 512       /* catalog name, tpl_<ULID> or oci:<ref> */
+#define STORE_TPL_DOCKERFILE_MAX 65536 /* docs/api.md §3.10.1 rule 1 */
+#define STORE_TPL_OPTIONS_MAX 8192    /* options JSON */
+#define STORE_TPL_ERROR_SIZE 512      /* one line */
+#define STORE_TPL_KEY_SIZE 65         /* a layer or context key: 64 hex digits */
+#define STORE_TPL_LINE_MAX 4096       /* one log line, bytes (longer lines are cut by the caller) */
+
+enum store_tpl_status {
+    STORE_TPL_PENDING,                /* queued */
+    STORE_TPL_BUILDING,
+    STORE_TPL_READY,
+    STORE_TPL_FAILED,
+    STORE_TPL_CANCELLED,              /* deleted while pending or building */
+};
+/* "pending", "building", "ready", "failed", "cancelled"; NULL for other values. */
+const char *store_tpl_status_name(enum store_tpl_status s);
+/* The status named s, or -EINVAL. */
+int store_tpl_status_parse(const char *s);
+
+struct store_template {
+    char id[STORE_ID_SIZE];                 /* tpl_<ULID> */
+    char user_id[STORE_USER_SIZE];
+    char name[STORE_NAME_SIZE];
+    char base[STORE_TPL_BASE_SIZE];
+    char *dockerfile;                       /* owned (store_template_release); NULL when the
+                                               read did not ask for it */
+    char context[STORE_ID_SIZE + 32];       /* "ctx_<64 hex>" or "" */
+    char options[STORE_TPL_OPTIONS_MAX];    /* JSON object text, "{}" when none */
+    enum store_tpl_status status;
+    int32_t attempt;
+    char error[STORE_TPL_ERROR_SIZE];       /* "" when none */
+    char top_layer[STORE_TPL_KEY_SIZE];     /* "" until ready */
+    char *layers;                           /* owned JSON array text; NULL when not read */
+    int64_t ext4_size_bytes;
+    char host_id[STORE_HOST_SIZE];
+    int64_t created_at, started_at, built_at, deleted_at; /* 0 = not set */
+};
+/* Zeroes t (owned pointers NULL). */
+void store_template_init(struct store_template *t);
+/* Frees t's owned strings and re-inits it. */
+void store_template_release(struct store_template *t);
+
+/* Inserts a template (status, attempt, error, top_layer, size, times other than created_at
+ * taken from t; layers NULL = "[]"). -EEXIST when the user has a live template of that name;
+ * -ENOENT unknown user; -EMSGSIZE a dockerfile over STORE_TPL_DOCKERFILE_MAX. */
+__attribute__((warn_unused_result))
+int store_template_insert(struct store *st, const struct store_template *t);
+/* Reads a template by id or name (ref): a live one by name, any (deleted too) by id; user_id
+ * NULL: any user's (the builder). with_text: dockerfile and layers are read too. -ENOENT. */
+__attribute__((warn_unused_result))
+int store_template_get(struct store *st, const char *user_id, const char *ref, bool with_text,
+                       struct store_template *ret);
+/* A page of the user's live templates, newest first, without dockerfile/layers; *ret (free()
+ * each with store_template_release, then free()) holds *ret_n rows; *ret_total counts them all
+ * (also the quota count). */
+__attribute__((warn_unused_result))
+int store_template_list(struct store *st, const char *user_id, size_t limit, size_t offset,
+                        struct store_template **ret, size_t *ret_n, uint64_t *ret_total);
+/* Every template of every user in status s (the queue: pending and building ones, oldest
+ * first), with dockerfile and layers. *ret as for store_template_list. */
+__attribute__((warn_unused_result))
+int store_template_list_status(struct store *st, enum store_tpl_status s,
+                               struct store_template **ret, size_t *ret_n);
+/* Every template, deleted ones too, with layers (not dockerfile): what the layer collector
+ * reads. *ret as above. */
+__attribute__((warn_unused_result))
+int store_template_list_all(struct store *st, struct store_template **ret, size_t *ret_n);
+
+/* What a build changes; fields not in mask are kept. */
+enum {
+    STORE_TPL_SET_STATUS = 1u << 0,   /* status */
+    STORE_TPL_SET_ATTEMPT = 1u << 1,  /* attempt, started_at */
+    STORE_TPL_SET_ERROR = 1u << 2,    /* error ("" clears) */
+    STORE_TPL_SET_RESULT = 1u << 3,   /* top_layer, ext4_size_bytes, built_at */
+    STORE_TPL_SET_LAYERS = 1u << 4,   /* layers (JSON array text) */
+    STORE_TPL_SET_HOST = 1u << 5,     /* host_id */
+};
+struct store_tpl_update {
+    unsigned mask;
+    uint32_t from_states;             /* bit (1u << status): the update applies only when the
+                                         row is in one of these (0: any); else -ESTALE */
+    enum store_tpl_status status;
+    int32_t attempt;
+    int64_t started_at;
+    const char *error;
+    const char *top_layer;
+    int64_t ext4_size_bytes;
+    int64_t built_at;
+    const char *layers;
+    const char *host_id;
+};
+/* Applies u to template id (any user's, deleted ones too). -ENOENT, -ESTALE (state). */
+__attribute__((warn_unused_result))
+int store_template_update(struct store *st, const char *id, const struct store_tpl_update *u);
+/* Marks a live template deleted (frees its name); a pending or building one becomes cancelled
+ * in the same transaction (*ret_was = its status before). -EALREADY when deleted already;
+ * -ENOENT. */
+__attribute__((warn_unused_result))
+int store_template_delete(struct store *st, const char *user_id, const char *id, int64_t now_ms,
+                          enum store_tpl_status *ret_was);
+/* How many sandboxes not destroyed or failed have rootfs = template id (their disks lean on
+ * the template's layers): 0 or more in *ret_n. */
+__attribute__((warn_unused_result))
+int store_template_sandboxes(struct store *st, const char *id, uint64_t *ret_n);
+
+struct store_tpl_log {
+    int32_t attempt;                  /* >= 1 */
+    int64_t seq;                      /* assigned by the caller: 0, 1, … per attempt */
+    int64_t ts;                       /* unix ms */
+    bool error;                       /* level "error" (else "info") */
+    char *line;                       /* owned on read; borrowed on append; no '\n' */
+};
+/* Appends n lines of template id in one transaction. -ENOENT unknown template; -EEXIST a
+ * (attempt, seq) stored already. */
+__attribute__((warn_unused_result))
+int store_template_log_append(struct store *st, const char *id, const struct store_tpl_log *l,
+                              size_t n);
+/* The lines of template id (attempt 0: every attempt) in (attempt, seq) order, starting after
+ * (after_attempt, after_seq) (pass 0, -1 for all), at most limit (0: no limit). *ret (free with
+ * store_tpl_log_free) holds *ret_n. */
+__attribute__((warn_unused_result))
+int store_template_log_read(struct store *st, const char *id, int32_t attempt,
+                            int32_t after_attempt, int64_t after_seq, size_t limit,
+                            struct store_tpl_log **ret, size_t *ret_n);
+void store_tpl_log_free(struct store_tpl_log *l, size_t n);
