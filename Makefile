@@ -263,6 +263,10 @@ fuzz_upstream_resp_src := src/daemon/ingress/upstream_resp.c
 fuzz_upstream_resp_libs := -lhttp_parser
 fuzz_sshgw_policy_src := src/daemon/sshgw/sshgw_policy.c src/daemon/store/ids.c
 fuzz_disk_endpoint_src := src/daemon/disk/endpoint.c
+fuzz_dockerfile_src := src/daemon/tpl/dockerfile.c src/daemon/tpl/dockerfile_lex.c src/daemon/tpl/tpl_vars.c \
+	src/daemon/tpl/context_tar.c
+fuzz_dockerfile_libs := -ljansson
+fuzz_context_tar_src := src/daemon/tpl/context_tar.c
 
 # src/common instrumented once, as an archive: a target takes only the modules it uses
 $(O)/fuzz/obj/%.o: %.c
