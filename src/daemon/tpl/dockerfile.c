@@ -15,7 +15,7 @@
 
 #include "common/grow.h"
 #include "daemon/tpl/context_tar.h"
-#include "daemon/tpl/dockerfile_lex.h"
+#include "daemon/tpl/dockerfile_internal.h"
 
 /* what the parser's own substitution may hold: far above any real Dockerfile, low enough that
  * `ENV a=$b$b…` chains cannot make it allocate or copy without bound */

@@ -3,7 +3,7 @@
  * (docs/templates.md "Dockerfiles"): a BOM and CR before LF dropped, `# escape=` honoured only
  * at the top, a trailing escape character continuing the line (also at the end of the file),
  * comment and blank lines inside a continuation skipped, the pieces joined as written. */
-#include "daemon/tpl/dockerfile_lex.h"
+#include "daemon/tpl/dockerfile_internal.h"
 
 #include <errno.h>
 #include <stdarg.h>
