@@ -545,6 +545,28 @@ static int entry(struct tar *t, const unsigned char *h, const struct meta *m, ui
     return 0;
 }
 
+static int zeros_to_end(struct tar *t)
+{
+    size_t cap = 65536;
+    unsigned char *b = malloc(cap);
+    if (!b)
+        return -ENOMEM;
+    int r = 0;
+    while (r == 0 && t->off < t->len) {
+        size_t n = t->len - t->off < cap ? (size_t)(t->len - t->off) : cap;
+        if ((r = read_exact(t, b, n, t->off)) < 0)
+            break;
+        for (size_t i = 0; i < n && r == 0; i++)
+            if (b[i]) {
+                t->shown[0] = '\0';
+                r = fail(t, -EINVAL, "data after the end of the archive");
+            }
+        t->off += n;
+    }
+    free(b);
+    return r;
+}
+
 int tpl_ctx_check(tpl_ctx_read_fn read_at, void *ud, uint64_t len,
                   const struct tpl_ctx_limits *lim, struct tpl_ctx_info *info, char *err,
                   size_t errlen)
@@ -631,18 +653,8 @@ int tpl_ctx_check(tpl_ctx_read_fn read_at, void *ud, uint64_t len,
     }
     /* after the end blocks tar pads to its record size with zeros; anything else there is
      * something another extractor might read */
-    while (ended && t.off < len) {
-        size_t n = len - t.off < BLK ? (size_t)(len - t.off) : BLK;
-        if ((r = read_exact(&t, h, n, t.off)) < 0)
-            goto out;
-        for (size_t i = 0; i < n; i++)
-            if (h[i]) {
-                t.shown[0] = '\0';
-                r = fail(&t, -EINVAL, "data after the end of the archive");
-                goto out;
-            }
-        t.off += n;
-    }
+    if (ended && t.off < len && (r = zeros_to_end(&t)) < 0)
+        goto out;
     if ((r = final_checks(&t)) < 0)
         goto out;
     *info = got;

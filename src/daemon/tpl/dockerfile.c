@@ -17,10 +17,12 @@
 #include "daemon/tpl/context_tar.h"
 #include "daemon/tpl/dockerfile_internal.h"
 
-/* what the parser's own substitution may hold: far above any real Dockerfile, low enough that
- * `ENV a=$b$b…` chains cannot make it allocate or copy without bound */
+/* what the parser's own substitution may hold and produce in all: far above any real
+ * Dockerfile, low enough that `ENV a=$b$b…` chains or a thousand `$BIG`s cannot make it
+ * allocate or copy without bound */
 #define VARS_MAX_BYTES (1u << 20)
 #define VARS_MAX_COUNT 1024
+#define EXPANDED_MAX (4u << 20)
 
 static const struct {
     const char *name;
@@ -75,6 +77,7 @@ struct parse {
     char escape;
     struct tpl_vars vars;               /* ENV and ARG so far, expanded (for the checks only) */
     size_t vars_bytes;
+    size_t expanded;                    /* bytes every expand_check produced */
     unsigned line;
     const char *name;                   /* the instruction, as the messages name it */
 };
@@ -265,8 +268,15 @@ static int norm_escape(struct parse *p, char **w)
 static char *expand_check(struct parse *p, const char *what, const char *val, int *ret)
 {
     char *x = tpl_expand(val, &p->vars);
-    if (x)
-        return x;
+    if (x) {
+        p->expanded += strlen(x);
+        if (p->expanded <= EXPANDED_MAX)
+            return x;
+        free(x);
+        *ret = df_fail(p->err, p->line, "the Dockerfile's values expand to more than %u bytes",
+                       EXPANDED_MAX);
+        return NULL;
+    }
     if (errno == E2BIG)
         *ret = df_fail(p->err, p->line, "%s expands to more than 64 KiB", what);
     else if (errno == EINVAL)

@@ -194,6 +194,7 @@ static const struct bad {
     { "FROM devbox:1\nCOPY /etc/passwd /x\n", true, 2, "line 2: COPY source '/etc/passwd' is outside the build context" },
     { "FROM devbox:1\nCOPY a/../../x /x\n", true, 2, "line 2: COPY source 'a/../../x' is outside" },
     { "FROM devbox:1\nARG D=../..\nRUN x\nCOPY $D/etc /x\n", true, 4, "line 4: COPY source '$D/etc' is outside" },
+    { "ARG D=../..\nFROM devbox:1\nARG D\nCOPY $D/etc /x\n", true, 4, "line 4: COPY source '$D/etc' is outside" },
     { "FROM devbox:1\nCOPY [\"/etc\", \"/x\"]\n", true, 2, "line 2: COPY source '/etc' is outside" },
     { "# escape=x\nFROM devbox:1\n", false, 1, "line 1: invalid escape directive 'x'" },
     { "# escape=`\n# escape=\\\nFROM devbox:1\n", false, 2, "line 2: only one escape parser directive is allowed" },
@@ -275,6 +276,25 @@ TEST(dockerfile_env_blowup)
     struct tpl_error err;
     CHECK_EQ(tpl_dockerfile_parse(src, o, false, &df, &err), -EINVAL);
     CHECK(strstr(err.msg, "ENV expands to more than 64 KiB"));
+}
+
+TEST(dockerfile_expansion_total)
+{
+    size_t cap = 8192, o = 0;
+    char *src = malloc(cap);
+    CHECK(src);
+    o += (size_t)snprintf(src + o, cap - o, "FROM x\nENV a=0123456789abcdef\n");
+    for (int i = 0; i < 11; i++)
+        o += (size_t)snprintf(src + o, cap - o, "ENV a=$a$a\n");
+    o += (size_t)snprintf(src + o, cap - o, "LABEL");
+    for (int i = 0; i < 200; i++)
+        o += (size_t)snprintf(src + o, cap - o, " l%d=$a", i);
+    struct tpl_dockerfile df;
+    struct tpl_error err;
+    int r = tpl_dockerfile_parse(src, o, false, &df, &err);
+    free(src);
+    CHECK_EQ(r, -EINVAL);
+    CHECK_STR(err.msg, "line 14: the Dockerfile's values expand to more than 4194304 bytes");
 }
 
 TEST(expand_words)
