@@ -465,13 +465,12 @@ static int copy_add(struct parse *p, struct tpl_step *st, const char *args, stru
     if (f->chown && !all_of(f->chown, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                                       "0123456789_.-:"))
         return df_fail(p->err, p->line, "%s --chown takes user[:group] names or ids", p->name);
-    int r = no_heredoc(p, args);
-    if (r < 0)
-        return r;
-    r = json_form(p, args, &st->argv, &st->argc);
+    int r = json_form(p, args, &st->argv, &st->argc);
     if (r < 0)
         return r;
     st->json = r == 1;
+    if (!st->json && (r = no_heredoc(p, args)) < 0)
+        return r;
     if (!st->json) {
         /* BuildKit's parseStringsWhitespaceDelimited: no quote handling here */
         size_t cap = 0;
@@ -518,13 +517,13 @@ static int copy_add(struct parse *p, struct tpl_step *st, const char *args, stru
 /* RUN, CMD, ENTRYPOINT, SHELL. */
 static int command(struct parse *p, struct tpl_step *st, const char *args)
 {
-    int r = 0;
-    if (st->kind == TPL_RUN && (r = no_heredoc(p, args)) < 0)
-        return r;
-    r = json_form(p, args, &st->argv, &st->argc);
+    int r = json_form(p, args, &st->argv, &st->argc);
     if (r < 0)
         return r;
     st->json = r == 1;
+    /* BuildKit looks for heredocs in the shell form of RUN, COPY and ADD only */
+    if (st->kind == TPL_RUN && !st->json && (r = no_heredoc(p, args)) < 0)
+        return r;
     if (st->kind == TPL_SHELL && (!st->json || st->argc == 0))
         return df_fail(p->err, p->line,
                        "SHELL takes the JSON form with a program (SHELL [\"/bin/bash\", \"-c\"])");

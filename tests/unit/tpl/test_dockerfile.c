@@ -46,6 +46,8 @@ TEST(dockerfile_good_full)
         "STOPSIGNAL SIGTERM\n"
         "HEALTHCHECK --interval=5s CMD curl -f http://localhost/\n"
         "MAINTAINER someone\n"
+        "RUN [\"sh\", \"-c\", \"cat <<EOF\"]\n"
+        "RUN echo a\\\\\r\r\n"
         "RUN echo done \\";
     struct tpl_dockerfile df;
     if (!parse_ok(src, false, &df))
@@ -55,7 +57,7 @@ TEST(dockerfile_good_full)
     CHECK_EQ(df.n_pre_args, 1);
     CHECK_STR(df.pre_args[0].key, "BASE");
     CHECK_STR(df.pre_args[0].value, "devbox:1");
-    CHECK_EQ(df.n_steps, 18);
+    CHECK_EQ(df.n_steps, 20);
     struct tpl_step *s = df.steps;
     CHECK_EQ(s[0].kind, TPL_ENV);
     CHECK_EQ(s[0].line, 6);
@@ -85,9 +87,11 @@ TEST(dockerfile_good_full)
     CHECK_STR(s[9].kv[0].key, "\"com.example.v\"");
     CHECK_EQ(s[15].kind, TPL_HEALTHCHECK);
     CHECK_STR(s[15].argv[0], "--interval=5s CMD curl -f http://localhost/");
-    CHECK_EQ(s[17].kind, TPL_RUN);
-    CHECK_EQ(s[17].line, 26);
-    CHECK_STR(s[17].argv[0], "echo done");
+    CHECK(s[17].json);                  /* no heredoc in the JSON form */
+    CHECK_STR(s[18].argv[0], "echo a\\\\"); /* an escaped escape does not continue */
+    CHECK_EQ(s[19].kind, TPL_RUN);
+    CHECK_EQ(s[19].line, 28);
+    CHECK_STR(s[19].argv[0], "echo done");
     CHECK_STR(tpl_instr_name(TPL_HEALTHCHECK), "HEALTHCHECK");
     tpl_dockerfile_free(&df);
 }
