@@ -436,7 +436,8 @@ static bool mkctx(void)
         return false;
     return sh("cd %s && mkdir -p c/sub/deep && printf hello >c/a && printf 12345678 >c/sub/b && "
               "ln -s ../a c/sub/link && ln c/a c/hard && "
-              "mkdir c/sub/deep/%s && printf x >c/sub/deep/%s/mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm", NULL);
+              "mkdir c/sub/deep/%s && printf x >c/sub/deep/%s/"
+              "mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm", NULL);
 }
 
 TEST(ctx_real_tars_good)
