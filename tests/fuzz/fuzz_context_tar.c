@@ -11,31 +11,15 @@
 #include <string.h>
 
 #include "daemon/tpl/context_tar.h"
-
-struct mem {
-    const uint8_t *p;
-    size_t n;
-};
-
-static long mem_read(void *ud, void *buf, size_t n, uint64_t off)
-{
-    const struct mem *m = ud;
-    if (off >= m->n)
-        return 0;
-    size_t k = m->n - off < n ? m->n - off : n;
-    if (k > 512)
-        k = 512;
-    memcpy(buf, m->p + off, k);
-    return (long)k;
-}
+#include "../memread.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct mem m = { data, size };
+    struct memread m = { data, size, 512 };
     struct tpl_ctx_limits lim = { .max_bytes = 1 << 20, .max_entries = 64 };
     struct tpl_ctx_info info;
     char err[256];
-    int r = tpl_ctx_check(mem_read, &m, size, &lim, &info, err, sizeof(err));
+    int r = tpl_ctx_check(memread_at, &m, size, &lim, &info, err, sizeof(err));
     if (r == 0) {
         if (info.entries > lim.max_entries || info.file_bytes > size)
             abort();

@@ -6,6 +6,7 @@
  * each with the exact entry number and message. */
 #include "daemon/tpl/context_tar.h"
 #include "harness.h"
+#include "memread.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -13,31 +14,13 @@
 #include <string.h>
 #include <unistd.h>
 
-struct mem {
-    const unsigned char *p;
-    size_t n;
-};
-
-/* pread-like over memory, at most 100 bytes at a time so the caller's loop is exercised */
-static long mem_read(void *ud, void *buf, size_t n, uint64_t off)
-{
-    const struct mem *m = ud;
-    if (off >= m->n)
-        return 0;
-    size_t k = m->n - off < n ? m->n - off : n;
-    if (k > 100)
-        k = 100;
-    memcpy(buf, m->p + off, k);
-    return (long)k;
-}
-
 static const struct tpl_ctx_limits lim = { .max_bytes = 1 << 24, .max_entries = 1000 };
 
 static int check(const void *p, size_t n, const struct tpl_ctx_limits *l, struct tpl_ctx_info *info,
                  char *err, size_t errlen)
 {
-    struct mem m = { p, n };
-    return tpl_ctx_check(mem_read, &m, n, l, info, err, errlen);
+    struct memread m = { p, n, 100 };   /* short reads: the checker's loop must cope */
+    return tpl_ctx_check(memread_at, &m, n, l, info, err, errlen);
 }
 
 /* --- hand-made archives --- */
