@@ -294,10 +294,14 @@ static int var_set(struct parse *p, const char *key, const char *raw)
     if (!x)
         return r;
     p->vars_bytes += strlen(key) + strlen(x);
-    if (p->vars_bytes > VARS_MAX_BYTES || p->vars.n >= VARS_MAX_COUNT) {
+    if (p->vars_bytes > VARS_MAX_BYTES) {
         free(x);
-        return df_fail(p->err, p->line, "the ENV and ARG values are over %u bytes or %u names",
-                       VARS_MAX_BYTES, VARS_MAX_COUNT);
+        return df_fail(p->err, p->line, "the ENV and ARG values are over %u bytes in all",
+                       VARS_MAX_BYTES);
+    }
+    if (p->vars.n >= VARS_MAX_COUNT && !tpl_vars_get(&p->vars, key)) {
+        free(x);
+        return df_fail(p->err, p->line, "more than %u ENV and ARG names", VARS_MAX_COUNT);
     }
     r = tpl_vars_set(&p->vars, key, x);
     free(x);

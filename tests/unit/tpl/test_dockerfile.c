@@ -324,6 +324,26 @@ TEST(dockerfile_expansion_total)
     CHECK_STR(err.msg, "line 14: the Dockerfile's values expand to more than 4194304 bytes");
 }
 
+TEST(dockerfile_names_cap)
+{
+    size_t cap = 32768, o = 0;
+    char *src = malloc(cap);
+    CHECK(src);
+    o += (size_t)snprintf(src + o, cap - o, "FROM x\n");
+    for (int l = 0; l < 129; l++) {
+        o += (size_t)snprintf(src + o, cap - o, "ENV");
+        for (int k = 0; k < 8; k++)
+            o += (size_t)snprintf(src + o, cap - o, " A%d_%d=1", l, k);
+        o += (size_t)snprintf(src + o, cap - o, "\n");
+    }
+    struct tpl_dockerfile df;
+    struct tpl_error err;
+    int r = tpl_dockerfile_parse(src, o, false, &df, &err);
+    free(src);
+    CHECK_EQ(r, -EINVAL);
+    CHECK_STR(err.msg, "line 130: more than 1024 ENV and ARG names");
+}
+
 TEST(expand_words)
 {
     struct tpl_vars v = { 0 };
