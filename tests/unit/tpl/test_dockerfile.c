@@ -110,6 +110,16 @@ TEST(dockerfile_from_only_and_forms)
     CHECK_STR(df.steps[0].argv[0], "echo a   b");
     CHECK_STR(df.steps[1].argv[0], "C:\\\\x"); /* rewritten for tpl_expand: means C:\x */
     tpl_dockerfile_free(&df);
+    /* continuation lines holding only the escape, or a blank and the escape (BuildKit joins
+     * them as they are) */
+    if (!parse_ok("FROM x\nENV E one\\\n\\\ntwo\nENV F one\\\n \\\ntwo\nENV G a\\\\\n", false,
+                  &df))
+        return;
+    CHECK_STR(df.steps[0].kv[0].value, "onetwo");
+    CHECK_STR(df.steps[1].kv[0].value, "one two");
+    CHECK_STR(df.steps[2].kv[0].value, "a\\\\");
+    CHECK_EQ(df.steps[2].line, 8);
+    tpl_dockerfile_free(&df);
     /* a BOM, CRLF everywhere */
     if (!parse_ok("\xef\xbb\xbf" "FROM devbox:1\r\nRUN true\r\n", false, &df))
         return;
