@@ -368,7 +368,7 @@ TEST(expand_words)
         { "${A:+set}", "set" }, { "${E:+set}", "" }, { "${Z:+set}", "" },
         { "\\$A", "$A" }, { "'$A'", "$A" }, { "\"$A b\"", "1 b" }, { "\"\\$A\"", "$A" },
         { "\"a\\nb\"", "a\\nb" }, { "a\\ b", "a b" }, { "$", "$" }, { "a$ b", "a$ b" },
-        { "$1", "$1" }, { "${Z:-${A:-x}y}", "1y" }, { "${Z:-'}'}", "}" }, { "x\\", "x\\" },
+        { "$1", "" }, { "${12}x", "x" }, { "$$", "" }, { "a$/b", "a$/b" }, { "${Z:-${A:-x}y}", "1y" }, { "${Z:-'}'}", "}" }, { "x\\", "x\\" },
         { "", "" },
     };
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
@@ -378,7 +378,7 @@ TEST(expand_words)
                          ok[i].out);
         free(x);
     }
-    static const char *const einval[] = { "${A", "${}", "${1}", "${A:?x}", "${A%x}", "'a",
+    static const char *const einval[] = { "${A", "${}", "${/}", "${A:?x}", "${A%x}", "'a",
                                           "\"a", "${A:-x", "${A:-\"}" };
     for (size_t i = 0; i < sizeof(einval) / sizeof(einval[0]); i++) {
         errno = 0;
