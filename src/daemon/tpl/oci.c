@@ -117,42 +117,63 @@ static int run(struct import *im, const char **argv, unsigned timeout_s, char *o
 
 /* --- the manifest digest and the compressed size --- */
 
-static int inspect(struct import *im, char *digest, size_t dlen, uint64_t *ret_layers)
+/* skopeo inspect of url (docker://…) with extra (NULL or one option) into a malloc'd JSON. */
+static json_t *inspect_json(struct import *im, const char *url, const char *extra, int *ret_r)
 {
-    char url[TPL_OCI_REF_MAX + 16];
-    snprintf(url, sizeof(url), "docker://%s", im->ref);
     const char *argv[12] = { "skopeo", "inspect", "--retry-times", "1" };
     size_t n = skopeo_src_opts(im, argv, 4, false);
+    if (extra)
+        argv[n++] = extra;
     argv[n++] = url;
     argv[n] = NULL;
     char *out = malloc(INSPECT_MAX);
-    if (!out)
-        return -ENOMEM;
-    int r = run(im, argv, INSPECT_TIMEOUT_S, out, INSPECT_MAX, NULL, "pull");
-    if (r < 0) {
-        free(out);
-        return r;
+    if (!out) {
+        *ret_r = -ENOMEM;
+        return NULL;
     }
-    json_t *j = json_loads(out, 0, NULL);
+    *ret_r = run(im, argv, INSPECT_TIMEOUT_S, out, INSPECT_MAX, NULL, "pull");
+    json_t *j = *ret_r < 0 ? NULL : json_loads(out, 0, NULL);
     free(out);
+    if (*ret_r == 0 && !j)
+        *ret_r = fail(im, -EPROTO, "pull", "skopeo gave no JSON");
+    return j;
+}
+
+/* The manifest digest, and the sum of the layers' compressed sizes from the raw manifest
+ * (0 when it is an index: the unpack's guard still holds). */
+static int inspect(struct import *im, char *digest, size_t dlen, uint64_t *ret_layers)
+{
+    char url[TPL_OCI_REF_MAX + 96];
+    snprintf(url, sizeof(url), "docker://%s", im->ref);
+    int r;
+    json_t *j = inspect_json(im, url, NULL, &r);
+    if (!j)
+        return r;
     const char *d = json_string_value(json_object_get(j, "Digest"));
-    r = 0;
     if (!d || strlen(d) != 71 || strncmp(d, "sha256:", 7) != 0 ||
         strspn(d + 7, "0123456789abcdef") != 64)
         r = fail(im, -EPROTO, "pull", "the registry gave no sha256 manifest digest");
     else
         snprintf(digest, dlen, "%s", d);
+    json_decref(j);
+    if (r < 0)
+        return r;
+    /* by digest: the manifest measured is the one pulled, whatever the tag does meanwhile */
+    snprintf(url, sizeof(url), "docker://%s/%s@%s", im->r.host, im->r.repo, digest);
+    j = inspect_json(im, url, "--raw", &r);
+    if (!j)
+        return r;
     uint64_t sum = 0;
     size_t i;
     json_t *l;
-    json_array_foreach(json_object_get(j, "LayersData"), i, l) {
-        json_int_t s = json_integer_value(json_object_get(l, "Size"));
+    json_array_foreach(json_object_get(j, "layers"), i, l) {
+        json_int_t s = json_integer_value(json_object_get(l, "size"));
         if (s > 0)
             sum += (uint64_t)s;
     }
     *ret_layers = sum;
     json_decref(j);
-    return r;
+    return 0;
 }
 
 /* --- the cache entry: <hex>.ext4 and <hex>.json (env, workdir, user) --- */
