@@ -6,6 +6,7 @@
  * sparse file system, renamed into the cache last. */
 #include "daemon/tpl/oci.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -16,9 +17,9 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "common/mono.h"
 #include "daemon/tpl/oci_cmd.h"
 #include "daemon/tpl/oci_ref.h"
 #include "daemon/tpl/oci_tree.h"
@@ -39,8 +40,10 @@ struct import {
     void (*log)(void *ud, const char *line);
     void *ud;
     char tmp[1100];                     /* private work dir under the cache, "" when none */
-    /* the unpack's disk watch: file-system bytes in use when it started, and the cap */
-    uint64_t fs_used0, fs_cap;
+    /* the unpack's size watch (watch_unpack) */
+    const char *rootfs;
+    int64_t watched_us;
+    uint64_t unpacked;                  /* the tree's size when the watch stopped it */
     char *err;
     size_t errlen;
 };
@@ -237,25 +240,23 @@ static int meta_write(struct import *im, const char *cfg_json, const char *diges
 
 /* --- the unpack's disk guard --- */
 
-static int fs_used(const char *path, uint64_t *ret)
-{
-    struct statvfs v;
-    if (statvfs(path, &v) < 0)
-        return -errno;
-    *ret = (uint64_t)(v.f_blocks - v.f_bfree) * v.f_frsize;
-    return 0;
-}
-
-/* umoci has no size limit: a layer that inflates without end (a gzip bomb) would fill the
- * host's disk before the tree could be measured. So while it runs, the file system's usage may
- * grow by at most twice the limit (twice: other writers on the same disk must not fail a
- * legitimate import); the exact check is on the finished tree. */
+/* umoci has no size limit: a layer that inflates without end (a decompression bomb) would fill
+ * the host's disk before the finished tree could be measured. So while it runs, the tree is
+ * measured about once a second and umoci is killed once it passes the limit. (Watching the
+ * file system's free space instead misfires when other writers share the disk.) */
 static int watch_unpack(void *ud)
 {
     struct import *im = ud;
-    uint64_t now = 0;
-    if (fs_used(im->tmp, &now) == 0 && now > im->fs_used0 && now - im->fs_used0 > im->fs_cap)
+    int64_t now = mono_now_us();
+    if (now - im->watched_us < 1000000)
+        return 0;
+    im->watched_us = now;
+    uint64_t size;
+    /* a walk that meets a file being replaced fails: no verdict this time */
+    if (oci_tree_size(im->rootfs, &size) == 0 && size > im->c->max_image_mib * MIB) {
+        im->unpacked = size;
         return -EFBIG;
+    }
     return 0;
 }
 
@@ -363,6 +364,27 @@ static int mkdir_p(const char *path, mode_t mode)
     return 0;
 }
 
+/* Work directories of this digest that a crashed hearthd left (".tmp-<hex16>-*"): ours to
+ * remove, since we hold the digest's lock. */
+static void remove_stale_work(struct import *im, const char *dir, const char *hex)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    char prefix[32];
+    snprintf(prefix, sizeof(prefix), ".tmp-%.16s-", hex);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strncmp(e->d_name, prefix, strlen(prefix)) != 0)
+            continue;
+        char p[PATH_MAX];
+        if ((size_t)snprintf(p, sizeof(p), "%s/%s", dir, e->d_name) < sizeof(p) &&
+            oci_tree_remove(p) == 0)
+            say(im, "removed the stale work directory %s", e->d_name);
+    }
+    closedir(d);
+}
+
 static int cache_hit(const char *img, const char *meta, const char *digest,
                      struct tpl_oci_image *ret)
 {
@@ -416,21 +438,15 @@ static int build(struct import *im, const char *digest, uint64_t layers, const c
         return r;
 
     say(im, "unpacking");
-    if (fs_used(im->tmp, &im->fs_used0) < 0)
-        im->fs_used0 = 0;
-    im->fs_cap = 2 * max;
+    im->rootfs = rootfs;
     const char *un[] = { "umoci", "raw", "unpack", "--image", layout + 4, rootfs, NULL };
     r = run(im, un, UNPACK_TIMEOUT_S, NULL, 0, watch_unpack, "unpack");
-    uint64_t size = 0;
+    uint64_t size = im->unpacked;
     if (r == -EFBIG || (r == 0 && oci_tree_size(rootfs, &size) == 0 && size > max)) {
         char d[160];
-        if (r == -EFBIG)
-            snprintf(d, sizeof(d), "image is over the %llu MiB limit unpacked",
-                     (unsigned long long)c->max_image_mib);
-        else
-            snprintf(d, sizeof(d), "image is %llu MiB unpacked, over the %llu MiB limit",
-                     (unsigned long long)((size + MIB - 1) / MIB),
-                     (unsigned long long)c->max_image_mib);
+        snprintf(d, sizeof(d), "image is %s%llu MiB unpacked, over the %llu MiB limit",
+                 r == -EFBIG ? "at least " : "", (unsigned long long)((size + MIB - 1) / MIB),
+                 (unsigned long long)c->max_image_mib);
         return fail(im, -EFBIG, "import", d);
     }
     if (r < 0)
@@ -519,6 +535,7 @@ int tpl_oci_import(const struct tpl_oci_config *c, const char *ref,
         close(lfd);
         return 0;
     }
+    remove_stale_work(&im, c->cache_dir, hex);
     /* private to root (mkdtemp's 0700): the unpacked tree may hold setuid files and device
      * nodes, which no other host user may reach */
     snprintf(im.tmp, sizeof(im.tmp), "%s/.tmp-%.16s-XXXXXX", c->cache_dir, hex);
@@ -531,7 +548,9 @@ int tpl_oci_import(const struct tpl_oci_config *c, const char *ref,
     }
     if (im.tmp[0] && oci_tree_remove(im.tmp) < 0)
         say(&im, "cannot remove %s", im.tmp);
-    (void)unlink(lock); /* waiters recheck the cache after their lock: see above */
+    /* the lock file stays (empty, one per digest): unlinking it would let a newcomer lock a
+     * new inode while a waiter holds the old one, and the stale-work removal needs the lock
+     * to be exclusive */
     close(lfd);
     if (r < 0)
         return r;
