@@ -115,12 +115,31 @@ static bool fx_start(struct fx *f, const char *htpasswd)
     return true;
 }
 
+/* Whether pid runs (not gone, not a zombie waiting for its reaper). */
+static bool alive(pid_t pid)
+{
+    char path[64], st[512];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    FILE *p = fopen(path, "r");
+    if (!p)
+        return false;
+    size_t n = fread(st, 1, sizeof(st) - 1, p);
+    fclose(p);
+    st[n] = '\0';
+    const char *paren = strrchr(st, ')');
+    return paren && paren[1] == ' ' && paren[2] != 'Z';
+}
+
 static void fx_stop(struct fx *f)
 {
+    /* the pid is timeout(1)'s (registry.sh), which passes SIGTERM on to the registry: give it
+     * the time to, since a SIGKILL to timeout would orphan the registry */
     if (f->registry > 0) {
         kill(f->registry, SIGTERM);
-        waitpid(f->registry, NULL, 0); /* not our child: the shell's; best effort */
-        kill(f->registry, SIGKILL);
+        for (int i = 0; i < 100 && alive(f->registry); i++)
+            usleep(50000);
+        if (alive(f->registry))
+            kill(f->registry, SIGKILL);
     }
     if (f->dir[0]) {
         char *argv[] = { "rm", "-rf", f->dir, NULL };
@@ -202,6 +221,8 @@ TEST_SLOW(import_makes_a_hearth_guest_and_caches_it, 300)
     CHECK_EQ(stat(f.c.cache_dir, &st), 0);
     CHECK_EQ(st.st_mode & 0777, 0700);
     CHECK(has_env(&img, "HEARTH_OCI_TEST=1"));
+    for (char **e = img.env; *e; e++) /* the malformed entries were dropped */
+        CHECK(!strstr(*e, "HEARTH_BAD") && !strstr(*e, "HEARTH BAD"));
     CHECK_STR(img.workdir, "/work");
     CHECK_STR(img.user, "root");
     char out[8192];

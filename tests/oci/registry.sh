@@ -10,7 +10,7 @@
 #       builds an OCI image in DIR with umoci and pushes it with skopeo (plain HTTP): layer 1 has
 #       busybox-static with its applet links, the marker /etc/hearth-oci-test, a setuid copy of
 #       busybox /bin/suid-test and /etc/removed; layer 2 deletes /etc/removed (a whiteout);
-#       config Env HEARTH_OCI_TEST=1, WorkingDir /work, User root. --pad-mib adds N MiB of zeros
+#       config Env HEARTH_OCI_TEST=1 (and two malformed entries), WorkingDir /work, User root. --pad-mib adds N MiB of zeros
 #       (/pad: tiny compressed, big unpacked), --pad-random-mib N MiB of random bytes. --hostile
 #       adds a layer of links out of the tree: /etc/hosts -> HOSTFILE (absolute), /etc/hostname
 #       -> ../../../..HOSTFILE, and /escape -> HOSTFILE's directory.
@@ -119,7 +119,9 @@ with tarfile.open(out, "w") as t:
 PY
         umoci raw add-layer --image "$layout:img" "$dir/hostile.tar"
     fi
+    # two Env entries the import must drop: a value over two lines, a key with a space
     umoci config --image "$layout:img" --config.env HEARTH_OCI_TEST=1 \
+        --config.env "$(printf 'HEARTH_BAD=line1\nline2')" --config.env "HEARTH BAD=1" \
         --config.workingdir /work --config.user root
     local cargs=()
     [ -n "$creds" ] && cargs=(--dest-creds "$creds")

@@ -209,7 +209,18 @@ static int meta_read(const char *path, struct tpl_oci_image *img)
     return r;
 }
 
-/* The image config's runtime settings into the .json of the cache (path). */
+/* No control byte: a value that ends up in /etc/environment or a log line stays one line. */
+static bool one_line(const char *s)
+{
+    for (; s && *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return false;
+    return true;
+}
+
+/* The image config's runtime settings into the .json of the cache (path). Entries that are
+ * not KEY=value on one line, and overlong values, are dropped: the config is the image's,
+ * untrusted. */
 static int meta_write(struct import *im, const char *cfg_json, const char *digest,
                       const char *path)
 {
@@ -222,11 +233,15 @@ static int meta_write(struct import *im, const char *cfg_json, const char *diges
         const char *s = json_string_value(e);
         /* KEY=value with a key; the build's ENV rules apply to what comes later */
         if (s && s[0] && s[0] != '=' && strchr(s, '=') && json_array_size(env) < MAX_ENV &&
-            strlen(s) < 32768)
+            strlen(s) < 32768 && one_line(s) && !memchr(s, ' ', (size_t)(strchr(s, '=') - s)))
             json_array_append_new(env, json_string(s));
     }
     const char *wd = json_string_value(json_object_get(conf, "WorkingDir"));
     const char *user = json_string_value(json_object_get(conf, "User"));
+    if (!one_line(wd))
+        wd = NULL;
+    if (!one_line(user))
+        user = NULL;
     json_t *m = json_pack("{s:s,s:s,s:o,s:s,s:s}", "ref", im->ref, "digest", digest, "env", env,
                           "workdir", wd && strlen(wd) < 1024 ? wd : "", "user",
                           user && strlen(user) < 256 ? user : "");
