@@ -429,6 +429,17 @@ TEST_SLOW(import_never_writes_outside_the_tree, 300)
     CHECK_EQ(image_mode(img.image, "/etc/hosts"), 0644);
     CHECK_EQ(image_mode(img.image, "/escape"), 0777); /* kept as a link in the guest */
     tpl_oci_image_free(&img);
+
+    /* hard links to a host file: umoci resolves their target inside the tree, finds none and
+     * fails; the host file gains no link, and no image is made */
+    char *hard[] = { "--hardlink", host_file, NULL };
+    if (!fx_image(&f, "test/hardlink:1", ref, sizeof(ref), hard))
+        goto out;
+    CHECK(import(&f, ref, &img) < 0);
+    CHECK(strstr(f.err, "unpack '"));
+    struct stat st;
+    CHECK_EQ(stat(host_file, &st), 0);
+    CHECK_EQ(st.st_nlink, 1);
 out:
     fx_stop(&f);
 }

@@ -13,13 +13,14 @@
 #       config Env HEARTH_OCI_TEST=1 (and two malformed entries), WorkingDir /work, User root. --pad-mib adds N MiB of zeros
 #       (/pad: tiny compressed, big unpacked), --pad-random-mib N MiB of random bytes. --hostile
 #       adds a layer of links out of the tree: /etc/hosts -> HOSTFILE (absolute), /etc/hostname
-#       -> ../../../..HOSTFILE, and /escape -> HOSTFILE's directory.
+#       -> ../../../..HOSTFILE, and /escape -> HOSTFILE's directory. --hardlink HOSTFILE adds a
+#       layer with hard links to HOSTFILE (absolute and through ../), which no unpack may make.
 set -euo pipefail
 die() { echo "registry.sh: $*" >&2; exit 1; }
 usage() { die "usage: registry.sh run -d DIR -a ADDR -p PORT [--htpasswd U:P] | build-image -d DIR -r REF [--creds U:P] [--pad-mib N]"; }
 
 cmd=${1:-}; [ -n "$cmd" ] || usage; shift
-dir='' addr=127.0.0.1 port='' htpasswd='' ref='' creds='' pad=0 padr=0 hostile=''
+dir='' addr=127.0.0.1 port='' htpasswd='' ref='' creds='' pad=0 padr=0 hostile='' hardlink=''
 while [ $# -gt 0 ]; do
     case "$1" in
         -d) dir=$2; shift 2 ;;
@@ -31,6 +32,7 @@ while [ $# -gt 0 ]; do
         --pad-mib) pad=$2; shift 2 ;;
         --pad-random-mib) padr=$2; shift 2 ;;
         --hostile) hostile=$2; shift 2 ;;
+        --hardlink) hardlink=$2; shift 2 ;;
         *) usage ;;
     esac
 done
@@ -118,6 +120,16 @@ with tarfile.open(out, "w") as t:
         i = tarfile.TarInfo(name); i.type = tarfile.SYMTYPE; i.linkname = link; t.addfile(i)
 PY
         umoci raw add-layer --image "$layout:img" "$dir/hostile.tar"
+    fi
+    if [ -n "$hardlink" ]; then
+        python3 - "$dir/hardlink.tar" "$hardlink" <<'PY'
+import sys, tarfile
+out, target = sys.argv[1], sys.argv[2]
+with tarfile.open(out, "w") as t:
+    for name, link in (("leak", target), ("leak2", "../../../.." + target)):
+        i = tarfile.TarInfo(name); i.type = tarfile.LNKTYPE; i.linkname = link; t.addfile(i)
+PY
+        umoci raw add-layer --image "$layout:img" "$dir/hardlink.tar"
     fi
     # two Env entries the import must drop: a value over two lines, a key with a space
     umoci config --image "$layout:img" --config.env HEARTH_OCI_TEST=1 \
