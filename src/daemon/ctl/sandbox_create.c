@@ -355,9 +355,68 @@ static int create_networks(struct ctl *ctx, const struct ctl_caller *who,
     return 0;
 }
 
+/* The sandbox's env vars: a template's ENV (docs/templates.md: every exec sees it, as in a
+ * container) under the request's own, which win. An array in *ret with the keys it copied in
+ * *ret_keys (NULL-terminated; free both with envs_free), or NULL for cr's own. */
+static void envs_free(struct store_env *v, char **keys)
+{
+    for (size_t i = 0; keys && keys[i]; i++)
+        free(keys[i]);
+    free(keys);
+    free(v);
+}
+
+static int create_envs(const struct ctl_create_req *cr, const struct ctl_tpl_image *t,
+                       struct store_env **ret, char ***ret_keys, size_t *ret_n)
+{
+    *ret = NULL;
+    *ret_keys = NULL;
+    *ret_n = cr->n_envs;
+    size_t nt = 0;
+    while (t && t->env && t->env[nt])
+        nt++;
+    if (nt == 0)
+        return 0;
+    struct store_env *v = calloc(nt + cr->n_envs, sizeof(*v));
+    char **keys = calloc(nt + 1, sizeof(*keys));
+    if (!v || !keys) {
+        envs_free(v, keys);
+        return -ENOMEM;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < nt; i++) {
+        const char *eq = strchr(t->env[i], '=');
+        size_t kl = (size_t)(eq - t->env[i]);
+        bool mine = false;
+        for (size_t k = 0; k < cr->n_envs && !mine; k++)
+            mine = strlen(cr->envs[k].key) == kl && strncmp(cr->envs[k].key, t->env[i], kl) == 0;
+        for (size_t k = 0; k < n && !mine; k++) /* a repeated key: the later ENV wins */
+            if (strlen(v[k].key) == kl && strncmp(v[k].key, t->env[i], kl) == 0) {
+                v[k].value = eq + 1;
+                v[k].value_len = strlen(eq + 1);
+                mine = true;
+            }
+        if (mine)
+            continue;
+        if (!(keys[n] = strndup(t->env[i], kl))) {
+            envs_free(v, keys);
+            return -ENOMEM;
+        }
+        v[n] = (struct store_env){ .key = keys[n], .value = eq + 1,
+                                   .value_len = strlen(eq + 1) };
+        n++;
+    }
+    for (size_t k = 0; k < cr->n_envs; k++)
+        v[n++] = cr->envs[k];
+    *ret = v;
+    *ret_keys = keys;
+    *ret_n = n;
+    return 0;
+}
+
 /* Inserts the creating row (an address first), generating a name when none was asked. */
 static int create_row(struct ctl *ctx, const struct ctl_caller *who,
-                      const struct ctl_create_req *cr, const char *rootfs,
+                      const struct ctl_create_req *cr, const struct ctl_tpl_image *tpl,
                       struct store_sandbox *sb, struct ctl_error *e)
 {
     int r = ids_new_sandbox(sb->id);
@@ -371,7 +430,7 @@ static int create_row(struct ctl *ctx, const struct ctl_caller *who,
     sb->vcpu = cr->shape->vcpu;
     sb->mem_mib = cr->shape->mem_mib;
     sb->disk_mib = cr->disk_mib ? cr->disk_mib : cr->shape->default_disk_mib;
-    snprintf(sb->rootfs, sizeof(sb->rootfs), "%s", rootfs);
+    snprintf(sb->rootfs, sizeof(sb->rootfs), "%s", tpl ? tpl->id : cr->rootfs->name);
     snprintf(sb->region, sizeof(sb->region), "%s", ctx->set.region);
     sb->created_at = timefmt_now_ms();
     sb->ingress_enabled = cr->ingress_enabled;
@@ -387,7 +446,13 @@ static int create_row(struct ctl *ctx, const struct ctl_caller *who,
     sb->egress.n = cr->n_egress;
     sb->ssh_pubkeys.v = cr->ssh;
     sb->ssh_pubkeys.n = cr->n_ssh;
-    r = ctl_row_insert(ctx, sb, cr->name, cr->envs, cr->n_envs);
+    struct store_env *envs = NULL;
+    char **keys = NULL;
+    size_t n_envs = 0;
+    r = create_envs(cr, tpl, &envs, &keys, &n_envs);
+    if (r == 0)
+        r = ctl_row_insert(ctx, sb, cr->name, envs ? envs : cr->envs, n_envs);
+    envs_free(envs, keys);
     sb->egress = (struct store_strv){ 0 };
     sb->ssh_pubkeys = (struct store_strv){ 0 };
     if (r == -EEXIST)
@@ -570,7 +635,7 @@ static int create_body(struct ctl *ctx, const struct ctl_caller *who,
     }
     struct store_sandbox sb;
     store_sandbox_init(&sb);
-    r = create_row(ctx, who, cr, tpl ? tpl->id : cr->rootfs->name, &sb, e);
+    r = create_row(ctx, who, cr, tpl, &sb, e);
     if (r == 0)
         r = create_join(ctx, who, sb.id, nets, n_nets, e);
     if (r == 0)
