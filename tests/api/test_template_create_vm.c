@@ -32,6 +32,13 @@
     "\"env\":[\"HELLO_TPL=tpl-env\",\"PATH=/opt/tpl/bin:/usr/local/bin:/usr/bin:/bin\"],"       \
     "\"workdir\":\"/srv\",\"user\":\"\",\"cmd\":[],\"fs_mib\":10240}"
 
+#define KEY_MIN "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define LAYER_MIN_JSON "{\"env\":[],\"workdir\":\"/\",\"fs_mib\":10240}"
+#define OPTIONS_MIN                                                                              \
+    "{\"start_cmd\":\"mkdir -p /www && echo min > /www/index.html && exec httpd -f -p 8081 -h " \
+    "/www\",\"ready\":{\"port\":8081}}"
+#define OPTIONS_BROKEN "{\"start_cmd\":\"nodee --serve\",\"ready\":{\"port\":8081,\"timeout_seconds\":120}}"
+
 static int run(const char *cmd)
 {
     int r = system(cmd);
@@ -40,24 +47,24 @@ static int run(const char *cmd)
     return r;
 }
 
-/* The layer as a build leaves it: layers/<KEY>/{disk.qcow2,layer.json}. */
-static bool make_layer(struct vfx *f)
+/* A layer as a build leaves it: layers/<key>/{disk.qcow2 over the image base, layer.json}. */
+static bool make_layer(struct vfx *f, const char *key, const char *base_file, const char *json)
 {
     const char *img = getenv("HEARTH_IMAGES");
     char base[512], real[PATH_MAX], cmd[PATH_MAX + 2048];
-    snprintf(base, sizeof(base), "%s/debian-12.10240.ext4", img);
+    snprintf(base, sizeof(base), "%s/%s", img, base_file);
     if (!realpath(base, real))
         harness_skip("no %s", base);
     snprintf(cmd, sizeof(cmd),
              "set -e; d='%s/templates/layers/%s'; mkdir -p \"$d\"; "
              "qemu-img create -q -f qcow2 -F raw -b '%s' \"$d/disk.qcow2\"; "
              "printf '%%s' '%s' > \"$d/layer.json\"",
-             f->s.data, KEY, real, LAYER_JSON);
+             f->s.data, key, real, json);
     return run(cmd) == 0;
 }
 
 static bool add_template(struct store *st, const char *name, enum store_tpl_status status,
-                         char id[STORE_ID_SIZE])
+                         const char *key, const char *options, char id[STORE_ID_SIZE])
 {
     struct store_template t;
     store_template_init(&t);
@@ -65,11 +72,11 @@ static bool add_template(struct store *st, const char *name, enum store_tpl_stat
     snprintf(t.user_id, sizeof(t.user_id), "admin");
     snprintf(t.name, sizeof(t.name), "%s", name);
     snprintf(t.base, sizeof(t.base), "devbox:1");
-    snprintf(t.options, sizeof(t.options), "%s", OPTIONS);
+    snprintf(t.options, sizeof(t.options), "%s", options);
     t.status = status;
     t.attempt = 1;
     if (status == STORE_TPL_READY)
-        snprintf(t.top_layer, sizeof(t.top_layer), "%s", KEY);
+        snprintf(t.top_layer, sizeof(t.top_layer), "%s", key);
     t.ext4_size_bytes = 10240ll << 20;
     t.created_at = timefmt_now_ms();
     t.dockerfile = (char *)"FROM devbox:1\nENV HELLO_TPL=tpl-env\n";
@@ -136,9 +143,10 @@ TEST_SLOW(template_create_golden_cold_env_errors_resume, 900)
     snprintf(db, sizeof(db), "%s/hearth.db", f.s.data);
     struct store *st = NULL;
     char ready[STORE_ID_SIZE], pending[STORE_ID_SIZE];
-    if (store_open(db, &st, err, sizeof(err)) != 0 || !make_layer(&f) ||
-        !add_template(st, "web", STORE_TPL_READY, ready) ||
-        !add_template(st, "slow", STORE_TPL_PENDING, pending)) {
+    if (store_open(db, &st, err, sizeof(err)) != 0 ||
+        !make_layer(&f, KEY, "debian-12.10240.ext4", LAYER_JSON) ||
+        !add_template(st, "web", STORE_TPL_READY, KEY, OPTIONS, ready) ||
+        !add_template(st, "slow", STORE_TPL_PENDING, KEY, OPTIONS, pending)) {
         harness_fail(__FILE__, __LINE__, "fixture: %s", err);
         goto out;
     }
@@ -170,6 +178,26 @@ TEST_SLOW(template_create_golden_cold_env_errors_resume, 900)
         CHECK(destroy(&f, c));
         /* and made the golden for its shape: the template's second */
         CHECK(wait_goldens(&f, 2));
+    }
+    /* a busybox image (no bash: the port check reads /proc/net/tcp), and a start command
+     * that fails at once: the create fails with what it said, not after the timeout */
+    char mini[STORE_ID_SIZE], broken[STORE_ID_SIZE], d[64] = "";
+    if (make_layer(&f, KEY_MIN, "minimal.10240.ext4", LAYER_MIN_JSON) &&
+        add_template(st, "mini", STORE_TPL_READY, KEY_MIN, OPTIONS_MIN, mini) &&
+        add_template(st, "broken", STORE_TPL_READY, KEY_MIN, OPTIONS_BROKEN, broken)) {
+        if (create(&f, "{\"shape\":\"s-1vcpu-256mb\",\"rootfs\":\"mini\"}", d)) {
+            CHECK(exec_sh(&f, d, "wget -qO- http://127.0.0.1:8081/index.html", out,
+                          sizeof(out)));
+            CHECK_STR(out, "min\n");
+            CHECK(destroy(&f, d));
+        }
+        int64_t t0 = (int64_t)harness_now_us();
+        CHECK(call(&f, "POST", "/v1/sandboxes",
+                   "{\"shape\":\"s-1vcpu-256mb\",\"rootfs\":\"broken\"}", 500, &r));
+        CHECK(r.body && strstr(r.body, "start command exited 127") != NULL);
+        hresp_free(&r);
+        CHECK((int64_t)harness_now_us() - t0 < 50 * 1000000ll); /* its timeout is 120 s */
+        CHECK(wait_goldens(&f, 3));
     }
     /* a disk below the template's file system */
     CHECK(create_status(&f, "{\"shape\":\"s-1vcpu-256mb\",\"rootfs\":\"web\",\"disk_mib\":2048}",

@@ -136,6 +136,8 @@ static void on_polled(void *ud, int err, int status, const char *msg)
     }
     if (err == 0 && status == 3) {
         snprintf(why, sizeof(why), "%.300s", msg);
+        for (size_t n = strlen(why); n && why[n - 1] == ' '; n--)
+            why[n - 1] = '\0'; /* the log's last newline, turned into a space */
         start_end(s, -EIO, why);
         return;
     }
