@@ -64,6 +64,11 @@ int ids_new_disk(char out[IDS_DISK_LEN + 1])
     return new_prefixed(IDS_DISK_PREFIX, out);
 }
 
+int ids_new_template(char out[IDS_TEMPLATE_LEN + 1])
+{
+    return new_prefixed(IDS_TEMPLATE_PREFIX, out);
+}
+
 static int decode_char(char c)
 {
     if (c >= 'a' && c <= 'z')

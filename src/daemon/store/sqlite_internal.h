@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* sqlite_internal.h: what the SQLite backend's files share: the handle, its cached statements,
  * the error, transaction, binding and column helpers (sqlite.c), and the entry points of each
- * concept's file (sqlite_keys.c, sqlite_sb.c, sqlite_net.c, sqlite_disks.c) for sqlite.c's ops table.
+ * concept's file (sqlite_keys.c, sqlite_sb.c, sqlite_net.c, sqlite_disks.c, sqlite_templates.c) for
+ * sqlite.c's ops table.
  * Internal to src/daemon/store. */
 #pragma once
 
@@ -263,3 +264,22 @@ int sqlite_mount_set_status(struct store *st, const char *sandbox_id, const char
                             enum store_mount_status status, const char *error, int64_t now_ms);
 int sqlite_mount_remove(struct store *st, const char *sandbox_id, const char *mount_path);
 int sqlite_mount_sandboxes(struct store *st, const char *host_id, struct store_strv *ret);
+
+/* ---- templates and their build logs (sqlite_templates.c) ---- */
+int sqlite_template_insert(struct store *st, const struct store_template *t);
+int sqlite_template_get(struct store *st, const char *user_id, const char *ref, bool with_text,
+                        struct store_template *ret);
+int sqlite_template_list(struct store *st, const char *user_id, size_t limit, size_t offset,
+                         struct store_template **ret, size_t *ret_n, uint64_t *ret_total);
+int sqlite_template_list_status(struct store *st, enum store_tpl_status s,
+                                struct store_template **ret, size_t *ret_n);
+int sqlite_template_list_all(struct store *st, struct store_template **ret, size_t *ret_n);
+int sqlite_template_update(struct store *st, const char *id, const struct store_tpl_update *u);
+int sqlite_template_delete(struct store *st, const char *user_id, const char *id, int64_t now_ms,
+                           enum store_tpl_status *ret_was);
+int sqlite_template_sandboxes(struct store *st, const char *id, uint64_t *ret_n);
+int sqlite_template_log_append(struct store *st, const char *id, const struct store_tpl_log *l,
+                               size_t n);
+int sqlite_template_log_read(struct store *st, const char *id, int32_t attempt,
+                             int32_t after_attempt, int64_t after_seq, size_t limit,
+                             struct store_tpl_log **ret, size_t *ret_n);

@@ -834,3 +834,165 @@ void store_strv_free(struct store_strv *v)
     v->v = NULL;
     v->n = 0;
 }
+
+/* ---- templates and their build logs ---- */
+
+void store_template_init(struct store_template *t)
+{
+    memset(t, 0, sizeof(*t));
+}
+
+void store_template_release(struct store_template *t)
+{
+    if (!t)
+        return;
+    free(t->dockerfile);
+    free(t->layers);
+    store_template_init(t);
+}
+
+void store_tpl_log_free(struct store_tpl_log *l, size_t n)
+{
+    for (size_t i = 0; l && i < n; i++)
+        free(l[i].line);
+    free(l);
+}
+
+int store_template_insert(struct store *st, const struct store_template *t)
+{
+    if (!st || !t || !t->dockerfile || !store_tpl_status_name(t->status) || t->attempt < 0)
+        return -EINVAL;
+    int r;
+    if ((r = check_field(t->id, sizeof(t->id), false)) < 0 ||
+        (r = check_field(t->user_id, sizeof(t->user_id), false)) < 0 ||
+        (r = check_field(t->name, sizeof(t->name), false)) < 0 ||
+        (r = check_field(t->base, sizeof(t->base), false)) < 0 ||
+        (r = check_field(t->context, sizeof(t->context), true)) < 0 ||
+        (r = check_field(t->options, sizeof(t->options), false)) < 0 ||
+        (r = check_field(t->error, sizeof(t->error), true)) < 0 ||
+        (r = check_field(t->top_layer, sizeof(t->top_layer), true)) < 0 ||
+        (r = check_field(t->host_id, sizeof(t->host_id), true)) < 0)
+        return r;
+    if (strnlen(t->dockerfile, STORE_TPL_DOCKERFILE_MAX + 1) > STORE_TPL_DOCKERFILE_MAX)
+        return -EMSGSIZE;
+    return st->ops->template_insert(st, t);
+}
+
+int store_template_get(struct store *st, const char *user_id, const char *ref, bool with_text,
+                       struct store_template *ret)
+{
+    if (!st || (user_id && !*user_id) || !nonempty(ref) || !ret)
+        return -EINVAL;
+    /* a reference longer than any id or name cannot match */
+    if ((user_id && !lookup_key_ok(user_id, STORE_USER_SIZE)) ||
+        !lookup_key_ok(ref, STORE_NAME_SIZE))
+        return -ENOENT;
+    return st->ops->template_get(st, user_id, ref, with_text, ret);
+}
+
+int store_template_list(struct store *st, const char *user_id, size_t limit, size_t offset,
+                        struct store_template **ret, size_t *ret_n, uint64_t *ret_total)
+{
+    if (!st || !nonempty(user_id) || !ret || !ret_n || !ret_total)
+        return -EINVAL;
+    if (limit > INT64_MAX || offset > INT64_MAX)
+        return -EINVAL;
+    *ret = NULL;
+    *ret_n = 0;
+    return st->ops->template_list(st, user_id, limit, offset, ret, ret_n, ret_total);
+}
+
+int store_template_list_status(struct store *st, enum store_tpl_status s,
+                               struct store_template **ret, size_t *ret_n)
+{
+    if (!st || !store_tpl_status_name(s) || !ret || !ret_n)
+        return -EINVAL;
+    return st->ops->template_list_status(st, s, ret, ret_n);
+}
+
+int store_template_list_all(struct store *st, struct store_template **ret, size_t *ret_n)
+{
+    if (!st || !ret || !ret_n)
+        return -EINVAL;
+    return st->ops->template_list_all(st, ret, ret_n);
+}
+
+/* NULL is allowed; else the string must be shorter than size. */
+static bool opt_fits(const char *s, size_t size)
+{
+    return !s || strnlen(s, size) < size;
+}
+
+int store_template_update(struct store *st, const char *id, const struct store_tpl_update *u)
+{
+    if (!st || !nonempty(id) || !u || u->mask == 0)
+        return -EINVAL;
+    if ((u->mask & STORE_TPL_SET_STATUS) && !store_tpl_status_name(u->status))
+        return -EINVAL;
+    if ((u->mask & STORE_TPL_SET_ATTEMPT) && u->attempt < 0)
+        return -EINVAL;
+    if ((u->mask & STORE_TPL_SET_ERROR) && !opt_fits(u->error, STORE_TPL_ERROR_SIZE))
+        return -ENAMETOOLONG;
+    if ((u->mask & STORE_TPL_SET_RESULT) && !opt_fits(u->top_layer, STORE_TPL_KEY_SIZE))
+        return -ENAMETOOLONG;
+    if ((u->mask & STORE_TPL_SET_HOST) && !opt_fits(u->host_id, STORE_HOST_SIZE))
+        return -ENAMETOOLONG;
+    if (!lookup_key_ok(id, STORE_ID_SIZE))
+        return -ENOENT;
+    return st->ops->template_update(st, id, u);
+}
+
+int store_template_delete(struct store *st, const char *user_id, const char *id, int64_t now_ms,
+                          enum store_tpl_status *ret_was)
+{
+    enum store_tpl_status dummy;
+    if (!st || !nonempty(user_id) || !nonempty(id))
+        return -EINVAL;
+    if (!lookup_key_ok(id, STORE_ID_SIZE) || !lookup_key_ok(user_id, STORE_USER_SIZE))
+        return -ENOENT;
+    return st->ops->template_delete(st, user_id, id, now_ms, ret_was ? ret_was : &dummy);
+}
+
+int store_template_sandboxes(struct store *st, const char *id, uint64_t *ret_n)
+{
+    if (!st || !nonempty(id) || !ret_n)
+        return -EINVAL;
+    *ret_n = 0;
+    if (!lookup_key_ok(id, STORE_ID_SIZE))
+        return 0;
+    return st->ops->template_sandboxes(st, id, ret_n);
+}
+
+int store_template_log_append(struct store *st, const char *id, const struct store_tpl_log *l,
+                              size_t n)
+{
+    if (!st || !nonempty(id) || (n > 0 && !l))
+        return -EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        if (l[i].attempt < 1 || l[i].seq < 0 || !l[i].line)
+            return -EINVAL;
+        if (strnlen(l[i].line, STORE_TPL_LINE_MAX + 1) > STORE_TPL_LINE_MAX)
+            return -EMSGSIZE;
+        if (strchr(l[i].line, '\n'))
+            return -EINVAL;
+    }
+    if (!lookup_key_ok(id, STORE_ID_SIZE))
+        return -ENOENT;
+    if (n == 0)
+        return 0;
+    return st->ops->template_log_append(st, id, l, n);
+}
+
+int store_template_log_read(struct store *st, const char *id, int32_t attempt,
+                            int32_t after_attempt, int64_t after_seq, size_t limit,
+                            struct store_tpl_log **ret, size_t *ret_n)
+{
+    if (!st || !nonempty(id) || attempt < 0 || !ret || !ret_n || limit > INT64_MAX)
+        return -EINVAL;
+    *ret = NULL;
+    *ret_n = 0;
+    if (!lookup_key_ok(id, STORE_ID_SIZE))
+        return 0;
+    return st->ops->template_log_read(st, id, attempt, after_attempt, after_seq, limit, ret,
+                                      ret_n);
+}

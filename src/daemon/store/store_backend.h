@@ -107,6 +107,25 @@ struct store_ops {
                             enum store_mount_status status, const char *error, int64_t now_ms);
     int (*mount_remove)(struct store *st, const char *sandbox_id, const char *mount_path);
     int (*mount_sandboxes)(struct store *st, const char *host_id, struct store_strv *ret);
+    /* templates and their build logs; fields fit their arrays, the status is known, log lines
+     * are bounded and hold no newline */
+    int (*template_insert)(struct store *st, const struct store_template *t);
+    int (*template_get)(struct store *st, const char *user_id, const char *ref, bool with_text,
+                        struct store_template *ret);
+    int (*template_list)(struct store *st, const char *user_id, size_t limit, size_t offset,
+                         struct store_template **ret, size_t *ret_n, uint64_t *ret_total);
+    int (*template_list_status)(struct store *st, enum store_tpl_status s,
+                                struct store_template **ret, size_t *ret_n);
+    int (*template_list_all)(struct store *st, struct store_template **ret, size_t *ret_n);
+    int (*template_update)(struct store *st, const char *id, const struct store_tpl_update *u);
+    int (*template_delete)(struct store *st, const char *user_id, const char *id,
+                           int64_t now_ms, enum store_tpl_status *ret_was);
+    int (*template_sandboxes)(struct store *st, const char *id, uint64_t *ret_n);
+    int (*template_log_append)(struct store *st, const char *id, const struct store_tpl_log *l,
+                               size_t n);
+    int (*template_log_read)(struct store *st, const char *id, int32_t attempt,
+                             int32_t after_attempt, int64_t after_seq, size_t limit,
+                             struct store_tpl_log **ret, size_t *ret_n);
 };
 
 /* The head every backend's handle embeds first. */
