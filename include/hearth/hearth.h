@@ -462,7 +462,7 @@ HEARTH_EXPORT HEARTH_WUR int hearth_sandbox_disk_detach(hearth_client *c, const 
 /* POST /v1/templates → Template (pending). body: name, dockerfile, and optionally base, context
  * (an id from hearth_template_context_upload_*), start_cmd, ready (one of port, file, command,
  * delay_ms and optionally timeout_seconds: hearth_body_set_map / hearth_body_set_map_int),
- * no_cache. A Dockerfile that breaks a rule is HEARTH_ERR_INVALID with
+ * no_cache. A Dockerfile that breaks a rule is HEARTH_ERR_REJECTED with
  * api_code "bad_dockerfile" and "line N: …" in the message. Retried only on 429/503. */
 HEARTH_EXPORT HEARTH_WUR int hearth_template_create(hearth_client *c, const hearth_body *body,
                                                     hearth_obj **ret, struct hearth_error *reterr);
