@@ -92,6 +92,11 @@ void config_defaults(struct hd_config *cfg)
     /* S3 disks (issue 15): disk_key_file = auto, disk_endpoint_allow = "" (the memset) */
     /* OCI bases (issue 14): oci_registries and oci_auth_file "" (the memset) */
     cfg->oci_max_image_mib = 4096;
+    /* template builds (issue 14; docs/templates.md "How a build runs") */
+    cfg->template_build_timeout_s = 1800;
+    cfg->template_build_mem_mib = 1024;
+    cfg->template_build_vcpus = 1;
+    cfg->template_context_max_mib = 256;
 }
 
 __attribute__((format(printf, 3, 4)))
@@ -749,6 +754,16 @@ static const struct {
     { "oci_max_image_mib", NULL,
       INT_KEY(oci_max_image_mib, 16, 9216,
               "expected an integer from 16 to 9216 (MiB; the file system is 10240)") },
+    /* template builds (issue 14) */
+    { "template_build_timeout_s", NULL,
+      INT_KEY(template_build_timeout_s, 1, 86400,
+              "expected an integer from 1 to 86400 (seconds)") },
+    { "template_build_mem_mib", NULL,
+      INT_KEY(template_build_mem_mib, 256, 65536, "expected an integer from 256 to 65536 (MiB)") },
+    { "template_build_vcpus", NULL,
+      INT_KEY(template_build_vcpus, 1, 64, "expected an integer from 1 to 64") },
+    { "template_context_max_mib", NULL,
+      INT_KEY(template_context_max_mib, 1, 16384, "expected an integer from 1 to 16384 (MiB)") },
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 

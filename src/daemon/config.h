@@ -126,6 +126,11 @@ struct hd_config {
                                              [insecure], …", checked by tpl/oci_ref.h */
     char oci_auth_file[CONFIG_PATH_SIZE]; /* containers-auth.json; "" = anonymous pulls */
     uint32_t oci_max_image_mib;           /* unpacked image size limit; 4096 */
+    /* template builds (issue 14; docs/templates.md "How a build runs") */
+    uint32_t template_build_timeout_s;    /* one attempt's limit; 1800 */
+    uint32_t template_build_mem_mib;      /* a build VM's memory; 1024 */
+    uint32_t template_build_vcpus;        /* a build VM's vCPUs; 1 */
+    uint32_t template_context_max_mib;    /* a build context tar's size limit; 256 */
 };
 
 /* Fills cfg with every default. */

@@ -34,6 +34,7 @@
 #include "daemon/ctl/lifecycle.h"
 #include "daemon/ctl/netplane.h"
 #include "daemon/ctl/reconcile.h"
+#include "daemon/ctl/template.h"
 #include "daemon/ctl/sandbox_self.h"
 #include "daemon/ctl/service.h"
 #include "daemon/ctl/usage.h"
@@ -635,6 +636,9 @@ static int serve_run(struct hd_ctx *hd)
      * adopted VMs have mounted (docs/disks.md "Mounts") */
     if (ctl_disk_mounts_watch_start(&hd->ctl) < 0)
         return EXIT_HEARTHD;
+    /* template builds (docs/templates.md): attempts a stopped hearthd left are requeued, the
+     * queue starts, the collector runs once */
+    ctl_templates_start(&hd->ctl);
     if (ctl_usage_new(&hd->ctl, &hd->api.usage) < 0)
         log_warn(NULL, "usage metrics unavailable; metrics routes answer 503", NULL);
     /* SSH gateway (issue 13; docs/ingress-ssh.md "SSH gateway"): before the API's port file,

@@ -48,7 +48,7 @@ struct tpl_build {
     char **shell, **cmd, **entrypoint;
     /* layers */
     char base_image[PATH_MAX];          /* what the first layer boots from */
-    char parent[520];                   /* the parent key, or the base identity */
+    char parent[PATH_MAX + 64];         /* the parent key, or the base identity */
     bool on_base;                       /* no layer yet: boot base_image */
     json_t *chain;                      /* keys, bottom first */
     json_t *made;                       /* keys this attempt wrote */

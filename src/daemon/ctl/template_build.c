@@ -202,7 +202,8 @@ void tpl_attempt_lost(struct tpl_build *b, const char *why)
     struct store_tpl_update u = { .mask = STORE_TPL_SET_STATUS,
                                   .from_states = 1u << STORE_TPL_BUILDING,
                                   .status = STORE_TPL_PENDING };
-    (void)store_template_update(b->c->store, b->id, &u);
+    if (store_template_update(b->c->store, b->id, &u) < 0)
+        log_warn(NULL, "template: cannot requeue the build", "{s:s}", "template", b->id);
     log_warn(NULL, "template build attempt lost; retrying", "{s:s,s:i,s:s}", "template", b->id,
              "attempt", (int)b->attempt, "why", why);
     trim_layers(b);
@@ -405,8 +406,11 @@ static int base_setup(struct tpl_build *b, char *why, size_t len)
         return -ENOENT;
     }
     /* the image's identity: a rebuilt image file makes new keys */
-    snprintf(b->parent, sizeof(b->parent), "img:%s|%lld|%lld", abs, (long long)st.st_size,
-             (long long)st.st_mtime);
+    if ((size_t)snprintf(b->parent, sizeof(b->parent), "img:%s|%lld|%lld", abs,
+                         (long long)st.st_size, (long long)st.st_mtime) >= sizeof(b->parent)) {
+        snprintf(why, len, "base image path too long");
+        return -ENAMETOOLONG;
+    }
     b->on_base = true;
     return 0;
 }
@@ -594,7 +598,9 @@ void ctl_templates_start(struct ctl *c)
                                           .from_states = 1u << STORE_TPL_BUILDING,
                                           .status = last ? STORE_TPL_FAILED : STORE_TPL_PENDING,
                                           .error = msg };
-            (void)store_template_update(c->store, t->id, &u);
+            if (store_template_update(c->store, t->id, &u) < 0)
+                log_warn(NULL, "template: cannot requeue a lost build", "{s:s}", "template",
+                         t->id);
             char w[PATH_MAX];
             if (ctl_tpl_work_dir(c, t->id, w) == 0)
                 rm_rf(w);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -110,9 +111,10 @@ static void sweep_keyed(struct ctl *c, struct keep *k, const char *sub, bool at_
     struct dirent *de;
     while ((de = readdir(d))) {
         char name[80];
-        if (strlen(de->d_name) >= sizeof(name) || de->d_name[0] == '.')
+        size_t dl = strlen(de->d_name);
+        if (dl >= sizeof(name) || de->d_name[0] == '.')
             continue;
-        snprintf(name, sizeof(name), "%s", de->d_name);
+        memcpy(name, de->d_name, dl + 1);
         char *dot = strstr(name, ".tmp");
         bool tmp = dot && dot[4] == 0;
         if (tmp)

@@ -11,7 +11,7 @@
 /* The build settings after a step. Strings owned (tpl_layer_meta_release). */
 struct tpl_layer_meta {
     char key[65];
-    char parent[520];                   /* the parent layer's key, or the base identity */
+    char parent[4160];                  /* the parent layer's key, or the base identity */
     char user_id[64];
     char *text;                         /* the instruction ("" for the final layer) */
     int64_t created_at;

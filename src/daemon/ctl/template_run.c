@@ -167,12 +167,10 @@ static void on_vm_up(void *ud, const char *id, const struct host_result *res)
     struct tpl_op *op = ud;
     struct tpl_build *b = op->b;
     free(op);
-    if (!b) {
-        if (res->err == HOST_OK)
-            ; /* vm_drop destroyed it already (a pending create ends CANCELED first) */
-        return;
-    }
     (void)id;
+    if (!b)
+        return; /* the build went first: vm_drop destroyed the VM (a pending create ends
+                   CANCELED) */
     b->op = NULL;
     if (res->err != HOST_OK) {
         ctl_tpl_builder_net_done(b->c, b->vm);
@@ -338,7 +336,10 @@ static int apply_setting(struct tpl_build *b, const struct tpl_step *st)
             snprintf(b->workdir, sizeof(b->workdir), "%s", v);
         } else { /* relative to the previous WORKDIR */
             char w[sizeof(b->workdir)];
-            snprintf(w, sizeof(w), "%s/%s", b->workdir[0] ? b->workdir : "", v);
+            if ((size_t)snprintf(w, sizeof(w), "%s/%s", b->workdir, v) >= sizeof(w)) {
+                free(v);
+                return -ENAMETOOLONG;
+            }
             snprintf(b->workdir, sizeof(b->workdir), "%s", w);
         }
         free(v);
@@ -425,9 +426,8 @@ static int prepare(struct tpl_build *b, const struct tpl_step *st)
         b->req.upload = b->ctx;
         /* the context's bytes are in the key through its digest (its file name) */
         const char *slash = strrchr(b->ctx, '/');
-        char in[2048];
-        snprintf(in, sizeof(in), "ctx=%s|workdir=%s", slash ? slash + 1 : b->ctx, b->workdir);
-        inputs = strdup(in);
+        if (asprintf(&inputs, "ctx=%s|workdir=%s", slash ? slash + 1 : b->ctx, b->workdir) < 0)
+            inputs = NULL;
         snprintf(b->text, sizeof(b->text), "%s", st->text);
     }
     if (st && st->kind == TPL_RUN)
