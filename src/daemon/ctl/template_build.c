@@ -23,6 +23,8 @@
 #include "common/timefmt.h"
 #include "daemon/ctl/catalog.h"
 #include "daemon/ctl/template_build.h"
+#include "daemon/ctl/template_log.h"
+#include "daemon/ctl/template_state.h"
 #include "daemon/ctl/template_files.h"
 #include "daemon/ctl/template_layer.h"
 #include "daemon/ctl/template_step.h"
@@ -652,4 +654,11 @@ void ctl_templates_release(struct ctl *c)
         event_free(s->gc_timer);
     free(s);
     c->templates = NULL;
+}
+
+void ctl_tpl_build_counts(struct ctl *c, uint64_t ret[3])
+{
+    struct ctl_templates *s = c->templates;
+    for (int i = 0; i < 3; i++)
+        ret[i] = s ? s->results[i] : 0;
 }

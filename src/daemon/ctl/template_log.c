@@ -16,7 +16,8 @@
 #include "common/buf.h"
 #include "common/timefmt.h"
 #include "daemon/ctl/sandbox_ops.h"
-#include "daemon/ctl/template_build.h"
+#include "daemon/ctl/template_log.h"
+#include "daemon/ctl/template_state.h"
 #include "daemon/ctl/template_logbuf.h"
 #include "daemon/log.h"
 
@@ -31,13 +32,6 @@ struct ctl_tpl_log {
     struct tpl_logbuf b;
     struct event *timer;
 };
-
-struct ctl_templates *ctl_tpl_state(struct ctl *c)
-{
-    if (!c->templates)
-        c->templates = calloc(1, sizeof(*c->templates));
-    return c->templates;
-}
 
 int64_t ctl_tpl_log_next_seq(struct ctl *c, const char *id, int32_t attempt)
 {
@@ -167,7 +161,7 @@ int ctl_template_logs(struct ctl *c, const struct ctl_caller *who, const char *r
     int rc = tpl_find(c, who->user_id, ref, &t, e);
     if (rc < 0)
         return rc;
-    if (attempt < 0 || attempt > t.attempt || (attempt == 0 && false)) {
+    if (attempt < 0 || attempt > t.attempt) {
         store_template_release(&t);
         return ctl_error_set(e, CTL_E_INVALID, "attempt", NULL,
                              "the template has no attempt %d", (int)attempt);

@@ -20,7 +20,7 @@
 #include "daemon/ctl/ctl.h"
 #include "daemon/ctl/netplane.h"
 #include "daemon/ctl/quota.h"
-#include "daemon/ctl/template_build.h"
+#include "daemon/ctl/template_log.h"
 #include "daemon/ctl/template_files.h"
 #include "daemon/ctl/template_layer.h"
 #include "daemon/ctl/template_step.h"

@@ -15,9 +15,10 @@
 
 #include "common/wire.h"
 #include "daemon/ctl/ctl.h"
-#include "daemon/ctl/template_build.h"
+#include "daemon/ctl/template_log.h"
 #include "daemon/ctl/template_layer.h"
 #include "daemon/host/host.h"
+#include "daemon/store/store.h"
 
 #define CAPTURE_MAX 4096
 
