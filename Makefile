@@ -20,6 +20,9 @@ common_src := $(wildcard src/common/*.c)
 host_src := $(wildcard src/daemon/host/*.c)
 # the network data plane and DNS server of one host (docs/networking.md)
 net_src := $(wildcard src/daemon/net/*.c)
+# templates' host-side pieces (parsers, OCI import); in daemon_src too, and linked by the
+# integration tests that drive them without hearthd (tests/integration/test_oci.c)
+tpl_src := $(wildcard src/daemon/tpl/*.c)
 daemon_src := $(filter-out src/daemon/cmd/main.c,$(wildcard src/daemon/*.c src/daemon/cmd/*.c src/daemon/http/*.c src/daemon/store/*.c src/daemon/api/*.c src/daemon/ctl/*.c \
 	src/daemon/ingress/*.c src/daemon/sshgw/*.c src/daemon/disk/*.c src/daemon/tpl/*.c))
 store_src := $(wildcard src/daemon/store/*.c)
@@ -167,7 +170,7 @@ $(O)/tests/unit/%: tests/unit/%.c $(call obj,san,tests/harness.c $(common_src) $
 	$(CC) $(SAN_CFLAGS) -Itests -o $@ $^ $(DAEMON_LIBS)
 
 $(O)/tests/integration/%: tests/integration/%.c tests/integration/vmtest.c tests/integration/hostfx.c \
-		$(call obj,san,tests/harness.c $(common_src) $(host_src) $(net_src))
+		$(call obj,san,tests/harness.c $(common_src) $(host_src) $(net_src) $(tpl_src))
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) -Itests -o $@ $^ $(DAEMON_LIBS)
 
@@ -244,7 +247,7 @@ fuzz_dns_libs := -lldns
 fuzz_http_request_src := src/daemon/http/parser.c src/daemon/http/route.c
 fuzz_http_request_libs := -lhttp_parser
 fuzz_egress_src := src/daemon/net/egress_rules.c src/daemon/ctl/sandbox_check.c
-fuzz_config_src := src/daemon/config.c src/daemon/log.c
+fuzz_config_src := src/daemon/config.c src/daemon/log.c src/daemon/tpl/oci_ref.c
 fuzz_config_libs := -ljansson
 fuzz_validate_src := src/daemon/api/validate.c src/daemon/ctl/sandbox_check.c src/daemon/ctl/catalog.c
 fuzz_validate_libs := -ljansson
@@ -263,6 +266,7 @@ fuzz_upstream_resp_src := src/daemon/ingress/upstream_resp.c
 fuzz_upstream_resp_libs := -lhttp_parser
 fuzz_sshgw_policy_src := src/daemon/sshgw/sshgw_policy.c src/daemon/store/ids.c
 fuzz_disk_endpoint_src := src/daemon/disk/endpoint.c
+fuzz_oci_ref_src := src/daemon/tpl/oci_ref.c
 
 # src/common instrumented once, as an archive: a target takes only the modules it uses
 $(O)/fuzz/obj/%.o: %.c
@@ -293,7 +297,7 @@ $(O)/bench/%: bench/%.c bench/stats.c bench/benchvm.c $(call obj,opt,$(common_sr
 # bench_api starts the real hearthd ($(O)/bin, built by `make bench`'s `all`) and seeds its store
 # through the store API, so it links the store objects too.
 $(O)/bench/bench_net: bench/bench_net.c bench/apiclient.c bench/stats.c tests/inetns.c \
-		src/daemon/config.c src/daemon/log.c \
+		src/daemon/config.c src/daemon/log.c src/daemon/tpl/oci_ref.c \
 		$(call obj,opt,$(common_src) $(host_src) $(net_src) $(store_src))
 	@mkdir -p $(dir $@)
 	$(CC) $(OPT_CFLAGS) -Itests -o $@ $^ $(DAEMON_LIBS) -lpthread

@@ -4,6 +4,8 @@
  * must fail with the line named, never be half-understood), so values are parsed strictly. */
 #include "daemon/config.h"
 #include "common/parse.h"
+#include "daemon/tpl/oci.h"
+#include "daemon/tpl/oci_ref.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -88,6 +90,13 @@ void config_defaults(struct hd_config *cfg)
     cfg->ssh_max_unauth = 32;
     cfg->ssh_max_sessions = 10;
     /* S3 disks (issue 15): disk_key_file = auto, disk_endpoint_allow = "" (the memset) */
+    /* OCI bases (issue 14): oci_registries and oci_auth_file "" (the memset) */
+    cfg->oci_max_image_mib = 4096;
+    /* template builds (issue 14; docs/templates.md "How a build runs") */
+    cfg->template_build_timeout_s = 1800;
+    cfg->template_build_mem_mib = 1024;
+    cfg->template_build_vcpus = 1;
+    cfg->template_context_max_mib = 256;
 }
 
 __attribute__((format(printf, 3, 4)))
@@ -346,6 +355,26 @@ static int set_ingress_tls_cert(struct hd_config *cfg, const char *v, const char
 static int set_ingress_tls_key(struct hd_config *cfg, const char *v, const char **why)
 {
     return set_path(cfg->ingress_tls_key, v, why, true);
+}
+
+/* OCI bases (issue 14; docs/templates.md "OCI bases"): the list is parsed by the import's
+ * own parser, so what loads is exactly what the import allows */
+static int set_oci_registries(struct hd_config *cfg, const char *v, const char **why)
+{
+    struct tpl_oci_config *c = calloc(1, sizeof(*c));
+    if (!c)
+        return *why = "out of memory", -ENOMEM;
+    int r = tpl_oci_registries_parse(v, c, why);
+    free(c);
+    if (r < 0)
+        return r;
+    *why = "longer than 2047 bytes";
+    return copy_str(cfg->oci_registries, sizeof(cfg->oci_registries), v);
+}
+
+static int set_oci_auth_file(struct hd_config *cfg, const char *v, const char **why)
+{
+    return set_path(cfg->oci_auth_file, v, why, true);
 }
 
 static int set_ingress_private(struct hd_config *cfg, const char *v, const char **why)
@@ -719,6 +748,22 @@ static const struct {
     /* S3 disks (issue 15) */
     { "disk_key_file", set_disk_key_file, NULL },
     { "disk_endpoint_allow", set_disk_endpoint_allow, NULL },
+    /* OCI bases of templates (issue 14) */
+    { "oci_registries", set_oci_registries, NULL },
+    { "oci_auth_file", set_oci_auth_file, NULL },
+    { "oci_max_image_mib", NULL,
+      INT_KEY(oci_max_image_mib, 16, 9216,
+              "expected an integer from 16 to 9216 (MiB; the file system is 10240)") },
+    /* template builds (issue 14) */
+    { "template_build_timeout_s", NULL,
+      INT_KEY(template_build_timeout_s, 1, 86400,
+              "expected an integer from 1 to 86400 (seconds)") },
+    { "template_build_mem_mib", NULL,
+      INT_KEY(template_build_mem_mib, 256, 65536, "expected an integer from 256 to 65536 (MiB)") },
+    { "template_build_vcpus", NULL,
+      INT_KEY(template_build_vcpus, 1, 64, "expected an integer from 1 to 64") },
+    { "template_context_max_mib", NULL,
+      INT_KEY(template_context_max_mib, 1, 16384, "expected an integer from 1 to 16384 (MiB)") },
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 

@@ -19,6 +19,7 @@
 #define CONFIG_NAME_SIZE 64          /* region, host id */
 #define CONFIG_DOMAIN_SIZE 254
 #define CONFIG_MAX_ALLOW 16          /* disk_endpoint_allow entries */
+#define CONFIG_OCI_REGISTRIES_SIZE 2048 /* oci_registries, the whole value */
 
 /* One CIDR block, IPv4 or IPv6 (address in network order, host bits clear). */
 struct config_cidr {
@@ -120,6 +121,16 @@ struct hd_config {
     struct config_cidr disk_endpoint_allow[CONFIG_MAX_ALLOW]; /* disk_endpoint_allow = "":
                                              addresses the endpoint check lets through anyway */
     size_t n_disk_endpoint_allow;
+    /* OCI bases of templates (issue 14; docs/templates.md "OCI bases") */
+    char oci_registries[CONFIG_OCI_REGISTRIES_SIZE]; /* "" = OCI bases off; "host[:port]
+                                             [insecure], …", checked by tpl/oci_ref.h */
+    char oci_auth_file[CONFIG_PATH_SIZE]; /* containers-auth.json; "" = anonymous pulls */
+    uint32_t oci_max_image_mib;           /* unpacked image size limit; 4096 */
+    /* template builds (issue 14; docs/templates.md "How a build runs") */
+    uint32_t template_build_timeout_s;    /* one attempt's limit; 1800 */
+    uint32_t template_build_mem_mib;      /* a build VM's memory; 1024 */
+    uint32_t template_build_vcpus;        /* a build VM's vCPUs; 1 */
+    uint32_t template_context_max_mib;    /* a build context tar's size limit; 256 */
 };
 
 /* Fills cfg with every default. */

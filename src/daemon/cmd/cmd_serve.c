@@ -34,6 +34,7 @@
 #include "daemon/ctl/lifecycle.h"
 #include "daemon/ctl/netplane.h"
 #include "daemon/ctl/reconcile.h"
+#include "daemon/ctl/template.h"
 #include "daemon/ctl/sandbox_self.h"
 #include "daemon/ctl/service.h"
 #include "daemon/ctl/usage.h"
@@ -49,6 +50,8 @@
 #include "daemon/log.h"
 #include "daemon/net/dns.h"
 #include "daemon/sshgw/sshgw.h"
+#include "daemon/tpl/oci.h"
+#include "daemon/tpl/oci_ref.h"
 #include "daemon/store/store.h"
 
 #define ADMIN_KEY_FILE "admin.key"
@@ -70,6 +73,7 @@ struct hd_ctx {
     struct ingress *ingress;      /* the ingress proxy (issue 13); NULL when no listener */
     struct ingress_cert *ingress_cert; /* its TLS certificate; NULL without ingress_listen */
     struct sshgw *ssh;            /* the SSH gateway; NULL when ssh_listen is off */
+    struct tpl_oci_config *oci;   /* OCI bases (ctl.oci); NULL when oci_registries is "" */
     struct event *sig_term;
     struct event *sig_int;
     unsigned pending_shutdowns;   /* servers still draining */
@@ -462,6 +466,34 @@ static void fill_settings(struct hd_ctx *hd)
     serve_limits_settings(c, s);
 }
 
+/* OCI bases of templates (docs/templates.md "OCI bases"): the registries the config allows,
+ * the base cache <data_dir>/templates/bases and the agent the images dir carries. Off (NULL)
+ * when oci_registries is empty. */
+static int fill_oci(struct hd_ctx *hd)
+{
+    const struct hd_config *c = &hd->cfg;
+    const char *why = "";
+    if (!c->oci_registries[0])
+        return 0;
+    struct tpl_oci_config *o = calloc(1, sizeof(*o));
+    if (!o)
+        return -ENOMEM;
+    if (tpl_oci_registries_parse(c->oci_registries, o, &why) < 0 ||
+        (size_t)snprintf(o->cache_dir, sizeof(o->cache_dir), "%s/templates/bases", c->data_dir) >=
+            sizeof(o->cache_dir) ||
+        (size_t)snprintf(o->agent_path, sizeof(o->agent_path), "%s/hearth-agent",
+                         hd->ctl.set.images_dir) >= sizeof(o->agent_path)) {
+        free(o);
+        log_error(NULL, "bad OCI settings", "{s:s}", "err", why[0] ? why : "path too long");
+        return -EINVAL;
+    }
+    snprintf(o->auth_file, sizeof(o->auth_file), "%s", c->oci_auth_file);
+    o->max_image_mib = c->oci_max_image_mib;
+    hd->oci = o;
+    hd->ctl.oci = o;
+    return 0;
+}
+
 /* The VM layer: run dirs under data_dir/vms, then reconcile the store with what survived the
  * last run. A host that cannot start (run root not writable) leaves the API up with VM routes
  * answering 503. Returns < 0 only when the store cannot be read. */
@@ -586,6 +618,8 @@ static int serve_run(struct hd_ctx *hd)
     hd->api.ctl = &hd->ctl;
     hd->api.started_ms = timefmt_now_ms();
     fill_settings(hd);
+    if (fill_oci(hd) < 0)
+        return EXIT_HEARTHD;
 
     hd->base = event_base_new();
     if (!hd->base)
@@ -602,6 +636,9 @@ static int serve_run(struct hd_ctx *hd)
      * adopted VMs have mounted (docs/disks.md "Mounts") */
     if (ctl_disk_mounts_watch_start(&hd->ctl) < 0)
         return EXIT_HEARTHD;
+    /* template builds (docs/templates.md): attempts a stopped hearthd left are requeued, the
+     * queue starts, the collector runs once */
+    ctl_templates_start(&hd->ctl);
     if (ctl_usage_new(&hd->ctl, &hd->api.usage) < 0)
         log_warn(NULL, "usage metrics unavailable; metrics routes answer 503", NULL);
     /* SSH gateway (issue 13; docs/ingress-ssh.md "SSH gateway"): before the API's port file,
@@ -687,6 +724,10 @@ static void serve_release(struct hd_ctx *hd)
     }
     store_close(hd->store);
     api_ctx_release(&hd->api);
+    /* after the control layer: its builders read it until they stop */
+    hd->ctl.oci = NULL;
+    free(hd->oci);
+    hd->oci = NULL;
 }
 
 int cmd_serve(int argc, char **argv)

@@ -93,12 +93,16 @@ struct host_config {
 struct host_vm_spec {
     const char *id;             /* "sb-<ULID>" (rundir_id_valid()); names the run dir */
     const char *rootfs;         /* absolute path of a raw image (the catalog in the control
-                                   layer maps names to paths); else HOST_E_INVALID */
+                                   layer maps names to paths) or of a qcow2 image (found by
+                                   its magic "QFI\xfb": a template's top layer, whose backing
+                                   chain the jail binds read-only); never written. Else
+                                   HOST_E_INVALID */
     unsigned vcpus;             /* default 1 */
     unsigned memory_mib;        /* default 256 */
-    uint64_t disk_mib;          /* virtual disk size; 0: the image's size; smaller than the
-                                   image: HOST_E_INVALID. Growing the disk does not grow the
-                                   filesystem (resize2fs in the guest) */
+    uint64_t disk_mib;          /* virtual disk size; 0: the image's size (a qcow2 image's
+                                   virtual size); smaller than that: HOST_E_INVALID. Growing
+                                   the disk does not grow the filesystem (resize2fs in the
+                                   guest) */
     uint32_t cpu_quota_pct;     /* cpu.max cap in percent of one CPU; 0: vcpus * 100 + 50
                                    (the vCPUs and half a CPU for QEMU's own threads) */
     const char *extra_append;   /* extra kernel arguments, may be NULL */

@@ -414,6 +414,38 @@ static void on_img(evutil_socket_t fd, short what, void *arg)
     hvm_spawn_qemu(vm);
 }
 
+/* The format of a rootfs image and the size its disk must have: a qcow2 image (the magic
+ * "QFI\xfb"; a template's layer over its base, docs/templates.md) by the virtual size in its
+ * header, any other file as raw by its length. 0 or -errno. */
+static int rootfs_probe(const char *path, const char **ret_fmt, uint64_t *ret_bytes)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    unsigned char hd[32];
+    struct stat st;
+    ssize_t n = pread(fd, hd, sizeof(hd), 0);
+    int r = fstat(fd, &st) < 0 ? -errno : 0;
+    close(fd);
+    if (r < 0)
+        return r;
+    if (n < 4 || memcmp(hd, "QFI\xfb", 4) != 0) {
+        *ret_fmt = "raw";
+        *ret_bytes = (uint64_t)st.st_size;
+        return 0;
+    }
+    if (n < (ssize_t)sizeof(hd))
+        return -EINVAL;
+    uint64_t size = 0;
+    for (int i = 24; i < 32; i++)
+        size = size << 8 | hd[i];
+    if (size == 0 || size > (uint64_t)HOST_DISK_MAX_MIB << 20)
+        return -EINVAL;
+    *ret_fmt = "qcow2";
+    *ret_bytes = size;
+    return 0;
+}
+
 /* In QEMU's child before exec: cgroups, then the jail (jail.h). */
 static int on_pre_exec(void *ud)
 {
@@ -550,6 +582,7 @@ void host_vm_create(struct host *h, const struct host_vm_spec *spec, host_done_f
     struct herr e = { 0 };
     int r = 0;
     char rootfs_abs[PATH_MAX] = "";
+    const char *fmt = "raw";
     if (spec->hostname && !hostname_valid(spec->hostname, strlen(spec->hostname))) {
         hvm_fail_now(h, done, ud, id, HOST_E_INVALID, "vm '%s': invalid hostname", id);
         return;
@@ -586,14 +619,21 @@ void host_vm_create(struct host *h, const struct host_vm_spec *spec, host_done_f
         hvm_fail_now(h, done, ud, id, hvm_err_from_errno(r), "vm '%s': %s", id, e.msg);
         return;
     }
-    /* a device smaller than the image's file system would cut it: refuse up front */
-    struct stat ist;
-    if (spec->disk_mib && stat(rootfs_abs, &ist) == 0 &&
-        (spec->disk_mib > HOST_DISK_MAX_MIB || (uint64_t)ist.st_size > spec->disk_mib << 20)) {
+    /* a device smaller than the image's file system would cut it: refuse up front (a qcow2
+     * image, a template's top layer, counts by its virtual size) */
+    uint64_t img_bytes = 0;
+    if ((r = rootfs_probe(rootfs_abs, &fmt, &img_bytes)) < 0) {
+        hvm_fail_now(h, done, ud, id, hvm_err_from_errno(r),
+                     "vm '%s': rootfs image '%s': unreadable or corrupt qcow2 header: %s", id,
+                     rootfs_abs, strerror(-r));
+        return;
+    }
+    if (spec->disk_mib && (spec->disk_mib > HOST_DISK_MAX_MIB ||
+                           img_bytes > spec->disk_mib << 20)) {
         hvm_fail_now(h, done, ud, id, HOST_E_INVALID,
-                 "vm '%s': disk of %llu MiB is smaller than the image '%s' (%lld MiB)", id,
+                 "vm '%s': disk of %llu MiB is smaller than the image '%s' (%llu MiB)", id,
                  (unsigned long long)spec->disk_mib, rootfs_abs,
-                 (long long)(ist.st_size >> 20));
+                 (unsigned long long)(img_bytes >> 20));
         return;
     }
 make_vm:;
@@ -640,7 +680,7 @@ make_vm:;
         hvm_restore_start(vm, spec);
         return;
     }
-    hvm_start_disk(vm, "raw");
+    hvm_start_disk(vm, fmt);
     return;
 out_fail:
     /* finishes from the loop (hvm_kick), never inside this call */

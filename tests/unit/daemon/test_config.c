@@ -536,3 +536,31 @@ TEST(disk_keys)
     CHECK_EQ(parse("disk_endpoint_allow = \"\"\n", &c, err, sizeof(err)), 0);
     CHECK_EQ(c.n_disk_endpoint_allow, 0);
 }
+
+TEST(oci_keys)
+{
+    struct hd_config c;
+    char err[256];
+    CHECK_EQ(parse("", &c, err, sizeof(err)), 0);
+    CHECK_STR(c.oci_registries, "");
+    CHECK_STR(c.oci_auth_file, "");
+    CHECK_EQ(c.oci_max_image_mib, 4096);
+    CHECK_EQ(parse("oci_registries = \"reg.example.com, 127.0.0.1:5000 insecure\"\n"
+                   "oci_auth_file = /etc/hearth/auth.json\noci_max_image_mib = 9216\n",
+                   &c, err, sizeof(err)), 0);
+    CHECK_STR(c.oci_registries, "reg.example.com, 127.0.0.1:5000 insecure");
+    CHECK_STR(c.oci_auth_file, "/etc/hearth/auth.json");
+    CHECK_EQ(c.oci_max_image_mib, 9216);
+    static const char *const bad[] = {
+        "oci_registries = http://reg.io\n", "oci_registries = reg.io,\n",
+        "oci_registries = reg.io secure\n", "oci_registries = reg.io/x\n",
+        "oci_registries = \"reg.io;id\"\n", "oci_auth_file = auth.json\n",
+        "oci_max_image_mib = 15\n", "oci_max_image_mib = 9217\n", "oci_max_image_mib = -1\n",
+        "oci_max_image_mib = 4k\n",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (parse(bad[i], &c, err, sizeof(err)) != -EINVAL)
+            harness_fail(__FILE__, __LINE__, "accepted: %s", bad[i]);
+    CHECK_EQ(parse("oci_registries = reg.io:99999\n", &c, err, sizeof(err)), -EINVAL);
+    CHECK(strstr(err, "oci_registries") && strstr(err, "t.conf:1"));
+}
