@@ -393,6 +393,12 @@ TEST_SLOW(templates_view_list_delete, 120)
     CHECK(req(&f, "GET", "/v1/templates", NULL, 200, &r));
     CHECK_EQ(jint(r.json, "data.pagination.total"), 1);
     hresp_free(&r);
+    /* the builds counter is exported (no build ended here) */
+    CHECK(http_do(f.s.metrics_port, "GET", "/metrics", NULL, NULL, &r) == 0);
+    CHECK(strstr(r.body, "# TYPE hearth_template_builds_total counter\n") != NULL);
+    CHECK(strstr(r.body, "hearth_template_builds_total{result=\"ready\"} 0\n") != NULL);
+    CHECK(strstr(r.body, "hearth_template_builds_total{result=\"cancelled\"} ") != NULL);
+    hresp_free(&r);
     tfx_end(&f);
 }
 
