@@ -104,30 +104,6 @@ void api_template_delete(struct api_call *call)
 
 /* ---- the submit body ---- */
 
-/* obj[key], with null as absent (docs/api.md §1.8). */
-static json_t *member(json_t *obj, const char *key)
-{
-    json_t *v = json_object_get(obj, key);
-    return json_is_null(v) ? NULL : v;
-}
-
-/* A string field: false (400 answered) when present but not a string, or when it holds a NUL
- * (a JSON \u0000 would cut it short behind the checks' back). *ret NULL when absent. */
-static bool string_field(const struct api_call *call, json_t *obj, const char *key,
-                         const char *path, const char **ret)
-{
-    json_t *v = member(obj, key);
-    *ret = NULL;
-    if (!v)
-        return true;
-    if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
-        api_reply_field(call, path, "must be a string without NUL bytes", "invalid_request");
-        return false;
-    }
-    *ret = json_string_value(v);
-    return true;
-}
-
 /* An integer field from lo to hi (a fraction or another type is refused, §1.8). */
 static bool int_field(const struct api_call *call, json_t *v, const char *path, int64_t lo,
                       int64_t hi, int64_t *ret)
@@ -152,7 +128,7 @@ static const char ready_kinds[] = "must hold exactly one of port, file, command 
 static bool ready_field(const struct api_call *call, json_t *body, struct ctl_tpl_ready *ret)
 {
     memset(ret, 0, sizeof(*ret));
-    json_t *r = member(body, "ready");
+    json_t *r = api_json_member(body, "ready");
     if (!r)
         return true;
     if (!json_is_object(r)) {
@@ -185,7 +161,7 @@ static bool ready_field(const struct api_call *call, json_t *body, struct ctl_tp
             const char *s;
             char path[32];
             snprintf(path, sizeof(path), "ready.%s", key);
-            if (!string_field(call, r, key, path, &s))
+            if (!api_string_field(call, r, key, path, &s))
                 return false;
             if (!s) { /* null: "absent" inside ready too */
                 kind = false;
@@ -229,8 +205,8 @@ static void submit_body(struct api_call *call, json_t *body)
         return;
     }
     struct ctl_tpl_submit req = { 0 };
-    json_t *df = member(body, "dockerfile");
-    if (!string_field(call, body, "name", "name", &req.name))
+    json_t *df = api_json_member(body, "dockerfile");
+    if (!api_string_field(call, body, "name", "name", &req.name))
         return;
     if (!req.name) {
         api_reply_field(call, "name", "required: must match ^[a-z0-9][a-z0-9-]{0,62}$",
@@ -252,12 +228,12 @@ static void submit_body(struct api_call *call, json_t *body)
         api_reply_field(call, "dockerfile", msg, "bad_dockerfile");
         return;
     }
-    if (!string_field(call, body, "base", "base", &req.base) ||
-        !string_field(call, body, "context", "context", &req.context) ||
-        !string_field(call, body, "start_cmd", "start_cmd", &req.start_cmd) ||
+    if (!api_string_field(call, body, "base", "base", &req.base) ||
+        !api_string_field(call, body, "context", "context", &req.context) ||
+        !api_string_field(call, body, "start_cmd", "start_cmd", &req.start_cmd) ||
         !ready_field(call, body, &req.ready))
         return;
-    json_t *nc = member(body, "no_cache");
+    json_t *nc = api_json_member(body, "no_cache");
     if (nc && !json_is_boolean(nc)) {
         api_reply_field(call, "no_cache", "must be a boolean", "invalid_request");
         return;
