@@ -62,6 +62,7 @@ struct hreq {
     size_t body_len;
     int upload_fd;                  /* >= 0: PUT the fd's bytes as the body */
     int64_t upload_size;            /* < 0: chunked */
+    const char *upload_type;        /* the upload's Content-Type; NULL: application/octet-stream */
     hreq_sink_fn sink;              /* NULL: keep the 2xx body in memory */
     void *sink_ud;
     long timeout_ms;                /* 0: none */
