@@ -500,7 +500,7 @@ static void attempt_start(struct ctl *c, struct store_template *t)
 static void run_queue(struct ctl *c)
 {
     struct ctl_templates *s = c->templates;
-    if (!s || s->stopped || !c->host)
+    if (!s || !s->started || s->stopped || !c->host)
         return;
     struct store_template *rows = NULL;
     size_t n = 0;
@@ -580,6 +580,7 @@ void ctl_templates_start(struct ctl *c)
     struct ctl_templates *s = ctl_tpl_state(c);
     if (!s)
         return;
+    s->started = true;
     s->stopped = false;
     /* attempts a stopped hearthd left building were lost to the infrastructure */
     struct store_template *rows = NULL;

@@ -21,7 +21,7 @@ struct ctl_templates {
     struct ctl_tpl_follow *follows;     /* log followers */
     struct event *kick;                 /* runs the queue from the loop */
     struct event *gc_timer;             /* the collector's round */
-    bool stopped;
+    bool started, stopped;              /* ctl_templates_start ran; _stop ran */
     uint64_t results[3];                /* builds ended ready, failed, cancelled (metrics) */
 };
 
