@@ -362,13 +362,13 @@ static int base_setup(struct tpl_build *b, char *why, size_t len)
         if (rc < 0 || t.status != STORE_TPL_READY || !t.top_layer[0] ||
             ctl_tpl_layer_dir(c, t.top_layer, dir) < 0) {
             store_template_release(&t);
-            snprintf(why, len, "base template %s is not ready", b->base);
+            snprintf(why, len, "base template %.200s is not ready", b->base);
             return -ENOENT;
         }
         struct tpl_layer_meta m;
         if (tpl_layer_meta_read(dir, &m) < 0) {
             store_template_release(&t);
-            snprintf(why, len, "base template %s has lost its layers", b->base);
+            snprintf(why, len, "base template %.200s has lost its layers", b->base);
             return -ENOENT;
         }
         /* the base template's layers are this one's too (the collector keeps them) */
@@ -404,7 +404,7 @@ static int base_setup(struct tpl_build *b, char *why, size_t len)
     if (r)
         ctl_rootfs_image(c, r, TPL_FS_MIB, b->base_image, sizeof(b->base_image));
     if (!r || !realpath(b->base_image, abs) || stat(abs, &st) < 0) {
-        snprintf(why, len, "base image %s is not available", b->base);
+        snprintf(why, len, "base image %.200s is not available", b->base);
         return -ENOENT;
     }
     /* the image's identity: a rebuilt image file makes new keys */
@@ -459,9 +459,13 @@ static void attempt_start(struct ctl *c, struct store_template *t)
     }
     log_info(NULL, "template build started", "{s:s,s:i}", "template", b->id, "attempt",
              (int)b->attempt);
-    if (b->attempt > 1)
-        ctl_tpl_log_line(b->log, false, "--- attempt %d of %d ---", (int)b->attempt,
-                         CTL_TPL_MAX_ATTEMPTS);
+    char layers[PATH_MAX];
+    if (ctl_tpl_dir(c, "layers", layers) < 0 ||
+        (mkdir(c->set.templates_dir, 0700) < 0 && errno != EEXIST) ||
+        (mkdir(layers, 0700) < 0 && errno != EEXIST)) {
+        tpl_attempt_lost(b, "cannot make the templates directory");
+        return;
+    }
     if (t->context[0] && ctl_tpl_context_path(c, t->context, b->ctx) < 0)
         b->ctx[0] = 0;
     struct tpl_error perr = { 0 };

@@ -250,20 +250,22 @@ void tpl_step_abandon(struct tpl_step_run *r)
 
 /* ---- the scripts ---- */
 
-/* Runs "$@" in $1 (made first) as $2: setpriv where the image has it (no PAM, no login
- * shell, the environment kept), else su. */
+/* Runs "$@" in $1 (made first) as $2: util-linux setpriv where the image has it (no PAM, no
+ * login shell, the environment kept), else su (BusyBox's setpriv cannot change ids); su runs
+ * with POSIXLY_CORRECT so that the command's own arguments are never taken for su's options. */
 static const char RUN_SCRIPT[] =
     "wd=$1; u=$2; shift 2\n"
     "if [ -n \"$wd\" ]; then mkdir -p -- \"$wd\" && cd -- \"$wd\" || exit 1; fi\n"
     "[ -n \"$u\" ] || exec \"$@\"\n"
     "case $u in *:*) g=${u#*:}; u=${u%%:*};; *) g=;; esac\n"
     "h=$(getent passwd \"$u\" 2>/dev/null | cut -d: -f6); [ -n \"$h\" ] && export HOME=\"$h\"\n"
-    "if command -v setpriv >/dev/null 2>&1; then\n"
+    "if setpriv --help 2>&1 | grep -q -- --reuid; then\n"
     "  [ -n \"$g\" ] || g=$(id -g \"$u\" 2>/dev/null) || g=$u\n"
     "  if id -u \"$u\" >/dev/null 2>&1; then grp=--init-groups; else grp=--clear-groups; fi\n"
     "  exec setpriv --reuid=\"$u\" --regid=\"$g\" $grp -- \"$@\"\n"
     "fi\n"
-    "exec su -s /bin/sh \"$u\" -c 'exec \"$0\" \"$@\"' -- \"$@\"\n";
+    "exec env POSIXLY_CORRECT=1 su -s /bin/sh -c 'unset POSIXLY_CORRECT; exec \"$0\" \"$@\"' "
+    "\"$u\" \"$@\"\n";
 
 static const char COPY_SCRIPT[] =
     "set -e\n"

@@ -369,3 +369,159 @@ TEST(contexts_are_checked_hashed_and_shared)
     ctl_templates_release(&c.ctl);
     cfx_close(&c);
 }
+
+/* ---- real build VMs (skipped without $HEARTH_IMAGES) ---- */
+
+/* The fixture on the real kernel and minimal image, with a host that boots VMs. */
+static bool tvm_open(struct cfx *c, uint32_t timeout_s)
+{
+    const char *img = getenv("HEARTH_IMAGES");
+    char k[1200];
+    snprintf(k, sizeof(k), "%s/vmlinux", img ? img : "/nonexistent");
+    if (!img || access(k, R_OK) != 0)
+        harness_skip("HEARTH_IMAGES with vmlinux is needed");
+    REQUIRE(tfx_open(c));
+    const char *files[] = { "vmlinux", "minimal.ext4", "minimal.10240.ext4" };
+    for (size_t i = 0; i < 3; i++) {
+        char src[1200], dst[1200];
+        snprintf(src, sizeof(src), "%s/%s", img, files[i]);
+        snprintf(dst, sizeof(dst), "%s/%s", c->ctl.set.images_dir, files[i]);
+        (void)unlink(dst);
+        if (access(src, R_OK) == 0)
+            REQUIRE(symlink(src, dst) == 0);
+    }
+    c->ctl.set.template_build_timeout_s = timeout_s;
+    c->ctl.set.max_templates = 0;
+    c->ctl.set.template_build_mem_mib = 256;
+    c->ctl.set.template_build_vcpus = 1;
+    ctl_templates_start(&c->ctl);
+    return true;
+}
+
+static bool log_of(struct cfx *c, const char *ref, char *out, size_t len)
+{
+    struct buf b;
+    buf_init(&b, 1 << 20);
+    struct ctl_error e = { 0 };
+    REQUIRE(ctl_template_logs(&c->ctl, &alice, ref, 0, &b, &e) == 0);
+    REQUIRE(buf_append(&b, "", 1) == 0);
+    snprintf(out, len, "%s", (const char *)b.data);
+    buf_release(&b);
+    return true;
+}
+
+static int count_of(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+TEST_SLOW(vm_build_timeout_fails_the_build, 600)
+{
+    struct cfx c;
+    CHECK(tvm_open(&c, 15));
+    struct ctl_error e = { 0 };
+    static char log[1 << 16];
+    CHECK(submit(&c, "forever", "FROM minimal\nRUN sleep 100000\n", NULL, &e) == 0);
+    CHECK_EQ(wait_end(&c, "forever", 300000), STORE_TPL_FAILED);
+    CHECK(log_of(&c, "forever", log, sizeof(log)));
+    CHECK(strstr(log, "build timed out after 15 s") != NULL);
+    cfx_settle(&c);
+    ctl_templates_stop(&c.ctl);
+    ctl_templates_release(&c.ctl);
+    cfx_close(&c);
+}
+
+TEST_SLOW(vm_builds_layers_cache_and_failures, 900)
+{
+    struct cfx c;
+    CHECK(tvm_open(&c, 600));
+    struct ctl_error e = { 0 };
+    static char log[1 << 20];
+    /* the second RUN checks the first's file and the ENV */
+    const char *df = "FROM minimal\n"
+                     "RUN echo one > /one\n"
+                     "ENV GREETING=hello\n"
+                     "RUN test \"$(cat /one)\" = one && echo \"$GREETING world\" > /two\n";
+    CHECK(submit(&c, "t1", df, NULL, &e) == 0);
+    enum store_tpl_status s = wait_end(&c, "t1", 600000);
+    CHECK(log_of(&c, "t1", log, sizeof(log)));
+    if (s != STORE_TPL_READY)
+        fprintf(stderr, "%s", log);
+    CHECK_EQ(s, STORE_TPL_READY);
+    CHECK(strstr(log, "Step 2/4 : RUN echo one > /one\n") != NULL);
+    CHECK(strstr(log, "Step 3/4 : ENV GREETING=hello\n") != NULL);
+    CHECK_EQ(count_of(log, " ---> Using cache"), 0);
+    /* the same Dockerfile under another name: every layer is a cache hit */
+    CHECK(submit(&c, "t2", df, NULL, &e) == 0);
+    CHECK_EQ(wait_end(&c, "t2", 120000), STORE_TPL_READY);
+    CHECK(log_of(&c, "t2", log, sizeof(log)));
+    CHECK_EQ(count_of(log, " ---> Using cache"), 3);
+    /* a changed ENV: the first RUN is a hit, the second and the final layer run again */
+    const char *df3 = "FROM minimal\n"
+                      "RUN echo one > /one\n"
+                      "ENV GREETING=bye\n"
+                      "RUN test \"$(cat /one)\" = one && echo \"$GREETING world\" > /two\n";
+    CHECK(submit(&c, "t3", df3, NULL, &e) == 0);
+    CHECK_EQ(wait_end(&c, "t3", 600000), STORE_TPL_READY);
+    CHECK(log_of(&c, "t3", log, sizeof(log)));
+    CHECK_EQ(count_of(log, " ---> Using cache"), 1);
+    /* a failing RUN: failed, its status in the log and the error */
+    CHECK(submit(&c, "bad", "FROM minimal\nRUN echo out; exit 3\n", NULL, &e) == 0);
+    CHECK_EQ(wait_end(&c, "bad", 600000), STORE_TPL_FAILED);
+    CHECK(log_of(&c, "bad", log, sizeof(log)));
+    CHECK(strstr(log, "out\n") != NULL);
+    CHECK(strstr(log, "step 2 (line 2: RUN echo out; exit 3) exited with status 3") != NULL);
+    /* COPY from an uploaded context, WORKDIR and USER applied to RUN */
+    char dir[4096], p[4200], ctx[80];
+    uint64_t size = 0;
+    CHECK(ctl_template_upload_dir(&c.ctl, dir) == 0);
+    snprintf(p, sizeof(p), "%s/up", dir);
+    write_tar(p, "app.txt", "hello\n");
+    CHECK(ctl_template_context_put(&c.ctl, &alice, p, ctx, &size, &e) == 0);
+    const char *dfc = "FROM minimal\n"
+                      "WORKDIR /srv/app\n"
+                      "COPY app.txt ./\n"
+                      "RUN test \"$(cat /srv/app/app.txt)\" = hello && test \"$(pwd)\" = /srv/app\n"
+                      "USER nobody\n"
+                      "RUN test \"$(id -u)\" != 0\n";
+    struct ctl_tpl_submit rq = { .name = "withctx", .dockerfile = dfc,
+                                 .dockerfile_len = strlen(dfc), .context = ctx };
+    struct store_template t;
+    store_template_init(&t);
+    CHECK(ctl_template_submit(&c.ctl, &alice, &rq, &t, &e) == 0);
+    store_template_release(&t);
+    s = wait_end(&c, "withctx", 600000);
+    CHECK(log_of(&c, "withctx", log, sizeof(log)));
+    if (s != STORE_TPL_READY)
+        fprintf(stderr, "%s", log);
+    CHECK_EQ(s, STORE_TPL_READY);
+    /* a delete mid-build: cancelled, nothing of it left on disk */
+    CHECK(submit(&c, "slow", "FROM minimal\nRUN echo started; sleep 1000\n", NULL, &e) == 0);
+    uint64_t until = harness_now_us() + 300000000ull;
+    while (harness_now_us() < until) {
+        struct timeval tv = { 0, 100000 };
+        event_base_loopexit(c.base, &tv);
+        event_base_dispatch(c.base);
+        CHECK(log_of(&c, "slow", log, sizeof(log)));
+        if (strstr(log, "started\n"))
+            break;
+    }
+    CHECK(strstr(log, "started\n") != NULL);
+    CHECK_EQ(ctl_template_delete(&c.ctl, &alice, "slow", &e), 0);
+    cfx_settle(&c);
+    char tmpl[1300];
+    snprintf(tmpl, sizeof(tmpl), "ls -d %s/templates/layers/*.tmp %s/templates/work/* "
+             "%s/vms/* 2>/dev/null | wc -l", c.root, c.root, c.root);
+    FILE *f = popen(tmpl, "r");
+    CHECK(f != NULL);
+    int left = -1;
+    CHECK(fscanf(f, "%d", &left) == 1);
+    pclose(f);
+    CHECK_EQ(left, 0);
+    ctl_templates_stop(&c.ctl);
+    ctl_templates_release(&c.ctl);
+    cfx_close(&c);
+}
