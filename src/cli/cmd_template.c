@@ -38,12 +38,6 @@ const struct cli_opt cmd_template_submit_opts[] = {
     CLI_OPT_END,
 };
 
-const struct cli_opt cmd_template_ls_opts[] = {
-    CLI_FLAGS_PAGE,
-    CLI_FLAG_QUIET,
-    CLI_OPT_END,
-};
-
 const struct cli_opt cmd_template_show_opts[] = {
     CLI_BOOL("dockerfile", "print the Dockerfile source instead"),
     CLI_OPT_END,

@@ -60,7 +60,8 @@ static const struct cli_command template_cmds[] = {
       "[--start-cmd <cmd>] [--ready-port <n>|--ready-file <path>|--ready-cmd <cmd>|"
       "--ready-delay <ms>] [--ready-timeout <s>] [--no-follow]",
       "Build a template from a Dockerfile and follow its build (exit 1 when it fails)" },
-    { "ls", { "list" }, NULL, cmd_template_ls_opts, 0, 0, CLI_CMD_CLIENT, cmd_template_ls, "",
+    /* paging and -q, the same flags as network ls */
+    { "ls", { "list" }, NULL, cmd_network_ls_opts, 0, 0, CLI_CMD_CLIENT, cmd_template_ls, "",
       "List templates" },
     { "show", { "get" }, NULL, cmd_template_show_opts, 1, 1, CLI_CMD_CLIENT, cmd_template_show,
       "<ref> [--dockerfile]", "Show a template (or its Dockerfile)" },

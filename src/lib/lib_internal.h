@@ -98,3 +98,7 @@ int lib_call(struct hearth_client *c, const struct hreq *r, json_t **ret_data,
  * when set). */
 int lib_call_list(struct hearth_client *c, const char *base, const struct hearth_page *page,
                   struct hearth_list **ret, struct hearth_error *reterr);
+/* GET path (a plain-text body: a console or build log) with its 2xx bytes written to fd as they
+ * arrive (logs.c); stream: no overall timeout, never retried. A JSend error body is decoded. */
+int lib_get_to_fd(struct hearth_client *c, const char *path, bool stream, int fd,
+                  struct hearth_error *reterr);

@@ -11,7 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lib/jsend_read.h"
 #include "lib/lib_internal.h"
 #include "lib/ndjson.h"
 
@@ -53,57 +52,34 @@ HEARTH_EXPORT int hearth_template_list(hearth_client *c, const struct hearth_pag
     return lib_call_list(c, "/v1/templates", &p, ret, reterr);
 }
 
-HEARTH_EXPORT int hearth_template_get(hearth_client *c, const char *ref, bool with_dockerfile,
-                                      hearth_obj **ret, struct hearth_error *reterr)
+/* One JSend call on /v1/templates/{ref}<suffix>. */
+static int tpl_call(hearth_client *c, const char *method, const char *ref, const char *suffix,
+                    hearth_obj **ret, struct hearth_error *reterr)
 {
     char *path;
-    int rc = tpl_path(ref, with_dockerfile ? "?include=dockerfile" : "", &path, reterr);
+    int rc = tpl_path(ref, suffix, &path, reterr);
     if (rc != HEARTH_OK)
         return rc;
-    struct hreq r = { .method = "GET", .path = path, .upload_fd = -1,
+    struct hreq r = { .method = method, .path = path, .upload_fd = -1,
                       .timeout_ms = c->timeout_ms };
     rc = lib_call_obj(c, &r, ret, reterr);
     free(path);
     return rc;
+}
+
+HEARTH_EXPORT int hearth_template_get(hearth_client *c, const char *ref, bool with_dockerfile,
+                                      hearth_obj **ret, struct hearth_error *reterr)
+{
+    return tpl_call(c, "GET", ref, with_dockerfile ? "?include=dockerfile" : "", ret, reterr);
 }
 
 HEARTH_EXPORT int hearth_template_delete(hearth_client *c, const char *ref, hearth_obj **ret,
                                          struct hearth_error *reterr)
 {
-    char *path;
-    int rc = tpl_path(ref, "", &path, reterr);
-    if (rc != HEARTH_OK)
-        return rc;
-    struct hreq r = { .method = "DELETE", .path = path, .upload_fd = -1,
-                      .timeout_ms = c->timeout_ms };
-    rc = lib_call_obj(c, &r, ret, reterr);
-    free(path);
-    return rc;
+    return tpl_call(c, "DELETE", ref, "", ret, reterr);
 }
 
 /* ---- the build log ---- */
-
-struct fd_out {
-    int fd;
-    int err;
-};
-
-static bool fd_out_write(void *ud, const char *p, size_t n)
-{
-    struct fd_out *s = ud;
-    while (n > 0) {
-        ssize_t w = write(s->fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0) {
-            s->err = errno;
-            return false;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return true;
-}
 
 /* The logs path with its query: "?attempt=N" and/or "follow=true". */
 static int logs_path(const char *ref, int attempt, bool follow, char **ret,
@@ -124,19 +100,7 @@ HEARTH_EXPORT int hearth_template_logs(hearth_client *c, const char *ref, int at
     int rc = logs_path(ref, attempt, false, &path, reterr);
     if (rc != HEARTH_OK)
         return rc;
-    struct fd_out s = { .fd = fd };
-    struct hreq r = { .method = "GET", .path = path, .upload_fd = -1, .sink = fd_out_write,
-                      .sink_ud = &s, .timeout_ms = c->timeout_ms };
-    struct hresp resp;
-    struct hearth_error local;
-    struct hearth_error *e = reterr ? reterr : &local;
-    rc = hreq_perform(c, &r, &resp, e);
-    if (rc == HEARTH_OK && (resp.status < 200 || resp.status >= 300))
-        rc = jsend_decode_error(resp.status, (const char *)resp.body.data, resp.body.len,
-                                resp.request_id, e);
-    else if (rc == HEARTH_ERR_ABORTED && s.err)
-        rc = err_set(reterr, HEARTH_ERR_IO, 200, "cannot write the log: %s", strerror(s.err));
-    hresp_release(&resp);
+    rc = lib_get_to_fd(c, path, false, fd, reterr);
     free(path);
     return rc;
 }

@@ -377,8 +377,6 @@ TEST(routing_404_405_501)
     struct {
         const char *method, *path;
     } ni[] = {
-        { "GET", "/v1/templates" },
-        { "DELETE", "/v1/templates/t1" },         { "GET", "/v1/templates/t/logs" },
         { "GET", "/v1/sandboxes/sb-x/computer/screenshot" },
         { "POST", "/v1/sandboxes/sb-x/computer/windows/w1/focus" },
         { "GET", "/v1/devices" },                 { "DELETE", "/v1/devices/d/sessions/s" },

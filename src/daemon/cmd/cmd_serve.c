@@ -35,6 +35,7 @@
 #include "daemon/ctl/netplane.h"
 #include "daemon/ctl/reconcile.h"
 #include "daemon/ctl/template.h"
+#include "daemon/ctl/template_build.h"
 #include "daemon/ctl/sandbox_self.h"
 #include "daemon/ctl/service.h"
 #include "daemon/ctl/usage.h"
@@ -214,6 +215,20 @@ static int first_start_key(struct hd_ctx *hd)
 
 /* ---- metrics listener (docs/api.md §5.2) ---- */
 
+/* hearth_template_builds_total{result}: builds that ended since start. */
+static int template_builds_render(struct ctl *c, struct buf *b)
+{
+    uint64_t n[3];
+    ctl_tpl_build_counts(c, n);
+    return buf_appendf(b, "# HELP hearth_template_builds_total Template builds ended, by result.\n"
+                          "# TYPE hearth_template_builds_total counter\n"
+                          "hearth_template_builds_total{result=\"ready\"} %llu\n"
+                          "hearth_template_builds_total{result=\"failed\"} %llu\n"
+                          "hearth_template_builds_total{result=\"cancelled\"} %llu\n",
+                       (unsigned long long)n[0], (unsigned long long)n[1],
+                       (unsigned long long)n[2]);
+}
+
 static void on_metrics_request(struct http_request *req, void *ud)
 {
     struct hd_ctx *hd = ud;
@@ -246,6 +261,8 @@ static void on_metrics_request(struct http_request *req, void *ud)
         r = ctl_self_render(&hd->ctl, &b);
     if (r == 0)
         r = ctl_auth_limit_render(&hd->ctl, &b);
+    if (r == 0)
+        r = template_builds_render(&hd->ctl, &b);
     if (r == 0 && hd->ingress)
         r = ingress_metrics_render(hd->ingress, &b);
     if (r == 0 && hd->ssh)
