@@ -480,6 +480,7 @@ static void fill_settings(struct hd_ctx *hd)
     s->golden = c->golden;
     snprintf(s->snapshots_dir, sizeof(s->snapshots_dir), "%.1000s/snapshots", c->data_dir);
     snprintf(s->golden_dir, sizeof(s->golden_dir), "%.1000s/golden", c->data_dir);
+    snprintf(s->templates_dir, sizeof(s->templates_dir), "%.1000s/templates", c->data_dir);
     serve_limits_settings(c, s);
 }
 
