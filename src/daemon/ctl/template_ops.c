@@ -61,7 +61,7 @@ static int tpl_lookup(struct ctl *c, const char *user_id, const char *ref, bool 
 static int tpl_base_resolve(struct ctl *c, const char *user_id, const char *name,
                             char out[STORE_TPL_BASE_SIZE])
 {
-    const struct ctl_rootfs *r = ctl_rootfs_find(c, name);
+    const struct ctl_rootfs *r = ctl_rootfs_resolve(c, name); /* catalog names, then aliases */
     if (r) {
         snprintf(out, STORE_TPL_BASE_SIZE, "%s", r->name);
         return 0;
