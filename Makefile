@@ -267,6 +267,8 @@ fuzz_upstream_resp_libs := -lhttp_parser
 fuzz_sshgw_policy_src := src/daemon/sshgw/sshgw_policy.c src/daemon/store/ids.c
 fuzz_disk_endpoint_src := src/daemon/disk/endpoint.c
 fuzz_oci_ref_src := src/daemon/tpl/oci_ref.c
+fuzz_template_image_src := src/daemon/ctl/template_image.c
+fuzz_template_image_libs := -ljansson -lcrypto
 
 # src/common instrumented once, as an archive: a target takes only the modules it uses
 $(O)/fuzz/obj/%.o: %.c

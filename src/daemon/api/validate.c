@@ -374,8 +374,15 @@ int api_validate_create(const struct ctl *ctx, const struct api_auth *auth, json
     const char *rootfs = get_str(&e, body, "rootfs");
     if (!field(body, "rootfs"))
         rootfs = ctl_rootfs_default();
-    if (rootfs && !(out.rootfs = ctl_rootfs_find(ctx, rootfs)))
-        err_add(&e, "rootfs", "unknown_reference", "unknown rootfs: %.100s", rootfs);
+    /* a catalog name or an operator alias of one (docs/templates.md "The catalog"; the
+     * sandbox then records the catalog name); anything else may be one of the caller's
+     * templates, which the create resolves (docs/templates.md) */
+    if (rootfs && !(out.rootfs = ctl_rootfs_resolve(ctx, rootfs))) {
+        if (rootfs[0] && strlen(rootfs) < STORE_NAME_SIZE)
+            out.template_ref = rootfs;
+        else
+            err_add(&e, "rootfs", "unknown_reference", "unknown rootfs: %.100s", rootfs);
+    }
 
     out.name = check_name(&e, body);
 

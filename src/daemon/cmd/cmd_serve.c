@@ -28,6 +28,7 @@
 #include "daemon/api/api.h"
 #include "daemon/config.h"
 #include "daemon/ctl/auth_limit.h"
+#include "daemon/ctl/catalog.h"
 #include "daemon/ctl/ctl.h"
 #include "daemon/ctl/disk_mount.h"
 #include "daemon/ctl/idle.h"
@@ -110,7 +111,8 @@ int cmd_config_load(struct hd_config *cfg, const char *config_path, const char *
     char err[512];
     config_defaults(cfg);
     const char *path = config_path ? config_path : CONFIG_DEFAULT_PATH;
-    if (config_load(cfg, path, config_path != NULL, err, sizeof(err)) < 0) {
+    if (config_load(cfg, path, config_path != NULL, err, sizeof(err)) < 0 ||
+        ctl_rootfs_aliases_check(cfg, err, sizeof(err)) < 0) {
         fprintf(stderr, "hearthd: %s\n", err);
         return -EINVAL;
     }
@@ -480,7 +482,17 @@ static void fill_settings(struct hd_ctx *hd)
     s->golden = c->golden;
     snprintf(s->snapshots_dir, sizeof(s->snapshots_dir), "%.1000s/snapshots", c->data_dir);
     snprintf(s->golden_dir, sizeof(s->golden_dir), "%.1000s/golden", c->data_dir);
+    snprintf(s->templates_dir, sizeof(s->templates_dir), "%.1000s/templates", c->data_dir);
     serve_limits_settings(c, s);
+    /* catalog aliases (issue 14): checked against the catalog by cmd_config_load */
+    for (size_t i = 0; i < c->n_rootfs_aliases && i < sizeof(s->rootfs_aliases) /
+                                                         sizeof(s->rootfs_aliases[0]); i++) {
+        snprintf(s->rootfs_aliases[i].alias, sizeof(s->rootfs_aliases[i].alias), "%s",
+                 c->rootfs_aliases[i].alias);
+        snprintf(s->rootfs_aliases[i].target, sizeof(s->rootfs_aliases[i].target), "%s",
+                 c->rootfs_aliases[i].target);
+        s->n_rootfs_aliases = i + 1;
+    }
 }
 
 /* OCI bases of templates (docs/templates.md "OCI bases"): the registries the config allows,

@@ -3,7 +3,8 @@
  * paused VM per (kernel, image, QEMU, shape, disk) under <golden_dir>/<key>/, restored by
  * creates instead of a cold boot. The first cold create of its kind builds it in the
  * background with a VM of its own (no store row). Only a cache: never removed while clones'
- * disks may still name it. */
+ * disks may still name it. Templates' goldens (template_golden.c) go the same way under a
+ * root of their own, with a step before the pause (the start command and ready check). */
 #include "daemon/ctl/golden.h"
 
 #include <errno.h>
@@ -14,29 +15,44 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <event2/event.h>
 #include <openssl/evp.h>
 
 #include "daemon/ctl/ctl.h"
 #include "daemon/ctl/guest.h"
 #include "daemon/ctl/netplane.h"
 #include "daemon/ctl/snapdir.h"
+#include "daemon/ctl/template_files.h"
 #include "daemon/host/host.h"
 #include "daemon/host/snapshot.h"
 #include "daemon/log.h"
 #include "daemon/store/ids.h"
 #include "daemon/store/store.h"
 
+/* Someone else waiting for a build already under way (another template build, a create). */
+struct golden_waiter {
+    struct golden_waiter *next;
+    ctl_golden_done_fn done;
+    void *ud;
+};
+
 struct ctl_golden {
     struct ctl_golden *next;
     struct ctl *ctx;
     char id[STORE_ID_SIZE];         /* the builder VM (no store row) */
-    char dir[PATH_MAX];             /* <golden_dir>/<key> */
+    char root[PATH_MAX];            /* the directory of the <key> dirs (golden_dir for catalog
+                                       images, golden/<tag> for a template's) */
+    char dir[PATH_MAX];             /* <root>/<key> */
     char tmp[PATH_MAX];             /* <dir>.tmp while being written */
     bool grow;                      /* the disk is larger than the image's file system */
+    ctl_golden_prepare_fn prepare;  /* optional step before the pause (a template's start) */
+    void *prepare_ud;
+    void (*prepare_free)(void *ud);
+    struct golden_waiter *waiters;  /* done callbacks, the builder's first */
 };
 
-static int golden_key_dir(struct ctl *ctx, const char *image, unsigned vcpus,
-                          unsigned mem_mib, uint64_t disk_mib, char *out)
+int ctl_golden_dir(struct ctl *ctx, const char *root, const char *image, unsigned vcpus,
+                   unsigned mem_mib, uint64_t disk_mib, char *out)
 {
     char kernel[PATH_MAX], kabs[PATH_MAX], iabs[PATH_MAX];
     struct stat ks, is;
@@ -73,7 +89,8 @@ static int golden_key_dir(struct ctl *ctx, const char *image, unsigned vcpus,
     char hex[33];
     for (int i = 0; i < 16; i++)
         snprintf(hex + 2 * i, 3, "%02x", md[i]);
-    if ((size_t)snprintf(out, PATH_MAX, "%s/%s", ctx->set.golden_dir, hex) >= PATH_MAX)
+    if ((size_t)snprintf(out, PATH_MAX, "%s/%s", root ? root : ctx->set.golden_dir, hex) >=
+        PATH_MAX)
         return -ENAMETOOLONG;
     return 0;
 }
@@ -81,15 +98,24 @@ static int golden_key_dir(struct ctl *ctx, const char *image, unsigned vcpus,
 bool ctl_golden_find(struct ctl *ctx, const char *image, unsigned vcpus, unsigned mem_mib,
                      uint64_t disk_mib, char *out)
 {
-    if (!ctx->set.golden || !ctx->set.golden_dir[0] ||
-        golden_key_dir(ctx, image, vcpus, mem_mib, disk_mib, out) < 0)
+    if (!ctx->set.golden || !ctx->set.golden_dir[0])
+        return false;
+    return ctl_golden_find_in(ctx, NULL, image, vcpus, mem_mib, disk_mib, out);
+}
+
+bool ctl_golden_find_in(struct ctl *ctx, const char *root, const char *image, unsigned vcpus,
+                        unsigned mem_mib, uint64_t disk_mib, char *out)
+{
+    if (ctl_golden_dir(ctx, root, image, vcpus, mem_mib, disk_mib, out) < 0)
         return false;
     return snapshot_is_complete(out);
 }
 
 void ctl_golden_discard(struct ctl *ctx, const char *dir)
 {
-    if (!ctl_snapdir_under(dir, ctx->set.golden_dir))
+    char tpl[PATH_MAX];
+    if (!ctl_snapdir_under(dir, ctx->set.golden_dir) &&
+        (ctl_tpl_dir(ctx, "golden", tpl) < 0 || !ctl_snapdir_under(dir, tpl)))
         return;
     /* Sandboxes created from it have disk layers whose qcow2 backing names its disk.qcow2 by
      * path, so the directory stays where it is; without meta.json it is no longer restored
@@ -101,7 +127,8 @@ void ctl_golden_discard(struct ctl *ctx, const char *dir)
                  "dir", dir);
 }
 
-static void golden_free(struct ctl_golden *g)
+/* Unlinks g, tells every waiter how it ended (err 0, or -errno with msg) and frees g. */
+static void golden_end(struct ctl_golden *g, int err, const char *msg)
 {
     struct ctl *ctx = g->ctx;
     for (struct ctl_golden **pp = &ctx->goldens; *pp; pp = &(*pp)->next)
@@ -109,6 +136,14 @@ static void golden_free(struct ctl_golden *g)
             *pp = g->next;
             break;
         }
+    if (g->prepare_free)
+        g->prepare_free(g->prepare_ud);
+    while (g->waiters) {
+        struct golden_waiter *w = g->waiters;
+        g->waiters = w->next;
+        w->done(w->ud, err, msg);
+        free(w);
+    }
     free(g);
 }
 
@@ -117,84 +152,181 @@ static void on_golden_paused(void *ud, const char *id, const struct host_result 
     struct ctl_golden *g = ud;
     if (res->err == HOST_OK && rename(g->tmp, g->dir) == 0) {
         /* the rename is what makes it the golden snapshot: durable before a create uses it */
-        if (snapshot_fsync_dir(g->ctx->set.golden_dir) < 0)
+        if (snapshot_fsync_dir(g->root) < 0)
             log_warn(NULL, "golden snapshot: cannot fsync its directory", "{s:s}", "dir",
                      g->dir);
         log_info(NULL, "golden snapshot ready", "{s:s}", "dir", g->dir);
-    } else {
-        log_warn(NULL, "golden snapshot failed; creates keep booting", "{s:s,s:s}", "dir",
-                 g->dir, "err", res->err == HOST_OK ? strerror(errno) : res->msg);
-        (void)snapshot_remove(g->tmp);
-        if (res->err != HOST_OK && res->err != HOST_E_CANCELED)
-            host_vm_destroy(g->ctx->host, id, NULL, NULL);
+        golden_end(g, 0, "");
+        return;
     }
-    golden_free(g);
+    char why[300];
+    snprintf(why, sizeof(why), "golden snapshot: %.250s",
+             res->err == HOST_OK ? strerror(errno) : res->msg);
+    log_warn(NULL, "golden snapshot failed; creates keep booting", "{s:s,s:s}", "dir", g->dir,
+             "err", why);
+    (void)snapshot_remove(g->tmp);
+    if (res->err != HOST_OK && res->err != HOST_E_CANCELED)
+        host_vm_destroy(g->ctx->host, id, NULL, NULL);
+    golden_end(g, -EIO, why);
+}
+
+/* The VM is ready to be paused (grown, prepared); err < 0: it is not, it goes. */
+static void golden_step_done(void *ud, int err, const char *msg)
+{
+    struct ctl_golden *g = ud;
+    if (err < 0) {
+        log_warn(NULL, "golden snapshot: the VM did not get ready", "{s:s,s:s}", "dir", g->dir,
+                 "err", msg);
+        host_vm_destroy(g->ctx->host, g->id, NULL, NULL);
+        golden_end(g, err, msg);
+        return;
+    }
+    host_vm_pause(g->ctx->host, g->id, g->tmp, on_golden_paused, g);
+}
+
+static void golden_prepare(struct ctl_golden *g)
+{
+    if (!g->prepare) {
+        golden_step_done(g, 0, "");
+        return;
+    }
+    g->prepare(g->ctx, g->id, g->prepare_ud, golden_step_done, g);
 }
 
 static void on_golden_grown(void *ud, int err, int status, const char *msg)
 {
     struct ctl_golden *g = ud;
     if (err < 0 || status != 0) {
-        log_warn(NULL, "golden snapshot: cannot grow the file system", "{s:s,s:s}", "dir",
-                 g->dir, "err", msg);
-        host_vm_destroy(g->ctx->host, g->id, NULL, NULL);
-        golden_free(g);
+        char why[300];
+        snprintf(why, sizeof(why), "cannot grow the file system: %.250s", msg);
+        golden_step_done(g, err < 0 ? err : -EIO, why);
         return;
     }
-    host_vm_pause(g->ctx->host, g->id, g->tmp, on_golden_paused, g);
+    golden_prepare(g);
 }
 
 static void on_golden_booted(void *ud, const char *id, const struct host_result *res)
 {
     struct ctl_golden *g = ud;
     if (res->err != HOST_OK) {
+        char why[300];
+        snprintf(why, sizeof(why), "boot failed: %.250s", res->msg);
         log_warn(NULL, "golden snapshot: boot failed", "{s:s,s:s}", "dir", g->dir, "err",
                  res->msg);
-        golden_free(g);
+        golden_end(g, -EIO, why);
         return;
     }
     /* the snapshot carries a file system that fills its disk, as a cold create's does */
     if (g->grow && guest_run(g->ctx->host, g->ctx->base, id, guest_grow_root_argv(), 60000,
                              on_golden_grown, g) == 0)
         return;
-    host_vm_pause(g->ctx->host, id, g->tmp, on_golden_paused, g);
+    golden_prepare(g);
 }
 
 void ctl_golden_build(struct ctl *ctx, const char *image, unsigned vcpus, unsigned mem_mib,
                       uint64_t disk_mib, uint32_t cpu_quota_pct, bool grow)
 {
-    if (!ctx->set.golden || !ctx->host || !ctx->set.golden_dir[0])
+    if (!ctx->set.golden || !ctx->set.golden_dir[0])
         return;
-    struct ctl_golden *g = calloc(1, sizeof(*g));
-    if (!g)
+    struct ctl_golden_spec s = { .image = image, .vcpus = vcpus, .mem_mib = mem_mib,
+                                 .disk_mib = disk_mib, .cpu_quota_pct = cpu_quota_pct,
+                                 .grow = grow };
+    ctl_golden_build_spec(ctx, &s);
+}
+
+/* A done callback that runs from the loop, for a snapshot that exists (or cannot be built). */
+struct golden_later {
+    ctl_golden_done_fn done;
+    void *ud;
+    int err;
+    char msg[160];
+};
+
+static void on_later(evutil_socket_t fd, short what, void *arg)
+{
+    struct golden_later *l = arg;
+    l->done(l->ud, l->err, l->msg);
+    free(l);
+}
+
+static void golden_report_later(struct ctl *ctx, const struct ctl_golden_spec *s, int err,
+                                const char *msg)
+{
+    if (s->prepare_free)
+        s->prepare_free(s->prepare_ud);
+    if (!s->done)
         return;
+    struct golden_later *l = calloc(1, sizeof(*l));
+    struct timeval now = { 0 };
+    if (l) {
+        *l = (struct golden_later){ .done = s->done, .ud = s->done_ud, .err = err };
+        snprintf(l->msg, sizeof(l->msg), "%s", msg);
+    }
+    if (!l || event_base_once(ctx->base, -1, EV_TIMEOUT, on_later, l, &now) < 0) {
+        free(l);
+        log_error(NULL, "golden snapshot: cannot report", "{s:s}", "msg", msg);
+    }
+}
+
+void ctl_golden_build_spec(struct ctl *ctx, const struct ctl_golden_spec *s)
+{
+    const char *root = s->root ? s->root : ctx->set.golden_dir;
+    struct ctl_golden *g = ctx->host && root[0] ? calloc(1, sizeof(*g)) : NULL;
+    struct golden_waiter *w = s->done ? calloc(1, sizeof(*w)) : NULL;
+    if (!g || (s->done && !w)) {
+        free(g);
+        free(w);
+        golden_report_later(ctx, s, ctx->host ? -ENOMEM : -ENODEV,
+                            ctx->host ? "out of memory" : "no VM layer");
+        return;
+    }
+    if (w)
+        *w = (struct golden_waiter){ .done = s->done, .ud = s->done_ud };
     g->ctx = ctx;
-    g->grow = grow;
-    if (golden_key_dir(ctx, image, vcpus, mem_mib, disk_mib, g->dir) < 0 ||
+    g->grow = s->grow;
+    snprintf(g->root, sizeof(g->root), "%s", root);
+    if (ctl_golden_dir(ctx, s->root, s->image, s->vcpus, s->mem_mib, s->disk_mib, g->dir) < 0 ||
         (size_t)snprintf(g->tmp, sizeof(g->tmp), "%s.tmp", g->dir) >= sizeof(g->tmp) ||
         ids_new_sandbox(g->id) < 0) {
         free(g);
+        free(w);
+        golden_report_later(ctx, s, -ENOENT, "golden snapshot: image not found");
         return;
     }
     for (struct ctl_golden *o = ctx->goldens; o; o = o->next)
         if (strcmp(o->dir, g->dir) == 0) {
-            free(g); /* being built */
+            /* being built: told when that build ends */
+            free(g);
+            if (w) {
+                w->next = o->waiters;
+                o->waiters = w;
+            }
+            if (s->prepare_free)
+                s->prepare_free(s->prepare_ud);
             return;
         }
     /* a golden dir without meta.json was discarded and may still back clones' disks: it is
      * left alone (docs/snapshots.md) */
-    if (access(g->dir, F_OK) == 0 || (mkdir(ctx->set.golden_dir, 0700) < 0 && errno != EEXIST)) {
+    bool complete = snapshot_is_complete(g->dir);
+    if (complete || access(g->dir, F_OK) == 0 || (mkdir(root, 0700) < 0 && errno != EEXIST)) {
         free(g);
+        free(w);
+        golden_report_later(ctx, s, complete ? 0 : -EEXIST,
+                            complete ? "" : "golden snapshot: a discarded one is in the way");
         return;
     }
+    g->waiters = w;
+    g->prepare = s->prepare;
+    g->prepare_ud = s->prepare_ud;
+    g->prepare_free = s->prepare_free;
     (void)snapshot_remove(g->tmp); /* a crashed build's leftovers */
     g->next = ctx->goldens;
     ctx->goldens = g;
     log_info(NULL, "golden snapshot: building", "{s:s,s:s,s:i,s:i}", "dir", g->dir, "image",
-             image, "vcpus", (int)vcpus, "mem_mib", (int)mem_mib);
-    struct host_vm_spec spec = { .id = g->id, .rootfs = image, .vcpus = vcpus,
-                                 .memory_mib = mem_mib, .disk_mib = disk_mib,
-                                 .cpu_quota_pct = cpu_quota_pct,
+             s->image, "vcpus", (int)s->vcpus, "mem_mib", (int)s->mem_mib);
+    struct host_vm_spec spec = { .id = g->id, .rootfs = s->image, .vcpus = s->vcpus,
+                                 .memory_mib = s->mem_mib, .disk_mib = s->disk_mib,
+                                 .cpu_quota_pct = s->cpu_quota_pct,
                                  .extra_append = "hearth.hostname=sandbox" };
     /* a tap without routes or rules: the guest negotiates the tap's offloads (checksum, TSO)
      * at boot and its clones keep them; on a hub port they would run without */
@@ -203,6 +335,19 @@ void ctl_golden_build(struct ctl *ctx, const char *image, unsigned vcpus, unsign
     host_vm_create(ctx->host, &spec, on_golden_booted, g);
     if (tap >= 0)
         close(tap);
+}
+
+/* Frees g without a word to its waiters (shutdown: their owners are going too). */
+static void golden_forget(struct ctl_golden *g)
+{
+    if (g->prepare_free)
+        g->prepare_free(g->prepare_ud);
+    while (g->waiters) {
+        struct golden_waiter *w = g->waiters;
+        g->waiters = w->next;
+        free(w);
+    }
+    free(g);
 }
 
 void ctl_golden_stop(struct ctl *ctx)
@@ -215,7 +360,7 @@ void ctl_golden_stop(struct ctl *ctx)
         if (ctx->host)
             host_vm_discard(ctx->host, g->id);
         (void)snapshot_remove(g->tmp);
-        free(g);
+        golden_forget(g);
     }
 }
 
@@ -224,6 +369,6 @@ void ctl_golden_release(struct ctl *ctx)
     while (ctx->goldens) {
         struct ctl_golden *g = ctx->goldens;
         ctx->goldens = g->next;
-        free(g);
+        golden_forget(g);
     }
 }

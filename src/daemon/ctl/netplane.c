@@ -60,6 +60,9 @@ struct ctl_net {
     size_t n_addrs, cap_addrs;
     struct np_tap *taps;            /* kept taps, oldest first */
     size_t n_taps, cap_taps;
+    struct np_addr *held;           /* addresses of VMs without a row (template builds):
+                                       in memory only, skipped by every allocation */
+    size_t n_held, cap_held;
 };
 
 /* "a.b.c.d" or "a.b.c.d/p" (a network's subnet) → host order; 0 when malformed. */
@@ -100,15 +103,17 @@ static int used_ips(struct ctl_net *n, struct ip_set *ret)
     int r = store_ips_in_use(n->ctx->store, &v);
     if (r < 0)
         return r;
-    uint32_t *ips = calloc(v.n ? v.n : 1, sizeof(*ips));
+    uint32_t *ips = calloc(v.n + n->n_held + 1, sizeof(*ips));
     if (!ips) {
         store_strv_free(&v);
         return -ENOMEM;
     }
     for (size_t i = 0; i < v.n; i++)
         ips[i] = ip_parse(v.v[i]);
-    qsort(ips, v.n, sizeof(*ips), cmp_u32);
-    *ret = (struct ip_set){ .v = ips, .n = v.n };
+    for (size_t i = 0; i < n->n_held; i++)
+        ips[v.n + i] = n->held[i].ip;
+    qsort(ips, v.n + n->n_held, sizeof(*ips), cmp_u32);
+    *ret = (struct ip_set){ .v = ips, .n = v.n + n->n_held };
     store_strv_free(&v);
     return 0;
 }
@@ -464,6 +469,73 @@ int ctl_net_tap_only(struct ctl *ctx, const char *id)
         return r;
     }
     return fd;
+}
+
+/* ---- VMs without a row (template build VMs) ---- */
+
+static void held_drop(struct ctl_net *n, const char *id)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n->n_held; i++)
+        if (strcmp(n->held[i].id, id) != 0)
+            n->held[k++] = n->held[i];
+    n->n_held = k;
+}
+
+int ctl_net_rowless_prepare(struct ctl *ctx, const char *id, struct ctl_net_vm *ret)
+{
+    struct ctl_net *n = ctx->net;
+    memset(ret, 0, sizeof(*ret));
+    ret->tap_fd = -1;
+    if (!n)
+        return 0; /* no networking: a NIC without a link */
+    /* the state of a sandbox created without egress rules or networks: the operator's
+     * default policy (docs/networking.md), no cap */
+    struct np_state s;
+    memset(&s, 0, sizeof(s));
+    store_sandbox_init(&s.sb);
+    snprintf(s.sb.id, sizeof(s.sb.id), "%s", id);
+    s.sb.bw_quota_bytes = -1;
+    char err[256] = "";
+    held_drop(n, id);
+    int r = ctl_net_alloc_ip(ctx, s.sb.ip);
+    if (r == 0 && !room_for_one((void **)&n->held, n->n_held, &n->cap_held, sizeof(*n->held)))
+        r = -ENOMEM;
+    if (r == 0) {
+        n->held[n->n_held].ip = ip_parse(s.sb.ip);
+        snprintf(n->held[n->n_held].id, sizeof(n->held[0].id), "%s", id);
+        n->n_held++;
+        r = net_tap_open(n->net, id, &ret->tap_fd, err, sizeof(err));
+    }
+    if (r == 0)
+        r = state_apply(n, &s, err, sizeof(err));
+    if (r == 0 && !(ret->net_json = guest_json(n, &s)))
+        r = -ENOMEM;
+    if (r == 0)
+        mac_string(id, ret->mac);
+    store_sandbox_release(&s.sb);
+    if (r < 0) {
+        log_error(NULL, "net: cannot prepare a build vm's network", "{s:s,s:s}", "vm", id,
+                  "err", err[0] ? err : strerror(-r));
+        ctl_net_vm_release(ret);
+        ctl_net_rowless_done(ctx, id);
+    }
+    return r;
+}
+
+void ctl_net_rowless_done(struct ctl *ctx, const char *id)
+{
+    struct ctl_net *n = ctx->net;
+    if (!n)
+        return;
+    char err[256];
+    /* QEMU held the tap's last fd: it is gone or going; the rest goes now */
+    if (net_sandbox_remove(n->net, id, err, sizeof(err)) < 0)
+        log_warn(NULL, "net: data plane", "{s:s,s:s}", "vm", id, "err", err);
+    addrs_forget(n, id);
+    if (n->dns)
+        dns_server_forget(n->dns, id);
+    held_drop(n, id);
 }
 
 void ctl_net_vm_spec(const struct ctl_net_vm *v, struct host_vm_spec *spec)
@@ -953,6 +1025,7 @@ void ctl_net_stop(struct ctl *ctx)
     /* kept taps close with the process (hearthd is exiting): no wait on their teardown here */
     free(n->taps);
     free(n->addrs);
+    free(n->held);
     free(n);
     ctx->net = NULL;
 }

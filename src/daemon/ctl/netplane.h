@@ -77,6 +77,14 @@ void ctl_net_vm_spec(const struct ctl_net_vm *v, struct host_vm_spec *spec);
 /* A tap for a VM with no sandbox row (a golden snapshot's builder): no address, no routes, no
  * rules. Its fd (caller closes once QEMU has it), or -errno (no networking: use no tap). */
 int ctl_net_tap_only(struct ctl *ctx, const char *id);
+/* A VM with no sandbox row that needs the network like a sandbox (a template build VM,
+ * template_vm.h): a free address held in memory for its life (ctl_net_alloc_ip and joins skip
+ * it), a tap, the data plane of a sandbox created without egress rules or networks (the
+ * operator's default policy), DNS. Fills *ret like ctl_net_vm_prepare; without networking, a
+ * NIC without a link. On failure nothing is left. ctl_net_rowless_done: its VM stopped, its
+ * objects go and the address is free again. */
+int ctl_net_rowless_prepare(struct ctl *ctx, const char *id, struct ctl_net_vm *ret);
+void ctl_net_rowless_done(struct ctl *ctx, const char *id);
 /* Sandbox id's VM stopped or is being stopped (paused, destroyed, failed, crashed): its last
  * bytes are counted and its data plane objects removed. Its address stays reserved in the
  * store while the row holds it. With keep_tap (a pause), hearthd keeps the sandbox's tap open

@@ -3,7 +3,9 @@
  * check before anything is stored (§1.11), then the row (creating, intent running: reconcile
  * fails it if hearthd dies), its networks, and the VM: a golden snapshot's restore (golden.h)
  * or a cold boot of the image catalog.h picks, then the guest's SSH keys and file system size.
- * A golden snapshot that fails to restore falls back to a cold boot of the same spec. */
+ * A golden snapshot that fails to restore falls back to a cold boot of the same spec. A
+ * template (docs/templates.md) boots its top layer, or restores its own golden snapshot, and
+ * a cold boot runs its start command and ready check before the sandbox is running. */
 #include "daemon/ctl/sandbox_ops.h"
 
 #include <errno.h>
@@ -28,6 +30,8 @@
 #include "daemon/ctl/quota.h"
 #include "daemon/ctl/sandbox_row.h"
 #include "daemon/ctl/space.h"
+#include "daemon/ctl/template.h"
+#include "daemon/ctl/template_vm.h"
 #include "daemon/host/host.h"
 #include "daemon/log.h"
 #include "daemon/store/ids.h"
@@ -59,11 +63,16 @@ struct create_op {
     unsigned vcpus, mem_mib;
     uint64_t disk_mib;
     uint32_t cpu_quota_pct;
+    struct ctl_tpl_image *tpl;        /* owned; NULL: a catalog image */
 };
 
 static void create_op_free(struct create_op *w)
 {
     store_strv_free(&w->keys);
+    if (w->tpl) {
+        ctl_tpl_image_release(w->tpl);
+        free(w->tpl);
+    }
     free(w);
 }
 
@@ -134,7 +143,10 @@ static void create_succeed(struct create_op *w)
     ctl_disk_mounts_start(ctx, w->id);
     /* A cold boot that worked: the first of its kind makes the golden snapshot the next
      * creates restore (docs/snapshots.md "Golden snapshots") */
-    if (!w->golden[0])
+    if (!w->golden[0] && w->tpl)
+        ctl_tpl_golden_build(ctx, w->tpl, w->vcpus, w->mem_mib, w->disk_mib, w->cpu_quota_pct,
+                             NULL, NULL);
+    else if (!w->golden[0])
         ctl_golden_build(ctx, w->image, w->vcpus, w->mem_mib, w->disk_mib, w->cpu_quota_pct,
                          w->grow);
     struct ctl_error ok = { .code = CTL_OK };
@@ -150,6 +162,27 @@ static void chore_why(char *out, size_t len, const char *what, int err, int stat
              err < 0 ? err : status);
 }
 
+static void on_tpl_started(void *ud, int err, const char *msg)
+{
+    struct create_op *w = ud;
+    if (err < 0) {
+        create_fail(w, msg, true);
+        return;
+    }
+    create_succeed(w);
+}
+
+/* The guest is set up: a template's cold boot still runs its start command and waits for its
+ * ready check (a golden restore has them running already), then the sandbox runs. */
+static void create_ready(struct create_op *w)
+{
+    if (w->tpl && !w->golden[0]) {
+        ctl_tpl_vm_start(w->ctx, w->id, w->tpl, on_tpl_started, w);
+        return;
+    }
+    create_succeed(w);
+}
+
 static void on_grown(void *ud, int err, int status, const char *msg)
 {
     struct create_op *w = ud;
@@ -160,7 +193,7 @@ static void on_grown(void *ud, int err, int status, const char *msg)
         create_fail(w, why, true);
         return;
     }
-    create_succeed(w);
+    create_ready(w);
 }
 
 static void on_identity(void *ud, int err, int status, const char *msg)
@@ -173,7 +206,7 @@ static void on_identity(void *ud, int err, int status, const char *msg)
         return;
     }
     if (!w->grow) {
-        create_succeed(w);
+        create_ready(w);
         return;
     }
     /* the image's file system is smaller than the disk: df must show the disk asked for */
@@ -277,7 +310,7 @@ static int create_check(struct ctl *ctx, const struct ctl_create_req *cr, struct
 {
     if (!cr->shape)
         return ctl_error_set(e, CTL_E_UNKNOWN_REF, "shape", NULL, "unknown shape");
-    if (!cr->rootfs)
+    if (!cr->rootfs && !cr->template_ref)
         return ctl_error_set(e, CTL_E_UNKNOWN_REF, "rootfs", NULL, "unknown rootfs");
     if (cr->name && !ctl_sandbox_name_valid(cr->name, strlen(cr->name)))
         return ctl_error_set(e, CTL_E_INVALID, "name", NULL,
@@ -322,10 +355,69 @@ static int create_networks(struct ctl *ctx, const struct ctl_caller *who,
     return 0;
 }
 
+/* The sandbox's env vars: a template's ENV (docs/templates.md: every exec sees it, as in a
+ * container) under the request's own, which win. An array in *ret with the keys it copied in
+ * *ret_keys (NULL-terminated; free both with envs_free), or NULL for cr's own. */
+static void envs_free(struct store_env *v, char **keys)
+{
+    for (size_t i = 0; keys && keys[i]; i++)
+        free(keys[i]);
+    free(keys);
+    free(v);
+}
+
+static int create_envs(const struct ctl_create_req *cr, const struct ctl_tpl_image *t,
+                       struct store_env **ret, char ***ret_keys, size_t *ret_n)
+{
+    *ret = NULL;
+    *ret_keys = NULL;
+    *ret_n = cr->n_envs;
+    size_t nt = 0;
+    while (t && t->env && t->env[nt])
+        nt++;
+    if (nt == 0)
+        return 0;
+    struct store_env *v = calloc(nt + cr->n_envs, sizeof(*v));
+    char **keys = calloc(nt + 1, sizeof(*keys));
+    if (!v || !keys) {
+        envs_free(v, keys);
+        return -ENOMEM;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < nt; i++) {
+        const char *eq = strchr(t->env[i], '=');
+        size_t kl = (size_t)(eq - t->env[i]);
+        bool mine = false;
+        for (size_t k = 0; k < cr->n_envs && !mine; k++)
+            mine = strlen(cr->envs[k].key) == kl && strncmp(cr->envs[k].key, t->env[i], kl) == 0;
+        for (size_t k = 0; k < n && !mine; k++) /* a repeated key: the later ENV wins */
+            if (strlen(v[k].key) == kl && strncmp(v[k].key, t->env[i], kl) == 0) {
+                v[k].value = eq + 1;
+                v[k].value_len = strlen(eq + 1);
+                mine = true;
+            }
+        if (mine)
+            continue;
+        if (!(keys[n] = strndup(t->env[i], kl))) {
+            envs_free(v, keys);
+            return -ENOMEM;
+        }
+        v[n] = (struct store_env){ .key = keys[n], .value = eq + 1,
+                                   .value_len = strlen(eq + 1) };
+        n++;
+    }
+    for (size_t k = 0; k < cr->n_envs; k++)
+        v[n++] = cr->envs[k];
+    *ret = v;
+    *ret_keys = keys;
+    *ret_n = n;
+    return 0;
+}
+
 /* Inserts the creating row (an address first), generating a name when none was asked. */
 static int create_row(struct ctl *ctx, const struct ctl_caller *who,
-                      const struct ctl_create_req *cr, struct store_sandbox *sb,
-                      struct ctl_error *e)
+                      const struct ctl_create_req *cr, const struct ctl_tpl_image *tpl,
+                      struct store_sandbox *sb, struct ctl_error *e)
 {
     int r = ids_new_sandbox(sb->id);
     if (r < 0)
@@ -338,7 +430,7 @@ static int create_row(struct ctl *ctx, const struct ctl_caller *who,
     sb->vcpu = cr->shape->vcpu;
     sb->mem_mib = cr->shape->mem_mib;
     sb->disk_mib = cr->disk_mib ? cr->disk_mib : cr->shape->default_disk_mib;
-    snprintf(sb->rootfs, sizeof(sb->rootfs), "%s", cr->rootfs->name);
+    snprintf(sb->rootfs, sizeof(sb->rootfs), "%s", tpl ? tpl->id : cr->rootfs->name);
     snprintf(sb->region, sizeof(sb->region), "%s", ctx->set.region);
     sb->created_at = timefmt_now_ms();
     sb->ingress_enabled = cr->ingress_enabled;
@@ -354,7 +446,13 @@ static int create_row(struct ctl *ctx, const struct ctl_caller *who,
     sb->egress.n = cr->n_egress;
     sb->ssh_pubkeys.v = cr->ssh;
     sb->ssh_pubkeys.n = cr->n_ssh;
-    r = ctl_row_insert(ctx, sb, cr->name, cr->envs, cr->n_envs);
+    struct store_env *envs = NULL;
+    char **keys = NULL;
+    size_t n_envs = 0;
+    r = create_envs(cr, tpl, &envs, &keys, &n_envs);
+    if (r == 0)
+        r = ctl_row_insert(ctx, sb, cr->name, envs ? envs : cr->envs, n_envs);
+    envs_free(envs, keys);
     sb->egress = (struct store_strv){ 0 };
     sb->ssh_pubkeys = (struct store_strv){ 0 };
     if (r == -EEXIST)
@@ -423,10 +521,17 @@ static void create_plan(struct create_op *w, const struct ctl_create_req *cr,
     store_sandbox_release(&row);
     if (!w->hostname[0])
         snprintf(w->hostname, sizeof(w->hostname), "%s", sb->name);
-    ctl_rootfs_image(ctx, cr->rootfs, (uint64_t)sb->disk_mib, w->image, sizeof(w->image));
-    /* a stat of a local file: the image's size decides whether the guest must grow its fs */
     struct stat ist;
-    w->grow = stat(w->image, &ist) == 0 && (uint64_t)sb->disk_mib << 20 > (uint64_t)ist.st_size;
+    if (w->tpl) {
+        /* a qcow2 layer: its file system's size, not the file's, says whether to grow */
+        snprintf(w->image, sizeof(w->image), "%s", w->tpl->image);
+        w->grow = (uint64_t)sb->disk_mib > w->tpl->fs_mib;
+    } else {
+        ctl_rootfs_image(ctx, cr->rootfs, (uint64_t)sb->disk_mib, w->image, sizeof(w->image));
+        /* a stat of a local file: the image's size decides whether the guest must grow */
+        w->grow = stat(w->image, &ist) == 0 &&
+                  (uint64_t)sb->disk_mib << 20 > (uint64_t)ist.st_size;
+    }
     /* the agent sets the hostname from the kernel command line at boot (src/agent/init.c);
      * hostnames are [a-z0-9-] (common/sbname.c), safe there as one token */
     snprintf(w->append, sizeof(w->append), "hearth.hostname=%s", w->hostname);
@@ -434,11 +539,45 @@ static void create_plan(struct create_op *w, const struct ctl_create_req *cr,
     w->mem_mib = (unsigned)sb->mem_mib;
     w->disk_mib = (uint64_t)sb->disk_mib;
     w->cpu_quota_pct = (uint32_t)cr->shape->cpu_quota_pct;
-    if (ctl_golden_find(ctx, w->image, w->vcpus, w->mem_mib, w->disk_mib, w->golden))
+    bool found = w->tpl ? ctl_tpl_golden_find(ctx, w->tpl, w->vcpus, w->mem_mib, w->disk_mib,
+                                              w->golden)
+                        : ctl_golden_find(ctx, w->image, w->vcpus, w->mem_mib, w->disk_mib,
+                                          w->golden);
+    if (found)
         w->grow = false; /* the golden VM's file system fills its disk already */
     else
         w->golden[0] = '\0';
 }
+
+/* A template named as rootfs (docs/api.md §3.2.1): resolved, its disk floor checked. */
+static int create_template(struct ctl *ctx, const struct ctl_caller *who,
+                           const struct ctl_create_req *cr, struct ctl_tpl_image **ret,
+                           struct ctl_error *e)
+{
+    struct ctl_tpl_image *t = calloc(1, sizeof(*t));
+    if (!t)
+        return ctl_error_internal(e, "create", -ENOMEM);
+    int r = ctl_template_resolve(ctx, who->user_id, cr->template_ref, t, e);
+    if (r < 0) {
+        free(t);
+        return r;
+    }
+    uint64_t disk = (uint64_t)(cr->disk_mib ? cr->disk_mib : cr->shape->default_disk_mib);
+    if (disk < t->fs_mib) {
+        r = ctl_error_set(e, CTL_E_INVALID, "disk_mib", NULL,
+                          "must be at least %llu for this template",
+                          (unsigned long long)t->fs_mib);
+        ctl_tpl_image_release(t);
+        free(t);
+        return r;
+    }
+    *ret = t;
+    return 0;
+}
+
+static int create_body(struct ctl *ctx, const struct ctl_caller *who,
+                       const struct ctl_create_req *cr, struct ctl_tpl_image *tpl,
+                       ctl_sandbox_done_fn done, void *ud, struct ctl_error *e);
 
 int ctl_sandbox_create(struct ctl *ctx, const struct ctl_caller *who,
                        const struct ctl_create_req *cr, ctl_sandbox_done_fn done, void *ud,
@@ -447,6 +586,23 @@ int ctl_sandbox_create(struct ctl *ctx, const struct ctl_caller *who,
     int r = create_check(ctx, cr, e);
     if (r < 0)
         return r;
+    struct ctl_tpl_image *tpl = NULL;
+    if (!cr->rootfs && (r = create_template(ctx, who, cr, &tpl, e)) < 0)
+        return r;
+    r = create_body(ctx, who, cr, tpl, done, ud, e);
+    if (r < 0 && tpl) {
+        ctl_tpl_image_release(tpl);
+        free(tpl);
+    }
+    return r;
+}
+
+/* The create after its rootfs is known; on success w owns tpl. */
+static int create_body(struct ctl *ctx, const struct ctl_caller *who,
+                       const struct ctl_create_req *cr, struct ctl_tpl_image *tpl,
+                       ctl_sandbox_done_fn done, void *ud, struct ctl_error *e)
+{
+    int r;
     /* §1.11: every 503/403 check runs before anything is stored */
     r = ctl_row_vm_layer(ctx, e);
     if (r < 0)
@@ -479,7 +635,7 @@ int ctl_sandbox_create(struct ctl *ctx, const struct ctl_caller *who,
     }
     struct store_sandbox sb;
     store_sandbox_init(&sb);
-    r = create_row(ctx, who, cr, &sb, e);
+    r = create_row(ctx, who, cr, tpl, &sb, e);
     if (r == 0)
         r = create_join(ctx, who, sb.id, nets, n_nets, e);
     if (r == 0)
@@ -501,6 +657,7 @@ int ctl_sandbox_create(struct ctl *ctx, const struct ctl_caller *who,
     w->ud = ud;
     snprintf(w->req_id, sizeof(w->req_id), "%s", who->req_id ? who->req_id : "");
     memcpy(w->id, sb.id, sizeof(w->id));
+    w->tpl = tpl;
     create_plan(w, cr, &sb);
     log_info(who->req_id, "sandbox create", "{s:s,s:s,s:s,s:b}", "sandbox", sb.id, "shape",
              sb.shape, "rootfs", sb.rootfs, "golden", w->golden[0] != '\0');

@@ -78,14 +78,6 @@ bool ctl_tpl_build_uses(struct ctl *c, const char *name)
     return false;
 }
 
-static void img_release(struct ctl_tpl_image *t)
-{
-    free(t->start_cmd);
-    free(t->ready.arg);
-    tpl_strv_free(t->env);
-    memset(t, 0, sizeof(*t));
-}
-
 static void build_free(struct tpl_build *b)
 {
     struct ctl_templates *s = b->c->templates;
@@ -109,7 +101,7 @@ static void build_free(struct tpl_build *b)
     tpl_strv_free(b->envv);
     json_decref(b->chain);
     json_decref(b->made);
-    img_release(&b->img);
+    ctl_tpl_image_release(&b->img);
     free(b->options);
     free(b);
 }
@@ -259,35 +251,6 @@ static void on_timeout(evutil_socket_t fd, short what, void *ud)
 
 /* ---- the golden snapshot, then ready ---- */
 
-void ctl_tpl_options_parse(const char *text, struct ctl_tpl_image *img)
-{
-    json_t *o = json_loads(text ? text : "{}", 0, NULL);
-    const char *sc = json_string_value(json_object_get(o, "start_cmd"));
-    img->start_cmd = sc ? strdup(sc) : NULL;
-    json_t *r = json_object_get(o, "ready");
-    img->ready.timeout_s = CTL_TPL_READY_TIMEOUT_DEFAULT_S;
-    if (json_is_object(r)) {
-        json_t *v;
-        if ((v = json_object_get(r, "port"))) {
-            img->ready.kind = CTL_TPL_READY_PORT;
-            img->ready.port = (uint16_t)json_integer_value(v);
-        } else if ((v = json_object_get(r, "file"))) {
-            img->ready.kind = CTL_TPL_READY_FILE;
-            img->ready.arg = json_string_value(v) ? strdup(json_string_value(v)) : NULL;
-        } else if ((v = json_object_get(r, "command"))) {
-            img->ready.kind = CTL_TPL_READY_COMMAND;
-            img->ready.arg = json_string_value(v) ? strdup(json_string_value(v)) : NULL;
-        } else if ((v = json_object_get(r, "delay_ms"))) {
-            img->ready.kind = CTL_TPL_READY_DELAY;
-            img->ready.delay_ms = (uint32_t)json_integer_value(v);
-        }
-        json_int_t t = json_integer_value(json_object_get(r, "timeout_seconds"));
-        if (t > 0)
-            img->ready.timeout_s = (uint32_t)t;
-    }
-    json_decref(o);
-}
-
 static void on_golden(void *ud, int err, const char *msg)
 {
     struct tpl_op *op = ud;
@@ -310,14 +273,18 @@ void tpl_attempt_finish(struct tpl_build *b)
     struct ctl *c = b->c;
     const char *top = json_string_value(json_array_get(b->chain, json_array_size(b->chain) - 1));
     struct ctl_tpl_image *img = &b->img;
-    img_release(img);
+    ctl_tpl_image_release(img);
     snprintf(img->id, sizeof(img->id), "%s", b->id);
     if (!top || ctl_tpl_layer_disk(c, top, img->image) < 0) {
         tpl_attempt_failed(b, "the build made no layer");
         return;
     }
     img->fs_mib = TPL_FS_MIB;
-    ctl_tpl_options_parse(b->options, img);
+    char why[256] = "";
+    if (ctl_tpl_options_parse(b->options, img, why, sizeof(why)) < 0) {
+        tpl_attempt_failed(b, "options: %s", why);
+        return;
+    }
     ctl_tpl_golden_tag(top, img->start_cmd, &img->ready, img->golden_tag);
     img->env = calloc(b->env.n + 1, sizeof(char *));
     for (size_t i = 0; img->env && i < b->env.n; i++)

@@ -17,9 +17,6 @@ void ctl_tpl_kick(struct ctl *c);
 /* Template id was deleted while pending or building: its build stops now, its unfinished
  * files go, its followers get "cancelled". */
 void ctl_tpl_cancel(struct ctl *c, const char *id);
-/* A row's options (docs/api.md §3.10.3 shapes: start_cmd, ready) into img's start_cmd and
- * ready (owned by img). */
-void ctl_tpl_options_parse(const char *options, struct ctl_tpl_image *img);
 /* Whether a running build uses name: a layer key it writes or stands on, or the golden tag
  * it is making (the collector leaves those alone). */
 bool ctl_tpl_build_uses(struct ctl *c, const char *name);

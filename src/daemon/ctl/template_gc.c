@@ -55,12 +55,12 @@ static void keep_template(struct ctl *c, struct keep *k, const struct store_temp
     if (t->top_layer[0]) {
         struct ctl_tpl_image img;
         memset(&img, 0, sizeof(img));
-        ctl_tpl_options_parse(t->options, &img);
+        char why[256];
+        (void)ctl_tpl_options_parse(t->options, &img, why, sizeof(why));
         char tag[65];
         ctl_tpl_golden_tag(t->top_layer, img.start_cmd, &img.ready, tag);
         keep_add(k, tag);
-        free(img.start_cmd);
-        free(img.ready.arg);
+        ctl_tpl_image_release(&img);
     }
     if (live) {
         keep_add(k, t->context);

@@ -61,7 +61,7 @@ static int tpl_lookup(struct ctl *c, const char *user_id, const char *ref, bool 
 static int tpl_base_resolve(struct ctl *c, const char *user_id, const char *name,
                             char out[STORE_TPL_BASE_SIZE])
 {
-    const struct ctl_rootfs *r = ctl_rootfs_find(c, name);
+    const struct ctl_rootfs *r = ctl_rootfs_resolve(c, name); /* catalog names, then aliases */
     if (r) {
         snprintf(out, STORE_TPL_BASE_SIZE, "%s", r->name);
         return 0;
@@ -189,6 +189,42 @@ static int base_error(int rc, const char *field, unsigned line, const char *name
     return ctl_error_internal(e, "resolve base", rc);
 }
 
+static unsigned n_steps_line(const struct tpl_dockerfile *df, size_t i)
+{
+    return df->n_steps ? df->steps[i].line : df->from_line;
+}
+
+/* A build's chain of layers (the base template's, one per RUN/COPY/ADD, the final one) stays
+ * at most CTL_TPL_MAX_LAYERS long: every sandbox of the template reads through all of them
+ * (docs/templates.md "Layers and the cache"). */
+static int chain_check(struct ctl *c, const char *user_id, const char *base,
+                       const struct tpl_dockerfile *df, struct ctl_error *e)
+{
+    size_t n = 1, last = 0;
+    for (size_t i = 0; i < df->n_steps; i++)
+        if (df->steps[i].kind == TPL_RUN || df->steps[i].kind == TPL_COPY ||
+            df->steps[i].kind == TPL_ADD) {
+            n++;
+            last = i;
+        }
+    if (strncmp(base, IDS_TEMPLATE_PREFIX, strlen(IDS_TEMPLATE_PREFIX)) == 0) {
+        struct store_template t;
+        store_template_init(&t);
+        if (store_template_get(c->store, user_id, base, true, &t) == 0) {
+            json_t *a = json_loads(t.layers ? t.layers : "[]", 0, NULL);
+            n += json_array_size(a);
+            json_decref(a);
+        }
+        store_template_release(&t);
+    }
+    if (n <= CTL_TPL_MAX_LAYERS)
+        return 0;
+    return ctl_error_set(e, CTL_E_BAD_DOCKERFILE, "dockerfile", NULL,
+                         "line %u: the build would make a chain of %zu layers (base included), "
+                         "over %d: join RUN steps with &&",
+                         n_steps_line(df, last), n, CTL_TPL_MAX_LAYERS);
+}
+
 int ctl_template_submit(struct ctl *c, const struct ctl_caller *who,
                         const struct ctl_tpl_submit *req, struct store_template *ret,
                         struct ctl_error *e)
@@ -228,7 +264,10 @@ int ctl_template_submit(struct ctl *c, const struct ctl_caller *who,
         tpl_dockerfile_free(&df);
         return rc;
     }
+    rc = chain_check(c, who->user_id, t.base, &df, e);
     tpl_dockerfile_free(&df);
+    if (rc < 0)
+        return rc;
     if (req->base) {
         char b[STORE_TPL_BASE_SIZE];
         rc = tpl_base_resolve(c, who->user_id, req->base, b);

@@ -20,6 +20,15 @@ struct ctl_net_vm;
 void ctl_tpl_golden_tag(const char *top_layer_key, const char *start_cmd,
                         const struct ctl_tpl_ready *ready, char out[65]);
 
+/* Pure parsers of what ctl_template_resolve reads (hostile input: bounded and typed, else
+ * -EINVAL with a one-line err; -ENOMEM). The top layer's layer.json (docs/templates.md:
+ * env ["K=V", …], workdir, user, fs_mib; other members ignored) into t's env, workdir, user
+ * and fs_mib (10240 when absent); the row's options JSON ({"start_cmd", "ready", …}) into
+ * t's start_cmd and ready. On failure t's fields are left empty. */
+int ctl_tpl_layer_parse(const char *text, size_t len, struct ctl_tpl_image *t, char *err,
+                        size_t errlen);
+int ctl_tpl_options_parse(const char *text, struct ctl_tpl_image *t, char *err, size_t errlen);
+
 /* The golden snapshot of t for this shape and disk: its directory in out (PATH_MAX) and true
  * when it exists and is complete (under golden/<tag>/, template_files.h). */
 bool ctl_tpl_golden_find(struct ctl *c, const struct ctl_tpl_image *t, unsigned vcpus,

@@ -175,6 +175,14 @@ TEST(submit_checks_name_dockerfile_base_and_quota)
     req.ready.kind = CTL_TPL_READY_PORT; /* port 0 */
     CHECK(ctl_template_submit(&c.ctl, &alice, &req, &t, &e) < 0);
     CHECK_STR(e.field, "ready");
+    /* 24 RUNs and the final layer: a chain over the limit */
+    char deep[2048] = "FROM devbox:1\n";
+    for (int i = 0; i < 24; i++)
+        strcat(deep, "RUN true\n");
+    memset(&e, 0, sizeof(e));
+    CHECK(submit(&c, "deep", deep, NULL, &e) < 0);
+    CHECK_EQ(e.code, CTL_E_BAD_DOCKERFILE);
+    CHECK(strstr(e.msg, "line 25: the build would make a chain of 25 layers") != NULL);
     /* the quota counts live templates; a name is unique among them */
     CHECK_EQ(submit(&c, "t1", "FROM devbox:1\n", "devbox:1", &e), 0);
     CHECK(submit(&c, "t1", "FROM devbox:1\n", NULL, &e) < 0);
