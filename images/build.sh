@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # build.sh OUT_DIR AGENT: makes sure the guest kernel and every root filesystem exist in the
 # cache ($CACHE_DIR, default /var/cache/hearth), each under the key of its recipe, and links
-# them into OUT_DIR as vmlinux, minimal.ext4 and debian-12.ext4. Only what changed is rebuilt:
-# the kernel when its config or script changes, the Debian tree when its recipe changes, the
-# images when the agent changes (seconds). KEYTOOL is build/bin/hearth-recipe-key.
+# them into OUT_DIR as vmlinux, minimal.ext4, debian-base.ext4, debian-12.ext4 and node.ext4
+# (each with its <stem>.10240.ext4 variant), with the agent beside them as hearth-agent. Only
+# what changed is rebuilt: the kernel when its config or script changes, a Debian tree when its
+# recipe or package lists change, the images when the agent changes (seconds). KEYTOOL is
+# build/bin/hearth-recipe-key.
 set -euo pipefail
 out=${1:?usage: build.sh OUT_DIR AGENT} agent=${2:?usage: build.sh OUT_DIR AGENT}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -60,28 +62,53 @@ fi
 link "$mimg" minimal.ext4
 link "$(variant "$mimg")" minimal.$DEFAULT_DISK_MIB.ext4
 
-# --- debian-12: cached debootstrap tree, then tree + agent ---
-t=$("$keytool" script="$here/rootfs/debian-12.sh" -s suite=bookworm)
-tree=$cache/trees/debian-12-${t:0:16}
-if [ ! -d "$tree" ]; then
-    say "debootstrapping debian-12 ${t:0:16} (a few minutes)"
-    t0=$SECONDS
-    "$here/rootfs/debian-12.sh" tree "$tree"
-    say "debian-12 tree made in $((SECONDS - t0)) s"
-fi
-d=$("$keytool" script="$here/rootfs/debian-12.sh" common="$here/rootfs/common.sh" \
-    agent="$agent" -s tree="${t:0:16}")
-dimg=$cache/rootfs/debian-12-${d:0:16}.ext4
-if [ ! -f "$dimg" ]; then
-    say "building debian-12 image ${d:0:16}"
-    "$here/rootfs/debian-12.sh" image "$dimg" "$agent" "$tree"
-fi
-link "$dimg" debian-12.ext4
-link "$(variant "$dimg")" debian-12.$DEFAULT_DISK_MIB.ext4
+# --- Debian images: one cached debootstrap tree per image, then tree + agent ---
+# debian_image STEM LIST...: the tree of minbase plus the packages of the lists
+# (images/rootfs/packages/LIST.list), keyed by debian.sh and those lists only, then the image
+# STEM.ext4 (and its variant) keyed by the tree key, the agent and common.sh.
+keep=("$mimg" "${mimg%.ext4}.$DEFAULT_DISK_MIB.ext4")
+debian_image() {
+    local stem=$1 l lists=() inputs=() t tree d img t0
+    shift
+    for l in "$@"; do
+        lists+=("$here/rootfs/packages/$l.list")
+        inputs+=("list-$l=$here/rootfs/packages/$l.list")
+    done
+    t=$("$keytool" script="$here/rootfs/debian.sh" "${inputs[@]}" -s suite=bookworm)
+    tree=$cache/trees/$stem-${t:0:16}
+    if [ ! -d "$tree" ]; then
+        say "debootstrapping $stem ${t:0:16} (minutes)"
+        t0=$SECONDS
+        "$here/rootfs/debian.sh" tree "$tree" "${lists[@]}"
+        say "$stem tree made in $((SECONDS - t0)) s"
+    fi
+    d=$("$keytool" script="$here/rootfs/debian.sh" common="$here/rootfs/common.sh" \
+        agent="$agent" -s tree="${t:0:16}")
+    img=$cache/rootfs/$stem-${d:0:16}.ext4
+    if [ ! -f "$img" ]; then
+        say "building $stem image ${d:0:16}"
+        t0=$SECONDS
+        "$here/rootfs/debian.sh" image "$img" "$agent" "$tree"
+        say "$stem image made in $((SECONDS - t0)) s"
+    fi
+    link "$img" "$stem.ext4"
+    link "$(variant "$img")" "$stem.$DEFAULT_DISK_MIB.ext4"
+    keep+=("$img" "${img%.ext4}.$DEFAULT_DISK_MIB.ext4")
+}
+# The catalog (src/daemon/ctl/catalog.c): devbox:1 keeps the file name debian-12.ext4 that
+# tests and docs use; the catalog's debian-12 is debian-base.ext4.
+debian_image debian-base debian-base
+debian_image debian-12 debian-base devbox
+debian_image node debian-base devbox node
 
-# Images from older recipes of the same name are dropped once a newer one is linked; trees
-# and kernels stay (rebuilding them is slow and a branch switch may want them back).
-find "$cache/rootfs" -maxdepth 1 -name '*.ext4' -mmin +1440 \
-    ! -samefile "$mimg" ! -samefile "$dimg" ! -samefile "${mimg%.ext4}.$DEFAULT_DISK_MIB.ext4" \
-    ! -samefile "${dimg%.ext4}.$DEFAULT_DISK_MIB.ext4" -delete 2>/dev/null || true
+# The agent beside the images: OCI template bases get it installed (tpl/oci.h agent_path),
+# and `make install-images` copies it with the rest.
+link "$agent" hearth-agent
+
+# Images from older recipes are dropped once a newer one is linked; trees and kernels stay
+# (rebuilding them is slow and a branch switch may want them back).
+not_kept=()
+for f in "${keep[@]}"; do not_kept+=(! -samefile "$f"); done
+find "$cache/rootfs" -maxdepth 1 -name '*.ext4' -mmin +1440 "${not_kept[@]}" -delete \
+    2>/dev/null || true
 say "ready in $out"

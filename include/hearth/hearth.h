@@ -199,6 +199,9 @@ HEARTH_EXPORT HEARTH_WUR int hearth_body_set_map(hearth_body *b, const char *key
 /* Sets map[key][name] = v, a boolean (the disk create body's config.use_path_style). */
 HEARTH_EXPORT HEARTH_WUR int hearth_body_set_map_bool(hearth_body *b, const char *key,
                                                       const char *name, bool v);
+/* Sets map[key][name] = v, an integer (a template's ready.port, ready.timeout_seconds). */
+HEARTH_EXPORT HEARTH_WUR int hearth_body_set_map_int(hearth_body *b, const char *key,
+                                                     const char *name, int64_t v);
 /* Appends an object of string pairs to the array at key: pairs is NULL-terminated
  * name, value, name, value…; a NULL value skips its pair ({"disk_id":…,"mount_path":…}). */
 HEARTH_EXPORT HEARTH_WUR int hearth_body_append_obj(hearth_body *b, const char *key,
@@ -451,6 +454,74 @@ HEARTH_EXPORT HEARTH_WUR int hearth_sandbox_disk_detach(hearth_client *c, const 
                                                         const char *mount_path,
                                                         hearth_obj **ret,
                                                         struct hearth_error *reterr);
+
+/* ---- templates (docs/api.md §3.10, docs/templates.md) ----
+ * Template references (ref) are an id ("tpl_…") or a name, sent as given. Objects are Template
+ * views (§2.8). */
+
+/* POST /v1/templates → Template (pending). body: name, dockerfile, and optionally base, context
+ * (an id from hearth_template_context_upload_*), start_cmd, ready (one of port, file, command,
+ * delay_ms and optionally timeout_seconds: hearth_body_set_map / hearth_body_set_map_int),
+ * no_cache. A Dockerfile that breaks a rule is HEARTH_ERR_REJECTED with
+ * api_code "bad_dockerfile" and "line N: …" in the message. Retried only on 429/503. */
+HEARTH_EXPORT HEARTH_WUR int hearth_template_create(hearth_client *c, const hearth_body *body,
+                                                    hearth_obj **ret, struct hearth_error *reterr);
+/* GET /v1/templates, one page (page may be NULL; its status is ignored) → list of Template. */
+HEARTH_EXPORT HEARTH_WUR int hearth_template_list(hearth_client *c,
+                                                  const struct hearth_page *page,
+                                                  hearth_list **ret, struct hearth_error *reterr);
+/* GET /v1/templates/{ref}[?include=dockerfile] → Template. */
+HEARTH_EXPORT HEARTH_WUR int hearth_template_get(hearth_client *c, const char *ref,
+                                                 bool with_dockerfile, hearth_obj **ret,
+                                                 struct hearth_error *reterr);
+/* DELETE /v1/templates/{ref} → {"ok":true}; a pending or building template is cancelled. ret
+ * may be NULL. */
+HEARTH_EXPORT HEARTH_WUR int hearth_template_delete(hearth_client *c, const char *ref,
+                                                    hearth_obj **ret,
+                                                    struct hearth_error *reterr);
+/* GET /v1/templates/{ref}/logs[?attempt=N] (attempt <= 0: every attempt): the plain log's bytes
+ * written to fd. */
+HEARTH_EXPORT HEARTH_WUR int hearth_template_logs(hearth_client *c, const char *ref,
+                                                  int attempt, int fd,
+                                                  struct hearth_error *reterr);
+
+enum hearth_tpl_event_kind {
+    HEARTH_TPL_LINE = 1,        /* ts, level, line, attempt */
+    HEARTH_TPL_FINAL = 2,       /* status ("ready", "failed", "cancelled"); the last event */
+    HEARTH_TPL_UNKNOWN = 3,     /* a well-formed JSON object of another shape */
+};
+/* One event of a followed build log; everything borrowed for the callback. */
+struct hearth_tpl_event {
+    enum hearth_tpl_event_kind kind;
+    const char *ts;             /* RFC 3339, or "" */
+    bool error;                 /* level "error" */
+    const char *line;           /* LINE: the text */
+    int attempt;
+    const char *status;         /* FINAL only */
+    const char *raw;            /* the NDJSON line, without '\n' */
+    size_t raw_len;
+};
+/* Return false to stop following (the call then returns HEARTH_ERR_ABORTED; the build goes on). */
+typedef bool (*hearth_tpl_event_fn)(void *userdata, const struct hearth_tpl_event *ev);
+/* GET /v1/templates/{ref}/logs?follow=true[&attempt=N]: the replay, then live lines, then the
+ * final event. ret_status (may be NULL, at least 16 bytes) receives the final status, or ""
+ * when the stream ended without one. A malformed line is HEARTH_ERR_PROTOCOL. Never retried;
+ * no overall timeout (keep-alive lines come every 15 s). */
+HEARTH_EXPORT HEARTH_WUR int hearth_template_follow(hearth_client *c, const char *ref,
+                                                    int attempt, hearth_tpl_event_fn on_event,
+                                                    void *userdata, char *ret_status,
+                                                    struct hearth_error *reterr);
+/* POST /v1/template-contexts with a tar archive read from fd (size >= 0: exact Content-Length;
+ * < 0: chunked until EOF, e.g. a pipe from tar) → {"id":"ctx_<sha256>","size_bytes"}. Retried
+ * (429/503) only when fd is a regular file: the bytes of a pipe are gone once sent. */
+HEARTH_EXPORT HEARTH_WUR int hearth_template_context_upload_fd(hearth_client *c, int fd,
+                                                               int64_t size, hearth_obj **ret,
+                                                               struct hearth_error *reterr);
+/* Same from a tar file at path. */
+HEARTH_EXPORT HEARTH_WUR int hearth_template_context_upload_path(hearth_client *c,
+                                                                 const char *path,
+                                                                 hearth_obj **ret,
+                                                                 struct hearth_error *reterr);
 
 /* ---- exec ---- */
 

@@ -52,6 +52,26 @@ static const struct cli_command sandbox_network_cmds[] = {
     { NULL },
 };
 
+/* templates built from a Dockerfile (docs/cli.md "template") */
+static const struct cli_command template_cmds[] = {
+    { "build", { "submit", "create" }, NULL, cmd_template_submit_opts, 1, 2, CLI_CMD_CLIENT,
+      cmd_template_submit,
+      "<name> [<context-dir>] [-f <Dockerfile|->] [--base <rootfs>] [--no-cache] "
+      "[--start-cmd <cmd>] [--ready-port <n>|--ready-file <path>|--ready-cmd <cmd>|"
+      "--ready-delay <ms>] [--ready-timeout <s>] [--no-follow]",
+      "Build a template from a Dockerfile and follow its build (exit 1 when it fails)" },
+    /* paging and -q, the same flags as network ls */
+    { "ls", { "list" }, NULL, cmd_network_ls_opts, 0, 0, CLI_CMD_CLIENT, cmd_template_ls, "",
+      "List templates" },
+    { "show", { "get" }, NULL, cmd_template_show_opts, 1, 1, CLI_CMD_CLIENT, cmd_template_show,
+      "<ref> [--dockerfile]", "Show a template (or its Dockerfile)" },
+    { "logs", { NULL }, NULL, cmd_template_logs_opts, 1, 1, CLI_CMD_CLIENT, cmd_template_logs,
+      "<ref> [-f] [--attempt <n>]", "Print a template's build log (-f: until the build ends)" },
+    { "rm", { "delete" }, NULL, cli_confirm_opts, 1, -1, CLI_CMD_CLIENT, cmd_template_rm,
+      "<ref>... [--yes]", "Delete templates (a build in progress is cancelled)" },
+    { NULL },
+};
+
 /* S3 disks and their mounts (docs/cli.md §7.4) */
 static const struct cli_command sandbox_disk_cmds[] = {
     { "create", { NULL }, NULL, cmd_disk_create_opts, 1, 1, CLI_CMD_CLIENT, cmd_disk_create,
@@ -184,6 +204,8 @@ static const struct cli_command sandbox_cmds[] = {
       "<subcommand>", "Private networks: create, ls, show, rm, attach, detach" },
     { "disk", { "disks" }, sandbox_disk_cmds, NULL, 0, 0, 0, NULL, "<subcommand>",
       "S3 disks: create, ls, show, rm, attach, detach, rotate-keys" },
+    { "template", { "templates", "tpl" }, template_cmds, NULL, 0, 0, 0, NULL, "<subcommand>",
+      "Templates from a Dockerfile: build, ls, show, logs, rm" },
     { "token", { NULL }, sandbox_token_cmds, NULL, 0, 0, 0, NULL, "<subcommand>",
       "Delegated access token: create, show, rotate, revoke" },
     { "url", { NULL }, NULL, NULL, 2, 2, CLI_CMD_CLIENT, cmd_sandbox_url, "<sb> <port>",
@@ -227,6 +249,9 @@ const struct cli_command cli_commands[] = {
     /* the same table as `sandbox disk`: disks are the user's, not one sandbox's */
     { "disk", { "disks" }, sandbox_disk_cmds, NULL, 0, 0, 0, NULL, "<subcommand>",
       "S3 disks (same as sandbox disk): create, ls, show, rm, attach, detach, rotate-keys" },
+    /* the same table as `sandbox template`: templates are the user's */
+    { "template", { "templates", "tpl" }, template_cmds, NULL, 0, 0, 0, NULL, "<subcommand>",
+      "Templates from a Dockerfile (same as sandbox template): build, ls, show, logs, rm" },
     { "whoami", { NULL }, NULL, NULL, 0, 0, CLI_CMD_CLIENT, cmd_whoami, "",
       "Identity and sandbox counts" },
     { "hosts", { NULL }, NULL, cmd_hosts_opts, 0, 0, CLI_CMD_CLIENT, cmd_hosts, "",

@@ -67,7 +67,8 @@ int cli_client_open(struct cli *cli);
     X(sandbox_wait) X(sandbox_edit) X(sandbox_exec) X(sandbox_files) X(network_ls)            \
     X(sandbox_logs) X(disk_create) X(disk_rotate) X(disk_ls) X(disk_attach) X(disk_detach)   \
     X(process_run) X(process_start) X(process_shell) X(process_attach) X(process_input)        \
-    X(process_resize) X(process_wait) X(process_stop)
+    X(process_resize) X(process_wait) X(process_stop)                                          \
+    X(template_submit) X(template_show) X(template_logs)
 #define CLI_DECLARE_OPTS(name) extern const struct cli_opt cmd_##name##_opts[];
 CLI_OPT_TABLES(CLI_DECLARE_OPTS)
 #undef CLI_DECLARE_OPTS
@@ -86,6 +87,7 @@ CLI_OPT_TABLES(CLI_DECLARE_OPTS)
     X(network_detach)                                                                          \
     X(disk_create) X(disk_ls) X(disk_show) X(disk_rm) X(disk_rotate) X(disk_attach)            \
     X(disk_detach) X(disk_mounts)                                                              \
+    X(template_submit) X(template_ls) X(template_show) X(template_logs) X(template_rm)        \
     X(sandbox_logs) X(sandbox_events)                                                          \
     X(process_run) X(process_start) X(process_shell) X(process_attach) X(process_ls)           \
     X(process_get) X(process_input) X(process_close_stdin) X(process_resize)                   \

@@ -91,6 +91,17 @@ void config_defaults(struct hd_config *cfg)
     /* S3 disks (issue 15): disk_key_file = auto, disk_endpoint_allow = "" (the memset) */
     /* OCI bases (issue 14): oci_registries and oci_auth_file "" (the memset) */
     cfg->oci_max_image_mib = 4096;
+    /* template builds (issue 14; docs/templates.md "How a build runs") */
+    cfg->template_build_timeout_s = 1800;
+    cfg->template_build_mem_mib = 1024;
+    cfg->template_build_vcpus = 1;
+    cfg->template_context_max_mib = 256;
+    /* catalog aliases (issue 14): Dockerfiles written for CreateOS's base run on devbox:1 */
+    snprintf(cfg->rootfs_aliases[0].alias, sizeof(cfg->rootfs_aliases[0].alias), "%s",
+             "nodeops/sandbox:debian");
+    snprintf(cfg->rootfs_aliases[0].target, sizeof(cfg->rootfs_aliases[0].target), "%s",
+             "devbox:1");
+    cfg->n_rootfs_aliases = 1;
 }
 
 __attribute__((format(printf, 3, 4)))
@@ -606,6 +617,70 @@ bool config_disk_key_file(const struct hd_config *cfg, char *out, size_t size)
     return true;
 }
 
+/* ---- catalog aliases (issue 14; docs/templates.md "The catalog") ---- */
+
+bool config_alias_name_ok(const char *s, size_t len)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n >= len || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') ||
+                                (s[0] >= '0' && s[0] <= '9')))
+        return false;
+    return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._/:@-") == n;
+}
+
+/* Copies the n bytes at p, spaces around them dropped, into out (size bytes); false when they
+ * do not fit. */
+static bool copy_trimmed(char *out, size_t size, const char *p, size_t n)
+{
+    while (n && p[0] == ' ')
+        p++, n--;
+    while (n && p[n - 1] == ' ')
+        n--;
+    if (n >= size)
+        return false;
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return true;
+}
+
+/* "alias=catalog-name" pairs separated by commas ("" = none). Syntax only here; the targets
+ * are checked against the catalog at load (cmd_config_load). */
+static int set_rootfs_aliases(struct hd_config *cfg, const char *v, const char **why)
+{
+    struct config_alias list[CONFIG_MAX_ALIASES];
+    memset(list, 0, sizeof(list)); /* whole arrays compare equal to the defaults' */
+    size_t n = 0;
+    *why = "expected alias=catalog-name pairs separated by commas, at most 16, each name of "
+           "letters, digits and ._/:@- (an alias up to 127 characters, a name up to 63), no "
+           "alias twice";
+    for (const char *p = v;;) {
+        size_t len = strcspn(p, ",");
+        const char *eq = memchr(p, '=', len);
+        bool blank = strspn(p, " ") >= len;
+        if (blank && p[len] == '\0' && n == 0)
+            break; /* "" or only spaces: no aliases */
+        if (blank || !eq || n == CONFIG_MAX_ALIASES)
+            return -EINVAL;
+        struct config_alias *a = &list[n];
+        if (!copy_trimmed(a->alias, sizeof(a->alias), p, (size_t)(eq - p)) ||
+            !copy_trimmed(a->target, sizeof(a->target), eq + 1, len - (size_t)(eq - p) - 1) ||
+            !config_alias_name_ok(a->alias, sizeof(a->alias)) ||
+            !config_alias_name_ok(a->target, sizeof(a->target)))
+            return -EINVAL;
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(list[i].alias, a->alias) == 0)
+                return -EINVAL;
+        n++;
+        if (p[len] == '\0')
+            break;
+        p += len + 1;
+    }
+    memset(cfg->rootfs_aliases, 0, sizeof(cfg->rootfs_aliases));
+    memcpy(cfg->rootfs_aliases, list, n * sizeof(list[0]));
+    cfg->n_rootfs_aliases = n;
+    return 0;
+}
+
 /* A key that takes a plain integer: its range, its field (a uint32_t, or an int64_t when wide)
  * and what a bad value is told. */
 struct int_key {
@@ -748,6 +823,18 @@ static const struct {
     { "oci_max_image_mib", NULL,
       INT_KEY(oci_max_image_mib, 16, 9216,
               "expected an integer from 16 to 9216 (MiB; the file system is 10240)") },
+    /* template builds (issue 14) */
+    { "template_build_timeout_s", NULL,
+      INT_KEY(template_build_timeout_s, 1, 86400,
+              "expected an integer from 1 to 86400 (seconds)") },
+    { "template_build_mem_mib", NULL,
+      INT_KEY(template_build_mem_mib, 256, 65536, "expected an integer from 256 to 65536 (MiB)") },
+    { "template_build_vcpus", NULL,
+      INT_KEY(template_build_vcpus, 1, 64, "expected an integer from 1 to 64") },
+    { "template_context_max_mib", NULL,
+      INT_KEY(template_context_max_mib, 1, 16384, "expected an integer from 1 to 16384 (MiB)") },
+    /* catalog aliases (issue 14) */
+    { "rootfs_aliases", set_rootfs_aliases, NULL },
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 

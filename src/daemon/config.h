@@ -20,6 +20,14 @@
 #define CONFIG_DOMAIN_SIZE 254
 #define CONFIG_MAX_ALLOW 16          /* disk_endpoint_allow entries */
 #define CONFIG_OCI_REGISTRIES_SIZE 2048 /* oci_registries, the whole value */
+#define CONFIG_MAX_ALIASES 16        /* rootfs_aliases pairs */
+#define CONFIG_ALIAS_SIZE 128        /* an alias: "nodeops/sandbox:debian" */
+
+/* One rootfs alias: a name FROM (and create's rootfs) may use for a catalog image. */
+struct config_alias {
+    char alias[CONFIG_ALIAS_SIZE];        /* "nodeops/sandbox:debian" */
+    char target[CONFIG_NAME_SIZE];        /* a catalog name: "devbox:1" */
+};
 
 /* One CIDR block, IPv4 or IPv6 (address in network order, host bits clear). */
 struct config_cidr {
@@ -126,6 +134,15 @@ struct hd_config {
                                              [insecure], …", checked by tpl/oci_ref.h */
     char oci_auth_file[CONFIG_PATH_SIZE]; /* containers-auth.json; "" = anonymous pulls */
     uint32_t oci_max_image_mib;           /* unpacked image size limit; 4096 */
+    /* template builds (issue 14; docs/templates.md "How a build runs") */
+    uint32_t template_build_timeout_s;    /* one attempt's limit; 1800 */
+    uint32_t template_build_mem_mib;      /* a build VM's memory; 1024 */
+    uint32_t template_build_vcpus;        /* a build VM's vCPUs; 1 */
+    uint32_t template_context_max_mib;    /* a build context tar's size limit; 256 */
+    /* catalog aliases (issue 14; docs/images.md, docs/templates.md "The catalog") */
+    struct config_alias rootfs_aliases[CONFIG_MAX_ALIASES]; /* rootfs_aliases =
+                                             nodeops/sandbox:debian=devbox:1 */
+    size_t n_rootfs_aliases;
 };
 
 /* Fills cfg with every default. */
@@ -182,6 +199,11 @@ int config_images_dir(const struct hd_config *cfg, char out[CONFIG_PATH_SIZE]);
 /* The key file of the disks (disk_key_file, <data_dir>/disk.key when auto) into out; false
  * when disks are off. */
 bool config_disk_key_file(const struct hd_config *cfg, char *out, size_t size);
+
+/* Whether s is a well-formed alias or catalog name (rootfs_aliases): 1 to len-1 characters of
+ * [A-Za-z0-9._/:@-], the first a letter or digit. Whether a target names a catalog image is
+ * the catalog's to say (ctl_rootfs_aliases_check, ctl/catalog.h). */
+bool config_alias_name_ok(const char *s, size_t len);
 
 /* Parses one "a.b.c.d/p" or "v6/p" block (host bits must be clear). 0 or -EINVAL. */
 __attribute__((warn_unused_result))

@@ -271,8 +271,12 @@ static CURLcode setup(struct attempt *a, struct curl_slist **ret_headers)
     }
     if (r->body)
         ADD("Content-Type: application/json");
-    if (r->upload_fd >= 0)
+    if (r->upload_fd >= 0 && r->upload_type) {
+        snprintf(kh, sizeof(kh), "Content-Type: %s", r->upload_type);
+        ADD(kh);
+    } else if (r->upload_fd >= 0) {
         ADD("Content-Type: application/octet-stream");
+    }
 #undef ADD
     *ret_headers = hs;
 

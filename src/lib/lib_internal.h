@@ -62,6 +62,7 @@ struct hreq {
     size_t body_len;
     int upload_fd;                  /* >= 0: PUT the fd's bytes as the body */
     int64_t upload_size;            /* < 0: chunked */
+    const char *upload_type;        /* the upload's Content-Type; NULL: application/octet-stream */
     hreq_sink_fn sink;              /* NULL: keep the 2xx body in memory */
     void *sink_ud;
     long timeout_ms;                /* 0: none */
@@ -97,3 +98,7 @@ int lib_call(struct hearth_client *c, const struct hreq *r, json_t **ret_data,
  * when set). */
 int lib_call_list(struct hearth_client *c, const char *base, const struct hearth_page *page,
                   struct hearth_list **ret, struct hearth_error *reterr);
+/* GET path (a plain-text body: a console or build log) with its 2xx bytes written to fd as they
+ * arrive (logs.c); stream: no overall timeout, never retried. A JSend error body is decoded. */
+int lib_get_to_fd(struct hearth_client *c, const char *path, bool stream, int fd,
+                  struct hearth_error *reterr);

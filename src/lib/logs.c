@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* logs.c: a sandbox's console log (docs/api.md §5.7; a hearth extension): its bytes written to
- * an fd as they arrive (with follow, until the sandbox stops or the caller's sink gives up). The
- * event log (§5.6) is a plain JSON call in api.c. */
+ * an fd as they arrive (with follow, until the sandbox stops or the caller's sink gives up), by
+ * the plain-text GET that template build logs use too (lib_get_to_fd). The event log (§5.6) is
+ * a plain JSON call in api.c. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -48,6 +49,26 @@ static bool log_write(void *ud, const char *p, size_t n)
     return true;
 }
 
+int lib_get_to_fd(hearth_client *c, const char *path, bool stream, int fd,
+                  struct hearth_error *reterr)
+{
+    struct log_sink s = { .fd = fd };
+    struct hreq r = { .method = "GET", .path = path, .upload_fd = -1, .sink = log_write,
+                      .sink_ud = &s, .timeout_ms = stream ? 0 : c->timeout_ms,
+                      .stream = stream };
+    struct hresp resp;
+    struct hearth_error local;
+    struct hearth_error *e = reterr ? reterr : &local;
+    int rc = hreq_perform(c, &r, &resp, e);
+    if (rc == HEARTH_OK && (resp.status < 200 || resp.status >= 300))
+        rc = jsend_decode_error(resp.status, (const char *)resp.body.data, resp.body.len,
+                                resp.request_id, e);
+    else if (rc == HEARTH_ERR_ABORTED && s.err)
+        rc = err_set(reterr, HEARTH_ERR_IO, 200, "cannot write the log: %s", strerror(s.err));
+    hresp_release(&resp);
+    return rc;
+}
+
 HEARTH_EXPORT int hearth_sandbox_logs(hearth_client *c, const char *id, bool follow,
                                       int64_t tail, int fd, struct hearth_error *reterr)
 {
@@ -62,20 +83,7 @@ HEARTH_EXPORT int hearth_sandbox_logs(hearth_client *c, const char *id, bool fol
     char *path = logs_path(id, "logs", q);
     if (!path)
         return err_set(reterr, HEARTH_ERR_NOMEM, 0, "out of memory");
-    struct log_sink s = { .fd = fd };
-    struct hreq r = { .method = "GET", .path = path, .upload_fd = -1, .sink = log_write,
-                      .sink_ud = &s, .timeout_ms = follow ? 0 : c->timeout_ms,
-                      .stream = follow };
-    struct hresp resp;
-    struct hearth_error local;
-    struct hearth_error *e = reterr ? reterr : &local;
-    int rc = hreq_perform(c, &r, &resp, e);
-    if (rc == HEARTH_OK && (resp.status < 200 || resp.status >= 300))
-        rc = jsend_decode_error(resp.status, (const char *)resp.body.data, resp.body.len,
-                                resp.request_id, e);
-    else if (rc == HEARTH_ERR_ABORTED && s.err)
-        rc = err_set(reterr, HEARTH_ERR_IO, 200, "cannot write the log: %s", strerror(s.err));
-    hresp_release(&resp);
+    int rc = lib_get_to_fd(c, path, follow, fd, reterr);
     free(path);
     return rc;
 }

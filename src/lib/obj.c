@@ -314,6 +314,17 @@ HEARTH_EXPORT int hearth_body_set_map_bool(hearth_body *b, const char *key, cons
     return json_object_set_new(c, name, json_boolean(v)) == 0 ? HEARTH_OK : HEARTH_ERR_NOMEM;
 }
 
+HEARTH_EXPORT int hearth_body_set_map_int(hearth_body *b, const char *key, const char *name,
+                                          int64_t v)
+{
+    if (!b || !key || !name)
+        return HEARTH_ERR_INVALID;
+    json_t *c = container(b, key, false);
+    if (!c)
+        return HEARTH_ERR_INVALID;
+    return json_object_set_new(c, name, json_integer(v)) == 0 ? HEARTH_OK : HEARTH_ERR_NOMEM;
+}
+
 HEARTH_EXPORT int hearth_body_append_obj(hearth_body *b, const char *key,
                                          const char *const *pairs)
 {

@@ -388,3 +388,17 @@ long long jint(json_t *root, const char *path)
     json_t *v = jpath(root, path);
     return json_is_integer(v) ? (long long)json_integer_value(v) : -999999;
 }
+
+bool hresp_field_is(const struct hresp *r, const char *field, const char *code,
+                    const char *part)
+{
+    json_t *data = jpath(r->json, "data");
+    const char *msg = json_string_value(data ? json_object_get(data, field) : NULL);
+    const char *c = jstr(r->json, "data.code");
+    bool ok = r->status == 400 && msg && c && strcmp(c, code) == 0 &&
+              (!part || strstr(msg, part));
+    if (!ok)
+        harness_fail(__FILE__, __LINE__, "want 400 %s %s '%s': %d %s", field, code,
+                     part ? part : "", r->status, r->body);
+    return ok;
+}

@@ -63,6 +63,11 @@ int http_raw(uint16_t port, const void *bytes, size_t len, struct hresp *r, bool
 bool hresp_header(const struct hresp *r, const char *name, char *out, size_t max);
 void hresp_free(struct hresp *r);
 
+/* True for a 400 whose data names field with code and a message containing part (NULL: any);
+ * else fails the running test, showing the response. */
+bool hresp_field_is(const struct hresp *r, const char *field, const char *code,
+                    const char *part);
+
 /* JSON helpers over a response: the value at a path like "data.pagination.total". */
 json_t *jpath(json_t *root, const char *path);
 const char *jstr(json_t *root, const char *path);

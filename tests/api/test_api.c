@@ -246,6 +246,10 @@ TEST(rootfs_catalog)
     CHECK_STR(jstr(r.json, "data.default"), "devbox:1");
     CHECK_STR(jstr(r.json, "data.rootfs.0"), "devbox:1");
     CHECK_STR(jstr(r.json, "data.rootfs.1"), "minimal");
+    /* only present images (node and debian-12 are not in this images dir), and no alias
+     * (rootfs_aliases' default nodeops/sandbox:debian) */
+    CHECK_EQ(json_array_size(jpath(r.json, "data.rootfs")), 2);
+    CHECK(strstr(r.body, "nodeops") == NULL);
     CHECK_STR(jstr(r.json, "data.entries.0.name"), "devbox:1");
     CHECK(jstr(r.json, "data.entries.0.description"));
     CHECK(jpath(r.json, "data.pagination") == NULL);
@@ -377,8 +381,6 @@ TEST(routing_404_405_501)
     struct {
         const char *method, *path;
     } ni[] = {
-        { "GET", "/v1/templates" },
-        { "DELETE", "/v1/templates/t1" },         { "GET", "/v1/templates/t/logs" },
         { "GET", "/v1/sandboxes/sb-x/computer/screenshot" },
         { "POST", "/v1/sandboxes/sb-x/computer/windows/w1/focus" },
         { "GET", "/v1/devices" },                 { "DELETE", "/v1/devices/d/sessions/s" },
@@ -998,6 +1000,10 @@ TEST(create_validation)
         { "{\"shape\":\"s-bad\"}", "shape", "unknown_reference", 400 },
         { S "\"rootfs\":\"nope\"}", "rootfs", "unknown_reference", 400 },
         { S "\"rootfs\":\"debian-12\"}", "rootfs", "unknown_reference", 400 },
+        /* a catalog image not in the images dir; an alias of none */
+        { S "\"rootfs\":\"node\"}", "rootfs", "unknown_reference", 400 },
+        { S "\"rootfs\":\"nodeops/sandbox:node\"}", "rootfs", "unknown_reference", 400 },
+        { S "\"rootfs\":\"nodeops/sandbox:debian \"}", "rootfs", "unknown_reference", 400 },
         { S "\"rootfs\":[]}", "rootfs", "invalid_request", 400 },
         { S "\"name\":\"-bad\"}", "name", "invalid_request", 400 },
         { S "\"name\":\"a b\"}", "name", "invalid_request", 400 },

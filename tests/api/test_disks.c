@@ -67,22 +67,6 @@ static bool req(struct dfx *f, const char *method, const char *target, const cha
     return r->status == want;
 }
 
-/* A 400 naming field with code, its message containing part (NULL: any). */
-static bool field_is(struct hresp *r, const char *field, const char *code, const char *part)
-{
-    const char *msg;
-    json_t *data = jpath(r->json, "data");
-    json_t *v = data ? json_object_get(data, field) : NULL;
-    msg = json_string_value(v);
-    const char *c = jstr(r->json, "data.code");
-    bool ok = r->status == 400 && msg && c && strcmp(c, code) == 0 &&
-              (!part || strstr(msg, part));
-    if (!ok)
-        harness_fail(__FILE__, __LINE__, "want 400 %s %s '%s': %d %s", field, code,
-                     part ? part : "", r->status, r->body);
-    return ok;
-}
-
 static void body_of(char *out, size_t size, const char *name, const char *endpoint,
                     const char *bucket, const char *access)
 {
@@ -131,7 +115,7 @@ TEST_SLOW(disks_crud_and_views, 180)
     hresp_free(&r);
     body_of(body, sizeof(body), "data", f.s3.endpoint, BUCKET, "S3RVER");
     CHECK(req(&f, "POST", "/v1/disks", body, 400, &r));
-    CHECK(field_is(&r, "name", "name_taken", "already in use"));
+    CHECK(hresp_field_is(&r, "name", "name_taken", "already in use"));
     hresp_free(&r);
     /* by id (either case), by name; unknown */
     snprintf(t, sizeof(t), "/v1/disks/%s", id);
@@ -178,15 +162,15 @@ TEST_SLOW(disks_crud_and_views, 180)
     CHECK(req(&f, "PATCH", "/v1/disks/data",
               "{\"credentials\":{\"access_key\":\"WRONG\",\"secret_key\":\"rotated-2\"}}", 400,
               &r));
-    CHECK(field_is(&r, "config", "disk_probe_failed", "bucket check failed: access denied (403)"));
+    CHECK(hresp_field_is(&r, "config", "disk_probe_failed", "bucket check failed: access denied (403)"));
     CHECK(!strstr(r.body, "rotated-2") && !strstr(r.body, "WRONG"));
     hresp_free(&r);
     CHECK(req(&f, "PATCH", "/v1/disks/data", "{}", 400, &r));
-    CHECK(field_is(&r, "credentials", "invalid_request", NULL));
+    CHECK(hresp_field_is(&r, "credentials", "invalid_request", NULL));
     hresp_free(&r);
     CHECK(req(&f, "PATCH", "/v1/disks/data", "{\"credentials\":{\"access_key\":\"S3RVER\"}}", 400,
               &r));
-    CHECK(field_is(&r, "credentials.secret_key", "invalid_request", NULL));
+    CHECK(hresp_field_is(&r, "credentials.secret_key", "invalid_request", NULL));
     hresp_free(&r);
     CHECK(req(&f, "PATCH", "/v1/disks/nope",
               "{\"credentials\":{\"access_key\":\"a\",\"secret_key\":\"b\"}}", 404, &r));
@@ -284,7 +268,7 @@ TEST_SLOW(disks_probe_failures, 180)
         uint64_t t0 = harness_now_us();
         CHECK(req(&f, "POST", "/v1/disks", body, 400, &r));
         snprintf(ep, sizeof(ep), "%s%s", prefix, cases[i].reason);
-        CHECK(field_is(&r, "config", "disk_probe_failed", ep));
+        CHECK(hresp_field_is(&r, "config", "disk_probe_failed", ep));
         CHECK(!strstr(r.body, SECRET));
         /* a hung peer is cut at the 3 s deadline, not later (loose: a hang would be 60 s) */
         CHECK(harness_now_us() - t0 < 20 * 1000000ull);
@@ -297,7 +281,7 @@ TEST_SLOW(disks_probe_failures, 180)
     /* the host name is not resolvable */
     body_of(body, sizeof(body), "probe", "http://no-such-host.invalid:9000", BUCKET, "S3RVER");
     CHECK(req(&f, "POST", "/v1/disks", body, 400, &r));
-    CHECK(field_is(&r, "config", "disk_probe_failed", "cannot resolve host"));
+    CHECK(hresp_field_is(&r, "config", "disk_probe_failed", "cannot resolve host"));
     hresp_free(&r);
     close(bh);
     kill(rd, SIGKILL);
@@ -403,7 +387,7 @@ TEST(disks_hostile_bodies)
     memset(big + n, 'p', 60000);
     snprintf(big + n + 60000, sizeof(big) - (size_t)n - 60000, "\"}," K "}");
     CHECK(req(&f, "POST", "/v1/disks", big, 400, &r));
-    CHECK(field_is(&r, "config.endpoint", "invalid_request", "too long"));
+    CHECK(hresp_field_is(&r, "config.endpoint", "invalid_request", "too long"));
     hresp_free(&r);
     CHECK(req(&f, "POST", "/v1/disks", "{\"name\":", 400, &r));
     hresp_free(&r);
@@ -445,7 +429,7 @@ TEST_SLOW(disks_endpoint_policy, 120)
         body_of(body, sizeof(body), "pol", cases[i].endpoint ? cases[i].endpoint : f.s3.endpoint,
                 BUCKET, "S3RVER");
         CHECK(req(&f, "POST", "/v1/disks", body, 400, &r));
-        CHECK(field_is(&r, "config.endpoint", "invalid_request", cases[i].part));
+        CHECK(hresp_field_is(&r, "config.endpoint", "invalid_request", cases[i].part));
         hresp_free(&r);
     }
     dfx_end(&f);

@@ -36,12 +36,14 @@ bool vfx_start_conf(struct vfx *f, const char *extra_conf)
     REQUIRE(link_image(img, f->s.images, "vmlinux"));
     REQUIRE(link_image(img, f->s.images, "minimal.ext4"));
     REQUIRE(link_image(img, f->s.images, "debian-12.ext4"));
-    /* the default-disk variants (images/build.sh), as a real catalog has them */
-    const char *variants[] = { "minimal.10240.ext4", "debian-12.10240.ext4" };
-    for (size_t i = 0; i < 2; i++) {
-        snprintf(k, sizeof(k), "%s/%s", img, variants[i]);
+    /* the default-disk variants (images/build.sh), as a real catalog has them, and the
+     * catalog's other images (node, debian-12 = debian-base.ext4) when they are built */
+    const char *more[] = { "minimal.10240.ext4", "debian-12.10240.ext4", "node.ext4",
+                           "node.10240.ext4", "debian-base.ext4", "debian-base.10240.ext4" };
+    for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++) {
+        snprintf(k, sizeof(k), "%s/%s", img, more[i]);
         if (access(k, R_OK) == 0)
-            REQUIRE(link_image(img, f->s.images, variants[i]));
+            REQUIRE(link_image(img, f->s.images, more[i]));
     }
     REQUIRE(hd_start(&f->s));
     snprintf(f->hdr, sizeof(f->hdr), "X-Api-Key: %s\r\n", f->s.admin_key);

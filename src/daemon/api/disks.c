@@ -112,35 +112,11 @@ void api_disk_delete(struct api_call *call)
 
 /* ---- bodies ---- */
 
-/* obj[key], with null as absent (§1.8.2). */
-static json_t *member(json_t *obj, const char *key)
-{
-    json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
-    return json_is_null(v) ? NULL : v;
-}
-
-/* A string field: false (400 answered) when present but not a string, or when it holds a NUL
- * (a JSON \u0000 would cut it short behind the checks' back). *ret NULL when absent. */
-static bool string_field(const struct api_call *call, json_t *obj, const char *key,
-                         const char *path, const char **ret)
-{
-    json_t *v = member(obj, key);
-    *ret = NULL;
-    if (!v)
-        return true;
-    if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
-        api_reply_field(call, path, "must be a string", "invalid_request");
-        return false;
-    }
-    *ret = json_string_value(v);
-    return true;
-}
-
 /* An object field; *ret NULL when absent. */
 static bool object_field(const struct api_call *call, json_t *obj, const char *key,
                          json_t **ret)
 {
-    json_t *v = member(obj, key);
+    json_t *v = api_json_member(obj, key);
     *ret = v;
     if (v && !json_is_object(v)) {
         api_reply_field(call, key, "must be an object", "invalid_request");
@@ -161,8 +137,8 @@ static bool creds_field(const struct api_call *call, json_t *body, struct ctl_di
         return false;
     }
     const char *a, *s;
-    if (!string_field(call, cr, "access_key", "credentials.access_key", &a) ||
-        !string_field(call, cr, "secret_key", "credentials.secret_key", &s))
+    if (!api_string_field(call, cr, "access_key", "credentials.access_key", &a) ||
+        !api_string_field(call, cr, "secret_key", "credentials.secret_key", &s))
         return false;
     memset(ret, 0, sizeof(*ret));
     /* an over-long one is copied cut, with one byte more than allowed: ctl refuses it */
@@ -203,8 +179,8 @@ static void create_body(struct api_call *call, json_t *body)
     }
     const char *name, *kind, *bucket, *endpoint, *region;
     json_t *cfg;
-    if (!string_field(call, body, "name", "name", &name) ||
-        !string_field(call, body, "kind", "kind", &kind))
+    if (!api_string_field(call, body, "name", "name", &name) ||
+        !api_string_field(call, body, "kind", "kind", &kind))
         return;
     if (!name) {
         api_reply_field(call, "name", "required: must match ^[a-z0-9][a-z0-9-]{0,62}$",
@@ -222,11 +198,11 @@ static void create_body(struct api_call *call, json_t *body)
                         "invalid_request");
         return;
     }
-    if (!string_field(call, cfg, "bucket", "config.bucket", &bucket) ||
-        !string_field(call, cfg, "endpoint", "config.endpoint", &endpoint) ||
-        !string_field(call, cfg, "region", "config.region", &region))
+    if (!api_string_field(call, cfg, "bucket", "config.bucket", &bucket) ||
+        !api_string_field(call, cfg, "endpoint", "config.endpoint", &endpoint) ||
+        !api_string_field(call, cfg, "region", "config.region", &region))
         return;
-    json_t *ps = member(cfg, "use_path_style");
+    json_t *ps = api_json_member(cfg, "use_path_style");
     if (ps && !json_is_boolean(ps)) {
         api_reply_field(call, "config.use_path_style", "must be a boolean", "invalid_request");
         return;

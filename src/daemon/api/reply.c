@@ -335,3 +335,24 @@ json_t *api_page_wrap(json_t *items, const struct api_page *pg, uint64_t total)
                      (json_int_t)total, "limit", (json_int_t)pg->limit, "offset",
                      (json_int_t)pg->offset, "count", (json_int_t)count);
 }
+
+json_t *api_json_member(json_t *obj, const char *key)
+{
+    json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
+    return json_is_null(v) ? NULL : v;
+}
+
+bool api_string_field(const struct api_call *call, json_t *obj, const char *key,
+                      const char *path, const char **ret)
+{
+    json_t *v = api_json_member(obj, key);
+    *ret = NULL;
+    if (!v)
+        return true;
+    if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
+        api_reply_field(call, path, "must be a string", "invalid_request");
+        return false;
+    }
+    *ret = json_string_value(v);
+    return true;
+}

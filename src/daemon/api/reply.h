@@ -99,6 +99,14 @@ typedef void (*api_json_fn)(struct api_call *call, json_t *body);
  * HTTP layer answer 413. On a dead connection fn never runs. */
 void api_read_json(const struct api_call *call, api_json_fn fn);
 
+/* obj[key] when obj is an object, with JSON null as absent (docs/api.md §1.8); else NULL. */
+json_t *api_json_member(json_t *obj, const char *key);
+/* A string field of obj: false (400 invalid_request keyed path answered) when present but not a
+ * string, or when it holds a NUL (a JSON \u0000 would cut it short behind the checks' back).
+ * *ret NULL when absent. */
+bool api_string_field(const struct api_call *call, json_t *obj, const char *key,
+                      const char *path, const char **ret);
+
 struct api_page {
     size_t limit;    /* effective: default 50, clamped to 500 */
     size_t offset;

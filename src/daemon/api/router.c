@@ -73,11 +73,12 @@ static const struct api_route routes[] = {
     R(POST, "/v1/sandboxes/*/disks", KEY, api_sandbox_disk_attach),
     R(GET, "/v1/sandboxes/*/disks", SANDBOX, api_sandbox_disk_list),
     R(DELETE, "/v1/sandboxes/*/disks/*", KEY, api_sandbox_disk_detach),
-    NI(GET, "/v1/templates"),
-    NI(POST, "/v1/templates"),
-    NI(GET, "/v1/templates/*"),
-    NI(DELETE, "/v1/templates/*"),
-    NI(GET, "/v1/templates/*/logs"),
+    R(GET, "/v1/templates", KEY, api_template_list),
+    R(POST, "/v1/templates", KEY, api_template_create),
+    R(GET, "/v1/templates/*", KEY, api_template_get),
+    R(DELETE, "/v1/templates/*", KEY, api_template_delete),
+    R(GET, "/v1/templates/*/logs", KEY, api_template_logs),
+    R(POST, "/v1/template-contexts", KEY, api_template_context_upload),
     /* tier 2 */
     /* managed processes (§3.11; processes.c) */
     R(POST, "/v1/sandboxes/*/processes", SANDBOX, api_process_start),

@@ -102,3 +102,12 @@ void api_process_close_stdin(struct api_call *call);
 void api_process_resize(struct api_call *call);
 void api_process_signal(struct api_call *call);
 void api_process_wait(struct api_call *call);
+
+/* templates.c, template_logs.c, template_contexts.c: templates (§3.10) through the control
+ * layer (ctl/template.h); the build context upload is a hearth extension (§3.10.7) */
+void api_template_list(struct api_call *call);
+void api_template_create(struct api_call *call);
+void api_template_get(struct api_call *call);
+void api_template_delete(struct api_call *call);
+void api_template_logs(struct api_call *call);
+void api_template_context_upload(struct api_call *call);

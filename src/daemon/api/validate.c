@@ -374,9 +374,10 @@ int api_validate_create(const struct ctl *ctx, const struct api_auth *auth, json
     const char *rootfs = get_str(&e, body, "rootfs");
     if (!field(body, "rootfs"))
         rootfs = ctl_rootfs_default();
-    /* catalog names first (docs/api.md §3.2.1); anything else may be one of the caller's
+    /* a catalog name or an operator alias of one (docs/templates.md "The catalog"; the
+     * sandbox then records the catalog name); anything else may be one of the caller's
      * templates, which the create resolves (docs/templates.md) */
-    if (rootfs && !(out.rootfs = ctl_rootfs_find(ctx, rootfs))) {
+    if (rootfs && !(out.rootfs = ctl_rootfs_resolve(ctx, rootfs))) {
         if (rootfs[0] && strlen(rootfs) < STORE_NAME_SIZE)
             out.template_ref = rootfs;
         else

@@ -58,14 +58,16 @@ static const struct help_cmd commands[] = {
         { "--admin", NULL, "create an admin key (create only)" },
         { "--label", "TEXT", "a note stored with the key (create only)" },
         { NULL } } },
-    { "vm run", "[--images DIR] [--rootfs minimal|debian-12|PATH] [--vcpus N] [--memory MiB] "
-                "[--accel auto|kvm|tcg] [--timeout SEC] [--keep] -- CMD [ARGS...]",
+    { "vm run", "[--images DIR] [--rootfs minimal|debian-12|node|debian-base|PATH] [--vcpus N] "
+                "[--memory MiB] [--accel auto|kvm|tcg] [--timeout SEC] [--keep] -- CMD [ARGS...]",
       "Boot one microVM, run a command in it with its output streamed, exit with its status",
       "No store, API or networking: the VM's run dir is a fresh $TMPDIR/hearth-vm.XXXXXX, "
       "removed afterwards unless --keep. Exit status: the command's, 128+N for signal N, "
       "125 when hearthd failed, 126/127 when the command could not run.",
       { { "--images", "DIR", "images directory (default $HEARTH_IMAGES, else ./build/images)" },
-        { "--rootfs", "NAME|PATH", "minimal (default), debian-12, or an ext4 image path" },
+        { "--rootfs", "NAME|PATH",
+          "an image file stem: minimal (default), debian-12 (devbox:1), node, debian-base; or "
+          "an ext4 image path" },
         { "--vcpus", "N", "virtual CPUs, 1 to 64 (default 1)" },
         { "--memory", "MiB", "guest memory, 64 to 65536 MiB (default 256)" },
         { "--accel", "auto|kvm|tcg", "accelerator (default auto: kvm when /dev/kvm works)" },

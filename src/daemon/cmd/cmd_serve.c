@@ -28,12 +28,15 @@
 #include "daemon/api/api.h"
 #include "daemon/config.h"
 #include "daemon/ctl/auth_limit.h"
+#include "daemon/ctl/catalog.h"
 #include "daemon/ctl/ctl.h"
 #include "daemon/ctl/disk_mount.h"
 #include "daemon/ctl/idle.h"
 #include "daemon/ctl/lifecycle.h"
 #include "daemon/ctl/netplane.h"
 #include "daemon/ctl/reconcile.h"
+#include "daemon/ctl/template.h"
+#include "daemon/ctl/template_build.h"
 #include "daemon/ctl/sandbox_self.h"
 #include "daemon/ctl/service.h"
 #include "daemon/ctl/usage.h"
@@ -107,7 +110,8 @@ int cmd_config_load(struct hd_config *cfg, const char *config_path, const char *
     char err[512];
     config_defaults(cfg);
     const char *path = config_path ? config_path : CONFIG_DEFAULT_PATH;
-    if (config_load(cfg, path, config_path != NULL, err, sizeof(err)) < 0) {
+    if (config_load(cfg, path, config_path != NULL, err, sizeof(err)) < 0 ||
+        ctl_rootfs_aliases_check(cfg, err, sizeof(err)) < 0) {
         fprintf(stderr, "hearthd: %s\n", err);
         return -EINVAL;
     }
@@ -212,6 +216,20 @@ static int first_start_key(struct hd_ctx *hd)
 
 /* ---- metrics listener (docs/api.md §5.2) ---- */
 
+/* hearth_template_builds_total{result}: builds that ended since start. */
+static int template_builds_render(struct ctl *c, struct buf *b)
+{
+    uint64_t n[3];
+    ctl_tpl_build_counts(c, n);
+    return buf_appendf(b, "# HELP hearth_template_builds_total Template builds ended, by result.\n"
+                          "# TYPE hearth_template_builds_total counter\n"
+                          "hearth_template_builds_total{result=\"ready\"} %llu\n"
+                          "hearth_template_builds_total{result=\"failed\"} %llu\n"
+                          "hearth_template_builds_total{result=\"cancelled\"} %llu\n",
+                       (unsigned long long)n[0], (unsigned long long)n[1],
+                       (unsigned long long)n[2]);
+}
+
 static void on_metrics_request(struct http_request *req, void *ud)
 {
     struct hd_ctx *hd = ud;
@@ -244,6 +262,8 @@ static void on_metrics_request(struct http_request *req, void *ud)
         r = ctl_self_render(&hd->ctl, &b);
     if (r == 0)
         r = ctl_auth_limit_render(&hd->ctl, &b);
+    if (r == 0)
+        r = template_builds_render(&hd->ctl, &b);
     if (r == 0 && hd->ingress)
         r = ingress_metrics_render(hd->ingress, &b);
     if (r == 0 && hd->ssh)
@@ -463,6 +483,15 @@ static void fill_settings(struct hd_ctx *hd)
     snprintf(s->golden_dir, sizeof(s->golden_dir), "%.1000s/golden", c->data_dir);
     snprintf(s->templates_dir, sizeof(s->templates_dir), "%.1000s/templates", c->data_dir);
     serve_limits_settings(c, s);
+    /* catalog aliases (issue 14): checked against the catalog by cmd_config_load */
+    for (size_t i = 0; i < c->n_rootfs_aliases && i < sizeof(s->rootfs_aliases) /
+                                                         sizeof(s->rootfs_aliases[0]); i++) {
+        snprintf(s->rootfs_aliases[i].alias, sizeof(s->rootfs_aliases[i].alias), "%s",
+                 c->rootfs_aliases[i].alias);
+        snprintf(s->rootfs_aliases[i].target, sizeof(s->rootfs_aliases[i].target), "%s",
+                 c->rootfs_aliases[i].target);
+        s->n_rootfs_aliases = i + 1;
+    }
 }
 
 /* OCI bases of templates (docs/templates.md "OCI bases"): the registries the config allows,
@@ -635,6 +664,9 @@ static int serve_run(struct hd_ctx *hd)
      * adopted VMs have mounted (docs/disks.md "Mounts") */
     if (ctl_disk_mounts_watch_start(&hd->ctl) < 0)
         return EXIT_HEARTHD;
+    /* template builds (docs/templates.md): attempts a stopped hearthd left are requeued, the
+     * queue starts, the collector runs once */
+    ctl_templates_start(&hd->ctl);
     if (ctl_usage_new(&hd->ctl, &hd->api.usage) < 0)
         log_warn(NULL, "usage metrics unavailable; metrics routes answer 503", NULL);
     /* SSH gateway (issue 13; docs/ingress-ssh.md "SSH gateway"): before the API's port file,

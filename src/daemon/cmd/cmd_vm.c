@@ -44,13 +44,15 @@ static int parse_uint(const char *s, unsigned long min, unsigned long max, unsig
     return 0;
 }
 
-/* Resolves --rootfs: a catalog name of the images dir (only minimal and debian-12, as
- * before), or a path. The catalog of the control layer maps names for hearthd; this command
- * has no catalog, so it keeps its own two names. 0, -EINVAL (neither), -ENAMETOOLONG. */
+/* Resolves --rootfs: the stem of an image file images/build.sh makes (minimal, debian-12 =
+ * devbox:1, node, debian-base = the catalog's debian-12), or a path. The catalog of the
+ * control layer maps names for hearthd; this command has none, so it takes file stems.
+ * 0, -EINVAL (neither), -ENAMETOOLONG. */
 static int vm_run_image(const char *images, const char *rootfs, char *out, size_t len)
 {
     int n;
-    if (strcmp(rootfs, "minimal") == 0 || strcmp(rootfs, "debian-12") == 0)
+    if (strcmp(rootfs, "minimal") == 0 || strcmp(rootfs, "debian-12") == 0 ||
+        strcmp(rootfs, "node") == 0 || strcmp(rootfs, "debian-base") == 0)
         n = snprintf(out, len, "%s/%s.ext4", images, rootfs);
     else if (strchr(rootfs, '/') || strstr(rootfs, ".ext4"))
         n = snprintf(out, len, "%s", rootfs);
@@ -174,7 +176,7 @@ int cmd_vm_run(int argc, char **argv)
         return usage_error("--images '%s' is too long", images);
     int n = vm_run_image(images, rootfs, image, sizeof(image));
     if (n == -EINVAL)
-        return usage_error("--rootfs '%s' is not minimal, debian-12 or a path", rootfs);
+        return usage_error("--rootfs '%s' is not minimal, debian-12, node, debian-base or a path", rootfs);
     if (n < 0)
         return usage_error("--rootfs '%s' is too long", rootfs);
     /* a relative path is the user's, relative to here; the host takes absolute paths only */

@@ -52,6 +52,14 @@ void serve_limits_settings(const struct hd_config *cfg, struct ctl_settings *s)
     s->host_max_vms = cfg->host_max_vms;
     s->process_output_bytes = cfg->process_output_bytes; /* issue 12 */
     s->disk_mount_check_s = cfg->disk_mount_check_seconds; /* issue 15 */
+    /* templates (issue 14) */
+    snprintf(s->templates_dir, sizeof(s->templates_dir), "%.1000s/templates", cfg->data_dir);
+    s->max_templates = cfg->max_templates;
+    s->max_concurrent_builds = cfg->max_concurrent_builds;
+    s->template_build_timeout_s = cfg->template_build_timeout_s;
+    s->template_build_mem_mib = cfg->template_build_mem_mib;
+    s->template_build_vcpus = cfg->template_build_vcpus;
+    s->template_context_max_bytes = (uint64_t)cfg->template_context_max_mib << 20;
     uint64_t mem_mib = 0;
     if (!s->host_max_vms) {
         int r = ctl_quota_meminfo_mib("/proc/meminfo", &mem_mib);

@@ -4,11 +4,13 @@
  * rootfs name to a file. */
 #include "daemon/ctl/catalog.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "daemon/config.h"
 #include "daemon/ctl/ctl.h"
 #include "daemon/store/store.h"
 
@@ -25,11 +27,19 @@ static const struct ctl_shape shapes[] = {
 };
 #define N_SHAPES (sizeof(shapes) / sizeof(shapes[0]))
 
-/* §2.4: devbox:1 first (the default), backed by the debian-12 image of images/. */
+/* §2.4: devbox:1 first (the default). The files are what images/build.sh links (the
+ * package lists under images/rootfs/packages/; docs/images.md): devbox:1 kept the file name
+ * debian-12.ext4 it had before the catalog's lean debian-12 (debian-base.ext4) existed. */
 static const struct ctl_rootfs images[] = {
     { "devbox:1", "debian-12.ext4",
-      "Debian 12 with bash, coreutils, python3, curl, git, tar and openssh-server" },
-    { "minimal", "minimal.ext4", "BusyBox and the hearth agent" },
+      "Debian 12 development box: bash, coreutils, python3 with pip and venv, gcc and make "
+      "(build-essential), git, curl, wget, jq, unzip, xz, file, sudo, less, procps, iproute2, "
+      "OpenSSH client and server, s3fs" },
+    { "node", "node.ext4", "devbox:1 plus Debian 12's Node.js 18 and npm" },
+    { "debian-12", "debian-base.ext4",
+      "Debian 12 minbase with bash, coreutils, e2fsprogs, iproute2, ca-certificates, procps "
+      "and util-linux: a small base for custom templates" },
+    { "minimal", "minimal.ext4", "BusyBox, resize2fs and the hearth agent" },
 };
 #define N_IMAGES (sizeof(images) / sizeof(images[0]))
 
@@ -54,6 +64,46 @@ const struct ctl_rootfs *ctl_rootfs_find(const struct ctl *ctx, const char *name
         if (strcmp(images[i].name, name) == 0)
             return ctl_image_present(ctx, images[i].file) ? &images[i] : NULL;
     return NULL;
+}
+
+const struct ctl_rootfs *ctl_rootfs_resolve(const struct ctl *c, const char *name)
+{
+    const struct ctl_rootfs *r = ctl_rootfs_find(c, name);
+    if (r)
+        return r;
+    for (size_t i = 0; i < c->set.n_rootfs_aliases; i++)
+        if (strcmp(c->set.rootfs_aliases[i].alias, name) == 0)
+            return ctl_rootfs_find(c, c->set.rootfs_aliases[i].target);
+    return NULL;
+}
+
+static bool is_catalog_name(const char *name)
+{
+    for (size_t i = 0; i < N_IMAGES; i++)
+        if (strcmp(images[i].name, name) == 0)
+            return true;
+    return false;
+}
+
+int ctl_rootfs_aliases_check(const struct hd_config *cfg, char *reterr, size_t len)
+{
+    for (size_t i = 0; i < cfg->n_rootfs_aliases; i++) {
+        const struct config_alias *a = &cfg->rootfs_aliases[i];
+        /* an alias that is a catalog name would never be used (names win) */
+        if (is_catalog_name(a->alias)) {
+            snprintf(reterr, len, "bad value for 'rootfs_aliases': '%s' is a catalog name",
+                     a->alias);
+            return -EINVAL;
+        }
+        if (!is_catalog_name(a->target)) {
+            snprintf(reterr, len,
+                     "bad value for 'rootfs_aliases': '%s' is not a catalog name (devbox:1, "
+                     "node, debian-12, minimal)",
+                     a->target);
+            return -EINVAL;
+        }
+    }
+    return 0;
 }
 
 const char *ctl_rootfs_default(void)

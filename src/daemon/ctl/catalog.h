@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 struct ctl;
+struct hd_config;
 
 struct ctl_shape {
     const char *id;
@@ -35,6 +36,13 @@ bool ctl_image_present(const struct ctl *c, const char *file);
 /* The catalog image with that name, or NULL. Only images present in the images dir count
  * (others are disabled). */
 const struct ctl_rootfs *ctl_rootfs_find(const struct ctl *c, const char *name);
+/* A present catalog image by name, else by an operator alias (rootfs_aliases, docs/templates.md
+ * "The catalog"): what a Dockerfile's FROM and create's rootfs resolve through. NULL when
+ * neither names a present image. */
+const struct ctl_rootfs *ctl_rootfs_resolve(const struct ctl *c, const char *name);
+/* Checks the config's rootfs_aliases against the catalog: every target a catalog name, no
+ * alias one. Returns 0, or -EINVAL with a config error line in reterr (len bytes). */
+int ctl_rootfs_aliases_check(const struct hd_config *cfg, char *reterr, size_t len);
 /* The default image's name ("devbox:1"). */
 const char *ctl_rootfs_default(void);
 /* The absolute path of the image to boot rootfs with a disk of disk_mib in out (len bytes):

@@ -25,6 +25,12 @@ struct ctl_mounts;
 struct ctl_templates;
 struct tpl_oci_config;
 
+/* A rootfs alias of the operator's (rootfs_aliases; catalog.h ctl_rootfs_resolve). */
+struct ctl_rootfs_alias {
+    char alias[128];                /* "nodeops/sandbox:debian" */
+    char target[64];                /* a catalog name: "devbox:1" */
+};
+
 /* Operator settings the control layer needs (copied from the daemon config by cmd_serve.c). */
 struct ctl_settings {
     char region[64];                /* answers in SandboxView.region; create's region must match */
@@ -58,6 +64,9 @@ struct ctl_settings {
     uint32_t template_build_mem_mib;    /* a build VM's memory */
     uint32_t template_build_vcpus;      /* a build VM's vCPUs */
     uint64_t template_context_max_bytes; /* a build context tar's size limit */
+    /* catalog aliases (issue 14; catalog.h ctl_rootfs_resolve) */
+    struct ctl_rootfs_alias rootfs_aliases[16];
+    size_t n_rootfs_aliases;
 };
 
 /* Free and total bytes of the filesystem holding path (space.h); 0 or -errno. */

@@ -13,10 +13,12 @@
 #include "daemon/ctl/netplane.h"
 #include "daemon/ctl/sandbox_self.h"
 #include "daemon/ctl/sandbox_wake.h"
+#include "daemon/ctl/template.h"
 
 void ctl_service_stop(struct ctl *c)
 {
     ctl_golden_stop(c);
+    ctl_templates_stop(c); /* build VMs must not outlive hearthd */
     ctl_disk_mounts_watch_stop(c);
     ctl_net_stop(c);
 }
@@ -25,6 +27,7 @@ void ctl_service_release(struct ctl *c)
 {
     ctl_disks_stop(c); /* its bucket checks' events belong to the loop */
     ctl_golden_release(c);
+    ctl_templates_release(c);
     ctl_idle_release(c);
     ctl_wake_release(c); /* before the events: it unregisters its settle listener */
     ctl_events_release(c);

@@ -29,6 +29,7 @@ enum ctl_tpl_ready_kind {
 #define CTL_TPL_READY_TIMEOUT_DEFAULT_S 60
 #define CTL_TPL_READY_TIMEOUT_MAX_S 600
 #define CTL_TPL_START_MAX 4096          /* start_cmd and ready command, bytes */
+#define CTL_TPL_MAX_LAYERS 24           /* a template's chain of layers, its base's included */
 
 struct ctl_tpl_ready {
     enum ctl_tpl_ready_kind kind;

@@ -563,4 +563,89 @@ TEST(oci_keys)
             harness_fail(__FILE__, __LINE__, "accepted: %s", bad[i]);
     CHECK_EQ(parse("oci_registries = reg.io:99999\n", &c, err, sizeof(err)), -EINVAL);
     CHECK(strstr(err, "oci_registries") && strstr(err, "t.conf:1"));
+TEST(rootfs_aliases)
+{
+    struct hd_config c;
+    char err[512];
+    CHECK_EQ(parse("", &c, err, sizeof(err)), 0);
+    CHECK_EQ(c.n_rootfs_aliases, 1);
+    CHECK_STR(c.rootfs_aliases[0].alias, "nodeops/sandbox:debian");
+    CHECK_STR(c.rootfs_aliases[0].target, "devbox:1");
+    CHECK_EQ(parse("rootfs_aliases = a/b:1=node, ubuntu:22.04 = debian-12,x@sha256:ab=minimal\n",
+                   &c, err, sizeof(err)), 0);
+    CHECK_EQ(c.n_rootfs_aliases, 3);
+    CHECK_STR(c.rootfs_aliases[0].alias, "a/b:1");
+    CHECK_STR(c.rootfs_aliases[0].target, "node");
+    CHECK_STR(c.rootfs_aliases[1].alias, "ubuntu:22.04");
+    CHECK_STR(c.rootfs_aliases[1].target, "debian-12");
+    CHECK_STR(c.rootfs_aliases[2].alias, "x@sha256:ab");
+    /* "" (and spaces only) turns the default off */
+    CHECK_EQ(parse("rootfs_aliases = \"\"\n", &c, err, sizeof(err)), 0);
+    CHECK_EQ(c.n_rootfs_aliases, 0);
+    CHECK_EQ(parse("rootfs_aliases = \"   \"\n", &c, err, sizeof(err)), 0);
+    CHECK_EQ(c.n_rootfs_aliases, 0);
+    /* 16 pairs fit, 17 do not */
+    char many[2048] = "rootfs_aliases = ";
+    for (int i = 0; i < 17; i++) {
+        char one[32];
+        snprintf(one, sizeof(one), "%sa%d=node", i ? "," : "", i);
+        strcat(many, one);
+        if (i == 15) {
+            char sixteen[2100];
+            snprintf(sixteen, sizeof(sixteen), "%s\n", many);
+            CHECK_EQ(parse(sixteen, &c, err, sizeof(err)), 0);
+            CHECK_EQ(c.n_rootfs_aliases, 16);
+        }
+    }
+    strcat(many, "\n");
+    CHECK_EQ(parse(many, &c, err, sizeof(err)), -EINVAL);
+    /* a 127-character alias fits, 128 do not; a 63-character target fits, 64 do not */
+    char line[512], name[200];
+    memset(name, 'a', 127);
+    name[127] = '\0';
+    snprintf(line, sizeof(line), "rootfs_aliases = %s=node\n", name);
+    CHECK_EQ(parse(line, &c, err, sizeof(err)), 0);
+    name[127] = 'a';
+    name[128] = '\0';
+    snprintf(line, sizeof(line), "rootfs_aliases = %s=node\n", name);
+    CHECK_EQ(parse(line, &c, err, sizeof(err)), -EINVAL);
+    name[63] = '\0';
+    snprintf(line, sizeof(line), "rootfs_aliases = x=%s\n", name);
+    CHECK_EQ(parse(line, &c, err, sizeof(err)), 0);
+    name[63] = 'a';
+    name[64] = '\0';
+    snprintf(line, sizeof(line), "rootfs_aliases = x=%s\n", name);
+    CHECK_EQ(parse(line, &c, err, sizeof(err)), -EINVAL);
+    static const char *const bad[] = {
+        "rootfs_aliases = devbox:1\n",               /* no '=' */
+        "rootfs_aliases = =devbox:1\n",              /* no alias */
+        "rootfs_aliases = a=\n",                     /* no target */
+        "rootfs_aliases = a==devbox:1\n",
+        "rootfs_aliases = a=b=c\n",
+        "rootfs_aliases = a=node,\n",                /* empty pair */
+        "rootfs_aliases = ,a=node\n",
+        "rootfs_aliases = a=node,,b=node\n",
+        "rootfs_aliases = a=node,a=minimal\n",       /* alias twice */
+        "rootfs_aliases = -a=node\n",                /* must start with a letter or digit */
+        "rootfs_aliases = .a=node\n",
+        "rootfs_aliases = /a=node\n",
+        "rootfs_aliases = a b=node\n",               /* space inside */
+        "rootfs_aliases = a\tb=node\n",
+        "rootfs_aliases = a;rm -rf /=node\n",
+        "rootfs_aliases = $(id)=node\n",
+        "rootfs_aliases = a=node;x\n",
+        "rootfs_aliases = a=../../etc/passwd\n",     /* '.' is allowed but not first */
+        "rootfs_aliases = \xc3\xa9=node\n",          /* non-ASCII */
+        "rootfs_aliases = a=\x01node\n",
+        "rootfs_aliases = a=node\"\n",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (parse(bad[i], &c, err, sizeof(err)) != -EINVAL)
+            harness_fail(__FILE__, __LINE__, "accepted: %s", bad[i]);
+        else
+            CHECK(strstr(err, "rootfs_aliases") != NULL);
+    }
+    CHECK(config_alias_name_ok("devbox:1", 64));
+    CHECK(!config_alias_name_ok("", 64));
+    CHECK(!config_alias_name_ok("abcd", 4));
 }
