@@ -563,6 +563,8 @@ TEST(oci_keys)
             harness_fail(__FILE__, __LINE__, "accepted: %s", bad[i]);
     CHECK_EQ(parse("oci_registries = reg.io:99999\n", &c, err, sizeof(err)), -EINVAL);
     CHECK(strstr(err, "oci_registries") && strstr(err, "t.conf:1"));
+}
+
 TEST(rootfs_aliases)
 {
     struct hd_config c;
