@@ -316,7 +316,8 @@ static void vm_catalog_body(struct vfx *f)
     CHECK(destroy(f, id));
     CHECK(create(f, "{\"shape\":\"s-1vcpu-256mb\",\"rootfs\":\"debian-12\"}", id));
     CHECK(exec_stdout(f, id, "{\"cmd\":\"bash\",\"args\":[\"-c\",\"command -v resize2fs; "
-                              "grep -c bookworm /etc/os-release\"]}", out, sizeof(out)));
+                              "grep -c ^VERSION_CODENAME=bookworm /etc/os-release\"]}",
+                      out, sizeof(out)));
     CHECK(strstr(out, "resize2fs\n") != NULL);
     CHECK(strstr(out, "\n1\n") != NULL);
     CHECK(destroy(f, id));
