@@ -13,7 +13,8 @@
 #     `harness: N passed, N failed, N skipped` (tests/run.sh reads it). Exits 1 on any failure.
 #
 # Environment: HEARTH_BIN, HEARTH_IMAGES, CACHE_DIR (default /var/cache/hearth; falls back to
-# ~/.cache/hearth when not writable), HEARTH_KEEP_TEST_DIRS (keep the temp dir), HEARTH_COMPAT_SEED (seed binary).
+# ~/.cache/hearth when not writable), HEARTH_KEEP_TEST_DIRS (keep the temp dir), HEARTH_COMPAT_SEED (seed binary),
+# HEARTH_COMPAT_FILES (the test files to run, default ./*.test.mjs; e.g. ./templates.test.mjs).
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -171,7 +172,7 @@ export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
 (cd "$here" && node --test --test-concurrency=1 \
     --test-reporter=spec --test-reporter-destination=stdout \
     --test-reporter=tap --test-reporter-destination="$tap" \
-    ./*.test.mjs)
+    ${HEARTH_COMPAT_FILES:-./*.test.mjs})
 node_rc=$?
 
 count() { # the summary line "# <name> N" of the TAP output
