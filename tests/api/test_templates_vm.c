@@ -161,7 +161,7 @@ TEST_SLOW(templates_build_cache_fail_context_cancel_restart, 2400)
     CHECK(strstr(log, "Step 3/4 : ENV GREETING=hello\n") != NULL);
     CHECK_EQ(count_of(log, " ---> Using cache"), 0);
     char id[64], out[256];
-    if (create(&f, "{\"rootfs\":\"t1\"}", id)) {
+    if (create(&f, "{\"shape\":\"s-1vcpu-256mb\",\"rootfs\":\"t1\"}", id)) {
         CHECK(exec_sh(&f, id, "cat /two; grep GREETING /etc/environment", out, sizeof(out)));
         CHECK_STR(out, "hello world\nGREETING=hello\n");
         CHECK(destroy(&f, id));

@@ -24,6 +24,7 @@
 #include "daemon/ctl/catalog.h"
 #include "daemon/ctl/template_build.h"
 #include "daemon/ctl/template_log.h"
+#include "daemon/ctl/template_oci.h"
 #include "daemon/ctl/template_state.h"
 #include "daemon/ctl/template_files.h"
 #include "daemon/ctl/template_layer.h"
@@ -34,6 +35,7 @@
 #include "daemon/log.h"
 #include "daemon/store/ids.h"
 #include "daemon/tpl/dockerfile.h"
+#include "daemon/tpl/oci.h"
 
 
 
@@ -86,6 +88,7 @@ static void build_free(struct tpl_build *b)
             *pp = b->next;
             break;
         }
+    tpl_oci_job_abandon(b->oci);
     if (b->timeout)
         event_free(b->timeout);
     if (b->retry)
@@ -312,14 +315,49 @@ void tpl_attempt_finish(struct tpl_build *b)
 
 /* ---- the start of an attempt ---- */
 
-/* The base image and the starting state (docs/templates.md "How a build runs"). 0, or -errno
- * with why. */
+static void attempt_begin(struct tpl_build *b);
+
+/* The OCI base is imported: its ext4 is the base image, its manifest digest the base's
+ * identity, its config's ENV/WORKDIR/USER the starting state. */
+static void on_oci(void *ud, int err, const struct tpl_oci_image *img, const char *msg,
+                   char **lines, size_t n)
+{
+    struct tpl_build *b = ud;
+    b->oci = NULL;
+    for (size_t i = 0; i < n; i++)
+        ctl_tpl_log_line(b->log, false, "%s", lines[i]);
+    if (err < 0) {
+        /* the registry's answer is the Dockerfile's problem, not the host's: no retry */
+        tpl_attempt_failed(b, "base %.200s: %.250s", b->base + 4, msg && msg[0] ? msg : strerror(-err));
+        return;
+    }
+    snprintf(b->base_image, sizeof(b->base_image), "%s", img->image);
+    snprintf(b->parent, sizeof(b->parent), "oci:%s", img->digest);
+    for (size_t i = 0; img->env && img->env[i]; i++) {
+        const char *eq = strchr(img->env[i], '=');
+        char *k = eq ? strndup(img->env[i], (size_t)(eq - img->env[i])) : NULL;
+        if (k)
+            (void)tpl_vars_set(&b->env, k, eq + 1);
+        free(k);
+    }
+    snprintf(b->workdir, sizeof(b->workdir), "%s", img->workdir);
+    snprintf(b->user, sizeof(b->user), "%s", strcmp(img->user, "root") == 0 ? "" : img->user);
+    b->on_base = true;
+    attempt_begin(b);
+}
+
+/* The base image and the starting state (docs/templates.md "How a build runs"). 0, 1 when an
+ * OCI import runs (attempt_begin follows from on_oci), or -errno with why. */
 static int base_setup(struct tpl_build *b, char *why, size_t len)
 {
     struct ctl *c = b->c;
     if (strncmp(b->base, "oci:", 4) == 0) {
-        snprintf(why, len, "OCI bases are not available on this host yet");
-        return -ENOTSUP;
+        ctl_tpl_log_line(b->log, false, "Importing %s", b->base + 4);
+        ctl_tpl_log_flush(b->log);
+        int rc = tpl_oci_job_start(c, b->base + 4, on_oci, b, &b->oci);
+        if (rc < 0)
+            snprintf(why, len, "OCI bases are off on this host (oci_registries)");
+        return rc < 0 ? rc : 1;
     }
     if (strncmp(b->base, IDS_TEMPLATE_PREFIX, strlen(IDS_TEMPLATE_PREFIX)) == 0) {
         struct store_template t;
@@ -448,12 +486,18 @@ static void attempt_start(struct ctl *c, struct store_template *t)
             (void)tpl_vars_set(&b->args, b->df.pre_args[i].key, b->df.pre_args[i].value);
     ctl_tpl_log_line(b->log, false, "Step 1/%zu : FROM %s", b->df.n_steps + 1, b->df.from);
     char why[256] = "";
-    if (base_setup(b, why, sizeof(why)) < 0) {
+    rc = base_setup(b, why, sizeof(why));
+    if (rc < 0)
         tpl_attempt_failed(b, "%s", why);
-        return;
-    }
+    else if (rc == 0)
+        attempt_begin(b);
+}
+
+/* The base is there: the steps start. */
+static void attempt_begin(struct tpl_build *b)
+{
     if (b->ctx[0] && access(b->ctx, R_OK) < 0) {
-        tpl_attempt_failed(b, "the build context %s is gone", t->context);
+        tpl_attempt_failed(b, "the build context is gone");
         return;
     }
     if (!b->shell) {
