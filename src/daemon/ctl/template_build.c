@@ -153,6 +153,28 @@ static void count(struct ctl *c, int which)
         s->results[which]++;
 }
 
+/* The end of b's attempt: its snapshots trimmed, its scratch gone (unless retried), the result
+ * counted (result: 0 ready, 1 failed, -1 lost and retried), b freed, followers told (status
+ * NULL: only those of this attempt), the queue woken. */
+static void attempt_close(struct tpl_build *b, int result, const char *status)
+{
+    trim_layers(b);
+    if (result >= 0) {
+        work_dir_remove(b);
+        count(b->c, result);
+    }
+    struct ctl *c = b->c;
+    char id[STORE_ID_SIZE];
+    int32_t attempt = b->attempt;
+    snprintf(id, sizeof(id), "%s", b->id);
+    build_free(b);
+    if (status)
+        ctl_tpl_follow_final(c, id, attempt, status);
+    else
+        ctl_tpl_follow_attempt_end(c, id, attempt);
+    ctl_tpl_kick(c);
+}
+
 void tpl_attempt_failed(struct tpl_build *b, const char *fmt, ...)
 {
     char msg[STORE_TPL_ERROR_SIZE];
@@ -174,16 +196,7 @@ void tpl_attempt_failed(struct tpl_build *b, const char *fmt, ...)
         log_warn(NULL, "template: cannot mark the build failed", "{s:s,s:i}", "template",
                  b->id, "err", rc);
     log_info(NULL, "template build failed", "{s:s,s:s}", "template", b->id, "error", msg);
-    trim_layers(b);
-    work_dir_remove(b);
-    count(b->c, 1);
-    struct ctl *c = b->c;
-    char id[STORE_ID_SIZE];
-    int32_t attempt = b->attempt;
-    snprintf(id, sizeof(id), "%s", b->id);
-    build_free(b);
-    ctl_tpl_follow_final(c, id, attempt, "failed");
-    ctl_tpl_kick(c);
+    attempt_close(b, 1, "failed");
 }
 
 /* An infrastructure fault: the attempt is lost; retried while attempts are left. */
@@ -203,14 +216,7 @@ void tpl_attempt_lost(struct tpl_build *b, const char *why)
         log_warn(NULL, "template: cannot requeue the build", "{s:s}", "template", b->id);
     log_warn(NULL, "template build attempt lost; retrying", "{s:s,s:i,s:s}", "template", b->id,
              "attempt", (int)b->attempt, "why", why);
-    trim_layers(b);
-    struct ctl *c = b->c;
-    char id[STORE_ID_SIZE];
-    int32_t attempt = b->attempt;
-    snprintf(id, sizeof(id), "%s", b->id);
-    build_free(b);
-    ctl_tpl_follow_attempt_end(c, id, attempt);
-    ctl_tpl_kick(c);
+    attempt_close(b, -1, NULL);
 }
 
 static void end_ready(struct tpl_build *b)
@@ -232,16 +238,7 @@ static void end_ready(struct tpl_build *b)
                  "err", rc);
     else
         log_info(NULL, "template ready", "{s:s,s:s}", "template", b->id, "top", top ? top : "");
-    trim_layers(b);
-    work_dir_remove(b);
-    count(b->c, 0);
-    struct ctl *c = b->c;
-    char id[STORE_ID_SIZE];
-    int32_t attempt = b->attempt;
-    snprintf(id, sizeof(id), "%s", b->id);
-    build_free(b);
-    ctl_tpl_follow_final(c, id, attempt, rc == 0 ? "ready" : "cancelled");
-    ctl_tpl_kick(c);
+    attempt_close(b, 0, rc == 0 ? "ready" : "cancelled");
 }
 
 static void on_timeout(evutil_socket_t fd, short what, void *ud)
