@@ -563,6 +563,52 @@ TEST(oci_keys)
             harness_fail(__FILE__, __LINE__, "accepted: %s", bad[i]);
     CHECK_EQ(parse("oci_registries = reg.io:99999\n", &c, err, sizeof(err)), -EINVAL);
     CHECK(strstr(err, "oci_registries") && strstr(err, "t.conf:1"));
+}
+
+TEST(template_build_keys)
+{
+    struct hd_config c;
+    char err[256];
+    CHECK_EQ(parse("", &c, err, sizeof(err)), 0);
+    CHECK_EQ(c.template_build_timeout_s, 1800);
+    CHECK_EQ(c.template_build_mem_mib, 1024);
+    CHECK_EQ(c.template_build_vcpus, 1);
+    CHECK_EQ(c.template_context_max_mib, 256);
+    CHECK_EQ(parse("template_build_timeout_s = 60
+template_build_mem_mib = 2048
+"
+                   "template_build_vcpus = 2
+template_context_max_mib = 1
+",
+                   &c, err, sizeof(err)), 0);
+    CHECK_EQ(c.template_build_timeout_s, 60);
+    CHECK_EQ(c.template_build_mem_mib, 2048);
+    CHECK_EQ(c.template_build_vcpus, 2);
+    CHECK_EQ(c.template_context_max_mib, 1);
+    static const char *const bad[] = {
+        "template_build_timeout_s = 0
+", "template_build_timeout_s = 86401
+",
+        "template_build_timeout_s = 1e3
+", "template_build_mem_mib = 255
+",
+        "template_build_mem_mib = -1
+", "template_build_vcpus = 0
+",
+        "template_build_vcpus = 65
+", "template_context_max_mib = 0
+",
+        "template_context_max_mib = 16385
+", "template_context_max_mib = \"\"
+",
+        "template_build_vcpus = 99999999999999999999
+",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (parse(bad[i], &c, err, sizeof(err)) != -EINVAL)
+            harness_fail(__FILE__, __LINE__, "accepted: %s", bad[i]);
+}
+
 TEST(rootfs_aliases)
 {
     struct hd_config c;
