@@ -574,35 +574,20 @@ TEST(template_build_keys)
     CHECK_EQ(c.template_build_mem_mib, 1024);
     CHECK_EQ(c.template_build_vcpus, 1);
     CHECK_EQ(c.template_context_max_mib, 256);
-    CHECK_EQ(parse("template_build_timeout_s = 60
-template_build_mem_mib = 2048
-"
-                   "template_build_vcpus = 2
-template_context_max_mib = 1
-",
+    CHECK_EQ(parse("template_build_timeout_s = 60\ntemplate_build_mem_mib = 2048\n"
+                   "template_build_vcpus = 2\ntemplate_context_max_mib = 1\n",
                    &c, err, sizeof(err)), 0);
     CHECK_EQ(c.template_build_timeout_s, 60);
     CHECK_EQ(c.template_build_mem_mib, 2048);
     CHECK_EQ(c.template_build_vcpus, 2);
     CHECK_EQ(c.template_context_max_mib, 1);
     static const char *const bad[] = {
-        "template_build_timeout_s = 0
-", "template_build_timeout_s = 86401
-",
-        "template_build_timeout_s = 1e3
-", "template_build_mem_mib = 255
-",
-        "template_build_mem_mib = -1
-", "template_build_vcpus = 0
-",
-        "template_build_vcpus = 65
-", "template_context_max_mib = 0
-",
-        "template_context_max_mib = 16385
-", "template_context_max_mib = \"\"
-",
-        "template_build_vcpus = 99999999999999999999
-",
+        "template_build_timeout_s = 0\n", "template_build_timeout_s = 86401\n",
+        "template_build_timeout_s = 1e3\n", "template_build_mem_mib = 255\n",
+        "template_build_mem_mib = -1\n", "template_build_vcpus = 0\n",
+        "template_build_vcpus = 65\n", "template_context_max_mib = 0\n",
+        "template_context_max_mib = 16385\n", "template_context_max_mib = \"\"\n",
+        "template_build_vcpus = 99999999999999999999\n",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         if (parse(bad[i], &c, err, sizeof(err)) != -EINVAL)
