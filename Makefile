@@ -269,6 +269,7 @@ fuzz_disk_endpoint_src := src/daemon/disk/endpoint.c
 fuzz_oci_ref_src := src/daemon/tpl/oci_ref.c
 fuzz_template_image_src := src/daemon/ctl/template_image.c
 fuzz_template_image_libs := -ljansson -lcrypto
+fuzz_template_logbuf_src := src/daemon/ctl/template_logbuf.c
 
 # src/common instrumented once, as an archive: a target takes only the modules it uses
 $(O)/fuzz/obj/%.o: %.c
