@@ -216,6 +216,26 @@ TEST_SLOW(templates_submit_validation, 120)
     CHECK(http_do(f.s.port, "POST", "/v1/templates", f.hdr, body, &r) == 0);
     CHECK(hresp_field_is(&r, "start_cmd", "invalid_request", NULL));
     hresp_free(&r);
+    /* a huge base and a huge context are refused by name, not looked up */
+    n = snprintf(body, 4096, "{\"name\":\"web\",\"dockerfile\":\"" DF_OK "\",\"base\":\"");
+    memset(body + n, 'b', big);
+    snprintf(body + n + big, 64, "\"}");
+    CHECK(http_do(f.s.port, "POST", "/v1/templates", f.hdr, body, &r) == 0);
+    CHECK(hresp_field_is(&r, "base", "invalid_request", NULL));
+    hresp_free(&r);
+    n = snprintf(body, 4096, "{\"name\":\"web\",\"dockerfile\":\"" DF_OK "\",\"context\":\"ctx_");
+    memset(body + n, 'c', big);
+    snprintf(body + n + big, 64, "\"}");
+    CHECK(http_do(f.s.port, "POST", "/v1/templates", f.hdr, body, &r) == 0);
+    CHECK(hresp_field_is(&r, "context", "invalid_request", NULL));
+    hresp_free(&r);
+    /* nesting deeper than the parser takes */
+    n = snprintf(body, 64, "{\"name\":");
+    memset(body + n, '[', 5000);
+    body[n + 5000] = '\0';
+    CHECK(http_do(f.s.port, "POST", "/v1/templates", f.hdr, body, &r) == 0);
+    CHECK(hresp_field_is(&r, "body", "invalid_request", NULL));
+    hresp_free(&r);
     free(body);
     /* no key */
     CHECK(http_do(f.s.port, "POST", "/v1/templates", NULL, "{}", &r) == 0);

@@ -2,8 +2,9 @@
 /* template_logs.c: GET /v1/templates/{ref}/logs (docs/api.md §3.10.6). Plain mode sends the
  * stored log as text; follow mode replays it as NDJSON lines {ts,level,line,attempt}, streams
  * new lines as the builder writes them and ends with {"final":true,"status":…}. While no line
- * was written for TPL_KEEPALIVE_S an empty line keeps proxies from closing the stream. Errors
- * come before the body and are JSend. */
+ * was written for TPL_KEEPALIVE_S an empty line keeps proxies from closing the stream; a reader
+ * that stops reading is dropped past TPL_PENDING_MAX. Errors come before the body and are
+ * JSend. */
 #include "daemon/api/routes.h"
 
 #include <errno.h>
@@ -30,11 +31,16 @@
 
 #define TPL_KEEPALIVE_S 15
 #define TPL_LOG_PLAIN_MAX (64u << 20) /* the plain log's ceiling; the builder caps far lower */
+/* A follower that lets this much pile up unread is dropped (its connection closed without the
+ * final frame; clients follow again): a build can log 20000 lines of 4 KiB per attempt, which a
+ * stalled reader would otherwise make hearthd hold. */
+#define TPL_PENDING_MAX (32u << 20)
 
 struct tpl_follow_run {
     struct api_call call;           /* first: api_call_hold() */
     struct ctl_tpl_follow *f;       /* NULL once on_final ran (the control layer freed it) */
-    struct event *keepalive;
+    struct event *keepalive;        /* also runs the drop of a stalled reader, off the callback */
+    bool stalled;                   /* over TPL_PENDING_MAX: lines are ignored until the drop */
 };
 
 static void run_free(struct tpl_follow_run *x)
@@ -54,6 +60,15 @@ static void keepalive_arm(struct tpl_follow_run *x)
 static void on_keepalive(evutil_socket_t fd_unused, short what, void *ud)
 {
     struct tpl_follow_run *x = ud;
+    if (x->stalled) {
+        /* not from inside a control-layer callback: unfollowing there could upset its walk */
+        ctl_template_unfollow(x->f);
+        http_request_on_abort(x->call.req, NULL, NULL);
+        (void)http_response_abort(x->call.req);
+        api_reply_done(&x->call, 499);
+        run_free(x);
+        return;
+    }
     (void)http_response_write(x->call.req, "\n", 1); /* a dead peer fires on_abort */
     keepalive_arm(x);
 }
@@ -69,6 +84,12 @@ static void write_line(struct tpl_follow_run *x, json_t *o)
     s[n] = '\n'; /* json_dumps' NUL becomes the line end; the length is kept apart */
     (void)http_response_write(x->call.req, s, n + 1);
     free(s);
+    if (http_response_pending(x->call.req) > TPL_PENDING_MAX) {
+        x->stalled = true;
+        struct timeval now = { 0, 0 };
+        (void)evtimer_add(x->keepalive, &now);
+        return;
+    }
     keepalive_arm(x);
 }
 
@@ -88,6 +109,8 @@ static json_t *line_string(const char *line)
 static void on_line(void *ud, const struct store_tpl_log *l)
 {
     struct tpl_follow_run *x = ud;
+    if (x->stalled)
+        return;
     char t[TIMEFMT_RFC3339_LEN + 1];
     if (timefmt_rfc3339_ms(l->ts, t) < 0)
         t[0] = '\0';
@@ -102,6 +125,13 @@ static void on_final(void *ud, const char *status)
 {
     struct tpl_follow_run *x = ud;
     x->f = NULL; /* the control layer frees it after this call */
+    if (x->stalled) { /* the drop is due anyway: the final frame would only pile up more */
+        http_request_on_abort(x->call.req, NULL, NULL);
+        (void)http_response_abort(x->call.req);
+        api_reply_done(&x->call, 499);
+        run_free(x);
+        return;
+    }
     write_line(x, json_pack("{s:b,s:s}", "final", 1, "status", status ? status : "failed"));
     http_request_on_abort(x->call.req, NULL, NULL);
     (void)http_response_end(x->call.req);
