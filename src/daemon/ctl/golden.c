@@ -271,6 +271,10 @@ static void golden_report_later(struct ctl *ctx, const struct ctl_golden_spec *s
 void ctl_golden_build_spec(struct ctl *ctx, const struct ctl_golden_spec *s)
 {
     const char *root = s->root ? s->root : ctx->set.golden_dir;
+    if (!s->image) {
+        golden_report_later(ctx, s, -EINVAL, "golden snapshot: cannot prepare its directory");
+        return;
+    }
     struct ctl_golden *g = ctx->host && root[0] ? calloc(1, sizeof(*g)) : NULL;
     struct golden_waiter *w = s->done ? calloc(1, sizeof(*w)) : NULL;
     if (!g || (s->done && !w)) {

@@ -28,7 +28,8 @@ typedef void (*ctl_golden_prepare_fn)(struct ctl *c, const char *vm_id, void *ud
 struct ctl_golden_spec {
     const char *root;               /* the directory of its <key> dir (made if missing, its
                                        parent must exist); NULL: golden_dir */
-    const char *image;              /* absolute: raw (catalog) or qcow2 (a template's layer) */
+    const char *image;              /* absolute: raw (catalog) or qcow2 (a template's layer);
+                                       NULL: done gets an error (the caller could not set up) */
     unsigned vcpus, mem_mib;
     uint64_t disk_mib;
     uint32_t cpu_quota_pct;

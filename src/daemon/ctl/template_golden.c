@@ -88,8 +88,7 @@ void ctl_tpl_golden_build(struct ctl *c, const struct ctl_tpl_image *t, unsigned
         (mkdir(gdir, 0700) < 0 && errno != EEXIST) || !(copy = image_dup(t))) {
         s.prepare = NULL;
         s.prepare_free = NULL;
-        s.root = "/nonexistent/template-golden"; /* reported as failed, from the loop */
-        s.image = "/nonexistent/template-image";
+        s.image = NULL; /* reported as failed, from the loop */
     }
     s.prepare_ud = copy;
     ctl_golden_build_spec(c, &s);
