@@ -1611,6 +1611,9 @@ TEST(config_errors)
         { "just words\n", ":9: expected 'key = value'" },
         { "data_dir = relative\n", ":9: duplicate key 'data_dir'" },
         { "retention_hours = 0\n", ":9: bad value for 'retention_hours'" },
+        { "rootfs_aliases = a=node,a=node\n", ":9: bad value for 'rootfs_aliases'" },
+        { "rootfs_aliases = a=devbox:2\n", "'rootfs_aliases': 'devbox:2' is not a catalog name" },
+        { "rootfs_aliases = minimal=devbox:1\n", "'rootfs_aliases': 'minimal' is a catalog name" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         CHECK(hd_prepare(&s, cases[i].extra, true));

@@ -111,9 +111,13 @@ int cmd_config_load(struct hd_config *cfg, const char *config_path, const char *
     char err[512];
     config_defaults(cfg);
     const char *path = config_path ? config_path : CONFIG_DEFAULT_PATH;
-    if (config_load(cfg, path, config_path != NULL, err, sizeof(err)) < 0 ||
-        ctl_rootfs_aliases_check(cfg, err, sizeof(err)) < 0) {
+    if (config_load(cfg, path, config_path != NULL, err, sizeof(err)) < 0) {
         fprintf(stderr, "hearthd: %s\n", err);
+        return -EINVAL;
+    }
+    /* what config.c cannot know: whether rootfs_aliases' targets are catalog names */
+    if (ctl_rootfs_aliases_check(cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "hearthd: %s: %s\n", path, err);
         return -EINVAL;
     }
     const char *keys[] = { "data_dir", "listen", "images_dir" };
