@@ -15,7 +15,10 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "agent/etcenv.h"
 #include "agent/usercg.h"
+
+const char *spawn_etcenv_path = "/etc/environment";
 
 static const char *const base_env[] = {
     "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -121,16 +124,31 @@ static int parse_argv(json_t *argv, struct spawn_req *q, char *msg, size_t msg_s
 static int parse_env(json_t *env, struct spawn_req *q, char *msg, size_t msg_size)
 {
     size_t nkeys = json_is_object(env) ? json_object_size(env) : 0;
-    q->envp = calloc(BASE_ENV_N + EXTRA_ENV_N + nkeys + 1, sizeof(*q->envp));
-    if (!q->envp)
+    struct etcenv etc;
+    if (etcenv_load(spawn_etcenv_path, &etc) < 0)
         return ENOMEM;
+    q->envp = calloc(BASE_ENV_N + EXTRA_ENV_N + etc.n + nkeys + 1, sizeof(*q->envp));
+    if (!q->envp) {
+        etcenv_release(&etc);
+        return ENOMEM;
+    }
     for (size_t i = 0; i < BASE_ENV_N; i++) {
         q->envp[i] = strdup(base_env[i]);
-        if (!q->envp[i])
+        if (!q->envp[i]) {
+            etcenv_release(&etc);
             return ENOMEM;
+        }
         q->nenv++;
     }
-    if (q->pty && env_set(q, "TERM", "xterm-256color") < 0)
+    /* /etc/environment over the base (a template's ENV, PATH included), the request over both */
+    int r = 0;
+    for (size_t i = 0; i < etc.n && r == 0; i++) {
+        char *eq = strchr(etc.v[i], '=');
+        *eq = 0;
+        r = env_set(q, etc.v[i], eq + 1);
+    }
+    etcenv_release(&etc);
+    if (r < 0 || (q->pty && env_set(q, "TERM", "xterm-256color") < 0))
         return ENOMEM;
     const char *key;
     json_t *val;

@@ -37,12 +37,15 @@ struct spawn_child {
 
 /* Reads "argv", "env", "cwd" and "pty" from a request object (root borrowed until the release).
  * argv may be absent only with a pty: the default login shell (/bin/bash -l, else /bin/sh -l).
- * env is merged over the agent's base environment (PATH, HOME=/root, TERM=xterm, LANG=C.UTF-8;
- * TERM=xterm-256color with a pty). cwd defaults to def_cwd. 0, or a positive errno (EINVAL for
+ * env is merged over the guest's /etc/environment (etcenv.h) merged over the agent's base
+ * environment (PATH, HOME=/root, TERM=xterm, LANG=C.UTF-8; TERM=xterm-256color with a pty). cwd defaults to def_cwd. 0, or a positive errno (EINVAL for
  * a wrong shape, ENOENT for an empty argv[0], ENOMEM) with a message in msg. */
 int spawn_req_parse(json_t *root, struct spawn_req *q, const char *def_cwd, char *msg,
                     size_t msg_size);
 void spawn_req_release(struct spawn_req *q);
+/* The environment file spawn_req_parse reads ("/etc/environment"; agent tests point it
+ * elsewhere). */
+extern const char *spawn_etcenv_path;
 /* Reads a {"rows","cols"} object (1..SPAWN_PTY_MAX each). 0 or -EINVAL. */
 int spawn_pty_size(json_t *o, uint16_t *ret_rows, uint16_t *ret_cols);
 

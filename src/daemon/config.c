@@ -4,7 +4,6 @@
  * must fail with the line named, never be half-understood), so values are parsed strictly. */
 #include "daemon/config.h"
 #include "common/parse.h"
-#include "daemon/tpl/oci.h"
 #include "daemon/tpl/oci_ref.h"
 
 #include <arpa/inet.h>

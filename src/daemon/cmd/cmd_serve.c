@@ -53,7 +53,6 @@
 #include "daemon/net/dns.h"
 #include "daemon/sshgw/sshgw.h"
 #include "daemon/tpl/oci.h"
-#include "daemon/tpl/oci_ref.h"
 #include "daemon/store/store.h"
 
 #define ADMIN_KEY_FILE "admin.key"

@@ -6,6 +6,7 @@
  * sparse file system, renamed into the cache last. */
 #include "daemon/tpl/oci.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -16,9 +17,9 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "common/mono.h"
 #include "daemon/tpl/oci_cmd.h"
 #include "daemon/tpl/oci_ref.h"
 #include "daemon/tpl/oci_tree.h"
@@ -39,8 +40,10 @@ struct import {
     void (*log)(void *ud, const char *line);
     void *ud;
     char tmp[1100];                     /* private work dir under the cache, "" when none */
-    /* the unpack's disk watch: file-system bytes in use when it started, and the cap */
-    uint64_t fs_used0, fs_cap;
+    /* the unpack's size watch (watch_unpack) */
+    const char *rootfs;
+    int64_t watched_us;
+    uint64_t unpacked;                  /* the tree's size when the watch stopped it */
     char *err;
     size_t errlen;
 };
@@ -117,42 +120,63 @@ static int run(struct import *im, const char **argv, unsigned timeout_s, char *o
 
 /* --- the manifest digest and the compressed size --- */
 
-static int inspect(struct import *im, char *digest, size_t dlen, uint64_t *ret_layers)
+/* skopeo inspect of url (docker://…) with extra (NULL or one option) into a malloc'd JSON. */
+static json_t *inspect_json(struct import *im, const char *url, const char *extra, int *ret_r)
 {
-    char url[TPL_OCI_REF_MAX + 16];
-    snprintf(url, sizeof(url), "docker://%s", im->ref);
     const char *argv[12] = { "skopeo", "inspect", "--retry-times", "1" };
     size_t n = skopeo_src_opts(im, argv, 4, false);
+    if (extra)
+        argv[n++] = extra;
     argv[n++] = url;
     argv[n] = NULL;
     char *out = malloc(INSPECT_MAX);
-    if (!out)
-        return -ENOMEM;
-    int r = run(im, argv, INSPECT_TIMEOUT_S, out, INSPECT_MAX, NULL, "pull");
-    if (r < 0) {
-        free(out);
-        return r;
+    if (!out) {
+        *ret_r = -ENOMEM;
+        return NULL;
     }
-    json_t *j = json_loads(out, 0, NULL);
+    *ret_r = run(im, argv, INSPECT_TIMEOUT_S, out, INSPECT_MAX, NULL, "pull");
+    json_t *j = *ret_r < 0 ? NULL : json_loads(out, 0, NULL);
     free(out);
+    if (*ret_r == 0 && !j)
+        *ret_r = fail(im, -EPROTO, "pull", "skopeo gave no JSON");
+    return j;
+}
+
+/* The manifest digest, and the sum of the layers' compressed sizes from the raw manifest
+ * (0 when it is an index: the unpack's guard still holds). */
+static int inspect(struct import *im, char *digest, size_t dlen, uint64_t *ret_layers)
+{
+    char url[TPL_OCI_REF_MAX + 96];
+    snprintf(url, sizeof(url), "docker://%s", im->ref);
+    int r;
+    json_t *j = inspect_json(im, url, NULL, &r);
+    if (!j)
+        return r;
     const char *d = json_string_value(json_object_get(j, "Digest"));
-    r = 0;
     if (!d || strlen(d) != 71 || strncmp(d, "sha256:", 7) != 0 ||
         strspn(d + 7, "0123456789abcdef") != 64)
         r = fail(im, -EPROTO, "pull", "the registry gave no sha256 manifest digest");
     else
         snprintf(digest, dlen, "%s", d);
+    json_decref(j);
+    if (r < 0)
+        return r;
+    /* by digest: the manifest measured is the one pulled, whatever the tag does meanwhile */
+    snprintf(url, sizeof(url), "docker://%s/%s@%s", im->r.host, im->r.repo, digest);
+    j = inspect_json(im, url, "--raw", &r);
+    if (!j)
+        return r;
     uint64_t sum = 0;
     size_t i;
     json_t *l;
-    json_array_foreach(json_object_get(j, "LayersData"), i, l) {
-        json_int_t s = json_integer_value(json_object_get(l, "Size"));
+    json_array_foreach(json_object_get(j, "layers"), i, l) {
+        json_int_t s = json_integer_value(json_object_get(l, "size"));
         if (s > 0)
             sum += (uint64_t)s;
     }
     *ret_layers = sum;
     json_decref(j);
-    return r;
+    return 0;
 }
 
 /* --- the cache entry: <hex>.ext4 and <hex>.json (env, workdir, user) --- */
@@ -185,7 +209,18 @@ static int meta_read(const char *path, struct tpl_oci_image *img)
     return r;
 }
 
-/* The image config's runtime settings into the .json of the cache (path). */
+/* No control byte: a value that ends up in /etc/environment or a log line stays one line. */
+static bool one_line(const char *s)
+{
+    for (; s && *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return false;
+    return true;
+}
+
+/* The image config's runtime settings into the .json of the cache (path). Entries that are
+ * not KEY=value on one line, and overlong values, are dropped: the config is the image's,
+ * untrusted. */
 static int meta_write(struct import *im, const char *cfg_json, const char *digest,
                       const char *path)
 {
@@ -198,11 +233,15 @@ static int meta_write(struct import *im, const char *cfg_json, const char *diges
         const char *s = json_string_value(e);
         /* KEY=value with a key; the build's ENV rules apply to what comes later */
         if (s && s[0] && s[0] != '=' && strchr(s, '=') && json_array_size(env) < MAX_ENV &&
-            strlen(s) < 32768)
+            strlen(s) < 32768 && one_line(s) && !memchr(s, ' ', (size_t)(strchr(s, '=') - s)))
             json_array_append_new(env, json_string(s));
     }
     const char *wd = json_string_value(json_object_get(conf, "WorkingDir"));
     const char *user = json_string_value(json_object_get(conf, "User"));
+    if (!one_line(wd))
+        wd = NULL;
+    if (!one_line(user))
+        user = NULL;
     json_t *m = json_pack("{s:s,s:s,s:o,s:s,s:s}", "ref", im->ref, "digest", digest, "env", env,
                           "workdir", wd && strlen(wd) < 1024 ? wd : "", "user",
                           user && strlen(user) < 256 ? user : "");
@@ -216,25 +255,23 @@ static int meta_write(struct import *im, const char *cfg_json, const char *diges
 
 /* --- the unpack's disk guard --- */
 
-static int fs_used(const char *path, uint64_t *ret)
-{
-    struct statvfs v;
-    if (statvfs(path, &v) < 0)
-        return -errno;
-    *ret = (uint64_t)(v.f_blocks - v.f_bfree) * v.f_frsize;
-    return 0;
-}
-
-/* umoci has no size limit: a layer that inflates without end (a gzip bomb) would fill the
- * host's disk before the tree could be measured. So while it runs, the file system's usage may
- * grow by at most twice the limit (twice: other writers on the same disk must not fail a
- * legitimate import); the exact check is on the finished tree. */
+/* umoci has no size limit: a layer that inflates without end (a decompression bomb) would fill
+ * the host's disk before the finished tree could be measured. So while it runs, the tree is
+ * measured about once a second and umoci is killed once it passes the limit. (Watching the
+ * file system's free space instead misfires when other writers share the disk.) */
 static int watch_unpack(void *ud)
 {
     struct import *im = ud;
-    uint64_t now = 0;
-    if (fs_used(im->tmp, &now) == 0 && now > im->fs_used0 && now - im->fs_used0 > im->fs_cap)
+    int64_t now = mono_now_us();
+    if (now - im->watched_us < 1000000)
+        return 0;
+    im->watched_us = now;
+    uint64_t size;
+    /* a walk that meets a file being replaced fails: no verdict this time */
+    if (oci_tree_size(im->rootfs, &size) == 0 && size > im->c->max_image_mib * MIB) {
+        im->unpacked = size;
         return -EFBIG;
+    }
     return 0;
 }
 
@@ -342,6 +379,27 @@ static int mkdir_p(const char *path, mode_t mode)
     return 0;
 }
 
+/* Work directories of this digest that a crashed hearthd left (".tmp-<hex16>-*"): ours to
+ * remove, since we hold the digest's lock. */
+static void remove_stale_work(struct import *im, const char *dir, const char *hex)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    char prefix[32];
+    snprintf(prefix, sizeof(prefix), ".tmp-%.16s-", hex);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strncmp(e->d_name, prefix, strlen(prefix)) != 0)
+            continue;
+        char p[PATH_MAX];
+        if ((size_t)snprintf(p, sizeof(p), "%s/%s", dir, e->d_name) < sizeof(p) &&
+            oci_tree_remove(p) == 0)
+            say(im, "removed the stale work directory %s", e->d_name);
+    }
+    closedir(d);
+}
+
 static int cache_hit(const char *img, const char *meta, const char *digest,
                      struct tpl_oci_image *ret)
 {
@@ -395,21 +453,15 @@ static int build(struct import *im, const char *digest, uint64_t layers, const c
         return r;
 
     say(im, "unpacking");
-    if (fs_used(im->tmp, &im->fs_used0) < 0)
-        im->fs_used0 = 0;
-    im->fs_cap = 2 * max;
+    im->rootfs = rootfs;
     const char *un[] = { "umoci", "raw", "unpack", "--image", layout + 4, rootfs, NULL };
     r = run(im, un, UNPACK_TIMEOUT_S, NULL, 0, watch_unpack, "unpack");
-    uint64_t size = 0;
+    uint64_t size = im->unpacked;
     if (r == -EFBIG || (r == 0 && oci_tree_size(rootfs, &size) == 0 && size > max)) {
         char d[160];
-        if (r == -EFBIG)
-            snprintf(d, sizeof(d), "image is over the %llu MiB limit unpacked",
-                     (unsigned long long)c->max_image_mib);
-        else
-            snprintf(d, sizeof(d), "image is %llu MiB unpacked, over the %llu MiB limit",
-                     (unsigned long long)((size + MIB - 1) / MIB),
-                     (unsigned long long)c->max_image_mib);
+        snprintf(d, sizeof(d), "image is %s%llu MiB unpacked, over the %llu MiB limit",
+                 r == -EFBIG ? "at least " : "", (unsigned long long)((size + MIB - 1) / MIB),
+                 (unsigned long long)c->max_image_mib);
         return fail(im, -EFBIG, "import", d);
     }
     if (r < 0)
@@ -498,6 +550,7 @@ int tpl_oci_import(const struct tpl_oci_config *c, const char *ref,
         close(lfd);
         return 0;
     }
+    remove_stale_work(&im, c->cache_dir, hex);
     /* private to root (mkdtemp's 0700): the unpacked tree may hold setuid files and device
      * nodes, which no other host user may reach */
     snprintf(im.tmp, sizeof(im.tmp), "%s/.tmp-%.16s-XXXXXX", c->cache_dir, hex);
@@ -510,7 +563,9 @@ int tpl_oci_import(const struct tpl_oci_config *c, const char *ref,
     }
     if (im.tmp[0] && oci_tree_remove(im.tmp) < 0)
         say(&im, "cannot remove %s", im.tmp);
-    (void)unlink(lock); /* waiters recheck the cache after their lock: see above */
+    /* the lock file stays (empty, one per digest): unlinking it would let a newcomer lock a
+     * new inode while a waiter holds the old one, and the stale-work removal needs the lock
+     * to be exclusive */
     close(lfd);
     if (r < 0)
         return r;

@@ -11,27 +11,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "daemon/tpl/oci_config.h"
+#include "daemon/tpl/oci_ref.h"
+
 #define TPL_OCI_FS_MIB 10240            /* the file system size: the default disk */
-#define TPL_OCI_MAX_REGISTRIES 16
-
-struct tpl_oci_registry {
-    char host[256];                     /* "localhost:5000", "registry.example.com" */
-    bool insecure;                      /* plain HTTP / no TLS verification */
-};
-
-/* Operator settings (config keys oci_registries, oci_auth_file, oci_max_image_mib). */
-struct tpl_oci_config {
-    struct tpl_oci_registry reg[TPL_OCI_MAX_REGISTRIES];
-    size_t n_reg;                       /* 0: OCI bases are off */
-    char auth_file[1024];               /* containers-auth.json for private registries; "" none */
-    uint64_t max_image_mib;             /* unpacked size limit; the import fails past it */
-    char cache_dir[1024];               /* <data_dir>/templates/bases */
-    char agent_path[1024];              /* the hearth-agent binary to install as init */
-};
-
-/* Whether ref ("host[:port]/repo[:tag|@sha256:…]") names an image on an allowed registry;
- * writes the registry's index in *ret_reg. Pure: checks syntax and the host only. */
-bool tpl_oci_ref_allowed(const struct tpl_oci_config *c, const char *ref, size_t *ret_reg);
+/* The operator's settings (struct tpl_oci_config) are in oci_config.h, the reference parser and
+ * tpl_oci_ref_allowed() in oci_ref.h; both come with this header. */
 
 struct tpl_oci_image {
     char image[1024];                   /* absolute path of the cached ext4 */

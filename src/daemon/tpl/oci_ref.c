@@ -9,7 +9,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "daemon/tpl/oci.h"
 
 static bool is_lower_alnum(char ch)
 {

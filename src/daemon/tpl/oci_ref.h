@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-struct tpl_oci_config;
+#include "daemon/tpl/oci_config.h"
 
 #define TPL_OCI_REF_MAX 512             /* a longer reference is refused */
 
@@ -27,3 +27,7 @@ int tpl_oci_ref_parse(const char *ref, struct tpl_oci_ref *ret, const char **why
 /* Parses the config value of oci_registries ("host[:port][ insecure], …"; "" is none) into
  * c->reg and c->n_reg. 0, or -EINVAL with the reason in why (a static string). */
 int tpl_oci_registries_parse(const char *s, struct tpl_oci_config *c, const char **why);
+
+/* Whether ref ("host[:port]/repo[:tag|@sha256:…]") names an image on an allowed registry;
+ * writes the registry's index in *ret_reg. Pure: checks syntax and the host only. */
+bool tpl_oci_ref_allowed(const struct tpl_oci_config *c, const char *ref, size_t *ret_reg);
