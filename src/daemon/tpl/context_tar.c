@@ -365,76 +365,95 @@ static const struct ent *through_symlink(const struct names *t, const char *name
     return NULL;
 }
 
-/* After the whole archive: no entry's path and no symlink's resolution goes through a symlink,
- * and every symlink resolves inside the context from its own directory. */
+static int by_index(const void *a, const void *b)
+{
+    const struct ent *x = *(const struct ent *const *)a, *y = *(const struct ent *const *)b;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* One name's checks once the whole archive is known: its path does not go through a symlink,
+ * and a symlink resolves inside the context from its own directory without passing through
+ * another one. */
+static int final_check(struct tar *t, const struct ent *e)
+{
+    const struct names *ns = &t->names;
+    t->index = e->index;
+    show(t, e->name);
+    const struct ent *s = through_symlink(ns, e->name);
+    if (s)
+        return fail(t, -EINVAL, "its path goes through the symlink '%.60s'", s->name);
+    if (!e->target)
+        return 0;
+    /* the link's directory, then the target, walked one part at a time: no part on the
+     * way may be a symlink (else the lexical walk is not where the kernel would go). The
+     * hash of each level is kept so that the walk stays linear in the path's length. */
+    size_t dl = strlen(e->name);
+    while (dl && e->name[dl - 1] != '/')
+        dl--;
+    size_t wl = dl + strlen(e->target);
+    char *walk = malloc(wl + 1), *cur = malloc(wl + 1);
+    uint64_t *hs = malloc((wl + 2) * sizeof(*hs));
+    size_t *ls = malloc((wl + 2) * sizeof(*ls));
+    if (!walk || !cur || !hs || !ls) {
+        free(walk), free(cur), free(hs), free(ls);
+        return -ENOMEM;
+    }
+    memcpy(walk, e->name, dl);
+    memcpy(walk + dl, e->target, wl - dl + 1);
+    size_t depth = 0;
+    hs[0] = FNV0;
+    ls[0] = 0;
+    bool ok = true;
+    const struct ent *via = NULL;
+    for (const char *p = walk, *q; ok && !via && *p; p = q + (*q ? 1 : 0)) {
+        q = strchrnul(p, '/');
+        size_t n = (size_t)(q - p);
+        if (n == 2 && p[0] == '.' && p[1] == '.') {
+            if (depth == 0)
+                ok = false;
+            else
+                depth--;
+        } else if (n && !(n == 1 && p[0] == '.')) {
+            size_t o = ls[depth];
+            uint64_t h = hs[depth];
+            if (depth) {
+                cur[o++] = '/';
+                h = fnv(h, "/", 1);
+            }
+            memcpy(cur + o, p, n);
+            depth++;
+            ls[depth] = o + n;
+            hs[depth] = fnv(h, p, n);
+            const struct ent *s2 = *q ? names_find(ns, cur, ls[depth], hs[depth]) : NULL;
+            if (s2 && (s2->flags & E_SYMLINK))
+                via = s2;
+        }
+    }
+    free(walk), free(cur), free(hs), free(ls);
+    if (via)
+        return fail(t, -EINVAL, "its target goes through the symlink '%.60s'", via->name);
+    if (!ok)
+        return fail(t, -EINVAL, "its target '%.60s' leaves the context", e->target);
+    return 0;
+}
+
+/* The final checks in archive order, so that the first offending entry is the one named. */
 static int final_checks(struct tar *t)
 {
     struct names *ns = &t->names;
-    for (size_t i = 0; i < ns->cap; i++) {
-        const struct ent *e = &ns->slot[i];
-        if (!e->name)
-            continue;
-        t->index = e->index;
-        show(t, e->name);
-        const struct ent *s = through_symlink(ns, e->name);
-        if (s) {
-            show(t, e->name);
-            return fail(t, -EINVAL, "its path goes through the symlink '%.60s'", s->name);
-        }
-        if (!e->target)
-            continue;
-        /* the link's directory, then the target, walked one part at a time: no part on the
-         * way may be a symlink (else the lexical walk is not where the kernel would go). The
-         * hash of each level is kept so that the walk stays linear in the path's length. */
-        size_t dl = strlen(e->name);
-        while (dl && e->name[dl - 1] != '/')
-            dl--;
-        size_t wl = dl + strlen(e->target);
-        char *walk = malloc(wl + 1), *cur = malloc(wl + 1);
-        uint64_t *hs = malloc((wl + 2) * sizeof(*hs));
-        size_t *ls = malloc((wl + 2) * sizeof(*ls));
-        if (!walk || !cur || !hs || !ls) {
-            free(walk), free(cur), free(hs), free(ls);
-            return -ENOMEM;
-        }
-        memcpy(walk, e->name, dl);
-        memcpy(walk + dl, e->target, wl - dl + 1);
-        size_t depth = 0;
-        hs[0] = FNV0;
-        ls[0] = 0;
-        bool ok = true;
-        const struct ent *via = NULL;
-        for (const char *p = walk, *q; ok && !via && *p; p = q + (*q ? 1 : 0)) {
-            q = strchrnul(p, '/');
-            size_t n = (size_t)(q - p);
-            if (n == 2 && p[0] == '.' && p[1] == '.') {
-                if (depth == 0)
-                    ok = false;
-                else
-                    depth--;
-            } else if (n && !(n == 1 && p[0] == '.')) {
-                size_t o = ls[depth];
-                uint64_t h = hs[depth];
-                if (depth) {
-                    cur[o++] = '/';
-                    h = fnv(h, "/", 1);
-                }
-                memcpy(cur + o, p, n);
-                depth++;
-                ls[depth] = o + n;
-                hs[depth] = fnv(h, p, n);
-                const struct ent *s2 = *q ? names_find(ns, cur, ls[depth], hs[depth]) : NULL;
-                if (s2 && (s2->flags & E_SYMLINK))
-                    via = s2;
-            }
-        }
-        free(walk), free(cur), free(hs), free(ls);
-        if (via)
-            return fail(t, -EINVAL, "its target goes through the symlink '%.60s'", via->name);
-        if (!ok)
-            return fail(t, -EINVAL, "its target '%.60s' leaves the context", e->target);
-    }
-    return 0;
+    const struct ent **v = malloc((ns->n ? ns->n : 1) * sizeof(*v));
+    if (!v)
+        return -ENOMEM;
+    size_t n = 0;
+    for (size_t i = 0; i < ns->cap; i++)
+        if (ns->slot[i].name)
+            v[n++] = &ns->slot[i];
+    qsort(v, n, sizeof(*v), by_index);
+    int r = 0;
+    for (size_t i = 0; i < n && r == 0; i++)
+        r = final_check(t, v[i]);
+    free(v);
+    return r;
 }
 
 static int entry(struct tar *t, const unsigned char *h, const struct meta *m, uint64_t size,
@@ -545,6 +564,28 @@ static int entry(struct tar *t, const unsigned char *h, const struct meta *m, ui
     return 0;
 }
 
+static int zeros_to_end(struct tar *t)
+{
+    size_t cap = 65536;
+    unsigned char *b = malloc(cap);
+    if (!b)
+        return -ENOMEM;
+    int r = 0;
+    while (r == 0 && t->off < t->len) {
+        size_t n = t->len - t->off < cap ? (size_t)(t->len - t->off) : cap;
+        if ((r = read_exact(t, b, n, t->off)) < 0)
+            break;
+        for (size_t i = 0; i < n && r == 0; i++)
+            if (b[i]) {
+                t->shown[0] = '\0';
+                r = fail(t, -EINVAL, "data after the end of the archive");
+            }
+        t->off += n;
+    }
+    free(b);
+    return r;
+}
+
 int tpl_ctx_check(tpl_ctx_read_fn read_at, void *ud, uint64_t len,
                   const struct tpl_ctx_limits *lim, struct tpl_ctx_info *info, char *err,
                   size_t errlen)
@@ -631,18 +672,8 @@ int tpl_ctx_check(tpl_ctx_read_fn read_at, void *ud, uint64_t len,
     }
     /* after the end blocks tar pads to its record size with zeros; anything else there is
      * something another extractor might read */
-    while (ended && t.off < len) {
-        size_t n = len - t.off < BLK ? (size_t)(len - t.off) : BLK;
-        if ((r = read_exact(&t, h, n, t.off)) < 0)
-            goto out;
-        for (size_t i = 0; i < n; i++)
-            if (h[i]) {
-                t.shown[0] = '\0';
-                r = fail(&t, -EINVAL, "data after the end of the archive");
-                goto out;
-            }
-        t.off += n;
-    }
+    if (ended && t.off < len && (r = zeros_to_end(&t)) < 0)
+        goto out;
     if ((r = final_checks(&t)) < 0)
         goto out;
     *info = got;

@@ -15,12 +15,14 @@
 
 #include "common/grow.h"
 #include "daemon/tpl/context_tar.h"
-#include "daemon/tpl/dockerfile_lex.h"
+#include "daemon/tpl/dockerfile_internal.h"
 
-/* what the parser's own substitution may hold: far above any real Dockerfile, low enough that
- * `ENV a=$b$b…` chains cannot make it allocate or copy without bound */
+/* what the parser's own substitution may hold and produce in all: far above any real
+ * Dockerfile, low enough that `ENV a=$b$b…` chains or a thousand `$BIG`s cannot make it
+ * allocate or copy without bound */
 #define VARS_MAX_BYTES (1u << 20)
 #define VARS_MAX_COUNT 1024
+#define EXPANDED_MAX (4u << 20)
 
 static const struct {
     const char *name;
@@ -75,15 +77,10 @@ struct parse {
     char escape;
     struct tpl_vars vars;               /* ENV and ARG so far, expanded (for the checks only) */
     size_t vars_bytes;
+    size_t expanded;                    /* bytes every expand_check produced */
     unsigned line;
     const char *name;                   /* the instruction, as the messages name it */
 };
-
-static int fail_oom(struct parse *p)
-{
-    (void)p;
-    return -ENOMEM;
-}
 
 /* --- flags: `--name[=value]` words at the start of the arguments, as BuildKit reads them for
  * every instruction --- */
@@ -119,9 +116,13 @@ static int take_flags(struct parse *p, enum tpl_instr k, const char **args, stru
         } else if (k == TPL_HEALTHCHECK) {
             static const char *const hc[] = { "interval", "timeout", "start-period",
                                               "start-interval", "retries" };
-            for (size_t i = 0; i < sizeof(hc) / sizeof(hc[0]); i++)
-                if (nl == strlen(hc[i]) && memcmp(s + 2, hc[i], nl) == 0 && val && vl)
-                    goto next;          /* recorded with the rest of the line */
+            for (size_t i = 0; i < sizeof(hc) / sizeof(hc[0]); i++) {
+                if (nl != strlen(hc[i]) || memcmp(s + 2, hc[i], nl) != 0)
+                    continue;
+                if (!val || !vl)
+                    return df_fail(p->err, p->line, "HEALTHCHECK --%s needs a value", hc[i]);
+                goto next;              /* recorded with the rest of the line */
+            }
         }
         if (!slot)
             return df_fail(p->err, p->line, "%s --%.*s is not supported", p->name, shown(s + 2, nl),
@@ -132,7 +133,7 @@ static int take_flags(struct parse *p, enum tpl_instr k, const char **args, stru
             return df_fail(p->err, p->line, "%s --%.*s is given twice", p->name, (int)nl, s + 2);
         *slot = strndup(val, vl);
         if (!*slot)
-            return fail_oom(p);
+            return -ENOMEM;
 next:
         s = skip_blank(e);
     }
@@ -165,22 +166,23 @@ static int json_form(struct parse *p, const char *args, char ***ret_v, size_t *r
     char **v = calloc(n + 1, sizeof(*v));
     if (!v) {
         json_decref(j);
-        return fail_oom(p);
+        return -ENOMEM;
     }
     for (size_t i = 0; i < n; i++) {
         const char *s = json_string_value(json_array_get(j, i));
         if (!s) {
             free_argv(v, i);
             json_decref(j);
-            return df_fail(p->err, p->line,
-                           "%s in JSON form takes an array of strings only (element %zu is not one)",
-                           p->name, i + 1);
+            return df_fail(
+                p->err, p->line,
+                "%s in JSON form takes an array of strings only (element %zu is not one)", p->name,
+                i + 1);
         }
         v[i] = strdup(s);
         if (!v[i]) {
             free_argv(v, i);
             json_decref(j);
-            return fail_oom(p);
+            return -ENOMEM;
         }
     }
     json_decref(j);
@@ -193,7 +195,7 @@ static int one_arg(struct parse *p, struct tpl_step *st, const char *args)
 {
     st->argv = calloc(2, sizeof(*st->argv));
     if (!st->argv || !(st->argv[0] = strdup(args)))
-        return fail_oom(p);
+        return -ENOMEM;
     st->argc = 1;
     return 0;
 }
@@ -228,7 +230,7 @@ static int split_words(struct parse *p, const char *s, char ***ret_v, size_t *re
     return 0;
 out_oom:
     free_argv(v, n);
-    return fail_oom(p);
+    return -ENOMEM;
 }
 
 /* With `# escape=``, Docker's word processing uses ` where tpl_expand uses \: rewrite the
@@ -240,7 +242,7 @@ static int norm_escape(struct parse *p, char **w)
     const char *s = *w;
     char *o = malloc(strlen(s) * 2 + 1), *d = o;
     if (!o)
-        return fail_oom(p);
+        return -ENOMEM;
     bool sq = false;
     for (; *s; s++) {
         if (*s == '\'')
@@ -265,8 +267,15 @@ static int norm_escape(struct parse *p, char **w)
 static char *expand_check(struct parse *p, const char *what, const char *val, int *ret)
 {
     char *x = tpl_expand(val, &p->vars);
-    if (x)
-        return x;
+    if (x) {
+        p->expanded += strlen(x);
+        if (p->expanded <= EXPANDED_MAX)
+            return x;
+        free(x);
+        *ret = df_fail(p->err, p->line, "the Dockerfile's values expand to more than %u bytes",
+                       EXPANDED_MAX);
+        return NULL;
+    }
     if (errno == E2BIG)
         *ret = df_fail(p->err, p->line, "%s expands to more than 64 KiB", what);
     else if (errno == EINVAL)
@@ -285,10 +294,14 @@ static int var_set(struct parse *p, const char *key, const char *raw)
     if (!x)
         return r;
     p->vars_bytes += strlen(key) + strlen(x);
-    if (p->vars_bytes > VARS_MAX_BYTES || p->vars.n >= VARS_MAX_COUNT) {
+    if (p->vars_bytes > VARS_MAX_BYTES) {
         free(x);
-        return df_fail(p->err, p->line, "the ENV and ARG values are over %u bytes or %u names",
-                       VARS_MAX_BYTES, VARS_MAX_COUNT);
+        return df_fail(p->err, p->line, "the ENV and ARG values are over %u bytes in all",
+                       VARS_MAX_BYTES);
+    }
+    if (p->vars.n >= VARS_MAX_COUNT && !tpl_vars_get(&p->vars, key)) {
+        free(x);
+        return df_fail(p->err, p->line, "more than %u ENV and ARG names", VARS_MAX_COUNT);
     }
     r = tpl_vars_set(&p->vars, key, x);
     free(x);
@@ -312,12 +325,12 @@ static int add_kv(struct parse *p, struct tpl_kv **v, size_t *n, size_t *cap, co
 {
     struct tpl_kv *a = grow_array(*v, *n, cap, sizeof(*a), 4);
     if (!a)
-        return fail_oom(p);
+        return -ENOMEM;
     *v = a;
     a[*n] = (struct tpl_kv){ .key = strndup(k, kn), .value = val ? strdup(val) : NULL };
     (*n)++;
     if (!a[*n - 1].key || (val && !a[*n - 1].value))
-        return fail_oom(p);
+        return -ENOMEM;
     if (a[*n - 1].value)
         return norm_escape(p, &a[*n - 1].value);
     return 0;
@@ -422,7 +435,8 @@ static int no_heredoc(struct parse *p, const char *args)
         while (w < s && *w >= '0' && *w <= '9')
             w++;
         if (s - w > 2 && w[0] == '<' && w[1] == '<' && w[2] != '<')
-            return df_fail(p->err, p->line, "heredocs (%.*s) are not supported", shown(w, (size_t)(s - w)), w);
+            return df_fail(p->err, p->line, "heredocs (%.*s) are not supported",
+                           shown(w, (size_t)(s - w)), w);
     }
     return 0;
 }
@@ -455,13 +469,12 @@ static int copy_add(struct parse *p, struct tpl_step *st, const char *args, stru
     if (f->chown && !all_of(f->chown, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                                       "0123456789_.-:"))
         return df_fail(p->err, p->line, "%s --chown takes user[:group] names or ids", p->name);
-    int r = no_heredoc(p, args);
-    if (r < 0)
-        return r;
-    r = json_form(p, args, &st->argv, &st->argc);
+    int r = json_form(p, args, &st->argv, &st->argc);
     if (r < 0)
         return r;
     st->json = r == 1;
+    if (!st->json && (r = no_heredoc(p, args)) < 0)
+        return r;
     if (!st->json) {
         /* BuildKit's parseStringsWhitespaceDelimited: no quote handling here */
         size_t cap = 0;
@@ -471,11 +484,11 @@ static int copy_add(struct parse *p, struct tpl_step *st, const char *args, stru
                 s++;
             char **v = grow_array(st->argv, st->argc + 1, &cap, sizeof(*v), 4);
             if (!v)
-                return fail_oom(p);
+                return -ENOMEM;
             st->argv = v;
             v[st->argc] = strndup(a, (size_t)(s - a));
             if (!v[st->argc])
-                return fail_oom(p);
+                return -ENOMEM;
             v[++st->argc] = NULL;
             r = norm_escape(p, &v[st->argc - 1]);
             if (r < 0)
@@ -495,9 +508,10 @@ static int copy_add(struct parse *p, struct tpl_step *st, const char *args, stru
         bool inside = dest || tpl_ctx_path_inside(x);
         free(x);
         if (!inside)
-            return df_fail(p->err, p->line,
-                           "%s source '%.*s' is outside the build context (a relative path inside it)",
-                           p->name, shown(a, strlen(a)), a);
+            return df_fail(
+                p->err, p->line,
+                "%s source '%.*s' is outside the build context (a relative path inside it)",
+                p->name, shown(a, strlen(a)), a);
     }
     st->chown = f->chown;
     st->chmod = f->chmod;
@@ -508,13 +522,13 @@ static int copy_add(struct parse *p, struct tpl_step *st, const char *args, stru
 /* RUN, CMD, ENTRYPOINT, SHELL. */
 static int command(struct parse *p, struct tpl_step *st, const char *args)
 {
-    int r = 0;
-    if (st->kind == TPL_RUN && (r = no_heredoc(p, args)) < 0)
-        return r;
-    r = json_form(p, args, &st->argv, &st->argc);
+    int r = json_form(p, args, &st->argv, &st->argc);
     if (r < 0)
         return r;
     st->json = r == 1;
+    /* BuildKit looks for heredocs in the shell form of RUN, COPY and ADD only */
+    if (st->kind == TPL_RUN && !st->json && (r = no_heredoc(p, args)) < 0)
+        return r;
     if (st->kind == TPL_SHELL && (!st->json || st->argc == 0))
         return df_fail(p->err, p->line,
                        "SHELL takes the JSON form with a program (SHELL [\"/bin/bash\", \"-c\"])");
@@ -559,12 +573,12 @@ static int step(struct parse *p, enum tpl_instr k, const char *text, const char 
         return df_fail(p->err, p->line, "more than %d instructions after FROM", TPL_MAX_STEPS);
     struct tpl_step *v = realloc(df->steps, (df->n_steps + 1) * sizeof(*v));
     if (!v)
-        return fail_oom(p);
+        return -ENOMEM;
     df->steps = v;
     struct tpl_step *st = &v[df->n_steps++];
     *st = (struct tpl_step){ .kind = k, .line = p->line, .text = strdup(text) };
     if (!st->text)
-        return fail_oom(p);
+        return -ENOMEM;
     struct flags f = { 0 };
     int r = take_flags(p, k, &args, &f);
     if (r < 0)

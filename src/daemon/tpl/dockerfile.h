@@ -23,21 +23,28 @@ const char *tpl_instr_name(enum tpl_instr k);
 
 struct tpl_kv {
     char *key;
-    char *value;                        /* ARG without a default: NULL */
+    char *value;                        /* as written, quotes and escapes kept (`"two words"`):
+                                           tpl_expand gives the value Docker would use; ARG
+                                           without a default: NULL (after FROM it takes the
+                                           default of the same ARG before FROM, as in Docker) */
 };
 
 struct tpl_step {
     enum tpl_instr kind;
     unsigned line;                      /* 1-based line where the instruction starts */
     char *text;                         /* the instruction as written, continuations joined
-                                           with spaces, comments inside dropped: what the build
-                                           log shows ("RUN apt-get install -y jq") and what the
-                                           layer key hashes */
+                                           as written (as Docker does: no space added), comment
+                                           lines inside dropped: what the build log shows
+                                           ("RUN apt-get install -y jq") and what the layer key
+                                           hashes */
     /* RUN, CMD, ENTRYPOINT, SHELL: json = exec form, argv the array; shell form: argc 1,
      * argv[0] the command line as written (variables are not expanded here: the shell does
      * it). COPY/ADD: argv the sources then the destination (argc >= 2), json or not. EXPOSE,
      * VOLUME, STOPSIGNAL, HEALTHCHECK, MAINTAINER, WORKDIR, USER: argv[0] the rest of the line
-     * (argc 1). */
+     * (argc 1). Values that Docker expands (COPY/ADD argv, WORKDIR, USER, EXPOSE, VOLUME,
+     * STOPSIGNAL) are kept as written for tpl_expand; the parser has already refused a COPY/ADD
+     * source that leaves the context with the Dockerfile's own ENV/ARG values, but the build
+     * must check the expanded source again (tpl_ctx_path_inside). */
     bool json;
     char **argv;
     size_t argc;
@@ -87,8 +94,10 @@ int tpl_vars_set(struct tpl_vars *vars, const char *key, const char *value);
 const char *tpl_vars_get(const struct tpl_vars *vars, const char *key);
 void tpl_vars_free(struct tpl_vars *vars);
 
-/* Expands $VAR, ${VAR}, ${VAR:-word} and ${VAR:+word} in in with vars (unknown: ""), `\$`
- * stays a literal `$`, as Docker does for ENV, WORKDIR, USER, LABEL, EXPOSE, COPY and ADD.
- * Returns a malloc'd string, or NULL (-ENOMEM, or an unterminated ${ : errno EINVAL). The
- * result is at most 64 KiB (else NULL, errno E2BIG). */
+/* Docker's word processing, as it applies to ENV, ARG, LABEL, WORKDIR, USER, EXPOSE, VOLUME,
+ * STOPSIGNAL, COPY and ADD values: expands $VAR, ${VAR}, ${VAR:-word} and ${VAR:+word} with
+ * vars (unknown: ""), removes quotes ('…' literal, "…" expanded), and `\x` gives x (so `\$`
+ * is a literal `$`). Returns a malloc'd string, or NULL with errno ENOMEM, EINVAL (an
+ * unterminated ${ or quote, a modifier other than :- and :+, nesting over 64 deep) or E2BIG
+ * (the result would be over 64 KiB). */
 char *tpl_expand(const char *in, const struct tpl_vars *vars);

@@ -3,7 +3,7 @@
  * (docs/templates.md "Dockerfiles"): a BOM and CR before LF dropped, `# escape=` honoured only
  * at the top, a trailing escape character continuing the line (also at the end of the file),
  * comment and blank lines inside a continuation skipped, the pieces joined as written. */
-#include "daemon/tpl/dockerfile_lex.h"
+#include "daemon/tpl/dockerfile_internal.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -105,7 +105,7 @@ static bool next_line(struct reader *r, const char **ret, size_t *ret_n)
     const char *nl = memchr(s, '\n', r->len - r->pos);
     size_t n = nl ? (size_t)(nl - s) : r->len - r->pos;
     r->pos += n + (nl ? 1 : 0);
-    if (n && s[n - 1] == '\r')
+    while (n && s[n - 1] == '\r')     /* BuildKit trims every CR and LF at the end */
         n--;
     if (r->line == 0 && n >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0) {
         s += 3;
@@ -125,13 +125,15 @@ static void ltrim(const char **s, size_t *n)
     }
 }
 
-/* Strips a trailing escape character (and blanks after it): true when the line continues. */
+/* Strips a trailing escape character (and blanks after it): true when the line continues.
+ * BuildKit's rule: the escape must be alone on the line or follow another character than the
+ * escape, so `foo \\` (an escaped escape) does not continue. */
 static bool strip_continuation(const char *s, size_t *n, char escape)
 {
     size_t k = *n;
     while (k && (s[k - 1] == ' ' || s[k - 1] == '\t'))
         k--;
-    if (k && s[k - 1] == escape) {
+    if (k && s[k - 1] == escape && (k == 1 || s[k - 2] != escape)) {
         *n = k - 1;
         return true;
     }

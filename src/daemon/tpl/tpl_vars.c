@@ -82,46 +82,57 @@ static bool name_char(char c, bool first)
            (!first && c >= '0' && c <= '9');
 }
 
+/* The length of the parameter name at s, as Docker's shell lexer reads one: a run of digits (a
+ * positional parameter), one special parameter character, or a name; 0 when there is none. */
+static size_t name_len(const char *s)
+{
+    size_t n = 0;
+    if (s[0] >= '0' && s[0] <= '9') {
+        while (s[n] >= '0' && s[n] <= '9')
+            n++;
+        return n;
+    }
+    if (s[0] && strchr("@*#?-$!", s[0]))
+        return 1;
+    while (s[n] && name_char(s[n], n == 0))
+        n++;
+    return n;
+}
+
+/* The value of the n-byte name at s, or NULL (unset; also a name too long to be set). */
+static const char *lookup(const struct tpl_vars *vars, const char *s, size_t n)
+{
+    char name[256];
+    if (n >= sizeof(name))
+        return NULL;
+    memcpy(name, s, n);
+    name[n] = '\0';
+    return tpl_vars_get(vars, name);
+}
+
 static void words(struct ex *x, char stop, unsigned depth);
 
 /* At a '$' (x->i just past it). */
 static void dollar(struct ex *x, unsigned depth)
 {
     const char *s = x->s;
-    if (s[x->i] != '{') {
-        size_t a = x->i;
-        while (s[x->i] && name_char(s[x->i], x->i == a))
-            x->i++;
-        if (x->i == a) {
-            put(x, "$", 1);             /* "$", "$ ", "$1": kept as written */
-            return;
-        }
-        char name[256];
-        size_t n = x->i - a;
-        if (n >= sizeof(name)) {
-            x->err = -EINVAL;
-            return;
-        }
-        memcpy(name, s + a, n);
-        name[n] = '\0';
-        const char *v = tpl_vars_get(x->vars, name);
-        if (v)
+    bool brace = s[x->i] == '{';
+    if (brace)
+        x->i++;
+    size_t n = name_len(s + x->i);
+    const char *v = lookup(x->vars, s + x->i, n);
+    x->i += n;
+    if (!brace) {
+        if (n == 0)
+            put(x, "$", 1);             /* "$", "$ ", "a$/": kept as written */
+        else if (v)
             put(x, v, strlen(v));
         return;
     }
-    x->i++;
-    size_t a = x->i;
-    while (s[x->i] && name_char(s[x->i], x->i == a))
-        x->i++;
-    size_t n = x->i - a;
-    char name[256];
-    if (n == 0 || n >= sizeof(name)) {
-        x->err = -EINVAL;               /* "${}", "${1}", "${-x}": bad substitution */
+    if (n == 0) {
+        x->err = -EINVAL;               /* "${}", "${-x}"…: bad substitution */
         return;
     }
-    memcpy(name, s + a, n);
-    name[n] = '\0';
-    const char *v = tpl_vars_get(x->vars, name);
     if (s[x->i] == '}') {
         x->i++;
         if (v)

@@ -46,6 +46,8 @@ TEST(dockerfile_good_full)
         "STOPSIGNAL SIGTERM\n"
         "HEALTHCHECK --interval=5s CMD curl -f http://localhost/\n"
         "MAINTAINER someone\n"
+        "RUN [\"sh\", \"-c\", \"cat <<EOF\"]\n"
+        "RUN echo a\\\\\r\r\n"
         "RUN echo done \\";
     struct tpl_dockerfile df;
     if (!parse_ok(src, false, &df))
@@ -55,7 +57,7 @@ TEST(dockerfile_good_full)
     CHECK_EQ(df.n_pre_args, 1);
     CHECK_STR(df.pre_args[0].key, "BASE");
     CHECK_STR(df.pre_args[0].value, "devbox:1");
-    CHECK_EQ(df.n_steps, 18);
+    CHECK_EQ(df.n_steps, 20);
     struct tpl_step *s = df.steps;
     CHECK_EQ(s[0].kind, TPL_ENV);
     CHECK_EQ(s[0].line, 6);
@@ -85,9 +87,11 @@ TEST(dockerfile_good_full)
     CHECK_STR(s[9].kv[0].key, "\"com.example.v\"");
     CHECK_EQ(s[15].kind, TPL_HEALTHCHECK);
     CHECK_STR(s[15].argv[0], "--interval=5s CMD curl -f http://localhost/");
-    CHECK_EQ(s[17].kind, TPL_RUN);
-    CHECK_EQ(s[17].line, 26);
-    CHECK_STR(s[17].argv[0], "echo done");
+    CHECK(s[17].json);                  /* no heredoc in the JSON form */
+    CHECK_STR(s[18].argv[0], "echo a\\\\"); /* an escaped escape does not continue */
+    CHECK_EQ(s[19].kind, TPL_RUN);
+    CHECK_EQ(s[19].line, 28);
+    CHECK_STR(s[19].argv[0], "echo done");
     CHECK_STR(tpl_instr_name(TPL_HEALTHCHECK), "HEALTHCHECK");
     tpl_dockerfile_free(&df);
 }
@@ -105,6 +109,16 @@ TEST(dockerfile_from_only_and_forms)
         return;
     CHECK_STR(df.steps[0].argv[0], "echo a   b");
     CHECK_STR(df.steps[1].argv[0], "C:\\\\x"); /* rewritten for tpl_expand: means C:\x */
+    tpl_dockerfile_free(&df);
+    /* continuation lines holding only the escape, or a blank and the escape (BuildKit joins
+     * them as they are) */
+    if (!parse_ok("FROM x\nENV E one\\\n\\\ntwo\nENV F one\\\n \\\ntwo\nENV G a\\\\\n", false,
+                  &df))
+        return;
+    CHECK_STR(df.steps[0].kv[0].value, "onetwo");
+    CHECK_STR(df.steps[1].kv[0].value, "one two");
+    CHECK_STR(df.steps[2].kv[0].value, "a\\\\");
+    CHECK_EQ(df.steps[2].line, 8);
     tpl_dockerfile_free(&df);
     /* a BOM, CRLF everywhere */
     if (!parse_ok("\xef\xbb\xbf" "FROM devbox:1\r\nRUN true\r\n", false, &df))
@@ -140,29 +154,39 @@ static const struct bad {
     { "", false, 0, "Dockerfile is empty" },
     { "# only\n\n   # comments\n", false, 0, "Dockerfile is empty" },
     { "ARG A=1\n", false, 0, "Dockerfile has no FROM instruction" },
-    { "FROM devbox:1\nRUN echo \xff\n", false, 0, "Dockerfile is not valid UTF-8 text (an invalid byte on line 2)" },
+    { "FROM devbox:1\nRUN echo \xff\n", false, 0,
+      "Dockerfile is not valid UTF-8 text (an invalid byte on line 2)" },
     { "FROM devbox:1\nRUN \xc0\xaf\n", false, 0, "Dockerfile is not valid UTF-8 text" },
     { "FROM devbox:1\nRUN \xed\xa0\x80\n", false, 0, "Dockerfile is not valid UTF-8 text" },
     { "FROM devbox:1\nFROM devbox:1\n", false, 2, "line 2: a second FROM" },
     { "RUN true\nFROM devbox:1\n", false, 1, "line 1: RUN before FROM" },
-    { "# escape=\\\n\n# c\nARG X=1\nENV A=1\nFROM devbox:1\n", false, 5, "line 5: ENV before FROM" },
+    { "# escape=\\\n\n# c\nARG X=1\nENV A=1\nFROM devbox:1\n", false, 5,
+      "line 5: ENV before FROM" },
     { "FROM $BASE\n", false, 1, "line 1: FROM may not hold a variable" },
     { "ARG V=1\nFROM devbox:${V}\n", false, 2, "line 2: FROM may not hold a variable" },
     { "FROM scratch\n", false, 1, "line 1: FROM scratch is not supported" },
     { "FROM SCRATCH AS x\n", false, 1, "line 1: FROM scratch is not supported" },
     { "FROM\n", false, 1, "line 1: FROM needs an image" },
     { "FROM a b\n", false, 1, "line 1: FROM takes an image and an optional AS name" },
-    { "FROM --platform=linux/arm64 devbox:1\n", false, 1, "line 1: FROM --platform is not supported" },
+    { "FROM --platform=linux/arm64 devbox:1\n", false, 1,
+      "line 1: FROM --platform is not supported" },
     { "FROM devbox:1\nFETCH x\n", false, 2, "line 2: unknown instruction 'FETCH'" },
     { "FROM devbox:1\nONBUILD RUN x\n", false, 2, "line 2: ONBUILD is not supported" },
-    { "FROM devbox:1\nRUN --mount=type=cache,target=/x true\n", false, 2, "line 2: RUN --mount is not supported" },
-    { "FROM devbox:1\nrun --network=none true\n", false, 2, "line 2: RUN --network is not supported" },
-    { "FROM devbox:1\nRUN --security=insecure true\n", false, 2, "line 2: RUN --security is not supported" },
-    { "FROM devbox:1\nRUN <<EOF\necho hi\nEOF\n", false, 2, "line 2: heredocs (<<EOF) are not supported" },
-    { "FROM devbox:1\nRUN cat 3<<-'END' >x\n", false, 2, "line 2: heredocs (<<-'END') are not supported" },
+    { "FROM devbox:1\nRUN --mount=type=cache,target=/x true\n", false, 2,
+      "line 2: RUN --mount is not supported" },
+    { "FROM devbox:1\nrun --network=none true\n", false, 2,
+      "line 2: RUN --network is not supported" },
+    { "FROM devbox:1\nRUN --security=insecure true\n", false, 2,
+      "line 2: RUN --security is not supported" },
+    { "FROM devbox:1\nRUN <<EOF\necho hi\nEOF\n", false, 2,
+      "line 2: heredocs (<<EOF) are not supported" },
+    { "FROM devbox:1\nRUN cat 3<<-'END' >x\n", false, 2,
+      "line 2: heredocs (<<-'END') are not supported" },
     { "FROM devbox:1\nCOPY <<EOF /x\n", true, 2, "line 2: heredocs" },
-    { "FROM devbox:1\nRUN [\"a\", 1]\n", false, 2, "line 2: RUN in JSON form takes an array of strings only" },
-    { "FROM devbox:1\nCMD [\"a\", {\"b\":1}]\n", false, 2, "line 2: CMD in JSON form takes an array of strings only" },
+    { "FROM devbox:1\nRUN [\"a\", 1]\n", false, 2,
+      "line 2: RUN in JSON form takes an array of strings only" },
+    { "FROM devbox:1\nCMD [\"a\", {\"b\":1}]\n", false, 2,
+      "line 2: CMD in JSON form takes an array of strings only" },
     { "FROM devbox:1\nRUN\n", false, 2, "line 2: RUN needs a command" },
     { "FROM devbox:1\nRUN    \\\n\n", false, 2, "line 2: RUN needs a command" },
     { "FROM devbox:1\nRUN []\n", false, 2, "line 2: RUN needs a command" },
@@ -171,8 +195,10 @@ static const struct bad {
     { "FROM devbox:1\nENV A=1 B\n", false, 2, "line 2: ENV: 'B' is not name=value" },
     { "FROM devbox:1\nENV =x\n", false, 2, "line 2: ENV: '=x' is not name=value" },
     { "FROM devbox:1\nENV A$=1\n", false, 2, "line 2: ENV: 'A$' is not a valid name" },
-    { "FROM devbox:1\nENV A=${B\n", false, 2, "line 2: ENV: bad substitution or unterminated quote" },
-    { "FROM devbox:1\nENV A=\"open\n", false, 2, "line 2: ENV: bad substitution or unterminated quote" },
+    { "FROM devbox:1\nENV A=${B\n", false, 2,
+      "line 2: ENV: bad substitution or unterminated quote" },
+    { "FROM devbox:1\nENV A=\"open\n", false, 2,
+      "line 2: ENV: bad substitution or unterminated quote" },
     { "FROM devbox:1\nLABEL x\n", false, 2, "line 2: LABEL needs a value" },
     { "FROM devbox:1\nARG\n", false, 2, "line 2: ARG needs a name" },
     { "FROM devbox:1\nWORKDIR\n", false, 2, "line 2: WORKDIR needs an argument" },
@@ -180,23 +206,35 @@ static const struct bad {
     { "FROM devbox:1\nSHELL /bin/bash -c\n", false, 2, "line 2: SHELL takes the JSON form" },
     { "FROM devbox:1\nSHELL []\n", false, 2, "line 2: SHELL takes the JSON form" },
     { "FROM devbox:1\nCMD --x true\n", false, 2, "line 2: CMD --x is not supported" },
-    { "FROM devbox:1\nHEALTHCHECK --bogus=1 CMD true\n", false, 2, "line 2: HEALTHCHECK --bogus is not supported" },
-    { "FROM devbox:1\nCOPY a /b\n", false, 2, "line 2: COPY needs a build context (hearth: POST /v1/template-contexts)" },
+    { "FROM devbox:1\nHEALTHCHECK --bogus=1 CMD true\n", false, 2,
+      "line 2: HEALTHCHECK --bogus is not supported" },
+    { "FROM devbox:1\nCOPY a /b\n", false, 2,
+      "line 2: COPY needs a build context (hearth: POST /v1/template-contexts)" },
     { "FROM devbox:1\nADD a /b\n", false, 2, "line 2: ADD needs a build context" },
-    { "FROM devbox:1\nADD http://example.com/x.tgz /x\n", true, 2, "line 2: ADD from a URL is not supported" },
-    { "FROM devbox:1\nADD git@github.com:a/b.git /x\n", true, 2, "line 2: ADD from a URL is not supported" },
+    { "FROM devbox:1\nADD http://example.com/x.tgz /x\n", true, 2,
+      "line 2: ADD from a URL is not supported" },
+    { "FROM devbox:1\nADD git@github.com:a/b.git /x\n", true, 2,
+      "line 2: ADD from a URL is not supported" },
     { "FROM devbox:1\nCOPY --from=build /a /b\n", true, 2, "line 2: COPY --from is not supported" },
     { "FROM devbox:1\nCOPY --link a /b\n", true, 2, "line 2: COPY --link is not supported" },
-    { "FROM devbox:1\nCOPY --chmod=u+x a /b\n", true, 2, "line 2: COPY --chmod takes an octal mode" },
-    { "FROM devbox:1\nCOPY --chown=$(id) a /b\n", true, 2, "line 2: COPY --chown takes user[:group]" },
+    { "FROM devbox:1\nCOPY --chmod=u+x a /b\n", true, 2,
+      "line 2: COPY --chmod takes an octal mode" },
+    { "FROM devbox:1\nCOPY --chown=$(id) a /b\n", true, 2,
+      "line 2: COPY --chown takes user[:group]" },
     { "FROM devbox:1\nCOPY --chown= a /b\n", true, 2, "line 2: COPY --chown needs a value" },
     { "FROM devbox:1\nCOPY a\n", true, 2, "line 2: COPY needs a source and a destination" },
-    { "FROM devbox:1\nCOPY /etc/passwd /x\n", true, 2, "line 2: COPY source '/etc/passwd' is outside the build context" },
+    { "FROM devbox:1\nCOPY /etc/passwd /x\n", true, 2,
+      "line 2: COPY source '/etc/passwd' is outside the build context" },
     { "FROM devbox:1\nCOPY a/../../x /x\n", true, 2, "line 2: COPY source 'a/../../x' is outside" },
-    { "FROM devbox:1\nARG D=../..\nRUN x\nCOPY $D/etc /x\n", true, 4, "line 4: COPY source '$D/etc' is outside" },
-    { "FROM devbox:1\nCOPY [\"/etc\", \"/x\"]\n", true, 2, "line 2: COPY source '/etc' is outside" },
+    { "FROM devbox:1\nARG D=../..\nRUN x\nCOPY $D/etc /x\n", true, 4,
+      "line 4: COPY source '$D/etc' is outside" },
+    { "ARG D=../..\nFROM devbox:1\nARG D\nCOPY $D/etc /x\n", true, 4,
+      "line 4: COPY source '$D/etc' is outside" },
+    { "FROM devbox:1\nCOPY [\"/etc\", \"/x\"]\n", true, 2,
+      "line 2: COPY source '/etc' is outside" },
     { "# escape=x\nFROM devbox:1\n", false, 1, "line 1: invalid escape directive 'x'" },
-    { "# escape=`\n# escape=\\\nFROM devbox:1\n", false, 2, "line 2: only one escape parser directive is allowed" },
+    { "# escape=`\n# escape=\\\nFROM devbox:1\n", false, 2,
+      "line 2: only one escape parser directive is allowed" },
 };
 
 TEST(dockerfile_hostile)
@@ -277,6 +315,45 @@ TEST(dockerfile_env_blowup)
     CHECK(strstr(err.msg, "ENV expands to more than 64 KiB"));
 }
 
+TEST(dockerfile_expansion_total)
+{
+    size_t cap = 8192, o = 0;
+    char *src = malloc(cap);
+    CHECK(src);
+    o += (size_t)snprintf(src + o, cap - o, "FROM x\nENV a=0123456789abcdef\n");
+    for (int i = 0; i < 11; i++)
+        o += (size_t)snprintf(src + o, cap - o, "ENV a=$a$a\n");
+    o += (size_t)snprintf(src + o, cap - o, "LABEL");
+    for (int i = 0; i < 200; i++)
+        o += (size_t)snprintf(src + o, cap - o, " l%d=$a", i);
+    struct tpl_dockerfile df;
+    struct tpl_error err;
+    int r = tpl_dockerfile_parse(src, o, false, &df, &err);
+    free(src);
+    CHECK_EQ(r, -EINVAL);
+    CHECK_STR(err.msg, "line 14: the Dockerfile's values expand to more than 4194304 bytes");
+}
+
+TEST(dockerfile_names_cap)
+{
+    size_t cap = 32768, o = 0;
+    char *src = malloc(cap);
+    CHECK(src);
+    o += (size_t)snprintf(src + o, cap - o, "FROM x\n");
+    for (int l = 0; l < 129; l++) {
+        o += (size_t)snprintf(src + o, cap - o, "ENV");
+        for (int k = 0; k < 8; k++)
+            o += (size_t)snprintf(src + o, cap - o, " A%d_%d=1", l, k);
+        o += (size_t)snprintf(src + o, cap - o, "\n");
+    }
+    struct tpl_dockerfile df;
+    struct tpl_error err;
+    int r = tpl_dockerfile_parse(src, o, false, &df, &err);
+    free(src);
+    CHECK_EQ(r, -EINVAL);
+    CHECK_STR(err.msg, "line 130: more than 1024 ENV and ARG names");
+}
+
 TEST(expand_words)
 {
     struct tpl_vars v = { 0 };
@@ -291,7 +368,7 @@ TEST(expand_words)
         { "${A:+set}", "set" }, { "${E:+set}", "" }, { "${Z:+set}", "" },
         { "\\$A", "$A" }, { "'$A'", "$A" }, { "\"$A b\"", "1 b" }, { "\"\\$A\"", "$A" },
         { "\"a\\nb\"", "a\\nb" }, { "a\\ b", "a b" }, { "$", "$" }, { "a$ b", "a$ b" },
-        { "$1", "$1" }, { "${Z:-${A:-x}y}", "1y" }, { "${Z:-'}'}", "}" }, { "x\\", "x\\" },
+        { "$1", "" }, { "${12}x", "x" }, { "$$", "" }, { "a$/b", "a$/b" }, { "${Z:-${A:-x}y}", "1y" }, { "${Z:-'}'}", "}" }, { "x\\", "x\\" },
         { "", "" },
     };
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
@@ -301,7 +378,7 @@ TEST(expand_words)
                          ok[i].out);
         free(x);
     }
-    static const char *const einval[] = { "${A", "${}", "${1}", "${A:?x}", "${A%x}", "'a",
+    static const char *const einval[] = { "${A", "${}", "${/}", "${A:?x}", "${A%x}", "'a",
                                           "\"a", "${A:-x", "${A:-\"}" };
     for (size_t i = 0; i < sizeof(einval) / sizeof(einval[0]); i++) {
         errno = 0;

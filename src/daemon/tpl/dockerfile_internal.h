@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* dockerfile_lex.h: a Dockerfile's text into logical lines (docs/templates.md "Dockerfiles"):
- * size and encoding checks, parser directives, comments, line continuations, CRLF. The
- * instruction rules are dockerfile.c's; this file knows nothing of instructions. */
+/* dockerfile_internal.h: the private seam between the two halves of the Dockerfile parser
+ * (docs/templates.md "Dockerfiles"): dockerfile_lex.c turns the text into logical lines (size
+ * and encoding checks, parser directives, comments, line continuations, CRLF), dockerfile.c
+ * applies the instruction rules to them. Nothing outside src/daemon/tpl includes it. */
 #pragma once
 
 #include <stddef.h>
