@@ -11,6 +11,8 @@
 #include "vmfx.h"
 
 #include <glob.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,5 +226,50 @@ TEST_SLOW(templates_build_timeout, 900)
     CHECK(logs(&f, "forever", log, sizeof(log)));
     CHECK(strstr(log, "build timed out after 20 s") != NULL);
     usleep(2000000);
+    vfx_end(&f);
+}
+
+/* An OCI base: Debian's docker-registry on loopback with tests/oci/registry.sh's busybox image
+ * (marker file, Env HEARTH_OCI_TEST=1, WorkingDir /work): the import runs off the loop, the
+ * image config is the build's starting state, the build ends ready. */
+TEST_SLOW(templates_build_from_an_oci_base, 900)
+{
+    if (access("/usr/bin/docker-registry", X_OK) < 0 || access("/usr/bin/skopeo", X_OK) < 0 ||
+        access("/usr/bin/umoci", X_OK) < 0 || access("build/bin/hearth-agent", X_OK) < 0)
+        harness_skip("docker-registry, skopeo, umoci or build/bin/hearth-agent missing");
+    int port = 20000 + (int)(getpid() % 20000);
+    char conf[160];
+    snprintf(conf, sizeof(conf), CONF "oci_registries = \"127.0.0.1:%d insecure\"\n", port);
+    struct vfx f;
+    if (!vfx_start_conf(&f, conf)) {
+        vfx_end(&f);
+        return;
+    }
+    char cmd[1024], agent[PATH_MAX + 32], ref[128];
+    snprintf(agent, sizeof(agent), "%s/hearth-agent", f.s.images);
+    CHECK(realpath("build/bin/hearth-agent", cmd) && symlink(cmd, agent) == 0);
+    snprintf(cmd, sizeof(cmd), "tests/oci/registry.sh run -d %s/registry -a 127.0.0.1 -p %d",
+             f.s.dir, port);
+    FILE *p = popen(cmd, "r");
+    int registry = 0;
+    CHECK(p && fscanf(p, "%d", &registry) == 1 && registry > 0);
+    pclose(p);
+    snprintf(ref, sizeof(ref), "127.0.0.1:%d/test/busybox:1", port);
+    snprintf(cmd, sizeof(cmd), "tests/oci/registry.sh build-image -d %s/img -r %s >/dev/null",
+             f.s.dir, ref);
+    if (system(cmd) == 0) {
+        static char log[1 << 16];
+        char df[512];
+        snprintf(df, sizeof(df), "FROM %s\nRUN test -f /etc/hearth-oci-test && "
+                 "test \"$HEARTH_OCI_TEST\" = 1 && test \"$(pwd)\" = /work && echo oci-ok\n", ref);
+        CHECK(submit(&f, "fromoci", df, NULL));
+        CHECK(built(&f, "fromoci", log, sizeof(log)));
+        CHECK(strstr(log, "oci-ok\n") != NULL);
+    } else {
+        harness_fail(__FILE__, __LINE__, "registry.sh build-image failed");
+    }
+    /* registry.sh's pid is timeout(1)'s, which passes SIGTERM on to the registry */
+    kill(registry, SIGTERM);
+    usleep(1000000);
     vfx_end(&f);
 }
