@@ -6,7 +6,7 @@
  * another name is all cache hits; a changed ENV rebuilds from there on; a failing RUN fails
  * with its exit status; COPY from an uploaded context; a delete mid-build cancels and leaves no
  * files; a hearthd killed mid-build finishes the build on attempt 2; an attempt past
- * template_build_timeout_s fails. */
+ * template_build_timeout_s fails; a build FROM an OCI image on a loopback registry. */
 #include "apitest.h"
 #include "vmfx.h"
 
