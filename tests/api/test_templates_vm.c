@@ -99,14 +99,18 @@ static bool wait_log(struct vfx *f, const char *name, const char *line, char *lo
     return false;
 }
 
-/* Uploads a context holding app.txt ("hello"); its id in id. */
+/* Uploads a context holding app.txt ("hello") and inner.tar (holding deep/file.txt); its id
+ * in id. */
 static bool upload_ctx(struct vfx *f, char id[80])
 {
-    char dir[160], cmd[900], tarp[160];
+    char dir[160], cmd[1400], tarp[160];
     snprintf(dir, sizeof(dir), "%s/ctx", f->s.dir);
     snprintf(tarp, sizeof(tarp), "%s/ctx.tar", f->s.dir);
-    snprintf(cmd, sizeof(cmd), "mkdir -p %s && printf hello > %s/app.txt && tar -cf %s -C %s .",
-             dir, dir, tarp, dir);
+    REQUIRE((size_t)snprintf(cmd, sizeof(cmd),
+                             "set -e; mkdir -p %s/in/deep && printf hello > %s/app.txt && "
+                             "printf x > %s/in/deep/file.txt && tar -cf %s/inner.tar -C %s/in "
+                             "deep && rm -r %s/in && tar -cf %s -C %s .",
+                             dir, dir, dir, dir, dir, dir, tarp, dir) < sizeof(cmd));
     REQUIRE(system(cmd) == 0);
     FILE *fp = fopen(tarp, "rb");
     REQUIRE(fp);
@@ -192,7 +196,9 @@ TEST_SLOW(templates_build_cache_fail_context_cancel_restart, 2400)
     char ctx[80];
     CHECK(upload_ctx(&f, ctx));
     CHECK(submit(&f, "copy", "FROM minimal\nWORKDIR /app\nCOPY app.txt .\n"
-                             "RUN test \"$(cat /app/app.txt)\" = hello\n", ctx));
+                             "ADD inner.tar /x/\nCOPY --chown=nobody app.txt /y/\n"
+                             "RUN test \"$(cat /app/app.txt)\" = hello && test -f /x/deep/file.txt "
+                             "&& ls -l /y/app.txt | grep -q nobody\n", ctx));
     CHECK(built(&f, "copy", log, sizeof(log)));
     /* delete mid-build: cancelled, no .tmp or scratch left */
     CHECK(submit(&f, "slow", "FROM minimal\nRUN echo started; sleep 100000\n", NULL));
