@@ -37,7 +37,8 @@
 #define OPTIONS_MIN                                                                              \
     "{\"start_cmd\":\"mkdir -p /www && echo min > /www/index.html && exec httpd -f -p 8081 -h " \
     "/www\",\"ready\":{\"port\":8081}}"
-#define OPTIONS_BROKEN "{\"start_cmd\":\"nodee --serve\",\"ready\":{\"port\":8081,\"timeout_seconds\":120}}"
+#define OPTIONS_BROKEN                                                                           \
+    "{\"start_cmd\":\"nodee --serve\",\"ready\":{\"port\":8081,\"timeout_seconds\":120}}"
 
 static int run(const char *cmd)
 {
@@ -229,8 +230,9 @@ TEST_SLOW(template_create_golden_cold_env_errors_resume, 900)
     }
     CHECK(destroy(&f, a));
 out:
-    if (getenv("TPL_DEBUG")) {
-        snprintf(out, sizeof(out), "grep -E 'error|warn|template|golden' '%s' | tail -40 >&2", f.s.log);
+    if (getenv("TPL_DEBUG")) { /* hearthd's view of the run, before its dir goes */
+        snprintf(out, sizeof(out), "grep -E 'error|warn|template|golden' '%s' | tail -40 >&2",
+                 f.s.log);
         (void)system(out);
     }
     if (st)

@@ -19,6 +19,17 @@ static void check(const struct hd_config *cfg)
     (void)config_images_dir(cfg, images);
     if (cfg->n_dns_upstreams > sizeof(cfg->dns_upstreams) / sizeof(cfg->dns_upstreams[0]))
         abort();
+    /* rootfs_aliases: only well-formed pairs, within their bounds */
+    if (cfg->n_rootfs_aliases > CONFIG_MAX_ALIASES)
+        abort();
+    for (size_t i = 0; i < cfg->n_rootfs_aliases; i++) {
+        const struct config_alias *a = &cfg->rootfs_aliases[i];
+        if (!memchr(a->alias, '\0', sizeof(a->alias)) ||
+            !memchr(a->target, '\0', sizeof(a->target)) ||
+            !config_alias_name_ok(a->alias, sizeof(a->alias)) ||
+            !config_alias_name_ok(a->target, sizeof(a->target)))
+            abort();
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
