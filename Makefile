@@ -266,13 +266,14 @@ fuzz_upstream_resp_src := src/daemon/ingress/upstream_resp.c
 fuzz_upstream_resp_libs := -lhttp_parser
 fuzz_sshgw_policy_src := src/daemon/sshgw/sshgw_policy.c src/daemon/store/ids.c
 fuzz_disk_endpoint_src := src/daemon/disk/endpoint.c
+fuzz_oci_ref_src := src/daemon/tpl/oci_ref.c
+fuzz_template_image_src := src/daemon/ctl/template_image.c
+fuzz_template_image_libs := -ljansson -lcrypto
+fuzz_template_logbuf_src := src/daemon/ctl/template_logbuf.c
 fuzz_dockerfile_src := src/daemon/tpl/dockerfile.c src/daemon/tpl/dockerfile_lex.c src/daemon/tpl/tpl_vars.c \
 	src/daemon/tpl/context_tar.c
 fuzz_dockerfile_libs := -ljansson
 fuzz_context_tar_src := src/daemon/tpl/context_tar.c
-fuzz_oci_ref_src := src/daemon/tpl/oci_ref.c
-fuzz_template_image_src := src/daemon/ctl/template_image.c
-fuzz_template_image_libs := -ljansson -lcrypto
 
 # src/common instrumented once, as an archive: a target takes only the modules it uses
 $(O)/fuzz/obj/%.o: %.c

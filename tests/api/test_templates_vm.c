@@ -6,11 +6,13 @@
  * another name is all cache hits; a changed ENV rebuilds from there on; a failing RUN fails
  * with its exit status; COPY from an uploaded context; a delete mid-build cancels and leaves no
  * files; a hearthd killed mid-build finishes the build on attempt 2; an attempt past
- * template_build_timeout_s fails. */
+ * template_build_timeout_s fails; a build FROM an OCI image on a loopback registry. */
 #include "apitest.h"
 #include "vmfx.h"
 
 #include <glob.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,14 +99,18 @@ static bool wait_log(struct vfx *f, const char *name, const char *line, char *lo
     return false;
 }
 
-/* Uploads a context holding app.txt ("hello"); its id in id. */
+/* Uploads a context holding app.txt ("hello") and inner.tar (holding deep/file.txt); its id
+ * in id. */
 static bool upload_ctx(struct vfx *f, char id[80])
 {
-    char dir[160], cmd[900], tarp[160];
+    char dir[160], cmd[1400], tarp[160];
     snprintf(dir, sizeof(dir), "%s/ctx", f->s.dir);
     snprintf(tarp, sizeof(tarp), "%s/ctx.tar", f->s.dir);
-    snprintf(cmd, sizeof(cmd), "mkdir -p %s && printf hello > %s/app.txt && tar -cf %s -C %s .",
-             dir, dir, tarp, dir);
+    REQUIRE((size_t)snprintf(cmd, sizeof(cmd),
+                             "set -e; mkdir -p %s/in/deep && printf hello > %s/app.txt && "
+                             "printf x > %s/in/deep/file.txt && tar -cf %s/inner.tar -C %s/in "
+                             "deep && rm -r %s/in && tar -cf %s -C %s .",
+                             dir, dir, dir, dir, dir, dir, tarp, dir) < sizeof(cmd));
     REQUIRE(system(cmd) == 0);
     FILE *fp = fopen(tarp, "rb");
     REQUIRE(fp);
@@ -161,7 +167,7 @@ TEST_SLOW(templates_build_cache_fail_context_cancel_restart, 2400)
     CHECK(strstr(log, "Step 3/4 : ENV GREETING=hello\n") != NULL);
     CHECK_EQ(count_of(log, " ---> Using cache"), 0);
     char id[64], out[256];
-    if (create(&f, "{\"rootfs\":\"t1\"}", id)) {
+    if (create(&f, "{\"shape\":\"s-1vcpu-256mb\",\"rootfs\":\"t1\"}", id)) {
         CHECK(exec_sh(&f, id, "cat /two; grep GREETING /etc/environment", out, sizeof(out)));
         CHECK_STR(out, "hello world\nGREETING=hello\n");
         CHECK(destroy(&f, id));
@@ -190,7 +196,9 @@ TEST_SLOW(templates_build_cache_fail_context_cancel_restart, 2400)
     char ctx[80];
     CHECK(upload_ctx(&f, ctx));
     CHECK(submit(&f, "copy", "FROM minimal\nWORKDIR /app\nCOPY app.txt .\n"
-                             "RUN test \"$(cat /app/app.txt)\" = hello\n", ctx));
+                             "ADD inner.tar /x/\nCOPY --chown=nobody app.txt /y/\n"
+                             "RUN test \"$(cat /app/app.txt)\" = hello && test -f /x/deep/file.txt "
+                             "&& ls -l /y/app.txt | grep -q nobody\n", ctx));
     CHECK(built(&f, "copy", log, sizeof(log)));
     /* delete mid-build: cancelled, no .tmp or scratch left */
     CHECK(submit(&f, "slow", "FROM minimal\nRUN echo started; sleep 100000\n", NULL));
@@ -224,5 +232,50 @@ TEST_SLOW(templates_build_timeout, 900)
     CHECK(logs(&f, "forever", log, sizeof(log)));
     CHECK(strstr(log, "build timed out after 20 s") != NULL);
     usleep(2000000);
+    vfx_end(&f);
+}
+
+/* An OCI base: Debian's docker-registry on loopback with tests/oci/registry.sh's busybox image
+ * (marker file, Env HEARTH_OCI_TEST=1, WorkingDir /work): the import runs off the loop, the
+ * image config is the build's starting state, the build ends ready. */
+TEST_SLOW(templates_build_from_an_oci_base, 900)
+{
+    if (access("/usr/bin/docker-registry", X_OK) < 0 || access("/usr/bin/skopeo", X_OK) < 0 ||
+        access("/usr/bin/umoci", X_OK) < 0 || access("build/bin/hearth-agent", X_OK) < 0)
+        harness_skip("docker-registry, skopeo, umoci or build/bin/hearth-agent missing");
+    int port = 20000 + (int)(getpid() % 20000);
+    char conf[160];
+    snprintf(conf, sizeof(conf), CONF "oci_registries = \"127.0.0.1:%d insecure\"\n", port);
+    struct vfx f;
+    if (!vfx_start_conf(&f, conf)) {
+        vfx_end(&f);
+        return;
+    }
+    char cmd[1024], agent[PATH_MAX + 32], ref[128];
+    snprintf(agent, sizeof(agent), "%s/hearth-agent", f.s.images);
+    CHECK(realpath("build/bin/hearth-agent", cmd) && symlink(cmd, agent) == 0);
+    snprintf(cmd, sizeof(cmd), "tests/oci/registry.sh run -d %s/registry -a 127.0.0.1 -p %d",
+             f.s.dir, port);
+    FILE *p = popen(cmd, "r");
+    int registry = 0;
+    CHECK(p && fscanf(p, "%d", &registry) == 1 && registry > 0);
+    pclose(p);
+    snprintf(ref, sizeof(ref), "127.0.0.1:%d/test/busybox:1", port);
+    snprintf(cmd, sizeof(cmd), "tests/oci/registry.sh build-image -d %s/img -r %s >/dev/null",
+             f.s.dir, ref);
+    if (system(cmd) == 0) {
+        static char log[1 << 16];
+        char df[512];
+        snprintf(df, sizeof(df), "FROM %s\nRUN test -f /etc/hearth-oci-test && "
+                 "test \"$HEARTH_OCI_TEST\" = 1 && test \"$(pwd)\" = /work && echo oci-ok\n", ref);
+        CHECK(submit(&f, "fromoci", df, NULL));
+        CHECK(built(&f, "fromoci", log, sizeof(log)));
+        CHECK(strstr(log, "oci-ok\n") != NULL);
+    } else {
+        harness_fail(__FILE__, __LINE__, "registry.sh build-image failed");
+    }
+    /* registry.sh's pid is timeout(1)'s, which passes SIGTERM on to the registry */
+    kill(registry, SIGTERM);
+    usleep(1000000);
     vfx_end(&f);
 }

@@ -17,6 +17,7 @@
 
 struct event;
 struct ctl_tpl_log;
+struct tpl_oci_job;
 
 #define TPL_FS_MIB 10240                /* every template's file system (docs/templates.md) */
 
@@ -66,6 +67,7 @@ struct tpl_build {
     struct ctl_tpl_log *log;
     struct event *timeout, *retry;
     struct ctl_tpl_image img;           /* for the golden snapshot */
+    struct tpl_oci_job *oci;            /* an OCI base being imported */
     bool golden_wait;
 };
 

@@ -24,6 +24,7 @@
 #include "daemon/ctl/catalog.h"
 #include "daemon/ctl/template_build.h"
 #include "daemon/ctl/template_log.h"
+#include "daemon/ctl/template_oci.h"
 #include "daemon/ctl/template_state.h"
 #include "daemon/ctl/template_files.h"
 #include "daemon/ctl/template_layer.h"
@@ -34,6 +35,7 @@
 #include "daemon/log.h"
 #include "daemon/store/ids.h"
 #include "daemon/tpl/dockerfile.h"
+#include "daemon/tpl/oci.h"
 
 
 
@@ -86,6 +88,7 @@ static void build_free(struct tpl_build *b)
             *pp = b->next;
             break;
         }
+    tpl_oci_job_abandon(b->oci);
     if (b->timeout)
         event_free(b->timeout);
     if (b->retry)
@@ -150,6 +153,28 @@ static void count(struct ctl *c, int which)
         s->results[which]++;
 }
 
+/* The end of b's attempt: its snapshots trimmed, its scratch gone (unless retried), the result
+ * counted (result: 0 ready, 1 failed, -1 lost and retried), b freed, followers told (status
+ * NULL: only those of this attempt), the queue woken. */
+static void attempt_close(struct tpl_build *b, int result, const char *status)
+{
+    trim_layers(b);
+    if (result >= 0) {
+        work_dir_remove(b);
+        count(b->c, result);
+    }
+    struct ctl *c = b->c;
+    char id[STORE_ID_SIZE];
+    int32_t attempt = b->attempt;
+    snprintf(id, sizeof(id), "%s", b->id);
+    build_free(b);
+    if (status)
+        ctl_tpl_follow_final(c, id, attempt, status);
+    else
+        ctl_tpl_follow_attempt_end(c, id, attempt);
+    ctl_tpl_kick(c);
+}
+
 void tpl_attempt_failed(struct tpl_build *b, const char *fmt, ...)
 {
     char msg[STORE_TPL_ERROR_SIZE];
@@ -171,16 +196,7 @@ void tpl_attempt_failed(struct tpl_build *b, const char *fmt, ...)
         log_warn(NULL, "template: cannot mark the build failed", "{s:s,s:i}", "template",
                  b->id, "err", rc);
     log_info(NULL, "template build failed", "{s:s,s:s}", "template", b->id, "error", msg);
-    trim_layers(b);
-    work_dir_remove(b);
-    count(b->c, 1);
-    struct ctl *c = b->c;
-    char id[STORE_ID_SIZE];
-    int32_t attempt = b->attempt;
-    snprintf(id, sizeof(id), "%s", b->id);
-    build_free(b);
-    ctl_tpl_follow_final(c, id, attempt, "failed");
-    ctl_tpl_kick(c);
+    attempt_close(b, 1, "failed");
 }
 
 /* An infrastructure fault: the attempt is lost; retried while attempts are left. */
@@ -200,14 +216,7 @@ void tpl_attempt_lost(struct tpl_build *b, const char *why)
         log_warn(NULL, "template: cannot requeue the build", "{s:s}", "template", b->id);
     log_warn(NULL, "template build attempt lost; retrying", "{s:s,s:i,s:s}", "template", b->id,
              "attempt", (int)b->attempt, "why", why);
-    trim_layers(b);
-    struct ctl *c = b->c;
-    char id[STORE_ID_SIZE];
-    int32_t attempt = b->attempt;
-    snprintf(id, sizeof(id), "%s", b->id);
-    build_free(b);
-    ctl_tpl_follow_attempt_end(c, id, attempt);
-    ctl_tpl_kick(c);
+    attempt_close(b, -1, NULL);
 }
 
 static void end_ready(struct tpl_build *b)
@@ -229,16 +238,7 @@ static void end_ready(struct tpl_build *b)
                  "err", rc);
     else
         log_info(NULL, "template ready", "{s:s,s:s}", "template", b->id, "top", top ? top : "");
-    trim_layers(b);
-    work_dir_remove(b);
-    count(b->c, 0);
-    struct ctl *c = b->c;
-    char id[STORE_ID_SIZE];
-    int32_t attempt = b->attempt;
-    snprintf(id, sizeof(id), "%s", b->id);
-    build_free(b);
-    ctl_tpl_follow_final(c, id, attempt, rc == 0 ? "ready" : "cancelled");
-    ctl_tpl_kick(c);
+    attempt_close(b, 0, rc == 0 ? "ready" : "cancelled");
 }
 
 static void on_timeout(evutil_socket_t fd, short what, void *ud)
@@ -312,14 +312,49 @@ void tpl_attempt_finish(struct tpl_build *b)
 
 /* ---- the start of an attempt ---- */
 
-/* The base image and the starting state (docs/templates.md "How a build runs"). 0, or -errno
- * with why. */
+static void attempt_begin(struct tpl_build *b);
+
+/* The OCI base is imported: its ext4 is the base image, its manifest digest the base's
+ * identity, its config's ENV/WORKDIR/USER the starting state. */
+static void on_oci(void *ud, int err, const struct tpl_oci_image *img, const char *msg,
+                   char **lines, size_t n)
+{
+    struct tpl_build *b = ud;
+    b->oci = NULL;
+    for (size_t i = 0; i < n; i++)
+        ctl_tpl_log_line(b->log, false, "%s", lines[i]);
+    if (err < 0) {
+        /* the registry's answer is the Dockerfile's problem, not the host's: no retry */
+        tpl_attempt_failed(b, "base %.200s: %.250s", b->base + 4, msg && msg[0] ? msg : strerror(-err));
+        return;
+    }
+    snprintf(b->base_image, sizeof(b->base_image), "%s", img->image);
+    snprintf(b->parent, sizeof(b->parent), "oci:%s", img->digest);
+    for (size_t i = 0; img->env && img->env[i]; i++) {
+        const char *eq = strchr(img->env[i], '=');
+        char *k = eq ? strndup(img->env[i], (size_t)(eq - img->env[i])) : NULL;
+        if (k)
+            (void)tpl_vars_set(&b->env, k, eq + 1);
+        free(k);
+    }
+    snprintf(b->workdir, sizeof(b->workdir), "%s", img->workdir);
+    snprintf(b->user, sizeof(b->user), "%s", strcmp(img->user, "root") == 0 ? "" : img->user);
+    b->on_base = true;
+    attempt_begin(b);
+}
+
+/* The base image and the starting state (docs/templates.md "How a build runs"). 0, 1 when an
+ * OCI import runs (attempt_begin follows from on_oci), or -errno with why. */
 static int base_setup(struct tpl_build *b, char *why, size_t len)
 {
     struct ctl *c = b->c;
     if (strncmp(b->base, "oci:", 4) == 0) {
-        snprintf(why, len, "OCI bases are not available on this host yet");
-        return -ENOTSUP;
+        ctl_tpl_log_line(b->log, false, "Importing %s", b->base + 4);
+        ctl_tpl_log_flush(b->log);
+        int rc = tpl_oci_job_start(c, b->base + 4, on_oci, b, &b->oci);
+        if (rc < 0)
+            snprintf(why, len, "OCI bases are off on this host (oci_registries)");
+        return rc < 0 ? rc : 1;
     }
     if (strncmp(b->base, IDS_TEMPLATE_PREFIX, strlen(IDS_TEMPLATE_PREFIX)) == 0) {
         struct store_template t;
@@ -448,12 +483,18 @@ static void attempt_start(struct ctl *c, struct store_template *t)
             (void)tpl_vars_set(&b->args, b->df.pre_args[i].key, b->df.pre_args[i].value);
     ctl_tpl_log_line(b->log, false, "Step 1/%zu : FROM %s", b->df.n_steps + 1, b->df.from);
     char why[256] = "";
-    if (base_setup(b, why, sizeof(why)) < 0) {
+    rc = base_setup(b, why, sizeof(why));
+    if (rc < 0)
         tpl_attempt_failed(b, "%s", why);
-        return;
-    }
+    else if (rc == 0)
+        attempt_begin(b);
+}
+
+/* The base is there: the steps start. */
+static void attempt_begin(struct tpl_build *b)
+{
     if (b->ctx[0] && access(b->ctx, R_OK) < 0) {
-        tpl_attempt_failed(b, "the build context %s is gone", t->context);
+        tpl_attempt_failed(b, "the build context is gone");
         return;
     }
     if (!b->shell) {

@@ -52,6 +52,7 @@ static void keep_template(struct ctl *c, struct keep *k, const struct store_temp
     json_array_foreach(a, i, v)
         keep_add(k, json_string_value(v));
     json_decref(a);
+    keep_add(k, t->top_layer); /* also when the row's list is empty */
     if (t->top_layer[0]) {
         struct ctl_tpl_image img;
         memset(&img, 0, sizeof(img));

@@ -565,6 +565,35 @@ TEST(oci_keys)
     CHECK(strstr(err, "oci_registries") && strstr(err, "t.conf:1"));
 }
 
+TEST(template_build_keys)
+{
+    struct hd_config c;
+    char err[256];
+    CHECK_EQ(parse("", &c, err, sizeof(err)), 0);
+    CHECK_EQ(c.template_build_timeout_s, 1800);
+    CHECK_EQ(c.template_build_mem_mib, 1024);
+    CHECK_EQ(c.template_build_vcpus, 1);
+    CHECK_EQ(c.template_context_max_mib, 256);
+    CHECK_EQ(parse("template_build_timeout_s = 60\ntemplate_build_mem_mib = 2048\n"
+                   "template_build_vcpus = 2\ntemplate_context_max_mib = 1\n",
+                   &c, err, sizeof(err)), 0);
+    CHECK_EQ(c.template_build_timeout_s, 60);
+    CHECK_EQ(c.template_build_mem_mib, 2048);
+    CHECK_EQ(c.template_build_vcpus, 2);
+    CHECK_EQ(c.template_context_max_mib, 1);
+    static const char *const bad[] = {
+        "template_build_timeout_s = 0\n", "template_build_timeout_s = 86401\n",
+        "template_build_timeout_s = 1e3\n", "template_build_mem_mib = 255\n",
+        "template_build_mem_mib = -1\n", "template_build_vcpus = 0\n",
+        "template_build_vcpus = 65\n", "template_context_max_mib = 0\n",
+        "template_context_max_mib = 16385\n", "template_context_max_mib = \"\"\n",
+        "template_build_vcpus = 99999999999999999999\n",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (parse(bad[i], &c, err, sizeof(err)) != -EINVAL)
+            harness_fail(__FILE__, __LINE__, "accepted: %s", bad[i]);
+}
+
 TEST(rootfs_aliases)
 {
     struct hd_config c;
