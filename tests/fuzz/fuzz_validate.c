@@ -81,7 +81,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct ctl_create_req cr;
         int st = api_validate_create(&ctx, &auth, body, &cr, &fail);
         if (st == 0) {
-            if (!cr.shape || !cr.rootfs || cr.n_envs > CTL_MAX_ENVS ||
+            if (!cr.shape || (!cr.rootfs && !cr.template_ref) || cr.n_envs > CTL_MAX_ENVS ||
                 cr.n_egress > CTL_MAX_EGRESS || cr.n_networks > CTL_MAX_NETWORKS)
                 abort();
             ctl_create_req_release(&cr);

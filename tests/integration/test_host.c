@@ -764,9 +764,12 @@ static enum host_err restore_vm(struct hostfx *f, const char *id, const char *sn
 }
 
 #define COUNTER_SH                                                                               \
-    "setsid sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/cnt; sleep 0.2; done' "       \
+    "setsid sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/cnt.t; mv /tmp/cnt.t /tmp/cnt; " \
+    "sleep 0.2; done' "                                                                          \
     "</dev/null >/dev/null 2>&1 & echo before > /root/marker; sync"
 
+/* The counter file is replaced by a rename, never truncated in place: a read never sees it
+ * empty (a truncate-then-write loop read as 0 under load). */
 static bool counter_advances(struct hostfx *f, const char *id)
 {
     long a = sh_long_async(f, id, "cat /tmp/cnt");
