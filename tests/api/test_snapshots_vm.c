@@ -127,8 +127,9 @@ static void hundred_cycles_body(struct vfx *f)
     char a[64], st[32], out[4096];
     if (!create(f, SMALL, a))
         return;
-    CHECK(sh(f, a, "setsid sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/cnt; "
-                   "sleep 0.1; done' </dev/null >/dev/null 2>&1 & true",
+    /* renamed into place: a read never sees the file truncated and empty */
+    CHECK(sh(f, a, "setsid sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/cnt.t; "
+                   "mv /tmp/cnt.t /tmp/cnt; sleep 0.1; done' </dev/null >/dev/null 2>&1 & true",
              out, sizeof(out)));
     CHECK(op(f, a, "resume", NULL, 200, st)); /* resume of a running sandbox: 200 */
     CHECK_STR(st, "running");

@@ -20,10 +20,12 @@
 
 #define SEC 1000000
 
-/* A counter in the guest: every second it writes the count to /tmp/cnt (memory) and appends
- * it to /root/disk.log (disk); its pid is in /tmp/pid. */
+/* A counter in the guest: every second it writes the count to /tmp/cnt (memory; renamed into
+ * place, so a read never sees it empty) and appends it to /root/disk.log (disk); its pid is in
+ * /tmp/pid. */
 #define COUNTER                                                                                  \
-    "setsid sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/cnt; echo $i >> /root/disk.log;" \
+    "setsid sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/cnt.t; mv /tmp/cnt.t /tmp/cnt;"  \
+    " echo $i >> /root/disk.log;"                                                                \
     " sleep 1; done' </dev/null >/dev/null 2>&1 & echo $! > /tmp/pid; echo before > /root/marker;" \
     " sync"
 
