@@ -87,12 +87,16 @@ static bool add_template(struct store *st, const char *name, enum store_tpl_stat
     return true;
 }
 
-/* curl inside the guest: the page the start command serves. */
+/* curl inside the guest: the page the start command serves. The port is open once the create
+ * answers; the first answer of a Python server under TCG can still take seconds while another
+ * VM of the test (a golden build) competes for the CPU, so curl gets time and retries. */
 static bool serves(struct vfx *f, const char *id)
 {
     char out[256] = "";
-    bool ok = exec_sh(f, id, "curl -s --max-time 5 http://127.0.0.1:8080/index.html", out,
-                      sizeof(out));
+    bool ok = exec_sh(f, id,
+                      "for i in 1 2 3; do curl -sf --max-time 15 "
+                      "http://127.0.0.1:8080/index.html && break; sleep 1; done",
+                      out, sizeof(out));
     if (!ok || strcmp(out, "hi from tpl-env") != 0)
         harness_fail(__FILE__, __LINE__, "sandbox %s serves '%s'", id, out);
     return ok && strcmp(out, "hi from tpl-env") == 0;
