@@ -89,12 +89,12 @@ static bool add_template(struct store *st, const char *name, enum store_tpl_stat
 
 /* curl inside the guest: the page the start command serves. The port is open once the create
  * answers; the first answer of a Python server under TCG can still take seconds while another
- * VM of the test (a golden build) competes for the CPU, so curl gets time and retries. */
+ * VM of the test (a golden build) competes for the CPU, so curl gets time and retries (within the test client's 60 s). */
 static bool serves(struct vfx *f, const char *id)
 {
     char out[256] = "";
     bool ok = exec_sh(f, id,
-                      "for i in 1 2 3; do curl -sf --max-time 15 "
+                      "for i in 1 2 3; do curl -sf --max-time 12 "
                       "http://127.0.0.1:8080/index.html && break; sleep 1; done",
                       out, sizeof(out));
     if (!ok || strcmp(out, "hi from tpl-env") != 0)
