@@ -89,7 +89,8 @@ static bool add_template(struct store *st, const char *name, enum store_tpl_stat
 
 /* curl inside the guest: the page the start command serves. The port is open once the create
  * answers; the first answer of a Python server under TCG can still take seconds while another
- * VM of the test (a golden build) competes for the CPU, so curl gets time and retries (within the test client's 60 s). */
+ * VM of the test (a golden build) competes for the CPU, so curl gets time and retries
+ * (within the test client's 60 s). */
 static bool serves(struct vfx *f, const char *id)
 {
     char out[256] = "";
