@@ -23,6 +23,7 @@
 #include "common/ulid.h"
 #include "common/wire.h"
 #include "daemon/host/host.h"
+#include "daemon/host/snapshot.h"
 #include "harness.h"
 #include "hostfx.h"
 #include "vmtest.h"
@@ -319,5 +320,7 @@ TEST_SLOW(netguest_hubport_snapshot_restores_onto_tap, 400)
     CHECK(guest_has(&f, b, ADDRS, "inet 10.88.0.6/32", true));
     CHECK(ns_ping("10.88.0.6"));
     CHECK_EQ(op(&f, b, NULL, false), HOST_OK);
+    /* the shared snapshot is the test's to remove: the run root is then empty (no leftover) */
+    CHECK_EQ(snapshot_remove(snap), 0);
     hostfx_release(&f);
 }
