@@ -343,11 +343,17 @@ static void on_oci(void *ud, int err, const struct tpl_oci_image *img, const cha
     attempt_begin(b);
 }
 
+#define TPL_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
 /* The base image and the starting state (docs/templates.md "How a build runs"). 0, 1 when an
  * OCI import runs (attempt_begin follows from on_oci), or -errno with why. */
 static int base_setup(struct tpl_build *b, char *why, size_t len)
 {
     struct ctl *c = b->c;
+    /* every base starts with the PATH commands get (the agent's, docs/agent-protocol.md), as a
+     * Docker image's config carries one: `ENV PATH=/opt/venv/bin:$PATH` then means what it
+     * says; an OCI image's own PATH or a base template's replaces it */
+    (void)tpl_vars_set(&b->env, "PATH", TPL_DEFAULT_PATH);
     if (strncmp(b->base, "oci:", 4) == 0) {
         ctl_tpl_log_line(b->log, false, "Importing %s", b->base + 4);
         ctl_tpl_log_flush(b->log);
