@@ -77,8 +77,8 @@ struct hd_config {
     uint32_t max_sandboxes;               /* per user, non-terminal; 32; 0 = unlimited */
     uint32_t max_networks;                /* per user, live networks; 16; 0 = unlimited */
     uint32_t max_disks;                   /* per user, live disks; 16; 0 = unlimited */
-    uint32_t max_templates;               /* reserved (no templates yet); 16 */
-    uint32_t max_concurrent_builds;       /* reserved (no template builds yet); 2 */
+    uint32_t max_templates;               /* per user, live templates; 16; 0 = unlimited */
+    uint32_t max_concurrent_builds;       /* build attempts at once on this host; 2 */
     uint32_t host_max_vms;                /* VMs this host runs at once; 0 = derived from
                                              MemTotal (host_mem_reserve_mib, smallest shape) */
     uint32_t host_mem_reserve_mib;        /* RAM kept for the host in that derivation; 1024 */
