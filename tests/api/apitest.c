@@ -233,12 +233,15 @@ int hd_run(const char *const *argv, char *out, size_t out_len, char *err, size_t
 
 /* ---- HTTP client ---- */
 
+int apitest_io_timeout_s = 60;
+
 int connect_local(uint16_t port)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
-    struct timeval tv = { .tv_sec = 60 }; /* creates under TCG and ASan can be slow */
+    /* creates under TCG and ASan can be slow */
+    struct timeval tv = { .tv_sec = apitest_io_timeout_s };
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };

@@ -56,8 +56,12 @@ struct hresp {
  * (may be NULL: no Content-Length). Returns 0 or -errno. */
 int http_do(uint16_t port, const char *method, const char *target, const char *headers,
             const char *body, struct hresp *r);
-/* A TCP connection to 127.0.0.1:port with 60 s send and receive timeouts; the fd or -errno. */
+/* A TCP connection to 127.0.0.1:port with apitest_io_timeout_s send and receive timeouts; the fd
+ * or -errno. */
 int connect_local(uint16_t port);
+/* Seconds a request may wait for its answer (default 60); a test whose creates run a start
+ * command and a ready check under TCG raises it. */
+extern int apitest_io_timeout_s;
 /* Sends raw bytes and reads whatever comes until the server closes. */
 int http_raw(uint16_t port, const void *bytes, size_t len, struct hresp *r, bool head_only);
 bool hresp_header(const struct hresp *r, const char *name, char *out, size_t max);

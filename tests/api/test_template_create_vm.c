@@ -156,10 +156,15 @@ TEST_SLOW(template_create_golden_cold_env_errors_resume, 900)
         harness_fail(__FILE__, __LINE__, "fixture: %s", err);
         goto out;
     }
-    /* a cold create (no golden yet) runs the start command and waits for the port */
+    /* a cold create (no golden yet) runs the start command and waits for the port: under TCG
+     * with an ASan hearthd and a second VM that can take over a minute */
+    apitest_io_timeout_s = 240;
     body_for(body, sizeof(body), "s-1vcpu-256mb", "web");
     if (!create(&f, body, a))
         goto out;
+    /* that create makes the golden snapshot for its shape in the background: wait for it, so
+     * the checks below do not share the two CPUs with a booting VM */
+    CHECK(wait_goldens(&f, 1));
     CHECK(serves(&f, a));
     struct hresp r;
     snprintf(out, sizeof(out), "/v1/sandboxes/%s", a);
@@ -171,8 +176,6 @@ TEST_SLOW(template_create_golden_cold_env_errors_resume, 900)
     CHECK_STR(out, "HELLO_TPL=tpl-env\nPATH=/opt/tpl/bin:/usr/local/bin:/usr/bin:/bin\n");
     CHECK(exec_sh(&f, a, "test -s /srv/index.html && echo yes", out, sizeof(out)));
     CHECK_STR(out, "yes\n");
-    /* that create made the golden snapshot for its shape in the background */
-    CHECK(wait_goldens(&f, 1));
     /* by id too; restored from the golden: the server is up the moment it is running */
     body_for(body, sizeof(body), "s-1vcpu-256mb", ready);
     if (create(&f, body, b))
@@ -180,10 +183,10 @@ TEST_SLOW(template_create_golden_cold_env_errors_resume, 900)
     /* another shape: no golden for it, a cold boot that still serves */
     body_for(body, sizeof(body), "s-1vcpu-512mb", "web");
     if (create(&f, body, c)) {
+        /* it makes the golden for its shape too: the template's second */
+        CHECK(wait_goldens(&f, 2));
         CHECK(serves(&f, c));
         CHECK(destroy(&f, c));
-        /* and made the golden for its shape: the template's second */
-        CHECK(wait_goldens(&f, 2));
     }
     /* a busybox image (no bash: the port check reads /proc/net/tcp), and a start command
      * that fails at once: the create fails with what it said, not after the timeout */
