@@ -8,8 +8,10 @@ CACHE_DIR ?= /var/cache/hearth
 IMAGES := $(O)/images
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wvla -Wno-unused-parameter
+# -ffile-prefix-map: no checkout path in the binaries, so every clone of one commit builds the
+# same agent and shares its cached images (images/build.sh keys them by the agent's bytes).
 BASE_CFLAGS := -std=gnu17 -g -D_GNU_SOURCE -Isrc -Iinclude -I$(O)/gen -fno-omit-frame-pointer \
-	$(WARN)
+	-ffile-prefix-map=$(CURDIR)=. $(WARN)
 OPT_CFLAGS := $(BASE_CFLAGS) -O2
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 SAN_CFLAGS := $(BASE_CFLAGS) -O1 $(SAN_FLAGS)

@@ -105,10 +105,18 @@ debian_image node debian-base devbox node
 # and `make install-images` copies it with the rest.
 link "$agent" hearth-agent
 
-# Images from older recipes are dropped once a newer one is linked; trees and kernels stay
-# (rebuilding them is slow and a branch switch may want them back).
-not_kept=()
-for f in "${keep[@]}"; do not_kept+=(! -samefile "$f"); done
-find "$cache/rootfs" -maxdepth 1 -name '*.ext4' -mmin +1440 "${not_kept[@]}" -delete \
-    2>/dev/null || true
+# Images from older recipes are dropped once they have not been linked by any checkout for two
+# hours (another checkout may still use one): each is 1 GiB plus a sparse variant, and a busy
+# machine makes dozens a day. A link refreshes the image's stamp (IMAGE.used), not the image,
+# whose mtime keys golden snapshots and template layers. Trees and kernels stay (rebuilding
+# them is slow and a branch switch may want them back).
+for f in "${keep[@]}"; do touch "$f.used"; done
+for f in "$cache"/rootfs/*.ext4; do
+    [ -f "$f" ] || continue
+    stamp=$f.used
+    [ -f "$stamp" ] || stamp=$f
+    if [ -n "$(find "$stamp" -maxdepth 0 -mmin +120 2>/dev/null)" ]; then
+        rm -f "$f" "$f.used"
+    fi
+done
 say "ready in $out"
