@@ -46,7 +46,7 @@ lint_tests := $(wildcard tests/lint/test_*.sh)
 
 obj = $(patsubst %.c,$(O)/$(1)/%.o,$(2))
 
-.PHONY: all images test test-binaries unit api compat bench run clean deps fuzz examples cli-test \
+.PHONY: all images test test-binaries unit api compat console-test bench run clean deps fuzz examples cli-test \
 	man install install-images
 .SECONDARY:
 all: $(O)/bin/hearthd $(O)/bin/hearth-agent $(O)/bin/hearth-recipe-key $(O)/bin/hearth \
@@ -60,6 +60,17 @@ $(O)/gen/openapi_json.inc: docs/openapi.json scripts/embed-text.sh
 	@mkdir -p $(dir $@)
 	./scripts/embed-text.sh docs/openapi.json >$@.tmp && mv $@.tmp $@
 $(O)/opt/src/daemon/api/openapi.o $(O)/san/src/daemon/api/openapi.o: $(O)/gen/openapi_json.inc
+
+# --- the web console (docs/console.md): console/ bundled with esbuild from the lock file's
+# packages (scripts/build-console.sh), then compiled into hearthd as data ---
+console_src := $(shell find console -type f -not -path '*/node_modules/*' 2>/dev/null)
+$(O)/console/index.html: $(console_src) scripts/build-console.sh scripts/npm_cache.sh
+	./scripts/build-console.sh $(O)/console
+	@touch $@
+$(O)/gen/console_assets.inc: $(O)/console/index.html scripts/embed-console.sh
+	@mkdir -p $(dir $@)
+	./scripts/embed-console.sh $(O)/console >$@.tmp && mv $@.tmp $@
+$(O)/opt/src/daemon/api/console.o $(O)/san/src/daemon/api/console.o: $(O)/gen/console_assets.inc
 
 # --- the build's revision (`hearthd --version`, `hearth version`): `git describe`, or "unknown"
 # outside git. The header is rewritten only when the text changes, so a commit rebuilds two
@@ -202,7 +213,8 @@ test:
 		HEARTH_COMPAT_SEED=$(abspath $(O)/tests/compat/seed) \
 		FUZZ_BIN=$(abspath $(O)/fuzz) FUZZ_SECONDS=$(FUZZ_SECONDS) \
 		./tests/run.sh $(lint_tests) $(addprefix $(O)/tests/,$(unit_tests)) tests/fuzz/run.sh \
-		$(addprefix $(O)/tests/,$(integ_tests) $(api_tests)) $(cli_tests) tests/compat/run.sh
+		$(addprefix $(O)/tests/,$(integ_tests) $(api_tests)) $(cli_tests) tests/compat/run.sh \
+		tests/console/run.sh
 
 test-binaries: $(addprefix $(O)/tests/,$(unit_tests) $(integ_tests) $(api_tests)) \
 	$(O)/tests/compat/seed
@@ -211,6 +223,11 @@ test-binaries: $(addprefix $(O)/tests/,$(unit_tests) $(integ_tests) $(api_tests)
 compat: all images $(O)/tests/compat/seed
 	HEARTH_IMAGES=$(abspath $(IMAGES)) HEARTH_BIN=$(abspath $(O)/bin) \
 		HEARTH_COMPAT_SEED=$(abspath $(O)/tests/compat/seed) ./tests/run.sh tests/compat/run.sh
+
+# The web console's browser tests alone (docs/console.md; needs `make all images` and chromium).
+console-test: all images $(O)/tests/compat/seed
+	HEARTH_IMAGES=$(abspath $(IMAGES)) HEARTH_BIN=$(abspath $(O)/bin) \
+		HEARTH_COMPAT_SEED=$(abspath $(O)/tests/compat/seed) ./tests/run.sh tests/console/run.sh
 
 # API tests alone against the sanitizer build of hearthd (no images needed: they fake the
 # catalog files).

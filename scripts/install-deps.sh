@@ -33,6 +33,8 @@ packages=(
     # templates: OCI images as bases (pulled with skopeo, unpacked with umoci) and the
     # registry the tests start on loopback (docs/templates.md)
     skopeo umoci docker-registry
+    # the web console's browser tests drive Debian's chromium headless (tests/console/run.sh)
+    chromium
 )
 
 missing=()

@@ -15,10 +15,15 @@
 # Environment: HEARTH_BIN, HEARTH_IMAGES, CACHE_DIR (default /var/cache/hearth; falls back to
 # ~/.cache/hearth when not writable), HEARTH_KEEP_TEST_DIRS (keep the temp dir), HEARTH_COMPAT_SEED (seed binary),
 # HEARTH_COMPAT_FILES (the test files to run, default ./*.test.mjs; e.g. ./templates.test.mjs).
+#
+# The browser suite (tests/console/run.sh) runs through this same harness with HEARTH_SUITE_DIR
+# set to its own directory: its package.json and tests instead of the SDK's, the same hearthd,
+# keys, seeded rows and S3 server; HEARTH_SUITE names it in messages.
 set -uo pipefail
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+here=$(cd "${HEARTH_SUITE_DIR:-$(dirname "${BASH_SOURCE[0]}")}" && pwd)
 root=$(cd "$here/../.." && pwd)
+suite=${HEARTH_SUITE:-compat}
 bin=${HEARTH_BIN:-$root/build/bin}
 images=${HEARTH_IMAGES:-$root/build/images}
 seed=${HEARTH_COMPAT_SEED:-$root/build/tests/compat/seed}
@@ -31,7 +36,7 @@ summary() {
 }
 
 die() {
-    echo "compat: $*" >&2
+    echo "$suite: $*" >&2
     failed=$((failed + 1))
     cleanup
     summary
@@ -47,7 +52,7 @@ stop_hearthd() {
         sleep 0.05
     done
     if kill -0 "$hd_pid" 2>/dev/null; then
-        echo "compat: hearthd did not stop within 10 s of SIGTERM; killing it" >&2
+        echo "$suite: hearthd did not stop within 10 s of SIGTERM; killing it" >&2
         kill -KILL "$hd_pid" 2>/dev/null
         rc=1
     fi
@@ -55,7 +60,7 @@ stop_hearthd() {
     local st=$?
     hd_pid=""
     if [ "$rc" -ne 0 ] || [ "$st" -ne 0 ]; then
-        echo "compat: hearthd exited $st after SIGTERM" >&2
+        echo "$suite: hearthd exited $st after SIGTERM" >&2
         return 1
     fi
     return 0
@@ -66,7 +71,7 @@ cleanup() {
     if [ -n "${S3INET_NS:-}" ]; then s3inet_down; fi
     if [ -n "$tmp" ] && [ -d "$tmp" ]; then
         if [ -n "${HEARTH_KEEP_TEST_DIRS:-}" ]; then
-            echo "compat: kept $tmp" >&2
+            echo "$suite: kept $tmp" >&2
         else
             rm -rf "$tmp"
         fi
@@ -82,13 +87,15 @@ command -v npm >/dev/null || die "npm not found (scripts/install-deps.sh install
 node_major=$(node -p 'process.versions.node.split(".")[0]')
 [ "$node_major" -ge 20 ] || die "node $(node --version) is too old: the SDK and node --test need >= 20"
 
-. "$here/../npm_cache.sh"
-npm_cache_install "$here" "" || die "cannot install the SDK"
-sdk_dir=$npm_dir
-sdk_pkg="$sdk_dir/node_modules/@nodeops-createos/sandbox"
-[ -f "$sdk_pkg/package.json" ] || die "SDK missing in $sdk_dir"
-sdk_version=$(node -p "require('$sdk_pkg/package.json').version")
-echo "compat: SDK @nodeops-createos/sandbox $sdk_version from $sdk_dir"
+. "$here/../../scripts/npm_cache.sh"
+npm_cache_install "$here" "$suite-" || die "cannot install $here/package.json"
+suite_modules=$npm_dir/node_modules
+sdk_pkg="$suite_modules/@nodeops-createos/sandbox"
+if [ "$suite" = compat ]; then
+    [ -f "$sdk_pkg/package.json" ] || die "SDK missing in $npm_dir"
+    sdk_version=$(node -p "require('$sdk_pkg/package.json').version")
+    echo "$suite: SDK @nodeops-createos/sandbox $sdk_version from $npm_dir"
+fi
 
 # The rest runs in a network namespace of its own (as root): hearthd's uplink, nftables tables
 # and sandbox traffic stay there (docs/testing.md). npm above needed the real network.
@@ -110,7 +117,7 @@ data="$tmp/data"
 if [ -d "$images" ]; then
     img_dir=$(cd "$images" && pwd)
 else
-    echo "compat: no images dir at $images; readiness and VM tests will say so" >&2
+    echo "$suite: no images dir at $images; readiness and VM tests will say so" >&2
     img_dir="$tmp/images"
     mkdir -p "$img_dir"
 fi
@@ -139,7 +146,7 @@ for ((i = 0; i < 500; i++)); do
 done
 [ -n "$port" ] || die "hearthd wrote no port file"
 base="http://127.0.0.1:$port"
-echo "compat: hearthd pid $hd_pid on $base"
+echo "$suite: hearthd pid $hd_pid on $base"
 
 key=$("$bin/hearthd" keys --config "$tmp/hearthd.conf" create --user compat --label compat \
     2>/dev/null) || die "hearthd keys create failed"
@@ -162,7 +169,7 @@ export CREATEOS_SANDBOX_BASE_URL="$base"
 export CREATEOS_SANDBOX_API_KEY="$key"
 export HEARTH_COMPAT_LIST_KEY="$list_key" HEARTH_COMPAT_LIST_ROWS="$list_rows"
 export HEARTH_COMPAT_LIFE_KEY="$life_key"
-export HEARTH_COMPAT_SDK="$sdk_pkg"
+export HEARTH_COMPAT_SDK="$sdk_pkg" HEARTH_SUITE_MODULES="$suite_modules"
 export HEARTH_COMPAT_ADMIN_KEY
 HEARTH_COMPAT_ADMIN_KEY=$(head -n1 "$data/admin.key" 2>/dev/null)
 # never let a proxy setting route 127.0.0.1 traffic elsewhere
@@ -185,11 +192,11 @@ if [ -s "$tap" ]; then
     failed=$(( $(count fail) + $(count cancelled) ))
     skipped=$(( $(count skipped) + $(count todo) ))
 else
-    echo "compat: the test runner produced no results" >&2
+    echo "$suite: the test runner produced no results" >&2
     failed=1
 fi
 if [ "$node_rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
-    echo "compat: node --test exited $node_rc" >&2
+    echo "$suite: node --test exited $node_rc" >&2
     failed=1
 fi
 
@@ -198,12 +205,12 @@ if ! stop_hearthd; then
     failed=$((failed + 1))
 fi
 if grep -qE 'Sanitizer|runtime error:' "$tmp/hearthd.log"; then
-    echo "compat: sanitizer report in hearthd's log:" >&2
+    echo "$suite: sanitizer report in hearthd's log:" >&2
     grep -E 'Sanitizer|runtime error:' "$tmp/hearthd.log" >&2
     failed=$((failed + 1))
 fi
 if [ "$failed" -ne 0 ]; then
-    echo "compat: last lines of hearthd's log:" >&2
+    echo "$suite: last lines of hearthd's log:" >&2
     tail -n 20 "$tmp/hearthd.log" >&2
 fi
 cleanup

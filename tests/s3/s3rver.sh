@@ -12,7 +12,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 die() { echo "s3rver.sh: $*" >&2; exit 1; }
 command -v node >/dev/null && command -v npm >/dev/null ||
     die "node and npm are needed (scripts/install-deps.sh installs them)"
-. "$here/../npm_cache.sh"
+. "$here/../../scripts/npm_cache.sh"
 npm_cache_install "$here" s3rver- || die "cannot install s3rver"
 dir=$npm_dir
 bin="$dir/node_modules/.bin/s3rver"

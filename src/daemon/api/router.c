@@ -33,6 +33,9 @@
 
 static const struct api_route routes[] = {
     { HTTP_GET, "/healthz", API_AUTH_NONE, true, api_get_healthz },
+    /* the web console (console.c, docs/console.md) */
+    { HTTP_GET, "/", API_AUTH_NONE, true, api_get_console_page },
+    { HTTP_GET, "/console/*", API_AUTH_NONE, true, api_get_console_asset },
     { HTTP_GET, "/readyz", API_AUTH_NONE, true, api_get_readyz },
     R(GET, "/v1/whoami", KEY, api_get_whoami),
     R(GET, "/v1/shapes", NONE, api_get_shapes),
@@ -133,6 +136,8 @@ static bool pattern_match(const char *pattern, const struct http_path *path)
 {
     const char *p = pattern;
     unsigned i = 0;
+    if (strcmp(pattern, "/") == 0)
+        return path->n == 0;
     while (*p == '/') {
         p++;
         const char *e = strchr(p, '/');

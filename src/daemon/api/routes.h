@@ -66,6 +66,10 @@ void api_access_token_delete(struct api_call *call);
 
 /* openapi.c: GET /v1/openapi.json, docs/openapi.json as built in (§5.5) */
 void api_get_openapi(struct api_call *call);
+/* the web console (console.c): GET / and GET /console/{file} */
+void api_get_console_page(struct api_call *call);
+void api_get_console_asset(struct api_call *call);
+extern const char api_console_csp[];
 
 /* sandbox_disks.c: a sandbox's disk mounts (§3.9.6–§3.9.9): attach live, list, detach */
 void api_sandbox_disk_attach(struct api_call *call);

@@ -1,4 +1,5 @@
-# npm_cache.sh: sourced by test scripts that need packages from npm (tests/compat/run.sh for the
+# npm_cache.sh: sourced by scripts that need packages from npm (scripts/build-console.sh for the
+# console's build tools, tests/compat/run.sh for the
 # SDK, tests/s3/s3rver.sh for s3rver). npm_cache_install DIR PREFIX installs DIR's package.json
 # as pinned by DIR/package-lock.json with `npm ci` into $CACHE_DIR/npm/<PREFIX><hash of the lock>
 # (default /var/cache/hearth; ~/.cache/hearth when that is not writable), once: later calls find
