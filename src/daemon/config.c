@@ -28,6 +28,7 @@ void config_defaults(struct hd_config *cfg)
     cfg->metrics_enabled = true;
     snprintf(cfg->metrics_host, sizeof(cfg->metrics_host), "127.0.0.1");
     cfg->metrics_port = 9464;
+    cfg->console = true;
     cfg->log_level = LOG_LEVEL_INFO;
     cfg->golden = true;
     cfg->max_disk_mib = 262144;
@@ -291,6 +292,12 @@ static int set_on_off(bool *dst, const char *v, const char **why)
 static int set_golden(struct hd_config *cfg, const char *v, const char **why)
 {
     return set_on_off(&cfg->golden, v, why);
+}
+
+/* the web console (docs/console.md) */
+static int set_console(struct hd_config *cfg, const char *v, const char **why)
+{
+    return set_on_off(&cfg->console, v, why);
 }
 
 /* confinement of QEMU (docs/security.md) */
@@ -719,6 +726,7 @@ static const struct {
     { "accel", set_accel, NULL },
     { "cgroup_root", set_cgroup_root, NULL },
     { "metrics_listen", set_metrics_listen, NULL },
+    { "console", set_console, NULL },
     { "log_level", set_log_level, NULL },
     { "golden_snapshots", set_golden, NULL },
     { "bandwidth_quota_bytes", set_bw_quota, NULL },

@@ -49,6 +49,8 @@ struct hd_config {
     bool metrics_enabled;                 /* metrics_listen = 127.0.0.1:9464 ("" or off = off) */
     char metrics_host[CONFIG_HOST_SIZE];
     uint16_t metrics_port;
+    bool console;                         /* console = on | off: the web console at / and
+                                             /console/… on the API listener (default on) */
     enum log_level log_level;             /* log_level = info */
     bool golden;                          /* create from golden snapshots (default true) */
     int64_t max_disk_mib;                 /* max_disk_mib = 262144 */

@@ -265,6 +265,7 @@ TEST(whoami_and_hosts)
     struct hresp r;
     CHECK(req(&f, "GET", "/v1/whoami", f.hdr_alice, NULL, 200, &r));
     CHECK_STR(jstr(r.json, "data.user_id"), "alice");
+    CHECK(json_is_false(jpath(r.json, "data.admin")));
     CHECK_EQ(jint(r.json, "data.stats.running"), 1);
     CHECK_EQ(jint(r.json, "data.stats.paused"), 1);
     CHECK_EQ(jint(r.json, "data.stats.other"), 0);
@@ -286,6 +287,7 @@ TEST(whoami_and_hosts)
     hresp_free(&r);
     CHECK(req(&f, "GET", "/v1/whoami", f.hdr_admin, NULL, 200, &r));
     CHECK_STR(jstr(r.json, "data.user_id"), "admin");
+    CHECK(json_is_true(jpath(r.json, "data.admin")));
     hresp_free(&r);
     fx_end(&f);
 }

@@ -34,9 +34,11 @@ struct api_ctx {
                                                by cmd_serve.c; NULL: metrics routes 503 */
     int64_t started_ms;
     struct api_ssh_gateway ssh;             /* the SSH gateway, for its clients' known_hosts */
+    bool console;                           /* serve the web console at / and /console/…
+                                               (config console; api_ctx_init: true) */
 };
 
-/* Prepares ctx (zeroes it; the caller then sets ctl). */
+/* Prepares ctx (zeroes it, console on; the caller then sets ctl). */
 void api_ctx_init(struct api_ctx *ctx);
 /* Frees what the requests accumulated (metrics). */
 void api_ctx_release(struct api_ctx *ctx);

@@ -50,10 +50,11 @@ void api_get_whoami(struct api_call *call)
         if (!store_state_is_terminal((enum store_state)s))
             total += c[s];
     uint64_t running = c[STORE_RUNNING], paused = c[STORE_PAUSED];
-    api_reply_ok(call, json_pack("{s:s,s:{s:I,s:I,s:I,s:I}}", "user_id", call->auth.user_id,
-                                 "stats", "running", (json_int_t)running, "paused",
-                                 (json_int_t)paused, "other",
-                                 (json_int_t)(total - running - paused), "total",
+    /* admin (a hearth extension, §2.12): whether this key may use the admin routes */
+    api_reply_ok(call, json_pack("{s:s,s:b,s:{s:I,s:I,s:I,s:I}}", "user_id",
+                                 call->auth.user_id, "admin", call->auth.admin, "stats",
+                                 "running", (json_int_t)running, "paused", (json_int_t)paused,
+                                 "other", (json_int_t)(total - running - paused), "total",
                                  (json_int_t)total));
 }
 

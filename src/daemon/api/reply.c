@@ -146,6 +146,7 @@ static const struct {
     [CTL_E_PROBE_FAILED] = { KIND_FIELD, 400, "disk_probe_failed" },      /* §3.9.2 */
     [CTL_E_BAD_DOCKERFILE] = { KIND_FIELD, 400, "bad_dockerfile" },       /* §3.10.1 */
     [CTL_E_TEMPLATE_NOT_READY] = { KIND_CODE, 409, "template_not_ready" }, /* §3.2.1 */
+    [CTL_E_LAST_ADMIN_KEY] = { KIND_CODE, 409, "last_admin_key" },         /* §5.1 */
 };
 
 void api_reply_ctl(const struct api_call *call, const struct ctl_error *e)

@@ -43,6 +43,10 @@ static const struct api_route routes[] = {
     R(GET, "/v1/hosts", ADMIN, api_get_hosts),
     R(GET, "/v1/openapi.json", NONE, api_get_openapi),
     R(GET, "/v1/ssh-gateway", KEY, api_get_ssh_gateway),
+    /* API keys, a hearth extension (§5.1; key_routes.c) */
+    R(GET, "/v1/keys", ADMIN, api_key_list),
+    R(POST, "/v1/keys", ADMIN, api_key_create),
+    R(DELETE, "/v1/keys/*", ADMIN, api_key_delete),
     R(GET, "/v1/sandboxes", KEY, api_sandbox_list),
     R(POST, "/v1/sandboxes", KEY, api_sandbox_create),
     R(GET, "/v1/sandboxes/by-ip/*", KEY, api_sandbox_by_ip),
@@ -124,6 +128,14 @@ const struct api_route *api_routes(size_t *ret_n)
 void api_ctx_init(struct api_ctx *ctx)
 {
     memset(ctx, 0, sizeof(*ctx));
+    ctx->console = true;
+}
+
+/* False for the console's routes when the operator turned it off (config console = off): their
+ * paths are then unknown, 404 route not found whatever the method. */
+static bool route_on(const struct api_ctx *ctx, const struct api_route *r)
+{
+    return ctx->console || (r->fn != api_get_console_page && r->fn != api_get_console_asset);
 }
 
 void api_ctx_release(struct api_ctx *ctx)
@@ -258,7 +270,7 @@ void api_handle(struct http_request *req, void *ud)
     uint64_t seen = 0;
     for (size_t i = 0; i < N_ROUTES; i++) {
         const struct api_route *r = &routes[i];
-        if (!pattern_match(r->pattern, path))
+        if (!pattern_match(r->pattern, path) || !route_on(ctx, r))
             continue;
         if (!path_known)
             call.route = r; /* metrics label for a 405 */

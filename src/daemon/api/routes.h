@@ -64,9 +64,15 @@ void api_access_token_get(struct api_call *call);
 void api_access_token_rotate(struct api_call *call);
 void api_access_token_delete(struct api_call *call);
 
+/* key_routes.c: API keys (§5.1, a hearth extension), admin keys only: list, create, revoke */
+void api_key_list(struct api_call *call);
+void api_key_create(struct api_call *call);
+void api_key_delete(struct api_call *call);
+
 /* openapi.c: GET /v1/openapi.json, docs/openapi.json as built in (§5.5) */
 void api_get_openapi(struct api_call *call);
-/* the web console (console.c): GET / and GET /console/{file} */
+/* the web console (console.c): GET / and GET /console/{file}; with config console = off the
+ * router treats both as unknown paths (404) */
 void api_get_console_page(struct api_call *call);
 void api_get_console_asset(struct api_call *call);
 extern const char api_console_csp[];

@@ -649,6 +649,7 @@ static int serve_run(struct hd_ctx *hd)
     hd->ctl.store = hd->store;
     hd->api.ctl = &hd->ctl;
     hd->api.started_ms = timefmt_now_ms();
+    hd->api.console = hd->cfg.console;
     fill_settings(hd);
     if (fill_oci(hd) < 0)
         return EXIT_HEARTHD;

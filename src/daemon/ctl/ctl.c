@@ -44,6 +44,7 @@ static const struct {
     [CTL_E_PROBE_FAILED] = { "probe_failed", -EHOSTUNREACH },
     [CTL_E_BAD_DOCKERFILE] = { "bad_dockerfile", -EINVAL },
     [CTL_E_TEMPLATE_NOT_READY] = { "template_not_ready", -EAGAIN },
+    [CTL_E_LAST_ADMIN_KEY] = { "last_admin_key", -EPERM },
 };
 
 unsigned ctl_vm_count(const struct ctl *c)

@@ -132,6 +132,7 @@ enum ctl_code {
     CTL_E_BAD_DOCKERFILE,   /* a template's Dockerfile breaks a rule: field ("dockerfile") +
                                msg "line N: …" (template.h) */
     CTL_E_TEMPLATE_NOT_READY, /* the template named as rootfs is pending or building: msg */
+    CTL_E_LAST_ADMIN_KEY,   /* revoking it would leave no active admin key: msg (keys.h) */
     CTL_CODE__COUNT
 };
 

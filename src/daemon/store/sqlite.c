@@ -640,6 +640,7 @@ static const struct store_ops sqlite_ops = {
     .key_find = sqlite_key_find,
     .key_touch = sqlite_key_touch,
     .key_list = sqlite_key_list,
+    .key_page = sqlite_key_page,
     .key_revoke = sqlite_key_revoke,
     .sb_insert = sqlite_sb_insert,
     .sb_get = sqlite_sb_get,

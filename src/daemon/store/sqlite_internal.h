@@ -180,7 +180,9 @@ int sqlite_key_find(struct store *st, const uint8_t hash[APIKEY_HASH_LEN],
 int sqlite_key_touch(struct store *st, const char *key_id, int64_t now_ms);
 int sqlite_key_list(struct store *st, const char *user_id, struct store_key **ret,
                     size_t *ret_n);
-int sqlite_key_revoke(struct store *st, const char *key_id, int64_t now_ms);
+int sqlite_key_page(struct store *st, const char *user_id, size_t limit, size_t offset,
+                    struct store_key **ret, size_t *ret_n, uint64_t *ret_total);
+int sqlite_key_revoke(struct store *st, const char *key_id, bool keep_admin, int64_t now_ms);
 
 /* ---- sandboxes (sqlite_sb.c) ---- */
 int sqlite_sb_insert(struct store *st, const struct store_sandbox *rows, size_t n,

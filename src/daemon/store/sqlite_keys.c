@@ -117,10 +117,42 @@ int sqlite_key_list(struct store *st, const char *user_id, struct store_key **re
     return r;
 }
 
-int sqlite_key_revoke(struct store *st, const char *key_id, int64_t now_ms)
+int sqlite_key_page(struct store *st, const char *user_id, size_t limit, size_t offset,
+                    struct store_key **ret, size_t *ret_n, uint64_t *ret_total)
+{
+    void *v = NULL;
+    int r = sqlite_select_page(to_sqlite(st),
+                               "SELECT count(*) FROM api_keys WHERE revoked_at IS NULL AND "
+                               "(?1 IS NULL OR user_id = ?1)",
+                               "SELECT id, user_id, prefix, label, admin, created_at, "
+                               "last_used_at, revoked_at FROM api_keys "
+                               "WHERE revoked_at IS NULL AND (?1 IS NULL OR user_id = ?1) "
+                               "ORDER BY created_at DESC, id DESC LIMIT ?2 OFFSET ?3",
+                               &user_id, 1, limit, offset, sizeof(struct store_key), read_key,
+                               &v, ret_n, ret_total);
+    if (r == 0)
+        *ret = v;
+    return r;
+}
+
+/* In the open transaction: -EPERM when key_id is an active admin key and no other is. */
+static int check_not_last_admin(struct sqlite_store *s, const char *key_id)
+{
+    int64_t alone = 0;
+    int r = sqlite_select_ints(s,
+                               "SELECT count(*) = 1 FROM api_keys WHERE admin = 1 AND "
+                               "revoked_at IS NULL AND EXISTS (SELECT 1 FROM api_keys "
+                               "WHERE id = ?1 AND admin = 1 AND revoked_at IS NULL)",
+                               &key_id, 1, &alone, 1);
+    return r < 0 ? r : alone ? -EPERM : 0;
+}
+
+int sqlite_key_revoke(struct store *st, const char *key_id, bool keep_admin, int64_t now_ms)
 {
     struct sqlite_store *s = to_sqlite(st);
     int r = sqlite_tx_begin(s, true);
+    if (r == 0 && keep_admin)
+        r = check_not_last_admin(s, key_id);
     if (r == 0)
         r = run_id_time(s, S_KEY_REVOKE, key_id, now_ms, true);
     if (r == -ENOENT) { /* no live key by that id: revoked already, or none */

@@ -243,7 +243,22 @@ int store_key_revoke(struct store *st, const char *key_id, int64_t now_ms)
 {
     if (!lookup_key_ok(key_id, STORE_ID_SIZE))
         return -ENOENT;
-    return st->ops->key_revoke(st, key_id, now_ms);
+    return st->ops->key_revoke(st, key_id, false, now_ms);
+}
+
+int store_key_revoke_keep_admin(struct store *st, const char *key_id, int64_t now_ms)
+{
+    if (!lookup_key_ok(key_id, STORE_ID_SIZE))
+        return -ENOENT;
+    return st->ops->key_revoke(st, key_id, true, now_ms);
+}
+
+int store_key_page(struct store *st, const char *user_id, size_t limit, size_t offset,
+                   struct store_key **ret, size_t *ret_n, uint64_t *ret_total)
+{
+    if (user_id && !user_id_valid(user_id))
+        return -EINVAL;
+    return st->ops->key_page(st, user_id, limit, offset, ret, ret_n, ret_total);
 }
 
 /* ---- sandboxes ---- */

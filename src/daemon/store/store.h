@@ -33,7 +33,7 @@ struct store;
 #define STORE_REGION_SIZE 64
 #define STORE_IP_SIZE 46      /* INET6_ADDRSTRLEN, though sandboxes get IPv4 today */
 #define STORE_HOST_SIZE 64
-#define STORE_LABEL_SIZE 128
+#define STORE_LABEL_SIZE 801    /* a key's label: 200 characters of UTF-8 (docs/api.md §5.1) */
 #define STORE_MAX_SSH_KEYS 64 /* docs/api.md §3.3.5 */
 
 /* ---- opening ---- */
@@ -102,6 +102,18 @@ int store_key_list(struct store *st, const char *user_id, struct store_key **ret
 /* Revokes a key, effective for every later lookup. -ENOENT if unknown, -EALREADY if revoked. */
 __attribute__((warn_unused_result))
 int store_key_revoke(struct store *st, const char *key_id, int64_t now_ms);
+/* One page of the active (not revoked) keys, of one user or of all (user_id NULL), newest
+ * first (created_at, then id, descending): at most limit records from offset into *ret (an
+ * array of *ret_n the caller free()s; NULL when empty) and the count of every active key that
+ * matches into *ret_total. -EINVAL for a malformed user_id. Never contains secrets or hashes. */
+__attribute__((warn_unused_result))
+int store_key_page(struct store *st, const char *user_id, size_t limit, size_t offset,
+                   struct store_key **ret, size_t *ret_n, uint64_t *ret_total);
+/* As store_key_revoke(), but -EPERM (nothing changed) when key_id is the last active admin key,
+ * checked and revoked in one transaction: the API's revoke (docs/api.md §5.1), so that the
+ * daemon cannot be left without an admin key through the API. */
+__attribute__((warn_unused_result))
+int store_key_revoke_keep_admin(struct store *st, const char *key_id, int64_t now_ms);
 
 /* ---- sandboxes ---- */
 

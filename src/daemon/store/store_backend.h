@@ -23,7 +23,11 @@ struct store_ops {
                     uint8_t ret_hash[APIKEY_HASH_LEN], int64_t *ret_revoked_at);
     int (*key_touch)(struct store *st, const char *key_id, int64_t now_ms);
     int (*key_list)(struct store *st, const char *user_id, struct store_key **ret, size_t *ret_n);
-    int (*key_revoke)(struct store *st, const char *key_id, int64_t now_ms);
+    /* active keys only */
+    int (*key_page)(struct store *st, const char *user_id, size_t limit, size_t offset,
+                    struct store_key **ret, size_t *ret_n, uint64_t *ret_total);
+    /* keep_admin: -EPERM when key_id is the last active admin key */
+    int (*key_revoke)(struct store *st, const char *key_id, bool keep_admin, int64_t now_ms);
 
     /* rows carry their derived hostnames; envs belong to rows[0] and come with n == 1 only */
     int (*sb_insert)(struct store *st, const struct store_sandbox *rows, size_t n,

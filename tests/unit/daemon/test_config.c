@@ -31,6 +31,7 @@ TEST(defaults)
     CHECK(c.metrics_enabled);
     CHECK_STR(c.metrics_host, "127.0.0.1");
     CHECK_EQ(c.metrics_port, 9464);
+    CHECK(c.console);
     CHECK_EQ(c.log_level, LOG_LEVEL_INFO);
     CHECK_EQ(c.max_sandboxes, 32);
     CHECK_EQ(c.max_disk_mib, 262144);
@@ -138,6 +139,10 @@ TEST(every_key)
     CHECK_STR(c.ingress_tls_key, "/etc/hearth/k.pem");
     CHECK(c.ingress_private);
     CHECK_EQ(c.ingress_public_port, 443);
+    CHECK_EQ(parse("console = off\n", &c, err, sizeof(err)), 0);
+    CHECK(!c.console);
+    CHECK_EQ(parse("console = on\n", &c, err, sizeof(err)), 0);
+    CHECK(c.console);
     CHECK_EQ(parse("metrics_listen = \"\"\n", &c, err, sizeof(err)), 0);
     CHECK(!c.metrics_enabled);
     CHECK_EQ(parse("metrics_listen = 0.0.0.0:0\nlisten = 127.0.0.1:0", &c, err, sizeof(err)),
@@ -192,6 +197,8 @@ TEST(hostile_lines)
         { "listen = [::1]80\n", "bad value for 'listen'" },
         { "listen = :80\n", "bad value for 'listen'" },
         { "data_dir = relative/path\n", "bad value for 'data_dir'" },
+        { "console = maybe\n", "bad value for 'console'" },
+        { "console = \"\"\n", "bad value for 'console'" },
         { "data_dir =\n", "bad value for 'data_dir'" },
         { "images_dir = x\n", "bad value for 'images_dir'" },
         { "region = \n", "bad value for 'region'" },

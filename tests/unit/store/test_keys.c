@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* test_keys.c: API keys: the secret is shown once and only its hash is stored; lookup accepts the
- * exact key and nothing else; revoke is immediate; list never shows secrets. */
+ * exact key and nothing else; revoke is immediate; list never shows secrets; the API's page of
+ * active keys and its revoke that keeps the last admin key. */
 #include "fixture.h"
 
 #include <sqlite3.h>
@@ -207,7 +208,7 @@ TEST(keys_reject_bad_user_names)
     CHECK_EQ(store_key_create(f.st, u63, NULL, false, 1, &k, s), 0);
     CHECK_EQ(store_key_create(f.st, "0a_b-c", NULL, false, 1, &k, s), 0);
     CHECK_EQ(store_user_ensure(f.st, "0a_b-c", 2), 0); /* existing: fine */
-    char label[300];
+    char label[STORE_LABEL_SIZE + 1];
     memset(label, 'l', sizeof(label) - 1);
     label[sizeof(label) - 1] = '\0';
     CHECK_EQ(store_key_create(f.st, "alice", label, false, 1, &k, s), -ENAMETOOLONG);
@@ -219,5 +220,73 @@ TEST(keys_reject_bad_user_names)
     CHECK_STR(list[0].label, "it's \"quoted\"; --");
     free(list);
     CHECK_EQ(store_key_list(f.st, "Bad User", &list, &n), -EINVAL);
+    fx_close(&f);
+}
+
+TEST(keys_page_lists_active_keys_newest_first)
+{
+    struct fx f;
+    if (!fx_open(&f, false))
+        return;
+    struct store_key k[5];
+    char s[APIKEY_LEN + 1];
+    for (int i = 0; i < 5; i++)
+        CHECK_EQ(store_key_create(f.st, i < 4 ? "alice" : "bob", NULL, false, 1000 + i, &k[i], s),
+                 0);
+    CHECK_EQ(store_key_revoke(f.st, k[1].id, 2000), 0);
+    struct store_key *v = NULL;
+    size_t n = 0;
+    uint64_t total = 0;
+    CHECK_EQ(store_key_page(f.st, NULL, 2, 0, &v, &n, &total), 0);
+    CHECK_EQ(total, 4);
+    CHECK_EQ(n, 2);
+    CHECK_STR(v[0].id, k[4].id);
+    CHECK_STR(v[1].id, k[3].id);
+    free(v);
+    CHECK_EQ(store_key_page(f.st, "alice", 50, 1, &v, &n, &total), 0);
+    CHECK_EQ(total, 3); /* the revoked one is not counted */
+    CHECK_EQ(n, 2);
+    CHECK_STR(v[0].id, k[2].id);
+    CHECK_STR(v[1].id, k[0].id);
+    free(v);
+    CHECK_EQ(store_key_page(f.st, "alice", 50, 10, &v, &n, &total), 0);
+    CHECK_EQ(total, 3);
+    CHECK_EQ(n, 0);
+    free(v);
+    CHECK_EQ(store_key_page(f.st, "nobody", 50, 0, &v, &n, &total), 0);
+    CHECK_EQ(total, 0);
+    free(v);
+    CHECK_EQ(store_key_page(f.st, "Bad User", 50, 0, &v, &n, &total), -EINVAL);
+    fx_close(&f);
+}
+
+TEST(keys_revoke_keep_admin_refuses_the_last_admin_key)
+{
+    struct fx f;
+    if (!fx_open(&f, false))
+        return;
+    struct store_key a1, a2, u;
+    char s[APIKEY_LEN + 1];
+    CHECK_EQ(store_key_create(f.st, "admin", NULL, true, 1000, &a1, s), 0);
+    CHECK_EQ(store_key_create(f.st, "ops", NULL, true, 1001, &a2, s), 0);
+    CHECK_EQ(store_key_create(f.st, "alice", NULL, false, 1002, &u, s), 0);
+    CHECK_EQ(store_key_revoke_keep_admin(f.st, u.id, 2000), 0);
+    CHECK_EQ(store_key_revoke_keep_admin(f.st, u.id, 2000), -EALREADY);
+    CHECK_EQ(store_key_revoke_keep_admin(f.st, a1.id, 2000), 0); /* another admin key is left */
+    CHECK_EQ(store_key_revoke_keep_admin(f.st, a2.id, 2000), -EPERM);
+    CHECK_EQ(store_key_revoke_keep_admin(f.st, a1.id, 2000), -EALREADY);
+    CHECK_EQ(store_key_revoke_keep_admin(f.st, "key_01ARZ3NDEKTSV4RRFFQ69G5FAV", 2000), -ENOENT);
+    CHECK_EQ(store_key_revoke_keep_admin(f.st, "", 2000), -ENOENT);
+    struct store_auth a;
+    CHECK_EQ(store_key_lookup(f.st, s, strlen(s), &a), -EKEYREVOKED); /* s is u's */
+    struct store_key *v = NULL;
+    size_t n = 0;
+    uint64_t total = 0;
+    CHECK_EQ(store_key_page(f.st, NULL, 50, 0, &v, &n, &total), 0);
+    CHECK_EQ(total, 1);
+    CHECK_STR(v[0].id, a2.id);
+    free(v);
+    /* the CLI's revoke (on the host) has no such guard */
+    CHECK_EQ(store_key_revoke(f.st, a2.id, 3000), 0);
     fx_close(&f);
 }
