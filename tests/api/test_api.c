@@ -354,7 +354,7 @@ TEST(routing_404_405_501)
     if (!fx_start(&f, NULL))
         return;
     struct hresp r;
-    static const char *const missing[] = { "/", "/v1", "/v2/sandboxes", "/v1/admin/keys",
+    static const char *const missing[] = { "/console", "/v1", "/v2/sandboxes", "/v1/admin/keys",
                                            "/metrics", "/v1/sandboxes/x/y/z/q", "/v1/nope" };
     for (size_t i = 0; i < sizeof(missing) / sizeof(missing[0]); i++) {
         CHECK(req(&f, "GET", missing[i], f.hdr_alice, NULL, 404, &r));
