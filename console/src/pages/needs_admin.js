@@ -12,5 +12,6 @@ export function needsAdmin(main, title, what) {
             h("p", null, `${what} is for admin keys only, and you are signed in with a key of user `,
                 h("strong", null, who()?.user_id || "?"), " that is not one."),
             h("p", { class: "hint" }, "Sign out and sign in with an admin key: the first one is in the data "
-                + "directory's admin.key; `hearthd keys create --admin` on the host makes more.")));
+                + "directory's ", h("code", null, "admin.key"), "; ", h("code", null, "hearthd keys create --admin"),
+            " on the host makes more.")));
 }
