@@ -506,21 +506,80 @@ TEST(keys_list_pages_newest_first)
     char ids[5][STORE_ID_SIZE];
     for (int i = 0; i < 5; i++)
         CHECK(create(&f, f.hdr_admin, "{\"user\":\"pager\"}", NULL, ids[i]));
-    CHECK(req(&f, "GET", "/v1/keys?user=pager&limit=2", f.hdr_admin, NULL, 200, &r));
+    /* the whole list: newest created_at first (keys made in one millisecond: by id) */
+    CHECK(req(&f, "GET", "/v1/keys?user=pager", f.hdr_admin, NULL, 200, &r));
     CHECK_EQ(jint(r.json, "data.pagination.total"), 5);
-    CHECK_EQ(jint(r.json, "data.pagination.limit"), 2);
-    CHECK_EQ(jint(r.json, "data.pagination.count"), 2);
-    CHECK_STR(jstr(r.json, "data.data.0.id"), ids[4]);
-    CHECK_STR(jstr(r.json, "data.data.1.id"), ids[3]);
+    char all[5][STORE_ID_SIZE];
+    for (int i = 0; i < 5; i++) {
+        char p[64];
+        snprintf(p, sizeof(p), "data.data.%d.id", i);
+        snprintf(all[i], sizeof(all[i]), "%s", jstr(r.json, p) ? jstr(r.json, p) : "");
+        snprintf(p, sizeof(p), "data.data.%d.created_at", i);
+        const char *c = jstr(r.json, p);
+        char q[64];
+        snprintf(q, sizeof(q), "data.data.%d.created_at", i + 1);
+        const char *d = i < 4 ? jstr(r.json, q) : NULL;
+        CHECK(c && (!d || strcmp(c, d) >= 0));
+    }
+    for (int i = 0; i < 5; i++) { /* each key made is listed once */
+        int seen = 0;
+        for (int k = 0; k < 5; k++)
+            seen += strcmp(all[k], ids[i]) == 0;
+        CHECK_EQ(seen, 1);
+    }
     hresp_free(&r);
-    CHECK(req(&f, "GET", "/v1/keys?user=pager&limit=2&offset=4", f.hdr_admin, NULL, 200, &r));
-    CHECK_EQ(jint(r.json, "data.pagination.count"), 1);
-    CHECK_STR(jstr(r.json, "data.data.0.id"), ids[0]);
-    hresp_free(&r);
+    /* pages of 2 give the same order, the last page the rest */
+    for (int off = 0; off < 5; off += 2) {
+        char t[128];
+        snprintf(t, sizeof(t), "/v1/keys?user=pager&limit=2&offset=%d", off);
+        CHECK(req(&f, "GET", t, f.hdr_admin, NULL, 200, &r));
+        CHECK_EQ(jint(r.json, "data.pagination.total"), 5);
+        CHECK_EQ(jint(r.json, "data.pagination.limit"), 2);
+        CHECK_EQ(jint(r.json, "data.pagination.offset"), off);
+        CHECK_EQ(jint(r.json, "data.pagination.count"), off < 4 ? 2 : 1);
+        CHECK_STR(jstr(r.json, "data.data.0.id"), all[off]);
+        if (off < 4)
+            CHECK_STR(jstr(r.json, "data.data.1.id"), all[off + 1]);
+        hresp_free(&r);
+    }
     CHECK(req(&f, "GET", "/v1/keys?offset=100&limit=100000", f.hdr_admin, NULL, 200, &r));
     CHECK_EQ(jint(r.json, "data.pagination.total"), 7);
     CHECK_EQ(jint(r.json, "data.pagination.limit"), 500);
     CHECK_EQ(jint(r.json, "data.pagination.count"), 0);
     hresp_free(&r);
+    fx_end(&f);
+}
+
+TEST(keys_cli_and_api_share_the_store_and_the_label_rule)
+{
+    struct fx f;
+    if (!fx_start(&f))
+        return;
+    char out[8192], err[4096], label[256];
+    snprintf(label, sizeof(label), "%0201d", 0);
+    const char *too_long[] = { "keys", "--config", f.s.conf, "create", "--label", label, NULL };
+    CHECK_EQ(hd_run(too_long, out, sizeof(out), err, sizeof(err)), 2);
+    CHECK(strstr(err, "at most 200 characters") != NULL);
+    const char *ctrl[] = { "keys", "--config", f.s.conf, "create", "--label", "a\tb", NULL };
+    CHECK_EQ(hd_run(ctrl, out, sizeof(out), err, sizeof(err)), 2);
+    /* a key made over the API is listed and revoked on the host, and the other way round */
+    char id[STORE_ID_SIZE], key[APIKEY_LEN + 1], hdr[128];
+    CHECK(create(&f, f.hdr_admin, "{\"user\":\"carol\",\"label\":\"from the api\"}", key, id));
+    hdr_of(key, hdr);
+    const char *list[] = { "keys", "--config", f.s.conf, "list", "--user", "carol", NULL };
+    CHECK_EQ(hd_run(list, out, sizeof(out), err, sizeof(err)), 0);
+    CHECK(strstr(out, id) && strstr(out, "from the api"));
+    const char *rev[] = { "keys", "--config", f.s.conf, "revoke", id, NULL };
+    CHECK_EQ(hd_run(rev, out, sizeof(out), err, sizeof(err)), 0);
+    CHECK_EQ(status_of(&f, "GET", "/v1/whoami", hdr, NULL), 401);
+    const char *mk[] = { "keys", "--config", f.s.conf, "create", "--user", "dave", NULL };
+    CHECK_EQ(hd_run(mk, out, sizeof(out), err, sizeof(err)), 0);
+    struct hresp r;
+    CHECK(req(&f, "GET", "/v1/keys?user=dave", f.hdr_admin, NULL, 200, &r));
+    CHECK_EQ(jint(r.json, "data.pagination.total"), 1);
+    char t[128];
+    snprintf(t, sizeof(t), "/v1/keys/%s", jstr(r.json, "data.data.0.id"));
+    hresp_free(&r);
+    CHECK_EQ(status_of(&f, "DELETE", t, f.hdr_admin, NULL), 200);
     fx_end(&f);
 }

@@ -12,6 +12,7 @@
 
 #include "common/timefmt.h"
 #include "daemon/config.h"
+#include "daemon/ctl/keys.h"
 #include "daemon/store/store.h"
 
 struct keys_args {
@@ -80,6 +81,11 @@ static void fmt_time(int64_t ms, char out[TIMEFMT_RFC3339_LEN + 1])
 static int do_create(struct store *st, const struct keys_args *a)
 {
     const char *user = a->user ? a->user : "admin";
+    if (a->label && !ctl_key_label_valid(a->label, strlen(a->label))) {
+        fprintf(stderr, "hearthd: keys: invalid label: at most %d characters of text, without "
+                        "control characters\n", CTL_KEY_LABEL_MAX);
+        return EXIT_USAGE;
+    }
     struct store_key k;
     char secret[APIKEY_LEN + 1];
     int r = store_key_create(st, user, a->label, a->admin, timefmt_now_ms(), &k, secret);
