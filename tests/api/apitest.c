@@ -333,6 +333,17 @@ int http_do(uint16_t port, const char *method, const char *target, const char *h
     return e;
 }
 
+int http_status(uint16_t port, const char *method, const char *target, const char *headers,
+                const char *body)
+{
+    struct hresp r;
+    if (http_do(port, method, target, headers, body, &r) != 0)
+        return -1;
+    int st = r.status;
+    hresp_free(&r);
+    return st;
+}
+
 bool hresp_header(const struct hresp *r, const char *name, char *out, size_t max)
 {
     const char *p = r->head;

@@ -56,6 +56,9 @@ struct hresp {
  * (may be NULL: no Content-Length). Returns 0 or -errno. */
 int http_do(uint16_t port, const char *method, const char *target, const char *headers,
             const char *body, struct hresp *r);
+/* http_do() for its status alone: the status, or -1 when the request failed. */
+int http_status(uint16_t port, const char *method, const char *target, const char *headers,
+                const char *body);
 /* A TCP connection to 127.0.0.1:port with apitest_io_timeout_s send and receive timeouts; the fd
  * or -errno. */
 int connect_local(uint16_t port);

@@ -23,12 +23,7 @@ static bool start(struct hd_server *s, const char *conf)
 static int status_of(struct hd_server *s, const char *method, const char *target,
                      const char *hdr)
 {
-    struct hresp r;
-    if (http_do(s->port, method, target, hdr, NULL, &r) != 0)
-        return -1;
-    int st = r.status;
-    hresp_free(&r);
-    return st;
+    return http_status(s->port, method, target, hdr, NULL);
 }
 
 /* The headers every console answer carries; the ETag into etag. */

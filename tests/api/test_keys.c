@@ -11,16 +11,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../unit/store/fixture.h" /* fx_sandbox() */
 #include "daemon/store/ids.h"
 #include "daemon/store/store.h"
 
-struct fx {
+struct kfx {
     struct hd_server s;
     char alice[APIKEY_LEN + 1];                 /* a user key */
     char hdr_admin[128], hdr_alice[128];
 };
 
-static bool fx_start(struct fx *f)
+static bool fx_start(struct kfx *f)
 {
     memset(f, 0, sizeof(*f));
     REQUIRE(hd_prepare(&f->s, NULL, true));
@@ -39,7 +40,7 @@ static bool fx_start(struct fx *f)
 }
 
 /* The server still answers, then it stops cleanly. */
-static void fx_end(struct fx *f)
+static void fx_end(struct kfx *f)
 {
     struct hresp r;
     CHECK_EQ(http_do(f->s.port, "GET", "/healthz", NULL, NULL, &r), 0);
@@ -49,7 +50,7 @@ static void fx_end(struct fx *f)
 }
 
 /* One request; fails the test (showing the body) unless the status is want. */
-static bool req(struct fx *f, const char *method, const char *target, const char *hdr,
+static bool req(struct kfx *f, const char *method, const char *target, const char *hdr,
                 const char *body, int want, struct hresp *r)
 {
     REQUIRE(http_do(f->s.port, method, target, hdr, body, r) == 0);
@@ -65,7 +66,7 @@ static void hdr_of(const char *key, char out[128])
 }
 
 /* POST /v1/keys with body; on 200 copies the new key and its id out (either may be NULL). */
-static bool create(struct fx *f, const char *hdr, const char *body, char *ret_key,
+static bool create(struct kfx *f, const char *hdr, const char *body, char *ret_key,
                    char *ret_id)
 {
     struct hresp r;
@@ -83,20 +84,15 @@ static bool create(struct fx *f, const char *hdr, const char *body, char *ret_ke
     return true;
 }
 
-static int status_of(struct fx *f, const char *method, const char *target, const char *hdr,
+static int status_of(struct kfx *f, const char *method, const char *target, const char *hdr,
                      const char *body)
 {
-    struct hresp r;
-    if (http_do(f->s.port, method, target, hdr, body, &r) != 0)
-        return -1;
-    int st = r.status;
-    hresp_free(&r);
-    return st;
+    return http_status(f->s.port, method, target, hdr, body);
 }
 
 TEST(keys_create_list_use_revoke)
 {
-    struct fx f;
+    struct kfx f;
     if (!fx_start(&f))
         return;
     struct hresp r;
@@ -183,7 +179,7 @@ TEST(keys_create_list_use_revoke)
 
 TEST(keys_create_defaults_and_admin_keys)
 {
-    struct fx f;
+    struct kfx f;
     if (!fx_start(&f))
         return;
     struct hresp r;
@@ -229,7 +225,7 @@ TEST(keys_create_defaults_and_admin_keys)
 
 TEST(keys_refuse_bad_input)
 {
-    struct fx f;
+    struct kfx f;
     if (!fx_start(&f))
         return;
     struct hresp r;
@@ -306,7 +302,7 @@ TEST(keys_refuse_bad_input)
 
 TEST(keys_bad_ids_are_404)
 {
-    struct fx f;
+    struct kfx f;
     if (!fx_start(&f))
         return;
     struct hresp r;
@@ -360,31 +356,16 @@ TEST(keys_bad_ids_are_404)
 }
 
 /* A sandbox row of alice's with a delegated token, straight through the store. */
-static bool alice_token(struct fx *f, char token[SBTOKEN_LEN + 1], char ret_sb[STORE_ID_SIZE])
+static bool alice_token(struct kfx *f, char token[SBTOKEN_LEN + 1], char ret_sb[STORE_ID_SIZE])
 {
     char db[256], err[256];
     snprintf(db, sizeof(db), "%s/hearth.db", f->s.data);
     struct store *st;
     REQUIRE(store_open(db, &st, err, sizeof(err)) == 0);
-    struct store_auth a;
+    struct store_auth a = { 0 };
     int r = store_key_lookup(st, f->alice, strlen(f->alice), &a);
     struct store_sandbox sb;
-    store_sandbox_init(&sb);
-    if (r == 0)
-        r = ids_new_sandbox(sb.id);
-    snprintf(sb.user_id, sizeof(sb.user_id), "alice");
-    snprintf(sb.name, sizeof(sb.name), "tok-1");
-    sb.status = STORE_RUNNING;
-    snprintf(sb.shape, sizeof(sb.shape), "s-1vcpu-1gb");
-    sb.vcpu = 1;
-    sb.mem_mib = 1024;
-    sb.disk_mib = 10240;
-    snprintf(sb.rootfs, sizeof(sb.rootfs), "devbox:1");
-    snprintf(sb.region, sizeof(sb.region), "local");
-    snprintf(sb.ip, sizeof(sb.ip), "10.0.0.2");
-    sb.created_at = 1767225600000;
-    sb.running_at = sb.created_at + 1;
-    snprintf(sb.created_by, sizeof(sb.created_by), "%s", a.key_id);
+    fx_sandbox(&sb, "alice", a.key_id, "tok-1", 1767225600000);
     if (r == 0)
         r = store_sandbox_insert(st, &sb, NULL, 0);
     struct store_token t;
@@ -400,7 +381,7 @@ static bool alice_token(struct fx *f, char token[SBTOKEN_LEN + 1], char ret_sb[S
 
 TEST(keys_need_an_admin_key)
 {
-    struct fx f;
+    struct kfx f;
     if (!fx_start(&f))
         return;
     struct hresp r;
@@ -445,7 +426,7 @@ TEST(keys_need_an_admin_key)
 
 TEST(keys_revoke_self_and_keep_the_last_admin_key)
 {
-    struct fx f;
+    struct kfx f;
     if (!fx_start(&f))
         return;
     struct hresp r;
@@ -499,7 +480,7 @@ TEST(keys_revoke_self_and_keep_the_last_admin_key)
 
 TEST(keys_list_pages_newest_first)
 {
-    struct fx f;
+    struct kfx f;
     if (!fx_start(&f))
         return;
     struct hresp r;
@@ -552,7 +533,7 @@ TEST(keys_list_pages_newest_first)
 
 TEST(keys_cli_and_api_share_the_store_and_the_label_rule)
 {
-    struct fx f;
+    struct kfx f;
     if (!fx_start(&f))
         return;
     char out[8192], err[4096], label[256];

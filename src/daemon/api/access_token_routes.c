@@ -7,19 +7,11 @@
 
 #include <string.h>
 
-#include "common/timefmt.h"
 #include "daemon/api/api.h"
 #include "daemon/api/reply.h"
 #include "daemon/api/sandboxes.h"
 #include "daemon/ctl/access_token.h"
 #include "daemon/ctl/ctl.h"
-
-static void set_time(json_t *o, const char *key, int64_t ms)
-{
-    char ts[TIMEFMT_RFC3339_LEN + 1];
-    if (ms > 0 && timefmt_rfc3339_ms(ms, ts) == 0)
-        json_object_set_new(o, key, json_string(ts));
-}
 
 /* {"enabled", "token_hint", "created_at", "rotated_at"?}; only "enabled" for a zeroed t. */
 static json_t *token_view(const struct store_token *t, bool enabled)
@@ -28,8 +20,8 @@ static json_t *token_view(const struct store_token *t, bool enabled)
     if (!o || !t->hint[0])
         return o;
     json_object_set_new(o, "token_hint", json_string(t->hint));
-    set_time(o, "created_at", t->created_at);
-    set_time(o, "rotated_at", t->rotated_at);
+    api_json_set_time(o, "created_at", t->created_at);
+    api_json_set_time(o, "rotated_at", t->rotated_at);
     return o;
 }
 

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/timefmt.h"
 #include "daemon/api/api.h"
 #include "daemon/api/reply.h"
 #include "daemon/ctl/ctl.h"
@@ -17,13 +16,6 @@
 #include "daemon/http/route.h"
 #include "daemon/log.h"
 
-static void set_time(json_t *o, const char *key, int64_t ms)
-{
-    char t[TIMEFMT_RFC3339_LEN + 1];
-    if (ms > 0 && timefmt_rfc3339_ms(ms, t) == 0)
-        json_object_set_new(o, key, json_string(t));
-}
-
 /* The ApiKey object (§5.1): never the secret nor its hash; prefix is the first ten characters,
  * shown by `hearthd keys list` too, for telling keys apart. */
 static json_t *key_view(const struct store_key *k)
@@ -31,8 +23,8 @@ static json_t *key_view(const struct store_key *k)
     json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:b}", "id", k->id, "user_id", k->user_id, "label",
                           k->label, "prefix", k->prefix, "admin", k->admin);
     if (o) {
-        set_time(o, "created_at", k->created_at);
-        set_time(o, "last_used_at", k->last_used_at);
+        api_json_set_time(o, "created_at", k->created_at);
+        api_json_set_time(o, "last_used_at", k->last_used_at);
     }
     return o;
 }
@@ -109,6 +101,6 @@ void api_key_delete(struct api_call *call)
              call->auth.key_id);
     json_t *o = json_pack("{s:s,s:b}", "id", id, "revoked", 1);
     if (o)
-        set_time(o, "revoked_at", at);
+        api_json_set_time(o, "revoked_at", at);
     api_reply_ok(call, o);
 }

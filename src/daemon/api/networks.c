@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/timefmt.h"
 #include "daemon/api/api.h"
 #include "daemon/api/reply.h"
 #include "daemon/api/sandboxes.h"
@@ -23,19 +22,12 @@
 #include "daemon/store/ids.h"
 #include "daemon/store/store.h"
 
-static void set_time(json_t *o, const char *key, int64_t ms)
-{
-    char t[TIMEFMT_RFC3339_LEN + 1];
-    if (ms > 0 && timefmt_rfc3339_ms(ms, t) == 0)
-        json_object_set_new(o, key, json_string(t));
-}
-
 static json_t *network_view(const struct store_network *n)
 {
     json_t *o = json_pack("{s:s,s:s,s:I}", "id", n->id, "name", n->name, "member_count",
                           (json_int_t)n->member_count);
     if (o)
-        set_time(o, "created_at", n->created_at);
+        api_json_set_time(o, "created_at", n->created_at);
     return o;
 }
 

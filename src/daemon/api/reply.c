@@ -11,6 +11,7 @@
 #include "daemon/api/api.h"
 #include "daemon/ctl/ctl.h"
 #include "common/mono.h"
+#include "common/timefmt.h"
 #include "daemon/api/jsend.h"
 #include "daemon/http/request.h"
 #include "daemon/http/response.h"
@@ -335,6 +336,13 @@ json_t *api_page_wrap(json_t *items, const struct api_page *pg, uint64_t total)
     return json_pack("{s:o,s:{s:I,s:I,s:I,s:I}}", "data", items, "pagination", "total",
                      (json_int_t)total, "limit", (json_int_t)pg->limit, "offset",
                      (json_int_t)pg->offset, "count", (json_int_t)count);
+}
+
+void api_json_set_time(json_t *o, const char *key, int64_t ms)
+{
+    char t[TIMEFMT_RFC3339_LEN + 1];
+    if (ms > 0 && timefmt_rfc3339_ms(ms, t) == 0)
+        json_object_set_new(o, key, json_string(t));
 }
 
 json_t *api_json_member(json_t *obj, const char *key)

@@ -99,6 +99,9 @@ typedef void (*api_json_fn)(struct api_call *call, json_t *body);
  * HTTP layer answer 413. On a dead connection fn never runs. */
 void api_read_json(const struct api_call *call, api_json_fn fn);
 
+/* Sets o[key] to ms as an RFC 3339 time with milliseconds (docs/api.md §1.8 item 4); nothing
+ * when ms is 0 or less (optional times are left out, §1.8 item 1). */
+void api_json_set_time(json_t *o, const char *key, int64_t ms);
 /* obj[key] when obj is an object, with JSON null as absent (docs/api.md §1.8); else NULL. */
 json_t *api_json_member(json_t *obj, const char *key);
 /* A string field of obj: false (400 invalid_request keyed path answered) when present but not a

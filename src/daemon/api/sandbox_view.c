@@ -6,16 +6,9 @@
 #include <ctype.h>
 #include <stdio.h>
 
-#include "common/timefmt.h"
+#include "daemon/api/reply.h"
 #include "daemon/ctl/ctl.h"
 #include "daemon/store/store.h"
-
-static void set_time(json_t *o, const char *key, int64_t ms)
-{
-    char ts[TIMEFMT_RFC3339_LEN + 1];
-    if (ms > 0 && timefmt_rfc3339_ms(ms, ts) == 0)
-        json_object_set_new(o, key, json_string(ts));
-}
 
 static void set_list(json_t *o, const char *key, const struct store_strv *v)
 {
@@ -40,12 +33,12 @@ json_t *api_sandbox_view(const struct ctl_settings *set, const struct store_sand
     /* §2.1: ip only while an address is held (never while creating or after the end) */
     if (sb->ip[0] && sb->status != STORE_CREATING && !store_state_is_terminal(sb->status))
         json_object_set_new(o, "ip", json_string(sb->ip));
-    set_time(o, "created_at", sb->created_at);
-    set_time(o, "running_at", sb->running_at);
-    set_time(o, "paused_at", sb->paused_at);
-    set_time(o, "last_resumed_at", sb->last_resumed_at);
+    api_json_set_time(o, "created_at", sb->created_at);
+    api_json_set_time(o, "running_at", sb->running_at);
+    api_json_set_time(o, "paused_at", sb->paused_at);
+    api_json_set_time(o, "last_resumed_at", sb->last_resumed_at);
     if (sb->status == STORE_DESTROYED)
-        set_time(o, "destroyed_at", sb->destroyed_at);
+        api_json_set_time(o, "destroyed_at", sb->destroyed_at);
     if (sb->running_at > 0 && sb->spawn_ms >= 0) /* at most three decimals (§1.8) */
         json_object_set_new(o, "spawn_ms",
                             json_real((double)(int64_t)(sb->spawn_ms * 1000.0 + 0.5) / 1000.0));

@@ -6,18 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "common/timefmt.h"
 #include "daemon/api/reply.h"
 #include "daemon/http/request.h"
 #include "daemon/http/route.h"
 #include "daemon/store/store.h"
-
-static void set_time(json_t *o, const char *key, int64_t ms)
-{
-    char t[TIMEFMT_RFC3339_LEN + 1];
-    if (ms > 0 && timefmt_rfc3339_ms(ms, t) == 0)
-        (void)json_object_set_new(o, key, json_string(t));
-}
 
 /* The row's options (ctl_template_submit writes the request's own shapes) merged into the
  * view: start_cmd, ready, no_cache. A row whose options do not parse shows none of them. */
@@ -46,9 +38,9 @@ json_t *api_template_view(const struct store_template *t, bool with_dockerfile)
                           "ext4_size_bytes", (json_int_t)t->ext4_size_bytes);
     if (!o)
         return NULL;
-    set_time(o, "created_at", t->created_at);
+    api_json_set_time(o, "created_at", t->created_at);
     if (t->status == STORE_TPL_READY)
-        set_time(o, "built_at", t->built_at);
+        api_json_set_time(o, "built_at", t->built_at);
     if (with_dockerfile && t->dockerfile)
         (void)json_object_set_new(o, "dockerfile", json_string(t->dockerfile));
     if (t->attempt >= 1)
