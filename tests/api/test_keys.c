@@ -119,6 +119,9 @@ TEST(keys_create_list_use_revoke)
     CHECK(jstr(r.json, "data.created_at") != NULL);
     CHECK(jpath(r.json, "data.last_used_at") == NULL);
     CHECK(strncmp(jstr(r.json, "data.prefix"), key, 10) == 0);
+    char cc[64];
+    CHECK(hresp_header(&r, "Cache-Control", cc, sizeof(cc)));
+    CHECK_STR(cc, "no-store");
     char carol[APIKEY_LEN + 1], carol_id[STORE_ID_SIZE], hdr_carol[128];
     snprintf(carol, sizeof(carol), "%s", key);
     snprintf(carol_id, sizeof(carol_id), "%s", id);

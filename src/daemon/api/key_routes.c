@@ -13,6 +13,7 @@
 #include "daemon/ctl/ctl.h"
 #include "daemon/ctl/keys.h"
 #include "daemon/http/request.h"
+#include "daemon/http/response.h"
 #include "daemon/http/route.h"
 #include "daemon/log.h"
 
@@ -63,6 +64,13 @@ static void create_body(struct api_call *call, json_t *body)
     json_t *admin = api_json_member(body, "admin");
     if (admin && !json_is_boolean(admin)) {
         api_reply_field(call, "admin", "must be true or false", "invalid_request");
+        return;
+    }
+    /* the one answer that holds the secret: no cache (browser, proxy) may keep it; set before
+     * the key exists, so that a failure here cannot leave a key that nobody saw */
+    int r = http_response_add_header(call->req, "Cache-Control", "no-store");
+    if (r < 0) {
+        api_reply_internal(call, "set cache-control", r);
         return;
     }
     struct store_key k;
