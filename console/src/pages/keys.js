@@ -152,7 +152,7 @@ export async function render(main) {
         section("Create a key", form),
         panelSlot,
         h("section", { class: "card" }, h("h2", null, "Active keys"),
-            h("div", { class: "keys-filter" }, field("User", filterInput), apply),
+            h("div", { class: "keys-filter" }, field("Only the keys of user", filterInput), apply),
             status, listSlot));
     await load();
     return undefined;
