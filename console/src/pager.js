@@ -43,3 +43,10 @@ export function pagerBar(page, go, testid) {
     return h("nav", { class: "pager", "aria-label": "Pages", "data-testid": testid },
         prev, h("span", { class: "hint" }, `${total ? offset + 1 : 0}–${last} of ${total}`), next);
 }
+
+// ui.table()'s wrapper with its table folding into one card per row on a phone (style.css
+// table.stack).
+export function stacked(wrap) {
+    wrap.querySelector("table")?.classList.add("stack");
+    return wrap;
+}

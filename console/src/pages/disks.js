@@ -7,7 +7,7 @@ import { h, replace } from "../dom.js";
 import { api } from "../api.js";
 import { button, confirmDialog, field, pageHeader, section, table, fmtTime, showError, clearError,
     statusBadge } from "../ui.js";
-import { fetchAll, fetchPage, pagerBar, PAGE } from "../pager.js";
+import { fetchAll, fetchPage, pagerBar, stacked, PAGE } from "../pager.js";
 import { NAME_RE, NAME_RULE, placeFieldErrors } from "../forms.js";
 
 const GONE = new Set(["destroying", "destroyed", "failed"]);
@@ -76,15 +76,15 @@ export function render(main) {
     }
 
     function diskTable(items) {
-        return table([
-            { title: "Name", cell: (d) => h("span", { class: "name" }, d.name) },
+        return stacked(table([
+            { title: "Name", cell: (d) => h("div", null, h("span", { class: "name" }, d.name), h("br"),
+                h("code", { class: "sub-id" }, d.id)) },
             { title: "Bucket", cell: (d) => h("code", null, d.config?.bucket ?? "") },
-            { title: "Endpoint", cell: (d) => h("code", null, d.config?.endpoint ?? "") },
-            { title: "Region", cell: (d) => d.config?.region || "us-east-1 (default)" },
-            { title: "Addressing", cell: (d) => (d.config?.use_path_style ? "path style" : "virtual host") },
+            { title: "Endpoint", cell: (d) => h("div", null, h("code", null, d.config?.endpoint ?? ""), h("br"),
+                h("small", { class: "hint" }, `${d.config?.region || "us-east-1 (default)"} · `,
+                    d.config?.use_path_style ? "path style" : "virtual host")) },
             { title: "Mounted in", cell: mountedIn },
             { title: "Created", cell: (d) => fmtTime(d.created_at) },
-            { title: "ID", cell: (d) => h("code", null, d.id) },
             { title: "", class: "row-actions", cell: (d) => h("div", { class: "actions" },
                 button("Rotate credentials", () => rotateDialog(d, (msg) => replace(note, msg)),
                     { testid: "disk-rotate", label: `Rotate the credentials of ${d.name}` }),
@@ -96,7 +96,7 @@ export function render(main) {
                     replace(note, `Deleted the disk ${d.name}.`);
                     await refresh();
                 }, { kind: "danger", testid: "disk-delete", label: `Delete ${d.name}` })) },
-        ], items, { empty: "No disks yet.", rowKey: (d) => d.id, label: "Disks" });
+        ], items, { empty: "No disks yet.", rowKey: (d) => d.id, label: "Disks" }));
     }
 
     replace(main,

@@ -6,7 +6,7 @@ import { h, replace } from "../dom.js";
 import { api } from "../api.js";
 import { button, confirmDialog, field, pageHeader, section, statusBadge, table, fmtTime, showError,
     clearError } from "../ui.js";
-import { fetchPage, pagerBar, PAGE } from "../pager.js";
+import { fetchPage, pagerBar, stacked, PAGE } from "../pager.js";
 import { NAME_RE, NAME_RULE, placeFieldErrors } from "../forms.js";
 
 export function render(main) {
@@ -38,19 +38,19 @@ export function render(main) {
         const n = await api("GET", `/v1/networks/${encodeURIComponent(net.id)}`);
         const list = Array.isArray(n.members) ? n.members : [];
         replace(members, section(`Members of ${n.name}`,
-            table([
+            stacked(table([
                 { title: "Sandbox", cell: (m) => h("a", { href: `#/sandboxes/${encodeURIComponent(m.sandbox_id)}` }, m.name || m.sandbox_id) },
                 { title: "Status", cell: (m) => statusBadge(m.status) },
                 { title: "Address here", cell: (m) => (m.ip ? h("code", null, m.ip) : "–") },
                 { title: "ID", cell: (m) => h("code", null, m.sandbox_id) },
             ], list, { empty: "No sandbox is a member. Attach one from its Network tab, or name this network at create.",
-                rowKey: (m) => m.sandbox_id, label: `Members of ${n.name}` }),
+                rowKey: (m) => m.sandbox_id, label: `Members of ${n.name}` })),
             h("p", { class: "hint" }, "Members reach each other on every port and resolve each other as ",
                 h("code", null, `<hostname>.${n.name}.hearth.internal`), ".")));
     }
 
     function networkTable(items) {
-        return table([
+        return stacked(table([
             { title: "Name", cell: (n) => h("span", { class: "name" }, n.name) },
             { title: "Members", cell: (n) => String(n.member_count ?? 0) },
             { title: "Created", cell: (n) => fmtTime(n.created_at) },
@@ -63,7 +63,7 @@ export function render(main) {
                     await api("DELETE", `/v1/networks/${encodeURIComponent(n.id)}`);
                     await refresh();
                 }, { kind: "danger", testid: "net-delete", label: `Delete ${n.name}` })) },
-        ], items, { empty: "No networks yet.", rowKey: (n) => n.id, label: "Networks" });
+        ], items, { empty: "No networks yet.", rowKey: (n) => n.id, label: "Networks" }));
     }
 
     const name = h("input", { id: "net-name", name: "name", required: true, autocomplete: "off",

@@ -8,7 +8,7 @@ import { api } from "../api.js";
 import { navigate } from "../router.js";
 import { button, field, pageHeader, section, statusBadge, table, fmtBytes, fmtTime, poll,
     showError, clearError } from "../ui.js";
-import { fetchPage, pagerBar, PAGE } from "../pager.js";
+import { fetchPage, pagerBar, stacked, PAGE } from "../pager.js";
 import { NAME_RE, NAME_RULE, placeFieldErrors } from "../forms.js";
 
 export const DOCKERFILE_MAX = 65536; // bytes (§3.10.1 rule 1)
@@ -62,14 +62,14 @@ export function render(main) {
 }
 
 function templateTable(items) {
-    return table([
+    return stacked(table([
         { title: "Name", cell: (t) => h("a", { href: `#/templates/${encodeURIComponent(t.id)}`, "data-testid": "template-link" }, t.name) },
         { title: "Status", cell: (t) => statusBadge(t.status) },
         { title: "Base", cell: (t) => h("code", null, t.base) },
         { title: "Size", cell: (t) => (t.ext4_size_bytes ? fmtBytes(t.ext4_size_bytes) : "–") },
         { title: "Created", cell: (t) => fmtTime(t.created_at) },
-        { title: "ID", cell: (t) => h("code", null, t.id), class: "mono" },
-    ], items, { empty: "No templates yet.", rowKey: (t) => t.id, label: "Templates" });
+        { title: "ID", cell: (t) => h("code", null, t.id) },
+    ], items, { empty: "No templates yet.", rowKey: (t) => t.id, label: "Templates" }));
 }
 
 function buildForm() {
