@@ -179,8 +179,8 @@ describe("templates", () => {
             await go(p, route);
             const wide = await p.evaluate(() => document.documentElement.scrollWidth);
             assert.ok(wide <= 400, `${route} is ${wide} px wide at 390`);
+            if (route !== "/templates") await shot(p, `${route.slice(1)}-phone`);
         }
-        await shot(p, "networks-phone");
         assertNoProblems(p);
         await p.close();
     });
