@@ -17,7 +17,8 @@ function cssVar(name, fallback) {
 // chart(opts) -> { el, set(xs, ...ys), caption(...children), destroy() }.
 // opts: id, label (the figure's aria-label, also its heading), series [{label, color: a CSS
 // variable name}], fmt(value) for the y axis and the legend, min/max (fixed y range ends; null
-// = from the data).
+// = from the data), window (seconds: the x axis shows the last this many up to the newest
+// point; else the data's span).
 export function chart(opts) {
     const plot = h("div", { class: "chart-plot", role: "img", "aria-label": opts.label });
     const cap = h("figcaption", { class: "chart-caption", id: `${opts.id}-latest` });
@@ -43,7 +44,9 @@ export function chart(opts) {
             height: HEIGHT,
             series,
             scales: {
-                x: { time: true },
+                // a rolling window keeps its width from the first sample on
+                x: { time: true, range: (self, min, max) => (opts.window && max !== null
+                    ? [max - opts.window, max] : [min, max]) },
                 // every metric here is 0 or more: the y axis starts at 0
                 y: { range: (self, dmin, dmax) => [opts.min ?? 0, opts.max ?? (dmax > 0 ? dmax * 1.1 : 1)] },
             },

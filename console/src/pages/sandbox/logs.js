@@ -48,6 +48,7 @@ function consoleLog(panel, ctx) {
     let stick = true; // follow the bottom until the reader scrolls up
     let kept = 0;
     let closed = false;
+    let ended = false; // a followed stream ended (the sandbox stopped running)
 
     const atBottom = () => pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 8;
     pre.addEventListener("scroll", () => {
@@ -87,6 +88,7 @@ function consoleLog(panel, ctx) {
         controller = mine;
         const query = { tail: tail.value || undefined, follow: follow.checked ? "true" : undefined };
         showError(tail, null);
+        ended = false;
         reset();
         replace(state, follow.checked ? "Following…" : "Loading…");
         try {
@@ -106,8 +108,9 @@ function consoleLog(panel, ctx) {
             add(cleanText(carry + dec.decode()));
             if (controller !== mine) return;
             if (!pre.firstChild) replace(pre, h("span", { class: "hint" }, "The console log is empty."));
+            ended = follow.checked;
             replace(state, follow.checked
-                ? `The stream ended: the sandbox is ${ctx.sb.status}. It restarts when the sandbox runs again.`
+                ? "The stream ended: the sandbox stopped running. Following starts again when it runs."
                 : `Loaded at ${new Date().toLocaleTimeString()}.`);
         } catch (e) {
             if (e.name === "AbortError" || controller !== mine) return;
@@ -121,10 +124,8 @@ function consoleLog(panel, ctx) {
     tail.addEventListener("change", load);
     follow.addEventListener("change", load);
     // a resume starts a new console log: pick the stream up again when following
-    let lastStatus = ctx.sb.status;
     const unsub = ctx.onChange((sb) => {
-        if (!closed && follow.checked && sb.status === "running" && lastStatus !== "running" && !controller) load();
-        lastStatus = sb.status;
+        if (!closed && ended && follow.checked && sb.status === "running" && !controller) load();
     });
     const reload = button("Reload", () => load(), { id: "logs-reload" });
 

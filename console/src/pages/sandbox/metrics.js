@@ -12,6 +12,7 @@ import { chart } from "./chart.js";
 
 const SAMPLE_MS = 5000;
 const WINDOW = 120; // samples kept: 10 minutes at 5 s
+const LIVE_S = (WINDOW * SAMPLE_MS) / 1000;
 const HISTORY_MS = 60_000;
 const RANGES = [["3600", "last hour"], ["21600", "last 6 hours"], ["86400", "last 24 hours"]];
 
@@ -56,11 +57,11 @@ function live(panel, ctx) {
     const latest = h("dl", { class: "props metrics-latest", id: "metrics-latest", "aria-label": "Latest values" },
         cpuItem, memItem, diskItem, txItem, rxItem);
     const cpu = chart({ id: "chart-cpu", label: "CPU use, last 10 minutes (percent of one CPU)",
-        series: [{ label: "CPU", color: "--accent" }], fmt: pct });
+        series: [{ label: "CPU", color: "--accent" }], fmt: pct, window: LIVE_S });
     const mem = chart({ id: "chart-mem", label: "Memory used and the VM's memory, last 10 minutes",
-        series: [{ label: "used", color: "--accent" }, { label: "VM memory", color: "--muted" }], fmt: mib });
+        series: [{ label: "used", color: "--accent" }, { label: "VM memory", color: "--muted" }], fmt: mib, window: LIVE_S });
     const net = chart({ id: "chart-net", label: "Network rate, last 10 minutes",
-        series: [{ label: "sending", color: "--accent" }, { label: "receiving", color: "--focus" }], fmt: rate });
+        series: [{ label: "sending", color: "--accent" }, { label: "receiving", color: "--focus" }], fmt: rate, window: LIVE_S });
     const samples = [];
     let prev = null;
 
@@ -112,7 +113,7 @@ function history(panel) {
     const state = h("p", { class: "hint", id: "history-state", role: "status" });
     const counts = chart({ id: "chart-running", label: "Your running and paused sandboxes over time",
         series: [{ label: "running", color: "--ok" }, { label: "paused", color: "--warn" }],
-        fmt: (v) => Number(v).toFixed(Number.isInteger(v) ? 0 : 1) });
+        fmt: (v) => String(Math.round(v * 100) / 100) });
     const traffic = chart({ id: "chart-traffic", label: "Your sandboxes' traffic per step",
         series: [{ label: "sent", color: "--accent" }, { label: "received", color: "--focus" }], fmt: fmtBytes });
     let seq = 0;

@@ -55,7 +55,7 @@ function egress(panel, base) {
     };
     const numberRows = () => {
         inputs.forEach((inp, i) => replace(inp.previousSibling, `Rule ${i + 1}`));
-        add.disabled = inputs.length >= MAX_RULES || modeAll.checked;
+        add.disabled = inputs.length >= MAX_RULES;
     };
     const add = button("Add a rule", () => {
         modeList.checked = true;
@@ -64,7 +64,7 @@ function egress(panel, base) {
     }, { id: "egress-add" });
     const syncMode = () => {
         rows.hidden = modeAll.checked;
-        add.disabled = modeAll.checked || inputs.length >= MAX_RULES;
+        add.disabled = inputs.length >= MAX_RULES;
     };
     const show = (rules) => {
         replace(policy, allowsAll(rules)
@@ -135,7 +135,7 @@ function bandwidth(panel, base) {
     const text = h("p", { id: "bw-text" }, "Loading…");
     const extra = h("p", { class: "hint", id: "bw-extra" });
     const amount = h("input", { type: "number", id: "bw-amount", min: "1", step: "any", value: "1", inputmode: "decimal" });
-    const unit = h("select", { id: "bw-unit", "aria-label": "Unit" },
+    const unit = h("select", { id: "bw-unit" },
         h("option", { value: String(2 ** 20) }, "MiB"),
         h("option", { value: String(2 ** 30), selected: true }, "GiB"));
     const show = (b) => {
