@@ -45,8 +45,12 @@ export function chart(opts) {
             series,
             scales: {
                 // a rolling window keeps its width from the first sample on
-                x: { time: true, range: (self, min, max) => (opts.window && max !== null
-                    ? [max - opts.window, max] : [min, max]) },
+                // (from the data: with one point, uPlot widens min and max by itself)
+                x: { time: true, range: (self, min, max) => {
+                    const xs = self.data[0];
+                    if (!opts.window || !xs || !xs.length) return [min, max];
+                    return [xs[xs.length - 1] - opts.window, xs[xs.length - 1]];
+                } },
                 // every metric here is 0 or more: the y axis starts at 0
                 y: { range: (self, dmin, dmax) => [opts.min ?? 0, opts.max ?? (dmax > 0 ? dmax * 1.1 : 1)] },
             },
