@@ -78,9 +78,18 @@ export async function render(main) {
             `${s.id}: ${s.vcpu} vCPU, ${s.mem_mib} MiB${s.cpu_quota_pct ? `, ${s.cpu_quota_pct} % CPU` : ""}`)));
     const rootfs = h("select", { id: "create-rootfs", name: "rootfs" },
         h("optgroup", { label: "Images" }, c.rootfs.entries.map((e) => h("option", { value: e.name, selected: e.name === c.rootfs.default },
-            `${e.name}${e.name === c.rootfs.default ? " (default)" : ""}${e.deprecated ? " (deprecated)" : ""}${e.description ? ` – ${e.description}` : ""}`))),
+            `${e.name}${e.name === c.rootfs.default ? " (default)" : ""}${e.deprecated ? " (deprecated)" : ""}`))),
         c.templates.length ? h("optgroup", { label: "Templates (ready)" }, c.templates.map((t) =>
             h("option", { value: t.id }, `${t.name} (${t.id})`))) : null);
+    const about = h("small", { class: "hint", id: "create-rootfs-about", "aria-live": "polite" });
+    const describe = () => {
+        const e = c.rootfs.entries.find((x) => x.name === rootfs.value);
+        const t = c.templates.find((x) => x.id === rootfs.value);
+        replace(about, e ? [e.description || "", e.successor ? ` Use ${e.successor} instead.` : ""]
+            : t ? `Your template, built from ${t.base}.` : "");
+    };
+    rootfs.addEventListener("change", describe);
+    describe();
     const disk = h("input", { id: "create-disk", name: "disk_mib", type: "number", min: "1024", step: "1",
         inputmode: "numeric", placeholder: "shape default" });
     const nets = c.networks.map((n) => h("input", { type: "checkbox", value: n.id, name: "networks", id: `create-net-${n.id}` }));
@@ -221,7 +230,7 @@ export async function render(main) {
             h("div", { class: "form-grid" },
                 field("Name", name, "Letters, digits, _ . -; becomes the hostname."),
                 field("Shape", shape),
-                field("Image or template", rootfs),
+                h("label", { class: "field" }, h("span", { class: "field-label" }, "Image or template"), rootfs, about),
                 field("Root disk (MiB)", disk, "Empty: the shape's default; at least 1024."))),
         section("Network", netBox, egressBox,
             h("label", { class: "check" }, ingress, " Public HTTP ingress (reach guest ports through hearth's ingress proxy)")),

@@ -6,7 +6,7 @@
 // live in memory for the tab's session: coming back to the list shows the same view.
 import { h, replace } from "../dom.js";
 import { api } from "../api.js";
-import { button, confirmDialog, field, fmtTime, pageHeader, poll, showError, statusBadge } from "../ui.js";
+import { button, confirmDialog, field, fmtBytes, fmtTime, pageHeader, poll, showError, statusBadge } from "../ui.js";
 
 const PAGE = 50;
 const STATES = ["creating", "running", "pausing", "paused", "resuming", "forking", "error",
@@ -20,7 +20,7 @@ const COLUMNS = [
 ];
 
 function shapeText(sb) {
-    return `${sb.shape} (${sb.vcpu} vCPU, ${sb.mem_mib} MiB)`;
+    return `${sb.shape}|${sb.vcpu}|${sb.mem_mib}`;
 }
 
 function matches(sb, text) {
@@ -67,7 +67,8 @@ function updateRow(row, sb) {
     setCell(row, "status", sb.status, () => statusBadge(sb.status));
     const tpl = String(sb.rootfs || "").startsWith("tpl_");
     setCell(row, "rootfs", sb.rootfs, () => (tpl ? h("a", { href: `#/templates/${encodeURIComponent(sb.rootfs)}` }, sb.rootfs) : sb.rootfs));
-    setCell(row, "shape", shapeText(sb));
+    setCell(row, "shape", shapeText(sb), () => [sb.shape,
+        h("span", { class: "sub" }, `${sb.vcpu} vCPU, ${fmtBytes(sb.mem_mib * 1048576)}`)]);
     setCell(row, "ip", sb.ip || "–");
     setCell(row, "created", sb.created_at, () => h("time", { datetime: sb.created_at }, fmtTime(sb.created_at)));
     // a busy button (its action running) is left alone: button() re-enables it when done

@@ -28,7 +28,7 @@ function sbLink(id) {
     return h("a", { href: `#/sandboxes/${encodeURIComponent(id)}` }, h("code", null, id));
 }
 
-function details(sb, why) {
+function details(sb, why, nets) {
     const tpl = String(sb.rootfs).startsWith("tpl_");
     return [
         section("Sandbox", props([
@@ -55,7 +55,10 @@ function details(sb, why) {
         ])),
         section("Network", props([
             ["IP address", sb.ip ? h("code", null, sb.ip) : "none", "ip"],
-            ["Private networks", h("a", { href: `#/sandboxes/${encodeURIComponent(sb.id)}/network` }, "on the Network tab"), "networks"],
+            ["Private networks", !nets ? "unknown" : nets.length
+                ? h("ul", { class: "plain" }, nets.map((n) => h("li", null, h("a", { href: "#/networks" }, n.name),
+                    n.ip ? [" ", h("code", null, n.ip)] : null)))
+                : "none", "networks"],
             ["Public ingress", sb.ingress_enabled ? "on" : "off", "ingress"],
             sb.ingress_url_template && ["Ingress URL", h("code", null, sb.ingress_url_template), "ingress_url"],
             ["Egress", list(sb.egress, "everything allowed"), "egress"],
@@ -68,6 +71,15 @@ function details(sb, why) {
             ["SSH keys", list(sb.ssh_pubkeys, "none", "plain keys"), "ssh_pubkeys"],
         ])),
     ];
+}
+
+// The private networks sandbox id is a member of, with its address on each: [{name, ip}]. The
+// network list has no members, so each network is read (a user has at most a few).
+async function memberships(id) {
+    const d = await api("GET", "/v1/networks", { query: { limit: 500 } });
+    const all = await Promise.all(d.data.filter((n) => n.member_count > 0)
+        .map((n) => api("GET", `/v1/networks/${encodeURIComponent(n.id)}`)));
+    return all.flatMap((n) => (n.members || []).filter((m) => m.sandbox_id === id).map((m) => ({ name: n.name, ip: m.ip })));
 }
 
 // The newest failure event's detail, for a sandbox in error or failed.
@@ -91,15 +103,41 @@ export async function render(panel, ctx) {
     let shown = "";
     let why;
     let whyFor = "";
+    let nets;
+    let netsFor = "";
+    let busy = false;
+    let pending = null;
     const draw = async (sb) => {
+        if (busy) { // one draw at a time; the newest view waiting is drawn next
+            pending = sb;
+            return;
+        }
+        busy = true;
+        try {
+            await drawNow(sb);
+        } finally {
+            busy = false;
+        }
+        if (pending) {
+            const next = pending;
+            pending = null;
+            await draw(next);
+        }
+    };
+    const drawNow = async (sb) => {
+        // memberships change on attach/detach: read them again when the status changes
+        if (netsFor !== sb.status) {
+            netsFor = sb.status;
+            try { nets = await memberships(sb.id); } catch { nets = null; }
+        }
         if ((sb.status === "error" || sb.status === "failed") && whyFor !== sb.status) {
             whyFor = sb.status;
             try { why = await failureReason(sb.id); } catch (e) { why = `(the event log: ${e.message})`; }
         }
-        const key = JSON.stringify(sb) + (why || "");
+        const key = JSON.stringify([sb, why, nets]);
         if (key === shown) return; // nothing new: leave the DOM (and any selection) alone
         shown = key;
-        replace(box, details(sb, why));
+        replace(box, details(sb, why, nets));
     };
     await draw(ctx.sb);
     return ctx.onChange((sb) => { draw(sb); });
