@@ -79,6 +79,9 @@ test("the list shows one page of 1234 rows, its total, and pages", async () => {
     await p.$eval("#sandboxes-filter", (i) => { i.value = ""; i.dispatchEvent(new Event("input")); });
     await p.select("#sandboxes-status", "");
     await p.waitForFunction((n) => document.querySelector("#sandboxes-table").dataset.total === String(n), {}, ROWS);
+    // a phone: the rows fold into cards
+    await p.setViewport({ width: 390, height: 844 });
+    await shot(p, "sandboxes-list-phone");
     assertNoProblems(p);
     await p.close();
 });
@@ -173,6 +176,21 @@ test("text the sandbox's owner controls is shown literally (overview and list)",
     await page.waitForSelector(`#sandboxes-table tr[data-key="${sbId}"]`);
     assert.equal(await page.$eval(`#sandboxes-table tr[data-key="${sbId}"] .col-name a`, (a) => a.textContent), NAME);
     await new Promise((r) => setTimeout(r, 500));
+    assertNoProblems(page);
+});
+
+test("the list's quick actions pause and resume a row", async () => {
+    const row = `#sandboxes-table tr[data-key="${sbId}"]`;
+    const rowStatus = (want) => page.waitForFunction((sel, w) => document.querySelector(`${sel} .col-status`)?.textContent === w,
+        { timeout: VM_MS, polling: 200 }, row, want);
+    await rowStatus("running");
+    await page.click(`${row} [data-testid=row-pause]`);
+    await rowStatus("paused");
+    await shot(page, "sandboxes-list-paused-row");
+    await page.waitForFunction((sel) => !document.querySelector(`${sel} [data-testid=row-resume]`).disabled, {}, row);
+    await page.click(`${row} [data-testid=row-resume]`);
+    await rowStatus("running");
+    await waitStatus(sbId, "running");
     assertNoProblems(page);
 });
 
