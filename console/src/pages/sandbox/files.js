@@ -33,6 +33,12 @@ const TYPES = { f: "file", d: "directory", l: "link", p: "fifo", s: "socket", c:
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 const lossy = new TextDecoder("utf-8");
 
+// A table that folds into cards on a phone (style.css: table.stack).
+function stacked(wrap) {
+    wrap.querySelector("table").classList.add("stack");
+    return wrap;
+}
+
 function join(dir, name) {
     return dir === "/" ? `/${name}` : `${dir}/${name}`;
 }
@@ -161,13 +167,13 @@ export function render(panel, ctx) {
         clearError(listing);
         replace(note, res.stderr ? `Some entries could not be read: ${res.stderr.trim()}` : "");
         const rows = entries.map(entryRow);
-        replace(listing, table([
+        replace(listing, stacked(table([
             { title: "Name", cell: (r2) => r2.name, class: "files-col-name" },
             { title: "Type", cell: (r2) => r2.type },
             { title: "Size", cell: (r2) => r2.size, class: "num" },
             { title: "Modified", cell: (r2) => r2.mtime },
             { title: "", cell: (r2) => h("div", { class: "actions" }, r2.acts) },
-        ], rows, { empty: "This directory is empty.", label: `Files in ${cwd}`, rowKey: (r2) => r2.key }));
+        ], rows, { empty: "This directory is empty.", label: `Files in ${cwd}`, rowKey: (r2) => r2.key })));
     };
 
     const download = async (path, name) => {

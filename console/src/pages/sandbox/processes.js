@@ -26,6 +26,12 @@ function b64(bytes) {
     return btoa(bin);
 }
 
+// How a shell would spell argv, for reading (not for running): words with anything but
+// letters, digits and -_./=:,+@% in single quotes.
+function shellWords(argv) {
+    return argv.map((a) => (a !== "" && /^[A-Za-z0-9_./=:,+@%-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`)).join(" ");
+}
+
 function exitText(p) {
     if (p.exit_code === undefined) return "";
     return p.signal ? `${p.exit_code} (${p.signal})` : String(p.exit_code);
@@ -84,18 +90,20 @@ export function render(panel, ctx) {
     // --- the list ---
     const list = h("div", { "data-testid": "proc-list" });
     const drawList = () => {
-        replace(list, table([
+        const t = table([
             { title: "Process", cell: (p) => h("button", {
                 type: "button", class: "btn-link", "data-testid": "proc-select",
                 "aria-pressed": p.process_id === selected ? "true" : "false",
                 on: { click: () => select(p.process_id) },
             }, p.process_id) },
-            { title: "Command", cell: (p) => h("code", null, [p.cmd, ...(p.args || [])].join(" ")) },
-            { title: "Kind", cell: (p) => p.kind },
-            { title: "State", cell: (p) => h("span", { "data-testid": "proc-state" }, p.state) },
-            { title: "Exit", cell: (p) => exitText(p) },
+            { title: "Command", cell: (p) => h("code", null, shellWords([p.cmd, ...(p.args || [])])) },
+            { title: "Kind", cell: (p) => p.kind, class: "nowrap" },
+            { title: "State", cell: (p) => h("span", { "data-testid": "proc-state" }, p.state), class: "nowrap" },
+            { title: "Exit", cell: (p) => exitText(p), class: "nowrap" },
             { title: "Started", cell: (p) => fmtTime(p.created_at) },
-        ], procs, { empty: "No managed processes yet.", label: "Managed processes", rowKey: (p) => p.process_id }));
+        ], procs, { empty: "No managed processes yet.", label: "Managed processes", rowKey: (p) => p.process_id });
+        t.querySelector("table").classList.add("stack");
+        replace(list, t);
     };
     const refresh = async () => {
         const d = await api("GET", base);
@@ -135,7 +143,7 @@ export function render(panel, ctx) {
         await refresh();
     }, { testid: "proc-remove", title: "Stop it (TERM, then KILL) and forget its record" });
     const controls = h("div", { class: "actions" }, signal("SIGINT"), signal("SIGTERM"), signal("SIGKILL", "danger"), closeStdin, remove);
-    append(detail, title, info, controls, out, streamNote, inputForm);
+    append(detail, [title, info, controls, out, streamNote, inputForm]);
 
     const drawDetail = (p) => {
         if (!p) return;
