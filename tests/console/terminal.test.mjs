@@ -76,6 +76,7 @@ test("terminal: output on screen, resize reaches the guest, hostile output is te
     assert.ok(cols1 > 40, `columns at 1280 px: ${cols1}`);
     await page.setViewport({ width: 700, height: 860 });
     await page.waitForFunction(() => document.querySelector(".term-screen .xterm-screen").getBoundingClientRect().width < 700);
+    await shot(page, "sandbox-terminal-narrow");
     await typeLine(page, "clear; echo T=$(stty size)=E");
     const after1 = (await waitScreen(page, /T=\d+ \d+=E/)).match(/T=(\d+) (\d+)=E/);
     const cols2 = Number(after1[2]);
@@ -171,6 +172,9 @@ test("files: hostile names as text, upload, download, oversize refused, folders"
         .some((tr) => tr.dataset.key === k), { timeout: VM_MS }, key);
     await rowSel("made-here");
     await shot(page, "sandbox-files");
+    await page.setViewport({ width: 390, height: 844 });
+    await shot(page, "sandbox-files-phone");
+    await page.setViewport({ width: 1280, height: 860 });
     await page.evaluate(() => {
         const tr = Array.from(document.querySelectorAll('[data-testid="files-list"] tr')).find((t) => t.dataset.key === "made-here");
         tr.querySelector('[data-testid="files-delete"]').click();
@@ -198,6 +202,9 @@ test("processes: start, live output, TERM, exit code", { timeout: 4 * VM_MS }, a
     assert.equal(await page.$$eval("main img", (l) => l.length), 0, "no img element");
     await waitForText(page, "running", { selector: '[data-testid="proc-list"]', timeout: VM_MS });
     await shot(page, "sandbox-processes");
+    await page.setViewport({ width: 390, height: 844 });
+    await shot(page, "sandbox-processes-phone");
+    await page.setViewport({ width: 1280, height: 860 });
     await page.click('[data-testid="proc-sigterm"]');
     await waitForText(page, /Exited with code 143/, { selector: '[data-testid="proc-stream"]', timeout: VM_MS });
     await waitForText(page, "exited", { selector: '[data-testid="proc-list"]', timeout: VM_MS });
