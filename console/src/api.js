@@ -116,3 +116,33 @@ export function wsUrl(path, query = {}) {
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
     return `${proto}//${location.host}${url(path, { ...query, api_key: apiKey() })}`;
 }
+
+// Uploads a Blob as the raw body of a PUT or POST (files, §3.5.1) like api(), but through
+// XMLHttpRequest so that onProgress(sentBytes, totalBytes) can follow it (fetch cannot report
+// upload progress). opts: query, signal, onProgress. Resolves with the JSend data.
+export function apiUpload(method, path, blob, opts = {}) {
+    return new Promise((resolve, reject) => {
+        const xhr = new XMLHttpRequest();
+        xhr.open(method, url(path, opts.query));
+        xhr.setRequestHeader("X-Api-Key", apiKey() || "");
+        xhr.setRequestHeader("Content-Type", "application/octet-stream");
+        if (opts.onProgress) xhr.upload.onprogress = (e) => opts.onProgress(e.loaded, e.total);
+        xhr.onerror = () => reject(new ApiError(0, "The server cannot be reached.", "network"));
+        xhr.onabort = () => reject(new DOMException("The upload was cancelled.", "AbortError"));
+        xhr.onload = async () => {
+            const r = new Response(xhr.responseText, { status: xhr.status });
+            if (xhr.status === 401) signOut(REVOKED);
+            if (xhr.status < 200 || xhr.status > 299) {
+                reject(await failure(r));
+                return;
+            }
+            try {
+                resolve(JSON.parse(xhr.responseText).data);
+            } catch {
+                reject(new ApiError(xhr.status, "The server's answer was not JSON."));
+            }
+        };
+        opts.signal?.addEventListener("abort", () => xhr.abort());
+        xhr.send(blob);
+    });
+}

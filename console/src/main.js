@@ -6,6 +6,7 @@ import { render, setRoutes, currentPath } from "./router.js";
 import { apiKey, who, isAdmin, signOut } from "./session.js";
 import * as signin from "./pages/signin.js";
 import * as sandboxes from "./pages/sandboxes.js";
+import * as sandboxCreate from "./pages/sandbox-create.js";
 import * as sandbox from "./pages/sandbox.js";
 import * as templates from "./pages/templates.js";
 import * as template from "./pages/template.js";
@@ -17,6 +18,7 @@ import * as hosts from "./pages/hosts.js";
 setRoutes([
     ["/signin", signin],
     ["/sandboxes", sandboxes],
+    ["/sandboxes/new", sandboxCreate],
     ["/sandboxes/:id", sandbox],
     ["/sandboxes/:id/:tab", sandbox],
     ["/templates", templates],
