@@ -7,15 +7,7 @@
 # 800 lines.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-passed=0 failed=0
-check() { # name, then a command that prints offenders and fails on any
-    local out
-    if out=$("${@:2}" 2>&1); then
-        echo "ok   $1"; passed=$((passed + 1))
-    else
-        echo "FAIL $1"; echo "$out" | sed 's/^/     /' | head -20; failed=$((failed + 1))
-    fi
-}
+. tests/lint/check.sh
 none() { ! grep -rnE "$1" console/src --include="*.js" | grep -vE "^[^:]+:[0-9]+:\s*//"; }
 no_markup() { none '\.(innerHTML|outerHTML)\b|insertAdjacentHTML|document\.write|DOMParser|createContextualFragment'; }
 no_eval() { none '\beval\(|new Function\(|\bFunction\(|setTimeout\(\s*["'"'"'`]'; }

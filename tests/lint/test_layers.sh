@@ -6,15 +6,7 @@
 # of src/daemon/tpl (common only; included by ctl, api and cmd only).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-passed=0 failed=0
-check() { # name, then a command that prints offenders and fails on any
-    local out
-    if out=$("${@:2}" 2>&1); then
-        echo "ok   $1"; passed=$((passed + 1))
-    else
-        echo "FAIL $1"; echo "$out" | sed 's/^/     /' | head -20; failed=$((failed + 1))
-    fi
-}
+. tests/lint/check.sh
 include_graph() { python3 scripts/include-graph.py src >/tmp/hearth-include-graph.$$ 2>&1; local rc=$?
     grep CYCLE /tmp/hearth-include-graph.$$; rm -f /tmp/hearth-include-graph.$$; return $rc; }
 file_sizes() { find src include -name '*.[ch]' -exec wc -l {} + | awk '$2 != "total" && $1 > 1200 {
