@@ -3,13 +3,14 @@
 // guest its new size when the window shrinks, draws true colour and markup-like output as
 // text without a CSP violation; the file browser lists hostile names as text, uploads through
 // the file input, downloads the same bytes, refuses an oversized file before sending, makes
-// and deletes folders; a managed process shows its live output and exits on TERM.
+// and deletes folders; a managed process shows its live output and exits on TERM. Copy puts
+// the terminal's selection on the clipboard and Paste types the clipboard into the shell.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync, readFileSync, readdirSync, existsSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { launch, newPage, signIn, go, shot, waitForText, api, assertNoProblems, destroyQuietly, VM_MS } from "./common.mjs";
+import { base, launch, newPage, signIn, go, shot, waitForText, api, assertNoProblems, destroyQuietly, VM_MS } from "./common.mjs";
 
 const XSS = "<img src=x onerror=alert(1)>";
 let browser;
@@ -102,6 +103,39 @@ test("terminal: output on screen, resize reaches the guest, hostile output is te
     await waitScreen(page, /again-5/);
     assertNoProblems(page);
     await page.close();
+});
+
+test("terminal: copy a selection and paste through the buttons", { timeout: 4 * VM_MS }, async () => {
+    const ctx = browser.defaultBrowserContext();
+    await ctx.overridePermissions(base, ["clipboard-read", "clipboard-write", "clipboard-sanitized-write"]);
+    const page = await openPage();
+    await go(page, `/sandboxes/${sbId}/terminal`);
+    await page.waitForSelector('[data-testid="term-state"][data-state="connected"]', { timeout: VM_MS });
+    await typeLine(page, "clear; echo copy$((40+2))me");
+    await waitScreen(page, /^copy42me\s*$/m);
+    // a double click selects the word under the pointer (xterm's own selection, not the
+    // page's); Copy puts it on the clipboard
+    const at = await page.$$eval(".term-screen .xterm-rows > div", (rows) => {
+        const row = rows.find((r) => r.textContent.replace(/\u00a0/g, " ").trim() === "copy42me");
+        const b = row.getBoundingClientRect();
+        return { x: b.left + 20, y: b.top + b.height / 2 };
+    });
+    await page.mouse.click(at.x, at.y, { count: 2 });
+    await page.click("#term-copy");
+    await page.waitForFunction(async () => (await navigator.clipboard.readText()) === "copy42me", { polling: 200 });
+    // Paste sends the clipboard's text to the shell as typed input
+    await page.evaluate(() => navigator.clipboard.writeText("echo pasted-$((3*3))"));
+    await page.click("#term-paste");
+    await page.focus(".term-screen .xterm-helper-textarea");
+    await page.keyboard.press("Enter");
+    await waitScreen(page, /^pasted-9\s*$/m);
+    // nothing selected: Copy says so next to itself
+    await page.mouse.click(at.x, at.y);
+    await page.click("#term-copy");
+    await waitForText(page, "Select some text");
+    assertNoProblems(page);
+    await page.close();
+    await ctx.clearPermissionOverrides();
 });
 
 test("files: hostile names as text, upload, download, oversize refused, folders", { timeout: 4 * VM_MS }, async () => {
