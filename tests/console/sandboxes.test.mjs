@@ -127,6 +127,20 @@ test("create through the form, land on its page, see it running", async () => {
     assert.match(overview, /minimal/);
     await waitForText(page, `clist-${process.pid}`, { selector: "#overview [data-field=networks]" });
     await shot(page, "sandbox-overview");
+    // the file browser on the minimal image: busybox's find has no -printf, so the listing
+    // takes its shell-loop path (console/src/pages/sandbox/files.js)
+    await go(page, `/sandboxes/${sbId}/files`);
+    await page.waitForSelector('[data-testid="files-list"] table'); // /root: empty on minimal
+    await page.$eval("#files-path", (i) => { i.value = ""; });
+    await page.type("#files-path", "/");
+    await page.click("#files-go");
+    await page.waitForFunction(() => {
+        const names = Array.from(document.querySelectorAll('[data-testid="files-list"] [data-testid="files-open"] .files-name'),
+            (b) => b.textContent);
+        return names.includes("bin") && names.includes("etc");
+    }, { timeout: VM_MS, polling: 200 });
+    await shot(page, "sandbox-files-minimal");
+    await go(page, `/sandboxes/${sbId}`);
     assertNoProblems(page);
 });
 
