@@ -18,6 +18,7 @@ struct ctl_golden;
 struct ctl_idle;
 struct ctl_net;
 struct ctl_events;
+struct ctl_status_waits;
 struct ctl_self;
 struct ctl_wakes;
 struct ctl_disks;
@@ -85,6 +86,7 @@ struct ctl {
     struct ctl_events *events;      /* event-log causes and settle listeners (events.c) */
     struct ctl_self *self;          /* guests' own requests waiting, counters (sandbox_self.c) */
     struct ctl_wakes *wakes;        /* traffic waiting for sandboxes to resume (sandbox_wake.c) */
+    struct ctl_status_waits *status_waits; /* requests waiting for a status (status_wait.c) */
     struct ctl_mounts *mounts;      /* disk mounts under way in guests, the 30 s round
                                        (disk_mount_run.c); NULL until the first */
     struct ctl_auth_limit *auth_limit; /* failed credentials per source (auth_limit.c); NULL
