@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -2069,41 +2068,6 @@ TEST(ssh_gateway_route)
 
 /* ---- waiting for a status: GET /v1/sandboxes/{id}?wait_for= (docs/api.md §5.10) ---- */
 
-/* Sends GET target with the header lines hdr on a new connection and leaves it waiting: the
- * fd, or -1. */
-static int wait_send(struct fx *f, const char *target, const char *hdr)
-{
-    int fd = connect_local(f->s.port);
-    if (fd < 0)
-        return -1;
-    char rq[1024];
-    int n = snprintf(rq, sizeof(rq), "GET %s HTTP/1.1\r\nHost: t\r\n%sConnection: close\r\n\r\n",
-                     target, hdr);
-    if (send(fd, rq, (size_t)n, MSG_NOSIGNAL) != n) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-/* Reads fd's whole answer (the server closes) into buf and closes fd; the HTTP status or -1. */
-static int wait_recv(int fd, char *buf, size_t max)
-{
-    size_t n = 0;
-    for (;;) {
-        ssize_t k = recv(fd, buf + n, max - n - 1, 0);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            break;
-        n += (size_t)k;
-    }
-    close(fd);
-    buf[n] = '\0';
-    int st = -1;
-    return sscanf(buf, "HTTP/1.%*d %d", &st) == 1 ? st : -1;
-}
-
 /* GET target as alice: status want, data.status state and X-Wait-Timed-Out marker. */
 static bool wait_get(struct fx *f, const char *target, const char *hdr, const char *state,
                      const char *marker)
@@ -2186,13 +2150,13 @@ TEST(wait_for_wakes_on_a_transition_caps_waiters_and_drops_gone_clients)
     char t[256], buf[16384];
     /* woken by the destroy of a paused row (no VM needed): answered with the settled view */
     snprintf(t, sizeof(t), "/v1/sandboxes/%s?wait_for=destroyed&timeout_ms=60000", f.sb_paused);
-    int fd = wait_send(&f, t, f.hdr_alice);
+    int fd = http_park(f.s.port, t, f.hdr_alice);
     CHECK(fd >= 0);
     usleep(200 * 1000);
     snprintf(t, sizeof(t), "/v1/sandboxes/%s", f.sb_paused);
     CHECK_EQ(http_status(f.s.port, "DELETE", t, f.hdr_alice, NULL), 200);
     if (fd >= 0) {
-        CHECK_EQ(wait_recv(fd, buf, sizeof(buf)), 200);
+        CHECK_EQ(http_collect(fd, buf, sizeof(buf)), 200);
         CHECK(strstr(buf, "X-Wait-Timed-Out: 0\r\n") && strstr(buf, "\"status\":\"destroyed\""));
     }
     /* a delegated token waits on its own sandbox */
@@ -2208,7 +2172,7 @@ TEST(wait_for_wakes_on_a_transition_caps_waiters_and_drops_gone_clients)
     int fds[N];
     snprintf(t, sizeof(t), "/v1/sandboxes/%s?wait_for=paused&timeout_ms=60000", f.sb_running);
     for (int i = 0; i < N; i++)
-        fds[i] = wait_send(&f, t, f.hdr_alice);
+        fds[i] = http_park(f.s.port, t, f.hdr_alice);
     usleep(500 * 1000);
     struct hresp r;
     CHECK(req(&f, "GET", t, f.hdr_alice, NULL, 429, &r));

@@ -219,8 +219,9 @@ void api_sandbox_reply_lifecycle(const struct api_call *call, const char *id)
     if (!api_sandbox_load(call, id, &sb))
         return;
     int err;
-    if (!(STORE_STATE_BIT(sb.status) & MOVING_STATES) ||
-        !park(call, id, WAIT_HOLD, 0, API_LIFECYCLE_HOLD_MS, &err))
+    uint32_t hold = call->ctx->ctl->set.lifecycle_hold_ms;
+    if (!(STORE_STATE_BIT(sb.status) & MOVING_STATES) || hold == 0 ||
+        !park(call, id, WAIT_HOLD, 0, hold, &err))
         reply_lifecycle(call, &sb); /* settled, or no room to hold: answer now */
     store_sandbox_release(&sb);
 }

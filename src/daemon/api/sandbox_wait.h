@@ -9,14 +9,11 @@ struct api_call;
 
 #define API_WAIT_MAX_MS 60000      /* timeout_ms's upper bound */
 #define API_WAIT_DEFAULT_MS 30000  /* timeout_ms when wait_for comes alone */
-/* How long pause and resume hold their answer for the transition to settle: the official SDK's
- * first poll comes at once and its next 250 ms later, so a transition done within this answers
- * 200 with the settled view and the SDK's wait needs no sleep at all. */
-#define API_LIFECYCLE_HOLD_MS 250
 
 /* GET /v1/sandboxes/{id} with wait_for (and timeout_ms): answers now or later, and returns true;
  * false when the request has no wait_for (nor timeout_ms): the plain GET answers. */
 bool api_sandbox_wait_get(struct api_call *call);
 /* The answer of pause and resume once the operation started: the view with 200 when the row is
- * settled (at once, or within API_LIFECYCLE_HOLD_MS), else 202 with X-Poll-After: 1. */
+ * settled (at once, or within config lifecycle_hold_ms, default 250: the official SDK's first
+ * poll comes at once and its next 250 ms later), else 202 with X-Poll-After: 1. */
 void api_sandbox_reply_lifecycle(const struct api_call *call, const char *id);
