@@ -2,11 +2,12 @@
 # bench_cli_wait.sh: what a person waits for (docs/performance.md "Waiting"): the wall time of
 # each CLI lifecycle command (`hearth sb create`, `pause`, `resume`, `fork`, `rm`) on real
 # microVMs against the server's own time for the same operation, medians over ROUNDS rounds.
-# The server's time is the `ms` of the command's lifecycle request in hearthd's request log:
-# create and fork answer when their sandbox runs, pause and resume when the row settled (held up
-# to 250 ms, docs/api.md §5.10; a 202 after that adds the operation's rest, which the CLI waits
-# for with the long poll), rm when the destroy is under way. The difference is the CLI's own
-# overhead: process start, config, name resolution, waiting. Prints medians; asserts nothing.
+# The server's time is the operation's own duration, from its request to the sandbox's settled
+# state, as hearthd measures it for the metric hearth_lifecycle_duration_seconds{op} (docs/
+# operations.md "Metrics"): the growth of its _sum over one command (one operation each). For
+# `rm` that is the whole destroy, which the CLI does not wait for. The difference is what the
+# person waits for beyond the server: process start, config, name resolution, polling. Prints
+# medians; asserts nothing.
 # BENCH_CLI_WAIT_BEFORE=<dir> also runs the rounds with the hearth and hearthd found in <dir>
 # (an older build) for a before/after line. Run by bench/run.sh (`make bench`); needs curl, jq.
 set -uo pipefail
@@ -40,22 +41,36 @@ median() { sort -n | awk '{a[NR]=$1} END {if (NR == 0) print "nan"; else if (NR 
 start_hearthd() {
     local d=$tmp/$2
     mkdir -p "$d/data"
-    printf 'metrics_listen = off\nssh_listen = off\ningress_http_listen = off\n' >"$d/hearthd.conf"
+    printf 'metrics_listen = 127.0.0.1:0\nssh_listen = off\ningress_http_listen = off\n' >"$d/hearthd.conf"
     "$1/hearthd" serve --config "$d/hearthd.conf" --listen 127.0.0.1:0 --data-dir "$d/data" \
         --images "$images" >"$d/hearthd.log" 2>&1 &
     hpid=$!
-    for _ in $(seq 1 100); do [ -s "$d/data/hearthd.port" ] && [ -s "$d/data/admin.key" ] && break; sleep 0.1; done
+    for _ in $(seq 1 100); do [ -s "$d/data/hearthd.port" ] && [ -s "$d/data/metrics.port" ] && [ -s "$d/data/admin.key" ] && break; sleep 0.1; done
     [ -s "$d/data/hearthd.port" ] || { tail -n 20 "$d/hearthd.log"; echo "FAIL bench_cli_wait: hearthd did not start"; exit 1; }
     url=http://127.0.0.1:$(tr -d '\n' <"$d/data/hearthd.port")
     key=$(tr -d '\n' <"$d/data/admin.key")
     log=$d/hearthd.log
+    murl=http://127.0.0.1:$(tr -d '\n' <"$d/data/metrics.port")/metrics
 }
 
-# server_ms METHOD ROUTE: the ms of the newest request line for that route in the log
-server_ms() {
-    grep '"request"' "$log" | jq -r --arg m "$1" --arg r "$2" \
-        'select(.method == $m and .route == $r) | .ms' 2>/dev/null | tail -n 1 |
-        awk '{ printf "%.0f\n", $1 }'
+# op_sum OP: hearth_lifecycle_duration_seconds_sum{op="OP"} in ms now
+op_sum() {
+    curl -s "$murl" | awk -v k="hearth_lifecycle_duration_seconds_sum{op=\"$1\"}" \
+        '$1 == k { printf "%.1f\n", $2 * 1000 }'
+}
+# timed OP OUTFILE ARGS…: the CLI command's wall ms and the server's ms for op OP, on one line.
+# A destroy settles after the CLI returned: wait for its sum to move.
+timed() {
+    local op=$1 out=$2 b w a
+    shift 2
+    b=$(op_sum "$op")
+    w=$(cli "$out" "$@") || return 1
+    for _ in $(seq 1 100); do
+        a=$(op_sum "$op")
+        [ "$a" != "$b" ] && break
+        sleep 0.05
+    done
+    echo "$w $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.0f", a - b }')"
 }
 
 # cli OUTFILE ARGS…: runs hearth ARGS with --json, the output into OUTFILE; prints its wall ms
@@ -72,25 +87,20 @@ cli() {
 one_set() {
     hbin=$1
     start_hearthd "$1" "$2"
-    local s=$tmp/$2 w ms id kid
+    local s=$tmp/$2 id kid
     # warm the golden snapshot of this rootfs and shape: the first create boots cold
     id=$(cli "$s/c.json" sb create --shape "$SHAPE" --rootfs "$ROOTFS" >/dev/null && jq -r '.id' "$s/c.json")
     [ -n "$id" ] && [ "$id" != null ] || { tail -n 20 "$log"; echo "FAIL bench_cli_wait: warm-up create"; exit 1; }
     for _ in $(seq 1 600); do grep -q "golden snapshot ready" "$log" && break; sleep 0.1; done
     cli "$s/x.json" sb rm --yes "$id" >/dev/null
     for i in $(seq 1 "$ROUNDS"); do
-        w=$(cli "$s/c.json" sb create --shape "$SHAPE" --rootfs "$ROOTFS") || break
+        timed create "$s/c.json" sb create --shape "$SHAPE" --rootfs "$ROOTFS" >>"$s.create" || break
         id=$(jq -r '.id' "$s/c.json")
-        echo "$w $(server_ms POST /v1/sandboxes)" >>"$s.create"
-        w=$(cli "$s/p.json" sb pause "$id") || break
-        echo "$w $(server_ms POST '/v1/sandboxes/*/pause')" >>"$s.pause"
-        w=$(cli "$s/f.json" sb fork "$id") || break
+        timed pause "$s/p.json" sb pause "$id" >>"$s.pause" || break
+        timed fork "$s/f.json" sb fork "$id" >>"$s.fork" || break
         kid=$(jq -r '.id' "$s/f.json")
-        echo "$w $(server_ms POST '/v1/sandboxes/*/fork')" >>"$s.fork"
-        w=$(cli "$s/r.json" sb resume "$id") || break
-        echo "$w $(server_ms POST '/v1/sandboxes/*/resume')" >>"$s.resume"
-        w=$(cli "$s/x.json" sb rm --yes "$id") || break
-        echo "$w $(server_ms DELETE '/v1/sandboxes/*')" >>"$s.rm"
+        timed resume "$s/r.json" sb resume "$id" >>"$s.resume" || break
+        timed destroy "$s/x.json" sb rm --yes "$id" >>"$s.rm" || break
         cli "$s/x.json" sb rm --yes "$kid" >/dev/null
     done
     stop_hearthd

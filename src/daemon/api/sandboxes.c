@@ -15,7 +15,7 @@
 #include "daemon/api/reply.h"
 #include "daemon/api/routes.h"
 #include "daemon/api/sandbox_view.h"
-#include "daemon/api/sandbox_wait.h"
+#include "daemon/api/status_wait.h"
 #include "daemon/api/validate.h"
 #include "daemon/ctl/ctl.h"
 #include "daemon/ctl/sandbox_ops.h"

@@ -48,17 +48,27 @@ static void unlink_free(struct ctl_status_waiter *w)
     free(w);
 }
 
-static void on_settle(void *ud, const char *id, enum store_state from, enum store_state to,
-                      int64_t at_ms)
+static void wake(struct ctl_status_waits *W, const char *id)
 {
-    (void)from, (void)to, (void)at_ms;
-    struct ctl_status_waits *W = ud;
     for (struct ctl_status_waiter *w = W->head; w; w = w->next) {
         if (!w->woken && strcmp(w->id, id) == 0) {
             w->woken = true;
             event_active(w->ev, EV_TIMEOUT, 0);
         }
     }
+}
+
+static void on_settle(void *ud, const char *id, enum store_state from, enum store_state to,
+                      int64_t at_ms)
+{
+    (void)from, (void)to, (void)at_ms;
+    wake(ud, id);
+}
+
+void ctl_status_wait_wake(struct ctl *c, const char *id)
+{
+    if (c->status_waits)
+        wake(c->status_waits, id);
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *ud)

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* status_wait.h: requests waiting for a sandbox's row to change (docs/api.md §5, "Waiting for a
- * status"): the long poll GET /v1/sandboxes/{id}?wait_for= and the short hold of pause and
- * resume. A waiter names one sandbox; the settle listener (events.h) wakes every waiter of that
- * sandbox after each of its transitions, through the waiter's own timer, so the callback runs
+ * status"): the long polls GET /v1/sandboxes/{id}?wait_for= and GET /v1/templates/{ref}?wait_for=
+ * and the short hold of pause and resume. A waiter names one sandbox or template; the settle
+ * listener (events.h) wakes every waiter of a sandbox after each of its transitions, the
+ * template builder every waiter of a template after each status change, through the waiter's own timer, so the callback runs
  * from the loop and never inside a settle. The same timer ends the wait at its deadline. No
  * polling. Bounded: CTL_STATUS_WAITERS_MAX in all and CTL_STATUS_WAITERS_USER per user. */
 #pragma once
@@ -25,6 +26,9 @@ typedef bool (*ctl_status_wait_fn)(void *ud, bool timed_out);
  * *ret set, -EAGAIN when a cap is reached, -ENOMEM. */
 int ctl_status_wait_add(struct ctl *c, const char *user_id, const char *id, uint32_t timeout_ms,
                         ctl_status_wait_fn fn, void *ud, struct ctl_status_waiter **ret);
+/* Wakes every waiter of id (a sandbox's or a template's) from the loop: the template builder
+ * calls it after each status change of a template; sandboxes come through the settle listener. */
+void ctl_status_wait_wake(struct ctl *c, const char *id);
 /* Drops a waiter whose request went away; its fn never runs again. NULL is fine. */
 void ctl_status_wait_remove(struct ctl_status_waiter *w);
 /* Waiters pending (all users), for tests and metrics. */
