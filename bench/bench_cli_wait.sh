@@ -114,9 +114,9 @@ report() {
         local wall srv
         wall=$(cut -d' ' -f1 "$s.$op" | median)
         srv=$(cut -d' ' -f2 "$s.$op" | median)
-        printf '%s %-6s CLI wall p50 %6s ms, server p50 %6s ms, CLI overhead %6s ms (%d rounds)\n' \
+        printf '%s %-6s CLI wall p50 %6s ms, server p50 %6s ms, CLI overhead %6s ms (%d rounds)%s\n' \
             "$2" "$op" "$wall" "$srv" "$(awk -v a="$wall" -v b="$srv" 'BEGIN { printf "%.0f", a - b }')" \
-            "$(wc -l <"$s.$op")"
+            "$(wc -l <"$s.$op")" "$( [ "$op" = rm ] && echo '; the CLI does not wait for the destroy')"
     done
 }
 
