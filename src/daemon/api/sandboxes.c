@@ -15,7 +15,6 @@
 #include "daemon/api/reply.h"
 #include "daemon/api/routes.h"
 #include "daemon/api/sandbox_view.h"
-#include "daemon/api/status_wait.h"
 #include "daemon/api/validate.h"
 #include "daemon/ctl/ctl.h"
 #include "daemon/ctl/sandbox_ops.h"
@@ -61,8 +60,6 @@ bool api_sandbox_load(const struct api_call *call, const char *id, struct store_
 
 void api_sandbox_get(struct api_call *call)
 {
-    if (api_sandbox_wait_get(call))
-        return;
     char id[STORE_ID_SIZE];
     struct store_sandbox sb;
     if (!api_sandbox_path_id(call, 2, id) || !api_sandbox_load(call, id, &sb))

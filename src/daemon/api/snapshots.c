@@ -2,7 +2,7 @@
 /* snapshots.c: the routes of the snapshot-native lifecycle (docs/api.md §3.3.1–§3.3.3):
  * pause, resume and fork parse the request, call the control layer's operation
  * (ctl/sandbox_ops.h) and answer with the sandbox's view: 200, or 202 with X-Poll-After when
- * it is still moving after a short hold (§1.12, status_wait.h). A fork holds its request until
+ * it is still moving after a short hold (§1.12, long_poll.h). A fork holds its request until
  * its child runs. */
 #include "daemon/api/routes.h"
 
@@ -13,7 +13,7 @@
 #include "daemon/api/jsend.h"
 #include "daemon/api/reply.h"
 #include "daemon/api/sandbox_view.h"
-#include "daemon/api/status_wait.h"
+#include "daemon/api/long_poll.h"
 #include "daemon/api/sandboxes.h"
 #include "daemon/api/validate.h"
 #include "daemon/ctl/ctl.h"

@@ -12,7 +12,7 @@
 
 #include "daemon/api/api.h"
 #include "daemon/api/reply.h"
-#include "daemon/api/status_wait.h"
+#include "daemon/api/long_poll.h"
 #include "daemon/api/template_view.h"
 #include "daemon/ctl/ctl.h"
 #include "daemon/ctl/template.h"

@@ -60,7 +60,7 @@ struct ctl_settings {
     /* templates (issue 14; template.h, docs/templates.md) */
     char templates_dir[1024];       /* <data_dir>/templates: layers/, contexts/, bases/, … */
     uint32_t max_templates;         /* per user, live templates; 0 = unlimited */
-    uint32_t lifecycle_hold_ms;     /* pause/resume hold their answer (api/status_wait.h) */
+    uint32_t lifecycle_hold_ms;     /* pause/resume hold their answer (api/long_poll.h) */
     uint32_t max_concurrent_builds; /* builds running at once on this host; others queue */
     uint32_t template_build_timeout_s;  /* one attempt's limit (1800) */
     uint32_t template_build_mem_mib;    /* a build VM's memory */

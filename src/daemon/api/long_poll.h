@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* status_wait.h: requests that wait for a status (docs/api.md §5.10): the long polls of
+/* long_poll.h: requests that wait for a status (docs/api.md §5.10): the long polls of
  * GET /v1/sandboxes/{id}?wait_for= and GET /v1/templates/{ref}?wait_for=, and the short hold of
  * pause and resume answers. */
 #pragma once

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* status_wait.c: waiting for a status over HTTP (docs/api.md §5.10, a hearth extension):
+/* long_poll.c: waiting for a status over HTTP (docs/api.md §5.10, a hearth extension):
  * GET /v1/sandboxes/{id}?wait_for=…&timeout_ms=… (and the same for /v1/templates/{ref}) answers
  * the moment the row is in one of the wanted states, and pause and resume hold their answer a
  * short while so that a fast transition answers 200 with the settled view instead of 202. All
  * park the request on the control layer's waiter registry (ctl/status_wait.h), which wakes them
  * after each change of the row; a client that goes away drops its waiter through the abort
  * callback. */
-#include "daemon/api/status_wait.h"
+#include "daemon/api/long_poll.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -15,6 +15,7 @@
 #include "daemon/api/api.h"
 #include "daemon/api/jsend.h"
 #include "daemon/api/reply.h"
+#include "daemon/api/routes.h"
 #include "daemon/api/sandbox_view.h"
 #include "daemon/api/sandboxes.h"
 #include "daemon/api/template_view.h"
@@ -318,6 +319,12 @@ bool api_template_wait_get(struct api_call *call, bool with_dockerfile)
         park_or_refuse(call, t.id, WAIT_TEMPLATE, want, with_dockerfile, timeout);
     store_template_release(&t);
     return true;
+}
+
+void api_sandbox_get_or_wait(struct api_call *call)
+{
+    if (!api_sandbox_wait_get(call))
+        api_sandbox_get(call);
 }
 
 void api_sandbox_reply_lifecycle(const struct api_call *call, const char *id)
