@@ -2189,6 +2189,14 @@ TEST(wait_for_wakes_on_a_transition_caps_waiters_and_drops_gone_clients)
     usleep(500 * 1000);
     snprintf(t, sizeof(t), "/v1/sandboxes/%s?wait_for=paused&timeout_ms=100", f.sb_running);
     CHECK(wait_get(&f, t, f.hdr_alice, "running", "1"));
+    /* a shutdown answers the waits at once (marker 1) instead of holding its drain */
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s?wait_for=paused&timeout_ms=60000", f.sb_running);
+    fd = http_park(f.s.port, t, f.hdr_alice);
+    usleep(200 * 1000);
     CHECK_EQ(hd_stop(&f.s), 0);
+    if (fd >= 0) {
+        CHECK_EQ(http_collect(fd, buf, sizeof(buf)), 200);
+        CHECK(strstr(buf, "X-Wait-Timed-Out: 1\r\n") && strstr(buf, "\"status\":\"running\""));
+    }
     fx_end(&f);
 }

@@ -39,6 +39,7 @@
 #include "daemon/ctl/template_build.h"
 #include "daemon/ctl/sandbox_self.h"
 #include "daemon/ctl/service.h"
+#include "daemon/ctl/status_wait.h"
 #include "daemon/ctl/usage.h"
 #include "daemon/api/jsend.h"
 #include "daemon/http/request.h"
@@ -306,6 +307,7 @@ static void on_signal(evutil_socket_t sig, short what, void *ud)
     }
     hd->stopping = true;
     hd->ctl.draining = true;
+    ctl_status_wait_end_all(&hd->ctl); /* long polls answer now, not at their timeout */
     (void)sd_notify(0, "STOPPING=1");
     log_info(NULL, "shutting down: finishing in-flight requests", "{s:i,s:i}", "signal",
              (int)sig, "timeout_s", (int)hd->cfg.shutdown_timeout_s);

@@ -143,6 +143,22 @@ int ctl_status_wait_add(struct ctl *c, const char *user_id, const char *id, uint
     return 0;
 }
 
+void ctl_status_wait_end_all(struct ctl *c)
+{
+    struct ctl_status_waits *W = c->status_waits;
+    if (!W)
+        return;
+    struct timeval now;
+    event_base_gettimeofday_cached(c->base, &now);
+    for (struct ctl_status_waiter *w = W->head; w; w = w->next) {
+        w->deadline = now;
+        if (!w->woken) {
+            w->woken = true; /* on_timer sees the deadline passed: a timeout */
+            event_active(w->ev, EV_TIMEOUT, 0);
+        }
+    }
+}
+
 void ctl_status_wait_remove(struct ctl_status_waiter *w)
 {
     if (w)

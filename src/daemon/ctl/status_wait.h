@@ -29,6 +29,9 @@ int ctl_status_wait_add(struct ctl *c, const char *user_id, const char *id, uint
 /* Wakes every waiter of id (a sandbox's or a template's) from the loop: the template builder
  * calls it after each status change of a template; sandboxes come through the settle listener. */
 void ctl_status_wait_wake(struct ctl *c, const char *id);
+/* Ends every wait now, as at its deadline (from the loop): hearthd is shutting down and its
+ * in-flight requests should not hold the drain for up to a minute. */
+void ctl_status_wait_end_all(struct ctl *c);
 /* Drops a waiter whose request went away; its fn never runs again. NULL is fine. */
 void ctl_status_wait_remove(struct ctl_status_waiter *w);
 /* Waiters pending (all users), for tests and metrics. */
