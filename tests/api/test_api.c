@@ -2183,10 +2183,16 @@ TEST(wait_for_wakes_on_a_transition_caps_waiters_and_drops_gone_clients)
     /* another user has room of their own */
     snprintf(t, sizeof(t), "/v1/sandboxes/%s?wait_for=paused&timeout_ms=100", f.sb_bob);
     CHECK(wait_get(&f, t, f.hdr_bob, "running", "1"));
+    CHECK(http_do(f.s.metrics_port, "GET", "/metrics", NULL, NULL, &r) == 0);
+    CHECK(r.body && strstr(r.body, "\nhearth_status_waiters 64\n"));
+    hresp_free(&r);
     for (int i = 0; i < N; i++)
         if (fds[i] >= 0)
             close(fds[i]);
     usleep(500 * 1000);
+    CHECK(http_do(f.s.metrics_port, "GET", "/metrics", NULL, NULL, &r) == 0);
+    CHECK(r.body && strstr(r.body, "\nhearth_status_waiters 0\n"));
+    hresp_free(&r);
     snprintf(t, sizeof(t), "/v1/sandboxes/%s?wait_for=paused&timeout_ms=100", f.sb_running);
     CHECK(wait_get(&f, t, f.hdr_alice, "running", "1"));
     /* a shutdown answers the waits at once (marker 1) instead of holding its drain */

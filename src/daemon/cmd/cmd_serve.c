@@ -258,9 +258,13 @@ static void on_metrics_request(struct http_request *req, void *ud)
                             "hearth_http_connections %u\n"
                             "# HELP hearth_host_vms VMs on this host.\n"
                             "# TYPE hearth_host_vms gauge\n"
-                            "hearth_host_vms{host=\"%s\"} %u\n",
+                            "hearth_host_vms{host=\"%s\"} %u\n"
+                            "# HELP hearth_status_waiters Requests waiting for a status (long "
+                            "polls, pause/resume holds).\n"
+                            "# TYPE hearth_status_waiters gauge\n"
+                            "hearth_status_waiters %u\n",
                         http_server_connections(hd->api_srv), hd->ctl.set.host_id,
-                        ctl_vm_count(&hd->ctl));
+                        ctl_vm_count(&hd->ctl), ctl_status_wait_count(&hd->ctl));
     if (r == 0)
         r = ctl_net_dns_render(&hd->ctl, &b);
     if (r == 0)
