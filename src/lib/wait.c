@@ -103,7 +103,13 @@ HEARTH_EXPORT int hearth_sandbox_wait(hearth_client *c, const char *id,
                              : (long)(deadline - now);
             int timed_out = -1;
             rc = lib_sandbox_wait_get(c, id, wait_for, chunk, &o, &timed_out, reterr);
-            if (rc == HEARTH_OK && timed_out < 0) {
+            if (rc == HEARTH_ERR_RATE_LIMITED) {
+                /* the server's waiters are all taken (429 too_many_waiters, after the client's
+                 * own retries): poll instead, as with an older server */
+                long_poll = false;
+                err_clear(reterr);
+                rc = hearth_sandbox_get(c, id, &o, reterr);
+            } else if (rc == HEARTH_OK && timed_out < 0) {
                 long_poll = false; /* an older hearthd: poll as it asks */
                 uint64_t spent = now_ms() - start;
                 if (first > (long)spent)

@@ -241,6 +241,28 @@ TEST(wait_long_polls_when_the_server_knows_wait_for)
     hearth_client_free(c);
 }
 
+/* All of the server's waiters taken (429 too_many_waiters): the wait polls instead. */
+TEST(wait_polls_when_the_server_has_no_room_to_wait)
+{
+    static const struct fake_reply s[] = {
+        { 429, "Retry-After: 1\r\n",
+          "{\"status\":\"error\",\"message\":\"too many\",\"code\":\"too_many_waiters\"}" },
+        { 200, NULL, VIEW("paused") },
+    };
+    struct fake_http f;
+    if (!fake_http_start(&f, s, 2))
+        return;
+    hearth_client *c = client_for(&f);
+    struct hearth_wait w = { .target = "paused", .timeout_ms = 10000 };
+    struct hearth_error e;
+    int rc = hearth_sandbox_wait(c, "sb-1", &w, NULL, &e);
+    fake_http_stop(&f);
+    CHECK_EQ(rc, HEARTH_OK);
+    CHECK_EQ(fake_http_count(f.log, "GET /v1/sandboxes/sb-1?wait_for=paused,pausing&"), 1);
+    CHECK_EQ(fake_http_count(f.log, "GET /v1/sandboxes/sb-1 HTTP/1.1"), 1);
+    hearth_client_free(c);
+}
+
 TEST(wait_fails_fast_on_dead_ends)
 {
     static const struct {
