@@ -301,21 +301,25 @@ HEARTH_EXPORT HEARTH_WUR int hearth_sandbox_fork(hearth_client *c, const char *i
                                                  struct hearth_error *reterr);
 
 /* Called by hearth_sandbox_wait() with each status it observes that differs from the last
- * (the first poll always reports). status is borrowed for the duration of the call. */
+ * (the first answer always reports). status is borrowed for the duration of the call. */
 typedef void (*hearth_status_fn)(void *userdata, const char *status);
 
 /* What hearth_sandbox_wait() waits for. Zero-initialise, then set target. */
 struct hearth_wait {
     const char *target;         /* "running", "paused" or "destroyed" */
     long timeout_ms;            /* overall budget; 0 = no limit */
-    long first_poll_ms;         /* delay before the first GET: a 202's poll_after_ms, or 0 */
+    long first_poll_ms;         /* polling only: delay before the first plain GET (a 202's
+                                   poll_after_ms), or 0 */
     hearth_status_fn on_status; /* may be NULL */
     void *userdata;
 };
 
-/* Polls GET /v1/sandboxes/{id} until its status is w->target (docs/cli.md §6.2): after
- * first_poll_ms (capped at 60 s and at the budget), then every 250 ms, the interval growing
- * x1.25 per poll after 5 s up to 2 s; the last poll happens at the deadline. On HEARTH_OK *ret
+/* Waits until sandbox id's status is w->target (docs/cli.md §6.2) with the server's long poll
+ * (GET /v1/sandboxes/{id}?wait_for=…, docs/api.md §5.10: each request held up to 25 s, answered
+ * the moment the status changes). A server without it (no X-Wait-Timed-Out in its answer) is
+ * polled instead: after first_poll_ms (capped at 60 s and at the budget), then every 250 ms,
+ * the interval growing x1.25 per poll after 5 s up to 2 s; the last poll happens at the
+ * deadline. On HEARTH_OK *ret
  * (may be NULL) receives the final SandboxView. Fails fast, with HEARTH_ERR_STATE and
  * reterr->state set, when the sandbox reaches a state it cannot leave towards the target:
  * error, failed, destroying or destroyed (only error and failed when the target is

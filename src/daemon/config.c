@@ -49,6 +49,7 @@ void config_defaults(struct hd_config *cfg)
     cfg->max_networks = 16;
     cfg->max_disks = 16;
     cfg->max_templates = 16;
+    cfg->lifecycle_hold_ms = 250;
     cfg->max_concurrent_builds = 2;
     cfg->host_max_vms = 0;
     cfg->host_mem_reserve_mib = 1024;
@@ -762,6 +763,8 @@ static const struct {
       INT_KEY(max_templates, 0, 1000000, "expected an integer from 0 (unlimited) to 1000000") },
     { "max_concurrent_builds", NULL,
       INT_KEY(max_concurrent_builds, 0, 1024, "expected an integer from 0 (unlimited) to 1024") },
+    { "lifecycle_hold_ms", NULL,
+      INT_KEY(lifecycle_hold_ms, 0, 1000, "expected an integer from 0 (off) to 1000 (ms)") },
     { "host_max_vms", NULL,
       INT_KEY(host_max_vms, 0, 100000, "expected an integer from 0 (from memory) to 100000") },
     { "host_mem_reserve_mib", NULL,

@@ -80,6 +80,7 @@ struct hd_config {
     uint32_t max_networks;                /* per user, live networks; 16; 0 = unlimited */
     uint32_t max_disks;                   /* per user, live disks; 16; 0 = unlimited */
     uint32_t max_templates;               /* per user, live templates; 16; 0 = unlimited */
+    uint32_t lifecycle_hold_ms;           /* pause/resume wait this long to answer 200; 250 */
     uint32_t max_concurrent_builds;       /* build attempts at once on this host; 2 */
     uint32_t host_max_vms;                /* VMs this host runs at once; 0 = derived from
                                              MemTotal (host_mem_reserve_mib, smallest shape) */

@@ -449,6 +449,44 @@ HEARTH_EXPORT int hearth_sandbox_get(hearth_client *c, const char *id, hearth_ob
     return sandbox_call(c, "GET", id, "", NULL, false, ret, reterr);
 }
 
+int lib_sandbox_wait_get(hearth_client *c, const char *id, const char *wait_for, long timeout_ms,
+                         hearth_obj **ret, int *ret_timed_out, struct hearth_error *reterr)
+{
+    char suffix[160];
+    snprintf(suffix, sizeof(suffix), "?wait_for=%s&timeout_ms=%ld", wait_for, timeout_ms);
+    char *path = NULL;
+    int rc = sandbox_path(id, suffix, &path, reterr);
+    if (rc != HEARTH_OK)
+        return rc;
+    /* the server holds the answer up to timeout_ms: the request's own budget comes on top */
+    struct hreq r = { .method = "GET", .path = path, .upload_fd = -1,
+                      .timeout_ms = c->timeout_ms > 0 ? c->timeout_ms + timeout_ms : 0 };
+    struct hresp resp;
+    struct hearth_error local;
+    struct hearth_error *e = reterr ? reterr : &local;
+    json_t *data = NULL;
+    *ret_timed_out = -1;
+    rc = hreq_perform(c, &r, &resp, e);
+    free(path);
+    if (rc == HEARTH_OK) {
+        if (resp.status >= 200 && resp.status < 300) {
+            rc = jsend_decode_success((const char *)resp.body.data, resp.body.len, &data, e);
+            *ret_timed_out = resp.wait_timed_out;
+        } else {
+            rc = jsend_decode_error(resp.status, (const char *)resp.body.data, resp.body.len,
+                                    resp.request_id, e);
+        }
+    }
+    hresp_release(&resp);
+    if (rc != HEARTH_OK)
+        return rc;
+    hearth_obj *o = obj_wrap(data);
+    if (!o)
+        return err_set(reterr, HEARTH_ERR_NOMEM, 0, "out of memory");
+    *ret = o;
+    return HEARTH_OK;
+}
+
 HEARTH_EXPORT int hearth_sandbox_patch(hearth_client *c, const char *id, const hearth_body *body,
                                        hearth_obj **ret, struct hearth_error *reterr)
 {

@@ -59,6 +59,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
     if (len >= 5 && strncmp(p, "HTTP/", 5) == 0) {     /* a new response (after 100 Continue) */
         a->resp->request_id[0] = '\0';
         a->resp->poll_after_s = -1;
+        a->resp->wait_timed_out = -1;
         a->retry_after_s = -1;
         return len;
     }
@@ -83,6 +84,9 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
             a->retry_after_s = s > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S : s;
     } else if (klen == 12 && strncasecmp(p, "X-Poll-After", 12) == 0) {
         a->resp->poll_after_s = header_seconds(v, vlen);
+    } else if (klen == 16 && strncasecmp(p, "X-Wait-Timed-Out", 16) == 0) {
+        long s = header_seconds(v, vlen);
+        a->resp->wait_timed_out = s < 0 ? -1 : s > 0;
     }
     return len;
 }
@@ -343,6 +347,7 @@ int hreq_perform(struct hearth_client *c, const struct hreq *r, struct hresp *re
         resp->status = 0;
         resp->request_id[0] = '\0';
         resp->poll_after_s = -1;
+        resp->wait_timed_out = -1;
         resp->sink_failed = false;
         resp->body.len = 0;
         if (attempt > 0 && upload_start >= 0 && lseek(r->upload_fd, upload_start, SEEK_SET) < 0)

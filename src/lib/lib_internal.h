@@ -75,6 +75,8 @@ struct hresp {
     struct buf body;                /* the body when not sunk, or the error body */
     char request_id[132];
     long poll_after_s;              /* X-Poll-After in seconds, -1 when absent or malformed */
+    int wait_timed_out;             /* X-Wait-Timed-Out: 0 or 1, -1 when absent (a server that
+                                       does not know wait_for) */
     bool sink_failed;               /* the sink returned false */
 };
 
@@ -90,6 +92,12 @@ void hresp_release(struct hresp *resp);
  * (ret may be NULL); lib_call() the same with the data as JSON, or none when ret_data is NULL
  * (a streamed body goes to r->sink). */
 char *lib_id_path(const char *prefix, const char *id, const char *suffix);
+/* GET /v1/sandboxes/{id}?wait_for=<wait_for>&timeout_ms=<timeout_ms> (docs/api.md §5.10): the
+ * view once the status is one of wait_for's (or a dead end), or at the timeout. *ret_timed_out
+ * is 1 at the timeout, 0 when the wait ended, -1 when the server ignored wait_for (an older
+ * hearthd: it answered at once, so the caller polls). */
+int lib_sandbox_wait_get(hearth_client *c, const char *id, const char *wait_for, long timeout_ms,
+                         hearth_obj **ret, int *ret_timed_out, struct hearth_error *reterr);
 int lib_call_obj(struct hearth_client *c, const struct hreq *r, struct hearth_obj **ret,
                  struct hearth_error *reterr);
 int lib_call(struct hearth_client *c, const struct hreq *r, json_t **ret_data,

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* wait.c: hearth_sandbox_wait(), polling a sandbox's status until a lifecycle transition ends
- * (docs/cli.md §6.2, docs/api.md §2.14.4). Owns no state between calls; sleeps in short slices so
+/* wait.c: hearth_sandbox_wait(), waiting for a sandbox's status until a lifecycle transition
+ * ends (docs/cli.md §6.2, docs/api.md §2.14.4): with the server's long poll (§5.10), or by
+ * polling when the server does not know it. Owns no state between calls; sleeps in short slices so
  * the client's progress callback can animate a spinner or stop the wait. */
 #include <errno.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #define POLL_MAX_MS 2000L
 #define POLL_GROW_AFTER_MS 5000L
 #define SLICE_MS 100L
+#define LONG_POLL_MAX_MS 25000L /* one long poll at most (the server allows 60 s) */
 
 static uint64_t now_ms(void)
 {
@@ -76,15 +78,48 @@ HEARTH_EXPORT int hearth_sandbox_wait(hearth_client *c, const char *id,
         first = FIRST_POLL_MAX_MS;
     if (w->timeout_ms > 0 && first > w->timeout_ms)
         first = w->timeout_ms;
-    if (!nap(c, first))
-        return err_set(reterr, HEARTH_ERR_ABORTED, 0, "interrupted");
 
     char last[32] = "";
     bool saw_pausing = false;
+    bool long_poll = true;      /* until the server shows it does not know wait_for */
     long interval = POLL_START_MS;
     for (;;) {
         hearth_obj *o = NULL;
-        int rc = hearth_sandbox_get(c, id, &o, reterr);
+        int rc;
+        if (long_poll) {
+            if (c->progress_fn && !c->progress_fn(c->progress_ud))
+                return err_set(reterr, HEARTH_ERR_ABORTED, 0, "interrupted");
+            /* the server answers once the status is the target or a dead end (docs/api.md
+             * §5.10); waiting for paused, it also answers at pausing and, after pausing, at
+             * running (a failed snapshot) so that both are told apart as before */
+            char wait_for[48];
+            snprintf(wait_for, sizeof(wait_for), "%s%s", w->target,
+                     strcmp(w->target, "paused") != 0 ? ""
+                     : saw_pausing                   ? ",running"
+                                                     : ",pausing");
+            uint64_t now = now_ms();
+            long chunk = deadline == UINT64_MAX || deadline - now > LONG_POLL_MAX_MS
+                             ? LONG_POLL_MAX_MS
+                             : (long)(deadline - now);
+            int timed_out = -1;
+            rc = lib_sandbox_wait_get(c, id, wait_for, chunk, &o, &timed_out, reterr);
+            if (rc == HEARTH_ERR_RATE_LIMITED) {
+                /* the server's waiters are all taken (429 too_many_waiters, after the client's
+                 * own retries): poll instead, as with an older server */
+                long_poll = false;
+                err_clear(reterr);
+                rc = hearth_sandbox_get(c, id, &o, reterr);
+            } else if (rc == HEARTH_OK && timed_out < 0) {
+                long_poll = false; /* an older hearthd: poll as it asks */
+                uint64_t spent = now_ms() - start;
+                if (first > (long)spent)
+                    first -= (long)spent;
+                else
+                    first = 0;
+            }
+        } else {
+            rc = hearth_sandbox_get(c, id, &o, reterr);
+        }
         if (rc != HEARTH_OK)
             return rc;
         const char *status = hearth_obj_str(o, "status");
@@ -129,6 +164,17 @@ HEARTH_EXPORT int hearth_sandbox_wait(hearth_client *c, const char *id,
             if (reterr)
                 copy_state(reterr->state, sizeof(reterr->state), last);
             return HEARTH_ERR_TIMEOUT;
+        }
+        if (long_poll)
+            continue; /* the next long poll waits on the server */
+        if (first > 0) { /* fell back: the 202's hint before the first poll */
+            long sleep_ms = first;
+            first = 0;
+            if (deadline != UINT64_MAX && (uint64_t)sleep_ms > deadline - now)
+                sleep_ms = (long)(deadline - now);
+            if (!nap(c, sleep_ms))
+                return err_set(reterr, HEARTH_ERR_ABORTED, 0, "interrupted");
+            continue;
         }
         if (now - start > POLL_GROW_AFTER_MS)
             interval = interval * 5 / 4 > POLL_MAX_MS ? POLL_MAX_MS : interval * 5 / 4;

@@ -268,6 +268,38 @@ static int send_all(int fd, const char *p, size_t len)
     return 0;
 }
 
+int http_park(uint16_t port, const char *target, const char *headers)
+{
+    int fd = connect_local(port);
+    if (fd < 0)
+        return -1;
+    char rq[1024];
+    int n = snprintf(rq, sizeof(rq), "GET %s HTTP/1.1\r\nHost: t\r\n%sConnection: close\r\n\r\n",
+                     target, headers ? headers : "");
+    if (n < 0 || (size_t)n >= sizeof(rq) || send_all(fd, rq, (size_t)n) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int http_collect(int fd, char *buf, size_t max)
+{
+    size_t n = 0;
+    for (;;) {
+        ssize_t k = recv(fd, buf + n, max - n - 1, 0);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            break;
+        n += (size_t)k;
+    }
+    close(fd);
+    buf[n] = '\0';
+    int st = -1;
+    return sscanf(buf, "HTTP/1.%*d %d", &st) == 1 ? st : -1;
+}
+
 int http_raw(uint16_t port, const void *bytes, size_t len, struct hresp *r, bool head_only)
 {
     memset(r, 0, sizeof(*r));

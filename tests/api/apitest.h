@@ -65,6 +65,12 @@ int connect_local(uint16_t port);
 /* Seconds a request may wait for its answer (default 60); a test whose creates run a start
  * command and a ready check under TCG raises it. */
 extern int apitest_io_timeout_s;
+/* Sends GET target with the header lines headers and Connection: close on a new connection and
+ * leaves it waiting (a long poll): the fd, or -1. http_collect() reads the answer later. */
+int http_park(uint16_t port, const char *target, const char *headers);
+/* Reads fd's whole answer (until the server closes) into buf, NUL-terminated, and closes fd;
+ * the HTTP status or -1. */
+int http_collect(int fd, char *buf, size_t max);
 /* Sends raw bytes and reads whatever comes until the server closes. */
 int http_raw(uint16_t port, const void *bytes, size_t len, struct hresp *r, bool head_only);
 bool hresp_header(const struct hresp *r, const char *name, char *out, size_t max);

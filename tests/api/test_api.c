@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/mono.h"
 #include "daemon/store/ids.h"
 #include "daemon/store/store.h"
 
@@ -865,6 +866,23 @@ static bool lc(struct fx *f, const char *id, const char *op, const char *hdr, co
     return true;
 }
 
+/* A pause or resume as alice that answers 202 with status moving, or 200 with settled. */
+static bool lc_either(struct fx *f, const char *id, const char *op, const char *moving,
+                      const char *settled)
+{
+    char t[160];
+    struct hresp r;
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/%s", id, op);
+    REQUIRE(http_do(f->s.port, "POST", t, f->hdr_alice, NULL, &r) == 0);
+    const char *st = jstr(r.json, "data.status");
+    bool ok = (r.status == 202 && st && strcmp(st, moving) == 0) ||
+              (r.status == 200 && st && strcmp(st, settled) == 0);
+    if (!ok)
+        harness_fail(__FILE__, __LINE__, "%s %s: %d %s", op, id, r.status, st ? st : "-");
+    hresp_free(&r);
+    return ok;
+}
+
 TEST(lifecycle_state_machine)
 {
     struct fx f;
@@ -920,11 +938,13 @@ TEST(lifecycle_state_machine)
     /* a paused row whose snapshot is missing: resume ends in error (recoverable), the fork is
      * refused */
     CHECK(lc(&f, f.sb_paused, "fork", A, "{\"start_paused\":true}", 409, "paused"));
-    CHECK(lc(&f, f.sb_paused, "resume", A, NULL, 202, "resuming"));
+    /* (the answer is held up to 250 ms for the row to settle: 200 with the settled view, or
+     * 202 while it still moves; docs/api.md §5.10) */
+    CHECK(lc_either(&f, f.sb_paused, "resume", "resuming", "error"));
     CHECK(wait_row(&f, f.sb_paused, "error"));
     CHECK(lc(&f, f.sb_paused, "pause", A, NULL, 409, "error"));
     /* a running row whose VM is not there: the pause fails and the sandbox keeps running */
-    CHECK(lc(&f, f.sb_running, "pause", A, NULL, 202, "pausing"));
+    CHECK(lc_either(&f, f.sb_running, "pause", "pausing", "running"));
     CHECK(wait_row(&f, f.sb_running, "running"));
     /* error and paused rows are destroyed at once */
     char t[128];
@@ -2043,5 +2063,146 @@ TEST(ssh_gateway_route)
     CHECK(req(&f, "GET", "/v1/ssh-gateway", f.hdr_bob, NULL, 200, &r));
     CHECK_STR(r.body, "{\"status\":\"success\",\"data\":{\"enabled\":false}}");
     hresp_free(&r);
+    fx_end(&f);
+}
+
+/* ---- waiting for a status: GET /v1/sandboxes/{id}?wait_for= (docs/api.md §5.10) ---- */
+
+/* GET target as alice: status want, data.status state and X-Wait-Timed-Out marker. */
+static bool wait_get(struct fx *f, const char *target, const char *hdr, const char *state,
+                     const char *marker)
+{
+    struct hresp r;
+    REQUIRE(req(f, "GET", target, hdr, NULL, 200, &r));
+    char m[8] = "";
+    bool ok = hresp_header(&r, "X-Wait-Timed-Out", m, sizeof(m)) && strcmp(m, marker) == 0 &&
+              jstr(r.json, "data.status") && strcmp(jstr(r.json, "data.status"), state) == 0;
+    if (!ok)
+        harness_fail(__FILE__, __LINE__, "GET %s: status %s, marker '%s'", target,
+                     jstr(r.json, "data.status"), m);
+    hresp_free(&r);
+    return ok;
+}
+
+TEST(wait_for_answers_times_out_and_refuses_bad_params)
+{
+    struct fx f;
+    if (!fx_start(&f, NULL))
+        return;
+    const char *A = f.hdr_alice;
+    char t[256];
+    struct hresp r;
+    /* already there: at once, marker 0; a list names any of several */
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s?wait_for=running", f.sb_running);
+    CHECK(wait_get(&f, t, A, "running", "0"));
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s?wait_for=running,paused&timeout_ms=0", f.sb_paused);
+    CHECK(wait_get(&f, t, A, "paused", "0"));
+    /* a dead end answers at once whatever was wanted: destroyed never becomes running */
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s?wait_for=running&timeout_ms=60000", f.sb_destroyed);
+    CHECK(wait_get(&f, t, A, "destroyed", "0"));
+    /* the timeout: the current view with marker 1, not before the time (a lower bound only) */
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s?wait_for=paused&timeout_ms=300", f.sb_running);
+    int64_t t0 = mono_now_us();
+    CHECK(wait_get(&f, t, A, "running", "1"));
+    CHECK(mono_now_us() - t0 >= 280000);
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s?wait_for=paused&timeout_ms=0", f.sb_running);
+    CHECK(wait_get(&f, t, A, "running", "1"));
+    /* a plain GET has no marker */
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s", f.sb_running);
+    CHECK(req(&f, "GET", t, A, NULL, 200, &r));
+    char m[8];
+    CHECK(!hresp_header(&r, "X-Wait-Timed-Out", m, sizeof(m)));
+    hresp_free(&r);
+    /* bad parameters: 400 naming the field */
+    static const struct {
+        const char *q, *field;
+    } bad[] = {
+        { "wait_for=", "wait_for" },
+        { "wait_for=bogus", "wait_for" },
+        { "wait_for=RUNNING", "wait_for" },
+        { "wait_for=running,,paused", "wait_for" },
+        { "wait_for=running,", "wait_for" },
+        { "wait_for=running,running,running,running,running,running,running,running,running,"
+          "running,running", "wait_for" },
+        { "wait_for=running&timeout_ms=60001", "timeout_ms" },
+        { "wait_for=running&timeout_ms=-1", "timeout_ms" },
+        { "wait_for=running&timeout_ms=soon", "timeout_ms" },
+        { "timeout_ms=100", "timeout_ms" },
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(t, sizeof(t), "/v1/sandboxes/%s?%s", f.sb_running, bad[i].q);
+        CHECK(req(&f, "GET", t, A, NULL, 400, &r));
+        CHECK(fail_field(&r, bad[i].field, "invalid_request"));
+        hresp_free(&r);
+    }
+    /* someone else's sandbox: 404 before any wait */
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s?wait_for=paused&timeout_ms=60000", f.sb_bob);
+    CHECK(req(&f, "GET", t, A, NULL, 404, &r));
+    hresp_free(&r);
+    fx_end(&f);
+}
+
+TEST(wait_for_wakes_on_a_transition_caps_waiters_and_drops_gone_clients)
+{
+    struct fx f;
+    if (!fx_start(&f, NULL))
+        return;
+    char t[256], buf[16384];
+    /* woken by the destroy of a paused row (no VM needed): answered with the settled view */
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s?wait_for=destroyed&timeout_ms=60000", f.sb_paused);
+    int fd = http_park(f.s.port, t, f.hdr_alice);
+    CHECK(fd >= 0);
+    usleep(200 * 1000);
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s", f.sb_paused);
+    CHECK_EQ(http_status(f.s.port, "DELETE", t, f.hdr_alice, NULL), 200);
+    if (fd >= 0) {
+        CHECK_EQ(http_collect(fd, buf, sizeof(buf)), 200);
+        CHECK(strstr(buf, "X-Wait-Timed-Out: 0\r\n") && strstr(buf, "\"status\":\"destroyed\""));
+    }
+    /* a delegated token waits on its own sandbox */
+    char tok[64], th[128];
+    if (token_issue(&f, f.sb_running, false, tok)) {
+        snprintf(t, sizeof(t), "/v1/sandboxes/%s?wait_for=running", f.sb_running);
+        snprintf(th, sizeof(th), "X-Api-Key: %s\r\n", tok);
+        CHECK(wait_get(&f, t, th, "running", "0"));
+    }
+    /* 64 waiters per user; the 65th is 429 with Retry-After; clients that go away free their
+     * places (the abort callback drops the waiter), and hearthd keeps answering */
+    enum { N = 64 };
+    int fds[N];
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s?wait_for=paused&timeout_ms=60000", f.sb_running);
+    for (int i = 0; i < N; i++)
+        fds[i] = http_park(f.s.port, t, f.hdr_alice);
+    usleep(500 * 1000);
+    struct hresp r;
+    CHECK(req(&f, "GET", t, f.hdr_alice, NULL, 429, &r));
+    char ra[8];
+    CHECK(hresp_header(&r, "Retry-After", ra, sizeof(ra)));
+    CHECK_STR(jstr(r.json, "data.code"), "too_many_waiters");
+    hresp_free(&r);
+    /* another user has room of their own */
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s?wait_for=paused&timeout_ms=100", f.sb_bob);
+    CHECK(wait_get(&f, t, f.hdr_bob, "running", "1"));
+    CHECK(http_do(f.s.metrics_port, "GET", "/metrics", NULL, NULL, &r) == 0);
+    CHECK(r.body && strstr(r.body, "\nhearth_status_waiters 64\n"));
+    hresp_free(&r);
+    for (int i = 0; i < N; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    usleep(500 * 1000);
+    CHECK(http_do(f.s.metrics_port, "GET", "/metrics", NULL, NULL, &r) == 0);
+    CHECK(r.body && strstr(r.body, "\nhearth_status_waiters 0\n"));
+    hresp_free(&r);
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s?wait_for=paused&timeout_ms=100", f.sb_running);
+    CHECK(wait_get(&f, t, f.hdr_alice, "running", "1"));
+    /* a shutdown answers the waits at once (marker 1) instead of holding its drain */
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s?wait_for=paused&timeout_ms=60000", f.sb_running);
+    fd = http_park(f.s.port, t, f.hdr_alice);
+    usleep(200 * 1000);
+    CHECK_EQ(hd_stop(&f.s), 0);
+    if (fd >= 0) {
+        CHECK_EQ(http_collect(fd, buf, sizeof(buf)), 200);
+        CHECK(strstr(buf, "X-Wait-Timed-Out: 1\r\n") && strstr(buf, "\"status\":\"running\""));
+    }
     fx_end(&f);
 }

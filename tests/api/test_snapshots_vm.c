@@ -494,3 +494,53 @@ TEST_SLOW(auto_pause_when_idle, 240)
     auto_pause_body(&f);
     vfx_end(&f);
 }
+
+/* --- waiting for a status (docs/api.md §5.10) --- */
+
+/* A long poll parked before op (pause or resume) is answered with the settled view once the VM
+ * got there; the op itself answers 200 (settled within the hold) or 202 (still moving). */
+static bool op_wakes_waiter(struct vfx *f, const char *id, const char *what, const char *want)
+{
+    char t[200], buf[16384], st[32];
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s?wait_for=%s&timeout_ms=60000", id, want);
+    int fd = http_park(f->s.port, t, f->hdr);
+    REQUIRE(fd >= 0);
+    usleep(100 * 1000);
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/%s", id, what);
+    struct hresp r;
+    REQUIRE(http_do(f->s.port, "POST", t, f->hdr, NULL, &r) == 0);
+    snprintf(st, sizeof(st), "%s", jstr(r.json, "data.status") ? jstr(r.json, "data.status") : "");
+    bool answered = (r.status == 200 && strcmp(st, want) == 0) ||
+                    (r.status == 202 && (!strcmp(st, "pausing") || !strcmp(st, "resuming")));
+    hresp_free(&r);
+    if (!answered)
+        harness_fail(__FILE__, __LINE__, "%s: %d %s", what, r.status, st);
+    int code = http_collect(fd, buf, sizeof(buf));
+    char body_status[64];
+    snprintf(body_status, sizeof(body_status), "\"status\":\"%s\"", want);
+    bool woke = code == 200 && strstr(buf, "X-Wait-Timed-Out: 0\r\n") && strstr(buf, body_status);
+    if (!woke)
+        harness_fail(__FILE__, __LINE__, "the waiter for %s got %d: %.300s", want, code, buf);
+    return answered && woke;
+}
+
+static void wait_for_body(struct vfx *f)
+{
+    char id[64];
+    if (!create(f, SMALL, id))
+        return;
+    CHECK(op_wakes_waiter(f, id, "pause", "paused"));
+    CHECK(op_wakes_waiter(f, id, "resume", "running"));
+    char out[64];
+    CHECK(sh(f, id, "echo back", out, sizeof(out)) && strcmp(out, "back") == 0);
+    CHECK(destroy(f, id));
+}
+
+TEST_SLOW(wait_for_wakes_on_pause_and_resume, 240)
+{
+    struct vfx f;
+    if (!vfx_start_conf(&f, "lifecycle_hold_ms = 250\n"))
+        return;
+    wait_for_body(&f);
+    vfx_end(&f);
+}

@@ -646,3 +646,47 @@ TEST_SLOW(templates_context_upload, 120)
     hresp_free(&r);
     tfx_end(&f);
 }
+
+/* ---- waiting for a template's status (docs/api.md §5.10) ---- */
+
+TEST_SLOW(templates_wait_for, 120)
+{
+    struct tfx f;
+    if (!tfx_start(&f, NULL)) {
+        tfx_end(&f);
+        return;
+    }
+    char a[STORE_ID_SIZE], b[STORE_ID_SIZE], path[256], m[8], buf[8192];
+    CHECK(add_tpl(&f, "waited", STORE_TPL_PENDING, NULL, a));
+    CHECK(add_tpl(&f, "broken", STORE_TPL_FAILED, NULL, b));
+    struct hresp r;
+    /* a final status answers at once whatever was wanted; by name too */
+    CHECK(req(&f, "GET", "/v1/templates/broken?wait_for=ready&timeout_ms=60000", NULL, 200, &r));
+    CHECK_STR(jstr(r.json, "data.status"), "failed");
+    CHECK(hresp_header(&r, "X-Wait-Timed-Out", m, sizeof(m)) && strcmp(m, "0") == 0);
+    hresp_free(&r);
+    /* not there by the timeout: the current view, marker 1 */
+    snprintf(path, sizeof(path), "/v1/templates/%s?wait_for=ready&timeout_ms=200", a);
+    CHECK(req(&f, "GET", path, NULL, 200, &r));
+    CHECK_STR(jstr(r.json, "data.status"), "pending");
+    CHECK(hresp_header(&r, "X-Wait-Timed-Out", m, sizeof(m)) && strcmp(m, "1") == 0);
+    hresp_free(&r);
+    static const char *const bad[] = { "wait_for=running", "wait_for=", "wait_for=ready,,failed",
+                                       "wait_for=ready&timeout_ms=60001", "timeout_ms=5" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(path, sizeof(path), "/v1/templates/%s?%s", a, bad[i]);
+        CHECK(req(&f, "GET", path, NULL, 400, &r));
+        hresp_free(&r);
+    }
+    /* a wait is woken by the delete that cancels the build: 404, as a plain GET then answers */
+    snprintf(path, sizeof(path), "/v1/templates/%s?wait_for=ready,failed,cancelled", a);
+    int fd = http_park(f.s.port, path, f.hdr);
+    CHECK(fd >= 0);
+    usleep(200 * 1000);
+    snprintf(path, sizeof(path), "/v1/templates/%s", a);
+    CHECK(req(&f, "DELETE", path, NULL, 200, &r));
+    hresp_free(&r);
+    if (fd >= 0)
+        CHECK_EQ(http_collect(fd, buf, sizeof(buf)), 404);
+    tfx_end(&f);
+}

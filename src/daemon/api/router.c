@@ -50,7 +50,7 @@ static const struct api_route routes[] = {
     R(GET, "/v1/sandboxes", KEY, api_sandbox_list),
     R(POST, "/v1/sandboxes", KEY, api_sandbox_create),
     R(GET, "/v1/sandboxes/by-ip/*", KEY, api_sandbox_by_ip),
-    R(GET, "/v1/sandboxes/*", SANDBOX, api_sandbox_get),
+    R(GET, "/v1/sandboxes/*", SANDBOX, api_sandbox_get_or_wait),
     R(PATCH, "/v1/sandboxes/*", KEY, api_sandbox_patch),
     R(DELETE, "/v1/sandboxes/*", KEY, api_sandbox_delete),
     /* tier 1, VM-backed: wired with the async host layer */

@@ -21,6 +21,9 @@ void api_get_ssh_gateway(struct api_call *call);
 void api_sandbox_create(struct api_call *call);
 void api_sandbox_list(struct api_call *call);
 void api_sandbox_get(struct api_call *call);
+/* GET /v1/sandboxes/{id}: with wait_for the long poll of docs/api.md §5.10 (long_poll.c), else
+ * api_sandbox_get. */
+void api_sandbox_get_or_wait(struct api_call *call);
 void api_sandbox_by_ip(struct api_call *call);
 void api_sandbox_patch(struct api_call *call);
 void api_sandbox_delete(struct api_call *call);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* snapshots.c: the routes of the snapshot-native lifecycle (docs/api.md §3.3.1–§3.3.3):
  * pause, resume and fork parse the request, call the control layer's operation
- * (ctl/sandbox_ops.h) and answer with the sandbox's view: 200, or 202 with X-Poll-After while
- * it is still moving (§1.12). A fork holds its request until its child runs. */
+ * (ctl/sandbox_ops.h) and answer with the sandbox's view: 200, or 202 with X-Poll-After when
+ * it is still moving after a short hold (§1.12, long_poll.h). A fork holds its request until
+ * its child runs. */
 #include "daemon/api/routes.h"
 
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include "daemon/api/jsend.h"
 #include "daemon/api/reply.h"
 #include "daemon/api/sandbox_view.h"
+#include "daemon/api/long_poll.h"
 #include "daemon/api/sandboxes.h"
 #include "daemon/api/validate.h"
 #include "daemon/ctl/ctl.h"
@@ -19,26 +21,6 @@
 #include "daemon/http/request.h"
 #include "daemon/http/response.h"
 #include "daemon/store/store.h"
-
-/* Answers with the current view: 200, or 202 and X-Poll-After: 1 while the row is in a
- * transition. */
-static void reply_current(const struct api_call *call, const char *id)
-{
-    struct store_sandbox sb;
-    if (!api_sandbox_load(call, id, &sb))
-        return;
-    bool moving = sb.status == STORE_PAUSING || sb.status == STORE_RESUMING ||
-                  sb.status == STORE_FORKING;
-    if (moving) {
-        (void)http_response_add_header(call->req, "X-Poll-After", "1");
-        (void)jsend_reply_success_status(call->req, 202,
-                                         api_sandbox_view(&call->ctx->ctl->set, &sb));
-        api_reply_done(call, 202);
-    } else {
-        api_reply_ok(call, api_sandbox_view(&call->ctx->ctl->set, &sb));
-    }
-    store_sandbox_release(&sb);
-}
 
 typedef int (*state_op_fn)(struct ctl *c, const struct ctl_caller *who, const char *id,
                            struct ctl_error *e);
@@ -54,7 +36,7 @@ static void state_route(struct api_call *call, state_op_fn op)
     if (op(call->ctx->ctl, &who, id, &e) < 0)
         api_reply_ctl(call, &e);
     else
-        reply_current(call, id);
+        api_sandbox_reply_lifecycle(call, id);
 }
 
 void api_sandbox_pause(struct api_call *call)

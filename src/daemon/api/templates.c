@@ -12,6 +12,7 @@
 
 #include "daemon/api/api.h"
 #include "daemon/api/reply.h"
+#include "daemon/api/long_poll.h"
 #include "daemon/api/template_view.h"
 #include "daemon/ctl/ctl.h"
 #include "daemon/ctl/template.h"
@@ -73,7 +74,8 @@ void api_template_get(struct api_call *call)
 {
     char ref[API_TEMPLATE_REF_SIZE];
     bool with_df;
-    if (!api_template_ref(call, ref) || !include_dockerfile(call, &with_df))
+    if (!include_dockerfile(call, &with_df) || api_template_wait_get(call, with_df) ||
+        !api_template_ref(call, ref))
         return;
     struct ctl_caller who = api_caller(call);
     struct ctl_error e;

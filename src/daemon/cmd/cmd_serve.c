@@ -39,6 +39,7 @@
 #include "daemon/ctl/template_build.h"
 #include "daemon/ctl/sandbox_self.h"
 #include "daemon/ctl/service.h"
+#include "daemon/ctl/status_wait.h"
 #include "daemon/ctl/usage.h"
 #include "daemon/api/jsend.h"
 #include "daemon/http/request.h"
@@ -257,9 +258,13 @@ static void on_metrics_request(struct http_request *req, void *ud)
                             "hearth_http_connections %u\n"
                             "# HELP hearth_host_vms VMs on this host.\n"
                             "# TYPE hearth_host_vms gauge\n"
-                            "hearth_host_vms{host=\"%s\"} %u\n",
+                            "hearth_host_vms{host=\"%s\"} %u\n"
+                            "# HELP hearth_status_waiters Requests waiting for a status (long "
+                            "polls, pause/resume holds).\n"
+                            "# TYPE hearth_status_waiters gauge\n"
+                            "hearth_status_waiters %u\n",
                         http_server_connections(hd->api_srv), hd->ctl.set.host_id,
-                        ctl_vm_count(&hd->ctl));
+                        ctl_vm_count(&hd->ctl), ctl_status_wait_count(&hd->ctl));
     if (r == 0)
         r = ctl_net_dns_render(&hd->ctl, &b);
     if (r == 0)
@@ -306,6 +311,7 @@ static void on_signal(evutil_socket_t sig, short what, void *ud)
     }
     hd->stopping = true;
     hd->ctl.draining = true;
+    ctl_status_wait_end_all(&hd->ctl); /* long polls answer now, not at their timeout */
     (void)sd_notify(0, "STOPPING=1");
     log_info(NULL, "shutting down: finishing in-flight requests", "{s:i,s:i}", "signal",
              (int)sig, "timeout_s", (int)hd->cfg.shutdown_timeout_s);

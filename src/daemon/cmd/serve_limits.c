@@ -55,6 +55,7 @@ void serve_limits_settings(const struct hd_config *cfg, struct ctl_settings *s)
     /* templates (issue 14) */
     snprintf(s->templates_dir, sizeof(s->templates_dir), "%.1000s/templates", cfg->data_dir);
     s->max_templates = cfg->max_templates;
+    s->lifecycle_hold_ms = cfg->lifecycle_hold_ms;
     s->max_concurrent_builds = cfg->max_concurrent_builds;
     s->template_build_timeout_s = cfg->template_build_timeout_s;
     s->template_build_mem_mib = cfg->template_build_mem_mib;

@@ -18,6 +18,7 @@ struct ctl_golden;
 struct ctl_idle;
 struct ctl_net;
 struct ctl_events;
+struct ctl_status_waits;
 struct ctl_self;
 struct ctl_wakes;
 struct ctl_disks;
@@ -59,6 +60,7 @@ struct ctl_settings {
     /* templates (issue 14; template.h, docs/templates.md) */
     char templates_dir[1024];       /* <data_dir>/templates: layers/, contexts/, bases/, … */
     uint32_t max_templates;         /* per user, live templates; 0 = unlimited */
+    uint32_t lifecycle_hold_ms;     /* pause/resume hold their answer (api/long_poll.h) */
     uint32_t max_concurrent_builds; /* builds running at once on this host; others queue */
     uint32_t template_build_timeout_s;  /* one attempt's limit (1800) */
     uint32_t template_build_mem_mib;    /* a build VM's memory */
@@ -85,6 +87,7 @@ struct ctl {
     struct ctl_events *events;      /* event-log causes and settle listeners (events.c) */
     struct ctl_self *self;          /* guests' own requests waiting, counters (sandbox_self.c) */
     struct ctl_wakes *wakes;        /* traffic waiting for sandboxes to resume (sandbox_wake.c) */
+    struct ctl_status_waits *status_waits; /* requests waiting for a status (status_wait.c) */
     struct ctl_mounts *mounts;      /* disk mounts under way in guests, the 30 s round
                                        (disk_mount_run.c); NULL until the first */
     struct ctl_auth_limit *auth_limit; /* failed credentials per source (auth_limit.c); NULL

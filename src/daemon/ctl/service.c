@@ -12,6 +12,7 @@
 #include "daemon/ctl/idle.h"
 #include "daemon/ctl/netplane.h"
 #include "daemon/ctl/sandbox_self.h"
+#include "daemon/ctl/status_wait.h"
 #include "daemon/ctl/sandbox_wake.h"
 #include "daemon/ctl/template.h"
 
@@ -30,6 +31,7 @@ void ctl_service_release(struct ctl *c)
     ctl_templates_release(c);
     ctl_idle_release(c);
     ctl_wake_release(c); /* before the events: it unregisters its settle listener */
+    ctl_status_wait_release(c); /* the same */
     ctl_events_release(c);
     ctl_self_release(c);
     ctl_auth_limit_release(c);

@@ -22,6 +22,7 @@
 
 #include "common/timefmt.h"
 #include "daemon/ctl/catalog.h"
+#include "daemon/ctl/status_wait.h"
 #include "daemon/ctl/template_build.h"
 #include "daemon/ctl/template_log.h"
 #include "daemon/ctl/template_oci.h"
@@ -192,6 +193,7 @@ void tpl_attempt_failed(struct tpl_build *b, const char *fmt, ...)
                                   .status = STORE_TPL_FAILED, .error = msg, .layers = layers };
     int rc = store_template_update(b->c->store, b->id, &u);
     free(layers);
+    ctl_status_wait_wake(b->c, b->id);
     if (rc < 0 && rc != -ESTALE)
         log_warn(NULL, "template: cannot mark the build failed", "{s:s,s:i}", "template",
                  b->id, "err", rc);
@@ -214,6 +216,7 @@ void tpl_attempt_lost(struct tpl_build *b, const char *why)
                                   .status = STORE_TPL_PENDING };
     if (store_template_update(b->c->store, b->id, &u) < 0)
         log_warn(NULL, "template: cannot requeue the build", "{s:s}", "template", b->id);
+    ctl_status_wait_wake(b->c, b->id);
     log_warn(NULL, "template build attempt lost; retrying", "{s:s,s:i,s:s}", "template", b->id,
              "attempt", (int)b->attempt, "why", why);
     attempt_close(b, -1, NULL);
@@ -233,6 +236,7 @@ static void end_ready(struct tpl_build *b)
                                   .built_at = timefmt_now_ms(), .layers = layers, .error = "" };
     int rc = store_template_update(b->c->store, b->id, &u);
     free(layers);
+    ctl_status_wait_wake(b->c, b->id);
     if (rc < 0)
         log_warn(NULL, "template: cannot mark the build ready", "{s:s,s:i}", "template", b->id,
                  "err", rc);
@@ -456,6 +460,7 @@ static void attempt_start(struct ctl *c, struct store_template *t)
         free(b);
         return; /* deleted meanwhile, or the store failed: the next kick sees it again */
     }
+    ctl_status_wait_wake(c, b->id);
     b->next = s->builds;
     s->builds = b;
     b->log = ctl_tpl_log_open(c, b->id, b->attempt, 0);
@@ -622,6 +627,7 @@ void ctl_templates_start(struct ctl *c)
             if (store_template_update(c->store, t->id, &u) < 0)
                 log_warn(NULL, "template: cannot requeue a lost build", "{s:s}", "template",
                          t->id);
+            ctl_status_wait_wake(c, t->id);
             char w[PATH_MAX];
             if (ctl_tpl_work_dir(c, t->id, w) == 0)
                 rm_rf(w);

@@ -17,6 +17,7 @@
 #include "common/timefmt.h"
 #include "daemon/ctl/catalog.h"
 #include "daemon/ctl/sandbox_ops.h"
+#include "daemon/ctl/status_wait.h"
 #include "daemon/ctl/template_build.h"
 #include "daemon/ctl/template_files.h"
 #include "daemon/store/ids.h"
@@ -353,6 +354,7 @@ int ctl_template_delete(struct ctl *c, const struct ctl_caller *who, const char 
     }
     if (was == STORE_TPL_PENDING || was == STORE_TPL_BUILDING)
         ctl_tpl_cancel(c, t.id);
+    ctl_status_wait_wake(c, t.id);
     store_template_release(&t);
     ctl_tpl_gc(c, false);
     return 0;

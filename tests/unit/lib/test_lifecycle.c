@@ -202,10 +202,64 @@ TEST(wait_honours_first_poll_and_reports_each_change)
     CHECK_EQ(rc, HEARTH_OK);
     CHECK_STR(hearth_obj_str(o, "status"), "paused");
     CHECK_STR(seen.list, "pausing,paused");
-    CHECK_EQ(fake_http_count(f.log, "GET /v1/sandboxes/sb-1 HTTP/1.1"), 3);
-    /* lower bounds only: the first poll waits X-Poll-After, then two 250 ms intervals */
-    CHECK_INT(took_ms, >=, 400 + 2 * 250);
+    /* a server without the long poll (no X-Wait-Timed-Out) answers the first GET at once;
+     * then the polling as before: X-Poll-After, then 250 ms intervals (lower bounds only) */
+    CHECK_EQ(fake_http_count(f.log, "GET /v1/sandboxes/sb-1?wait_for=paused,pausing&"), 1);
+    CHECK_EQ(fake_http_count(f.log, "GET /v1/sandboxes/sb-1 HTTP/1.1"), 2);
+    CHECK_INT(took_ms, >=, 400 + 250);
     hearth_obj_free(o);
+    hearth_client_free(c);
+}
+
+/* docs/api.md §5.10: the server holds each GET until the status is wanted; no sleeping here. A
+ * wait for paused asks for pausing first, then for paused or running (a failed pause). */
+TEST(wait_long_polls_when_the_server_knows_wait_for)
+{
+    static const struct fake_reply s[] = {
+        { 200, "X-Wait-Timed-Out: 1\r\n", VIEW("running") },
+        { 200, "X-Wait-Timed-Out: 0\r\n", VIEW("pausing") },
+        { 200, "X-Wait-Timed-Out: 0\r\n", VIEW("paused") },
+    };
+    struct fake_http f;
+    if (!fake_http_start(&f, s, 3))
+        return;
+    hearth_client *c = client_for(&f);
+    struct seen seen = { "", 0 };
+    struct hearth_wait w = { .target = "paused", .timeout_ms = 100000, .first_poll_ms = 5000,
+                             .on_status = on_status, .userdata = &seen };
+    hearth_obj *o = NULL;
+    struct hearth_error e;
+    int rc = hearth_sandbox_wait(c, "sb-1", &w, &o, &e);
+    fake_http_stop(&f);
+    CHECK_EQ(rc, HEARTH_OK);
+    CHECK_STR(hearth_obj_str(o, "status"), "paused");
+    CHECK_STR(seen.list, "running,pausing,paused");
+    CHECK_EQ(fake_http_count(f.log, "sb-1?wait_for=paused,pausing&timeout_ms=25000 "), 2);
+    CHECK_EQ(fake_http_count(f.log, "sb-1?wait_for=paused,running&timeout_ms=25000 "), 1);
+    CHECK_EQ(fake_http_count(f.log, "GET /v1/sandboxes/sb-1 HTTP/1.1"), 0);
+    hearth_obj_free(o);
+    hearth_client_free(c);
+}
+
+/* All of the server's waiters taken (429 too_many_waiters): the wait polls instead. */
+TEST(wait_polls_when_the_server_has_no_room_to_wait)
+{
+    static const struct fake_reply s[] = {
+        { 429, "Retry-After: 1\r\n",
+          "{\"status\":\"error\",\"message\":\"too many\",\"code\":\"too_many_waiters\"}" },
+        { 200, NULL, VIEW("paused") },
+    };
+    struct fake_http f;
+    if (!fake_http_start(&f, s, 2))
+        return;
+    hearth_client *c = client_for(&f);
+    struct hearth_wait w = { .target = "paused", .timeout_ms = 10000 };
+    struct hearth_error e;
+    int rc = hearth_sandbox_wait(c, "sb-1", &w, NULL, &e);
+    fake_http_stop(&f);
+    CHECK_EQ(rc, HEARTH_OK);
+    CHECK_EQ(fake_http_count(f.log, "GET /v1/sandboxes/sb-1?wait_for=paused,pausing&"), 1);
+    CHECK_EQ(fake_http_count(f.log, "GET /v1/sandboxes/sb-1 HTTP/1.1"), 1);
     hearth_client_free(c);
 }
 
