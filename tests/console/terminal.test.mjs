@@ -126,6 +126,9 @@ test("terminal: copy a selection and paste through the buttons", { timeout: 4 * 
     // Paste sends the clipboard's text to the shell as typed input
     await page.evaluate(() => navigator.clipboard.writeText("echo pasted-$((3*3))"));
     await page.click("#term-paste");
+    // the click returns before the button's action has read the clipboard: Enter only once the
+    // pasted text is on the command line, or it would run an empty line first
+    await waitScreen(page, /echo pasted-\$\(\(3\*3\)\)/);
     await page.focus(".term-screen .xterm-helper-textarea");
     await page.keyboard.press("Enter");
     await waitScreen(page, /^pasted-9\s*$/m);
