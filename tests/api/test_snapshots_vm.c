@@ -254,8 +254,7 @@ static void forks_body(struct vfx *f)
     hresp_free(&r);
     CHECK_EQ(token_exec(f, tok, a, out, sizeof(out)), 200);
     CHECK_STR(out, "tok\n");
-    /* a live fork is not supported: 409 with the state */
-    CHECK(fork_sb(f, a, "{}", 409, NULL, NULL));
+    /* a fork of a running source (a live fork) is test_livefork_vm.c's */
     CHECK(pause_sb(f, a));
     /* hostile bodies: 400 naming the field, nothing created */
     CHECK(fork_sb(f, a, "{\"start_paused\":\"yes\"}", 400, NULL, NULL));
