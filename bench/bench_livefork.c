@@ -198,6 +198,26 @@ static void bench_shape(const char *shape, const char *label)
     destroy_one(g_port, g_key, src);
 }
 
+/* The benchmark's hearthd logs at warn; the live snapshot's line is info. */
+static bool log_info_level(const char *conf)
+{
+    FILE *f = fopen(conf, "r");
+    char buf[16384];
+    size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = 0;
+    char *w = strstr(buf, "log_level = warn");
+    if (!w)
+        return false;
+    memcpy(w, "log_level = info", 16);
+    f = fopen(conf, "w");
+    bool ok = f && fwrite(buf, 1, n, f) == n;
+    if (f)
+        fclose(f);
+    return ok;
+}
+
 int main(void)
 {
     char kpath[PATH_MAX];
@@ -210,7 +230,8 @@ int main(void)
     struct daemon d = { .pid = -1 };
     static char key[128];
     /* 10 children at once need the room: one VM each */
-    if (!daemon_prepare_conf(&d, "host_max_vms = 64\n") || !daemon_start(&d)) {
+    if (!daemon_prepare_conf(&d, "host_max_vms = 64\n") || !log_info_level(d.conf) ||
+        !daemon_start(&d)) {
         printf("bench_livefork: hearthd did not start\n");
         daemon_stop(&d);
         return 1;

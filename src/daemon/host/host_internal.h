@@ -358,6 +358,9 @@ int hvm_snapshot_meta(struct host_vm *vm, struct herr *e);
  * trampoline and ud the live op). */
 void hvm_pause_begin(struct host *h, const char *id, const char *snap_dir, host_done_fn done,
                      void *ud, struct hvm_live *live);
+/* Whether the shared base RAM file mem was checked against its checksum in this process (by
+ * inode and mtime); with remember, records it as checked. */
+bool hvm_ram_checked(struct host *h, const char *mem, bool remember);
 /* --- live snapshot (host_livesnap.c) --- */
 /* The pause machinery of a live snapshot reached a completed migration: copy, cont, seal. */
 void hvm_live_frozen(struct host_vm *vm);

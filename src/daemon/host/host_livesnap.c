@@ -61,9 +61,14 @@ static void on_live_cont(void *ud, const struct qmp_msg *reply)
     crashpt("livefork-after-cont"); /* the VM runs; snap_dir has no meta.json */
     struct host_result res = { .err = HOST_OK };
     struct herr e = { 0 };
+    char mem[PATH_MAX];
     if (hvm_snapshot_meta(vm, &e) < 0) {
         (void)snapshot_remove(vm->snap_dir);
         hvm_result_set(&res, HOST_E_SYSTEM, e.code, "vm '%s': live snapshot: %s", vm->id, e.msg);
+    } else if (qemu_run_path(vm->snap_dir, "mem", mem, sizeof(mem)) == 0) {
+        /* its checksum was just computed from our own copy: the children's restores need
+         * not read the whole file again to check it */
+        (void)hvm_ram_checked(vm->h, mem, true);
     }
     hvm_live_mark(vm, "seal");
     hvm_pause_complete(vm, &res);

@@ -299,7 +299,7 @@ static void warm_snapshot_ram(struct host *h, const char *mem)
 /* A shared base's RAM file is only ever read (clones map it private), so its checksum is
  * checked at its first restore in this process and remembered by inode and mtime: creates
  * from a golden snapshot and forks do not pay it again. */
-static bool ram_checked(struct host *h, const char *mem, bool remember)
+bool hvm_ram_checked(struct host *h, const char *mem, bool remember)
 {
     struct stat st;
     if (stat(mem, &st) < 0)
@@ -340,11 +340,11 @@ void hvm_restore_start(struct host_vm *vm, const struct host_vm_spec *spec)
     struct snapshot_meta meta;
     char smem0[PATH_MAX];
     bool ram_ok = !vm->consume && qemu_run_path(snap, "mem", smem0, sizeof(smem0)) == 0 &&
-                  ram_checked(h, smem0, false);
+                  hvm_ram_checked(h, smem0, false);
     r = snapshot_verify(snap, vm->vcpus, vm->memory_mib, kernel_abs,
                         ram_ok ? 0 : SNAPSHOT_VERIFY_RAM, &meta, &e);
     if (r == 0 && !vm->consume && !ram_ok)
-        (void)ram_checked(h, smem0, true);
+        (void)hvm_ram_checked(h, smem0, true);
     if (r < 0) {
         struct host_result res;
         hvm_result_set(&res, r == -ENOENT ? HOST_E_NOT_FOUND : HOST_E_INVALID, r, "vm '%s': %s",
