@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* test_crash_vm.c: the crash-point harness (docs/operations.md "Crash points"). For each named
- * step of create, pause, resume, fork, destroy, resize and network attach/detach, hearthd is
+ * step of create, pause, resume, fork (paused and live), destroy, resize and network attach/detach, hearthd is
  * started with HEARTH_CRASH_AT=<step>, the operation is driven through the HTTP API, hearthd
  * must die by SIGKILL at that step, and a restart without the variable must leave: no row in a
  * transition, every QEMU a running row's (none orphaned), one run dir per running row, taps
@@ -205,6 +205,11 @@ static void crash_body(struct vfx *f)
         const char *need; /* a's state first ("running": resumed if it is not), or NULL */
         const char *want; /* a's state after the restart */
     } steps[] = {
+        /* live fork: stopped, continued and unsealed, sealed without children: the source
+         * runs on, no child, no snapshot */
+        { "livefork-stopped", "POST", "fork", "{\"count\":2}", "running", "running" },
+        { "livefork-after-cont", "POST", "fork", "{}", "running", "running" },
+        { "livefork-before-children", "POST", "fork", "{}", "running", "running" },
         /* pause: before the snapshot is sealed the VM goes on; after, it is paused */
         { "pause-after-pausing", "POST", "pause", "", "running", "running" },
         { "pause-before-meta", "POST", "pause", "", "running", "running" },
@@ -268,7 +273,7 @@ static void crash_body(struct vfx *f)
     CHECK_EQ(vfx_taps(f), 0);
     CHECK_EQ(snapshot_files(f), 0);
     CHECK_EQ(cgroups_left(), 0);
-    fprintf(stderr, "crash harness: %d steps in %.0f s\n", 19,
+    fprintf(stderr, "crash harness: %d steps in %.0f s\n", 22,
             (double)((int64_t)harness_now_us() - t0) / 1e6);
 }
 
