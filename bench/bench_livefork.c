@@ -9,10 +9,10 @@
  * - 10 children from one request ({"count":10}) until all run — target <= 1 s.
  * No assertions; medians with their targets. BENCH_LIVEFORK_RUNS (default 8) runs each. */
 #include "apiclient.h"
+#include "benchio.h"
 #include "stats.h"
 
 #include <jansson.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,35 +33,9 @@ static int runs(void)
     return n < 1 ? 1 : n > MAX_RUNS ? MAX_RUNS : n;
 }
 
-static void report(const char *what, double *v, int n, const char *target)
-{
-    if (n <= 0) {
-        printf("%s: no successful runs\n", what);
-        return;
-    }
-    printf("%s, %d runs: p50 %.1f ms, p90 %.1f ms", what, n,
-           bench_percentile(v, (size_t)n, 50), bench_percentile(v, (size_t)n, 90));
-    if (target)
-        printf("  (target %s)", target);
-    printf("\n");
-}
-
 static bool sh(const char *id, const char *script)
 {
-    json_t *b = json_pack("{s:s,s:[s,s]}", "cmd", "sh", "args", "-c", script);
-    char *body = json_dumps(b, JSON_COMPACT);
-    json_decref(b);
-    struct conn c = { .fd = -1, .port = g_port };
-    char t[128];
-    snprintf(t, sizeof(t), "/v1/sandboxes/%s/exec", id);
-    struct resp r;
-    int e = request(&c, "POST", t, g_key, body, &r);
-    conn_close(&c);
-    free(body);
-    bool ok = e == 0 && r.status == 200 && strstr(r.body, "\"exit_code\":0");
-    if (e == 0)
-        resp_free(&r);
-    return ok;
+    return exec_sh_ok(g_port, g_key, id, script);
 }
 
 /* The last "sandbox live snapshot" line of hearthd's log after byte from: stopped_ms, and the
@@ -184,72 +158,35 @@ static void bench_shape(const char *shape, const char *label)
     }
     char what[160];
     snprintf(what, sizeof(what), "live fork %s: source stopped", label);
-    report(what, stop, ns, "<= 100 ms");
+    bench_report(what, stop, ns, "ms", "<= 100 ms");
     if (tl[0])
         printf("  last timeline: %s\n", tl);
     snprintf(what, sizeof(what), "live fork %s: fork -> running child (whole request)", label);
-    report(what, one, n1, NULL);
+    bench_report(what, one, n1, "ms", NULL);
     snprintf(what, sizeof(what), "live fork %s: child agent-ready after the snapshot", label);
-    report(what, child, nc, "<= 250 ms");
+    bench_report(what, child, nc, "ms", "<= 250 ms");
     snprintf(what, sizeof(what), "live fork %s: 10 children in one request, all running", label);
-    report(what, ten, n10, "<= 1000 ms");
+    bench_report(what, ten, n10, "ms", "<= 1000 ms");
     snprintf(what, sizeof(what), "live fork %s: source stopped (10-child requests)", label);
-    report(what, tenstop, n10s, "<= 100 ms");
+    bench_report(what, tenstop, n10s, "ms", "<= 100 ms");
     destroy_one(g_port, g_key, src);
-}
-
-/* The benchmark's hearthd logs at warn; the live snapshot's line is info. */
-static bool log_info_level(const char *conf)
-{
-    FILE *f = fopen(conf, "r");
-    char buf[16384];
-    size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
-    if (f)
-        fclose(f);
-    buf[n] = 0;
-    char *w = strstr(buf, "log_level = warn");
-    if (!w)
-        return false;
-    memcpy(w, "log_level = info", 16);
-    f = fopen(conf, "w");
-    bool ok = f && fwrite(buf, 1, n, f) == n;
-    if (f)
-        fclose(f);
-    return ok;
 }
 
 int main(void)
 {
-    char kpath[PATH_MAX];
-    snprintf(kpath, sizeof(kpath), "%s/vmlinux", images_dir());
-    if (access(kpath, R_OK) != 0) {
-        printf("bench_livefork: skipped: no %s (make images)\n", kpath);
-        return 0;
-    }
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    struct daemon d = { .pid = -1 };
+    struct daemon d;
     static char key[128];
-    /* 10 children at once need the room: one VM each */
-    if (!daemon_prepare_conf(&d, "host_max_vms = 64\n") || !log_info_level(d.conf) ||
-        !daemon_start(&d)) {
-        printf("bench_livefork: hearthd did not start\n");
-        daemon_stop(&d);
-        return 1;
-    }
-    char p[256];
-    snprintf(p, sizeof(p), "%s/admin.key", d.data);
-    FILE *f = fopen(p, "r");
-    bool ok = f && fscanf(f, "%127s", key) == 1;
-    if (f)
-        fclose(f);
+    bool failed = false;
+    /* 10 children at once need the room (one VM each); the live snapshot's line is info */
+    if (!daemon_start_vm_bench(&d, "bench_livefork", "host_max_vms = 64\nlog_level = info\n",
+                               key, sizeof(key), &failed))
+        return failed ? 1 : 0;
     g_key = key;
     g_port = d.port;
     g_log = d.log;
-    if (ok) {
-        bench_shape("s-1vcpu-256mb", "256 MiB");
-        if (!getenv("BENCH_LIVEFORK_SMALL_ONLY"))
-            bench_shape("s-1vcpu-1gb", "1 GiB");
-    }
+    bench_shape("s-1vcpu-256mb", "256 MiB");
+    if (!getenv("BENCH_LIVEFORK_SMALL_ONLY"))
+        bench_shape("s-1vcpu-1gb", "1 GiB");
     daemon_stop(&d);
-    return ok ? 0 : 1;
+    return 0;
 }

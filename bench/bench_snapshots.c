@@ -106,20 +106,7 @@ static double wait_for(const char *id, const char *want, int64_t t0)
 
 static bool sh(const char *id, const char *script)
 {
-    json_t *b = json_pack("{s:s,s:[s,s]}", "cmd", "sh", "args", "-c", script);
-    char *body = json_dumps(b, JSON_COMPACT);
-    json_decref(b);
-    struct conn c = { .fd = -1, .port = g_port };
-    char t[128];
-    snprintf(t, sizeof(t), "/v1/sandboxes/%s/exec", id);
-    struct resp r;
-    int e = request(&c, "POST", t, g_key, body, &r);
-    conn_close(&c);
-    free(body);
-    bool ok = e == 0 && r.status == 200 && strstr(r.body, "\"exit_code\":0");
-    if (e == 0)
-        resp_free(&r);
-    return ok;
+    return exec_sh_ok(g_port, g_key, id, script);
 }
 
 static bool create(const char *shape, char id[STORE_ID_SIZE], double *ms)

@@ -12,11 +12,9 @@
 #include "vmfx.h"
 
 #include <dirent.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define SMALL "{\"shape\":\"s-1vcpu-256mb\",\"rootfs\":\"minimal\"}"
@@ -30,20 +28,11 @@
 /* the log's lines must be 1, 2, 3, ... with no gap or repeat: prints ok and the last */
 #define LOG_OK "awk 'NR != $1 { bad = 1 } END { print (bad ? \"bad\" : \"ok\"), NR }' /dev/shm/log"
 
-static bool sh(struct vfx *f, const char *id, const char *script, char *out, size_t len)
-{
-    bool ok = exec_sh(f, id, script, out, len);
-    size_t n = strlen(out);
-    while (n && out[n - 1] == '\n')
-        out[--n] = '\0';
-    return ok;
-}
-
 /* The counter's log in id is whole ("ok N"): N in *n. */
 static bool log_whole(struct vfx *f, const char *id, long *n)
 {
     char out[128];
-    REQUIRE(sh(f, id, LOG_OK, out, sizeof(out)));
+    REQUIRE(exec_sh_trim(f, id, LOG_OK, out, sizeof(out)));
     if (strncmp(out, "ok ", 3) != 0) {
         harness_fail(__FILE__, __LINE__, "%s: the counter's log is not 1..N: %s", id, out);
         return false;
@@ -80,8 +69,8 @@ static void livefork_body(struct vfx *f)
     char a[64], out[4096], sum_a[128], t[160];
     if (!create(f, SMALL, a))
         return;
-    CHECK(sh(f, a, COUNTER, out, sizeof(out)));
-    CHECK(sh(f, a, FILL("A"), sum_a, sizeof(sum_a)));
+    CHECK(exec_sh_trim(f, a, COUNTER, out, sizeof(out)));
+    CHECK(exec_sh_trim(f, a, FILL("A"), sum_a, sizeof(sum_a)));
     /* an exec in flight across the fork: its answer comes on the same agent connection */
     snprintf(t, sizeof(t), "/v1/sandboxes/%s/exec", a);
     int inflight = send_only(f, "POST", t,
@@ -128,43 +117,43 @@ static void livefork_body(struct vfx *f)
     for (int i = 0; i < 4; i++) {
         CHECK(log_whole(f, all[i], &n1[i]));
         CHECK(n1[i] > n0[i]);
-        CHECK(sh(f, all[i], "cat /tmp/cnt", out, sizeof(out)));
+        CHECK(exec_sh_trim(f, all[i], "cat /tmp/cnt", out, sizeof(out)));
         CHECK(strtol(out, NULL, 10) >= n1[i]);
     }
 
     /* files diverge both ways */
-    CHECK(sh(f, a, "echo src-after > /root/f; cat /root/f", out, sizeof(out)));
+    CHECK(exec_sh_trim(f, a, "echo src-after > /root/f; cat /root/f", out, sizeof(out)));
     CHECK_STR(out, "src-after");
     for (int i = 0; i < 3; i++) {
         char cmd[128];
         snprintf(cmd, sizeof(cmd), "cat /root/f; echo kid-%d > /root/f; cat /root/f", i);
-        CHECK(sh(f, kids[i], cmd, out, sizeof(out)));
+        CHECK(exec_sh_trim(f, kids[i], cmd, out, sizeof(out)));
         char want[64];
         snprintf(want, sizeof(want), "before\nkid-%d", i);
         CHECK_STR(out, want);
     }
-    CHECK(sh(f, a, "cat /root/f", out, sizeof(out)));
+    CHECK(exec_sh_trim(f, a, "cat /root/f", out, sizeof(out)));
     CHECK_STR(out, "src-after");
 
     /* pages: the source's 64 MiB written after the fork reach no child; a child's reach
      * neither the source nor a sibling */
     char sum_b[128], sum_c[128];
-    CHECK(sh(f, a, FILL("B"), sum_b, sizeof(sum_b)));
+    CHECK(exec_sh_trim(f, a, FILL("B"), sum_b, sizeof(sum_b)));
     CHECK(strcmp(sum_b, sum_a) != 0);
     for (int i = 0; i < 3; i++) {
-        CHECK(sh(f, kids[i], "md5sum < /dev/shm/big", out, sizeof(out)));
+        CHECK(exec_sh_trim(f, kids[i], "md5sum < /dev/shm/big", out, sizeof(out)));
         CHECK_STR(out, sum_a);
     }
-    CHECK(sh(f, kids[0], FILL("C"), sum_c, sizeof(sum_c)));
-    CHECK(sh(f, a, "md5sum < /dev/shm/big", out, sizeof(out)));
+    CHECK(exec_sh_trim(f, kids[0], FILL("C"), sum_c, sizeof(sum_c)));
+    CHECK(exec_sh_trim(f, a, "md5sum < /dev/shm/big", out, sizeof(out)));
     CHECK_STR(out, sum_b);
-    CHECK(sh(f, kids[1], "md5sum < /dev/shm/big", out, sizeof(out)));
+    CHECK(exec_sh_trim(f, kids[1], "md5sum < /dev/shm/big", out, sizeof(out)));
     CHECK_STR(out, sum_a);
 
     /* each child has its own identity */
     char h0[128], h1[128];
-    CHECK(sh(f, kids[0], "hostname", h0, sizeof(h0)));
-    CHECK(sh(f, kids[1], "hostname", h1, sizeof(h1)));
+    CHECK(exec_sh_trim(f, kids[0], "hostname", h0, sizeof(h0)));
+    CHECK(exec_sh_trim(f, kids[1], "hostname", h1, sizeof(h1)));
     CHECK(strcmp(h0, h1) != 0);
 
     /* a fork of a child (a live fork of a live fork) works too */
@@ -174,12 +163,12 @@ static void livefork_body(struct vfx *f)
     snprintf(g, sizeof(g), "%s", jstr(r.json, "data.id") ? jstr(r.json, "data.id") : "");
     hresp_free(&r);
     CHECK(wait_status_ms(f, g, "running", 60000));
-    CHECK(sh(f, g, "cat /root/f", out, sizeof(out)));
+    CHECK(exec_sh_trim(f, g, "cat /root/f", out, sizeof(out)));
     CHECK_STR(out, "kid-2");
 
     /* the source goes first: its fork point stays while the children need it */
     CHECK(destroy(f, a));
-    CHECK(sh(f, kids[1], "cat /root/f", out, sizeof(out)));
+    CHECK(exec_sh_trim(f, kids[1], "cat /root/f", out, sizeof(out)));
     CHECK_STR(out, "kid-1");
     int gone = fork_status(f, a, "{}"); /* a destroyed source */
     CHECK(gone == 404 || gone == 409);
@@ -203,28 +192,9 @@ TEST_SLOW(live_fork_three_children_isolated, 600)
 static bool crash_at(struct vfx *f, const char *step, const char *a, const char *body)
 {
     char t[160];
-    REQUIRE(hd_stop(&f->s) == 0); /* a clean stop leaves the VM running */
-    setenv("HEARTH_CRASH_AT", step, 1);
-    bool up = hd_start(&f->s);
-    unsetenv("HEARTH_CRASH_AT");
-    REQUIRE(up);
+    REQUIRE(vfx_start_armed(f, step));
     snprintf(t, sizeof(t), "/v1/sandboxes/%s/fork", a);
-    int fd = send_only(f, "POST", t, body);
-    int wst = 0;
-    pid_t got = 0;
-    for (int i = 0; i < 1200 && got == 0; i++) {
-        got = waitpid(f->s.pid, &wst, WNOHANG);
-        if (got == 0)
-            usleep(100 * 1000);
-    }
-    if (fd >= 0)
-        close(fd);
-    if (got == 0)
-        kill(f->s.pid, SIGKILL), waitpid(f->s.pid, NULL, 0);
-    if (got != f->s.pid || !WIFSIGNALED(wst) || WTERMSIG(wst) != SIGKILL)
-        harness_fail(__FILE__, __LINE__, "%s: hearthd did not die by SIGKILL", step);
-    REQUIRE(vfx_restart(f));
-    return true;
+    return vfx_died_and_restarted(f, step, send_only(f, "POST", t, body));
 }
 
 /* hearthd is killed at step of a live fork of a running sandbox. */
@@ -233,7 +203,7 @@ static void crash_body(struct vfx *f, const char *step)
     char a[64], out[256], st[32], t[160];
     if (!create(f, SMALL, a))
         return;
-    CHECK(sh(f, a, COUNTER, out, sizeof(out)));
+    CHECK(exec_sh_trim(f, a, COUNTER, out, sizeof(out)));
     if (!crash_at(f, step, a, "{\"count\":2}"))
         return;
     /* the source runs on (continued if the crash left it stopped), nothing else is left */
