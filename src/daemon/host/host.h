@@ -284,6 +284,9 @@ struct host_vm_usage {
     bool from_cgroup;           /* read from the VM's cgroup, not /proc */
 };
 int host_vm_usage(struct host *h, const char *id, struct host_vm_usage *out);
+/* The accelerator VMs run under: "kvm" or "tcg" (config `accel`, auto resolved at host_new).
+ * Snapshots record it; a restore under the other one is refused (HOST_E_INVALID). */
+const char *host_accel_name(const struct host *h);
 /* Whether VMs run confined (host_config.no_jail unset), with the uid range. */
 bool host_jailed(struct host *h, uint32_t *ret_uid_base, uint32_t *ret_uid_count);
 

@@ -351,6 +351,15 @@ void hvm_restore_start(struct host_vm *vm, const struct host_vm_spec *spec)
         hvm_start_failed(vm, &res);
         return;
     }
+    const char *accel = qemu_accel_to_string(h->accel);
+    if (meta.accel[0] && strcmp(meta.accel, accel) != 0) {
+        struct host_result res;
+        hvm_result_set(&res, HOST_E_INVALID, -ESTALE,
+                       "vm '%s': snapshot '%s' was taken under %s; this host runs %s", vm->id,
+                       snap, meta.accel, accel);
+        hvm_start_failed(vm, &res);
+        return;
+    }
     snprintf(vm->qemu_version, sizeof(vm->qemu_version), "%s", meta.qemu_version);
     vm->aligned = meta.agent_aligned;
     vm->nic = meta.nic; /* the device set must be the snapshot's */
@@ -772,6 +781,7 @@ static int pause_seal(struct host_vm *vm, struct herr *e)
     struct snapshot_meta m = { .vcpus = vm->vcpus, .memory_mib = vm->memory_mib,
                                .agent_aligned = vm->pause_aligned, .nic = vm->nic };
     snprintf(m.qemu_version, sizeof(m.qemu_version), "%s", vm->qemu_version);
+    snprintf(m.accel, sizeof(m.accel), "%s", qemu_accel_to_string(h->accel));
     struct stat kst;
     if (!realpath(h->kernel, m.kernel) || stat(m.kernel, &kst) < 0)
         return herr_set(e, -errno, "kernel '%s': %s", h->kernel, strerror(errno));
