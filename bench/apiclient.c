@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* apiclient.c: the daemon and HTTP client the API benchmarks share (apiclient.h). */
 #include "apiclient.h"
+#include "stats.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -62,9 +63,9 @@ bool daemon_prepare_conf(struct daemon *d, const char *extra_conf)
     if (!f)
         return false;
     fprintf(f, "listen = 127.0.0.1:0\nmetrics_listen = off\ningress_http_listen = 127.0.0.1:0\n"
-               "data_dir = %s\nimages_dir = %s\n"
+               "data_dir = %s\nimages_dir = %s\naccel = %s\n"
                "region = local\nhost_id = bench-host\nlog_level = warn\n%s", d->data, img,
-            extra_conf ? extra_conf : "");
+            bench_accel(), extra_conf ? extra_conf : "");
     fclose(f);
     return true;
 }
