@@ -18,7 +18,6 @@ struct ctl_golden;
 struct ctl_idle;
 struct ctl_net;
 struct ctl_events;
-struct ctl_usage;
 struct ctl_status_waits;
 struct ctl_self;
 struct ctl_wakes;
@@ -86,8 +85,6 @@ struct ctl {
     struct ctl_idle *idle;          /* auto-pause bookkeeping (idle.c) */
     struct ctl_net *net;            /* networking (netplane.c); NULL: not started */
     struct ctl_events *events;      /* event-log causes and settle listeners (events.c) */
-    struct ctl_usage *usage;        /* the metrics (usage.c), for the step histograms a settle
-                                       feeds (events.c); NULL: not started */
     struct ctl_self *self;          /* guests' own requests waiting, counters (sandbox_self.c) */
     struct ctl_wakes *wakes;        /* traffic waiting for sandboxes to resume (sandbox_wake.c) */
     struct ctl_status_waits *status_waits; /* requests waiting for a status (status_wait.c) */

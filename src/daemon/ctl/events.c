@@ -25,7 +25,7 @@ struct cause {
 /* An operation's timeline waiting for its settle (ctl_event_timeline). */
 struct op_timeline {
     char id[STORE_ID_SIZE];
-    enum ctl_usage_op op;
+    int op;                     /* enum ctl_usage_op */
     struct timeline tl;
     uint64_t order;
 };
@@ -34,6 +34,7 @@ struct ctl_events {
     struct { ctl_settle_fn fn; void *ud; } l[CTL_EVENT_LISTENERS];
     struct cause cause[CTL_EVENT_CAUSES];
     struct op_timeline tls[CTL_EVENT_TIMELINES];
+    const struct op_timeline *settling;     /* while the listeners hear of a settle */
     uint64_t next_order;
 };
 
@@ -112,8 +113,7 @@ void ctl_event_cause(struct ctl *c, const char *id, const char *actor, const cha
     slot->order = ++ev->next_order;
 }
 
-void ctl_event_timeline(struct ctl *c, const char *id, enum ctl_usage_op op,
-                        const struct timeline *tl)
+void ctl_event_timeline(struct ctl *c, const char *id, int op, const struct timeline *tl)
 {
     struct ctl_events *ev = events(c);
     if (!ev || !id || !tl->start_us)
@@ -137,9 +137,16 @@ void ctl_event_timeline(struct ctl *c, const char *id, enum ctl_usage_op op,
     slot->order = ++ev->next_order;
 }
 
-/* The settle of id's timed operation (to: where it settled): "settle" marked, logged, a
- * success's steps into the histograms, the text into out ("" when id has none waiting). */
-static void settle_timeline(struct ctl *c, const char *id, enum store_state to, char *out,
+const struct timeline *ctl_event_settling_timeline(struct ctl *c, int *ret_op)
+{
+    const struct op_timeline *t = c->events ? c->events->settling : NULL;
+    *ret_op = t ? t->op : -1;
+    return t ? &t->tl : NULL;
+}
+
+/* The settle of id's timed operation: taken out of the table into cur (cur->id "" when id has
+ * none waiting), "settle" marked, its text into out. */
+static void settle_timeline(struct ctl *c, const char *id, struct op_timeline *cur, char *out,
                             size_t len)
 {
     out[0] = '\0';
@@ -149,18 +156,10 @@ static void settle_timeline(struct ctl *c, const char *id, enum store_state to, 
             t = &c->events->tls[i];
     if (!t)
         return;
-    timeline_mark(&t->tl, "settle");
-    timeline_format(&t->tl, out, len);
-    static const char *const names[] = { [CTL_USAGE_OP_CREATE] = "create",
-                                         [CTL_USAGE_OP_PAUSE] = "pause",
-                                         [CTL_USAGE_OP_RESUME] = "resume",
-                                         [CTL_USAGE_OP_FORK] = "fork" };
-    const char *op = t->op >= 0 && t->op <= CTL_USAGE_OP_FORK ? names[t->op] : "other";
-    log_debug(NULL, "timeline", "{s:s,s:s,s:s,s:s}", "op", op, "sandbox", id, "to",
-              store_state_to_string(to), "steps", out);
-    if (to == (t->op == CTL_USAGE_OP_PAUSE ? STORE_PAUSED : STORE_RUNNING))
-        ctl_usage_steps(c->usage, t->op, &t->tl);
+    *cur = *t;
     memset(t, 0, sizeof(*t));
+    timeline_mark(&cur->tl, "settle");
+    timeline_format(&cur->tl, out, len);
 }
 
 static void append(struct ctl *c, const char *id, const char *kind, const char *actor,
@@ -208,6 +207,7 @@ void ctl_event_settled(struct ctl *c, const char *id, enum store_state from, enu
                        int64_t at_ms, const char *detail)
 {
     const char *kind = settle_kind(from, to);
+    struct op_timeline cur = { .op = -1 };
     if (kind) {
         char actor[24], reason[STORE_EVENT_REASON_SIZE];
         take_cause(c, id, actor, sizeof(actor), reason, sizeof(reason));
@@ -215,12 +215,16 @@ void ctl_event_settled(struct ctl *c, const char *id, enum store_state from, enu
         if (!actor[0] && (to == STORE_FAILED || to == STORE_ERROR || from == STORE_PAUSING))
             snprintf(actor, sizeof(actor), "%s", CTL_ACTOR_HEARTHD);
         char tl[STORE_EVENT_TIMELINE_SIZE];
-        settle_timeline(c, id, to, tl, sizeof(tl));
+        settle_timeline(c, id, &cur, tl, sizeof(tl));
         append(c, id, kind, actor, reason, detail, tl, at_ms);
     }
+    if (c->events)
+        c->events->settling = cur.id[0] ? &cur : NULL;
     for (size_t i = 0; c->events && i < CTL_EVENT_LISTENERS; i++)
         if (c->events->l[i].fn)
             c->events->l[i].fn(c->events->l[i].ud, id, from, to, at_ms);
+    if (c->events)
+        c->events->settling = NULL;
 }
 
 void ctl_event_add(struct ctl *c, const char *id, const char *kind, const char *actor,

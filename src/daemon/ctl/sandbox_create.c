@@ -33,6 +33,7 @@
 #include "daemon/ctl/space.h"
 #include "daemon/ctl/template.h"
 #include "daemon/ctl/template_vm.h"
+#include "daemon/ctl/usage.h"
 #include "daemon/host/host.h"
 #include "daemon/log.h"
 #include "daemon/store/ids.h"

@@ -28,6 +28,7 @@
 #include "daemon/ctl/sandbox_ops.h"
 #include "daemon/ctl/sandbox_row.h"
 #include "daemon/ctl/snapdir.h"
+#include "daemon/ctl/usage.h"
 #include "daemon/host/host.h"
 #include "daemon/log.h"
 #include "daemon/store/store.h"

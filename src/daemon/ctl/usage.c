@@ -335,10 +335,28 @@ static void watch_arm(struct ctl_usage *u)
 /* The control layer's report of a settle (events.h): the watch of id's operation ends here,
  * at the settle's own time, a success when the row reached the operation's target. A row that
  * moved on to something else first (a resume cut short by a destroy) failed. */
+/* A timed operation settled (events.h): its timeline logged at debug level, a success's steps
+ * into the histograms (a failure's would skew them). */
+static void settle_steps(struct ctl_usage *u, const char *id, enum store_state to, int op,
+                         const struct timeline *tl)
+{
+    char text[1024];
+    timeline_format(tl, text, sizeof(text));
+    log_debug(NULL, "timeline", "{s:s,s:s,s:s,s:s}", "op",
+              op >= 0 && op < STEP_OPS ? op_names[op] : "other", "sandbox", id, "to",
+              store_state_to_string(to), "steps", text);
+    if (op >= 0 && op < STEP_OPS && to == (op == CTL_USAGE_OP_PAUSE ? STORE_PAUSED : STORE_RUNNING))
+        ctl_usage_steps(u, (enum ctl_usage_op)op, tl);
+}
+
 static void on_settle(void *ud, const char *id, enum store_state from, enum store_state to,
                       int64_t at_ms)
 {
     struct ctl_usage *u = ud;
+    int tl_op;
+    const struct timeline *tl = ctl_event_settling_timeline(u->c, &tl_op);
+    if (tl)
+        settle_steps(u, id, to, tl_op, tl);
     size_t k = 0;
     for (size_t i = 0; i < u->nw; i++) {
         struct watch *w = &u->w[i];
@@ -406,9 +424,7 @@ int ctl_usage_new(struct ctl *c, struct ctl_usage **ret)
     if (!u)
         return -ENOMEM;
     u->c = c;
-    c->usage = u;
     if (ctl_events_listen(c, on_settle, u) < 0) {
-        c->usage = NULL;
         free(u);
         return -ENOMEM;
     }
@@ -430,8 +446,6 @@ void ctl_usage_free(struct ctl_usage *u)
     if (!u)
         return;
     ctl_events_unlisten(u->c, u);
-    if (u->c->usage == u)
-        u->c->usage = NULL;
     if (u->timer)
         event_free(u->timer);
     if (u->watch_timer)
