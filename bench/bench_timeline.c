@@ -17,9 +17,7 @@
 #include "stats.h"
 
 #include "common/mono.h"
-#include "common/timeline.h"
 
-#include <glob.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +40,8 @@ struct op_steps {
     double ms[MAX_STEPS][MAX_RUNS];
     int count[MAX_STEPS];
     double total[MAX_RUNS];
+    double pos[MAX_STEPS];          /* sum of the step's index in the runs that had it */
+    int npos[MAX_STEPS];
 };
 
 static int runs(void)
@@ -76,6 +76,8 @@ static void add_run(struct op_steps *o, json_t *tl)
         int k = name ? step_slot(o, name) : -1;
         if (k < 0)
             continue;
+        o->pos[k] += (double)i;
+        o->npos[k]++;
         while (o->count[k] < run) /* a step this run's predecessors lacked */
             o->ms[k][o->count[k]++] = 0;
         if (o->count[k] == run)
@@ -94,13 +96,15 @@ static void print_op(struct op_steps *o)
     }
     printf("%s, %d runs (median ms per step; a step a run lacked counts 0):\n", o->what,
            o->runs);
-    /* in the documented order (timeline.h), unlisted names last */
+    /* in the order the steps ran (their mean place in the runs that had them) */
     int order[MAX_STEPS];
-    for (int k = 0; k < o->n; k++)
+    double at[MAX_STEPS];
+    for (int k = 0; k < o->n; k++) {
         order[k] = k;
+        at[k] = o->pos[k] / (o->npos[k] ? o->npos[k] : 1);
+    }
     for (int a = 1; a < o->n; a++)
-        for (int b = a; b > 0 && timeline_step_id(o->name[order[b]]) <
-                                     timeline_step_id(o->name[order[b - 1]]); b--) {
+        for (int b = a; b > 0 && at[order[b]] < at[order[b - 1]]; b--) {
             int x = order[b];
             order[b] = order[b - 1];
             order[b - 1] = x;
@@ -219,21 +223,6 @@ static bool start(struct daemon *d, const char *conf, char *key)
     return true;
 }
 
-static bool golden_ready(const struct daemon *d)
-{
-    char p[256];
-    snprintf(p, sizeof(p), "%s/golden/*/meta.json", d->data);
-    for (int i = 0; i < 1200; i++) {
-        glob_t g;
-        int n = glob(p, 0, NULL, &g) == 0 ? (int)g.gl_pathc : 0;
-        globfree(&g);
-        if (n > 0)
-            return true;
-        usleep(50000);
-    }
-    return false;
-}
-
 static void print_load(const char *when)
 {
     double l[3];
@@ -279,7 +268,7 @@ int main(void)
     /* the first cold boot makes the golden snapshot */
     if (create(id)) {
         destroy_one(g_port, g_key, id);
-        if (!golden_ready(&d))
+        if (!daemon_golden_ready(&d, 1))
             printf("no golden snapshot: creates below are cold boots\n");
     }
     for (int i = 0; i < n; i++) {
