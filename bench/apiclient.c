@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <jansson.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -458,4 +459,19 @@ fail:
     if (fd >= 0)
         close(fd);
     return -1;
+}
+
+bool daemon_golden_ready(const struct daemon *d, int want)
+{
+    char p[256];
+    snprintf(p, sizeof(p), "%s/golden/*/meta.json", d->data);
+    for (int i = 0; i < 1200; i++) {
+        glob_t g;
+        int n = glob(p, 0, NULL, &g) == 0 ? (int)g.gl_pathc : 0;
+        globfree(&g);
+        if (n >= want)
+            return true;
+        usleep(50000);
+    }
+    return false;
 }

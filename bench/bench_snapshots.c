@@ -155,17 +155,7 @@ static double resume_ms(const char *id)
 
 static bool golden_ready(const struct daemon *d, int want)
 {
-    char p[256];
-    snprintf(p, sizeof(p), "%s/golden/*/meta.json", d->data);
-    for (int i = 0; i < 600; i++) {
-        glob_t g;
-        int n = glob(p, 0, NULL, &g) == 0 ? (int)g.gl_pathc : 0;
-        globfree(&g);
-        if (n >= want)
-            return true;
-        usleep(50000);
-    }
-    return false;
+    return daemon_golden_ready(d, want);
 }
 
 /* ---- pause and resume ---- */
