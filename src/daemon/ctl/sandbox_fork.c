@@ -16,8 +16,8 @@
 
 #include "common/crashpt.h"
 #include "common/mono.h"
-#include "common/timeline.h"
 #include "common/timefmt.h"
+#include "common/timeline.h"
 #include "daemon/ctl/ctl.h"
 #include "daemon/ctl/disk_mount.h"
 #include "daemon/ctl/events.h"
@@ -51,6 +51,7 @@ struct ctl_fork {
     size_t n_mounts;
     bool abandoned;                 /* the caller lost interest: stop waiting */
     bool *ended;                    /* set when op is freed (within ctl_sandbox_fork) */
+    struct timeline tl;             /* the steps (docs/performance.md "Where the time goes") */
     /* the children: each reports once (made and restored, or failed); the first success is
      * the answer, else the first failure */
     unsigned count;
@@ -64,7 +65,6 @@ struct ctl_fork {
     bool live;
     char live_dir[PATH_MAX];
     char live_parent[PATH_MAX];     /* the source's base when it started: the snapshot's parent */
-    struct timeline tl;
     struct ctl_fork *next_live;     /* live_forks */
 };
 
@@ -271,7 +271,7 @@ static void fork_now(struct ctl_fork *op, const struct store_sandbox *src)
             if ((keys[n_keys] = strdup(fr->c.ssh[i])))
                 n_keys++;
     }
-    r = ctl_restore_start(ctx, child.id, STORE_FORKING, op->req_id, keys, n_keys,
+    r = ctl_restore_start(ctx, child.id, STORE_FORKING, op->req_id, keys, n_keys, &op->tl,
                           on_child_restored, op);
     if (r < 0) {
         ctl_error_internal(&e, "fork", r);
@@ -303,7 +303,7 @@ static void on_live_snapshot(void *ud, const char *unused, const struct host_res
     struct ctl *ctx = op->ctx;
     struct ctl_error e;
     live_unlink(op);
-    timeline_append(&op->tl, &st->tl);
+    timeline_append(&op->tl, &res->tl);
     char dir[PATH_MAX];
     snprintf(dir, sizeof(dir), "%s", op->live_dir);
     if (res->err != HOST_OK) {
@@ -423,6 +423,8 @@ int ctl_sandbox_fork(struct ctl *ctx, const struct ctl_caller *who, const char *
                      struct ctl_fork **ret_op, struct ctl_error *e)
 {
     *ret_op = NULL;
+    struct timeline tl;
+    timeline_start_at(&tl, who->start_us ? who->start_us : mono_now_us());
     int r = ctl_row_vm_layer(ctx, e);
     if (r == 0) /* the child is one more sandbox of the user's */
         r = ctl_quota_sandboxes(ctx, who->user_id, e);
@@ -454,6 +456,8 @@ int ctl_sandbox_fork(struct ctl *ctx, const struct ctl_caller *who, const char *
     }
     op->n_mounts = req->c.n_disks;
     op->ctx = ctx;
+    op->tl = tl;
+    timeline_mark(&op->tl, "checks"); /* the child row and its intent count in "intent" */
     op->fr = *req;
     memset(req, 0, sizeof(*req));
     snprintf(op->src, sizeof(op->src), "%s", src);
@@ -463,7 +467,6 @@ int ctl_sandbox_fork(struct ctl *ctx, const struct ctl_caller *who, const char *
     op->done = done;
     op->ud = ud;
     op->count = op->fr.count ? op->fr.count : 1;
-    timeline_start(&op->tl);
     op->deadline_us = mono_now_us() + (int64_t)FORK_WAIT_MAX_MS * 1000;
     bool ended = false;
     op->ended = &ended;

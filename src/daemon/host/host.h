@@ -59,6 +59,10 @@ struct host_result {
     enum host_err err;          /* HOST_OK on success */
     int errnum;                 /* the underlying -errno, 0 on success */
     char msg[512];              /* one line: subject in quotes, cause; "" on success */
+    /* create and pause: the host's steps (docs/performance.md "Where the time goes"), from
+     * the call to the completion; the caller appends them to its own (timeline_append).
+     * Unstarted (start_us 0) for the other operations and for failures found up front. */
+    struct timeline tl;
 };
 
 struct host_config {
@@ -227,11 +231,10 @@ void host_vm_pause(struct host *h, const char *id, const char *snap_dir, host_do
 /* What a live snapshot cost its VM (docs/performance.md "Live fork"). */
 struct host_live_stats {
     int64_t stopped_us;         /* from `stop` sent to `cont` answered: the guest's pause */
-    /* the steps (names: ping, stop, state, disk_freeze, ram_copy, cont, seal), times kept */
-    struct timeline tl;
 };
 /* Completion of host_vm_snapshot_live(); st is borrowed for the call (zeroed on errors
- * before the VM stopped). */
+ * before the VM stopped). On HOST_OK res->tl has the steps: ping, stop, state, disk_freeze,
+ * ram_copy, cont, seal. */
 typedef void (*host_live_fn)(void *ud, const char *id, const struct host_result *res,
                              const struct host_live_stats *st);
 /* Snapshots running VM id into snap_dir (as host_vm_pause(), same format, a shared base for
@@ -308,6 +311,9 @@ struct host_vm_usage {
     bool from_cgroup;           /* read from the VM's cgroup, not /proc */
 };
 int host_vm_usage(struct host *h, const char *id, struct host_vm_usage *out);
+/* The accelerator VMs run under: "kvm" or "tcg" (config `accel`, auto resolved at host_new).
+ * Snapshots record it; a restore under the other one is refused (HOST_E_INVALID). */
+const char *host_accel_name(const struct host *h);
 /* Whether VMs run confined (host_config.no_jail unset), with the uid range. */
 bool host_jailed(struct host *h, uint32_t *ret_uid_base, uint32_t *ret_uid_count);
 

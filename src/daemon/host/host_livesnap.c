@@ -38,7 +38,7 @@ void hvm_live_mark(struct host_vm *vm, const char *step)
 {
     if (!vm->live)
         return;
-    timeline_mark(&vm->live->st.tl, step);
+    timeline_mark(&vm->tl, step);
     if (strcmp(step, "ping") == 0)
         vm->live->stop_us = mono_now_us(); /* stop is sent next */
 }
@@ -71,6 +71,7 @@ static void on_live_cont(void *ud, const struct qmp_msg *reply)
         (void)hvm_ram_checked(vm->h, mem, true);
     }
     hvm_live_mark(vm, "seal");
+    res.tl = vm->tl;
     hvm_pause_complete(vm, &res);
 }
 
@@ -133,6 +134,5 @@ void host_vm_snapshot_live(struct host *h, const char *id, const char *snap_dir,
     }
     l->done = done;
     l->ud = ud;
-    timeline_start(&l->st.tl);
     hvm_pause_begin(h, id, snap_dir, live_done, l, l);
 }
