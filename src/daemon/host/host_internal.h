@@ -365,8 +365,8 @@ bool hvm_ram_checked(struct host *h, const char *mem, bool remember);
 /* --- live snapshot (host_livesnap.c) --- */
 /* The pause machinery of a live snapshot reached a completed migration: copy, cont, seal. */
 void hvm_live_frozen(struct host_vm *vm);
-/* A step of vm's live snapshot ended (a no-op for a pause). */
-void hvm_live_mark(struct host_vm *vm, const char *step);
+/* stop is about to be sent: a live snapshot's stopped time starts (a no-op for a pause). */
+void hvm_live_stopping(struct host_vm *vm);
 /* Ends a pause with res (from the loop). */
 void hvm_pause_complete(struct host_vm *vm, const struct host_result *res);
 

@@ -34,13 +34,10 @@ static void live_done(void *ud, const char *id, const struct host_result *res)
     free(l);
 }
 
-void hvm_live_mark(struct host_vm *vm, const char *step)
+void hvm_live_stopping(struct host_vm *vm)
 {
-    if (!vm->live)
-        return;
-    timeline_mark(&vm->tl, step);
-    if (strcmp(step, "ping") == 0)
-        vm->live->stop_us = mono_now_us(); /* stop is sent next */
+    if (vm->live)
+        vm->live->stop_us = mono_now_us();
 }
 
 static void on_live_cont(void *ud, const struct qmp_msg *reply)
@@ -53,7 +50,7 @@ static void on_live_cont(void *ud, const struct qmp_msg *reply)
         return;
     }
     struct hvm_live *l = vm->live;
-    hvm_live_mark(vm, "cont");
+    timeline_mark(&vm->tl, "cont");
     l->st.stopped_us = mono_now_us() - l->stop_us;
     event_del(vm->ev_deadline);
     event_del(vm->ev_retry);
@@ -70,7 +67,7 @@ static void on_live_cont(void *ud, const struct qmp_msg *reply)
          * not read the whole file again to check it */
         (void)hvm_ram_checked(vm->h, mem, true);
     }
-    hvm_live_mark(vm, "seal");
+    timeline_mark(&vm->tl, "seal");
     res.tl = vm->tl;
     hvm_pause_complete(vm, &res);
 }
@@ -102,13 +99,13 @@ void hvm_live_frozen(struct host_vm *vm)
         hvm_pause_fail(vm, HOST_E_SYSTEM, e.code, e.msg, NULL);
         return;
     }
-    hvm_live_mark(vm, "disk_freeze");
+    timeline_mark(&vm->tl, "disk_freeze");
     if (!vm->ram_private) { /* a private RAM came in the stream (host_snapshot.c) */
         if (copy_in(vm, "mem", &e) < 0) {
             hvm_pause_fail(vm, HOST_E_SYSTEM, e.code, e.msg, NULL);
             return;
         }
-        hvm_live_mark(vm, "ram_copy");
+        timeline_mark(&vm->tl, "ram_copy");
     }
     crashpt("livefork-stopped"); /* files copied, the VM stopped: adopt must cont it */
     vm->pstep = HVM_PAUSE_CONT;

@@ -746,7 +746,7 @@ void hvm_pause_next(struct host_vm *vm)
         args = sock_uri(vm, "migrate.sock");
         break;
     case HVM_PAUSE_STOP:
-        hvm_live_mark(vm, "ping"); /* the PONG came, or there is no agent */
+        hvm_live_stopping(vm); /* the PONG came, or there is no agent */
         break;
     case HVM_PAUSE_VERSION:
     case HVM_PAUSE_WAIT:
