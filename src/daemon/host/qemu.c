@@ -155,6 +155,9 @@ int qemu_argv_build(const struct qemu_config *c, char ***ret_argv)
     struct strv s = { 0 };
 
     strv_addf(&s, "%s", c->qemu_bin && *c->qemu_bin ? c->qemu_bin : "qemu-system-x86_64");
+    /* The device set and machine options below are what a snapshot's device state is matched
+     * against: a change breaks every older snapshot's restore, so it needs a new tag in the
+     * golden recipe (ctl/golden.c) and a plan for paused sandboxes (docs/snapshots.md). */
     strv_addf(&s, "-M");
     /* acpi=off: our kernel has no ACPI, and only without ACPI does QEMU 7.2 add the
      * virtio_mmio.device= entries to the kernel command line (auto-kernel-cmdline); with the
