@@ -168,8 +168,8 @@ int qemu_argv_build(const struct qemu_config *c, char ***ret_argv)
     strv_addf(&s, "microvm,rtc=on,isa-serial=on,acpi=off");
     /* tb-size under TCG: QEMU 7.2's translation buffer defaults to 1 GiB and is never
      * trimmed, so a sandbox's anonymous memory grows with all the guest code it ever ran
-     * (measured: 271 MiB of RSS after a few dpkg/perl/find runs in a 256 MiB guest; boot alone
-     * translates ~22 MiB). 32 MiB caps it: a full buffer is flushed and the hot code translated
+     * (measured: 271 MiB of anonymous memory after a few dpkg/perl/find runs in a 256 MiB guest; boot alone
+     * translates ~38 MiB). 32 MiB caps it: a full buffer is flushed and the hot code translated
      * again. Measured here: exec `true`, boot and restore unchanged, the same heavy workload
      * ~5 % more CPU at 32 MiB, ~20 % at 16 MiB, and 8 MiB thrashes (exec `true` 10x slower).
      * Host-side only: not in the migration stream, so snapshots restore either way
