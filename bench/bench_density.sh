@@ -15,51 +15,30 @@
 # once BENCH_DENSITY_BUDGET_S (300) seconds have gone by. Run by bench/run.sh (`make bench`)
 # in a network namespace of its own; needs root, curl, jq.
 set -uo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-bin=${HEARTH_BIN:-$root/build/bin}
-images=${HEARTH_IMAGES:-$root/build/images}
+BENCH_NAME=bench_density
+. "$(dirname "$0")/lib.sh"
 MAX=${BENCH_DENSITY_MAX:-64}
 BUDGET=${BENCH_DENSITY_BUDGET_S:-300}
 IDLE_S=${BENCH_DENSITY_IDLE_S:-10}
 RUNS=${BENCH_DENSITY_RUNS:-10}
 SHAPE=s-1vcpu-256mb
 
-skip() { echo "skip bench_density: $*"; exit 0; }
 [ -x "$bin/hearthd" ] || skip "no $bin/hearthd; run make"
 [ -e "$images/minimal.ext4" ] || skip "no minimal image in $images"
 command -v jq >/dev/null && command -v curl >/dev/null || skip "needs curl and jq"
 
-tmp=$(mktemp -d /tmp/hearth-bench-density.XXXXXX)
-hpid=""
-done_() {
-    [ -n "$hpid" ] && { kill "$hpid" 2>/dev/null; wait "$hpid" 2>/dev/null; }
-    # a QEMU outlives hearthd by design: every one of ours (its files are under $tmp) goes too
-    for p in $(pgrep -f "qemu-system.*$tmp/"); do kill "$p" 2>/dev/null; done
-    sleep 0.5
-    rm -rf "$tmp"
-}
-trap done_ EXIT
-
-mkdir -p "$tmp/data"
+# the QEMUs get a moment to go before the scratch dir does
+density_stopped() { sleep 0.5; }
+bench_stopped_hooks+=(density_stopped)
 # max_sandboxes = 0: the per-user cap (32) is not what is measured
-printf 'metrics_listen = off\nssh_listen = off\ningress_http_listen = off\nmax_sandboxes = 0\n' \
-    >"$tmp/hearthd.conf"
-"$bin/hearthd" serve --config "$tmp/hearthd.conf" --listen 127.0.0.1:0 --data-dir "$tmp/data" \
-    --images "$images" >"$tmp/hearthd.log" 2>&1 &
-hpid=$!
-for _ in $(seq 1 100); do [ -s "$tmp/data/hearthd.port" ] && [ -s "$tmp/data/admin.key" ] && break; sleep 0.1; done
-[ -s "$tmp/data/hearthd.port" ] || { cat "$tmp/hearthd.log"; echo "FAIL bench_density: hearthd did not start"; exit 1; }
-url=http://127.0.0.1:$(tr -d '\n' <"$tmp/data/hearthd.port")
-key=$(tr -d '\n' <"$tmp/data/admin.key")
-api() { curl -s -H "X-Api-Key: $key" -H 'Content-Type: application/json' "$@"; }
-median() { sort -n | awk '{a[NR]=$1} END {if (NR == 0) print "nan"; else if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+hearthd_start --conf 'max_sandboxes = 0' main
 t_start=$(date +%s)
 
 create() {
     api -X POST -d "$(jq -cn --arg s "$SHAPE" '{shape:$s,rootfs:"minimal"}')" "$url/v1/sandboxes" |
         jq -r '.data.id // empty'
 }
-qemu_pids() { pgrep -f "qemu-system.*$tmp/data/vms/"; }
+qemu_pids() { pgrep -f "qemu-system.*$hdata/vms/"; }
 # CPU ticks (utime+stime, 1/CLK_TCK s) of the QEMUs of the sandboxes in $ids
 ticks() {
     local t=0 p v
@@ -84,9 +63,9 @@ mem_avail_mib() { awk '/^MemAvailable:/ {print int($2 / 1024)}' /proc/meminfo; }
 # the first create boots cold and builds the golden snapshot in the background: wait for it, so
 # every later create restores it (the default path) and the builder VM is gone
 first=$(create)
-[ -n "$first" ] || { tail -n 20 "$tmp/hearthd.log"; echo "FAIL bench_density: create failed"; exit 1; }
+[ -n "$first" ] || { tail -n 20 "$log"; fail "create failed"; }
 for _ in $(seq 1 300); do
-    ls "$tmp"/data/golden/*/meta.json >/dev/null 2>&1 && [ "$(qemu_pids | wc -l)" -eq 1 ] && break
+    ls "$hdata"/golden/*/meta.json >/dev/null 2>&1 && [ "$(qemu_pids | wc -l)" -eq 1 ] && break
     sleep 1
 done
 ids=("$first")
@@ -102,7 +81,7 @@ for n in 1 2 4 8 16 24 32 40 48 56 64 80 96 112 128; do
         # ~100 MiB a guest at most (RAM touched plus QEMU): keep 4 GiB for everyone else
         if [ "$(mem_avail_mib)" -lt 4096 ]; then echo "stop: MemAvailable under 4 GiB"; break 2; fi
         id=$(create)
-        [ -n "$id" ] || { echo "stop: create $(( ${#ids[@]} + 1 )) failed"; tail -n 3 "$tmp/hearthd.log"; break 2; }
+        [ -n "$id" ] || { echo "stop: create $(( ${#ids[@]} + 1 )) failed"; tail -n 3 "$log"; break 2; }
         ids+=("$id")
     done
     sleep 3 # the last restores settle (agent READY, clock set)
