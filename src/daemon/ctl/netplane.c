@@ -471,6 +471,21 @@ int ctl_net_tap_only(struct ctl *ctx, const char *id)
     return fd;
 }
 
+int ctl_net_tap_held(struct ctl *ctx, const char *id)
+{
+    int fd = ctl_net_tap_only(ctx, id);
+    if (fd < 0)
+        return fd;
+    int copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    if (copy < 0) {
+        int r = -errno;
+        close_later(fd);
+        return r;
+    }
+    tap_keep(ctx->net, id, copy);
+    return fd;
+}
+
 /* ---- VMs without a row (template build VMs) ---- */
 
 static void held_drop(struct ctl_net *n, const char *id)

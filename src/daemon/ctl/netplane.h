@@ -77,6 +77,11 @@ void ctl_net_vm_spec(const struct ctl_net_vm *v, struct host_vm_spec *spec);
 /* A tap for a VM with no sandbox row (a golden snapshot's builder): no address, no routes, no
  * rules. Its fd (caller closes once QEMU has it), or -errno (no networking: use no tap). */
 int ctl_net_tap_only(struct ctl *ctx, const char *id);
+/* A tap for a VM that will become sandbox id's later (a warm pool's VM, ctl/pool.h): like
+ * ctl_net_tap_only (no address, no routes, no rules) but hearthd holds a copy, as for a paused
+ * sandbox, so that ctl_net_vm_prepare(id) at the take wires this same tap as the sandbox's.
+ * Its fd (caller closes once QEMU has it), or -errno. ctl_net_vm_stopped(id, false) lets go. */
+int ctl_net_tap_held(struct ctl *ctx, const char *id);
 /* A VM with no sandbox row that needs the network like a sandbox (a template build VM,
  * template_vm.h): a free address held in memory for its life (ctl_net_alloc_ip and joins skip
  * it), a tap, the data plane of a sandbox created without egress rules or networks (the
