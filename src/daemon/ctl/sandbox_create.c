@@ -300,12 +300,25 @@ static bool create_record(struct create_op *w)
     return true;
 }
 
+/* The pooled VM that failed its take is gone: this create takes today's path, same id. */
+static void on_pool_vm_gone(void *ud, const char *id, const struct host_result *res)
+{
+    (void)id;
+    (void)res;
+    create_boot(ud);
+}
+
 static void on_pool_applied(void *ud, int err, const char *msg, const struct timeline *tl)
 {
     (void)tl; /* logged by pool_take.c */
     struct create_op *w = ud;
     if (err < 0) {
-        create_fail(w, msg, true);
+        /* a pooled VM whose QEMU died before the host noticed (or whose guest failed the
+         * identity): it is never the sandbox's; its tap stays held for the next VM */
+        log_warn(w->req_id, "pooled vm failed its take; restoring the golden snapshot",
+                 "{s:s,s:s}", "sandbox", w->id, "err", msg);
+        w->pooled = false;
+        host_vm_destroy(w->ctx->host, w->id, on_pool_vm_gone, w);
         return;
     }
     create_ready(w); /* a golden VM: its file system fills the disk, the sandbox runs */
