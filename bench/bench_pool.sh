@@ -109,7 +109,7 @@ echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 # 1. pools: hits, then a burst with a pool of 2
 start_hd pool "warm_pool = \"$POOL=2\"\nwarm_pool_min_free_mib = 0\n"
 wait_ready 2
-rounds "$tmp/hit" 2
+rounds "$tmp/ms-hit" 2
 wait_ready 2
 h0=$(hits)
 pool_rate=$(burst)
@@ -120,20 +120,20 @@ stop_hd
 # 2. no pools: golden restores (the golden snapshot is built by the first create)
 start_hd golden ""
 set -- $(create_ms); destroy "$2"; wait_golden
-rounds "$tmp/miss"
+rounds "$tmp/ms-miss"
 golden_rate=$(burst)
 destroy_all
 stop_hd
 
 # 3. cold boots
 start_hd cold "golden_snapshots = off\n"
-rounds "$tmp/cold"
+rounds "$tmp/ms-cold"
 stop_hd
 
 echo "create p50, one at a time, $ROUNDS rounds (ms; curl's time_total):"
-echo "  pool hit       $(median <"$tmp/hit")   (target <= 30)"
-echo "  golden restore $(median <"$tmp/miss")"
-echo "  cold boot      $(median <"$tmp/cold")"
+echo "  pool hit       $(median <"$tmp/ms-hit")   (target <= 30)"
+echo "  golden restore $(median <"$tmp/ms-miss")"
+echo "  cold boot      $(median <"$tmp/ms-cold")"
 echo "creates/s, $BURST creates, 2 in flight:"
 echo "  pool of 2      $pool_rate   (target >= 10; $((h1 - h0)) of $BURST were hits)"
 echo "  no pool        $golden_rate"

@@ -126,6 +126,14 @@ static void pool_body(struct vfx *f)
     /* the golden snapshot is built first (a cold boot and a pause), then the pool restores */
     CHECK(wait_ready(f, 400));
     CHECK_EQ(hits(f), 0);
+    struct hresp hr;
+    CHECK(call(f, "GET", "/v1/hosts", NULL, 200, &hr));
+    bool shown = jstr(hr.json, "data.data.0.warm_pools.0.pool") &&
+                 strcmp(jstr(hr.json, "data.data.0.warm_pools.0.pool"), POOL) == 0 &&
+                 jint(hr.json, "data.data.0.warm_pools.0.size") == 1 &&
+                 jint(hr.json, "data.data.0.warm_pools.0.ready") == 1;
+    hresp_free(&hr);
+    CHECK(shown);
 
     /* alice (the admin key's user) takes the pooled VM */
     char a[64], b[64], c[64];

@@ -456,6 +456,19 @@ void ctl_pool_kick(struct ctl *ctx)
         schedule(ctx->pool, POOL_KICK_MS);
 }
 
+size_t ctl_pool_count(struct ctl *ctx)
+{
+    return ctx->pool ? ctx->pool->n_defs : 0;
+}
+
+void ctl_pool_stat(struct ctl *ctx, size_t i, struct ctl_pool_stat *out)
+{
+    struct pool_def *d = &ctx->pool->defs[i];
+    *out = (struct ctl_pool_stat){ .label = d->spec.label, .target = d->spec.count,
+                                   .hits = d->hits, .misses = d->misses };
+    counts(ctx->pool, i, &out->ready, &out->warming);
+}
+
 int ctl_pool_render(struct ctl *ctx, struct buf *b)
 {
     struct ctl_pool *p = ctx->pool;

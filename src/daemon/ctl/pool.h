@@ -53,6 +53,14 @@ bool ctl_pool_evict(struct ctl *c);
 bool ctl_pool_vm_exited(struct ctl *c, const char *id);
 /* A create that took a VM has answered: the refill may start. */
 void ctl_pool_kick(struct ctl *c);
+/* What GET /v1/hosts shows of pool i (< ctl_pool_count()); label borrowed from the pool. */
+struct ctl_pool_stat {
+    const char *label;          /* "minimal/s-1vcpu-256mb" */
+    unsigned target, ready, warming;
+    uint64_t hits, misses;
+};
+size_t ctl_pool_count(struct ctl *c);
+void ctl_pool_stat(struct ctl *c, size_t i, struct ctl_pool_stat *out);
 /* hearth_pool_vms{pool,state} and hearth_pool_takes_total{pool,result} in Prometheus text;
  * nothing without pools. 0 or -ENOMEM. */
 int ctl_pool_render(struct ctl *c, struct buf *b);

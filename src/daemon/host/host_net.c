@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* host_net.c: a VM's guest network: host_vm_set_net() (a NETCFG stream to the agent) and the
- * net object every HELLO carries. */
+ * net object every HELLO carries; host_vm_set_identity() (a new HELLO with both). */
 #include "daemon/host/host.h"
 #include "daemon/host/host_internal.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "common/hostname.h"
 
 #include <jansson.h>
 
@@ -117,4 +120,27 @@ int host_vm_set_net_json(struct host *h, const char *id, const char *net_json)
     free(vm->net_json);
     vm->net_json = copy;
     return 0;
+}
+
+void host_vm_set_identity(struct host *h, const char *id, const char *hostname,
+                          const char *net_json, host_done_fn done, void *ud)
+{
+    struct host_vm *vm = hvm_find(h, id);
+    if (vm && (!hostname || !hostname_valid(hostname, strlen(hostname)) ||
+               strlen(hostname) >= sizeof(vm->hostname))) {
+        hvm_fail_now(h, done, ud, id, HOST_E_INVALID, "vm '%s': invalid hostname", id);
+        return;
+    }
+    if (vm && vm->state == HVM_RUNNING) {
+        int r = host_vm_set_net_json(h, id, net_json);
+        if (r < 0) {
+            hvm_fail_now(h, done, ud, id, r == -EINVAL ? HOST_E_INVALID : HOST_E_SYSTEM,
+                         "vm '%s': cannot keep the net object: %s", id, strerror(-r));
+            return;
+        }
+        snprintf(vm->hostname, sizeof(vm->hostname), "%s", hostname);
+    }
+    /* a new session: its first HELLO carries the hostname, fresh entropy and the net object,
+     * which the agent applies before READY (docs/agent-protocol.md "Identity and entropy") */
+    host_vm_agent_reconnect(h, id, done, ud);
 }
