@@ -36,6 +36,7 @@
 
 struct pool_vm {
     char id[STORE_ID_SIZE];
+    char ip[STORE_IP_SIZE];     /* its address, held for it by netplane.c ("": no network) */
     size_t pool;                /* index into ctl_pool.spec */
     bool ready;                 /* restored and READY; false: warming */
     int64_t born_us;            /* monotonic: newest first when evicting */
@@ -103,7 +104,7 @@ static void vm_kill(struct ctl_pool *p, struct pool_vm *v, const char *why)
              "vm", id, "why", why);
     vm_forget(p, v);
     host_vm_discard(p->ctx->host, id);
-    ctl_net_vm_stopped(p->ctx, id, false);
+    ctl_net_pool_done(p->ctx, id);
 }
 
 static void counts(const struct ctl_pool *p, size_t def, unsigned *ready, unsigned *warming)
@@ -164,7 +165,7 @@ static void on_warmed(void *ud, const char *id, const struct host_result *res)
         if (res->err == HOST_E_INVALID)
             ctl_golden_discard(p->ctx, d->golden);
         vm_forget(p, v);
-        ctl_net_vm_stopped(p->ctx, id, false);
+        ctl_net_pool_done(p->ctx, id);
         schedule(p, POOL_RETRY_MS);
         return;
     }
@@ -200,18 +201,26 @@ static void warm(struct ctl_pool *p, size_t def)
     p->n_vms++;
     p->warming = true;
     /* the golden snapshot was taken on a tap, so the restore needs one: the VM's own, which the
-     * take wires as the sandbox's (netplane.h ctl_net_tap_held); no address, no rules until
-     * then. No hostname: the guest keeps the golden's until the take sets the sandbox's. */
-    int tap = ctl_net_tap_held(ctx, v->id);
+     * take wires as the sandbox's (netplane.h ctl_net_pool_prepare), with the address the
+     * sandbox will have, so the guest's network is up before the take (its MAC is the id's,
+     * like the sandbox's). The default data plane until the take applies the sandbox's. No
+     * hostname: the guest keeps the golden's until the take sets the sandbox's. */
+    struct ctl_net_vm nv;
+    if (ctl_net_pool_prepare(ctx, v->id, &nv, v->ip) < 0) {
+        p->n_vms--;
+        p->warming = false;
+        schedule(p, POOL_RETRY_MS);
+        return;
+    }
     struct host_vm_spec spec = { .id = v->id, .rootfs = d->image, .vcpus = d->vcpus,
                                  .memory_mib = d->mem_mib, .disk_mib = d->disk_mib,
                                  .cpu_quota_pct = d->cpu_quota_pct,
                                  .boot_timeout_ms = POOL_RESTORE_MS, .snapshot = d->golden,
-                                 .snapshot_consume = false, .tap_fd = tap };
+                                 .snapshot_consume = false };
+    ctl_net_vm_spec(&nv, &spec);
     log_info(NULL, "pool: warming", "{s:s,s:s}", "pool", d->spec.label, "vm", v->id);
     host_vm_create(ctx->host, &spec, on_warmed, p);
-    if (tap >= 0)
-        close(tap);
+    ctl_net_vm_release(&nv);
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *ud)
@@ -399,7 +408,8 @@ bool ctl_pool_ready(struct ctl *ctx, const struct ctl_pool_key *k)
     return d && ready_vm(ctx->pool, d);
 }
 
-bool ctl_pool_take(struct ctl *ctx, const struct ctl_pool_key *k, char *id, char *golden)
+bool ctl_pool_take(struct ctl *ctx, const struct ctl_pool_key *k, char *id, char *golden,
+                   char *ip)
 {
     struct ctl_pool *p = ctx->pool;
     struct pool_def *d = def_of(p, k);
@@ -414,6 +424,7 @@ bool ctl_pool_take(struct ctl *ctx, const struct ctl_pool_key *k, char *id, char
     d->hits++;
     snprintf(id, STORE_ID_SIZE, "%s", v->id);
     snprintf(golden, PATH_MAX, "%s", d->golden);
+    snprintf(ip, STORE_IP_SIZE, "%s", v->ip);
     log_info(NULL, "pool: vm taken", "{s:s,s:s}", "pool", d->spec.label, "vm", id);
     vm_forget(p, v);
     return true;
@@ -422,7 +433,12 @@ bool ctl_pool_take(struct ctl *ctx, const struct ctl_pool_key *k, char *id, char
 void ctl_pool_drop(struct ctl *ctx, const char *id)
 {
     host_vm_destroy(ctx->host, id, destroyed, NULL);
-    ctl_net_vm_stopped(ctx, id, false);
+    ctl_net_pool_done(ctx, id);
+}
+
+void ctl_pool_taken(struct ctl *ctx, const char *id)
+{
+    ctl_net_pool_taken(ctx, id);
 }
 
 bool ctl_pool_evict(struct ctl *ctx)
@@ -445,7 +461,7 @@ bool ctl_pool_vm_exited(struct ctl *ctx, const char *id)
              p->defs[v->pool].spec.label, "vm", id);
     vm_forget(p, v);
     host_vm_destroy(ctx->host, id, destroyed, NULL);
-    ctl_net_vm_stopped(ctx, id, false);
+    ctl_net_pool_done(ctx, id);
     schedule(p, POOL_RETRY_MS);
     return true;
 }

@@ -40,10 +40,14 @@ struct ctl_pool_key {
 /* Whether a ready pooled VM matches k (a create taking it adds no VM to the host). */
 bool ctl_pool_ready(struct ctl *c, const struct ctl_pool_key *k);
 /* Takes a ready pooled VM matching k out of its pool: its id into id (STORE_ID_SIZE: the new
- * sandbox's id) and the golden snapshot it was restored from into golden (PATH_MAX); true. A
+ * sandbox's id), the golden snapshot it was restored from into golden (PATH_MAX) and the
+ * address held for it into ip (STORE_IP_SIZE; "" without networking: the row's then); true. A
  * pool of k that is empty counts a miss (false); no pool of k: false, nothing counted. A VM
  * whose QEMU is gone is discarded, never handed out. */
-bool ctl_pool_take(struct ctl *c, const struct ctl_pool_key *k, char *id, char *golden);
+bool ctl_pool_take(struct ctl *c, const struct ctl_pool_key *k, char *id, char *golden,
+                   char *ip);
+/* The taken VM's row is stored (with its address): the row holds the address from now on. */
+void ctl_pool_taken(struct ctl *c, const char *id);
 /* Gives a taken VM up (the create failed before its row was stored): it is destroyed. */
 void ctl_pool_drop(struct ctl *c, const char *id);
 /* A create at host_max_vms that no pooled VM serves: the newest pooled VM is killed so that the

@@ -475,9 +475,10 @@ static int create_envs(const struct ctl_create_req *cr, const struct ctl_tpl_ima
 /* Inserts the creating row (an address first), generating a name when none was asked. */
 static int create_row(struct ctl *ctx, const struct ctl_caller *who,
                       const struct ctl_create_req *cr, const struct ctl_tpl_image *tpl,
-                      const char *pool_id, struct store_sandbox *sb, struct ctl_error *e)
+                      const char *pool_id, const char *pool_ip, struct store_sandbox *sb,
+                      struct ctl_error *e)
 {
-    /* a pooled VM's id (never given to anyone before) becomes the sandbox's */
+    /* a pooled VM's id (never given to anyone before) and address become the sandbox's */
     int r = pool_id ? 0 : ids_new_sandbox(sb->id);
     if (pool_id)
         snprintf(sb->id, sizeof(sb->id), "%s", pool_id);
@@ -498,7 +499,10 @@ static int create_row(struct ctl *ctx, const struct ctl_caller *who,
     snprintf(sb->created_by, sizeof(sb->created_by), "%s", who->key_id ? who->key_id : "");
     sb->auto_pause_after_seconds = cr->auto_pause_after_seconds;
     sb->bw_quota_bytes = ctx->set.bandwidth_quota_bytes;
-    r = ctx->net ? ctl_net_alloc_ip(ctx, sb->ip) : 0;
+    if (pool_ip && pool_ip[0])
+        snprintf(sb->ip, sizeof(sb->ip), "%s", pool_ip);
+    else
+        r = ctx->net ? ctl_net_alloc_ip(ctx, sb->ip) : 0;
     if (r == -EADDRNOTAVAIL)
         return ctl_error_set(e, CTL_E_NO_CAPACITY, NULL, NULL, "no free sandbox address");
     if (r < 0)
@@ -718,10 +722,12 @@ static int create_body(struct ctl *ctx, const struct ctl_caller *who,
     }
     struct store_sandbox sb;
     store_sandbox_init(&sb);
-    char pool_id[STORE_ID_SIZE], pool_golden[PATH_MAX];
+    char pool_id[STORE_ID_SIZE], pool_golden[PATH_MAX], pool_ip[STORE_IP_SIZE];
     int64_t taken_us = mono_now_us();
-    bool pooled = poolable && ctl_pool_take(ctx, &key, pool_id, pool_golden);
-    r = create_row(ctx, who, cr, tpl, pooled ? pool_id : NULL, &sb, e);
+    bool pooled = poolable && ctl_pool_take(ctx, &key, pool_id, pool_golden, pool_ip);
+    r = create_row(ctx, who, cr, tpl, pooled ? pool_id : NULL, pooled ? pool_ip : NULL, &sb, e);
+    if (r == 0 && pooled)
+        ctl_pool_taken(ctx, pool_id);
     if (r == 0)
         r = create_join(ctx, who, sb.id, nets, n_nets, e);
     if (r == 0)
