@@ -88,7 +88,7 @@ static int kill_others(struct vfx *f, const char *const *keep, size_t n)
 /* What a guest shows of itself, one line each. */
 struct seen {
     char hostname[128], etc_hostname[128], env[128], keys[512], file[64], urandom[128],
-        boot_id[64], addr[256];
+        boot_id[64], addr[256], mac[64];
 };
 
 static bool look(struct vfx *f, const char *id, struct seen *s)
@@ -106,6 +106,7 @@ static bool look(struct vfx *f, const char *id, struct seen *s)
                     sizeof(s->boot_id)));
     REQUIRE(exec_sh(f, id, "ip -4 -o addr show dev eth0 | awk '{print $4}'", s->addr,
                     sizeof(s->addr)));
+    REQUIRE(exec_sh(f, id, "cat /sys/class/net/eth0/address", s->mac, sizeof(s->mac)));
     return true;
 }
 
@@ -167,10 +168,15 @@ static void pool_body(struct vfx *f)
     hresp_free(&r);
     snprintf(admin_hdr, sizeof(admin_hdr), "%s", f->hdr);
     snprintf(f->hdr, sizeof(f->hdr), "%s", bob_hdr);
-    CHECK(create(f,
-                 "{\"shape\":\"s-1vcpu-256mb\",\"rootfs\":\"minimal\",\"name\":\"bob-box\","
-                 "\"envs\":{\"OTHER\":\"bob\"}}",
-                 b));
+    /* bob's sandbox joins a network of his: its member address comes with the take */
+    CHECK(call(f, "POST", "/v1/networks", "{\"name\":\"bobnet\"}", 200, &r));
+    char body[300];
+    snprintf(body, sizeof(body),
+             "{\"shape\":\"s-1vcpu-256mb\",\"rootfs\":\"minimal\",\"name\":\"bob-box\","
+             "\"envs\":{\"OTHER\":\"bob\"},\"networks\":[{\"id\":\"%s\"}]}",
+             jstr(r.json, "data.id"));
+    hresp_free(&r);
+    CHECK(create(f, body, b));
     CHECK_EQ(hits(f), 2);
     CHECK(look(f, b, &sb));
     CHECK_STR(sb.hostname, "bob-box\n");
@@ -186,6 +192,9 @@ static void pool_body(struct vfx *f)
     CHECK(row_ip(f, b, ip, sizeof(ip)));
     snprintf(want, sizeof(want), "%s/32", ip);
     CHECK(ip[0] && strstr(sb.addr, want) != NULL && strcmp(sa.addr, sb.addr) != 0);
+    CHECK(strchr(sb.addr, '\n') && strchr(sb.addr, '\n')[1] != '\0'); /* and the member's */
+    CHECK(strchr(sa.addr, '\n') && strchr(sa.addr, '\n')[1] == '\0');
+    CHECK(strcmp(sa.mac, sb.mac) != 0); /* each its own, derived from its id */
     snprintf(f->hdr, sizeof(f->hdr), "%s", admin_hdr);
 
     /* a pooled VM whose QEMU dies is discarded, never handed out; creates still work */
