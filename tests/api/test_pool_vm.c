@@ -55,30 +55,24 @@ static bool wait_ready(struct vfx *f, int timeout_s)
     return false;
 }
 
-/* SIGKILLs every QEMU of this test whose command line names none of keep[0..n); how many. */
+/* SIGKILLs the QEMU of every run dir but those of keep[0..n) (its qemu.pid); how many. */
 static int kill_others(struct vfx *f, const char *const *keep, size_t n)
 {
     int killed = 0;
-    DIR *d = opendir("/proc");
+    char p[400];
+    snprintf(p, sizeof(p), "%s/vms", f->s.data);
+    DIR *d = opendir(p);
     for (struct dirent *e; d && (e = readdir(d));) {
-        if (e->d_name[0] < '1' || e->d_name[0] > '9')
-            continue;
-        char p[300], cmd[8192];
-        snprintf(p, sizeof(p), "/proc/%s/cmdline", e->d_name);
-        FILE *fp = fopen(p, "re");
-        size_t len = fp ? fread(cmd, 1, sizeof(cmd) - 1, fp) : 0;
+        bool mine = e->d_name[0] == '.';
+        for (size_t k = 0; k < n && !mine; k++)
+            mine = strcmp(e->d_name, keep[k]) == 0;
+        snprintf(p, sizeof(p), "%s/vms/%s/qemu.pid", f->s.data, e->d_name);
+        FILE *fp = mine ? NULL : fopen(p, "re");
+        int pid = 0;
+        if (fp && fscanf(fp, "%d", &pid) == 1 && pid > 1 && kill(pid, SIGKILL) == 0)
+            killed++;
         if (fp)
             fclose(fp);
-        for (size_t i = 0; i < len; i++)
-            cmd[i] = cmd[i] ? cmd[i] : ' ';
-        cmd[len] = '\0';
-        if (!strstr(cmd, "qemu") || !strstr(cmd, f->s.dir))
-            continue;
-        bool mine = false;
-        for (size_t k = 0; k < n && !mine; k++)
-            mine = strstr(cmd, keep[k]) != NULL;
-        if (!mine && kill(atoi(e->d_name), SIGKILL) == 0)
-            killed++;
     }
     if (d)
         closedir(d);
