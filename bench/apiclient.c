@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* apiclient.c: the daemon and HTTP client the API benchmarks share (apiclient.h). */
 #include "apiclient.h"
+#include "stats.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <jansson.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -62,9 +64,9 @@ bool daemon_prepare_conf(struct daemon *d, const char *extra_conf)
     if (!f)
         return false;
     fprintf(f, "listen = 127.0.0.1:0\nmetrics_listen = off\ningress_http_listen = 127.0.0.1:0\n"
-               "data_dir = %s\nimages_dir = %s\n"
+               "data_dir = %s\nimages_dir = %s\naccel = %s\n"
                "region = local\nhost_id = bench-host\nlog_level = warn\n%s", d->data, img,
-            extra_conf ? extra_conf : "");
+            bench_accel(), extra_conf ? extra_conf : "");
     fclose(f);
     return true;
 }
@@ -457,4 +459,19 @@ fail:
     if (fd >= 0)
         close(fd);
     return -1;
+}
+
+bool daemon_golden_ready(const struct daemon *d, int want)
+{
+    char p[256];
+    snprintf(p, sizeof(p), "%s/golden/*/meta.json", d->data);
+    for (int i = 0; i < 1200; i++) {
+        glob_t g;
+        int n = glob(p, 0, NULL, &g) == 0 ? (int)g.gl_pathc : 0;
+        globfree(&g);
+        if (n >= want)
+            return true;
+        usleep(50000);
+    }
+    return false;
 }

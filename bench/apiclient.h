@@ -28,6 +28,9 @@ bool daemon_start(struct daemon *d);
  * (keylen >= 128). On a start failure prints it, stops what started and sets *failed. */
 bool daemon_start_vm_bench(struct daemon *d, const char *name, const char *extra_conf,
                            char *key, size_t keylen, bool *failed);
+/* Waits (at most 60 s) until d's data dir holds want golden snapshots (golden/<x>/meta.json,
+ * which the first cold boot of a spec makes); false when it does not. */
+bool daemon_golden_ready(const struct daemon *d, int want);
 /* SIGTERM (SIGKILL after 15 s), then removes the temp dir unless HEARTH_KEEP_TEST_DIRS. */
 void daemon_stop(struct daemon *d);
 /* VmRSS of pid in KiB, or -1. */

@@ -11,47 +11,15 @@
 # BENCH_CLI_WAIT_BEFORE=<dir> also runs the rounds with the hearth and hearthd found in <dir>
 # (an older build) for a before/after line. Run by bench/run.sh (`make bench`); needs curl, jq.
 set -uo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-bin=${HEARTH_BIN:-$root/build/bin}
-images=${HEARTH_IMAGES:-$root/build/images}
+BENCH_NAME=bench_cli_wait
+. "$(dirname "$0")/lib.sh"
 ROUNDS=${BENCH_CLI_WAIT_ROUNDS:-5}
 SHAPE=s-1vcpu-256mb
 ROOTFS=minimal
 
-skip() { echo "skip bench_cli_wait: $*"; exit 0; }
 [ -x "$bin/hearthd" ] && [ -x "$bin/hearth" ] || skip "no $bin/hearthd or hearth; run make"
 [ -e "$images/minimal.ext4" ] || skip "no minimal image in $images"
 command -v jq >/dev/null && command -v curl >/dev/null || skip "needs curl and jq"
-
-tmp=$(mktemp -d /tmp/hearth-bench-cliwait.XXXXXX)
-hpid=""
-stop_hearthd() {
-    [ -n "$hpid" ] && { kill "$hpid" 2>/dev/null; wait "$hpid" 2>/dev/null; }
-    hpid=""
-    # a QEMU outlives hearthd by design: any left of ours (its files are under $tmp) goes too
-    for p in $(pgrep -f "qemu-system.*$tmp/"); do kill "$p" 2>/dev/null; done
-}
-done_() { stop_hearthd; rm -rf "$tmp"; }
-trap done_ EXIT
-
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
-median() { sort -n | awk '{a[NR]=$1} END {if (NR == 0) print "nan"; else if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
-
-# start_hearthd BINDIR NAME: a fresh data dir; sets url, key
-start_hearthd() {
-    local d=$tmp/$2
-    mkdir -p "$d/data"
-    printf 'metrics_listen = 127.0.0.1:0\nssh_listen = off\ningress_http_listen = off\n' >"$d/hearthd.conf"
-    "$1/hearthd" serve --config "$d/hearthd.conf" --listen 127.0.0.1:0 --data-dir "$d/data" \
-        --images "$images" >"$d/hearthd.log" 2>&1 &
-    hpid=$!
-    for _ in $(seq 1 100); do [ -s "$d/data/hearthd.port" ] && [ -s "$d/data/metrics.port" ] && [ -s "$d/data/admin.key" ] && break; sleep 0.1; done
-    [ -s "$d/data/hearthd.port" ] || { tail -n 20 "$d/hearthd.log"; echo "FAIL bench_cli_wait: hearthd did not start"; exit 1; }
-    url=http://127.0.0.1:$(tr -d '\n' <"$d/data/hearthd.port")
-    key=$(tr -d '\n' <"$d/data/admin.key")
-    log=$d/hearthd.log
-    murl=http://127.0.0.1:$(tr -d '\n' <"$d/data/metrics.port")/metrics
-}
 
 # op_sum OP: hearth_lifecycle_duration_seconds_sum{op="OP"} in ms now
 op_sum() {
@@ -86,11 +54,11 @@ cli() {
 # one_set BINDIR NAME: ROUNDS rounds of create, pause, fork, resume, rm; the samples in $tmp/NAME.*
 one_set() {
     hbin=$1
-    start_hearthd "$1" "$2"
+    hearthd_start --bin "$1" --metrics "$2"
     local s=$tmp/$2 id kid
     # warm the golden snapshot of this rootfs and shape: the first create boots cold
     id=$(cli "$s/c.json" sb create --shape "$SHAPE" --rootfs "$ROOTFS" >/dev/null && jq -r '.id' "$s/c.json")
-    [ -n "$id" ] && [ "$id" != null ] || { tail -n 20 "$log"; echo "FAIL bench_cli_wait: warm-up create"; exit 1; }
+    [ -n "$id" ] && [ "$id" != null ] || { tail -n 20 "$log"; fail "warm-up create"; }
     for _ in $(seq 1 600); do grep -q "golden snapshot ready" "$log" && break; sleep 0.1; done
     cli "$s/x.json" sb rm --yes "$id" >/dev/null
     for i in $(seq 1 "$ROUNDS"); do
@@ -103,7 +71,7 @@ one_set() {
         timed destroy "$s/x.json" sb rm --yes "$id" >>"$s.rm" || break
         cli "$s/x.json" sb rm --yes "$kid" >/dev/null
     done
-    stop_hearthd
+    hearthd_stop
 }
 
 # report NAME LABEL

@@ -17,7 +17,6 @@
 #include "common/mono.h"
 #include "daemon/host/cgroup.h"
 
-#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,22 +122,15 @@ static bool start(struct mode *m, const char *conf)
 /* The first create of a kind boots cold and builds the golden snapshot in the background. */
 static bool warm_golden(struct mode *m)
 {
-    char id[STORE_ID_SIZE], why[160], p[256];
+    char id[STORE_ID_SIZE], why[160];
     double ms;
     if (create_one(m->d.port, m->key, SHAPE_BODY, id, &ms, why, sizeof(why)) != 0) {
         printf("bench_confine: first create failed: %s\n", why);
         return false;
     }
     destroy_one(m->d.port, m->key, id);
-    snprintf(p, sizeof(p), "%s/golden/*/meta.json", m->d.data);
-    for (int i = 0; i < 1200; i++) {
-        glob_t g;
-        int n = glob(p, 0, NULL, &g) == 0 ? (int)g.gl_pathc : 0;
-        globfree(&g);
-        if (n > 0)
-            return true;
-        usleep(50000);
-    }
+    if (daemon_golden_ready(&m->d, 1))
+        return true;
     printf("bench_confine: no golden snapshot after 60 s\n");
     return false;
 }

@@ -12,13 +12,12 @@
 # curl, jq and tests/console's packages (puppeteer-core, installed by tests/console/run.sh or
 # here when the network allows).
 set -uo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-bin=${HEARTH_BIN:-$root/build/bin}
+BENCH_NAME=bench_console
+. "$(dirname "$0")/lib.sh"
 ROUNDS=${BENCH_CONSOLE_ROUNDS:-10}
 ROWS=${BENCH_CONSOLE_ROWS:-1000}
 seed=${HEARTH_COMPAT_SEED:-$root/build/tests/compat/seed}
 
-skip() { echo "skip bench_console: $*"; exit 0; }
 [ -x "$bin/hearthd" ] || skip "no $bin/hearthd; run make"
 command -v jq >/dev/null && command -v curl >/dev/null || skip "needs curl and jq"
 command -v node >/dev/null || skip "needs node"
@@ -33,38 +32,20 @@ npm_cache_install "$root/tests/console" console- 2>/dev/null ||
     skip "tests/console's packages are not installed (run tests/console/run.sh once with the network)"
 modules=$npm_dir/node_modules
 
-tmp=$(mktemp -d /tmp/hearth-bench-console.XXXXXX)
-hpid=""
-done_() {
-    [ -n "$hpid" ] && { kill "$hpid" 2>/dev/null; wait "$hpid" 2>/dev/null; }
-    rm -rf "$tmp"
-}
-trap done_ EXIT
-
-mkdir -p "$tmp/data" "$tmp/images"
-printf 'metrics_listen = off\nssh_listen = off\ningress_http_listen = off\n' >"$tmp/hearthd.conf"
+mkdir -p "$tmp/images"
 # no VM is started: an empty images dir will do
-"$bin/hearthd" serve --config "$tmp/hearthd.conf" --listen 127.0.0.1:0 --data-dir "$tmp/data" \
-    --images "$tmp/images" >"$tmp/hearthd.log" 2>&1 &
-hpid=$!
-for _ in $(seq 1 100); do [ -s "$tmp/data/hearthd.port" ] && break; sleep 0.1; done
-[ -s "$tmp/data/hearthd.port" ] || { tail -n 20 "$tmp/hearthd.log"; echo "FAIL bench_console: hearthd did not start"; exit 1; }
-url=http://127.0.0.1:$(tr -d '\n' <"$tmp/data/hearthd.port")
-key=$("$seed" "$tmp/data/hearth.db" bench-console "$ROWS") || { echo "FAIL bench_console: seeding $ROWS rows failed"; exit 1; }
+hearthd_start --images "$tmp/images" main
+key=$("$seed" "$hdata/hearth.db" bench-console "$ROWS") || fail "seeding $ROWS rows failed"
 who=$(curl -s -H "X-Api-Key: $key" "$url/v1/whoami" | jq -c .data)
 total=$(curl -s -H "X-Api-Key: $key" "$url/v1/sandboxes?limit=1" | jq .data.pagination.total)
-[ "$total" = "$ROWS" ] || { echo "FAIL bench_console: the list says $total rows, seeded $ROWS"; exit 1; }
-
-median() { sort -n | awk '{a[NR]=$1} END {if (NR == 0) print "nan"; else if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
-pct() { sort -n | awk -v p="$1" '{a[NR]=$1} END {if (NR == 0) { print "nan"; exit } i = int((NR * p + 99) / 100); if (i < 1) i = 1; print a[i]}'; }
+[ "$total" = "$ROWS" ] || fail "the list says $total rows, seeded $ROWS"
 
 echo "machine: $(nproc) cpus, load $(cut -d' ' -f1-3 /proc/loadavg); $ROWS sandboxes stored for the user, pages of 50"
 unset HTTP_PROXY HTTPS_PROXY http_proxy https_proxy ALL_PROXY all_proxy
 if ! BENCH_URL=$url BENCH_KEY=$key BENCH_WHO=$who BENCH_ROUNDS=$ROUNDS HEARTH_CHROMIUM=$chromium \
         HEARTH_SUITE_MODULES=$modules NO_PROXY=127.0.0.1 node "$root/bench/console_paint.mjs" >"$tmp/out" 2>"$tmp/err"; then
     tail -n 20 "$tmp/err"
-    echo "FAIL bench_console: the browser run failed"
-    exit 1
+    fail "the browser run failed"
 fi
 cut -d' ' -f1 "$tmp/out" >"$tmp/rows"
 cut -d' ' -f2 "$tmp/out" >"$tmp/fcp"

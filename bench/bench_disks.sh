@@ -13,58 +13,39 @@
 #   and the median of 3 more.
 # Run by bench/run.sh (`make bench`) in a network namespace of its own; needs root, curl, jq.
 set -uo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-bin=${HEARTH_BIN:-$root/build/bin}
-images=${HEARTH_IMAGES:-$root/build/images}
+BENCH_NAME=bench_disks
+. "$(dirname "$0")/lib.sh"
 ROUNDS=${BENCH_DISK_ROUNDS:-10}
 MIB=64
 . "$root/tests/s3/s3inet.sh"
 
-skip() { echo "skip bench_disks: $*"; exit 0; }
 [ -x "$bin/hearthd" ] && [ -x "$bin/hearth" ] || skip "no $bin/hearthd; run make"
 [ -e "$images/debian-12.ext4" ] || skip "no debian-12 image (devbox:1) in $images"
 command -v jq >/dev/null && command -v curl >/dev/null || skip "needs curl and jq"
 
-tmp=$(mktemp -d /tmp/hearth-bench-disks.XXXXXX)
-hpid=""
-done_() {
+# the sandbox goes before hearthd stops, the test "internet" after
+disks_done() {
     if [ -n "${sb:-}" ]; then
-        curl -s -X DELETE -H "X-Api-Key: $key" "$url/v1/sandboxes/$sb" >/dev/null
+        api -X DELETE "$url/v1/sandboxes/$sb" >/dev/null
         for _ in $(seq 1 150); do
-            st=$(curl -s -H "X-Api-Key: $key" "$url/v1/sandboxes/$sb" | jq -r .data.status 2>/dev/null)
-            [ "$st" = destroyed ] && break
+            [ "$(api "$url/v1/sandboxes/$sb" | jq -r .data.status 2>/dev/null)" = destroyed ] && break
             sleep 0.2
         done
     fi
-    [ -n "$hpid" ] && { kill "$hpid" 2>/dev/null; wait "$hpid" 2>/dev/null; }
-    # a QEMU outlives hearthd by design: any left of ours (its files are under $tmp) goes too
-    for p in $(pgrep -f "qemu-system.*$tmp/"); do kill "$p" 2>/dev/null; done
-    s3inet_down
-    rm -rf "$tmp"
 }
-trap done_ EXIT
+bench_exit_hooks+=(disks_done)
+bench_stopped_hooks+=(s3inet_down)
 s3inet_up "$tmp" || skip "$S3INET_WHY"
 
-mkdir -p "$tmp/data"
-printf 'metrics_listen = off\nssh_listen = off\ningress_http_listen = off\n' >"$tmp/hearthd.conf"
-"$bin/hearthd" serve --config "$tmp/hearthd.conf" --listen 127.0.0.1:0 --data-dir "$tmp/data" \
-    --images "$images" >"$tmp/hearthd.log" 2>&1 &
-hpid=$!
-for _ in $(seq 1 100); do [ -s "$tmp/data/hearthd.port" ] && [ -s "$tmp/data/admin.key" ] && break; sleep 0.1; done
-[ -s "$tmp/data/hearthd.port" ] || { cat "$tmp/hearthd.log"; echo "FAIL bench_disks: hearthd did not start"; exit 1; }
-url=http://127.0.0.1:$(tr -d '\n' <"$tmp/data/hearthd.port")
-key=$(tr -d '\n' <"$tmp/data/admin.key")
+hearthd_start main
 H() { "$bin/hearth" --api-url "$url" --api-key "$key" "$@" </dev/null; }
-api() { curl -s -H "X-Api-Key: $key" -H 'Content-Type: application/json' "$@"; }
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
-median() { sort -n | awk '{a[NR]=$1} END {if (NR == 0) print "nan"; else if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 bucket=$S3INET_BUCKET
 obj=$S3INET_URL/$bucket
 
 printf S3RVER | "$bin/hearth" --api-url "$url" --api-key "$key" sb disk create bench --bucket "$bucket" --endpoint "$S3INET_URL" --path-style \
-    --access-key S3RVER --secret-key - >/dev/null || { echo "FAIL bench_disks: disk create"; exit 1; }
+    --access-key S3RVER --secret-key - >/dev/null || fail "disk create"
 sb=$(H --json sb create --name disk-bench --rootfs devbox:1 --shape s-1vcpu-1gb | jq -r .id)
-[ -n "$sb" ] && [ "$sb" != null ] || { echo "FAIL bench_disks: sandbox create"; sb=""; exit 1; }
+[ -n "$sb" ] && [ "$sb" != null ] || { sb=""; fail "sandbox create"; }
 
 # mount PATH [SUB]: attach and poll every 20 ms; prints the ms to mounted, or "error"
 mount_ms() {

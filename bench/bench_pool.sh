@@ -11,50 +11,17 @@
 #   hit share is shown.
 # Each sandbox is destroyed after its round (not timed). Run by bench/run.sh; needs curl, jq.
 set -uo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-bin=${HEARTH_BIN:-$root/build/bin}
-images=${HEARTH_IMAGES:-$root/build/images}
+BENCH_NAME=pool
+. "$(dirname "$0")/lib.sh"
 ROUNDS=${BENCH_POOL_ROUNDS:-10}
 BURST=${BENCH_POOL_BURST:-20}
 BODY='{"shape":"s-1vcpu-256mb","rootfs":"minimal"}'
 POOL='minimal/s-1vcpu-256mb'
 
-skip() { echo "skip bench_pool: $*"; exit 0; }
 [ -x "$bin/hearthd" ] || skip "no $bin/hearthd; run make"
 [ -e "$images/minimal.ext4" ] || skip "no minimal image in $images"
 command -v jq >/dev/null && command -v curl >/dev/null || skip "needs curl and jq"
 
-tmp=$(mktemp -d /tmp/hearth-bench-pool.XXXXXX)
-hpid=""
-stop_hd() {
-    [ -n "$hpid" ] && { kill "$hpid" 2>/dev/null; wait "$hpid" 2>/dev/null; }
-    hpid=""
-    # sandboxes' QEMUs outlive hearthd by design: any left of ours (files under $tmp) goes
-    for p in $(pgrep -f "qemu-system.*$tmp/"); do kill -9 "$p" 2>/dev/null; done
-}
-trap 'stop_hd; rm -rf "$tmp"' EXIT
-
-# start_hd NAME CONF_LINES: a fresh hearthd on its own data dir
-start_hd() {
-    local d=$tmp/$1
-    mkdir -p "$d/data"
-    printf 'ssh_listen = off\ningress_http_listen = off\nmetrics_listen = 127.0.0.1:0\n%b' "$2" \
-        >"$d/hearthd.conf"
-    "$bin/hearthd" serve --config "$d/hearthd.conf" --listen 127.0.0.1:0 --data-dir "$d/data" \
-        --images "$images" >"$d/hearthd.log" 2>&1 &
-    hpid=$!
-    for _ in $(seq 1 300); do
-        [ -s "$d/data/hearthd.port" ] && [ -s "$d/data/metrics.port" ] && [ -s "$d/data/admin.key" ] && break
-        sleep 0.1
-    done
-    [ -s "$d/data/hearthd.port" ] || { cat "$d/hearthd.log"; echo "FAIL bench_pool: hearthd did not start"; exit 1; }
-    url=http://127.0.0.1:$(tr -d '\n' <"$d/data/hearthd.port")
-    murl=http://127.0.0.1:$(tr -d '\n' <"$d/data/metrics.port")/metrics
-    key=$(tr -d '\n' <"$d/data/admin.key")
-    datadir=$d/data
-}
-api() { curl -s -H "X-Api-Key: $key" -H 'Content-Type: application/json' "$@"; }
-median() { sort -n | awk '{a[NR]=$1} END {if (NR == 0) print "nan"; else if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 metric() { curl -s "$murl" | awk -v s="$1" 'index($0, s " ") == 1 {print $2}'; }
 ready() { metric "hearth_pool_vms{pool=\"$POOL\",state=\"ready\"}"; }
 hits() { metric "hearth_pool_takes_total{pool=\"$POOL\",result=\"hit\"}"; }
@@ -62,12 +29,12 @@ hits() { metric "hearth_pool_takes_total{pool=\"$POOL\",result=\"hit\"}"; }
 # wait_ready N: until the pool has N ready VMs (at most 10 minutes: a golden build first)
 wait_ready() {
     for _ in $(seq 1 3000); do [ "$(ready)" = "$1" ] && return 0; sleep 0.2; done
-    echo "FAIL bench_pool: the pool did not warm"; exit 1
+    fail "the pool did not warm"
 }
 # wait_golden: until a golden snapshot is complete (its meta.json is written last)
 wait_golden() {
-    for _ in $(seq 1 3000); do ls "$datadir"/golden/*/meta.json >/dev/null 2>&1 && return 0; sleep 0.2; done
-    echo "FAIL bench_pool: no golden snapshot"; exit 1
+    for _ in $(seq 1 3000); do ls "$hdata"/golden/*/meta.json >/dev/null 2>&1 && return 0; sleep 0.2; done
+    fail "no golden snapshot"
 }
 # create_ms: one create; prints "ms id" (curl's own total time)
 create_ms() {
@@ -108,41 +75,43 @@ burst() {
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # 1. pools: hits, then a burst with a pool of 2
-start_hd pool "warm_pool = \"$POOL=2\"\nwarm_pool_min_free_mib = 0\n"
+hearthd_start --metrics --conf "warm_pool = \"$POOL=2\"
+warm_pool_min_free_mib = 0" pool
 wait_ready 2
 rounds "$tmp/ms-hit" 2
 # the take's own steps as hearthd logged them (docs/performance.md "Warm pools")
-grep -o '"steps":"pool_take=[^"]*"' "$datadir/../hearthd.log" | sed 's/.*total=\([0-9.]*\).*/\1/' >"$tmp/ms-take"
-grep -o '"spawn_ms":[0-9.]*' "$datadir/../hearthd.log" | cut -d: -f2 >"$tmp/ms-spawn-hit"
+grep -o '"steps":"pool_take=[^"]*"' "$log" | sed 's/.*total=\([0-9.]*\).*/\1/' >"$tmp/ms-take"
+grep -o '"spawn_ms":[0-9.]*' "$log" | cut -d: -f2 >"$tmp/ms-spawn-hit"
 wait_ready 2
 h0=$(hits)
 pool_rate=$(burst)
 h1=$(hits)
 destroy_all
-stop_hd
+hearthd_stop
 
 # 1b. a pool as large as the burst: what the creates cost when none has to wait for a restore
-start_hd poolbig "warm_pool = \"$POOL=$BURST\"\nwarm_pool_min_free_mib = 0\n"
+hearthd_start --metrics --conf "warm_pool = \"$POOL=$BURST\"
+warm_pool_min_free_mib = 0" poolbig
 wait_ready "$BURST"
 h0=$(hits)
 big_rate=$(burst)
 big_hits=$(( $(hits) - h0 ))
 destroy_all
-stop_hd
+hearthd_stop
 
 # 2. no pools: golden restores (the golden snapshot is built by the first create)
-start_hd golden ""
+hearthd_start golden
 set -- $(create_ms); destroy "$2"; wait_golden
 rounds "$tmp/ms-miss"
-grep -o '"spawn_ms":[0-9.]*' "$datadir/../hearthd.log" | cut -d: -f2 | tail -n "$ROUNDS" >"$tmp/ms-spawn-miss"
+grep -o '"spawn_ms":[0-9.]*' "$log" | cut -d: -f2 | tail -n "$ROUNDS" >"$tmp/ms-spawn-miss"
 golden_rate=$(burst)
 destroy_all
-stop_hd
+hearthd_stop
 
 # 3. cold boots
-start_hd cold "golden_snapshots = off\n"
+hearthd_start --conf "golden_snapshots = off" cold
 rounds "$tmp/ms-cold"
-stop_hd
+hearthd_stop
 
 echo "create p50, one at a time, $ROUNDS rounds (ms; curl's time_total):"
 echo "  pool hit       $(median <"$tmp/ms-hit")   (target <= 30; in hearthd: $(median <"$tmp/ms-spawn-hit"), the take's steps $(median <"$tmp/ms-take"))"

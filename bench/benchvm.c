@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* benchvm.c: see benchvm.h. */
 #include "benchvm.h"
+#include "stats.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -18,7 +19,7 @@ int bvm_start(const struct bvm_config *c, const char *snapshot, struct bvm **ret
     if (!vm)
         return herr_set(e, -ENOMEM, "out of memory");
     const char *dir = getenv("HEARTH_IMAGES");
-    struct host_config hc = { .images_dir = dir ? dir : "build/images",
+    struct host_config hc = { .images_dir = dir ? dir : "build/images", .accel = bench_accel(),
                               .kernel = c->kernel,
                               .boot_timeout_ms = c->boot_timeout_ms, .cgroup_root = "" };
     int r = host_sync_new_private(&hc, "hearth-benchvm", vm->id, &vm->s);

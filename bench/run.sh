@@ -6,6 +6,11 @@ report=${BENCH_REPORT:-build/bench-report.txt}
 mkdir -p "$(dirname "$report")"
 : > "$report"
 rc=0
+# the machine state the numbers come from: load, CPUs, the accelerator asked for
+kvm=no
+[ -e /sys/module/kvm_intel ] || [ -e /sys/module/kvm_amd ] && kvm=yes
+echo "machine: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), accel ${HEARTH_ACCEL:-auto}" \
+     "(kvm module: $kvm), $(date -u +%FT%TZ)" | tee -a "$report"
 # each benchmark in a network namespace of its own (as root), like the tests: the hearthds they
 # start set up their uplinks and nftables tables there; named namespaces left behind are removed
 isolate=()

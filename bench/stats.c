@@ -3,6 +3,7 @@
 #include "stats.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -17,4 +18,12 @@ double bench_percentile(double *v, size_t n, double p)
     if (rank < 1)
         rank = 1;
     return v[rank > n ? n - 1 : rank - 1];
+}
+
+const char *bench_accel(void)
+{
+    const char *a = getenv("HEARTH_ACCEL");
+    if (a && (!strcmp(a, "auto") || !strcmp(a, "kvm") || !strcmp(a, "tcg")))
+        return a;
+    return "auto";
 }

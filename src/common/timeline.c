@@ -3,6 +3,7 @@
 #include "common/timeline.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "common/mono.h"
 
@@ -73,4 +74,21 @@ int timeline_format(const struct timeline *t, char *out, size_t len)
     w += snprintf(out + at, len - at, "%stotal=%.1f%s", t->n ? " " : "",
                   (double)timeline_total_us(t) / 1000.0, t->truncated ? " (truncated)" : "");
     return w;
+}
+
+#define TIMELINE_STEP_STR_(id, str) str,
+static const char *const step_names[TIMELINE_STEP__COUNT] = { TIMELINE_STEPS(TIMELINE_STEP_STR_) };
+#undef TIMELINE_STEP_STR_
+
+enum timeline_step_id timeline_step_id(const char *name)
+{
+    for (int i = 0; name && i < TIMELINE_STEP_OTHER; i++)
+        if (strcmp(step_names[i], name) == 0)
+            return (enum timeline_step_id)i;
+    return TIMELINE_STEP_OTHER;
+}
+
+const char *timeline_step_name(enum timeline_step_id id)
+{
+    return id >= 0 && id < TIMELINE_STEP__COUNT ? step_names[id] : step_names[TIMELINE_STEP_OTHER];
 }

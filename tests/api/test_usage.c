@@ -3,7 +3,9 @@
  * (no credentials, the checked-in document byte for byte), the metrics routes of docs/api.md
  * §3.14 (shapes, ownership, unknown ids, hostile query parameters) from seeded rows, the usage
  * gauges on the Prometheus listener, and, with real images, a running microVM's CPU, memory and
- * disk use read back from its cgroup (or its QEMU's /proc entry). */
+ * disk use read back from its cgroup (or its QEMU's /proc entry), and the per-step timelines of
+ * its create, pause, fork and resume (docs/performance.md "Where the time goes"): a step
+ * histogram series for each, and each settling event's timeline, whose steps add up. */
 #include "apitest.h"
 #include "vmfx.h"
 
@@ -272,6 +274,46 @@ TEST(prometheus_usage_gauges)
  * its QEMU's /proc entry where cgroups are off), and two readings a second apart give a CPU
  * percentage; its create, pause, resume and destroy land in the lifecycle histograms; once
  * destroyed the sandbox still answers, with the live fields null. */
+/* The last event of kind in id's log has a timeline of known steps whose ms add up to (about)
+ * the operation's time, which is at least the host's "ready" or "quit" step. */
+static void check_timeline(struct vfx *f, const char *id, const char *kind, const char *host_step)
+{
+    char t[160];
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/events", id);
+    struct hresp r;
+    if (!call(f, "GET", t, NULL, 200, &r))
+        return;
+    json_t *evs = jpath(r.json, "data.events"), *found = NULL;
+    for (size_t i = 0; i < json_array_size(evs); i++)
+        if (strcmp(json_string_value(json_object_get(json_array_get(evs, i), "kind")), kind) == 0)
+            found = json_array_get(evs, i);
+    json_t *tl = found ? json_object_get(found, "timeline") : NULL;
+    if (!json_is_array(tl) || json_array_size(tl) < 3) {
+        harness_fail(__FILE__, __LINE__, "%s: event %s has no timeline", id, kind);
+        hresp_free(&r);
+        return;
+    }
+    double sum = 0;
+    bool host = false, settle = false;
+    for (size_t i = 0; i < json_array_size(tl); i++) {
+        json_t *s = json_array_get(tl, i);
+        const char *step = json_string_value(json_object_get(s, "step"));
+        double ms = json_number_value(json_object_get(s, "ms"));
+        CHECK(step && step[0]);
+        CHECK(ms >= 0);
+        sum += ms;
+        host = host || (step && strcmp(step, host_step) == 0);
+        settle = settle || (step && strcmp(step, "settle") == 0);
+    }
+    CHECK(host);
+    CHECK(settle);
+    CHECK(sum > 0);
+    /* no timing assertion: the operation took the sum (each step is since the one before) */
+    CHECK_STR(json_string_value(json_object_get(json_array_get(tl, json_array_size(tl) - 1),
+                                                "step")), "settle");
+    hresp_free(&r);
+}
+
 TEST_SLOW(running_vm_metrics, 300)
 {
     struct vfx f;
@@ -308,12 +350,30 @@ TEST_SLOW(running_vm_metrics, 300)
     for (int i = 0; i < 600 && strcmp(status_of(&f, id, st), "paused") != 0; i++)
         usleep(100 * 1000);
     CHECK_STR(st, "paused");
+    /* a fork of the paused sandbox: its child runs from the shared snapshot */
+    char child[64] = "";
+    snprintf(p, sizeof(p), "/v1/sandboxes/%s/fork", id);
+    CHECK(http_do(f.s.port, "POST", p, f.hdr, "{}", &r) == 0 &&
+          (r.status == 200 || r.status == 202));
+    snprintf(child, sizeof(child), "%s", jstr(r.json, "data.id") ? jstr(r.json, "data.id") : "");
+    hresp_free(&r);
+    for (int i = 0; child[0] && i < 600 && strcmp(status_of(&f, child, st), "running") != 0; i++)
+        usleep(100 * 1000);
+    CHECK(child[0]);
+    if (child[0]) {
+        CHECK_STR(status_of(&f, child, st), "running");
+        check_timeline(&f, child, "resumed", "ready");
+        CHECK(destroy(&f, child));
+    }
     snprintf(p, sizeof(p), "/v1/sandboxes/%s/resume", id);
     CHECK(http_do(f.s.port, "POST", p, f.hdr, NULL, &r) == 0 && (r.status == 202 || r.status == 200));
     hresp_free(&r);
     for (int i = 0; i < 600 && strcmp(status_of(&f, id, st), "running") != 0; i++)
         usleep(100 * 1000);
     CHECK_STR(st, "running");
+    check_timeline(&f, id, "created", "ready");
+    check_timeline(&f, id, "paused", "quit");
+    check_timeline(&f, id, "resumed", "ready");
     CHECK(destroy(&f, id));
     usleep(500 * 1000); /* the watch reads rows every 100 ms */
     CHECK(http_do(f.s.metrics_port, "GET", "/metrics", NULL, NULL, &r) == 0);
@@ -321,8 +381,19 @@ TEST_SLOW(running_vm_metrics, 300)
         "hearth_lifecycle_duration_seconds_count{op=\"create\"} 1\n",
         "hearth_lifecycle_duration_seconds_count{op=\"pause\"} 1\n",
         "hearth_lifecycle_duration_seconds_count{op=\"resume\"} 1\n",
-        "hearth_lifecycle_duration_seconds_count{op=\"destroy\"} 1\n",
+        "hearth_lifecycle_duration_seconds_count{op=\"destroy\"} 2\n",
         "hearth_lifecycle_failures_total{op=\"create\"} 0\n",
+        /* one of each, with its host steps and the settle (counts only: no timing) */
+        "hearth_lifecycle_step_duration_seconds_count{op=\"create\",step=\"spawn\"} 1\n",
+        "hearth_lifecycle_step_duration_seconds_count{op=\"create\",step=\"ready\"} 1\n",
+        "hearth_lifecycle_step_duration_seconds_count{op=\"create\",step=\"settle\"} 1\n",
+        "hearth_lifecycle_step_duration_seconds_count{op=\"pause\",step=\"stop\"} 1\n",
+        "hearth_lifecycle_step_duration_seconds_count{op=\"pause\",step=\"quit\"} 1\n",
+        "hearth_lifecycle_step_duration_seconds_count{op=\"pause\",step=\"settle\"} 1\n",
+        "hearth_lifecycle_step_duration_seconds_count{op=\"resume\",step=\"cont\"} 1\n",
+        "hearth_lifecycle_step_duration_seconds_count{op=\"resume\",step=\"settle\"} 1\n",
+        "hearth_lifecycle_step_duration_seconds_count{op=\"fork\",step=\"cont\"} 1\n",
+        "hearth_lifecycle_step_duration_seconds_count{op=\"fork\",step=\"settle\"} 1\n",
     };
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
         if (!r.body || !strstr(r.body, want[i]))

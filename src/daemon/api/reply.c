@@ -206,7 +206,8 @@ void api_call_unhold(struct api_call *held)
 struct ctl_caller api_caller(const struct api_call *call)
 {
     return (struct ctl_caller){ .user_id = call->auth.user_id, .key_id = call->auth.key_id,
-                                .req_id = http_request_id(call->req) };
+                                .req_id = http_request_id(call->req),
+                                .start_us = call->start_us };
 }
 
 /* ---- JSON bodies ---- */

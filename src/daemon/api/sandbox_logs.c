@@ -40,12 +40,39 @@
 
 /* ---- events ---- */
 
+/* The stored "step=ms ... total=ms" (timeline_format) as [{"step", "ms"}, ...]: the total
+ * is the sum, a "(truncated)" note is dropped. NULL when out of memory. */
+static json_t *timeline_json(const char *text)
+{
+    json_t *arr = json_array();
+    const char *p = text;
+    while (arr && *p) {
+        size_t n = strcspn(p, " ");
+        const char *eq = memchr(p, '=', n);
+        if (eq && !(eq - p == 5 && strncmp(p, "total", 5) == 0) &&
+            json_array_append_new(arr, json_pack("{s:s%,s:f}", "step", p, (size_t)(eq - p),
+                                                 "ms", strtod(eq + 1, NULL))) < 0) {
+            json_decref(arr);
+            arr = NULL;
+        }
+        p += n + (p[n] == ' ');
+    }
+    return arr;
+}
+
 static json_t *event_json(const struct store_event *e)
 {
     char t[TIMEFMT_RFC3339_LEN + 1];
     json_t *at = timefmt_rfc3339_ms(e->at, t) == 0 ? json_string(t) : json_null();
-    return json_pack("{s:I,s:o,s:s,s:s,s:s,s:s}", "seq", (json_int_t)e->seq, "at", at, "kind",
-                     e->kind, "actor", e->actor, "reason", e->reason, "detail", e->detail);
+    json_t *o = json_pack("{s:I,s:o,s:s,s:s,s:s,s:s}", "seq", (json_int_t)e->seq, "at", at,
+                          "kind", e->kind, "actor", e->actor, "reason", e->reason, "detail",
+                          e->detail);
+    /* hearth extension (docs/api.md §5.6): the steps of the operation this event settled */
+    if (o && e->timeline[0] && json_object_set_new(o, "timeline", timeline_json(e->timeline)) < 0) {
+        json_decref(o);
+        o = NULL;
+    }
+    return o;
 }
 
 void api_sandbox_events(struct api_call *call)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common/timefmt.h"
+#include "common/timeline.h"
 #include "common/utf8.h"
 #include "daemon/ctl/ctl.h"
 #include "daemon/log.h"
@@ -21,9 +22,19 @@ struct cause {
     uint64_t order;
 };
 
+/* An operation's timeline waiting for its settle (ctl_event_timeline). */
+struct op_timeline {
+    char id[STORE_ID_SIZE];
+    int op;                     /* enum ctl_usage_op */
+    struct timeline tl;
+    uint64_t order;
+};
+
 struct ctl_events {
     struct { ctl_settle_fn fn; void *ud; } l[CTL_EVENT_LISTENERS];
     struct cause cause[CTL_EVENT_CAUSES];
+    struct op_timeline tls[CTL_EVENT_TIMELINES];
+    const struct op_timeline *settling;     /* while the listeners hear of a settle */
     uint64_t next_order;
 };
 
@@ -102,10 +113,60 @@ void ctl_event_cause(struct ctl *c, const char *id, const char *actor, const cha
     slot->order = ++ev->next_order;
 }
 
+void ctl_event_timeline(struct ctl *c, const char *id, int op, const struct timeline *tl)
+{
+    struct ctl_events *ev = events(c);
+    if (!ev || !id || !tl->start_us)
+        return;
+    struct op_timeline *slot = NULL;
+    for (size_t i = 0; i < CTL_EVENT_TIMELINES && !slot; i++)
+        if (strcmp(ev->tls[i].id, id) == 0)
+            slot = &ev->tls[i];
+    for (size_t i = 0; i < CTL_EVENT_TIMELINES && !slot; i++)
+        if (!ev->tls[i].id[0])
+            slot = &ev->tls[i];
+    if (!slot) { /* full: the oldest is forgotten */
+        slot = &ev->tls[0];
+        for (size_t i = 1; i < CTL_EVENT_TIMELINES; i++)
+            if (ev->tls[i].order < slot->order)
+                slot = &ev->tls[i];
+    }
+    snprintf(slot->id, sizeof(slot->id), "%s", id);
+    slot->op = op;
+    slot->tl = *tl;
+    slot->order = ++ev->next_order;
+}
+
+const struct timeline *ctl_event_settling_timeline(struct ctl *c, int *ret_op)
+{
+    const struct op_timeline *t = c->events ? c->events->settling : NULL;
+    *ret_op = t ? t->op : -1;
+    return t ? &t->tl : NULL;
+}
+
+/* The settle of id's timed operation: taken out of the table into cur (cur->id "" when id has
+ * none waiting), "settle" marked, its text into out. */
+static void settle_timeline(struct ctl *c, const char *id, struct op_timeline *cur, char *out,
+                            size_t len)
+{
+    out[0] = '\0';
+    struct op_timeline *t = NULL;
+    for (size_t i = 0; c->events && i < CTL_EVENT_TIMELINES && !t; i++)
+        if (c->events->tls[i].id[0] && strcmp(c->events->tls[i].id, id) == 0)
+            t = &c->events->tls[i];
+    if (!t)
+        return;
+    *cur = *t;
+    memset(t, 0, sizeof(*t));
+    timeline_mark(&cur->tl, "settle");
+    timeline_format(&cur->tl, out, len);
+}
+
 static void append(struct ctl *c, const char *id, const char *kind, const char *actor,
-                   const char *reason, const char *detail, int64_t at_ms)
+                   const char *reason, const char *detail, const char *timeline, int64_t at_ms)
 {
     struct store_event e = { .at = at_ms };
+    snprintf(e.timeline, sizeof(e.timeline), "%s", timeline ? timeline : "");
     snprintf(e.kind, sizeof(e.kind), "%s", kind);
     snprintf(e.actor, sizeof(e.actor), "%s", actor ? actor : "");
     snprintf(e.reason, sizeof(e.reason), "%s", reason ? reason : "");
@@ -146,23 +207,30 @@ void ctl_event_settled(struct ctl *c, const char *id, enum store_state from, enu
                        int64_t at_ms, const char *detail)
 {
     const char *kind = settle_kind(from, to);
+    struct op_timeline cur = { .op = -1 };
     if (kind) {
         char actor[24], reason[STORE_EVENT_REASON_SIZE];
         take_cause(c, id, actor, sizeof(actor), reason, sizeof(reason));
         /* what no one asked for (a VM that died, a failed pause) is hearthd's own doing */
         if (!actor[0] && (to == STORE_FAILED || to == STORE_ERROR || from == STORE_PAUSING))
             snprintf(actor, sizeof(actor), "%s", CTL_ACTOR_HEARTHD);
-        append(c, id, kind, actor, reason, detail, at_ms);
+        char tl[STORE_EVENT_TIMELINE_SIZE];
+        settle_timeline(c, id, &cur, tl, sizeof(tl));
+        append(c, id, kind, actor, reason, detail, tl, at_ms);
     }
+    if (c->events)
+        c->events->settling = cur.id[0] ? &cur : NULL;
     for (size_t i = 0; c->events && i < CTL_EVENT_LISTENERS; i++)
         if (c->events->l[i].fn)
             c->events->l[i].fn(c->events->l[i].ud, id, from, to, at_ms);
+    if (c->events)
+        c->events->settling = NULL;
 }
 
 void ctl_event_add(struct ctl *c, const char *id, const char *kind, const char *actor,
                    const char *reason, const char *detail)
 {
-    append(c, id, kind, actor, reason, detail, timefmt_now_ms());
+    append(c, id, kind, actor, reason, detail, NULL, timefmt_now_ms());
 }
 
 void ctl_events_release(struct ctl *c)

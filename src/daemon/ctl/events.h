@@ -10,9 +10,11 @@
 #include "daemon/store/store.h"
 
 struct ctl;
+struct timeline;
 
 #define CTL_EVENT_LISTENERS 4
 #define CTL_EVENT_CAUSES 256        /* sandboxes with a cause waiting for their settle */
+#define CTL_EVENT_TIMELINES 64      /* sandboxes with a timeline waiting for their settle */
 
 /* Who asked for a transition (the event's "actor"). */
 #define CTL_ACTOR_API "api"
@@ -31,6 +33,16 @@ void ctl_events_unlisten(struct ctl *c, void *ud);
  * settle carries them. A newer cause replaces an older one; actor NULL forgets id's cause (the
  * transition did not start). */
 void ctl_event_cause(struct ctl *c, const char *id, const char *actor, const char *reason);
+/* The steps so far of sandbox id's operation op (an enum ctl_usage_op of usage.h: create,
+ * pause, resume, fork), handed over just before the store write that settles it
+ * (docs/performance.md "Where the time goes"): that settle marks "settle", stores the timeline
+ * with the event and shows it to the listeners (ctl_event_settling_timeline: usage.c logs it
+ * and feeds the step histograms). A newer one replaces an older; when the
+ * table is full the oldest is forgotten (that settle has no timeline). */
+void ctl_event_timeline(struct ctl *c, const char *id, int op, const struct timeline *tl);
+/* Inside a settle listener: the timeline of the operation that settle ends and its op, or
+ * NULL when it has none. Borrowed for the listener's call. */
+const struct timeline *ctl_event_settling_timeline(struct ctl *c, int *ret_op);
 /* A row of id went from → to at at_ms: appends the matching event ("created", "paused",
  * "pause_failed", "resumed", "resume_failed", "destroyed", "failed", ...; a move into a
  * transitional state appends nothing) with the recorded cause and detail (may be NULL), and

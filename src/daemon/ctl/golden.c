@@ -73,10 +73,15 @@ int ctl_golden_dir(struct ctl *ctx, const char *root, const char *image, unsigne
     }
     /* the recipe of a booted VM: kernel and image (paths carry their recipe keys; size and
      * mtime catch a rebuilt file), QEMU, shape and disk; "nic1": the VM has the virtio-net
-     * NIC (goldens from before have none, and their clones would have no network) */
+     * NIC (goldens from before have none, and their clones would have no network); the
+     * accelerator: a TCG snapshot does not restore under KVM (other CPU model), and a host
+     * switched with `accel` must build its own goldens, not fail on the old ones */
+    const char *accel = ctx->host ? host_accel_name(ctx->host) : "tcg";
     char recipe[3 * PATH_MAX];
     int n = snprintf(recipe, sizeof(recipe),
-                     "golden-1|nic1|%s|%lld|%lld|%s|%lld|%lld|%lld|%lld|%u|%u|%llu", kabs,
+                     "golden-1|nic1|%s%s|%s|%lld|%lld|%s|%lld|%lld|%lld|%lld|%u|%u|%llu",
+                     strcmp(accel, "tcg") ? "accel=" : "", strcmp(accel, "tcg") ? accel : "",
+                     kabs,
                      (long long)ks.st_size, (long long)ks.st_mtime, iabs, (long long)is.st_size,
                      (long long)is.st_mtime, (long long)qs.st_size, (long long)qs.st_mtime,
                      vcpus, mem_mib, (unsigned long long)disk_mib);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/mono.h"
 #include "common/timeline.h"
 #include "daemon/ctl/ctl.h"
 #include "daemon/ctl/guest.h"
@@ -31,7 +32,7 @@ struct apply_op {
     char hostname[STORE_NAME_SIZE];
     char **keys;
     size_t n_keys;
-    struct timeline tl;
+    int64_t start_us;           /* monotonic, for the log line */
     struct event *deadline;
     bool answered;              /* done ran (the deadline passed first) */
     bool host_pending;          /* a callback of the host's or the guest's is still to come */
@@ -56,12 +57,10 @@ static void apply_end(struct apply_op *a, int err, const char *msg)
         a->answered = true;
         if (a->deadline)
             event_del(a->deadline);
-        char steps[256];
-        timeline_format(&a->tl, steps, sizeof(steps));
         if (err == 0)
-            log_info(NULL, "pool: identity applied", "{s:s,s:s}", "sandbox", a->id, "steps",
-                     steps);
-        a->done(a->ud, err, msg, &a->tl);
+            log_info(NULL, "pool: identity applied", "{s:s,s:f}", "sandbox", a->id, "ms",
+                     (double)(mono_now_us() - a->start_us) / 1e3);
+        a->done(a->ud, err, msg);
     }
     if (!a->host_pending)
         apply_free(a);
@@ -89,7 +88,6 @@ static void on_keys(void *ud, int err, int status, const char *msg)
         apply_end(a, err < 0 ? err : -EIO, why);
         return;
     }
-    timeline_mark(&a->tl, "identity");
     apply_end(a, 0, "");
 }
 
@@ -109,7 +107,6 @@ static void on_identity(void *ud, const char *id, const struct host_result *res)
         return;
     }
     if (a->n_keys == 0) {
-        timeline_mark(&a->tl, "identity");
         apply_end(a, 0, "");
         return;
     }
@@ -126,14 +123,13 @@ static void on_identity(void *ud, const char *id, const struct host_result *res)
         apply_end(a, r, "cannot reach the guest agent of the pooled vm");
 }
 
-void ctl_pool_apply(struct ctl *ctx, const char *id, int64_t taken_us, const char *hostname,
+void ctl_pool_apply(struct ctl *ctx, const char *id, struct timeline *tl, const char *hostname,
                     const char *const *keys, size_t n_keys, ctl_pool_applied_fn done, void *ud)
 {
     struct apply_op *a = calloc(1, sizeof(*a));
     if (!a || (n_keys && !(a->keys = calloc(n_keys, sizeof(char *))))) {
         free(a);
-        struct timeline none = { 0 };
-        done(ud, -ENOMEM, "out of memory", &none);
+        done(ud, -ENOMEM, "out of memory");
         return;
     }
     a->ctx = ctx;
@@ -144,8 +140,7 @@ void ctl_pool_apply(struct ctl *ctx, const char *id, int64_t taken_us, const cha
     for (size_t i = 0; i < n_keys; i++)
         if ((a->keys[a->n_keys] = strdup(keys[i])))
             a->n_keys++;
-    timeline_start_at(&a->tl, taken_us);
-    timeline_mark(&a->tl, "pool_take");
+    a->start_us = mono_now_us();
     struct timeval tv = { .tv_sec = POOL_IDENTITY_MS / 1000 };
     if (!(a->deadline = evtimer_new(ctx->base, on_deadline, a)) ||
         event_add(a->deadline, &tv) < 0) {
@@ -159,7 +154,8 @@ void ctl_pool_apply(struct ctl *ctx, const char *id, int64_t taken_us, const cha
         apply_end(a, -EIO, "cannot set up the sandbox's network");
         return;
     }
-    timeline_mark(&a->tl, "net_apply");
+    if (tl)
+        timeline_mark(tl, "net_apply");
     a->host_pending = true;
     host_vm_set_identity(ctx->host, id, a->hostname, nv.net_json, on_identity, a);
     ctl_net_vm_release(&nv);

@@ -12,12 +12,13 @@
 struct ctl;
 struct timeline;
 
-/* Runs once, from the loop: err 0, or -errno with a one-line msg; tl has the steps
- * "pool_take", "net_apply" and "identity" (docs/performance.md "Where the time goes"). */
-typedef void (*ctl_pool_applied_fn)(void *ud, int err, const char *msg,
-                                    const struct timeline *tl);
+/* Runs once, from the loop: err 0, or -errno with a one-line msg. */
+typedef void (*ctl_pool_applied_fn)(void *ud, int err, const char *msg);
 
-/* Applies sandbox id's identity to its VM, a pooled one taken at taken_us (monotonic).
- * hostname and keys are copied. */
-void ctl_pool_apply(struct ctl *c, const char *id, int64_t taken_us, const char *hostname,
+/* Applies sandbox id's identity to its VM, a pooled one it took. hostname and keys are
+ * copied. tl (the create's timeline, borrowed until done runs; may be NULL) gets the step
+ * "net_apply" (the data plane on the tap); the caller marks "identity" when done runs (the
+ * new session and the keys' command) as after any boot, and "pool_take" at the take
+ * (docs/performance.md "Where the time goes"). */
+void ctl_pool_apply(struct ctl *c, const char *id, struct timeline *tl, const char *hostname,
                     const char *const *keys, size_t n_keys, ctl_pool_applied_fn done, void *ud);

@@ -18,6 +18,7 @@
 #include "common/crashpt.h"
 #include "common/mono.h"
 #include "common/timefmt.h"
+#include "common/timeline.h"
 #include "daemon/ctl/catalog.h"
 #include "daemon/ctl/ctl.h"
 #include "daemon/ctl/disk_mount.h"
@@ -34,6 +35,7 @@
 #include "daemon/ctl/space.h"
 #include "daemon/ctl/template.h"
 #include "daemon/ctl/template_vm.h"
+#include "daemon/ctl/usage.h"
 #include "daemon/host/host.h"
 #include "daemon/log.h"
 #include "daemon/store/ids.h"
@@ -66,8 +68,8 @@ struct create_op {
     uint64_t disk_mib;
     uint32_t cpu_quota_pct;
     struct ctl_tpl_image *tpl;        /* owned; NULL: a catalog image */
-    bool pooled;                      /* the VM is a warm pool's (pool.h), taken at taken_us */
-    int64_t taken_us;
+    struct timeline tl;               /* the steps (docs/performance.md "Where the time goes") */
+    bool pooled;                      /* the VM is a warm pool's (pool.h) */
 };
 
 static void create_op_free(struct create_op *w)
@@ -106,6 +108,7 @@ static void create_fail(struct create_op *w, const char *msg, bool vm_left)
     struct ctl *ctx = w->ctx;
     struct store_transition t = { .from = STORE_CREATING, .to = STORE_FAILED,
                                   .intent = STORE_STATE_NONE, .now_ms = timefmt_now_ms() };
+    ctl_event_timeline(ctx, w->id, CTL_USAGE_OP_CREATE, &w->tl);
     int r = store_sandbox_transition(ctx->store, w->id, &t, NULL);
     if (r == 0)
         ctl_event_settled(ctx, w->id, STORE_CREATING, STORE_FAILED, t.now_ms, msg);
@@ -131,6 +134,7 @@ static void create_succeed(struct create_op *w)
     crashpt("create-before-running"); /* identity set, the row still creating */
     struct store_transition t = { .from = STORE_CREATING, .to = STORE_RUNNING,
                                   .intent = STORE_STATE_NONE, .now_ms = timefmt_now_ms() };
+    ctl_event_timeline(ctx, w->id, CTL_USAGE_OP_CREATE, &w->tl);
     int r = store_sandbox_transition(ctx->store, w->id, &t, &sb);
     if (r == 0)
         ctl_event_settled(ctx, w->id, STORE_CREATING, STORE_RUNNING, t.now_ms, NULL);
@@ -184,6 +188,7 @@ static void on_tpl_started(void *ud, int err, const char *msg)
  * ready check (a golden restore has them running already), then the sandbox runs. */
 static void create_ready(struct create_op *w)
 {
+    timeline_mark(&w->tl, "identity");
     if (w->tpl && !w->golden[0]) {
         ctl_tpl_vm_start(w->ctx, w->id, w->tpl, on_tpl_started, w);
         return;
@@ -249,12 +254,14 @@ static void on_host_created(void *ud, const char *id, const struct host_result *
         create_fail(w, res->msg[0] ? res->msg : host_err_to_string(res->err), false);
         return;
     }
+    timeline_append(&w->tl, &res->tl);
     /* the VM part of spawn_ms, so an operator can tell a slow boot from slow bookkeeping */
     double boot_ms = (double)(mono_now_us() - w->boot_start_us) / 1e3;
     log_info(w->req_id, "sandbox vm ready", "{s:s,s:f}", "sandbox", w->id, "boot_ms", boot_ms);
     crashpt("create-vm-ready"); /* the VM runs, the row is creating without its pid */
     if (!create_record(w))
         return;
+    timeline_mark(&w->tl, "record");
     /* The hostname came with the kernel command line (hearth.hostname=, set by the agent at
      * boot) or, after a golden restore, with the agent's HELLO; only SSH keys need a command
      * in the guest. */
@@ -308,9 +315,8 @@ static void on_pool_vm_gone(void *ud, const char *id, const struct host_result *
     create_boot(ud);
 }
 
-static void on_pool_applied(void *ud, int err, const char *msg, const struct timeline *tl)
+static void on_pool_applied(void *ud, int err, const char *msg)
 {
-    (void)tl; /* logged by pool_take.c */
     struct create_op *w = ud;
     if (err < 0) {
         /* a pooled VM whose QEMU died before the host noticed (or whose guest failed the
@@ -330,7 +336,8 @@ static void create_take(struct create_op *w)
 {
     if (!create_record(w))
         return;
-    ctl_pool_apply(w->ctx, w->id, w->taken_us, w->hostname, (const char *const *)w->keys.v,
+    timeline_mark(&w->tl, "record");
+    ctl_pool_apply(w->ctx, w->id, &w->tl, w->hostname, (const char *const *)w->keys.v,
                    w->keys.n, on_pool_applied, w);
 }
 
@@ -357,6 +364,7 @@ static void create_boot(struct create_op *w)
         return;
     }
     ctl_net_vm_spec(&nv, &spec);
+    timeline_mark(&w->tl, "net");
     w->boot_start_us = mono_now_us();
     crashpt("create-after-tap"); /* row creating, tap made, no VM yet */
     host_vm_create(ctx->host, &spec, on_host_created, w);
@@ -656,19 +664,22 @@ static int create_template(struct ctl *ctx, const struct ctl_caller *who,
 
 static int create_body(struct ctl *ctx, const struct ctl_caller *who,
                        const struct ctl_create_req *cr, struct ctl_tpl_image *tpl,
-                       ctl_sandbox_done_fn done, void *ud, struct ctl_error *e);
+                       struct timeline *tl, ctl_sandbox_done_fn done, void *ud,
+                       struct ctl_error *e);
 
 int ctl_sandbox_create(struct ctl *ctx, const struct ctl_caller *who,
                        const struct ctl_create_req *cr, ctl_sandbox_done_fn done, void *ud,
                        struct ctl_error *e)
 {
+    struct timeline tl;
+    timeline_start_at(&tl, who->start_us ? who->start_us : mono_now_us());
     int r = create_check(ctx, cr, e);
     if (r < 0)
         return r;
     struct ctl_tpl_image *tpl = NULL;
     if (!cr->rootfs && (r = create_template(ctx, who, cr, &tpl, e)) < 0)
         return r;
-    r = create_body(ctx, who, cr, tpl, done, ud, e);
+    r = create_body(ctx, who, cr, tpl, &tl, done, ud, e);
     if (r < 0 && tpl) {
         ctl_tpl_image_release(tpl);
         free(tpl);
@@ -679,7 +690,8 @@ int ctl_sandbox_create(struct ctl *ctx, const struct ctl_caller *who,
 /* The create after its rootfs is known; on success w owns tpl. */
 static int create_body(struct ctl *ctx, const struct ctl_caller *who,
                        const struct ctl_create_req *cr, struct ctl_tpl_image *tpl,
-                       ctl_sandbox_done_fn done, void *ud, struct ctl_error *e)
+                       struct timeline *tl, ctl_sandbox_done_fn done, void *ud,
+                       struct ctl_error *e)
 {
     int r;
     /* §1.11: every 503/403 check runs before anything is stored */
@@ -704,6 +716,7 @@ static int create_body(struct ctl *ctx, const struct ctl_caller *who,
         r = ctl_space_check(ctx, who->req_id, "create", (uint64_t)cr->shape->mem_mib << 20, e);
     if (r < 0)
         return r;
+    timeline_mark(tl, "checks");
     struct store_network nets[CTL_MAX_NETWORKS];
     size_t n_nets = 0;
     r = create_networks(ctx, who, cr, nets, &n_nets, e);
@@ -723,8 +736,9 @@ static int create_body(struct ctl *ctx, const struct ctl_caller *who,
     struct store_sandbox sb;
     store_sandbox_init(&sb);
     char pool_id[STORE_ID_SIZE], pool_golden[PATH_MAX], pool_ip[STORE_IP_SIZE];
-    int64_t taken_us = mono_now_us();
     bool pooled = poolable && ctl_pool_take(ctx, &key, pool_id, pool_golden, pool_ip);
+    if (pooled)
+        timeline_mark(tl, "pool_take");
     r = create_row(ctx, who, cr, tpl, pooled ? pool_id : NULL, pooled ? pool_ip : NULL, &sb, e);
     if (r == 0 && pooled)
         ctl_pool_taken(ctx, pool_id);
@@ -749,13 +763,14 @@ static int create_body(struct ctl *ctx, const struct ctl_caller *who,
     w->ctx = ctx;
     w->done = done;
     w->ud = ud;
+    w->tl = *tl;
+    timeline_mark(&w->tl, "intent"); /* row, networks and mounts stored */
     snprintf(w->req_id, sizeof(w->req_id), "%s", who->req_id ? who->req_id : "");
     memcpy(w->id, sb.id, sizeof(w->id));
     w->tpl = tpl;
     create_plan(w, cr, &sb);
     if (pooled) {
         w->pooled = true;
-        w->taken_us = taken_us;
         w->grow = false; /* restored from the golden snapshot: its file system fills the disk */
         snprintf(w->golden, sizeof(w->golden), "%s", pool_golden);
     }

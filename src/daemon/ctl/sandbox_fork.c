@@ -15,6 +15,7 @@
 #include "common/crashpt.h"
 #include "common/mono.h"
 #include "common/timefmt.h"
+#include "common/timeline.h"
 #include "daemon/ctl/ctl.h"
 #include "daemon/ctl/disk_mount.h"
 #include "daemon/ctl/events.h"
@@ -46,6 +47,7 @@ struct ctl_fork {
     size_t n_mounts;
     bool abandoned;                 /* the caller lost interest: stop waiting */
     bool *ended;                    /* set when op is freed (within ctl_sandbox_fork) */
+    struct timeline tl;             /* the steps (docs/performance.md "Where the time goes") */
 };
 
 static void fork_free(struct ctl_fork *op)
@@ -202,7 +204,7 @@ static void fork_now(struct ctl_fork *op, const struct store_sandbox *src)
             if ((keys[n_keys] = strdup(fr->c.ssh[i])))
                 n_keys++;
     }
-    r = ctl_restore_start(ctx, child.id, STORE_FORKING, op->req_id, keys, n_keys,
+    r = ctl_restore_start(ctx, child.id, STORE_FORKING, op->req_id, keys, n_keys, &op->tl,
                           on_child_restored, op);
     if (r < 0) {
         ctl_error_internal(&e, "fork", r);
@@ -265,6 +267,8 @@ int ctl_sandbox_fork(struct ctl *ctx, const struct ctl_caller *who, const char *
                      struct ctl_fork **ret_op, struct ctl_error *e)
 {
     *ret_op = NULL;
+    struct timeline tl;
+    timeline_start_at(&tl, who->start_us ? who->start_us : mono_now_us());
     int r = ctl_row_vm_layer(ctx, e);
     if (r == 0) /* the child is one more sandbox of the user's */
         r = ctl_quota_sandboxes(ctx, who->user_id, e);
@@ -296,6 +300,8 @@ int ctl_sandbox_fork(struct ctl *ctx, const struct ctl_caller *who, const char *
     }
     op->n_mounts = req->c.n_disks;
     op->ctx = ctx;
+    op->tl = tl;
+    timeline_mark(&op->tl, "checks"); /* the child row and its intent count in "intent" */
     op->fr = *req;
     memset(req, 0, sizeof(*req));
     snprintf(op->src, sizeof(op->src), "%s", src);

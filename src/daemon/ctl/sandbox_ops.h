@@ -26,6 +26,8 @@ struct ctl_caller {
     const char *req_id;      /* for the log; may be NULL */
     const char *actor;       /* who asks, for the event log (events.h): NULL is "api" */
     const char *reason;      /* why, for the event log; may be NULL */
+    int64_t start_us;        /* the request's arrival (monotonic), where an operation's
+                                timeline starts; 0: when the control layer is called */
 };
 
 /* How an asynchronous operation ended: e->code CTL_OK with the sandbox's row (borrowed for

@@ -13,12 +13,14 @@
 
 #include "common/crashpt.h"
 #include "common/timefmt.h"
+#include "common/timeline.h"
 #include "daemon/ctl/ctl.h"
 #include "daemon/ctl/events.h"
 #include "daemon/ctl/netplane.h"
 #include "daemon/ctl/sandbox_row.h"
 #include "daemon/ctl/snapdir.h"
 #include "daemon/ctl/space.h"
+#include "daemon/ctl/usage.h"
 #include "daemon/host/host.h"
 #include "daemon/log.h"
 #include "daemon/store/store.h"
@@ -28,6 +30,7 @@ struct pause_op {
     char id[STORE_ID_SIZE];
     char dir[PATH_MAX];
     char req_id[160];
+    struct timeline tl;             /* the steps (docs/performance.md "Where the time goes") */
 };
 
 static void on_paused(void *ud, const char *id, const struct host_result *res)
@@ -56,6 +59,7 @@ static void on_paused(void *ud, const char *id, const struct host_result *res)
         free(op);
         return;
     }
+    timeline_append(&op->tl, &res->tl);
     crashpt("pause-before-commit"); /* snapshot complete and durable, the row still pausing */
     struct store_sandbox sb;
     store_sandbox_init(&sb);
@@ -83,6 +87,8 @@ static void on_paused(void *ud, const char *id, const struct host_result *res)
         free(op);
         return;
     }
+    timeline_mark(&op->tl, "record");
+    ctl_event_timeline(ctx, id, CTL_USAGE_OP_PAUSE, &op->tl);
     ctl_row_settle(ctx, id, STORE_PAUSING, STORE_PAUSED, STORE_STATE_NONE, op->req_id);
     ctl_net_vm_stopped(ctx, id, true); /* the address and the tap stay for the resume */
     log_info(op->req_id, "sandbox paused", "{s:s,s:s}", "sandbox", id, "snapshot", op->dir);
@@ -96,13 +102,17 @@ int ctl_sandbox_pause_start(struct ctl *ctx, const char *id, const char *req_id)
     /* the auto-pauser comes here too: under the free-space threshold a sandbox keeps running
      * rather than write its snapshot into the host's last free space (ctl_sandbox_pause()
      * asked first, for its typed error) */
+    struct timeline tl;
+    timeline_start(&tl);
     struct ctl_error space;
     if (ctl_space_check(ctx, req_id, "pause", 0, &space) < 0)
         return -ENOSPC;
+    timeline_mark(&tl, "checks");
     struct pause_op *op = calloc(1, sizeof(*op));
     if (!op)
         return -ENOMEM;
     op->ctx = ctx;
+    op->tl = tl;
     snprintf(op->id, sizeof(op->id), "%s", id);
     snprintf(op->req_id, sizeof(op->req_id), "%s", req_id ? req_id : "");
     int r = ctl_snapdir_new(ctx, id, op->dir);
@@ -122,6 +132,7 @@ int ctl_sandbox_pause_start(struct ctl *ctx, const char *id, const char *req_id)
     /* recorded first, so a restart after a crash mid-pause finds the snapshot (reconcile) */
     ctl_row_set_snapshot_dir(ctx, id, STORE_PAUSING, op->dir, req_id);
     log_info(req_id, "sandbox pause", "{s:s}", "sandbox", id);
+    timeline_mark(&op->tl, "intent");
     crashpt("pause-after-pausing"); /* row pausing with its snapshot dir, the VM untouched */
     host_vm_pause(ctx->host, id, op->dir, on_paused, op);
     return 0;

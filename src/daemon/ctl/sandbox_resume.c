@@ -17,6 +17,7 @@
 #include "common/crashpt.h"
 #include "common/mono.h"
 #include "common/timefmt.h"
+#include "common/timeline.h"
 #include "daemon/ctl/ctl.h"
 #include "daemon/ctl/disk_mount.h"
 #include "daemon/ctl/events.h"
@@ -27,6 +28,7 @@
 #include "daemon/ctl/sandbox_ops.h"
 #include "daemon/ctl/sandbox_row.h"
 #include "daemon/ctl/snapdir.h"
+#include "daemon/ctl/usage.h"
 #include "daemon/host/host.h"
 #include "daemon/log.h"
 #include "daemon/store/store.h"
@@ -47,6 +49,8 @@ struct restore_op {
     void *ud;
     struct store_strv keys;         /* SSH keys to install after the restore (fork override) */
     int64_t start_us;
+    struct timeline tl;             /* the steps (docs/performance.md "Where the time goes") */
+    enum ctl_usage_op tl_op;        /* resume or fork */
 };
 
 static void restore_op_free(struct restore_op *op)
@@ -98,12 +102,14 @@ static void on_restored(void *ud, const char *id, const struct host_result *res)
             return;
         }
         /* §2.14.2: resuming → error (the snapshot is kept; resume may be retried) */
+        ctl_event_timeline(ctx, id, op->tl_op, &op->tl);
         ctl_row_settle(ctx, id, STORE_RESUMING, STORE_ERROR, STORE_STATE_NONE, op->req_id);
         char msg[600];
         snprintf(msg, sizeof(msg), "cannot restore the sandbox: %s", res->msg);
         restore_end(op, CTL_E_FAILED, msg);
         return;
     }
+    timeline_append(&op->tl, &res->tl);
     crashpt("restore-vm-ready"); /* the VM runs from the snapshot, the row still resuming */
     struct store_sandbox sb;
     store_sandbox_init(&sb);
@@ -127,6 +133,8 @@ static void on_restored(void *ud, const char *id, const struct host_result *res)
     if (r == 0) {
         struct store_transition t = { .from = STORE_RESUMING, .to = STORE_RUNNING,
                                       .intent = STORE_STATE_NONE, .now_ms = timefmt_now_ms() };
+        timeline_mark(&op->tl, "record");
+        ctl_event_timeline(ctx, id, op->tl_op, &op->tl);
         r = store_sandbox_transition(ctx->store, id, &t, NULL);
         if (r == 0)
             ctl_event_settled(ctx, id, STORE_RESUMING, STORE_RUNNING, t.now_ms, NULL);
@@ -210,6 +218,7 @@ static void restore_begin(struct restore_op *op)
         return;
     }
     ctl_net_vm_spec(&nv, &spec);
+    timeline_mark(&op->tl, "net");
     crashpt("restore-after-resuming"); /* row resuming (a resume or a fork's child), no VM */
     host_vm_create(ctx->host, &spec, on_restored, op);
     ctl_net_vm_release(&nv);
@@ -218,8 +227,8 @@ static void restore_begin(struct restore_op *op)
 
 
 int ctl_restore_start(struct ctl *ctx, const char *id, enum store_state from,
-                      const char *req_id, char **keys, size_t n_keys, ctl_restore_done_fn done,
-                      void *ud)
+                      const char *req_id, char **keys, size_t n_keys,
+                      const struct timeline *tl, ctl_restore_done_fn done, void *ud)
 {
     struct restore_op *op = calloc(1, sizeof(*op));
     if (!op) {
@@ -230,6 +239,11 @@ int ctl_restore_start(struct ctl *ctx, const char *id, enum store_state from,
     op->ctx = ctx;
     op->attempt = 1;
     op->start_us = mono_now_us();
+    if (tl)
+        op->tl = *tl;
+    else
+        timeline_start(&op->tl);
+    op->tl_op = from == STORE_FORKING ? CTL_USAGE_OP_FORK : CTL_USAGE_OP_RESUME;
     op->keys = (struct store_strv){ .v = keys, .n = n_keys };
     op->done = done;
     op->ud = ud;
@@ -242,6 +256,7 @@ int ctl_restore_start(struct ctl *ctx, const char *id, enum store_state from,
         restore_op_free(op);
         return r;
     }
+    timeline_mark(&op->tl, "intent");
     log_info(req_id, "sandbox resume", "{s:s,s:s}", "sandbox", id, "from",
              store_state_to_string(from));
     restore_begin(op);
@@ -252,6 +267,8 @@ int ctl_sandbox_resume(struct ctl *ctx, const struct ctl_caller *who, const char
                        struct ctl_error *e)
 {
     enum store_state s = STORE_STATE_NONE;
+    struct timeline tl;
+    timeline_start_at(&tl, who->start_us ? who->start_us : mono_now_us());
     int r = ctl_row_require(ctx, who->user_id, id,
                             STORE_STATE_BIT(STORE_RUNNING) | STORE_STATE_BIT(STORE_RESUMING) |
                                 STORE_STATE_BIT(STORE_FORKING),
@@ -272,8 +289,9 @@ int ctl_sandbox_resume(struct ctl *ctx, const struct ctl_caller *who, const char
     r = ctl_quota_host_vm(ctx, e);
     if (r < 0)
         return r;
+    timeline_mark(&tl, "checks");
     ctl_event_cause(ctx, id, who->actor ? who->actor : CTL_ACTOR_API, who->reason);
-    r = ctl_restore_start(ctx, id, s, who->req_id, NULL, 0, NULL, NULL);
+    r = ctl_restore_start(ctx, id, s, who->req_id, NULL, 0, &tl, NULL, NULL);
     if (r < 0)
         ctl_event_cause(ctx, id, NULL, NULL); /* no transition of ours to name */
     if (r < 0 && r != -ESTALE)

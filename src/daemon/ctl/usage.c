@@ -14,6 +14,7 @@
 #include "common/buf.h"
 #include "common/mono.h"
 #include "common/timefmt.h"
+#include "common/timeline.h"
 #include "daemon/ctl/ctl.h"
 #include "daemon/ctl/events.h"
 #include "daemon/ctl/sandbox_ops.h"
@@ -54,11 +55,22 @@ static const char *const op_names[CTL_USAGE_OP__COUNT] = {
     "attach", "detach", "network_create", "network_delete", "egress_set",
 };
 
+/* The step histograms' buckets: most steps take milliseconds (docs/performance.md "Where the
+ * time goes"), the whole operations' 0.05 s and up. */
+#define STEP_BUCKETS 13
+static const double step_bounds[STEP_BUCKETS] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                                  0.25,  0.5,    1,     2.5,  5,     10 };
+#define MAX_BUCKETS (STEP_BUCKETS > LIFE_BUCKETS ? STEP_BUCKETS : LIFE_BUCKETS)
+
 struct life_hist {
-    uint64_t bucket[LIFE_BUCKETS];  /* per bucket; cumulated when rendered */
+    uint64_t bucket[MAX_BUCKETS];   /* per bucket; cumulated when rendered */
     uint64_t count, failures;
     double sum;
 };
+
+/* The operations with step timelines (create, pause, resume, fork): the first ones of enum
+ * ctl_usage_op. */
+#define STEP_OPS (CTL_USAGE_OP_FORK + 1)
 
 /* A transition being timed (ctl_usage_watch). */
 struct watch {
@@ -74,6 +86,7 @@ struct ctl_usage {
     struct watch *w;
     size_t nw, capw;
     struct life_hist life[CTL_USAGE_OP__COUNT];
+    struct life_hist steps[STEP_OPS][TIMELINE_STEP__COUNT];   /* ctl_usage_steps() */
     uint64_t exec_buffered, exec_stream;
     struct tracked *t;
     size_t nt, capt;
@@ -255,6 +268,21 @@ static void on_tick(evutil_socket_t fd, short what, void *ud)
     ctl_usage_sample(ud);
 }
 
+/* One observation into h, whose buckets end at bounds[0..nb). */
+static void hist_add(struct life_hist *h, const double *bounds, size_t nb, double seconds)
+{
+    if (seconds < 0)
+        seconds = 0;
+    for (size_t b = 0; b < nb; b++) {
+        if (seconds <= bounds[b]) {
+            h->bucket[b]++;
+            break;
+        }
+    }
+    h->count++;
+    h->sum += seconds;
+}
+
 void ctl_usage_op_done(struct ctl_usage *u, enum ctl_usage_op op, double seconds, bool ok)
 {
     if (!u || op < 0 || op >= CTL_USAGE_OP__COUNT)
@@ -264,16 +292,16 @@ void ctl_usage_op_done(struct ctl_usage *u, enum ctl_usage_op op, double seconds
         h->failures++;
         return;
     }
-    if (seconds < 0)
-        seconds = 0;
-    for (size_t b = 0; b < LIFE_BUCKETS; b++) {
-        if (seconds <= life_bounds[b]) {
-            h->bucket[b]++;
-            break;
-        }
-    }
-    h->count++;
-    h->sum += seconds;
+    hist_add(h, life_bounds, LIFE_BUCKETS, seconds);
+}
+
+void ctl_usage_steps(struct ctl_usage *u, enum ctl_usage_op op, const struct timeline *tl)
+{
+    if (!u || op < 0 || op >= STEP_OPS)
+        return;
+    for (unsigned i = 0; i < tl->n; i++)
+        hist_add(&u->steps[op][timeline_step_id(tl->steps[i].name)], step_bounds, STEP_BUCKETS,
+                 (double)timeline_step_us(tl, i) / 1e6);
 }
 
 void ctl_usage_exec(struct ctl_usage *u, bool stream)
@@ -307,10 +335,28 @@ static void watch_arm(struct ctl_usage *u)
 /* The control layer's report of a settle (events.h): the watch of id's operation ends here,
  * at the settle's own time, a success when the row reached the operation's target. A row that
  * moved on to something else first (a resume cut short by a destroy) failed. */
+/* A timed operation settled (events.h): its timeline logged at debug level, a success's steps
+ * into the histograms (a failure's would skew them). */
+static void settle_steps(struct ctl_usage *u, const char *id, enum store_state to, int op,
+                         const struct timeline *tl)
+{
+    char text[1024];
+    timeline_format(tl, text, sizeof(text));
+    log_debug(NULL, "timeline", "{s:s,s:s,s:s,s:s}", "op",
+              op >= 0 && op < STEP_OPS ? op_names[op] : "other", "sandbox", id, "to",
+              store_state_to_string(to), "steps", text);
+    if (op >= 0 && op < STEP_OPS && to == (op == CTL_USAGE_OP_PAUSE ? STORE_PAUSED : STORE_RUNNING))
+        ctl_usage_steps(u, (enum ctl_usage_op)op, tl);
+}
+
 static void on_settle(void *ud, const char *id, enum store_state from, enum store_state to,
                       int64_t at_ms)
 {
     struct ctl_usage *u = ud;
+    int tl_op;
+    const struct timeline *tl = ctl_event_settling_timeline(u->c, &tl_op);
+    if (tl)
+        settle_steps(u, id, to, tl_op, tl);
     size_t k = 0;
     for (size_t i = 0; i < u->nw; i++) {
         struct watch *w = &u->w[i];
@@ -523,28 +569,39 @@ int ctl_user_timeseries(struct ctl_usage *u, const struct ctl_caller *who, int64
     return 0;
 }
 
+/* The series of one histogram h of metric name (…_duration_seconds) with labels (`op="x"`
+ * or `op="x",step="y"`) and buckets bounds[0..nb). */
+static int render_hist(struct buf *out, const char *name, const char *labels,
+                       const struct life_hist *h, const double *bounds, size_t nb)
+{
+    int r = 0;
+    uint64_t cum = 0;
+    for (size_t b = 0; r == 0 && b < nb; b++) {
+        cum += h->bucket[b];
+        r = buf_appendf(out, "%s_bucket{%s,le=\"%g\"} %llu\n", name, labels, bounds[b],
+                        (unsigned long long)cum);
+    }
+    if (r == 0)
+        r = buf_appendf(out,
+                        "%s_bucket{%s,le=\"+Inf\"} %llu\n"
+                        "%s_sum{%s} %.6f\n"
+                        "%s_count{%s} %llu\n",
+                        name, labels, (unsigned long long)h->count, name, labels, h->sum, name,
+                        labels, (unsigned long long)h->count);
+    return r;
+}
+
 /* <family>_duration_seconds (histogram) and <family>_failures_total of ops [first, end). */
 static int render_ops(const struct ctl_usage *u, struct buf *out, const char *family,
                       const char *what, int first, int end)
 {
     int r = buf_appendf(out, "# HELP %s_duration_seconds %s.\n"
                              "# TYPE %s_duration_seconds histogram\n", family, what, family);
+    char name[64], labels[64];
+    snprintf(name, sizeof(name), "%s_duration_seconds", family);
     for (int op = first; r == 0 && op < end; op++) {
-        const struct life_hist *h = &u->life[op];
-        uint64_t cum = 0;
-        for (size_t b = 0; r == 0 && b < LIFE_BUCKETS; b++) {
-            cum += h->bucket[b];
-            r = buf_appendf(out, "%s_duration_seconds_bucket{op=\"%s\",le=\"%g\"} %llu\n", family,
-                            op_names[op], life_bounds[b], (unsigned long long)cum);
-        }
-        if (r == 0)
-            r = buf_appendf(out,
-                            "%s_duration_seconds_bucket{op=\"%s\",le=\"+Inf\"} %llu\n"
-                            "%s_duration_seconds_sum{op=\"%s\"} %.6f\n"
-                            "%s_duration_seconds_count{op=\"%s\"} %llu\n",
-                            family, op_names[op], (unsigned long long)h->count, family,
-                            op_names[op], h->sum, family, op_names[op],
-                            (unsigned long long)h->count);
+        snprintf(labels, sizeof(labels), "op=\"%s\"", op_names[op]);
+        r = render_hist(out, name, labels, &u->life[op], life_bounds, LIFE_BUCKETS);
     }
     if (r == 0)
         r = buf_appendf(out, "# HELP %s_failures_total %s that failed.\n"
@@ -578,6 +635,23 @@ int ctl_usage_render(const struct ctl_usage *u, struct buf *out)
     if (r == 0)
         r = render_ops(u, out, "hearth_lifecycle", "Sandbox operations, from request to settled "
                        "state", 0, CTL_USAGE_LIFECYCLE_OPS);
+    /* the label set is fixed (timeline.h's list) but not every op has every step: a series
+     * appears with its first observation, as labelled children of client libraries do */
+    if (r == 0)
+        r = buf_appendf(out, "# HELP hearth_lifecycle_step_duration_seconds Steps of sandbox "
+                             "operations, from their timelines (docs/performance.md).\n"
+                             "# TYPE hearth_lifecycle_step_duration_seconds histogram\n");
+    for (int op = 0; r == 0 && op < STEP_OPS; op++) {
+        for (int s = 0; r == 0 && s < TIMELINE_STEP__COUNT; s++) {
+            if (!u->steps[op][s].count)
+                continue;
+            char labels[80];
+            snprintf(labels, sizeof(labels), "op=\"%s\",step=\"%s\"", op_names[op],
+                     timeline_step_name((enum timeline_step_id)s));
+            r = render_hist(out, "hearth_lifecycle_step_duration_seconds", labels,
+                            &u->steps[op][s], step_bounds, STEP_BUCKETS);
+        }
+    }
     if (r == 0)
         r = render_ops(u, out, "hearth_network_op", "Network and egress API operations",
                        CTL_USAGE_LIFECYCLE_OPS, CTL_USAGE_OP__COUNT);

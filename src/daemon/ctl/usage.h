@@ -14,6 +14,7 @@
 
 struct buf;
 struct ctl;
+struct timeline;
 struct ctl_caller;
 struct ctl_error;
 struct ctl_usage;
@@ -105,10 +106,15 @@ void ctl_usage_op_done(struct ctl_usage *u, enum ctl_usage_op op, double seconds
  * the request finished is measured at once from the row (its updated_at). */
 void ctl_usage_watch(struct ctl_usage *u, enum ctl_usage_op op, const char *id,
                      int64_t start_ms);
+/* Adds the steps of a succeeded operation's timeline (create, pause, resume or fork; others
+ * are ignored) to hearth_lifecycle_step_duration_seconds{op,step}; a step name not in
+ * timeline.h's list counts as step="other". */
+void ctl_usage_steps(struct ctl_usage *u, enum ctl_usage_op op, const struct timeline *tl);
 /* Counts an exec (hearth_exec_total{mode}). */
 void ctl_usage_exec(struct ctl_usage *u, bool stream);
 
 /* Appends hearth_sandboxes{state}, hearth_network_bytes_total{direction},
- * hearth_vm_memory_bytes, the two operation histograms and their failure counters (above) and
+ * hearth_vm_memory_bytes, the two operation histograms and their failure counters (above), the
+ * step histograms (ctl_usage_steps) and
  * hearth_exec_total{mode} (Prometheus text). 0 or -errno. */
 int ctl_usage_render(const struct ctl_usage *u, struct buf *out);

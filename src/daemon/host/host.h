@@ -27,6 +27,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "common/timeline.h"
 #include "daemon/host/agent_client.h"
 
 struct event_base;
@@ -58,6 +59,10 @@ struct host_result {
     enum host_err err;          /* HOST_OK on success */
     int errnum;                 /* the underlying -errno, 0 on success */
     char msg[512];              /* one line: subject in quotes, cause; "" on success */
+    /* create and pause: the host's steps (docs/performance.md "Where the time goes"), from
+     * the call to the completion; the caller appends them to its own (timeline_append).
+     * Unstarted (start_us 0) for the other operations and for failures found up front. */
+    struct timeline tl;
 };
 
 struct host_config {
@@ -298,6 +303,9 @@ struct host_vm_usage {
     bool from_cgroup;           /* read from the VM's cgroup, not /proc */
 };
 int host_vm_usage(struct host *h, const char *id, struct host_vm_usage *out);
+/* The accelerator VMs run under: "kvm" or "tcg" (config `accel`, auto resolved at host_new).
+ * Snapshots record it; a restore under the other one is refused (HOST_E_INVALID). */
+const char *host_accel_name(const struct host *h);
 /* Whether VMs run confined (host_config.no_jail unset), with the uid range. */
 bool host_jailed(struct host *h, uint32_t *ret_uid_base, uint32_t *ret_uid_count);
 

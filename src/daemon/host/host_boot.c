@@ -69,7 +69,8 @@ static void hvm_maybe_started(struct host_vm *vm)
     vm->state = HVM_RUNNING;
     event_del(vm->ev_retry);
     event_del(vm->ev_deadline);
-    vm->start_res = (struct host_result){ .err = HOST_OK };
+    timeline_mark(&vm->tl, "ready");
+    vm->start_res = (struct host_result){ .err = HOST_OK, .tl = vm->tl };
     if (vm->restore && vm->consume)
         (void)snapshot_remove(vm->snap_dir); /* its files live on in the run dir */
     hvm_defer_done(vm->h, vm->start_done, vm->start_ud, vm->id, &vm->start_res);
@@ -88,6 +89,7 @@ static void on_caps(void *ud, const struct qmp_msg *reply)
         hvm_start_failed(vm, &res);
         return;
     }
+    timeline_mark(&vm->tl, "qmp_caps");
     if (vm->restore) {
         vm->rstep = HVM_RESTORE_VERSION;
         hvm_restore_next(vm);
@@ -156,6 +158,7 @@ static void on_agent_readable(evutil_socket_t fd, short what, void *arg)
     hvm_debug_agent_read(vm);
     if (vm->state == HVM_PAUSING && vm->pstep == HVM_PAUSE_PING &&
         agent_client_pong_seen(vm->agent)) {
+        timeline_mark(&vm->tl, "ping");
         vm->pause_aligned = true;
         vm->pstep = HVM_PAUSE_STOP;
         hvm_pause_next(vm);
@@ -210,6 +213,7 @@ static void step_qmp_connect(struct host_vm *vm)
         hvm_start_failed_herr(vm, &e);
         return;
     }
+    timeline_mark(&vm->tl, "qmp_connect");
     /* the greeting and qmp_capabilities follow on the QMP fd's events; meanwhile the agent
      * (a restore connects it once the guest runs again) */
     event_add(vm->ev_qmp_r, NULL);
@@ -256,6 +260,7 @@ static void step_agent_connect(struct host_vm *vm)
         hvm_start_failed_herr(vm, &e);
         return;
     }
+    timeline_mark(&vm->tl, "agent_connect");
     vm->step = HVM_STEP_AGENT_HELLO;
     hvm_timer_arm(vm->ev_retry, 0);
 }
@@ -411,6 +416,7 @@ static void on_img(evutil_socket_t fd, short what, void *arg)
     }
     if (vm->restore && !vm->consume)
         layer_template_keep(vm, disk);
+    timeline_mark(&vm->tl, "disk");
     hvm_spawn_qemu(vm);
 }
 
@@ -507,6 +513,7 @@ void hvm_spawn_qemu(struct host_vm *vm)
         return;
     }
     qemu_argv_free(argv);
+    timeline_mark(&vm->tl, "spawn"); /* fork, cgroup, jail and exec: the child's pre-exec ran */
     crashpt("spawn-before-pidfile"); /* QEMU runs, nothing on disk names its pid yet */
     (void)rundir_pidfile_write(vm->run_dir, vm->qemu.pid); /* without it only adopt fails */
     if (hvm_watch_pid(vm) < 0) {
@@ -569,6 +576,8 @@ struct host_vm *hvm_new_start(struct host *h, const char *id, enum hvm_state sta
 void host_vm_create(struct host *h, const struct host_vm_spec *spec, host_done_fn done,
                     void *ud)
 {
+    struct timeline tl;
+    timeline_start(&tl); /* the checks below count in "rundir" */
     const char *id = spec ? spec->id : NULL;
     if (!spec || !rundir_id_valid(id)) {
         hvm_fail_now(h, done, ud, id, HOST_E_INVALID, "invalid sandbox id '%.64s'", id ? id : "");
@@ -640,6 +649,7 @@ make_vm:;
     struct host_vm *vm = hvm_new_start(h, id, HVM_CREATING, done, ud);
     if (!vm)
         return;
+    vm->tl = tl;
     vm->boot_ms = spec->boot_timeout_ms > 0 ? spec->boot_timeout_ms : h->boot_ms;
     vm->vcpus = spec->vcpus ? spec->vcpus : 1;
     vm->memory_mib = spec->memory_mib ? spec->memory_mib : 256;
@@ -673,6 +683,7 @@ make_vm:;
         goto out_fail;
     }
     vm->remove_dir = true;
+    timeline_mark(&vm->tl, "rundir");
     if (spec->snapshot) {
         vm->restore = true;
         vm->consume = spec->snapshot_consume;

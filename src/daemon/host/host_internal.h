@@ -84,6 +84,7 @@ struct host_vm {
     bool qmp_caps_sent;          /* start: qmp_capabilities asked (after the greeting) */
     bool qmp_ready;              /* start: qmp_capabilities answered */
     int boot_ms;
+    struct timeline tl;          /* the create's or pause's steps, handed over in its result */
     bool remove_dir;             /* finish removes the run dir */
     /* processes: QEMU and, while the disk layer is made, qemu-img */
     struct proc qemu;

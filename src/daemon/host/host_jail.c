@@ -129,8 +129,13 @@ int hvm_jail_plan(struct host_vm *vm, struct jail_plan **ret, struct herr *e)
         herr_set(e, r, "vm '%s': jail: qemu binary: %s", vm->id, strerror(-r));
         goto out_free;
     }
-    if ((r = jail_plan_system(p, h->accel == QEMU_ACCEL_KVM)) < 0 ||
-        (r = jail_plan_bind(p, vm->run_dir, vm->run_dir, JAIL_DIR)) < 0 ||
+    if ((r = jail_plan_system(p, h->accel == QEMU_ACCEL_KVM)) == -EACCES) {
+        herr_set(e, r, "vm '%s': jail: /dev/kvm is not read-write for its group, so the confined "
+                 "QEMU cannot open it (udev's default is root:kvm 0660; or set jail = off)",
+                 vm->id);
+        goto out_free;
+    }
+    if (r < 0 || (r = jail_plan_bind(p, vm->run_dir, vm->run_dir, JAIL_DIR)) < 0 ||
         (r = jail_plan_bind(p, kernel, h->kernel, JAIL_RO)) < 0) {
         herr_set(e, r, "vm '%s': jail: %s", vm->id, strerror(-r));
         goto out_free;

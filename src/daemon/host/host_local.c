@@ -299,6 +299,11 @@ bool host_cgroups(struct host *h, char *note, size_t len)
     return h->cg.kind != CGROUP_NONE;
 }
 
+const char *host_accel_name(const struct host *h)
+{
+    return qemu_accel_to_string(h->accel);
+}
+
 bool host_jailed(struct host *h, uint32_t *ret_uid_base, uint32_t *ret_uid_count)
 {
     if (ret_uid_base)

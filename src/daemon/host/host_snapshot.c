@@ -131,6 +131,8 @@ static void on_restore_reply(void *ud, const struct qmp_msg *reply)
     }
     case HVM_RESTORE_CAPS: /* the capability is set: migrate-incoming next */
     case HVM_RESTORE_INCOMING: /* QEMU listens on incoming.sock: send the state */
+        if (vm->rstep == HVM_RESTORE_INCOMING)
+            timeline_mark(&vm->tl, "incoming");
         vm->rstep = vm->rstep == HVM_RESTORE_CAPS ? HVM_RESTORE_INCOMING : HVM_RESTORE_SEND;
         break;
     case HVM_RESTORE_WAIT: {
@@ -140,6 +142,7 @@ static void on_restore_reply(void *ud, const struct qmp_msg *reply)
             restore_fail(vm, HOST_E_QEMU, -EIO, msg, NULL);
         if (m <= 0)
             return;
+        timeline_mark(&vm->tl, "state");
         vm->rstep = HVM_RESTORE_CONT;
         vm->guest_ran = true;
         break;
@@ -147,6 +150,7 @@ static void on_restore_reply(void *ud, const struct qmp_msg *reply)
     case HVM_RESTORE_CONT:
         /* the guest runs: now the agent handshake (resync only when the pause could not
          * prove the agent's reader idle) */
+        timeline_mark(&vm->tl, "cont");
         vm->rstep = HVM_RESTORE_DONE;
         vm->qmp_ready = true;
         vm->step = HVM_STEP_AGENT_CONNECT;
@@ -351,6 +355,16 @@ void hvm_restore_start(struct host_vm *vm, const struct host_vm_spec *spec)
         hvm_start_failed(vm, &res);
         return;
     }
+    const char *accel = qemu_accel_to_string(h->accel);
+    if (meta.accel[0] && strcmp(meta.accel, accel) != 0) {
+        struct host_result res;
+        hvm_result_set(&res, HOST_E_INVALID, -ESTALE,
+                       "vm '%s': snapshot '%s' was taken under %s; this host runs %s", vm->id,
+                       snap, meta.accel, accel);
+        hvm_start_failed(vm, &res);
+        return;
+    }
+    timeline_mark(&vm->tl, "verify"); /* with the RAM checksum at a base's first restore */
     snprintf(vm->qemu_version, sizeof(vm->qemu_version), "%s", meta.qemu_version);
     vm->aligned = meta.agent_aligned;
     vm->nic = meta.nic; /* the device set must be the snapshot's */
@@ -377,6 +391,7 @@ void hvm_restore_start(struct host_vm *vm, const struct host_vm_spec *spec)
             goto fail;
         }
         snprintf(vm->mem_path, sizeof(vm->mem_path), "%s", mem);
+        timeline_mark(&vm->tl, "layer");
         hvm_spawn_qemu(vm);
         return;
     }
@@ -403,6 +418,7 @@ void hvm_restore_start(struct host_vm *vm, const struct host_vm_spec *spec)
     char tmpl[PATH_MAX];
     if (qemu_run_path(snap, "layer.qcow2", tmpl, sizeof(tmpl)) == 0 &&
         snapshot_copy_file(tmpl, disk) == 0) {
+        timeline_mark(&vm->tl, "layer");
         hvm_spawn_qemu(vm);
         return;
     }
@@ -569,10 +585,14 @@ static void on_pause_reply(void *ud, const struct qmp_msg *reply)
     };
     char msg[400];
     switch (vm->pstep) {
+    case HVM_PAUSE_STOP:
+        timeline_mark(&vm->tl, "stop");
+        vm->pstep = next[vm->pstep];
+        hvm_pause_next(vm);
+        return;
     case HVM_PAUSE_VERSION:
         qmp_version_string(reply->ret, vm->qemu_version, sizeof(vm->qemu_version));
         __attribute__((fallthrough));
-    case HVM_PAUSE_STOP:
     case HVM_PAUSE_CAPS:
     case HVM_PAUSE_PARAMS:
         vm->pstep = next[vm->pstep];
@@ -585,10 +605,12 @@ static void on_pause_reply(void *ud, const struct qmp_msg *reply)
         if (m <= 0)
             return;
         struct herr e = { 0 };
+        timeline_mark(&vm->tl, "state");
         if (pause_seal(vm, &e) < 0) {
             hvm_pause_fail(vm, HOST_E_SYSTEM, e.code, e.msg, NULL);
             return;
         }
+        timeline_mark(&vm->tl, "seal");
         vm->pstep = HVM_PAUSE_QUIT;
         hvm_pause_next(vm);
         return;
@@ -772,6 +794,7 @@ static int pause_seal(struct host_vm *vm, struct herr *e)
     struct snapshot_meta m = { .vcpus = vm->vcpus, .memory_mib = vm->memory_mib,
                                .agent_aligned = vm->pause_aligned, .nic = vm->nic };
     snprintf(m.qemu_version, sizeof(m.qemu_version), "%s", vm->qemu_version);
+    snprintf(m.accel, sizeof(m.accel), "%s", qemu_accel_to_string(h->accel));
     struct stat kst;
     if (!realpath(h->kernel, m.kernel) || stat(m.kernel, &kst) < 0)
         return herr_set(e, -errno, "kernel '%s': %s", h->kernel, strerror(errno));
@@ -818,6 +841,8 @@ void hvm_pause_finalize(struct host_vm *vm)
      * cont), and QEMU reopens its disk layer by path when it reactivates it */
     for (int i = 0; vm->jail_uid && i < 2; i++)
         (void)jail_chown_at(vm->snap_dir, i ? "disk.qcow2" : "mem", 0, 0); /* best effort */
+    timeline_mark(&vm->tl, "quit");
+    res.tl = vm->tl;
     hvm_pause_complete(vm, &res);
     vm->remove_dir = true;
     vm->state = HVM_KILLING;
@@ -863,6 +888,7 @@ void host_vm_pause(struct host *h, const char *id, const char *snap_dir, host_do
     }
     vm->pause_done = done;
     vm->pause_ud = ud;
+    timeline_start(&vm->tl);
     vm->state = HVM_PAUSING;
     vm->pstep = HVM_PAUSE_PING;
     vm->pause_aligned = false;

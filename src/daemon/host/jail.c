@@ -143,7 +143,21 @@ int jail_plan_system(struct jail_plan *p, bool kvm)
         r = jail_plan_bind(p, devs[i], devs[i], JAIL_DEV);
     if (r == 0 && kvm)
         r = jail_plan_bind(p, "/dev/kvm", "/dev/kvm", JAIL_DEV);
+    if (r == 0 && kvm && p->confine)
+        r = jail_plan_device_group(p, "/dev/kvm");
     return r;
+}
+
+int jail_plan_device_group(struct jail_plan *p, const char *dev)
+{
+    struct stat st;
+    if (stat(dev, &st) < 0)
+        return -errno;
+    if ((st.st_mode & (S_IRGRP | S_IWGRP)) != (S_IRGRP | S_IWGRP) || st.st_gid == 0)
+        return -EACCES;
+    p->has_dev_gid = true;
+    p->dev_gid = st.st_gid;
+    return 0;
 }
 
 static uint64_t be64(const unsigned char *b)
@@ -390,7 +404,8 @@ static int drop_privileges(const struct jail_plan *p)
             return fail("drop bounding capability", NULL, errno);
     if (cap_reset_ambient() < 0 && errno != EINVAL)
         return fail("clear ambient capabilities", NULL, errno);
-    if (setgroups(0, NULL) < 0)
+    /* no supplementary group but the device's (KVM), which only grants opening /dev/kvm */
+    if (setgroups(p->has_dev_gid ? 1 : 0, p->has_dev_gid ? &p->dev_gid : NULL) < 0)
         return fail("setgroups", NULL, errno);
     if (setresgid(p->gid, p->gid, p->gid) < 0)
         return fail("setresgid", NULL, errno);

@@ -45,6 +45,9 @@ struct jail_plan {
     bool confine;           /* false: only join the cgroups (jail = off) */
     uid_t uid;              /* QEMU's uid and gid */
     gid_t gid;
+    bool has_dev_gid;       /* QEMU also gets dev_gid as its one supplementary group: the
+                               group of /dev/kvm (jail_plan_device_group) */
+    gid_t dev_gid;
     char *root;             /* the empty directory the jail's tmpfs is mounted on (owned) */
     struct jail_bind binds[JAIL_BINDS_MAX];
     size_t n_binds;
@@ -73,10 +76,16 @@ __attribute__((warn_unused_result))
 int jail_plan_bind(struct jail_plan *p, const char *src, const char *path, unsigned flags);
 /* What every QEMU needs: /usr read-only (the binary, its libraries, firmware in /usr/share/qemu),
  * /lib, /lib64, /bin and /sbin as the host has them (symlinks into /usr, or read-only binds),
- * /etc/ld.so.cache, and /dev/null, /dev/zero, /dev/urandom, /dev/random (+ /dev/kvm when kvm).
- * 0 or -errno. */
+ * /etc/ld.so.cache, and /dev/null, /dev/zero, /dev/urandom, /dev/random (+ /dev/kvm when kvm,
+ * with its group: jail_plan_device_group). 0 or -errno (-EACCES: see there). */
 __attribute__((warn_unused_result))
 int jail_plan_system(struct jail_plan *p, bool kvm);
+/* QEMU, which runs as its own uid without supplementary groups, may open the device dev only
+ * through dev's group (udev makes /dev/kvm root:kvm 0660): that group becomes QEMU's one
+ * supplementary group. 0; -EACCES when the group may not both read and write dev (a 0600
+ * node: only root could open it; give it group access or turn the jail off); -errno. */
+__attribute__((warn_unused_result))
+int jail_plan_device_group(struct jail_plan *p, const char *dev);
 /* Adds read-only binds for the backing chain below the qcow2 file top (which the jail sees
  * already): every backing file, at the path its parent names, bound from its real path. Each
  * must be a regular file; the chain at most JAIL_CHAIN_MAX deep. 0; -ELOOP (too deep);

@@ -158,7 +158,7 @@ int snapshot_meta_write(const char *dir, struct snapshot_meta *m, struct herr *e
     if (m->state_size == 0)
         return herr_set(e, -EIO, "QEMU wrote an empty device state to '%s'", state);
     /* mem_*: what the RAM file's durability cost this pause (docs/snapshots.md) */
-    json_t *j = json_pack("{s:i,s:s,s:i,s:i,s:s,s:I,s:I,s:s,s:b,s:b,s:s,s:I,s:f,s:f}", "format",
+    json_t *j = json_pack("{s:i,s:s,s:i,s:i,s:s,s:I,s:I,s:s,s:b,s:b,s:s,s:I,s:f,s:f,s:s}", "format",
                           SNAPSHOT_FORMAT, "qemu_version", m->qemu_version, "vcpus",
                           (int)m->vcpus, "memory_mib", (int)m->memory_mib, "kernel", m->kernel,
                           "kernel_size",
@@ -166,7 +166,7 @@ int snapshot_meta_write(const char *dir, struct snapshot_meta *m, struct herr *e
                           "state_sha256", m->state_sha256, "agent_aligned", m->agent_aligned,
                           "nic", m->nic, "mem_xxh128", m->mem_xxh128, "mem_data_bytes",
                           (json_int_t)m->mem_data_bytes, "mem_sum_ms", m->mem_sum_ms,
-                          "mem_sync_ms", m->mem_sync_ms);
+                          "mem_sync_ms", m->mem_sync_ms, "accel", m->accel);
     if (!j)
         return herr_set(e, -ENOMEM, "out of memory");
     r = json_dump_file(j, tmp, JSON_INDENT(2) | JSON_SORT_KEYS);
@@ -271,6 +271,9 @@ int snapshot_verify(const char *dir, unsigned vcpus, unsigned memory_mib,
     memcpy(ret->state_sha256, hex, sizeof(hex));
     ret->agent_aligned = json_is_true(json_object_get(m, "agent_aligned"));
     ret->nic = json_is_true(json_object_get(m, "nic"));
+    const char *accel = json_string_value(json_object_get(m, "accel"));
+    snprintf(ret->accel, sizeof(ret->accel), "%s",
+             accel && (!strcmp(accel, "tcg") || !strcmp(accel, "kvm")) ? accel : "");
     r = 0;
 out:
     json_decref(m);

@@ -34,6 +34,9 @@ struct snapshot_meta {
     bool nic;                    /* the VM had the virtio-net NIC (qemu_config.nic), so its
                                     restore must have it too; false in snapshots made before
                                     VMs had one (meta.json without "nic") */
+    char accel[8];               /* "tcg" or "kvm": the accelerator that ran the VM; a restore
+                                    under the other one is refused (the CPU models differ);
+                                    "" in snapshots made before it was recorded */
 };
 
 /* True when dir holds a finished snapshot: meta.json exists (it is written last). Cheap: one

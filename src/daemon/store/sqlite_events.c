@@ -12,16 +12,16 @@ int sqlite_event_append(struct store *st, const char *sandbox_id, const struct s
                         int64_t *ret_seq)
 {
     struct sqlite_store *s = to_sqlite(st);
-    const char *p[] = { sandbox_id, ev->kind, ev->actor, ev->reason, ev->detail };
+    const char *p[] = { sandbox_id, ev->kind, ev->actor, ev->reason, ev->detail, ev->timeline };
     sqlite3_stmt *q = NULL;
     int r = sqlite_tx_begin(s, true);
     if (r == 0)
         r = sqlite_prepare_bound(s, "INSERT INTO sandbox_events (sandbox_id, seq, at, kind, actor, "
-                                 "reason, detail) SELECT ?1, coalesce(max(seq), 0) + 1, ?6, ?2, ?3, "
-                                 "?4, ?5 FROM sandbox_events WHERE sandbox_id = ?1 "
-                                 "RETURNING seq", p, 5, &q); /* no sandbox: the foreign key */
+                                 "reason, detail, timeline) SELECT ?1, coalesce(max(seq), 0) + 1, "
+                                 "?7, ?2, ?3, ?4, ?5, ?6 FROM sandbox_events WHERE sandbox_id = ?1 "
+                                 "RETURNING seq", p, 6, &q); /* no sandbox: the foreign key */
     if (r == 0) {
-        sqlite3_bind_int64(q, 6, ev->at);
+        sqlite3_bind_int64(q, 7, ev->at);
         r = sqlite_step_one(s, q);
         int64_t seq = r == 0 ? sqlite3_column_int64(q, 0) : 0;
         sqlite3_finalize(q);
@@ -44,7 +44,7 @@ static int read_event(sqlite3_stmt *q, void *elem)
 {
     static const struct sqlite_text_col texts[] = {
 #define T(c, f) SQLITE_TEXT_COL(c, struct store_event, f)
-        T(2, kind), T(3, actor), T(4, reason), T(5, detail),
+        T(2, kind), T(3, actor), T(4, reason), T(5, detail), T(6, timeline),
 #undef T
     };
     struct store_event *e = elem;
@@ -59,7 +59,7 @@ int sqlite_event_list(struct store *st, const char *sandbox_id, int64_t after, s
 {
     struct sqlite_store *s = to_sqlite(st);
     sqlite3_stmt *q;
-    int r = sqlite_prepare_bound(s, "SELECT seq, at, kind, actor, reason, detail FROM "
+    int r = sqlite_prepare_bound(s, "SELECT seq, at, kind, actor, reason, detail, timeline FROM "
                                  "sandbox_events WHERE sandbox_id = ?1 AND seq > ?2 "
                                  "ORDER BY seq LIMIT ?3", &sandbox_id, 1, &q);
     if (r < 0)
@@ -86,7 +86,7 @@ int sqlite_event_last(struct store *st, const char *sandbox_id, const char *kind
     struct sqlite_store *s = to_sqlite(st);
     const char *p[] = { sandbox_id, kind };
     sqlite3_stmt *q;
-    int r = sqlite_prepare_bound(s, "SELECT seq, at, kind, actor, reason, detail FROM "
+    int r = sqlite_prepare_bound(s, "SELECT seq, at, kind, actor, reason, detail, timeline FROM "
                                  "sandbox_events WHERE sandbox_id = ?1 AND kind = ?2 "
                                  "ORDER BY seq DESC LIMIT 1", p, 2, &q);
     if (r < 0)

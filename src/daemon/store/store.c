@@ -493,7 +493,8 @@ static bool event_ok(const struct store_event *ev)
 {
     return memchr(ev->kind, 0, sizeof(ev->kind)) && ev->kind[0] &&
            memchr(ev->actor, 0, sizeof(ev->actor)) && memchr(ev->reason, 0, sizeof(ev->reason)) &&
-           memchr(ev->detail, 0, sizeof(ev->detail));
+           memchr(ev->detail, 0, sizeof(ev->detail)) &&
+           memchr(ev->timeline, 0, sizeof(ev->timeline));
 }
 
 int store_event_append(struct store *st, const char *sandbox_id, const struct store_event *ev,

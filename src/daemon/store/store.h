@@ -379,6 +379,7 @@ int store_sandbox_purge(struct store *st, int64_t cutoff_ms);
 
 #define STORE_EVENTS_KEEP 256        /* newest events kept per sandbox */
 #define STORE_EVENT_REASON_SIZE 520  /* 128 characters of UTF-8 and the NUL */
+#define STORE_EVENT_TIMELINE_SIZE 768 /* TIMELINE_MAX_STEPS steps of up to ~28 bytes */
 
 struct store_event {
     int64_t seq;                     /* per sandbox, from 1, increasing */
@@ -387,6 +388,9 @@ struct store_event {
     char actor[24];                  /* "api", "auto_pause", "self", "hearthd", or "" */
     char reason[STORE_EVENT_REASON_SIZE];
     char detail[256];                /* one line: an error, the fork's other side, ... */
+    /* the settled operation's steps, timeline_format()'s "step=ms ... total=ms" (migration
+     * 0009); "" when the event settles none */
+    char timeline[STORE_EVENT_TIMELINE_SIZE];
 };
 
 /* Appends ev (its seq is ignored) to sandbox_id's log with the next seq (in *ret_seq, may be

@@ -2,8 +2,10 @@
 /* test_usage.c: the usage sampler (ctl/usage.h) on a real SQLite store, stepped through minutes
  * with given clocks: a minute's ticks become one point per user (averaged counts and gauges,
  * summed byte deltas), a time series spreads points over steps with zeros elsewhere, totals
- * count only one's own rows, a foreign or unknown sandbox is not found, and the lifecycle
- * watch times a row's transition from its own settle time. No VM runs. */
+ * count only one's own rows, a foreign or unknown sandbox is not found, the lifecycle
+ * watch times a row's transition from its own settle time, and an operation's timeline handed
+ * to its settle feeds the step histograms (unknown steps as "other", failures not at all) and
+ * lands in the settling event. No VM runs. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,7 @@
 #include "daemon/ctl/sandbox_ops.h"
 #include "daemon/ctl/usage.h"
 #include "common/timefmt.h"
+#include "common/timeline.h"
 #include "harness.h"
 
 struct ufx {
@@ -281,5 +284,63 @@ TEST(lifecycle_watch)
     CHECK(has(&b, "hearth_network_op_duration_seconds_bucket{op=\"attach\",le=\"0.05\"} 1\n"));
     CHECK(has(&b, "hearth_network_op_failures_total{op=\"egress_set\"} 1\n"));
     buf_release(&b);
+    ufx_close(&f);
+}
+
+TEST(step_histograms_and_event_timeline)
+{
+    struct ufx f;
+    if (!ufx_open(&f))
+        return;
+    char a1[STORE_ID_SIZE], a2[STORE_ID_SIZE];
+    if (!add(&f, "alice", f.fx.key_id, "a1", STORE_RESUMING, 1, 1024, a1) ||
+        !add(&f, "alice", f.fx.key_id, "a2", STORE_RESUMING, 1, 1024, a2)) {
+        ufx_close(&f);
+        return;
+    }
+    /* a resume's steps, one of them unlisted */
+    struct timeline tl;
+    timeline_start_at(&tl, 1000);
+    tl.steps[tl.n++] = (struct timeline_step){ "intent", 3000 };
+    tl.steps[tl.n++] = (struct timeline_step){ "spawn", 15000 };
+    tl.steps[tl.n++] = (struct timeline_step){ "not_a_listed_step", 15500 };
+    ctl_event_timeline(&f.ctl, a1, CTL_USAGE_OP_RESUME, &tl);
+    ctl_event_timeline(&f.ctl, a2, CTL_USAGE_OP_RESUME, &tl);
+    /* a move into a transitional state keeps it waiting; the settle takes it */
+    ctl_event_settled(&f.ctl, a1, STORE_RUNNING, STORE_PAUSING, timefmt_now_ms(), NULL);
+    ctl_event_settled(&f.ctl, a1, STORE_RESUMING, STORE_RUNNING, timefmt_now_ms(), NULL);
+    ctl_event_settled(&f.ctl, a2, STORE_RESUMING, STORE_ERROR, timefmt_now_ms(), "broken");
+    struct buf b;
+    buf_init(&b, 1u << 20);
+    CHECK_EQ(ctl_usage_render(f.u, &b), 0);
+    CHECK(has(&b, "# TYPE hearth_lifecycle_step_duration_seconds histogram\n"));
+    CHECK(has(&b, "hearth_lifecycle_step_duration_seconds_count{op=\"resume\",step=\"intent\"} "
+                  "1\n"));
+    CHECK(has(&b, "hearth_lifecycle_step_duration_seconds_bucket{op=\"resume\",step=\"intent\","
+                  "le=\"0.0025\"} 1\n"));
+    CHECK(has(&b, "hearth_lifecycle_step_duration_seconds_bucket{op=\"resume\",step=\"spawn\","
+                  "le=\"0.01\"} 0\n"));
+    CHECK(has(&b, "hearth_lifecycle_step_duration_seconds_sum{op=\"resume\",step=\"spawn\"} "
+                  "0.012000\n"));
+    CHECK(has(&b, "hearth_lifecycle_step_duration_seconds_count{op=\"resume\",step=\"other\"} "
+                  "1\n"));
+    CHECK(has(&b, "hearth_lifecycle_step_duration_seconds_count{op=\"resume\",step=\"settle\"} "
+                  "1\n")); /* the failed a2 counted nothing */
+    CHECK(!has(&b, "not_a_listed_step"));
+    CHECK(!has(&b, "step_duration_seconds_count{op=\"create\"")); /* none observed yet */
+    buf_release(&b);
+    /* each settling event carries its timeline; the one after it none */
+    struct store_event e;
+    CHECK_EQ(store_event_last(f.fx.st, a1, "resumed", &e), 0);
+    CHECK(strncmp(e.timeline, "intent=2.0 spawn=12.0 not_a_listed_step=0.5 settle=", 51) == 0);
+    CHECK(strstr(e.timeline, " total=") != NULL);
+    CHECK_EQ(store_event_last(f.fx.st, a2, "resume_failed", &e), 0);
+    CHECK(strncmp(e.timeline, "intent=2.0", 10) == 0);
+    ctl_event_settled(&f.ctl, a1, STORE_PAUSING, STORE_PAUSED, timefmt_now_ms(), NULL);
+    CHECK_EQ(store_event_last(f.fx.st, a1, "paused", &e), 0);
+    CHECK_STR(e.timeline, "");
+    /* out-of-range operations are ignored */
+    ctl_usage_steps(f.u, CTL_USAGE_OP_DESTROY, &tl);
+    ctl_usage_steps(NULL, CTL_USAGE_OP_CREATE, &tl);
     ufx_close(&f);
 }

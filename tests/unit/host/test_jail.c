@@ -205,6 +205,37 @@ TEST(plan_paths)
     jail_plan_free(p);
 }
 
+/* KVM under the jail: QEMU gets /dev/kvm's group only when that group may read and write the
+ * node; a root-only node (0600) or a root-group one is refused with -EACCES, never opened up. */
+TEST(device_group)
+{
+    char dir[] = "/tmp/hearth-jaild-XXXXXX", dev[PATH_MAX];
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(dev, sizeof(dev), "%s/kvm", dir);
+    int fd = open(dev, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    CHECK(fd >= 0);
+    close(fd);
+    struct jail_plan *p = jail_plan_new(true, 300000, 300000, "/j");
+    CHECK(p != NULL);
+    CHECK_EQ(chown(dev, 0, 4242), 0);
+    CHECK_EQ(jail_plan_device_group(p, dev), -EACCES); /* 0600 */
+    CHECK(!p->has_dev_gid);
+    CHECK_EQ(chmod(dev, 0640), 0);
+    CHECK_EQ(jail_plan_device_group(p, dev), -EACCES); /* the group may not write */
+    CHECK_EQ(chmod(dev, 0660), 0);
+    CHECK_EQ(jail_plan_device_group(p, dev), 0);
+    CHECK(p->has_dev_gid && p->dev_gid == 4242);
+    struct jail_plan *q = jail_plan_new(true, 300000, 300000, "/j");
+    CHECK_EQ(chown(dev, 0, 0), 0);
+    CHECK_EQ(jail_plan_device_group(q, dev), -EACCES); /* root's group: never given */
+    CHECK_EQ(jail_plan_device_group(q, "/nonexistent/kvm"), -ENOENT);
+    jail_plan_free(q);
+    jail_plan_free(p);
+    char cmd[PATH_MAX + 16];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    CHECK_EQ(system(cmd), 0);
+}
+
 TEST(chown_at)
 {
     char dir[] = "/tmp/hearth-jailc-XXXXXX", p[PATH_MAX];
