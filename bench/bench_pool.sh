@@ -80,7 +80,7 @@ warm_pool_min_free_mib = 0" pool
 wait_ready 2
 rounds "$tmp/ms-hit" 2
 # the take's own steps as hearthd logged them (docs/performance.md "Warm pools")
-grep -o '"steps":"pool_take=[^"]*"' "$log" | sed 's/.*total=\([0-9.]*\).*/\1/' >"$tmp/ms-take"
+grep -o '"msg":"pool: identity applied"[^}]*' "$log" | sed 's/.*"ms":\([0-9.]*\).*/\1/' >"$tmp/ms-take"
 grep -o '"spawn_ms":[0-9.]*' "$log" | cut -d: -f2 >"$tmp/ms-spawn-hit"
 wait_ready 2
 h0=$(hits)

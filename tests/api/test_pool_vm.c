@@ -137,6 +137,14 @@ static void pool_body(struct vfx *f)
                  "\"envs\":{\"SECRET\":\"alice\"},\"ssh_pubkeys\":[\"" ED25519 "\"]}",
                  a));
     CHECK_EQ(hits(f), 1);
+    /* the create's timeline names the take's steps (docs/performance.md) */
+    char t[128];
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/events", a);
+    CHECK(call(f, "GET", t, NULL, 200, &hr));
+    bool steps = strstr(hr.body, "\"pool_take\"") && strstr(hr.body, "\"net_apply\"") &&
+                 strstr(hr.body, "\"identity\"");
+    hresp_free(&hr);
+    CHECK(steps);
     char out[256];
     CHECK(exec_sh(f, a, "echo alice-data > /root/first.txt && sync && echo ok", out,
                   sizeof(out)));

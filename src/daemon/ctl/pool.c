@@ -33,6 +33,9 @@
 #define POOL_KICK_MS 20
 #define POOL_RETRY_MS 2000
 #define POOL_IDLE_MS 5000
+/* low priority: no restore starts until creates have been quiet this long, so a burst's takes
+ * and golden restores do not share the CPU with the refill (it catches up between bursts) */
+#define POOL_QUIET_MS 250
 
 struct pool_vm {
     char id[STORE_ID_SIZE];
@@ -62,6 +65,7 @@ struct ctl_pool {
     uint32_t min_free_mib;
     struct event *tick;
     bool warming;               /* a restore is under way (one at a time) */
+    int64_t last_create_us;     /* monotonic: the last create that matched a pool */
 };
 
 static void schedule(struct ctl_pool *p, int ms)
@@ -239,6 +243,11 @@ static void on_tick(evutil_socket_t fd, short what, void *ud)
     }
     if (p->warming || ctx->draining)
         return; /* its end schedules the next */
+    int64_t quiet_us = mono_now_us() - p->last_create_us;
+    if (quiet_us < POOL_QUIET_MS * 1000) {
+        schedule(p, (int)(POOL_QUIET_MS - quiet_us / 1000) + 1);
+        return;
+    }
     if (ctx->set.host_max_vms && ctl_vm_count(ctx) >= ctx->set.host_max_vms) {
         schedule(p, POOL_IDLE_MS); /* sandboxes first */
         return;
@@ -415,6 +424,7 @@ bool ctl_pool_take(struct ctl *ctx, const struct ctl_pool_key *k, char *id, char
     struct pool_def *d = def_of(p, k);
     if (!d)
         return false;
+    p->last_create_us = mono_now_us();
     struct pool_vm *v = ready_vm(p, d);
     if (!v) {
         d->misses++;
@@ -468,8 +478,10 @@ bool ctl_pool_vm_exited(struct ctl *ctx, const char *id)
 
 void ctl_pool_kick(struct ctl *ctx)
 {
-    if (ctx->pool)
-        schedule(ctx->pool, POOL_KICK_MS);
+    if (!ctx->pool)
+        return;
+    ctx->pool->last_create_us = mono_now_us();
+    schedule(ctx->pool, POOL_QUIET_MS);
 }
 
 size_t ctl_pool_count(struct ctl *ctx)

@@ -55,7 +55,7 @@ void ctl_pool_drop(struct ctl *c, const char *id);
 bool ctl_pool_evict(struct ctl *c);
 /* The host reported VM id exited unasked: true when it was a pooled VM (now discarded). */
 bool ctl_pool_vm_exited(struct ctl *c, const char *id);
-/* A create that took a VM has answered: the refill may start. */
+/* A create that took a VM has answered: the refill may start once creates are quiet (250 ms). */
 void ctl_pool_kick(struct ctl *c);
 /* What GET /v1/hosts shows of pool i (< ctl_pool_count()); label borrowed from the pool. */
 struct ctl_pool_stat {
