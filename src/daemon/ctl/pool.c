@@ -33,9 +33,10 @@
 #define POOL_KICK_MS 20
 #define POOL_RETRY_MS 2000
 #define POOL_IDLE_MS 5000
-/* low priority: no restore starts until creates have been quiet this long, so a burst's takes
+/* low priority: no restore starts while a create of a pooled image is in flight, nor until
+ * such creates have been quiet this long (back-to-back creates of a client), so a burst's takes
  * and golden restores do not share the CPU with the refill (it catches up between bursts) */
-#define POOL_QUIET_MS 250
+#define POOL_QUIET_MS 50
 
 struct pool_vm {
     char id[STORE_ID_SIZE];
@@ -65,7 +66,8 @@ struct ctl_pool {
     uint32_t min_free_mib;
     struct event *tick;
     bool warming;               /* a restore is under way (one at a time) */
-    int64_t last_create_us;     /* monotonic: the last create that matched a pool */
+    int64_t last_create_us;     /* monotonic: the last create that matched a pool ended */
+    unsigned creating;          /* creates that matched a pool and have not ended */
 };
 
 static void schedule(struct ctl_pool *p, int ms)
@@ -241,7 +243,7 @@ static void on_tick(evutil_socket_t fd, short what, void *ud)
         schedule(p, POOL_RETRY_MS);
         return;
     }
-    if (p->warming || ctx->draining)
+    if (p->warming || ctx->draining || p->creating)
         return; /* its end schedules the next */
     int64_t quiet_us = mono_now_us() - p->last_create_us;
     if (quiet_us < POOL_QUIET_MS * 1000) {
@@ -417,19 +419,18 @@ bool ctl_pool_ready(struct ctl *ctx, const struct ctl_pool_key *k)
     return d && ready_vm(ctx->pool, d);
 }
 
-bool ctl_pool_take(struct ctl *ctx, const struct ctl_pool_key *k, char *id, char *golden,
-                   char *ip)
+int ctl_pool_take(struct ctl *ctx, const struct ctl_pool_key *k, char *id, char *golden,
+                  char *ip)
 {
     struct ctl_pool *p = ctx->pool;
     struct pool_def *d = def_of(p, k);
     if (!d)
-        return false;
-    p->last_create_us = mono_now_us();
+        return -1;
+    p->creating++;
     struct pool_vm *v = ready_vm(p, d);
     if (!v) {
         d->misses++;
-        schedule(p, POOL_KICK_MS);
-        return false;
+        return 0;
     }
     d->hits++;
     snprintf(id, STORE_ID_SIZE, "%s", v->id);
@@ -437,7 +438,7 @@ bool ctl_pool_take(struct ctl *ctx, const struct ctl_pool_key *k, char *id, char
     snprintf(ip, STORE_IP_SIZE, "%s", v->ip);
     log_info(NULL, "pool: vm taken", "{s:s,s:s}", "pool", d->spec.label, "vm", id);
     vm_forget(p, v);
-    return true;
+    return 1;
 }
 
 void ctl_pool_drop(struct ctl *ctx, const char *id)
@@ -476,12 +477,15 @@ bool ctl_pool_vm_exited(struct ctl *ctx, const char *id)
     return true;
 }
 
-void ctl_pool_kick(struct ctl *ctx)
+void ctl_pool_create_ended(struct ctl *ctx)
 {
-    if (!ctx->pool)
+    struct ctl_pool *p = ctx->pool;
+    if (!p)
         return;
-    ctx->pool->last_create_us = mono_now_us();
-    schedule(ctx->pool, POOL_QUIET_MS);
+    if (p->creating)
+        p->creating--;
+    p->last_create_us = mono_now_us();
+    schedule(p, POOL_QUIET_MS);
 }
 
 size_t ctl_pool_count(struct ctl *ctx)

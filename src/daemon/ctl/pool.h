@@ -41,11 +41,12 @@ struct ctl_pool_key {
 bool ctl_pool_ready(struct ctl *c, const struct ctl_pool_key *k);
 /* Takes a ready pooled VM matching k out of its pool: its id into id (STORE_ID_SIZE: the new
  * sandbox's id), the golden snapshot it was restored from into golden (PATH_MAX) and the
- * address held for it into ip (STORE_IP_SIZE; "" without networking: the row's then); true. A
- * pool of k that is empty counts a miss (false); no pool of k: false, nothing counted. A VM
- * whose QEMU is gone is discarded, never handed out. */
-bool ctl_pool_take(struct ctl *c, const struct ctl_pool_key *k, char *id, char *golden,
-                   char *ip);
+ * address held for it into ip (STORE_IP_SIZE; "" without networking: the row's then): 1. A
+ * pool of k that is empty counts a miss: 0. Either way the create is now in flight for the
+ * pools (no refill starts meanwhile) until ctl_pool_create_ended(). No pool of k: -1, nothing
+ * counted. A VM whose QEMU is gone is discarded, never handed out. */
+int ctl_pool_take(struct ctl *c, const struct ctl_pool_key *k, char *id, char *golden,
+                  char *ip);
 /* The taken VM's row is stored (with its address): the row holds the address from now on. */
 void ctl_pool_taken(struct ctl *c, const char *id);
 /* Gives a taken VM up (the create failed before its row was stored): it is destroyed. */
@@ -55,8 +56,9 @@ void ctl_pool_drop(struct ctl *c, const char *id);
 bool ctl_pool_evict(struct ctl *c);
 /* The host reported VM id exited unasked: true when it was a pooled VM (now discarded). */
 bool ctl_pool_vm_exited(struct ctl *c, const char *id);
-/* A create that took a VM has answered: the refill may start once creates are quiet (250 ms). */
-void ctl_pool_kick(struct ctl *c);
+/* A create that ctl_pool_take() counted has ended (answered, or failed before): the refill
+ * may start once no such create is in flight and they have been quiet for 50 ms. */
+void ctl_pool_create_ended(struct ctl *c);
 /* What GET /v1/hosts shows of pool i (< ctl_pool_count()); label borrowed from the pool. */
 struct ctl_pool_stat {
     const char *label;          /* "minimal/s-1vcpu-256mb" */

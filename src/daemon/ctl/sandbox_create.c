@@ -70,6 +70,7 @@ struct create_op {
     struct ctl_tpl_image *tpl;        /* owned; NULL: a catalog image */
     struct timeline tl;               /* the steps (docs/performance.md "Where the time goes") */
     bool pooled;                      /* the VM is a warm pool's (pool.h) */
+    bool pool_counted;                /* ctl_pool_take() counted this create (hit or miss) */
 };
 
 static void create_op_free(struct create_op *w)
@@ -86,11 +87,11 @@ static void create_end(struct create_op *w, const struct ctl_error *e,
                        const struct store_sandbox *sb)
 {
     struct ctl *ctx = w->ctx;
-    bool pooled = w->pooled;
+    bool counted = w->pool_counted;
     w->done(w->ud, e, w->id, sb);
     create_op_free(w);
-    if (pooled) /* answered: the pool it emptied may refill now */
-        ctl_pool_kick(ctx);
+    if (counted) /* answered: the pools may refill now */
+        ctl_pool_create_ended(ctx);
 }
 
 static void create_deleted(struct create_op *w)
@@ -736,7 +737,8 @@ static int create_body(struct ctl *ctx, const struct ctl_caller *who,
     struct store_sandbox sb;
     store_sandbox_init(&sb);
     char pool_id[STORE_ID_SIZE], pool_golden[PATH_MAX], pool_ip[STORE_IP_SIZE];
-    bool pooled = poolable && ctl_pool_take(ctx, &key, pool_id, pool_golden, pool_ip);
+    int took = poolable ? ctl_pool_take(ctx, &key, pool_id, pool_golden, pool_ip) : -1;
+    bool pooled = took == 1;
     if (pooled)
         timeline_mark(tl, "pool_take");
     r = create_row(ctx, who, cr, tpl, pooled ? pool_id : NULL, pooled ? pool_ip : NULL, &sb, e);
@@ -757,6 +759,8 @@ static int create_body(struct ctl *ctx, const struct ctl_caller *who,
     if (r < 0) {
         if (pooled) /* taken for nothing: a VM that saw a row of no use goes */
             ctl_pool_drop(ctx, pool_id);
+        if (took >= 0)
+            ctl_pool_create_ended(ctx);
         store_sandbox_release(&sb);
         return r;
     }
@@ -769,6 +773,7 @@ static int create_body(struct ctl *ctx, const struct ctl_caller *who,
     memcpy(w->id, sb.id, sizeof(w->id));
     w->tpl = tpl;
     create_plan(w, cr, &sb);
+    w->pool_counted = took >= 0;
     if (pooled) {
         w->pooled = true;
         w->grow = false; /* restored from the golden snapshot: its file system fills the disk */

@@ -248,12 +248,12 @@ int host_vm_set_net_json(struct host *h, const char *id, const char *net_json);
 /* Gives running VM id a new identity in one agent round trip, without a command in the guest
  * (a warm pool's VM becoming a sandbox's, docs/performance.md "Warm pools"): hostname
  * ([a-z0-9-], 1..63) and net_json (a net object, or NULL: none) become what every HELLO of the
- * VM carries, then the agent connection is made anew (as host_vm_agent_reconnect()), so the
- * new session's HELLO sets the hostname and /etc/hostname, reseeds the CRNG from fresh host
- * entropy and applies the network (MAC, addresses, routes, DNS) before READY. done: HOST_OK
- * once READY came, HOST_E_INVALID (bad hostname or net object), HOST_E_NOT_FOUND,
- * HOST_E_BUSY (not running, or a reconnect under way), HOST_E_GONE (the QEMU or the socket is
- * gone). Streams of the VM end with AGENT_END_LOST. No deadline: the caller's. Plain data
+ * VM carries, then a new agent session starts on the same connection, so its HELLO (resent
+ * until READY) sets the hostname and /etc/hostname, reseeds the CRNG from fresh host entropy
+ * and applies the network (MAC, addresses, routes, DNS) before READY. done: HOST_OK once READY
+ * came, HOST_E_INVALID (bad hostname or net object), HOST_E_NOT_FOUND, HOST_E_BUSY (not
+ * running, or a reconnect under way), HOST_E_GONE (the connection ended first). The agent ends
+ * the VM's streams at the new session. No deadline: the caller's. Plain data
  * only: the VM keeps its id (run dir, cgroup, jail, tap name), so a pooled VM is made under
  * the id its sandbox will have and nothing is renamed. */
 void host_vm_set_identity(struct host *h, const char *id, const char *hostname,

@@ -131,16 +131,27 @@ void host_vm_set_identity(struct host *h, const char *id, const char *hostname,
         hvm_fail_now(h, done, ud, id, HOST_E_INVALID, "vm '%s': invalid hostname", id);
         return;
     }
-    if (vm && vm->state == HVM_RUNNING) {
-        int r = host_vm_set_net_json(h, id, net_json);
-        if (r < 0) {
-            hvm_fail_now(h, done, ud, id, r == -EINVAL ? HOST_E_INVALID : HOST_E_SYSTEM,
-                         "vm '%s': cannot keep the net object: %s", id, strerror(-r));
-            return;
-        }
-        snprintf(vm->hostname, sizeof(vm->hostname), "%s", hostname);
+    if (!vm || vm->state != HVM_RUNNING || !vm->agent || vm->reconnect_done) {
+        hvm_fail_now(h, done, ud, id, vm ? HOST_E_BUSY : HOST_E_NOT_FOUND,
+                     vm ? "vm '%s': not running, or a reconnect under way" : "vm '%s': no such vm",
+                     id);
+        return;
     }
-    /* a new session: its first HELLO carries the hostname, fresh entropy and the net object,
-     * which the agent applies before READY (docs/agent-protocol.md "Identity and entropy") */
-    host_vm_agent_reconnect(h, id, done, ud);
+    int r = host_vm_set_net_json(h, id, net_json);
+    if (r == 0)
+        r = agent_client_set_identity(vm->agent, hostname);
+    if (r < 0) {
+        hvm_fail_now(h, done, ud, id, r == -EINVAL ? HOST_E_INVALID : HOST_E_SYSTEM,
+                     "vm '%s': cannot keep the identity: %s", id, strerror(-r));
+        return;
+    }
+    snprintf(vm->hostname, sizeof(vm->hostname), "%s", hostname);
+    /* a new session on the same connection (no reconnect: nothing to race with the agent's
+     * noticing a hang-up): its first HELLO carries the hostname, fresh entropy and the net
+     * object, which the agent applies before READY (docs/agent-protocol.md "Identity and
+     * entropy"); the HELLO is resent until READY, as at a start */
+    agent_client_new_session(vm->agent);
+    vm->reconnect_done = done;
+    vm->reconnect_ud = ud;
+    hvm_debug_hello(vm);
 }
