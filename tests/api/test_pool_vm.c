@@ -256,3 +256,29 @@ TEST(pool_config_refused)
         harness_fail(__FILE__, __LINE__, "no reason: %s%s", out, err);
     hd_cleanup(&s);
 }
+
+/* host_max_vms = 1 and a pool of one: the pooled VM fills the host, yet a create of another
+ * shape gets the room (the pooled VM is evicted), the pool does not refill while the host is
+ * full, and warms again once the sandbox is gone. */
+static void evict_body(struct vfx *f)
+{
+    CHECK(wait_ready(f, 400));
+    char id[64];
+    CHECK(create(f, "{\"shape\":\"s-1vcpu-512mb\",\"rootfs\":\"minimal\"}", id));
+    CHECK_EQ(ready(f), 0); /* (the new shape's golden snapshot is being built meanwhile) */
+    sleep(6); /* more than the refill's slow round: still no room */
+    CHECK_EQ(metric(f, "hearth_pool_vms{pool=\"" POOL "\",state=\"warming\"}"), 0);
+    CHECK_EQ(ready(f), 0);
+    CHECK(destroy(f, id));
+    CHECK(wait_ready(f, 120));
+}
+
+TEST_SLOW(pool_yields_at_host_max_vms, 600)
+{
+    apitest_io_timeout_s = 180;
+    struct vfx f;
+    if (vfx_start_conf(&f, "warm_pool = \"" POOL "=1\"\nwarm_pool_min_free_mib = 0\n"
+                           "host_max_vms = 1\n"))
+        evict_body(&f);
+    vfx_end(&f);
+}
