@@ -328,11 +328,18 @@ $(O)/bench/bench_net: bench/bench_net.c bench/apiclient.c bench/stats.c tests/in
 	@mkdir -p $(dir $@)
 	$(CC) $(OPT_CFLAGS) -Itests -o $@ $^ $(DAEMON_LIBS) -lpthread
 
-$(O)/bench/bench_api $(O)/bench/bench_snapshots $(O)/bench/bench_confine $(O)/bench/bench_processes \
+$(O)/bench/bench_api $(O)/bench/bench_confine $(O)/bench/bench_processes \
 		$(O)/bench/bench_interactive $(O)/bench/bench_ingress $(O)/bench/bench_ssh \
-		$(O)/bench/bench_timeline: $(O)/bench/%: \
+		$(O)/bench/bench_timeline $(O)/bench/bench_livefork: $(O)/bench/%: \
 		bench/%.c bench/apiclient.c bench/benchio.c \
 		bench/stats.c bench/benchvm.c $(call obj,opt,$(common_src) $(host_src) $(net_src) $(store_src))
+	@mkdir -p $(dir $@)
+	$(CC) $(OPT_CFLAGS) -o $@ $^ $(DAEMON_LIBS) -lpthread
+
+# bench_snapshots also restores a plain migration stream straight through QEMU (plainmig.c)
+$(O)/bench/bench_snapshots: bench/bench_snapshots.c bench/plainmig.c bench/apiclient.c \
+		bench/benchio.c bench/stats.c bench/benchvm.c \
+		$(call obj,opt,$(common_src) $(host_src) $(net_src) $(store_src))
 	@mkdir -p $(dir $@)
 	$(CC) $(OPT_CFLAGS) -o $@ $^ $(DAEMON_LIBS) -lpthread
 

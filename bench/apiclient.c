@@ -65,8 +65,10 @@ bool daemon_prepare_conf(struct daemon *d, const char *extra_conf)
         return false;
     fprintf(f, "listen = 127.0.0.1:0\nmetrics_listen = off\ningress_http_listen = 127.0.0.1:0\n"
                "data_dir = %s\nimages_dir = %s\naccel = %s\n"
-               "region = local\nhost_id = bench-host\nlog_level = warn\n%s", d->data, img,
-            bench_accel(), extra_conf ? extra_conf : "");
+               "region = local\nhost_id = bench-host\n%s%s", d->data, img, bench_accel(),
+            /* quiet, unless the benchmark reads hearthd's info lines */
+            extra_conf && strstr(extra_conf, "log_level") ? "" : "log_level = warn\n",
+            extra_conf ? extra_conf : "");
     fclose(f);
     return true;
 }
@@ -474,4 +476,28 @@ bool daemon_golden_ready(const struct daemon *d, int want)
         usleep(50000);
     }
     return false;
+}
+
+int exec_sh(uint16_t port, const char *key, const char *id, const char *script, struct resp *r)
+{
+    json_t *b = json_pack("{s:s,s:[s,s]}", "cmd", "sh", "args", "-c", script);
+    char *body = json_dumps(b, JSON_COMPACT);
+    json_decref(b);
+    struct conn c = { .fd = -1, .port = port };
+    char t[128];
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/exec", id);
+    int e = body ? request(&c, "POST", t, key, body, r) : -ENOMEM;
+    conn_close(&c);
+    free(body);
+    return e;
+}
+
+bool exec_sh_ok(uint16_t port, const char *key, const char *id, const char *script)
+{
+    struct resp r;
+    int e = exec_sh(port, key, id, script, &r);
+    bool ok = e == 0 && r.status == 200 && strstr(r.body, "\"exit_code\":0");
+    if (e == 0)
+        resp_free(&r);
+    return ok;
 }

@@ -70,3 +70,8 @@ int post_op(uint16_t port, const char *key, const char *id, const char *what, co
 int upgrade_open(uint16_t port, const char *key, const char *id, const char *route);
 /* DELETE, then waits (bounded) for destroyed. */
 void destroy_one(uint16_t port, const char *key, const char *id);
+/* POST …/exec of `sh -c script` in sandbox id on a connection of its own: 0 and *r (resp_free()
+ * it), or the request's error. */
+int exec_sh(uint16_t port, const char *key, const char *id, const char *script, struct resp *r);
+/* exec_sh() answered 200 with exit code 0. */
+bool exec_sh_ok(uint16_t port, const char *key, const char *id, const char *script);

@@ -119,16 +119,8 @@ static void inet_down(void)
 /* Runs a script in the guest; stdout in out. */
 static bool gsh(const char *id, const char *script, char *out, size_t len)
 {
-    json_t *b = json_pack("{s:s,s:[s,s]}", "cmd", "sh", "args", "-c", script);
-    char *body = json_dumps(b, JSON_COMPACT);
-    json_decref(b);
-    struct conn c = { .fd = -1, .port = g_port };
-    char t[128];
-    snprintf(t, sizeof(t), "/v1/sandboxes/%s/exec", id);
     struct resp r;
-    int e = request(&c, "POST", t, g_key, body, &r);
-    conn_close(&c);
-    free(body);
+    int e = exec_sh(g_port, g_key, id, script, &r);
     if (e)
         return false;
     json_t *j = json_loads(r.body, 0, NULL);

@@ -21,7 +21,8 @@ int bvm_start(const struct bvm_config *c, const char *snapshot, struct bvm **ret
     const char *dir = getenv("HEARTH_IMAGES");
     struct host_config hc = { .images_dir = dir ? dir : "build/images", .accel = bench_accel(),
                               .kernel = c->kernel,
-                              .boot_timeout_ms = c->boot_timeout_ms, .cgroup_root = "" };
+                              .boot_timeout_ms = c->boot_timeout_ms, .cgroup_root = "",
+                              .no_jail = c->no_jail };
     int r = host_sync_new_private(&hc, "hearth-benchvm", vm->id, &vm->s);
     if (r < 0) {
         free(vm);

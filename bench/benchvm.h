@@ -3,6 +3,7 @@
  * adapter (host_sync.h): one host and loop per VM, in a temp run root. */
 #pragma once
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "daemon/host/host_sync.h"
@@ -14,6 +15,7 @@ struct bvm_config {
     const char *rootfs;          /* raw image path (absolute; the host takes no names) */
     unsigned vcpus, memory_mib;
     int boot_timeout_ms;
+    bool no_jail;                /* QEMU unconfined (host_config.no_jail) */
 };
 
 struct bvm {

@@ -243,8 +243,8 @@ static int fork_one(struct cli *cli, const char *src_id, const char *ref, hearth
         return 0;
     int r = cli_fail(cli, &e);
     if (!cli->settings.json && strcmp(e.api_code, "invalid_state") == 0 &&
-        strcmp(e.state, "running") == 0)
-        fprintf(stderr, "hint: a fork needs a paused source: hearth sb pause %s\n", ref);
+        strcmp(e.state, "running") == 0) /* a running source forks live unless it is busy */
+        fprintf(stderr, "hint: the source is busy (a pause or another fork of it); retry\n");
     return r;
 }
 

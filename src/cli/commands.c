@@ -172,7 +172,7 @@ static const struct cli_command sandbox_cmds[] = {
     { "fork", { NULL }, NULL, cmd_sandbox_fork_opts, 1, 1, CLI_CMD_CLIENT, cmd_sandbox_fork,
       "<sb> [--count <n>] [--paused] [--name <name>] [--ssh-key <path>] [--egress <rule>] "
       "[--disk <ref>:<mount>[:<sub>]]",
-      "Copy a paused sandbox into new ones and wait until they run" },
+      "Copy a running or paused sandbox into new ones and wait until they run" },
     { "wait", { NULL }, NULL, cmd_sandbox_wait_opts, 1, 1, CLI_CMD_CLIENT, cmd_sandbox_wait,
       "<sb> [--for running|paused|destroyed] [--timeout <duration>]",
       "Wait until a sandbox reaches a state" },

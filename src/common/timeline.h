@@ -64,6 +64,8 @@ int timeline_format(const struct timeline *t, char *out, size_t len);
     X(STOP, "stop")                   /* host pause: vCPUs stopped */                            \
     X(SEAL, "seal")                   /* host pause: files linked, meta.json written */          \
     X(QUIT, "quit")                   /* host pause: QEMU exited */                              \
+    X(DISK_FREEZE, "disk_freeze")     /* host live snapshot: disk layer copied, VM stopped */   \
+    X(RAM_COPY, "ram_copy")           /* host live snapshot: RAM file copied, VM stopped */     \
     X(RECORD, "record")               /* ctl: the VM or snapshot recorded in the row */          \
     X(IDENTITY, "identity")           /* ctl: network, identity, keys, grow applied in the guest */ \
     X(SETTLE, "settle")               /* ctl: the settled state written, the event appended */   \

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* test_crash_vm.c: the crash-point harness (docs/operations.md "Crash points"). For each named
- * step of create, pause, resume, fork, destroy, resize and network attach/detach, hearthd is
+ * step of create, pause, resume, fork (paused and live), destroy, resize and network attach/detach, hearthd is
  * started with HEARTH_CRASH_AT=<step>, the operation is driven through the HTTP API, hearthd
  * must die by SIGKILL at that step, and a restart without the variable must leave: no row in a
  * transition, every QEMU a running row's (none orphaned), one run dir per running row, taps
@@ -99,39 +99,6 @@ static size_t ids_in(struct vfx *f, const char *st, char ids[][64], size_t max)
     return n;
 }
 
-/* Starts hearthd with HEARTH_CRASH_AT=step (after a clean stop that leaves VMs running). */
-static bool start_armed(struct vfx *f, const char *step)
-{
-    REQUIRE(hd_stop(&f->s) == 0);
-    setenv("HEARTH_CRASH_AT", step, 1);
-    bool ok = hd_start(&f->s);
-    unsetenv("HEARTH_CRASH_AT");
-    REQUIRE(ok);
-    return true;
-}
-
-/* Waits (<= 120 s) for hearthd to die by SIGKILL at the step, then starts it again unarmed. */
-static bool died_and_restarted(struct vfx *f, const char *step, int fd)
-{
-    int st = 0;
-    pid_t got = 0;
-    for (int i = 0; i < 1200 && got == 0; i++) {
-        got = waitpid(f->s.pid, &st, WNOHANG);
-        if (got == 0)
-            usleep(100 * 1000);
-    }
-    if (fd >= 0)
-        close(fd);
-    if (got != f->s.pid || !WIFSIGNALED(st) || WTERMSIG(st) != SIGKILL) {
-        harness_fail(__FILE__, __LINE__, "step %s: hearthd did not die by SIGKILL (wait %d, "
-                                         "status %d)", step, (int)got, st);
-        if (got == 0)
-            kill(f->s.pid, SIGKILL), waitpid(f->s.pid, NULL, 0);
-    }
-    REQUIRE(vfx_restart(f));
-    return true;
-}
-
 /* The invariants after a restart (see the file comment). */
 static bool world_ok(struct vfx *f, const char *step)
 {
@@ -179,8 +146,8 @@ static bool post_wait(struct vfx *f, const char *id, const char *verb, const cha
 static bool crash_create(struct vfx *f, const char *step)
 {
     long long failed0 = rows(f, "failed");
-    REQUIRE(start_armed(f, step));
-    REQUIRE(died_and_restarted(f, step, send_only(f, "POST", "/v1/sandboxes", SMALL)));
+    REQUIRE(vfx_start_armed(f, step));
+    REQUIRE(vfx_died_and_restarted(f, step, send_only(f, "POST", "/v1/sandboxes", SMALL)));
     REQUIRE(world_ok(f, step));
     REQUIRE(rows(f, "failed") == failed0 + 1);
     return true;
@@ -205,6 +172,11 @@ static void crash_body(struct vfx *f)
         const char *need; /* a's state first ("running": resumed if it is not), or NULL */
         const char *want; /* a's state after the restart */
     } steps[] = {
+        /* live fork: stopped, continued and unsealed, sealed without children: the source
+         * runs on, no child, no snapshot */
+        { "livefork-stopped", "POST", "fork", "{\"count\":2}", "running", "running" },
+        { "livefork-after-cont", "POST", "fork", "{}", "running", "running" },
+        { "livefork-before-children", "POST", "fork", "{}", "running", "running" },
         /* pause: before the snapshot is sealed the VM goes on; after, it is paused */
         { "pause-after-pausing", "POST", "pause", "", "running", "running" },
         { "pause-before-meta", "POST", "pause", "", "running", "running" },
@@ -227,9 +199,9 @@ static void crash_body(struct vfx *f)
         if (strcmp(steps[i].need, "running") == 0 && strcmp(status_of(f, a, st), "running"))
             CHECK(post_wait(f, a, "resume", "running"));
         CHECK_STR(status_of(f, a, st), steps[i].need);
-        CHECK(start_armed(f, steps[i].at));
+        CHECK(vfx_start_armed(f, steps[i].at));
         snprintf(t, sizeof(t), "/v1/sandboxes/%s/%s", a, steps[i].path);
-        CHECK(died_and_restarted(f, steps[i].at,
+        CHECK(vfx_died_and_restarted(f, steps[i].at,
                                  send_only(f, steps[i].method, t, steps[i].body)));
         CHECK(world_ok(f, steps[i].at));
         CHECK_STR(status_of(f, a, st), steps[i].want);
@@ -247,9 +219,9 @@ static void crash_body(struct vfx *f)
     for (size_t i = 0; i < 2; i++) {
         char b[64];
         CHECK(create(f, SMALL, b));
-        CHECK(start_armed(f, destroys[i]));
+        CHECK(vfx_start_armed(f, destroys[i]));
         snprintf(t, sizeof(t), "/v1/sandboxes/%s", b);
-        CHECK(died_and_restarted(f, destroys[i], send_only(f, "DELETE", t, "")));
+        CHECK(vfx_died_and_restarted(f, destroys[i], send_only(f, "DELETE", t, "")));
         CHECK(world_ok(f, destroys[i]));
         CHECK_STR(status_of(f, b, st), "destroyed");
     }
@@ -268,7 +240,7 @@ static void crash_body(struct vfx *f)
     CHECK_EQ(vfx_taps(f), 0);
     CHECK_EQ(snapshot_files(f), 0);
     CHECK_EQ(cgroups_left(), 0);
-    fprintf(stderr, "crash harness: %d steps in %.0f s\n", 19,
+    fprintf(stderr, "crash harness: %d steps in %.0f s\n", 22,
             (double)((int64_t)harness_now_us() - t0) / 1e6);
 }
 

@@ -23,19 +23,10 @@
     "{\"cmd\":\"sh\",\"args\":[\"-c\",\"setsid sh -c 'i=0; while :; do i=$((i+1)); echo $i > "  \
     "/tmp/cnt; sleep 0.1; done' </dev/null >/dev/null 2>&1 & echo from-a > /root/mark; sync\"]}"
 
-static bool sh(struct vfx *f, const char *id, const char *script, char *out, size_t len)
-{
-    bool ok = exec_sh(f, id, script, out, len);
-    size_t n = strlen(out);
-    while (n && out[n - 1] == '\n')
-        out[--n] = '\0';
-    return ok;
-}
-
 static long counter(struct vfx *f, const char *id)
 {
     char out[64];
-    return sh(f, id, "cat /tmp/cnt", out, sizeof(out)) ? strtol(out, NULL, 10) : -1;
+    return exec_sh_trim(f, id, "cat /tmp/cnt", out, sizeof(out)) ? strtol(out, NULL, 10) : -1;
 }
 
 /* Polls GET until status is want (≤ 30 s). */
@@ -128,7 +119,7 @@ static void hundred_cycles_body(struct vfx *f)
     if (!create(f, SMALL, a))
         return;
     /* renamed into place: a read never sees the file truncated and empty */
-    CHECK(sh(f, a, "setsid sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/cnt.t; "
+    CHECK(exec_sh_trim(f, a, "setsid sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/cnt.t; "
                    "mv /tmp/cnt.t /tmp/cnt; sleep 0.1; done' </dev/null >/dev/null 2>&1 & true",
              out, sizeof(out)));
     CHECK(op(f, a, "resume", NULL, 200, st)); /* resume of a running sandbox: 200 */
@@ -137,7 +128,7 @@ static void hundred_cycles_body(struct vfx *f)
     for (int i = 1; i <= 100; i++) {
         char script[128];
         snprintf(script, sizeof(script), "echo %d >> /root/log", i);
-        CHECK(sh(f, a, script, out, sizeof(out)));
+        CHECK(exec_sh_trim(f, a, script, out, sizeof(out)));
         CHECK(op(f, a, "pause", NULL, 202, st));
         CHECK(strcmp(st, "pausing") == 0 || strcmp(st, "paused") == 0);
         if (!wait_status(f, a, "paused"))
@@ -160,7 +151,7 @@ static void hundred_cycles_body(struct vfx *f)
         }
         last = now;
     }
-    CHECK(sh(f, a, "wc -l < /root/log; sed -n '1p;100p' /root/log", out, sizeof(out)));
+    CHECK(exec_sh_trim(f, a, "wc -l < /root/log; sed -n '1p;100p' /root/log", out, sizeof(out)));
     CHECK_STR(out, "100\n1\n100");
     long before = counter(f, a);
     usleep(500 * 1000);
@@ -241,7 +232,7 @@ static void forks_body(struct vfx *f)
     char g1[64];
     snprintf(g1, sizeof(g1), "%s", jstr(r.json, "data.id"));
     hresp_free(&r);
-    CHECK(sh(f, g1, "hostname; cat /proc/uptime", out, sizeof(out)));
+    CHECK(exec_sh_trim(f, g1, "hostname; cat /proc/uptime", out, sizeof(out)));
     CHECK(strncmp(out, "gold-one\n", 9) == 0);
     CHECK(destroy(f, g1));
 
@@ -254,8 +245,7 @@ static void forks_body(struct vfx *f)
     hresp_free(&r);
     CHECK_EQ(token_exec(f, tok, a, out, sizeof(out)), 200);
     CHECK_STR(out, "tok\n");
-    /* a live fork is not supported: 409 with the state */
-    CHECK(fork_sb(f, a, "{}", 409, NULL, NULL));
+    /* a fork of a running source (a live fork) is test_livefork_vm.c's */
     CHECK(pause_sb(f, a));
     /* hostile bodies: 400 naming the field, nothing created */
     CHECK(fork_sb(f, a, "{\"start_paused\":\"yes\"}", 400, NULL, NULL));
@@ -278,22 +268,22 @@ static void forks_body(struct vfx *f)
     CHECK_EQ(token_exec(f, tok, b, out, sizeof(out)), 404);
     CHECK_STR(status_of(f, a, st), "paused"); /* the source is untouched */
     /* the child has the source's memory (a live process) and files */
-    CHECK(sh(f, b, "cat /root/mark; hostname", out, sizeof(out)));
+    CHECK(exec_sh_trim(f, b, "cat /root/mark; hostname", out, sizeof(out)));
     CHECK_STR(out, "from-a\ngen-b");
     long b1 = counter(f, b);
     usleep(400 * 1000);
     CHECK(counter(f, b) > b1);
-    CHECK(sh(f, b, "echo from-b > /root/mark; echo b > /root/only-b; sync", out, sizeof(out)));
+    CHECK(exec_sh_trim(f, b, "echo from-b > /root/mark; echo b > /root/only-b; sync", out, sizeof(out)));
     CHECK(resume_sb(f, c));
-    CHECK(sh(f, c, "cat /root/mark; ls /root/only-b 2>&1 >/dev/null | wc -l; hostname", out,
+    CHECK(exec_sh_trim(f, c, "cat /root/mark; ls /root/only-b 2>&1 >/dev/null | wc -l; hostname", out,
              sizeof(out)));
     CHECK_STR(out, "from-a\n1\ngen-c");
     /* entropy: clones of one snapshot read different random bytes */
-    CHECK(sh(f, b, "head -c 16 /dev/urandom | od -An -tx1", out, sizeof(out)));
-    CHECK(sh(f, c, "head -c 16 /dev/urandom | od -An -tx1", o2, sizeof(o2)));
+    CHECK(exec_sh_trim(f, b, "head -c 16 /dev/urandom | od -An -tx1", out, sizeof(out)));
+    CHECK(exec_sh_trim(f, c, "head -c 16 /dev/urandom | od -An -tx1", o2, sizeof(o2)));
     CHECK(strlen(out) > 16 && strcmp(out, o2) != 0);
     /* processes are isolated: killing the counter in c leaves b's */
-    CHECK(sh(f, c, "pkill -f 'echo \\$i' ; pkill sleep; sleep 0.3; a=$(cat /tmp/cnt); sleep 0.3; "
+    CHECK(exec_sh_trim(f, c, "pkill -f 'echo \\$i' ; pkill sleep; sleep 0.3; a=$(cat /tmp/cnt); sleep 0.3; "
                    "b=$(cat /tmp/cnt); [ \"$a\" = \"$b\" ] && echo stopped",
              out, sizeof(out)));
     b1 = counter(f, b);
@@ -302,11 +292,11 @@ static void forks_body(struct vfx *f)
     /* a fork of a fork of a fork, every generation paused and resumed */
     CHECK(pause_sb(f, b));
     CHECK(fork_sb(f, b, "{\"name\":\"gen-d\"}", 200, d, st));
-    CHECK(sh(f, d, "cat /root/mark /root/only-b", out, sizeof(out)));
+    CHECK(exec_sh_trim(f, d, "cat /root/mark /root/only-b", out, sizeof(out)));
     CHECK_STR(out, "from-b\nb");
     CHECK(pause_sb(f, d));
     CHECK(fork_sb(f, d, "{\"name\":\"gen-e\"}", 200, e, st));
-    CHECK(sh(f, e, "echo e >> /root/only-b; cat /root/only-b", out, sizeof(out)));
+    CHECK(exec_sh_trim(f, e, "echo e >> /root/only-b; cat /root/only-b", out, sizeof(out)));
     CHECK_STR(out, "b\ne");
     CHECK(pause_sb(f, e));
     /* e's disk sat on d's, b's and a's snapshots: it is flattened in the background onto the
@@ -315,13 +305,13 @@ static void forks_body(struct vfx *f)
     CHECK(resume_sb(f, e));
     CHECK(resume_sb(f, d));
     CHECK(resume_sb(f, b));
-    CHECK(sh(f, d, "cat /root/only-b", out, sizeof(out)));
+    CHECK(exec_sh_trim(f, d, "cat /root/only-b", out, sizeof(out)));
     CHECK_STR(out, "b"); /* e's write stayed e's */
     long e1 = counter(f, e);
     usleep(400 * 1000);
     CHECK(counter(f, e) > e1); /* a's process, three generations down */
     CHECK(resume_sb(f, a));
-    CHECK(sh(f, a, "cat /root/mark", out, sizeof(out)));
+    CHECK(exec_sh_trim(f, a, "cat /root/mark", out, sizeof(out)));
     CHECK_STR(out, "from-a");
     /* a running source's resume: 200; destroying everything removes every snapshot */
     CHECK(op(f, a, "resume", NULL, 200, NULL));
@@ -353,7 +343,7 @@ static void clock_body(struct vfx *f)
     CHECK(pause_sb(f, a));
     sleep(10);
     CHECK(resume_sb(f, a));
-    CHECK(sh(f, a, "date +%s", out, sizeof(out)));
+    CHECK(exec_sh_trim(f, a, "date +%s", out, sizeof(out)));
     struct timeval tv;
     gettimeofday(&tv, NULL);
     long guest = strtol(out, NULL, 10);
@@ -402,7 +392,7 @@ static void restart_and_corrupt_body(struct vfx *f)
     CHECK_STR(status_of(f, y, st), "paused");
     CHECK_EQ(qemu_left(f, false), 0); /* a paused sandbox holds no QEMU */
     CHECK(resume_sb(f, x));
-    CHECK(sh(f, x, "cat /root/mark", out, sizeof(out)));
+    CHECK(exec_sh_trim(f, x, "cat /root/mark", out, sizeof(out)));
     CHECK_STR(out, "from-a");
     long c1 = counter(f, x);
     usleep(300 * 1000);
@@ -416,7 +406,7 @@ static void restart_and_corrupt_body(struct vfx *f)
     fclose(fp);
     CHECK(op(f, y, "resume", NULL, 202, NULL));
     CHECK(wait_status(f, y, "error"));
-    CHECK(sh(f, x, "echo alive", out, sizeof(out)));
+    CHECK(exec_sh_trim(f, x, "echo alive", out, sizeof(out)));
     CHECK_STR(out, "alive");
     /* error: resume may be tried again (202), and the sandbox can be destroyed */
     CHECK(op(f, y, "resume", NULL, 202, NULL));
@@ -532,7 +522,7 @@ static void wait_for_body(struct vfx *f)
     CHECK(op_wakes_waiter(f, id, "pause", "paused"));
     CHECK(op_wakes_waiter(f, id, "resume", "running"));
     char out[64];
-    CHECK(sh(f, id, "echo back", out, sizeof(out)) && strcmp(out, "back") == 0);
+    CHECK(exec_sh_trim(f, id, "echo back", out, sizeof(out)) && strcmp(out, "back") == 0);
     CHECK(destroy(f, id));
 }
 

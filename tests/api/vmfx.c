@@ -202,6 +202,15 @@ bool exec_sh(struct vfx *f, const char *id, const char *script, char *out, size_
     return ok;
 }
 
+bool exec_sh_trim(struct vfx *f, const char *id, const char *script, char *out, size_t len)
+{
+    bool ok = exec_sh(f, id, script, out, len);
+    size_t n = strlen(out);
+    while (n && out[n - 1] == '\n')
+        out[--n] = '\0';
+    return ok;
+}
+
 bool wait_status_ms(struct vfx *f, const char *id, const char *want, int timeout_ms)
 {
     char st[32];
@@ -220,6 +229,39 @@ bool crash_restart(struct vfx *f)
     kill(f->s.pid, SIGKILL);
     waitpid(f->s.pid, NULL, 0);
     return vfx_restart(f);
+}
+
+/* Starts hearthd with HEARTH_CRASH_AT=step (after a clean stop that leaves VMs running). */
+bool vfx_start_armed(struct vfx *f, const char *step)
+{
+    REQUIRE(hd_stop(&f->s) == 0);
+    setenv("HEARTH_CRASH_AT", step, 1);
+    bool ok = hd_start(&f->s);
+    unsetenv("HEARTH_CRASH_AT");
+    REQUIRE(ok);
+    return true;
+}
+
+/* Waits (<= 120 s) for hearthd to die by SIGKILL at the step, then starts it again unarmed. */
+bool vfx_died_and_restarted(struct vfx *f, const char *step, int fd)
+{
+    int st = 0;
+    pid_t got = 0;
+    for (int i = 0; i < 1200 && got == 0; i++) {
+        got = waitpid(f->s.pid, &st, WNOHANG);
+        if (got == 0)
+            usleep(100 * 1000);
+    }
+    if (fd >= 0)
+        close(fd);
+    if (got != f->s.pid || !WIFSIGNALED(st) || WTERMSIG(st) != SIGKILL) {
+        harness_fail(__FILE__, __LINE__, "step %s: hearthd did not die by SIGKILL (wait %d, "
+                                         "status %d)", step, (int)got, st);
+        if (got == 0)
+            kill(f->s.pid, SIGKILL), waitpid(f->s.pid, NULL, 0);
+    }
+    REQUIRE(vfx_restart(f));
+    return true;
 }
 
 bool vfx_restart(struct vfx *f)

@@ -34,10 +34,17 @@ bool exec_json(struct vfx *f, const char *id, const char *body, int want, struct
 bool exec_stdout(struct vfx *f, const char *id, const char *body, char *out, size_t len);
 /* Runs `sh -c script` in the guest; its stdout in out, trailing newlines kept. */
 bool exec_sh(struct vfx *f, const char *id, const char *script, char *out, size_t len);
+/* exec_sh() with the trailing newlines cut. */
+bool exec_sh_trim(struct vfx *f, const char *id, const char *script, char *out, size_t len);
 /* Polls GET until id's status is want, for at most timeout_ms; fails the test otherwise. */
 bool wait_status_ms(struct vfx *f, const char *id, const char *want, int timeout_ms);
 /* kill -9 hearthd and start it again on the same data dir. */
 bool crash_restart(struct vfx *f);
+/* Stops hearthd cleanly (its VMs stay) and starts it with HEARTH_CRASH_AT=step. */
+bool vfx_start_armed(struct vfx *f, const char *step);
+/* Waits (<= 120 s) for hearthd to die by SIGKILL at step (a failure of the test otherwise),
+ * closes fd (a request left waiting; -1 for none), then starts it again unarmed. */
+bool vfx_died_and_restarted(struct vfx *f, const char *step, int fd);
 /* Starts hearthd again on the same data dir after it died (port files cleared first). */
 bool vfx_restart(struct vfx *f);
 /* Sends one request without waiting for the answer; the connected socket, or -1. */

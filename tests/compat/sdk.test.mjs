@@ -434,7 +434,8 @@ describe("VM-backed sandbox", () => {
 // take the 200 or 202 view as is (no polling, X-Poll-After unread); waitUntilPaused() /
 // waitUntilRunning() poll GET /v1/sandboxes/{id} (250 ms, growing after 5 s, capped at 2 s)
 // and give up on error, failed, destroying, destroyed. Sandbox.fork(req) is POST …/fork with
-// the request as the JSON body and wraps the child's view in a new Sandbox. Skipped while the
+// the request as the JSON body and wraps the child's view in a new Sandbox; it does not check
+// the source's state itself, so a running source is forked live by the server. Skipped while the
 // server answers 501 for pause (the snapshot routes are not wired yet).
 
 describe("VM-backed pause, fork and resume", () => {
@@ -512,12 +513,23 @@ describe("VM-backed pause, fork and resume", () => {
         await child.resume(); // already running: 200
         assert.equal(child.status, "running");
 
-        // a running source cannot be forked: 409 invalid_state with its state
-        const running = await rejectsWith(() => child.fork({ start_paused: true }),
-            CreateosSandboxValidationError);
-        assert.equal(running.statusCode, 409);
-        assert.equal(running.code, "invalid_state");
-        assert.equal(running.envelope.data.state, "running");
+        // (hearth) a running source forks live: the SDK sends the same POST …/fork, the child
+        // runs with the source's files and processes, and the source keeps running
+        await child.runCommand("bash", ["-c", "echo live-state >/root/compat-live"]);
+        const live = await child.fork({});
+        try {
+            assert.ok(live instanceof Sandbox);
+            assert.equal(live.data.forked_from, child.id);
+            assert.equal(live.status, "running");
+            const got = await live.runCommand("cat", ["/root/compat-live"]);
+            assert.equal(got.result.stdout, "live-state\n");
+            assert.equal((await client.getSandbox(child.id)).status, "running", "source runs");
+            const still = await child.runCommand("cat", ["/root/compat-mark"]);
+            assert.equal(still.result.stdout, "parent-state\n");
+        } finally {
+            await live.destroy();
+            await live.waitUntilDestroyed({ timeoutMs: 60_000 });
+        }
 
         // the source resumes as it was
         await parent.resume();

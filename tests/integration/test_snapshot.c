@@ -2,7 +2,7 @@
 /* test_snapshot.c: the snapshot primitive on real microVMs: save, restore with a running
  * process, two clones of one snapshot at once, a snapshot of a restored VM (its RAM split out
  * of the migration stream), refusal of corrupted or mismatched snapshots, the guest clock
- * after a restore. */
+ * after a restore; a live snapshot (the VM runs on) and its failure after the stop. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -15,6 +15,7 @@
 
 #include "common/herr.h"
 #include "common/mono.h"
+#include "daemon/host/host_sync.h"
 #include "harness.h"
 #include "vmtest.h"
 
@@ -401,4 +402,73 @@ TEST_SLOW(corrupted_or_mismatched_snapshot_is_refused, 300)
     fprintf(stderr, "garbage state: %d %s\n", r, e.msg);
     CHECK(mono_now_us() - t0 < 60 * SEC);
     rm_rf(snap);
+}
+
+/* Polls script (which prints a number) in vm until it prints more than above (<= 20 s). */
+static bool grows_past(struct vmt *vm, const char *script, long above)
+{
+    int64_t until = mono_now_us() + 20 * SEC;
+    while (mono_now_us() < until) {
+        if (sh_long(vm, script) > above)
+            return true;
+        usleep(100000);
+    }
+    return false;
+}
+
+/* host_vm_snapshot_live(): the VM is stopped only for the copy and runs on with its process; a
+ * clone of the snapshot starts at the fork point and the two diverge. A live snapshot that
+ * fails after the stop (its directory already holds a disk layer) continues the VM and leaves
+ * no directory behind. */
+TEST_SLOW(live_snapshot_runs_on_and_clones_start_at_the_fork_point, 300)
+{
+    char kernel[PATH_MAX], rootfs[PATH_MAX], snap[PATH_MAX], bad[PATH_MAX];
+    vmtest_paths(kernel, rootfs);
+    struct vmtest_config cfg = vmtest_config(kernel, rootfs);
+    struct vmt *vm = vmtest_start(&cfg);
+    CHECK(vm);
+    struct agent_exec_result r;
+    CHECK_EQ(vmtest_sh(vm, COUNTER, NULL, &r), 0);
+    agent_exec_result_release(&r);
+    CHECK(grows_past(vm, "cat /tmp/cnt 2>/dev/null || echo 0", 1));
+    snapdir_new(snap);
+    struct herr e = { 0 };
+    int64_t stopped = -1;
+    CHECK_EQ(host_sync_vm_snapshot_live(vm->s, vm->id, snap, &stopped, &e), 0);
+    CHECK(stopped > 0);
+    CHECK(vmtest_alive(vm));
+    long at = sh_long(vm, "cat /tmp/cnt");
+    CHECK(at >= 2);
+    CHECK(grows_past(vm, "cat /tmp/cnt", at)); /* the source runs on */
+    CHECK_EQ(vmtest_sh(vm, "echo after > /root/marker; sync", NULL, &r), 0);
+    agent_exec_result_release(&r);
+    struct vmt *c = restore(&cfg, snap);
+    CHECK(c);
+    CHECK_EQ(sh_long(c, "kill -0 $(cat /tmp/pid) && echo 1"), 1); /* the process came along */
+    CHECK_EQ(vmtest_sh(c, "cat /root/marker", NULL, &r), 0);
+    CHECK_STR((char *)r.out, "before\n"); /* the fork point, not the source's later write */
+    agent_exec_result_release(&r);
+    CHECK(grows_past(c, "cat /tmp/cnt", 1));
+    CHECK_EQ(vmtest_sh(vm, "cat /root/marker", NULL, &r), 0);
+    CHECK_STR((char *)r.out, "after\n");
+    agent_exec_result_release(&r);
+    /* a failure after the stop: the VM is continued, the directory removed */
+    snapdir_new(bad);
+    char layer[PATH_MAX + 16];
+    snprintf(layer, sizeof(layer), "%s/disk.qcow2", bad);
+    int fd = open(layer, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    CHECK(fd >= 0);
+    if (fd >= 0)
+        close(fd);
+    CHECK(host_sync_vm_snapshot_live(vm->s, vm->id, bad, NULL, &e) < 0);
+    CHECK(strstr(e.msg, "disk.qcow2") != NULL);
+    CHECK(access(bad, F_OK) != 0);
+    long now = sh_long(vm, "cat /tmp/cnt");
+    CHECK(grows_past(vm, "cat /tmp/cnt", now)); /* running again */
+    CHECK_EQ(vmtest_stop(c, &e), 0);
+    vmtest_free(c);
+    CHECK_EQ(vmtest_stop(vm, &e), 0);
+    vmtest_free(vm);
+    rm_rf(snap);
+    rm_rf(bad);
 }

@@ -56,6 +56,8 @@ struct fork_wait {
     json_t *body;                   /* referenced: the request borrows its strings */
     struct ctl_fork *op;            /* while the fork may still be abandoned */
     bool client_gone;
+    char children[CTL_FORK_COUNT_MAX][STORE_ID_SIZE]; /* count > 1: all of them */
+    size_t n_children;
 };
 
 static void on_fork_abort(struct http_request *req, void *ud)
@@ -76,9 +78,17 @@ static void on_forked(void *ud, const struct ctl_error *e, const char *id,
         } else {
             struct store_sandbox sb;
             store_sandbox_init(&sb);
-            if (store_sandbox_get(w->call.ctx->ctl->store, NULL, id, &sb) == 0)
-                api_reply_ok(&w->call, api_sandbox_view(&w->call.ctx->ctl->set, &sb));
-            else
+            if (store_sandbox_get(w->call.ctx->ctl->store, NULL, id, &sb) == 0) {
+                json_t *view = api_sandbox_view(&w->call.ctx->ctl->set, &sb);
+                json_t *ids = w->n_children > 1 ? json_array() : NULL;
+                for (size_t i = 0; ids && i < w->n_children; i++)
+                    json_array_append_new(ids, json_string(w->children[i]));
+                if (view && ids) /* (hearth) count > 1: every child, the view's first */
+                    json_object_set_new(view, "children", ids);
+                else
+                    json_decref(ids);
+                api_reply_ok(&w->call, view);
+            } else
                 api_reply_internal(&w->call, "read sandbox", -EIO);
             store_sandbox_release(&sb);
         }
@@ -112,6 +122,8 @@ static void on_fork_body(struct api_call *call, json_t *body)
         return;
     }
     w->body = json_incref(body);
+    fr.children = w->children;
+    fr.n_children = &w->n_children;
     struct ctl_caller who = api_caller(call);
     struct ctl_error e;
     struct ctl_fork *op = NULL;

@@ -526,6 +526,19 @@ int api_validate_fork(const struct ctl *ctx, json_t *body, struct ctl_fork_req *
         bq != -1 && bq <= 0)
         err_add(&e, "bandwidth_quota_bytes", INVALID, "must be -1 (unmetered) or positive");
     out.bandwidth_quota_bytes = out.set_quota ? bq : ctx->set.bandwidth_quota_bytes;
+    /* (hearth) several children from one fork point; a name or a disk belongs to one */
+    int64_t count = 1;
+    bool has_count = false;
+    if (get_int(&e, body, "count", &has_count, &count) && has_count &&
+        (count < 1 || count > CTL_FORK_COUNT_MAX)) {
+        err_add(&e, "count", INVALID, "must be 1 to 16");
+        count = 1;
+    }
+    out.count = has_count ? (unsigned)count : 1;
+    if (out.count > 1 && out.c.name)
+        err_add(&e, "name", INVALID, "names one sandbox: not with count above 1");
+    if (out.count > 1 && out.c.n_disks)
+        err_add(&e, "disks", INVALID, "a disk mounts in one sandbox: not with count above 1");
     if (e.o) {
         ctl_fork_req_release(&out);
         *ret_fail = err_take(&e);

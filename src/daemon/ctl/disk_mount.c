@@ -233,3 +233,8 @@ void ctl_disk_mounts_watch_stop(struct ctl *c)
 {
     ctl_mount_watch_stop(c);
 }
+
+void ctl_disk_mounts_release(struct ctl *c)
+{
+    ctl_mount_release(c);
+}

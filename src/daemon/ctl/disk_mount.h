@@ -69,3 +69,6 @@ void ctl_disk_mounts_start(struct ctl *c, const char *id);
 /* Starts and stops the 30 s round (retry error mounts, check mounted ones); ctl.c calls them. */
 int ctl_disk_mounts_watch_start(struct ctl *c);
 void ctl_disk_mounts_watch_stop(struct ctl *c);
+/* A stopping hearthd, after the VM layer let go of the VMs: frees the jobs still under way
+ * (their guest chores were dropped by guest_jobs_drop_all() and never report). */
+void ctl_disk_mounts_release(struct ctl *c);

@@ -444,3 +444,10 @@ void ctl_mount_watch_stop(struct ctl *c)
         c->mounts = NULL;
     }
 }
+
+void ctl_mount_release(struct ctl *c)
+{
+    ctl_mount_watch_stop(c);
+    while (c->mounts && c->mounts->jobs)
+        job_free(c->mounts->jobs); /* the last one frees c->mounts */
+}

@@ -18,3 +18,5 @@ void ctl_mount_run_start(struct ctl *c, const char *id);
 /* ctl_disk_mounts_watch_start() and _stop(): the round. */
 int ctl_mount_watch_start(struct ctl *c);
 void ctl_mount_watch_stop(struct ctl *c);
+/* ctl_disk_mounts_release(): frees the jobs left (no report will come) and the state. */
+void ctl_mount_release(struct ctl *c);

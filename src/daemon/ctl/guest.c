@@ -31,7 +31,10 @@ struct guest_job {
     char msg[320];
     guest_done_fn done;
     void *ud;
+    struct guest_job *next;      /* the chores under way (all_jobs); the loop's thread only */
 };
+
+static struct guest_job *all_jobs;
 
 static const char *const default_env[] = {
     "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root", NULL
@@ -41,6 +44,11 @@ static void job_free(struct guest_job *j)
 {
     if (!j)
         return;
+    for (struct guest_job **p = &all_jobs; *p; p = &(*p)->next)
+        if (*p == j) {
+            *p = j->next;
+            break;
+        }
     if (j->argv)
         for (char **a = j->argv; *a; a++)
             free(*a);
@@ -157,10 +165,18 @@ int guest_run_env(struct host *h, struct event_base *base, const char *id,
         job_free(j);
         return r;
     }
+    j->next = all_jobs;
+    all_jobs = j;
     return 0;
 out_nomem:
     job_free(j);
     return -ENOMEM;
+}
+
+void guest_jobs_drop_all(void)
+{
+    while (all_jobs)
+        job_free(all_jobs);
 }
 
 /* $1 hostname, then the keys. Busybox and Debian both have hostname(1), mkdir, chmod, printf. */

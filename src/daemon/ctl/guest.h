@@ -30,6 +30,11 @@ int guest_run_env(struct host *h, struct event_base *base, const char *id,
                   const char *const *argv, const char *const *env, unsigned timeout_ms,
                   guest_done_fn done, void *ud);
 
+/* Frees every chore still under way without reporting it: for a stopping hearthd once
+ * host_free_keep_vms() dropped the VMs' streams (they never end then, so no chore would ever
+ * report). Their owners free their own state the same way (ctl_mount_release). */
+void guest_jobs_drop_all(void);
+
 /* argv for setting the hostname (and /etc/hostname) and writing keys (n may be 0: keys are
  * left alone) to /root/.ssh/authorized_keys. Returns a NULL-terminated array borrowing
  * hostname and keys; free() the array only. NULL on out of memory. */

@@ -19,6 +19,7 @@
 #include "common/timefmt.h"
 #include "daemon/ctl/ctl.h"
 #include "daemon/ctl/events.h"
+#include "daemon/ctl/snapdir.h"
 #include "daemon/host/host.h"
 #include "daemon/host/snapshot.h"
 #include "daemon/log.h"
@@ -264,6 +265,8 @@ int reconcile_run(struct ctl *c)
         free(orph);
         wait_all(&rc, base);
     }
+    /* snapshots no row names (a live fork's, taken before its children were recorded) */
+    ctl_snapdir_sweep(c);
     /* cgroups of VMs that are gone (a crash between exit and cleanup) */
     int pruned = host_cgroup_prune(h);
     if (pruned < 0)

@@ -63,7 +63,14 @@ struct ctl_fork_req {
     bool start_paused;
     bool set_envs, set_ssh, set_egress, set_ingress, set_quota;
     int64_t bandwidth_quota_bytes;     /* the request's, or the operator default */
+    unsigned count;                    /* (hearth) children to make, 1..CTL_FORK_COUNT_MAX;
+                                          0 means 1 */
+    /* where the children's ids go (borrowed until the fork's done; NULL: nowhere), in the
+       order they were made; *n_children set before done runs */
+    char (*children)[STORE_ID_SIZE];
+    size_t *n_children;
 };
+#define CTL_FORK_COUNT_MAX 16
 void ctl_fork_req_release(struct ctl_fork_req *r);
 
 /* A checked PATCH (§3.2.5). */

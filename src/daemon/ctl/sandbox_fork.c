@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* sandbox_fork.c: forking a paused sandbox (sandbox_ops.h, docs/api.md §3.3.3,
- * docs/snapshots.md): the child row shares the source's snapshot (O(1): never consumed by
- * either), gets an address of its own and the source's networks, then is restored
- * (restore.h) or stays paused. A source still pausing is waited for, polling. */
+/* sandbox_fork.c: forking a sandbox (sandbox_ops.h, docs/api.md §3.3.3, docs/snapshots.md):
+ * each child row shares the source's snapshot (O(1): never consumed by either), gets an
+ * address of its own and the source's networks, then is restored (restore.h) or stays paused.
+ * A source still pausing is waited for, polling. A running source is snapshotted live first
+ * (host_vm_snapshot_live(): it stops for the copy and runs on), into a snapshot directory of
+ * its own that the children name, so it lives as long as they (or their snapshots) need it. */
 #include "daemon/ctl/sandbox_ops.h"
 
 #include <errno.h>
@@ -23,7 +25,9 @@
 #include "daemon/ctl/quota.h"
 #include "daemon/ctl/restore.h"
 #include "daemon/ctl/sandbox_row.h"
+#include "daemon/ctl/snapdir.h"
 #include "daemon/ctl/space.h"
+#include "daemon/host/host.h"
 #include "daemon/log.h"
 #include "daemon/store/ids.h"
 #include "daemon/store/store.h"
@@ -48,12 +52,48 @@ struct ctl_fork {
     bool abandoned;                 /* the caller lost interest: stop waiting */
     bool *ended;                    /* set when op is freed (within ctl_sandbox_fork) */
     struct timeline tl;             /* the steps (docs/performance.md "Where the time goes") */
+    /* the children: each reports once (made and restored, or failed); the first success is
+     * the answer, else the first failure */
+    unsigned count;
+    unsigned pending;               /* children not yet reported, plus one while making them */
+    unsigned made;                  /* children started */
+    size_t n_ok;
+    char first[STORE_ID_SIZE];
+    bool failed;
+    struct ctl_error err;
+    /* a live fork: the source runs and is being snapshotted into live_dir */
+    bool live;
+    char live_dir[PATH_MAX];
+    char live_parent[PATH_MAX];     /* the source's base when it started: the snapshot's parent */
+    struct ctl_fork *next_live;     /* live_forks */
 };
+
+/* Live forks under way (one loop thread), so a second live fork or a pause of the same source
+ * is refused (ctl_fork_live_busy()) rather than queued behind a stopped VM. */
+static struct ctl_fork *live_forks;
+
+bool ctl_fork_live_busy(struct ctl *ctx, const char *id)
+{
+    for (struct ctl_fork *f = live_forks; f; f = f->next_live)
+        if (f->ctx == ctx && strcmp(f->src, id) == 0)
+            return true;
+    return false;
+}
+
+static void live_unlink(struct ctl_fork *op)
+{
+    for (struct ctl_fork **p = &live_forks; *p; p = &(*p)->next_live)
+        if (*p == op) {
+            *p = op->next_live;
+            return;
+        }
+}
 
 static void fork_free(struct ctl_fork *op)
 {
     if (op->ended)
         *op->ended = true;
+    live_unlink(op);
     if (op->timer)
         event_free(op->timer);
     ctl_fork_req_release(&op->fr);
@@ -64,6 +104,8 @@ static void fork_free(struct ctl_fork *op)
 /* Tells the caller and frees op. */
 static void fork_end(struct ctl_fork *op, const struct ctl_error *e, const char *child)
 {
+    if (op->fr.n_children)
+        *op->fr.n_children = e->code == CTL_OK ? op->n_ok : 0;
     op->done(op->ud, e, child, NULL);
     fork_free(op);
 }
@@ -108,13 +150,32 @@ static int fork_join_networks(struct ctl *ctx, const char *src_id, const char *c
     return r;
 }
 
-static void on_child_restored(void *ud, const struct ctl_error *e, const char *id)
+/* One child was made (id, e CTL_OK) or failed; the last report ends op. */
+static void child_done(struct ctl_fork *op, const struct ctl_error *e, const char *id)
 {
-    fork_end(ud, e, id);
+    if (e && e->code == CTL_OK && id) {
+        if (op->fr.children && op->n_ok < op->count)
+            snprintf(op->fr.children[op->n_ok], STORE_ID_SIZE, "%s", id);
+        if (!op->n_ok++)
+            snprintf(op->first, sizeof(op->first), "%s", id);
+    } else if (e && !op->failed) {
+        op->err = *e;
+        op->failed = true;
+    }
+    if (--op->pending)
+        return;
+    if (op->n_ok)
+        fork_end_ok(op, op->first);
+    else
+        fork_end(op, &op->err, NULL);
 }
 
-/* Inserts the child of src and starts it; ends op (done reports) unless the restore took it
- * over. */
+static void on_child_restored(void *ud, const struct ctl_error *e, const char *id)
+{
+    child_done(ud, e, id);
+}
+
+/* Inserts one child of src and starts it; reports it (child_done) now or from its restore. */
 static void fork_now(struct ctl_fork *op, const struct store_sandbox *src)
 {
     struct ctl *ctx = op->ctx;
@@ -125,6 +186,12 @@ static void fork_now(struct ctl_fork *op, const struct store_sandbox *src)
     store_sandbox_init(&child);
     struct store_env *envs = NULL;
     size_t n_envs = 0;
+    /* each child of a request counts (the first was checked before anything was done) */
+    if (op->made++ > 0 &&
+        (ctl_quota_sandboxes(ctx, op->user_id, &e) < 0 || ctl_quota_host_vm(ctx, &e) < 0)) {
+        child_done(op, &e, NULL);
+        return;
+    }
     int r = ids_new_sandbox(child.id);
     if (r == 0)
         r = fork_fill(ctx, src, fr, &child, &envs, &n_envs);
@@ -194,7 +261,7 @@ static void fork_now(struct ctl_fork *op, const struct store_sandbox *src)
             ctl_error_internal(&e, "fork", r);
             goto fail;
         }
-        fork_end_ok(op, child.id);
+        child_done(op, &(struct ctl_error){ .code = CTL_OK }, child.id);
         goto out;
     }
     char **keys = NULL;
@@ -212,15 +279,102 @@ static void fork_now(struct ctl_fork *op, const struct store_sandbox *src)
     }
     goto out;
 fail:
-    fork_end(op, &e, NULL);
+    child_done(op, &e, NULL);
 out:
     if (own_envs)
         store_envs_free(envs, n_envs);
     store_sandbox_release(&child);
 }
 
+/* Makes op's children of src (whose snapshot_dir they share); op ends once all reported. */
+static void fork_children(struct ctl_fork *op, const struct store_sandbox *src)
+{
+    op->pending = op->count + 1; /* the extra one: op outlives the loop */
+    for (unsigned i = 0; i < op->count; i++)
+        fork_now(op, src);
+    child_done(op, NULL, NULL);
+}
+
+/* host_vm_snapshot_live() of a live fork ended: the children come from that snapshot. */
+static void on_live_snapshot(void *ud, const char *unused, const struct host_result *res,
+                             const struct host_live_stats *st)
+{
+    struct ctl_fork *op = ud;
+    struct ctl *ctx = op->ctx;
+    struct ctl_error e;
+    live_unlink(op);
+    timeline_append(&op->tl, &res->tl);
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s", op->live_dir);
+    if (res->err != HOST_OK) {
+        ctl_snapshot_release(ctx, dir); /* named by no row: gone */
+        if (res->err == HOST_E_BUSY)
+            ctl_error_set(&e, CTL_E_INVALID_STATE, NULL, "running",
+                          "the source is being paused, resized or forked: retry");
+        else if (res->err == HOST_E_NOT_FOUND || res->err == HOST_E_GONE)
+            ctl_error_set(&e, CTL_E_INVALID_STATE, NULL, "running",
+                          "the source's VM is not running");
+        else
+            ctl_error_set(&e, CTL_E_FAILED, NULL, NULL, "live snapshot failed: %s", res->msg);
+        log_warn(op->req_id, "live fork failed", "{s:s,s:s}", "sandbox", op->src, "err",
+                 res->msg);
+        fork_end(op, &e, NULL);
+        return;
+    }
+    char tls[512];
+    timeline_format(&op->tl, tls, sizeof(tls));
+    log_info(op->req_id, "sandbox live snapshot", "{s:s,s:s,s:f,s:s}", "sandbox", op->src,
+             "dir", dir, "stopped_ms", (double)st->stopped_us / 1000.0, "timeline", tls);
+    struct store_sandbox src;
+    int r = ctl_snapdir_parent_write(dir, op->live_parent);
+    if (r < 0) {
+        ctl_snapshot_release(ctx, dir);
+        ctl_error_internal(&e, "live fork parent", r);
+        fork_end(op, &e, NULL);
+        return;
+    }
+    if (ctl_row_load(ctx, op->user_id, op->src, &src, &e) < 0) {
+        store_sandbox_release(&src);
+        ctl_snapshot_release(ctx, dir); /* the source went meanwhile */
+        fork_end(op, &e, NULL);
+        return;
+    }
+    crashpt("livefork-before-children"); /* a whole snapshot no row names: swept at start */
+    char *own = src.snapshot_dir;
+    src.snapshot_dir = dir; /* the children's, borrowed */
+    fork_children(op, &src); /* op may be gone now */
+    src.snapshot_dir = own;
+    store_sandbox_release(&src);
+    ctl_snapshot_release(ctx, dir); /* kept while a child row names it */
+}
+
+/* The source runs: snapshot it live; the children follow (on_live_snapshot). */
+static void fork_live(struct ctl_fork *op, const struct store_sandbox *src)
+{
+    struct ctl_error e;
+    if (ctl_fork_live_busy(op->ctx, src->id)) {
+        ctl_error_set(&e, CTL_E_INVALID_STATE, NULL, "running",
+                      "a live fork of this sandbox is under way: retry when it answered");
+        fork_end(op, &e, NULL);
+        return;
+    }
+    int r = ctl_snapdir_new(op->ctx, src->id, op->live_dir);
+    if (r < 0) {
+        ctl_error_internal(&e, "live fork snapshot dir", r);
+        fork_end(op, &e, NULL);
+        return;
+    }
+    snprintf(op->live_parent, sizeof(op->live_parent), "%s", src->base_dir ? src->base_dir : "");
+    op->live = true;
+    op->next_live = live_forks;
+    live_forks = op;
+    log_info(op->req_id, "sandbox live fork", "{s:s,s:i}", "sandbox", src->id, "count",
+             (int)op->count);
+    host_vm_snapshot_live(op->ctx->host, src->id, op->live_dir, on_live_snapshot, op);
+}
+
 /* Checks the source and forks, or keeps waiting for its pause to finish. true when op no
- * longer waits (it ended, or the restore holds it). */
+ * longer waits (it ended, or the restore or the live snapshot holds it). */
 static bool fork_try(struct ctl_fork *op)
 {
     struct ctl_error e;
@@ -237,7 +391,9 @@ static bool fork_try(struct ctl_fork *op)
     }
     bool done = true;
     if (src.status == STORE_PAUSED && src.snapshot_dir) {
-        fork_now(op, &src);
+        fork_children(op, &src);
+    } else if (src.status == STORE_RUNNING) {
+        fork_live(op, &src);
     } else if (src.status == STORE_PAUSED) {
         ctl_error_set(&e, CTL_E_INVALID_STATE, NULL, "paused",
                       "the source has no snapshot to fork (resume it to see why)");
@@ -246,7 +402,7 @@ static bool fork_try(struct ctl_fork *op)
         done = false; /* §2.14.3 note 3: wait for the pause */
     } else {
         ctl_error_set(&e, CTL_E_INVALID_STATE, NULL, store_state_to_string(src.status),
-                      "the source must be paused: pause it first (live fork is not supported)");
+                      "the source must be running, pausing or paused");
         fork_end(op, &e, NULL);
     }
     store_sandbox_release(&src);
@@ -310,6 +466,7 @@ int ctl_sandbox_fork(struct ctl *ctx, const struct ctl_caller *who, const char *
     snprintf(op->req_id, sizeof(op->req_id), "%s", who->req_id ? who->req_id : "");
     op->done = done;
     op->ud = ud;
+    op->count = op->fr.count ? op->fr.count : 1;
     op->deadline_us = mono_now_us() + (int64_t)FORK_WAIT_MAX_MS * 1000;
     bool ended = false;
     op->ended = &ended;

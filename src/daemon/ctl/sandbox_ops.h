@@ -86,19 +86,23 @@ int ctl_sandbox_resume(struct ctl *c, const struct ctl_caller *who, const char *
                        struct ctl_error *e);
 
 struct ctl_fork;
-/* Forks the paused sandbox src into a new one (§3.3.3): the child shares the source's
+/* Forks sandbox src into req->count new ones (§3.3.3): each child shares the source's
  * snapshot, gets its own address, joins the source's networks, and is restored (or stays
- * paused with start_paused). A source still pausing is waited for (up to 30 s). req is taken
- * over (released by the operation). Sync errors: CTL_E_UNAVAILABLE, CTL_E_QUOTA (the user's
- * max_sandboxes), CTL_E_NO_CAPACITY (host_max_vms), CTL_E_NO_SPACE, CTL_E_INTERNAL. done
- * reports CTL_OK with the child's id, or CTL_E_NOT_FOUND, CTL_E_INVALID_STATE (the source is
- * not paused: live fork is not supported), CTL_E_NAME_TAKEN, CTL_E_NO_CAPACITY, CTL_E_FAILED,
- * CTL_E_INTERNAL. *ret_op (NULL when done already ran) lets the caller abandon it; it is
+ * paused with start_paused). A source still pausing is waited for (up to 30 s); a running one
+ * is snapshotted live first (it stops for the copy and runs on; docs/snapshots.md "Live
+ * fork"). req is taken over (released by the operation). Sync errors: CTL_E_UNAVAILABLE,
+ * CTL_E_QUOTA (the user's max_sandboxes), CTL_E_NO_CAPACITY (host_max_vms), CTL_E_NO_SPACE,
+ * CTL_E_INTERNAL. done reports CTL_OK with the first child's id (all of them in
+ * req->children), or the first child's failure: CTL_E_NOT_FOUND, CTL_E_INVALID_STATE (the
+ * source is in another state, or a live fork or pause of it is under way),
+ * CTL_E_NAME_TAKEN, CTL_E_NO_CAPACITY, CTL_E_QUOTA, CTL_E_FAILED, CTL_E_INTERNAL. *ret_op (NULL when done already ran) lets the caller abandon it; it is
  * valid until done runs. */
 __attribute__((warn_unused_result))
 int ctl_sandbox_fork(struct ctl *c, const struct ctl_caller *who, const char *src,
                      struct ctl_fork_req *req, ctl_sandbox_done_fn done, void *ud,
                      struct ctl_fork **ret_op, struct ctl_error *e);
+/* Whether a live fork of sandbox id is under way (a pause is refused meanwhile). */
+bool ctl_fork_live_busy(struct ctl *c, const char *id);
 /* The caller lost interest: a fork still waiting for its source stops at its next check
  * (done reports CTL_E_FAILED "abandoned"); one being restored completes. done runs either way. */
 void ctl_sandbox_fork_abandon(struct ctl_fork *op);

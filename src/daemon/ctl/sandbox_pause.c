@@ -107,6 +107,8 @@ int ctl_sandbox_pause_start(struct ctl *ctx, const char *id, const char *req_id)
     struct ctl_error space;
     if (ctl_space_check(ctx, req_id, "pause", 0, &space) < 0)
         return -ENOSPC;
+    if (ctl_fork_live_busy(ctx, id))
+        return -ESTALE; /* the auto-pauser tries again later */
     timeline_mark(&tl, "checks");
     struct pause_op *op = calloc(1, sizeof(*op));
     if (!op)
@@ -151,6 +153,9 @@ int ctl_sandbox_pause(struct ctl *ctx, const struct ctl_caller *who, const char 
     r = ctl_space_check(ctx, who->req_id, "pause", 0, e);
     if (r < 0)
         return r;
+    if (ctl_fork_live_busy(ctx, id)) /* its VM is stopped for the copy: 409, retry */
+        return ctl_error_set(e, CTL_E_INVALID_STATE, NULL, "running",
+                             "a live fork of this sandbox is under way: retry when it answered");
     ctl_event_cause(ctx, id, who->actor ? who->actor : CTL_ACTOR_API, who->reason);
     r = ctl_sandbox_pause_start(ctx, id, who->req_id);
     if (r < 0)

@@ -9,6 +9,7 @@
 #include "daemon/ctl/disk_mount.h"
 #include "daemon/ctl/events.h"
 #include "daemon/ctl/golden.h"
+#include "daemon/ctl/guest.h"
 #include "daemon/ctl/idle.h"
 #include "daemon/ctl/netplane.h"
 #include "daemon/ctl/pool.h"
@@ -28,6 +29,10 @@ void ctl_service_stop(struct ctl *c)
 
 void ctl_service_release(struct ctl *c)
 {
+    /* the VM layer let go of the VMs and dropped their streams: chores in guests never
+     * report now, so they and their owners are freed here */
+    guest_jobs_drop_all();
+    ctl_disk_mounts_release(c);
     ctl_disks_stop(c); /* its bucket checks' events belong to the loop */
     ctl_golden_release(c);
     ctl_pool_release(c);

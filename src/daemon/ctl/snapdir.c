@@ -127,6 +127,32 @@ void ctl_snapshot_release(struct ctl *ctx, const char *dir)
     }
 }
 
+void ctl_snapdir_sweep(struct ctl *ctx)
+{
+    DIR *top = opendir(ctx->set.snapshots_dir);
+    if (!top)
+        return;
+    struct dirent *a;
+    while ((a = readdir(top))) {
+        char sub[PATH_MAX];
+        if (a->d_name[0] == '.' ||
+            (size_t)snprintf(sub, sizeof(sub), "%s/%s", ctx->set.snapshots_dir, a->d_name) >=
+                sizeof(sub))
+            continue;
+        DIR *d = opendir(sub);
+        struct dirent *b;
+        while (d && (b = readdir(d))) {
+            char snap[PATH_MAX];
+            if (b->d_name[0] != '.' &&
+                (size_t)snprintf(snap, sizeof(snap), "%s/%s", sub, b->d_name) < sizeof(snap))
+                ctl_snapshot_release(ctx, snap); /* a no-op for what a row or child needs */
+        }
+        if (d)
+            closedir(d);
+    }
+    closedir(top);
+}
+
 /* A fresh <snapshots_dir>/<id>/<ulid> (not created; the host creates it). */
 int ctl_snapdir_new(struct ctl *ctx, const char *id, char out[PATH_MAX])
 {

@@ -23,6 +23,9 @@ bool ctl_snapdir_may_consume(struct ctl *c, const char *id, const char *dir);
  * any more: no live row names it as snapshot_dir or base_dir and no other snapshot is a disk
  * child of it. Golden snapshots are never removed here. NULL or "" does nothing. */
 void ctl_snapshot_release(struct ctl *c, const char *dir);
+/* Start-up: releases (ctl_snapshot_release()) every snapshot under snapshots_dir, so those
+ * that nothing needs go: a live fork's snapshot taken before a crash recorded its children. */
+void ctl_snapdir_sweep(struct ctl *c);
 /* After sandbox id paused into dir: when dir's disk sits on too many ancestors, flattens it in
  * the background and moves the row's base off them. */
 void ctl_snapdir_flatten_if_deep(struct ctl *c, const char *id, const char *dir);

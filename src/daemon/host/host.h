@@ -228,6 +228,28 @@ int host_vm_list_orphans(struct host *h, struct host_orphan **ret, size_t *ret_n
 void host_vm_pause(struct host *h, const char *id, const char *snap_dir, host_done_fn done,
                    void *ud);
 
+/* What a live snapshot cost its VM (docs/performance.md "Live fork"). */
+struct host_live_stats {
+    int64_t stopped_us;         /* from `stop` sent to `cont` answered: the guest's pause */
+};
+/* Completion of host_vm_snapshot_live(); st is borrowed for the call (zeroed on errors
+ * before the VM stopped). On HOST_OK res->tl has the steps: ping, stop, state, disk_freeze,
+ * ram_copy, cont, seal. */
+typedef void (*host_live_fn)(void *ud, const char *id, const struct host_result *res,
+                             const struct host_live_stats *st);
+/* Snapshots running VM id into snap_dir (as host_vm_pause(), same format, a shared base for
+ * restores with snapshot_consume = false) and lets it run on: PING, QMP stop, the device
+ * state migrated into snap_dir/state (a private-RAM VM's pages split into snap_dir/mem), the
+ * disk layer and the RAM file copied into snap_dir while the vCPUs are stopped, cont, then
+ * meta.json (checksum and fsync while the VM runs again). The VM's agent connection and
+ * streams stay; execs asked while it is stopped get HOST_E_BUSY. done runs once: HOST_OK (the
+ * VM runs, snap_dir is complete), or the errors of host_vm_pause(): on every error but
+ * HOST_E_GONE and HOST_E_CANCELED the VM was continued and keeps running; snap_dir is
+ * removed. A hearthd that dies while the VM is stopped leaves it to host_vm_adopt(), which
+ * continues it. */
+void host_vm_snapshot_live(struct host *h, const char *id, const char *snap_dir,
+                           host_live_fn done, void *ud);
+
 /* Reconfigures the guest's network of running VM id: net_json (a net object, JSON text, at
  * most 16 KiB, copied) goes to the agent in a NETCFG stream; once the agent answered DONE it
  * is the VM's current net object, which every later HELLO carries (a reconnect, an adopt).

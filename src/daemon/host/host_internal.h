@@ -63,6 +63,7 @@ enum hvm_pause_step {
     HVM_PAUSE_MIGRATE,     /* migrate to migrate.sock; reading the stream into state */
     HVM_PAUSE_WAIT,        /* the stream ended: query-migrate until completed */
     HVM_PAUSE_QUIT,        /* quit sent: finish once QEMU exited */
+    HVM_PAUSE_CONT,        /* live snapshot: files copied, cont sent (host_livesnap.c) */
 };
 
 enum hvm_step {
@@ -155,6 +156,8 @@ struct host_vm {
     struct event *ev_mig;
     bool pause_cont;             /* a failed pause stopped the VM: cont is being sent */
     bool pause_aligned;          /* the PING was answered before the stop */
+    struct hvm_live *live;       /* host_vm_snapshot_live() under way (a pause that ends in
+                                    cont, not quit); NULL for a pause */
     int cont_tries;
     /* the disk resize in flight (host_vm_disk_resize()); one at a time */
     host_done_fn resize_done;    /* NULL when none */
@@ -350,6 +353,20 @@ void hvm_pause_fail(struct host_vm *vm, enum host_err err, int errnum, const cha
                 const struct qmp_msg *reply);
 void hvm_pause_send_cont(struct host_vm *vm);
 int hvm_pause_split_finish(struct host_vm *vm);
+/* Writes snap_dir/meta.json of vm's snapshot (last: it commits the snapshot). 0 or -errno. */
+int hvm_snapshot_meta(struct host_vm *vm, struct herr *e);
+/* host_vm_pause(), or with live a live snapshot (host_livesnap.c; done is then its
+ * trampoline and ud the live op). */
+void hvm_pause_begin(struct host *h, const char *id, const char *snap_dir, host_done_fn done,
+                     void *ud, struct hvm_live *live);
+/* Whether the shared base RAM file mem was checked against its checksum in this process (by
+ * inode and mtime); with remember, records it as checked. */
+bool hvm_ram_checked(struct host *h, const char *mem, bool remember);
+/* --- live snapshot (host_livesnap.c) --- */
+/* The pause machinery of a live snapshot reached a completed migration: copy, cont, seal. */
+void hvm_live_frozen(struct host_vm *vm);
+/* stop is about to be sent: a live snapshot's stopped time starts (a no-op for a pause). */
+void hvm_live_stopping(struct host_vm *vm);
 /* Ends a pause with res (from the loop). */
 void hvm_pause_complete(struct host_vm *vm, const struct host_result *res);
 

@@ -84,6 +84,7 @@ static const char *const pause_cmds[] = {
     [HVM_PAUSE_STOP] = "stop", [HVM_PAUSE_VERSION] = "query-version",
     [HVM_PAUSE_CAPS] = "migrate-set-capabilities", [HVM_PAUSE_PARAMS] = "migrate-set-parameters",
     [HVM_PAUSE_MIGRATE] = "migrate", [HVM_PAUSE_WAIT] = "query-migrate", [HVM_PAUSE_QUIT] = "quit",
+    [HVM_PAUSE_CONT] = "cont",
 };
 
 /* {"uri": "unix:<run dir>/<sock>"}, for migrate and migrate-incoming; NULL: out of memory. */
@@ -302,7 +303,7 @@ static void warm_snapshot_ram(struct host *h, const char *mem)
 /* A shared base's RAM file is only ever read (clones map it private), so its checksum is
  * checked at its first restore in this process and remembered by inode and mtime: creates
  * from a golden snapshot and forks do not pay it again. */
-static bool ram_checked(struct host *h, const char *mem, bool remember)
+bool hvm_ram_checked(struct host *h, const char *mem, bool remember)
 {
     struct stat st;
     if (stat(mem, &st) < 0)
@@ -343,11 +344,11 @@ void hvm_restore_start(struct host_vm *vm, const struct host_vm_spec *spec)
     struct snapshot_meta meta;
     char smem0[PATH_MAX];
     bool ram_ok = !vm->consume && qemu_run_path(snap, "mem", smem0, sizeof(smem0)) == 0 &&
-                  ram_checked(h, smem0, false);
+                  hvm_ram_checked(h, smem0, false);
     r = snapshot_verify(snap, vm->vcpus, vm->memory_mib, kernel_abs,
                         ram_ok ? 0 : SNAPSHOT_VERIFY_RAM, &meta, &e);
     if (r == 0 && !vm->consume && !ram_ok)
-        (void)ram_checked(h, smem0, true);
+        (void)hvm_ram_checked(h, smem0, true);
     if (r < 0) {
         struct host_result res;
         hvm_result_set(&res, r == -ENOENT ? HOST_E_NOT_FOUND : HOST_E_INVALID, r, "vm '%s': %s",
@@ -604,8 +605,12 @@ static void on_pause_reply(void *ud, const struct qmp_msg *reply)
             hvm_pause_fail(vm, HOST_E_QEMU, -EIO, msg, NULL);
         if (m <= 0)
             return;
-        struct herr e = { 0 };
         timeline_mark(&vm->tl, "state");
+        if (vm->live) { /* not quit: the files are copied and the VM continues */
+            hvm_live_frozen(vm);
+            return;
+        }
+        struct herr e = { 0 };
         if (pause_seal(vm, &e) < 0) {
             hvm_pause_fail(vm, HOST_E_SYSTEM, e.code, e.msg, NULL);
             return;
@@ -618,6 +623,7 @@ static void on_pause_reply(void *ud, const struct qmp_msg *reply)
     case HVM_PAUSE_MIGRATE: /* the stream arrives on migrate.sock */
     case HVM_PAUSE_QUIT:
     case HVM_PAUSE_PING:
+    case HVM_PAUSE_CONT: /* host_livesnap.c's */
         return;
     }
 }
@@ -740,6 +746,8 @@ void hvm_pause_next(struct host_vm *vm)
         args = sock_uri(vm, "migrate.sock");
         break;
     case HVM_PAUSE_STOP:
+        hvm_live_stopping(vm); /* the PONG came, or there is no agent */
+        break;
     case HVM_PAUSE_VERSION:
     case HVM_PAUSE_WAIT:
         break;
@@ -747,6 +755,7 @@ void hvm_pause_next(struct host_vm *vm)
         crashpt("pause-before-quit"); /* snapshot complete, QEMU stopped but alive */
         break;
     case HVM_PAUSE_PING:
+    case HVM_PAUSE_CONT:
         return;
     }
     bool want_args = vm->pstep == HVM_PAUSE_CAPS || vm->pstep == HVM_PAUSE_PARAMS ||
@@ -770,7 +779,6 @@ void hvm_pause_next(struct host_vm *vm)
  * VM instead of losing it. 0, or -errno with e. */
 static int pause_seal(struct host_vm *vm, struct herr *e)
 {
-    struct host *h = vm->h;
     char src[PATH_MAX], dst[PATH_MAX];
     int r = 0;
     /* QEMU is stopped but alive; a jailed one owned these files: its disk layer must still be
@@ -791,6 +799,13 @@ static int pause_seal(struct host_vm *vm, struct herr *e)
         (r = snapshot_link_or_copy(src, dst)) < 0)
         return herr_set(e, r ? r : -ENAMETOOLONG, "cannot link the disk layer into '%s': %s",
                         vm->snap_dir, strerror(r ? -r : ENAMETOOLONG));
+    crashpt("pause-before-meta"); /* files linked in, QEMU stopped but alive, no meta.json */
+    return hvm_snapshot_meta(vm, e);
+}
+
+int hvm_snapshot_meta(struct host_vm *vm, struct herr *e)
+{
+    struct host *h = vm->h;
     struct snapshot_meta m = { .vcpus = vm->vcpus, .memory_mib = vm->memory_mib,
                                .agent_aligned = vm->pause_aligned, .nic = vm->nic };
     snprintf(m.qemu_version, sizeof(m.qemu_version), "%s", vm->qemu_version);
@@ -799,7 +814,6 @@ static int pause_seal(struct host_vm *vm, struct herr *e)
     if (!realpath(h->kernel, m.kernel) || stat(m.kernel, &kst) < 0)
         return herr_set(e, -errno, "kernel '%s': %s", h->kernel, strerror(errno));
     m.kernel_size = (int64_t)kst.st_size;
-    crashpt("pause-before-meta"); /* files linked in, QEMU stopped but alive, no meta.json */
     if (snapshot_meta_write(vm->snap_dir, &m, e) < 0)
         return e->code ? e->code : -EIO;
     return 0;
@@ -851,6 +865,12 @@ void hvm_pause_finalize(struct host_vm *vm)
 void host_vm_pause(struct host *h, const char *id, const char *snap_dir, host_done_fn done,
                    void *ud)
 {
+    hvm_pause_begin(h, id, snap_dir, done, ud, NULL);
+}
+
+void hvm_pause_begin(struct host *h, const char *id, const char *snap_dir, host_done_fn done,
+                     void *ud, struct hvm_live *live)
+{
     if (!rundir_id_valid(id)) {
         hvm_fail_now(h, done, ud, id, HOST_E_INVALID, "invalid sandbox id '%.64s'", id ? id : "");
         return;
@@ -888,6 +908,7 @@ void host_vm_pause(struct host *h, const char *id, const char *snap_dir, host_do
     }
     vm->pause_done = done;
     vm->pause_ud = ud;
+    vm->live = live;
     timeline_start(&vm->tl);
     vm->state = HVM_PAUSING;
     vm->pstep = HVM_PAUSE_PING;

@@ -211,6 +211,7 @@ struct op {
     bool abandoned;              /* nobody waits any more: the callback frees */
     struct host_result res;
     char *ret_json;              /* host_vm_qmp(): the reply, owned */
+    int64_t *stopped_us;         /* host_vm_snapshot_live(): the waiter's, or NULL */
 };
 
 static struct op *op_new(struct herr *e)
@@ -316,6 +317,26 @@ int host_sync_vm_set_net(struct host_sync *s, const char *id, const char *net_js
                          struct herr *e)
 {
     return op_run(s, OP_SET_NET, id, net_json, -1, e);
+}
+
+static void on_live_done(void *ud, const char *id, const struct host_result *res,
+                         const struct host_live_stats *st)
+{
+    struct op *o = ud;
+    if (!o->abandoned && o->stopped_us)
+        *o->stopped_us = st->stopped_us;
+    on_op_done(o, id, res);
+}
+
+int host_sync_vm_snapshot_live(struct host_sync *s, const char *id, const char *snap_dir,
+                               int64_t *ret_stopped_us, struct herr *e)
+{
+    struct op *o = op_new(e);
+    if (!o)
+        return -ENOMEM;
+    o->stopped_us = ret_stopped_us;
+    host_vm_snapshot_live(s->h, id, snap_dir, on_live_done, o);
+    return op_wait(s, o, -1, "live snapshot", e);
 }
 
 int host_sync_vm_ping(struct host_sync *s, const char *id, int64_t deadline_us, struct herr *e)

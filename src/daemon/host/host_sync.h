@@ -59,6 +59,9 @@ int host_sync_vm_pause(struct host_sync *s, const char *id, const char *snap_dir
                        struct herr *e);
 int host_sync_vm_set_net(struct host_sync *s, const char *id, const char *net_json,
                          struct herr *e);
+/* host_vm_snapshot_live(); *ret_stopped_us (may be NULL) gets how long the VM was stopped. */
+int host_sync_vm_snapshot_live(struct host_sync *s, const char *id, const char *snap_dir,
+                               int64_t *ret_stopped_us, struct herr *e);
 /* host_vm_ping(), host_vm_agent_reconnect() (-ETIMEDOUT past deadline_us). */
 int host_sync_vm_ping(struct host_sync *s, const char *id, int64_t deadline_us, struct herr *e);
 int host_sync_vm_agent_reconnect(struct host_sync *s, const char *id, int64_t deadline_us,

@@ -202,6 +202,7 @@ void hvm_pause_complete(struct host_vm *vm, const struct host_result *res)
 {
     host_done_fn done = vm->pause_done;
     vm->pause_done = NULL;
+    vm->live = NULL; /* a live snapshot's op is done's ud: freed there */
     hvm_defer_done(vm->h, done, vm->pause_ud, vm->id, res);
 }
 

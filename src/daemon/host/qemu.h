@@ -31,6 +31,9 @@ enum qemu_accel qemu_accel_resolve(enum qemu_accel want, const char *sys_module_
  * stream (QEMU 7.2 names a backend's block by its id; seen in a stream dump). */
 #define QEMU_RAM_BLOCK "mem"
 
+/* The TCG translation buffer in MiB (-accel tcg,tb-size=N; qemu.c says why this size). */
+#define QEMU_TCG_TB_MIB "32"
+
 struct qemu_config {
     const char *qemu_bin;     /* default "qemu-system-x86_64" (PATH) when NULL */
     const char *kernel;       /* vmlinux path */

@@ -196,7 +196,7 @@ TEST(resume_of_running_changes_nothing)
 
 /* ---- fork ---- */
 
-TEST(fork_of_running_is_invalid_state)
+TEST(fork_of_running_without_a_vm_is_invalid_state)
 {
     struct cfx c;
     if (!cfx_open(&c))
@@ -212,13 +212,20 @@ TEST(fork_of_running_is_invalid_state)
     CHECK_EQ(e.code, CTL_E_UNAVAILABLE);
     CHECK(cfx_host(&c));
     memset(&fr, 0, sizeof(fr));
+    /* a running source is snapshotted live: the host knows no such VM */
     CHECK_EQ(ctl_sandbox_fork(&c.ctl, &alice, id, &fr, on_done, &d, &op, &e), 0);
-    CHECK(op == NULL); /* answered at once */
+    CHECK(op != NULL);
+    CHECK(ctl_fork_live_busy(&c.ctl, id)); /* a pause meanwhile: 409 */
+    cfx_settle(&c);
     CHECK_EQ(d.calls, 1);
     CHECK_EQ(d.e.code, CTL_E_INVALID_STATE);
     CHECK_STR(d.e.state, "running");
-    CHECK_STR(d.e.msg, "the source must be paused: pause it first (live fork is not supported)");
+    CHECK_STR(d.e.msg, "the source's VM is not running");
+    CHECK(!ctl_fork_live_busy(&c.ctl, id));
     CHECK_EQ(count_rows(&c), 1); /* no child */
+    char dir[1200];
+    snprintf(dir, sizeof(dir), "%s/%s", c.ctl.set.snapshots_dir, id);
+    CHECK(access(dir, F_OK) != 0); /* no snapshot left */
     cfx_close(&c);
 }
 

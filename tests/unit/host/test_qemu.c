@@ -32,7 +32,9 @@ TEST(argv_tcg)
     CHECK_EQ(qemu_argv_build(&c, &argv), 0);
     CHECK_STR(argv[0], "qemu-system-x86_64");
     CHECK_STR(argv_after(argv, "-M", 0), "microvm,rtc=on,isa-serial=on,acpi=off");
-    CHECK_STR(argv_after(argv, "-accel", 0), "tcg");
+    /* the translation buffer capped (QEMU's default is 1 GiB), under TCG only */
+    CHECK_STR(argv_after(argv, "-accel", 0), "tcg,tb-size=32");
+    CHECK(argv_after(argv, "-accel", 1) == NULL);
     CHECK_STR(argv_after(argv, "-cpu", 0), "max");
     CHECK_STR(argv_after(argv, "-smp", 0), "2");
     CHECK_STR(argv_after(argv, "-m", 0), "512");
@@ -88,7 +90,7 @@ TEST(argv_kvm_extra_init)
     char **argv = NULL;
     CHECK_EQ(qemu_argv_build(&c, &argv), 0);
     CHECK_STR(argv[0], "/opt/qemu");
-    CHECK_STR(argv_after(argv, "-accel", 0), "kvm");
+    CHECK_STR(argv_after(argv, "-accel", 0), "kvm"); /* no tb-size: KVM translates nothing */
     CHECK_STR(argv_after(argv, "-cpu", 0), "host");
     CHECK(argv_after(argv, "-sandbox", 0) == NULL);
     CHECK_STR(argv_after(argv, "-append", 0),
