@@ -69,6 +69,8 @@ int timeline_format(const struct timeline *t, char *out, size_t len);
     X(RECORD, "record")               /* ctl: the VM or snapshot recorded in the row */          \
     X(IDENTITY, "identity")           /* ctl: network, identity, keys, grow applied in the guest */ \
     X(SETTLE, "settle")               /* ctl: the settled state written, the event appended */   \
+    X(POOL_TAKE, "pool_take")         /* ctl: create took a warm pool's VM (ctl/pool.h) */       \
+    X(NET_APPLY, "net_apply")         /* ctl: the taken VM's tap wired as the sandbox's */       \
     X(OTHER, "other")                 /* any name not listed */
 
 #define TIMELINE_STEP_ENUM_(id, str) TIMELINE_STEP_##id,

@@ -4,6 +4,7 @@
  * must fail with the line named, never be half-understood), so values are parsed strictly. */
 #include "daemon/config.h"
 #include "common/parse.h"
+#include "daemon/pool_spec.h"
 #include "daemon/tpl/oci_ref.h"
 
 #include <arpa/inet.h>
@@ -53,6 +54,7 @@ void config_defaults(struct hd_config *cfg)
     cfg->max_concurrent_builds = 2;
     cfg->host_max_vms = 0;
     cfg->host_mem_reserve_mib = 1024;
+    cfg->warm_pool_min_free_mib = 1024;
     cfg->min_free_disk_mib = 2048;
     cfg->min_free_disk_pct = 5;
     cfg->console_log_max_bytes = 4 << 20;
@@ -293,6 +295,17 @@ static int set_on_off(bool *dst, const char *v, const char **why)
 static int set_golden(struct hd_config *cfg, const char *v, const char **why)
 {
     return set_on_off(&cfg->golden, v, why);
+}
+
+/* warm pools (docs/performance.md "Warm pools"): the syntax here, the names at start */
+static int set_warm_pool(struct hd_config *cfg, const char *v, const char **why)
+{
+    static char reason[256];
+    struct pool_spec specs[POOL_SPEC_MAX];
+    size_t n;
+    int r = pool_spec_parse(v, specs, &n, reason, sizeof(reason));
+    *why = reason;
+    return r < 0 ? r : copy_str(cfg->warm_pool, sizeof(cfg->warm_pool), v);
 }
 
 /* the web console (docs/console.md) */
@@ -730,6 +743,10 @@ static const struct {
     { "console", set_console, NULL },
     { "log_level", set_log_level, NULL },
     { "golden_snapshots", set_golden, NULL },
+    { "warm_pool", set_warm_pool, NULL },
+    { "warm_pool_min_free_mib", NULL,
+      INT_KEY(warm_pool_min_free_mib, 0, 16777216,
+              "expected an integer from 0 (no floor) to 16777216 (MiB)") },
     { "bandwidth_quota_bytes", set_bw_quota, NULL },
     { "ingress_domain", set_ingress_domain, NULL },
     { "ingress_scheme", set_ingress_scheme, NULL },

@@ -53,6 +53,8 @@ struct hd_config {
                                              /console/… on the API listener (default on) */
     enum log_level log_level;             /* log_level = info */
     bool golden;                          /* create from golden snapshots (default true) */
+    char warm_pool[1024];                 /* warm_pool = "" (off): pool_spec.h syntax */
+    uint32_t warm_pool_min_free_mib;      /* MemAvailable floor of warm pools; 1024 */
     int64_t max_disk_mib;                 /* max_disk_mib = 262144 */
     int64_t bandwidth_quota_bytes;        /* default quota; -1 = unmetered; 5368709120 */
     uint32_t retention_hours;             /* destroyed rows kept; 168, minimum 1 */

@@ -14,6 +14,7 @@
 #include "daemon/api/reply.h"
 #include "daemon/ctl/catalog.h"
 #include "daemon/ctl/ctl.h"
+#include "daemon/ctl/pool.h"
 #include "daemon/api/jsend.h"
 #include "daemon/http/request.h"
 #include "daemon/http/response.h"
@@ -129,6 +130,20 @@ void api_get_hosts(struct api_call *call)
         json_t *h = json_pack("{s:s,s:s,s:I,s:I}", "id", ctx->set.host_id, "status",
                               ctx->draining ? "draining" : "active", "free_mib",
                               (json_int_t)free_mib(), "vm_count", (json_int_t)vms);
+        json_t *pools = json_array();
+        for (size_t i = 0; i < ctl_pool_count(ctx); i++) {
+            struct ctl_pool_stat st;
+            ctl_pool_stat(ctx, i, &st);
+            json_array_append_new(pools, json_pack("{s:s,s:i,s:i,s:i,s:I,s:I}", "pool", st.label,
+                                                   "size", (int)st.target, "ready",
+                                                   (int)st.ready, "warming", (int)st.warming,
+                                                   "hits", (json_int_t)st.hits, "misses",
+                                                   (json_int_t)st.misses));
+        }
+        if (json_array_size(pools)) /* warm pools (docs/performance.md "Warm pools") */
+            json_object_set_new(h, "warm_pools", pools);
+        else
+            json_decref(pools);
         json_t *imgs = present_images(ctx, false);
         if (json_array_size(imgs))
             json_object_set_new(h, "rootfses", imgs);

@@ -34,6 +34,7 @@
 #include "daemon/ctl/idle.h"
 #include "daemon/ctl/lifecycle.h"
 #include "daemon/ctl/netplane.h"
+#include "daemon/ctl/pool.h"
 #include "daemon/ctl/reconcile.h"
 #include "daemon/ctl/template.h"
 #include "daemon/ctl/template_build.h"
@@ -269,6 +270,8 @@ static void on_metrics_request(struct http_request *req, void *ud)
         r = ctl_net_dns_render(&hd->ctl, &b);
     if (r == 0)
         r = ctl_self_render(&hd->ctl, &b);
+    if (r == 0)
+        r = ctl_pool_render(&hd->ctl, &b);
     if (r == 0)
         r = ctl_auth_limit_render(&hd->ctl, &b);
     if (r == 0)
@@ -678,6 +681,15 @@ static int serve_run(struct hd_ctx *hd)
     /* template builds (docs/templates.md): attempts a stopped hearthd left are requeued, the
      * queue starts, the collector runs once */
     ctl_templates_start(&hd->ctl);
+    /* warm pools (docs/performance.md "Warm pools"): after reconcile removed what a crashed
+     * hearthd's pools left; the first refill runs from the loop */
+    char pool_err[300] = "";
+    if (ctl_pool_start(&hd->ctl, hd->cfg.warm_pool, hd->cfg.warm_pool_min_free_mib, pool_err,
+                       sizeof(pool_err)) < 0) {
+        log_error(NULL, "cannot start warm pools", "{s:s}", "err",
+                  pool_err[0] ? pool_err : "out of memory");
+        return EXIT_HEARTHD;
+    }
     if (ctl_usage_new(&hd->ctl, &hd->api.usage) < 0)
         log_warn(NULL, "usage metrics unavailable; metrics routes answer 503", NULL);
     /* SSH gateway (issue 13; docs/ingress-ssh.md "SSH gateway"): before the API's port file,

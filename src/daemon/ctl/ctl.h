@@ -15,6 +15,7 @@ struct store;
 struct host;
 struct event_base;
 struct ctl_golden;
+struct ctl_pool;
 struct ctl_idle;
 struct ctl_net;
 struct ctl_events;
@@ -82,6 +83,7 @@ struct ctl {
     struct event_base *base;        /* borrowed; the loop (timers) */
     bool draining;                  /* shutting down: readyz 503, hosts draining */
     struct ctl_golden *goldens;     /* golden snapshots being built (golden.c) */
+    struct ctl_pool *pool;          /* warm pools (pool.h); NULL: none configured */
     struct ctl_idle *idle;          /* auto-pause bookkeeping (idle.c) */
     struct ctl_net *net;            /* networking (netplane.c); NULL: not started */
     struct ctl_events *events;      /* event-log causes and settle listeners (events.c) */

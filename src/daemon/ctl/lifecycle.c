@@ -12,6 +12,7 @@
 #include "common/timefmt.h"
 #include "daemon/ctl/ctl.h"
 #include "daemon/ctl/events.h"
+#include "daemon/ctl/pool.h"
 #include "daemon/ctl/sandbox_ops.h"
 #include "daemon/host/host.h"
 #include "daemon/log.h"
@@ -20,6 +21,8 @@
 void ctl_on_vm_exit(void *ud, const char *id, const struct host_exit *ex)
 {
     struct ctl *ctx = ud;
+    if (ctl_pool_vm_exited(ctx, id)) /* a pooled VM: no row, never handed out now */
+        return;
     struct store_sandbox sb;
     store_sandbox_init(&sb);
     int r = store_sandbox_get(ctx->store, NULL, id, &sb);

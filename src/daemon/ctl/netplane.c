@@ -538,6 +538,47 @@ void ctl_net_rowless_done(struct ctl *ctx, const char *id)
     held_drop(n, id);
 }
 
+/* ---- warm pools' VMs: rowless until a sandbox takes one ---- */
+
+int ctl_net_pool_prepare(struct ctl *ctx, const char *id, struct ctl_net_vm *ret,
+                         char ip[STORE_IP_SIZE])
+{
+    struct ctl_net *n = ctx->net;
+    ip[0] = '\0';
+    int r = ctl_net_rowless_prepare(ctx, id, ret);
+    if (r < 0 || !n)
+        return r;
+    int copy = fcntl(ret->tap_fd, F_DUPFD_CLOEXEC, 3);
+    if (copy < 0) {
+        r = -errno;
+        ctl_net_vm_release(ret);
+        ctl_net_rowless_done(ctx, id);
+        return r;
+    }
+    tap_keep(n, id, copy);
+    for (size_t i = 0; i < n->n_held; i++)
+        if (strcmp(n->held[i].id, id) == 0)
+            ip_format(n->held[i].ip, ip);
+    return 0;
+}
+
+void ctl_net_pool_taken(struct ctl *ctx, const char *id)
+{
+    if (ctx->net)
+        held_drop(ctx->net, id);
+}
+
+void ctl_net_pool_done(struct ctl *ctx, const char *id)
+{
+    struct ctl_net *n = ctx->net;
+    if (!n)
+        return;
+    ctl_net_rowless_done(ctx, id);
+    int fd = tap_take(n, id);
+    if (fd >= 0)
+        close_later(fd);
+}
+
 void ctl_net_vm_spec(const struct ctl_net_vm *v, struct host_vm_spec *spec)
 {
     spec->tap_fd = v->tap_fd;

@@ -77,6 +77,17 @@ void ctl_net_vm_spec(const struct ctl_net_vm *v, struct host_vm_spec *spec);
 /* A tap for a VM with no sandbox row (a golden snapshot's builder): no address, no routes, no
  * rules. Its fd (caller closes once QEMU has it), or -errno (no networking: use no tap). */
 int ctl_net_tap_only(struct ctl *ctx, const char *id);
+/* A warm pool's VM (ctl/pool.h), which becomes sandbox id's at a take: as
+ * ctl_net_rowless_prepare (an address held in memory, a tap, the default data plane, the net
+ * object) so that the guest has its network before it is taken, and hearthd keeps a copy of
+ * the tap, as for a paused sandbox, so that ctl_net_vm_prepare(id) at the take wires this same
+ * tap from the sandbox's row. The held address into ip ("" without networking). */
+int ctl_net_pool_prepare(struct ctl *ctx, const char *id, struct ctl_net_vm *ret,
+                         char ip[STORE_IP_SIZE]);
+/* The take stored the held address in the sandbox's row: the row holds it from now on. */
+void ctl_net_pool_taken(struct ctl *ctx, const char *id);
+/* A pooled VM that was never taken stopped: its objects, tap and address go. */
+void ctl_net_pool_done(struct ctl *ctx, const char *id);
 /* A VM with no sandbox row that needs the network like a sandbox (a template build VM,
  * template_vm.h): a free address held in memory for its life (ctl_net_alloc_ip and joins skip
  * it), a tap, the data plane of a sandbox created without egress rules or networks (the

@@ -28,6 +28,8 @@
 #include "daemon/ctl/idle.h"
 #include "daemon/ctl/netplane.h"
 #include "daemon/ctl/network_ops.h"
+#include "daemon/ctl/pool.h"
+#include "daemon/ctl/pool_take.h"
 #include "daemon/ctl/quota.h"
 #include "daemon/ctl/sandbox_row.h"
 #include "daemon/ctl/space.h"
@@ -67,6 +69,8 @@ struct create_op {
     uint32_t cpu_quota_pct;
     struct ctl_tpl_image *tpl;        /* owned; NULL: a catalog image */
     struct timeline tl;               /* the steps (docs/performance.md "Where the time goes") */
+    bool pooled;                      /* the VM is a warm pool's (pool.h) */
+    bool pool_counted;                /* ctl_pool_take() counted this create (hit or miss) */
 };
 
 static void create_op_free(struct create_op *w)
@@ -82,8 +86,12 @@ static void create_op_free(struct create_op *w)
 static void create_end(struct create_op *w, const struct ctl_error *e,
                        const struct store_sandbox *sb)
 {
+    struct ctl *ctx = w->ctx;
+    bool counted = w->pool_counted;
     w->done(w->ud, e, w->id, sb);
     create_op_free(w);
+    if (counted) /* answered: the pools may refill now */
+        ctl_pool_create_ended(ctx);
 }
 
 static void create_deleted(struct create_op *w)
@@ -223,6 +231,7 @@ static void on_identity(void *ud, int err, int status, const char *msg)
 }
 
 static void create_boot(struct create_op *w);
+static bool create_record(struct create_op *w);
 
 static void on_host_created(void *ud, const char *id, const struct host_result *res)
 {
@@ -251,6 +260,31 @@ static void on_host_created(void *ud, const char *id, const struct host_result *
     double boot_ms = (double)(mono_now_us() - w->boot_start_us) / 1e3;
     log_info(w->req_id, "sandbox vm ready", "{s:s,s:f}", "sandbox", w->id, "boot_ms", boot_ms);
     crashpt("create-vm-ready"); /* the VM runs, the row is creating without its pid */
+    if (!create_record(w))
+        return;
+    timeline_mark(&w->tl, "record");
+    /* The hostname came with the kernel command line (hearth.hostname=, set by the agent at
+     * boot) or, after a golden restore, with the agent's HELLO; only SSH keys need a command
+     * in the guest. */
+    if (w->keys.n == 0) {
+        on_identity(w, 0, 0, "");
+        return;
+    }
+    const char **argv = guest_identity_argv(w->hostname, (const char *const *)w->keys.v,
+                                            w->keys.n);
+    int r = argv ? guest_run(ctx->host, ctx->base, w->id, argv, CREATE_IDENTITY_MS, on_identity,
+                             w)
+                 : -ENOMEM;
+    free(argv);
+    if (r < 0)
+        create_fail(w, "cannot reach the guest agent after boot", true);
+}
+
+/* Records the sandbox's running VM on its row (host, run dir, pid, the golden base). false:
+ * the create ended (deleted meanwhile, or failed). */
+static bool create_record(struct create_op *w)
+{
+    struct ctl *ctx = w->ctx;
     char run_dir[PATH_MAX];
     if (host_vm_run_dir(ctx->host, w->id, run_dir, sizeof(run_dir)) < 0)
         run_dir[0] = '\0';
@@ -265,27 +299,47 @@ static void on_host_created(void *ud, const char *id, const struct host_result *
     if (r == -ESTALE) {
         /* deleted meanwhile: the delete's destroy takes the VM down */
         create_deleted(w);
-        return;
+        return false;
     }
     if (r < 0) {
         create_fail(w, "cannot record the sandbox's vm", true);
+        return false;
+    }
+    return true;
+}
+
+/* The pooled VM that failed its take is gone: this create takes today's path, same id. */
+static void on_pool_vm_gone(void *ud, const char *id, const struct host_result *res)
+{
+    (void)id;
+    (void)res;
+    create_boot(ud);
+}
+
+static void on_pool_applied(void *ud, int err, const char *msg)
+{
+    struct create_op *w = ud;
+    if (err < 0) {
+        /* a pooled VM whose QEMU died before the host noticed (or whose guest failed the
+         * identity): it is never the sandbox's; its tap stays held for the next VM */
+        log_warn(w->req_id, "pooled vm failed its take; restoring the golden snapshot",
+                 "{s:s,s:s}", "sandbox", w->id, "err", msg);
+        w->pooled = false;
+        host_vm_destroy(w->ctx->host, w->id, on_pool_vm_gone, w);
         return;
     }
+    create_ready(w); /* a golden VM: its file system fills the disk, the sandbox runs */
+}
+
+/* A warm pool's VM is already this sandbox's (same id): record it, then give it the
+ * sandbox's network, hostname and keys (pool_take.h). */
+static void create_take(struct create_op *w)
+{
+    if (!create_record(w))
+        return;
     timeline_mark(&w->tl, "record");
-    /* The hostname came with the kernel command line (hearth.hostname=, set by the agent at
-     * boot) or, after a golden restore, with the agent's HELLO; only SSH keys need a command
-     * in the guest. */
-    if (w->keys.n == 0) {
-        on_identity(w, 0, 0, "");
-        return;
-    }
-    const char **argv = guest_identity_argv(w->hostname, (const char *const *)w->keys.v,
-                                            w->keys.n);
-    r = argv ? guest_run(ctx->host, ctx->base, w->id, argv, CREATE_IDENTITY_MS, on_identity, w)
-             : -ENOMEM;
-    free(argv);
-    if (r < 0)
-        create_fail(w, "cannot reach the guest agent after boot", true);
+    ctl_pool_apply(w->ctx, w->id, &w->tl, w->hostname, (const char *const *)w->keys.v,
+                   w->keys.n, on_pool_applied, w);
 }
 
 /* Asks the host for the VM: a restore of the golden snapshot when there is one, else a
@@ -293,6 +347,10 @@ static void on_host_created(void *ud, const char *id, const struct host_result *
 static void create_boot(struct create_op *w)
 {
     struct ctl *ctx = w->ctx;
+    if (w->pooled) {
+        create_take(w);
+        return;
+    }
     struct host_vm_spec spec = { .id = w->id, .rootfs = w->image, .vcpus = w->vcpus,
                                  .memory_mib = w->mem_mib, .disk_mib = w->disk_mib,
                                  .cpu_quota_pct = w->cpu_quota_pct, .extra_append = w->append,
@@ -426,9 +484,13 @@ static int create_envs(const struct ctl_create_req *cr, const struct ctl_tpl_ima
 /* Inserts the creating row (an address first), generating a name when none was asked. */
 static int create_row(struct ctl *ctx, const struct ctl_caller *who,
                       const struct ctl_create_req *cr, const struct ctl_tpl_image *tpl,
-                      struct store_sandbox *sb, struct ctl_error *e)
+                      const char *pool_id, const char *pool_ip, struct store_sandbox *sb,
+                      struct ctl_error *e)
 {
-    int r = ids_new_sandbox(sb->id);
+    /* a pooled VM's id (never given to anyone before) and address become the sandbox's */
+    int r = pool_id ? 0 : ids_new_sandbox(sb->id);
+    if (pool_id)
+        snprintf(sb->id, sizeof(sb->id), "%s", pool_id);
     if (r < 0)
         return ctl_error_internal(e, "insert sandbox", r);
     snprintf(sb->user_id, sizeof(sb->user_id), "%s", who->user_id);
@@ -446,7 +508,10 @@ static int create_row(struct ctl *ctx, const struct ctl_caller *who,
     snprintf(sb->created_by, sizeof(sb->created_by), "%s", who->key_id ? who->key_id : "");
     sb->auto_pause_after_seconds = cr->auto_pause_after_seconds;
     sb->bw_quota_bytes = ctx->set.bandwidth_quota_bytes;
-    r = ctx->net ? ctl_net_alloc_ip(ctx, sb->ip) : 0;
+    if (pool_ip && pool_ip[0])
+        snprintf(sb->ip, sizeof(sb->ip), "%s", pool_ip);
+    else
+        r = ctx->net ? ctl_net_alloc_ip(ctx, sb->ip) : 0;
     if (r == -EADDRNOTAVAIL)
         return ctl_error_set(e, CTL_E_NO_CAPACITY, NULL, NULL, "no free sandbox address");
     if (r < 0)
@@ -558,6 +623,20 @@ static void create_plan(struct create_op *w, const struct ctl_create_req *cr,
         w->golden[0] = '\0';
 }
 
+/* The warm pool key of a create (pool.h): a catalog image only. false: no pool can serve it. */
+static bool create_pool_key(struct ctl *ctx, const struct ctl_create_req *cr,
+                            const struct ctl_tpl_image *tpl, struct ctl_pool_key *k, char *image)
+{
+    if (!ctx->pool || tpl || !cr->rootfs)
+        return false;
+    uint64_t disk = (uint64_t)(cr->disk_mib ? cr->disk_mib : cr->shape->default_disk_mib);
+    ctl_rootfs_image(ctx, cr->rootfs, disk, image, PATH_MAX);
+    *k = (struct ctl_pool_key){ .image = image, .vcpus = (unsigned)cr->shape->vcpu,
+                                .mem_mib = (unsigned)cr->shape->mem_mib, .disk_mib = disk,
+                                .cpu_quota_pct = (uint32_t)cr->shape->cpu_quota_pct };
+    return true;
+}
+
 /* A template named as rootfs (docs/api.md §3.2.1): resolved, its disk floor checked. */
 static int create_template(struct ctl *ctx, const struct ctl_caller *who,
                            const struct ctl_create_req *cr, struct ctl_tpl_image **ret,
@@ -621,8 +700,16 @@ static int create_body(struct ctl *ctx, const struct ctl_caller *who,
     if (r < 0)
         return r;
     r = ctl_quota_sandboxes(ctx, who->user_id, e);
-    if (r == 0)
+    /* a create a ready pooled VM serves adds no VM; any other at the host's limit first
+     * evicts a pooled one (pools yield to sandboxes) */
+    struct ctl_pool_key key;
+    char key_image[PATH_MAX];
+    bool poolable = create_pool_key(ctx, cr, tpl, &key, key_image);
+    if (r == 0 && !(poolable && ctl_pool_ready(ctx, &key))) {
         r = ctl_quota_host_vm(ctx, e);
+        if (r < 0 && e->code == CTL_E_NO_CAPACITY && ctl_pool_evict(ctx))
+            r = ctl_quota_host_vm(ctx, e);
+    }
     /* the RAM file is sparse but fills as the guest touches memory (and at pause): room for
      * the shape's RAM on top of the threshold; the thin disk is not reserved (docs/operations.md
      * "Limits") */
@@ -649,7 +736,14 @@ static int create_body(struct ctl *ctx, const struct ctl_caller *who,
     }
     struct store_sandbox sb;
     store_sandbox_init(&sb);
-    r = create_row(ctx, who, cr, tpl, &sb, e);
+    char pool_id[STORE_ID_SIZE], pool_golden[PATH_MAX], pool_ip[STORE_IP_SIZE];
+    int took = poolable ? ctl_pool_take(ctx, &key, pool_id, pool_golden, pool_ip) : -1;
+    bool pooled = took == 1;
+    if (pooled)
+        timeline_mark(tl, "pool_take");
+    r = create_row(ctx, who, cr, tpl, pooled ? pool_id : NULL, pooled ? pool_ip : NULL, &sb, e);
+    if (r == 0 && pooled)
+        ctl_pool_taken(ctx, pool_id);
     if (r == 0)
         r = create_join(ctx, who, sb.id, nets, n_nets, e);
     if (r == 0)
@@ -663,6 +757,10 @@ static int create_body(struct ctl *ctx, const struct ctl_caller *who,
     if (r == 0 && !w) /* the row is left creating with its intent: reconcile turns it failed */
         r = ctl_error_internal(e, "create", -ENOMEM);
     if (r < 0) {
+        if (pooled) /* taken for nothing: a VM that saw a row of no use goes */
+            ctl_pool_drop(ctx, pool_id);
+        if (took >= 0)
+            ctl_pool_create_ended(ctx);
         store_sandbox_release(&sb);
         return r;
     }
@@ -675,8 +773,14 @@ static int create_body(struct ctl *ctx, const struct ctl_caller *who,
     memcpy(w->id, sb.id, sizeof(w->id));
     w->tpl = tpl;
     create_plan(w, cr, &sb);
-    log_info(who->req_id, "sandbox create", "{s:s,s:s,s:s,s:b}", "sandbox", sb.id, "shape",
-             sb.shape, "rootfs", sb.rootfs, "golden", w->golden[0] != '\0');
+    w->pool_counted = took >= 0;
+    if (pooled) {
+        w->pooled = true;
+        w->grow = false; /* restored from the golden snapshot: its file system fills the disk */
+        snprintf(w->golden, sizeof(w->golden), "%s", pool_golden);
+    }
+    log_info(who->req_id, "sandbox create", "{s:s,s:s,s:s,s:b,s:b}", "sandbox", sb.id, "shape",
+             sb.shape, "rootfs", sb.rootfs, "golden", w->golden[0] != '\0', "pooled", w->pooled);
     store_sandbox_release(&sb);
     create_boot(w);
     return 0;

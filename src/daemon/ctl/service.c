@@ -12,6 +12,7 @@
 #include "daemon/ctl/guest.h"
 #include "daemon/ctl/idle.h"
 #include "daemon/ctl/netplane.h"
+#include "daemon/ctl/pool.h"
 #include "daemon/ctl/sandbox_self.h"
 #include "daemon/ctl/status_wait.h"
 #include "daemon/ctl/sandbox_wake.h"
@@ -19,6 +20,7 @@
 
 void ctl_service_stop(struct ctl *c)
 {
+    ctl_pool_stop(c); /* pooled VMs never outlive hearthd */
     ctl_golden_stop(c);
     ctl_templates_stop(c); /* build VMs must not outlive hearthd */
     ctl_disk_mounts_watch_stop(c);
@@ -33,6 +35,7 @@ void ctl_service_release(struct ctl *c)
     ctl_disk_mounts_release(c);
     ctl_disks_stop(c); /* its bucket checks' events belong to the loop */
     ctl_golden_release(c);
+    ctl_pool_release(c);
     ctl_templates_release(c);
     ctl_idle_release(c);
     ctl_wake_release(c); /* before the events: it unregisters its settle listener */

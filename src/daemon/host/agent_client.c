@@ -89,13 +89,9 @@ static void note(struct agent_client *c, const char *fmt, ...)
     va_end(ap);
 }
 
-int agent_client_new(int fd, struct agent_client **ret)
+/* A fresh session name: random hex. */
+static void session_name(struct agent_client *c)
 {
-    struct agent_client *c = usock_client_alloc(fd, sizeof(*c));
-    if (!c)
-        return -ENOMEM;
-    c->fd = fd;
-    c->next_stream = 1;
     uint8_t rnd[16];
     if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
         /* no entropy this early is unheard of on a host; a clock-based name still differs
@@ -106,6 +102,16 @@ int agent_client_new(int fd, struct agent_client **ret)
     }
     for (size_t i = 0; i < sizeof(rnd); i++)
         snprintf(c->session + 2 * i, 3, "%02x", rnd[i]);
+}
+
+int agent_client_new(int fd, struct agent_client **ret)
+{
+    struct agent_client *c = usock_client_alloc(fd, sizeof(*c));
+    if (!c)
+        return -ENOMEM;
+    c->fd = fd;
+    c->next_stream = 1;
+    session_name(c);
     wire_reader_init(&c->rd);
     buf_init(&c->out, AGENT_OUT_MAX);
     *ret = c;
@@ -810,6 +816,12 @@ int agent_client_hello(struct agent_client *c)
     if (r < 0)
         return r;
     return flush(c);
+}
+
+void agent_client_new_session(struct agent_client *c)
+{
+    session_name(c);
+    c->ready = false;
 }
 
 const char *agent_client_session(const struct agent_client *c)

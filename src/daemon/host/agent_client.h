@@ -132,6 +132,10 @@ int agent_client_on_writable(struct agent_client *c);
  * agent_client_set_net(). */
 __attribute__((warn_unused_result))
 int agent_client_hello(struct agent_client *c);
+/* Starts a new session on this connection: a new session name, not ready until the agent
+ * answers the next HELLO (which it then applies in full: identity, entropy, network, as after a
+ * reconnect; docs/agent-protocol.md "Identity and entropy"). */
+void agent_client_new_session(struct agent_client *c);
 /* Queues a PING on stream 0. Its PONG
  * proves the agent has read every byte sent before it. 0 or -ENOMEM/-ENOTCONN. */
 __attribute__((warn_unused_result))

@@ -267,6 +267,20 @@ void host_vm_set_net(struct host *h, const char *id, const char *net_json, host_
  * (not a JSON object), -ENOMEM. */
 int host_vm_set_net_json(struct host *h, const char *id, const char *net_json);
 
+/* Gives running VM id a new identity in one agent round trip, without a command in the guest
+ * (a warm pool's VM becoming a sandbox's, docs/performance.md "Warm pools"): hostname
+ * ([a-z0-9-], 1..63) and net_json (a net object, or NULL: none) become what every HELLO of the
+ * VM carries, then a new agent session starts on the same connection, so its HELLO (resent
+ * until READY) sets the hostname and /etc/hostname, reseeds the CRNG from fresh host entropy
+ * and applies the network (MAC, addresses, routes, DNS) before READY. done: HOST_OK once READY
+ * came, HOST_E_INVALID (bad hostname or net object), HOST_E_NOT_FOUND, HOST_E_BUSY (not
+ * running, or a reconnect under way), HOST_E_GONE (the connection ended first). The agent ends
+ * the VM's streams at the new session. No deadline: the caller's. Plain data
+ * only: the VM keeps its id (run dir, cgroup, jail, tap name), so a pooled VM is made under
+ * the id its sandbox will have and nothing is renamed. */
+void host_vm_set_identity(struct host *h, const char *id, const char *hostname,
+                          const char *net_json, host_done_fn done, void *ud);
+
 /* Flattens the disk of the snapshot in snap_dir in the background: a new qcow2 holding every
  * cluster its backing chain adds above the chain's bottom (the rootfs image, or a golden
  * snapshot's disk), with that bottom as its only backing, renamed over snap_dir/disk.qcow2.

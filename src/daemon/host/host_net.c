@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* host_net.c: a VM's guest network: host_vm_set_net() (a NETCFG stream to the agent) and the
- * net object every HELLO carries. */
+ * net object every HELLO carries; host_vm_set_identity() (a new HELLO with both). */
 #include "daemon/host/host.h"
 #include "daemon/host/host_internal.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "common/hostname.h"
 
 #include <jansson.h>
 
@@ -117,4 +120,38 @@ int host_vm_set_net_json(struct host *h, const char *id, const char *net_json)
     free(vm->net_json);
     vm->net_json = copy;
     return 0;
+}
+
+void host_vm_set_identity(struct host *h, const char *id, const char *hostname,
+                          const char *net_json, host_done_fn done, void *ud)
+{
+    struct host_vm *vm = hvm_find(h, id);
+    if (vm && (!hostname || !hostname_valid(hostname, strlen(hostname)) ||
+               strlen(hostname) >= sizeof(vm->hostname))) {
+        hvm_fail_now(h, done, ud, id, HOST_E_INVALID, "vm '%s': invalid hostname", id);
+        return;
+    }
+    if (!vm || vm->state != HVM_RUNNING || !vm->agent || vm->reconnect_done) {
+        hvm_fail_now(h, done, ud, id, vm ? HOST_E_BUSY : HOST_E_NOT_FOUND,
+                     vm ? "vm '%s': not running, or a reconnect under way" : "vm '%s': no such vm",
+                     id);
+        return;
+    }
+    int r = host_vm_set_net_json(h, id, net_json);
+    if (r == 0)
+        r = agent_client_set_identity(vm->agent, hostname);
+    if (r < 0) {
+        hvm_fail_now(h, done, ud, id, r == -EINVAL ? HOST_E_INVALID : HOST_E_SYSTEM,
+                     "vm '%s': cannot keep the identity: %s", id, strerror(-r));
+        return;
+    }
+    snprintf(vm->hostname, sizeof(vm->hostname), "%s", hostname);
+    /* a new session on the same connection (no reconnect: nothing to race with the agent's
+     * noticing a hang-up): its first HELLO carries the hostname, fresh entropy and the net
+     * object, which the agent applies before READY (docs/agent-protocol.md "Identity and
+     * entropy"); the HELLO is resent until READY, as at a start */
+    agent_client_new_session(vm->agent);
+    vm->reconnect_done = done;
+    vm->reconnect_ud = ud;
+    hvm_debug_hello(vm);
 }

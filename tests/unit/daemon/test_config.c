@@ -687,3 +687,20 @@ TEST(rootfs_aliases)
     CHECK(!config_alias_name_ok("", 64));
     CHECK(!config_alias_name_ok("abcd", 4));
 }
+
+TEST(warm_pool_keys)
+{
+    struct hd_config c;
+    char err[512];
+    CHECK_EQ(parse("", &c, err, sizeof(err)), 0);
+    CHECK_STR(c.warm_pool, "");
+    CHECK_EQ(c.warm_pool_min_free_mib, 1024);
+    CHECK_EQ(parse("warm_pool = \"minimal/s-1vcpu-256mb=2 devbox:1/s-1vcpu-1gb/4096=1\"\n"
+                   "warm_pool_min_free_mib = 0\n",
+                   &c, err, sizeof(err)), 0);
+    CHECK_STR(c.warm_pool, "minimal/s-1vcpu-256mb=2 devbox:1/s-1vcpu-1gb/4096=1");
+    CHECK_EQ(c.warm_pool_min_free_mib, 0);
+    CHECK_EQ(parse("warm_pool = \"minimal:s-1vcpu-256mb=2\"\n", &c, err, sizeof(err)), -EINVAL);
+    CHECK(strstr(err, "t.conf:1") && strstr(err, "ROOTFS/SHAPE"));
+    CHECK_EQ(parse("warm_pool_min_free_mib = -1\n", &c, err, sizeof(err)), -EINVAL);
+}
