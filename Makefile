@@ -266,7 +266,10 @@ fuzz_dns_libs := -lldns
 fuzz_http_request_src := src/daemon/http/parser.c src/daemon/http/route.c
 fuzz_http_request_libs := -lhttp_parser
 fuzz_egress_src := src/daemon/net/egress_rules.c src/daemon/ctl/sandbox_check.c
-fuzz_config_src := src/daemon/config.c src/daemon/log.c src/daemon/tpl/oci_ref.c
+# what parsing hearthd.conf takes (the config, its warm_pool syntax, log, OCI references)
+config_parse_src := src/daemon/config.c src/daemon/pool_spec.c src/daemon/log.c \
+	src/daemon/tpl/oci_ref.c
+fuzz_config_src := $(config_parse_src)
 fuzz_config_libs := -ljansson
 fuzz_validate_src := src/daemon/api/validate.c src/daemon/ctl/sandbox_check.c src/daemon/ctl/catalog.c
 fuzz_validate_libs := -ljansson
@@ -323,7 +326,7 @@ $(O)/bench/%: bench/%.c bench/stats.c bench/benchvm.c $(call obj,opt,$(common_sr
 # bench_api starts the real hearthd ($(O)/bin, built by `make bench`'s `all`) and seeds its store
 # through the store API, so it links the store objects too.
 $(O)/bench/bench_net: bench/bench_net.c bench/apiclient.c bench/stats.c tests/inetns.c \
-		src/daemon/config.c src/daemon/log.c src/daemon/tpl/oci_ref.c \
+		$(config_parse_src) \
 		$(call obj,opt,$(common_src) $(host_src) $(net_src) $(store_src))
 	@mkdir -p $(dir $@)
 	$(CC) $(OPT_CFLAGS) -Itests -o $@ $^ $(DAEMON_LIBS) -lpthread
