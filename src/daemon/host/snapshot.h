@@ -58,7 +58,7 @@ enum snapshot_write_flags {
      * RAM file, disk layer, state, meta.json and the directories once this returns. For a live
      * fork's snapshot, whose children start on it at once (they are running VMs: a host crash
      * ends them anyway); a crash before the thread ends leaves a RAM file or state that fails
-     * its checksum at the next restore (the disk layer has none: docs/snapshots.md) */
+     * its checksum at the next restore, never one that passes torn */
     SNAPSHOT_WRITE_DEFER_SYNC = 1u << 0,
 };
 /* snapshot_meta_write() with flags (enum snapshot_write_flags). */
