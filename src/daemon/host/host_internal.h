@@ -354,7 +354,7 @@ void hvm_pause_fail(struct host_vm *vm, enum host_err err, int errnum, const cha
 void hvm_pause_send_cont(struct host_vm *vm);
 int hvm_pause_split_finish(struct host_vm *vm);
 /* Writes snap_dir/meta.json of vm's snapshot (last: it commits the snapshot). 0 or -errno. */
-int hvm_snapshot_meta(struct host_vm *vm, unsigned flags, struct herr *e);
+int hvm_snapshot_meta(struct host_vm *vm, struct herr *e);
 /* host_vm_pause(), or with live a live snapshot (host_livesnap.c; done is then its
  * trampoline and ud the live op). */
 void hvm_pause_begin(struct host *h, const char *id, const char *snap_dir, host_done_fn done,

@@ -59,10 +59,7 @@ static void on_live_cont(void *ud, const struct qmp_msg *reply)
     struct host_result res = { .err = HOST_OK };
     struct herr e = { 0 };
     char mem[PATH_MAX];
-    /* durable after the children started on it (snapshot.h SNAPSHOT_WRITE_DEFER_SYNC): they
-     * are running VMs, which a host crash ends anyway, and a crash before the thread's fsyncs
-     * leaves checksums that fail rather than a snapshot that restores torn */
-    if (hvm_snapshot_meta(vm, SNAPSHOT_WRITE_DEFER_SYNC, &e) < 0) {
+    if (hvm_snapshot_meta(vm, &e) < 0) {
         (void)snapshot_remove(vm->snap_dir);
         hvm_result_set(&res, HOST_E_SYSTEM, e.code, "vm '%s': live snapshot: %s", vm->id, e.msg);
     } else if (qemu_run_path(vm->snap_dir, "mem", mem, sizeof(mem)) == 0) {

@@ -800,10 +800,10 @@ static int pause_seal(struct host_vm *vm, struct herr *e)
         return herr_set(e, r ? r : -ENAMETOOLONG, "cannot link the disk layer into '%s': %s",
                         vm->snap_dir, strerror(r ? -r : ENAMETOOLONG));
     crashpt("pause-before-meta"); /* files linked in, QEMU stopped but alive, no meta.json */
-    return hvm_snapshot_meta(vm, 0, e);
+    return hvm_snapshot_meta(vm, e);
 }
 
-int hvm_snapshot_meta(struct host_vm *vm, unsigned flags, struct herr *e)
+int hvm_snapshot_meta(struct host_vm *vm, struct herr *e)
 {
     struct host *h = vm->h;
     struct snapshot_meta m = { .vcpus = vm->vcpus, .memory_mib = vm->memory_mib,
@@ -814,7 +814,7 @@ int hvm_snapshot_meta(struct host_vm *vm, unsigned flags, struct herr *e)
     if (!realpath(h->kernel, m.kernel) || stat(m.kernel, &kst) < 0)
         return herr_set(e, -errno, "kernel '%s': %s", h->kernel, strerror(errno));
     m.kernel_size = (int64_t)kst.st_size;
-    if (snapshot_meta_write_flags(vm->snap_dir, &m, flags, e) < 0)
+    if (snapshot_meta_write(vm->snap_dir, &m, e) < 0)
         return e->code ? e->code : -EIO;
     return 0;
 }

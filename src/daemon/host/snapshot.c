@@ -111,7 +111,7 @@ static void *mem_sync_thread(void *arg)
 
 /* The RAM file: fsynced by a thread while this one checksums it, so the pause pays the longer
  * of the two, not their sum (the disk writes the dirty pages while the CPU hashes). */
-static int mem_seal(const char *mem, struct snapshot_meta *m, bool sync, struct herr *e)
+static int mem_seal(const char *mem, struct snapshot_meta *m, struct herr *e)
 {
     int fd = open(mem, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -119,66 +119,26 @@ static int mem_seal(const char *mem, struct snapshot_meta *m, bool sync, struct 
     int64_t t0 = mono_now_us();
     struct mem_sync ms = { .fd = fd };
     pthread_t t;
-    bool threaded = sync && pthread_create(&t, NULL, mem_sync_thread, &ms) == 0;
+    bool threaded = pthread_create(&t, NULL, mem_sync_thread, &ms) == 0;
     int r = ramsum_fd(fd, m->mem_xxh128, &m->mem_data_bytes);
     int64_t t1 = mono_now_us();
     if (threaded)
         (void)pthread_join(t, NULL);
-    else if (sync)
+    else
         (void)mem_sync_thread(&ms); /* no thread: one after the other */
     int64_t t2 = mono_now_us();
     close(fd);
     if (r == 0)
         r = ms.err;
     m->mem_sum_ms = (double)(t1 - t0) / 1000.0;
-    /* what the fsync added after the checksum; none now when it is deferred */
-    m->mem_sync_ms = sync ? (double)(t2 - t1) / 1000.0 : 0;
+    m->mem_sync_ms = (double)(t2 - t1) / 1000.0; /* what the fsync added after the checksum */
     if (r < 0)
         return herr_set(e, r, "snapshot RAM file '%s': %s", mem, strerror(-r));
     return 0;
 }
 
-/* The deferred half of a SNAPSHOT_WRITE_DEFER_SYNC seal: the files, meta.json, the directory
- * and its parent's entry, fsynced from a detached thread. A file gone meanwhile (the snapshot
- * removed) is skipped: there is nothing left to make durable. */
-static void *sync_later_thread(void *arg)
-{
-    char *dir = arg;
-    static const char *const names[] = { "mem", "disk.qcow2", "state", "meta.json", ".", ".." };
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        char p[PATH_MAX];
-        if ((size_t)snprintf(p, sizeof(p), "%s/%s", dir, names[i]) < sizeof(p))
-            (void)fsync_path(p);
-    }
-    free(dir);
-    return NULL;
-}
-
-static void sync_later(const char *dir)
-{
-    char *d = strdup(dir);
-    pthread_attr_t a;
-    pthread_t t;
-    if (d && pthread_attr_init(&a) == 0) {
-        (void)pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-        bool ok = pthread_create(&t, &a, sync_later_thread, d) == 0;
-        pthread_attr_destroy(&a);
-        if (ok)
-            return;
-    }
-    if (d)
-        (void)sync_later_thread(d); /* no thread: now */
-}
-
 int snapshot_meta_write(const char *dir, struct snapshot_meta *m, struct herr *e)
 {
-    return snapshot_meta_write_flags(dir, m, 0, e);
-}
-
-int snapshot_meta_write_flags(const char *dir, struct snapshot_meta *m, unsigned flags,
-                              struct herr *e)
-{
-    bool sync = !(flags & SNAPSHOT_WRITE_DEFER_SYNC);
     char state[PATH_MAX], meta[PATH_MAX], tmp[PATH_MAX], mem[PATH_MAX], disk[PATH_MAX];
     char parent[PATH_MAX];
     int r;
@@ -186,10 +146,10 @@ int snapshot_meta_write_flags(const char *dir, struct snapshot_meta *m, unsigned
         (r = path_in(dir, "meta.json.tmp", tmp, e)) < 0 || (r = path_in(dir, "mem", mem, e)) < 0 ||
         (r = path_in(dir, "disk.qcow2", disk, e)) < 0 || (r = path_in(dir, "..", parent, e)) < 0)
         return r;
-    if ((r = mem_seal(mem, m, sync, e)) < 0)
+    if ((r = mem_seal(mem, m, e)) < 0)
         return r;
     /* QEMU flushed the layer at quit; what it left in the page cache goes now */
-    if (sync && ((r = fsync_path(disk)) < 0 || (r = fsync_path(state)) < 0))
+    if ((r = fsync_path(disk)) < 0 || (r = fsync_path(state)) < 0)
         return herr_set(e, r, "snapshot '%s': fsync of the disk layer or state: %s", dir,
                         strerror(-r));
     r = snapshot_file_sha256(state, m->state_sha256, &m->state_size);
@@ -211,12 +171,8 @@ int snapshot_meta_write_flags(const char *dir, struct snapshot_meta *m, unsigned
         return herr_set(e, -ENOMEM, "out of memory");
     r = json_dump_file(j, tmp, JSON_INDENT(2) | JSON_SORT_KEYS);
     json_decref(j);
-    if (r < 0 || (sync && fsync_path(tmp) < 0) || rename(tmp, meta) < 0)
+    if (r < 0 || fsync_path(tmp) < 0 || rename(tmp, meta) < 0)
         return herr_set(e, -EIO, "cannot write '%s'", meta);
-    if (!sync) {
-        sync_later(dir);
-        return 0;
-    }
     /* the directory's entries (the links, meta.json), then the parent's entry for dir */
     if ((r = snapshot_fsync_dir(dir)) < 0 || (r = snapshot_fsync_dir(parent)) < 0)
         return herr_set(e, r, "snapshot '%s': fsync of the directory: %s", dir, strerror(-r));

@@ -53,19 +53,6 @@ int snapshot_file_sha256(const char *path, char hex[65], uint64_t *ret_size);
 __attribute__((warn_unused_result))
 int snapshot_meta_write(const char *dir, struct snapshot_meta *m, struct herr *e);
 
-enum snapshot_write_flags {
-    /* checksum and write meta.json now, make it durable after: a detached thread fsyncs the
-     * RAM file, disk layer, state, meta.json and the directories once this returns. For a live
-     * fork's snapshot, whose children start on it at once (they are running VMs: a host crash
-     * ends them anyway); a crash before the thread ends leaves a RAM file or state that fails
-     * its checksum at the next restore, never one that passes torn */
-    SNAPSHOT_WRITE_DEFER_SYNC = 1u << 0,
-};
-/* snapshot_meta_write() with flags (enum snapshot_write_flags). */
-__attribute__((warn_unused_result))
-int snapshot_meta_write_flags(const char *dir, struct snapshot_meta *m, unsigned flags,
-                              struct herr *e);
-
 enum snapshot_verify_flags {
     SNAPSHOT_VERIFY_RAM = 1u << 0, /* also the RAM file's checksum (O(data in the file)) */
 };

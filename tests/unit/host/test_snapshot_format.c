@@ -214,22 +214,3 @@ TEST(snapshot_meta_accel)
     CHECK_STR(r.accel, "");
     fx_end(&f);
 }
-
-/* A live fork's seal (SNAPSHOT_WRITE_DEFER_SYNC) writes the same meta.json, checksums
- * included, and returns before the fsyncs; the snapshot verifies at once, RAM checksum too. */
-TEST(snapshot_meta_deferred_sync)
-{
-    struct fx f;
-    CHECK(fx_make(&f));
-    struct snapshot_meta m = { .vcpus = 1, .memory_mib = MIB, .kernel_size = 6 };
-    snprintf(m.qemu_version, sizeof(m.qemu_version), "7.2.0");
-    snprintf(m.kernel, sizeof(m.kernel), "%s", f.kernel);
-    struct herr e = { 0 };
-    CHECK_EQ(snapshot_meta_write_flags(f.dir, &m, SNAPSHOT_WRITE_DEFER_SYNC, &e), 0);
-    CHECK_EQ(strlen(m.mem_xxh128), 32);
-    CHECK(m.mem_sync_ms == 0);
-    CHECK_EQ(verify(&f, &e), 0);
-    usleep(200 * 1000); /* the detached thread's fsyncs end before the dir goes (not needed:
-                           a file removed under it is skipped) */
-    fx_end(&f);
-}
