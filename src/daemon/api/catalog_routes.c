@@ -15,6 +15,7 @@
 #include "daemon/ctl/catalog.h"
 #include "daemon/ctl/ctl.h"
 #include "daemon/ctl/pool.h"
+#include "daemon/ctl/quota.h"
 #include "daemon/api/jsend.h"
 #include "daemon/http/request.h"
 #include "daemon/http/response.h"
@@ -106,16 +107,9 @@ void api_get_rootfs(struct api_call *call)
 /* MemAvailable in MiB: what guests could still get on this machine. */
 static int64_t free_mib(void)
 {
-    FILE *f = fopen("/proc/meminfo", "re");
-    if (!f)
-        return 0;
-    char line[256];
-    long long kb = 0;
-    while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "MemAvailable: %lld kB", &kb) == 1)
-            break;
-    fclose(f);
-    return kb / 1024;
+    uint64_t kib;
+    return ctl_meminfo_kib("/proc/meminfo", "MemAvailable", &kib) == 0 ? (int64_t)(kib / 1024)
+                                                                        : 0;
 }
 
 void api_get_hosts(struct api_call *call)

@@ -6,13 +6,11 @@
 
 #include <errno.h>
 #include <event2/event.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "common/buf.h"
 #include "common/mono.h"
@@ -20,6 +18,7 @@
 #include "daemon/ctl/ctl.h"
 #include "daemon/ctl/golden.h"
 #include "daemon/ctl/netplane.h"
+#include "daemon/ctl/quota.h"
 #include "daemon/host/host.h"
 #include "daemon/log.h"
 #include "daemon/pool_spec.h"
@@ -121,30 +120,11 @@ static void counts(const struct ctl_pool *p, size_t def, unsigned *ready, unsign
             (*(p->vms[i].ready ? ready : warming))++;
 }
 
-/* MemAvailable of /proc/meminfo in MiB; false when it cannot be read. */
-static bool mem_available_mib(uint64_t *ret)
-{
-    int fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    char text[4096];
-    ssize_t n = read(fd, text, sizeof(text) - 1);
-    close(fd);
-    if (n <= 0)
-        return false;
-    text[n] = '\0';
-    const char *l = strstr(text, "MemAvailable:");
-    unsigned long long kib;
-    if (!l || sscanf(l, "MemAvailable: %llu kB", &kib) != 1)
-        return false;
-    *ret = kib / 1024;
-    return true;
-}
-
 static bool under_floor(const struct ctl_pool *p)
 {
-    uint64_t avail;
-    return p->min_free_mib && mem_available_mib(&avail) && avail < p->min_free_mib;
+    uint64_t kib;
+    return p->min_free_mib && ctl_meminfo_kib("/proc/meminfo", "MemAvailable", &kib) == 0 &&
+           kib / 1024 < p->min_free_mib;
 }
 
 static struct pool_vm *newest(struct ctl_pool *p)
@@ -471,8 +451,7 @@ bool ctl_pool_vm_exited(struct ctl *ctx, const char *id)
     log_warn(NULL, "pool: pooled vm exited; discarded", "{s:s,s:s}", "pool",
              p->defs[v->pool].spec.label, "vm", id);
     vm_forget(p, v);
-    host_vm_destroy(ctx->host, id, destroyed, NULL);
-    ctl_net_pool_done(ctx, id);
+    ctl_pool_drop(ctx, id);
     schedule(p, POOL_RETRY_MS);
     return true;
 }

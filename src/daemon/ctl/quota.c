@@ -74,7 +74,7 @@ uint32_t ctl_quota_host_vms_from_memory(uint64_t mem_total_mib, uint64_t reserve
     return vms < 1 ? 1 : vms > 100000 ? 100000 : (uint32_t)vms;
 }
 
-int ctl_quota_meminfo_mib(const char *path, uint64_t *ret_mib)
+int ctl_meminfo_kib(const char *path, const char *field, uint64_t *ret_kib)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -86,15 +86,16 @@ int ctl_quota_meminfo_mib(const char *path, uint64_t *ret_mib)
     if (r < 0)
         return r;
     text[len] = '\0';
-    /* "MemTotal:       24683772 kB", the first line on every Linux */
+    /* "MemTotal:       24683772 kB": the field's name at a line's start, then a colon */
+    size_t fl = strlen(field);
     const char *line = text;
-    while (line && strncmp(line, "MemTotal:", 9) != 0) {
+    while (line && (strncmp(line, field, fl) != 0 || line[fl] != ':')) {
         line = strchr(line, '\n');
         line = line ? line + 1 : NULL;
     }
     if (!line)
         return -ENOENT;
-    const char *p = line + 9;
+    const char *p = line + fl + 1;
     while (*p == ' ' || *p == '\t')
         p++;
     char num[24];
@@ -103,8 +104,18 @@ int ctl_quota_meminfo_mib(const char *path, uint64_t *ret_mib)
         return -EINVAL;
     memcpy(num, p, n);
     num[n] = '\0';
+    if (parse_u64(num, 0, UINT64_MAX >> 10, ret_kib) < 0)
+        return -EINVAL;
+    return 0;
+}
+
+int ctl_quota_meminfo_mib(const char *path, uint64_t *ret_mib)
+{
     uint64_t kib;
-    if (parse_u64(num, 1, UINT64_MAX >> 10, &kib) < 0)
+    int r = ctl_meminfo_kib(path, "MemTotal", &kib);
+    if (r < 0)
+        return r;
+    if (kib == 0) /* no machine has no memory: a broken file */
         return -EINVAL;
     *ret_mib = kib >> 10;
     return 0;

@@ -28,6 +28,10 @@ int ctl_quota_host_vm(struct ctl *c, struct ctl_error *e);
  * least 1 (a host with less memory than its reserve still runs one). */
 uint32_t ctl_quota_host_vms_from_memory(uint64_t mem_total_mib, uint64_t reserve_mib);
 
+/* The field (e.g. "MemAvailable") of a /proc/meminfo-format file, in KiB: 0, or -ENOENT (no
+ * such line), -EINVAL (a malformed one: not "<digits> kB"), -errno from open/read. */
+__attribute__((warn_unused_result))
+int ctl_meminfo_kib(const char *path, const char *field, uint64_t *ret_kib);
 /* MemTotal of a /proc/meminfo-format file, in MiB: 0, or -ENOENT (no MemTotal line), -EINVAL
  * (a malformed one), -errno from open/read. */
 __attribute__((warn_unused_result))

@@ -64,6 +64,30 @@ TEST(meminfo_parsing)
     CHECK_EQ(ctl_quota_meminfo_mib("/tmp", &mib), -EISDIR);
 }
 
+/* Any field by name, in KiB (warm pools' floor and GET /v1/hosts read MemAvailable): the name
+ * must be the whole field before the colon; 0 kB is a value here (MemTotal refuses it). */
+TEST(meminfo_field)
+{
+    char path[] = "/tmp/hearth-meminfo-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    if (fd < 0)
+        return;
+    const char *text = "MemTotal: 2048 kB\nMemAvailableX: 7 kB\nMemAvailable:   1536 kB\n"
+                       "SwapFree: 0 kB\nBad: 12\n";
+    CHECK_EQ(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    uint64_t kib = 1;
+    CHECK_EQ(ctl_meminfo_kib(path, "MemAvailable", &kib), 0);
+    CHECK_EQ(kib, 1536);
+    CHECK_EQ(ctl_meminfo_kib(path, "SwapFree", &kib), 0);
+    CHECK_EQ(kib, 0);
+    CHECK_EQ(ctl_meminfo_kib(path, "Bad", &kib), -EINVAL);
+    CHECK_EQ(ctl_meminfo_kib(path, "MemAvail", &kib), -ENOENT);
+    CHECK_EQ(ctl_meminfo_kib("/proc/meminfo", "MemAvailable", &kib), 0);
+    unlink(path);
+}
+
 TEST(space_threshold_and_fit)
 {
     uint64_t G = 1ull << 30;
