@@ -15,19 +15,24 @@
 #include "daemon/ctl/ctl.h"
 #include "daemon/log.h"
 
-struct cause {
+/* What the two bounded per-sandbox tables below share, first in each entry: whose it is ("":
+ * a free slot) and its age, so that a full table forgets its oldest entry. */
+struct slot_key {
     char id[STORE_ID_SIZE];
+    uint64_t order;
+};
+
+struct cause {
+    struct slot_key key;
     char actor[24];
     char reason[STORE_EVENT_REASON_SIZE];
-    uint64_t order;
 };
 
 /* An operation's timeline waiting for its settle (ctl_event_timeline). */
 struct op_timeline {
-    char id[STORE_ID_SIZE];
+    struct slot_key key;
     int op;                     /* enum ctl_usage_op */
     struct timeline tl;
-    uint64_t order;
 };
 
 struct ctl_events {
@@ -67,20 +72,51 @@ void ctl_events_unlisten(struct ctl *c, void *ud)
             c->events->l[i].fn = NULL;
 }
 
+#define SLOT_AT(base, stride, i) ((struct slot_key *)((char *)(base) + (i) * (stride)))
+
+/* The entry of id in a table of n entries of stride bytes, each starting with a slot_key;
+ * NULL when it has none. */
+static struct slot_key *slot_find(void *base, size_t stride, size_t n, const char *id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (SLOT_AT(base, stride, i)->id[0] && strcmp(SLOT_AT(base, stride, i)->id, id) == 0)
+            return SLOT_AT(base, stride, i);
+    return NULL;
+}
+
+/* The entry for id to (over)write: its own, else a free one, else the oldest (forgotten),
+ * keyed to id and made the newest. */
+static struct slot_key *slot_claim(struct ctl_events *ev, void *base, size_t stride, size_t n,
+                                   const char *id)
+{
+    struct slot_key *slot = slot_find(base, stride, n, id);
+    for (size_t i = 0; i < n && !slot; i++)
+        if (!SLOT_AT(base, stride, i)->id[0])
+            slot = SLOT_AT(base, stride, i);
+    if (!slot) { /* full: the oldest entry is forgotten */
+        slot = SLOT_AT(base, stride, 0);
+        for (size_t i = 1; i < n; i++)
+            if (SLOT_AT(base, stride, i)->order < slot->order)
+                slot = SLOT_AT(base, stride, i);
+    }
+    snprintf(slot->id, sizeof(slot->id), "%s", id);
+    slot->order = ++ev->next_order;
+    return slot;
+}
+
 /* Takes id's cause out of the table into actor and reason ("" when none). */
 static void take_cause(struct ctl *c, const char *id, char *actor, size_t actor_size,
                        char *reason, size_t reason_size)
 {
     actor[0] = reason[0] = 0;
-    for (size_t i = 0; c->events && i < CTL_EVENT_CAUSES; i++) {
-        struct cause *k = &c->events->cause[i];
-        if (k->id[0] && strcmp(k->id, id) == 0) {
-            snprintf(actor, actor_size, "%s", k->actor);
-            snprintf(reason, reason_size, "%s", k->reason);
-            memset(k, 0, sizeof(*k));
-            return;
-        }
-    }
+    struct cause *k = c->events ? (struct cause *)slot_find(c->events->cause, sizeof(*k),
+                                                            CTL_EVENT_CAUSES, id)
+                                : NULL;
+    if (!k)
+        return;
+    snprintf(actor, actor_size, "%s", k->actor);
+    snprintf(reason, reason_size, "%s", k->reason);
+    memset(k, 0, sizeof(*k));
 }
 
 void ctl_event_cause(struct ctl *c, const char *id, const char *actor, const char *reason)
@@ -93,24 +129,11 @@ void ctl_event_cause(struct ctl *c, const char *id, const char *actor, const cha
         take_cause(c, id, a, sizeof(a), r, sizeof(r));
         return;
     }
-    struct cause *slot = NULL;
-    for (size_t i = 0; i < CTL_EVENT_CAUSES && !slot; i++)
-        if (strcmp(ev->cause[i].id, id) == 0)
-            slot = &ev->cause[i];
-    for (size_t i = 0; i < CTL_EVENT_CAUSES && !slot; i++)
-        if (!ev->cause[i].id[0])
-            slot = &ev->cause[i];
-    if (!slot) { /* full: the oldest cause is forgotten */
-        slot = &ev->cause[0];
-        for (size_t i = 1; i < CTL_EVENT_CAUSES; i++)
-            if (ev->cause[i].order < slot->order)
-                slot = &ev->cause[i];
-    }
-    snprintf(slot->id, sizeof(slot->id), "%s", id);
+    struct cause *slot = (struct cause *)slot_claim(ev, ev->cause, sizeof(*slot),
+                                                    CTL_EVENT_CAUSES, id);
     snprintf(slot->actor, sizeof(slot->actor), "%s", actor ? actor : "");
     snprintf(slot->reason, sizeof(slot->reason), "%s", reason ? reason : "");
     utf8_cut_partial(slot->reason);
-    slot->order = ++ev->next_order;
 }
 
 void ctl_event_timeline(struct ctl *c, const char *id, int op, const struct timeline *tl)
@@ -118,23 +141,10 @@ void ctl_event_timeline(struct ctl *c, const char *id, int op, const struct time
     struct ctl_events *ev = events(c);
     if (!ev || !id || !tl->start_us)
         return;
-    struct op_timeline *slot = NULL;
-    for (size_t i = 0; i < CTL_EVENT_TIMELINES && !slot; i++)
-        if (strcmp(ev->tls[i].id, id) == 0)
-            slot = &ev->tls[i];
-    for (size_t i = 0; i < CTL_EVENT_TIMELINES && !slot; i++)
-        if (!ev->tls[i].id[0])
-            slot = &ev->tls[i];
-    if (!slot) { /* full: the oldest is forgotten */
-        slot = &ev->tls[0];
-        for (size_t i = 1; i < CTL_EVENT_TIMELINES; i++)
-            if (ev->tls[i].order < slot->order)
-                slot = &ev->tls[i];
-    }
-    snprintf(slot->id, sizeof(slot->id), "%s", id);
+    struct op_timeline *slot = (struct op_timeline *)slot_claim(ev, ev->tls, sizeof(*slot),
+                                                                CTL_EVENT_TIMELINES, id);
     slot->op = op;
     slot->tl = *tl;
-    slot->order = ++ev->next_order;
 }
 
 const struct timeline *ctl_event_settling_timeline(struct ctl *c, int *ret_op)
@@ -144,16 +154,16 @@ const struct timeline *ctl_event_settling_timeline(struct ctl *c, int *ret_op)
     return t ? &t->tl : NULL;
 }
 
-/* The settle of id's timed operation: taken out of the table into cur (cur->id "" when id has
- * none waiting), "settle" marked, its text into out. */
+/* The settle of id's timed operation: taken out of the table into cur (cur->key.id "" when id
+ * has none waiting), "settle" marked, its text into out. */
 static void settle_timeline(struct ctl *c, const char *id, struct op_timeline *cur, char *out,
                             size_t len)
 {
     out[0] = '\0';
-    struct op_timeline *t = NULL;
-    for (size_t i = 0; c->events && i < CTL_EVENT_TIMELINES && !t; i++)
-        if (c->events->tls[i].id[0] && strcmp(c->events->tls[i].id, id) == 0)
-            t = &c->events->tls[i];
+    struct op_timeline *t =
+        c->events ? (struct op_timeline *)slot_find(c->events->tls, sizeof(*t),
+                                                    CTL_EVENT_TIMELINES, id)
+                  : NULL;
     if (!t)
         return;
     *cur = *t;
@@ -219,7 +229,7 @@ void ctl_event_settled(struct ctl *c, const char *id, enum store_state from, enu
         append(c, id, kind, actor, reason, detail, tl, at_ms);
     }
     if (c->events)
-        c->events->settling = cur.id[0] ? &cur : NULL;
+        c->events->settling = cur.key.id[0] ? &cur : NULL;
     for (size_t i = 0; c->events && i < CTL_EVENT_LISTENERS; i++)
         if (c->events->l[i].fn)
             c->events->l[i].fn(c->events->l[i].ud, id, from, to, at_ms);
