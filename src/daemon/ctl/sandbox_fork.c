@@ -62,7 +62,6 @@ struct ctl_fork {
     bool failed;
     struct ctl_error err;
     /* a live fork: the source runs and is being snapshotted into live_dir */
-    bool live;
     char live_dir[PATH_MAX];
     char live_parent[PATH_MAX];     /* the source's base when it started: the snapshot's parent */
     struct ctl_fork *next_live;     /* live_forks */
@@ -365,7 +364,6 @@ static void fork_live(struct ctl_fork *op, const struct store_sandbox *src)
         return;
     }
     snprintf(op->live_parent, sizeof(op->live_parent), "%s", src->base_dir ? src->base_dir : "");
-    op->live = true;
     op->next_live = live_forks;
     live_forks = op;
     log_info(op->req_id, "sandbox live fork", "{s:s,s:i}", "sandbox", src->id, "count",

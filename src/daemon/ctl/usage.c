@@ -332,9 +332,6 @@ static void watch_arm(struct ctl_usage *u)
         (void)evtimer_add(u->watch_timer, &tv);
 }
 
-/* The control layer's report of a settle (events.h): the watch of id's operation ends here,
- * at the settle's own time, a success when the row reached the operation's target. A row that
- * moved on to something else first (a resume cut short by a destroy) failed. */
 /* A timed operation settled (events.h): its timeline logged at debug level, a success's steps
  * into the histograms (a failure's would skew them). */
 static void settle_steps(struct ctl_usage *u, const char *id, enum store_state to, int op,
@@ -349,6 +346,9 @@ static void settle_steps(struct ctl_usage *u, const char *id, enum store_state t
         ctl_usage_steps(u, (enum ctl_usage_op)op, tl);
 }
 
+/* The control layer's report of a settle (events.h): the watch of id's operation ends here,
+ * at the settle's own time, a success when the row reached the operation's target. A row that
+ * moved on to something else first (a resume cut short by a destroy) failed. */
 static void on_settle(void *ud, const char *id, enum store_state from, enum store_state to,
                       int64_t at_ms)
 {
