@@ -67,8 +67,12 @@ bool hd_prepare(struct hd_server *s, const char *extra_conf, bool images)
     REQUIRE(f);
     fprintf(f, "# test config\nlisten = 127.0.0.1:0\nmetrics_listen = 127.0.0.1:0\n"
                "ingress_http_listen = 127.0.0.1:0\n"
-               "data_dir = %s\nimages_dir = %s\nregion = local\nhost_id = test-host\n%s%s",
-            s->data, s->images, store_line, extra_conf ? extra_conf : "");
+               "data_dir = %s\nimages_dir = %s\nregion = local\nhost_id = test-host\n%s",
+            s->data, s->images, extra_conf ? extra_conf : "");
+    /* last, so the extra lines keep their numbers in config errors a test checks */
+    if (store_line[0])
+        fprintf(f, "%s%s", extra_conf && *extra_conf && extra_conf[strlen(extra_conf) - 1] != '\n'
+                               ? "\n" : "", store_line);
     fclose(f);
     return true;
 }
