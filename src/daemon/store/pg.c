@@ -718,7 +718,10 @@ static int apply_migration(struct pg_store *s, const struct store_migration *m)
         return r;
     s->in_tx = true;
     int cur = 0;
-    if ((r = command(s, "SELECT pg_advisory_xact_lock(" LOCK_MIGRATE ")")) == 0 &&
+    /* no timeouts here: another hearthd may hold the lock for as long as its migration takes,
+     * and a migration of a big table may run for minutes */
+    if ((r = command(s, "SET LOCAL lock_timeout = 0; SET LOCAL statement_timeout = 0")) == 0 &&
+        (r = command(s, "SELECT pg_advisory_xact_lock(" LOCK_MIGRATE ")")) == 0 &&
         (r = command(s, "CREATE TABLE IF NOT EXISTS hearth_schema ("
                         "version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
                         "applied_at BIGINT NOT NULL)")) == 0)

@@ -135,40 +135,84 @@ static int read_row(const PGresult *res, int row, void *elem)
     return 0;
 }
 
-/* One round trip for a row's three lists: (which, value) rows, each list in its order. */
+/* The three lists of up to LISTS_CHUNK rows in one round trip: (row's 1-based index in $1,
+ * which list, value) rows, each list in its order (env keys bytewise). */
+#define LISTS_CHUNK 500
 #define LISTS_SQL                                                                                \
-    "SELECT 0, key COLLATE \"C\", 0 FROM sandbox_envs WHERE sandbox_id = $1 UNION ALL "          \
-    "SELECT 1, rule COLLATE \"C\", pos FROM sandbox_egress WHERE sandbox_id = $1 UNION ALL "     \
-    "SELECT 2, canonical COLLATE \"C\", pos FROM sandbox_ssh_keys WHERE sandbox_id = $1 "        \
-    "ORDER BY 1, 3, 2"
+    "WITH u AS (SELECT * FROM unnest($1::text[]) WITH ORDINALITY AS u(id, i)) "                  \
+    "SELECT u.i, 0, e.key COLLATE \"C\", 0 FROM u JOIN sandbox_envs e ON e.sandbox_id = u.id "   \
+    "UNION ALL SELECT u.i, 1, g.rule COLLATE \"C\", g.pos FROM u "                               \
+    "JOIN sandbox_egress g ON g.sandbox_id = u.id "                                              \
+    "UNION ALL SELECT u.i, 2, k.canonical COLLATE \"C\", k.pos FROM u "                          \
+    "JOIN sandbox_ssh_keys k ON k.sandbox_id = u.id "                                            \
+    "ORDER BY 1, 2, 4, 3"
 
-static int strv_push(struct store_strv *v, const char *s)
+static int strv_push(struct store_strv *v, const char *str)
 {
     char **nv = realloc(v->v, (v->n + 1) * sizeof(*nv));
     if (!nv)
         return -ENOMEM;
     v->v = nv;
-    if (!(nv[v->n] = strdup(s)))
+    if (!(nv[v->n] = strdup(str)))
         return -ENOMEM;
     v->n++;
     return 0;
 }
 
-static int load_lists(struct pg_store *s, struct store_sandbox *sb)
+/* The text[] literal {"id1","id2",...} of the ids of v[0..n) (ids hold no quote or backslash,
+ * but they are escaped all the same). */
+static char *ids_array(const struct store_sandbox *v, size_t n)
 {
-    struct pg_params pp = { 0 };
-    pg_param_text(&pp, sb->id);
-    PGresult *res;
-    int r = pg_exec(s, LISTS_SQL, &pp, &res);
-    if (r < 0)
-        return r;
-    for (int i = 0; r == 0 && i < PQntuples(res); i++) {
-        int64_t which = pg_col_i64(res, i, 0);
-        struct store_strv *v = which == 0 ? &sb->env_keys : which == 1 ? &sb->egress
-                                                                        : &sb->ssh_pubkeys;
-        r = pg_col_null(res, i, 1) ? -EUCLEAN : strv_push(v, PQgetvalue(res, i, 1));
+    size_t cap = 3;
+    for (size_t i = 0; i < n; i++)
+        cap += 2 * strlen(v[i].id) + 3;
+    char *a = malloc(cap), *p = a;
+    if (!a)
+        return NULL;
+    *p++ = '{';
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            *p++ = ',';
+        *p++ = '"';
+        for (const char *c = v[i].id; *c; c++) {
+            if (*c == '"' || *c == '\\')
+                *p++ = '\\';
+            *p++ = *c;
+        }
+        *p++ = '"';
     }
-    PQclear(res);
+    *p++ = '}';
+    *p = '\0';
+    return a;
+}
+
+/* Loads the lists of rows v[0..n), LISTS_CHUNK rows per query. */
+static int load_lists(struct pg_store *s, struct store_sandbox *v, size_t n)
+{
+    int r = 0;
+    for (size_t base = 0; r == 0 && base < n; base += LISTS_CHUNK) {
+        size_t m = n - base < LISTS_CHUNK ? n - base : LISTS_CHUNK;
+        char *ids = ids_array(v + base, m);
+        if (!ids)
+            return -ENOMEM;
+        struct pg_params pp = { 0 };
+        pg_param_text(&pp, ids);
+        PGresult *res;
+        r = pg_exec(s, LISTS_SQL, &pp, &res);
+        free(ids);
+        for (int i = 0; r == 0 && i < PQntuples(res); i++) {
+            int64_t at = pg_col_i64(res, i, 0), which = pg_col_i64(res, i, 1);
+            if (at < 1 || (size_t)at > m || pg_col_null(res, i, 2)) {
+                r = -EUCLEAN;
+                break;
+            }
+            struct store_sandbox *sb = &v[base + (size_t)at - 1];
+            struct store_strv *l = which == 0 ? &sb->env_keys : which == 1 ? &sb->egress
+                                                                            : &sb->ssh_pubkeys;
+            r = strv_push(l, PQgetvalue(res, i, 2));
+        }
+        PQclear(res); /* pg_exec left NULL on failure */
+    }
     return r;
 }
 
@@ -186,8 +230,8 @@ static int read_rows(struct pg_store *s, const char *sql, const struct pg_params
     r = pg_read_all(res, sizeof(struct store_sandbox), read_row, &all, &n);
     PQclear(res);
     struct store_sandbox *v = all;
-    for (size_t i = 0; r == 0 && i < n; i++)
-        r = load_lists(s, &v[i]);
+    if (r == 0 && n > 0)
+        r = load_lists(s, v, n);
     if (r < 0) {
         store_sandbox_array_free(v, n);
         return r;
