@@ -11,6 +11,7 @@
 #include "daemon/store/pg_internal.h"
 
 #include "daemon/store/migrations.h"
+#include "common/mono.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -25,6 +26,7 @@
 #define LOCK_WRITE LOCK_CLASS ", 2"
 
 #define CONNECT_TIMEOUT_S "5"
+#define RECONNECT_GAP_US 1000000
 #define LOCK_TIMEOUT "5s"
 #define STATEMENT_TIMEOUT "30s"
 
@@ -271,12 +273,28 @@ static bool conn_lost(struct pg_store *s)
     return PQstatus(s->conn) != CONNECTION_OK;
 }
 
+/* Re-makes a lost connection, at most once per RECONNECT_GAP_US: while the server is away a call
+ * fails at once with the last attempt's reason instead of blocking hearthd's loop for up to the
+ * connect timeout on every call. */
+static int reconnect(struct pg_store *s)
+{
+    int64_t now = mono_now_us();
+    if (now < s->retry_at_us) {
+        if (!strstr(s->base.errmsg, "retrying"))
+            store_set_errmsg(&s->base, "postgresql: not connected, retrying within a second");
+        return -EIO;
+    }
+    int r = connect_db(s);
+    s->retry_at_us = r < 0 ? now + RECONNECT_GAP_US : 0;
+    return r;
+}
+
 /* Makes sure s has a usable connection before a call's first statement. */
 static int ensure_conn(struct pg_store *s)
 {
     if (!conn_lost(s))
         return 0;
-    return connect_db(s);
+    return reconnect(s);
 }
 
 /* ---- statements ---- */
@@ -317,7 +335,7 @@ int pg_exec(struct pg_store *s, const char *sql, const struct pg_params *pp, PGr
         PQstatus(s->conn) != CONNECTION_OK && is_select(sql)) {
         /* a read lost with its connection changed nothing: one more try on a new one */
         PQclear(res);
-        int r = connect_db(s);
+        int r = reconnect(s);
         if (r < 0)
             return r;
         res = send_sql(s, sql, pp);
@@ -376,7 +394,7 @@ static int begin(struct pg_store *s, const char *sql)
         return r;
     r = command(s, sql);
     if (r < 0 && PQstatus(s->conn) != CONNECTION_OK) {
-        if ((r = connect_db(s)) < 0)
+        if ((r = reconnect(s)) < 0)
             return r;
         r = command(s, sql);
     }

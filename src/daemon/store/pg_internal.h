@@ -32,6 +32,7 @@ struct pg_store {
     char where[256];                /* the location with any password replaced by "***" */
     char *secret, *secret_decoded;  /* owned: the password, scrubbed from every message */
     bool in_tx;                     /* between pg_tx_begin() and pg_tx_end() */
+    int64_t retry_at_us;            /* a failed reconnect: no new attempt before (monotonic) */
     char sqlstate[6];               /* of the last failure, "" when none */
     char constraint[64];            /* the constraint the last failure names, "" when none */
 };
