@@ -39,6 +39,10 @@ CLIENT_LIBS := -lcurl -ljansson
 unit_tests := $(patsubst tests/%.c,%,$(wildcard tests/unit/*/test_*.c))
 integ_tests := $(patsubst tests/%.c,%,$(wildcard tests/integration/test_*.c))
 api_tests := $(patsubst tests/%.c,%,$(wildcard tests/api/test_*.c))
+# the PostgreSQL tier (tests/pg/run.sh): the store unit tests and the API tests again, with a
+# throwaway PostgreSQL cluster as the store
+store_unit_tests := $(filter unit/store/%,$(unit_tests))
+pg_tests := $(addprefix $(abspath $(O))/tests/,$(store_unit_tests) $(api_tests))
 benches := $(patsubst %.c,%,$(wildcard bench/bench_*.c))
 bench_scripts := $(wildcard bench/bench_*.sh)
 # end-to-end CLI tests: scripts that start `hearthd serve` and print the harness line
@@ -48,7 +52,7 @@ lint_tests := $(wildcard tests/lint/test_*.sh)
 
 obj = $(patsubst %.c,$(O)/$(1)/%.o,$(2))
 
-.PHONY: all images test test-binaries unit api compat console-test bench run clean deps fuzz examples cli-test \
+.PHONY: all images test test-pg test-binaries unit api compat console-test bench run clean deps fuzz examples cli-test \
 	man install install-images
 .SECONDARY:
 all: $(O)/bin/hearthd $(O)/bin/hearth-agent $(O)/bin/hearth-recipe-key $(O)/bin/hearth \
@@ -217,14 +221,20 @@ test:
 	./scripts/install-deps.sh
 	$(MAKE) all images test-binaries
 	HEARTH_IMAGES=$(abspath $(IMAGES)) HEARTH_BIN=$(abspath $(O)/bin) \
-		HEARTH_COMPAT_SEED=$(abspath $(O)/tests/compat/seed) \
+		HEARTH_COMPAT_SEED=$(abspath $(O)/tests/compat/seed) HEARTH_PG_TESTS="$(pg_tests)" \
 		FUZZ_BIN=$(abspath $(O)/fuzz) FUZZ_SECONDS=$(FUZZ_SECONDS) \
 		./tests/run.sh $(lint_tests) $(addprefix $(O)/tests/,$(unit_tests)) tests/fuzz/run.sh \
-		$(addprefix $(O)/tests/,$(integ_tests) $(api_tests)) $(cli_tests) tests/compat/run.sh \
-		tests/console/run.sh
+		$(addprefix $(O)/tests/,$(integ_tests) $(api_tests)) tests/pg/run.sh $(cli_tests) \
+		tests/compat/run.sh tests/console/run.sh
 
 test-binaries: $(addprefix $(O)/tests/,$(unit_tests) $(integ_tests) $(api_tests)) \
 	$(O)/tests/compat/seed
+
+# The PostgreSQL tier alone: the store unit tests and every API test with a throwaway PostgreSQL
+# cluster as the store (tests/pg/run.sh; needs `make images` for the VM tests among them).
+test-pg: all $(O)/san-bin/hearthd $(addprefix $(O)/tests/,$(store_unit_tests) $(api_tests))
+	HEARTH_IMAGES=$(abspath $(IMAGES)) HEARTH_BIN=$(abspath $(O)/san-bin) \
+		HEARTH_PG_TESTS="$(pg_tests)" ./tests/run.sh tests/pg/run.sh
 
 # The SDK compatibility suite alone (needs `make all images` and Node >= 20).
 compat: all images $(O)/tests/compat/seed

@@ -25,6 +25,8 @@
 #define LOCK_WRITE LOCK_CLASS ", 2"
 
 #define CONNECT_TIMEOUT_S "5"
+#define LOCK_TIMEOUT "5s"
+#define STATEMENT_TIMEOUT "30s"
 
 /* ---- parameters ---- */
 
@@ -141,11 +143,35 @@ static int errno_from_sqlstate(const char *st)
     return -EIO;
 }
 
+/* Replaces every occurrence of secret (when at least 2 bytes) in msg by "***". */
+static void scrub_one(char *msg, size_t size, const char *secret)
+{
+    size_t n = secret ? strlen(secret) : 0;
+    if (n < 2)
+        return;
+    for (char *p = strstr(msg, secret); p; p = strstr(p + 3, secret)) {
+        size_t tail = strlen(p + n) + 1;
+        if (n < 3 && (size_t)(p - msg) + 3 + tail > size)
+            break;
+        memmove(p + 3, p + n, tail);
+        memcpy(p, "***", 3);
+    }
+}
+
+/* A libpq message may quote part of the connection string back (a malformed URI): the password
+ * never stays in what the store reports, as written or percent-decoded. */
+static void scrub(struct pg_store *s)
+{
+    scrub_one(s->base.errmsg, sizeof(s->base.errmsg), s->secret);
+    scrub_one(s->base.errmsg, sizeof(s->base.errmsg), s->secret_decoded);
+}
+
 /* One line of libpq's message (it ends in a newline and may run on with DETAIL lines). */
 static void set_err(struct pg_store *s, const char *what, const char *msg)
 {
     size_t n = strcspn(msg, "\n");
-    store_set_errmsg(&s->base, "postgresql %s: %s%.*s", s->where, what, (int)n, msg);
+    store_set_errmsg(&s->base, "postgresql: %s%.*s", what, (int)n, msg);
+    scrub(s);
 }
 
 /* Records why res (possibly NULL) failed and returns the mapped -errno. */
@@ -194,8 +220,12 @@ static void quiet_notices(void *arg, const char *msg)
 static int connect_db(struct pg_store *s)
 {
     /* connect_timeout first: a value in the URI overrides it */
-    const char *const keys[] = { "connect_timeout", "application_name", "dbname", NULL };
-    const char *const vals[] = { CONNECT_TIMEOUT_S, "hearthd", s->conninfo, NULL };
+    /* keepalives: a server that vanished without closing (a partition, a dead host) is noticed
+     * within about 25 s instead of the kernel's hours */
+    const char *const keys[] = { "connect_timeout", "application_name", "keepalives_idle",
+                                 "keepalives_interval", "keepalives_count", "dbname", NULL };
+    const char *const vals[] = { CONNECT_TIMEOUT_S, "hearthd", "10", "5", "3", s->conninfo,
+                                 NULL };
     if (s->conn)
         PQfinish(s->conn);
     s->conn = PQconnectdbParams(keys, vals, 1);
@@ -211,8 +241,12 @@ static int connect_db(struct pg_store *s)
     }
     (void)PQsetNoticeProcessor(s->conn, quiet_notices, NULL);
     /* UTC and plain text: nothing here depends on the server's defaults */
+    /* lock_timeout: a write waits for the write lock as long as SQLite's busy timeout, then
+     * fails with -EBUSY; statement_timeout: nothing holds hearthd's loop for ever */
     PGresult *res = PQexec(s->conn, "SET client_encoding = 'UTF8'; SET TIME ZONE 'UTC'; "
-                                    "SET standard_conforming_strings = on");
+                                    "SET standard_conforming_strings = on; "
+                                    "SET lock_timeout = '" LOCK_TIMEOUT "'; "
+                                    "SET statement_timeout = '" STATEMENT_TIMEOUT "'");
     int r = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : fail_result(s, res);
     PQclear(res);
     return r;
@@ -684,7 +718,10 @@ static int apply_migration(struct pg_store *s, const struct store_migration *m)
         return r;
     s->in_tx = true;
     int cur = 0;
-    if ((r = command(s, "SELECT pg_advisory_xact_lock(" LOCK_MIGRATE ")")) == 0 &&
+    /* no timeouts here: another hearthd may hold the lock for as long as its migration takes,
+     * and a migration of a big table may run for minutes */
+    if ((r = command(s, "SET LOCAL lock_timeout = 0; SET LOCAL statement_timeout = 0")) == 0 &&
+        (r = command(s, "SELECT pg_advisory_xact_lock(" LOCK_MIGRATE ")")) == 0 &&
         (r = command(s, "CREATE TABLE IF NOT EXISTS hearth_schema ("
                         "version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
                         "applied_at BIGINT NOT NULL)")) == 0)
@@ -790,15 +827,66 @@ void store_pg_redact(const char *location, char *out, size_t size)
     out[o] = '\0';
 }
 
+static void free_secret(char *v)
+{
+    if (v) {
+        explicit_bzero(v, strlen(v));
+        free(v);
+    }
+}
+
+/* The password of a URI's user-info, as written and percent-decoded, for scrub(): -ENOMEM or 0
+ * (both NULL when there is none). A password=... parameter is found the same way. */
+static int find_secret(struct pg_store *s, const char *location)
+{
+    const char *start = NULL;
+    size_t len = 0;
+    const char *auth = strstr(location, "://");
+    if (auth) {
+        auth += 3;
+        size_t alen = strcspn(auth, "/?#");
+        const char *at = NULL;
+        for (const char *q = auth; q < auth + alen; q++)
+            if (*q == '@')
+                at = q;
+        const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+        if (colon) {
+            start = colon + 1;
+            len = (size_t)(at - start);
+        }
+    }
+    const char *kw = strstr(location, "password=");
+    if (!start && kw) {
+        start = kw + 9;
+        len = strcspn(start, "& ");
+    }
+    if (!start || len == 0)
+        return 0;
+    if (!(s->secret = strndup(start, len)) || !(s->secret_decoded = malloc(len + 1)))
+        return -ENOMEM;
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        int hi, lo;
+        if (start[i] == '%' && i + 2 < len && (hi = hexval(start[i + 1])) >= 0 &&
+            (lo = hexval(start[i + 2])) >= 0) {
+            s->secret_decoded[o++] = (char)(hi << 4 | lo);
+            i += 2;
+        } else {
+            s->secret_decoded[o++] = start[i];
+        }
+    }
+    s->secret_decoded[o] = '\0';
+    return 0;
+}
+
 static void pg_close(struct store *st)
 {
     struct pg_store *s = to_pg(st);
     if (s->conn)
         PQfinish(s->conn);
-    if (s->conninfo) {
-        explicit_bzero(s->conninfo, strlen(s->conninfo));
-        free(s->conninfo);
-    }
+    free_secret(s->conninfo);
+    free_secret(s->secret);
+    free_secret(s->secret_decoded);
     free(s);
 }
 
@@ -812,13 +900,15 @@ int store_pg_open(const char *location, struct store **ret_st, char *reterr, siz
     s->base.ops = &pg_ops;
     store_pg_redact(location, s->where, sizeof(s->where));
     s->conninfo = strdup(location);
-    int r = s->conninfo ? connect_db(s) : -ENOMEM;
+    int r = s->conninfo ? find_secret(s, location) : -ENOMEM;
+    if (r == 0)
+        r = connect_db(s);
     if (r == 0)
         r = migrate(s);
     if (r < 0) {
         if (reterr && reterr_len > 0)
             (void)snprintf(reterr, reterr_len, "cannot open store '%s': %s", s->where,
-                           s->base.errmsg);
+                           s->base.errmsg); /* both scrubbed */
         pg_close(&s->base);
         return r;
     }

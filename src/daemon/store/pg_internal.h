@@ -30,6 +30,7 @@ struct pg_store {
     PGconn *conn;                   /* owned; reset on the next call after it is lost */
     char *conninfo;                 /* owned: what (re)connects, password included; never shown */
     char where[256];                /* the location with any password replaced by "***" */
+    char *secret, *secret_decoded;  /* owned: the password, scrubbed from every message */
     bool in_tx;                     /* between pg_tx_begin() and pg_tx_end() */
     char sqlstate[6];               /* of the last failure, "" when none */
     char constraint[64];            /* the constraint the last failure names, "" when none */

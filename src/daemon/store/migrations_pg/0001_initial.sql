@@ -79,7 +79,7 @@ CREATE INDEX sandboxes_unsettled ON sandboxes (created_at, id)
 
 CREATE TABLE sandbox_envs (
     sandbox_id  TEXT NOT NULL REFERENCES sandboxes(id) ON DELETE CASCADE,
-    key         TEXT NOT NULL,
+    key         TEXT COLLATE "C" NOT NULL,        -- listed sorted bytewise, as in SQLite
     value       BYTEA NOT NULL,                   -- secret: never listed; the daemon fetches it
     PRIMARY KEY (sandbox_id, key)
 );
