@@ -78,6 +78,24 @@ ssize_t utf8_sanitize(const uint8_t *p, size_t len, bool final, struct buf *out)
     return (ssize_t)len;
 }
 
+bool utf8_valid(const uint8_t *p, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        uint8_t lo, hi;
+        unsigned n = lead_info(p[i], &lo, &hi);
+        if (n == 0 || len - i < n)
+            return false;
+        for (unsigned k = 1; k < n; k++) {
+            uint8_t c = p[i + k];
+            if (c < (k == 1 ? lo : 0x80) || c > (k == 1 ? hi : 0xBF))
+                return false;
+        }
+        i += n;
+    }
+    return true;
+}
+
 size_t utf8_boundary(const uint8_t *p, size_t len, size_t max)
 {
     if (len <= max)

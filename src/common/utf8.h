@@ -18,6 +18,10 @@ struct buf;
 __attribute__((warn_unused_result))
 ssize_t utf8_sanitize(const uint8_t *p, size_t len, bool final, struct buf *out);
 
+/* True when p[0..len) is valid UTF-8 (RFC 3629, as utf8_sanitize accepts): what a PostgreSQL
+ * text column can hold, so the store refuses anything else before a backend sees it. */
+bool utf8_valid(const uint8_t *p, size_t len);
+
 /* The largest n ≤ max such that p[0..n) ends on a sequence boundary of the valid UTF-8 text
  * p[0..len) (for cutting frames). */
 size_t utf8_boundary(const uint8_t *p, size_t len, size_t max);

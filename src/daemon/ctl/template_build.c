@@ -21,6 +21,7 @@
 #include <jansson.h>
 
 #include "common/timefmt.h"
+#include "common/utf8.h"
 #include "daemon/ctl/catalog.h"
 #include "daemon/ctl/status_wait.h"
 #include "daemon/ctl/template_build.h"
@@ -183,6 +184,13 @@ void tpl_attempt_failed(struct tpl_build *b, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    /* the store takes UTF-8 only (PostgreSQL holds nothing else): the cut may split a
+     * character, and a piece quoted into the message may have been cut the same way */
+    utf8_cut_partial(msg);
+    if (!utf8_valid((const uint8_t *)msg, strlen(msg)))
+        for (char *p = msg; *p; p++)
+            if ((unsigned char)*p >= 0x80)
+                *p = '?';
     tpl_attempt_vm_drop(b, false);
     ctl_tpl_log_line(b->log, true, "%s", msg);
     ctl_tpl_log_flush(b->log);

@@ -8,6 +8,7 @@
 #include "daemon/store/ids.h"
 
 #include "common/sbname.h"
+#include "common/utf8.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -90,10 +91,37 @@ static int check_field(const char *field, size_t size, bool optional)
     return optional || field[0] ? 0 : -EINVAL;
 }
 
-/* False for a lookup key that cannot match: NULL, empty or longer than any stored value. */
+/* True for NULL or a valid UTF-8 string. PostgreSQL's text holds nothing else (it refuses the
+ * statement), so the store checks here and both backends answer alike: a write with such text
+ * is -EINVAL, a lookup by it finds nothing. */
+static bool text_ok(const char *s)
+{
+    return !s || utf8_valid((const uint8_t *)s, strlen(s));
+}
+
+/* False for a lookup key that cannot match: NULL, empty, longer than any stored value, or not
+ * UTF-8 (no stored text is). */
 static bool lookup_key_ok(const char *s, size_t size)
 {
-    return check_str(s, size) == 0;
+    return check_str(s, size) == 0 && text_ok(s);
+}
+
+/* -EINVAL unless each of the n texts v[i] (NULL allowed) is valid UTF-8. */
+static int texts_ok(const char *const *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!text_ok(v[i]))
+            return -EINVAL;
+    return 0;
+}
+
+/* What a list whose key cannot match answers: no rows (ret_total may be NULL). */
+static int no_rows(size_t *ret_n, uint64_t *ret_total)
+{
+    *ret_n = 0;
+    if (ret_total)
+        *ret_total = 0;
+    return 0;
 }
 
 static bool user_id_valid(const char *s)
@@ -618,6 +646,13 @@ int store_network_insert(struct store *st, const struct store_network *n)
     if (!st || !n || !nonempty(n->id) || !nonempty(n->user_id) || !nonempty(n->name) ||
         !nonempty(n->subnet))
         return -EINVAL;
+    int r;
+    if ((r = check_field(n->id, sizeof(n->id), false)) < 0 ||
+        (r = check_field(n->user_id, sizeof(n->user_id), false)) < 0 ||
+        (r = check_field(n->name, sizeof(n->name), false)) < 0 ||
+        (r = check_field(n->subnet, sizeof(n->subnet), false)) < 0 ||
+        (r = texts_ok((const char *[]){ n->id, n->user_id, n->name, n->subnet }, 4)) < 0)
+        return r;
     return st->ops->network_insert(st, n);
 }
 
@@ -626,6 +661,8 @@ int store_network_get(struct store *st, const char *user_id, const char *ref,
 {
     if (!st || !nonempty(user_id) || !nonempty(ref) || !ret)
         return -EINVAL;
+    if (!lookup_key_ok(user_id, STORE_USER_SIZE) || !lookup_key_ok(ref, STORE_NAME_SIZE))
+        return -ENOENT;
     return st->ops->network_get(st, user_id, ref, ret);
 }
 
@@ -634,6 +671,10 @@ int store_network_list(struct store *st, const char *user_id, size_t limit, size
 {
     if (!st || !nonempty(user_id) || !ret || !ret_n || !ret_total)
         return -EINVAL;
+    if (!lookup_key_ok(user_id, STORE_USER_SIZE)) {
+        *ret = NULL;
+        return no_rows(ret_n, ret_total);
+    }
     return st->ops->network_list(st, user_id, limit, offset, ret, ret_n, ret_total);
 }
 
@@ -643,6 +684,8 @@ int store_network_delete(struct store *st, const char *user_id, const char *id, 
     uint64_t dummy;
     if (!st || !nonempty(user_id) || !nonempty(id))
         return -EINVAL;
+    if (!lookup_key_ok(id, STORE_ID_SIZE) || !lookup_key_ok(user_id, STORE_USER_SIZE))
+        return -ENOENT;
     return st->ops->network_delete(st, user_id, id, now_ms, ret_members ? ret_members : &dummy);
 }
 
@@ -656,8 +699,10 @@ int store_network_subnets(struct store *st, struct store_strv *ret)
 int store_member_add(struct store *st, const char *network_id, const char *sandbox_id,
                      const char *ip, int64_t now_ms)
 {
-    if (!st || !nonempty(network_id) || !nonempty(sandbox_id) || !nonempty(ip))
+    if (!st || !nonempty(network_id) || !nonempty(sandbox_id) || !nonempty(ip) || !text_ok(ip))
         return -EINVAL;
+    if (!lookup_key_ok(network_id, STORE_ID_SIZE) || !lookup_key_ok(sandbox_id, STORE_ID_SIZE))
+        return -ENOENT;
     return st->ops->member_add(st, network_id, sandbox_id, ip, now_ms);
 }
 
@@ -665,6 +710,8 @@ int store_member_remove(struct store *st, const char *network_id, const char *sa
 {
     if (!st || !nonempty(network_id) || !nonempty(sandbox_id))
         return -EINVAL;
+    if (!lookup_key_ok(network_id, STORE_ID_SIZE) || !lookup_key_ok(sandbox_id, STORE_ID_SIZE))
+        return -ENOENT;
     return st->ops->member_remove(st, network_id, sandbox_id);
 }
 
@@ -673,6 +720,10 @@ int store_member_list(struct store *st, const char *network_id, const char *sand
 {
     if (!st || nonempty(network_id) == nonempty(sandbox_id) || !ret || !ret_n)
         return -EINVAL;
+    if (!lookup_key_ok(nonempty(network_id) ? network_id : sandbox_id, STORE_ID_SIZE)) {
+        *ret = NULL;
+        return no_rows(ret_n, NULL);
+    }
     return st->ops->member_list(st, nonempty(network_id) ? network_id : NULL,
                                 nonempty(sandbox_id) ? sandbox_id : NULL, ret, ret_n);
 }
@@ -701,7 +752,9 @@ int store_disk_insert(struct store *st, const struct store_disk *d)
         (r = check_field(d->name, sizeof(d->name), false)) < 0 ||
         (r = check_field(d->bucket, sizeof(d->bucket), false)) < 0 ||
         (r = check_field(d->endpoint, sizeof(d->endpoint), false)) < 0 ||
-        (r = check_field(d->region, sizeof(d->region), true)) < 0)
+        (r = check_field(d->region, sizeof(d->region), true)) < 0 ||
+        (r = texts_ok((const char *[]){ d->id, d->user_id, d->name, d->bucket, d->endpoint,
+                                        d->region }, 6)) < 0)
         return r;
     if (!sealed_ok(d->sealed, d->sealed_len))
         return -EMSGSIZE;
@@ -727,6 +780,8 @@ int store_disk_list(struct store *st, const char *user_id, size_t limit, size_t 
         return -EINVAL;
     *ret = NULL;
     *ret_n = 0;
+    if (!lookup_key_ok(user_id, STORE_USER_SIZE))
+        return no_rows(ret_n, ret_total);
     return st->ops->disk_list(st, user_id, limit, offset, ret, ret_n, ret_total);
 }
 
@@ -744,8 +799,7 @@ int store_disk_set_sealed(struct store *st, const char *user_id, const char *id,
         return -EINVAL;
     if (!sealed_ok(sealed, len))
         return -EMSGSIZE;
-    if (strnlen(id, STORE_ID_SIZE) >= STORE_ID_SIZE ||
-        (user_id && strnlen(user_id, STORE_USER_SIZE) >= STORE_USER_SIZE))
+    if (!lookup_key_ok(id, STORE_ID_SIZE) || (user_id && !lookup_key_ok(user_id, STORE_USER_SIZE)))
         return -ENOENT;
     return st->ops->disk_set_sealed(st, user_id, id, sealed, len, now_ms);
 }
@@ -768,7 +822,9 @@ static int check_mount(const struct store_mount *m)
         (r = check_field(m->mount_path, sizeof(m->mount_path), false)) < 0 ||
         (r = check_field(m->disk_id, sizeof(m->disk_id), false)) < 0 ||
         (r = check_field(m->sub_path, sizeof(m->sub_path), true)) < 0 ||
-        (r = check_field(m->error, sizeof(m->error), true)) < 0)
+        (r = check_field(m->error, sizeof(m->error), true)) < 0 ||
+        (r = texts_ok((const char *[]){ m->sandbox_id, m->mount_path, m->disk_id, m->sub_path,
+                                        m->error }, 5)) < 0)
         return r;
     return store_mount_status_name(m->status) ? 0 : -EINVAL;
 }
@@ -799,6 +855,10 @@ int store_mount_list(struct store *st, const char *sandbox_id, struct store_moun
 {
     if (!st || !nonempty(sandbox_id) || !ret || !ret_n)
         return -EINVAL;
+    if (!lookup_key_ok(sandbox_id, STORE_ID_SIZE)) {
+        *ret = NULL;
+        return no_rows(ret_n, NULL);
+    }
     return st->ops->mount_list(st, sandbox_id, ret, ret_n);
 }
 
@@ -820,6 +880,8 @@ int store_mount_set_status(struct store *st, const char *sandbox_id, const char 
         return -EINVAL;
     if (error && strnlen(error, STORE_MOUNT_ERROR_SIZE) >= STORE_MOUNT_ERROR_SIZE)
         return -ENAMETOOLONG;
+    if (!text_ok(error))
+        return -EINVAL;
     if (!lookup_key_ok(sandbox_id, STORE_ID_SIZE) ||
         !lookup_key_ok(mount_path, STORE_MOUNT_PATH_SIZE))
         return -ENOENT;
@@ -840,6 +902,10 @@ int store_mount_sandboxes(struct store *st, const char *host_id, struct store_st
 {
     if (!st || !nonempty(host_id) || !ret)
         return -EINVAL;
+    if (!lookup_key_ok(host_id, STORE_HOST_SIZE)) {
+        *ret = (struct store_strv){ 0 };
+        return 0;
+    }
     return st->ops->mount_sandboxes(st, host_id, ret);
 }
 
@@ -894,6 +960,10 @@ int store_template_insert(struct store *st, const struct store_template *t)
         return r;
     if (strnlen(t->dockerfile, STORE_TPL_DOCKERFILE_MAX + 1) > STORE_TPL_DOCKERFILE_MAX)
         return -EMSGSIZE;
+    if ((r = texts_ok((const char *[]){ t->id, t->user_id, t->name, t->base, t->dockerfile,
+                                        t->context, t->options, t->error, t->top_layer,
+                                        t->layers, t->host_id }, 11)) < 0)
+        return r;
     return st->ops->template_insert(st, t);
 }
 
@@ -918,6 +988,8 @@ int store_template_list(struct store *st, const char *user_id, size_t limit, siz
         return -EINVAL;
     *ret = NULL;
     *ret_n = 0;
+    if (!lookup_key_ok(user_id, STORE_USER_SIZE))
+        return no_rows(ret_n, ret_total);
     return st->ops->template_list(st, user_id, limit, offset, ret, ret_n, ret_total);
 }
 
@@ -956,6 +1028,11 @@ int store_template_update(struct store *st, const char *id, const struct store_t
         return -ENAMETOOLONG;
     if ((u->mask & STORE_TPL_SET_HOST) && !opt_fits(u->host_id, STORE_HOST_SIZE))
         return -ENAMETOOLONG;
+    if (texts_ok((const char *[]){ (u->mask & STORE_TPL_SET_ERROR) ? u->error : NULL,
+                                   (u->mask & STORE_TPL_SET_RESULT) ? u->top_layer : NULL,
+                                   (u->mask & STORE_TPL_SET_LAYERS) ? u->layers : NULL,
+                                   (u->mask & STORE_TPL_SET_HOST) ? u->host_id : NULL }, 4) < 0)
+        return -EINVAL;
     if (!lookup_key_ok(id, STORE_ID_SIZE))
         return -ENOENT;
     return st->ops->template_update(st, id, u);
@@ -992,7 +1069,7 @@ int store_template_log_append(struct store *st, const char *id, const struct sto
             return -EINVAL;
         if (strnlen(l[i].line, STORE_TPL_LINE_MAX + 1) > STORE_TPL_LINE_MAX)
             return -EMSGSIZE;
-        if (strchr(l[i].line, '\n'))
+        if (strchr(l[i].line, '\n') || !text_ok(l[i].line))
             return -EINVAL;
     }
     if (!lookup_key_ok(id, STORE_ID_SIZE))

@@ -40,6 +40,20 @@ TEST(utf8_sanitize_table)
     }
 }
 
+/* valid exactly when sanitizing changes nothing */
+TEST(utf8_valid_table)
+{
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        bool same = strcmp(cases[i].in, cases[i].want) == 0;
+        CHECK_EQ(utf8_valid((const uint8_t *)cases[i].in, strlen(cases[i].in)), same);
+    }
+    CHECK(utf8_valid((const uint8_t *)"a\0b", 3)); /* NUL is a character; C strings stop at it */
+    CHECK(!utf8_valid((const uint8_t *)"\xF0\x9F\x98", 3));
+    CHECK(utf8_valid((const uint8_t *)"\xF0\x9F\x98\x80", 4));
+    CHECK(!utf8_valid((const uint8_t *)"\xF5\x80\x80\x80", 4));
+    CHECK(utf8_valid(NULL, 0));
+}
+
 TEST(utf8_sanitize_split_at_every_byte)
 {
     const char *in = "x\xE2\x82\xAC\xF0\x9F\x98\x80y\xFFz";

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -108,6 +109,50 @@ static inline int fx_sql(const struct fx *f, const char *sql, long long *ret)
     sqlite3_finalize(q);
     sqlite3_close(db);
     return r;
+}
+
+/* Forks n (at most 16) processes, each opening its own handle on f's database (as several
+ * hearthds share one), that run fn(st, i, arg) all at once when the last has started. Writes
+ * each one's result into ret[i]: fn's 0 or -errno, -255 when the child could not open the store
+ * or died. Returns how many answered 0. Each child ends with _exit (never f's clean-up). */
+static inline int fx_race(const struct fx *f, int n, int (*fn)(struct store *st, int i, void *arg),
+                          void *arg, int *ret)
+{
+    int go[2], ready[2];
+    REQUIRE(n <= 16 && pipe(go) == 0 && pipe(ready) == 0);
+    pid_t pids[16];
+    for (int i = 0; i < n; i++) {
+        pids[i] = fork();
+        REQUIRE(pids[i] >= 0);
+        if (pids[i] == 0) {
+            close(go[1]);
+            close(ready[0]);
+            struct store *st;
+            if (store_open(f->path, &st, NULL, 0) < 0)
+                _exit(255);
+            char c = 'r';
+            int r = write(ready[1], &c, 1) == 1 && read(go[0], &c, 1) == 0 /* EOF: go */
+                        ? fn(st, i, arg)
+                        : -255;
+            store_close(st);
+            _exit(r < 0 ? (-r > 255 ? 255 : -r) : 0);
+        }
+    }
+    close(go[0]);
+    close(ready[1]);
+    char c;
+    for (int i = 0; i < n && read(ready[0], &c, 1) == 1; i++) /* EOF: every child is gone */
+        ;
+    close(ready[0]);
+    close(go[1]); /* go */
+    int ok = 0;
+    for (int i = 0; i < n; i++) {
+        int st = 0;
+        REQUIRE(waitpid(pids[i], &st, 0) == pids[i]);
+        ret[i] = WIFEXITED(st) ? -WEXITSTATUS(st) : -255;
+        ok += ret[i] == 0;
+    }
+    return ok;
 }
 
 static inline void fx_leak_check(void)

@@ -337,3 +337,124 @@ TEST(disks_mount_sandboxes_and_deleted_disk_fields)
     CHECK(g.path_style);
     fx_close(&f);
 }
+
+/* Sealed credentials are bytes (NUL and 0xff included, up to the maximum); text that is not
+ * UTF-8 (PostgreSQL holds none) is refused on writes and found nowhere on reads, on both
+ * backends; mounts list in bytewise path order whatever the database's collation. */
+TEST(disks_bytes_and_text_not_utf8)
+{
+    struct fx f;
+    if (!fx_open(&f, true))
+        return;
+    struct store_disk d, g;
+    fill_disk(&d, "alice", D1, "data", 1000);
+    for (size_t i = 0; i < STORE_SEALED_MAX; i++)
+        d.sealed[i] = (uint8_t)(i * 7);
+    d.sealed[1] = 0; /* a NUL early on: not a C string */
+    d.sealed[2] = 0xff;
+    d.sealed_len = STORE_SEALED_MAX;
+    CHECK_EQ(store_disk_insert(f.st, &d), 0);
+    CHECK_EQ(store_disk_get(f.st, "alice", D1, &g), 0);
+    CHECK_EQ(g.sealed_len, STORE_SEALED_MAX);
+    CHECK(memcmp(g.sealed, d.sealed, STORE_SEALED_MAX) == 0);
+    CHECK_EQ(store_disk_set_sealed(f.st, NULL, D1, (const uint8_t *)"\0\xff\0", 3, 2000), 0);
+    CHECK_EQ(store_disk_get(f.st, "alice", D1, &g), 0);
+    CHECK(g.sealed_len == 3 && memcmp(g.sealed, "\0\xff\0", 3) == 0);
+
+    fill_disk(&d, "alice", D2, "other", 1000);
+    snprintf(d.endpoint, sizeof(d.endpoint), "https://s3.example.com/\xff");
+    CHECK_EQ(store_disk_insert(f.st, &d), -EINVAL);
+    fill_disk(&d, "alice", D2, "reg", 1000);
+    snprintf(d.region, sizeof(d.region), "eu-\xc3");
+    CHECK_EQ(store_disk_insert(f.st, &d), -EINVAL);
+    CHECK_EQ(store_disk_get(f.st, "alice", "data\xff", &g), -ENOENT);
+    CHECK_EQ(store_disk_delete(f.st, "alice", "disk_\xff", 1, NULL), -ENOENT);
+    CHECK_EQ(store_disk_set_sealed(f.st, "al\xff", D1, (const uint8_t *)"x", 1, 1), -ENOENT);
+    struct store_disk *v = (void *)1;
+    size_t n = 9;
+    uint64_t total = 9;
+    CHECK_EQ(store_disk_list(f.st, "\xff", 10, 0, &v, &n, &total), 0);
+    CHECK(v == NULL && n == 0 && total == 0);
+
+    char a[STORE_ID_SIZE];
+    if (!add_sb(&f, "a", a))
+        return;
+    const char *paths[] = { "/mnt/a", "/mnt/B", "/mnt/_x", "/mnt/\xc3\xa9t\xc3\xa9", "/mnt/Z" };
+    for (size_t i = 0; i < 5; i++) {
+        struct store_mount m = mount_of(a, paths[i], D1);
+        CHECK_EQ(store_mount_add(f.st, &m), 0);
+    }
+    struct store_mount m = mount_of(a, "/mnt/\xff", D1);
+    CHECK_EQ(store_mount_add(f.st, &m), -EINVAL);
+    m = mount_of(a, "/mnt/s", D1);
+    snprintf(m.sub_path, sizeof(m.sub_path), "pre\xe2\x82");
+    CHECK_EQ(store_mount_add(f.st, &m), -EINVAL);
+    struct store_mount *ml;
+    CHECK_EQ(store_mount_list(f.st, a, &ml, &n), 0);
+    CHECK_EQ(n, 5);
+    const char *want[] = { "/mnt/B", "/mnt/Z", "/mnt/_x", "/mnt/a", "/mnt/\xc3\xa9t\xc3\xa9" };
+    for (size_t i = 0; i < n && i < 5; i++)
+        CHECK_STR(ml[i].mount_path, want[i]);
+    free(ml);
+    CHECK_EQ(store_mount_get(f.st, a, "/mnt/\xc3\xa9t\xc3\xa9", &m), 0);
+    CHECK_EQ(store_mount_get(f.st, a, "/mnt/\xff", &m), -ENOENT);
+    CHECK_EQ(store_mount_get(f.st, "sb-\xff", "/mnt/a", &m), -ENOENT);
+    CHECK_EQ(store_mount_set_status(f.st, a, "/mnt/\xff", STORE_MOUNT_MOUNTED, NULL, 1), -ENOENT);
+    CHECK_EQ(store_mount_set_status(f.st, a, "/mnt/a", STORE_MOUNT_ERROR, "s3fs: \xff", 1),
+             -EINVAL);
+    CHECK_EQ(store_mount_remove(f.st, a, "/mnt/\xc3"), -ENOENT);
+    CHECK_EQ(store_mount_list(f.st, "sb-\xff", &ml, &n), 0);
+    CHECK(n == 0 && ml == NULL);
+    struct store_strv ids;
+    CHECK_EQ(store_mount_sandboxes(f.st, "h\xff", &ids), 0);
+    CHECK(ids.n == 0);
+    store_strv_free(&ids);
+    CHECK_EQ(store_mount_sandboxes(f.st, "h1", &ids), 0);
+    CHECK_EQ(ids.n, 1);
+    store_strv_free(&ids);
+    fx_close(&f);
+}
+
+/* every child attaches one more path to the same sandbox */
+static int race_mount(struct store *st, int i, void *arg)
+{
+    char path[32];
+    snprintf(path, sizeof(path), "/mnt/r%02d", i);
+    struct store_mount m = mount_of(arg, path, D1);
+    return store_mount_add(st, &m);
+}
+
+/* every child creates a disk of the same name */
+static int race_disk_name(struct store *st, int i, void *arg)
+{
+    struct store_disk d;
+    char id[STORE_ID_SIZE];
+    snprintf(id, sizeof(id), "disk_01ARZ3NDEKTSV4RRFFQ69G5F%02d", i);
+    fill_disk(&d, "alice", id, "same", 1000 + i);
+    return store_disk_insert(st, &d);
+}
+
+/* several processes on one database: the mount cap is exact and a live name is taken once */
+TEST(disks_racing_processes)
+{
+    struct fx f;
+    if (!fx_open(&f, true))
+        return;
+    CHECK(add_disk(&f, "alice", D1, "data", 0));
+    char a[STORE_ID_SIZE];
+    if (!add_sb(&f, "a", a))
+        return;
+    int ret[16];
+    CHECK_EQ(fx_race(&f, 16, race_disk_name, NULL, ret), 1);
+    for (int i = 0; i < 16; i++)
+        CHECK(ret[i] == 0 || ret[i] == -EEXIST);
+    struct store_mount m = mount_of(a, "/mnt/first", D1);
+    CHECK_EQ(store_mount_add(f.st, &m), 0); /* 15 left for 16 racers */
+    CHECK_EQ(fx_race(&f, 16, race_mount, a, ret), STORE_MAX_MOUNTS - 1);
+    struct store_mount *v;
+    size_t n;
+    CHECK_EQ(store_mount_list(f.st, a, &v, &n), 0);
+    CHECK_EQ(n, STORE_MAX_MOUNTS);
+    free(v);
+    fx_close(&f);
+}

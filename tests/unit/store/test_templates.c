@@ -372,3 +372,113 @@ TEST(templates_logs)
     CHECK_EQ(store_template_log_read(f.st, T1, -1, 0, -1, 0, &l, &n), -EINVAL);
     fx_close(&f);
 }
+
+/* Text that is not UTF-8 (PostgreSQL holds none) is refused on writes and found nowhere on
+ * reads, on both backends; UTF-8 at the size limits round-trips. */
+TEST(templates_text_not_utf8)
+{
+    struct fx f;
+    if (!fx_open(&f, true))
+        return;
+    struct store_template t, g;
+    fill_tpl(&t, "alice", T1, "a", 1000);
+    char *df = malloc(STORE_TPL_DOCKERFILE_MAX + 1);
+    CHECK(df);
+    /* "é" repeated to the limit exactly (an even number of bytes) */
+    for (size_t i = 0; i < STORE_TPL_DOCKERFILE_MAX; i += 2)
+        memcpy(df + i, "\xc3\xa9", 2);
+    df[STORE_TPL_DOCKERFILE_MAX] = '\0';
+    t.dockerfile = df;
+    CHECK_EQ(store_template_insert(f.st, &t), 0);
+    CHECK_EQ(store_template_get(f.st, "alice", T1, true, &g), 0);
+    CHECK(g.dockerfile && strcmp(g.dockerfile, df) == 0);
+    store_template_release(&g);
+    df[100] = (char)0xff;
+    fill_tpl(&t, "alice", T2, "b", 1000);
+    t.dockerfile = df;
+    CHECK_EQ(store_template_insert(f.st, &t), -EINVAL);
+    free(df);
+    fill_tpl(&t, "alice", T2, "b", 1000);
+    snprintf(t.options, sizeof(t.options), "{\"start_cmd\":\"\xc3\"}");
+    CHECK_EQ(store_template_insert(f.st, &t), -EINVAL);
+    CHECK_EQ(store_template_get(f.st, "alice", "a\xff", false, &g), -ENOENT);
+    CHECK_EQ(store_template_get(f.st, NULL, "tpl_\xff", false, &g), -ENOENT);
+    CHECK_EQ(store_template_delete(f.st, "alice", "tpl_\xff", 1, NULL), -ENOENT);
+    uint64_t n = 9;
+    CHECK_EQ(store_template_sandboxes(f.st, "tpl_\xff", &n), 0);
+    CHECK_EQ(n, 0);
+    struct store_tpl_update u = { .mask = STORE_TPL_SET_ERROR, .error = "step 1: \xe2\x82" };
+    CHECK_EQ(store_template_update(f.st, T1, &u), -EINVAL);
+    u = (struct store_tpl_update){ .mask = STORE_TPL_SET_LAYERS, .layers = "[\"\xff\"]" };
+    CHECK_EQ(store_template_update(f.st, T1, &u), -EINVAL);
+    u = (struct store_tpl_update){ .mask = STORE_TPL_SET_ERROR, .error = "step 1: \xe2\x82\xac" };
+    CHECK_EQ(store_template_update(f.st, T1, &u), 0);
+    CHECK_EQ(store_template_get(f.st, "alice", T1, false, &g), 0);
+    CHECK_STR(g.error, "step 1: \xe2\x82\xac");
+    store_template_release(&g);
+
+    char *line = malloc(STORE_TPL_LINE_MAX + 1);
+    CHECK(line);
+    for (size_t i = 0; i < STORE_TPL_LINE_MAX; i += 4)
+        memcpy(line + i, "\xf0\x9f\x98\x80", 4);
+    line[STORE_TPL_LINE_MAX] = '\0';
+    struct store_tpl_log l[2] = { log_line(1, 0, line), log_line(1, 1, "bad \xc0\xaf") };
+    CHECK_EQ(store_template_log_append(f.st, T1, l, 2), -EINVAL); /* none stored */
+    CHECK_EQ(store_template_log_append(f.st, T1, l, 1), 0);
+    struct store_tpl_log *r;
+    size_t nr;
+    CHECK_EQ(store_template_log_read(f.st, T1, 0, 0, -1, 0, &r, &nr), 0);
+    CHECK_EQ(nr, 1);
+    if (nr == 1)
+        CHECK(strcmp(r[0].line, line) == 0);
+    store_tpl_log_free(r, nr);
+    CHECK_EQ(store_template_log_read(f.st, "tpl_\xff", 0, 0, -1, 0, &r, &nr), 0);
+    CHECK_EQ(nr, 0);
+    store_tpl_log_free(r, nr);
+    free(line);
+    struct store_template *v = (void *)1;
+    size_t vn = 9;
+    uint64_t total = 9;
+    CHECK_EQ(store_template_list(f.st, "\xff", 10, 0, &v, &vn, &total), 0);
+    CHECK(v == NULL && vn == 0 && total == 0);
+    fx_close(&f);
+}
+
+/* every child tries to claim the one queued build */
+static int race_claim(struct store *st, int i, void *arg)
+{
+    char host[16];
+    snprintf(host, sizeof(host), "h%d", i);
+    struct store_tpl_update u = { .mask = STORE_TPL_SET_STATUS | STORE_TPL_SET_ATTEMPT |
+                                          STORE_TPL_SET_HOST,
+                                  .from_states = 1u << STORE_TPL_PENDING,
+                                  .status = STORE_TPL_BUILDING, .attempt = 1,
+                                  .started_at = 2000 + i, .host_id = host };
+    return store_template_update(st, T1, &u);
+}
+
+/* several processes on one database: a guarded update is a compare-and-set, so one host wins
+ * a queued build and the others see -ESTALE */
+TEST(templates_racing_claims)
+{
+    struct fx f;
+    if (!fx_open(&f, true))
+        return;
+    CHECK(add_tpl(&f, "alice", T1, "a", 1000, 0));
+    int ret[12];
+    CHECK_EQ(fx_race(&f, 12, race_claim, NULL, ret), 1);
+    int winner = -1;
+    for (int i = 0; i < 12; i++) {
+        CHECK(ret[i] == 0 || ret[i] == -ESTALE);
+        if (ret[i] == 0)
+            winner = i;
+    }
+    struct store_template g;
+    CHECK_EQ(store_template_get(f.st, NULL, T1, false, &g), 0);
+    char host[16];
+    snprintf(host, sizeof(host), "h%d", winner);
+    CHECK_STR(g.host_id, host);
+    CHECK(g.status == STORE_TPL_BUILDING && g.started_at == 2000 + winner);
+    store_template_release(&g);
+    fx_close(&f);
+}
