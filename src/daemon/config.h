@@ -43,6 +43,10 @@ struct hd_config {
     char images_dir[CONFIG_PATH_SIZE];    /* images_dir = "" → <data_dir>/images */
     char region[CONFIG_NAME_SIZE];        /* region = local */
     char host_id[CONFIG_NAME_SIZE];       /* host_id = "" → the machine's hostname */
+    char host_labels[1024];               /* host_labels = "" ("k=v,k2=v2", canonical) */
+    char host_address[128];               /* host_address = "" (where other hosts reach it) */
+    uint32_t host_heartbeat_s;            /* host_heartbeat_s = 5 */
+    uint32_t host_dead_after_s;           /* host_dead_after_s = 30 */
     char accel[8];                        /* accel = auto | kvm | tcg */
     char cgroup_root[CONFIG_PATH_SIZE];   /* cgroup_root = /sys/fs/cgroup/hearth ("" or off:
                                              no cgroups) */

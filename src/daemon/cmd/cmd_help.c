@@ -81,6 +81,13 @@ static const struct help_cmd commands[] = {
       "same configuration serve reads, so another instance's objects are never touched. "
       "Idempotent. Stop hearthd first: VMs still running lose their network.",
       { FLAG_CONFIG, FLAG_DATA_DIR, { NULL } } },
+    { "host", "[--config FILE] [--data-dir DIR] ls | drain HOST | undrain HOST | rm HOST",
+      "List the registered hosts, drain or undrain one, forget a retired one",
+      "Reads and writes the host registry in the store (works while serve runs). ls prints id, "
+      "status (active, draining, dead), region, free guest memory, VMs, CPUs, seconds since the "
+      "last report and labels. A drained host keeps its sandboxes and takes no new ones. rm "
+      "refuses a host that still has sandboxes.",
+      { FLAG_CONFIG, FLAG_DATA_DIR, { NULL } } },
     { "disk-key rotate", "[--config FILE] [--data-dir DIR]",
       "Add a new first key to the disk key file and re-seal every disk's credentials under it",
       "The key file is disk_key_file (default <data_dir>/disk.key). Stop serve first, so no "

@@ -31,6 +31,7 @@
 #include "daemon/ctl/catalog.h"
 #include "daemon/ctl/ctl.h"
 #include "daemon/ctl/disk_mount.h"
+#include "daemon/ctl/hosts.h"
 #include "daemon/ctl/idle.h"
 #include "daemon/ctl/lifecycle.h"
 #include "daemon/ctl/netplane.h"
@@ -484,6 +485,10 @@ static void fill_settings(struct hd_ctx *hd)
         snprintf(s->host_id, sizeof(s->host_id), "%s", c->host_id);
     else if (gethostname(s->host_id, sizeof(s->host_id) - 1) < 0 || !s->host_id[0])
         snprintf(s->host_id, sizeof(s->host_id), "local");
+    snprintf(s->host_labels, sizeof(s->host_labels), "%s", c->host_labels);
+    snprintf(s->host_address, sizeof(s->host_address), "%s", c->host_address);
+    s->host_heartbeat_s = c->host_heartbeat_s;
+    s->host_dead_after_s = c->host_dead_after_s;
     char images[CONFIG_PATH_SIZE];
     if (config_images_dir(c, images) == 0)
         snprintf(s->images_dir, sizeof(s->images_dir), "%s", images);
@@ -673,6 +678,10 @@ static int serve_run(struct hd_ctx *hd)
     serve_disks_start(&hd->cfg, &hd->ctl); /* S3 disks: the key ring (docs/disks.md) */
     start_net(hd);
     if (ctl_idle_start(&hd->ctl) < 0)
+        return EXIT_HEARTHD;
+    /* the host registry (docs/scale-out.md "Hosts"): after reconcile, so the first report
+     * counts the adopted VMs; a store that cannot take it is fatal like any store failure */
+    if (ctl_hosts_start(&hd->ctl) < 0)
         return EXIT_HEARTHD;
     /* disk mounts: error ones retried, mounted ones checked; the first round re-checks what
      * adopted VMs have mounted (docs/disks.md "Mounts") */

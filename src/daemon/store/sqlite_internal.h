@@ -285,3 +285,10 @@ int sqlite_template_log_append(struct store *st, const char *id, const struct st
 int sqlite_template_log_read(struct store *st, const char *id, int32_t attempt,
                              int32_t after_attempt, int64_t after_seq, size_t limit,
                              struct store_tpl_log **ret, size_t *ret_n);
+
+/* ---- the host registry (sqlite_hosts.c) ---- */
+int sqlite_host_report(struct store *st, const struct store_host *h);
+int sqlite_host_list(struct store *st, struct store_host **ret, size_t *ret_n);
+int sqlite_host_get(struct store *st, const char *id, struct store_host *ret);
+int sqlite_host_set_drain(struct store *st, const char *id, bool drain);
+int sqlite_host_delete(struct store *st, const char *id);

@@ -1012,3 +1012,59 @@ int store_template_log_read(struct store *st, const char *id, int32_t attempt,
     return st->ops->template_log_read(st, id, attempt, after_attempt, after_seq, limit, ret,
                                       ret_n);
 }
+
+/* ---- the host registry ---- */
+
+int store_host_report(struct store *st, const struct store_host *h)
+{
+    if (!st || !h)
+        return -EINVAL;
+    int r;
+    if ((r = check_field(h->id, sizeof(h->id), false)) < 0 ||
+        (r = check_field(h->region, sizeof(h->region), false)) < 0 ||
+        (r = check_field(h->labels, sizeof(h->labels), true)) < 0 ||
+        (r = check_field(h->address, sizeof(h->address), true)) < 0 ||
+        (r = check_field(h->version, sizeof(h->version), true)) < 0 ||
+        (r = check_field(h->rootfses, sizeof(h->rootfses), true)) < 0)
+        return r;
+    if (h->mem_mib < 0 || h->free_mib < 0 || h->vcpus < 0 || h->committed_vcpus < 0 ||
+        h->vm_count < 0)
+        return -EINVAL;
+    return st->ops->host_report(st, h);
+}
+
+int store_host_list(struct store *st, struct store_host **ret, size_t *ret_n)
+{
+    if (!st || !ret || !ret_n)
+        return -EINVAL;
+    *ret = NULL;
+    *ret_n = 0;
+    return st->ops->host_list(st, ret, ret_n);
+}
+
+int store_host_get(struct store *st, const char *id, struct store_host *ret)
+{
+    if (!st || !nonempty(id) || !ret)
+        return -EINVAL;
+    if (!lookup_key_ok(id, STORE_HOST_SIZE))
+        return -ENOENT;
+    return st->ops->host_get(st, id, ret);
+}
+
+int store_host_set_drain(struct store *st, const char *id, bool drain)
+{
+    if (!st || !nonempty(id))
+        return -EINVAL;
+    if (!lookup_key_ok(id, STORE_HOST_SIZE))
+        return -ENOENT;
+    return st->ops->host_set_drain(st, id, drain);
+}
+
+int store_host_delete(struct store *st, const char *id)
+{
+    if (!st || !nonempty(id))
+        return -EINVAL;
+    if (!lookup_key_ok(id, STORE_HOST_SIZE))
+        return -ENOENT;
+    return st->ops->host_delete(st, id);
+}

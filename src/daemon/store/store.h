@@ -754,3 +754,40 @@ int store_template_log_read(struct store *st, const char *id, int32_t attempt,
                             int32_t after_attempt, int64_t after_seq, size_t limit,
                             struct store_tpl_log **ret, size_t *ret_n);
 void store_tpl_log_free(struct store_tpl_log *l, size_t n);
+
+/* ---- the host registry (docs/scale-out.md "Hosts", migration 0010) ---- */
+
+#define STORE_HOST_LABELS_SIZE 1024 /* "k=v,k2=v2" sorted by key (ctl/hosts.h) */
+#define STORE_HOST_ADDR_SIZE 128
+#define STORE_HOST_ROOTFSES_SIZE 512
+
+/* One host's report (everything but drain is the host's own). */
+struct store_host {
+    char id[STORE_HOST_SIZE];
+    char region[STORE_REGION_SIZE];
+    char labels[STORE_HOST_LABELS_SIZE];
+    char address[STORE_HOST_ADDR_SIZE];
+    char version[64];
+    char rootfses[STORE_HOST_ROOTFSES_SIZE];
+    int64_t mem_mib, free_mib, vcpus, committed_vcpus, vm_count;
+    bool drain;                 /* read only: store_host_set_drain() writes it */
+    int64_t started_at, heartbeat_at;
+};
+
+/* Inserts or refreshes h's row (its drain flag is kept; a new host starts undrained). -EINVAL
+ * for an empty id or region, -ENAMETOOLONG for a field that does not fit. */
+__attribute__((warn_unused_result))
+int store_host_report(struct store *st, const struct store_host *h);
+/* Every registered host, ordered by id (*ret, free()). */
+__attribute__((warn_unused_result))
+int store_host_list(struct store *st, struct store_host **ret, size_t *ret_n);
+/* One host: 0 with *ret, -ENOENT when none has this id. */
+__attribute__((warn_unused_result))
+int store_host_get(struct store *st, const char *id, struct store_host *ret);
+/* Sets or clears a host's drain flag: 0, -ENOENT when no such host. */
+__attribute__((warn_unused_result))
+int store_host_set_drain(struct store *st, const char *id, bool drain);
+/* Forgets a host (an operator's clean-up of one retired for good): 0, -ENOENT, -EBUSY while
+ * live (not destroyed or failed) sandboxes still name it. */
+__attribute__((warn_unused_result))
+int store_host_delete(struct store *st, const char *id);

@@ -130,6 +130,12 @@ struct store_ops {
     int (*template_log_read)(struct store *st, const char *id, int32_t attempt,
                              int32_t after_attempt, int64_t after_seq, size_t limit,
                              struct store_tpl_log **ret, size_t *ret_n);
+    /* the host registry; fields fit their arrays, id and region are non-empty */
+    int (*host_report)(struct store *st, const struct store_host *h);
+    int (*host_list)(struct store *st, struct store_host **ret, size_t *ret_n);
+    int (*host_get)(struct store *st, const char *id, struct store_host *ret);
+    int (*host_set_drain)(struct store *st, const char *id, bool drain);
+    int (*host_delete)(struct store *st, const char *id);
 };
 
 /* The head every backend's handle embeds first. */
