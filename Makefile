@@ -10,12 +10,14 @@ IMAGES := $(O)/images
 WARN := -Wall -Wextra -Werror -Wshadow -Wvla -Wno-unused-parameter
 # -ffile-prefix-map: no checkout path in the binaries, so every clone of one commit builds the
 # same agent and shares its cached images (images/build.sh keys them by the agent's bytes).
-BASE_CFLAGS := -std=gnu17 -g -D_GNU_SOURCE -Isrc -Iinclude -I$(O)/gen -fno-omit-frame-pointer \
+# libpq's header lives in /usr/include/postgresql on Debian
+PQ_CFLAGS := $(shell pkg-config --cflags libpq 2>/dev/null || echo -I/usr/include/postgresql)
+BASE_CFLAGS := -std=gnu17 -g -D_GNU_SOURCE -Isrc -Iinclude -I$(O)/gen $(PQ_CFLAGS) -fno-omit-frame-pointer \
 	-ffile-prefix-map=$(CURDIR)=. $(WARN)
 OPT_CFLAGS := $(BASE_CFLAGS) -O2
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 SAN_CFLAGS := $(BASE_CFLAGS) -O1 $(SAN_FLAGS)
-DAEMON_LIBS := -ljansson -lcurl -lssl -lcrypto -levent_openssl -lssh -lwslay -lxxhash -levent -lhttp_parser -lsqlite3 -lnftables -lmnl -lldns -lcap \
+DAEMON_LIBS := -ljansson -lcurl -lssl -lcrypto -levent_openssl -lssh -lwslay -lxxhash -levent -lhttp_parser -lsqlite3 -lpq -lnftables -lmnl -lldns -lcap \
 	$(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd)
 
 common_src := $(wildcard src/common/*.c)
@@ -90,8 +92,13 @@ store_migrations := $(sort $(wildcard src/daemon/store/migrations/*.sql))
 $(O)/gen/store_migrations.inc: $(store_migrations) scripts/embed-sql.sh
 	@mkdir -p $(dir $@)
 	./scripts/embed-sql.sh $(store_migrations) >$@.tmp && mv $@.tmp $@
+# the PostgreSQL dialect of the same migrations (migrations_pg/, same numbers and names)
+store_migrations_pg := $(sort $(wildcard src/daemon/store/migrations_pg/*.sql))
+$(O)/gen/store_migrations_pg.inc: $(store_migrations_pg) scripts/embed-sql.sh
+	@mkdir -p $(dir $@)
+	./scripts/embed-sql.sh $(store_migrations_pg) >$@.tmp && mv $@.tmp $@
 $(O)/opt/src/daemon/store/migrations.o $(O)/san/src/daemon/store/migrations.o: \
-	$(O)/gen/store_migrations.inc
+	$(O)/gen/store_migrations.inc $(O)/gen/store_migrations_pg.inc
 
 # --- optimised objects (the binaries we ship and benchmark) ---
 $(O)/opt/%.o: %.c
