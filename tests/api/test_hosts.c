@@ -52,10 +52,9 @@ static bool call(struct fx *f, const char *method, const char *target, const cha
 
 static struct store *open_store(struct fx *f)
 {
-    char db[256], err[256];
-    snprintf(db, sizeof(db), "%s/hearth.db", f->s.data);
+    char err[256];
     struct store *st = NULL;
-    if (store_open(db, &st, err, sizeof(err)) < 0)
+    if (store_open(hd_store(&f->s), &st, err, sizeof(err)) < 0)
         harness_fail(__FILE__, __LINE__, "store_open: %s", err);
     return st;
 }

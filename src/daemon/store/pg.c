@@ -1000,4 +1000,9 @@ static const struct store_ops pg_ops = {
     .template_sandboxes = pg_template_sandboxes,
     .template_log_append = pg_template_log_append,
     .template_log_read = pg_template_log_read,
+    .host_report = pg_host_report,
+    .host_list = pg_host_list,
+    .host_get = pg_host_get,
+    .host_set_drain = pg_host_set_drain,
+    .host_delete = pg_host_delete,
 };

@@ -275,3 +275,10 @@ int pg_template_log_append(struct store *st, const char *id, const struct store_
 int pg_template_log_read(struct store *st, const char *id, int32_t attempt,
                          int32_t after_attempt, int64_t after_seq, size_t limit,
                          struct store_tpl_log **ret, size_t *ret_n);
+
+/* ---- the host registry (pg_hosts.c) ---- */
+int pg_host_report(struct store *st, const struct store_host *h);
+int pg_host_list(struct store *st, struct store_host **ret, size_t *ret_n);
+int pg_host_get(struct store *st, const char *id, struct store_host *ret);
+int pg_host_set_drain(struct store *st, const char *id, bool drain);
+int pg_host_delete(struct store *st, const char *id);
