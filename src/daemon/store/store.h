@@ -84,6 +84,7 @@ struct store_auth {
     char key_id[STORE_ID_SIZE];
     char user_id[STORE_USER_SIZE];
     bool admin;
+    int64_t last_used_at;   /* 0: never (what store_key_touch() last wrote) */
 };
 
 /* Authenticates a presented credential (len bytes; need not be NUL-terminated). Returns 0 with
