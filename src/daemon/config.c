@@ -4,6 +4,7 @@
  * must fail with the line named, never be half-understood), so values are parsed strictly. */
 #include "daemon/config.h"
 #include "common/parse.h"
+#include "common/labels.h"
 #include "daemon/pool_spec.h"
 #include "daemon/tpl/oci_ref.h"
 
@@ -51,6 +52,9 @@ void config_defaults(struct hd_config *cfg)
     cfg->max_disks = 16;
     cfg->max_templates = 16;
     cfg->lifecycle_hold_ms = 250;
+    snprintf(cfg->role, sizeof(cfg->role), "all");
+    cfg->host_heartbeat_s = 5;
+    cfg->host_dead_after_s = 30;
     cfg->max_concurrent_builds = 2;
     cfg->host_max_vms = 0;
     cfg->host_mem_reserve_mib = 1024;
@@ -282,6 +286,41 @@ static int set_host_id(struct hd_config *cfg, const char *v, const char **why)
         return 0;
     }
     return name_ok(v) ? copy_str(cfg->host_id, sizeof(cfg->host_id), v) : -EINVAL;
+}
+
+static int set_role(struct hd_config *cfg, const char *v, const char **why)
+{
+    *why = "expected all, control or host";
+    if (strcmp(v, "all") && strcmp(v, "control") && strcmp(v, "host"))
+        return -EINVAL;
+    return copy_str(cfg->role, sizeof(cfg->role), v);
+}
+
+static int set_host_labels(struct hd_config *cfg, const char *v, const char **why)
+{
+    int r = labels_canonical(v, cfg->host_labels, sizeof(cfg->host_labels), why);
+    if (r == -ENAMETOOLONG)
+        *why = "labels too long (at most 1023 bytes)";
+    return r < 0 ? -EINVAL : 0;
+}
+
+static int set_host_address(struct hd_config *cfg, const char *v, const char **why)
+{
+    *why = "expected HOST:PORT (at most 127 bytes, no spaces), or \"\"";
+    if (v[0] == '\0') {
+        cfg->host_address[0] = '\0';
+        return 0;
+    }
+    const char *colon = strrchr(v, ':');
+    if (!colon || colon == v || !colon[1] || strpbrk(v, " \t/"))
+        return -EINVAL;
+    for (const char *p = colon + 1; *p; p++)
+        if (*p < '0' || *p > '9')
+            return -EINVAL;
+    long port = strtol(colon + 1, NULL, 10);
+    if (port < 1 || port > 65535)
+        return -EINVAL;
+    return copy_str(cfg->host_address, sizeof(cfg->host_address), v);
 }
 
 static int set_accel(struct hd_config *cfg, const char *v, const char **why)
@@ -757,6 +796,13 @@ static const struct {
     { "store", set_store, NULL },
     { "region", set_region, NULL },
     { "host_id", set_host_id, NULL },
+    { "role", set_role, NULL },
+    { "host_labels", set_host_labels, NULL },
+    { "host_address", set_host_address, NULL },
+    { "host_heartbeat_s", NULL,
+      INT_KEY(host_heartbeat_s, 1, 60, "expected an integer from 1 to 60 (seconds)") },
+    { "host_dead_after_s", NULL,
+      INT_KEY(host_dead_after_s, 3, 3600, "expected an integer from 3 to 3600 (seconds)") },
     { "accel", set_accel, NULL },
     { "cgroup_root", set_cgroup_root, NULL },
     { "metrics_listen", set_metrics_listen, NULL },

@@ -45,6 +45,11 @@ struct hd_config {
                                              postgresql://… (holds a password: never logged) */
     char region[CONFIG_NAME_SIZE];        /* region = local */
     char host_id[CONFIG_NAME_SIZE];       /* host_id = "" → the machine's hostname */
+    char role[8];                         /* role = all | control | host */
+    char host_labels[1024];               /* host_labels = "" ("k=v,k2=v2", canonical) */
+    char host_address[128];               /* host_address = "" (where other hosts reach it) */
+    uint32_t host_heartbeat_s;            /* host_heartbeat_s = 5 */
+    uint32_t host_dead_after_s;           /* host_dead_after_s = 30 */
     char accel[8];                        /* accel = auto | kvm | tcg */
     char cgroup_root[CONFIG_PATH_SIZE];   /* cgroup_root = /sys/fs/cgroup/hearth ("" or off:
                                              no cgroups) */

@@ -104,50 +104,6 @@ void api_get_rootfs(struct api_call *call)
                                  present_images(call->ctx->ctl, true)));
 }
 
-/* MemAvailable in MiB: what guests could still get on this machine. */
-static int64_t free_mib(void)
-{
-    uint64_t kib;
-    return ctl_meminfo_kib("/proc/meminfo", "MemAvailable", &kib) == 0 ? (int64_t)(kib / 1024)
-                                                                        : 0;
-}
-
-void api_get_hosts(struct api_call *call)
-{
-    struct ctl *ctx = call->ctx->ctl;
-    struct api_page pg;
-    if (api_page_parse(call, &pg) < 0)
-        return;
-    json_t *items = json_array();
-    if (pg.offset == 0 && pg.limit > 0) {
-        unsigned vms = ctl_vm_count(ctx);
-        json_t *h = json_pack("{s:s,s:s,s:I,s:I}", "id", ctx->set.host_id, "status",
-                              ctx->draining ? "draining" : "active", "free_mib",
-                              (json_int_t)free_mib(), "vm_count", (json_int_t)vms);
-        json_t *pools = json_array();
-        for (size_t i = 0; i < ctl_pool_count(ctx); i++) {
-            struct ctl_pool_stat st;
-            ctl_pool_stat(ctx, i, &st);
-            json_array_append_new(pools, json_pack("{s:s,s:i,s:i,s:i,s:I,s:I}", "pool", st.label,
-                                                   "size", (int)st.target, "ready",
-                                                   (int)st.ready, "warming", (int)st.warming,
-                                                   "hits", (json_int_t)st.hits, "misses",
-                                                   (json_int_t)st.misses));
-        }
-        if (json_array_size(pools)) /* warm pools (docs/performance.md "Warm pools") */
-            json_object_set_new(h, "warm_pools", pools);
-        else
-            json_decref(pools);
-        json_t *imgs = present_images(ctx, false);
-        if (json_array_size(imgs))
-            json_object_set_new(h, "rootfses", imgs);
-        else
-            json_decref(imgs);
-        json_array_append_new(items, h);
-    }
-    api_reply_ok(call, api_page_wrap(items, &pg, 1));
-}
-
 /* §5.8: the gateway's port and public host keys, so that a client pins them from an
  * authenticated answer instead of trusting its first connection. */
 void api_get_ssh_gateway(struct api_call *call)

@@ -41,6 +41,9 @@ static const struct api_route routes[] = {
     R(GET, "/v1/shapes", NONE, api_get_shapes),
     R(GET, "/v1/rootfs", NONE, api_get_rootfs),
     R(GET, "/v1/hosts", ADMIN, api_get_hosts),
+    /* draining a host, a hearth extension (docs/api.md "Hosts"; host_routes.c) */
+    R(POST, "/v1/hosts/*/drain", ADMIN, api_host_drain),
+    R(POST, "/v1/hosts/*/undrain", ADMIN, api_host_undrain),
     R(GET, "/v1/openapi.json", NONE, api_get_openapi),
     R(GET, "/v1/ssh-gateway", KEY, api_get_ssh_gateway),
     /* API keys, a hearth extension (§5.1; key_routes.c) */

@@ -14,6 +14,8 @@ void api_get_whoami(struct api_call *call);
 void api_get_shapes(struct api_call *call);
 void api_get_rootfs(struct api_call *call);
 void api_get_hosts(struct api_call *call);
+void api_host_drain(struct api_call *call);
+void api_host_undrain(struct api_call *call);
 void api_get_ssh_gateway(struct api_call *call);
 
 /* sandboxes.c: sandboxes (§3.2), SSH keys (§3.3.5) and resize (§3.3.4: QMP block_resize,

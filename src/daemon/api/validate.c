@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/labels.h"
 #include "common/utf8.h"
 #include "daemon/api/auth.h"
 #include "daemon/ctl/catalog.h"
@@ -356,11 +357,12 @@ int api_validate_create(const struct ctl *ctx, const struct api_auth *auth, json
                               "host_id needs an admin key");
         return 403;
     }
-    if (hid && (!json_is_string(hid) || strcmp(json_string_value(hid), ctx->set.host_id) != 0))
+    if (hid && (!json_is_string(hid) || !json_string_value(hid)[0] ||
+                strlen(json_string_value(hid)) >= STORE_HOST_SIZE))
         err_add(&e, "host_id", INVALID, "unknown host: %.100s",
                 json_is_string(hid) ? json_string_value(hid) : "?");
-    else if (hid && ctx->draining)
-        err_add(&e, "host_id", INVALID, "host is not active");
+    else if (hid)
+        out.host_id = json_string_value(hid); /* known and active: the create's placement */
 
     json_t *shape = field(body, "shape");
     if (!shape)
@@ -410,9 +412,28 @@ int api_validate_create(const struct ctl *ctx, const struct api_auth *auth, json
     json_t *ns = field(body, "node_selector");
     if (ns && !json_is_object(ns)) {
         err_add(&e, "node_selector", INVALID, "must be an object of strings");
-    } else if (ns && json_object_size(ns) > 0) {
-        /* this host carries no operator labels yet, so no non-empty selector matches */
-        err_add(&e, "node_selector", "unknown_reference", "no host matches");
+    } else if (ns) {
+        /* matched against the hosts' labels by the create's placement (placement.h) */
+        const char *k;
+        json_t *v;
+        json_object_foreach(ns, k, v) {
+            if (out.selector.n == CTL_PLACE_MAX_SELECTOR) {
+                err_add(&e, "node_selector", INVALID, "at most %d pairs",
+                        CTL_PLACE_MAX_SELECTOR);
+                break;
+            }
+            if (!json_is_string(v)) {
+                err_add(&e, "node_selector", INVALID, "must be an object of strings");
+                break;
+            }
+            if (!labels_token_ok(k, false) || !labels_token_ok(json_string_value(v), true)) {
+                /* no host label can look like this */
+                err_add(&e, "node_selector", "unknown_reference", "no host matches");
+                break;
+            }
+            out.selector.key[out.selector.n] = k;
+            out.selector.value[out.selector.n++] = json_string_value(v);
+        }
     }
 
     int64_t bq = 0;

@@ -15,6 +15,8 @@ int cmd_vm_run(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 /* `hearthd keys create|list|revoke …` (cmd_keys.c). */
 int cmd_keys(int argc, char **argv);
+/* `hearthd host ls|drain|undrain|rm …` (cmd_host.c). */
+int cmd_host(int argc, char **argv);
 /* `hearthd net down [--config FILE] [--data-dir DIR]` (cmd_net.c). */
 int cmd_net(int argc, char **argv);
 /* `hearthd disk-key rotate [--config FILE] [--data-dir DIR]` (cmd_disk.c). */

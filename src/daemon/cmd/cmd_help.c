@@ -34,7 +34,8 @@ struct help_cmd {
                         "(overrides data_dir; default /var/lib/hearth)" }
 
 static const struct help_cmd commands[] = {
-    { "serve", "[--config FILE] [--data-dir DIR] [--listen HOST:PORT] [--images DIR]",
+    { "serve", "[--config FILE] [--data-dir DIR] [--listen HOST:PORT] [--images DIR] "
+               "[--role all|control|host]",
       "Run the daemon: the API listener, the metrics listener, VMs and networking",
       "Loads the config (defaults, then the file, then the flags), opens the store, creates the "
       "first admin key in <data_dir>/admin.key on first start, and serves until SIGTERM or "
@@ -42,6 +43,8 @@ static const struct help_cmd commands[] = {
       "a restart and are adopted again. Under systemd (NOTIFY_SOCKET set) it sends READY=1 "
       "once listening and STOPPING=1 when it begins to stop.",
       { FLAG_CONFIG, FLAG_DATA_DIR,
+        { "--role", "ROLE", "all (default: API and VMs), control (API only: creates are placed "
+                            "on hosts through the work queue) or host (VMs; overrides role)" },
         { "--listen", "HOST:PORT", "API listener (overrides listen; default 127.0.0.1:8080; "
                                    "port 0 picks a free one, written to <data_dir>/hearthd.port)" },
         { "--images", "DIR", "guest kernel and root filesystems (overrides images_dir; "
@@ -80,6 +83,13 @@ static const struct help_cmd commands[] = {
       "(net_uplink_if) and the nftables table inet hearth-<namespace>; the names derive from the "
       "same configuration serve reads, so another instance's objects are never touched. "
       "Idempotent. Stop hearthd first: VMs still running lose their network.",
+      { FLAG_CONFIG, FLAG_DATA_DIR, { NULL } } },
+    { "host", "[--config FILE] [--data-dir DIR] ls | drain HOST | undrain HOST | rm HOST",
+      "List the registered hosts, drain or undrain one, forget a retired one",
+      "Reads and writes the host registry in the store (works while serve runs). ls prints id, "
+      "status (active, draining, dead), region, free guest memory, VMs, CPUs, seconds since the "
+      "last report and labels. A drained host keeps its sandboxes and takes no new ones. rm "
+      "refuses a host that still has sandboxes.",
       { FLAG_CONFIG, FLAG_DATA_DIR, { NULL } } },
     { "disk-key rotate", "[--config FILE] [--data-dir DIR]",
       "Add a new first key to the disk key file and re-seal every disk's credentials under it",

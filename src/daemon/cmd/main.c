@@ -37,6 +37,8 @@ int main(int argc, char **argv)
         return cmd_keys(argc - 2, argv + 2);
     if (strcmp(cmd, "net") == 0)
         return cmd_net(argc - 2, argv + 2);
+    if (strcmp(cmd, "host") == 0)
+        return cmd_host(argc - 2, argv + 2);
     if (strcmp(cmd, "disk-key") == 0)
         return cmd_disk_key(argc - 2, argv + 2);
     if (strcmp(cmd, "vm") == 0) {

@@ -5,6 +5,8 @@
  * SSH gateway or template builder) turns its input into these and gets the same rules. */
 #pragma once
 
+#include "daemon/ctl/placement.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -53,6 +55,8 @@ struct ctl_create_req {
         const char *sub_path;          /* NULL: the whole bucket */
     } disks[CTL_MAX_DISKS];
     size_t n_disks;
+    struct ctl_selector selector;      /* node_selector (borrowed strings); n 0: any host */
+    const char *host_id;               /* admin's pin (borrowed); NULL: placement chooses */
 };
 void ctl_create_req_release(struct ctl_create_req *r);
 

@@ -23,6 +23,7 @@
 #include "daemon/ctl/ctl.h"
 #include "daemon/ctl/disk_mount.h"
 #include "daemon/ctl/events.h"
+#include "daemon/ctl/hosts.h"
 #include "daemon/ctl/golden.h"
 #include "daemon/ctl/guest.h"
 #include "daemon/ctl/idle.h"
@@ -697,6 +698,9 @@ static int create_body(struct ctl *ctx, const struct ctl_caller *who,
     int r;
     /* §1.11: every 503/403 check runs before anything is stored */
     r = ctl_row_vm_layer(ctx, e);
+    if (r == 0 && ctx->hosts) /* docs/scale-out.md "Placement" */
+        r = ctl_hosts_place(ctx, &cr->selector, cr->host_id, cr->shape->mem_mib,
+                            cr->shape->vcpu, NULL, e);
     if (r < 0)
         return r;
     r = ctl_quota_sandboxes(ctx, who->user_id, e);

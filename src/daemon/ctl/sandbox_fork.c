@@ -21,6 +21,7 @@
 #include "daemon/ctl/ctl.h"
 #include "daemon/ctl/disk_mount.h"
 #include "daemon/ctl/events.h"
+#include "daemon/ctl/hosts.h"
 #include "daemon/ctl/netplane.h"
 #include "daemon/ctl/quota.h"
 #include "daemon/ctl/restore.h"
@@ -428,6 +429,8 @@ int ctl_sandbox_fork(struct ctl *ctx, const struct ctl_caller *who, const char *
         r = ctl_quota_sandboxes(ctx, who->user_id, e);
     if (r == 0)
         r = ctl_quota_host_vm(ctx, e);
+    if (r == 0 && ctx->hosts) /* children are new sandboxes: an active host takes them */
+        r = ctl_hosts_place(ctx, NULL, NULL, 0, 0, NULL, e);
     if (r == 0)
         r = ctl_space_check(ctx, who->req_id, "fork", 0, e);
     if (r < 0) {
