@@ -11,9 +11,10 @@
  *   serially and 10 at once, the exec `true` round trip through the API vs the agent alone (a VM
  *   this program boots itself, in the same run), and hearthd's RSS with 50 sandboxes
  *   (BENCH_API_SANDBOXES overrides 50).
- * - with HEARTH_TEST_PG (bench/bench_pg_store.sh starts a throwaway PostgreSQL cluster): only the
- *   store-backed runs (GET, page, walk over 10,000 rows), on SQLite and then on a fresh
- *   PostgreSQL database as the store, one after the other, for the comparison.
+ * - with HEARTH_TEST_PG (bench/bench_pg_store.sh starts a throwaway PostgreSQL cluster): the
+ *   store-backed runs (GET, page, walk over 10,000 rows) and 10 serial golden creates, on
+ *   SQLite and then on a fresh PostgreSQL database as the store, one after the other, with the
+ *   PostgreSQL/SQLite ratios of the GET and create medians.
  *
  * Talks only to 127.0.0.1. */
 #include "apiclient.h"
@@ -109,7 +110,8 @@ static bool seed(const char *db, char key[APIKEY_LEN + 1], char first_id[STORE_I
 
 /* ---- store-backed benchmarks ---- */
 
-static void bench_get(uint16_t port, const char *key, const char *id)
+/* The GET run's p50 (ms), 0 when it failed. */
+static double bench_get(uint16_t port, const char *key, const char *id)
 {
     struct conn c = { .fd = -1, .port = port };
     char target[128];
@@ -124,16 +126,46 @@ static void bench_get(uint16_t port, const char *key, const char *id)
             printf("GET /v1/sandboxes/{id}: failed (%d, status %d)\n", e, r.status);
             resp_free(&r);
             conn_close(&c);
-            return;
+            return 0;
         }
         resp_free(&r);
         if (i >= 0)
             ms[i] = dt;
     }
     conn_close(&c);
+    double p50 = bench_percentile(ms, GET_RUNS, 50);
     printf("GET /v1/sandboxes/{id}, keep-alive, %d requests: p50 %.3f ms, p90 %.3f ms"
-           "  (target p50 <= 1 ms)\n", GET_RUNS, bench_percentile(ms, GET_RUNS, 50),
-           bench_percentile(ms, GET_RUNS, 90));
+           "  (target p50 <= 1 ms)\n", GET_RUNS, p50, bench_percentile(ms, GET_RUNS, 90));
+    return p50;
+}
+
+/* Serial creates -> running (golden restores after the first, cold, one): their p50 in ms, 0
+ * when creates do not work here (no images). */
+static double bench_create_serial(struct daemon *d, const char *key, int runs)
+{
+    char id[STORE_ID_SIZE], why[160];
+    double ms;
+    if (create_one(d->port, key, "{\"shape\":\"" SHAPE "\"}", id, &ms, why, sizeof(why))) {
+        printf("create -> running: skipped: %s\n", why);
+        return 0;
+    }
+    destroy_one(d->port, key, id);
+    (void)daemon_golden_ready(d, 1);
+    double v[SERIAL_CREATES];
+    int n = 0;
+    for (; n < runs && n < SERIAL_CREATES; n++) {
+        if (create_one(d->port, key, "{\"shape\":\"" SHAPE "\"}", id, &v[n], why, sizeof(why))) {
+            printf("create -> running: failed: %s\n", why);
+            break;
+        }
+        destroy_one(d->port, key, id);
+    }
+    if (n == 0)
+        return 0;
+    double p50 = bench_percentile(v, (size_t)n, 50);
+    printf("create -> running (" SHAPE ", golden), serial, %d runs: p50 %.0f ms, p90 %.0f ms\n",
+           n, p50, bench_percentile(v, (size_t)n, 90));
+    return p50;
 }
 
 /* Fetches one page; returns its count (from "count":N) or -1. */
@@ -396,6 +428,7 @@ static void bench_vm(struct daemon *d, const char *key)
  * cluster). */
 static int compare_stores(void)
 {
+    double get_p50[2] = { 0 }, create_p50[2] = { 0 };
     for (int pg = 0; pg < 2; pg++) {
         struct daemon d;
         char key[APIKEY_LEN + 1], id[STORE_ID_SIZE], db[300], line[340] = "";
@@ -413,12 +446,17 @@ static int compare_stores(void)
             daemon_stop(&d);
             return 1;
         }
-        bench_get(d.port, key, id);
+        get_p50[pg] = bench_get(d.port, key, id);
         bench_list(d.port, key);
+        create_p50[pg] = bench_create_serial(&d, key, 10);
         daemon_stop(&d);
         if (pg)
             pgtest_db_drop(db);
     }
+    if (get_p50[0] > 0 && get_p50[1] > 0)
+        printf("PostgreSQL/SQLite: GET p50 %.2fx\n", get_p50[1] / get_p50[0]);
+    if (create_p50[0] > 0 && create_p50[1] > 0)
+        printf("PostgreSQL/SQLite: create p50 %.2fx\n", create_p50[1] / create_p50[0]);
     return 0;
 }
 
