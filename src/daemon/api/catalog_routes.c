@@ -14,6 +14,7 @@
 #include "daemon/api/reply.h"
 #include "daemon/ctl/catalog.h"
 #include "daemon/ctl/ctl.h"
+#include "daemon/ctl/hosts.h"
 #include "daemon/ctl/pool.h"
 #include "daemon/ctl/quota.h"
 #include "daemon/api/jsend.h"

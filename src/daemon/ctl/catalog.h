@@ -50,5 +50,3 @@ const char *ctl_rootfs_default(void);
  * the base image <file> (its file system is then grown in the guest). */
 void ctl_rootfs_image(const struct ctl *c, const struct ctl_rootfs *rootfs, uint64_t disk_mib,
                       char *out, size_t len);
-/* Why the server cannot take new work ("" when ready); for readyz. */
-void ctl_ready_reason(struct ctl *c, char *out, size_t len);

@@ -354,3 +354,27 @@ int ctl_hosts_place(struct ctl *c, const struct ctl_selector *selector, const ch
     free(hosts);
     return r;
 }
+
+/* Readiness (docs/api.md §3.1.2) joins the registry: a host of the registry is ready when it is
+ * not drained; a control plane when some host is active. */
+void ctl_ready_reason(struct ctl *ctx, char *out, size_t len)
+{
+    int version;
+    size_t n_images;
+    struct store_host self;
+    out[0] = '\0';
+    if (ctx->draining)
+        snprintf(out, len, "draining");
+    else if (!ctx->store || store_schema_version(ctx->store, &version) < 0)
+        snprintf(out, len, "state store unavailable");
+    else if (ctx->set.control_only ? !ctl_hosts_any_active(ctx)
+                                   : ctx->hosts && store_host_get(ctx->store, ctx->set.host_id,
+                                                                  &self) == 0 && self.drain)
+        snprintf(out, len, "no active host"); /* docs/scale-out.md "Hosts": drained */
+    else if (ctx->set.control_only)
+        return; /* images are the hosts' */
+    else if (!ctl_image_present(ctx, "vmlinux"))
+        snprintf(out, len, "guest kernel missing in images dir");
+    else if (!ctl_image_present(ctx, ctl_rootfs_all(&n_images)[0].file))
+        snprintf(out, len, "default image %s missing in images dir", ctl_rootfs_default());
+}

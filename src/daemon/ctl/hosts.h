@@ -37,6 +37,11 @@ int ctl_hosts_watch_start(struct ctl *c);
 /* Stops the heartbeat and frees it (at exit). */
 void ctl_hosts_release(struct ctl *c);
 
+/* Why the server cannot take new work ("" when ready); for readyz (docs/api.md §3.1.2): shutting
+ * down, the store, no active host (this host drained; for a control plane, none in the
+ * registry), the guest kernel or default image missing. */
+void ctl_ready_reason(struct ctl *c, char *out, size_t len);
+
 /* True when the registry holds at least one active host. */
 bool ctl_hosts_any_active(struct ctl *c);
 
