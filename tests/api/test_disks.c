@@ -207,6 +207,29 @@ TEST_SLOW(disks_crud_and_views, 180)
     CHECK_STR(jstr(r.json, "data.code"), "in_use");
     CHECK_STR(jstr(r.json, "data.message"), "disk is attached to 1 sandbox");
     hresp_free(&r);
+    /* hostile references that no stored text can equal (not UTF-8, which PostgreSQL refuses
+     * outright): a clean answer, never a 5xx; %00 never gets past the decoder */
+    static const struct { const char *fmt; int want; } bad[] = {
+        { "/v1/sandboxes/%s/disks/data?mount_path=%%2Fmnt%%2F%%FF", 200 },
+        { "/v1/sandboxes/%s/disks/data?mount_path=%%2Fmnt%%2Fdata%%C3", 200 },
+        { "/v1/sandboxes/%s/disks/data?mount_path=%%2Fmnt%%2Fdata%%00", 400 },
+        { "/v1/sandboxes/%s/disks/dat%%FF?mount_path=%%2Fmnt%%2Fdata", 404 },
+        { "/v1/sandboxes/sb-%%FF%s/disks/data?mount_path=%%2Fmnt%%2Fdata", 404 },
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char u[256];
+        snprintf(u, sizeof(u), bad[i].fmt, sb.id);
+        CHECK(req(&f, "DELETE", u, NULL, bad[i].want, &r));
+        if (bad[i].want == 200)
+            CHECK_STR(r.body, "{\"status\":\"success\",\"data\":{\"detached\":false}}");
+        hresp_free(&r);
+    }
+    CHECK(req(&f, "GET", "/v1/disks/data%FF", NULL, 404, &r));
+    hresp_free(&r);
+    CHECK(req(&f, "GET", "/v1/disks/disk_%C3%28", NULL, 404, &r));
+    hresp_free(&r);
+    CHECK(req(&f, "GET", "/v1/sandboxes/%FF/disks", NULL, 404, &r));
+    hresp_free(&r);
     CHECK_EQ(store_mount_remove(st, sb.id, "/mnt/data"), 0);
     store_close(st);
 

@@ -10,6 +10,8 @@
  * reading). */
 #include "apitest.h"
 
+#include <errno.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +62,24 @@ static bool req(struct tfx *f, const char *method, const char *target, const cha
     return r->status == want;
 }
 
+/* Replaces the text of template id's log line (1, 1) behind the store's back (SQLite only). */
+static int sqlite_set_line(const char *path, const char *id, const char *line)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *q = NULL;
+    int r = -EIO;
+    if (sqlite3_open(path, &db) == SQLITE_OK && sqlite3_busy_timeout(db, 5000) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, "UPDATE template_logs SET line = ?2 WHERE template_id = ?1 AND "
+                               "attempt = 1 AND seq = 1", -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC) == SQLITE_OK &&
+        sqlite3_bind_text(q, 2, line, -1, SQLITE_STATIC) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_DONE && sqlite3_changes(db) == 1)
+        r = 0;
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return r;
+}
+
 /* Inserts a template row for alice as the builder would have left it; its id into id. */
 static bool add_tpl(struct tfx *f, const char *name, enum store_tpl_status st_, const char *opts,
                     char id[STORE_ID_SIZE])
@@ -91,7 +111,15 @@ static bool add_tpl(struct tfx *f, const char *name, enum store_tpl_status st_, 
             { .attempt = 1, .seq = 2, .ts = 1765100003000, .error = true,
               .line = (char *)"step 2 exited with 1" },
         };
+        /* the store takes UTF-8 only (PostgreSQL holds nothing else): the bad line is refused,
+         * and with it the batch */
+        REQUIRE(store_template_log_append(st, t.id, l, 3) == -EINVAL);
+        l[1].line = (char *)(f->s.pg ? "bad \xef\xbf\xbd byte" : "bad byte");
         r = store_template_log_append(st, t.id, l, 3);
+        /* SQLite: as a hearthd from before that check may have left the line, so that the API
+         * is seen repairing it on the way out */
+        if (r == 0 && !f->s.pg)
+            r = sqlite_set_line(f->db, t.id, "bad \xff byte");
     }
     store_close(st);
     REQUIRE(r == 0);
