@@ -323,7 +323,8 @@ static int on_headers_done(http_parser *p)
         return f->upgrade ? 0 : -1; /* the pipe takes over after execute returns */
     if (status < 200)
         return -1; /* 1xx interim answers: the peer sends none we asked for */
-    if (copy_headers(f) < 0)
+    /* which host answered: for operators and tests (docs/scale-out.md "Host channel") */
+    if (copy_headers(f) < 0 || http_response_add_header(f->req, "X-Hearth-Host", f->host_id) < 0)
         return -1;
     int64_t len = -1;
     bool no_body = status == 204 || status == 304 ||
