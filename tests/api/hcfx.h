@@ -127,7 +127,7 @@ static bool hcfx_reconfigure(struct hd_server *s, const char *id, const char *st
 /* One request over TLS to 127.0.0.1:port, presenting the client certificate of dir name (NULL:
  * none), trusting the fleet's CA. The answer (until the server closes) in out. Returns the
  * HTTP status, or -1 when the handshake or the exchange was refused (no answer). */
-static int hcfx_tls_request(const struct hcfx_pki *p, uint16_t port, const char *name,
+__attribute__((unused)) static int hcfx_tls_request(const struct hcfx_pki *p, uint16_t port, const char *name,
                             const char *request, char *out, size_t size)
 {
     char ca[160], crt[160], key[160];
