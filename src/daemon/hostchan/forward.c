@@ -58,6 +58,7 @@ struct fwd {
     bool chunked_up;               /* the request body goes up re-chunked */
     bool body_active;              /* body callbacks may still run: free after on_end */
     bool finished;                 /* the exchange is over; free when body_active clears */
+    unsigned busy;                 /* inside http_parser_execute: free after it returns */
     /* the answer */
     http_parser parser;
     struct buf hdrs;               /* "name\0value\0" pairs */
@@ -105,7 +106,7 @@ static void fwd_finish(struct fwd *f)
     }
     if (f->timer)
         evtimer_del(f->timer);
-    if (!f->body_active)
+    if (!f->body_active && !f->busy)
         fwd_unlink_free(f);
 }
 
@@ -156,7 +157,7 @@ static bool hop_header(const char *n, size_t len)
 {
     static const char *const drop[] = {
         "Host", "Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authorization", "TE",
-        "Trailer", "Transfer-Encoding", "Content-Length", "Upgrade", "Expect",
+        "Trailer", "Transfer-Encoding", "Content-Length", "Upgrade", "Expect", "X-Request-Id",
         "X-Auth-Token", "X-Access-Token", "X-Api-Key", "Authorization",
     };
     for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
@@ -169,9 +170,10 @@ static int write_head(struct fwd *f)
 {
     struct http_request *req = f->req;
     struct evbuffer *out = bufferevent_get_output(f->up);
-    int r = evbuffer_add_printf(out, "%s %s HTTP/1.1\r\nHost: %s\r\n",
+    /* the same request id on both hosts: one line to grep in both logs */
+    int r = evbuffer_add_printf(out, "%s %s HTTP/1.1\r\nHost: %s\r\nX-Request-Id: %s\r\n",
                                 http_request_method_name(req), http_request_target(req),
-                                f->host_id);
+                                f->host_id, http_request_id(req));
     unsigned n = http_request_header_count(req);
     for (unsigned i = 0; r >= 0 && i < n; i++) {
         const struct http_header *h = http_request_header_at(req, i);
@@ -404,7 +406,16 @@ static void on_up_read(struct bufferevent *bev, void *ud)
     }
     size_t len = evbuffer_get_length(in);
     const char *data = (const char *)evbuffer_pullup(in, -1);
+    /* a write to the client can fail inside (out of memory) and abort the exchange: f stays
+     * until execute returns */
+    f->busy++;
     size_t n = http_parser_execute(&f->parser, settings(), data, len);
+    f->busy--;
+    if (f->finished) {
+        if (!f->body_active)
+            fwd_unlink_free(f);
+        return;
+    }
     if (f->parser.upgrade && f->headers_done && f->parser.status_code == 101) {
         evbuffer_drain(in, n);
         do_upgrade(f);
