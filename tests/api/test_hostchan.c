@@ -7,7 +7,11 @@
  * unknown or oversized forwarded headers with 400; forged forwarded headers on the public port
  * do nothing; a peer whose valid certificate is for another host than the row's is refused by
  * the forwarder (503); a sandbox on an unregistered host is 503 except its plain read; kill -9
- * of B → A answers 503 at once, and after B is marked dead, still 503 with the reason. */
+ * of B → A answers 503 at once, and after B is marked dead, still 503 with the reason. And
+ * against a fake peer (a TLS server in the test holding host-f's certificate): a chunked
+ * request body goes up re-chunked, a chunked NDJSON answer comes down as it is written, the
+ * caller's credential and forged identity headers never reach the peer, and an Upgrade becomes
+ * a pipe (the peer's early bytes, the client's, half-close both ways). */
 #include "hcfx.h"
 
 #include <signal.h>
@@ -195,6 +199,225 @@ TEST_SLOW(channel_forwards_and_refuses, 180)
     CHECK(dead);
     store_close(st);
     hd_cleanup(&b);
+    hd_cleanup(&a);
+    hcfx_pki_free(&p);
+}
+
+/* ---- a fake peer host: a TLS server in this process holding host-f's certificate ---- */
+
+#include <pthread.h>
+
+struct fake_peer {
+    const struct hcfx_pki *p;
+    int lfd;
+    uint16_t port;
+    char head[8192];   /* the last request head it got */
+    char body[8192];   /* … and its body, de-chunked */
+    size_t body_len;
+};
+
+static size_t ssl_read_until(SSL *ssl, char *buf, size_t max, const char *end)
+{
+    size_t got = 0;
+    while (got + 1 < max) {
+        int n = SSL_read(ssl, buf + got, 1);
+        if (n <= 0)
+            break;
+        got++;
+        buf[got] = '\0';
+        if (strstr(buf, end))
+            break;
+    }
+    buf[got] = '\0';
+    return got;
+}
+
+/* A chunked body into fp->body. */
+static void read_chunked(SSL *ssl, struct fake_peer *fp)
+{
+    for (;;) {
+        char line[64];
+        ssl_read_until(ssl, line, sizeof(line), "\r\n");
+        size_t n = strtoul(line, NULL, 16);
+        if (n == 0) {
+            ssl_read_until(ssl, line, sizeof(line), "\r\n");
+            return;
+        }
+        for (size_t i = 0; i < n; i++) {
+            char c;
+            if (SSL_read(ssl, &c, 1) != 1)
+                return;
+            if (fp->body_len + 1 < sizeof(fp->body))
+                fp->body[fp->body_len++] = c;
+        }
+        ssl_read_until(ssl, line, sizeof(line), "\r\n");
+    }
+}
+
+static void serve_one(struct fake_peer *fp, SSL *ssl)
+{
+    ssl_read_until(ssl, fp->head, sizeof(fp->head), "\r\n\r\n");
+    fp->body_len = 0;
+    if (strcasestr(fp->head, "Transfer-Encoding: chunked"))
+        read_chunked(ssl, fp);
+    fp->body[fp->body_len] = '\0';
+    if (strstr(fp->head, "/tunnel/")) {
+        const char *up = "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n"
+                         "Upgrade: tcp-tunnel\r\nX-Peer: f\r\n\r\nhello|";
+        SSL_write(ssl, up, (int)strlen(up));
+        char buf[256];
+        int n;
+        while ((n = SSL_read(ssl, buf, sizeof(buf))) > 0) /* echo until the client's EOF */
+            SSL_write(ssl, buf, n);
+        return;
+    }
+    /* a chunked NDJSON answer in three writes, the body's length in the last line */
+    char last[128];
+    snprintf(last, sizeof(last), "{\"got\":%zu}\n", fp->body_len);
+    char msg[512];
+    snprintf(msg, sizeof(msg), "HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\n"
+             "Transfer-Encoding: chunked\r\nX-Peer: f\r\n\r\n"
+             "a\r\n{\"one\":1}\n\r\na\r\n{\"two\":2}\n\r\n%zx\r\n%s\r\n0\r\n\r\n",
+             strlen(last), last);
+    SSL_write(ssl, msg, (int)strlen(msg));
+}
+
+static void *fake_peer_run(void *ud)
+{
+    struct fake_peer *fp = ud;
+    char ca[160], crt[160], key[160];
+    snprintf(ca, sizeof(ca), "%s/ca/ca.crt", fp->p->dir);
+    snprintf(crt, sizeof(crt), "%s/host-f/host.crt", fp->p->dir);
+    snprintf(key, sizeof(key), "%s/host-f/host.key", fp->p->dir);
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    SSL_CTX_use_certificate_file(ctx, crt, SSL_FILETYPE_PEM);
+    SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM);
+    SSL_CTX_load_verify_locations(ctx, ca, NULL);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+    for (int i = 0; i < 2; i++) { /* the two exchanges of the test, then done */
+        int fd = accept(fp->lfd, NULL, NULL);
+        if (fd < 0)
+            break;
+        struct timeval tv = { .tv_sec = 20 };
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        SSL *ssl = SSL_new(ctx);
+        SSL_set_fd(ssl, fd);
+        if (SSL_accept(ssl) == 1)
+            serve_one(fp, ssl);
+        SSL_shutdown(ssl);
+        SSL_free(ssl);
+        close(fd);
+    }
+    SSL_CTX_free(ctx);
+    return NULL;
+}
+
+TEST_SLOW(channel_streams_bodies_and_upgrades, 120)
+{
+    struct hcfx_pki p = { { 0 } };
+    CHECK(hcfx_pki_make(&p));
+    CHECK(hcfx_issue(&p, "ca", "host-f", "host-f"));
+    struct fake_peer fp = { .p = &p };
+    fp.lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t sl = sizeof(sa);
+    CHECK(bind(fp.lfd, (struct sockaddr *)&sa, sizeof(sa)) == 0 && listen(fp.lfd, 4) == 0 &&
+          getsockname(fp.lfd, (struct sockaddr *)&sa, &sl) == 0);
+    fp.port = ntohs(sa.sin_port);
+    pthread_t th;
+    CHECK(pthread_create(&th, NULL, fake_peer_run, &fp) == 0);
+
+    uint16_t pa = hcfx_free_port();
+    char conf[2048];
+    struct hd_server a;
+    CHECK(hd_prepare(&a, NULL, true));
+    hcfx_conf(&p, "host-a", pa, conf, sizeof(conf));
+    CHECK(hcfx_reconfigure(&a, "host-a", NULL, conf));
+    CHECK(hd_start(&a));
+    char err[256];
+    struct store *st = NULL;
+    CHECK(store_open(a.store, &st, err, sizeof(err)) == 0);
+    struct store_key ka;
+    char sa_key[APIKEY_LEN + 1];
+    CHECK(store_key_create(st, "alice", "t", false, timefmt_now_ms(), &ka, sa_key) == 0);
+    char id[STORE_ID_SIZE];
+    CHECK(add_row(st, ka.id, "host-f", id));
+    struct store_host hf;
+    memset(&hf, 0, sizeof(hf));
+    snprintf(hf.id, sizeof(hf.id), "host-f");
+    snprintf(hf.region, sizeof(hf.region), "local");
+    snprintf(hf.address, sizeof(hf.address), "127.0.0.1:%u", fp.port);
+    snprintf(hf.version, sizeof(hf.version), "test");
+    hf.mem_mib = hf.free_mib = 1024;
+    hf.vcpus = 2;
+    hf.started_at = hf.heartbeat_at = timefmt_now_ms();
+    CHECK(store_host_report(st, &hf) == 0);
+
+    /* a chunked request body up, a chunked NDJSON answer down; credentials and forged
+     * identities never reach the peer */
+    char req[2048];
+    int n = snprintf(req, sizeof(req),
+                     "POST /v1/sandboxes/%s/exec?stream=true HTTP/1.1\r\nHost: x\r\n"
+                     "X-Api-Key: %s\r\nX-Hearth-Forwarded-User: mallory\r\n"
+                     "X-Hearth-Forwarded-Admin: 1\r\nConnection: close\r\n"
+                     "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
+                     id, sa_key);
+    struct hresp r;
+    CHECK(http_raw(a.port, req, (size_t)n, &r, false) == 0);
+    CHECK_EQ(r.status, 200);
+    /* (http_raw leaves the chunk framing in the body) */
+    char *c1 = strstr(r.body, "{\"one\":1}\n"), *c2 = strstr(r.body, "{\"two\":2}\n");
+    char *c3 = strstr(r.body, "{\"got\":11}\n");
+    CHECK(c1 && c2 && c3 && c1 < c2 && c2 < c3);
+    CHECK(strcasestr(r.head, "Transfer-Encoding: chunked") != NULL);
+    CHECK(strcasestr(r.head, "Content-Type: application/x-ndjson") != NULL);
+    char hv[64];
+    CHECK(hresp_header(&r, "X-Peer", hv, sizeof(hv)));
+    CHECK(hresp_header(&r, "X-Hearth-Host", hv, sizeof(hv)));
+    CHECK_STR(hv, "host-f");
+    hresp_free(&r);
+    CHECK_STR(fp.body, "hello world");
+    CHECK(strstr(fp.head, "X-Hearth-Forwarded-User: alice\r\n") != NULL);
+    CHECK(strstr(fp.head, "X-Hearth-Forwarded-Admin: 0\r\n") != NULL);
+    CHECK(strstr(fp.head, "mallory") == NULL);
+    CHECK(strcasestr(fp.head, "X-Api-Key") == NULL);
+    CHECK(strstr(fp.head, sa_key) == NULL);
+
+    /* an Upgrade: the peer's 101 and early bytes, then an echo, half-close both ways */
+    int fd = connect_local(a.port);
+    CHECK(fd >= 0);
+    n = snprintf(req, sizeof(req),
+                 "POST /v1/sandboxes/%s/tunnel/7000 HTTP/1.1\r\nHost: x\r\nX-Api-Key: %s\r\n"
+                 "Connection: Upgrade\r\nUpgrade: tcp-tunnel\r\nContent-Length: 0\r\n\r\nearly|",
+                 id, sa_key);
+    CHECK_EQ(write(fd, req, (size_t)n), n);
+    char buf[4096];
+    size_t got = 0;
+    ssize_t k;
+    /* the head first (a client's EOF before the 101 is a client gone) */
+    while (got + 1 < sizeof(buf) && read(fd, buf + got, 1) == 1) {
+        got++;
+        buf[got] = '\0';
+        if (strstr(buf, "\r\n\r\n"))
+            break;
+    }
+    buf[got] = '\0';
+    CHECK(strncmp(buf, "HTTP/1.1 101", 12) == 0);
+    CHECK(strcasestr(buf, "Upgrade: tcp-tunnel") != NULL);
+    CHECK(strstr(buf, "X-Peer: f") != NULL);
+    CHECK_EQ(write(fd, "late", 4), 4);
+    CHECK_EQ(shutdown(fd, SHUT_WR), 0);
+    got = 0;
+    while (got + 1 < sizeof(buf) && (k = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0)
+        got += (size_t)k;
+    buf[got] = '\0';
+    close(fd);
+    CHECK_STR(buf, "hello|early|late");
+
+    shutdown(fp.lfd, SHUT_RDWR); /* wakes its accept() if a check failed early */
+    pthread_join(th, NULL);
+    close(fp.lfd);
+    store_close(st);
     hd_cleanup(&a);
     hcfx_pki_free(&p);
 }
