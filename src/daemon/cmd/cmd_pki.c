@@ -29,6 +29,10 @@ static int ca_init(int argc, char **argv)
     bool force = false;
     unsigned days = 0;
     for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            cmd_help_print(stdout, "ca init");
+            return 0;
+        }
         if (strcmp(argv[i], "--force") == 0) {
             force = true;
         } else if (strcmp(argv[i], "--days") == 0 && i + 1 < argc) {
@@ -66,6 +70,10 @@ static int cert_issue(int argc, char **argv)
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            cmd_help_print(stdout, "cert issue");
+            return 0;
+        }
         if (strcmp(a, "--force") == 0) {
             in.force = true;
             continue;
