@@ -414,6 +414,31 @@ TEST_SLOW(channel_streams_bodies_and_upgrades, 120)
     close(fd);
     CHECK_STR(buf, "hello|early|late");
 
+    /* a peer that takes the TCP connection but never speaks TLS: 503 after the connect
+     * timeout (5 s), not a hang */
+    int mute = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in ma = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t ml = sizeof(ma);
+    CHECK(bind(mute, (struct sockaddr *)&ma, sizeof(ma)) == 0 && listen(mute, 4) == 0 &&
+          getsockname(mute, (struct sockaddr *)&ma, &ml) == 0);
+    snprintf(hf.id, sizeof(hf.id), "host-g");
+    snprintf(hf.address, sizeof(hf.address), "127.0.0.1:%u", ntohs(ma.sin_port));
+    hf.heartbeat_at = timefmt_now_ms();
+    CHECK(store_host_report(st, &hf) == 0);
+    char gid[STORE_ID_SIZE], t[256];
+    CHECK(add_row(st, ka.id, "host-g", gid));
+    snprintf(t, sizeof(t), "/v1/sandboxes/%s/processes", gid);
+    char hk[128];
+    snprintf(hk, sizeof(hk), "X-Api-Key: %s\r\n", sa_key);
+    uint64_t t0 = mono_now_us();
+    CHECK(http_do(a.port, "GET", t, hk, NULL, &r) == 0);
+    uint64_t took = mono_now_us() - t0;
+    CHECK_EQ(r.status, 503);
+    CHECK(strstr(r.body, "timed out") != NULL);
+    hresp_free(&r);
+    CHECK(took >= 4 * 1000000ull && took < 10 * 1000000ull);
+    close(mute);
+
     shutdown(fp.lfd, SHUT_RDWR); /* wakes its accept() if a check failed early */
     pthread_join(th, NULL);
     close(fp.lfd);

@@ -63,17 +63,23 @@ static bool settle(struct hc_pipe *p)
     return false;
 }
 
-static void on_read(struct bufferevent *bev, void *ud)
+/* Moves what side bev read to the other side. False when p was freed (out of memory). */
+static bool move(struct hc_pipe *p, struct bufferevent *bev)
 {
-    struct hc_pipe *p = ud;
     int i = side_of(p, bev), o = 1 - i;
     struct evbuffer *out = bufferevent_get_output(p->bev[o]);
     if (evbuffer_add_buffer(out, bufferevent_get_input(bev)) < 0) {
         pipe_free(p);
-        return;
+        return false;
     }
     if (evbuffer_get_length(out) >= HC_PIPE_HIGH)
         bufferevent_disable(bev, EV_READ);
+    return true;
+}
+
+static void on_read(struct bufferevent *bev, void *ud)
+{
+    (void)move(ud, bev); /* (void): p may be gone; nothing follows */
 }
 
 static void on_write(struct bufferevent *bev, void *ud)
@@ -95,8 +101,8 @@ static void on_event(struct bufferevent *bev, short what, void *ud)
     if (what & BEV_EVENT_EOF) {
         int i = side_of(p, bev);
         /* what was read before the EOF goes across first */
-        if (evbuffer_get_length(bufferevent_get_input(bev)) > 0)
-            on_read(bev, p);
+        if (evbuffer_get_length(bufferevent_get_input(bev)) > 0 && !move(p, bev))
+            return;
         p->eof[i] = true;
         bufferevent_disable(bev, EV_READ);
         (void)settle(p);
@@ -126,8 +132,8 @@ int hc_pipe_start(struct hostchan *hc, struct bufferevent *a, struct bufferevent
     }
     /* bytes already read on either side (after the heads) go across now */
     for (int i = 0; i < 2; i++)
-        if (evbuffer_get_length(bufferevent_get_input(p->bev[i])) > 0)
-            on_read(p->bev[i], p);
+        if (evbuffer_get_length(bufferevent_get_input(p->bev[i])) > 0 && !move(p, p->bev[i]))
+            return -ENOMEM;
     return 0;
 }
 
