@@ -446,3 +446,42 @@ TEST_SLOW(channel_streams_bodies_and_upgrades, 120)
     hd_cleanup(&a);
     hcfx_pki_free(&p);
 }
+
+/* A host whose channel files are wrong does not start, and says why. */
+TEST_SLOW(channel_files_checked_at_start, 120)
+{
+    struct hcfx_pki p = { { 0 } };
+    CHECK(hcfx_pki_make(&p));
+    struct {
+        const char *ca, *cert, *key; /* under the pki dir; NULL: "" */
+        const char *why;
+    } cases[] = {
+        { "ca/ca.crt", "evil-a/host.crt", "evil-a/host.key", "does not verify" },
+        { "ca/ca.crt", "host-b/host.crt", "host-b/host.key", "is for host 'host-b'" },
+        { "ca/ca.crt", "host-a/host.crt", "host-b/host.key", "is not the key of" },
+        { "ca/ca.crt", "nope.crt", "host-a/host.key", "cannot read" },
+        { NULL, "host-a/host.crt", "host-a/host.key", "are all required" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct hd_server s;
+        CHECK(hd_prepare(&s, NULL, true));
+        char conf[2048];
+        uint16_t port = hcfx_free_port();
+        snprintf(conf, sizeof(conf),
+                 "host_listen = 127.0.0.1:%u\nhost_address = 127.0.0.1:%u\n"
+                 "host_tls_ca = %s%s%s\nhost_tls_cert = %s/%s\nhost_tls_key = %s/%s\n", port, port,
+                 cases[i].ca ? p.dir : "", cases[i].ca ? "/" : "", cases[i].ca ? cases[i].ca : "",
+                 p.dir, cases[i].cert, p.dir, cases[i].key);
+        CHECK(hcfx_reconfigure(&s, "host-a", NULL, conf));
+        const char *argv[] = { "serve", "--config", s.conf, NULL };
+        char out[4096], err[16384];
+        int rc = hd_run(argv, out, sizeof(out), err, sizeof(err));
+        CHECK(rc != 0);
+        if (!strstr(err, cases[i].why))
+            fprintf(stderr, "case %zu: %s\n", i, err);
+        CHECK(strstr(err, "host channel unusable") != NULL);
+        CHECK(strstr(err, cases[i].why) != NULL);
+        hd_cleanup(&s);
+    }
+    hcfx_pki_free(&p);
+}
