@@ -17,6 +17,7 @@ ROUNDS=${BENCH_HOSTCHAN_ROUNDS:-30}
 command -v jq >/dev/null && command -v curl >/dev/null || skip "needs curl and jq"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+mkdir -p "$tmp/pki"
 "$bin/hearthd" ca init "$tmp/pki/ca" >/dev/null || fail "ca init"
 for h in host-a host-b; do
     "$bin/hearthd" cert issue --ca "$tmp/pki/ca" --host $h --out "$tmp/pki/$h" --ip 127.0.0.1 \
@@ -60,6 +61,8 @@ for where in local forwarded; do
     for _ in $(seq 1 "$ROUNDS"); do exec_ms "$u" >>"$tmp/$where"; done
     echo "exec p50 $where: $(median <"$tmp/$where") ms, p95 $(pct 95 <"$tmp/$where") ms ($ROUNDS rounds)"
 done
+# the guest's page cache warm first, so neither side pays for the disk
+curl -s -o /dev/null -H "X-Api-Key: $bkey" "$burl/v1/sandboxes/$id/files?path=/tmp/f"
 for where in local forwarded; do
     u=$burl; [ $where = forwarded ] && u=$aurl
     s=$(curl -s -o /dev/null -w '%{speed_download}' -H "X-Api-Key: $bkey" \

@@ -538,20 +538,36 @@ static int connect_peer(struct fwd *f, const char *address)
 {
     struct sockaddr_storage ss;
     int sslen = sizeof(ss);
+    bool numeric = evutil_parse_sockaddr_port(address, (struct sockaddr *)&ss, &sslen) == 0;
+    /* a numeric address: our own socket, so TCP_NODELAY holds from the handshake's first
+     * flight on (Nagle would hold the client's certificate flight for a delayed ACK) */
+    evutil_socket_t fd = -1;
+    if (numeric) {
+        fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            return -EIO;
+        int one = 1;
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)); /* best effort */
+    }
     SSL *ssl = SSL_new(f->hc->client_ctx);
-    if (!ssl)
+    if (!ssl) {
+        if (fd >= 0)
+            evutil_closesocket(fd);
         return -ENOMEM;
-    f->up = bufferevent_openssl_socket_new(f->hc->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
+    }
+    f->up = bufferevent_openssl_socket_new(f->hc->base, fd, ssl, BUFFEREVENT_SSL_CONNECTING,
                                            BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
     if (!f->up) {
         SSL_free(ssl);
+        if (fd >= 0)
+            evutil_closesocket(fd);
         return -ENOMEM;
     }
     bufferevent_openssl_set_allow_dirty_shutdown(f->up, 1);
     bufferevent_setcb(f->up, on_up_read, on_up_write, on_up_event, f);
     bufferevent_setwatermark(f->up, EV_WRITE, HC_HIGH / 4, 0);
     bufferevent_enable(f->up, EV_READ | EV_WRITE);
-    if (evutil_parse_sockaddr_port(address, (struct sockaddr *)&ss, &sslen) == 0)
+    if (numeric)
         return bufferevent_socket_connect(f->up, (struct sockaddr *)&ss, sslen) < 0 ? -EIO : 0;
     /* a name: resolved by getaddrinfo (blocking; docs advise addresses) */
     char host[256];
