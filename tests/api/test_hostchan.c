@@ -357,7 +357,8 @@ TEST_SLOW(channel_streams_bodies_and_upgrades, 120)
      * identities never reach the peer */
     char req[2048];
     int n = snprintf(req, sizeof(req),
-                     "POST /v1/sandboxes/%s/exec?stream=true HTTP/1.1\r\nHost: x\r\n"
+                     "POST /v1/sandboxes/%s/exec?api_key=secret&stream=true HTTP/1.1\r\n"
+                     "Host: x\r\n"
                      "X-Api-Key: %s\r\nX-Hearth-Forwarded-User: mallory\r\n"
                      "X-Hearth-Forwarded-Admin: 1\r\nConnection: close\r\n"
                      "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
@@ -382,6 +383,9 @@ TEST_SLOW(channel_streams_bodies_and_upgrades, 120)
     CHECK(strstr(fp.head, "mallory") == NULL);
     CHECK(strcasestr(fp.head, "X-Api-Key") == NULL);
     CHECK(strstr(fp.head, sa_key) == NULL);
+    /* the query's credential stays here too; the rest of the query goes */
+    CHECK(strstr(fp.head, "/exec?stream=true HTTP/1.1\r\n") != NULL);
+    CHECK(strstr(fp.head, "secret") == NULL);
 
     /* an Upgrade: the peer's 101 and early bytes, then an echo, half-close both ways */
     int fd = connect_local(a.port);

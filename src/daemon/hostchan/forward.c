@@ -166,14 +166,49 @@ static bool hop_header(const char *n, size_t len)
     return hostchan_ident_header(n, len);
 }
 
+/* The target without its api_key query parameter (the WebSocket shell's credential, §5.4):
+ * the caller is forwarded as an identity, its credential never leaves this host. */
+static void strip_api_key(const char *target, char *out, size_t size)
+{
+    const char *q = strchr(target, '?');
+    size_t n = q ? (size_t)(q - target) : strlen(target);
+    if (n >= size)
+        n = size - 1;
+    memcpy(out, target, n);
+    out[n] = '\0';
+    if (!q)
+        return;
+    char sep = '?';
+    for (const char *p = q + 1; *p;) {
+        size_t len = strcspn(p, "&");
+        bool key = len >= 8 && strncmp(p, "api_key=", 8) == 0;
+        if (!key && len > 0 && n + 1 + len < size) {
+            out[n++] = sep;
+            memcpy(out + n, p, len);
+            n += len;
+            out[n] = '\0';
+            sep = '&';
+        }
+        p += len;
+        if (*p == '&')
+            p++;
+    }
+}
+
 static int write_head(struct fwd *f)
 {
     struct http_request *req = f->req;
     struct evbuffer *out = bufferevent_get_output(f->up);
+    size_t tsize = strlen(http_request_target(req)) + 1;
+    char *target = malloc(tsize);
+    if (!target)
+        return -ENOMEM;
+    strip_api_key(http_request_target(req), target, tsize);
     /* the same request id on both hosts: one line to grep in both logs */
     int r = evbuffer_add_printf(out, "%s %s HTTP/1.1\r\nHost: %s\r\nX-Request-Id: %s\r\n",
-                                http_request_method_name(req), http_request_target(req),
-                                f->host_id, http_request_id(req));
+                                http_request_method_name(req), target, f->host_id,
+                                http_request_id(req));
+    free(target);
     unsigned n = http_request_header_count(req);
     for (unsigned i = 0; r >= 0 && i < n; i++) {
         const struct http_header *h = http_request_header_at(req, i);
