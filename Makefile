@@ -346,6 +346,12 @@ $(O)/bench/bench_api $(O)/bench/bench_confine $(O)/bench/bench_processes \
 	@mkdir -p $(dir $@)
 	$(CC) $(OPT_CFLAGS) -o $@ $^ $(DAEMON_LIBS) -lpthread
 
+# bench_store seeds each backend's store and makes its PostgreSQL database (tests/pgtest.h)
+$(O)/bench/bench_store: bench/bench_store.c bench/apiclient.c bench/benchio.c bench/stats.c \
+		bench/benchvm.c $(call obj,opt,$(common_src) $(host_src) $(net_src) $(store_src))
+	@mkdir -p $(dir $@)
+	$(CC) $(OPT_CFLAGS) -Itests -o $@ $^ $(DAEMON_LIBS) -lpthread
+
 # bench_snapshots also restores a plain migration stream straight through QEMU (plainmig.c)
 $(O)/bench/bench_snapshots: bench/bench_snapshots.c bench/plainmig.c bench/apiclient.c \
 		bench/benchio.c bench/stats.c bench/benchvm.c \

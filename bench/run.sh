@@ -21,7 +21,10 @@ netns_list() { ls /run/netns 2>/dev/null | grep '^hearth-' | sort; }
 for b in "$@"; do
     echo "== ${b##*/}" | tee -a "$report"
     before=$(netns_list)
-    "${isolate[@]}" "$b" 2>&1 | tee -a "$report" || rc=1
+    # the store benchmark compares SQLite with a throwaway PostgreSQL cluster of its own
+    wrap=()
+    case ${b##*/} in bench_store) wrap=("$(dirname "$0")/../tests/pg/pgserver.sh" --) ;; esac
+    "${isolate[@]}" "${wrap[@]}" "$b" 2>&1 | tee -a "$report" || rc=1
     for ns in $(comm -13 <(echo "$before") <(netns_list)); do
         ip netns del "$ns" 2>/dev/null || true
     done

@@ -52,6 +52,7 @@ void config_defaults(struct hd_config *cfg)
     cfg->max_disks = 16;
     cfg->max_templates = 16;
     cfg->lifecycle_hold_ms = 250;
+    snprintf(cfg->role, sizeof(cfg->role), "all");
     cfg->host_heartbeat_s = 5;
     cfg->host_dead_after_s = 30;
     cfg->max_concurrent_builds = 2;
@@ -285,6 +286,14 @@ static int set_host_id(struct hd_config *cfg, const char *v, const char **why)
         return 0;
     }
     return name_ok(v) ? copy_str(cfg->host_id, sizeof(cfg->host_id), v) : -EINVAL;
+}
+
+static int set_role(struct hd_config *cfg, const char *v, const char **why)
+{
+    *why = "expected all, control or host";
+    if (strcmp(v, "all") && strcmp(v, "control") && strcmp(v, "host"))
+        return -EINVAL;
+    return copy_str(cfg->role, sizeof(cfg->role), v);
 }
 
 static int set_host_labels(struct hd_config *cfg, const char *v, const char **why)
@@ -808,6 +817,7 @@ static const struct {
     { "store", set_store, NULL },
     { "region", set_region, NULL },
     { "host_id", set_host_id, NULL },
+    { "role", set_role, NULL },
     { "host_labels", set_host_labels, NULL },
     { "host_address", set_host_address, NULL },
     { "host_listen", set_host_listen, NULL },

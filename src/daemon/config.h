@@ -45,6 +45,7 @@ struct hd_config {
                                              postgresql://… (holds a password: never logged) */
     char region[CONFIG_NAME_SIZE];        /* region = local */
     char host_id[CONFIG_NAME_SIZE];       /* host_id = "" → the machine's hostname */
+    char role[8];                         /* role = all | control | host */
     char host_labels[1024];               /* host_labels = "" ("k=v,k2=v2", canonical) */
     char host_address[128];               /* host_address = "" (where other hosts reach it) */
     /* the host channel (docs/scale-out.md "Host channel"): mTLS between hosts */

@@ -48,6 +48,20 @@ static bool reconfigure(struct hd_server *s, const char *id, const char *store, 
     return true;
 }
 
+/* How many times needle occurs in the file at path. */
+static int count_in_file(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    char line[8192];
+    int n = 0;
+    while (fgets(line, sizeof(line), f))
+        n += strstr(line, needle) != NULL;
+    fclose(f);
+    return n;
+}
+
 static bool get_hosts(uint16_t port, const char *hdr, struct hresp *r)
 {
     REQUIRE(http_do(port, "GET", "/v1/hosts", hdr, NULL, r) == 0);
@@ -125,30 +139,69 @@ TEST_SLOW(two_hosts_one_store, 120)
     CHECK_STR(jstr(r.json, "data.data.1.labels.zone"), "b");
     hresp_free(&r);
 
-    /* drain b through a; b sees it and takes no create; a still places on itself */
+    /* drain b through a; b sees it: a create that reaches b is placed on a (through the work
+       queue; a's fake kernel fails the boot, and b relays a's answer) */
     CHECK(http_do(a.port, "POST", "/v1/hosts/host-b/drain", hdr_a, NULL, &r) == 0);
     CHECK_EQ(r.status, 200);
     hresp_free(&r);
-    CHECK(http_do(b.port, "POST", "/v1/sandboxes", hdr_a, SHAPE "}", &r) == 0);
-    CHECK_EQ(r.status, 503);
-    CHECK(strstr(r.body, "no active host"));
+    CHECK(http_do(b.port, "POST", "/v1/sandboxes", hdr_a, SHAPE ",\"name\":\"from-b\"}", &r) ==
+          0);
+    CHECK_EQ(r.status, 500);
+    CHECK_STR(jstr(r.json, "data.code"), "boot_failed");
     hresp_free(&r);
     CHECK(http_do(a.port, "POST", "/v1/sandboxes", hdr_a, SHAPE "}", &r) == 0);
     CHECK_EQ(r.status, 500); /* placed on host-a; the fake kernel does not boot */
     hresp_free(&r);
-    /* zone=b lives on b only: a cannot place there itself */
+    /* zone=b lives on b only, and b is drained */
     CHECK(http_do(a.port, "POST", "/v1/sandboxes", hdr_a,
                   SHAPE ",\"node_selector\":{\"zone\":\"b\"}}", &r) == 0);
     CHECK_EQ(r.status, 503);
+    CHECK(strstr(r.body, "no active host"));
     hresp_free(&r);
     CHECK(http_do(b.port, "POST", "/v1/hosts/host-b/undrain", hdr_a, NULL, &r) == 0);
     CHECK_EQ(r.status, 200);
+    hresp_free(&r);
+    /* undrained, b takes it: a queues the create for b, b runs it (its fake kernel fails the
+       boot) and a relays b's answer */
+    CHECK(http_do(a.port, "POST", "/v1/sandboxes", hdr_a,
+                  SHAPE ",\"name\":\"via-queue\",\"node_selector\":{\"zone\":\"b\"}}", &r) == 0);
+    CHECK_EQ(r.status, 500);
+    CHECK_STR(jstr(r.json, "data.code"), "boot_failed");
+    hresp_free(&r);
+    /* a control plane on the same store: no host itself, it places on a or b */
+    struct hd_server c;
+    CHECK(hd_prepare(&c, NULL, true));
+    CHECK(reconfigure(&c, "control-1", a.store,
+                      "role = control\nhost_heartbeat_s = 1\nhost_dead_after_s = 3\n"));
+    CHECK(hd_start(&c));
+    CHECK(get_hosts(c.port, hdr_a, &r));
+    CHECK_EQ(jint(r.json, "data.pagination.total"), 2); /* a control plane is no host */
+    hresp_free(&r);
+    CHECK(http_do(c.port, "GET", "/readyz", NULL, NULL, &r) == 0);
+    CHECK_EQ(r.status, 200);
+    hresp_free(&r);
+    CHECK(http_do(c.port, "POST", "/v1/sandboxes", hdr_a,
+                  SHAPE ",\"node_selector\":{\"zone\":\"a\"}}", &r) == 0);
+    CHECK_EQ(r.status, 500);
+    CHECK_STR(jstr(r.json, "data.code"), "boot_failed");
+    hresp_free(&r);
+    /* its checks run before anything is queued */
+    CHECK(http_do(c.port, "POST", "/v1/sandboxes", hdr_a, "{\"shape\":\"s-nope\"}", &r) == 0);
+    CHECK_EQ(r.status, 400);
+    hresp_free(&r);
+    CHECK(http_do(c.port, "POST", "/v1/sandboxes", hdr_a,
+                  SHAPE ",\"node_selector\":{\"zone\":\"q\"}}", &r) == 0);
+    CHECK_EQ(r.status, 400);
     hresp_free(&r);
 
     /* b holds a running and a paused sandbox, then dies by SIGKILL */
     char err[256];
     struct store *st = NULL;
     CHECK(store_open(a.store, &st, err, sizeof(err)) == 0);
+    /* where the queued creates ran: from-b on a, via-queue on b (each host logs the jobs it
+       claims) */
+    CHECK(count_in_file(a.log, "\"msg\":\"job claimed\"") >= 1);
+    CHECK(count_in_file(b.log, "\"msg\":\"job claimed\"") >= 1);
     struct store_key k;
     char secret[APIKEY_LEN + 1];
     CHECK(store_key_create(st, "alice", "t", false, timefmt_now_ms(), &k, secret) == 0);
@@ -158,6 +211,16 @@ TEST_SLOW(two_hosts_one_store, 120)
     kill(b.pid, SIGKILL);
     waitpid(b.pid, NULL, 0);
     b.pid = -1;
+    /* a create placed on b before anyone noticed: its job is failed by the dead-host sweep,
+       and the waiting control plane answers 503 instead of waiting forever */
+    uint64_t q0 = mono_now_us();
+    CHECK(http_do(c.port, "POST", "/v1/sandboxes", hdr_a,
+                  SHAPE ",\"node_selector\":{\"zone\":\"b\"}}", &r) == 0);
+    uint64_t waited_ms = (mono_now_us() - q0) / 1000;
+    CHECK(r.status == 503);
+    CHECK(strstr(r.body, "host-b"));
+    CHECK(waited_ms < 15000);
+    hresp_free(&r);
     t0 = mono_now_us();
     bool dead = false, failed = false;
     while (!(dead && failed) && mono_now_us() - t0 < 20 * 1000000ull) {
@@ -199,6 +262,7 @@ TEST_SLOW(two_hosts_one_store, 120)
             usleep(100 * 1000);
     }
     CHECK(back);
+    hd_cleanup(&c);
     hd_cleanup(&b);
     hd_cleanup(&a);
 }

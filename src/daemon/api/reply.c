@@ -150,31 +150,76 @@ static const struct {
     [CTL_E_LAST_ADMIN_KEY] = { KIND_CODE, 409, "last_admin_key" },         /* §5.1 */
 };
 
-void api_reply_ctl(const struct api_call *call, const struct ctl_error *e)
+json_t *api_ctl_envelope(const struct ctl_error *e, int *ret_status)
 {
     bool known = e->code > CTL_OK && e->code < CTL_CODE__COUNT;
     enum ctl_reply_kind kind = known ? ctl_replies[e->code].kind : KIND_INTERNAL;
+    int status = known ? ctl_replies[e->code].status : 500;
+    const char *code = known ? ctl_replies[e->code].code : "internal";
+    json_t *data = NULL;
     switch (kind) {
     case KIND_FIELD:
-        api_reply_field(call, e->field, e->msg, ctl_replies[e->code].code);
-        return;
+        status = 400;
+        data = json_pack("{s:s,s:s}", e->field, e->msg, "code", code);
+        break;
     case KIND_CODE:
-        api_reply_fail_code(call, ctl_replies[e->code].status, ctl_replies[e->code].code,
-                            e->msg);
-        return;
+        data = json_pack("{s:s,s:s}", "code", code, "message", e->msg);
+        break;
     case KIND_STR:
-        api_reply_fail_str(call, ctl_replies[e->code].status, e->msg);
-        return;
+        data = json_string(e->msg);
+        break;
     case KIND_STATE:
-        api_reply_invalid_state(call, e->state, e->msg);
-        return;
+        status = 409;
+        data = json_pack("{s:s,s:s,s:s}", "code", "invalid_state", "state", e->state, "message",
+                         e->msg);
+        break;
     case KIND_ERROR:
-        api_reply_error(call, ctl_replies[e->code].status, e->msg, ctl_replies[e->code].code);
-        return;
+        *ret_status = status;
+        return json_pack("{s:s,s:s,s:s}", "status", "error", "message", e->msg, "code", code);
     case KIND_INTERNAL:
+        *ret_status = 500;
+        return json_pack("{s:s,s:s,s:s}", "status", "error", "message", "internal error",
+                         "code", "internal");
+    }
+    *ret_status = status;
+    return json_pack("{s:s,s:o}", "status", "fail", "data", data ? data : json_null());
+}
+
+void api_reply_envelope(const struct api_call *call, int status, json_t *env)
+{
+    const char *kind = json_string_value(json_object_get(env, "status"));
+    json_t *data = json_object_get(env, "data");
+    if (kind && strcmp(kind, "success") == 0 && status == 200) {
+        api_reply_ok(call, json_incref(data));
+    } else if (kind && strcmp(kind, "fail") == 0 && status >= 400 && status < 500 && data) {
+        if (json_is_string(data))
+            api_reply_fail_str(call, status, json_string_value(data));
+        else
+            api_reply_fail(call, status, json_incref(data));
+    } else if (kind && strcmp(kind, "error") == 0 && status >= 500 && status < 600) {
+        const char *msg = json_string_value(json_object_get(env, "message"));
+        const char *code = json_string_value(json_object_get(env, "code"));
+        api_reply_error(call, status, msg ? msg : "error", code ? code : "internal");
+    } else {
+        api_reply_error(call, 502, "a host answered something that is not an API answer",
+                        "bad_gateway");
+    }
+    json_decref(env);
+}
+
+void api_reply_ctl(const struct api_call *call, const struct ctl_error *e)
+{
+    bool known = e->code > CTL_OK && e->code < CTL_CODE__COUNT;
+    if (!known || ctl_replies[e->code].kind == KIND_INTERNAL) {
         api_reply_internal(call, e->what ? e->what : ctl_code_to_string(e->code), e->err);
         return;
     }
+    int status;
+    json_t *env = api_ctl_envelope(e, &status);
+    if (env)
+        api_reply_envelope(call, status, env);
+    else
+        api_reply_internal(call, "reply", -ENOMEM);
 }
 
 void api_reply_ctl_ok(const struct api_call *call, int r, const struct ctl_error *e)

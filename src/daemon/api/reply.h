@@ -71,6 +71,12 @@ void api_reply_internal(const struct api_call *call, const char *what, int err);
  * state, limit_reached, in_use), 503 (unavailable, no_capacity), 500 (boot_failed, internal
  * with the message, or the logged internal error). */
 void api_reply_ctl(const struct api_call *call, const struct ctl_error *e);
+/* The JSend envelope ({"status":…}) and HTTP status api_reply_ctl() answers for e, as JSON
+ * (an internal error without its detail); NULL when out of memory. */
+json_t *api_ctl_envelope(const struct ctl_error *e, int *ret_status);
+/* Answers a JSend envelope (stolen) with status, as a host produced it for the work queue
+ * (api/create_remote.c): success 200, fail 4xx, error 5xx; anything else 502 bad_gateway. */
+void api_reply_envelope(const struct api_call *call, int status, json_t *env);
 /* For paths that answered through the http layer directly (e.g. 405): counts and logs. */
 void api_reply_done(const struct api_call *call, int status);
 /* Lifecycle and exec metrics of a finished request (usage_routes.c; api_reply_done calls it):

@@ -2,6 +2,9 @@
 /* sandboxes.c: sandbox routes of docs/api.md §3.2, §3.3.4 and §3.3.5 (routes.h, sandboxes.h).
  * Reads go straight to the store; create, PATCH, delete, SSH keys and resize parse the request,
  * call the control layer's operation (ctl/sandbox_ops.h) and answer when it ends. */
+#include "daemon/api/create_remote.h"
+#include "daemon/ctl/catalog.h"
+#include "daemon/ctl/hosts.h"
 #include "daemon/api/sandboxes.h"
 
 #include <arpa/inet.h>
@@ -214,6 +217,21 @@ static void on_create_body(struct api_call *call, json_t *body)
     int st = api_validate_create(ctl, &call->auth, body, &cr, &fail);
     if (st) {
         api_reply_fail(call, st, fail);
+        return;
+    }
+    /* placement (docs/scale-out.md "Placement"): another host runs it through the work
+     * queue; this one goes on below */
+    char where[STORE_HOST_SIZE] = "";
+    struct ctl_error pe;
+    if (ctl_hosts_place(ctl, &cr.selector, cr.host_id, cr.shape->mem_mib, cr.shape->vcpu, where,
+                        &pe) < 0) {
+        ctl_create_req_release(&cr);
+        api_reply_ctl(call, &pe);
+        return;
+    }
+    if (where[0] && strcmp(where, ctl->set.host_id) != 0) {
+        ctl_create_req_release(&cr);
+        api_create_remote(call, body, where);
         return;
     }
     struct create_wait *w = api_call_hold(call, sizeof(*w), "create");

@@ -34,7 +34,8 @@ struct help_cmd {
                         "(overrides data_dir; default /var/lib/hearth)" }
 
 static const struct help_cmd commands[] = {
-    { "serve", "[--config FILE] [--data-dir DIR] [--listen HOST:PORT] [--images DIR]",
+    { "serve", "[--config FILE] [--data-dir DIR] [--listen HOST:PORT] [--images DIR] "
+               "[--role all|control|host]",
       "Run the daemon: the API listener, the metrics listener, VMs and networking",
       "Loads the config (defaults, then the file, then the flags), opens the store, creates the "
       "first admin key in <data_dir>/admin.key on first start, and serves until SIGTERM or "
@@ -42,6 +43,8 @@ static const struct help_cmd commands[] = {
       "a restart and are adopted again. Under systemd (NOTIFY_SOCKET set) it sends READY=1 "
       "once listening and STOPPING=1 when it begins to stop.",
       { FLAG_CONFIG, FLAG_DATA_DIR,
+        { "--role", "ROLE", "all (default: API and VMs), control (API only: creates are placed "
+                            "on hosts through the work queue) or host (VMs; overrides role)" },
         { "--listen", "HOST:PORT", "API listener (overrides listen; default 127.0.0.1:8080; "
                                    "port 0 picks a free one, written to <data_dir>/hearthd.port)" },
         { "--images", "DIR", "guest kernel and root filesystems (overrides images_dir; "

@@ -26,6 +26,7 @@
 #include "common/herr.h"
 #include "common/timefmt.h"
 #include "daemon/api/api.h"
+#include "daemon/api/create_remote.h"
 #include "daemon/hostchan/hostchan.h"
 #include "daemon/config.h"
 #include "daemon/ctl/auth_limit.h"
@@ -34,6 +35,7 @@
 #include "daemon/ctl/disk_mount.h"
 #include "daemon/ctl/hosts.h"
 #include "daemon/ctl/idle.h"
+#include "daemon/ctl/jobs.h"
 #include "daemon/ctl/lifecycle.h"
 #include "daemon/ctl/netplane.h"
 #include "daemon/ctl/pool.h"
@@ -543,6 +545,7 @@ static void fill_settings(struct hd_ctx *hd)
     snprintf(s->host_address, sizeof(s->host_address), "%s", c->host_address);
     s->host_heartbeat_s = c->host_heartbeat_s;
     s->host_dead_after_s = c->host_dead_after_s;
+    s->control_only = strcmp(c->role, "control") == 0;
     char images[CONFIG_PATH_SIZE];
     if (config_images_dir(c, images) == 0)
         snprintf(s->images_dir, sizeof(s->images_dir), "%s", images);
@@ -726,16 +729,26 @@ static int serve_run(struct hd_ctx *hd)
     if (!hd->base)
         return EXIT_HEARTHD;
     hd->ctl.base = hd->base;
-    if (start_host(hd) < 0)
+    /* roles (docs/scale-out.md "Roles"): a control plane runs no VMs, no networking and no
+     * builds, and is no host of the registry; it places creates on hosts through the work
+     * queue */
+    bool runs_vms = strcmp(hd->cfg.role, "control") != 0;
+    if (runs_vms && start_host(hd) < 0)
         return EXIT_HEARTHD;
     ctl_self_start(&hd->ctl); /* the guests' own pause and delete requests */
     serve_disks_start(&hd->cfg, &hd->ctl); /* S3 disks: the key ring (docs/disks.md) */
-    start_net(hd);
+    if (runs_vms)
+        start_net(hd);
     if (ctl_idle_start(&hd->ctl) < 0)
         return EXIT_HEARTHD;
     /* the host registry (docs/scale-out.md "Hosts"): after reconcile, so the first report
-     * counts the adopted VMs; a store that cannot take it is fatal like any store failure */
-    if (ctl_hosts_start(&hd->ctl) < 0)
+     * counts the adopted VMs; a store that cannot take it is fatal like any store failure.
+     * Then this host's jobs: creates other control planes placed here */
+    if (hd->host && (ctl_hosts_start(&hd->ctl) < 0 ||
+                     ctl_jobs_start(&hd->ctl, api_jobs_run, NULL) < 0))
+        return EXIT_HEARTHD;
+    /* a host whose VM layer did not start reports nothing: no work is placed on it */
+    if (!hd->host && ctl_hosts_watch_start(&hd->ctl) < 0)
         return EXIT_HEARTHD;
     /* disk mounts: error ones retried, mounted ones checked; the first round re-checks what
      * adopted VMs have mounted (docs/disks.md "Mounts") */
@@ -743,7 +756,8 @@ static int serve_run(struct hd_ctx *hd)
         return EXIT_HEARTHD;
     /* template builds (docs/templates.md): attempts a stopped hearthd left are requeued, the
      * queue starts, the collector runs once */
-    ctl_templates_start(&hd->ctl);
+    if (runs_vms)
+        ctl_templates_start(&hd->ctl);
     /* warm pools (docs/performance.md "Warm pools"): after reconcile removed what a crashed
      * hearthd's pools left; the first refill runs from the loop */
     char pool_err[300] = "";
@@ -855,7 +869,7 @@ static void serve_release(struct hd_ctx *hd)
 
 int cmd_serve(int argc, char **argv)
 {
-    const char *config = NULL, *data_dir = NULL, *listen = NULL, *images = NULL;
+    const char *config = NULL, *data_dir = NULL, *listen = NULL, *images = NULL, *role = NULL;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -866,6 +880,7 @@ int cmd_serve(int argc, char **argv)
                            : strcmp(a, "--data-dir") == 0 ? &data_dir
                            : strcmp(a, "--listen") == 0   ? &listen
                            : strcmp(a, "--images") == 0   ? &images
+                           : strcmp(a, "--role") == 0     ? &role
                                                           : NULL;
         if (!dst) {
             fprintf(stderr, "hearthd: serve: unknown option '%s'\n", a);
@@ -881,7 +896,16 @@ int cmd_serve(int argc, char **argv)
     struct hd_ctx *hd = calloc(1, sizeof(*hd));
     if (!hd)
         return EXIT_HEARTHD;
-    if (cmd_config_load(&hd->cfg, config, data_dir, listen, images) < 0) {
+    char err[256];
+    if (cmd_config_load(&hd->cfg, config, data_dir, listen, images) < 0 ||
+        (role && config_set(&hd->cfg, "role", role, err, sizeof(err)) < 0 &&
+         fprintf(stderr, "hearthd: --role: %s\n", err))) {
+        free(hd);
+        return EXIT_USAGE;
+    }
+    if (strcmp(hd->cfg.role, "control") == 0 && hd->cfg.warm_pool[0]) {
+        fprintf(stderr, "hearthd: warm_pool needs VMs: a control plane (role = control) runs "
+                        "none\n");
         free(hd);
         return EXIT_USAGE;
     }

@@ -12,6 +12,7 @@
 
 #include "daemon/config.h"
 #include "daemon/ctl/ctl.h"
+#include "daemon/ctl/hosts.h"
 #include "daemon/store/store.h"
 
 /* §2.3 and §4 item 41: every shape the official SDK examples use, in catalog order. */
@@ -120,9 +121,12 @@ void ctl_ready_reason(struct ctl *ctx, char *out, size_t len)
         snprintf(out, len, "draining");
     else if (!ctx->store || store_schema_version(ctx->store, &version) < 0)
         snprintf(out, len, "state store unavailable");
-    else if (ctx->hosts && store_host_get(ctx->store, ctx->set.host_id, &self) == 0 &&
-             self.drain)
+    else if (ctx->set.control_only ? !ctl_hosts_any_active(ctx)
+                                   : ctx->hosts && store_host_get(ctx->store, ctx->set.host_id,
+                                                                  &self) == 0 && self.drain)
         snprintf(out, len, "no active host"); /* docs/scale-out.md "Hosts": drained */
+    else if (ctx->set.control_only)
+        return; /* images are the hosts' */
     else if (!ctl_image_present(ctx, "vmlinux"))
         snprintf(out, len, "guest kernel missing in images dir");
     else if (!ctl_image_present(ctx, images[0].file))

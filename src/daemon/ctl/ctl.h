@@ -75,6 +75,8 @@ struct ctl_settings {
     char host_address[128];         /* where other hosts reach this one; "" = none */
     uint32_t host_heartbeat_s;      /* how often this host reports (5) */
     uint32_t host_dead_after_s;     /* a host silent this long is dead (30) */
+    bool control_only;              /* role = control: no VMs here; readiness is the
+                                       registry's (catalog.c) */
 };
 
 /* Free and total bytes of the filesystem holding path (space.h); 0 or -errno. */
@@ -106,6 +108,7 @@ struct ctl {
                                         (template_build.c); NULL until ctl_templates_start */
     struct tpl_oci_config *oci;     /* OCI bases (tpl/oci.h); NULL or n_reg 0: off */
     struct ctl_hosts *hosts;        /* this host's heartbeat (hosts.h); NULL until started */
+    struct ctl_jobs *jobs;          /* the work queue's claimer and waiters (jobs.h) */
 };
 
 /* Prepares c (zeroes it; the caller then sets store, set, host, base). Stopping and freeing

@@ -29,6 +29,7 @@
 struct ctl_hosts {
     struct event *timer;
     int64_t started_at;
+    bool reports;                  /* this hearthd is a host of the registry (not a control) */
 };
 
 const char *ctl_host_status_name(enum ctl_host_status s)
@@ -150,6 +151,16 @@ static void fail_sandboxes_of(struct ctl *c, const char *host_id)
         }
     }
     store_sandbox_array_free(rows, n);
+    /* and whoever waits for its jobs hears now rather than at their timeout */
+    char body[320];
+    snprintf(body, sizeof(body),
+             "{\"status\":\"error\",\"message\":\"host %s stopped reporting\",\"code\":"
+             "\"unavailable\"}", host_id);
+    uint64_t failed = 0;
+    if (store_job_fail_host(c->store, host_id, false, 503, body, timefmt_now_ms(), &failed) ==
+            0 && failed)
+        log_warn(NULL, "jobs of a dead host failed", "{s:s,s:I}", "host", host_id, "jobs",
+                 (json_int_t)failed);
 }
 
 static void sweep_dead(struct ctl *c)
@@ -175,29 +186,41 @@ static void arm(struct ctl *c)
 static void on_heartbeat(evutil_socket_t fd, short what, void *arg)
 {
     struct ctl *c = arg;
-    (void)ctl_hosts_report(c);
+    if (c->hosts->reports)
+        (void)ctl_hosts_report(c);
     sweep_dead(c);
     arm(c);
 }
 
-int ctl_hosts_start(struct ctl *c)
+static int start(struct ctl *c, bool reports)
 {
     struct ctl_hosts *H = calloc(1, sizeof(*H));
     if (!H)
         return -ENOMEM;
     H->started_at = timefmt_now_ms();
+    H->reports = reports;
     H->timer = evtimer_new(c->base, on_heartbeat, c);
     if (!H->timer) {
         free(H);
         return -ENOMEM;
     }
     c->hosts = H;
-    int r = ctl_hosts_report(c);
+    int r = reports ? ctl_hosts_report(c) : 0;
     if (r < 0)
         return r;
     sweep_dead(c);
     arm(c);
     return 0;
+}
+
+int ctl_hosts_start(struct ctl *c)
+{
+    return start(c, true);
+}
+
+int ctl_hosts_watch_start(struct ctl *c)
+{
+    return start(c, false);
 }
 
 void ctl_hosts_release(struct ctl *c)
@@ -207,6 +230,20 @@ void ctl_hosts_release(struct ctl *c)
     event_free(c->hosts->timer);
     free(c->hosts);
     c->hosts = NULL;
+}
+
+bool ctl_hosts_any_active(struct ctl *c)
+{
+    struct store_host *hosts = NULL;
+    size_t n = 0;
+    if (store_host_list(c->store, &hosts, &n) < 0)
+        return false;
+    bool any = false;
+    int64_t now = timefmt_now_ms();
+    for (size_t i = 0; i < n && !any; i++)
+        any = ctl_host_status_of(&hosts[i], now, dead_after_ms(c)) == CTL_HOST_ACTIVE;
+    free(hosts);
+    return any;
 }
 
 int ctl_hosts_list(struct ctl *c, struct store_host **ret_hosts,
@@ -254,7 +291,8 @@ static uint64_t rand_below(void *ud, uint64_t bound)
 }
 
 int ctl_hosts_place(struct ctl *c, const struct ctl_selector *selector, const char *host_id,
-                    int64_t mem_mib, int64_t vcpus, struct ctl_error *e)
+                    int64_t mem_mib, int64_t vcpus, char ret_host[STORE_HOST_SIZE],
+                    struct ctl_error *e)
 {
     struct store_host *hosts = NULL;
     size_t n = 0;
@@ -280,9 +318,10 @@ int ctl_hosts_place(struct ctl *c, const struct ctl_selector *selector, const ch
         }
         if (host_id && strcmp(h->id, host_id) == 0)
             pinned_known = true;
-        /* until hosts take work from the queue (docs/scale-out.md "What is next"), a control
-         * plane starts VMs only on its own host */
-        usable[i] = self && ctl_host_status_of(h, now, dead_after_ms(c)) != CTL_HOST_DEAD &&
+        /* this host when it runs VMs; another one only when the caller can hand it the work
+         * (ret_host: the work queue, jobs.h) */
+        usable[i] = (self ? c->host != NULL : ret_host != NULL) &&
+                    ctl_host_status_of(h, now, dead_after_ms(c)) != CTL_HOST_DEAD &&
                     (!host_id || strcmp(h->id, host_id) == 0);
     }
     r = 0;
@@ -293,12 +332,18 @@ int ctl_hosts_place(struct ctl *c, const struct ctl_selector *selector, const ch
                                      .mem_mib = mem_mib, .vcpus = vcpus,
                                      .cpu_overcommit = CPU_OVERCOMMIT };
         enum ctl_place_miss miss;
-        if (ctl_place_pick(hosts, usable, n, &req, CTL_PLACE_K, rand_below, NULL, &miss) < 0) {
+        int at = ctl_place_pick(hosts, usable, n, &req, CTL_PLACE_K, rand_below, NULL, &miss);
+        if (at >= 0 && ret_host)
+            snprintf(ret_host, STORE_HOST_SIZE, "%s", hosts[at].id);
+        if (at < 0) {
             if (miss == CTL_PLACE_NO_MATCH && selector && selector->n)
                 r = ctl_error_set(e, CTL_E_UNKNOWN_REF, "node_selector", NULL,
                                   "no host matches");
             else if (host_id && miss != CTL_PLACE_NO_ROOM)
                 r = ctl_error_set(e, CTL_E_INVALID, "host_id", NULL, "host is not active");
+            else if (!c->host && !c->set.control_only && !host_id)
+                r = ctl_error_set(e, CTL_E_UNAVAILABLE, NULL, NULL,
+                                  "the VM layer is not running");
             else if (miss == CTL_PLACE_NO_ROOM)
                 r = ctl_error_set(e, CTL_E_NO_CAPACITY, NULL, NULL, "no host has room");
             else

@@ -31,8 +31,14 @@ enum ctl_host_status ctl_host_status_of(const struct store_host *h, int64_t now_
 int ctl_hosts_report(struct ctl *c);
 /* First report, then a heartbeat every host_heartbeat_s on c->base. 0 or -errno. */
 int ctl_hosts_start(struct ctl *c);
+/* A control plane's part (role = control): no report, but the same sweep of dead hosts every
+ * host_heartbeat_s. 0 or -errno. */
+int ctl_hosts_watch_start(struct ctl *c);
 /* Stops the heartbeat and frees it (at exit). */
 void ctl_hosts_release(struct ctl *c);
+
+/* True when the registry holds at least one active host. */
+bool ctl_hosts_any_active(struct ctl *c);
 
 /* Every registered host with its status (statuses[i] for hosts[i]); free(*ret_hosts). */
 __attribute__((warn_unused_result))
@@ -45,11 +51,14 @@ __attribute__((warn_unused_result))
 int ctl_host_drain(struct ctl *c, const char *id, bool on, struct store_host *ret,
                    struct ctl_error *e);
 
-/* Before a new sandbox is stored (create, fork): is there an active host of this region whose
- * labels hold selector (NULL: any) with room for mem_mib and vcpus, that this hearthd can run
- * it on? host_id (NULL: any) pins one (admin). 0; CTL_E_UNKNOWN_REF "no host matches" (field
- * node_selector) or "unknown host" (field host_id); CTL_E_INVALID host_id not active;
+/* Before a new sandbox is stored (create, fork): chooses an active host of this region whose
+ * labels hold selector (NULL: any) with room for mem_mib and vcpus (placement.h). With
+ * ret_host, any such host may be chosen (another one runs the create through the work queue,
+ * jobs.h) and its id is written there; without, only this host (when it runs VMs) may be.
+ * host_id (NULL: any) pins one (admin). 0; CTL_E_UNKNOWN_REF "no host matches" (field
+ * node_selector); CTL_E_INVALID "unknown host" / "host is not active" (field host_id);
  * CTL_E_NO_CAPACITY "no active host" / "no host has room"; CTL_E_INTERNAL. */
 __attribute__((warn_unused_result))
 int ctl_hosts_place(struct ctl *c, const struct ctl_selector *selector, const char *host_id,
-                    int64_t mem_mib, int64_t vcpus, struct ctl_error *e);
+                    int64_t mem_mib, int64_t vcpus, char ret_host[STORE_HOST_SIZE],
+                    struct ctl_error *e);

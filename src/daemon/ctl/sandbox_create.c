@@ -700,7 +700,7 @@ static int create_body(struct ctl *ctx, const struct ctl_caller *who,
     r = ctl_row_vm_layer(ctx, e);
     if (r == 0 && ctx->hosts) /* docs/scale-out.md "Placement" */
         r = ctl_hosts_place(ctx, &cr->selector, cr->host_id, cr->shape->mem_mib,
-                            cr->shape->vcpu, e);
+                            cr->shape->vcpu, NULL, e);
     if (r < 0)
         return r;
     r = ctl_quota_sandboxes(ctx, who->user_id, e);

@@ -430,7 +430,7 @@ int ctl_sandbox_fork(struct ctl *ctx, const struct ctl_caller *who, const char *
     if (r == 0)
         r = ctl_quota_host_vm(ctx, e);
     if (r == 0 && ctx->hosts) /* children are new sandboxes: an active host takes them */
-        r = ctl_hosts_place(ctx, NULL, NULL, 0, 0, e);
+        r = ctl_hosts_place(ctx, NULL, NULL, 0, 0, NULL, e);
     if (r == 0)
         r = ctl_space_check(ctx, who->req_id, "fork", 0, e);
     if (r < 0) {

@@ -12,6 +12,7 @@
 #include "daemon/ctl/guest.h"
 #include "daemon/ctl/hosts.h"
 #include "daemon/ctl/idle.h"
+#include "daemon/ctl/jobs.h"
 #include "daemon/ctl/netplane.h"
 #include "daemon/ctl/pool.h"
 #include "daemon/ctl/sandbox_self.h"
@@ -40,6 +41,7 @@ void ctl_service_release(struct ctl *c)
     ctl_templates_release(c);
     ctl_idle_release(c);
     ctl_hosts_release(c);
+    ctl_jobs_release(c);
     ctl_wake_release(c); /* before the events: it unregisters its settle listener */
     ctl_status_wait_release(c); /* the same */
     ctl_events_release(c);

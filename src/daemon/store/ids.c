@@ -69,6 +69,11 @@ int ids_new_template(char out[IDS_TEMPLATE_LEN + 1])
     return new_prefixed(IDS_TEMPLATE_PREFIX, out);
 }
 
+int ids_new_job(char out[IDS_JOB_LEN + 1])
+{
+    return new_prefixed(IDS_JOB_PREFIX, out);
+}
+
 static int decode_char(char c)
 {
     if (c >= 'a' && c <= 'z')

@@ -14,12 +14,14 @@
 #define IDS_NETWORK_PREFIX "net-"
 #define IDS_DISK_PREFIX "disk_"
 #define IDS_TEMPLATE_PREFIX "tpl_"
+#define IDS_JOB_PREFIX "job_"
 /* Length of a sandbox id (`sb-` + ULID) and of a key id (`key_` + ULID), without the NUL. */
 #define IDS_SANDBOX_LEN (3 + IDS_ULID_LEN)
 #define IDS_KEY_LEN (4 + IDS_ULID_LEN)
 #define IDS_NETWORK_LEN (4 + IDS_ULID_LEN)
 #define IDS_DISK_LEN (5 + IDS_ULID_LEN)
 #define IDS_TEMPLATE_LEN (4 + IDS_ULID_LEN)
+#define IDS_JOB_LEN (4 + IDS_ULID_LEN)
 /* Room for any id this module makes, NUL included. */
 #define IDS_MAX_SIZE 40
 
@@ -33,6 +35,7 @@ __attribute__((warn_unused_result)) int ids_new_key(char out[IDS_KEY_LEN + 1]);
 __attribute__((warn_unused_result)) int ids_new_network(char out[IDS_NETWORK_LEN + 1]);
 __attribute__((warn_unused_result)) int ids_new_disk(char out[IDS_DISK_LEN + 1]);
 __attribute__((warn_unused_result)) int ids_new_template(char out[IDS_TEMPLATE_LEN + 1]);
+__attribute__((warn_unused_result)) int ids_new_job(char out[IDS_JOB_LEN + 1]);
 
 /* Decodes exactly len bytes of ULID text (either case; Crockford's I/L/O aliases are not
  * accepted, as the spec asks for the canonical alphabet). Returns 0 with the 16 bytes (big-endian:

@@ -1005,4 +1005,10 @@ static const struct store_ops pg_ops = {
     .host_get = pg_host_get,
     .host_set_drain = pg_host_set_drain,
     .host_delete = pg_host_delete,
+    .job_enqueue = pg_job_enqueue,
+    .job_claim = pg_job_claim,
+    .job_finish = pg_job_finish,
+    .job_get = pg_job_get,
+    .job_fail_host = pg_job_fail_host,
+    .job_purge = pg_job_purge,
 };

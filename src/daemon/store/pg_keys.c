@@ -75,6 +75,7 @@ static int read_found(const PGresult *res, int row, void *elem)
     if (r == 0 && len != APIKEY_HASH_LEN)
         r = -EUCLEAN;
     k->revoked_at = pg_col_i64(res, row, 4);
+    k->a.last_used_at = pg_col_i64(res, row, 5);
     return r;
 }
 
@@ -84,8 +85,8 @@ int pg_key_find(struct store *st, const uint8_t hash[APIKEY_HASH_LEN], struct st
     struct pg_params pp = { 0 };
     pg_param_bytea(&pp, hash, APIKEY_HASH_LEN);
     struct key_found k;
-    int r = pg_select_one(to_pg(st), "SELECT id, user_id, admin, hash, revoked_at FROM api_keys "
-                                     "WHERE hash = $1", &pp, read_found, &k);
+    int r = pg_select_one(to_pg(st), "SELECT id, user_id, admin, hash, revoked_at, "
+                                     "coalesce(last_used_at, 0) FROM api_keys WHERE hash = $1", &pp, read_found, &k);
     if (r == 0) {
         *ret = k.a;
         memcpy(ret_hash, k.hash, APIKEY_HASH_LEN);

@@ -135,13 +135,6 @@ static int read_row(const PGresult *res, int row, void *elem)
     return 0;
 }
 
-/* One round trip for a row's three lists: (which, value) rows, each list in its order. */
-#define LISTS_SQL                                                                                \
-    "SELECT 0, key COLLATE \"C\", 0 FROM sandbox_envs WHERE sandbox_id = $1 UNION ALL "          \
-    "SELECT 1, rule COLLATE \"C\", pos FROM sandbox_egress WHERE sandbox_id = $1 UNION ALL "     \
-    "SELECT 2, canonical COLLATE \"C\", pos FROM sandbox_ssh_keys WHERE sandbox_id = $1 "        \
-    "ORDER BY 1, 3, 2"
-
 static int strv_push(struct store_strv *v, const char *s)
 {
     char **nv = realloc(v->v, (v->n + 1) * sizeof(*nv));
@@ -154,19 +147,59 @@ static int strv_push(struct store_strv *v, const char *s)
     return 0;
 }
 
-static int load_lists(struct pg_store *s, struct store_sandbox *sb)
+/* The three lists of rows v[0..n) in one round trip, whatever n: a page of 500 rows costs one
+ * query, not 500 (each is a network round trip on PostgreSQL, unlike SQLite's in-process
+ * reads). Ids are sb-<ULID>, safe in an array literal; they are still passed as a parameter. */
+#define LISTS_MANY_SQL                                                                           \
+    "SELECT sandbox_id, 0, key COLLATE \"C\", 0 FROM sandbox_envs "                              \
+    "WHERE sandbox_id = ANY($1::text[]) UNION ALL "                                             \
+    "SELECT sandbox_id, 1, rule COLLATE \"C\", pos FROM sandbox_egress "                         \
+    "WHERE sandbox_id = ANY($1::text[]) UNION ALL "                                             \
+    "SELECT sandbox_id, 2, canonical COLLATE \"C\", pos FROM sandbox_ssh_keys "                  \
+    "WHERE sandbox_id = ANY($1::text[]) ORDER BY 1, 2, 4, 3"
+
+static int load_lists_many(struct pg_store *s, struct store_sandbox *v, size_t n)
 {
+    if (n == 0)
+        return 0;
+    size_t cap = n * (STORE_ID_SIZE + 3) + 3, used = 0;
+    char *arr = malloc(cap);
+    if (!arr)
+        return -ENOMEM;
+    arr[used++] = '{';
+    for (size_t i = 0; i < n; i++) {
+        if (strpbrk(v[i].id, "{},\"\\ ")) { /* never in an id; refuse rather than misquote */
+            free(arr);
+            return -EUCLEAN;
+        }
+        used += (size_t)snprintf(arr + used, cap - used, "%s\"%s\"", i ? "," : "", v[i].id);
+    }
+    arr[used++] = '}';
+    arr[used] = '\0';
     struct pg_params pp = { 0 };
-    pg_param_text(&pp, sb->id);
+    pg_param_text(&pp, arr);
     PGresult *res;
-    int r = pg_exec(s, LISTS_SQL, &pp, &res);
+    int r = pg_exec(s, LISTS_MANY_SQL, &pp, &res);
+    free(arr);
     if (r < 0)
         return r;
+    size_t at = 0; /* rows come grouped by sandbox id: remember where the last one was */
     for (int i = 0; r == 0 && i < PQntuples(res); i++) {
-        int64_t which = pg_col_i64(res, i, 0);
-        struct store_strv *v = which == 0 ? &sb->env_keys : which == 1 ? &sb->egress
-                                                                        : &sb->ssh_pubkeys;
-        r = pg_col_null(res, i, 1) ? -EUCLEAN : strv_push(v, PQgetvalue(res, i, 1));
+        const char *id = PQgetvalue(res, i, 0);
+        if (strcmp(v[at].id, id) != 0) {
+            size_t j = 0;
+            while (j < n && strcmp(v[j].id, id) != 0)
+                j++;
+            if (j == n) {
+                r = -EUCLEAN;
+                break;
+            }
+            at = j;
+        }
+        int64_t which = pg_col_i64(res, i, 1);
+        struct store_strv *l = which == 0 ? &v[at].env_keys : which == 1 ? &v[at].egress
+                                                                          : &v[at].ssh_pubkeys;
+        r = pg_col_null(res, i, 2) ? -EUCLEAN : strv_push(l, PQgetvalue(res, i, 2));
     }
     PQclear(res);
     return r;
@@ -186,8 +219,8 @@ static int read_rows(struct pg_store *s, const char *sql, const struct pg_params
     r = pg_read_all(res, sizeof(struct store_sandbox), read_row, &all, &n);
     PQclear(res);
     struct store_sandbox *v = all;
-    for (size_t i = 0; r == 0 && i < n; i++)
-        r = load_lists(s, &v[i]);
+    if (r == 0)
+        r = load_lists_many(s, v, n);
     if (r < 0) {
         store_sandbox_array_free(v, n);
         return r;

@@ -28,7 +28,8 @@ static const char *const stmt_sql[S__COUNT] = {
                       "ON CONFLICT (id) DO NOTHING",
     [S_KEY_INSERT] = "INSERT INTO api_keys (id, user_id, hash, prefix, label, admin, created_at) "
                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    [S_KEY_FIND] = "SELECT id, user_id, admin, hash, revoked_at FROM api_keys WHERE hash = ?1",
+    [S_KEY_FIND] = "SELECT id, user_id, admin, hash, revoked_at, coalesce(last_used_at, 0) "
+                   "FROM api_keys WHERE hash = ?1",
     [S_KEY_TOUCH] = "UPDATE api_keys SET last_used_at = ?2 WHERE id = ?1",
     [S_KEY_REVOKE] = "UPDATE api_keys SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
     [S_KEY_STATE] = "SELECT revoked_at FROM api_keys WHERE id = ?1",
@@ -669,6 +670,12 @@ static const struct store_ops sqlite_ops = {
     .host_get = sqlite_host_get,
     .host_set_drain = sqlite_host_set_drain,
     .host_delete = sqlite_host_delete,
+    .job_enqueue = sqlite_job_enqueue,
+    .job_claim = sqlite_job_claim,
+    .job_finish = sqlite_job_finish,
+    .job_get = sqlite_job_get,
+    .job_fail_host = sqlite_job_fail_host,
+    .job_purge = sqlite_job_purge,
     .network_insert = sqlite_network_insert,
     .network_get = sqlite_network_get,
     .network_list = sqlite_network_list,

@@ -292,3 +292,13 @@ int sqlite_host_list(struct store *st, struct store_host **ret, size_t *ret_n);
 int sqlite_host_get(struct store *st, const char *id, struct store_host *ret);
 int sqlite_host_set_drain(struct store *st, const char *id, bool drain);
 int sqlite_host_delete(struct store *st, const char *id);
+
+/* ---- the work queue (sqlite_jobs.c) ---- */
+int sqlite_job_enqueue(struct store *st, const struct store_job *j);
+int sqlite_job_claim(struct store *st, const char *host_id, int64_t now_ms, struct store_job *ret);
+int sqlite_job_finish(struct store *st, const char *id, bool ok, int status_code,
+                      const char *result, const char *sandbox_id, int64_t now_ms);
+int sqlite_job_get(struct store *st, const char *id, struct store_job *ret);
+int sqlite_job_fail_host(struct store *st, const char *host_id, bool running_only,
+                         int status_code, const char *result, int64_t now_ms, uint64_t *ret_n);
+int sqlite_job_purge(struct store *st, int64_t cutoff_ms);

@@ -66,7 +66,8 @@ int sqlite_key_find(struct store *st, const uint8_t hash[APIKEY_HASH_LEN],
         return -ENOMEM;
     r = sqlite_step_one(s, q);
     if (r == 0) {
-        struct store_auth a = { .admin = sqlite3_column_int(q, 2) != 0 };
+        struct store_auth a = { .admin = sqlite3_column_int(q, 2) != 0,
+                                .last_used_at = sqlite3_column_int64(q, 5) };
         r = sqlite_col_texts(q, &a, texts, sizeof(texts) / sizeof(texts[0]));
         const void *h = sqlite3_column_blob(q, 3);
         if (r == 0 && (!h || sqlite3_column_bytes(q, 3) != APIKEY_HASH_LEN))

@@ -84,6 +84,7 @@ struct store_auth {
     char key_id[STORE_ID_SIZE];
     char user_id[STORE_USER_SIZE];
     bool admin;
+    int64_t last_used_at;   /* 0: never (what store_key_touch() last wrote) */
 };
 
 /* Authenticates a presented credential (len bytes; need not be NUL-terminated). Returns 0 with
@@ -791,3 +792,50 @@ int store_host_set_drain(struct store *st, const char *id, bool drain);
  * live (not destroyed or failed) sandboxes still name it. */
 __attribute__((warn_unused_result))
 int store_host_delete(struct store *st, const char *id);
+
+/* ---- the work queue (docs/scale-out.md "Work queue", migration 0010) ---- */
+
+#define STORE_JOB_REQUEST_MAX (256 * 1024)  /* a job's input, bytes */
+#define STORE_JOB_RESULT_MAX (64 * 1024)    /* its result, bytes */
+
+enum store_job_state { STORE_JOB_QUEUED, STORE_JOB_RUNNING, STORE_JOB_DONE, STORE_JOB_FAILED };
+
+struct store_job {
+    char id[STORE_ID_SIZE];         /* job_<ULID> */
+    char host_id[STORE_HOST_SIZE];
+    char kind[16];                  /* "create" */
+    enum store_job_state state;
+    char user_id[STORE_USER_SIZE];
+    char key_id[STORE_ID_SIZE];
+    bool admin;
+    char *request;                  /* owned (store_job_release) */
+    int status_code;
+    char *result;                   /* owned; "" until finished */
+    char sandbox_id[STORE_ID_SIZE];
+    int64_t created_at, claimed_at, finished_at;
+};
+void store_job_release(struct store_job *j);
+
+/* Queues j (id, host_id, kind, user_id, key_id, admin, request, created_at; state queued). */
+__attribute__((warn_unused_result))
+int store_job_enqueue(struct store *st, const struct store_job *j);
+/* Claims host_id's oldest queued job: 0 with it (now running) in *ret (release it), -ENOENT
+ * when there is none. Of several claimers, each job goes to exactly one. */
+__attribute__((warn_unused_result))
+int store_job_claim(struct store *st, const char *host_id, int64_t now_ms, struct store_job *ret);
+/* Finishes a running job with its result: done (ok) or failed. -ENOENT when it is not
+ * running (finished already, or unknown). */
+__attribute__((warn_unused_result))
+int store_job_finish(struct store *st, const char *id, bool ok, int status_code,
+                     const char *result, const char *sandbox_id, int64_t now_ms);
+/* One job: 0 with *ret (release it), -ENOENT. */
+__attribute__((warn_unused_result))
+int store_job_get(struct store *st, const char *id, struct store_job *ret);
+/* Fails every unfinished job of host_id (a dead host's, or a restarted host's running ones
+ * when running_only) with status_code and result; *ret_n how many. */
+__attribute__((warn_unused_result))
+int store_job_fail_host(struct store *st, const char *host_id, bool running_only,
+                        int status_code, const char *result, int64_t now_ms, uint64_t *ret_n);
+/* Deletes finished jobs older than cutoff_ms. */
+__attribute__((warn_unused_result))
+int store_job_purge(struct store *st, int64_t cutoff_ms);

@@ -136,7 +136,21 @@ struct store_ops {
     int (*host_get)(struct store *st, const char *id, struct store_host *ret);
     int (*host_set_drain)(struct store *st, const char *id, bool drain);
     int (*host_delete)(struct store *st, const char *id);
+    /* the work queue; fields fit their arrays, texts are within their maxima */
+    int (*job_enqueue)(struct store *st, const struct store_job *j);
+    int (*job_claim)(struct store *st, const char *host_id, int64_t now_ms,
+                     struct store_job *ret);
+    int (*job_finish)(struct store *st, const char *id, bool ok, int status_code,
+                      const char *result, const char *sandbox_id, int64_t now_ms);
+    int (*job_get)(struct store *st, const char *id, struct store_job *ret);
+    int (*job_fail_host)(struct store *st, const char *host_id, bool running_only,
+                         int status_code, const char *result, int64_t now_ms, uint64_t *ret_n);
+    int (*job_purge)(struct store *st, int64_t cutoff_ms);
 };
+
+/* The names of the job states in the schema, and back (-EINVAL for an unknown name). */
+const char *store_job_state_name(enum store_job_state s);
+int store_job_state_parse(const char *name, enum store_job_state *ret);
 
 /* The head every backend's handle embeds first. */
 struct store {

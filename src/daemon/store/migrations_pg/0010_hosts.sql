@@ -15,3 +15,22 @@ CREATE TABLE hosts (
     started_at       BIGINT NOT NULL,
     heartbeat_at     BIGINT NOT NULL
 );
+
+CREATE TABLE jobs (
+    id           TEXT PRIMARY KEY,
+    host_id      TEXT NOT NULL,
+    kind         TEXT NOT NULL CHECK (kind IN ('create')),
+    state        TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed')),
+    user_id      TEXT NOT NULL,
+    key_id       TEXT NOT NULL,
+    admin        INTEGER NOT NULL DEFAULT 0 CHECK (admin IN (0, 1)),
+    request      TEXT NOT NULL,
+    status_code  INTEGER NOT NULL DEFAULT 0,
+    result       TEXT NOT NULL DEFAULT '',
+    sandbox_id   TEXT NOT NULL DEFAULT '',
+    created_at   BIGINT NOT NULL,
+    claimed_at   BIGINT,
+    finished_at  BIGINT
+);
+CREATE INDEX jobs_queued ON jobs (host_id, created_at) WHERE state = 'queued';
+CREATE INDEX jobs_open ON jobs (host_id) WHERE state IN ('queued', 'running');
