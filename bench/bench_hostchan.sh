@@ -45,7 +45,8 @@ for _ in $(seq 1 100); do [ -s "$tmp/a/data/hearthd.port" ] && break; sleep 0.1;
 [ -s "$tmp/a/data/hearthd.port" ] || { tail -n 20 "$tmp/a/hearthd.log"; fail "host-a did not start"; }
 aurl=http://127.0.0.1:$(tr -d '\n' <"$tmp/a/data/hearthd.port")
 
-id=$(api -X POST "$burl/v1/sandboxes" -d '{"shape":"s-1vcpu-256mb","rootfs":"minimal"}' | jq -r .data.id)
+id=$(api -X POST "$burl/v1/sandboxes" \
+    -d '{"shape":"s-1vcpu-256mb","rootfs":"minimal","host_id":"host-b"}' | jq -r .data.id)
 [ -n "$id" ] && [ "$id" != null ] || fail "create on host-b"
 api -X POST "$burl/v1/sandboxes/$id/exec" -d '{"cmd":"sh","args":["-c","head -c 16777216 /dev/zero > /tmp/f"]}' >/dev/null
 

@@ -136,7 +136,9 @@ TEST_SLOW(vm_through_another_host, 600)
     CHECK(start_a(&a, &b, &p, pa));
     char id[64], t[256], out[4096], hv[64];
     struct hresp r;
-    CHECK(create(&b, "{\"shape\":\"s-1vcpu-256mb\",\"rootfs\":\"minimal\"}", id));
+    /* pinned to host-b: a has fake images, and placement may pick any active host */
+    CHECK(create(&b, "{\"shape\":\"s-1vcpu-256mb\",\"rootfs\":\"minimal\",\"host_id\":\"host-b\"}",
+                 id));
 
     /* buffered exec through a: served by b */
     snprintf(t, sizeof(t), "/v1/sandboxes/%s/exec", id);
