@@ -28,7 +28,7 @@ net_src := $(wildcard src/daemon/net/*.c)
 # integration tests that drive them without hearthd (tests/integration/test_oci.c)
 tpl_src := $(wildcard src/daemon/tpl/*.c)
 daemon_src := $(filter-out src/daemon/cmd/main.c,$(wildcard src/daemon/*.c src/daemon/cmd/*.c src/daemon/http/*.c src/daemon/store/*.c src/daemon/api/*.c src/daemon/ctl/*.c \
-	src/daemon/ingress/*.c src/daemon/sshgw/*.c src/daemon/disk/*.c src/daemon/tpl/*.c))
+	src/daemon/ingress/*.c src/daemon/hostchan/*.c src/daemon/sshgw/*.c src/daemon/disk/*.c src/daemon/tpl/*.c))
 store_src := $(wildcard src/daemon/store/*.c)
 agent_src := $(wildcard src/agent/*.c)
 agent_lib_src := $(filter-out src/agent/main.c,$(agent_src))

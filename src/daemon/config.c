@@ -431,6 +431,27 @@ static int set_ingress_http_listen(struct hd_config *cfg, const char *v, const c
                           &cfg->ingress_http_port, v, why);
 }
 
+static int set_host_listen(struct hd_config *cfg, const char *v, const char **why)
+{
+    return set_listen_opt(&cfg->host_listen_enabled, cfg->host_listen_host,
+                          &cfg->host_listen_port, v, why);
+}
+
+static int set_host_tls_ca(struct hd_config *cfg, const char *v, const char **why)
+{
+    return set_path(cfg->host_tls_ca, v, why, true);
+}
+
+static int set_host_tls_cert(struct hd_config *cfg, const char *v, const char **why)
+{
+    return set_path(cfg->host_tls_cert, v, why, true);
+}
+
+static int set_host_tls_key(struct hd_config *cfg, const char *v, const char **why)
+{
+    return set_path(cfg->host_tls_key, v, why, true);
+}
+
 static int set_ingress_tls_cert(struct hd_config *cfg, const char *v, const char **why)
 {
     return set_path(cfg->ingress_tls_cert, v, why, true);
@@ -799,6 +820,10 @@ static const struct {
     { "role", set_role, NULL },
     { "host_labels", set_host_labels, NULL },
     { "host_address", set_host_address, NULL },
+    { "host_listen", set_host_listen, NULL },
+    { "host_tls_ca", set_host_tls_ca, NULL },
+    { "host_tls_cert", set_host_tls_cert, NULL },
+    { "host_tls_key", set_host_tls_key, NULL },
     { "host_heartbeat_s", NULL,
       INT_KEY(host_heartbeat_s, 1, 60, "expected an integer from 1 to 60 (seconds)") },
     { "host_dead_after_s", NULL,

@@ -48,6 +48,13 @@ struct hd_config {
     char role[8];                         /* role = all | control | host */
     char host_labels[1024];               /* host_labels = "" ("k=v,k2=v2", canonical) */
     char host_address[128];               /* host_address = "" (where other hosts reach it) */
+    /* the host channel (docs/scale-out.md "Host channel"): mTLS between hosts */
+    bool host_listen_enabled;             /* host_listen = "" (off) | HOST:PORT */
+    char host_listen_host[CONFIG_HOST_SIZE];
+    uint16_t host_listen_port;
+    char host_tls_ca[CONFIG_PATH_SIZE];   /* host_tls_ca = "" (PEM: the fleet's CA) */
+    char host_tls_cert[CONFIG_PATH_SIZE]; /* host_tls_cert = "" (PEM: this host's cert) */
+    char host_tls_key[CONFIG_PATH_SIZE];  /* host_tls_key = "" (PEM: its key) */
     uint32_t host_heartbeat_s;            /* host_heartbeat_s = 5 */
     uint32_t host_dead_after_s;           /* host_dead_after_s = 30 */
     char accel[8];                        /* accel = auto | kvm | tcg */

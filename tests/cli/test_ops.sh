@@ -62,7 +62,7 @@ t_man_pages_render() {
 # --help of hearthd or of its command.
 t_hearthd_flags_described() {
     "$hearthd" --help-man >"$tmp/hd.8"
-    { "$hearthd" --help; for c in serve keys "vm run" "disk-key rotate" version; do "$hearthd" $c --help 2>&1; done; } >"$tmp/hd.help"
+    { "$hearthd" --help; for c in serve keys "vm run" "disk-key rotate" "ca init" "cert issue" version; do "$hearthd" $c --help 2>&1; done; } >"$tmp/hd.help"
     local f missing=""
     for f in $(grep -ohE '"--[a-z][a-z-]*"' "$root"/src/daemon/cmd/*.c | tr -d '"' | sort -u); do
         grep -qF -- "$(echo "$f" | sed 's/-/\\-/g')" "$tmp/hd.8" || missing+=" $f(man)"

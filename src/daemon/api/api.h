@@ -15,6 +15,7 @@ struct ctl;
 struct ctl_usage;
 struct event_base;
 struct http_request;
+struct hostchan;
 
 /* What GET /v1/ssh-gateway tells clients (docs/api.md §5.8), filled by cmd_serve.c once the
  * gateway listens; enabled false without one. */
@@ -36,6 +37,12 @@ struct api_ctx {
     struct api_ssh_gateway ssh;             /* the SSH gateway, for its clients' known_hosts */
     bool console;                           /* serve the web console at / and /console/…
                                                (config console; api_ctx_init: true) */
+    struct hostchan *chan;                  /* borrowed; the host channel (hostchan.h): requests
+                                               for a sandbox another host runs are forwarded
+                                               there; NULL: not configured (they answer 503) */
+    bool channel;                           /* this context serves the host channel listener:
+                                               callers are peer hosts (mutual TLS) and the
+                                               identity comes in X-Hearth-Forwarded-* */
 };
 
 /* Prepares ctx (zeroes it, console on; the caller then sets ctl). */

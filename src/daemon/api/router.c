@@ -8,7 +8,9 @@
 #include "daemon/api/api.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "daemon/api/reply.h"
 #include "daemon/api/routes.h"
@@ -16,8 +18,12 @@
 #include "daemon/ctl/auth_limit.h"
 #include "daemon/ctl/ctl.h"
 #include "daemon/ctl/idle.h"
+#include "daemon/ctl/sandbox_home.h"
+#include "daemon/hostchan/hostchan.h"
+#include "daemon/hostchan/ident.h"
 #include "common/mono.h"
 #include "daemon/api/jsend.h"
+#include "daemon/http/parser.h"
 #include "daemon/http/request.h"
 #include "daemon/http/response.h"
 #include "daemon/http/route.h"
@@ -213,12 +219,69 @@ static bool token_scope_ok(struct api_call *call, const struct api_route *hit,
     return true;
 }
 
+/* The scope checks every caller goes through, wherever it was authenticated. */
+static bool scope_ok(struct api_call *call, const struct api_route *hit)
+{
+    if (call->auth.sandbox_id[0])
+        return token_scope_ok(call, hit, http_request_path(call->req));
+    if (hit->auth == API_AUTH_ADMIN && !call->auth.admin) {
+        api_reply_fail_code(call, 403, "forbidden", "admin key required");
+        return false;
+    }
+    return true;
+}
+
+/* On the host channel (docs/scale-out.md "Host channel"): the peer host proved itself with its
+ * certificate (the TLS handshake verified it against the fleet's CA); the caller it
+ * authenticated comes in the X-Hearth-Forwarded-* headers, each at most once. */
+static bool authenticate_forwarded(struct api_call *call, const struct api_route *hit)
+{
+    struct http_request *req = call->req;
+    if (!http_request_peer_cn(req)) {
+        api_reply_fail_str(call, 401, "host channel: no verified peer certificate");
+        return false;
+    }
+    const char *names[] = { HOSTCHAN_H_USER, HOSTCHAN_H_KEY, HOSTCHAN_H_ADMIN,
+                            HOSTCHAN_H_SANDBOX };
+    const char *vals[4] = { NULL, NULL, NULL, NULL };
+    unsigned n = http_request_header_count(req);
+    for (unsigned i = 0; i < n; i++) {
+        const struct http_header *h = http_request_header_at(req, i);
+        if (!hostchan_ident_header(h->name, h->name_len))
+            continue;
+        size_t k = 0;
+        while (k < 4 && strcasecmp(names[k], h->name) != 0)
+            k++;
+        if (k == 4 || vals[k]) {
+            api_reply_fail_code(call, 400, "invalid_request",
+                                k == 4 ? "unknown X-Hearth-Forwarded- header"
+                                       : "repeated X-Hearth-Forwarded- header");
+            return false;
+        }
+        vals[k] = h->value;
+    }
+    struct hostchan_ident w;
+    const char *why = "";
+    if (hostchan_ident_parse(vals[0], vals[1], vals[2], vals[3], &w, &why) < 0) {
+        api_reply_fail_code(call, 400, "invalid_request", why);
+        return false;
+    }
+    memset(&call->auth, 0, sizeof(call->auth));
+    memcpy(call->auth.key_id, w.key_id, sizeof(call->auth.key_id));
+    memcpy(call->auth.user_id, w.user_id, sizeof(call->auth.user_id));
+    call->auth.admin = w.admin;
+    memcpy(call->auth.sandbox_id, w.sandbox_id, sizeof(call->auth.sandbox_id));
+    return scope_ok(call, hit);
+}
+
 /* Authenticates the request for hit (limiter first, then the credential, then the admin flag
  * and a token's scope). Answers and returns false when it may not go on. */
 static bool authenticate(struct api_call *call, const struct api_route *hit)
 {
     struct api_ctx *ctx = call->ctx;
     struct http_request *req = call->req;
+    if (ctx->channel)
+        return authenticate_forwarded(call, hit);
     bool query = hit->fn == api_sandbox_shell_ws;
     const struct sockaddr *peer = http_request_peer(req);
     if (api_auth_present(req, query)) {
@@ -242,12 +305,49 @@ static bool authenticate(struct api_call *call, const struct api_route *hit)
         api_reply_internal(call, "authenticate", r);
         return false;
     }
-    if (call->auth.sandbox_id[0])
-        return token_scope_ok(call, hit, http_request_path(req));
-    if (hit->auth == API_AUTH_ADMIN && !call->auth.admin) {
-        api_reply_fail_code(call, 403, "forbidden", "admin key required");
+    return scope_ok(call, hit);
+}
+
+/* A request addressed to one sandbox (/v1/sandboxes/{id} and below, not by-ip) whose VM
+ * another host runs goes to that host over the host channel (ctl/sandbox_home.h decides,
+ * hostchan/ forwards). Returns true when it was forwarded or answered here. On the channel
+ * itself nothing is forwarded again: a request for a sandbox not on this host is 421. */
+static bool route_elsewhere(struct api_call *call)
+{
+    struct api_ctx *ctx = call->ctx;
+    const struct http_path *p = http_request_path(call->req);
+    char id[STORE_ID_SIZE];
+    if (p->n < 3 || !seg_is(p, 0, "v1") || !seg_is(p, 1, "sandboxes") ||
+        ids_canonical(IDS_SANDBOX_PREFIX, p->seg[2], p->seg_len[2], id, sizeof(id)) < 0)
         return false;
+    struct ctl_sandbox_home home;
+    ctl_sandbox_home(ctx->ctl, call->auth.user_id, id, &home);
+    if (home.where == CTL_HOME_LOCAL)
+        return false;
+    if (ctx->channel) {
+        api_reply_fail_code(call, 421, "misdirected_request",
+                            "this sandbox is not on this host");
+        return true;
     }
+    /* a plain read of a sandbox whose host is down is the row: it says what happened */
+    if (home.where == CTL_HOME_DOWN && p->n == 3 && http_request_method(call->req) == HTTP_GET)
+        return false;
+    if (home.where == CTL_HOME_DOWN || !ctx->chan) {
+        char msg[300];
+        snprintf(msg, sizeof(msg), "the host running this sandbox cannot be reached: %s; "
+                 "retry later", home.where == CTL_HOME_DOWN ? home.why
+                 : "this host has no host channel (host_tls_ca, host_tls_cert, host_tls_key)");
+        (void)http_response_retry_after(call->req, 5); /* (void): the 503 goes out anyway */
+        api_reply_error(call, 503, msg, "unavailable");
+        return true;
+    }
+    struct hostchan_ident who;
+    memset(&who, 0, sizeof(who));
+    memcpy(who.user_id, call->auth.user_id, sizeof(who.user_id));
+    memcpy(who.key_id, call->auth.key_id, sizeof(who.key_id));
+    who.admin = call->auth.admin;
+    memcpy(who.sandbox_id, call->auth.sandbox_id, sizeof(who.sandbox_id));
+    hostchan_forward(ctx->chan, call->req, &who, home.host_id, home.address);
     return true;
 }
 
@@ -303,6 +403,8 @@ void api_handle(struct http_request *req, void *ud)
     }
     call.route = hit;
     if (hit->auth != API_AUTH_NONE && !authenticate(&call, hit))
+        return;
+    if (hit->auth != API_AUTH_NONE && route_elsewhere(&call))
         return;
     /* §2.14.8: any request addressed to a sandbox is activity (auto-pause) */
     const struct http_path *sp = http_request_path(req);

@@ -17,6 +17,9 @@ int cmd_serve(int argc, char **argv);
 int cmd_keys(int argc, char **argv);
 /* `hearthd host ls|drain|undrain|rm …` (cmd_host.c). */
 int cmd_host(int argc, char **argv);
+/* `hearthd ca init`, `hearthd cert issue` (cmd_pki.c): the host channel's certificates. */
+int cmd_ca(int argc, char **argv);
+int cmd_cert(int argc, char **argv);
 /* `hearthd net down [--config FILE] [--data-dir DIR]` (cmd_net.c). */
 int cmd_net(int argc, char **argv);
 /* `hearthd disk-key rotate [--config FILE] [--data-dir DIR]` (cmd_disk.c). */

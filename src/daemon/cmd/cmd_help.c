@@ -91,6 +91,17 @@ static const struct help_cmd commands[] = {
       "last report and labels. A drained host keeps its sandboxes and takes no new ones. rm "
       "refuses a host that still has sandboxes.",
       { FLAG_CONFIG, FLAG_DATA_DIR, { NULL } } },
+    { "ca init", "DIR [--days N] [--force]",
+      "Make the host channel's CA: DIR/ca.key (0600, keep it secret) and DIR/ca.crt",
+      "ECDSA P-256, self-signed, valid --days (3650). Existing files are kept unless --force. "
+      "Every host's host_tls_ca is this ca.crt (docs/scale-out.md \"Host channel\").",
+      { { NULL } } },
+    { "cert issue", "--ca DIR --host ID --out DIR [--ip ADDR]... [--dns NAME]... [--days N] [--force]",
+      "Issue a host's channel certificate signed by the CA in --ca",
+      "Writes OUT/host.key (0600), OUT/host.crt (CN and SAN name the host id; TLS server and "
+      "client use) and a copy of ca.crt: this host's host_tls_key, host_tls_cert and host_tls_ca. "
+      "Valid --days (825). Existing files are kept unless --force.",
+      { { NULL } } },
     { "disk-key rotate", "[--config FILE] [--data-dir DIR]",
       "Add a new first key to the disk key file and re-seal every disk's credentials under it",
       "The key file is disk_key_file (default <data_dir>/disk.key). Stop serve first, so no "

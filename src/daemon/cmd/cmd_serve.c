@@ -27,6 +27,7 @@
 #include "common/timefmt.h"
 #include "daemon/api/api.h"
 #include "daemon/api/create_remote.h"
+#include "daemon/hostchan/hostchan.h"
 #include "daemon/config.h"
 #include "daemon/ctl/auth_limit.h"
 #include "daemon/ctl/catalog.h"
@@ -66,6 +67,7 @@
 #define INGRESS_HTTP_PORT_FILE "ingress-http.port"
 #define INGRESS_HTTPS_PORT_FILE "ingress-https.port"
 #define SSH_PORT_FILE "ssh.port"
+#define HOST_PORT_FILE "host.port"
 
 struct hd_ctx {
     struct hd_config cfg;
@@ -76,6 +78,9 @@ struct hd_ctx {
     struct api_ctx api;
     struct http_server *api_srv;
     struct http_server *metrics_srv;
+    struct hostchan *chan;        /* the host channel (docs/scale-out.md); NULL: not configured */
+    struct api_ctx chan_api;      /* the API as the channel listener serves it */
+    struct http_server *chan_srv; /* the channel listener; NULL when host_listen is off */
     struct ingress *ingress;      /* the ingress proxy (issue 13); NULL when no listener */
     struct ingress_cert *ingress_cert; /* its TLS certificate; NULL without ingress_listen */
     struct sshgw *ssh;            /* the SSH gateway; NULL when ssh_listen is off */
@@ -326,8 +331,11 @@ static void on_signal(evutil_socket_t sig, short what, void *ud)
     log_info(NULL, "shutting down: finishing in-flight requests", "{s:i,s:i}", "signal",
              (int)sig, "timeout_s", (int)hd->cfg.shutdown_timeout_s);
     unsigned ms = hd->cfg.shutdown_timeout_s * 1000;
-    hd->pending_shutdowns = 1 + (hd->metrics_srv ? 1 : 0) + (hd->ingress ? 1 : 0);
+    hd->pending_shutdowns = 1 + (hd->metrics_srv ? 1 : 0) + (hd->ingress ? 1 : 0) +
+                            (hd->chan_srv ? 1 : 0);
     http_server_shutdown(hd->api_srv, ms, on_server_drained, hd);
+    if (hd->chan_srv)
+        http_server_shutdown(hd->chan_srv, ms, on_server_drained, hd);
     if (hd->metrics_srv)
         http_server_shutdown(hd->metrics_srv, ms, on_server_drained, hd);
     if (hd->ingress)
@@ -358,6 +366,48 @@ static int listen_and_record(struct hd_ctx *hd, struct http_server *srv, const c
                              uint16_t port, const char *file, const char *what)
 {
     return record_listener(hd, srv, http_server_listen(srv, host, port), host, port, file, what);
+}
+
+/* ---- the host channel (docs/scale-out.md "Host channel") ---- */
+
+/* With host_tls_* set (all three), this host forwards requests for sandboxes other hosts run;
+ * with host_listen too, it serves them to other hosts over mutual TLS. The files are checked
+ * now: a bad certificate is a clear error at start, not failed handshakes later. */
+static int start_hostchan(struct hd_ctx *hd, const struct http_limits *limits)
+{
+    const struct hd_config *c = &hd->cfg;
+    bool any = c->host_tls_ca[0] || c->host_tls_cert[0] || c->host_tls_key[0];
+    if (!any && !c->host_listen_enabled)
+        return 0;
+    struct hostchan_config hc = { .ca_file = c->host_tls_ca, .cert_file = c->host_tls_cert,
+                                  .key_file = c->host_tls_key, .host_id = hd->ctl.set.host_id,
+                                  .reply_error = jsend_reply_error };
+    struct herr err = { 0 };
+    if (hostchan_new(hd->base, &hc, &hd->chan, &err) < 0) {
+        log_error(NULL, "host channel unusable", "{s:s}", "err", err.msg);
+        return -EINVAL;
+    }
+    hd->api.chan = hd->chan;
+    if (!c->host_listen_enabled)
+        return 0;
+    if (!c->host_address[0])
+        log_warn(NULL, "host_listen is set but host_address is empty: other hosts cannot "
+                 "find this one", NULL);
+    api_ctx_init(&hd->chan_api);
+    hd->chan_api.ctl = &hd->ctl;
+    hd->chan_api.usage = hd->api.usage;
+    hd->chan_api.console = false;
+    hd->chan_api.chan = hd->chan;
+    hd->chan_api.channel = true;
+    hd->chan_srv = http_server_new(hd->base, limits, api_handle, &hd->chan_api);
+    if (!hd->chan_srv)
+        return -ENOMEM;
+    http_server_set_error_body(hd->chan_srv, jsend_protocol_error_body);
+    serve_limits_watch_accept(hd->chan_srv, "host-channel");
+    int r = http_server_listen_tls(hd->chan_srv, c->host_listen_host, c->host_listen_port,
+                                   hostchan_server_ctx(hd->chan));
+    return record_listener(hd, hd->chan_srv, r, c->host_listen_host, c->host_listen_port,
+                           HOST_PORT_FILE, "host-channel");
 }
 
 /* ---- ingress proxy (issue 13; docs/ingress-ssh.md "Ingress proxy") ---- */
@@ -734,6 +784,8 @@ static int serve_run(struct hd_ctx *hd)
         return EXIT_HEARTHD;
     http_server_set_error_body(hd->api_srv, jsend_protocol_error_body);
     serve_limits_watch_accept(hd->api_srv, "api");
+    if (start_hostchan(hd, &limits) < 0)
+        return EXIT_HEARTHD;
     if (listen_and_record(hd, hd->api_srv, hd->cfg.listen_host, hd->cfg.listen_port, PORT_FILE,
                           "api") < 0)
         return EXIT_HEARTHD;
@@ -790,6 +842,11 @@ static void serve_release(struct hd_ctx *hd)
     hd->ssh = NULL;
     /* VMs outlive hearthd (DESIGN §6): the next start re-adopts them */
     host_free_keep_vms(hd->host);
+    hostchan_free(hd->chan); /* its exchanges' clients are requests of the servers below */
+    hd->chan = NULL;
+    http_server_free(hd->chan_srv);
+    if (hd->chan_srv)
+        remove_file(hd->cfg.data_dir, HOST_PORT_FILE);
     http_server_free(hd->api_srv);
     http_server_free(hd->metrics_srv);
     /* the control layer's timers (auto-pauser, wakes, ...) are events of the loop: freed while
@@ -807,6 +864,8 @@ static void serve_release(struct hd_ctx *hd)
     }
     store_close(hd->store);
     api_ctx_release(&hd->api);
+    if (hd->chan_srv)
+        api_ctx_release(&hd->chan_api);
     /* after the control layer: its builders read it until they stop */
     hd->ctl.oci = NULL;
     free(hd->oci);

@@ -39,6 +39,10 @@ int main(int argc, char **argv)
         return cmd_net(argc - 2, argv + 2);
     if (strcmp(cmd, "host") == 0)
         return cmd_host(argc - 2, argv + 2);
+    if (strcmp(cmd, "ca") == 0)
+        return cmd_ca(argc - 2, argv + 2);
+    if (strcmp(cmd, "cert") == 0)
+        return cmd_cert(argc - 2, argv + 2);
     if (strcmp(cmd, "disk-key") == 0)
         return cmd_disk_key(argc - 2, argv + 2);
     if (strcmp(cmd, "vm") == 0) {

@@ -36,6 +36,7 @@ struct http_request {
     struct sockaddr_storage peer; /* the client's address (copied: outlives the connection) */
     bool tls;                    /* the request came over TLS */
     char sni[256];               /* the TLS server name the client sent; "" when none */
+    char peer_cn[65];            /* a verified client certificate's subject CN; "" when none */
     /* body */
     enum http_body_mode body_mode;
     bool body_complete;          /* the parser saw the end of the message */

@@ -67,6 +67,15 @@ struct http_request *http_request_new(struct http_conn *c, struct http_head *hea
         const char *sni = SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name);
         if (sni)
             snprintf(req->sni, sizeof(req->sni), "%s", sni);
+        /* only a listener that verifies client certificates gets one (the host channel) */
+        X509 *x = SSL_get0_peer_certificate(c->ssl);
+        if (x && SSL_get_verify_result(c->ssl) == X509_V_OK) {
+            char cn[sizeof(req->peer_cn)];
+            int n = X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn,
+                                              sizeof(cn));
+            if (n > 0 && (size_t)n == strlen(cn))
+                memcpy(req->peer_cn, cn, (size_t)n + 1);
+        }
     }
     const char *t = head->target;
     size_t plen = strcspn(t, "?#");
@@ -269,4 +278,9 @@ bool http_request_tls(const struct http_request *req)
 const char *http_request_sni(const struct http_request *req)
 {
     return req->sni[0] ? req->sni : NULL;
+}
+
+const char *http_request_peer_cn(const struct http_request *req)
+{
+    return req->peer_cn[0] ? req->peer_cn : NULL;
 }

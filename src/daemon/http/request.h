@@ -67,6 +67,9 @@ bool http_request_tls(const struct http_request *req);
 /* The server name the client sent in its TLS handshake (SNI), NUL-terminated, as sent (the
  * caller checks it; it may differ from Host); NULL without TLS or without the extension. */
 const char *http_request_sni(const struct http_request *req);
+/* The subject CN of the client certificate the TLS handshake verified (a listener whose
+ * context requires one: the host channel), NUL-terminated; NULL without one. */
+const char *http_request_peer_cn(const struct http_request *req);
 /* True while the client connection is open and the request not yet answered in full. */
 bool http_request_is_live(const struct http_request *req);
 

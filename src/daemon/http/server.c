@@ -162,7 +162,10 @@ static int on_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen,
  * 34 KiB each), which matters with thousands of keep-alive clients. */
 static int tls_ctx_harden(SSL_CTX *ctx)
 {
-    if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1)
+    /* a floor only: a context that asks for more (the host channel: TLS 1.3) keeps it */
+    long min = SSL_CTX_get_min_proto_version(ctx);
+    if ((min == 0 || min < TLS1_2_VERSION) &&
+        SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1)
         return -EINVAL;
     SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
                                  SSL_OP_CIPHER_SERVER_PREFERENCE);
