@@ -17,6 +17,7 @@
 
 #include "common/timefmt.h"
 #include "daemon/ctl/ctl.h"
+#include "daemon/ctl/snapstore.h"
 #include "daemon/host/host.h"
 #include "daemon/host/snapshot.h"
 #include "daemon/log.h"
@@ -96,6 +97,11 @@ static bool has_children(struct ctl *ctx, const char *dir)
     return found;
 }
 
+bool ctl_snapdir_has_children(struct ctl *ctx, const char *dir)
+{
+    return has_children(ctx, dir);
+}
+
 void ctl_snapshot_release(struct ctl *ctx, const char *dir)
 {
     char cur[PATH_MAX];
@@ -118,6 +124,7 @@ void ctl_snapshot_release(struct ctl *ctx, const char *dir)
             return;
         }
         log_info(NULL, "snapshot removed", "{s:s}", "dir", cur);
+        ctl_snapstore_forget(ctx, cur); /* its upload record (and upload, if under way) */
         char *slash = strrchr(cur, '/');
         if (slash) {
             *slash = '\0';

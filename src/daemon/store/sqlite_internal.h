@@ -285,3 +285,10 @@ int sqlite_template_log_append(struct store *st, const char *id, const struct st
 int sqlite_template_log_read(struct store *st, const char *id, int32_t attempt,
                              int32_t after_attempt, int64_t after_seq, size_t limit,
                              struct store_tpl_log **ret, size_t *ret_n);
+
+/* ---- snapshots on S3 (sqlite_snapshots.c) ---- */
+int sqlite_snapobj_put(struct store *st, const struct store_snapobj *o);
+int sqlite_snapobj_get(struct store *st, const char *dir, struct store_snapobj *ret);
+int sqlite_snapobj_list(struct store *st, bool pending_only, struct store_snapobj **ret,
+                        size_t *ret_n);
+int sqlite_snapobj_delete(struct store *st, const char *dir);

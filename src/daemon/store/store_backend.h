@@ -130,6 +130,12 @@ struct store_ops {
     int (*template_log_read)(struct store *st, const char *id, int32_t attempt,
                              int32_t after_attempt, int64_t after_seq, size_t limit,
                              struct store_tpl_log **ret, size_t *ret_n);
+    /* snapshots on S3 (migration 0010); dir is non-empty, fields fit their arrays */
+    int (*snapobj_put)(struct store *st, const struct store_snapobj *o);
+    int (*snapobj_get)(struct store *st, const char *dir, struct store_snapobj *ret);
+    int (*snapobj_list)(struct store *st, bool pending_only, struct store_snapobj **ret,
+                        size_t *ret_n);
+    int (*snapobj_delete)(struct store *st, const char *dir);
 };
 
 /* The head every backend's handle embeds first. */
