@@ -10,12 +10,14 @@ IMAGES := $(O)/images
 WARN := -Wall -Wextra -Werror -Wshadow -Wvla -Wno-unused-parameter
 # -ffile-prefix-map: no checkout path in the binaries, so every clone of one commit builds the
 # same agent and shares its cached images (images/build.sh keys them by the agent's bytes).
-BASE_CFLAGS := -std=gnu17 -g -D_GNU_SOURCE -Isrc -Iinclude -I$(O)/gen -fno-omit-frame-pointer \
+# libpq's header lives in /usr/include/postgresql on Debian
+PQ_CFLAGS := $(shell pkg-config --cflags libpq 2>/dev/null || echo -I/usr/include/postgresql)
+BASE_CFLAGS := -std=gnu17 -g -D_GNU_SOURCE -Isrc -Iinclude -I$(O)/gen $(PQ_CFLAGS) -fno-omit-frame-pointer \
 	-ffile-prefix-map=$(CURDIR)=. $(WARN)
 OPT_CFLAGS := $(BASE_CFLAGS) -O2
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 SAN_CFLAGS := $(BASE_CFLAGS) -O1 $(SAN_FLAGS)
-DAEMON_LIBS := -ljansson -lcurl -lssl -lcrypto -levent_openssl -lssh -lwslay -lxxhash -lzstd -levent -lhttp_parser -lsqlite3 -lnftables -lmnl -lldns -lcap \
+DAEMON_LIBS := -ljansson -lcurl -lssl -lcrypto -levent_openssl -lssh -lwslay -lxxhash -lzstd -levent -lhttp_parser -lsqlite3 -lpq -lnftables -lmnl -lldns -lcap \
 	$(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd)
 
 common_src := $(wildcard src/common/*.c)
@@ -38,6 +40,10 @@ CLIENT_LIBS := -lcurl -ljansson
 unit_tests := $(patsubst tests/%.c,%,$(wildcard tests/unit/*/test_*.c))
 integ_tests := $(patsubst tests/%.c,%,$(wildcard tests/integration/test_*.c))
 api_tests := $(patsubst tests/%.c,%,$(wildcard tests/api/test_*.c))
+# the PostgreSQL tier (tests/pg/run.sh): the store unit tests and the API tests again, with a
+# throwaway PostgreSQL cluster as the store
+store_unit_tests := $(filter unit/store/%,$(unit_tests))
+pg_tests := $(addprefix $(abspath $(O))/tests/,$(store_unit_tests) $(api_tests))
 benches := $(patsubst %.c,%,$(wildcard bench/bench_*.c))
 bench_scripts := $(wildcard bench/bench_*.sh)
 # end-to-end CLI tests: scripts that start `hearthd serve` and print the harness line
@@ -47,7 +53,7 @@ lint_tests := $(wildcard tests/lint/test_*.sh)
 
 obj = $(patsubst %.c,$(O)/$(1)/%.o,$(2))
 
-.PHONY: all images test test-binaries unit api compat console-test bench run clean deps fuzz examples cli-test \
+.PHONY: all images test test-pg test-binaries unit api compat console-test bench run clean deps fuzz examples cli-test \
 	man install install-images
 .SECONDARY:
 all: $(O)/bin/hearthd $(O)/bin/hearth-agent $(O)/bin/hearth-recipe-key $(O)/bin/hearth \
@@ -91,8 +97,13 @@ store_migrations := $(sort $(wildcard src/daemon/store/migrations/*.sql))
 $(O)/gen/store_migrations.inc: $(store_migrations) scripts/embed-sql.sh
 	@mkdir -p $(dir $@)
 	./scripts/embed-sql.sh $(store_migrations) >$@.tmp && mv $@.tmp $@
+# the PostgreSQL dialect of the same migrations (migrations_pg/, same numbers and names)
+store_migrations_pg := $(sort $(wildcard src/daemon/store/migrations_pg/*.sql))
+$(O)/gen/store_migrations_pg.inc: $(store_migrations_pg) scripts/embed-sql.sh
+	@mkdir -p $(dir $@)
+	./scripts/embed-sql.sh $(store_migrations_pg) >$@.tmp && mv $@.tmp $@
 $(O)/opt/src/daemon/store/migrations.o $(O)/san/src/daemon/store/migrations.o: \
-	$(O)/gen/store_migrations.inc
+	$(O)/gen/store_migrations.inc $(O)/gen/store_migrations_pg.inc
 
 # --- optimised objects (the binaries we ship and benchmark) ---
 $(O)/opt/%.o: %.c
@@ -211,14 +222,20 @@ test:
 	./scripts/install-deps.sh
 	$(MAKE) all images test-binaries
 	HEARTH_IMAGES=$(abspath $(IMAGES)) HEARTH_BIN=$(abspath $(O)/bin) \
-		HEARTH_COMPAT_SEED=$(abspath $(O)/tests/compat/seed) \
+		HEARTH_COMPAT_SEED=$(abspath $(O)/tests/compat/seed) HEARTH_PG_TESTS="$(pg_tests)" \
 		FUZZ_BIN=$(abspath $(O)/fuzz) FUZZ_SECONDS=$(FUZZ_SECONDS) \
 		./tests/run.sh $(lint_tests) $(addprefix $(O)/tests/,$(unit_tests)) tests/fuzz/run.sh \
-		$(addprefix $(O)/tests/,$(integ_tests) $(api_tests)) $(cli_tests) tests/compat/run.sh \
-		tests/console/run.sh
+		$(addprefix $(O)/tests/,$(integ_tests) $(api_tests)) tests/pg/run.sh $(cli_tests) \
+		tests/compat/run.sh tests/console/run.sh
 
 test-binaries: $(addprefix $(O)/tests/,$(unit_tests) $(integ_tests) $(api_tests)) \
 	$(O)/tests/compat/seed
+
+# The PostgreSQL tier alone: the store unit tests and every API test with a throwaway PostgreSQL
+# cluster as the store (tests/pg/run.sh; needs `make images` for the VM tests among them).
+test-pg: all $(O)/san-bin/hearthd $(addprefix $(O)/tests/,$(store_unit_tests) $(api_tests))
+	HEARTH_IMAGES=$(abspath $(IMAGES)) HEARTH_BIN=$(abspath $(O)/san-bin) \
+		HEARTH_PG_TESTS="$(pg_tests)" ./tests/run.sh tests/pg/run.sh
 
 # The SDK compatibility suite alone (needs `make all images` and Node >= 20).
 compat: all images $(O)/tests/compat/seed

@@ -11,6 +11,9 @@
  *   serially and 10 at once, the exec `true` round trip through the API vs the agent alone (a VM
  *   this program boots itself, in the same run), and hearthd's RSS with 50 sandboxes
  *   (BENCH_API_SANDBOXES overrides 50).
+ * - with HEARTH_TEST_PG (bench/bench_pg_store.sh starts a throwaway PostgreSQL cluster): only the
+ *   store-backed runs (GET, page, walk over 10,000 rows), on SQLite and then on a fresh
+ *   PostgreSQL database as the store, one after the other, for the comparison.
  *
  * Talks only to 127.0.0.1. */
 #include "apiclient.h"
@@ -20,6 +23,7 @@
 #include "common/mono.h"
 #include "daemon/store/ids.h"
 #include "daemon/store/store.h"
+#include "../tests/pgtest.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -53,10 +57,10 @@
 
 /* ---- fixtures ---- */
 
-static bool seed(const char *data, char key[APIKEY_LEN + 1], char first_id[STORE_ID_SIZE])
+/* Seeds the store at db (a file or a postgresql:// URI). */
+static bool seed(const char *db, char key[APIKEY_LEN + 1], char first_id[STORE_ID_SIZE])
 {
-    char db[256], err[256] = "";
-    snprintf(db, sizeof(db), "%s/hearth.db", data);
+    char err[512] = "";
     struct store *st;
     if (store_open(db, &st, err, sizeof(err)) != 0) {
         fprintf(stderr, "bench: store_open: %s\n", err);
@@ -388,9 +392,41 @@ static void bench_vm(struct daemon *d, const char *key)
     free(many);
 }
 
+/* The store-backed runs on SQLite, then on PostgreSQL (a fresh database of HEARTH_TEST_PG's
+ * cluster). */
+static int compare_stores(void)
+{
+    for (int pg = 0; pg < 2; pg++) {
+        struct daemon d;
+        char key[APIKEY_LEN + 1], id[STORE_ID_SIZE], db[300], line[340] = "";
+        if (pg && pgtest_db_create(db, sizeof(db)) < 0)
+            return 1;
+        if (pg)
+            snprintf(line, sizeof(line), "store = %s\n", db);
+        if (!daemon_prepare_conf(&d, line))
+            return 1;
+        if (!pg)
+            snprintf(db, sizeof(db), "%s/hearth.db", d.data);
+        printf("-- store: %s\n", pg ? "PostgreSQL (unix socket, same machine)" : "SQLite");
+        if (!seed(db, key, id) || !daemon_start(&d)) {
+            fprintf(stderr, "bench: cannot prepare the store or start hearthd\n");
+            daemon_stop(&d);
+            return 1;
+        }
+        bench_get(d.port, key, id);
+        bench_list(d.port, key);
+        daemon_stop(&d);
+        if (pg)
+            pgtest_db_drop(db);
+    }
+    return 0;
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
+    if (pgtest_uri())
+        return compare_stores();
     /* RSS with 0 sandboxes: a fresh daemon on an empty store, idle */
     struct daemon d;
     if (!daemon_prepare(&d) || !daemon_start(&d)) {
@@ -405,7 +441,9 @@ int main(void)
 
     /* the main daemon: 10,000 rows inserted through the store before it starts */
     char key[APIKEY_LEN + 1], id[STORE_ID_SIZE];
-    if (!daemon_prepare(&d) || !seed(d.data, key, id) || !daemon_start(&d)) {
+    char db[300];
+    if (!daemon_prepare(&d) || snprintf(db, sizeof(db), "%s/hearth.db", d.data) < 0 ||
+        !seed(db, key, id) || !daemon_start(&d)) {
         fprintf(stderr, "bench: cannot prepare the store or start hearthd\n");
         daemon_stop(&d);
         return 1;

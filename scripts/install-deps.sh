@@ -15,7 +15,9 @@ packages=(
     # root filesystems
     debootstrap busybox-static
     # libraries hearthd, the CLI and the tests link
-    libjansson-dev libsqlite3-dev sqlite3 libevent-dev libcurl4-openssl-dev libhttp-parser-dev
+    libjansson-dev libsqlite3-dev sqlite3 libevent-dev
+    # the PostgreSQL store backend (libpq) and the server its tests start (docs/store.md)
+    libpq-dev postgresql libcurl4-openssl-dev libhttp-parser-dev
     # WebSocket framing of the browser shell (docs/api.md §3.12.3)
     libwslay-dev
     # the SSH gateway's server side (docs/ingress-ssh.md)

@@ -236,6 +236,25 @@ static int set_data_dir(struct hd_config *cfg, const char *v, const char **why)
     return set_path(cfg->data_dir, v, why, false);
 }
 
+/* "" (SQLite in data_dir), sqlite:/ABS/PATH, or a postgres:// / postgresql:// URI (libpq's
+ * syntax, checked when the store opens). Never echoed back: a URI may hold a password. */
+static int set_store(struct hd_config *cfg, const char *v, const char **why)
+{
+    *why = "expected \"\", sqlite:/absolute/path or postgresql://...";
+    if (v[0] == '\0') {
+        cfg->store[0] = '\0';
+        return 0;
+    }
+    bool pg = strncmp(v, "postgres://", 11) == 0 || strncmp(v, "postgresql://", 13) == 0;
+    if (!pg && !(strncmp(v, "sqlite:/", 8) == 0 && v[8] != '\0'))
+        return -EINVAL;
+    for (const char *p = v; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return -EINVAL;
+    *why = "store location too long";
+    return copy_str(cfg->store, CONFIG_PATH_SIZE, v);
+}
+
 static int set_images_dir(struct hd_config *cfg, const char *v, const char **why)
 {
     return set_path(cfg->images_dir, v, why, true);
@@ -820,6 +839,7 @@ static const struct {
     { "listen", set_listen, NULL },
     { "data_dir", set_data_dir, NULL },
     { "images_dir", set_images_dir, NULL },
+    { "store", set_store, NULL },
     { "region", set_region, NULL },
     { "host_id", set_host_id, NULL },
     { "accel", set_accel, NULL },
@@ -982,9 +1002,13 @@ int config_set(struct hd_config *cfg, const char *key, const char *value, char *
         return -ENOENT;
     }
     const char *why = "bad value";
-    if ((keys[i].set ? keys[i].set(cfg, value, &why) : set_int(cfg, value, &why, keys[i].num)) <
-        0)
+    int r = keys[i].set ? keys[i].set(cfg, value, &why) : set_int(cfg, value, &why, keys[i].num);
+    if (r < 0) {
+        /* a store location may carry a password: never echo it */
+        if (strcmp(key, "store") == 0)
+            return fail(reterr, reterr_len, "bad value for 'store': %s", why);
         return fail(reterr, reterr_len, "bad value for '%s': '%.200s': %s", key, value, why);
+    }
     return 0;
 }
 

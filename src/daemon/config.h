@@ -41,6 +41,8 @@ struct hd_config {
     uint16_t listen_port;                 /* 0 = ephemeral (tests) */
     char data_dir[CONFIG_PATH_SIZE];      /* data_dir = /var/lib/hearth */
     char images_dir[CONFIG_PATH_SIZE];    /* images_dir = "" → <data_dir>/images */
+    char store[CONFIG_PATH_SIZE];         /* store = "" → <data_dir>/hearth.db; sqlite:PATH or
+                                             postgresql://… (holds a password: never logged) */
     char region[CONFIG_NAME_SIZE];        /* region = local */
     char host_id[CONFIG_NAME_SIZE];       /* host_id = "" → the machine's hostname */
     char accel[8];                        /* accel = auto | kvm | tcg */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* apitest.c: see apitest.h. Talks only to 127.0.0.1. */
 #include "apitest.h"
+#include "pgtest.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -54,14 +55,31 @@ bool hd_prepare(struct hd_server *s, const char *extra_conf, bool images)
         REQUIRE(touch(s->images, "debian-12.ext4"));
         REQUIRE(touch(s->images, "minimal.ext4"));
     }
+    char store_line[300] = "";
+    if (pgtest_uri()) {
+        REQUIRE(pgtest_db_create(s->store, sizeof(s->store)) == 0);
+        s->pg = true;
+        snprintf(store_line, sizeof(store_line), "store = %s\n", s->store);
+    } else {
+        snprintf(s->store, sizeof(s->store), "%s/hearth.db", s->data);
+    }
     FILE *f = fopen(s->conf, "w");
     REQUIRE(f);
     fprintf(f, "# test config\nlisten = 127.0.0.1:0\nmetrics_listen = 127.0.0.1:0\n"
                "ingress_http_listen = 127.0.0.1:0\n"
                "data_dir = %s\nimages_dir = %s\nregion = local\nhost_id = test-host\n%s",
             s->data, s->images, extra_conf ? extra_conf : "");
+    /* last, so the extra lines keep their numbers in config errors a test checks */
+    if (store_line[0])
+        fprintf(f, "%s%s", extra_conf && *extra_conf && extra_conf[strlen(extra_conf) - 1] != '\n'
+                               ? "\n" : "", store_line);
     fclose(f);
     return true;
+}
+
+const char *hd_store(const struct hd_server *s)
+{
+    return s->store;
 }
 
 static bool read_port(const char *data, const char *name, uint16_t *port)
@@ -169,6 +187,8 @@ void hd_cleanup(struct hd_server *s)
     }
     if (getenv("HEARTH_KEEP_TEST_DIRS"))
         return;
+    if (s->pg)
+        pgtest_db_drop(s->store);
     pid_t pid = fork();
     if (pid == 0) {
         execl("/bin/rm", "rm", "-rf", s->dir, (char *)NULL);

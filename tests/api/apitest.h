@@ -25,13 +25,21 @@ struct hd_server {
     char admin_key[64];
     const char *cwd;        /* optional: hd_start runs hearthd in this directory */
     const char *images_arg; /* optional: hd_start passes --images with this value */
+    char store[256];        /* the store: <data>/hearth.db, or a fresh PostgreSQL database's URI
+                               when HEARTH_TEST_PG is set (tests/pgtest.h) */
+    bool pg;
 };
+
+/* Where s's hearthd keeps its store, for store_open() in a test: the SQLite file or the
+ * PostgreSQL URI. */
+const char *hd_store(const struct hd_server *s);
 
 /* The hearthd binary: $HEARTH_BIN/hearthd or build/bin/hearthd. */
 const char *hd_bin(void);
 
 /* Prepares a temp dir with a config (extra_conf appended; may be NULL) and, with images, fake
- * vmlinux / debian-12.ext4 / minimal.ext4 files. Does not start anything. */
+ * vmlinux / debian-12.ext4 / minimal.ext4 files. Under HEARTH_TEST_PG the config names a fresh
+ * PostgreSQL database as the store (hd_cleanup drops it). Does not start anything. */
 bool hd_prepare(struct hd_server *s, const char *extra_conf, bool images);
 /* Starts `hearthd serve` on the prepared dir and waits for its port file. */
 bool hd_start(struct hd_server *s);

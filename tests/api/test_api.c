@@ -74,7 +74,7 @@ static bool fx_start(struct fx *f, const char *extra_conf)
     REQUIRE(hd_start(&f->s));
     REQUIRE(strncmp(f->s.admin_key, "hk_", 3) == 0);
     char db[256], err[256];
-    snprintf(db, sizeof(db), "%s/hearth.db", f->s.data);
+    snprintf(db, sizeof(db), "%s", hd_store(&f->s));
     struct store *st;
     REQUIRE(store_open(db, &st, err, sizeof(err)) == 0);
     struct store_key k, kb;
@@ -1356,7 +1356,7 @@ TEST(bandwidth_api)
     hresp_free(&r);
     /* metered and capped: a recharge adds exactly add_bytes and uncaps */
     char db[256], err[256];
-    snprintf(db, sizeof(db), "%s/hearth.db", f.s.data);
+    snprintf(db, sizeof(db), "%s", hd_store(&f.s));
     struct store *st;
     if (store_open(db, &st, err, sizeof(err)) != 0) {
         CHECK(!"store_open");

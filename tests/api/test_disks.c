@@ -39,7 +39,7 @@ static bool dfx_start(struct dfx *f, const char *extra, bool with_s3)
     REQUIRE(hd_prepare(&f->s, extra, false));
     REQUIRE(hd_start(&f->s));
     char db[256], err[256], key[APIKEY_LEN + 1];
-    snprintf(db, sizeof(db), "%s/hearth.db", f->s.data);
+    snprintf(db, sizeof(db), "%s", hd_store(&f->s));
     struct store *st;
     REQUIRE(store_open(db, &st, err, sizeof(err)) == 0);
     struct store_key k;
@@ -178,7 +178,7 @@ TEST_SLOW(disks_crud_and_views, 180)
 
     /* 409 while a sandbox mounts it (rows made with the store API) */
     char db[256], err[256];
-    snprintf(db, sizeof(db), "%s/hearth.db", f.s.data);
+    snprintf(db, sizeof(db), "%s", hd_store(&f.s));
     struct store *st;
     CHECK(store_open(db, &st, err, sizeof(err)) == 0);
     struct store_sandbox sb;
@@ -588,7 +588,7 @@ TEST_SLOW(disks_credentials_never_in_the_clear, 180)
     const char *why;
     CHECK_EQ(seal_keyring_load(key, false, &ring, &why), 0);
     char db[256], e2[256];
-    snprintf(db, sizeof(db), "%s/hearth.db", f.s.data);
+    snprintf(db, sizeof(db), "%s", hd_store(&f.s));
     struct store *st;
     CHECK(store_open(db, &st, e2, sizeof(e2)) == 0);
     struct store_disk d;

@@ -27,7 +27,7 @@ static bool fx_start(struct kfx *f)
     REQUIRE(hd_prepare(&f->s, NULL, true));
     REQUIRE(hd_start(&f->s));
     char db[256], err[256];
-    snprintf(db, sizeof(db), "%s/hearth.db", f->s.data);
+    snprintf(db, sizeof(db), "%s", hd_store(&f->s));
     struct store *st;
     REQUIRE(store_open(db, &st, err, sizeof(err)) == 0);
     struct store_key k;
@@ -362,7 +362,7 @@ TEST(keys_bad_ids_are_404)
 static bool alice_token(struct kfx *f, char token[SBTOKEN_LEN + 1], char ret_sb[STORE_ID_SIZE])
 {
     char db[256], err[256];
-    snprintf(db, sizeof(db), "%s/hearth.db", f->s.data);
+    snprintf(db, sizeof(db), "%s", hd_store(&f->s));
     struct store *st;
     REQUIRE(store_open(db, &st, err, sizeof(err)) == 0);
     struct store_auth a = { 0 };

@@ -27,6 +27,8 @@
 
 #include <errno.h>
 #include <sqlite3.h>
+
+#include "pgtest.h"
 #include <stdarg.h>
 #include <stdint.h>
 #include <sched.h>
@@ -616,17 +618,23 @@ static bool log_has(const struct vfx *f, const char *needle)
 
 /* Injects a store failure into the bandwidth meter: another connection holds the database's
  * write lock (WAL: readers go on, every write fails with SQLITE_BUSY after hearthd's 5 s busy
- * timeout) while the guest sends 2 MB, for long enough that the meter's write fails. The bytes
+ * timeout; PostgreSQL: the store's advisory write lock, writes fail after its 5 s lock_timeout)
+ * while the guest sends 2 MB, for long enough that the meter's write fails. The bytes
  * it read then must still be counted once the lock is gone: the meter adds readings it stored,
  * it never resets a counter before the store has the bytes (ctl/netplane.c). */
 static bool bandwidth_survives_store_failure(struct vfx *f, const char *id)
 {
     long long u0 = bw(f, id, "used_bytes");
     char db[256], out[4096];
-    snprintf(db, sizeof(db), "%s/hearth.db", f->s.data);
+    snprintf(db, sizeof(db), "%s", hd_store(&f->s));
     sqlite3 *h = NULL;
-    REQUIRE(sqlite3_open(db, &h) == SQLITE_OK);
-    REQUIRE(sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK);
+    PGconn *pg = NULL;
+    if (f->s.pg) {
+        REQUIRE((pg = pgtest_hold_write_lock(db)) != NULL);
+    } else {
+        REQUIRE(sqlite3_open(db, &h) == SQLITE_OK);
+        REQUIRE(sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK);
+    }
     gsh(f, id, "timeout 20 python3 -c \"import socket\n"
                "s = socket.create_connection(('203.0.113.10', 9000), timeout=5)\n"
                "b = bytes(65536)\n"
@@ -634,8 +642,10 @@ static bool bandwidth_survives_store_failure(struct vfx *f, const char *id)
     for (int i = 0; i < 150 && !log_has(f, "counted at the next reading"); i++)
         usleep(100 * 1000);
     bool failed = log_has(f, "counted at the next reading");
-    (void)sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
+    if (h)
+        (void)sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
     sqlite3_close(h);
+    pgtest_release(pg);
     REQUIRE(failed); /* the failure was injected */
     long long u1 = u0;
     for (int i = 0; i < 100 && u1 < u0 + 32 * 65536; i++) {

@@ -148,7 +148,7 @@ TEST_SLOW(template_create_golden_cold_env_errors_resume, 900)
     if (!vfx_start(&f))
         return;
     char db[256], err[256], body[256], a[64] = "", b[64] = "", c[64] = "", out[512];
-    snprintf(db, sizeof(db), "%s/hearth.db", f.s.data);
+    snprintf(db, sizeof(db), "%s", hd_store(&f.s));
     struct store *st = NULL;
     char ready[STORE_ID_SIZE], pending[STORE_ID_SIZE];
     if (store_open(db, &st, err, sizeof(err)) != 0 ||

@@ -33,7 +33,7 @@ static bool tfx_start(struct tfx *f, const char *extra)
     REQUIRE(hd_prepare(&f->s, extra, true));
     REQUIRE(hd_start(&f->s));
     char err[256];
-    snprintf(f->db, sizeof(f->db), "%s/hearth.db", f->s.data);
+    snprintf(f->db, sizeof(f->db), "%s", hd_store(&f->s));
     struct store *st;
     REQUIRE(store_open(f->db, &st, err, sizeof(err)) == 0);
     struct store_key k;

@@ -58,7 +58,7 @@ static bool ufx_start(struct ufx *f)
     REQUIRE(hd_prepare(&f->s, NULL, true));
     REQUIRE(hd_start(&f->s));
     char db[256], err[256], alice[APIKEY_LEN + 1], bob[APIKEY_LEN + 1];
-    snprintf(db, sizeof(db), "%s/hearth.db", f->s.data);
+    snprintf(db, sizeof(db), "%s", hd_store(&f->s));
     struct store *st;
     REQUIRE(store_open(db, &st, err, sizeof(err)) == 0);
     struct store_key k, kb;

@@ -35,5 +35,6 @@ struct store;
  * error and returns -EINVAL. */
 int cmd_config_load(struct hd_config *cfg, const char *config_path, const char *data_dir,
                     const char *listen, const char *images);
-/* Opens <data_dir>/hearth.db, creating data_dir (0700) when missing. Prints errors. */
+/* Opens the configured store (`store`, <data_dir>/hearth.db when unset), creating data_dir
+ * (0700) when missing. Prints errors (never a password). */
 int cmd_store_open(const struct hd_config *cfg, struct store **ret);

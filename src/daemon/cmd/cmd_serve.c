@@ -145,7 +145,9 @@ int cmd_config_load(struct hd_config *cfg, const char *config_path, const char *
     return 0;
 }
 
-/* Opens data_dir/hearth.db, creating data_dir (0700) if it is missing. Prints errors. */
+/* Opens the configured store (`store`; data_dir/hearth.db when unset), creating data_dir (0700)
+ * if it is missing. Prints errors, never a password: store_open's messages name the location
+ * redacted. */
 int cmd_store_open(const struct hd_config *cfg, struct store **ret)
 {
     if (mkdir(cfg->data_dir, 0700) < 0 && errno != EEXIST) {
@@ -153,12 +155,14 @@ int cmd_store_open(const struct hd_config *cfg, struct store **ret)
                 strerror(errno));
         return -errno;
     }
-    char path[PATH_MAX], err[256];
-    if ((size_t)snprintf(path, sizeof(path), "%s/hearth.db", cfg->data_dir) >= sizeof(path))
+    char path[PATH_MAX], err[512];
+    if (cfg->store[0])
+        (void)snprintf(path, sizeof(path), "%s", cfg->store); /* both are CONFIG_PATH_SIZE */
+    else if ((size_t)snprintf(path, sizeof(path), "%s/hearth.db", cfg->data_dir) >= sizeof(path))
         return -ENAMETOOLONG;
     int r = store_open(path, ret, err, sizeof(err));
     if (r < 0)
-        fprintf(stderr, "hearthd: cannot open store '%s': %s\n", path, err);
+        fprintf(stderr, "hearthd: %s\n", err[0] ? err : "cannot open the store");
     return r;
 }
 

@@ -13,5 +13,8 @@ struct store_migration {
 
 /* All migrations in version order; *ret_n gets their count. Static storage. */
 const struct store_migration *store_migrations(size_t *ret_n);
+/* The same migrations in PostgreSQL's dialect (migrations_pg/NNNN_name.sql), same numbers and
+ * names. Static storage. */
+const struct store_migration *store_migrations_pg(size_t *ret_n);
 /* The newest schema version this binary knows (the last migration's number). */
 int store_migrations_latest(void);

@@ -40,10 +40,8 @@ int store_open(const char *location, struct store **ret_st, char *reterr, size_t
         reterr_set(reterr, reterr_len, "empty store location");
         return -EINVAL;
     }
-    if (strncmp(location, "postgres://", 11) == 0 || strncmp(location, "postgresql://", 13) == 0) {
-        reterr_set(reterr, reterr_len, "PostgreSQL store is not built into this hearthd");
-        return -EPROTONOSUPPORT;
-    }
+    if (strncmp(location, "postgres://", 11) == 0 || strncmp(location, "postgresql://", 13) == 0)
+        return store_pg_open(location, ret_st, reterr, reterr_len);
     if (strncmp(location, "sqlite:", 7) == 0)
         location += 7;
     if (!*location) {

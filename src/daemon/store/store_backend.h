@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* store_backend.h: what a store backend (sqlite*.c, later postgres.c) implements. store.c checks
+/* store_backend.h: what a store backend (sqlite*.c, pg*.c) implements. store.c checks
  * arguments, derives hostnames, generates keys and hashes before calling here, so a backend sees
  * only well-formed input and does storage alone. Internal to src/daemon/store. */
 #pragma once
@@ -154,3 +154,9 @@ size_t store_sshkey_identity_len(const char *canonical);
 
 /* The SQLite backend (sqlite.c). path is a file name. Same contract as store_open(). */
 int store_sqlite_open(const char *path, struct store **ret_st, char *reterr, size_t reterr_len);
+/* The PostgreSQL backend (pg.c). location is a libpq URI (postgres[ql]://...). Same contract;
+ * reterr never holds the password. */
+int store_pg_open(const char *location, struct store **ret_st, char *reterr, size_t reterr_len);
+/* Copies a store location into out (always terminated) with any password replaced by "***":
+ * what may appear in logs and messages. */
+void store_pg_redact(const char *location, char *out, size_t size);

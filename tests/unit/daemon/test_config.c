@@ -493,6 +493,30 @@ TEST(ssh_gateway_keys)
     }
 }
 
+TEST(store_key)
+{
+    struct hd_config c;
+    char err[512];
+    CHECK_EQ(parse("", &c, err, sizeof(err)), 0);
+    CHECK_STR(c.store, ""); /* <data_dir>/hearth.db */
+    CHECK_EQ(parse("store = sqlite:/srv/h/state.db\n", &c, err, sizeof(err)), 0);
+    CHECK_STR(c.store, "sqlite:/srv/h/state.db");
+    CHECK_EQ(parse("store = postgresql://h:pw@db:5432/hearth?sslmode=require\n", &c, err,
+                   sizeof(err)), 0);
+    CHECK_STR(c.store, "postgresql://h:pw@db:5432/hearth?sslmode=require");
+    CHECK_EQ(parse("store = postgres:///hearth?host=/run/postgresql\n", &c, err, sizeof(err)), 0);
+    static const char *const bad[] = {
+        "store = mysql://h:hunter22@db/hearth\n", "store = sqlite:hunter22.db\n",
+        "store = /abs/hunter22.db\n", "store = sqlite:\n",
+        "store = postgresql://h:hunter22\x01@db/x\n",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        CHECK_EQ(parse(bad[i], &c, err, sizeof(err)), -EINVAL);
+        CHECK(strstr(err, "store") != NULL);
+        CHECK(strstr(err, "hunter22") == NULL); /* never echoed: it may hold a password */
+    }
+}
+
 TEST(disk_keys)
 {
     struct hd_config c;

@@ -327,11 +327,7 @@ TEST(disks_mount_sandboxes_and_deleted_disk_fields)
      * back (as an older daemon's crash between the two could leave it) */
     uint64_t sbs;
     CHECK_EQ(store_disk_delete(f.st, "alice", D1, 6000, &sbs), -EBUSY);
-    sqlite3 *db = NULL;
-    CHECK_EQ(sqlite3_open(f.path, &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    CHECK_EQ(sqlite3_exec(db, "UPDATE disks SET deleted_at = 6000", NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
+    CHECK_EQ(fx_sql(&f, "UPDATE disks SET deleted_at = 6000", NULL), 0);
     struct store_mount g;
     CHECK_EQ(store_mount_get(f.st, a, "/d", &g), 0);
     CHECK_STR(g.disk_name, "data");

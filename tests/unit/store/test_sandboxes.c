@@ -662,6 +662,15 @@ TEST(sandbox_hostile_inputs_stored_verbatim)
         CHECK_EQ(strlen(sb.name), strlen(names[i]));
         static const char value[] = "v'); DROP TABLE sandbox_envs;--\0after-nul\xff";
         struct store_env env = { "K", value, sizeof(value) - 1 };
+        if (f.pg && strstr(names[i], "invalid utf-8")) {
+            /* PostgreSQL's text is UTF-8 only: refused whole, nothing stored (the API never
+             * passes such a name: JSON strings are UTF-8) */
+            CHECK_EQ(store_sandbox_insert(f.st, &sb, &env, 1), -EINVAL);
+            sb.name[0] = 'x';
+            sb.name[1] = 'x';
+            CHECK_EQ(store_sandbox_insert(f.st, &sb, &env, 1), 0);
+            continue;
+        }
         CHECK_EQ(store_sandbox_insert(f.st, &sb, &env, 1), 0);
         struct store_sandbox g;
         CHECK_EQ(store_sandbox_get(f.st, "alice", sb.id, &g), 0);

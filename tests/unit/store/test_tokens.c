@@ -7,17 +7,10 @@
 
 #include <sqlite3.h>
 
-static int64_t raw_count(const char *path, const char *sql)
+static int64_t raw_count(const struct fx *f, const char *sql)
 {
-    sqlite3 *db = NULL;
-    int64_t n = -1;
-    sqlite3_stmt *q = NULL;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-        sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
-        n = sqlite3_column_int64(q, 0);
-    sqlite3_finalize(q);
-    sqlite3_close(db);
-    return n;
+    long long n = -1;
+    return fx_sql(f, sql, &n) == 0 ? n : -1;
 }
 
 TEST(token_secret_format)
@@ -71,7 +64,7 @@ TEST(token_issue_get_rotate_delete_lookup)
     char sql[256];
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM sandbox_tokens WHERE hint = '%s' OR "
              "CAST(hash AS TEXT) LIKE '%%%s%%'", s1, s1 + 4);
-    CHECK_EQ(raw_count(f.path, sql), 0);
+    CHECK_EQ(raw_count(&f, sql), 0);
 
     struct store_token l;
     CHECK_EQ(store_token_lookup(f.st, s1, strlen(s1), &l), 0);
@@ -133,7 +126,7 @@ TEST(token_dies_with_its_sandbox)
     CHECK_EQ(store_token_lookup(f.st, s, strlen(s), &l), -ENOENT);
     CHECK_EQ(store_token_get(f.st, "alice", a.id, &t), -ENOENT);
     CHECK_EQ(store_token_issue(f.st, "alice", a.id, false, 3100, &t, s), -ESTALE);
-    CHECK_EQ(raw_count(f.path, "SELECT count(*) FROM sandbox_tokens"), 0);
+    CHECK_EQ(raw_count(&f, "SELECT count(*) FROM sandbox_tokens"), 0);
     store_sandbox_release(&a);
 
     /* a failed sandbox keeps its token (GET still shows it) until it is destroyed or purged */
@@ -145,7 +138,7 @@ TEST(token_dies_with_its_sandbox)
     CHECK_EQ(store_sandbox_transition(f.st, a.id, &tr, NULL), 0);
     CHECK_EQ(store_token_lookup(f.st, s, strlen(s), &l), 0);
     CHECK_EQ(store_sandbox_purge(f.st, 5000), 1);
-    CHECK_EQ(raw_count(f.path, "SELECT count(*) FROM sandbox_tokens"), 0);
+    CHECK_EQ(raw_count(&f, "SELECT count(*) FROM sandbox_tokens"), 0);
     CHECK_EQ(store_token_lookup(f.st, s, strlen(s), &l), -ENOENT);
     store_sandbox_release(&a);
     fx_close(&f);
