@@ -89,6 +89,9 @@ void ctl_snapcache_sweep(struct ctl *c)
     uint64_t used = 0;
     for (size_t i = 0; i < n; i++) {
         struct store_snapobj *o = &v[i];
+        /* another host's copies are its cache (a shared PostgreSQL store) */
+        if (strcmp(o->host_id, c->set.host_id) != 0)
+            o->local = false;
         if (!o->local)
             continue;
         if (!snapshot_is_complete(o->dir) && !ctl_snapstore_uploading(c, o->dir) &&
