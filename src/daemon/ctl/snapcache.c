@@ -175,7 +175,8 @@ static void on_fetched(void *arg)
         ss->fetch_seconds += seconds;
         struct store_snapobj o;
         if (store_snapobj_get(c->store, f->dir, &o) == 0) {
-            o.local = true;
+            o.local = true; /* the local copy is this host's now */
+            snprintf(o.host_id, sizeof(o.host_id), "%s", c->set.host_id);
             o.local_bytes = (int64_t)ctl_snapstore_dir_bytes(f->dir);
             o.last_used_at = timefmt_now_ms();
             if (store_snapobj_put(c->store, &o) < 0)
