@@ -96,7 +96,7 @@ void ctl_snapcache_sweep(struct ctl *c)
             continue;
         if (!snapshot_is_complete(o->dir) && !ctl_snapstore_uploading(c, o->dir) &&
             !ctl_snapcache_fetching(c, o->dir)) {
-            /* gone without a release (a consumed resume): forget it once nothing names it */
+            /* released, or consumed by a resume: forget it once nothing names it */
             uint64_t refs = 1;
             if (store_snapshot_refs(c->store, o->dir, &refs) == 0 && refs == 0)
                 (void)!store_snapobj_delete(c->store, o->dir); /* the next sweep retries */

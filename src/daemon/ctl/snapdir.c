@@ -17,7 +17,6 @@
 
 #include "common/timefmt.h"
 #include "daemon/ctl/ctl.h"
-#include "daemon/ctl/snapstore.h"
 #include "daemon/host/host.h"
 #include "daemon/host/snapshot.h"
 #include "daemon/log.h"
@@ -124,7 +123,6 @@ void ctl_snapshot_release(struct ctl *ctx, const char *dir)
             return;
         }
         log_info(NULL, "snapshot removed", "{s:s}", "dir", cur);
-        ctl_snapstore_forget(ctx, cur); /* its upload record (and upload, if under way) */
         char *slash = strrchr(cur, '/');
         if (slash) {
             *slash = '\0';

@@ -330,17 +330,6 @@ void ctl_snapstore_cancel(struct ctl *c, const char *dir)
     }
 }
 
-void ctl_snapstore_forget(struct ctl *c, const char *dir)
-{
-    if (!c->snapstore)
-        return;
-    ctl_snapstore_cancel(c, dir);
-    int r = store_snapobj_delete(c->store, dir);
-    if (r < 0)
-        log_warn(NULL, "cannot drop a snapshot's upload record, ignoring", "{s:s,s:s}", "dir",
-                 dir, "err", strerror(-r));
-}
-
 /* ---- start, tick, stop ---- */
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)

@@ -5,7 +5,9 @@
  * durable in the store only after its manifest was written; the local copies of durable
  * snapshots form a cache with LRU eviction; a resume or fork of a snapshot that is no longer
  * local fetches it first. Off (every call a no-op, every snapshot local) unless the operator
- * configured `snapshot_store = s3`. Loop thread only. */
+ * configured `snapshot_store = s3`. A snapshot directory removed for good (snapdir.c) is noticed
+ * here, not told: its queued upload is dropped when it would start, a running one ends as
+ * usual, and its record goes at the next sweep once no row names it. Loop thread only. */
 #pragma once
 
 #include <stdbool.h>
@@ -36,9 +38,6 @@ void ctl_snapstore_paused(struct ctl *c, const char *id, const char *dir);
  * upload, keeping the record (a restore that fails leaves the snapshot, uploaded at the next
  * start). */
 void ctl_snapstore_cancel(struct ctl *c, const char *dir);
-/* dir was removed for good (snapdir.c): drop its record and stop its upload. */
-void ctl_snapstore_forget(struct ctl *c, const char *dir);
-
 /* The end of ctl_snapstore_ensure_local()'s fetch: err 0 (dir is local now) or -errno with a
  * one-line why. */
 typedef void (*ctl_snapstore_local_fn)(void *ud, int err, const char *why);
