@@ -280,6 +280,9 @@ static int fetch_dir(struct fx *f, const char *dir)
         r = write_text(tmp, "meta.json", m.meta); /* last, as a pause writes it */
     if (r == 0)
         r = snapshot_fsync_dir(tmp);
+    /* an unfinished directory in the way (no meta.json: nothing restores from it) goes */
+    if (r == 0 && !snapshot_is_complete(dir))
+        (void)snapshot_remove(dir);
     if (r == 0 && rename(tmp, dir) < 0)
         r = -errno;
     if (r == 0)
