@@ -352,6 +352,11 @@ static void down_body(struct sfx *f)
     CHECK_EQ(local_snapshots(f, a), 1); /* budget 0, but not durable: kept */
     CHECK(metric(f, "hearth_snapshot_upload_failures_total ") >= 1);
     CHECK_EQ(metric(f, "hearth_snapshot_uploads_pending "), 1);
+    struct hresp r;
+    if (call(&f->v, "GET", "/v1/hosts", NULL, 200, &r)) { /* the admin view */
+        CHECK(r.body && strstr(r.body, "\"uploads_pending\":1"));
+        hresp_free(&r);
+    }
     /* resumable locally */
     CHECK(post(f, a, "resume", NULL, 202));
     CHECK(wait_status_ms(&f->v, a, "running", 60000));

@@ -16,6 +16,7 @@
 #include "daemon/ctl/ctl.h"
 #include "daemon/ctl/pool.h"
 #include "daemon/ctl/quota.h"
+#include "daemon/ctl/snapstore.h"
 #include "daemon/api/jsend.h"
 #include "daemon/http/request.h"
 #include "daemon/http/response.h"
@@ -138,6 +139,16 @@ void api_get_hosts(struct api_call *call)
             json_object_set_new(h, "warm_pools", pools);
         else
             json_decref(pools);
+        struct ctl_snapstore_stat ss; /* snapshots on S3 (docs/snapshots.md) */
+        if (ctl_snapstore_stat(ctx, &ss))
+            json_object_set_new(
+                h, "snapshot_store",
+                json_pack("{s:s,s:i,s:i,s:I,s:I,s:I,s:I,s:I}", "kind", "s3", "uploads_pending",
+                          (int)ss.pending, "fetches_running", (int)ss.fetching, "uploads",
+                          (json_int_t)ss.uploads, "upload_failures",
+                          (json_int_t)ss.upload_failures, "cache_used_bytes",
+                          (json_int_t)ss.cache_used, "cache_budget_bytes",
+                          (json_int_t)ss.cache_budget, "evictions", (json_int_t)ss.evictions));
         json_t *imgs = present_images(ctx, false);
         if (json_array_size(imgs))
             json_object_set_new(h, "rootfses", imgs);

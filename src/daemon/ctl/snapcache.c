@@ -166,6 +166,7 @@ static void on_fetched(void *arg)
     struct ctl_snapstore *ss = f->ss;
     struct ctl *c = ss->ctx;
     fetch_unlink(f);
+    ss->running_fetches--;
     double seconds = (double)(mono_now_us() - f->start_us) / 1e6;
     char id[STORE_ID_SIZE] = "";
     (void)ctl_snapstore_dir_owner(c, f->dir, id, sizeof(id));
@@ -249,6 +250,7 @@ int ctl_snapstore_ensure_local(struct ctl *c, const char *dir, ctl_snapstore_loc
     }
     f->next = ss->fetches;
     ss->fetches = f;
+    ss->running_fetches++;
     log_info(NULL, "snapshot fetch", "{s:s,s:s}", "dir", dir, "manifest", o.manifest_key);
     return 0;
 }

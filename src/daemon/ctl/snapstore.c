@@ -435,6 +435,23 @@ void ctl_snapstore_stop(struct ctl *c)
     c->snapstore = NULL;
 }
 
+bool ctl_snapstore_stat(struct ctl *c, struct ctl_snapstore_stat *ret)
+{
+    struct ctl_snapstore *ss = c->snapstore;
+    if (!ss)
+        return false;
+    memset(ret, 0, sizeof(*ret));
+    for (struct up_job *j = ss->ups; j; j = j->next)
+        ret->pending++;
+    ret->fetching = ss->running_fetches;
+    ret->uploads = ss->uploads;
+    ret->upload_failures = ss->upload_failures;
+    ret->cache_used = ss->cache_used;
+    ret->cache_budget = ss->cache_bytes;
+    ret->evictions = ss->evictions;
+    return true;
+}
+
 int ctl_snapstore_render(struct ctl *c, struct buf *b)
 {
     struct ctl_snapstore *ss = c->snapstore;

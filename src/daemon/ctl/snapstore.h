@@ -49,5 +49,15 @@ int ctl_snapstore_ensure_local(struct ctl *c, const char *dir, ctl_snapstore_loc
 /* Evicts least recently used durable snapshots that nothing needs locally until the cache
  * fits its budget (also runs after each upload and every 30 s). */
 void ctl_snapcache_sweep(struct ctl *c);
+/* What GET /v1/hosts shows of the store (docs/api.md §3.1.6). */
+struct ctl_snapstore_stat {
+    unsigned pending;                     /* snapshots not durable yet */
+    unsigned fetching;                    /* fetches under way */
+    uint64_t uploads, upload_failures;    /* since start */
+    uint64_t cache_used, cache_budget;    /* bytes */
+    uint64_t evictions;
+};
+/* Fills *ret; false when the store is off. */
+bool ctl_snapstore_stat(struct ctl *c, struct ctl_snapstore_stat *ret);
 /* Appends the store's Prometheus series (hearth_snapshot_*). 0 or -ENOMEM. Off: nothing. */
 int ctl_snapstore_render(struct ctl *c, struct buf *b);

@@ -21,7 +21,8 @@ struct ctl_snapstore {
     unsigned concurrency;
     struct up_job *ups;                   /* queued, running or waiting to retry */
     struct fetch_job *fetches;            /* under way */
-    unsigned running;                     /* transfer threads (uploads and fetches) */
+    unsigned running;                     /* upload threads */
+    unsigned running_fetches;             /* fetch threads */
     struct event *tick;                   /* every 2 s: progress, the periodic sweep */
     unsigned ticks;
     /* counters since start (/metrics) */
