@@ -226,13 +226,36 @@ static long long metric(struct sfx *f, const char *series)
     return v;
 }
 
+/* A first sandbox boots cold and builds the golden snapshot in the background: waits (<= 180 s)
+ * until it is there, so that the sandboxes after it restore it (their disks stand on its layer
+ * and their RAM starts as its pages). */
+static bool golden_ready(struct sfx *f)
+{
+    char w[64], pat[300];
+    if (!create(&f->v, SMALL, w))
+        return false;
+    snprintf(pat, sizeof(pat), "%s/golden/*/meta.json", f->v.s.data);
+    bool ok = false;
+    for (int i = 0; i < 720 && !ok; i++) {
+        glob_t g;
+        ok = glob(pat, 0, NULL, &g) == 0 && g.gl_pathc > 0;
+        globfree(&g);
+        if (!ok)
+            usleep(250 * 1000);
+    }
+    (void)destroy(&f->v, w); /* fails the test itself when it must */
+    if (!ok)
+        harness_fail(__FILE__, __LINE__, "no golden snapshot after 180 s");
+    return ok;
+}
+
 /* pause → durable → evicted → resume from S3 (process, files); fork of an evicted snapshot;
  * a second sandbox of the same golden shares chunks; a corrupted chunk. */
 static void evict_body(struct sfx *f)
 {
     char a[64], b[64], child[64], st[32];
     char out[256];
-    if (!create(&f->v, SMALL, a))
+    if (!golden_ready(f) || !create(&f->v, SMALL, a))
         return;
     CHECK(exec_stdout(&f->v, a, COUNTER, out, sizeof(out)));
     CHECK(pause_sb(f, a));
