@@ -116,9 +116,13 @@ TEST(pgstore_server_goes_away_and_comes_back)
     CHECK_EQ(http_do(s.port, "GET", "/healthz", NULL, NULL, &r), 0);
     hresp_free(&r);
 
-    /* back: the same hearthd serves again */
+    /* back: the same hearthd serves again (it retries the connection once a second) */
     CHECK_EQ(admin_on(hd_store(&s), "ALTER DATABASE %s ALLOW_CONNECTIONS true"), 0);
-    CHECK_EQ(list_status(&s), 200);
+    int st = 0;
+    for (int i = 0; i < 30 && (st = list_status(&s)) != 200; i++)
+        usleep(100 * 1000);
+    CHECK_EQ(st, 200);
     CHECK(!log_has(&s, "hearth-test-secret"));
+    CHECK(log_has(&s, "hearth:***@")); /* the ready line names the store, redacted */
     hd_cleanup(&s);
 }

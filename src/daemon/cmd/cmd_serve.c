@@ -737,9 +737,14 @@ static int serve_run(struct hd_ctx *hd)
     if (!hd->sig_term || !hd->sig_int || event_add(hd->sig_term, NULL) < 0 ||
         event_add(hd->sig_int, NULL) < 0)
         return EXIT_HEARTHD;
-    log_info(NULL, "hearthd ready", "{s:s,s:s,s:s,s:s}", "data_dir", hd->cfg.data_dir,
-             "images_dir", hd->ctl.set.images_dir, "region", hd->ctl.set.region, "host_id",
-             hd->ctl.set.host_id);
+    char store_loc[CONFIG_PATH_SIZE + 16];
+    if (hd->cfg.store[0])
+        store_location_redact(hd->cfg.store, store_loc, sizeof(store_loc));
+    else
+        (void)snprintf(store_loc, sizeof(store_loc), "%s/hearth.db", hd->cfg.data_dir);
+    log_info(NULL, "hearthd ready", "{s:s,s:s,s:s,s:s,s:s}", "data_dir", hd->cfg.data_dir,
+             "store", store_loc, "images_dir", hd->ctl.set.images_dir, "region",
+             hd->ctl.set.region, "host_id", hd->ctl.set.host_id);
     /* Type=notify (dist/systemd/hearthd.service): the listeners are bound, so a unit ordered
      * after hearthd can connect. Without NOTIFY_SOCKET this does nothing. */
     int nr = sd_notifyf(0, "READY=1\nSTATUS=serving on %s:%u\nMAINPID=%d", hd->cfg.listen_host,

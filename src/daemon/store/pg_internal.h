@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* pg_internal.h: what the PostgreSQL backend's files share: the handle, the parameter builder,
- * the statement, transaction, error and column helpers (pg.c), and the entry points of each
+ * the statement, transaction and error helpers (pg.c), the parameter and column helpers
+ * (pg_rows.c), and the entry points of each
  * concept's file (pg_keys.c, pg_sb.c, pg_events.c, pg_tokens.c, pg_net.c, pg_disks.c,
  * pg_templates.c) for pg.c's ops table. The schema is migrations_pg/NNNN_name.sql, one file per
  * SQLite migration with the same number and name.
@@ -32,6 +33,7 @@ struct pg_store {
     char where[256];                /* the location with any password replaced by "***" */
     char *secret, *secret_decoded;  /* owned: the password, scrubbed from every message */
     bool in_tx;                     /* between pg_tx_begin() and pg_tx_end() */
+    int64_t retry_at_us;            /* a failed reconnect: no new attempt before (monotonic) */
     char sqlstate[6];               /* of the last failure, "" when none */
     char constraint[64];            /* the constraint the last failure names, "" when none */
 };
@@ -102,7 +104,7 @@ int pg_tx_begin(struct pg_store *s, bool write);
  * Harmless after a failed pg_tx_begin(), so callers may pass its result straight on. */
 int pg_tx_end(struct pg_store *s, int r);
 
-/* ---- reading results (text format) ---- */
+/* ---- reading results (text format; pg_rows.c, as the parameters) ---- */
 
 static inline bool pg_col_null(const PGresult *res, int row, int col)
 {
@@ -125,6 +127,8 @@ int pg_col_bytea(const PGresult *res, int row, int col, uint8_t *dst, size_t siz
 /* A bytea column decoded into a new buffer (malloc, one spare NUL byte after the data, so a text
  * value can be used as a string); NULL reads as NULL with length 0. */
 int pg_col_bytea_dup(const PGresult *res, int row, int col, uint8_t **ret, size_t *ret_len);
+/* The value of a hex digit, or -1. */
+int pg_hexval(char c);
 /* A state column; NULL reads as STORE_STATE_NONE when null_ok, else -EUCLEAN. */
 int pg_col_state(const PGresult *res, int row, int col, enum store_state *ret, bool null_ok);
 

@@ -51,6 +51,11 @@ int store_open(const char *location, struct store **ret_st, char *reterr, size_t
     return store_sqlite_open(location, ret_st, reterr, reterr_len);
 }
 
+void store_location_redact(const char *location, char *out, size_t size)
+{
+    store_pg_redact(location ? location : "", out, size);
+}
+
 void store_close(struct store *st)
 {
     if (st)

@@ -38,14 +38,17 @@ struct store;
 
 /* ---- opening ---- */
 
-/* Opens (creating if needed) the database at location, a file path or `sqlite:<path>`
- * (`postgres://…` answers -EPROTONOSUPPORT until that backend exists), and applies every pending
- * migration, each in its own transaction. On failure writes a one-line reason into reterr
+/* Opens (creating if needed) the database at location, a file path or `sqlite:<path>`, or the
+ * PostgreSQL database of a `postgres://` / `postgresql://` URI (libpq's syntax; the database must
+ * exist), and applies every pending migration, each in its own transaction. On failure writes a one-line reason into reterr
  * (reterr_len bytes, may be 0) and returns: -ENOTSUP when the database's schema is newer than
  * this binary knows (nothing is changed), -EUCLEAN when the file is not a usable database,
  * -EACCES/-ENOENT/-EIO etc. On success *ret_st is owned by the caller: store_close() it. */
 __attribute__((warn_unused_result))
 int store_open(const char *location, struct store **ret_st, char *reterr, size_t reterr_len);
+/* Copies location into out (always terminated) with any password replaced by "***": the form
+ * that may appear in logs and messages. */
+void store_location_redact(const char *location, char *out, size_t size);
 /* Closes the database. NULL does nothing. */
 void store_close(struct store *st);
 /* The schema version of the open database (equals store_migrations_latest() after open). */
