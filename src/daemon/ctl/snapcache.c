@@ -105,7 +105,8 @@ void ctl_snapcache_sweep(struct ctl *c)
         }
         used += (uint64_t)o->local_bytes;
     }
-    qsort(v, n, sizeof(v[0]), by_lru);
+    if (n)
+        qsort(v, n, sizeof(v[0]), by_lru);
     for (size_t i = 0; i < n && used > ss->cache_bytes; i++) {
         struct store_snapobj *o = &v[i];
         if (!evictable(c, o))
