@@ -197,15 +197,19 @@ static int count_keys(struct sfx *f, const char *prefix)
     return n;
 }
 
-/* The first key under prefix into out. */
-static bool first_key(struct sfx *f, const char *prefix, char *out, size_t size)
+/* The last key under prefix into out. */
+static bool last_key(struct sfx *f, const char *prefix, char *out, size_t size)
 {
     struct snap_conn c;
     char why[DISK_S3_WHY_SIZE];
     char *xml = NULL;
     REQUIRE(snap_remote_connect(&f->remote, &c, why) == 0);
     REQUIRE(disk_s3_list(&c.s3, prefix, 16u << 20, &xml, why) == 0);
-    const char *k = strstr(xml, "<Key>"), *e = k ? strstr(k, "</Key>") : NULL;
+    /* the last key: ULIDs sort by time, so under a sandbox's prefix the newest snapshot */
+    const char *k = NULL, *e = NULL;
+    for (const char *p = xml; (p = strstr(p, "<Key>")); p += 5)
+        k = p;
+    e = k ? strstr(k, "</Key>") : NULL;
     bool ok = k && e && (size_t)(e - k - 5) < size;
     if (ok) {
         memcpy(out, k + 5, (size_t)(e - k - 5));
@@ -220,8 +224,10 @@ static long long metric(struct sfx *f, const char *series)
     struct hresp r;
     if (http_do(f->v.s.metrics_port, "GET", "/metrics", NULL, NULL, &r) < 0)
         return -1;
-    const char *p = r.body ? strstr(r.body, series) : NULL;
-    long long v = p ? strtoll(p + strlen(series), NULL, 10) : -1;
+    char line[200]; /* at a line's start: the HELP line names the series too */
+    snprintf(line, sizeof(line), "\n%s", series);
+    const char *p = r.body ? strstr(r.body, line) : NULL;
+    long long v = p ? strtoll(p + strlen(line), NULL, 10) : -1;
     hresp_free(&r);
     return v;
 }
@@ -315,7 +321,7 @@ static void evict_body(struct sfx *f)
     CHECK_EQ(local_snapshots(f, a), 0);
     char prefix[160], key[600];
     snprintf(prefix, sizeof(prefix), "manifests/snapshots/%s/", a);
-    CHECK(first_key(f, prefix, key, sizeof(key)));
+    CHECK(last_key(f, prefix, key, sizeof(key)));
     struct snap_conn c;
     char why[DISK_S3_WHY_SIZE];
     CHECK(snap_remote_connect(&f->remote, &c, why) == 0);
