@@ -305,14 +305,19 @@ static int insert_ssh(struct pg_store *s, const char *id, const char *const *key
 {
     int r = 0;
     for (size_t i = 0; i < n && r == 0; i++) {
+        /* the identity is the key's first bytes: cut in C (SQL's substr counts characters) */
+        char *identity = strndup(keys[i], store_sshkey_identity_len(keys[i]));
+        if (!identity)
+            return -ENOMEM;
         struct pg_params pp = { 0 };
         pg_param_text(&pp, id);
         pg_param_text(&pp, keys[i]);
-        pg_param_i64(&pp, (int64_t)store_sshkey_identity_len(keys[i]));
+        pg_param_text(&pp, identity);
         r = pg_exec(s, "INSERT INTO sandbox_ssh_keys (sandbox_id, pos, identity, canonical) "
-                       "SELECT $1, coalesce(max(pos), 0) + 1, substr($2, 1, $3::int), $2 "
+                       "SELECT $1, coalesce(max(pos), 0) + 1, $3, $2 "
                        "FROM sandbox_ssh_keys WHERE sandbox_id = $1 "
                        "ON CONFLICT (sandbox_id, identity) DO NOTHING", &pp, NULL);
+        free(identity);
     }
     int64_t count = 0;
     if (r == 0) {
