@@ -17,7 +17,7 @@ BASE_CFLAGS := -std=gnu17 -g -D_GNU_SOURCE -Isrc -Iinclude -I$(O)/gen $(PQ_CFLAG
 OPT_CFLAGS := $(BASE_CFLAGS) -O2
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 SAN_CFLAGS := $(BASE_CFLAGS) -O1 $(SAN_FLAGS)
-DAEMON_LIBS := -ljansson -lcurl -lssl -lcrypto -levent_openssl -lssh -lwslay -lxxhash -levent -lhttp_parser -lsqlite3 -lpq -lnftables -lmnl -lldns -lcap \
+DAEMON_LIBS := -ljansson -lcurl -lssl -lcrypto -levent_openssl -lssh -lwslay -lxxhash -lzstd -levent -lhttp_parser -lsqlite3 -lpq -lnftables -lmnl -lldns -lcap \
 	$(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd)
 
 common_src := $(wildcard src/common/*.c)
@@ -28,7 +28,8 @@ net_src := $(wildcard src/daemon/net/*.c)
 # integration tests that drive them without hearthd (tests/integration/test_oci.c)
 tpl_src := $(wildcard src/daemon/tpl/*.c)
 daemon_src := $(filter-out src/daemon/cmd/main.c,$(wildcard src/daemon/*.c src/daemon/cmd/*.c src/daemon/http/*.c src/daemon/store/*.c src/daemon/api/*.c src/daemon/ctl/*.c \
-	src/daemon/ingress/*.c src/daemon/hostchan/*.c src/daemon/sshgw/*.c src/daemon/disk/*.c src/daemon/tpl/*.c))
+	src/daemon/ingress/*.c src/daemon/hostchan/*.c src/daemon/sshgw/*.c src/daemon/disk/*.c \
+	src/daemon/tpl/*.c src/daemon/snapstore/*.c))
 store_src := $(wildcard src/daemon/store/*.c)
 agent_src := $(wildcard src/agent/*.c)
 agent_lib_src := $(filter-out src/agent/main.c,$(agent_src))
@@ -284,7 +285,7 @@ fuzz_http_request_src := src/daemon/http/parser.c src/daemon/http/route.c
 fuzz_http_request_libs := -lhttp_parser
 fuzz_egress_src := src/daemon/net/egress_rules.c src/daemon/ctl/sandbox_check.c
 # what parsing hearthd.conf takes (the config, its warm_pool syntax, log, OCI references)
-config_parse_src := src/daemon/config.c src/daemon/pool_spec.c src/daemon/log.c \
+config_parse_src := src/daemon/config.c src/daemon/pool_spec.c src/daemon/log.c src/daemon/disk/endpoint.c \
 	src/daemon/tpl/oci_ref.c
 fuzz_config_src := $(config_parse_src)
 fuzz_config_libs := -ljansson
@@ -313,6 +314,8 @@ fuzz_dockerfile_src := src/daemon/tpl/dockerfile.c src/daemon/tpl/dockerfile_lex
 	src/daemon/tpl/context_tar.c
 fuzz_dockerfile_libs := -ljansson
 fuzz_context_tar_src := src/daemon/tpl/context_tar.c
+fuzz_snap_manifest_src := src/daemon/snapstore/manifest.c src/daemon/snapstore/chunk.c
+fuzz_snap_manifest_libs := -ljansson -lcrypto -lzstd
 
 # src/common instrumented once, as an archive: a target takes only the modules it uses
 $(O)/fuzz/obj/%.o: %.c

@@ -32,6 +32,8 @@ packages=(
     libcap-dev
     # the RAM file checksum of snapshots (XXH3)
     libxxhash-dev
+    # snapshots on S3: chunks compressed with zstd (docs/snapshots.md "Snapshots on S3")
+    libzstd-dev
     # templates: OCI images as bases (pulled with skopeo, unpacked with umoci) and the
     # registry the tests start on loopback (docs/templates.md)
     skopeo umoci docker-registry

@@ -5,6 +5,7 @@
 #include "daemon/config.h"
 #include "common/parse.h"
 #include "common/labels.h"
+#include "daemon/disk/endpoint.h"
 #include "daemon/pool_spec.h"
 #include "daemon/tpl/oci_ref.h"
 
@@ -33,6 +34,9 @@ void config_defaults(struct hd_config *cfg)
     cfg->console = true;
     cfg->log_level = LOG_LEVEL_INFO;
     cfg->golden = true;
+    cfg->snapshot_s3_path_style = true;
+    cfg->snapshot_cache_mib = 10240;
+    cfg->snapshot_upload_concurrency = 2;
     cfg->max_disk_mib = 262144;
     cfg->bandwidth_quota_bytes = 5368709120LL;
     cfg->retention_hours = 168;
@@ -781,6 +785,87 @@ static int set_rootfs_aliases(struct hd_config *cfg, const char *v, const char *
     return 0;
 }
 
+/* ---- snapshots on S3 (docs/snapshots.md "Snapshots on S3") ---- */
+
+static int set_snapshot_store(struct hd_config *cfg, const char *v, const char **why)
+{
+    *why = "expected local or s3";
+    if (strcmp(v, "local") == 0 || v[0] == '\0')
+        cfg->snapshot_store_s3 = false;
+    else if (strcmp(v, "s3") == 0)
+        cfg->snapshot_store_s3 = true;
+    else
+        return -EINVAL;
+    return 0;
+}
+
+static int set_snapshot_s3_endpoint(struct hd_config *cfg, const char *v, const char **why)
+{
+    struct disk_endpoint ep;
+    if (v[0] && disk_endpoint_parse(v, &ep, why) < 0)
+        return -EINVAL;
+    *why = "too long";
+    return copy_str(cfg->snapshot_s3_endpoint, sizeof(cfg->snapshot_s3_endpoint), v);
+}
+
+/* A bucket name as S3 allows it: 3-63 of [a-z0-9.-], starting and ending alphanumeric. */
+static int set_snapshot_s3_bucket(struct hd_config *cfg, const char *v, const char **why)
+{
+    *why = "expected an S3 bucket name (3-63 of a-z, 0-9, '.', '-')";
+    size_t n = strlen(v);
+    if (n && (n < 3 || n > 63 || v[0] == '.' || v[0] == '-' || v[n - 1] == '.' ||
+              v[n - 1] == '-' || strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789.-") != n))
+        return -EINVAL;
+    return copy_str(cfg->snapshot_s3_bucket, sizeof(cfg->snapshot_s3_bucket), v);
+}
+
+/* Region and access key: printable, no space (they go into a signature and a header). */
+static int set_token(char *dst, size_t size, const char *v, const char **why)
+{
+    *why = "expected printable characters without spaces";
+    for (const char *c = v; *c; c++)
+        if (*c <= ' ' || *c == 0x7f)
+            return -EINVAL;
+    *why = "too long";
+    return copy_str(dst, size, v);
+}
+
+static int set_snapshot_s3_region(struct hd_config *cfg, const char *v, const char **why)
+{
+    return set_token(cfg->snapshot_s3_region, sizeof(cfg->snapshot_s3_region), v, why);
+}
+
+static int set_snapshot_s3_access_key(struct hd_config *cfg, const char *v, const char **why)
+{
+    return set_token(cfg->snapshot_s3_access_key, sizeof(cfg->snapshot_s3_access_key), v, why);
+}
+
+static int set_snapshot_s3_secret_key_file(struct hd_config *cfg, const char *v,
+                                           const char **why)
+{
+    return set_path(cfg->snapshot_s3_secret_key_file, v, why, true);
+}
+
+static int set_snapshot_s3_path_style(struct hd_config *cfg, const char *v, const char **why)
+{
+    return set_on_off(&cfg->snapshot_s3_path_style, v, why);
+}
+
+int config_check_snapshot_store(const struct hd_config *cfg, char *reterr, size_t reterr_len)
+{
+    if (!cfg->snapshot_store_s3)
+        return 0;
+    const char *missing = !cfg->snapshot_s3_endpoint[0]          ? "snapshot_s3_endpoint"
+                          : !cfg->snapshot_s3_bucket[0]          ? "snapshot_s3_bucket"
+                          : !cfg->snapshot_s3_access_key[0]      ? "snapshot_s3_access_key"
+                          : !cfg->snapshot_s3_secret_key_file[0] ? "snapshot_s3_secret_key_file"
+                                                                 : NULL;
+    if (!missing)
+        return 0;
+    snprintf(reterr, reterr_len, "snapshot_store = s3 needs '%s'", missing);
+    return -EINVAL;
+}
+
 /* A key that takes a plain integer: its range, its field (a uint32_t, or an int64_t when wide)
  * and what a bad value is told. */
 struct int_key {
@@ -954,6 +1039,20 @@ static const struct {
       INT_KEY(template_context_max_mib, 1, 16384, "expected an integer from 1 to 16384 (MiB)") },
     /* catalog aliases (issue 14) */
     { "rootfs_aliases", set_rootfs_aliases, NULL },
+    /* snapshots on S3 (issue 17) */
+    { "snapshot_store", set_snapshot_store, NULL },
+    { "snapshot_s3_endpoint", set_snapshot_s3_endpoint, NULL },
+    { "snapshot_s3_bucket", set_snapshot_s3_bucket, NULL },
+    { "snapshot_s3_region", set_snapshot_s3_region, NULL },
+    { "snapshot_s3_path_style", set_snapshot_s3_path_style, NULL },
+    { "snapshot_s3_access_key", set_snapshot_s3_access_key, NULL },
+    { "snapshot_s3_secret_key_file", set_snapshot_s3_secret_key_file, NULL },
+    { "snapshot_cache_mib", NULL,
+      INT_KEY(snapshot_cache_mib, 0, 1073741824,
+              "expected an integer from 0 (keep no durable snapshot locally) to 1073741824 "
+              "(MiB)") },
+    { "snapshot_upload_concurrency", NULL,
+      INT_KEY(snapshot_upload_concurrency, 1, 64, "expected an integer from 1 to 64") },
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 

@@ -162,6 +162,16 @@ struct hd_config {
     struct config_alias rootfs_aliases[CONFIG_MAX_ALIASES]; /* rootfs_aliases =
                                              nodeops/sandbox:debian=devbox:1 */
     size_t n_rootfs_aliases;
+    /* snapshots on S3 (issue 17; docs/snapshots.md "Snapshots on S3") */
+    bool snapshot_store_s3;               /* snapshot_store = local | s3 (default local) */
+    char snapshot_s3_endpoint[512];       /* http(s)://host[:port][/prefix]; loopback allowed */
+    char snapshot_s3_bucket[64];
+    char snapshot_s3_region[64];          /* "" = us-east-1 */
+    bool snapshot_s3_path_style;          /* on | off (default on) */
+    char snapshot_s3_access_key[256];
+    char snapshot_s3_secret_key_file[CONFIG_PATH_SIZE]; /* the secret, in a file of its own */
+    uint32_t snapshot_cache_mib;          /* local budget of durable snapshots; 10240 */
+    uint32_t snapshot_upload_concurrency; /* uploads at once; 2 */
 };
 
 /* Fills cfg with every default. */
@@ -182,6 +192,11 @@ int config_set(struct hd_config *cfg, const char *key, const char *value, char *
 __attribute__((warn_unused_result))
 int config_parse(struct hd_config *cfg, const char *text, size_t len, const char *source,
                  char *reterr, size_t reterr_len);
+
+/* Cross-key checks of the snapshot store: with snapshot_store = s3, the endpoint, bucket,
+ * access key and secret key file must be set. 0, or -EINVAL with a reason in reterr. */
+__attribute__((warn_unused_result))
+int config_check_snapshot_store(const struct hd_config *cfg, char *reterr, size_t reterr_len);
 
 /* Reads and parses path on top of cfg. When the file does not exist and must_exist is false,
  * cfg is left as is and 0 is returned. Returns 0, -EINVAL (parse error), -EFBIG or -errno from

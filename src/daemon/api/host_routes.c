@@ -14,6 +14,7 @@
 #include "daemon/ctl/ctl.h"
 #include "daemon/ctl/hosts.h"
 #include "daemon/ctl/pool.h"
+#include "daemon/ctl/snapstore.h"
 #include "daemon/http/request.h"
 
 /* a comma-separated list ("a,b") as a JSON array of strings */
@@ -88,6 +89,16 @@ static json_t *host_view(struct ctl *ctx, const struct store_host *h, enum ctl_h
             json_object_set_new(o, "warm_pools", pools);
         else
             json_decref(pools);
+        struct ctl_snapstore_stat ss; /* snapshots on S3 (docs/snapshots.md) */
+        if (ctl_snapstore_stat(ctx, &ss))
+            json_object_set_new(
+                o, "snapshot_store",
+                json_pack("{s:s,s:i,s:i,s:I,s:I,s:I,s:I,s:I}", "kind", "s3", "uploads_pending",
+                          (int)ss.pending, "fetches_running", (int)ss.fetching, "uploads",
+                          (json_int_t)ss.uploads, "upload_failures",
+                          (json_int_t)ss.upload_failures, "cache_used_bytes",
+                          (json_int_t)ss.cache_used, "cache_budget_bytes",
+                          (json_int_t)ss.cache_budget, "evictions", (json_int_t)ss.evictions));
     }
     return o;
 }

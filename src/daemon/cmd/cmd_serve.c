@@ -5,6 +5,7 @@
  * code: logs JSON lines, never a key. */
 #include "daemon/cmd/cmd.h"
 #include "daemon/cmd/serve_disks.h"
+#include "daemon/cmd/serve_snapshots.h"
 #include "daemon/cmd/serve_limits.h"
 
 #include <arpa/inet.h>
@@ -40,6 +41,7 @@
 #include "daemon/ctl/netplane.h"
 #include "daemon/ctl/pool.h"
 #include "daemon/ctl/reconcile.h"
+#include "daemon/ctl/snapstore.h"
 #include "daemon/ctl/template.h"
 #include "daemon/ctl/template_build.h"
 #include "daemon/ctl/sandbox_self.h"
@@ -288,6 +290,8 @@ static void on_metrics_request(struct http_request *req, void *ud)
         r = ctl_auth_limit_render(&hd->ctl, &b);
     if (r == 0)
         r = template_builds_render(&hd->ctl, &b);
+    if (r == 0)
+        r = ctl_snapstore_render(&hd->ctl, &b);
     if (r == 0 && hd->ingress)
         r = ingress_metrics_render(hd->ingress, &b);
     if (r == 0 && hd->ssh)
@@ -734,6 +738,9 @@ static int serve_run(struct hd_ctx *hd)
      * queue */
     bool runs_vms = strcmp(hd->cfg.role, "control") != 0;
     if (runs_vms && start_host(hd) < 0)
+        return EXIT_HEARTHD;
+    /* snapshots on S3: after reconcile, so the uploads a stopped hearthd left are resumed */
+    if (serve_snapshots_start(&hd->cfg, &hd->ctl) < 0)
         return EXIT_HEARTHD;
     ctl_self_start(&hd->ctl); /* the guests' own pause and delete requests */
     serve_disks_start(&hd->cfg, &hd->ctl); /* S3 disks: the key ring (docs/disks.md) */

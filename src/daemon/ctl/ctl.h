@@ -26,6 +26,7 @@ struct ctl_disks;
 struct ctl_mounts;
 struct ctl_templates;
 struct tpl_oci_config;
+struct ctl_snapstore;
 
 /* A rootfs alias of the operator's (rootfs_aliases; catalog.h ctl_rootfs_resolve). */
 struct ctl_rootfs_alias {
@@ -109,6 +110,7 @@ struct ctl {
     struct tpl_oci_config *oci;     /* OCI bases (tpl/oci.h); NULL or n_reg 0: off */
     struct ctl_hosts *hosts;        /* this host's heartbeat (hosts.h); NULL until started */
     struct ctl_jobs *jobs;          /* the work queue's claimer and waiters (jobs.h) */
+    struct ctl_snapstore *snapstore; /* snapshots on S3 (snapstore.h); NULL: off */
 };
 
 /* Prepares c (zeroes it; the caller then sets store, set, host, base). Stopping and freeing

@@ -201,7 +201,11 @@ static const char *settle_kind(enum store_state from, enum store_state to)
                : from == STORE_PAUSING  ? "pause_failed"
                                         : "running";
     case STORE_PAUSED:
-        return from == STORE_PAUSING ? "paused" : from == STORE_FORKING ? "created" : "paused";
+        /* from resuming: the snapshot could not be fetched from S3, the sandbox stays paused */
+        return from == STORE_PAUSING    ? "paused"
+               : from == STORE_FORKING  ? "created"
+               : from == STORE_RESUMING ? "resume_failed"
+                                        : "paused";
     case STORE_DESTROYED:
         return "destroyed";
     case STORE_FAILED:

@@ -99,6 +99,13 @@ static void destroy(struct rc *rc, const char *id, enum store_state from)
     host_vm_destroy(rc->h, id, on_destroyed, op);
 }
 
+/* Whether dir has a durable copy in the snapshot store (migration 0010). */
+static bool durable_in_s3(struct rc *rc, const char *dir)
+{
+    struct store_snapobj o;
+    return dir[0] && store_snapobj_get(rc->st, dir, &o) == 0 && o.durable_at > 0;
+}
+
 static void on_adopted(void *ud, const char *id, const struct host_result *res)
 {
     struct rc_op *op = ud;
@@ -123,6 +130,11 @@ static void on_adopted(void *ud, const char *id, const struct host_result *res)
         } else if (from == STORE_RESUMING && snapshot_is_complete(op->snapshot_dir)) {
             /* §2.14.2: the restore did not finish; the snapshot is intact: error, resumable */
             settle(rc, id, from, STORE_ERROR);
+            destroy(rc, id, STORE_STATE_NONE);
+        } else if (from == STORE_RESUMING && durable_in_s3(rc, op->snapshot_dir)) {
+            /* stopped while fetching an evicted snapshot back from S3 (docs/snapshots.md
+             * "Snapshots on S3"): the durable copy is whole, the sandbox stays paused */
+            settle(rc, id, from, STORE_PAUSED);
             destroy(rc, id, STORE_STATE_NONE);
         } else {
             log_error(NULL, "reconcile: sandbox lost in a transition", "{s:s,s:s,s:s}",

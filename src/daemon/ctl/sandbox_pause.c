@@ -19,6 +19,7 @@
 #include "daemon/ctl/netplane.h"
 #include "daemon/ctl/sandbox_row.h"
 #include "daemon/ctl/snapdir.h"
+#include "daemon/ctl/snapstore.h"
 #include "daemon/ctl/space.h"
 #include "daemon/ctl/usage.h"
 #include "daemon/host/host.h"
@@ -92,6 +93,8 @@ static void on_paused(void *ud, const char *id, const struct host_result *res)
     ctl_row_settle(ctx, id, STORE_PAUSING, STORE_PAUSED, STORE_STATE_NONE, op->req_id);
     ctl_net_vm_stopped(ctx, id, true); /* the address and the tap stay for the resume */
     log_info(op->req_id, "sandbox paused", "{s:s,s:s}", "sandbox", id, "snapshot", op->dir);
+    /* after `paused` was answered: the upload to S3 runs in the background (snapstore.h) */
+    ctl_snapstore_paused(ctx, id, op->dir);
     ctl_snapdir_flatten_if_deep(ctx, id, op->dir);
     free(op);
 }

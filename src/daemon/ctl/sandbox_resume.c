@@ -28,6 +28,7 @@
 #include "daemon/ctl/sandbox_ops.h"
 #include "daemon/ctl/sandbox_row.h"
 #include "daemon/ctl/snapdir.h"
+#include "daemon/ctl/snapstore.h"
 #include "daemon/ctl/usage.h"
 #include "daemon/host/host.h"
 #include "daemon/log.h"
@@ -43,6 +44,7 @@ struct restore_op {
     char id[STORE_ID_SIZE];
     char snap[PATH_MAX];            /* restored from */
     bool consume;
+    bool local;                     /* the snapshot was checked local (or fetched from S3) */
     int attempt;
     char req_id[160];
     ctl_restore_done_fn done;       /* NULL: nobody waits */
@@ -195,6 +197,32 @@ static void restore_cannot_start(struct restore_op *op)
         on_cannot_start(-1, 0, op);
 }
 
+/* The fetch of an evicted snapshot ended: restore it, or settle the row back where it came
+ * from (a resume: paused, a fork's child: error) with the reason; the snapshot's durable copy
+ * is untouched either way, so a later resume tries again. */
+static void on_snap_local(void *ud, int err, const char *why)
+{
+    struct restore_op *op = ud;
+    struct ctl *ctx = op->ctx;
+    timeline_mark(&op->tl, "fetch");
+    if (err == 0) {
+        restore_begin(op);
+        return;
+    }
+    char msg[600];
+    snprintf(msg, sizeof(msg), "cannot fetch the snapshot from S3: %s", why);
+    log_error(op->req_id, "sandbox restore failed", "{s:s,s:s}", "sandbox", op->id, "err", msg);
+    enum store_state to = op->tl_op == CTL_USAGE_OP_FORK ? STORE_ERROR : STORE_PAUSED;
+    struct store_transition t = { .from = STORE_RESUMING, .to = to,
+                                  .intent = STORE_STATE_NONE, .now_ms = timefmt_now_ms() };
+    ctl_event_timeline(ctx, op->id, op->tl_op, &op->tl);
+    int r = store_sandbox_transition(ctx->store, op->id, &t, NULL);
+    if (r == 0)
+        ctl_event_settled(ctx, op->id, STORE_RESUMING, to, t.now_ms, msg);
+    restore_end(op, r == 0 ? CTL_E_FAILED : CTL_E_INVALID_STATE,
+                r == 0 ? msg : "sandbox was deleted while resuming");
+}
+
 static void restore_begin(struct restore_op *op)
 {
     struct ctl *ctx = op->ctx;
@@ -206,7 +234,18 @@ static void restore_begin(struct restore_op *op)
         return;
     }
     snprintf(op->snap, sizeof(op->snap), "%s", sb.snapshot_dir ? sb.snapshot_dir : "");
+    if (op->snap[0] && !op->local) {
+        /* evicted from the local cache: fetched from S3 first (snapstore.h) */
+        op->local = true;
+        int f = ctl_snapstore_ensure_local(ctx, op->snap, on_snap_local, op);
+        if (f == 0) {
+            store_sandbox_release(&sb);
+            return;
+        }
+    }
     op->consume = op->snap[0] && ctl_snapdir_may_consume(ctx, op->id, op->snap);
+    if (op->consume)
+        ctl_snapstore_cancel(ctx, op->snap); /* its RAM file is about to be written */
     struct host_vm_spec spec = { .id = op->id, .vcpus = (unsigned)sb.vcpu,
                                  .memory_mib = (unsigned)sb.mem_mib, .snapshot = op->snap,
                                  .snapshot_consume = op->consume, .hostname = sb.hostname,

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* service.c: stopping and freeing the control layer's background parts (service.h). The
  * only file that knows all of them, so that none of them needs to know the others. */
+#include "daemon/ctl/snapstore.h"
 #include "daemon/ctl/service.h"
 
 #include "daemon/ctl/auth_limit.h"
@@ -22,6 +23,7 @@
 
 void ctl_service_stop(struct ctl *c)
 {
+    ctl_snapstore_stop(c); /* uploads cancelled (resumed at the next start), fetches joined */
     ctl_pool_stop(c); /* pooled VMs never outlive hearthd */
     ctl_golden_stop(c);
     ctl_templates_stop(c); /* build VMs must not outlive hearthd */

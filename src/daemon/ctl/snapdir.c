@@ -96,6 +96,11 @@ static bool has_children(struct ctl *ctx, const char *dir)
     return found;
 }
 
+bool ctl_snapdir_has_children(struct ctl *ctx, const char *dir)
+{
+    return has_children(ctx, dir);
+}
+
 void ctl_snapshot_release(struct ctl *ctx, const char *dir)
 {
     char cur[PATH_MAX];

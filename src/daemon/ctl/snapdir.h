@@ -19,6 +19,8 @@ int ctl_snapdir_parent_write(const char *dir, const char *parent);
 /* Whether sandbox id may take snapshot dir over at a restore: its own, named by no other row,
  * no snapshot's disk parent. */
 bool ctl_snapdir_may_consume(struct ctl *c, const char *id, const char *dir);
+/* True when some snapshot under snapshots_dir names dir as its disk parent (its `parent`). */
+bool ctl_snapdir_has_children(struct ctl *c, const char *dir);
 /* Removes the snapshot directory dir (and then its parents, recursively) when nothing needs it
  * any more: no live row names it as snapshot_dir or base_dir and no other snapshot is a disk
  * child of it. Golden snapshots are never removed here. NULL or "" does nothing. */

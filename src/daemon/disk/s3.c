@@ -310,6 +310,15 @@ int disk_s3_head_bucket(const struct disk_s3 *s, char why[DISK_S3_WHY_SIZE])
     return perform(s, &q, &st, why);
 }
 
+int disk_s3_head_object(const struct disk_s3 *s, const char *key, char why[DISK_S3_WHY_SIZE])
+{
+    long st;
+    if (!key || !*key)
+        return -EINVAL;
+    struct req q = { .method = "HEAD", .key = key };
+    return perform(s, &q, &st, why);
+}
+
 int disk_s3_put(const struct disk_s3 *s, const char *key, const void *data, size_t len,
                 char why[DISK_S3_WHY_SIZE])
 {

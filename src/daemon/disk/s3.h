@@ -35,6 +35,10 @@ int disk_s3_connect_host(const struct disk_s3 *s, char *out, size_t size);
  * "unexpected status N". */
 __attribute__((warn_unused_result))
 int disk_s3_head_bucket(const struct disk_s3 *s, char why[DISK_S3_WHY_SIZE]);
+/* HEAD an object: 0 when it exists, -ENOENT when not ("no such key (404)"), else as above.
+ * Snapshots on S3 ask this before storing a chunk (snapstore/). */
+__attribute__((warn_unused_result))
+int disk_s3_head_object(const struct disk_s3 *s, const char *key, char why[DISK_S3_WHY_SIZE]);
 /* PUT an object from memory. */
 __attribute__((warn_unused_result))
 int disk_s3_put(const struct disk_s3 *s, const char *key, const void *data, size_t len,

@@ -684,4 +684,8 @@ static const struct store_ops pg_ops = {
     .job_get = pg_job_get,
     .job_fail_host = pg_job_fail_host,
     .job_purge = pg_job_purge,
+    .snapobj_put = pg_snapobj_put,
+    .snapobj_get = pg_snapobj_get,
+    .snapobj_list = pg_snapobj_list,
+    .snapobj_delete = pg_snapobj_delete,
 };

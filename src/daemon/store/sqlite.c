@@ -706,5 +706,9 @@ static const struct store_ops sqlite_ops = {
     .template_sandboxes = sqlite_template_sandboxes,
     .template_log_append = sqlite_template_log_append,
     .template_log_read = sqlite_template_log_read,
+    .snapobj_put = sqlite_snapobj_put,
+    .snapobj_get = sqlite_snapobj_get,
+    .snapobj_list = sqlite_snapobj_list,
+    .snapobj_delete = sqlite_snapobj_delete,
     .ips_in_use = sqlite_ips_in_use,
 };

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* sqlite_hosts.c: the host registry in the SQLite backend (migration 0010): one row per host,
+/* sqlite_hosts.c: the host registry in the SQLite backend (migration 0011): one row per host,
  * refreshed by the host's own reports; only the operator's drain flag is written by others. */
 #include "daemon/store/sqlite_internal.h"
 

@@ -302,3 +302,9 @@ int sqlite_job_get(struct store *st, const char *id, struct store_job *ret);
 int sqlite_job_fail_host(struct store *st, const char *host_id, bool running_only,
                          int status_code, const char *result, int64_t now_ms, uint64_t *ret_n);
 int sqlite_job_purge(struct store *st, int64_t cutoff_ms);
+/* ---- snapshots on S3 (sqlite_snapshots.c) ---- */
+int sqlite_snapobj_put(struct store *st, const struct store_snapobj *o);
+int sqlite_snapobj_get(struct store *st, const char *dir, struct store_snapobj *ret);
+int sqlite_snapobj_list(struct store *st, bool pending_only, struct store_snapobj **ret,
+                        size_t *ret_n);
+int sqlite_snapobj_delete(struct store *st, const char *dir);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* sqlite_jobs.c: the work queue in the SQLite backend (migration 0010). A claim is one write
+/* sqlite_jobs.c: the work queue in the SQLite backend (migration 0011). A claim is one write
  * transaction (BEGIN IMMEDIATE), so of several processes claiming at once each job goes to one:
  * the same guarantee PostgreSQL's FOR UPDATE SKIP LOCKED gives pg_jobs.c. */
 #include "daemon/store/sqlite_internal.h"

@@ -17,7 +17,7 @@ static const struct {
     [STORE_RUNNING] = { "running", false, B(PAUSING) | B(FAILED) | B(DESTROYING) },
     [STORE_PAUSING] = { "pausing", false, B(PAUSED) | B(RUNNING) | B(DESTROYING) },
     [STORE_PAUSED] = { "paused", false, B(RESUMING) | B(DESTROYED) },
-    [STORE_RESUMING] = { "resuming", false, B(RUNNING) | B(ERROR) | B(DESTROYING) },
+    [STORE_RESUMING] = { "resuming", false, B(RUNNING) | B(ERROR) | B(PAUSED) | B(DESTROYING) },
     [STORE_FORKING] = { "forking", false, B(PAUSED) | B(RESUMING) | B(FAILED) | B(DESTROYING) },
     [STORE_ERROR] = { "error", false, B(RESUMING) | B(DESTROYED) },
     [STORE_DESTROYING] = { "destroying", false, B(DESTROYED) },

@@ -1258,3 +1258,39 @@ int store_job_purge(struct store *st, int64_t cutoff_ms)
         return -EINVAL;
     return st->ops->job_purge(st, cutoff_ms);
 }
+
+/* ---- snapshots on S3 ---- */
+
+int store_snapobj_put(struct store *st, const struct store_snapobj *o)
+{
+    if (!st || !o || !o->dir[0] || !o->manifest_key[0] ||
+        !memchr(o->dir, 0, sizeof(o->dir)) || !memchr(o->last_error, 0, sizeof(o->last_error)))
+        return -EINVAL;
+    return st->ops->snapobj_put(st, o);
+}
+
+int store_snapobj_get(struct store *st, const char *dir, struct store_snapobj *ret)
+{
+    if (!st || !dir || !*dir || !ret)
+        return -EINVAL;
+    if (strlen(dir) >= STORE_SNAPOBJ_DIR_SIZE)
+        return -ENOENT;
+    return st->ops->snapobj_get(st, dir, ret);
+}
+
+int store_snapobj_list(struct store *st, bool pending_only, struct store_snapobj **ret,
+                       size_t *ret_n)
+{
+    if (!st || !ret || !ret_n)
+        return -EINVAL;
+    *ret = NULL;
+    *ret_n = 0;
+    return st->ops->snapobj_list(st, pending_only, ret, ret_n);
+}
+
+int store_snapobj_delete(struct store *st, const char *dir)
+{
+    if (!st || !dir || !*dir)
+        return -EINVAL;
+    return st->ops->snapobj_delete(st, dir);
+}

@@ -759,7 +759,7 @@ int store_template_log_read(struct store *st, const char *id, int32_t attempt,
                             struct store_tpl_log **ret, size_t *ret_n);
 void store_tpl_log_free(struct store_tpl_log *l, size_t n);
 
-/* ---- the host registry (docs/scale-out.md "Hosts", migration 0010) ---- */
+/* ---- the host registry (docs/scale-out.md "Hosts", migration 0011) ---- */
 
 #define STORE_HOST_LABELS_SIZE 1024 /* "k=v,k2=v2" sorted by key (ctl/hosts.h) */
 #define STORE_HOST_ADDR_SIZE 128
@@ -796,7 +796,7 @@ int store_host_set_drain(struct store *st, const char *id, bool drain);
 __attribute__((warn_unused_result))
 int store_host_delete(struct store *st, const char *id);
 
-/* ---- the work queue (docs/scale-out.md "Work queue", migration 0010) ---- */
+/* ---- the work queue (docs/scale-out.md "Work queue", migration 0011) ---- */
 
 #define STORE_JOB_REQUEST_MAX (256 * 1024)  /* a job's input, bytes */
 #define STORE_JOB_RESULT_MAX (64 * 1024)    /* its result, bytes */
@@ -842,3 +842,40 @@ int store_job_fail_host(struct store *st, const char *host_id, bool running_only
 /* Deletes finished jobs older than cutoff_ms. */
 __attribute__((warn_unused_result))
 int store_job_purge(struct store *st, int64_t cutoff_ms);
+/* ---- snapshots on S3 (migration 0010, docs/snapshots.md "Snapshots on S3") ---- */
+
+#define STORE_SNAPOBJ_DIR_SIZE 1024
+#define STORE_SNAPOBJ_KEY_SIZE 1100
+#define STORE_SNAPOBJ_ERR_SIZE 240
+
+/* The upload record of one snapshot directory. */
+struct store_snapobj {
+    char dir[STORE_SNAPOBJ_DIR_SIZE];          /* the local path: the sandboxes' snapshot_dir */
+    char manifest_key[STORE_SNAPOBJ_KEY_SIZE]; /* the manifest's object key */
+    char host_id[64];                          /* the host that wrote it */
+    int64_t bytes;                             /* plain bytes of its data chunks (0: unknown) */
+    int64_t uploaded_bytes;                    /* of those, stored so far */
+    int64_t local_bytes;                       /* disk space of the local copy */
+    int64_t attempts;                          /* uploads tried */
+    char last_error[STORE_SNAPOBJ_ERR_SIZE];   /* "" or why the last attempt failed */
+    int64_t created_at;                        /* unix ms: when the snapshot was committed */
+    int64_t durable_at;                        /* unix ms, 0: not durable */
+    int64_t upload_ms;                         /* pause to durable */
+    bool local;                                /* the directory is on this host's disk */
+    int64_t last_used_at;                      /* unix ms: LRU order of the local cache */
+};
+
+/* Inserts or replaces the record of o->dir (every field is written). 0 or -errno. */
+__attribute__((warn_unused_result))
+int store_snapobj_put(struct store *st, const struct store_snapobj *o);
+/* The record of dir into *ret: 0, -ENOENT or -errno. */
+__attribute__((warn_unused_result))
+int store_snapobj_get(struct store *st, const char *dir, struct store_snapobj *ret);
+/* Every record (pending_only: those not durable), oldest first, into a new array (*ret,
+ * free()) of *ret_n. */
+__attribute__((warn_unused_result))
+int store_snapobj_list(struct store *st, bool pending_only, struct store_snapobj **ret,
+                       size_t *ret_n);
+/* Deletes the record of dir (none is fine). 0 or -errno. */
+__attribute__((warn_unused_result))
+int store_snapobj_delete(struct store *st, const char *dir);

@@ -146,6 +146,12 @@ struct store_ops {
     int (*job_fail_host)(struct store *st, const char *host_id, bool running_only,
                          int status_code, const char *result, int64_t now_ms, uint64_t *ret_n);
     int (*job_purge)(struct store *st, int64_t cutoff_ms);
+    /* snapshots on S3 (migration 0010); dir is non-empty, fields fit their arrays */
+    int (*snapobj_put)(struct store *st, const struct store_snapobj *o);
+    int (*snapobj_get)(struct store *st, const char *dir, struct store_snapobj *ret);
+    int (*snapobj_list)(struct store *st, bool pending_only, struct store_snapobj **ret,
+                        size_t *ret_n);
+    int (*snapobj_delete)(struct store *st, const char *dir);
 };
 
 /* The names of the job states in the schema, and back (-EINVAL for an unknown name). */

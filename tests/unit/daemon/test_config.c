@@ -728,3 +728,54 @@ TEST(warm_pool_keys)
     CHECK(strstr(err, "t.conf:1") && strstr(err, "ROOTFS/SHAPE"));
     CHECK_EQ(parse("warm_pool_min_free_mib = -1\n", &c, err, sizeof(err)), -EINVAL);
 }
+
+/* snapshots on S3 (docs/operations.md): off by default; the keys, their checks, and the
+ * cross-key check that a store named s3 is complete */
+TEST(config_snapshot_store)
+{
+    struct hd_config c;
+    char err[256];
+    config_defaults(&c);
+    CHECK(!c.snapshot_store_s3);
+    CHECK(c.snapshot_s3_path_style);
+    CHECK_EQ(c.snapshot_cache_mib, 10240);
+    CHECK_EQ(c.snapshot_upload_concurrency, 2);
+    CHECK_EQ(config_check_snapshot_store(&c, err, sizeof(err)), 0);
+    static const struct { const char *key, *value; int ret; } cases[] = {
+        { "snapshot_store", "s3", 0 }, { "snapshot_store", "local", 0 },
+        { "snapshot_store", "S3", -EINVAL }, { "snapshot_store", "gcs", -EINVAL },
+        { "snapshot_s3_endpoint", "http://127.0.0.1:9000", 0 },
+        { "snapshot_s3_endpoint", "https://s3.eu-west-1.amazonaws.com", 0 },
+        { "snapshot_s3_endpoint", "ftp://x", -EINVAL },
+        { "snapshot_s3_endpoint", "http://u:p@host", -EINVAL },
+        { "snapshot_s3_bucket", "hearth-snaps", 0 }, { "snapshot_s3_bucket", "ab", -EINVAL },
+        { "snapshot_s3_bucket", "Upper", -EINVAL }, { "snapshot_s3_bucket", "-x-y", -EINVAL },
+        { "snapshot_s3_region", "eu-west-1", 0 }, { "snapshot_s3_region", "a b", -EINVAL },
+        { "snapshot_s3_access_key", "AKIA1234", 0 },
+        { "snapshot_s3_access_key", "x\x01y", -EINVAL },
+        { "snapshot_s3_secret_key_file", "/etc/hearth/s3.secret", 0 },
+        { "snapshot_s3_secret_key_file", "relative", -EINVAL },
+        { "snapshot_s3_path_style", "off", 0 }, { "snapshot_s3_path_style", "maybe", -EINVAL },
+        { "snapshot_cache_mib", "0", 0 }, { "snapshot_cache_mib", "-1", -EINVAL },
+        { "snapshot_upload_concurrency", "0", -EINVAL },
+        { "snapshot_upload_concurrency", "65", -EINVAL },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        config_defaults(&c);
+        int r = config_set(&c, cases[i].key, cases[i].value, err, sizeof(err));
+        if (r != cases[i].ret)
+            harness_fail(__FILE__, __LINE__, "%s = %s: %d, want %d (%s)", cases[i].key,
+                         cases[i].value, r, cases[i].ret, err);
+    }
+    config_defaults(&c);
+    CHECK_EQ(config_set(&c, "snapshot_store", "s3", err, sizeof(err)), 0);
+    CHECK_EQ(config_check_snapshot_store(&c, err, sizeof(err)), -EINVAL);
+    CHECK(strstr(err, "snapshot_s3_endpoint") != NULL);
+    CHECK_EQ(config_set(&c, "snapshot_s3_endpoint", "http://127.0.0.1:9000", err, sizeof(err)), 0);
+    CHECK_EQ(config_set(&c, "snapshot_s3_bucket", "snaps", err, sizeof(err)), 0);
+    CHECK_EQ(config_set(&c, "snapshot_s3_access_key", "k", err, sizeof(err)), 0);
+    CHECK_EQ(config_check_snapshot_store(&c, err, sizeof(err)), -EINVAL);
+    CHECK(strstr(err, "snapshot_s3_secret_key_file") != NULL);
+    CHECK_EQ(config_set(&c, "snapshot_s3_secret_key_file", "/k", err, sizeof(err)), 0);
+    CHECK_EQ(config_check_snapshot_store(&c, err, sizeof(err)), 0);
+}

@@ -1,4 +1,4 @@
--- 0010 (PostgreSQL): the host registry; see migrations/0010_hosts.sql.
+-- 0011 (PostgreSQL): the host registry and the work queue; see migrations/0011_hosts.sql.
 CREATE TABLE hosts (
     id               TEXT PRIMARY KEY,
     region           TEXT NOT NULL,

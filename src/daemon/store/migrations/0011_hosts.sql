@@ -1,4 +1,4 @@
--- 0010: the host registry (docs/scale-out.md "Hosts") and the work queue: every hearthd that
+-- 0011: the host registry (docs/scale-out.md "Hosts") and the work queue: every hearthd that
 -- runs VMs reports itself here at start and then every heartbeat; control planes read it for GET /v1/hosts, for
 -- placement and to notice a host that stopped reporting. `drain` is the operator's flag and
 -- survives reports; everything else is the host's own report.
