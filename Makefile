@@ -285,7 +285,7 @@ fuzz_http_request_src := src/daemon/http/parser.c src/daemon/http/route.c
 fuzz_http_request_libs := -lhttp_parser
 fuzz_egress_src := src/daemon/net/egress_rules.c src/daemon/ctl/sandbox_check.c
 # what parsing hearthd.conf takes (the config, its warm_pool syntax, log, OCI references)
-config_parse_src := src/daemon/config.c src/daemon/pool_spec.c src/daemon/log.c src/daemon/disk/endpoint.c \
+config_parse_src := src/daemon/config.c src/daemon/config_derive.c src/daemon/pool_spec.c src/daemon/log.c src/daemon/disk/endpoint.c \
 	src/daemon/tpl/oci_ref.c
 fuzz_config_src := $(config_parse_src)
 fuzz_config_libs := -ljansson
