@@ -468,3 +468,29 @@ bool hresp_field_is(const struct hresp *r, const char *field, const char *code,
                      part ? part : "", r->status, r->body);
     return ok;
 }
+
+/* Rewrites s's config: host_id becomes id, the store becomes store (NULL: keep), extra appended. */
+bool hd_reconfigure(struct hd_server *s, const char *id, const char *store, const char *extra)
+{
+    FILE *f = fopen(s->conf, "r");
+    REQUIRE(f);
+    char text[8192];
+    size_t n = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    f = fopen(s->conf, "w");
+    REQUIRE(f);
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        if (strncmp(line, "host_id", 7) == 0 || (store && strncmp(line, "store", 5) == 0))
+            continue;
+        fprintf(f, "%s\n", line);
+    }
+    fprintf(f, "host_id = %s\n", id);
+    if (store) /* a SQLite store is named sqlite:PATH in the config */
+        fprintf(f, "store = %s%s\n", store[0] == '/' ? "sqlite:" : "", store);
+    fprintf(f, "%s", extra);
+    fclose(f);
+    if (store)
+        snprintf(s->store, sizeof(s->store), "%s", store);
+    return true;
+}

@@ -45,6 +45,9 @@ bool hd_prepare(struct hd_server *s, const char *extra_conf, bool images);
 bool hd_start(struct hd_server *s);
 /* SIGTERM, wait; returns the exit status (or -1). */
 int hd_stop(struct hd_server *s);
+/* Rewrites s's config for another host on a shared store (multi-host tests): host_id becomes
+ * id, the store becomes store (NULL: keep; a path is written as sqlite:PATH), extra appended. */
+bool hd_reconfigure(struct hd_server *s, const char *id, const char *store, const char *extra);
 /* Removes the temp dir. */
 void hd_cleanup(struct hd_server *s);
 

@@ -96,34 +96,6 @@ static void hcfx_conf(const struct hcfx_pki *p, const char *name, uint16_t port,
              port, port, p->dir, name, p->dir, name, p->dir, name);
 }
 
-/* Rewrites s's config: host_id becomes id, the store becomes store (NULL: keep), extra
- * appended (test_multihost.c's pattern). */
-static bool hcfx_reconfigure(struct hd_server *s, const char *id, const char *store,
-                             const char *extra)
-{
-    FILE *f = fopen(s->conf, "r");
-    REQUIRE(f);
-    char text[8192];
-    size_t n = fread(text, 1, sizeof(text) - 1, f);
-    fclose(f);
-    text[n] = '\0';
-    f = fopen(s->conf, "w");
-    REQUIRE(f);
-    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
-        if (strncmp(line, "host_id", 7) == 0 || (store && strncmp(line, "store", 5) == 0))
-            continue;
-        fprintf(f, "%s\n", line);
-    }
-    fprintf(f, "host_id = %s\n", id);
-    if (store)
-        fprintf(f, "store = %s%s\n", store[0] == '/' ? "sqlite:" : "", store);
-    fprintf(f, "%s", extra);
-    fclose(f);
-    if (store)
-        snprintf(s->store, sizeof(s->store), "%s", store);
-    return true;
-}
-
 /* One request over TLS to 127.0.0.1:port, presenting the client certificate of dir name (NULL:
  * none), trusting the fleet's CA. The answer (until the server closes) in out. Returns the
  * HTTP status, or -1 when the handshake or the exchange was refused (no answer). */

@@ -67,11 +67,11 @@ TEST_SLOW(channel_forwards_and_refuses, 180)
     struct hd_server a, b;
     CHECK(hd_prepare(&a, NULL, true));
     hcfx_conf(&p, "host-a", pa, conf, sizeof(conf));
-    CHECK(hcfx_reconfigure(&a, "host-a", NULL, conf));
+    CHECK(hd_reconfigure(&a, "host-a", NULL, conf));
     CHECK(hd_start(&a));
     CHECK(hd_prepare(&b, NULL, true));
     hcfx_conf(&p, "host-b", pb, conf, sizeof(conf));
-    CHECK(hcfx_reconfigure(&b, "host-b", a.store, conf));
+    CHECK(hd_reconfigure(&b, "host-b", a.store, conf));
     CHECK(hd_start(&b));
 
     char err[256];
@@ -332,7 +332,7 @@ TEST_SLOW(channel_streams_bodies_and_upgrades, 120)
     struct hd_server a;
     CHECK(hd_prepare(&a, NULL, true));
     hcfx_conf(&p, "host-a", pa, conf, sizeof(conf));
-    CHECK(hcfx_reconfigure(&a, "host-a", NULL, conf));
+    CHECK(hd_reconfigure(&a, "host-a", NULL, conf));
     CHECK(hd_start(&a));
     char err[256];
     struct store *st = NULL;
@@ -476,7 +476,7 @@ TEST_SLOW(channel_files_checked_at_start, 120)
                  "host_tls_ca = %s%s%s\nhost_tls_cert = %s/%s\nhost_tls_key = %s/%s\n", port, port,
                  cases[i].ca ? p.dir : "", cases[i].ca ? "/" : "", cases[i].ca ? cases[i].ca : "",
                  p.dir, cases[i].cert, p.dir, cases[i].key);
-        CHECK(hcfx_reconfigure(&s, "host-a", NULL, conf));
+        CHECK(hd_reconfigure(&s, "host-a", NULL, conf));
         const char *argv[] = { "serve", "--config", s.conf, NULL };
         char out[4096], err[16384];
         int rc = hd_run(argv, out, sizeof(out), err, sizeof(err));

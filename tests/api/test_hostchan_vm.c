@@ -25,7 +25,7 @@ static bool start_b(struct vfx *b, const struct hcfx_pki *p, uint16_t port)
     if (access(k, R_OK) == 0)
         REQUIRE(link_image(img, b->s.images, "minimal.10240.ext4"));
     hcfx_conf(p, "host-b", port, conf, sizeof(conf));
-    REQUIRE(hcfx_reconfigure(&b->s, "host-b", NULL, conf));
+    REQUIRE(hd_reconfigure(&b->s, "host-b", NULL, conf));
     REQUIRE(hd_start(&b->s));
     snprintf(b->hdr, sizeof(b->hdr), "X-Api-Key: %s\r\n", b->s.admin_key);
     return true;
@@ -38,7 +38,7 @@ static bool start_a(struct vfx *a, const struct vfx *b, const struct hcfx_pki *p
     char conf[2048];
     REQUIRE(hd_prepare(&a->s, NULL, true));
     hcfx_conf(p, "host-a", port, conf, sizeof(conf));
-    REQUIRE(hcfx_reconfigure(&a->s, "host-a", b->s.store, conf));
+    REQUIRE(hd_reconfigure(&a->s, "host-a", b->s.store, conf));
     REQUIRE(hd_start(&a->s));
     snprintf(a->hdr, sizeof(a->hdr), "%s", b->hdr); /* b's admin key is in the shared store */
     return true;

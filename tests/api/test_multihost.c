@@ -22,32 +22,6 @@
 
 #define SHAPE "{\"shape\":\"s-1vcpu-256mb\""
 
-/* Rewrites s's config: host_id becomes id, the store becomes store (NULL: keep), extra appended. */
-static bool reconfigure(struct hd_server *s, const char *id, const char *store, const char *extra)
-{
-    FILE *f = fopen(s->conf, "r");
-    REQUIRE(f);
-    char text[8192];
-    size_t n = fread(text, 1, sizeof(text) - 1, f);
-    fclose(f);
-    text[n] = '\0';
-    f = fopen(s->conf, "w");
-    REQUIRE(f);
-    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
-        if (strncmp(line, "host_id", 7) == 0 || (store && strncmp(line, "store", 5) == 0))
-            continue;
-        fprintf(f, "%s\n", line);
-    }
-    fprintf(f, "host_id = %s\n", id);
-    if (store) /* a SQLite store is named sqlite:PATH in the config */
-        fprintf(f, "store = %s%s\n", store[0] == '/' ? "sqlite:" : "", store);
-    fprintf(f, "%s", extra);
-    fclose(f);
-    if (store)
-        snprintf(s->store, sizeof(s->store), "%s", store);
-    return true;
-}
-
 /* How many times needle occurs in the file at path. */
 static int count_in_file(const char *path, const char *needle)
 {
@@ -111,11 +85,11 @@ TEST_SLOW(two_hosts_one_store, 120)
     struct hd_server a, b;
     CHECK(hd_prepare(&a, "host_labels = zone=a\nhost_heartbeat_s = 1\nhost_dead_after_s = 3\n",
                      true));
-    CHECK(reconfigure(&a, "host-a", NULL, ""));
+    CHECK(hd_reconfigure(&a, "host-a", NULL, ""));
     CHECK(hd_start(&a));
     CHECK(hd_prepare(&b, NULL, true));
     /* b shares a's store: a's database (PostgreSQL) or a's SQLite file */
-    CHECK(reconfigure(&b, "host-b", a.store,
+    CHECK(hd_reconfigure(&b, "host-b", a.store,
                       "host_labels = zone=b\nhost_heartbeat_s = 1\nhost_dead_after_s = 3\n"));
     CHECK(hd_start(&b));
     char hdr_a[128];
@@ -171,7 +145,7 @@ TEST_SLOW(two_hosts_one_store, 120)
     /* a control plane on the same store: no host itself, it places on a or b */
     struct hd_server c;
     CHECK(hd_prepare(&c, NULL, true));
-    CHECK(reconfigure(&c, "control-1", a.store,
+    CHECK(hd_reconfigure(&c, "control-1", a.store,
                       "role = control\nhost_heartbeat_s = 1\nhost_dead_after_s = 3\n"));
     CHECK(hd_start(&c));
     CHECK(get_hosts(c.port, hdr_a, &r));

@@ -329,8 +329,10 @@ static bool route_elsewhere(struct api_call *call)
                             "this sandbox is not on this host");
         return true;
     }
-    /* a plain read of a sandbox whose host is down is the row: it says what happened */
-    if (home.where == CTL_HOME_DOWN && p->n == 3 && http_request_method(call->req) == HTTP_GET)
+    /* a plain read of a sandbox whose host is down is the row, and its events are in the
+     * store too: together they say what happened */
+    if (home.where == CTL_HOME_DOWN && http_request_method(call->req) == HTTP_GET &&
+        (p->n == 3 || (p->n == 4 && seg_is(p, 3, "events"))))
         return false;
     if (home.where == CTL_HOME_DOWN || !ctx->chan) {
         char msg[300];
