@@ -263,9 +263,17 @@ static void on_checked(void *ud, int err, int status, const char *msg)
     char why[STORE_MOUNT_ERROR_SIZE];
     job_why(why, sizeof(why), err, status, msg, CHECK_MS);
     struct store_mount m;
-    /* only a mount still recorded as mounted turns error (a detach may have come) */
-    if (store_mount_get(c->store, j->sb, j->path, &m) == 0 && m.status == STORE_MOUNT_MOUNTED)
+    struct store_sandbox sb;
+    store_sandbox_init(&sb);
+    /* only a mount still recorded as mounted turns error (a detach may have come), and only
+     * while its sandbox runs: a check cut off because the VM was being paused or stopped says
+     * nothing of the mount (the resume checks it again) */
+    bool runs = store_sandbox_get(c->store, NULL, j->sb, &sb) == 0 &&
+                sb.status == STORE_RUNNING && sb.target_state == STORE_STATE_NONE;
+    if (runs && store_mount_get(c->store, j->sb, j->path, &m) == 0 &&
+        m.status == STORE_MOUNT_MOUNTED)
         set_status(c, j->sb, j->path, STORE_MOUNT_ERROR, why);
+    store_sandbox_release(&sb);
     job_free(j);
 }
 
