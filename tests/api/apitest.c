@@ -2,6 +2,8 @@
 /* apitest.c: see apitest.h. Talks only to 127.0.0.1. */
 #include "apitest.h"
 #include "pgtest.h"
+#include "common/timefmt.h"
+#include "daemon/store/ids.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -492,5 +494,30 @@ bool hd_reconfigure(struct hd_server *s, const char *id, const char *store, cons
     fclose(f);
     if (store)
         snprintf(s->store, sizeof(s->store), "%s", store);
+    return true;
+}
+
+bool hd_add_row_on_host(struct store *st, const char *key_id, const char *host_id,
+                        enum store_state state, char ret_id[STORE_ID_SIZE])
+{
+    struct store_sandbox sb;
+    store_sandbox_init(&sb);
+    REQUIRE(ids_new_sandbox(sb.id) == 0);
+    snprintf(sb.user_id, sizeof(sb.user_id), "alice");
+    snprintf(sb.name, sizeof(sb.name), "on-%s-%s", host_id, store_state_to_string(state));
+    sb.status = state;
+    snprintf(sb.shape, sizeof(sb.shape), "s-1vcpu-256mb");
+    sb.vcpu = 1;
+    sb.mem_mib = 256;
+    sb.disk_mib = 10240;
+    snprintf(sb.rootfs, sizeof(sb.rootfs), "devbox:1");
+    snprintf(sb.region, sizeof(sb.region), "local");
+    snprintf(sb.host_id, sizeof(sb.host_id), "%s", host_id);
+    sb.created_at = sb.running_at = timefmt_now_ms();
+    snprintf(sb.created_by, sizeof(sb.created_by), "%s", key_id);
+    int r = store_sandbox_insert(st, &sb, NULL, 0);
+    store_sandbox_release(&sb);
+    REQUIRE(r == 0);
+    memcpy(ret_id, sb.id, STORE_ID_SIZE);
     return true;
 }

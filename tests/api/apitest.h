@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "daemon/store/store.h"
 #include "harness.h"
 
 struct hd_server {
@@ -48,6 +49,10 @@ int hd_stop(struct hd_server *s);
 /* Rewrites s's config for another host on a shared store (multi-host tests): host_id becomes
  * id, the store becomes store (NULL: keep; a path is written as sqlite:PATH), extra appended. */
 bool hd_reconfigure(struct hd_server *s, const char *id, const char *store, const char *extra);
+/* Inserts, through the store st, a sandbox row of user alice (created by key_id) in state on
+ * host host_id, as another host would have made it (multi-host tests); its id into ret_id. */
+bool hd_add_row_on_host(struct store *st, const char *key_id, const char *host_id,
+                        enum store_state state, char ret_id[STORE_ID_SIZE]);
 /* Removes the temp dir. */
 void hd_cleanup(struct hd_server *s);
 

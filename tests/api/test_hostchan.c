@@ -23,30 +23,6 @@
 #include "daemon/store/ids.h"
 #include "daemon/store/store.h"
 
-static bool add_row(struct store *st, const char *key_id, const char *host_id, char *ret_id)
-{
-    struct store_sandbox sb;
-    store_sandbox_init(&sb);
-    REQUIRE(ids_new_sandbox(sb.id) == 0);
-    snprintf(sb.user_id, sizeof(sb.user_id), "alice");
-    snprintf(sb.name, sizeof(sb.name), "on-%s", host_id);
-    sb.status = STORE_RUNNING;
-    snprintf(sb.shape, sizeof(sb.shape), "s-1vcpu-256mb");
-    sb.vcpu = 1;
-    sb.mem_mib = 256;
-    sb.disk_mib = 10240;
-    snprintf(sb.rootfs, sizeof(sb.rootfs), "devbox:1");
-    snprintf(sb.region, sizeof(sb.region), "local");
-    snprintf(sb.host_id, sizeof(sb.host_id), "%s", host_id);
-    sb.created_at = sb.running_at = timefmt_now_ms();
-    snprintf(sb.created_by, sizeof(sb.created_by), "%s", key_id);
-    int r = store_sandbox_insert(st, &sb, NULL, 0);
-    store_sandbox_release(&sb);
-    REQUIRE(r == 0);
-    memcpy(ret_id, sb.id, STORE_ID_SIZE);
-    return true;
-}
-
 /* A GET over the channel as alice's key key_id with extra header lines. */
 static int chan_get(const struct hcfx_pki *p, uint16_t port, const char *cert,
                     const char *target, const char *headers, char *out, size_t size)
@@ -85,9 +61,9 @@ TEST_SLOW(channel_forwards_and_refuses, 180)
     snprintf(alice, sizeof(alice), "X-Api-Key: %s\r\n", sa);
     snprintf(bob, sizeof(bob), "X-Api-Key: %s\r\n", sbk);
     char on_b[STORE_ID_SIZE], on_y[STORE_ID_SIZE], on_z[STORE_ID_SIZE];
-    CHECK(add_row(st, ka.id, "host-b", on_b));
-    CHECK(add_row(st, ka.id, "host-y", on_y));
-    CHECK(add_row(st, ka.id, "host-z", on_z));
+    CHECK(hd_add_row_on_host(st, ka.id, "host-b", STORE_RUNNING, on_b));
+    CHECK(hd_add_row_on_host(st, ka.id, "host-y", STORE_RUNNING, on_y));
+    CHECK(hd_add_row_on_host(st, ka.id, "host-z", STORE_RUNNING, on_z));
     char t[256], hv[64];
     struct hresp r;
 
@@ -341,7 +317,7 @@ TEST_SLOW(channel_streams_bodies_and_upgrades, 120)
     char sa_key[APIKEY_LEN + 1];
     CHECK(store_key_create(st, "alice", "t", false, timefmt_now_ms(), &ka, sa_key) == 0);
     char id[STORE_ID_SIZE];
-    CHECK(add_row(st, ka.id, "host-f", id));
+    CHECK(hd_add_row_on_host(st, ka.id, "host-f", STORE_RUNNING, id));
     struct store_host hf;
     memset(&hf, 0, sizeof(hf));
     snprintf(hf.id, sizeof(hf.id), "host-f");
@@ -430,7 +406,7 @@ TEST_SLOW(channel_streams_bodies_and_upgrades, 120)
     hf.heartbeat_at = timefmt_now_ms();
     CHECK(store_host_report(st, &hf) == 0);
     char gid[STORE_ID_SIZE], t[256];
-    CHECK(add_row(st, ka.id, "host-g", gid));
+    CHECK(hd_add_row_on_host(st, ka.id, "host-g", STORE_RUNNING, gid));
     snprintf(t, sizeof(t), "/v1/sandboxes/%s/processes", gid);
     char hk[128];
     snprintf(hk, sizeof(hk), "X-Api-Key: %s\r\n", sa_key);

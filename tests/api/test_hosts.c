@@ -231,33 +231,6 @@ TEST(drain_routes_are_admin_and_hostile_ids_are_404)
     fx_end(&f);
 }
 
-/* A row of user alice on host host_id in state. */
-static bool add_row(struct store *st, const char *key_id, const char *host_id,
-                    enum store_state state, char *ret_id)
-{
-    struct store_sandbox sb;
-    store_sandbox_init(&sb);
-    REQUIRE(ids_new_sandbox(sb.id) == 0);
-    snprintf(sb.user_id, sizeof(sb.user_id), "alice");
-    snprintf(sb.name, sizeof(sb.name), "on-%s-%s", host_id, store_state_to_string(state));
-    sb.status = state;
-    snprintf(sb.shape, sizeof(sb.shape), "s-1vcpu-256mb");
-    sb.vcpu = 1;
-    sb.mem_mib = 256;
-    sb.disk_mib = 10240;
-    snprintf(sb.rootfs, sizeof(sb.rootfs), "devbox:1");
-    snprintf(sb.region, sizeof(sb.region), "local");
-    snprintf(sb.host_id, sizeof(sb.host_id), "%s", host_id);
-    sb.created_at = timefmt_now_ms();
-    sb.running_at = sb.created_at;
-    snprintf(sb.created_by, sizeof(sb.created_by), "%s", key_id);
-    int r = store_sandbox_insert(st, &sb, NULL, 0);
-    store_sandbox_release(&sb);
-    REQUIRE(r == 0);
-    memcpy(ret_id, sb.id, STORE_ID_SIZE);
-    return true;
-}
-
 TEST(a_host_that_stops_reporting_is_dead)
 {
     struct fx f;
@@ -275,8 +248,8 @@ TEST(a_host_that_stops_reporting_is_dead)
     h.started_at = h.heartbeat_at = timefmt_now_ms();
     CHECK(store_host_report(st, &h) == 0);
     char running[STORE_ID_SIZE], paused[STORE_ID_SIZE];
-    CHECK(add_row(st, k.id, "other", STORE_RUNNING, running));
-    CHECK(add_row(st, k.id, "other", STORE_PAUSED, paused));
+    CHECK(hd_add_row_on_host(st, k.id, "other", STORE_RUNNING, running));
+    CHECK(hd_add_row_on_host(st, k.id, "other", STORE_PAUSED, paused));
     struct hresp r;
     CHECK(call(&f, "GET", "/v1/hosts", NULL, 200, &r));
     CHECK_EQ(jint(r.json, "data.pagination.total"), 2);

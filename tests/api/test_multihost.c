@@ -55,31 +55,6 @@ static const char *status_of(struct hresp *r, const char *id)
     return "";
 }
 
-static bool add_row(struct store *st, const char *key_id, const char *host_id,
-                    enum store_state state, char *ret_id)
-{
-    struct store_sandbox sb;
-    store_sandbox_init(&sb);
-    REQUIRE(ids_new_sandbox(sb.id) == 0);
-    snprintf(sb.user_id, sizeof(sb.user_id), "alice");
-    snprintf(sb.name, sizeof(sb.name), "%s-%s", host_id, store_state_to_string(state));
-    sb.status = state;
-    snprintf(sb.shape, sizeof(sb.shape), "s-1vcpu-256mb");
-    sb.vcpu = 1;
-    sb.mem_mib = 256;
-    sb.disk_mib = 10240;
-    snprintf(sb.rootfs, sizeof(sb.rootfs), "devbox:1");
-    snprintf(sb.region, sizeof(sb.region), "local");
-    snprintf(sb.host_id, sizeof(sb.host_id), "%s", host_id);
-    sb.created_at = sb.running_at = timefmt_now_ms();
-    snprintf(sb.created_by, sizeof(sb.created_by), "%s", key_id);
-    int r = store_sandbox_insert(st, &sb, NULL, 0);
-    store_sandbox_release(&sb);
-    REQUIRE(r == 0);
-    memcpy(ret_id, sb.id, STORE_ID_SIZE);
-    return true;
-}
-
 TEST_SLOW(two_hosts_one_store, 120)
 {
     struct hd_server a, b;
@@ -180,8 +155,8 @@ TEST_SLOW(two_hosts_one_store, 120)
     char secret[APIKEY_LEN + 1];
     CHECK(store_key_create(st, "alice", "t", false, timefmt_now_ms(), &k, secret) == 0);
     char running[STORE_ID_SIZE], paused[STORE_ID_SIZE];
-    CHECK(add_row(st, k.id, "host-b", STORE_RUNNING, running));
-    CHECK(add_row(st, k.id, "host-b", STORE_PAUSED, paused));
+    CHECK(hd_add_row_on_host(st, k.id, "host-b", STORE_RUNNING, running));
+    CHECK(hd_add_row_on_host(st, k.id, "host-b", STORE_PAUSED, paused));
     kill(b.pid, SIGKILL);
     waitpid(b.pid, NULL, 0);
     b.pid = -1;
